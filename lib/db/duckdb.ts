@@ -1,0 +1,105 @@
+/**
+ * The one module that touches DuckDB. The rest of the workbench calls `run`, `all` and `transaction` with SQL
+ * and plain values; BIGINTs come back as numbers when they are safe integers.
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { DuckDBInstance, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
+import { FluxError } from '../util/check.js';
+
+/** A value bound to a `?` placeholder. */
+export type SqlValue = string | number | bigint | boolean | null;
+/** A row as plain JavaScript values. */
+export type Row = Record<string, unknown>;
+
+function plain(value: unknown): unknown {
+  if (typeof value === 'bigint') {
+    return value >= BigInt(Number.MIN_SAFE_INTEGER) && value <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(value) : value;
+  }
+  return value;
+}
+
+/** An open workbench database. */
+export class Db {
+  private constructor(
+    private readonly instance: DuckDBInstance,
+    private readonly connection: DuckDBConnection,
+    /** Absolute path of the database file (`:memory:` for an in-memory one). */
+    readonly file: string,
+  ) {}
+
+  /** Opens (creating when needed) a database file. */
+  static async open(file: string, options: { readOnly?: boolean } = {}): Promise<Db> {
+    const path = file === ':memory:' ? file : resolve(file);
+    if (path !== ':memory:' && !options.readOnly) mkdirSync(dirname(path), { recursive: true });
+    try {
+      const instance = await DuckDBInstance.create(path, options.readOnly ? { access_mode: 'READ_ONLY' } : {});
+      const connection = await instance.connect();
+      return new Db(instance, connection, path);
+    } catch (err) {
+      throw new FluxError(`--db: cannot open database ${path}: ${(err as Error).message}`);
+    }
+  }
+
+  /** Runs one or more statements. */
+  async run(sql: string, params: SqlValue[] = []): Promise<void> {
+    await this.connection.run(sql, params.length ? (params as DuckDBValue[]) : undefined);
+  }
+
+  /** Runs a query and returns its rows as plain objects. */
+  async all<T extends Row = Row>(sql: string, params: SqlValue[] = []): Promise<T[]> {
+    const reader = await this.connection.runAndReadAll(sql, params.length ? (params as DuckDBValue[]) : undefined);
+    return reader.getRowObjectsJS().map((row) => {
+      const out: Row = {};
+      for (const [k, v] of Object.entries(row)) out[k] = plain(v);
+      return out as T;
+    });
+  }
+
+  /** The first column of the first row, or null. */
+  async value<T = unknown>(sql: string, params: SqlValue[] = []): Promise<T | null> {
+    const rows = await this.all(sql, params);
+    const first = rows[0];
+    return first ? (Object.values(first)[0] as T) : null;
+  }
+
+  /** Runs `work` inside a transaction: all of it lands, or none of it. */
+  async transaction<T>(work: () => Promise<T>): Promise<T> {
+    await this.connection.run('BEGIN TRANSACTION');
+    try {
+      const out = await work();
+      await this.connection.run('COMMIT');
+      return out;
+    } catch (err) {
+      await this.connection.run('ROLLBACK');
+      throw err;
+    }
+  }
+
+  /** Inserts rows with one multi-row statement per chunk. Columns are named once; values keep their order. */
+  async insert(table: string, columns: readonly string[], rows: readonly SqlValue[][], verb = 'INSERT'): Promise<void> {
+    const chunk = Math.max(1, Math.floor(2000 / Math.max(1, columns.length)));
+    const tuple = `(${columns.map(() => '?').join(', ')})`;
+    for (let i = 0; i < rows.length; i += chunk) {
+      const part = rows.slice(i, i + chunk);
+      const sql = `${verb} INTO ${table} (${columns.join(', ')}) VALUES ${part.map(() => tuple).join(', ')}`;
+      await this.run(sql, part.flat());
+    }
+  }
+
+  /** Closes the connection and the database. */
+  close(): void {
+    this.connection.closeSync();
+    this.instance.closeSync();
+  }
+}
+
+/** Opens a database, runs `work`, and closes it whatever happens. */
+export async function withDb<T>(file: string, work: (db: Db) => Promise<T>, options: { readOnly?: boolean } = {}): Promise<T> {
+  const db = await Db.open(file, options);
+  try {
+    return await work(db);
+  } finally {
+    db.close();
+  }
+}

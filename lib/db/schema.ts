@@ -1,0 +1,112 @@
+/**
+ * The data contract. DuckDB is the single store; later stages add tables and columns, these names stay.
+ */
+import type { Db } from './duckdb.js';
+
+/** Bumped when a table changes shape; recorded in `meta`. */
+export const SCHEMA_VERSION = 1;
+
+const TABLES = `
+CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR);
+
+-- every file seen under a root, with what became of it: the resume and skip ledger
+CREATE TABLE IF NOT EXISTS files (
+  root VARCHAR NOT NULL,            -- originals | keepers | inbox
+  path VARCHAR NOT NULL,            -- relative to the root, '/' separated
+  bytes BIGINT NOT NULL,
+  mtime_ms DOUBLE NOT NULL,
+  sha256 VARCHAR,
+  status VARCHAR NOT NULL,          -- ok | duplicate | skipped | failed
+  reason VARCHAR,
+  PRIMARY KEY (root, path)
+);
+
+CREATE TABLE IF NOT EXISTS photos (
+  photo_id BIGINT PRIMARY KEY,      -- from the SHA-256 of the bytes: stable across runs and machines
+  path VARCHAR NOT NULL,            -- relative to the originals root
+  sha256 VARCHAR NOT NULL,
+  bytes BIGINT NOT NULL,
+  mtime TIMESTAMP,
+  captured_at TIMESTAMP,            -- camera-local DateTimeOriginal with sub-seconds
+  utc_offset VARCHAR,               -- OffsetTimeOriginal, when present
+  original_filename VARCHAR,        -- R0001234.JPG
+  session_date DATE,
+  make VARCHAR,
+  model VARCHAR,
+  focal_length DOUBLE,
+  exposure_time DOUBLE,
+  f_number DOUBLE,
+  iso INTEGER,
+  width INTEGER,                    -- stored pixel size, before EXIF orientation
+  height INTEGER,
+  orientation SMALLINT,
+  gps_lat DOUBLE,
+  gps_lon DOUBLE,
+  keeper BOOLEAN DEFAULT false,
+  keeper_score DOUBLE,
+  keeper_edited BOOLEAN DEFAULT false,
+  preview VARCHAR                   -- preview cache file, relative to the workspace
+);
+
+CREATE TABLE IF NOT EXISTS corpus_duplicates (
+  path VARCHAR PRIMARY KEY,
+  sha256 VARCHAR NOT NULL,
+  photo_id BIGINT NOT NULL          -- the copy that was kept
+);
+
+CREATE TABLE IF NOT EXISTS keeper_files (
+  keeper_id BIGINT PRIMARY KEY,     -- from the relative path: stable across runs
+  path VARCHAR NOT NULL,            -- relative to the keepers root
+  sha256 VARCHAR NOT NULL,
+  bytes BIGINT NOT NULL,
+  mtime TIMESTAMP,
+  captured_at TIMESTAMP,
+  utc_offset VARCHAR,
+  original_filename VARCHAR,        -- from the canonical name, else from the base name
+  make VARCHAR,
+  model VARCHAR,
+  width INTEGER,
+  height INTEGER,
+  orientation SMALLINT,
+  has_exif BOOLEAN,
+  name_canonical BOOLEAN,           -- the name parsed as YYYY-MM-DD_HH-MM-SS_Name_R0001234.JPG
+  name_captured_at TIMESTAMP,
+  name_author VARCHAR,
+  folder_date DATE,
+  preview VARCHAR
+);
+
+CREATE TABLE IF NOT EXISTS inbox_photos (
+  inbox_id BIGINT PRIMARY KEY,
+  path VARCHAR NOT NULL,            -- relative to the inbox root
+  sha256 VARCHAR NOT NULL,
+  bytes BIGINT NOT NULL,
+  mtime TIMESTAMP,
+  captured_at TIMESTAMP,
+  original_filename VARCHAR,
+  make VARCHAR,
+  model VARCHAR,
+  focal_length DOUBLE,
+  exposure_time DOUBLE,
+  f_number DOUBLE,
+  iso INTEGER,
+  width INTEGER,
+  height INTEGER,
+  orientation SMALLINT,
+  preview VARCHAR
+);
+
+CREATE TABLE IF NOT EXISTS ingest_errors (
+  root VARCHAR NOT NULL,
+  path VARCHAR NOT NULL,
+  stage VARCHAR NOT NULL,           -- scan | read | decode | preview
+  message VARCHAR NOT NULL,
+  PRIMARY KEY (root, path)
+);
+`;
+
+/** Creates the tables that do not exist yet and records the schema version. */
+export async function ensureSchema(db: Db): Promise<void> {
+  await db.run(TABLES);
+  await db.run(`INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)`, [String(SCHEMA_VERSION)]);
+}

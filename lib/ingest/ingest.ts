@@ -1,0 +1,334 @@
+/**
+ * Ingest: index the originals, the keepers and an inbox into DuckDB. Each file is read exactly once; that one
+ * buffer feeds SHA-256, EXIF and a shrink-on-load decode into the preview cache. Rows land in transactions of a
+ * batch, after their previews, so a killed run resumes with no half-written and no lost rows.
+ */
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
+import { dirname, extname, join, basename, resolve } from 'node:path';
+import { Db, type SqlValue } from '../db/duckdb.js';
+import { ensureSchema } from '../db/schema.js';
+import { checkInt, FluxError } from '../util/check.js';
+import { assertOutsideArchive, checkDir, idFromSha, sha256, walk, writeFileAtomic, type FileEntry } from '../util/fsutil.js';
+import { throttle, type OnProgress } from '../util/progress.js';
+import { readExif, type ExifFields } from './exif.js';
+import { makePreview, notJpegReason, readSize } from './image.js';
+import { folderDate, isPlainRicohName, parseCanonicalName, ricohName } from './names.js';
+
+/** The three folder trees the workbench reads. */
+export type Root = 'originals' | 'keepers' | 'inbox';
+
+/** Options of `ingest`. */
+export interface IngestOptions {
+  originals?: string;
+  keepers?: string;
+  inbox?: string;
+  /** The DuckDB file; created when missing. */
+  db: string;
+  /** Where the preview cache lives; default: the database's folder. */
+  workspace?: string;
+  /** Files in flight at once; default: cores + 1. */
+  concurrency?: number;
+  /** Files per committed transaction; default 64. */
+  batchSize?: number;
+  onProgress?: OnProgress;
+}
+
+/** What became of one root's files. */
+export interface RootReport {
+  root: Root;
+  dir: string;
+  files: number;
+  unchanged: number;
+  ok: number;
+  duplicate: number;
+  skipped: number;
+  failed: number;
+  vanished: number;
+}
+
+/** What `ingest` did. */
+export interface IngestReport {
+  db: string;
+  workspace: string;
+  roots: RootReport[];
+  seconds: number;
+}
+
+type Outcome =
+  | { kind: 'photo'; entry: FileEntry; sha: string; exif: ExifFields; width: number; height: number; preview: string }
+  | { kind: 'skipped'; entry: FileEntry; reason: string }
+  | { kind: 'failed'; entry: FileEntry; stage: string; message: string; sha: string | null };
+
+const JPEG_EXT = new Set(['.jpg', '.jpeg']);
+// files that live beside photos and are not photos: recorded as skipped, not as errors
+const SIDECAR_EXT = new Set(['.xmp', '.aae', '.thm', '.txt', '.json', '.caption', '.dng', '.raw', '.ini', '.db']);
+const SIDECAR_NAMES = new Set(['.ds_store', 'thumbs.db', 'desktop.ini']);
+
+/** The preview cache file of some content, relative to the workspace. */
+export function previewPath(sha: string): string {
+  return `previews/${sha.slice(0, 2)}/${sha}.jpg`;
+}
+
+/** Which copy of identical files is kept: a plain camera name first, then the shortest path, then by path. */
+export function preferredCopy(a: string, b: string): string {
+  const rank = (p: string): [number, number] => [isPlainRicohName(basename(p)) ? 0 : 1, p.length];
+  const [ra, rb] = [rank(a), rank(b)];
+  if (ra[0] !== rb[0]) return ra[0] < rb[0] ? a : b;
+  if (ra[1] !== rb[1]) return ra[1] < rb[1] ? a : b;
+  return a <= b ? a : b;
+}
+
+function classify(entry: FileEntry): Outcome | null {
+  const name = basename(entry.path);
+  const ext = extname(name).toLowerCase();
+  if (SIDECAR_NAMES.has(name.toLowerCase()) || name.startsWith('._') || SIDECAR_EXT.has(ext)) {
+    return { kind: 'skipped', entry, reason: `not a photo: ${ext || name} file beside the photos` };
+  }
+  if (!JPEG_EXT.has(ext)) {
+    return { kind: 'failed', entry, stage: 'scan', message: `not a JPEG file (extension ${ext || 'none'}); only JPEG photos are indexed`, sha: null };
+  }
+  if (entry.bytes === 0) return { kind: 'failed', entry, stage: 'read', message: 'empty file (0 bytes)', sha: null };
+  return null;
+}
+
+async function processFile(dir: string, entry: FileEntry, workspace: string): Promise<Outcome> {
+  const early = classify(entry);
+  if (early) return early;
+  let buf: Buffer;
+  try {
+    buf = await readFile(join(dir, entry.path));
+  } catch (err) {
+    return { kind: 'failed', entry, stage: 'read', message: `cannot read: ${(err as Error).message}`, sha: null };
+  }
+  const sha = sha256(buf);
+  const bad = notJpegReason(buf);
+  if (bad) return { kind: 'failed', entry, stage: 'decode', message: bad, sha };
+  const exif = await readExif(buf);
+  const preview = previewPath(sha);
+  const previewFile = join(workspace, preview);
+  try {
+    if (existsSync(previewFile)) {
+      // identical bytes were decoded before: the preview is already in the cache
+      const size = await readSize(buf);
+      return { kind: 'photo', entry, sha, exif, preview, ...size };
+    }
+    const out = await makePreview(buf);
+    writeFileAtomic(previewFile, out.jpeg);
+    return { kind: 'photo', entry, sha, exif, preview, width: out.width, height: out.height };
+  } catch (err) {
+    const message = (err as Error).message.split('\n')[0]?.trim() || 'decode failed';
+    return { kind: 'failed', entry, stage: 'decode', message: `cannot decode JPEG: ${message}`, sha };
+  }
+}
+
+const ts = (ms: number): string => new Date(ms).toISOString().replace('T', ' ').replace('Z', '');
+const round = (v: number | null): number | null => (v === null ? null : Math.round(v));
+
+const PHOTO_COLS = ['photo_id', 'path', 'sha256', 'bytes', 'mtime', 'captured_at', 'utc_offset', 'original_filename',
+  'session_date', 'make', 'model', 'focal_length', 'exposure_time', 'f_number', 'iso', 'width', 'height', 'orientation',
+  'gps_lat', 'gps_lon', 'preview'] as const;
+
+function sessionDate(exif: ExifFields, path: string): string | null {
+  return exif.capturedAt ? exif.capturedAt.slice(0, 10) : folderDate(path);
+}
+
+function photoRow(o: Extract<Outcome, { kind: 'photo' }>): SqlValue[] {
+  const e = o.exif;
+  return [idFromSha(o.sha), o.entry.path, o.sha, o.entry.bytes, ts(o.entry.mtimeMs), e.capturedAt, e.utcOffset,
+    ricohName(basename(o.entry.path)) ?? basename(o.entry.path), sessionDate(e, o.entry.path), e.make, e.model,
+    e.focalLength, e.exposureTime, e.fNumber, round(e.iso), o.width, o.height, e.orientation, e.gpsLat, e.gpsLon,
+    o.preview];
+}
+
+const KEEPER_COLS = ['keeper_id', 'path', 'sha256', 'bytes', 'mtime', 'captured_at', 'utc_offset', 'original_filename',
+  'make', 'model', 'width', 'height', 'orientation', 'has_exif', 'name_canonical', 'name_captured_at', 'name_author',
+  'folder_date', 'preview'] as const;
+
+function keeperRow(o: Extract<Outcome, { kind: 'photo' }>): SqlValue[] {
+  const e = o.exif;
+  const name = basename(o.entry.path);
+  const canon = parseCanonicalName(name);
+  return [idFromSha(sha256(`keepers:${o.entry.path}`)), o.entry.path, o.sha, o.entry.bytes, ts(o.entry.mtimeMs),
+    e.capturedAt, e.utcOffset, canon?.originalFilename ?? ricohName(name), e.make, e.model, o.width, o.height,
+    e.orientation, e.hasExif, canon !== null, canon?.capturedAt ?? null, canon?.author ?? null, folderDate(o.entry.path),
+    o.preview];
+}
+
+const INBOX_COLS = ['inbox_id', 'path', 'sha256', 'bytes', 'mtime', 'captured_at', 'original_filename', 'make', 'model',
+  'focal_length', 'exposure_time', 'f_number', 'iso', 'width', 'height', 'orientation', 'preview'] as const;
+
+function inboxRow(o: Extract<Outcome, { kind: 'photo' }>): SqlValue[] {
+  const e = o.exif;
+  return [idFromSha(sha256(`inbox:${o.entry.path}`)), o.entry.path, o.sha, o.entry.bytes, ts(o.entry.mtimeMs),
+    e.capturedAt, ricohName(basename(o.entry.path)) ?? basename(o.entry.path), e.make, e.model, e.focalLength,
+    e.exposureTime, e.fNumber, round(e.iso), o.width, o.height, e.orientation, o.preview];
+}
+
+const inList = (n: number): string => Array.from({ length: n }, () => '?').join(', ');
+
+/** Upserts the originals of one batch; identical bytes share one photo row, the other copies go to corpus_duplicates. */
+async function writePhotos(db: Db, photos: Extract<Outcome, { kind: 'photo' }>[]): Promise<void> {
+  if (photos.length === 0) return;
+  const paths = photos.map((p) => p.entry.path);
+  // a re-read path may have changed content: drop what it said before
+  await db.run(`DELETE FROM corpus_duplicates WHERE path IN (${inList(paths.length)})`, paths);
+  const ids = [...new Set(photos.map((p) => idFromSha(p.sha)))];
+  const existing = new Map((await db.all<{ photo_id: number; path: string; sha256: string }>(
+    `SELECT photo_id, path, sha256 FROM photos WHERE photo_id IN (${inList(ids.length)})`, ids))
+    .map((r) => [r.photo_id, r]));
+  const groups = new Map<number, Extract<Outcome, { kind: 'photo' }>[]>();
+  for (const p of photos) {
+    const id = idFromSha(p.sha);
+    groups.set(id, [...(groups.get(id) ?? []), p]);
+  }
+  const inserts: SqlValue[][] = [];
+  const dups: SqlValue[][] = [];
+  for (const [id, group] of groups) {
+    const old = existing.get(id);
+    let best = group[0] as Extract<Outcome, { kind: 'photo' }>;
+    for (const p of group) if (preferredCopy(p.entry.path, best.entry.path) === p.entry.path) best = p;
+    if (old && old.sha256 !== best.sha) throw new FluxError(`photo_id collision between ${old.path} and ${best.entry.path}`);
+    if (old && preferredCopy(old.path, best.entry.path) === old.path) {
+      for (const p of group) if (p.entry.path !== old.path) dups.push([p.entry.path, p.sha, id]);
+      continue;
+    }
+    for (const p of group) if (p !== best) dups.push([p.entry.path, p.sha, id]);
+    if (old) {
+      // the new copy is preferred: the row moves to it and the old copy becomes a duplicate
+      dups.push([old.path, old.sha256, id]);
+      const row = photoRow(best);
+      await db.run('UPDATE photos SET path = ?, mtime = ?, original_filename = ?, session_date = ? WHERE photo_id = ?',
+        [row[1] as string, row[4] as string, row[7] as string, row[8] as string | null, id]);
+    } else {
+      inserts.push(photoRow(best));
+    }
+  }
+  await db.insert('photos', PHOTO_COLS, inserts);
+  await db.insert('corpus_duplicates', ['path', 'sha256', 'photo_id'], dups, 'INSERT OR REPLACE');
+}
+
+async function writeBatch(db: Db, root: Root, batch: Outcome[]): Promise<void> {
+  await db.transaction(async () => {
+    const paths = batch.map((o) => o.entry.path);
+    await db.run(`DELETE FROM ingest_errors WHERE root = ? AND path IN (${inList(paths.length)})`, [root, ...paths]);
+    const photos = batch.filter((o): o is Extract<Outcome, { kind: 'photo' }> => o.kind === 'photo');
+    if (root === 'originals') await writePhotos(db, photos);
+    if (root === 'keepers' || root === 'inbox') {
+      const [table, cols, rowOf] = root === 'keepers'
+        ? ['keeper_files', KEEPER_COLS, keeperRow] as const : ['inbox_photos', INBOX_COLS, inboxRow] as const;
+      await db.run(`DELETE FROM ${table} WHERE path IN (${inList(paths.length)})`, paths);
+      await db.insert(table, cols, photos.map(rowOf));
+    }
+    const failed = batch.filter((o): o is Extract<Outcome, { kind: 'failed' }> => o.kind === 'failed');
+    await db.insert('ingest_errors', ['root', 'path', 'stage', 'message'],
+      failed.map((f) => [root, f.entry.path, f.stage, f.message]));
+    // the ledger row is written last, in the same transaction: it is what makes a file count as done
+    await db.insert('files', ['root', 'path', 'bytes', 'mtime_ms', 'sha256', 'status', 'reason'], batch.map((o) => [
+      root, o.entry.path, o.entry.bytes, o.entry.mtimeMs, o.kind === 'skipped' ? null : o.sha,
+      o.kind === 'photo' ? 'ok' : o.kind, o.kind === 'skipped' ? o.reason : o.kind === 'failed' ? o.message : null,
+    ]), 'INSERT OR REPLACE');
+  });
+}
+
+/** Drops what the index says about files that are gone from a root; photo rows (and their labels) are kept. */
+async function forgetVanished(db: Db, root: Root, paths: string[]): Promise<void> {
+  if (paths.length === 0) return;
+  await db.transaction(async () => {
+    for (let i = 0; i < paths.length; i += 500) {
+      const part = paths.slice(i, i + 500);
+      const list = inList(part.length);
+      await db.run(`DELETE FROM files WHERE root = ? AND path IN (${list})`, [root, ...part]);
+      await db.run(`DELETE FROM ingest_errors WHERE root = ? AND path IN (${list})`, [root, ...part]);
+      if (root === 'originals') await db.run(`DELETE FROM corpus_duplicates WHERE path IN (${list})`, part);
+      if (root === 'keepers') await db.run(`DELETE FROM keeper_files WHERE path IN (${list})`, part);
+      if (root === 'inbox') await db.run(`DELETE FROM inbox_photos WHERE path IN (${list})`, part);
+    }
+  });
+}
+
+/** Runs `fn` over `items` with at most `limit` in flight, calling `sink` with each result as it completes. */
+async function pool<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>, sink: (r: R) => Promise<void>): Promise<void> {
+  let next = 0;
+  const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const item = items[next++] as T;
+      await sink(await fn(item));
+    }
+  });
+  await Promise.all(lanes);
+}
+
+async function ingestRoot(db: Db, root: Root, dir: string, workspace: string, opts: Required<Pick<IngestOptions, 'concurrency' | 'batchSize'>>,
+  onProgress: OnProgress): Promise<RootReport> {
+  const entries = walk(dir);
+  const known = new Map((await db.all<{ path: string; bytes: number; mtime_ms: number }>(
+    'SELECT path, bytes, mtime_ms FROM files WHERE root = ?', [root])).map((r) => [r.path, r]));
+  const onDisk = new Set(entries.map((e) => e.path));
+  const vanished = [...known.keys()].filter((p) => !onDisk.has(p));
+  await forgetVanished(db, root, vanished);
+  const todo = entries.filter((e) => {
+    const k = known.get(e.path);
+    return !k || k.bytes !== e.bytes || k.mtime_ms !== e.mtimeMs;
+  });
+  const report: RootReport = { root, dir, files: entries.length, unchanged: entries.length - todo.length, ok: 0, duplicate: 0, skipped: 0, failed: 0, vanished: vanished.length };
+  let pending: Outcome[] = [];
+  let writing = Promise.resolve();
+  let done = 0;
+  const flush = (): Promise<void> => {
+    const batch = pending;
+    pending = [];
+    writing = writing.then(() => (batch.length ? writeBatch(db, root, batch) : undefined));
+    return writing;
+  };
+  onProgress({ stage: root, done: 0, total: todo.length });
+  await pool(todo, opts.concurrency, (e) => processFile(dir, e, workspace), async (o) => {
+    pending.push(o);
+    if (o.kind === 'photo') report.ok++;
+    else if (o.kind === 'skipped') report.skipped++;
+    else report.failed++;
+    onProgress({ stage: root, done: ++done, total: todo.length, detail: o.entry.path });
+    // the writer runs behind the decoders; waiting on it here keeps memory bounded
+    if (pending.length >= opts.batchSize) await flush();
+  });
+  await flush();
+  if (root === 'originals') {
+    report.duplicate = Number(await db.value('SELECT count(*) FROM corpus_duplicates'));
+    await db.run(`UPDATE files SET status = 'duplicate' WHERE root = 'originals' AND path IN (SELECT path FROM corpus_duplicates)`);
+    await db.run(`UPDATE files SET status = 'ok' WHERE root = 'originals' AND status = 'duplicate' AND path NOT IN (SELECT path FROM corpus_duplicates)`);
+  }
+  return report;
+}
+
+/** Indexes the given roots into the database. Unchanged files (same size and mtime) are skipped. */
+export async function ingest(options: IngestOptions): Promise<IngestReport> {
+  const t0 = performance.now();
+  const roots: Array<[Root, string]> = [];
+  for (const root of ['originals', 'keepers', 'inbox'] as const) {
+    const dir = options[root];
+    if (dir !== undefined) roots.push([root, checkDir(`--${root}`, dir)]);
+  }
+  if (roots.length === 0) throw new FluxError('ingest: expected at least one of --originals, --keepers, --inbox, received none');
+  const archives = Object.fromEntries(roots.map(([r, d]) => [`--${r}`, d]));
+  const dbFile = resolve(options.db);
+  assertOutsideArchive('--db', dbFile, archives);
+  const workspace = resolve(options.workspace ?? dirname(dbFile));
+  assertOutsideArchive('--workspace', workspace, archives);
+  const opts = {
+    concurrency: checkInt('concurrency', options.concurrency ?? availableParallelism() + 1, 1, 64),
+    batchSize: checkInt('batchSize', options.batchSize ?? 64, 1, 100_000),
+  };
+  const onProgress = throttle(options.onProgress);
+  const db = await Db.open(dbFile);
+  try {
+    await ensureSchema(db);
+    const reports: RootReport[] = [];
+    for (const [root, dir] of roots) reports.push(await ingestRoot(db, root, dir, workspace, opts, onProgress));
+    await db.run(`INSERT OR REPLACE INTO meta VALUES ('workspace', ?)`, [workspace]);
+    for (const [root, dir] of roots) await db.run(`INSERT OR REPLACE INTO meta VALUES (?, ?)`, [`root.${root}`, dir]);
+    return { db: dbFile, workspace, roots: reports, seconds: (performance.now() - t0) / 1000 };
+  } finally {
+    db.close();
+  }
+}

@@ -1,0 +1,59 @@
+/**
+ * One message shape for bad arguments and bad input everywhere: what was named, what was expected, what was received.
+ */
+
+/** An error the user can act on; the CLI prints its message without a stack trace. */
+export class FluxError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'FluxError';
+  }
+}
+
+function show(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (value === undefined) return 'nothing';
+  try {
+    const text = JSON.stringify(value);
+    return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+  } catch {
+    return String(value);
+  }
+}
+
+/** Throws a FluxError in the shared shape: `name: expected X, received Y`. */
+export function invalid(name: string, expected: string, received: unknown): never {
+  throw new FluxError(`${name}: expected ${expected}, received ${show(received)}`);
+}
+
+/** An integer within [min, max]. */
+export function checkInt(name: string, value: unknown, min: number, max: number): number {
+  const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < min || n > max) {
+    invalid(name, `an integer from ${min} to ${max}`, value);
+  }
+  return n;
+}
+
+/** A finite number within [min, max]. */
+export function checkNumber(name: string, value: unknown, min: number, max: number): number {
+  const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
+  if (typeof n !== 'number' || !Number.isFinite(n) || n < min || n > max) {
+    invalid(name, `a number from ${min} to ${max}`, value);
+  }
+  return n;
+}
+
+/** A non-empty string. */
+export function checkString(name: string, value: unknown): string {
+  if (typeof value !== 'string' || value.length === 0) invalid(name, 'a non-empty string', value);
+  return value;
+}
+
+/** One of a fixed list of choices; the message lists the valid ones. */
+export function checkChoice<T extends string>(name: string, value: unknown, choices: readonly T[]): T {
+  if (typeof value !== 'string' || !(choices as readonly string[]).includes(value)) {
+    invalid(name, `one of ${choices.join(', ')}`, value);
+  }
+  return value as T;
+}
