@@ -103,3 +103,8 @@ export async function withDb<T>(file: string, work: (db: Db) => Promise<T>, opti
     db.close();
   }
 }
+
+/** A SQL string literal, for the places DuckDB takes no parameter (file names in COPY and read_parquet). */
+export function lit(text: string): string {
+  return `'${text.replace(/'/g, "''")}'`;
+}

@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { dirname, extname, join, basename, resolve } from 'node:path';
-import { Db, type SqlValue } from '../db/duckdb.js';
+import { Db, lit, type SqlValue } from '../db/duckdb.js';
 import { ensureSchema } from '../db/schema.js';
 import { checkInt, FluxError } from '../util/check.js';
 import { assertOutsideArchive, checkDir, idFromSha, sha256, walk, writeFileAtomic, type FileEntry } from '../util/fsutil.js';
@@ -118,9 +118,22 @@ async function processFile(dir: string, entry: FileEntry, workspace: string): Pr
     writeFileAtomic(previewFile, out.jpeg);
     return { kind: 'photo', entry, sha, exif, preview, width: out.width, height: out.height };
   } catch (err) {
-    const message = (err as Error).message.split('\n')[0]?.trim() || 'decode failed';
-    return { kind: 'failed', entry, stage: 'decode', message: `cannot decode JPEG: ${message}`, sha };
+    return { kind: 'failed', entry, stage: 'decode', message: decodeFailure(buf, err as Error), sha };
   }
+}
+
+/**
+ * A stable reason for a JPEG that does not decode. A file cut short (no end-of-image marker) says so; otherwise
+ * libvips' first line is kept (its error text is shared between threads, so "Unknown error" gets a fixed wording).
+ */
+export function decodeFailure(buf: Uint8Array, err: Error): string {
+  let end = buf.length;
+  while (end > 0 && (buf[end - 1] === 0x00 || buf[end - 1] === 0x0a || buf[end - 1] === 0x0d)) end--;
+  if (end < 2 || buf[end - 2] !== 0xff || buf[end - 1] !== 0xd9) {
+    return `cannot decode JPEG: truncated (no end-of-image marker; the file stops at ${buf.length} bytes)`;
+  }
+  const first = err.message.split('\n')[0]?.trim() ?? '';
+  return `cannot decode JPEG: damaged image data${first && !/unknown error/i.test(first) ? ` (${first})` : ''}`;
 }
 
 const ts = (ms: number): string => new Date(ms).toISOString().replace('T', ' ').replace('Z', '');
@@ -328,6 +341,46 @@ export async function ingest(options: IngestOptions): Promise<IngestReport> {
     await db.run(`INSERT OR REPLACE INTO meta VALUES ('workspace', ?)`, [workspace]);
     for (const [root, dir] of roots) await db.run(`INSERT OR REPLACE INTO meta VALUES (?, ?)`, [`root.${root}`, dir]);
     return { db: dbFile, workspace, roots: reports, seconds: (performance.now() - t0) / 1000 };
+  } finally {
+    db.close();
+  }
+}
+
+/** Options of `ingestMetadata`. */
+export interface MetadataIngestOptions {
+  /** A folder written by `flux sample --metadata-only` (the folder or its `metadata/` subfolder). */
+  dir: string;
+  db: string;
+  onProgress?: OnProgress;
+}
+
+/**
+ * Builds the index from a metadata-only sample: the same tables as a real ingest, with no files behind them
+ * (there are no previews). Existing photo and keeper rows are replaced.
+ */
+export async function ingestMetadata(options: MetadataIngestOptions): Promise<{ db: string; photos: number; keeperFiles: number; seconds: number }> {
+  const t0 = performance.now();
+  let dir = checkDir('--from-metadata', options.dir);
+  if (!existsSync(join(dir, 'photos.parquet')) && existsSync(join(dir, 'metadata', 'photos.parquet'))) dir = join(dir, 'metadata');
+  for (const f of ['photos.parquet', 'keeper_files.parquet']) {
+    if (!existsSync(join(dir, f))) throw new FluxError(`--from-metadata: ${join(dir, f)} not found; write it with flux sample --metadata-only --out DIR`);
+  }
+  const db = await Db.open(options.db);
+  try {
+    await ensureSchema(db);
+    options.onProgress?.({ stage: 'metadata', done: 0, total: 2 });
+    await db.transaction(async () => {
+      await db.run('DELETE FROM photos');
+      await db.run(`INSERT INTO photos BY NAME SELECT * FROM read_parquet(${lit(join(dir, 'photos.parquet'))})`);
+      options.onProgress?.({ stage: 'metadata', done: 1, total: 2 });
+      await db.run('DELETE FROM keeper_files');
+      await db.run(`INSERT INTO keeper_files BY NAME SELECT * FROM read_parquet(${lit(join(dir, 'keeper_files.parquet'))})`);
+      await db.run(`INSERT OR REPLACE INTO meta VALUES ('source', ?)`, [`metadata:${dir}`]);
+    });
+    options.onProgress?.({ stage: 'metadata', done: 2, total: 2 });
+    const photos = Number(await db.value('SELECT count(*) FROM photos'));
+    const keeperFiles = Number(await db.value('SELECT count(*) FROM keeper_files'));
+    return { db: db.file, photos, keeperFiles, seconds: (performance.now() - t0) / 1000 };
   } finally {
     db.close();
   }

@@ -1,0 +1,42 @@
+/**
+ * Small HTML builders for notebooks and reports. Every piece of archive text (file names, camera models, error
+ * messages) goes through `escapeHtml`.
+ */
+
+/** Escapes text for HTML element content and attribute values. */
+export function escapeHtml(text: unknown): string {
+  return String(text ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
+}
+
+function cell(v: unknown): string {
+  if (typeof v === 'number') return Number.isInteger(v) ? String(v) : v.toFixed(3);
+  if (v instanceof Date) return v.toISOString().slice(0, 19).replace('T', ' ');
+  return escapeHtml(v);
+}
+
+/** An HTML table of rows (the columns of the first row), escaped; `(none)` for no rows. */
+export function htmlTable(rows: ReadonlyArray<Record<string, unknown>>, caption?: string): string {
+  const cap = caption ? `<caption style="text-align:left;font-weight:bold">${escapeHtml(caption)}</caption>` : '';
+  if (rows.length === 0) return `<table>${cap}<tr><td><i>(none)</i></td></tr></table>`;
+  const cols = Object.keys(rows[0] as object);
+  const head = cols.map((c) => `<th style="text-align:left;padding:2px 8px">${escapeHtml(c)}</th>`).join('');
+  const body = rows.map((r) => `<tr>${cols.map((c) => `<td style="padding:2px 8px">${cell(r[c])}</td>`).join('')}</tr>`).join('');
+  return `<table style="border-collapse:collapse;font:12px sans-serif">${cap}<tr>${head}</tr>${body}</table>`;
+}
+
+/** A plain SVG bar chart (no script), for quick looks and for pages that must work anywhere. */
+export function svgBars(bars: ReadonlyArray<{ label: string; value: number }>, options: { title?: string; width?: number; height?: number } = {}): string {
+  const width = options.width ?? 720;
+  const height = options.height ?? 200;
+  const max = Math.max(1, ...bars.map((b) => b.value));
+  const bw = (width - 40) / Math.max(1, bars.length);
+  const rects = bars.map((b, i) => {
+    const h = ((height - 40) * b.value) / max;
+    return `<rect x="${30 + i * bw}" y="${height - 20 - h}" width="${Math.max(1, bw - 1)}" height="${h}" fill="#4a7"><title>${escapeHtml(b.label)}: ${b.value}</title></rect>`;
+  }).join('');
+  const step = Math.max(1, Math.ceil(bars.length / 12));
+  const labels = bars.map((b, i) => (i % step === 0
+    ? `<text x="${30 + i * bw}" y="${height - 5}" font-size="9">${escapeHtml(b.label)}</text>` : '')).join('');
+  const title = options.title ? `<text x="30" y="12" font-size="12">${escapeHtml(options.title)}</text>` : '';
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}">${title}${rects}${labels}<text x="0" y="24" font-size="9">${max}</text></svg>`;
+}

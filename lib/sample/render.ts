@@ -1,0 +1,386 @@
+/**
+ * Street-like scenes for the sample archive: sky by time of day, buildings in depth layers, fog, hard light,
+ * figures; and a hidden taste over those visible properties that decides what the sample photographer keeps.
+ * Pure TypeScript over typed arrays: a 960x640 frame renders in a few tens of milliseconds.
+ */
+import { Rng } from '../util/rng.js';
+
+/** A person in the frame. */
+export interface Figure {
+  /** Horizontal centre, 0..1. */
+  x: number;
+  /** Height as a fraction of the frame height (near figures are big). */
+  scale: number;
+  /** Standing in a patch of hard light. */
+  lit: boolean;
+  /** Stride, 0..1. */
+  pose: number;
+}
+
+/** Everything that decides what a frame looks like. */
+export interface SceneParams {
+  /** Hour of day, 0..24. */
+  timeOfDay: number;
+  /** Haze that fades distant layers, 0..1. */
+  fog: number;
+  /** Tonal contrast multiplier, 0.5..1.8. */
+  contrast: number;
+  /** Hardness of sunlight, 0..1. */
+  light: number;
+  /** Exposure error in EV. */
+  exposure: number;
+  /** Building depth layers, 1..5. */
+  layers: number;
+  buildingSeed: number;
+  figures: Figure[];
+  /** Horizon tilt in degrees. */
+  tilt: number;
+  /** Motion or focus blur, 0..1. */
+  blur: number;
+  /** Sensor noise, 0..1. */
+  grain: number;
+  /** Colour saturation, 0..1.3. */
+  saturation: number;
+}
+
+/** The character of one walk: when, in what weather, and how inspired (keeper-rich) it was. */
+export interface SessionStyle {
+  hour: number;
+  fogBias: number;
+  lightBias: number;
+  richness: number;
+}
+
+export type Misfire = 'black' | 'white' | 'blur';
+
+const clamp = (v: number, lo: number, hi: number): number => (v < lo ? lo : v > hi ? hi : v);
+
+/** A walk's style. */
+export function sampleSessionStyle(rng: Rng): SessionStyle {
+  return {
+    hour: rng.uniform(6, 21),
+    fogBias: rng.chance(0.3) ? rng.uniform(0.45, 0.85) : rng.uniform(0, 0.2),
+    lightBias: rng.chance(0.5) ? rng.uniform(0.55, 0.95) : rng.uniform(0, 0.3),
+    richness: rng.normal(0, 1),
+  };
+}
+
+function sampleFigures(rng: Rng, light: number): Figure[] {
+  const u = rng.next();
+  const n = u < 0.25 ? 0 : u < 0.55 ? 1 : u < 0.75 ? 2 : u < 0.85 ? 3 : rng.int(4, 8);
+  return Array.from({ length: n }, () => ({
+    x: rng.uniform(0.06, 0.94), scale: 0.08 + 0.5 * rng.next() ** 2, lit: light > 0.4 && rng.chance(0.5), pose: rng.next(),
+  }));
+}
+
+/** A frame taken `minutes` after the start of a walk. */
+export function sampleSceneParams(rng: Rng, style: SessionStyle, minutes: number): SceneParams {
+  const timeOfDay = (style.hour + minutes / 60) % 24;
+  const night = timeOfDay < 6 || timeOfDay > 21;
+  const light = clamp(style.lightBias + rng.normal(0, 0.15), 0, 1) * (night ? 0.2 : 1);
+  return {
+    timeOfDay,
+    fog: clamp(style.fogBias + rng.normal(0, 0.1), 0, 1),
+    contrast: clamp(rng.normal(1.05, 0.25), 0.5, 1.8),
+    light,
+    exposure: clamp(rng.normal(0, 0.4), -2, 2),
+    layers: rng.int(1, 5),
+    buildingSeed: rng.uint32(),
+    figures: sampleFigures(rng, light),
+    tilt: rng.chance(0.03) ? (rng.chance(0.5) ? 1 : -1) * rng.uniform(3, 8) : rng.normal(0, 0.7),
+    blur: rng.chance(0.05) ? rng.uniform(0.4, 0.9) : rng.uniform(0, 0.15),
+    grain: rng.uniform(0.05, 0.3) + (night ? 0.3 : 0),
+    saturation: rng.chance(0.5) ? rng.uniform(0.05, 0.4) : rng.uniform(0.4, 1.1),
+  };
+}
+
+/** The next frame of a burst: the same scene a quarter second later. */
+export function burstSibling(p: SceneParams, rng: Rng): SceneParams {
+  return {
+    ...p,
+    figures: p.figures.map((f) => ({ ...f, x: clamp(f.x + rng.normal(0, 0.02), 0.02, 0.98), pose: clamp(f.pose + rng.normal(0, 0.25), 0, 1) })),
+    exposure: p.exposure + rng.normal(0, 0.05),
+    blur: clamp(p.blur + rng.normal(0, 0.03), 0, 1),
+  };
+}
+
+/** A technical failure: a black frame, a blown-out frame, or a blurred misfire. */
+export function misfireParams(kind: Misfire, base: SceneParams): SceneParams {
+  if (kind === 'black') return { ...base, exposure: -6 };
+  if (kind === 'white') return { ...base, exposure: 5 };
+  return { ...base, blur: 1, tilt: base.tilt + 14 };
+}
+
+// mean and spread of the raw taste over sampled frames, so the score is roughly N(0, 1)
+const TASTE_MEAN = 0.56;
+const TASTE_SD = 0.95;
+
+/** The hidden taste of the sample photographer, over visible properties only. Deterministic. */
+export function tasteScore(p: SceneParams): number {
+  let s = 0;
+  const n = p.figures.length;
+  // fog with depth
+  s += p.fog > 0.3 && p.layers >= 3 ? 1.2 * p.fog : 0;
+  // hard light falling on a person
+  s += p.figures.some((f) => f.lit) ? 1.3 * p.light : 0;
+  s += 0.8 * (p.contrast - 1);
+  // one or two people near the thirds, at a readable size
+  if (n >= 1 && n <= 2) {
+    for (const f of p.figures) {
+      const third = Math.min(Math.abs(f.x - 1 / 3), Math.abs(f.x - 2 / 3));
+      s += (third < 0.08 ? 0.5 : 0) + (f.scale >= 0.2 && f.scale <= 0.5 ? 0.3 : 0);
+    }
+  }
+  const h = p.timeOfDay;
+  if ((h >= 6.5 && h <= 8.5) || (h >= 17 && h <= 20)) s += 0.5;
+  s += 0.6 * (0.5 - p.saturation);
+  // what he never keeps
+  if (n === 0 && p.light < 0.3 && p.contrast < 1) s -= 1;
+  if (Math.abs(p.tilt) > 2) s -= 0.5 * (Math.abs(p.tilt) - 2);
+  if (p.blur > 0.3) s -= 4 * (p.blur - 0.3);
+  if (Math.abs(p.exposure) > 0.7) s -= 2 * (Math.abs(p.exposure) - 0.7);
+  if (n > 5) s -= 0.6;
+  return (s - TASTE_MEAN) / TASTE_SD;
+}
+
+type Rgb = [number, number, number];
+
+function skyColours(hour: number): [Rgb, Rgb] {
+  if (hour < 5.5 || hour > 21) return [[8, 12, 28], [30, 34, 60]];
+  if (hour < 6.5 || hour > 20) return [[30, 55, 110], [110, 120, 170]];
+  if (hour < 8.5 || hour > 17) return [[90, 110, 150], [245, 170, 90]];
+  return [[110, 150, 205], [215, 225, 235]];
+}
+
+const mix = (a: number, b: number, t: number): number => a + (b - a) * t;
+
+/** Renders the scene as interleaved RGB bytes, width x height, before blur (see `blurSigma`). */
+export function renderScene(p: SceneParams, width: number, height: number): Uint8Array {
+  const w = width;
+  const h = height;
+  const buf = new Float32Array(w * h * 3);
+  const rng = new Rng(p.buildingSeed >>> 0);
+  const [skyTop, skyHorizon] = skyColours(p.timeOfDay);
+  const horizon = Math.round(h * (0.52 + rng.uniform(-0.06, 0.06)));
+  const fogColour: Rgb = [mix(skyHorizon[0], 200, 0.5), mix(skyHorizon[1], 200, 0.5), mix(skyHorizon[2], 200, 0.5)];
+  const night = p.timeOfDay < 6 || p.timeOfDay > 21;
+  // sky and street
+  for (let y = 0; y < h; y++) {
+    let c: Rgb;
+    if (y < horizon) {
+      const t = y / horizon;
+      c = [mix(skyTop[0], skyHorizon[0], t), mix(skyTop[1], skyHorizon[1], t), mix(skyTop[2], skyHorizon[2], t)];
+    } else {
+      const t = (y - horizon) / (h - horizon);
+      const g = night ? mix(40, 18, t) : mix(120, 60, t);
+      c = [g, g * 0.98, g * 0.95];
+      if (Math.floor(t * 9) % 3 === 1) c = [c[0] * 1.08, c[1] * 1.08, c[2] * 1.08];
+    }
+    const f = y >= horizon ? p.fog * 0.35 : 0;
+    const row = y * w * 3;
+    const r = mix(c[0], fogColour[0], f);
+    const g = mix(c[1], fogColour[1], f);
+    const b = mix(c[2], fogColour[2], f);
+    for (let x = 0; x < w; x++) {
+      buf[row + x * 3] = r;
+      buf[row + x * 3 + 1] = g;
+      buf[row + x * 3 + 2] = b;
+    }
+  }
+  // buildings, far layers first; hard light cuts diagonal bands of sun and shadow across them
+  const angle = rng.uniform(0.5, 1.1) * (rng.chance(0.5) ? 1 : -1);
+  const period = w * rng.uniform(0.18, 0.35);
+  const ca = Math.cos(angle);
+  const sa = Math.sin(angle);
+  // bands repeat every `period` along (ca, sa); positions are kept positive so % is cheap
+  const shift = period * Math.ceil((w + h) / period + 2);
+  const sunTint: Rgb = p.timeOfDay < 8.5 || p.timeOfDay > 17 ? [1.25, 1.1, 0.85] : [1.15, 1.12, 1.05];
+  const sunR = (1 + 0.9 * p.light) * sunTint[0];
+  const sunG = (1 + 0.9 * p.light) * sunTint[1];
+  const sunB = (1 + 0.9 * p.light) * sunTint[2];
+  const shadeK = 1 - 0.55 * p.light;
+  for (let l = 0; l < p.layers; l++) {
+    const near = (l + 1) / p.layers;
+    const fogAmount = p.fog * 0.92 * (1 - near * 0.75);
+    const base = horizon + Math.round(l * h * 0.025);
+    let x = -Math.round(rng.uniform(0, w * 0.1));
+    while (x < w) {
+      const bw = Math.round(w * rng.uniform(0.05, 0.2) * (0.6 + near * 0.6));
+      const bh = Math.round(h * rng.uniform(0.12, 0.42) * (0.55 + near * 0.6));
+      const shade = rng.uniform(55, 150) * (night ? 0.35 : 1);
+      const warm = rng.uniform(0.9, 1.1);
+      const col: Rgb = [shade * warm, shade, shade / warm];
+      const top = Math.max(0, base - bh);
+      const x0 = Math.max(0, x);
+      const x1 = Math.min(w, x + bw);
+      const windows = near > 0.5 && bw > 24;
+      const wx = Math.max(6, Math.round(bw / rng.int(3, 6)));
+      const wy = Math.max(8, Math.round(bh / rng.int(4, 9)));
+      const lit = night ? 1.9 : 0.6;
+      for (let y = top; y < base && y < h; y++) {
+        const row = y * w * 3;
+        const winRow = windows && (y - top) % wy > wy * 0.35 && y - top > wy * 0.5;
+        for (let xx = x0; xx < x1; xx++) {
+          let r = col[0];
+          let g = col[1];
+          let b = col[2];
+          if (winRow && (xx - x) % wx > wx * 0.35) {
+            r *= lit; g *= lit; b *= lit * (night ? 0.7 : 1.1);
+          }
+          if (p.light > 0.05) {
+            if ((xx * ca + y * sa + shift) % period < period * 0.45) {
+              r *= sunR; g *= sunG; b *= sunB;
+            } else {
+              r *= shadeK; g *= shadeK; b *= shadeK;
+            }
+          }
+          const o = row + xx * 3;
+          buf[o] = mix(r, fogColour[0], fogAmount);
+          buf[o + 1] = mix(g, fogColour[1], fogAmount);
+          buf[o + 2] = mix(b, fogColour[2], fogAmount);
+        }
+      }
+      x += bw + Math.round(rng.uniform(0, w * 0.03));
+    }
+  }
+  // hard light on the street
+  if (p.light > 0.05) {
+    for (let y = horizon + Math.round(h * 0.12); y < h; y++) {
+      const row = y * w * 3;
+      for (let xx = 0; xx < w; xx++) {
+        const k = (xx * ca - y * sa * 0.5 + shift) % period < period * 0.4 ? 1 + 0.7 * p.light : 1 - 0.4 * p.light;
+        buf[row + xx * 3] = (buf[row + xx * 3] as number) * k;
+        buf[row + xx * 3 + 1] = (buf[row + xx * 3 + 1] as number) * k;
+        buf[row + xx * 3 + 2] = (buf[row + xx * 3 + 2] as number) * k;
+      }
+    }
+  }
+  // figures, small (far) first
+  const figures = [...p.figures].sort((a, b) => a.scale - b.scale);
+  for (const f of figures) {
+    const fh = f.scale * h;
+    const feet = Math.min(h - 2, horizon + (h - horizon) * clamp((f.scale - 0.05) * 1.6, 0.02, 0.98));
+    const cx = f.x * w;
+    const fogAmount = p.fog * 0.8 * (1 - clamp(f.scale * 2, 0, 1));
+    const col: Rgb = f.lit ? [225 * sunTint[0] * 0.85, 215 * sunTint[1] * 0.85, 200 * sunTint[2] * 0.85] : night ? [6, 6, 8] : [22, 21, 24];
+    const paint = (x0: number, x1: number, y: number): void => {
+      if (y < 0 || y >= h) return;
+      const a = Math.max(0, Math.round(x0));
+      const b = Math.min(w, Math.round(x1));
+      const row = y * w * 3;
+      for (let xx = a; xx < b; xx++) {
+        const o = row + xx * 3;
+        buf[o] = mix(col[0], fogColour[0], fogAmount);
+        buf[o + 1] = mix(col[1], fogColour[1], fogAmount);
+        buf[o + 2] = mix(col[2], fogColour[2], fogAmount);
+      }
+    };
+    const top = feet - fh;
+    const headR = fh * 0.075;
+    const headY = top + headR;
+    for (let y = Math.floor(top); y < Math.ceil(feet); y++) {
+      const t = (y - top) / fh;
+      if (t < 0.15) {
+        const dy = y - headY;
+        const half = Math.sqrt(Math.max(0, headR * headR - dy * dy));
+        paint(cx - half, cx + half, y);
+      } else if (t < 0.58) {
+        const half = fh * mix(0.1, 0.13, (t - 0.15) / 0.43);
+        paint(cx - half, cx + half, y);
+      } else {
+        const spread = fh * 0.16 * f.pose * ((t - 0.58) / 0.42);
+        const leg = fh * 0.045;
+        paint(cx - spread - leg - fh * 0.03, cx - spread + leg - fh * 0.03, y);
+        paint(cx + spread - leg + fh * 0.03, cx + spread + leg + fh * 0.03, y);
+      }
+    }
+    if (f.lit && fh > 20) {
+      // a long shadow on the street
+      const len = fh * 0.9 * p.light;
+      for (let y = Math.round(feet); y < Math.min(h, feet + fh * 0.05); y++) {
+        const row = y * w * 3;
+        for (let xx = Math.max(0, Math.round(cx)); xx < Math.min(w, Math.round(cx + len)); xx++) {
+          buf[row + xx * 3] = (buf[row + xx * 3] as number) * 0.35;
+          buf[row + xx * 3 + 1] = (buf[row + xx * 3 + 1] as number) * 0.35;
+          buf[row + xx * 3 + 2] = (buf[row + xx * 3 + 2] as number) * 0.35;
+        }
+      }
+    }
+  }
+  let img = buf;
+  if (Math.abs(p.tilt) > 0.05) img = rotate(img, w, h, (p.tilt * Math.PI) / 180);
+  return finish(img, w, h, p);
+}
+
+function rotate(src: Float32Array, w: number, h: number, a: number): Float32Array {
+  const out = new Float32Array(src.length);
+  const cos = Math.cos(a);
+  const sin = Math.sin(a);
+  // zoom in a little so the corners stay filled, as a tilted camera frame would be
+  const zoom = 1 / (Math.abs(cos) + Math.abs(sin) * Math.max(w / h, h / w));
+  const cx = w / 2;
+  const cy = h / 2;
+  const zc = zoom * cos;
+  const zs = zoom * sin;
+  for (let y = 0; y < h; y++) {
+    const dy = y - cy;
+    let fx = cx - cx * zc - dy * zs + 0.5;
+    let fy = cy - cx * zs + dy * zc + 0.5;
+    for (let x = 0; x < w; x++, fx += zc, fy += zs) {
+      const sx = Math.floor(fx);
+      const sy = Math.floor(fy);
+      const o = (y * w + x) * 3;
+      if (sx >= 0 && sx < w && sy >= 0 && sy < h) {
+        const s = (sy * w + sx) * 3;
+        out[o] = src[s] as number;
+        out[o + 1] = src[s + 1] as number;
+        out[o + 2] = src[s + 2] as number;
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * The Gaussian blur sigma, in pixels, that a frame of this width gets for its blur amount (0 = sharp). The blur is
+ * applied by the JPEG encoder (libvips), which does it far faster than JavaScript.
+ */
+export function blurSigma(p: SceneParams, width: number): number {
+  const sigma = p.blur * 0.012 * width;
+  return sigma >= 0.3 ? sigma : 0;
+}
+
+/** Exposure (in linear light), contrast around mid-grey, saturation and grain; to bytes. */
+function finish(img: Float32Array, w: number, h: number, p: SceneParams): Uint8Array {
+  const gain = 2 ** p.exposure;
+  const lut = new Float32Array(1024);
+  for (let i = 0; i < 1024; i++) {
+    const v = (i / 1023) * 1.6;
+    const lin = v ** 2.2 * gain;
+    const g = Math.min(1.6, lin) ** (1 / 2.2);
+    lut[i] = (g - 0.5) * p.contrast + 0.5;
+  }
+  const out = new Uint8Array(w * h * 3);
+  const sat = p.saturation;
+  const grain = p.grain * 40;
+  let seed = (p.buildingSeed ^ 0x9e3779b9) | 1;
+  const scale = 1023 / 255 / 1.6;
+  const idx = (v: number): number => {
+    const i = (v * scale + 0.5) | 0;
+    return i < 0 ? 0 : i > 1023 ? 1023 : i;
+  };
+  // Uint8ClampedArray rounds and clamps on store
+  const clampedOut = new Uint8ClampedArray(out.buffer);
+  for (let i = 0, o = 0; i < w * h; i++, o += 3) {
+    const r = lut[idx(img[o] as number)] as number;
+    const g = lut[idx(img[o + 1] as number)] as number;
+    const b = lut[idx(img[o + 2] as number)] as number;
+    const y = (0.299 * r + 0.587 * g + 0.114 * b) * (1 - sat);
+    seed ^= seed << 13; seed ^= seed >>> 17; seed ^= seed << 5;
+    const n = ((seed & 1023) / 1023 - 0.5) * grain;
+    clampedOut[o] = (y + r * sat) * 255 + n;
+    clampedOut[o + 1] = (y + g * sat) * 255 + n;
+    clampedOut[o + 2] = (y + b * sat) * 255 + n;
+  }
+  return out;
+}

@@ -1,0 +1,43 @@
+/**
+ * Shared test fixtures: where the shared data lives, temporary folders, and the small sample archive most
+ * tests use (generated once per test process into a cache folder).
+ */
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { generateSample, type SampleResult } from '../lib/sample/generate.js';
+import { sha256, walk } from '../lib/util/fsutil.js';
+
+/** The project root (tests run from `dist/test/`). */
+export const PROJECT = resolve(fileURLToPath(import.meta.url), '../../..');
+/** The shared data beside the project: real photos and a pretrained model. Absent on a user's clone. */
+export const SHARED = resolve(PROJECT, '..', 'shared');
+export const SHARED_PHOTOS = join(SHARED, 'photos');
+/** Why a test that needs the shared photos is skipped, or false when they are here. */
+export const noSharedPhotos: string | false = existsSync(join(SHARED_PHOTOS, 'MANIFEST.tsv'))
+  ? false : `needs the real camera JPEGs in ${SHARED_PHOTOS} (present in CI, absent in a user's clone)`;
+
+/** A fresh temporary folder, removed by the returned cleanup. */
+export function tempDir(label: string): { dir: string; cleanup: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), `flux-${label}-`));
+  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** The small sample archive the tests share: 8 walks, small frames, more keepers than life so every case occurs. */
+export const SMALL_SAMPLE = { seed: 11, sessions: 8, frames: 24, width: 240, height: 160, quality: 85, keeperRate: 0.08 };
+
+let cached: Promise<SampleResult> | null = null;
+/** Generates the small sample once per process into a folder under the OS temp dir (reused if already there). */
+export function smallSample(): Promise<SampleResult> {
+  // keyed by the generator's code, so a changed generator never reuses an old sample
+  const code = ['generate.js', 'render.js'].map((f) => readFileSync(join(PROJECT, 'dist', 'lib', 'sample', f))).join('');
+  const out = join(tmpdir(), `flux-test-sample-${sha256(code + JSON.stringify(SMALL_SAMPLE)).slice(0, 16)}`);
+  cached ??= generateSample({ out, ...SMALL_SAMPLE });
+  return cached;
+}
+
+/** Bytes and mtime of every file under a folder, for proving a folder was not touched. */
+export function snapshot(dir: string): Map<string, string> {
+  return new Map(walk(dir).map((f) => [f.path, `${f.bytes}:${statSync(join(dir, f.path)).mtimeMs}`]));
+}

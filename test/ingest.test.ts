@@ -1,0 +1,185 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { Db } from '../lib/db/duckdb.js';
+import { ingest, type IngestReport } from '../lib/ingest/ingest.js';
+import type { SampleResult } from '../lib/sample/generate.js';
+import { FluxError } from '../lib/util/check.js';
+import { PROJECT, smallSample, snapshot, tempDir } from './helpers.js';
+
+let sample: SampleResult;
+let work: ReturnType<typeof tempDir>;
+let dbFile: string;
+let first: IngestReport;
+let archiveBefore: Map<string, string>;
+
+const roots = (): { originals: string; keepers: string; inbox: string } => ({ originals: sample.originals, keepers: sample.keepers, inbox: sample.inbox });
+
+async function query<T extends Record<string, unknown> = Record<string, unknown>>(file: string, sql: string): Promise<T[]> {
+  const db = await Db.open(file, { readOnly: true });
+  try {
+    return await db.all<T>(sql);
+  } finally {
+    db.close();
+  }
+}
+
+/** Every table of the data contract as sorted JSON, for comparing two databases. */
+async function dumpTables(file: string): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const [table, key] of [['photos', 'photo_id'], ['corpus_duplicates', 'path'], ['keeper_files', 'path'], ['inbox_photos', 'path'],
+    ['ingest_errors', 'root, path'], ['files', 'root, path']] as const) {
+    out[table] = JSON.stringify(await query(file, `SELECT * FROM ${table} ORDER BY ${key}`), (_k, v) => (typeof v === 'bigint' ? String(v) : v));
+  }
+  return out;
+}
+
+before(async () => {
+  sample = await smallSample();
+  work = tempDir('ingest');
+  dbFile = join(work.dir, 'flux.duckdb');
+  archiveBefore = snapshot(sample.out);
+  first = await ingest({ ...roots(), db: dbFile });
+});
+after(() => work.cleanup());
+
+test('ingest counts equal the ground truth of the sample', async () => {
+  const t = sample.truth;
+  const byRoot = Object.fromEntries(first.roots.map((r) => [r.root, r]));
+  assert.equal(byRoot.originals?.ok, t.photos.length + t.duplicates.length, 'every readable original decoded');
+  assert.equal(byRoot.originals?.duplicate, t.duplicates.length);
+  assert.equal(byRoot.originals?.failed, t.bad.filter((b) => b.root === 'ORIGINALS').length);
+  assert.equal(byRoot.originals?.skipped, t.sidecars.filter((s) => s.startsWith('ORIGINALS/')).length);
+  assert.equal(byRoot.keepers?.ok, t.keepers.filter((k) => k.kind !== 'bad').length);
+  assert.equal(byRoot.keepers?.failed, t.bad.filter((b) => b.root === 'KEEPERS').length);
+  assert.equal(byRoot.inbox?.ok, t.inbox.length);
+
+  const [counts] = await query<Record<string, number>>(dbFile, `SELECT
+    (SELECT count(*) FROM photos) AS photos, (SELECT count(*) FROM corpus_duplicates) AS dups,
+    (SELECT count(*) FROM keeper_files) AS keepers, (SELECT count(*) FROM inbox_photos) AS inbox,
+    (SELECT count(*) FROM photos WHERE orientation = 6) AS portrait`);
+  assert.equal(counts?.photos, t.photos.length);
+  assert.equal(counts?.dups, t.duplicates.length);
+  assert.equal(counts?.keepers, t.keepers.filter((k) => k.kind !== 'bad').length);
+  assert.equal(counts?.inbox, t.inbox.length);
+  assert.equal(counts?.portrait, t.counts.portrait);
+});
+
+test('photo rows carry the EXIF, hash and path of the truth', async () => {
+  const rows = await query<{ path: string; sha256: string; captured_at: string; model: string; original_filename: string; session_date: string; photo_id: number; width: number; height: number }>(dbFile,
+    `SELECT path, sha256, strftime(captured_at, '%Y-%m-%d %H:%M:%S.%f') AS captured_at, model, original_filename, CAST(session_date AS VARCHAR) AS session_date,
+     photo_id, width, height FROM photos`);
+  const byPath = new Map(rows.map((r) => [r.path, r]));
+  for (const p of sample.truth.photos) {
+    const row = byPath.get(p.path);
+    assert.ok(row, `${p.path} indexed`);
+    assert.equal(row.sha256, p.sha256, `${p.path} sha256`);
+    assert.equal(row.captured_at.slice(0, 22), p.capturedAt, `${p.path} captured_at with sub-seconds`);
+    assert.equal(row.original_filename, p.path.split('/').pop());
+    assert.equal(row.session_date, p.path.split('/')[2]);
+    assert.equal(row.photo_id, parseInt(p.sha256.slice(0, 13), 16));
+    assert.match(row.model, /^RICOH GR IIIx?$/);
+    // stored size: portrait frames are stored sideways with orientation 6
+    assert.deepEqual([row.width, row.height], [sample.truth.config.width, sample.truth.config.height]);
+  }
+  const dups = await query<{ path: string; kept: string }>(dbFile, 'SELECT d.path, p.path AS kept FROM corpus_duplicates d JOIN photos p USING (photo_id)');
+  assert.deepEqual(new Map(dups.map((d) => [d.path, d.kept])), new Map(sample.truth.duplicates.map((d) => [d.path, d.of])));
+  assert.ok(sample.truth.recurringNames > 0, 'the sample has camera names that recur in other folders');
+});
+
+test('keeper rows parse canonical names and keep EXIF only where the file has it', async () => {
+  const rows = await query<{ path: string; has_exif: boolean; name_canonical: boolean; original_filename: string | null; name_author: string | null }>(dbFile,
+    'SELECT path, has_exif, name_canonical, original_filename, name_author FROM keeper_files');
+  const byPath = new Map(rows.map((r) => [r.path, r]));
+  for (const k of sample.truth.keepers.filter((x) => x.kind !== 'bad')) {
+    const row = byPath.get(k.path);
+    assert.ok(row, `${k.path} indexed`);
+    const stripped = k.kind === 'edit-stripped' || k.kind === 'stripped-renamed';
+    assert.equal(row.has_exif, !stripped, `${k.path} (${k.kind}) has_exif`);
+    assert.equal(row.name_canonical, k.kind !== 'stripped-renamed', `${k.path} canonical name`);
+    if (row.name_canonical) assert.equal(row.name_author, sample.truth.config.author);
+    if (k.kind !== 'stripped-renamed') assert.match(row.original_filename ?? '', /^R\d{7}\.JPG$/);
+  }
+});
+
+test('every bad file lands in ingest_errors with a reason while the run completes', async () => {
+  const errors = await query<{ root: string; path: string; stage: string; message: string }>(dbFile, 'SELECT * FROM ingest_errors ORDER BY root, path');
+  assert.equal(errors.length, sample.truth.bad.length);
+  for (const bad of sample.truth.bad) {
+    const e = errors.find((x) => x.path === bad.path && x.root === bad.root.toLowerCase());
+    assert.ok(e, `${bad.root}/${bad.path} (${bad.kind}) recorded`);
+    const expected = { 'zero-byte': /empty file \(0 bytes\)/, truncated: /cannot decode JPEG: truncated \(no end-of-image marker/, 'not-jpeg': /not a JPEG: PNG content/ }[bad.kind];
+    assert.match(e.message, expected, `${bad.kind}: ${e.message}`);
+  }
+  const skipped = await query<{ path: string; reason: string }>(dbFile, `SELECT path, reason FROM files WHERE status = 'skipped'`);
+  assert.equal(skipped.length, sample.truth.sidecars.length);
+  for (const s of skipped) assert.match(s.reason, /^not a photo: /);
+});
+
+test('previews exist for every photo, upright, about 384 px', async () => {
+  const rows = await query<{ preview: string; orientation: number }>(dbFile, 'SELECT preview, orientation FROM photos');
+  const sharp = (await import('sharp')).default;
+  for (const r of rows) {
+    const file = join(work.dir, r.preview);
+    assert.ok(existsSync(file), `${r.preview} exists`);
+  }
+  const portrait = rows.find((r) => r.orientation === 6);
+  if (portrait) {
+    const meta = await sharp(join(work.dir, portrait.preview)).metadata();
+    assert.ok((meta.height as number) > (meta.width as number), 'a portrait preview is upright');
+  }
+});
+
+test('a second run rewrites nothing', async () => {
+  const before = await dumpTables(dbFile);
+  const second = await ingest({ ...roots(), db: dbFile });
+  for (const r of second.roots) {
+    assert.equal(r.unchanged, r.files, `${r.root}: every file unchanged`);
+    assert.equal(r.ok + r.failed + r.skipped, 0, `${r.root}: nothing re-read`);
+  }
+  assert.deepEqual(await dumpTables(dbFile), before);
+});
+
+test('a run killed half way and re-run ends with exactly the tables of an uninterrupted run', async () => {
+  const killedDb = join(work.dir, 'killed', 'flux.duckdb');
+  const cli = join(PROJECT, 'dist', 'lib', 'cli', 'flux.js');
+  const args = [cli, 'ingest', '--originals', sample.originals, '--keepers', sample.keepers, '--inbox', sample.inbox, '--db', killedDb, '--concurrency', '1'];
+  const total = sample.truth.photos.length;
+  await new Promise<void>((resolvePromise, reject) => {
+    const child = spawn(process.execPath, args, { stdio: 'ignore' });
+    const previews = join(work.dir, 'killed', 'previews');
+    const timer = setInterval(() => {
+      const made = existsSync(previews) ? readdirSync(previews).reduce((n, d) => n + readdirSync(join(previews, d)).length, 0) : 0;
+      if (made >= total / 3) {
+        clearInterval(timer);
+        child.kill('SIGKILL');
+      }
+    }, 5);
+    child.on('exit', (code, signal) => {
+      clearInterval(timer);
+      if (signal === 'SIGKILL') resolvePromise();
+      else reject(new Error(`the ingest finished (code ${code}) before it could be killed; the test needs a larger sample`));
+    });
+  });
+  const resumed = await ingest({ ...roots(), db: killedDb });
+  const originals = resumed.roots.find((r) => r.root === 'originals');
+  assert.ok(originals && originals.unchanged > 0, 'the resumed run skipped what the killed run had committed');
+  assert.ok(originals.unchanged < originals.files, 'the killed run had not finished');
+  const a = await dumpTables(killedDb);
+  const b = await dumpTables(dbFile);
+  for (const table of Object.keys(b)) assert.equal(a[table], b[table], `table ${table} equal after resume`);
+});
+
+test('the archive is untouched: same files, bytes and mtimes', () => {
+  assert.deepEqual(snapshot(sample.out), archiveBefore);
+});
+
+test('bad arguments name the option and never write into the archive', async () => {
+  await assert.rejects(ingest({ originals: join(work.dir, 'nope'), db: dbFile }), (e: Error) => e instanceof FluxError && /--originals: folder not found/.test(e.message));
+  await assert.rejects(ingest({ originals: sample.originals, db: join(sample.originals, 'x.duckdb') }), /--db: .* is inside the archive folder --originals/);
+  await assert.rejects(ingest({ originals: sample.originals, db: dbFile, workspace: join(sample.keepers, 'cache'), keepers: sample.keepers }), /--workspace: .*inside the archive/);
+  await assert.rejects(ingest({ db: dbFile }), /at least one of --originals/);
+  assert.equal(existsSync(join(sample.originals, 'x.duckdb')), false);
+});
