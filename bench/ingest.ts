@@ -8,6 +8,7 @@
  * metadata-only sample (target < 60 s).
  *
  *   npm run bench:ingest -- [--files 500] [--dir /tmp/flux-bench-ingest] [--metadata-photos 400000]
+ *   (--phase make only writes the files, so they can be made ahead of a quiet measuring run)
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -109,6 +110,10 @@ function runPhase(name: string): Record<string, number> {
 }
 
 async function main(): Promise<void> {
+  if (values.phase === 'make') {
+    await makeFiles();
+    return;
+  }
   if (values.phase) return phase(values.phase);
   const list = existsSync(ORIGINALS) && files().length >= N ? files() : await makeFiles();
   const mb = list.reduce((s, f) => s + readFileSync(f).length, 0) / 1e6;

@@ -7,6 +7,12 @@ import { generateSample } from '../sample/generate.js';
 import { generateMetadata } from '../sample/metadata.js';
 import { ingest, ingestMetadata, type IngestReport } from '../ingest/ingest.js';
 import { FluxError } from '../util/check.js';
+import { embed } from '../embed/embed.js';
+import { fetchFile } from '../embed/fetch.js';
+import { findModel, MODELS, modelDirs } from '../embed/models.js';
+import { join } from 'node:path';
+import { match, type MatchReport } from '../match/match.js';
+import { applyDecisions, writeReview } from '../match/review.js';
 import type { OnProgress } from '../util/progress.js';
 
 type Values = Record<string, string | boolean | undefined>;
@@ -39,6 +45,23 @@ export function formatIngest(report: IngestReport): string {
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)));
   const line = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] as number) : c.padStart(widths[i] as number))).join('  ');
   return [line(head), ...rows.map(line), `database ${report.db}`, `previews ${report.workspace}/previews`, `${report.seconds.toFixed(1)} s`].join('\n');
+}
+
+/** The match summary as text. */
+export function formatMatch(r: MatchReport): string {
+  const t = r.thresholds;
+  const lines = [
+    `${r.keepers} keeper files, ${r.processed} decided in this run`,
+    `status: ${Object.entries(r.byStatus).map(([k, v]) => `${k} ${v}`).join(', ')}`,
+    `matched by: ${Object.entries(r.byMethod).map(([k, v]) => `${k} ${v}`).join(', ') || '-'}`,
+    `clock offsets: ${r.offsets.map((o) => `${o.day} ${o.seconds >= 0 ? '+' : ''}${o.seconds} s (${o.agreeing}/${o.links} links)`).join(', ') || 'none'}`,
+    `similarity (${t.source}): link >= ${t.link.toFixed(4)}, sure >= ${t.review.toFixed(4)}, margin ${t.margin.toFixed(4)}` +
+      `${t.calibrated ? '' : ' (not calibrated: too few linked pairs)'}; true pairs n=${t.truePairs.length}` +
+      `${t.truePairs.length ? ` min ${Math.min(...t.truePairs).toFixed(4)}` : ''}, siblings n=${t.siblings.length}${t.siblings.length ? ` max ${Math.max(...t.siblings).toFixed(4)}` : ''}`,
+  ];
+  for (const u of r.unmatched) lines.push(`unmatched: ${u}`);
+  for (const v of r.review) lines.push(`review: ${v.path}: ${v.reason}`);
+  return lines.join('\n');
 }
 
 export const COMMANDS: Record<string, Command> = {
@@ -99,6 +122,69 @@ export const COMMANDS: Record<string, Command> = {
         concurrency: num(v, 'concurrency'), onProgress,
       });
       console.log(formatIngest(report));
+    },
+  },
+  embed: {
+    summary: 'embed photos, keepers and inbox from the preview cache with an ONNX image model (Parquet)',
+    usage: [
+      'flux embed --db FILE [--model ID|MODEL.json|none] [--batch-size 16] [--part-size 1024]',
+      '',
+      `Models: ${MODELS.map((m) => m.id).join(', ')} (default: the first one present), or a .json description of another`,
+      'ONNX image model. --model none computes only the pixel descriptor. Resumable: what has a vector is skipped.',
+    ].join('\n'),
+    options: { db: { type: 'string' }, model: { type: 'string' }, 'batch-size': { type: 'string' }, 'part-size': { type: 'string' } },
+    async run(v, _p, onProgress) {
+      const r = await embed({ db: need(v, 'db', 'embed'), model: str(v, 'model'), batchSize: num(v, 'batch-size'), partSize: num(v, 'part-size'), onProgress });
+      for (const s of r.sets) console.log(`${s.set.padEnd(8)} ${s.images} images: ${s.alreadyDone} already done, ${s.embedded} embedded, ${s.failed} failed`);
+      console.log(`model ${r.model ?? '(none)'}${r.modelPath ? ` from ${r.modelPath}` : ''}; vectors in ${join(r.workspace, 'embeddings')}; ${r.seconds.toFixed(1)} s`);
+      if (r.note) console.log(r.note);
+    },
+  },
+  models: {
+    summary: 'list the registered image models, or fetch one: flux models fetch ID',
+    usage: 'flux models [list]\nflux models fetch ID   (downloads to models/, resumable, verifies the sha256)',
+    options: {},
+    async run(_v, positionals, onProgress) {
+      const [action = 'list', id] = positionals;
+      if (action === 'list') {
+        for (const m of MODELS) {
+          const { path } = findModel(m.id);
+          console.log(`${m.id.padEnd(18)} ${String(m.dim).padStart(5)}-d  ${path ? `present: ${path}` : m.url ? 'not present (flux models fetch ' + m.id + ')' : 'not present'}  ${m.licence}`);
+        }
+        return;
+      }
+      if (action !== 'fetch' || !id) throw new FluxError('flux models: expected "list" or "fetch ID"');
+      const { spec } = findModel(id);
+      if (!spec.url) throw new FluxError(`flux models fetch: ${spec.id} has no download URL; it ships with the project's shared models (${modelDirs().join(', ')})`);
+      const dest = join(modelDirs()[0] as string, spec.file);
+      const r = await fetchFile({ url: spec.url, dest, sha256: spec.sha256, bytes: spec.bytes, onProgress });
+      console.log(`${r.alreadyPresent ? 'already present' : r.resumed ? 'resumed and verified' : 'downloaded and verified'}: ${r.file} (${(r.bytes / 1e6).toFixed(1)} MB, sha256 ${r.sha256})`);
+    },
+  },
+  match: {
+    summary: 'link keepers to their originals (EXIF time, filename, SHA-256, similarity); review and apply decisions',
+    usage: [
+      'flux match --db FILE [--model ID] [--all]     run the cascade on new or undecided keepers (--all: every keeper)',
+      'flux match review --db FILE --out DIR         contact sheet (review.html) and review.csv of the doubtful ones',
+      'flux match apply --db FILE DECISIONS.csv      store accept/reject decisions; they survive later runs',
+    ].join('\n'),
+    options: { db: { type: 'string' }, model: { type: 'string' }, out: { type: 'string' }, all: { type: 'boolean' } },
+    async run(v, positionals, onProgress) {
+      const db = need(v, 'db', 'match');
+      const [action, file] = positionals;
+      if (action === 'review') {
+        const r = await writeReview(db, need(v, 'out', 'match review'));
+        console.log(`${r.keepers} keepers to review: ${r.html}\nedit the decision column of ${r.csv}, then: flux match apply --db ${db} ${r.csv}`);
+        return;
+      }
+      if (action === 'apply') {
+        if (!file) throw new FluxError('flux match apply: expected the decisions CSV file after the options');
+        const r = await applyDecisions(db, file);
+        console.log(`stored ${r.accepted} accepted and ${r.rejected} rejected links (${r.ignored} rows without a decision); run flux match --db ${db} to apply them`);
+        return;
+      }
+      if (action !== undefined) throw new FluxError(`flux match: expected review, apply or no action, received "${action}"`);
+      console.log(formatMatch(await match({ db, model: str(v, 'model'), all: Boolean(v.all), onProgress })));
     },
   },
 };

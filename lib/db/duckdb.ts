@@ -4,7 +4,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { DuckDBInstance, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
+import { ARRAY, DuckDBInstance, FLOAT, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
 import { FluxError } from '../util/check.js';
 
 /** A value bound to a `?` placeholder. */
@@ -47,12 +47,12 @@ export class Db {
   }
 
   /** Runs a query and returns its rows as plain objects. */
-  async all<T extends Row = Row>(sql: string, params: SqlValue[] = []): Promise<T[]> {
+  async all<T extends object = Row>(sql: string, params: SqlValue[] = []): Promise<T[]> {
     const reader = await this.connection.runAndReadAll(sql, params.length ? (params as DuckDBValue[]) : undefined);
     return reader.getRowObjectsJS().map((row) => {
       const out: Row = {};
       for (const [k, v] of Object.entries(row)) out[k] = plain(v);
-      return out as T;
+      return out as unknown as T;
     });
   }
 
@@ -84,6 +84,26 @@ export class Db {
       const part = rows.slice(i, i + chunk);
       const sql = `${verb} INTO ${table} (${columns.join(', ')}) VALUES ${part.map(() => tuple).join(', ')}`;
       await this.run(sql, part.flat());
+    }
+  }
+
+  /**
+   * Appends rows of (BIGINT id, INTEGER view, FLOAT[dim] vector, ...VARCHAR extras) to a table, quickly
+   * (the appender skips SQL parsing).
+   */
+  async appendVectors(table: string, dim: number, rows: ReadonlyArray<{ id: number; view: number; vector: Float32Array }>): Promise<void> {
+    const appender = await this.connection.createAppender(table);
+    const type = ARRAY(FLOAT, dim);
+    try {
+      for (const r of rows) {
+        appender.appendBigInt(BigInt(r.id));
+        appender.appendInteger(r.view);
+        appender.appendArray(Array.from(r.vector), type);
+        appender.endRow();
+      }
+      appender.flushSync();
+    } finally {
+      appender.closeSync();
     }
   }
 

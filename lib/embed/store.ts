@@ -1,0 +1,73 @@
+/**
+ * Vectors on disk: Parquet parts under `<workspace>/embeddings/<model_id>/<set>/part-NNNNN.parquet`, one row per
+ * photo and view (`photo_id`, `model_id`, `view`, `vector` FLOAT[dim]) with the model id, dimension and
+ * preprocessing in the file's key-value metadata. Parts are written whole (temporary name, then rename), so a run
+ * that stops keeps every finished part and the next run skips what they hold.
+ */
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { Db, lit } from '../db/duckdb.js';
+import type { ModelSpec } from './models.js';
+
+/** The three sets of images that get vectors, and the id column of each. */
+export const VECTOR_SETS = { photos: 'photo_id', keepers: 'keeper_id', inbox: 'inbox_id' } as const;
+export type VectorSet = keyof typeof VECTOR_SETS;
+
+/** A model's id with characters safe for a folder name. */
+export const safeId = (id: string): string => id.replace(/[^A-Za-z0-9._-]/g, '_');
+
+/** The folder of one set's parts for one model. */
+export function vectorDir(workspace: string, modelId: string, set: VectorSet): string {
+  return join(workspace, 'embeddings', safeId(modelId), set);
+}
+
+/** The glob that reads every part of a set (for `read_parquet`), or null when there is none yet. */
+export function vectorGlob(workspace: string, modelId: string, set: VectorSet): string | null {
+  const dir = vectorDir(workspace, modelId, set);
+  if (!existsSync(dir) || !readdirSync(dir).some((f) => /^part-\d+\.parquet$/.test(f))) return null;
+  return join(dir, 'part-*.parquet');
+}
+
+/** Which (id, view) pairs already have a vector. */
+export async function storedKeys(db: Db, workspace: string, modelId: string, set: VectorSet): Promise<Set<string>> {
+  const glob = vectorGlob(workspace, modelId, set);
+  if (!glob) return new Set();
+  const col = VECTOR_SETS[set];
+  const rows = await db.all<{ id: number; view: number }>(`SELECT ${col} AS id, view FROM read_parquet(${lit(glob)})`);
+  return new Set(rows.map((r) => `${r.id}:${r.view}`));
+}
+
+/** Writes one part of vectors; returns its file. */
+export async function writePart(db: Db, workspace: string, spec: ModelSpec, set: VectorSet,
+  rows: ReadonlyArray<{ id: number; view: number; vector: Float32Array }>, extra: Record<string, string> = {}): Promise<string> {
+  const dir = vectorDir(workspace, spec.id, set);
+  mkdirSync(dir, { recursive: true });
+  // stray temporary files are from a run that was killed while writing: never valid, always safe to drop
+  for (const f of readdirSync(dir)) if (f.endsWith('.tmp')) rmSync(join(dir, f), { force: true });
+  const next = readdirSync(dir).filter((f) => /^part-\d+\.parquet$/.test(f)).length;
+  const file = join(dir, `part-${String(next).padStart(5, '0')}.parquet`);
+  const col = VECTOR_SETS[set];
+  await db.run(`CREATE OR REPLACE TEMP TABLE vector_part (${col} BIGINT, view INTEGER, vector FLOAT[${spec.dim}])`);
+  await db.appendVectors('vector_part', spec.dim, rows);
+  const meta: Record<string, string> = {
+    model_id: spec.id, dim: String(spec.dim), preprocessing: JSON.stringify(spec.preprocessing), output: spec.output,
+    model_sha256: spec.sha256 ?? '', ...extra,
+  };
+  const kv = Object.entries(meta).map(([k, v]) => `${k}: ${lit(v)}`).join(', ');
+  const tmp = `${file}.tmp`;
+  await db.run(`COPY (SELECT ${col}, ${lit(spec.id)} AS model_id, view, vector FROM vector_part ORDER BY ${col}, view)
+    TO ${lit(tmp)} (FORMAT parquet, COMPRESSION zstd, KV_METADATA {${kv}})`);
+  await db.run('DROP TABLE vector_part');
+  renameSync(tmp, file);
+  return file;
+}
+
+/** Reads vectors of a set back (optionally one view) as id -> Float32Array. */
+export async function readVectors(db: Db, workspace: string, modelId: string, set: VectorSet, view = 0): Promise<Map<number, Float32Array>> {
+  const glob = vectorGlob(workspace, modelId, set);
+  const out = new Map<number, Float32Array>();
+  if (!glob) return out;
+  const rows = await db.all<{ id: number; vector: number[] }>(`SELECT ${VECTOR_SETS[set]} AS id, vector FROM read_parquet(${lit(glob)}) WHERE view = ?`, [view]);
+  for (const r of rows) out.set(r.id, Float32Array.from(r.vector));
+  return out;
+}

@@ -1,0 +1,454 @@
+/**
+ * `flux match`: link every keeper file to its original in the corpus, by the cascade EXIF time -> Ricoh filename ->
+ * SHA-256 -> image similarity, never labelling a wrong photo. What the cascade cannot decide goes to review.
+ *
+ * Safety rules, beyond the cascade:
+ * - a byte-identical file (SHA-256) is definitive and overrides names and times;
+ * - a candidate whose camera name or capture time contradicts the keeper's (after the session's clock offset) is
+ *   never linked by similarity: a burst sibling has another frame number and another sub-second;
+ * - a similarity link needs the calibrated threshold and a clear margin over the second-best candidate.
+ */
+import { Db } from '../db/duckdb.js';
+import { ensureSchema } from '../db/schema.js';
+import { findModel, defaultModel } from '../embed/models.js';
+import { workspaceOf } from '../embed/embed.js';
+import { vectorGlob } from '../embed/store.js';
+import { FluxError } from '../util/check.js';
+import { throttle, type OnProgress } from '../util/progress.js';
+import { loadVectors, thumbnailVectors, cosine } from './vectors.js';
+
+export type MatchMethod = 'exif' | 'filename' | 'sha256' | 'similarity';
+export type MatchStatus = 'matched' | 'review' | 'unmatched';
+
+export interface MatchOptions {
+  db: string;
+  /** Embedding model whose vectors the similarity step uses; default: the best one with vectors, else thumbnails. */
+  model?: string;
+  /** Re-decide every keeper, not only new or undecided ones. */
+  all?: boolean;
+  onProgress?: OnProgress;
+}
+
+export interface Thresholds {
+  /** Where the vectors came from: `model:<id>` or `thumbnail`. */
+  source: string;
+  link: number;
+  review: number;
+  margin: number;
+  calibrated: boolean;
+  /** Similarities of true pairs whose bytes differ (re-encodes, edits), linked by steps 1-3. */
+  truePairs: number[];
+  /** Per linked keeper, the highest similarity to another frame of the same session. */
+  siblings: number[];
+}
+
+export interface MatchReport {
+  keepers: number;
+  processed: number;
+  byMethod: Record<string, number>;
+  byStatus: Record<string, number>;
+  offsets: Array<{ day: string; seconds: number; links: number; agreeing: number }>;
+  thresholds: Thresholds;
+  unmatched: string[];
+  review: Array<{ path: string; reason: string }>;
+  seconds: number;
+}
+
+interface Photo { id: number; t: string | null; name: string | null; day: string | null; sha: string; path: string; preview: string | null }
+interface Keeper {
+  id: number; path: string; sha: string; t: string | null; nameT: string | null; name: string | null; folderDay: string | null;
+  preview: string | null; status: string | null; matched: number | null;
+}
+interface Decision {
+  photo: number | null; method: MatchMethod | null; status: MatchStatus; similarity: number | null; reason: string | null;
+  /** Seconds between the keeper's time and the photo's (keeper minus photo), for offset detection. */
+  delta: number | null;
+  candidates: Array<{ id: number; similarity: number | null; note: string }>;
+}
+
+const epoch = (t: string): number => Date.parse(`${t.slice(0, 23).replace(' ', 'T')}Z`) / 1000;
+const fromEpoch = (s: number): string => {
+  const iso = new Date(Math.round(s * 1e6) / 1e3).toISOString();
+  return `${iso.slice(0, 10)} ${iso.slice(11, 23)}000`;
+};
+const dayOf = (t: string): string => t.slice(0, 10);
+const addDays = (day: string, n: number): string => new Date(Date.parse(`${day}T00:00:00Z`) + n * 86_400_000).toISOString().slice(0, 10);
+
+/** Adds the columns and tables matching writes. */
+export async function ensureMatchSchema(db: Db): Promise<void> {
+  for (const col of ['matched_photo_id BIGINT', 'match_method VARCHAR', 'match_similarity DOUBLE', 'match_status VARCHAR',
+    'clock_offset_seconds DOUBLE', 'review_reason VARCHAR']) {
+    await db.run(`ALTER TABLE keeper_files ADD COLUMN IF NOT EXISTS ${col}`);
+  }
+  await db.run(`CREATE TABLE IF NOT EXISTS match_sessions (day DATE PRIMARY KEY, clock_offset_seconds DOUBLE, links INTEGER, agreeing INTEGER)`);
+  await db.run(`CREATE TABLE IF NOT EXISTS match_candidates (keeper_id BIGINT, rank INTEGER, photo_id BIGINT, similarity DOUBLE, note VARCHAR, PRIMARY KEY (keeper_id, rank))`);
+  // the photographer's decisions, keyed by the keeper file's path and content so they survive re-ingest and re-runs
+  await db.run(`CREATE TABLE IF NOT EXISTS match_decisions (keeper_path VARCHAR, keeper_sha256 VARCHAR, photo_id BIGINT, decision VARCHAR,
+    decided_at TIMESTAMP DEFAULT current_timestamp, PRIMARY KEY (keeper_path, keeper_sha256, photo_id))`);
+  await db.run(`CREATE TABLE IF NOT EXISTS match_calibration (source VARCHAR PRIMARY KEY, link DOUBLE, review DOUBLE, margin DOUBLE, calibrated BOOLEAN,
+    true_pairs DOUBLE[], siblings DOUBLE[], computed_at TIMESTAMP DEFAULT current_timestamp)`);
+}
+
+const quantile = (xs: number[], q: number): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  if (s.length === 0) return NaN;
+  const pos = (s.length - 1) * q;
+  const lo = Math.floor(pos);
+  return (s[lo] as number) + ((s[Math.min(lo + 1, s.length - 1)] as number) - (s[lo] as number)) * (pos - lo);
+};
+
+/**
+ * Thresholds from the archive itself: a link must beat every sibling similarity seen (plus a small gap), and links
+ * below the midpoint between that and 1 also go to review. Without enough evidence the CLIP defaults are used for
+ * CLIP models and every similarity link goes to review for the others.
+ */
+export function calibrate(source: string, truePairs: number[], siblings: number[]): Thresholds {
+  const enough = truePairs.length >= 3 && siblings.length >= 5;
+  if (!enough) {
+    const clip = source.includes('clip');
+    return { source, link: clip ? 0.98 : 0.995, review: clip ? 0.99 : 1.01, margin: 0.02, calibrated: false, truePairs, siblings };
+  }
+  const sibMax = Math.max(...siblings);
+  const link = Math.min(0.999, Math.max(sibMax + 0.005, quantile(siblings, 0.99) + 0.01));
+  const review = link + (1 - link) / 2;
+  // the margin over the second-best is a fraction of the gap between a typical sibling and a certain link
+  const margin = Math.max(0.005, (link - quantile(siblings, 0.5)) / 4);
+  return { source, link, review, margin, calibrated: true, truePairs, siblings };
+}
+
+/** Runs the cascade. */
+export async function match(options: MatchOptions): Promise<MatchReport> {
+  const t0 = performance.now();
+  const onProgress = throttle(options.onProgress);
+  const db = await Db.open(options.db);
+  try {
+    await ensureSchema(db);
+    await ensureMatchSchema(db);
+    const workspace = await workspaceOf(db);
+    const photos = await db.all<Photo>(`SELECT photo_id AS id, strftime(captured_at, '%Y-%m-%d %H:%M:%S.%f') AS t, original_filename AS name,
+      CAST(session_date AS VARCHAR) AS day, sha256 AS sha, path, preview FROM photos`);
+    const keepers = await db.all<Keeper>(`SELECT keeper_id AS id, path, sha256 AS sha, strftime(captured_at, '%Y-%m-%d %H:%M:%S.%f') AS t,
+      strftime(name_captured_at, '%Y-%m-%d %H:%M:%S.%f') AS nameT, original_filename AS name, CAST(folder_date AS VARCHAR) AS folderDay,
+      preview, match_status AS status, matched_photo_id AS matched FROM keeper_files ORDER BY path`);
+    const decisions = await db.all<{ keeper_path: string; keeper_sha256: string; photo_id: number; decision: string }>('SELECT * FROM match_decisions');
+    const photoById = new Map(photos.map((p) => [p.id, p]));
+    const byExact = new Map<string, number[]>();
+    const bySecond = new Map<string, number[]>();
+    const byNameDay = new Map<string, number[]>();
+    const byDay = new Map<string, number[]>();
+    const bySha = new Map<string, number>();
+    const push = (m: Map<string, number[]>, k: string, v: number): void => {
+      const a = m.get(k);
+      if (a) a.push(v);
+      else m.set(k, [v]);
+    };
+    for (const p of photos) {
+      bySha.set(p.sha, p.id);
+      if (p.t) {
+        push(byExact, p.t, p.id);
+        push(bySecond, p.t.slice(0, 19), p.id);
+      }
+      if (p.day) {
+        push(byDay, p.day, p.id);
+        if (p.name) push(byNameDay, `${p.name}|${p.day}`, p.id);
+      }
+    }
+    for (const d of await db.all<{ sha256: string; photo_id: number }>('SELECT sha256, photo_id FROM corpus_duplicates')) bySha.set(d.sha256, d.photo_id);
+
+    const keeperTime = (k: Keeper): string | null => k.t ?? k.nameT;
+    /** The keeper's walk: the day of its own (possibly wrong) clock, else its folder. */
+    const sessionKey = (k: Keeper): string | null => {
+      const t = keeperTime(k);
+      return t ? dayOf(t) : k.folderDay;
+    };
+    const rejected = (k: Keeper, photo: number): boolean => decisions.some((d) => d.keeper_path === k.path && d.keeper_sha256 === k.sha && d.photo_id === photo && d.decision === 'reject');
+    const accepted = (k: Keeper): number | null => decisions.find((d) => d.keeper_path === k.path && d.keeper_sha256 === k.sha && d.decision === 'accept')?.photo_id ?? null;
+
+    /** Steps 1-3 for one keeper under a clock offset (seconds the keeper's clock runs ahead). */
+    const metadataSteps = (k: Keeper, offset: number): Decision => {
+      const none: Decision = { photo: null, method: null, status: 'unmatched', similarity: null, reason: null, delta: null, candidates: [] };
+      const shaHit = bySha.get(k.sha);
+      const kt = keeperTime(k);
+      const t = k.t ? fromEpoch(epoch(k.t) - offset) : null;
+      let pool: number[] | null = null;
+      let exifUnique: number | null = null;
+      if (t) {
+        const exact = byExact.get(t) ?? [];
+        if (exact.length === 1) exifUnique = exact[0] as number;
+        else if (exact.length > 1) pool = exact;
+        else if (bySecond.get(t.slice(0, 19))?.length) pool = bySecond.get(t.slice(0, 19)) as number[];
+      }
+      // filename: same camera name, on a day that agrees with the keeper's clock (whole-hour clock errors allowed)
+      let fileHits: number[] = [];
+      if (k.name && (kt || k.folderDay)) {
+        const base = kt ? dayOf(fromEpoch(epoch(kt) - offset)) : k.folderDay as string;
+        const days = [base, addDays(base, -1), addDays(base, 1)];
+        const all = days.flatMap((d) => byNameDay.get(`${k.name}|${d}`) ?? []);
+        fileHits = all.filter((id) => {
+          const p = photoById.get(id) as Photo;
+          if (!kt || !p.t) return p.day === base;
+          const delta = epoch(kt) - offset - epoch(p.t);
+          const hours = Math.round(delta / 3600);
+          return Math.abs(delta) < 2 || (Math.abs(delta - hours * 3600) < 2 && Math.abs(hours) <= 14);
+        });
+        if (pool) {
+          const inPool = fileHits.filter((id) => (pool as number[]).includes(id));
+          if (inPool.length) fileHits = inPool;
+        }
+      }
+      const deltaTo = (id: number): number | null => {
+        const p = photoById.get(id) as Photo;
+        return kt && p.t ? Math.round((epoch(kt) - epoch(p.t)) * 100) / 100 : null;
+      };
+      if (shaHit !== undefined && !rejected(k, shaHit)) {
+        const method: MatchMethod = exifUnique === shaHit ? 'exif' : fileHits.length === 1 && fileHits[0] === shaHit ? 'filename' : 'sha256';
+        return { ...none, photo: shaHit, method, status: 'matched', similarity: 1, delta: deltaTo(shaHit) };
+      }
+      if (exifUnique !== null && !rejected(k, exifUnique)) {
+        const p = photoById.get(exifUnique) as Photo;
+        if (k.name && p.name && k.name !== p.name) {
+          return { ...none, status: 'review', reason: `EXIF time matches ${p.path}, but its camera name ${p.name} differs from ${k.name}`, candidates: [{ id: exifUnique, similarity: null, note: 'exif time' }] };
+        }
+        return { ...none, photo: exifUnique, method: 'exif', status: 'matched', delta: deltaTo(exifUnique) };
+      }
+      const files = fileHits.filter((id) => !rejected(k, id));
+      if (files.length === 1) return { ...none, photo: files[0] as number, method: 'filename', status: 'matched', delta: deltaTo(files[0] as number) };
+      const restricted = files.length > 1 ? files : pool ? pool.filter((id) => !rejected(k, id)) : [];
+      return { ...none, candidates: restricted.map((id) => ({ id, similarity: null, note: files.length > 1 ? 'same name and day' : 'same second' })) };
+    };
+
+    // ---- which keepers to decide: new, undecided, or linked to a photo that is gone
+    const todo = keepers.filter((k) => options.all || k.status === null || k.status !== 'matched' || k.matched === null || !photoById.has(k.matched));
+    const decided = new Map<number, Decision>();
+    onProgress({ stage: 'match', done: 0, total: todo.length });
+    for (const k of todo) decided.set(k.id, metadataSteps(k, 0));
+
+    // ---- clock offsets: per keeper walk, the delta most links agree on
+    const offsets = new Map<string, { seconds: number; links: number; agreeing: number }>();
+    const groups = new Map<string, number[]>();
+    for (const k of keepers) {
+      const d = decided.get(k.id);
+      const key = sessionKey(k);
+      if (!key || !d || d.photo === null || d.delta === null) continue;
+      push(groups as Map<string, number[]>, key, d.delta);
+    }
+    for (const [key, deltas] of groups) {
+      const rounded = deltas.map((x) => Math.round(x));
+      const counts = new Map<number, number>();
+      for (const r of rounded) counts.set(r, (counts.get(r) ?? 0) + 1);
+      const [best, n] = [...counts.entries()].sort((a, b) => b[1] - a[1])[0] as [number, number];
+      if (best !== 0 && n >= 2 && n / deltas.length >= 0.6) offsets.set(key, { seconds: best, links: deltas.length, agreeing: n });
+    }
+    for (const k of todo) {
+      const key = sessionKey(k);
+      const off = key ? offsets.get(key) : undefined;
+      if (off) decided.set(k.id, metadataSteps(k, off.seconds));
+    }
+
+    // ---- similarity: vectors from the embedding model, else small thumbnails of the previews
+    const modelId = options.model ?? (() => {
+      const m = defaultModel();
+      return m && vectorGlob(workspace, m.spec.id, 'photos') && vectorGlob(workspace, m.spec.id, 'keepers') ? m.spec.id : null;
+    })();
+    if (options.model) findModel(options.model);
+    if (modelId && !(vectorGlob(workspace, modelId, 'photos') && vectorGlob(workspace, modelId, 'keepers'))) {
+      throw new FluxError(`--model: no vectors of ${modelId} yet; run flux embed --db ${options.db} --model ${modelId} first`);
+    }
+    const source = modelId ? `model:${modelId}` : 'thumbnail';
+    const needSimilarity = todo.filter((k) => (decided.get(k.id) as Decision).status !== 'matched');
+    const linked = keepers.filter((k) => {
+      const d = decided.get(k.id);
+      return d ? d.photo !== null : k.status === 'matched' && k.matched !== null && photoById.has(k.matched);
+    });
+    const photoOf = (k: Keeper): number => (decided.get(k.id)?.photo ?? k.matched) as number;
+    // candidate photos: the keeper's walk and neighbouring days
+    const window = (k: Keeper, days: number): number[] => {
+      const key = sessionKey(k);
+      const off = key ? offsets.get(key)?.seconds ?? 0 : 0;
+      const t = keeperTime(k);
+      const base = t ? dayOf(fromEpoch(epoch(t) - off)) : k.folderDay;
+      if (!base) return days >= 3650 ? photos.map((p) => p.id) : [];
+      if (days >= 3650) return photos.map((p) => p.id);
+      const out: number[] = [];
+      for (let d = -days; d <= days; d++) out.push(...(byDay.get(addDays(base, d)) ?? []));
+      return out;
+    };
+    const wantedPhotos = new Set<number>();
+    for (const k of linked) for (const id of byDay.get(photoById.get(photoOf(k))?.day ?? '') ?? []) wantedPhotos.add(id);
+    for (const k of needSimilarity) for (const id of window(k, 7)) wantedPhotos.add(id);
+    for (const k of needSimilarity) for (const c of (decided.get(k.id) as Decision).candidates) wantedPhotos.add(c.id);
+    const wantedKeepers = new Set([...linked, ...needSimilarity].map((k) => k.id));
+    const vec = modelId
+      ? { photos: await loadVectors(db, workspace, modelId, 'photos', wantedPhotos), keepers: await loadVectors(db, workspace, modelId, 'keepers', wantedKeepers) }
+      : {
+        photos: await thumbnailVectors(workspace, photos.filter((p) => wantedPhotos.has(p.id))),
+        keepers: await thumbnailVectors(workspace, keepers.filter((k) => wantedKeepers.has(k.id))),
+      };
+    const sim = (k: Keeper, photo: number): number | null => {
+      const a = vec.keepers.get(k.id);
+      const b = vec.photos.get(photo);
+      return a && b ? cosine(a, b) : null;
+    };
+    // calibration from the archive: true pairs whose bytes differ, and the most similar other frame of each walk
+    const truePairs: number[] = [];
+    const siblings: number[] = [];
+    for (const k of linked) {
+      const p = photoById.get(photoOf(k)) as Photo;
+      const s = sim(k, p.id);
+      if (s === null) continue;
+      if (p.sha !== k.sha) truePairs.push(s);
+      let best = -1;
+      for (const id of byDay.get(p.day ?? '') ?? []) if (id !== p.id) best = Math.max(best, sim(k, id) ?? -1);
+      // a walk of one frame has no siblings: the most similar other photo loaded stands in for them
+      if (best === -1) for (const id of vec.photos.keys()) if (id !== p.id) best = Math.max(best, sim(k, id) ?? -1);
+      if (best > -1) siblings.push(best);
+    }
+    const thresholds = calibrate(source, truePairs, siblings);
+    // a second, independent look for similarity links: grey thumbnails of the previews, calibrated the same way
+    // (a copy or re-encode is near 1; a burst sibling with people moved is not)
+    const thumbKeepers = new Map<number, Float32Array>();
+    const thumbPhotos = new Map<number, Float32Array>();
+    const thumbSim = async (k: Keeper, photo: number): Promise<number | null> => {
+      if (!thumbKeepers.has(k.id)) for (const [id, v] of await thumbnailVectors(workspace, [k])) thumbKeepers.set(id, v);
+      if (!thumbPhotos.has(photo)) for (const [id, v] of await thumbnailVectors(workspace, [photoById.get(photo) as Photo])) thumbPhotos.set(id, v);
+      const a = thumbKeepers.get(k.id);
+      const b = thumbPhotos.get(photo);
+      return a && b ? cosine(a, b) : null;
+    };
+    let thumbLink = 1.01;
+    if (needSimilarity.length) {
+      const thumbSiblings: number[] = [];
+      // at most 200 linked keepers, spread over the archive, are enough to see how alike siblings get
+      const step = Math.max(1, Math.floor(linked.length / 200));
+      for (let i = 0; i < linked.length; i += step) {
+        const k = linked[i] as Keeper;
+        const p = photoById.get(photoOf(k)) as Photo;
+        let best = -1;
+        const others = (byDay.get(p.day ?? '') ?? []).filter((id) => id !== p.id);
+        for (const id of others.length ? others : [...vec.photos.keys()].filter((id) => id !== p.id)) best = Math.max(best, (await thumbSim(k, id)) ?? -1);
+        if (best > -1) thumbSiblings.push(best);
+      }
+      if (thumbSiblings.length >= 5) thumbLink = Math.min(0.999, Math.max(...thumbSiblings) + 0.005);
+    }
+    // metadata links get their similarity recorded (a low one is a warning sign worth a look)
+    for (const k of todo) {
+      const d = decided.get(k.id) as Decision;
+      if (d.photo !== null && d.similarity === null) d.similarity = sim(k, d.photo);
+      if (d.photo !== null && d.similarity !== null && d.similarity < Math.min(...siblings, 1) - 0.2 && thresholds.calibrated) {
+        d.status = 'review';
+        d.reason = `linked by ${d.method}, but the images look unlike each other (similarity ${d.similarity.toFixed(3)})`;
+      }
+    }
+    let done = todo.length - needSimilarity.length;
+    for (const k of needSimilarity) {
+      const d = decided.get(k.id) as Decision;
+      const key = sessionKey(k);
+      const off = key ? offsets.get(key)?.seconds ?? 0 : 0;
+      const kt = k.t ? epoch(k.t) - off : null;
+      // a candidate whose frame number or capture time contradicts the keeper's is never linked by similarity
+      const contradiction = (id: number): string | null => {
+        const p = photoById.get(id) as Photo;
+        if (k.name && p.name && k.name !== p.name) return `camera name ${p.name} is not ${k.name}`;
+        if (kt !== null && p.t && Math.abs(kt - epoch(p.t)) > 1.5) return `taken at ${p.t.slice(0, 22)}, the keeper at ${fromEpoch(kt).slice(0, 22)}`;
+        return null;
+      };
+      const restricted = d.candidates.map((c) => c.id);
+      let scored: Array<{ id: number; s: number }> = [];
+      for (const days of restricted.length ? [0] : [1, 7, 60, 3650]) {
+        const ids = restricted.length ? restricted : window(k, days);
+        const fresh = ids.filter((id) => !rejected(k, id) && !vec.photos.has(id) && !modelId);
+        if (fresh.length) for (const [id, v] of await thumbnailVectors(workspace, fresh.map((id) => photoById.get(id) as Photo))) vec.photos.set(id, v);
+        if (modelId && days > 7) {
+          const more = new Set(ids.filter((id) => !vec.photos.has(id)));
+          if (more.size) for (const [id, v] of await loadVectors(db, workspace, modelId, 'photos', more)) vec.photos.set(id, v);
+        }
+        scored = ids.filter((id) => !rejected(k, id)).map((id) => ({ id, s: sim(k, id) ?? -1 })).filter((x) => x.s > -1).sort((a, b) => b.s - a.s);
+        if (scored.length && (scored[0] as { s: number }).s >= thresholds.link) break;
+      }
+      const top = scored.slice(0, 5);
+      d.candidates = top.map((x) => ({ id: x.id, similarity: x.s, note: contradiction(x.id) ?? 'no contradiction' }));
+      const best = top[0];
+      const second = top[1]?.s ?? -1;
+      if (!vec.keepers.has(k.id)) {
+        d.status = 'unmatched';
+        d.reason = 'no vector for this keeper (its preview is missing or failed)';
+      } else if (!best) {
+        d.status = 'unmatched';
+        d.reason = 'no corpus photo to compare with';
+      } else if (best.s >= thresholds.link) {
+        const why = contradiction(best.id);
+        if (why) {
+          d.status = 'review';
+          d.reason = `the most similar photo (${best.s.toFixed(3)}) contradicts the keeper: ${why}; its original may be missing`;
+        } else if (best.s - second < thresholds.margin) {
+          d.status = 'review';
+          d.reason = `two photos are almost equally similar (${best.s.toFixed(3)} vs ${second.toFixed(3)})`;
+        } else {
+          d.photo = best.id;
+          d.method = 'similarity';
+          d.similarity = best.s;
+          const thumb = await thumbSim(k, best.id);
+          const sure = thresholds.calibrated && (best.s >= thresholds.review || (thumb !== null && thumb >= thumbLink));
+          d.status = sure ? 'matched' : 'review';
+          d.reason = sure ? null : `linked by similarity ${best.s.toFixed(3)}, below the sure threshold ${thresholds.review.toFixed(3)}` +
+            `${thumb === null ? '' : `, thumbnail similarity ${thumb.toFixed(4)} below ${thumbLink.toFixed(4)}`}`;
+        }
+      } else if (best.s >= thresholds.link - 2 * thresholds.margin && !contradiction(best.id)) {
+        d.status = 'review';
+        d.reason = `most similar photo ${best.s.toFixed(3)} is just below the link threshold ${thresholds.link.toFixed(3)}`;
+      } else {
+        d.status = 'unmatched';
+        d.reason = `no corpus photo is similar enough (best ${best.s.toFixed(3)}, threshold ${thresholds.link.toFixed(3)})`;
+      }
+      onProgress({ stage: 'match', done: ++done, total: todo.length, detail: k.path });
+    }
+    // the photographer's accepted links win over everything
+    for (const k of todo) {
+      const a = accepted(k);
+      if (a !== null && photoById.has(a)) {
+        const d = decided.get(k.id) as Decision;
+        Object.assign(d, { photo: a, status: 'matched', method: d.photo === a && d.method ? d.method : 'similarity', reason: 'accepted by the photographer', similarity: sim(k, a) });
+      }
+    }
+
+    // ---- write: keeper rows, candidates, offsets, and the keeper flags on photos
+    await db.transaction(async () => {
+      for (const k of todo) {
+        const d = decided.get(k.id) as Decision;
+        const key = sessionKey(k);
+        const off = key ? offsets.get(key)?.seconds ?? 0 : 0;
+        // a review row keeps its proposed photo, so the contact sheet can show it, but it is not a label
+        await db.run(`UPDATE keeper_files SET matched_photo_id = ?, match_method = ?, match_similarity = ?, match_status = ?,
+          clock_offset_seconds = ?, review_reason = ? WHERE keeper_id = ?`,
+        [d.photo, d.method, d.similarity, d.status, off, d.reason, k.id]);
+        await db.run('DELETE FROM match_candidates WHERE keeper_id = ?', [k.id]);
+        await db.insert('match_candidates', ['keeper_id', 'rank', 'photo_id', 'similarity', 'note'], d.candidates.map((c, i) => [k.id, i + 1, c.id, c.similarity, c.note]));
+      }
+      await db.run('DELETE FROM match_sessions');
+      await db.insert('match_sessions', ['day', 'clock_offset_seconds', 'links', 'agreeing'], [...offsets.entries()].map(([day, o]) => [day, o.seconds, o.links, o.agreeing]));
+      await db.run(`INSERT OR REPLACE INTO match_calibration (source, link, review, margin, calibrated, true_pairs, siblings)
+        VALUES (?, ?, ?, ?, ?, ?::DOUBLE[], ?::DOUBLE[])`, [source, thresholds.link, thresholds.review, thresholds.margin, thresholds.calibrated,
+        JSON.stringify(truePairs), JSON.stringify(siblings)]);
+      await db.run(`UPDATE photos SET keeper = false, keeper_edited = false, keeper_score = CASE WHEN keeper_score = 1.0 THEN NULL ELSE keeper_score END WHERE keeper`);
+      await db.run(`UPDATE photos SET keeper = true, keeper_score = 1.0,
+        keeper_edited = NOT EXISTS (SELECT 1 FROM keeper_files k2 WHERE k2.matched_photo_id = photos.photo_id AND k2.match_status = 'matched' AND k2.sha256 = photos.sha256)
+        WHERE photo_id IN (SELECT matched_photo_id FROM keeper_files WHERE match_status = 'matched')`);
+    });
+
+    const rows = await db.all<{ path: string; match_method: string | null; match_status: string; review_reason: string | null }>(
+      'SELECT path, match_method, match_status, review_reason FROM keeper_files ORDER BY path');
+    const count = (xs: Array<string | null>): Record<string, number> => xs.reduce<Record<string, number>>((m, x) => ({ ...m, [x ?? '-']: (m[x ?? '-'] ?? 0) + 1 }), {});
+    return {
+      keepers: keepers.length, processed: todo.length,
+      byMethod: count(rows.filter((r) => r.match_status === 'matched').map((r) => r.match_method)),
+      byStatus: count(rows.map((r) => r.match_status)),
+      offsets: [...offsets.entries()].map(([day, o]) => ({ day, ...o })),
+      thresholds,
+      unmatched: rows.filter((r) => r.match_status === 'unmatched').map((r) => r.path),
+      review: rows.filter((r) => r.match_status === 'review').map((r) => ({ path: r.path, reason: r.review_reason ?? '' })),
+      seconds: (performance.now() - t0) / 1000,
+    };
+  } finally {
+    db.close();
+  }
+}

@@ -1,0 +1,130 @@
+/**
+ * The review queue as a contact sheet and a CSV the photographer edits, and applying his decisions. Decisions are
+ * stored by keeper path and content, so they survive later runs of `flux match`.
+ */
+import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { Db } from '../db/duckdb.js';
+import { escapeHtml } from '../plot/html.js';
+import { FluxError } from '../util/check.js';
+import { assertOutsideArchive, writeFileAtomic } from '../util/fsutil.js';
+import { workspaceOf } from '../embed/embed.js';
+import { ensureMatchSchema } from './match.js';
+
+/** A CSV cell, quoted when needed, and never read as a formula by a spreadsheet. */
+export function csvCell(value: unknown): string {
+  let s = value === null || value === undefined ? '' : String(value);
+  if (/^[=+\-@\t\r]/.test(s)) s = `'${s}`;
+  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+/** Parses CSV text (quoted cells, doubled quotes) into rows. */
+export function parseCsv(text: string): string[][] {
+  const rows: string[][] = [];
+  let row: string[] = [];
+  let cell = '';
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i] as string;
+    if (quoted) {
+      if (c === '"' && text[i + 1] === '"') { cell += '"'; i++; } else if (c === '"') quoted = false; else cell += c;
+    } else if (c === '"') quoted = true;
+    else if (c === ',') { row.push(cell); cell = ''; } else if (c === '\n' || c === '\r') {
+      if (c === '\r' && text[i + 1] === '\n') i++;
+      row.push(cell); rows.push(row); row = []; cell = '';
+    } else cell += c;
+  }
+  if (cell !== '' || row.length) { row.push(cell); rows.push(row); }
+  return rows.filter((r) => r.some((x) => x.trim() !== ''));
+}
+
+const COLUMNS = ['keeper_id', 'keeper_path', 'candidate_rank', 'photo_id', 'photo_path', 'similarity', 'reason', 'decision'];
+
+interface QueueRow {
+  keeper_id: number; keeper_path: string; keeper_preview: string | null; keeper_time: string | null; reason: string | null;
+  rank: number | null; photo_id: number | null; photo_path: string | null; photo_preview: string | null; photo_time: string | null;
+  similarity: number | null; note: string | null;
+}
+
+/** Writes `review.html` (thumbnails copied beside it) and `review.csv` for every keeper in review or unmatched. */
+export async function writeReview(dbFile: string, outDir: string): Promise<{ html: string; csv: string; keepers: number }> {
+  const db = await Db.open(dbFile, { readOnly: true });
+  try {
+    const roots = await db.all<{ key: string; value: string }>(`SELECT key, value FROM meta WHERE key LIKE 'root.%'`);
+    assertOutsideArchive('--out', outDir, Object.fromEntries(roots.map((r) => [`--${r.key.slice(5)}`, r.value])));
+    const workspace = await workspaceOf(db);
+    const rows = await db.all<QueueRow>(`SELECT k.keeper_id, k.path AS keeper_path, k.preview AS keeper_preview,
+      strftime(coalesce(k.captured_at, k.name_captured_at), '%Y-%m-%d %H:%M:%S') AS keeper_time, k.review_reason AS reason,
+      c.rank, c.photo_id, p.path AS photo_path, p.preview AS photo_preview, strftime(p.captured_at, '%Y-%m-%d %H:%M:%S.%f') AS photo_time,
+      c.similarity, c.note
+      FROM keeper_files k LEFT JOIN match_candidates c USING (keeper_id) LEFT JOIN photos p ON p.photo_id = c.photo_id
+      WHERE k.match_status IN ('review', 'unmatched') ORDER BY k.match_status, k.path, c.rank`);
+    const out = resolve(outDir);
+    mkdirSync(join(out, 'thumbs'), { recursive: true });
+    const thumb = (preview: string | null): string => {
+      if (!preview) return '';
+      const name = preview.split('/').pop() as string;
+      const src = join(workspace, preview);
+      if (existsSync(src) && !existsSync(join(out, 'thumbs', name))) copyFileSync(src, join(out, 'thumbs', name));
+      return `thumbs/${name}`;
+    };
+    const byKeeper = new Map<number, QueueRow[]>();
+    for (const r of rows) byKeeper.set(r.keeper_id, [...(byKeeper.get(r.keeper_id) ?? []), r]);
+    const cards = [...byKeeper.values()].map((group) => {
+      const k = group[0] as QueueRow;
+      const cands = group.filter((r) => r.photo_id !== null).slice(0, 3).map((r) => `<figure><img src="${escapeHtml(thumb(r.photo_preview))}" width="220">
+        <figcaption>#${r.rank} ${escapeHtml(r.photo_path)}<br>${escapeHtml(r.photo_time ?? 'no time')}<br>similarity ${r.similarity === null ? '-' : r.similarity.toFixed(3)}<br>${escapeHtml(r.note)}</figcaption></figure>`).join('');
+      return `<section><h3>${escapeHtml(k.keeper_path)}</h3><p>${escapeHtml(k.reason ?? '')}</p><div class="row"><figure class="keeper"><img src="${escapeHtml(thumb(k.keeper_preview))}" width="220">
+        <figcaption>keeper<br>${escapeHtml(k.keeper_time ?? 'no time')}</figcaption></figure>${cands || '<p><i>no candidate</i></p>'}</div></section>`;
+    }).join('\n');
+    const html = `<!doctype html><meta charset="utf-8"><title>Keeper review</title><style>body{font:13px sans-serif;margin:20px}
+      .row{display:flex;gap:12px}figure{margin:0;width:220px}.keeper{outline:3px solid #c33}section{border-bottom:1px solid #ccc;padding:8px 0}</style>
+      <h1>Keepers to review (${byKeeper.size})</h1><p>Fill the <code>decision</code> column of review.csv with <b>accept</b> or <b>reject</b> for a candidate row,
+      then run <code>flux match apply --db FILE review.csv</code>.</p>${cards}`;
+    const csvRows = [COLUMNS.join(','), ...rows.map((r) => [r.keeper_id, r.keeper_path, r.rank ?? '', r.photo_id ?? '', r.photo_path ?? '',
+      r.similarity === null ? '' : r.similarity.toFixed(4), r.reason ?? '', ''].map(csvCell).join(','))];
+    writeFileAtomic(join(out, 'review.html'), html);
+    writeFileAtomic(join(out, 'review.csv'), `${csvRows.join('\n')}\n`);
+    return { html: join(out, 'review.html'), csv: join(out, 'review.csv'), keepers: byKeeper.size };
+  } finally {
+    db.close();
+  }
+}
+
+/** Stores accept/reject decisions from an edited review CSV; they take effect on the next `flux match`. */
+export async function applyDecisions(dbFile: string, csvFile: string): Promise<{ accepted: number; rejected: number; ignored: number }> {
+  if (!existsSync(csvFile)) throw new FluxError(`flux match apply: file not found: ${resolve(csvFile)}`);
+  const [head, ...rows] = parseCsv(readFileSync(csvFile, 'utf8'));
+  const col = (name: string): number => {
+    const i = (head ?? []).indexOf(name);
+    if (i < 0) throw new FluxError(`${csvFile}: expected a "${name}" column (columns: ${(head ?? []).join(', ')})`);
+    return i;
+  };
+  const [ki, pi, di] = [col('keeper_id'), col('photo_id'), col('decision')];
+  const db = await Db.open(dbFile);
+  let accepted = 0;
+  let rejected = 0;
+  let ignored = 0;
+  try {
+    await ensureMatchSchema(db);
+    await db.transaction(async () => {
+      for (const [n, r] of rows.entries()) {
+        const decision = (r[di] ?? '').trim().toLowerCase();
+        if (decision === '') { ignored++; continue; }
+        if (decision !== 'accept' && decision !== 'reject') throw new FluxError(`${csvFile} line ${n + 2}: decision: expected accept, reject or empty, received "${r[di]}"`);
+        const keeper = await db.all<{ path: string; sha256: string }>('SELECT path, sha256 FROM keeper_files WHERE keeper_id = ?', [Number(r[ki])]);
+        const photo = Number(r[pi]);
+        if (!keeper[0] || !Number.isFinite(photo) || r[pi] === '') throw new FluxError(`${csvFile} line ${n + 2}: no keeper ${r[ki]} or no candidate photo_id`);
+        await db.run('INSERT OR REPLACE INTO match_decisions (keeper_path, keeper_sha256, photo_id, decision) VALUES (?, ?, ?, ?)', [keeper[0].path, keeper[0].sha256, photo, decision]);
+        // a keeper has one original: accepting one candidate clears earlier accepts of others
+        if (decision === 'accept') {
+          await db.run(`DELETE FROM match_decisions WHERE keeper_path = ? AND keeper_sha256 = ? AND decision = 'accept' AND photo_id <> ?`, [keeper[0].path, keeper[0].sha256, photo]);
+          accepted++;
+        } else rejected++;
+      }
+    });
+    return { accepted, rejected, ignored };
+  } finally {
+    db.close();
+  }
+}

@@ -1,0 +1,168 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import sharp from 'sharp';
+import { Db, lit } from '../lib/db/duckdb.js';
+import { embed, type EmbedReport } from '../lib/embed/embed.js';
+import { findModel } from '../lib/embed/models.js';
+import { OnnxImageModel } from '../lib/embed/onnx.js';
+import { decodeRgb, modelPixels, toTensor } from '../lib/embed/preprocess.js';
+import { readVectors, vectorDir, vectorGlob } from '../lib/embed/store.js';
+import { ingest } from '../lib/ingest/ingest.js';
+import { makePreview } from '../lib/ingest/image.js';
+import { argmax, referenceTensor } from './refimage.js';
+import { PROJECT, SHARED, SHARED_PHOTOS, smallSample, tempDir } from './helpers.js';
+
+const mobilenet = findModel('mobilenetv2-int8');
+const noModel: string | false = mobilenet.path ? false : `needs ${mobilenet.spec.file} in models/ or ${join(SHARED, 'models')} (present in CI)`;
+const work = tempDir('embed');
+after(() => work.cleanup());
+
+// photos whose subject ImageNet names clearly: a red telephone box, a man in a suit walking past a wall, a
+// monument (the red convertible of mei_canon-eos-450d.jpg is left out: its top-1 flips between car classes with
+// the resampling kernel, so it tests the kernel, not the pipeline)
+const CHECKS: Array<[string, number, string]> = [['mei_nikon-d40.jpg', 877, 'phone box'], ['mei_canon-eos-1000d.jpg', 834, 'suit'], ['mei_panasonic-dmc-lx3.jpg', 698, 'palace']];
+
+test('MobileNetV2 top-1 classes of real photos equal the model card preprocessing, computed independently', { skip: noModel }, async () => {
+  const model = await OnnxImageModel.load(mobilenet.spec, mobilenet.path as string);
+  const p = mobilenet.spec.preprocessing;
+  try {
+    for (const [file, expected, what] of CHECKS) {
+      const original = readFileSync(join(SHARED_PHOTOS, file));
+      // reference: the full-resolution upright photo, resized as the card says, in plain TypeScript
+      const full = await sharp(original).rotate().removeAlpha().raw().toBuffer({ resolveWithObject: true });
+      const ref = referenceTensor(new Uint8Array(full.data), full.info.width, full.info.height, p.resize, p.size, p.mean, p.std);
+      // the workbench: the ingest preview (shrink-on-load), then the registry's resize and crop
+      const preview = await makePreview(original);
+      const { rgb, width, height } = await decodeRgb(preview.jpeg);
+      const ours = new Float32Array(3 * p.size * p.size);
+      toTensor(await modelPixels(rgb, width, height, p), p, ours);
+      let diff = 0;
+      for (let i = 0; i < ours.length; i++) diff += Math.abs((ours[i] as number) - (ref[i] as number));
+      assert.ok(diff / ours.length < 0.08, `${file}: mean |difference| of the input tensors ${(diff / ours.length).toFixed(4)}`);
+      const both = new Float32Array(2 * ours.length);
+      both.set(ref, 0);
+      both.set(ours, ours.length);
+      const out = await model.run(both, 2);
+      const logits = out.logits as Float32Array;
+      const refTop = argmax(logits, 0, 1000);
+      const ourTop = argmax(logits, 1000, 1000);
+      assert.equal(ourTop, refTop, `${file} (${what}): the workbench's top-1 equals the reference's`);
+      if (expected >= 0) assert.equal(ourTop, expected, `${file} (${what})`);
+      assert.equal(out.embedding.length, 2 * 1280);
+    }
+  } finally {
+    await model.close();
+  }
+});
+
+let dbFile: string;
+let first: EmbedReport;
+before(async () => {
+  const sample = await smallSample();
+  dbFile = join(work.dir, 'flux.duckdb');
+  await ingest({ originals: sample.originals, keepers: sample.keepers, inbox: sample.inbox, db: dbFile });
+  if (!noModel) first = await embed({ db: dbFile, model: 'mobilenetv2-int8', partSize: 64 });
+});
+
+test('every photo, keeper and inbox photo gets a vector that reads back in DuckDB with its metadata', { skip: noModel }, async () => {
+  const db = await Db.open(dbFile, { readOnly: true });
+  try {
+    for (const [set, table] of [['photos', 'photos'], ['keepers', 'keeper_files'], ['inbox', 'inbox_photos']] as const) {
+      const n = Number(await db.value(`SELECT count(*) FROM ${table}`));
+      const report = first.sets.find((s) => s.set === set);
+      assert.equal(report?.embedded, n, `${set}: all embedded`);
+      const glob = vectorGlob(work.dir, 'mobilenetv2-int8', set) as string;
+      const [row] = await db.all<{ n: number; ids: number; dim: number; model: string; views: number }>(`SELECT count(*) AS n,
+        count(DISTINCT ${set === 'photos' ? 'photo_id' : set === 'keepers' ? 'keeper_id' : 'inbox_id'}) AS ids, max(len(vector)) AS dim,
+        max(model_id) AS model, max(view) AS views FROM read_parquet(${lit(glob)})`);
+      assert.deepEqual(row, { n, ids: n, dim: 1280, model: 'mobilenetv2-int8', views: 0 });
+    }
+    const file = join(vectorDir(work.dir, 'mobilenetv2-int8', 'photos'), 'part-00000.parquet');
+    const kv = await db.all<{ key: string; value: string }>(`SELECT decode(key) AS key, decode(value) AS value FROM parquet_kv_metadata(${lit(file)})`);
+    const meta = Object.fromEntries(kv.map((r) => [r.key, r.value]));
+    assert.equal(meta.model_id, 'mobilenetv2-int8');
+    assert.equal(meta.dim, '1280');
+    assert.equal(JSON.parse(meta.preprocessing as string).size, 224);
+    // a vector equals the model run directly on that photo's preview
+    const vectors = await readVectors(db, work.dir, 'mobilenetv2-int8', 'photos');
+    const [one] = await db.all<{ photo_id: number; preview: string }>('SELECT photo_id, preview FROM photos ORDER BY photo_id LIMIT 1');
+    const model = await OnnxImageModel.load(mobilenet.spec, mobilenet.path as string);
+    const { rgb, width, height } = await decodeRgb(readFileSync(join(work.dir, one?.preview as string)));
+    const t = new Float32Array(3 * 224 * 224);
+    toTensor(await modelPixels(rgb, width, height, mobilenet.spec.preprocessing), mobilenet.spec.preprocessing, t);
+    const direct = (await model.run(t, 1)).embedding;
+    await model.close();
+    const stored = vectors.get(one?.photo_id as number) as Float32Array;
+    assert.ok(stored, 'stored vector found');
+    for (let i = 0; i < 1280; i += 97) assert.ok(Math.abs((stored[i] as number) - (direct[i] as number)) < 1e-5);
+    const desc = Number(await db.value(`SELECT count(*) FROM descriptors WHERE "set" = 'photos' AND sharpness IS NOT NULL`));
+    assert.equal(desc, vectors.size, 'a pixel descriptor for every photo');
+  } finally {
+    db.close();
+  }
+});
+
+test('the Parquet files read back with an independent reader (parquet-wasm)', { skip: noModel }, async () => {
+  const { readParquet } = await import('parquet-wasm');
+  const { tableFromIPC } = await import('apache-arrow');
+  const file = join(vectorDir(work.dir, 'mobilenetv2-int8', 'photos'), 'part-00000.parquet');
+  const table = tableFromIPC(readParquet(new Uint8Array(readFileSync(file))).intoIPCStream());
+  assert.deepEqual(table.schema.fields.map((f) => f.name), ['photo_id', 'model_id', 'view', 'vector']);
+  assert.ok(table.numRows > 0 && table.numRows <= 64);
+  const v = table.getChild('vector')?.get(0) as { length: number; get: (i: number) => number } | null;
+  assert.equal(v?.length, 1280);
+  assert.equal(table.getChild('model_id')?.get(0), 'mobilenetv2-int8');
+  assert.equal(table.schema.metadata.get('model_id'), 'mobilenetv2-int8');
+});
+
+test('a second run embeds nothing; a killed run resumes to the same vectors', { skip: noModel }, async () => {
+  const again = await embed({ db: dbFile, model: 'mobilenetv2-int8' });
+  for (const s of again.sets) assert.equal(s.embedded + s.failed, 0, `${s.set}: nothing new`);
+  // a fresh database from the same ingest, killed after its first part, then resumed
+  const killedDir = join(work.dir, 'killed');
+  const sample = await smallSample();
+  const killedDb = join(killedDir, 'flux.duckdb');
+  await ingest({ originals: sample.originals, keepers: sample.keepers, inbox: sample.inbox, db: killedDb });
+  const parts = vectorDir(killedDir, 'mobilenetv2-int8', 'photos');
+  await new Promise<void>((resolvePromise, reject) => {
+    const child = spawn(process.execPath, [join(PROJECT, 'dist', 'lib', 'cli', 'flux.js'), 'embed', '--db', killedDb, '--model', 'mobilenetv2-int8', '--part-size', '32', '--batch-size', '8'], { stdio: 'ignore' });
+    const timer = setInterval(() => {
+      if (existsSync(parts) && readdirSync(parts).filter((f) => f.endsWith('.parquet')).length >= 2) {
+        clearInterval(timer);
+        child.kill('SIGKILL');
+      }
+    }, 5);
+    child.on('exit', (_code, signal) => {
+      clearInterval(timer);
+      if (signal === 'SIGKILL') resolvePromise();
+      else reject(new Error('embed finished before it could be killed'));
+    });
+  });
+  const resumed = await embed({ db: killedDb, model: 'mobilenetv2-int8', partSize: 32 });
+  const photos = resumed.sets.find((s) => s.set === 'photos');
+  assert.ok(photos && photos.alreadyDone > 0 && photos.embedded > 0, 'the resumed run continued where the killed one stopped');
+  const a = await Db.open(killedDb, { readOnly: true });
+  const b = await Db.open(dbFile, { readOnly: true });
+  try {
+    for (const set of ['photos', 'keepers', 'inbox'] as const) {
+      const va = await readVectors(a, killedDir, 'mobilenetv2-int8', set);
+      const vb = await readVectors(b, work.dir, 'mobilenetv2-int8', set);
+      assert.equal(va.size, vb.size, `${set}: same number of vectors`);
+      for (const [id, vec] of vb) assert.deepEqual(va.get(id), vec, `${set} ${id}: same vector`);
+    }
+  } finally {
+    a.close();
+    b.close();
+  }
+});
+
+test('with no model at all, the descriptor alone is computed and the report says how to fetch a model', async () => {
+  const r = await embed({ db: dbFile, model: 'none' });
+  assert.equal(r.model, null);
+  assert.match(r.note ?? '', /descriptor only/);
+  if (!findModel('clip-vit-b32').path) await assert.rejects(embed({ db: dbFile, model: 'clip-vit-b32' }), /flux models fetch clip-vit-b32/);
+  await assert.rejects(embed({ db: dbFile, model: 'nope' }), /--model: expected one of mobilenetv2-int8/);
+});

@@ -1,0 +1,190 @@
+import assert from 'node:assert/strict';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import sharp, { type Metadata, type Sharp } from 'sharp';
+import { Db } from '../lib/db/duckdb.js';
+import { embed } from '../lib/embed/embed.js';
+import { findModel } from '../lib/embed/models.js';
+import { ingest } from '../lib/ingest/ingest.js';
+import { match, calibrate, type MatchReport } from '../lib/match/match.js';
+import { applyDecisions, csvCell, parseCsv, writeReview } from '../lib/match/review.js';
+import type { SampleResult } from '../lib/sample/generate.js';
+import { noSharedPhotos, SHARED_PHOTOS, smallSample, tempDir } from './helpers.js';
+
+const hasModel = findModel('mobilenetv2-int8').path !== null;
+const work = tempDir('match');
+after(() => work.cleanup());
+let sample: SampleResult;
+let dbFile: string;
+let report: MatchReport;
+
+interface Row { path: string; match_status: string; matched: string | null; match_method: string | null; clock_offset_seconds: number; keeper_edited: boolean | null }
+async function rows(file: string): Promise<Row[]> {
+  const db = await Db.open(file, { readOnly: true });
+  try {
+    return await db.all<Row>(`SELECT k.path, k.match_status, CASE WHEN k.match_status = 'matched' THEN p.path END AS matched, k.match_method,
+      k.clock_offset_seconds, p.keeper_edited FROM keeper_files k LEFT JOIN photos p ON p.photo_id = k.matched_photo_id ORDER BY k.path`);
+  } finally {
+    db.close();
+  }
+}
+
+before(async () => {
+  sample = await smallSample();
+  dbFile = join(work.dir, 'flux.duckdb');
+  await ingest({ originals: sample.originals, keepers: sample.keepers, inbox: sample.inbox, db: dbFile });
+  // with the model the similarity step uses its vectors; without it, thumbnails
+  if (hasModel) await embed({ db: dbFile, model: 'mobilenetv2-int8' });
+  report = await match({ db: dbFile });
+});
+
+test('every keeper with an original links to exactly that original; none without one is linked', async () => {
+  const got = new Map((await rows(dbFile)).map((r) => [r.path, r]));
+  let withOriginal = 0;
+  let linkedRight = 0;
+  for (const k of sample.truth.keepers) {
+    if (k.kind === 'bad') continue;
+    const r = got.get(k.path);
+    assert.ok(r, `${k.path} is in keeper_files`);
+    if (r.match_status === 'matched') assert.equal(r.matched, k.original, `${k.path} (${k.kind}) linked to the true original`);
+    if (k.original === null) assert.notEqual(r.match_status, 'matched', `${k.path} (${k.kind}) has no original and is not linked`);
+    else {
+      withOriginal++;
+      if (r.matched === k.original) linkedRight++;
+    }
+  }
+  assert.ok(linkedRight / withOriginal >= 0.995, `recall ${linkedRight}/${withOriginal}`);
+});
+
+test('the clock-shifted walk is detected with its offset and applied to its keepers', async () => {
+  const shifted = sample.truth.sessions.find((s) => s.clockShiftHours !== 0);
+  assert.ok(shifted);
+  assert.ok(report.offsets.some((o) => o.seconds === shifted.clockShiftHours * 3600), `offsets found: ${JSON.stringify(report.offsets)}`);
+  const got = await rows(dbFile);
+  for (const k of sample.truth.keepers.filter((x) => x.kind === 'shifted')) {
+    const r = got.find((x) => x.path === k.path);
+    assert.equal(r?.clock_offset_seconds, 3600, `${k.path} carries the offset`);
+  }
+});
+
+test('edited keepers mark their original keeper_edited; copies do not; keeper flags and scores are set', async () => {
+  const got = await rows(dbFile);
+  for (const k of sample.truth.keepers.filter((x) => x.kind === 'edit' || x.kind === 'copy')) {
+    const r = got.find((x) => x.path === k.path);
+    if (r?.match_status !== 'matched') continue;
+    const editedElsewhere = sample.truth.keepers.some((o) => o.original === k.original && o.kind !== 'copy' && o.kind !== 'keeper-copy');
+    if (k.kind === 'edit') assert.equal(r.keeper_edited, true, `${k.path} edited`);
+    if (k.kind === 'copy' && !editedElsewhere) assert.equal(r.keeper_edited, false, `${k.path} copy`);
+  }
+  const db = await Db.open(dbFile, { readOnly: true });
+  try {
+    const [c] = await db.all<{ keepers: number; scored: number; linked: number }>(`SELECT count(*) FILTER (WHERE keeper) AS keepers,
+      count(*) FILTER (WHERE keeper_score = 1.0) AS scored, (SELECT count(DISTINCT matched_photo_id) FROM keeper_files WHERE match_status = 'matched') AS linked FROM photos`);
+    assert.equal(c?.keepers, c?.linked);
+    assert.equal(c?.scored, c?.linked);
+  } finally {
+    db.close();
+  }
+  const methods = new Set(Object.keys(report.byMethod));
+  for (const m of ['exif', 'filename']) assert.ok(methods.has(m), `method ${m} used (${[...methods].join(', ')})`);
+});
+
+test('re-running is idempotent and decides only what is undecided', async () => {
+  const before = await rows(dbFile);
+  const again = await match({ db: dbFile });
+  assert.equal(again.processed, before.filter((r) => r.match_status !== 'matched').length);
+  assert.deepEqual(await rows(dbFile), before);
+});
+
+test('review sheet and CSV list the doubtful keepers; decisions survive a full re-run', async () => {
+  const out = join(work.dir, 'review');
+  const r = await writeReview(dbFile, out);
+  const csv = parseCsv(readFileSync(r.csv, 'utf8'));
+  assert.deepEqual(csv[0], ['keeper_id', 'keeper_path', 'candidate_rank', 'photo_id', 'photo_path', 'similarity', 'reason', 'decision']);
+  const html = readFileSync(r.html, 'utf8');
+  const doubtful = (await rows(dbFile)).filter((x) => x.match_status !== 'matched');
+  assert.equal(r.keepers, doubtful.length);
+  for (const d of doubtful) assert.ok(html.includes(d.path), `${d.path} on the sheet`);
+  await assert.rejects(writeReview(dbFile, join(sample.originals, 'review')), /inside the archive/);
+  // the photographer rejects a link the cascade made, and accepts nothing else: it must stay unlinked after --all
+  const linked = (await rows(dbFile)).find((x) => x.match_status === 'matched' && x.match_method === 'exif') as Row;
+  const db = await Db.open(dbFile, { readOnly: true });
+  const [ids] = await db.all<{ keeper_id: number; photo_id: number }>(`SELECT keeper_id, matched_photo_id AS photo_id FROM keeper_files WHERE path = ?`, [linked.path]);
+  db.close();
+  const decisions = join(work.dir, 'decisions.csv');
+  writeFileSync(decisions, `keeper_id,photo_id,decision\n${ids?.keeper_id},${ids?.photo_id},reject\n`);
+  assert.deepEqual(await applyDecisions(dbFile, decisions), { accepted: 0, rejected: 1, ignored: 0 });
+  await match({ db: dbFile, all: true });
+  const after1 = (await rows(dbFile)).find((x) => x.path === linked.path);
+  assert.notEqual(after1?.matched, linked.matched, 'a rejected link is not made again');
+  writeFileSync(decisions, `keeper_id,photo_id,decision\n${ids?.keeper_id},${ids?.photo_id},accept\n`);
+  await applyDecisions(dbFile, decisions);
+  await match({ db: dbFile, all: true });
+  assert.equal((await rows(dbFile)).find((x) => x.path === linked.path)?.matched, linked.matched, 'an accepted link is made');
+  writeFileSync(decisions, `keeper_id,photo_id,decision\n${ids?.keeper_id},${ids?.photo_id},maybe\n`);
+  await assert.rejects(applyDecisions(dbFile, decisions), /decision: expected accept, reject or empty, received "maybe"/);
+});
+
+test('CSV cells are safe against formula injection', () => {
+  assert.equal(csvCell('=HYPERLINK("x")'), `"'=HYPERLINK(""x"")"`);
+  assert.equal(csvCell('+1'), "'+1");
+  assert.equal(csvCell('a,b'), '"a,b"');
+  assert.deepEqual(parseCsv('a,"b,""c"""\n1,2\n'), [['a', 'b,"c"'], ['1', '2']]);
+});
+
+test('calibration: thresholds sit above every sibling; too little evidence falls back to review', () => {
+  const t = calibrate('model:x', [0.97, 0.99, 0.995, 0.999], [0.8, 0.85, 0.9, 0.93, 0.95, 0.91]);
+  assert.ok(t.calibrated && t.link > 0.95 && t.review > t.link && t.review < 1);
+  const u = calibrate('model:x', [0.99], [0.9]);
+  assert.equal(u.calibrated, false);
+  assert.ok(u.review > 1, 'uncalibrated similarity links always go to review');
+  assert.equal(calibrate('model:clip-vit-b32', [], []).link, 0.98);
+});
+
+test('real photos: re-encoded, cropped, exposure-shifted, stripped and renamed copies link to the right original', { skip: noSharedPhotos || (hasModel ? false : 'needs the MobileNetV2 model') }, async () => {
+  const root = join(work.dir, 'real');
+  const originals = join(root, 'ORIGINALS');
+  const keepers = join(root, 'KEEPERS');
+  const files = readFileSync(join(SHARED_PHOTOS, 'MANIFEST.tsv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split('\t'))
+    .filter((c) => Number(c[8]) >= 1000).map((c) => ({ file: c[0] as string, date: (c[7] as string).slice(0, 10).replace(/:/g, '-') }));
+  for (const f of files) {
+    const dir = join(originals, f.date.slice(0, 4), f.date.slice(0, 7), f.date);
+    mkdirSync(dir, { recursive: true });
+    copyFileSync(join(SHARED_PHOTOS, f.file), join(dir, f.file));
+  }
+  const expected = new Map<string, string>();
+  const variants: Array<[string, (s: Sharp, m: Metadata) => Sharp, boolean]> = [
+    ['reencode', (s) => s.jpeg({ quality: 70 }), true],
+    ['crop10', (s, m) => s.extract({ left: Math.round((m.width as number) * 0.05), top: Math.round((m.height as number) * 0.05), width: Math.round((m.width as number) * 0.9), height: Math.round((m.height as number) * 0.9) }).jpeg(), true],
+    ['plus03ev', (s) => s.linear(2 ** (0.3 / 2.2), 0).jpeg(), true],
+    ['minus03ev', (s) => s.linear(2 ** (-0.3 / 2.2), 0).jpeg(), true],
+    ['stripped', (s) => s.jpeg({ quality: 90 }), false],
+    ['crop-stripped', (s, m) => s.extract({ left: Math.round((m.width as number) * 0.04), top: 0, width: Math.round((m.width as number) * 0.92), height: m.height as number }).jpeg(), false],
+  ];
+  let n = 0;
+  for (const f of files.slice(0, 8)) {
+    const buf = readFileSync(join(SHARED_PHOTOS, f.file));
+    const meta = await sharp(buf).metadata();
+    const dir = join(keepers, f.date.slice(0, 4), f.date.slice(0, 7), f.date);
+    mkdirSync(dir, { recursive: true });
+    for (const [label, make, keepExif] of variants) {
+      let s = sharp(buf);
+      s = keepExif ? make(s, meta).keepExif() : make(s.rotate(), { ...meta, ...(meta.orientation && meta.orientation >= 5 ? { width: meta.height, height: meta.width } : {}) });
+      // stripped files are also renamed: nothing in the name points at the original
+      const name = keepExif ? `${f.file.replace('.jpg', '')}_${label}.jpg` : `print-${String(++n).padStart(3, '0')}.jpg`;
+      await s.toFile(join(dir, name));
+      expected.set(`${f.date.slice(0, 4)}/${f.date.slice(0, 7)}/${f.date}/${name}`, `${f.date.slice(0, 4)}/${f.date.slice(0, 7)}/${f.date}/${f.file}`);
+    }
+  }
+  const db = join(root, 'flux.duckdb');
+  await ingest({ originals, keepers, db });
+  await embed({ db, model: 'mobilenetv2-int8' });
+  const r = await match({ db });
+  const got = await rows(db);
+  for (const [path, original] of expected) {
+    const row = got.find((x) => x.path === path);
+    assert.equal(row?.match_status, 'matched', `${path}: ${JSON.stringify(r.review.find((x) => x.path === path) ?? r.unmatched.find((x) => x === path))}`);
+    assert.equal(row?.matched, original, `${path} linked to its own original`);
+  }
+});
