@@ -27,3 +27,4 @@ export * from './embed/fetch.js';
 export * from './match/match.js';
 export * from './match/vectors.js';
 export * from './match/review.js';
+export * from './analysis/matching.js';

@@ -11,7 +11,7 @@ import { embed } from '../embed/embed.js';
 import { fetchFile } from '../embed/fetch.js';
 import { findModel, MODELS, modelDirs } from '../embed/models.js';
 import { join } from 'node:path';
-import { match, type MatchReport } from '../match/match.js';
+import { formatMatch, match } from '../match/match.js';
 import { applyDecisions, writeReview } from '../match/review.js';
 import type { OnProgress } from '../util/progress.js';
 
@@ -45,23 +45,6 @@ export function formatIngest(report: IngestReport): string {
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)));
   const line = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] as number) : c.padStart(widths[i] as number))).join('  ');
   return [line(head), ...rows.map(line), `database ${report.db}`, `previews ${report.workspace}/previews`, `${report.seconds.toFixed(1)} s`].join('\n');
-}
-
-/** The match summary as text. */
-export function formatMatch(r: MatchReport): string {
-  const t = r.thresholds;
-  const lines = [
-    `${r.keepers} keeper files, ${r.processed} decided in this run`,
-    `status: ${Object.entries(r.byStatus).map(([k, v]) => `${k} ${v}`).join(', ')}`,
-    `matched by: ${Object.entries(r.byMethod).map(([k, v]) => `${k} ${v}`).join(', ') || '-'}`,
-    `clock offsets: ${r.offsets.map((o) => `${o.day} ${o.seconds >= 0 ? '+' : ''}${o.seconds} s (${o.agreeing}/${o.links} links)`).join(', ') || 'none'}`,
-    `similarity (${t.source}): link >= ${t.link.toFixed(4)}, sure >= ${t.review.toFixed(4)}, margin ${t.margin.toFixed(4)}` +
-      `${t.calibrated ? '' : ' (not calibrated: too few linked pairs)'}; true pairs n=${t.truePairs.length}` +
-      `${t.truePairs.length ? ` min ${Math.min(...t.truePairs).toFixed(4)}` : ''}, siblings n=${t.siblings.length}${t.siblings.length ? ` max ${Math.max(...t.siblings).toFixed(4)}` : ''}`,
-  ];
-  for (const u of r.unmatched) lines.push(`unmatched: ${u}`);
-  for (const v of r.review) lines.push(`review: ${v.path}: ${v.reason}`);
-  return lines.join('\n');
 }
 
 export const COMMANDS: Record<string, Command> = {

@@ -6,7 +6,9 @@ import { join } from 'node:path';
 import { generateSample } from '../sample/generate.js';
 import { ingest } from '../ingest/ingest.js';
 import { dataDir, sampleSettings } from '../workspace.js';
-import { Db } from '../db/duckdb.js';
+import { Db, withDb } from '../db/duckdb.js';
+import { embed } from '../embed/embed.js';
+import { formatMatch, match } from '../match/match.js';
 import { FluxError } from '../util/check.js';
 import { formatIngest } from './commands.js';
 import { progressBar } from './progress-bar.js';
@@ -16,12 +18,12 @@ async function demo(): Promise<void> {
   const bar = progressBar();
   const t0 = performance.now();
   try {
-    console.log('1/2 sample archive (seed 7)');
+    console.log('1/4 sample archive (seed 7)');
     const sample = await generateSample({ out: join(data, 'sample'), ...sampleSettings(), onProgress: bar });
     bar.stop();
     const c = sample.truth.counts;
     console.log(`    ${sample.reused ? 'reused' : 'wrote'} ${c.corpusPhotos} originals, ${c.keeperFiles} keeper files, ${c.inbox} inbox photos in ${sample.seconds.toFixed(1)} s`);
-    console.log('2/2 ingest');
+    console.log('2/4 ingest');
     const dbFile = join(data, 'flux.duckdb');
     const report = await ingest({ originals: sample.originals, keepers: sample.keepers, inbox: sample.inbox, db: dbFile, onProgress: bar });
     bar.stop();
@@ -35,10 +37,29 @@ async function demo(): Promise<void> {
     } finally {
       db.close();
     }
+    console.log('3/4 embed (preview cache -> Parquet)');
+    const emb = await embed({ db: dbFile, onProgress: bar });
+    bar.stop();
+    for (const s of emb.sets) console.log(`    ${s.set.padEnd(8)} ${s.images} images: ${s.alreadyDone} already done, ${s.embedded} embedded, ${s.failed} failed`);
+    console.log(`    model: ${emb.model ?? 'none (pixel descriptor only)'}${emb.modelPath ? ` (${emb.modelPath})` : ''}`);
+    if (emb.note) console.log(`    ${emb.note}`);
+    console.log('4/4 match keepers to originals');
+    const m = await match({ db: dbFile, onProgress: bar });
+    bar.stop();
+    console.log(formatMatch(m).replace(/^/gm, '    '));
+    const truthOk = sample.truth.keepers.filter((k) => k.kind !== 'bad');
+    const rows = await withDb(dbFile, (d) => d.all<{ path: string; status: string; matched: string | null }>(`SELECT k.path, k.match_status AS status,
+      p.path AS matched FROM keeper_files k LEFT JOIN photos p ON p.photo_id = k.matched_photo_id`), { readOnly: true });
+    const byPath = new Map(rows.map((r) => [r.path, r]));
+    const right = truthOk.filter((k) => k.original !== null && byPath.get(k.path)?.status === 'matched' && byPath.get(k.path)?.matched === k.original).length;
+    const wrong = truthOk.filter((k) => byPath.get(k.path)?.status === 'matched' && byPath.get(k.path)?.matched !== k.original).length;
+    console.log(`    against the ground truth: ${right}/${truthOk.filter((k) => k.original !== null).length} keepers with an original linked right, ${wrong} wrong links`);
     console.log(`\ndone in ${((performance.now() - t0) / 1000).toFixed(1)} s. Outputs:`);
     console.log(`  sample archive  ${sample.out} (ground truth: ${sample.truthFile})`);
     console.log(`  database        ${dbFile}`);
     console.log(`  previews        ${join(report.workspace, 'previews')}`);
+    console.log(`  vectors         ${join(emb.workspace, 'embeddings')}`);
+    console.log(`  review queue    flux match review --db ${dbFile} --out ${join(data, 'review')}`);
     console.log('  notebooks       notebooks/*.ipynb (open with Jupyter and the tslab kernel)');
   } finally {
     bar.stop();

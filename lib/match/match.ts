@@ -452,3 +452,20 @@ export async function match(options: MatchOptions): Promise<MatchReport> {
     db.close();
   }
 }
+
+/** The match summary as text. */
+export function formatMatch(r: MatchReport): string {
+  const t = r.thresholds;
+  const lines = [
+    `${r.keepers} keeper files, ${r.processed} decided in this run`,
+    `status: ${Object.entries(r.byStatus).map(([k, v]) => `${k} ${v}`).join(', ')}`,
+    `matched by: ${Object.entries(r.byMethod).map(([k, v]) => `${k} ${v}`).join(', ') || '-'}`,
+    `clock offsets: ${r.offsets.map((o) => `${o.day} ${o.seconds >= 0 ? '+' : ''}${o.seconds} s (${o.agreeing}/${o.links} links)`).join(', ') || 'none'}`,
+    `similarity (${t.source}): link >= ${t.link.toFixed(4)}, sure >= ${t.review.toFixed(4)}, margin ${t.margin.toFixed(4)}` +
+      `${t.calibrated ? '' : ' (not calibrated: too few linked pairs)'}; true pairs n=${t.truePairs.length}` +
+      `${t.truePairs.length ? ` min ${Math.min(...t.truePairs).toFixed(4)}` : ''}, siblings n=${t.siblings.length}${t.siblings.length ? ` max ${Math.max(...t.siblings).toFixed(4)}` : ''}`,
+  ];
+  for (const u of r.unmatched) lines.push(`unmatched: ${u}`);
+  for (const v of r.review) lines.push(`review: ${v.path}: ${v.reason}`);
+  return lines.join('\n');
+}
