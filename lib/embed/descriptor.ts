@@ -128,7 +128,7 @@ function laplacianStats(y: Float32Array, w: number, h: number): { variance: numb
   return { variance: s2 / count - mean * mean, noise };
 }
 
-/** The dominant angle (degrees, counter-clockwise positive) of edges within 45 degrees of horizontal. */
+/** The dominant angle (degrees; positive when the horizon falls to the right, a clockwise tilt) of edges within 45 degrees of horizontal. */
 function dominantTilt(y: Float32Array, w: number, h: number): { deg: number; strength: number } {
   const bins = new Float64Array(181); // -45..45 in 0.5 degree bins
   let total = 0;
@@ -144,7 +144,6 @@ function dominantTilt(y: Float32Array, w: number, h: number): { deg: number; str
       if (a > 90) a -= 180;
       if (a < -90) a += 180;
       if (Math.abs(a) > 45) continue;
-      // image rows grow downwards: a line rising to the right (counter-clockwise tilt) has negative atan2 here
       const bin = Math.round((-a + 45) * 2);
       bins[bin] = (bins[bin] as number) + mag;
       total += mag;
