@@ -28,3 +28,5 @@ export * from './match/match.js';
 export * from './match/vectors.js';
 export * from './match/review.js';
 export * from './analysis/matching.js';
+export * from './dataset/split.js';
+export * from './embed/augment.js';

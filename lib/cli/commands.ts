@@ -7,6 +7,8 @@ import { generateSample } from '../sample/generate.js';
 import { generateMetadata } from '../sample/metadata.js';
 import { ingest, ingestMetadata, type IngestReport } from '../ingest/ingest.js';
 import { FluxError } from '../util/check.js';
+import { buildSplit } from '../dataset/split.js';
+import { withDb } from '../db/duckdb.js';
 import { embed } from '../embed/embed.js';
 import { fetchFile } from '../embed/fetch.js';
 import { findModel, MODELS, modelDirs } from '../embed/models.js';
@@ -110,14 +112,16 @@ export const COMMANDS: Record<string, Command> = {
   embed: {
     summary: 'embed photos, keepers and inbox from the preview cache with an ONNX image model (Parquet)',
     usage: [
-      'flux embed --db FILE [--model ID|MODEL.json|none] [--batch-size 16] [--part-size 1024]',
+      'flux embed --db FILE [--model ID|MODEL.json|none] [--batch-size 16] [--part-size 1024] [--views N --seed S]',
       '',
       `Models: ${MODELS.map((m) => m.id).join(', ')} (default: the first one present), or a .json description of another`,
       'ONNX image model. --model none computes only the pixel descriptor. Resumable: what has a vector is skipped.',
+      '--views N adds N augmented views of each training photo (after flux dataset); validation and test are never augmented.',
     ].join('\n'),
-    options: { db: { type: 'string' }, model: { type: 'string' }, 'batch-size': { type: 'string' }, 'part-size': { type: 'string' } },
+    options: { db: { type: 'string' }, model: { type: 'string' }, 'batch-size': { type: 'string' }, 'part-size': { type: 'string' }, views: { type: 'string' }, seed: { type: 'string' } },
     async run(v, _p, onProgress) {
-      const r = await embed({ db: need(v, 'db', 'embed'), model: str(v, 'model'), batchSize: num(v, 'batch-size'), partSize: num(v, 'part-size'), onProgress });
+      const r = await embed({ db: need(v, 'db', 'embed'), model: str(v, 'model'), batchSize: num(v, 'batch-size'), partSize: num(v, 'part-size'), views: num(v, 'views'), seed: num(v, 'seed'), onProgress });
+      if (r.views) console.log(`${r.views} augmented training views embedded`);
       for (const s of r.sets) console.log(`${s.set.padEnd(8)} ${s.images} images: ${s.alreadyDone} already done, ${s.embedded} embedded, ${s.failed} failed`);
       console.log(`model ${r.model ?? '(none)'}${r.modelPath ? ` from ${r.modelPath}` : ''}; vectors in ${join(r.workspace, 'embeddings')}; ${r.seconds.toFixed(1)} s`);
       if (r.note) console.log(r.note);
@@ -168,6 +172,21 @@ export const COMMANDS: Record<string, Command> = {
       }
       if (action !== undefined) throw new FluxError(`flux match: expected review, apply or no action, received "${action}"`);
       console.log(formatMatch(await match({ db, model: str(v, 'model'), all: Boolean(v.all), onProgress })));
+    },
+  },
+  dataset: {
+    summary: 'split the corpus into train/val/test (grouped by session, stratified by keeper rate; also the photo-level split)',
+    usage: 'flux dataset --db FILE [--seed 7]',
+    options: { db: { type: 'string' }, seed: { type: 'string' } },
+    async run(v) {
+      const file = need(v, 'db', 'dataset');
+      await withDb(file, async (db) => {
+        for (const scheme of ['session', 'photo'] as const) {
+          const r = await buildSplit(db, { seed: num(v, 'seed'), scheme });
+          console.log(`${scheme}-level split (seed ${r.seed}):`);
+          for (const row of r.rows) console.log(`  ${row.split.padEnd(5)} ${String(row.photos).padStart(7)} photos ${String(row.keepers).padStart(6)} keepers (${(100 * row.keeperRate).toFixed(2)}%) in ${row.sessions} sessions`);
+        }
+      });
     },
   },
 };

@@ -105,8 +105,33 @@ CREATE TABLE IF NOT EXISTS ingest_errors (
 );
 `;
 
+/**
+ * Context features of each photo from EXIF and its session, for the rankers: time of day and season as angles,
+ * weekday, camera settings on log scales, and where in its walk the frame was taken.
+ */
+const CONTEXT_VIEW = `
+CREATE OR REPLACE VIEW photo_context AS
+SELECT photo_id,
+  hour(captured_at) + minute(captured_at) / 60.0 AS hour,
+  sin(2 * pi() * (hour(captured_at) + minute(captured_at) / 60.0) / 24) AS hour_sin,
+  cos(2 * pi() * (hour(captured_at) + minute(captured_at) / 60.0) / 24) AS hour_cos,
+  isodow(captured_at) AS weekday,
+  CASE WHEN isodow(captured_at) >= 6 THEN 1.0 ELSE 0.0 END AS weekend,
+  sin(2 * pi() * dayofyear(captured_at) / 365.25) AS season_sin,
+  cos(2 * pi() * dayofyear(captured_at) / 365.25) AS season_cos,
+  focal_length,
+  ln(exposure_time) AS log_exposure,
+  ln(iso) AS log_iso,
+  f_number,
+  count(*) OVER (PARTITION BY session_date) AS session_frames,
+  date_diff('second', min(captured_at) OVER (PARTITION BY session_date), max(captured_at) OVER (PARTITION BY session_date)) / 60.0 AS session_minutes,
+  (row_number() OVER (PARTITION BY session_date ORDER BY captured_at, photo_id) - 1)
+    / greatest(1, count(*) OVER (PARTITION BY session_date) - 1) AS session_position
+FROM photos`;
+
 /** Creates the tables that do not exist yet and records the schema version. */
 export async function ensureSchema(db: Db): Promise<void> {
   await db.run(TABLES);
+  await db.run(CONTEXT_VIEW);
   await db.run(`INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)`, [String(SCHEMA_VERSION)]);
 }

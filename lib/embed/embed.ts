@@ -13,6 +13,8 @@ import { DESCRIPTOR_NAMES, pixelDescriptor } from './descriptor.js';
 import { defaultModel, findModel, type ModelSpec } from './models.js';
 import { OnnxImageModel } from './onnx.js';
 import { decodeRgb, modelPixels, toTensor } from './preprocess.js';
+import { augment, sampleAugment } from './augment.js';
+import { Rng } from '../util/rng.js';
 import { storedKeys, VECTOR_SETS, writePart, type VectorSet } from './store.js';
 
 export interface EmbedOptions {
@@ -24,6 +26,10 @@ export interface EmbedOptions {
   /** Vectors per Parquet part; default 1024. */
   partSize?: number;
   sets?: VectorSet[];
+  /** Augmented views per training photo (0 = none); needs the session split (`flux dataset`). */
+  views?: number;
+  /** Seed of the augmentation; recorded in the Parquet metadata. */
+  seed?: number;
   onProgress?: OnProgress;
 }
 
@@ -41,6 +47,8 @@ export interface EmbedReport {
   modelPath: string | null;
   workspace: string;
   sets: EmbedSetReport[];
+  /** Augmented training views written in this run. */
+  views: number;
   seconds: number;
   /** Plain words for the user when something is missing (no model). */
   note: string | null;
@@ -158,9 +166,55 @@ export async function embed(options: EmbedOptions): Promise<EmbedReport> {
       }
       await flush();
     }
-    return { model: spec?.id ?? null, modelPath: resolved?.path ?? null, workspace, sets: reports, seconds: (performance.now() - t0) / 1000, note };
+    const views = model && spec && (options.views ?? 0) > 0 ? await embedViews(db, model, spec, workspace, checkInt('--views', options.views, 1, 32), options.seed ?? 7, batchSize, partSize, onProgress) : 0;
+    return { model: spec?.id ?? null, modelPath: resolved?.path ?? null, workspace, sets: reports, views, seconds: (performance.now() - t0) / 1000, note };
   } finally {
     await model?.close();
     db.close();
   }
+}
+
+/**
+ * Augmented views 1..n of the training photos (session split). Validation and test photos are never augmented.
+ * Each view's random choices come from the seed, the photo and the view number, so a resumed run makes the same views.
+ */
+async function embedViews(db: Db, model: OnnxImageModel, spec: ModelSpec, workspace: string, n: number, seed: number, batchSize: number,
+  partSize: number, onProgress: OnProgress): Promise<number> {
+  const hasSplit = Number(await db.value(`SELECT count(*) FROM information_schema.tables WHERE table_name = 'dataset_split'`)) > 0;
+  if (!hasSplit || Number(await db.value(`SELECT count(*) FROM dataset_split WHERE scheme = 'session'`)) === 0) {
+    throw new FluxError('--views: augmented views are for the training split only, and there is no split yet: run flux dataset --db FILE first');
+  }
+  const items = await db.all<Item>(`SELECT p.photo_id AS id, p.preview FROM photos p JOIN dataset_split s USING (photo_id)
+    WHERE s.scheme = 'session' AND s.split = 'train' AND p.preview IS NOT NULL ORDER BY 1`);
+  const have = await storedKeys(db, workspace, spec.id, 'photos');
+  const todo = items.flatMap((it) => Array.from({ length: n }, (_, v) => ({ ...it, view: v + 1 }))).filter((x) => !have.has(`${x.id}:${x.view}`));
+  const size = spec.preprocessing.size;
+  const tensor = new Float32Array(batchSize * 3 * size * size);
+  let rows: Array<{ id: number; view: number; vector: Float32Array }> = [];
+  let written = 0;
+  onProgress({ stage: 'embed views', done: 0, total: todo.length });
+  for (let b = 0; b < todo.length; b += batchSize) {
+    const batch = todo.slice(b, b + batchSize);
+    const ready = (await Promise.all(batch.map(async (x) => {
+      try {
+        const { rgb, width, height } = await decodeRgb(await readFile(join(workspace, x.preview)));
+        const px = await modelPixels(rgb, width, height, spec.preprocessing);
+        return { x, px: augment(px, size, sampleAugment(new Rng(seed).fork(`view:${x.id}:${x.view}`), size)) };
+      } catch {
+        return null;
+      }
+    }))).filter((r): r is { x: typeof batch[number]; px: Uint8Array } => r !== null);
+    ready.forEach((r, i) => toTensor(r.px, spec.preprocessing, tensor, i));
+    if (ready.length) {
+      const out = await model.run(tensor, ready.length);
+      ready.forEach((r, i) => rows.push({ id: r.x.id, view: r.x.view, vector: out.embedding.slice(i * spec.dim, (i + 1) * spec.dim) }));
+    }
+    if (rows.length >= partSize || b + batchSize >= todo.length) {
+      if (rows.length) await writePart(db, workspace, spec, 'photos', rows, { augment_seed: String(seed), augment: 'hflip, crop 200/224, brightness/contrast +-0.1 (luminance), rotation +-5 deg' });
+      written += rows.length;
+      rows = [];
+    }
+    onProgress({ stage: 'embed views', done: Math.min(todo.length, b + batchSize), total: todo.length });
+  }
+  return written;
 }

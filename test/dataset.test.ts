@@ -1,0 +1,92 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { Db } from '../lib/db/duckdb.js';
+import { buildSplit } from '../lib/dataset/split.js';
+import { embed } from '../lib/embed/embed.js';
+import { findModel } from '../lib/embed/models.js';
+import { vectorGlob } from '../lib/embed/store.js';
+import { ingestMetadata, ingest } from '../lib/ingest/ingest.js';
+import { generateMetadata } from '../lib/sample/metadata.js';
+import { match } from '../lib/match/match.js';
+import { smallSample, tempDir } from './helpers.js';
+import { lit } from '../lib/db/duckdb.js';
+
+const work = tempDir('dataset');
+after(() => work.cleanup());
+let dbFile: string;
+
+before(async () => {
+  // rows only: 20,000 photos, 800 keepers marked as keepers directly
+  await generateMetadata({ out: work.dir, seed: 4, photos: 20_000, keepers: 800 });
+  dbFile = join(work.dir, 'meta.duckdb');
+  await ingestMetadata({ dir: work.dir, db: dbFile });
+  const db = await Db.open(dbFile);
+  await db.run(`UPDATE photos SET keeper = true WHERE photo_id IN (SELECT true_photo_id FROM read_parquet(${lit(join(work.dir, 'metadata', 'keeper_truth.parquet'))}))`);
+  db.close();
+});
+
+test('session split: no walk straddles two splits, shares and keeper rates are kept, same seed same split', async () => {
+  const db = await Db.open(dbFile);
+  try {
+    const a = await buildSplit(db, { seed: 3 });
+    const straddle = Number(await db.value(`SELECT count(*) FROM (SELECT session_date FROM dataset_split JOIN photos USING (photo_id)
+      WHERE scheme = 'session' GROUP BY session_date HAVING count(DISTINCT split) > 1)`));
+    assert.equal(straddle, 0);
+    const total = a.rows.reduce((s, r) => s + r.photos, 0);
+    const rate = a.rows.reduce((s, r) => s + r.keepers, 0) / total;
+    for (const [r, share] of a.rows.map((x, i) => [x, [0.8, 0.1, 0.1][i] as number] as const)) {
+      assert.ok(Math.abs(r.photos / total - share) < 0.03, `${r.split}: ${r.photos}/${total}`);
+      assert.ok(Math.abs(r.keeperRate - rate) < rate * 0.35, `${r.split}: keeper rate ${r.keeperRate} vs ${rate}`);
+    }
+    const before1 = await db.all('SELECT photo_id, split FROM dataset_split WHERE scheme = \'session\' ORDER BY photo_id');
+    await buildSplit(db, { seed: 3 });
+    assert.deepEqual(await db.all('SELECT photo_id, split FROM dataset_split WHERE scheme = \'session\' ORDER BY photo_id'), before1);
+    await buildSplit(db, { seed: 4 });
+    assert.notDeepEqual(await db.all('SELECT photo_id, split FROM dataset_split WHERE scheme = \'session\' ORDER BY photo_id'), before1);
+    const p = await buildSplit(db, { seed: 3, scheme: 'photo' });
+    const straddlePhoto = Number(await db.value(`SELECT count(*) FROM (SELECT session_date FROM dataset_split JOIN photos USING (photo_id)
+      WHERE scheme = 'photo' GROUP BY session_date HAVING count(DISTINCT split) > 1)`));
+    assert.ok(straddlePhoto > 100, 'the photo-level split mixes walks across splits (the leak it exists to show)');
+    assert.equal(p.rows.length, 3);
+  } finally {
+    db.close();
+  }
+});
+
+test('context features: hour, season, session size and position from EXIF and the walk', async () => {
+  const db = await Db.open(dbFile, { readOnly: true });
+  try {
+    const [r] = await db.all<{ n: number; maxpos: number; minpos: number; frames: number; bad: number }>(`SELECT count(*) AS n, max(session_position) AS maxpos,
+      min(session_position) AS minpos, max(session_frames) AS frames, count(*) FILTER (WHERE abs(hour_sin * hour_sin + hour_cos * hour_cos - 1) > 1e-9) AS bad FROM photo_context`);
+    assert.deepEqual([r?.maxpos, r?.minpos, r?.frames, r?.bad], [1, 0, 150, 0]);
+  } finally {
+    db.close();
+  }
+});
+
+test('augmented views are made for training photos only, reproducibly', { skip: findModel('mobilenetv2-int8').path ? false : 'needs the MobileNetV2 model' }, async () => {
+  const sample = await smallSample();
+  const db2 = join(work.dir, 'views.duckdb');
+  await ingest({ originals: sample.originals, keepers: sample.keepers, db: db2, workspace: join(work.dir, 'ws') });
+  await embed({ db: db2, model: 'mobilenetv2-int8', views: 2 }).then(() => assert.fail('views need a split first'), (e: Error) => assert.match(e.message, /run flux dataset/));
+  await match({ db: db2 });
+  const db = await Db.open(db2);
+  await buildSplit(db, { seed: 1 });
+  db.close();
+  const r = await embed({ db: db2, model: 'mobilenetv2-int8', views: 2, seed: 5 });
+  const d = await Db.open(db2, { readOnly: true });
+  try {
+    const glob = vectorGlob(join(work.dir, 'ws'), 'mobilenetv2-int8', 'photos') as string;
+    const [c] = await d.all<{ bad: number; train: number; views: number }>(`SELECT count(*) FILTER (WHERE s.split <> 'train') AS bad,
+      count(DISTINCT v.photo_id) AS train, count(*) AS views FROM read_parquet(${lit(glob)}) v JOIN dataset_split s ON s.photo_id = v.photo_id AND s.scheme = 'session' WHERE v.view > 0`);
+    const trainPhotos = Number(await d.value(`SELECT count(*) FROM dataset_split WHERE scheme = 'session' AND split = 'train'`));
+    assert.deepEqual([c?.bad, c?.train, c?.views, r.views], [0, trainPhotos, 2 * trainPhotos, 2 * trainPhotos]);
+    const [diff] = await d.all<{ same: number }>(`SELECT count(*) FILTER (WHERE a.vector = b.vector) AS same FROM read_parquet(${lit(glob)}) a
+      JOIN read_parquet(${lit(glob)}) b ON a.photo_id = b.photo_id AND a.view = 0 AND b.view = 1
+      JOIN descriptors x ON x."set" = 'photos' AND x.id = a.photo_id WHERE x.contrast > 0.02`);
+    assert.equal(diff?.same, 0, 'a view differs from the original (flat misfires aside, where nothing can change)');
+  } finally {
+    d.close();
+  }
+});
