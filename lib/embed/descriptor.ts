@@ -8,8 +8,41 @@
 export const DESCRIPTOR_NAMES = ['brightness', 'contrast', 'dynamic_range', 'clip_black', 'clip_white', 'haze', 'sharpness', 'noise',
   'saturation', 'tilt_deg', 'tilt_strength', 'colourfulness'] as const;
 
-/** The descriptor of an upright RGB image (a preview of about 384 px); every value is finite. */
+/**
+ * The descriptor of an upright RGB image; every value is finite. Images wider than 256 px are first halved (2x2
+ * mean) until they are not: the measures describe the picture, not the pixels, and this keeps the cost near 3 ms.
+ */
 export function pixelDescriptor(rgb: Uint8Array, width: number, height: number): Float32Array {
+  while (width > 256 && height >= 4) {
+    const half = halve(rgb, width, height);
+    rgb = half.rgb;
+    width = half.width;
+    height = half.height;
+  }
+  return measure(rgb, width, height);
+}
+
+/** 2x2 mean downscale. */
+function halve(rgb: Uint8Array, w: number, h: number): { rgb: Uint8Array; width: number; height: number } {
+  const hw = w >> 1;
+  const hh = h >> 1;
+  const out = new Uint8Array(hw * hh * 3);
+  for (let y = 0; y < hh; y++) {
+    const r0 = 2 * y * w * 3;
+    const r1 = r0 + w * 3;
+    for (let x = 0; x < hw; x++) {
+      const a = r0 + 6 * x;
+      const b = r1 + 6 * x;
+      const o = (y * hw + x) * 3;
+      out[o] = ((rgb[a] as number) + (rgb[a + 3] as number) + (rgb[b] as number) + (rgb[b + 3] as number) + 2) >> 2;
+      out[o + 1] = ((rgb[a + 1] as number) + (rgb[a + 4] as number) + (rgb[b + 1] as number) + (rgb[b + 4] as number) + 2) >> 2;
+      out[o + 2] = ((rgb[a + 2] as number) + (rgb[a + 5] as number) + (rgb[b + 2] as number) + (rgb[b + 5] as number) + 2) >> 2;
+    }
+  }
+  return { rgb: out, width: hw, height: hh };
+}
+
+function measure(rgb: Uint8Array, width: number, height: number): Float32Array {
   const out = new Float32Array(DESCRIPTOR_NAMES.length);
   const n = width * height;
   if (n === 0 || rgb.length < n * 3) return out;
@@ -76,24 +109,41 @@ export function pixelDescriptor(rgb: Uint8Array, width: number, height: number):
   return out;
 }
 
-/** Mean of a (2r+1)^2 minimum filter, separable. */
+/** Mean of a (2r+1)^2 minimum filter: separable, each pass in O(n) with van Herk's block prefix and suffix minima. */
 function minFilterMean(src: Uint8Array, w: number, h: number, r: number): number {
+  const k = 2 * r + 1;
+  const line = new Uint8Array(Math.max(w, h) + 2 * r);
+  const pre = new Uint8Array(line.length);
+  const suf = new Uint8Array(line.length);
   const tmp = new Uint8Array(src.length);
-  for (let yy = 0; yy < h; yy++) {
-    for (let x = 0; x < w; x++) {
-      let m = 255;
-      for (let k = Math.max(0, x - r); k <= Math.min(w - 1, x + r); k++) m = Math.min(m, src[yy * w + k] as number);
-      tmp[yy * w + x] = m;
+  // min over [i - r, i + r] of a line padded with 255 at both ends; the line is read from `buf` at `start`, `step`
+  const pass = (buf: Uint8Array, start: number, step: number, n: number, dst: Uint8Array | null): number => {
+    const len = n + 2 * r;
+    line.fill(255, 0, len);
+    for (let i = 0, o = start; i < n; i++, o += step) line[i + r] = buf[o] as number;
+    for (let i = 0; i < len; i++) {
+      const v = line[i] as number;
+      const p = pre[i - 1] as number;
+      pre[i] = i % k === 0 || v < p ? v : p;
     }
-  }
-  let total = 0;
-  for (let x = 0; x < w; x++) {
-    for (let yy = 0; yy < h; yy++) {
-      let m = 255;
-      for (let k = Math.max(0, yy - r); k <= Math.min(h - 1, yy + r); k++) m = Math.min(m, tmp[k * w + x] as number);
+    for (let i = len - 1; i >= 0; i--) {
+      const v = line[i] as number;
+      const q = suf[i + 1] as number;
+      suf[i] = i === len - 1 || (i + 1) % k === 0 || v < q ? v : q;
+    }
+    let total = 0;
+    for (let i = 0, o = start; i < n; i++, o += step) {
+      const a = suf[i] as number;
+      const b = pre[i + 2 * r] as number;
+      const m = a < b ? a : b;
+      if (dst) dst[o] = m;
       total += m;
     }
-  }
+    return total;
+  };
+  for (let yy = 0; yy < h; yy++) pass(src, yy * w, 1, w, tmp);
+  let total = 0;
+  for (let x = 0; x < w; x++) total += pass(tmp, x, w, h, null);
   return total / (w * h);
 }
 
@@ -101,8 +151,11 @@ function minFilterMean(src: Uint8Array, w: number, h: number, r: number): number
 function laplacianStats(y: Float32Array, w: number, h: number): { variance: number; noise: number } {
   if (w < 3 || h < 3) return { variance: 0, noise: 0 };
   let s = 0; let s2 = 0; let count = 0;
-  const imm: number[] = [];
-  const grad: number[] = [];
+  const m = Math.ceil(((w - 2) * (h - 2)) / 2) + 1;
+  const imm = new Float32Array(m);
+  const grad = new Float32Array(m);
+  const gradHist = new Uint32Array(1024);
+  let k = 0;
   for (let yy = 1; yy < h - 1; yy++) {
     for (let x = 1; x < w - 1; x++) {
       const i = yy * w + x;
@@ -111,20 +164,27 @@ function laplacianStats(y: Float32Array, w: number, h: number): { variance: numb
       s += lap; s2 += lap * lap; count++;
       if ((x + yy) % 2 === 0) {
         // Immerkaer's mask: [1 -2 1; -2 4 -2; 1 -2 1], insensitive to edges and ramps up to second order
-        const m = (y[i - w - 1] as number) - 2 * (y[i - w] as number) + (y[i - w + 1] as number) - 2 * (y[i - 1] as number) + 4 * c
+        const v = (y[i - w - 1] as number) - 2 * (y[i - w] as number) + (y[i - w + 1] as number) - 2 * (y[i - 1] as number) + 4 * c
           - 2 * (y[i + 1] as number) + (y[i + w - 1] as number) - 2 * (y[i + w] as number) + (y[i + w + 1] as number);
-        imm.push(Math.abs(m));
-        grad.push(Math.abs((y[i + 1] as number) - (y[i - 1] as number)) + Math.abs((y[i + w] as number) - (y[i - w] as number)));
+        const g = Math.abs((y[i + 1] as number) - (y[i - 1] as number)) + Math.abs((y[i + w] as number) - (y[i - w] as number));
+        imm[k] = v < 0 ? -v : v;
+        grad[k] = g;
+        gradHist[g > 1023 ? 1023 : g | 0]++;
+        k++;
       }
     }
   }
   const mean = s / count;
-  // noise from the flattest half, where the mask sees grain and not structure
-  const order = grad.map((g, i) => [g, i] as const).sort((a, b) => a[0] - b[0]);
-  const half = order.slice(0, Math.max(1, Math.floor(order.length / 2)));
+  // noise from the flattest half, where the mask sees grain and not structure: the gradient median by histogram
   let acc = 0;
-  for (const [, i] of half) acc += imm[i] as number;
-  const noise = (Math.sqrt(Math.PI / 2) / 6) * (acc / half.length);
+  let cut = 0;
+  while (cut < 1023 && acc + (gradHist[cut] as number) < k / 2) acc += gradHist[cut++] as number;
+  let sum = 0;
+  let used = 0;
+  for (let j = 0; j < k; j++) {
+    if ((grad[j] as number) < cut + 1) { sum += imm[j] as number; used++; }
+  }
+  const noise = used ? (Math.sqrt(Math.PI / 2) / 6) * (sum / used) : 0;
   return { variance: s2 / count - mean * mean, noise };
 }
 
@@ -137,8 +197,9 @@ function dominantTilt(y: Float32Array, w: number, h: number): { deg: number; str
       const i = yy * w + x;
       const gx = (y[i - w + 1] as number) + 2 * (y[i + 1] as number) + (y[i + w + 1] as number) - (y[i - w - 1] as number) - 2 * (y[i - 1] as number) - (y[i + w - 1] as number);
       const gy = (y[i + w - 1] as number) + 2 * (y[i + w] as number) + (y[i + w + 1] as number) - (y[i - w - 1] as number) - 2 * (y[i - w] as number) - (y[i - w + 1] as number);
-      const mag = Math.hypot(gx, gy);
-      if (mag < 40) continue;
+      const mag2 = gx * gx + gy * gy;
+      if (mag2 < 1600) continue;
+      const mag = Math.sqrt(mag2);
       // an edge line is perpendicular to its gradient; a horizontal edge has a vertical gradient
       let a = (Math.atan2(gx, gy) * 180) / Math.PI; // 0 for a vertical gradient pointing down
       if (a > 90) a -= 180;

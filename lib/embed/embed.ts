@@ -4,12 +4,14 @@
  * work. Vectors go to Parquet parts, the pixel descriptor to DuckDB; a preview that fails is recorded and skipped.
  */
 import { readFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
+import { PreparePool } from './workers.js';
 import { dirname, join } from 'node:path';
 import { Db } from '../db/duckdb.js';
 import { ensureSchema } from '../db/schema.js';
 import { checkInt, FluxError } from '../util/check.js';
 import { throttle, type OnProgress } from '../util/progress.js';
-import { DESCRIPTOR_NAMES, pixelDescriptor } from './descriptor.js';
+import { DESCRIPTOR_NAMES } from './descriptor.js';
 import { defaultModel, findModel, type ModelSpec } from './models.js';
 import { OnnxImageModel } from './onnx.js';
 import { decodeRgb, modelPixels, toTensor } from './preprocess.js';
@@ -26,6 +28,8 @@ export interface EmbedOptions {
   /** Vectors per Parquet part; default 1024. */
   partSize?: number;
   sets?: VectorSet[];
+  /** Embed at most this many images per set (a trial run, or a benchmark at a given size). */
+  limit?: number;
   /** Augmented views per training photo (0 = none); needs the session split (`flux dataset`). */
   views?: number;
   /** Seed of the augmentation; recorded in the Parquet metadata. */
@@ -97,11 +101,13 @@ export async function embed(options: EmbedOptions): Promise<EmbedReport> {
   const onProgress = throttle(options.onProgress);
   const db = await Db.open(options.db);
   let model: OnnxImageModel | null = null;
+  let pool = null as PreparePool | null;
   try {
     await ensureSchema(db);
     await ensureEmbedSchema(db);
     const workspace = await workspaceOf(db);
     model = resolved ? await OnnxImageModel.load(resolved.spec, resolved.path) : null;
+    pool = new PreparePool(Number(process.env.FLUX_DECODE_WORKERS ?? availableParallelism()));
     const spec = resolved?.spec ?? null;
     const reports: EmbedSetReport[] = [];
     for (const set of options.sets ?? (Object.keys(VECTOR_SETS) as VectorSet[])) {
@@ -109,7 +115,8 @@ export async function embed(options: EmbedOptions): Promise<EmbedReport> {
       const haveVector = spec ? await storedKeys(db, workspace, spec.id, set) : new Set<string>();
       const haveDescriptor = new Set((await db.all<{ id: number }>(`SELECT id FROM descriptors WHERE "set" = ?`, [set])).map((r) => r.id));
       const failedBefore = new Set((await db.all<{ id: number }>(`SELECT id FROM embed_errors WHERE "set" = ? AND model_id = ?`, [set, spec?.id ?? 'descriptor'])).map((r) => r.id));
-      const todo = items.filter((it) => !failedBefore.has(it.id) && ((spec && !haveVector.has(`${it.id}:0`)) || !haveDescriptor.has(it.id)));
+      const todo = items.filter((it) => !failedBefore.has(it.id) && ((spec && !haveVector.has(`${it.id}:0`)) || !haveDescriptor.has(it.id)))
+        .slice(0, options.limit ?? Infinity);
       const report: EmbedSetReport = { set, images: items.length, alreadyDone: items.length - todo.length, embedded: 0, failed: 0 };
       reports.push(report);
       const size = spec?.preprocessing.size ?? 0;
@@ -128,26 +135,30 @@ export async function embed(options: EmbedOptions): Promise<EmbedReport> {
         vectors = [];
         descriptors = [];
       };
-      // decode a whole batch: preview -> RGB -> descriptor and model pixels
-      const prepare = async (batch: Item[]): Promise<Array<Prepared & { pixels?: Uint8Array }>> => Promise.all(batch.map(async (item) => {
-        try {
-          const { rgb, width, height } = await decodeRgb(await readFile(join(workspace, item.preview)));
-          const descriptor = pixelDescriptor(rgb, width, height);
-          const pixels = spec ? await modelPixels(rgb, width, height, spec.preprocessing) : undefined;
-          return { item, ok: true, descriptor, pixels };
-        } catch (err) {
-          return { item, ok: false, message: `preview ${item.preview}: ${(err as Error).message.split('\n')[0]}` };
-        }
+      // decode a whole batch in the worker pool: preview -> RGB -> descriptor and model tensor
+      const prepare = async (batch: Item[]): Promise<Array<Prepared & { tensor?: Float32Array | null }>> => Promise.all(batch.map(async (item) => {
+        const r = await (pool as PreparePool).prepare(join(workspace, item.preview), spec?.preprocessing ?? null);
+        return r.ok ? { item, ok: true, descriptor: r.descriptor, tensor: r.tensor } : { item, ok: false, message: `preview ${item.preview}: ${r.message}` };
       }));
       onProgress({ stage: `embed ${set}`, done: 0, total: todo.length });
       let done = 0;
-      let next = todo.length ? prepare(todo.slice(0, batchSize)) : null;
+      // the workers stay up to PREFETCH batches ahead, so they keep decoding while the model runs and parts are written
+      const PREFETCH = 4;
+      const queue: Array<Promise<Array<Prepared & { tensor?: Float32Array | null }>>> = [];
+      let queued = 0;
+      const refill = (): void => {
+        while (queue.length < PREFETCH && queued < todo.length) {
+          queue.push(prepare(todo.slice(queued, queued + batchSize)));
+          queued += batchSize;
+        }
+      };
+      refill();
       for (let b = 0; b < todo.length; b += batchSize) {
-        const prepared = await (next as Promise<Array<Prepared & { pixels?: Uint8Array }>>);
-        next = b + batchSize < todo.length ? prepare(todo.slice(b + batchSize, b + 2 * batchSize)) : null;
+        const prepared = await (queue.shift() as Promise<Array<Prepared & { tensor?: Float32Array | null }>>);
+        refill();
         const good = prepared.filter((p) => p.ok);
         if (model && spec && good.length) {
-          good.forEach((p, i) => toTensor(p.pixels as Uint8Array, spec.preprocessing, tensor, i));
+          good.forEach((p, i) => tensor.set(p.tensor as Float32Array, i * 3 * size * size));
           try {
             const out = await model.run(tensor, good.length);
             good.forEach((p, i) => vectors.push({ id: p.item.id, view: 0, vector: out.embedding.slice(i * spec.dim, (i + 1) * spec.dim) }));
@@ -156,6 +167,8 @@ export async function embed(options: EmbedOptions): Promise<EmbedReport> {
           }
         }
         for (const p of prepared) {
+          // only the descriptor waits for the flush; the model tensor (600 KB) is done with
+          p.tensor = null;
           descriptors.push(p);
           if (p.ok) report.embedded++;
           else report.failed++;
@@ -169,6 +182,7 @@ export async function embed(options: EmbedOptions): Promise<EmbedReport> {
     const views = model && spec && (options.views ?? 0) > 0 ? await embedViews(db, model, spec, workspace, checkInt('--views', options.views, 1, 32), options.seed ?? 7, batchSize, partSize, onProgress) : 0;
     return { model: spec?.id ?? null, modelPath: resolved?.path ?? null, workspace, sets: reports, views, seconds: (performance.now() - t0) / 1000, note };
   } finally {
+    await pool?.close();
     await model?.close();
     db.close();
   }
