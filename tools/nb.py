@@ -18,4 +18,6 @@ for line in open(src).read().split('\n'):
 flush()
 nb = {'cells': cells, 'metadata': {'kernelspec': {'name': 'tslab', 'display_name': 'TypeScript', 'language': 'typescript'},
       'language_info': {'name': 'typescript', 'file_extension': '.ts', 'mimetype': 'text/typescript'}}, 'nbformat': 4, 'nbformat_minor': 5}
+for i, c in enumerate(cells):
+    c['id'] = f'cell-{i:02d}'
 json.dump(nb, open(out, 'w'), indent=1)

@@ -107,6 +107,21 @@ export class Db {
     }
   }
 
+  /** Appends rows of two BIGINT columns (id pairs) to a table. */
+  async appendPairs(table: string, rows: ReadonlyArray<readonly [number, number]>): Promise<void> {
+    const appender = await this.connection.createAppender(table);
+    try {
+      for (const [a, b] of rows) {
+        appender.appendBigInt(BigInt(a));
+        appender.appendBigInt(BigInt(b));
+        appender.endRow();
+      }
+      appender.flushSync();
+    } finally {
+      appender.closeSync();
+    }
+  }
+
   /** Closes the connection and the database. */
   close(): void {
     this.connection.closeSync();

@@ -10,12 +10,12 @@
  */
 import { Db } from '../db/duckdb.js';
 import { ensureSchema } from '../db/schema.js';
-import { findModel, defaultModel } from '../embed/models.js';
+import { defaultModel } from '../embed/models.js';
 import { workspaceOf } from '../embed/embed.js';
 import { vectorGlob } from '../embed/store.js';
 import { FluxError } from '../util/check.js';
 import { throttle, type OnProgress } from '../util/progress.js';
-import { loadVectors, thumbnailVectors, cosine } from './vectors.js';
+import { modelScorer, pairKey, thumbnailScorer, type PairScorer } from './vectors.js';
 
 export type MatchMethod = 'exif' | 'filename' | 'sha256' | 'similarity';
 export type MatchStatus = 'matched' | 'review' | 'unmatched';
@@ -52,6 +52,8 @@ export interface MatchReport {
   unmatched: string[];
   review: Array<{ path: string; reason: string }>;
   seconds: number;
+  /** Seconds spent in the metadata steps (loading, EXIF, filename, SHA-256, offsets) and in the similarity step. */
+  timings: { metadata: number; similarity: number; keepersBySimilarity: number };
 }
 
 interface Photo { id: number; t: string | null; name: string | null; day: string | null; sha: string; path: string; preview: string | null }
@@ -250,11 +252,14 @@ export async function match(options: MatchOptions): Promise<MatchReport> {
       const m = defaultModel();
       return m && vectorGlob(workspace, m.spec.id, 'photos') && vectorGlob(workspace, m.spec.id, 'keepers') ? m.spec.id : null;
     })();
-    if (options.model) findModel(options.model);
     if (modelId && !(vectorGlob(workspace, modelId, 'photos') && vectorGlob(workspace, modelId, 'keepers'))) {
       throw new FluxError(`--model: no vectors of ${modelId} yet; run flux embed --db ${options.db} --model ${modelId} first`);
     }
-    const source = modelId ? `model:${modelId}` : 'thumbnail';
+    const tMeta = (performance.now() - t0) / 1000;
+    const keeperById = new Map(keepers.map((k) => [k.id, k]));
+    const thumbs = thumbnailScorer(workspace, (id) => keeperById.get(id)?.preview ?? null, (id) => photoById.get(id)?.preview ?? null);
+    const scorer = modelId ? modelScorer(db, workspace, modelId) : thumbs;
+    const source = scorer.source;
     const needSimilarity = todo.filter((k) => (decided.get(k.id) as Decision).status !== 'matched');
     const linked = keepers.filter((k) => {
       const d = decided.get(k.id);
@@ -267,77 +272,95 @@ export async function match(options: MatchOptions): Promise<MatchReport> {
       const off = key ? offsets.get(key)?.seconds ?? 0 : 0;
       const t = keeperTime(k);
       const base = t ? dayOf(fromEpoch(epoch(t) - off)) : k.folderDay;
-      if (!base) return days >= 3650 ? photos.map((p) => p.id) : [];
-      if (days >= 3650) return photos.map((p) => p.id);
+      if (!base || days >= 3650) return photos.map((p) => p.id);
       const out: number[] = [];
       for (let d = -days; d <= days; d++) out.push(...(byDay.get(addDays(base, d)) ?? []));
       return out;
     };
-    const wantedPhotos = new Set<number>();
-    for (const k of linked) for (const id of byDay.get(photoById.get(photoOf(k))?.day ?? '') ?? []) wantedPhotos.add(id);
-    for (const k of needSimilarity) for (const id of window(k, 7)) wantedPhotos.add(id);
-    for (const k of needSimilarity) for (const c of (decided.get(k.id) as Decision).candidates) wantedPhotos.add(c.id);
-    const wantedKeepers = new Set([...linked, ...needSimilarity].map((k) => k.id));
-    const vec = modelId
-      ? { photos: await loadVectors(db, workspace, modelId, 'photos', wantedPhotos), keepers: await loadVectors(db, workspace, modelId, 'keepers', wantedKeepers) }
-      : {
-        photos: await thumbnailVectors(workspace, photos.filter((p) => wantedPhotos.has(p.id))),
-        keepers: await thumbnailVectors(workspace, keepers.filter((k) => wantedKeepers.has(k.id))),
-      };
-    const sim = (k: Keeper, photo: number): number | null => {
-      const a = vec.keepers.get(k.id);
-      const b = vec.photos.get(photo);
-      return a && b ? cosine(a, b) : null;
+    // calibration from the archive: true pairs whose bytes differ, and the most similar other frame of each walk,
+    // from at most 300 linked keepers spread over the archive (with the model and with thumbnails)
+    const step = Math.max(1, Math.floor(linked.length / 300));
+    const calib = linked.filter((_, i) => i % step === 0);
+    const calibPairs: Array<readonly [number, number]> = [];
+    const othersOf = (p: Photo): number[] => {
+      const same = (byDay.get(p.day ?? '') ?? []).filter((id) => id !== p.id);
+      if (same.length) return same;
+      // a walk of one frame has no siblings: the frames of the nearest days stand in for them, else frames from
+      // across the archive (a small archive of single photos)
+      const near = [-3, -2, -1, 1, 2, 3].flatMap((d) => byDay.get(addDays(p.day ?? '1970-01-01', d)) ?? []).slice(0, 200);
+      if (near.length) return near;
+      const stride = Math.max(1, Math.floor(photos.length / 200));
+      return photos.filter((x, i) => i % stride === 0 && x.id !== p.id).map((x) => x.id);
     };
-    // calibration from the archive: true pairs whose bytes differ, and the most similar other frame of each walk
-    const truePairs: number[] = [];
-    const siblings: number[] = [];
-    for (const k of linked) {
+    for (const k of calib) {
       const p = photoById.get(photoOf(k)) as Photo;
-      const s = sim(k, p.id);
-      if (s === null) continue;
-      if (p.sha !== k.sha) truePairs.push(s);
-      let best = -1;
-      for (const id of byDay.get(p.day ?? '') ?? []) if (id !== p.id) best = Math.max(best, sim(k, id) ?? -1);
-      // a walk of one frame has no siblings: the most similar other photo loaded stands in for them
-      if (best === -1) for (const id of vec.photos.keys()) if (id !== p.id) best = Math.max(best, sim(k, id) ?? -1);
-      if (best > -1) siblings.push(best);
+      calibPairs.push([k.id, p.id]);
+      for (const id of othersOf(p)) calibPairs.push([k.id, id]);
     }
+    const distributions = async (sc: PairScorer): Promise<{ truePairs: number[]; siblings: number[] }> => {
+      const scores = await sc.score(calibPairs);
+      const truePairs: number[] = [];
+      const siblings: number[] = [];
+      for (const k of calib) {
+        const p = photoById.get(photoOf(k)) as Photo;
+        const s = scores.get(pairKey(k.id, p.id));
+        if (s === undefined) continue;
+        if (p.sha !== k.sha) truePairs.push(s);
+        let best = -1;
+        for (const id of othersOf(p)) best = Math.max(best, scores.get(pairKey(k.id, id)) ?? -1);
+        if (best > -1) siblings.push(best);
+      }
+      return { truePairs, siblings };
+    };
+    const { truePairs, siblings } = await distributions(scorer);
     const thresholds = calibrate(source, truePairs, siblings);
     // a second, independent look for similarity links: grey thumbnails of the previews, calibrated the same way
     // (a copy or re-encode is near 1; a burst sibling with people moved is not)
-    const thumbKeepers = new Map<number, Float32Array>();
-    const thumbPhotos = new Map<number, Float32Array>();
-    const thumbSim = async (k: Keeper, photo: number): Promise<number | null> => {
-      if (!thumbKeepers.has(k.id)) for (const [id, v] of await thumbnailVectors(workspace, [k])) thumbKeepers.set(id, v);
-      if (!thumbPhotos.has(photo)) for (const [id, v] of await thumbnailVectors(workspace, [photoById.get(photo) as Photo])) thumbPhotos.set(id, v);
-      const a = thumbKeepers.get(k.id);
-      const b = thumbPhotos.get(photo);
-      return a && b ? cosine(a, b) : null;
-    };
     let thumbLink = 1.01;
-    if (needSimilarity.length) {
-      const thumbSiblings: number[] = [];
-      // at most 200 linked keepers, spread over the archive, are enough to see how alike siblings get
-      const step = Math.max(1, Math.floor(linked.length / 200));
-      for (let i = 0; i < linked.length; i += step) {
-        const k = linked[i] as Keeper;
-        const p = photoById.get(photoOf(k)) as Photo;
-        let best = -1;
-        const others = (byDay.get(p.day ?? '') ?? []).filter((id) => id !== p.id);
-        for (const id of others.length ? others : [...vec.photos.keys()].filter((id) => id !== p.id)) best = Math.max(best, (await thumbSim(k, id)) ?? -1);
-        if (best > -1) thumbSiblings.push(best);
-      }
-      if (thumbSiblings.length >= 5) thumbLink = Math.min(0.999, Math.max(...thumbSiblings) + 0.005);
+    if (needSimilarity.length && modelId) {
+      const t = await distributions(thumbs);
+      if (t.siblings.length >= 5) thumbLink = Math.min(0.999, Math.max(...t.siblings) + 0.005);
     }
     // metadata links get their similarity recorded (a low one is a warning sign worth a look)
-    for (const k of todo) {
+    const metaLinks = todo.filter((k) => (decided.get(k.id) as Decision).photo !== null);
+    const metaScores = await scorer.score(metaLinks.map((k) => [k.id, (decided.get(k.id) as Decision).photo as number] as const));
+    const lowest = siblings.length ? Math.min(...siblings) : 0;
+    for (const k of metaLinks) {
       const d = decided.get(k.id) as Decision;
-      if (d.photo !== null && d.similarity === null) d.similarity = sim(k, d.photo);
-      if (d.photo !== null && d.similarity !== null && d.similarity < Math.min(...siblings, 1) - 0.2 && thresholds.calibrated) {
+      if (d.similarity === null) d.similarity = metaScores.get(pairKey(k.id, d.photo as number)) ?? null;
+      if (d.similarity !== null && thresholds.calibrated && d.similarity < lowest - 0.2) {
         d.status = 'review';
         d.reason = `linked by ${d.method}, but the images look unlike each other (similarity ${d.similarity.toFixed(3)})`;
       }
+    }
+    // similarity: restricted candidates, else the walk's days, widening only while nothing reaches the threshold
+    const scored = new Map<number, Array<{ id: number; s: number }>>();
+    let pending = needSimilarity;
+    // the whole corpus is the last resort only for archives small enough to compare against in full
+    for (const days of photos.length <= 50_000 ? [1, 7, 60, 3650] : [1, 7, 60]) {
+      if (pending.length === 0) break;
+      const pairs: Array<readonly [number, number]> = [];
+      for (const k of pending) {
+        const restricted = (decided.get(k.id) as Decision).candidates.map((c) => c.id);
+        for (const id of restricted.length ? restricted : window(k, days)) if (!rejected(k, id)) pairs.push([k.id, id]);
+      }
+      const scores = await scorer.score(pairs);
+      const byKeeper = new Map<number, Array<{ id: number; s: number }>>();
+      for (const [k, id] of pairs) {
+        const s = scores.get(pairKey(k, id));
+        if (s === undefined) continue;
+        const list = byKeeper.get(k) ?? [];
+        list.push({ id, s });
+        byKeeper.set(k, list);
+      }
+      const next: Keeper[] = [];
+      for (const k of pending) {
+        const list = (byKeeper.get(k.id) ?? []).sort((a, b) => b.s - a.s).slice(0, 5);
+        scored.set(k.id, list);
+        const restricted = (decided.get(k.id) as Decision).candidates.length > 0;
+        if (!restricted && (list[0]?.s ?? -1) < thresholds.link) next.push(k);
+      }
+      pending = next;
     }
     let done = todo.length - needSimilarity.length;
     for (const k of needSimilarity) {
@@ -352,29 +375,13 @@ export async function match(options: MatchOptions): Promise<MatchReport> {
         if (kt !== null && p.t && Math.abs(kt - epoch(p.t)) > 1.5) return `taken at ${p.t.slice(0, 22)}, the keeper at ${fromEpoch(kt).slice(0, 22)}`;
         return null;
       };
-      const restricted = d.candidates.map((c) => c.id);
-      let scored: Array<{ id: number; s: number }> = [];
-      for (const days of restricted.length ? [0] : [1, 7, 60, 3650]) {
-        const ids = restricted.length ? restricted : window(k, days);
-        const fresh = ids.filter((id) => !rejected(k, id) && !vec.photos.has(id) && !modelId);
-        if (fresh.length) for (const [id, v] of await thumbnailVectors(workspace, fresh.map((id) => photoById.get(id) as Photo))) vec.photos.set(id, v);
-        if (modelId && days > 7) {
-          const more = new Set(ids.filter((id) => !vec.photos.has(id)));
-          if (more.size) for (const [id, v] of await loadVectors(db, workspace, modelId, 'photos', more)) vec.photos.set(id, v);
-        }
-        scored = ids.filter((id) => !rejected(k, id)).map((id) => ({ id, s: sim(k, id) ?? -1 })).filter((x) => x.s > -1).sort((a, b) => b.s - a.s);
-        if (scored.length && (scored[0] as { s: number }).s >= thresholds.link) break;
-      }
-      const top = scored.slice(0, 5);
+      const top = scored.get(k.id) ?? [];
       d.candidates = top.map((x) => ({ id: x.id, similarity: x.s, note: contradiction(x.id) ?? 'no contradiction' }));
       const best = top[0];
       const second = top[1]?.s ?? -1;
-      if (!vec.keepers.has(k.id)) {
+      if (!best) {
         d.status = 'unmatched';
-        d.reason = 'no vector for this keeper (its preview is missing or failed)';
-      } else if (!best) {
-        d.status = 'unmatched';
-        d.reason = 'no corpus photo to compare with';
+        d.reason = 'nothing to compare: the keeper has no vector (its preview failed) or no corpus photo has one';
       } else if (best.s >= thresholds.link) {
         const why = contradiction(best.id);
         if (why) {
@@ -387,7 +394,7 @@ export async function match(options: MatchOptions): Promise<MatchReport> {
           d.photo = best.id;
           d.method = 'similarity';
           d.similarity = best.s;
-          const thumb = await thumbSim(k, best.id);
+          const thumb = modelId ? (await thumbs.score([[k.id, best.id]])).get(pairKey(k.id, best.id)) ?? null : null;
           const sure = thresholds.calibrated && (best.s >= thresholds.review || (thumb !== null && thumb >= thumbLink));
           d.status = sure ? 'matched' : 'review';
           d.reason = sure ? null : `linked by similarity ${best.s.toFixed(3)}, below the sure threshold ${thresholds.review.toFixed(3)}` +
@@ -402,28 +409,34 @@ export async function match(options: MatchOptions): Promise<MatchReport> {
       }
       onProgress({ stage: 'match', done: ++done, total: todo.length, detail: k.path });
     }
+    const tSim = (performance.now() - t0) / 1000 - tMeta;
     // the photographer's accepted links win over everything
     for (const k of todo) {
       const a = accepted(k);
       if (a !== null && photoById.has(a)) {
         const d = decided.get(k.id) as Decision;
-        Object.assign(d, { photo: a, status: 'matched', method: d.photo === a && d.method ? d.method : 'similarity', reason: 'accepted by the photographer', similarity: sim(k, a) });
+        const s2 = (await scorer.score([[k.id, a]])).get(pairKey(k.id, a)) ?? null;
+        Object.assign(d, { photo: a, status: 'matched', method: d.photo === a && d.method ? d.method : 'similarity', reason: 'accepted by the photographer', similarity: s2 });
       }
     }
 
     // ---- write: keeper rows, candidates, offsets, and the keeper flags on photos
     await db.transaction(async () => {
-      for (const k of todo) {
+      // one bulk update through a temporary table: 15,000 single-row updates would take most of a minute
+      await db.run(`CREATE OR REPLACE TEMP TABLE match_out (keeper_id BIGINT, photo BIGINT, method VARCHAR, similarity DOUBLE, status VARCHAR,
+        off DOUBLE, reason VARCHAR)`);
+      await db.insert('match_out', ['keeper_id', 'photo', 'method', 'similarity', 'status', 'off', 'reason'], todo.map((k) => {
         const d = decided.get(k.id) as Decision;
         const key = sessionKey(k);
-        const off = key ? offsets.get(key)?.seconds ?? 0 : 0;
         // a review row keeps its proposed photo, so the contact sheet can show it, but it is not a label
-        await db.run(`UPDATE keeper_files SET matched_photo_id = ?, match_method = ?, match_similarity = ?, match_status = ?,
-          clock_offset_seconds = ?, review_reason = ? WHERE keeper_id = ?`,
-        [d.photo, d.method, d.similarity, d.status, off, d.reason, k.id]);
-        await db.run('DELETE FROM match_candidates WHERE keeper_id = ?', [k.id]);
-        await db.insert('match_candidates', ['keeper_id', 'rank', 'photo_id', 'similarity', 'note'], d.candidates.map((c, i) => [k.id, i + 1, c.id, c.similarity, c.note]));
-      }
+        return [k.id, d.photo, d.method, d.similarity, d.status, key ? offsets.get(key)?.seconds ?? 0 : 0, d.reason];
+      }));
+      await db.run(`UPDATE keeper_files SET matched_photo_id = o.photo, match_method = o.method, match_similarity = o.similarity,
+        match_status = o.status, clock_offset_seconds = o.off, review_reason = o.reason FROM match_out o WHERE keeper_files.keeper_id = o.keeper_id`);
+      await db.run('DELETE FROM match_candidates WHERE keeper_id IN (SELECT keeper_id FROM match_out)');
+      await db.run('DROP TABLE match_out');
+      await db.insert('match_candidates', ['keeper_id', 'rank', 'photo_id', 'similarity', 'note'],
+        todo.flatMap((k) => (decided.get(k.id) as Decision).candidates.map((c, i) => [k.id, i + 1, c.id, c.similarity, c.note])));
       await db.run('DELETE FROM match_sessions');
       await db.insert('match_sessions', ['day', 'clock_offset_seconds', 'links', 'agreeing'], [...offsets.entries()].map(([day, o]) => [day, o.seconds, o.links, o.agreeing]));
       await db.run(`INSERT OR REPLACE INTO match_calibration (source, link, review, margin, calibrated, true_pairs, siblings)
@@ -447,6 +460,7 @@ export async function match(options: MatchOptions): Promise<MatchReport> {
       unmatched: rows.filter((r) => r.match_status === 'unmatched').map((r) => r.path),
       review: rows.filter((r) => r.match_status === 'review').map((r) => ({ path: r.path, reason: r.review_reason ?? '' })),
       seconds: (performance.now() - t0) / 1000,
+      timings: { metadata: tMeta, similarity: tSim, keepersBySimilarity: needSimilarity.length },
     };
   } finally {
     db.close();

@@ -60,3 +60,65 @@ export async function thumbnailVectors(workspace: string, items: ReadonlyArray<{
   }));
   return out;
 }
+
+/** Scores (keeper, photo) pairs by cosine similarity; pairs without two vectors are left out. */
+export interface PairScorer {
+  readonly source: string;
+  score(pairs: ReadonlyArray<readonly [number, number]>): Promise<Map<string, number>>;
+}
+
+/** The key of a scored pair. */
+export const pairKey = (keeper: number, photo: number): string => `${keeper}:${photo}`;
+
+/**
+ * Scores with the embedding model's vectors inside DuckDB: the vectors never leave the database, so 400,000
+ * photos cost a join, not a transfer.
+ */
+export function modelScorer(db: Db, workspace: string, modelId: string): PairScorer {
+  const photos = vectorGlob(workspace, modelId, 'photos');
+  const keepers = vectorGlob(workspace, modelId, 'keepers');
+  return {
+    source: `model:${modelId}`,
+    async score(pairs) {
+      const out = new Map<string, number>();
+      if (!photos || !keepers || pairs.length === 0) return out;
+      await db.run('CREATE OR REPLACE TEMP TABLE sim_pairs (keeper_id BIGINT, photo_id BIGINT)');
+      await db.appendPairs('sim_pairs', pairs);
+      const rows = await db.all<{ k: number; p: number; s: number }>(`SELECT sp.keeper_id AS k, sp.photo_id AS p,
+        list_cosine_similarity(kv.vector, pv.vector) AS s FROM sim_pairs sp
+        JOIN read_parquet(${lit(keepers)}) kv ON kv.keeper_id = sp.keeper_id AND kv.view = 0
+        JOIN read_parquet(${lit(photos)}) pv ON pv.photo_id = sp.photo_id AND pv.view = 0`);
+      await db.run('DROP TABLE sim_pairs');
+      for (const r of rows) out.set(pairKey(r.k, r.p), r.s);
+      return out;
+    },
+  };
+}
+
+/** Scores with preview thumbnails, computed on first use and kept. */
+export function thumbnailScorer(workspace: string, keeperPreview: (id: number) => string | null, photoPreview: (id: number) => string | null): PairScorer {
+  const keepers = new Map<number, Float32Array | null>();
+  const photos = new Map<number, Float32Array | null>();
+  const fill = async (cache: Map<number, Float32Array | null>, ids: number[], preview: (id: number) => string | null): Promise<void> => {
+    const need = [...new Set(ids)].filter((id) => !cache.has(id));
+    for (let i = 0; i < need.length; i += 256) {
+      const part = need.slice(i, i + 256);
+      const got = await thumbnailVectors(workspace, part.map((id) => ({ id, preview: preview(id) })));
+      for (const id of part) cache.set(id, got.get(id) ?? null);
+    }
+  };
+  return {
+    source: 'thumbnail',
+    async score(pairs) {
+      await fill(keepers, pairs.map((p) => p[0]), keeperPreview);
+      await fill(photos, pairs.map((p) => p[1]), photoPreview);
+      const out = new Map<string, number>();
+      for (const [k, p] of pairs) {
+        const a = keepers.get(k);
+        const b = photos.get(p);
+        if (a && b) out.set(pairKey(k, p), cosine(a, b));
+      }
+      return out;
+    },
+  };
+}
