@@ -30,3 +30,6 @@ export * from './match/review.js';
 export * from './analysis/matching.js';
 export * from './dataset/split.js';
 export * from './embed/augment.js';
+export * from './curate/algorithms.js';
+export * from './curate/curate.js';
+export * from './curate/matmul.js';

@@ -1,0 +1,236 @@
+/**
+ * The dataset curator: diverse (farthest-point) or representative (k-means) subsets with Monte Carlo stability,
+ * exclusions keyed by photo_id (one index space end to end), export of the picks with their sidecars, and a CSV.
+ */
+import { constants, copyFileSync, existsSync, mkdirSync, statSync, utimesSync } from 'node:fs';
+import { basename, dirname, extname, join, resolve } from 'node:path';
+import { Db, lit } from '../db/duckdb.js';
+import { workspaceOf } from '../embed/embed.js';
+import { defaultModel } from '../embed/models.js';
+import { vectorGlob } from '../embed/store.js';
+import { csvCell } from '../match/review.js';
+import { checkChoice, checkInt, FluxError } from '../util/check.js';
+import { assertOutsideArchive, isInside, writeFileAtomic } from '../util/fsutil.js';
+import type { OnProgress } from '../util/progress.js';
+import { Rng } from '../util/rng.js';
+import { farthestPointRuns, kmeansRun, type VectorMatrix } from './algorithms.js';
+import { MatMul } from './matmul.js';
+
+export type CurateMethod = 'fps' | 'kmeans';
+
+export interface CurateInput {
+  ids: number[];
+  matrix: VectorMatrix;
+}
+
+export interface CurateOptions {
+  method: CurateMethod;
+  target: number;
+  iterations: number;
+  seed: number;
+  /** photo_ids removed before the computation. */
+  excluded?: ReadonlySet<number>;
+  onProgress?: OnProgress;
+}
+
+export interface CurateResult {
+  method: CurateMethod;
+  target: number;
+  iterations: number;
+  seed: number;
+  /** The photo_ids every iteration picked, in pick order. */
+  runs: number[][];
+  votes: Map<number, number>;
+  /** Top `target` by votes (ties: the earlier first pick), with frequency in percent. */
+  selection: Array<{ photoId: number; votes: number; frequency: number; band: 'stable' | 'frequent' | 'occasional' }>;
+}
+
+/** Scales rows to unit length (in place) and returns the matrix. */
+export function unitRows(m: VectorMatrix): VectorMatrix {
+  for (let i = 0; i < m.rows; i++) {
+    let s = 0;
+    for (let k = 0; k < m.dim; k++) s += (m.data[i * m.dim + k] as number) ** 2;
+    const inv = s > 0 ? 1 / Math.sqrt(s) : 0;
+    for (let k = 0; k < m.dim; k++) m.data[i * m.dim + k] = (m.data[i * m.dim + k] as number) * inv;
+  }
+  return m;
+}
+
+/** Runs the Monte Carlo selection; excluded photos are removed before anything is computed. */
+export async function curateVectors(input: CurateInput, options: CurateOptions): Promise<CurateResult> {
+  const method = checkChoice('--method', options.method, ['fps', 'kmeans'] as const);
+  const target = checkInt('--target', options.target, 1, 100_000);
+  const iterations = checkInt('--iterations', options.iterations, 1, 30);
+  const seed = checkInt('--seed', options.seed, 0, 0xffffffff);
+  const excluded = options.excluded ?? new Set<number>();
+  const keep = input.ids.map((id, i) => [id, i] as const).filter(([id]) => !excluded.has(id));
+  const d = input.matrix.dim;
+  const data = new Float32Array(keep.length * d);
+  keep.forEach(([, i], j) => data.set(input.matrix.data.subarray(i * d, i * d + d), j * d));
+  const m: VectorMatrix = { data, rows: keep.length, dim: d };
+  const ids = keep.map(([id]) => id);
+  const rng = new Rng(seed);
+  let runs: number[][];
+  if (target >= m.rows) {
+    runs = Array.from({ length: iterations }, () => [...ids]);
+  } else {
+    const mm = await MatMul.create();
+    try {
+      if (method === 'fps') {
+        const starts = Array.from({ length: iterations }, (_, i) => rng.fork(`fps:${i}`).int(0, m.rows - 1));
+        runs = (await farthestPointRuns(m, target, starts, mm)).map((r) => r.map((row) => ids[row] as number));
+      } else {
+        runs = [];
+        for (let i = 0; i < iterations; i++) {
+          const r = await kmeansRun(m, target, rng.fork(`kmeans:${i}`), mm);
+          runs.push(r.representatives.map((row) => ids[row] as number));
+          options.onProgress?.({ stage: 'curate', done: i + 1, total: iterations });
+        }
+      }
+    } finally {
+      await mm.close();
+    }
+  }
+  const votes = new Map<number, number>();
+  const firstSeen = new Map<number, number>();
+  runs.forEach((run, r) => run.forEach((id, j) => {
+    votes.set(id, (votes.get(id) ?? 0) + 1);
+    if (!firstSeen.has(id)) firstSeen.set(id, r * 1e6 + j);
+  }));
+  const selection = [...votes.entries()].sort((a, b) => b[1] - a[1] || (firstSeen.get(a[0]) as number) - (firstSeen.get(b[0]) as number))
+    .slice(0, target).map(([photoId, v]) => {
+      const frequency = Math.round((1000 * v) / iterations) / 10;
+      return { photoId, votes: v, frequency, band: frequency >= 90 ? 'stable' as const : frequency >= 70 ? 'frequent' as const : 'occasional' as const };
+    });
+  return { method, target, iterations, seed, runs, votes, selection };
+}
+
+/** Creates the curator's tables. */
+export async function ensureCuratorSchema(db: Db): Promise<void> {
+  await db.run(`CREATE TABLE IF NOT EXISTS curator_exclusions (photo_id BIGINT PRIMARY KEY, reason VARCHAR, added_at TIMESTAMP DEFAULT current_timestamp)`);
+  await db.run(`CREATE TABLE IF NOT EXISTS favourites (photo_id BIGINT PRIMARY KEY, added_at TIMESTAMP DEFAULT current_timestamp)`);
+  await db.run(`CREATE TABLE IF NOT EXISTS curator_selection (photo_id BIGINT PRIMARY KEY, votes INTEGER, frequency DOUBLE, band VARCHAR,
+    method VARCHAR, target INTEGER, iterations INTEGER, seed BIGINT, model_id VARCHAR)`);
+}
+
+/** The photos' vectors (view 0) of a model, optionally only keepers or those a SQL condition on `photos` selects. */
+export async function loadPhotoVectors(db: Db, options: { model?: string; keepersOnly?: boolean; where?: string } = {}): Promise<CurateInput & { modelId: string }> {
+  const workspace = await workspaceOf(db);
+  const modelId = options.model ?? defaultModel()?.spec.id;
+  const glob = modelId ? vectorGlob(workspace, modelId, 'photos') : null;
+  if (!modelId || !glob) throw new FluxError(`--model: no photo vectors${modelId ? ` of ${modelId}` : ''} yet; run flux embed first`);
+  const filters = [options.keepersOnly ? 'p.keeper' : null, options.where ? `(${options.where})` : null].filter(Boolean).join(' AND ');
+  let rows: Array<{ id: number; vector: number[] }>;
+  try {
+    rows = await db.all(`SELECT v.photo_id AS id, v.vector FROM read_parquet(${lit(glob)}) v JOIN photos p USING (photo_id)
+      WHERE v.view = 0 ${filters ? `AND ${filters}` : ''} ORDER BY v.photo_id`);
+  } catch (err) {
+    throw new FluxError(`--where: the condition "${options.where}" is not valid SQL on photos: ${(err as Error).message.split('\n')[0]}`);
+  }
+  const dim = rows[0]?.vector.length ?? 0;
+  const data = new Float32Array(rows.length * dim);
+  rows.forEach((r, i) => data.set(r.vector, i * dim));
+  return { ids: rows.map((r) => r.id), matrix: unitRows({ data, rows: rows.length, dim }), modelId };
+}
+
+/** Stores a run's selection and, when asked, replaces the favourites with it. */
+export async function saveSelection(db: Db, r: CurateResult, modelId: string, favourites: boolean): Promise<void> {
+  await ensureCuratorSchema(db);
+  await db.transaction(async () => {
+    await db.run('DELETE FROM curator_selection');
+    await db.insert('curator_selection', ['photo_id', 'votes', 'frequency', 'band', 'method', 'target', 'iterations', 'seed', 'model_id'],
+      r.selection.map((s) => [s.photoId, s.votes, s.frequency, s.band, r.method, r.target, r.iterations, r.seed, modelId]));
+    if (favourites) {
+      await db.run('DELETE FROM favourites');
+      await db.insert('favourites', ['photo_id'], r.selection.map((s) => [s.photoId]));
+    }
+  });
+}
+
+/** Adds exclusions (photo_ids), or every voted photo at or above a frequency; returns how many were added. */
+export async function exclude(db: Db, ids: number[], reason: string): Promise<number> {
+  await ensureCuratorSchema(db);
+  const before = Number(await db.value('SELECT count(*) FROM curator_exclusions'));
+  await db.insert('curator_exclusions', ['photo_id', 'reason'], ids.map((id) => [id, reason]), 'INSERT OR IGNORE');
+  return Number(await db.value('SELECT count(*) FROM curator_exclusions')) - before;
+}
+
+/** The excluded photo_ids. */
+export async function exclusions(db: Db): Promise<Set<number>> {
+  await ensureCuratorSchema(db);
+  return new Set((await db.all<{ photo_id: number }>('SELECT photo_id FROM curator_exclusions')).map((r) => r.photo_id));
+}
+
+const SIDECARS = ['.txt', '.caption', '.json'];
+
+export interface ExportReport {
+  dir: string;
+  copied: Array<{ photoId: number; from: string; to: string; sidecars: string[] }>;
+  skipped: Array<{ photoId: number; path: string; reason: string }>;
+  csv: string;
+}
+
+/**
+ * Copies the selected, non-excluded photos (and their same-stem sidecars) into `dir` without ever overwriting:
+ * `name.ext`, then `{parent}_{name.ext}`, then `{parent}_{stem}_{n}{ext}`, where a name counts as taken when the
+ * image or any of its sidecars' names is. Writes `selection.csv` beside them.
+ */
+export async function exportSelection(db: Db, r: CurateResult, dir: string): Promise<ExportReport> {
+  const roots = await db.all<{ key: string; value: string }>(`SELECT key, value FROM meta WHERE key LIKE 'root.%'`);
+  const originals = roots.find((x) => x.key === 'root.originals')?.value;
+  if (!originals) throw new FluxError('export: the database does not record an originals folder (run flux ingest first)');
+  const target = resolve(dir);
+  assertOutsideArchive('--export', target, Object.fromEntries(roots.map((x) => [`--${x.key.slice(5)}`, x.value])));
+  mkdirSync(target, { recursive: true });
+  const excluded = await exclusions(db);
+  const paths = new Map((await db.all<{ photo_id: number; path: string }>('SELECT photo_id, path FROM photos')).map((x) => [x.photo_id, x.path]));
+  const report: ExportReport = { dir: target, copied: [], skipped: [], csv: join(target, 'selection.csv') };
+  for (const s of r.selection) {
+    const rel = paths.get(s.photoId);
+    if (excluded.has(s.photoId)) { report.skipped.push({ photoId: s.photoId, path: rel ?? '', reason: 'excluded' }); continue; }
+    if (!rel) { report.skipped.push({ photoId: s.photoId, path: '', reason: 'not in the index' }); continue; }
+    const src = join(originals, rel);
+    if (!existsSync(src)) { report.skipped.push({ photoId: s.photoId, path: rel, reason: `source missing: ${src}` }); continue; }
+    const ext = extname(rel);
+    const stem = basename(rel, ext);
+    const parent = basename(dirname(rel)) || 'root';
+    const sidecars = SIDECARS.map((e) => join(dirname(src), stem + e)).filter((f) => existsSync(f));
+    const candidates = (n: number): string => (n === 0 ? stem : n === 1 ? `${parent}_${stem}` : `${parent}_${stem}_${n - 1}`);
+    let chosen: string | null = null;
+    for (let n = 0; n < 10_000 && !chosen; n++) {
+      const base = candidates(n).replace(/[/\\]/g, '_');
+      const names = [base + ext, ...sidecars.map((f) => base + extname(f))];
+      if (names.every((x) => !existsSync(join(target, x)) && isInside(join(target, x), target))) chosen = base;
+    }
+    if (!chosen) { report.skipped.push({ photoId: s.photoId, path: rel, reason: 'no free name' }); continue; }
+    try {
+      const to = join(target, chosen + ext);
+      copyFileSync(src, to, constants.COPYFILE_EXCL);
+      const st = statSync(src);
+      utimesSync(to, st.atime, st.mtime);
+      const copiedSidecars: string[] = [];
+      for (const f of sidecars) {
+        const dest = join(target, chosen + extname(f));
+        copyFileSync(f, dest, constants.COPYFILE_EXCL);
+        copiedSidecars.push(dest);
+      }
+      report.copied.push({ photoId: s.photoId, from: src, to, sidecars: copiedSidecars });
+    } catch (err) {
+      report.skipped.push({ photoId: s.photoId, path: rel, reason: `copy failed: ${(err as Error).message}` });
+    }
+  }
+  writeFileAtomic(report.csv, curatorCsv(r, paths, excluded));
+  return report;
+}
+
+/** PhotoMapAI's CSV columns plus photo_id: the selection, then the excluded photos. Safe to open in a spreadsheet. */
+export function curatorCsv(r: CurateResult, paths: Map<number, string>, excluded: ReadonlySet<number>): string {
+  const head = 'Filename,Subfolder,Count,Frequency(%),Index,Status,photo_id';
+  const row = (id: number, count: number, freq: number, index: number, status: string): string => {
+    const p = paths.get(id) ?? '';
+    return [basename(p), dirname(p) === '.' ? '' : dirname(p), count, freq, index, status, id].map(csvCell).join(',');
+  };
+  const included = r.selection.filter((s) => !excluded.has(s.photoId)).map((s, i) => row(s.photoId, s.votes, s.frequency, i, 'included'));
+  const out = [...excluded].sort((a, b) => a - b).map((id, i) => row(id, r.votes.get(id) ?? 0, 0, i, 'excluded'));
+  return `${[head, ...included, ...out].join('\n')}\n`;
+}

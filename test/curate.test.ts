@@ -1,0 +1,116 @@
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import sharp from 'sharp';
+import { Db } from '../lib/db/duckdb.js';
+import { farthestPointReference, farthestPointRuns, kmeansRun, type VectorMatrix } from '../lib/curate/algorithms.js';
+import { curateVectors, exclude, exclusions, exportSelection, unitRows, type CurateResult } from '../lib/curate/curate.js';
+import { MatMul } from '../lib/curate/matmul.js';
+import { ingest } from '../lib/ingest/ingest.js';
+import { Rng } from '../lib/util/rng.js';
+import { tempDir } from './helpers.js';
+
+const work = tempDir('curate');
+after(() => work.cleanup());
+
+function randomUnit(rows: number, dim: number, seed: number): VectorMatrix {
+  const rng = new Rng(seed);
+  return unitRows({ data: Float32Array.from({ length: rows * dim }, () => rng.normal()), rows, dim });
+}
+
+test('FPS from the same start rows picks exactly what the straightforward computation picks', async () => {
+  const m = randomUnit(400, 16, 1);
+  const mm = await MatMul.create();
+  try {
+    const starts = [0, 17, 399, 200];
+    const runs = await farthestPointRuns(m, 30, starts, mm);
+    starts.forEach((s, i) => assert.deepEqual(runs[i], farthestPointReference(m, 30, s), `run from row ${s}`));
+    for (const r of runs) assert.equal(new Set(r).size, r.length, 'no row picked twice');
+  } finally {
+    await mm.close();
+  }
+});
+
+test('k-means representatives are members of their cluster, nearest its centre', async () => {
+  const m = randomUnit(600, 8, 2);
+  const mm = await MatMul.create();
+  try {
+    const r = await kmeansRun(m, 12, new Rng(3), mm, { batch: 128, steps: 40 });
+    assert.ok(r.representatives.length <= 12 && r.representatives.length >= 10);
+    const dist = (row: number, c: number): number => {
+      let s = 0;
+      for (let k = 0; k < m.dim; k++) s += ((m.data[row * m.dim + k] as number) - (r.centres[c * m.dim + k] as number)) ** 2;
+      return s;
+    };
+    for (const rep of r.representatives) {
+      const c = r.assignment[rep] as number;
+      for (let i = 0; i < m.rows; i++) if (r.assignment[i] === c) assert.ok(dist(rep, c) <= dist(i, c) + 1e-5, `row ${i} is nearer centre ${c} than ${rep}`);
+    }
+  } finally {
+    await mm.close();
+  }
+});
+
+test('Monte Carlo: same seed same result; exclusions never picked; frequencies and bands; all at 100% when target covers everything', async () => {
+  const m = randomUnit(300, 12, 4);
+  const ids = Array.from({ length: 300 }, (_, i) => 1000 + i);
+  for (const method of ['fps', 'kmeans'] as const) {
+    const a = await curateVectors({ ids, matrix: m }, { method, target: 20, iterations: 5, seed: 9 });
+    const b = await curateVectors({ ids, matrix: m }, { method, target: 20, iterations: 5, seed: 9 });
+    assert.deepEqual(a.runs, b.runs, `${method}: reproducible`);
+    assert.equal(a.selection.length, 20);
+    assert.ok(a.selection.every((s, i) => i === 0 || s.votes <= (a.selection[i - 1] as { votes: number }).votes), 'sorted by votes');
+    for (const s of a.selection) assert.equal(s.band, s.frequency >= 90 ? 'stable' : s.frequency >= 70 ? 'frequent' : 'occasional');
+    const excluded = new Set(a.selection.slice(0, 5).map((s) => s.photoId));
+    const c = await curateVectors({ ids, matrix: m }, { method, target: 20, iterations: 5, seed: 9, excluded });
+    for (const run of c.runs) for (const id of run) assert.ok(!excluded.has(id), `${method}: excluded ${id} picked`);
+  }
+  const other = await curateVectors({ ids, matrix: m }, { method: 'fps', target: 20, iterations: 5, seed: 10 });
+  assert.notDeepEqual(other.runs, (await curateVectors({ ids, matrix: m }, { method: 'fps', target: 20, iterations: 5, seed: 9 })).runs);
+  const all = await curateVectors({ ids: ids.slice(0, 10), matrix: { ...m, rows: 10, data: m.data.slice(0, 120) } }, { method: 'fps', target: 50, iterations: 3, seed: 1 });
+  assert.deepEqual(all.selection.map((s) => s.frequency), Array(10).fill(100));
+  await assert.rejects(curateVectors({ ids, matrix: m }, { method: 'fps', target: 0, iterations: 3, seed: 1 }), /--target: expected an integer from 1 to 100000/);
+});
+
+test('export copies picks with their sidecars, never overwrites, refuses the archive, and writes a safe CSV', async () => {
+  const originals = join(work.dir, 'ORIGINALS', '2024', '2024-05', '2024-05-17');
+  mkdirSync(originals, { recursive: true });
+  for (let i = 1; i <= 3; i++) {
+    await sharp({ create: { width: 32, height: 24, channels: 3, background: { r: 40 * i, g: 20, b: 90 } } }).jpeg().toFile(join(originals, `R000000${i}.JPG`));
+  }
+  writeFileSync(join(originals, 'R0000001.txt'), 'a caption');
+  writeFileSync(join(originals, '=cmd.json'), '{}');
+  const dbFile = join(work.dir, 'flux.duckdb');
+  await ingest({ originals: join(work.dir, 'ORIGINALS'), db: dbFile });
+  const db = await Db.open(dbFile);
+  try {
+    const photos = await db.all<{ photo_id: number; path: string }>('SELECT photo_id, path FROM photos ORDER BY path');
+    const r: CurateResult = {
+      method: 'fps', target: 3, iterations: 2, seed: 1, runs: [], votes: new Map(photos.map((p) => [p.photo_id, 2])),
+      selection: photos.map((p) => ({ photoId: p.photo_id, votes: 2, frequency: 100, band: 'stable' as const })),
+    };
+    const out = join(work.dir, 'export');
+    mkdirSync(out);
+    // an earlier export left R0000001.JPG and a sidecar named like the second choice
+    writeFileSync(join(out, 'R0000001.JPG'), 'old');
+    writeFileSync(join(out, '2024-05-17_R0000001.txt'), 'old caption');
+    await exclude(db, [photos[2]?.photo_id as number], 'junk');
+    const rep = await exportSelection(db, r, out);
+    assert.equal(readFileSync(join(out, 'R0000001.JPG'), 'utf8'), 'old', 'never overwritten');
+    assert.equal(readFileSync(join(out, '2024-05-17_R0000001.txt'), 'utf8'), 'old caption', 'sidecar never overwritten');
+    const first = rep.copied.find((c) => c.from.endsWith('R0000001.JPG'));
+    assert.ok(first?.to.endsWith('2024-05-17_R0000001_1.JPG'), `image renamed past both collisions: ${first?.to}`);
+    assert.equal(readFileSync(join(out, '2024-05-17_R0000001_1.txt'), 'utf8'), 'a caption', 'the sidecar follows its image');
+    assert.ok(existsSync(join(out, 'R0000002.JPG')));
+    assert.deepEqual(rep.skipped.map((s) => s.reason), ['excluded']);
+    const csv = readFileSync(rep.csv, 'utf8').trim().split('\n');
+    assert.equal(csv[0], 'Filename,Subfolder,Count,Frequency(%),Index,Status,photo_id');
+    assert.equal(csv.length, 4);
+    assert.match(csv[3] as string, /,excluded,/);
+    assert.deepEqual([...await exclusions(db)], [photos[2]?.photo_id]);
+    await assert.rejects(exportSelection(db, r, join(work.dir, 'ORIGINALS', 'picks')), /--export: .* is inside the archive folder --originals/);
+  } finally {
+    db.close();
+  }
+});
