@@ -33,3 +33,4 @@ export * from './embed/augment.js';
 export * from './curate/algorithms.js';
 export * from './curate/curate.js';
 export * from './curate/matmul.js';
+export * from './analysis/umap.js';

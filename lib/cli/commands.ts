@@ -8,6 +8,7 @@ import { generateMetadata } from '../sample/metadata.js';
 import { ingest, ingestMetadata, type IngestReport } from '../ingest/ingest.js';
 import { FluxError } from '../util/check.js';
 import { buildSplit } from '../dataset/split.js';
+import { curateVectors, ensureCuratorSchema, exclude, exclusions, exportSelection, loadPhotoVectors, saveSelection } from '../curate/curate.js';
 import { withDb } from '../db/duckdb.js';
 import { embed } from '../embed/embed.js';
 import { fetchFile } from '../embed/fetch.js';
@@ -185,6 +186,62 @@ export const COMMANDS: Record<string, Command> = {
           const r = await buildSplit(db, { seed: num(v, 'seed'), scheme });
           console.log(`${scheme}-level split (seed ${r.seed}):`);
           for (const row of r.rows) console.log(`  ${row.split.padEnd(5)} ${String(row.photos).padStart(7)} photos ${String(row.keepers).padStart(6)} keepers (${(100 * row.keeperRate).toFixed(2)}%) in ${row.sessions} sessions`);
+        }
+      });
+    },
+  },
+  curate: {
+    summary: 'diverse (fps) or representative (kmeans) subsets with Monte Carlo stability; exclusions; export',
+    usage: [
+      'flux curate --db FILE [--method fps|kmeans] [--target 150] [--iterations 20] [--seed 7] [--keepers] [--where SQL]',
+      '            [--model ID] [--export DIR] [--favourites]',
+      'flux curate exclude --db FILE PHOTO_ID...      exclude photos (removed before every later run)',
+      'flux curate exclude --db FILE --above 90       exclude every photo the last run picked at least 90% of the time',
+      'flux curate clear --db FILE                    remove all exclusions',
+    ].join('\n'),
+    options: {
+      db: { type: 'string' }, method: { type: 'string' }, target: { type: 'string' }, iterations: { type: 'string' }, seed: { type: 'string' },
+      keepers: { type: 'boolean' }, where: { type: 'string' }, model: { type: 'string' }, export: { type: 'string' }, favourites: { type: 'boolean' },
+      above: { type: 'string' },
+    },
+    async run(v, positionals, onProgress) {
+      const file = need(v, 'db', 'curate');
+      const [action, ...rest] = positionals;
+      await withDb(file, async (db) => {
+        await ensureCuratorSchema(db);
+        if (action === 'clear') {
+          await db.run('DELETE FROM curator_exclusions');
+          console.log('all exclusions removed');
+          return;
+        }
+        if (action === 'exclude') {
+          const above = num(v, 'above');
+          const ids = above !== undefined
+            ? (await db.all<{ photo_id: number }>('SELECT photo_id FROM curator_selection WHERE frequency >= ?', [above])).map((r) => r.photo_id)
+            : rest.map((x) => {
+              const n = Number(x);
+              if (!Number.isSafeInteger(n)) throw new FluxError(`flux curate exclude: expected photo_id numbers, received "${x}"`);
+              return n;
+            });
+          console.log(`${await exclude(db, ids, above !== undefined ? `picked >= ${above}%` : 'by hand')} photos excluded`);
+          return;
+        }
+        if (action !== undefined) throw new FluxError(`flux curate: expected exclude, clear or no action, received "${action}"`);
+        const input = await loadPhotoVectors(db, { model: str(v, 'model'), keepersOnly: Boolean(v.keepers), where: str(v, 'where') });
+        const r = await curateVectors(input, {
+          method: (str(v, 'method') ?? 'fps') as 'fps' | 'kmeans', target: num(v, 'target') ?? 150, iterations: num(v, 'iterations') ?? 20,
+          seed: num(v, 'seed') ?? 7, excluded: await exclusions(db), onProgress,
+        });
+        await saveSelection(db, r, input.modelId, Boolean(v.favourites));
+        const bands = { stable: 0, frequent: 0, occasional: 0 };
+        for (const s of r.selection) bands[s.band]++;
+        console.log(`${r.method}: ${r.selection.length} of ${input.ids.length} photos (${input.modelId}), ${r.iterations} iterations, seed ${r.seed}: ` +
+          `${bands.stable} picked >= 90%, ${bands.frequent} >= 70%, ${bands.occasional} less often${v.favourites ? '; favourites replaced' : ''}`);
+        const out = str(v, 'export');
+        if (out) {
+          const e = await exportSelection(db, r, out);
+          console.log(`exported ${e.copied.length} photos to ${e.dir} (CSV ${e.csv})`);
+          for (const s of e.skipped) console.log(`skipped ${s.path || s.photoId}: ${s.reason}`);
         }
       });
     },

@@ -86,29 +86,17 @@ export interface KMeansRun {
   centres: Float32Array;
 }
 
-/** Nearest centre of every row (Euclidean; on unit rows that is the largest x.c - |c|^2 / 2) and its score. */
-async function assign(m: VectorMatrix, centres: Float32Array, k: number, mm: MatMul, rows?: Float32Array, n?: number): Promise<{ label: Int32Array; score: Float32Array }> {
-  const data = rows ?? m.data;
-  const count = n ?? m.rows;
-  const bt = new Float32Array(m.dim * k);
-  const half = new Float32Array(k);
-  for (let c = 0; c < k; c++) {
-    let s = 0;
-    for (let j = 0; j < m.dim; j++) {
-      const v = centres[c * m.dim + j] as number;
-      bt[j * k + c] = v;
-      s += v * v;
-    }
-    half[c] = s / 2;
-  }
-  const dots = await mm.run(data, count, m.dim, bt, k);
+/** Nearest centre of every row (Euclidean; on unit rows that is the largest x.c - |c|^2 / 2) and that score. */
+async function assign(centresT: Float32Array, half: Float32Array, k: number, dim: number, mm: MatMul, rows: Float32Array, count: number): Promise<{ label: Int32Array; score: Float32Array }> {
+  const dots = await mm.run(rows, count, dim, centresT, k);
   const label = new Int32Array(count);
   const score = new Float32Array(count);
   for (let i = 0; i < count; i++) {
     let best = 0;
     let bestS = -Infinity;
+    const base = i * k;
     for (let c = 0; c < k; c++) {
-      const s = (dots[i * k + c] as number) - (half[c] as number);
+      const s = (dots[base + c] as number) - (half[c] as number);
       if (s > bestS) { bestS = s; best = c; }
     }
     label[i] = best;
@@ -118,12 +106,13 @@ async function assign(m: VectorMatrix, centres: Float32Array, k: number, mm: Mat
 }
 
 /**
- * Mini-batch k-means (Sculley): k-means++ on a sample of 3 batches, then `steps` batches with per-centre learning
- * rates; the representative of each non-empty cluster is its member nearest the centre.
+ * Mini-batch k-means (Sculley): k-means++ on a sample of 3 batches, then up to `steps` batches (default: three
+ * passes over the data, at most 100) with per-centre learning rates; the representative of each non-empty cluster is its member nearest the centre.
  */
 export async function kmeansRun(m: VectorMatrix, k: number, rng: Rng, mm: MatMul, options: { batch?: number; steps?: number } = {}): Promise<KMeansRun> {
   const batch = Math.min(options.batch ?? 1024, m.rows);
-  const steps = options.steps ?? 100;
+  // at most three passes over the data and at most 100 batches; fewer when the smoothed inertia stops improving
+  const steps = options.steps ?? Math.min(100, Math.max(20, Math.ceil((3 * m.rows) / batch)));
   const kk = Math.min(k, m.rows);
   const d = m.dim;
   // k-means++ on a sample
@@ -131,43 +120,91 @@ export async function kmeansRun(m: VectorMatrix, k: number, rng: Rng, mm: MatMul
   const sample = rng.shuffle(Array.from({ length: m.rows }, (_, i) => i)).slice(0, sampleSize);
   const centres = new Float32Array(kk * d);
   const dist = new Float64Array(sampleSize).fill(Infinity);
-  let pick = sample[rng.int(0, sampleSize - 1)] as number;
+  const sampleData = new Float32Array(sampleSize * d);
+  sample.forEach((row, i) => sampleData.set(m.data.subarray(row * d, row * d + d), i * d));
+  const norms = new Float64Array(sampleSize);
+  for (let i = 0; i < sampleSize; i++) for (let j = 0; j < d; j++) norms[i] = (norms[i] as number) + (sampleData[i * d + j] as number) ** 2;
+  const rowNorm = (i: number): number => norms[i] as number;
+  let pick = rng.int(0, sampleSize - 1);
   for (let c = 0; c < kk; c++) {
-    centres.set(m.data.subarray(pick * d, pick * d + d), c * d);
+    const centre = sampleData.subarray(pick * d, pick * d + d);
+    centres.set(centre, c * d);
+    // squared distances to the new centre through one matrix-vector product: |x - c|^2 = |x|^2 + |c|^2 - 2 x.c
+    const dots = await mm.run(sampleData, sampleSize, d, Float32Array.from(centre), 1);
+    let cc = 0;
+    for (let j = 0; j < d; j++) cc += (centre[j] as number) ** 2;
     let total = 0;
-    for (let s = 0; s < sampleSize; s++) {
-      const row = sample[s] as number;
-      let dd = 0;
-      for (let j = 0; j < d; j++) {
-        const diff = (m.data[row * d + j] as number) - (centres[c * d + j] as number);
-        dd += diff * diff;
-      }
-      if (dd < (dist[s] as number)) dist[s] = dd;
-      total += dist[s] as number;
+    for (let s2 = 0; s2 < sampleSize; s2++) {
+      const dd = Math.max(0, rowNorm(s2) + cc - 2 * (dots[s2] as number));
+      if (dd < (dist[s2] as number)) dist[s2] = dd;
+      total += dist[s2] as number;
     }
     // next centre with probability proportional to the squared distance
     let u = rng.next() * total;
-    let chosen = sample[sampleSize - 1] as number;
-    for (let s = 0; s < sampleSize; s++) {
-      u -= dist[s] as number;
-      if (u <= 0) { chosen = sample[s] as number; break; }
+    let chosen = sampleSize - 1;
+    for (let s2 = 0; s2 < sampleSize; s2++) {
+      u -= dist[s2] as number;
+      if (u <= 0) { chosen = s2; break; }
     }
     pick = chosen;
   }
+  // the centres live transposed ([dim, k]) for the products, with their half squared norms
+  const centresT = new Float32Array(d * kk);
+  const half = new Float32Array(kk);
+  for (let c = 0; c < kk; c++) {
+    let sq = 0;
+    for (let j = 0; j < d; j++) {
+      const v = centres[c * d + j] as number;
+      centresT[j * kk + c] = v;
+      sq += v * v;
+    }
+    half[c] = sq / 2;
+  }
   const counts = new Float64Array(kk);
   const rows = new Float32Array(batch * d);
-  for (let step = 0; step < steps; step++) {
-    const idx = Array.from({ length: batch }, () => rng.int(0, m.rows - 1));
-    idx.forEach((row, i) => rows.set(m.data.subarray(row * d, row * d + d), i * d));
-    const { label } = await assign(m, centres, kk, mm, rows, batch);
+  const sums = new Float32Array(kk * d);
+  const batchCounts = new Int32Array(kk);
+  // early stop as scikit-learn's MiniBatchKMeans does: when the smoothed batch inertia has not improved for 10 steps
+  let ewa = Infinity;
+  let bestEwa = Infinity;
+  let stale = 0;
+  for (let step = 0; step < steps && stale < 10; step++) {
+    for (let i = 0; i < batch; i++) {
+      const row = rng.int(0, m.rows - 1);
+      rows.set(m.data.subarray(row * d, row * d + d), i * d);
+    }
+    const { label, score } = await assign(centresT, half, kk, d, mm, rows, batch);
+    let inertia = 0;
+    for (let i = 0; i < batch; i++) inertia += 1 - 2 * (score[i] as number);
+    inertia /= batch;
+    ewa = ewa === Infinity ? inertia : ewa * (1 - batch / m.rows * 2 > 0 ? 1 - Math.min(1, (2 * batch) / m.rows) : 0) + inertia * Math.min(1, (2 * batch) / m.rows);
+    if (ewa < bestEwa) { bestEwa = ewa; stale = 0; } else stale++;
+    // per-cluster sums of the batch (contiguous adds), then one update per touched centre, as scikit-learn does
+    sums.fill(0);
+    batchCounts.fill(0);
     for (let i = 0; i < batch; i++) {
       const c = label[i] as number;
-      counts[c] = (counts[c] as number) + 1;
-      const eta = 1 / (counts[c] as number);
-      for (let j = 0; j < d; j++) centres[c * d + j] = (1 - eta) * (centres[c * d + j] as number) + eta * (rows[i * d + j] as number);
+      batchCounts[c] = (batchCounts[c] as number) + 1;
+      const o = c * d;
+      const r = i * d;
+      for (let j = 0; j < d; j++) sums[o + j] = (sums[o + j] as number) + (rows[r + j] as number);
+    }
+    for (let c = 0; c < kk; c++) {
+      const n = batchCounts[c] as number;
+      if (n === 0) continue;
+      counts[c] = (counts[c] as number) + n;
+      const eta = n / (counts[c] as number);
+      let sq = 0;
+      for (let j = 0; j < d; j++) {
+        const v = (1 - eta) * (centres[c * d + j] as number) + (eta * (sums[c * d + j] as number)) / n;
+        centres[c * d + j] = v;
+        centresT[j * kk + c] = v;
+        sq += v * v;
+      }
+      half[c] = sq / 2;
     }
   }
-  const { label, score } = await assign(m, centres, kk, mm);
+  const { label, score } = await assign(centresT, half, kk, d, mm, m.data, m.rows);
   const bestRow = new Int32Array(kk).fill(-1);
   const bestScore = new Float32Array(kk).fill(-Infinity);
   for (let i = 0; i < m.rows; i++) {

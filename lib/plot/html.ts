@@ -40,3 +40,17 @@ export function svgBars(bars: ReadonlyArray<{ label: string; value: number }>, o
   const title = options.title ? `<text x="30" y="12" font-size="12">${escapeHtml(options.title)}</text>` : '';
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}">${title}${rects}${labels}<text x="0" y="24" font-size="9">${max}</text></svg>`;
 }
+
+/** A plain SVG scatter plot; each point has a colour and a hover title. */
+export function svgScatter(points: ReadonlyArray<{ x: number; y: number; colour: string; title: string; r?: number }>, options: { title?: string; width?: number; height?: number } = {}): string {
+  const w = options.width ?? 640;
+  const h = options.height ?? 480;
+  const xs = points.map((p) => p.x);
+  const ys = points.map((p) => p.y);
+  const [x0, x1, y0, y1] = [Math.min(...xs), Math.max(...xs), Math.min(...ys), Math.max(...ys)];
+  const sx = (x: number): number => 20 + ((x - x0) / (x1 - x0 || 1)) * (w - 40);
+  const sy = (y: number): number => h - 20 - ((y - y0) / (y1 - y0 || 1)) * (h - 50);
+  const dots = points.map((p) => `<circle cx="${sx(p.x).toFixed(1)}" cy="${sy(p.y).toFixed(1)}" r="${p.r ?? 3}" fill="${escapeHtml(p.colour)}" fill-opacity="0.8"><title>${escapeHtml(p.title)}</title></circle>`).join('');
+  const title = options.title ? `<text x="20" y="16" font-size="13">${escapeHtml(options.title)}</text>` : '';
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}" style="background:#fafafa">${title}${dots}</svg>`;
+}
