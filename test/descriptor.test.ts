@@ -5,71 +5,201 @@ import { DESCRIPTOR_NAMES, pixelDescriptor } from '../lib/embed/descriptor.js';
 import { augment, sampleAugment } from '../lib/embed/augment.js';
 import { Rng } from '../lib/util/rng.js';
 
-const W = 192;
-const H = 128;
+/** The size of the preview cache images the descriptor sees in production. */
+const W = 384;
+const H = 256;
+
+type Rgb = [number, number, number];
 const d = (rgb: Uint8Array, w = W, h = H): Record<string, number> =>
   Object.fromEntries(Array.from(pixelDescriptor(rgb, w, h), (v, i) => [DESCRIPTOR_NAMES[i] as string, v]));
-const fill = (f: (x: number, y: number) => [number, number, number], w = W, h = H): Uint8Array => {
+const fill = (f: (x: number, y: number) => Rgb, w = W, h = H): Uint8Array => {
   const out = new Uint8Array(w * h * 3);
   for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) out.set(f(x, y), (y * w + x) * 3);
   return out;
 };
+const clamp = (v: number): number => Math.min(255, Math.max(0, Math.round(v)));
 const raw = async (s: Sharp): Promise<Uint8Array> => new Uint8Array(await s.raw().toBuffer());
 const fromRgb = (rgb: Uint8Array, w = W, h = H): Sharp => sharp(Buffer.from(rgb), { raw: { width: w, height: h, channels: 3 } });
-
-test('names match the output; flat, black and white images give the obvious values, all finite', () => {
-  assert.equal(pixelDescriptor(new Uint8Array(W * H * 3), W, H).length, DESCRIPTOR_NAMES.length);
-  const grey = d(fill(() => [128, 128, 128]));
-  assert.ok(grey.contrast < 1e-6);
-  assert.ok(grey.sharpness < 1e-6 && grey.saturation === 0 && grey.colourfulness === 0);
-  assert.equal(d(fill(() => [0, 0, 0])).clip_black, 1);
-  assert.equal(d(fill(() => [255, 255, 255])).clip_white, 1);
-  for (const v of pixelDescriptor(new Uint8Array(3), 1, 1)) assert.ok(Number.isFinite(v));
-  for (const v of pixelDescriptor(new Uint8Array(0), 0, 0)) assert.equal(v, 0);
-});
-
-test('blur lowers sharpness a lot; noise of sigma 10 is estimated near 10', async () => {
-  const checker = fill((x, y) => ((Math.floor(x / 8) + Math.floor(y / 8)) % 2 ? [220, 220, 220] : [30, 30, 30]));
-  const blurred = await raw(fromRgb(checker).blur(3));
-  assert.ok(d(checker).sharpness > d(blurred).sharpness + 2, `${d(checker).sharpness} vs ${d(blurred).sharpness}`);
-  const rng = new Rng(5);
-  const noisy = fill(() => {
-    const v = Math.round(Math.min(255, Math.max(0, 128 + rng.normal(0, 10))));
-    return [v, v, v];
+const allFinite = (v: Float32Array): boolean => Array.from(v).every(Number.isFinite);
+/** A street-like scene: sky, a building block with windows, a dark street with random clutter. */
+const scene = (seed: number): Uint8Array => {
+  const rng = new Rng(seed);
+  const clutter = Array.from({ length: W * H }, () => rng.int(0, 110));
+  return fill((x, y) => {
+    if (y < 80) return [120, 160, 210];
+    if (y < 170) return x % 48 < 16 && y % 30 < 15 ? [30, 30, 40] : [170, 140, 110];
+    const c = clutter[y * W + x] as number;
+    return [c, Math.round(c * 0.8), Math.round(c * 0.6)];
   });
-  const noise = d(noisy).noise;
-  assert.ok(Math.abs(noise - 10) < 3, `noise estimate ${noise}`);
+};
+
+test('names match the output; every measure is finite for degenerate images', () => {
+  assert.equal(DESCRIPTOR_NAMES.length, 12);
+  assert.equal(pixelDescriptor(new Uint8Array(W * H * 3), W, H).length, DESCRIPTOR_NAMES.length);
+  assert.deepEqual([...DESCRIPTOR_NAMES], ['brightness', 'contrast', 'dynamic_range', 'clip_black', 'clip_white', 'haze',
+    'sharpness', 'noise', 'saturation', 'tilt_deg', 'tilt_strength', 'colourfulness']);
+  for (const [w, h] of [[1, 1], [2, 1], [1, 5], [3, 3], [2, 2], [0, 0], [0, 7]] as const) {
+    for (const v of [0, 128, 255]) {
+      const out = pixelDescriptor(new Uint8Array(w * h * 3).fill(v), w, h);
+      assert.equal(out.length, DESCRIPTOR_NAMES.length);
+      assert.ok(allFinite(out), `${w}x${h} of ${v}: ${out}`);
+    }
+  }
+  const rng = new Rng(1);
+  for (const [w, h] of [[1, 1], [3, 3], [7, 2], [50, 40]] as const) {
+    const out = pixelDescriptor(Uint8Array.from({ length: w * h * 3 }, () => rng.int(0, 255)), w, h);
+    assert.ok(allFinite(out), `random ${w}x${h}: ${out}`);
+  }
+  assert.throws(() => pixelDescriptor(new Uint8Array(10), 2, 2), RangeError);
+  assert.throws(() => pixelDescriptor(new Uint8Array(W * H * 4), W, H), RangeError, 'RGBA is refused');
 });
 
-test('haze raises the dark channel and lowers contrast', () => {
-  const rng = new Rng(9);
-  const scene = fill((x, y) => (y < H / 2 ? [90, 140, 200] : [rng.int(0, 120), rng.int(0, 90), rng.int(0, 60)]));
-  const hazy = scene.map((v) => Math.round(v * 0.4 + 200 * 0.6));
-  assert.ok(d(hazy).haze > d(scene).haze + 0.3);
-  assert.ok(d(hazy).contrast < d(scene).contrast);
-  assert.ok(d(hazy).dynamic_range < d(scene).dynamic_range);
+test('uniform grey: no contrast, sharpness, noise, tilt, saturation or colourfulness', () => {
+  const grey = d(fill(() => [128, 128, 128]));
+  assert.ok(Math.abs(grey.brightness! - 128 / 255) < 1e-6);
+  assert.equal(grey.contrast, 0);
+  assert.equal(grey.dynamic_range, 0);
+  assert.ok(grey.sharpness! < 1e-6);
+  assert.equal(grey.noise, 0);
+  assert.equal(grey.tilt_deg, 0);
+  assert.equal(grey.tilt_strength, 0);
+  assert.equal(grey.saturation, 0);
+  assert.equal(grey.colourfulness, 0);
+  assert.equal(grey.clip_black, 0);
+  assert.equal(grey.clip_white, 0);
+  assert.ok(Math.abs(grey.haze! - 128 / 255) < 1e-6);
 });
 
-test('horizon tilt: sign and size of a rotated horizon', async () => {
-  const big = fill((_x, y) => (y < 240 ? [200, 200, 200] : [40, 40, 40]), 480, 480);
-  const tiltOf = async (deg: number): Promise<number> => {
-    const rotated = fromRgb(big, 480, 480).rotate(deg, { background: { r: 200, g: 200, b: 200 } });
-    const meta = await rotated.clone().raw().toBuffer({ resolveWithObject: true });
-    const { width, height } = meta.info;
-    const crop = await raw(sharp(meta.data, { raw: { width, height, channels: 3 } }).extract({ left: Math.round(width / 2 - 96), top: Math.round(height / 2 - 64), width: 192, height: 128 }));
-    return d(crop).tilt_deg;
+test('black and white images are fully clipped', () => {
+  const black = d(fill(() => [0, 0, 0]));
+  assert.equal(black.clip_black, 1);
+  assert.equal(black.clip_white, 0);
+  assert.equal(black.brightness, 0);
+  assert.equal(black.saturation, 0);
+  const white = d(fill(() => [255, 255, 255]));
+  assert.equal(white.clip_white, 1);
+  assert.equal(white.clip_black, 0);
+  assert.ok(Math.abs(white.brightness! - 1) < 1e-6);
+  assert.ok(Math.abs(white.haze! - 1) < 1e-6);
+  // a pure red pixel has one channel >= 252: clipped white, not black
+  assert.equal(d(fill(() => [255, 0, 0])).clip_white, 1);
+  // a half black, half white image
+  const half = d(fill((x) => (x < W / 2 ? [0, 0, 0] : [255, 255, 255])));
+  assert.ok(Math.abs(half.clip_black! - 0.5) < 1e-6 && Math.abs(half.clip_white! - 0.5) < 1e-6);
+  assert.ok(half.dynamic_range! > 0.98);
+  assert.ok(Math.abs(half.contrast! - 0.5) < 1e-3);
+});
+
+test('blur lowers sharpness by a large factor', async () => {
+  const checker = fill((x, y) => ((Math.floor(x / 8) + Math.floor(y / 8)) % 2 ? [220, 220, 220] : [30, 30, 30]));
+  const sharpV = d(checker).sharpness!;
+  const soft = d(await raw(fromRgb(checker).blur(3))).sharpness!;
+  // log1p of the Laplacian variance: a difference of 3 is a factor of 20 in variance
+  assert.ok(sharpV - soft > 3, `sharpness ${sharpV} vs blurred ${soft}`);
+  const softer = d(await raw(fromRgb(checker).blur(6))).sharpness!;
+  assert.ok(softer < soft, `more blur, less sharpness: ${softer} vs ${soft}`);
+  // also on a photo-like scene
+  const s = scene(3);
+  assert.ok(d(s).sharpness! - d(await raw(fromRgb(s).blur(3))).sharpness! > 3);
+});
+
+test('noise of sigma 10 is estimated within 30%, on a flat image and on a scene with edges', async () => {
+  const rng = new Rng(5);
+  const addNoise = (img: Uint8Array, sigma: number): Uint8Array => {
+    const out = new Uint8Array(img.length);
+    for (let i = 0; i < img.length; i += 3) {
+      // the same noise in all channels, so that luma noise is sigma too
+      const e = rng.normal(0, sigma);
+      for (let c = 0; c < 3; c++) out[i + c] = clamp((img[i + c] as number) + e);
+    }
+    return out;
   };
-  assert.ok(Math.abs(await tiltOf(0)) < 0.5);
-  // sharp rotates clockwise for a positive angle: the horizon then falls to the right, a positive tilt
-  const cw = await tiltOf(4);
-  const ccw = await tiltOf(-4);
-  assert.ok(Math.abs(cw - 4) < 0.75, `clockwise 4 degrees measured ${cw}`);
-  assert.ok(Math.abs(ccw + 4) < 0.75, `counter-clockwise 4 degrees measured ${ccw}`);
+  const flat = fill(() => [128, 128, 128]);
+  const flatNoise = d(addNoise(flat, 10)).noise!;
+  assert.ok(Math.abs(flatNoise - 10) < 3, `flat: noise estimate ${flatNoise}`);
+  // a smooth scene with strong edges (a blurred checkerboard on a ramp): the edges must not read as noise
+  const edges = await raw(fromRgb(fill((x, y) => {
+    const v = 60 + x * 0.3 + ((Math.floor(x / 32) + Math.floor(y / 32)) % 2 ? 60 : 0);
+    return [v, v, v];
+  })).blur(1.5));
+  const clean = d(edges).noise!;
+  assert.ok(clean < 1.5, `clean scene: noise estimate ${clean}`);
+  const noisy = d(addNoise(edges, 10)).noise!;
+  assert.ok(Math.abs(noisy - 10) < 3, `scene: noise estimate ${noisy}`);
+  // it grows with the noise
+  assert.ok(d(addNoise(flat, 3)).noise! < flatNoise / 2);
+});
+
+test('haze (a 60% blend towards light grey) raises the dark channel and lowers contrast', () => {
+  const s = scene(9);
+  const hazy = s.map((v) => Math.round(v * 0.4 + 200 * 0.6));
+  const clear = d(s);
+  const fog = d(hazy);
+  assert.ok(fog.haze! > clear.haze! + 0.3, `haze ${fog.haze} vs ${clear.haze}`);
+  assert.ok(fog.contrast! < clear.contrast! * 0.5, `contrast ${fog.contrast} vs ${clear.contrast}`);
+  assert.ok(fog.dynamic_range! < clear.dynamic_range!);
+  assert.ok(fog.colourfulness! < clear.colourfulness!);
+});
+
+test('tilt: counter-clockwise rotation is positive, clockwise negative, level is 0', async () => {
+  // a horizon (light sky over dark ground) with a few horizontal stripes in the ground
+  const size = 640;
+  const big = fill((_x, y) => {
+    if (y < size / 2) return [200, 200, 200];
+    return Math.floor((y - size / 2) / 24) % 2 ? [70, 70, 70] : [40, 40, 40];
+  }, size, size);
+  /** Rotates counter-clockwise by `ccw` degrees (sharp rotates clockwise for a positive angle) and crops the centre. */
+  const rotated = async (ccw: number): Promise<Uint8Array> => {
+    const { data, info } = await fromRgb(big, size, size).rotate(-ccw, { background: { r: 128, g: 128, b: 128 } }).raw().toBuffer({ resolveWithObject: true });
+    return raw(sharp(data, { raw: { width: info.width, height: info.height, channels: 3 } })
+      .extract({ left: Math.round(info.width / 2 - W / 2), top: Math.round(info.height / 2 - H / 2), width: W, height: H }));
+  };
+  /** The row where the sky ends in column x, to check the direction of the rotation independently of the descriptor. */
+  const horizonRow = (img: Uint8Array, x: number): number => {
+    for (let y = 0; y < H; y++) if ((img[(y * W + x) * 3] as number) < 150) return y;
+    return H;
+  };
+
+  const level = d(await rotated(0));
+  assert.ok(Math.abs(level.tilt_deg!) < 0.5, `level: ${level.tilt_deg}`);
+  assert.ok(level.tilt_strength! > 0.8, `level strength ${level.tilt_strength}`);
+
+  const ccwImg = await rotated(4);
+  // counter-clockwise: the horizon rises towards the right (smaller row index)
+  assert.ok(horizonRow(ccwImg, W - 20) < horizonRow(ccwImg, 20) - 10, 'the test rotation is counter-clockwise');
+  const ccw = d(ccwImg);
+  assert.ok(Math.abs(ccw.tilt_deg! - 4) < 0.7, `counter-clockwise 4 degrees measured ${ccw.tilt_deg}`);
+  assert.ok(ccw.tilt_strength! > 0.5, `strength ${ccw.tilt_strength}`);
+
+  const cw = d(await rotated(-4));
+  assert.ok(Math.abs(cw.tilt_deg! + 4) < 0.7, `clockwise 4 degrees measured ${cw.tilt_deg}`);
+
+  const small = d(await rotated(1.5));
+  assert.ok(Math.abs(small.tilt_deg! - 1.5) < 0.7, `1.5 degrees measured ${small.tilt_deg}`);
+
+  // random texture has no dominant direction: a low strength
+  const rng = new Rng(2);
+  const texture = d(await raw(fromRgb(Uint8Array.from({ length: W * H * 3 }, () => rng.int(0, 255))).blur(1)));
+  assert.ok(texture.tilt_strength! < 0.2, `texture strength ${texture.tilt_strength}`);
 });
 
 test('saturated colour has saturation and colourfulness; grey has neither', () => {
-  const colour = d(fill((x) => (x % 2 ? [220, 30, 30] : [30, 200, 40])));
-  assert.ok(colour.saturation > 0.8 && colour.colourfulness > 0.5);
+  const grey = d(fill((x, y) => {
+    const v = (x * 3 + y) % 256;
+    return [v, v, v];
+  }));
+  assert.equal(grey.saturation, 0);
+  assert.equal(grey.colourfulness, 0);
+  const colour = d(fill((x, y) => ((Math.floor(x / 4) + Math.floor(y / 4)) % 2 ? [220, 30, 30] : [30, 200, 40])));
+  assert.ok(colour.saturation! > 0.8, `saturation ${colour.saturation}`);
+  assert.ok(colour.colourfulness! > 1, `colourfulness ${colour.colourfulness}`);
+  const muted = d(fill((x, y) => ((Math.floor(x / 4) + Math.floor(y / 4)) % 2 ? [150, 120, 120] : [120, 140, 122])));
+  assert.ok(muted.saturation! < colour.saturation! && muted.colourfulness! < colour.colourfulness! / 3);
+});
+
+test('deterministic', () => {
+  const s = scene(4);
+  assert.deepEqual(pixelDescriptor(s, W, H), pixelDescriptor(s, W, H));
 });
 
 test('augmentation keeps hue and chroma, never flips vertically, and is reproducible for a seed', () => {

@@ -1,223 +1,417 @@
 /**
- * A tonal and technical descriptor of a photo from its pixels, next to the model vector: the photographer's taste
- * shows in tone (contrast, fog, flat or hard light) and technique (blur, exposure, a tilted horizon), which image
- * models trained for object recognition partly ignore.
+ * A tonal and technical descriptor of a photo computed from its pixels, used as features next to the neural image
+ * embedding. The photographer's taste shows in tone (high contrast, fog and haze, flat or hard light) and in
+ * technique (blur, exposure, a tilted horizon), which models trained for object recognition largely ignore.
+ *
+ * All measures are computed at the resolution given (the preview cache is 384 px on the long side); sharpness and
+ * noise depend on scale, so compare descriptors of images of the same preview size.
  */
 
 /** The measures, in output order. */
-export const DESCRIPTOR_NAMES = ['brightness', 'contrast', 'dynamic_range', 'clip_black', 'clip_white', 'haze', 'sharpness', 'noise',
-  'saturation', 'tilt_deg', 'tilt_strength', 'colourfulness'] as const;
+export const DESCRIPTOR_NAMES: readonly string[] = Object.freeze([
+  'brightness', 'contrast', 'dynamic_range', 'clip_black', 'clip_white', 'haze', 'sharpness', 'noise',
+  'saturation', 'tilt_deg', 'tilt_strength', 'colourfulness',
+]);
+
+const BRIGHTNESS = 0;
+const CONTRAST = 1;
+const DYNAMIC_RANGE = 2;
+const CLIP_BLACK = 3;
+const CLIP_WHITE = 4;
+const HAZE = 5;
+const SHARPNESS = 6;
+const NOISE = 7;
+const SATURATION = 8;
+const TILT_DEG = 9;
+const TILT_STRENGTH = 10;
+const COLOURFULNESS = 11;
+
+/** Luma histogram resolution: 4 bins per 8-bit level. */
+const Y_BINS = 1024;
+/** Tilt histogram: -45..45 degrees in 0.5 degree bins (bin k is centred on k / 2 - 45). */
+const TILT_BINS = 181;
+/** Sobel magnitude (on the smoothed 0..255 luma) below which a pixel does not vote for the tilt: flat areas, faint grain. */
+const TILT_MIN_MAG = 8;
+/** The tilt peak is refined over +-4 degrees (8 half-degree bins) around it. */
+const TILT_REFINE_BINS = 8;
+/** Flatness histogram for the noise estimate: |gx| + |gy| of the Sobel (at most 2040) in unit bins. */
+const FLAT_BINS = 2048;
 
 /**
- * The descriptor of an upright RGB image; every value is finite. Images wider than 256 px are first halved (2x2
- * mean) until they are not: the measures describe the picture, not the pixels, and this keeps the cost near 3 ms.
+ * The descriptor of an upright RGB image (interleaved bytes, `width * height * 3`), in the order of
+ * {@link DESCRIPTOR_NAMES}. Every value is finite; measures that are undefined for an image (the Laplacian of a 1x1
+ * image, the tilt of an image without edges) are 0. Deterministic; a few milliseconds for 384x256.
+ *
+ * @throws RangeError when the dimensions are not non-negative integers or the buffer length is not width*height*3.
  */
 export function pixelDescriptor(rgb: Uint8Array, width: number, height: number): Float32Array {
-  while (width > 256 && height >= 4) {
-    const half = halve(rgb, width, height);
-    rgb = half.rgb;
-    width = half.width;
-    height = half.height;
+  if (!Number.isInteger(width) || !Number.isInteger(height) || width < 0 || height < 0) {
+    throw new RangeError(`pixelDescriptor: bad size ${width}x${height}`);
   }
-  return measure(rgb, width, height);
-}
-
-/** 2x2 mean downscale. */
-function halve(rgb: Uint8Array, w: number, h: number): { rgb: Uint8Array; width: number; height: number } {
-  const hw = w >> 1;
-  const hh = h >> 1;
-  const out = new Uint8Array(hw * hh * 3);
-  for (let y = 0; y < hh; y++) {
-    const r0 = 2 * y * w * 3;
-    const r1 = r0 + w * 3;
-    for (let x = 0; x < hw; x++) {
-      const a = r0 + 6 * x;
-      const b = r1 + 6 * x;
-      const o = (y * hw + x) * 3;
-      out[o] = ((rgb[a] as number) + (rgb[a + 3] as number) + (rgb[b] as number) + (rgb[b + 3] as number) + 2) >> 2;
-      out[o + 1] = ((rgb[a + 1] as number) + (rgb[a + 4] as number) + (rgb[b + 1] as number) + (rgb[b + 4] as number) + 2) >> 2;
-      out[o + 2] = ((rgb[a + 2] as number) + (rgb[a + 5] as number) + (rgb[b + 2] as number) + (rgb[b + 5] as number) + 2) >> 2;
-    }
+  if (rgb.length !== width * height * 3) {
+    throw new RangeError(`pixelDescriptor: expected ${width * height * 3} bytes of RGB for ${width}x${height}, got ${rgb.length}`);
   }
-  return { rgb: out, width: hw, height: hh };
-}
-
-function measure(rgb: Uint8Array, width: number, height: number): Float32Array {
   const out = new Float32Array(DESCRIPTOR_NAMES.length);
   const n = width * height;
-  if (n === 0 || rgb.length < n * 3) return out;
+  if (n === 0) return out;
+
+  const t = tonalStats(rgb, n);
+  // brightness: exposure, and the photographer's lean to low-key or high-key pictures
+  out[BRIGHTNESS] = t.meanY / 255;
+  // contrast: the punch of the tones; hard light and graphic pictures have a wide spread, flat light a narrow one
+  out[CONTRAST] = t.sdY / 255;
+  // dynamic range: how much of the tonal scale the picture uses, robust to a few stray pixels (fog uses little)
+  out[DYNAMIC_RANGE] = (percentile(t.hist, n, 0.99) - percentile(t.hist, n, 0.01)) / 255;
+  // clipping: crushed shadows and blown highlights, exposure mistakes or a deliberate silhouette / high-key style
+  out[CLIP_BLACK] = t.black / n;
+  out[CLIP_WHITE] = t.white / n;
+  // haze: the dark channel prior; clear scenes have a near-black channel in almost every patch, fog and haze lift it
+  out[HAZE] = darkChannel7Mean(t.dark, width, height) / 255;
+
+  const g = sharpnessNoise(t.y, width, height);
+  // sharpness: variance of the Laplacian, low for missed focus, motion blur and shake, and for fog
+  out[SHARPNESS] = Math.log1p(g.lapVariance);
+  // noise: grain from high ISO or heavy shadow lifting, a taste (or tolerance) for rough pictures
+  out[NOISE] = g.noise;
+  // saturation (HSV S): colour rendering, muted or punchy; 0 for monochrome conversions
+  out[SATURATION] = t.saturation;
+  // tilt: the angle of the dominant near-horizontal edges (horizon, kerbs, rooflines), counter-clockwise positive,
+  // and how concentrated the edges are around it; a tilted horizon is a mistake or a deliberate Dutch angle
+  const tilt = horizonTilt(t.y, width, height);
+  out[TILT_DEG] = tilt.deg;
+  out[TILT_STRENGTH] = tilt.strength;
+  // colourfulness (Hasler and Suesstrunk 2003): perceived colourfulness from the opponent channels, which separates
+  // a single saturated tint from a varied palette better than mean saturation
+  out[COLOURFULNESS] = t.colourfulness / 100;
+
+  // never NaN or infinite, and no negative zero
+  for (let i = 0; i < out.length; i++) {
+    const v = out[i] as number;
+    if (!Number.isFinite(v) || v === 0) out[i] = 0;
+  }
+  return out;
+}
+
+/** The q-quantile of luma (0..255) from its histogram: the first bin whose cumulative count reaches q * n. */
+function percentile(hist: Uint32Array, n: number, q: number): number {
+  const target = q * n;
+  let acc = 0;
+  for (let b = 0; b < hist.length; b++) {
+    acc += hist[b] as number;
+    if (acc >= target) return (b + 0.5) * (256 / hist.length);
+  }
+  return 255;
+}
+
+interface TonalStats {
+  /** Luma, 0..255. */
+  y: Float32Array;
+  /** The per-pixel minimum over RGB. */
+  dark: Uint8Array;
+  /** Luma histogram, {@link Y_BINS} bins over 0..256. */
+  hist: Uint32Array;
+  meanY: number;
+  sdY: number;
+  black: number;
+  white: number;
+  saturation: number;
+  colourfulness: number;
+}
+
+/** 1 / v for the HSV saturation, 0 for v = 0. */
+const RECIPROCAL = Float64Array.from({ length: 256 }, (_, v) => (v > 0 ? 1 / v : 0));
+
+/**
+ * The per-pixel pass. Luma is kept as an exact integer (1000 * Y) and the sums are taken around the first pixel,
+ * so a uniform image has exactly zero spread; the per-pixel max goes to a histogram, which avoids unpredictable
+ * branches on noisy pictures.
+ */
+function tonalStats(rgb: Uint8Array, n: number): TonalStats {
   const y = new Float32Array(n);
   const dark = new Uint8Array(n);
-  const hist = new Uint32Array(256);
-  let sum = 0;
-  let sum2 = 0;
-  let black = 0;
-  let white = 0;
+  const hist = new Uint32Array(Y_BINS);
+  const maxHist = new Float64Array(256);
+  const l0 = 299 * (rgb[0] as number) + 587 * (rgb[1] as number) + 114 * (rgb[2] as number);
+  const rg0 = (rgb[0] as number) - (rgb[1] as number);
+  const yb0 = (rgb[0] as number) + (rgb[1] as number) - 2 * (rgb[2] as number); // twice the yellow-blue opponent
+  let sumL = 0;
+  let sumL2 = 0;
   let sat = 0;
-  let satN = 0;
-  let rgS = 0; let rgS2 = 0; let ybS = 0; let ybS2 = 0;
+  let rgS = 0;
+  let rgS2 = 0;
+  let ybS = 0;
+  let ybS2 = 0;
   for (let i = 0, o = 0; i < n; i++, o += 3) {
     const r = rgb[o] as number;
     const g = rgb[o + 1] as number;
     const b = rgb[o + 2] as number;
-    const l = 0.299 * r + 0.587 * g + 0.114 * b;
-    y[i] = l;
-    sum += l;
-    sum2 += l * l;
-    hist[Math.min(255, Math.round(l))]++;
-    const mx = Math.max(r, g, b);
-    const mn = Math.min(r, g, b);
+    const l = 299 * r + 587 * g + 114 * b;
+    y[i] = l * 0.001;
+    const dl = l - l0;
+    sumL += dl;
+    sumL2 += dl * dl;
+    hist[(l * (Y_BINS / 256000)) | 0]++;
+    // branchless integer max and min (noisy pictures make branches unpredictable)
+    const drg = r - g;
+    const mxRg = r - (drg & (drg >> 31));
+    const mnRg = g + (drg & (drg >> 31));
+    const dmx = mxRg - b;
+    const mx = mxRg - (dmx & (dmx >> 31));
+    const dmn = mnRg - b;
+    const mn = b + (dmn & (dmn >> 31));
     dark[i] = mn;
-    if (mx <= 3) black++;
-    if (mx >= 252) white++;
-    if (mx > 0) { sat += (mx - mn) / mx; satN++; }
-    const rg = r - g;
-    const yb = 0.5 * (r + g) - b;
-    rgS += rg; rgS2 += rg * rg; ybS += yb; ybS2 += yb * yb;
+    maxHist[mx]++;
+    sat += (mx - mn) * (RECIPROCAL[mx] as number);
+    const rg = r - g - rg0;
+    const yb = r + g - 2 * b - yb0;
+    rgS += rg;
+    rgS2 += rg * rg;
+    ybS += yb;
+    ybS2 += yb * yb;
   }
-  const mean = sum / n;
-  // brightness and contrast: exposure and the punch of the tones
-  out[0] = mean / 255;
-  out[1] = Math.sqrt(Math.max(0, sum2 / n - mean * mean)) / 255;
-  // dynamic range: how much of the tonal scale the picture uses (flat light and fog use little)
-  const pct = (q: number): number => {
-    let acc = 0;
-    for (let v = 0; v < 256; v++) { acc += hist[v] as number; if (acc >= q * n) return v; }
-    return 255;
-  };
-  out[2] = (pct(0.99) - pct(0.01)) / 255;
-  // clipping: crushed blacks and blown highlights
-  out[3] = black / n;
-  out[4] = white / n;
-  // haze: the dark channel prior; in clear scenes most patches have some near-black channel, in fog none has
-  out[5] = minFilterMean(dark, width, height, 3) / 255;
-  // sharpness and noise from the Laplacian: focus and motion blur, high ISO grain
-  const { variance, noise } = laplacianStats(y, width, height);
-  out[6] = Math.log1p(variance);
-  out[7] = noise;
-  // saturation (HSV S) and colourfulness (Hasler and Suesstrunk): colour rendering, monochrome leanings
-  out[8] = satN ? sat / satN : 0;
-  const rgM = rgS / n; const ybM = ybS / n;
-  const sdRg = Math.sqrt(Math.max(0, rgS2 / n - rgM * rgM));
-  const sdYb = Math.sqrt(Math.max(0, ybS2 / n - ybM * ybM));
-  out[11] = (Math.sqrt(sdRg * sdRg + sdYb * sdYb) + 0.3 * Math.sqrt(rgM * rgM + ybM * ybM)) / 100;
-  // horizon tilt: the dominant angle of near-horizontal edges
-  const tilt = dominantTilt(y, width, height);
-  out[9] = tilt.deg;
-  out[10] = tilt.strength;
-  for (let i = 0; i < out.length; i++) if (!Number.isFinite(out[i] as number)) out[i] = 0;
-  return out;
+  const dL = sumL / n;
+  const meanY = (l0 + dL) * 0.001;
+  const sdY = Math.sqrt(Math.max(0, sumL2 / n - dL * dL)) * 0.001;
+  let black = 0;
+  let white = 0;
+  for (let v = 0; v <= 3; v++) black += maxHist[v] as number;
+  for (let v = 252; v <= 255; v++) white += maxHist[v] as number;
+  const lit = n - (maxHist[0] as number);
+  const dRg = rgS / n;
+  const dYb = ybS / n;
+  const sdRg = Math.max(0, rgS2 / n - dRg * dRg);
+  const sdYb = Math.max(0, ybS2 / n - dYb * dYb) / 4;
+  const meanRg = rg0 + dRg;
+  const meanYb = (yb0 + dYb) / 2;
+  // Hasler and Suesstrunk: sigma_rgyb + 0.3 * mu_rgyb
+  const colourfulness = Math.sqrt(sdRg + sdYb) + 0.3 * Math.sqrt(meanRg * meanRg + meanYb * meanYb);
+  return { y, dark, hist, meanY, sdY, black, white, saturation: lit > 0 ? sat / lit : 0, colourfulness };
 }
 
-/** Mean of a (2r+1)^2 minimum filter: separable, each pass in O(n) with van Herk's block prefix and suffix minima. */
-function minFilterMean(src: Uint8Array, w: number, h: number, r: number): number {
-  const k = 2 * r + 1;
-  const line = new Uint8Array(Math.max(w, h) + 2 * r);
-  const pre = new Uint8Array(line.length);
-  const suf = new Uint8Array(line.length);
-  const tmp = new Uint8Array(src.length);
-  // min over [i - r, i + r] of a line padded with 255 at both ends; the line is read from `buf` at `start`, `step`
-  const pass = (buf: Uint8Array, start: number, step: number, n: number, dst: Uint8Array | null): number => {
-    const len = n + 2 * r;
-    line.fill(255, 0, len);
-    for (let i = 0, o = start; i < n; i++, o += step) line[i + r] = buf[o] as number;
-    for (let i = 0; i < len; i++) {
-      const v = line[i] as number;
-      const p = pre[i - 1] as number;
-      pre[i] = i % k === 0 || v < p ? v : p;
-    }
-    for (let i = len - 1; i >= 0; i--) {
-      const v = line[i] as number;
-      const q = suf[i + 1] as number;
-      suf[i] = i === len - 1 || (i + 1) % k === 0 || v < q ? v : q;
-    }
-    let total = 0;
-    for (let i = 0, o = start; i < n; i++, o += step) {
-      const a = suf[i] as number;
-      const b = pre[i + 2 * r] as number;
-      const m = a < b ? a : b;
-      if (dst) dst[o] = m;
-      total += m;
-    }
-    return total;
-  };
-  for (let yy = 0; yy < h; yy++) pass(src, yy * w, 1, w, tmp);
+/** Branchless minimum of two small integers. */
+function min2(a: number, b: number): number {
+  const d = a - b;
+  return b + (d & (d >> 31));
+}
+
+/**
+ * Mean of the dark channel: the per-pixel RGB minimum, then a 7x7 minimum filter, separable, the borders padded
+ * with 255 (the window is clipped to the image). Each 7-wide minimum is min(min4[x - 3], min4[x]) where min4 is
+ * the minimum of 4 consecutive values, itself the minimum of two pairs: 3 comparisons per pixel and direction.
+ */
+function darkChannel7Mean(dark: Uint8Array, w: number, h: number): number {
+  // horizontal: for each row, a line padded with 3 x 255 on both sides
+  const line = new Uint8Array(w + 6);
+  const m4 = new Uint8Array(w + 6);
+  const rows = new Uint8Array(w * (h + 6)).fill(255); // the horizontal minima, 3 padding rows above and below
+  for (let yy = 0; yy < h; yy++) {
+    line.fill(255);
+    line.set(dark.subarray(yy * w, yy * w + w), 3);
+    for (let j = 0; j + 3 < w + 6; j++) m4[j] = min2(min2(line[j] as number, line[j + 1] as number), min2(line[j + 2] as number, line[j + 3] as number));
+    const o = (yy + 3) * w;
+    for (let x = 0; x < w; x++) rows[o + x] = min2(m4[x] as number, m4[x + 3] as number);
+  }
+  // vertical, the same on whole rows: v4[r] = min of padded rows r..r+3; output row yy = min(v4[yy], v4[yy + 3])
+  const v4 = new Uint8Array(w * (h + 3));
+  for (let k = 0, end = w * (h + 3); k < end; k++) {
+    v4[k] = min2(min2(rows[k] as number, rows[k + w] as number), min2(rows[k + 2 * w] as number, rows[k + 3 * w] as number));
+  }
   let total = 0;
-  for (let x = 0; x < w; x++) total += pass(tmp, x, w, h, null);
+  for (let k = 0, end = w * h, s = 3 * w; k < end; k++) total += min2(v4[k] as number, v4[k + s] as number);
   return total / (w * h);
 }
 
-/** Variance of the 3x3 Laplacian, and a noise sigma (Immerkaer's estimator) on the flattest half of the image. */
-function laplacianStats(y: Float32Array, w: number, h: number): { variance: number; noise: number } {
-  if (w < 3 || h < 3) return { variance: 0, noise: 0 };
-  let s = 0; let s2 = 0; let count = 0;
-  const m = Math.ceil(((w - 2) * (h - 2)) / 2) + 1;
-  const imm = new Float32Array(m);
-  const grad = new Float32Array(m);
-  const gradHist = new Uint32Array(1024);
-  let k = 0;
-  for (let yy = 1; yy < h - 1; yy++) {
-    for (let x = 1; x < w - 1; x++) {
-      const i = yy * w + x;
-      const c = y[i] as number;
-      const lap = (y[i - 1] as number) + (y[i + 1] as number) + (y[i - w] as number) + (y[i + w] as number) - 4 * c;
-      s += lap; s2 += lap * lap; count++;
-      if ((x + yy) % 2 === 0) {
-        // Immerkaer's mask: [1 -2 1; -2 4 -2; 1 -2 1], insensitive to edges and ramps up to second order
-        const v = (y[i - w - 1] as number) - 2 * (y[i - w] as number) + (y[i - w + 1] as number) - 2 * (y[i - 1] as number) + 4 * c
-          - 2 * (y[i + 1] as number) + (y[i + w - 1] as number) - 2 * (y[i + w] as number) + (y[i + w + 1] as number);
-        const g = Math.abs((y[i + 1] as number) - (y[i - 1] as number)) + Math.abs((y[i + w] as number) - (y[i - w] as number));
-        imm[k] = v < 0 ? -v : v;
-        grad[k] = g;
-        gradHist[g > 1023 ? 1023 : g | 0]++;
-        k++;
-      }
-    }
-  }
-  const mean = s / count;
-  // noise from the flattest half, where the mask sees grain and not structure: the gradient median by histogram
-  let acc = 0;
-  let cut = 0;
-  while (cut < 1023 && acc + (gradHist[cut] as number) < k / 2) acc += gradHist[cut++] as number;
-  let sum = 0;
-  let used = 0;
-  for (let j = 0; j < k; j++) {
-    if ((grad[j] as number) < cut + 1) { sum += imm[j] as number; used++; }
-  }
-  const noise = used ? (Math.sqrt(Math.PI / 2) / 6) * (sum / used) : 0;
-  return { variance: s2 / count - mean * mean, noise };
+/** atan in degrees on a table with linear interpolation, for ratios in [-1, 1]: error below 1e-5 degree. */
+const ATAN_STEPS = 2048;
+const ATAN_TABLE = Float64Array.from({ length: ATAN_STEPS + 2 }, (_, k) => Math.atan((2 * k) / ATAN_STEPS - 1) * (180 / Math.PI));
+function atanDeg(ratio: number): number {
+  const p = (ratio + 1) * (ATAN_STEPS / 2);
+  const k = p | 0;
+  const a = ATAN_TABLE[k] as number;
+  return a + ((ATAN_TABLE[k + 1] as number) - a) * (p - k);
 }
 
-/** The dominant angle (degrees; positive when the horizon falls to the right, a clockwise tilt) of edges within 45 degrees of horizontal. */
-function dominantTilt(y: Float32Array, w: number, h: number): { deg: number; strength: number } {
-  const bins = new Float64Array(181); // -45..45 in 0.5 degree bins
-  let total = 0;
+interface SharpnessNoise {
+  lapVariance: number;
+  noise: number;
+}
+
+/**
+ * One pass over the interior pixels with 3x3 filters: the variance of the Laplacian (sharpness) and Immerkaer's
+ * noise mask over the flattest half of the image, flatness being the Sobel |gx| + |gy| at the pixel (noise).
+ */
+function sharpnessNoise(y: Float32Array, w: number, h: number): SharpnessNoise {
+  if (w < 3 || h < 3) return { lapVariance: 0, noise: 0 };
+  const m = (w - 2) * (h - 2);
+  // per flatness bin: the pixel count and the summed |mask response|, so that no per-pixel buffer is needed
+  const flatHist = new Float64Array(FLAT_BINS);
+  const flatMask = new Float64Array(FLAT_BINS);
+  let lapS = 0;
+  let lapS2 = 0;
   for (let yy = 1; yy < h - 1; yy++) {
-    for (let x = 1; x < w - 1; x++) {
-      const i = yy * w + x;
-      const gx = (y[i - w + 1] as number) + 2 * (y[i + 1] as number) + (y[i + w + 1] as number) - (y[i - w - 1] as number) - 2 * (y[i - 1] as number) - (y[i + w - 1] as number);
-      const gy = (y[i + w - 1] as number) + 2 * (y[i + w] as number) + (y[i + w + 1] as number) - (y[i - w - 1] as number) - 2 * (y[i - w] as number) - (y[i - w + 1] as number);
+    let i = yy * w + 1;
+    // the 3x3 neighbourhood, shifted along the row
+    let a0 = y[i - w - 1] as number, a1 = y[i - w] as number;
+    let b0 = y[i - 1] as number, b1 = y[i] as number;
+    let c0 = y[i + w - 1] as number, c1 = y[i + w] as number;
+    for (let x = 1; x < w - 1; x++, i++) {
+      const a2 = y[i - w + 1] as number;
+      const b2 = y[i + 1] as number;
+      const c2 = y[i + w + 1] as number;
+      // Laplacian [0 1 0; 1 -4 1; 0 1 0]
+      const lap = a1 + b0 + b2 + c1 - 4 * b1;
+      lapS += lap;
+      lapS2 += lap * lap;
+      // Immerkaer's mask [1 -2 1; -2 4 -2; 1 -2 1]: the difference of two Laplacians, blind to edges and ramps to
+      // second order. It is symmetric while the Sobel kernels are antisymmetric, so for Gaussian noise its response
+      // is independent of the Sobel at the same pixel, and selecting flat pixels by the Sobel does not bias it.
+      const nm = a0 + a2 + c0 + c2 - 2 * (a1 + b0 + b2 + c1) + 4 * b1;
+      const gx = a2 + 2 * b2 + c2 - a0 - 2 * b0 - c0;
+      const gy = c0 + 2 * c1 + c2 - a0 - 2 * a1 - a2;
+      const f = ((gx < 0 ? -gx : gx) + (gy < 0 ? -gy : gy)) | 0;
+      const fb = f < FLAT_BINS ? f : FLAT_BINS - 1;
+      flatHist[fb]++;
+      flatMask[fb] = (flatMask[fb] as number) + (nm < 0 ? -nm : nm);
+      a0 = a1; a1 = a2;
+      b0 = b1; b1 = b2;
+      c0 = c1; c1 = c2;
+    }
+  }
+  const lapMean = lapS / m;
+  const lapVariance = Math.max(0, lapS2 / m - lapMean * lapMean);
+  // noise (Immerkaer 1996): sigma = sqrt(pi / 2) / 6 * mean |mask response|, over the flattest half of the pixels,
+  // where the mask sees grain rather than texture or edges
+  let cut = 0;
+  let acc = 0;
+  while (cut < FLAT_BINS - 1 && acc + (flatHist[cut] as number) < m / 2) acc += flatHist[cut++] as number;
+  let noiseSum = 0;
+  let noiseN = 0;
+  for (let b = 0; b <= cut; b++) {
+    noiseSum += flatMask[b] as number;
+    noiseN += flatHist[b] as number;
+  }
+  return { lapVariance, noise: noiseN > 0 ? (Math.sqrt(Math.PI / 2) / 6) * (noiseSum / noiseN) : 0 };
+}
+
+/**
+ * Luma for the tilt: halved (2x2 mean) when the image is large enough, then smoothed with a 5-tap binomial
+ * [1 4 6 4 1] / 16 in each direction (clamped borders). Gradient orientations on crisp, pixel-stepped edges are
+ * biased towards the axes (a line at 4 degrees reads as about 3.8); a little smoothing removes most of that bias,
+ * and the halving keeps it cheap.
+ */
+function tiltLuma(y: Float32Array, w: number, h: number): { y: Float32Array; w: number; h: number } {
+  let src = y;
+  if (w >= 16 && h >= 16) {
+    const hw = w >> 1;
+    const hh = h >> 1;
+    src = new Float32Array(hw * hh);
+    for (let r = 0; r < hh; r++) {
+      const i0 = 2 * r * w;
+      for (let c = 0; c < hw; c++) {
+        const i = i0 + 2 * c;
+        src[r * hw + c] = 0.25 * ((y[i] as number) + (y[i + 1] as number) + (y[i + w] as number) + (y[i + w + 1] as number));
+      }
+    }
+    w = hw;
+    h = hh;
+  }
+  const tmp = new Float32Array(w * h);
+  const out = new Float32Array(w * h);
+  const xm = w - 1;
+  for (let r = 0; r < h; r++) {
+    const o = r * w;
+    for (let c = 0; c < w; c++) {
+      const l2 = c - 2 < 0 ? 0 : c - 2;
+      const l1 = c - 1 < 0 ? 0 : c - 1;
+      const r1 = c + 1 > xm ? xm : c + 1;
+      const r2 = c + 2 > xm ? xm : c + 2;
+      tmp[o + c] = 0.0625 * ((src[o + l2] as number) + (src[o + r2] as number))
+        + 0.25 * ((src[o + l1] as number) + (src[o + r1] as number)) + 0.375 * (src[o + c] as number);
+    }
+  }
+  const ym = h - 1;
+  for (let r = 0; r < h; r++) {
+    const u2 = (r - 2 < 0 ? 0 : r - 2) * w;
+    const u1 = (r - 1 < 0 ? 0 : r - 1) * w;
+    const d1 = (r + 1 > ym ? ym : r + 1) * w;
+    const d2 = (r + 2 > ym ? ym : r + 2) * w;
+    const o = r * w;
+    for (let c = 0; c < w; c++) {
+      out[o + c] = 0.0625 * ((tmp[u2 + c] as number) + (tmp[d2 + c] as number))
+        + 0.25 * ((tmp[u1 + c] as number) + (tmp[d1 + c] as number)) + 0.375 * (tmp[o + c] as number);
+    }
+  }
+  return { y: out, w, h };
+}
+
+/**
+ * The dominant angle of near-horizontal edges, counter-clockwise positive, and the share of the near-horizontal
+ * gradient energy within +-1 degree of it. Sobel gradients within 45 degrees of vertical vote with their magnitude
+ * into 0.5 degree bins; the histogram is smoothed ([1 4 6 4 1]) and its peak refined by summing the (sign-aligned)
+ * gradient vectors within +-4 degrees of it: a sum of gradient vectors along a stepped edge points along the true
+ * normal, where an average of their angles is pulled towards the axes.
+ */
+function horizonTilt(luma: Float32Array, width: number, height: number): { deg: number; strength: number } {
+  if (width < 3 || height < 3) return { deg: 0, strength: 0 };
+  const { y, w, h } = tiltLuma(luma, width, height);
+  if (w < 3 || h < 3) return { deg: 0, strength: 0 };
+  const energy = new Float64Array(TILT_BINS); // gradient magnitude per orientation bin
+  const sumX = new Float64Array(TILT_BINS); // sign-aligned gradient vector sums per bin
+  const sumY = new Float64Array(TILT_BINS);
+  let total = 0;
+  const minMag2 = TILT_MIN_MAG * TILT_MIN_MAG;
+  for (let yy = 1; yy < h - 1; yy++) {
+    let i = yy * w + 1;
+    let a0 = y[i - w - 1] as number, a1 = y[i - w] as number;
+    let b0 = y[i - 1] as number, b1 = y[i] as number;
+    let c0 = y[i + w - 1] as number, c1 = y[i + w] as number;
+    for (let x = 1; x < w - 1; x++, i++) {
+      const a2 = y[i - w + 1] as number;
+      const b2 = y[i + 1] as number;
+      const c2 = y[i + w + 1] as number;
+      // Sobel, y pointing down
+      let gx = a2 + 2 * b2 + c2 - a0 - 2 * b0 - c0;
+      let gy = c0 + 2 * c1 + c2 - a0 - 2 * a1 - a2;
+      a0 = a1; a1 = a2;
+      b0 = b1; b1 = b2;
+      c0 = c1; c1 = c2;
+      // an edge within 45 degrees of horizontal has a gradient within 45 degrees of vertical. A line rotated
+      // counter-clockwise by t has the normal (sin t, cos t) in image coordinates (y down): t = atan(gx / gy),
+      // whichever way the gradient points.
+      if (gy < 0) {
+        gx = -gx;
+        gy = -gy;
+      }
+      if ((gx < 0 ? -gx : gx) > gy) continue;
       const mag2 = gx * gx + gy * gy;
-      if (mag2 < 1600) continue;
+      if (mag2 < minMag2) continue;
       const mag = Math.sqrt(mag2);
-      // an edge line is perpendicular to its gradient; a horizontal edge has a vertical gradient
-      let a = (Math.atan2(gx, gy) * 180) / Math.PI; // 0 for a vertical gradient pointing down
-      if (a > 90) a -= 180;
-      if (a < -90) a += 180;
-      if (Math.abs(a) > 45) continue;
-      const bin = Math.round((-a + 45) * 2);
-      bins[bin] = (bins[bin] as number) + mag;
+      const bin = ((atanDeg(gx / gy) + 45) * 2 + 0.5) | 0;
+      energy[bin] = (energy[bin] as number) + mag;
+      sumX[bin] = (sumX[bin] as number) + gx;
+      sumY[bin] = (sumY[bin] as number) + gy;
       total += mag;
     }
   }
   if (total === 0) return { deg: 0, strength: 0 };
-  let best = 90;
+  let best = -1;
   let bestV = -1;
-  for (let b = 0; b < bins.length; b++) {
-    const v = (bins[b - 1] ?? 0) * 0.5 + (bins[b] as number) + (bins[b + 1] ?? 0) * 0.5;
-    if (v > bestV) { bestV = v; best = b; }
+  for (let b = 0; b < TILT_BINS; b++) {
+    const v = 6 * (energy[b] as number) + 4 * ((energy[b - 1] ?? 0) + (energy[b + 1] ?? 0)) + (energy[b - 2] ?? 0) + (energy[b + 2] ?? 0);
+    // ties go to the bin nearest to level, so that a symmetric histogram reads 0
+    if (v > bestV || (v === bestV && Math.abs(b - 90) < Math.abs(best - 90))) {
+      bestV = v;
+      best = b;
+    }
   }
   let near = 0;
-  for (let b = Math.max(0, best - 2); b <= Math.min(180, best + 2); b++) near += bins[b] as number;
-  return { deg: best / 2 - 45, strength: near / total };
+  for (let b = Math.max(0, best - 2); b <= Math.min(TILT_BINS - 1, best + 2); b++) near += energy[b] as number;
+  let vx = 0;
+  let vy = 0;
+  for (let b = Math.max(0, best - TILT_REFINE_BINS); b <= Math.min(TILT_BINS - 1, best + TILT_REFINE_BINS); b++) {
+    vx += sumX[b] as number;
+    vy += sumY[b] as number;
+  }
+  const deg = vy > 0 ? (Math.atan(vx / vy) * 180) / Math.PI : best / 2 - 45;
+  return { deg, strength: near / total };
 }

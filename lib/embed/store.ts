@@ -4,7 +4,10 @@
  * preprocessing in the file's key-value metadata. Parts are written whole (temporary name, then rename), so a run
  * that stops keeps every finished part and the next run skips what they hold.
  */
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import * as arrow from 'apache-arrow';
+import * as pq from 'parquet-wasm';
+import { writeFileAtomic } from '../util/fsutil.js';
 import { join } from 'node:path';
 import { Db, lit } from '../db/duckdb.js';
 import type { ModelSpec } from './models.js';
@@ -37,8 +40,12 @@ export async function storedKeys(db: Db, workspace: string, modelId: string, set
   return new Set(rows.map((r) => `${r.id}:${r.view}`));
 }
 
-/** Writes one part of vectors; returns its file. */
-export async function writePart(db: Db, workspace: string, spec: ModelSpec, set: VectorSet,
+/**
+ * Writes one part of vectors; returns its file. The part is built as an Arrow table whose vectors are one contiguous
+ * Float32Array (a fixed-size list column, no per-number conversion) and written by parquet-wasm (arrow-rs);
+ * DuckDB reads it back with its own Parquet reader.
+ */
+export async function writePart(_db: Db, workspace: string, spec: ModelSpec, set: VectorSet,
   rows: ReadonlyArray<{ id: number; view: number; vector: Float32Array }>, extra: Record<string, string> = {}): Promise<string> {
   const dir = vectorDir(workspace, spec.id, set);
   mkdirSync(dir, { recursive: true });
@@ -46,19 +53,25 @@ export async function writePart(db: Db, workspace: string, spec: ModelSpec, set:
   for (const f of readdirSync(dir)) if (f.endsWith('.tmp')) rmSync(join(dir, f), { force: true });
   const next = readdirSync(dir).filter((f) => /^part-\d+\.parquet$/.test(f)).length;
   const file = join(dir, `part-${String(next).padStart(5, '0')}.parquet`);
-  const col = VECTOR_SETS[set];
-  await db.run(`CREATE OR REPLACE TEMP TABLE vector_part (${col} BIGINT, view INTEGER, vector FLOAT[${spec.dim}])`);
-  await db.appendVectors('vector_part', spec.dim, rows);
-  const meta: Record<string, string> = {
+  const sorted = [...rows].sort((a, b) => a.id - b.id || a.view - b.view);
+  const n = sorted.length;
+  const floats = new Float32Array(n * spec.dim);
+  sorted.forEach((r, i) => floats.set(r.vector.subarray(0, spec.dim), i * spec.dim));
+  const item = arrow.makeData({ type: new arrow.Float32(), length: n * spec.dim, data: floats });
+  const listType = new arrow.FixedSizeList(spec.dim, new arrow.Field('item', new arrow.Float32(), false));
+  const table = new arrow.Table({
+    [VECTOR_SETS[set]]: arrow.makeVector(BigInt64Array.from(sorted, (r) => BigInt(r.id))),
+    model_id: arrow.vectorFromArray(sorted.map(() => spec.id), new arrow.Utf8()),
+    view: arrow.makeVector(Int32Array.from(sorted, (r) => r.view)),
+    vector: arrow.makeVector(arrow.makeData({ type: listType, length: n, nullCount: 0, child: item })),
+  });
+  const meta = new Map(Object.entries({
     model_id: spec.id, dim: String(spec.dim), preprocessing: JSON.stringify(spec.preprocessing), output: spec.output,
     model_sha256: spec.sha256 ?? '', ...extra,
-  };
-  const kv = Object.entries(meta).map(([k, v]) => `${k}: ${lit(v)}`).join(', ');
-  const tmp = `${file}.tmp`;
-  await db.run(`COPY (SELECT ${col}, ${lit(spec.id)} AS model_id, view, vector FROM vector_part ORDER BY ${col}, view)
-    TO ${lit(tmp)} (FORMAT parquet, COMPRESSION zstd, KV_METADATA {${kv}})`);
-  await db.run('DROP TABLE vector_part');
-  renameSync(tmp, file);
+  }));
+  const props = new pq.WriterPropertiesBuilder().setCompression(pq.Compression.ZSTD).setKeyValueMetadata(meta).build();
+  const bytes = pq.writeParquet(pq.Table.fromIPCStream(arrow.tableToIPC(table, 'stream')), props);
+  writeFileAtomic(file, bytes);
   return file;
 }
 
