@@ -8,6 +8,7 @@ import { Db, lit } from '../db/duckdb.js';
 import { workspaceOf } from '../embed/embed.js';
 import { defaultModel } from '../embed/models.js';
 import { vectorGlob } from '../embed/store.js';
+import { DESCRIPTOR_NAMES } from '../embed/descriptor.js';
 import { csvCell } from '../match/review.js';
 import { checkChoice, checkInt, FluxError } from '../util/check.js';
 import { assertOutsideArchive, isInside, writeFileAtomic } from '../util/fsutil.js';
@@ -118,8 +119,9 @@ export async function loadPhotoVectors(db: Db, options: { model?: string; keeper
   const workspace = await workspaceOf(db);
   const modelId = options.model ?? defaultModel()?.spec.id;
   const glob = modelId ? vectorGlob(workspace, modelId, 'photos') : null;
-  if (!modelId || !glob) throw new FluxError(`--model: no photo vectors${modelId ? ` of ${modelId}` : ''} yet; run flux embed first`);
   const filters = [options.keepersOnly ? 'p.keeper' : null, options.where ? `(${options.where})` : null].filter(Boolean).join(' AND ');
+  if (!glob && options.model === undefined) return descriptorVectors(db, filters, options.where);
+  if (!modelId || !glob) throw new FluxError(`--model: no photo vectors${modelId ? ` of ${modelId}` : ''} yet; run flux embed first`);
   let rows: Array<{ id: number; vector: number[] }>;
   try {
     rows = await db.all(`SELECT v.photo_id AS id, v.vector FROM read_parquet(${lit(glob)}) v JOIN photos p USING (photo_id)
@@ -131,6 +133,26 @@ export async function loadPhotoVectors(db: Db, options: { model?: string; keeper
   const data = new Float32Array(rows.length * dim);
   rows.forEach((r, i) => data.set(r.vector, i * dim));
   return { ids: rows.map((r) => r.id), matrix: unitRows({ data, rows: rows.length, dim }), modelId };
+}
+
+/**
+ * With no model vectors on this machine, the pixel descriptor stands in: each measure standardised over the
+ * photos, so the curator still spreads its picks over tone and technique.
+ */
+async function descriptorVectors(db: Db, filters: string, where: string | undefined): Promise<CurateInput & { modelId: string }> {
+  const names = DESCRIPTOR_NAMES;
+  let rows: Array<Record<string, number>>;
+  try {
+    rows = await db.all(`SELECT d.id, ${names.map((n) => `(d.${n} - avg(d.${n}) OVER ()) / coalesce(nullif(stddev_pop(d.${n}) OVER (), 0), 1) AS ${n}`).join(', ')}
+      FROM descriptors d JOIN photos p ON d."set" = 'photos' AND p.photo_id = d.id ${filters ? `WHERE ${filters}` : ''} ORDER BY d.id`);
+  } catch (err) {
+    throw new FluxError(`--where: the condition "${where}" is not valid SQL on photos: ${(err as Error).message.split('\n')[0]}`);
+  }
+  if (rows.length === 0) throw new FluxError('curate: no vectors: run flux embed first (it computes at least the pixel descriptor)');
+  const dim = names.length;
+  const data = new Float32Array(rows.length * dim);
+  rows.forEach((r, i) => names.forEach((n, j) => { data[i * dim + j] = Number(r[n] ?? 0); }));
+  return { ids: rows.map((r) => Number(r.id)), matrix: unitRows({ data, rows: rows.length, dim }), modelId: 'descriptor' };
 }
 
 /** Stores a run's selection and, when asked, replaces the favourites with it. */

@@ -59,7 +59,7 @@ export interface MatchReport {
 interface Photo { id: number; t: string | null; name: string | null; day: string | null; sha: string; path: string; preview: string | null }
 interface Keeper {
   id: number; path: string; sha: string; t: string | null; nameT: string | null; name: string | null; folderDay: string | null;
-  preview: string | null; status: string | null; matched: number | null;
+  preview: string | null; status: string | null; matched: number | null; method: string | null;
 }
 interface Decision {
   photo: number | null; method: MatchMethod | null; status: MatchStatus; similarity: number | null; reason: string | null;
@@ -131,7 +131,7 @@ export async function match(options: MatchOptions): Promise<MatchReport> {
       CAST(session_date AS VARCHAR) AS day, sha256 AS sha, path, preview FROM photos`);
     const keepers = await db.all<Keeper>(`SELECT keeper_id AS id, path, sha256 AS sha, strftime(captured_at, '%Y-%m-%d %H:%M:%S.%f') AS t,
       strftime(name_captured_at, '%Y-%m-%d %H:%M:%S.%f') AS nameT, original_filename AS name, CAST(folder_date AS VARCHAR) AS folderDay,
-      preview, match_status AS status, matched_photo_id AS matched FROM keeper_files ORDER BY path`);
+      preview, match_status AS status, matched_photo_id AS matched, match_method AS method FROM keeper_files ORDER BY path`);
     const decisions = await db.all<{ keeper_path: string; keeper_sha256: string; photo_id: number; decision: string }>('SELECT * FROM match_decisions');
     const photoById = new Map(photos.map((p) => [p.id, p]));
     const byExact = new Map<string, number[]>();
@@ -261,9 +261,11 @@ export async function match(options: MatchOptions): Promise<MatchReport> {
     const scorer = modelId ? modelScorer(db, workspace, modelId) : thumbs;
     const source = scorer.source;
     const needSimilarity = todo.filter((k) => (decided.get(k.id) as Decision).status !== 'matched');
+    // calibration learns from links made by steps 1-3 only, so a re-run sees the same evidence as the first run
     const linked = keepers.filter((k) => {
       const d = decided.get(k.id);
-      return d ? d.photo !== null : k.status === 'matched' && k.matched !== null && photoById.has(k.matched);
+      return d ? d.photo !== null && d.method !== 'similarity'
+        : k.status === 'matched' && k.method !== 'similarity' && k.matched !== null && photoById.has(k.matched);
     });
     const photoOf = (k: Keeper): number => (decided.get(k.id)?.photo ?? k.matched) as number;
     // candidate photos: the keeper's walk and neighbouring days
