@@ -114,3 +114,34 @@ test('export copies picks with their sidecars, never overwrites, refuses the arc
     db.close();
   }
 });
+
+test('flux curate: run, exclude the stable picks, run again without them, clear', async () => {
+  const { smallSample, PROJECT } = await import('./helpers.js');
+  const { spawnSync } = await import('node:child_process');
+  const { embed } = await import('../lib/embed/embed.js');
+  const sample = await smallSample();
+  const dbFile = join(work.dir, 'cli', 'flux.duckdb');
+  await ingest({ originals: sample.originals, db: dbFile });
+  await embed({ db: dbFile, sets: ['photos'] });
+  const flux = (...args: string[]): string => {
+    const r = spawnSync(process.execPath, [join(PROJECT, 'dist', 'lib', 'cli', 'flux.js'), 'curate', '--db', dbFile, ...args], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    return r.stdout;
+  };
+  assert.match(flux('--target', '6', '--iterations', '4', '--seed', '3', '--favourites'), /fps: 6 of \d+ photos .* 4 iterations, seed 3: .*favourites replaced/);
+  const db1 = await Db.open(dbFile, { readOnly: true });
+  const stable = (await db1.all<{ photo_id: number }>('SELECT photo_id FROM curator_selection WHERE frequency >= 90')).map((r) => r.photo_id);
+  const fav = Number(await db1.value('SELECT count(*) FROM favourites'));
+  db1.close();
+  assert.equal(fav, 6);
+  assert.match(flux('exclude', '--above', '90'), new RegExp(`^${stable.length} photos excluded`));
+  flux('--target', '6', '--iterations', '4', '--seed', '3');
+  const db2 = await Db.open(dbFile, { readOnly: true });
+  const again = (await db2.all<{ photo_id: number }>('SELECT photo_id FROM curator_selection')).map((r) => r.photo_id);
+  db2.close();
+  for (const id of stable) assert.ok(!again.includes(id), `excluded ${id} picked again`);
+  assert.match(flux('clear'), /all exclusions removed/);
+  const bad = spawnSync(process.execPath, [join(PROJECT, 'dist', 'lib', 'cli', 'flux.js'), 'curate', '--db', dbFile, '--where', 'nonsense ==='], { encoding: 'utf8' });
+  assert.equal(bad.status, 1);
+  assert.match(bad.stderr, /--where: the condition "nonsense ===" is not valid SQL/);
+});
