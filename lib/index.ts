@@ -34,3 +34,4 @@ export * from './curate/algorithms.js';
 export * from './curate/curate.js';
 export * from './curate/matmul.js';
 export * from './analysis/umap.js';
+export * from './analysis/sessions.js';

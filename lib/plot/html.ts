@@ -15,12 +15,12 @@ function cell(v: unknown): string {
 }
 
 /** An HTML table of rows (the columns of the first row), escaped; `(none)` for no rows. */
-export function htmlTable(rows: ReadonlyArray<Record<string, unknown>>, caption?: string): string {
+export function htmlTable(rows: ReadonlyArray<object>, caption?: string): string {
   const cap = caption ? `<caption style="text-align:left;font-weight:bold">${escapeHtml(caption)}</caption>` : '';
   if (rows.length === 0) return `<table>${cap}<tr><td><i>(none)</i></td></tr></table>`;
   const cols = Object.keys(rows[0] as object);
   const head = cols.map((c) => `<th style="text-align:left;padding:2px 8px">${escapeHtml(c)}</th>`).join('');
-  const body = rows.map((r) => `<tr>${cols.map((c) => `<td style="padding:2px 8px">${cell(r[c])}</td>`).join('')}</tr>`).join('');
+  const body = (rows as ReadonlyArray<Record<string, unknown>>).map((r) => `<tr>${cols.map((c) => `<td style="padding:2px 8px">${cell(r[c])}</td>`).join('')}</tr>`).join('');
   return `<table style="border-collapse:collapse;font:12px sans-serif">${cap}<tr>${head}</tr>${body}</table>`;
 }
 
