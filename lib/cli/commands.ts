@@ -17,6 +17,13 @@ import { join } from 'node:path';
 import { formatMatch, match } from '../match/match.js';
 import { applyDecisions, writeReview } from '../match/review.js';
 import type { OnProgress } from '../util/progress.js';
+import { formatTrain, modelGraph, train } from '../rank/train.js';
+import { currentModelDir, loadKeeperModel, score } from '../rank/score.js';
+import { FEATURE_SETS, type FeatureSet } from '../rank/features.js';
+import { ARCHS, type Arch, type Hyper } from '../rank/scorers.js';
+import type { BackendName } from '../rank/backend.js';
+import { assertOutsideArchive, writeFileAtomic } from '../util/fsutil.js';
+import { checkChoice } from '../util/check.js';
 
 type Values = Record<string, string | boolean | undefined>;
 
@@ -244,6 +251,74 @@ export const COMMANDS: Record<string, Command> = {
           for (const s of e.skipped) console.log(`skipped ${s.path || s.photoId}: ${s.reason}`);
         }
       });
+    },
+  },
+  train: {
+    summary: 'train and compare the keeper rankers (pairwise, contrastive, baselines); keep, calibrate and save the best',
+    usage: [
+      'flux train --db FILE [--arch compare|pairwise|contrastive|contrastive-multi|logistic|metadata] [--features SET]',
+      '           [--model EMBEDDING_ID] [--models-dir DIR] [--seed 7] [--epochs N] [--near-rate 0.5] [--near-weight 2]',
+      '           [--target-precision 0.8 | --budget 0.05] [--backend tensorflow-gpu|tensorflow|wasm|cpu] [--resamples 200]',
+      '',
+      `--arch compare (default) trains every candidate and baseline, keeps the candidate with the best validation AP and`,
+      `prints the test comparison with bootstrap 95% intervals. Feature sets: ${FEATURE_SETS.join(', ')}.`,
+      'Writes DIR/keeper-<id>/ (config, weights, calibration, metrics, model.onnx); DIR defaults to FLUX_MODELS or models/.',
+    ].join('\n'),
+    options: {
+      db: { type: 'string' }, arch: { type: 'string' }, features: { type: 'string' }, model: { type: 'string' }, 'models-dir': { type: 'string' },
+      seed: { type: 'string' }, epochs: { type: 'string' }, 'near-rate': { type: 'string' }, 'near-weight': { type: 'string' },
+      'target-precision': { type: 'string' }, budget: { type: 'string' }, backend: { type: 'string' }, resamples: { type: 'string' },
+    },
+    async run(v, _p, onProgress) {
+      const hyper: Partial<Hyper> = {};
+      if (num(v, 'epochs') !== undefined) hyper.epochs = num(v, 'epochs') as number;
+      if (num(v, 'near-rate') !== undefined) hyper.nearRate = num(v, 'near-rate') as number;
+      if (num(v, 'near-weight') !== undefined) hyper.nearWeight = num(v, 'near-weight') as number;
+      const arch = str(v, 'arch');
+      const features = str(v, 'features');
+      const r = await train({
+        db: need(v, 'db', 'train'), arch: arch === undefined ? undefined : checkChoice('arch', arch, [...ARCHS, 'compare'] as const) as Arch | 'compare',
+        featureSet: features === undefined ? undefined : checkChoice('features', features, FEATURE_SETS) as FeatureSet,
+        model: str(v, 'model'), modelsDir: str(v, 'models-dir'), seed: num(v, 'seed'), hyper, backend: str(v, 'backend') as BackendName | undefined,
+        resamples: num(v, 'resamples'), targetPrecision: num(v, 'target-precision'), budget: num(v, 'budget'), onProgress,
+      });
+      console.log(formatTrain(r));
+    },
+  },
+  score: {
+    summary: 'write keeper_score for every photo, or score the photos of an inbox folder (table inbox_scores + HTML)',
+    usage: [
+      'flux score --db FILE [--model-dir DIR]',
+      'flux score --db FILE --inbox DIR [--out REPORT.html] [--model-dir DIR]',
+      '',
+      'Scores: 1.0 confirmed keeper; >= 0.8 review recommended; 0.5-0.8 uncertain; < 0.5 probable non-keeper;',
+      '0.0 technical failure (black, blown-out or severely blurred frame) with the reason. The inbox is only read.',
+    ].join('\n'),
+    options: { db: { type: 'string' }, 'model-dir': { type: 'string' }, inbox: { type: 'string' }, out: { type: 'string' } },
+    async run(v, _p, onProgress) {
+      const r = await score({ db: need(v, 'db', 'score'), modelDir: str(v, 'model-dir'), inbox: str(v, 'inbox'), out: str(v, 'out'), onProgress });
+      const c = r.counts;
+      console.log(`${r.set === 'inbox' ? 'inbox' : 'corpus'}: ${c.total} photos scored by ${r.model}: ${c.keeper ?? 0} confirmed keepers, ${c.review ?? 0} review recommended, ` +
+        `${c.uncertain ?? 0} uncertain, ${c.unlikely ?? 0} probable non-keepers, ${c.failure ?? 0} technical failures, ${c.unscored ?? 0} not scored (${r.seconds.toFixed(1)} s)`);
+      for (const s of r.skipped) console.log(`skipped ${s.path}: ${s.reason}`);
+      if (r.html) console.log(`report ${r.html}`);
+    },
+  },
+  'export-onnx': {
+    summary: 'write the keeper model (standardisation, scorer, calibration) as one ONNX graph',
+    usage: 'flux export-onnx --db FILE --out FILE.onnx [--model-dir DIR]',
+    options: { db: { type: 'string' }, out: { type: 'string' }, 'model-dir': { type: 'string' } },
+    async run(v) {
+      const out = resolve(need(v, 'out', 'export-onnx'));
+      const { dir, roots } = await withDb(need(v, 'db', 'export-onnx'), async (db) => ({
+        dir: await currentModelDir(db, str(v, 'model-dir')),
+        roots: Object.fromEntries((await db.all<{ key: string; value: string }>(`SELECT key, value FROM meta WHERE key LIKE 'root.%'`)).map((r) => [r.key.slice(5), r.value])),
+      }), { readOnly: true });
+      assertOutsideArchive('--out', out, roots);
+      const model = loadKeeperModel(dir);
+      const bytes = modelGraph(model);
+      writeFileAtomic(out, bytes);
+      console.log(`wrote ${out} (${(bytes.length / 1024).toFixed(0)} KiB): input "features" [n, ${model.dim}] (${model.featureSet}${model.embeddingModel ? `, ${model.embeddingModel}` : ''}), outputs "keeper_score" and "raw_score"`);
     },
   },
 };

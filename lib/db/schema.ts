@@ -105,33 +105,44 @@ CREATE TABLE IF NOT EXISTS ingest_errors (
 );
 `;
 
+/** The context features the rankers use, in order (columns of the views `photo_context` and `inbox_context`). */
+export const CONTEXT_NAMES: readonly string[] = Object.freeze([
+  'hour_sin', 'hour_cos', 'weekend', 'season_sin', 'season_cos', 'focal_length', 'log_exposure', 'log_iso', 'f_number',
+  'log_session_frames', 'session_minutes', 'session_position',
+]);
+
 /**
  * Context features of each photo from EXIF and its session, for the rankers: time of day and season as angles,
- * weekday, camera settings on log scales, and where in its walk the frame was taken.
+ * weekday, camera settings on log scales, and where in its walk the frame was taken. Inbox photos have no session
+ * date of their own: their walk is their capture day.
  */
-const CONTEXT_VIEW = `
-CREATE OR REPLACE VIEW photo_context AS
-SELECT photo_id,
+function contextView(view: string, table: string, id: string, session: string): string {
+  return `
+CREATE OR REPLACE VIEW ${view} AS
+SELECT ${id},
   hour(captured_at) + minute(captured_at) / 60.0 AS hour,
   sin(2 * pi() * (hour(captured_at) + minute(captured_at) / 60.0) / 24) AS hour_sin,
   cos(2 * pi() * (hour(captured_at) + minute(captured_at) / 60.0) / 24) AS hour_cos,
   isodow(captured_at) AS weekday,
-  CASE WHEN isodow(captured_at) >= 6 THEN 1.0 ELSE 0.0 END AS weekend,
+  CASE WHEN isodow(captured_at) >= 6 THEN 1.0 WHEN captured_at IS NOT NULL THEN 0.0 END AS weekend,
   sin(2 * pi() * dayofyear(captured_at) / 365.25) AS season_sin,
   cos(2 * pi() * dayofyear(captured_at) / 365.25) AS season_cos,
   focal_length,
   ln(exposure_time) AS log_exposure,
   ln(iso) AS log_iso,
   f_number,
-  count(*) OVER (PARTITION BY session_date) AS session_frames,
-  date_diff('second', min(captured_at) OVER (PARTITION BY session_date), max(captured_at) OVER (PARTITION BY session_date)) / 60.0 AS session_minutes,
-  (row_number() OVER (PARTITION BY session_date ORDER BY captured_at, photo_id) - 1)
-    / greatest(1, count(*) OVER (PARTITION BY session_date) - 1) AS session_position
-FROM photos`;
+  count(*) OVER (PARTITION BY ${session}) AS session_frames,
+  ln(count(*) OVER (PARTITION BY ${session})) AS log_session_frames,
+  date_diff('second', min(captured_at) OVER (PARTITION BY ${session}), max(captured_at) OVER (PARTITION BY ${session})) / 60.0 AS session_minutes,
+  (row_number() OVER (PARTITION BY ${session} ORDER BY captured_at, ${id}) - 1)
+    / greatest(1, count(*) OVER (PARTITION BY ${session}) - 1) AS session_position
+FROM ${table}`;
+}
 
 /** Creates the tables that do not exist yet and records the schema version. */
 export async function ensureSchema(db: Db): Promise<void> {
   await db.run(TABLES);
-  await db.run(CONTEXT_VIEW);
+  await db.run(contextView('photo_context', 'photos', 'photo_id', 'session_date'));
+  await db.run(contextView('inbox_context', 'inbox_photos', 'inbox_id', 'CAST(captured_at AS DATE)'));
   await db.run(`INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)`, [String(SCHEMA_VERSION)]);
 }

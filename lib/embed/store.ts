@@ -4,7 +4,8 @@
  * preprocessing in the file's key-value metadata. Parts are written whole (temporary name, then rename), so a run
  * that stops keeps every finished part and the next run skips what they hold.
  */
-import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { FluxError } from '../util/check.js';
 import * as arrow from 'apache-arrow';
 import * as pq from 'parquet-wasm';
 import { writeFileAtomic } from '../util/fsutil.js';
@@ -83,4 +84,48 @@ export async function readVectors(db: Db, workspace: string, modelId: string, se
   const rows = await db.all<{ id: number; vector: number[] }>(`SELECT ${VECTOR_SETS[set]} AS id, vector FROM read_parquet(${lit(glob)}) WHERE view = ?`, [view]);
   for (const r of rows) out.set(r.id, Float32Array.from(r.vector));
   return out;
+}
+
+/** Vectors of a set as one row-major matrix, read straight from the Parquet parts (no per-number conversion). */
+export interface StoredVectors {
+  ids: number[];
+  views: number[];
+  dim: number;
+  data: Float32Array;
+}
+
+/**
+ * Reads every vector of a set (all views, or the views `keep` accepts) into one Float32Array, part by part through
+ * parquet-wasm and Arrow. Rows are ordered by id, then view.
+ */
+export async function readStoredVectors(workspace: string, modelId: string, set: VectorSet, keep: (view: number) => boolean = () => true): Promise<StoredVectors> {
+  const dir = vectorDir(workspace, modelId, set);
+  const files = existsSync(dir) ? readdirSync(dir).filter((f) => /^part-\d+\.parquet$/.test(f)).sort() : [];
+  const chunks: Array<{ id: number; view: number; vec: Float32Array }> = [];
+  let dim = 0;
+  for (const f of files) {
+    const table = arrow.tableFromIPC(pq.readParquet(readFileSync(join(dir, f))).intoIPCStream());
+    const idCol = table.getChild(VECTOR_SETS[set]);
+    const viewCol = table.getChild('view');
+    const vecCol = table.getChild('vector');
+    if (!idCol || !viewCol || !vecCol) throw new FluxError(`${join(dir, f)}: not a vector part (expected columns ${VECTOR_SETS[set]}, view, vector)`);
+    const listType = vecCol.type as arrow.FixedSizeList;
+    dim = listType.listSize;
+    let row = 0;
+    for (const data of vecCol.data) {
+      const values = data.children[0]?.values as Float32Array;
+      const offset = data.offset * dim + (data.children[0]?.offset ?? 0);
+      for (let i = 0; i < data.length; i++, row++) {
+        const view = Number(viewCol.get(row));
+        if (!keep(view)) continue;
+        chunks.push({ id: Number(idCol.get(row)), view, vec: values.subarray(offset + i * dim, offset + (i + 1) * dim) });
+      }
+    }
+  }
+  chunks.sort((a, b) => a.id - b.id || a.view - b.view);
+  // a resumed run may have written a row twice (a part landed, the process died before it was recorded): keep one
+  const unique = chunks.filter((c, i) => i === 0 || c.id !== (chunks[i - 1] as typeof c).id || c.view !== (chunks[i - 1] as typeof c).view);
+  const data = new Float32Array(unique.length * dim);
+  unique.forEach((c, i) => data.set(c.vec, i * dim));
+  return { ids: unique.map((c) => c.id), views: unique.map((c) => c.view), dim, data };
 }

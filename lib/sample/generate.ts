@@ -18,7 +18,7 @@ import {
   type Misfire, type SceneParams, type SessionStyle,
 } from './render.js';
 
-export const GENERATOR_VERSION = 1;
+export const GENERATOR_VERSION = 2;
 
 /** Options of `generateSample`. */
 export interface SampleOptions {
@@ -208,7 +208,7 @@ function plan(cfg: SampleTruth['config']): Plan {
         const frame: Frame = {
           session: s, body, name: ricoh(counter), folder: dayFolder(date), time: fmt(clock),
           subSec: pad(burstLen > 1 ? b * 25 : srng.int(0, 99)), offset: offsetFor(date), params, taste,
-          latent: misfire ? -Infinity : taste + 0.8 * style.richness + srng.normal(0, 0.5),
+          latent: misfire ? -Infinity : taste + 0.5 * style.richness + srng.normal(0, 0.35),
           misfire, portrait, burst, ...settings, inCorpus: true, keeper: false,
         };
         session.frames.push(frame);
@@ -303,8 +303,8 @@ function prepareOut(out: string, config: SampleTruth['config']): 'fresh' | 'done
 export function sampleConfig(options: Omit<SampleOptions, 'out' | 'onProgress'>): SampleTruth['config'] {
   return {
     seed: checkInt('--seed', options.seed ?? 7, 0, 0xffffffff),
-    sessions: checkInt('--sessions', options.sessions ?? 24, 4, 5000),
-    frames: checkInt('--frames', options.frames ?? 60, 8, 2000),
+    sessions: checkInt('--sessions', options.sessions ?? 60, 4, 5000),
+    frames: checkInt('--frames', options.frames ?? 40, 8, 2000),
     width: checkInt('--width', options.width ?? 768, 64, 8000),
     height: checkInt('--height', options.height ?? 512, 64, 8000),
     quality: checkInt('--quality', options.quality ?? 88, 40, 100),

@@ -1,0 +1,242 @@
+/**
+ * `flux score`: a keeper score in [0, 1] for every photo, from the saved keeper model's ONNX graph. Confirmed
+ * keepers score 1.0; clear technical failures (black or white frames, severe blur) score 0.0 with the reason; the
+ * rest get the calibrated probability and a band. With `--inbox DIR`, new photos are ingested and embedded into the
+ * workspace (the inbox is only read), scored into `inbox_scores`, and listed in an HTML report with thumbnails.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { Db } from '../db/duckdb.js';
+import { embed, workspaceOf } from '../embed/embed.js';
+import { DESCRIPTOR_NAMES } from '../embed/descriptor.js';
+import { ingest } from '../ingest/ingest.js';
+import { escapeHtml } from '../plot/html.js';
+import { FluxError } from '../util/check.js';
+import { assertOutsideArchive, checkDir, writeFileAtomic } from '../util/fsutil.js';
+import type { OnProgress } from '../util/progress.js';
+import { BAND_LABELS, bandOf, type Band } from './calibrate.js';
+import { loadFeatures, type FeatureRows } from './features.js';
+import { OnnxScorer } from './onnx.js';
+import type { KeeperModel } from './train.js';
+
+/** Loads a saved keeper model folder. */
+export function loadKeeperModel(dir: string): KeeperModel {
+  const need = ['config.json', 'weights.json', 'calibration.json'];
+  for (const f of need) if (!existsSync(join(dir, f))) throw new FluxError(`--model-dir: ${join(dir, f)} not found; train a model with flux train first`);
+  const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as KeeperModel;
+  const weights = JSON.parse(readFileSync(join(dir, 'weights.json'), 'utf8')) as Pick<KeeperModel, 'names' | 'standardizer' | 'params'>;
+  const calibration = JSON.parse(readFileSync(join(dir, 'calibration.json'), 'utf8')) as KeeperModel['calibration'];
+  return { ...config, ...weights, calibration };
+}
+
+/** The keeper model named by `--model-dir`, else the one the last `flux train` recorded in the database. */
+export async function currentModelDir(db: Db, dir?: string): Promise<string> {
+  if (dir) return resolve(dir);
+  const recorded = await db.value<string>(`SELECT value FROM meta WHERE key = 'keeper_model'`);
+  if (!recorded) throw new FluxError(`${db.file}: no keeper model yet; run flux train --db ${db.file} first (or pass --model-dir)`);
+  return recorded;
+}
+
+/**
+ * Descriptor limits of a clear technical failure, something no photographer keeps. A frame counts as black or
+ * white only when it is also nearly featureless (tiny tonal range and contrast), so night scenes and fog stay.
+ */
+export const FAILURE_RULES = {
+  featureless: { dynamicRange: 0.16, contrast: 0.04 },
+  /** Mean luma (0..1) of a black frame is below this; of a blown-out frame above `white`. */
+  black: 0.2,
+  white: 0.85,
+  /** Share of clipped white pixels that is a blown-out frame whatever its contrast. */
+  clipWhite: 0.9,
+  /** Sharpness (Laplacian energy) below this: nothing in focus at all. */
+  sharpness: 0.3,
+};
+
+/** Why a photo is a clear technical failure, or null. `d` maps descriptor names to values. */
+export function failureReason(d: Record<string, number>): string | null {
+  const b = d.brightness as number, dr = d.dynamic_range as number, c = d.contrast as number, cw = d.clip_white as number, sh = d.sharpness as number;
+  if (![b, dr, c, cw, sh].every(Number.isFinite)) return null;
+  const featureless = dr < FAILURE_RULES.featureless.dynamicRange && c < FAILURE_RULES.featureless.contrast;
+  if (featureless && b < FAILURE_RULES.black) return `black frame (brightness ${b.toFixed(3)}, tonal range ${dr.toFixed(3)})`;
+  if ((featureless && b > FAILURE_RULES.white) || cw > FAILURE_RULES.clipWhite) return `blown-out frame (brightness ${b.toFixed(3)}, ${(cw * 100).toFixed(0)}% clipped white)`;
+  if (sh < FAILURE_RULES.sharpness) return `severe blur or misfire (sharpness ${sh.toFixed(3)})`;
+  return null;
+}
+
+async function descriptorMap(db: Db, set: 'photos' | 'inbox'): Promise<Map<number, Record<string, number>>> {
+  const rows = await db.all<Record<string, number> & { id: number }>(`SELECT id, ${DESCRIPTOR_NAMES.map((n) => `"${n}"`).join(', ')} FROM descriptors WHERE "set" = ?`, [set]);
+  return new Map(rows.map((r) => [r.id, r]));
+}
+
+/** Features of a set in the model's column order (checked). */
+async function modelFeatures(db: Db, model: KeeperModel, set: 'photos' | 'inbox'): Promise<FeatureRows> {
+  const rows = await loadFeatures(db, await workspaceOf(db), { set, featureSet: model.featureSet, modelId: model.embeddingModel });
+  if (rows.ids.length && (rows.dim !== model.dim || rows.names.some((n, i) => n !== model.names[i]))) {
+    throw new FluxError(`keeper model ${model.id} expects ${model.dim} features (${model.featureSet}); the ${set} rows have ${rows.dim}. Re-embed with ${model.embeddingModel} or retrain`);
+  }
+  return rows;
+}
+
+export interface ScoredRow { id: number; score: number | null; band: Band | 'unscored'; reason: string | null }
+
+/** Scores feature rows through the model's ONNX graph, then applies the keeper and failure rules. */
+async function scoreRowsOnnx(dir: string, model: KeeperModel, rows: FeatureRows, desc: Map<number, Record<string, number>>, keepers: Set<number>, all: number[]): Promise<ScoredRow[]> {
+  const scorer = await OnnxScorer.load(join(dir, 'model.onnx'));
+  try {
+    const { prob } = rows.ids.length ? await scorer.score(rows.x, rows.dim) : { prob: new Float32Array(0) };
+    const byId = new Map(rows.ids.map((id, i) => [id, prob[i] as number]));
+    return all.map((id) => {
+      if (keepers.has(id)) return { id, score: 1, band: 'keeper', reason: 'confirmed keeper' };
+      const d = desc.get(id);
+      const failure = d ? failureReason(d) : null;
+      if (failure) return { id, score: 0, band: 'failure', reason: failure };
+      const p = byId.get(id);
+      if (p === undefined) return { id, score: null, band: 'unscored', reason: d ? `no ${model.embeddingModel} vector` : 'no descriptor (preview failed)' };
+      return { id, score: p, band: bandOf(p), reason: null };
+    });
+  } finally {
+    await scorer.close();
+  }
+}
+
+export interface ScoreReport {
+  model: string;
+  modelDir: string;
+  set: 'photos' | 'inbox';
+  counts: Record<string, number>;
+  /** The inbox report file. */
+  html: string | null;
+  skipped: Array<{ path: string; reason: string }>;
+  seconds: number;
+}
+
+export interface ScoreOptions {
+  db: string;
+  modelDir?: string;
+  /** Score the photos of this folder instead of the corpus. */
+  inbox?: string;
+  /** The inbox report (default `<workspace>/reports/inbox.html`). */
+  out?: string;
+  onProgress?: OnProgress;
+}
+
+const countBands = (rows: ScoredRow[]): Record<string, number> => {
+  const c: Record<string, number> = { total: rows.length };
+  for (const r of rows) c[r.band] = (c[r.band] ?? 0) + 1;
+  return c;
+};
+
+/** Runs `flux score`. */
+export async function score(options: ScoreOptions): Promise<ScoreReport> {
+  const t0 = performance.now();
+  if (options.inbox !== undefined) return scoreInbox(options, t0);
+  const db = await Db.open(options.db);
+  try {
+    const dir = await currentModelDir(db, options.modelDir);
+    const model = loadKeeperModel(dir);
+    options.onProgress?.({ stage: 'score', done: 0, total: 1 });
+    const rows = await modelFeatures(db, model, 'photos');
+    const keepers = new Set((await db.all<{ id: number }>('SELECT photo_id AS id FROM photos WHERE keeper')).map((r) => r.id));
+    const all = (await db.all<{ id: number }>('SELECT photo_id AS id FROM photos ORDER BY photo_id')).map((r) => r.id);
+    const scored = await scoreRowsOnnx(dir, model, rows, await descriptorMap(db, 'photos'), keepers, all);
+    await db.transaction(async () => {
+      await db.run('ALTER TABLE photos ADD COLUMN IF NOT EXISTS keeper_band VARCHAR');
+      await db.run('ALTER TABLE photos ADD COLUMN IF NOT EXISTS score_reason VARCHAR');
+      await db.run('CREATE OR REPLACE TEMP TABLE new_scores (photo_id BIGINT, s DOUBLE, band VARCHAR, reason VARCHAR)');
+      await db.append('new_scores', ['bigint', 'double', 'varchar', 'varchar'], scored.map((r) => [r.id, r.score, r.band, r.reason]));
+      await db.run('UPDATE photos SET keeper_score = n.s, keeper_band = n.band, score_reason = n.reason FROM new_scores n WHERE photos.photo_id = n.photo_id');
+      await db.run('DROP TABLE new_scores');
+      await db.run(`INSERT OR REPLACE INTO meta VALUES ('keeper_scored_by', ?)`, [model.id]);
+    });
+    options.onProgress?.({ stage: 'score', done: 1, total: 1 });
+    return { model: model.id, modelDir: dir, set: 'photos', counts: countBands(scored), html: null, skipped: [], seconds: (performance.now() - t0) / 1000 };
+  } finally {
+    db.close();
+  }
+}
+
+async function scoreInbox(options: ScoreOptions, t0: number): Promise<ScoreReport> {
+  const inbox = checkDir('--inbox', options.inbox);
+  // where the archive is: never written, and neither is the inbox
+  const roots = await (async () => {
+    const db = await Db.open(options.db);
+    try {
+      const r = await db.all<{ key: string; value: string }>(`SELECT key, value FROM meta WHERE key LIKE 'root.%'`);
+      return { ...Object.fromEntries(r.filter((x) => x.key !== 'root.inbox').map((x) => [x.key.slice(5), x.value])), inbox };
+    } finally {
+      db.close();
+    }
+  })();
+  const db0 = await Db.open(options.db);
+  let dir: string;
+  let model: KeeperModel;
+  let workspace: string;
+  try {
+    dir = await currentModelDir(db0, options.modelDir);
+    model = loadKeeperModel(dir);
+    workspace = await workspaceOf(db0);
+  } finally {
+    db0.close();
+  }
+  const out = resolve(options.out ?? join(workspace, 'reports', 'inbox.html'));
+  assertOutsideArchive('--out', out, roots);
+  assertOutsideArchive('--db', options.db, roots);
+  assertOutsideArchive('workspace', workspace, roots);
+  await ingest({ inbox, db: options.db, workspace, onProgress: options.onProgress });
+  await embed({ db: options.db, sets: ['inbox'], model: model.embeddingModel ?? 'none', onProgress: options.onProgress });
+  const db = await Db.open(options.db);
+  try {
+    const rows = await modelFeatures(db, model, 'inbox');
+    const photos = await db.all<{ id: number; path: string; preview: string | null; captured_at: string | null }>(`SELECT inbox_id AS id, path, preview,
+      CAST(captured_at AS VARCHAR) AS captured_at FROM inbox_photos ORDER BY path`);
+    const scored = await scoreRowsOnnx(dir, model, rows, await descriptorMap(db, 'inbox'), new Set(), photos.map((p) => p.id));
+    const byId = new Map(photos.map((p) => [p.id, p]));
+    await db.run(`CREATE OR REPLACE TABLE inbox_scores (path VARCHAR PRIMARY KEY, keeper_score DOUBLE, band VARCHAR, reason VARCHAR, keeper_model VARCHAR, scored_at TIMESTAMP)`);
+    const now = new Date().toISOString().replace('T', ' ').slice(0, 19);
+    await db.append('inbox_scores', ['varchar', 'double', 'varchar', 'varchar', 'varchar', 'varchar'],
+      scored.map((r) => [(byId.get(r.id) as { path: string }).path, r.score, r.band, r.reason, model.id, now]));
+    const skipped = [
+      ...(await db.all<{ path: string; reason: string }>(`SELECT path, stage || ': ' || message AS reason FROM ingest_errors WHERE root = 'inbox' ORDER BY path`)),
+      ...scored.filter((r) => r.band === 'unscored').map((r) => ({ path: (byId.get(r.id) as { path: string }).path, reason: r.reason ?? 'not scored' })),
+    ];
+    const items = scored.map((r) => ({ ...r, ...(byId.get(r.id) as { path: string; preview: string | null; captured_at: string | null }) }));
+    writeFileAtomic(out, inboxHtml(items, skipped, model, workspace, inbox));
+    return { model: model.id, modelDir: dir, set: 'inbox', counts: countBands(scored), html: out, skipped, seconds: (performance.now() - t0) / 1000 };
+  } finally {
+    db.close();
+  }
+}
+
+const BAND_COLOURS: Record<string, string> = { keeper: '#1b7837', review: '#1b7837', uncertain: '#b8860b', unlikely: '#777', failure: '#b2182b', unscored: '#777' };
+
+/** The inbox report: photos by score (then time), thumbnails embedded, so the file stands alone. */
+export function inboxHtml(items: Array<ScoredRow & { path: string; preview: string | null; captured_at: string | null }>, skipped: Array<{ path: string; reason: string }>,
+  model: KeeperModel, workspace: string, inbox: string): string {
+  const sorted = [...items].sort((a, b) => (b.score ?? -1) - (a.score ?? -1) || String(a.captured_at).localeCompare(String(b.captured_at)));
+  const thumb = (p: string | null): string => {
+    if (!p) return '';
+    const f = join(workspace, p);
+    return existsSync(f) ? `data:image/jpeg;base64,${readFileSync(f).toString('base64')}` : '';
+  };
+  const cards = sorted.map((r) => {
+    const src = thumb(r.preview);
+    const label = r.band === 'unscored' ? 'not scored' : BAND_LABELS[r.band as Band];
+    return `<figure class="card" data-band="${r.band}"><div class="img">${src ? `<img src="${src}" alt="${escapeHtml(r.path)}">` : 'no preview'}</div>
+<figcaption><b style="color:${BAND_COLOURS[r.band]}">${r.score === null ? '–' : r.score.toFixed(2)}</b> ${escapeHtml(label)}<br>${escapeHtml(r.path)}${r.captured_at ? `<br><small>${escapeHtml(r.captured_at)}</small>` : ''}${r.reason && r.band !== 'unscored' ? `<br><small>${escapeHtml(r.reason)}</small>` : ''}</figcaption></figure>`;
+  }).join('\n');
+  const counts = countBands(items);
+  const summary = (['review', 'uncertain', 'unlikely', 'failure', 'unscored'] as const).map((b) => `${b === 'unscored' ? 'not scored' : BAND_LABELS[b]}: ${counts[b] ?? 0}`).join(' · ');
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Inbox keeper scores</title>
+<style>body{font:14px system-ui,sans-serif;margin:1.5em;color:#222}.grid{display:flex;flex-wrap:wrap;gap:12px}.card{width:220px;margin:0}
+.img{height:150px;display:flex;align-items:center;justify-content:center;background:#f3f3f3}.img img{max-width:220px;max-height:150px}
+figcaption{font-size:12px;line-height:1.35;word-break:break-all}table{border-collapse:collapse}td{padding:2px 8px;border-bottom:1px solid #ddd}</style></head><body>
+<h1>Inbox keeper scores</h1>
+<p>${escapeHtml(inbox)} · ${items.length} photos · model ${escapeHtml(model.id)} (${escapeHtml(model.arch)}, ${escapeHtml(model.featureSet)}${model.embeddingModel ? `, ${escapeHtml(model.embeddingModel)}` : ''})</p>
+<p>${escapeHtml(summary)}</p>
+<p><small>The score estimates how likely this photographer would keep the photo, learned from his own keepers; it ranks, he selects.
+${model.threshold.value !== null ? `Auto-surface threshold ${model.threshold.value.toFixed(3)} (${escapeHtml(model.threshold.rule)}).` : ''}</small></p>
+<div class="grid">${cards}</div>
+${skipped.length ? `<h2>Skipped</h2><table>${skipped.map((s) => `<tr><td>${escapeHtml(s.path)}</td><td>${escapeHtml(s.reason)}</td></tr>`).join('')}</table>` : ''}
+</body></html>`;
+}
+

@@ -1,0 +1,265 @@
+/**
+ * The candidate rankers and the baselines, trained with TensorFlow.js on standardised feature rows.
+ *
+ * - pairwise: a small MLP scorer trained RankNet-style on (keeper, non-keeper) pairs; pairs with a non-keeper from
+ *   the keeper's own walk (a near miss) are drawn at `nearRate` and weighted `nearWeight`.
+ * - contrastive: a learned projection onto the unit sphere that pulls keepers towards learned prototypes and pushes
+ *   non-keepers below a margin; the score is the cosine to the nearest keeper centroid (one, or one per motif,
+ *   recomputed from the projected training keepers by k-means).
+ * - logistic: logistic regression (class-balanced) on the same rows; `metadata` is the same on context alone.
+ * - chance: a seeded random score.
+ *
+ * Initialisation and sampling use the workbench's seeded generator, so a retrain with the same seed is identical.
+ */
+import { kmeans } from 'ml-kmeans';
+import { tf } from './backend.js';
+import { averagePrecision } from './metrics.js';
+import { Rng } from '../util/rng.js';
+
+export const ARCHS = ['pairwise', 'contrastive', 'contrastive-multi', 'logistic', 'metadata', 'chance'] as const;
+export type Arch = (typeof ARCHS)[number];
+export const CANDIDATES: readonly Arch[] = ['pairwise', 'contrastive', 'contrastive-multi'];
+
+export interface Hyper {
+  epochs: number;
+  batch: number;
+  learningRate: number;
+  l2: number;
+  /** Hidden units of the pairwise scorer. */
+  hidden: number;
+  /** Output size of the contrastive projection. */
+  projection: number;
+  /** Keeper centroids of the contrastive scorer. */
+  centroids: number;
+  /** Share of pairs (or negatives) drawn from the keeper's own session. */
+  nearRate: number;
+  /** Loss weight of a same-session pair. */
+  nearWeight: number;
+  /** Cosine below which non-keepers stop being pushed. */
+  margin: number;
+  /** Epochs without a better validation AP before stopping. */
+  patience: number;
+}
+
+export const DEFAULT_HYPER: Hyper = {
+  epochs: 30, batch: 128, learningRate: 1e-3, l2: 1e-3, hidden: 32, projection: 32, centroids: 1,
+  nearRate: 0.5, nearWeight: 2, margin: 0.2, patience: 6,
+};
+
+/** A tensor as plain numbers (JSON-able). */
+export interface Weight { shape: number[]; values: number[] }
+export type ScorerKind = 'linear' | 'mlp' | 'proto' | 'random';
+
+export interface ScorerParams {
+  kind: ScorerKind;
+  weights: Record<string, Weight>;
+}
+
+/** Standardised training data. */
+export interface TrainData {
+  x: Float32Array;
+  dim: number;
+  y: Uint8Array;
+  session: Int32Array;
+  ids: number[];
+  train: number[];
+  /** Validation rows (original views) for early stopping. */
+  val: number[];
+}
+
+export interface TrainLog { epoch: number; loss: number; valAp: number; seconds: number }
+
+export const kindOf = (arch: Arch): ScorerKind =>
+  arch === 'pairwise' ? 'mlp' : arch.startsWith('contrastive') ? 'proto' : arch === 'chance' ? 'random' : 'linear';
+
+function glorot(rng: Rng, fanIn: number, fanOut: number): number[] {
+  const limit = Math.sqrt(6 / (fanIn + fanOut));
+  return Array.from({ length: fanIn * fanOut }, () => rng.uniform(-limit, limit));
+}
+
+function initParams(kind: ScorerKind, dim: number, h: Hyper, rng: Rng): ScorerParams {
+  const w = (shape: number[], values: number[]): Weight => ({ shape, values });
+  const zeros = (n: number): number[] => new Array<number>(n).fill(0);
+  if (kind === 'linear') return { kind, weights: { W: w([dim, 1], zeros(dim)), b: w([1], [0]) } };
+  if (kind === 'mlp') {
+    return { kind, weights: { W1: w([dim, h.hidden], glorot(rng, dim, h.hidden)), b1: w([h.hidden], zeros(h.hidden)), W2: w([h.hidden, 1], glorot(rng, h.hidden, 1)), b2: w([1], [0]) } };
+  }
+  if (kind === 'proto') {
+    return { kind, weights: { W: w([dim, h.projection], glorot(rng, dim, h.projection)), b: w([h.projection], zeros(h.projection)), C: w([h.centroids, h.projection], glorot(rng, h.centroids, h.projection)) } };
+  }
+  return { kind, weights: {} };
+}
+
+type Vars = Record<string, tf.Variable>;
+
+const l2norm = (t: tf.Tensor): tf.Tensor => tf.div(t, tf.add(tf.norm(t, 'euclidean', -1, true), 1e-12));
+
+/** Scores of a batch. For `proto`, `soft` replaces the max over centroids by a smooth maximum (training). */
+function forward(kind: ScorerKind, v: Record<string, tf.Tensor>, x: tf.Tensor2D, soft = false): tf.Tensor1D {
+  if (kind === 'linear') return tf.reshape(tf.add(tf.matMul(x, v.W as tf.Tensor2D), v.b as tf.Tensor), [-1]);
+  if (kind === 'mlp') {
+    const hidden = tf.relu(tf.add(tf.matMul(x, v.W1 as tf.Tensor2D), v.b1 as tf.Tensor));
+    return tf.reshape(tf.add(tf.matMul(hidden as tf.Tensor2D, v.W2 as tf.Tensor2D), v.b2 as tf.Tensor), [-1]);
+  }
+  const z = l2norm(tf.add(tf.matMul(x, v.W as tf.Tensor2D), v.b as tf.Tensor));
+  const cos = tf.matMul(z as tf.Tensor2D, l2norm(v.C as tf.Tensor) as tf.Tensor2D, false, true);
+  if (!soft) return tf.max(cos, -1) as tf.Tensor1D;
+  const tau = 0.1;
+  return tf.mul(tf.logSumExp(tf.div(cos, tau), -1), tau) as tf.Tensor1D;
+}
+
+/** Rows `idx` of `x` as a [n, dim] tensor. */
+function gather(x: Float32Array, dim: number, idx: readonly number[]): tf.Tensor2D {
+  const out = new Float32Array(idx.length * dim);
+  idx.forEach((r, i) => out.set(x.subarray(r * dim, (r + 1) * dim), i * dim));
+  return tf.tensor2d(out, [idx.length, dim]);
+}
+
+/** Scores of rows of `x` (all rows when `rows` is omitted), in batches. */
+export function scoreRows(params: ScorerParams, x: Float32Array, dim: number, rows?: readonly number[], ids?: readonly number[]): Float32Array {
+  const n = rows ? rows.length : x.length / dim;
+  const out = new Float32Array(n);
+  if (params.kind === 'random') {
+    // a fixed pseudo-random score per photo id (chance), independent of row order
+    for (let i = 0; i < n; i++) out[i] = new Rng((ids?.[rows ? (rows[i] as number) : i] ?? i) >>> 0).fork('chance').next();
+    return out;
+  }
+  const v = Object.fromEntries(Object.entries(params.weights).map(([k, w]) => [k, tf.tensor(w.values, w.shape)]));
+  try {
+    const step = 4096;
+    for (let s = 0; s < n; s += step) {
+      const idx = Array.from({ length: Math.min(step, n - s) }, (_, i) => (rows ? (rows[s + i] as number) : s + i));
+      const scores = tf.tidy(() => forward(params.kind, v, gather(x, dim, idx)));
+      out.set(scores.dataSync(), s);
+      scores.dispose();
+    }
+  } finally {
+    for (const t of Object.values(v)) t.dispose();
+  }
+  return out;
+}
+
+/** Centroids of the projected training keepers: their normalised mean, or k-means (seeded) for several. */
+function keeperCentroids(params: ScorerParams, data: TrainData, k: number, rng: Rng): Weight {
+  const pos = data.train.filter((r) => data.y[r]);
+  const p = (params.weights.W as Weight).shape[1] as number;
+  const z = tf.tidy(() => {
+    const v = { W: tf.tensor(params.weights.W!.values, params.weights.W!.shape), b: tf.tensor(params.weights.b!.values, params.weights.b!.shape) };
+    return l2norm(tf.add(tf.matMul(gather(data.x, data.dim, pos), v.W as tf.Tensor2D), v.b));
+  });
+  const rows = z.arraySync() as number[][];
+  z.dispose();
+  let centres: number[][];
+  if (k <= 1 || rows.length <= k) {
+    const m = new Array<number>(p).fill(0);
+    for (const r of rows) r.forEach((v, j) => { m[j] = (m[j] as number) + v; });
+    centres = [m];
+  } else {
+    centres = kmeans(rows, k, { seed: rng.uint32(), initialization: 'kmeans++', maxIterations: 100 }).centroids;
+  }
+  const norm = centres.map((c) => { const l = Math.hypot(...c) || 1; return c.map((v) => v / l); });
+  return { shape: [norm.length, p], values: norm.flat() };
+}
+
+/**
+ * Trains one ranker; returns its parameters (the best epoch by validation AP) and the per-epoch log.
+ * `onEpoch` reports progress.
+ */
+export async function trainScorer(arch: Arch, data: TrainData, hyper: Partial<Hyper>, seed: number, onEpoch?: (log: TrainLog) => void): Promise<{ params: ScorerParams; log: TrainLog[] }> {
+  const h: Hyper = { ...DEFAULT_HYPER, ...hyper, ...(arch === 'contrastive-multi' && hyper.centroids === undefined ? { centroids: 4 } : {}) };
+  const rng = new Rng(seed).fork(`train:${arch}`);
+  const kind = kindOf(arch);
+  const params = initParams(kind, data.dim, h, rng.fork('init'));
+  if (kind === 'random') return { params, log: [] };
+  const vars: Vars = Object.fromEntries(Object.entries(params.weights).map(([k, w]) => [k, tf.variable(tf.tensor(w.values, w.shape), true, `${arch}_${k}_${seed}`)]));
+  const optimizer = tf.train.adam(h.learningRate);
+  const pos = data.train.filter((r) => data.y[r]);
+  const neg = data.train.filter((r) => !data.y[r]);
+  if (!pos.length || !neg.length) throw new RangeError(`train ${arch}: the training split needs keepers and non-keepers (has ${pos.length} and ${neg.length})`);
+  const negBySession = new Map<number, number[]>();
+  for (const r of neg) {
+    const s = data.session[r] as number;
+    const g = negBySession.get(s);
+    if (g) g.push(r);
+    else negBySession.set(s, [r]);
+  }
+  const sampleNeg = (r: Rng, keeper: number): [number, number] => {
+    const near = negBySession.get(data.session[keeper] as number);
+    if (near && r.chance(h.nearRate)) return [r.pick(near), h.nearWeight];
+    return [r.pick(neg), 1];
+  };
+  const posWeight = neg.length / pos.length;
+  const steps = Math.max(1, Math.ceil(data.train.length / h.batch));
+  const log: TrainLog[] = [];
+  let best: { ap: number; weights: Record<string, Weight> } | null = null;
+  let since = 0;
+  const l2 = (): tf.Scalar => tf.mul(h.l2, tf.addN(Object.entries(vars).filter(([k]) => k.startsWith('W')).map(([, v]) => tf.sum(tf.square(v))))) as tf.Scalar;
+  const snapshot = (): Record<string, Weight> => Object.fromEntries(Object.entries(vars).map(([k, v]) => [k, { shape: v.shape, values: Array.from(v.dataSync()) }]));
+  try {
+    for (let epoch = 1; epoch <= h.epochs; epoch++) {
+      const t0 = performance.now();
+      const er = rng.fork(`epoch:${epoch}`);
+      let lossSum = 0;
+      for (let s = 0; s < steps; s++) {
+        let lossT: tf.Scalar | null;
+        if (kind === 'mlp') {
+          const ks: number[] = [], ns: number[] = [], ws: number[] = [];
+          for (let b = 0; b < h.batch; b++) {
+            const k = er.pick(pos);
+            const [n, w] = sampleNeg(er, k);
+            ks.push(k); ns.push(n); ws.push(w);
+          }
+          const xk = gather(data.x, data.dim, ks), xn = gather(data.x, data.dim, ns), w = tf.tensor1d(ws);
+          lossT = optimizer.minimize(() => {
+            const diff = tf.sub(forward(kind, vars, xk), forward(kind, vars, xn));
+            return tf.add(tf.div(tf.sum(tf.mul(w, tf.softplus(tf.neg(diff)))), tf.sum(w)), l2()) as tf.Scalar;
+          }, true);
+          tf.dispose([xk, xn, w]);
+        } else if (kind === 'proto') {
+          const half = Math.max(1, h.batch >> 1);
+          const ks: number[] = [], ns: number[] = [];
+          for (let b = 0; b < half; b++) {
+            const k = er.pick(pos);
+            ks.push(k);
+            ns.push(sampleNeg(er, k)[0]);
+          }
+          const xk = gather(data.x, data.dim, ks), xn = gather(data.x, data.dim, ns);
+          lossT = optimizer.minimize(() => {
+            const pull = tf.mean(tf.sub(1, forward(kind, vars, xk, true)));
+            const push = tf.mean(tf.relu(tf.sub(forward(kind, vars, xn, true), h.margin)));
+            return tf.add(tf.add(pull, push), l2()) as tf.Scalar;
+          }, true);
+          tf.dispose([xk, xn]);
+        } else {
+          const rows = Array.from({ length: h.batch }, () => er.pick(data.train));
+          const xb = gather(data.x, data.dim, rows);
+          const yb = tf.tensor1d(rows.map((r) => data.y[r] as number));
+          const wb = tf.tensor1d(rows.map((r) => (data.y[r] ? posWeight : 1)));
+          lossT = optimizer.minimize(() => {
+            const logits = forward(kind, vars, xb);
+            const bce = tf.add(tf.relu(logits), tf.sub(tf.softplus(tf.neg(tf.abs(logits))), tf.mul(logits, yb)));
+            return tf.add(tf.div(tf.sum(tf.mul(wb, bce)), tf.sum(wb)), l2()) as tf.Scalar;
+          }, true);
+          tf.dispose([xb, yb, wb]);
+        }
+        lossSum += (lossT as tf.Scalar).dataSync()[0] as number;
+        (lossT as tf.Scalar).dispose();
+      }
+      const current: ScorerParams = { kind, weights: snapshot() };
+      if (kind === 'proto') current.weights.C = keeperCentroids(current, data, h.centroids, rng.fork(`centroids:${epoch}`));
+      const valAp = data.val.length ? averagePrecision(scoreRows(current, data.x, data.dim, data.val), data.val.map((r) => data.y[r] as number)) : NaN;
+      const entry = { epoch, loss: lossSum / steps, valAp, seconds: (performance.now() - t0) / 1000 };
+      log.push(entry);
+      onEpoch?.(entry);
+      if (!best || valAp > best.ap || (Number.isNaN(best.ap) && !Number.isNaN(valAp))) {
+        best = { ap: valAp, weights: current.weights };
+        since = 0;
+      } else if (++since >= h.patience) break;
+      await new Promise((r) => setImmediate(r));
+    }
+  } finally {
+    for (const v of Object.values(vars)) v.dispose();
+    optimizer.dispose();
+  }
+  return { params: { kind, weights: (best as { weights: Record<string, Weight> }).weights }, log };
+}

@@ -1,0 +1,308 @@
+/**
+ * `flux train`: the ranker comparison and the keeper model. Trains the candidates (pairwise, contrastive with one
+ * or several centroids) and the baselines (logistic regression, metadata only, chance) on the session-grouped
+ * split, picks the candidate with the best validation AP, calibrates it on validation, reports every model on the
+ * test split with bootstrap intervals, shows how much the photo-level split flatters the winner, and writes
+ * `models/keeper-<id>/`.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { Db } from '../db/duckdb.js';
+import { workspaceOf } from '../embed/embed.js';
+import { defaultModel } from '../embed/models.js';
+import { vectorGlob } from '../embed/store.js';
+import { checkChoice, checkInt, FluxError } from '../util/check.js';
+import { sha256, writeFileAtomic } from '../util/fsutil.js';
+import type { OnProgress } from '../util/progress.js';
+import { projectRoot } from '../workspace.js';
+import { initBackend, type BackendName } from './backend.js';
+import { calibrateAll, chooseCalibration, chooseThreshold, type CalibrationChoice, type TradeoffPoint } from './calibrate.js';
+import { fitStandardizer, loadDataset, standardize, type Dataset, type FeatureSet, type Standardizer } from './features.js';
+import { evaluate, pointMetrics, type MetricName, type Metrics } from './metrics.js';
+import { scorerGraph } from './onnx.js';
+import { ARCHS, CANDIDATES, scoreRows, trainScorer, type Arch, type Hyper, type ScorerParams, type TrainLog } from './scorers.js';
+
+export interface TrainOptions {
+  db: string;
+  /** One architecture, or `compare` (default): every candidate and baseline, the best candidate kept. */
+  arch?: Arch | 'compare';
+  /** Feature set for a single architecture (default: the fullest available). */
+  featureSet?: FeatureSet;
+  /** Embedding model id (default: the best model with vectors). */
+  model?: string;
+  /** Folder that receives `keeper-<id>/` (default FLUX_MODELS or `<project>/models`). */
+  modelsDir?: string;
+  seed?: number;
+  hyper?: Partial<Hyper>;
+  backend?: BackendName;
+  /** Bootstrap resamples for the intervals (default 200). */
+  resamples?: number;
+  /** Surfacing rule for the threshold (default: precision 0.8 on validation). */
+  targetPrecision?: number;
+  budget?: number;
+  /** Skip the photo-level split comparison. */
+  skipPhotoSplit?: boolean;
+  onProgress?: OnProgress;
+}
+
+export interface CandidateResult {
+  name: string;
+  arch: Arch;
+  featureSet: FeatureSet;
+  valAp: number;
+  /** Test metrics (ranking on raw scores; ECE on the calibrated probability), with bootstrap 95% intervals. */
+  test: Metrics;
+  calibration: CalibrationChoice | null;
+  epochs: number;
+  seconds: number;
+}
+
+export interface TrainReport {
+  id: string;
+  dir: string;
+  backend: string;
+  seed: number;
+  embeddingModel: string | null;
+  winner: CandidateResult;
+  results: CandidateResult[];
+  /** The winner retrained on the photo-level split: its test AP there against the honest split's. */
+  photoSplit: { ap: Metrics['ap']; sessionAp: Metrics['ap'] } | null;
+  threshold: { rule: string; point: TradeoffPoint | null };
+  data: { rows: number; photos: number; keepers: number; train: number; val: number; test: number; keeperRate: number; missingVector: number };
+  seconds: number;
+}
+
+/** The folder for keeper models. */
+export function modelsRoot(dir?: string): string {
+  return resolve(dir ?? process.env.FLUX_MODELS ?? join(projectRoot(), 'models'));
+}
+
+/** Columns of the full feature rows that make up a smaller feature set. */
+function columnsFor(ds: Dataset, fs: FeatureSet): number[] {
+  const isVec = (n: string): boolean => /^v\d+$/.test(n);
+  const ctx = new Set(['hour_sin', 'hour_cos', 'weekend', 'season_sin', 'season_cos', 'focal_length', 'log_exposure', 'log_iso', 'f_number', 'log_session_frames', 'session_minutes', 'session_position']);
+  const want = (n: string): boolean => (isVec(n) ? fs.includes('vector') : ctx.has(n) ? fs.includes('context') : fs.includes('descriptor'));
+  return ds.names.flatMap((n, i) => (want(n) ? [i] : []));
+}
+
+/** A view of the dataset restricted to some columns. */
+export function selectColumns(ds: Dataset, fs: FeatureSet): Dataset {
+  const cols = columnsFor(ds, fs);
+  if (cols.length === ds.dim) return { ...ds, featureSet: fs };
+  const n = ds.ids.length;
+  const x = new Float32Array(n * cols.length);
+  for (let r = 0; r < n; r++) for (let j = 0; j < cols.length; j++) x[r * cols.length + j] = ds.x[r * ds.dim + (cols[j] as number)] as number;
+  return { ...ds, featureSet: fs, dim: cols.length, names: cols.map((c) => ds.names[c] as string), x };
+}
+
+/** What one trained model needs to score and to be saved. */
+export interface Fitted {
+  arch: Arch;
+  featureSet: FeatureSet;
+  names: string[];
+  standardizer: Standardizer;
+  params: ScorerParams;
+  log: TrainLog[];
+  seconds: number;
+}
+
+const rowsOf = (ds: Dataset, split: string, originalsOnly = true): number[] =>
+  ds.split.flatMap((s, i) => (s === split && (!originalsOnly || ds.views[i] === 0) ? [i] : []));
+
+/** Trains one architecture on one dataset. */
+export async function fit(ds: Dataset, arch: Arch, seed: number, hyper: Partial<Hyper> = {}, onEpoch?: (l: TrainLog) => void): Promise<Fitted & { xs: Float32Array }> {
+  const t0 = performance.now();
+  const train = rowsOf(ds, 'train', false);
+  const standardizer = fitStandardizer(ds.x, ds.dim, train);
+  const xs = standardize(ds.x, ds.dim, standardizer);
+  const { params, log } = await trainScorer(arch, { x: xs, dim: ds.dim, y: ds.y, session: ds.session, ids: ds.ids, train, val: rowsOf(ds, 'val') }, hyper, seed, onEpoch);
+  return { arch, featureSet: ds.featureSet, names: ds.names, standardizer, params, log, seconds: (performance.now() - t0) / 1000, xs };
+}
+
+/** Validation and test evaluation of a fitted model, with its calibration chosen on validation. */
+function assess(ds: Dataset, f: Fitted & { xs: Float32Array }, seed: number, resamples: number): CandidateResult {
+  const val = rowsOf(ds, 'val');
+  const test = rowsOf(ds, 'test');
+  const sv = scoreRows(f.params, f.xs, ds.dim, val, ds.ids);
+  const st = scoreRows(f.params, f.xs, ds.dim, test, ds.ids);
+  const yv = val.map((r) => ds.y[r] as number);
+  const yt = test.map((r) => ds.y[r] as number);
+  const calibration = chooseCalibration(sv, yv, val.map((r) => ds.session[r] as number), { seed });
+  const prob = calibrateAll(calibration.calibration, st);
+  return {
+    name: `${f.arch} · ${f.featureSet}`, arch: f.arch, featureSet: f.featureSet,
+    valAp: pointMetrics(sv, yv, val.map((r) => ds.session[r] as number)).ap,
+    test: evaluate(st, yt, test.map((r) => ds.session[r] as number), { prob, resamples, seed }),
+    calibration, epochs: f.log.length, seconds: f.seconds,
+  };
+}
+
+/** The experiments of a comparison: every candidate on each feature set, the baselines on theirs. */
+function plan(hasVector: boolean): Array<{ arch: Arch; featureSet: FeatureSet }> {
+  if (!hasVector) {
+    return [...CANDIDATES.map((arch) => ({ arch, featureSet: 'descriptor+context' as FeatureSet })), { arch: 'logistic', featureSet: 'descriptor+context' },
+      { arch: 'metadata', featureSet: 'context' }, { arch: 'chance', featureSet: 'context' }];
+  }
+  const sets: FeatureSet[] = ['vector', 'vector+descriptor', 'vector+descriptor+context'];
+  return [
+    ...sets.map((featureSet) => ({ arch: 'pairwise' as Arch, featureSet })),
+    ...sets.map((featureSet) => ({ arch: 'contrastive' as Arch, featureSet })),
+    { arch: 'contrastive-multi', featureSet: 'vector+descriptor+context' },
+    { arch: 'logistic', featureSet: 'vector' },
+    { arch: 'logistic', featureSet: 'vector+descriptor+context' },
+    { arch: 'metadata', featureSet: 'context' },
+    { arch: 'chance', featureSet: 'vector+descriptor+context' },
+  ];
+}
+
+/** Saved keeper model: everything `flux score` and the ONNX export need. */
+export interface KeeperModel {
+  id: string;
+  arch: Arch;
+  featureSet: FeatureSet;
+  embeddingModel: string | null;
+  seed: number;
+  hyper: Partial<Hyper>;
+  backend: string;
+  scheme: string;
+  names: string[];
+  dim: number;
+  standardizer: { mean: number[]; std: number[] };
+  params: ScorerParams;
+  calibration: CalibrationChoice;
+  threshold: { rule: string; value: number | null };
+  createdAt: string;
+}
+
+/** Writes `keeper-<id>/`: config.json, weights.json, calibration.json, metrics.json, model.onnx. */
+export function saveModel(dir: string, model: KeeperModel, metrics: unknown): void {
+  mkdirSync(dir, { recursive: true });
+  const { params, standardizer, calibration, ...config } = model;
+  writeFileAtomic(join(dir, 'config.json'), JSON.stringify({ ...config, names: undefined, columns: model.names.length, calibration: calibration.calibration.method }, null, 2));
+  writeFileAtomic(join(dir, 'weights.json'), JSON.stringify({ names: model.names, standardizer, params }));
+  writeFileAtomic(join(dir, 'calibration.json'), JSON.stringify(calibration, null, 2));
+  writeFileAtomic(join(dir, 'metrics.json'), JSON.stringify(metrics, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2));
+  writeFileAtomic(join(dir, 'model.onnx'), modelGraph(model));
+}
+
+/** The model's ONNX graph (features in, keeper score out). */
+export function modelGraph(model: KeeperModel): Uint8Array {
+  const std = { mean: Float32Array.from(model.standardizer.mean), std: Float32Array.from(model.standardizer.std) };
+  return scorerGraph(model.dim, std, model.params, model.calibration.calibration, {
+    keeper_model: model.id, arch: model.arch, feature_set: model.featureSet, embedding_model: model.embeddingModel ?? '', seed: String(model.seed),
+    feature_names: model.names.filter((n) => !/^v\d+$/.test(n)).join(','),
+  });
+}
+
+/** Runs the comparison (or one architecture) and saves the chosen model. */
+export async function train(options: TrainOptions): Promise<TrainReport> {
+  const t0 = performance.now();
+  const seed = checkInt('seed', options.seed ?? 7, 0, 0xffffffff);
+  const arch = checkChoice('arch', options.arch ?? 'compare', [...ARCHS, 'compare'] as const);
+  if (arch === 'chance') throw new FluxError('--arch: chance is a baseline, not a model to keep; choose pairwise, contrastive, contrastive-multi, logistic or metadata');
+  const resamples = checkInt('resamples', options.resamples ?? 200, 10, 100000);
+  const backend = await initBackend(options.backend);
+  const db = await Db.open(options.db);
+  try {
+    const workspace = await workspaceOf(db);
+    const keepers = await db.value<number>('SELECT count(*) FROM photos WHERE keeper');
+    if (!keepers) throw new FluxError(`${options.db}: no photo is marked as a keeper; run flux match first`);
+    const modelId = options.model ?? defaultModel()?.spec.id ?? null;
+    const hasVector = modelId !== null && vectorGlob(workspace, modelId, 'photos') !== null;
+    if (options.model && !hasVector) throw new FluxError(`--model: no vectors of ${options.model} under ${workspace}/embeddings; run flux embed --model ${options.model} first`);
+    const fullSet: FeatureSet = hasVector ? 'vector+descriptor+context' : 'descriptor+context';
+    if (options.featureSet?.includes('vector') && !hasVector) throw new FluxError(`--features ${options.featureSet}: no embedding vectors; run flux embed with a model, or use descriptor+context`);
+    const full = await loadDataset(db, workspace, { featureSet: fullSet, modelId: hasVector ? modelId : null, scheme: 'session', seed });
+    const experiments = arch === 'compare' ? plan(hasVector) : [{ arch, featureSet: arch === 'metadata' ? 'context' as FeatureSet : options.featureSet ?? fullSet }];
+    const results: CandidateResult[] = [];
+    const fitted = new Map<string, Fitted>();
+    let done = 0;
+    for (const e of experiments) {
+      options.onProgress?.({ stage: `train ${e.arch} · ${e.featureSet}`, done, total: experiments.length });
+      const ds = selectColumns(full, e.featureSet);
+      const f = await fit(ds, e.arch, seed, options.hyper);
+      const r = assess(ds, f, seed, resamples);
+      results.push(r);
+      fitted.set(r.name, f);
+      done++;
+    }
+    options.onProgress?.({ stage: 'train', done, total: experiments.length });
+    const pool = results.filter((r) => arch !== 'compare' || CANDIDATES.includes(r.arch));
+    const winner = pool.reduce((a, b) => (b.valAp > a.valAp ? b : a));
+    const wf = fitted.get(winner.name) as Fitted;
+    // the photo-level split: the same model on frames dealt independently (burst siblings straddle splits)
+    let photoSplit: TrainReport['photoSplit'] = null;
+    if (!options.skipPhotoSplit) {
+      const pds = selectColumns(await loadDataset(db, workspace, { featureSet: fullSet, modelId: hasVector ? modelId : null, scheme: 'photo', seed }), winner.featureSet);
+      const pr = assess(pds, await fit(pds, winner.arch, seed, options.hyper), seed, resamples);
+      photoSplit = { ap: pr.test.ap, sessionAp: winner.test.ap };
+    }
+    // the threshold on validation probabilities
+    const ds = selectColumns(full, winner.featureSet);
+    const val = rowsOf(ds, 'val');
+    const xs = standardize(ds.x, ds.dim, wf.standardizer);
+    const calibration = winner.calibration as CalibrationChoice;
+    const vprob = calibrateAll(calibration.calibration, scoreRows(wf.params, xs, ds.dim, val, ds.ids));
+    const rule = options.budget !== undefined ? { budget: options.budget } : { targetPrecision: options.targetPrecision ?? 0.8 };
+    const point = chooseThreshold(vprob, val.map((r) => ds.y[r] as number), rule);
+    const ruleText = 'budget' in rule ? `review budget ${rule.budget}` : `precision >= ${rule.targetPrecision} on validation`;
+    const counts = {
+      rows: full.ids.length, photos: rowsOf(full, 'train').length + rowsOf(full, 'val').length + rowsOf(full, 'test').length,
+      keepers: [...full.y].filter((v, i) => v && full.views[i] === 0).length,
+      train: rowsOf(full, 'train').length, val: val.length, test: rowsOf(full, 'test').length, keeperRate: 0, missingVector: full.missingVector,
+    };
+    counts.keeperRate = counts.keepers / Math.max(1, counts.photos);
+    const hyper = options.hyper ?? {};
+    const id = `${winner.arch}-${sha256(JSON.stringify({ a: winner.arch, f: winner.featureSet, m: modelId, seed, hyper, n: counts, ids: sha256(full.ids.join(',')) })).slice(0, 10)}`;
+    const dir = join(modelsRoot(options.modelsDir), `keeper-${id}`);
+    const model: KeeperModel = {
+      id, arch: winner.arch, featureSet: winner.featureSet, embeddingModel: winner.featureSet.includes('vector') ? modelId : null, seed, hyper,
+      backend: backend.name, scheme: 'session', names: wf.names, dim: wf.names.length,
+      standardizer: { mean: Array.from(wf.standardizer.mean), std: Array.from(wf.standardizer.std) }, params: wf.params, calibration,
+      threshold: { rule: ruleText, value: point?.threshold ?? null }, createdAt: new Date().toISOString(),
+    };
+    const report: TrainReport = {
+      id, dir, backend: backend.name, seed, embeddingModel: modelId, winner, results, photoSplit, threshold: { rule: ruleText, point }, data: counts,
+      seconds: (performance.now() - t0) / 1000,
+    };
+    saveModel(dir, model, { ...report, results: results.map((r) => ({ ...r })) });
+    await db.run(`INSERT OR REPLACE INTO meta VALUES ('keeper_model', ?)`, [dir]);
+    await writeComparison(db, report);
+    return report;
+  } finally {
+    db.close();
+  }
+}
+
+/** The comparison as a table in the database, for the notebooks and the report. */
+async function writeComparison(db: Db, r: TrainReport): Promise<void> {
+  await db.run(`CREATE OR REPLACE TABLE ranker_comparison (keeper_model VARCHAR, model VARCHAR, arch VARCHAR, feature_set VARCHAR, winner BOOLEAN,
+    val_ap DOUBLE, metric VARCHAR, value DOUBLE, lo DOUBLE, hi DOUBLE, calibration VARCHAR)`);
+  const rows = r.results.flatMap((c) => (Object.entries(c.test) as Array<[MetricName, Metrics[MetricName]]>).map(([m, e]) => [
+    r.id, c.name, c.arch, c.featureSet, c.name === r.winner.name, fin(c.valAp), m, fin(e.value), fin(e.lo), fin(e.hi), c.calibration?.calibration.method ?? null,
+  ]));
+  await db.insert('ranker_comparison', ['keeper_model', 'model', 'arch', 'feature_set', 'winner', 'val_ap', 'metric', 'value', 'lo', 'hi', 'calibration'], rows);
+}
+
+const fin = (v: number): number | null => (Number.isFinite(v) ? v : null);
+
+/** The comparison as a text table (what the CLI prints). */
+export function formatTrain(r: TrainReport): string {
+  const f = (e: { value: number; lo: number; hi: number }): string => (Number.isFinite(e.value) ? `${e.value.toFixed(3)} [${e.lo.toFixed(3)}, ${e.hi.toFixed(3)}]` : 'n/a');
+  const lines = [
+    `backend ${r.backend}; seed ${r.seed}; embedding ${r.embeddingModel ?? 'none (pixel descriptor and context only)'}`,
+    `data: ${r.data.photos} photos, ${r.data.keepers} keepers (rate ${r.data.keeperRate.toFixed(4)}); train ${r.data.train}, val ${r.data.val}, test ${r.data.test} (split by session)`,
+    '',
+    `${'model'.padEnd(44)} ${'val AP'.padStart(6)}  ${'test AP [95% CI]'.padEnd(22)} ${'ROC AUC'.padEnd(22)} ${'P@36'.padStart(5)} ${'P@5%'.padStart(5)} ${'in-walk pairs'.padEnd(22)} ECE`,
+  ];
+  for (const c of [...r.results].sort((a, b) => b.test.ap.value - a.test.ap.value)) {
+    lines.push(`${(c.name + (c.name === r.winner.name ? ' *' : '')).padEnd(44)} ${c.valAp.toFixed(3).padStart(6)}  ${f(c.test.ap).padEnd(22)} ${f(c.test.auc).padEnd(22)} ` +
+      `${c.test.p_at_36.value.toFixed(2).padStart(5)} ${c.test.p_at_5pct.value.toFixed(2).padStart(5)} ${f(c.test.session_pair_acc).padEnd(22)} ${c.test.ece.value.toFixed(3)}`);
+  }
+  lines.push('', `chance AP = keeper rate of the test split; * = chosen by validation AP among the candidates (pairwise, contrastive)`);
+  lines.push(`winner ${r.winner.name}: calibrated by ${r.winner.calibration?.calibration.method} (cross-validated log-loss platt ${r.winner.calibration?.cvLogLoss.platt.toFixed(4)}, isotonic ${r.winner.calibration?.cvLogLoss.isotonic.toFixed(4)}); test ECE ${f(r.winner.test.ece)}`);
+  if (r.photoSplit) lines.push(`photo-level split flatters: test AP ${f(r.photoSplit.ap)} against ${f(r.photoSplit.sessionAp)} when whole walks are held out`);
+  lines.push(`auto-surface threshold (${r.threshold.rule}): ${r.threshold.point ? `${r.threshold.point.threshold.toFixed(3)} (validation precision ${r.threshold.point.precision.toFixed(2)}, recall ${r.threshold.point.recall.toFixed(2)})` : 'none reaches the target; surface nothing automatically'}`);
+  lines.push(`model written to ${r.dir}`);
+  return lines.join('\n');
+}

@@ -1,0 +1,243 @@
+import assert from 'node:assert/strict';
+import { copyFileSync, existsSync, readdirSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { Db } from '../lib/db/duckdb.js';
+import { embed } from '../lib/embed/embed.js';
+import { findModel } from '../lib/embed/models.js';
+import { ingest } from '../lib/ingest/ingest.js';
+import { match } from '../lib/match/match.js';
+import { initBackend } from '../lib/rank/backend.js';
+import { applyCalibration, chooseCalibration, chooseThreshold, fitIsotonic, fitPlatt, tradeoff, type Calibration } from '../lib/rank/calibrate.js';
+import { averagePrecision, ece, evaluate, ndcgPerSession, precisionAt, rocAuc, withinSessionPairAccuracy } from '../lib/rank/metrics.js';
+import { OnnxScorer, scorerGraph } from '../lib/rank/onnx.js';
+import { failureReason, loadKeeperModel, score } from '../lib/rank/score.js';
+import { scoreRows, type ScorerParams } from '../lib/rank/scorers.js';
+import { modelGraph, train, type TrainReport } from '../lib/rank/train.js';
+import type { SampleResult } from '../lib/sample/generate.js';
+import { Rng } from '../lib/util/rng.js';
+import { smallSample, snapshot, tempDir } from './helpers.js';
+
+const work = tempDir('rank');
+after(() => work.cleanup());
+
+test('ranking metrics on a hand-checked example', () => {
+  // ranked: k n k n n (scores descending)
+  const s = [0.9, 0.8, 0.7, 0.6, 0.5];
+  const y = [1, 0, 1, 0, 0];
+  assert.ok(Math.abs(averagePrecision(s, y) - (1 + 2 / 3) / 2) < 1e-12);
+  // keepers beat 3 + 2 of the 2 x 3 pairs
+  assert.ok(Math.abs(rocAuc(s, y) - 5 / 6) < 1e-12);
+  assert.equal(precisionAt(s, y, 2), 0.5);
+  // sessions: A = rows 0,1,2 (k n k), B = rows 3,4 (n n, no keeper)
+  const sess = [0, 0, 0, 1, 1];
+  assert.equal(withinSessionPairAccuracy(s, y, sess), 1 / 2 * 2 / 2);
+  assert.ok(Math.abs(ndcgPerSession(s, y, sess) - (1 + 1 / Math.log2(4)) / (1 + 1 / Math.log2(3))) < 1e-12);
+  // ties get no credit for AP, half credit for AUC
+  assert.equal(averagePrecision([1, 1], [1, 0]), 0.5);
+  assert.equal(rocAuc([1, 1], [1, 0]), 0.5);
+  // a perfectly calibrated constant: ECE 0
+  assert.equal(ece([0.25, 0.25, 0.25, 0.25], [1, 0, 0, 0]), 0);
+  assert.ok(Math.abs(ece([0.9, 0.9], [0, 0]) - 0.9) < 1e-12);
+});
+
+test('bootstrap intervals resample sessions and bracket the estimate', () => {
+  const rng = new Rng(5);
+  const n = 2000;
+  const y = Array.from({ length: n }, () => (rng.chance(0.1) ? 1 : 0));
+  const s = y.map((v) => v + rng.normal(0, 1));
+  const sess = y.map((_, i) => i % 40);
+  const m = evaluate(s, y, sess, { resamples: 200, seed: 1 });
+  assert.ok(m.ap.lo < m.ap.value && m.ap.value < m.ap.hi, `AP ${m.ap.value} in [${m.ap.lo}, ${m.ap.hi}]`);
+  assert.ok(m.auc.value > 0.7 && m.auc.hi - m.auc.lo < 0.1);
+  assert.deepEqual(evaluate(s, y, sess, { resamples: 50, seed: 1 }).ap, evaluate(s, y, sess, { resamples: 50, seed: 1 }).ap, 'seeded');
+});
+
+test('Platt recovers a logistic curve; isotonic is monotone; the choice is by cross-validated log-loss', () => {
+  const rng = new Rng(9);
+  const s = Array.from({ length: 4000 }, () => rng.normal(0, 2));
+  const y = s.map((v) => (rng.chance(1 / (1 + Math.exp(-(1.5 * v - 3)))) ? 1 : 0));
+  const platt = fitPlatt(s, y) as Extract<Calibration, { method: 'platt' }>;
+  assert.ok(Math.abs(platt.a - 1.5) < 0.2 && Math.abs(platt.b + 3) < 0.3, `a ${platt.a} b ${platt.b}`);
+  const iso = fitIsotonic(s, y) as Extract<Calibration, { method: 'isotonic' }>;
+  for (let i = 1; i < iso.y.length; i++) assert.ok((iso.y[i] as number) >= (iso.y[i - 1] as number) && (iso.x[i] as number) > (iso.x[i - 1] as number));
+  const choice = chooseCalibration(s, y, s.map((_, i) => i % 10));
+  assert.equal(choice.calibration.method, 'platt', 'the true curve is logistic');
+  // a step to a plateau at 0.3: isotonic follows it, a logistic curve must climb towards 1
+  const y2 = s.map((v) => (v > 0 ? (rng.chance(0.3) ? 1 : 0) : rng.chance(0.01) ? 1 : 0));
+  assert.equal(chooseCalibration(s, y2, s.map((_, i) => i % 10)).calibration.method, 'isotonic');
+  const prob = s.map((v) => applyCalibration(platt, v));
+  const curve = tradeoff(prob, y);
+  assert.ok(curve.every((p, i) => i === 0 || p.surfaced > (curve[i - 1] as { surfaced: number }).surfaced));
+  const t = chooseThreshold(prob, y, { targetPrecision: 0.8 });
+  assert.ok(t && t.precision >= 0.8);
+  const b = chooseThreshold(prob, y, { budget: 0.05 });
+  assert.ok(b && b.budget <= 0.05 && b.budget > 0.04);
+});
+
+function randomParams(kind: ScorerParams['kind'], dim: number, rng: Rng): ScorerParams {
+  const w = (shape: number[]): { shape: number[]; values: number[] } => ({ shape, values: Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rng.normal(0, 0.3)) });
+  if (kind === 'linear') return { kind, weights: { W: w([dim, 1]), b: w([1]) } };
+  if (kind === 'mlp') return { kind, weights: { W1: w([dim, 16]), b1: w([16]), W2: w([16, 1]), b2: w([1]) } };
+  const C = w([4, 8]);
+  for (let i = 0; i < 4; i++) {
+    const row = C.values.slice(i * 8, i * 8 + 8);
+    const l = Math.hypot(...row);
+    for (let j = 0; j < 8; j++) C.values[i * 8 + j] = (row[j] as number) / l;
+  }
+  return { kind, weights: { W: w([dim, 8]), b: w([8]), C } };
+}
+
+test('the ONNX graph gives the TensorFlow.js scores on 1,000 rows within 1e-5, for every scorer and calibration', async () => {
+  await initBackend();
+  const rng = new Rng(21);
+  const dim = 40;
+  const n = 1000;
+  const raw = Float32Array.from({ length: n * dim }, () => rng.normal(3, 2));
+  raw[5] = NaN; // a missing context value
+  const mean = Float32Array.from({ length: dim }, () => rng.normal(3, 0.5));
+  const std = Float32Array.from({ length: dim }, () => rng.uniform(1, 3));
+  const xs = Float32Array.from(raw, (v, i) => (Number.isNaN(v) ? 0 : (v - (mean[i % dim] as number)) / (std[i % dim] as number)));
+  for (const kind of ['linear', 'mlp', 'proto'] as const) {
+    const params = randomParams(kind, dim, rng);
+    const tfScores = scoreRows(params, xs, dim);
+    const sorted = [...tfScores].sort((a, b) => a - b);
+    const cals: Calibration[] = [
+      { method: 'platt', a: 1.7, b: -0.4 },
+      { method: 'isotonic', x: [sorted[100] as number, sorted[500] as number, sorted[900] as number], y: [0.05, 0.3, 0.9] },
+    ];
+    for (const cal of cals) {
+      const scorer = await OnnxScorer.load(scorerGraph(dim, { mean, std }, params, cal));
+      const { prob, raw: onnxRaw } = await scorer.score(raw, dim);
+      await scorer.close();
+      let worst = 0;
+      for (let i = 0; i < n; i++) {
+        worst = Math.max(worst, Math.abs((onnxRaw[i] as number) - (tfScores[i] as number)), Math.abs((prob[i] as number) - applyCalibration(cal, tfScores[i] as number)));
+      }
+      assert.ok(worst < 1e-5, `${kind}/${cal.method}: largest difference ${worst}`);
+    }
+  }
+});
+
+test('failure rules: black and blown-out featureless frames, not dark or foggy photographs', () => {
+  const base = { brightness: 0.4, contrast: 0.2, dynamic_range: 0.6, clip_black: 0, clip_white: 0, sharpness: 3 };
+  assert.equal(failureReason(base), null);
+  assert.match(failureReason({ ...base, brightness: 0.1, contrast: 0.025, dynamic_range: 0.1 }) ?? '', /^black frame/);
+  assert.match(failureReason({ ...base, brightness: 0.99, contrast: 0.02, dynamic_range: 0.1 }) ?? '', /^blown-out/);
+  assert.match(failureReason({ ...base, clip_white: 0.95 }) ?? '', /^blown-out/);
+  assert.match(failureReason({ ...base, sharpness: 0.1 }) ?? '', /blur/);
+  // a night scene: dark but with contrast; fog: flat but mid-grey
+  assert.equal(failureReason({ ...base, brightness: 0.08, contrast: 0.06, dynamic_range: 0.25 }), null);
+  assert.equal(failureReason({ ...base, brightness: 0.6, contrast: 0.03, dynamic_range: 0.12 }), null);
+});
+
+// ---- on the small sample: train, retrain, score, export, inbox
+let sample: SampleResult;
+let dbFile: string;
+let first: TrainReport;
+const hasModel = findModel('mobilenetv2-int8').path !== null;
+
+before(async () => {
+  sample = await smallSample();
+  dbFile = join(work.dir, 'flux.duckdb');
+  await ingest({ originals: sample.originals, keepers: sample.keepers, db: dbFile });
+  await embed({ db: dbFile, model: hasModel ? 'mobilenetv2-int8' : 'none' });
+  await match({ db: dbFile });
+  first = await train({ db: dbFile, arch: 'pairwise', modelsDir: join(work.dir, 'models-a'), seed: 3, resamples: 20, hyper: { epochs: 4 }, skipPhotoSplit: true });
+});
+
+test('flux train writes the keeper model folder with config, seed, features, embedding model, metrics and calibration', () => {
+  for (const f of ['config.json', 'weights.json', 'calibration.json', 'metrics.json', 'model.onnx']) assert.ok(existsSync(join(first.dir, f)), f);
+  const config = JSON.parse(readFileSync(join(first.dir, 'config.json'), 'utf8')) as Record<string, unknown>;
+  assert.equal(config.seed, 3);
+  assert.equal(config.arch, 'pairwise');
+  assert.equal(config.featureSet, hasModel ? 'vector+descriptor+context' : 'descriptor+context');
+  assert.equal(config.embeddingModel, hasModel ? 'mobilenetv2-int8' : null);
+  assert.ok(['platt', 'isotonic'].includes(config.calibration as string));
+  assert.ok(first.data.keepers > 5 && first.data.test > 0 && first.data.val > 0);
+  assert.ok(first.winner.test.ap.value > 0 && first.winner.test.ap.value <= 1);
+});
+
+test('a retrain with the same seed gives the same model and scores; another seed does not', async () => {
+  const again = await train({ db: dbFile, arch: 'pairwise', modelsDir: join(work.dir, 'models-b'), seed: 3, resamples: 20, hyper: { epochs: 4 }, skipPhotoSplit: true });
+  assert.equal(again.id, first.id);
+  assert.equal(readFileSync(join(again.dir, 'weights.json'), 'utf8'), readFileSync(join(first.dir, 'weights.json'), 'utf8'));
+  const other = await train({ db: dbFile, arch: 'pairwise', modelsDir: join(work.dir, 'models-c'), seed: 4, resamples: 20, hyper: { epochs: 4 }, skipPhotoSplit: true });
+  assert.notEqual(readFileSync(join(other.dir, 'weights.json'), 'utf8'), readFileSync(join(first.dir, 'weights.json'), 'utf8'));
+});
+
+test('flux score: every photo scored in [0, 1], confirmed keepers 1.0, black and white misfires 0.0 with the reason', async () => {
+  const r = await score({ db: dbFile, modelDir: first.dir });
+  const db = await Db.open(dbFile, { readOnly: true });
+  try {
+    const rows = await db.all<{ path: string; keeper: boolean; keeper_score: number | null; keeper_band: string; score_reason: string | null }>(
+      'SELECT path, keeper, keeper_score, keeper_band, score_reason FROM photos');
+    assert.equal(r.counts.total, rows.length);
+    for (const row of rows) {
+      assert.ok(row.keeper_score !== null && row.keeper_score >= 0 && row.keeper_score <= 1, `${row.path}: ${row.keeper_score}`);
+      if (row.keeper) assert.equal(row.keeper_score, 1);
+      const expected = row.keeper ? 'keeper' : row.score_reason && row.keeper_band === 'failure' ? 'failure'
+        : row.keeper_score >= 0.8 ? 'review' : row.keeper_score >= 0.5 ? 'uncertain' : 'unlikely';
+      assert.equal(row.keeper_band, expected, row.path);
+    }
+    const byPath = new Map(rows.map((x) => [x.path, x]));
+    const misfires = sample.truth.photos.filter((p) => p.misfire === 'black' || p.misfire === 'white');
+    assert.ok(misfires.length > 0, 'the sample has black or white misfires');
+    for (const m of misfires) {
+      const row = byPath.get(m.path);
+      assert.equal(row?.keeper_score, 0, m.path);
+      assert.match(row?.score_reason ?? '', m.misfire === 'black' ? /black frame/ : /blown-out/);
+    }
+    // no real photograph of the sample is called a failure
+    const failures = rows.filter((x) => x.keeper_band === 'failure').map((x) => x.path).sort();
+    assert.deepEqual(failures, sample.truth.photos.filter((p) => p.misfire !== null && failures.includes(p.path)).map((p) => p.path).sort());
+  } finally {
+    db.close();
+  }
+});
+
+test('the exported graph equals the TensorFlow.js model with its calibration on the sample rows', async () => {
+  const model = loadKeeperModel(first.dir);
+  const { loadFeatures, standardize } = await import('../lib/rank/features.js');
+  const { workspaceOf } = await import('../lib/embed/embed.js');
+  const db = await Db.open(dbFile, { readOnly: true });
+  const rows = await loadFeatures(db, await workspaceOf(db), { set: 'photos', featureSet: model.featureSet, modelId: model.embeddingModel });
+  db.close();
+  const xs = standardize(rows.x, rows.dim, { mean: Float32Array.from(model.standardizer.mean), std: Float32Array.from(model.standardizer.std) });
+  const tfProb = scoreRows(model.params, xs, rows.dim).map((v) => applyCalibration(model.calibration.calibration, v));
+  const scorer = await OnnxScorer.load(modelGraph(model));
+  const { prob } = await scorer.score(rows.x, rows.dim);
+  await scorer.close();
+  let worst = 0;
+  for (let i = 0; i < prob.length; i++) worst = Math.max(worst, Math.abs((prob[i] as number) - (tfProb[i] as number)));
+  assert.ok(worst < 1e-5, `largest difference ${worst} over ${prob.length} rows`);
+});
+
+test('inbox scoring: scores and a report outside the inbox; bad files reported and skipped; nothing written in inbox or archive', async () => {
+  const inbox = join(work.dir, 'inbox');
+  mkdirSync(inbox, { recursive: true });
+  for (const f of readdirSync(sample.inbox)) copyFileSync(join(sample.inbox, f), join(inbox, f));
+  const good = readdirSync(inbox).filter((f) => /\.jpe?g$/i.test(f));
+  writeFileSync(join(inbox, 'R0099998.JPG'), readFileSync(join(inbox, good[0] as string)).subarray(0, 300));
+  writeFileSync(join(inbox, 'R0099999.JPG'), '');
+  const before = { inbox: snapshot(inbox), originals: snapshot(sample.originals), keepers: snapshot(sample.keepers) };
+  const out = join(work.dir, 'reports', 'inbox.html');
+  const r = await score({ db: dbFile, modelDir: first.dir, inbox, out });
+  assert.deepEqual(snapshot(inbox), before.inbox);
+  assert.deepEqual(snapshot(sample.originals), before.originals);
+  assert.deepEqual(snapshot(sample.keepers), before.keepers);
+  assert.deepEqual(r.skipped.map((s) => s.path).sort(), ['R0099998.JPG', 'R0099999.JPG']);
+  const db = await Db.open(dbFile, { readOnly: true });
+  const rows = await db.all<{ path: string; keeper_score: number; band: string }>('SELECT path, keeper_score, band FROM inbox_scores ORDER BY path');
+  db.close();
+  assert.deepEqual(rows.map((x) => x.path).sort(), good.sort());
+  for (const x of rows) assert.ok(x.keeper_score >= 0 && x.keeper_score <= 1 && ['review', 'uncertain', 'unlikely', 'failure'].includes(x.band));
+  const html = readFileSync(out, 'utf8');
+  assert.equal((html.match(/<figure/g) ?? []).length, good.length);
+  assert.ok(html.includes('R0099998.JPG') && html.includes('data:image/jpeg;base64,'));
+  // sorted by score: the first card is the best photo
+  const best = rows.reduce((a, b) => (b.keeper_score > a.keeper_score ? b : a));
+  assert.ok(html.indexOf(best.path) < html.indexOf((rows.find((x) => x !== best) as { path: string }).path) || rows.length === 1);
+  await assert.rejects(score({ db: dbFile, modelDir: first.dir, inbox, out: join(inbox, 'report.html') }), /--out: .* inside the archive folder inbox/);
+  await assert.rejects(score({ db: dbFile, modelDir: first.dir, inbox: join(work.dir, 'no-such-inbox') }), /--inbox/);
+});
