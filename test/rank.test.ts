@@ -78,7 +78,7 @@ test('Platt recovers a logistic curve; isotonic is monotone; the choice is by cr
 function randomParams(kind: ScorerParams['kind'], dim: number, rng: Rng): ScorerParams {
   const w = (shape: number[]): { shape: number[]; values: number[] } => ({ shape, values: Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rng.normal(0, 0.3)) });
   if (kind === 'linear') return { kind, weights: { W: w([dim, 1]), b: w([1]) } };
-  if (kind === 'mlp') return { kind, weights: { W1: w([dim, 16]), b1: w([16]), W2: w([16, 1]), b2: w([1]) } };
+  if (kind === 'mlp') return { kind, weights: { W0: w([dim, 1]), W1: w([dim, 16]), b1: w([16]), W2: w([16, 1]), b2: w([1]) } };
   const C = w([4, 8]);
   for (let i = 0; i < 4; i++) {
     const row = C.values.slice(i * 8, i * 8 + 8);
@@ -240,4 +240,35 @@ test('inbox scoring: scores and a report outside the inbox; bad files reported a
   assert.ok(html.indexOf(best.path) < html.indexOf((rows.find((x) => x !== best) as { path: string }).path) || rows.length === 1);
   await assert.rejects(score({ db: dbFile, modelDir: first.dir, inbox, out: join(inbox, 'report.html') }), /--out: .* inside the archive folder inbox/);
   await assert.rejects(score({ db: dbFile, modelDir: first.dir, inbox: join(work.dir, 'no-such-inbox') }), /--inbox/);
+});
+
+test('flux train compares every ranker with intervals and a verdict; flux export-onnx writes a graph that loads', async () => {
+  const { spawnSync } = await import('node:child_process');
+  const { PROJECT } = await import('./helpers.js');
+  const flux = join(PROJECT, 'dist', 'lib', 'cli', 'flux.js');
+  const models = join(work.dir, 'models-cli');
+  const r = spawnSync(process.execPath, [flux, 'train', '--db', dbFile, '--models-dir', models, '--epochs', '3', '--resamples', '20'], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  for (const name of ['pairwise · ', 'contrastive · ', 'contrastive-multi · ', 'logistic · ', 'metadata · context', 'chance · ']) assert.ok(r.stdout.includes(name), name);
+  assert.match(r.stdout, /test AP \[95% CI\]/);
+  assert.match(r.stdout, /Chosen: (pairwise|contrastive|contrastive-multi) · /);
+  assert.match(r.stdout, /Beats logistic regression on test AP: (yes|no)/);
+  const db = await Db.open(dbFile, { readOnly: true });
+  const models2 = await db.all<{ model: string; metrics: number; winners: number }>(`SELECT model, count(*) AS metrics, count(*) FILTER (WHERE winner) AS winners FROM ranker_comparison GROUP BY model`);
+  const recorded = await db.value<string>(`SELECT value FROM meta WHERE key = 'keeper_model'`);
+  db.close();
+  assert.ok(models2.length >= 9 && models2.every((m) => m.metrics === 8));
+  assert.equal(models2.filter((m) => m.winners > 0).length, 1);
+  assert.ok(recorded?.startsWith(models));
+  const out = join(work.dir, 'export', 'keeper.onnx');
+  const e = spawnSync(process.execPath, [flux, 'export-onnx', '--db', dbFile, '--out', out], { encoding: 'utf8' });
+  assert.equal(e.status, 0, e.stderr);
+  const scorer = await OnnxScorer.load(out);
+  const model = loadKeeperModel(recorded as string);
+  const { prob } = await scorer.score(new Float32Array(model.dim * 2).fill(NaN), model.dim);
+  await scorer.close();
+  assert.ok(prob.every((p) => p >= 0 && p <= 1), 'an all-missing row still scores (imputed to the training mean)');
+  const bad = spawnSync(process.execPath, [flux, 'train', '--db', dbFile, '--arch', 'forest'], { encoding: 'utf8' });
+  assert.equal(bad.status, 1);
+  assert.match(bad.stderr, /--arch: expected one of/);
 });

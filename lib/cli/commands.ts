@@ -277,8 +277,8 @@ export const COMMANDS: Record<string, Command> = {
       const arch = str(v, 'arch');
       const features = str(v, 'features');
       const r = await train({
-        db: need(v, 'db', 'train'), arch: arch === undefined ? undefined : checkChoice('arch', arch, [...ARCHS, 'compare'] as const) as Arch | 'compare',
-        featureSet: features === undefined ? undefined : checkChoice('features', features, FEATURE_SETS) as FeatureSet,
+        db: need(v, 'db', 'train'), arch: arch === undefined ? undefined : checkChoice('--arch', arch, [...ARCHS, 'compare'] as const) as Arch | 'compare',
+        featureSet: features === undefined ? undefined : checkChoice('--features', features, FEATURE_SETS) as FeatureSet,
         model: str(v, 'model'), modelsDir: str(v, 'models-dir'), seed: num(v, 'seed'), hyper, backend: str(v, 'backend') as BackendName | undefined,
         resamples: num(v, 'resamples'), targetPrecision: num(v, 'target-precision'), budget: num(v, 'budget'), onProgress,
       });

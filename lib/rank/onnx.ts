@@ -27,9 +27,13 @@ export function scorerGraph(dim: number, std: Standardizer, params: ScorerParams
   if (params.kind === 'linear') {
     s = g.node('Add', [g.node('MatMul', [xs, g.constant(w(params, 'W').values, w(params, 'W').shape)]), g.constant(w(params, 'b').values, [1])]);
   } else if (params.kind === 'mlp') {
-    const W1 = w(params, 'W1');
-    const hidden = g.node('Relu', [g.node('Add', [g.node('MatMul', [xs, g.constant(W1.values, W1.shape)]), g.constant(w(params, 'b1').values, w(params, 'b1').shape)])]);
-    s = g.node('Add', [g.node('MatMul', [hidden, g.constant(w(params, 'W2').values, w(params, 'W2').shape)]), g.constant(w(params, 'b2').values, [1])]);
+    const W0 = w(params, 'W0');
+    s = g.node('Add', [g.node('MatMul', [xs, g.constant(W0.values, W0.shape)]), g.constant(w(params, 'b2').values, [1])]);
+    if (params.weights.W1) {
+      const W1 = w(params, 'W1');
+      const hidden = g.node('Relu', [g.node('Add', [g.node('MatMul', [xs, g.constant(W1.values, W1.shape)]), g.constant(w(params, 'b1').values, w(params, 'b1').shape)])]);
+      s = g.node('Add', [s, g.node('MatMul', [hidden, g.constant(w(params, 'W2').values, w(params, 'W2').shape)])]);
+    }
   } else {
     const W = w(params, 'W');
     const C = w(params, 'C');

@@ -77,7 +77,15 @@ async function modelFeatures(db: Db, model: KeeperModel, set: 'photos' | 'inbox'
   return rows;
 }
 
-export interface ScoredRow { id: number; score: number | null; band: Band | 'unscored'; reason: string | null }
+export interface ScoredRow {
+  id: number;
+  /** The keeper score: 1.0 confirmed keeper, 0.0 failure, else the model's calibrated probability. */
+  score: number | null;
+  /** The model's calibrated probability whatever the rules say (ranks keepers among themselves, for drafts). */
+  model: number | null;
+  band: Band | 'unscored';
+  reason: string | null;
+}
 
 /** Scores feature rows through the model's ONNX graph, then applies the keeper and failure rules. */
 async function scoreRowsOnnx(dir: string, model: KeeperModel, rows: FeatureRows, desc: Map<number, Record<string, number>>, keepers: Set<number>, all: number[]): Promise<ScoredRow[]> {
@@ -85,14 +93,14 @@ async function scoreRowsOnnx(dir: string, model: KeeperModel, rows: FeatureRows,
   try {
     const { prob } = rows.ids.length ? await scorer.score(rows.x, rows.dim) : { prob: new Float32Array(0) };
     const byId = new Map(rows.ids.map((id, i) => [id, prob[i] as number]));
-    return all.map((id) => {
-      if (keepers.has(id)) return { id, score: 1, band: 'keeper', reason: 'confirmed keeper' };
+    return all.map((id): ScoredRow => {
+      const p = byId.get(id) ?? null;
+      if (keepers.has(id)) return { id, score: 1, model: p, band: 'keeper', reason: 'confirmed keeper' };
       const d = desc.get(id);
       const failure = d ? failureReason(d) : null;
-      if (failure) return { id, score: 0, band: 'failure', reason: failure };
-      const p = byId.get(id);
-      if (p === undefined) return { id, score: null, band: 'unscored', reason: d ? `no ${model.embeddingModel} vector` : 'no descriptor (preview failed)' };
-      return { id, score: p, band: bandOf(p), reason: null };
+      if (failure) return { id, score: 0, model: p, band: 'failure', reason: failure };
+      if (p === null) return { id, score: null, model: null, band: 'unscored', reason: d ? `no ${model.embeddingModel} vector` : 'no descriptor (preview failed)' };
+      return { id, score: p, model: p, band: bandOf(p), reason: null };
     });
   } finally {
     await scorer.close();
@@ -142,9 +150,11 @@ export async function score(options: ScoreOptions): Promise<ScoreReport> {
     await db.transaction(async () => {
       await db.run('ALTER TABLE photos ADD COLUMN IF NOT EXISTS keeper_band VARCHAR');
       await db.run('ALTER TABLE photos ADD COLUMN IF NOT EXISTS score_reason VARCHAR');
-      await db.run('CREATE OR REPLACE TEMP TABLE new_scores (photo_id BIGINT, s DOUBLE, band VARCHAR, reason VARCHAR)');
-      await db.append('new_scores', ['bigint', 'double', 'varchar', 'varchar'], scored.map((r) => [r.id, r.score, r.band, r.reason]));
-      await db.run('UPDATE photos SET keeper_score = n.s, keeper_band = n.band, score_reason = n.reason FROM new_scores n WHERE photos.photo_id = n.photo_id');
+      await db.run('ALTER TABLE photos ADD COLUMN IF NOT EXISTS model_score DOUBLE');
+      await db.run('CREATE OR REPLACE TEMP TABLE new_scores (photo_id BIGINT, s DOUBLE, m DOUBLE, band VARCHAR, reason VARCHAR)');
+      await db.append('new_scores', ['bigint', 'double', 'double', 'varchar', 'varchar'], scored.map((r) => [r.id, r.score, r.model, r.band, r.reason]));
+      await db.run(`UPDATE photos SET keeper_score = n.s, model_score = n.m, keeper_band = n.band, score_reason = n.reason
+        FROM new_scores n WHERE photos.photo_id = n.photo_id`);
       await db.run('DROP TABLE new_scores');
       await db.run(`INSERT OR REPLACE INTO meta VALUES ('keeper_scored_by', ?)`, [model.id]);
     });

@@ -13,7 +13,7 @@
  */
 import { kmeans } from 'ml-kmeans';
 import { tf } from './backend.js';
-import { averagePrecision } from './metrics.js';
+import { averagePrecision, rocAuc } from './metrics.js';
 import { Rng } from '../util/rng.js';
 
 export const ARCHS = ['pairwise', 'contrastive', 'contrastive-multi', 'logistic', 'metadata', 'chance'] as const;
@@ -25,7 +25,7 @@ export interface Hyper {
   batch: number;
   learningRate: number;
   l2: number;
-  /** Hidden units of the pairwise scorer. */
+  /** Hidden units of the pairwise scorer next to its linear part (0: linear only). */
   hidden: number;
   /** Output size of the contrastive projection. */
   projection: number;
@@ -42,9 +42,17 @@ export interface Hyper {
 }
 
 export const DEFAULT_HYPER: Hyper = {
-  epochs: 30, batch: 128, learningRate: 1e-3, l2: 1e-3, hidden: 32, projection: 32, centroids: 1,
+  epochs: 30, batch: 128, learningRate: 1e-3, l2: 0.03, hidden: 16, projection: 32, centroids: 1,
   nearRate: 0.5, nearWeight: 2, margin: 0.2, patience: 6,
 };
+
+/**
+ * Epochs for a training split of `n` rows when none are given: small collections need many passes, large ones few
+ * (about 300,000 row visits in all, between 3 and `max` epochs); early stopping ends sooner when validation stalls.
+ */
+export function trainingEpochs(n: number, max = DEFAULT_HYPER.epochs): number {
+  return Math.max(3, Math.min(max, Math.ceil(300_000 / Math.max(1, n))));
+}
 
 /** A tensor as plain numbers (JSON-able). */
 export interface Weight { shape: number[]; values: number[] }
@@ -67,7 +75,7 @@ export interface TrainData {
   val: number[];
 }
 
-export interface TrainLog { epoch: number; loss: number; valAp: number; seconds: number }
+export interface TrainLog { epoch: number; loss: number; valAp: number; valAuc: number; seconds: number }
 
 export const kindOf = (arch: Arch): ScorerKind =>
   arch === 'pairwise' ? 'mlp' : arch.startsWith('contrastive') ? 'proto' : arch === 'chance' ? 'random' : 'linear';
@@ -82,7 +90,9 @@ function initParams(kind: ScorerKind, dim: number, h: Hyper, rng: Rng): ScorerPa
   const zeros = (n: number): number[] => new Array<number>(n).fill(0);
   if (kind === 'linear') return { kind, weights: { W: w([dim, 1], zeros(dim)), b: w([1], [0]) } };
   if (kind === 'mlp') {
-    return { kind, weights: { W1: w([dim, h.hidden], glorot(rng, dim, h.hidden)), b1: w([h.hidden], zeros(h.hidden)), W2: w([h.hidden, 1], glorot(rng, h.hidden, 1)), b2: w([1], [0]) } };
+    // wide and deep: a linear part (the logistic model as a special case) plus a small hidden layer
+    const deep: Record<string, Weight> = h.hidden > 0 ? { W1: w([dim, h.hidden], glorot(rng, dim, h.hidden)), b1: w([h.hidden], zeros(h.hidden)), W2: w([h.hidden, 1], glorot(rng, h.hidden, 1)) } : {};
+    return { kind, weights: { W0: w([dim, 1], zeros(dim)), ...deep, b2: w([1], [0]) } };
   }
   if (kind === 'proto') {
     return { kind, weights: { W: w([dim, h.projection], glorot(rng, dim, h.projection)), b: w([h.projection], zeros(h.projection)), C: w([h.centroids, h.projection], glorot(rng, h.centroids, h.projection)) } };
@@ -98,8 +108,9 @@ const l2norm = (t: tf.Tensor): tf.Tensor => tf.div(t, tf.add(tf.norm(t, 'euclide
 function forward(kind: ScorerKind, v: Record<string, tf.Tensor>, x: tf.Tensor2D, soft = false): tf.Tensor1D {
   if (kind === 'linear') return tf.reshape(tf.add(tf.matMul(x, v.W as tf.Tensor2D), v.b as tf.Tensor), [-1]);
   if (kind === 'mlp') {
-    const hidden = tf.relu(tf.add(tf.matMul(x, v.W1 as tf.Tensor2D), v.b1 as tf.Tensor));
-    return tf.reshape(tf.add(tf.matMul(hidden as tf.Tensor2D, v.W2 as tf.Tensor2D), v.b2 as tf.Tensor), [-1]);
+    let s = tf.add(tf.matMul(x, v.W0 as tf.Tensor2D), v.b2 as tf.Tensor);
+    if (v.W1) s = tf.add(s, tf.matMul(tf.relu(tf.add(tf.matMul(x, v.W1 as tf.Tensor2D), v.b1 as tf.Tensor)) as tf.Tensor2D, v.W2 as tf.Tensor2D));
+    return tf.reshape(s, [-1]);
   }
   const z = l2norm(tf.add(tf.matMul(x, v.W as tf.Tensor2D), v.b as tf.Tensor));
   const cos = tf.matMul(z as tf.Tensor2D, l2norm(v.C as tf.Tensor) as tf.Tensor2D, false, true);
@@ -162,11 +173,14 @@ function keeperCentroids(params: ScorerParams, data: TrainData, k: number, rng: 
 }
 
 /**
- * Trains one ranker; returns its parameters (the best epoch by validation AP) and the per-epoch log.
+ * Trains one ranker; returns its parameters (the best epoch by validation ROC AUC) and the per-epoch log.
  * `onEpoch` reports progress.
  */
 export async function trainScorer(arch: Arch, data: TrainData, hyper: Partial<Hyper>, seed: number, onEpoch?: (log: TrainLog) => void): Promise<{ params: ScorerParams; log: TrainLog[] }> {
-  const h: Hyper = { ...DEFAULT_HYPER, ...hyper, ...(arch === 'contrastive-multi' && hyper.centroids === undefined ? { centroids: 4 } : {}) };
+  const h: Hyper = {
+    ...DEFAULT_HYPER, epochs: trainingEpochs(data.train.length), ...hyper,
+    ...(arch === 'contrastive-multi' && hyper.centroids === undefined ? { centroids: 4 } : {}),
+  };
   const rng = new Rng(seed).fork(`train:${arch}`);
   const kind = kindOf(arch);
   const params = initParams(kind, data.dim, h, rng.fork('init'));
@@ -202,7 +216,7 @@ export async function trainScorer(arch: Arch, data: TrainData, hyper: Partial<Hy
       let lossSum = 0;
       for (let s = 0; s < steps; s++) {
         let lossT: tf.Scalar | null;
-        if (kind === 'mlp') {
+        if (arch === 'pairwise') {
           const ks: number[] = [], ns: number[] = [], ws: number[] = [];
           for (let b = 0; b < h.batch; b++) {
             const k = er.pick(pos);
@@ -247,12 +261,17 @@ export async function trainScorer(arch: Arch, data: TrainData, hyper: Partial<Hy
       }
       const current: ScorerParams = { kind, weights: snapshot() };
       if (kind === 'proto') current.weights.C = keeperCentroids(current, data, h.centroids, rng.fork(`centroids:${epoch}`));
-      const valAp = data.val.length ? averagePrecision(scoreRows(current, data.x, data.dim, data.val), data.val.map((r) => data.y[r] as number)) : NaN;
-      const entry = { epoch, loss: lossSum / steps, valAp, seconds: (performance.now() - t0) / 1000 };
+      const vs = data.val.length ? scoreRows(current, data.x, data.dim, data.val) : new Float32Array(0);
+      const vy = data.val.map((r) => data.y[r] as number);
+      const valAp = data.val.length ? averagePrecision(vs, vy) : NaN;
+      const valAuc = data.val.length ? rocAuc(vs, vy) : NaN;
+      const entry = { epoch, loss: lossSum / steps, valAp, valAuc, seconds: (performance.now() - t0) / 1000 };
+      // early stopping follows the validation ROC AUC: with few validation keepers it is far steadier than AP
+      const stopMetric = valAuc;
       log.push(entry);
       onEpoch?.(entry);
-      if (!best || valAp > best.ap || (Number.isNaN(best.ap) && !Number.isNaN(valAp))) {
-        best = { ap: valAp, weights: current.weights };
+      if (!best || stopMetric > best.ap || (Number.isNaN(best.ap) && !Number.isNaN(stopMetric))) {
+        best = { ap: stopMetric, weights: current.weights };
         since = 0;
       } else if (++since >= h.patience) break;
       await new Promise((r) => setImmediate(r));

@@ -15,10 +15,12 @@ import { checkChoice, checkInt, FluxError } from '../util/check.js';
 import { sha256, writeFileAtomic } from '../util/fsutil.js';
 import type { OnProgress } from '../util/progress.js';
 import { projectRoot } from '../workspace.js';
+import { Rng } from '../util/rng.js';
+import type { SplitName } from '../dataset/split.js';
 import { initBackend, type BackendName } from './backend.js';
-import { calibrateAll, chooseCalibration, chooseThreshold, type CalibrationChoice, type TradeoffPoint } from './calibrate.js';
+import { calibrateAll, chooseCalibration, chooseThreshold, tradeoff, type CalibrationChoice, type TradeoffPoint } from './calibrate.js';
 import { fitStandardizer, loadDataset, standardize, type Dataset, type FeatureSet, type Standardizer } from './features.js';
-import { evaluate, pointMetrics, type MetricName, type Metrics } from './metrics.js';
+import { evaluate, pointMetrics, reliability, rocAuc, type MetricName, type Metrics, type ReliabilityBin } from './metrics.js';
 import { scorerGraph } from './onnx.js';
 import { ARCHS, CANDIDATES, scoreRows, trainScorer, type Arch, type Hyper, type ScorerParams, type TrainLog } from './scorers.js';
 
@@ -40,6 +42,13 @@ export interface TrainOptions {
   /** Surfacing rule for the threshold (default: precision 0.8 on validation). */
   targetPrecision?: number;
   budget?: number;
+  /**
+   * How the winner is chosen: `validation` AP, or `cv` (mean AP over session folds of the training and validation
+   * walks; the test walks stay untouched). Default `auto`: cv when validation holds fewer than 30 keepers.
+   */
+  selection?: 'validation' | 'cv' | 'auto';
+  /** Folds for cv (default 5). */
+  folds?: number;
   /** Skip the photo-level split comparison. */
   skipPhotoSplit?: boolean;
   onProgress?: OnProgress;
@@ -50,6 +59,8 @@ export interface CandidateResult {
   arch: Arch;
   featureSet: FeatureSet;
   valAp: number;
+  /** Mean AP and ROC AUC over session folds of the training and validation walks (when cross-validated). */
+  cv: { ap: number; auc: number; folds: number } | null;
   /** Test metrics (ranking on raw scores; ECE on the calibrated probability), with bootstrap 95% intervals. */
   test: Metrics;
   calibration: CalibrationChoice | null;
@@ -65,10 +76,16 @@ export interface TrainReport {
   embeddingModel: string | null;
   winner: CandidateResult;
   results: CandidateResult[];
+  /** How the winner was chosen. */
+  selection: string;
   /** The winner retrained on the photo-level split: its test AP there against the honest split's. */
   photoSplit: { ap: Metrics['ap']; sessionAp: Metrics['ap'] } | null;
   threshold: { rule: string; point: TradeoffPoint | null };
-  data: { rows: number; photos: number; keepers: number; train: number; val: number; test: number; keeperRate: number; missingVector: number };
+  /** The winner's reliability on the test split (calibrated scores, 10 bins). */
+  reliability: ReliabilityBin[];
+  /** Its precision / recall / budget trade-off on validation (at most 200 thresholds). */
+  tradeoff: TradeoffPoint[];
+  data: { rows: number; photos: number; keepers: number; train: number; val: number; test: number; testKeepers: number; keeperRate: number; missingVector: number };
   seconds: number;
 }
 
@@ -131,10 +148,42 @@ function assess(ds: Dataset, f: Fitted & { xs: Float32Array }, seed: number, res
   const prob = calibrateAll(calibration.calibration, st);
   return {
     name: `${f.arch} · ${f.featureSet}`, arch: f.arch, featureSet: f.featureSet,
-    valAp: pointMetrics(sv, yv, val.map((r) => ds.session[r] as number)).ap,
+    valAp: pointMetrics(sv, yv, val.map((r) => ds.session[r] as number)).ap, cv: null,
     test: evaluate(st, yt, test.map((r) => ds.session[r] as number), { prob, resamples, seed }),
     calibration, epochs: f.log.length, seconds: f.seconds,
   };
+}
+
+/**
+ * Mean AP and ROC AUC over `folds` session folds of the training and validation walks: each fold is held out
+ * once, the next fold validates (early stopping), the rest trains. The test walks are not used.
+ */
+export async function crossValidate(ds: Dataset, arch: Arch, seed: number, folds: number, hyper: Partial<Hyper> = {}): Promise<{ ap: number; auc: number; folds: number }> {
+  const walks = [...new Set(ds.ids.map((_, i) => i).filter((i) => ds.split[i] !== 'test').map((i) => ds.session[i] as number))];
+  const order = new Rng(seed).fork('cv-folds').shuffle(walks);
+  folds = Math.max(2, Math.min(folds, walks.length));
+  const foldOf = new Map(order.map((w, i) => [w, i % folds]));
+  const aps: number[] = [];
+  const aucs: number[] = [];
+  for (let k = 0; k < folds; k++) {
+    const split = ds.split.map((s, i) => {
+      if (s === 'test') return 'none' as SplitName;
+      const f = foldOf.get(ds.session[i] as number) as number;
+      return (f === k ? 'test' : f === (k + 1) % folds ? 'val' : 'train') as SplitName;
+    });
+    const fds: Dataset = { ...ds, split };
+    const rows = rowsOf(fds, 'test');
+    const y = rows.map((r) => ds.y[r] as number);
+    // a fold whose held-out or training walks have no keeper says nothing (tiny collections)
+    const trainKeepers = rowsOf(fds, 'train').filter((r) => ds.y[r]).length;
+    if (!y.some(Boolean) || trainKeepers === 0) continue;
+    const f = await fit(fds, arch, seed + k, hyper);
+    const sc = scoreRows(f.params, f.xs, ds.dim, rows, ds.ids);
+    aps.push(pointMetrics(sc, y, rows.map((r) => ds.session[r] as number)).ap);
+    aucs.push(rocAuc(sc, y));
+  }
+  const mean = (a: number[]): number => (a.length ? a.reduce((x, v) => x + v, 0) / a.length : NaN);
+  return { ap: mean(aps), auc: mean(aucs), folds: aps.length };
 }
 
 /** The experiments of a comparison: every candidate on each feature set, the baselines on theirs. */
@@ -197,10 +246,10 @@ export function modelGraph(model: KeeperModel): Uint8Array {
 /** Runs the comparison (or one architecture) and saves the chosen model. */
 export async function train(options: TrainOptions): Promise<TrainReport> {
   const t0 = performance.now();
-  const seed = checkInt('seed', options.seed ?? 7, 0, 0xffffffff);
-  const arch = checkChoice('arch', options.arch ?? 'compare', [...ARCHS, 'compare'] as const);
+  const seed = checkInt('--seed', options.seed ?? 7, 0, 0xffffffff);
+  const arch = checkChoice('--arch', options.arch ?? 'compare', [...ARCHS, 'compare'] as const);
   if (arch === 'chance') throw new FluxError('--arch: chance is a baseline, not a model to keep; choose pairwise, contrastive, contrastive-multi, logistic or metadata');
-  const resamples = checkInt('resamples', options.resamples ?? 200, 10, 100000);
+  const resamples = checkInt('--resamples', options.resamples ?? 200, 10, 100000);
   const backend = await initBackend(options.backend);
   const db = await Db.open(options.db);
   try {
@@ -216,19 +265,24 @@ export async function train(options: TrainOptions): Promise<TrainReport> {
     const experiments = arch === 'compare' ? plan(hasVector) : [{ arch, featureSet: arch === 'metadata' ? 'context' as FeatureSet : options.featureSet ?? fullSet }];
     const results: CandidateResult[] = [];
     const fitted = new Map<string, Fitted>();
+    const valKeepers = rowsOf(full, 'val').filter((r) => full.y[r]).length;
+    const selection = options.selection === undefined || options.selection === 'auto' ? (valKeepers < 30 && arch === 'compare' ? 'cv' : 'validation') : options.selection;
+    const folds = checkInt('--folds', options.folds ?? 5, 2, 50);
     let done = 0;
     for (const e of experiments) {
       options.onProgress?.({ stage: `train ${e.arch} · ${e.featureSet}`, done, total: experiments.length });
       const ds = selectColumns(full, e.featureSet);
       const f = await fit(ds, e.arch, seed, options.hyper);
       const r = assess(ds, f, seed, resamples);
+      if (selection === 'cv' && e.arch !== 'chance') r.cv = await crossValidate(ds, e.arch, seed, folds, options.hyper);
       results.push(r);
       fitted.set(r.name, f);
       done++;
     }
     options.onProgress?.({ stage: 'train', done, total: experiments.length });
     const pool = results.filter((r) => arch !== 'compare' || CANDIDATES.includes(r.arch));
-    const winner = pool.reduce((a, b) => (b.valAp > a.valAp ? b : a));
+    const key = (r: CandidateResult): number => (selection === 'cv' ? r.cv?.ap ?? -1 : r.valAp);
+    const winner = pool.reduce((a, b) => (key(b) > key(a) ? b : a));
     const wf = fitted.get(winner.name) as Fitted;
     // the photo-level split: the same model on frames dealt independently (burst siblings straddle splits)
     let photoSplit: TrainReport['photoSplit'] = null;
@@ -245,11 +299,16 @@ export async function train(options: TrainOptions): Promise<TrainReport> {
     const vprob = calibrateAll(calibration.calibration, scoreRows(wf.params, xs, ds.dim, val, ds.ids));
     const rule = options.budget !== undefined ? { budget: options.budget } : { targetPrecision: options.targetPrecision ?? 0.8 };
     const point = chooseThreshold(vprob, val.map((r) => ds.y[r] as number), rule);
+    const test = rowsOf(ds, 'test');
+    const tprob = calibrateAll(calibration.calibration, scoreRows(wf.params, xs, ds.dim, test, ds.ids));
+    const curve = tradeoff(vprob, val.map((r) => ds.y[r] as number));
+    const thin = curve.filter((_, i) => curve.length <= 200 || i % Math.ceil(curve.length / 200) === 0 || i === curve.length - 1);
     const ruleText = 'budget' in rule ? `review budget ${rule.budget}` : `precision >= ${rule.targetPrecision} on validation`;
     const counts = {
       rows: full.ids.length, photos: rowsOf(full, 'train').length + rowsOf(full, 'val').length + rowsOf(full, 'test').length,
       keepers: [...full.y].filter((v, i) => v && full.views[i] === 0).length,
-      train: rowsOf(full, 'train').length, val: val.length, test: rowsOf(full, 'test').length, keeperRate: 0, missingVector: full.missingVector,
+      train: rowsOf(full, 'train').length, val: val.length, test: rowsOf(full, 'test').length,
+      testKeepers: rowsOf(full, 'test').filter((i) => full.y[i]).length, keeperRate: 0, missingVector: full.missingVector,
     };
     counts.keeperRate = counts.keepers / Math.max(1, counts.photos);
     const hyper = options.hyper ?? {};
@@ -262,7 +321,8 @@ export async function train(options: TrainOptions): Promise<TrainReport> {
       threshold: { rule: ruleText, value: point?.threshold ?? null }, createdAt: new Date().toISOString(),
     };
     const report: TrainReport = {
-      id, dir, backend: backend.name, seed, embeddingModel: modelId, winner, results, photoSplit, threshold: { rule: ruleText, point }, data: counts,
+      id, dir, backend: backend.name, seed, embeddingModel: modelId, winner, results, selection: selection === 'cv' ? `mean AP over ${folds} session folds of the training and validation walks` : 'validation AP', photoSplit, threshold: { rule: ruleText, point }, data: counts,
+      reliability: reliability(tprob, test.map((r) => ds.y[r] as number)), tradeoff: thin,
       seconds: (performance.now() - t0) / 1000,
     };
     saveModel(dir, model, { ...report, results: results.map((r) => ({ ...r })) });
@@ -286,23 +346,51 @@ async function writeComparison(db: Db, r: TrainReport): Promise<void> {
 
 const fin = (v: number): number | null => (Number.isFinite(v) ? v : null);
 
+const est = (e: { value: number; lo: number; hi: number }): string => (Number.isFinite(e.value) ? `${e.value.toFixed(3)} [${e.lo.toFixed(3)}, ${e.hi.toFixed(3)}]` : 'n/a');
+
+/** Which ranker won and why, in words (the CLI and the comparison notebook print it). */
+export function verdict(r: TrainReport): string {
+  const by = (arch: Arch): CandidateResult | undefined => r.results.filter((c) => c.arch === arch).sort((a, b) => b.test.ap.value - a.test.ap.value)[0];
+  const w = r.winner;
+  const lr = r.results.find((c) => c.arch === 'logistic' && c.featureSet === w.featureSet) ?? by('logistic');
+  const meta = by('metadata');
+  const chance = by('chance');
+  const lines = [`Chosen: ${w.name}, by ${r.selection}${w.cv ? ` (${w.cv.ap.toFixed(3)}, ROC AUC ${w.cv.auc.toFixed(3)})` : ` (${w.valAp.toFixed(3)})`}.`];
+  const others = r.results.filter((c) => CANDIDATES.includes(c.arch) && c !== w);
+  if (others.length) {
+    const runner = others.sort((a, b) => (r.selection === 'validation AP' ? b.valAp - a.valAp : (b.cv?.ap ?? 0) - (a.cv?.ap ?? 0)))[0] as CandidateResult;
+    lines.push(`Runner-up: ${runner.name} (${r.selection === 'validation AP' ? runner.valAp.toFixed(3) : (runner.cv?.ap ?? NaN).toFixed(3)}).`);
+  }
+  lines.push(`On the held-out test walks its AP is ${est(w.test.ap)}` +
+    (lr ? `, against ${est(lr.test.ap)} for ${lr.name}` : '') + (meta ? `, ${est(meta.test.ap)} for the metadata-only model` : '') +
+    (chance ? ` and ${est(chance.test.ap)} for chance` : '') + ` (chance AP is about the test keeper rate, ${((r.data.testKeepers / Math.max(1, r.data.test)) * 100).toFixed(1)}%: ${r.data.testKeepers} keepers in ${r.data.test} photos).`);
+  const beats = (o?: CandidateResult): string => (!o ? 'n/a' : w.test.ap.value > o.test.ap.value ? (w.test.ap.lo > o.test.ap.hi ? 'yes, intervals apart' : 'yes, intervals overlap') : 'no');
+  lines.push(`Beats logistic regression on test AP: ${beats(lr)}; beats the metadata-only model: ${beats(meta)}.`);
+  lines.push(`Within a walk it orders a keeper above a non-keeper ${(100 * w.test.session_pair_acc.value).toFixed(0)}% of the time; calibrated by ${w.calibration?.calibration.method}, its test ECE is ${est(w.test.ece)}.`);
+  if (r.photoSplit) {
+    const gain = r.photoSplit.ap.value - r.photoSplit.sessionAp.value;
+    lines.push(`Dealing frames to splits one by one instead of whole walks ${gain > 0 ? 'flatters' : 'changes'} the test AP by ${gain >= 0 ? '+' : ''}${gain.toFixed(3)} (${est(r.photoSplit.ap)} against ${est(r.photoSplit.sessionAp)}).`);
+  }
+  if (r.data.keepers < 300) lines.push(`With ${r.data.keepers} keepers the intervals are wide: treat the order of close models as unsettled.`);
+  return lines.join('\n');
+}
+
 /** The comparison as a text table (what the CLI prints). */
 export function formatTrain(r: TrainReport): string {
-  const f = (e: { value: number; lo: number; hi: number }): string => (Number.isFinite(e.value) ? `${e.value.toFixed(3)} [${e.lo.toFixed(3)}, ${e.hi.toFixed(3)}]` : 'n/a');
+  const cvCol = r.results.some((c) => c.cv);
   const lines = [
     `backend ${r.backend}; seed ${r.seed}; embedding ${r.embeddingModel ?? 'none (pixel descriptor and context only)'}`,
-    `data: ${r.data.photos} photos, ${r.data.keepers} keepers (rate ${r.data.keeperRate.toFixed(4)}); train ${r.data.train}, val ${r.data.val}, test ${r.data.test} (split by session)`,
+    `data: ${r.data.photos} photos, ${r.data.keepers} keepers (rate ${r.data.keeperRate.toFixed(4)}); train ${r.data.train}, val ${r.data.val}, test ${r.data.test} (split by walk)`,
     '',
-    `${'model'.padEnd(44)} ${'val AP'.padStart(6)}  ${'test AP [95% CI]'.padEnd(22)} ${'ROC AUC'.padEnd(22)} ${'P@36'.padStart(5)} ${'P@5%'.padStart(5)} ${'in-walk pairs'.padEnd(22)} ECE`,
+    `${'model'.padEnd(46)} ${'val AP'.padStart(6)} ${cvCol ? `${'cv AP'.padStart(6)} ` : ''} ${'test AP [95% CI]'.padEnd(22)} ${'ROC AUC'.padEnd(22)} ${'P@36'.padStart(5)} ${'P@5%'.padStart(5)} ${'in-walk pairs'.padEnd(22)} ${'NDCG/walk'.padStart(9)} ECE`,
   ];
   for (const c of [...r.results].sort((a, b) => b.test.ap.value - a.test.ap.value)) {
-    lines.push(`${(c.name + (c.name === r.winner.name ? ' *' : '')).padEnd(44)} ${c.valAp.toFixed(3).padStart(6)}  ${f(c.test.ap).padEnd(22)} ${f(c.test.auc).padEnd(22)} ` +
-      `${c.test.p_at_36.value.toFixed(2).padStart(5)} ${c.test.p_at_5pct.value.toFixed(2).padStart(5)} ${f(c.test.session_pair_acc).padEnd(22)} ${c.test.ece.value.toFixed(3)}`);
+    lines.push(`${(c.name + (c.name === r.winner.name ? ' *' : '')).padEnd(46)} ${c.valAp.toFixed(3).padStart(6)} ${cvCol ? `${(c.cv ? c.cv.ap.toFixed(3) : '').padStart(6)} ` : ''} ${est(c.test.ap).padEnd(22)} ${est(c.test.auc).padEnd(22)} ` +
+      `${c.test.p_at_36.value.toFixed(2).padStart(5)} ${c.test.p_at_5pct.value.toFixed(2).padStart(5)} ${est(c.test.session_pair_acc).padEnd(22)} ${c.test.session_ndcg.value.toFixed(3).padStart(9)} ${c.test.ece.value.toFixed(3)}`);
   }
-  lines.push('', `chance AP = keeper rate of the test split; * = chosen by validation AP among the candidates (pairwise, contrastive)`);
-  lines.push(`winner ${r.winner.name}: calibrated by ${r.winner.calibration?.calibration.method} (cross-validated log-loss platt ${r.winner.calibration?.cvLogLoss.platt.toFixed(4)}, isotonic ${r.winner.calibration?.cvLogLoss.isotonic.toFixed(4)}); test ECE ${f(r.winner.test.ece)}`);
-  if (r.photoSplit) lines.push(`photo-level split flatters: test AP ${f(r.photoSplit.ap)} against ${f(r.photoSplit.sessionAp)} when whole walks are held out`);
-  lines.push(`auto-surface threshold (${r.threshold.rule}): ${r.threshold.point ? `${r.threshold.point.threshold.toFixed(3)} (validation precision ${r.threshold.point.precision.toFixed(2)}, recall ${r.threshold.point.recall.toFixed(2)})` : 'none reaches the target; surface nothing automatically'}`);
+  lines.push('', `* chosen among the candidates (pairwise, contrastive) by ${r.selection}. Intervals: session bootstrap, 95%.`);
+  lines.push(verdict(r));
+  lines.push(`Auto-surface threshold (${r.threshold.rule}): ${r.threshold.point ? `${r.threshold.point.threshold.toFixed(3)} (validation precision ${r.threshold.point.precision.toFixed(2)}, recall ${r.threshold.point.recall.toFixed(2)}, ${(100 * r.threshold.point.budget).toFixed(1)}% of photos surfaced)` : 'no threshold reaches the target on validation; nothing is surfaced automatically'}`);
   lines.push(`model written to ${r.dir}`);
   return lines.join('\n');
 }

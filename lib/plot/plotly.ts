@@ -1,0 +1,141 @@
+/**
+ * plotly.js figures for notebooks and the standalone report. A figure is plain data (traces and layout) built by
+ * the functions below; `figureHtml` renders it into a div and a script. The plotly bundle is inlined once per page
+ * (`plotlyScript`), so pages work offline. Archive text in traces (file names in hover labels) is escaped, since
+ * plotly reads a small subset of HTML in labels.
+ */
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { escapeHtml } from './html.js';
+
+export interface Figure {
+  data: Array<Record<string, unknown>>;
+  layout: Record<string, unknown>;
+}
+
+let bundle: string | null = null;
+
+/** The plotly.js bundle (minified, from the installed package). */
+export function plotlyBundle(): string {
+  bundle ??= readFileSync(createRequire(import.meta.url).resolve('plotly.js-dist-min'), 'utf8');
+  return bundle;
+}
+
+/** A script tag that defines `window.Plotly` unless the page already has it. */
+export function plotlyScript(): string {
+  return `<script>if (!window.Plotly) {\n${plotlyBundle().replace(/<\/script/gi, '<\\/script')}\n}</script>`;
+}
+
+/** JSON safe inside a script element. */
+const scriptJson = (v: unknown): string => JSON.stringify(v).replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
+
+let counter = 0;
+
+/** A figure as a div and the script that draws it (plotly must be on the page: see `plotlyScript`). */
+export function figureHtml(fig: Figure, options: { id?: string; height?: number } = {}): string {
+  const id = options.id ?? `flux-fig-${Date.now().toString(36)}-${counter++}`;
+  const layout = { height: options.height ?? 380, margin: { l: 60, r: 20, t: 40, b: 50 }, font: { size: 12 }, ...fig.layout };
+  return `<div id="${escapeHtml(id)}" class="flux-figure" style="width:100%;min-height:${layout.height}px"></div>
+<script>(function(){var d=${scriptJson(fig.data)};var l=${scriptJson(layout)};
+function draw(){Plotly.newPlot(${scriptJson(id)},d,l,{responsive:true,displaylogo:false});}
+if (window.Plotly) draw(); else window.addEventListener('load', draw);})();</script>`;
+}
+
+/** Escaped label text for plotly (which reads tags such as <b> and <br> in labels). */
+export const label = (text: unknown): string => escapeHtml(text);
+
+const title = (text: string): Record<string, unknown> => ({ text, x: 0, xanchor: 'left' });
+
+/** Bars, one per category. */
+export function barFigure(categories: ReadonlyArray<string | number>, values: readonly number[], o: { title: string; x?: string; y?: string; colour?: string }): Figure {
+  return {
+    data: [{ type: 'bar', x: categories.map((c) => (typeof c === 'string' ? label(c) : c)), y: values, marker: { color: o.colour ?? '#4a7' } }],
+    layout: { title: title(o.title), xaxis: { title: { text: o.x ?? '' }, type: 'category' }, yaxis: { title: { text: o.y ?? '' } } },
+  };
+}
+
+/** Stacked bars: one trace per series over shared categories. */
+export function stackedBarFigure(categories: ReadonlyArray<string | number>, series: ReadonlyArray<{ name: string; values: readonly number[] }>, o: { title: string; x?: string; y?: string }): Figure {
+  return {
+    data: series.map((s) => ({ type: 'bar', name: label(s.name), x: categories.map(String), y: s.values })),
+    layout: { title: title(o.title), barmode: 'stack', xaxis: { title: { text: o.x ?? '' }, type: 'category' }, yaxis: { title: { text: o.y ?? '' } } },
+  };
+}
+
+/** Horizontal bars with asymmetric error bars (an estimate and its interval per model). */
+export function intervalFigure(rows: ReadonlyArray<{ name: string; value: number; lo: number; hi: number; highlight?: boolean }>, o: { title: string; x: string; reference?: { value: number; name: string } }): Figure {
+  const sorted = [...rows].sort((a, b) => a.value - b.value);
+  const data: Figure['data'] = [{
+    type: 'bar', orientation: 'h', y: sorted.map((r) => label(r.name)), x: sorted.map((r) => r.value),
+    marker: { color: sorted.map((r) => (r.highlight ? '#1b7837' : '#8da0cb')) },
+    error_x: { type: 'data', symmetric: false, array: sorted.map((r) => Math.max(0, r.hi - r.value)), arrayminus: sorted.map((r) => Math.max(0, r.value - r.lo)) },
+    hovertemplate: '%{y}: %{x:.3f}<extra></extra>',
+  }];
+  const shapes = o.reference ? [{ type: 'line', x0: o.reference.value, x1: o.reference.value, yref: 'paper', y0: 0, y1: 1, line: { dash: 'dot', color: '#b2182b' } }] : [];
+  const annotations = o.reference ? [{ x: o.reference.value, yref: 'paper', y: 1.02, text: label(o.reference.name), showarrow: false, font: { color: '#b2182b', size: 10 } }] : [];
+  return { data, layout: { title: title(o.title), xaxis: { title: { text: o.x } }, margin: { l: 290 }, shapes, annotations, height: 60 + 28 * rows.length } };
+}
+
+/** A reliability diagram: mean score against observed keeper rate per bin, with the diagonal. */
+export function reliabilityFigure(bins: ReadonlyArray<{ meanScore: number; keeperRate: number; count: number }>, o: { title: string }): Figure {
+  const used = bins.filter((b) => b.count > 0);
+  const maxCount = Math.max(1, ...used.map((b) => b.count));
+  return {
+    data: [
+      { type: 'scatter', mode: 'lines', x: [0, 1], y: [0, 1], name: 'perfect calibration', line: { dash: 'dot', color: '#999' } },
+      {
+        type: 'scatter', mode: 'lines+markers', name: 'keeper score', x: used.map((b) => b.meanScore), y: used.map((b) => b.keeperRate),
+        marker: { size: used.map((b) => 6 + 24 * Math.sqrt(b.count / maxCount)), color: '#1b7837' }, text: used.map((b) => `${b.count} photos`),
+        hovertemplate: 'mean score %{x:.3f}<br>keeper rate %{y:.3f}<br>%{text}<extra></extra>',
+      },
+    ],
+    layout: { title: title(o.title), xaxis: { title: { text: 'mean keeper score in bin' }, range: [0, 1] }, yaxis: { title: { text: 'observed keeper rate' }, range: [0, 1] } },
+  };
+}
+
+/** Precision, recall and review budget against the surfacing threshold, with the chosen threshold marked. */
+export function tradeoffFigure(points: ReadonlyArray<{ threshold: number; precision: number; recall: number; budget: number }>, o: { title: string; threshold?: number | null }): Figure {
+  const xs = points.map((p) => p.threshold);
+  const shapes = o.threshold !== undefined && o.threshold !== null ? [{ type: 'line', x0: o.threshold, x1: o.threshold, yref: 'paper', y0: 0, y1: 1, line: { color: '#b2182b' } }] : [];
+  return {
+    data: [
+      { type: 'scatter', mode: 'lines', name: 'precision', x: xs, y: points.map((p) => p.precision), line: { shape: 'hv' } },
+      { type: 'scatter', mode: 'lines', name: 'recall', x: xs, y: points.map((p) => p.recall), line: { shape: 'hv' } },
+      { type: 'scatter', mode: 'lines', name: 'review budget (share surfaced)', x: xs, y: points.map((p) => p.budget), line: { shape: 'hv', dash: 'dot' } },
+    ],
+    layout: { title: title(o.title), xaxis: { title: { text: 'surface photos scoring at least' }, range: [0, 1] }, yaxis: { range: [0, 1.02] }, shapes },
+  };
+}
+
+/** A scatter of labelled points coloured by group; WebGL (scattergl) above a few thousand points. */
+export function scatterFigure(points: ReadonlyArray<{ x: number; y: number; group: string; text: string; id?: number | string }>, o: { title: string; x?: string; y?: string; webgl?: boolean }): Figure {
+  const groups = [...new Set(points.map((p) => p.group))].sort((a, b) => a.localeCompare(b, undefined, { numeric: true }));
+  const gl = o.webgl ?? points.length > 5000;
+  return {
+    data: groups.map((g) => {
+      const ps = points.filter((p) => p.group === g);
+      return {
+        type: gl ? 'scattergl' : 'scatter', mode: 'markers', name: label(g), x: ps.map((p) => p.x), y: ps.map((p) => p.y),
+        text: ps.map((p) => label(p.text)), customdata: ps.map((p) => p.id ?? null), marker: { size: gl ? 3 : 6, opacity: 0.8 },
+        hovertemplate: '%{text}<extra>%{fullData.name}</extra>',
+      };
+    }),
+    layout: { title: title(o.title), xaxis: { title: { text: o.x ?? '' }, zeroline: false }, yaxis: { title: { text: o.y ?? '' }, zeroline: false }, hovermode: 'closest' },
+  };
+}
+
+/** Overlaid histograms of named series (for example similarity of true pairs against siblings). */
+export function histogramFigure(series: ReadonlyArray<{ name: string; values: readonly number[] }>, o: { title: string; x: string; bins?: number }): Figure {
+  return {
+    data: series.map((s) => ({ type: 'histogram', name: label(s.name), x: s.values, opacity: 0.6, nbinsx: o.bins ?? 40 })),
+    layout: { title: title(o.title), barmode: 'overlay', xaxis: { title: { text: o.x } }, yaxis: { title: { text: 'count' } } },
+  };
+}
+
+/** A heatmap (for example keeper rate by weekday and hour). */
+export function heatmapFigure(x: ReadonlyArray<string | number>, y: ReadonlyArray<string | number>, z: number[][], o: { title: string; x?: string; y?: string; colour?: string }): Figure {
+  return {
+    data: [{ type: 'heatmap', x: x.map(String), y: y.map(String), z, colorscale: o.colour ?? 'Greens', hoverongaps: false }],
+    layout: { title: title(o.title), xaxis: { title: { text: o.x ?? '' }, type: 'category' }, yaxis: { title: { text: o.y ?? '' }, type: 'category' } },
+  };
+}
