@@ -30,7 +30,7 @@ for (const name of notebooks) {
     const r = spawnSync('jupyter', ['nbconvert', '--to', 'notebook', '--execute', '--ExecutePreprocessor.timeout=1800',
       '--output-dir', work.dir, join(PROJECT, 'notebooks', name)], {
       encoding: 'utf8', cwd: join(PROJECT, 'notebooks'),
-      env: { ...process.env, FLUX_DATA: join(work.dir, 'data'), FLUX_SAMPLE: JSON.stringify(SMALL_SAMPLE) },
+      env: { ...process.env, FLUX_DATA: join(work.dir, 'data'), FLUX_MODELS: join(work.dir, 'models'), FLUX_SAMPLE: JSON.stringify(SMALL_SAMPLE) },
     });
     assert.equal(r.status, 0, `nbconvert failed:\n${r.stderr.slice(-4000)}`);
     const out = JSON.parse(readFileSync(join(work.dir, name), 'utf8')) as { cells: Array<{ cell_type: string; outputs?: Array<{ output_type: string; ename?: string; data?: Record<string, unknown> }> }> };

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { escapeHtml } from './html.js';
 
-export interface Figure {
+export interface PlotFigure {
   data: Array<Record<string, unknown>>;
   layout: Record<string, unknown>;
 }
@@ -32,7 +32,7 @@ const scriptJson = (v: unknown): string => JSON.stringify(v).replace(/</g, '\\u0
 let counter = 0;
 
 /** A figure as a div and the script that draws it (plotly must be on the page: see `plotlyScript`). */
-export function figureHtml(fig: Figure, options: { id?: string; height?: number } = {}): string {
+export function figureHtml(fig: PlotFigure, options: { id?: string; height?: number } = {}): string {
   const id = options.id ?? `flux-fig-${Date.now().toString(36)}-${counter++}`;
   const layout = { height: options.height ?? 380, margin: { l: 60, r: 20, t: 40, b: 50 }, font: { size: 12 }, ...fig.layout };
   return `<div id="${escapeHtml(id)}" class="flux-figure" style="width:100%;min-height:${layout.height}px"></div>
@@ -47,7 +47,7 @@ export const label = (text: unknown): string => escapeHtml(text);
 const title = (text: string): Record<string, unknown> => ({ text, x: 0, xanchor: 'left' });
 
 /** Bars, one per category. */
-export function barFigure(categories: ReadonlyArray<string | number>, values: readonly number[], o: { title: string; x?: string; y?: string; colour?: string }): Figure {
+export function barFigure(categories: ReadonlyArray<string | number>, values: readonly number[], o: { title: string; x?: string; y?: string; colour?: string }): PlotFigure {
   return {
     data: [{ type: 'bar', x: categories.map((c) => (typeof c === 'string' ? label(c) : c)), y: values, marker: { color: o.colour ?? '#4a7' } }],
     layout: { title: title(o.title), xaxis: { title: { text: o.x ?? '' }, type: 'category' }, yaxis: { title: { text: o.y ?? '' } } },
@@ -55,7 +55,7 @@ export function barFigure(categories: ReadonlyArray<string | number>, values: re
 }
 
 /** Stacked bars: one trace per series over shared categories. */
-export function stackedBarFigure(categories: ReadonlyArray<string | number>, series: ReadonlyArray<{ name: string; values: readonly number[] }>, o: { title: string; x?: string; y?: string }): Figure {
+export function stackedBarFigure(categories: ReadonlyArray<string | number>, series: ReadonlyArray<{ name: string; values: readonly number[] }>, o: { title: string; x?: string; y?: string }): PlotFigure {
   return {
     data: series.map((s) => ({ type: 'bar', name: label(s.name), x: categories.map(String), y: s.values })),
     layout: { title: title(o.title), barmode: 'stack', xaxis: { title: { text: o.x ?? '' }, type: 'category' }, yaxis: { title: { text: o.y ?? '' } } },
@@ -63,9 +63,9 @@ export function stackedBarFigure(categories: ReadonlyArray<string | number>, ser
 }
 
 /** Horizontal bars with asymmetric error bars (an estimate and its interval per model). */
-export function intervalFigure(rows: ReadonlyArray<{ name: string; value: number; lo: number; hi: number; highlight?: boolean }>, o: { title: string; x: string; reference?: { value: number; name: string } }): Figure {
+export function intervalFigure(rows: ReadonlyArray<{ name: string; value: number; lo: number; hi: number; highlight?: boolean }>, o: { title: string; x: string; reference?: { value: number; name: string } }): PlotFigure {
   const sorted = [...rows].sort((a, b) => a.value - b.value);
-  const data: Figure['data'] = [{
+  const data: PlotFigure['data'] = [{
     type: 'bar', orientation: 'h', y: sorted.map((r) => label(r.name)), x: sorted.map((r) => r.value),
     marker: { color: sorted.map((r) => (r.highlight ? '#1b7837' : '#8da0cb')) },
     error_x: { type: 'data', symmetric: false, array: sorted.map((r) => Math.max(0, r.hi - r.value)), arrayminus: sorted.map((r) => Math.max(0, r.value - r.lo)) },
@@ -77,7 +77,7 @@ export function intervalFigure(rows: ReadonlyArray<{ name: string; value: number
 }
 
 /** A reliability diagram: mean score against observed keeper rate per bin, with the diagonal. */
-export function reliabilityFigure(bins: ReadonlyArray<{ meanScore: number; keeperRate: number; count: number }>, o: { title: string }): Figure {
+export function reliabilityFigure(bins: ReadonlyArray<{ meanScore: number; keeperRate: number; count: number }>, o: { title: string }): PlotFigure {
   const used = bins.filter((b) => b.count > 0);
   const maxCount = Math.max(1, ...used.map((b) => b.count));
   return {
@@ -94,7 +94,7 @@ export function reliabilityFigure(bins: ReadonlyArray<{ meanScore: number; keepe
 }
 
 /** Precision, recall and review budget against the surfacing threshold, with the chosen threshold marked. */
-export function tradeoffFigure(points: ReadonlyArray<{ threshold: number; precision: number; recall: number; budget: number }>, o: { title: string; threshold?: number | null }): Figure {
+export function tradeoffFigure(points: ReadonlyArray<{ threshold: number; precision: number; recall: number; budget: number }>, o: { title: string; threshold?: number | null }): PlotFigure {
   const xs = points.map((p) => p.threshold);
   const shapes = o.threshold !== undefined && o.threshold !== null ? [{ type: 'line', x0: o.threshold, x1: o.threshold, yref: 'paper', y0: 0, y1: 1, line: { color: '#b2182b' } }] : [];
   return {
@@ -108,7 +108,7 @@ export function tradeoffFigure(points: ReadonlyArray<{ threshold: number; precis
 }
 
 /** A scatter of labelled points coloured by group; WebGL (scattergl) above a few thousand points. */
-export function scatterFigure(points: ReadonlyArray<{ x: number; y: number; group: string; text: string; id?: number | string }>, o: { title: string; x?: string; y?: string; webgl?: boolean }): Figure {
+export function scatterFigure(points: ReadonlyArray<{ x: number; y: number; group: string; text: string; id?: number | string }>, o: { title: string; x?: string; y?: string; webgl?: boolean }): PlotFigure {
   const groups = [...new Set(points.map((p) => p.group))].sort((a, b) => a.localeCompare(b, undefined, { numeric: true }));
   const gl = o.webgl ?? points.length > 5000;
   return {
@@ -125,7 +125,7 @@ export function scatterFigure(points: ReadonlyArray<{ x: number; y: number; grou
 }
 
 /** Overlaid histograms of named series (for example similarity of true pairs against siblings). */
-export function histogramFigure(series: ReadonlyArray<{ name: string; values: readonly number[] }>, o: { title: string; x: string; bins?: number }): Figure {
+export function histogramFigure(series: ReadonlyArray<{ name: string; values: readonly number[] }>, o: { title: string; x: string; bins?: number }): PlotFigure {
   return {
     data: series.map((s) => ({ type: 'histogram', name: label(s.name), x: s.values, opacity: 0.6, nbinsx: o.bins ?? 40 })),
     layout: { title: title(o.title), barmode: 'overlay', xaxis: { title: { text: o.x } }, yaxis: { title: { text: 'count' } } },
@@ -133,7 +133,7 @@ export function histogramFigure(series: ReadonlyArray<{ name: string; values: re
 }
 
 /** A heatmap (for example keeper rate by weekday and hour). */
-export function heatmapFigure(x: ReadonlyArray<string | number>, y: ReadonlyArray<string | number>, z: number[][], o: { title: string; x?: string; y?: string; colour?: string }): Figure {
+export function heatmapFigure(x: ReadonlyArray<string | number>, y: ReadonlyArray<string | number>, z: number[][], o: { title: string; x?: string; y?: string; colour?: string }): PlotFigure {
   return {
     data: [{ type: 'heatmap', x: x.map(String), y: y.map(String), z, colorscale: o.colour ?? 'Greens', hoverongaps: false }],
     layout: { title: title(o.title), xaxis: { title: { text: o.x ?? '' }, type: 'category' }, yaxis: { title: { text: o.y ?? '' }, type: 'category' } },
