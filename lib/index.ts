@@ -45,3 +45,7 @@ export * from './rank/scorers.js';
 export * from './rank/onnx.js';
 export * from './rank/train.js';
 export * from './rank/score.js';
+export * from './analysis/pca.js';
+export * from './analysis/motifs.js';
+export * from './analysis/drafts.js';
+export * from './report/report.js';

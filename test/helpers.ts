@@ -41,3 +41,21 @@ export function smallSample(): Promise<SampleResult> {
 export function snapshot(dir: string): Map<string, string> {
   return new Map(walk(dir).map((f) => [f.path, `${f.bytes}:${statSync(join(dir, f.path)).mtimeMs}`]));
 }
+
+/**
+ * The small sample indexed, embedded (MobileNetV2 when present, else the pixel descriptor alone) and matched into
+ * a fresh database under `dir`: what the ranker, report and notebook tests start from.
+ */
+export async function matchedSmallSample(dir: string): Promise<{ sample: SampleResult; dbFile: string; hasModel: boolean }> {
+  const { ingest } = await import('../lib/ingest/ingest.js');
+  const { embed } = await import('../lib/embed/embed.js');
+  const { match } = await import('../lib/match/match.js');
+  const { findModel } = await import('../lib/embed/models.js');
+  const hasModel = findModel('mobilenetv2-int8').path !== null;
+  const sample = await smallSample();
+  const dbFile = join(dir, 'flux.duckdb');
+  await ingest({ originals: sample.originals, keepers: sample.keepers, db: dbFile });
+  await embed({ db: dbFile, model: hasModel ? 'mobilenetv2-int8' : 'none' });
+  await match({ db: dbFile });
+  return { sample, dbFile, hasModel };
+}

@@ -38,5 +38,10 @@ for (const name of notebooks) {
     assert.deepEqual(outputs.filter((o) => o.output_type === 'error').map((o) => o.ename), [], 'no cell raised');
     const rich = outputs.filter((o) => o.data && ('text/html' in o.data || 'image/svg+xml' in o.data || 'application/vnd.plotly.v1+json' in o.data));
     assert.ok(rich.length >= 3, `${name} displays tables or figures (${rich.length})`);
+    // figures: plotly divs drawn by the inlined bundle, or plain SVG
+    const html = rich.map((o) => JSON.stringify(o.data)).join('');
+    const figures = (html.match(/class=\\"flux-figure\\"/g) ?? []).length + (html.match(/<svg /g) ?? []).length;
+    assert.ok(figures >= 1, `${name} shows figures (${figures})`);
+    if (figures && html.includes('flux-figure')) assert.ok(html.includes('window.Plotly'), `${name} carries plotly.js for its figures`);
   });
 }

@@ -3,10 +3,6 @@ import { copyFileSync, existsSync, readdirSync, readFileSync, writeFileSync, mkd
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { Db } from '../lib/db/duckdb.js';
-import { embed } from '../lib/embed/embed.js';
-import { findModel } from '../lib/embed/models.js';
-import { ingest } from '../lib/ingest/ingest.js';
-import { match } from '../lib/match/match.js';
 import { initBackend } from '../lib/rank/backend.js';
 import { applyCalibration, chooseCalibration, chooseThreshold, fitIsotonic, fitPlatt, tradeoff, type Calibration } from '../lib/rank/calibrate.js';
 import { averagePrecision, ece, evaluate, ndcgPerSession, precisionAt, rocAuc, withinSessionPairAccuracy } from '../lib/rank/metrics.js';
@@ -16,7 +12,7 @@ import { scoreRows, type ScorerParams } from '../lib/rank/scorers.js';
 import { modelGraph, train, type TrainReport } from '../lib/rank/train.js';
 import type { SampleResult } from '../lib/sample/generate.js';
 import { Rng } from '../lib/util/rng.js';
-import { smallSample, snapshot, tempDir } from './helpers.js';
+import { matchedSmallSample, snapshot, tempDir } from './helpers.js';
 
 const work = tempDir('rank');
 after(() => work.cleanup());
@@ -135,14 +131,10 @@ test('failure rules: black and blown-out featureless frames, not dark or foggy p
 let sample: SampleResult;
 let dbFile: string;
 let first: TrainReport;
-const hasModel = findModel('mobilenetv2-int8').path !== null;
+let hasModel = false;
 
 before(async () => {
-  sample = await smallSample();
-  dbFile = join(work.dir, 'flux.duckdb');
-  await ingest({ originals: sample.originals, keepers: sample.keepers, db: dbFile });
-  await embed({ db: dbFile, model: hasModel ? 'mobilenetv2-int8' : 'none' });
-  await match({ db: dbFile });
+  ({ sample, dbFile, hasModel } = await matchedSmallSample(work.dir));
   first = await train({ db: dbFile, arch: 'pairwise', modelsDir: join(work.dir, 'models-a'), seed: 3, resamples: 20, hyper: { epochs: 4 }, skipPhotoSplit: true });
 });
 

@@ -41,3 +41,23 @@ export async function sessionStats(db: Db, topN = 10): Promise<SessionStats> {
   const top = [...sessions].sort((a, b) => b.keepers - a.keepers || b.density - a.density || a.session_date.localeCompare(b.session_date)).slice(0, topN);
   return { sessions, byHour, byWeekday, bySeason, byLength, top };
 }
+
+/** Keeper density by place, where GPS exists: photos grouped on a grid of about 1 km (0.01 degree). */
+export async function placeStats(db: Db, topN = 20): Promise<{ withGps: number; places: Array<{ lat: number; lon: number; photos: number; keepers: number; density: number; sessions: number }> }> {
+  const withGps = Number(await db.value('SELECT count(*) FROM photos WHERE gps_lat IS NOT NULL AND gps_lon IS NOT NULL'));
+  const places = withGps ? await db.all<{ lat: number; lon: number; photos: number; keepers: number; density: number; sessions: number }>(`SELECT round(gps_lat, 2) AS lat,
+    round(gps_lon, 2) AS lon, count(*) AS photos, count(*) FILTER (WHERE keeper) AS keepers, count(*) FILTER (WHERE keeper) / count(*) AS density,
+    count(DISTINCT session_date) AS sessions FROM photos WHERE gps_lat IS NOT NULL AND gps_lon IS NOT NULL GROUP BY 1, 2
+    ORDER BY keepers DESC, photos DESC LIMIT ?`, [topN]) : [];
+  return { withGps, places };
+}
+
+/** Keeper rate by weekday (rows, Monday first) and hour (columns), for a heatmap; null where no photo. */
+export async function weekdayHourDensity(db: Db): Promise<{ weekdays: string[]; hours: number[]; density: Array<Array<number | null>> }> {
+  const rows = await db.all<{ wd: number; h: number; photos: number; keepers: number }>(`SELECT isodow(captured_at) AS wd, hour(captured_at) AS h,
+    count(*) AS photos, count(*) FILTER (WHERE keeper) AS keepers FROM photos WHERE captured_at IS NOT NULL GROUP BY 1, 2`);
+  const hours = Array.from({ length: 24 }, (_, h) => h);
+  const density = Array.from({ length: 7 }, () => hours.map((): number | null => null));
+  for (const r of rows) (density[r.wd - 1] as Array<number | null>)[r.h] = r.keepers / r.photos;
+  return { weekdays: ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'], hours, density };
+}

@@ -24,6 +24,7 @@ import { ARCHS, type Arch, type Hyper } from '../rank/scorers.js';
 import type { BackendName } from '../rank/backend.js';
 import { assertOutsideArchive, writeFileAtomic } from '../util/fsutil.js';
 import { checkChoice } from '../util/check.js';
+import { writeReport } from '../report/report.js';
 
 type Values = Record<string, string | boolean | undefined>;
 
@@ -319,6 +320,15 @@ export const COMMANDS: Record<string, Command> = {
       const bytes = modelGraph(model);
       writeFileAtomic(out, bytes);
       console.log(`wrote ${out} (${(bytes.length / 1024).toFixed(0)} KiB): input "features" [n, ${model.dim}] (${model.featureSet}${model.embeddingModel ? `, ${model.embeddingModel}` : ''}), outputs "keeper_score" and "raw_score"`);
+    },
+  },
+  report: {
+    summary: 'one standalone HTML page (plotly inlined, thumbnails embedded) with the notebooks\' figures and tables',
+    usage: 'flux report --db FILE --out FILE.html [--seed 7] [--model EMBEDDING_ID]',
+    options: { db: { type: 'string' }, out: { type: 'string' }, seed: { type: 'string' }, model: { type: 'string' } },
+    async run(v, _p, onProgress) {
+      const r = await writeReport({ db: need(v, 'db', 'report'), out: need(v, 'out', 'report'), seed: num(v, 'seed'), model: str(v, 'model'), onProgress });
+      console.log(`wrote ${r.out} (${(r.bytes / 1e6).toFixed(1)} MB): ${r.figures} figures in sections ${r.sections.join(', ')} (${r.seconds.toFixed(1)} s)`);
     },
   },
 };

@@ -4,10 +4,10 @@
  */
 import { constants, copyFileSync, existsSync, mkdirSync, statSync, utimesSync } from 'node:fs';
 import { basename, dirname, extname, join, resolve } from 'node:path';
-import { Db, lit } from '../db/duckdb.js';
+import { Db } from '../db/duckdb.js';
 import { workspaceOf } from '../embed/embed.js';
 import { defaultModel } from '../embed/models.js';
-import { vectorGlob } from '../embed/store.js';
+import { readStoredVectors, vectorGlob } from '../embed/store.js';
 import { DESCRIPTOR_NAMES } from '../embed/descriptor.js';
 import { csvCell } from '../match/review.js';
 import { checkChoice, checkInt, FluxError } from '../util/check.js';
@@ -122,17 +122,20 @@ export async function loadPhotoVectors(db: Db, options: { model?: string; keeper
   const filters = [options.keepersOnly ? 'p.keeper' : null, options.where ? `(${options.where})` : null].filter(Boolean).join(' AND ');
   if (!glob && options.model === undefined) return descriptorVectors(db, filters, options.where);
   if (!modelId || !glob) throw new FluxError(`--model: no photo vectors${modelId ? ` of ${modelId}` : ''} yet; run flux embed first`);
-  let rows: Array<{ id: number; vector: number[] }>;
+  // which photos: a SQL condition on photos picks the ids; the vectors come straight from the Parquet parts
+  let wanted: Set<number>;
   try {
-    rows = await db.all(`SELECT v.photo_id AS id, v.vector FROM read_parquet(${lit(glob)}) v JOIN photos p USING (photo_id)
-      WHERE v.view = 0 ${filters ? `AND ${filters}` : ''} ORDER BY v.photo_id`);
+    wanted = new Set((await db.all<{ id: number }>(`SELECT p.photo_id AS id FROM photos p ${filters ? `WHERE ${filters}` : ''}`)).map((r) => r.id));
   } catch (err) {
     throw new FluxError(`--where: the condition "${options.where}" is not valid SQL on photos: ${(err as Error).message.split('\n')[0]}`);
   }
-  const dim = rows[0]?.vector.length ?? 0;
-  const data = new Float32Array(rows.length * dim);
-  rows.forEach((r, i) => data.set(r.vector, i * dim));
-  return { ids: rows.map((r) => r.id), matrix: unitRows({ data, rows: rows.length, dim }), modelId };
+  const stored = await readStoredVectors(workspace, modelId, 'photos', (v) => v === 0);
+  const idx: number[] = [];
+  stored.ids.forEach((id, i) => { if (wanted.has(id)) idx.push(i); });
+  const dim = stored.dim;
+  const data = new Float32Array(idx.length * dim);
+  idx.forEach((src, r) => data.set(stored.data.subarray(src * dim, (src + 1) * dim), r * dim));
+  return { ids: idx.map((i) => stored.ids[i] as number), matrix: unitRows({ data, rows: idx.length, dim }), modelId };
 }
 
 /**

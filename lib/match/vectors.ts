@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { Db, lit } from '../db/duckdb.js';
-import { VECTOR_SETS, vectorGlob, type VectorSet } from '../embed/store.js';
+import { vectorGlob } from '../embed/store.js';
 
 /** Scales a vector to unit length in place; returns it. */
 export function normalise(v: Float32Array): Float32Array {
@@ -23,22 +23,6 @@ export function cosine(a: Float32Array, b: Float32Array): number {
   let s = 0;
   for (let i = 0; i < a.length; i++) s += (a[i] as number) * (b[i] as number);
   return s;
-}
-
-/** Unit vectors of view 0 for the given ids of a set. */
-export async function loadVectors(db: Db, workspace: string, modelId: string, set: VectorSet, ids: Set<number>): Promise<Map<number, Float32Array>> {
-  const out = new Map<number, Float32Array>();
-  const glob = vectorGlob(workspace, modelId, set);
-  if (!glob || ids.size === 0) return out;
-  const col = VECTOR_SETS[set];
-  const list = [...ids];
-  for (let i = 0; i < list.length; i += 5000) {
-    const part = list.slice(i, i + 5000);
-    const rows = await db.all<{ id: number; vector: number[] }>(`SELECT ${col} AS id, vector FROM read_parquet(${lit(glob)})
-      WHERE view = 0 AND ${col} IN (SELECT unnest(?::BIGINT[]))`, [JSON.stringify(part)]);
-    for (const r of rows) out.set(r.id, normalise(Float32Array.from(r.vector)));
-  }
-  return out;
 }
 
 /** 32x32 grey thumbnails of previews as unit vectors with the mean removed. */

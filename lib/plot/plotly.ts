@@ -133,7 +133,7 @@ export function histogramFigure(series: ReadonlyArray<{ name: string; values: re
 }
 
 /** A heatmap (for example keeper rate by weekday and hour). */
-export function heatmapFigure(x: ReadonlyArray<string | number>, y: ReadonlyArray<string | number>, z: number[][], o: { title: string; x?: string; y?: string; colour?: string }): PlotFigure {
+export function heatmapFigure(x: ReadonlyArray<string | number>, y: ReadonlyArray<string | number>, z: Array<Array<number | null>>, o: { title: string; x?: string; y?: string; colour?: string }): PlotFigure {
   return {
     data: [{ type: 'heatmap', x: x.map(String), y: y.map(String), z, colorscale: o.colour ?? 'Greens', hoverongaps: false }],
     layout: { title: title(o.title), xaxis: { title: { text: o.x ?? '' }, type: 'category' }, yaxis: { title: { text: o.y ?? '' }, type: 'category' } },

@@ -5,7 +5,7 @@
  * test split with bootstrap intervals, shows how much the photo-level split flatters the winner, and writes
  * `models/keeper-<id>/`.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Db } from '../db/duckdb.js';
 import { workspaceOf } from '../embed/embed.js';

@@ -1,0 +1,74 @@
+/**
+ * Issue drafts: sequences of 36 photos for a printed issue, proposed from the photos that score high. Each draft
+ * takes the best-scoring photos (model score first, so confirmed keepers are ranked among themselves too) without
+ * two frames of one burst and with at most a few frames per walk, then runs in chronological order. Later drafts use
+ * what earlier drafts left. The photographer edits; the drafts only propose.
+ */
+import type { Db } from '../db/duckdb.js';
+import { checkInt, FluxError } from '../util/check.js';
+
+export interface DraftOptions {
+  /** Photos per draft (default 36). */
+  size?: number;
+  /** Drafts to propose (default 3). */
+  drafts?: number;
+  /** Lowest keeper score a candidate may have (default 0.8: review recommended and confirmed keepers). */
+  minScore?: number;
+  /** Frames of one walk taken within this many seconds of each other count as one burst (default 2). */
+  burstSeconds?: number;
+  /** Most frames of one walk in a draft (default 4). */
+  maxPerWalk?: number;
+  /** Leave the confirmed keepers out (new discoveries only). */
+  excludeKeepers?: boolean;
+}
+
+export interface DraftPhoto { photoId: number; path: string; preview: string | null; capturedAt: string; session: string; score: number; keeper: boolean }
+
+export interface Drafts {
+  candidates: number;
+  drafts: Array<{ index: number; photos: DraftPhoto[] }>;
+  /** Why fewer drafts than asked (too few high scores), or null. */
+  note: string | null;
+  options: Required<DraftOptions>;
+}
+
+/** Proposes drafts from `photos.keeper_score` (run flux score first). */
+export async function issueDrafts(db: Db, options: DraftOptions = {}): Promise<Drafts> {
+  const o: Required<DraftOptions> = {
+    size: checkInt('--size', options.size ?? 36, 1, 1000), drafts: checkInt('--drafts', options.drafts ?? 3, 1, 100),
+    minScore: options.minScore ?? 0.8, burstSeconds: options.burstSeconds ?? 2, maxPerWalk: checkInt('--max-per-walk', options.maxPerWalk ?? 4, 1, 1000),
+    excludeKeepers: options.excludeKeepers ?? false,
+  };
+  const hasModelScore = Number(await db.value(`SELECT count(*) FROM information_schema.columns WHERE table_name = 'photos' AND column_name = 'model_score'`)) > 0;
+  const scored = Number(await db.value('SELECT count(*) FROM photos WHERE keeper_score IS NOT NULL'));
+  if (!scored) throw new FluxError('drafts: no photo has a keeper score yet; run flux train and flux score first');
+  const rows = await db.all<{ id: number; path: string; preview: string | null; t: string; epoch: number; session: string; score: number; model: number | null; keeper: boolean }>(`
+    SELECT photo_id AS id, path, preview, CAST(captured_at AS VARCHAR) AS t, epoch(captured_at) AS epoch, CAST(session_date AS VARCHAR) AS session,
+      keeper_score AS score, ${hasModelScore ? 'model_score' : 'keeper_score'} AS model, coalesce(keeper, false) AS keeper
+    FROM photos WHERE keeper_score >= ? AND captured_at IS NOT NULL ${o.excludeKeepers ? 'AND NOT coalesce(keeper, false)' : ''}
+    ORDER BY coalesce(${hasModelScore ? 'model_score' : 'keeper_score'}, keeper_score) DESC, keeper_score DESC, captured_at, photo_id`, [o.minScore]);
+  const used = new Set<number>();
+  const drafts: Drafts['drafts'] = [];
+  for (let d = 0; d < o.drafts; d++) {
+    const picked: typeof rows = [];
+    const perWalk = new Map<string, number>();
+    for (const r of rows) {
+      if (picked.length >= o.size) break;
+      if (used.has(r.id)) continue;
+      if ((perWalk.get(r.session) ?? 0) >= o.maxPerWalk) continue;
+      if (picked.some((p) => p.session === r.session && Math.abs(p.epoch - r.epoch) <= o.burstSeconds)) continue;
+      picked.push(r);
+      perWalk.set(r.session, (perWalk.get(r.session) ?? 0) + 1);
+    }
+    if (picked.length < o.size) break;
+    for (const p of picked) used.add(p.id);
+    drafts.push({
+      index: d + 1,
+      photos: picked.sort((a, b) => a.epoch - b.epoch || a.id - b.id).map((r) => ({ photoId: r.id, path: r.path, preview: r.preview, capturedAt: r.t, session: r.session, score: r.score, keeper: r.keeper })),
+    });
+  }
+  const note = drafts.length < o.drafts
+    ? `${rows.length} photos score at least ${o.minScore}; ${drafts.length} draft${drafts.length === 1 ? '' : 's'} of ${o.size} could be made without repeating a burst or more than ${o.maxPerWalk} frames of one walk`
+    : null;
+  return { candidates: rows.length, drafts, note, options: o };
+}

@@ -1,0 +1,198 @@
+/// <reference lib="dom" />
+/// <reference lib="dom.iterable" />
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { pca } from '../lib/analysis/pca.js';
+import { keeperMotifs, silhouette } from '../lib/analysis/motifs.js';
+import { issueDrafts } from '../lib/analysis/drafts.js';
+import { placeStats, weekdayHourDensity } from '../lib/analysis/sessions.js';
+import { Db } from '../lib/db/duckdb.js';
+import { figureHtml, scatterFigure } from '../lib/plot/plotly.js';
+import { score } from '../lib/rank/score.js';
+import { train } from '../lib/rank/train.js';
+import type { SampleResult } from '../lib/sample/generate.js';
+import { Rng } from '../lib/util/rng.js';
+import { matchedSmallSample, PROJECT, tempDir } from './helpers.js';
+
+const work = tempDir('report');
+after(() => work.cleanup());
+
+test('PCA finds the planted directions and their share of the variance', async () => {
+  const rng = new Rng(4);
+  const n = 3000, d = 40;
+  const data = new Float32Array(n * d);
+  for (let i = 0; i < n; i++) {
+    const a = rng.normal(0, 5), b = rng.normal(0, 2);
+    for (let j = 0; j < d; j++) data[i * d + j] = 10 + rng.normal(0, 0.1) + (j === 3 ? a : 0) + (j === 7 ? b : 0);
+  }
+  const p = await pca({ data, rows: n, dim: d }, 3, 1);
+  assert.ok(Math.abs(Math.abs(p.components[3] as number) - 1) < 1e-3, 'first component is axis 3');
+  assert.ok(Math.abs(Math.abs(p.components[d + 7] as number) - 1) < 1e-3, 'second component is axis 7');
+  const expected = 25 / (25 + 4 + 0.01 * d);
+  assert.ok(Math.abs((p.explained[0] as number) - expected) < 0.02, `explained ${p.explained[0]} ~ ${expected}`);
+  assert.ok(Math.abs(p.projected.data[0] as number) > 0 && p.projected.dim === 3);
+});
+
+test('silhouette: near 1 for separated clusters, near 0 for an arbitrary cut of one blob', () => {
+  const rng = new Rng(8);
+  const pts: number[][] = [];
+  const labels: number[] = [];
+  for (let c = 0; c < 3; c++) for (let i = 0; i < 40; i++) { pts.push([c * 100 + rng.normal(), rng.normal()]); labels.push(c); }
+  assert.ok(silhouette(pts, labels) > 0.95);
+  const blob = Array.from({ length: 120 }, () => [rng.normal(), rng.normal()]);
+  assert.ok(silhouette(blob, blob.map((_, i) => i % 2)) < 0.05);
+});
+
+test('large scatters use WebGL; labels and script payloads are escaped', () => {
+  const pts = (n: number): Array<{ x: number; y: number; group: string; text: string }> => Array.from({ length: n }, (_, i) => ({ x: i, y: i, group: 'a', text: `<b>${i}</b>` }));
+  assert.equal(scatterFigure(pts(10), { title: 't' }).data[0]?.type, 'scatter');
+  const big = scatterFigure(pts(400_000), { title: 't' });
+  assert.equal(big.data[0]?.type, 'scattergl');
+  assert.equal((big.data[0]?.x as number[]).length, 400_000);
+  const html = figureHtml(scatterFigure([{ x: 1, y: 2, group: '</script><script>alert(1)</script>', text: '<img src=x onerror=alert(1)>' }], { title: 'x' }));
+  assert.ok(!html.includes('<img src=x') && !html.includes('</script><script>alert'), 'no raw markup from archive text');
+});
+
+// ---- on the small sample, trained and scored
+let sample: SampleResult;
+let dbFile: string;
+
+
+before(async () => {
+  ({ sample, dbFile } = await matchedSmallSample(work.dir));
+  await train({ db: dbFile, arch: 'pairwise', modelsDir: join(work.dir, 'models'), resamples: 20, hyper: { epochs: 3 }, skipPhotoSplit: true });
+  await score({ db: dbFile });
+});
+
+test('motifs: k chosen by silhouette, every keeper mapped, nearest photos are members, drift per year', async () => {
+  const db = await Db.open(dbFile, { readOnly: true });
+  try {
+    const m = await keeperMotifs(db, { seed: 3 });
+    const keepers = Number(await db.value('SELECT count(*) FROM photos WHERE keeper'));
+    assert.equal(m.ids.length, keepers);
+    assert.equal(m.xy.length, keepers);
+    assert.ok(m.k >= 2 && m.k <= 8 && m.kChoice.scores.length >= 1);
+    assert.equal(m.k, m.kChoice.scores.reduce((a, b) => (b.silhouette > a.silhouette ? b : a)).k);
+    assert.equal(m.motifs.reduce((s, x) => s + x.size, 0), keepers);
+    for (const motif of m.motifs) {
+      for (const p of motif.nearest) assert.equal(m.cluster[m.ids.indexOf(p.photoId)], motif.cluster);
+      assert.deepEqual(motif.nearest.map((p) => p.distance), [...motif.nearest.map((p) => p.distance)].sort((a, b) => a - b));
+    }
+    assert.equal(m.byYear.reduce((s, b) => s + b.keepers, 0), keepers);
+    assert.equal(m.drift.reduce((s, d) => s + d.keepers, 0), keepers);
+    const again = await keeperMotifs(db, { seed: 3 });
+    assert.deepEqual(again.cluster, m.cluster, 'seeded');
+    assert.deepEqual(again.xy, m.xy, 'seeded UMAP');
+    const fixed = await keeperMotifs(db, { seed: 3, k: 3, skipUmap: true });
+    assert.equal(fixed.k, 3);
+    assert.equal(fixed.kChoice.criterion, 'given');
+  } finally {
+    db.close();
+  }
+});
+
+test('issue drafts: full sequences in time order, no burst twice, a cap per walk, disjoint drafts, high scores only', async () => {
+  const db = await Db.open(dbFile, { readOnly: true });
+  try {
+    const d = await issueDrafts(db, { size: 5, drafts: 2, maxPerWalk: 2 });
+    assert.ok(d.drafts.length >= 1, `${d.candidates} candidates`);
+    const seen = new Set<number>();
+    for (const draft of d.drafts) {
+      assert.equal(draft.photos.length, 5);
+      const times = draft.photos.map((p) => p.capturedAt);
+      assert.deepEqual(times, [...times].sort());
+      const perWalk = new Map<string, number>();
+      for (const p of draft.photos) {
+        assert.ok(p.score >= 0.8);
+        assert.ok(!seen.has(p.photoId), 'drafts are disjoint');
+        seen.add(p.photoId);
+        perWalk.set(p.session, (perWalk.get(p.session) ?? 0) + 1);
+      }
+      assert.ok([...perWalk.values()].every((c) => c <= 2));
+      for (const a of draft.photos) for (const b of draft.photos) {
+        if (a !== b && a.session === b.session) assert.ok(Math.abs(Date.parse(a.capturedAt) - Date.parse(b.capturedAt)) > 2000, 'no two frames of one burst');
+      }
+    }
+    const big = await issueDrafts(db, { size: 36 });
+    assert.equal(big.drafts.length, 0);
+    assert.match(big.note ?? '', /photos score at least 0.8; 0 drafts of 36/);
+  } finally {
+    db.close();
+  }
+});
+
+test('session statistics by weekday and hour, and places only where GPS exists', async () => {
+  const db = await Db.open(dbFile, { readOnly: true });
+  try {
+    const wh = await weekdayHourDensity(db);
+    const total = Number(await db.value('SELECT count(*) FROM photos WHERE captured_at IS NOT NULL'));
+    assert.equal(wh.density.length, 7);
+    assert.ok(wh.density.flat().some((v) => v !== null && v > 0));
+    const p = await placeStats(db);
+    assert.equal(p.withGps, Number(await db.value('SELECT count(*) FROM photos WHERE gps_lat IS NOT NULL AND gps_lon IS NOT NULL')));
+    assert.ok(total > 0 && p.places.reduce((s, x) => s + x.photos, 0) <= p.withGps);
+  } finally {
+    db.close();
+  }
+});
+
+const chromium = '/usr/bin/chromium';
+const noBrowser: string | false = existsSync(chromium) ? false : `needs Debian's chromium at ${chromium} (CI installs it)`;
+
+test('flux report: one offline page whose plots all render in headless Chromium, with archive text escaped', { skip: noBrowser }, async () => {
+  // a hostile file name in the archive text
+  const evil = `2023/x/<i id="evil">evil</i> & "q" 'a'.JPG`;
+  const db = await Db.open(dbFile);
+  await db.run(`UPDATE photos SET path = ? WHERE photo_id = (SELECT min(photo_id) FROM photos WHERE keeper)`, [evil]);
+  db.close();
+  const out = join(work.dir, 'report', 'report.html');
+  const flux = join(PROJECT, 'dist', 'lib', 'cli', 'flux.js');
+  const r = spawnSync(process.execPath, [flux, 'report', '--db', dbFile, '--out', out], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  const html = readFileSync(out, 'utf8');
+  assert.ok(!html.includes('<i id="evil">'), 'the file name is not markup');
+  for (const id of ['corpus', 'matching', 'rankers', 'scores', 'motifs', 'sessions', 'drafts']) assert.ok(html.includes(`<section id="${id}">`), id);
+  const { chromium: pw } = await import('playwright-core');
+  const browser = await pw.launch({ executablePath: chromium, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'] });
+  try {
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    const outside: string[] = [];
+    page.on('pageerror', (e) => errors.push(String(e)));
+    page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+    await page.route('**/*', (route) => {
+      const url = route.request().url();
+      if (url.startsWith('file:') || url.startsWith('data:')) return route.continue();
+      outside.push(url);
+      return route.abort();
+    });
+    await page.goto(`file://${out}`, { waitUntil: 'load' });
+    await page.waitForFunction(() => document.querySelectorAll('.flux-figure').length > 0
+      && [...document.querySelectorAll('.flux-figure')].every((f) => f.querySelector('.main-svg')), null, { timeout: 60_000 });
+    const counts = await page.evaluate(() => ({
+      figures: document.querySelectorAll('.flux-figure').length,
+      drawn: [...document.querySelectorAll('.flux-figure')].filter((f) => f.querySelectorAll('.main-svg').length > 0).length,
+      points: document.querySelectorAll('#motifs .scatterlayer .point').length,
+      evil: document.querySelectorAll('#evil').length,
+      text: document.body.innerText.includes('<i id="evil">evil</i>'),
+      images: [...document.images].filter((i) => i.src.startsWith('data:image/jpeg') && i.naturalWidth > 0).length,
+    }));
+    assert.deepEqual(errors, []);
+    assert.deepEqual(outside, [], 'no network');
+    assert.ok(counts.figures >= 12, `${counts.figures} figures`);
+    assert.equal(counts.drawn, counts.figures);
+    const keepers = await (async () => { const d = await Db.open(dbFile, { readOnly: true }); try { return Number(await d.value('SELECT count(*) FROM photos WHERE keeper')); } finally { d.close(); } })();
+    assert.equal(counts.points, keepers, 'every keeper is a point on the motif map');
+    assert.equal(counts.evil, 0);
+    assert.ok(counts.text, 'the hostile name is shown as text');
+    assert.ok(counts.images >= 10, `${counts.images} thumbnails decoded`);
+  } finally {
+    await browser.close();
+  }
+  const inside = spawnSync(process.execPath, [flux, 'report', '--db', dbFile, '--out', join(sample.originals, 'r.html')], { encoding: 'utf8' });
+  assert.equal(inside.status, 1);
+  assert.match(inside.stderr, /--out: .* inside the archive folder originals/);
+});
