@@ -79,16 +79,27 @@ export function silhouette(points: readonly number[][], labels: readonly number[
   return total / points.length;
 }
 
-/** Clusters, maps and describes the keepers' motifs. */
-export async function keeperMotifs(db: Db, options: MotifOptions = {}): Promise<MotifMap> {
+/** Clustering and map of a set of vectors: what `keeperMotifs` computes before it looks up the photos. */
+export interface ClusterMap {
+  k: number;
+  kChoice: MotifMap['kChoice'];
+  cluster: number[];
+  centroids: number[][];
+  /** PCA coordinates per row. */
+  points: number[][];
+  xy: Array<[number, number]>;
+  explained: number;
+  seconds: MotifMap['seconds'];
+}
+
+/** PCA, k-means (k given or by silhouette) and UMAP of the rows of a matrix, all seeded. */
+export async function clusterAndMap(matrix: VectorMatrix, options: Omit<MotifOptions, 'model' | 'nearest'> = {}): Promise<ClusterMap> {
   const seed = checkInt('--seed', options.seed ?? 7, 0, 0xffffffff);
   const kMax = checkInt('--k-max', options.kMax ?? 8, 2, 50);
-  const input = await loadPhotoVectors(db, { model: options.model, keepersOnly: true });
-  const n = input.ids.length;
-  if (n < 4) throw new FluxError(`motifs: ${n} keepers with vectors; at least 4 are needed (run flux match and flux embed)`);
+  const n = matrix.rows;
   const rng = new Rng(seed).fork('motifs');
   let t = performance.now();
-  const reduced = await pca(input.matrix, Math.min(options.dims ?? 50, input.matrix.dim, n), seed);
+  const reduced = await pca(matrix, Math.min(options.dims ?? 50, matrix.dim, n), seed);
   const pcaSeconds = (performance.now() - t) / 1000;
   t = performance.now();
   const points = rowsOf(reduced.projected);
@@ -109,7 +120,22 @@ export async function keeperMotifs(db: Db, options: MotifOptions = {}): Promise<
   const kmSeconds = (performance.now() - t) / 1000;
   t = performance.now();
   const xy = options.skipUmap ? points.map((p) => [p[0] ?? 0, p[1] ?? 0] as [number, number]) : umap2d(reduced.projected, seed);
-  const umapSeconds = (performance.now() - t) / 1000;
+  return {
+    k, kChoice: options.k !== undefined ? { criterion: 'given', scores } : { criterion: `mean silhouette over k = 2..${kMax} (1,500-point subsample)`, scores },
+    cluster: km.clusters, centroids: km.centroids, points, xy, explained: reduced.explained.reduce((x, y) => x + y, 0),
+    seconds: { pca: pcaSeconds, kmeans: kmSeconds, umap: (performance.now() - t) / 1000 },
+  };
+}
+
+/** Clusters, maps and describes the keepers' motifs. */
+export async function keeperMotifs(db: Db, options: MotifOptions = {}): Promise<MotifMap> {
+  const seed = checkInt('--seed', options.seed ?? 7, 0, 0xffffffff);
+  const input = await loadPhotoVectors(db, { model: options.model, keepersOnly: true });
+  const n = input.ids.length;
+  if (n < 4) throw new FluxError(`motifs: ${n} keepers with vectors; at least 4 are needed (run flux match and flux embed)`);
+  const cm = await clusterAndMap(input.matrix, { ...options, seed });
+  const { k, points } = cm;
+  const km = { clusters: cm.cluster, centroids: cm.centroids };
   const info = new Map((await db.all<{ id: number; path: string; preview: string | null; captured: string | null; year: number | null }>(`SELECT photo_id AS id, path, preview,
     CAST(captured_at AS VARCHAR) AS captured, year(captured_at) AS year FROM photos WHERE keeper`)).map((r) => [r.id, r]));
   const nearestN = options.nearest ?? 6;
@@ -130,9 +156,7 @@ export async function keeperMotifs(db: Db, options: MotifOptions = {}): Promise<
   const drift = await db.all<{ year: number; photos: number; keepers: number; rate: number }>(`SELECT year(captured_at) AS year, count(*) AS photos,
     count(*) FILTER (WHERE keeper) AS keepers, count(*) FILTER (WHERE keeper) / count(*) AS rate FROM photos WHERE captured_at IS NOT NULL GROUP BY 1 ORDER BY 1`);
   return {
-    modelId: input.modelId, seed, k, kChoice: options.k !== undefined ? { criterion: 'given', scores } : { criterion: `mean silhouette over k = 2..${kMax} (1,500-keeper subsample)`, scores },
-    ids: input.ids, cluster: km.clusters, xy, paths: input.ids.map((id) => info.get(id)?.path ?? ''), previews: input.ids.map((id) => info.get(id)?.preview ?? null), years,
-    motifs, byYear, drift, explained: reduced.explained.reduce((a, b) => a + b, 0),
-    seconds: { pca: pcaSeconds, kmeans: kmSeconds, umap: umapSeconds },
+    modelId: input.modelId, seed, k, kChoice: cm.kChoice, ids: input.ids, cluster: km.clusters, xy: cm.xy, paths: input.ids.map((id) => info.get(id)?.path ?? ''), previews: input.ids.map((id) => info.get(id)?.preview ?? null), years,
+    motifs, byYear, drift, explained: cm.explained, seconds: cm.seconds,
   };
 }
