@@ -11,6 +11,9 @@ import { embed } from '../embed/embed.js';
 import { formatMatch, match } from '../match/match.js';
 import { FluxError } from '../util/check.js';
 import { formatIngest } from './commands.js';
+import { formatTrain, train } from '../rank/train.js';
+import { score } from '../rank/score.js';
+import { writeReport } from '../report/report.js';
 import { progressBar } from './progress-bar.js';
 
 async function demo(): Promise<void> {
@@ -18,12 +21,12 @@ async function demo(): Promise<void> {
   const bar = progressBar();
   const t0 = performance.now();
   try {
-    console.log('1/4 sample archive (seed 7)');
+    console.log('1/7 sample archive (seed 7)');
     const sample = await generateSample({ out: join(data, 'sample'), ...sampleSettings(), onProgress: bar });
     bar.stop();
     const c = sample.truth.counts;
     console.log(`    ${sample.reused ? 'reused' : 'wrote'} ${c.corpusPhotos} originals, ${c.keeperFiles} keeper files, ${c.inbox} inbox photos in ${sample.seconds.toFixed(1)} s`);
-    console.log('2/4 ingest');
+    console.log('2/7 ingest');
     const dbFile = join(data, 'flux.duckdb');
     const report = await ingest({ originals: sample.originals, keepers: sample.keepers, inbox: sample.inbox, db: dbFile, onProgress: bar });
     bar.stop();
@@ -37,13 +40,13 @@ async function demo(): Promise<void> {
     } finally {
       db.close();
     }
-    console.log('3/4 embed (preview cache -> Parquet)');
+    console.log('3/7 embed (preview cache -> Parquet)');
     const emb = await embed({ db: dbFile, onProgress: bar });
     bar.stop();
     for (const s of emb.sets) console.log(`    ${s.set.padEnd(8)} ${s.images} images: ${s.alreadyDone} already done, ${s.embedded} embedded, ${s.failed} failed`);
     console.log(`    model: ${emb.model ?? 'none (pixel descriptor only)'}${emb.modelPath ? ` (${emb.modelPath})` : ''}`);
     if (emb.note) console.log(`    ${emb.note}`);
-    console.log('4/4 match keepers to originals');
+    console.log('4/7 match keepers to originals');
     const m = await match({ db: dbFile, onProgress: bar });
     bar.stop();
     console.log(formatMatch(m).replace(/^/gm, '    '));
@@ -54,11 +57,33 @@ async function demo(): Promise<void> {
     const right = truthOk.filter((k) => k.original !== null && byPath.get(k.path)?.status === 'matched' && byPath.get(k.path)?.matched === k.original).length;
     const wrong = truthOk.filter((k) => byPath.get(k.path)?.status === 'matched' && byPath.get(k.path)?.matched !== k.original).length;
     console.log(`    against the ground truth: ${right}/${truthOk.filter((k) => k.original !== null).length} keepers with an original linked right, ${wrong} wrong links`);
+    console.log('5/7 train and compare the keeper rankers');
+    const t = await train({ db: dbFile, onProgress: bar });
+    bar.stop();
+    console.log(formatTrain(t).replace(/^/gm, '    '));
+    console.log('6/7 score the corpus and the inbox');
+    const sc = await score({ db: dbFile, onProgress: bar });
+    bar.stop();
+    const inbox = await score({ db: dbFile, inbox: sample.inbox, out: join(data, 'reports', 'inbox.html'), onProgress: bar });
+    bar.stop();
+    for (const r of [sc, inbox]) {
+      const c = r.counts;
+      console.log(`    ${r.set === 'inbox' ? 'inbox ' : 'corpus'} ${c.total} photos: ${c.keeper ?? 0} confirmed keepers, ${c.review ?? 0} review recommended (>= 0.8), ${c.uncertain ?? 0} uncertain, ` +
+        `${c.unlikely ?? 0} probable non-keepers, ${c.failure ?? 0} technical failures`);
+    }
+    for (const s of inbox.skipped) console.log(`    inbox: skipped ${s.path}: ${s.reason}`);
+    console.log('7/7 report');
+    const rep = await writeReport({ db: dbFile, out: join(data, 'reports', 'report.html'), onProgress: bar });
+    bar.stop();
+    console.log(`    ${rep.figures} figures, sections ${rep.sections.join(', ')}`);
     console.log(`\ndone in ${((performance.now() - t0) / 1000).toFixed(1)} s. Outputs:`);
     console.log(`  sample archive  ${sample.out} (ground truth: ${sample.truthFile})`);
     console.log(`  database        ${dbFile}`);
     console.log(`  previews        ${join(report.workspace, 'previews')}`);
     console.log(`  vectors         ${join(emb.workspace, 'embeddings')}`);
+    console.log(`  keeper model    ${t.dir}`);
+    console.log(`  report          ${rep.out}`);
+    console.log(`  inbox scores    ${inbox.html}`);
     console.log(`  review queue    flux match review --db ${dbFile} --out ${join(data, 'review')}`);
     console.log('  notebooks       notebooks/*.ipynb (open with Jupyter and the tslab kernel)');
   } finally {

@@ -3,7 +3,6 @@
  * preview cache (never the archive). Decoding the next batch runs while the model runs on this one, so both cores
  * work. Vectors go to Parquet parts, the pixel descriptor to DuckDB; a preview that fails is recorded and skipped.
  */
-import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { PreparePool } from './workers.js';
 import { dirname, join } from 'node:path';
@@ -12,11 +11,8 @@ import { ensureSchema } from '../db/schema.js';
 import { checkInt, FluxError } from '../util/check.js';
 import { throttle, type OnProgress } from '../util/progress.js';
 import { DESCRIPTOR_NAMES } from './descriptor.js';
-import { defaultModel, findModel, type ModelSpec } from './models.js';
+import { defaultModel, findModel, type ModelSpec, type Preprocessing } from './models.js';
 import { OnnxImageModel } from './onnx.js';
-import { decodeRgb, modelPixels, toTensor } from './preprocess.js';
-import { augment, sampleAugment } from './augment.js';
-import { Rng } from '../util/rng.js';
 import { storedKeys, VECTOR_SETS, writePart, type VectorSet } from './store.js';
 
 export interface EmbedOptions {
@@ -54,6 +50,8 @@ export interface EmbedReport {
   /** Augmented training views written in this run. */
   views: number;
   seconds: number;
+  /** Seconds spent decoding, embedding and writing (the whole run less opening, model loading and bookkeeping). */
+  embedSeconds: number;
   /** Plain words for the user when something is missing (no model). */
   note: string | null;
 }
@@ -74,7 +72,7 @@ export async function workspaceOf(db: Db): Promise<string> {
 }
 
 interface Item { id: number; preview: string }
-interface Prepared { item: Item; ok: boolean; message?: string; descriptor?: Float32Array }
+interface Prepared { item: Item; view: number; ok: boolean; message?: string; descriptor?: Float32Array | null; tensor?: Float32Array | null }
 
 const TABLE: Record<VectorSet, string> = { photos: 'photos', keepers: 'keeper_files', inbox: 'inbox_photos' };
 
@@ -110,6 +108,7 @@ export async function embed(options: EmbedOptions): Promise<EmbedReport> {
     pool = new PreparePool(Number(process.env.FLUX_DECODE_WORKERS ?? availableParallelism()));
     const spec = resolved?.spec ?? null;
     const reports: EmbedSetReport[] = [];
+    let steady = 0;
     for (const set of options.sets ?? (Object.keys(VECTOR_SETS) as VectorSet[])) {
       const items = await db.all<Item>(`SELECT ${VECTOR_SETS[set]} AS id, preview FROM ${TABLE[set]} WHERE preview IS NOT NULL ORDER BY 1`);
       const haveVector = spec ? await storedKeys(db, workspace, spec.id, set) : new Set<string>();
@@ -126,36 +125,14 @@ export async function embed(options: EmbedOptions): Promise<EmbedReport> {
       const flush = async (): Promise<void> => {
         // the part lands first; descriptors and errors after it (re-computing them on a resumed run is harmless)
         if (spec && vectors.length) await writePart(db, workspace, spec, set, vectors);
-        await db.transaction(async () => {
-          const ok = descriptors.filter((d) => d.ok && d.descriptor);
-          await db.insert('descriptors', ['"set"', 'id', ...DESCRIPTOR_NAMES], ok.map((d) => [set, d.item.id, ...Array.from(d.descriptor as Float32Array, Number)]), 'INSERT OR REPLACE');
-          const bad = descriptors.filter((d) => !d.ok);
-          await db.insert('embed_errors', ['"set"', 'id', 'model_id', 'preview', 'message'], bad.map((d) => [set, d.item.id, spec?.id ?? 'descriptor', d.item.preview, d.message ?? 'failed']), 'INSERT OR REPLACE');
-        });
+        await writeDescriptors(db, set, spec?.id ?? 'descriptor', descriptors);
         vectors = [];
         descriptors = [];
       };
-      // decode a whole batch in the worker pool: preview -> RGB -> descriptor and model tensor
-      const prepare = async (batch: Item[]): Promise<Array<Prepared & { tensor?: Float32Array | null }>> => Promise.all(batch.map(async (item) => {
-        const r = await (pool as PreparePool).prepare(join(workspace, item.preview), spec?.preprocessing ?? null);
-        return r.ok ? { item, ok: true, descriptor: r.descriptor, tensor: r.tensor } : { item, ok: false, message: `preview ${item.preview}: ${r.message}` };
-      }));
       onProgress({ stage: `embed ${set}`, done: 0, total: todo.length });
+      const t1 = performance.now();
       let done = 0;
-      // the workers stay up to PREFETCH batches ahead, so they keep decoding while the model runs and parts are written
-      const PREFETCH = 4;
-      const queue: Array<Promise<Array<Prepared & { tensor?: Float32Array | null }>>> = [];
-      let queued = 0;
-      const refill = (): void => {
-        while (queue.length < PREFETCH && queued < todo.length) {
-          queue.push(prepare(todo.slice(queued, queued + batchSize)));
-          queued += batchSize;
-        }
-      };
-      refill();
-      for (let b = 0; b < todo.length; b += batchSize) {
-        const prepared = await (queue.shift() as Promise<Array<Prepared & { tensor?: Float32Array | null }>>);
-        refill();
+      await pipelined(pool as PreparePool, workspace, todo.map((item) => ({ item, view: 0 })), batchSize, spec?.preprocessing ?? null, null, async (prepared) => {
         const good = prepared.filter((p) => p.ok);
         if (model && spec && good.length) {
           good.forEach((p, i) => tensor.set(p.tensor as Float32Array, i * 3 * size * size));
@@ -176,11 +153,14 @@ export async function embed(options: EmbedOptions): Promise<EmbedReport> {
         done += prepared.length;
         onProgress({ stage: `embed ${set}`, done, total: todo.length });
         if (vectors.length >= partSize || descriptors.length >= partSize) await flush();
-      }
+      });
       await flush();
+      steady += (performance.now() - t1) / 1000;
     }
-    const views = model && spec && (options.views ?? 0) > 0 ? await embedViews(db, model, spec, workspace, checkInt('--views', options.views, 1, 32), options.seed ?? 7, batchSize, partSize, onProgress) : 0;
-    return { model: spec?.id ?? null, modelPath: resolved?.path ?? null, workspace, sets: reports, views, seconds: (performance.now() - t0) / 1000, note };
+    const views = model && spec && (options.views ?? 0) > 0
+      ? await embedViews(db, model, pool, spec, workspace, checkInt('--views', options.views, 1, 32), options.seed ?? 7, batchSize, partSize, onProgress) : 0;
+    const seconds = (performance.now() - t0) / 1000;
+    return { model: spec?.id ?? null, modelPath: resolved?.path ?? null, workspace, sets: reports, views, seconds, embedSeconds: steady, note };
   } finally {
     await pool?.close();
     await model?.close();
@@ -189,10 +169,53 @@ export async function embed(options: EmbedOptions): Promise<EmbedReport> {
 }
 
 /**
+ * Runs jobs through the decoding pool up to PREFETCH batches ahead, handing each prepared batch, in order, to
+ * `consume` (which runs the model and writes): the workers keep decoding while the model runs.
+ */
+async function pipelined(pool: PreparePool, workspace: string, jobs: ReadonlyArray<{ item: Item; view: number }>, batchSize: number,
+  preprocessing: Preprocessing | null, augmentSeed: number | null, consume: (batch: Prepared[]) => Promise<void>): Promise<void> {
+  const PREFETCH = 4;
+  const prepare = (batch: ReadonlyArray<{ item: Item; view: number }>): Promise<Prepared[]> => Promise.all(batch.map(async ({ item, view }) => {
+    const r = await pool.prepare(join(workspace, item.preview), preprocessing, augmentSeed === null ? undefined : { seed: augmentSeed, id: item.id, view });
+    return r.ok ? { item, view, ok: true, descriptor: r.descriptor, tensor: r.tensor } : { item, view, ok: false, message: `preview ${item.preview}: ${r.message}` };
+  }));
+  const queue: Array<Promise<Prepared[]>> = [];
+  let queued = 0;
+  const refill = (): void => {
+    while (queue.length < PREFETCH && queued < jobs.length) {
+      queue.push(prepare(jobs.slice(queued, queued + batchSize)));
+      queued += batchSize;
+    }
+  };
+  refill();
+  while (queue.length) {
+    const prepared = await (queue.shift() as Promise<Prepared[]>);
+    refill();
+    await consume(prepared);
+  }
+}
+
+/** Descriptors and failures of a flushed batch, through the appender (INSERT OR REPLACE from a staging table). */
+async function writeDescriptors(db: Db, set: VectorSet, modelId: string, rows: readonly Prepared[]): Promise<void> {
+  const ok = rows.filter((d) => d.ok && d.descriptor);
+  const bad = rows.filter((d) => !d.ok);
+  await db.transaction(async () => {
+    if (ok.length) {
+      await db.run(`CREATE TEMP TABLE IF NOT EXISTS descriptor_stage AS SELECT * FROM descriptors LIMIT 0`);
+      await db.append('descriptor_stage', ['varchar', 'bigint', ...DESCRIPTOR_NAMES.map(() => 'double' as const)],
+        ok.map((d) => [set, d.item.id, ...Array.from(d.descriptor as Float32Array, Number)]));
+      await db.run('INSERT OR REPLACE INTO descriptors SELECT * FROM descriptor_stage');
+      await db.run('DELETE FROM descriptor_stage');
+    }
+    await db.insert('embed_errors', ['"set"', 'id', 'model_id', 'preview', 'message'], bad.map((d) => [set, d.item.id, modelId, d.item.preview, d.message ?? 'failed']), 'INSERT OR REPLACE');
+  });
+}
+
+/**
  * Augmented views 1..n of the training photos (session split). Validation and test photos are never augmented.
  * Each view's random choices come from the seed, the photo and the view number, so a resumed run makes the same views.
  */
-async function embedViews(db: Db, model: OnnxImageModel, spec: ModelSpec, workspace: string, n: number, seed: number, batchSize: number,
+async function embedViews(db: Db, model: OnnxImageModel, pool: PreparePool, spec: ModelSpec, workspace: string, n: number, seed: number, batchSize: number,
   partSize: number, onProgress: OnProgress): Promise<number> {
   const hasSplit = Number(await db.value(`SELECT count(*) FROM information_schema.tables WHERE table_name = 'dataset_split'`)) > 0;
   if (!hasSplit || Number(await db.value(`SELECT count(*) FROM dataset_split WHERE scheme = 'session'`)) === 0) {
@@ -201,34 +224,29 @@ async function embedViews(db: Db, model: OnnxImageModel, spec: ModelSpec, worksp
   const items = await db.all<Item>(`SELECT p.photo_id AS id, p.preview FROM photos p JOIN dataset_split s USING (photo_id)
     WHERE s.scheme = 'session' AND s.split = 'train' AND p.preview IS NOT NULL ORDER BY 1`);
   const have = await storedKeys(db, workspace, spec.id, 'photos');
-  const todo = items.flatMap((it) => Array.from({ length: n }, (_, v) => ({ ...it, view: v + 1 }))).filter((x) => !have.has(`${x.id}:${x.view}`));
+  const todo = items.flatMap((item) => Array.from({ length: n }, (_, v) => ({ item, view: v + 1 }))).filter((x) => !have.has(`${x.item.id}:${x.view}`));
   const size = spec.preprocessing.size;
   const tensor = new Float32Array(batchSize * 3 * size * size);
   let rows: Array<{ id: number; view: number; vector: Float32Array }> = [];
   let written = 0;
+  let done = 0;
+  const flush = async (): Promise<void> => {
+    if (rows.length) await writePart(db, workspace, spec, 'photos', rows, { augment_seed: String(seed), augment: 'hflip, crop 200/224, brightness/contrast +-0.1 (luminance), rotation +-5 deg' });
+    written += rows.length;
+    rows = [];
+  };
   onProgress({ stage: 'embed views', done: 0, total: todo.length });
-  for (let b = 0; b < todo.length; b += batchSize) {
-    const batch = todo.slice(b, b + batchSize);
-    const ready = (await Promise.all(batch.map(async (x) => {
-      try {
-        const { rgb, width, height } = await decodeRgb(await readFile(join(workspace, x.preview)));
-        const px = await modelPixels(rgb, width, height, spec.preprocessing);
-        return { x, px: augment(px, size, sampleAugment(new Rng(seed).fork(`view:${x.id}:${x.view}`), size)) };
-      } catch {
-        return null;
-      }
-    }))).filter((r): r is { x: typeof batch[number]; px: Uint8Array } => r !== null);
-    ready.forEach((r, i) => toTensor(r.px, spec.preprocessing, tensor, i));
+  await pipelined(pool, workspace, todo, batchSize, spec.preprocessing, seed, async (prepared) => {
+    const ready = prepared.filter((p) => p.ok && p.tensor);
+    ready.forEach((p, i) => tensor.set(p.tensor as Float32Array, i * 3 * size * size));
     if (ready.length) {
       const out = await model.run(tensor, ready.length);
-      ready.forEach((r, i) => rows.push({ id: r.x.id, view: r.x.view, vector: out.embedding.slice(i * spec.dim, (i + 1) * spec.dim) }));
+      ready.forEach((p, i) => rows.push({ id: p.item.id, view: p.view, vector: out.embedding.slice(i * spec.dim, (i + 1) * spec.dim) }));
     }
-    if (rows.length >= partSize || b + batchSize >= todo.length) {
-      if (rows.length) await writePart(db, workspace, spec, 'photos', rows, { augment_seed: String(seed), augment: 'hflip, crop 200/224, brightness/contrast +-0.1 (luminance), rotation +-5 deg' });
-      written += rows.length;
-      rows = [];
-    }
-    onProgress({ stage: 'embed views', done: Math.min(todo.length, b + batchSize), total: todo.length });
-  }
+    done += prepared.length;
+    onProgress({ stage: 'embed views', done, total: todo.length });
+    if (rows.length >= partSize) await flush();
+  });
+  await flush();
   return written;
 }

@@ -4,6 +4,9 @@
  */
 import sharp from 'sharp';
 import type { Preprocessing } from './models.js';
+import { augment, sampleAugment } from './augment.js';
+import { pixelDescriptor } from './descriptor.js';
+import { Rng } from '../util/rng.js';
 
 /** The resize target and crop box a model card prescribes for an image of this size. */
 export function cropBox(width: number, height: number, p: Preprocessing): { rw: number; rh: number; left: number; top: number } {
@@ -42,4 +45,25 @@ export function toTensor(rgb: Uint8Array, p: Preprocessing, out: Float32Array, i
 export async function decodeRgb(jpeg: Uint8Array): Promise<{ rgb: Uint8Array; width: number; height: number }> {
   const { data, info } = await sharp(jpeg, { failOn: 'truncated' }).rotate().removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
   return { rgb: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width: info.width, height: info.height };
+}
+
+/** What one preview becomes for the embedder: its pixel descriptor and (with preprocessing) the model tensor. */
+export interface PreparedImage { descriptor: Float32Array | null; tensor: Float32Array | null }
+
+/**
+ * The one decode path of the embedder (the worker threads and the benchmark call it): JPEG -> RGB -> pixel
+ * descriptor, and model crop -> tensor. With `view`, the model crop is an augmented view (seeded by the photo and
+ * view number) and the descriptor is skipped (it belongs to the original).
+ */
+export async function prepareImage(jpeg: Uint8Array, preprocessing: Preprocessing | null, view?: { seed: number; id: number; view: number }): Promise<PreparedImage> {
+  const { rgb, width, height } = await decodeRgb(jpeg);
+  const descriptor = view ? null : pixelDescriptor(rgb, width, height);
+  let tensor: Float32Array | null = null;
+  if (preprocessing) {
+    let px = await modelPixels(rgb, width, height, preprocessing);
+    if (view) px = augment(px, preprocessing.size, sampleAugment(new Rng(view.seed).fork(`view:${view.id}:${view.view}`), preprocessing.size));
+    tensor = new Float32Array(3 * preprocessing.size * preprocessing.size);
+    toTensor(px, preprocessing, tensor);
+  }
+  return { descriptor, tensor };
 }

@@ -4,7 +4,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { Preprocessing } from './models.js';
-import type { PrepareResponse } from './prepare-worker.js';
+import type { PrepareRequest, PrepareResponse } from './prepare-worker.js';
 
 export class PreparePool {
   private readonly workers: Worker[];
@@ -35,15 +35,15 @@ export class PreparePool {
     });
   }
 
-  /** Decodes a preview file into its descriptor and (with preprocessing) the model tensor. */
-  prepare(file: string, preprocessing: Preprocessing | null): Promise<PrepareResponse> {
+  /** Decodes a preview file into its descriptor and (with preprocessing) the model tensor, or an augmented view's tensor. */
+  prepare(file: string, preprocessing: Preprocessing | null, view?: PrepareRequest['view']): Promise<PrepareResponse> {
     const id = this.next++;
     let worker = 0;
     for (let i = 1; i < this.workers.length; i++) if ((this.busy[i] as number) < (this.busy[worker] as number)) worker = i;
     this.busy[worker] = (this.busy[worker] as number) + 1;
     return new Promise((resolve) => {
       this.waiting.set(id, { resolve, worker });
-      this.workers[worker]?.postMessage({ id, file, preprocessing });
+      this.workers[worker]?.postMessage({ id, file, preprocessing, view } satisfies PrepareRequest);
     });
   }
 
