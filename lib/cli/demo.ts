@@ -13,6 +13,7 @@ import { FluxError } from '../util/check.js';
 import { formatIngest } from './commands.js';
 import { formatTrain, train } from '../rank/train.js';
 import { score } from '../rank/score.js';
+import { averagePrecision } from '../rank/metrics.js';
 import { writeReport } from '../report/report.js';
 import { progressBar } from './progress-bar.js';
 
@@ -72,6 +73,13 @@ async function demo(): Promise<void> {
         `${c.unlikely ?? 0} probable non-keepers, ${c.failure ?? 0} technical failures`);
     }
     for (const s of inbox.skipped) console.log(`    inbox: skipped ${s.path}: ${s.reason}`);
+    // the sample knows which inbox frames its photographer would keep: how well does the score rank them?
+    const scored = await withDb(dbFile, (d) => d.all<{ path: string; keeper_score: number }>('SELECT path, keeper_score FROM inbox_scores WHERE keeper_score IS NOT NULL'), { readOnly: true });
+    const like = new Set(sample.truth.inbox.filter((i) => i.keeperLike).map((i) => i.path));
+    if (like.size && scored.length > like.size) {
+      const ap = averagePrecision(scored.map((r) => r.keeper_score), scored.map((r) => (like.has(r.path) ? 1 : 0)));
+      console.log(`    inbox against the ground truth: ${like.size} of ${scored.length} frames are keeper-like; AP of the score ${ap.toFixed(3)} (chance ${(like.size / scored.length).toFixed(3)})`);
+    }
     console.log('7/7 report');
     const rep = await writeReport({ db: dbFile, out: join(data, 'reports', 'report.html'), onProgress: bar });
     bar.stop();

@@ -38,15 +38,20 @@ export async function currentModelDir(db: Db, dir?: string): Promise<string> {
 }
 
 /**
- * Descriptor limits of a clear technical failure, something no photographer keeps. A frame counts as black or
- * white only when it is also nearly featureless (tiny tonal range and contrast), so night scenes and fog stay.
+ * Descriptor limits of a clear technical failure, something no photographer keeps. A dark or light frame counts as
+ * black or white only when it is also nearly featureless (tiny tonal range and contrast), so night scenes, fog and
+ * high-key photographs stay; a frame whose mean is almost white, or mostly clipped white, is blown out.
  */
 export const FAILURE_RULES = {
   featureless: { dynamicRange: 0.16, contrast: 0.04 },
-  /** Mean luma (0..1) of a black frame is below this; of a blown-out frame above `white`. */
-  black: 0.2,
+  /** Mean luma (0..1) below which a featureless frame is black; above `white` it is white. */
+  black: 0.35,
   white: 0.85,
-  /** Share of clipped white pixels that is a blown-out frame whatever its contrast. */
+  /** Mean luma above which any frame is blown out. */
+  blownOut: 0.94,
+  /** Mean luma and clipped share that together are blown out. */
+  bright: { brightness: 0.9, clipWhite: 0.7 },
+  /** Share of clipped white pixels that is blown out whatever else. */
   clipWhite: 0.9,
   /** Sharpness (Laplacian energy) below this: nothing in focus at all. */
   sharpness: 0.3,
@@ -56,10 +61,13 @@ export const FAILURE_RULES = {
 export function failureReason(d: Record<string, number>): string | null {
   const b = d.brightness as number, dr = d.dynamic_range as number, c = d.contrast as number, cw = d.clip_white as number, sh = d.sharpness as number;
   if (![b, dr, c, cw, sh].every(Number.isFinite)) return null;
-  const featureless = dr < FAILURE_RULES.featureless.dynamicRange && c < FAILURE_RULES.featureless.contrast;
-  if (featureless && b < FAILURE_RULES.black) return `black frame (brightness ${b.toFixed(3)}, tonal range ${dr.toFixed(3)})`;
-  if ((featureless && b > FAILURE_RULES.white) || cw > FAILURE_RULES.clipWhite) return `blown-out frame (brightness ${b.toFixed(3)}, ${(cw * 100).toFixed(0)}% clipped white)`;
-  if (sh < FAILURE_RULES.sharpness) return `severe blur or misfire (sharpness ${sh.toFixed(3)})`;
+  const r = FAILURE_RULES;
+  const featureless = dr < r.featureless.dynamicRange && c < r.featureless.contrast;
+  if (featureless && b < r.black) return `black frame (brightness ${b.toFixed(3)}, tonal range ${dr.toFixed(3)})`;
+  if ((featureless && b > r.white) || b > r.blownOut || (b > r.bright.brightness && cw > r.bright.clipWhite) || cw > r.clipWhite) {
+    return `blown-out frame (brightness ${b.toFixed(3)}, ${(cw * 100).toFixed(0)}% clipped white)`;
+  }
+  if (sh < r.sharpness) return `severe blur or misfire (sharpness ${sh.toFixed(3)})`;
   return null;
 }
 
