@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -13,7 +12,7 @@ import { readVectors, vectorDir, vectorGlob } from '../lib/embed/store.js';
 import { ingest } from '../lib/ingest/ingest.js';
 import { makePreview } from '../lib/ingest/image.js';
 import { argmax, referenceTensor } from './refimage.js';
-import { PROJECT, SHARED, SHARED_PHOTOS, smallSample, tempDir } from './helpers.js';
+import { runCliAndKill, SHARED, SHARED_PHOTOS, smallSample, tempDir } from './helpers.js';
 
 const mobilenet = findModel('mobilenetv2-int8');
 const noModel: string | false = mobilenet.path ? false : `needs ${mobilenet.spec.file} in models/ or ${join(SHARED, 'models')} (present in CI)`;
@@ -134,20 +133,8 @@ test('a second run embeds nothing; a killed run resumes to the same vectors', { 
   const killedDb = join(killedDir, 'flux.duckdb');
   await ingest({ originals: sample.originals, keepers: sample.keepers, inbox: sample.inbox, db: killedDb });
   const parts = vectorDir(killedDir, 'mobilenetv2-int8', 'photos');
-  await new Promise<void>((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [join(PROJECT, 'dist', 'lib', 'cli', 'flux.js'), 'embed', '--db', killedDb, '--model', 'mobilenetv2-int8', '--part-size', '32', '--batch-size', '8'], { stdio: 'ignore' });
-    const timer = setInterval(() => {
-      if (existsSync(parts) && readdirSync(parts).filter((f) => f.endsWith('.parquet')).length >= 2) {
-        clearInterval(timer);
-        child.kill('SIGKILL');
-      }
-    }, 5);
-    child.on('exit', (_code, signal) => {
-      clearInterval(timer);
-      if (signal === 'SIGKILL') resolvePromise();
-      else reject(new Error('embed finished before it could be killed'));
-    });
-  });
+  await runCliAndKill(['embed', '--db', killedDb, '--model', 'mobilenetv2-int8', '--part-size', '32', '--batch-size', '8'],
+    () => existsSync(parts) && readdirSync(parts).filter((f) => f.endsWith('.parquet')).length >= 2, 'flux embed');
   const resumed = await embed({ db: killedDb, model: 'mobilenetv2-int8', partSize: 32 });
   const photos = resumed.sets.find((s) => s.set === 'photos');
   assert.ok(photos && photos.alreadyDone > 0 && photos.embedded > 0, 'the resumed run continued where the killed one stopped');

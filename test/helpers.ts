@@ -59,3 +59,25 @@ export async function matchedSmallSample(dir: string): Promise<{ sample: SampleR
   await match({ db: dbFile });
   return { sample, dbFile, hasModel };
 }
+
+/**
+ * Runs `flux ARGS` in a child process and kills it (SIGKILL) as soon as `ready()` turns true (polled every 5 ms);
+ * rejects when the command finishes first, naming `what`.
+ */
+export async function runCliAndKill(args: string[], ready: () => boolean, what: string): Promise<void> {
+  const { spawn } = await import('node:child_process');
+  await new Promise<void>((resolvePromise, reject) => {
+    const child = spawn(process.execPath, [join(PROJECT, 'dist', 'lib', 'cli', 'flux.js'), ...args], { stdio: 'ignore' });
+    const timer = setInterval(() => {
+      if (ready()) {
+        clearInterval(timer);
+        child.kill('SIGKILL');
+      }
+    }, 5);
+    child.on('exit', (code, signal) => {
+      clearInterval(timer);
+      if (signal === 'SIGKILL') resolvePromise();
+      else reject(new Error(`${what} finished (code ${code}) before it could be killed; the test needs a larger sample`));
+    });
+  });
+}

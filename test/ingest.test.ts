@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -7,7 +6,7 @@ import { Db } from '../lib/db/duckdb.js';
 import { ingest, type IngestReport } from '../lib/ingest/ingest.js';
 import type { SampleResult } from '../lib/sample/generate.js';
 import { FluxError } from '../lib/util/check.js';
-import { PROJECT, smallSample, snapshot, tempDir } from './helpers.js';
+import { runCliAndKill, smallSample, snapshot, tempDir } from './helpers.js';
 
 let sample: SampleResult;
 let work: ReturnType<typeof tempDir>;
@@ -144,25 +143,10 @@ test('a second run rewrites nothing', async () => {
 
 test('a run killed half way and re-run ends with exactly the tables of an uninterrupted run', async () => {
   const killedDb = join(work.dir, 'killed', 'flux.duckdb');
-  const cli = join(PROJECT, 'dist', 'lib', 'cli', 'flux.js');
-  const args = [cli, 'ingest', '--originals', sample.originals, '--keepers', sample.keepers, '--inbox', sample.inbox, '--db', killedDb, '--concurrency', '1'];
   const total = sample.truth.photos.length;
-  await new Promise<void>((resolvePromise, reject) => {
-    const child = spawn(process.execPath, args, { stdio: 'ignore' });
-    const previews = join(work.dir, 'killed', 'previews');
-    const timer = setInterval(() => {
-      const made = existsSync(previews) ? readdirSync(previews).reduce((n, d) => n + readdirSync(join(previews, d)).length, 0) : 0;
-      if (made >= total / 3) {
-        clearInterval(timer);
-        child.kill('SIGKILL');
-      }
-    }, 5);
-    child.on('exit', (code, signal) => {
-      clearInterval(timer);
-      if (signal === 'SIGKILL') resolvePromise();
-      else reject(new Error(`the ingest finished (code ${code}) before it could be killed; the test needs a larger sample`));
-    });
-  });
+  const previews = join(work.dir, 'killed', 'previews');
+  await runCliAndKill(['ingest', '--originals', sample.originals, '--keepers', sample.keepers, '--inbox', sample.inbox, '--db', killedDb, '--concurrency', '1'],
+    () => (existsSync(previews) ? readdirSync(previews).reduce((n, d) => n + readdirSync(join(previews, d)).length, 0) : 0) >= total / 3, 'flux ingest');
   const resumed = await ingest({ ...roots(), db: killedDb });
   const originals = resumed.roots.find((r) => r.root === 'originals');
   assert.ok(originals && originals.unchanged > 0, 'the resumed run skipped what the killed run had committed');

@@ -155,11 +155,23 @@ test('flux train writes the keeper model folder with config, seed, features, emb
 });
 
 test('a retrain with the same seed gives the same model and scores; another seed does not', async () => {
+  const scores = async (): Promise<Array<{ photo_id: number; keeper_score: number }>> => {
+    const db = await Db.open(dbFile, { readOnly: true });
+    try {
+      return await db.all('SELECT photo_id, keeper_score FROM photos ORDER BY photo_id');
+    } finally {
+      db.close();
+    }
+  };
+  const before = await scores();
+  assert.ok(before.every((r) => r.keeper_score !== null), 'training rescored every photo');
   const again = await train({ db: dbFile, arch: 'pairwise', modelsDir: join(work.dir, 'models-b'), seed: 3, resamples: 20, hyper: { epochs: 4 }, skipPhotoSplit: true });
   assert.equal(again.id, first.id);
   assert.equal(readFileSync(join(again.dir, 'weights.json'), 'utf8'), readFileSync(join(first.dir, 'weights.json'), 'utf8'));
+  assert.deepEqual(await scores(), before, 'the same keeper scores');
   const other = await train({ db: dbFile, arch: 'pairwise', modelsDir: join(work.dir, 'models-c'), seed: 4, resamples: 20, hyper: { epochs: 4 }, skipPhotoSplit: true });
   assert.notEqual(readFileSync(join(other.dir, 'weights.json'), 'utf8'), readFileSync(join(first.dir, 'weights.json'), 'utf8'));
+  assert.notDeepEqual(await scores(), before, 'a retrain rescored the photos');
 });
 
 test('flux score: every photo scored in [0, 1], confirmed keepers 1.0, black and white misfires 0.0 with the reason', async () => {

@@ -180,6 +180,12 @@ test('flux report: one offline page whose plots all render in headless Chromium,
       text: document.body.innerText.includes('<i id="evil">evil</i>'),
       images: [...document.images].filter((i) => i.src.startsWith('data:image/jpeg') && i.naturalWidth > 0).length,
     }));
+    // hovering a point of the motif map shows that keeper's thumbnail and name beside it
+    const mapId = await page.evaluate(() => document.querySelector('#motifs .flux-figure')?.id ?? '');
+    await page.locator('#motifs .scatterlayer .point').first().hover({ force: true });
+    await page.waitForFunction((id) => (document.getElementById(`${id}-img`) as HTMLImageElement | null)?.src.startsWith('data:image/jpeg'), mapId, { timeout: 10_000 });
+    const caption = await page.evaluate((id) => document.getElementById(`${id}-text`)?.textContent ?? '', mapId);
+    assert.match(caption, /\.JPG|\.jpg/);
     assert.deepEqual(errors, []);
     assert.deepEqual(outside, [], 'no network');
     assert.ok(counts.figures >= 12, `${counts.figures} figures`);

@@ -62,14 +62,11 @@ async function demo(): Promise<void> {
     const t = await train({ db: dbFile, onProgress: bar });
     bar.stop();
     console.log(formatTrain(t).replace(/^/gm, '    '));
-    console.log('6/7 score the corpus and the inbox');
-    const sc = await score({ db: dbFile, onProgress: bar });
-    bar.stop();
+    console.log('6/7 score the inbox (the corpus was rescored by training)');
     const inbox = await score({ db: dbFile, inbox: sample.inbox, out: join(data, 'reports', 'inbox.html'), onProgress: bar });
     bar.stop();
-    for (const r of [sc, inbox]) {
-      const c = r.counts;
-      console.log(`    ${r.set === 'inbox' ? 'inbox ' : 'corpus'} ${c.total} photos: ${c.keeper ?? 0} confirmed keepers, ${c.review ?? 0} review recommended (>= 0.8), ${c.uncertain ?? 0} uncertain, ` +
+    for (const [set, c] of [['corpus', t.scored ?? {}], ['inbox ', inbox.counts]] as const) {
+      console.log(`    ${set} ${c.total} photos: ${c.keeper ?? 0} confirmed keepers, ${c.review ?? 0} review recommended (>= 0.8), ${c.uncertain ?? 0} uncertain, ` +
         `${c.unlikely ?? 0} probable non-keepers, ${c.failure ?? 0} technical failures`);
     }
     for (const s of inbox.skipped) console.log(`    inbox: skipped ${s.path}: ${s.reason}`);

@@ -1,10 +1,10 @@
 /**
  * `flux embed`: every photo, keeper file and inbox photo that has no vector for the model yet gets one, from the
- * preview cache (never the archive). Decoding the next batch runs while the model runs on this one, so both cores
- * work. Vectors go to Parquet parts, the pixel descriptor to DuckDB; a preview that fails is recorded and skipped.
+ * preview cache (never the archive). Worker threads decode the next batches while the model runs on this one in
+ * a thread of its own, so both cores work. Vectors go to Parquet parts, the pixel descriptor to DuckDB; a preview that fails is recorded and skipped.
  */
 import { availableParallelism } from 'node:os';
-import { PreparePool } from './workers.js';
+import { InferenceWorker, PreparePool } from './workers.js';
 import { dirname, join } from 'node:path';
 import { Db } from '../db/duckdb.js';
 import { ensureSchema } from '../db/schema.js';
@@ -98,13 +98,17 @@ export async function embed(options: EmbedOptions): Promise<EmbedReport> {
       'Fetch a model with: flux models fetch clip-vit-b32 (needs internet), then run flux embed again.';
   const onProgress = throttle(options.onProgress);
   const db = await Db.open(options.db);
-  let model: OnnxImageModel | null = null;
+  let model: InferenceWorker | null = null;
   let pool = null as PreparePool | null;
   try {
     await ensureSchema(db);
     await ensureEmbedSchema(db);
     const workspace = await workspaceOf(db);
-    model = resolved ? await OnnxImageModel.load(resolved.spec, resolved.path) : null;
+    if (resolved) {
+      // loaded once here to check the file (a clear message naming it), then run in its own thread
+      await (await OnnxImageModel.load(resolved.spec, resolved.path)).close();
+      model = new InferenceWorker(resolved.spec, resolved.path);
+    }
     pool = new PreparePool(Number(process.env.FLUX_DECODE_WORKERS ?? availableParallelism()));
     const spec = resolved?.spec ?? null;
     const reports: EmbedSetReport[] = [];
@@ -119,7 +123,6 @@ export async function embed(options: EmbedOptions): Promise<EmbedReport> {
       const report: EmbedSetReport = { set, images: items.length, alreadyDone: items.length - todo.length, embedded: 0, failed: 0 };
       reports.push(report);
       const size = spec?.preprocessing.size ?? 0;
-      const tensor = new Float32Array(spec ? batchSize * 3 * size * size : 0);
       let vectors: Array<{ id: number; view: number; vector: Float32Array }> = [];
       let descriptors: Prepared[] = [];
       const flush = async (): Promise<void> => {
@@ -135,6 +138,8 @@ export async function embed(options: EmbedOptions): Promise<EmbedReport> {
       await pipelined(pool as PreparePool, workspace, todo.map((item) => ({ item, view: 0 })), batchSize, spec?.preprocessing ?? null, null, async (prepared) => {
         const good = prepared.filter((p) => p.ok);
         if (model && spec && good.length) {
+          // a fresh buffer per batch: it is handed over to the inference thread
+          const tensor = new Float32Array(good.length * 3 * size * size);
           good.forEach((p, i) => tensor.set(p.tensor as Float32Array, i * 3 * size * size));
           try {
             const out = await model.run(tensor, good.length);
@@ -215,7 +220,7 @@ async function writeDescriptors(db: Db, set: VectorSet, modelId: string, rows: r
  * Augmented views 1..n of the training photos (session split). Validation and test photos are never augmented.
  * Each view's random choices come from the seed, the photo and the view number, so a resumed run makes the same views.
  */
-async function embedViews(db: Db, model: OnnxImageModel, pool: PreparePool, spec: ModelSpec, workspace: string, n: number, seed: number, batchSize: number,
+async function embedViews(db: Db, model: InferenceWorker, pool: PreparePool, spec: ModelSpec, workspace: string, n: number, seed: number, batchSize: number,
   partSize: number, onProgress: OnProgress): Promise<number> {
   const hasSplit = Number(await db.value(`SELECT count(*) FROM information_schema.tables WHERE table_name = 'dataset_split'`)) > 0;
   if (!hasSplit || Number(await db.value(`SELECT count(*) FROM dataset_split WHERE scheme = 'session'`)) === 0) {
@@ -226,7 +231,6 @@ async function embedViews(db: Db, model: OnnxImageModel, pool: PreparePool, spec
   const have = await storedKeys(db, workspace, spec.id, 'photos');
   const todo = items.flatMap((item) => Array.from({ length: n }, (_, v) => ({ item, view: v + 1 }))).filter((x) => !have.has(`${x.item.id}:${x.view}`));
   const size = spec.preprocessing.size;
-  const tensor = new Float32Array(batchSize * 3 * size * size);
   let rows: Array<{ id: number; view: number; vector: Float32Array }> = [];
   let written = 0;
   let done = 0;
@@ -238,6 +242,7 @@ async function embedViews(db: Db, model: OnnxImageModel, pool: PreparePool, spec
   onProgress({ stage: 'embed views', done: 0, total: todo.length });
   await pipelined(pool, workspace, todo, batchSize, spec.preprocessing, seed, async (prepared) => {
     const ready = prepared.filter((p) => p.ok && p.tensor);
+    const tensor = new Float32Array(ready.length * 3 * size * size);
     ready.forEach((p, i) => tensor.set(p.tensor as Float32Array, i * 3 * size * size));
     if (ready.length) {
       const out = await model.run(tensor, ready.length);

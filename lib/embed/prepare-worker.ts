@@ -16,16 +16,20 @@ export type PrepareResponse =
   | { id: number; ok: true; descriptor: Float32Array | null; tensor: Float32Array | null }
   | { id: number; ok: false; message: string };
 
+async function handle(req: PrepareRequest): Promise<void> {
+  let res: PrepareResponse;
+  try {
+    const { descriptor, tensor } = await prepareImage(await readFile(req.file), req.preprocessing, req.view);
+    res = { id: req.id, ok: true, descriptor, tensor };
+  } catch (err) {
+    res = { id: req.id, ok: false, message: (err as Error).message.split('\n')[0] ?? 'failed' };
+  }
+  const transfer = res.ok ? [...(res.descriptor ? [res.descriptor.buffer] : []), ...(res.tensor ? [res.tensor.buffer] : [])] : [];
+  parentPort?.postMessage(res, transfer as ArrayBuffer[]);
+}
+
+// images are handled as they arrive: sharp decodes the next (in libuv's threads) while this thread computes a
+// descriptor, which keeps the cores fuller than one image at a time; the pool bounds how many are in flight
 parentPort?.on('message', (req: PrepareRequest) => {
-  void (async (): Promise<PrepareResponse> => {
-    try {
-      const { descriptor, tensor } = await prepareImage(await readFile(req.file), req.preprocessing, req.view);
-      return { id: req.id, ok: true, descriptor, tensor };
-    } catch (err) {
-      return { id: req.id, ok: false, message: (err as Error).message.split('\n')[0] ?? 'failed' };
-    }
-  })().then((res) => {
-    const transfer = res.ok ? [...(res.descriptor ? [res.descriptor.buffer] : []), ...(res.tensor ? [res.tensor.buffer] : [])] : [];
-    parentPort?.postMessage(res, transfer as ArrayBuffer[]);
-  });
+  void handle(req);
 });

@@ -1,27 +1,34 @@
 /**
- * A small pool of decoding workers (one per core). Requests go to the least busy worker; results come back in
- * whatever order they finish, matched by id.
+ * Worker threads of the embedder: a pool of decoding workers (one per core; each image goes to the worker with the
+ * fewest in flight, results come back matched by id) and the image model in a thread of its own, so the main thread
+ * only hands out work and writes results.
  */
 import { Worker } from 'node:worker_threads';
-import type { Preprocessing } from './models.js';
+import type { ModelSpec, Preprocessing } from './models.js';
+import type { InferenceRequest, InferenceResponse } from './inference-worker.js';
 import type { PrepareRequest, PrepareResponse } from './prepare-worker.js';
 
 export class PreparePool {
   private readonly workers: Worker[];
-  private readonly busy: number[];
+  /** Images each worker has been handed and not yet returned. */
+  private readonly inFlight: number[];
+  private readonly pending: Array<{ id: number; request: PrepareRequest }> = [];
   private readonly waiting = new Map<number, { resolve: (r: PrepareResponse) => void; worker: number }>();
   private next = 0;
+  /** Most images in flight per worker (the embedder's prefetch bounds the total anyway). */
+  private static readonly DEPTH = 32;
 
   constructor(size: number) {
     this.workers = Array.from({ length: Math.max(1, size) }, () => new Worker(new URL('./prepare-worker.js', import.meta.url)));
-    this.busy = this.workers.map(() => 0);
+    this.inFlight = this.workers.map(() => 0);
     this.workers.forEach((w, i) => {
       w.on('message', (res: PrepareResponse) => {
         const entry = this.waiting.get(res.id);
         if (!entry) return;
         this.waiting.delete(res.id);
-        this.busy[i] = (this.busy[i] as number) - 1;
+        this.inFlight[i] = (this.inFlight[i] as number) - 1;
         entry.resolve(res);
+        this.pump();
       });
       w.on('error', (err) => {
         // a crashed worker fails its pending requests; the caller records them and goes on
@@ -31,23 +38,77 @@ export class PreparePool {
             entry.resolve({ id, ok: false, message: `decoding worker failed: ${err.message}` });
           }
         }
+        this.inFlight[i] = Number.POSITIVE_INFINITY;
+        this.pump();
       });
     });
+  }
+
+  /** Hands queued images to workers that have room: work goes to whoever is free, never queued behind a busy one. */
+  private pump(): void {
+    for (;;) {
+      if (this.pending.length === 0) return;
+      let best = -1;
+      for (let i = 0; i < this.workers.length; i++) {
+        if ((this.inFlight[i] as number) >= PreparePool.DEPTH) continue;
+        if (best < 0 || (this.inFlight[i] as number) < (this.inFlight[best] as number)) best = i;
+      }
+      if (best < 0) return;
+      const job = this.pending.shift() as { id: number; request: PrepareRequest };
+      (this.waiting.get(job.id) as { worker: number }).worker = best;
+      this.inFlight[best] = (this.inFlight[best] as number) + 1;
+      this.workers[best]?.postMessage(job.request);
+    }
   }
 
   /** Decodes a preview file into its descriptor and (with preprocessing) the model tensor, or an augmented view's tensor. */
   prepare(file: string, preprocessing: Preprocessing | null, view?: PrepareRequest['view']): Promise<PrepareResponse> {
     const id = this.next++;
-    let worker = 0;
-    for (let i = 1; i < this.workers.length; i++) if ((this.busy[i] as number) < (this.busy[worker] as number)) worker = i;
-    this.busy[worker] = (this.busy[worker] as number) + 1;
     return new Promise((resolve) => {
-      this.waiting.set(id, { resolve, worker });
-      this.workers[worker]?.postMessage({ id, file, preprocessing, view } satisfies PrepareRequest);
+      this.waiting.set(id, { resolve, worker: -1 });
+      this.pending.push({ id, request: { id, file, preprocessing, view } });
+      this.pump();
     });
   }
 
   async close(): Promise<void> {
     await Promise.all(this.workers.map((w) => w.terminate()));
+  }
+}
+
+/** The image model in a worker thread (see inference-worker.ts). */
+export class InferenceWorker {
+  private readonly worker: Worker;
+  private readonly waiting = new Map<number, { resolve: (r: { embedding: Float32Array; logits: Float32Array | null }) => void; reject: (e: Error) => void }>();
+  private next = 0;
+
+  constructor(spec: ModelSpec, path: string) {
+    this.worker = new Worker(new URL('./inference-worker.js', import.meta.url), { workerData: { spec, path } });
+    this.worker.on('message', (res: InferenceResponse) => {
+      const entry = this.waiting.get(res.id);
+      if (!entry) return;
+      this.waiting.delete(res.id);
+      if (res.ok) entry.resolve({ embedding: res.embedding, logits: res.logits });
+      else entry.reject(new Error(res.message));
+    });
+    this.worker.on('error', (err) => {
+      for (const [id, entry] of this.waiting) {
+        this.waiting.delete(id);
+        entry.reject(new Error(`inference worker failed: ${err.message}`));
+      }
+    });
+  }
+
+  /** Runs `n` images (NCHW floats); the tensor's buffer is handed over to the worker. */
+  run(tensor: Float32Array, n: number): Promise<{ embedding: Float32Array; logits: Float32Array | null }> {
+    const id = this.next++;
+    return new Promise((resolve, reject) => {
+      this.waiting.set(id, { resolve, reject });
+      this.worker.postMessage({ id, tensor, n } satisfies InferenceRequest, [tensor.buffer as ArrayBuffer]);
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.worker.terminate();
   }
 }

@@ -65,6 +65,9 @@ interface Decision {
   photo: number | null; method: MatchMethod | null; status: MatchStatus; similarity: number | null; reason: string | null;
   /** Seconds between the keeper's time and the photo's (keeper minus photo), for offset detection. */
   delta: number | null;
+  /** Photos the metadata narrowed the keeper down to (same name and day, same second): similarity looks only here. */
+  pool: number[];
+  /** What the review table lists for this keeper (written to match_candidates). */
   candidates: Array<{ id: number; similarity: number | null; note: string }>;
 }
 
@@ -168,7 +171,7 @@ export async function match(options: MatchOptions): Promise<MatchReport> {
 
     /** Steps 1-3 for one keeper under a clock offset (seconds the keeper's clock runs ahead). */
     const metadataSteps = (k: Keeper, offset: number): Decision => {
-      const none: Decision = { photo: null, method: null, status: 'unmatched', similarity: null, reason: null, delta: null, candidates: [] };
+      const none: Decision = { photo: null, method: null, status: 'unmatched', similarity: null, reason: null, delta: null, pool: [], candidates: [] };
       const shaHit = bySha.get(k.sha);
       const kt = keeperTime(k);
       const t = k.t ? fromEpoch(epoch(k.t) - offset) : null;
@@ -209,14 +212,14 @@ export async function match(options: MatchOptions): Promise<MatchReport> {
       if (exifUnique !== null && !rejected(k, exifUnique)) {
         const p = photoById.get(exifUnique) as Photo;
         if (k.name && p.name && k.name !== p.name) {
-          return { ...none, status: 'review', reason: `EXIF time matches ${p.path}, but its camera name ${p.name} differs from ${k.name}`, candidates: [{ id: exifUnique, similarity: null, note: 'exif time' }] };
+          return { ...none, status: 'review', reason: `EXIF time matches ${p.path}, but its camera name ${p.name} differs from ${k.name}`, pool: [exifUnique], candidates: [{ id: exifUnique, similarity: null, note: 'exif time' }] };
         }
         return { ...none, photo: exifUnique, method: 'exif', status: 'matched', delta: deltaTo(exifUnique) };
       }
       const files = fileHits.filter((id) => !rejected(k, id));
       if (files.length === 1) return { ...none, photo: files[0] as number, method: 'filename', status: 'matched', delta: deltaTo(files[0] as number) };
       const restricted = files.length > 1 ? files : pool ? pool.filter((id) => !rejected(k, id)) : [];
-      return { ...none, candidates: restricted.map((id) => ({ id, similarity: null, note: files.length > 1 ? 'same name and day' : 'same second' })) };
+      return { ...none, pool: restricted, candidates: restricted.map((id) => ({ id, similarity: null, note: files.length > 1 ? 'same name and day' : 'same second' })) };
     };
 
     // ---- which keepers to decide: new, undecided, or linked to a photo that is gone
@@ -343,7 +346,7 @@ export async function match(options: MatchOptions): Promise<MatchReport> {
       if (pending.length === 0) break;
       const pairs: Array<readonly [number, number]> = [];
       for (const k of pending) {
-        const restricted = (decided.get(k.id) as Decision).candidates.map((c) => c.id);
+        const restricted = (decided.get(k.id) as Decision).pool;
         for (const id of restricted.length ? restricted : window(k, days)) if (!rejected(k, id)) pairs.push([k.id, id]);
       }
       const scores = await scorer.score(pairs);
@@ -359,7 +362,7 @@ export async function match(options: MatchOptions): Promise<MatchReport> {
       for (const k of pending) {
         const list = (byKeeper.get(k.id) ?? []).sort((a, b) => b.s - a.s).slice(0, 5);
         scored.set(k.id, list);
-        const restricted = (decided.get(k.id) as Decision).candidates.length > 0;
+        const restricted = (decided.get(k.id) as Decision).pool.length > 0;
         if (!restricted && (list[0]?.s ?? -1) < thresholds.link) next.push(k);
       }
       pending = next;

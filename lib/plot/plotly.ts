@@ -139,3 +139,18 @@ export function heatmapFigure(x: ReadonlyArray<string | number>, y: ReadonlyArra
     layout: { title: title(o.title), xaxis: { title: { text: o.x ?? '' }, type: 'category' }, yaxis: { title: { text: o.y ?? '' }, type: 'category' } },
   };
 }
+
+/**
+ * A scatter whose points show a thumbnail beside the plot on hover. `thumbnails` maps a point's `id` (customdata)
+ * to an image URI (data: or a relative path) and `captions` to its text; both are set as properties, never parsed
+ * as HTML.
+ */
+export function hoverScatterHtml(fig: PlotFigure, thumbnails: Record<string, string>, captions: Record<string, string>, options: { id?: string; height?: number } = {}): string {
+  const id = options.id ?? `flux-fig-${Date.now().toString(36)}-${counter++}`;
+  return `<div style="display:flex;gap:12px;align-items:flex-start"><div style="flex:1;min-width:0">${figureHtml(fig, { ...options, id })}</div>
+<div style="width:200px;font:11px sans-serif;word-break:break-all"><img id="${escapeHtml(id)}-img" alt="" style="max-width:200px"><div id="${escapeHtml(id)}-text">hover a point</div></div></div>
+<script>(function(){var T=${scriptJson(thumbnails)},C=${scriptJson(captions)},id=${scriptJson(id)};
+function hook(){var el=document.getElementById(id);if(!el||!el.on){return setTimeout(hook,200);}
+el.on('plotly_hover',function(e){var k=String(e.points[0].customdata);document.getElementById(id+'-img').src=T[k]||'';document.getElementById(id+'-text').textContent=C[k]||'';});}
+hook();})();</script>`;
+}

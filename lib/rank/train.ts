@@ -22,6 +22,7 @@ import { calibrateAll, chooseCalibration, chooseThreshold, tradeoff, type Calibr
 import { fitStandardizer, loadDataset, standardize, type Dataset, type FeatureSet, type Standardizer } from './features.js';
 import { evaluate, pointMetrics, reliability, rocAuc, type MetricName, type Metrics, type ReliabilityBin } from './metrics.js';
 import { scorerGraph } from './onnx.js';
+import { score } from './score.js';
 import { ARCHS, CANDIDATES, scoreRows, trainScorer, type Arch, type Hyper, type ScorerParams, type TrainLog } from './scorers.js';
 
 export interface TrainOptions {
@@ -49,6 +50,8 @@ export interface TrainOptions {
   selection?: 'validation' | 'cv' | 'auto';
   /** Folds for cv (default 5). */
   folds?: number;
+  /** Rescore every photo with the new model (default true). */
+  score?: boolean;
   /** Skip the photo-level split comparison. */
   skipPhotoSplit?: boolean;
   onProgress?: OnProgress;
@@ -87,6 +90,8 @@ export interface TrainReport {
   tradeoff: TradeoffPoint[];
   data: { rows: number; photos: number; keepers: number; train: number; val: number; test: number; testKeepers: number; keeperRate: number; missingVector: number };
   seconds: number;
+  /** Photos per band after the rescore (null when not rescored). */
+  scored: Record<string, number> | null;
 }
 
 /** The folder for keeper models. */
@@ -243,8 +248,17 @@ export function modelGraph(model: KeeperModel): Uint8Array {
   });
 }
 
-/** Runs the comparison (or one architecture) and saves the chosen model. */
+/**
+ * Runs the comparison (or one architecture), saves the chosen model, and (unless `score: false`) rescores every
+ * photo with it, so `photos.keeper_score` always comes from the current model.
+ */
 export async function train(options: TrainOptions): Promise<TrainReport> {
+  const report = await trainOnly(options);
+  if (options.score !== false) report.scored = (await score({ db: options.db, modelDir: report.dir })).counts;
+  return report;
+}
+
+async function trainOnly(options: TrainOptions): Promise<TrainReport> {
   const t0 = performance.now();
   const seed = checkInt('--seed', options.seed ?? 7, 0, 0xffffffff);
   const arch = checkChoice('--arch', options.arch ?? 'compare', [...ARCHS, 'compare'] as const);
@@ -322,7 +336,7 @@ export async function train(options: TrainOptions): Promise<TrainReport> {
     };
     const report: TrainReport = {
       id, dir, backend: backend.name, seed, embeddingModel: modelId, winner, results, selection: selection === 'cv' ? `mean AP over ${folds} session folds of the training and validation walks` : 'validation AP', photoSplit, threshold: { rule: ruleText, point }, data: counts,
-      reliability: reliability(tprob, test.map((r) => ds.y[r] as number)), tradeoff: thin,
+      reliability: reliability(tprob, test.map((r) => ds.y[r] as number)), tradeoff: thin, scored: null,
       seconds: (performance.now() - t0) / 1000,
     };
     saveModel(dir, model, { ...report, results: results.map((r) => ({ ...r })) });
@@ -392,5 +406,6 @@ export function formatTrain(r: TrainReport): string {
   lines.push(verdict(r));
   lines.push(`Auto-surface threshold (${r.threshold.rule}): ${r.threshold.point ? `${r.threshold.point.threshold.toFixed(3)} (validation precision ${r.threshold.point.precision.toFixed(2)}, recall ${r.threshold.point.recall.toFixed(2)}, ${(100 * r.threshold.point.budget).toFixed(1)}% of photos surfaced)` : 'no threshold reaches the target on validation; nothing is surfaced automatically'}`);
   lines.push(`model written to ${r.dir}`);
+  if (r.scored) lines.push(`photos rescored: ${Object.entries(r.scored).map(([k, v]) => `${k} ${v}`).join(', ')}`);
   return lines.join('\n');
 }

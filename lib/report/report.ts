@@ -14,7 +14,7 @@ import { issueDrafts, type Drafts } from '../analysis/drafts.js';
 import { placeStats, sessionStats, weekdayHourDensity } from '../analysis/sessions.js';
 import { escapeHtml, htmlTable } from '../plot/html.js';
 import {
-  barFigure, figureHtml, heatmapFigure, histogramFigure, intervalFigure, plotlyScript, reliabilityFigure, scatterFigure, stackedBarFigure, tradeoffFigure,
+  barFigure, figureHtml, heatmapFigure, histogramFigure, hoverScatterHtml, intervalFigure, plotlyScript, reliabilityFigure, scatterFigure, stackedBarFigure, tradeoffFigure,
   type PlotFigure,
 } from '../plot/plotly.js';
 import { assertOutsideArchive, writeFileAtomic } from '../util/fsutil.js';
@@ -35,7 +35,6 @@ export interface ReportOptions {
 
 export interface ReportResult { out: string; figures: number; sections: string[]; bytes: number; seconds: number }
 
-const scriptJson = (v: unknown): string => JSON.stringify(v).replace(/</g, '\\u003c');
 
 async function thumb(workspace: string, preview: string | null, px = 120): Promise<string> {
   if (!preview || !existsSync(join(workspace, preview))) return '';
@@ -144,15 +143,13 @@ ${htmlTable(failures, 'Technical failures (score 0.0)')}`,
       for (let i = 0; i < Math.min(mm.ids.length, hoverN); i++) thumbs[String(mm.ids[i])] = await thumb(workspace, mm.previews[i] ?? null, 160);
       const paths: Record<string, string> = Object.fromEntries(mm.ids.map((id, i) => [String(id), mm.paths[i] ?? '']));
       const years = [...new Set(mm.byYear.map((b) => b.year))];
-      const mapFig = fig(scatterFigure(mm.ids.map((id, i) => ({ x: (mm.xy[i] as [number, number])[0], y: (mm.xy[i] as [number, number])[1], group: `motif ${(mm.cluster[i] as number) + 1}`, text: `${mm.paths[i]} (${mm.years[i] ?? '?'})`, id })),
-        { title: `Motifs: UMAP of ${mm.ids.length} keepers (${escapeHtml(mm.modelId)}), k-means k = ${mm.k}`, x: 'UMAP 1', y: 'UMAP 2' }), 520);
-      const mapId = `fig-${figures.length - 1}`;
+      const mapFigure = scatterFigure(mm.ids.map((id, i) => ({ x: (mm.xy[i] as [number, number])[0], y: (mm.xy[i] as [number, number])[1], group: `motif ${(mm.cluster[i] as number) + 1}`, text: `${mm.paths[i]} (${mm.years[i] ?? '?'})`, id })),
+        { title: `Motifs: UMAP of ${mm.ids.length} keepers (${escapeHtml(mm.modelId)}), k-means k = ${mm.k}`, x: 'UMAP 1', y: 'UMAP 2' });
+      const mapHtml = hoverScatterHtml(mapFigure, thumbs, paths, { id: `fig-${figures.length}`, height: 520 });
+      figures.push(mapHtml);
       sections.push({
         id: 'motifs', title: 'Motifs', html: `<p>k chosen by ${escapeHtml(mm.kChoice.criterion)}${mm.kChoice.scores.length ? `: ${mm.kChoice.scores.map((s) => `k=${s.k} ${s.silhouette.toFixed(3)}`).join(', ')}` : ''}. PCA keeps ${(100 * mm.explained).toFixed(0)}% of the variance.</p>
-<div class="row"><div style="flex:1">${mapFig}</div><div class="hover"><img id="hover-img" alt=""><div id="hover-text">hover a point</div></div></div>
-<script>(function(){var T=${scriptJson(thumbs)},P=${scriptJson(paths)};function hook(){var el=document.getElementById(${scriptJson(mapId)});
-if(!el||!el.on){return setTimeout(hook,200);}el.on('plotly_hover',function(e){var id=String(e.points[0].customdata);document.getElementById('hover-img').src=T[id]||'';
-document.getElementById('hover-text').textContent=P[id]||'';});}window.addEventListener('load',hook);})();</script>
+${mapHtml}
 ${fig(stackedBarFigure(years, Array.from({ length: mm.k }, (_, k) => ({ name: `motif ${k + 1}`, values: years.map((y) => mm.byYear.find((b) => b.year === y && b.cluster === k)?.keepers ?? 0) })), { title: 'Motif mix per year', y: 'keepers' }))}
 ${fig(barFigure(mm.drift.map((d) => d.year), mm.drift.map((d) => d.rate), { title: 'Keeper rate per year', y: 'share of photos kept' }))}
 ${(await Promise.all(mm.motifs.map(async (m) => `<h3>Motif ${m.cluster + 1}: ${m.size} keepers; nearest the centre</h3>${sheet(await Promise.all(m.nearest.map(async (p) => ({ src: await thumb(workspace, p.preview), caption: p.path }))))}`))).join('\n')}`,
@@ -210,7 +207,7 @@ ${places.withGps ? htmlTable(places.places, `Places (${places.withGps} photos wi
 <style>body{font:14px system-ui,sans-serif;margin:1.5em auto;max-width:1200px;color:#222;padding:0 1em}h2{border-bottom:1px solid #ccc;margin-top:2em}
 .sheet{display:flex;flex-wrap:wrap;gap:8px}.sheet figure{margin:0;width:150px}.thumb{display:flex;align-items:center;justify-content:center;background:#f3f3f3}
 .sheet img{max-width:150px}figcaption{font-size:11px;word-break:break-all}.row{display:flex;gap:24px;flex-wrap:wrap;align-items:flex-start}
-.hover{width:200px}.hover img{max-width:200px}table{margin:8px 0}pre{white-space:pre-wrap;background:#f6f6f6;padding:8px}</style>
+table{margin:8px 0}pre{white-space:pre-wrap;background:#f6f6f6;padding:8px}</style>
 ${plotlyScript()}</head><body>
 <h1>FLUX keeper workbench report</h1>
 <p>What would this photographer probably keep? The model ranks; he selects. Generated ${escapeHtml(new Date().toISOString().slice(0, 19).replace('T', ' '))} from ${escapeHtml(resolve(options.db))}.</p>

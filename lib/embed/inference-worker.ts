@@ -1,0 +1,29 @@
+/**
+ * The image model in its own thread: the main thread stays free to hand images to the decoding workers while a
+ * batch runs, so decoding and inference overlap on both cores.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import type { ModelSpec } from './models.js';
+import { OnnxImageModel } from './onnx.js';
+
+export interface InferenceRequest { id: number; tensor: Float32Array; n: number }
+export type InferenceResponse =
+  | { id: number; ok: true; embedding: Float32Array; logits: Float32Array | null }
+  | { id: number; ok: false; message: string };
+
+const { spec, path } = workerData as { spec: ModelSpec; path: string };
+const loading = OnnxImageModel.load(spec, path, 1);
+
+let chain: Promise<void> = Promise.resolve();
+parentPort?.on('message', (req: InferenceRequest) => {
+  chain = chain.then(async () => {
+    let res: InferenceResponse;
+    try {
+      const out = await (await loading).run(req.tensor, req.n);
+      res = { id: req.id, ok: true, embedding: out.embedding, logits: out.logits };
+    } catch (err) {
+      res = { id: req.id, ok: false, message: (err as Error).message.split('\n')[0] ?? 'inference failed' };
+    }
+    parentPort?.postMessage(res, res.ok ? [res.embedding.buffer, ...(res.logits ? [res.logits.buffer] : [])] as ArrayBuffer[] : []);
+  });
+});
