@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import sharp from 'sharp';
@@ -147,6 +147,36 @@ test('a second run embeds nothing; a killed run resumes to the same vectors', { 
       assert.equal(va.size, vb.size, `${set}: same number of vectors`);
       for (const [id, vec] of vb) assert.deepEqual(va.get(id), vec, `${set} ${id}: same vector`);
     }
+  } finally {
+    a.close();
+    b.close();
+  }
+});
+
+test('a corrupt preview in the middle of a batch is recorded and skipped; every other photo gets the same vector', { skip: noModel }, async () => {
+  const dir = join(work.dir, 'corrupt');
+  const sample = await smallSample();
+  const db2 = join(dir, 'flux.duckdb');
+  await ingest({ originals: sample.originals, db: db2 });
+  const d = await Db.open(db2, { readOnly: true });
+  const rows = await d.all<{ photo_id: number; preview: string }>('SELECT photo_id, preview FROM photos ORDER BY photo_id');
+  d.close();
+  const victim = rows[2] as { photo_id: number; preview: string };
+  writeFileSync(join(dir, victim.preview), Buffer.from('not a jpeg at all'));
+  const r = await embed({ db: db2, model: 'mobilenetv2-int8', sets: ['photos'], batchSize: 8 });
+  assert.equal(r.sets[0]?.failed, 1);
+  assert.equal(r.sets[0]?.embedded, rows.length - 1);
+  const a = await Db.open(db2, { readOnly: true });
+  const b = await Db.open(dbFile, { readOnly: true });
+  try {
+    const errors = await a.all<{ id: number; message: string }>(`SELECT id, message FROM embed_errors WHERE "set" = 'photos'`);
+    assert.equal(errors.length, 1);
+    assert.equal(errors[0]?.id, victim.photo_id);
+    assert.match(errors[0]?.message ?? '', new RegExp(`preview ${victim.preview.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+    const va = await readVectors(a, dir, 'mobilenetv2-int8', 'photos');
+    const vb = await readVectors(b, work.dir, 'mobilenetv2-int8', 'photos');
+    assert.equal(va.has(victim.photo_id), false);
+    for (const row of rows) if (row !== victim) assert.deepEqual(va.get(row.photo_id), vb.get(row.photo_id), `photo ${row.photo_id}: same vector`);
   } finally {
     a.close();
     b.close();

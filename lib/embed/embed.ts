@@ -72,7 +72,7 @@ export async function workspaceOf(db: Db): Promise<string> {
 }
 
 interface Item { id: number; preview: string }
-interface Prepared { item: Item; view: number; ok: boolean; message?: string; descriptor?: Float32Array | null; tensor?: Float32Array | null }
+interface Prepared { item: Item; view: number; ok: boolean; message?: string; descriptor?: Float32Array | null }
 
 const TABLE: Record<VectorSet, string> = { photos: 'photos', keepers: 'keeper_files', inbox: 'inbox_photos' };
 
@@ -122,7 +122,6 @@ export async function embed(options: EmbedOptions): Promise<EmbedReport> {
         .slice(0, options.limit ?? Infinity);
       const report: EmbedSetReport = { set, images: items.length, alreadyDone: items.length - todo.length, embedded: 0, failed: 0 };
       reports.push(report);
-      const size = spec?.preprocessing.size ?? 0;
       let vectors: Array<{ id: number; view: number; vector: Float32Array }> = [];
       let descriptors: Prepared[] = [];
       const flush = async (): Promise<void> => {
@@ -135,12 +134,9 @@ export async function embed(options: EmbedOptions): Promise<EmbedReport> {
       onProgress({ stage: `embed ${set}`, done: 0, total: todo.length });
       const t1 = performance.now();
       let done = 0;
-      await pipelined(pool as PreparePool, workspace, todo.map((item) => ({ item, view: 0 })), batchSize, spec?.preprocessing ?? null, null, async (prepared) => {
+      await pipelined(pool as PreparePool, workspace, todo.map((item) => ({ item, view: 0 })), batchSize, spec?.preprocessing ?? null, null, async (prepared, tensor) => {
         const good = prepared.filter((p) => p.ok);
         if (model && spec && good.length) {
-          // a fresh buffer per batch: it is handed over to the inference thread
-          const tensor = new Float32Array(good.length * 3 * size * size);
-          good.forEach((p, i) => tensor.set(p.tensor as Float32Array, i * 3 * size * size));
           try {
             const out = await model.run(tensor, good.length);
             good.forEach((p, i) => vectors.push({ id: p.item.id, view: 0, vector: out.embedding.slice(i * spec.dim, (i + 1) * spec.dim) }));
@@ -149,8 +145,6 @@ export async function embed(options: EmbedOptions): Promise<EmbedReport> {
           }
         }
         for (const p of prepared) {
-          // only the descriptor waits for the flush; the model tensor (600 KB) is done with
-          p.tensor = null;
           descriptors.push(p);
           if (p.ok) report.embedded++;
           else report.failed++;
@@ -178,13 +172,22 @@ export async function embed(options: EmbedOptions): Promise<EmbedReport> {
  * `consume` (which runs the model and writes): the workers keep decoding while the model runs.
  */
 async function pipelined(pool: PreparePool, workspace: string, jobs: ReadonlyArray<{ item: Item; view: number }>, batchSize: number,
-  preprocessing: Preprocessing | null, augmentSeed: number | null, consume: (batch: Prepared[]) => Promise<void>): Promise<void> {
+  preprocessing: Preprocessing | null, augmentSeed: number | null, consume: (batch: Prepared[], tensors: Float32Array) => Promise<void>): Promise<void> {
   const PREFETCH = 4;
-  const prepare = (batch: ReadonlyArray<{ item: Item; view: number }>): Promise<Prepared[]> => Promise.all(batch.map(async ({ item, view }) => {
-    const r = await pool.prepare(join(workspace, item.preview), preprocessing, augmentSeed === null ? undefined : { seed: augmentSeed, id: item.id, view });
-    return r.ok ? { item, view, ok: true, descriptor: r.descriptor, tensor: r.tensor } : { item, view, ok: false, message: `preview ${item.preview}: ${r.message}` };
-  }));
-  const queue: Array<Promise<Prepared[]>> = [];
+  const slot = preprocessing ? 3 * preprocessing.size * preprocessing.size : 0;
+  // batch buffers shared with the workers, who write each tensor into its slot: no copies, nothing for the GC
+  const free: SharedArrayBuffer[] = [];
+  const take = (): SharedArrayBuffer => free.pop() ?? new SharedArrayBuffer(Math.max(4, batchSize * slot * 4));
+  const prepare = (batch: ReadonlyArray<{ item: Item; view: number }>): { buffer: SharedArrayBuffer; ready: Promise<Prepared[]> } => {
+    const buffer = take();
+    const ready = Promise.all(batch.map(async ({ item, view }, i): Promise<Prepared> => {
+      const r = await pool.prepare(join(workspace, item.preview), preprocessing, augmentSeed === null ? undefined : { seed: augmentSeed, id: item.id, view },
+        slot ? { buffer, offset: i * slot } : undefined);
+      return r.ok ? { item, view, ok: true, descriptor: r.descriptor } : { item, view, ok: false, message: `preview ${item.preview}: ${r.message}` };
+    }));
+    return { buffer, ready };
+  };
+  const queue: Array<{ buffer: SharedArrayBuffer; ready: Promise<Prepared[]> }> = [];
   let queued = 0;
   const refill = (): void => {
     while (queue.length < PREFETCH && queued < jobs.length) {
@@ -194,9 +197,19 @@ async function pipelined(pool: PreparePool, workspace: string, jobs: ReadonlyArr
   };
   refill();
   while (queue.length) {
-    const prepared = await (queue.shift() as Promise<Prepared[]>);
+    const { buffer, ready } = queue.shift() as { buffer: SharedArrayBuffer; ready: Promise<Prepared[]> };
+    const prepared = await ready;
     refill();
-    await consume(prepared);
+    // failed images leave holes: move the good tensors together, in order
+    const all = new Float32Array(buffer);
+    let n = 0;
+    prepared.forEach((p, i) => {
+      if (!p.ok) return;
+      if (i !== n && slot) all.copyWithin(n * slot, i * slot, (i + 1) * slot);
+      n++;
+    });
+    await consume(prepared, all.subarray(0, n * slot));
+    free.push(buffer);
   }
 }
 
@@ -230,7 +243,6 @@ async function embedViews(db: Db, model: InferenceWorker, pool: PreparePool, spe
     WHERE s.scheme = 'session' AND s.split = 'train' AND p.preview IS NOT NULL ORDER BY 1`);
   const have = await storedKeys(db, workspace, spec.id, 'photos');
   const todo = items.flatMap((item) => Array.from({ length: n }, (_, v) => ({ item, view: v + 1 }))).filter((x) => !have.has(`${x.item.id}:${x.view}`));
-  const size = spec.preprocessing.size;
   let rows: Array<{ id: number; view: number; vector: Float32Array }> = [];
   let written = 0;
   let done = 0;
@@ -240,10 +252,8 @@ async function embedViews(db: Db, model: InferenceWorker, pool: PreparePool, spe
     rows = [];
   };
   onProgress({ stage: 'embed views', done: 0, total: todo.length });
-  await pipelined(pool, workspace, todo, batchSize, spec.preprocessing, seed, async (prepared) => {
-    const ready = prepared.filter((p) => p.ok && p.tensor);
-    const tensor = new Float32Array(ready.length * 3 * size * size);
-    ready.forEach((p, i) => tensor.set(p.tensor as Float32Array, i * 3 * size * size));
+  await pipelined(pool, workspace, todo, batchSize, spec.preprocessing, seed, async (prepared, tensor) => {
+    const ready = prepared.filter((p) => p.ok);
     if (ready.length) {
       const out = await model.run(tensor, ready.length);
       ready.forEach((p, i) => rows.push({ id: p.item.id, view: p.view, vector: out.embedding.slice(i * spec.dim, (i + 1) * spec.dim) }));

@@ -6,6 +6,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { ModelSpec } from './models.js';
 import { OnnxImageModel } from './onnx.js';
 
+/** `tensor` may live in a SharedArrayBuffer (the decoding workers write into it). */
 export interface InferenceRequest { id: number; tensor: Float32Array; n: number }
 export type InferenceResponse =
   | { id: number; ok: true; embedding: Float32Array; logits: Float32Array | null }
@@ -14,12 +15,17 @@ export type InferenceResponse =
 const { spec, path } = workerData as { spec: ModelSpec; path: string };
 const loading = OnnxImageModel.load(spec, path, 1);
 
+// onnxruntime reads only unshared memory: each batch is copied out of the shared buffer into this one
+let local = new Float32Array(0);
 let chain: Promise<void> = Promise.resolve();
 parentPort?.on('message', (req: InferenceRequest) => {
   chain = chain.then(async () => {
     let res: InferenceResponse;
     try {
-      const out = await (await loading).run(req.tensor, req.n);
+      const size = req.n * 3 * spec.preprocessing.size * spec.preprocessing.size;
+      if (local.length < size) local = new Float32Array(size);
+      local.set(req.tensor.subarray(0, size));
+      const out = await (await loading).run(local, req.n);
       res = { id: req.id, ok: true, embedding: out.embedding, logits: out.logits };
     } catch (err) {
       res = { id: req.id, ok: false, message: (err as Error).message.split('\n')[0] ?? 'inference failed' };

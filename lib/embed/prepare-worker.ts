@@ -11,7 +11,14 @@ import { prepareImage } from './preprocess.js';
 sharp.concurrency(1);
 sharp.cache(false);
 
-export interface PrepareRequest { id: number; file: string; preprocessing: Preprocessing | null; view?: { seed: number; id: number; view: number } }
+export interface PrepareRequest {
+  id: number;
+  file: string;
+  preprocessing: Preprocessing | null;
+  view?: { seed: number; id: number; view: number };
+  /** Where the model tensor goes: a slot (offset in floats) of the batch's shared buffer. */
+  target?: { buffer: SharedArrayBuffer; offset: number };
+}
 export type PrepareResponse =
   | { id: number; ok: true; descriptor: Float32Array | null; tensor: Float32Array | null }
   | { id: number; ok: false; message: string };
@@ -19,7 +26,9 @@ export type PrepareResponse =
 async function handle(req: PrepareRequest): Promise<void> {
   let res: PrepareResponse;
   try {
-    const { descriptor, tensor } = await prepareImage(await readFile(req.file), req.preprocessing, req.view);
+    const out = req.target && req.preprocessing
+      ? new Float32Array(req.target.buffer, req.target.offset * 4, 3 * req.preprocessing.size * req.preprocessing.size) : undefined;
+    const { descriptor, tensor } = await prepareImage(await readFile(req.file), req.preprocessing, req.view, out);
     res = { id: req.id, ok: true, descriptor, tensor };
   } catch (err) {
     res = { id: req.id, ok: false, message: (err as Error).message.split('\n')[0] ?? 'failed' };

@@ -53,17 +53,23 @@ export interface PreparedImage { descriptor: Float32Array | null; tensor: Float3
 /**
  * The one decode path of the embedder (the worker threads and the benchmark call it): JPEG -> RGB -> pixel
  * descriptor, and model crop -> tensor. With `view`, the model crop is an augmented view (seeded by the photo and
- * view number) and the descriptor is skipped (it belongs to the original).
+ * view number) and the descriptor is skipped (it belongs to the original). With `out`, the tensor is written there
+ * (a slot of a shared batch buffer) and `tensor` comes back null.
  */
-export async function prepareImage(jpeg: Uint8Array, preprocessing: Preprocessing | null, view?: { seed: number; id: number; view: number }): Promise<PreparedImage> {
+export async function prepareImage(jpeg: Uint8Array, preprocessing: Preprocessing | null, view?: { seed: number; id: number; view: number },
+  out?: Float32Array): Promise<PreparedImage> {
   const { rgb, width, height } = await decodeRgb(jpeg);
   const descriptor = view ? null : pixelDescriptor(rgb, width, height);
   let tensor: Float32Array | null = null;
   if (preprocessing) {
     let px = await modelPixels(rgb, width, height, preprocessing);
     if (view) px = augment(px, preprocessing.size, sampleAugment(new Rng(view.seed).fork(`view:${view.id}:${view.view}`), preprocessing.size));
-    tensor = new Float32Array(3 * preprocessing.size * preprocessing.size);
-    toTensor(px, preprocessing, tensor);
+    // straight into the caller's (shared) batch buffer when given one
+    if (out) toTensor(px, preprocessing, out);
+    else {
+      tensor = new Float32Array(3 * preprocessing.size * preprocessing.size);
+      toTensor(px, preprocessing, tensor);
+    }
   }
   return { descriptor, tensor };
 }

@@ -62,11 +62,11 @@ export class PreparePool {
   }
 
   /** Decodes a preview file into its descriptor and (with preprocessing) the model tensor, or an augmented view's tensor. */
-  prepare(file: string, preprocessing: Preprocessing | null, view?: PrepareRequest['view']): Promise<PrepareResponse> {
+  prepare(file: string, preprocessing: Preprocessing | null, view?: PrepareRequest['view'], target?: PrepareRequest['target']): Promise<PrepareResponse> {
     const id = this.next++;
     return new Promise((resolve) => {
       this.waiting.set(id, { resolve, worker: -1 });
-      this.pending.push({ id, request: { id, file, preprocessing, view } });
+      this.pending.push({ id, request: { id, file, preprocessing, view, target } });
       this.pump();
     });
   }
@@ -99,12 +99,12 @@ export class InferenceWorker {
     });
   }
 
-  /** Runs `n` images (NCHW floats); the tensor's buffer is handed over to the worker. */
+  /** Runs `n` images (NCHW floats) from a shared batch buffer, which the worker copies before it resolves. */
   run(tensor: Float32Array, n: number): Promise<{ embedding: Float32Array; logits: Float32Array | null }> {
     const id = this.next++;
     return new Promise((resolve, reject) => {
       this.waiting.set(id, { resolve, reject });
-      this.worker.postMessage({ id, tensor, n } satisfies InferenceRequest, [tensor.buffer as ArrayBuffer]);
+      this.worker.postMessage({ id, tensor, n } satisfies InferenceRequest);
     });
   }
 
