@@ -104,11 +104,10 @@ export async function embed(options: EmbedOptions): Promise<EmbedReport> {
     await ensureSchema(db);
     await ensureEmbedSchema(db);
     const workspace = await workspaceOf(db);
-    if (resolved) {
-      // loaded once here to check the file (a clear message naming it), then run in its own thread
-      await (await OnnxImageModel.load(resolved.spec, resolved.path)).close();
-      model = new InferenceWorker(resolved.spec, resolved.path);
-    }
+    // loaded once here to check the file (a clear message naming it); it runs in a thread of its own, started when
+    // the first batch is ready (a run with nothing to embed starts none)
+    if (resolved) await (await OnnxImageModel.load(resolved.spec, resolved.path)).close();
+    const inference = (): InferenceWorker => (model ??= new InferenceWorker((resolved as { spec: ModelSpec }).spec, (resolved as { path: string }).path));
     pool = new PreparePool(Number(process.env.FLUX_DECODE_WORKERS ?? availableParallelism()));
     const spec = resolved?.spec ?? null;
     const reports: EmbedSetReport[] = [];
@@ -136,9 +135,9 @@ export async function embed(options: EmbedOptions): Promise<EmbedReport> {
       let done = 0;
       await pipelined(pool as PreparePool, workspace, todo.map((item) => ({ item, view: 0 })), batchSize, spec?.preprocessing ?? null, null, async (prepared, tensor) => {
         const good = prepared.filter((p) => p.ok);
-        if (model && spec && good.length) {
+        if (resolved && spec && good.length) {
           try {
-            const out = await model.run(tensor, good.length);
+            const out = await inference().run(tensor, good.length);
             good.forEach((p, i) => vectors.push({ id: p.item.id, view: 0, vector: out.embedding.slice(i * spec.dim, (i + 1) * spec.dim) }));
           } catch (err) {
             for (const p of good) Object.assign(p, { ok: false, message: `inference failed for the batch: ${(err as Error).message.split('\n')[0]}` });
@@ -156,13 +155,13 @@ export async function embed(options: EmbedOptions): Promise<EmbedReport> {
       await flush();
       steady += (performance.now() - t1) / 1000;
     }
-    const views = model && spec && (options.views ?? 0) > 0
-      ? await embedViews(db, model, pool, spec, workspace, checkInt('--views', options.views, 1, 32), options.seed ?? 7, batchSize, partSize, onProgress) : 0;
+    const views = resolved && spec && (options.views ?? 0) > 0
+      ? await embedViews(db, inference, pool, spec, workspace, checkInt('--views', options.views, 1, 32), options.seed ?? 7, batchSize, partSize, onProgress) : 0;
     const seconds = (performance.now() - t0) / 1000;
     return { model: spec?.id ?? null, modelPath: resolved?.path ?? null, workspace, sets: reports, views, seconds, embedSeconds: steady, note };
   } finally {
     await pool?.close();
-    await model?.close();
+    await (model as InferenceWorker | null)?.close();
     db.close();
   }
 }
@@ -233,7 +232,7 @@ async function writeDescriptors(db: Db, set: VectorSet, modelId: string, rows: r
  * Augmented views 1..n of the training photos (session split). Validation and test photos are never augmented.
  * Each view's random choices come from the seed, the photo and the view number, so a resumed run makes the same views.
  */
-async function embedViews(db: Db, model: InferenceWorker, pool: PreparePool, spec: ModelSpec, workspace: string, n: number, seed: number, batchSize: number,
+async function embedViews(db: Db, model: () => InferenceWorker, pool: PreparePool, spec: ModelSpec, workspace: string, n: number, seed: number, batchSize: number,
   partSize: number, onProgress: OnProgress): Promise<number> {
   const hasSplit = Number(await db.value(`SELECT count(*) FROM information_schema.tables WHERE table_name = 'dataset_split'`)) > 0;
   if (!hasSplit || Number(await db.value(`SELECT count(*) FROM dataset_split WHERE scheme = 'session'`)) === 0) {
@@ -255,7 +254,7 @@ async function embedViews(db: Db, model: InferenceWorker, pool: PreparePool, spe
   await pipelined(pool, workspace, todo, batchSize, spec.preprocessing, seed, async (prepared, tensor) => {
     const ready = prepared.filter((p) => p.ok);
     if (ready.length) {
-      const out = await model.run(tensor, ready.length);
+      const out = await model().run(tensor, ready.length);
       ready.forEach((p, i) => rows.push({ id: p.item.id, view: p.view, vector: out.embedding.slice(i * spec.dim, (i + 1) * spec.dim) }));
     }
     done += prepared.length;

@@ -18,7 +18,15 @@ const loading = OnnxImageModel.load(spec, path, 1);
 // onnxruntime reads only unshared memory: each batch is copied out of the shared buffer into this one
 let local = new Float32Array(0);
 let chain: Promise<void> = Promise.resolve();
-parentPort?.on('message', (req: InferenceRequest) => {
+parentPort?.on('message', (req: InferenceRequest | { close: true }) => {
+  if ('close' in req) {
+    // a clean exit: the model is released after any load or batch in progress, never torn down in the middle of one
+    chain = chain.then(async () => {
+      await (await loading.catch(() => null))?.close();
+      parentPort?.close();
+    });
+    return;
+  }
   chain = chain.then(async () => {
     let res: InferenceResponse;
     try {

@@ -108,7 +108,11 @@ export class InferenceWorker {
     });
   }
 
+  /** Lets the worker finish what it is doing and release the model, then waits for it to exit. */
   async close(): Promise<void> {
-    await this.worker.terminate();
+    await new Promise<void>((resolve) => {
+      this.worker.once('exit', () => resolve());
+      this.worker.postMessage({ close: true });
+    });
   }
 }
