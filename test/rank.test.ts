@@ -267,7 +267,9 @@ test('flux train compares every ranker with intervals and a verdict; flux export
   const models2 = await db.all<{ model: string; metrics: number; winners: number }>(`SELECT model, count(*) AS metrics, count(*) FILTER (WHERE winner) AS winners FROM ranker_comparison GROUP BY model`);
   const recorded = await db.value<string>(`SELECT value FROM meta WHERE key = 'keeper_model'`);
   db.close();
-  assert.ok(models2.length >= 9 && models2.every((m) => m.metrics === 8));
+  // with an embedding model: three feature sets for each candidate; without one, descriptor and context only
+  assert.equal(models2.length, hasModel ? 11 : 6);
+  assert.ok(models2.every((m) => m.metrics === 8));
   assert.equal(models2.filter((m) => m.winners > 0).length, 1);
   assert.ok(recorded?.startsWith(models));
   const out = join(work.dir, 'export', 'keeper.onnx');
