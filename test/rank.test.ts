@@ -283,4 +283,12 @@ test('flux train compares every ranker with intervals and a verdict; flux export
   const bad = spawnSync(process.execPath, [flux, 'train', '--db', dbFile, '--arch', 'forest'], { encoding: 'utf8' });
   assert.equal(bad.status, 1);
   assert.match(bad.stderr, /--arch: expected one of/);
+  // a wrong --db path is named and nothing is created there
+  const missing = join(work.dir, 'no-such', 'flux.duckdb');
+  for (const cmd of [['train'], ['score'], ['embed'], ['match'], ['report', '--out', join(work.dir, 'r.html')], ['export-onnx', '--out', join(work.dir, 'x.onnx')]]) {
+    const r2 = spawnSync(process.execPath, [flux, cmd[0] as string, '--db', missing, ...cmd.slice(1)], { encoding: 'utf8' });
+    assert.equal(r2.status, 1, cmd.join(' '));
+    assert.match(r2.stderr, /--db: no database at .*no-such.*flux ingest/, cmd.join(' '));
+  }
+  assert.equal(existsSync(join(work.dir, 'no-such')), false);
 });

@@ -195,7 +195,7 @@ export const COMMANDS: Record<string, Command> = {
           console.log(`${scheme}-level split (seed ${r.seed}):`);
           for (const row of r.rows) console.log(`  ${row.split.padEnd(5)} ${String(row.photos).padStart(7)} photos ${String(row.keepers).padStart(6)} keepers (${(100 * row.keeperRate).toFixed(2)}%) in ${row.sessions} sessions`);
         }
-      });
+      }, { index: true });
     },
   },
   curate: {
@@ -251,7 +251,7 @@ export const COMMANDS: Record<string, Command> = {
           console.log(`exported ${e.copied.length} photos to ${e.dir} (CSV ${e.csv})`);
           for (const s of e.skipped) console.log(`skipped ${s.path || s.photoId}: ${s.reason}`);
         }
-      });
+      }, { index: true });
     },
   },
   train: {
@@ -314,7 +314,7 @@ export const COMMANDS: Record<string, Command> = {
       const { dir, roots } = await withDb(need(v, 'db', 'export-onnx'), async (db) => ({
         dir: await currentModelDir(db, str(v, 'model-dir')),
         roots: Object.fromEntries((await db.all<{ key: string; value: string }>(`SELECT key, value FROM meta WHERE key LIKE 'root.%'`)).map((r) => [r.key.slice(5), r.value])),
-      }), { readOnly: true });
+      }), { readOnly: true, index: true });
       assertOutsideArchive('--out', out, roots);
       const model = loadKeeperModel(dir);
       const bytes = modelGraph(model);

@@ -2,7 +2,7 @@
  * The one module that touches DuckDB. The rest of the workbench calls `run`, `all` and `transaction` with SQL
  * and plain values; BIGINTs come back as numbers when they are safe integers.
  */
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { ARRAY, DuckDBInstance, FLOAT, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
 import { FluxError } from '../util/check.js';
@@ -27,6 +27,22 @@ export class Db {
     /** Absolute path of the database file (`:memory:` for an in-memory one). */
     readonly file: string,
   ) {}
+
+  /**
+   * Opens a workbench database that `flux ingest` has built: a wrong path or a file that is not one gets a clear
+   * message instead of a new empty database.
+   */
+  static async openIndex(file: string, options: { readOnly?: boolean } = {}): Promise<Db> {
+    const path = resolve(file);
+    if (!existsSync(path)) throw new FluxError(`--db: no database at ${path}; build it first with flux ingest --originals DIR --keepers DIR --db ${file}`);
+    const db = await Db.open(path, options);
+    const ok = Number(await db.value(`SELECT count(*) FROM information_schema.tables WHERE table_name = 'photos'`).catch(() => 0)) > 0;
+    if (!ok) {
+      db.close();
+      throw new FluxError(`--db: ${path} is not a workbench database (no photos table); build it with flux ingest`);
+    }
+    return db;
+  }
 
   /** Opens (creating when needed) a database file. */
   static async open(file: string, options: { readOnly?: boolean } = {}): Promise<Db> {
@@ -155,8 +171,8 @@ export class Db {
 }
 
 /** Opens a database, runs `work`, and closes it whatever happens. */
-export async function withDb<T>(file: string, work: (db: Db) => Promise<T>, options: { readOnly?: boolean } = {}): Promise<T> {
-  const db = await Db.open(file, options);
+export async function withDb<T>(file: string, work: (db: Db) => Promise<T>, options: { readOnly?: boolean; index?: boolean } = {}): Promise<T> {
+  const db = options.index ? await Db.openIndex(file, options) : await Db.open(file, options);
   try {
     return await work(db);
   } finally {

@@ -97,7 +97,7 @@ export async function embed(options: EmbedOptions): Promise<EmbedReport> {
     : 'no ONNX image model found in models/ or ../shared/models/: only the pixel descriptor was computed. ' +
       'Fetch a model with: flux models fetch clip-vit-b32 (needs internet), then run flux embed again.';
   const onProgress = throttle(options.onProgress);
-  const db = await Db.open(options.db);
+  const db = await Db.openIndex(options.db);
   let model: InferenceWorker | null = null;
   let pool = null as PreparePool | null;
   try {

@@ -125,7 +125,7 @@ export function calibrate(source: string, truePairs: number[], siblings: number[
 export async function match(options: MatchOptions): Promise<MatchReport> {
   const t0 = performance.now();
   const onProgress = throttle(options.onProgress);
-  const db = await Db.open(options.db);
+  const db = await Db.openIndex(options.db);
   try {
     await ensureSchema(db);
     await ensureMatchSchema(db);

@@ -146,7 +146,7 @@ const countBands = (rows: ScoredRow[]): Record<string, number> => {
 export async function score(options: ScoreOptions): Promise<ScoreReport> {
   const t0 = performance.now();
   if (options.inbox !== undefined) return scoreInbox(options, t0);
-  const db = await Db.open(options.db);
+  const db = await Db.openIndex(options.db);
   try {
     const dir = await currentModelDir(db, options.modelDir);
     const model = loadKeeperModel(dir);
@@ -177,7 +177,7 @@ async function scoreInbox(options: ScoreOptions, t0: number): Promise<ScoreRepor
   const inbox = checkDir('--inbox', options.inbox);
   // where the archive is: never written, and neither is the inbox
   const roots = await (async () => {
-    const db = await Db.open(options.db);
+    const db = await Db.openIndex(options.db);
     try {
       const r = await db.all<{ key: string; value: string }>(`SELECT key, value FROM meta WHERE key LIKE 'root.%'`);
       return { ...Object.fromEntries(r.filter((x) => x.key !== 'root.inbox').map((x) => [x.key.slice(5), x.value])), inbox };
@@ -185,7 +185,7 @@ async function scoreInbox(options: ScoreOptions, t0: number): Promise<ScoreRepor
       db.close();
     }
   })();
-  const db0 = await Db.open(options.db);
+  const db0 = await Db.openIndex(options.db);
   let dir: string;
   let model: KeeperModel;
   let workspace: string;
@@ -202,7 +202,7 @@ async function scoreInbox(options: ScoreOptions, t0: number): Promise<ScoreRepor
   assertOutsideArchive('workspace', workspace, roots);
   await ingest({ inbox, db: options.db, workspace, onProgress: options.onProgress });
   await embed({ db: options.db, sets: ['inbox'], model: model.embeddingModel ?? 'none', onProgress: options.onProgress });
-  const db = await Db.open(options.db);
+  const db = await Db.openIndex(options.db);
   try {
     const rows = await modelFeatures(db, model, 'inbox');
     const photos = await db.all<{ id: number; path: string; preview: string | null; captured_at: string | null }>(`SELECT inbox_id AS id, path, preview,

@@ -265,7 +265,7 @@ async function trainOnly(options: TrainOptions): Promise<TrainReport> {
   if (arch === 'chance') throw new FluxError('--arch: chance is a baseline, not a model to keep; choose pairwise, contrastive, contrastive-multi, logistic or metadata');
   const resamples = checkInt('--resamples', options.resamples ?? 200, 10, 100000);
   const backend = await initBackend(options.backend);
-  const db = await Db.open(options.db);
+  const db = await Db.openIndex(options.db);
   try {
     const workspace = await workspaceOf(db);
     const keepers = await db.value<number>('SELECT count(*) FROM photos WHERE keeper');

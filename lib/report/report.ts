@@ -52,7 +52,7 @@ function sheet(items: ReadonlyArray<{ src: string; caption: string }>, height = 
 export async function writeReport(options: ReportOptions): Promise<ReportResult> {
   const t0 = performance.now();
   const out = resolve(options.out);
-  const db = await Db.open(options.db, { readOnly: true });
+  const db = await Db.openIndex(options.db, { readOnly: true });
   const figures: string[] = [];
   const sections: Array<{ id: string; title: string; html: string }> = [];
   const fig = (f: PlotFigure, height?: number): string => {
