@@ -406,8 +406,16 @@ export async function match(options: MatchOptions): Promise<MatchReport> {
             `${thumb === null ? '' : `, thumbnail similarity ${thumb.toFixed(4)} below ${thumbLink.toFixed(4)}`}`;
         }
       } else if (best.s >= thresholds.link - 2 * thresholds.margin && !contradiction(best.id)) {
-        d.status = 'review';
-        d.reason = `most similar photo ${best.s.toFixed(3)} is just below the link threshold ${thresholds.link.toFixed(3)}`;
+        // just below the model's threshold: linked only when the independent thumbnail look is sure as well and no
+        // other photo comes close; otherwise it waits for the photographer
+        const thumb = modelId ? (await thumbs.score([[k.id, best.id]])).get(pairKey(k.id, best.id)) ?? null : null;
+        if (thresholds.calibrated && thumb !== null && thumb >= thumbLink && best.s - second >= thresholds.margin) {
+          Object.assign(d, { photo: best.id, method: 'similarity', similarity: best.s, status: 'matched', reason: null });
+        } else {
+          d.status = 'review';
+          d.reason = `most similar photo ${best.s.toFixed(3)} is just below the link threshold ${thresholds.link.toFixed(3)}` +
+            `${thumb === null ? '' : ` (thumbnail similarity ${thumb.toFixed(4)}, sure at ${thumbLink.toFixed(4)})`}`;
+        }
       } else {
         d.status = 'unmatched';
         d.reason = `no corpus photo is similar enough (best ${best.s.toFixed(3)}, threshold ${thresholds.link.toFixed(3)})`;
