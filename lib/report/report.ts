@@ -54,6 +54,7 @@ export async function writeReport(options: ReportOptions): Promise<ReportResult>
   const out = resolve(options.out);
   const db = await Db.openIndex(options.db, { readOnly: true });
   const figures: string[] = [];
+  const provenance: { keeperModel: string | null; vectors: string | null } = { keeperModel: null, vectors: null };
   const sections: Array<{ id: string; title: string; html: string }> = [];
   const fig = (f: PlotFigure, height?: number): string => {
     const html = figureHtml(f, { id: `fig-${figures.length}`, height });
@@ -101,6 +102,7 @@ ${htmlTable(m.offsets.filter((o) => o.clock_offset_seconds !== 0), 'Camera clock
     // ---- rankers
     step('rankers', 2);
     const modelDir = await db.value<string>(`SELECT value FROM meta WHERE key = 'keeper_model'`);
+    provenance.keeperModel = modelDir ? modelDir.split(/[\\/]/).pop() ?? modelDir : null;
     const metricsFile = modelDir ? join(modelDir, 'metrics.json') : null;
     if (metricsFile && existsSync(metricsFile)) {
       const r = JSON.parse(readFileSync(metricsFile, 'utf8')) as TrainReport;
@@ -138,6 +140,7 @@ ${htmlTable(failures, 'Technical failures (score 0.0)')}`,
     }
     if (motifs) {
       const mm = motifs;
+      provenance.vectors = mm.modelId;
       const hoverN = options.hoverThumbnails ?? 2000;
       const thumbs: Record<string, string> = {};
       for (let i = 0; i < Math.min(mm.ids.length, hoverN); i++) thumbs[String(mm.ids[i])] = await thumb(workspace, mm.previews[i] ?? null, 160);
@@ -210,7 +213,8 @@ ${places.withGps ? htmlTable(places.places, `Places (${places.withGps} photos wi
 table{margin:8px 0}pre{white-space:pre-wrap;background:#f6f6f6;padding:8px}</style>
 ${plotlyScript()}</head><body>
 <h1>FLUX keeper workbench report</h1>
-<p>What would this photographer probably keep? The model ranks; he selects. Generated ${escapeHtml(new Date().toISOString().slice(0, 19).replace('T', ' '))} from ${escapeHtml(resolve(options.db))}.</p>
+<p>What would this photographer probably keep? The model ranks; he selects. Generated ${escapeHtml(new Date().toISOString().slice(0, 19).replace('T', ' '))} from ${escapeHtml(resolve(options.db))};
+seed ${options.seed ?? 7}; keeper model ${escapeHtml(provenance.keeperModel ?? 'none')}; motif vectors ${escapeHtml(provenance.vectors ?? 'none')}.</p>
 <nav>${nav}</nav>
 ${sections.map((s) => `<section id="${s.id}"><h2>${escapeHtml(s.title)}</h2>${s.html}</section>`).join('\n')}
 </body></html>`;
