@@ -249,6 +249,15 @@ test('inbox scoring: scores and a report outside the inbox; bad files reported a
   const best = rows.reduce((a, b) => (b.keeper_score > a.keeper_score ? b : a));
   assert.ok(html.indexOf(best.path) < html.indexOf((rows.find((x) => x !== best) as { path: string }).path) || rows.length === 1);
   await assert.rejects(score({ db: dbFile, modelDir: first.dir, inbox, out: join(inbox, 'report.html') }), /--out: .* inside the archive folder inbox/);
+  // the next inbox replaces the last: its scores list only its own photos
+  const inbox2 = join(work.dir, 'inbox2');
+  mkdirSync(inbox2, { recursive: true });
+  for (const f of good.slice(0, 2)) copyFileSync(join(inbox, f), join(inbox2, f));
+  await score({ db: dbFile, modelDir: first.dir, inbox: inbox2, out: join(work.dir, 'reports', 'inbox2.html') });
+  const db2 = await Db.open(dbFile, { readOnly: true });
+  const rows2 = await db2.all<{ path: string }>('SELECT path FROM inbox_scores ORDER BY path');
+  db2.close();
+  assert.deepEqual(rows2.map((x) => x.path), good.slice(0, 2).sort());
   await assert.rejects(score({ db: dbFile, modelDir: first.dir, inbox: join(work.dir, 'no-such-inbox') }), /--inbox/);
 });
 
