@@ -46,6 +46,15 @@ export class PreparePool {
 
   /** Hands queued images to workers that have room: work goes to whoever is free, never queued behind a busy one. */
   private pump(): void {
+    // every worker gone: what waits fails (recorded by the caller) rather than waiting forever
+    if (this.inFlight.every((n) => n === Number.POSITIVE_INFINITY)) {
+      for (const job of this.pending.splice(0)) {
+        const entry = this.waiting.get(job.id);
+        this.waiting.delete(job.id);
+        entry?.resolve({ id: job.id, ok: false, message: 'no decoding worker is left' });
+      }
+      return;
+    }
     for (;;) {
       if (this.pending.length === 0) return;
       let best = -1;
@@ -91,18 +100,25 @@ export class InferenceWorker {
       if (res.ok) entry.resolve({ embedding: res.embedding, logits: res.logits });
       else entry.reject(new Error(res.message));
     });
-    this.worker.on('error', (err) => {
+    const fail = (message: string): void => {
+      this.failed ??= message;
       for (const [id, entry] of this.waiting) {
         this.waiting.delete(id);
-        entry.reject(new Error(`inference worker failed: ${err.message}`));
+        entry.reject(new Error(message));
       }
-    });
+    };
+    this.worker.on('error', (err) => fail(`inference worker failed: ${err.message}`));
+    this.worker.on('exit', (code) => fail(`inference worker exited (code ${code})`));
   }
+
+  /** Why the worker cannot run batches any more, or null. */
+  private failed: string | null = null;
 
   /** Runs `n` images (NCHW floats) from a shared batch buffer, which the worker copies before it resolves. */
   run(tensor: Float32Array, n: number): Promise<{ embedding: Float32Array; logits: Float32Array | null }> {
     const id = this.next++;
     return new Promise((resolve, reject) => {
+      if (this.failed) return reject(new Error(this.failed));
       this.waiting.set(id, { resolve, reject });
       this.worker.postMessage({ id, tensor, n } satisfies InferenceRequest);
     });
