@@ -258,6 +258,20 @@ test('inbox scoring: scores and a report outside the inbox; bad files reported a
   const rows2 = await db2.all<{ path: string }>('SELECT path FROM inbox_scores ORDER BY path');
   db2.close();
   assert.deepEqual(rows2.map((x) => x.path), good.slice(0, 2).sort());
+  // a new card reuses a file name for another photo: it is a new photo, embedded afresh, not the old one's vector
+  const inbox3 = join(work.dir, 'inbox3');
+  mkdirSync(inbox3, { recursive: true });
+  copyFileSync(join(inbox, good[2] as string), join(inbox3, good[0] as string));
+  await score({ db: dbFile, modelDir: first.dir, inbox: inbox3, out: join(work.dir, 'reports', 'inbox3.html') });
+  const { idFromSha, sha256 } = await import('../lib/util/fsutil.js');
+  const sha2 = sha256(readFileSync(join(inbox, good[2] as string)));
+  const db3 = await Db.open(dbFile, { readOnly: true });
+  const desc = async (sql: string, arg: string | number): Promise<Array<Record<string, number>>> => db3.all(`SELECT d.* EXCLUDE ("set", id) FROM descriptors d WHERE d."set" = 'inbox' AND d.id = (${sql})`, [arg]);
+  const now = await desc('SELECT inbox_id FROM inbox_photos WHERE path = ?', good[0] as string);
+  const before2 = await desc('SELECT ?', idFromSha(sha256(`inbox:${good[2]}:${sha2}`)));
+  db3.close();
+  assert.equal(now.length, 1);
+  assert.deepEqual(now, before2, 'the descriptor of the photo now under that name, as computed when it had its own name');
   await assert.rejects(score({ db: dbFile, modelDir: first.dir, inbox: join(work.dir, 'no-such-inbox') }), /--inbox/);
 });
 
@@ -300,4 +314,14 @@ test('flux train compares every ranker with intervals and a verdict; flux export
     assert.match(r2.stderr, /--db: no database at .*no-such.*flux ingest/, cmd.join(' '));
   }
   assert.equal(existsSync(join(work.dir, 'no-such')), false);
+});
+
+test('the archive guard: a folder inside the archive whose name starts with two dots is inside; a sibling is not', async () => {
+  const { isInside, assertOutsideArchive } = await import('../lib/util/fsutil.js');
+  assert.equal(isInside('/a/archive/x/y.html', '/a/archive'), true);
+  assert.equal(isInside('/a/archive', '/a/archive'), true);
+  assert.equal(isInside('/a/archive/..thumbs/r.html', '/a/archive'), true);
+  assert.equal(isInside('/a/archive2/r.html', '/a/archive'), false);
+  assert.equal(isInside('/a/r.html', '/a/archive'), false);
+  assert.throws(() => assertOutsideArchive('--models-dir', '/a/archive/models', { originals: '/a/archive' }), /--models-dir: .* inside the archive folder originals/);
 });

@@ -39,6 +39,8 @@ export interface EmbedSetReport {
   alreadyDone: number;
   embedded: number;
   failed: number;
+  /** Batches the model failed on (their photos are tried again on the next run). */
+  inferenceErrors: string[];
 }
 
 export interface EmbedReport {
@@ -108,7 +110,7 @@ export async function embed(options: EmbedOptions): Promise<EmbedReport> {
     // the first batch is ready (a run with nothing to embed starts none)
     if (resolved) await (await OnnxImageModel.load(resolved.spec, resolved.path)).close();
     const inference = (): InferenceWorker => (model ??= new InferenceWorker((resolved as { spec: ModelSpec }).spec, (resolved as { path: string }).path));
-    pool = new PreparePool(Number(process.env.FLUX_DECODE_WORKERS ?? availableParallelism()));
+    pool = new PreparePool(process.env.FLUX_DECODE_WORKERS ? checkInt('FLUX_DECODE_WORKERS', Number(process.env.FLUX_DECODE_WORKERS), 1, 64) : availableParallelism());
     const spec = resolved?.spec ?? null;
     const reports: EmbedSetReport[] = [];
     let steady = 0;
@@ -119,7 +121,7 @@ export async function embed(options: EmbedOptions): Promise<EmbedReport> {
       const failedBefore = new Set((await db.all<{ id: number }>(`SELECT id FROM embed_errors WHERE "set" = ? AND model_id = ?`, [set, spec?.id ?? 'descriptor'])).map((r) => r.id));
       const todo = items.filter((it) => !failedBefore.has(it.id) && ((spec && !haveVector.has(`${it.id}:0`)) || !haveDescriptor.has(it.id)))
         .slice(0, options.limit ?? Infinity);
-      const report: EmbedSetReport = { set, images: items.length, alreadyDone: items.length - todo.length, embedded: 0, failed: 0 };
+      const report: EmbedSetReport = { set, images: items.length, alreadyDone: items.length - todo.length, embedded: 0, failed: 0, inferenceErrors: [] };
       reports.push(report);
       let vectors: Array<{ id: number; view: number; vector: Float32Array }> = [];
       let descriptors: Prepared[] = [];
@@ -135,18 +137,21 @@ export async function embed(options: EmbedOptions): Promise<EmbedReport> {
       let done = 0;
       await pipelined(pool as PreparePool, workspace, todo.map((item) => ({ item, view: 0 })), batchSize, spec?.preprocessing ?? null, null, async (prepared, tensor) => {
         const good = prepared.filter((p) => p.ok);
+        let inferenceFailed = false;
         if (resolved && spec && good.length) {
           try {
             const out = await inference().run(tensor, good.length);
             good.forEach((p, i) => vectors.push({ id: p.item.id, view: 0, vector: out.embedding.slice(i * spec.dim, (i + 1) * spec.dim) }));
           } catch (err) {
-            for (const p of good) Object.assign(p, { ok: false, message: `inference failed for the batch: ${(err as Error).message.split('\n')[0]}` });
+            // the model failed, not the photos: their descriptors are kept and the next run tries the vectors again
+            inferenceFailed = true;
+            report.inferenceErrors.push((err as Error).message.split('\n')[0] ?? 'inference failed');
           }
         }
         for (const p of prepared) {
           descriptors.push(p);
-          if (p.ok) report.embedded++;
-          else report.failed++;
+          if (!p.ok || (inferenceFailed && spec)) report.failed++;
+          else report.embedded++;
         }
         done += prepared.length;
         onProgress({ stage: `embed ${set}`, done, total: todo.length });

@@ -108,11 +108,15 @@ export class InferenceWorker {
       }
     };
     this.worker.on('error', (err) => fail(`inference worker failed: ${err.message}`));
-    this.worker.on('exit', (code) => fail(`inference worker exited (code ${code})`));
+    this.worker.on('exit', (code) => {
+      this.exited = true;
+      fail(`inference worker exited (code ${code})`);
+    });
   }
 
   /** Why the worker cannot run batches any more, or null. */
   private failed: string | null = null;
+  private exited = false;
 
   /** Runs `n` images (NCHW floats) from a shared batch buffer, which the worker copies before it resolves. */
   run(tensor: Float32Array, n: number): Promise<{ embedding: Float32Array; logits: Float32Array | null }> {
@@ -126,6 +130,7 @@ export class InferenceWorker {
 
   /** Lets the worker finish what it is doing and release the model, then waits for it to exit. */
   async close(): Promise<void> {
+    if (this.exited) return;
     await new Promise<void>((resolve) => {
       this.worker.once('exit', () => resolve());
       this.worker.postMessage({ close: true });

@@ -174,7 +174,8 @@ const INBOX_COLS = ['inbox_id', 'path', 'sha256', 'bytes', 'mtime', 'captured_at
 
 function inboxRow(o: Extract<Outcome, { kind: 'photo' }>): SqlValue[] {
   const e = o.exif;
-  return [idFromSha(sha256(`inbox:${o.entry.path}`)), o.entry.path, o.sha, o.entry.bytes, ts(o.entry.mtimeMs),
+  // the id follows the content: a new photo under a reused name (the next card) is a new photo, with its own vector
+  return [idFromSha(sha256(`inbox:${o.entry.path}:${o.sha}`)), o.entry.path, o.sha, o.entry.bytes, ts(o.entry.mtimeMs),
     e.capturedAt, ricohName(basename(o.entry.path)) ?? basename(o.entry.path), e.make, e.model, e.focalLength,
     e.exposureTime, e.fNumber, round(e.iso), o.width, o.height, e.orientation, o.preview];
 }

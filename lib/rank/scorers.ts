@@ -185,11 +185,11 @@ export async function trainScorer(arch: Arch, data: TrainData, hyper: Partial<Hy
   const kind = kindOf(arch);
   const params = initParams(kind, data.dim, h, rng.fork('init'));
   if (kind === 'random') return { params, log: [] };
-  const vars: Vars = Object.fromEntries(Object.entries(params.weights).map(([k, w]) => [k, tf.variable(tf.tensor(w.values, w.shape), true, `${arch}_${k}_${seed}`)]));
-  const optimizer = tf.train.adam(h.learningRate);
   const pos = data.train.filter((r) => data.y[r]);
   const neg = data.train.filter((r) => !data.y[r]);
   if (!pos.length || !neg.length) throw new RangeError(`train ${arch}: the training split needs keepers and non-keepers (has ${pos.length} and ${neg.length})`);
+  const vars: Vars = Object.fromEntries(Object.entries(params.weights).map(([k, w]) => [k, tf.variable(tf.tensor(w.values, w.shape), true, `${arch}_${k}_${seed}`)]));
+  const optimizer = tf.train.adam(h.learningRate);
   const negBySession = new Map<number, number[]>();
   for (const r of neg) {
     const s = data.session[r] as number;
@@ -270,7 +270,10 @@ export async function trainScorer(arch: Arch, data: TrainData, hyper: Partial<Hy
       const stopMetric = valAuc;
       log.push(entry);
       onEpoch?.(entry);
-      if (!best || stopMetric > best.ap || (Number.isNaN(best.ap) && !Number.isNaN(stopMetric))) {
+      if (Number.isNaN(stopMetric)) {
+        // no validation keepers: nothing to stop on, so the latest weights stand and every epoch runs
+        best = { ap: NaN, weights: current.weights };
+      } else if (!best || Number.isNaN(best.ap) || stopMetric > best.ap) {
         best = { ap: stopMetric, weights: current.weights };
         since = 0;
       } else if (++since >= h.patience) break;

@@ -12,7 +12,7 @@ import { workspaceOf } from '../embed/embed.js';
 import { defaultModel } from '../embed/models.js';
 import { vectorGlob } from '../embed/store.js';
 import { checkChoice, checkInt, FluxError } from '../util/check.js';
-import { sha256, writeFileAtomic } from '../util/fsutil.js';
+import { assertOutsideArchive, sha256, writeFileAtomic } from '../util/fsutil.js';
 import type { OnProgress } from '../util/progress.js';
 import { projectRoot } from '../workspace.js';
 import { Rng } from '../util/rng.js';
@@ -181,7 +181,8 @@ export async function crossValidate(ds: Dataset, arch: Arch, seed: number, folds
     const y = rows.map((r) => ds.y[r] as number);
     // a fold whose held-out or training walks have no keeper says nothing (tiny collections)
     const trainKeepers = rowsOf(fds, 'train').filter((r) => ds.y[r]).length;
-    if (!y.some(Boolean) || trainKeepers === 0) continue;
+    const valKeepers = rowsOf(fds, 'val').filter((r) => ds.y[r]).length;
+    if (!y.some(Boolean) || trainKeepers === 0 || valKeepers === 0) continue;
     const f = await fit(fds, arch, seed + k, hyper);
     const sc = scoreRows(f.params, f.xs, ds.dim, rows, ds.ids);
     aps.push(pointMetrics(sc, y, rows.map((r) => ds.session[r] as number)).ap);
@@ -328,6 +329,8 @@ async function trainOnly(options: TrainOptions): Promise<TrainReport> {
     const hyper = options.hyper ?? {};
     const id = `${winner.arch}-${sha256(JSON.stringify({ a: winner.arch, f: winner.featureSet, m: modelId, seed, hyper, n: counts, ids: sha256(full.ids.join(',')) })).slice(0, 10)}`;
     const dir = join(modelsRoot(options.modelsDir), `keeper-${id}`);
+    const roots = Object.fromEntries((await db.all<{ key: string; value: string }>(`SELECT key, value FROM meta WHERE key LIKE 'root.%'`)).map((r) => [r.key.slice(5), r.value]));
+    assertOutsideArchive('--models-dir', dir, roots);
     const model: KeeperModel = {
       id, arch: winner.arch, featureSet: winner.featureSet, embeddingModel: winner.featureSet.includes('vector') ? modelId : null, seed, hyper,
       backend: backend.name, scheme: 'session', names: wf.names, dim: wf.names.length,
@@ -360,7 +363,9 @@ async function writeComparison(db: Db, r: TrainReport): Promise<void> {
 
 const fin = (v: number): number | null => (Number.isFinite(v) ? v : null);
 
-const est = (e: { value: number; lo: number; hi: number }): string => (Number.isFinite(e.value) ? `${e.value.toFixed(3)} [${e.lo.toFixed(3)}, ${e.hi.toFixed(3)}]` : 'n/a');
+/** A number as text with 3 decimals, or n/a (NaN is stored as null in metrics.json). */
+const n3 = (v: number | null | undefined): string => (typeof v === 'number' && Number.isFinite(v) ? v.toFixed(3) : 'n/a');
+const est = (e: { value: number; lo: number; hi: number }): string => (Number.isFinite(e.value) ? `${n3(e.value)} [${n3(e.lo)}, ${n3(e.hi)}]` : 'n/a');
 
 /** Which ranker won and why, in words (the CLI and the comparison notebook print it). */
 export function verdict(r: TrainReport): string {
@@ -369,11 +374,11 @@ export function verdict(r: TrainReport): string {
   const lr = r.results.find((c) => c.arch === 'logistic' && c.featureSet === w.featureSet) ?? by('logistic');
   const meta = by('metadata');
   const chance = by('chance');
-  const lines = [`Chosen: ${w.name}, by ${r.selection}${w.cv ? ` (${w.cv.ap.toFixed(3)}, ROC AUC ${w.cv.auc.toFixed(3)})` : ` (${w.valAp.toFixed(3)})`}.`];
+  const lines = [`Chosen: ${w.name}, by ${r.selection}${w.cv ? ` (${n3(w.cv.ap)}, ROC AUC ${n3(w.cv.auc)})` : ` (${n3(w.valAp)})`}.`];
   const others = r.results.filter((c) => CANDIDATES.includes(c.arch) && c !== w);
   if (others.length) {
     const runner = others.sort((a, b) => (r.selection === 'validation AP' ? b.valAp - a.valAp : (b.cv?.ap ?? 0) - (a.cv?.ap ?? 0)))[0] as CandidateResult;
-    lines.push(`Runner-up: ${runner.name} (${r.selection === 'validation AP' ? runner.valAp.toFixed(3) : (runner.cv?.ap ?? NaN).toFixed(3)}).`);
+    lines.push(`Runner-up: ${runner.name} (${n3(r.selection === 'validation AP' ? runner.valAp : runner.cv?.ap)}).`);
   }
   lines.push(`On the held-out test walks its AP is ${est(w.test.ap)}` +
     (lr ? `, against ${est(lr.test.ap)} for ${lr.name}` : '') + (meta ? `, ${est(meta.test.ap)} for the metadata-only model` : '') +
@@ -399,8 +404,8 @@ export function formatTrain(r: TrainReport): string {
     `${'model'.padEnd(46)} ${'val AP'.padStart(6)} ${cvCol ? `${'cv AP'.padStart(6)} ` : ''} ${'test AP [95% CI]'.padEnd(22)} ${'ROC AUC'.padEnd(22)} ${'P@36'.padStart(5)} ${'P@5%'.padStart(5)} ${'in-walk pairs'.padEnd(22)} ${'NDCG/walk'.padStart(9)} ECE`,
   ];
   for (const c of [...r.results].sort((a, b) => b.test.ap.value - a.test.ap.value)) {
-    lines.push(`${(c.name + (c.name === r.winner.name ? ' *' : '')).padEnd(46)} ${c.valAp.toFixed(3).padStart(6)} ${cvCol ? `${(c.cv ? c.cv.ap.toFixed(3) : '').padStart(6)} ` : ''} ${est(c.test.ap).padEnd(22)} ${est(c.test.auc).padEnd(22)} ` +
-      `${c.test.p_at_36.value.toFixed(2).padStart(5)} ${c.test.p_at_5pct.value.toFixed(2).padStart(5)} ${est(c.test.session_pair_acc).padEnd(22)} ${c.test.session_ndcg.value.toFixed(3).padStart(9)} ${c.test.ece.value.toFixed(3)}`);
+    lines.push(`${(c.name + (c.name === r.winner.name ? ' *' : '')).padEnd(46)} ${n3(c.valAp).padStart(6)} ${cvCol ? `${(c.cv ? n3(c.cv.ap) : '').padStart(6)} ` : ''} ${est(c.test.ap).padEnd(22)} ${est(c.test.auc).padEnd(22)} ` +
+      `${n3(c.test.p_at_36.value).padStart(5)} ${n3(c.test.p_at_5pct.value).padStart(5)} ${est(c.test.session_pair_acc).padEnd(22)} ${n3(c.test.session_ndcg.value).padStart(9)} ${n3(c.test.ece.value)}`);
   }
   lines.push('', `* chosen among the candidates (pairwise, contrastive) by ${r.selection}. Intervals: session bootstrap, 95%.`);
   lines.push(verdict(r));

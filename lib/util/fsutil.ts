@@ -48,7 +48,7 @@ export function walk(root: string): FileEntry[] {
 /** True when `path` is `dir` itself or lies below it. */
 export function isInside(path: string, dir: string): boolean {
   const rel = relative(resolve(dir), resolve(path));
-  return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
+  return rel === '' || (rel !== '..' && !rel.startsWith(`..${sep}`) && !isAbsolute(rel));
 }
 
 /** Refuses a write target inside any archive folder: the archive is read-only to the workbench. */
