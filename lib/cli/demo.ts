@@ -23,7 +23,13 @@ async function demo(): Promise<void> {
   const t0 = performance.now();
   try {
     console.log('1/7 sample archive (seed 7)');
-    const sample = await generateSample({ out: join(data, 'sample'), ...sampleSettings(), onProgress: bar });
+    const sample = await generateSample({ out: join(data, 'sample'), ...sampleSettings(), onProgress: bar }).catch((err: unknown) => {
+      // a workspace from an earlier version of the demo: everything in it can be made again
+      if (err instanceof FluxError && /made with other settings/.test(err.message)) {
+        throw new FluxError(`${err.message}.\nThe demo's workspace ${data} is from an earlier sample; remove what the demo made there\n  (rm -rf ${['sample', 'flux.duckdb', 'flux.duckdb.wal', 'previews', 'embeddings', 'reports'].map((f) => join(data, f)).join(' ')})\nor set FLUX_DATA to a new folder, then run the demo again`);
+      }
+      throw err;
+    });
     bar.stop();
     const c = sample.truth.counts;
     console.log(`    ${sample.reused ? 'reused' : 'wrote'} ${c.corpusPhotos} originals, ${c.keeperFiles} keeper files, ${c.inbox} inbox photos in ${sample.seconds.toFixed(1)} s`);
