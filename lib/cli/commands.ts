@@ -10,6 +10,7 @@ import { FluxError } from '../util/check.js';
 import { buildSplit } from '../dataset/split.js';
 import { curateVectors, ensureCuratorSchema, exclude, exclusions, exportSelection, loadPhotoVectors, saveSelection } from '../curate/curate.js';
 import { withDb } from '../db/duckdb.js';
+import { archiveRoots } from '../db/schema.js';
 import { embed } from '../embed/embed.js';
 import { fetchFile } from '../embed/fetch.js';
 import { findModel, MODELS, modelDirs } from '../embed/models.js';
@@ -313,7 +314,7 @@ export const COMMANDS: Record<string, Command> = {
       const out = resolve(need(v, 'out', 'export-onnx'));
       const { dir, roots } = await withDb(need(v, 'db', 'export-onnx'), async (db) => ({
         dir: await currentModelDir(db, str(v, 'model-dir')),
-        roots: Object.fromEntries((await db.all<{ key: string; value: string }>(`SELECT key, value FROM meta WHERE key LIKE 'root.%'`)).map((r) => [r.key.slice(5), r.value])),
+        roots: await archiveRoots(db),
       }), { readOnly: true, index: true });
       assertOutsideArchive('--out', out, roots);
       const model = loadKeeperModel(dir);

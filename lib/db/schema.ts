@@ -146,3 +146,9 @@ export async function ensureSchema(db: Db): Promise<void> {
   await db.run(contextView('inbox_context', 'inbox_photos', 'inbox_id', 'CAST(captured_at AS DATE)'));
   await db.run(`INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)`, [String(SCHEMA_VERSION)]);
 }
+
+/** The archive folders ingest recorded (`originals`, `keepers`, `inbox` -> path): places the workbench never writes. */
+export async function archiveRoots(db: Db): Promise<Record<string, string>> {
+  const rows = await db.all<{ key: string; value: string }>(`SELECT key, value FROM meta WHERE key LIKE 'root.%'`);
+  return Object.fromEntries(rows.map((r) => [r.key.slice('root.'.length), r.value]));
+}

@@ -11,6 +11,8 @@ import { embed, workspaceOf } from '../embed/embed.js';
 import { DESCRIPTOR_NAMES } from '../embed/descriptor.js';
 import { ingest } from '../ingest/ingest.js';
 import { escapeHtml } from '../plot/html.js';
+import { previewDataUri } from '../analysis/matching.js';
+import { archiveRoots } from '../db/schema.js';
 import { FluxError } from '../util/check.js';
 import { assertOutsideArchive, checkDir, writeFileAtomic } from '../util/fsutil.js';
 import type { OnProgress } from '../util/progress.js';
@@ -176,20 +178,14 @@ export async function score(options: ScoreOptions): Promise<ScoreReport> {
 async function scoreInbox(options: ScoreOptions, t0: number): Promise<ScoreReport> {
   const inbox = checkDir('--inbox', options.inbox);
   // where the archive is: never written, and neither is the inbox
-  const roots = await (async () => {
-    const db = await Db.openIndex(options.db);
-    try {
-      const r = await db.all<{ key: string; value: string }>(`SELECT key, value FROM meta WHERE key LIKE 'root.%'`);
-      return { ...Object.fromEntries(r.filter((x) => x.key !== 'root.inbox').map((x) => [x.key.slice(5), x.value])), inbox };
-    } finally {
-      db.close();
-    }
-  })();
-  const db0 = await Db.openIndex(options.db);
+  let roots: Record<string, string>;
   let dir: string;
   let model: KeeperModel;
   let workspace: string;
+  const db0 = await Db.openIndex(options.db);
   try {
+    // the inbox recorded last time may be another folder: this one is the inbox now
+    roots = { ...(await archiveRoots(db0)), inbox };
     dir = await currentModelDir(db0, options.modelDir);
     model = loadKeeperModel(dir);
     workspace = await workspaceOf(db0);
@@ -231,13 +227,8 @@ const BAND_COLOURS: Record<string, string> = { keeper: '#1b7837', review: '#1b78
 export function inboxHtml(items: Array<ScoredRow & { path: string; preview: string | null; captured_at: string | null }>, skipped: Array<{ path: string; reason: string }>,
   model: KeeperModel, workspace: string, inbox: string): string {
   const sorted = [...items].sort((a, b) => (b.score ?? -1) - (a.score ?? -1) || String(a.captured_at).localeCompare(String(b.captured_at)));
-  const thumb = (p: string | null): string => {
-    if (!p) return '';
-    const f = join(workspace, p);
-    return existsSync(f) ? `data:image/jpeg;base64,${readFileSync(f).toString('base64')}` : '';
-  };
   const cards = sorted.map((r) => {
-    const src = thumb(r.preview);
+    const src = previewDataUri(workspace, r.preview);
     const label = r.band === 'unscored' ? 'not scored' : BAND_LABELS[r.band as Band];
     return `<figure class="card" data-band="${r.band}"><div class="img">${src ? `<img src="${src}" alt="${escapeHtml(r.path)}">` : 'no preview'}</div>
 <figcaption><b style="color:${BAND_COLOURS[r.band]}">${r.score === null ? '–' : r.score.toFixed(2)}</b> ${escapeHtml(label)}<br>${escapeHtml(r.path)}${r.captured_at ? `<br><small>${escapeHtml(r.captured_at)}</small>` : ''}${r.reason && r.band !== 'unscored' ? `<br><small>${escapeHtml(r.reason)}</small>` : ''}</figcaption></figure>`;

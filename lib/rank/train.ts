@@ -8,6 +8,7 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Db } from '../db/duckdb.js';
+import { archiveRoots, CONTEXT_NAMES } from '../db/schema.js';
 import { workspaceOf } from '../embed/embed.js';
 import { defaultModel } from '../embed/models.js';
 import { vectorGlob } from '../embed/store.js';
@@ -102,7 +103,7 @@ export function modelsRoot(dir?: string): string {
 /** Columns of the full feature rows that make up a smaller feature set. */
 function columnsFor(ds: Dataset, fs: FeatureSet): number[] {
   const isVec = (n: string): boolean => /^v\d+$/.test(n);
-  const ctx = new Set(['hour_sin', 'hour_cos', 'weekend', 'season_sin', 'season_cos', 'focal_length', 'log_exposure', 'log_iso', 'f_number', 'log_session_frames', 'session_minutes', 'session_position']);
+  const ctx = new Set(CONTEXT_NAMES);
   const want = (n: string): boolean => (isVec(n) ? fs.includes('vector') : ctx.has(n) ? fs.includes('context') : fs.includes('descriptor'));
   return ds.names.flatMap((n, i) => (want(n) ? [i] : []));
 }
@@ -329,7 +330,7 @@ async function trainOnly(options: TrainOptions): Promise<TrainReport> {
     const hyper = options.hyper ?? {};
     const id = `${winner.arch}-${sha256(JSON.stringify({ a: winner.arch, f: winner.featureSet, m: modelId, seed, hyper, n: counts, ids: sha256(full.ids.join(',')) })).slice(0, 10)}`;
     const dir = join(modelsRoot(options.modelsDir), `keeper-${id}`);
-    const roots = Object.fromEntries((await db.all<{ key: string; value: string }>(`SELECT key, value FROM meta WHERE key LIKE 'root.%'`)).map((r) => [r.key.slice(5), r.value]));
+    const roots = await archiveRoots(db);
     assertOutsideArchive('--models-dir', dir, roots);
     const model: KeeperModel = {
       id, arch: winner.arch, featureSet: winner.featureSet, embeddingModel: winner.featureSet.includes('vector') ? modelId : null, seed, hyper,

@@ -7,6 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import sharp from 'sharp';
 import { Db } from '../db/duckdb.js';
+import { archiveRoots } from '../db/schema.js';
 import { corpusOverview } from '../analysis/corpus.js';
 import { matchOverview } from '../analysis/matching.js';
 import { keeperMotifs, type MotifMap } from '../analysis/motifs.js';
@@ -62,7 +63,7 @@ export async function writeReport(options: ReportOptions): Promise<ReportResult>
     return html;
   };
   try {
-    const roots = Object.fromEntries((await db.all<{ key: string; value: string }>(`SELECT key, value FROM meta WHERE key LIKE 'root.%'`)).map((r) => [r.key.slice(5), r.value]));
+    const roots = await archiveRoots(db);
     assertOutsideArchive('--out', out, roots);
     const tables = new Set((await db.all<{ name: string }>(`SELECT table_name AS name FROM information_schema.tables`)).map((r) => r.name));
     const columns = new Set((await db.all<{ name: string }>(`SELECT column_name AS name FROM information_schema.columns WHERE table_name = 'photos'`)).map((r) => r.name));
