@@ -270,6 +270,8 @@ async function trainOnly(options: TrainOptions): Promise<TrainReport> {
   const db = await Db.openIndex(options.db);
   try {
     const workspace = await workspaceOf(db);
+    // refused before any training, not after it
+    assertOutsideArchive('--models-dir', modelsRoot(options.modelsDir), await archiveRoots(db));
     const keepers = await db.value<number>('SELECT count(*) FROM photos WHERE keeper');
     if (!keepers) throw new FluxError(`${options.db}: no photo is marked as a keeper; run flux match first`);
     const modelId = options.model ?? defaultModel()?.spec.id ?? null;
