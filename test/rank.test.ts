@@ -5,11 +5,12 @@ import { after, before, test } from 'node:test';
 import { Db } from '../lib/db/duckdb.js';
 import { initBackend } from '../lib/rank/backend.js';
 import { applyCalibration, chooseCalibration, chooseThreshold, fitIsotonic, fitPlatt, tradeoff, type Calibration } from '../lib/rank/calibrate.js';
-import { averagePrecision, ece, evaluate, ndcgPerSession, precisionAt, rocAuc, withinSessionPairAccuracy } from '../lib/rank/metrics.js';
+import { averagePrecision, ece, evaluate, ndcgPerSession, pairedApDifference, precisionAt, rocAuc, withinSessionPairAccuracy } from '../lib/rank/metrics.js';
 import { OnnxScorer, scorerGraph } from '../lib/rank/onnx.js';
 import { failureReason, loadKeeperModel, score } from '../lib/rank/score.js';
 import { scoreRows, type ScorerParams } from '../lib/rank/scorers.js';
-import { modelGraph, train, type TrainReport } from '../lib/rank/train.js';
+import { modelGraph, outOfFold, train, type TrainReport } from '../lib/rank/train.js';
+import type { Dataset } from '../lib/rank/features.js';
 import type { SampleResult } from '../lib/sample/generate.js';
 import { Rng } from '../lib/util/rng.js';
 import { matchedSmallSample, snapshot, tempDir } from './helpers.js';
@@ -47,6 +48,58 @@ test('bootstrap intervals resample sessions and bracket the estimate', () => {
   assert.ok(m.ap.lo < m.ap.value && m.ap.value < m.ap.hi, `AP ${m.ap.value} in [${m.ap.lo}, ${m.ap.hi}]`);
   assert.ok(m.auc.value > 0.7 && m.auc.hi - m.auc.lo < 0.1);
   assert.deepEqual(evaluate(s, y, sess, { resamples: 50, seed: 1 }).ap, evaluate(s, y, sess, { resamples: 50, seed: 1 }).ap, 'seeded');
+});
+
+test('paired AP difference: zero for the same scores, positive with an interval above zero for a clearly better model', () => {
+  const rng = new Rng(8);
+  const n = 3000;
+  const y = Array.from({ length: n }, () => (rng.chance(0.05) ? 1 : 0));
+  const good = y.map((v) => 2 * v + rng.normal(0, 1));
+  const weak = y.map((v) => 0.3 * v + rng.normal(0, 1));
+  const sess = y.map((_, i) => i % 50);
+  const same = pairedApDifference(good, good, y, sess, { resamples: 100, seed: 2 });
+  assert.deepEqual(same, { value: 0, lo: 0, hi: 0 });
+  const d = pairedApDifference(good, weak, y, sess, { resamples: 200, seed: 2 });
+  assert.ok(Math.abs(d.value - (averagePrecision(good, y) - averagePrecision(weak, y))) < 1e-12);
+  assert.ok(d.lo > 0 && d.lo < d.value && d.value < d.hi, `${d.lo} < ${d.value} < ${d.hi}`);
+  const back = pairedApDifference(weak, good, y, sess, { resamples: 200, seed: 2 });
+  assert.ok(Math.abs(back.value + d.value) < 1e-12 && back.hi < 0, 'antisymmetric');
+  // the paired interval is narrower than the two separate intervals side by side
+  const a = evaluate(good, y, sess, { resamples: 200, seed: 2 }).ap;
+  const b = evaluate(weak, y, sess, { resamples: 200, seed: 2 }).ap;
+  assert.ok(d.hi - d.lo < (a.hi - a.lo) + (b.hi - b.lo));
+  assert.throws(() => pairedApDifference([1], [1, 2], [1], [0]), /same length/);
+});
+
+test('out-of-fold scores: every photo of the walks in scope held out exactly once, training views never scored', async () => {
+  await initBackend();
+  const rng = new Rng(31);
+  const walks = 20;
+  const dim = 6;
+  const ids: number[] = [], views: number[] = [], session: number[] = [], y: number[] = [], split: Array<'train' | 'val' | 'test'> = [], x: number[] = [];
+  for (let w = 0; w < walks; w++) {
+    const part = w < 14 ? 'train' : w < 17 ? 'val' : 'test';
+    for (let i = 0; i < 30; i++) {
+      const keeper = i < 2 ? 1 : 0;
+      for (let v = 0; v < (part === 'train' ? 2 : 1); v++) {
+        ids.push(w * 100 + i); views.push(v); session.push(w); y.push(keeper); split.push(part);
+        for (let j = 0; j < dim; j++) x.push((j === 0 ? 3 * keeper : 0) + rng.normal(0, 1));
+      }
+    }
+  }
+  const ds: Dataset = {
+    featureSet: 'descriptor+context', modelId: null, ids, views, dim, names: Array.from({ length: dim }, (_, j) => `f${j}`), x: Float32Array.from(x),
+    scheme: 'session', y: Uint8Array.from(y), split, session: Int32Array.from(session), sessions: Array.from({ length: walks }, (_, w) => `w${w}`), missingVector: 0,
+  };
+  const all = await outOfFold(ds, 'logistic', 7, 5, { epochs: 20, learningRate: 0.05 }, 'all');
+  const originals = ids.flatMap((_, i) => (views[i] === 0 ? [i] : []));
+  assert.equal(all.folds, 5);
+  assert.deepEqual([...all.rows].sort((a, b) => a - b), originals, 'each original once, no augmented view');
+  assert.ok(all.scores.every(Number.isFinite));
+  assert.ok(averagePrecision(all.scores, all.rows.map((r) => y[r] as number)) > 0.5, `the planted signal is found out of fold (AP ${averagePrecision(all.scores, all.rows.map((r) => y[r] as number))})`);
+  const tv = await outOfFold(ds, 'logistic', 7, 5, { epochs: 20, learningRate: 0.05 }, 'trainval');
+  assert.ok(tv.rows.every((r) => split[r] !== 'test'), 'the test walks stay untouched');
+  assert.equal(tv.rows.length, originals.filter((r) => split[r] !== 'test').length);
 });
 
 test('Platt recovers a logistic curve; isotonic is monotone; the choice is by cross-validated log-loss', () => {
@@ -291,9 +344,18 @@ test('flux train compares every ranker with intervals and a verdict; flux export
   const recorded = await db.value<string>(`SELECT value FROM meta WHERE key = 'keeper_model'`);
   db.close();
   // with an embedding model: three feature sets for each candidate; without one, descriptor and context only
-  assert.equal(models2.length, hasModel ? 11 : 6);
-  assert.ok(models2.every((m) => m.metrics === 8));
+  assert.equal(models2.filter((m) => m.metrics >= 8).length, hasModel ? 11 : 6);
   assert.equal(models2.filter((m) => m.winners > 0).length, 1);
+  // every walk held out once: the chosen model, logistic regression on its features and the metadata-only model
+  assert.match(r.stdout, /Over all walks, each held out once in 5 session folds \(\d+ keepers in \d+ photos\)/);
+  assert.match(r.stdout, /Difference in AP over all walks \(paired session bootstrap\): against logistic regression (ahead|behind)/);
+  const db2 = await Db.open(dbFile, { readOnly: true });
+  const all = await db2.all<{ model: string; winner: boolean; metric: string; value: number; lo: number; hi: number }>(`SELECT model, winner, metric, value, lo, hi FROM ranker_comparison WHERE metric LIKE 'all_walks_%' ORDER BY model, metric`);
+  db2.close();
+  assert.equal(all.length, 6);
+  assert.equal(new Set(all.filter((a) => a.winner).map((a) => a.model)).size, 1);
+  assert.ok(all.some((a) => a.model.startsWith('logistic · ')) && all.some((a) => a.model === 'metadata · context'));
+  assert.ok(all.every((a) => a.value > 0 && a.value <= 1 && a.lo <= a.value && a.value <= a.hi), JSON.stringify(all));
   assert.ok(recorded?.startsWith(models));
   const out = join(work.dir, 'export', 'keeper.onnx');
   const e = spawnSync(process.execPath, [flux, 'export-onnx', '--db', dbFile, '--out', out], { encoding: 'utf8' });

@@ -189,3 +189,33 @@ export function evaluate(scores: ArrayLike<number>, y: ArrayLike<number>, sessio
   }
   return out;
 }
+
+/**
+ * The AP of scores `a` minus the AP of scores `b` on the same photos, with a paired session-bootstrap 95% interval:
+ * both models are scored on the same resampled walks, so the interval is about their difference, much narrower than
+ * two separate intervals would suggest when the models agree on which walks are easy.
+ */
+export function pairedApDifference(a: ArrayLike<number>, b: ArrayLike<number>, y: ArrayLike<number>, session: ArrayLike<number>, options: { resamples?: number; seed?: number } = {}): Estimate {
+  if (a.length !== b.length || a.length !== y.length) throw new RangeError('pairedApDifference: scores and labels must have the same length');
+  const value = averagePrecision(a, y) - averagePrecision(b, y);
+  const groups = [...bySession(session).values()];
+  const rng = new Rng(options.seed ?? 7).fork('paired-bootstrap');
+  const draws: number[] = [];
+  for (let r = 0; r < (options.resamples ?? 200); r++) {
+    const sa: number[] = [];
+    const sb: number[] = [];
+    const yy: number[] = [];
+    for (let g = 0; g < groups.length; g++) {
+      for (const i of groups[rng.int(0, groups.length - 1)] as number[]) {
+        sa.push(a[i] as number);
+        sb.push(b[i] as number);
+        yy.push(y[i] as number);
+      }
+    }
+    if (!yy.some(Boolean)) continue;
+    draws.push(averagePrecision(sa, yy) - averagePrecision(sb, yy));
+  }
+  draws.sort((x, z) => x - z);
+  const q = (p: number): number => (draws.length ? (draws[Math.min(draws.length - 1, Math.floor(p * draws.length))] as number) : NaN);
+  return { value, lo: q(0.025), hi: q(0.975) };
+}

@@ -21,7 +21,7 @@ import type { SplitName } from '../dataset/split.js';
 import { initBackend, type BackendName } from './backend.js';
 import { calibrateAll, chooseCalibration, chooseThreshold, tradeoff, type CalibrationChoice, type TradeoffPoint } from './calibrate.js';
 import { fitStandardizer, loadDataset, standardize, type Dataset, type FeatureSet, type Standardizer } from './features.js';
-import { evaluate, pointMetrics, reliability, rocAuc, type MetricName, type Metrics, type ReliabilityBin } from './metrics.js';
+import { averagePrecision, evaluate, pairedApDifference, pointMetrics, reliability, rocAuc, type Estimate, type MetricName, type Metrics, type ReliabilityBin } from './metrics.js';
 import { scorerGraph } from './onnx.js';
 import { score } from './score.js';
 import { ARCHS, CANDIDATES, scoreRows, trainScorer, type Arch, type Hyper, type ScorerParams, type TrainLog } from './scorers.js';
@@ -45,8 +45,8 @@ export interface TrainOptions {
   targetPrecision?: number;
   budget?: number;
   /**
-   * How the winner is chosen: `validation` AP, or `cv` (mean AP over session folds of the training and validation
-   * walks; the test walks stay untouched). Default `auto`: cv when validation holds fewer than 30 keepers.
+   * How the winner is chosen: `validation` AP, or `cv` (out-of-fold AP over session folds of the training and
+   * validation walks; the test walks stay untouched). Default `auto`: cv when validation holds fewer than 30 keepers.
    */
   selection?: 'validation' | 'cv' | 'auto';
   /** Folds for cv (default 5). */
@@ -55,6 +55,11 @@ export interface TrainOptions {
   score?: boolean;
   /** Skip the photo-level split comparison. */
   skipPhotoSplit?: boolean;
+  /**
+   * Also compare the chosen ranker with logistic regression and the metadata-only model over every walk, each held
+   * out once in `folds` session folds (default true for a comparison): the test split alone holds few keepers.
+   */
+  allWalks?: boolean;
   onProgress?: OnProgress;
 }
 
@@ -63,7 +68,7 @@ export interface CandidateResult {
   arch: Arch;
   featureSet: FeatureSet;
   valAp: number;
-  /** Mean AP and ROC AUC over session folds of the training and validation walks (when cross-validated). */
+  /** Out-of-fold AP and ROC AUC over session folds of the training and validation walks (when cross-validated). */
   cv: { ap: number; auc: number; folds: number } | null;
   /** Test metrics (ranking on raw scores; ECE on the calibrated probability), with bootstrap 95% intervals. */
   test: Metrics;
@@ -82,6 +87,11 @@ export interface TrainReport {
   results: CandidateResult[];
   /** How the winner was chosen. */
   selection: string;
+  /**
+   * The chosen architecture, logistic regression (same features) and the metadata-only model scored out of fold over
+   * every walk, with session-bootstrap intervals, and the chosen one's AP minus each baseline's (paired bootstrap).
+   */
+  allWalks: AllWalks | null;
   /** The winner retrained on the photo-level split: its test AP there against the honest split's. */
   photoSplit: { ap: Metrics['ap']; sessionAp: Metrics['ap'] } | null;
   threshold: { rule: string; point: TradeoffPoint | null };
@@ -93,6 +103,16 @@ export interface TrainReport {
   seconds: number;
   /** Photos per band after the rescore (null when not rescored). */
   scored: Record<string, number> | null;
+}
+
+export interface AllWalks {
+  folds: number;
+  photos: number;
+  keepers: number;
+  models: Array<{ name: string; arch: Arch; featureSet: FeatureSet; ap: Estimate; auc: Estimate; pairAcc: Estimate }>;
+  /** AP of the chosen model minus logistic regression's, and minus the metadata-only model's. */
+  vsLogistic: Estimate | null;
+  vsMetadata: Estimate | null;
 }
 
 /** The folder for keeper models. */
@@ -160,37 +180,97 @@ function assess(ds: Dataset, f: Fitted & { xs: Float32Array }, seed: number, res
   };
 }
 
+/** Held-out scores of every photo in some walks, each walk held out once (see {@link outOfFold}). */
+export interface OutOfFold {
+  /** Dataset rows (original views) that were held out, with their standardised scores. */
+  rows: number[];
+  scores: number[];
+  /** Folds that could be trained (a fold needs keepers and non-keepers in its training walks). */
+  folds: number;
+}
+
 /**
- * Mean AP and ROC AUC over `folds` session folds of the training and validation walks: each fold is held out
- * once, the next fold validates (early stopping), the rest trains. The test walks are not used.
+ * Out-of-fold scores over session folds: the walks of the training and validation splits (`trainval`, the test
+ * walks untouched) or of every split (`all`) are dealt to `folds` folds; each fold is held out once, the next fold
+ * validates (early stopping), the rest trains. Every held-out score is standardised by its fold model's scores on
+ * that model's own training rows, so scores of different folds can be ranked together.
  */
-export async function crossValidate(ds: Dataset, arch: Arch, seed: number, folds: number, hyper: Partial<Hyper> = {}): Promise<{ ap: number; auc: number; folds: number }> {
-  const walks = [...new Set(ds.ids.map((_, i) => i).filter((i) => ds.split[i] !== 'test').map((i) => ds.session[i] as number))];
-  const order = new Rng(seed).fork('cv-folds').shuffle(walks);
+export async function outOfFold(ds: Dataset, arch: Arch, seed: number, folds: number, hyper: Partial<Hyper> = {}, scope: 'trainval' | 'all' = 'trainval'): Promise<OutOfFold> {
+  const inScope = (i: number): boolean => scope === 'all' || ds.split[i] !== 'test';
+  const walks = [...new Set(ds.ids.map((_, i) => i).filter(inScope).map((i) => ds.session[i] as number))].sort((a, b) => a - b);
+  const order = new Rng(seed).fork(scope === 'all' ? 'oof-folds' : 'cv-folds').shuffle(walks);
   folds = Math.max(2, Math.min(folds, walks.length));
   const foldOf = new Map(order.map((w, i) => [w, i % folds]));
-  const aps: number[] = [];
-  const aucs: number[] = [];
+  const out: OutOfFold = { rows: [], scores: [], folds: 0 };
   for (let k = 0; k < folds; k++) {
-    const split = ds.split.map((s, i) => {
-      if (s === 'test') return 'none' as SplitName;
+    const split = ds.split.map((_, i) => {
+      if (!inScope(i)) return 'none' as SplitName;
       const f = foldOf.get(ds.session[i] as number) as number;
+      // augmented views exist for photos of the training split only; they train when their photo does
       return (f === k ? 'test' : f === (k + 1) % folds ? 'val' : 'train') as SplitName;
     });
     const fds: Dataset = { ...ds, split };
     const rows = rowsOf(fds, 'test');
-    const y = rows.map((r) => ds.y[r] as number);
-    // a fold whose held-out or training walks have no keeper says nothing (tiny collections)
-    const trainKeepers = rowsOf(fds, 'train').filter((r) => ds.y[r]).length;
-    const valKeepers = rowsOf(fds, 'val').filter((r) => ds.y[r]).length;
-    if (!y.some(Boolean) || trainKeepers === 0 || valKeepers === 0) continue;
+    // a fold whose training walks have no keeper cannot train (tiny collections); without validation keepers it
+    // trains every epoch and keeps the last weights
+    const trainRows = rowsOf(fds, 'train');
+    if (!rows.length || !trainRows.some((r) => ds.y[r]) || trainRows.every((r) => ds.y[r])) continue;
     const f = await fit(fds, arch, seed + k, hyper);
-    const sc = scoreRows(f.params, f.xs, ds.dim, rows, ds.ids);
-    aps.push(pointMetrics(sc, y, rows.map((r) => ds.session[r] as number)).ap);
-    aucs.push(rocAuc(sc, y));
+    const own = scoreRows(f.params, f.xs, ds.dim, trainRows, ds.ids);
+    const m = own.reduce((a, v) => a + v, 0) / own.length;
+    const sd = Math.sqrt(own.reduce((a, v) => a + (v - m) ** 2, 0) / own.length) || 1;
+    scoreRows(f.params, f.xs, ds.dim, rows, ds.ids).forEach((v, j) => { out.rows.push(rows[j] as number); out.scores.push((v - m) / sd); });
+    out.folds++;
   }
-  const mean = (a: number[]): number => (a.length ? a.reduce((x, v) => x + v, 0) / a.length : NaN);
-  return { ap: mean(aps), auc: mean(aucs), folds: aps.length };
+  return out;
+}
+
+/**
+ * Out-of-fold AP and ROC AUC over `folds` session folds of the training and validation walks (the test walks are
+ * not used), computed once over all held-out photos together: with a few keepers per fold a per-fold AP is mostly
+ * noise, the pooled one counts every keeper.
+ */
+export async function crossValidate(ds: Dataset, arch: Arch, seed: number, folds: number, hyper: Partial<Hyper> = {}): Promise<{ ap: number; auc: number; folds: number }> {
+  const o = await outOfFold(ds, arch, seed, folds, hyper, 'trainval');
+  const y = o.rows.map((r) => ds.y[r] as number);
+  if (!y.some(Boolean)) return { ap: NaN, auc: NaN, folds: o.folds };
+  return { ap: averagePrecision(o.scores, y), auc: rocAuc(o.scores, y), folds: o.folds };
+}
+
+/**
+ * The chosen architecture against logistic regression (its feature set) and the metadata-only model, each scored
+ * out of fold over every walk (the same folds for all three), so every keeper counts; with paired differences.
+ */
+async function compareOverAllWalks(full: Dataset, results: CandidateResult[], winner: CandidateResult, seed: number, folds: number, resamples: number,
+  hyper: Partial<Hyper> | undefined, onProgress?: OnProgress): Promise<AllWalks | null> {
+  // logistic regression on the chosen model's own features, and the metadata-only model on context
+  const lr = { arch: 'logistic' as Arch, featureSet: winner.featureSet, name: `logistic · ${winner.featureSet}` };
+  const meta = results.some((c) => c.arch === 'metadata') ? { arch: 'metadata' as Arch, featureSet: 'context' as FeatureSet, name: 'metadata · context' } : undefined;
+  type Entry = { arch: Arch; featureSet: FeatureSet; name: string };
+  const entries: Entry[] = [winner, lr, ...(meta ? [meta] : [])];
+  const scored: Array<{ c: Entry; by: Map<number, number> }> = [];
+  let done = 0;
+  for (const c of entries) {
+    onProgress?.({ stage: `all walks ${c.name}`, done: done++, total: entries.length });
+    const o = await outOfFold(selectColumns(full, c.featureSet), c.arch, seed, folds, hyper, 'all');
+    scored.push({ c, by: new Map(o.rows.map((r, j) => [r, o.scores[j] as number])) });
+  }
+  onProgress?.({ stage: 'all walks', done, total: entries.length });
+  // the photos every model scored (the same folds, so all of them unless a fold could not train)
+  const rows = [...(scored[0]?.by.keys() ?? [])].filter((r) => scored.every((s) => s.by.has(r))).sort((a, b) => a - b);
+  const y = rows.map((r) => full.y[r] as number);
+  if (!y.some(Boolean)) return null;
+  const session = rows.map((r) => full.session[r] as number);
+  const scoresOf = (i: number): number[] => rows.map((r) => scored[i]!.by.get(r) as number);
+  const models = scored.map((s, i) => {
+    const m = evaluate(scoresOf(i), y, session, { resamples, seed });
+    return { name: s.c.name, arch: s.c.arch, featureSet: s.c.featureSet, ap: m.ap, auc: m.auc, pairAcc: m.session_pair_acc };
+  });
+  const diff = (c: Entry | undefined): Estimate | null => {
+    const i = c ? scored.findIndex((s) => s.c === c) : -1;
+    return i > 0 ? pairedApDifference(scoresOf(0), scoresOf(i), y, session, { resamples, seed }) : null;
+  };
+  return { folds, photos: rows.length, keepers: y.filter(Boolean).length, models, vsLogistic: diff(lr), vsMetadata: diff(meta) };
 }
 
 /** The experiments of a comparison: every candidate on each feature set, the baselines on theirs. */
@@ -284,7 +364,7 @@ async function trainOnly(options: TrainOptions): Promise<TrainReport> {
     const results: CandidateResult[] = [];
     const fitted = new Map<string, Fitted>();
     const valKeepers = rowsOf(full, 'val').filter((r) => full.y[r]).length;
-    const selection = options.selection === undefined || options.selection === 'auto' ? (valKeepers < 30 && arch === 'compare' ? 'cv' : 'validation') : options.selection;
+    let selection = options.selection === undefined || options.selection === 'auto' ? (valKeepers < 30 && arch === 'compare' ? 'cv' : 'validation') : options.selection;
     const folds = checkInt('--folds', options.folds ?? 5, 2, 50);
     let done = 0;
     for (const e of experiments) {
@@ -299,7 +379,12 @@ async function trainOnly(options: TrainOptions): Promise<TrainReport> {
     }
     options.onProgress?.({ stage: 'train', done, total: experiments.length });
     const pool = results.filter((r) => arch !== 'compare' || CANDIDATES.includes(r.arch));
-    const key = (r: CandidateResult): number => (selection === 'cv' ? r.cv?.ap ?? -1 : r.valAp);
+    // cross-validation that could not score any keeper (a handful of walks) leaves validation AP to decide
+    if (selection === 'cv' && !pool.some((r) => Number.isFinite(r.cv?.ap))) selection = 'validation';
+    const key = (r: CandidateResult): number => {
+      const v = selection === 'cv' ? r.cv?.ap : r.valAp;
+      return typeof v === 'number' && Number.isFinite(v) ? v : -1;
+    };
     const winner = pool.reduce((a, b) => (key(b) > key(a) ? b : a));
     const wf = fitted.get(winner.name) as Fitted;
     // the photo-level split: the same model on frames dealt independently (burst siblings straddle splits)
@@ -309,6 +394,8 @@ async function trainOnly(options: TrainOptions): Promise<TrainReport> {
       const pr = assess(pds, await fit(pds, winner.arch, seed, options.hyper), seed, resamples);
       photoSplit = { ap: pr.test.ap, sessionAp: winner.test.ap };
     }
+    const allWalks = arch === 'compare' && options.allWalks !== false
+      ? await compareOverAllWalks(full, results, winner, seed, folds, resamples, options.hyper, options.onProgress) : null;
     // the threshold on validation probabilities
     const ds = selectColumns(full, winner.featureSet);
     const val = rowsOf(ds, 'val');
@@ -341,7 +428,7 @@ async function trainOnly(options: TrainOptions): Promise<TrainReport> {
       threshold: { rule: ruleText, value: point?.threshold ?? null }, createdAt: new Date().toISOString(),
     };
     const report: TrainReport = {
-      id, dir, backend: backend.name, seed, embeddingModel: modelId, winner, results, selection: selection === 'cv' ? `mean AP over ${folds} session folds of the training and validation walks` : 'validation AP', photoSplit, threshold: { rule: ruleText, point }, data: counts,
+      id, dir, backend: backend.name, seed, embeddingModel: modelId, winner, results, selection: selection === 'cv' ? `out-of-fold AP over ${folds} session folds of the training and validation walks` : 'validation AP', allWalks, photoSplit, threshold: { rule: ruleText, point }, data: counts,
       reliability: reliability(tprob, test.map((r) => ds.y[r] as number)), tradeoff: thin, scored: null,
       seconds: (performance.now() - t0) / 1000,
     };
@@ -361,6 +448,13 @@ async function writeComparison(db: Db, r: TrainReport): Promise<void> {
   const rows = r.results.flatMap((c) => (Object.entries(c.test) as Array<[MetricName, Metrics[MetricName]]>).map(([m, e]) => [
     r.id, c.name, c.arch, c.featureSet, c.name === r.winner.name, fin(c.valAp), m, fin(e.value), fin(e.lo), fin(e.hi), c.calibration?.calibration.method ?? null,
   ]));
+  // the all-walks comparison: metrics all_walks_ap and all_walks_auc (out of fold over every walk)
+  for (const m of r.allWalks?.models ?? []) {
+    const c = r.results.find((x) => x.name === m.name);
+    for (const [metric, e] of [['all_walks_ap', m.ap], ['all_walks_auc', m.auc]] as const) {
+      rows.push([r.id, m.name, m.arch, m.featureSet, m.name === r.winner.name, fin(c?.valAp ?? NaN), metric, fin(e.value), fin(e.lo), fin(e.hi), c?.calibration?.calibration.method ?? null]);
+    }
+  }
   await db.insert('ranker_comparison', ['keeper_model', 'model', 'arch', 'feature_set', 'winner', 'val_ap', 'metric', 'value', 'lo', 'hi', 'calibration'], rows);
 }
 
@@ -388,6 +482,15 @@ export function verdict(r: TrainReport): string {
     (chance ? ` and ${est(chance.test.ap)} for chance` : '') + ` (chance AP is about the test keeper rate, ${((r.data.testKeepers / Math.max(1, r.data.test)) * 100).toFixed(1)}%: ${r.data.testKeepers} keepers in ${r.data.test} photos).`);
   const beats = (o?: CandidateResult): string => (!o ? 'n/a' : w.test.ap.value > o.test.ap.value ? (w.test.ap.lo > o.test.ap.hi ? 'yes, intervals apart' : 'yes, intervals overlap') : 'no');
   lines.push(`Beats logistic regression on test AP: ${beats(lr)}; beats the metadata-only model: ${beats(meta)}.`);
+  const a = r.allWalks;
+  if (a) {
+    const [cw, ...base] = a.models;
+    const sign = (e: Estimate): string => `${e.value >= 0 ? '+' : ''}${n3(e.value)} [${n3(e.lo)}, ${n3(e.hi)}]`;
+    lines.push(`Over all walks, each held out once in ${a.folds} session folds (${a.keepers} keepers in ${a.photos} photos), its out-of-fold AP is ${cw ? est(cw.ap) : 'n/a'}` +
+      base.map((m) => `, ${est(m.ap)} for ${m.arch === 'metadata' ? 'the metadata-only model' : m.name}`).join('') + '.');
+    const word = (e: Estimate | null): string => (!e || !Number.isFinite(e.value) ? 'n/a' : `${e.value > 0 ? (e.lo > 0 ? 'ahead' : 'ahead within the noise') : e.hi < 0 ? 'behind' : 'behind within the noise'} (${sign(e)})`);
+    lines.push(`Difference in AP over all walks (paired session bootstrap): against logistic regression ${word(a.vsLogistic)}; against the metadata-only model ${word(a.vsMetadata)}.`);
+  }
   lines.push(`Within a walk it orders a keeper above a non-keeper ${(100 * w.test.session_pair_acc.value).toFixed(0)}% of the time; calibrated by ${w.calibration?.calibration.method}, its test ECE is ${est(w.test.ece)}.`);
   if (r.photoSplit) {
     const gain = r.photoSplit.ap.value - r.photoSplit.sessionAp.value;
