@@ -68,6 +68,10 @@ async function demo(): Promise<void> {
     const t = await train({ db: dbFile, onProgress: bar });
     bar.stop();
     console.log(formatTrain(t).replace(/^/gm, '    '));
+    // what a perfect reading of the pictures could reach: the sample's hidden taste (its walks' luck aside)
+    const photos = sample.truth.photos.filter((p) => p.misfire === null);
+    const tasteAp = averagePrecision(photos.map((p) => p.taste), photos.map((p) => (p.keeper ? 1 : 0)));
+    console.log(`    the sample's hidden taste itself ranks its keepers at AP ${tasteAp.toFixed(3)} over all its photos (chance ${(photos.filter((p) => p.keeper).length / photos.length).toFixed(3)}): the ceiling for a model that read the pictures perfectly`);
     console.log('6/7 score the inbox (the corpus was rescored by training)');
     const inbox = await score({ db: dbFile, inbox: sample.inbox, out: join(data, 'reports', 'inbox.html'), onProgress: bar });
     bar.stop();

@@ -57,7 +57,8 @@ export interface TrainOptions {
   skipPhotoSplit?: boolean;
   /**
    * Also compare the chosen ranker with logistic regression and the metadata-only model over every walk, each held
-   * out once in `folds` session folds (default true for a comparison): the test split alone holds few keepers.
+   * out once in `folds` session folds (default: when the test walks hold fewer than 100 keepers, where one split
+   * cannot separate close models).
    */
   allWalks?: boolean;
   onProgress?: OnProgress;
@@ -394,7 +395,9 @@ async function trainOnly(options: TrainOptions): Promise<TrainReport> {
       const pr = assess(pds, await fit(pds, winner.arch, seed, options.hyper), seed, resamples);
       photoSplit = { ap: pr.test.ap, sessionAp: winner.test.ap };
     }
-    const allWalks = arch === 'compare' && options.allWalks !== false
+    // by default only when the test walks hold fewer than 100 keepers: beyond that the test split decides alone
+    const testKeepers = rowsOf(full, 'test').filter((r) => full.y[r]).length;
+    const allWalks = arch === 'compare' && (options.allWalks ?? testKeepers < 100)
       ? await compareOverAllWalks(full, results, winner, seed, folds, resamples, options.hyper, options.onProgress) : null;
     // the threshold on validation probabilities
     const ds = selectColumns(full, winner.featureSet);

@@ -111,6 +111,7 @@ ${htmlTable(m.offsets.filter((o) => o.clock_offset_seconds !== 0), 'Camera clock
       sections.push({
         id: 'rankers', title: 'Keeper rankers and calibration', html: `<pre>${escapeHtml(verdict(r))}</pre>
 ${fig(intervalFigure(r.results.map((x) => ({ name: x.name, ...fix(x.test.ap), highlight: x.name === r.winner.name })), { title: 'Average precision on the test walks (95% session bootstrap)', x: 'average precision', reference: { value: r.data.testKeepers / Math.max(1, r.data.test), name: 'keeper rate' } }))}
+${r.allWalks ? fig(intervalFigure(r.allWalks.models.map((x) => ({ name: x.name, ...fix(x.ap), highlight: x.name === r.winner.name })), { title: `Average precision with every walk held out once (${r.allWalks.folds} session folds, ${r.allWalks.keepers} keepers)`, x: 'average precision', reference: { value: r.allWalks.keepers / Math.max(1, r.allWalks.photos), name: 'keeper rate' } })) : ''}
 ${fig(reliabilityFigure(r.reliability, { title: `Reliability of the keeper score on the test walks (${escapeHtml(r.winner.calibration?.calibration.method ?? '')})` }))}
 ${fig(tradeoffFigure(r.tradeoff, { title: `Surfacing trade-off on validation; threshold ${r.threshold.point ? r.threshold.point.threshold.toFixed(3) : 'none'} (${escapeHtml(r.threshold.rule)})`, threshold: r.threshold.point?.threshold ?? null }))}`,
       });
