@@ -109,7 +109,7 @@ test('export copies picks with their sidecars, never overwrites, refuses the arc
     assert.equal(csv.length, 4);
     assert.match(csv[3] as string, /,excluded,/);
     assert.deepEqual([...await exclusions(db)], [photos[2]?.photo_id]);
-    await assert.rejects(exportSelection(db, r, join(work.dir, 'ORIGINALS', 'picks')), /--export: .* is inside the archive folder --originals/);
+    await assert.rejects(exportSelection(db, r, join(work.dir, 'ORIGINALS', 'picks')), /--export: .* is inside the archive folder originals/);
   } finally {
     db.close();
   }

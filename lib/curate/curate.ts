@@ -11,6 +11,7 @@ import { readStoredVectors, vectorGlob } from '../embed/store.js';
 import { DESCRIPTOR_NAMES } from '../embed/descriptor.js';
 import { csvCell } from '../match/review.js';
 import { checkChoice, checkInt, FluxError } from '../util/check.js';
+import { archiveRoots } from '../db/schema.js';
 import { assertOutsideArchive, isInside, writeFileAtomic } from '../util/fsutil.js';
 import type { OnProgress } from '../util/progress.js';
 import { Rng } from '../util/rng.js';
@@ -201,11 +202,11 @@ export interface ExportReport {
  * image or any of its sidecars' names is. Writes `selection.csv` beside them.
  */
 export async function exportSelection(db: Db, r: CurateResult, dir: string): Promise<ExportReport> {
-  const roots = await db.all<{ key: string; value: string }>(`SELECT key, value FROM meta WHERE key LIKE 'root.%'`);
-  const originals = roots.find((x) => x.key === 'root.originals')?.value;
+  const roots = await archiveRoots(db);
+  const originals = roots.originals;
   if (!originals) throw new FluxError('export: the database does not record an originals folder (run flux ingest first)');
   const target = resolve(dir);
-  assertOutsideArchive('--export', target, Object.fromEntries(roots.map((x) => [`--${x.key.slice(5)}`, x.value])));
+  assertOutsideArchive('--export', target, roots);
   mkdirSync(target, { recursive: true });
   const excluded = await exclusions(db);
   const paths = new Map((await db.all<{ photo_id: number; path: string }>('SELECT photo_id, path FROM photos')).map((x) => [x.photo_id, x.path]));

@@ -7,6 +7,7 @@ import { join, resolve } from 'node:path';
 import { Db } from '../db/duckdb.js';
 import { escapeHtml } from '../plot/html.js';
 import { FluxError } from '../util/check.js';
+import { archiveRoots } from '../db/schema.js';
 import { assertOutsideArchive, writeFileAtomic } from '../util/fsutil.js';
 import { workspaceOf } from '../embed/embed.js';
 import { ensureMatchSchema } from './match.js';
@@ -50,8 +51,7 @@ interface QueueRow {
 export async function writeReview(dbFile: string, outDir: string): Promise<{ html: string; csv: string; keepers: number }> {
   const db = await Db.open(dbFile, { readOnly: true });
   try {
-    const roots = await db.all<{ key: string; value: string }>(`SELECT key, value FROM meta WHERE key LIKE 'root.%'`);
-    assertOutsideArchive('--out', outDir, Object.fromEntries(roots.map((r) => [`--${r.key.slice(5)}`, r.value])));
+    assertOutsideArchive('--out', outDir, await archiveRoots(db));
     const workspace = await workspaceOf(db);
     const rows = await db.all<QueueRow>(`SELECT k.keeper_id, k.path AS keeper_path, k.preview AS keeper_preview,
       strftime(coalesce(k.captured_at, k.name_captured_at), '%Y-%m-%d %H:%M:%S') AS keeper_time, k.review_reason AS reason,
