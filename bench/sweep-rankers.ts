@@ -1,7 +1,8 @@
 /**
  * A sweep over ranker settings on one database (a development aid, not a benchmark with targets): for each
  * `arch|featureSet|{hyper json}` it prints validation and test AP for two seeds, and with --folds K the pooled
- * out-of-fold AP of K session folds (every walk is held out once, so every keeper counts).
+ * out-of-fold AP of K session folds over every walk (each walk held out once, so every keeper counts; the procedure
+ * of flux train's all-walks comparison).
  *
  *   node dist/bench/sweep-rankers.js DB [--folds 10] 'pairwise|vector+descriptor+context|{"l2":0.01}' ...
  */
@@ -12,7 +13,7 @@ import { initBackend } from '../lib/rank/backend.js';
 import { loadDataset, type FeatureSet } from '../lib/rank/features.js';
 import { averagePrecision, rocAuc } from '../lib/rank/metrics.js';
 import { scoreRows, type Arch, type Hyper } from '../lib/rank/scorers.js';
-import { fit, selectColumns } from '../lib/rank/train.js';
+import { fit, outOfFold, selectColumns } from '../lib/rank/train.js';
 
 const { values, positionals } = parseArgs({ allowPositionals: true, options: { folds: { type: 'string', default: '0' }, model: { type: 'string', default: 'mobilenetv2-int8' } } });
 const [file, ...specs] = positionals;
@@ -26,18 +27,10 @@ for (const spec of specs) {
   const base = selectColumns(full, fs);
   const hyper = JSON.parse(json ?? '{}') as Partial<Hyper>;
   if (folds > 0) {
-    const oof = new Float32Array(base.ids.length).fill(NaN);
-    for (let k = 0; k < folds; k++) {
-      // fold k is the test walks; the next fold validates; the rest trains
-      const split = base.session.map((s) => (s % folds === k ? 2 : s % folds === (k + 1) % folds ? 1 : 0));
-      const ds = { ...base, split: Array.from(split, (v) => (['train', 'val', 'test'] as const)[v] as 'train' | 'val' | 'test') };
-      const f = await fit(ds, arch, 7, hyper);
-      const rows = ds.split.flatMap((s, i) => (s === 'test' && ds.views[i] === 0 ? [i] : []));
-      scoreRows(f.params, f.xs, ds.dim, rows, ds.ids).forEach((v, j) => { oof[rows[j] as number] = v; });
-    }
-    const rows = [...oof.keys()].filter((i) => !Number.isNaN(oof[i]));
-    const s = rows.map((i) => oof[i] as number), y = rows.map((i) => base.y[i] as number);
-    console.log(`${spec.padEnd(70)} ${folds}-fold out-of-fold AP ${averagePrecision(s, y).toFixed(3)} AUC ${rocAuc(s, y).toFixed(3)} (${y.filter(Boolean).length} keepers)`);
+    // the same procedure as flux train's all-walks comparison: every walk held out once, scores standardised per fold
+    const o = await outOfFold(base, arch, 7, folds, hyper, 'all');
+    const y = o.rows.map((r) => base.y[r] as number);
+    console.log(`${spec.padEnd(70)} ${o.folds}-fold out-of-fold AP ${averagePrecision(o.scores, y).toFixed(3)} AUC ${rocAuc(o.scores, y).toFixed(3)} (${y.filter(Boolean).length} keepers)`);
     continue;
   }
   for (const seed of [7, 8]) {

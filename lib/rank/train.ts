@@ -49,7 +49,7 @@ export interface TrainOptions {
    * validation walks; the test walks stay untouched). Default `auto`: cv when validation holds fewer than 30 keepers.
    */
   selection?: 'validation' | 'cv' | 'auto';
-  /** Folds for cv (default 5). */
+  /** Folds for cv and the all-walks comparison (default 5, at least 3). */
   folds?: number;
   /** Rescore every photo with the new model (default true). */
   score?: boolean;
@@ -57,8 +57,8 @@ export interface TrainOptions {
   skipPhotoSplit?: boolean;
   /**
    * Also compare the chosen ranker with logistic regression and the metadata-only model over every walk, each held
-   * out once in `folds` session folds (default: when the test walks hold fewer than 100 keepers, where one split
-   * cannot separate close models).
+   * out once in `folds` session folds (a comparison only; default: when the test walks hold fewer than 100 keepers,
+   * where one split cannot separate close models).
    */
   allWalks?: boolean;
   onProgress?: OnProgress;
@@ -107,8 +107,11 @@ export interface TrainReport {
 }
 
 export interface AllWalks {
+  /** Folds trained (the fewest of the three models; fewer than asked when walks or keepers are few). */
   folds: number;
+  /** Photos scored by all three models, and photos left unscored (walks of a fold that could not train). */
   photos: number;
+  unscored: number;
   keepers: number;
   models: Array<{ name: string; arch: Arch; featureSet: FeatureSet; ap: Estimate; auc: Estimate; pairAcc: Estimate }>;
   /** AP of the chosen model minus logistic regression's, and minus the metadata-only model's. */
@@ -191,25 +194,34 @@ export interface OutOfFold {
 }
 
 /**
- * Out-of-fold scores over session folds: the walks of the training and validation splits (`trainval`, the test
- * walks untouched) or of every split (`all`) are dealt to `folds` folds; each fold is held out once, the next fold
- * validates (early stopping), the rest trains. Every held-out score is standardised by its fold model's scores on
- * that model's own training rows, so scores of different folds can be ranked together.
+ * The splits of session-fold cross-validation: the walks in scope (`trainval`: those of the training and validation
+ * splits, the test walks untouched; `all`: every walk) are dealt to `folds` folds (at least 2, at most one per walk)
+ * by a seeded shuffle. In round k fold k is held out (`test`), the next fold validates (early stopping; with two
+ * folds there is none) and the rest trains; rows out of scope are `none`. Every row of a walk, augmented views
+ * included, follows its walk, so a held-out photo's views never train.
+ */
+export function foldSplits(ds: Pick<Dataset, 'split' | 'session'>, seed: number, folds: number, scope: 'trainval' | 'all'): SplitName[][] {
+  const inScope = (i: number): boolean => scope === 'all' || ds.split[i] !== 'test';
+  const walks = [...new Set(ds.split.map((_, i) => i).filter(inScope).map((i) => ds.session[i] as number))].sort((a, b) => a - b);
+  const order = new Rng(seed).fork(scope === 'all' ? 'oof-folds' : 'cv-folds').shuffle(walks);
+  const n = Math.max(2, Math.min(folds, walks.length));
+  const foldOf = new Map(order.map((w, i) => [w, i % n]));
+  return Array.from({ length: n }, (_, k) => ds.split.map((_, i) => {
+    if (!inScope(i)) return 'none' as SplitName;
+    const f = foldOf.get(ds.session[i] as number) as number;
+    return (f === k ? 'test' : n > 2 && f === (k + 1) % n ? 'val' : 'train') as SplitName;
+  }));
+}
+
+/**
+ * Out-of-fold scores over the session folds of {@link foldSplits}. Every held-out score is standardised by the fold
+ * model's scores on its validation rows (never trained on; the training rows when there are none), so scores of
+ * different folds can be ranked together.
  */
 export async function outOfFold(ds: Dataset, arch: Arch, seed: number, folds: number, hyper: Partial<Hyper> = {}, scope: 'trainval' | 'all' = 'trainval'): Promise<OutOfFold> {
-  const inScope = (i: number): boolean => scope === 'all' || ds.split[i] !== 'test';
-  const walks = [...new Set(ds.ids.map((_, i) => i).filter(inScope).map((i) => ds.session[i] as number))].sort((a, b) => a - b);
-  const order = new Rng(seed).fork(scope === 'all' ? 'oof-folds' : 'cv-folds').shuffle(walks);
-  folds = Math.max(2, Math.min(folds, walks.length));
-  const foldOf = new Map(order.map((w, i) => [w, i % folds]));
   const out: OutOfFold = { rows: [], scores: [], folds: 0 };
-  for (let k = 0; k < folds; k++) {
-    const split = ds.split.map((_, i) => {
-      if (!inScope(i)) return 'none' as SplitName;
-      const f = foldOf.get(ds.session[i] as number) as number;
-      // augmented views exist for photos of the training split only; they train when their photo does
-      return (f === k ? 'test' : f === (k + 1) % folds ? 'val' : 'train') as SplitName;
-    });
+  const rounds = foldSplits(ds, seed, folds, scope);
+  for (const [k, split] of rounds.entries()) {
     const fds: Dataset = { ...ds, split };
     const rows = rowsOf(fds, 'test');
     // a fold whose training walks have no keeper cannot train (tiny collections); without validation keepers it
@@ -217,9 +229,10 @@ export async function outOfFold(ds: Dataset, arch: Arch, seed: number, folds: nu
     const trainRows = rowsOf(fds, 'train');
     if (!rows.length || !trainRows.some((r) => ds.y[r]) || trainRows.every((r) => ds.y[r])) continue;
     const f = await fit(fds, arch, seed + k, hyper);
-    const own = scoreRows(f.params, f.xs, ds.dim, trainRows, ds.ids);
-    const m = own.reduce((a, v) => a + v, 0) / own.length;
-    const sd = Math.sqrt(own.reduce((a, v) => a + (v - m) ** 2, 0) / own.length) || 1;
+    const valRows = rowsOf(fds, 'val');
+    const ref = scoreRows(f.params, f.xs, ds.dim, valRows.length ? valRows : trainRows, ds.ids);
+    const m = ref.reduce((a, v) => a + v, 0) / ref.length;
+    const sd = Math.sqrt(ref.reduce((a, v) => a + (v - m) ** 2, 0) / ref.length) || 1;
     scoreRows(f.params, f.xs, ds.dim, rows, ds.ids).forEach((v, j) => { out.rows.push(rows[j] as number); out.scores.push((v - m) / sd); });
     out.folds++;
   }
@@ -249,12 +262,12 @@ async function compareOverAllWalks(full: Dataset, results: CandidateResult[], wi
   const meta = results.some((c) => c.arch === 'metadata') ? { arch: 'metadata' as Arch, featureSet: 'context' as FeatureSet, name: 'metadata · context' } : undefined;
   type Entry = { arch: Arch; featureSet: FeatureSet; name: string };
   const entries: Entry[] = [winner, lr, ...(meta ? [meta] : [])];
-  const scored: Array<{ c: Entry; by: Map<number, number> }> = [];
+  const scored: Array<{ c: Entry; by: Map<number, number>; folds: number }> = [];
   let done = 0;
   for (const c of entries) {
     onProgress?.({ stage: `all walks ${c.name}`, done: done++, total: entries.length });
     const o = await outOfFold(selectColumns(full, c.featureSet), c.arch, seed, folds, hyper, 'all');
-    scored.push({ c, by: new Map(o.rows.map((r, j) => [r, o.scores[j] as number])) });
+    scored.push({ c, by: new Map(o.rows.map((r, j) => [r, o.scores[j] as number])), folds: o.folds });
   }
   onProgress?.({ stage: 'all walks', done, total: entries.length });
   // the photos every model scored (the same folds, so all of them unless a fold could not train)
@@ -271,7 +284,11 @@ async function compareOverAllWalks(full: Dataset, results: CandidateResult[], wi
     const i = c ? scored.findIndex((s) => s.c === c) : -1;
     return i > 0 ? pairedApDifference(scoresOf(0), scoresOf(i), y, session, { resamples, seed }) : null;
   };
-  return { folds, photos: rows.length, keepers: y.filter(Boolean).length, models, vsLogistic: diff(lr), vsMetadata: diff(meta) };
+  const photos = full.views.filter((v) => v === 0).length;
+  return {
+    folds: Math.min(...scored.map((s) => s.folds)), photos: rows.length, unscored: photos - rows.length, keepers: y.filter(Boolean).length,
+    models, vsLogistic: diff(lr), vsMetadata: diff(meta),
+  };
 }
 
 /** The experiments of a comparison: every candidate on each feature set, the baselines on theirs. */
@@ -366,7 +383,7 @@ async function trainOnly(options: TrainOptions): Promise<TrainReport> {
     const fitted = new Map<string, Fitted>();
     const valKeepers = rowsOf(full, 'val').filter((r) => full.y[r]).length;
     let selection = options.selection === undefined || options.selection === 'auto' ? (valKeepers < 30 && arch === 'compare' ? 'cv' : 'validation') : options.selection;
-    const folds = checkInt('--folds', options.folds ?? 5, 2, 50);
+    const folds = checkInt('--folds', options.folds ?? 5, 3, 50);
     let done = 0;
     for (const e of experiments) {
       options.onProgress?.({ stage: `train ${e.arch} · ${e.featureSet}`, done, total: experiments.length });
@@ -467,6 +484,14 @@ const fin = (v: number): number | null => (Number.isFinite(v) ? v : null);
 const n3 = (v: number | null | undefined): string => (typeof v === 'number' && Number.isFinite(v) ? v.toFixed(3) : 'n/a');
 const est = (e: { value: number; lo: number; hi: number }): string => (Number.isFinite(e.value) ? `${n3(e.value)} [${n3(e.lo)}, ${n3(e.hi)}]` : 'n/a');
 
+/** A paired AP difference in words: ahead or behind, and whether its interval leaves zero. */
+export function apWord(e: Estimate | null): string {
+  if (!e || !Number.isFinite(e.value)) return 'n/a';
+  const sign = `${e.value >= 0 ? '+' : ''}${n3(e.value)} [${n3(e.lo)}, ${n3(e.hi)}]`;
+  const word = e.value > 0 ? (e.lo > 0 ? 'ahead' : 'ahead within the noise') : e.value < 0 ? (e.hi < 0 ? 'behind' : 'behind within the noise') : 'level';
+  return `${word} (${sign})`;
+}
+
 /** Which ranker won and why, in words (the CLI and the comparison notebook print it). */
 export function verdict(r: TrainReport): string {
   const by = (arch: Arch): CandidateResult | undefined => r.results.filter((c) => c.arch === arch).sort((a, b) => b.test.ap.value - a.test.ap.value)[0];
@@ -474,7 +499,8 @@ export function verdict(r: TrainReport): string {
   const lr = r.results.find((c) => c.arch === 'logistic' && c.featureSet === w.featureSet) ?? by('logistic');
   const meta = by('metadata');
   const chance = by('chance');
-  const lines = [`Chosen: ${w.name}, by ${r.selection}${w.cv ? ` (${n3(w.cv.ap)}, ROC AUC ${n3(w.cv.auc)})` : ` (${n3(w.valAp)})`}.`];
+  const byCv = r.selection !== 'validation AP' && w.cv;
+  const lines = [`Chosen: ${w.name}, by ${r.selection}${byCv ? ` (${n3(w.cv?.ap)}, ROC AUC ${n3(w.cv?.auc)})` : ` (${n3(w.valAp)})`}.`];
   const others = r.results.filter((c) => CANDIDATES.includes(c.arch) && c !== w);
   if (others.length) {
     const runner = others.sort((a, b) => (r.selection === 'validation AP' ? b.valAp - a.valAp : (b.cv?.ap ?? 0) - (a.cv?.ap ?? 0)))[0] as CandidateResult;
@@ -488,11 +514,10 @@ export function verdict(r: TrainReport): string {
   const a = r.allWalks;
   if (a) {
     const [cw, ...base] = a.models;
-    const sign = (e: Estimate): string => `${e.value >= 0 ? '+' : ''}${n3(e.value)} [${n3(e.lo)}, ${n3(e.hi)}]`;
-    lines.push(`Over all walks, each held out once in ${a.folds} session folds (${a.keepers} keepers in ${a.photos} photos), its out-of-fold AP is ${cw ? est(cw.ap) : 'n/a'}` +
+    lines.push(`Over all walks, each held out once in ${a.folds} session folds (${a.keepers} keepers in ${a.photos} photos${a.unscored ? `; ${a.unscored} photos in walks no fold could train on left out` : ''}), its out-of-fold AP is ${cw ? est(cw.ap) : 'n/a'}` +
       base.map((m) => `, ${est(m.ap)} for ${m.arch === 'metadata' ? 'the metadata-only model' : m.name}`).join('') + '.');
-    const word = (e: Estimate | null): string => (!e || !Number.isFinite(e.value) ? 'n/a' : `${e.value > 0 ? (e.lo > 0 ? 'ahead' : 'ahead within the noise') : e.hi < 0 ? 'behind' : 'behind within the noise'} (${sign(e)})`);
-    lines.push(`Difference in AP over all walks (paired session bootstrap): against logistic regression ${word(a.vsLogistic)}; against the metadata-only model ${word(a.vsMetadata)}.`);
+    lines.push(`Difference in AP over all walks (paired session bootstrap): against logistic regression ${apWord(a.vsLogistic)}; against the metadata-only model ${apWord(a.vsMetadata)}. ` +
+      'The architecture was chosen on the training and validation walks, which make up most of these folds, so this comparison leans its way a little.');
   }
   lines.push(`Within a walk it orders a keeper above a non-keeper ${(100 * w.test.session_pair_acc.value).toFixed(0)}% of the time; calibrated by ${w.calibration?.calibration.method}, its test ECE is ${est(w.test.ece)}.`);
   if (r.photoSplit) {
