@@ -215,8 +215,7 @@ export function foldSplits(ds: Pick<Dataset, 'split' | 'session'>, seed: number,
 
 /**
  * Out-of-fold scores over the session folds of {@link foldSplits}. Every held-out score is standardised by the fold
- * model's scores on its validation rows (never trained on; the training rows when there are none), so scores of
- * different folds can be ranked together.
+ * model's scores on the photos it did not hold out, so scores of different folds can be ranked together.
  */
 export async function outOfFold(ds: Dataset, arch: Arch, seed: number, folds: number, hyper: Partial<Hyper> = {}, scope: 'trainval' | 'all' = 'trainval'): Promise<OutOfFold> {
   const out: OutOfFold = { rows: [], scores: [], folds: 0 };
@@ -229,8 +228,10 @@ export async function outOfFold(ds: Dataset, arch: Arch, seed: number, folds: nu
     const trainRows = rowsOf(fds, 'train');
     if (!rows.length || !trainRows.some((r) => ds.y[r]) || trainRows.every((r) => ds.y[r])) continue;
     const f = await fit(fds, arch, seed + k, hyper);
-    const valRows = rowsOf(fds, 'val');
-    const ref = scoreRows(f.params, f.xs, ds.dim, valRows.length ? valRows : trainRows, ds.ids);
+    // the reference is every photo the fold model did not hold out (training and validation walks): most of the
+    // collection, so the offset is stable (a small validation fold alone carries its walks' luck into the pooled
+    // ranking); overfitting lifts mainly the training keepers, a few percent of these rows
+    const ref = scoreRows(f.params, f.xs, ds.dim, [...trainRows, ...rowsOf(fds, 'val')], ds.ids);
     const m = ref.reduce((a, v) => a + v, 0) / ref.length;
     const sd = Math.sqrt(ref.reduce((a, v) => a + (v - m) ** 2, 0) / ref.length) || 1;
     scoreRows(f.params, f.xs, ds.dim, rows, ds.ids).forEach((v, j) => { out.rows.push(rows[j] as number); out.scores.push((v - m) / sd); });
