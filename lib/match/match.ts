@@ -380,6 +380,8 @@ export async function match(options: MatchOptions): Promise<MatchReport> {
         if (kt !== null && p.t && Math.abs(kt - epoch(p.t)) > 1.5) return `taken at ${p.t.slice(0, 22)}, the keeper at ${fromEpoch(kt).slice(0, 22)}`;
         return null;
       };
+      // the independent thumbnail look at the keeper beside a photo (null without a model)
+      const thumbLook = async (id: number): Promise<number | null> => (modelId ? (await thumbs.score([[k.id, id]])).get(pairKey(k.id, id)) ?? null : null);
       const top = scored.get(k.id) ?? [];
       d.candidates = top.map((x) => ({ id: x.id, similarity: x.s, note: contradiction(x.id) ?? 'no contradiction' }));
       const best = top[0];
@@ -399,7 +401,7 @@ export async function match(options: MatchOptions): Promise<MatchReport> {
           d.photo = best.id;
           d.method = 'similarity';
           d.similarity = best.s;
-          const thumb = modelId ? (await thumbs.score([[k.id, best.id]])).get(pairKey(k.id, best.id)) ?? null : null;
+          const thumb = await thumbLook(best.id);
           const sure = thresholds.calibrated && (best.s >= thresholds.review || (thumb !== null && thumb >= thumbLink));
           d.status = sure ? 'matched' : 'review';
           d.reason = sure ? null : `linked by similarity ${best.s.toFixed(3)}, below the sure threshold ${thresholds.review.toFixed(3)}` +
@@ -408,7 +410,7 @@ export async function match(options: MatchOptions): Promise<MatchReport> {
       } else if (best.s >= thresholds.link - 2 * thresholds.margin && !contradiction(best.id)) {
         // just below the model's threshold: linked only when the independent thumbnail look is sure as well and no
         // other photo comes close; otherwise it waits for the photographer
-        const thumb = modelId ? (await thumbs.score([[k.id, best.id]])).get(pairKey(k.id, best.id)) ?? null : null;
+        const thumb = await thumbLook(best.id);
         if (thresholds.calibrated && thumb !== null && thumb >= thumbLink && best.s - second >= thresholds.margin) {
           Object.assign(d, { photo: best.id, method: 'similarity', similarity: best.s, status: 'matched', reason: null });
         } else {

@@ -160,34 +160,41 @@ export function pointMetrics(scores: ArrayLike<number>, y: ArrayLike<number>, se
  */
 export function evaluate(scores: ArrayLike<number>, y: ArrayLike<number>, session: ArrayLike<number>, options: { prob?: ArrayLike<number>; resamples?: number; seed?: number } = {}): Metrics {
   const point = pointMetrics(scores, y, session, options.prob);
-  const resamples = options.resamples ?? 200;
-  const groups = [...bySession(session).values()];
-  const rng = new Rng(options.seed ?? 7).fork('bootstrap');
   const draws: Record<MetricName, number[]> = Object.fromEntries(METRIC_NAMES.map((m) => [m, []])) as unknown as Record<MetricName, number[]>;
-  for (let b = 0; b < resamples; b++) {
-    const s: number[] = [];
-    const yy: number[] = [];
-    const ss: number[] = [];
-    const pp: number[] = [];
-    for (let g = 0; g < groups.length; g++) {
-      const rows = groups[rng.int(0, groups.length - 1)] as number[];
-      for (const i of rows) {
-        s.push(scores[i] as number);
-        yy.push(y[i] as number);
-        ss.push(g);
-        if (options.prob) pp.push(options.prob[i] as number);
-      }
-    }
-    const m = pointMetrics(s, yy, ss, options.prob ? pp : undefined);
+  const pick = (src: ArrayLike<number>, rows: readonly number[]): number[] => rows.map((i) => src[i] as number);
+  for (const { rows, walk } of sessionResamples(session, options.resamples ?? 200, new Rng(options.seed ?? 7).fork('bootstrap'))) {
+    const m = pointMetrics(pick(scores, rows), pick(y, rows), walk, options.prob ? pick(options.prob, rows) : undefined);
     for (const k of METRIC_NAMES) if (Number.isFinite(m[k])) draws[k].push(m[k]);
   }
   const out = {} as Metrics;
-  for (const k of METRIC_NAMES) {
-    const d = draws[k].sort((a, b) => a - b);
-    const q = (p: number): number => (d.length ? (d[Math.min(d.length - 1, Math.floor(p * d.length))] as number) : NaN);
-    out[k] = { value: point[k], lo: q(0.025), hi: q(0.975) };
-  }
+  for (const k of METRIC_NAMES) out[k] = { value: point[k], ...percentileInterval(draws[k]) };
   return out;
+}
+
+/**
+ * Session-bootstrap draws: each draw picks as many walks as there are, with replacement, and lists their rows;
+ * `walk` numbers the picks, so a walk picked twice counts as two walks.
+ */
+function* sessionResamples(session: ArrayLike<number>, resamples: number, rng: Rng): Generator<{ rows: number[]; walk: number[] }> {
+  const groups = [...bySession(session).values()];
+  for (let b = 0; b < resamples; b++) {
+    const rows: number[] = [];
+    const walk: number[] = [];
+    for (let g = 0; g < groups.length; g++) {
+      for (const i of groups[rng.int(0, groups.length - 1)] as number[]) {
+        rows.push(i);
+        walk.push(g);
+      }
+    }
+    yield { rows, walk };
+  }
+}
+
+/** The 2.5% and 97.5% points of bootstrap draws (NaN without draws). */
+function percentileInterval(draws: number[]): { lo: number; hi: number } {
+  const d = [...draws].sort((a, b) => a - b);
+  const q = (p: number): number => (d.length ? (d[Math.min(d.length - 1, Math.floor(p * d.length))] as number) : NaN);
+  return { lo: q(0.025), hi: q(0.975) };
 }
 
 /**
@@ -198,24 +205,11 @@ export function evaluate(scores: ArrayLike<number>, y: ArrayLike<number>, sessio
 export function pairedApDifference(a: ArrayLike<number>, b: ArrayLike<number>, y: ArrayLike<number>, session: ArrayLike<number>, options: { resamples?: number; seed?: number } = {}): Estimate {
   if (a.length !== b.length || a.length !== y.length) throw new RangeError('pairedApDifference: scores and labels must have the same length');
   const value = averagePrecision(a, y) - averagePrecision(b, y);
-  const groups = [...bySession(session).values()];
-  const rng = new Rng(options.seed ?? 7).fork('paired-bootstrap');
   const draws: number[] = [];
-  for (let r = 0; r < (options.resamples ?? 200); r++) {
-    const sa: number[] = [];
-    const sb: number[] = [];
-    const yy: number[] = [];
-    for (let g = 0; g < groups.length; g++) {
-      for (const i of groups[rng.int(0, groups.length - 1)] as number[]) {
-        sa.push(a[i] as number);
-        sb.push(b[i] as number);
-        yy.push(y[i] as number);
-      }
-    }
+  for (const { rows } of sessionResamples(session, options.resamples ?? 200, new Rng(options.seed ?? 7).fork('paired-bootstrap'))) {
+    const yy = rows.map((i) => y[i] as number);
     if (!yy.some(Boolean)) continue;
-    draws.push(averagePrecision(sa, yy) - averagePrecision(sb, yy));
+    draws.push(averagePrecision(rows.map((i) => a[i] as number), yy) - averagePrecision(rows.map((i) => b[i] as number), yy));
   }
-  draws.sort((x, z) => x - z);
-  const q = (p: number): number => (draws.length ? (draws[Math.min(draws.length - 1, Math.floor(p * draws.length))] as number) : NaN);
-  return { value, lo: q(0.025), hi: q(0.975) };
+  return { value, ...percentileInterval(draws) };
 }

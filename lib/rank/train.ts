@@ -232,9 +232,8 @@ export async function outOfFold(ds: Dataset, arch: Arch, seed: number, folds: nu
     // collection, so the offset is stable (a small validation fold alone carries its walks' luck into the pooled
     // ranking); overfitting lifts mainly the training keepers, a few percent of these rows
     const ref = scoreRows(f.params, f.xs, ds.dim, [...trainRows, ...rowsOf(fds, 'val')], ds.ids);
-    const m = ref.reduce((a, v) => a + v, 0) / ref.length;
-    const sd = Math.sqrt(ref.reduce((a, v) => a + (v - m) ** 2, 0) / ref.length) || 1;
-    scoreRows(f.params, f.xs, ds.dim, rows, ds.ids).forEach((v, j) => { out.rows.push(rows[j] as number); out.scores.push((v - m) / sd); });
+    const held = standardize(scoreRows(f.params, f.xs, ds.dim, rows, ds.ids), 1, fitStandardizer(ref, 1, [...ref.keys()]));
+    held.forEach((v, j) => { out.rows.push(rows[j] as number); out.scores.push(v); });
     out.folds++;
   }
   return out;
@@ -434,14 +433,12 @@ async function trainOnly(options: TrainOptions): Promise<TrainReport> {
       rows: full.ids.length, photos: rowsOf(full, 'train').length + rowsOf(full, 'val').length + rowsOf(full, 'test').length,
       keepers: [...full.y].filter((v, i) => v && full.views[i] === 0).length,
       train: rowsOf(full, 'train').length, val: val.length, test: rowsOf(full, 'test').length,
-      testKeepers: rowsOf(full, 'test').filter((i) => full.y[i]).length, keeperRate: 0, missingVector: full.missingVector,
+      testKeepers, keeperRate: 0, missingVector: full.missingVector,
     };
     counts.keeperRate = counts.keepers / Math.max(1, counts.photos);
     const hyper = options.hyper ?? {};
     const id = `${winner.arch}-${sha256(JSON.stringify({ a: winner.arch, f: winner.featureSet, m: modelId, seed, hyper, n: counts, ids: sha256(full.ids.join(',')) })).slice(0, 10)}`;
     const dir = join(modelsRoot(options.modelsDir), `keeper-${id}`);
-    const roots = await archiveRoots(db);
-    assertOutsideArchive('--models-dir', dir, roots);
     const model: KeeperModel = {
       id, arch: winner.arch, featureSet: winner.featureSet, embeddingModel: winner.featureSet.includes('vector') ? modelId : null, seed, hyper,
       backend: backend.name, scheme: 'session', names: wf.names, dim: wf.names.length,
