@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { generateSample } from '../lib/sample/generate.js';
+import { generateSample, planSample } from '../lib/sample/generate.js';
+import { TASTE_TERMS, tasteScore, tasteTerms } from '../lib/sample/render.js';
 import { generateMetadata } from '../lib/sample/metadata.js';
 import { ingestMetadata } from '../lib/ingest/ingest.js';
 import { Db } from '../lib/db/duckdb.js';
@@ -55,6 +56,27 @@ test('keepers follow a visible taste: kept frames score higher than the rest', a
   const kept = truth.photos.filter((p) => p.keeper).map((p) => p.taste);
   const rest = truth.photos.filter((p) => !p.keeper && p.misfire === null).map((p) => p.taste);
   assert.ok(mean(kept) > mean(rest) + 0.5, `kept ${mean(kept).toFixed(2)} vs rest ${mean(rest).toFixed(2)}`);
+});
+
+test('the plan behind a sample gives every corpus photo its scene, taste and keeper flag; the taste is the sum of its terms', async () => {
+  const { truth } = await smallSample();
+  const plan = planSample(truth.config);
+  const byPath = new Map(plan.frames.map((f) => [`${f.folder}/${f.name}`, f]));
+  for (const p of truth.photos) {
+    const f = byPath.get(p.path);
+    assert.ok(f, `${p.path} planned`);
+    assert.equal(Math.round(f.taste * 1e4) / 1e4, p.taste, p.path);
+    assert.equal(f.keeper, p.keeper, p.path);
+  }
+  // the score is one increasing affine function of the term sum, the same for every frame
+  const pairs = plan.frames.map((f) => { const t = tasteTerms(f.params); return [TASTE_TERMS.reduce((s, k) => s + t[k], 0), tasteScore(f.params)] as const; });
+  const lo = pairs.reduce((m, p) => (p[0] < m[0] ? p : m));
+  const hi = pairs.reduce((m, p) => (p[0] > m[0] ? p : m));
+  const slope = (hi[1] - lo[1]) / (hi[0] - lo[0]);
+  assert.ok(slope > 0, `slope ${slope}`);
+  for (const [sum, score] of pairs) assert.ok(Math.abs(score - (lo[1] + slope * (sum - lo[0]))) < 1e-9, `score ${score} off the line at sum ${sum}`);
+  const seen = new Set(plan.frames.flatMap((f) => { const t = tasteTerms(f.params); return TASTE_TERMS.filter((k) => t[k] !== 0); }));
+  for (const t of ['fog_depth', 'lit_figure', 'thirds', 'figure_size', 'golden_hour', 'blur', 'exposure'] as const) assert.ok(seen.has(t), `term ${t} occurs`);
 });
 
 test('the same seed writes the same archive, byte for byte; another seed does not', async () => {

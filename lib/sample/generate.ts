@@ -95,7 +95,8 @@ const BODIES = [
 ] as const;
 const MAKE = 'RICOH IMAGING COMPANY, LTD.';
 
-interface Frame {
+/** One planned frame of the sample: its scene, its hidden taste and whether it is kept. */
+export interface Frame {
   session: number;
   body: 0 | 1;
   name: string;
@@ -156,13 +157,19 @@ function cameraSettings(rng: Rng, p: SceneParams): { exposure: string; fNumber: 
   return { exposure: `1/${denom}`, fNumber, iso };
 }
 
-interface Plan {
+/** The whole sample before any file is written. */
+export interface Plan {
   sessions: Array<{ id: number; date: string; body: 0 | 1; style: SessionStyle; frames: Frame[]; shiftHours: number }>;
   frames: Frame[];
   inbox: Frame[];
 }
 
-function plan(cfg: SampleTruth['config']): Plan {
+/**
+ * Plans the sample from its configuration: walks, frames with their scene parameters, hidden taste and keeper flags,
+ * and the inbox. Deterministic; `generateSample` renders exactly this, so analyses can read the scenes behind a
+ * generated archive (its `truth.json` config) without rendering anything.
+ */
+export function planSample(cfg: SampleTruth['config']): Plan {
   const root = new Rng(cfg.seed);
   const rng = root.fork('plan');
   // shooting days spread over 2022-01 .. 2026-09, sorted; distinct
@@ -340,7 +347,7 @@ export async function generateSample(options: SampleOptions): Promise<SampleResu
     return { out, ...paths, truth, reused: true, seconds: (performance.now() - t0) / 1000 };
   }
   const onProgress = throttle(options.onProgress);
-  const { sessions, frames, inbox } = plan(cfg);
+  const { sessions, frames, inbox } = planSample(cfg);
   const rng = new Rng(cfg.seed).fork('files');
 
   // ---- assign how each keeper file was made

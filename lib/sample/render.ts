@@ -115,31 +115,54 @@ export function misfireParams(kind: Misfire, base: SceneParams): SceneParams {
 const TASTE_MEAN = 0.56;
 const TASTE_SD = 0.95;
 
-/** The hidden taste of the sample photographer, over visible properties only. Deterministic. */
-export function tasteScore(p: SceneParams): number {
-  let s = 0;
+/** The terms of the hidden taste, each named, in raw units (their sum, standardised, is {@link tasteScore}). */
+export const TASTE_TERMS = ['fog_depth', 'lit_figure', 'contrast', 'thirds', 'figure_size', 'golden_hour', 'muted_colour', 'empty_flat', 'tilt', 'blur', 'exposure', 'crowd'] as const;
+export type TasteTerm = (typeof TASTE_TERMS)[number];
+
+/**
+ * The hidden taste as the amounts it adds up, in the order it adds them (which keeps the sum bit-identical to the
+ * generator's first version), each split into its named terms.
+ */
+function tasteParts(p: SceneParams): Array<[number, Partial<Record<TasteTerm, number>>]> {
   const n = p.figures.length;
-  // fog with depth
-  s += p.fog > 0.3 && p.layers >= 3 ? 1.2 * p.fog : 0;
-  // hard light falling on a person
-  s += p.figures.some((f) => f.lit) ? 1.3 * p.light : 0;
-  s += 0.8 * (p.contrast - 1);
+  const one = (term: TasteTerm, v: number): [number, Partial<Record<TasteTerm, number>>] => [v, { [term]: v }];
+  const parts = [
+    // fog with depth
+    one('fog_depth', p.fog > 0.3 && p.layers >= 3 ? 1.2 * p.fog : 0),
+    // hard light falling on a person
+    one('lit_figure', p.figures.some((f) => f.lit) ? 1.3 * p.light : 0),
+    one('contrast', 0.8 * (p.contrast - 1)),
+  ];
   // one or two people near the thirds, at a readable size
   if (n >= 1 && n <= 2) {
     for (const f of p.figures) {
-      const third = Math.min(Math.abs(f.x - 1 / 3), Math.abs(f.x - 2 / 3));
-      s += (third < 0.08 ? 0.5 : 0) + (f.scale >= 0.2 && f.scale <= 0.5 ? 0.3 : 0);
+      const thirds = Math.min(Math.abs(f.x - 1 / 3), Math.abs(f.x - 2 / 3)) < 0.08 ? 0.5 : 0;
+      const size = f.scale >= 0.2 && f.scale <= 0.5 ? 0.3 : 0;
+      parts.push([thirds + size, { thirds, figure_size: size }]);
     }
   }
   const h = p.timeOfDay;
-  if ((h >= 6.5 && h <= 8.5) || (h >= 17 && h <= 20)) s += 0.5;
-  s += 0.6 * (0.5 - p.saturation);
+  parts.push(one('golden_hour', (h >= 6.5 && h <= 8.5) || (h >= 17 && h <= 20) ? 0.5 : 0), one('muted_colour', 0.6 * (0.5 - p.saturation)));
   // what he never keeps
-  if (n === 0 && p.light < 0.3 && p.contrast < 1) s -= 1;
-  if (Math.abs(p.tilt) > 2) s -= 0.5 * (Math.abs(p.tilt) - 2);
-  if (p.blur > 0.3) s -= 4 * (p.blur - 0.3);
-  if (Math.abs(p.exposure) > 0.7) s -= 2 * (Math.abs(p.exposure) - 0.7);
-  if (n > 5) s -= 0.6;
+  if (n === 0 && p.light < 0.3 && p.contrast < 1) parts.push(one('empty_flat', -1));
+  if (Math.abs(p.tilt) > 2) parts.push(one('tilt', -0.5 * (Math.abs(p.tilt) - 2)));
+  if (p.blur > 0.3) parts.push(one('blur', -4 * (p.blur - 0.3)));
+  if (Math.abs(p.exposure) > 0.7) parts.push(one('exposure', -2 * (Math.abs(p.exposure) - 0.7)));
+  if (n > 5) parts.push(one('crowd', -0.6));
+  return parts;
+}
+
+/** The hidden taste of the sample photographer term by term (raw units), over visible properties only. */
+export function tasteTerms(p: SceneParams): Record<TasteTerm, number> {
+  const out = Object.fromEntries(TASTE_TERMS.map((t) => [t, 0])) as Record<TasteTerm, number>;
+  for (const [, split] of tasteParts(p)) for (const [t, v] of Object.entries(split)) out[t as TasteTerm] += v;
+  return out;
+}
+
+/** The hidden taste of the sample photographer: the sum of its terms, scaled to roughly N(0, 1). Deterministic. */
+export function tasteScore(p: SceneParams): number {
+  let s = 0;
+  for (const [v] of tasteParts(p)) s += v;
   return (s - TASTE_MEAN) / TASTE_SD;
 }
 

@@ -1,0 +1,160 @@
+/**
+ * Where the rankers' limit lies on the sample archive (a development aid without targets). The sample's keepers are
+ * the best frames by a hidden taste over visible scene properties plus each walk's luck and some per-frame noise, so
+ * three questions can be answered from the scenes behind the archive (re-planned from its truth.json config, nothing
+ * rendered):
+ *   1. labels: how well would the hidden taste itself rank the keepers, and with the walks' luck known too?
+ *   2. features: how much of each taste term does a ridge regression recover from the image features (session
+ *      folds)? A term the features do not carry is out of reach of every ranker.
+ *   3. rankers: out-of-fold AP over every walk (the procedure of flux train's all-walks comparison) for logistic
+ *      regression and the two candidates on the features, on the features plus the true composition terms (people
+ *      on the thirds, at a readable size), plus every true taste term, and on the true terms alone: would better
+ *      features let a candidate pull ahead of logistic regression, or lift them all alike, and how much do ~90
+ *      keepers against a 1,300-column row hold every learner back?
+ * Rows are the photos' original views (no augmented views), so every variant sees the same rows.
+ *
+ *   npm run demo   # makes data/flux.duckdb from data/sample
+ *   npm run build && node dist/bench/feature-headroom.js [DB] [--sample data/sample] [--folds 10] [--features vector+descriptor+context]
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { Matrix, solve } from 'ml-matrix';
+import { Db } from '../lib/db/duckdb.js';
+import { workspaceOf } from '../lib/embed/embed.js';
+import { initBackend } from '../lib/rank/backend.js';
+import { fitStandardizer, loadDataset, standardize, subsetRows, type Dataset, type FeatureSet } from '../lib/rank/features.js';
+import { averagePrecision, pairedApDifference, rocAuc } from '../lib/rank/metrics.js';
+import type { Arch } from '../lib/rank/scorers.js';
+import { outOfFold } from '../lib/rank/train.js';
+import { planSample, type Frame, type SampleTruth } from '../lib/sample/generate.js';
+import { TASTE_TERMS, tasteTerms, type TasteTerm } from '../lib/sample/render.js';
+
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: { sample: { type: 'string', default: 'data/sample' }, folds: { type: 'string', default: '10' }, features: { type: 'string', default: 'vector+descriptor+context' }, model: { type: 'string', default: 'mobilenetv2-int8' } },
+});
+const dbFile = positionals[0] ?? 'data/flux.duckdb';
+const folds = Number(values.folds);
+const SEED = 7;
+const RIDGE = 300;
+
+// ---- the scenes behind the archive
+const truth = JSON.parse(readFileSync(join(values.sample as string, 'truth.json'), 'utf8')) as SampleTruth;
+const plan = planSample(truth.config);
+const byPath = new Map(plan.frames.map((f) => [`${f.folder}/${f.name}`, f]));
+for (const d of truth.duplicates) byPath.set(d.path, byPath.get(d.of) as Frame);
+const richness = new Map(plan.sessions.map((s) => [s.id, s.style.richness]));
+
+// ---- the labelled photos, original views only
+await initBackend();
+const db = await Db.open(dbFile);
+const paths = new Map((await db.all<{ id: number; path: string }>('SELECT photo_id AS id, path FROM photos')).map((r) => [r.id, r.path]));
+const all = await loadDataset(db, await workspaceOf(db), { featureSet: values.features as FeatureSet, modelId: values.model as string, scheme: 'session', seed: SEED });
+db.close();
+const keep = all.views.flatMap((v, i) => (v === 0 ? [i] : []));
+const ds: Dataset = {
+  ...all, ...subsetRows(all, keep), y: Uint8Array.from(keep, (i) => all.y[i] as number), split: keep.map((i) => all.split[i]) as Dataset['split'],
+  session: Int32Array.from(keep, (i) => all.session[i] as number),
+};
+const frames = ds.ids.map((id) => {
+  const f = byPath.get(paths.get(id) as string);
+  if (!f) throw new Error(`photo ${paths.get(id)} is not in the sample planned from ${values.sample}/truth.json: was ${dbFile} made from that sample?`);
+  return f;
+});
+const y = Array.from(ds.y);
+const keepers = y.filter(Boolean).length;
+console.log(`feature headroom on ${dbFile}: ${ds.ids.length} photos, ${keepers} keepers, ${ds.sessions.length} walks; features ${ds.featureSet} (${ds.dim} columns), ${values.model}\n`);
+
+// ---- 1. labels
+const taste = frames.map((f) => f.taste);
+const withLuck = frames.map((f, i) => (taste[i] as number) + 0.5 * (richness.get(f.session) ?? 0));
+console.log('1. what the labels allow (AP over all photos)');
+console.log(`   chance ${(keepers / y.length).toFixed(3)}; the hidden taste ${averagePrecision(taste, y).toFixed(3)}; the hidden taste plus each walk's luck ${averagePrecision(withLuck, y).toFixed(3)} (the rest is per-frame noise)\n`);
+
+// ---- 2. how much of each taste term the features carry (ridge, 5 session folds, one solve per fold for all terms)
+const terms = frames.map((f) => tasteTerms(f.params));
+const targets: Array<[string, number[]]> = [...TASTE_TERMS.map((t): [string, number[]] => [t, terms.map((v) => v[t])]), ['taste (sum)', taste]];
+const n = ds.ids.length;
+const d = ds.dim;
+const preds = targets.map(() => new Float64Array(n));
+const foldOf = Array.from(ds.session, (s) => s % 5);
+for (let k = 0; k < 5; k++) {
+  const tr = foldOf.flatMap((f, i) => (f !== k ? [i] : []));
+  const xs = standardize(ds.x, d, fitStandardizer(ds.x, d, tr));
+  const X = new Matrix(tr.length, d + 1);
+  tr.forEach((r, i) => { for (let j = 0; j < d; j++) X.set(i, j, xs[r * d + j] as number); X.set(i, d, 1); });
+  const Xt = X.transpose();
+  const A = Xt.mmul(X);
+  for (let j = 0; j < d; j++) A.set(j, j, A.get(j, j) + RIDGE);
+  const Y = new Matrix(tr.length, targets.length);
+  tr.forEach((r, i) => targets.forEach(([, t], c) => Y.set(i, c, t[r] as number)));
+  const W = solve(A, Xt.mmul(Y));
+  for (let i = 0; i < n; i++) {
+    if (foldOf[i] !== k) continue;
+    targets.forEach((_, c) => {
+      let s = W.get(d, c);
+      for (let j = 0; j < d; j++) s += (xs[i * d + j] as number) * W.get(j, c);
+      (preds[c] as Float64Array)[i] = s;
+    });
+  }
+}
+const corr = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
+  let ma = 0, mb = 0;
+  for (let i = 0; i < a.length; i++) { ma += a[i] as number; mb += b[i] as number; }
+  ma /= a.length; mb /= b.length;
+  let ab = 0, aa = 0, bb = 0;
+  for (let i = 0; i < a.length; i++) { const u = (a[i] as number) - ma, v = (b[i] as number) - mb; ab += u * v; aa += u * u; bb += v * v; }
+  return aa > 0 && bb > 0 ? ab / Math.sqrt(aa * bb) : NaN;
+};
+console.log(`2. how much of each taste term the features carry (ridge L2 ${RIDGE}, 5 session folds, held-out correlation)`);
+console.log('   term            spread (sd)  held-out r');
+targets.forEach(([name, t], c) => {
+  const m = t.reduce((a, b) => a + b, 0) / n;
+  const sd = Math.sqrt(t.reduce((a, b) => a + (b - m) ** 2, 0) / n);
+  console.log(`   ${name.padEnd(16)} ${sd.toFixed(3).padStart(10)}  ${sd > 0 ? corr(t, preds[c] as Float64Array).toFixed(2).padStart(10) : '         -'}`);
+});
+
+// ---- 3. rankers with the features as they are, and with true taste terms added as columns
+function withColumns(cols: readonly TasteTerm[], features = true): Dataset {
+  if (!cols.length) return ds;
+  const base = features ? d : 0;
+  const dim = base + cols.length;
+  const x = new Float32Array(n * dim);
+  for (let r = 0; r < n; r++) {
+    if (features) x.set(ds.x.subarray(r * d, (r + 1) * d), r * dim);
+    cols.forEach((c, j) => { x[r * dim + base + j] = (terms[r] as Record<TasteTerm, number>)[c]; });
+  }
+  return { ...ds, dim, x, names: [...(features ? ds.names : []), ...cols.map((c) => `true_${c}`)] };
+}
+const variants: Array<[string, TasteTerm[], boolean]> = [
+  ['the features', [], true],
+  ['+ true composition (thirds, figure size)', ['thirds', 'figure_size'], true],
+  ['+ every true taste term', [...TASTE_TERMS], true],
+  ['the true taste terms alone (12 columns, no image features)', [...TASTE_TERMS], false],
+];
+const archs: Arch[] = ['logistic', 'pairwise', 'contrastive'];
+console.log(`\n3. out-of-fold AP over every walk (${folds} session folds, seed ${SEED}); candidate minus logistic regression with a paired session-bootstrap interval`);
+for (const [label, cols, features] of variants) {
+  const v = withColumns(cols, features);
+  const scores = new Map<Arch, Float64Array>();
+  let rows: number[] = [];
+  for (const arch of archs) {
+    const o = await outOfFold(v, arch, SEED, folds, {}, 'all');
+    rows = o.rows;
+    // by row, so the models line up whatever order their folds came back in
+    const byRow = new Float64Array(n).fill(NaN);
+    o.rows.forEach((r, i) => { byRow[r] = o.scores[i] as number; });
+    scores.set(arch, byRow);
+  }
+  const held = [...rows].sort((a, b) => a - b);
+  const yy = held.map((r) => y[r] as number);
+  const ss = held.map((r) => ds.session[r] as number);
+  const pick = (a: Arch): number[] => held.map((r) => (scores.get(a) as Float64Array)[r] as number);
+  const line = archs.map((a) => `${a} ${averagePrecision(pick(a), yy).toFixed(3)} (AUC ${rocAuc(pick(a), yy).toFixed(3)})`).join(', ');
+  const diffs = (['pairwise', 'contrastive'] as Arch[]).map((a) => {
+    const e = pairedApDifference(pick(a), pick('logistic'), yy, ss, { seed: SEED });
+    return `${a} ${e.value >= 0 ? '+' : ''}${e.value.toFixed(3)} [${e.lo.toFixed(3)}, ${e.hi.toFixed(3)}]`;
+  }).join(', ');
+  console.log(`   ${label}:\n     ${line}\n     vs logistic: ${diffs}`);
+}
