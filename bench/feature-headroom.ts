@@ -26,7 +26,7 @@ import { initBackend } from '../lib/rank/backend.js';
 import { fitStandardizer, loadDataset, standardize, subsetRows, type Dataset, type FeatureSet } from '../lib/rank/features.js';
 import { averagePrecision, pairedApDifference, rocAuc } from '../lib/rank/metrics.js';
 import type { Arch } from '../lib/rank/scorers.js';
-import { outOfFold } from '../lib/rank/train.js';
+import { alignedOutOfFold, apWord } from '../lib/rank/train.js';
 import { planSample, type Frame, type SampleTruth } from '../lib/sample/generate.js';
 import { TASTE_TERMS, tasteTerms, type TasteTerm } from '../lib/sample/render.js';
 
@@ -137,24 +137,11 @@ const archs: Arch[] = ['logistic', 'pairwise', 'contrastive'];
 console.log(`\n3. out-of-fold AP over every walk (${folds} session folds, seed ${SEED}); candidate minus logistic regression with a paired session-bootstrap interval`);
 for (const [label, cols, features] of variants) {
   const v = withColumns(cols, features);
-  const scores = new Map<Arch, Float64Array>();
-  let rows: number[] = [];
-  for (const arch of archs) {
-    const o = await outOfFold(v, arch, SEED, folds, {}, 'all');
-    rows = o.rows;
-    // by row, so the models line up whatever order their folds came back in
-    const byRow = new Float64Array(n).fill(NaN);
-    o.rows.forEach((r, i) => { byRow[r] = o.scores[i] as number; });
-    scores.set(arch, byRow);
-  }
-  const held = [...rows].sort((a, b) => a - b);
-  const yy = held.map((r) => y[r] as number);
-  const ss = held.map((r) => ds.session[r] as number);
-  const pick = (a: Arch): number[] => held.map((r) => (scores.get(a) as Float64Array)[r] as number);
+  const o = await alignedOutOfFold(archs.map((arch) => ({ ds: v, arch })), SEED, folds);
+  const yy = o.rows.map((r) => y[r] as number);
+  const ss = o.rows.map((r) => ds.session[r] as number);
+  const pick = (a: Arch): number[] => o.scores[archs.indexOf(a)] as number[];
   const line = archs.map((a) => `${a} ${averagePrecision(pick(a), yy).toFixed(3)} (AUC ${rocAuc(pick(a), yy).toFixed(3)})`).join(', ');
-  const diffs = (['pairwise', 'contrastive'] as Arch[]).map((a) => {
-    const e = pairedApDifference(pick(a), pick('logistic'), yy, ss, { seed: SEED });
-    return `${a} ${e.value >= 0 ? '+' : ''}${e.value.toFixed(3)} [${e.lo.toFixed(3)}, ${e.hi.toFixed(3)}]`;
-  }).join(', ');
+  const diffs = (['pairwise', 'contrastive'] as Arch[]).map((a) => `${a} ${apWord(pairedApDifference(pick(a), pick('logistic'), yy, ss, { seed: SEED }))}`).join(', ');
   console.log(`   ${label}:\n     ${line}\n     vs logistic: ${diffs}`);
 }

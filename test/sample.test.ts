@@ -69,13 +69,14 @@ test('the plan behind a sample gives every corpus photo its scene, taste and kee
     assert.equal(f.keeper, p.keeper, p.path);
   }
   // the score is one increasing affine function of the term sum, the same for every frame
-  const pairs = plan.frames.map((f) => { const t = tasteTerms(f.params); return [TASTE_TERMS.reduce((s, k) => s + t[k], 0), tasteScore(f.params)] as const; });
+  const scored = plan.frames.map((f) => ({ terms: tasteTerms(f.params), score: tasteScore(f.params) }));
+  const pairs = scored.map(({ terms, score }) => [TASTE_TERMS.reduce((s, k) => s + terms[k], 0), score] as const);
   const lo = pairs.reduce((m, p) => (p[0] < m[0] ? p : m));
   const hi = pairs.reduce((m, p) => (p[0] > m[0] ? p : m));
   const slope = (hi[1] - lo[1]) / (hi[0] - lo[0]);
   assert.ok(slope > 0, `slope ${slope}`);
   for (const [sum, score] of pairs) assert.ok(Math.abs(score - (lo[1] + slope * (sum - lo[0]))) < 1e-9, `score ${score} off the line at sum ${sum}`);
-  const seen = new Set(plan.frames.flatMap((f) => { const t = tasteTerms(f.params); return TASTE_TERMS.filter((k) => t[k] !== 0); }));
+  const seen = new Set(scored.flatMap(({ terms }) => TASTE_TERMS.filter((k) => terms[k] !== 0)));
   for (const t of ['fog_depth', 'lit_figure', 'thirds', 'figure_size', 'golden_hour', 'blur', 'exposure'] as const) assert.ok(seen.has(t), `term ${t} occurs`);
 });
 

@@ -239,6 +239,35 @@ export async function outOfFold(ds: Dataset, arch: Arch, seed: number, folds: nu
   return out;
 }
 
+/** Out-of-fold scores of several models, aligned on the photos every one of them scored. */
+export interface AlignedOutOfFold {
+  /** Dataset rows (original views) scored by every model, ascending. */
+  rows: number[];
+  /** Per model, its standardised scores of `rows`. */
+  scores: number[][];
+  /** Folds trained by the model that trained fewest. */
+  folds: number;
+}
+
+/**
+ * {@link outOfFold} for several models on the same session folds (their datasets hold the same rows, e.g. column
+ * selections of one dataset), kept to the photos all of them scored (a fold that could not train leaves its walks
+ * out), so their scores can be compared photo by photo.
+ */
+export async function alignedOutOfFold(models: ReadonlyArray<{ ds: Dataset; arch: Arch }>, seed: number, folds: number, hyper: Partial<Hyper> = {},
+  scope: 'trainval' | 'all' = 'all', onModel?: (index: number) => void): Promise<AlignedOutOfFold> {
+  const by: Array<Map<number, number>> = [];
+  let trained = Infinity;
+  for (const [i, m] of models.entries()) {
+    onModel?.(i);
+    const o = await outOfFold(m.ds, m.arch, seed, folds, hyper, scope);
+    by.push(new Map(o.rows.map((r, j) => [r, o.scores[j] as number])));
+    trained = Math.min(trained, o.folds);
+  }
+  const rows = [...(by[0]?.keys() ?? [])].filter((r) => by.every((b) => b.has(r))).sort((a, b) => a - b);
+  return { rows, scores: by.map((b) => rows.map((r) => b.get(r) as number)), folds: models.length ? trained : 0 };
+}
+
 /**
  * Out-of-fold AP and ROC AUC over `folds` session folds of the training and validation walks (the test walks are
  * not used), computed once over all held-out photos together: with a few keepers per fold a per-fold AP is mostly
@@ -262,31 +291,23 @@ async function compareOverAllWalks(full: Dataset, results: CandidateResult[], wi
   const meta = results.some((c) => c.arch === 'metadata') ? { arch: 'metadata' as Arch, featureSet: 'context' as FeatureSet, name: 'metadata · context' } : undefined;
   type Entry = { arch: Arch; featureSet: FeatureSet; name: string };
   const entries: Entry[] = [winner, lr, ...(meta ? [meta] : [])];
-  const scored: Array<{ c: Entry; by: Map<number, number>; folds: number }> = [];
-  let done = 0;
-  for (const c of entries) {
-    onProgress?.({ stage: `all walks ${c.name}`, done: done++, total: entries.length });
-    const o = await outOfFold(selectColumns(full, c.featureSet), c.arch, seed, folds, hyper, 'all');
-    scored.push({ c, by: new Map(o.rows.map((r, j) => [r, o.scores[j] as number])), folds: o.folds });
-  }
-  onProgress?.({ stage: 'all walks', done, total: entries.length });
-  // the photos every model scored (the same folds, so all of them unless a fold could not train)
-  const rows = [...(scored[0]?.by.keys() ?? [])].filter((r) => scored.every((s) => s.by.has(r))).sort((a, b) => a - b);
-  const y = rows.map((r) => full.y[r] as number);
+  const o = await alignedOutOfFold(entries.map((c) => ({ ds: selectColumns(full, c.featureSet), arch: c.arch })), seed, folds, hyper, 'all',
+    (i) => onProgress?.({ stage: `all walks ${entries[i]?.name}`, done: i, total: entries.length }));
+  onProgress?.({ stage: 'all walks', done: entries.length, total: entries.length });
+  const y = o.rows.map((r) => full.y[r] as number);
   if (!y.some(Boolean)) return null;
-  const session = rows.map((r) => full.session[r] as number);
-  const scoresOf = (i: number): number[] => rows.map((r) => scored[i]!.by.get(r) as number);
-  const models = scored.map((s, i) => {
-    const m = evaluate(scoresOf(i), y, session, { resamples, seed });
-    return { name: s.c.name, arch: s.c.arch, featureSet: s.c.featureSet, ap: m.ap, auc: m.auc, pairAcc: m.session_pair_acc };
+  const session = o.rows.map((r) => full.session[r] as number);
+  const models = entries.map((c, i) => {
+    const m = evaluate(o.scores[i] as number[], y, session, { resamples, seed });
+    return { name: c.name, arch: c.arch, featureSet: c.featureSet, ap: m.ap, auc: m.auc, pairAcc: m.session_pair_acc };
   });
   const diff = (c: Entry | undefined): Estimate | null => {
-    const i = c ? scored.findIndex((s) => s.c === c) : -1;
-    return i > 0 ? pairedApDifference(scoresOf(0), scoresOf(i), y, session, { resamples, seed }) : null;
+    const i = c ? entries.indexOf(c) : -1;
+    return i > 0 ? pairedApDifference(o.scores[0] as number[], o.scores[i] as number[], y, session, { resamples, seed }) : null;
   };
   const photos = full.views.filter((v) => v === 0).length;
   return {
-    folds: Math.min(...scored.map((s) => s.folds)), photos: rows.length, unscored: photos - rows.length, keepers: y.filter(Boolean).length,
+    folds: o.folds, photos: o.rows.length, unscored: photos - o.rows.length, keepers: y.filter(Boolean).length,
     models, vsLogistic: diff(lr), vsMetadata: diff(meta),
   };
 }
