@@ -16,51 +16,67 @@
  *   npm run demo   # makes data/flux.duckdb from data/sample
  *   npm run build && node dist/bench/feature-headroom.js [DB] [--sample data/sample] [--folds 10] [--features vector+descriptor+context]
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Matrix, solve } from 'ml-matrix';
 import { Db } from '../lib/db/duckdb.js';
 import { workspaceOf } from '../lib/embed/embed.js';
 import { initBackend } from '../lib/rank/backend.js';
-import { fitStandardizer, loadDataset, standardize, subsetRows, type Dataset, type FeatureSet } from '../lib/rank/features.js';
+import { FEATURE_SETS, fitStandardizer, loadDataset, standardize, subsetRows, type Dataset } from '../lib/rank/features.js';
 import { averagePrecision, pairedApDifference, rocAuc } from '../lib/rank/metrics.js';
 import type { Arch } from '../lib/rank/scorers.js';
 import { alignedOutOfFold, apWord } from '../lib/rank/train.js';
 import { planSample, type Frame, type SampleTruth } from '../lib/sample/generate.js';
 import { TASTE_TERMS, tasteTerms, type TasteTerm } from '../lib/sample/render.js';
+import { checkChoice, checkInt, FluxError, orExit } from '../lib/util/check.js';
+import { checkDir } from '../lib/util/fsutil.js';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
   options: { sample: { type: 'string', default: 'data/sample' }, folds: { type: 'string', default: '10' }, features: { type: 'string', default: 'vector+descriptor+context' }, model: { type: 'string', default: 'mobilenetv2-int8' } },
 });
 const dbFile = positionals[0] ?? 'data/flux.duckdb';
-const folds = Number(values.folds);
 const SEED = 7;
 const RIDGE = 300;
 
+const folds = await orExit('feature-headroom', () => checkInt('--folds', values.folds, 3, 50));
+const featureSet = await orExit('feature-headroom', () => checkChoice('--features', values.features, FEATURE_SETS));
+
 // ---- the scenes behind the archive
-const truth = JSON.parse(readFileSync(join(values.sample as string, 'truth.json'), 'utf8')) as SampleTruth;
+const truth = await orExit('feature-headroom', () => {
+  const file = join(checkDir('--sample', values.sample), 'truth.json');
+  if (!existsSync(file)) throw new FluxError(`--sample: no truth.json in ${resolve(values.sample as string)}; point it at a folder written by flux sample`);
+  return JSON.parse(readFileSync(file, 'utf8')) as SampleTruth;
+});
 const plan = planSample(truth.config);
 const byPath = new Map(plan.frames.map((f) => [`${f.folder}/${f.name}`, f]));
 for (const d of truth.duplicates) byPath.set(d.path, byPath.get(d.of) as Frame);
 const richness = new Map(plan.sessions.map((s) => [s.id, s.style.richness]));
 
-// ---- the labelled photos, original views only
+// ---- the labelled photos, original views only, each with its planned frame
 await initBackend();
-const db = await Db.open(dbFile);
-const paths = new Map((await db.all<{ id: number; path: string }>('SELECT photo_id AS id, path FROM photos')).map((r) => [r.id, r.path]));
-const all = await loadDataset(db, await workspaceOf(db), { featureSet: values.features as FeatureSet, modelId: values.model as string, scheme: 'session', seed: SEED });
-db.close();
-const keep = all.views.flatMap((v, i) => (v === 0 ? [i] : []));
-const ds: Dataset = {
-  ...all, ...subsetRows(all, keep), y: Uint8Array.from(keep, (i) => all.y[i] as number), split: keep.map((i) => all.split[i]) as Dataset['split'],
-  session: Int32Array.from(keep, (i) => all.session[i] as number),
-};
-const frames = ds.ids.map((id) => {
-  const f = byPath.get(paths.get(id) as string);
-  if (!f) throw new Error(`photo ${paths.get(id)} is not in the sample planned from ${values.sample}/truth.json: was ${dbFile} made from that sample?`);
-  return f;
+const { ds, frames } = await orExit('feature-headroom', async () => {
+  const db = await Db.openIndex(dbFile);
+  try {
+    const paths = new Map((await db.all<{ id: number; path: string }>('SELECT photo_id AS id, path FROM photos')).map((r) => [r.id, r.path]));
+    const all = await loadDataset(db, await workspaceOf(db), { featureSet, modelId: values.model as string, scheme: 'session', seed: SEED });
+    const keep = all.views.flatMap((v, i) => (v === 0 ? [i] : []));
+    const originals: Dataset = {
+      ...all, ...subsetRows(all, keep), y: Uint8Array.from(keep, (i) => all.y[i] as number), split: keep.map((i) => all.split[i]) as Dataset['split'],
+      session: Int32Array.from(keep, (i) => all.session[i] as number),
+    };
+    return {
+      ds: originals,
+      frames: originals.ids.map((id) => {
+        const f = byPath.get(paths.get(id) as string);
+        if (!f) throw new FluxError(`photo ${paths.get(id)} is not in the sample planned from ${resolve(values.sample as string, 'truth.json')}: was ${dbFile} made from that sample?`);
+        return f;
+      }),
+    };
+  } finally {
+    db.close();
+  }
 });
 const y = Array.from(ds.y);
 const keepers = y.filter(Boolean).length;

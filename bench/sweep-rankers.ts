@@ -8,6 +8,7 @@
  */
 import { parseArgs } from 'node:util';
 import { Db } from '../lib/db/duckdb.js';
+import { checkString, orExit } from '../lib/util/check.js';
 import { workspaceOf } from '../lib/embed/embed.js';
 import { initBackend } from '../lib/rank/backend.js';
 import { loadDataset, type FeatureSet } from '../lib/rank/features.js';
@@ -18,7 +19,7 @@ import { fit, outOfFold, selectColumns } from '../lib/rank/train.js';
 const { values, positionals } = parseArgs({ allowPositionals: true, options: { folds: { type: 'string', default: '0' }, model: { type: 'string', default: 'mobilenetv2-int8' } } });
 const [file, ...specs] = positionals;
 await initBackend();
-const db = await Db.open(file as string);
+const db = await orExit('sweep-rankers', () => Db.openIndex(checkString('DB', file)));
 const full = await loadDataset(db, await workspaceOf(db), { featureSet: 'vector+descriptor+context', modelId: values.model as string, scheme: 'session', seed: 7 });
 db.close();
 const folds = Number(values.folds);

@@ -6,7 +6,7 @@ import { Db } from '../lib/db/duckdb.js';
 import { ingest, type IngestReport } from '../lib/ingest/ingest.js';
 import type { SampleResult } from '../lib/sample/generate.js';
 import { FluxError } from '../lib/util/check.js';
-import { runCliAndKill, smallSample, snapshot, tempDir } from './helpers.js';
+import { PROJECT, runCliAndKill, smallSample, snapshot, tempDir } from './helpers.js';
 
 let sample: SampleResult;
 let work: ReturnType<typeof tempDir>;
@@ -166,4 +166,22 @@ test('bad arguments name the option and never write into the archive', async () 
   await assert.rejects(ingest({ originals: sample.originals, db: dbFile, workspace: join(sample.keepers, 'cache'), keepers: sample.keepers }), /--workspace: .*inside the archive/);
   await assert.rejects(ingest({ db: dbFile }), /at least one of --originals/);
   assert.equal(existsSync(join(sample.originals, 'x.duckdb')), false);
+});
+
+test('scripts end on a bad input with its message and exit code 1, not a stack trace; other errors still propagate', async () => {
+  const { spawnSync } = await import('node:child_process');
+  const { pathToFileURL } = await import('node:url');
+  const check = pathToFileURL(join(PROJECT, 'dist', 'lib', 'util', 'check.js')).href;
+  const run = (body: string): { status: number | null; stdout: string; stderr: string } =>
+    spawnSync(process.execPath, ['--input-type=module', '-e', `import { orExit, FluxError } from '${check}';\n${body}`], { encoding: 'utf8' });
+  const ok = run(`console.log(await orExit('tool', async () => 41 + 1));`);
+  assert.equal(ok.status, 0, ok.stderr);
+  assert.equal(ok.stdout.trim(), '42');
+  const bad = run(`await orExit('tool', () => { throw new FluxError('--db: no database at /x'); }); console.log('went on');`);
+  assert.equal(bad.status, 1);
+  assert.equal(bad.stderr.trim(), 'tool: --db: no database at /x');
+  assert.equal(bad.stdout, '', 'nothing after the bad input runs');
+  const bug = run(`await orExit('tool', () => { throw new TypeError('a bug'); });`);
+  assert.notEqual(bug.status, 0);
+  assert.match(bug.stderr, /TypeError: a bug\n\s+at /, 'a bug keeps its stack trace');
 });

@@ -57,3 +57,17 @@ export function checkChoice<T extends string>(name: string, value: unknown, choi
   }
   return value as T;
 }
+
+/**
+ * For scripts (benchmarks, development aids): runs one step; a bad input (a FluxError, which names the file or
+ * option) ends the process with `program: message` and exit code 1 instead of a stack trace. Other errors propagate.
+ */
+export async function orExit<T>(program: string, step: () => T | Promise<T>): Promise<T> {
+  try {
+    return await step();
+  } catch (err) {
+    if (!(err instanceof FluxError)) throw err;
+    console.error(`${program}: ${err.message}`);
+    process.exit(1);
+  }
+}
