@@ -5,6 +5,7 @@ export * from './util/check.js';
 export * from './util/rng.js';
 export * from './util/progress.js';
 export * from './util/fsutil.js';
+export * from './util/text.js';
 export * from './db/duckdb.js';
 export * from './db/schema.js';
 export * from './ingest/names.js';

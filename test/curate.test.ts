@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { after, test } from 'node:test';
 import sharp from 'sharp';
 import { Db } from '../lib/db/duckdb.js';
@@ -105,9 +105,19 @@ test('export copies picks with their sidecars, never overwrites, refuses the arc
     assert.ok(existsSync(join(out, 'R0000002.JPG')));
     assert.deepEqual(rep.skipped.map((s) => s.reason), ['excluded']);
     const csv = readFileSync(rep.csv, 'utf8').trim().split('\n');
-    assert.equal(csv[0], 'Filename,Subfolder,Count,Frequency(%),Index,Status,photo_id');
+    assert.equal(csv[0], 'Filename,Subfolder,Count,Frequency(%),Index,Status,photo_id,exported_as');
     assert.equal(csv.length, 4);
-    assert.match(csv[3] as string, /,excluded,/);
+    assert.match(csv[3] as string, /,excluded,\d+,$/, 'an excluded photo is not exported');
+    // the CSV names the file each photo was copied to, the renamed one included
+    assert.ok(csv.slice(1).some((l) => l.startsWith('R0000001.JPG,') && l.endsWith(',2024-05-17_R0000001_1.JPG')), csv.join('\n'));
+    // a second export beside the first: new names for the copies, and the first CSV kept
+    const firstCsv = readFileSync(rep.csv, 'utf8');
+    const again = await exportSelection(db, r, out);
+    assert.equal(basename(again.csv), 'selection_2.csv');
+    assert.equal(readFileSync(rep.csv, 'utf8'), firstCsv, 'the first CSV is not overwritten');
+    const names = new Set(readFileSync(again.csv, 'utf8').trim().split('\n').slice(1).map((l) => l.split(',').at(-1)).filter(Boolean));
+    assert.deepEqual(names, new Set(again.copied.map((c) => basename(c.to))));
+    for (const n of names) assert.ok(existsSync(join(out, n as string)), `${n} exists`);
     assert.deepEqual([...await exclusions(db)], [photos[2]?.photo_id]);
     await assert.rejects(exportSelection(db, r, join(work.dir, 'ORIGINALS', 'picks')), /--export: .* is inside the archive folder originals/);
   } finally {

@@ -153,7 +153,7 @@ test('real photos: re-encoded, cropped, exposure-shifted, stripped and renamed c
     mkdirSync(dir, { recursive: true });
     copyFileSync(join(SHARED_PHOTOS, f.file), join(dir, f.file));
   }
-  const expected = new Map<string, string>();
+  const expected = new Map<string, { original: string; exif: boolean }>();
   const variants: Array<[string, (s: Sharp, m: Metadata) => Sharp, boolean]> = [
     ['reencode', (s) => s.jpeg({ quality: 70 }), true],
     ['crop10', (s, m) => s.extract({ left: Math.round((m.width as number) * 0.05), top: Math.round((m.height as number) * 0.05), width: Math.round((m.width as number) * 0.9), height: Math.round((m.height as number) * 0.9) }).jpeg(), true],
@@ -174,7 +174,7 @@ test('real photos: re-encoded, cropped, exposure-shifted, stripped and renamed c
       // stripped files are also renamed: nothing in the name points at the original
       const name = keepExif ? `${f.file.replace('.jpg', '')}_${label}.jpg` : `print-${String(++n).padStart(3, '0')}.jpg`;
       await s.toFile(join(dir, name));
-      expected.set(`${f.date.slice(0, 4)}/${f.date.slice(0, 7)}/${f.date}/${name}`, `${f.date.slice(0, 4)}/${f.date.slice(0, 7)}/${f.date}/${f.file}`);
+      expected.set(`${f.date.slice(0, 4)}/${f.date.slice(0, 7)}/${f.date}/${name}`, { original: `${f.date.slice(0, 4)}/${f.date.slice(0, 7)}/${f.date}/${f.file}`, exif: keepExif });
     }
   }
   const db = join(root, 'flux.duckdb');
@@ -182,9 +182,12 @@ test('real photos: re-encoded, cropped, exposure-shifted, stripped and renamed c
   await embed({ db, model: 'mobilenetv2-int8' });
   const r = await match({ db });
   const got = await rows(db);
-  for (const [path, original] of expected) {
+  for (const [path, { original, exif }] of expected) {
     const row = got.find((x) => x.path === path);
     assert.equal(row?.match_status, 'matched', `${path}: ${JSON.stringify(r.review.find((x) => x.path === path) ?? r.unmatched.find((x) => x === path))}`);
     assert.equal(row?.matched, original, `${path} linked to its own original`);
+    // a keeper that kept its EXIF links by its capture time, to the microsecond where the camera writes six
+    // sub-second digits (the Pixel's .935476)
+    if (exif) assert.equal(row?.match_method, 'exif', `${path} linked by its EXIF time`);
   }
 });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { copyFileSync, existsSync, readdirSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { Db } from '../lib/db/duckdb.js';
 import { initBackend } from '../lib/rank/backend.js';
@@ -245,6 +245,23 @@ test('flux train writes the keeper model folder with config, seed, features, emb
   assert.ok(['platt', 'isotonic'].includes(config.calibration as string));
   assert.ok(first.data.keepers > 5 && first.data.test > 0 && first.data.val > 0);
   assert.ok(first.winner.test.ap.value > 0 && first.winner.test.ap.value <= 1);
+});
+
+test('flux train refuses, before training, keepers that do not reach the training, validation and test walks', async () => {
+  // a copy beside the original (same workspace, so the same vectors) whose keepers all come from one walk
+  const few = join(dirname(dbFile), 'one-walk.duckdb');
+  copyFileSync(dbFile, few);
+  const db = await Db.open(few);
+  try {
+    await db.run(`UPDATE photos SET keeper = false WHERE keeper AND session_date <> (SELECT min(session_date) FROM photos WHERE keeper)`);
+    assert.ok(Number(await db.value('SELECT count(*) FROM photos WHERE keeper')) >= 1);
+  } finally {
+    db.close();
+  }
+  const modelsDir = join(work.dir, 'models-few');
+  await assert.rejects(train({ db: few, arch: 'pairwise', modelsDir, resamples: 20, hyper: { epochs: 1 }, skipPhotoSplit: true }),
+    /one-walk\.duckdb: \d+ keepers? in 1 walk; .* training needs keepers in all three/);
+  assert.ok(!existsSync(modelsDir) || readdirSync(modelsDir).length === 0, 'no model written');
 });
 
 test('a retrain with the same seed gives the same model and scores; another seed does not', async () => {

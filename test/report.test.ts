@@ -179,6 +179,9 @@ test('flux report: one offline page whose plots all render in headless Chromium,
       evil: document.querySelectorAll('#evil').length,
       text: document.body.innerText.includes('<i id="evil">evil</i>'),
       images: [...document.images].filter((i) => i.src.startsWith('data:image/jpeg') && i.naturalWidth > 0).length,
+      // a plot's area is what is left of its height after the margins: every chart keeps room to draw its data
+      cramped: [...document.querySelectorAll('.flux-figure')].filter((f) => [...f.querySelectorAll('.nsewdrag')].some((r) => r.getBoundingClientRect().height < 40))
+        .map((f) => f.querySelector('.gtitle')?.textContent ?? f.id),
     }));
     // hovering a point of the motif map shows that keeper's thumbnail and name beside it
     const mapId = await page.evaluate(() => document.querySelector('#motifs .flux-figure')?.id ?? '');
@@ -190,6 +193,7 @@ test('flux report: one offline page whose plots all render in headless Chromium,
     assert.deepEqual(outside, [], 'no network');
     assert.ok(counts.figures >= 12, `${counts.figures} figures`);
     assert.equal(counts.drawn, counts.figures);
+    assert.deepEqual(counts.cramped, [], 'charts with no room left between their margins');
     const keepers = await (async () => { const d = await Db.open(dbFile, { readOnly: true }); try { return Number(await d.value('SELECT count(*) FROM photos WHERE keeper')); } finally { d.close(); } })();
     assert.equal(counts.points, keepers, 'every keeper is a point on the motif map');
     assert.equal(counts.evil, 0);

@@ -25,6 +25,7 @@ import { ARCHS, type Arch, type Hyper } from '../rank/scorers.js';
 import type { BackendName } from '../rank/backend.js';
 import { assertOutsideArchive, writeFileAtomic } from '../util/fsutil.js';
 import { checkChoice } from '../util/check.js';
+import { plural } from '../util/text.js';
 import { writeReport } from '../report/report.js';
 
 type Values = Record<string, string | boolean | undefined>;
@@ -171,7 +172,7 @@ export const COMMANDS: Record<string, Command> = {
       const [action, file] = positionals;
       if (action === 'review') {
         const r = await writeReview(db, need(v, 'out', 'match review'));
-        console.log(`${r.keepers} keepers to review: ${r.html}\nedit the decision column of ${r.csv}, then: flux match apply --db ${db} ${r.csv}`);
+        console.log(`${plural(r.keepers, 'keeper')} to review: ${r.html}\nedit the decision column of ${r.csv}, then: flux match apply --db ${db} ${r.csv}`);
         return;
       }
       if (action === 'apply') {
@@ -232,7 +233,7 @@ export const COMMANDS: Record<string, Command> = {
               if (!Number.isSafeInteger(n)) throw new FluxError(`flux curate exclude: expected photo_id numbers, received "${x}"`);
               return n;
             });
-          console.log(`${await exclude(db, ids, above !== undefined ? `picked >= ${above}%` : 'by hand')} photos excluded`);
+          console.log(`${plural(await exclude(db, ids, above !== undefined ? `picked >= ${above}%` : 'by hand'), 'photo')} excluded`);
           return;
         }
         if (action !== undefined) throw new FluxError(`flux curate: expected exclude, clear or no action, received "${action}"`);

@@ -199,7 +199,8 @@ export interface ExportReport {
 /**
  * Copies the selected, non-excluded photos (and their same-stem sidecars) into `dir` without ever overwriting:
  * `name.ext`, then `{parent}_{name.ext}`, then `{parent}_{stem}_{n}{ext}`, where a name counts as taken when the
- * image or any of its sidecars' names is. Writes `selection.csv` beside them.
+ * image or any of its sidecars' names is. Writes `selection.csv` beside them (`selection_2.csv`, ... when an earlier
+ * export's is there), whose `exported_as` column names the file each photo was copied to.
  */
 export async function exportSelection(db: Db, r: CurateResult, dir: string): Promise<ExportReport> {
   const roots = await archiveRoots(db);
@@ -210,7 +211,9 @@ export async function exportSelection(db: Db, r: CurateResult, dir: string): Pro
   mkdirSync(target, { recursive: true });
   const excluded = await exclusions(db);
   const paths = new Map((await db.all<{ photo_id: number; path: string }>('SELECT photo_id, path FROM photos')).map((x) => [x.photo_id, x.path]));
-  const report: ExportReport = { dir: target, copied: [], skipped: [], csv: join(target, 'selection.csv') };
+  let csvName = 'selection.csv';
+  for (let n = 2; existsSync(join(target, csvName)); n++) csvName = `selection_${n}.csv`;
+  const report: ExportReport = { dir: target, copied: [], skipped: [], csv: join(target, csvName) };
   for (const s of r.selection) {
     const rel = paths.get(s.photoId);
     if (excluded.has(s.photoId)) { report.skipped.push({ photoId: s.photoId, path: rel ?? '', reason: 'excluded' }); continue; }
@@ -245,16 +248,20 @@ export async function exportSelection(db: Db, r: CurateResult, dir: string): Pro
       report.skipped.push({ photoId: s.photoId, path: rel, reason: `copy failed: ${(err as Error).message}` });
     }
   }
-  writeFileAtomic(report.csv, curatorCsv(r, paths, excluded));
+  writeFileAtomic(report.csv, curatorCsv(r, paths, excluded, new Map(report.copied.map((c) => [c.photoId, basename(c.to)]))));
   return report;
 }
 
-/** PhotoMapAI's CSV columns plus photo_id: the selection, then the excluded photos. Safe to open in a spreadsheet. */
-export function curatorCsv(r: CurateResult, paths: Map<number, string>, excluded: ReadonlySet<number>): string {
-  const head = 'Filename,Subfolder,Count,Frequency(%),Index,Status,photo_id';
+/**
+ * PhotoMapAI's CSV columns (Filename and Subfolder of the original) plus photo_id and exported_as, the name an export
+ * gave the copy (empty when the photo was not copied): the selection, then the excluded photos. Safe to open in a
+ * spreadsheet.
+ */
+export function curatorCsv(r: CurateResult, paths: Map<number, string>, excluded: ReadonlySet<number>, exported: ReadonlyMap<number, string> = new Map()): string {
+  const head = 'Filename,Subfolder,Count,Frequency(%),Index,Status,photo_id,exported_as';
   const row = (id: number, count: number, freq: number, index: number, status: string): string => {
     const p = paths.get(id) ?? '';
-    return [basename(p), dirname(p) === '.' ? '' : dirname(p), count, freq, index, status, id].map(csvCell).join(',');
+    return [basename(p), dirname(p) === '.' ? '' : dirname(p), count, freq, index, status, id, exported.get(id) ?? ''].map(csvCell).join(',');
   };
   const included = r.selection.filter((s) => !excluded.has(s.photoId)).map((s, i) => row(s.photoId, s.votes, s.frequency, i, 'included'));
   const out = [...excluded].sort((a, b) => a - b).map((id, i) => row(id, r.votes.get(id) ?? 0, 0, i, 'excluded'));

@@ -71,10 +71,14 @@ interface Decision {
   candidates: Array<{ id: number; similarity: number | null; note: string }>;
 }
 
-const epoch = (t: string): number => Date.parse(`${t.slice(0, 23).replace(' ', 'T')}Z`) / 1000;
+/** Seconds since 1970 of a `YYYY-MM-DD HH:MM:SS.ffffff` time, to the microsecond (cameras write up to 6 sub-second digits). */
+const epoch = (t: string): number => Date.parse(`${t.slice(0, 19).replace(' ', 'T')}Z`) / 1000 + (t.length > 20 ? Number(`0${t.slice(19, 26)}`) : 0);
+/** The inverse of {@link epoch}, to the microsecond, so a keeper's time compares equal to its original's. */
 const fromEpoch = (s: number): string => {
-  const iso = new Date(Math.round(s * 1e6) / 1e3).toISOString();
-  return `${iso.slice(0, 10)} ${iso.slice(11, 23)}000`;
+  const micros = Math.round(s * 1e6);
+  const whole = Math.floor(micros / 1e6);
+  const iso = new Date(whole * 1000).toISOString();
+  return `${iso.slice(0, 10)} ${iso.slice(11, 19)}.${String(micros - whole * 1e6).padStart(6, '0')}`;
 };
 const dayOf = (t: string): string => t.slice(0, 10);
 const addDays = (day: string, n: number): string => new Date(Date.parse(`${day}T00:00:00Z`) + n * 86_400_000).toISOString().slice(0, 10);

@@ -31,10 +31,14 @@ const scriptJson = (v: unknown): string => JSON.stringify(v).replace(/</g, '\\u0
 
 let counter = 0;
 
+/** Margins of every figure, in pixels, unless the figure sets its own. */
+export const FIGURE_MARGIN = Object.freeze({ l: 60, r: 20, t: 40, b: 50 });
+
 /** A figure as a div and the script that draws it (plotly must be on the page: see `plotlyScript`). */
 export function figureHtml(fig: PlotFigure, options: { id?: string; height?: number } = {}): string {
   const id = options.id ?? `flux-fig-${Date.now().toString(36)}-${counter++}`;
-  const layout = { height: options.height ?? 380, margin: { l: 60, r: 20, t: 40, b: 50 }, font: { size: 12 }, ...fig.layout };
+  // a figure's own margins add to the defaults: plotly's would otherwise fill the sides left out (top 100, bottom 80)
+  const layout = { height: options.height ?? 380, font: { size: 12 }, ...fig.layout, margin: { ...FIGURE_MARGIN, ...(fig.layout.margin as object | undefined) } };
   return `<div id="${escapeHtml(id)}" class="flux-figure" style="width:100%;min-height:${layout.height}px"></div>
 <script>(function(){var d=${scriptJson(fig.data)};var l=${scriptJson(layout)};
 function draw(){Plotly.newPlot(${scriptJson(id)},d,l,{responsive:true,displaylogo:false});}
@@ -73,7 +77,7 @@ export function intervalFigure(rows: ReadonlyArray<{ name: string; value: number
   }];
   const shapes = o.reference ? [{ type: 'line', x0: o.reference.value, x1: o.reference.value, yref: 'paper', y0: 0, y1: 1, line: { dash: 'dot', color: '#b2182b' } }] : [];
   const annotations = o.reference ? [{ x: o.reference.value, yref: 'paper', y: 1.02, text: label(o.reference.name), showarrow: false, font: { color: '#b2182b', size: 10 } }] : [];
-  return { data, layout: { title: title(o.title), xaxis: { title: { text: o.x } }, margin: { l: 290 }, shapes, annotations, height: 60 + 28 * rows.length } };
+  return { data, layout: { title: title(o.title), xaxis: { title: { text: o.x } }, margin: { l: 290 }, shapes, annotations, height: FIGURE_MARGIN.t + FIGURE_MARGIN.b + 30 + 28 * rows.length } };
 }
 
 /** A reliability diagram: mean score against observed keeper rate per bin, with the diagonal. */
@@ -135,7 +139,8 @@ export function histogramFigure(series: ReadonlyArray<{ name: string; values: re
 /** A heatmap (for example keeper rate by weekday and hour). */
 export function heatmapFigure(x: ReadonlyArray<string | number>, y: ReadonlyArray<string | number>, z: Array<Array<number | null>>, o: { title: string; x?: string; y?: string; colour?: string }): PlotFigure {
   return {
-    data: [{ type: 'heatmap', x: x.map(String), y: y.map(String), z, colorscale: o.colour ?? 'Greens', hoverongaps: false }],
+    // plotly's named sequential scales run dark to light; reversed, the densest cells are the darkest
+    data: [{ type: 'heatmap', x: x.map(String), y: y.map(String), z, colorscale: o.colour ?? 'Greens', reversescale: true, hoverongaps: false }],
     layout: { title: title(o.title), xaxis: { title: { text: o.x ?? '' }, type: 'category' }, yaxis: { title: { text: o.y ?? '' }, type: 'category' } },
   };
 }

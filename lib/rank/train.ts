@@ -13,6 +13,7 @@ import { workspaceOf } from '../embed/embed.js';
 import { defaultModel } from '../embed/models.js';
 import { vectorGlob } from '../embed/store.js';
 import { checkChoice, checkInt, FluxError } from '../util/check.js';
+import { plural } from '../util/text.js';
 import { assertOutsideArchive, sha256, writeFileAtomic } from '../util/fsutil.js';
 import type { OnProgress } from '../util/progress.js';
 import { projectRoot } from '../workspace.js';
@@ -399,6 +400,15 @@ async function trainOnly(options: TrainOptions): Promise<TrainReport> {
     const fullSet: FeatureSet = hasVector ? 'vector+descriptor+context' : 'descriptor+context';
     if (options.featureSet?.includes('vector') && !hasVector) throw new FluxError(`--features ${options.featureSet}: no embedding vectors; run flux embed with a model, or use descriptor+context`);
     const full = await loadDataset(db, workspace, { featureSet: fullSet, modelId: hasVector ? modelId : null, scheme: 'session', seed });
+    // a model learns from the training walks' keepers, is calibrated on the validation walks' and judged on the test
+    // walks': with none in one of them its metrics and its score would mean nothing
+    const bySplit = (['train', 'val', 'test'] as const).map((s) => rowsOf(full, s).filter((r) => full.y[r]).length);
+    if (bySplit.some((k) => k === 0)) {
+      const walks = new Set(rowsOf(full, 'train').concat(rowsOf(full, 'val'), rowsOf(full, 'test')).filter((r) => full.y[r]).map((r) => full.session[r])).size;
+      throw new FluxError(`${options.db}: ${plural(keepers, 'keeper')} in ${plural(walks, 'walk')}; the split by walk (80/10/10) left ${bySplit[0]} in the training, ` +
+        `${bySplit[1]} in the validation and ${bySplit[2]} in the test walks, and training needs keepers in all three: link more keepers (flux match), ` +
+        'from at least three walks, before training');
+    }
     const experiments = arch === 'compare' ? plan(hasVector) : [{ arch, featureSet: arch === 'metadata' ? 'context' as FeatureSet : options.featureSet ?? fullSet }];
     const results: CandidateResult[] = [];
     const fitted = new Map<string, Fitted>();
@@ -538,7 +548,8 @@ export function verdict(r: TrainReport): string {
     lines.push(`Difference in AP over all walks (paired session bootstrap): against logistic regression ${apWord(a.vsLogistic)}; against the metadata-only model ${apWord(a.vsMetadata)}. ` +
       'The architecture was chosen on the training and validation walks, which make up most of these folds, so this comparison leans its way a little.');
   }
-  lines.push(`Within a walk it orders a keeper above a non-keeper ${(100 * w.test.session_pair_acc.value).toFixed(0)}% of the time; calibrated by ${w.calibration?.calibration.method}, its test ECE is ${est(w.test.ece)}.`);
+  const pairAcc = w.test.session_pair_acc.value;
+  lines.push(`Within a walk it orders a keeper above a non-keeper ${pairAcc !== null && Number.isFinite(pairAcc) ? `${(100 * pairAcc).toFixed(0)}% of the time` : 'an unknown share of the time (no test walk has both)'}; calibrated by ${w.calibration?.calibration.method}, its test ECE is ${est(w.test.ece)}.`);
   if (r.photoSplit) {
     const gain = r.photoSplit.ap.value - r.photoSplit.sessionAp.value;
     lines.push(`Dealing frames to splits one by one instead of whole walks ${gain > 0 ? 'flatters' : 'changes'} the test AP by ${gain >= 0 ? '+' : ''}${gain.toFixed(3)} (${est(r.photoSplit.ap)} against ${est(r.photoSplit.sessionAp)}).`);

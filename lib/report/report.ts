@@ -22,6 +22,7 @@ import { assertOutsideArchive, writeFileAtomic } from '../util/fsutil.js';
 import type { OnProgress } from '../util/progress.js';
 import { verdict, type TrainReport } from '../rank/train.js';
 import { FluxError } from '../util/check.js';
+import { plural } from '../util/text.js';
 
 export interface ReportOptions {
   db: string;
@@ -188,7 +189,7 @@ ${places.withGps ? htmlTable(places.places, `Places (${places.withGps} photos wi
       if (d) {
         const dd = d;
         const sheets = await Promise.all(dd.drafts.map(async (draft) => `<h3>Draft ${draft.index}</h3>${sheet(await Promise.all(draft.photos.map(async (p) => ({ src: await thumb(workspace, p.preview, 100), caption: `${p.capturedAt.slice(0, 16)} ${p.score.toFixed(2)}${p.keeper ? ' kept' : ''}` }))), 90)}`));
-        sections.push({ id: 'drafts', title: 'Issue drafts (36 photos, by score, in time order)', html: `<p>${dd.candidates} photos score at least ${dd.options.minScore}. ${escapeHtml(dd.note ?? '')}</p>${sheets.join('\n')}` });
+        sections.push({ id: 'drafts', title: 'Issue drafts (36 photos, by score, in time order)', html: `<p>${escapeHtml(dd.note ?? `${plural(dd.candidates, 'photo')} score at least ${dd.options.minScore}.`)}</p>${sheets.join('\n')}` });
       }
     }
 

@@ -1,0 +1,6 @@
+/** Wording shared by the command line, the notebooks and the report. */
+
+/** `1 keeper`, `2 keepers`, `0 walks`: a count with its noun, plural unless the count is one. */
+export function plural(n: number, noun: string, pluralNoun = `${noun}s`): string {
+  return `${n} ${n === 1 ? noun : pluralNoun}`;
+}
