@@ -95,6 +95,8 @@ test('export copies picks with their sidecars, never overwrites, refuses the arc
     // an earlier export left R0000001.JPG and a sidecar named like the second choice
     writeFileSync(join(out, 'R0000001.JPG'), 'old');
     writeFileSync(join(out, '2024-05-17_R0000001.txt'), 'old caption');
+    await assert.rejects(exclude(db, [photos[2]?.photo_id as number, 424242], 'typo'), /no photo has the photo_id 424242; .*nothing was excluded/);
+    assert.equal((await exclusions(db)).size, 0, 'a typo excludes nothing');
     await exclude(db, [photos[2]?.photo_id as number], 'junk');
     const rep = await exportSelection(db, r, out);
     assert.equal(readFileSync(join(out, 'R0000001.JPG'), 'utf8'), 'old', 'never overwritten');
@@ -144,7 +146,7 @@ test('flux curate: run, exclude the stable picks, run again without them, clear'
   const fav = Number(await db1.value('SELECT count(*) FROM favourites'));
   db1.close();
   assert.equal(fav, 6);
-  assert.match(flux('exclude', '--above', '90'), new RegExp(`^${stable.length} photos excluded`));
+  assert.match(flux('exclude', '--above', '90'), new RegExp(`^${stable.length} photos? excluded`));
   flux('--target', '6', '--iterations', '4', '--seed', '3');
   const db2 = await Db.open(dbFile, { readOnly: true });
   const again = (await db2.all<{ photo_id: number }>('SELECT photo_id FROM curator_selection')).map((r) => r.photo_id);
@@ -154,4 +156,7 @@ test('flux curate: run, exclude the stable picks, run again without them, clear'
   const bad = spawnSync(process.execPath, [join(PROJECT, 'dist', 'lib', 'cli', 'flux.js'), 'curate', '--db', dbFile, '--where', 'nonsense ==='], { encoding: 'utf8' });
   assert.equal(bad.status, 1);
   assert.match(bad.stderr, /--where: the condition "nonsense ===" is not valid SQL/);
+  const none = spawnSync(process.execPath, [join(PROJECT, 'dist', 'lib', 'cli', 'flux.js'), 'curate', '--db', dbFile, '--where', 'year(captured_at) = 1999'], { encoding: 'utf8' });
+  assert.equal(none.status, 1);
+  assert.match(none.stderr, /--where: no photo meets "year\(captured_at\) = 1999"; nothing to curate/);
 });

@@ -7,7 +7,7 @@ import { Db } from '../lib/db/duckdb.js';
 import { embed } from '../lib/embed/embed.js';
 import { findModel } from '../lib/embed/models.js';
 import { ingest } from '../lib/ingest/ingest.js';
-import { match, calibrate, type MatchReport } from '../lib/match/match.js';
+import { match, calibrate, formatMatch, type MatchReport } from '../lib/match/match.js';
 import { applyDecisions, csvCell, parseCsv, writeReview } from '../lib/match/review.js';
 import type { SampleResult } from '../lib/sample/generate.js';
 import { noSharedPhotos, SHARED_PHOTOS, smallSample, tempDir } from './helpers.js';
@@ -114,7 +114,7 @@ test('review sheet and CSV list the doubtful keepers; decisions survive a full r
   db.close();
   const decisions = join(work.dir, 'decisions.csv');
   writeFileSync(decisions, `keeper_id,photo_id,decision\n${ids?.keeper_id},${ids?.photo_id},reject\n`);
-  assert.deepEqual(await applyDecisions(dbFile, decisions), { accepted: 0, rejected: 1, ignored: 0 });
+  assert.deepEqual(await applyDecisions(dbFile, decisions), { accepted: 0, rejected: 1, none: 0, ignored: 0 });
   await match({ db: dbFile, all: true });
   const after1 = (await rows(dbFile)).find((x) => x.path === linked.path);
   assert.notEqual(after1?.matched, linked.matched, 'a rejected link is not made again');
@@ -123,7 +123,22 @@ test('review sheet and CSV list the doubtful keepers; decisions survive a full r
   await match({ db: dbFile, all: true });
   assert.equal((await rows(dbFile)).find((x) => x.path === linked.path)?.matched, linked.matched, 'an accepted link is made');
   writeFileSync(decisions, `keeper_id,photo_id,decision\n${ids?.keeper_id},${ids?.photo_id},maybe\n`);
-  await assert.rejects(applyDecisions(dbFile, decisions), /decision: expected accept, reject or empty, received "maybe"/);
+  await assert.rejects(applyDecisions(dbFile, decisions), /decision: expected accept, reject, none \(no original in the archive\) or empty, received "maybe"/);
+  // a doubtful keeper the photographer says has no original: unlinked, with the reason, and out of the queue
+  const gone = doubtful[0] as Row;
+  const db2 = await Db.open(dbFile, { readOnly: true });
+  const goneId = await db2.value<number>('SELECT keeper_id FROM keeper_files WHERE path = ?', [gone.path]);
+  db2.close();
+  writeFileSync(decisions, `keeper_id,photo_id,decision\n${goneId},,none\n`);
+  assert.deepEqual(await applyDecisions(dbFile, decisions), { accepted: 0, rejected: 0, none: 1, ignored: 0 });
+  await match({ db: dbFile, all: true });
+  const db3 = await Db.open(dbFile, { readOnly: true });
+  const [g] = await db3.all<{ match_status: string; matched_photo_id: number | null; review_reason: string }>('SELECT match_status, matched_photo_id, review_reason FROM keeper_files WHERE path = ?', [gone.path]);
+  db3.close();
+  assert.deepEqual(g, { match_status: 'unmatched', matched_photo_id: null, review_reason: 'no original in the archive, as the photographer decided' });
+  const r2 = await writeReview(dbFile, join(work.dir, 'review2'));
+  assert.equal(r2.keepers, doubtful.length - 1);
+  assert.ok(!readFileSync(r2.html, 'utf8').includes(gone.path), 'it leaves the review queue');
 });
 
 test('CSV cells are safe against formula injection', () => {
@@ -140,6 +155,11 @@ test('calibration: thresholds sit above every sibling; too little evidence falls
   assert.equal(u.calibrated, false);
   assert.ok(u.review > 1, 'uncalibrated similarity links always go to review');
   assert.equal(calibrate('model:clip-vit-b32', [], []).link, 0.98);
+  // the summary says so in words, not with a threshold above the largest possible similarity
+  const summary = (th: typeof t): string => formatMatch({ keepers: 1, processed: 1, byMethod: {}, byStatus: {}, offsets: [], thresholds: th, unmatched: [], review: [], seconds: 0, timings: { metadata: 0, similarity: 0, keepersBySimilarity: 0 } });
+  assert.match(summary(u), /similarity \(model:x\): not calibrated .* go to review/);
+  assert.doesNotMatch(summary(u), /sure >=/);
+  assert.match(summary(t), new RegExp(`sure >= ${t.review.toFixed(4)}`));
 });
 
 test('real photos: re-encoded, cropped, exposure-shifted, stripped and renamed copies link to the right original', { skip: noSharedPhotos || (hasModel ? false : 'needs the MobileNetV2 model') }, async () => {

@@ -264,6 +264,18 @@ test('flux train refuses, before training, keepers that do not reach the trainin
   assert.ok(!existsSync(modelsDir) || readdirSync(modelsDir).length === 0, 'no model written');
 });
 
+test('flux score names the recorded model folder when it has gone, not an option never given', async () => {
+  const moved = join(dirname(dbFile), 'model-gone.duckdb');
+  copyFileSync(dbFile, moved);
+  const db = await Db.open(moved);
+  try {
+    await db.run(`UPDATE meta SET value = ? WHERE key = 'keeper_model'`, [join(work.dir, 'deleted-model')]);
+  } finally {
+    db.close();
+  }
+  await assert.rejects(score({ db: moved }), (e: Error) => /model-gone\.duckdb: the keeper model .*deleted-model, is gone; run flux train/.test(e.message) && !e.message.includes('--model-dir:'));
+});
+
 test('a retrain with the same seed gives the same model and scores; another seed does not', async () => {
   const scores = async (): Promise<Array<{ photo_id: number; keeper_score: number }>> => {
     const db = await Db.open(dbFile, { readOnly: true });
@@ -363,11 +375,18 @@ test('inbox scoring: scores and a report outside the inbox; bad files reported a
   const inbox2 = join(work.dir, 'inbox2');
   mkdirSync(inbox2, { recursive: true });
   for (const f of good.slice(0, 2)) copyFileSync(join(inbox, f), join(inbox2, f));
+  // and a copy of a confirmed keeper's original, under another name: it is said to be in the archive already
+  const db1 = await Db.open(dbFile, { readOnly: true });
+  const kept = await db1.value<string>('SELECT min(path) FROM photos WHERE keeper');
+  db1.close();
+  copyFileSync(join(sample.originals, kept as string), join(inbox2, 'zz-copy.JPG'));
   await score({ db: dbFile, modelDir: first.dir, inbox: inbox2, out: join(work.dir, 'reports', 'inbox2.html') });
   const db2 = await Db.open(dbFile, { readOnly: true });
-  const rows2 = await db2.all<{ path: string }>('SELECT path FROM inbox_scores ORDER BY path');
+  const rows2 = await db2.all<{ path: string; reason: string | null }>('SELECT path, reason FROM inbox_scores ORDER BY path');
   db2.close();
-  assert.deepEqual(rows2.map((x) => x.path), good.slice(0, 2).sort());
+  assert.deepEqual(rows2.map((x) => x.path), [...good.slice(0, 2).sort(), 'zz-copy.JPG']);
+  assert.match(rows2.at(-1)?.reason ?? '', new RegExp(`already in the originals as ${(kept as string).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}, a confirmed keeper`));
+  assert.ok(rows2.slice(0, 2).every((x) => !/already/.test(x.reason ?? '')), 'new photos are not said to be known');
   // a new card reuses a file name for another photo: it is a new photo, embedded afresh, not the old one's vector
   const inbox3 = join(work.dir, 'inbox3');
   mkdirSync(inbox3, { recursive: true });

@@ -164,7 +164,7 @@ export const COMMANDS: Record<string, Command> = {
     usage: [
       'flux match --db FILE [--model ID] [--all]     run the cascade on new or undecided keepers (--all: every keeper)',
       'flux match review --db FILE --out DIR         contact sheet (review.html) and review.csv of the doubtful ones',
-      'flux match apply --db FILE DECISIONS.csv      store accept/reject decisions; they survive later runs',
+      'flux match apply --db FILE DECISIONS.csv      store accept/reject/none decisions (none: no original in the archive); they survive later runs',
     ].join('\n'),
     options: { db: { type: 'string' }, model: { type: 'string' }, out: { type: 'string' }, all: { type: 'boolean' } },
     async run(v, positionals, onProgress) {
@@ -178,7 +178,7 @@ export const COMMANDS: Record<string, Command> = {
       if (action === 'apply') {
         if (!file) throw new FluxError('flux match apply: expected the decisions CSV file after the options');
         const r = await applyDecisions(db, file);
-        console.log(`stored ${r.accepted} accepted and ${r.rejected} rejected links (${r.ignored} rows without a decision); run flux match --db ${db} to apply them`);
+        console.log(`stored ${r.accepted} accepted and ${r.rejected} rejected links and ${plural(r.none, 'keeper')} without an original (${r.ignored} rows without a decision); run flux match --db ${db} to apply them`);
         return;
       }
       if (action !== undefined) throw new FluxError(`flux match: expected review, apply or no action, received "${action}"`);

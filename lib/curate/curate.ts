@@ -130,6 +130,7 @@ export async function loadPhotoVectors(db: Db, options: { model?: string; keeper
   } catch (err) {
     throw new FluxError(`--where: the condition "${options.where}" is not valid SQL on photos: ${(err as Error).message.split('\n')[0]}`);
   }
+  if (wanted.size === 0 && filters) throw new FluxError(`${options.where ? `--where: no photo${options.keepersOnly ? ' marked as a keeper' : ''} meets "${options.where}"` : '--keepers: no photo is marked as a keeper (run flux match first)'}; nothing to curate`);
   const stored = await readStoredVectors(workspace, modelId, 'photos', (v) => v === 0);
   const idx: number[] = [];
   stored.ids.forEach((id, i) => { if (wanted.has(id)) idx.push(i); });
@@ -152,6 +153,9 @@ async function descriptorVectors(db: Db, filters: string, where: string | undefi
   } catch (err) {
     throw new FluxError(`--where: the condition "${where}" is not valid SQL on photos: ${(err as Error).message.split('\n')[0]}`);
   }
+  if (rows.length === 0 && filters && Number(await db.value(`SELECT count(*) FROM descriptors WHERE "set" = 'photos'`)) > 0) {
+    throw new FluxError(`${where ? `--where: no photo meets "${where}"` : '--keepers: no photo is marked as a keeper (run flux match first)'}; nothing to curate`);
+  }
   if (rows.length === 0) throw new FluxError('curate: no vectors: run flux embed first (it computes at least the pixel descriptor)');
   const dim = names.length;
   const data = new Float32Array(rows.length * dim);
@@ -173,9 +177,18 @@ export async function saveSelection(db: Db, r: CurateResult, modelId: string, fa
   });
 }
 
-/** Adds exclusions (photo_ids), or every voted photo at or above a frequency; returns how many were added. */
+/**
+ * Adds exclusions (photo_ids), or every voted photo at or above a frequency; returns how many were added.
+ * @throws FluxError naming the ids that are no photo of the index (nothing is added then).
+ */
 export async function exclude(db: Db, ids: number[], reason: string): Promise<number> {
   await ensureCuratorSchema(db);
+  const known = new Set((await db.all<{ photo_id: number }>(`SELECT photo_id FROM photos WHERE photo_id IN (SELECT unnest(?::BIGINT[]))`, [JSON.stringify(ids)])).map((r) => Number(r.photo_id)));
+  const unknown = ids.filter((id) => !known.has(id));
+  if (unknown.length) {
+    throw new FluxError(`flux curate exclude: no photo has the photo_id ${unknown.slice(0, 10).join(', ')}${unknown.length > 10 ? ` (and ${unknown.length - 10} more)` : ''}; ` +
+      'the ids are in the photo_id column of selection.csv and of the photos table; nothing was excluded');
+  }
   const before = Number(await db.value('SELECT count(*) FROM curator_exclusions'));
   await db.insert('curator_exclusions', ['photo_id', 'reason'], ids.map((id) => [id, reason]), 'INSERT OR IGNORE');
   return Number(await db.value('SELECT count(*) FROM curator_exclusions')) - before;

@@ -20,6 +20,9 @@ import { modelScorer, pairKey, thumbnailScorer, type PairScorer } from './vector
 export type MatchMethod = 'exif' | 'filename' | 'sha256' | 'similarity';
 export type MatchStatus = 'matched' | 'review' | 'unmatched';
 
+/** The photo_id a `none` decision is stored with: the photographer says the keeper's original is not in the archive. */
+export const NO_ORIGINAL = -1;
+
 export interface MatchOptions {
   db: string;
   /** Embedding model whose vectors the similarity step uses; default: the best one with vectors, else thumbnails. */
@@ -81,6 +84,8 @@ const fromEpoch = (s: number): string => {
   return `${iso.slice(0, 10)} ${iso.slice(11, 19)}.${String(micros - whole * 1e6).padStart(6, '0')}`;
 };
 const dayOf = (t: string): string => t.slice(0, 10);
+/** Why a similarity link waits for the photographer on an archive too small to calibrate the thresholds on. */
+const UNCALIBRATED = 'similarity is not calibrated on this archive (too few keepers linked by metadata), so it links nothing by itself';
 const addDays = (day: string, n: number): string => new Date(Date.parse(`${day}T00:00:00Z`) + n * 86_400_000).toISOString().slice(0, 10);
 
 /** Adds the columns and tables matching writes. */
@@ -172,6 +177,7 @@ export async function match(options: MatchOptions): Promise<MatchReport> {
     };
     const rejected = (k: Keeper, photo: number): boolean => decisions.some((d) => d.keeper_path === k.path && d.keeper_sha256 === k.sha && d.photo_id === photo && d.decision === 'reject');
     const accepted = (k: Keeper): number | null => decisions.find((d) => d.keeper_path === k.path && d.keeper_sha256 === k.sha && d.decision === 'accept')?.photo_id ?? null;
+    const noOriginal = (k: Keeper): boolean => decisions.some((d) => d.keeper_path === k.path && d.keeper_sha256 === k.sha && d.decision === 'none');
 
     /** Steps 1-3 for one keeper under a clock offset (seconds the keeper's clock runs ahead). */
     const metadataSteps = (k: Keeper, offset: number): Decision => {
@@ -408,8 +414,9 @@ export async function match(options: MatchOptions): Promise<MatchReport> {
           const thumb = await thumbLook(best.id);
           const sure = thresholds.calibrated && (best.s >= thresholds.review || (thumb !== null && thumb >= thumbLink));
           d.status = sure ? 'matched' : 'review';
-          d.reason = sure ? null : `linked by similarity ${best.s.toFixed(3)}, below the sure threshold ${thresholds.review.toFixed(3)}` +
-            `${thumb === null ? '' : `, thumbnail similarity ${thumb.toFixed(4)} below ${thumbLink.toFixed(4)}`}`;
+          d.reason = sure ? null : !thresholds.calibrated ? `linked by similarity ${best.s.toFixed(3)}; ${UNCALIBRATED}`
+            : `linked by similarity ${best.s.toFixed(3)}, below the sure threshold ${thresholds.review.toFixed(3)}` +
+              `${thumb === null ? '' : `, thumbnail similarity ${thumb.toFixed(4)} below ${thumbLink.toFixed(4)}`}`;
         }
       } else if (best.s >= thresholds.link - 2 * thresholds.margin && !contradiction(best.id)) {
         // just below the model's threshold: linked only when the independent thumbnail look is sure as well and no
@@ -420,7 +427,7 @@ export async function match(options: MatchOptions): Promise<MatchReport> {
         } else {
           d.status = 'review';
           d.reason = `most similar photo ${best.s.toFixed(3)} is just below the link threshold ${thresholds.link.toFixed(3)}` +
-            `${thumb === null ? '' : ` (thumbnail similarity ${thumb.toFixed(4)}, sure at ${thumbLink.toFixed(4)})`}`;
+            (!thresholds.calibrated ? `; ${UNCALIBRATED}` : `${thumb === null ? '' : ` (thumbnail similarity ${thumb.toFixed(4)}, sure at ${thumbLink.toFixed(4)})`}`);
         }
       } else {
         d.status = 'unmatched';
@@ -436,6 +443,8 @@ export async function match(options: MatchOptions): Promise<MatchReport> {
         const d = decided.get(k.id) as Decision;
         const s2 = (await scorer.score([[k.id, a]])).get(pairKey(k.id, a)) ?? null;
         Object.assign(d, { photo: a, status: 'matched', method: d.photo === a && d.method ? d.method : 'similarity', reason: 'accepted by the photographer', similarity: s2 });
+      } else if (noOriginal(k)) {
+        Object.assign(decided.get(k.id) as Decision, { photo: null, method: null, similarity: null, status: 'unmatched', reason: 'no original in the archive, as the photographer decided' });
       }
     }
 
@@ -494,8 +503,9 @@ export function formatMatch(r: MatchReport): string {
     `status: ${Object.entries(r.byStatus).map(([k, v]) => `${k} ${v}`).join(', ')}`,
     `matched by: ${Object.entries(r.byMethod).map(([k, v]) => `${k} ${v}`).join(', ') || '-'}`,
     `clock offsets: ${r.offsets.map((o) => `${o.day} ${o.seconds >= 0 ? '+' : ''}${o.seconds} s (${o.agreeing}/${o.links} links)`).join(', ') || 'none'}`,
-    `similarity (${t.source}): link >= ${t.link.toFixed(4)}, sure >= ${t.review.toFixed(4)}, margin ${t.margin.toFixed(4)}` +
-      `${t.calibrated ? '' : ' (not calibrated: too few linked pairs)'}; true pairs n=${t.truePairs.length}` +
+    `similarity (${t.source}): ` + (t.calibrated ? `link >= ${t.link.toFixed(4)}, sure >= ${t.review.toFixed(4)}, margin ${t.margin.toFixed(4)}`
+      : `not calibrated (too few keepers linked by metadata to learn thresholds from): candidates from ${t.link.toFixed(4)} go to review`) +
+      `; true pairs n=${t.truePairs.length}` +
       `${t.truePairs.length ? ` min ${Math.min(...t.truePairs).toFixed(4)}` : ''}, siblings n=${t.siblings.length}${t.siblings.length ? ` max ${Math.max(...t.siblings).toFixed(4)}` : ''}`,
   ];
   for (const u of r.unmatched) lines.push(`unmatched: ${u}`);

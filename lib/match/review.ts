@@ -10,7 +10,7 @@ import { FluxError } from '../util/check.js';
 import { archiveRoots } from '../db/schema.js';
 import { assertOutsideArchive, writeFileAtomic } from '../util/fsutil.js';
 import { workspaceOf } from '../embed/embed.js';
-import { ensureMatchSchema } from './match.js';
+import { ensureMatchSchema, NO_ORIGINAL } from './match.js';
 
 /** A CSV cell, quoted when needed, and never read as a formula by a spreadsheet. */
 export function csvCell(value: unknown): string {
@@ -47,7 +47,10 @@ interface QueueRow {
   similarity: number | null; note: string | null;
 }
 
-/** Writes `review.html` (thumbnails copied beside it) and `review.csv` for every keeper in review or unmatched. */
+/**
+ * Writes `review.html` (thumbnails copied beside it) and `review.csv` for every keeper in review or unmatched, except
+ * those the photographer said have no original.
+ */
 export async function writeReview(dbFile: string, outDir: string): Promise<{ html: string; csv: string; keepers: number }> {
   const db = await Db.open(dbFile, { readOnly: true });
   try {
@@ -58,7 +61,9 @@ export async function writeReview(dbFile: string, outDir: string): Promise<{ htm
       c.rank, c.photo_id, p.path AS photo_path, p.preview AS photo_preview, strftime(p.captured_at, '%Y-%m-%d %H:%M:%S.%f') AS photo_time,
       c.similarity, c.note
       FROM keeper_files k LEFT JOIN match_candidates c USING (keeper_id) LEFT JOIN photos p ON p.photo_id = c.photo_id
-      WHERE k.match_status IN ('review', 'unmatched') ORDER BY k.match_status, k.path, c.rank`);
+      WHERE k.match_status IN ('review', 'unmatched') AND NOT EXISTS (SELECT 1 FROM match_decisions d
+        WHERE d.keeper_path = k.path AND d.keeper_sha256 = k.sha256 AND d.decision = 'none')
+      ORDER BY k.match_status, k.path, c.rank`);
     const out = resolve(outDir);
     mkdirSync(join(out, 'thumbs'), { recursive: true });
     const thumb = (preview: string | null): string => {
@@ -80,7 +85,7 @@ export async function writeReview(dbFile: string, outDir: string): Promise<{ htm
     const html = `<!doctype html><meta charset="utf-8"><title>Keeper review</title><style>body{font:13px sans-serif;margin:20px}
       .row{display:flex;gap:12px}figure{margin:0;width:220px}.keeper{outline:3px solid #c33}section{border-bottom:1px solid #ccc;padding:8px 0}</style>
       <h1>Keepers to review (${byKeeper.size})</h1><p>Fill the <code>decision</code> column of review.csv with <b>accept</b> or <b>reject</b> for a candidate row,
-      then run <code>flux match apply --db FILE review.csv</code>.</p>${cards}`;
+      or <b>none</b> on any row of a keeper whose original is not in the archive, then run <code>flux match apply --db FILE review.csv</code>.</p>${cards}`;
     const csvRows = [COLUMNS.join(','), ...rows.map((r) => [r.keeper_id, r.keeper_path, r.rank ?? '', r.photo_id ?? '', r.photo_path ?? '',
       r.similarity === null ? '' : r.similarity.toFixed(4), r.reason ?? '', ''].map(csvCell).join(','))];
     writeFileAtomic(join(out, 'review.html'), html);
@@ -91,8 +96,13 @@ export async function writeReview(dbFile: string, outDir: string): Promise<{ htm
   }
 }
 
-/** Stores accept/reject decisions from an edited review CSV; they take effect on the next `flux match`. */
-export async function applyDecisions(dbFile: string, csvFile: string): Promise<{ accepted: number; rejected: number; ignored: number }> {
+/**
+ * Stores decisions from an edited review CSV; they take effect on the next `flux match`: `accept` or `reject` a
+ * candidate, or `none` (on any row of a keeper) for a keeper whose original is not in the archive, which then stays
+ * unlinked and leaves the review queue. A keeper has one answer: accepting a candidate withdraws an earlier `none`,
+ * and `none` withdraws earlier accepts.
+ */
+export async function applyDecisions(dbFile: string, csvFile: string): Promise<{ accepted: number; rejected: number; none: number; ignored: number }> {
   if (!existsSync(csvFile)) throw new FluxError(`flux match apply: file not found: ${resolve(csvFile)}`);
   const [head, ...rows] = parseCsv(readFileSync(csvFile, 'utf8'));
   const col = (name: string): number => {
@@ -104,6 +114,7 @@ export async function applyDecisions(dbFile: string, csvFile: string): Promise<{
   const db = await Db.open(dbFile);
   let accepted = 0;
   let rejected = 0;
+  let none = 0;
   let ignored = 0;
   try {
     await ensureMatchSchema(db);
@@ -111,19 +122,28 @@ export async function applyDecisions(dbFile: string, csvFile: string): Promise<{
       for (const [n, r] of rows.entries()) {
         const decision = (r[di] ?? '').trim().toLowerCase();
         if (decision === '') { ignored++; continue; }
-        if (decision !== 'accept' && decision !== 'reject') throw new FluxError(`${csvFile} line ${n + 2}: decision: expected accept, reject or empty, received "${r[di]}"`);
+        if (decision !== 'accept' && decision !== 'reject' && decision !== 'none') {
+          throw new FluxError(`${csvFile} line ${n + 2}: decision: expected accept, reject, none (no original in the archive) or empty, received "${r[di]}"`);
+        }
         const keeper = await db.all<{ path: string; sha256: string }>('SELECT path, sha256 FROM keeper_files WHERE keeper_id = ?', [Number(r[ki])]);
+        if (decision === 'none') {
+          if (!keeper[0]) throw new FluxError(`${csvFile} line ${n + 2}: no keeper ${r[ki]}`);
+          await db.run(`DELETE FROM match_decisions WHERE keeper_path = ? AND keeper_sha256 = ? AND decision IN ('accept', 'none')`, [keeper[0].path, keeper[0].sha256]);
+          await db.run('INSERT INTO match_decisions (keeper_path, keeper_sha256, photo_id, decision) VALUES (?, ?, ?, ?)', [keeper[0].path, keeper[0].sha256, NO_ORIGINAL, 'none']);
+          none++;
+          continue;
+        }
         const photo = Number(r[pi]);
         if (!keeper[0] || !Number.isFinite(photo) || r[pi] === '') throw new FluxError(`${csvFile} line ${n + 2}: no keeper ${r[ki]} or no candidate photo_id`);
         await db.run('INSERT OR REPLACE INTO match_decisions (keeper_path, keeper_sha256, photo_id, decision) VALUES (?, ?, ?, ?)', [keeper[0].path, keeper[0].sha256, photo, decision]);
         // a keeper has one original: accepting one candidate clears earlier accepts of others
         if (decision === 'accept') {
-          await db.run(`DELETE FROM match_decisions WHERE keeper_path = ? AND keeper_sha256 = ? AND decision = 'accept' AND photo_id <> ?`, [keeper[0].path, keeper[0].sha256, photo]);
+          await db.run(`DELETE FROM match_decisions WHERE keeper_path = ? AND keeper_sha256 = ? AND (decision = 'none' OR decision = 'accept' AND photo_id <> ?)`, [keeper[0].path, keeper[0].sha256, photo]);
           accepted++;
         } else rejected++;
       }
     });
-    return { accepted, rejected, ignored };
+    return { accepted, rejected, none, ignored };
   } finally {
     db.close();
   }

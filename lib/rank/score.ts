@@ -36,6 +36,9 @@ export async function currentModelDir(db: Db, dir?: string): Promise<string> {
   if (dir) return resolve(dir);
   const recorded = await db.value<string>(`SELECT value FROM meta WHERE key = 'keeper_model'`);
   if (!recorded) throw new FluxError(`${db.file}: no keeper model yet; run flux train --db ${db.file} first (or pass --model-dir)`);
+  if (!existsSync(join(recorded, 'config.json'))) {
+    throw new FluxError(`${db.file}: the keeper model the last flux train recorded, ${recorded}, is gone; run flux train --db ${db.file} again (or pass --model-dir)`);
+  }
   return recorded;
 }
 
@@ -204,6 +207,20 @@ async function scoreInbox(options: ScoreOptions, t0: number): Promise<ScoreRepor
     const photos = await db.all<{ id: number; path: string; preview: string | null; captured_at: string | null }>(`SELECT inbox_id AS id, path, preview,
       CAST(captured_at AS VARCHAR) AS captured_at FROM inbox_photos ORDER BY path`);
     const scored = await scoreRowsOnnx(dir, model, rows, await descriptorMap(db, 'inbox'), new Set(), photos.map((p) => p.id));
+    // a new photo that is byte for byte one the archive already holds is said to be so (the score stays the model's)
+    const known = new Map<number, string>();
+    for (const k of await db.all<{ id: number; path: string; keeper: boolean | null; kind: string }>(`
+      SELECT i.inbox_id AS id, min(a.path) AS path, bool_or(a.keeper) AS keeper, min(a.kind) AS kind FROM inbox_photos i JOIN (
+        SELECT p.sha256, p.path, p.keeper, 'originals' AS kind FROM photos p
+        UNION ALL SELECT d.sha256, d.path, p.keeper, 'originals' FROM corpus_duplicates d JOIN photos p USING (photo_id)
+        UNION ALL SELECT sha256, path, true, 'keepers' FROM keeper_files) a ON a.sha256 = i.sha256
+      GROUP BY i.inbox_id`)) {
+      known.set(Number(k.id), k.kind === 'keepers' ? `already among the keepers as ${k.path}` : `already in the originals as ${k.path}${k.keeper ? ', a confirmed keeper' : ''}`);
+    }
+    for (const r of scored) {
+      const note = known.get(r.id);
+      if (note) r.reason = r.reason ? `${r.reason}; ${note}` : note;
+    }
     const byId = new Map(photos.map((p) => [p.id, p]));
     await db.run(`CREATE OR REPLACE TABLE inbox_scores (path VARCHAR PRIMARY KEY, keeper_score DOUBLE, band VARCHAR, reason VARCHAR, keeper_model VARCHAR, scored_at TIMESTAMP)`);
     const now = new Date().toISOString().replace('T', ' ').slice(0, 19);
