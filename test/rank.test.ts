@@ -262,6 +262,11 @@ test('flux train refuses, before training, keepers that do not reach the trainin
   await assert.rejects(train({ db: few, arch: 'pairwise', modelsDir, resamples: 20, hyper: { epochs: 1 }, skipPhotoSplit: true }),
     /one-walk\.duckdb: \d+ keepers? in 1 walk; .* training needs keepers in all three/);
   assert.ok(!existsSync(modelsDir) || readdirSync(modelsDir).length === 0, 'no model written');
+  // a models folder that cannot be made is refused before training too
+  const blocked = join(work.dir, 'a-file');
+  writeFileSync(blocked, 'not a folder');
+  await assert.rejects(train({ db: dbFile, arch: 'pairwise', modelsDir: join(blocked, 'models'), resamples: 20, hyper: { epochs: 1 }, skipPhotoSplit: true }),
+    /--models-dir: cannot write to .*a-file\/models \(ENOTDIR\); choose another/);
 });
 
 test('flux score names the recorded model folder when it has gone, not an option never given', async () => {

@@ -14,7 +14,7 @@ import { defaultModel } from '../embed/models.js';
 import { vectorGlob } from '../embed/store.js';
 import { checkChoice, checkInt, FluxError } from '../util/check.js';
 import { plural } from '../util/text.js';
-import { assertOutsideArchive, sha256, writeFileAtomic } from '../util/fsutil.js';
+import { assertOutsideArchive, checkWritableDir, sha256, writeFileAtomic } from '../util/fsutil.js';
 import type { OnProgress } from '../util/progress.js';
 import { projectRoot } from '../workspace.js';
 import { Rng } from '../util/rng.js';
@@ -392,6 +392,7 @@ async function trainOnly(options: TrainOptions): Promise<TrainReport> {
     const workspace = await workspaceOf(db);
     // refused before any training, not after it
     assertOutsideArchive('--models-dir', modelsRoot(options.modelsDir), await archiveRoots(db));
+    checkWritableDir(options.modelsDir !== undefined ? '--models-dir' : 'the models folder', modelsRoot(options.modelsDir), 'choose another with --models-dir (or FLUX_MODELS)');
     const keepers = await db.value<number>('SELECT count(*) FROM photos WHERE keeper');
     if (!keepers) throw new FluxError(`${options.db}: no photo is marked as a keeper; run flux match first`);
     const modelId = options.model ?? defaultModel()?.spec.id ?? null;

@@ -3,7 +3,7 @@
  * archive folders, and writes that never leave a half-written file behind.
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, readdirSync, renameSync, statSync, writeFileSync, type Stats } from 'node:fs';
+import { accessSync, constants, mkdirSync, readdirSync, renameSync, statSync, writeFileSync, type Stats } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { FluxError } from './check.js';
 
@@ -25,6 +25,21 @@ export function checkDir(option: string, dir: unknown): string {
   }
   if (!st.isDirectory()) throw new FluxError(`${option}: expected a folder, but ${resolve(dir)} is a file`);
   return resolve(dir);
+}
+
+/**
+ * Makes sure an output folder exists and can be written, before a long job rather than after it; the message names
+ * the option and what to do.
+ */
+export function checkWritableDir(option: string, dir: string, hint = ''): string {
+  const abs = resolve(dir);
+  try {
+    mkdirSync(abs, { recursive: true });
+    accessSync(abs, constants.W_OK);
+  } catch (err) {
+    throw new FluxError(`${option}: cannot write to ${abs} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})${hint ? `; ${hint}` : ''}`);
+  }
+  return abs;
 }
 
 /** Every regular file below `root`, sorted by path; symbolic links are not followed. */
