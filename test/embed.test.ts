@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import sharp from 'sharp';
@@ -180,6 +180,19 @@ test('a corrupt preview in the middle of a batch is recorded and skipped; every 
   } finally {
     a.close();
     b.close();
+  }
+  // the preview restored, the next run embeds it and the error is gone
+  copyFileSync(join(work.dir, victim.preview), join(dir, victim.preview));
+  const again = await embed({ db: db2, model: 'mobilenetv2-int8', sets: ['photos'], batchSize: 8 });
+  assert.deepEqual([again.sets[0]?.embedded, again.sets[0]?.failed, again.sets[0]?.alreadyDone], [1, 0, rows.length - 1]);
+  const c = await Db.open(db2, { readOnly: true });
+  const e = await Db.open(dbFile, { readOnly: true });
+  try {
+    assert.equal(Number(await c.value(`SELECT count(*) FROM embed_errors`)), 0);
+    assert.deepEqual((await readVectors(c, dir, 'mobilenetv2-int8', 'photos')).get(victim.photo_id), (await readVectors(e, work.dir, 'mobilenetv2-int8', 'photos')).get(victim.photo_id));
+  } finally {
+    c.close();
+    e.close();
   }
 });
 

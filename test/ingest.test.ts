@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -184,4 +185,112 @@ test('scripts end on a bad input with its message and exit code 1, not a stack t
   const bug = run(`await orExit('tool', () => { throw new TypeError('a bug'); });`);
   assert.notEqual(bug.status, 0);
   assert.match(bug.stderr, /TypeError: a bug\n\s+at /, 'a bug keeps its stack trace');
+});
+
+test('links into the archive and overlapping trees are refused; links inside a tree are listed, not followed', async () => {
+  const { cpSync, mkdirSync, symlinkSync, readdirSync: ls } = await import('node:fs');
+  const root = join(work.dir, 'links');
+  const originals = join(root, 'ORIGINALS');
+  cpSync(sample.originals, originals, { recursive: true });
+  const lnk = join(root, 'lnk');
+  symlinkSync(originals, lnk);
+  // the database and workspace through a link into the archive, and the archive through a link
+  await assert.rejects(ingest({ originals, db: join(lnk, 'x.duckdb') }), /--db: .*lnk\/x\.duckdb is inside the archive folder --originals/);
+  await assert.rejects(ingest({ originals: lnk, db: join(originals, 'y.duckdb') }), /--db: .* is inside the archive folder --originals/);
+  assert.ok(!existsSync(join(originals, 'x.duckdb')) && !existsSync(join(originals, 'y.duckdb')) && !existsSync(join(originals, 'previews')));
+  // one tree inside another, or the same tree twice
+  await assert.rejects(ingest({ originals: root, keepers: originals, db: join(work.dir, 'o.duckdb') }), /--keepers: .* lies inside --originals .*must be separate folders/);
+  await assert.rejects(ingest({ originals, keepers: lnk, db: join(work.dir, 'o.duckdb') }), /--originals: .* is the same folder as --keepers/);
+  // a linked photo and a linked day folder inside the tree: listed with the reason, the rest indexed
+  const year = ls(originals)[0] as string;
+  const day = join(originals, year);
+  const month = ls(join(originals, year))[0] as string;
+  const dayName = ls(join(originals, year, month))[0] as string;
+  const photo = ls(join(originals, year, month, dayName)).find((f) => f.endsWith('.JPG')) as string;
+  mkdirSync(join(day, 'linked'), { recursive: true });
+  symlinkSync(join(originals, year, month, dayName, photo), join(day, 'linked', 'R9999999.JPG'));
+  symlinkSync(join(originals, year, month, dayName), join(day, 'linked', 'a-day'));
+  const db = join(work.dir, 'links.duckdb');
+  const r = await ingest({ originals, db });
+  const errors = await query<{ path: string; stage: string; message: string }>(db, `SELECT path, stage, message FROM ingest_errors WHERE stage = 'walk' ORDER BY path`);
+  assert.deepEqual(errors.map((e) => e.path), [`${year}/linked/R9999999.JPG`, `${year}/linked/a-day`]);
+  for (const e of errors) assert.match(e.message, /symbolic link, not followed/);
+  assert.equal(r.roots[0]?.passedOver, 2);
+  const photos = Number((await query<{ n: bigint }>(db, 'SELECT count(*) AS n FROM photos'))[0]?.n);
+  assert.equal(photos, Number((await query<{ n: bigint }>(dbFile, 'SELECT count(*) AS n FROM photos'))[0]?.n), 'the same photos as the plain archive');
+});
+
+// the archive as another user sees it: a folder it cannot list, a file it cannot read (root reads everything)
+const NOBODY = 65534;
+const asNobody = (args: string[]): { status: number | null; stderr: string } =>
+  spawnSync(process.execPath, [join(PROJECT, 'dist', 'lib', 'cli', 'flux.js'), ...args], { uid: NOBODY, gid: NOBODY, encoding: 'utf8' });
+const noOtherUser: string | false = process.getuid?.() !== 0 ? 'needs root, to run ingest as another user (CI runs as root)'
+  : asNobody(['--help']).status !== 0 ? `the clone at ${PROJECT} is not readable by uid ${NOBODY}` : false;
+
+test('a folder that cannot be listed and a file that cannot be read are reported, the run completes, and both are picked up once readable', { skip: noOtherUser }, async () => {
+  const { chmodSync, chownSync, cpSync, mkdirSync, readdirSync: ls } = await import('node:fs');
+  const root = join(work.dir, 'perm');
+  const originals = join(root, 'ORIGINALS');
+  chmodSync(work.dir, 0o755); // a fresh temporary folder is private to its owner
+  cpSync(sample.originals, originals, { recursive: true });
+  const out = join(root, 'out');
+  mkdirSync(out);
+  chownSync(out, NOBODY, NOBODY);
+  const days = ls(originals).flatMap((y) => ls(join(originals, y)).flatMap((m) => ls(join(originals, y, m)).map((d) => join(originals, y, m, d))));
+  const [hidden, other] = days as [string, string];
+  const locked = ls(other).find((f) => f.endsWith('.JPG')) as string;
+  chmodSync(hidden, 0o000);
+  chmodSync(join(other, locked), 0o000);
+  const db = join(out, 'flux.duckdb');
+  const baseline = (await query<{ path: string; stage: string }>(dbFile, `SELECT path, stage FROM ingest_errors WHERE root = 'originals'`))
+    .filter((e) => !e.path.startsWith(`${hidden.slice(originals.length + 1)}/`)).map((e) => `${e.path}|${e.stage}`);
+  try {
+    const r1 = asNobody(['ingest', '--originals', originals, '--db', db]);
+    assert.equal(r1.status, 0, r1.stderr);
+    // beyond the sample's own bad files (outside the two folders), exactly the folder and the file
+    const errors = (await query<{ path: string; stage: string; message: string }>(db, 'SELECT path, stage, message FROM ingest_errors ORDER BY path'))
+      .filter((e) => !baseline.includes(`${e.path}|${e.stage}`));
+    const rel = (p: string): string => p.slice(originals.length + 1);
+    assert.deepEqual(errors.map((e) => [e.path, e.stage]), [[`${rel(hidden)}/`, 'walk'], [`${rel(other)}/${locked}`, 'read']].sort());
+    assert.match(errors.find((e) => e.stage === 'walk')?.message ?? '', /cannot list the folder: EACCES/);
+    assert.match(errors.find((e) => e.stage === 'read')?.message ?? '', /cannot read: .*EACCES/);
+  } finally {
+    chmodSync(hidden, 0o755);
+    chmodSync(join(other, locked), 0o644);
+  }
+  const r2 = asNobody(['ingest', '--originals', originals, '--db', db]);
+  assert.equal(r2.status, 0, r2.stderr);
+  assert.deepEqual((await query<{ path: string; stage: string }>(db, 'SELECT path, stage FROM ingest_errors ORDER BY path')).map((e) => `${e.path}|${e.stage}`),
+    (await query<{ path: string; stage: string }>(dbFile, `SELECT path, stage FROM ingest_errors WHERE root = 'originals' ORDER BY path`)).map((e) => `${e.path}|${e.stage}`),
+    'both picked up once readable');
+  const photos = (await query<{ path: string }>(db, 'SELECT path FROM photos')).map((p) => p.path);
+  assert.deepEqual(new Set(photos), new Set((await query<{ path: string }>(dbFile, 'SELECT path FROM photos')).map((p) => p.path)));
+});
+
+test('a database moved with its workspace finds its previews; a missing workspace is named, not read as empty', async () => {
+  const { cpSync, rmSync } = await import('node:fs');
+  const { workspaceOf } = await import('../lib/embed/embed.js');
+  const a = join(work.dir, 'move-a');
+  await ingest({ originals: sample.originals, db: join(a, 'flux.duckdb') });
+  const b = join(work.dir, 'move-b');
+  cpSync(a, b, { recursive: true });
+  rmSync(a, { recursive: true });
+  const db = await Db.open(join(b, 'flux.duckdb'), { readOnly: true });
+  try {
+    assert.equal(await workspaceOf(db), b);
+    const previews = await db.all<{ preview: string }>('SELECT preview FROM photos');
+    assert.ok(previews.length > 0 && previews.every((p) => existsSync(join(b, p.preview))));
+  } finally {
+    db.close();
+  }
+  // a workspace of its own elsewhere is recorded as it is; gone, it is named with what to do
+  const ws = join(work.dir, 'elsewhere');
+  await ingest({ originals: sample.originals, db: join(work.dir, 'move-c', 'flux.duckdb'), workspace: ws });
+  rmSync(ws, { recursive: true });
+  const c = await Db.open(join(work.dir, 'move-c', 'flux.duckdb'), { readOnly: true });
+  try {
+    await assert.rejects(workspaceOf(c), /its workspace \(previews, embeddings\) .*elsewhere is not there; was it moved\? .*--workspace NEW_FOLDER/);
+  } finally {
+    c.close();
+  }
 });

@@ -5,7 +5,8 @@
  */
 import { availableParallelism } from 'node:os';
 import { InferenceWorker, PreparePool } from './workers.js';
-import { dirname, join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { Db } from '../db/duckdb.js';
 import { ensureSchema } from '../db/schema.js';
 import { checkInt, FluxError } from '../util/check.js';
@@ -70,7 +71,14 @@ export async function ensureEmbedSchema(db: Db): Promise<void> {
 /** The workspace recorded by ingest (where the previews are), else the database's folder. */
 export async function workspaceOf(db: Db): Promise<string> {
   const ws = await db.value<string>(`SELECT value FROM meta WHERE key = 'workspace'`).catch(() => null);
-  return ws ?? dirname(db.file);
+  if (ws === null) return dirname(db.file);
+  // recorded relative to the database's folder when it lies there (the default), so the two can move together
+  const abs = resolve(dirname(db.file), ws);
+  if (!existsSync(abs)) {
+    throw new FluxError(`${db.file}: its workspace (previews, embeddings) ${abs} is not there; was it moved? ` +
+      `Move it back, or run flux ingest --db ${db.file} --workspace NEW_FOLDER with the same archive folders to rebuild the previews there`);
+  }
+  return abs;
 }
 
 interface Item { id: number; preview: string }
@@ -118,8 +126,8 @@ export async function embed(options: EmbedOptions): Promise<EmbedReport> {
       const items = await db.all<Item>(`SELECT ${VECTOR_SETS[set]} AS id, preview FROM ${TABLE[set]} WHERE preview IS NOT NULL ORDER BY 1`);
       const haveVector = spec ? await storedKeys(db, workspace, spec.id, set) : new Set<string>();
       const haveDescriptor = new Set((await db.all<{ id: number }>(`SELECT id FROM descriptors WHERE "set" = ?`, [set])).map((r) => r.id));
-      const failedBefore = new Set((await db.all<{ id: number }>(`SELECT id FROM embed_errors WHERE "set" = ? AND model_id = ?`, [set, spec?.id ?? 'descriptor'])).map((r) => r.id));
-      const todo = items.filter((it) => !failedBefore.has(it.id) && ((spec && !haveVector.has(`${it.id}:0`)) || !haveDescriptor.has(it.id)))
+      // photos that failed before are tried again: a preview may have been restored or its folder remounted
+      const todo = items.filter((it) => (spec && !haveVector.has(`${it.id}:0`)) || !haveDescriptor.has(it.id))
         .slice(0, options.limit ?? Infinity);
       const report: EmbedSetReport = { set, images: items.length, alreadyDone: items.length - todo.length, embedded: 0, failed: 0, inferenceErrors: [] };
       reports.push(report);
@@ -228,6 +236,8 @@ async function writeDescriptors(db: Db, set: VectorSet, modelId: string, rows: r
         ok.map((d) => [set, d.item.id, ...Array.from(d.descriptor as Float32Array, Number)]));
       await db.run('INSERT OR REPLACE INTO descriptors SELECT * FROM descriptor_stage');
       await db.run('DELETE FROM descriptor_stage');
+      // a photo that failed before and worked now is no longer an error
+      await db.run(`DELETE FROM embed_errors WHERE "set" = ? AND model_id = ? AND id IN (SELECT unnest(?::BIGINT[]))`, [set, modelId, JSON.stringify(ok.map((d) => d.item.id))]);
     }
     await db.insert('embed_errors', ['"set"', 'id', 'model_id', 'preview', 'message'], bad.map((d) => [set, d.item.id, modelId, d.item.preview, d.message ?? 'failed']), 'INSERT OR REPLACE');
   });

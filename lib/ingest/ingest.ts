@@ -3,14 +3,14 @@
  * buffer feeds SHA-256, EXIF and a shrink-on-load decode into the preview cache. Rows land in transactions of a
  * batch, after their previews, so a killed run resumes with no half-written and no lost rows.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
-import { dirname, extname, join, basename, resolve } from 'node:path';
+import { dirname, extname, join, basename, relative, resolve } from 'node:path';
 import { Db, lit, type SqlValue } from '../db/duckdb.js';
 import { ensureSchema } from '../db/schema.js';
 import { checkInt, FluxError } from '../util/check.js';
-import { assertOutsideArchive, checkDir, idFromSha, sha256, walk, writeFileAtomic, type FileEntry } from '../util/fsutil.js';
+import { assertOutsideArchive, checkDir, idFromSha, isInside, realPath, sha256, walk, writeFileAtomic, type FileEntry, type WalkProblem } from '../util/fsutil.js';
 import { throttle, type OnProgress } from '../util/progress.js';
 import { readExif, type ExifFields } from './exif.js';
 import { makePreview, notJpegReason, readSize } from './image.js';
@@ -46,6 +46,8 @@ export interface RootReport {
   skipped: number;
   failed: number;
   vanished: number;
+  /** Folders that could not be listed, links and special files: passed over and listed in ingest_errors (stage `walk`). */
+  passedOver: number;
 }
 
 /** What `ingest` did. */
@@ -93,6 +95,9 @@ function classify(entry: FileEntry): Outcome | null {
   return null;
 }
 
+/** How the message of a file that could not be read begins (such files are tried again on the next run). */
+const CANNOT_READ = 'cannot read: ';
+
 async function processFile(dir: string, entry: FileEntry, workspace: string): Promise<Outcome> {
   const early = classify(entry);
   if (early) return early;
@@ -100,7 +105,7 @@ async function processFile(dir: string, entry: FileEntry, workspace: string): Pr
   try {
     buf = await readFile(join(dir, entry.path));
   } catch (err) {
-    return { kind: 'failed', entry, stage: 'read', message: `cannot read: ${(err as Error).message}`, sha: null };
+    return { kind: 'failed', entry, stage: 'read', message: `${CANNOT_READ}${(err as Error).message}`, sha: null };
   }
   const sha = sha256(buf);
   const bad = notJpegReason(buf);
@@ -276,17 +281,28 @@ async function pool<T, R>(items: readonly T[], limit: number, fn: (item: T) => P
 
 async function ingestRoot(db: Db, root: Root, dir: string, workspace: string, opts: Required<Pick<IngestOptions, 'concurrency' | 'batchSize'>>,
   onProgress: OnProgress): Promise<RootReport> {
-  const entries = walk(dir);
-  const known = new Map((await db.all<{ path: string; bytes: number; mtime_ms: number }>(
-    'SELECT path, bytes, mtime_ms FROM files WHERE root = ?', [root])).map((r) => [r.path, r]));
+  const problems: WalkProblem[] = [];
+  const entries = walk(dir, problems);
+  // what the walk passed over is listed afresh on every run
+  await db.transaction(async () => {
+    await db.run(`DELETE FROM ingest_errors WHERE root = ? AND stage = 'walk'`, [root]);
+    await db.insert('ingest_errors', ['root', 'path', 'stage', 'message'], problems.map((p) => [root, p.path, 'walk', p.reason]));
+  });
+  const unlisted = problems.filter((p) => p.kind === 'unreadable folder').map((p) => p.path);
+  const known = new Map((await db.all<{ path: string; bytes: number; mtime_ms: number; status: string; reason: string | null }>(
+    'SELECT path, bytes, mtime_ms, status, reason FROM files WHERE root = ?', [root])).map((r) => [r.path, r]));
   const onDisk = new Set(entries.map((e) => e.path));
-  const vanished = [...known.keys()].filter((p) => !onDisk.has(p));
+  // a file in a folder that could not be listed this time is not gone
+  const vanished = [...known.keys()].filter((p) => !onDisk.has(p) && !unlisted.some((f) => p.startsWith(f)));
   await forgetVanished(db, root, vanished);
   const todo = entries.filter((e) => {
     const k = known.get(e.path);
-    return !k || k.bytes !== e.bytes || k.mtime_ms !== e.mtimeMs;
+    // a file that could not be read (permissions, a drive that went away) is tried again; a bad file is not
+    return !k || k.bytes !== e.bytes || k.mtime_ms !== e.mtimeMs || (k.status === 'failed' && (k.reason ?? '').startsWith(CANNOT_READ));
   });
-  const report: RootReport = { root, dir, files: entries.length, unchanged: entries.length - todo.length, ok: 0, duplicate: 0, skipped: 0, failed: 0, vanished: vanished.length };
+  const report: RootReport = {
+    root, dir, files: entries.length, unchanged: entries.length - todo.length, ok: 0, duplicate: 0, skipped: 0, failed: 0, vanished: vanished.length, passedOver: problems.length,
+  };
   let pending: Outcome[] = [];
   let writing = Promise.resolve();
   let done = 0;
@@ -324,6 +340,14 @@ export async function ingest(options: IngestOptions): Promise<IngestReport> {
     if (dir !== undefined) roots.push([root, checkDir(`--${root}`, dir)]);
   }
   if (roots.length === 0) throw new FluxError('ingest: expected at least one of --originals, --keepers, --inbox, received none');
+  // the trees are separate: one inside another would index the same files twice, as photos and as keepers
+  for (const [a, da] of roots) {
+    for (const [b, db] of roots) {
+      if (a !== b && isInside(realPath(da), realPath(db))) {
+        throw new FluxError(`--${a}: ${da} ${realPath(da) === realPath(db) ? 'is the same folder as' : 'lies inside'} --${b} ${db}; the originals, keepers and inbox must be separate folders`);
+      }
+    }
+  }
   const archives = Object.fromEntries(roots.map(([r, d]) => [`--${r}`, d]));
   const dbFile = resolve(options.db);
   assertOutsideArchive('--db', dbFile, archives);
@@ -339,7 +363,10 @@ export async function ingest(options: IngestOptions): Promise<IngestReport> {
     await ensureSchema(db);
     const reports: RootReport[] = [];
     for (const [root, dir] of roots) reports.push(await ingestRoot(db, root, dir, workspace, opts, onProgress));
-    await db.run(`INSERT OR REPLACE INTO meta VALUES ('workspace', ?)`, [workspace]);
+    // relative to the database's folder when inside it, so the database and its workspace can be moved together
+    const rel = relative(dirname(dbFile), workspace);
+    mkdirSync(workspace, { recursive: true });
+    await db.run(`INSERT OR REPLACE INTO meta VALUES ('workspace', ?)`, [isInside(workspace, dirname(dbFile)) ? rel || '.' : workspace]);
     for (const [root, dir] of roots) await db.run(`INSERT OR REPLACE INTO meta VALUES (?, ?)`, [`root.${root}`, dir]);
     return { db: dbFile, workspace, roots: reports, seconds: (performance.now() - t0) / 1000 };
   } finally {

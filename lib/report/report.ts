@@ -5,6 +5,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { workspaceOf } from '../embed/embed.js';
 import sharp from 'sharp';
 import { Db } from '../db/duckdb.js';
 import { archiveRoots } from '../db/schema.js';
@@ -69,7 +70,7 @@ export async function writeReport(options: ReportOptions): Promise<ReportResult>
     const tables = new Set((await db.all<{ name: string }>(`SELECT table_name AS name FROM information_schema.tables`)).map((r) => r.name));
     const columns = new Set((await db.all<{ name: string }>(`SELECT column_name AS name FROM information_schema.columns WHERE table_name = 'photos'`)).map((r) => r.name));
     if (!tables.has('photos')) throw new FluxError(`${options.db}: not a workbench database (no photos table); run flux ingest first`);
-    const workspace = (await db.value<string>(`SELECT value FROM meta WHERE key = 'workspace'`)) ?? resolve(options.db, '..');
+    const workspace = await workspaceOf(db);
     const step = (stage: string, done: number): void => options.onProgress?.({ stage: `report: ${stage}`, done, total: 7 });
 
     // ---- corpus

@@ -3,8 +3,8 @@
  * archive folders, and writes that never leave a half-written file behind.
  */
 import { createHash } from 'node:crypto';
-import { accessSync, constants, mkdirSync, readdirSync, renameSync, statSync, writeFileSync, type Stats } from 'node:fs';
-import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { accessSync, constants, mkdirSync, readdirSync, realpathSync, renameSync, statSync, writeFileSync, type Stats } from 'node:fs';
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { FluxError } from './check.js';
 
 /** A file under a root: its relative path ('/' separated), size and modification time. */
@@ -42,17 +42,42 @@ export function checkWritableDir(option: string, dir: string, hint = ''): string
   return abs;
 }
 
-/** Every regular file below `root`, sorted by path; symbolic links are not followed. */
-export function walk(root: string): FileEntry[] {
+/** Something below a root that `walk` passed over: a folder it could not list, a link or a special file. */
+export interface WalkProblem {
+  /** Relative path ('/' separated); a folder's ends in '/'. */
+  path: string;
+  kind: 'unreadable folder' | 'link' | 'special file';
+  reason: string;
+}
+
+/**
+ * Every regular file below `root`, sorted by path. Symbolic links are not followed (an archive is indexed by its
+ * own files, and a link may loop or lead outside it); they, special files and folders that cannot be listed go to
+ * `problems` when given, and the walk goes on. The root itself must be readable.
+ */
+export function walk(root: string, problems?: WalkProblem[]): FileEntry[] {
   const out: FileEntry[] = [];
+  const rel = (abs: string): string => relative(root, abs).split(sep).join('/');
   const visit = (dir: string): void => {
-    const entries = readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    let entries;
+    try {
+      entries = readdirSync(dir, { withFileTypes: true });
+    } catch (err) {
+      if (dir === root || !problems) throw err;
+      problems.push({ path: `${rel(dir)}/`, kind: 'unreadable folder', reason: `cannot list the folder: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` });
+      return;
+    }
+    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     for (const entry of entries) {
       const abs = join(dir, entry.name);
       if (entry.isDirectory()) visit(abs);
       else if (entry.isFile()) {
         const st = statSync(abs);
-        out.push({ path: relative(root, abs).split(sep).join('/'), bytes: st.size, mtimeMs: st.mtimeMs });
+        out.push({ path: rel(abs), bytes: st.size, mtimeMs: st.mtimeMs });
+      } else if (entry.isSymbolicLink()) {
+        problems?.push({ path: rel(abs), kind: 'link', reason: 'symbolic link, not followed: index the real file or folder where it lies' });
+      } else {
+        problems?.push({ path: rel(abs), kind: 'special file', reason: 'not a regular file (a pipe, socket or device)' });
       }
     }
   };
@@ -66,10 +91,33 @@ export function isInside(path: string, dir: string): boolean {
   return rel === '' || (rel !== '..' && !rel.startsWith(`..${sep}`) && !isAbsolute(rel));
 }
 
-/** Refuses a write target inside any archive folder: the archive is read-only to the workbench. */
+/**
+ * The path with symbolic links resolved: the real path of its nearest existing ancestor, then the rest as written
+ * (a file about to be made has no real path yet, but the folder it goes into has).
+ */
+export function realPath(path: string): string {
+  const abs = resolve(path);
+  const rest: string[] = [];
+  let at = abs;
+  for (;;) {
+    try {
+      return join(realpathSync(at), ...rest.reverse());
+    } catch {
+      const up = dirname(at);
+      if (up === at) return abs;
+      rest.push(basename(at));
+      at = up;
+    }
+  }
+}
+
+/**
+ * Refuses a write target inside any archive folder: the archive is read-only to the workbench. Compared as written
+ * and with symbolic links resolved, so a link into the archive (or an archive reached through one) is refused too.
+ */
 export function assertOutsideArchive(option: string, target: string, archives: Record<string, string | undefined>): void {
   for (const [name, dir] of Object.entries(archives)) {
-    if (dir && isInside(target, dir)) {
+    if (dir && (isInside(target, dir) || isInside(realPath(target), realPath(dir)))) {
       throw new FluxError(`${option}: ${resolve(target)} is inside the archive folder ${name} (${resolve(dir)}); ` +
         'the workbench never writes into the archive, choose a folder outside it');
     }
