@@ -202,4 +202,5 @@ test('with no model at all, the descriptor alone is computed and the report says
   assert.match(r.note ?? '', /descriptor only/);
   if (!findModel('clip-vit-b32').path) await assert.rejects(embed({ db: dbFile, model: 'clip-vit-b32' }), /flux models fetch clip-vit-b32/);
   await assert.rejects(embed({ db: dbFile, model: 'nope' }), /--model: expected one of mobilenetv2-int8/);
+  await assert.rejects(embed({ db: dbFile, model: 'none', views: -1 }), /--views: expected an integer from 0 to 32, received -1/);
 });

@@ -267,6 +267,13 @@ test('flux train refuses, before training, keepers that do not reach the trainin
   writeFileSync(blocked, 'not a folder');
   await assert.rejects(train({ db: dbFile, arch: 'pairwise', modelsDir: join(blocked, 'models'), resamples: 20, hyper: { epochs: 1 }, skipPhotoSplit: true }),
     /--models-dir: cannot write to .*a-file\/models \(ENOTDIR\); choose another/);
+  // settings out of range, named as the options
+  const base = { db: dbFile, arch: 'pairwise' as const, modelsDir, resamples: 20, skipPhotoSplit: true };
+  await assert.rejects(train({ ...base, hyper: { epochs: 0 } }), /--epochs: expected an integer from 1 to 10000, received 0/);
+  await assert.rejects(train({ ...base, hyper: { nearRate: -3 } }), /--near-rate: expected a number from 0 to 1, received -3/);
+  await assert.rejects(train({ ...base, targetPrecision: 2 }), /--target-precision: expected a number from 0.01 to 1, received 2/);
+  await assert.rejects(train({ ...base, budget: -1 }), /--budget: expected a number from 0.0001 to 1, received -1/);
+  assert.ok(!existsSync(modelsDir) || readdirSync(modelsDir).length === 0, 'no model written');
 });
 
 test('flux score names the recorded model folder when it has gone, not an option never given', async () => {
@@ -376,6 +383,7 @@ test('inbox scoring: scores and a report outside the inbox; bad files reported a
   const best = rows.reduce((a, b) => (b.keeper_score > a.keeper_score ? b : a));
   assert.ok(html.indexOf(best.path) < html.indexOf((rows.find((x) => x !== best) as { path: string }).path) || rows.length === 1);
   await assert.rejects(score({ db: dbFile, modelDir: first.dir, inbox, out: join(inbox, 'report.html') }), /--out: .* inside the archive folder inbox/);
+  await assert.rejects(score({ db: dbFile, modelDir: first.dir, inbox, out: work.dir }), /--out: .* is a folder; name the file to write, e.g. .*inbox\.html/);
   // the next inbox replaces the last: its scores list only its own photos
   const inbox2 = join(work.dir, 'inbox2');
   mkdirSync(inbox2, { recursive: true });

@@ -23,7 +23,7 @@ import { currentModelDir, loadKeeperModel, score } from '../rank/score.js';
 import { FEATURE_SETS, type FeatureSet } from '../rank/features.js';
 import { ARCHS, type Arch, type Hyper } from '../rank/scorers.js';
 import type { BackendName } from '../rank/backend.js';
-import { assertOutsideArchive, writeFileAtomic } from '../util/fsutil.js';
+import { assertOutsideArchive, checkOutFile, writeFileAtomic } from '../util/fsutil.js';
 import { checkChoice } from '../util/check.js';
 import { plural } from '../util/text.js';
 import { writeReport } from '../report/report.js';
@@ -100,6 +100,7 @@ export const COMMANDS: Record<string, Command> = {
       '',
       'Each file is read once: SHA-256, EXIF and a small preview in the workspace (default: the database folder).',
       'Unchanged files (same size and mtime) are skipped; an interrupted run resumes where it stopped.',
+      'Any of the three trees may be given alone (the keepers later, or a new inbox); they must be separate folders.',
     ].join('\n'),
     options: {
       originals: { type: 'string' }, keepers: { type: 'string' }, inbox: { type: 'string' }, db: { type: 'string' },
@@ -320,7 +321,7 @@ export const COMMANDS: Record<string, Command> = {
     usage: 'flux export-onnx --db FILE --out FILE.onnx [--model-dir DIR]',
     options: { db: { type: 'string' }, out: { type: 'string' }, 'model-dir': { type: 'string' } },
     async run(v) {
-      const out = resolve(need(v, 'out', 'export-onnx'));
+      const out = checkOutFile('--out', need(v, 'out', 'export-onnx'), 'keeper.onnx');
       const { dir, roots } = await withDb(need(v, 'db', 'export-onnx'), async (db) => ({
         dir: await currentModelDir(db, str(v, 'model-dir')),
         roots: await archiveRoots(db),

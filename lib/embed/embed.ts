@@ -102,6 +102,7 @@ export async function embed(options: EmbedOptions): Promise<EmbedReport> {
   const t0 = performance.now();
   const batchSize = checkInt('--batch-size', options.batchSize ?? 16, 1, 1024);
   const partSize = checkInt('--part-size', options.partSize ?? 1024, 1, 1_000_000);
+  const viewCount = checkInt('--views', options.views ?? 0, 0, 32);
   const resolved = resolveModel(options.model);
   const note = resolved ? null : options.model === 'none' ? 'descriptor only (--model none)'
     : 'no ONNX image model found in models/ or ../shared/models/: only the pixel descriptor was computed. ' +
@@ -168,8 +169,8 @@ export async function embed(options: EmbedOptions): Promise<EmbedReport> {
       await flush();
       steady += (performance.now() - t1) / 1000;
     }
-    const views = resolved && spec && (options.views ?? 0) > 0
-      ? await embedViews(db, inference, pool, spec, workspace, checkInt('--views', options.views, 1, 32), options.seed ?? 7, batchSize, partSize, onProgress) : 0;
+    const views = resolved && spec && viewCount > 0
+      ? await embedViews(db, inference, pool, spec, workspace, viewCount, options.seed ?? 7, batchSize, partSize, onProgress) : 0;
     const seconds = (performance.now() - t0) / 1000;
     return { model: spec?.id ?? null, modelPath: resolved?.path ?? null, workspace, sets: reports, views, seconds, embedSeconds: steady, note };
   } finally {

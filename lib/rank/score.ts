@@ -14,7 +14,7 @@ import { escapeHtml } from '../plot/html.js';
 import { previewDataUri } from '../analysis/matching.js';
 import { archiveRoots } from '../db/schema.js';
 import { FluxError } from '../util/check.js';
-import { assertOutsideArchive, checkDir, writeFileAtomic } from '../util/fsutil.js';
+import { assertOutsideArchive, checkDir, checkOutFile, writeFileAtomic } from '../util/fsutil.js';
 import type { OnProgress } from '../util/progress.js';
 import { BAND_LABELS, bandOf, type Band } from './calibrate.js';
 import { loadFeatures, type FeatureRows } from './features.js';
@@ -195,7 +195,7 @@ async function scoreInbox(options: ScoreOptions, t0: number): Promise<ScoreRepor
   } finally {
     db0.close();
   }
-  const out = resolve(options.out ?? join(workspace, 'reports', 'inbox.html'));
+  const out = checkOutFile('--out', options.out ?? join(workspace, 'reports', 'inbox.html'), 'inbox.html');
   assertOutsideArchive('--out', out, roots);
   assertOutsideArchive('--db', options.db, roots);
   assertOutsideArchive('workspace', workspace, roots);

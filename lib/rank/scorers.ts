@@ -15,6 +15,7 @@ import { kmeans } from 'ml-kmeans';
 import { tf } from './backend.js';
 import { averagePrecision, rocAuc } from './metrics.js';
 import { Rng } from '../util/rng.js';
+import { checkInt, checkNumber } from '../util/check.js';
 
 export const ARCHS = ['pairwise', 'contrastive', 'contrastive-multi', 'logistic', 'metadata', 'chance'] as const;
 export type Arch = (typeof ARCHS)[number];
@@ -39,6 +40,23 @@ export interface Hyper {
   margin: number;
   /** Epochs without a better validation AP before stopping. */
   patience: number;
+}
+
+/** The settings with the caller's overrides, each checked (names as the command-line options where there is one). */
+export function checkHyper(over: Partial<Hyper> = {}): Hyper {
+  const h = { ...DEFAULT_HYPER, ...over };
+  checkInt('--epochs', h.epochs, 1, 10_000);
+  checkInt('batch', h.batch, 1, 1_000_000);
+  checkNumber('learningRate', h.learningRate, 1e-9, 10);
+  checkNumber('l2', h.l2, 0, 1e6);
+  checkInt('hidden', h.hidden, 0, 4096);
+  checkInt('projection', h.projection, 1, 4096);
+  checkInt('centroids', h.centroids, 1, 64);
+  checkNumber('--near-rate', h.nearRate, 0, 1);
+  checkNumber('--near-weight', h.nearWeight, 0, 1000);
+  checkNumber('margin', h.margin, -1, 1);
+  checkInt('patience', h.patience, 1, 10_000);
+  return h;
 }
 
 export const DEFAULT_HYPER: Hyper = {
@@ -177,10 +195,10 @@ function keeperCentroids(params: ScorerParams, data: TrainData, k: number, rng: 
  * `onEpoch` reports progress.
  */
 export async function trainScorer(arch: Arch, data: TrainData, hyper: Partial<Hyper>, seed: number, onEpoch?: (log: TrainLog) => void): Promise<{ params: ScorerParams; log: TrainLog[] }> {
-  const h: Hyper = {
-    ...DEFAULT_HYPER, epochs: trainingEpochs(data.train.length), ...hyper,
+  const h: Hyper = checkHyper({
+    epochs: trainingEpochs(data.train.length), ...hyper,
     ...(arch === 'contrastive-multi' && hyper.centroids === undefined ? { centroids: 4 } : {}),
-  };
+  });
   const rng = new Rng(seed).fork(`train:${arch}`);
   const kind = kindOf(arch);
   const params = initParams(kind, data.dim, h, rng.fork('init'));

@@ -12,7 +12,7 @@ import { archiveRoots, CONTEXT_NAMES } from '../db/schema.js';
 import { workspaceOf } from '../embed/embed.js';
 import { defaultModel } from '../embed/models.js';
 import { vectorGlob } from '../embed/store.js';
-import { checkChoice, checkInt, FluxError } from '../util/check.js';
+import { checkChoice, checkInt, checkNumber, FluxError } from '../util/check.js';
 import { plural } from '../util/text.js';
 import { assertOutsideArchive, checkWritableDir, sha256, writeFileAtomic } from '../util/fsutil.js';
 import type { OnProgress } from '../util/progress.js';
@@ -25,7 +25,7 @@ import { fitStandardizer, loadDataset, standardize, type Dataset, type FeatureSe
 import { averagePrecision, evaluate, pairedApDifference, pointMetrics, reliability, rocAuc, type Estimate, type MetricName, type Metrics, type ReliabilityBin } from './metrics.js';
 import { scorerGraph } from './onnx.js';
 import { score } from './score.js';
-import { ARCHS, CANDIDATES, scoreRows, trainScorer, type Arch, type Hyper, type ScorerParams, type TrainLog } from './scorers.js';
+import { ARCHS, CANDIDATES, checkHyper, scoreRows, trainScorer, type Arch, type Hyper, type ScorerParams, type TrainLog } from './scorers.js';
 
 export interface TrainOptions {
   db: string;
@@ -386,6 +386,10 @@ async function trainOnly(options: TrainOptions): Promise<TrainReport> {
   const arch = checkChoice('--arch', options.arch ?? 'compare', [...ARCHS, 'compare'] as const);
   if (arch === 'chance') throw new FluxError('--arch: chance is a baseline, not a model to keep; choose pairwise, contrastive, contrastive-multi, logistic or metadata');
   const resamples = checkInt('--resamples', options.resamples ?? 200, 10, 100000);
+  // settings checked before any work, not when the first model trains
+  checkHyper(options.hyper);
+  if (options.targetPrecision !== undefined) checkNumber('--target-precision', options.targetPrecision, 0.01, 1);
+  if (options.budget !== undefined) checkNumber('--budget', options.budget, 0.0001, 1);
   const backend = await initBackend(options.backend);
   const db = await Db.openIndex(options.db);
   try {

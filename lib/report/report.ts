@@ -19,7 +19,7 @@ import {
   barFigure, figureHtml, heatmapFigure, histogramFigure, hoverScatterHtml, intervalFigure, plotlyScript, reliabilityFigure, scatterFigure, stackedBarFigure, tradeoffFigure,
   type PlotFigure,
 } from '../plot/plotly.js';
-import { assertOutsideArchive, writeFileAtomic } from '../util/fsutil.js';
+import { assertOutsideArchive, checkOutFile, writeFileAtomic } from '../util/fsutil.js';
 import type { OnProgress } from '../util/progress.js';
 import { verdict, type TrainReport } from '../rank/train.js';
 import { FluxError } from '../util/check.js';
@@ -54,7 +54,7 @@ function sheet(items: ReadonlyArray<{ src: string; caption: string }>, height = 
 /** Builds the page. */
 export async function writeReport(options: ReportOptions): Promise<ReportResult> {
   const t0 = performance.now();
-  const out = resolve(options.out);
+  const out = checkOutFile('--out', options.out, 'report.html');
   const db = await Db.openIndex(options.db, { readOnly: true });
   const figures: string[] = [];
   const provenance: { keeperModel: string | null; vectors: string | null } = { keeperModel: null, vectors: null };

@@ -42,6 +42,19 @@ export function checkWritableDir(option: string, dir: string, hint = ''): string
   return abs;
 }
 
+/** Checks that an output file option names a file to write, not an existing folder; returns its absolute path. */
+export function checkOutFile(option: string, file: string, example: string): string {
+  const abs = resolve(file);
+  let st: Stats | null = null;
+  try {
+    st = statSync(abs);
+  } catch {
+    // not there yet: it will be written
+  }
+  if (st?.isDirectory()) throw new FluxError(`${option}: ${abs} is a folder; name the file to write, e.g. ${join(abs, example)}`);
+  return abs;
+}
+
 /** Something below a root that `walk` passed over: a folder it could not list, a link or a special file. */
 export interface WalkProblem {
   /** Relative path ('/' separated); a folder's ends in '/'. */
