@@ -66,7 +66,7 @@ export interface WalkProblem {
 /**
  * Every regular file below `root`, sorted by path. Symbolic links are not followed (an archive is indexed by its
  * own files, and a link may loop or lead outside it); they, special files and folders that cannot be listed go to
- * `problems` when given, and the walk goes on. The root itself must be readable.
+ * `problems` when given, and the walk goes on. A root that cannot be listed is a FluxError naming it.
  */
 export function walk(root: string, problems?: WalkProblem[]): FileEntry[] {
   const out: FileEntry[] = [];
@@ -76,8 +76,10 @@ export function walk(root: string, problems?: WalkProblem[]): FileEntry[] {
     try {
       entries = readdirSync(dir, { withFileTypes: true });
     } catch (err) {
-      if (dir === root || !problems) throw err;
-      problems.push({ path: `${rel(dir)}/`, kind: 'unreadable folder', reason: `cannot list the folder: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` });
+      const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+      if (dir === root) throw new FluxError(`cannot list the folder ${root} (${code})`);
+      if (!problems) throw err;
+      problems.push({ path: `${rel(dir)}/`, kind: 'unreadable folder', reason: `cannot list the folder: ${code}` });
       return;
     }
     entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
