@@ -218,6 +218,16 @@ test('links into the archive and overlapping trees are refused; links inside a t
   assert.equal(r.roots[0]?.passedOver, 2);
   const photos = Number((await query<{ n: bigint }>(db, 'SELECT count(*) AS n FROM photos'))[0]?.n);
   assert.equal(photos, Number((await query<{ n: bigint }>(dbFile, 'SELECT count(*) AS n FROM photos'))[0]?.n), 'the same photos as the plain archive');
+  // a file that failed before becomes a link: listed as passed over, no clash with its old error
+  const { rmSync } = await import('node:fs');
+  const bad = (await query<{ path: string }>(db, `SELECT min(path) AS path FROM ingest_errors WHERE stage <> 'walk'`))[0]?.path as string;
+  rmSync(join(originals, bad));
+  symlinkSync(join(originals, year, month, dayName, photo), join(originals, bad));
+  const r2 = await ingest({ originals, db });
+  assert.equal(r2.roots[0]?.passedOver, 3);
+  assert.deepEqual((await query<{ stage: string }>(db, `SELECT stage FROM ingest_errors WHERE path = '${bad}'`)).map((e) => e.stage), ['walk']);
+  // a keepers folder inside the originals this database indexed before is refused, given alone too
+  await assert.rejects(ingest({ keepers: join(originals, year), db }), /--keepers: .* overlaps the originals folder .* this database indexed before/);
 });
 
 // the archive as another user sees it: a folder it cannot list, a file it cannot read (root reads everything)
@@ -283,14 +293,23 @@ test('a database moved with its workspace finds its previews; a missing workspac
   } finally {
     db.close();
   }
-  // a workspace of its own elsewhere is recorded as it is; gone, it is named with what to do
+  // a workspace of its own elsewhere is recorded as it is, and kept by a later run that does not name one
   const ws = join(work.dir, 'elsewhere');
-  await ingest({ originals: sample.originals, db: join(work.dir, 'move-c', 'flux.duckdb'), workspace: ws });
+  const cDb = join(work.dir, 'move-c', 'flux.duckdb');
+  await ingest({ originals: sample.originals, db: cDb, workspace: ws });
+  const later = await ingest({ keepers: sample.keepers, db: cDb });
+  assert.equal(later.workspace, ws);
+  assert.ok(!existsSync(join(work.dir, 'move-c', 'previews')), 'no second preview cache beside the database');
+  // gone, it is named with what to do; doing it rebuilds the previews of unchanged files in the new workspace
   rmSync(ws, { recursive: true });
-  const c = await Db.open(join(work.dir, 'move-c', 'flux.duckdb'), { readOnly: true });
+  const c = await Db.open(cDb, { readOnly: true });
   try {
     await assert.rejects(workspaceOf(c), /its workspace \(previews, embeddings\) .*elsewhere is not there; was it moved\? .*--workspace NEW_FOLDER/);
   } finally {
     c.close();
   }
+  const ws2 = join(work.dir, 'elsewhere-2');
+  await ingest({ originals: sample.originals, keepers: sample.keepers, db: cDb, workspace: ws2 });
+  const rows = await query<{ preview: string }>(cDb, 'SELECT preview FROM photos UNION ALL SELECT preview FROM keeper_files');
+  assert.ok(rows.length > 0 && rows.every((p) => existsSync(join(ws2, p.preview))), 'every preview rebuilt in the new workspace');
 });

@@ -139,6 +139,9 @@ test('review sheet and CSV list the doubtful keepers; decisions survive a full r
   const r2 = await writeReview(dbFile, join(work.dir, 'review2'));
   assert.equal(r2.keepers, doubtful.length - 1);
   assert.ok(!readFileSync(r2.html, 'utf8').includes(gone.path), 'it leaves the review queue');
+  // one keeper, two answers in one sheet: refused, nothing stored
+  writeFileSync(decisions, `keeper_id,photo_id,decision\n${goneId},,none\n${goneId},${ids?.photo_id},accept\n`);
+  await assert.rejects(applyDecisions(dbFile, decisions), new RegExp(`line 3: keeper ${goneId} is marked accept here and none on line 2; give it one answer`));
 });
 
 test('CSV cells are safe against formula injection', () => {

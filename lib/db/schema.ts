@@ -1,6 +1,9 @@
 /**
  * The data contract. DuckDB is the single store; later stages add tables and columns, these names stay.
  */
+import { existsSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { FluxError } from '../util/check.js';
 import type { Db } from './duckdb.js';
 
 /** Bumped when a table changes shape; recorded in `meta`. */
@@ -151,4 +154,17 @@ export async function ensureSchema(db: Db): Promise<void> {
 export async function archiveRoots(db: Db): Promise<Record<string, string>> {
   const rows = await db.all<{ key: string; value: string }>(`SELECT key, value FROM meta WHERE key LIKE 'root.%'`);
   return Object.fromEntries(rows.map((r) => [r.key.slice('root.'.length), r.value]));
+}
+
+/** The workspace recorded by ingest (where the previews are), else the database's folder. */
+export async function workspaceOf(db: Db): Promise<string> {
+  const ws = await db.value<string>(`SELECT value FROM meta WHERE key = 'workspace'`).catch(() => null);
+  if (ws === null) return dirname(db.file);
+  // recorded relative to the database's folder when it lies there (the default), so the two can move together
+  const abs = resolve(dirname(db.file), ws);
+  if (!existsSync(abs)) {
+    throw new FluxError(`${db.file}: its workspace (previews, embeddings) ${abs} is not there; was it moved? ` +
+      `Move it back, or run flux ingest --db ${db.file} --workspace NEW_FOLDER with the same archive folders to rebuild the previews there`);
+  }
+  return abs;
 }

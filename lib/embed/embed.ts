@@ -4,11 +4,10 @@
  * a thread of its own, so both cores work. Vectors go to Parquet parts, the pixel descriptor to DuckDB; a preview that fails is recorded and skipped.
  */
 import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
 import { InferenceWorker, PreparePool } from './workers.js';
-import { existsSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
 import { Db } from '../db/duckdb.js';
-import { ensureSchema } from '../db/schema.js';
+import { ensureSchema, workspaceOf } from '../db/schema.js';
 import { checkInt, FluxError } from '../util/check.js';
 import { throttle, type OnProgress } from '../util/progress.js';
 import { DESCRIPTOR_NAMES } from './descriptor.js';
@@ -68,18 +67,8 @@ export async function ensureEmbedSchema(db: Db): Promise<void> {
     preview VARCHAR, message VARCHAR NOT NULL, PRIMARY KEY ("set", id, model_id))`);
 }
 
-/** The workspace recorded by ingest (where the previews are), else the database's folder. */
-export async function workspaceOf(db: Db): Promise<string> {
-  const ws = await db.value<string>(`SELECT value FROM meta WHERE key = 'workspace'`).catch(() => null);
-  if (ws === null) return dirname(db.file);
-  // recorded relative to the database's folder when it lies there (the default), so the two can move together
-  const abs = resolve(dirname(db.file), ws);
-  if (!existsSync(abs)) {
-    throw new FluxError(`${db.file}: its workspace (previews, embeddings) ${abs} is not there; was it moved? ` +
-      `Move it back, or run flux ingest --db ${db.file} --workspace NEW_FOLDER with the same archive folders to rebuild the previews there`);
-  }
-  return abs;
-}
+/** Where the previews and embeddings are (defined with the schema, which ingest reads it from too). */
+export { workspaceOf } from '../db/schema.js';
 
 interface Item { id: number; preview: string }
 interface Prepared { item: Item; view: number; ok: boolean; message?: string; descriptor?: Float32Array | null }
@@ -127,8 +116,11 @@ export async function embed(options: EmbedOptions): Promise<EmbedReport> {
       const items = await db.all<Item>(`SELECT ${VECTOR_SETS[set]} AS id, preview FROM ${TABLE[set]} WHERE preview IS NOT NULL ORDER BY 1`);
       const haveVector = spec ? await storedKeys(db, workspace, spec.id, set) : new Set<string>();
       const haveDescriptor = new Set((await db.all<{ id: number }>(`SELECT id FROM descriptors WHERE "set" = ?`, [set])).map((r) => r.id));
-      // photos that failed before are tried again: a preview may have been restored or its folder remounted
+      // photos that failed before are tried again (a preview may have been restored or its folder remounted), after
+      // the others, so a --limit window is not filled by the same failures on every run
+      const failedBefore = new Set((await db.all<{ id: number }>(`SELECT id FROM embed_errors WHERE "set" = ? AND model_id = ?`, [set, spec?.id ?? 'descriptor'])).map((r) => Number(r.id)));
       const todo = items.filter((it) => (spec && !haveVector.has(`${it.id}:0`)) || !haveDescriptor.has(it.id))
+        .sort((a, b) => Number(failedBefore.has(a.id)) - Number(failedBefore.has(b.id)))
         .slice(0, options.limit ?? Infinity);
       const report: EmbedSetReport = { set, images: items.length, alreadyDone: items.length - todo.length, embedded: 0, failed: 0, inferenceErrors: [] };
       reports.push(report);

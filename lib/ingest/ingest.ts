@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { dirname, extname, join, basename, relative, resolve } from 'node:path';
 import { Db, lit, type SqlValue } from '../db/duckdb.js';
-import { ensureSchema } from '../db/schema.js';
+import { archiveRoots, ensureSchema, workspaceOf } from '../db/schema.js';
 import { checkInt, FluxError } from '../util/check.js';
 import { assertOutsideArchive, checkDir, idFromSha, isInside, realPath, sha256, walk, writeFileAtomic, type FileEntry, type WalkProblem } from '../util/fsutil.js';
 import { throttle, type OnProgress } from '../util/progress.js';
@@ -283,22 +283,26 @@ async function ingestRoot(db: Db, root: Root, dir: string, workspace: string, op
   onProgress: OnProgress): Promise<RootReport> {
   const problems: WalkProblem[] = [];
   const entries = walk(dir, problems);
-  // what the walk passed over is listed afresh on every run
+  const unlisted = problems.filter((p) => p.kind === 'unreadable folder').map((p) => p.path);
+  const unstatted = new Set(problems.filter((p) => p.kind === 'unreadable file').map((p) => p.path));
+  const known = new Map((await db.all<{ path: string; bytes: number; mtime_ms: number; status: string; reason: string | null; sha256: string | null }>(
+    'SELECT path, bytes, mtime_ms, status, reason, sha256 FROM files WHERE root = ?', [root])).map((r) => [r.path, r]));
+  const onDisk = new Set(entries.map((e) => e.path));
+  // a file that could not be looked at this time, or is in a folder that could not be listed, is not gone
+  const vanished = [...known.keys()].filter((p) => !onDisk.has(p) && !unstatted.has(p) && !unlisted.some((f) => p.startsWith(f)));
+  await forgetVanished(db, root, vanished);
+  // what the walk passed over is listed afresh on every run (after forgetting: a file may have become a link)
   await db.transaction(async () => {
     await db.run(`DELETE FROM ingest_errors WHERE root = ? AND stage = 'walk'`, [root]);
-    await db.insert('ingest_errors', ['root', 'path', 'stage', 'message'], problems.map((p) => [root, p.path, 'walk', p.reason]));
+    await db.insert('ingest_errors', ['root', 'path', 'stage', 'message'], problems.map((p) => [root, p.path, 'walk', p.reason]), 'INSERT OR REPLACE');
   });
-  const unlisted = problems.filter((p) => p.kind === 'unreadable folder').map((p) => p.path);
-  const known = new Map((await db.all<{ path: string; bytes: number; mtime_ms: number; status: string; reason: string | null }>(
-    'SELECT path, bytes, mtime_ms, status, reason FROM files WHERE root = ?', [root])).map((r) => [r.path, r]));
-  const onDisk = new Set(entries.map((e) => e.path));
-  // a file in a folder that could not be listed this time is not gone
-  const vanished = [...known.keys()].filter((p) => !onDisk.has(p) && !unlisted.some((f) => p.startsWith(f)));
-  await forgetVanished(db, root, vanished);
   const todo = entries.filter((e) => {
     const k = known.get(e.path);
+    if (!k || k.bytes !== e.bytes || k.mtime_ms !== e.mtimeMs) return true;
     // a file that could not be read (permissions, a drive that went away) is tried again; a bad file is not
-    return !k || k.bytes !== e.bytes || k.mtime_ms !== e.mtimeMs || (k.status === 'failed' && (k.reason ?? '').startsWith(CANNOT_READ));
+    if (k.status === 'failed') return (k.reason ?? '').startsWith(CANNOT_READ);
+    // an indexed photo whose preview is not in the workspace (a new or emptied workspace) is read again to make it
+    return (k.status === 'ok' || k.status === 'duplicate') && k.sha256 !== null && !existsSync(join(workspace, previewPath(k.sha256)));
   });
   const report: RootReport = {
     root, dir, files: entries.length, unchanged: entries.length - todo.length, ok: 0, duplicate: 0, skipped: 0, failed: 0, vanished: vanished.length, passedOver: problems.length,
@@ -351,16 +355,29 @@ export async function ingest(options: IngestOptions): Promise<IngestReport> {
   const archives = Object.fromEntries(roots.map(([r, d]) => [`--${r}`, d]));
   const dbFile = resolve(options.db);
   assertOutsideArchive('--db', dbFile, archives);
-  const workspace = resolve(options.workspace ?? dirname(dbFile));
-  assertOutsideArchive('--workspace', workspace, archives);
+  if (options.workspace !== undefined) assertOutsideArchive('--workspace', options.workspace, archives);
   const opts = {
     concurrency: checkInt('concurrency', options.concurrency ?? availableParallelism() + 1, 1, 64),
     batchSize: checkInt('batchSize', options.batchSize ?? 64, 1, 100_000),
   };
   const onProgress = throttle(options.onProgress);
+  const existed = existsSync(dbFile);
   const db = await Db.open(dbFile);
   try {
     await ensureSchema(db);
+    // a database indexed before keeps its workspace unless another is asked for, and its trees stay apart from
+    // the ones given now (a keepers folder inside the originals given on an earlier run is refused too)
+    const recorded = existed ? await db.value<string>(`SELECT value FROM meta WHERE key = 'workspace'`) : null;
+    const workspace = options.workspace !== undefined ? resolve(options.workspace) : recorded !== null ? await workspaceOf(db) : dirname(dbFile);
+    const before = await archiveRoots(db);
+    for (const [a, da] of roots) {
+      for (const [b, dbDir] of Object.entries(before)) {
+        if (a !== b && (isInside(realPath(da), realPath(dbDir)) || isInside(realPath(dbDir), realPath(da)))) {
+          throw new FluxError(`--${a}: ${da} overlaps the ${b} folder ${dbDir} this database indexed before; the originals, keepers and inbox must be separate folders`);
+        }
+      }
+    }
+    assertOutsideArchive('--workspace', workspace, { ...archives, ...before });
     const reports: RootReport[] = [];
     for (const [root, dir] of roots) reports.push(await ingestRoot(db, root, dir, workspace, opts, onProgress));
     // relative to the database's folder when inside it, so the database and its workspace can be moved together

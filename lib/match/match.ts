@@ -177,11 +177,14 @@ export async function match(options: MatchOptions): Promise<MatchReport> {
     };
     const rejected = (k: Keeper, photo: number): boolean => decisions.some((d) => d.keeper_path === k.path && d.keeper_sha256 === k.sha && d.photo_id === photo && d.decision === 'reject');
     const accepted = (k: Keeper): number | null => decisions.find((d) => d.keeper_path === k.path && d.keeper_sha256 === k.sha && d.decision === 'accept')?.photo_id ?? null;
-    const noOriginal = (k: Keeper): boolean => decisions.some((d) => d.keeper_path === k.path && d.keeper_sha256 === k.sha && d.decision === 'none');
+    /** The photographer said this keeper has no original in the archive (and accepted none): it is settled before any step. */
+    const noOriginal = (k: Keeper): boolean => accepted(k) === null && decisions.some((d) => d.keeper_path === k.path && d.keeper_sha256 === k.sha && d.decision === 'none');
 
     /** Steps 1-3 for one keeper under a clock offset (seconds the keeper's clock runs ahead). */
     const metadataSteps = (k: Keeper, offset: number): Decision => {
       const none: Decision = { photo: null, method: null, status: 'unmatched', similarity: null, reason: null, delta: null, pool: [], candidates: [] };
+      // no link, no vote in the clock offsets and no evidence for calibration
+      if (noOriginal(k)) return { ...none, reason: 'no original in the archive, as the photographer decided' };
       const shaHit = bySha.get(k.sha);
       const kt = keeperTime(k);
       const t = k.t ? fromEpoch(epoch(k.t) - offset) : null;
@@ -273,7 +276,7 @@ export async function match(options: MatchOptions): Promise<MatchReport> {
     const thumbs = thumbnailScorer(workspace, (id) => keeperById.get(id)?.preview ?? null, (id) => photoById.get(id)?.preview ?? null);
     const scorer = modelId ? modelScorer(db, workspace, modelId) : thumbs;
     const source = scorer.source;
-    const needSimilarity = todo.filter((k) => (decided.get(k.id) as Decision).status !== 'matched');
+    const needSimilarity = todo.filter((k) => (decided.get(k.id) as Decision).status !== 'matched' && !noOriginal(k));
     // calibration learns from links made by steps 1-3 only, so a re-run sees the same evidence as the first run
     const linked = keepers.filter((k) => {
       const d = decided.get(k.id);
@@ -443,8 +446,6 @@ export async function match(options: MatchOptions): Promise<MatchReport> {
         const d = decided.get(k.id) as Decision;
         const s2 = (await scorer.score([[k.id, a]])).get(pairKey(k.id, a)) ?? null;
         Object.assign(d, { photo: a, status: 'matched', method: d.photo === a && d.method ? d.method : 'similarity', reason: 'accepted by the photographer', similarity: s2 });
-      } else if (noOriginal(k)) {
-        Object.assign(decided.get(k.id) as Decision, { photo: null, method: null, similarity: null, status: 'unmatched', reason: 'no original in the archive, as the photographer decided' });
       }
     }
 

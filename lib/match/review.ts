@@ -114,7 +114,9 @@ export async function applyDecisions(dbFile: string, csvFile: string): Promise<{
   const db = await Db.open(dbFile);
   let accepted = 0;
   let rejected = 0;
-  let none = 0;
+  const noneKeepers = new Set<number>();
+  /** Per keeper of this CSV, the line of its first accept or none: one keeper cannot get both. */
+  const answered = new Map<number, { decision: string; line: number }>();
   let ignored = 0;
   try {
     await ensureMatchSchema(db);
@@ -126,11 +128,18 @@ export async function applyDecisions(dbFile: string, csvFile: string): Promise<{
           throw new FluxError(`${csvFile} line ${n + 2}: decision: expected accept, reject, none (no original in the archive) or empty, received "${r[di]}"`);
         }
         const keeper = await db.all<{ path: string; sha256: string }>('SELECT path, sha256 FROM keeper_files WHERE keeper_id = ?', [Number(r[ki])]);
+        if (decision === 'accept' || decision === 'none') {
+          const earlier = answered.get(Number(r[ki]));
+          if (earlier && earlier.decision !== decision) {
+            throw new FluxError(`${csvFile} line ${n + 2}: keeper ${r[ki]} is marked ${decision} here and ${earlier.decision} on line ${earlier.line}; give it one answer`);
+          }
+          answered.set(Number(r[ki]), earlier ?? { decision, line: n + 2 });
+        }
         if (decision === 'none') {
           if (!keeper[0]) throw new FluxError(`${csvFile} line ${n + 2}: no keeper ${r[ki]}`);
           await db.run(`DELETE FROM match_decisions WHERE keeper_path = ? AND keeper_sha256 = ? AND decision IN ('accept', 'none')`, [keeper[0].path, keeper[0].sha256]);
           await db.run('INSERT INTO match_decisions (keeper_path, keeper_sha256, photo_id, decision) VALUES (?, ?, ?, ?)', [keeper[0].path, keeper[0].sha256, NO_ORIGINAL, 'none']);
-          none++;
+          noneKeepers.add(Number(r[ki]));
           continue;
         }
         const photo = Number(r[pi]);
@@ -143,7 +152,7 @@ export async function applyDecisions(dbFile: string, csvFile: string): Promise<{
         } else rejected++;
       }
     });
-    return { accepted, rejected, none, ignored };
+    return { accepted, rejected, none: noneKeepers.size, ignored };
   } finally {
     db.close();
   }

@@ -210,10 +210,10 @@ async function scoreInbox(options: ScoreOptions, t0: number): Promise<ScoreRepor
     // a new photo that is byte for byte one the archive already holds is said to be so (the score stays the model's)
     const known = new Map<number, string>();
     for (const k of await db.all<{ id: number; path: string; keeper: boolean | null; kind: string }>(`
-      SELECT i.inbox_id AS id, min(a.path) AS path, bool_or(a.keeper) AS keeper, min(a.kind) AS kind FROM inbox_photos i JOIN (
-        SELECT p.sha256, p.path, p.keeper, 'originals' AS kind FROM photos p
-        UNION ALL SELECT d.sha256, d.path, p.keeper, 'originals' FROM corpus_duplicates d JOIN photos p USING (photo_id)
-        UNION ALL SELECT sha256, path, true, 'keepers' FROM keeper_files) a ON a.sha256 = i.sha256
+      SELECT i.inbox_id AS id, arg_min(a.path, a.rank) AS path, arg_min(a.kind, a.rank) AS kind, bool_or(a.keeper) AS keeper FROM inbox_photos i JOIN (
+        SELECT p.sha256, p.path, p.keeper, 'originals' AS kind, '0' || p.path AS rank FROM photos p
+        UNION ALL SELECT d.sha256, d.path, p.keeper, 'originals', '0' || d.path FROM corpus_duplicates d JOIN photos p USING (photo_id)
+        UNION ALL SELECT sha256, path, true, 'keepers', '1' || path FROM keeper_files) a ON a.sha256 = i.sha256
       GROUP BY i.inbox_id`)) {
       known.set(Number(k.id), k.kind === 'keepers' ? `already among the keepers as ${k.path}` : `already in the originals as ${k.path}${k.keeper ? ', a confirmed keeper' : ''}`);
     }

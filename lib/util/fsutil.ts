@@ -59,7 +59,7 @@ export function checkOutFile(option: string, file: string, example: string): str
 export interface WalkProblem {
   /** Relative path ('/' separated); a folder's ends in '/'. */
   path: string;
-  kind: 'unreadable folder' | 'link' | 'special file';
+  kind: 'unreadable folder' | 'unreadable file' | 'link' | 'special file';
   reason: string;
 }
 
@@ -87,7 +87,15 @@ export function walk(root: string, problems?: WalkProblem[]): FileEntry[] {
       const abs = join(dir, entry.name);
       if (entry.isDirectory()) visit(abs);
       else if (entry.isFile()) {
-        const st = statSync(abs);
+        let st: Stats;
+        try {
+          st = statSync(abs);
+        } catch (err) {
+          // gone since the folder was listed, or a folder that can be listed but not entered
+          if (!problems) throw err;
+          problems.push({ path: rel(abs), kind: 'unreadable file', reason: `cannot stat the file: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` });
+          continue;
+        }
         out.push({ path: rel(abs), bytes: st.size, mtimeMs: st.mtimeMs });
       } else if (entry.isSymbolicLink()) {
         problems?.push({ path: rel(abs), kind: 'link', reason: 'symbolic link, not followed: index the real file or folder where it lies' });
