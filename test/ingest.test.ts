@@ -313,3 +313,26 @@ test('a database moved with its workspace finds its previews; a missing workspac
   const rows = await query<{ preview: string }>(cDb, 'SELECT preview FROM photos UNION ALL SELECT preview FROM keeper_files');
   assert.ok(rows.length > 0 && rows.every((p) => existsSync(join(ws2, p.preview))), 'every preview rebuilt in the new workspace');
 });
+
+test('a photo that decodes only past damaged data is indexed with a warning naming the damage; a repaired file clears it', async () => {
+  const { copyFileSync, mkdirSync, readFileSync, writeFileSync } = await import('node:fs');
+  const [good] = await query<{ path: string }>(dbFile, `SELECT path FROM photos ORDER BY bytes DESC LIMIT 1`);
+  const originals = join(work.dir, 'damaged', 'ORIGINALS');
+  const day = join(originals, '2024', '2024-05', '2024-05-17');
+  mkdirSync(day, { recursive: true });
+  const bytes = readFileSync(join(sample.originals, good?.path as string));
+  copyFileSync(join(sample.originals, good?.path as string), join(day, 'R0000001.JPG'));
+  // 400 bytes of the entropy-coded data overwritten: it still decodes, with libjpeg's warning
+  const damaged = Buffer.from(bytes);
+  for (let i = 0; i < 400; i++) damaged[Math.floor(damaged.length * 0.6) + i] = (i * 37) & 0xff;
+  writeFileSync(join(day, 'R0000002.JPG'), damaged);
+  const db = join(work.dir, 'damaged', 'flux.duckdb');
+  const r = await ingest({ originals, db });
+  assert.deepEqual([r.roots[0]?.ok, r.roots[0]?.warned, r.roots[0]?.failed], [2, 1, 0]);
+  const warnings = await query<{ path: string; message: string }>(db, 'SELECT path, message FROM ingest_warnings');
+  assert.deepEqual(warnings.map((w) => w.path), ['2024/2024-05/2024-05-17/R0000002.JPG']);
+  assert.match(warnings[0]?.message ?? '', /decoded past damaged image data.*Corrupt JPEG data/);
+  writeFileSync(join(day, 'R0000002.JPG'), bytes);
+  await ingest({ originals, db });
+  assert.deepEqual(await query(db, 'SELECT * FROM ingest_warnings'), []);
+});

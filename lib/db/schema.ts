@@ -102,7 +102,15 @@ CREATE TABLE IF NOT EXISTS inbox_photos (
 CREATE TABLE IF NOT EXISTS ingest_errors (
   root VARCHAR NOT NULL,
   path VARCHAR NOT NULL,
-  stage VARCHAR NOT NULL,           -- scan | read | decode | preview
+  stage VARCHAR NOT NULL,           -- walk | scan | read | decode
+  message VARCHAR NOT NULL,
+  PRIMARY KEY (root, path)
+);
+
+-- photos indexed with something the photographer should know (image data decoded only past damage)
+CREATE TABLE IF NOT EXISTS ingest_warnings (
+  root VARCHAR NOT NULL,
+  path VARCHAR NOT NULL,
   message VARCHAR NOT NULL,
   PRIMARY KEY (root, path)
 );

@@ -16,6 +16,8 @@ export interface Preview {
   jpeg: Buffer;
   width: number;
   height: number;
+  /** libjpeg's warning when the picture decoded only past damage (corrupt data, a missing part drawn grey). */
+  warning: string | null;
 }
 
 const MAGIC: Array<[string, number[]]> = [
@@ -38,16 +40,26 @@ export function notJpegReason(buf: Uint8Array): string | null {
   return kind ? `not a JPEG: ${kind} content` : `not a JPEG: starts with bytes ${head || '(none)'}`;
 }
 
-/** Decodes a JPEG in memory to a small preview, EXIF orientation applied. Throws with libvips' reason on damage. */
+/**
+ * Decodes a JPEG in memory to a small preview, EXIF orientation applied. Throws with libvips' reason when it cannot
+ * be decoded; a picture that decodes only past damaged data is kept, with libjpeg's warning (the photographer's
+ * photo is still his, but he should know).
+ */
 export async function makePreview(buf: Buffer, size = PREVIEW_SIZE): Promise<Preview> {
   const meta = await sharp(buf).metadata();
   if (!meta.width || !meta.height) throw new Error('no image size in the JPEG header');
-  const jpeg = await sharp(buf, { failOn: 'truncated' })
+  const decode = (failOn: 'warning' | 'truncated'): Promise<Buffer> => sharp(buf, { failOn })
     .rotate()
     .resize({ width: size, height: size, fit: 'inside', withoutEnlargement: true })
     .jpeg({ quality: 85 })
     .toBuffer();
-  return { jpeg, width: meta.width, height: meta.height };
+  try {
+    return { jpeg: await decode('warning'), width: meta.width, height: meta.height, warning: null };
+  } catch (strict) {
+    // a second, lenient decode: it throws too when the damage is beyond a warning
+    const jpeg = await decode('truncated');
+    return { jpeg, width: meta.width, height: meta.height, warning: (strict as Error).message.split('\n')[0]?.replace(/^VipsJpeg: /, '') ?? 'damaged data' };
+  }
 }
 
 /** Checks a JPEG decodes fully without making a preview (used when the preview already exists). */

@@ -48,6 +48,8 @@ export interface RootReport {
   vanished: number;
   /** Folders that could not be listed, links and special files: passed over and listed in ingest_errors (stage `walk`). */
   passedOver: number;
+  /** Photos indexed past damaged image data, listed in ingest_warnings. */
+  warned: number;
 }
 
 /** What `ingest` did. */
@@ -59,7 +61,7 @@ export interface IngestReport {
 }
 
 type Outcome =
-  | { kind: 'photo'; entry: FileEntry; sha: string; exif: ExifFields; width: number; height: number; preview: string }
+  | { kind: 'photo'; entry: FileEntry; sha: string; exif: ExifFields; width: number; height: number; preview: string; warning?: string | null }
   | { kind: 'skipped'; entry: FileEntry; reason: string }
   | { kind: 'failed'; entry: FileEntry; stage: string; message: string; sha: string | null };
 
@@ -121,7 +123,7 @@ async function processFile(dir: string, entry: FileEntry, workspace: string): Pr
     }
     const out = await makePreview(buf);
     writeFileAtomic(previewFile, out.jpeg);
-    return { kind: 'photo', entry, sha, exif, preview, width: out.width, height: out.height };
+    return { kind: 'photo', entry, sha, exif, preview, width: out.width, height: out.height, warning: out.warning };
   } catch (err) {
     return { kind: 'failed', entry, stage: 'decode', message: decodeFailure(buf, err as Error), sha };
   }
@@ -232,6 +234,7 @@ async function writeBatch(db: Db, root: Root, batch: Outcome[]): Promise<void> {
   await db.transaction(async () => {
     const paths = batch.map((o) => o.entry.path);
     await db.run(`DELETE FROM ingest_errors WHERE root = ? AND path IN (${inList(paths.length)})`, [root, ...paths]);
+    await db.run(`DELETE FROM ingest_warnings WHERE root = ? AND path IN (${inList(paths.length)})`, [root, ...paths]);
     const photos = batch.filter((o): o is Extract<Outcome, { kind: 'photo' }> => o.kind === 'photo');
     if (root === 'originals') await writePhotos(db, photos);
     if (root === 'keepers' || root === 'inbox') {
@@ -240,6 +243,8 @@ async function writeBatch(db: Db, root: Root, batch: Outcome[]): Promise<void> {
       await db.run(`DELETE FROM ${table} WHERE path IN (${inList(paths.length)})`, paths);
       await db.insert(table, cols, photos.map(rowOf));
     }
+    await db.insert('ingest_warnings', ['root', 'path', 'message'], photos.filter((p) => p.warning).map((p) => [root, p.entry.path,
+      `decoded past damaged image data, the picture may be partly grey or garbled: ${p.warning}`]));
     const failed = batch.filter((o): o is Extract<Outcome, { kind: 'failed' }> => o.kind === 'failed');
     await db.insert('ingest_errors', ['root', 'path', 'stage', 'message'],
       failed.map((f) => [root, f.entry.path, f.stage, f.message]));
@@ -260,6 +265,7 @@ async function forgetVanished(db: Db, root: Root, paths: string[]): Promise<void
       const list = inList(part.length);
       await db.run(`DELETE FROM files WHERE root = ? AND path IN (${list})`, [root, ...part]);
       await db.run(`DELETE FROM ingest_errors WHERE root = ? AND path IN (${list})`, [root, ...part]);
+      await db.run(`DELETE FROM ingest_warnings WHERE root = ? AND path IN (${list})`, [root, ...part]);
       if (root === 'originals') await db.run(`DELETE FROM corpus_duplicates WHERE path IN (${list})`, part);
       if (root === 'keepers') await db.run(`DELETE FROM keeper_files WHERE path IN (${list})`, part);
       if (root === 'inbox') await db.run(`DELETE FROM inbox_photos WHERE path IN (${list})`, part);
@@ -305,7 +311,7 @@ async function ingestRoot(db: Db, root: Root, dir: string, workspace: string, op
     return (k.status === 'ok' || k.status === 'duplicate') && k.sha256 !== null && !existsSync(join(workspace, previewPath(k.sha256)));
   });
   const report: RootReport = {
-    root, dir, files: entries.length, unchanged: entries.length - todo.length, ok: 0, duplicate: 0, skipped: 0, failed: 0, vanished: vanished.length, passedOver: problems.length,
+    root, dir, files: entries.length, unchanged: entries.length - todo.length, ok: 0, duplicate: 0, skipped: 0, failed: 0, vanished: vanished.length, passedOver: problems.length, warned: 0,
   };
   let pending: Outcome[] = [];
   let writing = Promise.resolve();
@@ -319,7 +325,10 @@ async function ingestRoot(db: Db, root: Root, dir: string, workspace: string, op
   onProgress({ stage: root, done: 0, total: todo.length });
   await pool(todo, opts.concurrency, (e) => processFile(dir, e, workspace), async (o) => {
     pending.push(o);
-    if (o.kind === 'photo') report.ok++;
+    if (o.kind === 'photo') {
+      report.ok++;
+      if (o.warning) report.warned++;
+    }
     else if (o.kind === 'skipped') report.skipped++;
     else report.failed++;
     onProgress({ stage: root, done: ++done, total: todo.length, detail: o.entry.path });
