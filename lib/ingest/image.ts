@@ -58,7 +58,10 @@ export async function makePreview(buf: Buffer, size = PREVIEW_SIZE): Promise<Pre
   } catch (strict) {
     // a second, lenient decode: it throws too when the damage is beyond a warning
     const jpeg = await decode('truncated');
-    return { jpeg, width: meta.width, height: meta.height, warning: (strict as Error).message.split('\n')[0]?.replace(/^VipsJpeg: /, '') ?? 'damaged data' };
+    // libvips' message names the damage ("Corrupt JPEG data: ...") when its error buffer holds libjpeg's text
+    const detail = (strict as Error).message.split('\n').map((l) => l.replace(/^VipsJpeg: /, '').trim())
+      .filter((l) => l && !/treated as error due to failOn/i.test(l));
+    return { jpeg, width: meta.width, height: meta.height, warning: detail.join('; ') || 'libjpeg reported damaged data' };
   }
 }
 
