@@ -95,6 +95,14 @@ test('re-running is idempotent and decides only what is undecided', async () => 
   const again = await match({ db: dbFile });
   assert.equal(again.processed, before.filter((r) => r.match_status !== 'matched').length);
   assert.deepEqual(await rows(dbFile), before);
+  // the walks' clock offsets are found again from the links already made, and kept in match_sessions
+  assert.deepEqual(again.offsets, report.offsets);
+  const db = await Db.open(dbFile, { readOnly: true });
+  try {
+    assert.equal(Number(await db.value('SELECT count(*) FROM match_sessions')), report.offsets.length);
+  } finally {
+    db.close();
+  }
 });
 
 test('review sheet and CSV list the doubtful keepers; decisions survive a full re-run', async () => {

@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { pca } from '../lib/analysis/pca.js';
-import { keeperMotifs, silhouette } from '../lib/analysis/motifs.js';
+import { keeperMotifs, silhouette, silhouetteCriterion } from '../lib/analysis/motifs.js';
 import { issueDrafts } from '../lib/analysis/drafts.js';
 import { placeStats, weekdayHourDensity } from '../lib/analysis/sessions.js';
 import { Db } from '../lib/db/duckdb.js';
@@ -89,6 +89,12 @@ test('motifs: k chosen by silhouette, every keeper mapped, nearest photos are me
     const fixed = await keeperMotifs(db, { seed: 3, k: 3, skipUmap: true });
     assert.equal(fixed.k, 3);
     assert.equal(fixed.kChoice.criterion, 'given');
+    // the chosen k says how much structure its silhouette shows, and a subsample only when there was one
+    const best = Math.max(...m.kChoice.scores.map((x) => x.silhouette));
+    assert.match(m.kChoice.criterion, new RegExp(`^mean silhouette over k = 2\\.\\.\\d+; best ${best.toFixed(2)} at k = ${m.k}, (no substantial|weak|reasonable|strong) structure`));
+    assert.equal(silhouetteCriterion([{ k: 2, silhouette: 0.09 }, { k: 3, silhouette: 0.05 }], 8, 2000),
+      'mean silhouette over k = 2..8 (1,500-point subsample); best 0.09 at k = 2, no substantial structure: the motifs overlap, read them as tendencies, not separate kinds of picture');
+    assert.match(silhouetteCriterion([{ k: 4, silhouette: 0.72 }], 8, 100), /^mean silhouette over k = 2\.\.8; best 0\.72 at k = 4, strong structure$/);
   } finally {
     db.close();
   }

@@ -92,6 +92,20 @@ export interface ClusterMap {
   seconds: MotifMap['seconds'];
 }
 
+/**
+ * How k was chosen, in words, with what the best silhouette says about the structure (Kaufman and Rousseeuw's
+ * reading: below 0.25 no substantial structure, to 0.5 weak, to 0.7 reasonable, above strong).
+ */
+export function silhouetteCriterion(scores: ReadonlyArray<{ k: number; silhouette: number }>, kMax: number, n: number): string {
+  const best = scores.reduce<{ k: number; silhouette: number } | null>((a, b) => (!a || b.silhouette > a.silhouette ? b : a), null);
+  const base = `mean silhouette over k = 2..${kMax}${n > 1500 ? ' (1,500-point subsample)' : ''}`;
+  if (!best) return base;
+  const s = best.silhouette;
+  const reading = s < 0.25 ? 'no substantial structure: the motifs overlap, read them as tendencies, not separate kinds of picture'
+    : s < 0.5 ? 'weak structure' : s < 0.7 ? 'reasonable structure' : 'strong structure';
+  return `${base}; best ${s.toFixed(2)} at k = ${best.k}, ${reading}`;
+}
+
 /** PCA, k-means (k given or by silhouette) and UMAP of the rows of a matrix, all seeded. */
 export async function clusterAndMap(matrix: VectorMatrix, options: Omit<MotifOptions, 'model' | 'nearest'> = {}): Promise<ClusterMap> {
   const seed = checkInt('--seed', options.seed ?? 7, 0, 0xffffffff);
@@ -121,7 +135,7 @@ export async function clusterAndMap(matrix: VectorMatrix, options: Omit<MotifOpt
   t = performance.now();
   const xy = options.skipUmap ? points.map((p) => [p[0] ?? 0, p[1] ?? 0] as [number, number]) : umap2d(reduced.projected, seed);
   return {
-    k, kChoice: options.k !== undefined ? { criterion: 'given', scores } : { criterion: `mean silhouette over k = 2..${kMax} (1,500-point subsample)`, scores },
+    k, kChoice: options.k !== undefined ? { criterion: 'given', scores } : { criterion: silhouetteCriterion(scores, kMax, n), scores },
     cluster: km.clusters, centroids: km.centroids, points, xy, explained: reduced.explained.reduce((x, y) => x + y, 0),
     seconds: { pca: pcaSeconds, kmeans: kmSeconds, umap: (performance.now() - t) / 1000 },
   };

@@ -247,8 +247,15 @@ export async function match(options: MatchOptions): Promise<MatchReport> {
     for (const k of keepers) {
       const d = decided.get(k.id);
       const key = sessionKey(k);
-      if (!key || !d || d.photo === null || d.delta === null) continue;
-      push(groups as Map<string, number[]>, key, d.delta);
+      if (!key) continue;
+      if (d) {
+        if (d.photo !== null && d.delta !== null) push(groups as Map<string, number[]>, key, d.delta);
+        continue;
+      }
+      // a keeper linked by an earlier run (by its metadata) still votes, so a re-run finds the same offsets
+      const p = k.status === 'matched' && k.method !== 'similarity' && k.matched !== null ? photoById.get(k.matched) : undefined;
+      const kt = keeperTime(k);
+      if (p?.t && kt) push(groups as Map<string, number[]>, key, Math.round((epoch(kt) - epoch(p.t)) * 100) / 100);
     }
     for (const [key, deltas] of groups) {
       const rounded = deltas.map((x) => Math.round(x));

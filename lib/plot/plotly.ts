@@ -38,7 +38,12 @@ export const FIGURE_MARGIN = Object.freeze({ l: 60, r: 20, t: 40, b: 50 });
 export function figureHtml(fig: PlotFigure, options: { id?: string; height?: number } = {}): string {
   const id = options.id ?? `flux-fig-${Date.now().toString(36)}-${counter++}`;
   // a figure's own margins add to the defaults: plotly's would otherwise fill the sides left out (top 100, bottom 80)
-  const layout = { height: options.height ?? 380, font: { size: 12 }, ...fig.layout, margin: { ...FIGURE_MARGIN, ...(fig.layout.margin as object | undefined) } };
+  // and axes make room for their labels (rotated dates, long model names) instead of running into what follows
+  const axis = (a: unknown): Record<string, unknown> => ({ automargin: true, ...(a as Record<string, unknown> | undefined) });
+  const layout = {
+    height: options.height ?? 380, font: { size: 12 }, ...fig.layout, margin: { ...FIGURE_MARGIN, ...(fig.layout.margin as object | undefined) },
+    xaxis: axis(fig.layout.xaxis), yaxis: axis(fig.layout.yaxis),
+  };
   return `<div id="${escapeHtml(id)}" class="flux-figure" style="width:100%;min-height:${layout.height}px"></div>
 <script>(function(){var d=${scriptJson(fig.data)};var l=${scriptJson(layout)};
 function draw(){Plotly.newPlot(${scriptJson(id)},d,l,{responsive:true,displaylogo:false});}
