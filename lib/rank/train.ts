@@ -542,7 +542,7 @@ export function verdict(r: TrainReport): string {
   }
   lines.push(`On the held-out test walks its AP is ${est(w.test.ap)}` +
     (lr ? `, against ${est(lr.test.ap)} for ${lr.name}` : '') + (meta ? `, ${est(meta.test.ap)} for the metadata-only model` : '') +
-    (chance ? ` and ${est(chance.test.ap)} for chance` : '') + ` (chance AP is about the test keeper rate, ${((r.data.testKeepers / Math.max(1, r.data.test)) * 100).toFixed(1)}%: ${r.data.testKeepers} keepers in ${r.data.test} photos).`);
+    (chance ? ` and ${est(chance.test.ap)} for chance` : '') + ` (chance AP is about the test keeper rate, ${((r.data.testKeepers / Math.max(1, r.data.test)) * 100).toFixed(1)}%: ${plural(r.data.testKeepers, 'keeper')} in ${r.data.test} photos).`);
   const beats = (o?: CandidateResult): string => (!o ? 'n/a' : w.test.ap.value > o.test.ap.value ? (w.test.ap.lo > o.test.ap.hi ? 'yes, with intervals apart' : 'higher, but the intervals overlap') : 'no');
   lines.push(`Beats logistic regression on test AP: ${beats(lr)}; beats the metadata-only model: ${beats(meta)}.`);
   const a = r.allWalks;
