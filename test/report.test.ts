@@ -10,7 +10,7 @@ import { keeperMotifs, silhouette, silhouetteCriterion } from '../lib/analysis/m
 import { issueDrafts } from '../lib/analysis/drafts.js';
 import { placeStats, weekdayHourDensity } from '../lib/analysis/sessions.js';
 import { Db } from '../lib/db/duckdb.js';
-import { figureHtml, scatterFigure } from '../lib/plot/plotly.js';
+import { figureHtml, histogramFigure, matchMarkers, scatterFigure } from '../lib/plot/plotly.js';
 import { score } from '../lib/rank/score.js';
 import { train } from '../lib/rank/train.js';
 import type { SampleResult } from '../lib/sample/generate.js';
@@ -54,6 +54,12 @@ test('large scatters use WebGL; labels and script payloads are escaped', () => {
   assert.equal((big.data[0]?.x as number[]).length, 400_000);
   const html = figureHtml(scatterFigure([{ x: 1, y: 2, group: '</script><script>alert(1)</script>', text: '<img src=x onerror=alert(1)>' }], { title: 'x' }));
   assert.ok(!html.includes('<img src=x') && !html.includes('</script><script>alert'), 'no raw markup from archive text');
+  // thresholds on a histogram: a dotted line each, named; the sure threshold only once it is learnt
+  assert.deepEqual(matchMarkers({ link: 0.97, review: 0.985, calibrated: true }), [{ value: 0.97, name: 'link' }, { value: 0.985, name: 'sure' }]);
+  assert.deepEqual(matchMarkers({ link: 0.995, review: 1.01, calibrated: false }), [{ value: 0.995, name: 'review from' }]);
+  const h = histogramFigure([{ name: 'a', values: [0.9, 0.95] }], { title: 't', x: 'x', markers: matchMarkers({ link: 0.97, review: 0.985, calibrated: true }) });
+  assert.deepEqual((h.layout.shapes as Array<{ x0: number }>).map((m) => m.x0), [0.97, 0.985]);
+  assert.deepEqual((h.layout.annotations as Array<{ text: string }>).map((m) => m.text), ['link', 'sure']);
 });
 
 // ---- on the small sample, trained and scored

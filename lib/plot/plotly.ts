@@ -134,11 +134,23 @@ export function scatterFigure(points: ReadonlyArray<{ x: number; y: number; grou
 }
 
 /** Overlaid histograms of named series (for example similarity of true pairs against siblings). */
-export function histogramFigure(series: ReadonlyArray<{ name: string; values: readonly number[] }>, o: { title: string; x: string; bins?: number }): PlotFigure {
+export function histogramFigure(series: ReadonlyArray<{ name: string; values: readonly number[] }>,
+  o: { title: string; x: string; bins?: number; markers?: ReadonlyArray<{ value: number; name: string }> }): PlotFigure {
+  // thresholds as dotted lines across the plot, named above it
+  const markers = o.markers ?? [];
   return {
     data: series.map((s) => ({ type: 'histogram', name: label(s.name), x: s.values, opacity: 0.6, nbinsx: o.bins ?? 40 })),
-    layout: { title: title(o.title), barmode: 'overlay', xaxis: { title: { text: o.x } }, yaxis: { title: { text: 'count' } } },
+    layout: {
+      title: title(o.title), barmode: 'overlay', xaxis: { title: { text: o.x } }, yaxis: { title: { text: 'count' } },
+      shapes: markers.map((m) => ({ type: 'line', x0: m.value, x1: m.value, yref: 'paper', y0: 0, y1: 1, line: { dash: 'dot', color: '#b2182b' } })),
+      annotations: markers.map((m) => ({ x: m.value, yref: 'paper', y: 1.02, text: label(m.name), showarrow: false, font: { color: '#b2182b', size: 10 } })),
+    },
   };
+}
+
+/** The thresholds of a match calibration worth marking on its similarity histogram (the sure one only when learnt). */
+export function matchMarkers(c: { link: number; review: number; calibrated: boolean }): Array<{ value: number; name: string }> {
+  return [{ value: c.link, name: c.calibrated ? 'link' : 'review from' }, ...(c.calibrated && c.review <= 1 ? [{ value: c.review, name: 'sure' }] : [])];
 }
 
 /** A heatmap (for example keeper rate by weekday and hour). */

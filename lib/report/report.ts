@@ -16,7 +16,7 @@ import { issueDrafts, type Drafts } from '../analysis/drafts.js';
 import { placeStats, sessionStats, weekdayHourDensity } from '../analysis/sessions.js';
 import { escapeHtml, htmlTable } from '../plot/html.js';
 import {
-  barFigure, figureHtml, heatmapFigure, histogramFigure, hoverScatterHtml, intervalFigure, plotlyScript, reliabilityFigure, scatterFigure, stackedBarFigure, tradeoffFigure,
+  barFigure, figureHtml, heatmapFigure, histogramFigure, hoverScatterHtml, intervalFigure, matchMarkers, plotlyScript, reliabilityFigure, scatterFigure, stackedBarFigure, tradeoffFigure,
   type PlotFigure,
 } from '../plot/plotly.js';
 import { assertOutsideArchive, checkOutFile, writeFileAtomic } from '../util/fsutil.js';
@@ -96,7 +96,7 @@ ${htmlTable(c.duplicateList.slice(0, 50), `Duplicates (${c.duplicateList.length}
       sections.push({
         id: 'matching', title: 'Keepers linked to originals', html: `
 ${fig(stackedBarFigure(statuses, methods.map((meth) => ({ name: meth, values: statuses.map((s) => m.byStatusMethod.find((r) => r.match_status === s && (r.match_method ?? 'none') === meth)?.keepers ?? 0) })), { title: 'Keeper files by status and method', y: 'keeper files' }))}
-${m.calibration ? fig(histogramFigure([{ name: 'true pairs (bytes differ)', values: m.calibration.truePairs }, { name: 'most similar other frame of the walk', values: m.calibration.siblings }], { title: `Similarity behind the thresholds (link >= ${m.calibration.link.toFixed(3)})`, x: 'cosine similarity' })) : ''}
+${m.calibration ? fig(histogramFigure([{ name: 'true pairs (bytes differ)', values: m.calibration.truePairs }, { name: 'most similar other frame of the walk', values: m.calibration.siblings }], { title: `Similarity behind the thresholds (link >= ${m.calibration.link.toFixed(3)})`, x: 'cosine similarity', markers: matchMarkers(m.calibration) })) : ''}
 ${htmlTable(m.offsets.filter((o) => o.clock_offset_seconds !== 0), 'Camera clock offsets found (walks with a non-zero offset)')}
 <h3>Review queue (${m.queue.length})</h3>${sheet(queue)}`,
       });
