@@ -153,6 +153,27 @@ test('flux curate: run, exclude the stable picks, run again without them, clear'
   db2.close();
   for (const id of stable) assert.ok(!again.includes(id), `excluded ${id} picked again`);
   assert.match(flux('clear'), /all exclusions removed/);
+  // photos scored as technical failures are left out unless asked for
+  const picks = async (): Promise<number[]> => {
+    const d = await Db.open(dbFile, { readOnly: true });
+    try {
+      return (await d.all<{ photo_id: number }>('SELECT photo_id FROM curator_selection ORDER BY photo_id')).map((r) => Number(r.photo_id));
+    } finally {
+      d.close();
+    }
+  };
+  assert.doesNotMatch(flux('--target', '6', '--iterations', '4', '--seed', '3'), /technical failure/);
+  const plain = await picks();
+  const d3 = await Db.open(dbFile);
+  await d3.run('ALTER TABLE photos ADD COLUMN IF NOT EXISTS keeper_band VARCHAR');
+  await d3.run(`UPDATE photos SET keeper_band = 'failure' WHERE photo_id IN (?, ?)`, [plain[0] as number, plain[1] as number]);
+  d3.close();
+  assert.match(flux('--target', '6', '--iterations', '4', '--seed', '3'), /^2 technical failures left out \(--keep-failures to include them\)/);
+  const without = await picks();
+  assert.ok(!without.includes(plain[0] as number) && !without.includes(plain[1] as number), 'failures not picked');
+  assert.equal(without.length, 6);
+  flux('--target', '6', '--iterations', '4', '--seed', '3', '--keep-failures');
+  assert.deepEqual(await picks(), plain, 'kept when asked');
   const bad = spawnSync(process.execPath, [join(PROJECT, 'dist', 'lib', 'cli', 'flux.js'), 'curate', '--db', dbFile, '--where', 'nonsense ==='], { encoding: 'utf8' });
   assert.equal(bad.status, 1);
   assert.match(bad.stderr, /--where: the condition "nonsense ===" is not valid SQL/);

@@ -8,7 +8,7 @@ import { generateMetadata } from '../sample/metadata.js';
 import { ingest, ingestMetadata, type IngestReport } from '../ingest/ingest.js';
 import { FluxError } from '../util/check.js';
 import { buildSplit } from '../dataset/split.js';
-import { curateVectors, ensureCuratorSchema, exclude, exclusions, exportSelection, loadPhotoVectors, saveSelection } from '../curate/curate.js';
+import { curateVectors, ensureCuratorSchema, exclude, exclusions, exportSelection, loadPhotoVectors, saveSelection, technicalFailures } from '../curate/curate.js';
 import { withDb } from '../db/duckdb.js';
 import { archiveRoots } from '../db/schema.js';
 import { embed } from '../embed/embed.js';
@@ -205,15 +205,18 @@ export const COMMANDS: Record<string, Command> = {
     summary: 'diverse (fps) or representative (kmeans) subsets with Monte Carlo stability; exclusions; export',
     usage: [
       'flux curate --db FILE [--method fps|kmeans] [--target 150] [--iterations 20] [--seed 7] [--keepers] [--where SQL]',
-      '            [--model ID] [--export DIR] [--favourites]',
+      '            [--model ID] [--export DIR] [--favourites] [--keep-failures]',
       'flux curate exclude --db FILE PHOTO_ID...      exclude photos (removed before every later run)',
       'flux curate exclude --db FILE --above 90       exclude every photo the last run picked at least 90% of the time',
       'flux curate clear --db FILE                    remove all exclusions',
+      '',
+      'Photos flux score marked as technical failures (black, blown-out, blurred misfires) are left out unless',
+      '--keep-failures is given: farthest-point sampling would otherwise pick them first.',
     ].join('\n'),
     options: {
       db: { type: 'string' }, method: { type: 'string' }, target: { type: 'string' }, iterations: { type: 'string' }, seed: { type: 'string' },
       keepers: { type: 'boolean' }, where: { type: 'string' }, model: { type: 'string' }, export: { type: 'string' }, favourites: { type: 'boolean' },
-      above: { type: 'string' },
+      above: { type: 'string' }, 'keep-failures': { type: 'boolean' },
     },
     async run(v, positionals, onProgress) {
       const file = need(v, 'db', 'curate');
@@ -239,10 +242,15 @@ export const COMMANDS: Record<string, Command> = {
         }
         if (action !== undefined) throw new FluxError(`flux curate: expected exclude, clear or no action, received "${action}"`);
         const input = await loadPhotoVectors(db, { model: str(v, 'model'), keepersOnly: Boolean(v.keepers), where: str(v, 'where') });
+        const excluded = await exclusions(db);
+        const failures = v['keep-failures'] ? new Set<number>() : await technicalFailures(db);
+        const inRun = new Set(input.ids);
+        const leftOut = [...failures].filter((id) => inRun.has(id) && !excluded.has(id)).length;
         const r = await curateVectors(input, {
           method: (str(v, 'method') ?? 'fps') as 'fps' | 'kmeans', target: num(v, 'target') ?? 150, iterations: num(v, 'iterations') ?? 20,
-          seed: num(v, 'seed') ?? 7, excluded: await exclusions(db), onProgress,
+          seed: num(v, 'seed') ?? 7, excluded: new Set([...excluded, ...failures]), onProgress,
         });
+        if (leftOut) console.log(`${plural(leftOut, 'technical failure')} left out (--keep-failures to include them)`);
         await saveSelection(db, r, input.modelId, Boolean(v.favourites));
         const bands = { stable: 0, frequent: 0, occasional: 0 };
         for (const s of r.selection) bands[s.band]++;

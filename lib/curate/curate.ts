@@ -194,6 +194,17 @@ export async function exclude(db: Db, ids: number[], reason: string): Promise<nu
   return Number(await db.value('SELECT count(*) FROM curator_exclusions')) - before;
 }
 
+/**
+ * Photos `flux score` found to be clear technical failures (black, blown-out or blurred misfires): farthest-point
+ * sampling would pick them first, as the most unusual frames, so the curator leaves them out unless asked to keep
+ * them. Empty before the corpus is scored.
+ */
+export async function technicalFailures(db: Db): Promise<Set<number>> {
+  const scored = Number(await db.value(`SELECT count(*) FROM information_schema.columns WHERE table_name = 'photos' AND column_name = 'keeper_band'`));
+  if (!scored) return new Set();
+  return new Set((await db.all<{ photo_id: number }>(`SELECT photo_id FROM photos WHERE keeper_band = 'failure'`)).map((r) => Number(r.photo_id)));
+}
+
 /** The excluded photo_ids. */
 export async function exclusions(db: Db): Promise<Set<number>> {
   await ensureCuratorSchema(db);
