@@ -10,7 +10,7 @@ import { keeperMotifs, silhouette, silhouetteCriterion } from '../lib/analysis/m
 import { issueDrafts } from '../lib/analysis/drafts.js';
 import { placeStats, weekdayHourDensity } from '../lib/analysis/sessions.js';
 import { Db } from '../lib/db/duckdb.js';
-import { figureHtml, histogramFigure, matchMarkers, scatterFigure } from '../lib/plot/plotly.js';
+import { figureHtml, histogramFigure, matchMarkers, probabilityAxisEnd, reliabilityFigure, scatterFigure } from '../lib/plot/plotly.js';
 import { score } from '../lib/rank/score.js';
 import { train } from '../lib/rank/train.js';
 import type { SampleResult } from '../lib/sample/generate.js';
@@ -54,6 +54,11 @@ test('large scatters use WebGL; labels and script payloads are escaped', () => {
   assert.equal((big.data[0]?.x as number[]).length, 400_000);
   const html = figureHtml(scatterFigure([{ x: 1, y: 2, group: '</script><script>alert(1)</script>', text: '<img src=x onerror=alert(1)>' }], { title: 'x' }));
   assert.ok(!html.includes('<img src=x') && !html.includes('</script><script>alert'), 'no raw markup from archive text');
+  // probability axes zoom to small scores, never past 1
+  assert.deepEqual([probabilityAxisEnd([0.21, 0.05]), probabilityAxisEnd([0.9]), probabilityAxisEnd([]), probabilityAxisEnd([0.43])], [0.25, 1, 0.05, 0.5]);
+  const rel = reliabilityFigure([{ meanScore: 0.04, keeperRate: 0.03, count: 200 }, { meanScore: 0.12, keeperRate: 0.08, count: 20 }], { title: 'r' });
+  assert.deepEqual((rel.layout.xaxis as { range: number[] }).range, [0, 0.15]);
+  assert.match((rel.layout.title as { text: string }).text, /axes to 0\.15: no bin is higher/);
   // thresholds on a histogram: a dotted line each, named; the sure threshold only once it is learnt
   assert.deepEqual(matchMarkers({ link: 0.97, review: 0.985, calibrated: true }), [{ value: 0.97, name: 'link' }, { value: 0.985, name: 'sure' }]);
   assert.deepEqual(matchMarkers({ link: 0.995, review: 1.01, calibrated: false }), [{ value: 0.995, name: 'review from' }]);

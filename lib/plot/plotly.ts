@@ -85,20 +85,31 @@ export function intervalFigure(rows: ReadonlyArray<{ name: string; value: number
   return { data, layout: { title: title(o.title), xaxis: { title: { text: o.x } }, margin: { l: 290 }, shapes, annotations, height: FIGURE_MARGIN.t + FIGURE_MARGIN.b + 30 + 28 * rows.length } };
 }
 
+/**
+ * The upper end of a probability axis: 1, or (when every value is small) the values' maximum rounded up to 0.05, so
+ * scores that never pass 0.2 do not sit in a fifth of the plot.
+ */
+export function probabilityAxisEnd(values: readonly number[]): number {
+  const max = Math.max(0, ...values.filter(Number.isFinite));
+  return max >= 0.5 ? 1 : Math.max(0.05, Math.ceil(max * 1.15 * 20) / 20);
+}
+
 /** A reliability diagram: mean score against observed keeper rate per bin, with the diagonal. */
 export function reliabilityFigure(bins: ReadonlyArray<{ meanScore: number; keeperRate: number; count: number }>, o: { title: string }): PlotFigure {
   const used = bins.filter((b) => b.count > 0);
   const maxCount = Math.max(1, ...used.map((b) => b.count));
+  const end = probabilityAxisEnd(used.flatMap((b) => [b.meanScore, b.keeperRate]));
+  const zoom = end < 1 ? ` (axes to ${end.toFixed(2)}: no bin is higher)` : '';
   return {
     data: [
-      { type: 'scatter', mode: 'lines', x: [0, 1], y: [0, 1], name: 'perfect calibration', line: { dash: 'dot', color: '#999' } },
+      { type: 'scatter', mode: 'lines', x: [0, end], y: [0, end], name: 'perfect calibration', line: { dash: 'dot', color: '#999' } },
       {
         type: 'scatter', mode: 'lines+markers', name: 'keeper score', x: used.map((b) => b.meanScore), y: used.map((b) => b.keeperRate),
         marker: { size: used.map((b) => 6 + 24 * Math.sqrt(b.count / maxCount)), color: '#1b7837' }, text: used.map((b) => `${b.count} photos`),
         hovertemplate: 'mean score %{x:.3f}<br>keeper rate %{y:.3f}<br>%{text}<extra></extra>',
       },
     ],
-    layout: { title: title(o.title), xaxis: { title: { text: 'mean keeper score in bin' }, range: [0, 1] }, yaxis: { title: { text: 'observed keeper rate' }, range: [0, 1] } },
+    layout: { title: title(o.title + zoom), xaxis: { title: { text: 'mean keeper score in bin' }, range: [0, end] }, yaxis: { title: { text: 'observed keeper rate' }, range: [0, end] } },
   };
 }
 
@@ -112,7 +123,10 @@ export function tradeoffFigure(points: ReadonlyArray<{ threshold: number; precis
       { type: 'scatter', mode: 'lines', name: 'recall', x: xs, y: points.map((p) => p.recall), line: { shape: 'hv' } },
       { type: 'scatter', mode: 'lines', name: 'review budget (share surfaced)', x: xs, y: points.map((p) => p.budget), line: { shape: 'hv', dash: 'dot' } },
     ],
-    layout: { title: title(o.title), xaxis: { title: { text: 'surface photos scoring at least' }, range: [0, 1] }, yaxis: { range: [0, 1.02] }, shapes },
+    layout: {
+      title: title(o.title), xaxis: { title: { text: 'surface photos scoring at least' }, range: [0, probabilityAxisEnd([...xs, o.threshold ?? 0])] },
+      yaxis: { range: [0, 1.02] }, shapes,
+    },
   };
 }
 
