@@ -10,6 +10,7 @@ import { keeperMotifs, silhouette, silhouetteCriterion } from '../lib/analysis/m
 import { issueDrafts } from '../lib/analysis/drafts.js';
 import { placeStats, weekdayHourDensity } from '../lib/analysis/sessions.js';
 import { Db } from '../lib/db/duckdb.js';
+import { htmlTable } from '../lib/plot/html.js';
 import { figureHtml, histogramFigure, matchMarkers, probabilityAxisEnd, reliabilityFigure, scatterFigure } from '../lib/plot/plotly.js';
 import { score } from '../lib/rank/score.js';
 import { train } from '../lib/rank/train.js';
@@ -54,6 +55,10 @@ test('large scatters use WebGL; labels and script payloads are escaped', () => {
   assert.equal((big.data[0]?.x as number[]).length, 400_000);
   const html = figureHtml(scatterFigure([{ x: 1, y: 2, group: '</script><script>alert(1)</script>', text: '<img src=x onerror=alert(1)>' }], { title: 'x' }));
   assert.ok(!html.includes('<img src=x') && !html.includes('</script><script>alert'), 'no raw markup from archive text');
+  // tables: a numeric column right-aligned with one number of decimals; text left-aligned and escaped
+  const t = htmlTable([{ name: '<b>', focal: 18.3, n: 11, ap: 0.1 }, { name: 'x', focal: 2.8, n: 2, ap: 0.1444 }]);
+  assert.deepEqual([...t.matchAll(/<td style="text-align:(\w+);[^"]*">([^<]*)<\/td>/g)].map((m) => `${m[1]} ${m[2]}`),
+    ['left &lt;b&gt;', 'right 18.3', 'right 11', 'right 0.100', 'left x', 'right 2.8', 'right 2', 'right 0.144']);
   // probability axes zoom to small scores, never past 1
   assert.deepEqual([probabilityAxisEnd([0.21, 0.05]), probabilityAxisEnd([0.9]), probabilityAxisEnd([]), probabilityAxisEnd([0.43])], [0.25, 1, 0.05, 0.5]);
   const rel = reliabilityFigure([{ meanScore: 0.04, keeperRate: 0.03, count: 200 }, { meanScore: 0.12, keeperRate: 0.08, count: 20 }], { title: 'r' });

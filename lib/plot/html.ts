@@ -8,8 +8,14 @@ export function escapeHtml(text: unknown): string {
   return String(text ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
 }
 
-function cell(v: unknown): string {
-  if (typeof v === 'number') return Number.isInteger(v) ? String(v) : v.toFixed(3);
+/** Decimals a number needs at a precision of three (18.3 needs 1, 0.1444 needs 3, 11 none). */
+const decimalsOf = (v: number): number => (Number.isFinite(v) ? (String(Math.round(v * 1000) / 1000).split('.')[1]?.length ?? 0) : 0);
+
+function cell(v: unknown, decimals?: number): string {
+  if (typeof v === 'number') {
+    if (!Number.isFinite(v)) return String(v);
+    return decimals !== undefined ? v.toFixed(decimals) : Number.isInteger(v) ? String(v) : v.toFixed(3);
+  }
   if (v instanceof Date) return v.toISOString().slice(0, 19).replace('T', ' ');
   return escapeHtml(v);
 }
@@ -19,8 +25,13 @@ export function htmlTable(rows: ReadonlyArray<object>, caption?: string): string
   const cap = caption ? `<caption style="text-align:left;font-weight:bold">${escapeHtml(caption)}</caption>` : '';
   if (rows.length === 0) return `<table>${cap}<tr><td><i>(none)</i></td></tr></table>`;
   const cols = Object.keys(rows[0] as object);
-  const head = cols.map((c) => `<th style="text-align:left;padding:2px 8px">${escapeHtml(c)}</th>`).join('');
-  const body = (rows as ReadonlyArray<Record<string, unknown>>).map((r) => `<tr>${cols.map((c) => `<td style="padding:2px 8px">${cell(r[c])}</td>`).join('')}</tr>`).join('');
+  const all = rows as ReadonlyArray<Record<string, unknown>>;
+  // a column of numbers is right-aligned, header too, with one number of decimals for the whole column (at most 3)
+  const numeric = cols.map((c) => all.every((r) => typeof r[c] === 'number' || r[c] === null || r[c] === undefined) && all.some((r) => typeof r[c] === 'number'));
+  const decimals = cols.map((c, j) => (numeric[j] ? Math.max(0, ...all.map((r) => (typeof r[c] === 'number' ? decimalsOf(r[c] as number) : 0))) : undefined));
+  const align = (j: number): string => (numeric[j] ? 'right' : 'left');
+  const head = cols.map((c, j) => `<th style="text-align:${align(j)};padding:2px 8px">${escapeHtml(c)}</th>`).join('');
+  const body = all.map((r) => `<tr>${cols.map((c, j) => `<td style="text-align:${align(j)};padding:2px 8px">${r[c] === null || r[c] === undefined ? '' : cell(r[c], decimals[j])}</td>`).join('')}</tr>`).join('');
   return `<table style="border-collapse:collapse;font:12px sans-serif">${cap}<tr>${head}</tr>${body}</table>`;
 }
 
