@@ -174,6 +174,11 @@ test('flux curate: run, exclude the stable picks, run again without them, clear'
   assert.equal(without.length, 6);
   flux('--target', '6', '--iterations', '4', '--seed', '3', '--keep-failures');
   assert.deepEqual(await picks(), plain, 'kept when asked');
+  // a photo he kept is never left out as a failure, whatever its band says
+  const d4 = await Db.open(dbFile);
+  await d4.run('UPDATE photos SET keeper = true WHERE photo_id = ?', [plain[0] as number]);
+  d4.close();
+  assert.match(flux('--target', '6', '--iterations', '4', '--seed', '3'), /^1 technical failure left out/);
   const bad = spawnSync(process.execPath, [join(PROJECT, 'dist', 'lib', 'cli', 'flux.js'), 'curate', '--db', dbFile, '--where', 'nonsense ==='], { encoding: 'utf8' });
   assert.equal(bad.status, 1);
   assert.match(bad.stderr, /--where: the condition "nonsense ===" is not valid SQL/);

@@ -314,8 +314,8 @@ test('a database moved with its workspace finds its previews; a missing workspac
   assert.ok(rows.length > 0 && rows.every((p) => existsSync(join(ws2, p.preview))), 'every preview rebuilt in the new workspace');
 });
 
-test('a photo that decodes only past damaged data is indexed with a warning naming the damage; a repaired file clears it', async () => {
-  const { copyFileSync, mkdirSync, readFileSync, writeFileSync } = await import('node:fs');
+test('a photo that decodes only past damaged data is indexed with a warning; copies and re-reads keep it; a repaired file clears it', async () => {
+  const { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } = await import('node:fs');
   const [good] = await query<{ path: string }>(dbFile, `SELECT path FROM photos ORDER BY bytes DESC LIMIT 1`);
   const originals = join(work.dir, 'damaged', 'ORIGINALS');
   const day = join(originals, '2024', '2024-05', '2024-05-17');
@@ -332,6 +332,15 @@ test('a photo that decodes only past damaged data is indexed with a warning nami
   const warnings = await query<{ path: string; message: string }>(db, 'SELECT path, message FROM ingest_warnings');
   assert.deepEqual(warnings.map((w) => w.path), ['2024/2024-05/2024-05-17/R0000002.JPG']);
   assert.match(warnings[0]?.message ?? '', /^decoded past damaged image data, the picture may be partly grey or garbled: (Corrupt JPEG data|libjpeg reported damaged data)/);
+  // the same file read again (touched), and a copy of its bytes under another name, from the preview cache
+  const { utimesSync } = await import('node:fs');
+  utimesSync(join(day, 'R0000002.JPG'), new Date(), new Date(Date.now() + 5000));
+  writeFileSync(join(day, 'R0000003.JPG'), damaged);
+  const again = await ingest({ originals, db });
+  assert.equal(again.roots[0]?.warned, 2);
+  assert.deepEqual((await query<{ path: string; message: string }>(db, 'SELECT path, message FROM ingest_warnings ORDER BY path')),
+    ['R0000002.JPG', 'R0000003.JPG'].map((n) => ({ path: `2024/2024-05/2024-05-17/${n}`, message: warnings[0]?.message })));
+  rmSync(join(day, 'R0000003.JPG'));
   writeFileSync(join(day, 'R0000002.JPG'), bytes);
   await ingest({ originals, db });
   assert.deepEqual(await query(db, 'SELECT * FROM ingest_warnings'), []);

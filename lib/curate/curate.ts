@@ -202,7 +202,8 @@ export async function exclude(db: Db, ids: number[], reason: string): Promise<nu
 export async function technicalFailures(db: Db): Promise<Set<number>> {
   const scored = Number(await db.value(`SELECT count(*) FROM information_schema.columns WHERE table_name = 'photos' AND column_name = 'keeper_band'`));
   if (!scored) return new Set();
-  return new Set((await db.all<{ photo_id: number }>(`SELECT photo_id FROM photos WHERE keeper_band = 'failure'`)).map((r) => Number(r.photo_id)));
+  // a photo he kept is never a failure, whatever an earlier score said
+  return new Set((await db.all<{ photo_id: number }>(`SELECT photo_id FROM photos WHERE keeper_band = 'failure' AND NOT coalesce(keeper, false)`)).map((r) => Number(r.photo_id)));
 }
 
 /** The excluded photo_ids. */

@@ -59,8 +59,9 @@ export async function makePreview(buf: Buffer, size = PREVIEW_SIZE): Promise<Pre
     // a second, lenient decode: it throws too when the damage is beyond a warning
     const jpeg = await decode('truncated');
     // libvips' message names the damage ("Corrupt JPEG data: ...") when its error buffer holds libjpeg's text
-    const detail = (strict as Error).message.split('\n').map((l) => l.replace(/^VipsJpeg: /, '').trim())
-      .filter((l) => l && !/treated as error due to failOn/i.test(l));
+    // (the buffer is shared between threads: the same line may come more than once)
+    const detail = [...new Set((strict as Error).message.split('\n').map((l) => l.replace(/^VipsJpeg: /, '').trim())
+      .filter((l) => l && !/treated as error due to failOn/i.test(l)))];
     return { jpeg, width: meta.width, height: meta.height, warning: detail.join('; ') || 'libjpeg reported damaged data' };
   }
 }

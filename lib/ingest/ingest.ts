@@ -3,7 +3,7 @@
  * buffer feeds SHA-256, EXIF and a shrink-on-load decode into the preview cache. Rows land in transactions of a
  * batch, after their previews, so a killed run resumes with no half-written and no lost rows.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { dirname, extname, join, basename, relative, resolve } from 'node:path';
@@ -116,12 +116,15 @@ async function processFile(dir: string, entry: FileEntry, workspace: string): Pr
   const preview = previewPath(sha);
   const previewFile = join(workspace, preview);
   try {
+    // a damage warning is kept beside the preview, so a later copy of the same bytes (or the same file touched) hears it too
+    const warningFile = previewFile.replace(/\.jpg$/, '.warning.txt');
     if (existsSync(previewFile)) {
       // identical bytes were decoded before: the preview is already in the cache
       const size = await readSize(buf);
-      return { kind: 'photo', entry, sha, exif, preview, ...size };
+      return { kind: 'photo', entry, sha, exif, preview, ...size, warning: existsSync(warningFile) ? readFileSync(warningFile, 'utf8') : null };
     }
     const out = await makePreview(buf);
+    if (out.warning) writeFileAtomic(warningFile, out.warning);
     writeFileAtomic(previewFile, out.jpeg);
     return { kind: 'photo', entry, sha, exif, preview, width: out.width, height: out.height, warning: out.warning };
   } catch (err) {

@@ -252,10 +252,10 @@ export async function match(options: MatchOptions): Promise<MatchReport> {
         if (d.photo !== null && d.delta !== null) push(groups as Map<string, number[]>, key, d.delta);
         continue;
       }
-      // a keeper linked by an earlier run (by its metadata) still votes, so a re-run finds the same offsets
-      const p = k.status === 'matched' && k.method !== 'similarity' && k.matched !== null ? photoById.get(k.matched) : undefined;
-      const kt = keeperTime(k);
-      if (p?.t && kt) push(groups as Map<string, number[]>, key, Math.round((epoch(kt) - epoch(p.t)) * 100) / 100);
+      // a keeper decided by an earlier run votes as it did then (its metadata steps without an offset), so a re-run
+      // finds the same offsets from the same votes
+      const d0 = metadataSteps(k, 0);
+      if (d0.photo !== null && d0.delta !== null) push(groups as Map<string, number[]>, key, d0.delta);
     }
     for (const [key, deltas] of groups) {
       const rounded = deltas.map((x) => Math.round(x));

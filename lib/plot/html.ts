@@ -9,7 +9,7 @@ export function escapeHtml(text: unknown): string {
 }
 
 /** Decimals a number needs at a precision of three (18.3 needs 1, 0.1444 needs 3, 11 none). */
-const decimalsOf = (v: number): number => (Number.isFinite(v) ? (String(Math.round(v * 1000) / 1000).split('.')[1]?.length ?? 0) : 0);
+const decimalsOf = (v: number): number => (Number.isFinite(v) ? Math.min(3, String(Math.round(v * 1000) / 1000).split('.')[1]?.length ?? 0) : 0);
 
 function cell(v: unknown, decimals?: number): string {
   if (typeof v === 'number') {

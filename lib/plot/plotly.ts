@@ -99,7 +99,7 @@ export function reliabilityFigure(bins: ReadonlyArray<{ meanScore: number; keepe
   const used = bins.filter((b) => b.count > 0);
   const maxCount = Math.max(1, ...used.map((b) => b.count));
   const end = probabilityAxisEnd(used.flatMap((b) => [b.meanScore, b.keeperRate]));
-  const zoom = end < 1 ? ` (axes to ${end.toFixed(2)}: no bin is higher)` : '';
+  const zoom = end < 1 && used.length ? ` (axes to ${end.toFixed(2)}: no bin is higher)` : '';
   return {
     data: [
       { type: 'scatter', mode: 'lines', x: [0, end], y: [0, end], name: 'perfect calibration', line: { dash: 'dot', color: '#999' } },
@@ -116,6 +116,7 @@ export function reliabilityFigure(bins: ReadonlyArray<{ meanScore: number; keepe
 /** Precision, recall and review budget against the surfacing threshold, with the chosen threshold marked. */
 export function tradeoffFigure(points: ReadonlyArray<{ threshold: number; precision: number; recall: number; budget: number }>, o: { title: string; threshold?: number | null }): PlotFigure {
   const xs = points.map((p) => p.threshold);
+  const end = probabilityAxisEnd([...xs, o.threshold ?? 0]);
   const shapes = o.threshold !== undefined && o.threshold !== null ? [{ type: 'line', x0: o.threshold, x1: o.threshold, yref: 'paper', y0: 0, y1: 1, line: { color: '#b2182b' } }] : [];
   return {
     data: [
@@ -124,7 +125,8 @@ export function tradeoffFigure(points: ReadonlyArray<{ threshold: number; precis
       { type: 'scatter', mode: 'lines', name: 'review budget (share surfaced)', x: xs, y: points.map((p) => p.budget), line: { shape: 'hv', dash: 'dot' } },
     ],
     layout: {
-      title: title(o.title), xaxis: { title: { text: 'surface photos scoring at least' }, range: [0, probabilityAxisEnd([...xs, o.threshold ?? 0])] },
+      title: title(o.title + (end < 1 && xs.length ? ` (scores to ${end.toFixed(2)}: none is higher)` : '')),
+      xaxis: { title: { text: 'surface photos scoring at least' }, range: [0, end] },
       yaxis: { range: [0, 1.02] }, shapes,
     },
   };
@@ -157,7 +159,8 @@ export function histogramFigure(series: ReadonlyArray<{ name: string; values: re
     layout: {
       title: title(o.title), barmode: 'overlay', xaxis: { title: { text: o.x } }, yaxis: { title: { text: 'count' } },
       shapes: markers.map((m) => ({ type: 'line', x0: m.value, x1: m.value, yref: 'paper', y0: 0, y1: 1, line: { dash: 'dot', color: '#b2182b' } })),
-      annotations: markers.map((m) => ({ x: m.value, yref: 'paper', y: 1.02, text: label(m.name), showarrow: false, font: { color: '#b2182b', size: 10 } })),
+      // names on either side of their line, so two close thresholds stay readable
+      annotations: markers.map((m, i) => ({ x: m.value, yref: 'paper', y: 1.02, text: label(m.name), showarrow: false, xanchor: i % 2 ? 'left' : 'right', font: { color: '#b2182b', size: 10 } })),
     },
   };
 }
