@@ -130,7 +130,7 @@ export async function loadPhotoVectors(db: Db, options: { model?: string; keeper
   } catch (err) {
     throw new FluxError(`--where: the condition "${options.where}" is not valid SQL on photos: ${(err as Error).message.split('\n')[0]}`);
   }
-  if (wanted.size === 0 && filters) throw new FluxError(`${options.where ? `--where: no photo${options.keepersOnly ? ' marked as a keeper' : ''} meets "${options.where}"` : '--keepers: no photo is marked as a keeper (run flux match first)'}; nothing to curate`);
+  if (wanted.size === 0 && filters) throw nothingToCurate(options.where, options.keepersOnly);
   const stored = await readStoredVectors(workspace, modelId, 'photos', (v) => v === 0);
   const idx: number[] = [];
   stored.ids.forEach((id, i) => { if (wanted.has(id)) idx.push(i); });
@@ -138,6 +138,11 @@ export async function loadPhotoVectors(db: Db, options: { model?: string; keeper
   const data = new Float32Array(idx.length * dim);
   idx.forEach((src, r) => data.set(stored.data.subarray(src * dim, (src + 1) * dim), r * dim));
   return { ids: idx.map((i) => stored.ids[i] as number), matrix: unitRows({ data, rows: idx.length, dim }), modelId };
+}
+
+/** The error of a --where or --keepers filter that leaves no photo. */
+function nothingToCurate(where: string | undefined, keepersOnly: boolean | undefined): FluxError {
+  return new FluxError(`${where ? `--where: no photo${keepersOnly ? ' marked as a keeper' : ''} meets "${where}"` : '--keepers: no photo is marked as a keeper (run flux match first)'}; nothing to curate`);
 }
 
 /**
@@ -154,7 +159,7 @@ async function descriptorVectors(db: Db, filters: string, where: string | undefi
     throw new FluxError(`--where: the condition "${where}" is not valid SQL on photos: ${(err as Error).message.split('\n')[0]}`);
   }
   if (rows.length === 0 && filters && Number(await db.value(`SELECT count(*) FROM descriptors WHERE "set" = 'photos'`)) > 0) {
-    throw new FluxError(`${where ? `--where: no photo meets "${where}"` : '--keepers: no photo is marked as a keeper (run flux match first)'}; nothing to curate`);
+    throw nothingToCurate(where, false);
   }
   if (rows.length === 0) throw new FluxError('curate: no vectors: run flux embed first (it computes at least the pixel descriptor)');
   const dim = names.length;

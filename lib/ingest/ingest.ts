@@ -373,14 +373,13 @@ export async function ingest(options: IngestOptions): Promise<IngestReport> {
     batchSize: checkInt('batchSize', options.batchSize ?? 64, 1, 100_000),
   };
   const onProgress = throttle(options.onProgress);
-  const existed = existsSync(dbFile);
   const db = await Db.open(dbFile);
   try {
     await ensureSchema(db);
-    // a database indexed before keeps its workspace unless another is asked for, and its trees stay apart from
-    // the ones given now (a keepers folder inside the originals given on an earlier run is refused too)
-    const recorded = existed ? await db.value<string>(`SELECT value FROM meta WHERE key = 'workspace'`) : null;
-    const workspace = options.workspace !== undefined ? resolve(options.workspace) : recorded !== null ? await workspaceOf(db) : dirname(dbFile);
+    // a database indexed before keeps its workspace unless another is asked for (a new one has its own folder), and
+    // its trees stay apart from the ones given now (a keepers folder inside the originals given on an earlier run is
+    // refused too)
+    const workspace = options.workspace !== undefined ? resolve(options.workspace) : await workspaceOf(db);
     const before = await archiveRoots(db);
     for (const [a, da] of roots) {
       for (const [b, dbDir] of Object.entries(before)) {

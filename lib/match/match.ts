@@ -245,17 +245,12 @@ export async function match(options: MatchOptions): Promise<MatchReport> {
     const offsets = new Map<string, { seconds: number; links: number; agreeing: number }>();
     const groups = new Map<string, number[]>();
     for (const k of keepers) {
-      const d = decided.get(k.id);
       const key = sessionKey(k);
       if (!key) continue;
-      if (d) {
-        if (d.photo !== null && d.delta !== null) push(groups as Map<string, number[]>, key, d.delta);
-        continue;
-      }
-      // a keeper decided by an earlier run votes as it did then (its metadata steps without an offset), so a re-run
-      // finds the same offsets from the same votes
-      const d0 = metadataSteps(k, 0);
-      if (d0.photo !== null && d0.delta !== null) push(groups as Map<string, number[]>, key, d0.delta);
+      // a keeper decided by an earlier run votes as it did then (its metadata steps without an offset, which is what
+      // the keepers of this run hold so far), so a re-run finds the same offsets from the same votes
+      const v = decided.get(k.id) ?? metadataSteps(k, 0);
+      if (v.photo !== null && v.delta !== null) push(groups as Map<string, number[]>, key, v.delta);
     }
     for (const [key, deltas] of groups) {
       const rounded = deltas.map((x) => Math.round(x));

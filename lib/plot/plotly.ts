@@ -71,6 +71,19 @@ export function stackedBarFigure(categories: ReadonlyArray<string | number>, ser
   };
 }
 
+/**
+ * Named vertical dotted lines across a plot (a reference value, thresholds), as layout shapes and annotations;
+ * `alternate` puts the names on either side of their lines.
+ */
+function markerLines(markers: ReadonlyArray<{ value: number; name: string }>, alternate = false): { shapes: Array<Record<string, unknown>>; annotations: Array<Record<string, unknown>> } {
+  return {
+    shapes: markers.map((m) => ({ type: 'line', x0: m.value, x1: m.value, yref: 'paper', y0: 0, y1: 1, line: { dash: 'dot', color: '#b2182b' } })),
+    annotations: markers.map((m, i) => ({
+      x: m.value, yref: 'paper', y: 1.02, text: label(m.name), showarrow: false, ...(alternate ? { xanchor: i % 2 ? 'left' : 'right' } : {}), font: { color: '#b2182b', size: 10 },
+    })),
+  };
+}
+
 /** Horizontal bars with asymmetric error bars (an estimate and its interval per model). */
 export function intervalFigure(rows: ReadonlyArray<{ name: string; value: number; lo: number; hi: number; highlight?: boolean }>, o: { title: string; x: string; reference?: { value: number; name: string } }): PlotFigure {
   const sorted = [...rows].sort((a, b) => a.value - b.value);
@@ -80,8 +93,7 @@ export function intervalFigure(rows: ReadonlyArray<{ name: string; value: number
     error_x: { type: 'data', symmetric: false, array: sorted.map((r) => Math.max(0, r.hi - r.value)), arrayminus: sorted.map((r) => Math.max(0, r.value - r.lo)) },
     hovertemplate: '%{y}: %{x:.3f}<extra></extra>',
   }];
-  const shapes = o.reference ? [{ type: 'line', x0: o.reference.value, x1: o.reference.value, yref: 'paper', y0: 0, y1: 1, line: { dash: 'dot', color: '#b2182b' } }] : [];
-  const annotations = o.reference ? [{ x: o.reference.value, yref: 'paper', y: 1.02, text: label(o.reference.name), showarrow: false, font: { color: '#b2182b', size: 10 } }] : [];
+  const { shapes, annotations } = markerLines(o.reference ? [o.reference] : []);
   return { data, layout: { title: title(o.title), xaxis: { title: { text: o.x } }, margin: { l: 290 }, shapes, annotations, height: FIGURE_MARGIN.t + FIGURE_MARGIN.b + 30 + 28 * rows.length } };
 }
 
@@ -152,15 +164,12 @@ export function scatterFigure(points: ReadonlyArray<{ x: number; y: number; grou
 /** Overlaid histograms of named series (for example similarity of true pairs against siblings). */
 export function histogramFigure(series: ReadonlyArray<{ name: string; values: readonly number[] }>,
   o: { title: string; x: string; bins?: number; markers?: ReadonlyArray<{ value: number; name: string }> }): PlotFigure {
-  // thresholds as dotted lines across the plot, named above it
-  const markers = o.markers ?? [];
   return {
     data: series.map((s) => ({ type: 'histogram', name: label(s.name), x: s.values, opacity: 0.6, nbinsx: o.bins ?? 40 })),
     layout: {
       title: title(o.title), barmode: 'overlay', xaxis: { title: { text: o.x } }, yaxis: { title: { text: 'count' } },
-      shapes: markers.map((m) => ({ type: 'line', x0: m.value, x1: m.value, yref: 'paper', y0: 0, y1: 1, line: { dash: 'dot', color: '#b2182b' } })),
-      // names on either side of their line, so two close thresholds stay readable
-      annotations: markers.map((m, i) => ({ x: m.value, yref: 'paper', y: 1.02, text: label(m.name), showarrow: false, xanchor: i % 2 ? 'left' : 'right', font: { color: '#b2182b', size: 10 } })),
+      // thresholds as dotted lines across the plot, named above it on either side, so two close ones stay readable
+      ...markerLines(o.markers ?? [], true),
     },
   };
 }

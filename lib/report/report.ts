@@ -5,10 +5,9 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { workspaceOf } from '../embed/embed.js';
 import sharp from 'sharp';
 import { Db } from '../db/duckdb.js';
-import { archiveRoots } from '../db/schema.js';
+import { archiveRoots, workspaceOf } from '../db/schema.js';
 import { corpusOverview } from '../analysis/corpus.js';
 import { matchOverview } from '../analysis/matching.js';
 import { keeperMotifs, type MotifMap } from '../analysis/motifs.js';

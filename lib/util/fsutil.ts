@@ -7,6 +7,9 @@ import { accessSync, constants, mkdirSync, readdirSync, realpathSync, renameSync
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { FluxError } from './check.js';
 
+/** The system's code of a failed file operation (ENOENT, EACCES, ...), else its message. */
+export const errorCode = (err: unknown): string => (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+
 /** A file under a root: its relative path ('/' separated), size and modification time. */
 export interface FileEntry {
   path: string;
@@ -37,7 +40,7 @@ export function checkWritableDir(option: string, dir: string, hint = ''): string
     mkdirSync(abs, { recursive: true });
     accessSync(abs, constants.W_OK);
   } catch (err) {
-    throw new FluxError(`${option}: cannot write to ${abs} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})${hint ? `; ${hint}` : ''}`);
+    throw new FluxError(`${option}: cannot write to ${abs} (${errorCode(err)})${hint ? `; ${hint}` : ''}`);
   }
   return abs;
 }
@@ -76,7 +79,7 @@ export function walk(root: string, problems?: WalkProblem[]): FileEntry[] {
     try {
       entries = readdirSync(dir, { withFileTypes: true });
     } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+      const code = errorCode(err);
       if (dir === root) throw new FluxError(`cannot list the folder ${root} (${code})`);
       if (!problems) throw err;
       problems.push({ path: `${rel(dir)}/`, kind: 'unreadable folder', reason: `cannot list the folder: ${code}` });
@@ -93,7 +96,7 @@ export function walk(root: string, problems?: WalkProblem[]): FileEntry[] {
         } catch (err) {
           // gone since the folder was listed, or a folder that can be listed but not entered
           if (!problems) throw err;
-          problems.push({ path: rel(abs), kind: 'unreadable file', reason: `cannot stat the file: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` });
+          problems.push({ path: rel(abs), kind: 'unreadable file', reason: `cannot stat the file: ${errorCode(err)}` });
           continue;
         }
         out.push({ path: rel(abs), bytes: st.size, mtimeMs: st.mtimeMs });
