@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import sharp from 'sharp';
-import { parseExifDate, readExif } from '../lib/ingest/exif.js';
+import { hasExifSegment, parseExifDate, readExif } from '../lib/ingest/exif.js';
 import { makePreview, notJpegReason } from '../lib/ingest/image.js';
 import { noSharedPhotos, SHARED_PHOTOS } from './helpers.js';
 
@@ -70,4 +70,33 @@ test('missing or junk EXIF becomes nulls, never a wrong fact', async () => {
   assert.equal(parseExifDate('2022:01:15 13:22:44', '5'), '2022-01-15 13:22:44.5');
   assert.equal(notJpegReason(Buffer.from([0x89, 0x50, 0x4e, 0x47, 1, 2])), 'not a JPEG: PNG content');
   assert.equal(notJpegReason(Buffer.from([0xff, 0xd8, 0xff, 0xe0])), null);
+});
+
+test('a damaged EXIF block is told from a missing one: stripped, intact and corrupt blocks of real photos', { skip: noSharedPhotos }, async () => {
+  const buf = readFileSync(join(SHARED_PHOTOS, 'mei_nikon-d40.jpg'));
+  const intact = await readExif(buf);
+  assert.equal(intact.exifDamage, null);
+  assert.ok(intact.hasExif && intact.capturedAt !== null);
+  assert.ok(hasExifSegment(buf));
+  // stripped by sharp (no withMetadata): no block, so no damage either
+  const stripped = await sharp(buf).jpeg().toBuffer();
+  assert.equal(hasExifSegment(stripped), false);
+  assert.deepEqual([(await readExif(stripped)).hasExif, (await readExif(stripped)).exifDamage], [false, null]);
+  const tiff = buf.indexOf(Buffer.from('Exif\0\0')) + 6;
+  const corrupt = (edit: (b: Buffer) => void): Buffer => {
+    const b = Buffer.from(buf);
+    edit(b);
+    return b;
+  };
+  const cases: Array<[string, Buffer, RegExp]> = [
+    ['IFD0 offset past the end', corrupt((b) => (b[tiff] === 0x49 ? b.writeUInt32LE(0x7ffffff0, tiff + 4) : b.writeUInt32BE(0x7ffffff0, tiff + 4))), /outside of file/],
+    ['TIFF header zeroed', corrupt((b) => b.fill(0, tiff, tiff + 400)), /Malformed EXIF/],
+    ['IFD entries overwritten', corrupt((b) => { for (let i = tiff + 8; i < tiff + 2000; i++) b[i] = (i * 7919) & 255; }), /Invalid TIFF value type/],
+  ];
+  for (const [what, bytes, message] of cases) {
+    const e = await readExif(bytes);
+    assert.equal(e.hasExif, false, `${what}: nothing readable`);
+    assert.match(e.exifDamage ?? '', message, what);
+    assert.ok(!(e.exifDamage ?? '').includes('\n'), `${what}: one line`);
+  }
 });

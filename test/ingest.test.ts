@@ -344,4 +344,16 @@ test('a photo that decodes only past damaged data is indexed with a warning; cop
   writeFileSync(join(day, 'R0000002.JPG'), bytes);
   await ingest({ originals, db });
   assert.deepEqual(await query(db, 'SELECT * FROM ingest_warnings'), []);
+  // a damaged EXIF block: indexed as without EXIF, and said to be damaged rather than stripped
+  const badExif = Buffer.from(bytes);
+  const tiff = badExif.indexOf(Buffer.from('Exif\0\0')) + 6;
+  badExif.fill(0, tiff, tiff + 64);
+  writeFileSync(join(day, 'R0000004.JPG'), badExif);
+  const withBadExif = await ingest({ originals, db });
+  assert.deepEqual([withBadExif.roots[0]?.ok, withBadExif.roots[0]?.warned], [1, 1]);
+  assert.deepEqual(await query(db, `SELECT captured_at, make FROM photos WHERE path LIKE '%R0000004.JPG'`), [{ captured_at: null, make: null }]);
+  assert.deepEqual(await query(db, 'SELECT path, message FROM ingest_warnings'), [{
+    path: '2024/2024-05/2024-05-17/R0000004.JPG',
+    message: 'damaged EXIF block (Malformed EXIF data): indexed as without EXIF (no capture time, camera or orientation)',
+  }]);
 });

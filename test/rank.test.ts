@@ -7,6 +7,7 @@ import { initBackend } from '../lib/rank/backend.js';
 import { applyCalibration, chooseCalibration, chooseThreshold, fitIsotonic, fitPlatt, tradeoff, type Calibration } from '../lib/rank/calibrate.js';
 import { averagePrecision, ece, evaluate, ndcgPerSession, pairedApDifference, precisionAt, rocAuc, withinSessionPairAccuracy } from '../lib/rank/metrics.js';
 import { OnnxScorer, scorerGraph } from '../lib/rank/onnx.js';
+import { DESCRIPTOR_NAMES, pixelDescriptor } from '../lib/embed/descriptor.js';
 import { failureReason, loadKeeperModel, score } from '../lib/rank/score.js';
 import { scoreRows, type ScorerParams } from '../lib/rank/scorers.js';
 import { apWord, foldSplits, modelGraph, outOfFold, train, verdict, type TrainReport } from '../lib/rank/train.js';
@@ -222,6 +223,30 @@ test('failure rules: black and blown-out featureless frames, not dark or foggy p
   // a night scene: dark but with contrast; fog: flat but mid-grey
   assert.equal(failureReason({ ...base, brightness: 0.08, contrast: 0.06, dynamic_range: 0.25 }), null);
   assert.equal(failureReason({ ...base, brightness: 0.6, contrast: 0.03, dynamic_range: 0.12 }), null);
+});
+
+test('failure rules on real pixels: a black frame is named black, a dark frame of one colour is not', () => {
+  const w = 96, h = 64;
+  const frame = (r: number, g: number, b: number, seed: number): Record<string, number> => {
+    const rng = new Rng(seed);
+    const px = new Uint8Array(w * h * 3);
+    // a little sensor noise, as in a real capped-lens or pocket frame
+    for (let i = 0; i < w * h; i++) {
+      const n = rng.int(-2, 2);
+      px.set([r + n, g + n, b + n].map((v) => Math.max(0, Math.min(255, v))), i * 3);
+    }
+    const d = pixelDescriptor(px, w, h);
+    return Object.fromEntries(DESCRIPTOR_NAMES.map((name, i) => [name, d[i] as number]));
+  };
+  assert.match(failureReason(frame(6, 6, 7, 1)) ?? '', /^black frame \(brightness 0\.0/);
+  // a capped lens: each channel's own noise near zero is "saturated" in HSV terms, yet still black
+  const capped = new Uint8Array(w * h * 3).map((_, i) => (i * 2654435761 >>> 29));
+  const cappedD = pixelDescriptor(capped, w, h);
+  assert.ok((cappedD[DESCRIPTOR_NAMES.indexOf('saturation')] as number) > 0.5, 'near-black noise reads as saturated');
+  assert.match(failureReason(Object.fromEntries(DESCRIPTOR_NAMES.map((name, i) => [name, cappedD[i] as number]))) ?? '', /^black frame/);
+  const blue = failureReason(frame(20, 45, 150, 2)) ?? '';
+  assert.match(blue, /^dark featureless frame of one colour \(saturation 0\.8\d/);
+  assert.doesNotMatch(blue, /black/);
 });
 
 // ---- on the small sample: train, retrain, score, export, inbox

@@ -53,11 +53,15 @@ const need = (v: Values, key: string, cmd: string): string => {
 
 /** Prints an ingest report as a small table. */
 export function formatIngest(report: IngestReport): string {
-  const head = ['root', 'files', 'unchanged', 'ok', 'duplicate', 'damaged', 'skipped', 'failed', 'vanished', 'passed over'];
+  const head = ['root', 'files', 'unchanged', 'indexed', 'duplicate', 'damaged', 'skipped', 'failed', 'vanished', 'passed over'];
   const rows = report.roots.map((r) => [r.root, r.files, r.unchanged, r.ok, r.duplicate, r.warned, r.skipped, r.failed, r.vanished, r.passedOver].map(String));
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)));
   const line = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] as number) : c.padStart(widths[i] as number))).join('  ');
-  return [line(head), ...rows.map(line), `database ${report.db}`, `previews ${report.workspace}/previews`, `${report.seconds.toFixed(1)} s`].join('\n');
+  const legend = [
+    'indexed: read as photos this run (copies included); duplicate: originals that copy another original, all runs (corpus_duplicates)',
+    'damaged: indexed past damaged image data or EXIF (ingest_warnings); failed, passed over: see ingest_errors',
+  ];
+  return [line(head), ...rows.map(line), ...legend, `database ${report.db}`, `previews ${report.workspace}/previews`, `${report.seconds.toFixed(1)} s`].join('\n');
 }
 
 export const COMMANDS: Record<string, Command> = {

@@ -22,11 +22,13 @@ export interface ExifFields {
   gpsLon: number | null;
   /** True when the file carried an EXIF block with any of these fields. */
   hasExif: boolean;
+  /** Why the file's EXIF block could not be read (whole or in part), or null when it read cleanly or there is none. */
+  exifDamage: string | null;
 }
 
 const EMPTY: ExifFields = {
   capturedAt: null, utcOffset: null, make: null, model: null, focalLength: null, exposureTime: null,
-  fNumber: null, iso: null, orientation: null, gpsLat: null, gpsLon: null, hasExif: false,
+  fNumber: null, iso: null, orientation: null, gpsLat: null, gpsLon: null, hasExif: false, exifDamage: null,
 };
 
 const OPTIONS = {
@@ -61,17 +63,52 @@ function num(v: unknown, min: number, max: number): number | null {
     ? n : null;
 }
 
-/** Reads the stored EXIF fields from a JPEG already in memory (never reads the file again). */
+/** True when the JPEG's header segments (before the image data) hold an APP1 `Exif` block. */
+export function hasExifSegment(buf: Uint8Array): boolean {
+  if (buf[0] !== 0xff || buf[1] !== 0xd8) return false;
+  let i = 2;
+  while (i + 4 <= buf.length) {
+    if (buf[i] !== 0xff) return false;
+    const marker = buf[i + 1] as number;
+    if (marker === 0xff) { i++; continue; } // fill byte
+    if (marker === 0xda || marker === 0xd9) return false; // image data or end: no more header segments
+    if ((marker >= 0xd0 && marker <= 0xd7) || marker === 0x01) { i += 2; continue; } // markers without a length
+    const len = ((buf[i + 2] as number) << 8) | (buf[i + 3] as number);
+    if (marker === 0xe1 && len >= 8 && buf[i + 4] === 0x45 && buf[i + 5] === 0x78 && buf[i + 6] === 0x69 && buf[i + 7] === 0x66 &&
+      buf[i + 8] === 0 && buf[i + 9] === 0) return true;
+    i += 2 + len;
+  }
+  return false;
+}
+
+/** The first line of an error's message, at most 160 characters. */
+function firstLine(err: unknown): string {
+  const m = String((err as Error)?.message ?? err).split('\n')[0]?.trim() ?? '';
+  return m.length > 160 ? `${m.slice(0, 157)}...` : m || 'unknown error';
+}
+
+/**
+ * Reads the stored EXIF fields from a JPEG already in memory (never reads the file again). A damaged EXIF block is
+ * missing EXIF (or the fields that could be read), not a failed photo; `exifDamage` says what was wrong, so a
+ * corrupt block is not taken for one stripped on purpose.
+ */
 export async function readExif(buffer: Uint8Array): Promise<ExifFields> {
   let raw: Record<string, unknown> | undefined;
+  let damage: string | null = null;
   try {
     raw = (await exifr.parse(Buffer.from(buffer.buffer, buffer.byteOffset, buffer.byteLength), OPTIONS)) as
       Record<string, unknown> | undefined;
-  } catch {
-    // a damaged EXIF block is missing EXIF, not a failed photo
+  } catch (err) {
     raw = undefined;
+    damage = firstLine(err);
   }
-  if (!raw) return { ...EMPTY };
+  // exifr reports a block it could not walk in `errors` rather than throwing
+  const errors = raw && Array.isArray(raw.errors) ? raw.errors as unknown[] : [];
+  if (errors.length) damage = errors.map(firstLine).join('; ');
+  if (!raw || Object.keys(raw).every((k) => k === 'errors')) {
+    if (!damage && hasExifSegment(buffer)) damage = 'the EXIF block holds no readable tags';
+    return { ...EMPTY, exifDamage: damage };
+  }
   const capturedAt = parseExifDate(raw.DateTimeOriginal, raw.SubSecTimeOriginal)
     ?? parseExifDate(raw.CreateDate, raw.SubSecTimeDigitized);
   const offset = text(raw.OffsetTimeOriginal);
@@ -88,6 +125,7 @@ export async function readExif(buffer: Uint8Array): Promise<ExifFields> {
     gpsLat: num(raw.latitude, -90, 90),
     gpsLon: num(raw.longitude, -180, 180),
     hasExif: false,
+    exifDamage: damage,
   };
   out.hasExif = Object.entries(out).some(([k, v]) => k !== 'hasExif' && v !== null);
   return out;

@@ -48,7 +48,7 @@ export interface RootReport {
   vanished: number;
   /** Folders that could not be listed, links and special files: passed over and listed in ingest_errors (stage `walk`). */
   passedOver: number;
-  /** Photos indexed past damaged image data, listed in ingest_warnings. */
+  /** Photos indexed past damaged image data or a damaged EXIF block, listed in ingest_warnings. */
   warned: number;
 }
 
@@ -233,6 +233,16 @@ async function writePhotos(db: Db, photos: Extract<Outcome, { kind: 'photo' }>[]
   await db.insert('corpus_duplicates', ['path', 'sha256', 'photo_id'], dups, 'INSERT OR REPLACE');
 }
 
+/** What is wrong with a photo that was indexed all the same: damaged image data, a damaged EXIF block, or both. */
+function warningOf(p: Extract<Outcome, { kind: 'photo' }>): string | null {
+  const parts: string[] = [];
+  if (p.warning) parts.push(`decoded past damaged image data, the picture may be partly grey or garbled: ${p.warning}`);
+  if (p.exif.exifDamage) {
+    parts.push(`damaged EXIF block (${p.exif.exifDamage}): ${p.exif.hasExif ? 'indexed with the fields that could be read' : 'indexed as without EXIF (no capture time, camera or orientation)'}`);
+  }
+  return parts.length ? parts.join('; ') : null;
+}
+
 async function writeBatch(db: Db, root: Root, batch: Outcome[]): Promise<void> {
   await db.transaction(async () => {
     const paths = batch.map((o) => o.entry.path);
@@ -246,8 +256,10 @@ async function writeBatch(db: Db, root: Root, batch: Outcome[]): Promise<void> {
       await db.run(`DELETE FROM ${table} WHERE path IN (${inList(paths.length)})`, paths);
       await db.insert(table, cols, photos.map(rowOf));
     }
-    await db.insert('ingest_warnings', ['root', 'path', 'message'], photos.filter((p) => p.warning).map((p) => [root, p.entry.path,
-      `decoded past damaged image data, the picture may be partly grey or garbled: ${p.warning}`]));
+    await db.insert('ingest_warnings', ['root', 'path', 'message'], photos.flatMap((p) => {
+      const message = warningOf(p);
+      return message ? [[root, p.entry.path, message]] : [];
+    }));
     const failed = batch.filter((o): o is Extract<Outcome, { kind: 'failed' }> => o.kind === 'failed');
     await db.insert('ingest_errors', ['root', 'path', 'stage', 'message'],
       failed.map((f) => [root, f.entry.path, f.stage, f.message]));
@@ -330,7 +342,7 @@ async function ingestRoot(db: Db, root: Root, dir: string, workspace: string, op
     pending.push(o);
     if (o.kind === 'photo') {
       report.ok++;
-      if (o.warning) report.warned++;
+      if (warningOf(o)) report.warned++;
     }
     else if (o.kind === 'skipped') report.skipped++;
     else report.failed++;

@@ -60,6 +60,11 @@ export const FAILURE_RULES = {
   clipWhite: 0.9,
   /** Sharpness (Laplacian energy) below this: nothing in focus at all. */
   sharpness: 0.3,
+  /**
+   * A dark featureless frame of one colour (sky, a wall), not black: saturated and colourful. Saturation alone is not
+   * enough, since the noise of near-black pixels is "saturated"; colourfulness (opponent channels) is not fooled.
+   */
+  tinted: { saturation: 0.25, colourfulness: 0.1 },
 };
 
 /** Why a photo is a clear technical failure, or null. `d` maps descriptor names to values. */
@@ -68,7 +73,11 @@ export function failureReason(d: Record<string, number>): string | null {
   if (![b, dr, c, cw, sh].every(Number.isFinite)) return null;
   const r = FAILURE_RULES;
   const featureless = dr < r.featureless.dynamicRange && c < r.featureless.contrast;
-  if (featureless && b < r.black) return `black frame (brightness ${b.toFixed(3)}, tonal range ${dr.toFixed(3)})`;
+  if (featureless && b < r.black) {
+    const tinted = (d.saturation ?? 0) > r.tinted.saturation && (d.colourfulness ?? 0) > r.tinted.colourfulness;
+    const what = tinted ? `dark featureless frame of one colour (saturation ${(d.saturation as number).toFixed(2)}, ` : 'black frame (';
+    return `${what}brightness ${b.toFixed(3)}, tonal range ${dr.toFixed(3)})`;
+  }
   if ((featureless && b > r.white) || b > r.blownOut || (b > r.bright.brightness && cw > r.bright.clipWhite) || cw > r.clipWhite) {
     return `blown-out frame (brightness ${b.toFixed(3)}, ${(cw * 100).toFixed(0)}% clipped white)`;
   }
