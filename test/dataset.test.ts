@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { Db } from '../lib/db/duckdb.js';
-import { buildSplit } from '../lib/dataset/split.js';
+import { buildSplit, ensureSplit, planSplit } from '../lib/dataset/split.js';
 import { embed } from '../lib/embed/embed.js';
 import { findModel } from '../lib/embed/models.js';
 import { vectorGlob } from '../lib/embed/store.js';
@@ -52,6 +52,37 @@ test('session split: no walk straddles two splits, shares and keeper rates are k
   } finally {
     db.close();
   }
+});
+
+test('the stored split keeps its seed when training asks for another, and is made again when the corpus changed', async () => {
+  const db = await Db.open(dbFile);
+  const rows = (): Promise<unknown[]> => db.all(`SELECT photo_id, split, seed FROM dataset_split WHERE scheme = 'session' ORDER BY photo_id`);
+  try {
+    await buildSplit(db, { seed: 3 });
+    const made = await rows();
+    assert.deepEqual(await ensureSplit(db, { scheme: 'session', seed: 9 }), { seed: 3, note: null });
+    assert.deepEqual(await rows(), made, 'untouched');
+    // 20 photos the split has not seen (ingested after it was made) and one keeper unlinked
+    await db.run(`DELETE FROM dataset_split WHERE scheme = 'session' AND photo_id IN (SELECT photo_id FROM photos WHERE NOT keeper ORDER BY photo_id LIMIT 20)`);
+    const unlinked = Number(await db.value('SELECT min(photo_id) FROM photos WHERE keeper'));
+    await db.run('UPDATE photos SET keeper = false WHERE photo_id = ?', [unlinked]);
+    const again = await ensureSplit(db, { scheme: 'session', seed: 9 });
+    assert.equal(again.seed, 3);
+    assert.match(again.note ?? '', /^the corpus changed since the session-level split was made: made again with its seed 3 \(20 photos added(, \d+ moved with the changed keepers)?\)$/);
+    const remade = await rows();
+    assert.equal(remade.length, made.length, 'every photo is in the split again');
+    await buildSplit(db, { seed: 3 });
+    assert.deepEqual(await rows(), remade, 'exactly the split its seed gives the corpus as it is now');
+    await db.run('UPDATE photos SET keeper = true WHERE photo_id = ?', [unlinked]);
+    // the largest seed is stored whole
+    await buildSplit(db, { seed: 0xffffffff });
+    assert.equal(Number(await db.value(`SELECT max(seed) FROM dataset_split WHERE scheme = 'session'`)), 0xffffffff);
+    await buildSplit(db, { seed: 3 });
+  } finally {
+    db.close();
+  }
+  assert.throws(() => planSplit([], 1, 'session', [0.5, 0.5, 0]), /three positive shares .* received \[0\.5, 0\.5, 0\]/);
+  assert.throws(() => planSplit([], 1, 'session', [0.8, 0.1, 0.2]), /adding up to 1/);
 });
 
 test('context features: hour, season, session size and position from EXIF and the walk', async () => {

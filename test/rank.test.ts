@@ -90,13 +90,16 @@ test('out-of-fold scores: every photo of the walks in scope held out exactly onc
   }
   const ds: Dataset = {
     featureSet: 'descriptor+context', modelId: null, ids, views, dim, names: Array.from({ length: dim }, (_, j) => `f${j}`), x: Float32Array.from(x),
-    scheme: 'session', y: Uint8Array.from(y), split, session: Int32Array.from(session), sessions: Array.from({ length: walks }, (_, w) => `w${w}`), missingVector: 0,
+    scheme: 'session', y: Uint8Array.from(y), split, session: Int32Array.from(session), sessions: Array.from({ length: walks }, (_, w) => `w${w}`), missingVector: 0, splitSeed: 7, splitNote: null,
   };
   const all = await outOfFold(ds, 'logistic', 7, 5, { epochs: 20, learningRate: 0.05 }, 'all');
   const originals = ids.flatMap((_, i) => (views[i] === 0 ? [i] : []));
   assert.equal(all.folds, 5);
   assert.deepEqual([...all.rows].sort((a, b) => a - b), originals, 'each original once, no augmented view');
   assert.ok(all.scores.every(Number.isFinite));
+  // the largest seed --seed accepts: each fold's own seed wraps rather than overflowing
+  const top = await outOfFold(ds, 'logistic', 0xffffffff, 3, { epochs: 2 }, 'all');
+  assert.ok(top.folds === 3 && top.scores.every(Number.isFinite));
   assert.ok(averagePrecision(all.scores, all.rows.map((r) => y[r] as number)) > 0.5, `the planted signal is found out of fold (AP ${averagePrecision(all.scores, all.rows.map((r) => y[r] as number))})`);
   // every walk is held out in exactly one round, with all its rows (views too), and never trains or validates then
   const rounds = foldSplits(ds, 7, 5, 'all');
@@ -163,6 +166,44 @@ test('Platt recovers a logistic curve; isotonic is monotone; the choice is by cr
   assert.ok(t && t.precision >= 0.8);
   const b = chooseThreshold(prob, y, { budget: 0.05 });
   assert.ok(b && b.budget <= 0.05 && b.budget > 0.04);
+});
+
+test('isotonic calibration depends on the (score, label) pairs, not on the order of tied rows', () => {
+  const curve = (s: number[], y: number[]): [number[], number[]] => {
+    const c = fitIsotonic(s, y) as Extract<Calibration, { method: 'isotonic' }>;
+    return [c.x, c.y];
+  };
+  // two tied rows at 0.5, one kept: the tie is one block, whichever row comes first
+  assert.deepEqual(curve([0.4, 0.5, 0.5, 0.6], [1, 0, 1, 1]), curve([0.4, 0.5, 0.5, 0.6], [1, 1, 0, 1]));
+  const [x] = curve([0.4, 0.5, 0.5, 0.6], [1, 0, 1, 1]);
+  // 0.4 (rate 1) is above the tie's rate 1/2, so the three pool at their mean score; 0.6 (rate 1) stays apart
+  assert.equal(x.length, 2);
+  assert.ok(Math.abs((x[0] as number) - 1.4 / 3) < 1e-12 && x[1] === 0.6, `knots ${x}`);
+  // many ties (a metadata-like score with five values): the same curve forwards and backwards
+  const rng = new Rng(3);
+  const s = Array.from({ length: 200 }, () => rng.int(0, 4));
+  const y = s.map((v) => (rng.chance(0.02 + 0.03 * v) ? 1 : 0));
+  const rev = (a: number[]): number[] => [...a].reverse();
+  assert.deepEqual(curve(s, y), curve(rev(s), rev(y)));
+  const [kx] = curve(s, y);
+  assert.ok(kx.every((v, i) => i === 0 || v > (kx[i - 1] as number)), 'knots strictly increase');
+});
+
+test('the chance baseline draws from its seed: the same seed the same scores in any row order, another seed others', async () => {
+  const x = new Float32Array(500 * 2);
+  const ids = Array.from({ length: 500 }, (_, i) => 1000 + 7 * i);
+  const y = Uint8Array.from(ids, (_, i) => (i % 25 === 0 ? 1 : 0));
+  const data = { x, dim: 2, y, session: Int32Array.from(ids, (_, i) => i % 5), ids, train: ids.map((_, i) => i), val: [] };
+  const { trainScorer } = await import('../lib/rank/scorers.js');
+  const a = (await trainScorer('chance', data, {}, 1)).params;
+  const b = (await trainScorer('chance', data, {}, 2)).params;
+  const sa = scoreRows(a, x, 2, undefined, ids);
+  assert.deepEqual(scoreRows((await trainScorer('chance', data, {}, 1)).params, x, 2, undefined, ids), sa);
+  const back = ids.map((_, i) => 499 - i);
+  assert.deepEqual([...scoreRows(a, x, 2, back, ids)].reverse(), [...sa], 'a photo keeps its score wherever its row is');
+  const sb = scoreRows(b, x, 2, undefined, ids);
+  assert.ok(sb.some((v, i) => v !== sa[i]), 'another seed, another draw');
+  assert.ok(sa.every((v) => v >= 0 && v < 1));
 });
 
 function randomParams(kind: ScorerParams['kind'], dim: number, rng: Rng): ScorerParams {
@@ -453,6 +494,9 @@ test('flux train compares every ranker with intervals and a verdict; flux export
   assert.match(r.stdout, /test AP \[95% CI\]/);
   assert.match(r.stdout, /Chosen: (pairwise|contrastive|contrastive-multi) · /);
   assert.match(r.stdout, /Beats logistic regression on test AP: (yes|no)/);
+  // the chosen model is held against logistic regression on its own features, on the test walks too
+  const chosenSet = /Chosen: [\w-]+ · ([\w+]+),/.exec(r.stdout)?.[1];
+  assert.ok(chosenSet && r.stdout.includes(`for logistic · ${chosenSet},`), `the verdict compares with logistic · ${chosenSet}`);
   const db = await Db.open(dbFile, { readOnly: true });
   // test metrics per model (the all-walks rows aside) and which model won
   const models2 = await db.all<{ model: string; metrics: number; winners: number }>(`SELECT model, count(*) FILTER (WHERE metric NOT LIKE 'all_walks_%') AS metrics,
@@ -461,7 +505,7 @@ test('flux train compares every ranker with intervals and a verdict; flux export
   const recorded = await db.value<string>(`SELECT value FROM meta WHERE key = 'keeper_model'`);
   db.close();
   // with an embedding model: three feature sets for each candidate; without one, descriptor and context only
-  assert.equal(models2.length, hasModel ? 11 : 6);
+  assert.equal(models2.length, hasModel ? 12 : 6);
   assert.ok(models2.every((m) => m.metrics === 8), JSON.stringify(models2));
   assert.equal(models2.filter((m) => m.winners > 0).length, 1);
   // every walk held out once: the chosen model, logistic regression on its features and the metadata-only model

@@ -23,22 +23,33 @@ export interface SplitSummary {
   rows: Array<{ split: SplitName; photos: number; keepers: number; sessions: number; keeperRate: number }>;
 }
 
-/** Creates the table that holds the splits. */
+/** Creates the table that holds the splits (a seed takes 32 bits, so the column is BIGINT; older files are widened). */
 export async function ensureSplitSchema(db: Db): Promise<void> {
-  await db.run(`CREATE TABLE IF NOT EXISTS dataset_split (scheme VARCHAR, photo_id BIGINT, split VARCHAR, seed INTEGER, PRIMARY KEY (scheme, photo_id))`);
+  await db.run(`CREATE TABLE IF NOT EXISTS dataset_split (scheme VARCHAR, photo_id BIGINT, split VARCHAR, seed BIGINT, PRIMARY KEY (scheme, photo_id))`);
+  const type = await db.value<string>(`SELECT data_type FROM information_schema.columns WHERE table_name = 'dataset_split' AND column_name = 'seed'`);
+  if (type === 'INTEGER') await db.run('ALTER TABLE dataset_split ALTER seed TYPE BIGINT');
 }
 
-/**
- * Assigns every corpus photo with a capture day to a split. Sessions are dealt in a seeded order within strata of
- * similar keeper counts, so that each split gets its share of sessions, frames and keepers.
- */
-export async function buildSplit(db: Db, options: SplitOptions = {}): Promise<SplitSummary> {
-  const seed = checkInt('seed', options.seed ?? 7, 0, 0xffffffff);
-  const scheme = checkChoice('scheme', options.scheme ?? 'session', ['session', 'photo'] as const);
-  const shares = options.shares ?? [0.8, 0.1, 0.1];
-  await ensureSplitSchema(db);
-  const photos = await db.all<{ photo_id: number; session: string; keeper: boolean }>(`SELECT photo_id, CAST(session_date AS VARCHAR) AS session,
+const DEFAULT_SHARES: [number, number, number] = [0.8, 0.1, 0.1];
+
+function checkShares(shares: readonly number[]): [number, number, number] {
+  const ok = shares.length === 3 && shares.every((v) => Number.isFinite(v) && v > 0) && Math.abs(shares.reduce((a, b) => a + b, 0) - 1) < 1e-9;
+  if (!ok) throw new RangeError(`split shares: expected three positive shares of train, validation and test adding up to 1, received [${shares.join(', ')}]`);
+  return [shares[0], shares[1], shares[2]] as [number, number, number];
+}
+
+type SplitPhoto = { photo_id: number; session: string; keeper: boolean };
+
+const splitPhotos = (db: Db): Promise<SplitPhoto[]> => db.all<SplitPhoto>(`SELECT photo_id, CAST(session_date AS VARCHAR) AS session,
     coalesce(keeper, false) AS keeper FROM photos WHERE session_date IS NOT NULL ORDER BY photo_id`);
+
+/**
+ * The split a seed gives these photos: every one with a capture day, dealt by session (or by photo). Sessions are
+ * dealt in a seeded order within strata of similar keeper counts, so that each split gets its share of sessions,
+ * frames and keepers. A function of the photos, their labels, the seed and the shares alone.
+ */
+export function planSplit(photos: readonly SplitPhoto[], seed: number, scheme: SplitScheme, shares: readonly number[] = DEFAULT_SHARES): Map<number, SplitName> {
+  const share = checkShares(shares);
   const rng = new Rng(seed).fork(`split:${scheme}`);
   const assign = new Map<number, SplitName>();
   const names: SplitName[] = ['train', 'val', 'test'];
@@ -52,7 +63,7 @@ export async function buildSplit(db: Db, options: SplitOptions = {}): Promise<Sp
   }
   // deal groups with keepers and groups without separately, each by need: the split furthest below its share of
   // keepers (or of frames) gets the next group, so the keeper rate is kept in every split
-  const target = (i: number, total: number): number => (shares[i] as number) * total;
+  const target = (i: number, total: number): number => (share[i] as number) * total;
   const totals = { photos: photos.length, keepers: photos.filter((p) => p.keeper).length };
   const got = names.map(() => ({ photos: 0, keepers: 0 }));
   const ordered = rng.shuffle([...groups.values()]).sort((a, b) => b.filter((x) => x.keeper).length - a.filter((x) => x.keeper).length);
@@ -70,10 +81,66 @@ export async function buildSplit(db: Db, options: SplitOptions = {}): Promise<Sp
     (got[best] as { keepers: number }).keepers += k;
     for (const p of g) assign.set(p.photo_id, names[best] as SplitName);
   }
+  return assign;
+}
+
+async function writeSplit(db: Db, scheme: SplitScheme, seed: number, assign: Map<number, SplitName>): Promise<void> {
   await db.transaction(async () => {
     await db.run('DELETE FROM dataset_split WHERE scheme = ?', [scheme]);
     await db.insert('dataset_split', ['scheme', 'photo_id', 'split', 'seed'], [...assign.entries()].map(([id, s]) => [scheme, id, s, seed]));
   });
+}
+
+/**
+ * Assigns every corpus photo with a capture day to a split (see `planSplit`) and stores it, replacing the scheme's
+ * split.
+ */
+export async function buildSplit(db: Db, options: SplitOptions = {}): Promise<SplitSummary> {
+  const seed = checkInt('seed', options.seed ?? 7, 0, 0xffffffff);
+  const scheme = checkChoice('scheme', options.scheme ?? 'session', ['session', 'photo'] as const);
+  await ensureSplitSchema(db);
+  await writeSplit(db, scheme, seed, planSplit(await splitPhotos(db), seed, scheme, options.shares ?? DEFAULT_SHARES));
+  return splitSummary(db, scheme, seed);
+}
+
+/** The split in use: its seed, and what was done to keep it true to the corpus (null when nothing). */
+export interface CurrentSplit {
+  seed: number;
+  note: string | null;
+}
+
+/**
+ * The scheme's split as training needs it: made with `seed` when there is none; else the stored one, kept with its
+ * own seed (`flux dataset --seed` chose it, and retraining with another seed keeps the same test walks). When the
+ * corpus has changed since it was made (photos added or gone, keepers linked or unlinked), it is made again with its
+ * seed, so no photo is left out and every label is where the split put it; the note says so.
+ */
+export async function ensureSplit(db: Db, options: { scheme: SplitScheme; seed: number }): Promise<CurrentSplit> {
+  await ensureSplitSchema(db);
+  const stored = await db.all<{ photo_id: number; split: SplitName; seed: number }>('SELECT photo_id, split, seed FROM dataset_split WHERE scheme = ?', [options.scheme]);
+  const photos = await splitPhotos(db);
+  if (!stored.length) {
+    await writeSplit(db, options.scheme, options.seed, planSplit(photos, options.seed, options.scheme));
+    return { seed: options.seed, note: null };
+  }
+  const seed = Number(stored[0]?.seed);
+  const plan = planSplit(photos, seed, options.scheme);
+  const before = new Map(stored.map((r) => [Number(r.photo_id), r.split]));
+  let added = 0;
+  let moved = 0;
+  for (const [id, split] of plan) {
+    const was = before.get(id);
+    if (was === undefined) added++;
+    else if (was !== split) moved++;
+  }
+  const gone = [...before.keys()].filter((id) => !plan.has(id)).length;
+  if (!added && !moved && !gone) return { seed, note: null };
+  await writeSplit(db, options.scheme, seed, plan);
+  const what = [added ? `${added} photos added` : '', gone ? `${gone} gone` : '', moved ? `${moved} moved with the changed keepers` : ''].filter(Boolean).join(', ');
+  return { seed, note: `the corpus changed since the ${options.scheme}-level split was made: made again with its seed ${seed} (${what})` };
+}
+
+async function splitSummary(db: Db, scheme: SplitScheme, seed: number): Promise<SplitSummary> {
   const rows = await db.all<SplitSummary['rows'][number]>(`SELECT split, count(*) AS photos, count(*) FILTER (WHERE p.keeper) AS keepers,
     count(DISTINCT p.session_date) AS sessions, count(*) FILTER (WHERE p.keeper) / count(*) AS keeperRate
     FROM dataset_split s JOIN photos p USING (photo_id) WHERE scheme = ? GROUP BY split ORDER BY array_position(['train', 'val', 'test'], split)`, [scheme]);

@@ -67,38 +67,36 @@ export function fitPlatt(s: ArrayLike<number>, y: ArrayLike<number>): Calibratio
   return { method: 'platt', a, b };
 }
 
-/** Isotonic regression by pool-adjacent-violators; knots at the blocks' mean scores, rates lightly smoothed. */
+/**
+ * Isotonic regression by pool-adjacent-violators; knots at the blocks' mean scores, rates lightly smoothed. Tied
+ * scores start as one block, so the curve depends on the (score, label) pairs alone, never on their order.
+ */
 export function fitIsotonic(s: ArrayLike<number>, y: ArrayLike<number>): Calibration {
   const idx = Array.from({ length: s.length }, (_, i) => i).sort((i, j) => (s[i] as number) - (s[j] as number));
   const blocks: Array<{ sx: number; sy: number; n: number }> = [];
-  for (const i of idx) {
-    blocks.push({ sx: s[i] as number, sy: y[i] as number, n: 1 });
+  for (let k = 0; k < idx.length;) {
+    // every row tied at this score enters together
+    const v = s[idx[k] as number] as number;
+    const b = { sx: 0, sy: 0, n: 0 };
+    for (; k < idx.length && s[idx[k] as number] === v; k++) {
+      b.sx += v;
+      b.sy += y[idx[k] as number] as number;
+      b.n++;
+    }
+    blocks.push(b);
     while (blocks.length > 1) {
-      const b = blocks[blocks.length - 1] as { sx: number; sy: number; n: number };
-      const a = blocks[blocks.length - 2] as { sx: number; sy: number; n: number };
-      if (a.sy / a.n < b.sy / b.n) break;
+      const last = blocks[blocks.length - 1] as { sx: number; sy: number; n: number };
+      const prev = blocks[blocks.length - 2] as { sx: number; sy: number; n: number };
+      if (prev.sy / prev.n < last.sy / last.n) break;
       blocks.pop();
-      a.sx += b.sx;
-      a.sy += b.sy;
-      a.n += b.n;
+      prev.sx += last.sx;
+      prev.sy += last.sy;
+      prev.n += last.n;
     }
   }
-  // blocks of tied scores can share a mean score: pool them, so the curve is a function
-  const x: number[] = [];
-  const yy: number[] = [];
-  const n: number[] = [];
-  for (const b of blocks) {
-    const bx = b.sx / b.n;
-    if (x.length && x[x.length - 1] === bx) {
-      const j = x.length - 1;
-      yy[j] = ((yy[j] as number) * (n[j] as number) + b.sy) / ((n[j] as number) + b.n);
-      n[j] = (n[j] as number) + b.n;
-    } else {
-      x.push(bx);
-      yy.push(b.sy / b.n);
-      n.push(b.n);
-    }
-  }
+  const x = blocks.map((b) => b.sx / b.n);
+  const yy = blocks.map((b) => b.sy / b.n);
+  const n = blocks.map((b) => b.n);
   // each block's rate is shrunk by one pseudo-photo at the overall keeper rate, so no probability is exactly 0 or 1
   // (a block of 30 non-keepers does not prove the next photo there can never be kept); then kept non-decreasing
   const total = n.reduce((a, b) => a + b, 0);

@@ -7,7 +7,7 @@ import type { Db } from '../db/duckdb.js';
 import { CONTEXT_NAMES } from '../db/schema.js';
 import { DESCRIPTOR_NAMES } from '../embed/descriptor.js';
 import { readStoredVectors, type VectorSet } from '../embed/store.js';
-import { buildSplit, type SplitName, type SplitScheme } from '../dataset/split.js';
+import { ensureSplit, type SplitName, type SplitScheme } from '../dataset/split.js';
 import { FluxError } from '../util/check.js';
 
 /** What goes into a row. `context` alone is the metadata-only baseline. */
@@ -40,6 +40,9 @@ export interface Dataset extends FeatureRows {
   sessions: string[];
   /** Corpus photos left out because they have no vector (failed previews). */
   missingVector: number;
+  /** The seed the split was made with (the stored split keeps its own), and what was done to keep it current. */
+  splitSeed: number;
+  splitNote: string | null;
 }
 
 const DESC_TABLE_SET: Record<'photos' | 'inbox', VectorSet> = { photos: 'photos', inbox: 'inbox' };
@@ -97,13 +100,13 @@ export async function loadFeatures(db: Db, workspace: string, options: { set: 'p
 }
 
 /**
- * The labelled corpus: keeper (linked by matching) = 1, every other corpus photo = 0, with its split (built with
- * `seed` when the scheme has none yet) and session. Augmented views are included for training photos only.
+ * The labelled corpus: keeper (linked by matching) = 1, every other corpus photo = 0, with its split (made with
+ * `seed` when the scheme has none yet, else the stored one, made again with its own seed if the corpus changed) and
+ * session. Augmented views are included for training photos only.
  */
 export async function loadDataset(db: Db, workspace: string, options: { featureSet: FeatureSet; modelId: string | null; scheme?: SplitScheme; seed?: number }): Promise<Dataset> {
   const scheme = options.scheme ?? 'session';
-  const have = await db.value<number>(`SELECT count(*) FROM information_schema.tables WHERE table_name = 'dataset_split'`);
-  if (!have || !(await db.value<number>('SELECT count(*) FROM dataset_split WHERE scheme = ?', [scheme]))) await buildSplit(db, { scheme, seed: options.seed });
+  const current = await ensureSplit(db, { scheme, seed: options.seed ?? 7 });
   const labels = await db.all<{ id: number; keeper: boolean; split: SplitName; session: string }>(`SELECT p.photo_id AS id, coalesce(p.keeper, false) AS keeper,
     s.split, CAST(p.session_date AS VARCHAR) AS session FROM photos p JOIN dataset_split s ON s.photo_id = p.photo_id AND s.scheme = ?`, [scheme]);
   const info = new Map(labels.map((l) => [l.id, l]));
@@ -124,6 +127,7 @@ export async function loadDataset(db: Db, workspace: string, options: { featureS
     session: Int32Array.from(keep, (i) => sessionIndex.get((info.get(rows.ids[i] as number) as { session: string }).session) as number),
     sessions,
     missingVector: labels.filter((l) => !withVector.has(l.id)).length,
+    splitSeed: current.seed, splitNote: current.note,
   };
   return out;
 }

@@ -79,6 +79,8 @@ export type ScorerKind = 'linear' | 'mlp' | 'proto' | 'random';
 export interface ScorerParams {
   kind: ScorerKind;
   weights: Record<string, Weight>;
+  /** The chance baseline's seed: its random score is drawn from it and the photo id. */
+  seed?: number;
 }
 
 /** Standardised training data. */
@@ -149,8 +151,9 @@ export function scoreRows(params: ScorerParams, x: Float32Array, dim: number, ro
   const n = rows ? rows.length : x.length / dim;
   const out = new Float32Array(n);
   if (params.kind === 'random') {
-    // a fixed pseudo-random score per photo id (chance), independent of row order
-    for (let i = 0; i < n; i++) out[i] = new Rng((ids?.[rows ? (rows[i] as number) : i] ?? i) >>> 0).fork('chance').next();
+    // a pseudo-random score per photo id and seed (chance), independent of row order
+    const base = new Rng(params.seed ?? 0);
+    for (let i = 0; i < n; i++) out[i] = base.fork(`chance:${ids?.[rows ? (rows[i] as number) : i] ?? i}`).next();
     return out;
   }
   const v = Object.fromEntries(Object.entries(params.weights).map(([k, w]) => [k, tf.tensor(w.values, w.shape)]));
@@ -202,7 +205,7 @@ export async function trainScorer(arch: Arch, data: TrainData, hyper: Partial<Hy
   const rng = new Rng(seed).fork(`train:${arch}`);
   const kind = kindOf(arch);
   const params = initParams(kind, data.dim, h, rng.fork('init'));
-  if (kind === 'random') return { params, log: [] };
+  if (kind === 'random') return { params: { ...params, seed }, log: [] };
   const pos = data.train.filter((r) => data.y[r]);
   const neg = data.train.filter((r) => !data.y[r]);
   if (!pos.length || !neg.length) throw new RangeError(`train ${arch}: the training split needs keepers and non-keepers (has ${pos.length} and ${neg.length})`);

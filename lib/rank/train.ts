@@ -102,6 +102,8 @@ export interface TrainReport {
   /** Its precision / recall / budget trade-off on validation (at most 200 thresholds). */
   tradeoff: TradeoffPoint[];
   data: { rows: number; photos: number; keepers: number; train: number; val: number; test: number; testKeepers: number; keeperRate: number; missingVector: number };
+  /** The split by walk: the seed it was made with (a stored split keeps its own), and what was done to keep it current. */
+  split: { seed: number; note: string | null };
   seconds: number;
   /** Photos per band after the rescore (null when not rescored). */
   scored: Record<string, number> | null;
@@ -228,7 +230,8 @@ export async function outOfFold(ds: Dataset, arch: Arch, seed: number, folds: nu
     // trains every epoch and keeps the last weights
     const trainRows = rowsOf(fds, 'train');
     if (!rows.length || !trainRows.some((r) => ds.y[r]) || trainRows.every((r) => ds.y[r])) continue;
-    const f = await fit(fds, arch, seed + k, hyper);
+    // a fold's own seed; wraps at 2^32, so the largest --seed works too
+    const f = await fit(fds, arch, (seed + k) >>> 0, hyper);
     // the reference is every photo the fold model did not hold out (training and validation walks): most of the
     // collection, so the offset is stable (a small validation fold alone carries its walks' luck into the pooled
     // ranking); overfitting lifts mainly the training keepers, a few percent of these rows
@@ -324,8 +327,8 @@ function plan(hasVector: boolean): Array<{ arch: Arch; featureSet: FeatureSet }>
     ...sets.map((featureSet) => ({ arch: 'pairwise' as Arch, featureSet })),
     ...sets.map((featureSet) => ({ arch: 'contrastive' as Arch, featureSet })),
     { arch: 'contrastive-multi', featureSet: 'vector+descriptor+context' },
-    { arch: 'logistic', featureSet: 'vector' },
-    { arch: 'logistic', featureSet: 'vector+descriptor+context' },
+    // logistic regression on every feature set a candidate uses: the winner is compared on its own features
+    ...sets.map((featureSet) => ({ arch: 'logistic' as Arch, featureSet })),
     { arch: 'metadata', featureSet: 'context' },
     { arch: 'chance', featureSet: 'vector+descriptor+context' },
   ];
@@ -338,6 +341,8 @@ export interface KeeperModel {
   featureSet: FeatureSet;
   embeddingModel: string | null;
   seed: number;
+  /** The seed of the split by walk it was trained, calibrated and tested on (absent in models saved before it was recorded). */
+  splitSeed?: number;
   hyper: Partial<Hyper>;
   backend: string;
   scheme: string;
@@ -366,6 +371,7 @@ export function modelGraph(model: KeeperModel): Uint8Array {
   const std = { mean: Float32Array.from(model.standardizer.mean), std: Float32Array.from(model.standardizer.std) };
   return scorerGraph(model.dim, std, model.params, model.calibration.calibration, {
     keeper_model: model.id, arch: model.arch, feature_set: model.featureSet, embedding_model: model.embeddingModel ?? '', seed: String(model.seed),
+    ...(model.splitSeed !== undefined ? { split_seed: String(model.splitSeed) } : {}),
     feature_names: model.names.filter((n) => !/^v\d+$/.test(n)).join(','),
   });
 }
@@ -473,16 +479,17 @@ async function trainOnly(options: TrainOptions): Promise<TrainReport> {
     };
     counts.keeperRate = counts.keepers / Math.max(1, counts.photos);
     const hyper = options.hyper ?? {};
-    const id = `${winner.arch}-${sha256(JSON.stringify({ a: winner.arch, f: winner.featureSet, m: modelId, seed, hyper, n: counts, ids: sha256(full.ids.join(',')) })).slice(0, 10)}`;
+    const id = `${winner.arch}-${sha256(JSON.stringify({ a: winner.arch, f: winner.featureSet, m: modelId, seed, splitSeed: full.splitSeed, hyper, n: counts, ids: sha256(full.ids.join(',')) })).slice(0, 10)}`;
     const dir = join(modelsRoot(options.modelsDir), `keeper-${id}`);
     const model: KeeperModel = {
-      id, arch: winner.arch, featureSet: winner.featureSet, embeddingModel: winner.featureSet.includes('vector') ? modelId : null, seed, hyper,
+      id, arch: winner.arch, featureSet: winner.featureSet, embeddingModel: winner.featureSet.includes('vector') ? modelId : null, seed, splitSeed: full.splitSeed, hyper,
       backend: backend.name, scheme: 'session', names: wf.names, dim: wf.names.length,
       standardizer: { mean: Array.from(wf.standardizer.mean), std: Array.from(wf.standardizer.std) }, params: wf.params, calibration,
       threshold: { rule: ruleText, value: point?.threshold ?? null }, createdAt: new Date().toISOString(),
     };
     const report: TrainReport = {
       id, dir, backend: backend.name, seed, embeddingModel: modelId, winner, results, selection: selection === 'cv' ? `out-of-fold AP over ${folds} session folds of the training and validation walks` : 'validation AP', allWalks, photoSplit, threshold: { rule: ruleText, point }, data: counts,
+      split: { seed: full.splitSeed, note: full.splitNote },
       reliability: reliability(tprob, test.map((r) => ds.y[r] as number)), tradeoff: thin, scored: null,
       seconds: (performance.now() - t0) / 1000,
     };
@@ -528,7 +535,12 @@ export function apWord(e: Estimate | null): string {
 
 /** Which ranker won and why, in words (the CLI and the comparison notebook print it). */
 export function verdict(r: TrainReport): string {
-  const by = (arch: Arch): CandidateResult | undefined => r.results.filter((c) => c.arch === arch).sort((a, b) => b.test.ap.value - a.test.ap.value)[0];
+  // a baseline of several variants is named by the figure the winner was chosen by, never by its test AP
+  const chosenBy = (c: CandidateResult): number => {
+    const v = r.selection === 'validation AP' ? c.valAp : c.cv?.ap ?? c.valAp;
+    return typeof v === 'number' && Number.isFinite(v) ? v : -1;
+  };
+  const by = (arch: Arch): CandidateResult | undefined => r.results.filter((c) => c.arch === arch).sort((a, b) => chosenBy(b) - chosenBy(a))[0];
   const w = r.winner;
   const lr = r.results.find((c) => c.arch === 'logistic' && c.featureSet === w.featureSet) ?? by('logistic');
   const meta = by('metadata');
@@ -568,7 +580,8 @@ export function formatTrain(r: TrainReport): string {
   const cvCol = r.results.some((c) => c.cv);
   const lines = [
     `backend ${r.backend}; seed ${r.seed}; embedding ${r.embeddingModel ?? 'none (pixel descriptor and context only)'}`,
-    `data: ${r.data.photos} photos, ${r.data.keepers} keepers (rate ${r.data.keeperRate.toFixed(4)}); train ${r.data.train}, val ${r.data.val}, test ${r.data.test} (split by walk)`,
+    `data: ${r.data.photos} photos, ${r.data.keepers} keepers (rate ${r.data.keeperRate.toFixed(4)}); train ${r.data.train}, val ${r.data.val}, test ${r.data.test} (split by walk, seed ${r.split.seed})`,
+    ...(r.split.note ? [`note: ${r.split.note}`] : []),
     '',
     `${'model'.padEnd(46)} ${'val AP'.padStart(6)} ${cvCol ? `${'cv AP'.padStart(6)} ` : ''} ${'test AP [95% CI]'.padEnd(22)} ${'ROC AUC'.padEnd(22)} ${'P@36'.padStart(5)} ${'P@5%'.padStart(5)} ${'in-walk pairs'.padEnd(22)} ${'NDCG/walk'.padStart(9)} ECE`,
   ];
