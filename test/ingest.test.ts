@@ -201,6 +201,13 @@ test('links into the archive and overlapping trees are refused; links inside a t
   // one tree inside another, or the same tree twice
   await assert.rejects(ingest({ originals: root, keepers: originals, db: join(work.dir, 'o.duckdb') }), /--keepers: .* lies inside --originals .*must be separate folders/);
   await assert.rejects(ingest({ originals, keepers: lnk, db: join(work.dir, 'o.duckdb') }), /--originals: .* is the same folder as --keepers/);
+  // an inbox inside the workspace (here the previews beside the database) would take in the workbench's own files
+  const wsDb = join(root, 'ws', 'flux.duckdb');
+  await ingest({ originals, db: wsDb });
+  const previews = join(root, 'ws', 'previews');
+  const before = ls(previews, { recursive: true }).length;
+  await assert.rejects(ingest({ inbox: previews, db: wsDb }), /--inbox: .*ws\/previews overlaps .*ws\/previews, where the workbench writes its previews/);
+  assert.equal(ls(previews, { recursive: true }).length, before, 'nothing written there');
   // a linked photo and a linked day folder inside the tree: listed with the reason, the rest indexed
   const year = ls(originals)[0] as string;
   const day = join(originals, year);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, readdirSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { copyFileSync, cpSync, existsSync, readdirSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { after, before, test } from 'node:test';
 import { Db } from '../lib/db/duckdb.js';
 import { initBackend } from '../lib/rank/backend.js';
@@ -8,7 +8,7 @@ import { applyCalibration, chooseCalibration, chooseThreshold, fitIsotonic, fitP
 import { averagePrecision, ece, evaluate, ndcgPerSession, pairedApDifference, precisionAt, rocAuc, withinSessionPairAccuracy } from '../lib/rank/metrics.js';
 import { OnnxScorer, scorerGraph } from '../lib/rank/onnx.js';
 import { DESCRIPTOR_NAMES, pixelDescriptor } from '../lib/embed/descriptor.js';
-import { failureReason, loadKeeperModel, score } from '../lib/rank/score.js';
+import { currentModelDir, failureReason, loadKeeperModel, recordedModelDir, recordModelDir, score, scoreText } from '../lib/rank/score.js';
 import { scoreRows, type ScorerParams } from '../lib/rank/scorers.js';
 import { apWord, foldSplits, modelGraph, outOfFold, train, verdict, type TrainReport } from '../lib/rank/train.js';
 import type { Dataset } from '../lib/rank/features.js';
@@ -253,20 +253,20 @@ test('the ONNX graph gives the TensorFlow.js scores on 1,000 rows within 1e-5, f
 test('failure rules: black and blown-out featureless frames, not dark or foggy photographs', () => {
   const base = { brightness: 0.4, contrast: 0.2, dynamic_range: 0.6, clip_black: 0, clip_white: 0, sharpness: 3 };
   assert.equal(failureReason(base), null);
-  assert.match(failureReason({ ...base, brightness: 0.1, contrast: 0.025, dynamic_range: 0.1 }) ?? '', /^black frame/);
+  assert.match(failureReason({ ...base, brightness: 0.1, contrast: 0.025, dynamic_range: 0.1 }) ?? '', /^black or badly underexposed frame/);
   assert.match(failureReason({ ...base, brightness: 0.99, contrast: 0.02, dynamic_range: 0.1 }) ?? '', /^blown-out/);
-  assert.match(failureReason({ ...base, brightness: 0.24, contrast: 0.024, dynamic_range: 0.098 }) ?? '', /^black frame/);
+  assert.match(failureReason({ ...base, brightness: 0.24, contrast: 0.024, dynamic_range: 0.098 }) ?? '', /^black or badly underexposed frame/);
   assert.match(failureReason({ ...base, brightness: 0.92, clip_white: 0.75 }) ?? '', /^blown-out/);
   // bright but not blown out: a high-key photograph
   assert.equal(failureReason({ ...base, brightness: 0.85, contrast: 0.15, dynamic_range: 0.5, clip_white: 0.3 }), null);
   assert.match(failureReason({ ...base, clip_white: 0.95 }) ?? '', /^blown-out/);
-  assert.match(failureReason({ ...base, sharpness: 0.1 }) ?? '', /blur/);
+  assert.match(failureReason({ ...base, sharpness: 0.1 }) ?? '', /^nothing in focus/);
   // a night scene: dark but with contrast; fog: flat but mid-grey
   assert.equal(failureReason({ ...base, brightness: 0.08, contrast: 0.06, dynamic_range: 0.25 }), null);
   assert.equal(failureReason({ ...base, brightness: 0.6, contrast: 0.03, dynamic_range: 0.12 }), null);
 });
 
-test('failure rules on real pixels: a black frame is named black, a dark frame of one colour is not', () => {
+test('failure rules on real pixels: a black frame is named black, a dark frame of one colour is not, a night street with lit windows is no failure', () => {
   const w = 96, h = 64;
   const frame = (r: number, g: number, b: number, seed: number): Record<string, number> => {
     const rng = new Rng(seed);
@@ -279,12 +279,24 @@ test('failure rules on real pixels: a black frame is named black, a dark frame o
     const d = pixelDescriptor(px, w, h);
     return Object.fromEntries(DESCRIPTOR_NAMES.map((name, i) => [name, d[i] as number]));
   };
-  assert.match(failureReason(frame(6, 6, 7, 1)) ?? '', /^black frame \(brightness 0\.0/);
+  assert.match(failureReason(frame(6, 6, 7, 1)) ?? '', /^black or badly underexposed frame \(brightness 0\.0/);
   // a capped lens: each channel's own noise near zero is "saturated" in HSV terms, yet still black
   const capped = new Uint8Array(w * h * 3).map((_, i) => (i * 2654435761 >>> 29));
   const cappedD = pixelDescriptor(capped, w, h);
   assert.ok((cappedD[DESCRIPTOR_NAMES.indexOf('saturation')] as number) > 0.5, 'near-black noise reads as saturated');
-  assert.match(failureReason(Object.fromEntries(DESCRIPTOR_NAMES.map((name, i) => [name, cappedD[i] as number]))) ?? '', /^black frame/);
+  assert.match(failureReason(Object.fromEntries(DESCRIPTOR_NAMES.map((name, i) => [name, cappedD[i] as number]))) ?? '', /^black or badly underexposed frame/);
+  // a night street: dark, flat, but with lit windows (2% of the frame) it is a photograph
+  const night = new Uint8Array(w * h * 3);
+  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
+    // 5% of the frame: dim lit windows in a row of buildings
+    const window = y >= 16 && y < 48 && x % 8 < 3 && (y - 16) % 8 < 3 && x < 80;
+    night.fill(window ? 40 : 2, (y * w + x) * 3, (y * w + x) * 3 + 3);
+  }
+  const nightD = pixelDescriptor(night, w, h);
+  const nightM = Object.fromEntries(DESCRIPTOR_NAMES.map((name, i) => [name, nightD[i] as number]));
+  // as flat and dark as a black frame by the featureless limits; its lights are what set it apart
+  assert.ok((nightM.brightness as number) < 0.05 && (nightM.contrast as number) < 0.04 && (nightM.dynamic_range as number) < 0.16, `a dark flat frame: ${JSON.stringify(nightM)}`);
+  assert.equal(failureReason(nightM), null, 'lights in the dark: not a failure');
   const blue = failureReason(frame(20, 45, 150, 2)) ?? '';
   assert.match(blue, /^dark featureless frame of one colour \(saturation 0\.8\d/);
   assert.doesNotMatch(blue, /black/);
@@ -294,6 +306,8 @@ test('failure rules on real pixels: a black frame is named black, a dark frame o
 let sample: SampleResult;
 let dbFile: string;
 let first: TrainReport;
+/** A model whose auto-surface threshold comes from a review budget (so it has one on the small sample). */
+let budgetModel: TrainReport | undefined;
 let hasModel = false;
 
 before(async () => {
@@ -339,7 +353,36 @@ test('flux train refuses, before training, keepers that do not reach the trainin
   await assert.rejects(train({ ...base, hyper: { nearRate: -3 } }), /--near-rate: expected a number from 0 to 1, received -3/);
   await assert.rejects(train({ ...base, targetPrecision: 2 }), /--target-precision: expected a number from 0.01 to 1, received 2/);
   await assert.rejects(train({ ...base, budget: -1 }), /--budget: expected a number from 0.0001 to 1, received -1/);
+  await assert.rejects(train({ ...base, budget: 0.05, targetPrecision: 0.9 }), /--target-precision and --budget: give one rule/);
   assert.ok(!existsSync(modelsDir) || readdirSync(modelsDir).length === 0, 'no model written');
+});
+
+test('a model folder is recorded relative to the database: a project copied whole uses its own model, not the old place\'s', async () => {
+  const a = join(work.dir, 'moved-a');
+  mkdirSync(join(a, 'data'), { recursive: true });
+  mkdirSync(join(a, 'models', 'keeper-x'), { recursive: true });
+  writeFileSync(join(a, 'models', 'keeper-x', 'config.json'), '{}');
+  const dbA = join(a, 'data', 'flux.duckdb');
+  let db = await Db.open(dbA);
+  try {
+    await db.run('CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)');
+    await recordModelDir(db, 'keeper_model', join(a, 'models', 'keeper-x'));
+    assert.equal(await db.value('SELECT value FROM meta WHERE key = \'keeper_model\''), join('..', 'models', 'keeper-x'));
+  } finally {
+    db.close();
+  }
+  const b = join(work.dir, 'moved-b');
+  cpSync(a, b, { recursive: true });
+  db = await Db.open(join(b, 'data', 'flux.duckdb'));
+  try {
+    assert.equal(await currentModelDir(db), join(b, 'models', 'keeper-x'));
+    assert.equal(await recordedModelDir(db, 'keeper_scored_dir'), null);
+    // an absolute path recorded by an older version is used as it is
+    await db.run(`INSERT INTO meta VALUES ('keeper_scored_dir', ?)`, [join(a, 'models', 'keeper-x')]);
+    assert.equal(await recordedModelDir(db, 'keeper_scored_dir'), join(a, 'models', 'keeper-x'));
+  } finally {
+    db.close();
+  }
 });
 
 test('flux score names the recorded model folder when it has gone, not an option never given', async () => {
@@ -369,6 +412,12 @@ test('a retrain with the same seed gives the same model and scores; another seed
   assert.equal(again.id, first.id);
   assert.equal(readFileSync(join(again.dir, 'weights.json'), 'utf8'), readFileSync(join(first.dir, 'weights.json'), 'utf8'));
   assert.deepEqual(await scores(), before, 'the same keeper scores');
+  // the same weights under another surfacing rule are another model, in a folder of its own
+  const budget = await train({ db: dbFile, arch: 'pairwise', modelsDir: join(work.dir, 'models-b'), seed: 3, resamples: 20, hyper: { epochs: 4 }, skipPhotoSplit: true, budget: 0.05, score: false });
+  budgetModel = budget;
+  assert.notEqual(budget.id, first.id);
+  assert.match(readFileSync(join(budget.dir, 'config.json'), 'utf8'), /"rule": "review budget 0.05"/);
+  assert.match(readFileSync(join(again.dir, 'config.json'), 'utf8'), /"rule": "precision >= 0.8 on validation"/);
   const other = await train({ db: dbFile, arch: 'pairwise', modelsDir: join(work.dir, 'models-c'), seed: 4, resamples: 20, hyper: { epochs: 4 }, skipPhotoSplit: true });
   assert.notEqual(readFileSync(join(other.dir, 'weights.json'), 'utf8'), readFileSync(join(first.dir, 'weights.json'), 'utf8'));
   assert.notDeepEqual(await scores(), before, 'a retrain rescored the photos');
@@ -394,7 +443,7 @@ test('flux score: every photo scored in [0, 1], confirmed keepers 1.0, black and
     for (const m of misfires) {
       const row = byPath.get(m.path);
       assert.equal(row?.keeper_score, 0, m.path);
-      assert.match(row?.score_reason ?? '', m.misfire === 'black' ? /black frame/ : /blown-out/);
+      assert.match(row?.score_reason ?? '', m.misfire === 'black' ? /black or badly underexposed frame/ : /blown-out/);
     }
     // a failure is a misfire of the sample, or a frame that is black or white to the eye (mean luma within 2% of 0 or 1)
     const misfire = new Set(sample.truth.photos.filter((p) => p.misfire !== null).map((p) => p.path));
@@ -450,6 +499,9 @@ test('inbox scoring: scores and a report outside the inbox; bad files reported a
   assert.ok(html.indexOf(best.path) < html.indexOf((rows.find((x) => x !== best) as { path: string }).path) || rows.length === 1);
   await assert.rejects(score({ db: dbFile, modelDir: first.dir, inbox, out: join(inbox, 'report.html') }), /--out: .* inside the archive folder inbox/);
   await assert.rejects(score({ db: dbFile, modelDir: first.dir, inbox, out: work.dir }), /--out: .* is a folder; name the file to write, e.g. .*inbox\.html/);
+  // a folder not there yet, named with a trailing slash: refused, not written as a file of that name
+  await assert.rejects(score({ db: dbFile, modelDir: first.dir, inbox, out: join(work.dir, 'not-yet') + '/' }), /--out: .*not-yet\/ names a folder; name the file to write, e.g. .*not-yet\/inbox\.html/);
+  assert.ok(!existsSync(join(work.dir, 'not-yet')));
   // the next inbox replaces the last: its scores list only its own photos
   const inbox2 = join(work.dir, 'inbox2');
   mkdirSync(inbox2, { recursive: true });
@@ -481,6 +533,47 @@ test('inbox scoring: scores and a report outside the inbox; bad files reported a
   assert.equal(now.length, 1);
   assert.deepEqual(now, before2, 'the descriptor of the photo now under that name, as computed when it had its own name');
   await assert.rejects(score({ db: dbFile, modelDir: first.dir, inbox: join(work.dir, 'no-such-inbox') }), /--inbox/);
+});
+
+test('the auto-surface threshold surfaces photos whatever their band; ties of the calibration keep the model\'s order', async () => {
+  assert.ok(budgetModel, 'the budget model was trained');
+  const m = budgetModel as TrainReport;
+  const t = m.threshold.point?.threshold;
+  assert.ok(typeof t === 'number', 'a 5% review budget always gives a threshold');
+  const inbox = join(work.dir, 'inbox-surface');
+  mkdirSync(inbox, { recursive: true });
+  for (const f of readdirSync(sample.inbox)) copyFileSync(join(sample.inbox, f), join(inbox, f));
+  const out = join(work.dir, 'reports', 'inbox-surface.html');
+  const r = await score({ db: dbFile, modelDir: m.dir, inbox, out });
+  assert.equal(r.threshold, t);
+  const db = await Db.open(dbFile, { readOnly: true });
+  const rows = await db.all<{ path: string; keeper_score: number | null; raw_score: number | null; band: string; surfaced: boolean }>('SELECT path, keeper_score, raw_score, band, surfaced FROM inbox_scores');
+  db.close();
+  for (const x of rows) {
+    const should: boolean = x.keeper_score !== null && !['failure', 'keeper'].includes(x.band) && x.keeper_score >= (t as number);
+    assert.equal(x.surfaced, should, `${x.path}: ${x.keeper_score} against ${t}`);
+  }
+  assert.equal(r.counts.surfaced, rows.filter((x) => x.surfaced).length);
+  const html = readFileSync(out, 'utf8');
+  assert.equal((html.match(/class="card surfaced"/g) ?? []).length, r.counts.surfaced);
+  assert.match(html, new RegExp(`surfaced automatically: ${r.counts.surfaced}`));
+  // cards by score, then by the raw score among equal scores
+  const order = [...html.matchAll(/<img src="data:[^"]*" alt="([^"]+)">/g)].map((x) => x[1]);
+  const byPath = new Map(rows.map((x) => [x.path, x]));
+  const listed = order.map((p) => byPath.get(p as string)).filter((x) => x && x.keeper_score !== null) as typeof rows;
+  for (let i = 1; i < listed.length; i++) {
+    const a = listed[i - 1] as (typeof rows)[number], b = listed[i] as (typeof rows)[number];
+    assert.ok((a.keeper_score as number) > (b.keeper_score as number) || (a.keeper_score === b.keeper_score && (a.raw_score as number) >= (b.raw_score as number)), `${a.path} before ${b.path}`);
+  }
+  // the corpus too: scored with this model, the photos at or above the threshold are marked
+  await score({ db: dbFile, modelDir: m.dir });
+  const d2 = await Db.open(dbFile, { readOnly: true });
+  const [c] = await d2.all<{ wrong: number; surfaced: number }>(`SELECT count(*) FILTER (WHERE surfaced <> (keeper_band NOT IN ('keeper', 'failure', 'unscored') AND keeper_score >= ?)) AS wrong,
+    count(*) FILTER (WHERE surfaced) AS surfaced FROM photos`, [t]);
+  d2.close();
+  assert.equal(c?.wrong, 0);
+  assert.ok((c?.surfaced ?? 0) > 0, 'a 5% budget surfaces some photos');
+  assert.deepEqual([scoreText(0), scoreText(0.0004), scoreText(0.126)], ['0.00', '<0.01', '0.13']);
 });
 
 test('flux train compares every ranker with intervals and a verdict; flux export-onnx writes a graph that loads', async () => {
@@ -515,12 +608,12 @@ test('flux train compares every ranker with intervals and a verdict; flux export
   assert.equal(new Set(all.filter((a) => a.winner).map((a) => a.model)).size, 1);
   assert.ok(all.some((a) => a.model.startsWith('logistic · ')) && all.some((a) => a.model === 'metadata · context'));
   assert.ok(all.every((a) => a.value > 0 && a.value <= 1 && a.lo <= a.hi && a.lo >= 0 && a.hi <= 1), JSON.stringify(all));
-  assert.ok(recorded?.startsWith(models));
+  assert.ok(recorded && !isAbsolute(recorded) && resolve(dirname(dbFile), recorded).startsWith(models), `recorded relative to the database: ${recorded}`);
   const out = join(work.dir, 'export', 'keeper.onnx');
   const e = spawnSync(process.execPath, [flux, 'export-onnx', '--db', dbFile, '--out', out], { encoding: 'utf8' });
   assert.equal(e.status, 0, e.stderr);
   const scorer = await OnnxScorer.load(out);
-  const model = loadKeeperModel(recorded as string);
+  const model = loadKeeperModel(resolve(dirname(dbFile), recorded as string));
   const { prob } = await scorer.score(new Float32Array(model.dim * 2).fill(NaN), model.dim);
   await scorer.close();
   assert.ok(prob.every((p) => p >= 0 && p <= 1), 'an all-missing row still scores (imputed to the training mean)');

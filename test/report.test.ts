@@ -170,11 +170,16 @@ test('flux report: one offline page whose plots all render in headless Chromium,
   const db = await Db.open(dbFile);
   await db.run(`UPDATE photos SET path = ? WHERE photo_id = (SELECT min(photo_id) FROM photos WHERE keeper)`, [evil]);
   db.close();
+  // a later model trained without rescoring: the page describes the model whose scores it shows
+  await train({ db: dbFile, arch: 'logistic', modelsDir: join(work.dir, 'models-later'), resamples: 20, hyper: { epochs: 2 }, skipPhotoSplit: true, score: false });
   const out = join(work.dir, 'report', 'report.html');
   const flux = join(PROJECT, 'dist', 'lib', 'cli', 'flux.js');
   const r = spawnSync(process.execPath, [flux, 'report', '--db', dbFile, '--out', out], { encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
   const html = readFileSync(out, 'utf8');
+  assert.match(html, /Chosen: pairwise · /);
+  assert.ok(!html.includes('Chosen: logistic'), 'not the later, unused model');
+  assert.ok(!/Runner-up: pairwise/.test(html), 'the winner is not its own runner-up');
   assert.ok(!html.includes('<i id="evil">'), 'the file name is not markup');
   for (const id of ['corpus', 'matching', 'rankers', 'scores', 'motifs', 'sessions', 'drafts']) assert.ok(html.includes(`<section id="${id}">`), id);
   const { chromium: pw } = await import('playwright-core');

@@ -214,7 +214,7 @@ export const COMMANDS: Record<string, Command> = {
       'flux curate exclude --db FILE --above 90       exclude every photo the last run picked at least 90% of the time',
       'flux curate clear --db FILE                    remove all exclusions',
       '',
-      'Photos flux score marked as technical failures (black, blown-out, blurred misfires) are left out unless',
+      'Photos flux score marked as technical failures (black or badly underexposed, blown-out, nothing in focus) are left out unless',
       '--keep-failures is given: farthest-point sampling would otherwise pick them first.',
     ].join('\n'),
     options: {
@@ -316,14 +316,15 @@ export const COMMANDS: Record<string, Command> = {
       'flux score --db FILE --inbox DIR [--out REPORT.html] [--model-dir DIR]',
       '',
       'Scores: 1.0 confirmed keeper; >= 0.8 review recommended; 0.5-0.8 uncertain; < 0.5 probable non-keeper;',
-      '0.0 technical failure (black, blown-out or severely blurred frame) with the reason. The inbox is only read.',
+      '0.0 technical failure (black or badly underexposed, blown-out, or nothing in focus) with the reason. The inbox is only read.',
     ].join('\n'),
     options: { db: { type: 'string' }, 'model-dir': { type: 'string' }, inbox: { type: 'string' }, out: { type: 'string' } },
     async run(v, _p, onProgress) {
       const r = await score({ db: need(v, 'db', 'score'), modelDir: str(v, 'model-dir'), inbox: str(v, 'inbox'), out: str(v, 'out'), onProgress });
       const c = r.counts;
       console.log(`${r.set === 'inbox' ? 'inbox' : 'corpus'}: ${c.total} photos scored by ${r.model}: ${c.keeper ?? 0} confirmed keepers, ${c.review ?? 0} review recommended, ` +
-        `${c.uncertain ?? 0} uncertain, ${c.unlikely ?? 0} probable non-keepers, ${c.failure ?? 0} technical failures, ${c.unscored ?? 0} not scored (${r.seconds.toFixed(1)} s)`);
+        `${c.uncertain ?? 0} uncertain, ${c.unlikely ?? 0} probable non-keepers, ${c.failure ?? 0} technical failures, ${c.unscored ?? 0} not scored; ` +
+        `${c.surfaced ?? 0} surfaced at the model's auto-surface threshold (${r.threshold === null ? 'none: no threshold reached its rule' : r.threshold.toFixed(3)}) (${r.seconds.toFixed(1)} s)`);
       for (const s of r.skipped) console.log(`skipped ${s.path}: ${s.reason}`);
       if (r.html) console.log(`report ${r.html}`);
     },

@@ -77,7 +77,7 @@ async function demo(): Promise<void> {
     bar.stop();
     for (const [set, c] of [['corpus', t.scored ?? {}], ['inbox ', inbox.counts]] as const) {
       console.log(`    ${set} ${c.total} photos: ${c.keeper ?? 0} confirmed keepers, ${c.review ?? 0} review recommended (>= 0.8), ${c.uncertain ?? 0} uncertain, ` +
-        `${c.unlikely ?? 0} probable non-keepers, ${c.failure ?? 0} technical failures`);
+        `${c.unlikely ?? 0} probable non-keepers, ${c.failure ?? 0} technical failures; ${c.surfaced ?? 0} surfaced at the auto-surface threshold`);
     }
     for (const s of inbox.skipped) console.log(`    inbox: skipped ${s.path}: ${s.reason}`);
     // the sample knows which inbox frames its photographer would keep: how well does the score rank them?

@@ -200,7 +200,7 @@ export async function exclude(db: Db, ids: number[], reason: string): Promise<nu
 }
 
 /**
- * Photos `flux score` found to be clear technical failures (black, blown-out or blurred misfires): farthest-point
+ * Photos `flux score` found to be clear technical failures (black or badly underexposed, blown-out, nothing in focus): farthest-point
  * sampling would pick them first, as the most unusual frames, so the curator leaves them out unless asked to keep
  * them. Empty before the corpus is scored.
  */

@@ -52,6 +52,9 @@ export interface RootReport {
   warned: number;
 }
 
+/** The folders the workbench writes in a workspace. */
+const WORKSPACE_FOLDERS = ['previews', 'embeddings', 'reports'];
+
 /** What `ingest` did. */
 export interface IngestReport {
   db: string;
@@ -401,6 +404,14 @@ export async function ingest(options: IngestOptions): Promise<IngestReport> {
       }
     }
     assertOutsideArchive('--workspace', workspace, { ...archives, ...before });
+    // nor inside (or around) the folders the workbench writes in its workspace: a tree there would take in its own files
+    for (const [a, da] of roots) {
+      for (const own of WORKSPACE_FOLDERS.map((f) => join(workspace, f))) {
+        if (isInside(realPath(da), realPath(own)) || isInside(realPath(own), realPath(da))) {
+          throw new FluxError(`--${a}: ${da} overlaps ${own}, where the workbench writes its ${basename(own)}; choose a folder outside the workspace's own folders`);
+        }
+      }
+    }
     const reports: RootReport[] = [];
     for (const [root, dir] of roots) reports.push(await ingestRoot(db, root, dir, workspace, opts, onProgress));
     // relative to the database's folder when inside it, so the database and its workspace can be moved together

@@ -1,11 +1,11 @@
 /**
  * `flux score`: a keeper score in [0, 1] for every photo, from the saved keeper model's ONNX graph. Confirmed
- * keepers score 1.0; clear technical failures (black or white frames, severe blur) score 0.0 with the reason; the
+ * keepers score 1.0; clear technical failures (black or badly underexposed frames, blown-out frames, nothing in focus) score 0.0 with the reason; the
  * rest get the calibrated probability and a band. With `--inbox DIR`, new photos are ingested and embedded into the
  * workspace (the inbox is only read), scored into `inbox_scores`, and listed in an HTML report with thumbnails.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { Db } from '../db/duckdb.js';
 import { embed, workspaceOf } from '../embed/embed.js';
 import { DESCRIPTOR_NAMES } from '../embed/descriptor.js';
@@ -31,10 +31,27 @@ export function loadKeeperModel(dir: string): KeeperModel {
   return { ...config, ...weights, calibration };
 }
 
+/** Which model a database names: the last one trained, or the one whose scores `photos` holds. */
+export type ModelKey = 'keeper_model' | 'keeper_scored_dir';
+
+/**
+ * Records a model folder in the database relative to the database's own folder (as the workspace is), so a project
+ * moved or copied whole uses its own models, never the old place's.
+ */
+export async function recordModelDir(db: Db, key: ModelKey, dir: string): Promise<void> {
+  await db.run('INSERT OR REPLACE INTO meta VALUES (?, ?)', [key, relative(dirname(db.file), resolve(dir)) || '.']);
+}
+
+/** A model folder the database recorded, as an absolute path (older databases recorded it absolute), or null. */
+export async function recordedModelDir(db: Db, key: ModelKey): Promise<string | null> {
+  const v = await db.value<string>('SELECT value FROM meta WHERE key = ?', [key]);
+  return v ? resolve(dirname(db.file), v) : null;
+}
+
 /** The keeper model named by `--model-dir`, else the one the last `flux train` recorded in the database. */
 export async function currentModelDir(db: Db, dir?: string): Promise<string> {
   if (dir) return resolve(dir);
-  const recorded = await db.value<string>(`SELECT value FROM meta WHERE key = 'keeper_model'`);
+  const recorded = await recordedModelDir(db, 'keeper_model');
   if (!recorded) throw new FluxError(`${db.file}: no keeper model yet; run flux train --db ${db.file} first (or pass --model-dir)`);
   if (!existsSync(join(recorded, 'config.json'))) {
     throw new FluxError(`${db.file}: the keeper model the last flux train recorded, ${recorded}, is gone; run flux train --db ${db.file} again (or pass --model-dir)`);
@@ -51,6 +68,12 @@ export const FAILURE_RULES = {
   featureless: { dynamicRange: 0.16, contrast: 0.04 },
   /** Mean luma (0..1) below which a featureless frame is black; above `white` it is white. */
   black: 0.35,
+  /**
+   * A dark frame with lights in it (a night street, lit windows) is a photograph, not a black frame: its brightest
+   * 1% reach at least `range` above the darkest, and at least `ratio` times its mean. Underexposure keeps the
+   * brightest near the mean (1.5-5 times in real photographs darkened 3-4 stops).
+   */
+  lit: { range: 0.12, ratio: 8 },
   white: 0.85,
   /** Mean luma above which any frame is blown out. */
   blownOut: 0.94,
@@ -58,7 +81,10 @@ export const FAILURE_RULES = {
   bright: { brightness: 0.9, clipWhite: 0.7 },
   /** Share of clipped white pixels that is blown out whatever else. */
   clipWhite: 0.9,
-  /** Sharpness (Laplacian energy) below this: nothing in focus at all. */
+  /**
+   * Sharpness (log Laplacian energy) below this: no edge anywhere, nothing in focus at all. Deliberately strict: a
+   * blurred street scene (motion, a missed focus the photographer liked) keeps its model score.
+   */
   sharpness: 0.3,
   /**
    * A dark featureless frame of one colour (sky, a wall), not black: saturated and colourful. Saturation alone is not
@@ -73,15 +99,16 @@ export function failureReason(d: Record<string, number>): string | null {
   if (![b, dr, c, cw, sh].every(Number.isFinite)) return null;
   const r = FAILURE_RULES;
   const featureless = dr < r.featureless.dynamicRange && c < r.featureless.contrast;
-  if (featureless && b < r.black) {
+  const lit = dr >= r.lit.range && dr >= r.lit.ratio * b;
+  if (featureless && b < r.black && !lit) {
     const tinted = (d.saturation ?? 0) > r.tinted.saturation && (d.colourfulness ?? 0) > r.tinted.colourfulness;
-    const what = tinted ? `dark featureless frame of one colour (saturation ${(d.saturation as number).toFixed(2)}, ` : 'black frame (';
+    const what = tinted ? `dark featureless frame of one colour (saturation ${(d.saturation as number).toFixed(2)}, ` : 'black or badly underexposed frame (';
     return `${what}brightness ${b.toFixed(3)}, tonal range ${dr.toFixed(3)})`;
   }
   if ((featureless && b > r.white) || b > r.blownOut || (b > r.bright.brightness && cw > r.bright.clipWhite) || cw > r.clipWhite) {
     return `blown-out frame (brightness ${b.toFixed(3)}, ${(cw * 100).toFixed(0)}% clipped white)`;
   }
-  if (sh < r.sharpness) return `severe blur or misfire (sharpness ${sh.toFixed(3)})`;
+  if (sh < r.sharpness) return `nothing in focus (sharpness ${sh.toFixed(3)})`;
   return null;
 }
 
@@ -105,24 +132,31 @@ export interface ScoredRow {
   score: number | null;
   /** The model's calibrated probability whatever the rules say (ranks keepers among themselves, for drafts). */
   model: number | null;
+  /** The model's raw ranking score before calibration: it orders photos an isotonic calibration ties. */
+  raw: number | null;
   band: Band | 'unscored';
   reason: string | null;
+  /** At or above the model's auto-surface threshold (never a confirmed keeper, a failure or an unscored photo). */
+  surfaced: boolean;
 }
 
 /** Scores feature rows through the model's ONNX graph, then applies the keeper and failure rules. */
 async function scoreRowsOnnx(dir: string, model: KeeperModel, rows: FeatureRows, desc: Map<number, Record<string, number>>, keepers: Set<number>, all: number[]): Promise<ScoredRow[]> {
   const scorer = await OnnxScorer.load(join(dir, 'model.onnx'));
   try {
-    const { prob } = rows.ids.length ? await scorer.score(rows.x, rows.dim) : { prob: new Float32Array(0) };
-    const byId = new Map(rows.ids.map((id, i) => [id, prob[i] as number]));
+    const { prob, raw } = rows.ids.length ? await scorer.score(rows.x, rows.dim) : { prob: new Float32Array(0), raw: new Float32Array(0) };
+    const byId = new Map(rows.ids.map((id, i) => [id, i]));
+    const threshold = model.threshold.value;
     return all.map((id): ScoredRow => {
-      const p = byId.get(id) ?? null;
-      if (keepers.has(id)) return { id, score: 1, model: p, band: 'keeper', reason: 'confirmed keeper' };
+      const i = byId.get(id);
+      const p = i === undefined ? null : prob[i] as number;
+      const r = i === undefined ? null : raw[i] as number;
+      if (keepers.has(id)) return { id, score: 1, model: p, raw: r, band: 'keeper', reason: 'confirmed keeper', surfaced: false };
       const d = desc.get(id);
       const failure = d ? failureReason(d) : null;
-      if (failure) return { id, score: 0, model: p, band: 'failure', reason: failure };
-      if (p === null) return { id, score: null, model: null, band: 'unscored', reason: d ? `no ${model.embeddingModel} vector` : 'no descriptor (preview failed)' };
-      return { id, score: p, model: p, band: bandOf(p), reason: null };
+      if (failure) return { id, score: 0, model: p, raw: r, band: 'failure', reason: failure, surfaced: false };
+      if (p === null) return { id, score: null, model: null, raw: null, band: 'unscored', reason: d ? `no ${model.embeddingModel} vector` : 'no descriptor (preview failed)', surfaced: false };
+      return { id, score: p, model: p, raw: r, band: bandOf(p), reason: null, surfaced: threshold !== null && p >= threshold };
     });
   } finally {
     await scorer.close();
@@ -131,6 +165,8 @@ async function scoreRowsOnnx(dir: string, model: KeeperModel, rows: FeatureRows,
 
 export interface ScoreReport {
   model: string;
+  /** The model's auto-surface threshold (null when none reached its rule). */
+  threshold: number | null;
   modelDir: string;
   set: 'photos' | 'inbox';
   counts: Record<string, number>;
@@ -153,6 +189,7 @@ export interface ScoreOptions {
 const countBands = (rows: ScoredRow[]): Record<string, number> => {
   const c: Record<string, number> = { total: rows.length };
   for (const r of rows) c[r.band] = (c[r.band] ?? 0) + 1;
+  c.surfaced = rows.filter((r) => r.surfaced).length;
   return c;
 };
 
@@ -173,15 +210,18 @@ export async function score(options: ScoreOptions): Promise<ScoreReport> {
       await db.run('ALTER TABLE photos ADD COLUMN IF NOT EXISTS keeper_band VARCHAR');
       await db.run('ALTER TABLE photos ADD COLUMN IF NOT EXISTS score_reason VARCHAR');
       await db.run('ALTER TABLE photos ADD COLUMN IF NOT EXISTS model_score DOUBLE');
-      await db.run('CREATE OR REPLACE TEMP TABLE new_scores (photo_id BIGINT, s DOUBLE, m DOUBLE, band VARCHAR, reason VARCHAR)');
-      await db.append('new_scores', ['bigint', 'double', 'double', 'varchar', 'varchar'], scored.map((r) => [r.id, r.score, r.model, r.band, r.reason]));
-      await db.run(`UPDATE photos SET keeper_score = n.s, model_score = n.m, keeper_band = n.band, score_reason = n.reason
+      await db.run('ALTER TABLE photos ADD COLUMN IF NOT EXISTS raw_score DOUBLE');
+      await db.run('ALTER TABLE photos ADD COLUMN IF NOT EXISTS surfaced BOOLEAN');
+      await db.run('CREATE OR REPLACE TEMP TABLE new_scores (photo_id BIGINT, s DOUBLE, m DOUBLE, raw DOUBLE, band VARCHAR, reason VARCHAR, surfaced BOOLEAN)');
+      await db.append('new_scores', ['bigint', 'double', 'double', 'double', 'varchar', 'varchar', 'boolean'], scored.map((r) => [r.id, r.score, r.model, r.raw, r.band, r.reason, r.surfaced]));
+      await db.run(`UPDATE photos SET keeper_score = n.s, model_score = n.m, raw_score = n.raw, keeper_band = n.band, score_reason = n.reason, surfaced = n.surfaced
         FROM new_scores n WHERE photos.photo_id = n.photo_id`);
       await db.run('DROP TABLE new_scores');
       await db.run(`INSERT OR REPLACE INTO meta VALUES ('keeper_scored_by', ?)`, [model.id]);
+      await recordModelDir(db, 'keeper_scored_dir', dir);
     });
     options.onProgress?.({ stage: 'score', done: 1, total: 1 });
-    return { model: model.id, modelDir: dir, set: 'photos', counts: countBands(scored), html: null, skipped: [], seconds: (performance.now() - t0) / 1000 };
+    return { model: model.id, threshold: model.threshold.value, modelDir: dir, set: 'photos', counts: countBands(scored), html: null, skipped: [], seconds: (performance.now() - t0) / 1000 };
   } finally {
     db.close();
   }
@@ -231,20 +271,26 @@ async function scoreInbox(options: ScoreOptions, t0: number): Promise<ScoreRepor
       if (note) r.reason = r.reason ? `${r.reason}; ${note}` : note;
     }
     const byId = new Map(photos.map((p) => [p.id, p]));
-    await db.run(`CREATE OR REPLACE TABLE inbox_scores (path VARCHAR PRIMARY KEY, keeper_score DOUBLE, band VARCHAR, reason VARCHAR, keeper_model VARCHAR, scored_at TIMESTAMP)`);
+    await db.run(`CREATE OR REPLACE TABLE inbox_scores (path VARCHAR PRIMARY KEY, keeper_score DOUBLE, band VARCHAR, surfaced BOOLEAN, reason VARCHAR,
+      raw_score DOUBLE, keeper_model VARCHAR, scored_at TIMESTAMP)`);
     const now = new Date().toISOString().replace('T', ' ').slice(0, 19);
-    await db.append('inbox_scores', ['varchar', 'double', 'varchar', 'varchar', 'varchar', 'varchar'],
-      scored.map((r) => [(byId.get(r.id) as { path: string }).path, r.score, r.band, r.reason, model.id, now]));
+    await db.append('inbox_scores', ['varchar', 'double', 'varchar', 'boolean', 'varchar', 'double', 'varchar', 'varchar'],
+      scored.map((r) => [(byId.get(r.id) as { path: string }).path, r.score, r.band, r.surfaced, r.reason, r.raw, model.id, now]));
     const skipped = [
       ...(await db.all<{ path: string; reason: string }>(`SELECT path, stage || ': ' || message AS reason FROM ingest_errors WHERE root = 'inbox' ORDER BY path`)),
       ...scored.filter((r) => r.band === 'unscored').map((r) => ({ path: (byId.get(r.id) as { path: string }).path, reason: r.reason ?? 'not scored' })),
     ];
     const items = scored.map((r) => ({ ...r, ...(byId.get(r.id) as { path: string; preview: string | null; captured_at: string | null }) }));
     writeFileAtomic(out, inboxHtml(items, skipped, model, workspace, inbox));
-    return { model: model.id, modelDir: dir, set: 'inbox', counts: countBands(scored), html: out, skipped, seconds: (performance.now() - t0) / 1000 };
+    return { model: model.id, threshold: model.threshold.value, modelDir: dir, set: 'inbox', counts: countBands(scored), html: out, skipped, seconds: (performance.now() - t0) / 1000 };
   } finally {
     db.close();
   }
+}
+
+/** A score as shown: two decimals, but a small non-zero one is not shown as the 0.00 of a failure. */
+export function scoreText(s: number): string {
+  return s > 0 && s < 0.005 ? '<0.01' : s.toFixed(2);
 }
 
 const BAND_COLOURS: Record<string, string> = { keeper: '#1b7837', review: '#1b7837', uncertain: '#b8860b', unlikely: '#777', failure: '#b2182b', unscored: '#777' };
@@ -252,24 +298,27 @@ const BAND_COLOURS: Record<string, string> = { keeper: '#1b7837', review: '#1b78
 /** The inbox report: photos by score (then time), thumbnails embedded, so the file stands alone. */
 export function inboxHtml(items: Array<ScoredRow & { path: string; preview: string | null; captured_at: string | null }>, skipped: Array<{ path: string; reason: string }>,
   model: KeeperModel, workspace: string, inbox: string): string {
-  const sorted = [...items].sort((a, b) => (b.score ?? -1) - (a.score ?? -1) || String(a.captured_at).localeCompare(String(b.captured_at)));
+  // by score; photos a calibration ties keep the model's own order (its raw score), then time
+  const sorted = [...items].sort((a, b) => (b.score ?? -1) - (a.score ?? -1) || (b.raw ?? -Infinity) - (a.raw ?? -Infinity) || String(a.captured_at).localeCompare(String(b.captured_at)));
+  const threshold = model.threshold.value;
   const cards = sorted.map((r) => {
     const src = previewDataUri(workspace, r.preview);
     const label = r.band === 'unscored' ? 'not scored' : BAND_LABELS[r.band as Band];
-    return `<figure class="card" data-band="${r.band}"><div class="img">${src ? `<img src="${src}" alt="${escapeHtml(r.path)}">` : 'no preview'}</div>
-<figcaption><b style="color:${BAND_COLOURS[r.band]}">${r.score === null ? '–' : r.score.toFixed(2)}</b> ${escapeHtml(label)}<br>${escapeHtml(r.path)}${r.captured_at ? `<br><small>${escapeHtml(r.captured_at)}</small>` : ''}${r.reason && r.band !== 'unscored' ? `<br><small>${escapeHtml(r.reason)}</small>` : ''}</figcaption></figure>`;
+    return `<figure class="card${r.surfaced ? ' surfaced' : ''}" data-band="${r.band}"><div class="img">${src ? `<img src="${src}" alt="${escapeHtml(r.path)}">` : 'no preview'}</div>
+<figcaption><b style="color:${BAND_COLOURS[r.band]}">${r.score === null ? '–' : escapeHtml(scoreText(r.score))}</b> ${escapeHtml(label)}${r.surfaced ? ` · <b class="surf">surfaced</b>` : ''}<br>${escapeHtml(r.path)}${r.captured_at ? `<br><small>${escapeHtml(r.captured_at)}</small>` : ''}${r.reason && r.band !== 'unscored' ? `<br><small>${escapeHtml(r.reason)}</small>` : ''}</figcaption></figure>`;
   }).join('\n');
   const counts = countBands(items);
-  const summary = (['review', 'uncertain', 'unlikely', 'failure', 'unscored'] as const).map((b) => `${b === 'unscored' ? 'not scored' : BAND_LABELS[b]}: ${counts[b] ?? 0}`).join(' · ');
+  const summary = [`surfaced automatically: ${counts.surfaced ?? 0}`,
+    ...(['review', 'uncertain', 'unlikely', 'failure', 'unscored'] as const).map((b) => `${b === 'unscored' ? 'not scored' : BAND_LABELS[b]}: ${counts[b] ?? 0}`)].join(' · ');
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Inbox keeper scores</title>
 <style>body{font:14px system-ui,sans-serif;margin:1.5em;color:#222}.grid{display:flex;flex-wrap:wrap;gap:12px}.card{width:220px;margin:0}
-.img{height:150px;display:flex;align-items:center;justify-content:center;background:#f3f3f3}.img img{max-width:220px;max-height:150px}
+.surfaced{outline:3px solid #1b7837;outline-offset:2px}.surf{color:#1b7837}.img{height:150px;display:flex;align-items:center;justify-content:center;background:#f3f3f3}.img img{max-width:220px;max-height:150px}
 figcaption{font-size:12px;line-height:1.35;word-break:break-all}table{border-collapse:collapse}td{padding:2px 8px;border-bottom:1px solid #ddd}</style></head><body>
 <h1>Inbox keeper scores</h1>
 <p>${escapeHtml(inbox)} · ${items.length} photos · model ${escapeHtml(model.id)} (${escapeHtml(model.arch)}, ${escapeHtml(model.featureSet)}${model.embeddingModel ? `, ${escapeHtml(model.embeddingModel)}` : ''})</p>
 <p>${escapeHtml(summary)}</p>
 <p><small>The score estimates how likely this photographer would keep the photo, learned from his own keepers; it ranks, he selects.
-${model.threshold.value !== null ? `Auto-surface threshold ${model.threshold.value.toFixed(3)} (${escapeHtml(model.threshold.rule)}).` : ''}</small></p>
+${threshold !== null ? `Photos scoring at least the auto-surface threshold, ${threshold.toFixed(3)} (${escapeHtml(model.threshold.rule)}), are surfaced without asking, whatever their band.` : `No auto-surface threshold: none reached its rule (${escapeHtml(model.threshold.rule)}) on validation, so nothing is surfaced without asking.`}</small></p>
 <div class="grid">${cards}</div>
 ${skipped.length ? `<h2>Skipped</h2><table>${skipped.map((s) => `<tr><td>${escapeHtml(s.path)}</td><td>${escapeHtml(s.reason)}</td></tr>`).join('')}</table>` : ''}
 </body></html>`;

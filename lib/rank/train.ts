@@ -24,7 +24,7 @@ import { calibrateAll, chooseCalibration, chooseThreshold, tradeoff, type Calibr
 import { fitStandardizer, loadDataset, standardize, type Dataset, type FeatureSet, type Standardizer } from './features.js';
 import { averagePrecision, evaluate, pairedApDifference, pointMetrics, reliability, rocAuc, type Estimate, type MetricName, type Metrics, type ReliabilityBin } from './metrics.js';
 import { scorerGraph } from './onnx.js';
-import { score } from './score.js';
+import { recordModelDir, score } from './score.js';
 import { ARCHS, CANDIDATES, checkHyper, scoreRows, trainScorer, type Arch, type Hyper, type ScorerParams, type TrainLog } from './scorers.js';
 
 export interface TrainOptions {
@@ -394,6 +394,9 @@ async function trainOnly(options: TrainOptions): Promise<TrainReport> {
   const resamples = checkInt('--resamples', options.resamples ?? 200, 10, 100000);
   // settings checked before any work, not when the first model trains
   checkHyper(options.hyper);
+  if (options.targetPrecision !== undefined && options.budget !== undefined) {
+    throw new FluxError('--target-precision and --budget: give one rule for the auto-surface threshold, not both');
+  }
   if (options.targetPrecision !== undefined) checkNumber('--target-precision', options.targetPrecision, 0.01, 1);
   if (options.budget !== undefined) checkNumber('--budget', options.budget, 0.0001, 1);
   const backend = await initBackend(options.backend);
@@ -479,7 +482,7 @@ async function trainOnly(options: TrainOptions): Promise<TrainReport> {
     };
     counts.keeperRate = counts.keepers / Math.max(1, counts.photos);
     const hyper = options.hyper ?? {};
-    const id = `${winner.arch}-${sha256(JSON.stringify({ a: winner.arch, f: winner.featureSet, m: modelId, seed, splitSeed: full.splitSeed, hyper, n: counts, ids: sha256(full.ids.join(',')) })).slice(0, 10)}`;
+    const id = `${winner.arch}-${sha256(JSON.stringify({ a: winner.arch, f: winner.featureSet, m: modelId, seed, splitSeed: full.splitSeed, hyper, rule, n: counts, ids: sha256(full.ids.join(',')) })).slice(0, 10)}`;
     const dir = join(modelsRoot(options.modelsDir), `keeper-${id}`);
     const model: KeeperModel = {
       id, arch: winner.arch, featureSet: winner.featureSet, embeddingModel: winner.featureSet.includes('vector') ? modelId : null, seed, splitSeed: full.splitSeed, hyper,
@@ -494,7 +497,7 @@ async function trainOnly(options: TrainOptions): Promise<TrainReport> {
       seconds: (performance.now() - t0) / 1000,
     };
     saveModel(dir, model, { ...report, results: results.map((r) => ({ ...r })) });
-    await db.run(`INSERT OR REPLACE INTO meta VALUES ('keeper_model', ?)`, [dir]);
+    await recordModelDir(db, 'keeper_model', dir);
     await writeComparison(db, report);
     return report;
   } finally {
@@ -547,7 +550,8 @@ export function verdict(r: TrainReport): string {
   const chance = by('chance');
   const byCv = r.selection !== 'validation AP' && w.cv;
   const lines = [`Chosen: ${w.name}, by ${r.selection}${byCv ? ` (${n3(w.cv?.ap)}, ROC AUC ${n3(w.cv?.auc)})` : ` (${n3(w.valAp)})`}.`];
-  const others = r.results.filter((c) => CANDIDATES.includes(c.arch) && c !== w);
+  // by name: a report read back from metrics.json holds copies, not the winner itself
+  const others = r.results.filter((c) => CANDIDATES.includes(c.arch) && c.name !== w.name);
   if (others.length) {
     const runner = others.sort((a, b) => (r.selection === 'validation AP' ? b.valAp - a.valAp : (b.cv?.ap ?? 0) - (a.cv?.ap ?? 0)))[0] as CandidateResult;
     lines.push(`Runner-up: ${runner.name} (${n3(r.selection === 'validation AP' ? runner.valAp : runner.cv?.ap)}).`);
@@ -589,7 +593,7 @@ export function formatTrain(r: TrainReport): string {
     lines.push(`${(c.name + (c.name === r.winner.name ? ' *' : '')).padEnd(46)} ${n3(c.valAp).padStart(6)} ${cvCol ? `${(c.cv ? n3(c.cv.ap) : '').padStart(6)} ` : ''} ${est(c.test.ap).padEnd(22)} ${est(c.test.auc).padEnd(22)} ` +
       `${n3(c.test.p_at_36.value).padStart(5)} ${n3(c.test.p_at_5pct.value).padStart(5)} ${est(c.test.session_pair_acc).padEnd(22)} ${n3(c.test.session_ndcg.value).padStart(9)} ${n3(c.test.ece.value)}`);
   }
-  lines.push('', `* chosen among the candidates (pairwise, contrastive) by ${r.selection}. Intervals: session bootstrap, 95%.`);
+  lines.push('', `${r.results.length > 1 ? `* chosen among the candidates (pairwise, contrastive) by ${r.selection}` : '* the one model asked for (--arch)'}. Intervals: session bootstrap, 95%.`);
   lines.push(verdict(r));
   lines.push(`Auto-surface threshold (${r.threshold.rule}): ${r.threshold.point ? `${r.threshold.point.threshold.toFixed(3)} (validation precision ${r.threshold.point.precision.toFixed(2)}, recall ${r.threshold.point.recall.toFixed(2)}, ${(100 * r.threshold.point.budget).toFixed(1)}% of photos surfaced)` : 'no threshold reaches the target on validation; nothing is surfaced automatically'}`);
   lines.push(`model written to ${r.dir}`);

@@ -20,6 +20,7 @@ import {
 } from '../plot/plotly.js';
 import { assertOutsideArchive, checkOutFile, writeFileAtomic } from '../util/fsutil.js';
 import type { OnProgress } from '../util/progress.js';
+import { recordedModelDir, scoreText } from '../rank/score.js';
 import { verdict, type TrainReport } from '../rank/train.js';
 import { FluxError } from '../util/check.js';
 import { plural } from '../util/text.js';
@@ -103,7 +104,8 @@ ${htmlTable(m.offsets.filter((o) => o.clock_offset_seconds !== 0), 'Camera clock
 
     // ---- rankers
     step('rankers', 2);
-    const modelDir = await db.value<string>(`SELECT value FROM meta WHERE key = 'keeper_model'`);
+    // the model whose scores the photos hold (flux score --model-dir can name another than the last trained)
+    const modelDir = await recordedModelDir(db, 'keeper_scored_dir') ?? await recordedModelDir(db, 'keeper_model');
     provenance.keeperModel = modelDir ? modelDir.split(/[\\/]/).pop() ?? modelDir : null;
     const metricsFile = modelDir ? join(modelDir, 'metrics.json') : null;
     if (metricsFile && existsSync(metricsFile)) {
@@ -120,14 +122,14 @@ ${fig(tradeoffFigure(r.tradeoff, { title: `Surfacing trade-off on validation; th
 
     // ---- keeper scores
     if (columns.has('keeper_band')) {
-      const bands = await db.all<{ band: string; photos: number }>(`SELECT keeper_band AS band, count(*) AS photos FROM photos GROUP BY 1 ORDER BY 1`);
+      const bands = await db.all<{ band: string; photos: number; surfaced: number }>(`SELECT keeper_band AS band, count(*) AS photos, ${columns.has('surfaced') ? 'count(*) FILTER (WHERE surfaced)' : '0'} AS surfaced FROM photos GROUP BY 1 ORDER BY 1`);
       const scores = (await db.all<{ s: number }>(`SELECT keeper_score AS s FROM photos WHERE keeper_score IS NOT NULL AND NOT keeper AND keeper_band <> 'failure'`)).map((x) => x.s);
-      const top = await db.all<{ path: string; preview: string | null; s: number }>(`SELECT path, preview, keeper_score AS s FROM photos WHERE NOT keeper AND keeper_score IS NOT NULL ORDER BY keeper_score DESC, path LIMIT 12`);
+      const top = await db.all<{ path: string; preview: string | null; s: number }>(`SELECT path, preview, keeper_score AS s FROM photos WHERE NOT keeper AND keeper_score IS NOT NULL ORDER BY keeper_score DESC, ${columns.has('raw_score') ? 'raw_score DESC NULLS LAST, ' : ''}path LIMIT 12`);
       const failures = await db.all<{ path: string; reason: string }>(`SELECT path, score_reason AS reason FROM photos WHERE keeper_band = 'failure' ORDER BY path LIMIT 50`);
       sections.push({
-        id: 'scores', title: 'Keeper scores', html: `${htmlTable(bands, 'Photos per band')}
+        id: 'scores', title: 'Keeper scores', html: `${htmlTable(bands, 'Photos per band (surfaced: at or above the model\'s auto-surface threshold)')}
 ${fig(histogramFigure([{ name: 'photos not yet kept', values: scores }], { title: 'Keeper score of the photos he has not kept', x: 'keeper score', bins: 50 }))}
-<h3>Highest-scoring photos he has not kept</h3>${sheet(await Promise.all(top.map(async (t) => ({ src: await thumb(workspace, t.preview), caption: `${t.s.toFixed(2)} ${t.path}` }))))}
+<h3>Highest-scoring photos he has not kept</h3>${sheet(await Promise.all(top.map(async (t) => ({ src: await thumb(workspace, t.preview), caption: `${scoreText(t.s)} ${t.path}` }))))}
 ${htmlTable(failures, 'Technical failures (score 0.0)')}`,
       });
     }

@@ -48,6 +48,8 @@ export function checkWritableDir(option: string, dir: string, hint = ''): string
 /** Checks that an output file option names a file to write, not an existing folder; returns its absolute path. */
 export function checkOutFile(option: string, file: string, example: string): string {
   const abs = resolve(file);
+  // a trailing separator names a folder, even one not there yet
+  if (/[\\/]$/.test(file)) throw new FluxError(`${option}: ${file} names a folder; name the file to write, e.g. ${join(abs, example)}`);
   let st: Stats | null = null;
   try {
     st = statSync(abs);
