@@ -5,6 +5,7 @@ import numpy as np
 from sklearn.cluster import MiniBatchKMeans
 
 path, rows, dim, target, iterations = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+mode = sys.argv[6] if len(sys.argv) > 6 else 'speed'
 raw = np.fromfile(path, dtype=np.float32).reshape(rows, dim)
 
 def fps(x, target, rng):
@@ -29,6 +30,15 @@ def kmeans(x, target, seed):
         d = np.linalg.norm(x[members] - km.cluster_centers_[c], axis=1)
         reps.append(int(members[np.argmin(d)]))
     return reps
+
+if mode == 'quality':
+    # one k-means run per seed on the (already unit) rows: mean squared distance to the centre, and the representatives
+    out = []
+    for seed in range(iterations):
+        km = MiniBatchKMeans(n_clusters=target, init='k-means++', n_init=1, random_state=seed, batch_size=1024).fit(raw)
+        out.append({"inertia": float(km.inertia_) / rows, "reps": kmeans(raw, target, seed)})
+    print(json.dumps(out))
+    sys.exit(0)
 
 rng = np.random.default_rng()
 t0 = time.perf_counter()

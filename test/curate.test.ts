@@ -52,6 +52,27 @@ test('k-means representatives are members of their cluster, nearest its centre',
   }
 });
 
+test('k-means finds planted clusters: one representative in almost every one, no cluster left empty', async () => {
+  // 60 planted clusters of 100 rows in 32 dimensions (the helper-free check of k-means++ and reassignment)
+  const k = 60, dim = 32, rows = 6000;
+  const rng = new Rng(5);
+  const centres = Array.from({ length: k }, () => Array.from({ length: dim }, () => rng.normal()));
+  const data = new Float32Array(rows * dim);
+  for (let i = 0; i < rows; i++) for (let j = 0; j < dim; j++) data[i * dim + j] = (centres[i % k]?.[j] as number) + 0.35 * rng.normal();
+  const m = unitRows({ data, rows, dim });
+  const mm = await MatMul.create();
+  try {
+    for (const seed of [0, 1, 2]) {
+      const r = await kmeansRun(m, k, new Rng(seed), mm);
+      assert.equal(r.representatives.length, k, `seed ${seed}: every cluster has members`);
+      const covered = new Set(r.representatives.map((row) => row % k)).size;
+      assert.ok(covered >= 0.95 * k, `seed ${seed}: ${covered} of ${k} planted clusters represented`);
+    }
+  } finally {
+    await mm.close();
+  }
+});
+
 test('Monte Carlo: same seed same result; exclusions never picked; frequencies and bands; all at 100% when target covers everything', async () => {
   const m = randomUnit(300, 12, 4);
   const ids = Array.from({ length: 300 }, (_, i) => 1000 + i);
@@ -112,14 +133,43 @@ test('export copies picks with their sidecars, never overwrites, refuses the arc
     assert.match(csv[3] as string, /,excluded,\d+,$/, 'an excluded photo is not exported');
     // the CSV names the file each photo was copied to, the renamed one included
     assert.ok(csv.slice(1).some((l) => l.startsWith('R0000001.JPG,') && l.endsWith(',2024-05-17_R0000001_1.JPG')), csv.join('\n'));
-    // a second export beside the first: new names for the copies, and the first CSV kept
+    // the modification times of the photo and its sidecar are kept
+    const { statSync, symlinkSync, utimesSync } = await import('node:fs');
+    assert.ok(Math.abs(statSync(first?.to as string).mtimeMs - statSync(join(originals, 'R0000001.JPG')).mtimeMs) < 0.01);
+    assert.ok(Math.abs(statSync(join(out, '2024-05-17_R0000001_1.txt')).mtimeMs - statSync(join(originals, 'R0000001.txt')).mtimeMs) < 0.01);
+    // a second export beside the first: the photos it already holds byte for byte are not copied again, the first CSV is kept
     const firstCsv = readFileSync(rep.csv, 'utf8');
     const again = await exportSelection(db, r, out);
     assert.equal(basename(again.csv), 'selection_2.csv');
     assert.equal(readFileSync(rep.csv, 'utf8'), firstCsv, 'the first CSV is not overwritten');
+    assert.deepEqual([again.copied.length, again.already.map((c) => basename(c.to)).sort()], [0, rep.copied.map((c) => basename(c.to)).sort()]);
     const names = new Set(readFileSync(again.csv, 'utf8').trim().split('\n').slice(1).map((l) => l.split(',').at(-1)).filter(Boolean));
-    assert.deepEqual(names, new Set(again.copied.map((c) => basename(c.to))));
+    assert.deepEqual(names, new Set(rep.copied.map((c) => basename(c.to))));
     for (const n of names) assert.ok(existsSync(join(out, n as string)), `${n} exists`);
+    // a photo replaced by a link to a file outside the archive, and a sidecar that is a link: neither is followed
+    const secret = join(work.dir, 'secret.txt');
+    writeFileSync(secret, 'secret');
+    symlinkSync(secret, join(originals, 'R0000002.txt'));
+    const moved = join(work.dir, 'R0000001.moved');
+    const { renameSync } = await import('node:fs');
+    renameSync(join(originals, 'R0000001.JPG'), moved);
+    symlinkSync(join(work.dir, 'outside.jpg'), join(originals, 'R0000001.JPG'));
+    writeFileSync(join(work.dir, 'outside.jpg'), 'not from the archive');
+    const out3 = join(work.dir, 'export-links');
+    const third = await exportSelection(db, r, out3);
+    assert.deepEqual(third.copied.map((c) => basename(c.to)), ['R0000002.JPG'], 'the linked photo is not copied');
+    assert.deepEqual(third.copied[0]?.sidecars, [], 'the linked sidecar is not copied');
+    assert.ok(third.skipped.some((x) => x.path.endsWith('R0000001.JPG') && /symbolic link/.test(x.reason)));
+    assert.ok(third.skipped.some((x) => x.path.endsWith('R0000002.txt') && /sidecar that is a symbolic link/.test(x.reason)));
+    assert.ok(!existsSync(join(out3, 'R0000002.txt')) && !existsSync(join(out3, 'R0000001.JPG')));
+    const { rmSync } = await import('node:fs');
+    rmSync(join(originals, 'R0000001.JPG'));
+    rmSync(join(originals, 'R0000002.txt'));
+    renameSync(moved, join(originals, 'R0000001.JPG'));
+    utimesSync(join(originals, 'R0000001.JPG'), new Date(), statSync(join(originals, 'R0000001.JPG')).mtime);
+    // an export folder that is a file, or lies under one: refused with the option's name
+    await assert.rejects(exportSelection(db, r, secret), /--export: .*secret\.txt is a file; name a folder/);
+    await assert.rejects(exportSelection(db, r, join(secret, 'sub')), /--export: .*secret\.txt is a file \(on the way to .*sub\)/);
     assert.deepEqual([...await exclusions(db)], [photos[2]?.photo_id]);
     await assert.rejects(exportSelection(db, r, join(work.dir, 'ORIGINALS', 'picks')), /--export: .* is inside the archive folder originals/);
   } finally {
@@ -146,8 +196,34 @@ test('flux curate: run, exclude the stable picks, run again without them, clear'
   const fav = Number(await db1.value('SELECT count(*) FROM favourites'));
   db1.close();
   assert.equal(fav, 6);
+  const fails = (...args: string[]): string => {
+    const r = spawnSync(process.execPath, [join(PROJECT, 'dist', 'lib', 'cli', 'flux.js'), 'curate', '--db', dbFile, ...args], { encoding: 'utf8' });
+    assert.equal(r.status, 1, `${args.join(' ')}: ${r.stdout}`);
+    return r.stderr;
+  };
+  // every photo the run voted for is kept, not only the selection: --above sees them all
+  const db0 = await Db.open(dbFile, { readOnly: true });
+  const voted = Number(await db0.value('SELECT count(*) FROM curator_selection'));
+  const selected = Number(await db0.value('SELECT count(*) FROM curator_selection WHERE selected'));
+  const path0 = await db0.value<string>('SELECT path FROM photos ORDER BY path LIMIT 1');
+  db0.close();
+  assert.ok(selected === 6 && voted > 6, `${voted} photos voted for, ${selected} selected`);
+  // bad exclusions are refused with the reason, and exclude nothing
+  assert.match(fails('exclude'), /name the photos to exclude \(photo_ids or paths under the originals\), or --above PERCENT/);
+  assert.match(fails('exclude', '--above', '150'), /--above: expected a number from 0 to 100, received 150/);
+  assert.match(fails('exclude', '--above', '90', '123'), /give photos or --above, not both/);
+  assert.match(fails('exclude', 'no/such/photo.JPG'), /"no\/such\/photo\.JPG" is neither a photo_id nor a path under the originals/);
+  // a path (what survives a spreadsheet) excludes its photo
+  assert.match(flux('exclude', path0 as string), /^1 photo excluded/);
+  assert.match(flux('clear'), /all exclusions removed/);
+  // an export folder the run cannot use is refused before anything is saved: the favourites stay
+  assert.match(fails('--target', '3', '--favourites', '--export', join(sample.originals, 'picks')), /--export: .* is inside the archive folder originals/);
+  const dbf = await Db.open(dbFile, { readOnly: true });
+  assert.equal(Number(await dbf.value('SELECT count(*) FROM favourites')), 6, 'favourites untouched');
+  assert.equal(Number(await dbf.value('SELECT count(*) FROM curator_selection WHERE selected')), 6, 'selection untouched');
+  dbf.close();
   assert.match(flux('exclude', '--above', '90'), new RegExp(`^${stable.length} photos? excluded`));
-  flux('--target', '6', '--iterations', '4', '--seed', '3');
+  assert.match(flux('--target', '6', '--iterations', '4', '--seed', '3'), new RegExp(`^${stable.length} excluded photos? left out \\(flux curate clear to bring them back\\)`));
   const db2 = await Db.open(dbFile, { readOnly: true });
   const again = (await db2.all<{ photo_id: number }>('SELECT photo_id FROM curator_selection')).map((r) => r.photo_id);
   db2.close();
@@ -157,7 +233,7 @@ test('flux curate: run, exclude the stable picks, run again without them, clear'
   const picks = async (): Promise<number[]> => {
     const d = await Db.open(dbFile, { readOnly: true });
     try {
-      return (await d.all<{ photo_id: number }>('SELECT photo_id FROM curator_selection ORDER BY photo_id')).map((r) => Number(r.photo_id));
+      return (await d.all<{ photo_id: number }>('SELECT photo_id FROM curator_selection WHERE selected ORDER BY photo_id')).map((r) => Number(r.photo_id));
     } finally {
       d.close();
     }

@@ -8,7 +8,7 @@ import { generateMetadata } from '../sample/metadata.js';
 import { ingest, ingestMetadata, type IngestReport } from '../ingest/ingest.js';
 import { FluxError } from '../util/check.js';
 import { buildSplit } from '../dataset/split.js';
-import { curateVectors, ensureCuratorSchema, exclude, exclusions, exportSelection, loadPhotoVectors, saveSelection, technicalFailures } from '../curate/curate.js';
+import { checkExportDir, curateVectors, ensureCuratorSchema, exclude, exclusions, exportSelection, loadPhotoVectors, photoRefs, saveSelection, technicalFailures } from '../curate/curate.js';
 import { withDb } from '../db/duckdb.js';
 import { archiveRoots } from '../db/schema.js';
 import { embed } from '../embed/embed.js';
@@ -24,7 +24,7 @@ import { FEATURE_SETS, type FeatureSet } from '../rank/features.js';
 import { ARCHS, type Arch, type Hyper } from '../rank/scorers.js';
 import type { BackendName } from '../rank/backend.js';
 import { assertOutsideArchive, checkOutFile, writeFileAtomic } from '../util/fsutil.js';
-import { checkChoice } from '../util/check.js';
+import { checkChoice, checkNumber } from '../util/check.js';
 import { plural } from '../util/text.js';
 import { writeReport } from '../report/report.js';
 
@@ -210,8 +210,10 @@ export const COMMANDS: Record<string, Command> = {
     usage: [
       'flux curate --db FILE [--method fps|kmeans] [--target 150] [--iterations 20] [--seed 7] [--keepers] [--where SQL]',
       '            [--model ID] [--export DIR] [--favourites] [--keep-failures]',
-      'flux curate exclude --db FILE PHOTO_ID...      exclude photos (removed before every later run)',
+      'flux curate exclude --db FILE PHOTO...         exclude photos, by photo_id or path under the originals',
+      '                                               (Subfolder/Filename in selection.csv); removed before every later run',
       'flux curate exclude --db FILE --above 90       exclude every photo the last run picked at least 90% of the time',
+      '                                               (selected or not: every vote of the last run is kept)',
       'flux curate clear --db FILE                    remove all exclusions',
       '',
       'Photos flux score marked as technical failures (black or badly underexposed, blown-out, nothing in focus) are left out unless',
@@ -233,37 +235,43 @@ export const COMMANDS: Record<string, Command> = {
           return;
         }
         if (action === 'exclude') {
-          const above = num(v, 'above');
+          const above = v.above === undefined ? undefined : checkNumber('--above', Number(v.above), 0, 100);
+          if (above !== undefined && rest.length) throw new FluxError(`flux curate exclude: give photos or --above, not both (received --above ${above} and ${rest.join(' ')})`);
+          if (above === undefined && !rest.length) throw new FluxError('flux curate exclude: name the photos to exclude (photo_ids or paths under the originals), or --above PERCENT');
           const ids = above !== undefined
-            ? (await db.all<{ photo_id: number }>('SELECT photo_id FROM curator_selection WHERE frequency >= ?', [above])).map((r) => r.photo_id)
-            : rest.map((x) => {
-              const n = Number(x);
-              if (!Number.isSafeInteger(n)) throw new FluxError(`flux curate exclude: expected photo_id numbers, received "${x}"`);
-              return n;
-            });
+            // every photo the last run voted for at or above the frequency, selected or not
+            ? (await db.all<{ photo_id: number }>('SELECT photo_id FROM curator_selection WHERE frequency >= ?', [above])).map((r) => Number(r.photo_id))
+            : await photoRefs(db, rest);
+          if (above !== undefined && !(await db.value<number>('SELECT count(*) FROM curator_selection'))) throw new FluxError('flux curate exclude --above: no curator run yet to take the frequencies from; run flux curate first');
           console.log(`${plural(await exclude(db, ids, above !== undefined ? `picked >= ${above}%` : 'by hand'), 'photo')} excluded`);
           return;
         }
         if (action !== undefined) throw new FluxError(`flux curate: expected exclude, clear or no action, received "${action}"`);
+        // the export folder is checked before anything is computed or saved
+        const out = str(v, 'export');
+        if (out) await checkExportDir(db, out);
         const input = await loadPhotoVectors(db, { model: str(v, 'model'), keepersOnly: Boolean(v.keepers), where: str(v, 'where') });
+        if (input.fallback) console.log(`note: ${input.fallback}`);
+        if (input.withoutVector) console.log(`${plural(input.withoutVector, 'photo')} in scope without a ${input.modelId} vector left out (flux embed makes them)`);
         const excluded = await exclusions(db);
         const failures = v['keep-failures'] ? new Set<number>() : await technicalFailures(db);
         const inRun = new Set(input.ids);
         const leftOut = [...failures].filter((id) => inRun.has(id) && !excluded.has(id)).length;
+        const excludedHere = [...excluded].filter((id) => inRun.has(id)).length;
         const r = await curateVectors(input, {
           method: (str(v, 'method') ?? 'fps') as 'fps' | 'kmeans', target: num(v, 'target') ?? 150, iterations: num(v, 'iterations') ?? 20,
           seed: num(v, 'seed') ?? 7, excluded: new Set([...excluded, ...failures]), onProgress,
         });
+        if (excludedHere) console.log(`${plural(excludedHere, 'excluded photo')} left out (flux curate clear to bring them back)`);
         if (leftOut) console.log(`${plural(leftOut, 'technical failure')} left out (--keep-failures to include them)`);
         await saveSelection(db, r, input.modelId, Boolean(v.favourites));
         const bands = { stable: 0, frequent: 0, occasional: 0 };
         for (const s of r.selection) bands[s.band]++;
-        console.log(`${r.method}: ${r.selection.length} of ${input.ids.length} photos (${input.modelId}), ${r.iterations} iterations, seed ${r.seed}: ` +
+        console.log(`${r.method}: ${r.selection.length} of ${input.ids.length - excludedHere - leftOut} photos (${input.modelId}), ${r.iterations} iterations, seed ${r.seed}: ` +
           `${bands.stable} picked >= 90%, ${bands.frequent} >= 70%, ${bands.occasional} less often${v.favourites ? '; favourites replaced' : ''}`);
-        const out = str(v, 'export');
         if (out) {
           const e = await exportSelection(db, r, out);
-          console.log(`exported ${e.copied.length} photos to ${e.dir} (CSV ${e.csv})`);
+          console.log(`exported ${e.copied.length} photos to ${e.dir}${e.already.length ? `; ${e.already.length} already there from an earlier export` : ''} (CSV ${e.csv})`);
           for (const s of e.skipped) console.log(`skipped ${s.path || s.photoId}: ${s.reason}`);
         }
       }, { index: true });

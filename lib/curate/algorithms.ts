@@ -106,8 +106,9 @@ async function assign(centresT: Float32Array, half: Float32Array, k: number, dim
 }
 
 /**
- * Mini-batch k-means (Sculley): k-means++ on a sample of 3 batches, then up to `steps` batches (default: three
- * passes over the data, at most 100) with per-centre learning rates; the representative of each non-empty cluster is its member nearest the centre.
+ * Mini-batch k-means (Sculley): greedy k-means++ on a sample of 3 batches, then up to `steps` batches (default: three
+ * passes over the data, at most 100) with per-centre learning rates, and starving centres moved to fresh rows; the
+ * representative of each non-empty cluster is its member nearest the centre.
  */
 export async function kmeansRun(m: VectorMatrix, k: number, rng: Rng, mm: MatMul, options: { batch?: number; steps?: number } = {}): Promise<KMeansRun> {
   const batch = Math.min(options.batch ?? 1024, m.rows);
@@ -125,28 +126,48 @@ export async function kmeansRun(m: VectorMatrix, k: number, rng: Rng, mm: MatMul
   const norms = new Float64Array(sampleSize);
   for (let i = 0; i < sampleSize; i++) for (let j = 0; j < d; j++) norms[i] = (norms[i] as number) + (sampleData[i * d + j] as number) ** 2;
   const rowNorm = (i: number): number => norms[i] as number;
-  let pick = rng.int(0, sampleSize - 1);
-  for (let c = 0; c < kk; c++) {
-    const centre = sampleData.subarray(pick * d, pick * d + d);
-    centres.set(centre, c * d);
-    // squared distances to the new centre through one matrix-vector product: |x - c|^2 = |x|^2 + |c|^2 - 2 x.c
-    const dots = await mm.run(sampleData, sampleSize, d, Float32Array.from(centre), 1);
-    let cc = 0;
-    for (let j = 0; j < d; j++) cc += (centre[j] as number) ** 2;
+  // greedy k-means++ (as scikit-learn): each new centre is the best of 2 + ln k candidates drawn in proportion to
+  // the squared distance, the one that lowers the sample's total squared distance most
+  const trials = 2 + Math.floor(Math.log(kk));
+  const first = rng.int(0, sampleSize - 1);
+  const sqTo = async (cands: number[]): Promise<Float64Array[]> => {
+    // squared distances of the sample to each candidate through one product: |x - c|^2 = |x|^2 + |c|^2 - 2 x.c
+    const ct = new Float32Array(d * cands.length);
+    cands.forEach((c, t) => { for (let j = 0; j < d; j++) ct[j * cands.length + t] = sampleData[c * d + j] as number; });
+    const dots = await mm.run(sampleData, sampleSize, d, ct, cands.length);
+    return cands.map((c, t) => {
+      const out = new Float64Array(sampleSize);
+      for (let s2 = 0; s2 < sampleSize; s2++) out[s2] = Math.max(0, rowNorm(s2) + rowNorm(c) - 2 * (dots[s2 * cands.length + t] as number));
+      return out;
+    });
+  };
+  centres.set(sampleData.subarray(first * d, first * d + d), 0);
+  dist.set((await sqTo([first]))[0] as Float64Array);
+  for (let c = 1; c < kk; c++) {
     let total = 0;
-    for (let s2 = 0; s2 < sampleSize; s2++) {
-      const dd = Math.max(0, rowNorm(s2) + cc - 2 * (dots[s2] as number));
-      if (dd < (dist[s2] as number)) dist[s2] = dd;
-      total += dist[s2] as number;
+    for (let s2 = 0; s2 < sampleSize; s2++) total += dist[s2] as number;
+    const cands: number[] = [];
+    for (let t = 0; t < trials; t++) {
+      let u = rng.next() * total;
+      let chosen = sampleSize - 1;
+      for (let s2 = 0; s2 < sampleSize; s2++) {
+        u -= dist[s2] as number;
+        if (u <= 0) { chosen = s2; break; }
+      }
+      cands.push(chosen);
     }
-    // next centre with probability proportional to the squared distance
-    let u = rng.next() * total;
-    let chosen = sampleSize - 1;
-    for (let s2 = 0; s2 < sampleSize; s2++) {
-      u -= dist[s2] as number;
-      if (u <= 0) { chosen = s2; break; }
-    }
-    pick = chosen;
+    const dd = await sqTo(cands);
+    let best = 0;
+    let bestTotal = Infinity;
+    dd.forEach((cd, t) => {
+      let tot = 0;
+      for (let s2 = 0; s2 < sampleSize; s2++) tot += Math.min(dist[s2] as number, cd[s2] as number);
+      if (tot < bestTotal) { bestTotal = tot; best = t; }
+    });
+    const pick = cands[best] as number;
+    centres.set(sampleData.subarray(pick * d, pick * d + d), c * d);
+    const cd = dd[best] as Float64Array;
+    for (let s2 = 0; s2 < sampleSize; s2++) if ((cd[s2] as number) < (dist[s2] as number)) dist[s2] = cd[s2] as number;
   }
   // the centres live transposed ([dim, k]) for the products, with their half squared norms
   const centresT = new Float32Array(d * kk);
@@ -168,6 +189,19 @@ export async function kmeansRun(m: VectorMatrix, k: number, rng: Rng, mm: MatMul
   let ewa = Infinity;
   let bestEwa = Infinity;
   let stale = 0;
+  const setCentre = (c: number, values: ArrayLike<number>, offset: number): void => {
+    let sq = 0;
+    for (let j = 0; j < d; j++) {
+      const v = values[offset + j] as number;
+      centres[c * d + j] = v;
+      centresT[j * kk + c] = v;
+      sq += v * v;
+    }
+    half[c] = sq / 2;
+  };
+  // centres that starve (fewer than 1% of the busiest one's rows) move to rows of a batch, as scikit-learn's
+  // reassignment does; checked once 10 k rows have passed since the last time
+  let sinceReassign = 0;
   for (let step = 0; step < steps && stale < 10; step++) {
     for (let i = 0; i < batch; i++) {
       const row = rng.int(0, m.rows - 1);
@@ -202,6 +236,23 @@ export async function kmeansRun(m: VectorMatrix, k: number, rng: Rng, mm: MatMul
         sq += v * v;
       }
       half[c] = sq / 2;
+    }
+    sinceReassign += batch;
+    if (sinceReassign >= 10 * kk && step < steps - 1) {
+      sinceReassign = 0;
+      let most = 0;
+      for (let c = 0; c < kk; c++) most = Math.max(most, counts[c] as number);
+      const starving: number[] = [];
+      for (let c = 0; c < kk && starving.length < batch; c++) if ((counts[c] as number) < 0.01 * most) starving.push(c);
+      if (starving.length && starving.length < kk) {
+        let fed = Infinity;
+        for (let c = 0; c < kk; c++) if ((counts[c] as number) >= 0.01 * most) fed = Math.min(fed, counts[c] as number);
+        const rowsPicked = rng.shuffle(Array.from({ length: batch }, (_, i) => i)).slice(0, starving.length);
+        starving.forEach((c, i) => {
+          setCentre(c, rows, (rowsPicked[i] as number) * d);
+          counts[c] = fed;
+        });
+      }
     }
   }
   const { label, score } = await assign(centresT, half, kk, d, mm, m.data, m.rows);

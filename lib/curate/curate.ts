@@ -2,8 +2,8 @@
  * The dataset curator: diverse (farthest-point) or representative (k-means) subsets with Monte Carlo stability,
  * exclusions keyed by photo_id (one index space end to end), export of the picks with their sidecars, and a CSV.
  */
-import { constants, copyFileSync, existsSync, mkdirSync, statSync, utimesSync } from 'node:fs';
-import { basename, dirname, extname, join, resolve } from 'node:path';
+import { constants, copyFileSync, existsSync, lstatSync, mkdirSync, readFileSync, statSync, utimesSync } from 'node:fs';
+import { basename, dirname, extname, join, relative, resolve } from 'node:path';
 import { Db } from '../db/duckdb.js';
 import { workspaceOf } from '../embed/embed.js';
 import { defaultModel } from '../embed/models.js';
@@ -12,7 +12,7 @@ import { DESCRIPTOR_NAMES } from '../embed/descriptor.js';
 import { csvCell } from '../match/review.js';
 import { checkChoice, checkInt, FluxError } from '../util/check.js';
 import { archiveRoots } from '../db/schema.js';
-import { assertOutsideArchive, isInside, writeFileAtomic } from '../util/fsutil.js';
+import { assertOutsideArchive, isInside, realPath, writeFileAtomic } from '../util/fsutil.js';
 import type { OnProgress } from '../util/progress.js';
 import { Rng } from '../util/rng.js';
 import { farthestPointRuns, kmeansRun, type VectorMatrix } from './algorithms.js';
@@ -58,6 +58,12 @@ export function unitRows(m: VectorMatrix): VectorMatrix {
   return m;
 }
 
+/** A photo's share of the iterations that picked it, in percent (one decimal), and its heat-map band. */
+function frequencyOf(votes: number, iterations: number): { frequency: number; band: 'stable' | 'frequent' | 'occasional' } {
+  const frequency = Math.round((1000 * votes) / iterations) / 10;
+  return { frequency, band: frequency >= 90 ? 'stable' : frequency >= 70 ? 'frequent' : 'occasional' };
+}
+
 /** Runs the Monte Carlo selection; excluded photos are removed before anything is computed. */
 export async function curateVectors(input: CurateInput, options: CurateOptions): Promise<CurateResult> {
   const method = checkChoice('--method', options.method, ['fps', 'kmeans'] as const);
@@ -100,10 +106,7 @@ export async function curateVectors(input: CurateInput, options: CurateOptions):
     if (!firstSeen.has(id)) firstSeen.set(id, r * 1e6 + j);
   }));
   const selection = [...votes.entries()].sort((a, b) => b[1] - a[1] || (firstSeen.get(a[0]) as number) - (firstSeen.get(b[0]) as number))
-    .slice(0, target).map(([photoId, v]) => {
-      const frequency = Math.round((1000 * v) / iterations) / 10;
-      return { photoId, votes: v, frequency, band: frequency >= 90 ? 'stable' as const : frequency >= 70 ? 'frequent' as const : 'occasional' as const };
-    });
+    .slice(0, target).map(([photoId, v]) => ({ photoId, votes: v, ...frequencyOf(v, iterations) }));
   return { method, target, iterations, seed, runs, votes, selection };
 }
 
@@ -113,15 +116,29 @@ export async function ensureCuratorSchema(db: Db): Promise<void> {
   await db.run(`CREATE TABLE IF NOT EXISTS favourites (photo_id BIGINT PRIMARY KEY, added_at TIMESTAMP DEFAULT current_timestamp)`);
   await db.run(`CREATE TABLE IF NOT EXISTS curator_selection (photo_id BIGINT PRIMARY KEY, votes INTEGER, frequency DOUBLE, band VARCHAR,
     method VARCHAR, target INTEGER, iterations INTEGER, seed BIGINT, model_id VARCHAR)`);
+  // every photo the last run voted for is kept, the selection (the top target) marked
+  await db.run('ALTER TABLE curator_selection ADD COLUMN IF NOT EXISTS selected BOOLEAN DEFAULT true');
 }
 
 /** The photos' vectors (view 0) of a model, optionally only keepers or those a SQL condition on `photos` selects. */
-export async function loadPhotoVectors(db: Db, options: { model?: string; keepersOnly?: boolean; where?: string } = {}): Promise<CurateInput & { modelId: string }> {
+/** What `loadPhotoVectors` found besides the vectors. */
+export interface VectorSource {
+  modelId: string;
+  /** Photos in scope without a vector of the model (left out of the run). */
+  withoutVector: number;
+  /** Why the vectors are not a model's, when the pixel descriptor stands in; null otherwise. */
+  fallback: string | null;
+}
+
+export async function loadPhotoVectors(db: Db, options: { model?: string; keepersOnly?: boolean; where?: string } = {}): Promise<CurateInput & VectorSource> {
   const workspace = await workspaceOf(db);
   const modelId = options.model ?? defaultModel()?.spec.id;
   const glob = modelId ? vectorGlob(workspace, modelId, 'photos') : null;
   const filters = [options.keepersOnly ? 'p.keeper' : null, options.where ? `(${options.where})` : null].filter(Boolean).join(' AND ');
-  if (!glob && options.model === undefined) return descriptorVectors(db, filters, options.where);
+  if (!glob && options.model === undefined) {
+    const d = await descriptorVectors(db, filters, options.where);
+    return { ...d, fallback: `no model vectors under ${join(workspace, 'embeddings')}: the curator spreads its picks over the 12-value pixel descriptor (tone and technique, not what is in the picture); run flux embed for a model's vectors` };
+  }
   if (!modelId || !glob) throw new FluxError(`--model: no photo vectors${modelId ? ` of ${modelId}` : ''} yet; run flux embed first`);
   // which photos: a SQL condition on photos picks the ids; the vectors come straight from the Parquet parts
   let wanted: Set<number>;
@@ -137,7 +154,10 @@ export async function loadPhotoVectors(db: Db, options: { model?: string; keeper
   const dim = stored.dim;
   const data = new Float32Array(idx.length * dim);
   idx.forEach((src, r) => data.set(stored.data.subarray(src * dim, (src + 1) * dim), r * dim));
-  return { ids: idx.map((i) => stored.ids[i] as number), matrix: unitRows({ data, rows: idx.length, dim }), modelId };
+  if (idx.length === 0) {
+    throw new FluxError(`curate: none of the ${wanted.size} photos${filters ? ' in scope' : ''} has a ${modelId} vector yet; run flux embed --db ${db.file}${options.model ? ` --model ${modelId}` : ''} first`);
+  }
+  return { ids: idx.map((i) => stored.ids[i] as number), matrix: unitRows({ data, rows: idx.length, dim }), modelId, withoutVector: wanted.size - idx.length, fallback: null };
 }
 
 /** The error of a --where or --keepers filter that leaves no photo. */
@@ -149,7 +169,7 @@ function nothingToCurate(where: string | undefined, keepersOnly: boolean | undef
  * With no model vectors on this machine, the pixel descriptor stands in: each measure standardised over the
  * photos, so the curator still spreads its picks over tone and technique.
  */
-async function descriptorVectors(db: Db, filters: string, where: string | undefined): Promise<CurateInput & { modelId: string }> {
+async function descriptorVectors(db: Db, filters: string, where: string | undefined): Promise<CurateInput & { modelId: string; withoutVector: number }> {
   const names = DESCRIPTOR_NAMES;
   let rows: Array<Record<string, number>>;
   try {
@@ -165,21 +185,50 @@ async function descriptorVectors(db: Db, filters: string, where: string | undefi
   const dim = names.length;
   const data = new Float32Array(rows.length * dim);
   rows.forEach((r, i) => names.forEach((n, j) => { data[i * dim + j] = Number(r[n] ?? 0); }));
-  return { ids: rows.map((r) => Number(r.id)), matrix: unitRows({ data, rows: rows.length, dim }), modelId: 'descriptor' };
+  const inScope = Number(await db.value(`SELECT count(*) FROM photos p ${filters ? `WHERE ${filters}` : ''}`));
+  return { ids: rows.map((r) => Number(r.id)), matrix: unitRows({ data, rows: rows.length, dim }), modelId: 'descriptor', withoutVector: inScope - rows.length };
 }
 
 /** Stores a run's selection and, when asked, replaces the favourites with it. */
 export async function saveSelection(db: Db, r: CurateResult, modelId: string, favourites: boolean): Promise<void> {
   await ensureCuratorSchema(db);
+  const chosen = new Set(r.selection.map((x) => x.photoId));
+  // the selection, then every other photo some iteration picked (so `exclude --above` sees all the votes)
+  const rest = [...r.votes.entries()].filter(([id]) => !chosen.has(id)).map(([photoId, votes]) => ({ photoId, votes, ...frequencyOf(votes, r.iterations) }));
   await db.transaction(async () => {
     await db.run('DELETE FROM curator_selection');
-    await db.insert('curator_selection', ['photo_id', 'votes', 'frequency', 'band', 'method', 'target', 'iterations', 'seed', 'model_id'],
-      r.selection.map((s) => [s.photoId, s.votes, s.frequency, s.band, r.method, r.target, r.iterations, r.seed, modelId]));
+    await db.insert('curator_selection', ['photo_id', 'votes', 'frequency', 'band', 'method', 'target', 'iterations', 'seed', 'model_id', 'selected'],
+      [...r.selection.map((x) => [x, true] as const), ...rest.map((x) => [x, false] as const)].map(([x, sel]) => [x.photoId, x.votes, x.frequency, x.band, r.method, r.target, r.iterations, r.seed, modelId, sel]));
     if (favourites) {
       await db.run('DELETE FROM favourites');
       await db.insert('favourites', ['photo_id'], r.selection.map((s) => [s.photoId]));
     }
   });
+}
+
+/**
+ * The photo_ids behind what a user typed: a photo_id, or a photo's path under the originals (as the curator CSV's
+ * Subfolder and Filename give it; a spreadsheet can round a 16-digit photo_id, never a path).
+ * @throws FluxError naming what matches no photo.
+ */
+export async function photoRefs(db: Db, refs: string[]): Promise<number[]> {
+  const out: number[] = [];
+  const unknown: string[] = [];
+  for (const ref of refs) {
+    const t = ref.trim().replace(/\\/g, '/');
+    if (/^\d+$/.test(t) && Number.isSafeInteger(Number(t))) {
+      out.push(Number(t));
+      continue;
+    }
+    const id = await db.value<number>(`SELECT photo_id FROM photos WHERE path = ? UNION ALL SELECT photo_id FROM corpus_duplicates WHERE path = ? LIMIT 1`, [t, t]);
+    if (id === null || id === undefined) unknown.push(ref);
+    else out.push(Number(id));
+  }
+  if (unknown.length) {
+    throw new FluxError(`flux curate exclude: ${unknown.slice(0, 5).map((u) => `"${u}"`).join(', ')}${unknown.length > 5 ? ` (and ${unknown.length - 5} more)` : ''} ` +
+      'is neither a photo_id nor a path under the originals (Subfolder/Filename in selection.csv); nothing was excluded');
+  }
+  return out;
 }
 
 /**
@@ -222,64 +271,132 @@ const SIDECARS = ['.txt', '.caption', '.json'];
 export interface ExportReport {
   dir: string;
   copied: Array<{ photoId: number; from: string; to: string; sidecars: string[] }>;
+  /** Photos an earlier export already put there, byte for byte (not copied again). */
+  already: Array<{ photoId: number; from: string; to: string }>;
   skipped: Array<{ photoId: number; path: string; reason: string }>;
   csv: string;
 }
 
 /**
- * Copies the selected, non-excluded photos (and their same-stem sidecars) into `dir` without ever overwriting:
- * `name.ext`, then `{parent}_{name.ext}`, then `{parent}_{stem}_{n}{ext}`, where a name counts as taken when the
- * image or any of its sidecars' names is. Writes `selection.csv` beside them (`selection_2.csv`, ... when an earlier
- * export's is there), whose `exported_as` column names the file each photo was copied to.
+ * Checks an export folder before any work or any change to the database: outside the archive, and a folder (or a
+ * place one can be made), not a file. Returns it resolved.
  */
-export async function exportSelection(db: Db, r: CurateResult, dir: string): Promise<ExportReport> {
+export async function checkExportDir(db: Db, dir: string): Promise<string> {
   const roots = await archiveRoots(db);
-  const originals = roots.originals;
-  if (!originals) throw new FluxError('export: the database does not record an originals folder (run flux ingest first)');
+  if (!roots.originals) throw new FluxError('--export: the database does not record an originals folder (run flux ingest first)');
   const target = resolve(dir);
   assertOutsideArchive('--export', target, roots);
-  mkdirSync(target, { recursive: true });
+  // the nearest part of the path that exists must be a folder
+  for (let p = target; ; p = dirname(p)) {
+    if (existsSync(p)) {
+      if (!statSync(p).isDirectory()) throw new FluxError(`--export: ${p} is a file${p === target ? '' : ` (on the way to ${target})`}; name a folder to copy the selection into`);
+      break;
+    }
+    if (dirname(p) === p) break;
+  }
+  return target;
+}
+
+/** Same size and bytes. */
+function sameBytes(a: string, b: string): boolean {
+  try {
+    return statSync(a).size === statSync(b).size && readFileSync(a).equals(readFileSync(b));
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Copies the selected, non-excluded photos (and their same-stem sidecars) into `dir` without ever overwriting:
+ * `name.ext`, then `{parent}_{name.ext}`, then `{parent}_{stem}_{n}{ext}`, where a name counts as taken when the
+ * image or any of its sidecars' names is; a photo an earlier export put there byte for byte is kept, not copied
+ * again. Symbolic links (photos or sidecars) are not followed, and modification times are kept. Writes
+ * `selection.csv` beside them (`selection_2.csv`, ... when an earlier export's is there), whose `exported_as` column
+ * names the file each photo was copied to.
+ */
+export async function exportSelection(db: Db, r: CurateResult, dir: string): Promise<ExportReport> {
+  const target = await checkExportDir(db, dir);
+  const originals = (await archiveRoots(db)).originals as string;
+  const originalsReal = realPath(originals);
+  try {
+    mkdirSync(target, { recursive: true });
+  } catch (err) {
+    throw new FluxError(`--export: cannot make the folder ${target}: ${(err as Error).message.split('\n')[0]}`);
+  }
   const excluded = await exclusions(db);
   const paths = new Map((await db.all<{ photo_id: number; path: string }>('SELECT photo_id, path FROM photos')).map((x) => [x.photo_id, x.path]));
   let csvName = 'selection.csv';
   for (let n = 2; existsSync(join(target, csvName)); n++) csvName = `selection_${n}.csv`;
-  const report: ExportReport = { dir: target, copied: [], skipped: [], csv: join(target, csvName) };
+  const report: ExportReport = { dir: target, copied: [], already: [], skipped: [], csv: join(target, csvName) };
   for (const s of r.selection) {
     const rel = paths.get(s.photoId);
     if (excluded.has(s.photoId)) { report.skipped.push({ photoId: s.photoId, path: rel ?? '', reason: 'excluded' }); continue; }
     if (!rel) { report.skipped.push({ photoId: s.photoId, path: '', reason: 'not in the index' }); continue; }
     const src = join(originals, rel);
-    if (!existsSync(src)) { report.skipped.push({ photoId: s.photoId, path: rel, reason: `source missing: ${src}` }); continue; }
+    const kind = fileKind(src);
+    if (kind === 'missing') { report.skipped.push({ photoId: s.photoId, path: rel, reason: `source missing: ${src}` }); continue; }
+    // only the archive's own files leave it: a link (to anywhere) is not followed, as ingest does not follow one
+    if (kind === 'link' || !isInside(realPath(src), originalsReal)) { report.skipped.push({ photoId: s.photoId, path: rel, reason: `a symbolic link or outside the originals, not copied: ${src}` }); continue; }
     const ext = extname(rel);
     const stem = basename(rel, ext);
     const parent = basename(dirname(rel)) || 'root';
-    const sidecars = SIDECARS.map((e) => join(dirname(src), stem + e)).filter((f) => existsSync(f));
+    const sidecarFiles = SIDECARS.map((e) => join(dirname(src), stem + e)).filter((f) => fileKind(f) !== 'missing');
+    const linkedSidecars = sidecarFiles.filter((f) => fileKind(f) !== 'file');
+    const sidecars = sidecarFiles.filter((f) => fileKind(f) === 'file');
     const candidates = (n: number): string => (n === 0 ? stem : n === 1 ? `${parent}_${stem}` : `${parent}_${stem}_${n - 1}`);
     let chosen: string | null = null;
+    let already = false;
     for (let n = 0; n < 10_000 && !chosen; n++) {
       const base = candidates(n).replace(/[/\\]/g, '_');
       const names = [base + ext, ...sidecars.map((f) => base + extname(f))];
-      if (names.every((x) => !existsSync(join(target, x)) && isInside(join(target, x), target))) chosen = base;
+      if (!names.every((x) => isInside(join(target, x), target))) continue;
+      if (names.every((x) => !existsSync(join(target, x)))) chosen = base;
+      // an earlier export of the same photo (and its sidecars) under this name: kept, not copied again
+      else if (sameBytes(src, join(target, base + ext)) && sidecars.every((f) => sameBytes(f, join(target, base + extname(f))))) {
+        chosen = base;
+        already = true;
+      }
     }
     if (!chosen) { report.skipped.push({ photoId: s.photoId, path: rel, reason: 'no free name' }); continue; }
     try {
       const to = join(target, chosen + ext);
-      copyFileSync(src, to, constants.COPYFILE_EXCL);
-      const st = statSync(src);
-      utimesSync(to, st.atime, st.mtime);
       const copiedSidecars: string[] = [];
-      for (const f of sidecars) {
-        const dest = join(target, chosen + extname(f));
-        copyFileSync(f, dest, constants.COPYFILE_EXCL);
-        copiedSidecars.push(dest);
+      if (already) {
+        report.already.push({ photoId: s.photoId, from: src, to });
+      } else {
+        copyKeepingTimes(src, to);
+        for (const f of sidecars) {
+          const dest = join(target, chosen + extname(f));
+          copyKeepingTimes(f, dest);
+          copiedSidecars.push(dest);
+        }
+        report.copied.push({ photoId: s.photoId, from: src, to, sidecars: copiedSidecars });
       }
-      report.copied.push({ photoId: s.photoId, from: src, to, sidecars: copiedSidecars });
+      for (const f of linkedSidecars) report.skipped.push({ photoId: s.photoId, path: relative(originals, f), reason: 'a sidecar that is a symbolic link or not a file, not copied' });
     } catch (err) {
       report.skipped.push({ photoId: s.photoId, path: rel, reason: `copy failed: ${(err as Error).message}` });
     }
   }
-  writeFileAtomic(report.csv, curatorCsv(r, paths, excluded, new Map(report.copied.map((c) => [c.photoId, basename(c.to)]))));
+  writeFileAtomic(report.csv, curatorCsv(r, paths, excluded, new Map([...report.copied, ...report.already].map((c) => [c.photoId, basename(c.to)]))));
   return report;
+}
+
+/** What is at a path, without following a link. */
+function fileKind(path: string): 'file' | 'link' | 'other' | 'missing' {
+  try {
+    const st = lstatSync(path);
+    return st.isSymbolicLink() ? 'link' : st.isFile() ? 'file' : 'other';
+  } catch {
+    return 'missing';
+  }
+}
+
+/** Copies a file that must not exist yet, keeping its modification time. */
+function copyKeepingTimes(from: string, to: string): void {
+  copyFileSync(from, to, constants.COPYFILE_EXCL);
+  const st = statSync(from);
+  // seconds as a number keep sub-millisecond precision that a Date would drop
+  utimesSync(to, st.atimeMs / 1000, st.mtimeMs / 1000);
 }
 
 /**
