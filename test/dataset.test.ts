@@ -94,6 +94,19 @@ test('context features: hour, season, session size and position from EXIF and th
   } finally {
     db.close();
   }
+  // photos without a day are no walk: their walk features are missing, not those of one walk of all such photos
+  const rw = await Db.open(dbFile);
+  try {
+    const ids = (await rw.all<{ id: number }>('SELECT photo_id AS id FROM photos ORDER BY photo_id LIMIT 3')).map((x) => Number(x.id));
+    const saved = await rw.all('SELECT photo_id, CAST(session_date AS VARCHAR) AS session_date FROM photos WHERE photo_id IN (SELECT unnest(?::BIGINT[]))', [JSON.stringify(ids)]);
+    await rw.run('UPDATE photos SET session_date = NULL WHERE photo_id IN (SELECT unnest(?::BIGINT[]))', [JSON.stringify(ids)]);
+    const rows = await rw.all<{ f: number | null; p: number | null; h: number | null }>(`SELECT session_frames AS f, session_position AS p, hour_sin AS h FROM photo_context WHERE photo_id IN (SELECT unnest(?::BIGINT[]))`, [JSON.stringify(ids)]);
+    assert.deepEqual(rows.map((x) => [x.f, x.p]), [[null, null], [null, null], [null, null]]);
+    assert.ok(rows.every((x) => x.h !== null), 'their hour is still known');
+    for (const row of saved as Array<{ photo_id: number; session_date: unknown }>) await rw.run('UPDATE photos SET session_date = ? WHERE photo_id = ?', [String(row.session_date), Number(row.photo_id)]);
+  } finally {
+    db.close();
+  }
 });
 
 test('augmented views are made for training photos only, reproducibly', { skip: findModel('mobilenetv2-int8').path ? false : 'needs the MobileNetV2 model' }, async () => {

@@ -10,7 +10,7 @@ import { OnnxScorer, scorerGraph } from '../lib/rank/onnx.js';
 import { DESCRIPTOR_NAMES, pixelDescriptor } from '../lib/embed/descriptor.js';
 import { currentModelDir, failureReason, loadKeeperModel, recordedModelDir, recordModelDir, score, scoreText } from '../lib/rank/score.js';
 import { scoreRows, type ScorerParams } from '../lib/rank/scorers.js';
-import { apWord, foldSplits, modelGraph, outOfFold, train, verdict, type TrainReport } from '../lib/rank/train.js';
+import { apWord, foldSplits, formatTrain, modelGraph, outOfFold, train, verdict, type TrainReport } from '../lib/rank/train.js';
 import type { Dataset } from '../lib/rank/features.js';
 import type { SampleResult } from '../lib/sample/generate.js';
 import { Rng } from '../lib/util/rng.js';
@@ -540,6 +540,10 @@ test('the auto-surface threshold surfaces photos whatever their band; ties of th
   const m = budgetModel as TrainReport;
   const t = m.threshold.point?.threshold;
   assert.ok(typeof t === 'number', 'a 5% review budget always gives a threshold');
+  // what the threshold does on the test walks, which had no say in it
+  const tt = m.threshold.test;
+  assert.ok(tt && tt.surfaced >= 0 && Math.abs(tt.budget - tt.surfaced / m.data.test) < 1e-12 && (tt.precision === null || (tt.precision >= 0 && tt.precision <= 1)), JSON.stringify(tt));
+  assert.match(formatTrain(m), new RegExp(`on the test walks it surfaces ${tt?.surfaced} photos`));
   const inbox = join(work.dir, 'inbox-surface');
   mkdirSync(inbox, { recursive: true });
   for (const f of readdirSync(sample.inbox)) copyFileSync(join(sample.inbox, f), join(inbox, f));

@@ -142,11 +142,12 @@ SELECT ${id},
   ln(exposure_time) AS log_exposure,
   ln(iso) AS log_iso,
   f_number,
-  count(*) OVER (PARTITION BY ${session}) AS session_frames,
-  ln(count(*) OVER (PARTITION BY ${session})) AS log_session_frames,
-  date_diff('second', min(captured_at) OVER (PARTITION BY ${session}), max(captured_at) OVER (PARTITION BY ${session})) / 60.0 AS session_minutes,
-  (row_number() OVER (PARTITION BY ${session} ORDER BY captured_at, ${id}) - 1)
-    / greatest(1, count(*) OVER (PARTITION BY ${session}) - 1) AS session_position
+  -- photos without a day are no walk of their own: their walk features are missing, not one walk of them all
+  CASE WHEN ${session} IS NOT NULL THEN count(*) OVER (PARTITION BY ${session}) END AS session_frames,
+  CASE WHEN ${session} IS NOT NULL THEN ln(count(*) OVER (PARTITION BY ${session})) END AS log_session_frames,
+  CASE WHEN ${session} IS NOT NULL THEN date_diff('second', min(captured_at) OVER (PARTITION BY ${session}), max(captured_at) OVER (PARTITION BY ${session})) / 60.0 END AS session_minutes,
+  CASE WHEN ${session} IS NOT NULL THEN (row_number() OVER (PARTITION BY ${session} ORDER BY captured_at, ${id}) - 1)
+    / greatest(1, count(*) OVER (PARTITION BY ${session}) - 1) END AS session_position
 FROM ${table}`;
 }
 

@@ -96,7 +96,11 @@ export interface TrainReport {
   allWalks: AllWalks | null;
   /** The winner retrained on the photo-level split: its test AP there against the honest split's. */
   photoSplit: { ap: Metrics['ap']; sessionAp: Metrics['ap'] } | null;
-  threshold: { rule: string; point: TradeoffPoint | null };
+  /**
+   * The auto-surface threshold: chosen on the validation walks (`point`), and what it does on the test walks, which
+   * had no say in it (`test`: the share surfaced, and the precision and recall there).
+   */
+  threshold: { rule: string; point: TradeoffPoint | null; test?: { surfaced: number; budget: number; precision: number | null; recall: number | null } | null };
   /** The winner's reliability on the test split (calibrated scores, 10 bins). */
   reliability: ReliabilityBin[];
   /** Its precision / recall / budget trade-off on validation (at most 200 thresholds). */
@@ -491,7 +495,7 @@ async function trainOnly(options: TrainOptions): Promise<TrainReport> {
       threshold: { rule: ruleText, value: point?.threshold ?? null }, createdAt: new Date().toISOString(),
     };
     const report: TrainReport = {
-      id, dir, backend: backend.name, seed, embeddingModel: modelId, winner, results, selection: selection === 'cv' ? `out-of-fold AP over ${folds} session folds of the training and validation walks` : 'validation AP', allWalks, photoSplit, threshold: { rule: ruleText, point }, data: counts,
+      id, dir, backend: backend.name, seed, embeddingModel: modelId, winner, results, selection: selection === 'cv' ? `out-of-fold AP over ${folds} session folds of the training and validation walks` : 'validation AP', allWalks, photoSplit, threshold: { rule: ruleText, point, test: point ? atThreshold(tprob, test.map((r) => ds.y[r] as number), point.threshold) : null }, data: counts,
       split: { seed: full.splitSeed, note: full.splitNote },
       reliability: reliability(tprob, test.map((r) => ds.y[r] as number)), tradeoff: thin, scored: null,
       seconds: (performance.now() - t0) / 1000,
@@ -579,6 +583,19 @@ export function verdict(r: TrainReport): string {
   return lines.join('\n');
 }
 
+/** What surfacing every photo scoring at least `t` does on held-out rows. */
+function atThreshold(prob: ArrayLike<number>, y: ArrayLike<number>, t: number): { surfaced: number; budget: number; precision: number | null; recall: number | null } {
+  let surfaced = 0, hits = 0, keepers = 0;
+  for (let i = 0; i < prob.length; i++) {
+    keepers += y[i] as number;
+    if ((prob[i] as number) >= t) {
+      surfaced++;
+      hits += y[i] as number;
+    }
+  }
+  return { surfaced, budget: surfaced / Math.max(1, prob.length), precision: surfaced ? hits / surfaced : null, recall: keepers ? hits / keepers : null };
+}
+
 /** The comparison as a text table (what the CLI prints). */
 export function formatTrain(r: TrainReport): string {
   const cvCol = r.results.some((c) => c.cv);
@@ -595,7 +612,10 @@ export function formatTrain(r: TrainReport): string {
   }
   lines.push('', `${r.results.length > 1 ? `* chosen among the candidates (pairwise, contrastive) by ${r.selection}` : '* the one model asked for (--arch)'}. Intervals: session bootstrap, 95%.`);
   lines.push(verdict(r));
-  lines.push(`Auto-surface threshold (${r.threshold.rule}): ${r.threshold.point ? `${r.threshold.point.threshold.toFixed(3)} (validation precision ${r.threshold.point.precision.toFixed(2)}, recall ${r.threshold.point.recall.toFixed(2)}, ${(100 * r.threshold.point.budget).toFixed(1)}% of photos surfaced)` : 'no threshold reaches the target on validation; nothing is surfaced automatically'}`);
+  const tt = r.threshold.test;
+  lines.push(`Auto-surface threshold (${r.threshold.rule}): ${r.threshold.point ? `${r.threshold.point.threshold.toFixed(3)} (validation precision ${r.threshold.point.precision.toFixed(2)}, recall ${r.threshold.point.recall.toFixed(2)}, ${(100 * r.threshold.point.budget).toFixed(1)}% of photos surfaced)` +
+    (tt ? `; on the test walks it surfaces ${tt.surfaced} photos (${(100 * tt.budget).toFixed(1)}%), precision ${tt.precision === null ? 'n/a' : tt.precision.toFixed(2)}, recall ${tt.recall === null ? 'n/a' : tt.recall.toFixed(2)}` : '')
+    : 'no threshold reaches the target on validation; nothing is surfaced automatically'}`);
   lines.push(`model written to ${r.dir}`);
   if (r.scored) lines.push(`photos rescored: ${Object.entries(r.scored).map(([k, v]) => `${k} ${v}`).join(', ')}`);
   return lines.join('\n');
