@@ -210,7 +210,8 @@ test('flux curate: run, exclude the stable picks, run again without them, clear'
   assert.ok(selected === 6 && voted > 6, `${voted} photos voted for, ${selected} selected`);
   // bad exclusions are refused with the reason, and exclude nothing
   assert.match(fails('exclude'), /name the photos to exclude \(photo_ids or paths under the originals\), or --above PERCENT/);
-  assert.match(fails('exclude', '--above', '150'), /--above: expected a number from 0 to 100, received 150/);
+  assert.match(fails('exclude', '--above', '150'), /--above: expected a number from 0 to 100, received "150"/);
+  assert.match(fails('exclude', '--above', ''), /--above: expected a number from 0 to 100, received ""/);
   assert.match(fails('exclude', '--above', '90', '123'), /give photos or --above, not both/);
   assert.match(fails('exclude', 'no/such/photo.JPG'), /"no\/such\/photo\.JPG" is neither a photo_id nor a path under the originals/);
   // a path (what survives a spreadsheet) excludes its photo

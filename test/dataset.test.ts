@@ -54,31 +54,40 @@ test('session split: no walk straddles two splits, shares and keeper rates are k
   }
 });
 
-test('the stored split keeps its seed when training asks for another, and is made again when the corpus changed', async () => {
+test('the stored split keeps its seed when training asks for another; as the corpus changes its walks keep their split and new walks are dealt', async () => {
   const db = await Db.open(dbFile);
   const rows = (): Promise<unknown[]> => db.all(`SELECT photo_id, split, seed FROM dataset_split WHERE scheme = 'session' ORDER BY photo_id`);
+  let unlinked: number | null = null;
   try {
     await buildSplit(db, { seed: 3 });
     const made = await rows();
     assert.deepEqual(await ensureSplit(db, { scheme: 'session', seed: 9 }), { seed: 3, note: null });
     assert.deepEqual(await rows(), made, 'untouched');
-    // 20 photos the split has not seen (ingested after it was made) and one keeper unlinked
+    // 20 photos the split has not seen (ingested after it was made, into walks it placed) and one keeper unlinked
     await db.run(`DELETE FROM dataset_split WHERE scheme = 'session' AND photo_id IN (SELECT photo_id FROM photos WHERE NOT keeper ORDER BY photo_id LIMIT 20)`);
-    const unlinked = Number(await db.value('SELECT min(photo_id) FROM photos WHERE keeper'));
+    unlinked = Number(await db.value('SELECT min(photo_id) FROM photos WHERE keeper'));
     await db.run('UPDATE photos SET keeper = false WHERE photo_id = ?', [unlinked]);
     const again = await ensureSplit(db, { scheme: 'session', seed: 9 });
-    assert.equal(again.seed, 3);
-    assert.match(again.note ?? '', /^the corpus changed since the session-level split was made: made again with its seed 3 \(20 photos added(, \d+ moved with the changed keepers)?\)$/);
-    const remade = await rows();
-    assert.equal(remade.length, made.length, 'every photo is in the split again');
-    await buildSplit(db, { seed: 3 });
-    assert.deepEqual(await rows(), remade, 'exactly the split its seed gives the corpus as it is now');
-    await db.run('UPDATE photos SET keeper = true WHERE photo_id = ?', [unlinked]);
+    assert.deepEqual(again, { seed: 3, note: 'the corpus changed since the session-level split was made (20 photos added); walks it had placed keep their split (seed 3)' });
+    assert.deepEqual(await rows(), made, 'the new photos joined their walks\' splits; the unlinked keeper moved nothing');
+    // a walk it has never seen: dealt by need, every other photo where it was
+    const walk = await db.value<string>(`SELECT CAST(min(session_date) AS VARCHAR) FROM photos`);
+    const inWalk = Number(await db.value('SELECT count(*) FROM photos WHERE session_date = CAST(? AS DATE)', [walk]));
+    await db.run(`DELETE FROM dataset_split WHERE scheme = 'session' AND photo_id IN (SELECT photo_id FROM photos WHERE session_date = CAST(? AS DATE))`, [walk]);
+    const third = await ensureSplit(db, { scheme: 'session', seed: 9 });
+    assert.equal(third.note, `the corpus changed since the session-level split was made (${inWalk} photos added, 1 new walk dealt by need); walks it had placed keep their split (seed 3)`);
+    const after = await db.all<{ photo_id: number; split: string; seed: number }>(`SELECT photo_id, split, seed FROM dataset_split WHERE scheme = 'session' ORDER BY photo_id`);
+    assert.equal(after.length, made.length);
+    const walkIds = new Set((await db.all<{ id: number }>('SELECT photo_id AS id FROM photos WHERE session_date = CAST(? AS DATE)', [walk])).map((x) => Number(x.id)));
+    const madeById = new Map((made as Array<{ photo_id: number; split: string }>).map((x) => [Number(x.photo_id), x.split]));
+    assert.ok(after.every((x) => walkIds.has(Number(x.photo_id)) || madeById.get(Number(x.photo_id)) === x.split), 'every other walk kept its split');
+    assert.equal(new Set(after.filter((x) => walkIds.has(Number(x.photo_id))).map((x) => x.split)).size, 1, 'the new walk lies in one split');
     // the largest seed is stored whole
     await buildSplit(db, { seed: 0xffffffff });
     assert.equal(Number(await db.value(`SELECT max(seed) FROM dataset_split WHERE scheme = 'session'`)), 0xffffffff);
     await buildSplit(db, { seed: 3 });
   } finally {
+    if (unlinked !== null) await db.run('UPDATE photos SET keeper = true WHERE photo_id = ?', [unlinked]);
     db.close();
   }
   assert.throws(() => planSplit([], 1, 'session', [0.5, 0.5, 0]), /three positive shares .* received \[0\.5, 0\.5, 0\]/);
@@ -98,14 +107,17 @@ test('context features: hour, season, session size and position from EXIF and th
   const rw = await Db.open(dbFile);
   try {
     const ids = (await rw.all<{ id: number }>('SELECT photo_id AS id FROM photos ORDER BY photo_id LIMIT 3')).map((x) => Number(x.id));
-    const saved = await rw.all('SELECT photo_id, CAST(session_date AS VARCHAR) AS session_date FROM photos WHERE photo_id IN (SELECT unnest(?::BIGINT[]))', [JSON.stringify(ids)]);
-    await rw.run('UPDATE photos SET session_date = NULL WHERE photo_id IN (SELECT unnest(?::BIGINT[]))', [JSON.stringify(ids)]);
-    const rows = await rw.all<{ f: number | null; p: number | null; h: number | null }>(`SELECT session_frames AS f, session_position AS p, hour_sin AS h FROM photo_context WHERE photo_id IN (SELECT unnest(?::BIGINT[]))`, [JSON.stringify(ids)]);
-    assert.deepEqual(rows.map((x) => [x.f, x.p]), [[null, null], [null, null], [null, null]]);
-    assert.ok(rows.every((x) => x.h !== null), 'their hour is still known');
-    for (const row of saved as Array<{ photo_id: number; session_date: unknown }>) await rw.run('UPDATE photos SET session_date = ? WHERE photo_id = ?', [String(row.session_date), Number(row.photo_id)]);
+    const saved = await rw.all<{ photo_id: number; session_date: string }>('SELECT photo_id, CAST(session_date AS VARCHAR) AS session_date FROM photos WHERE photo_id IN (SELECT unnest(?::BIGINT[]))', [JSON.stringify(ids)]);
+    try {
+      await rw.run('UPDATE photos SET session_date = NULL WHERE photo_id IN (SELECT unnest(?::BIGINT[]))', [JSON.stringify(ids)]);
+      const rows = await rw.all<{ f: number | null; p: number | null; h: number | null }>(`SELECT session_frames AS f, session_position AS p, hour_sin AS h FROM photo_context WHERE photo_id IN (SELECT unnest(?::BIGINT[]))`, [JSON.stringify(ids)]);
+      assert.deepEqual(rows.map((x) => [x.f, x.p]), [[null, null], [null, null], [null, null]]);
+      assert.ok(rows.every((x) => x.h !== null), 'their hour is still known');
+    } finally {
+      for (const row of saved) await rw.run('UPDATE photos SET session_date = ? WHERE photo_id = ?', [row.session_date, Number(row.photo_id)]);
+    }
   } finally {
-    db.close();
+    rw.close();
   }
 });
 

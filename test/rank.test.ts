@@ -8,9 +8,9 @@ import { applyCalibration, chooseCalibration, chooseThreshold, fitIsotonic, fitP
 import { averagePrecision, ece, evaluate, ndcgPerSession, pairedApDifference, precisionAt, rocAuc, withinSessionPairAccuracy } from '../lib/rank/metrics.js';
 import { OnnxScorer, scorerGraph } from '../lib/rank/onnx.js';
 import { DESCRIPTOR_NAMES, pixelDescriptor } from '../lib/embed/descriptor.js';
-import { currentModelDir, failureReason, loadKeeperModel, recordedModelDir, recordModelDir, score, scoreText } from '../lib/rank/score.js';
+import { currentModelDir, failureReason, loadKeeperModel, recordedModelDir, recordModelDir, score, scoreText, surfacedAt } from '../lib/rank/score.js';
 import { scoreRows, type ScorerParams } from '../lib/rank/scorers.js';
-import { apWord, foldSplits, formatTrain, modelGraph, outOfFold, train, verdict, type TrainReport } from '../lib/rank/train.js';
+import { apWord, checkFiniteWeights, foldSplits, formatTrain, modelGraph, outOfFold, train, verdict, type TrainReport } from '../lib/rank/train.js';
 import type { Dataset } from '../lib/rank/features.js';
 import type { SampleResult } from '../lib/sample/generate.js';
 import { Rng } from '../lib/util/rng.js';
@@ -246,8 +246,29 @@ test('the ONNX graph gives the TensorFlow.js scores on 1,000 rows within 1e-5, f
         worst = Math.max(worst, Math.abs((onnxRaw[i] as number) - (tfScores[i] as number)), Math.abs((prob[i] as number) - applyCalibration(cal, tfScores[i] as number)));
       }
       assert.ok(worst < 1e-5, `${kind}/${cal.method}: largest difference ${worst}`);
+      // a threshold chosen on the double-precision scores surfaces the same photos through the single-precision graph;
+      // with isotonic calibration the threshold at the top value surfaces the whole tied group above the last knot
+      const t = cal.method === 'isotonic' ? 0.9 : applyCalibration(cal, sorted[950] as number);
+      const exact = [...tfScores].map((v) => applyCalibration(cal, v));
+      const got = [...prob].map((p) => surfacedAt(p, t));
+      // none at or above the threshold is lost; none surfaced lies further below it than the two computations differ
+      exact.forEach((e, i) => {
+        if (e >= t) assert.ok(got[i], `${kind}/${cal.method}: photo ${i} at ${e} >= ${t} surfaced`);
+        if (got[i]) assert.ok(e >= t - 2e-5, `${kind}/${cal.method}: photo ${i} at ${e} surfaced for ${t}`);
+      });
+      assert.ok(exact.filter((e) => e >= t).length >= 50, 'the top group is at or above the threshold');
     }
   }
+  assert.deepEqual([surfacedAt(Math.fround(0.7), 0.7), surfacedAt(0.69, 0.7), surfacedAt(0.99, null)], [true, false, false]);
+});
+
+test('a diverged model is said to be one; isotonic calibration passes over scores that are not numbers', async () => {
+  const iso = fitIsotonic([NaN, 0.5, 0.7, Infinity, 0.2], [0, 1, 0, 1, 0]) as Extract<Calibration, { method: 'isotonic' }>;
+  assert.ok(iso.x.every(Number.isFinite) && iso.x.length >= 1, JSON.stringify(iso));
+  const w = (values: number[]): { shape: number[]; values: number[] } => ({ shape: [values.length], values });
+  checkFiniteWeights({ kind: 'linear', weights: { W: w([0.1, -2]), b: w([0]) } }, 'logistic · vector');
+  assert.throws(() => checkFiniteWeights({ kind: 'linear', weights: { W: w([0.1, NaN]), b: w([0]) } }, 'logistic · vector', { learningRate: 5 }),
+    /train logistic · vector: training diverged \(weight W is not finite\); lower --learning-rate \(it is 5\) or --epochs/);
 });
 
 test('failure rules: black and blown-out featureless frames, not dark or foggy photographs', () => {
@@ -367,7 +388,7 @@ test('a model folder is recorded relative to the database: a project copied whol
   try {
     await db.run('CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)');
     await recordModelDir(db, 'keeper_model', join(a, 'models', 'keeper-x'));
-    assert.equal(await db.value('SELECT value FROM meta WHERE key = \'keeper_model\''), join('..', 'models', 'keeper-x'));
+    assert.deepEqual(JSON.parse(await db.value<string>('SELECT value FROM meta WHERE key = \'keeper_model\'') as string), { rel: join('..', 'models', 'keeper-x'), abs: join(a, 'models', 'keeper-x') });
   } finally {
     db.close();
   }
@@ -380,6 +401,16 @@ test('a model folder is recorded relative to the database: a project copied whol
     // an absolute path recorded by an older version is used as it is
     await db.run(`INSERT INTO meta VALUES ('keeper_scored_dir', ?)`, [join(a, 'models', 'keeper-x')]);
     assert.equal(await recordedModelDir(db, 'keeper_scored_dir'), join(a, 'models', 'keeper-x'));
+  } finally {
+    db.close();
+  }
+  // the database moved on its own, away from any models folder: the model is found where it was trained
+  const alone = join(work.dir, 'moved-alone', 'deep', 'flux.duckdb');
+  mkdirSync(dirname(alone), { recursive: true });
+  copyFileSync(dbA, alone);
+  db = await Db.open(alone, { readOnly: true });
+  try {
+    assert.equal(await currentModelDir(db), join(a, 'models', 'keeper-x'));
   } finally {
     db.close();
   }
@@ -612,12 +643,13 @@ test('flux train compares every ranker with intervals and a verdict; flux export
   assert.equal(new Set(all.filter((a) => a.winner).map((a) => a.model)).size, 1);
   assert.ok(all.some((a) => a.model.startsWith('logistic · ')) && all.some((a) => a.model === 'metadata · context'));
   assert.ok(all.every((a) => a.value > 0 && a.value <= 1 && a.lo <= a.hi && a.lo >= 0 && a.hi <= 1), JSON.stringify(all));
-  assert.ok(recorded && !isAbsolute(recorded) && resolve(dirname(dbFile), recorded).startsWith(models), `recorded relative to the database: ${recorded}`);
+  const rec = JSON.parse(recorded as string) as { rel: string; abs: string };
+  assert.ok(!isAbsolute(rec.rel) && resolve(dirname(dbFile), rec.rel).startsWith(models) && rec.abs.startsWith(models), `recorded relative to the database and absolute: ${recorded}`);
   const out = join(work.dir, 'export', 'keeper.onnx');
   const e = spawnSync(process.execPath, [flux, 'export-onnx', '--db', dbFile, '--out', out], { encoding: 'utf8' });
   assert.equal(e.status, 0, e.stderr);
   const scorer = await OnnxScorer.load(out);
-  const model = loadKeeperModel(resolve(dirname(dbFile), recorded as string));
+  const model = loadKeeperModel(rec.abs);
   const { prob } = await scorer.score(new Float32Array(model.dim * 2).fill(NaN), model.dim);
   await scorer.close();
   assert.ok(prob.every((p) => p >= 0 && p <= 1), 'an all-missing row still scores (imputed to the training mean)');

@@ -216,7 +216,7 @@ export const COMMANDS: Record<string, Command> = {
       '                                               (selected or not: every vote of the last run is kept)',
       'flux curate clear --db FILE                    remove all exclusions',
       '',
-      'Photos flux score marked as technical failures (black or badly underexposed, blown-out, nothing in focus) are left out unless',
+      'Photos flux score marked as technical failures (black or badly underexposed, dark and of one colour, blown-out, nothing in focus) are left out unless',
       '--keep-failures is given: farthest-point sampling would otherwise pick them first.',
     ].join('\n'),
     options: {
@@ -235,7 +235,7 @@ export const COMMANDS: Record<string, Command> = {
           return;
         }
         if (action === 'exclude') {
-          const above = v.above === undefined ? undefined : checkNumber('--above', Number(v.above), 0, 100);
+          const above = v.above === undefined ? undefined : checkNumber('--above', v.above, 0, 100);
           if (above !== undefined && rest.length) throw new FluxError(`flux curate exclude: give photos or --above, not both (received --above ${above} and ${rest.join(' ')})`);
           if (above === undefined && !rest.length) throw new FluxError('flux curate exclude: name the photos to exclude (photo_ids or paths under the originals), or --above PERCENT');
           const ids = above !== undefined
@@ -324,7 +324,8 @@ export const COMMANDS: Record<string, Command> = {
       'flux score --db FILE --inbox DIR [--out REPORT.html] [--model-dir DIR]',
       '',
       'Scores: 1.0 confirmed keeper; >= 0.8 review recommended; 0.5-0.8 uncertain; < 0.5 probable non-keeper;',
-      '0.0 technical failure (black or badly underexposed, blown-out, or nothing in focus) with the reason. The inbox is only read.',
+      '0.0 technical failure (black or badly underexposed, dark and of one colour, blown-out, or nothing in focus) with the reason.',
+      'The inbox is only read.',
     ].join('\n'),
     options: { db: { type: 'string' }, 'model-dir': { type: 'string' }, inbox: { type: 'string' }, out: { type: 'string' } },
     async run(v, _p, onProgress) {

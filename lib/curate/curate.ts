@@ -137,7 +137,7 @@ export async function loadPhotoVectors(db: Db, options: { model?: string; keeper
   const filters = [options.keepersOnly ? 'p.keeper' : null, options.where ? `(${options.where})` : null].filter(Boolean).join(' AND ');
   if (!glob && options.model === undefined) {
     const d = await descriptorVectors(db, filters, options.where);
-    return { ...d, fallback: `no model vectors under ${join(workspace, 'embeddings')}: the curator spreads its picks over the 12-value pixel descriptor (tone and technique, not what is in the picture); run flux embed for a model's vectors` };
+    return { ...d, fallback: `no ${modelId ?? 'model'} vectors under ${join(workspace, 'embeddings')}: the curator spreads its picks over the 12-value pixel descriptor (tone and technique, not what is in the picture); run flux embed for a model's vectors` };
   }
   if (!modelId || !glob) throw new FluxError(`--model: no photo vectors${modelId ? ` of ${modelId}` : ''} yet; run flux embed first`);
   // which photos: a SQL condition on photos picks the ids; the vectors come straight from the Parquet parts
@@ -249,7 +249,7 @@ export async function exclude(db: Db, ids: number[], reason: string): Promise<nu
 }
 
 /**
- * Photos `flux score` found to be clear technical failures (black or badly underexposed, blown-out, nothing in focus): farthest-point
+ * Photos `flux score` found to be clear technical failures (black or badly underexposed, dark and of one colour, blown-out, nothing in focus): farthest-point
  * sampling would pick them first, as the most unusual frames, so the curator leaves them out unless asked to keep
  * them. Empty before the corpus is scored.
  */
@@ -278,8 +278,8 @@ export interface ExportReport {
 }
 
 /**
- * Checks an export folder before any work or any change to the database: outside the archive, and a folder (or a
- * place one can be made), not a file. Returns it resolved.
+ * Checks an export folder before any work or any change to the database: outside the archive, and a folder, not a
+ * file; makes it when it is not there yet. Returns it resolved.
  */
 export async function checkExportDir(db: Db, dir: string): Promise<string> {
   const roots = await archiveRoots(db);
@@ -293,6 +293,12 @@ export async function checkExportDir(db: Db, dir: string): Promise<string> {
       break;
     }
     if (dirname(p) === p) break;
+  }
+  // made now, so a folder that cannot be made stops the run before anything is saved
+  try {
+    mkdirSync(target, { recursive: true });
+  } catch (err) {
+    throw new FluxError(`--export: cannot make the folder ${target}: ${(err as Error).message.split('\n')[0]}`);
   }
   return target;
 }
@@ -318,11 +324,6 @@ export async function exportSelection(db: Db, r: CurateResult, dir: string): Pro
   const target = await checkExportDir(db, dir);
   const originals = (await archiveRoots(db)).originals as string;
   const originalsReal = realPath(originals);
-  try {
-    mkdirSync(target, { recursive: true });
-  } catch (err) {
-    throw new FluxError(`--export: cannot make the folder ${target}: ${(err as Error).message.split('\n')[0]}`);
-  }
   const excluded = await exclusions(db);
   const paths = new Map((await db.all<{ photo_id: number; path: string }>('SELECT photo_id, path FROM photos')).map((x) => [x.photo_id, x.path]));
   let csvName = 'selection.csv';

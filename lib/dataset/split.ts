@@ -6,6 +6,7 @@
 import type { Db } from '../db/duckdb.js';
 import { checkChoice, checkInt } from '../util/check.js';
 import { Rng } from '../util/rng.js';
+import { plural } from '../util/text.js';
 
 export type SplitName = 'train' | 'val' | 'test';
 export type SplitScheme = 'session' | 'photo';
@@ -46,9 +47,11 @@ const splitPhotos = (db: Db): Promise<SplitPhoto[]> => db.all<SplitPhoto>(`SELEC
 /**
  * The split a seed gives these photos: every one with a capture day, dealt by session (or by photo). Sessions are
  * dealt in a seeded order within strata of similar keeper counts, so that each split gets its share of sessions,
- * frames and keepers. A function of the photos, their labels, the seed and the shares alone.
+ * frames and keepers. A function of the photos, their labels, the seed and the shares alone; groups in `keep` (by
+ * session, or by photo_id for the photo-level scheme) stay in the split given there, and the rest are dealt by need.
  */
-export function planSplit(photos: readonly SplitPhoto[], seed: number, scheme: SplitScheme, shares: readonly number[] = DEFAULT_SHARES): Map<number, SplitName> {
+export function planSplit(photos: readonly SplitPhoto[], seed: number, scheme: SplitScheme, shares: readonly number[] = DEFAULT_SHARES,
+  keep: ReadonlyMap<string, SplitName> = new Map()): Map<number, SplitName> {
   const share = checkShares(shares);
   const rng = new Rng(seed).fork(`split:${scheme}`);
   const assign = new Map<number, SplitName>();
@@ -66,7 +69,17 @@ export function planSplit(photos: readonly SplitPhoto[], seed: number, scheme: S
   const target = (i: number, total: number): number => (share[i] as number) * total;
   const totals = { photos: photos.length, keepers: photos.filter((p) => p.keeper).length };
   const got = names.map(() => ({ photos: 0, keepers: 0 }));
-  const ordered = rng.shuffle([...groups.values()]).sort((a, b) => b.filter((x) => x.keeper).length - a.filter((x) => x.keeper).length);
+  // groups a stored split already placed stay where they are; only the others are dealt
+  const fresh: Array<Array<{ photo_id: number; keeper: boolean }>> = [];
+  for (const [key, g] of groups) {
+    const was = keep.get(key);
+    if (was === undefined) { fresh.push(g); continue; }
+    const i = names.indexOf(was);
+    (got[i] as { photos: number }).photos += g.length;
+    (got[i] as { keepers: number }).keepers += g.filter((x) => x.keeper).length;
+    for (const p of g) assign.set(p.photo_id, was);
+  }
+  const ordered = rng.shuffle(fresh).sort((a, b) => b.filter((x) => x.keeper).length - a.filter((x) => x.keeper).length);
   for (const g of ordered) {
     const k = g.filter((x) => x.keeper).length;
     let best = 0;
@@ -112,20 +125,27 @@ export interface CurrentSplit {
 /**
  * The scheme's split as training needs it: made with `seed` when there is none; else the stored one, kept with its
  * own seed (`flux dataset --seed` chose it, and retraining with another seed keeps the same test walks). When the
- * corpus has changed since it was made (photos added or gone, keepers linked or unlinked), it is made again with its
- * seed, so no photo is left out and every label is where the split put it; the note says so.
+ * corpus has changed since it was made, walks it placed keep their split (their new photos join it), walks it has not
+ * seen are dealt by need with its seed, and photos gone leave it; keeper labels changing move nothing. The note says
+ * what changed.
  */
 export async function ensureSplit(db: Db, options: { scheme: SplitScheme; seed: number }): Promise<CurrentSplit> {
   await ensureSplitSchema(db);
-  const stored = await db.all<{ photo_id: number; split: SplitName; seed: number }>('SELECT photo_id, split, seed FROM dataset_split WHERE scheme = ?', [options.scheme]);
   const photos = await splitPhotos(db);
+  const stored = await db.all<{ photo_id: number; split: SplitName; seed: number }>('SELECT photo_id, split, seed FROM dataset_split WHERE scheme = ?', [options.scheme]);
   if (!stored.length) {
     await writeSplit(db, options.scheme, options.seed, planSplit(photos, options.seed, options.scheme));
     return { seed: options.seed, note: null };
   }
   const seed = Number(stored[0]?.seed);
-  const plan = planSplit(photos, seed, options.scheme);
   const before = new Map(stored.map((r) => [Number(r.photo_id), r.split]));
+  const groupOf = (p: SplitPhoto): string => (options.scheme === 'session' ? p.session : String(p.photo_id));
+  const keep = new Map<string, SplitName>();
+  for (const p of photos) {
+    const was = before.get(Number(p.photo_id));
+    if (was !== undefined && !keep.has(groupOf(p))) keep.set(groupOf(p), was);
+  }
+  const plan = planSplit(photos, seed, options.scheme, DEFAULT_SHARES, keep);
   let added = 0;
   let moved = 0;
   for (const [id, split] of plan) {
@@ -136,8 +156,13 @@ export async function ensureSplit(db: Db, options: { scheme: SplitScheme; seed: 
   const gone = [...before.keys()].filter((id) => !plan.has(id)).length;
   if (!added && !moved && !gone) return { seed, note: null };
   await writeSplit(db, options.scheme, seed, plan);
-  const what = [added ? `${added} photos added` : '', gone ? `${gone} gone` : '', moved ? `${moved} moved with the changed keepers` : ''].filter(Boolean).join(', ');
-  return { seed, note: `the corpus changed since the ${options.scheme}-level split was made: made again with its seed ${seed} (${what})` };
+  const newWalks = new Set(photos.filter((p) => !keep.has(groupOf(p))).map(groupOf)).size;
+  const what = [
+    added ? `${plural(added, 'photo')} added${options.scheme === 'session' && newWalks ? `, ${plural(newWalks, 'new walk')} dealt by need` : ''}` : '',
+    gone ? `${gone} gone` : '',
+    moved ? `${moved} moved with their walk` : '',
+  ].filter(Boolean).join(', ');
+  return { seed, note: `the corpus changed since the ${options.scheme}-level split was made (${what}); walks it had placed keep their split (seed ${seed})` };
 }
 
 async function splitSummary(db: Db, scheme: SplitScheme, seed: number): Promise<SplitSummary> {

@@ -63,24 +63,6 @@ function num(v: unknown, min: number, max: number): number | null {
     ? n : null;
 }
 
-/** True when the JPEG's header segments (before the image data) hold an APP1 `Exif` block. */
-export function hasExifSegment(buf: Uint8Array): boolean {
-  if (buf[0] !== 0xff || buf[1] !== 0xd8) return false;
-  let i = 2;
-  while (i + 4 <= buf.length) {
-    if (buf[i] !== 0xff) return false;
-    const marker = buf[i + 1] as number;
-    if (marker === 0xff) { i++; continue; } // fill byte
-    if (marker === 0xda || marker === 0xd9) return false; // image data or end: no more header segments
-    if ((marker >= 0xd0 && marker <= 0xd7) || marker === 0x01) { i += 2; continue; } // markers without a length
-    const len = ((buf[i + 2] as number) << 8) | (buf[i + 3] as number);
-    if (marker === 0xe1 && len >= 8 && buf[i + 4] === 0x45 && buf[i + 5] === 0x78 && buf[i + 6] === 0x69 && buf[i + 7] === 0x66 &&
-      buf[i + 8] === 0 && buf[i + 9] === 0) return true;
-    i += 2 + len;
-  }
-  return false;
-}
-
 /** The first line of an error's message, at most 160 characters. */
 function firstLine(err: unknown): string {
   const m = String((err as Error)?.message ?? err).split('\n')[0]?.trim() ?? '';
@@ -105,10 +87,8 @@ export async function readExif(buffer: Uint8Array): Promise<ExifFields> {
   // exifr reports a block it could not walk in `errors` rather than throwing
   const errors = raw && Array.isArray(raw.errors) ? raw.errors as unknown[] : [];
   if (errors.length) damage = errors.map(firstLine).join('; ');
-  if (!raw || Object.keys(raw).every((k) => k === 'errors')) {
-    if (!damage && hasExifSegment(buffer)) damage = 'the EXIF block holds no readable tags';
-    return { ...EMPTY, exifDamage: damage };
-  }
+  // an EXIF block that holds no tags (or none at all) is not damage: exifr says so when it cannot walk one
+  if (!raw || Object.keys(raw).every((k) => k === 'errors')) return { ...EMPTY, exifDamage: damage };
   const capturedAt = parseExifDate(raw.DateTimeOriginal, raw.SubSecTimeOriginal)
     ?? parseExifDate(raw.CreateDate, raw.SubSecTimeDigitized);
   const offset = text(raw.OffsetTimeOriginal);
@@ -127,6 +107,6 @@ export async function readExif(buffer: Uint8Array): Promise<ExifFields> {
     hasExif: false,
     exifDamage: damage,
   };
-  out.hasExif = Object.entries(out).some(([k, v]) => k !== 'hasExif' && v !== null);
+  out.hasExif = Object.entries(out).some(([k, v]) => k !== 'hasExif' && k !== 'exifDamage' && v !== null);
   return out;
 }

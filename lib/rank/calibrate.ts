@@ -72,7 +72,8 @@ export function fitPlatt(s: ArrayLike<number>, y: ArrayLike<number>): Calibratio
  * scores start as one block, so the curve depends on the (score, label) pairs alone, never on their order.
  */
 export function fitIsotonic(s: ArrayLike<number>, y: ArrayLike<number>): Calibration {
-  const idx = Array.from({ length: s.length }, (_, i) => i).sort((i, j) => (s[i] as number) - (s[j] as number));
+  // a score that is not a number has no place on the curve
+  const idx = Array.from({ length: s.length }, (_, i) => i).filter((i) => Number.isFinite(s[i])).sort((i, j) => (s[i] as number) - (s[j] as number));
   const blocks: Array<{ sx: number; sy: number; n: number }> = [];
   for (let k = 0; k < idx.length;) {
     // every row tied at this score enters together

@@ -1,6 +1,6 @@
 /**
  * `flux score`: a keeper score in [0, 1] for every photo, from the saved keeper model's ONNX graph. Confirmed
- * keepers score 1.0; clear technical failures (black or badly underexposed frames, blown-out frames, nothing in focus) score 0.0 with the reason; the
+ * keepers score 1.0; clear technical failures (black or badly underexposed frames, dark frames of one colour, blown-out frames, nothing in focus) score 0.0 with the reason; the
  * rest get the calibrated probability and a band. With `--inbox DIR`, new photos are ingested and embedded into the
  * workspace (the inbox is only read), scored into `inbox_scores`, and listed in an HTML report with thumbnails.
  */
@@ -35,17 +35,25 @@ export function loadKeeperModel(dir: string): KeeperModel {
 export type ModelKey = 'keeper_model' | 'keeper_scored_dir';
 
 /**
- * Records a model folder in the database relative to the database's own folder (as the workspace is), so a project
- * moved or copied whole uses its own models, never the old place's.
+ * Records a model folder in the database both relative to the database's own folder and absolute: a project moved or
+ * copied whole finds its own models by the first, a database moved on its own finds the model by the second.
  */
 export async function recordModelDir(db: Db, key: ModelKey, dir: string): Promise<void> {
-  await db.run('INSERT OR REPLACE INTO meta VALUES (?, ?)', [key, relative(dirname(db.file), resolve(dir)) || '.']);
+  const abs = resolve(dir);
+  await db.run('INSERT OR REPLACE INTO meta VALUES (?, ?)', [key, JSON.stringify({ rel: relative(dirname(db.file), abs) || '.', abs })]);
 }
 
-/** A model folder the database recorded, as an absolute path (older databases recorded it absolute), or null. */
+/**
+ * A model folder the database recorded, as an absolute path: where the relative record points when that folder is
+ * there, else the absolute record (older databases recorded a plain absolute path); null when none was recorded.
+ */
 export async function recordedModelDir(db: Db, key: ModelKey): Promise<string | null> {
   const v = await db.value<string>('SELECT value FROM meta WHERE key = ?', [key]);
-  return v ? resolve(dirname(db.file), v) : null;
+  if (!v) return null;
+  if (!v.startsWith('{')) return resolve(dirname(db.file), v);
+  const { rel, abs } = JSON.parse(v) as { rel: string; abs: string };
+  const near = resolve(dirname(db.file), rel);
+  return existsSync(near) || !existsSync(abs) ? near : abs;
 }
 
 /** The keeper model named by `--model-dir`, else the one the last `flux train` recorded in the database. */
@@ -140,6 +148,18 @@ export interface ScoredRow {
   surfaced: boolean;
 }
 
+/**
+ * Whether a score reaches the auto-surface threshold. The threshold was chosen on the model's scores in double
+ * precision; the ONNX graph computes in single precision and equals them within 1e-5, so a photo exactly at the
+ * threshold (with isotonic calibration, a whole tied group at the top) must not fall below it by rounding.
+ */
+export function surfacedAt(score: number, threshold: number | null): boolean {
+  return threshold !== null && score >= threshold - SCORE_TOLERANCE;
+}
+
+/** How far the ONNX graph's score may lie from the TensorFlow.js model's (tested on 1,000 rows). */
+export const SCORE_TOLERANCE = 1e-5;
+
 /** Scores feature rows through the model's ONNX graph, then applies the keeper and failure rules. */
 async function scoreRowsOnnx(dir: string, model: KeeperModel, rows: FeatureRows, desc: Map<number, Record<string, number>>, keepers: Set<number>, all: number[]): Promise<ScoredRow[]> {
   const scorer = await OnnxScorer.load(join(dir, 'model.onnx'));
@@ -156,7 +176,7 @@ async function scoreRowsOnnx(dir: string, model: KeeperModel, rows: FeatureRows,
       const failure = d ? failureReason(d) : null;
       if (failure) return { id, score: 0, model: p, raw: r, band: 'failure', reason: failure, surfaced: false };
       if (p === null) return { id, score: null, model: null, raw: null, band: 'unscored', reason: d ? `no ${model.embeddingModel} vector` : 'no descriptor (preview failed)', surfaced: false };
-      return { id, score: p, model: p, raw: r, band: bandOf(p), reason: null, surfaced: threshold !== null && p >= threshold };
+      return { id, score: p, model: p, raw: r, band: bandOf(p), reason: null, surfaced: surfacedAt(p, threshold) };
     });
   } finally {
     await scorer.close();

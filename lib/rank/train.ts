@@ -170,7 +170,17 @@ export async function fit(ds: Dataset, arch: Arch, seed: number, hyper: Partial<
   const standardizer = fitStandardizer(ds.x, ds.dim, train);
   const xs = standardize(ds.x, ds.dim, standardizer);
   const { params, log } = await trainScorer(arch, { x: xs, dim: ds.dim, y: ds.y, session: ds.session, ids: ds.ids, train, val: rowsOf(ds, 'val') }, hyper, seed, onEpoch);
+  checkFiniteWeights(params, `${arch} · ${ds.featureSet}`, hyper);
   return { arch, featureSet: ds.featureSet, names: ds.names, standardizer, params, log, seconds: (performance.now() - t0) / 1000, xs };
+}
+
+/** A model whose weights ran away scores NaN: said when it is trained, not found later in its scores. */
+export function checkFiniteWeights(params: ScorerParams, what: string, hyper: Partial<Hyper> = {}): void {
+  const bad = Object.entries(params.weights).find(([, w]) => w.values.some((v) => !Number.isFinite(v)));
+  if (bad) {
+    throw new FluxError(`train ${what}: training diverged (weight ${bad[0]} is not finite); lower --learning-rate` +
+      `${hyper.learningRate !== undefined ? ` (it is ${hyper.learningRate})` : ''} or --epochs`);
+  }
 }
 
 /** Validation and test evaluation of a fitted model, with its calibration chosen on validation. */

@@ -105,7 +105,8 @@ ${htmlTable(m.offsets.filter((o) => o.clock_offset_seconds !== 0), 'Camera clock
     // ---- rankers
     step('rankers', 2);
     // the model whose scores the photos hold (flux score --model-dir can name another than the last trained)
-    const modelDir = await recordedModelDir(db, 'keeper_scored_dir') ?? await recordedModelDir(db, 'keeper_model');
+    const scoredDir = await recordedModelDir(db, 'keeper_scored_dir');
+    const modelDir = scoredDir && existsSync(join(scoredDir, 'metrics.json')) ? scoredDir : await recordedModelDir(db, 'keeper_model');
     provenance.keeperModel = modelDir ? modelDir.split(/[\\/]/).pop() ?? modelDir : null;
     const metricsFile = modelDir ? join(modelDir, 'metrics.json') : null;
     if (metricsFile && existsSync(metricsFile)) {
