@@ -7,7 +7,7 @@ import { Db } from '../lib/db/duckdb.js';
 import { embed } from '../lib/embed/embed.js';
 import { findModel } from '../lib/embed/models.js';
 import { ingest } from '../lib/ingest/ingest.js';
-import { match, calibrate, formatMatch, type MatchReport } from '../lib/match/match.js';
+import { match, calibrate, formatMatch, timeContradicts, type MatchReport } from '../lib/match/match.js';
 import { applyDecisions, csvCell, parseCsv, writeReview } from '../lib/match/review.js';
 import type { SampleResult } from '../lib/sample/generate.js';
 import { noSharedPhotos, SHARED_PHOTOS, smallSample, tempDir } from './helpers.js';
@@ -149,7 +149,73 @@ test('review sheet and CSV list the doubtful keepers; decisions survive a full r
   assert.ok(!readFileSync(r2.html, 'utf8').includes(gone.path), 'it leaves the review queue');
   // one keeper, two answers in one sheet: refused, nothing stored
   writeFileSync(decisions, `keeper_id,photo_id,decision\n${goneId},,none\n${goneId},${ids?.photo_id},accept\n`);
-  await assert.rejects(applyDecisions(dbFile, decisions), new RegExp(`line 3: keeper ${goneId} is marked accept here and none on line 2; give it one answer`));
+  const esc = (x: string): string => x.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  await assert.rejects(applyDecisions(dbFile, decisions), new RegExp(`line 3: keeper ${esc(gone.path)} is marked accept here and none on line 2; give it one answer`));
+  // two accepts for one keeper: refused too
+  writeFileSync(decisions, `keeper_id,photo_id,decision\n${ids?.keeper_id},${ids?.photo_id},accept\n${ids?.keeper_id},${goneId},accept\n`);
+  await assert.rejects(applyDecisions(dbFile, decisions), /line 3: keeper .* is marked accept here and accept on line 2; give it one answer/);
+  // a sheet saved by a spreadsheet: a byte-order mark, and 16-digit ids rounded to 15 digits; the paths still say which
+  const rounded = (id: number | undefined): string => Number(String(id).slice(0, 15) + '0'.repeat(Math.max(0, String(id).length - 15))).toString();
+  const linkedPhoto = await (async () => { const d = await Db.open(dbFile, { readOnly: true }); try { return await d.value<string>('SELECT path FROM photos WHERE photo_id = ?', [ids?.photo_id as number]); } finally { d.close(); } })();
+  writeFileSync(decisions, `\uFEFFkeeper_id,keeper_path,candidate_rank,photo_id,photo_path,similarity,reason,decision\r\n${rounded(ids?.keeper_id)},${linked.path},1,${rounded(ids?.photo_id)},${linkedPhoto},,,reject\r\n`);
+  assert.deepEqual(await applyDecisions(dbFile, decisions), { accepted: 0, rejected: 1, none: 0, ignored: 0 });
+  // a reject of a link already made takes effect on the next plain run (no --all)
+  await match({ db: dbFile });
+  assert.notEqual((await rows(dbFile)).find((x) => x.path === linked.path)?.matched, linked.matched, 'the rejected link is undone');
+  // a decision naming no photo of the index is refused, not stored
+  writeFileSync(decisions, `keeper_id,photo_id,decision\n${ids?.keeper_id},123,accept\n`);
+  await assert.rejects(applyDecisions(dbFile, decisions), /line 2: accept names no photo of the index \(photo_id "123"\)/);
+});
+
+test('a keeper whose EXIF time points at the wrong frame of a burst is never linked to that frame', { skip: hasModel ? false : 'needs the MobileNetV2 model' }, async () => {
+  const { cpSync } = await import('node:fs');
+  const exifr = (await import('exifr')).default;
+  // a burst of the sample, its frames a quarter of a second apart
+  const bursts = new Map<number, typeof sample.truth.photos>();
+  for (const p of sample.truth.photos) if (p.burst !== null) bursts.set(p.burst, [...(bursts.get(p.burst) ?? []), p]);
+  const frames = [...bursts.values()].find((b) => b.length >= 2)?.sort((x, y) => x.capturedAt.localeCompare(y.capturedAt));
+  assert.ok(frames, 'the sample has a burst');
+  // A is the burst's second frame (its sub-second is not zero, so its time names it alone), B the first
+  const [b, a] = frames as [typeof frames[number], typeof frames[number]];
+  const root = join(work.dir, 'burst');
+  const keepers = join(root, 'KEEPERS');
+  cpSync(sample.keepers, keepers, { recursive: true, preserveTimestamps: true });
+  const day = b.path.split('/').slice(0, 3).join('/');
+  mkdirSync(join(keepers, day), { recursive: true });
+  const exifOf = async (path: string): Promise<Record<string, string>> => (await exifr.parse(join(sample.originals, path), { pick: ['DateTimeOriginal', 'SubSecTimeOriginal', 'Make', 'Model'], reviveValues: false })) as Record<string, string>;
+  const ea = await exifOf(a.path);
+  const eb = await exifOf(b.path);
+  const stamp = (e: Record<string, string>): string => String(e.DateTimeOriginal).replace(/-/g, ':').replace('T', ' ').slice(0, 19);
+  // 1: B re-encoded by an editor that dropped the sub-second; 2: B re-encoded under A's whole time (copied EXIF)
+  const date = day.split('/')[2] as string;
+  await sharp(join(sample.originals, b.path)).jpeg({ quality: 80 })
+    .withExif({ IFD0: { Make: String(eb.Make), Model: String(eb.Model) }, IFD2: { DateTimeOriginal: stamp(eb) } }).toFile(join(keepers, day, `${date}_DanteSisofo_print-b1.jpg`));
+  await sharp(join(sample.originals, b.path)).jpeg({ quality: 80 })
+    .withExif({ IFD0: { Make: String(ea.Make), Model: String(ea.Model) }, IFD2: { DateTimeOriginal: stamp(ea), SubSecTimeOriginal: String(ea.SubSecTimeOriginal ?? '00') } })
+    .toFile(join(keepers, day, `${date}_DanteSisofo_print-b2.jpg`));
+  const db2 = join(root, 'flux.duckdb');
+  await ingest({ originals: sample.originals, keepers, db: db2 });
+  await embed({ db: db2, model: 'mobilenetv2-int8' });
+  await match({ db: db2 });
+  const got = new Map((await rows(db2)).map((r) => [r.path.split('/').pop(), r]));
+  for (const name of [`${date}_DanteSisofo_print-b1.jpg`, `${date}_DanteSisofo_print-b2.jpg`]) {
+    const r = got.get(name);
+    assert.ok(r, `${name} indexed`);
+    assert.notEqual(r.matched, a.path, `${name}: never linked to the other frame of the burst (${r.match_status}, ${r.matched})`);
+    if (r.match_status === 'matched') assert.equal(r.matched, b.path, `${name}: linked, then to its own frame`);
+  }
+});
+
+test('capture times: a keeper with a sub-second names one frame of a burst, one without names the second', () => {
+  const t0 = Date.parse('2024-05-17T10:00:00Z') / 1000;
+  // the keeper at .25: its original is at .25, not the burst frame at .00 or .50
+  assert.equal(timeContradicts('2024-05-17 10:00:00.250000', t0 + 0.25, t0 + 0.25), false);
+  assert.equal(timeContradicts('2024-05-17 10:00:00.250000', t0 + 0.25, t0), true);
+  assert.equal(timeContradicts('2024-05-17 10:00:00.250000', t0 + 0.25, t0 + 0.5), true);
+  // without a sub-second (an editor dropped it): any frame within that second, none outside it
+  assert.equal(timeContradicts('2024-05-17 10:00:00.000000', t0, t0 + 0.75), false);
+  assert.equal(timeContradicts('2024-05-17 10:00:00.000000', t0, t0 + 1.2), true);
+  assert.equal(timeContradicts('2024-05-17 10:00:00.000000', t0, t0 - 0.5), true);
 });
 
 test('CSV cells are safe against formula injection', () => {
@@ -167,7 +233,7 @@ test('calibration: thresholds sit above every sibling; too little evidence falls
   assert.ok(u.review > 1, 'uncalibrated similarity links always go to review');
   assert.equal(calibrate('model:clip-vit-b32', [], []).link, 0.98);
   // the summary says so in words, not with a threshold above the largest possible similarity
-  const summary = (th: typeof t): string => formatMatch({ keepers: 1, processed: 1, byMethod: {}, byStatus: {}, offsets: [], thresholds: th, unmatched: [], review: [], seconds: 0, timings: { metadata: 0, similarity: 0, keepersBySimilarity: 0 } });
+  const summary = (th: typeof t): string => formatMatch({ keepers: 1, processed: 1, byMethod: {}, byStatus: {}, offsets: [], thresholds: th, unmatched: [], review: [], unreadable: [], seconds: 0, timings: { metadata: 0, similarity: 0, keepersBySimilarity: 0 } });
   assert.match(summary(u), /similarity \(model:x\): not calibrated .* go to review/);
   assert.doesNotMatch(summary(u), /sure >=/);
   assert.match(summary(t), new RegExp(`sure >= ${t.review.toFixed(4)}`));

@@ -177,7 +177,8 @@ export const COMMANDS: Record<string, Command> = {
       const [action, file] = positionals;
       if (action === 'review') {
         const r = await writeReview(db, need(v, 'out', 'match review'));
-        console.log(`${plural(r.keepers, 'keeper')} to review: ${r.html}\nedit the decision column of ${r.csv}, then: flux match apply --db ${db} ${r.csv}`);
+        console.log(`${plural(r.keepers, 'keeper')} to review: ${r.html}\nedit the decision column of ${r.csv}, then: flux match apply --db ${db} ${r.csv}` +
+          (r.unreadable ? `\n${plural(r.unreadable, 'keeper file')} that ${r.unreadable === 1 ? 'is' : 'are'} not a readable photo, listed on the sheet (never matched)` : ''));
         return;
       }
       if (action === 'apply') {

@@ -54,6 +54,8 @@ export interface MatchReport {
   thresholds: Thresholds;
   unmatched: string[];
   review: Array<{ path: string; reason: string }>;
+  /** Keeper files ingest could not read as photos (not a JPEG, truncated, empty): never matched, listed with the reason. */
+  unreadable: Array<{ path: string; reason: string }>;
   seconds: number;
   /** Seconds spent in the metadata steps (loading, EXIF, filename, SHA-256, offsets) and in the similarity step. */
   timings: { metadata: number; similarity: number; keepersBySimilarity: number };
@@ -84,6 +86,19 @@ const fromEpoch = (s: number): string => {
   return `${iso.slice(0, 10)} ${iso.slice(11, 19)}.${String(micros - whole * 1e6).padStart(6, '0')}`;
 };
 const dayOf = (t: string): string => t.slice(0, 10);
+/** Frames shot this close to a link's photo are the ones a time or name could be confused with (a burst). */
+const BURST_SECONDS = 5;
+/** Whether a time carries a sub-second other than zero (`.000000` may as well be a camera that wrote none). */
+const hasFraction = (t: string): boolean => /\.\d*[1-9]/.test(t.slice(19));
+/**
+ * Whether a candidate's capture time contradicts the keeper's (seconds since 1970, the keeper's after its walk's
+ * clock offset). A keeper with a sub-second names one frame of a burst: its original has that sub-second. A keeper
+ * without one names the second: its original lies within it.
+ */
+export function timeContradicts(keeperT: string, keeperEpoch: number, photoEpoch: number): boolean {
+  const d = photoEpoch - keeperEpoch;
+  return hasFraction(keeperT) ? Math.abs(d) > 0.02 : d < -0.02 || d >= 1;
+}
 /** Why a similarity link waits for the photographer on an archive too small to calibrate the thresholds on. */
 const UNCALIBRATED = 'similarity is not calibrated on this archive (too few keepers linked by metadata), so it links nothing by itself';
 const addDays = (day: string, n: number): string => new Date(Date.parse(`${day}T00:00:00Z`) + n * 86_400_000).toISOString().slice(0, 10);
@@ -192,9 +207,13 @@ export async function match(options: MatchOptions): Promise<MatchReport> {
       let exifUnique: number | null = null;
       if (t) {
         const exact = byExact.get(t) ?? [];
-        if (exact.length === 1) exifUnique = exact[0] as number;
+        const second = bySecond.get(t.slice(0, 19)) ?? [];
+        // a keeper time without sub-seconds (an editor may drop SubSecTimeOriginal) pins the second, not the frame:
+        // with other frames in that second, it is one of them
+        if (!hasFraction(t) && second.length > 1) pool = second;
+        else if (exact.length === 1) exifUnique = exact[0] as number;
         else if (exact.length > 1) pool = exact;
-        else if (bySecond.get(t.slice(0, 19))?.length) pool = bySecond.get(t.slice(0, 19)) as number[];
+        else if (second.length) pool = second;
       }
       // filename: same camera name, on a day that agrees with the keeper's clock (whole-hour clock errors allowed)
       let fileHits: number[] = [];
@@ -225,7 +244,10 @@ export async function match(options: MatchOptions): Promise<MatchReport> {
       if (exifUnique !== null && !rejected(k, exifUnique)) {
         const p = photoById.get(exifUnique) as Photo;
         if (k.name && p.name && k.name !== p.name) {
-          return { ...none, status: 'review', reason: `EXIF time matches ${p.path}, but its camera name ${p.name} differs from ${k.name}`, pool: [exifUnique], candidates: [{ id: exifUnique, similarity: null, note: 'exif time' }] };
+          // the frame the name points at (within the keeper's second or an hour-shifted clock) is a candidate too
+          const named = fileHits.filter((id) => id !== exifUnique && !rejected(k, id));
+          return { ...none, status: 'review', reason: `EXIF time matches ${p.path}, but its camera name ${p.name} differs from ${k.name}`,
+            pool: [exifUnique, ...named], candidates: [{ id: exifUnique, similarity: null, note: 'exif time' }, ...named.map((id) => ({ id, similarity: null, note: `camera name ${k.name}` }))] };
         }
         return { ...none, photo: exifUnique, method: 'exif', status: 'matched', delta: deltaTo(exifUnique) };
       }
@@ -236,7 +258,9 @@ export async function match(options: MatchOptions): Promise<MatchReport> {
     };
 
     // ---- which keepers to decide: new, undecided, or linked to a photo that is gone
-    const todo = keepers.filter((k) => options.all || k.status === null || k.status !== 'matched' || k.matched === null || !photoById.has(k.matched));
+    // ... or one the photographer has since said something about: its link rejected, no original, another accepted
+    const revisited = (k: Keeper): boolean => k.matched !== null && (rejected(k, k.matched) || noOriginal(k) || (accepted(k) ?? k.matched) !== k.matched);
+    const todo = keepers.filter((k) => options.all || k.status === null || k.status !== 'matched' || k.matched === null || !photoById.has(k.matched) || revisited(k));
     const decided = new Map<number, Decision>();
     onProgress({ stage: 'match', done: 0, total: todo.length });
     for (const k of todo) decided.set(k.id, metadataSteps(k, 0));
@@ -339,18 +363,60 @@ export async function match(options: MatchOptions): Promise<MatchReport> {
     let thumbLink = 1.01;
     if (needSimilarity.length && modelId) {
       const t = await distributions(thumbs);
-      if (t.siblings.length >= 5) thumbLink = Math.min(0.999, Math.max(...t.siblings) + 0.005);
+      // halfway between the closest sibling seen and 1 (a burst frame of near-identical pixels comes very close to
+      // 1, a re-encode of the photo itself closer still); when siblings reach 1, thumbnails cannot tell a copy from a
+      // burst frame, and the second look never makes a link sure
+      const top = Math.max(...t.siblings);
+      const bar = top + (1 - top) / 2;
+      if (t.siblings.length >= 5 && 1 - top > 1e-5) thumbLink = bar;
     }
     // metadata links get their similarity recorded (a low one is a warning sign worth a look)
     const metaLinks = todo.filter((k) => (decided.get(k.id) as Decision).photo !== null);
     const metaScores = await scorer.score(metaLinks.map((k) => [k.id, (decided.get(k.id) as Decision).photo as number] as const));
-    const lowest = siblings.length ? Math.min(...siblings) : 0;
+    // a link by time or name (not by identical bytes) is looked at beside the frames shot within seconds of it: when
+    // one of them looks more like the keeper, the metadata may point at the wrong frame of a burst (an editor that
+    // dropped the sub-second, a time copied from another file)
+    const near = (photo: number): number[] => {
+      const p = photoById.get(photo) as Photo;
+      if (!p.t || !p.day) return [];
+      const t = epoch(p.t);
+      return (byDay.get(p.day) ?? []).filter((id) => {
+        const q = photoById.get(id) as Photo;
+        return id !== photo && q.t !== null && Math.abs(epoch(q.t) - t) <= BURST_SECONDS;
+      });
+    };
+    const nearPairs = metaLinks.filter((k) => (decided.get(k.id) as Decision).method !== 'sha256')
+      .flatMap((k) => near((decided.get(k.id) as Decision).photo as number).map((id) => [k.id, id] as const));
+    const nearScores = await scorer.score(nearPairs);
+    // far below what true pairs score here: a different picture under the same time or name
+    const unlike = truePairs.length >= 3 ? Math.min(quantile(truePairs, 0.05) - 0.1, thresholds.link) : (siblings.length ? Math.min(...siblings) : 0) - 0.2;
     for (const k of metaLinks) {
       const d = decided.get(k.id) as Decision;
       if (d.similarity === null) d.similarity = metaScores.get(pairKey(k.id, d.photo as number)) ?? null;
-      if (d.similarity !== null && thresholds.calibrated && d.similarity < lowest - 0.2) {
+      if (d.method === 'sha256' || d.similarity === null) continue;
+      const rival = near(d.photo as number).map((id) => ({ id, s: nearScores.get(pairKey(k.id, id)) ?? -1 })).sort((a, b) => b.s - a.s)[0];
+      // a rival by a clear margin, or by any amount when the independent thumbnail look prefers it too
+      let prefersRival = false;
+      if (rival && rival.s > (d.similarity as number)) {
+        if (rival.s >= (d.similarity as number) + thresholds.margin) prefersRival = true;
+        else if (modelId) {
+          const t2 = await thumbs.score([[k.id, rival.id], [k.id, d.photo as number]]);
+          prefersRival = (t2.get(pairKey(k.id, rival.id)) ?? -1) > (t2.get(pairKey(k.id, d.photo as number)) ?? 2);
+        }
+      }
+      if (rival && prefersRival) {
+        const p = photoById.get(d.photo as number) as Photo;
+        const q = photoById.get(rival.id) as Photo;
+        Object.assign(d, {
+          status: 'review', pool: [d.photo as number, rival.id],
+          reason: `linked by ${d.method} to ${p.path}, but ${q.path}, shot ${Math.abs(epoch(q.t as string) - epoch(p.t as string)).toFixed(2)} s from it, looks more like the keeper (${rival.s.toFixed(3)} vs ${d.similarity.toFixed(3)})`,
+          candidates: [{ id: d.photo as number, similarity: d.similarity, note: `${d.method}` }, { id: rival.id, similarity: rival.s, note: 'a frame shot seconds apart' }],
+        });
+        d.photo = null;
+        d.method = null;
+      } else if (thresholds.calibrated && d.similarity < unlike) {
         d.status = 'review';
-        d.reason = `linked by ${d.method}, but the images look unlike each other (similarity ${d.similarity.toFixed(3)})`;
+        d.reason = `linked by ${d.method}, but the images look unlike each other (similarity ${d.similarity.toFixed(3)}; true pairs here score from ${quantile(truePairs, 0.05).toFixed(3)})`;
       }
     }
     // similarity: restricted candidates, else the walk's days, widening only while nothing reaches the threshold
@@ -392,7 +458,7 @@ export async function match(options: MatchOptions): Promise<MatchReport> {
       const contradiction = (id: number): string | null => {
         const p = photoById.get(id) as Photo;
         if (k.name && p.name && k.name !== p.name) return `camera name ${p.name} is not ${k.name}`;
-        if (kt !== null && p.t && Math.abs(kt - epoch(p.t)) > 1.5) return `taken at ${p.t.slice(0, 22)}, the keeper at ${fromEpoch(kt).slice(0, 22)}`;
+        if (kt !== null && k.t && p.t && timeContradicts(k.t, kt, epoch(p.t))) return `taken at ${p.t.slice(0, 22)}, the keeper at ${fromEpoch(kt).slice(0, 22)}`;
         return null;
       };
       // the independent thumbnail look at the keeper beside a photo (null without a model)
@@ -490,6 +556,7 @@ export async function match(options: MatchOptions): Promise<MatchReport> {
       thresholds,
       unmatched: rows.filter((r) => r.match_status === 'unmatched').map((r) => r.path),
       review: rows.filter((r) => r.match_status === 'review').map((r) => ({ path: r.path, reason: r.review_reason ?? '' })),
+      unreadable: await unreadableKeepers(db),
       seconds: (performance.now() - t0) / 1000,
       timings: { metadata: tMeta, similarity: tSim, keepersBySimilarity: needSimilarity.length },
     };
@@ -513,5 +580,11 @@ export function formatMatch(r: MatchReport): string {
   ];
   for (const u of r.unmatched) lines.push(`unmatched: ${u}`);
   for (const v of r.review) lines.push(`review: ${v.path}: ${v.reason}`);
+  for (const u of r.unreadable) lines.push(`not a readable photo, never matched: ${u.path}: ${u.reason}`);
   return lines.join('\n');
+}
+
+/** Keeper files ingest could not read as photos, with the reason (ingest_errors, root keepers; not sidecars or walk problems). */
+export async function unreadableKeepers(db: Db): Promise<Array<{ path: string; reason: string }>> {
+  return db.all<{ path: string; reason: string }>(`SELECT path, message AS reason FROM ingest_errors WHERE root = 'keepers' AND stage <> 'walk' ORDER BY path`);
 }

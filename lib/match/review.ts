@@ -10,7 +10,7 @@ import { FluxError } from '../util/check.js';
 import { archiveRoots } from '../db/schema.js';
 import { assertOutsideArchive, writeFileAtomic } from '../util/fsutil.js';
 import { workspaceOf } from '../embed/embed.js';
-import { ensureMatchSchema, NO_ORIGINAL } from './match.js';
+import { ensureMatchSchema, NO_ORIGINAL, unreadableKeepers } from './match.js';
 
 /** A CSV cell, quoted when needed, and never read as a formula by a spreadsheet. */
 export function csvCell(value: unknown): string {
@@ -51,7 +51,7 @@ interface QueueRow {
  * Writes `review.html` (thumbnails copied beside it) and `review.csv` for every keeper in review or unmatched, except
  * those the photographer said have no original.
  */
-export async function writeReview(dbFile: string, outDir: string): Promise<{ html: string; csv: string; keepers: number }> {
+export async function writeReview(dbFile: string, outDir: string): Promise<{ html: string; csv: string; keepers: number; unreadable: number }> {
   const db = await Db.open(dbFile, { readOnly: true });
   try {
     assertOutsideArchive('--out', outDir, await archiveRoots(db));
@@ -64,6 +64,7 @@ export async function writeReview(dbFile: string, outDir: string): Promise<{ htm
       WHERE k.match_status IN ('review', 'unmatched') AND NOT EXISTS (SELECT 1 FROM match_decisions d
         WHERE d.keeper_path = k.path AND d.keeper_sha256 = k.sha256 AND d.decision = 'none')
       ORDER BY k.match_status, k.path, c.rank`);
+    const unreadable = await unreadableKeepers(db);
     const out = resolve(outDir);
     mkdirSync(join(out, 'thumbs'), { recursive: true });
     const thumb = (preview: string | null): string => {
@@ -85,12 +86,14 @@ export async function writeReview(dbFile: string, outDir: string): Promise<{ htm
     const html = `<!doctype html><meta charset="utf-8"><title>Keeper review</title><style>body{font:13px sans-serif;margin:20px}
       .row{display:flex;gap:12px}figure{margin:0;width:220px}.keeper{outline:3px solid #c33}section{border-bottom:1px solid #ccc;padding:8px 0}</style>
       <h1>Keepers to review (${byKeeper.size})</h1><p>Fill the <code>decision</code> column of review.csv with <b>accept</b> or <b>reject</b> for a candidate row,
-      or <b>none</b> on any row of a keeper whose original is not in the archive, then run <code>flux match apply --db FILE review.csv</code>.</p>${cards}`;
+      or <b>none</b> on any row of a keeper whose original is not in the archive, then run <code>flux match apply --db FILE review.csv</code>.</p>${cards}
+      ${unreadable.length ? `<h2>Keeper files that are not readable photos (${unreadable.length})</h2><p>Never matched; export them again as JPEG to link them.</p>
+      <ul>${unreadable.map((u) => `<li>${escapeHtml(u.path)}: ${escapeHtml(u.reason)}</li>`).join('')}</ul>` : ''}`;
     const csvRows = [COLUMNS.join(','), ...rows.map((r) => [r.keeper_id, r.keeper_path, r.rank ?? '', r.photo_id ?? '', r.photo_path ?? '',
       r.similarity === null ? '' : r.similarity.toFixed(4), r.reason ?? '', ''].map(csvCell).join(','))];
     writeFileAtomic(join(out, 'review.html'), html);
     writeFileAtomic(join(out, 'review.csv'), `${csvRows.join('\n')}\n`);
-    return { html: join(out, 'review.html'), csv: join(out, 'review.csv'), keepers: byKeeper.size };
+    return { html: join(out, 'review.html'), csv: join(out, 'review.csv'), keepers: byKeeper.size, unreadable: unreadable.length };
   } finally {
     db.close();
   }
@@ -104,13 +107,17 @@ export async function writeReview(dbFile: string, outDir: string): Promise<{ htm
  */
 export async function applyDecisions(dbFile: string, csvFile: string): Promise<{ accepted: number; rejected: number; none: number; ignored: number }> {
   if (!existsSync(csvFile)) throw new FluxError(`flux match apply: file not found: ${resolve(csvFile)}`);
-  const [head, ...rows] = parseCsv(readFileSync(csvFile, 'utf8'));
-  const col = (name: string): number => {
-    const i = (head ?? []).indexOf(name);
-    if (i < 0) throw new FluxError(`${csvFile}: expected a "${name}" column (columns: ${(head ?? []).join(', ')})`);
+  // a spreadsheet's "CSV UTF-8" starts with a byte-order mark; column names are compared without it and trimmed
+  const [head0, ...rows] = parseCsv(readFileSync(csvFile, 'utf8').replace(/^\uFEFF/, ''));
+  const head = (head0 ?? []).map((h) => h.trim());
+  const col = (name: string, optional = false): number => {
+    const i = head.indexOf(name);
+    if (i < 0 && !optional) throw new FluxError(`${csvFile}: expected a "${name}" column (columns: ${head.join(', ')})`);
     return i;
   };
   const [ki, pi, di] = [col('keeper_id'), col('photo_id'), col('decision')];
+  // the paths identify keeper and photo too, and survive a spreadsheet that rounds 16-digit ids
+  const [kpi, ppi] = [col('keeper_path', true), col('photo_path', true)];
   const db = await Db.open(dbFile);
   let accepted = 0;
   let rejected = 0;
@@ -127,23 +134,37 @@ export async function applyDecisions(dbFile: string, csvFile: string): Promise<{
         if (decision !== 'accept' && decision !== 'reject' && decision !== 'none') {
           throw new FluxError(`${csvFile} line ${n + 2}: decision: expected accept, reject, none (no original in the archive) or empty, received "${r[di]}"`);
         }
-        const keeper = await db.all<{ path: string; sha256: string }>('SELECT path, sha256 FROM keeper_files WHERE keeper_id = ?', [Number(r[ki])]);
+        const line = n + 2;
+        const keeperPath = kpi >= 0 ? (r[kpi] ?? '').trim() : '';
+        // by keeper_path when the file has one (what a spreadsheet cannot round), else by keeper_id
+        const keeper = keeperPath
+          ? await db.all<{ id: number; path: string; sha256: string }>('SELECT keeper_id AS id, path, sha256 FROM keeper_files WHERE path = ?', [keeperPath])
+          : await db.all<{ id: number; path: string; sha256: string }>('SELECT keeper_id AS id, path, sha256 FROM keeper_files WHERE keeper_id = ?', [Number(r[ki])]);
+        if (!keeper[0]) throw new FluxError(`${csvFile} line ${line}: no keeper ${keeperPath ? `file ${keeperPath}` : r[ki]} in this database`);
+        const kid = Number(keeper[0].id);
         if (decision === 'accept' || decision === 'none') {
-          const earlier = answered.get(Number(r[ki]));
-          if (earlier && earlier.decision !== decision) {
-            throw new FluxError(`${csvFile} line ${n + 2}: keeper ${r[ki]} is marked ${decision} here and ${earlier.decision} on line ${earlier.line}; give it one answer`);
+          const earlier = answered.get(kid);
+          if (earlier) {
+            throw new FluxError(`${csvFile} line ${line}: keeper ${keeper[0].path} is marked ${decision} here and ${earlier.decision} on line ${earlier.line}; give it one answer`);
           }
-          answered.set(Number(r[ki]), earlier ?? { decision, line: n + 2 });
+          answered.set(kid, { decision, line });
         }
         if (decision === 'none') {
-          if (!keeper[0]) throw new FluxError(`${csvFile} line ${n + 2}: no keeper ${r[ki]}`);
           await db.run(`DELETE FROM match_decisions WHERE keeper_path = ? AND keeper_sha256 = ? AND decision IN ('accept', 'none')`, [keeper[0].path, keeper[0].sha256]);
           await db.run('INSERT INTO match_decisions (keeper_path, keeper_sha256, photo_id, decision) VALUES (?, ?, ?, ?)', [keeper[0].path, keeper[0].sha256, NO_ORIGINAL, 'none']);
-          noneKeepers.add(Number(r[ki]));
+          noneKeepers.add(kid);
           continue;
         }
-        const photo = Number(r[pi]);
-        if (!keeper[0] || !Number.isFinite(photo) || r[pi] === '') throw new FluxError(`${csvFile} line ${n + 2}: no keeper ${r[ki]} or no candidate photo_id`);
+        // the candidate: by photo_path when given, else by photo_id; it must be a photo of the index
+        const photoPath = ppi >= 0 ? (r[ppi] ?? '').trim() : '';
+        const byPath = photoPath ? await db.value<number>('SELECT photo_id FROM photos WHERE path = ?', [photoPath]) : null;
+        const byId = (r[pi] ?? '').trim() !== '' ? await db.value<number>('SELECT photo_id FROM photos WHERE photo_id = ?', [Number(r[pi])]) : null;
+        const found = byPath ?? byId;
+        if (found === null || found === undefined) {
+          throw new FluxError(`${csvFile} line ${line}: ${decision} names no photo of the index (photo_id "${r[pi] ?? ''}"${photoPath ? `, photo_path "${photoPath}"` : ''}); ` +
+            'decide on a candidate row, or mark none for a keeper whose original is not in the archive');
+        }
+        const photo = Number(found);
         await db.run('INSERT OR REPLACE INTO match_decisions (keeper_path, keeper_sha256, photo_id, decision) VALUES (?, ?, ?, ?)', [keeper[0].path, keeper[0].sha256, photo, decision]);
         // a keeper has one original: accepting one candidate clears earlier accepts of others
         if (decision === 'accept') {
