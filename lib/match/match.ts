@@ -487,7 +487,7 @@ export async function match(options: MatchOptions): Promise<MatchReport> {
           d.status = sure ? 'matched' : 'review';
           d.reason = sure ? null : !thresholds.calibrated ? `linked by similarity ${best.s.toFixed(3)}; ${UNCALIBRATED}`
             : `linked by similarity ${best.s.toFixed(3)}, below the sure threshold ${thresholds.review.toFixed(3)}` +
-              `${thumb === null ? '' : `, thumbnail similarity ${thumb.toFixed(4)} below ${thumbLink.toFixed(4)}`}`;
+              `${thumb === null ? '' : `, thumbnail similarity ${thumb.toFixed(5)} below ${thumbLink.toFixed(5)}`}`;
         }
       } else if (best.s >= thresholds.link - 2 * thresholds.margin && !contradiction(best.id)) {
         // just below the model's threshold: linked only when the independent thumbnail look is sure as well and no
@@ -498,7 +498,7 @@ export async function match(options: MatchOptions): Promise<MatchReport> {
         } else {
           d.status = 'review';
           d.reason = `most similar photo ${best.s.toFixed(3)} is just below the link threshold ${thresholds.link.toFixed(3)}` +
-            (!thresholds.calibrated ? `; ${UNCALIBRATED}` : `${thumb === null ? '' : ` (thumbnail similarity ${thumb.toFixed(4)}, sure at ${thumbLink.toFixed(4)})`}`);
+            (!thresholds.calibrated ? `; ${UNCALIBRATED}` : `${thumb === null ? '' : ` (thumbnail similarity ${thumb.toFixed(5)}, sure at ${thumbLink.toFixed(5)})`}`);
         }
       } else {
         d.status = 'unmatched';
