@@ -66,6 +66,8 @@ test('the clock-shifted walk is detected with its offset and applied to its keep
     const r = got.find((x) => x.path === k.path);
     assert.equal(r?.clock_offset_seconds, 3600, `${k.path} carries the offset`);
   }
+  // only that walk: no other walk of the sample had its keeper clock off, whatever sub-seconds its keepers lost
+  assert.deepEqual(report.offsets.map((o) => o.seconds), [shifted.clockShiftHours * 3600]);
 });
 
 test('edited keepers mark their original keeper_edited; copies do not; keeper flags and scores are set', async () => {

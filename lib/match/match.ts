@@ -277,7 +277,10 @@ export async function match(options: MatchOptions): Promise<MatchReport> {
       if (v.photo !== null && v.delta !== null) push(groups as Map<string, number[]>, key, v.delta);
     }
     for (const [key, deltas] of groups) {
-      const rounded = deltas.map((x) => Math.round(x));
+      // a clock set wrong moves every time by whole seconds and keeps the sub-second; a delta of a fraction is a
+      // keeper that lost its sub-second (0.75 s is not an offset of 1 s), so it does not vote
+      const rounded = deltas.filter((x) => Math.abs(x - Math.round(x)) <= 0.02).map((x) => Math.round(x));
+      if (!rounded.length) continue;
       const counts = new Map<number, number>();
       for (const r of rounded) counts.set(r, (counts.get(r) ?? 0) + 1);
       const [best, n] = [...counts.entries()].sort((a, b) => b[1] - a[1])[0] as [number, number];

@@ -139,7 +139,7 @@ export function tradeoffFigure(points: ReadonlyArray<{ threshold: number; precis
     layout: {
       title: title(o.title + (end < 1 && xs.length ? ` (scores to ${end.toFixed(2)}: none is higher)` : '')),
       xaxis: { title: { text: 'surface photos scoring at least' }, range: [0, end] },
-      yaxis: { range: [0, 1.02] }, shapes,
+      yaxis: { title: { text: 'precision, recall, share surfaced' }, range: [0, 1.02] }, shapes,
     },
   };
 }
