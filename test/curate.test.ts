@@ -223,6 +223,13 @@ test('flux curate: run, exclude the stable picks, run again without them, clear'
   assert.equal(Number(await dbf.value('SELECT count(*) FROM favourites')), 6, 'favourites untouched');
   assert.equal(Number(await dbf.value('SELECT count(*) FROM curator_selection WHERE selected')), 6, 'selection untouched');
   dbf.close();
+  // the selection as a CSV, without copying anything; never into the archive
+  const selCsv = join(work.dir, 'cli', 'sel.csv');
+  assert.match(flux('--target', '6', '--iterations', '4', '--seed', '3', '--csv', selCsv), /selection written to .*sel\.csv/);
+  const selRows = readFileSync(selCsv, 'utf8').trim().split('\n');
+  assert.equal(selRows[0], 'Filename,Subfolder,Count,Frequency(%),Index,Status,photo_id,exported_as');
+  assert.equal(selRows.filter((l) => l.includes(',included,')).length, 6);
+  assert.match(fails('--target', '6', '--csv', join(sample.originals, 'sel.csv')), /--csv: .* is inside the archive folder originals/);
   assert.match(flux('exclude', '--above', '90'), new RegExp(`^${stable.length} photos? excluded`));
   assert.match(flux('--target', '6', '--iterations', '4', '--seed', '3'), new RegExp(`^${stable.length} excluded photos? left out \\(flux curate clear to bring them back\\)`));
   const db2 = await Db.open(dbFile, { readOnly: true });

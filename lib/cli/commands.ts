@@ -8,7 +8,7 @@ import { generateMetadata } from '../sample/metadata.js';
 import { ingest, ingestMetadata, type IngestReport } from '../ingest/ingest.js';
 import { FluxError } from '../util/check.js';
 import { buildSplit } from '../dataset/split.js';
-import { checkExportDir, curateVectors, ensureCuratorSchema, exclude, exclusions, exportSelection, loadPhotoVectors, photoRefs, saveSelection, technicalFailures } from '../curate/curate.js';
+import { checkExportDir, curatorCsv, curateVectors, ensureCuratorSchema, exclude, exclusions, exportSelection, loadPhotoVectors, photoRefs, saveSelection, technicalFailures } from '../curate/curate.js';
 import { withDb } from '../db/duckdb.js';
 import { archiveRoots } from '../db/schema.js';
 import { embed } from '../embed/embed.js';
@@ -210,7 +210,7 @@ export const COMMANDS: Record<string, Command> = {
     summary: 'diverse (fps) or representative (kmeans) subsets with Monte Carlo stability; exclusions; export',
     usage: [
       'flux curate --db FILE [--method fps|kmeans] [--target 150] [--iterations 20] [--seed 7] [--keepers] [--where SQL]',
-      '            [--model ID] [--export DIR] [--favourites] [--keep-failures]',
+      '            [--model ID] [--export DIR] [--csv FILE] [--favourites] [--keep-failures]',
       'flux curate exclude --db FILE PHOTO...         exclude photos, by photo_id or path under the originals',
       '                                               (Subfolder/Filename in selection.csv); removed before every later run',
       'flux curate exclude --db FILE --above 90       exclude every photo the last run picked at least 90% of the time',
@@ -223,7 +223,7 @@ export const COMMANDS: Record<string, Command> = {
     options: {
       db: { type: 'string' }, method: { type: 'string' }, target: { type: 'string' }, iterations: { type: 'string' }, seed: { type: 'string' },
       keepers: { type: 'boolean' }, where: { type: 'string' }, model: { type: 'string' }, export: { type: 'string' }, favourites: { type: 'boolean' },
-      above: { type: 'string' }, 'keep-failures': { type: 'boolean' },
+      above: { type: 'string' }, 'keep-failures': { type: 'boolean' }, csv: { type: 'string' },
     },
     async run(v, positionals, onProgress) {
       const file = need(v, 'db', 'curate');
@@ -251,6 +251,10 @@ export const COMMANDS: Record<string, Command> = {
         // the export folder is checked before anything is computed or saved
         const out = str(v, 'export');
         if (out) await checkExportDir(db, out);
+        // the selection as a CSV without copying any photo
+        const csvOut = str(v, 'csv');
+        const csvFile = csvOut ? checkOutFile('--csv', csvOut, 'selection.csv') : null;
+        if (csvFile) assertOutsideArchive('--csv', csvFile, await archiveRoots(db));
         const input = await loadPhotoVectors(db, { model: str(v, 'model'), keepersOnly: Boolean(v.keepers), where: str(v, 'where') });
         if (input.fallback) console.log(`note: ${input.fallback}`);
         if (input.withoutVector) console.log(`${plural(input.withoutVector, 'photo')} in scope without a ${input.modelId} vector left out (flux embed makes them)`);
@@ -270,6 +274,11 @@ export const COMMANDS: Record<string, Command> = {
         for (const s of r.selection) bands[s.band]++;
         console.log(`${r.method}: ${r.selection.length} of ${input.ids.length - excludedHere - leftOut} photos (${input.modelId}), ${r.iterations} iterations, seed ${r.seed}: ` +
           `${bands.stable} picked >= 90%, ${bands.frequent} >= 70%, ${bands.occasional} less often${v.favourites ? '; favourites replaced' : ''}`);
+        if (csvFile) {
+          const paths = new Map((await db.all<{ photo_id: number; path: string }>('SELECT photo_id, path FROM photos')).map((x) => [Number(x.photo_id), x.path]));
+          writeFileAtomic(csvFile, curatorCsv(r, paths, await exclusions(db)));
+          console.log(`selection written to ${csvFile}`);
+        }
         if (out) {
           const e = await exportSelection(db, r, out);
           console.log(`exported ${e.copied.length} photos to ${e.dir}${e.already.length ? `; ${e.already.length} already there from an earlier export` : ''} (CSV ${e.csv})`);
