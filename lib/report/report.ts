@@ -78,9 +78,9 @@ export async function writeReport(options: ReportOptions): Promise<ReportResult>
     const c = await corpusOverview(db);
     sections.push({
       id: 'corpus', title: 'Corpus', html: `<p>${c.photos} photos in ${c.sessions} walks, ${escapeHtml(c.firstDay ?? '?')} to ${escapeHtml(c.lastDay ?? '?')}; ${c.duplicates} duplicate files set aside.</p>
-${fig(stackedBarFigure(c.perYear.map((y) => y.year), [{ name: 'keepers', values: c.perYear.map((y) => y.keepers) }, { name: 'other photos', values: c.perYear.map((y) => y.photos - y.keepers) }], { title: 'Photos per year', y: 'photos' }))}
-${fig(barFigure(c.perMonth.map((m) => m.month), c.perMonth.map((m) => m.photos), { title: 'Photos per month', y: 'photos' }))}
-${fig(barFigure(c.perSession.map((s) => s.session_date), c.perSession.map((s) => s.photos), { title: 'Photos per walk', y: 'frames' }))}
+${fig(stackedBarFigure(c.perYear.map((y) => y.year), [{ name: 'keepers', values: c.perYear.map((y) => y.keepers) }, { name: 'other photos', values: c.perYear.map((y) => y.photos - y.keepers) }], { title: 'Photos per year', x: 'year', y: 'photos' }))}
+${fig(barFigure(c.perMonth.map((m) => m.month), c.perMonth.map((m) => m.photos), { title: 'Photos per month', x: 'month', y: 'photos' }))}
+${fig(barFigure(c.perSession.map((s) => s.session_date), c.perSession.map((s) => s.photos), { title: 'Photos per walk', x: 'walk (day)', y: 'frames' }))}
 <div class="row">${htmlTable(c.cameras, 'Cameras')}${htmlTable(c.settings, 'Camera settings')}</div>
 ${htmlTable(c.errors.slice(0, 50), `Files not indexed (${c.errors.length})`)}
 ${htmlTable(c.duplicateList.slice(0, 50), `Duplicates (${c.duplicateList.length}; the copy kept is named)`)}`,
@@ -95,7 +95,7 @@ ${htmlTable(c.duplicateList.slice(0, 50), `Duplicates (${c.duplicateList.length}
       const queue = await Promise.all(m.queue.slice(0, 24).map(async (q) => ({ src: await thumb(workspace, q.keeperPreview), caption: `${q.path} (${q.status})${q.reason ? `: ${q.reason}` : ''}` })));
       sections.push({
         id: 'matching', title: 'Keepers linked to originals', html: `
-${fig(stackedBarFigure(statuses, methods.map((meth) => ({ name: meth, values: statuses.map((s) => m.byStatusMethod.find((r) => r.match_status === s && (r.match_method ?? 'none') === meth)?.keepers ?? 0) })), { title: 'Keeper files by status and method', y: 'keeper files' }))}
+${fig(stackedBarFigure(statuses, methods.map((meth) => ({ name: meth, values: statuses.map((s) => m.byStatusMethod.find((r) => r.match_status === s && (r.match_method ?? 'none') === meth)?.keepers ?? 0) })), { title: 'Keeper files by status and method', x: 'status', y: 'keeper files' }))}
 ${m.calibration ? fig(histogramFigure([{ name: 'true pairs (bytes differ)', values: m.calibration.truePairs }, { name: 'most similar other frame of the walk', values: m.calibration.siblings }], { title: `Similarity behind the thresholds (link >= ${m.calibration.link.toFixed(3)})`, x: 'cosine similarity', markers: matchMarkers(m.calibration) })) : ''}
 ${htmlTable(m.offsets.filter((o) => o.clock_offset_seconds !== 0), 'Camera clock offsets found (walks with a non-zero offset)')}
 <h3>Review queue (${m.queue.length})</h3>${sheet(queue)}`,
@@ -159,8 +159,8 @@ ${htmlTable(failures, 'Technical failures (score 0.0)')}`,
       sections.push({
         id: 'motifs', title: 'Motifs', html: `<p>k chosen by ${escapeHtml(mm.kChoice.criterion)}${mm.kChoice.scores.length ? `: ${mm.kChoice.scores.map((s) => `k=${s.k} ${s.silhouette.toFixed(3)}`).join(', ')}` : ''}. PCA keeps ${(100 * mm.explained).toFixed(0)}% of the variance.</p>
 ${mapHtml}
-${fig(stackedBarFigure(years, Array.from({ length: mm.k }, (_, k) => ({ name: `motif ${k + 1}`, values: years.map((y) => mm.byYear.find((b) => b.year === y && b.cluster === k)?.keepers ?? 0) })), { title: 'Motif mix per year', y: 'keepers' }))}
-${fig(barFigure(mm.drift.map((d) => d.year), mm.drift.map((d) => d.rate), { title: 'Keeper rate per year', y: 'share of photos kept' }))}
+${fig(stackedBarFigure(years, Array.from({ length: mm.k }, (_, k) => ({ name: `motif ${k + 1}`, values: years.map((y) => mm.byYear.find((b) => b.year === y && b.cluster === k)?.keepers ?? 0) })), { title: 'Motif mix per year', x: 'year', y: 'keepers' }))}
+${fig(barFigure(mm.drift.map((d) => d.year), mm.drift.map((d) => d.rate), { title: 'Keeper rate per year', x: 'year', y: 'share of photos kept' }))}
 ${(await Promise.all(mm.motifs.map(async (m) => `<h3>Motif ${m.cluster + 1}: ${m.size} keepers; nearest the centre</h3>${sheet(await Promise.all(m.nearest.map(async (p) => ({ src: await thumb(workspace, p.preview), caption: p.path }))))}`))).join('\n')}`,
       });
     }
@@ -172,7 +172,7 @@ ${(await Promise.all(mm.motifs.map(async (m) => `<h3>Motif ${m.cluster + 1}: ${m
     const places = await placeStats(db);
     sections.push({
       id: 'sessions', title: 'Walks: where and when he keeps', html: `
-${fig(barFigure(s.sessions.map((x) => x.session_date), s.sessions.map((x) => x.density), { title: 'Keeper density per walk', y: 'keepers / frames' }))}
+${fig(barFigure(s.sessions.map((x) => x.session_date), s.sessions.map((x) => x.density), { title: 'Keeper density per walk', x: 'walk (day)', y: 'keepers / frames' }))}
 ${fig(barFigure(s.byHour.map((x) => x.hour), s.byHour.map((x) => x.density), { title: 'Keeper density by hour of day', x: 'hour', y: 'keepers / frames' }))}
 ${fig(heatmapFigure(wh.hours, wh.weekdays, wh.density, { title: 'Keeper density by weekday and hour', x: 'hour', y: 'weekday' }))}
 <div class="row">${htmlTable(s.bySeason, 'By season')}${htmlTable(s.byLength, 'By walk length')}</div>
