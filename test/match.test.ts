@@ -154,8 +154,12 @@ test('review sheet and CSV list the doubtful keepers; decisions survive a full r
   const esc = (x: string): string => x.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   await assert.rejects(applyDecisions(dbFile, decisions), new RegExp(`line 3: keeper ${esc(gone.path)} is marked accept here and none on line 2; give it one answer`));
   // two accepts for one keeper: refused too
-  writeFileSync(decisions, `keeper_id,photo_id,decision\n${ids?.keeper_id},${ids?.photo_id},accept\n${ids?.keeper_id},${goneId},accept\n`);
-  await assert.rejects(applyDecisions(dbFile, decisions), /line 3: keeper .* is marked accept here and accept on line 2; give it one answer/);
+  const otherPhoto = await (async () => { const d = await Db.open(dbFile, { readOnly: true }); try { return await d.value<number>('SELECT min(photo_id) FROM photos WHERE photo_id <> ?', [ids?.photo_id as number]); } finally { d.close(); } })();
+  writeFileSync(decisions, `keeper_id,photo_id,decision\n${ids?.keeper_id},${ids?.photo_id},accept\n${ids?.keeper_id},${otherPhoto},accept\n`);
+  await assert.rejects(applyDecisions(dbFile, decisions), /line 3: keeper .* is marked accept here and accept on line 2 for another photo; give it one answer/);
+  // none on every row of a keeper is one answer
+  writeFileSync(decisions, `keeper_id,photo_id,decision\n${goneId},,none\n${goneId},${ids?.photo_id},none\n`);
+  assert.deepEqual(await applyDecisions(dbFile, decisions), { accepted: 0, rejected: 0, none: 1, ignored: 0 });
   // a sheet saved by a spreadsheet: a byte-order mark, and 16-digit ids rounded to 15 digits; the paths still say which
   const rounded = (id: number | undefined): string => Number(String(id).slice(0, 15) + '0'.repeat(Math.max(0, String(id).length - 15))).toString();
   const linkedPhoto = await (async () => { const d = await Db.open(dbFile, { readOnly: true }); try { return await d.value<string>('SELECT path FROM photos WHERE photo_id = ?', [ids?.photo_id as number]); } finally { d.close(); } })();

@@ -123,7 +123,7 @@ export async function applyDecisions(dbFile: string, csvFile: string): Promise<{
   let rejected = 0;
   const noneKeepers = new Set<number>();
   /** Per keeper of this CSV, the line of its first accept or none: one keeper cannot get both. */
-  const answered = new Map<number, { decision: string; line: number }>();
+  const answered = new Map<number, { decision: string; line: number; photo: number | null }>();
   let ignored = 0;
   try {
     await ensureMatchSchema(db);
@@ -142,14 +142,13 @@ export async function applyDecisions(dbFile: string, csvFile: string): Promise<{
           : await db.all<{ id: number; path: string; sha256: string }>('SELECT keeper_id AS id, path, sha256 FROM keeper_files WHERE keeper_id = ?', [Number(r[ki])]);
         if (!keeper[0]) throw new FluxError(`${csvFile} line ${line}: no keeper ${keeperPath ? `file ${keeperPath}` : r[ki]} in this database`);
         const kid = Number(keeper[0].id);
-        if (decision === 'accept' || decision === 'none') {
-          const earlier = answered.get(kid);
-          if (earlier) {
-            throw new FluxError(`${csvFile} line ${line}: keeper ${keeper[0].path} is marked ${decision} here and ${earlier.decision} on line ${earlier.line}; give it one answer`);
-          }
-          answered.set(kid, { decision, line });
-        }
         if (decision === 'none') {
+          // none on several rows of one keeper is one answer; beside an accept it is two
+          const earlier = answered.get(kid);
+          if (earlier && earlier.decision !== 'none') {
+            throw new FluxError(`${csvFile} line ${line}: keeper ${keeper[0].path} is marked none here and ${earlier.decision} on line ${earlier.line}; give it one answer`);
+          }
+          answered.set(kid, earlier ?? { decision, line, photo: null });
           await db.run(`DELETE FROM match_decisions WHERE keeper_path = ? AND keeper_sha256 = ? AND decision IN ('accept', 'none')`, [keeper[0].path, keeper[0].sha256]);
           await db.run('INSERT INTO match_decisions (keeper_path, keeper_sha256, photo_id, decision) VALUES (?, ?, ?, ?)', [keeper[0].path, keeper[0].sha256, NO_ORIGINAL, 'none']);
           noneKeepers.add(kid);
@@ -165,6 +164,15 @@ export async function applyDecisions(dbFile: string, csvFile: string): Promise<{
             'decide on a candidate row, or mark none for a keeper whose original is not in the archive');
         }
         const photo = Number(found);
+        if (decision === 'accept') {
+          // one original per keeper: a second accept of another photo (or an accept beside none) is refused
+          const earlier = answered.get(kid);
+          if (earlier && (earlier.decision !== 'accept' || earlier.photo !== photo)) {
+            throw new FluxError(`${csvFile} line ${line}: keeper ${keeper[0].path} is marked accept here and ${earlier.decision} on line ${earlier.line}` +
+              `${earlier.decision === 'accept' ? ' for another photo' : ''}; give it one answer`);
+          }
+          answered.set(kid, earlier ?? { decision, line, photo });
+        }
         await db.run('INSERT OR REPLACE INTO match_decisions (keeper_path, keeper_sha256, photo_id, decision) VALUES (?, ?, ?, ?)', [keeper[0].path, keeper[0].sha256, photo, decision]);
         // a keeper has one original: accepting one candidate clears earlier accepts of others
         if (decision === 'accept') {
