@@ -408,7 +408,8 @@ export async function ingest(options: IngestOptions): Promise<IngestReport> {
     for (const [a, da] of roots) {
       for (const own of WORKSPACE_FOLDERS.map((f) => join(workspace, f))) {
         if (isInside(realPath(da), realPath(own)) || isInside(realPath(own), realPath(da))) {
-          throw new FluxError(`--${a}: ${da} overlaps ${own}, where the workbench writes its ${basename(own)}; choose a folder outside the workspace's own folders`);
+          const how = realPath(da) === realPath(own) ? 'is' : isInside(realPath(da), realPath(own)) ? 'lies inside' : 'holds';
+          throw new FluxError(`--${a}: ${da} ${how} the workspace folder ${own}, where the workbench writes its ${basename(own)}; choose a folder outside the workspace's own folders`);
         }
       }
     }
