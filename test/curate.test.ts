@@ -230,6 +230,8 @@ test('flux curate: run, exclude the stable picks, run again without them, clear'
   assert.equal(selRows[0], 'Filename,Subfolder,Count,Frequency(%),Index,Status,photo_id,exported_as');
   assert.equal(selRows.filter((l) => l.includes(',included,')).length, 6);
   assert.match(fails('--target', '6', '--csv', join(sample.originals, 'sel.csv')), /--csv: .* is inside the archive folder originals/);
+  // a path below a file: refused before anything is computed or saved
+  assert.match(fails('--target', '6', '--csv', join(selCsv, 'under.csv')), /--csv: .*sel\.csv is a file, so .*under\.csv cannot be written/);
   assert.match(flux('exclude', '--above', '90'), new RegExp(`^${stable.length} photos? excluded`));
   assert.match(flux('--target', '6', '--iterations', '4', '--seed', '3'), new RegExp(`^${stable.length} excluded photos? left out \\(flux curate clear to bring them back\\)`));
   const db2 = await Db.open(dbFile, { readOnly: true });

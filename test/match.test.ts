@@ -199,12 +199,16 @@ test('a keeper whose EXIF time points at the wrong frame of a burst is never lin
   await sharp(join(sample.originals, b.path)).jpeg({ quality: 80 })
     .withExif({ IFD0: { Make: String(ea.Make), Model: String(ea.Model) }, IFD2: { DateTimeOriginal: stamp(ea), SubSecTimeOriginal: String(ea.SubSecTimeOriginal ?? '00') } })
     .toFile(join(keepers, day, `${date}_DanteSisofo_print-b2.jpg`));
+  // 3: B brightened, keeping B's time and its sub-second (.00), renamed: an exact time names B, never A
+  await sharp(join(sample.originals, b.path)).linear(1.15, 0).jpeg({ quality: 80 })
+    .withExif({ IFD0: { Make: String(eb.Make), Model: String(eb.Model) }, IFD2: { DateTimeOriginal: stamp(eb), SubSecTimeOriginal: String(eb.SubSecTimeOriginal ?? '00') } })
+    .toFile(join(keepers, day, `${date}_DanteSisofo_print-b3.jpg`));
   const db2 = join(root, 'flux.duckdb');
   await ingest({ originals: sample.originals, keepers, db: db2 });
   await embed({ db: db2, model: 'mobilenetv2-int8' });
   await match({ db: db2 });
   const got = new Map((await rows(db2)).map((r) => [r.path.split('/').pop(), r]));
-  for (const name of [`${date}_DanteSisofo_print-b1.jpg`, `${date}_DanteSisofo_print-b2.jpg`]) {
+  for (const name of [`${date}_DanteSisofo_print-b1.jpg`, `${date}_DanteSisofo_print-b2.jpg`, `${date}_DanteSisofo_print-b3.jpg`]) {
     const r = got.get(name);
     assert.ok(r, `${name} indexed`);
     assert.notEqual(r.matched, a.path, `${name}: never linked to the other frame of the burst (${r.match_status}, ${r.matched})`);

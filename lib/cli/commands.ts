@@ -178,7 +178,7 @@ export const COMMANDS: Record<string, Command> = {
       if (action === 'review') {
         const r = await writeReview(db, need(v, 'out', 'match review'));
         console.log(`${plural(r.keepers, 'keeper')} to review: ${r.html}\nedit the decision column of ${r.csv}, then: flux match apply --db ${db} ${r.csv}` +
-          (r.unreadable ? `\n${plural(r.unreadable, 'keeper file')} that ${r.unreadable === 1 ? 'is' : 'are'} not a readable photo, listed on the sheet (never matched)` : ''));
+          (r.unreadable ? `\n${plural(r.unreadable, 'keeper file')} that could not be read as a photo, listed on the sheet (not matched)` : ''));
         return;
       }
       if (action === 'apply') {

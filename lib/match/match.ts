@@ -208,10 +208,10 @@ export async function match(options: MatchOptions): Promise<MatchReport> {
       if (t) {
         const exact = byExact.get(t) ?? [];
         const second = bySecond.get(t.slice(0, 19)) ?? [];
-        // a keeper time without sub-seconds (an editor may drop SubSecTimeOriginal) pins the second, not the frame:
-        // with other frames in that second, it is one of them
-        if (!hasFraction(t) && second.length > 1) pool = second;
-        else if (exact.length === 1) exifUnique = exact[0] as number;
+        // an exact time names its frame (a keeper that lost its sub-second lands on the second's .00 frame, and the
+        // look at the frames shot seconds apart below sends it to review when another one looks more like it);
+        // without an exact frame, the frames of the second are the pool
+        if (exact.length === 1) exifUnique = exact[0] as number;
         else if (exact.length > 1) pool = exact;
         else if (second.length) pool = second;
       }
@@ -279,8 +279,9 @@ export async function match(options: MatchOptions): Promise<MatchReport> {
     for (const [key, deltas] of groups) {
       // a clock set wrong moves every time by whole seconds and keeps the sub-second; a delta of a fraction is a
       // keeper that lost its sub-second (0.75 s is not an offset of 1 s), so it does not vote
-      const rounded = deltas.filter((x) => Math.abs(x - Math.round(x)) <= 0.02).map((x) => Math.round(x));
-      if (!rounded.length) continue;
+      // a keeper that lost its sub-second is behind its frame by a fraction (delta = offset - fraction): its vote is
+      // the whole second above, so 0.75 s early is no offset and an hour less 0.35 s is an hour
+      const rounded = deltas.map((x) => (Math.abs(x - Math.round(x)) <= 0.02 ? Math.round(x) : Math.ceil(x)));
       const counts = new Map<number, number>();
       for (const r of rounded) counts.set(r, (counts.get(r) ?? 0) + 1);
       const [best, n] = [...counts.entries()].sort((a, b) => b[1] - a[1])[0] as [number, number];
@@ -379,17 +380,27 @@ export async function match(options: MatchOptions): Promise<MatchReport> {
     // a link by time or name (not by identical bytes) is looked at beside the frames shot within seconds of it: when
     // one of them looks more like the keeper, the metadata may point at the wrong frame of a burst (an editor that
     // dropped the sub-second, a time copied from another file)
-    const near = (photo: number): number[] => {
-      const p = photoById.get(photo) as Photo;
-      if (!p.t || !p.day) return [];
-      const t = epoch(p.t);
-      return (byDay.get(p.day) ?? []).filter((id) => {
-        const q = photoById.get(id) as Photo;
-        return id !== photo && q.t !== null && Math.abs(epoch(q.t) - t) <= BURST_SECONDS;
-      });
+    const epochOf = new Map<number, number>();
+    const timeOf = (id: number): number | null => {
+      const q = photoById.get(id) as Photo;
+      if (!q.t) return null;
+      let e = epochOf.get(id);
+      if (e === undefined) epochOf.set(id, (e = epoch(q.t)));
+      return e;
     };
-    const nearPairs = metaLinks.filter((k) => (decided.get(k.id) as Decision).method !== 'sha256')
-      .flatMap((k) => near((decided.get(k.id) as Decision).photo as number).map((id) => [k.id, id] as const));
+    const nearOf = new Map<number, number[]>();
+    for (const k of metaLinks) {
+      const d = decided.get(k.id) as Decision;
+      if (d.method === 'sha256') continue;
+      const p = photoById.get(d.photo as number) as Photo;
+      const t = timeOf(p.id);
+      nearOf.set(k.id, t === null || !p.day ? [] : (byDay.get(p.day) ?? []).filter((id) => {
+        if (id === p.id || rejected(k, id)) return false;
+        const e = timeOf(id);
+        return e !== null && Math.abs(e - t) <= BURST_SECONDS;
+      }));
+    }
+    const nearPairs = [...nearOf.entries()].flatMap(([kid, ids]) => ids.map((id) => [kid, id] as const));
     const nearScores = await scorer.score(nearPairs);
     // far below what true pairs score here: a different picture under the same time or name
     const unlike = truePairs.length >= 3 ? Math.min(quantile(truePairs, 0.05) - 0.1, thresholds.link) : (siblings.length ? Math.min(...siblings) : 0) - 0.2;
@@ -397,11 +408,14 @@ export async function match(options: MatchOptions): Promise<MatchReport> {
       const d = decided.get(k.id) as Decision;
       if (d.similarity === null) d.similarity = metaScores.get(pairKey(k.id, d.photo as number)) ?? null;
       if (d.method === 'sha256' || d.similarity === null) continue;
-      const rival = near(d.photo as number).map((id) => ({ id, s: nearScores.get(pairKey(k.id, id)) ?? -1 })).sort((a, b) => b.s - a.s)[0];
+      const rival = (nearOf.get(k.id) ?? []).map((id) => ({ id, s: nearScores.get(pairKey(k.id, id)) ?? -1 })).sort((a, b) => b.s - a.s)[0];
       // a rival by a clear margin, or by any amount when the independent thumbnail look prefers it too
       let prefersRival = false;
       if (rival && rival.s > (d.similarity as number)) {
-        if (rival.s >= (d.similarity as number) + thresholds.margin) prefersRival = true;
+        // a keeper time without a sub-second pins only the second: a frame of that second that looks more like the
+        // keeper, by any amount, is enough doubt
+        const sameSecond = k.t !== null && !hasFraction(k.t) && Math.abs((timeOf(rival.id) ?? Infinity) - (timeOf(d.photo as number) ?? -Infinity)) < 1;
+        if (sameSecond || rival.s >= (d.similarity as number) + thresholds.margin) prefersRival = true;
         else if (modelId) {
           const t2 = await thumbs.score([[k.id, rival.id], [k.id, d.photo as number]]);
           prefersRival = (t2.get(pairKey(k.id, rival.id)) ?? -1) > (t2.get(pairKey(k.id, d.photo as number)) ?? 2);
@@ -466,6 +480,8 @@ export async function match(options: MatchOptions): Promise<MatchReport> {
       };
       // the independent thumbnail look at the keeper beside a photo (null without a model)
       const thumbLook = async (id: number): Promise<number | null> => (modelId ? (await thumbs.score([[k.id, id]])).get(pairKey(k.id, id)) ?? null : null);
+      // the frames of one second of a burst look alike: an image does not choose among them by itself
+      const burstPool = d.pool.length > 1 && d.candidates.length > 0 && d.candidates.every((c) => c.note === 'same second');
       const top = scored.get(k.id) ?? [];
       d.candidates = top.map((x) => ({ id: x.id, similarity: x.s, note: contradiction(x.id) ?? 'no contradiction' }));
       const best = top[0];
@@ -486,22 +502,23 @@ export async function match(options: MatchOptions): Promise<MatchReport> {
           d.method = 'similarity';
           d.similarity = best.s;
           const thumb = await thumbLook(best.id);
-          const sure = thresholds.calibrated && (best.s >= thresholds.review || (thumb !== null && thumb >= thumbLink));
+          const sure = !burstPool && thresholds.calibrated && (best.s >= thresholds.review || (thumb !== null && thumb >= thumbLink));
           d.status = sure ? 'matched' : 'review';
-          d.reason = sure ? null : !thresholds.calibrated ? `linked by similarity ${best.s.toFixed(3)}; ${UNCALIBRATED}`
+          d.reason = sure ? null : burstPool ? `the keeper's time names a second with ${d.pool.length} frames of a burst; the most similar is ${best.s.toFixed(3)}, to confirm`
+            : !thresholds.calibrated ? `linked by similarity ${best.s.toFixed(3)}; ${UNCALIBRATED}`
             : `linked by similarity ${best.s.toFixed(3)}, below the sure threshold ${thresholds.review.toFixed(3)}` +
-              `${thumb === null ? '' : `, thumbnail similarity ${thumb.toFixed(5)} below ${thumbLink.toFixed(5)}`}`;
+              `${thumb === null ? '' : thumbLink > 1 ? `; thumbnails cannot confirm a link on this archive (burst frames reach 1)` : `, thumbnail similarity ${thumb.toFixed(5)} below ${thumbLink.toFixed(5)}`}`;
         }
       } else if (best.s >= thresholds.link - 2 * thresholds.margin && !contradiction(best.id)) {
         // just below the model's threshold: linked only when the independent thumbnail look is sure as well and no
         // other photo comes close; otherwise it waits for the photographer
         const thumb = await thumbLook(best.id);
-        if (thresholds.calibrated && thumb !== null && thumb >= thumbLink && best.s - second >= thresholds.margin) {
+        if (!burstPool && thresholds.calibrated && thumb !== null && thumb >= thumbLink && best.s - second >= thresholds.margin) {
           Object.assign(d, { photo: best.id, method: 'similarity', similarity: best.s, status: 'matched', reason: null });
         } else {
           d.status = 'review';
           d.reason = `most similar photo ${best.s.toFixed(3)} is just below the link threshold ${thresholds.link.toFixed(3)}` +
-            (!thresholds.calibrated ? `; ${UNCALIBRATED}` : `${thumb === null ? '' : ` (thumbnail similarity ${thumb.toFixed(5)}, sure at ${thumbLink.toFixed(5)})`}`);
+            (!thresholds.calibrated ? `; ${UNCALIBRATED}` : `${thumb === null ? '' : thumbLink > 1 ? '; thumbnails cannot confirm a link on this archive (burst frames reach 1)' : ` (thumbnail similarity ${thumb.toFixed(5)}, sure at ${thumbLink.toFixed(5)})`}`);
         }
       } else {
         d.status = 'unmatched';
@@ -583,7 +600,7 @@ export function formatMatch(r: MatchReport): string {
   ];
   for (const u of r.unmatched) lines.push(`unmatched: ${u}`);
   for (const v of r.review) lines.push(`review: ${v.path}: ${v.reason}`);
-  for (const u of r.unreadable) lines.push(`not a readable photo, never matched: ${u.path}: ${u.reason}`);
+  for (const u of r.unreadable) lines.push(`could not be read as a photo, not matched: ${u.path}: ${u.reason}`);
   return lines.join('\n');
 }
 

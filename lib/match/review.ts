@@ -87,7 +87,7 @@ export async function writeReview(dbFile: string, outDir: string): Promise<{ htm
       .row{display:flex;gap:12px}figure{margin:0;width:220px}.keeper{outline:3px solid #c33}section{border-bottom:1px solid #ccc;padding:8px 0}</style>
       <h1>Keepers to review (${byKeeper.size})</h1><p>Fill the <code>decision</code> column of review.csv with <b>accept</b> or <b>reject</b> for a candidate row,
       or <b>none</b> on any row of a keeper whose original is not in the archive, then run <code>flux match apply --db FILE review.csv</code>.</p>${cards}
-      ${unreadable.length ? `<h2>Keeper files that are not readable photos (${unreadable.length})</h2><p>Never matched; export them again as JPEG to link them.</p>
+      ${unreadable.length ? `<h2>Keeper files that could not be read as photos (${unreadable.length})</h2><p>Not matched: a file that is not a JPEG or is damaged needs exporting again as JPEG; one that could not be read (permissions, a drive gone) is tried again by the next flux ingest.</p>
       <ul>${unreadable.map((u) => `<li>${escapeHtml(u.path)}: ${escapeHtml(u.reason)}</li>`).join('')}</ul>` : ''}`;
     const csvRows = [COLUMNS.join(','), ...rows.map((r) => [r.keeper_id, r.keeper_path, r.rank ?? '', r.photo_id ?? '', r.photo_path ?? '',
       r.similarity === null ? '' : r.similarity.toFixed(4), r.reason ?? '', ''].map(csvCell).join(','))];
@@ -135,11 +135,15 @@ export async function applyDecisions(dbFile: string, csvFile: string): Promise<{
           throw new FluxError(`${csvFile} line ${n + 2}: decision: expected accept, reject, none (no original in the archive) or empty, received "${r[di]}"`);
         }
         const line = n + 2;
-        const keeperPath = kpi >= 0 ? (r[kpi] ?? '').trim() : '';
-        // by keeper_path when the file has one (what a spreadsheet cannot round), else by keeper_id
-        const keeper = keeperPath
-          ? await db.all<{ id: number; path: string; sha256: string }>('SELECT keeper_id AS id, path, sha256 FROM keeper_files WHERE path = ?', [keeperPath])
-          : await db.all<{ id: number; path: string; sha256: string }>('SELECT keeper_id AS id, path, sha256 FROM keeper_files WHERE keeper_id = ?', [Number(r[ki])]);
+        // the sheet writes a path that starts like a formula behind an apostrophe (csvCell); read it back without it
+        const cellPath = (i: number): string => {
+          const v = i >= 0 ? (r[i] ?? '').trim() : '';
+          return /^'[=+\-@\t\r]/.test(v) ? v.slice(1) : v;
+        };
+        const keeperPath = cellPath(kpi);
+        // by keeper_path when the file has one (what a spreadsheet cannot round), else (or when it names none) by keeper_id
+        let keeper = keeperPath ? await db.all<{ id: number; path: string; sha256: string }>('SELECT keeper_id AS id, path, sha256 FROM keeper_files WHERE path = ?', [keeperPath]) : [];
+        if (!keeper[0] && (r[ki] ?? '').trim() !== '') keeper = await db.all<{ id: number; path: string; sha256: string }>('SELECT keeper_id AS id, path, sha256 FROM keeper_files WHERE keeper_id = ?', [Number(r[ki])]);
         if (!keeper[0]) throw new FluxError(`${csvFile} line ${line}: no keeper ${keeperPath ? `file ${keeperPath}` : r[ki]} in this database`);
         const kid = Number(keeper[0].id);
         if (decision === 'none') {
@@ -155,10 +159,11 @@ export async function applyDecisions(dbFile: string, csvFile: string): Promise<{
           continue;
         }
         // the candidate: by photo_path when given, else by photo_id; it must be a photo of the index
-        const photoPath = ppi >= 0 ? (r[ppi] ?? '').trim() : '';
-        const byPath = photoPath ? await db.value<number>('SELECT photo_id FROM photos WHERE path = ?', [photoPath]) : null;
+        const photoPath = cellPath(ppi);
+        // an exact photo_id wins (a path may have held other content before); the path stands in for a rounded id
         const byId = (r[pi] ?? '').trim() !== '' ? await db.value<number>('SELECT photo_id FROM photos WHERE photo_id = ?', [Number(r[pi])]) : null;
-        const found = byPath ?? byId;
+        const byPath = byId === null && photoPath ? await db.value<number>('SELECT photo_id FROM photos WHERE path = ? ORDER BY photo_id DESC LIMIT 1', [photoPath]) : null;
+        const found = byId ?? byPath;
         if (found === null || found === undefined) {
           throw new FluxError(`${csvFile} line ${line}: ${decision} names no photo of the index (photo_id "${r[pi] ?? ''}"${photoPath ? `, photo_path "${photoPath}"` : ''}); ` +
             'decide on a candidate row, or mark none for a keeper whose original is not in the archive');

@@ -3,7 +3,7 @@
  * archive folders, and writes that never leave a half-written file behind.
  */
 import { createHash } from 'node:crypto';
-import { accessSync, constants, mkdirSync, readdirSync, realpathSync, renameSync, statSync, writeFileSync, type Stats } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, readdirSync, realpathSync, renameSync, statSync, writeFileSync, type Stats } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { FluxError } from './check.js';
 
@@ -57,6 +57,14 @@ export function checkOutFile(option: string, file: string, example: string): str
     // not there yet: it will be written
   }
   if (st?.isDirectory()) throw new FluxError(`${option}: ${abs} is a folder; name the file to write, e.g. ${join(abs, example)}`);
+  // the nearest part of the path above it that exists must be a folder
+  for (let p = dirname(abs); ; p = dirname(p)) {
+    if (existsSync(p)) {
+      if (!statSync(p).isDirectory()) throw new FluxError(`${option}: ${p} is a file, so ${abs} cannot be written; name a file in a folder`);
+      break;
+    }
+    if (dirname(p) === p) break;
+  }
   return abs;
 }
 
