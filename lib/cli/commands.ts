@@ -8,7 +8,7 @@ import { generateMetadata } from '../sample/metadata.js';
 import { ingest, ingestMetadata, type IngestReport } from '../ingest/ingest.js';
 import { FluxError } from '../util/check.js';
 import { buildSplit } from '../dataset/split.js';
-import { checkExportDir, curatorCsv, curateVectors, ensureCuratorSchema, exclude, exclusions, exportSelection, loadPhotoVectors, photoRefs, saveSelection, technicalFailures } from '../curate/curate.js';
+import { checkExportDir, curatorCsv, curateVectors, ensureCuratorSchema, exclude, exclusions, exportSelection, loadPhotoVectors, photoPaths, photoRefs, saveSelection, technicalFailures } from '../curate/curate.js';
 import { withDb } from '../db/duckdb.js';
 import { archiveRoots } from '../db/schema.js';
 import { embed } from '../embed/embed.js';
@@ -275,8 +275,7 @@ export const COMMANDS: Record<string, Command> = {
         console.log(`${r.method}: ${r.selection.length} of ${input.ids.length - excludedHere - leftOut} photos (${input.modelId}), ${r.iterations} iterations, seed ${r.seed}: ` +
           `${bands.stable} picked >= 90%, ${bands.frequent} >= 70%, ${bands.occasional} less often${v.favourites ? '; favourites replaced' : ''}`);
         if (csvFile) {
-          const paths = new Map((await db.all<{ photo_id: number; path: string }>('SELECT photo_id, path FROM photos')).map((x) => [Number(x.photo_id), x.path]));
-          writeFileAtomic(csvFile, curatorCsv(r, paths, await exclusions(db)));
+          writeFileAtomic(csvFile, curatorCsv(r, await photoPaths(db), await exclusions(db)));
           console.log(`selection written to ${csvFile}`);
         }
         if (out) {

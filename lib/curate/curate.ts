@@ -12,7 +12,7 @@ import { DESCRIPTOR_NAMES } from '../embed/descriptor.js';
 import { csvCell } from '../match/review.js';
 import { checkChoice, checkInt, FluxError } from '../util/check.js';
 import { archiveRoots } from '../db/schema.js';
-import { assertOutsideArchive, isInside, realPath, writeFileAtomic } from '../util/fsutil.js';
+import { assertOutsideArchive, isInside, nearestExisting, realPath, writeFileAtomic } from '../util/fsutil.js';
 import type { OnProgress } from '../util/progress.js';
 import { Rng } from '../util/rng.js';
 import { farthestPointRuns, kmeansRun, type VectorMatrix } from './algorithms.js';
@@ -287,13 +287,8 @@ export async function checkExportDir(db: Db, dir: string): Promise<string> {
   const target = resolve(dir);
   assertOutsideArchive('--export', target, roots);
   // the nearest part of the path that exists must be a folder
-  for (let p = target; ; p = dirname(p)) {
-    if (existsSync(p)) {
-      if (!statSync(p).isDirectory()) throw new FluxError(`--export: ${p} is a file${p === target ? '' : ` (on the way to ${target})`}; name a folder to copy the selection into`);
-      break;
-    }
-    if (dirname(p) === p) break;
-  }
+  const p = nearestExisting(target);
+  if (p && !statSync(p).isDirectory()) throw new FluxError(`--export: ${p} is a file${p === target ? '' : ` (on the way to ${target})`}; name a folder to copy the selection into`);
   // made now, so a folder that cannot be made stops the run before anything is saved
   try {
     mkdirSync(target, { recursive: true });
@@ -325,7 +320,7 @@ export async function exportSelection(db: Db, r: CurateResult, dir: string): Pro
   const originals = (await archiveRoots(db)).originals as string;
   const originalsReal = realPath(originals);
   const excluded = await exclusions(db);
-  const paths = new Map((await db.all<{ photo_id: number; path: string }>('SELECT photo_id, path FROM photos')).map((x) => [x.photo_id, x.path]));
+  const paths = await photoPaths(db);
   let csvName = 'selection.csv';
   for (let n = 2; existsSync(join(target, csvName)); n++) csvName = `selection_${n}.csv`;
   const report: ExportReport = { dir: target, copied: [], already: [], skipped: [], csv: join(target, csvName) };
@@ -398,6 +393,11 @@ function copyKeepingTimes(from: string, to: string): void {
   const st = statSync(from);
   // seconds as a number keep sub-millisecond precision that a Date would drop
   utimesSync(to, st.atimeMs / 1000, st.mtimeMs / 1000);
+}
+
+/** Every photo's path under the originals, by photo_id (what the curator CSV names). */
+export async function photoPaths(db: Db): Promise<Map<number, string>> {
+  return new Map((await db.all<{ photo_id: number; path: string }>('SELECT photo_id, path FROM photos')).map((x) => [Number(x.photo_id), x.path]));
 }
 
 /**

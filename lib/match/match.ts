@@ -426,7 +426,7 @@ export async function match(options: MatchOptions): Promise<MatchReport> {
         const q = photoById.get(rival.id) as Photo;
         Object.assign(d, {
           status: 'review', pool: [d.photo as number, rival.id],
-          reason: `linked by ${d.method} to ${p.path}, but ${q.path}, shot ${Math.abs(epoch(q.t as string) - epoch(p.t as string)).toFixed(2)} s from it, looks more like the keeper (${rival.s.toFixed(3)} vs ${d.similarity.toFixed(3)})`,
+          reason: `linked by ${d.method} to ${p.path}, but ${q.path}, shot ${Math.abs((timeOf(q.id) as number) - (timeOf(p.id) as number)).toFixed(2)} s from it, looks more like the keeper (${rival.s.toFixed(3)} vs ${d.similarity.toFixed(3)})`,
           candidates: [{ id: d.photo as number, similarity: d.similarity, note: `${d.method}` }, { id: rival.id, similarity: rival.s, note: 'a frame shot seconds apart' }],
         });
         d.photo = null;

@@ -45,6 +45,14 @@ export function checkWritableDir(option: string, dir: string, hint = ''): string
   return abs;
 }
 
+/** The path itself or the nearest folder above it that exists (what a write there would meet first), or null. */
+export function nearestExisting(path: string): string | null {
+  for (let p = resolve(path); ; p = dirname(p)) {
+    if (existsSync(p)) return p;
+    if (dirname(p) === p) return null;
+  }
+}
+
 /** Checks that an output file option names a file to write, not an existing folder; returns its absolute path. */
 export function checkOutFile(option: string, file: string, example: string): string {
   const abs = resolve(file);
@@ -58,13 +66,8 @@ export function checkOutFile(option: string, file: string, example: string): str
   }
   if (st?.isDirectory()) throw new FluxError(`${option}: ${abs} is a folder; name the file to write, e.g. ${join(abs, example)}`);
   // the nearest part of the path above it that exists must be a folder
-  for (let p = dirname(abs); ; p = dirname(p)) {
-    if (existsSync(p)) {
-      if (!statSync(p).isDirectory()) throw new FluxError(`${option}: ${p} is a file, so ${abs} cannot be written; name a file in a folder`);
-      break;
-    }
-    if (dirname(p) === p) break;
-  }
+  const above = nearestExisting(dirname(abs));
+  if (above && !statSync(above).isDirectory()) throw new FluxError(`${option}: ${above} is a file, so ${abs} cannot be written; name a file in a folder`);
   return abs;
 }
 
