@@ -15,9 +15,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { kmeansRun } from '../lib/curate/algorithms.js';
-import { curateVectors, unitRows } from '../lib/curate/curate.js';
-import { MatMul } from '../lib/curate/matmul.js';
+import { kmeansRun } from '../lib/7-curate/algorithms.js';
+import { curateVectors } from '../lib/7-curate/curate.js';
+import { unitRows } from '../lib/util/vectors.js';
+import { MatMul } from '../lib/onnx/matmul.js';
 import { Rng } from '../lib/util/rng.js';
 
 const { values } = parseArgs({ options: { sizes: { type: 'string', default: '20000,100000' }, 'skip-quality': { type: 'boolean', default: false } } });

@@ -16,12 +16,12 @@ import { tmpdir, cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Db } from '../lib/db/duckdb.js';
-import { embed } from '../lib/embed/embed.js';
-import { findModel } from '../lib/embed/models.js';
-import { OnnxImageModel } from '../lib/embed/onnx.js';
-import { prepareImage } from '../lib/embed/preprocess.js';
-import { ingest } from '../lib/ingest/ingest.js';
-import { generateSample } from '../lib/sample/generate.js';
+import { embed } from '../lib/2-embed/embed.js';
+import { findModel } from '../lib/2-embed/models.js';
+import { OnnxImageModel } from '../lib/onnx/image-model.js';
+import { prepareImage } from '../lib/2-embed/preprocess.js';
+import { ingest } from '../lib/1-ingest/ingest.js';
+import { generateSample } from '../lib/0-sample/generate.js';
 
 const { values } = parseArgs({ options: { dir: { type: 'string', default: join(tmpdir(), 'flux-bench-embed') }, small: { type: 'string', default: '500' }, phase: { type: 'string' }, limit: { type: 'string' } } });
 const DIR = values.dir as string;

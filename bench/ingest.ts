@@ -18,10 +18,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
-import { ingest, ingestMetadata } from '../lib/ingest/ingest.js';
-import { makePreview } from '../lib/ingest/image.js';
-import { generateMetadata } from '../lib/sample/metadata.js';
-import { renderScene, sampleSceneParams, sampleSessionStyle } from '../lib/sample/render.js';
+import { ingest, ingestMetadata } from '../lib/1-ingest/ingest.js';
+import { makePreview } from '../lib/1-ingest/image.js';
+import { generateMetadata } from '../lib/0-sample/metadata.js';
+import { renderScene, sampleSceneParams, sampleSessionStyle } from '../lib/0-sample/render.js';
 import { sha256 } from '../lib/util/fsutil.js';
 import { Rng } from '../lib/util/rng.js';
 

@@ -12,10 +12,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Db, lit } from '../lib/db/duckdb.js';
-import { vectorDir } from '../lib/embed/store.js';
-import { ingestMetadata } from '../lib/ingest/ingest.js';
-import { match } from '../lib/match/match.js';
-import { generateMetadata } from '../lib/sample/metadata.js';
+import { vectorDir } from '../lib/2-embed/store.js';
+import { ingestMetadata } from '../lib/1-ingest/ingest.js';
+import { match } from '../lib/3-match/match.js';
+import { generateMetadata } from '../lib/0-sample/metadata.js';
 
 const { values } = parseArgs({ options: { photos: { type: 'string', default: '400000' }, keepers: { type: 'string', default: '15000' }, similarity: { type: 'string', default: '1000' }, dir: { type: 'string', default: join(tmpdir(), 'flux-bench-match') } } });
 const dir = values.dir as string;

@@ -6,8 +6,8 @@
  *   npm run build && node dist/bench/motifs.js [--rows 15000] [--dim 1280]
  */
 import { parseArgs } from 'node:util';
-import { clusterAndMap } from '../lib/analysis/motifs.js';
-import { unitRows } from '../lib/curate/curate.js';
+import { clusterAndMap } from '../lib/8-analysis/motifs.js';
+import { unitRows } from '../lib/util/vectors.js';
 import { Rng } from '../lib/util/rng.js';
 
 const { values } = parseArgs({ options: { rows: { type: 'string', default: '15000' }, dim: { type: 'string', default: '1280' } } });

@@ -9,12 +9,12 @@
 import { parseArgs } from 'node:util';
 import { Db } from '../lib/db/duckdb.js';
 import { checkString, orExit } from '../lib/util/check.js';
-import { workspaceOf } from '../lib/embed/embed.js';
-import { initBackend } from '../lib/rank/backend.js';
-import { loadDataset, type FeatureSet } from '../lib/rank/features.js';
-import { averagePrecision, rocAuc } from '../lib/rank/metrics.js';
-import { scoreRows, type Arch, type Hyper } from '../lib/rank/scorers.js';
-import { fit, outOfFold, selectColumns } from '../lib/rank/train.js';
+import { workspaceOf } from '../lib/2-embed/embed.js';
+import { initBackend } from '../lib/5-rank/backend.js';
+import { loadDataset, type FeatureSet } from '../lib/4-dataset/rows.js';
+import { averagePrecision, rocAuc } from '../lib/5-rank/metrics.js';
+import { scoreRows, type Arch, type Hyper } from '../lib/5-rank/scorers.js';
+import { fit, outOfFold, selectColumns } from '../lib/5-rank/train.js';
 
 const { values, positionals } = parseArgs({ allowPositionals: true, options: { folds: { type: 'string', default: '0' }, model: { type: 'string', default: 'mobilenetv2-int8' } } });
 const [file, ...specs] = positionals;

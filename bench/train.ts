@@ -8,9 +8,10 @@
  *   npm run build && node dist/bench/train.js [--rows 20000] [--arch pairwise] [--epochs 2]
  */
 import { parseArgs } from 'node:util';
-import { BACKENDS, initBackend } from '../lib/rank/backend.js';
-import { OnnxScorer, scorerGraph } from '../lib/rank/onnx.js';
-import { DEFAULT_HYPER, trainingEpochs, trainScorer, type Arch, type ScorerParams } from '../lib/rank/scorers.js';
+import { BACKENDS, initBackend } from '../lib/5-rank/backend.js';
+import { scorerGraph } from '../lib/5-rank/graph.js';
+import { OnnxScorer } from '../lib/onnx/scorer.js';
+import { DEFAULT_HYPER, trainingEpochs, trainScorer, type Arch, type ScorerParams } from '../lib/5-rank/scorers.js';
 import { Rng } from '../lib/util/rng.js';
 
 const { values } = parseArgs({ options: { rows: { type: 'string', default: '20000' }, arch: { type: 'string', default: 'pairwise' }, epochs: { type: 'string', default: '2' } } });

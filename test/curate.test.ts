@@ -4,10 +4,11 @@ import { basename, join } from 'node:path';
 import { after, test } from 'node:test';
 import sharp from 'sharp';
 import { Db } from '../lib/db/duckdb.js';
-import { farthestPointReference, farthestPointRuns, kmeansRun, type VectorMatrix } from '../lib/curate/algorithms.js';
-import { curateVectors, exclude, exclusions, exportSelection, unitRows, type CurateResult } from '../lib/curate/curate.js';
-import { MatMul } from '../lib/curate/matmul.js';
-import { ingest } from '../lib/ingest/ingest.js';
+import { farthestPointReference, farthestPointRuns, kmeansRun } from '../lib/7-curate/algorithms.js';
+import { unitRows, type VectorMatrix } from '../lib/util/vectors.js';
+import { curateVectors, exclude, exclusions, exportSelection, type CurateResult } from '../lib/7-curate/curate.js';
+import { MatMul } from '../lib/onnx/matmul.js';
+import { ingest } from '../lib/1-ingest/ingest.js';
 import { Rng } from '../lib/util/rng.js';
 import { tempDir } from './helpers.js';
 
@@ -180,7 +181,7 @@ test('export copies picks with their sidecars, never overwrites, refuses the arc
 test('flux curate: run, exclude the stable picks, run again without them, clear', async () => {
   const { smallSample, PROJECT } = await import('./helpers.js');
   const { spawnSync } = await import('node:child_process');
-  const { embed } = await import('../lib/embed/embed.js');
+  const { embed } = await import('../lib/2-embed/embed.js');
   const sample = await smallSample();
   const dbFile = join(work.dir, 'cli', 'flux.duckdb');
   await ingest({ originals: sample.originals, db: dbFile });

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import sharp, { type Sharp } from 'sharp';
-import { DESCRIPTOR_NAMES, pixelDescriptor } from '../lib/embed/descriptor.js';
-import { augment, sampleAugment } from '../lib/embed/augment.js';
+import { DESCRIPTOR_NAMES, pixelDescriptor } from '../lib/2-embed/descriptor.js';
+import { augment, sampleAugment } from '../lib/2-embed/augment.js';
 import { Rng } from '../lib/util/rng.js';
 
 /** The size of the preview cache images the descriptor sees in production. */

@@ -3,8 +3,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import sharp from 'sharp';
-import { parseExifDate, readExif } from '../lib/ingest/exif.js';
-import { makePreview, notJpegReason } from '../lib/ingest/image.js';
+import { parseExifDate, readExif } from '../lib/1-ingest/exif.js';
+import { makePreview, notJpegReason } from '../lib/1-ingest/image.js';
 import { noSharedPhotos, SHARED_PHOTOS } from './helpers.js';
 
 function manifest(): Array<Record<string, string>> {

@@ -5,7 +5,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { fetchFile } from '../lib/embed/fetch.js';
+import { fetchFile } from '../lib/2-embed/fetch.js';
 import { FluxError } from '../lib/util/check.js';
 import { tempDir } from './helpers.js';
 

@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { generateSample, type SampleResult } from '../lib/sample/generate.js';
+import { generateSample, type SampleResult } from '../lib/0-sample/generate.js';
 import { sha256, walk } from '../lib/util/fsutil.js';
 
 /** The project root (tests run from `dist/test/`). */
@@ -31,7 +31,7 @@ let cached: Promise<SampleResult> | null = null;
 /** Generates the small sample once per process into a folder under the OS temp dir (reused if already there). */
 export function smallSample(): Promise<SampleResult> {
   // keyed by the generator's code, so a changed generator never reuses an old sample
-  const code = ['generate.js', 'render.js'].map((f) => readFileSync(join(PROJECT, 'dist', 'lib', 'sample', f))).join('');
+  const code = ['generate.js', 'render.js'].map((f) => readFileSync(join(PROJECT, 'dist', 'lib', '0-sample', f))).join('');
   const out = join(tmpdir(), `flux-test-sample-${sha256(code + JSON.stringify(SMALL_SAMPLE)).slice(0, 16)}`);
   cached ??= generateSample({ out, ...SMALL_SAMPLE });
   return cached;
@@ -47,10 +47,10 @@ export function snapshot(dir: string): Map<string, string> {
  * a fresh database under `dir`: what the ranker, report and notebook tests start from.
  */
 export async function matchedSmallSample(dir: string): Promise<{ sample: SampleResult; dbFile: string; hasModel: boolean }> {
-  const { ingest } = await import('../lib/ingest/ingest.js');
-  const { embed } = await import('../lib/embed/embed.js');
-  const { match } = await import('../lib/match/match.js');
-  const { findModel } = await import('../lib/embed/models.js');
+  const { ingest } = await import('../lib/1-ingest/ingest.js');
+  const { embed } = await import('../lib/2-embed/embed.js');
+  const { match } = await import('../lib/3-match/match.js');
+  const { findModel } = await import('../lib/2-embed/models.js');
   const hasModel = findModel('mobilenetv2-int8').path !== null;
   const sample = await smallSample();
   const dbFile = join(dir, 'flux.duckdb');

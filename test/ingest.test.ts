@@ -4,8 +4,8 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { Db } from '../lib/db/duckdb.js';
-import { ingest, type IngestReport } from '../lib/ingest/ingest.js';
-import type { SampleResult } from '../lib/sample/generate.js';
+import { ingest, type IngestReport } from '../lib/1-ingest/ingest.js';
+import type { SampleResult } from '../lib/0-sample/generate.js';
 import { FluxError } from '../lib/util/check.js';
 import { PROJECT, runCliAndKill, smallSample, snapshot, tempDir } from './helpers.js';
 
@@ -286,7 +286,7 @@ test('a folder that cannot be listed and a file that cannot be read are reported
 
 test('a database moved with its workspace finds its previews; a missing workspace is named, not read as empty', async () => {
   const { cpSync, rmSync } = await import('node:fs');
-  const { workspaceOf } = await import('../lib/embed/embed.js');
+  const { workspaceOf } = await import('../lib/2-embed/embed.js');
   const a = join(work.dir, 'move-a');
   await ingest({ originals: sample.originals, db: join(a, 'flux.duckdb') });
   const b = join(work.dir, 'move-b');

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { canonicalName, dayFolder, folderDate, isPlainRicohName, isValidDateTime, parseCanonicalName, ricohName } from '../lib/ingest/names.js';
+import { canonicalName, dayFolder, folderDate, isPlainRicohName, isValidDateTime, parseCanonicalName, ricohName } from '../lib/1-ingest/names.js';
 
 test('ricohName finds the camera name in plain, copied and canonical names', () => {
   assert.equal(ricohName('R0001234.JPG'), 'R0001234.JPG');

@@ -3,16 +3,17 @@ import { copyFileSync, cpSync, existsSync, readdirSync, readFileSync, writeFileS
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { after, before, test } from 'node:test';
 import { Db } from '../lib/db/duckdb.js';
-import { initBackend } from '../lib/rank/backend.js';
-import { applyCalibration, chooseCalibration, chooseThreshold, fitIsotonic, fitPlatt, tradeoff, type Calibration } from '../lib/rank/calibrate.js';
-import { averagePrecision, ece, evaluate, ndcgPerSession, pairedApDifference, precisionAt, rocAuc, withinSessionPairAccuracy } from '../lib/rank/metrics.js';
-import { OnnxScorer, scorerGraph } from '../lib/rank/onnx.js';
-import { DESCRIPTOR_NAMES, pixelDescriptor } from '../lib/embed/descriptor.js';
-import { currentModelDir, failureReason, loadKeeperModel, recordedModelDir, recordModelDir, score, scoreText, surfacedAt } from '../lib/rank/score.js';
-import { scoreRows, type ScorerParams } from '../lib/rank/scorers.js';
-import { apWord, checkFiniteWeights, foldSplits, formatTrain, modelGraph, outOfFold, train, verdict, type TrainReport } from '../lib/rank/train.js';
-import type { Dataset } from '../lib/rank/features.js';
-import type { SampleResult } from '../lib/sample/generate.js';
+import { initBackend } from '../lib/5-rank/backend.js';
+import { applyCalibration, chooseCalibration, chooseThreshold, fitIsotonic, fitPlatt, tradeoff, type Calibration } from '../lib/5-rank/calibrate.js';
+import { averagePrecision, ece, evaluate, ndcgPerSession, pairedApDifference, precisionAt, rocAuc, withinSessionPairAccuracy } from '../lib/5-rank/metrics.js';
+import { scorerGraph } from '../lib/5-rank/graph.js';
+import { OnnxScorer } from '../lib/onnx/scorer.js';
+import { DESCRIPTOR_NAMES, pixelDescriptor } from '../lib/2-embed/descriptor.js';
+import { currentModelDir, failureReason, loadKeeperModel, recordedModelDir, recordModelDir, score, scoreText, surfacedAt } from '../lib/6-score/score.js';
+import { scoreRows, type ScorerParams } from '../lib/5-rank/scorers.js';
+import { apWord, checkFiniteWeights, foldSplits, formatTrain, modelGraph, outOfFold, train, verdict, type TrainReport } from '../lib/5-rank/train.js';
+import type { Dataset } from '../lib/4-dataset/rows.js';
+import type { SampleResult } from '../lib/0-sample/generate.js';
 import { Rng } from '../lib/util/rng.js';
 import { matchedSmallSample, snapshot, tempDir } from './helpers.js';
 
@@ -194,7 +195,7 @@ test('the chance baseline draws from its seed: the same seed the same scores in 
   const ids = Array.from({ length: 500 }, (_, i) => 1000 + 7 * i);
   const y = Uint8Array.from(ids, (_, i) => (i % 25 === 0 ? 1 : 0));
   const data = { x, dim: 2, y, session: Int32Array.from(ids, (_, i) => i % 5), ids, train: ids.map((_, i) => i), val: [] };
-  const { trainScorer } = await import('../lib/rank/scorers.js');
+  const { trainScorer } = await import('../lib/5-rank/scorers.js');
   const a = (await trainScorer('chance', data, {}, 1)).params;
   const b = (await trainScorer('chance', data, {}, 2)).params;
   const sa = scoreRows(a, x, 2, undefined, ids);
@@ -488,8 +489,8 @@ test('flux score: every photo scored in [0, 1], confirmed keepers 1.0, black and
 
 test('the exported graph equals the TensorFlow.js model with its calibration on the sample rows', async () => {
   const model = loadKeeperModel(first.dir);
-  const { loadFeatures, standardize } = await import('../lib/rank/features.js');
-  const { workspaceOf } = await import('../lib/embed/embed.js');
+  const { loadFeatures, standardize } = await import('../lib/4-dataset/rows.js');
+  const { workspaceOf } = await import('../lib/2-embed/embed.js');
   const db = await Db.open(dbFile, { readOnly: true });
   const rows = await loadFeatures(db, await workspaceOf(db), { set: 'photos', featureSet: model.featureSet, modelId: model.embeddingModel });
   db.close();

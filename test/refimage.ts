@@ -1,7 +1,7 @@
 /**
  * An independent reference for model preprocessing, written from the model card (torchvision `Resize` bilinear
  * with antialias, as PIL does it: a triangle filter whose support grows with the downscale factor), in plain
- * TypeScript, sharing no code with `lib/embed/preprocess.ts`.
+ * TypeScript, sharing no code with `lib/2-embed/preprocess.ts`.
  */
 
 function resampleAxis(src: Float32Array, w: number, h: number, out: number, horizontal: boolean): Float32Array {

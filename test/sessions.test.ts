@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { Db } from '../lib/db/duckdb.js';
-import { sessionStats } from '../lib/analysis/sessions.js';
-import { ingest } from '../lib/ingest/ingest.js';
-import { match } from '../lib/match/match.js';
+import { sessionStats } from '../lib/8-analysis/sessions.js';
+import { ingest } from '../lib/1-ingest/ingest.js';
+import { match } from '../lib/3-match/match.js';
 import { smallSample, tempDir } from './helpers.js';
 
 const work = tempDir('sessions');

@@ -3,30 +3,30 @@
  */
 import type { ParseArgsConfig } from 'node:util';
 import { resolve } from 'node:path';
-import { generateSample } from '../sample/generate.js';
-import { generateMetadata } from '../sample/metadata.js';
-import { ingest, ingestMetadata, type IngestReport } from '../ingest/ingest.js';
+import { generateSample } from '../0-sample/generate.js';
+import { generateMetadata } from '../0-sample/metadata.js';
+import { ingest, ingestMetadata, type IngestReport } from '../1-ingest/ingest.js';
 import { FluxError } from '../util/check.js';
-import { buildSplit } from '../dataset/split.js';
-import { checkExportDir, curatorCsv, curateVectors, ensureCuratorSchema, exclude, exclusions, exportSelection, loadPhotoVectors, photoPaths, photoRefs, saveSelection, technicalFailures } from '../curate/curate.js';
+import { buildSplit } from '../4-dataset/split.js';
+import { checkExportDir, curatorCsv, curateVectors, ensureCuratorSchema, exclude, exclusions, exportSelection, loadPhotoVectors, photoPaths, photoRefs, saveSelection, technicalFailures } from '../7-curate/curate.js';
 import { withDb } from '../db/duckdb.js';
 import { archiveRoots } from '../db/schema.js';
-import { embed } from '../embed/embed.js';
-import { fetchFile } from '../embed/fetch.js';
-import { findModel, MODELS, modelDirs } from '../embed/models.js';
+import { embed } from '../2-embed/embed.js';
+import { fetchFile } from '../2-embed/fetch.js';
+import { findModel, MODELS, modelDirs } from '../2-embed/models.js';
 import { join } from 'node:path';
-import { formatMatch, match } from '../match/match.js';
-import { applyDecisions, writeReview } from '../match/review.js';
+import { formatMatch, match } from '../3-match/match.js';
+import { applyDecisions, writeReview } from '../3-match/review.js';
 import type { OnProgress } from '../util/progress.js';
-import { formatTrain, modelGraph, train } from '../rank/train.js';
-import { currentModelDir, loadKeeperModel, score } from '../rank/score.js';
-import { FEATURE_SETS, type FeatureSet } from '../rank/features.js';
-import { ARCHS, type Arch, type Hyper } from '../rank/scorers.js';
-import type { BackendName } from '../rank/backend.js';
+import { formatTrain, modelGraph, train } from '../5-rank/train.js';
+import { currentModelDir, loadKeeperModel, score } from '../6-score/score.js';
+import { FEATURE_SETS, type FeatureSet } from '../4-dataset/rows.js';
+import { ARCHS, type Arch, type Hyper } from '../5-rank/scorers.js';
+import type { BackendName } from '../5-rank/backend.js';
 import { assertOutsideArchive, checkOutFile, writeFileAtomic } from '../util/fsutil.js';
 import { checkChoice, checkNumber } from '../util/check.js';
 import { plural } from '../util/text.js';
-import { writeReport } from '../report/report.js';
+import { writeReport } from '../9-report/report.js';
 
 type Values = Record<string, string | boolean | undefined>;
 

@@ -3,18 +3,18 @@
  * Outputs go to `data/` (or FLUX_DATA); a second run reuses what is already there.
  */
 import { join } from 'node:path';
-import { generateSample } from '../sample/generate.js';
-import { ingest } from '../ingest/ingest.js';
-import { dataDir, sampleSettings } from '../workspace.js';
+import { generateSample } from '../0-sample/generate.js';
+import { ingest } from '../1-ingest/ingest.js';
+import { dataDir, sampleSettings } from '../pipeline/workspace.js';
 import { Db, withDb } from '../db/duckdb.js';
-import { embed } from '../embed/embed.js';
-import { formatMatch, match } from '../match/match.js';
+import { embed } from '../2-embed/embed.js';
+import { formatMatch, match } from '../3-match/match.js';
 import { FluxError } from '../util/check.js';
 import { formatIngest } from './commands.js';
-import { formatTrain, train } from '../rank/train.js';
-import { score } from '../rank/score.js';
-import { averagePrecision } from '../rank/metrics.js';
-import { writeReport } from '../report/report.js';
+import { formatTrain, train } from '../5-rank/train.js';
+import { score } from '../6-score/score.js';
+import { averagePrecision } from '../5-rank/metrics.js';
+import { writeReport } from '../9-report/report.js';
 import { progressBar } from './progress-bar.js';
 
 async function demo(): Promise<void> {

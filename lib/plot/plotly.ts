@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { escapeHtml } from './html.js';
+import { escapeHtml } from '../util/html.js';
 
 export interface PlotFigure {
   data: Array<Record<string, unknown>>;

@@ -1,0 +1,179 @@
+/**
+ * The rankers' inputs: one row per photo (and per augmented view of a training photo) holding the image model's
+ * vector, the pixel descriptor and the context features, as one row-major Float32Array. Standardisation statistics
+ * come from the training rows only and travel with the model (and into its ONNX graph).
+ */
+import type { Db } from '../db/duckdb.js';
+import { CONTEXT_NAMES } from '../db/schema.js';
+import { DESCRIPTOR_NAMES } from '../2-embed/descriptor.js';
+import { readStoredVectors, type VectorSet } from '../2-embed/store.js';
+import { ensureSplit, type SplitName, type SplitScheme } from './split.js';
+import { FluxError } from '../util/check.js';
+
+/** What goes into a row. `context` alone is the metadata-only baseline. */
+export const FEATURE_SETS = ['vector', 'vector+descriptor', 'vector+descriptor+context', 'descriptor+context', 'context'] as const;
+export type FeatureSet = (typeof FEATURE_SETS)[number];
+
+export const usesVector = (fs: FeatureSet): boolean => fs.startsWith('vector');
+
+/** Rows of features. */
+export interface FeatureRows {
+  featureSet: FeatureSet;
+  /** Embedding model id, or null for sets without the vector. */
+  modelId: string | null;
+  ids: number[];
+  views: number[];
+  /** Row width. */
+  dim: number;
+  /** Column names: `v0..v{n-1}`, then descriptor and context names. */
+  names: string[];
+  x: Float32Array;
+}
+
+/** Rows with labels, split and session: what training and evaluation need. */
+export interface Dataset extends FeatureRows {
+  scheme: SplitScheme;
+  y: Uint8Array;
+  split: SplitName[];
+  /** Session index per row (into `sessions`). */
+  session: Int32Array;
+  sessions: string[];
+  /** Corpus photos left out because they have no vector (failed previews). */
+  missingVector: number;
+  /** The seed the split was made with (the stored split keeps its own), and what was done to keep it current. */
+  splitSeed: number;
+  splitNote: string | null;
+}
+
+const DESC_TABLE_SET: Record<'photos' | 'inbox', VectorSet> = { photos: 'photos', inbox: 'inbox' };
+
+/**
+ * Feature rows for a set of images (`photos` or `inbox`): view 0 only, or every view. Images without a vector are
+ * left out when the feature set needs one; missing descriptor or context values are NaN (imputed at
+ * standardisation).
+ */
+export async function loadFeatures(db: Db, workspace: string, options: { set: 'photos' | 'inbox'; featureSet: FeatureSet; modelId: string | null; allViews?: boolean }): Promise<FeatureRows> {
+  const { set, featureSet } = options;
+  const idCol = set === 'photos' ? 'photo_id' : 'inbox_id';
+  const table = set === 'photos' ? 'photos' : 'inbox_photos';
+  const ctxView = set === 'photos' ? 'photo_context' : 'inbox_context';
+  const withDesc = featureSet.includes('descriptor');
+  const withCtx = featureSet.includes('context');
+  const extra = [...(withDesc ? DESCRIPTOR_NAMES : []), ...(withCtx ? CONTEXT_NAMES : [])];
+  const meta = await db.all<Record<string, number | null> & { id: number }>(`SELECT t.${idCol} AS id
+    ${withDesc ? DESCRIPTOR_NAMES.map((n) => `, d."${n}"`).join('') : ''}${withCtx ? CONTEXT_NAMES.map((n) => `, c."${n}"`).join('') : ''}
+    FROM ${table} t
+    ${withDesc ? `LEFT JOIN descriptors d ON d."set" = '${DESC_TABLE_SET[set]}' AND d.id = t.${idCol}` : ''}
+    ${withCtx ? `LEFT JOIN ${ctxView} c ON c.${idCol} = t.${idCol}` : ''} ORDER BY t.${idCol}`);
+  let ids: number[];
+  let views: number[];
+  let vdim = 0;
+  let vectors: Float32Array | null = null;
+  if (usesVector(featureSet)) {
+    if (!options.modelId) throw new FluxError(`feature set ${featureSet} needs an embedding model (run flux embed with a model)`);
+    const m = await readStoredVectors(workspace, options.modelId, set, options.allViews ? () => true : (v) => v === 0);
+    if (m.ids.length === 0) throw new FluxError(`no ${options.modelId} vectors for ${set} under ${workspace}/embeddings: run flux embed first`);
+    ids = m.ids;
+    views = m.views;
+    vdim = m.dim;
+    vectors = m.data;
+  } else {
+    ids = meta.map((r) => r.id);
+    views = ids.map(() => 0);
+  }
+  const byId = new Map(meta.map((r) => [r.id, r]));
+  // keep rows whose image is still in the table (a vector of a photo since removed is ignored)
+  const keep: number[] = [];
+  ids.forEach((id, i) => { if (byId.has(id)) keep.push(i); });
+  const dim = vdim + extra.length;
+  const x = new Float32Array(keep.length * dim);
+  keep.forEach((src, r) => {
+    if (vectors) x.set(vectors.subarray(src * vdim, (src + 1) * vdim), r * dim);
+    const m = byId.get(ids[src] as number) as Record<string, number | null>;
+    extra.forEach((n, j) => { const v = m[n]; x[r * dim + vdim + j] = v === null || v === undefined || !Number.isFinite(Number(v)) ? NaN : Number(v); });
+  });
+  return {
+    featureSet, modelId: usesVector(featureSet) ? options.modelId : null,
+    ids: keep.map((i) => ids[i] as number), views: keep.map((i) => views[i] as number), dim,
+    names: [...Array.from({ length: vdim }, (_, i) => `v${i}`), ...extra], x,
+  };
+}
+
+/**
+ * The labelled corpus: keeper (linked by matching) = 1, every other corpus photo = 0, with its split (made with
+ * `seed` when the scheme has none yet, else the stored one, made again with its own seed if the corpus changed) and
+ * session. Augmented views are included for training photos only.
+ */
+export async function loadDataset(db: Db, workspace: string, options: { featureSet: FeatureSet; modelId: string | null; scheme?: SplitScheme; seed?: number }): Promise<Dataset> {
+  const scheme = options.scheme ?? 'session';
+  const current = await ensureSplit(db, { scheme, seed: options.seed ?? 7 });
+  const labels = await db.all<{ id: number; keeper: boolean; split: SplitName; session: string }>(`SELECT p.photo_id AS id, coalesce(p.keeper, false) AS keeper,
+    s.split, CAST(p.session_date AS VARCHAR) AS session FROM photos p JOIN dataset_split s ON s.photo_id = p.photo_id AND s.scheme = ?`, [scheme]);
+  const info = new Map(labels.map((l) => [l.id, l]));
+  const rows = await loadFeatures(db, workspace, { set: 'photos', featureSet: options.featureSet, modelId: options.modelId, allViews: true });
+  const sessions = [...new Set(labels.map((l) => l.session))].sort();
+  const sessionIndex = new Map(sessions.map((s, i) => [s, i]));
+  const keep: number[] = [];
+  rows.ids.forEach((id, i) => {
+    const l = info.get(id);
+    // augmented views serve training only
+    if (l && (rows.views[i] === 0 || l.split === 'train')) keep.push(i);
+  });
+  const withVector = new Set(rows.ids);
+  const out: Dataset = {
+    ...rows, ...subsetRows(rows, keep), scheme,
+    y: Uint8Array.from(keep, (i) => (info.get(rows.ids[i] as number)?.keeper ? 1 : 0)),
+    split: keep.map((i) => (info.get(rows.ids[i] as number) as { split: SplitName }).split),
+    session: Int32Array.from(keep, (i) => sessionIndex.get((info.get(rows.ids[i] as number) as { session: string }).session) as number),
+    sessions,
+    missingVector: labels.filter((l) => !withVector.has(l.id)).length,
+    splitSeed: current.seed, splitNote: current.note,
+  };
+  return out;
+}
+
+/** The rows at the given indices. */
+export function subsetRows(rows: Pick<FeatureRows, 'ids' | 'views' | 'dim' | 'x'>, idx: readonly number[]): Pick<FeatureRows, 'ids' | 'views' | 'x'> {
+  const x = new Float32Array(idx.length * rows.dim);
+  idx.forEach((src, r) => x.set(rows.x.subarray(src * rows.dim, (src + 1) * rows.dim), r * rows.dim));
+  return { ids: idx.map((i) => rows.ids[i] as number), views: idx.map((i) => rows.views[i] as number), x };
+}
+
+/** Per-column mean and standard deviation of the training rows; NaN values are skipped. */
+export interface Standardizer { mean: Float32Array; std: Float32Array }
+
+export function fitStandardizer(x: Float32Array, dim: number, rows: readonly number[]): Standardizer {
+  const sum = new Float64Array(dim);
+  const sq = new Float64Array(dim);
+  const cnt = new Float64Array(dim);
+  for (const r of rows) {
+    for (let j = 0; j < dim; j++) {
+      const v = x[r * dim + j] as number;
+      if (Number.isNaN(v)) continue;
+      sum[j] = (sum[j] as number) + v;
+      sq[j] = (sq[j] as number) + v * v;
+      cnt[j] = (cnt[j] as number) + 1;
+    }
+  }
+  const mean = new Float32Array(dim);
+  const std = new Float32Array(dim);
+  for (let j = 0; j < dim; j++) {
+    const n = cnt[j] as number;
+    const m = n > 0 ? (sum[j] as number) / n : 0;
+    const v = n > 1 ? Math.max(0, (sq[j] as number) / n - m * m) : 0;
+    mean[j] = m;
+    std[j] = Math.sqrt(v) > 1e-6 ? Math.sqrt(v) : 1;
+  }
+  return { mean, std };
+}
+
+/** Standardised copy of the rows; NaN (missing) becomes 0, the training mean. */
+export function standardize(x: Float32Array, dim: number, s: Standardizer): Float32Array {
+  const out = new Float32Array(x.length);
+  for (let i = 0; i < x.length; i++) {
+    const j = i % dim;
+    const v = x[i] as number;
+    out[i] = Number.isNaN(v) ? 0 : (v - (s.mean[j] as number)) / (s.std[j] as number);
+  }
+  return out;
+}

@@ -1,0 +1,62 @@
+/**
+ * The workbench's own folders and the sample workspace the demo and the notebooks share: `data/` (or the folder
+ * in FLUX_DATA) holds the sample archive, the database and the preview cache.
+ */
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ingest, type IngestReport } from '../1-ingest/ingest.js';
+import { generateSample, type SampleOptions, type SampleResult } from '../0-sample/generate.js';
+import { FluxError } from '../util/check.js';
+import type { OnProgress, ProgressEvent } from '../util/progress.js';
+
+/** The project folder (the one holding package.json), found from this module's location in `lib/` or `dist/lib/`. */
+export function projectRoot(): string {
+  let dir = resolve(fileURLToPath(import.meta.url), '..');
+  for (let i = 0; i < 4; i++) {
+    if (existsSync(join(dir, 'package.json'))) return dir;
+    dir = resolve(dir, '..');
+  }
+  throw new FluxError('cannot find the project folder (package.json) above the workbench library');
+}
+
+/** The data folder: FLUX_DATA when set, else `<project>/data`. */
+export function dataDir(): string {
+  return resolve(process.env.FLUX_DATA ?? join(projectRoot(), 'data'));
+}
+
+/** Sample settings: the defaults, overridden by the JSON in FLUX_SAMPLE (tests use a smaller sample). */
+export function sampleSettings(): Omit<SampleOptions, 'out' | 'onProgress'> {
+  const text = process.env.FLUX_SAMPLE;
+  if (!text) return { seed: 7 };
+  try {
+    return { seed: 7, ...(JSON.parse(text) as Omit<SampleOptions, 'out' | 'onProgress'>) };
+  } catch {
+    throw new FluxError(`FLUX_SAMPLE: expected JSON sample options such as {"sessions":8}, received ${JSON.stringify(text)}`);
+  }
+}
+
+/** The sample workspace after generation and ingest. */
+export interface SampleWorkspace {
+  data: string;
+  db: string;
+  sample: SampleResult;
+  ingest: IngestReport;
+}
+
+/** Generates the sample archive (reused when present) and ingests it (incremental) into `<data>/flux.duckdb`. */
+export async function sampleWorkspace(onProgress?: OnProgress): Promise<SampleWorkspace> {
+  const data = dataDir();
+  const sample = await generateSample({ out: join(data, 'sample'), ...sampleSettings(), onProgress });
+  const db = join(data, 'flux.duckdb');
+  const report = await ingest({ originals: sample.originals, keepers: sample.keepers, inbox: sample.inbox, db, onProgress });
+  return { data, db, sample, ingest: report };
+}
+
+/** A small HTML progress bar for notebooks (show it with an updating display). */
+export function progressHtml(event: ProgressEvent): string {
+  const pct = event.total > 0 ? Math.round((100 * event.done) / event.total) : 100;
+  const esc = (s: string): string => s.replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`);
+  return `<div style="font:12px monospace">${esc(event.stage)} ${event.done}/${event.total} ` +
+    `<span style="display:inline-block;width:200px;height:8px;background:#ddd"><span style="display:inline-block;width:${pct * 2}px;height:8px;background:#4a7"></span></span> ${pct}%</div>`;
+}
