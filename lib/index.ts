@@ -16,6 +16,8 @@ export * from './0-sample/render.js';
 export * from './0-sample/generate.js';
 export * from './0-sample/metadata.js';
 export * from './pipeline/workspace.js';
+export * from './pipeline/env.js';
+export * from './util/project.js';
 export * from './util/html.js';
 export * from './util/csv.js';
 export * from './util/vectors.js';

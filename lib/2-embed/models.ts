@@ -6,7 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { FluxError } from '../util/check.js';
-import { projectRoot } from '../pipeline/workspace.js';
+import { projectRoot } from '../util/project.js';
 
 /** How a model wants its input image. */
 export interface Preprocessing {

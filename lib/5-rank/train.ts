@@ -16,7 +16,7 @@ import { checkChoice, checkInt, checkNumber, FluxError } from '../util/check.js'
 import { plural } from '../util/text.js';
 import { assertOutsideArchive, checkWritableDir, sha256, writeFileAtomic } from '../util/fsutil.js';
 import type { OnProgress } from '../util/progress.js';
-import { projectRoot } from '../pipeline/workspace.js';
+import { projectRoot } from '../util/project.js';
 import { Rng } from '../util/rng.js';
 import type { SplitName } from '../4-dataset/split.js';
 import { initBackend, type BackendName } from './backend.js';

@@ -2,32 +2,22 @@
  * The workbench's own folders and the sample workspace the demo and the notebooks share: `data/` (or the folder
  * in FLUX_DATA) holds the sample archive, the database and the preview cache.
  */
-import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { ingest, type IngestReport } from '../1-ingest/ingest.js';
 import { generateSample, type SampleOptions, type SampleResult } from '../0-sample/generate.js';
 import { FluxError } from '../util/check.js';
+import { projectRoot } from '../util/project.js';
+import { env } from './env.js';
 import type { OnProgress, ProgressEvent } from '../util/progress.js';
-
-/** The project folder (the one holding package.json), found from this module's location in `lib/` or `dist/lib/`. */
-export function projectRoot(): string {
-  let dir = resolve(fileURLToPath(import.meta.url), '..');
-  for (let i = 0; i < 4; i++) {
-    if (existsSync(join(dir, 'package.json'))) return dir;
-    dir = resolve(dir, '..');
-  }
-  throw new FluxError('cannot find the project folder (package.json) above the workbench library');
-}
 
 /** The data folder: FLUX_DATA when set, else `<project>/data`. */
 export function dataDir(): string {
-  return resolve(process.env.FLUX_DATA ?? join(projectRoot(), 'data'));
+  return resolve(env('data') ?? join(projectRoot(), 'data'));
 }
 
 /** Sample settings: the defaults, overridden by the JSON in FLUX_SAMPLE (tests use a smaller sample). */
 export function sampleSettings(): Omit<SampleOptions, 'out' | 'onProgress'> {
-  const text = process.env.FLUX_SAMPLE;
+  const text = env('sample');
   if (!text) return { seed: 7 };
   try {
     return { seed: 7, ...(JSON.parse(text) as Omit<SampleOptions, 'out' | 'onProgress'>) };
