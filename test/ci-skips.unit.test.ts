@@ -9,12 +9,15 @@ import { PROJECT, tempDir } from './helpers.js';
 const work = tempDir('ci-skips');
 after(() => work.cleanup());
 const fixture = join(work.dir, 'needs.test.mjs');
-writeFileSync(fixture, [
-  "import { test } from 'node:test';",
-  `import { envSkip } from '${pathToFileURL(join(PROJECT, 'dist', 'test', 'helpers.js')).href}';`,
-  "test('needs a unicorn', { skip: envSkip('needs a unicorn in /nowhere') }, () => {});",
-  "test('needs nothing', { skip: envSkip(false) }, () => {});",
-].join('\n'));
+writeFileSync(
+  fixture,
+  [
+    "import { test } from 'node:test';",
+    `import { envSkip } from '${pathToFileURL(join(PROJECT, 'dist', 'test', 'helpers.js')).href}';`,
+    "test('needs a unicorn', { skip: envSkip('needs a unicorn in /nowhere') }, () => {});",
+    "test('needs nothing', { skip: envSkip(false) }, () => {});",
+  ].join('\n'),
+);
 
 /** Runs the fixture under node's test runner (TAP), as a user's machine (no FLUX_CI) or CI (FLUX_CI=1). */
 function runFixture(ci: boolean): { status: number | null; out: string } {
@@ -26,7 +29,7 @@ function runFixture(ci: boolean): { status: number | null; out: string } {
   return { status: r.status, out: r.stdout + r.stderr };
 }
 
-test('on a user\'s machine a missing need skips its test with the reason, and the run passes', () => {
+test("on a user's machine a missing need skips its test with the reason, and the run passes", () => {
   const { status, out } = runFixture(false);
   assert.equal(status, 0, out);
   assert.match(out, /ok \d+ - needs a unicorn # SKIP needs a unicorn in \/nowhere/);

@@ -17,7 +17,8 @@ export const SHARED = resolve(PROJECT, '..', 'shared');
 export const SHARED_PHOTOS = join(SHARED, 'photos');
 /** Why a test that needs the shared photos is skipped, or false when they are here. */
 export const noSharedPhotos: string | false = existsSync(join(SHARED_PHOTOS, 'MANIFEST.tsv'))
-  ? false : `needs the real camera JPEGs in ${SHARED_PHOTOS} (present in CI, absent in a user's clone)`;
+  ? false
+  : `needs the real camera JPEGs in ${SHARED_PHOTOS} (present in CI, absent in a user's clone)`;
 
 /** True in CI (`.ci/run` sets FLUX_CI=1), where everything the tests need is installed and nothing may be skipped. */
 export const IN_CI = process.env.FLUX_CI === '1';
@@ -43,7 +44,15 @@ export function tempDir(label: string): { dir: string; cleanup: () => void } {
 }
 
 /** The small sample archive the tests share: 8 walks, small frames, more keepers than life so every case occurs. */
-export const SMALL_SAMPLE = { seed: 11, sessions: 8, frames: 24, width: 240, height: 160, quality: 85, keeperRate: 0.08 };
+export const SMALL_SAMPLE = {
+  seed: 11,
+  sessions: 8,
+  frames: 24,
+  width: 240,
+  height: 160,
+  quality: 85,
+  keeperRate: 0.08,
+};
 
 let cached: Promise<SampleResult> | null = null;
 /** Generates the small sample once into a folder under the OS temp dir, shared by every test process and run. */
@@ -99,7 +108,9 @@ export function snapshot(dir: string): Map<string, string> {
  * The small sample indexed, embedded (MobileNetV2 when present, else the pixel descriptor alone) and matched into
  * a fresh database under `dir`: what the ranker, report and notebook tests start from.
  */
-export async function matchedSmallSample(dir: string): Promise<{ sample: SampleResult; dbFile: string; hasModel: boolean }> {
+export async function matchedSmallSample(
+  dir: string,
+): Promise<{ sample: SampleResult; dbFile: string; hasModel: boolean }> {
   const { ingest } = await import('../lib/1-ingest/ingest.js');
   const { embed } = await import('../lib/2-embed/embed.js');
   const { match } = await import('../lib/3-match/match.js');
@@ -120,7 +131,9 @@ export async function matchedSmallSample(dir: string): Promise<{ sample: SampleR
 export async function runCliAndKill(args: string[], ready: () => boolean, what: string): Promise<void> {
   const { spawn } = await import('node:child_process');
   await new Promise<void>((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [join(PROJECT, 'dist', 'lib', 'cli', 'flux.js'), ...args], { stdio: 'ignore' });
+    const child = spawn(process.execPath, [join(PROJECT, 'dist', 'lib', 'cli', 'flux.js'), ...args], {
+      stdio: 'ignore',
+    });
     const timer = setInterval(() => {
       if (ready()) {
         clearInterval(timer);
@@ -130,7 +143,8 @@ export async function runCliAndKill(args: string[], ready: () => boolean, what: 
     child.on('exit', (code, signal) => {
       clearInterval(timer);
       if (signal === 'SIGKILL') resolvePromise();
-      else reject(new Error(`${what} finished (code ${code}) before it could be killed; the test needs a larger sample`));
+      else
+        reject(new Error(`${what} finished (code ${code}) before it could be killed; the test needs a larger sample`));
     });
   });
 }
