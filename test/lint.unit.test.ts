@@ -19,7 +19,7 @@ async function lintTree(files: Record<string, string>): Promise<string[]> {
   return results.flatMap((r) => r.messages.map((m) => `${r.filePath.slice(work.dir.length + 1)}: ${m.ruleId}`)).sort();
 }
 
-test('DuckDB only under lib/db/, ONNX Runtime only under lib/onnx/, lib/pipeline/ never from below', async () => {
+test('DuckDB only under lib/db/, ONNX Runtime only under lib/onnx/, the layers never imported from below, new stages too', async () => {
   const problems = await lintTree({
     'lib/db/duckdb.ts': "import { DuckDBInstance } from '@duckdb/node-api';\nexport const a = DuckDBInstance;\n",
     'lib/onnx/runtime.ts': "import * as ort from 'onnxruntime-node';\nexport const b = ort;\n",
@@ -32,12 +32,17 @@ test('DuckDB only under lib/db/, ONNX Runtime only under lib/onnx/, lib/pipeline
     'lib/pipeline/env.ts': 'export const dataDir = 1;\n',
     'lib/pipeline/ok.ts': "import { dataDir } from './env.js';\nexport const e = dataDir;\n",
     'lib/cli/ok.ts': "import { dataDir } from '../pipeline/env.js';\nexport const f = dataDir;\n",
+    'lib/portal/ok.ts': "import { dataDir } from '../pipeline/env.js';\nexport const g = dataDir;\n",
+    'lib/2-detect/bad.ts': "import { InferenceSession } from 'onnxruntime-node';\nexport const h = InferenceSession;\n",
+    'lib/util/bad.ts': "import { g } from '../portal/ok.js';\nexport const i = g;\n",
   });
   assert.deepEqual(problems, [
+    'lib/2-detect/bad.ts: no-restricted-imports',
     'lib/3-match/bad.ts: no-restricted-imports',
     'lib/3-match/bad.ts: no-restricted-imports',
     'lib/3-match/bad.ts: no-restricted-syntax',
     'lib/onnx/bad.ts: no-restricted-imports',
+    'lib/util/bad.ts: no-restricted-imports',
   ]);
 });
 
