@@ -2,9 +2,10 @@
  * Shared test fixtures: where the shared data lives, temporary folders, and the small sample archive most
  * tests use (generated once per test process into a cache folder).
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { generateSample, type SampleResult } from '../lib/0-sample/generate.js';
 import { sha256, walk } from '../lib/util/fsutil.js';
@@ -16,7 +17,25 @@ export const SHARED = resolve(PROJECT, '..', 'shared');
 export const SHARED_PHOTOS = join(SHARED, 'photos');
 /** Why a test that needs the shared photos is skipped, or false when they are here. */
 export const noSharedPhotos: string | false = existsSync(join(SHARED_PHOTOS, 'MANIFEST.tsv'))
-  ? false : `needs the real camera JPEGs in ${SHARED_PHOTOS} (present in CI, absent in a user's clone)`;
+  ? false
+  : `needs the real camera JPEGs in ${SHARED_PHOTOS} (present in CI, absent in a user's clone)`;
+
+/** True in CI (`.ci/run` sets FLUX_CI=1), where everything the tests need is installed and nothing may be skipped. */
+export const IN_CI = process.env.FLUX_CI === '1';
+
+/**
+ * The `skip` option of a test that needs something from the machine (shared photos, a model, Jupyter, Chromium,
+ * root): `reason` when it is missing, else false. On a user's machine the test is skipped with that reason; in CI a
+ * missing need is a failure: a failing test that names it is added beside the skipped one.
+ */
+export function envSkip(reason: string | false): string | false {
+  if (reason && IN_CI) {
+    test(`CI has what the tests need: ${reason}`, () => {
+      throw new Error(`FLUX_CI=1 and a test would be skipped: ${reason}`);
+    });
+  }
+  return reason;
+}
 
 /** A fresh temporary folder, removed by the returned cleanup. */
 export function tempDir(label: string): { dir: string; cleanup: () => void } {
@@ -25,16 +44,59 @@ export function tempDir(label: string): { dir: string; cleanup: () => void } {
 }
 
 /** The small sample archive the tests share: 8 walks, small frames, more keepers than life so every case occurs. */
-export const SMALL_SAMPLE = { seed: 11, sessions: 8, frames: 24, width: 240, height: 160, quality: 85, keeperRate: 0.08 };
+export const SMALL_SAMPLE = {
+  seed: 11,
+  sessions: 8,
+  frames: 24,
+  width: 240,
+  height: 160,
+  quality: 85,
+  keeperRate: 0.08,
+};
 
 let cached: Promise<SampleResult> | null = null;
-/** Generates the small sample once per process into a folder under the OS temp dir (reused if already there). */
+/** Generates the small sample once into a folder under the OS temp dir, shared by every test process and run. */
 export function smallSample(): Promise<SampleResult> {
-  // keyed by the generator's code, so a changed generator never reuses an old sample
-  const code = ['generate.js', 'render.js'].map((f) => readFileSync(join(PROJECT, 'dist', 'lib', '0-sample', f))).join('');
-  const out = join(tmpdir(), `flux-test-sample-${sha256(code + JSON.stringify(SMALL_SAMPLE)).slice(0, 16)}`);
-  cached ??= generateSample({ out, ...SMALL_SAMPLE });
+  cached ??= sharedSample();
   return cached;
+}
+
+/**
+ * Test files run in parallel processes: a missing sample is generated into a folder of this process's own and
+ * renamed into place, so no process ever reads a half-written one; the first rename wins and the others drop theirs.
+ */
+async function sharedSample(): Promise<SampleResult> {
+  // keyed by the generator's code, so a changed generator never reuses an old sample
+  const code = ['generate.js', 'render.js']
+    .map((f) => readFileSync(join(PROJECT, 'dist', 'lib', '0-sample', f)))
+    .join('');
+  const out = join(tmpdir(), `flux-test-sample-${sha256(code + JSON.stringify(SMALL_SAMPLE)).slice(0, 16)}`);
+  if (!existsSync(join(out, 'truth.json'))) {
+    const staging = mkdtempSync(`${out}.part-`);
+    try {
+      await generateSample({ out: staging, ...SMALL_SAMPLE });
+      if (!moveIntoPlace(staging, out)) {
+        // a half-written folder, left by a run killed while generating in place: replaced
+        rmSync(out, { recursive: true, force: true });
+        moveIntoPlace(staging, out);
+      }
+    } finally {
+      rmSync(staging, { recursive: true, force: true });
+    }
+  }
+  return generateSample({ out, ...SMALL_SAMPLE }); // reuses the finished folder
+}
+
+/** Renames `from` to `to`; true when it moved or `to` already holds a finished sample from another process. */
+function moveIntoPlace(from: string, to: string): boolean {
+  try {
+    renameSync(from, to);
+    return true;
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw e;
+    return existsSync(join(to, 'truth.json'));
+  }
 }
 
 /** Bytes and mtime of every file under a folder, for proving a folder was not touched. */
@@ -46,7 +108,9 @@ export function snapshot(dir: string): Map<string, string> {
  * The small sample indexed, embedded (MobileNetV2 when present, else the pixel descriptor alone) and matched into
  * a fresh database under `dir`: what the ranker, report and notebook tests start from.
  */
-export async function matchedSmallSample(dir: string): Promise<{ sample: SampleResult; dbFile: string; hasModel: boolean }> {
+export async function matchedSmallSample(
+  dir: string,
+): Promise<{ sample: SampleResult; dbFile: string; hasModel: boolean }> {
   const { ingest } = await import('../lib/1-ingest/ingest.js');
   const { embed } = await import('../lib/2-embed/embed.js');
   const { match } = await import('../lib/3-match/match.js');
@@ -67,7 +131,9 @@ export async function matchedSmallSample(dir: string): Promise<{ sample: SampleR
 export async function runCliAndKill(args: string[], ready: () => boolean, what: string): Promise<void> {
   const { spawn } = await import('node:child_process');
   await new Promise<void>((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [join(PROJECT, 'dist', 'lib', 'cli', 'flux.js'), ...args], { stdio: 'ignore' });
+    const child = spawn(process.execPath, [join(PROJECT, 'dist', 'lib', 'cli', 'flux.js'), ...args], {
+      stdio: 'ignore',
+    });
     const timer = setInterval(() => {
       if (ready()) {
         clearInterval(timer);
@@ -77,7 +143,8 @@ export async function runCliAndKill(args: string[], ready: () => boolean, what: 
     child.on('exit', (code, signal) => {
       clearInterval(timer);
       if (signal === 'SIGKILL') resolvePromise();
-      else reject(new Error(`${what} finished (code ${code}) before it could be killed; the test needs a larger sample`));
+      else
+        reject(new Error(`${what} finished (code ${code}) before it could be killed; the test needs a larger sample`));
     });
   });
 }

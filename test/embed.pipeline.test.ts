@@ -12,10 +12,10 @@ import { readVectors, vectorDir, vectorGlob } from '../lib/2-embed/store.js';
 import { ingest } from '../lib/1-ingest/ingest.js';
 import { makePreview } from '../lib/1-ingest/image.js';
 import { argmax, referenceTensor } from './refimage.js';
-import { runCliAndKill, SHARED, SHARED_PHOTOS, smallSample, tempDir } from './helpers.js';
+import { envSkip, runCliAndKill, SHARED, SHARED_PHOTOS, smallSample, tempDir } from './helpers.js';
 
 const mobilenet = findModel('mobilenetv2-int8');
-const noModel: string | false = mobilenet.path ? false : `needs ${mobilenet.spec.file} in models/ or ${join(SHARED, 'models')} (present in CI)`;
+const noModel = envSkip(mobilenet.path ? false : `needs ${mobilenet.spec.file} in models/ or ${join(SHARED, 'models')} (present in CI)`);
 const work = tempDir('embed');
 after(() => work.cleanup());
 

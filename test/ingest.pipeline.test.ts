@@ -7,7 +7,7 @@ import { Db } from '../lib/db/duckdb.js';
 import { ingest, type IngestReport } from '../lib/1-ingest/ingest.js';
 import type { SampleResult } from '../lib/0-sample/generate.js';
 import { FluxError } from '../lib/util/check.js';
-import { PROJECT, runCliAndKill, smallSample, snapshot, tempDir } from './helpers.js';
+import { envSkip, PROJECT, runCliAndKill, smallSample, snapshot, tempDir } from './helpers.js';
 
 let sample: SampleResult;
 let work: ReturnType<typeof tempDir>;
@@ -241,8 +241,8 @@ test('links into the archive and overlapping trees are refused; links inside a t
 const NOBODY = 65534;
 const asNobody = (args: string[]): { status: number | null; stderr: string } =>
   spawnSync(process.execPath, [join(PROJECT, 'dist', 'lib', 'cli', 'flux.js'), ...args], { uid: NOBODY, gid: NOBODY, encoding: 'utf8' });
-const noOtherUser: string | false = process.getuid?.() !== 0 ? 'needs root, to run ingest as another user (CI runs as root)'
-  : asNobody(['--help']).status !== 0 ? `the clone at ${PROJECT} is not readable by uid ${NOBODY}` : false;
+const noOtherUser = envSkip(process.getuid?.() !== 0 ? 'needs root, to run ingest as another user (CI runs as root)'
+  : asNobody(['--help']).status !== 0 ? `the clone at ${PROJECT} is not readable by uid ${NOBODY}` : false);
 
 test('a folder that cannot be listed and a file that cannot be read are reported, the run completes, and both are picked up once readable', { skip: noOtherUser }, async () => {
   const { chmodSync, chownSync, cpSync, mkdirSync, readdirSync: ls } = await import('node:fs');

@@ -16,7 +16,7 @@ import { score } from '../lib/6-score/score.js';
 import { train } from '../lib/5-rank/train.js';
 import type { SampleResult } from '../lib/0-sample/generate.js';
 import { Rng } from '../lib/util/rng.js';
-import { matchedSmallSample, PROJECT, tempDir } from './helpers.js';
+import { envSkip, matchedSmallSample, PROJECT, tempDir } from './helpers.js';
 
 const work = tempDir('report');
 after(() => work.cleanup());
@@ -162,7 +162,7 @@ test('session statistics by weekday and hour, and places only where GPS exists',
 });
 
 const chromium = '/usr/bin/chromium';
-const noBrowser: string | false = existsSync(chromium) ? false : `needs Debian's chromium at ${chromium} (CI installs it)`;
+const noBrowser = envSkip(existsSync(chromium) ? false : `needs Debian's chromium at ${chromium} (CI installs it)`);
 
 test('flux report: one offline page whose plots all render in headless Chromium, with archive text escaped', { skip: noBrowser }, async () => {
   // a hostile file name in the archive text

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import sharp from 'sharp';
 import { parseExifDate, readExif } from '../lib/1-ingest/exif.js';
 import { makePreview, notJpegReason } from '../lib/1-ingest/image.js';
-import { noSharedPhotos, SHARED_PHOTOS } from './helpers.js';
+import { envSkip, noSharedPhotos, SHARED_PHOTOS } from './helpers.js';
 
 function manifest(): Array<Record<string, string>> {
   const [head, ...rows] = readFileSync(join(SHARED_PHOTOS, 'MANIFEST.tsv'), 'utf8').trim().split('\n');
@@ -13,7 +13,7 @@ function manifest(): Array<Record<string, string>> {
   return rows.map((r) => Object.fromEntries(r.split('\t').map((v, i) => [cols[i], v])));
 }
 
-test('EXIF of the real camera JPEGs equals MANIFEST.tsv (time, make, model, stored size)', { skip: noSharedPhotos }, async () => {
+test('EXIF of the real camera JPEGs equals MANIFEST.tsv (time, make, model, stored size)', { skip: envSkip(noSharedPhotos) }, async () => {
   const rows = manifest();
   assert.ok(rows.length >= 10, 'the manifest lists the shared photos');
   for (const row of rows) {
@@ -28,7 +28,7 @@ test('EXIF of the real camera JPEGs equals MANIFEST.tsv (time, make, model, stor
   }
 });
 
-test('orientation: previews of rotated real photos come out upright', { skip: noSharedPhotos }, async () => {
+test('orientation: previews of rotated real photos come out upright', { skip: envSkip(noSharedPhotos) }, async () => {
   const cases: Array<[string, number | null]> = [['mei_canon-eos-1000d.jpg', 6], ['mei_nikon-d40.jpg', 6], ['mei_apple-iphone-5.jpg', 3], ['mei_motorola-xt1068.jpg', null]];
   for (const [file, orientation] of cases) {
     const buf = readFileSync(join(SHARED_PHOTOS, file));
@@ -72,7 +72,7 @@ test('missing or junk EXIF becomes nulls, never a wrong fact', async () => {
   assert.equal(notJpegReason(Buffer.from([0xff, 0xd8, 0xff, 0xe0])), null);
 });
 
-test('a damaged EXIF block is told from a missing one: stripped, intact and corrupt blocks of real photos', { skip: noSharedPhotos }, async () => {
+test('a damaged EXIF block is told from a missing one: stripped, intact and corrupt blocks of real photos', { skip: envSkip(noSharedPhotos) }, async () => {
   const buf = readFileSync(join(SHARED_PHOTOS, 'mei_nikon-d40.jpg'));
   const intact = await readExif(buf);
   assert.equal(intact.exifDamage, null);

@@ -9,7 +9,7 @@ import { vectorGlob } from '../lib/2-embed/store.js';
 import { ingestMetadata, ingest } from '../lib/1-ingest/ingest.js';
 import { generateMetadata } from '../lib/0-sample/metadata.js';
 import { match } from '../lib/3-match/match.js';
-import { smallSample, tempDir } from './helpers.js';
+import { envSkip, smallSample, tempDir } from './helpers.js';
 import { lit } from '../lib/db/duckdb.js';
 
 const work = tempDir('dataset');
@@ -121,7 +121,7 @@ test('context features: hour, season, session size and position from EXIF and th
   }
 });
 
-test('augmented views are made for training photos only, reproducibly', { skip: findModel('mobilenetv2-int8').path ? false : 'needs the MobileNetV2 model' }, async () => {
+test('augmented views are made for training photos only, reproducibly', { skip: envSkip(findModel('mobilenetv2-int8').path ? false : 'needs the MobileNetV2 model') }, async () => {
   const sample = await smallSample();
   const db2 = join(work.dir, 'views.duckdb');
   await ingest({ originals: sample.originals, keepers: sample.keepers, db: db2, workspace: join(work.dir, 'ws') });

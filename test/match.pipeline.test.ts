@@ -11,7 +11,7 @@ import { match, calibrate, formatMatch, timeContradicts, type MatchReport } from
 import { applyDecisions, writeReview } from '../lib/3-match/review.js';
 import { csvCell, parseCsv } from '../lib/util/csv.js';
 import type { SampleResult } from '../lib/0-sample/generate.js';
-import { noSharedPhotos, SHARED_PHOTOS, smallSample, tempDir } from './helpers.js';
+import { envSkip, noSharedPhotos, SHARED_PHOTOS, smallSample, tempDir } from './helpers.js';
 
 const hasModel = findModel('mobilenetv2-int8').path !== null;
 const work = tempDir('match');
@@ -174,7 +174,7 @@ test('review sheet and CSV list the doubtful keepers; decisions survive a full r
   await assert.rejects(applyDecisions(dbFile, decisions), /line 2: accept names no photo of the index \(photo_id "123"\)/);
 });
 
-test('a keeper whose EXIF time points at the wrong frame of a burst is never linked to that frame', { skip: hasModel ? false : 'needs the MobileNetV2 model' }, async () => {
+test('a keeper whose EXIF time points at the wrong frame of a burst is never linked to that frame', { skip: envSkip(hasModel ? false : 'needs the MobileNetV2 model') }, async () => {
   const { cpSync } = await import('node:fs');
   const exifr = (await import('exifr')).default;
   // a burst of the sample, its frames a quarter of a second apart
@@ -250,7 +250,7 @@ test('calibration: thresholds sit above every sibling; too little evidence falls
   assert.match(summary(t), new RegExp(`sure >= ${t.review.toFixed(4)}`));
 });
 
-test('real photos: re-encoded, cropped, exposure-shifted, stripped and renamed copies link to the right original', { skip: noSharedPhotos || (hasModel ? false : 'needs the MobileNetV2 model') }, async () => {
+test('real photos: re-encoded, cropped, exposure-shifted, stripped and renamed copies link to the right original', { skip: envSkip(noSharedPhotos || (hasModel ? false : 'needs the MobileNetV2 model')) }, async () => {
   const root = join(work.dir, 'real');
   const originals = join(root, 'ORIGINALS');
   const keepers = join(root, 'KEEPERS');
