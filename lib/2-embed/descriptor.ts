@@ -7,11 +7,10 @@
  * noise depend on scale, so compare descriptors of images of the same preview size.
  */
 
-/** The measures, in output order. */
-export const DESCRIPTOR_NAMES: readonly string[] = Object.freeze([
-  'brightness', 'contrast', 'dynamic_range', 'clip_black', 'clip_white', 'haze', 'sharpness', 'noise',
-  'saturation', 'tilt_deg', 'tilt_strength', 'colourfulness',
-]);
+import { DESCRIPTOR_NAMES } from '../db/vectors.js';
+
+/** The measures, in output order (the columns of the `descriptors` table, defined with it). */
+export { DESCRIPTOR_NAMES };
 
 const BRIGHTNESS = 0;
 const CONTRAST = 1;

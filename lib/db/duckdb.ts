@@ -92,6 +92,11 @@ export class Db {
     }
   }
 
+  /** Makes (or remakes) a temporary table from a query: scratch work of this connection, gone when it closes. */
+  async tempTable(name: string, query: string): Promise<void> {
+    await this.run(`CREATE OR REPLACE TEMP TABLE ${name} AS ${query}`);
+  }
+
   /** Inserts rows with one multi-row statement per chunk. Columns are named once; values keep their order. */
   async insert(table: string, columns: readonly string[], rows: readonly SqlValue[][], verb = 'INSERT'): Promise<void> {
     const chunk = Math.max(1, Math.floor(2000 / Math.max(1, columns.length)));

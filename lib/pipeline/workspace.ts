@@ -3,11 +3,12 @@
  * in FLUX_DATA) holds the sample archive, the database and the preview cache.
  */
 import { join, resolve } from 'node:path';
-import { ingest, type IngestReport } from '../1-ingest/ingest.js';
+import type { IngestReport } from '../1-ingest/ingest.js';
 import { generateSample, type SampleOptions, type SampleResult } from '../0-sample/generate.js';
 import { FluxError } from '../util/check.js';
 import { projectRoot } from '../util/project.js';
 import { env } from './env.js';
+import { runIngest } from './stages.js';
 import type { OnProgress, ProgressEvent } from '../util/progress.js';
 
 /** The data folder: FLUX_DATA when set, else `<project>/data`. */
@@ -39,7 +40,7 @@ export async function sampleWorkspace(onProgress?: OnProgress): Promise<SampleWo
   const data = dataDir();
   const sample = await generateSample({ out: join(data, 'sample'), ...sampleSettings(), onProgress });
   const db = join(data, 'flux.duckdb');
-  const report = await ingest({ originals: sample.originals, keepers: sample.keepers, inbox: sample.inbox, db, onProgress });
+  const report = await runIngest({ originals: sample.originals, keepers: sample.keepers, inbox: sample.inbox, db, onProgress });
   return { data, db, sample, ingest: report };
 }
 
