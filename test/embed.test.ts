@@ -5,7 +5,7 @@ import { after, before, test } from 'node:test';
 import sharp from 'sharp';
 import { Db, lit } from '../lib/db/duckdb.js';
 import { embed, type EmbedReport } from '../lib/2-embed/embed.js';
-import { runEmbed, runIngest } from '../lib/pipeline/stages.js';
+import { decodeWorkers, runEmbed, runIngest } from '../lib/pipeline/stages.js';
 import { findModel } from '../lib/2-embed/models.js';
 import { OnnxImageModel } from '../lib/onnx/image-model.js';
 import { decodeRgb, modelPixels, toTensor } from '../lib/2-embed/preprocess.js';
@@ -203,4 +203,29 @@ test('with no model at all, the descriptor alone is computed and the report says
   if (!findModel('clip-vit-b32').path) await assert.rejects(runEmbed({ db: dbFile, model: 'clip-vit-b32' }), /flux models fetch clip-vit-b32/);
   await assert.rejects(runEmbed({ db: dbFile, model: 'nope' }), /--model: expected one of mobilenetv2-int8/);
   await assert.rejects(runEmbed({ db: dbFile, model: 'none', views: -1 }), /--views: expected an integer from 0 to 32, received -1/);
+});
+
+test('stage contract: embed runs on an open database with the decoding workers it is given', async () => {
+  const sample = await smallSample();
+  const db = await Db.open(dbFile);
+  try {
+    await assert.rejects(embed(db, { model: 'none', decodeWorkers: 0 }), /decodeWorkers: expected an integer from 1 to 64/);
+    const r = await embed(db, { model: 'none', decodeWorkers: 1, sets: ['inbox'] });
+    assert.equal(r.sets.length, 1);
+    assert.equal(r.sets[0]?.set, 'inbox');
+    assert.equal(r.sets[0]?.images, sample.truth.counts.inbox);
+    // still open after the stage
+    assert.equal(Number(await db.value(`SELECT count(*) FROM descriptors WHERE "set" = 'inbox'`)), sample.truth.counts.inbox);
+  } finally {
+    db.close();
+  }
+  // the environment is read by the pipeline layer, which names the variable when it is wrong
+  process.env.FLUX_DECODE_WORKERS = 'many';
+  try {
+    assert.throws(() => decodeWorkers(), /FLUX_DECODE_WORKERS: expected an integer from 1 to 64/);
+    process.env.FLUX_DECODE_WORKERS = '2';
+    assert.equal(decodeWorkers(), 2);
+  } finally {
+    delete process.env.FLUX_DECODE_WORKERS;
+  }
 });

@@ -365,3 +365,24 @@ test('a photo that decodes only past damaged data is indexed with a warning; cop
     message: 'damaged EXIF block (Malformed EXIF data): indexed as without EXIF (no capture time, camera or orientation)',
   }]);
 });
+
+test('stage contract: ingest runs on an open database, reports progress and leaves the database open', async () => {
+  const db = await Db.open(':memory:');
+  try {
+    const events: Array<{ stage: string; done: number; total: number }> = [];
+    const r = await ingest(db, { keepers: sample.keepers, workspace: join(work.dir, 'ws-contract'), onProgress: (e) => {
+      events.push(e);
+    } });
+    assert.equal(r.db, ':memory:');
+    const keepers = r.roots[0] as IngestReport['roots'][number];
+    assert.equal(keepers.root, 'keepers');
+    assert.equal(keepers.ok, sample.truth.counts.keeperFilesReadable);
+    // the last event says every file of the root is done
+    const last = events.filter((e) => e.stage === 'keepers').at(-1);
+    assert.deepEqual([last?.done, last?.total], [keepers.files - keepers.unchanged, keepers.files - keepers.unchanged]);
+    // still open: the caller reads what the stage wrote, in the same connection
+    assert.equal(Number(await db.value('SELECT count(*) FROM keeper_files')), keepers.ok);
+  } finally {
+    db.close();
+  }
+});

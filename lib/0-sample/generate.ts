@@ -76,7 +76,9 @@ export interface SampleTruth {
   generator: number;
   config: Required<Omit<SampleOptions, 'out' | 'onProgress'>>;
   counts: Record<string, number>;
-  sessions: Array<{ id: number; date: string; model: string; start: string; frames: number; richness: number; clockShiftHours: number }>;
+  sessions: Array<{
+    id: number; date: string; model: string; start: string; frames: number; richness: number; clockShiftHours: number;
+  }>;
   photos: TruthPhoto[];
   /** Double-imported corpus copies and the path they duplicate. */
   duplicates: Array<{ path: string; of: string }>;
@@ -147,7 +149,8 @@ function withCameraExif(img: Sharp, f: Frame, time = f.time): Sharp {
 }
 
 /** Europe-like daylight saving: +02:00 from April to October. */
-const offsetFor = (date: string): string => (Number(date.slice(5, 7)) >= 4 && Number(date.slice(5, 7)) <= 10 ? '+02:00' : '+01:00');
+const offsetFor = (date: string): string =>
+  (Number(date.slice(5, 7)) >= 4 && Number(date.slice(5, 7)) <= 10 ? '+02:00' : '+01:00');
 
 function cameraSettings(rng: Rng, p: SceneParams): { exposure: string; fNumber: number; iso: number } {
   const night = p.timeOfDay < 6.5 || p.timeOfDay > 20.5;
@@ -253,7 +256,8 @@ export function planSample(cfg: SampleTruth['config']): Plan {
     counters[0] = counter >= 9999 ? 1 : counter + 1;
     inbox.push({
       session: -1, body: 0, name: ricoh(counter), folder: '', time: fmt(clock), subSec: pad(irng.int(0, 99)),
-      offset: offsetFor(idate), params, taste: tasteScore(params), latent: 0, misfire: null, portrait: false, burst: null,
+      offset: offsetFor(idate), params, taste: tasteScore(params), latent: 0, misfire: null, portrait: false,
+      burst: null,
       ...cameraSettings(irng, params), inCorpus: false, keeper: false,
     });
   }
@@ -264,7 +268,8 @@ export function planSample(cfg: SampleTruth['config']): Plan {
 async function encodeFrame(f: Frame, cfg: SampleTruth['config'], withExif = true): Promise<Buffer> {
   const [w, h] = f.portrait ? [cfg.height, cfg.width] : [cfg.width, cfg.height];
   const rgb = renderScene(f.params, w, h);
-  let img = sharp(Buffer.from(rgb.buffer, rgb.byteOffset, rgb.byteLength), { raw: { width: w, height: h, channels: 3 } });
+  const raw = { width: w, height: h, channels: 3 } as const;
+  let img = sharp(Buffer.from(rgb.buffer, rgb.byteOffset, rgb.byteLength), { raw });
   const sigma = blurSigma(f.params, w);
   if (sigma > 0) img = img.blur(sigma);
   // a portrait frame is stored sideways with Orientation 6, as the camera does
@@ -300,7 +305,9 @@ function prepareOut(out: string, config: SampleTruth['config']): 'fresh' | 'done
       }
       return existsSync(join(dir, 'truth.json')) ? 'done' : 'fresh';
     }
-    if (readdirSync(dir).length > 0) throw new FluxError(`--out: ${dir} is not empty and is not a sample archive; choose an empty or new folder`);
+    if (readdirSync(dir).length > 0) {
+      throw new FluxError(`--out: ${dir} is not empty and is not a sample archive; choose an empty or new folder`);
+    }
   }
   writeFileSync(join(dir, MARKER), JSON.stringify({ generator: GENERATOR_VERSION, config }, null, 1));
   return 'fresh';
@@ -382,7 +389,8 @@ const keeperDir = (time: string): string => dayFolder(time.slice(0, 10));
  * Renders and writes the corpus, two encodes in flight while the next frame renders; returns each frame's SHA-256
  * and the bytes of the kept frames (their keeper files are made from them).
  */
-async function writeCorpus(w: Writer, frames: Frame[]): Promise<{ shaOf: Map<Frame, string>; bytesOf: Map<Frame, Buffer> }> {
+async function writeCorpus(w: Writer,
+  frames: Frame[]): Promise<{ shaOf: Map<Frame, string>; bytesOf: Map<Frame, Buffer> }> {
   const shaOf = new Map<Frame, string>();
   const bytesOf = new Map<Frame, Buffer>();
   const inflight = new Set<Promise<void>>();
@@ -466,7 +474,8 @@ async function writeKeepers(w: Writer, plan: KeeperPlan, corpus: Awaited<ReturnT
     if (kind === 'copy' && truth.keepers.filter((k) => k.kind === 'keeper-copy').length < 2 && rng.chance(0.3)) {
       const twin = path.replace(/\.JPG$/, '-2.JPG');
       writeFile(paths.keepers, twin, data, time, f.offset);
-      truth.keepers.push({ path: twin, kind: 'keeper-copy', original: corpusPath(f), originalSha256, session: f.session });
+      const original = corpusPath(f);
+      truth.keepers.push({ path: twin, kind: 'keeper-copy', original, originalSha256, session: f.session });
     }
   }
   // orphans: keepers with no original anywhere in the corpus
@@ -511,7 +520,9 @@ async function writeOddFiles(w: Writer, frames: Frame[], keepers: Frame[]): Prom
   for (const [root, path, kind, data] of bads) {
     writeFile(root === 'ORIGINALS' ? paths.originals : paths.keepers, path, data, `${day} 12:00:00`, '+01:00');
     truth.bad.push({ root, path, kind });
-    if (root === 'KEEPERS') truth.keepers.push({ path, kind: 'bad', original: null, originalSha256: null, session: null });
+    if (root === 'KEEPERS') {
+      truth.keepers.push({ path, kind: 'bad', original: null, originalSha256: null, session: null });
+    }
   }
   for (const f of rng.shuffle(inCorpus).slice(0, 5)) {
     const path = `${f.folder}/${f.name.replace('.JPG', '.xmp')}`;
@@ -593,8 +604,8 @@ export async function generateSample(options: SampleOptions): Promise<SampleResu
   const rng = new Rng(cfg.seed).fork('files');
   const plan = planKeepers(rng, frames, sessions);
   const truth: SampleTruth = {
-    generator: GENERATOR_VERSION, config: cfg, counts: {}, sessions: [], photos: [], duplicates: [], keepers: [], bad: [],
-    sidecars: [], inbox: [], recurringNames: 0,
+    generator: GENERATOR_VERSION, config: cfg, counts: {}, sessions: [], photos: [], duplicates: [], keepers: [],
+    bad: [], sidecars: [], inbox: [], recurringNames: 0,
   };
   const w: Writer = {
     cfg, paths, rng, truth, onProgress: throttle(options.onProgress),

@@ -10,8 +10,8 @@ import { dirname, extname, join, basename, relative, resolve } from 'node:path';
 import type { Db, SqlValue } from '../db/duckdb.js';
 import {
   clearFileProblems, corpusCounts, dropDuplicates, EXIF_COLUMNS, forgetFiles, insertPhotos, ledger, loadMetadataRows,
-  markDuplicates, movePhoto, photosById, replaceFileRows, replaceWalkErrors, setMeta, writeDuplicates, writeIngestErrors,
-  writeIngestWarnings, writeLedger, type Root,
+  markDuplicates, movePhoto, photosById, replaceFileRows, replaceWalkErrors, setMeta, writeDuplicates,
+  writeIngestErrors, writeIngestWarnings, writeLedger, type Root,
 } from '../db/corpus.js';
 import { archiveRoots, ensureSchema, workspaceOf } from '../db/schema.js';
 import type { Values } from '../db/table.js';
@@ -172,8 +172,8 @@ function commonValues(o: Photo): Values {
   const fields = o.exif as unknown as Record<string, SqlValue>;
   const exif = Object.fromEntries(EXIF_COLUMNS.map(([column, field]) => [column, fields[field] ?? null]));
   return {
-    ...exif, iso: round(o.exif.iso), path: o.entry.path, sha256: o.sha, bytes: o.entry.bytes, mtime: ts(o.entry.mtimeMs),
-    width: o.width, height: o.height, preview: o.preview,
+    ...exif, iso: round(o.exif.iso), path: o.entry.path, sha256: o.sha, bytes: o.entry.bytes,
+    mtime: ts(o.entry.mtimeMs), width: o.width, height: o.height, preview: o.preview,
   };
 }
 
@@ -192,8 +192,9 @@ function keeperValues(o: Photo): Values {
   const canon = parseCanonicalName(name);
   return {
     ...commonValues(o), keeper_id: idFromSha(sha256(`keepers:${o.entry.path}`)),
-    original_filename: canon?.originalFilename ?? ricohName(name), has_exif: o.exif.hasExif, name_canonical: canon !== null,
-    name_captured_at: canon?.capturedAt ?? null, name_author: canon?.author ?? null, folder_date: folderDate(o.entry.path),
+    original_filename: canon?.originalFilename ?? ricohName(name), has_exif: o.exif.hasExif,
+    name_canonical: canon !== null, name_captured_at: canon?.capturedAt ?? null, name_author: canon?.author ?? null,
+    folder_date: folderDate(o.entry.path),
   };
 }
 
@@ -205,7 +206,9 @@ function inboxValues(o: Photo): Values {
   };
 }
 
-/** Upserts the originals of one batch; identical bytes share one photo row, the other copies go to corpus_duplicates. */
+/**
+ * Upserts the originals of one batch; identical bytes share one photo row, the other copies go to corpus_duplicates.
+ */
 async function writePhotos(db: Db, photos: Photo[]): Promise<void> {
   if (photos.length === 0) return;
   // a re-read path may have changed content: drop what it said before
@@ -222,12 +225,17 @@ async function writePhotos(db: Db, photos: Photo[]): Promise<void> {
     const old = existing.get(id);
     let best = group[0] as Photo;
     for (const p of group) if (preferredCopy(p.entry.path, best.entry.path) === p.entry.path) best = p;
-    if (old && old.sha256 !== best.sha) throw new FluxError(`photo_id collision between ${old.path} and ${best.entry.path}`);
+    if (old && old.sha256 !== best.sha) {
+      throw new FluxError(`photo_id collision between ${old.path} and ${best.entry.path}`);
+    }
+    const copy = (p: Photo): { path: string; sha256: string; photo_id: number } => ({
+      path: p.entry.path, sha256: p.sha, photo_id: id,
+    });
     if (old && preferredCopy(old.path, best.entry.path) === old.path) {
-      for (const p of group) if (p.entry.path !== old.path) dups.push({ path: p.entry.path, sha256: p.sha, photo_id: id });
+      for (const p of group) if (p.entry.path !== old.path) dups.push(copy(p));
       continue;
     }
-    for (const p of group) if (p !== best) dups.push({ path: p.entry.path, sha256: p.sha, photo_id: id });
+    for (const p of group) if (p !== best) dups.push(copy(p));
     if (old) {
       // the new copy is preferred: the row moves to it and the old copy becomes a duplicate
       dups.push({ path: old.path, sha256: old.sha256, photo_id: id });
@@ -268,7 +276,8 @@ async function writeBatch(db: Db, root: Root, batch: Outcome[]): Promise<void> {
     // the ledger row is written last, in the same transaction: it is what makes a file count as done
     await writeLedger(db, root, batch.map((o) => ({
       path: o.entry.path, bytes: o.entry.bytes, mtime_ms: o.entry.mtimeMs, sha256: o.kind === 'skipped' ? null : o.sha,
-      status: o.kind === 'photo' ? 'ok' : o.kind, reason: o.kind === 'skipped' ? o.reason : o.kind === 'failed' ? o.message : null,
+      status: o.kind === 'photo' ? 'ok' : o.kind,
+      reason: o.kind === 'skipped' ? o.reason : o.kind === 'failed' ? o.message : null,
     })));
   });
 }
@@ -373,7 +382,8 @@ export function ingestRoots(options: IngestOptions, dbFile: string): Array<[Root
     for (const [b, db] of roots) {
       if (a !== b && isInside(realPath(da), realPath(db))) {
         const how = realPath(da) === realPath(db) ? 'is the same folder as' : 'lies inside';
-        throw new FluxError(`--${a}: ${da} ${how} --${b} ${db}; the originals, keepers and inbox must be separate folders`);
+        throw new FluxError(`--${a}: ${da} ${how} --${b} ${db}; ` +
+          'the originals, keepers and inbox must be separate folders');
       }
     }
   }
@@ -404,7 +414,8 @@ async function checkedWorkspace(db: Db, roots: Array<[Root, string]>, options: I
   for (const [a, da] of roots) {
     for (const own of WORKSPACE_FOLDERS.map((f) => join(workspace, f))) {
       if (isInside(realPath(da), realPath(own)) || isInside(realPath(own), realPath(da))) {
-        const how = realPath(da) === realPath(own) ? 'is' : isInside(realPath(da), realPath(own)) ? 'lies inside' : 'holds';
+        const how = realPath(da) === realPath(own) ? 'is'
+          : isInside(realPath(da), realPath(own)) ? 'lies inside' : 'holds';
         throw new FluxError(`--${a}: ${da} ${how} the workspace folder ${own}, where the workbench writes its ` +
           `${basename(own)}; choose a folder outside the workspace's own folders`);
       }
@@ -464,7 +475,8 @@ export async function ingestMetadata(db: Db, options: MetadataIngestOptions): Pr
   }
   for (const f of ['photos.parquet', 'keeper_files.parquet']) {
     if (!existsSync(join(dir, f))) {
-      throw new FluxError(`--from-metadata: ${join(dir, f)} not found; write it with flux sample --metadata-only --out DIR`);
+      throw new FluxError(`--from-metadata: ${join(dir, f)} not found; ` +
+        'write it with flux sample --metadata-only --out DIR');
     }
   }
   await ensureSchema(db);

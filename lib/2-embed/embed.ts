@@ -74,7 +74,8 @@ function resolveModel(option: string | undefined): { spec: ModelSpec; path: stri
   const { spec, path } = findModel(option);
   if (!path) {
     throw new FluxError(`--model: the file of ${spec.id} (${spec.file}) is not in models/ or ../shared/models/; ` +
-      (spec.url ? `fetch it with: flux models fetch ${spec.id}` : 'put it there or describe another model in a .json file'));
+      (spec.url ? `fetch it with: flux models fetch ${spec.id}`
+        : 'put it there or describe another model in a .json file'));
   }
   return { spec, path };
 }
@@ -123,7 +124,8 @@ async function embedSet(run: EmbedRun, set: VectorSet): Promise<{ report: EmbedS
     if (spec && vectors.length) await writePart(db, workspace, spec, set, vectors);
     await writeDescriptors(db, set, spec?.id ?? 'descriptor',
       prepared.flatMap((d) => (d.ok && d.descriptor ? [{ id: d.item.id, descriptor: d.descriptor }] : [])),
-      prepared.flatMap((d) => (d.ok ? [] : [{ id: d.item.id, preview: d.item.preview, message: d.message ?? 'failed' }])));
+      prepared.flatMap((d) => (d.ok ? []
+        : [{ id: d.item.id, preview: d.item.preview, message: d.message ?? 'failed' }])));
     vectors = [];
     prepared = [];
   };
@@ -131,7 +133,8 @@ async function embedSet(run: EmbedRun, set: VectorSet): Promise<{ report: EmbedS
   const t1 = performance.now();
   let done = 0;
   const jobs = todo.map((item) => ({ item, view: 0 }));
-  await pipelined(run.pool, workspace, jobs, run.batchSize, spec?.preprocessing ?? null, null, async (batch, tensor) => {
+  const preprocessing = spec?.preprocessing ?? null;
+  await pipelined(run.pool, workspace, jobs, run.batchSize, preprocessing, null, async (batch, tensor) => {
     const good = batch.filter((p) => p.ok);
     let inferenceFailed = false;
     if (spec && good.length) {
@@ -216,19 +219,23 @@ export async function embed(db: Db, options: EmbedOptions = {}): Promise<EmbedRe
  * Runs jobs through the decoding pool up to PREFETCH batches ahead, handing each prepared batch, in order, to
  * `consume` (which runs the model and writes): the workers keep decoding while the model runs.
  */
-async function pipelined(pool: PreparePool, workspace: string, jobs: ReadonlyArray<{ item: Item; view: number }>, batchSize: number,
-  preprocessing: Preprocessing | null, augmentSeed: number | null, consume: (batch: Prepared[], tensors: Float32Array) => Promise<void>): Promise<void> {
+async function pipelined(pool: PreparePool, workspace: string, jobs: ReadonlyArray<{ item: Item; view: number }>,
+  batchSize: number, preprocessing: Preprocessing | null, augmentSeed: number | null,
+  consume: (batch: Prepared[], tensors: Float32Array) => Promise<void>): Promise<void> {
   const PREFETCH = 4;
   const slot = preprocessing ? 3 * preprocessing.size * preprocessing.size : 0;
   // batch buffers shared with the workers, who write each tensor into its slot: no copies, nothing for the GC
   const free: SharedArrayBuffer[] = [];
   const take = (): SharedArrayBuffer => free.pop() ?? new SharedArrayBuffer(Math.max(4, batchSize * slot * 4));
-  const prepare = (batch: ReadonlyArray<{ item: Item; view: number }>): { buffer: SharedArrayBuffer; ready: Promise<Prepared[]> } => {
+  type Pending = { buffer: SharedArrayBuffer; ready: Promise<Prepared[]> };
+  const prepare = (batch: ReadonlyArray<{ item: Item; view: number }>): Pending => {
     const buffer = take();
     const ready = Promise.all(batch.map(async ({ item, view }, i): Promise<Prepared> => {
-      const r = await pool.prepare(join(workspace, item.preview), preprocessing, augmentSeed === null ? undefined : { seed: augmentSeed, id: item.id, view },
+      const augment = augmentSeed === null ? undefined : { seed: augmentSeed, id: item.id, view };
+      const r = await pool.prepare(join(workspace, item.preview), preprocessing, augment,
         slot ? { buffer, offset: i * slot } : undefined);
-      return r.ok ? { item, view, ok: true, descriptor: r.descriptor } : { item, view, ok: false, message: `preview ${item.preview}: ${r.message}` };
+      return r.ok ? { item, view, ok: true, descriptor: r.descriptor }
+        : { item, view, ok: false, message: `preview ${item.preview}: ${r.message}` };
     }));
     return { buffer, ready };
   };
@@ -264,14 +271,18 @@ async function pipelined(pool: PreparePool, workspace: string, jobs: ReadonlyArr
  */
 async function embedViews(run: EmbedRun, spec: ModelSpec, n: number, seed: number): Promise<number> {
   const { db, workspace, onProgress } = run;
-  const hasSplit = Number(await db.value(`SELECT count(*) FROM information_schema.tables WHERE table_name = 'dataset_split'`)) > 0;
+  const hasSplit = Number(await db.value(
+    `SELECT count(*) FROM information_schema.tables WHERE table_name = 'dataset_split'`)) > 0;
   if (!hasSplit || Number(await db.value(`SELECT count(*) FROM dataset_split WHERE scheme = 'session'`)) === 0) {
-    throw new FluxError('--views: augmented views are for the training split only, and there is no split yet: run flux dataset --db FILE first');
+    throw new FluxError('--views: augmented views are for the training split only, and there is no split yet: ' +
+      'run flux dataset --db FILE first');
   }
-  const items = await db.all<Item>(`SELECT p.photo_id AS id, p.preview FROM photos p JOIN dataset_split s USING (photo_id)
+  const items = await db.all<Item>(`SELECT p.photo_id AS id, p.preview
+    FROM photos p JOIN dataset_split s USING (photo_id)
     WHERE s.scheme = 'session' AND s.split = 'train' AND p.preview IS NOT NULL ORDER BY 1`);
   const have = await storedKeys(db, workspace, spec.id, 'photos');
-  const todo = items.flatMap((item) => Array.from({ length: n }, (_, v) => ({ item, view: v + 1 }))).filter((x) => !have.has(`${x.item.id}:${x.view}`));
+  const todo = items.flatMap((item) => Array.from({ length: n }, (_, v) => ({ item, view: v + 1 })))
+    .filter((x) => !have.has(`${x.item.id}:${x.view}`));
   let rows: Array<{ id: number; view: number; vector: Float32Array }> = [];
   let written = 0;
   let done = 0;
@@ -286,7 +297,9 @@ async function embedViews(run: EmbedRun, spec: ModelSpec, n: number, seed: numbe
     const ready = prepared.filter((p) => p.ok);
     if (ready.length) {
       const out = await run.inference().run(tensor, ready.length);
-      ready.forEach((p, i) => rows.push({ id: p.item.id, view: p.view, vector: out.embedding.slice(i * spec.dim, (i + 1) * spec.dim) }));
+      ready.forEach((p, i) => rows.push({
+        id: p.item.id, view: p.view, vector: out.embedding.slice(i * spec.dim, (i + 1) * spec.dim),
+      }));
     }
     done += prepared.length;
     onProgress({ stage: 'embed views', done, total: todo.length });

@@ -5,7 +5,9 @@
  */
 import { join } from 'node:path';
 import { lit, type Db } from './duckdb.js';
-import { col, columnNames, createTables, inList, valuesOf, type ColumnSpec, type TableSpec, type Values } from './table.js';
+import {
+  col, columnNames, createTables, inList, valuesOf, type ColumnSpec, type TableSpec, type Values,
+} from './table.js';
 
 /** The three folder trees the workbench reads. */
 export type Root = 'originals' | 'keepers' | 'inbox';
@@ -57,7 +59,8 @@ const META: TableSpec = {
 const FILES: TableSpec = {
   name: 'files', note: 'every file seen under a root, with what became of it: the resume and skip ledger',
   columns: [
-    col('root', 'VARCHAR NOT NULL', 'originals | keepers | inbox'), col('path', 'VARCHAR NOT NULL', 'relative to the root, \'/\' separated'),
+    col('root', 'VARCHAR NOT NULL', 'originals | keepers | inbox'),
+    col('path', 'VARCHAR NOT NULL', 'relative to the root, \'/\' separated'),
     col('bytes', 'BIGINT NOT NULL'), col('mtime_ms', 'DOUBLE NOT NULL'), col('sha256', 'VARCHAR'),
     col('status', 'VARCHAR NOT NULL', 'ok | duplicate | skipped | failed'), col('reason', 'VARCHAR'),
   ],
@@ -185,7 +188,8 @@ export async function writeIngestErrors(db: Db, root: Root, errors: readonly Ing
 }
 
 /** Replaces what the folder walk of a root passed over (listed afresh on every run). */
-export async function replaceWalkErrors(db: Db, root: Root, errors: readonly Omit<IngestError, 'stage'>[]): Promise<void> {
+export async function replaceWalkErrors(db: Db, root: Root,
+  errors: ReadonlyArray<Omit<IngestError, 'stage'>>): Promise<void> {
   await db.transaction(async () => {
     await db.run(`DELETE FROM ingest_errors WHERE root = ? AND stage = 'walk'`, [root]);
     await writeIngestErrors(db, root, errors.map((e) => ({ ...e, stage: 'walk' })));
@@ -193,7 +197,8 @@ export async function replaceWalkErrors(db: Db, root: Root, errors: readonly Omi
 }
 
 /** Records photos indexed with a warning. */
-export async function writeIngestWarnings(db: Db, root: Root, warnings: ReadonlyArray<{ path: string; message: string }>): Promise<void> {
+export async function writeIngestWarnings(db: Db, root: Root,
+  warnings: ReadonlyArray<{ path: string; message: string }>): Promise<void> {
   await db.insert('ingest_warnings', ['root', 'path', 'message'], warnings.map((w) => [root, w.path, w.message]));
 }
 
@@ -246,7 +251,8 @@ export async function ingestProblems(db: Db, roots?: readonly Root[]): Promise<F
 export type PhotoValues = Values;
 
 /** The stored copy of some photos, by id. */
-export async function photosById(db: Db, ids: readonly number[]): Promise<Map<number, { path: string; sha256: string }>> {
+export async function photosById(db: Db,
+  ids: readonly number[]): Promise<Map<number, { path: string; sha256: string }>> {
   if (ids.length === 0) return new Map();
   const rows = await db.all<{ photo_id: number; path: string; sha256: string }>(
     `SELECT photo_id, path, sha256 FROM photos WHERE photo_id IN (${inList(ids.length)})`, [...ids]);
@@ -270,7 +276,8 @@ export async function dropDuplicates(db: Db, paths: readonly string[]): Promise<
 }
 
 /** Records other copies of stored photos. */
-export async function writeDuplicates(db: Db, rows: ReadonlyArray<{ path: string; sha256: string; photo_id: number }>): Promise<void> {
+export async function writeDuplicates(db: Db,
+  rows: ReadonlyArray<{ path: string; sha256: string; photo_id: number }>): Promise<void> {
   await db.insert('corpus_duplicates', ['path', 'sha256', 'photo_id'],
     rows.map((r) => [r.path, r.sha256, r.photo_id]), 'INSERT OR REPLACE');
 }
@@ -278,7 +285,8 @@ export async function writeDuplicates(db: Db, rows: ReadonlyArray<{ path: string
 /** Marks the ledger rows of the originals that are duplicates (and only those); returns how many there are. */
 export async function markDuplicates(db: Db): Promise<number> {
   const n = Number(await db.value('SELECT count(*) FROM corpus_duplicates'));
-  await db.run(`UPDATE files SET status = 'duplicate' WHERE root = 'originals' AND path IN (SELECT path FROM corpus_duplicates)`);
+  await db.run(`UPDATE files SET status = 'duplicate' WHERE root = 'originals'
+    AND path IN (SELECT path FROM corpus_duplicates)`);
   await db.run(`UPDATE files SET status = 'ok' WHERE root = 'originals' AND status = 'duplicate'
     AND path NOT IN (SELECT path FROM corpus_duplicates)`);
   return n;
@@ -295,14 +303,18 @@ export async function replaceFileRows(db: Db, root: 'keepers' | 'inbox', paths: 
 
 // ---- the metadata-only sample
 
-/** Replaces the photo and keeper rows with those of a metadata-only sample folder (photos.parquet, keeper_files.parquet). */
+/**
+ * Replaces the photo and keeper rows with those of a metadata-only sample folder (photos.parquet,
+ * keeper_files.parquet).
+ */
 export async function loadMetadataRows(db: Db, dir: string, onStep: (done: number) => void): Promise<void> {
   await db.transaction(async () => {
     await db.run('DELETE FROM photos');
     await db.run(`INSERT INTO photos BY NAME SELECT * FROM read_parquet(${lit(join(dir, 'photos.parquet'))})`);
     onStep(1);
     await db.run('DELETE FROM keeper_files');
-    await db.run(`INSERT INTO keeper_files BY NAME SELECT * FROM read_parquet(${lit(join(dir, 'keeper_files.parquet'))})`);
+    await db.run(`INSERT INTO keeper_files BY NAME
+      SELECT * FROM read_parquet(${lit(join(dir, 'keeper_files.parquet'))})`);
     await setMeta(db, 'source', `metadata:${dir}`);
   });
 }

@@ -41,7 +41,8 @@ export async function createTables(db: Db, specs: readonly TableSpec[]): Promise
   for (const spec of specs) {
     if (existing.has(spec.name)) continue;
     const comments = [`COMMENT ON TABLE ${spec.name} IS ${lit(spec.note)}`,
-      ...spec.columns.filter((c) => c.note).map((c) => `COMMENT ON COLUMN ${spec.name}.${c.name} IS ${lit(c.note as string)}`)];
+      ...spec.columns.filter((c) => c.note)
+        .map((c) => `COMMENT ON COLUMN ${spec.name}.${c.name} IS ${lit(c.note as string)}`)];
     await db.run([tableDdl(spec), ...comments].join(';\n'));
   }
 }

@@ -85,12 +85,14 @@ export async function ensureVectorSchema(db: Db): Promise<void> {
 
 /** The ids of a set that have a descriptor. */
 export async function descriptorIds(db: Db, set: ImageSet): Promise<Set<number>> {
-  return new Set((await db.all<{ id: number }>(`SELECT id FROM descriptors WHERE "set" = ?`, [set])).map((r) => Number(r.id)));
+  const rows = await db.all<{ id: number }>(`SELECT id FROM descriptors WHERE "set" = ?`, [set]);
+  return new Set(rows.map((r) => Number(r.id)));
 }
 
 /** The ids of a set that failed for a model (or for `descriptor`) on an earlier run. */
 export async function failedIds(db: Db, set: ImageSet, modelId: string): Promise<Set<number>> {
-  const rows = await db.all<{ id: number }>(`SELECT id FROM embed_errors WHERE "set" = ? AND model_id = ?`, [set, modelId]);
+  const rows = await db.all<{ id: number }>(
+    `SELECT id FROM embed_errors WHERE "set" = ? AND model_id = ?`, [set, modelId]);
   return new Set(rows.map((r) => Number(r.id)));
 }
 

@@ -35,7 +35,8 @@ export async function runIngest(options: IngestOptions & { db: string }): Promis
 }
 
 /** Loads a metadata-only sample into a database file (created when missing). */
-export async function runIngestMetadata(options: MetadataIngestOptions & { db: string }): Promise<MetadataIngestReport> {
+export async function runIngestMetadata(
+  options: MetadataIngestOptions & { db: string }): Promise<MetadataIngestReport> {
   return withDb(options.db, (db) => ingestMetadata(db, options));
 }
 
