@@ -16,11 +16,10 @@ import { tmpdir, cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Db } from '../lib/db/duckdb.js';
-import { embed } from '../lib/2-embed/embed.js';
 import { findModel } from '../lib/2-embed/models.js';
 import { OnnxImageModel } from '../lib/onnx/image-model.js';
 import { prepareImage } from '../lib/2-embed/preprocess.js';
-import { ingest } from '../lib/1-ingest/ingest.js';
+import { runEmbed, runIngest } from '../lib/pipeline/stages.js';
 import { generateSample } from '../lib/0-sample/generate.js';
 
 const { values } = parseArgs({ options: { dir: { type: 'string', default: join(tmpdir(), 'flux-bench-embed') }, small: { type: 'string', default: '500' }, phase: { type: 'string' }, limit: { type: 'string' } } });
@@ -63,7 +62,7 @@ async function phase(name: string): Promise<void> {
     await db.run('DELETE FROM descriptors').catch(() => undefined);
     await db.run('DELETE FROM embed_errors').catch(() => undefined);
     db.close();
-    const r = await embed({ db: DB, model: spec.id, sets: ['photos'], limit: Number(values.limit) });
+    const r = await runEmbed({ db: DB, model: spec.id, sets: ['photos'], limit: Number(values.limit) });
     n = r.sets[0]?.embedded ?? 0;
     const secs = (performance.now() - t0) / 1000;
     console.log(JSON.stringify({ phase: name, perPhoto: r.embedSeconds / n, endToEnd: secs / n, n, seconds: secs, maxRssMB: process.resourceUsage().maxRSS / 1024 }));
@@ -84,7 +83,7 @@ async function main(): Promise<void> {
   if (!model.path) throw new Error('the MobileNetV2 model is not present (models/ or ../shared/models)');
   if (!existsSync(DB)) {
     const s = await generateSample({ out: join(DIR, 'sample'), seed: 7 });
-    await ingest({ originals: s.originals, db: DB });
+    await runIngest({ originals: s.originals, db: DB });
   }
   const files = await previews();
   console.log(`embedding benchmark: ${files.length} previews (384 px), model ${model.spec.id}, ${cpus().length} cores, node ${process.version}`);

@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
-import { ingest, ingestMetadata } from '../lib/1-ingest/ingest.js';
+import { runIngest, runIngestMetadata } from '../lib/pipeline/stages.js';
 import { makePreview } from '../lib/1-ingest/image.js';
 import { generateMetadata } from '../lib/0-sample/metadata.js';
 import { renderScene, sampleSceneParams, sampleSessionStyle } from '../lib/0-sample/render.js';
@@ -88,14 +88,14 @@ async function phase(name: string): Promise<void> {
   } else if (name === 'ingest') {
     const db = join(DIR, 'work', 'flux.duckdb');
     rmSync(join(DIR, 'work'), { recursive: true, force: true });
-    await ingest({ originals: ORIGINALS, db });
+    await runIngest({ originals: ORIGINALS, db });
   } else if (name === 'metadata') {
     const out = join(DIR, 'meta');
     rmSync(out, { recursive: true, force: true });
     const g0 = performance.now();
     const m = await generateMetadata({ out, photos: Number(values['metadata-photos']) });
     const g1 = performance.now();
-    await ingestMetadata({ dir: out, db: join(out, 'flux.duckdb') });
+    await runIngestMetadata({ dir: out, db: join(out, 'flux.duckdb') });
     console.log(JSON.stringify({ phase: name, generateSeconds: (g1 - g0) / 1000, seconds: (performance.now() - g1) / 1000, rows: m.photos, maxRssMB: process.resourceUsage().maxRSS / 1024 }));
     return;
   }

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Db, lit } from '../lib/db/duckdb.js';
 import { vectorDir } from '../lib/2-embed/store.js';
-import { ingestMetadata } from '../lib/1-ingest/ingest.js';
+import { runIngestMetadata } from '../lib/pipeline/stages.js';
 import { match } from '../lib/3-match/match.js';
 import { generateMetadata } from '../lib/0-sample/metadata.js';
 
@@ -22,7 +22,7 @@ const dir = values.dir as string;
 rmSync(dir, { recursive: true, force: true });
 const meta = await generateMetadata({ out: dir, photos: Number(values.photos), keepers: Number(values.keepers) });
 const dbFile = join(dir, 'flux.duckdb');
-await ingestMetadata({ dir, db: dbFile });
+await runIngestMetadata({ dir, db: dbFile });
 const truthFile = join(dir, 'metadata', 'keeper_truth.parquet');
 
 async function score(label: string, r: Awaited<ReturnType<typeof match>>): Promise<void> {

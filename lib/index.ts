@@ -17,6 +17,7 @@ export * from './0-sample/generate.js';
 export * from './0-sample/metadata.js';
 export * from './pipeline/workspace.js';
 export * from './pipeline/env.js';
+export * from './pipeline/stages.js';
 export * from './util/project.js';
 export * from './util/html.js';
 export * from './util/csv.js';

@@ -8,7 +8,7 @@ import { farthestPointReference, farthestPointRuns, kmeansRun } from '../lib/7-c
 import { unitRows, type VectorMatrix } from '../lib/util/vectors.js';
 import { curateVectors, exclude, exclusions, exportSelection, type CurateResult } from '../lib/7-curate/curate.js';
 import { MatMul } from '../lib/onnx/matmul.js';
-import { ingest } from '../lib/1-ingest/ingest.js';
+import { runEmbed, runIngest } from '../lib/pipeline/stages.js';
 import { Rng } from '../lib/util/rng.js';
 import { tempDir } from './helpers.js';
 
@@ -104,7 +104,7 @@ test('export copies picks with their sidecars, never overwrites, refuses the arc
   writeFileSync(join(originals, 'R0000001.txt'), 'a caption');
   writeFileSync(join(originals, '=cmd.json'), '{}');
   const dbFile = join(work.dir, 'flux.duckdb');
-  await ingest({ originals: join(work.dir, 'ORIGINALS'), db: dbFile });
+  await runIngest({ originals: join(work.dir, 'ORIGINALS'), db: dbFile });
   const db = await Db.open(dbFile);
   try {
     const photos = await db.all<{ photo_id: number; path: string }>('SELECT photo_id, path FROM photos ORDER BY path');
@@ -181,11 +181,10 @@ test('export copies picks with their sidecars, never overwrites, refuses the arc
 test('flux curate: run, exclude the stable picks, run again without them, clear', async () => {
   const { smallSample, PROJECT } = await import('./helpers.js');
   const { spawnSync } = await import('node:child_process');
-  const { embed } = await import('../lib/2-embed/embed.js');
   const sample = await smallSample();
   const dbFile = join(work.dir, 'cli', 'flux.duckdb');
-  await ingest({ originals: sample.originals, db: dbFile });
-  await embed({ db: dbFile, sets: ['photos'] });
+  await runIngest({ originals: sample.originals, db: dbFile });
+  await runEmbed({ db: dbFile, sets: ['photos'] });
   const flux = (...args: string[]): string => {
     const r = spawnSync(process.execPath, [join(PROJECT, 'dist', 'lib', 'cli', 'flux.js'), 'curate', '--db', dbFile, ...args], { encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr);

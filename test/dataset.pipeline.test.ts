@@ -3,10 +3,9 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { Db } from '../lib/db/duckdb.js';
 import { buildSplit, ensureSplit, planSplit } from '../lib/4-dataset/split.js';
-import { embed } from '../lib/2-embed/embed.js';
 import { findModel } from '../lib/2-embed/models.js';
 import { vectorGlob } from '../lib/2-embed/store.js';
-import { ingestMetadata, ingest } from '../lib/1-ingest/ingest.js';
+import { runEmbed, runIngest, runIngestMetadata } from '../lib/pipeline/stages.js';
 import { generateMetadata } from '../lib/0-sample/metadata.js';
 import { match } from '../lib/3-match/match.js';
 import { envSkip, smallSample, tempDir } from './helpers.js';
@@ -20,7 +19,7 @@ before(async () => {
   // rows only: 20,000 photos, 800 keepers marked as keepers directly
   await generateMetadata({ out: work.dir, seed: 4, photos: 20_000, keepers: 800 });
   dbFile = join(work.dir, 'meta.duckdb');
-  await ingestMetadata({ dir: work.dir, db: dbFile });
+  await runIngestMetadata({ dir: work.dir, db: dbFile });
   const db = await Db.open(dbFile);
   await db.run(`UPDATE photos SET keeper = true WHERE photo_id IN (SELECT true_photo_id FROM read_parquet(${lit(join(work.dir, 'metadata', 'keeper_truth.parquet'))}))`);
   db.close();
@@ -124,13 +123,13 @@ test('context features: hour, season, session size and position from EXIF and th
 test('augmented views are made for training photos only, reproducibly', { skip: envSkip(findModel('mobilenetv2-int8').path ? false : 'needs the MobileNetV2 model') }, async () => {
   const sample = await smallSample();
   const db2 = join(work.dir, 'views.duckdb');
-  await ingest({ originals: sample.originals, keepers: sample.keepers, db: db2, workspace: join(work.dir, 'ws') });
-  await embed({ db: db2, model: 'mobilenetv2-int8', views: 2 }).then(() => assert.fail('views need a split first'), (e: Error) => assert.match(e.message, /run flux dataset/));
+  await runIngest({ originals: sample.originals, keepers: sample.keepers, db: db2, workspace: join(work.dir, 'ws') });
+  await runEmbed({ db: db2, model: 'mobilenetv2-int8', views: 2 }).then(() => assert.fail('views need a split first'), (e: Error) => assert.match(e.message, /run flux dataset/));
   await match({ db: db2 });
   const db = await Db.open(db2);
   await buildSplit(db, { seed: 1 });
   db.close();
-  const r = await embed({ db: db2, model: 'mobilenetv2-int8', views: 2, seed: 5 });
+  const r = await runEmbed({ db: db2, model: 'mobilenetv2-int8', views: 2, seed: 5 });
   const d = await Db.open(db2, { readOnly: true });
   try {
     const glob = vectorGlob(join(work.dir, 'ws'), 'mobilenetv2-int8', 'photos') as string;

@@ -5,11 +5,11 @@ import { after, before, test } from 'node:test';
 import sharp from 'sharp';
 import { Db, lit } from '../lib/db/duckdb.js';
 import { embed, type EmbedReport } from '../lib/2-embed/embed.js';
+import { decodeWorkers, runEmbed, runIngest } from '../lib/pipeline/stages.js';
 import { findModel } from '../lib/2-embed/models.js';
 import { OnnxImageModel } from '../lib/onnx/image-model.js';
 import { decodeRgb, modelPixels, toTensor } from '../lib/2-embed/preprocess.js';
 import { readVectors, vectorDir, vectorGlob } from '../lib/2-embed/store.js';
-import { ingest } from '../lib/1-ingest/ingest.js';
 import { makePreview } from '../lib/1-ingest/image.js';
 import { argmax, referenceTensor } from './refimage.js';
 import { envSkip, runCliAndKill, SHARED, SHARED_PHOTOS, smallSample, tempDir } from './helpers.js';
@@ -69,8 +69,8 @@ let first: EmbedReport;
 before(async () => {
   const sample = await smallSample();
   dbFile = join(work.dir, 'flux.duckdb');
-  await ingest({ originals: sample.originals, keepers: sample.keepers, inbox: sample.inbox, db: dbFile });
-  if (!noModel) first = await embed({ db: dbFile, model: 'mobilenetv2-int8', partSize: 64 });
+  await runIngest({ originals: sample.originals, keepers: sample.keepers, inbox: sample.inbox, db: dbFile });
+  if (!noModel) first = await runEmbed({ db: dbFile, model: 'mobilenetv2-int8', partSize: 64 });
 });
 
 test('every photo, keeper and inbox photo gets a vector that reads back in DuckDB with its metadata', { skip: noModel }, async () => {
@@ -125,17 +125,17 @@ test('the Parquet files read back with an independent reader (parquet-wasm)', { 
 });
 
 test('a second run embeds nothing; a killed run resumes to the same vectors', { skip: noModel }, async () => {
-  const again = await embed({ db: dbFile, model: 'mobilenetv2-int8' });
+  const again = await runEmbed({ db: dbFile, model: 'mobilenetv2-int8' });
   for (const s of again.sets) assert.equal(s.embedded + s.failed, 0, `${s.set}: nothing new`);
   // a fresh database from the same ingest, killed after its first part, then resumed
   const killedDir = join(work.dir, 'killed');
   const sample = await smallSample();
   const killedDb = join(killedDir, 'flux.duckdb');
-  await ingest({ originals: sample.originals, keepers: sample.keepers, inbox: sample.inbox, db: killedDb });
+  await runIngest({ originals: sample.originals, keepers: sample.keepers, inbox: sample.inbox, db: killedDb });
   const parts = vectorDir(killedDir, 'mobilenetv2-int8', 'photos');
   await runCliAndKill(['embed', '--db', killedDb, '--model', 'mobilenetv2-int8', '--part-size', '32', '--batch-size', '8'],
     () => existsSync(parts) && readdirSync(parts).filter((f) => f.endsWith('.parquet')).length >= 2, 'flux embed');
-  const resumed = await embed({ db: killedDb, model: 'mobilenetv2-int8', partSize: 32 });
+  const resumed = await runEmbed({ db: killedDb, model: 'mobilenetv2-int8', partSize: 32 });
   const photos = resumed.sets.find((s) => s.set === 'photos');
   assert.ok(photos && photos.alreadyDone > 0 && photos.embedded > 0, 'the resumed run continued where the killed one stopped');
   const a = await Db.open(killedDb, { readOnly: true });
@@ -157,13 +157,13 @@ test('a corrupt preview in the middle of a batch is recorded and skipped; every 
   const dir = join(work.dir, 'corrupt');
   const sample = await smallSample();
   const db2 = join(dir, 'flux.duckdb');
-  await ingest({ originals: sample.originals, db: db2 });
+  await runIngest({ originals: sample.originals, db: db2 });
   const d = await Db.open(db2, { readOnly: true });
   const rows = await d.all<{ photo_id: number; preview: string }>('SELECT photo_id, preview FROM photos ORDER BY photo_id');
   d.close();
   const victim = rows[2] as { photo_id: number; preview: string };
   writeFileSync(join(dir, victim.preview), Buffer.from('not a jpeg at all'));
-  const r = await embed({ db: db2, model: 'mobilenetv2-int8', sets: ['photos'], batchSize: 8 });
+  const r = await runEmbed({ db: db2, model: 'mobilenetv2-int8', sets: ['photos'], batchSize: 8 });
   assert.equal(r.sets[0]?.failed, 1);
   assert.equal(r.sets[0]?.embedded, rows.length - 1);
   const a = await Db.open(db2, { readOnly: true });
@@ -183,7 +183,7 @@ test('a corrupt preview in the middle of a batch is recorded and skipped; every 
   }
   // the preview restored, the next run embeds it and the error is gone
   copyFileSync(join(work.dir, victim.preview), join(dir, victim.preview));
-  const again = await embed({ db: db2, model: 'mobilenetv2-int8', sets: ['photos'], batchSize: 8 });
+  const again = await runEmbed({ db: db2, model: 'mobilenetv2-int8', sets: ['photos'], batchSize: 8 });
   assert.deepEqual([again.sets[0]?.embedded, again.sets[0]?.failed, again.sets[0]?.alreadyDone], [1, 0, rows.length - 1]);
   const c = await Db.open(db2, { readOnly: true });
   const e = await Db.open(dbFile, { readOnly: true });
@@ -197,10 +197,35 @@ test('a corrupt preview in the middle of a batch is recorded and skipped; every 
 });
 
 test('with no model at all, the descriptor alone is computed and the report says how to fetch a model', async () => {
-  const r = await embed({ db: dbFile, model: 'none' });
+  const r = await runEmbed({ db: dbFile, model: 'none' });
   assert.equal(r.model, null);
   assert.match(r.note ?? '', /descriptor only/);
-  if (!findModel('clip-vit-b32').path) await assert.rejects(embed({ db: dbFile, model: 'clip-vit-b32' }), /flux models fetch clip-vit-b32/);
-  await assert.rejects(embed({ db: dbFile, model: 'nope' }), /--model: expected one of mobilenetv2-int8/);
-  await assert.rejects(embed({ db: dbFile, model: 'none', views: -1 }), /--views: expected an integer from 0 to 32, received -1/);
+  if (!findModel('clip-vit-b32').path) await assert.rejects(runEmbed({ db: dbFile, model: 'clip-vit-b32' }), /flux models fetch clip-vit-b32/);
+  await assert.rejects(runEmbed({ db: dbFile, model: 'nope' }), /--model: expected one of mobilenetv2-int8/);
+  await assert.rejects(runEmbed({ db: dbFile, model: 'none', views: -1 }), /--views: expected an integer from 0 to 32, received -1/);
+});
+
+test('stage contract: embed runs on an open database with the decoding workers it is given', async () => {
+  const sample = await smallSample();
+  const db = await Db.open(dbFile);
+  try {
+    await assert.rejects(embed(db, { model: 'none', decodeWorkers: 0 }), /decodeWorkers: expected an integer from 1 to 64/);
+    const r = await embed(db, { model: 'none', decodeWorkers: 1, sets: ['inbox'] });
+    assert.equal(r.sets.length, 1);
+    assert.equal(r.sets[0]?.set, 'inbox');
+    assert.equal(r.sets[0]?.images, sample.truth.counts.inbox);
+    // still open after the stage
+    assert.equal(Number(await db.value(`SELECT count(*) FROM descriptors WHERE "set" = 'inbox'`)), sample.truth.counts.inbox);
+  } finally {
+    db.close();
+  }
+  // the environment is read by the pipeline layer, which names the variable when it is wrong
+  process.env.FLUX_DECODE_WORKERS = 'many';
+  try {
+    assert.throws(() => decodeWorkers(), /FLUX_DECODE_WORKERS: expected an integer from 1 to 64/);
+    process.env.FLUX_DECODE_WORKERS = '2';
+    assert.equal(decodeWorkers(), 2);
+  } finally {
+    delete process.env.FLUX_DECODE_WORKERS;
+  }
 });

@@ -111,15 +111,14 @@ export function snapshot(dir: string): Map<string, string> {
 export async function matchedSmallSample(
   dir: string,
 ): Promise<{ sample: SampleResult; dbFile: string; hasModel: boolean }> {
-  const { ingest } = await import('../lib/1-ingest/ingest.js');
-  const { embed } = await import('../lib/2-embed/embed.js');
+  const { runEmbed, runIngest } = await import('../lib/pipeline/stages.js');
   const { match } = await import('../lib/3-match/match.js');
   const { findModel } = await import('../lib/2-embed/models.js');
   const hasModel = findModel('mobilenetv2-int8').path !== null;
   const sample = await smallSample();
   const dbFile = join(dir, 'flux.duckdb');
-  await ingest({ originals: sample.originals, keepers: sample.keepers, db: dbFile });
-  await embed({ db: dbFile, model: hasModel ? 'mobilenetv2-int8' : 'none' });
+  await runIngest({ originals: sample.originals, keepers: sample.keepers, db: dbFile });
+  await runEmbed({ db: dbFile, model: hasModel ? 'mobilenetv2-int8' : 'none' });
   await match({ db: dbFile });
   return { sample, dbFile, hasModel };
 }

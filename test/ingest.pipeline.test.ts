@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { Db } from '../lib/db/duckdb.js';
 import { ingest, type IngestReport } from '../lib/1-ingest/ingest.js';
+import { runIngest } from '../lib/pipeline/stages.js';
 import type { SampleResult } from '../lib/0-sample/generate.js';
 import { FluxError } from '../lib/util/check.js';
 import { envSkip, PROJECT, runCliAndKill, smallSample, snapshot, tempDir } from './helpers.js';
@@ -41,7 +42,7 @@ before(async () => {
   work = tempDir('ingest');
   dbFile = join(work.dir, 'flux.duckdb');
   archiveBefore = snapshot(sample.out);
-  first = await ingest({ ...roots(), db: dbFile });
+  first = await runIngest({ ...roots(), db: dbFile });
 });
 after(() => work.cleanup());
 
@@ -134,7 +135,7 @@ test('previews exist for every photo, upright, about 384 px', async () => {
 
 test('a second run rewrites nothing', async () => {
   const before = await dumpTables(dbFile);
-  const second = await ingest({ ...roots(), db: dbFile });
+  const second = await runIngest({ ...roots(), db: dbFile });
   for (const r of second.roots) {
     assert.equal(r.unchanged, r.files, `${r.root}: every file unchanged`);
     assert.equal(r.ok + r.failed + r.skipped, 0, `${r.root}: nothing re-read`);
@@ -148,7 +149,7 @@ test('a run killed half way and re-run ends with exactly the tables of an uninte
   const previews = join(work.dir, 'killed', 'previews');
   await runCliAndKill(['ingest', '--originals', sample.originals, '--keepers', sample.keepers, '--inbox', sample.inbox, '--db', killedDb, '--concurrency', '1'],
     () => (existsSync(previews) ? readdirSync(previews).reduce((n, d) => n + readdirSync(join(previews, d)).length, 0) : 0) >= total / 3, 'flux ingest');
-  const resumed = await ingest({ ...roots(), db: killedDb });
+  const resumed = await runIngest({ ...roots(), db: killedDb });
   const originals = resumed.roots.find((r) => r.root === 'originals');
   assert.ok(originals && originals.unchanged > 0, 'the resumed run skipped what the killed run had committed');
   assert.ok(originals.unchanged < originals.files, 'the killed run had not finished');
@@ -162,10 +163,10 @@ test('the archive is untouched: same files, bytes and mtimes', () => {
 });
 
 test('bad arguments name the option and never write into the archive', async () => {
-  await assert.rejects(ingest({ originals: join(work.dir, 'nope'), db: dbFile }), (e: Error) => e instanceof FluxError && /--originals: folder not found/.test(e.message));
-  await assert.rejects(ingest({ originals: sample.originals, db: join(sample.originals, 'x.duckdb') }), /--db: .* is inside the archive folder --originals/);
-  await assert.rejects(ingest({ originals: sample.originals, db: dbFile, workspace: join(sample.keepers, 'cache'), keepers: sample.keepers }), /--workspace: .*inside the archive/);
-  await assert.rejects(ingest({ db: dbFile }), /at least one of --originals/);
+  await assert.rejects(runIngest({ originals: join(work.dir, 'nope'), db: dbFile }), (e: Error) => e instanceof FluxError && /--originals: folder not found/.test(e.message));
+  await assert.rejects(runIngest({ originals: sample.originals, db: join(sample.originals, 'x.duckdb') }), /--db: .* is inside the archive folder --originals/);
+  await assert.rejects(runIngest({ originals: sample.originals, db: dbFile, workspace: join(sample.keepers, 'cache'), keepers: sample.keepers }), /--workspace: .*inside the archive/);
+  await assert.rejects(runIngest({ db: dbFile }), /at least one of --originals/);
   assert.equal(existsSync(join(sample.originals, 'x.duckdb')), false);
 });
 
@@ -195,18 +196,18 @@ test('links into the archive and overlapping trees are refused; links inside a t
   const lnk = join(root, 'lnk');
   symlinkSync(originals, lnk);
   // the database and workspace through a link into the archive, and the archive through a link
-  await assert.rejects(ingest({ originals, db: join(lnk, 'x.duckdb') }), /--db: .*lnk\/x\.duckdb is inside the archive folder --originals/);
-  await assert.rejects(ingest({ originals: lnk, db: join(originals, 'y.duckdb') }), /--db: .* is inside the archive folder --originals/);
+  await assert.rejects(runIngest({ originals, db: join(lnk, 'x.duckdb') }), /--db: .*lnk\/x\.duckdb is inside the archive folder --originals/);
+  await assert.rejects(runIngest({ originals: lnk, db: join(originals, 'y.duckdb') }), /--db: .* is inside the archive folder --originals/);
   assert.ok(!existsSync(join(originals, 'x.duckdb')) && !existsSync(join(originals, 'y.duckdb')) && !existsSync(join(originals, 'previews')));
   // one tree inside another, or the same tree twice
-  await assert.rejects(ingest({ originals: root, keepers: originals, db: join(work.dir, 'o.duckdb') }), /--keepers: .* lies inside --originals .*must be separate folders/);
-  await assert.rejects(ingest({ originals, keepers: lnk, db: join(work.dir, 'o.duckdb') }), /--originals: .* is the same folder as --keepers/);
+  await assert.rejects(runIngest({ originals: root, keepers: originals, db: join(work.dir, 'o.duckdb') }), /--keepers: .* lies inside --originals .*must be separate folders/);
+  await assert.rejects(runIngest({ originals, keepers: lnk, db: join(work.dir, 'o.duckdb') }), /--originals: .* is the same folder as --keepers/);
   // an inbox inside the workspace (here the previews beside the database) would take in the workbench's own files
   const wsDb = join(root, 'ws', 'flux.duckdb');
-  await ingest({ originals, db: wsDb });
+  await runIngest({ originals, db: wsDb });
   const previews = join(root, 'ws', 'previews');
   const before = ls(previews, { recursive: true }).length;
-  await assert.rejects(ingest({ inbox: previews, db: wsDb }), /--inbox: .*ws\/previews is the workspace folder .*ws\/previews, where the workbench writes its previews/);
+  await assert.rejects(runIngest({ inbox: previews, db: wsDb }), /--inbox: .*ws\/previews is the workspace folder .*ws\/previews, where the workbench writes its previews/);
   assert.equal(ls(previews, { recursive: true }).length, before, 'nothing written there');
   // a linked photo and a linked day folder inside the tree: listed with the reason, the rest indexed
   const year = ls(originals)[0] as string;
@@ -218,7 +219,7 @@ test('links into the archive and overlapping trees are refused; links inside a t
   symlinkSync(join(originals, year, month, dayName, photo), join(day, 'linked', 'R9999999.JPG'));
   symlinkSync(join(originals, year, month, dayName), join(day, 'linked', 'a-day'));
   const db = join(work.dir, 'links.duckdb');
-  const r = await ingest({ originals, db });
+  const r = await runIngest({ originals, db });
   const errors = await query<{ path: string; stage: string; message: string }>(db, `SELECT path, stage, message FROM ingest_errors WHERE stage = 'walk' ORDER BY path`);
   assert.deepEqual(errors.map((e) => e.path), [`${year}/linked/R9999999.JPG`, `${year}/linked/a-day`]);
   for (const e of errors) assert.match(e.message, /symbolic link, not followed/);
@@ -230,11 +231,11 @@ test('links into the archive and overlapping trees are refused; links inside a t
   const bad = (await query<{ path: string }>(db, `SELECT min(path) AS path FROM ingest_errors WHERE stage <> 'walk'`))[0]?.path as string;
   rmSync(join(originals, bad));
   symlinkSync(join(originals, year, month, dayName, photo), join(originals, bad));
-  const r2 = await ingest({ originals, db });
+  const r2 = await runIngest({ originals, db });
   assert.equal(r2.roots[0]?.passedOver, 3);
   assert.deepEqual((await query<{ stage: string }>(db, `SELECT stage FROM ingest_errors WHERE path = '${bad}'`)).map((e) => e.stage), ['walk']);
   // a keepers folder inside the originals this database indexed before is refused, given alone too
-  await assert.rejects(ingest({ keepers: join(originals, year), db }), /--keepers: .* overlaps the originals folder .* this database indexed before/);
+  await assert.rejects(runIngest({ keepers: join(originals, year), db }), /--keepers: .* overlaps the originals folder .* this database indexed before/);
 });
 
 // the archive as another user sees it: a folder it cannot list, a file it cannot read (root reads everything)
@@ -288,7 +289,7 @@ test('a database moved with its workspace finds its previews; a missing workspac
   const { cpSync, rmSync } = await import('node:fs');
   const { workspaceOf } = await import('../lib/2-embed/embed.js');
   const a = join(work.dir, 'move-a');
-  await ingest({ originals: sample.originals, db: join(a, 'flux.duckdb') });
+  await runIngest({ originals: sample.originals, db: join(a, 'flux.duckdb') });
   const b = join(work.dir, 'move-b');
   cpSync(a, b, { recursive: true });
   rmSync(a, { recursive: true });
@@ -303,8 +304,8 @@ test('a database moved with its workspace finds its previews; a missing workspac
   // a workspace of its own elsewhere is recorded as it is, and kept by a later run that does not name one
   const ws = join(work.dir, 'elsewhere');
   const cDb = join(work.dir, 'move-c', 'flux.duckdb');
-  await ingest({ originals: sample.originals, db: cDb, workspace: ws });
-  const later = await ingest({ keepers: sample.keepers, db: cDb });
+  await runIngest({ originals: sample.originals, db: cDb, workspace: ws });
+  const later = await runIngest({ keepers: sample.keepers, db: cDb });
   assert.equal(later.workspace, ws);
   assert.ok(!existsSync(join(work.dir, 'move-c', 'previews')), 'no second preview cache beside the database');
   // gone, it is named with what to do; doing it rebuilds the previews of unchanged files in the new workspace
@@ -316,7 +317,7 @@ test('a database moved with its workspace finds its previews; a missing workspac
     c.close();
   }
   const ws2 = join(work.dir, 'elsewhere-2');
-  await ingest({ originals: sample.originals, keepers: sample.keepers, db: cDb, workspace: ws2 });
+  await runIngest({ originals: sample.originals, keepers: sample.keepers, db: cDb, workspace: ws2 });
   const rows = await query<{ preview: string }>(cDb, 'SELECT preview FROM photos UNION ALL SELECT preview FROM keeper_files');
   assert.ok(rows.length > 0 && rows.every((p) => existsSync(join(ws2, p.preview))), 'every preview rebuilt in the new workspace');
 });
@@ -334,7 +335,7 @@ test('a photo that decodes only past damaged data is indexed with a warning; cop
   for (let i = 0; i < 400; i++) damaged[Math.floor(damaged.length * 0.6) + i] = (i * 37) & 0xff;
   writeFileSync(join(day, 'R0000002.JPG'), damaged);
   const db = join(work.dir, 'damaged', 'flux.duckdb');
-  const r = await ingest({ originals, db });
+  const r = await runIngest({ originals, db });
   assert.deepEqual([r.roots[0]?.ok, r.roots[0]?.warned, r.roots[0]?.failed], [2, 1, 0]);
   const warnings = await query<{ path: string; message: string }>(db, 'SELECT path, message FROM ingest_warnings');
   assert.deepEqual(warnings.map((w) => w.path), ['2024/2024-05/2024-05-17/R0000002.JPG']);
@@ -343,24 +344,45 @@ test('a photo that decodes only past damaged data is indexed with a warning; cop
   const { utimesSync } = await import('node:fs');
   utimesSync(join(day, 'R0000002.JPG'), new Date(), new Date(Date.now() + 5000));
   writeFileSync(join(day, 'R0000003.JPG'), damaged);
-  const again = await ingest({ originals, db });
+  const again = await runIngest({ originals, db });
   assert.equal(again.roots[0]?.warned, 2);
   assert.deepEqual((await query<{ path: string; message: string }>(db, 'SELECT path, message FROM ingest_warnings ORDER BY path')),
     ['R0000002.JPG', 'R0000003.JPG'].map((n) => ({ path: `2024/2024-05/2024-05-17/${n}`, message: warnings[0]?.message })));
   rmSync(join(day, 'R0000003.JPG'));
   writeFileSync(join(day, 'R0000002.JPG'), bytes);
-  await ingest({ originals, db });
+  await runIngest({ originals, db });
   assert.deepEqual(await query(db, 'SELECT * FROM ingest_warnings'), []);
   // a damaged EXIF block: indexed as without EXIF, and said to be damaged rather than stripped
   const badExif = Buffer.from(bytes);
   const tiff = badExif.indexOf(Buffer.from('Exif\0\0')) + 6;
   badExif.fill(0, tiff, tiff + 64);
   writeFileSync(join(day, 'R0000004.JPG'), badExif);
-  const withBadExif = await ingest({ originals, db });
+  const withBadExif = await runIngest({ originals, db });
   assert.deepEqual([withBadExif.roots[0]?.ok, withBadExif.roots[0]?.warned], [1, 1]);
   assert.deepEqual(await query(db, `SELECT captured_at, make FROM photos WHERE path LIKE '%R0000004.JPG'`), [{ captured_at: null, make: null }]);
   assert.deepEqual(await query(db, 'SELECT path, message FROM ingest_warnings'), [{
     path: '2024/2024-05/2024-05-17/R0000004.JPG',
     message: 'damaged EXIF block (Malformed EXIF data): indexed as without EXIF (no capture time, camera or orientation)',
   }]);
+});
+
+test('stage contract: ingest runs on an open database, reports progress and leaves the database open', async () => {
+  const db = await Db.open(':memory:');
+  try {
+    const events: Array<{ stage: string; done: number; total: number }> = [];
+    const r = await ingest(db, { keepers: sample.keepers, workspace: join(work.dir, 'ws-contract'), onProgress: (e) => {
+      events.push(e);
+    } });
+    assert.equal(r.db, ':memory:');
+    const keepers = r.roots[0] as IngestReport['roots'][number];
+    assert.equal(keepers.root, 'keepers');
+    assert.equal(keepers.ok, sample.truth.counts.keeperFilesReadable);
+    // the last event says every file of the root is done
+    const last = events.filter((e) => e.stage === 'keepers').at(-1);
+    assert.deepEqual([last?.done, last?.total], [keepers.files - keepers.unchanged, keepers.files - keepers.unchanged]);
+    // still open: the caller reads what the stage wrote, in the same connection
+    assert.equal(Number(await db.value('SELECT count(*) FROM keeper_files')), keepers.ok);
+  } finally {
+    db.close();
+  }
 });

@@ -4,9 +4,8 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import sharp, { type Metadata, type Sharp } from 'sharp';
 import { Db } from '../lib/db/duckdb.js';
-import { embed } from '../lib/2-embed/embed.js';
 import { findModel } from '../lib/2-embed/models.js';
-import { ingest } from '../lib/1-ingest/ingest.js';
+import { runEmbed, runIngest } from '../lib/pipeline/stages.js';
 import { match, calibrate, formatMatch, timeContradicts, type MatchReport } from '../lib/3-match/match.js';
 import { applyDecisions, writeReview } from '../lib/3-match/review.js';
 import { csvCell, parseCsv } from '../lib/util/csv.js';
@@ -34,9 +33,9 @@ async function rows(file: string): Promise<Row[]> {
 before(async () => {
   sample = await smallSample();
   dbFile = join(work.dir, 'flux.duckdb');
-  await ingest({ originals: sample.originals, keepers: sample.keepers, inbox: sample.inbox, db: dbFile });
+  await runIngest({ originals: sample.originals, keepers: sample.keepers, inbox: sample.inbox, db: dbFile });
   // with the model the similarity step uses its vectors; without it, thumbnails
-  if (hasModel) await embed({ db: dbFile, model: 'mobilenetv2-int8' });
+  if (hasModel) await runEmbed({ db: dbFile, model: 'mobilenetv2-int8' });
   report = await match({ db: dbFile });
 });
 
@@ -205,8 +204,8 @@ test('a keeper whose EXIF time points at the wrong frame of a burst is never lin
     .withExif({ IFD0: { Make: String(eb.Make), Model: String(eb.Model) }, IFD2: { DateTimeOriginal: stamp(eb), SubSecTimeOriginal: String(eb.SubSecTimeOriginal ?? '00') } })
     .toFile(join(keepers, day, `${date}_DanteSisofo_print-b3.jpg`));
   const db2 = join(root, 'flux.duckdb');
-  await ingest({ originals: sample.originals, keepers, db: db2 });
-  await embed({ db: db2, model: 'mobilenetv2-int8' });
+  await runIngest({ originals: sample.originals, keepers, db: db2 });
+  await runEmbed({ db: db2, model: 'mobilenetv2-int8' });
   await match({ db: db2 });
   const got = new Map((await rows(db2)).map((r) => [r.path.split('/').pop(), r]));
   for (const name of [`${date}_DanteSisofo_print-b1.jpg`, `${date}_DanteSisofo_print-b2.jpg`, `${date}_DanteSisofo_print-b3.jpg`]) {
@@ -286,8 +285,8 @@ test('real photos: re-encoded, cropped, exposure-shifted, stripped and renamed c
     }
   }
   const db = join(root, 'flux.duckdb');
-  await ingest({ originals, keepers, db });
-  await embed({ db, model: 'mobilenetv2-int8' });
+  await runIngest({ originals, keepers, db });
+  await runEmbed({ db, model: 'mobilenetv2-int8' });
   const r = await match({ db });
   const got = await rows(db);
   for (const [path, { original, exif }] of expected) {

@@ -5,7 +5,7 @@ import { after, test } from 'node:test';
 import { generateSample, planSample } from '../lib/0-sample/generate.js';
 import { TASTE_TERMS, tasteScore, tasteTerms } from '../lib/0-sample/render.js';
 import { generateMetadata } from '../lib/0-sample/metadata.js';
-import { ingestMetadata } from '../lib/1-ingest/ingest.js';
+import { runIngestMetadata } from '../lib/pipeline/stages.js';
 import { Db } from '../lib/db/duckdb.js';
 import { sha256, walk } from '../lib/util/fsutil.js';
 import { FluxError } from '../lib/util/check.js';
@@ -100,7 +100,7 @@ test('metadata-only sample: realistic rows that load into the data contract', as
   const r = await generateMetadata({ out: join(work.dir, 'meta'), seed: 3, photos: 30_000, keepers: 1200 });
   assert.equal(r.keeperFiles, 1200);
   const dbFile = join(work.dir, 'meta.duckdb');
-  const loaded = await ingestMetadata({ dir: join(work.dir, 'meta'), db: dbFile });
+  const loaded = await runIngestMetadata({ dir: join(work.dir, 'meta'), db: dbFile });
   assert.equal(loaded.photos, r.photos);
   assert.ok(r.photos < 30_000 && r.photos > 29_900, 'orphans removed their originals');
   const db = await Db.open(dbFile, { readOnly: true });

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { Db } from '../lib/db/duckdb.js';
 import { sessionStats } from '../lib/8-analysis/sessions.js';
-import { ingest } from '../lib/1-ingest/ingest.js';
+import { runIngest } from '../lib/pipeline/stages.js';
 import { match } from '../lib/3-match/match.js';
 import { smallSample, tempDir } from './helpers.js';
 
@@ -14,7 +14,7 @@ let dbFile: string;
 before(async () => {
   const sample = await smallSample();
   dbFile = join(work.dir, 'flux.duckdb');
-  await ingest({ originals: sample.originals, keepers: sample.keepers, db: dbFile });
+  await runIngest({ originals: sample.originals, keepers: sample.keepers, db: dbFile });
   await match({ db: dbFile });
 });
 

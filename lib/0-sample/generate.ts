@@ -76,7 +76,9 @@ export interface SampleTruth {
   generator: number;
   config: Required<Omit<SampleOptions, 'out' | 'onProgress'>>;
   counts: Record<string, number>;
-  sessions: Array<{ id: number; date: string; model: string; start: string; frames: number; richness: number; clockShiftHours: number }>;
+  sessions: Array<{
+    id: number; date: string; model: string; start: string; frames: number; richness: number; clockShiftHours: number;
+  }>;
   photos: TruthPhoto[];
   /** Double-imported corpus copies and the path they duplicate. */
   duplicates: Array<{ path: string; of: string }>;
@@ -147,7 +149,8 @@ function withCameraExif(img: Sharp, f: Frame, time = f.time): Sharp {
 }
 
 /** Europe-like daylight saving: +02:00 from April to October. */
-const offsetFor = (date: string): string => (Number(date.slice(5, 7)) >= 4 && Number(date.slice(5, 7)) <= 10 ? '+02:00' : '+01:00');
+const offsetFor = (date: string): string =>
+  (Number(date.slice(5, 7)) >= 4 && Number(date.slice(5, 7)) <= 10 ? '+02:00' : '+01:00');
 
 function cameraSettings(rng: Rng, p: SceneParams): { exposure: string; fNumber: number; iso: number } {
   const night = p.timeOfDay < 6.5 || p.timeOfDay > 20.5;
@@ -253,7 +256,8 @@ export function planSample(cfg: SampleTruth['config']): Plan {
     counters[0] = counter >= 9999 ? 1 : counter + 1;
     inbox.push({
       session: -1, body: 0, name: ricoh(counter), folder: '', time: fmt(clock), subSec: pad(irng.int(0, 99)),
-      offset: offsetFor(idate), params, taste: tasteScore(params), latent: 0, misfire: null, portrait: false, burst: null,
+      offset: offsetFor(idate), params, taste: tasteScore(params), latent: 0, misfire: null, portrait: false,
+      burst: null,
       ...cameraSettings(irng, params), inCorpus: false, keeper: false,
     });
   }
@@ -264,7 +268,8 @@ export function planSample(cfg: SampleTruth['config']): Plan {
 async function encodeFrame(f: Frame, cfg: SampleTruth['config'], withExif = true): Promise<Buffer> {
   const [w, h] = f.portrait ? [cfg.height, cfg.width] : [cfg.width, cfg.height];
   const rgb = renderScene(f.params, w, h);
-  let img = sharp(Buffer.from(rgb.buffer, rgb.byteOffset, rgb.byteLength), { raw: { width: w, height: h, channels: 3 } });
+  const raw = { width: w, height: h, channels: 3 } as const;
+  let img = sharp(Buffer.from(rgb.buffer, rgb.byteOffset, rgb.byteLength), { raw });
   const sigma = blurSigma(f.params, w);
   if (sigma > 0) img = img.blur(sigma);
   // a portrait frame is stored sideways with Orientation 6, as the camera does
@@ -300,7 +305,9 @@ function prepareOut(out: string, config: SampleTruth['config']): 'fresh' | 'done
       }
       return existsSync(join(dir, 'truth.json')) ? 'done' : 'fresh';
     }
-    if (readdirSync(dir).length > 0) throw new FluxError(`--out: ${dir} is not empty and is not a sample archive; choose an empty or new folder`);
+    if (readdirSync(dir).length > 0) {
+      throw new FluxError(`--out: ${dir} is not empty and is not a sample archive; choose an empty or new folder`);
+    }
   }
   writeFileSync(join(dir, MARKER), JSON.stringify({ generator: GENERATOR_VERSION, config }, null, 1));
   return 'fresh';
@@ -332,31 +339,32 @@ export interface SampleResult {
   seconds: number;
 }
 
-/**
- * Writes the sample archive to `out`: `ORIGINALS/`, `KEEPERS/`, `INBOX/` and `truth.json`. A folder that already
- * holds the same sample is reused as it is; a half-written one is completed.
- */
-export async function generateSample(options: SampleOptions): Promise<SampleResult> {
-  const t0 = performance.now();
-  const cfg = sampleConfig(options);
-  if (!(cfg.keeperRate > 0 && cfg.keeperRate < 0.5)) throw new FluxError(`--keeper-rate: expected a number from 0 to 0.5, received ${cfg.keeperRate}`);
-  const out = resolve(checkString('--out', options.out));
-  const paths = { originals: join(out, 'ORIGINALS'), keepers: join(out, 'KEEPERS'), inbox: join(out, 'INBOX'), truthFile: join(out, 'truth.json') };
-  if (prepareOut(out, cfg) === 'done') {
-    const truth = JSON.parse(readFileSync(paths.truthFile, 'utf8')) as SampleTruth;
-    return { out, ...paths, truth, reused: true, seconds: (performance.now() - t0) / 1000 };
-  }
-  const onProgress = throttle(options.onProgress);
-  const { sessions, frames, inbox } = planSample(cfg);
-  const rng = new Rng(cfg.seed).fork('files');
+/** What the writing steps share: the settings, the folders, the random stream, the truth so far and the progress. */
+interface Writer {
+  cfg: SampleTruth['config'];
+  paths: { originals: string; keepers: string; inbox: string; truthFile: string };
+  rng: Rng;
+  truth: SampleTruth;
+  onProgress: OnProgress;
+  /** Frames rendered so far, of `total`. */
+  rendered: { done: number; total: number };
+}
 
-  // ---- assign how each keeper file was made
+/** How each keeper file was made: which keepers lost their original, the clock-shifted session, and the rest. */
+interface KeeperPlan {
+  keepers: Frame[];
+  kindOf: Map<Frame, KeeperKind>;
+  shiftHours: number;
+}
+
+/** Assigns how each keeper file was made (fixed quotas first so every kind occurs, then a realistic mix). */
+function planKeepers(rng: Rng, frames: Frame[], sessions: Plan['sessions']): KeeperPlan {
   const keepers = frames.filter((f) => f.keeper);
   const bySession = new Map<number, Frame[]>();
   for (const k of keepers) bySession.set(k.session, [...(bySession.get(k.session) ?? []), k]);
   // the clock-shifted session: the one with the most keepers among the middle sessions
-  const shifted = [...bySession.entries()].filter(([, ks]) => ks.length >= 2).sort((a, b) => b[1].length - a[1].length || a[0] - b[0])[1]?.[0]
-    ?? [...bySession.keys()][0] as number;
+  const shifted = [...bySession.entries()].filter(([, ks]) => ks.length >= 2)
+    .sort((a, b) => b[1].length - a[1].length || a[0] - b[0])[1]?.[0] ?? [...bySession.keys()][0] as number;
   const shiftHours = 1;
   (sessions[shifted] as Plan['sessions'][number]).shiftHours = shiftHours;
   const kindOf = new Map<Frame, KeeperKind>();
@@ -365,94 +373,109 @@ export async function generateSample(options: SampleOptions): Promise<SampleResu
     kindOf.set(k, 'missing-original');
     k.inCorpus = false;
   }
-  const quota: KeeperKind[] = ['copy', 'edit', 'edit-stripped', 'stripped-renamed', 'reencode', 'copy', 'edit', 'edit-stripped', 'stripped-renamed', 'reencode'];
+  const quota: KeeperKind[] = ['copy', 'edit', 'edit-stripped', 'stripped-renamed', 'reencode', 'copy', 'edit',
+    'edit-stripped', 'stripped-renamed', 'reencode'];
+  const mix = ['copy', 'copy', 'copy', 'copy', 'reencode', 'edit', 'edit-stripped', 'stripped-renamed'] as const;
   const rest = rng.shuffle(keepers.filter((k) => !kindOf.has(k) && k.session !== shifted));
-  rest.forEach((k, i) => {
-    // fixed quotas first so every kind occurs, then a realistic mix, mostly plain copies
-    const kind = i < quota.length ? quota[i] as KeeperKind : rng.pick(['copy', 'copy', 'copy', 'copy', 'reencode', 'edit', 'edit-stripped', 'stripped-renamed'] as const);
-    kindOf.set(k, kind);
-  });
+  rest.forEach((k, i) => kindOf.set(k, i < quota.length ? quota[i] as KeeperKind : rng.pick(mix)));
   for (const k of keepers) if (k.session === shifted) kindOf.set(k, 'shifted');
+  return { keepers, kindOf, shiftHours };
+}
 
-  const truth: SampleTruth = {
-    generator: GENERATOR_VERSION, config: cfg, counts: {}, sessions: [], photos: [], duplicates: [], keepers: [], bad: [],
-    sidecars: [], inbox: [], recurringNames: 0,
-  };
+const corpusPath = (f: Frame): string => `${f.folder}/${f.name}`;
+const keeperDir = (time: string): string => dayFolder(time.slice(0, 10));
+
+/**
+ * Renders and writes the corpus, two encodes in flight while the next frame renders; returns each frame's SHA-256
+ * and the bytes of the kept frames (their keeper files are made from them).
+ */
+async function writeCorpus(w: Writer,
+  frames: Frame[]): Promise<{ shaOf: Map<Frame, string>; bytesOf: Map<Frame, Buffer> }> {
   const shaOf = new Map<Frame, string>();
   const bytesOf = new Map<Frame, Buffer>();
-  const corpusPath = (f: Frame): string => `${f.folder}/${f.name}`;
-  const keeperDir = (time: string): string => dayFolder(time.slice(0, 10));
-
-  // ---- render and write the corpus, two encodes in flight while the next frame renders
-  const total = frames.length + inbox.length;
-  let done = 0;
   const inflight = new Set<Promise<void>>();
-  const writeCorpus = async (f: Frame): Promise<void> => {
-    const jpeg = await encodeFrame(f, cfg);
+  const writeOne = async (f: Frame): Promise<void> => {
+    const jpeg = await encodeFrame(f, w.cfg);
     shaOf.set(f, sha256(jpeg));
     if (f.keeper) bytesOf.set(f, jpeg);
-    if (f.inCorpus) writeFile(paths.originals, corpusPath(f), jpeg, f.time, f.offset);
-    onProgress({ stage: 'render', done: ++done, total });
+    if (f.inCorpus) writeFile(w.paths.originals, corpusPath(f), jpeg, f.time, f.offset);
+    w.onProgress({ stage: 'render', done: ++w.rendered.done, total: w.rendered.total });
   };
   for (const f of [...frames]) {
-    const p = writeCorpus(f).finally(() => inflight.delete(p));
+    const p = writeOne(f).finally(() => inflight.delete(p));
     inflight.add(p);
     if (inflight.size >= 2) await Promise.race(inflight);
   }
   await Promise.all(inflight);
   for (const f of frames) {
     if (!f.inCorpus) continue;
-    truth.photos.push({
-      path: corpusPath(f), sha256: shaOf.get(f) as string, session: f.session, burst: f.burst, capturedAt: `${f.time}.${f.subSec}`,
-      taste: Math.round(f.taste * 1e4) / 1e4, keeper: f.keeper, misfire: f.misfire, orientation: f.portrait ? 6 : 1,
+    w.truth.photos.push({
+      path: corpusPath(f), sha256: shaOf.get(f) as string, session: f.session, burst: f.burst,
+      capturedAt: `${f.time}.${f.subSec}`, taste: Math.round(f.taste * 1e4) / 1e4, keeper: f.keeper, misfire: f.misfire,
+      orientation: f.portrait ? 6 : 1,
     });
   }
+  return { shaOf, bytesOf };
+}
 
-  // ---- keeper files
-  const author = cfg.author;
-  let renamed = 0;
-  for (const f of keepers) {
-    const kind = kindOf.get(f) as KeeperKind;
-    const orig = bytesOf.get(f) as Buffer;
-    let time = f.time;
-    let data: Buffer;
-    let name = canonicalName(time, author, f.name);
-    if (kind === 'copy' || kind === 'missing-original') {
-      data = orig;
-    } else if (kind === 'reencode') {
-      data = await withCameraExif(sharp(orig).jpeg({ quality: cfg.quality - 10 - rng.int(0, 8) }), f).toBuffer();
-    } else if (kind === 'edit' || kind === 'edit-stripped') {
-      const meta = await sharp(orig).metadata();
-      const cropX = Math.round((meta.width as number) * rng.uniform(0, 0.05));
-      const cropY = Math.round((meta.height as number) * rng.uniform(0, 0.05));
-      const ev = rng.uniform(-0.3, 0.3);
-      const gain = 2 ** (ev / 2.2);
-      let img = sharp(orig);
-      if (kind === 'edit-stripped' && f.portrait) img = img.rotate();
-      const w0 = kind === 'edit-stripped' && f.portrait ? meta.height as number : meta.width as number;
-      const h0 = kind === 'edit-stripped' && f.portrait ? meta.width as number : meta.height as number;
-      img = sharp(await img.toBuffer()).extract({ left: cropX, top: cropY, width: w0 - 2 * cropX, height: h0 - 2 * cropY }).linear(gain, 0).jpeg({ quality: cfg.quality });
-      data = kind === 'edit' ? await withCameraExif(img, f).toBuffer() : await img.toBuffer();
-    } else if (kind === 'stripped-renamed') {
-      data = await sharp(orig).rotate().jpeg({ quality: cfg.quality }).toBuffer();
-      name = `${time.slice(0, 10)}_${author}_print-${pad(++renamed)}.jpg`;
-    } else {
-      // shifted: the camera clock was off by whole hours; EXIF and name both carry the wrong time
-      time = fmt(parseLocal(f.time) + shiftHours * 3_600_000);
-      const moved = { ...f, time };
-      data = await withCameraExif(sharp(orig).jpeg({ quality: cfg.quality }), moved).toBuffer();
-      name = canonicalName(time, author, f.name);
-    }
+/** A crop of up to 5% a side and an exposure change of up to 0.3 EV; `stripped` loses EXIF (turned upright). */
+async function editedCopy(w: Writer, f: Frame, orig: Buffer, stripped: boolean): Promise<Buffer> {
+  const meta = await sharp(orig).metadata();
+  const cropX = Math.round((meta.width as number) * w.rng.uniform(0, 0.05));
+  const cropY = Math.round((meta.height as number) * w.rng.uniform(0, 0.05));
+  const ev = w.rng.uniform(-0.3, 0.3);
+  const gain = 2 ** (ev / 2.2);
+  let img = sharp(orig);
+  const upright = stripped && f.portrait;
+  if (upright) img = img.rotate();
+  const w0 = upright ? meta.height as number : meta.width as number;
+  const h0 = upright ? meta.width as number : meta.height as number;
+  img = sharp(await img.toBuffer()).extract({ left: cropX, top: cropY, width: w0 - 2 * cropX, height: h0 - 2 * cropY })
+    .linear(gain, 0).jpeg({ quality: w.cfg.quality });
+  return stripped ? img.toBuffer() : withCameraExif(img, f).toBuffer();
+}
+
+/** The bytes, name and (camera-clock) time of one keeper file, made from its original the way `kind` says. */
+async function keeperFile(w: Writer, f: Frame, kind: KeeperKind, orig: Buffer, plan: KeeperPlan,
+  renamed: { n: number }): Promise<{ data: Buffer; name: string; time: string }> {
+  const { cfg, rng } = w;
+  const name = canonicalName(f.time, cfg.author, f.name);
+  if (kind === 'copy' || kind === 'missing-original') return { data: orig, name, time: f.time };
+  if (kind === 'reencode') {
+    const data = await withCameraExif(sharp(orig).jpeg({ quality: cfg.quality - 10 - rng.int(0, 8) }), f).toBuffer();
+    return { data, name, time: f.time };
+  }
+  if (kind === 'edit' || kind === 'edit-stripped') {
+    return { data: await editedCopy(w, f, orig, kind === 'edit-stripped'), name, time: f.time };
+  }
+  if (kind === 'stripped-renamed') {
+    const data = await sharp(orig).rotate().jpeg({ quality: cfg.quality }).toBuffer();
+    return { data, name: `${f.time.slice(0, 10)}_${cfg.author}_print-${pad(++renamed.n)}.jpg`, time: f.time };
+  }
+  // shifted: the camera clock was off by whole hours; EXIF and name both carry the wrong time
+  const time = fmt(parseLocal(f.time) + plan.shiftHours * 3_600_000);
+  const data = await withCameraExif(sharp(orig).jpeg({ quality: cfg.quality }), { ...f, time }).toBuffer();
+  return { data, name: canonicalName(time, cfg.author, f.name), time };
+}
+
+/** Writes the keeper files, a few of them twice, and two orphans with no original anywhere. */
+async function writeKeepers(w: Writer, plan: KeeperPlan, corpus: Awaited<ReturnType<typeof writeCorpus>>,
+  frames: Frame[]): Promise<void> {
+  const { truth, rng, paths } = w;
+  const renamed = { n: 0 };
+  for (const f of plan.keepers) {
+    const kind = plan.kindOf.get(f) as KeeperKind;
+    const { data, name, time } = await keeperFile(w, f, kind, corpus.bytesOf.get(f) as Buffer, plan, renamed);
     const path = `${keeperDir(time)}/${name}`;
+    const originalSha256 = corpus.shaOf.get(f) as string;
     writeFile(paths.keepers, path, data, time, f.offset);
-    truth.keepers.push({
-      path, kind, original: f.inCorpus ? corpusPath(f) : null, originalSha256: shaOf.get(f) as string, session: f.session,
-    });
+    truth.keepers.push({ path, kind, original: f.inCorpus ? corpusPath(f) : null, originalSha256, session: f.session });
     // a few keeper files were copied twice into the keepers tree
     if (kind === 'copy' && truth.keepers.filter((k) => k.kind === 'keeper-copy').length < 2 && rng.chance(0.3)) {
       const twin = path.replace(/\.JPG$/, '-2.JPG');
       writeFile(paths.keepers, twin, data, time, f.offset);
-      truth.keepers.push({ path: twin, kind: 'keeper-copy', original: corpusPath(f), originalSha256: shaOf.get(f) as string, session: f.session });
+      const original = corpusPath(f);
+      truth.keepers.push({ path: twin, kind: 'keeper-copy', original, originalSha256, session: f.session });
     }
   }
   // orphans: keepers with no original anywhere in the corpus
@@ -463,13 +486,16 @@ export async function generateSample(options: SampleOptions): Promise<SampleResu
       ...(frames[0] as Frame), session: -1, params: sampleSceneParams(orng, style, 5), portrait: false, burst: null,
       time: `2021-${pad(6 + i)}-1${i} 1${i}:2${i}:0${i}`, name: ricoh(5000 + i * 77), subSec: '00',
     };
-    const data = await encodeFrame(f, cfg);
-    const path = `${keeperDir(f.time)}/${canonicalName(f.time, author, f.name)}`;
+    const data = await encodeFrame(f, w.cfg);
+    const path = `${keeperDir(f.time)}/${canonicalName(f.time, w.cfg.author, f.name)}`;
     writeFile(paths.keepers, path, data, f.time, '+01:00');
     truth.keepers.push({ path, kind: 'orphan', original: null, originalSha256: null, session: null });
   }
+}
 
-  // ---- corpus duplicates (a double import), bad files, sidecars
+/** Corpus duplicates (a double import), files that are no photos or are damaged, and sidecar files. */
+async function writeOddFiles(w: Writer, frames: Frame[], keepers: Frame[]): Promise<void> {
+  const { truth, rng, paths } = w;
   const inCorpus = frames.filter((f) => f.inCorpus);
   const dupPick = rng.shuffle(inCorpus).slice(0, Math.max(3, Math.round(inCorpus.length * 0.01)));
   dupPick.forEach((f, i) => {
@@ -479,18 +505,24 @@ export async function generateSample(options: SampleOptions): Promise<SampleResu
   });
   const badFolder = (inCorpus[Math.floor(inCorpus.length / 3)] as Frame).folder;
   const sample = readFileSync(join(paths.originals, corpusPath(inCorpus[0] as Frame)));
-  const png = await sharp({ create: { width: 64, height: 48, channels: 3, background: { r: 90, g: 90, b: 90 } } }).png().toBuffer();
+  const grey = { r: 90, g: 90, b: 90 };
+  const png = await sharp({ create: { width: 64, height: 48, channels: 3, background: grey } }).png().toBuffer();
+  const day = badFolder.slice(-10);
   const bads: Array<[SampleTruth['bad'][number]['root'], string, SampleTruth['bad'][number]['kind'], Buffer]> = [
     ['ORIGINALS', `${badFolder}/R0000000.JPG`, 'zero-byte', Buffer.alloc(0)],
     ['ORIGINALS', `${badFolder}/R0000001.JPG`, 'truncated', sample.subarray(0, Math.floor(sample.length * 0.4))],
     ['ORIGINALS', `${badFolder}/R0000002.JPG`, 'not-jpeg', png],
-    ['KEEPERS', `${badFolder}/${canonicalName(`${badFolder.slice(-10)} 12:00:00`, author, 'R0000003.JPG')}`, 'zero-byte', Buffer.alloc(0)],
-    ['KEEPERS', `${badFolder}/${canonicalName(`${badFolder.slice(-10)} 12:00:01`, author, 'R0000004.JPG')}`, 'truncated', sample.subarray(0, Math.floor(sample.length * 0.3))],
+    ['KEEPERS', `${badFolder}/${canonicalName(`${day} 12:00:00`, w.cfg.author, 'R0000003.JPG')}`, 'zero-byte',
+      Buffer.alloc(0)],
+    ['KEEPERS', `${badFolder}/${canonicalName(`${day} 12:00:01`, w.cfg.author, 'R0000004.JPG')}`, 'truncated',
+      sample.subarray(0, Math.floor(sample.length * 0.3))],
   ];
   for (const [root, path, kind, data] of bads) {
-    writeFile(root === 'ORIGINALS' ? paths.originals : paths.keepers, path, data, `${badFolder.slice(-10)} 12:00:00`, '+01:00');
+    writeFile(root === 'ORIGINALS' ? paths.originals : paths.keepers, path, data, `${day} 12:00:00`, '+01:00');
     truth.bad.push({ root, path, kind });
-    if (root === 'KEEPERS') truth.keepers.push({ path, kind: 'bad', original: null, originalSha256: null, session: null });
+    if (root === 'KEEPERS') {
+      truth.keepers.push({ path, kind: 'bad', original: null, originalSha256: null, session: null });
+    }
   }
   for (const f of rng.shuffle(inCorpus).slice(0, 5)) {
     const path = `${f.folder}/${f.name.replace('.JPG', '.xmp')}`;
@@ -503,18 +535,23 @@ export async function generateSample(options: SampleOptions): Promise<SampleResu
     writeFile(dir, path, Buffer.from('Bud1\0\0\0\x01'), (inCorpus[0] as Frame).time, '+01:00');
     truth.sidecars.push(`${root}/${path}`);
   }
+}
 
-  // ---- the inbox: a new walk that is not in the archive yet
+/** The inbox: a new walk that is not in the archive yet. */
+async function writeInbox(w: Writer, inbox: Frame[], keepers: Frame[]): Promise<void> {
   for (const f of inbox) {
-    const jpeg = await encodeFrame(f, cfg);
-    writeFile(paths.inbox, f.name, jpeg, f.time, f.offset);
-    onProgress({ stage: 'render', done: ++done, total });
-    truth.inbox.push({ path: f.name, taste: Math.round(f.taste * 1e4) / 1e4, keeperLike: false });
+    const jpeg = await encodeFrame(f, w.cfg);
+    writeFile(w.paths.inbox, f.name, jpeg, f.time, f.offset);
+    w.onProgress({ stage: 'render', done: ++w.rendered.done, total: w.rendered.total });
+    w.truth.inbox.push({ path: f.name, taste: Math.round(f.taste * 1e4) / 1e4, keeperLike: false });
   }
   // an inbox frame counts as keeper-like when its taste reaches the weakest kept frame's taste
   const bar = Math.min(...keepers.map((k) => k.taste));
-  for (const i of truth.inbox) i.keeperLike = i.taste >= bar;
+  for (const i of w.truth.inbox) i.keeperLike = i.taste >= bar;
+}
 
+/** The summary parts of the truth: recurring names, the walks and the counts. */
+function summarise(truth: SampleTruth, frames: Frame[], sessions: Plan['sessions']): void {
   const names = new Map<string, Set<string>>();
   for (const p of truth.photos) {
     const name = p.path.split('/').pop() as string;
@@ -542,6 +579,43 @@ export async function generateSample(options: SampleOptions): Promise<SampleResu
     misfires: truth.photos.filter((p) => p.misfire !== null).length,
     ...kinds,
   };
+}
+
+/**
+ * Writes the sample archive to `out`: `ORIGINALS/`, `KEEPERS/`, `INBOX/` and `truth.json`. A folder that already
+ * holds the same sample is reused as it is; a half-written one is completed.
+ */
+export async function generateSample(options: SampleOptions): Promise<SampleResult> {
+  const t0 = performance.now();
+  const cfg = sampleConfig(options);
+  if (!(cfg.keeperRate > 0 && cfg.keeperRate < 0.5)) {
+    throw new FluxError(`--keeper-rate: expected a number from 0 to 0.5, received ${cfg.keeperRate}`);
+  }
+  const out = resolve(checkString('--out', options.out));
+  const paths = {
+    originals: join(out, 'ORIGINALS'), keepers: join(out, 'KEEPERS'), inbox: join(out, 'INBOX'),
+    truthFile: join(out, 'truth.json'),
+  };
+  if (prepareOut(out, cfg) === 'done') {
+    const truth = JSON.parse(readFileSync(paths.truthFile, 'utf8')) as SampleTruth;
+    return { out, ...paths, truth, reused: true, seconds: (performance.now() - t0) / 1000 };
+  }
+  const { sessions, frames, inbox } = planSample(cfg);
+  const rng = new Rng(cfg.seed).fork('files');
+  const plan = planKeepers(rng, frames, sessions);
+  const truth: SampleTruth = {
+    generator: GENERATOR_VERSION, config: cfg, counts: {}, sessions: [], photos: [], duplicates: [], keepers: [],
+    bad: [], sidecars: [], inbox: [], recurringNames: 0,
+  };
+  const w: Writer = {
+    cfg, paths, rng, truth, onProgress: throttle(options.onProgress),
+    rendered: { done: 0, total: frames.length + inbox.length },
+  };
+  const corpus = await writeCorpus(w, frames);
+  await writeKeepers(w, plan, corpus, frames);
+  await writeOddFiles(w, frames, plan.keepers);
+  await writeInbox(w, inbox, plan.keepers);
+  summarise(truth, frames, sessions);
   writeFileSync(paths.truthFile, JSON.stringify(truth));
   return { out, ...paths, truth, reused: false, seconds: (performance.now() - t0) / 1000 };
 }

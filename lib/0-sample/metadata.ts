@@ -6,6 +6,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Db, lit } from '../db/duckdb.js';
+import { KEEPER_COLUMNS, PHOTO_COLUMNS } from '../db/corpus.js';
 import { checkInt } from '../util/check.js';
 import type { OnProgress } from '../util/progress.js';
 
@@ -44,8 +45,7 @@ export async function generateMetadata(options: MetadataOptions): Promise<Metada
   const db = await Db.open(':memory:');
   try {
     progress(0);
-    await db.run(`
-      CREATE TABLE p AS
+    await db.tempTable('p', `
       WITH base AS (
         SELECT i, i // ${FRAMES_PER_SESSION} AS s FROM range(${n}) t(i)
       ), t AS (
@@ -60,7 +60,8 @@ export async function generateMetadata(options: MetadataOptions): Promise<Metada
         strftime(d, '%Y/%Y-%m/%Y-%m-%d/') || printf('R%07d.JPG', (i % 9999) + 1) AS path,
         sha256('photo:${seed}:' || i) AS sha256,
         CAST(8000000 + ${u('i', 'bytes')} * 5000000 AS BIGINT) AS bytes,
-        CAST(d AS TIMESTAMP) + to_seconds(h * 3600 + (i % ${FRAMES_PER_SESSION}) * 40 + CAST(${u('i', 'sec')} * 39 AS INTEGER))
+        CAST(d AS TIMESTAMP)
+          + to_seconds(h * 3600 + (i % ${FRAMES_PER_SESSION}) * 40 + CAST(${u('i', 'sec')} * 39 AS INTEGER))
           + to_microseconds(CAST(${u('i', 'sub')} * 100 AS INTEGER) * 10000) AS captured_at,
         CASE WHEN month(d) BETWEEN 4 AND 10 THEN '+02:00' ELSE '+01:00' END AS utc_offset,
         printf('R%07d.JPG', (i % 9999) + 1) AS original_filename,
@@ -79,8 +80,7 @@ export async function generateMetadata(options: MetadataOptions): Promise<Metada
         ${u('i', 'keep')} * 0.6 + ${u('s', 'rich')} * 0.4 AS latent
       FROM t`);
     progress(1);
-    await db.run(`
-      CREATE TABLE k AS
+    await db.tempTable('k', `
       WITH chosen AS (
         SELECT *, ${u('i', 'kind')} AS r FROM p ORDER BY latent DESC LIMIT ${k}
       ), kinds AS (
@@ -93,7 +93,8 @@ export async function generateMetadata(options: MetadataOptions): Promise<Metada
       )
       SELECT
         ('0x' || substr(sha256('keeper:${seed}:' || i), 1, 13))::BIGINT AS keeper_id,
-        strftime(t, '%Y/%Y-%m/%Y-%m-%d/') || CASE WHEN kind = 'stripped-renamed' THEN strftime(t, '%Y-%m-%d') || '_DanteSisofo_print-' || i || '.jpg'
+        strftime(t, '%Y/%Y-%m/%Y-%m-%d/') || CASE
+          WHEN kind = 'stripped-renamed' THEN strftime(t, '%Y-%m-%d') || '_DanteSisofo_print-' || i || '.jpg'
           ELSE strftime(t, '%Y-%m-%d_%H-%M-%S') || '_DanteSisofo_' || original_filename END AS path,
         CASE WHEN kind = 'copy' THEN sha256 ELSE sha256('keeper:${seed}:' || i) END AS sha256,
         bytes, t AS mtime,
@@ -111,21 +112,29 @@ export async function generateMetadata(options: MetadataOptions): Promise<Metada
         CASE WHEN kind = 'orphan' THEN NULL ELSE photo_id END AS true_photo_id, kind, photo_id AS source_photo_id
       FROM timed`);
     progress(2);
-    const photoCols = 'photo_id, path, sha256, bytes, mtime, captured_at, utc_offset, original_filename, session_date, make, model, ' +
-      'focal_length, exposure_time, f_number, iso, width, height, orientation, gps_lat, gps_lon, keeper, keeper_score, keeper_edited, preview';
-    // orphans have no original: their frames are dropped from the corpus
-    await db.run(`COPY (SELECT ${photoCols.replace('mtime', 'captured_at AS mtime')} FROM p
-      WHERE photo_id NOT IN (SELECT source_photo_id FROM k WHERE kind = 'orphan')
-      ORDER BY i) TO ${lit(join(dir, 'photos.parquet'))} (FORMAT parquet, COMPRESSION zstd)`);
-    progress(3);
-    await db.run(`COPY (SELECT * EXCLUDE (true_photo_id, kind, source_photo_id) FROM k ORDER BY path) TO ${lit(join(dir, 'keeper_files.parquet'))} (FORMAT parquet, COMPRESSION zstd)`);
-    await db.run(`COPY (SELECT path, true_photo_id, kind FROM k ORDER BY path) TO ${lit(join(dir, 'keeper_truth.parquet'))} (FORMAT parquet)`);
+    await writeParquet(db, dir, () => progress(3));
     const photos = Number(await db.value(`SELECT count(*) FROM read_parquet(${lit(join(dir, 'photos.parquet'))})`));
     const keeperFiles = Number(await db.value('SELECT count(*) FROM k'));
-    writeFileSync(join(dir, 'metadata.json'), JSON.stringify({ kind: 'flux-metadata-sample', seed, photos: n, keepers: k, framesPerSession: FRAMES_PER_SESSION }, null, 1));
+    writeFileSync(join(dir, 'metadata.json'), JSON.stringify(
+      { kind: 'flux-metadata-sample', seed, photos: n, keepers: k, framesPerSession: FRAMES_PER_SESSION }, null, 1));
     progress(4);
     return { dir, photos, keeperFiles, seconds: (performance.now() - t0) / 1000 };
   } finally {
     db.close();
   }
+}
+
+/** Writes the scratch tables `p` (photos) and `k` (keeper files) as the index's Parquet files, and the truth. */
+async function writeParquet(db: Db, dir: string, onPhotos: () => void): Promise<void> {
+  // the columns of the index's tables, in their order; a photo's file time is its capture time
+  const photoCols = PHOTO_COLUMNS.map((c) => (c === 'mtime' ? 'captured_at AS mtime' : c)).join(', ');
+  // orphans have no original: their frames are dropped from the corpus
+  await db.run(`COPY (SELECT ${photoCols} FROM p
+    WHERE photo_id NOT IN (SELECT source_photo_id FROM k WHERE kind = 'orphan')
+    ORDER BY i) TO ${lit(join(dir, 'photos.parquet'))} (FORMAT parquet, COMPRESSION zstd)`);
+  onPhotos();
+  await db.run(`COPY (SELECT ${KEEPER_COLUMNS.join(', ')} FROM k ORDER BY path)
+    TO ${lit(join(dir, 'keeper_files.parquet'))} (FORMAT parquet, COMPRESSION zstd)`);
+  await db.run(`COPY (SELECT path, true_photo_id, kind FROM k ORDER BY path)
+    TO ${lit(join(dir, 'keeper_truth.parquet'))} (FORMAT parquet)`);
 }

@@ -7,25 +7,32 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { dirname, extname, join, basename, relative, resolve } from 'node:path';
-import { Db, lit, type SqlValue } from '../db/duckdb.js';
+import type { Db, SqlValue } from '../db/duckdb.js';
+import {
+  clearFileProblems, corpusCounts, dropDuplicates, EXIF_COLUMNS, forgetFiles, insertPhotos, ledger, loadMetadataRows,
+  markDuplicates, movePhoto, photosById, replaceFileRows, replaceWalkErrors, setMeta, writeDuplicates,
+  writeIngestErrors, writeIngestWarnings, writeLedger, type Root,
+} from '../db/corpus.js';
 import { archiveRoots, ensureSchema, workspaceOf } from '../db/schema.js';
+import type { Values } from '../db/table.js';
 import { checkInt, FluxError } from '../util/check.js';
-import { assertOutsideArchive, checkDir, idFromSha, isInside, realPath, sha256, walk, writeFileAtomic, type FileEntry, type WalkProblem } from '../util/fsutil.js';
+import {
+  assertOutsideArchive, checkDir, idFromSha, isInside, realPath, sha256, walk, writeFileAtomic, type FileEntry,
+  type WalkProblem,
+} from '../util/fsutil.js';
 import { throttle, type OnProgress } from '../util/progress.js';
 import { readExif, type ExifFields } from './exif.js';
 import { makePreview, notJpegReason, readSize } from './image.js';
 import { folderDate, isPlainRicohName, parseCanonicalName, ricohName } from './names.js';
 
 /** The three folder trees the workbench reads. */
-export type Root = 'originals' | 'keepers' | 'inbox';
+export type { Root };
 
 /** Options of `ingest`. */
 export interface IngestOptions {
   originals?: string;
   keepers?: string;
   inbox?: string;
-  /** The DuckDB file; created when missing. */
-  db: string;
   /** Where the preview cache lives; default: the database's folder. */
   workspace?: string;
   /** Files in flight at once; default: cores + 1. */
@@ -46,7 +53,7 @@ export interface RootReport {
   skipped: number;
   failed: number;
   vanished: number;
-  /** Folders that could not be listed, links and special files: passed over and listed in ingest_errors (stage `walk`). */
+  /** Folders that could not be listed, links and special files: passed over, listed in ingest_errors (stage `walk`). */
   passedOver: number;
   /** Photos indexed past damaged image data or a damaged EXIF block, listed in ingest_warnings. */
   warned: number;
@@ -64,7 +71,10 @@ export interface IngestReport {
 }
 
 type Outcome =
-  | { kind: 'photo'; entry: FileEntry; sha: string; exif: ExifFields; width: number; height: number; preview: string; warning?: string | null }
+  | {
+    kind: 'photo'; entry: FileEntry; sha: string; exif: ExifFields; width: number; height: number; preview: string;
+    warning?: string | null;
+  }
   | { kind: 'skipped'; entry: FileEntry; reason: string }
   | { kind: 'failed'; entry: FileEntry; stage: string; message: string; sha: string | null };
 
@@ -94,7 +104,8 @@ function classify(entry: FileEntry): Outcome | null {
     return { kind: 'skipped', entry, reason: `not a photo: ${ext || name} file beside the photos` };
   }
   if (!JPEG_EXT.has(ext)) {
-    return { kind: 'failed', entry, stage: 'scan', message: `not a JPEG file (extension ${ext || 'none'}); only JPEG photos are indexed`, sha: null };
+    const message = `not a JPEG file (extension ${ext || 'none'}); only JPEG photos are indexed`;
+    return { kind: 'failed', entry, stage: 'scan', message, sha: null };
   }
   if (entry.bytes === 0) return { kind: 'failed', entry, stage: 'read', message: 'empty file (0 bytes)', sha: null };
   return null;
@@ -119,12 +130,14 @@ async function processFile(dir: string, entry: FileEntry, workspace: string): Pr
   const preview = previewPath(sha);
   const previewFile = join(workspace, preview);
   try {
-    // a damage warning is kept beside the preview, so a later copy of the same bytes (or the same file touched) hears it too
+    // a damage warning is kept beside the preview, so a later copy of the same bytes (or the same file touched)
+    // hears it too
     const warningFile = previewFile.replace(/\.jpg$/, '.warning.txt');
     if (existsSync(previewFile)) {
       // identical bytes were decoded before: the preview is already in the cache
       const size = await readSize(buf);
-      return { kind: 'photo', entry, sha, exif, preview, ...size, warning: existsSync(warningFile) ? readFileSync(warningFile, 'utf8') : null };
+      const warning = existsSync(warningFile) ? readFileSync(warningFile, 'utf8') : null;
+      return { kind: 'photo', entry, sha, exif, preview, ...size, warning };
     }
     const out = await makePreview(buf);
     if (out.warning) writeFileAtomic(warningFile, out.warning);
@@ -152,96 +165,97 @@ export function decodeFailure(buf: Uint8Array, err: Error): string {
 const ts = (ms: number): string => new Date(ms).toISOString().replace('T', ' ').replace('Z', '');
 const round = (v: number | null): number | null => (v === null ? null : Math.round(v));
 
-const PHOTO_COLS = ['photo_id', 'path', 'sha256', 'bytes', 'mtime', 'captured_at', 'utc_offset', 'original_filename',
-  'session_date', 'make', 'model', 'focal_length', 'exposure_time', 'f_number', 'iso', 'width', 'height', 'orientation',
-  'gps_lat', 'gps_lon', 'preview'] as const;
+type Photo = Extract<Outcome, { kind: 'photo' }>;
 
-function sessionDate(exif: ExifFields, path: string): string | null {
-  return exif.capturedAt ? exif.capturedAt.slice(0, 10) : folderDate(path);
+/** The EXIF columns of a photo (each table keeps the ones it has), and its file and pixel size. */
+function commonValues(o: Photo): Values {
+  const fields = o.exif as unknown as Record<string, SqlValue>;
+  const exif = Object.fromEntries(EXIF_COLUMNS.map(([column, field]) => [column, fields[field] ?? null]));
+  return {
+    ...exif, iso: round(o.exif.iso), path: o.entry.path, sha256: o.sha, bytes: o.entry.bytes,
+    mtime: ts(o.entry.mtimeMs), width: o.width, height: o.height, preview: o.preview,
+  };
 }
 
-function photoRow(o: Extract<Outcome, { kind: 'photo' }>): SqlValue[] {
-  const e = o.exif;
-  return [idFromSha(o.sha), o.entry.path, o.sha, o.entry.bytes, ts(o.entry.mtimeMs), e.capturedAt, e.utcOffset,
-    ricohName(basename(o.entry.path)) ?? basename(o.entry.path), sessionDate(e, o.entry.path), e.make, e.model,
-    e.focalLength, e.exposureTime, e.fNumber, round(e.iso), o.width, o.height, e.orientation, e.gpsLat, e.gpsLon,
-    o.preview];
+/** The camera file name of a photo's path, else its base name. */
+const cameraName = (path: string): string => ricohName(basename(path)) ?? basename(path);
+
+function photoValues(o: Photo): Values {
+  return {
+    ...commonValues(o), photo_id: idFromSha(o.sha), original_filename: cameraName(o.entry.path),
+    session_date: o.exif.capturedAt ? o.exif.capturedAt.slice(0, 10) : folderDate(o.entry.path),
+  };
 }
 
-const KEEPER_COLS = ['keeper_id', 'path', 'sha256', 'bytes', 'mtime', 'captured_at', 'utc_offset', 'original_filename',
-  'make', 'model', 'width', 'height', 'orientation', 'has_exif', 'name_canonical', 'name_captured_at', 'name_author',
-  'folder_date', 'preview'] as const;
-
-function keeperRow(o: Extract<Outcome, { kind: 'photo' }>): SqlValue[] {
-  const e = o.exif;
+function keeperValues(o: Photo): Values {
   const name = basename(o.entry.path);
   const canon = parseCanonicalName(name);
-  return [idFromSha(sha256(`keepers:${o.entry.path}`)), o.entry.path, o.sha, o.entry.bytes, ts(o.entry.mtimeMs),
-    e.capturedAt, e.utcOffset, canon?.originalFilename ?? ricohName(name), e.make, e.model, o.width, o.height,
-    e.orientation, e.hasExif, canon !== null, canon?.capturedAt ?? null, canon?.author ?? null, folderDate(o.entry.path),
-    o.preview];
+  return {
+    ...commonValues(o), keeper_id: idFromSha(sha256(`keepers:${o.entry.path}`)),
+    original_filename: canon?.originalFilename ?? ricohName(name), has_exif: o.exif.hasExif,
+    name_canonical: canon !== null, name_captured_at: canon?.capturedAt ?? null, name_author: canon?.author ?? null,
+    folder_date: folderDate(o.entry.path),
+  };
 }
 
-const INBOX_COLS = ['inbox_id', 'path', 'sha256', 'bytes', 'mtime', 'captured_at', 'original_filename', 'make', 'model',
-  'focal_length', 'exposure_time', 'f_number', 'iso', 'width', 'height', 'orientation', 'preview'] as const;
-
-function inboxRow(o: Extract<Outcome, { kind: 'photo' }>): SqlValue[] {
-  const e = o.exif;
+function inboxValues(o: Photo): Values {
   // the id follows the content: a new photo under a reused name (the next card) is a new photo, with its own vector
-  return [idFromSha(sha256(`inbox:${o.entry.path}:${o.sha}`)), o.entry.path, o.sha, o.entry.bytes, ts(o.entry.mtimeMs),
-    e.capturedAt, ricohName(basename(o.entry.path)) ?? basename(o.entry.path), e.make, e.model, e.focalLength,
-    e.exposureTime, e.fNumber, round(e.iso), o.width, o.height, e.orientation, o.preview];
+  return {
+    ...commonValues(o), inbox_id: idFromSha(sha256(`inbox:${o.entry.path}:${o.sha}`)),
+    original_filename: cameraName(o.entry.path),
+  };
 }
 
-const inList = (n: number): string => Array.from({ length: n }, () => '?').join(', ');
-
-/** Upserts the originals of one batch; identical bytes share one photo row, the other copies go to corpus_duplicates. */
-async function writePhotos(db: Db, photos: Extract<Outcome, { kind: 'photo' }>[]): Promise<void> {
+/**
+ * Upserts the originals of one batch; identical bytes share one photo row, the other copies go to corpus_duplicates.
+ */
+async function writePhotos(db: Db, photos: Photo[]): Promise<void> {
   if (photos.length === 0) return;
-  const paths = photos.map((p) => p.entry.path);
   // a re-read path may have changed content: drop what it said before
-  await db.run(`DELETE FROM corpus_duplicates WHERE path IN (${inList(paths.length)})`, paths);
-  const ids = [...new Set(photos.map((p) => idFromSha(p.sha)))];
-  const existing = new Map((await db.all<{ photo_id: number; path: string; sha256: string }>(
-    `SELECT photo_id, path, sha256 FROM photos WHERE photo_id IN (${inList(ids.length)})`, ids))
-    .map((r) => [r.photo_id, r]));
-  const groups = new Map<number, Extract<Outcome, { kind: 'photo' }>[]>();
+  await dropDuplicates(db, photos.map((p) => p.entry.path));
+  const existing = await photosById(db, [...new Set(photos.map((p) => idFromSha(p.sha)))]);
+  const groups = new Map<number, Photo[]>();
   for (const p of photos) {
     const id = idFromSha(p.sha);
     groups.set(id, [...(groups.get(id) ?? []), p]);
   }
-  const inserts: SqlValue[][] = [];
-  const dups: SqlValue[][] = [];
+  const inserts: Values[] = [];
+  const dups: Array<{ path: string; sha256: string; photo_id: number }> = [];
   for (const [id, group] of groups) {
     const old = existing.get(id);
-    let best = group[0] as Extract<Outcome, { kind: 'photo' }>;
+    let best = group[0] as Photo;
     for (const p of group) if (preferredCopy(p.entry.path, best.entry.path) === p.entry.path) best = p;
-    if (old && old.sha256 !== best.sha) throw new FluxError(`photo_id collision between ${old.path} and ${best.entry.path}`);
+    if (old && old.sha256 !== best.sha) {
+      throw new FluxError(`photo_id collision between ${old.path} and ${best.entry.path}`);
+    }
+    const copy = (p: Photo): { path: string; sha256: string; photo_id: number } => ({
+      path: p.entry.path, sha256: p.sha, photo_id: id,
+    });
     if (old && preferredCopy(old.path, best.entry.path) === old.path) {
-      for (const p of group) if (p.entry.path !== old.path) dups.push([p.entry.path, p.sha, id]);
+      for (const p of group) if (p.entry.path !== old.path) dups.push(copy(p));
       continue;
     }
-    for (const p of group) if (p !== best) dups.push([p.entry.path, p.sha, id]);
+    for (const p of group) if (p !== best) dups.push(copy(p));
     if (old) {
       // the new copy is preferred: the row moves to it and the old copy becomes a duplicate
-      dups.push([old.path, old.sha256, id]);
-      const row = photoRow(best);
-      await db.run('UPDATE photos SET path = ?, mtime = ?, original_filename = ?, session_date = ? WHERE photo_id = ?',
-        [row[1] as string, row[4] as string, row[7] as string, row[8] as string | null, id]);
+      dups.push({ path: old.path, sha256: old.sha256, photo_id: id });
+      await movePhoto(db, id, photoValues(best));
     } else {
-      inserts.push(photoRow(best));
+      inserts.push(photoValues(best));
     }
   }
-  await db.insert('photos', PHOTO_COLS, inserts);
-  await db.insert('corpus_duplicates', ['path', 'sha256', 'photo_id'], dups, 'INSERT OR REPLACE');
+  await insertPhotos(db, inserts);
+  await writeDuplicates(db, dups);
 }
 
 /** What is wrong with a photo that was indexed all the same: damaged image data, a damaged EXIF block, or both. */
-function warningOf(p: Extract<Outcome, { kind: 'photo' }>): string | null {
+function warningOf(p: Photo): string | null {
   const parts: string[] = [];
   if (p.warning) parts.push(`decoded past damaged image data, the picture may be partly grey or garbled: ${p.warning}`);
   if (p.exif.exifDamage) {
-    parts.push(`damaged EXIF block (${p.exif.exifDamage}): ${p.exif.hasExif ? 'indexed with the fields that could be read' : 'indexed as without EXIF (no capture time, camera or orientation)'}`);
+    const how = p.exif.hasExif ? 'indexed with the fields that could be read'
+      : 'indexed as without EXIF (no capture time, camera or orientation)';
+    parts.push(`damaged EXIF block (${p.exif.exifDamage}): ${how}`);
   }
   return parts.length ? parts.join('; ') : null;
 }
@@ -249,50 +263,28 @@ function warningOf(p: Extract<Outcome, { kind: 'photo' }>): string | null {
 async function writeBatch(db: Db, root: Root, batch: Outcome[]): Promise<void> {
   await db.transaction(async () => {
     const paths = batch.map((o) => o.entry.path);
-    await db.run(`DELETE FROM ingest_errors WHERE root = ? AND path IN (${inList(paths.length)})`, [root, ...paths]);
-    await db.run(`DELETE FROM ingest_warnings WHERE root = ? AND path IN (${inList(paths.length)})`, [root, ...paths]);
-    const photos = batch.filter((o): o is Extract<Outcome, { kind: 'photo' }> => o.kind === 'photo');
+    await clearFileProblems(db, root, paths);
+    const photos = batch.filter((o): o is Photo => o.kind === 'photo');
     if (root === 'originals') await writePhotos(db, photos);
-    if (root === 'keepers' || root === 'inbox') {
-      const [table, cols, rowOf] = root === 'keepers'
-        ? ['keeper_files', KEEPER_COLS, keeperRow] as const : ['inbox_photos', INBOX_COLS, inboxRow] as const;
-      await db.run(`DELETE FROM ${table} WHERE path IN (${inList(paths.length)})`, paths);
-      await db.insert(table, cols, photos.map(rowOf));
-    }
-    await db.insert('ingest_warnings', ['root', 'path', 'message'], photos.flatMap((p) => {
+    else await replaceFileRows(db, root, paths, photos.map(root === 'keepers' ? keeperValues : inboxValues));
+    await writeIngestWarnings(db, root, photos.flatMap((p) => {
       const message = warningOf(p);
-      return message ? [[root, p.entry.path, message]] : [];
+      return message ? [{ path: p.entry.path, message }] : [];
     }));
     const failed = batch.filter((o): o is Extract<Outcome, { kind: 'failed' }> => o.kind === 'failed');
-    await db.insert('ingest_errors', ['root', 'path', 'stage', 'message'],
-      failed.map((f) => [root, f.entry.path, f.stage, f.message]));
+    await writeIngestErrors(db, root, failed.map((f) => ({ path: f.entry.path, stage: f.stage, message: f.message })));
     // the ledger row is written last, in the same transaction: it is what makes a file count as done
-    await db.insert('files', ['root', 'path', 'bytes', 'mtime_ms', 'sha256', 'status', 'reason'], batch.map((o) => [
-      root, o.entry.path, o.entry.bytes, o.entry.mtimeMs, o.kind === 'skipped' ? null : o.sha,
-      o.kind === 'photo' ? 'ok' : o.kind, o.kind === 'skipped' ? o.reason : o.kind === 'failed' ? o.message : null,
-    ]), 'INSERT OR REPLACE');
-  });
-}
-
-/** Drops what the index says about files that are gone from a root; photo rows (and their labels) are kept. */
-async function forgetVanished(db: Db, root: Root, paths: string[]): Promise<void> {
-  if (paths.length === 0) return;
-  await db.transaction(async () => {
-    for (let i = 0; i < paths.length; i += 500) {
-      const part = paths.slice(i, i + 500);
-      const list = inList(part.length);
-      await db.run(`DELETE FROM files WHERE root = ? AND path IN (${list})`, [root, ...part]);
-      await db.run(`DELETE FROM ingest_errors WHERE root = ? AND path IN (${list})`, [root, ...part]);
-      await db.run(`DELETE FROM ingest_warnings WHERE root = ? AND path IN (${list})`, [root, ...part]);
-      if (root === 'originals') await db.run(`DELETE FROM corpus_duplicates WHERE path IN (${list})`, part);
-      if (root === 'keepers') await db.run(`DELETE FROM keeper_files WHERE path IN (${list})`, part);
-      if (root === 'inbox') await db.run(`DELETE FROM inbox_photos WHERE path IN (${list})`, part);
-    }
+    await writeLedger(db, root, batch.map((o) => ({
+      path: o.entry.path, bytes: o.entry.bytes, mtime_ms: o.entry.mtimeMs, sha256: o.kind === 'skipped' ? null : o.sha,
+      status: o.kind === 'photo' ? 'ok' : o.kind,
+      reason: o.kind === 'skipped' ? o.reason : o.kind === 'failed' ? o.message : null,
+    })));
   });
 }
 
 /** Runs `fn` over `items` with at most `limit` in flight, calling `sink` with each result as it completes. */
-async function pool<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>, sink: (r: R) => Promise<void>): Promise<void> {
+async function pool<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>,
+  sink: (r: R) => Promise<void>): Promise<void> {
   let next = 0;
   const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
     while (next < items.length) {
@@ -303,33 +295,48 @@ async function pool<T, R>(items: readonly T[], limit: number, fn: (item: T) => P
   await Promise.all(lanes);
 }
 
-async function ingestRoot(db: Db, root: Root, dir: string, workspace: string, opts: Required<Pick<IngestOptions, 'concurrency' | 'batchSize'>>,
-  onProgress: OnProgress): Promise<RootReport> {
+/** A root's files as found on disk, what the index knew of them, and which of them need reading. */
+interface RootScan {
+  entries: FileEntry[];
+  problems: WalkProblem[];
+  vanished: string[];
+  todo: FileEntry[];
+}
+
+/** Walks a root and compares it with the ledger: what vanished, and what is new, changed or to be tried again. */
+async function scanRoot(db: Db, root: Root, dir: string, workspace: string): Promise<RootScan> {
   const problems: WalkProblem[] = [];
   const entries = walk(dir, problems);
   const unlisted = problems.filter((p) => p.kind === 'unreadable folder').map((p) => p.path);
   const unstatted = new Set(problems.filter((p) => p.kind === 'unreadable file').map((p) => p.path));
-  const known = new Map((await db.all<{ path: string; bytes: number; mtime_ms: number; status: string; reason: string | null; sha256: string | null }>(
-    'SELECT path, bytes, mtime_ms, status, reason, sha256 FROM files WHERE root = ?', [root])).map((r) => [r.path, r]));
+  const known = await ledger(db, root);
   const onDisk = new Set(entries.map((e) => e.path));
   // a file that could not be looked at this time, or is in a folder that could not be listed, is not gone
-  const vanished = [...known.keys()].filter((p) => !onDisk.has(p) && !unstatted.has(p) && !unlisted.some((f) => p.startsWith(f)));
-  await forgetVanished(db, root, vanished);
-  // what the walk passed over is listed afresh on every run (after forgetting: a file may have become a link)
-  await db.transaction(async () => {
-    await db.run(`DELETE FROM ingest_errors WHERE root = ? AND stage = 'walk'`, [root]);
-    await db.insert('ingest_errors', ['root', 'path', 'stage', 'message'], problems.map((p) => [root, p.path, 'walk', p.reason]), 'INSERT OR REPLACE');
-  });
+  const vanished = [...known.keys()]
+    .filter((p) => !onDisk.has(p) && !unstatted.has(p) && !unlisted.some((f) => p.startsWith(f)));
   const todo = entries.filter((e) => {
     const k = known.get(e.path);
     if (!k || k.bytes !== e.bytes || k.mtime_ms !== e.mtimeMs) return true;
     // a file that could not be read (permissions, a drive that went away) is tried again; a bad file is not
     if (k.status === 'failed') return (k.reason ?? '').startsWith(CANNOT_READ);
     // an indexed photo whose preview is not in the workspace (a new or emptied workspace) is read again to make it
-    return (k.status === 'ok' || k.status === 'duplicate') && k.sha256 !== null && !existsSync(join(workspace, previewPath(k.sha256)));
+    return (k.status === 'ok' || k.status === 'duplicate') && k.sha256 !== null
+      && !existsSync(join(workspace, previewPath(k.sha256)));
   });
+  return { entries, problems, vanished, todo };
+}
+
+type Limits = Required<Pick<IngestOptions, 'concurrency' | 'batchSize'>>;
+
+async function ingestRoot(db: Db, root: Root, dir: string, workspace: string, opts: Limits,
+  onProgress: OnProgress): Promise<RootReport> {
+  const { entries, problems, vanished, todo } = await scanRoot(db, root, dir, workspace);
+  await forgetFiles(db, root, vanished);
+  // what the walk passed over is listed afresh on every run (after forgetting: a file may have become a link)
+  await replaceWalkErrors(db, root, problems.map((p) => ({ path: p.path, message: p.reason })));
   const report: RootReport = {
-    root, dir, files: entries.length, unchanged: entries.length - todo.length, ok: 0, duplicate: 0, skipped: 0, failed: 0, vanished: vanished.length, passedOver: problems.length, warned: 0,
+    root, dir, files: entries.length, unchanged: entries.length - todo.length, ok: 0, duplicate: 0, skipped: 0,
+    failed: 0, vanished: vanished.length, passedOver: problems.length, warned: 0,
   };
   let pending: Outcome[] = [];
   let writing = Promise.resolve();
@@ -346,122 +353,135 @@ async function ingestRoot(db: Db, root: Root, dir: string, workspace: string, op
     if (o.kind === 'photo') {
       report.ok++;
       if (warningOf(o)) report.warned++;
-    }
-    else if (o.kind === 'skipped') report.skipped++;
+    } else if (o.kind === 'skipped') report.skipped++;
     else report.failed++;
     onProgress({ stage: root, done: ++done, total: todo.length, detail: o.entry.path });
     // the writer runs behind the decoders; waiting on it here keeps memory bounded
     if (pending.length >= opts.batchSize) await flush();
   });
   await flush();
-  if (root === 'originals') {
-    report.duplicate = Number(await db.value('SELECT count(*) FROM corpus_duplicates'));
-    await db.run(`UPDATE files SET status = 'duplicate' WHERE root = 'originals' AND path IN (SELECT path FROM corpus_duplicates)`);
-    await db.run(`UPDATE files SET status = 'ok' WHERE root = 'originals' AND status = 'duplicate' AND path NOT IN (SELECT path FROM corpus_duplicates)`);
-  }
+  if (root === 'originals') report.duplicate = await markDuplicates(db);
   return report;
 }
 
-/** Indexes the given roots into the database. Unchanged files (same size and mtime) are skipped. */
-export async function ingest(options: IngestOptions): Promise<IngestReport> {
-  const t0 = performance.now();
+/**
+ * The archive folders of the options, checked before anything is opened or written: each must exist, they must be
+ * separate, and the database file (when it is a file) lies outside them.
+ */
+export function ingestRoots(options: IngestOptions, dbFile: string): Array<[Root, string]> {
   const roots: Array<[Root, string]> = [];
   for (const root of ['originals', 'keepers', 'inbox'] as const) {
     const dir = options[root];
     if (dir !== undefined) roots.push([root, checkDir(`--${root}`, dir)]);
   }
-  if (roots.length === 0) throw new FluxError('ingest: expected at least one of --originals, --keepers, --inbox, received none');
+  if (roots.length === 0) {
+    throw new FluxError('ingest: expected at least one of --originals, --keepers, --inbox, received none');
+  }
   // the trees are separate: one inside another would index the same files twice, as photos and as keepers
   for (const [a, da] of roots) {
     for (const [b, db] of roots) {
       if (a !== b && isInside(realPath(da), realPath(db))) {
-        throw new FluxError(`--${a}: ${da} ${realPath(da) === realPath(db) ? 'is the same folder as' : 'lies inside'} --${b} ${db}; the originals, keepers and inbox must be separate folders`);
+        const how = realPath(da) === realPath(db) ? 'is the same folder as' : 'lies inside';
+        throw new FluxError(`--${a}: ${da} ${how} --${b} ${db}; ` +
+          'the originals, keepers and inbox must be separate folders');
       }
     }
   }
   const archives = Object.fromEntries(roots.map(([r, d]) => [`--${r}`, d]));
-  const dbFile = resolve(options.db);
-  assertOutsideArchive('--db', dbFile, archives);
+  if (dbFile !== ':memory:') assertOutsideArchive('--db', resolve(dbFile), archives);
   if (options.workspace !== undefined) assertOutsideArchive('--workspace', options.workspace, archives);
+  return roots;
+}
+
+/**
+ * The workspace, checked against the folders: a database indexed before keeps its workspace unless another is asked
+ * for, and its trees stay apart from the ones given now (a keepers folder inside the originals given on an earlier
+ * run is refused too); no tree lies inside (or around) the folders the workbench writes in its workspace.
+ */
+async function checkedWorkspace(db: Db, roots: Array<[Root, string]>, options: IngestOptions): Promise<string> {
+  const workspace = options.workspace !== undefined ? resolve(options.workspace) : await workspaceOf(db);
+  const before = await archiveRoots(db);
+  for (const [a, da] of roots) {
+    for (const [b, dbDir] of Object.entries(before)) {
+      if (a !== b && (isInside(realPath(da), realPath(dbDir)) || isInside(realPath(dbDir), realPath(da)))) {
+        throw new FluxError(`--${a}: ${da} overlaps the ${b} folder ${dbDir} this database indexed before; ` +
+          'the originals, keepers and inbox must be separate folders');
+      }
+    }
+  }
+  const archives = Object.fromEntries(roots.map(([r, d]) => [`--${r}`, d]));
+  assertOutsideArchive('--workspace', workspace, { ...archives, ...before });
+  for (const [a, da] of roots) {
+    for (const own of WORKSPACE_FOLDERS.map((f) => join(workspace, f))) {
+      if (isInside(realPath(da), realPath(own)) || isInside(realPath(own), realPath(da))) {
+        const how = realPath(da) === realPath(own) ? 'is'
+          : isInside(realPath(da), realPath(own)) ? 'lies inside' : 'holds';
+        throw new FluxError(`--${a}: ${da} ${how} the workspace folder ${own}, where the workbench writes its ` +
+          `${basename(own)}; choose a folder outside the workspace's own folders`);
+      }
+    }
+  }
+  return workspace;
+}
+
+/**
+ * Indexes the given roots into an open database. Unchanged files (same size and mtime) are skipped. The database
+ * stays open; the caller closes it.
+ */
+export async function ingest(db: Db, options: IngestOptions): Promise<IngestReport> {
+  const t0 = performance.now();
+  const roots = ingestRoots(options, db.file);
   const opts = {
     concurrency: checkInt('concurrency', options.concurrency ?? availableParallelism() + 1, 1, 64),
     batchSize: checkInt('batchSize', options.batchSize ?? 64, 1, 100_000),
   };
   const onProgress = throttle(options.onProgress);
-  const db = await Db.open(dbFile);
-  try {
-    await ensureSchema(db);
-    // a database indexed before keeps its workspace unless another is asked for (a new one has its own folder), and
-    // its trees stay apart from the ones given now (a keepers folder inside the originals given on an earlier run is
-    // refused too)
-    const workspace = options.workspace !== undefined ? resolve(options.workspace) : await workspaceOf(db);
-    const before = await archiveRoots(db);
-    for (const [a, da] of roots) {
-      for (const [b, dbDir] of Object.entries(before)) {
-        if (a !== b && (isInside(realPath(da), realPath(dbDir)) || isInside(realPath(dbDir), realPath(da)))) {
-          throw new FluxError(`--${a}: ${da} overlaps the ${b} folder ${dbDir} this database indexed before; the originals, keepers and inbox must be separate folders`);
-        }
-      }
-    }
-    assertOutsideArchive('--workspace', workspace, { ...archives, ...before });
-    // nor inside (or around) the folders the workbench writes in its workspace: a tree there would take in its own files
-    for (const [a, da] of roots) {
-      for (const own of WORKSPACE_FOLDERS.map((f) => join(workspace, f))) {
-        if (isInside(realPath(da), realPath(own)) || isInside(realPath(own), realPath(da))) {
-          const how = realPath(da) === realPath(own) ? 'is' : isInside(realPath(da), realPath(own)) ? 'lies inside' : 'holds';
-          throw new FluxError(`--${a}: ${da} ${how} the workspace folder ${own}, where the workbench writes its ${basename(own)}; choose a folder outside the workspace's own folders`);
-        }
-      }
-    }
-    const reports: RootReport[] = [];
-    for (const [root, dir] of roots) reports.push(await ingestRoot(db, root, dir, workspace, opts, onProgress));
-    // relative to the database's folder when inside it, so the database and its workspace can be moved together
-    const rel = relative(dirname(dbFile), workspace);
-    mkdirSync(workspace, { recursive: true });
-    await db.run(`INSERT OR REPLACE INTO meta VALUES ('workspace', ?)`, [isInside(workspace, dirname(dbFile)) ? rel || '.' : workspace]);
-    for (const [root, dir] of roots) await db.run(`INSERT OR REPLACE INTO meta VALUES (?, ?)`, [`root.${root}`, dir]);
-    return { db: dbFile, workspace, roots: reports, seconds: (performance.now() - t0) / 1000 };
-  } finally {
-    db.close();
-  }
+  await ensureSchema(db);
+  const workspace = await checkedWorkspace(db, roots, options);
+  const reports: RootReport[] = [];
+  for (const [root, dir] of roots) reports.push(await ingestRoot(db, root, dir, workspace, opts, onProgress));
+  // relative to the database's folder when inside it, so the database and its workspace can be moved together
+  const dbDir = dirname(db.file);
+  mkdirSync(workspace, { recursive: true });
+  await setMeta(db, 'workspace', isInside(workspace, dbDir) ? relative(dbDir, workspace) || '.' : workspace);
+  for (const [root, dir] of roots) await setMeta(db, `root.${root}`, dir);
+  return { db: db.file, workspace, roots: reports, seconds: (performance.now() - t0) / 1000 };
 }
 
 /** Options of `ingestMetadata`. */
 export interface MetadataIngestOptions {
   /** A folder written by `flux sample --metadata-only` (the folder or its `metadata/` subfolder). */
   dir: string;
-  db: string;
   onProgress?: OnProgress;
+}
+
+/** What `ingestMetadata` loaded. */
+export interface MetadataIngestReport {
+  db: string;
+  photos: number;
+  keeperFiles: number;
+  seconds: number;
 }
 
 /**
  * Builds the index from a metadata-only sample: the same tables as a real ingest, with no files behind them
  * (there are no previews). Existing photo and keeper rows are replaced.
  */
-export async function ingestMetadata(options: MetadataIngestOptions): Promise<{ db: string; photos: number; keeperFiles: number; seconds: number }> {
+export async function ingestMetadata(db: Db, options: MetadataIngestOptions): Promise<MetadataIngestReport> {
   const t0 = performance.now();
   let dir = checkDir('--from-metadata', options.dir);
-  if (!existsSync(join(dir, 'photos.parquet')) && existsSync(join(dir, 'metadata', 'photos.parquet'))) dir = join(dir, 'metadata');
+  if (!existsSync(join(dir, 'photos.parquet')) && existsSync(join(dir, 'metadata', 'photos.parquet'))) {
+    dir = join(dir, 'metadata');
+  }
   for (const f of ['photos.parquet', 'keeper_files.parquet']) {
-    if (!existsSync(join(dir, f))) throw new FluxError(`--from-metadata: ${join(dir, f)} not found; write it with flux sample --metadata-only --out DIR`);
+    if (!existsSync(join(dir, f))) {
+      throw new FluxError(`--from-metadata: ${join(dir, f)} not found; ` +
+        'write it with flux sample --metadata-only --out DIR');
+    }
   }
-  const db = await Db.open(options.db);
-  try {
-    await ensureSchema(db);
-    options.onProgress?.({ stage: 'metadata', done: 0, total: 2 });
-    await db.transaction(async () => {
-      await db.run('DELETE FROM photos');
-      await db.run(`INSERT INTO photos BY NAME SELECT * FROM read_parquet(${lit(join(dir, 'photos.parquet'))})`);
-      options.onProgress?.({ stage: 'metadata', done: 1, total: 2 });
-      await db.run('DELETE FROM keeper_files');
-      await db.run(`INSERT INTO keeper_files BY NAME SELECT * FROM read_parquet(${lit(join(dir, 'keeper_files.parquet'))})`);
-      await db.run(`INSERT OR REPLACE INTO meta VALUES ('source', ?)`, [`metadata:${dir}`]);
-    });
-    options.onProgress?.({ stage: 'metadata', done: 2, total: 2 });
-    const photos = Number(await db.value('SELECT count(*) FROM photos'));
-    const keeperFiles = Number(await db.value('SELECT count(*) FROM keeper_files'));
-    return { db: db.file, photos, keeperFiles, seconds: (performance.now() - t0) / 1000 };
-  } finally {
-    db.close();
-  }
+  await ensureSchema(db);
+  options.onProgress?.({ stage: 'metadata', done: 0, total: 2 });
+  await loadMetadataRows(db, dir, (done) => options.onProgress?.({ stage: 'metadata', done, total: 2 }));
+  options.onProgress?.({ stage: 'metadata', done: 2, total: 2 });
+  return { db: db.file, ...(await corpusCounts(db)), seconds: (performance.now() - t0) / 1000 };
 }

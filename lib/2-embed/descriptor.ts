@@ -7,11 +7,10 @@
  * noise depend on scale, so compare descriptors of images of the same preview size.
  */
 
-/** The measures, in output order. */
-export const DESCRIPTOR_NAMES: readonly string[] = Object.freeze([
-  'brightness', 'contrast', 'dynamic_range', 'clip_black', 'clip_white', 'haze', 'sharpness', 'noise',
-  'saturation', 'tilt_deg', 'tilt_strength', 'colourfulness',
-]);
+import { DESCRIPTOR_NAMES } from '../db/vectors.js';
+
+/** The measures, in output order (the columns of the `descriptors` table, defined with it). */
+export { DESCRIPTOR_NAMES };
 
 const BRIGHTNESS = 0;
 const CONTRAST = 1;
@@ -30,7 +29,10 @@ const COLOURFULNESS = 11;
 const Y_BINS = 1024;
 /** Tilt histogram: -45..45 degrees in 0.5 degree bins (bin k is centred on k / 2 - 45). */
 const TILT_BINS = 181;
-/** Sobel magnitude (on the smoothed 0..255 luma) below which a pixel does not vote for the tilt: flat areas, faint grain. */
+/**
+ * Sobel magnitude (on the smoothed 0..255 luma) below which a pixel does not vote for the tilt: flat areas, faint
+ * grain.
+ */
 const TILT_MIN_MAG = 8;
 /** The tilt peak is refined over +-4 degrees (8 half-degree bins) around it. */
 const TILT_REFINE_BINS = 8;
@@ -49,7 +51,8 @@ export function pixelDescriptor(rgb: Uint8Array, width: number, height: number):
     throw new RangeError(`pixelDescriptor: bad size ${width}x${height}`);
   }
   if (rgb.length !== width * height * 3) {
-    throw new RangeError(`pixelDescriptor: expected ${width * height * 3} bytes of RGB for ${width}x${height}, got ${rgb.length}`);
+    throw new RangeError(
+      `pixelDescriptor: expected ${width * height * 3} bytes of RGB for ${width}x${height}, got ${rgb.length}`);
   }
   const out = new Float32Array(DESCRIPTOR_NAMES.length);
   const n = width * height;
@@ -207,14 +210,17 @@ function darkChannel7Mean(dark: Uint8Array, w: number, h: number): number {
   for (let yy = 0; yy < h; yy++) {
     line.fill(255);
     line.set(dark.subarray(yy * w, yy * w + w), 3);
-    for (let j = 0; j + 3 < w + 6; j++) m4[j] = min2(min2(line[j] as number, line[j + 1] as number), min2(line[j + 2] as number, line[j + 3] as number));
+    for (let j = 0; j + 3 < w + 6; j++) {
+      m4[j] = min2(min2(line[j] as number, line[j + 1] as number), min2(line[j + 2] as number, line[j + 3] as number));
+    }
     const o = (yy + 3) * w;
     for (let x = 0; x < w; x++) rows[o + x] = min2(m4[x] as number, m4[x + 3] as number);
   }
   // vertical, the same on whole rows: v4[r] = min of padded rows r..r+3; output row yy = min(v4[yy], v4[yy + 3])
   const v4 = new Uint8Array(w * (h + 3));
   for (let k = 0, end = w * (h + 3); k < end; k++) {
-    v4[k] = min2(min2(rows[k] as number, rows[k + w] as number), min2(rows[k + 2 * w] as number, rows[k + 3 * w] as number));
+    v4[k] = min2(min2(rows[k] as number, rows[k + w] as number),
+      min2(rows[k + 2 * w] as number, rows[k + 3 * w] as number));
   }
   let total = 0;
   for (let k = 0, end = w * h, s = 3 * w; k < end; k++) total += min2(v4[k] as number, v4[k + s] as number);
@@ -223,7 +229,8 @@ function darkChannel7Mean(dark: Uint8Array, w: number, h: number): number {
 
 /** atan in degrees on a table with linear interpolation, for ratios in [-1, 1]: error below 1e-5 degree. */
 const ATAN_STEPS = 2048;
-const ATAN_TABLE = Float64Array.from({ length: ATAN_STEPS + 2 }, (_, k) => Math.atan((2 * k) / ATAN_STEPS - 1) * (180 / Math.PI));
+const ATAN_TABLE = Float64Array.from({ length: ATAN_STEPS + 2 },
+  (_, k) => Math.atan((2 * k) / ATAN_STEPS - 1) * (180 / Math.PI));
 function atanDeg(ratio: number): number {
   const p = (ratio + 1) * (ATAN_STEPS / 2);
   const k = p | 0;
@@ -309,7 +316,8 @@ function tiltLuma(y: Float32Array, w: number, h: number): { y: Float32Array; w: 
       const i0 = 2 * r * w;
       for (let c = 0; c < hw; c++) {
         const i = i0 + 2 * c;
-        src[r * hw + c] = 0.25 * ((y[i] as number) + (y[i + 1] as number) + (y[i + w] as number) + (y[i + w + 1] as number));
+        src[r * hw + c] = 0.25 * ((y[i] as number) + (y[i + 1] as number) + (y[i + w] as number)
+          + (y[i + w + 1] as number));
       }
     }
     w = hw;
@@ -397,7 +405,8 @@ function horizonTilt(luma: Float32Array, width: number, height: number): { deg: 
   let best = -1;
   let bestV = -1;
   for (let b = 0; b < TILT_BINS; b++) {
-    const v = 6 * (energy[b] as number) + 4 * ((energy[b - 1] ?? 0) + (energy[b + 1] ?? 0)) + (energy[b - 2] ?? 0) + (energy[b + 2] ?? 0);
+    const v = 6 * (energy[b] as number) + 4 * ((energy[b - 1] ?? 0) + (energy[b + 1] ?? 0)) + (energy[b - 2] ?? 0)
+      + (energy[b + 2] ?? 0);
     // ties go to the bin nearest to level, so that a symmetric histogram reads 0
     if (v > bestV || (v === bestV && Math.abs(b - 90) < Math.abs(best - 90))) {
       bestV = v;

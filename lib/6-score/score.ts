@@ -202,6 +202,8 @@ export interface ScoreOptions {
   inbox?: string;
   /** The inbox report (default `<workspace>/reports/inbox.html`). */
   out?: string;
+  /** Image decoding workers of the inbox's embedding; default one per core. */
+  decodeWorkers?: number;
   onProgress?: OnProgress;
 }
 
@@ -267,10 +269,11 @@ async function scoreInbox(options: ScoreOptions, t0: number): Promise<ScoreRepor
   assertOutsideArchive('--out', out, roots);
   assertOutsideArchive('--db', options.db, roots);
   assertOutsideArchive('workspace', workspace, roots);
-  await ingest({ inbox, db: options.db, workspace, onProgress: options.onProgress });
-  await embed({ db: options.db, sets: ['inbox'], model: model.embeddingModel ?? 'none', onProgress: options.onProgress });
   const db = await Db.openIndex(options.db);
   try {
+    await ingest(db, { inbox, workspace, onProgress: options.onProgress });
+    const embedding = { sets: ['inbox' as const], model: model.embeddingModel ?? 'none', onProgress: options.onProgress };
+    await embed(db, { ...embedding, decodeWorkers: options.decodeWorkers });
     const rows = await modelFeatures(db, model, 'inbox');
     const photos = await db.all<{ id: number; path: string; preview: string | null; captured_at: string | null }>(`SELECT inbox_id AS id, path, preview,
       CAST(captured_at AS VARCHAR) AS captured_at FROM inbox_photos ORDER BY path`);

@@ -5,13 +5,13 @@ import type { ParseArgsConfig } from 'node:util';
 import { resolve } from 'node:path';
 import { generateSample } from '../0-sample/generate.js';
 import { generateMetadata } from '../0-sample/metadata.js';
-import { ingest, ingestMetadata, type IngestReport } from '../1-ingest/ingest.js';
+import type { IngestReport } from '../1-ingest/ingest.js';
 import { FluxError } from '../util/check.js';
 import { buildSplit } from '../4-dataset/split.js';
 import { checkExportDir, curatorCsv, curateVectors, ensureCuratorSchema, exclude, exclusions, exportSelection, loadPhotoVectors, photoPaths, photoRefs, saveSelection, technicalFailures } from '../7-curate/curate.js';
 import { withDb } from '../db/duckdb.js';
 import { archiveRoots } from '../db/schema.js';
-import { embed } from '../2-embed/embed.js';
+import { decodeWorkers, runEmbed, runIngest, runIngestMetadata } from '../pipeline/stages.js';
 import { fetchFile } from '../2-embed/fetch.js';
 import { findModel, MODELS, modelDirs } from '../2-embed/models.js';
 import { join } from 'node:path';
@@ -114,11 +114,11 @@ export const COMMANDS: Record<string, Command> = {
       const db = resolve(need(v, 'db', 'ingest'));
       const meta = str(v, 'from-metadata');
       if (meta) {
-        const r = await ingestMetadata({ dir: meta, db, onProgress });
+        const r = await runIngestMetadata({ dir: meta, db, onProgress });
         console.log(`loaded ${r.photos} photos and ${r.keeperFiles} keeper files into ${r.db} in ${r.seconds.toFixed(1)} s`);
         return;
       }
-      const report = await ingest({
+      const report = await runIngest({
         originals: str(v, 'originals'), keepers: str(v, 'keepers'), inbox: str(v, 'inbox'), db, workspace: str(v, 'workspace'),
         concurrency: num(v, 'concurrency'), onProgress,
       });
@@ -136,7 +136,10 @@ export const COMMANDS: Record<string, Command> = {
     ].join('\n'),
     options: { db: { type: 'string' }, model: { type: 'string' }, 'batch-size': { type: 'string' }, 'part-size': { type: 'string' }, views: { type: 'string' }, seed: { type: 'string' } },
     async run(v, _p, onProgress) {
-      const r = await embed({ db: need(v, 'db', 'embed'), model: str(v, 'model'), batchSize: num(v, 'batch-size'), partSize: num(v, 'part-size'), views: num(v, 'views'), seed: num(v, 'seed'), onProgress });
+      const r = await runEmbed({
+        db: need(v, 'db', 'embed'), model: str(v, 'model'), batchSize: num(v, 'batch-size'), partSize: num(v, 'part-size'),
+        views: num(v, 'views'), seed: num(v, 'seed'), onProgress,
+      });
       if (r.views) console.log(`${r.views} augmented training views embedded`);
       for (const s of r.sets) console.log(`${s.set.padEnd(8)} ${s.images} images: ${s.alreadyDone} already done, ${s.embedded} embedded, ${s.failed} failed`);
       console.log(`model ${r.model ?? '(none)'}${r.modelPath ? ` from ${r.modelPath}` : ''}; vectors in ${join(r.workspace, 'embeddings')}; ${r.seconds.toFixed(1)} s`);
@@ -338,7 +341,10 @@ export const COMMANDS: Record<string, Command> = {
     ].join('\n'),
     options: { db: { type: 'string' }, 'model-dir': { type: 'string' }, inbox: { type: 'string' }, out: { type: 'string' } },
     async run(v, _p, onProgress) {
-      const r = await score({ db: need(v, 'db', 'score'), modelDir: str(v, 'model-dir'), inbox: str(v, 'inbox'), out: str(v, 'out'), onProgress });
+      const r = await score({
+        db: need(v, 'db', 'score'), modelDir: str(v, 'model-dir'), inbox: str(v, 'inbox'), out: str(v, 'out'),
+        decodeWorkers: decodeWorkers(), onProgress,
+      });
       const c = r.counts;
       console.log(`${r.set === 'inbox' ? 'inbox' : 'corpus'}: ${c.total} photos scored by ${r.model}: ${c.keeper ?? 0} confirmed keepers, ${c.review ?? 0} review recommended, ` +
         `${c.uncertain ?? 0} uncertain, ${c.unlikely ?? 0} probable non-keepers, ${c.failure ?? 0} technical failures, ${c.unscored ?? 0} not scored; ` +

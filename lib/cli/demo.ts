@@ -4,10 +4,9 @@
  */
 import { join } from 'node:path';
 import { generateSample } from '../0-sample/generate.js';
-import { ingest } from '../1-ingest/ingest.js';
 import { dataDir, sampleSettings } from '../pipeline/workspace.js';
 import { Db, withDb } from '../db/duckdb.js';
-import { embed } from '../2-embed/embed.js';
+import { runEmbed, runIngest } from '../pipeline/stages.js';
 import { formatMatch, match } from '../3-match/match.js';
 import { FluxError } from '../util/check.js';
 import { formatIngest } from './commands.js';
@@ -35,7 +34,7 @@ async function demo(): Promise<void> {
     console.log(`    ${sample.reused ? 'reused' : 'wrote'} ${c.corpusPhotos} originals, ${c.keeperFiles} keeper files, ${c.inbox} inbox photos in ${sample.seconds.toFixed(1)} s`);
     console.log('2/7 ingest');
     const dbFile = join(data, 'flux.duckdb');
-    const report = await ingest({ originals: sample.originals, keepers: sample.keepers, inbox: sample.inbox, db: dbFile, onProgress: bar });
+    const report = await runIngest({ originals: sample.originals, keepers: sample.keepers, inbox: sample.inbox, db: dbFile, onProgress: bar });
     bar.stop();
     console.log(formatIngest(report).replace(/^/gm, '    '));
     const db = await Db.open(dbFile, { readOnly: true });
@@ -48,7 +47,7 @@ async function demo(): Promise<void> {
       db.close();
     }
     console.log('3/7 embed (preview cache -> Parquet)');
-    const emb = await embed({ db: dbFile, onProgress: bar });
+    const emb = await runEmbed({ db: dbFile, onProgress: bar });
     bar.stop();
     for (const s of emb.sets) console.log(`    ${s.set.padEnd(8)} ${s.images} images: ${s.alreadyDone} already done, ${s.embedded} embedded, ${s.failed} failed`);
     console.log(`    model: ${emb.model ?? 'none (pixel descriptor only)'}${emb.modelPath ? ` (${emb.modelPath})` : ''}`);

@@ -34,9 +34,14 @@ export class Db {
    */
   static async openIndex(file: string, options: { readOnly?: boolean } = {}): Promise<Db> {
     const path = resolve(file);
-    if (!existsSync(path)) throw new FluxError(`--db: no database at ${path}; build it first with flux ingest --originals DIR --keepers DIR --db ${file}`);
+    if (!existsSync(path)) {
+      throw new FluxError(`--db: no database at ${path}; build it first with ` +
+        `flux ingest --originals DIR --keepers DIR --db ${file}`);
+    }
     const db = await Db.open(path, options);
-    const ok = Number(await db.value(`SELECT count(*) FROM information_schema.tables WHERE table_name = 'photos'`).catch(() => 0)) > 0;
+    const tables = await db.value(`SELECT count(*) FROM information_schema.tables WHERE table_name = 'photos'`)
+      .catch(() => 0);
+    const ok = Number(tables) > 0;
     if (!ok) {
       db.close();
       throw new FluxError(`--db: ${path} is not a workbench database (no photos table); build it with flux ingest`);
@@ -92,6 +97,11 @@ export class Db {
     }
   }
 
+  /** Makes (or remakes) a temporary table from a query: scratch work of this connection, gone when it closes. */
+  async tempTable(name: string, query: string): Promise<void> {
+    await this.run(`CREATE OR REPLACE TEMP TABLE ${name} AS ${query}`);
+  }
+
   /** Inserts rows with one multi-row statement per chunk. Columns are named once; values keep their order. */
   async insert(table: string, columns: readonly string[], rows: readonly SqlValue[][], verb = 'INSERT'): Promise<void> {
     const chunk = Math.max(1, Math.floor(2000 / Math.max(1, columns.length)));
@@ -107,7 +117,8 @@ export class Db {
    * Appends rows of (BIGINT id, INTEGER view, FLOAT[dim] vector, ...VARCHAR extras) to a table, quickly
    * (the appender skips SQL parsing).
    */
-  async appendVectors(table: string, dim: number, rows: ReadonlyArray<{ id: number; view: number; vector: Float32Array }>): Promise<void> {
+  async appendVectors(table: string, dim: number,
+    rows: ReadonlyArray<{ id: number; view: number; vector: Float32Array }>): Promise<void> {
     const appender = await this.connection.createAppender(table);
     const type = ARRAY(FLOAT, dim);
     try {
@@ -142,7 +153,8 @@ export class Db {
    * Appends plain rows through the appender (no SQL parsing: fast for hundreds of thousands of rows). `kinds`
    * gives each column's type; null appends NULL.
    */
-  async append(table: string, kinds: ReadonlyArray<'bigint' | 'integer' | 'double' | 'varchar' | 'boolean'>, rows: ReadonlyArray<readonly SqlValue[]>): Promise<void> {
+  async append(table: string, kinds: ReadonlyArray<'bigint' | 'integer' | 'double' | 'varchar' | 'boolean'>,
+    rows: ReadonlyArray<readonly SqlValue[]>): Promise<void> {
     const appender = await this.connection.createAppender(table);
     try {
       for (const row of rows) {
@@ -171,7 +183,8 @@ export class Db {
 }
 
 /** Opens a database, runs `work`, and closes it whatever happens. */
-export async function withDb<T>(file: string, work: (db: Db) => Promise<T>, options: { readOnly?: boolean; index?: boolean } = {}): Promise<T> {
+export async function withDb<T>(file: string, work: (db: Db) => Promise<T>,
+  options: { readOnly?: boolean; index?: boolean } = {}): Promise<T> {
   const db = options.index ? await Db.openIndex(file, options) : await Db.open(file, options);
   try {
     return await work(db);

@@ -3,11 +3,12 @@
  * in FLUX_DATA) holds the sample archive, the database and the preview cache.
  */
 import { join, resolve } from 'node:path';
-import { ingest, type IngestReport } from '../1-ingest/ingest.js';
+import type { IngestReport } from '../1-ingest/ingest.js';
 import { generateSample, type SampleOptions, type SampleResult } from '../0-sample/generate.js';
 import { FluxError } from '../util/check.js';
 import { projectRoot } from '../util/project.js';
 import { env } from './env.js';
+import { runIngest } from './stages.js';
 import type { OnProgress, ProgressEvent } from '../util/progress.js';
 
 /** The data folder: FLUX_DATA when set, else `<project>/data`. */
@@ -22,7 +23,8 @@ export function sampleSettings(): Omit<SampleOptions, 'out' | 'onProgress'> {
   try {
     return { seed: 7, ...(JSON.parse(text) as Omit<SampleOptions, 'out' | 'onProgress'>) };
   } catch {
-    throw new FluxError(`FLUX_SAMPLE: expected JSON sample options such as {"sessions":8}, received ${JSON.stringify(text)}`);
+    throw new FluxError('FLUX_SAMPLE: expected JSON sample options such as {"sessions":8}, ' +
+      `received ${JSON.stringify(text)}`);
   }
 }
 
@@ -39,7 +41,8 @@ export async function sampleWorkspace(onProgress?: OnProgress): Promise<SampleWo
   const data = dataDir();
   const sample = await generateSample({ out: join(data, 'sample'), ...sampleSettings(), onProgress });
   const db = join(data, 'flux.duckdb');
-  const report = await ingest({ originals: sample.originals, keepers: sample.keepers, inbox: sample.inbox, db, onProgress });
+  const { originals, keepers, inbox } = sample;
+  const report = await runIngest({ originals, keepers, inbox, db, onProgress });
   return { data, db, sample, ingest: report };
 }
 
@@ -48,5 +51,6 @@ export function progressHtml(event: ProgressEvent): string {
   const pct = event.total > 0 ? Math.round((100 * event.done) / event.total) : 100;
   const esc = (s: string): string => s.replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`);
   return `<div style="font:12px monospace">${esc(event.stage)} ${event.done}/${event.total} ` +
-    `<span style="display:inline-block;width:200px;height:8px;background:#ddd"><span style="display:inline-block;width:${pct * 2}px;height:8px;background:#4a7"></span></span> ${pct}%</div>`;
+    '<span style="display:inline-block;width:200px;height:8px;background:#ddd">' +
+    `<span style="display:inline-block;width:${pct * 2}px;height:8px;background:#4a7"></span></span> ${pct}%</div>`;
 }

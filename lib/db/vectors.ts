@@ -1,0 +1,131 @@
+/**
+ * The vector tables: the pixel descriptor of every image, the images `flux embed` could not embed, and the context
+ * features of each photo (views over the corpus for the rankers). The embedding vectors themselves live in
+ * Parquet parts in the workspace (lib/2-embed/store.ts), not in DuckDB.
+ */
+import { type Db } from './duckdb.js';
+import { col, createTables, type TableSpec } from './table.js';
+
+/** The pixel descriptor's measures, in order: the columns of `descriptors` after ("set", id). */
+export const DESCRIPTOR_NAMES: readonly string[] = Object.freeze([
+  'brightness', 'contrast', 'dynamic_range', 'clip_black', 'clip_white', 'haze', 'sharpness', 'noise',
+  'saturation', 'tilt_deg', 'tilt_strength', 'colourfulness',
+]);
+
+/** The image sets that get vectors. */
+export type ImageSet = 'photos' | 'keepers' | 'inbox';
+
+const DESCRIPTORS: TableSpec = {
+  name: 'descriptors', note: 'the pixel descriptor of every image (lib/2-embed/descriptor.ts), from its preview',
+  columns: [
+    col('"set"', 'VARCHAR NOT NULL', 'photos | keepers | inbox'),
+    col('id', 'BIGINT NOT NULL', 'photo_id, keeper_id or inbox_id'),
+    ...DESCRIPTOR_NAMES.map((n) => col(n, 'DOUBLE')),
+  ],
+  key: ['"set"', 'id'],
+};
+
+const EMBED_ERRORS: TableSpec = {
+  name: 'embed_errors', note: 'images flux embed could not embed (tried again on the next run)',
+  columns: [
+    col('"set"', 'VARCHAR NOT NULL'), col('id', 'BIGINT NOT NULL'),
+    col('model_id', 'VARCHAR NOT NULL', 'the image model, or "descriptor" when only the descriptor was computed'),
+    col('preview', 'VARCHAR'), col('message', 'VARCHAR NOT NULL'),
+  ],
+  key: ['"set"', 'id', 'model_id'],
+};
+
+/** The vector tables, in the order they are made. */
+export const VECTOR_TABLES: readonly TableSpec[] = [DESCRIPTORS, EMBED_ERRORS];
+
+/** The context features the rankers use, in order (columns of the views `photo_context` and `inbox_context`). */
+export const CONTEXT_NAMES: readonly string[] = Object.freeze([
+  'hour_sin', 'hour_cos', 'weekend', 'season_sin', 'season_cos', 'focal_length', 'log_exposure', 'log_iso', 'f_number',
+  'log_session_frames', 'session_minutes', 'session_position',
+]);
+
+/**
+ * Context features of each photo from EXIF and its session, for the rankers: time of day and season as angles,
+ * weekday, camera settings on log scales, and where in its walk the frame was taken. Inbox photos have no session
+ * date of their own: their walk is their capture day.
+ */
+function contextView(view: string, table: string, id: string, session: string): string {
+  const walk = `PARTITION BY ${session}`;
+  const inWalk = (expr: string): string => `CASE WHEN ${session} IS NOT NULL THEN ${expr} END`;
+  return `
+CREATE OR REPLACE VIEW ${view} AS
+SELECT ${id},
+  hour(captured_at) + minute(captured_at) / 60.0 AS hour,
+  sin(2 * pi() * (hour(captured_at) + minute(captured_at) / 60.0) / 24) AS hour_sin,
+  cos(2 * pi() * (hour(captured_at) + minute(captured_at) / 60.0) / 24) AS hour_cos,
+  isodow(captured_at) AS weekday,
+  CASE WHEN isodow(captured_at) >= 6 THEN 1.0 WHEN captured_at IS NOT NULL THEN 0.0 END AS weekend,
+  sin(2 * pi() * dayofyear(captured_at) / 365.25) AS season_sin,
+  cos(2 * pi() * dayofyear(captured_at) / 365.25) AS season_cos,
+  focal_length,
+  ln(exposure_time) AS log_exposure,
+  ln(iso) AS log_iso,
+  f_number,
+  -- photos without a day are no walk of their own: their walk features are missing, not one walk of them all
+  ${inWalk(`count(*) OVER (${walk})`)} AS session_frames,
+  ${inWalk(`ln(count(*) OVER (${walk}))`)} AS log_session_frames,
+  ${inWalk(`date_diff('second', min(captured_at) OVER (${walk}), max(captured_at) OVER (${walk})) / 60.0`)}
+    AS session_minutes,
+  ${inWalk(`(row_number() OVER (${walk} ORDER BY captured_at, ${id}) - 1)
+    / greatest(1, count(*) OVER (${walk}) - 1)`)} AS session_position
+FROM ${table}`;
+}
+
+/** Creates the vector tables that do not exist yet and (re)defines the context views over the corpus tables. */
+export async function ensureVectorSchema(db: Db): Promise<void> {
+  await createTables(db, VECTOR_TABLES);
+  await db.run(contextView('photo_context', 'photos', 'photo_id', 'session_date'));
+  await db.run(contextView('inbox_context', 'inbox_photos', 'inbox_id', 'CAST(captured_at AS DATE)'));
+}
+
+/** The ids of a set that have a descriptor. */
+export async function descriptorIds(db: Db, set: ImageSet): Promise<Set<number>> {
+  const rows = await db.all<{ id: number }>(`SELECT id FROM descriptors WHERE "set" = ?`, [set]);
+  return new Set(rows.map((r) => Number(r.id)));
+}
+
+/** The ids of a set that failed for a model (or for `descriptor`) on an earlier run. */
+export async function failedIds(db: Db, set: ImageSet, modelId: string): Promise<Set<number>> {
+  const rows = await db.all<{ id: number }>(
+    `SELECT id FROM embed_errors WHERE "set" = ? AND model_id = ?`, [set, modelId]);
+  return new Set(rows.map((r) => Number(r.id)));
+}
+
+/** An image of a set that could not be embedded. */
+export interface EmbedFailure {
+  id: number;
+  preview: string;
+  message: string;
+}
+
+/**
+ * Writes the descriptors of a flushed batch (through the appender: INSERT OR REPLACE from a staging table) and its
+ * failures; an image that failed before and worked now is no longer an error.
+ */
+export async function writeDescriptors(db: Db, set: ImageSet, modelId: string,
+  ok: ReadonlyArray<{ id: number; descriptor: Float32Array }>, failed: readonly EmbedFailure[]): Promise<void> {
+  await db.transaction(async () => {
+    if (ok.length) {
+      await db.run(`CREATE TEMP TABLE IF NOT EXISTS descriptor_stage AS SELECT * FROM descriptors LIMIT 0`);
+      await db.append('descriptor_stage', ['varchar', 'bigint', ...DESCRIPTOR_NAMES.map(() => 'double' as const)],
+        ok.map((d) => [set, d.id, ...Array.from(d.descriptor, Number)]));
+      await db.run('INSERT OR REPLACE INTO descriptors SELECT * FROM descriptor_stage');
+      await db.run('DELETE FROM descriptor_stage');
+      await db.run(`DELETE FROM embed_errors WHERE "set" = ? AND model_id = ? AND id IN (SELECT unnest(?::BIGINT[]))`,
+        [set, modelId, JSON.stringify(ok.map((d) => d.id))]);
+    }
+    await db.insert('embed_errors', ['"set"', 'id', 'model_id', 'preview', 'message'],
+      failed.map((d) => [set, d.id, modelId, d.preview, d.message]), 'INSERT OR REPLACE');
+  });
+}
+
+/** Every image `flux embed` could not embed, by set and id. */
+export async function embedFailures(db: Db): Promise<Array<{ set: string; model_id: string; preview: string | null;
+  message: string }>> {
+  return db.all(`SELECT "set", model_id, preview, message FROM embed_errors ORDER BY "set", preview, model_id`);
+}

@@ -1,0 +1,47 @@
+/**
+ * The ingest and embed stages on a database file, for the CLI, the demo, the notebooks and the tests: each opens the
+ * file once, runs the stage on the open database, and closes it. Settings that come from the environment
+ * (FLUX_DECODE_WORKERS) are filled in here, never in the stages.
+ */
+import { resolve } from 'node:path';
+import { Db, withDb } from '../db/duckdb.js';
+import {
+  ingest, ingestMetadata, ingestRoots, type IngestOptions, type IngestReport, type MetadataIngestOptions,
+  type MetadataIngestReport,
+} from '../1-ingest/ingest.js';
+import { embed, type EmbedOptions, type EmbedReport } from '../2-embed/embed.js';
+import { checkInt } from '../util/check.js';
+import { env } from './env.js';
+
+/** The number of image decoding workers from FLUX_DECODE_WORKERS, or undefined (one per core) when unset. */
+export function decodeWorkers(): number | undefined {
+  const text = env('decodeWorkers');
+  return text === undefined ? undefined : checkInt('FLUX_DECODE_WORKERS', Number(text), 1, 64);
+}
+
+/**
+ * Ingests into a database file (created when missing). The archive folders are checked before the file is opened,
+ * so a database asked for inside the archive is refused before anything is written there.
+ */
+export async function runIngest(options: IngestOptions & { db: string }): Promise<IngestReport> {
+  const file = resolve(options.db);
+  ingestRoots(options, file);
+  const db = await Db.open(file);
+  try {
+    return await ingest(db, options);
+  } finally {
+    db.close();
+  }
+}
+
+/** Loads a metadata-only sample into a database file (created when missing). */
+export async function runIngestMetadata(
+  options: MetadataIngestOptions & { db: string }): Promise<MetadataIngestReport> {
+  return withDb(options.db, (db) => ingestMetadata(db, options));
+}
+
+/** Embeds into a database that `flux ingest` built (a wrong path gets a clear message, not a new database). */
+export async function runEmbed(options: EmbedOptions & { db: string }): Promise<EmbedReport> {
+  const workers = options.decodeWorkers ?? decodeWorkers();
+  return withDb(options.db, (db) => embed(db, { ...options, decodeWorkers: workers }), { index: true });
+}
