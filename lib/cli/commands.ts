@@ -8,7 +8,7 @@ import { generateMetadata } from '../0-sample/metadata.js';
 import { ingest, ingestMetadata, type IngestReport } from '../1-ingest/ingest.js';
 import { FluxError } from '../util/check.js';
 import { buildSplit } from '../4-dataset/split.js';
-import { checkExportDir, curatorCsv, curateVectors, ensureCuratorSchema, exclude, exclusions, exportSelection, loadPhotoVectors, photoPaths, photoRefs, saveSelection, technicalFailures } from '../7-curate/curate.js';
+import { clearExclusions, curate, excludePhotos, formatCurate } from '../7-curate/curate.js';
 import { withDb } from '../db/duckdb.js';
 import { archiveRoots } from '../db/schema.js';
 import { embed } from '../2-embed/embed.js';
@@ -24,7 +24,7 @@ import { FEATURE_SETS, type FeatureSet } from '../4-dataset/rows.js';
 import { ARCHS, type Arch, type Hyper } from '../5-rank/scorers.js';
 import type { BackendName } from '../5-rank/backend.js';
 import { assertOutsideArchive, checkOutFile, writeFileAtomic } from '../util/fsutil.js';
-import { checkChoice, checkNumber } from '../util/check.js';
+import { checkChoice } from '../util/check.js';
 import { plural } from '../util/text.js';
 import { writeReport } from '../9-report/report.js';
 
@@ -229,60 +229,21 @@ export const COMMANDS: Record<string, Command> = {
       const file = need(v, 'db', 'curate');
       const [action, ...rest] = positionals;
       await withDb(file, async (db) => {
-        await ensureCuratorSchema(db);
         if (action === 'clear') {
-          await db.run('DELETE FROM curator_exclusions');
+          await clearExclusions(db);
           console.log('all exclusions removed');
           return;
         }
         if (action === 'exclude') {
-          const above = v.above === undefined ? undefined : checkNumber('--above', v.above, 0, 100);
-          if (above !== undefined && rest.length) throw new FluxError(`flux curate exclude: give photos or --above, not both (received --above ${above} and ${rest.join(' ')})`);
-          if (above === undefined && !rest.length) throw new FluxError('flux curate exclude: name the photos to exclude (photo_ids or paths under the originals), or --above PERCENT');
-          const ids = above !== undefined
-            // every photo the last run voted for at or above the frequency, selected or not
-            ? (await db.all<{ photo_id: number }>('SELECT photo_id FROM curator_selection WHERE frequency >= ?', [above])).map((r) => Number(r.photo_id))
-            : await photoRefs(db, rest);
-          if (above !== undefined && !(await db.value<number>('SELECT count(*) FROM curator_selection'))) throw new FluxError('flux curate exclude --above: no curator run yet to take the frequencies from; run flux curate first');
-          console.log(`${plural(await exclude(db, ids, above !== undefined ? `picked >= ${above}%` : 'by hand'), 'photo')} excluded`);
+          console.log(`${plural(await excludePhotos(db, { refs: rest, above: str(v, 'above') }), 'photo')} excluded`);
           return;
         }
         if (action !== undefined) throw new FluxError(`flux curate: expected exclude, clear or no action, received "${action}"`);
-        // the export folder is checked before anything is computed or saved
-        const out = str(v, 'export');
-        if (out) await checkExportDir(db, out);
-        // the selection as a CSV without copying any photo
-        const csvOut = str(v, 'csv');
-        const csvFile = csvOut ? checkOutFile('--csv', csvOut, 'selection.csv') : null;
-        if (csvFile) assertOutsideArchive('--csv', csvFile, await archiveRoots(db));
-        const input = await loadPhotoVectors(db, { model: str(v, 'model'), keepersOnly: Boolean(v.keepers), where: str(v, 'where') });
-        if (input.fallback) console.log(`note: ${input.fallback}`);
-        if (input.withoutVector) console.log(`${plural(input.withoutVector, 'photo')} in scope without a ${input.modelId} vector left out (flux embed makes them)`);
-        const excluded = await exclusions(db);
-        const failures = v['keep-failures'] ? new Set<number>() : await technicalFailures(db);
-        const inRun = new Set(input.ids);
-        const leftOut = [...failures].filter((id) => inRun.has(id) && !excluded.has(id)).length;
-        const excludedHere = [...excluded].filter((id) => inRun.has(id)).length;
-        const r = await curateVectors(input, {
-          method: (str(v, 'method') ?? 'fps') as 'fps' | 'kmeans', target: num(v, 'target') ?? 150, iterations: num(v, 'iterations') ?? 20,
-          seed: num(v, 'seed') ?? 7, excluded: new Set([...excluded, ...failures]), onProgress,
-        });
-        if (excludedHere) console.log(`${plural(excludedHere, 'excluded photo')} left out (flux curate clear to bring them back)`);
-        if (leftOut) console.log(`${plural(leftOut, 'technical failure')} left out (--keep-failures to include them)`);
-        await saveSelection(db, r, input.modelId, Boolean(v.favourites));
-        const bands = { stable: 0, frequent: 0, occasional: 0 };
-        for (const s of r.selection) bands[s.band]++;
-        console.log(`${r.method}: ${r.selection.length} of ${input.ids.length - excludedHere - leftOut} photos (${input.modelId}), ${r.iterations} iterations, seed ${r.seed}: ` +
-          `${bands.stable} picked >= 90%, ${bands.frequent} >= 70%, ${bands.occasional} less often${v.favourites ? '; favourites replaced' : ''}`);
-        if (csvFile) {
-          writeFileAtomic(csvFile, curatorCsv(r, await photoPaths(db), await exclusions(db)));
-          console.log(`selection written to ${csvFile}`);
-        }
-        if (out) {
-          const e = await exportSelection(db, r, out);
-          console.log(`exported ${e.copied.length} photos to ${e.dir}${e.already.length ? `; ${e.already.length} already there from an earlier export` : ''} (CSV ${e.csv})`);
-          for (const s of e.skipped) console.log(`skipped ${s.path || s.photoId}: ${s.reason}`);
-        }
+        console.log(formatCurate(await curate(db, {
+          method: str(v, 'method'), target: num(v, 'target'), iterations: num(v, 'iterations'), seed: num(v, 'seed'),
+          model: str(v, 'model'), keepersOnly: Boolean(v.keepers), where: str(v, 'where'), favourites: Boolean(v.favourites),
+          keepFailures: Boolean(v['keep-failures']), exportDir: str(v, 'export'), csv: str(v, 'csv'), onProgress,
+        })));
       }, { index: true });
     },
   },
