@@ -5,7 +5,14 @@
  */
 import type { Db } from '../db/duckdb.js';
 import { archiveRoots } from '../db/schema.js';
-import { addExclusions, clearExclusions, ensureCuratorSchema, excludedIds, replaceCuratorVotes, votedAtLeast } from '../db/curator.js';
+import {
+  addExclusions,
+  clearExclusions,
+  ensureCuratorSchema,
+  excludedIds,
+  replaceCuratorVotes,
+  votedAtLeast,
+} from '../db/curator.js';
 import { checkNumber, FluxError } from '../util/check.js';
 import { assertOutsideArchive, checkOutFile, writeFileAtomic } from '../util/fsutil.js';
 import type { OnProgress } from '../util/progress.js';
@@ -23,7 +30,8 @@ export * from './export.js';
 export async function saveSelection(db: Db, r: CurateResult, modelId: string, favourites: boolean): Promise<void> {
   const chosen = new Set(r.selection.map((x) => x.photoId));
   // the selection, then every other photo some iteration picked (so `exclude --above` sees all the votes)
-  const rest = [...r.votes.entries()].filter(([id]) => !chosen.has(id))
+  const rest = [...r.votes.entries()]
+    .filter(([id]) => !chosen.has(id))
     .map(([photoId, votes]) => ({ photoId, votes, ...frequencyOf(votes, r.iterations), selected: false }));
   const run = { method: r.method, target: r.target, iterations: r.iterations, seed: r.seed, modelId };
   await replaceCuratorVotes(db, run, [...r.selection.map((x) => ({ ...x, selected: true })), ...rest], favourites);
@@ -31,8 +39,11 @@ export async function saveSelection(db: Db, r: CurateResult, modelId: string, fa
 
 /** The photo_id of a path under the originals (a kept photo or one of its duplicates), or null. */
 async function photoIdOfPath(db: Db, path: string): Promise<number | null> {
-  const id = await db.value<number>(`SELECT photo_id FROM photos WHERE path = ?
-    UNION ALL SELECT photo_id FROM corpus_duplicates WHERE path = ? LIMIT 1`, [path, path]);
+  const id = await db.value<number>(
+    `SELECT photo_id FROM photos WHERE path = ?
+    UNION ALL SELECT photo_id FROM corpus_duplicates WHERE path = ? LIMIT 1`,
+    [path, path],
+  );
   return id === null || id === undefined ? null : Number(id);
 }
 
@@ -55,9 +66,15 @@ export async function photoRefs(db: Db, refs: string[]): Promise<number[]> {
     else out.push(id);
   }
   if (unknown.length) {
-    const named = unknown.slice(0, 5).map((u) => `"${u}"`).join(', ');
-    throw new FluxError(`flux curate exclude: ${named}${unknown.length > 5 ? ` (and ${unknown.length - 5} more)` : ''} ` +
-      'is neither a photo_id nor a path under the originals (Subfolder/Filename in selection.csv); nothing was excluded');
+    const named = unknown
+      .slice(0, 5)
+      .map((u) => `"${u}"`)
+      .join(', ');
+    throw new FluxError(
+      `flux curate exclude: ${named}${unknown.length > 5 ? ` (and ${unknown.length - 5} more)` : ''} ` +
+        'is neither a photo_id nor a path under the originals (Subfolder/Filename in selection.csv); ' +
+        'nothing was excluded',
+    );
   }
   return out;
 }
@@ -67,14 +84,18 @@ export async function photoRefs(db: Db, refs: string[]): Promise<number[]> {
  * @throws FluxError naming the ids that are no photo of the index (nothing is added then).
  */
 export async function exclude(db: Db, ids: number[], reason: string): Promise<number> {
-  const rows = await db.all<{ photo_id: number }>(`SELECT photo_id FROM photos WHERE photo_id IN (SELECT unnest(?::BIGINT[]))`,
-    [JSON.stringify(ids)]);
+  const rows = await db.all<{ photo_id: number }>(
+    `SELECT photo_id FROM photos WHERE photo_id IN (SELECT unnest(?::BIGINT[]))`,
+    [JSON.stringify(ids)],
+  );
   const known = new Set(rows.map((r) => Number(r.photo_id)));
   const unknown = ids.filter((id) => !known.has(id));
   if (unknown.length) {
     const more = unknown.length > 10 ? ` (and ${unknown.length - 10} more)` : '';
-    throw new FluxError(`flux curate exclude: no photo has the photo_id ${unknown.slice(0, 10).join(', ')}${more}; ` +
-      'the ids are in the photo_id column of selection.csv and of the photos table; nothing was excluded');
+    throw new FluxError(
+      `flux curate exclude: no photo has the photo_id ${unknown.slice(0, 10).join(', ')}${more}; ` +
+        'the ids are in the photo_id column of selection.csv and of the photos table; nothing was excluded',
+    );
   }
   return addExclusions(db, ids, reason);
 }
@@ -85,11 +106,15 @@ export async function exclude(db: Db, ids: number[], reason: string): Promise<nu
  * curator leaves them out unless asked to keep them. Empty before the corpus is scored.
  */
 export async function technicalFailures(db: Db): Promise<Set<number>> {
-  const scored = Number(await db.value(`SELECT count(*) FROM information_schema.columns
-    WHERE table_name = 'photos' AND column_name = 'keeper_band'`));
+  const scored = Number(
+    await db.value(`SELECT count(*) FROM information_schema.columns
+    WHERE table_name = 'photos' AND column_name = 'keeper_band'`),
+  );
   if (!scored) return new Set();
   // a photo he kept is never a failure, whatever an earlier score said
-  const rows = await db.all<{ photo_id: number }>(`SELECT photo_id FROM photos WHERE keeper_band = 'failure' AND NOT coalesce(keeper, false)`);
+  const rows = await db.all<{ photo_id: number }>(
+    `SELECT photo_id FROM photos WHERE keeper_band = 'failure' AND NOT coalesce(keeper, false)`,
+  );
   return new Set(rows.map((r) => Number(r.photo_id)));
 }
 
@@ -110,15 +135,22 @@ export async function excludePhotos(db: Db, options: ExcludeOptions): Promise<nu
   const above = options.above === undefined ? undefined : checkNumber('--above', options.above, 0, 100);
   const rest = options.refs;
   if (above !== undefined && rest.length) {
-    throw new FluxError(`flux curate exclude: give photos or --above, not both (received --above ${above} and ${rest.join(' ')})`);
+    throw new FluxError(
+      `flux curate exclude: give photos or --above, not both (received --above ${above} and ${rest.join(' ')})`,
+    );
   }
   if (above === undefined && !rest.length) {
-    throw new FluxError('flux curate exclude: name the photos to exclude (photo_ids or paths under the originals), or --above PERCENT');
+    throw new FluxError(
+      'flux curate exclude: name the photos to exclude (photo_ids or paths under the originals), or --above PERCENT',
+    );
   }
   if (above === undefined) return exclude(db, await photoRefs(db, rest), 'by hand');
   // every photo the last run voted for at or above the frequency, selected or not
   const ids = await votedAtLeast(db, above);
-  if (ids === null) throw new FluxError('flux curate exclude --above: no curator run yet to take the frequencies from; run flux curate first');
+  if (ids === null)
+    throw new FluxError(
+      'flux curate exclude --above: no curator run yet to take the frequencies from; run flux curate first',
+    );
   return exclude(db, ids, `picked >= ${above}%`);
 }
 
@@ -172,15 +204,23 @@ export async function curate(db: Db, options: CurateStageOptions = {}): Promise<
   if (options.exportDir) await checkExportDir(db, options.exportDir);
   const csvFile = options.csv ? checkOutFile('--csv', options.csv, 'selection.csv') : null;
   if (csvFile) assertOutsideArchive('--csv', csvFile, await archiveRoots(db));
-  const input = await loadPhotoVectors(db, { model: options.model, keepersOnly: options.keepersOnly, where: options.where });
+  const input = await loadPhotoVectors(db, {
+    model: options.model,
+    keepersOnly: options.keepersOnly,
+    where: options.where,
+  });
   const excluded = await excludedIds(db);
   const failures = options.keepFailures ? new Set<number>() : await technicalFailures(db);
   const inRun = new Set(input.ids);
   const failuresLeftOut = [...failures].filter((id) => inRun.has(id) && !excluded.has(id)).length;
   const excludedLeftOut = [...excluded].filter((id) => inRun.has(id)).length;
   const result = await curateVectors(input, {
-    method: (options.method ?? 'fps') as CurateMethod, target: options.target ?? 150, iterations: options.iterations ?? 20,
-    seed: options.seed ?? 7, excluded: new Set([...excluded, ...failures]), onProgress: options.onProgress,
+    method: (options.method ?? 'fps') as CurateMethod,
+    target: options.target ?? 150,
+    iterations: options.iterations ?? 20,
+    seed: options.seed ?? 7,
+    excluded: new Set([...excluded, ...failures]),
+    onProgress: options.onProgress,
   });
   await saveSelection(db, result, input.modelId, Boolean(options.favourites));
   const bands = { stable: 0, frequent: 0, occasional: 0 };
@@ -189,8 +229,15 @@ export async function curate(db: Db, options: CurateStageOptions = {}): Promise<
   const exported = options.exportDir ? await exportSelection(db, result, options.exportDir) : null;
   const source: VectorSource = { modelId: input.modelId, withoutVector: input.withoutVector, fallback: input.fallback };
   return {
-    result, source, photos: input.ids.length - excludedLeftOut - failuresLeftOut, excludedLeftOut, failuresLeftOut, bands,
-    favourites: Boolean(options.favourites), csv: csvFile, exported,
+    result,
+    source,
+    photos: input.ids.length - excludedLeftOut - failuresLeftOut,
+    excludedLeftOut,
+    failuresLeftOut,
+    bands,
+    favourites: Boolean(options.favourites),
+    csv: csvFile,
+    exported,
   };
 }
 
@@ -199,17 +246,28 @@ export function formatCurate(r: CurateReport): string {
   const s = r.source;
   const lines: string[] = [];
   if (s.fallback) lines.push(`note: ${s.fallback}`);
-  if (s.withoutVector) lines.push(`${plural(s.withoutVector, 'photo')} in scope without a ${s.modelId} vector left out (flux embed makes them)`);
-  if (r.excludedLeftOut) lines.push(`${plural(r.excludedLeftOut, 'excluded photo')} left out (flux curate clear to bring them back)`);
-  if (r.failuresLeftOut) lines.push(`${plural(r.failuresLeftOut, 'technical failure')} left out (--keep-failures to include them)`);
+  if (s.withoutVector)
+    lines.push(
+      `${plural(s.withoutVector, 'photo')} in scope without a ${s.modelId} vector left out (flux embed makes them)`,
+    );
+  if (r.excludedLeftOut)
+    lines.push(`${plural(r.excludedLeftOut, 'excluded photo')} left out (flux curate clear to bring them back)`);
+  if (r.failuresLeftOut)
+    lines.push(`${plural(r.failuresLeftOut, 'technical failure')} left out (--keep-failures to include them)`);
   const x = r.result;
-  lines.push(`${x.method}: ${x.selection.length} of ${r.photos} photos (${s.modelId}), ${x.iterations} iterations, seed ${x.seed}: ` +
-    `${r.bands.stable} picked >= 90%, ${r.bands.frequent} >= 70%, ${r.bands.occasional} less often` +
-    `${r.favourites ? '; favourites replaced' : ''}`);
+  lines.push(
+    `${x.method}: ${x.selection.length} of ${r.photos} photos (${s.modelId}), ${x.iterations} iterations, ` +
+      `seed ${x.seed}: ` +
+      `${r.bands.stable} picked >= 90%, ${r.bands.frequent} >= 70%, ${r.bands.occasional} less often` +
+      `${r.favourites ? '; favourites replaced' : ''}`,
+  );
   if (r.csv) lines.push(`selection written to ${r.csv}`);
   const e = r.exported;
   if (e) {
-    lines.push(`exported ${e.copied.length} photos to ${e.dir}${e.already.length ? `; ${e.already.length} already there from an earlier export` : ''} (CSV ${e.csv})`);
+    lines.push(
+      `exported ${e.copied.length} photos to ${e.dir}` +
+        `${e.already.length ? `; ${e.already.length} already there from an earlier export` : ''} (CSV ${e.csv})`,
+    );
     for (const k of e.skipped) lines.push(`skipped ${k.path || k.photoId}: ${k.reason}`);
   }
   return lines.join('\n');

@@ -29,13 +29,17 @@ export interface ExportReport {
  */
 export async function checkExportDir(db: Db, dir: string): Promise<string> {
   const roots = await archiveRoots(db);
-  if (!roots.originals) throw new FluxError('--export: the database does not record an originals folder (run flux ingest first)');
+  if (!roots.originals)
+    throw new FluxError('--export: the database does not record an originals folder (run flux ingest first)');
   const target = resolve(dir);
   assertOutsideArchive('--export', target, roots);
   // the nearest part of the path that exists must be a folder
   const p = nearestExisting(target);
   if (p && !statSync(p).isDirectory()) {
-    throw new FluxError(`--export: ${p} is a file${p === target ? '' : ` (on the way to ${target})`}; name a folder to copy the selection into`);
+    throw new FluxError(
+      `--export: ${p} is a file${p === target ? '' : ` (on the way to ${target})`}; ` +
+        'name a folder to copy the selection into',
+    );
   }
   // made now, so a folder that cannot be made stops the run before anything is saved
   try {
@@ -64,18 +68,26 @@ interface Source {
 }
 
 /** Where a selected photo's file is, or why it is not copied. */
-function sourceOf(rel: string | undefined, excluded: boolean, originals: string, originalsReal: string): Source | string {
+function sourceOf(
+  rel: string | undefined,
+  excluded: boolean,
+  originals: string,
+  originalsReal: string,
+): Source | string {
   if (excluded) return 'excluded';
   if (!rel) return 'not in the index';
   const src = join(originals, rel);
   const kind = fileKind(src);
   if (kind === 'missing') return `source missing: ${src}`;
   // only the archive's own files leave it: a link (to anywhere) is not followed, as ingest does not follow one
-  if (kind === 'link' || !isInside(realPath(src), originalsReal)) return `a symbolic link or outside the originals, not copied: ${src}`;
+  if (kind === 'link' || !isInside(realPath(src), originalsReal))
+    return `a symbolic link or outside the originals, not copied: ${src}`;
   const stem = basename(rel, extname(rel));
   const sidecarFiles = SIDECARS.map((e) => join(dirname(src), stem + e)).filter((f) => fileKind(f) !== 'missing');
   return {
-    src, rel, sidecars: sidecarFiles.filter((f) => fileKind(f) === 'file'),
+    src,
+    rel,
+    sidecars: sidecarFiles.filter((f) => fileKind(f) === 'file'),
     linkedSidecars: sidecarFiles.filter((f) => fileKind(f) !== 'file'),
   };
 }
@@ -88,14 +100,18 @@ function chooseName(s: Source, target: string): { base: string; already: boolean
   const ext = extname(s.rel);
   const stem = basename(s.rel, ext);
   const parent = basename(dirname(s.rel)) || 'root';
-  const candidates = (n: number): string => (n === 0 ? stem : n === 1 ? `${parent}_${stem}` : `${parent}_${stem}_${n - 1}`);
+  const candidates = (n: number): string =>
+    n === 0 ? stem : n === 1 ? `${parent}_${stem}` : `${parent}_${stem}_${n - 1}`;
   for (let n = 0; n < 10_000; n++) {
     const base = candidates(n).replace(/[/\\]/g, '_');
     const names = [base + ext, ...s.sidecars.map((f) => base + extname(f))];
     if (!names.every((x) => isInside(join(target, x), target))) continue;
     if (names.every((x) => !existsSync(join(target, x)))) return { base, already: false };
     // an earlier export of the same photo (and its sidecars) under this name: kept, not copied again
-    if (sameBytes(s.src, join(target, base + ext)) && s.sidecars.every((f) => sameBytes(f, join(target, base + extname(f))))) {
+    if (
+      sameBytes(s.src, join(target, base + ext)) &&
+      s.sidecars.every((f) => sameBytes(f, join(target, base + extname(f))))
+    ) {
       return { base, already: true };
     }
   }
@@ -105,7 +121,10 @@ function chooseName(s: Source, target: string): { base: string; already: boolean
 /** Copies one photo and its sidecars under a chosen name, into the report. */
 function copyOne(photoId: number, s: Source, target: string, originals: string, report: ExportReport): void {
   const chosen = chooseName(s, target);
-  if (!chosen) { report.skipped.push({ photoId, path: s.rel, reason: 'no free name' }); return; }
+  if (!chosen) {
+    report.skipped.push({ photoId, path: s.rel, reason: 'no free name' });
+    return;
+  }
   try {
     const to = join(target, chosen.base + extname(s.rel));
     if (chosen.already) {
@@ -121,7 +140,11 @@ function copyOne(photoId: number, s: Source, target: string, originals: string, 
       report.copied.push({ photoId, from: s.src, to, sidecars: copiedSidecars });
     }
     for (const f of s.linkedSidecars) {
-      report.skipped.push({ photoId, path: relative(originals, f), reason: 'a sidecar that is a symbolic link or not a file, not copied' });
+      report.skipped.push({
+        photoId,
+        path: relative(originals, f),
+        reason: 'a sidecar that is a symbolic link or not a file, not copied',
+      });
     }
   } catch (err) {
     report.skipped.push({ photoId, path: s.rel, reason: `copy failed: ${(err as Error).message}` });
@@ -185,15 +208,29 @@ export async function photoPaths(db: Db): Promise<Map<number, string>> {
  * gave the copy (empty when the photo was not copied): the selection, then the excluded photos. Safe to open in a
  * spreadsheet.
  */
-export function curatorCsv(r: CurateResult, paths: Map<number, string>, excluded: ReadonlySet<number>,
-  exported: ReadonlyMap<number, string> = new Map()): string {
+export function curatorCsv(
+  r: CurateResult,
+  paths: Map<number, string>,
+  excluded: ReadonlySet<number>,
+  exported: ReadonlyMap<number, string> = new Map(),
+): string {
   const head = 'Filename,Subfolder,Count,Frequency(%),Index,Status,photo_id,exported_as';
   const row = (id: number, count: number, freq: number, index: number, status: string): string => {
     const p = paths.get(id) ?? '';
-    const cells = [basename(p), dirname(p) === '.' ? '' : dirname(p), count, freq, index, status, id, exported.get(id) ?? ''];
+    const cells = [
+      basename(p),
+      dirname(p) === '.' ? '' : dirname(p),
+      count,
+      freq,
+      index,
+      status,
+      id,
+      exported.get(id) ?? '',
+    ];
     return cells.map(csvCell).join(',');
   };
-  const included = r.selection.filter((s) => !excluded.has(s.photoId))
+  const included = r.selection
+    .filter((s) => !excluded.has(s.photoId))
     .map((s, i) => row(s.photoId, s.votes, s.frequency, i, 'included'));
   const out = [...excluded].sort((a, b) => a - b).map((id, i) => row(id, r.votes.get(id) ?? 0, 0, i, 'excluded'));
   return `${[head, ...included, ...out].join('\n')}\n`;

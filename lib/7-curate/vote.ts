@@ -57,8 +57,14 @@ function withoutExcluded(input: CurateInput, excluded: ReadonlySet<number>): { i
 }
 
 /** The rows every iteration picks (row numbers of the matrix), by farthest points or k-means. */
-async function pickRuns(m: VectorMatrix, method: CurateMethod, target: number, iterations: number, rng: Rng,
-  onProgress: OnProgress | undefined): Promise<number[][]> {
+async function pickRuns(
+  m: VectorMatrix,
+  method: CurateMethod,
+  target: number,
+  iterations: number,
+  rng: Rng,
+  onProgress: OnProgress | undefined,
+): Promise<number[][]> {
   const mm = await MatMul.create();
   try {
     if (method === 'fps') {
@@ -85,17 +91,23 @@ export async function curateVectors(input: CurateInput, options: CurateOptions):
   const seed = checkInt('--seed', options.seed, 0, 0xffffffff);
   const { ids, matrix: m } = withoutExcluded(input, options.excluded ?? new Set<number>());
   const rng = new Rng(seed);
-  const runs = target >= m.rows
-    ? Array.from({ length: iterations }, () => [...ids])
-    : (await pickRuns(m, method, target, iterations, rng, options.onProgress)).map((r) => r.map((row) => ids[row] as number));
+  const runs =
+    target >= m.rows
+      ? Array.from({ length: iterations }, () => [...ids])
+      : (await pickRuns(m, method, target, iterations, rng, options.onProgress)).map((r) =>
+          r.map((row) => ids[row] as number),
+        );
   const votes = new Map<number, number>();
   const firstSeen = new Map<number, number>();
-  runs.forEach((run, r) => run.forEach((id, j) => {
-    votes.set(id, (votes.get(id) ?? 0) + 1);
-    if (!firstSeen.has(id)) firstSeen.set(id, r * 1e6 + j);
-  }));
+  runs.forEach((run, r) =>
+    run.forEach((id, j) => {
+      votes.set(id, (votes.get(id) ?? 0) + 1);
+      if (!firstSeen.has(id)) firstSeen.set(id, r * 1e6 + j);
+    }),
+  );
   const selection = [...votes.entries()]
     .sort((a, b) => b[1] - a[1] || (firstSeen.get(a[0]) as number) - (firstSeen.get(b[0]) as number))
-    .slice(0, target).map(([photoId, v]) => ({ photoId, votes: v, ...frequencyOf(v, iterations) }));
+    .slice(0, target)
+    .map(([photoId, v]) => ({ photoId, votes: v, ...frequencyOf(v, iterations) }));
   return { method, target, iterations, seed, runs, votes, selection };
 }

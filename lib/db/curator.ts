@@ -30,7 +30,8 @@ export async function ensureCuratorSchema(db: Db): Promise<void> {
     added_at TIMESTAMP DEFAULT current_timestamp)`);
   await db.run(`CREATE TABLE IF NOT EXISTS favourites (photo_id BIGINT PRIMARY KEY,
     added_at TIMESTAMP DEFAULT current_timestamp)`);
-  await db.run(`CREATE TABLE IF NOT EXISTS curator_selection (photo_id BIGINT PRIMARY KEY, votes INTEGER, frequency DOUBLE,
+  await db.run(`CREATE TABLE IF NOT EXISTS curator_selection (photo_id BIGINT PRIMARY KEY, votes INTEGER, frequency
+  DOUBLE,
     band VARCHAR, method VARCHAR, target INTEGER, iterations INTEGER, seed BIGINT, model_id VARCHAR)`);
   // every photo the last run voted for is kept, the selection (the top target) marked
   await db.run('ALTER TABLE curator_selection ADD COLUMN IF NOT EXISTS selected BOOLEAN DEFAULT true');
@@ -40,18 +41,50 @@ export async function ensureCuratorSchema(db: Db): Promise<void> {
  * Replaces the stored votes with a run's, in one transaction; with `favourites`, the favourites become the
  * selected photos too.
  */
-export async function replaceCuratorVotes(db: Db, run: CuratorRun, votes: readonly CuratorVote[],
-  favourites: boolean): Promise<void> {
+export async function replaceCuratorVotes(
+  db: Db,
+  run: CuratorRun,
+  votes: readonly CuratorVote[],
+  favourites: boolean,
+): Promise<void> {
   await ensureCuratorSchema(db);
-  const columns = ['photo_id', 'votes', 'frequency', 'band', 'method', 'target', 'iterations', 'seed', 'model_id', 'selected'];
+  const columns = [
+    'photo_id',
+    'votes',
+    'frequency',
+    'band',
+    'method',
+    'target',
+    'iterations',
+    'seed',
+    'model_id',
+    'selected',
+  ];
   await db.transaction(async () => {
     await db.run('DELETE FROM curator_selection');
-    await db.insert('curator_selection', columns, votes.map((v) => [
-      v.photoId, v.votes, v.frequency, v.band, run.method, run.target, run.iterations, run.seed, run.modelId, v.selected,
-    ]));
+    await db.insert(
+      'curator_selection',
+      columns,
+      votes.map((v) => [
+        v.photoId,
+        v.votes,
+        v.frequency,
+        v.band,
+        run.method,
+        run.target,
+        run.iterations,
+        run.seed,
+        run.modelId,
+        v.selected,
+      ]),
+    );
     if (favourites) {
       await db.run('DELETE FROM favourites');
-      await db.insert('favourites', ['photo_id'], votes.filter((v) => v.selected).map((v) => [v.photoId]));
+      await db.insert(
+        'favourites',
+        ['photo_id'],
+        votes.filter((v) => v.selected).map((v) => [v.photoId]),
+      );
     }
   });
 }
@@ -60,7 +93,12 @@ export async function replaceCuratorVotes(db: Db, run: CuratorRun, votes: readon
 export async function addExclusions(db: Db, ids: readonly number[], reason: string): Promise<number> {
   await ensureCuratorSchema(db);
   const before = Number(await db.value('SELECT count(*) FROM curator_exclusions'));
-  await db.insert('curator_exclusions', ['photo_id', 'reason'], ids.map((id) => [id, reason]), 'INSERT OR IGNORE');
+  await db.insert(
+    'curator_exclusions',
+    ['photo_id', 'reason'],
+    ids.map((id) => [id, reason]),
+    'INSERT OR IGNORE',
+  );
   return Number(await db.value('SELECT count(*) FROM curator_exclusions')) - before;
 }
 
@@ -73,13 +111,17 @@ export async function clearExclusions(db: Db): Promise<void> {
 /** The excluded photo_ids. */
 export async function excludedIds(db: Db): Promise<Set<number>> {
   await ensureCuratorSchema(db);
-  return new Set((await db.all<{ photo_id: number }>('SELECT photo_id FROM curator_exclusions')).map((r) => Number(r.photo_id)));
+  return new Set(
+    (await db.all<{ photo_id: number }>('SELECT photo_id FROM curator_exclusions')).map((r) => Number(r.photo_id)),
+  );
 }
 
 /** The photo_ids the last run voted for at or above a frequency (selected or not); null before any run. */
 export async function votedAtLeast(db: Db, frequency: number): Promise<number[] | null> {
   await ensureCuratorSchema(db);
   if (!Number(await db.value('SELECT count(*) FROM curator_selection'))) return null;
-  const rows = await db.all<{ photo_id: number }>('SELECT photo_id FROM curator_selection WHERE frequency >= ?', [frequency]);
+  const rows = await db.all<{ photo_id: number }>('SELECT photo_id FROM curator_selection WHERE frequency >= ?', [
+    frequency,
+  ]);
   return rows.map((r) => Number(r.photo_id));
 }
