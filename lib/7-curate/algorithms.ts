@@ -24,7 +24,12 @@ function gatherTransposed(m: VectorMatrix, rows: number[]): Float32Array {
  * Farthest-point sampling, one run per start row: picks `target` rows, each the one farthest (cosine distance) from
  * its nearest earlier pick; the first maximum wins ties; a row is never picked twice.
  */
-export async function farthestPointRuns(m: VectorMatrix, target: number, starts: number[], mm: MatMul): Promise<number[][]> {
+export async function farthestPointRuns(
+  m: VectorMatrix,
+  target: number,
+  starts: number[],
+  mm: MatMul,
+): Promise<number[][]> {
   const runs = starts.length;
   const t = Math.min(target, m.rows);
   const minDist = starts.map(() => new Float32Array(m.rows).fill(Infinity));
@@ -44,7 +49,10 @@ export async function farthestPointRuns(m: VectorMatrix, target: number, starts:
         const d = 1 - (dots[i * runs + r] as number);
         const v = d < cur ? d : cur;
         md[i] = v;
-        if (v > bestD) { bestD = v; best = i; }
+        if (v > bestD) {
+          bestD = v;
+          best = i;
+        }
       }
       if (step < t && best >= 0) picked.push(best);
     }
@@ -66,7 +74,10 @@ export function farthestPointReference(m: VectorMatrix, target: number, start: n
       let dot = 0;
       for (let k = 0; k < m.dim; k++) dot += (m.data[i * m.dim + k] as number) * (m.data[p * m.dim + k] as number);
       minDist[i] = Math.min(minDist[i] as number, 1 - dot);
-      if ((minDist[i] as number) > bestD) { bestD = minDist[i] as number; best = i; }
+      if ((minDist[i] as number) > bestD) {
+        bestD = minDist[i] as number;
+        best = i;
+      }
     }
     picks.push(best);
   }
@@ -81,7 +92,15 @@ export interface KMeansRun {
 }
 
 /** Nearest centre of every row (Euclidean; on unit rows that is the largest x.c - |c|^2 / 2) and that score. */
-async function assign(centresT: Float32Array, half: Float32Array, k: number, dim: number, mm: MatMul, rows: Float32Array, count: number): Promise<{ label: Int32Array; score: Float32Array }> {
+async function assign(
+  centresT: Float32Array,
+  half: Float32Array,
+  k: number,
+  dim: number,
+  mm: MatMul,
+  rows: Float32Array,
+  count: number,
+): Promise<{ label: Int32Array; score: Float32Array }> {
   const dots = await mm.run(rows, count, dim, centresT, k);
   const label = new Int32Array(count);
   const score = new Float32Array(count);
@@ -91,7 +110,10 @@ async function assign(centresT: Float32Array, half: Float32Array, k: number, dim
     const base = i * k;
     for (let c = 0; c < k; c++) {
       const s = (dots[base + c] as number) - (half[c] as number);
-      if (s > bestS) { bestS = s; best = c; }
+      if (s > bestS) {
+        bestS = s;
+        best = c;
+      }
     }
     label[i] = best;
     score[i] = bestS;
@@ -99,162 +121,252 @@ async function assign(centresT: Float32Array, half: Float32Array, k: number, dim
   return { label, score };
 }
 
+/** k centres of `dim` values, kept row-major and transposed ([dim, k], for the products) with half squared norms. */
+class Centres {
+  readonly rowMajor: Float32Array;
+  readonly transposed: Float32Array;
+  readonly half: Float32Array;
+
+  constructor(
+    readonly k: number,
+    readonly dim: number,
+  ) {
+    this.rowMajor = new Float32Array(k * dim);
+    this.transposed = new Float32Array(dim * k);
+    this.half = new Float32Array(k);
+  }
+
+  /** Sets centre c to `dim` values read from `values` at `offset`. */
+  set(c: number, values: ArrayLike<number>, offset: number): void {
+    let sq = 0;
+    for (let j = 0; j < this.dim; j++) {
+      const v = values[offset + j] as number;
+      this.rowMajor[c * this.dim + j] = v;
+      this.transposed[j * this.k + c] = v;
+      sq += v * v;
+    }
+    this.half[c] = sq / 2;
+  }
+}
+
+/** Rows of a matrix gathered into one block, with their squared norms. */
+interface Block {
+  data: Float32Array;
+  rows: number;
+  norms: Float64Array;
+}
+
+function gatherRows(m: VectorMatrix, rows: readonly number[]): Block {
+  const d = m.dim;
+  const data = new Float32Array(rows.length * d);
+  rows.forEach((row, i) => data.set(m.data.subarray(row * d, row * d + d), i * d));
+  const norms = new Float64Array(rows.length);
+  for (let i = 0; i < rows.length; i++)
+    for (let j = 0; j < d; j++) norms[i] = (norms[i] as number) + (data[i * d + j] as number) ** 2;
+  return { data, rows: rows.length, norms };
+}
+
+/** Squared distances of every row of a block to each of some of its rows, through one product. */
+async function squaredDistances(b: Block, d: number, cands: readonly number[], mm: MatMul): Promise<Float64Array[]> {
+  // |x - c|^2 = |x|^2 + |c|^2 - 2 x.c
+  const ct = new Float32Array(d * cands.length);
+  cands.forEach((c, t) => {
+    for (let j = 0; j < d; j++) ct[j * cands.length + t] = b.data[c * d + j] as number;
+  });
+  const dots = await mm.run(b.data, b.rows, d, ct, cands.length);
+  return cands.map((c, t) => {
+    const out = new Float64Array(b.rows);
+    for (let i = 0; i < b.rows; i++) {
+      out[i] = Math.max(
+        0,
+        (b.norms[i] as number) + (b.norms[c] as number) - 2 * (dots[i * cands.length + t] as number),
+      );
+    }
+    return out;
+  });
+}
+
+/** A row of the block drawn in proportion to its squared distance to the nearest centre so far. */
+function drawByDistance(dist: Float64Array, total: number, rng: Rng): number {
+  let u = rng.next() * total;
+  for (let i = 0; i < dist.length; i++) {
+    u -= dist[i] as number;
+    if (u <= 0) return i;
+  }
+  return dist.length - 1;
+}
+
+/**
+ * Greedy k-means++ (as scikit-learn) on a sample of the rows: each new centre is the best of 2 + ln k candidates
+ * drawn in proportion to the squared distance, the one that lowers the sample's total squared distance most.
+ */
+async function seedCentres(m: VectorMatrix, kk: number, sampleSize: number, rng: Rng, mm: MatMul): Promise<Centres> {
+  const d = m.dim;
+  const sample = gatherRows(m, rng.shuffle(Array.from({ length: m.rows }, (_, i) => i)).slice(0, sampleSize));
+  const centres = new Centres(kk, d);
+  const trials = 2 + Math.floor(Math.log(kk));
+  const first = rng.int(0, sampleSize - 1);
+  centres.set(0, sample.data, first * d);
+  const dist = (await squaredDistances(sample, d, [first], mm))[0] as Float64Array;
+  for (let c = 1; c < kk; c++) {
+    let total = 0;
+    for (let i = 0; i < sampleSize; i++) total += dist[i] as number;
+    const cands = Array.from({ length: trials }, () => drawByDistance(dist, total, rng));
+    const dd = await squaredDistances(sample, d, cands, mm);
+    let best = 0;
+    let bestTotal = Infinity;
+    dd.forEach((cd, t) => {
+      let tot = 0;
+      for (let i = 0; i < sampleSize; i++) tot += Math.min(dist[i] as number, cd[i] as number);
+      if (tot < bestTotal) {
+        bestTotal = tot;
+        best = t;
+      }
+    });
+    centres.set(c, sample.data, (cands[best] as number) * d);
+    const cd = dd[best] as Float64Array;
+    for (let i = 0; i < sampleSize; i++) if ((cd[i] as number) < (dist[i] as number)) dist[i] = cd[i] as number;
+  }
+  return centres;
+}
+
+/** The running state of mini-batch k-means: centres, rows seen per centre, and the early-stop bookkeeping. */
+interface MiniBatchState {
+  centres: Centres;
+  counts: Float64Array;
+  rows: Float32Array;
+  batch: number;
+  sums: Float32Array;
+  batchCounts: Int32Array;
+  ewa: number;
+  bestEwa: number;
+  stale: number;
+  sinceReassign: number;
+}
+
+/** Moves each centre towards the mean of its batch rows, with a per-centre learning rate (as scikit-learn does). */
+function updateCentres(st: MiniBatchState, label: Int32Array): void {
+  const { centres, rows, sums, batchCounts, counts } = st;
+  const { k: kk, dim: d } = centres;
+  // per-cluster sums of the batch (contiguous adds), then one update per touched centre
+  sums.fill(0);
+  batchCounts.fill(0);
+  for (let i = 0; i < st.batch; i++) {
+    const c = label[i] as number;
+    batchCounts[c] = (batchCounts[c] as number) + 1;
+    const o = c * d;
+    const r = i * d;
+    for (let j = 0; j < d; j++) sums[o + j] = (sums[o + j] as number) + (rows[r + j] as number);
+  }
+  const next = new Float64Array(d);
+  for (let c = 0; c < kk; c++) {
+    const n = batchCounts[c] as number;
+    if (n === 0) continue;
+    counts[c] = (counts[c] as number) + n;
+    const eta = n / (counts[c] as number);
+    for (let j = 0; j < d; j++)
+      next[j] = (1 - eta) * (centres.rowMajor[c * d + j] as number) + (eta * (sums[c * d + j] as number)) / n;
+    centres.set(c, next, 0);
+  }
+}
+
+/**
+ * Centres that starve (fewer than 1% of the busiest one's rows) move to rows of the batch, as scikit-learn's
+ * reassignment does.
+ */
+function reassignStarving(st: MiniBatchState, rng: Rng): void {
+  const { centres, counts } = st;
+  const kk = centres.k;
+  let most = 0;
+  for (let c = 0; c < kk; c++) most = Math.max(most, counts[c] as number);
+  const starving: number[] = [];
+  for (let c = 0; c < kk && starving.length < st.batch; c++) if ((counts[c] as number) < 0.01 * most) starving.push(c);
+  if (!starving.length || starving.length >= kk) return;
+  let fed = Infinity;
+  for (let c = 0; c < kk; c++) if ((counts[c] as number) >= 0.01 * most) fed = Math.min(fed, counts[c] as number);
+  const rowsPicked = rng.shuffle(Array.from({ length: st.batch }, (_, i) => i)).slice(0, starving.length);
+  starving.forEach((c, i) => {
+    centres.set(c, st.rows, (rowsPicked[i] as number) * centres.dim);
+    counts[c] = fed;
+  });
+}
+
+/** One mini-batch step: draw a batch, assign it, track the smoothed inertia, move the centres. */
+async function miniBatchStep(m: VectorMatrix, st: MiniBatchState, rng: Rng, mm: MatMul): Promise<void> {
+  const { centres, batch } = st;
+  const d = m.dim;
+  for (let i = 0; i < batch; i++) {
+    const row = rng.int(0, m.rows - 1);
+    st.rows.set(m.data.subarray(row * d, row * d + d), i * d);
+  }
+  const { label, score } = await assign(centres.transposed, centres.half, centres.k, d, mm, st.rows, batch);
+  let inertia = 0;
+  for (let i = 0; i < batch; i++) inertia += 1 - 2 * (score[i] as number);
+  inertia /= batch;
+  // early stop as scikit-learn's MiniBatchKMeans does: when the smoothed batch inertia has not improved for 10 steps
+  const alpha = Math.min(1, (2 * batch) / m.rows);
+  st.ewa = st.ewa === Infinity ? inertia : st.ewa * (1 - (batch / m.rows) * 2 > 0 ? 1 - alpha : 0) + inertia * alpha;
+  if (st.ewa < st.bestEwa) {
+    st.bestEwa = st.ewa;
+    st.stale = 0;
+  } else st.stale++;
+  updateCentres(st, label);
+}
+
+/** Each non-empty cluster's member nearest its centre, after assigning every row. */
+async function representativesOf(m: VectorMatrix, centres: Centres, mm: MatMul): Promise<KMeansRun> {
+  const kk = centres.k;
+  const { label, score } = await assign(centres.transposed, centres.half, kk, m.dim, mm, m.data, m.rows);
+  const bestRow = new Int32Array(kk).fill(-1);
+  const bestScore = new Float32Array(kk).fill(-Infinity);
+  for (let i = 0; i < m.rows; i++) {
+    const c = label[i] as number;
+    if ((score[i] as number) > (bestScore[c] as number)) {
+      bestScore[c] = score[i] as number;
+      bestRow[c] = i;
+    }
+  }
+  return { representatives: Array.from(bestRow).filter((r) => r >= 0), assignment: label, centres: centres.rowMajor };
+}
+
 /**
  * Mini-batch k-means (Sculley): greedy k-means++ on a sample of 3 batches, then up to `steps` batches (default: three
  * passes over the data, at most 100) with per-centre learning rates, and starving centres moved to fresh rows; the
  * representative of each non-empty cluster is its member nearest the centre.
  */
-export async function kmeansRun(m: VectorMatrix, k: number, rng: Rng, mm: MatMul, options: { batch?: number; steps?: number } = {}): Promise<KMeansRun> {
+export async function kmeansRun(
+  m: VectorMatrix,
+  k: number,
+  rng: Rng,
+  mm: MatMul,
+  options: { batch?: number; steps?: number } = {},
+): Promise<KMeansRun> {
   const batch = Math.min(options.batch ?? 1024, m.rows);
   // at most three passes over the data and at most 100 batches; fewer when the smoothed inertia stops improving
   const steps = options.steps ?? Math.min(100, Math.max(20, Math.ceil((3 * m.rows) / batch)));
   const kk = Math.min(k, m.rows);
   const d = m.dim;
-  // k-means++ on a sample
   const sampleSize = Math.min(m.rows, Math.max(3 * batch, kk));
-  const sample = rng.shuffle(Array.from({ length: m.rows }, (_, i) => i)).slice(0, sampleSize);
-  const centres = new Float32Array(kk * d);
-  const dist = new Float64Array(sampleSize).fill(Infinity);
-  const sampleData = new Float32Array(sampleSize * d);
-  sample.forEach((row, i) => sampleData.set(m.data.subarray(row * d, row * d + d), i * d));
-  const norms = new Float64Array(sampleSize);
-  for (let i = 0; i < sampleSize; i++) for (let j = 0; j < d; j++) norms[i] = (norms[i] as number) + (sampleData[i * d + j] as number) ** 2;
-  const rowNorm = (i: number): number => norms[i] as number;
-  // greedy k-means++ (as scikit-learn): each new centre is the best of 2 + ln k candidates drawn in proportion to
-  // the squared distance, the one that lowers the sample's total squared distance most
-  const trials = 2 + Math.floor(Math.log(kk));
-  const first = rng.int(0, sampleSize - 1);
-  const sqTo = async (cands: number[]): Promise<Float64Array[]> => {
-    // squared distances of the sample to each candidate through one product: |x - c|^2 = |x|^2 + |c|^2 - 2 x.c
-    const ct = new Float32Array(d * cands.length);
-    cands.forEach((c, t) => { for (let j = 0; j < d; j++) ct[j * cands.length + t] = sampleData[c * d + j] as number; });
-    const dots = await mm.run(sampleData, sampleSize, d, ct, cands.length);
-    return cands.map((c, t) => {
-      const out = new Float64Array(sampleSize);
-      for (let s2 = 0; s2 < sampleSize; s2++) out[s2] = Math.max(0, rowNorm(s2) + rowNorm(c) - 2 * (dots[s2 * cands.length + t] as number));
-      return out;
-    });
+  const st: MiniBatchState = {
+    centres: await seedCentres(m, kk, sampleSize, rng, mm),
+    counts: new Float64Array(kk),
+    rows: new Float32Array(batch * d),
+    batch,
+    sums: new Float32Array(kk * d),
+    batchCounts: new Int32Array(kk),
+    ewa: Infinity,
+    bestEwa: Infinity,
+    stale: 0,
+    sinceReassign: 0,
   };
-  centres.set(sampleData.subarray(first * d, first * d + d), 0);
-  dist.set((await sqTo([first]))[0] as Float64Array);
-  for (let c = 1; c < kk; c++) {
-    let total = 0;
-    for (let s2 = 0; s2 < sampleSize; s2++) total += dist[s2] as number;
-    const cands: number[] = [];
-    for (let t = 0; t < trials; t++) {
-      let u = rng.next() * total;
-      let chosen = sampleSize - 1;
-      for (let s2 = 0; s2 < sampleSize; s2++) {
-        u -= dist[s2] as number;
-        if (u <= 0) { chosen = s2; break; }
-      }
-      cands.push(chosen);
-    }
-    const dd = await sqTo(cands);
-    let best = 0;
-    let bestTotal = Infinity;
-    dd.forEach((cd, t) => {
-      let tot = 0;
-      for (let s2 = 0; s2 < sampleSize; s2++) tot += Math.min(dist[s2] as number, cd[s2] as number);
-      if (tot < bestTotal) { bestTotal = tot; best = t; }
-    });
-    const pick = cands[best] as number;
-    centres.set(sampleData.subarray(pick * d, pick * d + d), c * d);
-    const cd = dd[best] as Float64Array;
-    for (let s2 = 0; s2 < sampleSize; s2++) if ((cd[s2] as number) < (dist[s2] as number)) dist[s2] = cd[s2] as number;
-  }
-  // the centres live transposed ([dim, k]) for the products, with their half squared norms
-  const centresT = new Float32Array(d * kk);
-  const half = new Float32Array(kk);
-  for (let c = 0; c < kk; c++) {
-    let sq = 0;
-    for (let j = 0; j < d; j++) {
-      const v = centres[c * d + j] as number;
-      centresT[j * kk + c] = v;
-      sq += v * v;
-    }
-    half[c] = sq / 2;
-  }
-  const counts = new Float64Array(kk);
-  const rows = new Float32Array(batch * d);
-  const sums = new Float32Array(kk * d);
-  const batchCounts = new Int32Array(kk);
-  // early stop as scikit-learn's MiniBatchKMeans does: when the smoothed batch inertia has not improved for 10 steps
-  let ewa = Infinity;
-  let bestEwa = Infinity;
-  let stale = 0;
-  const setCentre = (c: number, values: ArrayLike<number>, offset: number): void => {
-    let sq = 0;
-    for (let j = 0; j < d; j++) {
-      const v = values[offset + j] as number;
-      centres[c * d + j] = v;
-      centresT[j * kk + c] = v;
-      sq += v * v;
-    }
-    half[c] = sq / 2;
-  };
-  // centres that starve (fewer than 1% of the busiest one's rows) move to rows of a batch, as scikit-learn's
-  // reassignment does; checked once 10 k rows have passed since the last time
-  let sinceReassign = 0;
-  for (let step = 0; step < steps && stale < 10; step++) {
-    for (let i = 0; i < batch; i++) {
-      const row = rng.int(0, m.rows - 1);
-      rows.set(m.data.subarray(row * d, row * d + d), i * d);
-    }
-    const { label, score } = await assign(centresT, half, kk, d, mm, rows, batch);
-    let inertia = 0;
-    for (let i = 0; i < batch; i++) inertia += 1 - 2 * (score[i] as number);
-    inertia /= batch;
-    ewa = ewa === Infinity ? inertia : ewa * (1 - batch / m.rows * 2 > 0 ? 1 - Math.min(1, (2 * batch) / m.rows) : 0) + inertia * Math.min(1, (2 * batch) / m.rows);
-    if (ewa < bestEwa) { bestEwa = ewa; stale = 0; } else stale++;
-    // per-cluster sums of the batch (contiguous adds), then one update per touched centre, as scikit-learn does
-    sums.fill(0);
-    batchCounts.fill(0);
-    for (let i = 0; i < batch; i++) {
-      const c = label[i] as number;
-      batchCounts[c] = (batchCounts[c] as number) + 1;
-      const o = c * d;
-      const r = i * d;
-      for (let j = 0; j < d; j++) sums[o + j] = (sums[o + j] as number) + (rows[r + j] as number);
-    }
-    for (let c = 0; c < kk; c++) {
-      const n = batchCounts[c] as number;
-      if (n === 0) continue;
-      counts[c] = (counts[c] as number) + n;
-      const eta = n / (counts[c] as number);
-      let sq = 0;
-      for (let j = 0; j < d; j++) {
-        const v = (1 - eta) * (centres[c * d + j] as number) + (eta * (sums[c * d + j] as number)) / n;
-        centres[c * d + j] = v;
-        centresT[j * kk + c] = v;
-        sq += v * v;
-      }
-      half[c] = sq / 2;
-    }
-    sinceReassign += batch;
-    if (sinceReassign >= 10 * kk && step < steps - 1) {
-      sinceReassign = 0;
-      let most = 0;
-      for (let c = 0; c < kk; c++) most = Math.max(most, counts[c] as number);
-      const starving: number[] = [];
-      for (let c = 0; c < kk && starving.length < batch; c++) if ((counts[c] as number) < 0.01 * most) starving.push(c);
-      if (starving.length && starving.length < kk) {
-        let fed = Infinity;
-        for (let c = 0; c < kk; c++) if ((counts[c] as number) >= 0.01 * most) fed = Math.min(fed, counts[c] as number);
-        const rowsPicked = rng.shuffle(Array.from({ length: batch }, (_, i) => i)).slice(0, starving.length);
-        starving.forEach((c, i) => {
-          setCentre(c, rows, (rowsPicked[i] as number) * d);
-          counts[c] = fed;
-        });
-      }
+  for (let step = 0; step < steps && st.stale < 10; step++) {
+    await miniBatchStep(m, st, rng, mm);
+    // starving centres are checked once 10 k rows have passed since the last time
+    st.sinceReassign += batch;
+    if (st.sinceReassign >= 10 * kk && step < steps - 1) {
+      st.sinceReassign = 0;
+      reassignStarving(st, rng);
     }
   }
-  const { label, score } = await assign(centresT, half, kk, d, mm, m.data, m.rows);
-  const bestRow = new Int32Array(kk).fill(-1);
-  const bestScore = new Float32Array(kk).fill(-Infinity);
-  for (let i = 0; i < m.rows; i++) {
-    const c = label[i] as number;
-    if ((score[i] as number) > (bestScore[c] as number)) { bestScore[c] = score[i] as number; bestRow[c] = i; }
-  }
-  return { representatives: Array.from(bestRow).filter((r) => r >= 0), assignment: label, centres };
+  return representativesOf(m, st.centres, mm);
 }

@@ -22,7 +22,15 @@ export interface DraftOptions {
   excludeKeepers?: boolean;
 }
 
-export interface DraftPhoto { photoId: number; path: string; preview: string | null; capturedAt: string; session: string; score: number; keeper: boolean }
+export interface DraftPhoto {
+  photoId: number;
+  path: string;
+  preview: string | null;
+  capturedAt: string;
+  session: string;
+  score: number;
+  keeper: boolean;
+}
 
 export interface Drafts {
   candidates: number;
@@ -35,21 +43,47 @@ export interface Drafts {
 /** Proposes drafts from `photos.keeper_score` (run flux score first). */
 export async function issueDrafts(db: Db, options: DraftOptions = {}): Promise<Drafts> {
   const o: Required<DraftOptions> = {
-    size: checkInt('--size', options.size ?? 36, 1, 1000), drafts: checkInt('--drafts', options.drafts ?? 3, 1, 100),
-    minScore: options.minScore ?? 0.8, burstSeconds: options.burstSeconds ?? 2, maxPerWalk: checkInt('--max-per-walk', options.maxPerWalk ?? 4, 1, 1000),
+    size: checkInt('--size', options.size ?? 36, 1, 1000),
+    drafts: checkInt('--drafts', options.drafts ?? 3, 1, 100),
+    minScore: options.minScore ?? 0.8,
+    burstSeconds: options.burstSeconds ?? 2,
+    maxPerWalk: checkInt('--max-per-walk', options.maxPerWalk ?? 4, 1, 1000),
     excludeKeepers: options.excludeKeepers ?? false,
   };
-  const has = async (col: string): Promise<boolean> => Number(await db.value(`SELECT count(*) FROM information_schema.columns WHERE table_name = 'photos' AND column_name = ?`, [col])) > 0;
+  const has = async (col: string): Promise<boolean> =>
+    Number(
+      await db.value(
+        `SELECT count(*) FROM information_schema.columns WHERE table_name = 'photos' AND column_name = ?`,
+        [col],
+      ),
+    ) > 0;
   const hasModelScore = await has('model_score');
   // a calibration can tie many photos; the model's raw score keeps its order among them
   const rawOrder = (await has('raw_score')) ? 'raw_score DESC NULLS LAST, ' : '';
   const scored = Number(await db.value('SELECT count(*) FROM photos WHERE keeper_score IS NOT NULL'));
   if (!scored) throw new FluxError('drafts: no photo has a keeper score yet; run flux train and flux score first');
-  const rows = await db.all<{ id: number; path: string; preview: string | null; t: string; epoch: number; session: string; score: number; model: number | null; keeper: boolean }>(`
-    SELECT photo_id AS id, path, preview, CAST(captured_at AS VARCHAR) AS t, epoch(captured_at) AS epoch, CAST(session_date AS VARCHAR) AS session,
-      keeper_score AS score, ${hasModelScore ? 'model_score' : 'keeper_score'} AS model, coalesce(keeper, false) AS keeper
-    FROM photos WHERE keeper_score >= ? AND captured_at IS NOT NULL ${o.excludeKeepers ? 'AND NOT coalesce(keeper, false)' : ''}
-    ORDER BY coalesce(${hasModelScore ? 'model_score' : 'keeper_score'}, keeper_score) DESC, ${rawOrder}keeper_score DESC, captured_at, photo_id`, [o.minScore]);
+  const rows = await db.all<{
+    id: number;
+    path: string;
+    preview: string | null;
+    t: string;
+    epoch: number;
+    session: string;
+    score: number;
+    model: number | null;
+    keeper: boolean;
+  }>(
+    `
+    SELECT photo_id AS id, path, preview, CAST(captured_at AS VARCHAR) AS t, epoch(captured_at) AS epoch,
+    CAST(session_date AS VARCHAR) AS session,
+      keeper_score AS score, ${hasModelScore ? 'model_score' : 'keeper_score'} AS model, coalesce(keeper, false) AS
+      keeper
+    FROM photos WHERE keeper_score >= ? AND captured_at IS NOT NULL
+    ${o.excludeKeepers ? 'AND NOT coalesce(keeper, false)' : ''}
+    ORDER BY coalesce(${hasModelScore ? 'model_score' : 'keeper_score'}, keeper_score) DESC,
+    ${rawOrder}keeper_score DESC, captured_at, photo_id`,
+    [o.minScore],
+  );
   const used = new Set<number>();
   const drafts: Drafts['drafts'] = [];
   for (let d = 0; d < o.drafts; d++) {
@@ -67,11 +101,23 @@ export async function issueDrafts(db: Db, options: DraftOptions = {}): Promise<D
     for (const p of picked) used.add(p.id);
     drafts.push({
       index: d + 1,
-      photos: picked.sort((a, b) => a.epoch - b.epoch || a.id - b.id).map((r) => ({ photoId: r.id, path: r.path, preview: r.preview, capturedAt: r.t, session: r.session, score: r.score, keeper: r.keeper })),
+      photos: picked
+        .sort((a, b) => a.epoch - b.epoch || a.id - b.id)
+        .map((r) => ({
+          photoId: r.id,
+          path: r.path,
+          preview: r.preview,
+          capturedAt: r.t,
+          session: r.session,
+          score: r.score,
+          keeper: r.keeper,
+        })),
     });
   }
-  const note = drafts.length < o.drafts
-    ? `${rows.length} photos score at least ${o.minScore}; ${drafts.length} draft${drafts.length === 1 ? '' : 's'} of ${o.size} could be made without repeating a burst or more than ${o.maxPerWalk} frames of one walk`
-    : null;
+  const note =
+    drafts.length < o.drafts
+      ? `${rows.length} photos score at least ${o.minScore}; ${drafts.length} draft${drafts.length === 1 ? '' : 's'} ` +
+        `of ${o.size} could be made without repeating a burst or more than ${o.maxPerWalk} frames of one walk`
+      : null;
   return { candidates: rows.length, drafts, note, options: o };
 }

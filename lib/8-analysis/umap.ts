@@ -10,6 +10,11 @@ export function umap2d(m: VectorMatrix, seed: number, nNeighbors = 15): Array<[n
   const rng = new Rng(seed);
   const rows: number[][] = [];
   for (let i = 0; i < m.rows; i++) rows.push(Array.from(m.data.subarray(i * m.dim, (i + 1) * m.dim)));
-  const umap = new UMAP({ nComponents: 2, nNeighbors: Math.max(2, Math.min(nNeighbors, m.rows - 1)), minDist: 0.1, random: () => rng.next() });
+  const umap = new UMAP({
+    nComponents: 2,
+    nNeighbors: Math.max(2, Math.min(nNeighbors, m.rows - 1)),
+    minDist: 0.1,
+    random: () => rng.next(),
+  });
   return umap.fit(rows).map((p) => [p[0] as number, p[1] as number]);
 }

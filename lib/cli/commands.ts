@@ -8,7 +8,7 @@ import { generateMetadata } from '../0-sample/metadata.js';
 import type { IngestReport } from '../1-ingest/ingest.js';
 import { FluxError } from '../util/check.js';
 import { buildSplit } from '../4-dataset/split.js';
-import { checkExportDir, curatorCsv, curateVectors, ensureCuratorSchema, exclude, exclusions, exportSelection, loadPhotoVectors, photoPaths, photoRefs, saveSelection, technicalFailures } from '../7-curate/curate.js';
+import { clearExclusions, curate, excludePhotos, formatCurate } from '../7-curate/curate.js';
 import { withDb } from '../db/duckdb.js';
 import { archiveRoots } from '../db/schema.js';
 import { decodeWorkers, runEmbed, runIngest, runIngestMetadata } from '../pipeline/stages.js';
@@ -24,7 +24,7 @@ import { FEATURE_SETS, type FeatureSet } from '../4-dataset/rows.js';
 import { ARCHS, type Arch, type Hyper } from '../5-rank/scorers.js';
 import type { BackendName } from '../5-rank/backend.js';
 import { assertOutsideArchive, checkOutFile, writeFileAtomic } from '../util/fsutil.js';
-import { checkChoice, checkNumber } from '../util/check.js';
+import { checkChoice } from '../util/check.js';
 import { plural } from '../util/text.js';
 import { writeReport } from '../9-report/report.js';
 
@@ -53,15 +53,20 @@ const need = (v: Values, key: string, cmd: string): string => {
 
 /** Prints an ingest report as a small table. */
 export function formatIngest(report: IngestReport): string {
-  const head = ['root', 'files', 'unchanged', 'indexed', 'duplicate', 'damaged', 'skipped', 'failed', 'vanished', 'passed over'];
-  const rows = report.roots.map((r) => [r.root, r.files, r.unchanged, r.ok, r.duplicate, r.warned, r.skipped, r.failed, r.vanished, r.passedOver].map(String));
+  const head = ['root', 'files', 'unchanged', 'indexed', 'duplicate', 'damaged', 'skipped', 'failed', 'vanished',
+    'passed over'];
+  const rows = report.roots.map((r) => [r.root, r.files, r.unchanged, r.ok, r.duplicate, r.warned, r.skipped,
+    r.failed, r.vanished, r.passedOver].map(String));
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)));
-  const line = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] as number) : c.padStart(widths[i] as number))).join('  ');
+  const line = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] as number)
+    : c.padStart(widths[i] as number))).join('  ');
   const legend = [
-    'indexed: read as photos this run (copies included); duplicate: originals that copy another original, all runs (corpus_duplicates)',
+    'indexed: read as photos this run (copies included); duplicate: originals that copy another original, all runs ' +
+      '(corpus_duplicates)',
     'damaged: indexed past damaged image data or EXIF (ingest_warnings); failed, passed over: see ingest_errors',
   ];
-  return [line(head), ...rows.map(line), ...legend, `database ${report.db}`, `previews ${report.workspace}/previews`, `${report.seconds.toFixed(1)} s`].join('\n');
+  return [line(head), ...rows.map(line), ...legend, `database ${report.db}`, `previews ${report.workspace}/previews`,
+    `${report.seconds.toFixed(1)} s`].join('\n');
 }
 
 export const COMMANDS: Record<string, Command> = {
@@ -76,22 +81,28 @@ export const COMMANDS: Record<string, Command> = {
     ].join('\n'),
     options: {
       out: { type: 'string' }, seed: { type: 'string' }, sessions: { type: 'string' }, frames: { type: 'string' },
-      width: { type: 'string' }, height: { type: 'string' }, quality: { type: 'string' }, 'keeper-rate': { type: 'string' },
-      author: { type: 'string' }, 'metadata-only': { type: 'boolean' }, photos: { type: 'string' }, keepers: { type: 'string' },
+      width: { type: 'string' }, height: { type: 'string' }, quality: { type: 'string' },
+        'keeper-rate': { type: 'string' },
+      author: { type: 'string' }, 'metadata-only': { type: 'boolean' }, photos: { type: 'string' },
+        keepers: { type: 'string' },
     },
     async run(v, _p, onProgress) {
       const out = need(v, 'out', 'sample');
       if (v['metadata-only']) {
-        const r = await generateMetadata({ out, seed: num(v, 'seed'), photos: num(v, 'photos'), keepers: num(v, 'keepers'), onProgress });
-        console.log(`wrote ${r.photos} photo rows and ${r.keeperFiles} keeper rows to ${r.dir} in ${r.seconds.toFixed(1)} s`);
+        const r = await generateMetadata({ out, seed: num(v, 'seed'), photos: num(v, 'photos'),
+          keepers: num(v, 'keepers'), onProgress });
+        console.log(`wrote ${r.photos} photo rows and ${r.keeperFiles} keeper rows to ${r.dir} in ` +
+          `${r.seconds.toFixed(1)} s`);
         return;
       }
       const r = await generateSample({
         out, seed: num(v, 'seed'), sessions: num(v, 'sessions'), frames: num(v, 'frames'), width: num(v, 'width'),
-        height: num(v, 'height'), quality: num(v, 'quality'), keeperRate: num(v, 'keeper-rate'), author: str(v, 'author'), onProgress,
+        height: num(v, 'height'), quality: num(v, 'quality'), keeperRate: num(v, 'keeper-rate'),
+          author: str(v, 'author'), onProgress,
       });
       const c = r.truth.counts;
-      console.log(`${r.reused ? 'already there' : 'wrote'}: ${c.corpusPhotos} originals (+${c.corpusDuplicates} duplicates), ` +
+      console.log(`${r.reused ? 'already there' : 'wrote'}: ${c.corpusPhotos} originals (+${c.corpusDuplicates} ` +
+        `duplicates), ` +
         `${c.keeperFiles} keeper files, ${c.inbox} inbox photos, ${c.bad} bad files, in ${r.seconds.toFixed(1)} s`);
       console.log(`originals ${r.originals}\nkeepers   ${r.keepers}\ninbox     ${r.inbox}\ntruth     ${r.truthFile}`);
     },
@@ -130,19 +141,24 @@ export const COMMANDS: Record<string, Command> = {
     usage: [
       'flux embed --db FILE [--model ID|MODEL.json|none] [--batch-size 16] [--part-size 1024] [--views N --seed S]',
       '',
-      `Models: ${MODELS.map((m) => m.id).join(', ')} (default: the first one present), or a .json description of another`,
+      `Models: ${MODELS.map((m) => m.id).join(', ')} (default: the first one present), or a .json description of ` +
+        `another`,
       'ONNX image model. --model none computes only the pixel descriptor. Resumable: what has a vector is skipped.',
-      '--views N adds N augmented views of each training photo (after flux dataset); validation and test are never augmented.',
+      '--views N adds N augmented views of each training photo (after flux dataset); validation and test are never ' +
+        'augmented.',
     ].join('\n'),
-    options: { db: { type: 'string' }, model: { type: 'string' }, 'batch-size': { type: 'string' }, 'part-size': { type: 'string' }, views: { type: 'string' }, seed: { type: 'string' } },
+    options: { db: { type: 'string' }, model: { type: 'string' }, 'batch-size': { type: 'string' },
+      'part-size': { type: 'string' }, views: { type: 'string' }, seed: { type: 'string' } },
     async run(v, _p, onProgress) {
       const r = await runEmbed({
         db: need(v, 'db', 'embed'), model: str(v, 'model'), batchSize: num(v, 'batch-size'), partSize: num(v, 'part-size'),
         views: num(v, 'views'), seed: num(v, 'seed'), onProgress,
       });
       if (r.views) console.log(`${r.views} augmented training views embedded`);
-      for (const s of r.sets) console.log(`${s.set.padEnd(8)} ${s.images} images: ${s.alreadyDone} already done, ${s.embedded} embedded, ${s.failed} failed`);
-      console.log(`model ${r.model ?? '(none)'}${r.modelPath ? ` from ${r.modelPath}` : ''}; vectors in ${join(r.workspace, 'embeddings')}; ${r.seconds.toFixed(1)} s`);
+      for (const s of r.sets) console.log(`${s.set.padEnd(8)} ${s.images} images: ${s.alreadyDone} already done, ` +
+        `${s.embedded} embedded, ${s.failed} failed`);
+      console.log(`model ${r.model ?? '(none)'}${r.modelPath ? ` from ${r.modelPath}`
+        : ''}; vectors in ${join(r.workspace, 'embeddings')}; ${r.seconds.toFixed(1)} s`);
       if (r.note) console.log(r.note);
     },
   },
@@ -155,16 +171,19 @@ export const COMMANDS: Record<string, Command> = {
       if (action === 'list') {
         for (const m of MODELS) {
           const { path } = findModel(m.id);
-          console.log(`${m.id.padEnd(18)} ${String(m.dim).padStart(5)}-d  ${path ? `present: ${path}` : m.url ? 'not present (flux models fetch ' + m.id + ')' : 'not present'}  ${m.licence}`);
+          console.log(`${m.id.padEnd(18)} ${String(m.dim).padStart(5)}-d  ${path ? `present: ${path}` : m.url
+            ? 'not present (flux models fetch ' + m.id + ')' : 'not present'}  ${m.licence}`);
         }
         return;
       }
       if (action !== 'fetch' || !id) throw new FluxError('flux models: expected "list" or "fetch ID"');
       const { spec } = findModel(id);
-      if (!spec.url) throw new FluxError(`flux models fetch: ${spec.id} has no download URL; it ships with the project's shared models (${modelDirs().join(', ')})`);
+      if (!spec.url) throw new FluxError(`flux models fetch: ${spec.id} has no download URL; it ships with the ` +
+        `project's shared models (${modelDirs().join(', ')})`);
       const dest = join(modelDirs()[0] as string, spec.file);
       const r = await fetchFile({ url: spec.url, dest, sha256: spec.sha256, bytes: spec.bytes, onProgress });
-      console.log(`${r.alreadyPresent ? 'already present' : r.resumed ? 'resumed and verified' : 'downloaded and verified'}: ${r.file} (${(r.bytes / 1e6).toFixed(1)} MB, sha256 ${r.sha256})`);
+      console.log(`${r.alreadyPresent ? 'already present' : r.resumed ? 'resumed and verified'
+        : 'downloaded and verified'}: ${r.file} (${(r.bytes / 1e6).toFixed(1)} MB, sha256 ${r.sha256})`);
     },
   },
   match: {
@@ -172,7 +191,8 @@ export const COMMANDS: Record<string, Command> = {
     usage: [
       'flux match --db FILE [--model ID] [--all]     run the cascade on new or undecided keepers (--all: every keeper)',
       'flux match review --db FILE --out DIR         contact sheet (review.html) and review.csv of the doubtful ones',
-      'flux match apply --db FILE DECISIONS.csv      store accept/reject/none decisions (none: no original in the archive); they survive later runs',
+      'flux match apply --db FILE DECISIONS.csv      store accept/reject/none decisions (none: no original in the ' +
+        'archive); they survive later runs',
     ].join('\n'),
     options: { db: { type: 'string' }, model: { type: 'string' }, out: { type: 'string' }, all: { type: 'boolean' } },
     async run(v, positionals, onProgress) {
@@ -180,22 +200,28 @@ export const COMMANDS: Record<string, Command> = {
       const [action, file] = positionals;
       if (action === 'review') {
         const r = await writeReview(db, need(v, 'out', 'match review'));
-        console.log(`${plural(r.keepers, 'keeper')} to review: ${r.html}\nedit the decision column of ${r.csv}, then: flux match apply --db ${db} ${r.csv}` +
-          (r.unreadable ? `\n${plural(r.unreadable, 'keeper file')} that could not be read as a photo, listed on the sheet (not matched)` : ''));
+        console.log(`${plural(r.keepers, 'keeper')} to review: ${r.html}\nedit the decision column of ${r.csv}, ` +
+          `then: flux match apply --db ${db} ${r.csv}` +
+          (r.unreadable ? `\n${plural(r.unreadable, 'keeper file')} that could not be read as a photo, listed on the ` +
+            `sheet (not matched)` : ''));
         return;
       }
       if (action === 'apply') {
         if (!file) throw new FluxError('flux match apply: expected the decisions CSV file after the options');
         const r = await applyDecisions(db, file);
-        console.log(`stored ${r.accepted} accepted and ${r.rejected} rejected links and ${plural(r.none, 'keeper')} without an original (${r.ignored} rows without a decision); run flux match --db ${db} to apply them`);
+        console.log(`stored ${r.accepted} accepted and ${r.rejected} rejected links and ` +
+          `${plural(r.none, 'keeper')} without an original (${r.ignored} rows without a decision); ` +
+          `run flux match --db ${db} to apply them`);
         return;
       }
-      if (action !== undefined) throw new FluxError(`flux match: expected review, apply or no action, received "${action}"`);
+      if (action !== undefined) throw new FluxError(`flux match: expected review, apply or no action, received ` +
+        `"${action}"`);
       console.log(formatMatch(await match({ db, model: str(v, 'model'), all: Boolean(v.all), onProgress })));
     },
   },
   dataset: {
-    summary: 'split the corpus into train/val/test (grouped by session, stratified by keeper rate; also the photo-level split)',
+    summary: 'split the corpus into train/val/test (grouped by session, stratified by keeper rate; also the ' +
+      'photo-level split)',
     usage: 'flux dataset --db FILE [--seed 7]',
     options: { db: { type: 'string' }, seed: { type: 'string' } },
     async run(v) {
@@ -204,7 +230,9 @@ export const COMMANDS: Record<string, Command> = {
         for (const scheme of ['session', 'photo'] as const) {
           const r = await buildSplit(db, { seed: num(v, 'seed'), scheme });
           console.log(`${scheme}-level split (seed ${r.seed}):`);
-          for (const row of r.rows) console.log(`  ${row.split.padEnd(5)} ${String(row.photos).padStart(7)} photos ${String(row.keepers).padStart(6)} keepers (${(100 * row.keeperRate).toFixed(2)}%) in ${row.sessions} sessions`);
+          for (const row of r.rows) console.log(`  ${row.split.padEnd(5)} ${String(row.photos).padStart(7)} photos ` +
+            `${String(row.keepers).padStart(6)} keepers (${(100 * row.keeperRate).toFixed(2)}%) in ${row.sessions} ` +
+            `sessions`);
         }
       }, { index: true });
     },
@@ -212,102 +240,79 @@ export const COMMANDS: Record<string, Command> = {
   curate: {
     summary: 'diverse (fps) or representative (kmeans) subsets with Monte Carlo stability; exclusions; export',
     usage: [
-      'flux curate --db FILE [--method fps|kmeans] [--target 150] [--iterations 20] [--seed 7] [--keepers] [--where SQL]',
+      'flux curate --db FILE [--method fps|kmeans] [--target 150] [--iterations 20] [--seed 7] [--keepers] [--where ' +
+        'SQL]',
       '            [--model ID] [--export DIR] [--csv FILE] [--favourites] [--keep-failures]',
       'flux curate exclude --db FILE PHOTO...         exclude photos, by photo_id or path under the originals',
-      '                                               (Subfolder/Filename in selection.csv); removed before every later run',
+      '                                               (Subfolder/Filename in selection.csv); removed before every ' +
+        'later run',
       'flux curate exclude --db FILE --above 90       exclude every photo the last run picked at least 90% of the time',
       '                                               (selected or not: every vote of the last run is kept)',
       'flux curate clear --db FILE                    remove all exclusions',
       '',
-      'Photos flux score marked as technical failures (black or badly underexposed, dark and of one colour, blown-out, nothing in focus) are left out unless',
+      'Photos flux score marked as technical failures (black or badly underexposed, dark and of one colour, ' +
+        'blown-out, nothing in focus) are left out unless',
       '--keep-failures is given: farthest-point sampling would otherwise pick them first.',
     ].join('\n'),
     options: {
-      db: { type: 'string' }, method: { type: 'string' }, target: { type: 'string' }, iterations: { type: 'string' }, seed: { type: 'string' },
-      keepers: { type: 'boolean' }, where: { type: 'string' }, model: { type: 'string' }, export: { type: 'string' }, favourites: { type: 'boolean' },
+      db: { type: 'string' }, method: { type: 'string' }, target: { type: 'string' }, iterations: { type: 'string' },
+        seed: { type: 'string' },
+      keepers: { type: 'boolean' }, where: { type: 'string' }, model: { type: 'string' }, export: { type: 'string' },
+        favourites: { type: 'boolean' },
       above: { type: 'string' }, 'keep-failures': { type: 'boolean' }, csv: { type: 'string' },
     },
     async run(v, positionals, onProgress) {
       const file = need(v, 'db', 'curate');
       const [action, ...rest] = positionals;
       await withDb(file, async (db) => {
-        await ensureCuratorSchema(db);
         if (action === 'clear') {
-          await db.run('DELETE FROM curator_exclusions');
+          await clearExclusions(db);
           console.log('all exclusions removed');
           return;
         }
         if (action === 'exclude') {
-          const above = v.above === undefined ? undefined : checkNumber('--above', v.above, 0, 100);
-          if (above !== undefined && rest.length) throw new FluxError(`flux curate exclude: give photos or --above, not both (received --above ${above} and ${rest.join(' ')})`);
-          if (above === undefined && !rest.length) throw new FluxError('flux curate exclude: name the photos to exclude (photo_ids or paths under the originals), or --above PERCENT');
-          const ids = above !== undefined
-            // every photo the last run voted for at or above the frequency, selected or not
-            ? (await db.all<{ photo_id: number }>('SELECT photo_id FROM curator_selection WHERE frequency >= ?', [above])).map((r) => Number(r.photo_id))
-            : await photoRefs(db, rest);
-          if (above !== undefined && !(await db.value<number>('SELECT count(*) FROM curator_selection'))) throw new FluxError('flux curate exclude --above: no curator run yet to take the frequencies from; run flux curate first');
-          console.log(`${plural(await exclude(db, ids, above !== undefined ? `picked >= ${above}%` : 'by hand'), 'photo')} excluded`);
+          console.log(`${plural(await excludePhotos(db, { refs: rest, above: str(v, 'above') }), 'photo')} excluded`);
           return;
         }
-        if (action !== undefined) throw new FluxError(`flux curate: expected exclude, clear or no action, received "${action}"`);
-        // the export folder is checked before anything is computed or saved
-        const out = str(v, 'export');
-        if (out) await checkExportDir(db, out);
-        // the selection as a CSV without copying any photo
-        const csvOut = str(v, 'csv');
-        const csvFile = csvOut ? checkOutFile('--csv', csvOut, 'selection.csv') : null;
-        if (csvFile) assertOutsideArchive('--csv', csvFile, await archiveRoots(db));
-        const input = await loadPhotoVectors(db, { model: str(v, 'model'), keepersOnly: Boolean(v.keepers), where: str(v, 'where') });
-        if (input.fallback) console.log(`note: ${input.fallback}`);
-        if (input.withoutVector) console.log(`${plural(input.withoutVector, 'photo')} in scope without a ${input.modelId} vector left out (flux embed makes them)`);
-        const excluded = await exclusions(db);
-        const failures = v['keep-failures'] ? new Set<number>() : await technicalFailures(db);
-        const inRun = new Set(input.ids);
-        const leftOut = [...failures].filter((id) => inRun.has(id) && !excluded.has(id)).length;
-        const excludedHere = [...excluded].filter((id) => inRun.has(id)).length;
-        const r = await curateVectors(input, {
-          method: (str(v, 'method') ?? 'fps') as 'fps' | 'kmeans', target: num(v, 'target') ?? 150, iterations: num(v, 'iterations') ?? 20,
-          seed: num(v, 'seed') ?? 7, excluded: new Set([...excluded, ...failures]), onProgress,
-        });
-        if (excludedHere) console.log(`${plural(excludedHere, 'excluded photo')} left out (flux curate clear to bring them back)`);
-        if (leftOut) console.log(`${plural(leftOut, 'technical failure')} left out (--keep-failures to include them)`);
-        await saveSelection(db, r, input.modelId, Boolean(v.favourites));
-        const bands = { stable: 0, frequent: 0, occasional: 0 };
-        for (const s of r.selection) bands[s.band]++;
-        console.log(`${r.method}: ${r.selection.length} of ${input.ids.length - excludedHere - leftOut} photos (${input.modelId}), ${r.iterations} iterations, seed ${r.seed}: ` +
-          `${bands.stable} picked >= 90%, ${bands.frequent} >= 70%, ${bands.occasional} less often${v.favourites ? '; favourites replaced' : ''}`);
-        if (csvFile) {
-          writeFileAtomic(csvFile, curatorCsv(r, await photoPaths(db), await exclusions(db)));
-          console.log(`selection written to ${csvFile}`);
-        }
-        if (out) {
-          const e = await exportSelection(db, r, out);
-          console.log(`exported ${e.copied.length} photos to ${e.dir}${e.already.length ? `; ${e.already.length} already there from an earlier export` : ''} (CSV ${e.csv})`);
-          for (const s of e.skipped) console.log(`skipped ${s.path || s.photoId}: ${s.reason}`);
-        }
+        if (action !== undefined) throw new FluxError(`flux curate: expected exclude, clear or no action, received ` +
+          `"${action}"`);
+        console.log(formatCurate(await curate(db, {
+          method: str(v, 'method'), target: num(v, 'target'), iterations: num(v, 'iterations'), seed: num(v, 'seed'),
+          model: str(v, 'model'), keepersOnly: Boolean(v.keepers), where: str(v, 'where'),
+            favourites: Boolean(v.favourites),
+          keepFailures: Boolean(v['keep-failures']), exportDir: str(v, 'export'), csv: str(v, 'csv'), onProgress,
+        })));
       }, { index: true });
     },
   },
   train: {
-    summary: 'train and compare the keeper rankers (pairwise, contrastive, baselines); keep, calibrate and save the best',
+    summary: 'train and compare the keeper rankers (pairwise, contrastive, baselines); keep, calibrate and save the ' +
+      'best',
     usage: [
       'flux train --db FILE [--arch compare|pairwise|contrastive|contrastive-multi|logistic|metadata] [--features SET]',
-      '           [--model EMBEDDING_ID] [--models-dir DIR] [--seed 7] [--epochs N] [--near-rate 0.5] [--near-weight 2]',
-      '           [--target-precision 0.8 | --budget 0.05] [--backend tensorflow-gpu|tensorflow|wasm|cpu] [--resamples 200]',
+      '           [--model EMBEDDING_ID] [--models-dir DIR] [--seed 7] [--epochs N] [--near-rate 0.5] [--near-weight ' +
+        '2]',
+      '           [--target-precision 0.8 | --budget 0.05] [--backend tensorflow-gpu|tensorflow|wasm|cpu] ' +
+        '[--resamples 200]',
       '           [--selection auto|validation|cv] [--folds 5] [--all-walks auto|yes|no]',
       '',
-      `--arch compare (default) trains every candidate and baseline and keeps the candidate with the best validation AP`,
-      `(--selection auto: out-of-fold AP over --folds session folds of the training and validation walks when validation`,
+      `--arch compare (default) trains every candidate and baseline and keeps the candidate with the best validation ` +
+        `AP`,
+      `(--selection auto: out-of-fold AP over --folds session folds of the training and validation walks when ` +
+        `validation`,
       `holds fewer than 30 keepers), then prints the test comparison with bootstrap 95% intervals; with fewer than 100`,
       `test keepers (--all-walks auto) it also holds every walk out once for the chosen model and the baselines.`,
       `Feature sets: ${FEATURE_SETS.join(', ')}.`,
-      'Writes DIR/keeper-<id>/ (config, weights, calibration, metrics, model.onnx); DIR defaults to FLUX_MODELS or models/.',
+      'Writes DIR/keeper-<id>/ (config, weights, calibration, metrics, model.onnx); DIR defaults to FLUX_MODELS or ' +
+        'models/.',
     ].join('\n'),
     options: {
-      db: { type: 'string' }, arch: { type: 'string' }, features: { type: 'string' }, model: { type: 'string' }, 'models-dir': { type: 'string' },
-      seed: { type: 'string' }, epochs: { type: 'string' }, 'near-rate': { type: 'string' }, 'near-weight': { type: 'string' },
-      'target-precision': { type: 'string' }, budget: { type: 'string' }, backend: { type: 'string' }, resamples: { type: 'string' },
+      db: { type: 'string' }, arch: { type: 'string' }, features: { type: 'string' }, model: { type: 'string' },
+        'models-dir': { type: 'string' },
+      seed: { type: 'string' }, epochs: { type: 'string' }, 'near-rate': { type: 'string' },
+        'near-weight': { type: 'string' },
+      'target-precision': { type: 'string' }, budget: { type: 'string' }, backend: { type: 'string' },
+        resamples: { type: 'string' },
       selection: { type: 'string' }, folds: { type: 'string' }, 'all-walks': { type: 'string' },
     },
     async run(v, _p, onProgress) {
@@ -319,11 +324,16 @@ export const COMMANDS: Record<string, Command> = {
       const arch = str(v, 'arch');
       const features = str(v, 'features');
       const r = await train({
-        db: need(v, 'db', 'train'), arch: arch === undefined ? undefined : checkChoice('--arch', arch, [...ARCHS, 'compare'] as const) as Arch | 'compare',
-        featureSet: features === undefined ? undefined : checkChoice('--features', features, FEATURE_SETS) as FeatureSet,
-        model: str(v, 'model'), modelsDir: str(v, 'models-dir'), seed: num(v, 'seed'), hyper, backend: str(v, 'backend') as BackendName | undefined,
-        resamples: num(v, 'resamples'), targetPrecision: num(v, 'target-precision'), budget: num(v, 'budget'), onProgress,
-        selection: checkChoice('--selection', str(v, 'selection') ?? 'auto', ['auto', 'validation', 'cv'] as const), folds: num(v, 'folds'),
+        db: need(v, 'db', 'train'), arch: arch === undefined ? undefined
+          : checkChoice('--arch', arch, [...ARCHS, 'compare'] as const) as Arch | 'compare',
+        featureSet: features === undefined ? undefined : checkChoice('--features', features,
+          FEATURE_SETS) as FeatureSet,
+        model: str(v, 'model'), modelsDir: str(v, 'models-dir'), seed: num(v, 'seed'), hyper,
+          backend: str(v, 'backend') as BackendName | undefined,
+        resamples: num(v, 'resamples'), targetPrecision: num(v, 'target-precision'), budget: num(v, 'budget'),
+          onProgress,
+        selection: checkChoice('--selection', str(v, 'selection') ?? 'auto', ['auto', 'validation', 'cv'] as const),
+          folds: num(v, 'folds'),
         allWalks: allWalks === 'auto' ? undefined : allWalks === 'yes',
       });
       console.log(formatTrain(r));
@@ -336,19 +346,24 @@ export const COMMANDS: Record<string, Command> = {
       'flux score --db FILE --inbox DIR [--out REPORT.html] [--model-dir DIR]',
       '',
       'Scores: 1.0 confirmed keeper; >= 0.8 review recommended; 0.5-0.8 uncertain; < 0.5 probable non-keeper;',
-      '0.0 technical failure (black or badly underexposed, dark and of one colour, blown-out, or nothing in focus) with the reason.',
+      '0.0 technical failure (black or badly underexposed, dark and of one colour, blown-out, or nothing in focus) ' +
+        'with the reason.',
       'The inbox is only read.',
     ].join('\n'),
-    options: { db: { type: 'string' }, 'model-dir': { type: 'string' }, inbox: { type: 'string' }, out: { type: 'string' } },
+    options: { db: { type: 'string' }, 'model-dir': { type: 'string' }, inbox: { type: 'string' },
+      out: { type: 'string' } },
     async run(v, _p, onProgress) {
       const r = await score({
         db: need(v, 'db', 'score'), modelDir: str(v, 'model-dir'), inbox: str(v, 'inbox'), out: str(v, 'out'),
         decodeWorkers: decodeWorkers(), onProgress,
       });
       const c = r.counts;
-      console.log(`${r.set === 'inbox' ? 'inbox' : 'corpus'}: ${c.total} photos scored by ${r.model}: ${c.keeper ?? 0} confirmed keepers, ${c.review ?? 0} review recommended, ` +
-        `${c.uncertain ?? 0} uncertain, ${c.unlikely ?? 0} probable non-keepers, ${c.failure ?? 0} technical failures, ${c.unscored ?? 0} not scored; ` +
-        `${c.surfaced ?? 0} surfaced at the model's auto-surface threshold (${r.threshold === null ? 'none: no threshold reached its rule' : r.threshold.toFixed(3)}) (${r.seconds.toFixed(1)} s)`);
+      console.log(`${r.set === 'inbox' ? 'inbox' : 'corpus'}: ${c.total} photos scored by ${r.model}: ` +
+        `${c.keeper ?? 0} confirmed keepers, ${c.review ?? 0} review recommended, ` +
+        `${c.uncertain ?? 0} uncertain, ${c.unlikely ?? 0} probable non-keepers, ${c.failure ?? 0} technical ` +
+          `failures, ${c.unscored ?? 0} not scored; ` +
+        `${c.surfaced ?? 0} surfaced at the model's auto-surface threshold (${r.threshold === null
+          ? 'none: no threshold reached its rule' : r.threshold.toFixed(3)}) (${r.seconds.toFixed(1)} s)`);
       for (const s of r.skipped) console.log(`skipped ${s.path}: ${s.reason}`);
       if (r.html) console.log(`report ${r.html}`);
     },
@@ -367,7 +382,9 @@ export const COMMANDS: Record<string, Command> = {
       const model = loadKeeperModel(dir);
       const bytes = modelGraph(model);
       writeFileAtomic(out, bytes);
-      console.log(`wrote ${out} (${(bytes.length / 1024).toFixed(0)} KiB): input "features" [n, ${model.dim}] (${model.featureSet}${model.embeddingModel ? `, ${model.embeddingModel}` : ''}), outputs "keeper_score" and "raw_score"`);
+      console.log(`wrote ${out} (${(bytes.length / 1024).toFixed(0)} KiB): input "features" [n, ${model.dim}] ` +
+        `(${model.featureSet}${model.embeddingModel ? `, ${model.embeddingModel}`
+        : ''}), outputs "keeper_score" and "raw_score"`);
     },
   },
   report: {
@@ -375,8 +392,10 @@ export const COMMANDS: Record<string, Command> = {
     usage: 'flux report --db FILE --out FILE.html [--seed 7] [--model EMBEDDING_ID]',
     options: { db: { type: 'string' }, out: { type: 'string' }, seed: { type: 'string' }, model: { type: 'string' } },
     async run(v, _p, onProgress) {
-      const r = await writeReport({ db: need(v, 'db', 'report'), out: need(v, 'out', 'report'), seed: num(v, 'seed'), model: str(v, 'model'), onProgress });
-      console.log(`wrote ${r.out} (${(r.bytes / 1e6).toFixed(1)} MB): ${r.figures} figures in sections ${r.sections.join(', ')} (${r.seconds.toFixed(1)} s)`);
+      const r = await writeReport({ db: need(v, 'db', 'report'), out: need(v, 'out', 'report'), seed: num(v, 'seed'),
+        model: str(v, 'model'), onProgress });
+      console.log(`wrote ${r.out} (${(r.bytes / 1e6).toFixed(1)} MB): ${r.figures} figures in sections ` +
+        `${r.sections.join(', ')} (${r.seconds.toFixed(1)} s)`);
     },
   },
 };
