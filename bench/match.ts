@@ -11,7 +11,7 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { Db, lit } from '../lib/db/duckdb.js';
+import { Db, lit, withDb } from '../lib/db/duckdb.js';
 import { vectorDir } from '../lib/2-embed/store.js';
 import { runIngestMetadata } from '../lib/pipeline/stages.js';
 import { match } from '../lib/3-match/match.js';
@@ -38,7 +38,7 @@ async function score(label: string, r: Awaited<ReturnType<typeof match>>): Promi
 }
 
 console.log(`matching benchmark: ${meta.photos} photos, ${meta.keeperFiles} keeper files (metadata-only, no pixels)`);
-const first = await match({ db: dbFile });
+const first = await withDb(dbFile, (d) => match(d), { index: true });
 await score('metadata steps, every keeper', first);
 
 // similarity at scale: synthetic corpus vectors, and stripped keepers whose vector is their original's plus noise
@@ -64,7 +64,7 @@ await db.run(`UPDATE keeper_files SET captured_at = NULL, original_filename = NU
   sha256 = sha256('stripped' || keeper_id), match_status = NULL WHERE keeper_id IN (SELECT keeper_id FROM chosen)`);
 db.close();
 t = performance.now();
-const second = await match({ db: dbFile, model: 'synthetic-512' });
+const second = await withDb(dbFile, (d) => match(d, { model: 'synthetic-512' }), { index: true });
 await score('similarity step', second);
 console.log(`  similarity: ${((1000 * second.timings.similarity) / Math.max(1, second.timings.keepersBySimilarity)).toFixed(1)} ms per keeper ` +
   `(${second.timings.keepersBySimilarity} keepers, thresholds link ${second.thresholds.link.toFixed(4)} sure ${second.thresholds.review.toFixed(4)})`);

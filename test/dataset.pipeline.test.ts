@@ -7,8 +7,7 @@ import { findModel } from '../lib/2-embed/models.js';
 import { vectorGlob } from '../lib/2-embed/store.js';
 import { runEmbed, runIngest, runIngestMetadata } from '../lib/pipeline/stages.js';
 import { generateMetadata } from '../lib/0-sample/metadata.js';
-import { match } from '../lib/3-match/match.js';
-import { envSkip, smallSample, tempDir } from './helpers.js';
+import { envSkip, matchAt, smallSample, tempDir } from './helpers.js';
 import { lit } from '../lib/db/duckdb.js';
 
 const work = tempDir('dataset');
@@ -125,7 +124,7 @@ test('augmented views are made for training photos only, reproducibly', { skip: 
   const db2 = join(work.dir, 'views.duckdb');
   await runIngest({ originals: sample.originals, keepers: sample.keepers, db: db2, workspace: join(work.dir, 'ws') });
   await runEmbed({ db: db2, model: 'mobilenetv2-int8', views: 2 }).then(() => assert.fail('views need a split first'), (e: Error) => assert.match(e.message, /run flux dataset/));
-  await match({ db: db2 });
+  await matchAt(db2);
   const db = await Db.open(db2);
   await buildSplit(db, { seed: 1 });
   db.close();

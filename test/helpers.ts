@@ -104,6 +104,14 @@ export function snapshot(dir: string): Map<string, string> {
   return new Map(walk(dir).map((f) => [f.path, `${f.bytes}:${statSync(join(dir, f.path)).mtimeMs}`]));
 }
 
+/** `flux match` on a database file: opens the index, runs the stage, closes it. */
+export async function matchAt(file: string, options: import('../lib/3-match/types.js').MatchOptions = {}):
+  Promise<import('../lib/3-match/types.js').MatchReport> {
+  const { match } = await import('../lib/3-match/match.js');
+  const { withDb } = await import('../lib/db/duckdb.js');
+  return withDb(file, (db) => match(db, options), { index: true });
+}
+
 /**
  * The small sample indexed, embedded (MobileNetV2 when present, else the pixel descriptor alone) and matched into
  * a fresh database under `dir`: what the ranker, report and notebook tests start from.
@@ -112,14 +120,13 @@ export async function matchedSmallSample(
   dir: string,
 ): Promise<{ sample: SampleResult; dbFile: string; hasModel: boolean }> {
   const { runEmbed, runIngest } = await import('../lib/pipeline/stages.js');
-  const { match } = await import('../lib/3-match/match.js');
   const { findModel } = await import('../lib/2-embed/models.js');
   const hasModel = findModel('mobilenetv2-int8').path !== null;
   const sample = await smallSample();
   const dbFile = join(dir, 'flux.duckdb');
   await runIngest({ originals: sample.originals, keepers: sample.keepers, db: dbFile });
   await runEmbed({ db: dbFile, model: hasModel ? 'mobilenetv2-int8' : 'none' });
-  await match({ db: dbFile });
+  await matchAt(dbFile);
   return { sample, dbFile, hasModel };
 }
 

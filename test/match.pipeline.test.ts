@@ -3,15 +3,19 @@ import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import sharp, { type Metadata, type Sharp } from 'sharp';
-import { Db } from '../lib/db/duckdb.js';
+import { Db, withDb } from '../lib/db/duckdb.js';
 import { findModel } from '../lib/2-embed/models.js';
 import { runEmbed, runIngest } from '../lib/pipeline/stages.js';
-import { match, calibrate, formatMatch, timeContradicts, type MatchReport } from '../lib/3-match/match.js';
-import { applyDecisions, writeReview } from '../lib/3-match/review.js';
+import { calibrate, formatMatch, timeContradicts, type MatchReport } from '../lib/3-match/match.js';
+import { applyDecisions as applyDecisionsTo, writeReview as writeReviewOf } from '../lib/3-match/review.js';
 import { csvCell, parseCsv } from '../lib/util/csv.js';
 import type { SampleResult } from '../lib/0-sample/generate.js';
-import { envSkip, noSharedPhotos, SHARED_PHOTOS, smallSample, tempDir } from './helpers.js';
+import { envSkip, matchAt, noSharedPhotos, SHARED_PHOTOS, smallSample, tempDir } from './helpers.js';
 
+const writeReview = (file: string, out: string): ReturnType<typeof writeReviewOf> =>
+  withDb(file, (db) => writeReviewOf(db, out), { readOnly: true, index: true });
+const applyDecisions = (file: string, csv: string): ReturnType<typeof applyDecisionsTo> =>
+  withDb(file, (db) => applyDecisionsTo(db, csv), { index: true });
 const hasModel = findModel('mobilenetv2-int8').path !== null;
 const work = tempDir('match');
 after(() => work.cleanup());
@@ -36,7 +40,7 @@ before(async () => {
   await runIngest({ originals: sample.originals, keepers: sample.keepers, inbox: sample.inbox, db: dbFile });
   // with the model the similarity step uses its vectors; without it, thumbnails
   if (hasModel) await runEmbed({ db: dbFile, model: 'mobilenetv2-int8' });
-  report = await match({ db: dbFile });
+  report = await matchAt(dbFile);
 });
 
 test('every keeper with an original links to exactly that original; none without one is linked', async () => {
@@ -94,7 +98,7 @@ test('edited keepers mark their original keeper_edited; copies do not; keeper fl
 
 test('re-running is idempotent and decides only what is undecided', async () => {
   const before = await rows(dbFile);
-  const again = await match({ db: dbFile });
+  const again = await matchAt(dbFile);
   assert.equal(again.processed, before.filter((r) => r.match_status !== 'matched').length);
   assert.deepEqual(await rows(dbFile), before);
   // the walks' clock offsets are found again from the links already made, and kept in match_sessions
@@ -125,12 +129,12 @@ test('review sheet and CSV list the doubtful keepers; decisions survive a full r
   const decisions = join(work.dir, 'decisions.csv');
   writeFileSync(decisions, `keeper_id,photo_id,decision\n${ids?.keeper_id},${ids?.photo_id},reject\n`);
   assert.deepEqual(await applyDecisions(dbFile, decisions), { accepted: 0, rejected: 1, none: 0, ignored: 0 });
-  await match({ db: dbFile, all: true });
+  await matchAt(dbFile, { all: true });
   const after1 = (await rows(dbFile)).find((x) => x.path === linked.path);
   assert.notEqual(after1?.matched, linked.matched, 'a rejected link is not made again');
   writeFileSync(decisions, `keeper_id,photo_id,decision\n${ids?.keeper_id},${ids?.photo_id},accept\n`);
   await applyDecisions(dbFile, decisions);
-  await match({ db: dbFile, all: true });
+  await matchAt(dbFile, { all: true });
   assert.equal((await rows(dbFile)).find((x) => x.path === linked.path)?.matched, linked.matched, 'an accepted link is made');
   writeFileSync(decisions, `keeper_id,photo_id,decision\n${ids?.keeper_id},${ids?.photo_id},maybe\n`);
   await assert.rejects(applyDecisions(dbFile, decisions), /decision: expected accept, reject, none \(no original in the archive\) or empty, received "maybe"/);
@@ -141,7 +145,7 @@ test('review sheet and CSV list the doubtful keepers; decisions survive a full r
   db2.close();
   writeFileSync(decisions, `keeper_id,photo_id,decision\n${goneId},,none\n`);
   assert.deepEqual(await applyDecisions(dbFile, decisions), { accepted: 0, rejected: 0, none: 1, ignored: 0 });
-  await match({ db: dbFile, all: true });
+  await matchAt(dbFile, { all: true });
   const db3 = await Db.open(dbFile, { readOnly: true });
   const [g] = await db3.all<{ match_status: string; matched_photo_id: number | null; review_reason: string }>('SELECT match_status, matched_photo_id, review_reason FROM keeper_files WHERE path = ?', [gone.path]);
   db3.close();
@@ -166,7 +170,7 @@ test('review sheet and CSV list the doubtful keepers; decisions survive a full r
   writeFileSync(decisions, `\uFEFFkeeper_id,keeper_path,candidate_rank,photo_id,photo_path,similarity,reason,decision\r\n${rounded(ids?.keeper_id)},${linked.path},1,${rounded(ids?.photo_id)},${linkedPhoto},,,reject\r\n`);
   assert.deepEqual(await applyDecisions(dbFile, decisions), { accepted: 0, rejected: 1, none: 0, ignored: 0 });
   // a reject of a link already made takes effect on the next plain run (no --all)
-  await match({ db: dbFile });
+  await matchAt(dbFile);
   assert.notEqual((await rows(dbFile)).find((x) => x.path === linked.path)?.matched, linked.matched, 'the rejected link is undone');
   // a decision naming no photo of the index is refused, not stored
   writeFileSync(decisions, `keeper_id,photo_id,decision\n${ids?.keeper_id},123,accept\n`);
@@ -206,7 +210,7 @@ test('a keeper whose EXIF time points at the wrong frame of a burst is never lin
   const db2 = join(root, 'flux.duckdb');
   await runIngest({ originals: sample.originals, keepers, db: db2 });
   await runEmbed({ db: db2, model: 'mobilenetv2-int8' });
-  await match({ db: db2 });
+  await matchAt(db2);
   const got = new Map((await rows(db2)).map((r) => [r.path.split('/').pop(), r]));
   for (const name of [`${date}_DanteSisofo_print-b1.jpg`, `${date}_DanteSisofo_print-b2.jpg`, `${date}_DanteSisofo_print-b3.jpg`]) {
     const r = got.get(name);
@@ -287,7 +291,7 @@ test('real photos: re-encoded, cropped, exposure-shifted, stripped and renamed c
   const db = join(root, 'flux.duckdb');
   await runIngest({ originals, keepers, db });
   await runEmbed({ db, model: 'mobilenetv2-int8' });
-  const r = await match({ db });
+  const r = await matchAt(db);
   const got = await rows(db);
   for (const [path, { original, exif }] of expected) {
     const row = got.find((x) => x.path === path);

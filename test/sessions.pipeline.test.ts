@@ -4,8 +4,7 @@ import { after, before, test } from 'node:test';
 import { Db } from '../lib/db/duckdb.js';
 import { sessionStats } from '../lib/8-analysis/sessions.js';
 import { runIngest } from '../lib/pipeline/stages.js';
-import { match } from '../lib/3-match/match.js';
-import { smallSample, tempDir } from './helpers.js';
+import { matchAt, smallSample, tempDir } from './helpers.js';
 
 const work = tempDir('sessions');
 after(() => work.cleanup());
@@ -15,7 +14,7 @@ before(async () => {
   const sample = await smallSample();
   dbFile = join(work.dir, 'flux.duckdb');
   await runIngest({ originals: sample.originals, keepers: sample.keepers, db: dbFile });
-  await match({ db: dbFile });
+  await matchAt(dbFile);
 });
 
 test('keeper density per walk adds up and agrees with the ground truth', async () => {

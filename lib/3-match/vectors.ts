@@ -6,7 +6,8 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { Db, lit } from '../db/duckdb.js';
+import type { Db } from '../db/duckdb.js';
+import { vectorSimilarities } from '../db/matching.js';
 import { vectorGlob } from '../2-embed/store.js';
 
 /** Scales a vector to unit length in place; returns it. */
@@ -26,12 +27,14 @@ export function cosine(a: Float32Array, b: Float32Array): number {
 }
 
 /** 32x32 grey thumbnails of previews as unit vectors with the mean removed. */
-export async function thumbnailVectors(workspace: string, items: ReadonlyArray<{ id: number; preview: string | null }>): Promise<Map<number, Float32Array>> {
+export async function thumbnailVectors(workspace: string,
+  items: ReadonlyArray<{ id: number; preview: string | null }>): Promise<Map<number, Float32Array>> {
   const out = new Map<number, Float32Array>();
   await Promise.all(items.map(async (it) => {
     if (!it.preview) return;
     try {
-      const px = await sharp(await readFile(join(workspace, it.preview))).resize(32, 32, { fit: 'fill' }).greyscale().raw().toBuffer();
+      const px = await sharp(await readFile(join(workspace, it.preview)))
+        .resize(32, 32, { fit: 'fill' }).greyscale().raw().toBuffer();
       const v = Float32Array.from(px);
       let mean = 0;
       for (const x of v) mean += x;
@@ -66,24 +69,19 @@ export function modelScorer(db: Db, workspace: string, modelId: string): PairSco
     async score(pairs) {
       const out = new Map<string, number>();
       if (!photos || !keepers || pairs.length === 0) return out;
-      await db.run('CREATE OR REPLACE TEMP TABLE sim_pairs (keeper_id BIGINT, photo_id BIGINT)');
-      await db.appendPairs('sim_pairs', pairs);
-      const rows = await db.all<{ k: number; p: number; s: number }>(`SELECT sp.keeper_id AS k, sp.photo_id AS p,
-        list_cosine_similarity(kv.vector, pv.vector) AS s FROM sim_pairs sp
-        JOIN read_parquet(${lit(keepers)}) kv ON kv.keeper_id = sp.keeper_id AND kv.view = 0
-        JOIN read_parquet(${lit(photos)}) pv ON pv.photo_id = sp.photo_id AND pv.view = 0`);
-      await db.run('DROP TABLE sim_pairs');
-      for (const r of rows) out.set(pairKey(r.k, r.p), r.s);
+      for (const r of await vectorSimilarities(db, keepers, photos, pairs)) out.set(pairKey(r.k, r.p), r.s);
       return out;
     },
   };
 }
 
 /** Scores with preview thumbnails, computed on first use and kept. */
-export function thumbnailScorer(workspace: string, keeperPreview: (id: number) => string | null, photoPreview: (id: number) => string | null): PairScorer {
+export function thumbnailScorer(workspace: string, keeperPreview: (id: number) => string | null,
+  photoPreview: (id: number) => string | null): PairScorer {
   const keepers = new Map<number, Float32Array | null>();
   const photos = new Map<number, Float32Array | null>();
-  const fill = async (cache: Map<number, Float32Array | null>, ids: number[], preview: (id: number) => string | null): Promise<void> => {
+  const fill = async (cache: Map<number, Float32Array | null>, ids: number[],
+    preview: (id: number) => string | null): Promise<void> => {
     const need = [...new Set(ids)].filter((id) => !cache.has(id));
     for (let i = 0; i < need.length; i += 256) {
       const part = need.slice(i, i + 256);

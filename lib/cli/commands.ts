@@ -199,24 +199,21 @@ export const COMMANDS: Record<string, Command> = {
       const db = need(v, 'db', 'match');
       const [action, file] = positionals;
       if (action === 'review') {
-        const r = await writeReview(db, need(v, 'out', 'match review'));
-        console.log(`${plural(r.keepers, 'keeper')} to review: ${r.html}\nedit the decision column of ${r.csv}, ` +
-          `then: flux match apply --db ${db} ${r.csv}` +
-          (r.unreadable ? `\n${plural(r.unreadable, 'keeper file')} that could not be read as a photo, listed on the ` +
-            `sheet (not matched)` : ''));
+        const out = need(v, 'out', 'match review');
+        const r = await withDb(db, (d) => writeReview(d, out), { readOnly: true, index: true });
+        console.log(`${plural(r.keepers, 'keeper')} to review: ${r.html}\nedit the decision column of ${r.csv}, then: flux match apply --db ${db} ${r.csv}` +
+          (r.unreadable ? `\n${plural(r.unreadable, 'keeper file')} that could not be read as a photo, listed on the sheet (not matched)` : ''));
         return;
       }
       if (action === 'apply') {
         if (!file) throw new FluxError('flux match apply: expected the decisions CSV file after the options');
-        const r = await applyDecisions(db, file);
-        console.log(`stored ${r.accepted} accepted and ${r.rejected} rejected links and ` +
-          `${plural(r.none, 'keeper')} without an original (${r.ignored} rows without a decision); ` +
-          `run flux match --db ${db} to apply them`);
+        const r = await withDb(db, (d) => applyDecisions(d, file), { index: true });
+        console.log(`stored ${r.accepted} accepted and ${r.rejected} rejected links and ${plural(r.none, 'keeper')} without an original (${r.ignored} rows without a decision); run flux match --db ${db} to apply them`);
         return;
       }
-      if (action !== undefined) throw new FluxError(`flux match: expected review, apply or no action, received ` +
-        `"${action}"`);
-      console.log(formatMatch(await match({ db, model: str(v, 'model'), all: Boolean(v.all), onProgress })));
+      if (action !== undefined) throw new FluxError(`flux match: expected review, apply or no action, received "${action}"`);
+      const options = { model: str(v, 'model'), all: Boolean(v.all), onProgress };
+      console.log(formatMatch(await withDb(db, (d) => match(d, options), { index: true })));
     },
   },
   dataset: {

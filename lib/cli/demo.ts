@@ -53,7 +53,7 @@ async function demo(): Promise<void> {
     console.log(`    model: ${emb.model ?? 'none (pixel descriptor only)'}${emb.modelPath ? ` (${emb.modelPath})` : ''}`);
     if (emb.note) console.log(`    ${emb.note}`);
     console.log('4/7 match keepers to originals');
-    const m = await match({ db: dbFile, onProgress: bar });
+    const m = await withDb(dbFile, (d) => match(d, { onProgress: bar }), { index: true });
     bar.stop();
     console.log(formatMatch(m).replace(/^/gm, '    '));
     const truthOk = sample.truth.keepers.filter((k) => k.kind !== 'bad');

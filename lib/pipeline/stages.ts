@@ -10,6 +10,8 @@ import {
   type MetadataIngestReport,
 } from '../1-ingest/ingest.js';
 import { embed, type EmbedOptions, type EmbedReport } from '../2-embed/embed.js';
+import { match } from '../3-match/match.js';
+import type { MatchOptions, MatchReport } from '../3-match/types.js';
 import { checkInt } from '../util/check.js';
 import { env } from './env.js';
 
@@ -44,4 +46,9 @@ export async function runIngestMetadata(
 export async function runEmbed(options: EmbedOptions & { db: string }): Promise<EmbedReport> {
   const workers = options.decodeWorkers ?? decodeWorkers();
   return withDb(options.db, (db) => embed(db, { ...options, decodeWorkers: workers }), { index: true });
+}
+
+/** Links the keepers of a database that `flux ingest` built to their originals. */
+export async function runMatch(options: MatchOptions & { db: string }): Promise<MatchReport> {
+  return withDb(options.db, (db) => match(db, options), { index: true });
 }

@@ -1,0 +1,60 @@
+/** The shapes the matching parts share: options, report, thresholds, and one keeper's decision. */
+import type { OnProgress } from '../util/progress.js';
+
+export type MatchMethod = 'exif' | 'filename' | 'sha256' | 'similarity';
+export type MatchStatus = 'matched' | 'review' | 'unmatched';
+
+/** The photo_id a `none` decision is stored with: the photographer says the keeper's original is not in the archive. */
+export const NO_ORIGINAL = -1;
+
+export interface MatchOptions {
+  /** Embedding model whose vectors the similarity step uses; default: the best one with vectors, else thumbnails. */
+  model?: string;
+  /** Re-decide every keeper, not only new or undecided ones. */
+  all?: boolean;
+  onProgress?: OnProgress;
+}
+
+export interface Thresholds {
+  /** Where the vectors came from: `model:<id>` or `thumbnail`. */
+  source: string;
+  link: number;
+  review: number;
+  margin: number;
+  calibrated: boolean;
+  /** Similarities of true pairs whose bytes differ (re-encodes, edits), linked by steps 1-3. */
+  truePairs: number[];
+  /** Per linked keeper, the highest similarity to another frame of the same session. */
+  siblings: number[];
+}
+
+/** A walk's clock offset: seconds the keeper's clock ran ahead, from how many links, how many agreeing. */
+export interface ClockOffset { seconds: number; links: number; agreeing: number }
+
+export interface MatchReport {
+  keepers: number;
+  processed: number;
+  byMethod: Record<string, number>;
+  byStatus: Record<string, number>;
+  offsets: Array<{ day: string } & ClockOffset>;
+  thresholds: Thresholds;
+  unmatched: string[];
+  review: Array<{ path: string; reason: string }>;
+  /** Keeper files ingest could not read as photos (not a JPEG, truncated, empty): never matched, with the reason. */
+  unreadable: Array<{ path: string; reason: string }>;
+  seconds: number;
+  /** Seconds spent in the metadata steps (loading, EXIF, filename, SHA-256, offsets) and in the similarity step. */
+  timings: { metadata: number; similarity: number; keepersBySimilarity: number };
+}
+
+/** What the cascade decided for one keeper so far. */
+export interface Decision {
+  photo: number | null; method: MatchMethod | null; status: MatchStatus; similarity: number | null;
+  reason: string | null;
+  /** Seconds between the keeper's time and the photo's (keeper minus photo), for offset detection. */
+  delta: number | null;
+  /** Photos the metadata narrowed the keeper down to (same name and day, same second): similarity looks only here. */
+  pool: number[];
+  /** What the review table lists for this keeper (written to match_candidates). */
+  candidates: Array<{ id: number; similarity: number | null; note: string }>;
+}
