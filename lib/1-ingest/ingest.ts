@@ -24,8 +24,8 @@ export interface IngestOptions {
   originals?: string;
   keepers?: string;
   inbox?: string;
-  /** The DuckDB file; created when missing. */
-  db: string;
+  /** The DuckDB file (created when missing), or a database the caller has open (and closes). */
+  db: string | Db;
   /** Where the preview cache lives; default: the database's folder. */
   workspace?: string;
   /** Files in flight at once; default: cores + 1. */
@@ -380,7 +380,8 @@ export async function ingest(options: IngestOptions): Promise<IngestReport> {
     }
   }
   const archives = Object.fromEntries(roots.map(([r, d]) => [`--${r}`, d]));
-  const dbFile = resolve(options.db);
+  const given = typeof options.db === 'string' ? null : options.db;
+  const dbFile = given ? given.file : resolve(options.db as string);
   assertOutsideArchive('--db', dbFile, archives);
   if (options.workspace !== undefined) assertOutsideArchive('--workspace', options.workspace, archives);
   const opts = {
@@ -388,7 +389,7 @@ export async function ingest(options: IngestOptions): Promise<IngestReport> {
     batchSize: checkInt('batchSize', options.batchSize ?? 64, 1, 100_000),
   };
   const onProgress = throttle(options.onProgress);
-  const db = await Db.open(dbFile);
+  const db = given ?? await Db.open(dbFile);
   try {
     await ensureSchema(db);
     // a database indexed before keeps its workspace unless another is asked for (a new one has its own folder), and
@@ -422,7 +423,7 @@ export async function ingest(options: IngestOptions): Promise<IngestReport> {
     for (const [root, dir] of roots) await db.run(`INSERT OR REPLACE INTO meta VALUES (?, ?)`, [`root.${root}`, dir]);
     return { db: dbFile, workspace, roots: reports, seconds: (performance.now() - t0) / 1000 };
   } finally {
-    db.close();
+    if (!given) db.close();
   }
 }
 

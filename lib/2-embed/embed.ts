@@ -16,7 +16,8 @@ import { OnnxImageModel } from '../onnx/image-model.js';
 import { storedKeys, VECTOR_SETS, writePart, type VectorSet } from './store.js';
 
 export interface EmbedOptions {
-  db: string;
+  /** The database file, or a database the caller has open (and closes). */
+  db: string | Db;
   /** A registry id or a model .json; default: the best model present; `none`: the pixel descriptor only. */
   model?: string;
   /** Images per inference batch; default 16. */
@@ -97,7 +98,7 @@ export async function embed(options: EmbedOptions): Promise<EmbedReport> {
     : 'no ONNX image model found in models/ or ../shared/models/: only the pixel descriptor was computed. ' +
       'Fetch a model with: flux models fetch clip-vit-b32 (needs internet), then run flux embed again.';
   const onProgress = throttle(options.onProgress);
-  const db = await Db.openIndex(options.db);
+  const db = typeof options.db === 'string' ? await Db.openIndex(options.db) : options.db;
   let model: InferenceWorker | null = null;
   let pool = null as PreparePool | null;
   try {
@@ -168,7 +169,7 @@ export async function embed(options: EmbedOptions): Promise<EmbedReport> {
   } finally {
     await pool?.close();
     await (model as InferenceWorker | null)?.close();
-    db.close();
+    if (typeof options.db === 'string') db.close();
   }
 }
 

@@ -4,6 +4,7 @@
  * split (frames assigned independently) is kept too, to show how much it flatters the scores.
  */
 import type { Db } from '../db/duckdb.js';
+import { ensureDatasetSchema, readSplit, writeSplit } from '../db/dataset.js';
 import { checkChoice, checkInt } from '../util/check.js';
 import { Rng } from '../util/rng.js';
 import { plural } from '../util/text.js';
@@ -22,13 +23,6 @@ export interface SplitSummary {
   scheme: SplitScheme;
   seed: number;
   rows: Array<{ split: SplitName; photos: number; keepers: number; sessions: number; keeperRate: number }>;
-}
-
-/** Creates the table that holds the splits (a seed takes 32 bits, so the column is BIGINT; older files are widened). */
-export async function ensureSplitSchema(db: Db): Promise<void> {
-  await db.run(`CREATE TABLE IF NOT EXISTS dataset_split (scheme VARCHAR, photo_id BIGINT, split VARCHAR, seed BIGINT, PRIMARY KEY (scheme, photo_id))`);
-  const type = await db.value<string>(`SELECT data_type FROM information_schema.columns WHERE table_name = 'dataset_split' AND column_name = 'seed'`);
-  if (type === 'INTEGER') await db.run('ALTER TABLE dataset_split ALTER seed TYPE BIGINT');
 }
 
 const DEFAULT_SHARES: [number, number, number] = [0.8, 0.1, 0.1];
@@ -97,13 +91,6 @@ export function planSplit(photos: readonly SplitPhoto[], seed: number, scheme: S
   return assign;
 }
 
-async function writeSplit(db: Db, scheme: SplitScheme, seed: number, assign: Map<number, SplitName>): Promise<void> {
-  await db.transaction(async () => {
-    await db.run('DELETE FROM dataset_split WHERE scheme = ?', [scheme]);
-    await db.insert('dataset_split', ['scheme', 'photo_id', 'split', 'seed'], [...assign.entries()].map(([id, s]) => [scheme, id, s, seed]));
-  });
-}
-
 /**
  * Assigns every corpus photo with a capture day to a split (see `planSplit`) and stores it, replacing the scheme's
  * split.
@@ -111,7 +98,6 @@ async function writeSplit(db: Db, scheme: SplitScheme, seed: number, assign: Map
 export async function buildSplit(db: Db, options: SplitOptions = {}): Promise<SplitSummary> {
   const seed = checkInt('seed', options.seed ?? 7, 0, 0xffffffff);
   const scheme = checkChoice('scheme', options.scheme ?? 'session', ['session', 'photo'] as const);
-  await ensureSplitSchema(db);
   await writeSplit(db, scheme, seed, planSplit(await splitPhotos(db), seed, scheme, options.shares ?? DEFAULT_SHARES));
   return splitSummary(db, scheme, seed);
 }
@@ -130,9 +116,8 @@ export interface CurrentSplit {
  * what changed.
  */
 export async function ensureSplit(db: Db, options: { scheme: SplitScheme; seed: number }): Promise<CurrentSplit> {
-  await ensureSplitSchema(db);
   const photos = await splitPhotos(db);
-  const stored = await db.all<{ photo_id: number; split: SplitName; seed: number }>('SELECT photo_id, split, seed FROM dataset_split WHERE scheme = ?', [options.scheme]);
+  const stored = await readSplit(db, options.scheme);
   if (!stored.length) {
     await writeSplit(db, options.scheme, options.seed, planSplit(photos, options.seed, options.scheme));
     return { seed: options.seed, note: null };
@@ -166,6 +151,7 @@ export async function ensureSplit(db: Db, options: { scheme: SplitScheme; seed: 
 }
 
 async function splitSummary(db: Db, scheme: SplitScheme, seed: number): Promise<SplitSummary> {
+  await ensureDatasetSchema(db);
   const rows = await db.all<SplitSummary['rows'][number]>(`SELECT split, count(*) AS photos, count(*) FILTER (WHERE p.keeper) AS keepers,
     count(DISTINCT p.session_date) AS sessions, count(*) FILTER (WHERE p.keeper) / count(*) AS keeperRate
     FROM dataset_split s JOIN photos p USING (photo_id) WHERE scheme = ? GROUP BY split ORDER BY array_position(['train', 'val', 'test'], split)`, [scheme]);

@@ -204,3 +204,18 @@ export function chooseThreshold(prob: ArrayLike<number>, y: ArrayLike<number>, r
   for (const p of curve) if (p.precision >= rule.targetPrecision) best = p;
   return best;
 }
+
+/** What surfacing every photo scoring at least `t` does on held-out rows. */
+export function atThreshold(prob: ArrayLike<number>, y: ArrayLike<number>, t: number): { surfaced: number; budget: number;
+  precision: number | null; recall: number | null } {
+  let surfaced = 0, hits = 0, keepers = 0;
+  for (let i = 0; i < prob.length; i++) {
+    keepers += y[i] as number;
+    if ((prob[i] as number) >= t) {
+      surfaced++;
+      hits += y[i] as number;
+    }
+  }
+  return { surfaced, budget: surfaced / Math.max(1, prob.length), precision: surfaced ? hits / surfaced : null,
+    recall: keepers ? hits / keepers : null };
+}
