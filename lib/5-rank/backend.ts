@@ -49,7 +49,9 @@ export async function initBackend(prefer?: BackendName | string): Promise<Backen
       skipped.push({ name, reason: ((err as Error).message ?? String(err)).split('\n')[0] as string });
     }
   }
-  throw new FluxError(`no TensorFlow.js backend could start: ${skipped.map((s) => `${s.name}: ${s.reason}`).join('; ')}`);
+  throw new FluxError(
+    `no TensorFlow.js backend could start: ${skipped.map((s) => `${s.name}: ${s.reason}`).join('; ')}`,
+  );
 }
 
 export { tf };

@@ -28,9 +28,12 @@ export type Experiment = { arch: Arch; featureSet: FeatureSet };
 /** The experiments of a comparison: every candidate on each feature set, the baselines on theirs. */
 export function plan(hasVector: boolean): Experiment[] {
   if (!hasVector) {
-    return [...CANDIDATES.map((arch) => ({ arch, featureSet: 'descriptor+context' as FeatureSet })),
+    return [
+      ...CANDIDATES.map((arch) => ({ arch, featureSet: 'descriptor+context' as FeatureSet })),
       { arch: 'logistic', featureSet: 'descriptor+context' },
-      { arch: 'metadata', featureSet: 'context' }, { arch: 'chance', featureSet: 'context' }];
+      { arch: 'metadata', featureSet: 'context' },
+      { arch: 'chance', featureSet: 'context' },
+    ];
   }
   const sets: FeatureSet[] = ['vector', 'vector+descriptor', 'vector+descriptor+context'];
   return [
@@ -51,8 +54,11 @@ export interface Trained {
 }
 
 /** Trains and judges every experiment; with `cv`, also its out-of-fold figures on the training and validation walks. */
-export async function runExperiments(full: Dataset, experiments: readonly Experiment[], o: { seed: number; resamples: number;
-  cv: boolean; folds: number; hyper?: Partial<Hyper>; onProgress?: OnProgress }): Promise<Trained> {
+export async function runExperiments(
+  full: Dataset,
+  experiments: readonly Experiment[],
+  o: { seed: number; resamples: number; cv: boolean; folds: number; hyper?: Partial<Hyper>; onProgress?: OnProgress },
+): Promise<Trained> {
   const results: CandidateResult[] = [];
   const fitted = new Map<string, Fitted>();
   let done = 0;
@@ -75,8 +81,11 @@ export async function runExperiments(full: Dataset, experiments: readonly Experi
  * validation AP. Cross-validation that could not score any keeper (a handful of walks) leaves validation AP to
  * decide; the selection actually used is returned.
  */
-export function chooseWinner(results: readonly CandidateResult[], compare: boolean,
-  selection: 'cv' | 'validation'): { winner: CandidateResult; selection: 'cv' | 'validation' } {
+export function chooseWinner(
+  results: readonly CandidateResult[],
+  compare: boolean,
+  selection: 'cv' | 'validation',
+): { winner: CandidateResult; selection: 'cv' | 'validation' } {
   const pool = results.filter((r) => !compare || CANDIDATES.includes(r.arch));
   const used = selection === 'cv' && !pool.some((r) => Number.isFinite(r.cv?.ap)) ? 'validation' : selection;
   const key = (r: CandidateResult): number => {
@@ -87,24 +96,32 @@ export function chooseWinner(results: readonly CandidateResult[], compare: boole
 }
 
 /** Keepers among the original views of a split. */
-export const keepersIn = (ds: Dataset, split: 'train' | 'val' | 'test'): number => rowsOf(ds, split).filter((r) => ds.y[r]).length;
+export const keepersIn = (ds: Dataset, split: 'train' | 'val' | 'test'): number =>
+  rowsOf(ds, split).filter((r) => ds.y[r]).length;
 
 /**
  * The chosen architecture against logistic regression (its feature set) and the metadata-only model, each scored
  * out of fold over every walk (the same folds for all three), so every keeper counts; with paired differences.
  */
-export async function compareOverAllWalks(full: Dataset, results: CandidateResult[], winner: CandidateResult, o: { seed: number;
-  folds: number; resamples: number; hyper?: Partial<Hyper>; onProgress?: OnProgress }): Promise<AllWalks | null> {
+export async function compareOverAllWalks(
+  full: Dataset,
+  results: CandidateResult[],
+  winner: CandidateResult,
+  o: { seed: number; folds: number; resamples: number; hyper?: Partial<Hyper>; onProgress?: OnProgress },
+): Promise<AllWalks | null> {
   const { seed, resamples } = o;
   // logistic regression on the chosen model's own features, and the metadata-only model on context
   const lr = { arch: 'logistic' as Arch, featureSet: winner.featureSet, name: `logistic · ${winner.featureSet}` };
   const hasMeta = results.some((c) => c.arch === 'metadata');
-  const meta = hasMeta ? { arch: 'metadata' as Arch, featureSet: 'context' as FeatureSet, name: 'metadata · context' } : undefined;
+  const meta = hasMeta
+    ? { arch: 'metadata' as Arch, featureSet: 'context' as FeatureSet, name: 'metadata · context' }
+    : undefined;
   type Entry = { arch: Arch; featureSet: FeatureSet; name: string };
   const entries: Entry[] = [winner, lr, ...(meta ? [meta] : [])];
   const models = entries.map((c) => ({ ds: selectColumns(full, c.featureSet), arch: c.arch }));
-  const oof = await alignedOutOfFold(models, seed, o.folds, o.hyper, 'all',
-    (i) => o.onProgress?.({ stage: `all walks ${entries[i]?.name}`, done: i, total: entries.length }));
+  const oof = await alignedOutOfFold(models, seed, o.folds, o.hyper, 'all', (i) =>
+    o.onProgress?.({ stage: `all walks ${entries[i]?.name}`, done: i, total: entries.length }),
+  );
   o.onProgress?.({ stage: 'all walks', done: entries.length, total: entries.length });
   const y = oof.rows.map((r) => full.y[r] as number);
   if (!y.some(Boolean)) return null;
@@ -115,11 +132,18 @@ export async function compareOverAllWalks(full: Dataset, results: CandidateResul
   });
   const diff = (c: Entry | undefined): Estimate | null => {
     const i = c ? entries.indexOf(c) : -1;
-    return i > 0 ? pairedApDifference(oof.scores[0] as number[], oof.scores[i] as number[], y, session, { resamples, seed }) : null;
+    return i > 0
+      ? pairedApDifference(oof.scores[0] as number[], oof.scores[i] as number[], y, session, { resamples, seed })
+      : null;
   };
   const photos = full.views.filter((v) => v === 0).length;
   return {
-    folds: oof.folds, photos: oof.rows.length, unscored: photos - oof.rows.length, keepers: y.filter(Boolean).length,
-    models: figures, vsLogistic: diff(lr), vsMetadata: diff(meta),
+    folds: oof.folds,
+    photos: oof.rows.length,
+    unscored: photos - oof.rows.length,
+    keepers: y.filter(Boolean).length,
+    models: figures,
+    vsLogistic: diff(lr),
+    vsMetadata: diff(meta),
   };
 }

@@ -15,7 +15,7 @@ function columnsFor(ds: Dataset, fs: FeatureSet): number[] {
   const isVec = (n: string): boolean => /^v\d+$/.test(n);
   const ctx = new Set(CONTEXT_NAMES);
   const want = (n: string): boolean =>
-    (isVec(n) ? fs.includes('vector') : ctx.has(n) ? fs.includes('context') : fs.includes('descriptor'));
+    isVec(n) ? fs.includes('vector') : ctx.has(n) ? fs.includes('context') : fs.includes('descriptor');
   return ds.names.flatMap((n, i) => (want(n) ? [i] : []));
 }
 
@@ -43,12 +43,20 @@ export interface Fitted {
 }
 
 /** Rows of a split (original views only, unless `originalsOnly` is false). */
-export const rowsOf = (ds: Pick<Dataset, 'split' | 'views'>, split: SplitName | 'none', originalsOnly = true): number[] =>
-  ds.split.flatMap((s, i) => (s === split && (!originalsOnly || ds.views[i] === 0) ? [i] : []));
+export const rowsOf = (
+  ds: Pick<Dataset, 'split' | 'views'>,
+  split: SplitName | 'none',
+  originalsOnly = true,
+): number[] => ds.split.flatMap((s, i) => (s === split && (!originalsOnly || ds.views[i] === 0) ? [i] : []));
 
 /** Trains one architecture on one dataset. */
-export async function fit(ds: Dataset, arch: Arch, seed: number, hyper: Partial<Hyper> = {},
-  onEpoch?: (l: TrainLog) => void): Promise<Fitted & { xs: Float32Array }> {
+export async function fit(
+  ds: Dataset,
+  arch: Arch,
+  seed: number,
+  hyper: Partial<Hyper> = {},
+  onEpoch?: (l: TrainLog) => void,
+): Promise<Fitted & { xs: Float32Array }> {
   const t0 = performance.now();
   const train = rowsOf(ds, 'train', false);
   const standardizer = fitStandardizer(ds.x, ds.dim, train);
@@ -64,8 +72,10 @@ export async function fit(ds: Dataset, arch: Arch, seed: number, hyper: Partial<
 export function checkFiniteWeights(params: ScorerParams, what: string, hyper: Partial<Hyper> = {}): void {
   const bad = Object.entries(params.weights).find(([, w]) => w.values.some((v) => !Number.isFinite(v)));
   if (bad) {
-    throw new FluxError(`train ${what}: training diverged (weight ${bad[0]} is not finite); lower --learning-rate` +
-      `${hyper.learningRate !== undefined ? ` (it is ${hyper.learningRate})` : ''} or --epochs`);
+    throw new FluxError(
+      `train ${what}: training diverged (weight ${bad[0]} is not finite); lower --learning-rate` +
+        `${hyper.learningRate !== undefined ? ` (it is ${hyper.learningRate})` : ''} or --epochs`,
+    );
   }
 }
 
@@ -85,19 +95,43 @@ export interface CandidateResult {
 }
 
 /** Validation and test evaluation of a fitted model, with its calibration chosen on validation. */
-export function assess(ds: Dataset, f: Fitted & { xs: Float32Array }, seed: number, resamples: number): CandidateResult {
+export function assess(
+  ds: Dataset,
+  f: Fitted & { xs: Float32Array },
+  seed: number,
+  resamples: number,
+): CandidateResult {
   const val = rowsOf(ds, 'val');
   const test = rowsOf(ds, 'test');
   const sv = scoreRows(f.params, f.xs, ds.dim, val, ds.ids);
   const st = scoreRows(f.params, f.xs, ds.dim, test, ds.ids);
   const yv = val.map((r) => ds.y[r] as number);
   const yt = test.map((r) => ds.y[r] as number);
-  const calibration = chooseCalibration(sv, yv, val.map((r) => ds.session[r] as number), { seed });
+  const calibration = chooseCalibration(
+    sv,
+    yv,
+    val.map((r) => ds.session[r] as number),
+    { seed },
+  );
   const prob = calibrateAll(calibration.calibration, st);
   return {
-    name: `${f.arch} · ${f.featureSet}`, arch: f.arch, featureSet: f.featureSet,
-    valAp: pointMetrics(sv, yv, val.map((r) => ds.session[r] as number)).ap, cv: null,
-    test: evaluate(st, yt, test.map((r) => ds.session[r] as number), { prob, resamples, seed }),
-    calibration, epochs: f.log.length, seconds: f.seconds,
+    name: `${f.arch} · ${f.featureSet}`,
+    arch: f.arch,
+    featureSet: f.featureSet,
+    valAp: pointMetrics(
+      sv,
+      yv,
+      val.map((r) => ds.session[r] as number),
+    ).ap,
+    cv: null,
+    test: evaluate(
+      st,
+      yt,
+      test.map((r) => ds.session[r] as number),
+      { prob, resamples, seed },
+    ),
+    calibration,
+    epochs: f.log.length,
+    seconds: f.seconds,
   };
 }

@@ -25,26 +25,39 @@ export interface OutOfFold {
  * folds there is none) and the rest trains; rows out of scope are `none`. Every row of a walk, augmented views
  * included, follows its walk, so a held-out photo's views never train.
  */
-export function foldSplits(ds: Pick<Dataset, 'split' | 'session'>, seed: number, folds: number, scope: 'trainval' | 'all'): SplitName[][] {
+export function foldSplits(
+  ds: Pick<Dataset, 'split' | 'session'>,
+  seed: number,
+  folds: number,
+  scope: 'trainval' | 'all',
+): SplitName[][] {
   const inScope = (i: number): boolean => scope === 'all' || ds.split[i] !== 'test';
   const rows = ds.split.map((_, i) => i).filter(inScope);
   const walks = [...new Set(rows.map((i) => ds.session[i] as number))].sort((a, b) => a - b);
   const order = new Rng(seed).fork(scope === 'all' ? 'oof-folds' : 'cv-folds').shuffle(walks);
   const n = Math.max(2, Math.min(folds, walks.length));
   const foldOf = new Map(order.map((w, i) => [w, i % n]));
-  return Array.from({ length: n }, (_, k) => ds.split.map((_, i) => {
-    if (!inScope(i)) return 'none' as SplitName;
-    const f = foldOf.get(ds.session[i] as number) as number;
-    return (f === k ? 'test' : n > 2 && f === (k + 1) % n ? 'val' : 'train') as SplitName;
-  }));
+  return Array.from({ length: n }, (_, k) =>
+    ds.split.map((_, i) => {
+      if (!inScope(i)) return 'none' as SplitName;
+      const f = foldOf.get(ds.session[i] as number) as number;
+      return (f === k ? 'test' : n > 2 && f === (k + 1) % n ? 'val' : 'train') as SplitName;
+    }),
+  );
 }
 
 /**
  * Out-of-fold scores over the session folds of {@link foldSplits}. Every held-out score is standardised by the fold
  * model's scores on the photos it did not hold out, so scores of different folds can be ranked together.
  */
-export async function outOfFold(ds: Dataset, arch: Arch, seed: number, folds: number, hyper: Partial<Hyper> = {},
-  scope: 'trainval' | 'all' = 'trainval'): Promise<OutOfFold> {
+export async function outOfFold(
+  ds: Dataset,
+  arch: Arch,
+  seed: number,
+  folds: number,
+  hyper: Partial<Hyper> = {},
+  scope: 'trainval' | 'all' = 'trainval',
+): Promise<OutOfFold> {
   const out: OutOfFold = { rows: [], scores: [], folds: 0 };
   const rounds = foldSplits(ds, seed, folds, scope);
   for (const [k, split] of rounds.entries()) {
@@ -60,8 +73,15 @@ export async function outOfFold(ds: Dataset, arch: Arch, seed: number, folds: nu
     // collection, so the offset is stable (a small validation fold alone carries its walks' luck into the pooled
     // ranking); overfitting lifts mainly the training keepers, a few percent of these rows
     const ref = scoreRows(f.params, f.xs, ds.dim, [...trainRows, ...rowsOf(fds, 'val')], ds.ids);
-    const held = standardize(scoreRows(f.params, f.xs, ds.dim, rows, ds.ids), 1, fitStandardizer(ref, 1, [...ref.keys()]));
-    held.forEach((v, j) => { out.rows.push(rows[j] as number); out.scores.push(v); });
+    const held = standardize(
+      scoreRows(f.params, f.xs, ds.dim, rows, ds.ids),
+      1,
+      fitStandardizer(ref, 1, [...ref.keys()]),
+    );
+    held.forEach((v, j) => {
+      out.rows.push(rows[j] as number);
+      out.scores.push(v);
+    });
     out.folds++;
   }
   return out;
@@ -82,8 +102,14 @@ export interface AlignedOutOfFold {
  * selections of one dataset), kept to the photos all of them scored (a fold that could not train leaves its walks
  * out), so their scores can be compared photo by photo.
  */
-export async function alignedOutOfFold(models: ReadonlyArray<{ ds: Dataset; arch: Arch }>, seed: number, folds: number,
-  hyper: Partial<Hyper> = {}, scope: 'trainval' | 'all' = 'all', onModel?: (index: number) => void): Promise<AlignedOutOfFold> {
+export async function alignedOutOfFold(
+  models: ReadonlyArray<{ ds: Dataset; arch: Arch }>,
+  seed: number,
+  folds: number,
+  hyper: Partial<Hyper> = {},
+  scope: 'trainval' | 'all' = 'all',
+  onModel?: (index: number) => void,
+): Promise<AlignedOutOfFold> {
   const by: Array<Map<number, number>> = [];
   let trained = Infinity;
   for (const [i, m] of models.entries()) {
@@ -101,8 +127,13 @@ export async function alignedOutOfFold(models: ReadonlyArray<{ ds: Dataset; arch
  * not used), computed once over all held-out photos together: with a few keepers per fold a per-fold AP is mostly
  * noise, the pooled one counts every keeper.
  */
-export async function crossValidate(ds: Dataset, arch: Arch, seed: number, folds: number,
-  hyper: Partial<Hyper> = {}): Promise<{ ap: number; auc: number; folds: number }> {
+export async function crossValidate(
+  ds: Dataset,
+  arch: Arch,
+  seed: number,
+  folds: number,
+  hyper: Partial<Hyper> = {},
+): Promise<{ ap: number; auc: number; folds: number }> {
   const o = await outOfFold(ds, arch, seed, folds, hyper, 'trainval');
   const y = o.rows.map((r) => ds.y[r] as number);
   if (!y.some(Boolean)) return { ap: NaN, auc: NaN, folds: o.folds };

@@ -39,7 +39,12 @@ export interface KeeperModel {
 export function saveModel(dir: string, model: KeeperModel, metrics: unknown): void {
   mkdirSync(dir, { recursive: true });
   const { params, standardizer, calibration, ...config } = model;
-  const configJson = { ...config, names: undefined, columns: model.names.length, calibration: calibration.calibration.method };
+  const configJson = {
+    ...config,
+    names: undefined,
+    columns: model.names.length,
+    calibration: calibration.calibration.method,
+  };
   writeFileAtomic(join(dir, 'config.json'), JSON.stringify(configJson, null, 2));
   writeFileAtomic(join(dir, 'weights.json'), JSON.stringify({ names: model.names, standardizer, params }));
   writeFileAtomic(join(dir, 'calibration.json'), JSON.stringify(calibration, null, 2));
@@ -52,7 +57,8 @@ export function saveModel(dir: string, model: KeeperModel, metrics: unknown): vo
 export function loadKeeperModel(dir: string): KeeperModel {
   const need = ['config.json', 'weights.json', 'calibration.json'];
   for (const f of need) {
-    if (!existsSync(join(dir, f))) throw new FluxError(`--model-dir: ${join(dir, f)} not found; train a model with flux train first`);
+    if (!existsSync(join(dir, f)))
+      throw new FluxError(`--model-dir: ${join(dir, f)} not found; train a model with flux train first`);
   }
   const read = <T>(f: string): T => JSON.parse(readFileSync(join(dir, f), 'utf8')) as T;
   const config = read<KeeperModel>('config.json');
@@ -65,7 +71,10 @@ export function loadKeeperModel(dir: string): KeeperModel {
 export function modelGraph(model: KeeperModel): Uint8Array {
   const std = { mean: Float32Array.from(model.standardizer.mean), std: Float32Array.from(model.standardizer.std) };
   return scorerGraph(model.dim, std, model.params, model.calibration.calibration, {
-    keeper_model: model.id, arch: model.arch, feature_set: model.featureSet, embedding_model: model.embeddingModel ?? '',
+    keeper_model: model.id,
+    arch: model.arch,
+    feature_set: model.featureSet,
+    embedding_model: model.embeddingModel ?? '',
     seed: String(model.seed),
     ...(model.splitSeed !== undefined ? { split_seed: String(model.splitSeed) } : {}),
     feature_names: model.names.filter((n) => !/^v\d+$/.test(n)).join(','),
@@ -76,10 +85,13 @@ export function modelGraph(model: KeeperModel): Uint8Array {
 export async function currentModelDir(db: Db, dir?: string): Promise<string> {
   if (dir) return resolve(dir);
   const recorded = await recordedModelDir(db, 'keeper_model');
-  if (!recorded) throw new FluxError(`${db.file}: no keeper model yet; run flux train --db ${db.file} first (or pass --model-dir)`);
+  if (!recorded)
+    throw new FluxError(`${db.file}: no keeper model yet; run flux train --db ${db.file} first (or pass --model-dir)`);
   if (!existsSync(join(recorded, 'config.json'))) {
-    throw new FluxError(`${db.file}: the keeper model the last flux train recorded, ${recorded}, is gone; ` +
-      `run flux train --db ${db.file} again (or pass --model-dir)`);
+    throw new FluxError(
+      `${db.file}: the keeper model the last flux train recorded, ${recorded}, is gone; ` +
+        `run flux train --db ${db.file} again (or pass --model-dir)`,
+    );
   }
   return recorded;
 }

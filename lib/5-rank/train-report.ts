@@ -8,7 +8,12 @@ import type { CandidateResult } from './fit.js';
 import type { Metrics, ReliabilityBin } from './metrics.js';
 
 /** What surfacing every photo scoring at least the threshold does on held-out rows. */
-export interface ThresholdOutcome { surfaced: number; budget: number; precision: number | null; recall: number | null }
+export interface ThresholdOutcome {
+  surfaced: number;
+  budget: number;
+  precision: number | null;
+  recall: number | null;
+}
 
 /** Counts of the data the comparison rests on. */
 export interface TrainCounts {
@@ -50,7 +55,7 @@ export interface TrainReport {
   /** Its precision / recall / budget trade-off on validation (at most 200 thresholds). */
   tradeoff: TradeoffPoint[];
   data: TrainCounts;
-  /** The split by walk: the seed it was made with (a stored split keeps its own), and what was done to keep it current. */
+  /** The split by walk: the seed it was made with (a stored split keeps its own), and what kept it current. */
   split: { seed: number; note: string | null };
   seconds: number;
   /** Photos per band after the rescore (null when not rescored). */

@@ -39,7 +39,7 @@ export interface TrainOptions {
   featureSet?: FeatureSet;
   /** Embedding model id (default: the best model with vectors). */
   model?: string;
-  /** Folder that receives `keeper-<id>/` (the pipeline fills it from --models-dir, FLUX_MODELS or `<project>/models`). */
+  /** Folder that receives `keeper-<id>/` (the pipeline fills it: --models-dir, FLUX_MODELS or `<project>/models`). */
   modelsDir: string;
   /** How the folder is named in messages (default `--models-dir`). */
   modelsDirOption?: string;
@@ -72,12 +72,20 @@ export interface TrainOptions {
 export { CandidateResult };
 
 /** The options checked before any work: the settings, the threshold rule, the folds. */
-export function checkTrainOptions(options: TrainOptions): { seed: number; arch: Arch | 'compare'; resamples: number; folds: number;
-  rule: { targetPrecision: number } | { budget: number } } {
+export function checkTrainOptions(options: TrainOptions): {
+  seed: number;
+  arch: Arch | 'compare';
+  resamples: number;
+  folds: number;
+  rule: { targetPrecision: number } | { budget: number };
+} {
   const seed = checkInt('--seed', options.seed ?? 7, 0, 0xffffffff);
   const arch = checkChoice('--arch', options.arch ?? 'compare', [...ARCHS, 'compare'] as const);
   if (arch === 'chance') {
-    throw new FluxError('--arch: chance is a baseline, not a model to keep; choose pairwise, contrastive, contrastive-multi, logistic or metadata');
+    throw new FluxError(
+      '--arch: chance is a baseline, not a model to keep; ' +
+        'choose pairwise, contrastive, contrastive-multi, logistic or metadata',
+    );
   }
   const resamples = checkInt('--resamples', options.resamples ?? 200, 10, 100000);
   // settings checked before any work, not when the first model trains
@@ -88,13 +96,17 @@ export function checkTrainOptions(options: TrainOptions): { seed: number; arch: 
   if (options.targetPrecision !== undefined) checkNumber('--target-precision', options.targetPrecision, 0.01, 1);
   if (options.budget !== undefined) checkNumber('--budget', options.budget, 0.0001, 1);
   const folds = checkInt('--folds', options.folds ?? 5, 3, 50);
-  const rule = options.budget !== undefined ? { budget: options.budget } : { targetPrecision: options.targetPrecision ?? 0.8 };
+  const rule =
+    options.budget !== undefined ? { budget: options.budget } : { targetPrecision: options.targetPrecision ?? 0.8 };
   return { seed, arch, resamples, folds, rule };
 }
 
 /** The labelled dataset, refused before training when it cannot give a model, a calibration and a test. */
-async function trainingData(db: Db, options: TrainOptions, seed: number): Promise<{ full: Dataset; modelId: string | null;
-  hasVector: boolean; fullSet: FeatureSet }> {
+async function trainingData(
+  db: Db,
+  options: TrainOptions,
+  seed: number,
+): Promise<{ full: Dataset; modelId: string | null; hasVector: boolean; fullSet: FeatureSet }> {
   const workspace = await workspaceOf(db);
   // refused before any training, not after it
   const modelsDir = resolve(options.modelsDir);
@@ -106,29 +118,48 @@ async function trainingData(db: Db, options: TrainOptions, seed: number): Promis
   const modelId = options.model ?? defaultModel()?.spec.id ?? null;
   const hasVector = modelId !== null && vectorGlob(workspace, modelId, 'photos') !== null;
   if (options.model && !hasVector) {
-    throw new FluxError(`--model: no vectors of ${options.model} under ${workspace}/embeddings; run flux embed --model ${options.model} first`);
+    throw new FluxError(
+      `--model: no vectors of ${options.model} under ${workspace}/embeddings; ` +
+        `run flux embed --model ${options.model} first`,
+    );
   }
   const fullSet: FeatureSet = hasVector ? 'vector+descriptor+context' : 'descriptor+context';
   if (options.featureSet?.includes('vector') && !hasVector) {
-    throw new FluxError(`--features ${options.featureSet}: no embedding vectors; run flux embed with a model, or use descriptor+context`);
+    throw new FluxError(
+      `--features ${options.featureSet}: no embedding vectors; run flux embed with a model, or use descriptor+context`,
+    );
   }
-  const full = await loadDataset(db, workspace, { featureSet: fullSet, modelId: hasVector ? modelId : null, scheme: 'session', seed });
+  const full = await loadDataset(db, workspace, {
+    featureSet: fullSet,
+    modelId: hasVector ? modelId : null,
+    scheme: 'session',
+    seed,
+  });
   // a model learns from the training walks' keepers, is calibrated on the validation walks' and judged on the test
   // walks': with none in one of them its metrics and its score would mean nothing
   const bySplit = (['train', 'val', 'test'] as const).map((s) => keepersIn(full, s));
   if (bySplit.some((k) => k === 0)) {
-    const held = rowsOf(full, 'train').concat(rowsOf(full, 'val'), rowsOf(full, 'test')).filter((r) => full.y[r]);
+    const held = rowsOf(full, 'train')
+      .concat(rowsOf(full, 'val'), rowsOf(full, 'test'))
+      .filter((r) => full.y[r]);
     const walks = new Set(held.map((r) => full.session[r])).size;
-    throw new FluxError(`${db.file}: ${plural(keepers, 'keeper')} in ${plural(walks, 'walk')}; the split by walk (80/10/10) left ` +
-      `${bySplit[0]} in the training, ${bySplit[1]} in the validation and ${bySplit[2]} in the test walks, and training needs ` +
-      'keepers in all three: link more keepers (flux match), from at least three walks, before training');
+    throw new FluxError(
+      `${db.file}: ${plural(keepers, 'keeper')} in ${plural(walks, 'walk')}; the split by walk (80/10/10) left ` +
+        `${bySplit[0]} in the training, ${bySplit[1]} in the validation and ${bySplit[2]} in the test walks, ` +
+        'and training needs ' +
+        'keepers in all three: link more keepers (flux match), from at least three walks, before training',
+    );
   }
   return { full, modelId, hasVector, fullSet };
 }
 
 /** The threshold on validation probabilities, what it does on the test walks, the reliability and trade-off there. */
-function surfacing(full: Dataset, winner: CandidateResult, wf: Fitted, rule: { targetPrecision: number } | { budget: number }):
-  Pick<TrainReport, 'threshold' | 'reliability' | 'tradeoff'> {
+function surfacing(
+  full: Dataset,
+  winner: CandidateResult,
+  wf: Fitted,
+  rule: { targetPrecision: number } | { budget: number },
+): Pick<TrainReport, 'threshold' | 'reliability' | 'tradeoff'> {
   const ds = selectColumns(full, winner.featureSet);
   const val = rowsOf(ds, 'val');
   const test = rowsOf(ds, 'test');
@@ -142,10 +173,12 @@ function surfacing(full: Dataset, winner: CandidateResult, wf: Fitted, rule: { t
   const curve = tradeoff(vprob, vy);
   const step = Math.ceil(curve.length / 200);
   const thin = curve.filter((_, i) => curve.length <= 200 || i % step === 0 || i === curve.length - 1);
-  const ruleText = 'budget' in rule ? `review budget ${rule.budget}` : `precision >= ${rule.targetPrecision} on validation`;
+  const ruleText =
+    'budget' in rule ? `review budget ${rule.budget}` : `precision >= ${rule.targetPrecision} on validation`;
   return {
     threshold: { rule: ruleText, point, test: point ? atThreshold(tprob, ty, point.threshold) : null },
-    reliability: reliability(tprob, ty), tradeoff: thin,
+    reliability: reliability(tprob, ty),
+    tradeoff: thin,
   };
 }
 
@@ -155,25 +188,52 @@ function countData(full: Dataset): TrainCounts {
   const photos = n('train') + n('val') + n('test');
   const keepers = [...full.y].filter((v, i) => v && full.views[i] === 0).length;
   return {
-    rows: full.ids.length, photos, keepers, train: n('train'), val: n('val'), test: n('test'),
-    testKeepers: keepersIn(full, 'test'), keeperRate: keepers / Math.max(1, photos), missingVector: full.missingVector,
+    rows: full.ids.length,
+    photos,
+    keepers,
+    train: n('train'),
+    val: n('val'),
+    test: n('test'),
+    testKeepers: keepersIn(full, 'test'),
+    keeperRate: keepers / Math.max(1, photos),
+    missingVector: full.missingVector,
   };
 }
 
 /** The comparison as rows of `ranker_comparison`: test metrics, and out-of-fold figures over all walks. */
 function comparisonRows(r: TrainReport): ComparisonRow[] {
   const fin = (v: number): number | null => (Number.isFinite(v) ? v : null);
-  const row = (c: { name: string; arch: string; featureSet: string }, valAp: number, metric: string,
-    e: { value: number; lo: number; hi: number }, calibration: string | null): ComparisonRow => ({
-    keeperModel: r.id, model: c.name, arch: c.arch, featureSet: c.featureSet, winner: c.name === r.winner.name, valAp: fin(valAp),
-    metric, value: fin(e.value), lo: fin(e.lo), hi: fin(e.hi), calibration,
+  const row = (
+    c: { name: string; arch: string; featureSet: string },
+    valAp: number,
+    metric: string,
+    e: { value: number; lo: number; hi: number },
+    calibration: string | null,
+  ): ComparisonRow => ({
+    keeperModel: r.id,
+    model: c.name,
+    arch: c.arch,
+    featureSet: c.featureSet,
+    winner: c.name === r.winner.name,
+    valAp: fin(valAp),
+    metric,
+    value: fin(e.value),
+    lo: fin(e.lo),
+    hi: fin(e.hi),
+    calibration,
   });
-  const rows = r.results.flatMap((c) => (Object.entries(c.test) as Array<[MetricName, Metrics[MetricName]]>)
-    .map(([m, e]) => row(c, c.valAp, m, e, c.calibration?.calibration.method ?? null)));
+  const rows = r.results.flatMap((c) =>
+    (Object.entries(c.test) as Array<[MetricName, Metrics[MetricName]]>).map(([m, e]) =>
+      row(c, c.valAp, m, e, c.calibration?.calibration.method ?? null),
+    ),
+  );
   // the all-walks comparison: metrics all_walks_ap and all_walks_auc (out of fold over every walk)
   for (const m of r.allWalks?.models ?? []) {
     const c = r.results.find((x) => x.name === m.name);
-    for (const [metric, e] of [['all_walks_ap', m.ap], ['all_walks_auc', m.auc]] as const) {
+    for (const [metric, e] of [
+      ['all_walks_ap', m.ap],
+      ['all_walks_auc', m.auc],
+    ] as const) {
       rows.push(row(m, c?.valAp ?? NaN, metric, e, c?.calibration?.calibration.method ?? null));
     }
   }
@@ -186,10 +246,16 @@ export async function train(db: Db, options: TrainOptions): Promise<TrainReport>
   const { seed, arch, resamples, folds, rule } = checkTrainOptions(options);
   const backend = await initBackend(options.backend);
   const { full, modelId, hasVector, fullSet } = await trainingData(db, options, seed);
-  const experiments: Experiment[] = arch === 'compare' ? plan(hasVector)
-    : [{ arch, featureSet: arch === 'metadata' ? 'context' : options.featureSet ?? fullSet }];
+  const experiments: Experiment[] =
+    arch === 'compare'
+      ? plan(hasVector)
+      : [{ arch, featureSet: arch === 'metadata' ? 'context' : (options.featureSet ?? fullSet) }];
   const auto = options.selection === undefined || options.selection === 'auto';
-  const asked = auto ? (keepersIn(full, 'val') < 30 && arch === 'compare' ? 'cv' : 'validation') : options.selection as 'cv' | 'validation';
+  const asked = auto
+    ? keepersIn(full, 'val') < 30 && arch === 'compare'
+      ? 'cv'
+      : 'validation'
+    : (options.selection as 'cv' | 'validation');
   const common = { seed, resamples, folds, hyper: options.hyper, onProgress: options.onProgress };
   const { results, fitted } = await runExperiments(full, experiments, { ...common, cv: asked === 'cv' });
   const { winner, selection } = chooseWinner(results, arch === 'compare', asked);
@@ -197,33 +263,75 @@ export async function train(db: Db, options: TrainOptions): Promise<TrainReport>
   // the photo-level split: the same model on frames dealt independently (burst siblings straddle splits)
   let photoSplit: TrainReport['photoSplit'] = null;
   if (!options.skipPhotoSplit) {
-    const loaded = await loadDataset(db, await workspaceOf(db), { featureSet: fullSet, modelId: hasVector ? modelId : null, scheme: 'photo', seed });
+    const loaded = await loadDataset(db, await workspaceOf(db), {
+      featureSet: fullSet,
+      modelId: hasVector ? modelId : null,
+      scheme: 'photo',
+      seed,
+    });
     const pds = selectColumns(loaded, winner.featureSet);
     const pr = assess(pds, await fit(pds, winner.arch, seed, options.hyper), seed, resamples);
     photoSplit = { ap: pr.test.ap, sessionAp: winner.test.ap };
   }
   // by default only when the test walks hold fewer than 100 keepers: beyond that the test split decides alone
   const testKeepers = keepersIn(full, 'test');
-  const allWalks = arch === 'compare' && (options.allWalks ?? testKeepers < 100)
-    ? await compareOverAllWalks(full, results, winner, common) : null;
+  const allWalks =
+    arch === 'compare' && (options.allWalks ?? testKeepers < 100)
+      ? await compareOverAllWalks(full, results, winner, common)
+      : null;
   const surfaced = surfacing(full, winner, wf, rule);
   const counts = countData(full);
   const hyper = options.hyper ?? {};
-  const key = { a: winner.arch, f: winner.featureSet, m: modelId, seed, splitSeed: full.splitSeed, hyper, rule, n: counts,
-    ids: sha256(full.ids.join(',')) };
+  const key = {
+    a: winner.arch,
+    f: winner.featureSet,
+    m: modelId,
+    seed,
+    splitSeed: full.splitSeed,
+    hyper,
+    rule,
+    n: counts,
+    ids: sha256(full.ids.join(',')),
+  };
   const id = `${winner.arch}-${sha256(JSON.stringify(key)).slice(0, 10)}`;
   const dir = join(resolve(options.modelsDir), `keeper-${id}`);
   const model: KeeperModel = {
-    id, arch: winner.arch, featureSet: winner.featureSet, embeddingModel: winner.featureSet.includes('vector') ? modelId : null,
-    seed, splitSeed: full.splitSeed, hyper, backend: backend.name, scheme: 'session', names: wf.names, dim: wf.names.length,
-    standardizer: { mean: Array.from(wf.standardizer.mean), std: Array.from(wf.standardizer.std) }, params: wf.params,
-    calibration: winner.calibration as CalibrationChoice, threshold: { rule: surfaced.threshold.rule, value: surfaced.threshold.point?.threshold ?? null },
+    id,
+    arch: winner.arch,
+    featureSet: winner.featureSet,
+    embeddingModel: winner.featureSet.includes('vector') ? modelId : null,
+    seed,
+    splitSeed: full.splitSeed,
+    hyper,
+    backend: backend.name,
+    scheme: 'session',
+    names: wf.names,
+    dim: wf.names.length,
+    standardizer: { mean: Array.from(wf.standardizer.mean), std: Array.from(wf.standardizer.std) },
+    params: wf.params,
+    calibration: winner.calibration as CalibrationChoice,
+    threshold: { rule: surfaced.threshold.rule, value: surfaced.threshold.point?.threshold ?? null },
     createdAt: new Date().toISOString(),
   };
-  const selectionText = selection === 'cv' ? `out-of-fold AP over ${folds} session folds of the training and validation walks` : 'validation AP';
+  const selectionText =
+    selection === 'cv'
+      ? `out-of-fold AP over ${folds} session folds of the training and validation walks`
+      : 'validation AP';
   const report: TrainReport = {
-    id, dir, backend: backend.name, seed, embeddingModel: modelId, winner, results, selection: selectionText, allWalks, photoSplit,
-    ...surfaced, data: counts, split: { seed: full.splitSeed, note: full.splitNote }, scored: null,
+    id,
+    dir,
+    backend: backend.name,
+    seed,
+    embeddingModel: modelId,
+    winner,
+    results,
+    selection: selectionText,
+    allWalks,
+    photoSplit,
+    ...surfaced,
+    data: counts,
+    split: { seed: full.splitSeed, note: full.splitNote },
+    scored: null,
     seconds: (performance.now() - t0) / 1000,
   };
   saveModel(dir, model, { ...report, results: results.map((r) => ({ ...r })) });

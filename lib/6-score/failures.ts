@@ -39,17 +39,28 @@ export const FAILURE_RULES = {
 
 /** Why a photo is a clear technical failure, or null. `d` maps descriptor names to values. */
 export function failureReason(d: Record<string, number>): string | null {
-  const b = d.brightness as number, dr = d.dynamic_range as number, c = d.contrast as number, cw = d.clip_white as number, sh = d.sharpness as number;
+  const b = d.brightness as number,
+    dr = d.dynamic_range as number,
+    c = d.contrast as number,
+    cw = d.clip_white as number,
+    sh = d.sharpness as number;
   if (![b, dr, c, cw, sh].every(Number.isFinite)) return null;
   const r = FAILURE_RULES;
   const featureless = dr < r.featureless.dynamicRange && c < r.featureless.contrast;
   const lit = dr >= r.lit.range && dr >= r.lit.ratio * b;
   if (featureless && b < r.black && !lit) {
     const tinted = (d.saturation ?? 0) > r.tinted.saturation && (d.colourfulness ?? 0) > r.tinted.colourfulness;
-    const what = tinted ? `dark featureless frame of one colour (saturation ${(d.saturation as number).toFixed(2)}, ` : 'black or badly underexposed frame (';
+    const what = tinted
+      ? `dark featureless frame of one colour (saturation ${(d.saturation as number).toFixed(2)}, `
+      : 'black or badly underexposed frame (';
     return `${what}brightness ${b.toFixed(3)}, tonal range ${dr.toFixed(3)})`;
   }
-  if ((featureless && b > r.white) || b > r.blownOut || (b > r.bright.brightness && cw > r.bright.clipWhite) || cw > r.clipWhite) {
+  if (
+    (featureless && b > r.white) ||
+    b > r.blownOut ||
+    (b > r.bright.brightness && cw > r.bright.clipWhite) ||
+    cw > r.clipWhite
+  ) {
     return `blown-out frame (brightness ${b.toFixed(3)}, ${(cw * 100).toFixed(0)}% clipped white)`;
   }
   if (sh < r.sharpness) return `nothing in focus (sharpness ${sh.toFixed(3)})`;

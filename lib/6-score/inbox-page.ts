@@ -13,7 +13,12 @@ export function scoreText(s: number): string {
 }
 
 const BAND_COLOURS: Record<string, string> = {
-  keeper: '#1b7837', review: '#1b7837', uncertain: '#b8860b', unlikely: '#777', failure: '#b2182b', unscored: '#777',
+  keeper: '#1b7837',
+  review: '#1b7837',
+  uncertain: '#b8860b',
+  unlikely: '#777',
+  failure: '#b2182b',
+  unscored: '#777',
 };
 
 /** One inbox photo with its score. */
@@ -28,35 +33,55 @@ function card(r: InboxItem, workspace: string): string {
   const surf = r.surfaced ? ` · <b class="surf">surfaced</b>` : '';
   const time = r.captured_at ? `<br><small>${escapeHtml(r.captured_at)}</small>` : '';
   const reason = r.reason && r.band !== 'unscored' ? `<br><small>${escapeHtml(r.reason)}</small>` : '';
-  return `<figure class="card${r.surfaced ? ' surfaced' : ''}" data-band="${r.band}"><div class="img">${img}</div>\n` +
-    `<figcaption><b style="color:${BAND_COLOURS[r.band]}">${score}</b> ${escapeHtml(label)}${surf}<br>${escapeHtml(r.path)}` +
-    `${time}${reason}</figcaption></figure>`;
+  return (
+    `<figure class="card${r.surfaced ? ' surfaced' : ''}" data-band="${r.band}"><div class="img">${img}</div>\n` +
+    `<figcaption><b style="color:${BAND_COLOURS[r.band]}">${score}</b> ` +
+    `${escapeHtml(label)}${surf}<br>${escapeHtml(r.path)}` +
+    `${time}${reason}</figcaption></figure>`
+  );
 }
 
 /** The inbox report: photos by score (then time), thumbnails embedded, so the file stands alone. */
-export function inboxHtml(items: InboxItem[], skipped: Array<{ path: string; reason: string }>, model: KeeperModel,
-  workspace: string, inbox: string): string {
+export function inboxHtml(
+  items: InboxItem[],
+  skipped: Array<{ path: string; reason: string }>,
+  model: KeeperModel,
+  workspace: string,
+  inbox: string,
+): string {
   // by score; photos a calibration ties keep the model's own order (its raw score), then time
-  const sorted = [...items].sort((a, b) => (b.score ?? -1) - (a.score ?? -1) || (b.raw ?? -Infinity) - (a.raw ?? -Infinity) ||
-    String(a.captured_at).localeCompare(String(b.captured_at)));
+  const sorted = [...items].sort(
+    (a, b) =>
+      (b.score ?? -1) - (a.score ?? -1) ||
+      (b.raw ?? -Infinity) - (a.raw ?? -Infinity) ||
+      String(a.captured_at).localeCompare(String(b.captured_at)),
+  );
   const threshold = model.threshold.value;
   const cards = sorted.map((r) => card(r, workspace)).join('\n');
   const counts = countBands(items);
-  const bands = (['review', 'uncertain', 'unlikely', 'failure', 'unscored'] as const)
-    .map((b) => `${b === 'unscored' ? 'not scored' : BAND_LABELS[b]}: ${counts[b] ?? 0}`);
+  const bands = (['review', 'uncertain', 'unlikely', 'failure', 'unscored'] as const).map(
+    (b) => `${b === 'unscored' ? 'not scored' : BAND_LABELS[b]}: ${counts[b] ?? 0}`,
+  );
   const summary = [`surfaced automatically: ${counts.surfaced ?? 0}`, ...bands].join(' · ');
   const emb = model.embeddingModel ? `, ${escapeHtml(model.embeddingModel)}` : '';
   const rule = escapeHtml(model.threshold.rule);
-  const surfacing = threshold !== null
-    ? `Photos scoring at least the auto-surface threshold, ${threshold.toFixed(3)} (${rule}), are surfaced without asking, whatever their band.`
-    : `No auto-surface threshold: none reached its rule (${rule}) on validation, so nothing is surfaced without asking.`;
+  const surfacing =
+    threshold !== null
+      ? `Photos scoring at least the auto-surface threshold, ${threshold.toFixed(3)} (${rule}), ` +
+        'are surfaced without asking, whatever their band.'
+      : `No auto-surface threshold: none reached its rule (${rule}) on validation, ` +
+        'so nothing is surfaced without asking.';
   const skippedTable = skipped.length
-    ? `<h2>Skipped</h2><table>${skipped.map((s) => `<tr><td>${escapeHtml(s.path)}</td><td>${escapeHtml(s.reason)}</td></tr>`).join('')}</table>`
+    ? `<h2>Skipped</h2><table>${skipped
+        .map((s) => `<tr><td>${escapeHtml(s.path)}</td><td>${escapeHtml(s.reason)}</td></tr>`)
+        .join('')}</table>`
     : '';
   const body = `<h1>Inbox keeper scores</h1>
-<p>${escapeHtml(inbox)} · ${items.length} photos · model ${escapeHtml(model.id)} (${escapeHtml(model.arch)}, ${escapeHtml(model.featureSet)}${emb})</p>
+<p>${escapeHtml(inbox)} · ${items.length} photos · model ${escapeHtml(model.id)} \
+(${escapeHtml(model.arch)}, ${escapeHtml(model.featureSet)}${emb})</p>
 <p>${escapeHtml(summary)}</p>
-<p><small>The score estimates how likely this photographer would keep the photo, learned from his own keepers; it ranks, he selects.
+<p><small>The score estimates how likely this photographer would keep the photo, learned from his own keepers; \
+it ranks, he selects.
 ${surfacing}</small></p>
 <div class="grid">${cards}</div>
 ${skippedTable}`;

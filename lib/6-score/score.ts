@@ -41,14 +41,22 @@ export async function score(db: Db, options: ScoreOptions = {}): Promise<ScoreRe
   const model = loadKeeperModel(dir);
   options.onProgress?.({ stage: 'score', done: 0, total: 1 });
   const rows = await modelFeatures(db, model, 'photos');
-  const keepers = new Set((await db.all<{ id: number }>('SELECT photo_id AS id FROM photos WHERE keeper')).map((r) => r.id));
+  const keepers = new Set(
+    (await db.all<{ id: number }>('SELECT photo_id AS id FROM photos WHERE keeper')).map((r) => r.id),
+  );
   const all = (await db.all<{ id: number }>('SELECT photo_id AS id FROM photos ORDER BY photo_id')).map((r) => r.id);
   const scored = await scoreRowsOnnx(dir, model, rows, await descriptorMap(db, 'photos'), keepers, all);
   await writePhotoScores(db, scored, model.id, dir);
   options.onProgress?.({ stage: 'score', done: 1, total: 1 });
   return {
-    model: model.id, threshold: model.threshold.value, modelDir: dir, set: 'photos', counts: countBands(scored), html: null,
-    skipped: [], seconds: (performance.now() - t0) / 1000,
+    model: model.id,
+    threshold: model.threshold.value,
+    modelDir: dir,
+    set: 'photos',
+    counts: countBands(scored),
+    html: null,
+    skipped: [],
+    seconds: (performance.now() - t0) / 1000,
   };
 }
 
@@ -67,13 +75,29 @@ export interface InboxScored {
  */
 export async function scoreInboxSet(db: Db, model: KeeperModel, dir: string): Promise<InboxScored> {
   const rows = await modelFeatures(db, model, 'inbox');
-  const photos = await db.all<{ id: number; path: string; preview: string | null; captured_at: string | null }>(`SELECT inbox_id AS id,
+  const photos = await db.all<{
+    id: number;
+    path: string;
+    preview: string | null;
+    captured_at: string | null;
+  }>(`SELECT inbox_id AS id,
     path, preview, CAST(captured_at AS VARCHAR) AS captured_at FROM inbox_photos ORDER BY path`);
-  const scored = await scoreRowsOnnx(dir, model, rows, await descriptorMap(db, 'inbox'), new Set(), photos.map((p) => p.id));
+  const scored = await scoreRowsOnnx(
+    dir,
+    model,
+    rows,
+    await descriptorMap(db, 'inbox'),
+    new Set(),
+    photos.map((p) => p.id),
+  );
   const known = new Map<number, string>();
   for (const k of await knownInboxCopies(db)) {
-    known.set(k.id, k.kind === 'keepers' ? `already among the keepers as ${k.path}`
-      : `already in the originals as ${k.path}${k.keeper ? ', a confirmed keeper' : ''}`);
+    known.set(
+      k.id,
+      k.kind === 'keepers'
+        ? `already among the keepers as ${k.path}`
+        : `already in the originals as ${k.path}${k.keeper ? ', a confirmed keeper' : ''}`,
+    );
   }
   for (const r of scored) {
     const note = known.get(r.id);
@@ -82,7 +106,12 @@ export async function scoreInboxSet(db: Db, model: KeeperModel, dir: string): Pr
   const byId = new Map(photos.map((p) => [p.id, p]));
   const pathOf = (r: ScoredRow): string => (byId.get(r.id) as { path: string }).path;
   const now = new Date().toISOString().replace('T', ' ').slice(0, 19);
-  await writeInboxScores(db, scored.map((r) => ({ ...r, path: pathOf(r) })), model.id, now);
+  await writeInboxScores(
+    db,
+    scored.map((r) => ({ ...r, path: pathOf(r) })),
+    model.id,
+    now,
+  );
   const errors = await db.all<{ path: string; reason: string }>(`SELECT path, stage || ': ' || message AS reason
     FROM ingest_errors WHERE root = 'inbox' ORDER BY path`);
   const skipped = [

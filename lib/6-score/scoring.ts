@@ -16,16 +16,25 @@ import { failureReason } from './failures.js';
 /** The pixel descriptor of every image of a set, by id. */
 export async function descriptorMap(db: Db, set: 'photos' | 'inbox'): Promise<Map<number, Record<string, number>>> {
   const cols = DESCRIPTOR_NAMES.map((n) => `"${n}"`).join(', ');
-  const rows = await db.all<Record<string, number> & { id: number }>(`SELECT id, ${cols} FROM descriptors WHERE "set" = ?`, [set]);
+  const rows = await db.all<Record<string, number> & { id: number }>(
+    `SELECT id, ${cols} FROM descriptors WHERE "set" = ?`,
+    [set],
+  );
   return new Map(rows.map((r) => [r.id, r]));
 }
 
 /** Features of a set in the model's column order (checked). */
 export async function modelFeatures(db: Db, model: KeeperModel, set: 'photos' | 'inbox'): Promise<FeatureRows> {
-  const rows = await loadFeatures(db, await workspaceOf(db), { set, featureSet: model.featureSet, modelId: model.embeddingModel });
+  const rows = await loadFeatures(db, await workspaceOf(db), {
+    set,
+    featureSet: model.featureSet,
+    modelId: model.embeddingModel,
+  });
   if (rows.ids.length && (rows.dim !== model.dim || rows.names.some((n, i) => n !== model.names[i]))) {
-    throw new FluxError(`keeper model ${model.id} expects ${model.dim} features (${model.featureSet}); the ${set} rows have ` +
-      `${rows.dim}. Re-embed with ${model.embeddingModel} or retrain`);
+    throw new FluxError(
+      `keeper model ${model.id} expects ${model.dim} features (${model.featureSet}); the ${set} rows have ` +
+        `${rows.dim}. Re-embed with ${model.embeddingModel} or retrain`,
+    );
   }
   return rows;
 }
@@ -57,8 +66,14 @@ export function surfacedAt(score: number, threshold: number | null): boolean {
 }
 
 /** One photo's row from its probability, raw score, the keeper and failure rules. */
-function scoredRow(id: number, p: number | null, r: number | null, keeper: boolean, d: Record<string, number> | undefined,
-  model: KeeperModel): ScoredRow {
+function scoredRow(
+  id: number,
+  p: number | null,
+  r: number | null,
+  keeper: boolean,
+  d: Record<string, number> | undefined,
+  model: KeeperModel,
+): ScoredRow {
   if (keeper) return { id, score: 1, model: p, raw: r, band: 'keeper', reason: 'confirmed keeper', surfaced: false };
   const failure = d ? failureReason(d) : null;
   if (failure) return { id, score: 0, model: p, raw: r, band: 'failure', reason: failure, surfaced: false };
@@ -66,12 +81,26 @@ function scoredRow(id: number, p: number | null, r: number | null, keeper: boole
     const reason = d ? `no ${model.embeddingModel} vector` : 'no descriptor (preview failed)';
     return { id, score: null, model: null, raw: null, band: 'unscored', reason, surfaced: false };
   }
-  return { id, score: p, model: p, raw: r, band: bandOf(p), reason: null, surfaced: surfacedAt(p, model.threshold.value) };
+  return {
+    id,
+    score: p,
+    model: p,
+    raw: r,
+    band: bandOf(p),
+    reason: null,
+    surfaced: surfacedAt(p, model.threshold.value),
+  };
 }
 
-/** Scores feature rows through the model's ONNX graph, then applies the keeper and failure rules to every id of `all`. */
-export async function scoreRowsOnnx(dir: string, model: KeeperModel, rows: FeatureRows, desc: Map<number, Record<string, number>>,
-  keepers: Set<number>, all: number[]): Promise<ScoredRow[]> {
+/** Scores feature rows through the model's ONNX graph, then applies the keeper and failure rules to the ids `all`. */
+export async function scoreRowsOnnx(
+  dir: string,
+  model: KeeperModel,
+  rows: FeatureRows,
+  desc: Map<number, Record<string, number>>,
+  keepers: Set<number>,
+  all: number[],
+): Promise<ScoredRow[]> {
   const scorer = await OnnxScorer.load(join(dir, 'model.onnx'));
   try {
     const empty = { prob: new Float32Array(0), raw: new Float32Array(0) };
@@ -79,8 +108,8 @@ export async function scoreRowsOnnx(dir: string, model: KeeperModel, rows: Featu
     const byId = new Map(rows.ids.map((id, i) => [id, i]));
     return all.map((id): ScoredRow => {
       const i = byId.get(id);
-      const p = i === undefined ? null : prob[i] as number;
-      const r = i === undefined ? null : raw[i] as number;
+      const p = i === undefined ? null : (prob[i] as number);
+      const r = i === undefined ? null : (raw[i] as number);
       return scoredRow(id, p, r, keepers.has(id), desc.get(id), model);
     });
   } finally {

@@ -21,7 +21,12 @@ export async function ensureDatasetSchema(db: Db): Promise<void> {
 }
 
 /** Replaces a scheme's split by `assign` (photo id -> split), dealt with `seed`, in one transaction. */
-export async function writeSplit(db: Db, scheme: string, seed: number, assign: ReadonlyMap<number, string>): Promise<void> {
+export async function writeSplit(
+  db: Db,
+  scheme: string,
+  seed: number,
+  assign: ReadonlyMap<number, string>,
+): Promise<void> {
   await ensureDatasetSchema(db);
   await db.transaction(async () => {
     await db.run('DELETE FROM dataset_split WHERE scheme = ?', [scheme]);

@@ -17,7 +17,10 @@ export type ModelKey = 'keeper_model' | 'keeper_scored_dir';
  */
 export async function recordModelDir(db: Db, key: ModelKey, dir: string): Promise<void> {
   const abs = resolve(dir);
-  await db.run('INSERT OR REPLACE INTO meta VALUES (?, ?)', [key, JSON.stringify({ rel: relative(dirname(db.file), abs) || '.', abs })]);
+  await db.run('INSERT OR REPLACE INTO meta VALUES (?, ?)', [
+    key,
+    JSON.stringify({ rel: relative(dirname(db.file), abs) || '.', abs }),
+  ]);
 }
 
 /**
@@ -49,14 +52,29 @@ export interface ComparisonRow {
 }
 
 const COMPARISON_DDL = `CREATE OR REPLACE TABLE ranker_comparison (keeper_model VARCHAR, model VARCHAR, arch VARCHAR,
-  feature_set VARCHAR, winner BOOLEAN, val_ap DOUBLE, metric VARCHAR, value DOUBLE, lo DOUBLE, hi DOUBLE, calibration VARCHAR)`;
+  feature_set VARCHAR, winner BOOLEAN, val_ap DOUBLE, metric VARCHAR, value DOUBLE, lo DOUBLE, hi DOUBLE,
+  calibration VARCHAR)`;
 
 /** Replaces the comparison table with the rows of the last training. */
 export async function writeRankerComparison(db: Db, rows: readonly ComparisonRow[]): Promise<void> {
   await db.run(COMPARISON_DDL);
-  await db.insert('ranker_comparison', ['keeper_model', 'model', 'arch', 'feature_set', 'winner', 'val_ap', 'metric', 'value', 'lo', 'hi',
-    'calibration'], rows.map((r): SqlValue[] => [r.keeperModel, r.model, r.arch, r.featureSet, r.winner, r.valAp, r.metric, r.value, r.lo,
-    r.hi, r.calibration]));
+  await db.insert(
+    'ranker_comparison',
+    ['keeper_model', 'model', 'arch', 'feature_set', 'winner', 'val_ap', 'metric', 'value', 'lo', 'hi', 'calibration'],
+    rows.map((r): SqlValue[] => [
+      r.keeperModel,
+      r.model,
+      r.arch,
+      r.featureSet,
+      r.winner,
+      r.valAp,
+      r.metric,
+      r.value,
+      r.lo,
+      r.hi,
+      r.calibration,
+    ]),
+  );
 }
 
 /** One photo's score as stored in `photos` and `inbox_scores`. */
@@ -70,19 +88,34 @@ export interface StoredScore {
   surfaced: boolean;
 }
 
-const SCORE_COLUMNS = ['keeper_band VARCHAR', 'score_reason VARCHAR', 'model_score DOUBLE', 'raw_score DOUBLE', 'surfaced BOOLEAN'];
+const SCORE_COLUMNS = [
+  'keeper_band VARCHAR',
+  'score_reason VARCHAR',
+  'model_score DOUBLE',
+  'raw_score DOUBLE',
+  'surfaced BOOLEAN',
+];
 
 /**
  * Writes every photo's score into `photos` in one transaction, and records which model scored them (its id and
  * folder), so the database says where its scores came from.
  */
-export async function writePhotoScores(db: Db, rows: readonly StoredScore[], modelId: string, modelDir: string): Promise<void> {
+export async function writePhotoScores(
+  db: Db,
+  rows: readonly StoredScore[],
+  modelId: string,
+  modelDir: string,
+): Promise<void> {
   await db.transaction(async () => {
     for (const c of SCORE_COLUMNS) await db.run(`ALTER TABLE photos ADD COLUMN IF NOT EXISTS ${c}`);
-    await db.run(`CREATE OR REPLACE TEMP TABLE new_scores (photo_id BIGINT, s DOUBLE, m DOUBLE, raw DOUBLE, band VARCHAR,
+    await db.run(`CREATE OR REPLACE TEMP TABLE new_scores (photo_id BIGINT, s DOUBLE, m DOUBLE, raw DOUBLE,
+      band VARCHAR,
       reason VARCHAR, surfaced BOOLEAN)`);
-    await db.append('new_scores', ['bigint', 'double', 'double', 'double', 'varchar', 'varchar', 'boolean'],
-      rows.map((r) => [r.id, r.score, r.model, r.raw, r.band, r.reason, r.surfaced]));
+    await db.append(
+      'new_scores',
+      ['bigint', 'double', 'double', 'double', 'varchar', 'varchar', 'boolean'],
+      rows.map((r) => [r.id, r.score, r.model, r.raw, r.band, r.reason, r.surfaced]),
+    );
     await db.run(`UPDATE photos SET keeper_score = n.s, model_score = n.m, raw_score = n.raw, keeper_band = n.band,
       score_reason = n.reason, surfaced = n.surfaced FROM new_scores n WHERE photos.photo_id = n.photo_id`);
     await db.run('DROP TABLE new_scores');
@@ -102,23 +135,35 @@ export interface InboxScore {
 }
 
 /** Replaces `inbox_scores` with the photos of the inbox scored now, by `modelId`, at `scoredAt` (UTC, seconds). */
-export async function writeInboxScores(db: Db, rows: readonly InboxScore[], modelId: string, scoredAt: string): Promise<void> {
+export async function writeInboxScores(
+  db: Db,
+  rows: readonly InboxScore[],
+  modelId: string,
+  scoredAt: string,
+): Promise<void> {
   await db.run(`CREATE OR REPLACE TABLE inbox_scores (path VARCHAR PRIMARY KEY, keeper_score DOUBLE, band VARCHAR,
     surfaced BOOLEAN, reason VARCHAR, raw_score DOUBLE, keeper_model VARCHAR, scored_at TIMESTAMP)`);
-  await db.append('inbox_scores', ['varchar', 'double', 'varchar', 'boolean', 'varchar', 'double', 'varchar', 'varchar'],
-    rows.map((r) => [r.path, r.score, r.band, r.surfaced, r.reason, r.raw, modelId, scoredAt]));
+  await db.append(
+    'inbox_scores',
+    ['varchar', 'double', 'varchar', 'boolean', 'varchar', 'double', 'varchar', 'varchar'],
+    rows.map((r) => [r.path, r.score, r.band, r.surfaced, r.reason, r.raw, modelId, scoredAt]),
+  );
 }
 
 /**
  * Inbox photos that are byte for byte a photo the archive already holds: inbox id -> where (an original, preferred,
  * or a keeper file), and whether that original is a confirmed keeper.
  */
-export async function knownInboxCopies(db: Db): Promise<Array<{ id: number; path: string; kind: string; keeper: boolean | null }>> {
+export async function knownInboxCopies(
+  db: Db,
+): Promise<Array<{ id: number; path: string; kind: string; keeper: boolean | null }>> {
   const rows = await db.all<{ id: number; path: string; keeper: boolean | null; kind: string }>(`
-    SELECT i.inbox_id AS id, arg_min(a.path, a.rank) AS path, arg_min(a.kind, a.rank) AS kind, bool_or(a.keeper) AS keeper
+    SELECT i.inbox_id AS id, arg_min(a.path, a.rank) AS path, arg_min(a.kind, a.rank) AS kind,
+      bool_or(a.keeper) AS keeper
     FROM inbox_photos i JOIN (
       SELECT p.sha256, p.path, p.keeper, 'originals' AS kind, '0' || p.path AS rank FROM photos p
-      UNION ALL SELECT d.sha256, d.path, p.keeper, 'originals', '0' || d.path FROM corpus_duplicates d JOIN photos p USING (photo_id)
+      UNION ALL SELECT d.sha256, d.path, p.keeper, 'originals', '0' || d.path
+        FROM corpus_duplicates d JOIN photos p USING (photo_id)
       UNION ALL SELECT sha256, path, true, 'keepers', '1' || path FROM keeper_files) a ON a.sha256 = i.sha256
     GROUP BY i.inbox_id`);
   return rows.map((r) => ({ ...r, id: Number(r.id) }));

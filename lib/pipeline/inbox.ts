@@ -46,8 +46,14 @@ export async function scoreInbox(options: InboxOptions): Promise<ScoreReport> {
     const r = await scoreInboxSet(db, model, dir);
     writeFileAtomic(out, inboxHtml(r.items, r.skipped, model, workspace, inbox));
     return {
-      model: model.id, threshold: model.threshold.value, modelDir: dir, set: 'inbox', counts: countBands(r.scored), html: out,
-      skipped: r.skipped, seconds: (performance.now() - t0) / 1000,
+      model: model.id,
+      threshold: model.threshold.value,
+      modelDir: dir,
+      set: 'inbox',
+      counts: countBands(r.scored),
+      html: out,
+      skipped: r.skipped,
+      seconds: (performance.now() - t0) / 1000,
     };
   } finally {
     db.close();
