@@ -14,7 +14,8 @@ import { initBackend } from '../lib/5-rank/backend.js';
 import { loadDataset, type FeatureSet } from '../lib/4-dataset/rows.js';
 import { averagePrecision, rocAuc } from '../lib/5-rank/metrics.js';
 import { scoreRows, type Arch, type Hyper } from '../lib/5-rank/scorers.js';
-import { fit, outOfFold, selectColumns } from '../lib/5-rank/train.js';
+import { fit, selectColumns } from '../lib/5-rank/fit.js';
+import { outOfFold } from '../lib/5-rank/folds.js';
 
 const { values, positionals } = parseArgs({ allowPositionals: true, options: { folds: { type: 'string', default: '0' }, model: { type: 'string', default: 'mobilenetv2-int8' } } });
 const [file, ...specs] = positionals;

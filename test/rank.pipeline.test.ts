@@ -9,9 +9,18 @@ import { averagePrecision, ece, evaluate, ndcgPerSession, pairedApDifference, pr
 import { scorerGraph } from '../lib/5-rank/graph.js';
 import { OnnxScorer } from '../lib/onnx/scorer.js';
 import { DESCRIPTOR_NAMES, pixelDescriptor } from '../lib/2-embed/descriptor.js';
-import { currentModelDir, failureReason, loadKeeperModel, recordedModelDir, recordModelDir, score, scoreText, surfacedAt } from '../lib/6-score/score.js';
+import { failureReason } from '../lib/6-score/failures.js';
+import { surfacedAt } from '../lib/6-score/scoring.js';
+import { scoreText } from '../lib/6-score/inbox-page.js';
+import { recordedModelDir, recordModelDir } from '../lib/db/models.js';
+import { currentModelDir, loadKeeperModel, modelGraph } from '../lib/5-rank/model-file.js';
 import { scoreRows, type ScorerParams } from '../lib/5-rank/scorers.js';
-import { apWord, checkFiniteWeights, foldSplits, formatTrain, modelGraph, outOfFold, train, verdict, type TrainReport } from '../lib/5-rank/train.js';
+import { checkFiniteWeights } from '../lib/5-rank/fit.js';
+import { foldSplits, outOfFold } from '../lib/5-rank/folds.js';
+import { apWord, formatTrain, verdict } from '../lib/5-rank/verdict.js';
+import type { TrainReport } from '../lib/5-rank/train.js';
+import { scorePhotos, trainAndScore } from '../lib/pipeline/train-and-score.js';
+import { scoreInbox } from '../lib/pipeline/inbox.js';
 import type { Dataset } from '../lib/4-dataset/rows.js';
 import type { SampleResult } from '../lib/0-sample/generate.js';
 import { Rng } from '../lib/util/rng.js';
@@ -334,7 +343,7 @@ let hasModel = false;
 
 before(async () => {
   ({ sample, dbFile, hasModel } = await matchedSmallSample(work.dir));
-  first = await train({ db: dbFile, arch: 'pairwise', modelsDir: join(work.dir, 'models-a'), seed: 3, resamples: 20, hyper: { epochs: 4 }, skipPhotoSplit: true });
+  first = await trainAndScore({ db: dbFile, arch: 'pairwise', modelsDir: join(work.dir, 'models-a'), seed: 3, resamples: 20, hyper: { epochs: 4 }, skipPhotoSplit: true });
 });
 
 test('flux train writes the keeper model folder with config, seed, features, embedding model, metrics and calibration', () => {
@@ -361,21 +370,21 @@ test('flux train refuses, before training, keepers that do not reach the trainin
     db.close();
   }
   const modelsDir = join(work.dir, 'models-few');
-  await assert.rejects(train({ db: few, arch: 'pairwise', modelsDir, resamples: 20, hyper: { epochs: 1 }, skipPhotoSplit: true }),
+  await assert.rejects(trainAndScore({ db: few, arch: 'pairwise', modelsDir, resamples: 20, hyper: { epochs: 1 }, skipPhotoSplit: true }),
     /one-walk\.duckdb: \d+ keepers? in 1 walk; .* training needs keepers in all three/);
   assert.ok(!existsSync(modelsDir) || readdirSync(modelsDir).length === 0, 'no model written');
   // a models folder that cannot be made is refused before training too
   const blocked = join(work.dir, 'a-file');
   writeFileSync(blocked, 'not a folder');
-  await assert.rejects(train({ db: dbFile, arch: 'pairwise', modelsDir: join(blocked, 'models'), resamples: 20, hyper: { epochs: 1 }, skipPhotoSplit: true }),
+  await assert.rejects(trainAndScore({ db: dbFile, arch: 'pairwise', modelsDir: join(blocked, 'models'), resamples: 20, hyper: { epochs: 1 }, skipPhotoSplit: true }),
     /--models-dir: cannot write to .*a-file\/models \(ENOTDIR\); choose another/);
   // settings out of range, named as the options
   const base = { db: dbFile, arch: 'pairwise' as const, modelsDir, resamples: 20, skipPhotoSplit: true };
-  await assert.rejects(train({ ...base, hyper: { epochs: 0 } }), /--epochs: expected an integer from 1 to 10000, received 0/);
-  await assert.rejects(train({ ...base, hyper: { nearRate: -3 } }), /--near-rate: expected a number from 0 to 1, received -3/);
-  await assert.rejects(train({ ...base, targetPrecision: 2 }), /--target-precision: expected a number from 0.01 to 1, received 2/);
-  await assert.rejects(train({ ...base, budget: -1 }), /--budget: expected a number from 0.0001 to 1, received -1/);
-  await assert.rejects(train({ ...base, budget: 0.05, targetPrecision: 0.9 }), /--target-precision and --budget: give one rule/);
+  await assert.rejects(trainAndScore({ ...base, hyper: { epochs: 0 } }), /--epochs: expected an integer from 1 to 10000, received 0/);
+  await assert.rejects(trainAndScore({ ...base, hyper: { nearRate: -3 } }), /--near-rate: expected a number from 0 to 1, received -3/);
+  await assert.rejects(trainAndScore({ ...base, targetPrecision: 2 }), /--target-precision: expected a number from 0.01 to 1, received 2/);
+  await assert.rejects(trainAndScore({ ...base, budget: -1 }), /--budget: expected a number from 0.0001 to 1, received -1/);
+  await assert.rejects(trainAndScore({ ...base, budget: 0.05, targetPrecision: 0.9 }), /--target-precision and --budget: give one rule/);
   assert.ok(!existsSync(modelsDir) || readdirSync(modelsDir).length === 0, 'no model written');
 });
 
@@ -426,7 +435,7 @@ test('flux score names the recorded model folder when it has gone, not an option
   } finally {
     db.close();
   }
-  await assert.rejects(score({ db: moved }), (e: Error) => /model-gone\.duckdb: the keeper model .*deleted-model, is gone; run flux train/.test(e.message) && !e.message.includes('--model-dir:'));
+  await assert.rejects(scorePhotos({ db: moved }), (e: Error) => /model-gone\.duckdb: the keeper model .*deleted-model, is gone; run flux train/.test(e.message) && !e.message.includes('--model-dir:'));
 });
 
 test('a retrain with the same seed gives the same model and scores; another seed does not', async () => {
@@ -440,23 +449,23 @@ test('a retrain with the same seed gives the same model and scores; another seed
   };
   const before = await scores();
   assert.ok(before.every((r) => r.keeper_score !== null), 'training rescored every photo');
-  const again = await train({ db: dbFile, arch: 'pairwise', modelsDir: join(work.dir, 'models-b'), seed: 3, resamples: 20, hyper: { epochs: 4 }, skipPhotoSplit: true });
+  const again = await trainAndScore({ db: dbFile, arch: 'pairwise', modelsDir: join(work.dir, 'models-b'), seed: 3, resamples: 20, hyper: { epochs: 4 }, skipPhotoSplit: true });
   assert.equal(again.id, first.id);
   assert.equal(readFileSync(join(again.dir, 'weights.json'), 'utf8'), readFileSync(join(first.dir, 'weights.json'), 'utf8'));
   assert.deepEqual(await scores(), before, 'the same keeper scores');
   // the same weights under another surfacing rule are another model, in a folder of its own
-  const budget = await train({ db: dbFile, arch: 'pairwise', modelsDir: join(work.dir, 'models-b'), seed: 3, resamples: 20, hyper: { epochs: 4 }, skipPhotoSplit: true, budget: 0.05, score: false });
+  const budget = await trainAndScore({ db: dbFile, arch: 'pairwise', modelsDir: join(work.dir, 'models-b'), seed: 3, resamples: 20, hyper: { epochs: 4 }, skipPhotoSplit: true, budget: 0.05, score: false });
   budgetModel = budget;
   assert.notEqual(budget.id, first.id);
   assert.match(readFileSync(join(budget.dir, 'config.json'), 'utf8'), /"rule": "review budget 0.05"/);
   assert.match(readFileSync(join(again.dir, 'config.json'), 'utf8'), /"rule": "precision >= 0.8 on validation"/);
-  const other = await train({ db: dbFile, arch: 'pairwise', modelsDir: join(work.dir, 'models-c'), seed: 4, resamples: 20, hyper: { epochs: 4 }, skipPhotoSplit: true });
+  const other = await trainAndScore({ db: dbFile, arch: 'pairwise', modelsDir: join(work.dir, 'models-c'), seed: 4, resamples: 20, hyper: { epochs: 4 }, skipPhotoSplit: true });
   assert.notEqual(readFileSync(join(other.dir, 'weights.json'), 'utf8'), readFileSync(join(first.dir, 'weights.json'), 'utf8'));
   assert.notDeepEqual(await scores(), before, 'a retrain rescored the photos');
 });
 
 test('flux score: every photo scored in [0, 1], confirmed keepers 1.0, black and white misfires 0.0 with the reason', async () => {
-  const r = await score({ db: dbFile, modelDir: first.dir });
+  const r = await scorePhotos({ db: dbFile, modelDir: first.dir });
   const db = await Db.open(dbFile, { readOnly: true });
   try {
     const rows = await db.all<{ path: string; keeper: boolean; keeper_score: number | null; keeper_band: string; score_reason: string | null }>(
@@ -513,7 +522,7 @@ test('inbox scoring: scores and a report outside the inbox; bad files reported a
   writeFileSync(join(inbox, 'R0099999.JPG'), '');
   const before = { inbox: snapshot(inbox), originals: snapshot(sample.originals), keepers: snapshot(sample.keepers) };
   const out = join(work.dir, 'reports', 'inbox.html');
-  const r = await score({ db: dbFile, modelDir: first.dir, inbox, out });
+  const r = await scoreInbox({ db: dbFile, modelDir: first.dir, inbox, out });
   assert.deepEqual(snapshot(inbox), before.inbox);
   assert.deepEqual(snapshot(sample.originals), before.originals);
   assert.deepEqual(snapshot(sample.keepers), before.keepers);
@@ -529,10 +538,10 @@ test('inbox scoring: scores and a report outside the inbox; bad files reported a
   // sorted by score: the first card is the best photo
   const best = rows.reduce((a, b) => (b.keeper_score > a.keeper_score ? b : a));
   assert.ok(html.indexOf(best.path) < html.indexOf((rows.find((x) => x !== best) as { path: string }).path) || rows.length === 1);
-  await assert.rejects(score({ db: dbFile, modelDir: first.dir, inbox, out: join(inbox, 'report.html') }), /--out: .* inside the archive folder inbox/);
-  await assert.rejects(score({ db: dbFile, modelDir: first.dir, inbox, out: work.dir }), /--out: .* is a folder; name the file to write, e.g. .*inbox\.html/);
+  await assert.rejects(scoreInbox({ db: dbFile, modelDir: first.dir, inbox, out: join(inbox, 'report.html') }), /--out: .* inside the archive folder inbox/);
+  await assert.rejects(scoreInbox({ db: dbFile, modelDir: first.dir, inbox, out: work.dir }), /--out: .* is a folder; name the file to write, e.g. .*inbox\.html/);
   // a folder not there yet, named with a trailing slash: refused, not written as a file of that name
-  await assert.rejects(score({ db: dbFile, modelDir: first.dir, inbox, out: join(work.dir, 'not-yet') + '/' }), /--out: .*not-yet\/ names a folder; name the file to write, e.g. .*not-yet\/inbox\.html/);
+  await assert.rejects(scoreInbox({ db: dbFile, modelDir: first.dir, inbox, out: join(work.dir, 'not-yet') + '/' }), /--out: .*not-yet\/ names a folder; name the file to write, e.g. .*not-yet\/inbox\.html/);
   assert.ok(!existsSync(join(work.dir, 'not-yet')));
   // the next inbox replaces the last: its scores list only its own photos
   const inbox2 = join(work.dir, 'inbox2');
@@ -543,7 +552,7 @@ test('inbox scoring: scores and a report outside the inbox; bad files reported a
   const kept = await db1.value<string>('SELECT min(path) FROM photos WHERE keeper');
   db1.close();
   copyFileSync(join(sample.originals, kept as string), join(inbox2, 'zz-copy.JPG'));
-  await score({ db: dbFile, modelDir: first.dir, inbox: inbox2, out: join(work.dir, 'reports', 'inbox2.html') });
+  await scoreInbox({ db: dbFile, modelDir: first.dir, inbox: inbox2, out: join(work.dir, 'reports', 'inbox2.html') });
   const db2 = await Db.open(dbFile, { readOnly: true });
   const rows2 = await db2.all<{ path: string; reason: string | null }>('SELECT path, reason FROM inbox_scores ORDER BY path');
   db2.close();
@@ -554,7 +563,7 @@ test('inbox scoring: scores and a report outside the inbox; bad files reported a
   const inbox3 = join(work.dir, 'inbox3');
   mkdirSync(inbox3, { recursive: true });
   copyFileSync(join(inbox, good[2] as string), join(inbox3, good[0] as string));
-  await score({ db: dbFile, modelDir: first.dir, inbox: inbox3, out: join(work.dir, 'reports', 'inbox3.html') });
+  await scoreInbox({ db: dbFile, modelDir: first.dir, inbox: inbox3, out: join(work.dir, 'reports', 'inbox3.html') });
   const { idFromSha, sha256 } = await import('../lib/util/fsutil.js');
   const sha2 = sha256(readFileSync(join(inbox, good[2] as string)));
   const db3 = await Db.open(dbFile, { readOnly: true });
@@ -564,7 +573,7 @@ test('inbox scoring: scores and a report outside the inbox; bad files reported a
   db3.close();
   assert.equal(now.length, 1);
   assert.deepEqual(now, before2, 'the descriptor of the photo now under that name, as computed when it had its own name');
-  await assert.rejects(score({ db: dbFile, modelDir: first.dir, inbox: join(work.dir, 'no-such-inbox') }), /--inbox/);
+  await assert.rejects(scoreInbox({ db: dbFile, modelDir: first.dir, inbox: join(work.dir, 'no-such-inbox') }), /--inbox/);
 });
 
 test('the auto-surface threshold surfaces photos whatever their band; ties of the calibration keep the model\'s order', async () => {
@@ -580,7 +589,7 @@ test('the auto-surface threshold surfaces photos whatever their band; ties of th
   mkdirSync(inbox, { recursive: true });
   for (const f of readdirSync(sample.inbox)) copyFileSync(join(sample.inbox, f), join(inbox, f));
   const out = join(work.dir, 'reports', 'inbox-surface.html');
-  const r = await score({ db: dbFile, modelDir: m.dir, inbox, out });
+  const r = await scoreInbox({ db: dbFile, modelDir: m.dir, inbox, out });
   assert.equal(r.threshold, t);
   const db = await Db.open(dbFile, { readOnly: true });
   const rows = await db.all<{ path: string; keeper_score: number | null; raw_score: number | null; band: string; surfaced: boolean }>('SELECT path, keeper_score, raw_score, band, surfaced FROM inbox_scores');
@@ -602,7 +611,7 @@ test('the auto-surface threshold surfaces photos whatever their band; ties of th
     assert.ok((a.keeper_score as number) > (b.keeper_score as number) || (a.keeper_score === b.keeper_score && (a.raw_score as number) >= (b.raw_score as number)), `${a.path} before ${b.path}`);
   }
   // the corpus too: scored with this model, the photos at or above the threshold are marked
-  await score({ db: dbFile, modelDir: m.dir });
+  await scorePhotos({ db: dbFile, modelDir: m.dir });
   const d2 = await Db.open(dbFile, { readOnly: true });
   const [c] = await d2.all<{ wrong: number; surfaced: number }>(`SELECT count(*) FILTER (WHERE surfaced <> (keeper_band NOT IN ('keeper', 'failure', 'unscored') AND keeper_score >= ?)) AS wrong,
     count(*) FILTER (WHERE surfaced) AS surfaced FROM photos`, [t]);

@@ -12,8 +12,7 @@ import { placeStats, weekdayHourDensity } from '../lib/8-analysis/sessions.js';
 import { Db } from '../lib/db/duckdb.js';
 import { htmlTable } from '../lib/util/html.js';
 import { figureHtml, histogramFigure, matchMarkers, probabilityAxisEnd, reliabilityFigure, scatterFigure } from '../lib/plot/plotly.js';
-import { score } from '../lib/6-score/score.js';
-import { train } from '../lib/5-rank/train.js';
+import { scorePhotos, trainAndScore } from '../lib/pipeline/train-and-score.js';
 import type { SampleResult } from '../lib/0-sample/generate.js';
 import { Rng } from '../lib/util/rng.js';
 import { envSkip, matchedSmallSample, PROJECT, tempDir } from './helpers.js';
@@ -79,8 +78,8 @@ let dbFile: string;
 
 before(async () => {
   ({ sample, dbFile } = await matchedSmallSample(work.dir));
-  await train({ db: dbFile, arch: 'pairwise', modelsDir: join(work.dir, 'models'), resamples: 20, hyper: { epochs: 3 }, skipPhotoSplit: true });
-  await score({ db: dbFile });
+  await trainAndScore({ db: dbFile, arch: 'pairwise', modelsDir: join(work.dir, 'models'), resamples: 20, hyper: { epochs: 3 }, skipPhotoSplit: true });
+  await scorePhotos({ db: dbFile });
 });
 
 test('motifs: k chosen by silhouette, every keeper mapped, nearest photos are members, drift per year', async () => {
@@ -171,7 +170,7 @@ test('flux report: one offline page whose plots all render in headless Chromium,
   await db.run(`UPDATE photos SET path = ? WHERE photo_id = (SELECT min(photo_id) FROM photos WHERE keeper)`, [evil]);
   db.close();
   // a later model trained without rescoring: the page describes the model whose scores it shows
-  await train({ db: dbFile, arch: 'logistic', modelsDir: join(work.dir, 'models-later'), resamples: 20, hyper: { epochs: 2 }, skipPhotoSplit: true, score: false });
+  await trainAndScore({ db: dbFile, arch: 'logistic', modelsDir: join(work.dir, 'models-later'), resamples: 20, hyper: { epochs: 2 }, skipPhotoSplit: true, score: false });
   const out = join(work.dir, 'report', 'report.html');
   const flux = join(PROJECT, 'dist', 'lib', 'cli', 'flux.js');
   const r = spawnSync(process.execPath, [flux, 'report', '--db', dbFile, '--out', out], { encoding: 'utf8' });

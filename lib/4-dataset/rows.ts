@@ -11,7 +11,13 @@ import { ensureSplit, type SplitName, type SplitScheme } from './split.js';
 import { FluxError } from '../util/check.js';
 
 /** What goes into a row. `context` alone is the metadata-only baseline. */
-export const FEATURE_SETS = ['vector', 'vector+descriptor', 'vector+descriptor+context', 'descriptor+context', 'context'] as const;
+export const FEATURE_SETS = [
+  'vector',
+  'vector+descriptor',
+  'vector+descriptor+context',
+  'descriptor+context',
+  'context',
+] as const;
 export type FeatureSet = (typeof FEATURE_SETS)[number];
 
 export const usesVector = (fs: FeatureSet): boolean => fs.startsWith('vector');
@@ -52,7 +58,11 @@ const DESC_TABLE_SET: Record<'photos' | 'inbox', VectorSet> = { photos: 'photos'
  * left out when the feature set needs one; missing descriptor or context values are NaN (imputed at
  * standardisation).
  */
-export async function loadFeatures(db: Db, workspace: string, options: { set: 'photos' | 'inbox'; featureSet: FeatureSet; modelId: string | null; allViews?: boolean }): Promise<FeatureRows> {
+export async function loadFeatures(
+  db: Db,
+  workspace: string,
+  options: { set: 'photos' | 'inbox'; featureSet: FeatureSet; modelId: string | null; allViews?: boolean },
+): Promise<FeatureRows> {
   const { set, featureSet } = options;
   const idCol = set === 'photos' ? 'photo_id' : 'inbox_id';
   const table = set === 'photos' ? 'photos' : 'inbox_photos';
@@ -61,7 +71,8 @@ export async function loadFeatures(db: Db, workspace: string, options: { set: 'p
   const withCtx = featureSet.includes('context');
   const extra = [...(withDesc ? DESCRIPTOR_NAMES : []), ...(withCtx ? CONTEXT_NAMES : [])];
   const meta = await db.all<Record<string, number | null> & { id: number }>(`SELECT t.${idCol} AS id
-    ${withDesc ? DESCRIPTOR_NAMES.map((n) => `, d."${n}"`).join('') : ''}${withCtx ? CONTEXT_NAMES.map((n) => `, c."${n}"`).join('') : ''}
+    ${withDesc ? DESCRIPTOR_NAMES.map((n) => `, d."${n}"`).join('') : ''}
+    ${withCtx ? CONTEXT_NAMES.map((n) => `, c."${n}"`).join('') : ''}
     FROM ${table} t
     ${withDesc ? `LEFT JOIN descriptors d ON d."set" = '${DESC_TABLE_SET[set]}' AND d.id = t.${idCol}` : ''}
     ${withCtx ? `LEFT JOIN ${ctxView} c ON c.${idCol} = t.${idCol}` : ''} ORDER BY t.${idCol}`);
@@ -70,9 +81,13 @@ export async function loadFeatures(db: Db, workspace: string, options: { set: 'p
   let vdim = 0;
   let vectors: Float32Array | null = null;
   if (usesVector(featureSet)) {
-    if (!options.modelId) throw new FluxError(`feature set ${featureSet} needs an embedding model (run flux embed with a model)`);
+    if (!options.modelId)
+      throw new FluxError(`feature set ${featureSet} needs an embedding model (run flux embed with a model)`);
     const m = await readStoredVectors(workspace, options.modelId, set, options.allViews ? () => true : (v) => v === 0);
-    if (m.ids.length === 0) throw new FluxError(`no ${options.modelId} vectors for ${set} under ${workspace}/embeddings: run flux embed first`);
+    if (m.ids.length === 0)
+      throw new FluxError(
+        `no ${options.modelId} vectors for ${set} under ${workspace}/embeddings: run flux embed first`,
+      );
     ids = m.ids;
     views = m.views;
     vdim = m.dim;
@@ -84,18 +99,27 @@ export async function loadFeatures(db: Db, workspace: string, options: { set: 'p
   const byId = new Map(meta.map((r) => [r.id, r]));
   // keep rows whose image is still in the table (a vector of a photo since removed is ignored)
   const keep: number[] = [];
-  ids.forEach((id, i) => { if (byId.has(id)) keep.push(i); });
+  ids.forEach((id, i) => {
+    if (byId.has(id)) keep.push(i);
+  });
   const dim = vdim + extra.length;
   const x = new Float32Array(keep.length * dim);
   keep.forEach((src, r) => {
     if (vectors) x.set(vectors.subarray(src * vdim, (src + 1) * vdim), r * dim);
     const m = byId.get(ids[src] as number) as Record<string, number | null>;
-    extra.forEach((n, j) => { const v = m[n]; x[r * dim + vdim + j] = v === null || v === undefined || !Number.isFinite(Number(v)) ? NaN : Number(v); });
+    extra.forEach((n, j) => {
+      const v = m[n];
+      x[r * dim + vdim + j] = v === null || v === undefined || !Number.isFinite(Number(v)) ? NaN : Number(v);
+    });
   });
   return {
-    featureSet, modelId: usesVector(featureSet) ? options.modelId : null,
-    ids: keep.map((i) => ids[i] as number), views: keep.map((i) => views[i] as number), dim,
-    names: [...Array.from({ length: vdim }, (_, i) => `v${i}`), ...extra], x,
+    featureSet,
+    modelId: usesVector(featureSet) ? options.modelId : null,
+    ids: keep.map((i) => ids[i] as number),
+    views: keep.map((i) => views[i] as number),
+    dim,
+    names: [...Array.from({ length: vdim }, (_, i) => `v${i}`), ...extra],
+    x,
   };
 }
 
@@ -104,13 +128,26 @@ export async function loadFeatures(db: Db, workspace: string, options: { set: 'p
  * `seed` when the scheme has none yet, else the stored one, made again with its own seed if the corpus changed) and
  * session. Augmented views are included for training photos only.
  */
-export async function loadDataset(db: Db, workspace: string, options: { featureSet: FeatureSet; modelId: string | null; scheme?: SplitScheme; seed?: number }): Promise<Dataset> {
+export async function loadDataset(
+  db: Db,
+  workspace: string,
+  options: { featureSet: FeatureSet; modelId: string | null; scheme?: SplitScheme; seed?: number },
+): Promise<Dataset> {
   const scheme = options.scheme ?? 'session';
   const current = await ensureSplit(db, { scheme, seed: options.seed ?? 7 });
-  const labels = await db.all<{ id: number; keeper: boolean; split: SplitName; session: string }>(`SELECT p.photo_id AS id, coalesce(p.keeper, false) AS keeper,
-    s.split, CAST(p.session_date AS VARCHAR) AS session FROM photos p JOIN dataset_split s ON s.photo_id = p.photo_id AND s.scheme = ?`, [scheme]);
+  const labels = await db.all<{ id: number; keeper: boolean; split: SplitName; session: string }>(
+    `SELECT p.photo_id AS id, coalesce(p.keeper, false) AS keeper,
+    s.split, CAST(p.session_date AS VARCHAR) AS session
+    FROM photos p JOIN dataset_split s ON s.photo_id = p.photo_id AND s.scheme = ?`,
+    [scheme],
+  );
   const info = new Map(labels.map((l) => [l.id, l]));
-  const rows = await loadFeatures(db, workspace, { set: 'photos', featureSet: options.featureSet, modelId: options.modelId, allViews: true });
+  const rows = await loadFeatures(db, workspace, {
+    set: 'photos',
+    featureSet: options.featureSet,
+    modelId: options.modelId,
+    allViews: true,
+  });
   const sessions = [...new Set(labels.map((l) => l.session))].sort();
   const sessionIndex = new Map(sessions.map((s, i) => [s, i]));
   const keep: number[] = [];
@@ -121,26 +158,38 @@ export async function loadDataset(db: Db, workspace: string, options: { featureS
   });
   const withVector = new Set(rows.ids);
   const out: Dataset = {
-    ...rows, ...subsetRows(rows, keep), scheme,
+    ...rows,
+    ...subsetRows(rows, keep),
+    scheme,
     y: Uint8Array.from(keep, (i) => (info.get(rows.ids[i] as number)?.keeper ? 1 : 0)),
     split: keep.map((i) => (info.get(rows.ids[i] as number) as { split: SplitName }).split),
-    session: Int32Array.from(keep, (i) => sessionIndex.get((info.get(rows.ids[i] as number) as { session: string }).session) as number),
+    session: Int32Array.from(
+      keep,
+      (i) => sessionIndex.get((info.get(rows.ids[i] as number) as { session: string }).session) as number,
+    ),
     sessions,
     missingVector: labels.filter((l) => !withVector.has(l.id)).length,
-    splitSeed: current.seed, splitNote: current.note,
+    splitSeed: current.seed,
+    splitNote: current.note,
   };
   return out;
 }
 
 /** The rows at the given indices. */
-export function subsetRows(rows: Pick<FeatureRows, 'ids' | 'views' | 'dim' | 'x'>, idx: readonly number[]): Pick<FeatureRows, 'ids' | 'views' | 'x'> {
+export function subsetRows(
+  rows: Pick<FeatureRows, 'ids' | 'views' | 'dim' | 'x'>,
+  idx: readonly number[],
+): Pick<FeatureRows, 'ids' | 'views' | 'x'> {
   const x = new Float32Array(idx.length * rows.dim);
   idx.forEach((src, r) => x.set(rows.x.subarray(src * rows.dim, (src + 1) * rows.dim), r * rows.dim));
   return { ids: idx.map((i) => rows.ids[i] as number), views: idx.map((i) => rows.views[i] as number), x };
 }
 
 /** Per-column mean and standard deviation of the training rows; NaN values are skipped. */
-export interface Standardizer { mean: Float32Array; std: Float32Array }
+export interface Standardizer {
+  mean: Float32Array;
+  std: Float32Array;
+}
 
 export function fitStandardizer(x: Float32Array, dim: number, rows: readonly number[]): Standardizer {
   const sum = new Float64Array(dim);

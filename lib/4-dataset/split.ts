@@ -4,6 +4,7 @@
  * split (frames assigned independently) is kept too, to show how much it flatters the scores.
  */
 import type { Db } from '../db/duckdb.js';
+import { ensureDatasetSchema, readSplit, writeSplit } from '../db/dataset.js';
 import { checkChoice, checkInt } from '../util/check.js';
 import { Rng } from '../util/rng.js';
 import { plural } from '../util/text.js';
@@ -24,24 +25,25 @@ export interface SplitSummary {
   rows: Array<{ split: SplitName; photos: number; keepers: number; sessions: number; keeperRate: number }>;
 }
 
-/** Creates the table that holds the splits (a seed takes 32 bits, so the column is BIGINT; older files are widened). */
-export async function ensureSplitSchema(db: Db): Promise<void> {
-  await db.run(`CREATE TABLE IF NOT EXISTS dataset_split (scheme VARCHAR, photo_id BIGINT, split VARCHAR, seed BIGINT, PRIMARY KEY (scheme, photo_id))`);
-  const type = await db.value<string>(`SELECT data_type FROM information_schema.columns WHERE table_name = 'dataset_split' AND column_name = 'seed'`);
-  if (type === 'INTEGER') await db.run('ALTER TABLE dataset_split ALTER seed TYPE BIGINT');
-}
-
 const DEFAULT_SHARES: [number, number, number] = [0.8, 0.1, 0.1];
 
 function checkShares(shares: readonly number[]): [number, number, number] {
-  const ok = shares.length === 3 && shares.every((v) => Number.isFinite(v) && v > 0) && Math.abs(shares.reduce((a, b) => a + b, 0) - 1) < 1e-9;
-  if (!ok) throw new RangeError(`split shares: expected three positive shares of train, validation and test adding up to 1, received [${shares.join(', ')}]`);
+  const ok =
+    shares.length === 3 &&
+    shares.every((v) => Number.isFinite(v) && v > 0) &&
+    Math.abs(shares.reduce((a, b) => a + b, 0) - 1) < 1e-9;
+  if (!ok)
+    throw new RangeError(
+      'split shares: expected three positive shares of train, validation and test adding up to 1, ' +
+        `received [${shares.join(', ')}]`,
+    );
   return [shares[0], shares[1], shares[2]] as [number, number, number];
 }
 
 type SplitPhoto = { photo_id: number; session: string; keeper: boolean };
 
-const splitPhotos = (db: Db): Promise<SplitPhoto[]> => db.all<SplitPhoto>(`SELECT photo_id, CAST(session_date AS VARCHAR) AS session,
+const splitPhotos = (db: Db): Promise<SplitPhoto[]> =>
+  db.all<SplitPhoto>(`SELECT photo_id, CAST(session_date AS VARCHAR) AS session,
     coalesce(keeper, false) AS keeper FROM photos WHERE session_date IS NOT NULL ORDER BY photo_id`);
 
 /**
@@ -50,8 +52,13 @@ const splitPhotos = (db: Db): Promise<SplitPhoto[]> => db.all<SplitPhoto>(`SELEC
  * frames and keepers. A function of the photos, their labels, the seed and the shares alone; groups in `keep` (by
  * session, or by photo_id for the photo-level scheme) stay in the split given there, and the rest are dealt by need.
  */
-export function planSplit(photos: readonly SplitPhoto[], seed: number, scheme: SplitScheme, shares: readonly number[] = DEFAULT_SHARES,
-  keep: ReadonlyMap<string, SplitName> = new Map()): Map<number, SplitName> {
+export function planSplit(
+  photos: readonly SplitPhoto[],
+  seed: number,
+  scheme: SplitScheme,
+  shares: readonly number[] = DEFAULT_SHARES,
+  keep: ReadonlyMap<string, SplitName> = new Map(),
+): Map<number, SplitName> {
   const share = checkShares(shares);
   const rng = new Rng(seed).fork(`split:${scheme}`);
   const assign = new Map<number, SplitName>();
@@ -73,35 +80,38 @@ export function planSplit(photos: readonly SplitPhoto[], seed: number, scheme: S
   const fresh: Array<Array<{ photo_id: number; keeper: boolean }>> = [];
   for (const [key, g] of groups) {
     const was = keep.get(key);
-    if (was === undefined) { fresh.push(g); continue; }
+    if (was === undefined) {
+      fresh.push(g);
+      continue;
+    }
     const i = names.indexOf(was);
     (got[i] as { photos: number }).photos += g.length;
     (got[i] as { keepers: number }).keepers += g.filter((x) => x.keeper).length;
     for (const p of g) assign.set(p.photo_id, was);
   }
-  const ordered = rng.shuffle(fresh).sort((a, b) => b.filter((x) => x.keeper).length - a.filter((x) => x.keeper).length);
+  const ordered = rng
+    .shuffle(fresh)
+    .sort((a, b) => b.filter((x) => x.keeper).length - a.filter((x) => x.keeper).length);
   for (const g of ordered) {
     const k = g.filter((x) => x.keeper).length;
     let best = 0;
     let bestNeed = -Infinity;
     for (let i = 0; i < 3; i++) {
-      const need = k > 0
-        ? (target(i, totals.keepers) - (got[i] as { keepers: number }).keepers) / Math.max(1, target(i, totals.keepers))
-        : (target(i, totals.photos) - (got[i] as { photos: number }).photos) / Math.max(1, target(i, totals.photos));
-      if (need > bestNeed) { bestNeed = need; best = i; }
+      const need =
+        k > 0
+          ? (target(i, totals.keepers) - (got[i] as { keepers: number }).keepers) /
+            Math.max(1, target(i, totals.keepers))
+          : (target(i, totals.photos) - (got[i] as { photos: number }).photos) / Math.max(1, target(i, totals.photos));
+      if (need > bestNeed) {
+        bestNeed = need;
+        best = i;
+      }
     }
     (got[best] as { photos: number }).photos += g.length;
     (got[best] as { keepers: number }).keepers += k;
     for (const p of g) assign.set(p.photo_id, names[best] as SplitName);
   }
   return assign;
-}
-
-async function writeSplit(db: Db, scheme: SplitScheme, seed: number, assign: Map<number, SplitName>): Promise<void> {
-  await db.transaction(async () => {
-    await db.run('DELETE FROM dataset_split WHERE scheme = ?', [scheme]);
-    await db.insert('dataset_split', ['scheme', 'photo_id', 'split', 'seed'], [...assign.entries()].map(([id, s]) => [scheme, id, s, seed]));
-  });
 }
 
 /**
@@ -111,7 +121,6 @@ async function writeSplit(db: Db, scheme: SplitScheme, seed: number, assign: Map
 export async function buildSplit(db: Db, options: SplitOptions = {}): Promise<SplitSummary> {
   const seed = checkInt('seed', options.seed ?? 7, 0, 0xffffffff);
   const scheme = checkChoice('scheme', options.scheme ?? 'session', ['session', 'photo'] as const);
-  await ensureSplitSchema(db);
   await writeSplit(db, scheme, seed, planSplit(await splitPhotos(db), seed, scheme, options.shares ?? DEFAULT_SHARES));
   return splitSummary(db, scheme, seed);
 }
@@ -130,9 +139,8 @@ export interface CurrentSplit {
  * what changed.
  */
 export async function ensureSplit(db: Db, options: { scheme: SplitScheme; seed: number }): Promise<CurrentSplit> {
-  await ensureSplitSchema(db);
   const photos = await splitPhotos(db);
-  const stored = await db.all<{ photo_id: number; split: SplitName; seed: number }>('SELECT photo_id, split, seed FROM dataset_split WHERE scheme = ?', [options.scheme]);
+  const stored = await readSplit(db, options.scheme);
   if (!stored.length) {
     await writeSplit(db, options.scheme, options.seed, planSplit(photos, options.seed, options.scheme));
     return { seed: options.seed, note: null };
@@ -158,16 +166,31 @@ export async function ensureSplit(db: Db, options: { scheme: SplitScheme; seed: 
   await writeSplit(db, options.scheme, seed, plan);
   const newWalks = new Set(photos.filter((p) => !keep.has(groupOf(p))).map(groupOf)).size;
   const what = [
-    added ? `${plural(added, 'photo')} added${options.scheme === 'session' && newWalks ? `, ${plural(newWalks, 'new walk')} dealt by need` : ''}` : '',
+    added
+      ? `${plural(added, 'photo')} added` +
+        (options.scheme === 'session' && newWalks ? `, ${plural(newWalks, 'new walk')} dealt by need` : '')
+      : '',
     gone ? `${gone} gone` : '',
     moved ? `${moved} moved with their walk` : '',
-  ].filter(Boolean).join(', ');
-  return { seed, note: `the corpus changed since the ${options.scheme}-level split was made (${what}); walks it had placed keep their split (seed ${seed})` };
+  ]
+    .filter(Boolean)
+    .join(', ');
+  return {
+    seed,
+    note:
+      `the corpus changed since the ${options.scheme}-level split was made (${what}); ` +
+      `walks it had placed keep their split (seed ${seed})`,
+  };
 }
 
 async function splitSummary(db: Db, scheme: SplitScheme, seed: number): Promise<SplitSummary> {
-  const rows = await db.all<SplitSummary['rows'][number]>(`SELECT split, count(*) AS photos, count(*) FILTER (WHERE p.keeper) AS keepers,
+  await ensureDatasetSchema(db);
+  const rows = await db.all<SplitSummary['rows'][number]>(
+    `SELECT split, count(*) AS photos, count(*) FILTER (WHERE p.keeper) AS keepers,
     count(DISTINCT p.session_date) AS sessions, count(*) FILTER (WHERE p.keeper) / count(*) AS keeperRate
-    FROM dataset_split s JOIN photos p USING (photo_id) WHERE scheme = ? GROUP BY split ORDER BY array_position(['train', 'val', 'test'], split)`, [scheme]);
+    FROM dataset_split s JOIN photos p USING (photo_id) WHERE scheme = ?
+    GROUP BY split ORDER BY array_position(['train', 'val', 'test'], split)`,
+    [scheme],
+  );
   return { scheme, seed, rows };
 }

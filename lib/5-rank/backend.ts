@@ -30,12 +30,14 @@ async function tryBackend(name: BackendName): Promise<void> {
 }
 
 /**
- * Selects a backend once per process: the one asked for (`FLUX_TF_BACKEND` or the argument), else the best that
- * loads. Returns what was chosen and what was skipped.
+ * Selects a backend once per process: the one asked for (the pipeline passes `--backend` or FLUX_TF_BACKEND), else
+ * the best that loads. Returns what was chosen and what was skipped.
  */
-export async function initBackend(prefer?: BackendName): Promise<BackendReport> {
-  const wanted = prefer ?? (process.env.FLUX_TF_BACKEND as BackendName | undefined);
-  if (wanted !== undefined && !BACKENDS.includes(wanted)) throw new FluxError(`FLUX_TF_BACKEND / --backend: expected one of ${BACKENDS.join(', ')}, received ${wanted}`);
+export async function initBackend(prefer?: BackendName | string): Promise<BackendReport> {
+  const wanted = prefer as BackendName | undefined;
+  if (wanted !== undefined && !BACKENDS.includes(wanted)) {
+    throw new FluxError(`FLUX_TF_BACKEND / --backend: expected one of ${BACKENDS.join(', ')}, received ${wanted}`);
+  }
   if (current && (!wanted || current.name === wanted)) return current;
   const skipped: BackendReport['skipped'] = [];
   for (const name of wanted ? [wanted] : BACKENDS) {
@@ -47,7 +49,9 @@ export async function initBackend(prefer?: BackendName): Promise<BackendReport> 
       skipped.push({ name, reason: ((err as Error).message ?? String(err)).split('\n')[0] as string });
     }
   }
-  throw new FluxError(`no TensorFlow.js backend could start: ${skipped.map((s) => `${s.name}: ${s.reason}`).join('; ')}`);
+  throw new FluxError(
+    `no TensorFlow.js backend could start: ${skipped.map((s) => `${s.name}: ${s.reason}`).join('; ')}`,
+  );
 }
 
 export { tf };

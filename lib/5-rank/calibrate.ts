@@ -35,7 +35,11 @@ export function fitPlatt(s: ArrayLike<number>, y: ArrayLike<number>): Calibratio
   let b = 0;
   let current = loss(a, b);
   for (let it = 0; it < 100; it++) {
-    let ga = 0, gb = 0, haa = 1e-9, hab = 0, hbb = 1e-9;
+    let ga = 0,
+      gb = 0,
+      haa = 1e-9,
+      hab = 0,
+      hbb = 1e-9;
     for (let i = 0; i < n; i++) {
       const x = s[i] as number;
       const p = sigmoid(a * x + b);
@@ -73,7 +77,9 @@ export function fitPlatt(s: ArrayLike<number>, y: ArrayLike<number>): Calibratio
  */
 export function fitIsotonic(s: ArrayLike<number>, y: ArrayLike<number>): Calibration {
   // a score that is not a number has no place on the curve
-  const idx = Array.from({ length: s.length }, (_, i) => i).filter((i) => Number.isFinite(s[i])).sort((i, j) => (s[i] as number) - (s[j] as number));
+  const idx = Array.from({ length: s.length }, (_, i) => i)
+    .filter((i) => Number.isFinite(s[i]))
+    .sort((i, j) => (s[i] as number) - (s[j] as number));
   const blocks: Array<{ sx: number; sy: number; n: number }> = [];
   for (let k = 0; k < idx.length;) {
     // every row tied at this score enters together
@@ -120,11 +126,13 @@ export function applyCalibration(c: Calibration, s: number): number {
     if ((x[mid] as number) <= s) lo = mid;
     else hi = mid;
   }
-  const x0 = x[lo] as number, x1 = x[hi] as number;
+  const x0 = x[lo] as number,
+    x1 = x[hi] as number;
   return (y[lo] as number) + ((y[hi] as number) - (y[lo] as number)) * (x1 > x0 ? (s - x0) / (x1 - x0) : 0);
 }
 
-export const calibrateAll = (c: Calibration, s: ArrayLike<number>): Float64Array => Float64Array.from(s as ArrayLike<number>, (v) => applyCalibration(c, v));
+export const calibrateAll = (c: Calibration, s: ArrayLike<number>): Float64Array =>
+  Float64Array.from(s as ArrayLike<number>, (v) => applyCalibration(c, v));
 
 export interface CalibrationChoice {
   calibration: Calibration;
@@ -137,7 +145,12 @@ export interface CalibrationChoice {
  * Fits both methods; keeps the one with the lower log-loss over `folds` session folds of the validation rows
  * (fit on the other folds, score the held-out one), then refits it on all validation rows.
  */
-export function chooseCalibration(s: ArrayLike<number>, y: ArrayLike<number>, session: ArrayLike<number>, options: { folds?: number; seed?: number } = {}): CalibrationChoice {
+export function chooseCalibration(
+  s: ArrayLike<number>,
+  y: ArrayLike<number>,
+  session: ArrayLike<number>,
+  options: { folds?: number; seed?: number } = {},
+): CalibrationChoice {
   const sessions = [...new Set(Array.from(session as ArrayLike<number>))];
   const folds = Math.max(2, Math.min(options.folds ?? 5, sessions.length));
   const order = new Rng(options.seed ?? 7).fork('calibration-folds').shuffle(sessions);
@@ -149,8 +162,10 @@ export function chooseCalibration(s: ArrayLike<number>, y: ArrayLike<number>, se
     const te: number[] = [];
     for (let i = 0; i < s.length; i++) (foldOf.get(session[i] as number) === f ? te : tr).push(i);
     if (!te.length || !tr.length) continue;
-    const ts = tr.map((i) => s[i] as number), ty = tr.map((i) => y[i] as number);
-    const platt = fitPlatt(ts, ty), iso = fitIsotonic(ts, ty);
+    const ts = tr.map((i) => s[i] as number),
+      ty = tr.map((i) => y[i] as number);
+    const platt = fitPlatt(ts, ty),
+      iso = fitIsotonic(ts, ty);
     for (const i of te) {
       held.platt.push(applyCalibration(platt, s[i] as number));
       held.isotonic.push(applyCalibration(iso, s[i] as number));
@@ -166,8 +181,11 @@ export function chooseCalibration(s: ArrayLike<number>, y: ArrayLike<number>, se
 export type Band = 'keeper' | 'review' | 'uncertain' | 'unlikely' | 'failure';
 
 export const BAND_LABELS: Record<Band, string> = {
-  keeper: 'confirmed keeper', review: 'review recommended (>= 0.8)', uncertain: 'uncertain (0.5-0.8)',
-  unlikely: 'probable non-keeper (< 0.5)', failure: 'technical failure',
+  keeper: 'confirmed keeper',
+  review: 'review recommended (>= 0.8)',
+  uncertain: 'uncertain (0.5-0.8)',
+  unlikely: 'probable non-keeper (< 0.5)',
+  failure: 'technical failure',
 };
 
 export function bandOf(score: number): Band {
@@ -175,11 +193,19 @@ export function bandOf(score: number): Band {
 }
 
 /** One point of the surfacing trade-off: surface every photo scoring at least `threshold`. */
-export interface TradeoffPoint { threshold: number; surfaced: number; budget: number; precision: number; recall: number }
+export interface TradeoffPoint {
+  threshold: number;
+  surfaced: number;
+  budget: number;
+  precision: number;
+  recall: number;
+}
 
 /** Precision, recall and review budget for every distinct threshold (highest first). */
 export function tradeoff(prob: ArrayLike<number>, y: ArrayLike<number>): TradeoffPoint[] {
-  const idx = Array.from({ length: prob.length }, (_, i) => i).sort((a, b) => (prob[b] as number) - (prob[a] as number));
+  const idx = Array.from({ length: prob.length }, (_, i) => i).sort(
+    (a, b) => (prob[b] as number) - (prob[a] as number),
+  );
   let total = 0;
   for (let i = 0; i < y.length; i++) total += y[i] as number;
   const out: TradeoffPoint[] = [];
@@ -188,7 +214,13 @@ export function tradeoff(prob: ArrayLike<number>, y: ArrayLike<number>): Tradeof
     hits += y[i] as number;
     const next = idx[r + 1];
     if (next !== undefined && prob[next] === prob[i]) return;
-    out.push({ threshold: prob[i] as number, surfaced: r + 1, budget: (r + 1) / prob.length, precision: hits / (r + 1), recall: total ? hits / total : NaN });
+    out.push({
+      threshold: prob[i] as number,
+      surfaced: r + 1,
+      budget: (r + 1) / prob.length,
+      precision: hits / (r + 1),
+      recall: total ? hits / total : NaN,
+    });
   });
   return out;
 }
@@ -197,10 +229,38 @@ export function tradeoff(prob: ArrayLike<number>, y: ArrayLike<number>): Tradeof
  * The auto-surface threshold: the lowest threshold whose precision still reaches `targetPrecision` (most keepers
  * found at that precision), or the threshold that fills a review budget (a share of the photos).
  */
-export function chooseThreshold(prob: ArrayLike<number>, y: ArrayLike<number>, rule: { targetPrecision: number } | { budget: number }): TradeoffPoint | null {
+export function chooseThreshold(
+  prob: ArrayLike<number>,
+  y: ArrayLike<number>,
+  rule: { targetPrecision: number } | { budget: number },
+): TradeoffPoint | null {
   const curve = tradeoff(prob, y);
   if ('budget' in rule) return [...curve].reverse().find((p) => p.budget <= rule.budget) ?? null;
   let best: TradeoffPoint | null = null;
   for (const p of curve) if (p.precision >= rule.targetPrecision) best = p;
   return best;
+}
+
+/** What surfacing every photo scoring at least `t` does on held-out rows. */
+export function atThreshold(
+  prob: ArrayLike<number>,
+  y: ArrayLike<number>,
+  t: number,
+): { surfaced: number; budget: number; precision: number | null; recall: number | null } {
+  let surfaced = 0,
+    hits = 0,
+    keepers = 0;
+  for (let i = 0; i < prob.length; i++) {
+    keepers += y[i] as number;
+    if ((prob[i] as number) >= t) {
+      surfaced++;
+      hits += y[i] as number;
+    }
+  }
+  return {
+    surfaced,
+    budget: surfaced / Math.max(1, prob.length),
+    precision: surfaced ? hits / surfaced : null,
+    recall: keepers ? hits / keepers : null,
+  };
 }

@@ -4,7 +4,10 @@
  */
 import { Rng } from '../util/rng.js';
 
-/** Average precision: the mean of the precision at each keeper's rank (ties broken pessimistically). Chance = keeper rate. */
+/**
+ * Average precision: the mean of the precision at each keeper's rank (ties broken pessimistically). Chance = keeper
+ * rate.
+ */
 export function averagePrecision(scores: ArrayLike<number>, y: ArrayLike<number>): number {
   const order = rankOrder(scores, y);
   let hits = 0;
@@ -20,19 +23,27 @@ export function averagePrecision(scores: ArrayLike<number>, y: ArrayLike<number>
 
 /** Indices by score, highest first; among equal scores non-keepers first (no credit for ties). */
 function rankOrder(scores: ArrayLike<number>, y: ArrayLike<number>): number[] {
-  return Array.from({ length: scores.length }, (_, i) => i).sort((a, b) => (scores[b] as number) - (scores[a] as number) || (y[a] as number) - (y[b] as number));
+  return Array.from({ length: scores.length }, (_, i) => i).sort(
+    (a, b) => (scores[b] as number) - (scores[a] as number) || (y[a] as number) - (y[b] as number),
+  );
 }
 
 /** ROC AUC by the rank-sum statistic (ties count one half). */
 export function rocAuc(scores: ArrayLike<number>, y: ArrayLike<number>): number {
-  const idx = Array.from({ length: scores.length }, (_, i) => i).sort((a, b) => (scores[a] as number) - (scores[b] as number));
+  const idx = Array.from({ length: scores.length }, (_, i) => i).sort(
+    (a, b) => (scores[a] as number) - (scores[b] as number),
+  );
   let rankSum = 0;
   let pos = 0;
   for (let i = 0; i < idx.length;) {
     let j = i;
     while (j + 1 < idx.length && scores[idx[j + 1] as number] === scores[idx[i] as number]) j++;
     const mid = (i + j) / 2 + 1;
-    for (let k = i; k <= j; k++) if (y[idx[k] as number]) { rankSum += mid; pos++; }
+    for (let k = i; k <= j; k++)
+      if (y[idx[k] as number]) {
+        rankSum += mid;
+        pos++;
+      }
     i = j + 1;
   }
   const neg = idx.length - pos;
@@ -65,7 +76,11 @@ function bySession(session: ArrayLike<number>): Map<number, number[]> {
 }
 
 /** Share of (keeper, non-keeper of the same session) pairs the scores order right (ties one half). */
-export function withinSessionPairAccuracy(scores: ArrayLike<number>, y: ArrayLike<number>, session: ArrayLike<number>): number {
+export function withinSessionPairAccuracy(
+  scores: ArrayLike<number>,
+  y: ArrayLike<number>,
+  session: ArrayLike<number>,
+): number {
   let right = 0;
   let pairs = 0;
   for (const rows of bySession(session).values()) {
@@ -89,9 +104,14 @@ export function ndcgPerSession(scores: ArrayLike<number>, y: ArrayLike<number>, 
   for (const rows of bySession(session).values()) {
     const k = rows.filter((i) => y[i]).length;
     if (!k) continue;
-    const order = rankOrder(rows.map((i) => scores[i] as number), rows.map((i) => y[i] as number));
+    const order = rankOrder(
+      rows.map((i) => scores[i] as number),
+      rows.map((i) => y[i] as number),
+    );
     let dcg = 0;
-    order.forEach((o, r) => { if (y[rows[o] as number]) dcg += 1 / Math.log2(r + 2); });
+    order.forEach((o, r) => {
+      if (y[rows[o] as number]) dcg += 1 / Math.log2(r + 2);
+    });
     let ideal = 0;
     for (let r = 0; r < k; r++) ideal += 1 / Math.log2(r + 2);
     sum += dcg / ideal;
@@ -101,11 +121,23 @@ export function ndcgPerSession(scores: ArrayLike<number>, y: ArrayLike<number>, 
 }
 
 /** One reliability bin: mean predicted probability against the observed keeper rate. */
-export interface ReliabilityBin { lo: number; hi: number; count: number; meanScore: number; keeperRate: number }
+export interface ReliabilityBin {
+  lo: number;
+  hi: number;
+  count: number;
+  meanScore: number;
+  keeperRate: number;
+}
 
 /** Equal-width reliability bins over [0, 1]. */
 export function reliability(prob: ArrayLike<number>, y: ArrayLike<number>, bins = 10): ReliabilityBin[] {
-  const out = Array.from({ length: bins }, (_, b) => ({ lo: b / bins, hi: (b + 1) / bins, count: 0, meanScore: 0, keeperRate: 0 }));
+  const out = Array.from({ length: bins }, (_, b) => ({
+    lo: b / bins,
+    hi: (b + 1) / bins,
+    count: 0,
+    meanScore: 0,
+    keeperRate: 0,
+  }));
   for (let i = 0; i < prob.length; i++) {
     const p = prob[i] as number;
     const bin = out[Math.min(bins - 1, Math.floor(p * bins))] as ReliabilityBin;
@@ -113,7 +145,11 @@ export function reliability(prob: ArrayLike<number>, y: ArrayLike<number>, bins 
     bin.meanScore += p;
     bin.keeperRate += y[i] as number;
   }
-  for (const b of out) if (b.count) { b.meanScore /= b.count; b.keeperRate /= b.count; }
+  for (const b of out)
+    if (b.count) {
+      b.meanScore /= b.count;
+      b.keeperRate /= b.count;
+    }
   return out;
 }
 
@@ -134,14 +170,32 @@ export function logLoss(prob: ArrayLike<number>, y: ArrayLike<number>): number {
 }
 
 /** A value with its bootstrap 95% interval. */
-export interface Estimate { value: number; lo: number; hi: number }
+export interface Estimate {
+  value: number;
+  lo: number;
+  hi: number;
+}
 
-export const METRIC_NAMES = ['ap', 'auc', 'p_at_36', 'p_at_1pct', 'p_at_5pct', 'session_pair_acc', 'session_ndcg', 'ece'] as const;
+export const METRIC_NAMES = [
+  'ap',
+  'auc',
+  'p_at_36',
+  'p_at_1pct',
+  'p_at_5pct',
+  'session_pair_acc',
+  'session_ndcg',
+  'ece',
+] as const;
 export type MetricName = (typeof METRIC_NAMES)[number];
 export type Metrics = Record<MetricName, Estimate>;
 
 /** Every metric on one set of rows. `prob` (calibrated scores) gives the ECE; without it the ECE is NaN. */
-export function pointMetrics(scores: ArrayLike<number>, y: ArrayLike<number>, session: ArrayLike<number>, prob?: ArrayLike<number>): Record<MetricName, number> {
+export function pointMetrics(
+  scores: ArrayLike<number>,
+  y: ArrayLike<number>,
+  session: ArrayLike<number>,
+  prob?: ArrayLike<number>,
+): Record<MetricName, number> {
   return {
     ap: averagePrecision(scores, y),
     auc: rocAuc(scores, y),
@@ -158,12 +212,29 @@ export function pointMetrics(scores: ArrayLike<number>, y: ArrayLike<number>, se
  * Metrics with percentile intervals from `resamples` session bootstrap draws (seeded): whole sessions are drawn with
  * replacement and renumbered, so a session drawn twice counts as two walks.
  */
-export function evaluate(scores: ArrayLike<number>, y: ArrayLike<number>, session: ArrayLike<number>, options: { prob?: ArrayLike<number>; resamples?: number; seed?: number } = {}): Metrics {
+export function evaluate(
+  scores: ArrayLike<number>,
+  y: ArrayLike<number>,
+  session: ArrayLike<number>,
+  options: { prob?: ArrayLike<number>; resamples?: number; seed?: number } = {},
+): Metrics {
   const point = pointMetrics(scores, y, session, options.prob);
-  const draws: Record<MetricName, number[]> = Object.fromEntries(METRIC_NAMES.map((m) => [m, []])) as unknown as Record<MetricName, number[]>;
+  const draws: Record<MetricName, number[]> = Object.fromEntries(METRIC_NAMES.map((m) => [m, []])) as unknown as Record<
+    MetricName,
+    number[]
+  >;
   const pick = (src: ArrayLike<number>, rows: readonly number[]): number[] => rows.map((i) => src[i] as number);
-  for (const { rows, walk } of sessionResamples(session, options.resamples ?? 200, new Rng(options.seed ?? 7).fork('bootstrap'))) {
-    const m = pointMetrics(pick(scores, rows), pick(y, rows), walk, options.prob ? pick(options.prob, rows) : undefined);
+  for (const { rows, walk } of sessionResamples(
+    session,
+    options.resamples ?? 200,
+    new Rng(options.seed ?? 7).fork('bootstrap'),
+  )) {
+    const m = pointMetrics(
+      pick(scores, rows),
+      pick(y, rows),
+      walk,
+      options.prob ? pick(options.prob, rows) : undefined,
+    );
     for (const k of METRIC_NAMES) if (Number.isFinite(m[k])) draws[k].push(m[k]);
   }
   const out = {} as Metrics;
@@ -175,7 +246,11 @@ export function evaluate(scores: ArrayLike<number>, y: ArrayLike<number>, sessio
  * Session-bootstrap draws: each draw picks as many walks as there are, with replacement, and lists their rows;
  * `walk` numbers the picks, so a walk picked twice counts as two walks.
  */
-function* sessionResamples(session: ArrayLike<number>, resamples: number, rng: Rng): Generator<{ rows: number[]; walk: number[] }> {
+function* sessionResamples(
+  session: ArrayLike<number>,
+  resamples: number,
+  rng: Rng,
+): Generator<{ rows: number[]; walk: number[] }> {
   const groups = [...bySession(session).values()];
   for (let b = 0; b < resamples; b++) {
     const rows: number[] = [];
@@ -202,14 +277,34 @@ function percentileInterval(draws: number[]): { lo: number; hi: number } {
  * both models are scored on the same resampled walks, so the interval is about their difference, much narrower than
  * two separate intervals would suggest when the models agree on which walks are easy.
  */
-export function pairedApDifference(a: ArrayLike<number>, b: ArrayLike<number>, y: ArrayLike<number>, session: ArrayLike<number>, options: { resamples?: number; seed?: number } = {}): Estimate {
-  if (a.length !== b.length || a.length !== y.length) throw new RangeError('pairedApDifference: scores and labels must have the same length');
+export function pairedApDifference(
+  a: ArrayLike<number>,
+  b: ArrayLike<number>,
+  y: ArrayLike<number>,
+  session: ArrayLike<number>,
+  options: { resamples?: number; seed?: number } = {},
+): Estimate {
+  if (a.length !== b.length || a.length !== y.length)
+    throw new RangeError('pairedApDifference: scores and labels must have the same length');
   const value = averagePrecision(a, y) - averagePrecision(b, y);
   const draws: number[] = [];
-  for (const { rows } of sessionResamples(session, options.resamples ?? 200, new Rng(options.seed ?? 7).fork('paired-bootstrap'))) {
+  for (const { rows } of sessionResamples(
+    session,
+    options.resamples ?? 200,
+    new Rng(options.seed ?? 7).fork('paired-bootstrap'),
+  )) {
     const yy = rows.map((i) => y[i] as number);
     if (!yy.some(Boolean)) continue;
-    draws.push(averagePrecision(rows.map((i) => a[i] as number), yy) - averagePrecision(rows.map((i) => b[i] as number), yy));
+    draws.push(
+      averagePrecision(
+        rows.map((i) => a[i] as number),
+        yy,
+      ) -
+        averagePrecision(
+          rows.map((i) => b[i] as number),
+          yy,
+        ),
+    );
   }
   return { value, ...percentileInterval(draws) };
 }

@@ -60,8 +60,17 @@ export function checkHyper(over: Partial<Hyper> = {}): Hyper {
 }
 
 export const DEFAULT_HYPER: Hyper = {
-  epochs: 30, batch: 128, learningRate: 1e-3, l2: 0.03, hidden: 16, projection: 32, centroids: 1,
-  nearRate: 0.5, nearWeight: 2, margin: 0.2, patience: 6,
+  epochs: 30,
+  batch: 128,
+  learningRate: 1e-3,
+  l2: 0.03,
+  hidden: 16,
+  projection: 32,
+  centroids: 1,
+  nearRate: 0.5,
+  nearWeight: 2,
+  margin: 0.2,
+  patience: 6,
 };
 
 /**
@@ -73,7 +82,10 @@ export function trainingEpochs(n: number, max = DEFAULT_HYPER.epochs): number {
 }
 
 /** A tensor as plain numbers (JSON-able). */
-export interface Weight { shape: number[]; values: number[] }
+export interface Weight {
+  shape: number[];
+  values: number[];
+}
 export type ScorerKind = 'linear' | 'mlp' | 'proto' | 'random';
 
 export interface ScorerParams {
@@ -95,7 +107,13 @@ export interface TrainData {
   val: number[];
 }
 
-export interface TrainLog { epoch: number; loss: number; valAp: number; valAuc: number; seconds: number }
+export interface TrainLog {
+  epoch: number;
+  loss: number;
+  valAp: number;
+  valAuc: number;
+  seconds: number;
+}
 
 export const kindOf = (arch: Arch): ScorerKind =>
   arch === 'pairwise' ? 'mlp' : arch.startsWith('contrastive') ? 'proto' : arch === 'chance' ? 'random' : 'linear';
@@ -111,11 +129,25 @@ function initParams(kind: ScorerKind, dim: number, h: Hyper, rng: Rng): ScorerPa
   if (kind === 'linear') return { kind, weights: { W: w([dim, 1], zeros(dim)), b: w([1], [0]) } };
   if (kind === 'mlp') {
     // wide and deep: a linear part (the logistic model as a special case) plus a small hidden layer
-    const deep: Record<string, Weight> = h.hidden > 0 ? { W1: w([dim, h.hidden], glorot(rng, dim, h.hidden)), b1: w([h.hidden], zeros(h.hidden)), W2: w([h.hidden, 1], glorot(rng, h.hidden, 1)) } : {};
+    const deep: Record<string, Weight> =
+      h.hidden > 0
+        ? {
+            W1: w([dim, h.hidden], glorot(rng, dim, h.hidden)),
+            b1: w([h.hidden], zeros(h.hidden)),
+            W2: w([h.hidden, 1], glorot(rng, h.hidden, 1)),
+          }
+        : {};
     return { kind, weights: { W0: w([dim, 1], zeros(dim)), ...deep, b2: w([1], [0]) } };
   }
   if (kind === 'proto') {
-    return { kind, weights: { W: w([dim, h.projection], glorot(rng, dim, h.projection)), b: w([h.projection], zeros(h.projection)), C: w([h.centroids, h.projection], glorot(rng, h.centroids, h.projection)) } };
+    return {
+      kind,
+      weights: {
+        W: w([dim, h.projection], glorot(rng, dim, h.projection)),
+        b: w([h.projection], zeros(h.projection)),
+        C: w([h.centroids, h.projection], glorot(rng, h.centroids, h.projection)),
+      },
+    };
   }
   return { kind, weights: {} };
 }
@@ -129,7 +161,14 @@ function forward(kind: ScorerKind, v: Record<string, tf.Tensor>, x: tf.Tensor2D,
   if (kind === 'linear') return tf.reshape(tf.add(tf.matMul(x, v.W as tf.Tensor2D), v.b as tf.Tensor), [-1]);
   if (kind === 'mlp') {
     let s = tf.add(tf.matMul(x, v.W0 as tf.Tensor2D), v.b2 as tf.Tensor);
-    if (v.W1) s = tf.add(s, tf.matMul(tf.relu(tf.add(tf.matMul(x, v.W1 as tf.Tensor2D), v.b1 as tf.Tensor)) as tf.Tensor2D, v.W2 as tf.Tensor2D));
+    if (v.W1)
+      s = tf.add(
+        s,
+        tf.matMul(
+          tf.relu(tf.add(tf.matMul(x, v.W1 as tf.Tensor2D), v.b1 as tf.Tensor)) as tf.Tensor2D,
+          v.W2 as tf.Tensor2D,
+        ),
+      );
     return tf.reshape(s, [-1]);
   }
   const z = l2norm(tf.add(tf.matMul(x, v.W as tf.Tensor2D), v.b as tf.Tensor));
@@ -147,7 +186,13 @@ function gather(x: Float32Array, dim: number, idx: readonly number[]): tf.Tensor
 }
 
 /** Scores of rows of `x` (all rows when `rows` is omitted), in batches. */
-export function scoreRows(params: ScorerParams, x: Float32Array, dim: number, rows?: readonly number[], ids?: readonly number[]): Float32Array {
+export function scoreRows(
+  params: ScorerParams,
+  x: Float32Array,
+  dim: number,
+  rows?: readonly number[],
+  ids?: readonly number[],
+): Float32Array {
   const n = rows ? rows.length : x.length / dim;
   const out = new Float32Array(n);
   if (params.kind === 'random') {
@@ -176,7 +221,10 @@ function keeperCentroids(params: ScorerParams, data: TrainData, k: number, rng: 
   const pos = data.train.filter((r) => data.y[r]);
   const p = (params.weights.W as Weight).shape[1] as number;
   const z = tf.tidy(() => {
-    const v = { W: tf.tensor(params.weights.W!.values, params.weights.W!.shape), b: tf.tensor(params.weights.b!.values, params.weights.b!.shape) };
+    const v = {
+      W: tf.tensor(params.weights.W!.values, params.weights.W!.shape),
+      b: tf.tensor(params.weights.b!.values, params.weights.b!.shape),
+    };
     return l2norm(tf.add(tf.matMul(gather(data.x, data.dim, pos), v.W as tf.Tensor2D), v.b));
   });
   const rows = z.arraySync() as number[][];
@@ -184,22 +232,138 @@ function keeperCentroids(params: ScorerParams, data: TrainData, k: number, rng: 
   let centres: number[][];
   if (k <= 1 || rows.length <= k) {
     const m = new Array<number>(p).fill(0);
-    for (const r of rows) r.forEach((v, j) => { m[j] = (m[j] as number) + v; });
+    for (const r of rows)
+      r.forEach((v, j) => {
+        m[j] = (m[j] as number) + v;
+      });
     centres = [m];
   } else {
     centres = kmeans(rows, k, { seed: rng.uint32(), initialization: 'kmeans++', maxIterations: 100 }).centroids;
   }
-  const norm = centres.map((c) => { const l = Math.hypot(...c) || 1; return c.map((v) => v / l); });
+  const norm = centres.map((c) => {
+    const l = Math.hypot(...c) || 1;
+    return c.map((v) => v / l);
+  });
   return { shape: [norm.length, p], values: norm.flat() };
+}
+
+/** What one training step needs: the variables, the optimiser, the rows and how to draw a negative for a keeper. */
+interface StepContext {
+  arch: Arch;
+  kind: ScorerKind;
+  h: Hyper;
+  data: TrainData;
+  vars: Vars;
+  optimizer: tf.Optimizer;
+  pos: number[];
+  posWeight: number;
+  sampleNeg: (r: Rng, keeper: number) => [number, number];
+  l2: () => tf.Scalar;
+}
+
+/** One batch of (keeper, non-keeper) pairs, RankNet loss weighted by near-miss pairs. */
+function pairwiseStep(c: StepContext, er: Rng): tf.Scalar | null {
+  const ks: number[] = [],
+    ns: number[] = [],
+    ws: number[] = [];
+  for (let b = 0; b < c.h.batch; b++) {
+    const k = er.pick(c.pos);
+    const [n, w] = c.sampleNeg(er, k);
+    ks.push(k);
+    ns.push(n);
+    ws.push(w);
+  }
+  const xk = gather(c.data.x, c.data.dim, ks),
+    xn = gather(c.data.x, c.data.dim, ns),
+    w = tf.tensor1d(ws);
+  const lossT = c.optimizer.minimize(() => {
+    const diff = tf.sub(forward(c.kind, c.vars, xk), forward(c.kind, c.vars, xn));
+    return tf.add(tf.div(tf.sum(tf.mul(w, tf.softplus(tf.neg(diff)))), tf.sum(w)), c.l2()) as tf.Scalar;
+  }, true);
+  tf.dispose([xk, xn, w]);
+  return lossT;
+}
+
+/** One batch of keepers pulled towards the prototypes and non-keepers pushed below the margin. */
+function protoStep(c: StepContext, er: Rng): tf.Scalar | null {
+  const half = Math.max(1, c.h.batch >> 1);
+  const ks: number[] = [],
+    ns: number[] = [];
+  for (let b = 0; b < half; b++) {
+    const k = er.pick(c.pos);
+    ks.push(k);
+    ns.push(c.sampleNeg(er, k)[0]);
+  }
+  const xk = gather(c.data.x, c.data.dim, ks),
+    xn = gather(c.data.x, c.data.dim, ns);
+  const lossT = c.optimizer.minimize(() => {
+    const pull = tf.mean(tf.sub(1, forward(c.kind, c.vars, xk, true)));
+    const push = tf.mean(tf.relu(tf.sub(forward(c.kind, c.vars, xn, true), c.h.margin)));
+    return tf.add(tf.add(pull, push), c.l2()) as tf.Scalar;
+  }, true);
+  tf.dispose([xk, xn]);
+  return lossT;
+}
+
+/** One batch of rows, class-balanced logistic loss. */
+function logisticStep(c: StepContext, er: Rng): tf.Scalar | null {
+  const rows = Array.from({ length: c.h.batch }, () => er.pick(c.data.train));
+  const xb = gather(c.data.x, c.data.dim, rows);
+  const yb = tf.tensor1d(rows.map((r) => c.data.y[r] as number));
+  const wb = tf.tensor1d(rows.map((r) => (c.data.y[r] ? c.posWeight : 1)));
+  const lossT = c.optimizer.minimize(() => {
+    const logits = forward(c.kind, c.vars, xb);
+    const bce = tf.add(tf.relu(logits), tf.sub(tf.softplus(tf.neg(tf.abs(logits))), tf.mul(logits, yb)));
+    return tf.add(tf.div(tf.sum(tf.mul(wb, bce)), tf.sum(wb)), c.l2()) as tf.Scalar;
+  }, true);
+  tf.dispose([xb, yb, wb]);
+  return lossT;
+}
+
+/** The step of an architecture. */
+const stepOf = (c: StepContext): ((c: StepContext, er: Rng) => tf.Scalar | null) =>
+  c.arch === 'pairwise' ? pairwiseStep : c.kind === 'proto' ? protoStep : logisticStep;
+
+/** A negative sampler: a near miss from the keeper's own walk at `nearRate` (weighted `nearWeight`), else any. */
+function negativeSampler(data: TrainData, neg: number[], h: Hyper): (r: Rng, keeper: number) => [number, number] {
+  const negBySession = new Map<number, number[]>();
+  for (const r of neg) {
+    const s = data.session[r] as number;
+    const g = negBySession.get(s);
+    if (g) g.push(r);
+    else negBySession.set(s, [r]);
+  }
+  return (r: Rng, keeper: number): [number, number] => {
+    const near = negBySession.get(data.session[keeper] as number);
+    if (near && r.chance(h.nearRate)) return [r.pick(near), h.nearWeight];
+    return [r.pick(neg), 1];
+  };
+}
+
+/** The epoch's model judged on validation (AP and ROC AUC; NaN without validation rows). */
+function epochLog(c: StepContext, current: ScorerParams, epoch: number, loss: number, t0: number): TrainLog {
+  const { data } = c;
+  const vs = data.val.length ? scoreRows(current, data.x, data.dim, data.val) : new Float32Array(0);
+  const vy = data.val.map((r) => data.y[r] as number);
+  const valAp = data.val.length ? averagePrecision(vs, vy) : NaN;
+  const valAuc = data.val.length ? rocAuc(vs, vy) : NaN;
+  return { epoch, loss, valAp, valAuc, seconds: (performance.now() - t0) / 1000 };
 }
 
 /**
  * Trains one ranker; returns its parameters (the best epoch by validation ROC AUC) and the per-epoch log.
  * `onEpoch` reports progress.
  */
-export async function trainScorer(arch: Arch, data: TrainData, hyper: Partial<Hyper>, seed: number, onEpoch?: (log: TrainLog) => void): Promise<{ params: ScorerParams; log: TrainLog[] }> {
+export async function trainScorer(
+  arch: Arch,
+  data: TrainData,
+  hyper: Partial<Hyper>,
+  seed: number,
+  onEpoch?: (log: TrainLog) => void,
+): Promise<{ params: ScorerParams; log: TrainLog[] }> {
   const h: Hyper = checkHyper({
-    epochs: trainingEpochs(data.train.length), ...hyper,
+    epochs: trainingEpochs(data.train.length),
+    ...hyper,
     ...(arch === 'contrastive-multi' && hyper.centroids === undefined ? { centroids: 4 } : {}),
   });
   const rng = new Rng(seed).fork(`train:${arch}`);
@@ -208,101 +372,86 @@ export async function trainScorer(arch: Arch, data: TrainData, hyper: Partial<Hy
   if (kind === 'random') return { params: { ...params, seed }, log: [] };
   const pos = data.train.filter((r) => data.y[r]);
   const neg = data.train.filter((r) => !data.y[r]);
-  if (!pos.length || !neg.length) throw new RangeError(`train ${arch}: the training split needs keepers and non-keepers (has ${pos.length} and ${neg.length})`);
-  const vars: Vars = Object.fromEntries(Object.entries(params.weights).map(([k, w]) => [k, tf.variable(tf.tensor(w.values, w.shape), true, `${arch}_${k}_${seed}`)]));
-  const optimizer = tf.train.adam(h.learningRate);
-  const negBySession = new Map<number, number[]>();
-  for (const r of neg) {
-    const s = data.session[r] as number;
-    const g = negBySession.get(s);
-    if (g) g.push(r);
-    else negBySession.set(s, [r]);
+  if (!pos.length || !neg.length) {
+    throw new RangeError(
+      `train ${arch}: the training split needs keepers and non-keepers (has ${pos.length} and ${neg.length})`,
+    );
   }
-  const sampleNeg = (r: Rng, keeper: number): [number, number] => {
-    const near = negBySession.get(data.session[keeper] as number);
-    if (near && r.chance(h.nearRate)) return [r.pick(near), h.nearWeight];
-    return [r.pick(neg), 1];
+  const vars: Vars = Object.fromEntries(
+    Object.entries(params.weights).map(([k, w]) => [
+      k,
+      tf.variable(tf.tensor(w.values, w.shape), true, `${arch}_${k}_${seed}`),
+    ]),
+  );
+  const optimizer = tf.train.adam(h.learningRate);
+  const l2 = (): tf.Scalar =>
+    tf.mul(
+      h.l2,
+      tf.addN(
+        Object.entries(vars)
+          .filter(([k]) => k.startsWith('W'))
+          .map(([, v]) => tf.sum(tf.square(v))),
+      ),
+    ) as tf.Scalar;
+  const c: StepContext = {
+    arch,
+    kind,
+    h,
+    data,
+    vars,
+    optimizer,
+    pos,
+    posWeight: neg.length / pos.length,
+    sampleNeg: negativeSampler(data, neg, h),
+    l2,
   };
-  const posWeight = neg.length / pos.length;
-  const steps = Math.max(1, Math.ceil(data.train.length / h.batch));
-  const log: TrainLog[] = [];
-  let best: { ap: number; weights: Record<string, Weight> } | null = null;
-  let since = 0;
-  const l2 = (): tf.Scalar => tf.mul(h.l2, tf.addN(Object.entries(vars).filter(([k]) => k.startsWith('W')).map(([, v]) => tf.sum(tf.square(v))))) as tf.Scalar;
-  const snapshot = (): Record<string, Weight> => Object.fromEntries(Object.entries(vars).map(([k, v]) => [k, { shape: v.shape, values: Array.from(v.dataSync()) }]));
   try {
-    for (let epoch = 1; epoch <= h.epochs; epoch++) {
-      const t0 = performance.now();
-      const er = rng.fork(`epoch:${epoch}`);
-      let lossSum = 0;
-      for (let s = 0; s < steps; s++) {
-        let lossT: tf.Scalar | null;
-        if (arch === 'pairwise') {
-          const ks: number[] = [], ns: number[] = [], ws: number[] = [];
-          for (let b = 0; b < h.batch; b++) {
-            const k = er.pick(pos);
-            const [n, w] = sampleNeg(er, k);
-            ks.push(k); ns.push(n); ws.push(w);
-          }
-          const xk = gather(data.x, data.dim, ks), xn = gather(data.x, data.dim, ns), w = tf.tensor1d(ws);
-          lossT = optimizer.minimize(() => {
-            const diff = tf.sub(forward(kind, vars, xk), forward(kind, vars, xn));
-            return tf.add(tf.div(tf.sum(tf.mul(w, tf.softplus(tf.neg(diff)))), tf.sum(w)), l2()) as tf.Scalar;
-          }, true);
-          tf.dispose([xk, xn, w]);
-        } else if (kind === 'proto') {
-          const half = Math.max(1, h.batch >> 1);
-          const ks: number[] = [], ns: number[] = [];
-          for (let b = 0; b < half; b++) {
-            const k = er.pick(pos);
-            ks.push(k);
-            ns.push(sampleNeg(er, k)[0]);
-          }
-          const xk = gather(data.x, data.dim, ks), xn = gather(data.x, data.dim, ns);
-          lossT = optimizer.minimize(() => {
-            const pull = tf.mean(tf.sub(1, forward(kind, vars, xk, true)));
-            const push = tf.mean(tf.relu(tf.sub(forward(kind, vars, xn, true), h.margin)));
-            return tf.add(tf.add(pull, push), l2()) as tf.Scalar;
-          }, true);
-          tf.dispose([xk, xn]);
-        } else {
-          const rows = Array.from({ length: h.batch }, () => er.pick(data.train));
-          const xb = gather(data.x, data.dim, rows);
-          const yb = tf.tensor1d(rows.map((r) => data.y[r] as number));
-          const wb = tf.tensor1d(rows.map((r) => (data.y[r] ? posWeight : 1)));
-          lossT = optimizer.minimize(() => {
-            const logits = forward(kind, vars, xb);
-            const bce = tf.add(tf.relu(logits), tf.sub(tf.softplus(tf.neg(tf.abs(logits))), tf.mul(logits, yb)));
-            return tf.add(tf.div(tf.sum(tf.mul(wb, bce)), tf.sum(wb)), l2()) as tf.Scalar;
-          }, true);
-          tf.dispose([xb, yb, wb]);
-        }
-        lossSum += (lossT as tf.Scalar).dataSync()[0] as number;
-        (lossT as tf.Scalar).dispose();
-      }
-      const current: ScorerParams = { kind, weights: snapshot() };
-      if (kind === 'proto') current.weights.C = keeperCentroids(current, data, h.centroids, rng.fork(`centroids:${epoch}`));
-      const vs = data.val.length ? scoreRows(current, data.x, data.dim, data.val) : new Float32Array(0);
-      const vy = data.val.map((r) => data.y[r] as number);
-      const valAp = data.val.length ? averagePrecision(vs, vy) : NaN;
-      const valAuc = data.val.length ? rocAuc(vs, vy) : NaN;
-      const entry = { epoch, loss: lossSum / steps, valAp, valAuc, seconds: (performance.now() - t0) / 1000 };
-      // early stopping follows the validation ROC AUC: with few validation keepers it is far steadier than AP
-      const stopMetric = valAuc;
-      log.push(entry);
-      onEpoch?.(entry);
-      if (Number.isNaN(stopMetric)) {
-        // no validation keepers: nothing to stop on, so the latest weights stand and every epoch runs
-        best = { ap: NaN, weights: current.weights };
-      } else if (!best || Number.isNaN(best.ap) || stopMetric > best.ap) {
-        best = { ap: stopMetric, weights: current.weights };
-        since = 0;
-      } else if (++since >= h.patience) break;
-      await new Promise((r) => setImmediate(r));
-    }
+    return await epochs(c, rng, onEpoch);
   } finally {
     for (const v of Object.values(vars)) v.dispose();
     optimizer.dispose();
+  }
+}
+
+/** The epochs with early stopping on the validation ROC AUC; the best epoch's weights. */
+async function epochs(
+  c: StepContext,
+  rng: Rng,
+  onEpoch?: (log: TrainLog) => void,
+): Promise<{ params: ScorerParams; log: TrainLog[] }> {
+  const { h, data, kind, vars } = c;
+  const steps = Math.max(1, Math.ceil(data.train.length / h.batch));
+  const step = stepOf(c);
+  const log: TrainLog[] = [];
+  let best: { ap: number; weights: Record<string, Weight> } | null = null;
+  let since = 0;
+  const snapshot = (): Record<string, Weight> =>
+    Object.fromEntries(Object.entries(vars).map(([k, v]) => [k, { shape: v.shape, values: Array.from(v.dataSync()) }]));
+  for (let epoch = 1; epoch <= h.epochs; epoch++) {
+    const t0 = performance.now();
+    const er = rng.fork(`epoch:${epoch}`);
+    let lossSum = 0;
+    for (let s = 0; s < steps; s++) {
+      const lossT = step(c, er);
+      lossSum += (lossT as tf.Scalar).dataSync()[0] as number;
+      (lossT as tf.Scalar).dispose();
+    }
+    const current: ScorerParams = { kind, weights: snapshot() };
+    if (kind === 'proto')
+      current.weights.C = keeperCentroids(current, data, h.centroids, rng.fork(`centroids:${epoch}`));
+    const entry = epochLog(c, current, epoch, lossSum / steps, t0);
+    // early stopping follows the validation ROC AUC: with few validation keepers it is far steadier than AP
+    const stopMetric = entry.valAuc;
+    log.push(entry);
+    onEpoch?.(entry);
+    if (Number.isNaN(stopMetric)) {
+      // no validation keepers: nothing to stop on, so the latest weights stand and every epoch runs
+      best = { ap: NaN, weights: current.weights };
+    } else if (!best || Number.isNaN(best.ap) || stopMetric > best.ap) {
+      best = { ap: stopMetric, weights: current.weights };
+      since = 0;
+    } else if (++since >= h.patience) break;
+    await new Promise((r) => setImmediate(r));
   }
   return { params: { kind, weights: (best as { weights: Record<string, Weight> }).weights }, log };
 }

@@ -31,8 +31,10 @@ import {
 } from '../plot/plotly.js';
 import { assertOutsideArchive, checkOutFile, writeFileAtomic } from '../util/fsutil.js';
 import type { OnProgress } from '../util/progress.js';
-import { recordedModelDir, scoreText } from '../6-score/score.js';
-import { verdict, type TrainReport } from '../5-rank/train.js';
+import { recordedModelDir } from '../db/models.js';
+import { scoreText } from '../6-score/inbox-page.js';
+import { verdict } from '../5-rank/verdict.js';
+import type { TrainReport } from '../5-rank/train-report.js';
 import { FluxError } from '../util/check.js';
 import { plural } from '../util/text.js';
 

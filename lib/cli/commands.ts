@@ -18,8 +18,10 @@ import { join } from 'node:path';
 import { formatMatch, match } from '../3-match/match.js';
 import { applyDecisions, writeReview } from '../3-match/review.js';
 import type { OnProgress } from '../util/progress.js';
-import { formatTrain, modelGraph, train } from '../5-rank/train.js';
-import { currentModelDir, loadKeeperModel, score } from '../6-score/score.js';
+import { formatTrain } from '../5-rank/verdict.js';
+import { currentModelDir, loadKeeperModel, modelGraph } from '../5-rank/model-file.js';
+import { scorePhotos, trainAndScore } from '../pipeline/train-and-score.js';
+import { scoreInbox } from '../pipeline/inbox.js';
 import { FEATURE_SETS, type FeatureSet } from '../4-dataset/rows.js';
 import { ARCHS, type Arch, type Hyper } from '../5-rank/scorers.js';
 import type { BackendName } from '../5-rank/backend.js';
@@ -320,17 +322,12 @@ export const COMMANDS: Record<string, Command> = {
       if (num(v, 'near-weight') !== undefined) hyper.nearWeight = num(v, 'near-weight') as number;
       const arch = str(v, 'arch');
       const features = str(v, 'features');
-      const r = await train({
-        db: need(v, 'db', 'train'), arch: arch === undefined ? undefined
-          : checkChoice('--arch', arch, [...ARCHS, 'compare'] as const) as Arch | 'compare',
-        featureSet: features === undefined ? undefined : checkChoice('--features', features,
-          FEATURE_SETS) as FeatureSet,
-        model: str(v, 'model'), modelsDir: str(v, 'models-dir'), seed: num(v, 'seed'), hyper,
-          backend: str(v, 'backend') as BackendName | undefined,
-        resamples: num(v, 'resamples'), targetPrecision: num(v, 'target-precision'), budget: num(v, 'budget'),
-          onProgress,
-        selection: checkChoice('--selection', str(v, 'selection') ?? 'auto', ['auto', 'validation', 'cv'] as const),
-          folds: num(v, 'folds'),
+      const r = await trainAndScore({
+        db: need(v, 'db', 'train'), arch: arch === undefined ? undefined : checkChoice('--arch', arch, [...ARCHS, 'compare'] as const) as Arch | 'compare',
+        featureSet: features === undefined ? undefined : checkChoice('--features', features, FEATURE_SETS) as FeatureSet,
+        model: str(v, 'model'), modelsDir: str(v, 'models-dir'), seed: num(v, 'seed'), hyper, backend: str(v, 'backend') as BackendName | undefined,
+        resamples: num(v, 'resamples'), targetPrecision: num(v, 'target-precision'), budget: num(v, 'budget'), onProgress,
+        selection: checkChoice('--selection', str(v, 'selection') ?? 'auto', ['auto', 'validation', 'cv'] as const), folds: num(v, 'folds'),
         allWalks: allWalks === 'auto' ? undefined : allWalks === 'yes',
       });
       console.log(formatTrain(r));
@@ -350,10 +347,11 @@ export const COMMANDS: Record<string, Command> = {
     options: { db: { type: 'string' }, 'model-dir': { type: 'string' }, inbox: { type: 'string' },
       out: { type: 'string' } },
     async run(v, _p, onProgress) {
-      const r = await score({
-        db: need(v, 'db', 'score'), modelDir: str(v, 'model-dir'), inbox: str(v, 'inbox'), out: str(v, 'out'),
-        decodeWorkers: decodeWorkers(), onProgress,
-      });
+      const db = need(v, 'db', 'score');
+      const inbox = str(v, 'inbox');
+      const r = inbox !== undefined
+        ? await scoreInbox({ db, modelDir: str(v, 'model-dir'), inbox, out: str(v, 'out'), onProgress })
+        : await scorePhotos({ db, modelDir: str(v, 'model-dir'), onProgress });
       const c = r.counts;
       console.log(`${r.set === 'inbox' ? 'inbox' : 'corpus'}: ${c.total} photos scored by ${r.model}: ` +
         `${c.keeper ?? 0} confirmed keepers, ${c.review ?? 0} review recommended, ` +

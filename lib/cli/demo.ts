@@ -10,8 +10,9 @@ import { runEmbed, runIngest } from '../pipeline/stages.js';
 import { formatMatch, match } from '../3-match/match.js';
 import { FluxError } from '../util/check.js';
 import { formatIngest } from './commands.js';
-import { formatTrain, train } from '../5-rank/train.js';
-import { score } from '../6-score/score.js';
+import { formatTrain } from '../5-rank/verdict.js';
+import { trainAndScore } from '../pipeline/train-and-score.js';
+import { scoreInbox } from '../pipeline/inbox.js';
 import { averagePrecision } from '../5-rank/metrics.js';
 import { writeReport } from '../9-report/report.js';
 import { progressBar } from './progress-bar.js';
@@ -64,7 +65,7 @@ async function demo(): Promise<void> {
     const wrong = truthOk.filter((k) => byPath.get(k.path)?.status === 'matched' && byPath.get(k.path)?.matched !== k.original).length;
     console.log(`    against the ground truth: ${right}/${truthOk.filter((k) => k.original !== null).length} keepers with an original linked right, ${wrong} wrong links`);
     console.log('5/7 train and compare the keeper rankers');
-    const t = await train({ db: dbFile, onProgress: bar });
+    const t = await trainAndScore({ db: dbFile, onProgress: bar });
     bar.stop();
     console.log(formatTrain(t).replace(/^/gm, '    '));
     // what a perfect reading of the pictures could reach: the sample's hidden taste (its walks' luck aside)
@@ -72,7 +73,7 @@ async function demo(): Promise<void> {
     const tasteAp = averagePrecision(photos.map((p) => p.taste), photos.map((p) => (p.keeper ? 1 : 0)));
     console.log(`    the sample's hidden taste itself ranks its keepers at AP ${tasteAp.toFixed(3)} over all its photos (chance ${(photos.filter((p) => p.keeper).length / photos.length).toFixed(3)}): the ceiling for a model that read the pictures perfectly`);
     console.log('6/7 score the inbox (the corpus was rescored by training)');
-    const inbox = await score({ db: dbFile, inbox: sample.inbox, out: join(data, 'reports', 'inbox.html'), onProgress: bar });
+    const inbox = await scoreInbox({ db: dbFile, inbox: sample.inbox, out: join(data, 'reports', 'inbox.html'), onProgress: bar });
     bar.stop();
     for (const [set, c] of [['corpus', t.scored ?? {}], ['inbox ', inbox.counts]] as const) {
       console.log(`    ${set} ${c.total} photos: ${c.keeper ?? 0} confirmed keepers, ${c.review ?? 0} review recommended (>= 0.8), ${c.uncertain ?? 0} uncertain, ` +

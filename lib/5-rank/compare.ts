@@ -1,0 +1,149 @@
+/**
+ * The comparison: which rankers are trained (the plan), training and judging each, choosing the candidate by
+ * validation AP or out-of-fold AP, and holding the choice against logistic regression and the metadata-only model
+ * out of fold over every walk, with paired differences.
+ */
+import type { Dataset, FeatureSet } from '../4-dataset/rows.js';
+import type { OnProgress } from '../util/progress.js';
+import { assess, fit, rowsOf, selectColumns, type CandidateResult, type Fitted } from './fit.js';
+import { alignedOutOfFold, crossValidate } from './folds.js';
+import { evaluate, pairedApDifference, type Estimate } from './metrics.js';
+import { CANDIDATES, type Arch, type Hyper } from './scorers.js';
+
+export interface AllWalks {
+  /** Folds trained (the fewest of the three models; fewer than asked when walks or keepers are few). */
+  folds: number;
+  /** Photos scored by all three models, and photos left unscored (walks of a fold that could not train). */
+  photos: number;
+  unscored: number;
+  keepers: number;
+  models: Array<{ name: string; arch: Arch; featureSet: FeatureSet; ap: Estimate; auc: Estimate; pairAcc: Estimate }>;
+  /** AP of the chosen model minus logistic regression's, and minus the metadata-only model's. */
+  vsLogistic: Estimate | null;
+  vsMetadata: Estimate | null;
+}
+
+export type Experiment = { arch: Arch; featureSet: FeatureSet };
+
+/** The experiments of a comparison: every candidate on each feature set, the baselines on theirs. */
+export function plan(hasVector: boolean): Experiment[] {
+  if (!hasVector) {
+    return [
+      ...CANDIDATES.map((arch) => ({ arch, featureSet: 'descriptor+context' as FeatureSet })),
+      { arch: 'logistic', featureSet: 'descriptor+context' },
+      { arch: 'metadata', featureSet: 'context' },
+      { arch: 'chance', featureSet: 'context' },
+    ];
+  }
+  const sets: FeatureSet[] = ['vector', 'vector+descriptor', 'vector+descriptor+context'];
+  return [
+    ...sets.map((featureSet) => ({ arch: 'pairwise' as Arch, featureSet })),
+    ...sets.map((featureSet) => ({ arch: 'contrastive' as Arch, featureSet })),
+    { arch: 'contrastive-multi', featureSet: 'vector+descriptor+context' },
+    // logistic regression on every feature set a candidate uses: the winner is compared on its own features
+    ...sets.map((featureSet) => ({ arch: 'logistic' as Arch, featureSet })),
+    { arch: 'metadata', featureSet: 'context' },
+    { arch: 'chance', featureSet: 'vector+descriptor+context' },
+  ];
+}
+
+/** What the experiments gave: each one's figures, its fitted model, and how the winner is to be chosen. */
+export interface Trained {
+  results: CandidateResult[];
+  fitted: Map<string, Fitted>;
+}
+
+/** Trains and judges every experiment; with `cv`, also its out-of-fold figures on the training and validation walks. */
+export async function runExperiments(
+  full: Dataset,
+  experiments: readonly Experiment[],
+  o: { seed: number; resamples: number; cv: boolean; folds: number; hyper?: Partial<Hyper>; onProgress?: OnProgress },
+): Promise<Trained> {
+  const results: CandidateResult[] = [];
+  const fitted = new Map<string, Fitted>();
+  let done = 0;
+  for (const e of experiments) {
+    o.onProgress?.({ stage: `train ${e.arch} · ${e.featureSet}`, done, total: experiments.length });
+    const ds = selectColumns(full, e.featureSet);
+    const f = await fit(ds, e.arch, o.seed, o.hyper);
+    const r = assess(ds, f, o.seed, o.resamples);
+    if (o.cv && e.arch !== 'chance') r.cv = await crossValidate(ds, e.arch, o.seed, o.folds, o.hyper);
+    results.push(r);
+    fitted.set(r.name, f);
+    done++;
+  }
+  o.onProgress?.({ stage: 'train', done, total: experiments.length });
+  return { results, fitted };
+}
+
+/**
+ * The winner: among the candidates (every result for a single architecture) the best by out-of-fold AP (`cv`) or
+ * validation AP. Cross-validation that could not score any keeper (a handful of walks) leaves validation AP to
+ * decide; the selection actually used is returned.
+ */
+export function chooseWinner(
+  results: readonly CandidateResult[],
+  compare: boolean,
+  selection: 'cv' | 'validation',
+): { winner: CandidateResult; selection: 'cv' | 'validation' } {
+  const pool = results.filter((r) => !compare || CANDIDATES.includes(r.arch));
+  const used = selection === 'cv' && !pool.some((r) => Number.isFinite(r.cv?.ap)) ? 'validation' : selection;
+  const key = (r: CandidateResult): number => {
+    const v = used === 'cv' ? r.cv?.ap : r.valAp;
+    return typeof v === 'number' && Number.isFinite(v) ? v : -1;
+  };
+  return { winner: pool.reduce((a, b) => (key(b) > key(a) ? b : a)), selection: used };
+}
+
+/** Keepers among the original views of a split. */
+export const keepersIn = (ds: Dataset, split: 'train' | 'val' | 'test'): number =>
+  rowsOf(ds, split).filter((r) => ds.y[r]).length;
+
+/**
+ * The chosen architecture against logistic regression (its feature set) and the metadata-only model, each scored
+ * out of fold over every walk (the same folds for all three), so every keeper counts; with paired differences.
+ */
+export async function compareOverAllWalks(
+  full: Dataset,
+  results: CandidateResult[],
+  winner: CandidateResult,
+  o: { seed: number; folds: number; resamples: number; hyper?: Partial<Hyper>; onProgress?: OnProgress },
+): Promise<AllWalks | null> {
+  const { seed, resamples } = o;
+  // logistic regression on the chosen model's own features, and the metadata-only model on context
+  const lr = { arch: 'logistic' as Arch, featureSet: winner.featureSet, name: `logistic · ${winner.featureSet}` };
+  const hasMeta = results.some((c) => c.arch === 'metadata');
+  const meta = hasMeta
+    ? { arch: 'metadata' as Arch, featureSet: 'context' as FeatureSet, name: 'metadata · context' }
+    : undefined;
+  type Entry = { arch: Arch; featureSet: FeatureSet; name: string };
+  const entries: Entry[] = [winner, lr, ...(meta ? [meta] : [])];
+  const models = entries.map((c) => ({ ds: selectColumns(full, c.featureSet), arch: c.arch }));
+  const oof = await alignedOutOfFold(models, seed, o.folds, o.hyper, 'all', (i) =>
+    o.onProgress?.({ stage: `all walks ${entries[i]?.name}`, done: i, total: entries.length }),
+  );
+  o.onProgress?.({ stage: 'all walks', done: entries.length, total: entries.length });
+  const y = oof.rows.map((r) => full.y[r] as number);
+  if (!y.some(Boolean)) return null;
+  const session = oof.rows.map((r) => full.session[r] as number);
+  const figures = entries.map((c, i) => {
+    const m = evaluate(oof.scores[i] as number[], y, session, { resamples, seed });
+    return { name: c.name, arch: c.arch, featureSet: c.featureSet, ap: m.ap, auc: m.auc, pairAcc: m.session_pair_acc };
+  });
+  const diff = (c: Entry | undefined): Estimate | null => {
+    const i = c ? entries.indexOf(c) : -1;
+    return i > 0
+      ? pairedApDifference(oof.scores[0] as number[], oof.scores[i] as number[], y, session, { resamples, seed })
+      : null;
+  };
+  const photos = full.views.filter((v) => v === 0).length;
+  return {
+    folds: oof.folds,
+    photos: oof.rows.length,
+    unscored: photos - oof.rows.length,
+    keepers: y.filter(Boolean).length,
+    models: figures,
+    vsLogistic: diff(lr),
+    vsMetadata: diff(meta),
+  };
+}

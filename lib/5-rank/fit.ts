@@ -1,0 +1,137 @@
+/**
+ * One ranker trained and judged: the columns of a feature set, standardisation on the training rows, the learner,
+ * and its validation and test figures with a calibration chosen on validation.
+ */
+import { CONTEXT_NAMES } from '../db/schema.js';
+import { fitStandardizer, standardize, type Dataset, type FeatureSet, type Standardizer } from '../4-dataset/rows.js';
+import type { SplitName } from '../4-dataset/split.js';
+import { FluxError } from '../util/check.js';
+import { calibrateAll, chooseCalibration, type CalibrationChoice } from './calibrate.js';
+import { evaluate, pointMetrics, type Metrics } from './metrics.js';
+import { scoreRows, trainScorer, type Arch, type Hyper, type ScorerParams, type TrainLog } from './scorers.js';
+
+/** Columns of the full feature rows that make up a smaller feature set. */
+function columnsFor(ds: Dataset, fs: FeatureSet): number[] {
+  const isVec = (n: string): boolean => /^v\d+$/.test(n);
+  const ctx = new Set(CONTEXT_NAMES);
+  const want = (n: string): boolean =>
+    isVec(n) ? fs.includes('vector') : ctx.has(n) ? fs.includes('context') : fs.includes('descriptor');
+  return ds.names.flatMap((n, i) => (want(n) ? [i] : []));
+}
+
+/** A view of the dataset restricted to some columns. */
+export function selectColumns(ds: Dataset, fs: FeatureSet): Dataset {
+  const cols = columnsFor(ds, fs);
+  if (cols.length === ds.dim) return { ...ds, featureSet: fs };
+  const n = ds.ids.length;
+  const x = new Float32Array(n * cols.length);
+  for (let r = 0; r < n; r++) {
+    for (let j = 0; j < cols.length; j++) x[r * cols.length + j] = ds.x[r * ds.dim + (cols[j] as number)] as number;
+  }
+  return { ...ds, featureSet: fs, dim: cols.length, names: cols.map((c) => ds.names[c] as string), x };
+}
+
+/** What one trained model needs to score and to be saved. */
+export interface Fitted {
+  arch: Arch;
+  featureSet: FeatureSet;
+  names: string[];
+  standardizer: Standardizer;
+  params: ScorerParams;
+  log: TrainLog[];
+  seconds: number;
+}
+
+/** Rows of a split (original views only, unless `originalsOnly` is false). */
+export const rowsOf = (
+  ds: Pick<Dataset, 'split' | 'views'>,
+  split: SplitName | 'none',
+  originalsOnly = true,
+): number[] => ds.split.flatMap((s, i) => (s === split && (!originalsOnly || ds.views[i] === 0) ? [i] : []));
+
+/** Trains one architecture on one dataset. */
+export async function fit(
+  ds: Dataset,
+  arch: Arch,
+  seed: number,
+  hyper: Partial<Hyper> = {},
+  onEpoch?: (l: TrainLog) => void,
+): Promise<Fitted & { xs: Float32Array }> {
+  const t0 = performance.now();
+  const train = rowsOf(ds, 'train', false);
+  const standardizer = fitStandardizer(ds.x, ds.dim, train);
+  const xs = standardize(ds.x, ds.dim, standardizer);
+  const data = { x: xs, dim: ds.dim, y: ds.y, session: ds.session, ids: ds.ids, train, val: rowsOf(ds, 'val') };
+  const { params, log } = await trainScorer(arch, data, hyper, seed, onEpoch);
+  checkFiniteWeights(params, `${arch} · ${ds.featureSet}`, hyper);
+  const seconds = (performance.now() - t0) / 1000;
+  return { arch, featureSet: ds.featureSet, names: ds.names, standardizer, params, log, seconds, xs };
+}
+
+/** A model whose weights ran away scores NaN: said when it is trained, not found later in its scores. */
+export function checkFiniteWeights(params: ScorerParams, what: string, hyper: Partial<Hyper> = {}): void {
+  const bad = Object.entries(params.weights).find(([, w]) => w.values.some((v) => !Number.isFinite(v)));
+  if (bad) {
+    throw new FluxError(
+      `train ${what}: training diverged (weight ${bad[0]} is not finite); lower --learning-rate` +
+        `${hyper.learningRate !== undefined ? ` (it is ${hyper.learningRate})` : ''} or --epochs`,
+    );
+  }
+}
+
+/** One ranker of the comparison with its figures. */
+export interface CandidateResult {
+  name: string;
+  arch: Arch;
+  featureSet: FeatureSet;
+  valAp: number;
+  /** Out-of-fold AP and ROC AUC over session folds of the training and validation walks (when cross-validated). */
+  cv: { ap: number; auc: number; folds: number } | null;
+  /** Test metrics (ranking on raw scores; ECE on the calibrated probability), with bootstrap 95% intervals. */
+  test: Metrics;
+  calibration: CalibrationChoice | null;
+  epochs: number;
+  seconds: number;
+}
+
+/** Validation and test evaluation of a fitted model, with its calibration chosen on validation. */
+export function assess(
+  ds: Dataset,
+  f: Fitted & { xs: Float32Array },
+  seed: number,
+  resamples: number,
+): CandidateResult {
+  const val = rowsOf(ds, 'val');
+  const test = rowsOf(ds, 'test');
+  const sv = scoreRows(f.params, f.xs, ds.dim, val, ds.ids);
+  const st = scoreRows(f.params, f.xs, ds.dim, test, ds.ids);
+  const yv = val.map((r) => ds.y[r] as number);
+  const yt = test.map((r) => ds.y[r] as number);
+  const calibration = chooseCalibration(
+    sv,
+    yv,
+    val.map((r) => ds.session[r] as number),
+    { seed },
+  );
+  const prob = calibrateAll(calibration.calibration, st);
+  return {
+    name: `${f.arch} · ${f.featureSet}`,
+    arch: f.arch,
+    featureSet: f.featureSet,
+    valAp: pointMetrics(
+      sv,
+      yv,
+      val.map((r) => ds.session[r] as number),
+    ).ap,
+    cv: null,
+    test: evaluate(
+      st,
+      yt,
+      test.map((r) => ds.session[r] as number),
+      { prob, resamples, seed },
+    ),
+    calibration,
+    epochs: f.log.length,
+    seconds: f.seconds,
+  };
+}

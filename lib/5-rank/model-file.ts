@@ -1,0 +1,97 @@
+/**
+ * The keeper model file: `models/keeper-<id>/` holds config.json, weights.json, calibration.json, metrics.json and
+ * model.onnx. Training writes it; scoring, the ONNX export and the report read it. The database records which
+ * folder the last training wrote (see lib/db/models.ts).
+ */
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { Db } from '../db/duckdb.js';
+import { recordedModelDir } from '../db/models.js';
+import type { FeatureSet } from '../4-dataset/rows.js';
+import { FluxError } from '../util/check.js';
+import { writeFileAtomic } from '../util/fsutil.js';
+import type { CalibrationChoice } from './calibrate.js';
+import { scorerGraph } from './graph.js';
+import type { Arch, Hyper, ScorerParams } from './scorers.js';
+
+/** Saved keeper model: everything `flux score` and the ONNX export need. */
+export interface KeeperModel {
+  id: string;
+  arch: Arch;
+  featureSet: FeatureSet;
+  embeddingModel: string | null;
+  seed: number;
+  /** The seed of the split by walk it was trained, calibrated and tested on (absent in older models). */
+  splitSeed?: number;
+  hyper: Partial<Hyper>;
+  backend: string;
+  scheme: string;
+  names: string[];
+  dim: number;
+  standardizer: { mean: number[]; std: number[] };
+  params: ScorerParams;
+  calibration: CalibrationChoice;
+  threshold: { rule: string; value: number | null };
+  createdAt: string;
+}
+
+/** Writes `keeper-<id>/`: config.json, weights.json, calibration.json, metrics.json, model.onnx. */
+export function saveModel(dir: string, model: KeeperModel, metrics: unknown): void {
+  mkdirSync(dir, { recursive: true });
+  const { params, standardizer, calibration, ...config } = model;
+  const configJson = {
+    ...config,
+    names: undefined,
+    columns: model.names.length,
+    calibration: calibration.calibration.method,
+  };
+  writeFileAtomic(join(dir, 'config.json'), JSON.stringify(configJson, null, 2));
+  writeFileAtomic(join(dir, 'weights.json'), JSON.stringify({ names: model.names, standardizer, params }));
+  writeFileAtomic(join(dir, 'calibration.json'), JSON.stringify(calibration, null, 2));
+  const finite = (_k: string, v: unknown): unknown => (typeof v === 'number' && !Number.isFinite(v) ? null : v);
+  writeFileAtomic(join(dir, 'metrics.json'), JSON.stringify(metrics, finite, 2));
+  writeFileAtomic(join(dir, 'model.onnx'), modelGraph(model));
+}
+
+/** Loads a saved keeper model folder. */
+export function loadKeeperModel(dir: string): KeeperModel {
+  const need = ['config.json', 'weights.json', 'calibration.json'];
+  for (const f of need) {
+    if (!existsSync(join(dir, f)))
+      throw new FluxError(`--model-dir: ${join(dir, f)} not found; train a model with flux train first`);
+  }
+  const read = <T>(f: string): T => JSON.parse(readFileSync(join(dir, f), 'utf8')) as T;
+  const config = read<KeeperModel>('config.json');
+  const weights = read<Pick<KeeperModel, 'names' | 'standardizer' | 'params'>>('weights.json');
+  const calibration = read<KeeperModel['calibration']>('calibration.json');
+  return { ...config, ...weights, calibration };
+}
+
+/** The model's ONNX graph (features in, keeper score out). */
+export function modelGraph(model: KeeperModel): Uint8Array {
+  const std = { mean: Float32Array.from(model.standardizer.mean), std: Float32Array.from(model.standardizer.std) };
+  return scorerGraph(model.dim, std, model.params, model.calibration.calibration, {
+    keeper_model: model.id,
+    arch: model.arch,
+    feature_set: model.featureSet,
+    embedding_model: model.embeddingModel ?? '',
+    seed: String(model.seed),
+    ...(model.splitSeed !== undefined ? { split_seed: String(model.splitSeed) } : {}),
+    feature_names: model.names.filter((n) => !/^v\d+$/.test(n)).join(','),
+  });
+}
+
+/** The keeper model named by `--model-dir`, else the one the last `flux train` recorded in the database. */
+export async function currentModelDir(db: Db, dir?: string): Promise<string> {
+  if (dir) return resolve(dir);
+  const recorded = await recordedModelDir(db, 'keeper_model');
+  if (!recorded)
+    throw new FluxError(`${db.file}: no keeper model yet; run flux train --db ${db.file} first (or pass --model-dir)`);
+  if (!existsSync(join(recorded, 'config.json'))) {
+    throw new FluxError(
+      `${db.file}: the keeper model the last flux train recorded, ${recorded}, is gone; ` +
+        `run flux train --db ${db.file} again (or pass --model-dir)`,
+    );
+  }
+  return recorded;
+}

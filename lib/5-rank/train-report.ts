@@ -1,0 +1,63 @@
+/**
+ * What `flux train` returns and saves in metrics.json: every ranker's figures, the winner and how it was chosen, the
+ * all-walks comparison, the photo-level split check, the threshold and the data it all rests on.
+ */
+import type { TradeoffPoint } from './calibrate.js';
+import type { AllWalks } from './compare.js';
+import type { CandidateResult } from './fit.js';
+import type { Metrics, ReliabilityBin } from './metrics.js';
+
+/** What surfacing every photo scoring at least the threshold does on held-out rows. */
+export interface ThresholdOutcome {
+  surfaced: number;
+  budget: number;
+  precision: number | null;
+  recall: number | null;
+}
+
+/** Counts of the data the comparison rests on. */
+export interface TrainCounts {
+  rows: number;
+  photos: number;
+  keepers: number;
+  train: number;
+  val: number;
+  test: number;
+  testKeepers: number;
+  keeperRate: number;
+  missingVector: number;
+}
+
+export interface TrainReport {
+  id: string;
+  dir: string;
+  backend: string;
+  seed: number;
+  embeddingModel: string | null;
+  winner: CandidateResult;
+  results: CandidateResult[];
+  /** How the winner was chosen. */
+  selection: string;
+  /**
+   * The chosen architecture, logistic regression (same features) and the metadata-only model scored out of fold over
+   * every walk, with session-bootstrap intervals, and the chosen one's AP minus each baseline's (paired bootstrap).
+   */
+  allWalks: AllWalks | null;
+  /** The winner retrained on the photo-level split: its test AP there against the honest split's. */
+  photoSplit: { ap: Metrics['ap']; sessionAp: Metrics['ap'] } | null;
+  /**
+   * The auto-surface threshold: chosen on the validation walks (`point`), and what it does on the test walks, which
+   * had no say in it (`test`: the share surfaced, and the precision and recall there).
+   */
+  threshold: { rule: string; point: TradeoffPoint | null; test?: ThresholdOutcome | null };
+  /** The winner's reliability on the test split (calibrated scores, 10 bins). */
+  reliability: ReliabilityBin[];
+  /** Its precision / recall / budget trade-off on validation (at most 200 thresholds). */
+  tradeoff: TradeoffPoint[];
+  data: TrainCounts;
+  /** The split by walk: the seed it was made with (a stored split keeps its own), and what kept it current. */
+  split: { seed: number; note: string | null };
+  seconds: number;
+  /** Photos per band after the rescore (null when not rescored). */
+  scored: Record<string, number> | null;
+}

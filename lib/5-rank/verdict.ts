@@ -1,0 +1,185 @@
+/**
+ * The comparison in words and as a table: which ranker was chosen and why, how it stands against the baselines on
+ * the test walks and over all walks, and the threshold (what `flux train` prints and the notebook shows).
+ */
+import { plural } from '../util/text.js';
+import type { CandidateResult } from './fit.js';
+import type { Estimate } from './metrics.js';
+import { CANDIDATES, type Arch } from './scorers.js';
+import type { TrainReport } from './train-report.js';
+
+/** A number as text with 3 decimals, or n/a (NaN is stored as null in metrics.json). */
+export const n3 = (v: number | null | undefined): string =>
+  typeof v === 'number' && Number.isFinite(v) ? v.toFixed(3) : 'n/a';
+/** A value with its interval, or n/a. */
+export const est = (e: { value: number; lo: number; hi: number }): string =>
+  Number.isFinite(e.value) ? `${n3(e.value)} [${n3(e.lo)}, ${n3(e.hi)}]` : 'n/a';
+
+/** A paired AP difference in words: ahead or behind, and whether its interval leaves zero. */
+export function apWord(e: Estimate | null): string {
+  if (!e || !Number.isFinite(e.value)) return 'n/a';
+  const sign = `${e.value >= 0 ? '+' : ''}${n3(e.value)} [${n3(e.lo)}, ${n3(e.hi)}]`;
+  const word =
+    e.value > 0
+      ? e.lo > 0
+        ? 'ahead'
+        : 'ahead within the noise'
+      : e.value < 0
+        ? e.hi < 0
+          ? 'behind'
+          : 'behind within the noise'
+        : 'level';
+  return `${word} (${sign})`;
+}
+
+/** The all-walks comparison in two sentences. */
+function allWalksLines(r: TrainReport): string[] {
+  const a = r.allWalks;
+  if (!a) return [];
+  const [cw, ...base] = a.models;
+  const left = a.unscored ? `; ${a.unscored} photos in walks no fold could train on left out` : '';
+  return [
+    `Over all walks, each held out once in ${a.folds} session folds ` +
+      `(${a.keepers} keepers in ${a.photos} photos${left}), ` +
+      `its out-of-fold AP is ${cw ? est(cw.ap) : 'n/a'}` +
+      base.map((m) => `, ${est(m.ap)} for ${m.arch === 'metadata' ? 'the metadata-only model' : m.name}`).join('') +
+      '.',
+    'Difference in AP over all walks (paired session bootstrap): ' +
+      `against logistic regression ${apWord(a.vsLogistic)}; ` +
+      `against the metadata-only model ${apWord(a.vsMetadata)}. ` +
+      'The architecture was chosen on the training and validation walks, which make up most of these folds, ' +
+      'so this comparison leans its way a little.',
+  ];
+}
+
+/** Which ranker won and why, in words (the CLI and the comparison notebook print it). */
+export function verdict(r: TrainReport): string {
+  // a baseline of several variants is named by the figure the winner was chosen by, never by its test AP
+  const chosenBy = (c: CandidateResult): number => {
+    const v = r.selection === 'validation AP' ? c.valAp : (c.cv?.ap ?? c.valAp);
+    return typeof v === 'number' && Number.isFinite(v) ? v : -1;
+  };
+  const by = (arch: Arch): CandidateResult | undefined =>
+    r.results.filter((c) => c.arch === arch).sort((a, b) => chosenBy(b) - chosenBy(a))[0];
+  const w = r.winner;
+  const lr = r.results.find((c) => c.arch === 'logistic' && c.featureSet === w.featureSet) ?? by('logistic');
+  const meta = by('metadata');
+  const chance = by('chance');
+  const byVal = r.selection === 'validation AP';
+  const byCv = !byVal && w.cv;
+  const lines = [
+    `Chosen: ${w.name}, by ${r.selection}` +
+      `${byCv ? ` (${n3(w.cv?.ap)}, ROC AUC ${n3(w.cv?.auc)})` : ` (${n3(w.valAp)})`}.`,
+  ];
+  // by name: a report read back from metrics.json holds copies, not the winner itself
+  const others = r.results.filter((c) => CANDIDATES.includes(c.arch) && c.name !== w.name);
+  if (others.length) {
+    const runner = others.sort((a, b) =>
+      byVal ? b.valAp - a.valAp : (b.cv?.ap ?? 0) - (a.cv?.ap ?? 0),
+    )[0] as CandidateResult;
+    lines.push(`Runner-up: ${runner.name} (${n3(byVal ? runner.valAp : runner.cv?.ap)}).`);
+  }
+  const rate = ((r.data.testKeepers / Math.max(1, r.data.test)) * 100).toFixed(1);
+  lines.push(
+    `On the held-out test walks its AP is ${est(w.test.ap)}` +
+      (lr ? `, against ${est(lr.test.ap)} for ${lr.name}` : '') +
+      (meta ? `, ${est(meta.test.ap)} for the metadata-only model` : '') +
+      (chance ? ` and ${est(chance.test.ap)} for chance` : '') +
+      ` (chance AP is about the test keeper rate, ${rate}%: ` +
+      `${plural(r.data.testKeepers, 'keeper')} in ${r.data.test} photos).`,
+  );
+  const beats = (o?: CandidateResult): string =>
+    !o
+      ? 'n/a'
+      : w.test.ap.value > o.test.ap.value
+        ? w.test.ap.lo > o.test.ap.hi
+          ? 'yes, with intervals apart'
+          : 'higher, but the intervals overlap'
+        : 'no';
+  lines.push(`Beats logistic regression on test AP: ${beats(lr)}; beats the metadata-only model: ${beats(meta)}.`);
+  lines.push(...allWalksLines(r));
+  const pairAcc = w.test.session_pair_acc.value;
+  const share =
+    pairAcc !== null && Number.isFinite(pairAcc)
+      ? `${(100 * pairAcc).toFixed(0)}% of the time`
+      : 'an unknown share of the time (no test walk has both)';
+  lines.push(
+    `Within a walk it orders a keeper above a non-keeper ${share}; ` +
+      `calibrated by ${w.calibration?.calibration.method}, its test ECE is ${est(w.test.ece)}.`,
+  );
+  if (r.photoSplit) {
+    const gain = r.photoSplit.ap.value - r.photoSplit.sessionAp.value;
+    lines.push(
+      'Dealing frames to splits one by one instead of whole walks ' +
+        `${gain > 0 ? 'flatters' : 'changes'} the test AP by ` +
+        `${gain >= 0 ? '+' : ''}${gain.toFixed(3)} (${est(r.photoSplit.ap)} against ${est(r.photoSplit.sessionAp)}).`,
+    );
+  }
+  if (r.data.keepers < 300)
+    lines.push(`With ${r.data.keepers} keepers the intervals are wide: treat the order of close models as unsettled.`);
+  return lines.join('\n');
+}
+
+/** The threshold line: where it lies on validation and what it does on the test walks. */
+function thresholdLine(r: TrainReport): string {
+  const p = r.threshold.point;
+  const tt = r.threshold.test;
+  if (!p)
+    return (
+      `Auto-surface threshold (${r.threshold.rule}): ` +
+      'no threshold reaches the target on validation; nothing is surfaced automatically'
+    );
+  const onTest = tt
+    ? `; on the test walks it surfaces ${tt.surfaced} photos (${(100 * tt.budget).toFixed(1)}%), ` +
+      `precision ${tt.precision === null ? 'n/a' : tt.precision.toFixed(2)}, ` +
+      `recall ${tt.recall === null ? 'n/a' : tt.recall.toFixed(2)}`
+    : '';
+  return (
+    `Auto-surface threshold (${r.threshold.rule}): ${p.threshold.toFixed(3)} ` +
+    `(validation precision ${p.precision.toFixed(2)}, ` +
+    `recall ${p.recall.toFixed(2)}, ${(100 * p.budget).toFixed(1)}% of photos surfaced)${onTest}`
+  );
+}
+
+/** The comparison as a text table (what the CLI prints). */
+export function formatTrain(r: TrainReport): string {
+  const cvCol = r.results.some((c) => c.cv);
+  const d = r.data;
+  const lines = [
+    `backend ${r.backend}; seed ${r.seed}; embedding ${r.embeddingModel ?? 'none (pixel descriptor and context only)'}`,
+    `data: ${d.photos} photos, ${d.keepers} keepers (rate ${d.keeperRate.toFixed(4)}); ` +
+      `train ${d.train}, val ${d.val}, ` +
+      `test ${d.test} (split by walk, seed ${r.split.seed})`,
+    ...(r.split.note ? [`note: ${r.split.note}`] : []),
+    '',
+    `${'model'.padEnd(46)} ${'val AP'.padStart(6)} ${cvCol ? `${'cv AP'.padStart(6)} ` : ''} ` +
+      `${'test AP [95% CI]'.padEnd(22)} ${'ROC AUC'.padEnd(22)} ${'P@36'.padStart(5)} ${'P@5%'.padStart(5)} ` +
+      `${'in-walk pairs'.padEnd(22)} ${'NDCG/walk'.padStart(9)} ECE`,
+  ];
+  for (const c of [...r.results].sort((a, b) => b.test.ap.value - a.test.ap.value)) {
+    const t = c.test;
+    lines.push(
+      `${(c.name + (c.name === r.winner.name ? ' *' : '')).padEnd(46)} ${n3(c.valAp).padStart(6)} ` +
+        `${cvCol ? `${(c.cv ? n3(c.cv.ap) : '').padStart(6)} ` : ''} ` +
+        `${est(t.ap).padEnd(22)} ${est(t.auc).padEnd(22)} ` +
+        `${n3(t.p_at_36.value).padStart(5)} ${n3(t.p_at_5pct.value).padStart(5)} ` +
+        `${est(t.session_pair_acc).padEnd(22)} ` +
+        `${n3(t.session_ndcg.value).padStart(9)} ${n3(t.ece.value)}`,
+    );
+  }
+  const chosen =
+    r.results.length > 1
+      ? `* chosen among the candidates (pairwise, contrastive) by ${r.selection}`
+      : '* the one model asked for (--arch)';
+  lines.push('', `${chosen}. Intervals: session bootstrap, 95%.`);
+  lines.push(verdict(r));
+  lines.push(thresholdLine(r));
+  lines.push(`model written to ${r.dir}`);
+  if (r.scored)
+    lines.push(
+      `photos rescored: ${Object.entries(r.scored)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ')}`,
+    );
+  return lines.join('\n');
+}

@@ -1,0 +1,126 @@
+/**
+ * Scoring rows with a saved keeper model: features in the model's column order, its ONNX graph, then the keeper and
+ * failure rules (a confirmed keeper scores 1.0, a clear technical failure 0.0 with the reason) and the band.
+ */
+import { join } from 'node:path';
+import type { Db } from '../db/duckdb.js';
+import { workspaceOf } from '../db/schema.js';
+import { DESCRIPTOR_NAMES } from '../2-embed/descriptor.js';
+import { loadFeatures, type FeatureRows } from '../4-dataset/rows.js';
+import { bandOf, type Band } from '../5-rank/calibrate.js';
+import type { KeeperModel } from '../5-rank/model-file.js';
+import { OnnxScorer } from '../onnx/scorer.js';
+import { FluxError } from '../util/check.js';
+import { failureReason } from './failures.js';
+
+/** The pixel descriptor of every image of a set, by id. */
+export async function descriptorMap(db: Db, set: 'photos' | 'inbox'): Promise<Map<number, Record<string, number>>> {
+  const cols = DESCRIPTOR_NAMES.map((n) => `"${n}"`).join(', ');
+  const rows = await db.all<Record<string, number> & { id: number }>(
+    `SELECT id, ${cols} FROM descriptors WHERE "set" = ?`,
+    [set],
+  );
+  return new Map(rows.map((r) => [r.id, r]));
+}
+
+/** Features of a set in the model's column order (checked). */
+export async function modelFeatures(db: Db, model: KeeperModel, set: 'photos' | 'inbox'): Promise<FeatureRows> {
+  const rows = await loadFeatures(db, await workspaceOf(db), {
+    set,
+    featureSet: model.featureSet,
+    modelId: model.embeddingModel,
+  });
+  if (rows.ids.length && (rows.dim !== model.dim || rows.names.some((n, i) => n !== model.names[i]))) {
+    throw new FluxError(
+      `keeper model ${model.id} expects ${model.dim} features (${model.featureSet}); the ${set} rows have ` +
+        `${rows.dim}. Re-embed with ${model.embeddingModel} or retrain`,
+    );
+  }
+  return rows;
+}
+
+export interface ScoredRow {
+  id: number;
+  /** The keeper score: 1.0 confirmed keeper, 0.0 failure, else the model's calibrated probability. */
+  score: number | null;
+  /** The model's calibrated probability whatever the rules say (ranks keepers among themselves, for drafts). */
+  model: number | null;
+  /** The model's raw ranking score before calibration: it orders photos an isotonic calibration ties. */
+  raw: number | null;
+  band: Band | 'unscored';
+  reason: string | null;
+  /** At or above the model's auto-surface threshold (never a confirmed keeper, a failure or an unscored photo). */
+  surfaced: boolean;
+}
+
+/** How far the ONNX graph's score may lie from the TensorFlow.js model's (tested on 1,000 rows). */
+export const SCORE_TOLERANCE = 1e-5;
+
+/**
+ * Whether a score reaches the auto-surface threshold. The threshold was chosen on the model's scores in double
+ * precision; the ONNX graph computes in single precision and equals them within 1e-5, so a photo exactly at the
+ * threshold (with isotonic calibration, a whole tied group at the top) must not fall below it by rounding.
+ */
+export function surfacedAt(score: number, threshold: number | null): boolean {
+  return threshold !== null && score >= threshold - SCORE_TOLERANCE;
+}
+
+/** One photo's row from its probability, raw score, the keeper and failure rules. */
+function scoredRow(
+  id: number,
+  p: number | null,
+  r: number | null,
+  keeper: boolean,
+  d: Record<string, number> | undefined,
+  model: KeeperModel,
+): ScoredRow {
+  if (keeper) return { id, score: 1, model: p, raw: r, band: 'keeper', reason: 'confirmed keeper', surfaced: false };
+  const failure = d ? failureReason(d) : null;
+  if (failure) return { id, score: 0, model: p, raw: r, band: 'failure', reason: failure, surfaced: false };
+  if (p === null) {
+    const reason = d ? `no ${model.embeddingModel} vector` : 'no descriptor (preview failed)';
+    return { id, score: null, model: null, raw: null, band: 'unscored', reason, surfaced: false };
+  }
+  return {
+    id,
+    score: p,
+    model: p,
+    raw: r,
+    band: bandOf(p),
+    reason: null,
+    surfaced: surfacedAt(p, model.threshold.value),
+  };
+}
+
+/** Scores feature rows through the model's ONNX graph, then applies the keeper and failure rules to the ids `all`. */
+export async function scoreRowsOnnx(
+  dir: string,
+  model: KeeperModel,
+  rows: FeatureRows,
+  desc: Map<number, Record<string, number>>,
+  keepers: Set<number>,
+  all: number[],
+): Promise<ScoredRow[]> {
+  const scorer = await OnnxScorer.load(join(dir, 'model.onnx'));
+  try {
+    const empty = { prob: new Float32Array(0), raw: new Float32Array(0) };
+    const { prob, raw } = rows.ids.length ? await scorer.score(rows.x, rows.dim) : empty;
+    const byId = new Map(rows.ids.map((id, i) => [id, i]));
+    return all.map((id): ScoredRow => {
+      const i = byId.get(id);
+      const p = i === undefined ? null : (prob[i] as number);
+      const r = i === undefined ? null : (raw[i] as number);
+      return scoredRow(id, p, r, keepers.has(id), desc.get(id), model);
+    });
+  } finally {
+    await scorer.close();
+  }
+}
+
+/** Photos per band, with the total and the number surfaced. */
+export const countBands = (rows: readonly ScoredRow[]): Record<string, number> => {
+  const c: Record<string, number> = { total: rows.length };
+  for (const r of rows) c[r.band] = (c[r.band] ?? 0) + 1;
+  c.surfaced = rows.filter((r) => r.surfaced).length;
+  return c;
+};

@@ -1,0 +1,67 @@
+/**
+ * `flux score --inbox DIR`: the new photos of an inbox folder are ingested and embedded into the workspace (the
+ * inbox is only read), scored with the keeper model into `inbox_scores`, and listed in an HTML page with
+ * thumbnails. The database is opened once for the whole flow.
+ */
+import { join } from 'node:path';
+import { Db } from '../db/duckdb.js';
+import { archiveRoots, workspaceOf } from '../db/schema.js';
+import { ingest } from '../1-ingest/ingest.js';
+import { embed } from '../2-embed/embed.js';
+import { decodeWorkers } from './stages.js';
+import { currentModelDir, loadKeeperModel } from '../5-rank/model-file.js';
+import { inboxHtml } from '../6-score/inbox-page.js';
+import { countBands, scoreInboxSet, type ScoreReport } from '../6-score/score.js';
+import { assertOutsideArchive, checkDir, checkOutFile, writeFileAtomic } from '../util/fsutil.js';
+import type { OnProgress } from '../util/progress.js';
+
+export interface InboxOptions {
+  db: string;
+  /** The folder of new photos (only read). */
+  inbox: string;
+  /** The keeper model folder (default: the one the last `flux train` recorded). */
+  modelDir?: string;
+  /** The inbox page (default `<workspace>/reports/inbox.html`). */
+  out?: string;
+  /** Image decoding workers of the inbox's embedding; default FLUX_DECODE_WORKERS, else one per core. */
+  decodeWorkers?: number;
+  onProgress?: OnProgress;
+}
+
+/** Ingests, embeds and scores the photos of an inbox folder, and writes the inbox page. */
+export async function scoreInbox(options: InboxOptions): Promise<ScoreReport> {
+  const t0 = performance.now();
+  const inbox = checkDir('--inbox', options.inbox);
+  const db = await Db.openIndex(options.db);
+  try {
+    // the inbox recorded last time may be another folder: this one is the inbox now; where the archive is: never
+    // written, and neither is the inbox
+    const roots = { ...(await archiveRoots(db)), inbox };
+    const dir = await currentModelDir(db, options.modelDir);
+    const model = loadKeeperModel(dir);
+    const workspace = await workspaceOf(db);
+    const out = checkOutFile('--out', options.out ?? join(workspace, 'reports', 'inbox.html'), 'inbox.html');
+    assertOutsideArchive('--out', out, roots);
+    assertOutsideArchive('--db', db.file, roots);
+    assertOutsideArchive('workspace', workspace, roots);
+    await ingest(db, { inbox, workspace, onProgress: options.onProgress });
+    await embed(db, {
+      sets: ['inbox'], model: model.embeddingModel ?? 'none', decodeWorkers: options.decodeWorkers ?? decodeWorkers(),
+      onProgress: options.onProgress,
+    });
+    const r = await scoreInboxSet(db, model, dir);
+    writeFileAtomic(out, inboxHtml(r.items, r.skipped, model, workspace, inbox));
+    return {
+      model: model.id,
+      threshold: model.threshold.value,
+      modelDir: dir,
+      set: 'inbox',
+      counts: countBands(r.scored),
+      html: out,
+      skipped: r.skipped,
+      seconds: (performance.now() - t0) / 1000,
+    };
+  } finally {
+    db.close();
+  }
+}
