@@ -18,6 +18,7 @@ import type { OnProgress } from '../util/progress.js';
 import { BAND_LABELS, bandOf, type Band } from '../5-rank/calibrate.js';
 import { loadFeatures, type FeatureRows } from '../4-dataset/rows.js';
 import { OnnxScorer } from '../onnx/scorer.js';
+import type { Provider, ProviderChoice } from '../onnx/runtime.js';
 import type { KeeperModel } from '../5-rank/train.js';
 
 /** Loads a saved keeper model folder. */
@@ -160,13 +161,15 @@ export function surfacedAt(score: number, threshold: number | null): boolean {
 export const SCORE_TOLERANCE = 1e-5;
 
 /** Scores feature rows through the model's ONNX graph, then applies the keeper and failure rules. */
-async function scoreRowsOnnx(dir: string, model: KeeperModel, rows: FeatureRows, desc: Map<number, Record<string, number>>, keepers: Set<number>, all: number[]): Promise<ScoredRow[]> {
-  const scorer = await OnnxScorer.load(join(dir, 'model.onnx'));
+async function scoreRowsOnnx(dir: string, model: KeeperModel, rows: FeatureRows,
+  desc: Map<number, Record<string, number>>, keepers: Set<number>, all: number[],
+  provider: ProviderChoice): Promise<{ scored: ScoredRow[]; provider: Provider }> {
+  const scorer = await OnnxScorer.load(join(dir, 'model.onnx'), 0, provider);
   try {
     const { prob, raw } = rows.ids.length ? await scorer.score(rows.x, rows.dim) : { prob: new Float32Array(0), raw: new Float32Array(0) };
     const byId = new Map(rows.ids.map((id, i) => [id, i]));
     const threshold = model.threshold.value;
-    return all.map((id): ScoredRow => {
+    const scored = all.map((id): ScoredRow => {
       const i = byId.get(id);
       const p = i === undefined ? null : prob[i] as number;
       const r = i === undefined ? null : raw[i] as number;
@@ -177,6 +180,7 @@ async function scoreRowsOnnx(dir: string, model: KeeperModel, rows: FeatureRows,
       if (p === null) return { id, score: null, model: null, raw: null, band: 'unscored', reason: d ? `no ${model.embeddingModel} vector` : 'no descriptor (preview failed)', surfaced: false };
       return { id, score: p, model: p, raw: r, band: bandOf(p), reason: null, surfaced: surfacedAt(p, threshold) };
     });
+    return { scored, provider: scorer.provider };
   } finally {
     await scorer.close();
   }
@@ -187,6 +191,8 @@ export interface ScoreReport {
   /** The model's auto-surface threshold (null when none reached its rule). */
   threshold: number | null;
   modelDir: string;
+  /** The ONNX Runtime execution provider the scorer graph ran on. */
+  provider: Provider;
   set: 'photos' | 'inbox';
   counts: Record<string, number>;
   /** The inbox report file. */
@@ -204,6 +210,8 @@ export interface ScoreOptions {
   out?: string;
   /** Image decoding workers of the inbox's embedding; default one per core. */
   decodeWorkers?: number;
+  /** The ONNX Runtime execution provider of the scorer (and the inbox's embedding); default `auto`. */
+  provider?: ProviderChoice;
   onProgress?: OnProgress;
 }
 
@@ -226,7 +234,9 @@ export async function score(options: ScoreOptions): Promise<ScoreReport> {
     const rows = await modelFeatures(db, model, 'photos');
     const keepers = new Set((await db.all<{ id: number }>('SELECT photo_id AS id FROM photos WHERE keeper')).map((r) => r.id));
     const all = (await db.all<{ id: number }>('SELECT photo_id AS id FROM photos ORDER BY photo_id')).map((r) => r.id);
-    const scored = await scoreRowsOnnx(dir, model, rows, await descriptorMap(db, 'photos'), keepers, all);
+    const onnx = options.provider ?? 'auto';
+    const desc = await descriptorMap(db, 'photos');
+    const { scored, provider } = await scoreRowsOnnx(dir, model, rows, desc, keepers, all, onnx);
     await db.transaction(async () => {
       await db.run('ALTER TABLE photos ADD COLUMN IF NOT EXISTS keeper_band VARCHAR');
       await db.run('ALTER TABLE photos ADD COLUMN IF NOT EXISTS score_reason VARCHAR');
@@ -242,7 +252,10 @@ export async function score(options: ScoreOptions): Promise<ScoreReport> {
       await recordModelDir(db, 'keeper_scored_dir', dir);
     });
     options.onProgress?.({ stage: 'score', done: 1, total: 1 });
-    return { model: model.id, threshold: model.threshold.value, modelDir: dir, set: 'photos', counts: countBands(scored), html: null, skipped: [], seconds: (performance.now() - t0) / 1000 };
+    return {
+      model: model.id, threshold: model.threshold.value, modelDir: dir, provider, set: 'photos',
+      counts: countBands(scored), html: null, skipped: [], seconds: (performance.now() - t0) / 1000,
+    };
   } finally {
     db.close();
   }
@@ -273,11 +286,12 @@ async function scoreInbox(options: ScoreOptions, t0: number): Promise<ScoreRepor
   try {
     await ingest(db, { inbox, workspace, onProgress: options.onProgress });
     const embedding = { sets: ['inbox' as const], model: model.embeddingModel ?? 'none', onProgress: options.onProgress };
-    await embed(db, { ...embedding, decodeWorkers: options.decodeWorkers });
+    await embed(db, { ...embedding, decodeWorkers: options.decodeWorkers, provider: options.provider });
     const rows = await modelFeatures(db, model, 'inbox');
     const photos = await db.all<{ id: number; path: string; preview: string | null; captured_at: string | null }>(`SELECT inbox_id AS id, path, preview,
       CAST(captured_at AS VARCHAR) AS captured_at FROM inbox_photos ORDER BY path`);
-    const scored = await scoreRowsOnnx(dir, model, rows, await descriptorMap(db, 'inbox'), new Set(), photos.map((p) => p.id));
+    const { scored, provider } = await scoreRowsOnnx(dir, model, rows, await descriptorMap(db, 'inbox'), new Set(),
+      photos.map((p) => p.id), options.provider ?? 'auto');
     // a new photo that is byte for byte one the archive already holds is said to be so (the score stays the model's)
     const known = new Map<number, string>();
     for (const k of await db.all<{ id: number; path: string; keeper: boolean | null; kind: string }>(`
@@ -304,7 +318,10 @@ async function scoreInbox(options: ScoreOptions, t0: number): Promise<ScoreRepor
     ];
     const items = scored.map((r) => ({ ...r, ...(byId.get(r.id) as { path: string; preview: string | null; captured_at: string | null }) }));
     writeFileAtomic(out, inboxHtml(items, skipped, model, workspace, inbox));
-    return { model: model.id, threshold: model.threshold.value, modelDir: dir, set: 'inbox', counts: countBands(scored), html: out, skipped, seconds: (performance.now() - t0) / 1000 };
+    return {
+      model: model.id, threshold: model.threshold.value, modelDir: dir, provider, set: 'inbox',
+      counts: countBands(scored), html: out, skipped, seconds: (performance.now() - t0) / 1000,
+    };
   } finally {
     db.close();
   }

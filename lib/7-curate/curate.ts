@@ -18,6 +18,7 @@ import { Rng } from '../util/rng.js';
 import { farthestPointRuns, kmeansRun } from './algorithms.js';
 import { unitRows, type VectorMatrix } from '../util/vectors.js';
 import { MatMul } from '../onnx/matmul.js';
+import type { Provider, ProviderChoice } from '../onnx/runtime.js';
 
 export type CurateMethod = 'fps' | 'kmeans';
 
@@ -34,6 +35,8 @@ export interface CurateOptions {
   /** photo_ids removed before the computation. */
   excluded?: ReadonlySet<number>;
   onProgress?: OnProgress;
+  /** The ONNX Runtime execution provider of the matrix kernels; default `auto`, the best that loads. */
+  provider?: ProviderChoice;
 }
 
 export interface CurateResult {
@@ -46,6 +49,8 @@ export interface CurateResult {
   votes: Map<number, number>;
   /** Top `target` by votes (ties: the earlier first pick), with frequency in percent. */
   selection: Array<{ photoId: number; votes: number; frequency: number; band: 'stable' | 'frequent' | 'occasional' }>;
+  /** The execution provider the matrix kernels ran on (none when the target took every photo). */
+  provider?: Provider;
 }
 
 /** A photo's share of the iterations that picked it, in percent (one decimal), and its heat-map band. */
@@ -69,10 +74,12 @@ export async function curateVectors(input: CurateInput, options: CurateOptions):
   const ids = keep.map(([id]) => id);
   const rng = new Rng(seed);
   let runs: number[][];
+  let provider: Provider | undefined;
   if (target >= m.rows) {
     runs = Array.from({ length: iterations }, () => [...ids]);
   } else {
-    const mm = await MatMul.create();
+    const mm = await MatMul.create(0, options.provider ?? 'auto');
+    provider = mm.provider;
     try {
       if (method === 'fps') {
         const starts = Array.from({ length: iterations }, (_, i) => rng.fork(`fps:${i}`).int(0, m.rows - 1));
@@ -97,7 +104,7 @@ export async function curateVectors(input: CurateInput, options: CurateOptions):
   }));
   const selection = [...votes.entries()].sort((a, b) => b[1] - a[1] || (firstSeen.get(a[0]) as number) - (firstSeen.get(b[0]) as number))
     .slice(0, target).map(([photoId, v]) => ({ photoId, votes: v, ...frequencyOf(v, iterations) }));
-  return { method, target, iterations, seed, runs, votes, selection };
+  return { method, target, iterations, seed, runs, votes, selection, ...(provider ? { provider } : {}) };
 }
 
 /** Creates the curator's tables. */

@@ -11,7 +11,8 @@ import { buildSplit } from '../4-dataset/split.js';
 import { checkExportDir, curatorCsv, curateVectors, ensureCuratorSchema, exclude, exclusions, exportSelection, loadPhotoVectors, photoPaths, photoRefs, saveSelection, technicalFailures } from '../7-curate/curate.js';
 import { withDb } from '../db/duckdb.js';
 import { archiveRoots } from '../db/schema.js';
-import { decodeWorkers, runEmbed, runIngest, runIngestMetadata } from '../pipeline/stages.js';
+import { decodeWorkers, onnxProvider, runEmbed, runIngest, runIngestMetadata } from '../pipeline/stages.js';
+import { ingestNotes, listErrors } from './errors.js';
 import { fetchFile } from '../2-embed/fetch.js';
 import { findModel, MODELS, modelDirs } from '../2-embed/models.js';
 import { join } from 'node:path';
@@ -59,9 +60,11 @@ export function formatIngest(report: IngestReport): string {
   const line = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] as number) : c.padStart(widths[i] as number))).join('  ');
   const legend = [
     'indexed: read as photos this run (copies included); duplicate: originals that copy another original, all runs (corpus_duplicates)',
-    'damaged: indexed past damaged image data or EXIF (ingest_warnings); failed, passed over: see ingest_errors',
+    'damaged: indexed past damaged image data or EXIF (ingest_warnings); ' +
+      'failed, passed over: not indexed (ingest_errors)',
   ];
-  return [line(head), ...rows.map(line), ...legend, `database ${report.db}`, `previews ${report.workspace}/previews`, `${report.seconds.toFixed(1)} s`].join('\n');
+  return [line(head), ...rows.map(line), ...legend, ...ingestNotes(report, report.db), `${report.seconds.toFixed(1)} s`]
+    .join('\n');
 }
 
 export const COMMANDS: Record<string, Command> = {
@@ -125,24 +128,46 @@ export const COMMANDS: Record<string, Command> = {
       console.log(formatIngest(report));
     },
   },
+  errors: {
+    summary: 'list every file the index could not read or embed, with the reason (and as CSV)',
+    usage: [
+      'flux errors --db FILE [--csv FILE]',
+      '',
+      'Lists the files ingest could not index (ingest_errors: empty, truncated, not a JPEG, unreadable, links and',
+      'folders passed over), the photos indexed with a warning (ingest_warnings: damaged image data or EXIF), and the',
+      'images flux embed could not embed (embed_errors). --csv writes them to a file:',
+      'kind, root, path, stage, message.',
+    ].join('\n'),
+    options: { db: { type: 'string' }, csv: { type: 'string' } },
+    async run(v) {
+      for (const line of await listErrors(need(v, 'db', 'errors'), str(v, 'csv'))) console.log(line);
+    },
+  },
   embed: {
     summary: 'embed photos, keepers and inbox from the preview cache with an ONNX image model (Parquet)',
     usage: [
       'flux embed --db FILE [--model ID|MODEL.json|none] [--batch-size 16] [--part-size 1024] [--views N --seed S]',
+      '           [--provider auto|cpu|cuda|tensorrt|webgpu]',
       '',
       `Models: ${MODELS.map((m) => m.id).join(', ')} (default: the first one present), or a .json description of another`,
       'ONNX image model. --model none computes only the pixel descriptor. Resumable: what has a vector is skipped.',
       '--views N adds N augmented views of each training photo (after flux dataset); validation and test are never augmented.',
     ].join('\n'),
-    options: { db: { type: 'string' }, model: { type: 'string' }, 'batch-size': { type: 'string' }, 'part-size': { type: 'string' }, views: { type: 'string' }, seed: { type: 'string' } },
+    options: {
+      db: { type: 'string' }, model: { type: 'string' }, 'batch-size': { type: 'string' },
+      'part-size': { type: 'string' }, views: { type: 'string' }, seed: { type: 'string' },
+      provider: { type: 'string' },
+    },
     async run(v, _p, onProgress) {
       const r = await runEmbed({
         db: need(v, 'db', 'embed'), model: str(v, 'model'), batchSize: num(v, 'batch-size'), partSize: num(v, 'part-size'),
-        views: num(v, 'views'), seed: num(v, 'seed'), onProgress,
+        views: num(v, 'views'), seed: num(v, 'seed'), provider: onnxProvider(str(v, 'provider')), onProgress,
       });
       if (r.views) console.log(`${r.views} augmented training views embedded`);
       for (const s of r.sets) console.log(`${s.set.padEnd(8)} ${s.images} images: ${s.alreadyDone} already done, ${s.embedded} embedded, ${s.failed} failed`);
-      console.log(`model ${r.model ?? '(none)'}${r.modelPath ? ` from ${r.modelPath}` : ''}; vectors in ${join(r.workspace, 'embeddings')}; ${r.seconds.toFixed(1)} s`);
+      const on = r.provider ? ` on ${r.provider} (ONNX Runtime execution provider)` : '';
+      console.log(`model ${r.model ?? '(none)'}${r.modelPath ? ` from ${r.modelPath}` : ''}${on}; ` +
+        `vectors in ${join(r.workspace, 'embeddings')}; ${r.seconds.toFixed(1)} s`);
       if (r.note) console.log(r.note);
     },
   },
@@ -214,6 +239,7 @@ export const COMMANDS: Record<string, Command> = {
     usage: [
       'flux curate --db FILE [--method fps|kmeans] [--target 150] [--iterations 20] [--seed 7] [--keepers] [--where SQL]',
       '            [--model ID] [--export DIR] [--csv FILE] [--favourites] [--keep-failures]',
+      '            [--provider auto|cpu|cuda|tensorrt|webgpu]   (the matrix kernels)',
       'flux curate exclude --db FILE PHOTO...         exclude photos, by photo_id or path under the originals',
       '                                               (Subfolder/Filename in selection.csv); removed before every later run',
       'flux curate exclude --db FILE --above 90       exclude every photo the last run picked at least 90% of the time',
@@ -227,6 +253,7 @@ export const COMMANDS: Record<string, Command> = {
       db: { type: 'string' }, method: { type: 'string' }, target: { type: 'string' }, iterations: { type: 'string' }, seed: { type: 'string' },
       keepers: { type: 'boolean' }, where: { type: 'string' }, model: { type: 'string' }, export: { type: 'string' }, favourites: { type: 'boolean' },
       above: { type: 'string' }, 'keep-failures': { type: 'boolean' }, csv: { type: 'string' },
+      provider: { type: 'string' },
     },
     async run(v, positionals, onProgress) {
       const file = need(v, 'db', 'curate');
@@ -269,7 +296,9 @@ export const COMMANDS: Record<string, Command> = {
         const r = await curateVectors(input, {
           method: (str(v, 'method') ?? 'fps') as 'fps' | 'kmeans', target: num(v, 'target') ?? 150, iterations: num(v, 'iterations') ?? 20,
           seed: num(v, 'seed') ?? 7, excluded: new Set([...excluded, ...failures]), onProgress,
+          provider: onnxProvider(str(v, 'provider')),
         });
+        if (r.provider) console.log(`matrix kernels on ${r.provider} (ONNX Runtime execution provider)`);
         if (excludedHere) console.log(`${plural(excludedHere, 'excluded photo')} left out (flux curate clear to bring them back)`);
         if (leftOut) console.log(`${plural(leftOut, 'technical failure')} left out (--keep-failures to include them)`);
         await saveSelection(db, r, input.modelId, Boolean(v.favourites));
@@ -332,21 +361,26 @@ export const COMMANDS: Record<string, Command> = {
   score: {
     summary: 'write keeper_score for every photo, or score the photos of an inbox folder (table inbox_scores + HTML)',
     usage: [
-      'flux score --db FILE [--model-dir DIR]',
-      'flux score --db FILE --inbox DIR [--out REPORT.html] [--model-dir DIR]',
+      'flux score --db FILE [--model-dir DIR] [--provider auto|cpu|cuda|tensorrt|webgpu]',
+      'flux score --db FILE --inbox DIR [--out REPORT.html] [--model-dir DIR] [--provider ...]',
       '',
       'Scores: 1.0 confirmed keeper; >= 0.8 review recommended; 0.5-0.8 uncertain; < 0.5 probable non-keeper;',
       '0.0 technical failure (black or badly underexposed, dark and of one colour, blown-out, or nothing in focus) with the reason.',
       'The inbox is only read.',
     ].join('\n'),
-    options: { db: { type: 'string' }, 'model-dir': { type: 'string' }, inbox: { type: 'string' }, out: { type: 'string' } },
+    options: {
+      db: { type: 'string' }, 'model-dir': { type: 'string' }, inbox: { type: 'string' }, out: { type: 'string' },
+      provider: { type: 'string' },
+    },
     async run(v, _p, onProgress) {
       const r = await score({
         db: need(v, 'db', 'score'), modelDir: str(v, 'model-dir'), inbox: str(v, 'inbox'), out: str(v, 'out'),
-        decodeWorkers: decodeWorkers(), onProgress,
+        decodeWorkers: decodeWorkers(), provider: onnxProvider(str(v, 'provider')), onProgress,
       });
       const c = r.counts;
-      console.log(`${r.set === 'inbox' ? 'inbox' : 'corpus'}: ${c.total} photos scored by ${r.model}: ${c.keeper ?? 0} confirmed keepers, ${c.review ?? 0} review recommended, ` +
+      const set = r.set === 'inbox' ? 'inbox' : 'corpus';
+      console.log(`${set}: ${c.total} photos scored by ${r.model} on ${r.provider}: ` +
+        `${c.keeper ?? 0} confirmed keepers, ${c.review ?? 0} review recommended, ` +
         `${c.uncertain ?? 0} uncertain, ${c.unlikely ?? 0} probable non-keepers, ${c.failure ?? 0} technical failures, ${c.unscored ?? 0} not scored; ` +
         `${c.surfaced ?? 0} surfaced at the model's auto-surface threshold (${r.threshold === null ? 'none: no threshold reached its rule' : r.threshold.toFixed(3)}) (${r.seconds.toFixed(1)} s)`);
       for (const s of r.skipped) console.log(`skipped ${s.path}: ${s.reason}`);

@@ -1,7 +1,7 @@
 /**
  * The ingest and embed stages on a database file, for the CLI, the demo, the notebooks and the tests: each opens the
  * file once, runs the stage on the open database, and closes it. Settings that come from the environment
- * (FLUX_DECODE_WORKERS) are filled in here, never in the stages.
+ * (FLUX_DECODE_WORKERS, FLUX_ONNX_PROVIDER) are filled in here, never in the stages.
  */
 import { resolve } from 'node:path';
 import { Db, withDb } from '../db/duckdb.js';
@@ -10,6 +10,7 @@ import {
   type MetadataIngestReport,
 } from '../1-ingest/ingest.js';
 import { embed, type EmbedOptions, type EmbedReport } from '../2-embed/embed.js';
+import { checkProvider, type ProviderChoice } from '../onnx/runtime.js';
 import { checkInt } from '../util/check.js';
 import { env } from './env.js';
 
@@ -17,6 +18,15 @@ import { env } from './env.js';
 export function decodeWorkers(): number | undefined {
   const text = env('decodeWorkers');
   return text === undefined ? undefined : checkInt('FLUX_DECODE_WORKERS', Number(text), 1, 64);
+}
+
+/**
+ * The ONNX Runtime execution provider: the --provider option when given, else FLUX_ONNX_PROVIDER, else `auto` (the
+ * best one that loads).
+ */
+export function onnxProvider(option?: string): ProviderChoice {
+  if (option !== undefined) return checkProvider('--provider', option);
+  return checkProvider('FLUX_ONNX_PROVIDER', env('onnxProvider'));
 }
 
 /**
@@ -42,6 +52,8 @@ export async function runIngestMetadata(
 
 /** Embeds into a database that `flux ingest` built (a wrong path gets a clear message, not a new database). */
 export async function runEmbed(options: EmbedOptions & { db: string }): Promise<EmbedReport> {
-  const workers = options.decodeWorkers ?? decodeWorkers();
-  return withDb(options.db, (db) => embed(db, { ...options, decodeWorkers: workers }), { index: true });
+  const settings = {
+    decodeWorkers: options.decodeWorkers ?? decodeWorkers(), provider: options.provider ?? onnxProvider(),
+  };
+  return withDb(options.db, (db) => embed(db, { ...options, ...settings }), { index: true });
 }
