@@ -25,13 +25,15 @@ export function tempDir(label: string): { dir: string; cleanup: () => void } {
 }
 
 /** The small sample archive the tests share: 8 walks, small frames, more keepers than life so every case occurs. */
-export const SMALL_SAMPLE = { seed: 11, sessions: 8, frames: 24, width: 240, height: 160, quality: 85, keeperRate: 0.08 };
+export const SMALL_SAMPLE = { seed: 11, sessions: 8, frames: 24, width: 240, height: 160, quality: 85,
+  keeperRate: 0.08 };
 
 let cached: Promise<SampleResult> | null = null;
 /** Generates the small sample once per process into a folder under the OS temp dir (reused if already there). */
 export function smallSample(): Promise<SampleResult> {
   // keyed by the generator's code, so a changed generator never reuses an old sample
-  const code = ['generate.js', 'render.js'].map((f) => readFileSync(join(PROJECT, 'dist', 'lib', '0-sample', f))).join('');
+  const code = ['generate.js', 'render.js']
+    .map((f) => readFileSync(join(PROJECT, 'dist', 'lib', '0-sample', f))).join('');
   const out = join(tmpdir(), `flux-test-sample-${sha256(code + JSON.stringify(SMALL_SAMPLE)).slice(0, 16)}`);
   cached ??= generateSample({ out, ...SMALL_SAMPLE });
   return cached;
@@ -46,7 +48,8 @@ export function snapshot(dir: string): Map<string, string> {
  * The small sample indexed, embedded (MobileNetV2 when present, else the pixel descriptor alone) and matched into
  * a fresh database under `dir`: what the ranker, report and notebook tests start from.
  */
-export async function matchedSmallSample(dir: string): Promise<{ sample: SampleResult; dbFile: string; hasModel: boolean }> {
+export async function matchedSmallSample(
+  dir: string): Promise<{ sample: SampleResult; dbFile: string; hasModel: boolean }> {
   const { runEmbed, runIngest } = await import('../lib/pipeline/stages.js');
   const { match } = await import('../lib/3-match/match.js');
   const { findModel } = await import('../lib/2-embed/models.js');
@@ -66,7 +69,8 @@ export async function matchedSmallSample(dir: string): Promise<{ sample: SampleR
 export async function runCliAndKill(args: string[], ready: () => boolean, what: string): Promise<void> {
   const { spawn } = await import('node:child_process');
   await new Promise<void>((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [join(PROJECT, 'dist', 'lib', 'cli', 'flux.js'), ...args], { stdio: 'ignore' });
+    const child = spawn(process.execPath, [join(PROJECT, 'dist', 'lib', 'cli', 'flux.js'), ...args],
+      { stdio: 'ignore' });
     const timer = setInterval(() => {
       if (ready()) {
         clearInterval(timer);
@@ -76,7 +80,8 @@ export async function runCliAndKill(args: string[], ready: () => boolean, what: 
     child.on('exit', (code, signal) => {
       clearInterval(timer);
       if (signal === 'SIGKILL') resolvePromise();
-      else reject(new Error(`${what} finished (code ${code}) before it could be killed; the test needs a larger sample`));
+      else reject(new Error(`${what} finished (code ${code}) before it could be killed; ` +
+        'the test needs a larger sample'));
     });
   });
 }
