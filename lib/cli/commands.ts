@@ -298,7 +298,6 @@ export const COMMANDS: Record<string, Command> = {
           seed: num(v, 'seed') ?? 7, excluded: new Set([...excluded, ...failures]), onProgress,
           provider: onnxProvider(str(v, 'provider')),
         });
-        if (r.provider) console.log(`matrix kernels on ${r.provider} (ONNX Runtime execution provider)`);
         if (excludedHere) console.log(`${plural(excludedHere, 'excluded photo')} left out (flux curate clear to bring them back)`);
         if (leftOut) console.log(`${plural(leftOut, 'technical failure')} left out (--keep-failures to include them)`);
         await saveSelection(db, r, input.modelId, Boolean(v.favourites));
@@ -306,6 +305,7 @@ export const COMMANDS: Record<string, Command> = {
         for (const s of r.selection) bands[s.band]++;
         console.log(`${r.method}: ${r.selection.length} of ${input.ids.length - excludedHere - leftOut} photos (${input.modelId}), ${r.iterations} iterations, seed ${r.seed}: ` +
           `${bands.stable} picked >= 90%, ${bands.frequent} >= 70%, ${bands.occasional} less often${v.favourites ? '; favourites replaced' : ''}`);
+        if (r.provider) console.log(`matrix kernels on ${r.provider} (ONNX Runtime execution provider)`);
         if (csvFile) {
           writeFileAtomic(csvFile, curatorCsv(r, await photoPaths(db), await exclusions(db)));
           console.log(`selection written to ${csvFile}`);
