@@ -42,7 +42,9 @@ async function pool<T>(items: T[], limit: number, fn: (t: T) => Promise<void>): 
   }));
 }
 
-/** Full-size camera-like JPEGs: a rendered scene upscaled, with sensor noise so they weigh ~10 MB like a GR III file. */
+/**
+ * Full-size camera-like JPEGs: a rendered scene upscaled, with sensor noise so they weigh ~10 MB like a GR III file.
+ */
 async function makeFiles(): Promise<string[]> {
   const day = join(ORIGINALS, '2024', '2024-05', '2024-05-17');
   mkdirSync(day, { recursive: true });
@@ -55,7 +57,8 @@ async function makeFiles(): Promise<string[]> {
     const r = rng.fork(name);
     const p = sampleSceneParams(r, sampleSessionStyle(r), 10);
     const rgb = renderScene({ ...p, grain: 0.9 }, 1500, 1000);
-    const big = await sharp(Buffer.from(rgb.buffer), { raw: { width: 1500, height: 1000, channels: 3 } }).resize(6000, 4000, { kernel: 'cubic' }).raw().toBuffer();
+    const big = await sharp(Buffer.from(rgb.buffer), { raw: { width: 1500, height: 1000, channels: 3 } })
+      .resize(6000, 4000, { kernel: 'cubic' }).raw().toBuffer();
     // per-pixel sensor noise, as a real 24 MP file has
     let s = r.uint32() | 1;
     for (let i = 0; i < big.length; i++) {
@@ -64,7 +67,8 @@ async function makeFiles(): Promise<string[]> {
       big[i] = v < 0 ? 0 : v > 255 ? 255 : v;
     }
     await sharp(big, { raw: { width: 6000, height: 4000, channels: 3 } }).jpeg({ quality: 90 })
-      .withExif({ IFD0: { Make: 'RICOH IMAGING COMPANY, LTD.', Model: 'RICOH GR III' }, IFD2: { DateTimeOriginal: '2024:05:17 12:00:00' } })
+      .withExif({ IFD0: { Make: 'RICOH IMAGING COMPANY, LTD.', Model: 'RICOH GR III' },
+        IFD2: { DateTimeOriginal: '2024:05:17 12:00:00' } })
       .toFile(join(day, name));
     if (++done % 50 === 0) process.stderr.write(`made ${done}/${todo.length}\n`);
   });
@@ -96,15 +100,18 @@ async function phase(name: string): Promise<void> {
     const m = await generateMetadata({ out, photos: Number(values['metadata-photos']) });
     const g1 = performance.now();
     await runIngestMetadata({ dir: out, db: join(out, 'flux.duckdb') });
-    console.log(JSON.stringify({ phase: name, generateSeconds: (g1 - g0) / 1000, seconds: (performance.now() - g1) / 1000, rows: m.photos, maxRssMB: process.resourceUsage().maxRSS / 1024 }));
+    console.log(JSON.stringify({ phase: name, generateSeconds: (g1 - g0) / 1000,
+      seconds: (performance.now() - g1) / 1000, rows: m.photos, maxRssMB: process.resourceUsage().maxRSS / 1024 }));
     return;
   }
-  console.log(JSON.stringify({ phase: name, seconds: (performance.now() - t0) / 1000, maxRssMB: process.resourceUsage().maxRSS / 1024 }));
+  console.log(JSON.stringify({ phase: name, seconds: (performance.now() - t0) / 1000,
+    maxRssMB: process.resourceUsage().maxRSS / 1024 }));
 }
 
 function runPhase(name: string): Record<string, number> {
-  const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--phase', name, '--files', String(N), '--dir', DIR,
-    '--metadata-photos', String(values['metadata-photos'])], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  const args = [fileURLToPath(import.meta.url), '--phase', name, '--files', String(N), '--dir', DIR,
+    '--metadata-photos', String(values['metadata-photos'])];
+  const r = spawnSync(process.execPath, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
   if (r.status !== 0) throw new Error(`phase ${name} failed`);
   return JSON.parse(r.stdout.trim().split('\n').pop() as string) as Record<string, number>;
 }
@@ -117,7 +124,8 @@ async function main(): Promise<void> {
   if (values.phase) return phase(values.phase);
   const list = existsSync(ORIGINALS) && files().length >= N ? files() : await makeFiles();
   const mb = list.reduce((s, f) => s + readFileSync(f).length, 0) / 1e6;
-  console.log(`ingest benchmark: ${list.length} files, ${mb.toFixed(0)} MB (${(mb / list.length).toFixed(1)} MB each), ` +
+  console.log(`ingest benchmark: ${list.length} files, ${mb.toFixed(0)} MB ` +
+    `(${(mb / list.length).toFixed(1)} MB each), ` +
     `${cpus().length} cores (${cpus()[0]?.model}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}`);
   runPhase('warm'); // every phase then reads from the same warm page cache
   const a = runPhase('read-sha');
@@ -125,14 +133,18 @@ async function main(): Promise<void> {
   const c = runPhase('ingest');
   const floor = Math.max(a.seconds as number, b.seconds as number);
   const row = (label: string, r: Record<string, number>): string =>
-    `| ${label} | ${(r.seconds as number).toFixed(1)} | ${(list.length / (r.seconds as number)).toFixed(1)} | ${(mb / (r.seconds as number)).toFixed(0)} | ${(r.maxRssMB as number).toFixed(0)} |`;
+    `| ${label} | ${(r.seconds as number).toFixed(1)} | ${(list.length / (r.seconds as number)).toFixed(1)} | ` +
+      `${(mb / (r.seconds as number)).toFixed(0)} | ${(r.maxRssMB as number).toFixed(0)} |`;
   console.log('\n| phase | seconds | files/s | MB/s | peak RSS MB |\n|---|---|---|---|---|');
   console.log(row('floor A: read + SHA-256', a));
   console.log(row('floor B: shrink-on-load decode, both cores', b));
   console.log(row('ingest (read once: SHA-256 + EXIF + preview + DuckDB)', c));
-  console.log(`\ningest / max(floor A, floor B) = ${((c.seconds as number) / floor).toFixed(3)} (target <= 1.15); peak RSS ${(c.maxRssMB as number).toFixed(0)} MB (target < 2048)`);
+  console.log(`\ningest / max(floor A, floor B) = ${((c.seconds as number) / floor).toFixed(3)} (target <= 1.15); ` +
+    `peak RSS ${(c.maxRssMB as number).toFixed(0)} MB (target < 2048)`);
   const m = runPhase('metadata');
-  console.log(`metadata-only: ${m.rows} photo rows generated in ${(m.generateSeconds as number).toFixed(1)} s; database built in ${(m.seconds as number).toFixed(1)} s (target < 60 s), peak RSS ${(m.maxRssMB as number).toFixed(0)} MB`);
+  console.log(`metadata-only: ${m.rows} photo rows generated in ${(m.generateSeconds as number).toFixed(1)} s; ` +
+    `database built in ${(m.seconds as number).toFixed(1)} s (target < 60 s), peak RSS ` +
+      `${(m.maxRssMB as number).toFixed(0)} MB`);
 }
 
 await main();

@@ -22,9 +22,11 @@ after(() => work.cleanup());
 // photos whose subject ImageNet names clearly: a red telephone box, a man in a suit walking past a wall, a
 // monument (the red convertible of mei_canon-eos-450d.jpg is left out: its top-1 flips between car classes with
 // the resampling kernel, so it tests the kernel, not the pipeline)
-const CHECKS: Array<[string, number, string]> = [['mei_nikon-d40.jpg', 877, 'phone box'], ['mei_canon-eos-1000d.jpg', 834, 'suit'], ['mei_panasonic-dmc-lx3.jpg', 698, 'palace']];
+const CHECKS: Array<[string, number, string]> = [['mei_nikon-d40.jpg', 877, 'phone box'],
+  ['mei_canon-eos-1000d.jpg', 834, 'suit'], ['mei_panasonic-dmc-lx3.jpg', 698, 'palace']];
 
-test('MobileNetV2 top-1 classes of real photos equal the model card preprocessing, computed independently', { skip: noModel }, async () => {
+test('MobileNetV2 top-1 classes of real photos equal the model card preprocessing, computed independently',
+  { skip: noModel }, async () => {
   const model = await OnnxImageModel.load(mobilenet.spec, mobilenet.path as string);
   const p = mobilenet.spec.preprocessing;
   try {
@@ -32,7 +34,8 @@ test('MobileNetV2 top-1 classes of real photos equal the model card preprocessin
       const original = readFileSync(join(SHARED_PHOTOS, file));
       // reference: the full-resolution upright photo, resized as the card says, in plain TypeScript
       const full = await sharp(original).rotate().removeAlpha().raw().toBuffer({ resolveWithObject: true });
-      const ref = referenceTensor(new Uint8Array(full.data), full.info.width, full.info.height, p.resize, p.size, p.mean, p.std);
+      const ref = referenceTensor(new Uint8Array(full.data), full.info.width, full.info.height, p.resize, p.size,
+        p.mean, p.std);
       // the workbench: the ingest preview (shrink-on-load), then the registry's resize and crop
       const preview = await makePreview(original);
       const { rgb, width, height } = await decodeRgb(preview.jpeg);
@@ -47,7 +50,8 @@ test('MobileNetV2 top-1 classes of real photos equal the model card preprocessin
       const n = ours.length;
       const corr = (sab - (sa * sb) / n) / Math.sqrt((saa - (sa * sa) / n) * (sbb - (sb * sb) / n));
       assert.ok(corr > 0.97, `${file}: correlation of the input tensors ${corr.toFixed(4)}`);
-      assert.ok(Math.abs(sa / n - sb / n) < 0.05, `${file}: mean of the input tensors ${(sa / n).toFixed(3)} vs ${(sb / n).toFixed(3)}`);
+      assert.ok(Math.abs(sa / n - sb / n) < 0.05,
+        `${file}: mean of the input tensors ${(sa / n).toFixed(3)} vs ${(sb / n).toFixed(3)}`);
       const both = new Float32Array(2 * ours.length);
       both.set(ref, 0);
       both.set(ours, ours.length);
@@ -73,28 +77,33 @@ before(async () => {
   if (!noModel) first = await runEmbed({ db: dbFile, model: 'mobilenetv2-int8', partSize: 64 });
 });
 
-test('every photo, keeper and inbox photo gets a vector that reads back in DuckDB with its metadata', { skip: noModel }, async () => {
+test('every photo, keeper and inbox photo gets a vector that reads back in DuckDB with its metadata',
+  { skip: noModel }, async () => {
   const db = await Db.open(dbFile, { readOnly: true });
   try {
-    for (const [set, table] of [['photos', 'photos'], ['keepers', 'keeper_files'], ['inbox', 'inbox_photos']] as const) {
+    for (const [set, table] of [['photos', 'photos'], ['keepers', 'keeper_files'],
+      ['inbox', 'inbox_photos']] as const) {
       const n = Number(await db.value(`SELECT count(*) FROM ${table}`));
       const report = first.sets.find((s) => s.set === set);
       assert.equal(report?.embedded, n, `${set}: all embedded`);
       const glob = vectorGlob(work.dir, 'mobilenetv2-int8', set) as string;
-      const [row] = await db.all<{ n: number; ids: number; dim: number; model: string; views: number }>(`SELECT count(*) AS n,
-        count(DISTINCT ${set === 'photos' ? 'photo_id' : set === 'keepers' ? 'keeper_id' : 'inbox_id'}) AS ids, max(len(vector)) AS dim,
+      const id = set === 'photos' ? 'photo_id' : set === 'keepers' ? 'keeper_id' : 'inbox_id';
+      const [row] = await db.all<{ n: number; ids: number; dim: number; model: string; views: number }>(`SELECT
+        count(*) AS n, count(DISTINCT ${id}) AS ids, max(len(vector)) AS dim,
         max(model_id) AS model, max(view) AS views FROM read_parquet(${lit(glob)})`);
       assert.deepEqual(row, { n, ids: n, dim: 1280, model: 'mobilenetv2-int8', views: 0 });
     }
     const file = join(vectorDir(work.dir, 'mobilenetv2-int8', 'photos'), 'part-00000.parquet');
-    const kv = await db.all<{ key: string; value: string }>(`SELECT decode(key) AS key, decode(value) AS value FROM parquet_kv_metadata(${lit(file)})`);
+    const kv = await db.all<{ key: string; value: string }>(
+      `SELECT decode(key) AS key, decode(value) AS value FROM parquet_kv_metadata(${lit(file)})`);
     const meta = Object.fromEntries(kv.map((r) => [r.key, r.value]));
     assert.equal(meta.model_id, 'mobilenetv2-int8');
     assert.equal(meta.dim, '1280');
     assert.equal(JSON.parse(meta.preprocessing as string).size, 224);
     // a vector equals the model run directly on that photo's preview
     const vectors = await readVectors(db, work.dir, 'mobilenetv2-int8', 'photos');
-    const [one] = await db.all<{ photo_id: number; preview: string }>('SELECT photo_id, preview FROM photos ORDER BY photo_id LIMIT 1');
+    const [one] = await db.all<{ photo_id: number; preview: string }>(
+      'SELECT photo_id, preview FROM photos ORDER BY photo_id LIMIT 1');
     const model = await OnnxImageModel.load(mobilenet.spec, mobilenet.path as string);
     const { rgb, width, height } = await decodeRgb(readFileSync(join(work.dir, one?.preview as string)));
     const t = new Float32Array(3 * 224 * 224);
@@ -104,7 +113,8 @@ test('every photo, keeper and inbox photo gets a vector that reads back in DuckD
     const stored = vectors.get(one?.photo_id as number) as Float32Array;
     assert.ok(stored, 'stored vector found');
     for (let i = 0; i < 1280; i += 97) assert.ok(Math.abs((stored[i] as number) - (direct[i] as number)) < 1e-5);
-    const desc = Number(await db.value(`SELECT count(*) FROM descriptors WHERE "set" = 'photos' AND sharpness IS NOT NULL`));
+    const desc = Number(await db.value(
+      `SELECT count(*) FROM descriptors WHERE "set" = 'photos' AND sharpness IS NOT NULL`));
     assert.equal(desc, vectors.size, 'a pixel descriptor for every photo');
   } finally {
     db.close();
@@ -133,11 +143,13 @@ test('a second run embeds nothing; a killed run resumes to the same vectors', { 
   const killedDb = join(killedDir, 'flux.duckdb');
   await runIngest({ originals: sample.originals, keepers: sample.keepers, inbox: sample.inbox, db: killedDb });
   const parts = vectorDir(killedDir, 'mobilenetv2-int8', 'photos');
-  await runCliAndKill(['embed', '--db', killedDb, '--model', 'mobilenetv2-int8', '--part-size', '32', '--batch-size', '8'],
+  await runCliAndKill(
+    ['embed', '--db', killedDb, '--model', 'mobilenetv2-int8', '--part-size', '32', '--batch-size', '8'],
     () => existsSync(parts) && readdirSync(parts).filter((f) => f.endsWith('.parquet')).length >= 2, 'flux embed');
   const resumed = await runEmbed({ db: killedDb, model: 'mobilenetv2-int8', partSize: 32 });
   const photos = resumed.sets.find((s) => s.set === 'photos');
-  assert.ok(photos && photos.alreadyDone > 0 && photos.embedded > 0, 'the resumed run continued where the killed one stopped');
+  assert.ok(photos && photos.alreadyDone > 0 && photos.embedded > 0,
+    'the resumed run continued where the killed one stopped');
   const a = await Db.open(killedDb, { readOnly: true });
   const b = await Db.open(dbFile, { readOnly: true });
   try {
@@ -153,13 +165,15 @@ test('a second run embeds nothing; a killed run resumes to the same vectors', { 
   }
 });
 
-test('a corrupt preview in the middle of a batch is recorded and skipped; every other photo gets the same vector', { skip: noModel }, async () => {
+test('a corrupt preview in the middle of a batch is recorded and skipped; every other photo gets the same vector',
+  { skip: noModel }, async () => {
   const dir = join(work.dir, 'corrupt');
   const sample = await smallSample();
   const db2 = join(dir, 'flux.duckdb');
   await runIngest({ originals: sample.originals, db: db2 });
   const d = await Db.open(db2, { readOnly: true });
-  const rows = await d.all<{ photo_id: number; preview: string }>('SELECT photo_id, preview FROM photos ORDER BY photo_id');
+  const rows = await d.all<{ photo_id: number; preview: string }>(
+    'SELECT photo_id, preview FROM photos ORDER BY photo_id');
   d.close();
   const victim = rows[2] as { photo_id: number; preview: string };
   writeFileSync(join(dir, victim.preview), Buffer.from('not a jpeg at all'));
@@ -169,14 +183,17 @@ test('a corrupt preview in the middle of a batch is recorded and skipped; every 
   const a = await Db.open(db2, { readOnly: true });
   const b = await Db.open(dbFile, { readOnly: true });
   try {
-    const errors = await a.all<{ id: number; message: string }>(`SELECT id, message FROM embed_errors WHERE "set" = 'photos'`);
+    const errors = await a.all<{ id: number; message: string }>(
+      `SELECT id, message FROM embed_errors WHERE "set" = 'photos'`);
     assert.equal(errors.length, 1);
     assert.equal(errors[0]?.id, victim.photo_id);
-    assert.match(errors[0]?.message ?? '', new RegExp(`preview ${victim.preview.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+    assert.match(errors[0]?.message ?? '',
+      new RegExp(`preview ${victim.preview.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
     const va = await readVectors(a, dir, 'mobilenetv2-int8', 'photos');
     const vb = await readVectors(b, work.dir, 'mobilenetv2-int8', 'photos');
     assert.equal(va.has(victim.photo_id), false);
-    for (const row of rows) if (row !== victim) assert.deepEqual(va.get(row.photo_id), vb.get(row.photo_id), `photo ${row.photo_id}: same vector`);
+    for (const row of rows) if (row !== victim) assert.deepEqual(va.get(row.photo_id), vb.get(row.photo_id),
+      `photo ${row.photo_id}: same vector`);
   } finally {
     a.close();
     b.close();
@@ -184,12 +201,14 @@ test('a corrupt preview in the middle of a batch is recorded and skipped; every 
   // the preview restored, the next run embeds it and the error is gone
   copyFileSync(join(work.dir, victim.preview), join(dir, victim.preview));
   const again = await runEmbed({ db: db2, model: 'mobilenetv2-int8', sets: ['photos'], batchSize: 8 });
-  assert.deepEqual([again.sets[0]?.embedded, again.sets[0]?.failed, again.sets[0]?.alreadyDone], [1, 0, rows.length - 1]);
+  assert.deepEqual([again.sets[0]?.embedded, again.sets[0]?.failed, again.sets[0]?.alreadyDone],
+    [1, 0, rows.length - 1]);
   const c = await Db.open(db2, { readOnly: true });
   const e = await Db.open(dbFile, { readOnly: true });
   try {
     assert.equal(Number(await c.value(`SELECT count(*) FROM embed_errors`)), 0);
-    assert.deepEqual((await readVectors(c, dir, 'mobilenetv2-int8', 'photos')).get(victim.photo_id), (await readVectors(e, work.dir, 'mobilenetv2-int8', 'photos')).get(victim.photo_id));
+    assert.deepEqual((await readVectors(c, dir, 'mobilenetv2-int8', 'photos')).get(victim.photo_id),
+      (await readVectors(e, work.dir, 'mobilenetv2-int8', 'photos')).get(victim.photo_id));
   } finally {
     c.close();
     e.close();
@@ -200,22 +219,26 @@ test('with no model at all, the descriptor alone is computed and the report says
   const r = await runEmbed({ db: dbFile, model: 'none' });
   assert.equal(r.model, null);
   assert.match(r.note ?? '', /descriptor only/);
-  if (!findModel('clip-vit-b32').path) await assert.rejects(runEmbed({ db: dbFile, model: 'clip-vit-b32' }), /flux models fetch clip-vit-b32/);
+  if (!findModel('clip-vit-b32').path) await assert.rejects(runEmbed({ db: dbFile, model: 'clip-vit-b32' }),
+    /flux models fetch clip-vit-b32/);
   await assert.rejects(runEmbed({ db: dbFile, model: 'nope' }), /--model: expected one of mobilenetv2-int8/);
-  await assert.rejects(runEmbed({ db: dbFile, model: 'none', views: -1 }), /--views: expected an integer from 0 to 32, received -1/);
+  await assert.rejects(runEmbed({ db: dbFile, model: 'none', views: -1 }),
+    /--views: expected an integer from 0 to 32, received -1/);
 });
 
 test('stage contract: embed runs on an open database with the decoding workers it is given', async () => {
   const sample = await smallSample();
   const db = await Db.open(dbFile);
   try {
-    await assert.rejects(embed(db, { model: 'none', decodeWorkers: 0 }), /decodeWorkers: expected an integer from 1 to 64/);
+    await assert.rejects(embed(db, { model: 'none', decodeWorkers: 0 }),
+      /decodeWorkers: expected an integer from 1 to 64/);
     const r = await embed(db, { model: 'none', decodeWorkers: 1, sets: ['inbox'] });
     assert.equal(r.sets.length, 1);
     assert.equal(r.sets[0]?.set, 'inbox');
     assert.equal(r.sets[0]?.images, sample.truth.counts.inbox);
     // still open after the stage
-    assert.equal(Number(await db.value(`SELECT count(*) FROM descriptors WHERE "set" = 'inbox'`)), sample.truth.counts.inbox);
+    assert.equal(Number(await db.value(`SELECT count(*) FROM descriptors WHERE "set" = 'inbox'`)),
+      sample.truth.counts.inbox);
   } finally {
     db.close();
   }

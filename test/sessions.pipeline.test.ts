@@ -34,7 +34,10 @@ test('keeper density per walk adds up and agrees with the ground truth', async (
     for (const r of s.sessions) assert.ok(Math.abs(r.density - r.keepers / r.photos) < 1e-12);
     // the walk with the most keepers in the index is the one the truth says
     const perWalk = new Map<string, number>();
-    for (const p of truth.photos) if (p.keeper) perWalk.set(p.path.split('/')[2] as string, (perWalk.get(p.path.split('/')[2] as string) ?? 0) + 1);
+    for (const p of truth.photos) {
+      const walk = p.path.split('/')[2] as string;
+      if (p.keeper) perWalk.set(walk, (perWalk.get(walk) ?? 0) + 1);
+    }
     const most = Math.max(...perWalk.values());
     assert.equal(s.top[0]?.keepers, most);
     assert.ok(s.top.length === 3 && (s.top[0]?.keepers ?? 0) >= (s.top[2]?.keepers ?? 0));

@@ -9,9 +9,10 @@ import { availableParallelism } from 'node:os';
 import { dirname, extname, join, basename, relative, resolve } from 'node:path';
 import type { Db, SqlValue } from '../db/duckdb.js';
 import {
-  clearFileProblems, corpusCounts, dropDuplicates, EXIF_COLUMNS, forgetFiles, insertPhotos, ledger, loadMetadataRows,
+  clearFileProblems, corpusCounts, dropDuplicates, EXIF_COLUMNS, forgetFiles, ingestProblems, insertPhotos, ledger,
+  loadMetadataRows,
   markDuplicates, movePhoto, photosById, replaceFileRows, replaceWalkErrors, setMeta, writeDuplicates,
-  writeIngestErrors, writeIngestWarnings, writeLedger, type Root,
+  writeIngestErrors, writeIngestWarnings, writeLedger, type FileProblem, type Root,
 } from '../db/corpus.js';
 import { archiveRoots, ensureSchema, workspaceOf } from '../db/schema.js';
 import type { Values } from '../db/table.js';
@@ -57,6 +58,8 @@ export interface RootReport {
   passedOver: number;
   /** Photos indexed past damaged image data or a damaged EXIF block, listed in ingest_warnings. */
   warned: number;
+  /** Files with a JPEG extension found under the root (new, changed or unchanged). */
+  jpegs: number;
 }
 
 /** The folders the workbench writes in a workspace. */
@@ -67,6 +70,11 @@ export interface IngestReport {
   db: string;
   workspace: string;
   roots: RootReport[];
+  /**
+   * What the index holds against the files of these roots, from all runs: the files not indexed (ingest_errors),
+   * then the photos indexed with a warning (ingest_warnings).
+   */
+  problems: FileProblem[];
   seconds: number;
 }
 
@@ -337,6 +345,7 @@ async function ingestRoot(db: Db, root: Root, dir: string, workspace: string, op
   const report: RootReport = {
     root, dir, files: entries.length, unchanged: entries.length - todo.length, ok: 0, duplicate: 0, skipped: 0,
     failed: 0, vanished: vanished.length, passedOver: problems.length, warned: 0,
+    jpegs: entries.filter((e) => JPEG_EXT.has(extname(e.path).toLowerCase())).length,
   };
   let pending: Outcome[] = [];
   let writing = Promise.resolve();
@@ -445,7 +454,8 @@ export async function ingest(db: Db, options: IngestOptions): Promise<IngestRepo
   mkdirSync(workspace, { recursive: true });
   await setMeta(db, 'workspace', isInside(workspace, dbDir) ? relative(dbDir, workspace) || '.' : workspace);
   for (const [root, dir] of roots) await setMeta(db, `root.${root}`, dir);
-  return { db: db.file, workspace, roots: reports, seconds: (performance.now() - t0) / 1000 };
+  const problems = await ingestProblems(db, roots.map(([root]) => root));
+  return { db: db.file, workspace, roots: reports, problems, seconds: (performance.now() - t0) / 1000 };
 }
 
 /** Options of `ingestMetadata`. */

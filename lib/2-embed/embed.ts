@@ -14,6 +14,7 @@ import { checkInt, FluxError } from '../util/check.js';
 import { throttle, type OnProgress } from '../util/progress.js';
 import { defaultModel, findModel, type ModelSpec, type Preprocessing } from './models.js';
 import { OnnxImageModel } from '../onnx/image-model.js';
+import type { Provider, ProviderChoice } from '../onnx/runtime.js';
 import { storedKeys, VECTOR_SETS, writePart, type VectorSet } from './store.js';
 
 export interface EmbedOptions {
@@ -32,6 +33,8 @@ export interface EmbedOptions {
   seed?: number;
   /** Image decoding workers; default one per core (the pipeline fills it from FLUX_DECODE_WORKERS). */
   decodeWorkers?: number;
+  /** The ONNX Runtime execution provider of the model; default `auto`, the best that loads. */
+  provider?: ProviderChoice;
   onProgress?: OnProgress;
 }
 
@@ -49,6 +52,8 @@ export interface EmbedReport {
   /** The model used, or null when only the pixel descriptor was computed. */
   model: string | null;
   modelPath: string | null;
+  /** The execution provider the model ran on, or null with no model. */
+  provider: Provider | null;
   workspace: string;
   sets: EmbedSetReport[];
   /** Augmented training views written in this run. */
@@ -188,10 +193,16 @@ export async function embed(db: Db, options: EmbedOptions = {}): Promise<EmbedRe
     await ensureSchema(db);
     const workspace = await workspaceOf(db);
     // loaded once here to check the file (a clear message naming it); it runs in a thread of its own
-    if (resolved) await (await OnnxImageModel.load(resolved.spec, resolved.path)).close();
+    // and to choose the execution provider, which the thread then uses as it is
+    let provider: Provider | null = null;
+    if (resolved) {
+      const checked = await OnnxImageModel.load(resolved.spec, resolved.path, 1, options.provider ?? 'auto');
+      provider = checked.provider;
+      await checked.close();
+    }
     const inference = (): InferenceWorker => {
       const { spec, path } = resolved as { spec: ModelSpec; path: string };
-      return (model ??= new InferenceWorker(spec, path));
+      return (model ??= new InferenceWorker(spec, path, provider as Provider));
     };
     pool = new PreparePool(workers);
     const spec = resolved?.spec ?? null;
@@ -206,7 +217,7 @@ export async function embed(db: Db, options: EmbedOptions = {}): Promise<EmbedRe
     }
     const views = spec && viewCount > 0 ? await embedViews(run, spec, viewCount, options.seed ?? 7) : 0;
     return {
-      model: spec?.id ?? null, modelPath: resolved?.path ?? null, workspace, sets, views,
+      model: spec?.id ?? null, modelPath: resolved?.path ?? null, provider, workspace, sets, views,
       seconds: (performance.now() - t0) / 1000, embedSeconds: steady, note: noteOf(resolved, options.model),
     };
   } finally {

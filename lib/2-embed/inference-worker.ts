@@ -5,6 +5,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { ModelSpec } from './models.js';
 import { OnnxImageModel } from '../onnx/image-model.js';
+import type { Provider } from '../onnx/runtime.js';
 
 /** `tensor` may live in a SharedArrayBuffer (the decoding workers write into it). */
 export interface InferenceRequest { id: number; tensor: Float32Array; n: number }
@@ -12,8 +13,11 @@ export type InferenceResponse =
   | { id: number; ok: true; embedding: Float32Array; logits: Float32Array | null }
   | { id: number; ok: false; message: string };
 
-const { spec, path } = workerData as { spec: ModelSpec; path: string };
-const loading = OnnxImageModel.load(spec, path, 1);
+/** What the worker is started with: the model and the execution provider to run it on. */
+export interface InferenceSetup { spec: ModelSpec; path: string; provider: Provider }
+
+const { spec, path, provider } = workerData as InferenceSetup;
+const loading = OnnxImageModel.load(spec, path, 1, provider);
 
 // onnxruntime reads only unshared memory: each batch is copied out of the shared buffer into this one
 let local = new Float32Array(0);
@@ -38,6 +42,7 @@ parentPort?.on('message', (req: InferenceRequest | { close: true }) => {
     } catch (err) {
       res = { id: req.id, ok: false, message: (err as Error).message.split('\n')[0] ?? 'inference failed' };
     }
-    parentPort?.postMessage(res, res.ok ? [res.embedding.buffer, ...(res.logits ? [res.logits.buffer] : [])] as ArrayBuffer[] : []);
+    const moved = res.ok ? [res.embedding.buffer, ...(res.logits ? [res.logits.buffer] : [])] as ArrayBuffer[] : [];
+    parentPort?.postMessage(res, moved);
   });
 });

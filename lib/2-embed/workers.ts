@@ -5,7 +5,8 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { ModelSpec, Preprocessing } from './models.js';
-import type { InferenceRequest, InferenceResponse } from './inference-worker.js';
+import type { InferenceRequest, InferenceResponse, InferenceSetup } from './inference-worker.js';
+import type { Provider } from '../onnx/runtime.js';
 import type { PrepareRequest, PrepareResponse } from './prepare-worker.js';
 
 export class PreparePool {
@@ -19,7 +20,8 @@ export class PreparePool {
   private static readonly DEPTH = 32;
 
   constructor(size: number) {
-    this.workers = Array.from({ length: Math.max(1, size) }, () => new Worker(new URL('./prepare-worker.js', import.meta.url)));
+    const script = new URL('./prepare-worker.js', import.meta.url);
+    this.workers = Array.from({ length: Math.max(1, size) }, () => new Worker(script));
     this.inFlight = this.workers.map(() => 0);
     this.workers.forEach((w, i) => {
       w.on('message', (res: PrepareResponse) => {
@@ -70,8 +72,12 @@ export class PreparePool {
     }
   }
 
-  /** Decodes a preview file into its descriptor and (with preprocessing) the model tensor, or an augmented view's tensor. */
-  prepare(file: string, preprocessing: Preprocessing | null, view?: PrepareRequest['view'], target?: PrepareRequest['target']): Promise<PrepareResponse> {
+  /**
+   * Decodes a preview file into its descriptor and (with preprocessing) the model tensor, or an augmented view's
+   * tensor.
+   */
+  prepare(file: string, preprocessing: Preprocessing | null, view?: PrepareRequest['view'],
+    target?: PrepareRequest['target']): Promise<PrepareResponse> {
     const id = this.next++;
     return new Promise((resolve) => {
       this.waiting.set(id, { resolve, worker: -1 });
@@ -88,11 +94,15 @@ export class PreparePool {
 /** The image model in a worker thread (see inference-worker.ts). */
 export class InferenceWorker {
   private readonly worker: Worker;
-  private readonly waiting = new Map<number, { resolve: (r: { embedding: Float32Array; logits: Float32Array | null }) => void; reject: (e: Error) => void }>();
+  private readonly waiting = new Map<number, {
+    resolve: (r: { embedding: Float32Array; logits: Float32Array | null }) => void; reject: (e: Error) => void;
+  }>();
   private next = 0;
 
-  constructor(spec: ModelSpec, path: string) {
-    this.worker = new Worker(new URL('./inference-worker.js', import.meta.url), { workerData: { spec, path } });
+  /** `provider` is the one the main thread's check chose: the worker loads the model on it, without choosing again. */
+  constructor(spec: ModelSpec, path: string, provider: Provider) {
+    const workerData: InferenceSetup = { spec, path, provider };
+    this.worker = new Worker(new URL('./inference-worker.js', import.meta.url), { workerData });
     this.worker.on('message', (res: InferenceResponse) => {
       const entry = this.waiting.get(res.id);
       if (!entry) return;

@@ -12,6 +12,7 @@ import type { Db } from '../db/duckdb.js';
 import { knownInboxCopies, writeInboxScores, writePhotoScores } from '../db/models.js';
 import { currentModelDir, loadKeeperModel, type KeeperModel } from '../5-rank/model-file.js';
 import type { OnProgress } from '../util/progress.js';
+import type { Provider, ProviderChoice } from '../onnx/runtime.js';
 import type { InboxItem } from './inbox-page.js';
 import { countBands, descriptorMap, modelFeatures, scoreRowsOnnx, type ScoredRow } from './scoring.js';
 
@@ -20,6 +21,8 @@ export interface ScoreReport {
   /** The model's auto-surface threshold (null when none reached its rule). */
   threshold: number | null;
   modelDir: string;
+  /** The ONNX Runtime execution provider the scorer graph ran on. */
+  provider: Provider;
   set: 'photos' | 'inbox';
   counts: Record<string, number>;
   /** The inbox report file. */
@@ -31,6 +34,8 @@ export interface ScoreReport {
 export interface ScoreOptions {
   /** The keeper model folder (default: the one the last `flux train` recorded). */
   modelDir?: string;
+  /** The ONNX Runtime execution provider of the scorer; default `auto`, the best that loads. */
+  provider?: ProviderChoice;
   onProgress?: OnProgress;
 }
 
@@ -45,13 +50,15 @@ export async function score(db: Db, options: ScoreOptions = {}): Promise<ScoreRe
     (await db.all<{ id: number }>('SELECT photo_id AS id FROM photos WHERE keeper')).map((r) => r.id),
   );
   const all = (await db.all<{ id: number }>('SELECT photo_id AS id FROM photos ORDER BY photo_id')).map((r) => r.id);
-  const scored = await scoreRowsOnnx(dir, model, rows, await descriptorMap(db, 'photos'), keepers, all);
+  const desc = await descriptorMap(db, 'photos');
+  const { scored, provider } = await scoreRowsOnnx(dir, model, rows, desc, keepers, all, options.provider);
   await writePhotoScores(db, scored, model.id, dir);
   options.onProgress?.({ stage: 'score', done: 1, total: 1 });
   return {
     model: model.id,
     threshold: model.threshold.value,
     modelDir: dir,
+    provider,
     set: 'photos',
     counts: countBands(scored),
     html: null,
@@ -67,13 +74,16 @@ export interface InboxScored {
   skipped: Array<{ path: string; reason: string }>;
   model: KeeperModel;
   modelDir: string;
+  /** The ONNX Runtime execution provider the scorer graph ran on. */
+  provider: Provider;
 }
 
 /**
  * Scores the inbox photos (ingested and embedded) with the keeper model and replaces `inbox_scores` with them. A new
  * photo that is byte for byte one the archive already holds is said to be so (the score stays the model's).
  */
-export async function scoreInboxSet(db: Db, model: KeeperModel, dir: string): Promise<InboxScored> {
+export async function scoreInboxSet(
+  db: Db, model: KeeperModel, dir: string, onnx: ProviderChoice = 'auto'): Promise<InboxScored> {
   const rows = await modelFeatures(db, model, 'inbox');
   const photos = await db.all<{
     id: number;
@@ -82,14 +92,9 @@ export async function scoreInboxSet(db: Db, model: KeeperModel, dir: string): Pr
     captured_at: string | null;
   }>(`SELECT inbox_id AS id,
     path, preview, CAST(captured_at AS VARCHAR) AS captured_at FROM inbox_photos ORDER BY path`);
-  const scored = await scoreRowsOnnx(
-    dir,
-    model,
-    rows,
-    await descriptorMap(db, 'inbox'),
-    new Set(),
-    photos.map((p) => p.id),
-  );
+  const desc = await descriptorMap(db, 'inbox');
+  const ids = photos.map((p) => p.id);
+  const { scored, provider } = await scoreRowsOnnx(dir, model, rows, desc, new Set(), ids, onnx);
   const known = new Map<number, string>();
   for (const k of await knownInboxCopies(db)) {
     known.set(
@@ -119,7 +124,7 @@ export async function scoreInboxSet(db: Db, model: KeeperModel, dir: string): Pr
     ...scored.filter((r) => r.band === 'unscored').map((r) => ({ path: pathOf(r), reason: r.reason ?? 'not scored' })),
   ];
   const items = scored.map((r): InboxItem => ({ ...r, ...(byId.get(r.id) as Omit<InboxItem, keyof ScoredRow>) }));
-  return { items, scored, skipped, model, modelDir: dir };
+  return { items, scored, skipped, model, modelDir: dir, provider };
 }
 
 export { countBands };

@@ -10,6 +10,7 @@ import { loadFeatures, type FeatureRows } from '../4-dataset/rows.js';
 import { bandOf, type Band } from '../5-rank/calibrate.js';
 import type { KeeperModel } from '../5-rank/model-file.js';
 import { OnnxScorer } from '../onnx/scorer.js';
+import type { Provider, ProviderChoice } from '../onnx/runtime.js';
 import { FluxError } from '../util/check.js';
 import { failureReason } from './failures.js';
 
@@ -100,18 +101,20 @@ export async function scoreRowsOnnx(
   desc: Map<number, Record<string, number>>,
   keepers: Set<number>,
   all: number[],
-): Promise<ScoredRow[]> {
-  const scorer = await OnnxScorer.load(join(dir, 'model.onnx'));
+  provider: ProviderChoice = 'auto',
+): Promise<{ scored: ScoredRow[]; provider: Provider }> {
+  const scorer = await OnnxScorer.load(join(dir, 'model.onnx'), 0, provider);
   try {
     const empty = { prob: new Float32Array(0), raw: new Float32Array(0) };
     const { prob, raw } = rows.ids.length ? await scorer.score(rows.x, rows.dim) : empty;
     const byId = new Map(rows.ids.map((id, i) => [id, i]));
-    return all.map((id): ScoredRow => {
+    const scored = all.map((id): ScoredRow => {
       const i = byId.get(id);
       const p = i === undefined ? null : (prob[i] as number);
       const r = i === undefined ? null : (raw[i] as number);
       return scoredRow(id, p, r, keepers.has(id), desc.get(id), model);
     });
+    return { scored, provider: scorer.provider };
   } finally {
     await scorer.close();
   }

@@ -16,6 +16,7 @@ import {
 import { checkNumber, FluxError } from '../util/check.js';
 import { assertOutsideArchive, checkOutFile, writeFileAtomic } from '../util/fsutil.js';
 import type { OnProgress } from '../util/progress.js';
+import type { ProviderChoice } from '../onnx/runtime.js';
 import { plural } from '../util/text.js';
 import { checkExportDir, curatorCsv, exportSelection, photoPaths, type ExportReport } from './export.js';
 import { loadPhotoVectors, type VectorSource } from './source.js';
@@ -174,6 +175,8 @@ export interface CurateStageOptions {
   exportDir?: string;
   /** A file to write the selection to as CSV, without copying photos (checked before any work). */
   csv?: string;
+  /** The ONNX Runtime execution provider of the matrix kernels; default `auto`, the best that loads. */
+  provider?: ProviderChoice;
   onProgress?: OnProgress;
 }
 
@@ -220,6 +223,7 @@ export async function curate(db: Db, options: CurateStageOptions = {}): Promise<
     iterations: options.iterations ?? 20,
     seed: options.seed ?? 7,
     excluded: new Set([...excluded, ...failures]),
+    provider: options.provider,
     onProgress: options.onProgress,
   });
   await saveSelection(db, result, input.modelId, Boolean(options.favourites));
@@ -261,6 +265,7 @@ export function formatCurate(r: CurateReport): string {
       `${r.bands.stable} picked >= 90%, ${r.bands.frequent} >= 70%, ${r.bands.occasional} less often` +
       `${r.favourites ? '; favourites replaced' : ''}`,
   );
+  if (x.provider) lines.push(`matrix kernels on ${x.provider} (ONNX Runtime execution provider)`);
   if (r.csv) lines.push(`selection written to ${r.csv}`);
   const e = r.exported;
   if (e) {

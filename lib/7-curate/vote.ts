@@ -5,6 +5,7 @@
 import { checkChoice, checkInt } from '../util/check.js';
 import { Rng } from '../util/rng.js';
 import type { OnProgress } from '../util/progress.js';
+import type { Provider, ProviderChoice } from '../onnx/runtime.js';
 import type { VectorMatrix } from '../util/vectors.js';
 import { MatMul } from '../onnx/matmul.js';
 import { farthestPointRuns, kmeansRun } from './algorithms.js';
@@ -24,6 +25,8 @@ export interface CurateOptions {
   /** photo_ids removed before the computation. */
   excluded?: ReadonlySet<number>;
   onProgress?: OnProgress;
+  /** The ONNX Runtime execution provider of the matrix kernels; default `auto`, the best that loads. */
+  provider?: ProviderChoice;
 }
 
 export interface CurateResult {
@@ -35,6 +38,8 @@ export interface CurateResult {
   runs: number[][];
   votes: Map<number, number>;
   /** Top `target` by votes (ties: the earlier first pick), with frequency in percent. */
+  /** The execution provider the matrix kernels ran on (none when the target took every photo). */
+  provider?: Provider;
   selection: Array<{ photoId: number; votes: number; frequency: number; band: VoteBand }>;
 }
 
@@ -64,12 +69,13 @@ async function pickRuns(
   iterations: number,
   rng: Rng,
   onProgress: OnProgress | undefined,
-): Promise<number[][]> {
-  const mm = await MatMul.create();
+  provider: ProviderChoice,
+): Promise<{ runs: number[][]; provider: Provider }> {
+  const mm = await MatMul.create(0, provider);
   try {
     if (method === 'fps') {
       const starts = Array.from({ length: iterations }, (_, i) => rng.fork(`fps:${i}`).int(0, m.rows - 1));
-      return await farthestPointRuns(m, target, starts, mm);
+      return { runs: await farthestPointRuns(m, target, starts, mm), provider: mm.provider };
     }
     const runs: number[][] = [];
     for (let i = 0; i < iterations; i++) {
@@ -77,7 +83,7 @@ async function pickRuns(
       runs.push(r.representatives);
       onProgress?.({ stage: 'curate', done: i + 1, total: iterations });
     }
-    return runs;
+    return { runs, provider: mm.provider };
   } finally {
     await mm.close();
   }
@@ -91,12 +97,11 @@ export async function curateVectors(input: CurateInput, options: CurateOptions):
   const seed = checkInt('--seed', options.seed, 0, 0xffffffff);
   const { ids, matrix: m } = withoutExcluded(input, options.excluded ?? new Set<number>());
   const rng = new Rng(seed);
-  const runs =
-    target >= m.rows
-      ? Array.from({ length: iterations }, () => [...ids])
-      : (await pickRuns(m, method, target, iterations, rng, options.onProgress)).map((r) =>
-          r.map((row) => ids[row] as number),
-        );
+  const picked =
+    target >= m.rows ? null : await pickRuns(m, method, target, iterations, rng, options.onProgress, options.provider ?? 'auto');
+  const runs = picked
+    ? picked.runs.map((r) => r.map((row) => ids[row] as number))
+    : Array.from({ length: iterations }, () => [...ids]);
   const votes = new Map<number, number>();
   const firstSeen = new Map<number, number>();
   runs.forEach((run, r) =>
@@ -109,5 +114,5 @@ export async function curateVectors(input: CurateInput, options: CurateOptions):
     .sort((a, b) => b[1] - a[1] || (firstSeen.get(a[0]) as number) - (firstSeen.get(b[0]) as number))
     .slice(0, target)
     .map(([photoId, v]) => ({ photoId, votes: v, ...frequencyOf(v, iterations) }));
-  return { method, target, iterations, seed, runs, votes, selection };
+  return { method, target, iterations, seed, runs, votes, selection, ...(picked ? { provider: picked.provider } : {}) };
 }

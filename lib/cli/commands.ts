@@ -11,7 +11,8 @@ import { buildSplit } from '../4-dataset/split.js';
 import { clearExclusions, curate, excludePhotos, formatCurate } from '../7-curate/curate.js';
 import { withDb } from '../db/duckdb.js';
 import { archiveRoots } from '../db/schema.js';
-import { decodeWorkers, runEmbed, runIngest, runIngestMetadata } from '../pipeline/stages.js';
+import { decodeWorkers, onnxProvider, runEmbed, runIngest, runIngestMetadata } from '../pipeline/stages.js';
+import { ingestNotes, listErrors } from './errors.js';
 import { fetchFile } from '../2-embed/fetch.js';
 import { findModel, MODELS, modelDirs } from '../2-embed/models.js';
 import { join } from 'node:path';
@@ -65,10 +66,11 @@ export function formatIngest(report: IngestReport): string {
   const legend = [
     'indexed: read as photos this run (copies included); duplicate: originals that copy another original, all runs ' +
       '(corpus_duplicates)',
-    'damaged: indexed past damaged image data or EXIF (ingest_warnings); failed, passed over: see ingest_errors',
+    'damaged: indexed past damaged image data or EXIF (ingest_warnings); ' +
+      'failed, passed over: not indexed (ingest_errors)',
   ];
-  return [line(head), ...rows.map(line), ...legend, `database ${report.db}`, `previews ${report.workspace}/previews`,
-    `${report.seconds.toFixed(1)} s`].join('\n');
+  return [line(head), ...rows.map(line), ...legend, ...ingestNotes(report, report.db), `${report.seconds.toFixed(1)} s`]
+    .join('\n');
 }
 
 export const COMMANDS: Record<string, Command> = {
@@ -138,10 +140,26 @@ export const COMMANDS: Record<string, Command> = {
       console.log(formatIngest(report));
     },
   },
+  errors: {
+    summary: 'list every file the index could not read or embed, with the reason (and as CSV)',
+    usage: [
+      'flux errors --db FILE [--csv FILE]',
+      '',
+      'Lists the files ingest could not index (ingest_errors: empty, truncated, not a JPEG, unreadable, links and',
+      'folders passed over), the photos indexed with a warning (ingest_warnings: damaged image data or EXIF), and the',
+      'images flux embed could not embed (embed_errors). --csv writes them to a file:',
+      'kind, root, path, stage, message.',
+    ].join('\n'),
+    options: { db: { type: 'string' }, csv: { type: 'string' } },
+    async run(v) {
+      for (const line of await listErrors(need(v, 'db', 'errors'), str(v, 'csv'))) console.log(line);
+    },
+  },
   embed: {
     summary: 'embed photos, keepers and inbox from the preview cache with an ONNX image model (Parquet)',
     usage: [
       'flux embed --db FILE [--model ID|MODEL.json|none] [--batch-size 16] [--part-size 1024] [--views N --seed S]',
+      '           [--provider auto|cpu|cuda|tensorrt|webgpu]',
       '',
       `Models: ${MODELS.map((m) => m.id).join(', ')} (default: the first one present), or a .json description of ` +
         `another`,
@@ -150,17 +168,18 @@ export const COMMANDS: Record<string, Command> = {
         'augmented.',
     ].join('\n'),
     options: { db: { type: 'string' }, model: { type: 'string' }, 'batch-size': { type: 'string' },
-      'part-size': { type: 'string' }, views: { type: 'string' }, seed: { type: 'string' } },
+      'part-size': { type: 'string' }, views: { type: 'string' }, seed: { type: 'string' }, provider: { type: 'string' } },
     async run(v, _p, onProgress) {
       const r = await runEmbed({
         db: need(v, 'db', 'embed'), model: str(v, 'model'), batchSize: num(v, 'batch-size'), partSize: num(v, 'part-size'),
-        views: num(v, 'views'), seed: num(v, 'seed'), onProgress,
+        views: num(v, 'views'), seed: num(v, 'seed'), provider: onnxProvider(str(v, 'provider')), onProgress,
       });
       if (r.views) console.log(`${r.views} augmented training views embedded`);
       for (const s of r.sets) console.log(`${s.set.padEnd(8)} ${s.images} images: ${s.alreadyDone} already done, ` +
         `${s.embedded} embedded, ${s.failed} failed`);
-      console.log(`model ${r.model ?? '(none)'}${r.modelPath ? ` from ${r.modelPath}`
-        : ''}; vectors in ${join(r.workspace, 'embeddings')}; ${r.seconds.toFixed(1)} s`);
+      const on = r.provider ? ` on ${r.provider} (ONNX Runtime execution provider)` : '';
+      console.log(`model ${r.model ?? '(none)'}${r.modelPath ? ` from ${r.modelPath}` : ''}${on}; ` +
+        `vectors in ${join(r.workspace, 'embeddings')}; ${r.seconds.toFixed(1)} s`);
       if (r.note) console.log(r.note);
     },
   },
@@ -242,6 +261,7 @@ export const COMMANDS: Record<string, Command> = {
       'flux curate --db FILE [--method fps|kmeans] [--target 150] [--iterations 20] [--seed 7] [--keepers] [--where ' +
         'SQL]',
       '            [--model ID] [--export DIR] [--csv FILE] [--favourites] [--keep-failures]',
+      '            [--provider auto|cpu|cuda|tensorrt|webgpu]   (the matrix kernels)',
       'flux curate exclude --db FILE PHOTO...         exclude photos, by photo_id or path under the originals',
       '                                               (Subfolder/Filename in selection.csv); removed before every ' +
         'later run',
@@ -259,6 +279,7 @@ export const COMMANDS: Record<string, Command> = {
       keepers: { type: 'boolean' }, where: { type: 'string' }, model: { type: 'string' }, export: { type: 'string' },
         favourites: { type: 'boolean' },
       above: { type: 'string' }, 'keep-failures': { type: 'boolean' }, csv: { type: 'string' },
+      provider: { type: 'string' },
     },
     async run(v, positionals, onProgress) {
       const file = need(v, 'db', 'curate');
@@ -280,6 +301,7 @@ export const COMMANDS: Record<string, Command> = {
           model: str(v, 'model'), keepersOnly: Boolean(v.keepers), where: str(v, 'where'),
             favourites: Boolean(v.favourites),
           keepFailures: Boolean(v['keep-failures']), exportDir: str(v, 'export'), csv: str(v, 'csv'), onProgress,
+          provider: onnxProvider(str(v, 'provider')),
         })));
       }, { index: true });
     },
@@ -336,8 +358,8 @@ export const COMMANDS: Record<string, Command> = {
   score: {
     summary: 'write keeper_score for every photo, or score the photos of an inbox folder (table inbox_scores + HTML)',
     usage: [
-      'flux score --db FILE [--model-dir DIR]',
-      'flux score --db FILE --inbox DIR [--out REPORT.html] [--model-dir DIR]',
+      'flux score --db FILE [--model-dir DIR] [--provider auto|cpu|cuda|tensorrt|webgpu]',
+      'flux score --db FILE --inbox DIR [--out REPORT.html] [--model-dir DIR] [--provider ...]',
       '',
       'Scores: 1.0 confirmed keeper; >= 0.8 review recommended; 0.5-0.8 uncertain; < 0.5 probable non-keeper;',
       '0.0 technical failure (black or badly underexposed, dark and of one colour, blown-out, or nothing in focus) ' +
@@ -345,15 +367,16 @@ export const COMMANDS: Record<string, Command> = {
       'The inbox is only read.',
     ].join('\n'),
     options: { db: { type: 'string' }, 'model-dir': { type: 'string' }, inbox: { type: 'string' },
-      out: { type: 'string' } },
+      out: { type: 'string' }, provider: { type: 'string' } },
     async run(v, _p, onProgress) {
       const db = need(v, 'db', 'score');
       const inbox = str(v, 'inbox');
+      const provider = onnxProvider(str(v, 'provider'));
       const r = inbox !== undefined
-        ? await scoreInbox({ db, modelDir: str(v, 'model-dir'), inbox, out: str(v, 'out'), onProgress })
-        : await scorePhotos({ db, modelDir: str(v, 'model-dir'), onProgress });
+        ? await scoreInbox({ db, modelDir: str(v, 'model-dir'), inbox, out: str(v, 'out'), provider, onProgress })
+        : await scorePhotos({ db, modelDir: str(v, 'model-dir'), provider, onProgress });
       const c = r.counts;
-      console.log(`${r.set === 'inbox' ? 'inbox' : 'corpus'}: ${c.total} photos scored by ${r.model}: ` +
+      console.log(`${r.set === 'inbox' ? 'inbox' : 'corpus'}: ${c.total} photos scored by ${r.model} on ${r.provider}: ` +
         `${c.keeper ?? 0} confirmed keepers, ${c.review ?? 0} review recommended, ` +
         `${c.uncertain ?? 0} uncertain, ${c.unlikely ?? 0} probable non-keepers, ${c.failure ?? 0} technical ` +
           `failures, ${c.unscored ?? 0} not scored; ` +

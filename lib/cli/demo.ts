@@ -42,8 +42,7 @@ async function demo(): Promise<void> {
     try {
       const rows = await db.all<{ year: number; photos: number }>('SELECT year(captured_at) AS year, count(*) AS photos FROM photos GROUP BY 1 ORDER BY 1');
       console.log(`    photos per year: ${rows.map((r) => `${r.year}: ${r.photos}`).join(', ')}`);
-      const errors = await db.all<{ root: string; path: string; message: string }>('SELECT root, path, message FROM ingest_errors ORDER BY root, path');
-      for (const e of errors) console.log(`    not indexed: ${e.root}/${e.path}: ${e.message}`);
+      // the files not indexed are named by formatIngest, above
     } finally {
       db.close();
     }

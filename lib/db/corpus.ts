@@ -229,7 +229,8 @@ export async function forgetFiles(db: Db, root: Root, paths: readonly string[]):
 
 /** One problem of the index, for `flux errors` and ingest's report. */
 export interface FileProblem {
-  kind: 'error' | 'warning';
+  /** error: not indexed (ingest_errors); warning: indexed past damage (ingest_warnings); embed: not embedded. */
+  kind: 'error' | 'warning' | 'embed';
   root: string;
   path: string;
   stage: string;
@@ -241,8 +242,8 @@ export async function ingestProblems(db: Db, roots?: readonly Root[]): Promise<F
   const where = roots ? `WHERE root IN (${inList(roots.length)})` : '';
   return db.all<FileProblem>(`SELECT * FROM (
       SELECT 'error' AS kind, root, path, stage, message FROM ingest_errors
-      UNION ALL SELECT 'warning', root, path, 'index', message FROM ingest_warnings) ${where}
-    ORDER BY kind, root, path`, roots ? [...roots] : []);
+      UNION ALL SELECT 'warning', root, path, 'damaged', message FROM ingest_warnings) ${where}
+    ORDER BY kind, CASE root WHEN 'originals' THEN 0 WHEN 'keepers' THEN 1 ELSE 2 END, path`, roots ? [...roots] : []);
 }
 
 // ---- photo rows

@@ -37,7 +37,8 @@ export function tableDdl(spec: TableSpec): string {
  */
 export async function createTables(db: Db, specs: readonly TableSpec[]): Promise<void> {
   const existing = new Set((await db.all<{ name: string }>(
-    `SELECT table_name AS name FROM duckdb_tables() WHERE schema_name = 'main' AND NOT temporary`)).map((r) => r.name));
+    `SELECT table_name AS name FROM duckdb_tables()
+    WHERE database_name = current_database() AND schema_name = 'main' AND NOT temporary`)).map((r) => r.name));
   for (const spec of specs) {
     if (existing.has(spec.name)) continue;
     const comments = [`COMMENT ON TABLE ${spec.name} IS ${lit(spec.note)}`,

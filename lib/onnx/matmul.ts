@@ -3,7 +3,7 @@
  * one MatMul node, built in code so no model file is needed.
  */
 import { GraphBuilder } from './graph.js';
-import { createSession, ort } from './runtime.js';
+import { openSession, ort, type Provider, type ProviderChoice } from './runtime.js';
 
 /** The ONNX model computing Y = A x B for A [m, k] and B [k, n]. */
 export function matmulModel(): Uint8Array {
@@ -15,16 +15,21 @@ export function matmulModel(): Uint8Array {
 
 /** A reusable matrix multiplier. */
 export class MatMul {
-  private constructor(private readonly session: ort.InferenceSession) {}
+  private constructor(private readonly session: ort.InferenceSession,
+    /** The execution provider the products run on. */
+    readonly provider: Provider) {}
 
-  static async create(threads = 0): Promise<MatMul> {
-    const session = await createSession(matmulModel(), { threads });
-    return new MatMul(session);
+  /** A multiplier on `threads` threads (0: one per core) and an execution provider (default: the best that loads). */
+  static async create(threads = 0, provider: ProviderChoice = 'auto'): Promise<MatMul> {
+    const { session, provider: chosen } = await openSession(matmulModel(), { threads, provider });
+    return new MatMul(session, chosen);
   }
 
   /** A [m, k] times B [k, n], row-major; returns [m, n]. */
   async run(a: Float32Array, m: number, k: number, b: Float32Array, n: number): Promise<Float32Array> {
-    const out = await this.session.run({ A: new ort.Tensor('float32', a, [m, k]), B: new ort.Tensor('float32', b, [k, n]) });
+    const out = await this.session.run({
+      A: new ort.Tensor('float32', a, [m, k]), B: new ort.Tensor('float32', b, [k, n]),
+    });
     return (out.Y as ort.Tensor).data as Float32Array;
   }
 

@@ -1,17 +1,21 @@
 /**
  * A loaded keeper-scorer graph (built by the ranker stage): feature rows in, keeper probabilities and raw scores out.
  */
-import { createSession, ort } from './runtime.js';
+import { openSession, ort, type Provider, type ProviderChoice } from './runtime.js';
 
 /** A loaded scorer graph. */
 export class OnnxScorer {
-  private constructor(private readonly session: ort.InferenceSession, readonly dim: number, readonly metadata: Record<string, string>) {}
+  private constructor(private readonly session: ort.InferenceSession, readonly dim: number,
+    readonly metadata: Record<string, string>,
+    /** The execution provider the graph runs on. */
+    readonly provider: Provider) {}
 
-  static async load(model: string | Uint8Array, threads = 0): Promise<OnnxScorer> {
-    const session = await createSession(model, { threads });
+  /** Loads a scorer graph on an execution provider (default: the best that loads). */
+  static async load(model: string | Uint8Array, threads = 0, provider: ProviderChoice = 'auto'): Promise<OnnxScorer> {
+    const { session, provider: chosen } = await openSession(model, { threads, provider });
     const meta = (session as unknown as { inputMetadata?: Array<{ shape?: Array<number | string> }> }).inputMetadata;
     const dim = Number(meta?.[0]?.shape?.[1] ?? NaN);
-    return new OnnxScorer(session, dim, {});
+    return new OnnxScorer(session, dim, {}, chosen);
   }
 
   /** Keeper probabilities and raw scores of `n` rows (row-major, `dim` wide), in batches. */
@@ -21,7 +25,8 @@ export class OnnxScorer {
     const raw = new Float32Array(n);
     for (let s = 0; s < n; s += batch) {
       const m = Math.min(batch, n - s);
-      const out = await this.session.run({ features: new ort.Tensor('float32', x.subarray(s * dim, (s + m) * dim), [m, dim]) });
+      const features = new ort.Tensor('float32', x.subarray(s * dim, (s + m) * dim), [m, dim]);
+      const out = await this.session.run({ features });
       prob.set((out.keeper_score as ort.Tensor).data as Float32Array, s);
       raw.set((out.raw_score as ort.Tensor).data as Float32Array, s);
     }

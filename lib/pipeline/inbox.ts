@@ -8,7 +8,8 @@ import { Db } from '../db/duckdb.js';
 import { archiveRoots, workspaceOf } from '../db/schema.js';
 import { ingest } from '../1-ingest/ingest.js';
 import { embed } from '../2-embed/embed.js';
-import { decodeWorkers } from './stages.js';
+import { decodeWorkers, onnxProvider } from './stages.js';
+import type { ProviderChoice } from '../onnx/runtime.js';
 import { currentModelDir, loadKeeperModel } from '../5-rank/model-file.js';
 import { inboxHtml } from '../6-score/inbox-page.js';
 import { countBands, scoreInboxSet, type ScoreReport } from '../6-score/score.js';
@@ -25,6 +26,8 @@ export interface InboxOptions {
   out?: string;
   /** Image decoding workers of the inbox's embedding; default FLUX_DECODE_WORKERS, else one per core. */
   decodeWorkers?: number;
+  /** The ONNX Runtime execution provider of the inbox's embedding and scoring; default FLUX_ONNX_PROVIDER, else auto. */
+  provider?: ProviderChoice;
   onProgress?: OnProgress;
 }
 
@@ -32,6 +35,7 @@ export interface InboxOptions {
 export async function scoreInbox(options: InboxOptions): Promise<ScoreReport> {
   const t0 = performance.now();
   const inbox = checkDir('--inbox', options.inbox);
+  const provider = options.provider ?? onnxProvider();
   const db = await Db.openIndex(options.db);
   try {
     // the inbox recorded last time may be another folder: this one is the inbox now; where the archive is: never
@@ -47,14 +51,15 @@ export async function scoreInbox(options: InboxOptions): Promise<ScoreReport> {
     await ingest(db, { inbox, workspace, onProgress: options.onProgress });
     await embed(db, {
       sets: ['inbox'], model: model.embeddingModel ?? 'none', decodeWorkers: options.decodeWorkers ?? decodeWorkers(),
-      onProgress: options.onProgress,
+      provider, onProgress: options.onProgress,
     });
-    const r = await scoreInboxSet(db, model, dir);
+    const r = await scoreInboxSet(db, model, dir, provider);
     writeFileAtomic(out, inboxHtml(r.items, r.skipped, model, workspace, inbox));
     return {
       model: model.id,
       threshold: model.threshold.value,
       modelDir: dir,
+      provider: r.provider,
       set: 'inbox',
       counts: countBands(r.scored),
       html: out,

@@ -1,7 +1,7 @@
 /**
  * The ingest and embed stages on a database file, for the CLI, the demo, the notebooks and the tests: each opens the
  * file once, runs the stage on the open database, and closes it. Settings that come from the environment
- * (FLUX_DECODE_WORKERS) are filled in here, never in the stages.
+ * (FLUX_DECODE_WORKERS, FLUX_ONNX_PROVIDER) are filled in here, never in the stages.
  */
 import { resolve } from 'node:path';
 import { Db, withDb } from '../db/duckdb.js';
@@ -12,6 +12,7 @@ import {
 import { embed, type EmbedOptions, type EmbedReport } from '../2-embed/embed.js';
 import { match } from '../3-match/match.js';
 import type { MatchOptions, MatchReport } from '../3-match/types.js';
+import { checkProvider, type ProviderChoice } from '../onnx/runtime.js';
 import { checkInt } from '../util/check.js';
 import { env } from './env.js';
 
@@ -19,6 +20,15 @@ import { env } from './env.js';
 export function decodeWorkers(): number | undefined {
   const text = env('decodeWorkers');
   return text === undefined ? undefined : checkInt('FLUX_DECODE_WORKERS', Number(text), 1, 64);
+}
+
+/**
+ * The ONNX Runtime execution provider: the --provider option when given, else FLUX_ONNX_PROVIDER, else `auto` (the
+ * best one that loads).
+ */
+export function onnxProvider(option?: string): ProviderChoice {
+  if (option !== undefined) return checkProvider('--provider', option);
+  return checkProvider('FLUX_ONNX_PROVIDER', env('onnxProvider'));
 }
 
 /**
@@ -44,8 +54,10 @@ export async function runIngestMetadata(
 
 /** Embeds into a database that `flux ingest` built (a wrong path gets a clear message, not a new database). */
 export async function runEmbed(options: EmbedOptions & { db: string }): Promise<EmbedReport> {
-  const workers = options.decodeWorkers ?? decodeWorkers();
-  return withDb(options.db, (db) => embed(db, { ...options, decodeWorkers: workers }), { index: true });
+  const settings = {
+    decodeWorkers: options.decodeWorkers ?? decodeWorkers(), provider: options.provider ?? onnxProvider(),
+  };
+  return withDb(options.db, (db) => embed(db, { ...options, ...settings }), { index: true });
 }
 
 /** Links the keepers of a database that `flux ingest` built to their originals. */
