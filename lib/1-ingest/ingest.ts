@@ -384,7 +384,7 @@ export async function ingest(options: IngestOptions): Promise<IngestReport> {
   assertOutsideArchive('--db', dbFile, archives);
   if (options.workspace !== undefined) assertOutsideArchive('--workspace', options.workspace, archives);
   const opts = {
-    concurrency: checkInt('concurrency', options.concurrency ?? availableParallelism() + 1, 1, 64),
+    concurrency: checkInt('--concurrency', options.concurrency ?? availableParallelism() + 1, 1, 64),
     batchSize: checkInt('batchSize', options.batchSize ?? 64, 1, 100_000),
   };
   const onProgress = throttle(options.onProgress);

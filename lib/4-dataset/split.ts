@@ -109,7 +109,7 @@ async function writeSplit(db: Db, scheme: SplitScheme, seed: number, assign: Map
  * split.
  */
 export async function buildSplit(db: Db, options: SplitOptions = {}): Promise<SplitSummary> {
-  const seed = checkInt('seed', options.seed ?? 7, 0, 0xffffffff);
+  const seed = checkInt('--seed', options.seed ?? 7, 0, 0xffffffff);
   const scheme = checkChoice('scheme', options.scheme ?? 'session', ['session', 'photo'] as const);
   await ensureSplitSchema(db);
   await writeSplit(db, scheme, seed, planSplit(await splitPhotos(db), seed, scheme, options.shares ?? DEFAULT_SHARES));
