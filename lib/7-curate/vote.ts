@@ -8,6 +8,7 @@ import type { OnProgress } from '../util/progress.js';
 import type { VectorMatrix } from '../util/vectors.js';
 import { MatMul } from '../onnx/matmul.js';
 import { farthestPointRuns, kmeansRun } from './algorithms.js';
+import { kmeansInThreads, kmeansThreads } from './kmeans-threads.js';
 
 export type CurateMethod = 'fps' | 'kmeans';
 
@@ -65,6 +66,8 @@ async function pickRuns(
   rng: Rng,
   onProgress: OnProgress | undefined,
 ): Promise<number[][]> {
+  const threads = method === 'kmeans' ? kmeansThreads(m, iterations) : 0;
+  if (threads) return kmeansInThreads(m, target, iterations, rng.seed, threads, onProgress);
   const mm = await MatMul.create();
   try {
     if (method === 'fps') {
