@@ -9,6 +9,8 @@ import { unitRows, type VectorMatrix } from '../lib/util/vectors.js';
 import { curateVectors, exclude, exclusions, exportSelection, type CurateResult } from '../lib/7-curate/curate.js';
 import { MatMul } from '../lib/onnx/matmul.js';
 import { runEmbed, runIngest } from '../lib/pipeline/stages.js';
+import { kmeansInThreads, kmeansThreads } from '../lib/7-curate/kmeans-threads.js';
+import { availableParallelism } from 'node:os';
 import { Rng } from '../lib/util/rng.js';
 import { tempDir } from './helpers.js';
 
@@ -72,6 +74,28 @@ test('k-means finds planted clusters: one representative in almost every one, no
   } finally {
     await mm.close();
   }
+});
+
+test('k-means Monte Carlo in one thread per core picks what one thread picks, run by run', async () => {
+  // wide enough for the threads (1,000,000 values): 2,100 rows of 512
+  const rows = 2100, dim = 512;
+  const rng = new Rng(12);
+  const m = unitRows({ data: Float32Array.from({ length: rows * dim }, () => rng.normal()), rows, dim });
+  assert.equal(kmeansThreads(m, 3), Math.min(3, availableParallelism() >= 2 ? availableParallelism() : 0));
+  assert.equal(kmeansThreads({ ...m, rows: 1000 }, 3), 0, 'a small matrix stays in one thread');
+  const threaded = await kmeansInThreads(m, 20, 3, 4, 2);
+  const mm = await MatMul.create();
+  try {
+    const one = new Rng(4);
+    for (let i = 0; i < 3; i++) {
+      assert.deepEqual(threaded[i], (await kmeansRun(m, 20, one.fork(`kmeans:${i}`), mm)).representatives, `iteration ${i}`);
+    }
+  } finally {
+    await mm.close();
+  }
+  const ids = Array.from({ length: rows }, (_, i) => 1000 + i);
+  const r = await curateVectors({ ids, matrix: m }, { method: 'kmeans', target: 20, iterations: 3, seed: 4 });
+  assert.deepEqual(r.runs, threaded.map((run) => run.map((row) => 1000 + row)));
 });
 
 test('Monte Carlo: same seed same result; exclusions never picked; frequencies and bands; all at 100% when target covers everything', async () => {

@@ -441,7 +441,7 @@ export async function ingest(db: Db, options: IngestOptions): Promise<IngestRepo
   const t0 = performance.now();
   const roots = ingestRoots(options, db.file);
   const opts = {
-    concurrency: checkInt('concurrency', options.concurrency ?? availableParallelism() + 1, 1, 64),
+    concurrency: checkInt('--concurrency', options.concurrency ?? availableParallelism() + 1, 1, 64),
     batchSize: checkInt('batchSize', options.batchSize ?? 64, 1, 100_000),
   };
   const onProgress = throttle(options.onProgress);

@@ -119,7 +119,7 @@ export function planSplit(
  * split.
  */
 export async function buildSplit(db: Db, options: SplitOptions = {}): Promise<SplitSummary> {
-  const seed = checkInt('seed', options.seed ?? 7, 0, 0xffffffff);
+  const seed = checkInt('--seed', options.seed ?? 7, 0, 0xffffffff);
   const scheme = checkChoice('scheme', options.scheme ?? 'session', ['session', 'photo'] as const);
   await writeSplit(db, scheme, seed, planSplit(await splitPhotos(db), seed, scheme, options.shares ?? DEFAULT_SHARES));
   return splitSummary(db, scheme, seed);

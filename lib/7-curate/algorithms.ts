@@ -166,24 +166,19 @@ function gatherRows(m: VectorMatrix, rows: readonly number[]): Block {
   return { data, rows: rows.length, norms };
 }
 
-/** Squared distances of every row of a block to each of some of its rows, through one product. */
-async function squaredDistances(b: Block, d: number, cands: readonly number[], mm: MatMul): Promise<Float64Array[]> {
-  // |x - c|^2 = |x|^2 + |c|^2 - 2 x.c
+/** Dot products of every row of a block with each of some of its rows, through one product ([rows, cands]). */
+async function dotsWith(b: Block, d: number, cands: readonly number[], mm: MatMul): Promise<Float32Array> {
   const ct = new Float32Array(d * cands.length);
   cands.forEach((c, t) => {
     for (let j = 0; j < d; j++) ct[j * cands.length + t] = b.data[c * d + j] as number;
   });
-  const dots = await mm.run(b.data, b.rows, d, ct, cands.length);
-  return cands.map((c, t) => {
-    const out = new Float64Array(b.rows);
-    for (let i = 0; i < b.rows; i++) {
-      out[i] = Math.max(
-        0,
-        (b.norms[i] as number) + (b.norms[c] as number) - 2 * (dots[i * cands.length + t] as number),
-      );
-    }
-    return out;
-  });
+  return mm.run(b.data, b.rows, d, ct, cands.length);
+}
+
+/** Squared distance of row i to candidate t from the products: |x - c|^2 = |x|^2 + |c|^2 - 2 x.c, at least 0. */
+function sqFromDots(b: Block, dots: Float32Array, n: number, i: number, t: number, c: number): number {
+  const v = (b.norms[i] as number) + (b.norms[c] as number) - 2 * (dots[i * n + t] as number);
+  return v > 0 ? v : 0;
 }
 
 /** A row of the block drawn in proportion to its squared distance to the nearest centre so far. */
@@ -207,25 +202,31 @@ async function seedCentres(m: VectorMatrix, kk: number, sampleSize: number, rng:
   const trials = 2 + Math.floor(Math.log(kk));
   const first = rng.int(0, sampleSize - 1);
   centres.set(0, sample.data, first * d);
-  const dist = (await squaredDistances(sample, d, [first], mm))[0] as Float64Array;
+  const dist = new Float64Array(sampleSize);
+  const firstDots = await dotsWith(sample, d, [first], mm);
+  for (let i = 0; i < sampleSize; i++) dist[i] = sqFromDots(sample, firstDots, 1, i, 0, first);
   for (let c = 1; c < kk; c++) {
     let total = 0;
     for (let i = 0; i < sampleSize; i++) total += dist[i] as number;
     const cands = Array.from({ length: trials }, () => drawByDistance(dist, total, rng));
-    const dd = await squaredDistances(sample, d, cands, mm);
-    let best = 0;
-    let bestTotal = Infinity;
-    dd.forEach((cd, t) => {
-      let tot = 0;
-      for (let i = 0; i < sampleSize; i++) tot += Math.min(dist[i] as number, cd[i] as number);
-      if (tot < bestTotal) {
-        bestTotal = tot;
-        best = t;
+    const dots = await dotsWith(sample, d, cands, mm);
+    // the candidate that lowers the sample's total squared distance most (the first of equals)
+    const totals = new Float64Array(trials);
+    for (let i = 0; i < sampleSize; i++) {
+      const cur = dist[i] as number;
+      for (let t = 0; t < trials; t++) {
+        const v = sqFromDots(sample, dots, trials, i, t, cands[t] as number);
+        totals[t] = (totals[t] as number) + (v < cur ? v : cur);
       }
-    });
-    centres.set(c, sample.data, (cands[best] as number) * d);
-    const cd = dd[best] as Float64Array;
-    for (let i = 0; i < sampleSize; i++) if ((cd[i] as number) < (dist[i] as number)) dist[i] = cd[i] as number;
+    }
+    let best = 0;
+    for (let t = 1; t < trials; t++) if ((totals[t] as number) < (totals[best] as number)) best = t;
+    const pick = cands[best] as number;
+    centres.set(c, sample.data, pick * d);
+    for (let i = 0; i < sampleSize; i++) {
+      const v = sqFromDots(sample, dots, trials, i, best, pick);
+      if (v < (dist[i] as number)) dist[i] = v;
+    }
   }
   return centres;
 }
@@ -313,10 +314,34 @@ async function miniBatchStep(m: VectorMatrix, st: MiniBatchState, rng: Rng, mm: 
   updateCentres(st, label);
 }
 
+/**
+ * Nearest centre of every row of the matrix and its score. Rows in shared memory (which ONNX Runtime does not read)
+ * go through a private buffer in chunks.
+ */
+async function assignAll(
+  m: VectorMatrix,
+  centres: Centres,
+  mm: MatMul,
+): Promise<{ label: Int32Array; score: Float32Array }> {
+  const { transposed, half, k } = centres;
+  if (!(m.data.buffer instanceof SharedArrayBuffer)) return assign(transposed, half, k, m.dim, mm, m.data, m.rows);
+  const label = new Int32Array(m.rows);
+  const score = new Float32Array(m.rows);
+  const chunk = 8192;
+  for (let start = 0; start < m.rows; start += chunk) {
+    const count = Math.min(chunk, m.rows - start);
+    const rows = m.data.slice(start * m.dim, (start + count) * m.dim);
+    const part = await assign(transposed, half, k, m.dim, mm, rows, count);
+    label.set(part.label, start);
+    score.set(part.score, start);
+  }
+  return { label, score };
+}
+
 /** Each non-empty cluster's member nearest its centre, after assigning every row. */
 async function representativesOf(m: VectorMatrix, centres: Centres, mm: MatMul): Promise<KMeansRun> {
   const kk = centres.k;
-  const { label, score } = await assign(centres.transposed, centres.half, kk, m.dim, mm, m.data, m.rows);
+  const { label, score } = await assignAll(m, centres, mm);
   const bestRow = new Int32Array(kk).fill(-1);
   const bestScore = new Float32Array(kk).fill(-Infinity);
   for (let i = 0; i < m.rows; i++) {

@@ -14,6 +14,7 @@ import {
   votedAtLeast,
 } from '../db/curator.js';
 import { checkNumber, FluxError } from '../util/check.js';
+import { plainCsvValue } from '../util/csv.js';
 import { assertOutsideArchive, checkOutFile, writeFileAtomic } from '../util/fsutil.js';
 import type { OnProgress } from '../util/progress.js';
 import type { ProviderChoice } from '../onnx/runtime.js';
@@ -50,7 +51,8 @@ async function photoIdOfPath(db: Db, path: string): Promise<number | null> {
 
 /**
  * The photo_ids behind what a user typed: a photo_id, or a photo's path under the originals (as the curator CSV's
- * Subfolder and Filename give it; a spreadsheet can round a 16-digit photo_id, never a path).
+ * Subfolder and Filename give it; a spreadsheet can round a 16-digit photo_id, never a path), also as the CSV
+ * wrote a name that starts like a formula (behind an apostrophe).
  * @throws FluxError naming what matches no photo.
  */
 export async function photoRefs(db: Db, refs: string[]): Promise<number[]> {
@@ -62,7 +64,10 @@ export async function photoRefs(db: Db, refs: string[]): Promise<number[]> {
       out.push(Number(t));
       continue;
     }
-    const id = await photoIdOfPath(db, t);
+    // the path as given, else with each part read as selection.csv wrote it (a name that starts like a formula
+    // behind an apostrophe: Subfolder/'=name.JPG)
+    const plain = t.split('/').map(plainCsvValue).join('/');
+    const id = (await photoIdOfPath(db, t)) ?? (plain !== t ? await photoIdOfPath(db, plain) : null);
     if (id === null) unknown.push(ref);
     else out.push(id);
   }

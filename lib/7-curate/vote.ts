@@ -9,6 +9,7 @@ import type { Provider, ProviderChoice } from '../onnx/runtime.js';
 import type { VectorMatrix } from '../util/vectors.js';
 import { MatMul } from '../onnx/matmul.js';
 import { farthestPointRuns, kmeansRun } from './algorithms.js';
+import { kmeansInThreads, kmeansThreads } from './kmeans-threads.js';
 
 export type CurateMethod = 'fps' | 'kmeans';
 
@@ -71,6 +72,11 @@ async function pickRuns(
   onProgress: OnProgress | undefined,
   provider: ProviderChoice,
 ): Promise<{ runs: number[][]; provider: Provider }> {
+  // k-means runs go one per core, each on a single-threaded CPU kernel; another provider runs them in turn here
+  const threads = method === 'kmeans' && (provider === 'auto' || provider === 'cpu') ? kmeansThreads(m, iterations) : 0;
+  if (threads) {
+    return { runs: await kmeansInThreads(m, target, iterations, rng.seed, threads, onProgress), provider: 'cpu' };
+  }
   const mm = await MatMul.create(0, provider);
   try {
     if (method === 'fps') {

@@ -2,10 +2,11 @@
 /**
  * The `flux` command. Each subcommand is a thin layer over `lib/`: parse options, show progress, print a summary.
  */
-import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { parseArgs } from 'node:util';
 import { FluxError } from '../util/check.js';
 import { progressBar } from './progress-bar.js';
 import { COMMANDS } from './commands.js';
+import { argumentMessage, errorLine, negativeValues, type ParseOptions } from './args.js';
 
 function usage(): string {
   const lines = ['flux: the FLUX keeper workbench', '', 'usage: flux <command> [options]', ''];
@@ -22,12 +23,12 @@ export async function main(argv: string[]): Promise<number> {
   }
   const command = COMMANDS[name];
   if (!command) throw new FluxError(`unknown command "${name}"; commands: ${Object.keys(COMMANDS).join(', ')}`);
-  const options = { ...command.options, help: { type: 'boolean', short: 'h' } } as NonNullable<ParseArgsConfig['options']>;
+  const options = { ...command.options, help: { type: 'boolean', short: 'h' } } as ParseOptions;
   let parsed;
   try {
-    parsed = parseArgs({ args: rest, options, allowPositionals: true, strict: true });
+    parsed = parseArgs({ args: negativeValues(rest, options), options, allowPositionals: true, strict: true });
   } catch (err) {
-    throw new FluxError(`flux ${name}: ${(err as Error).message}`);
+    throw new FluxError(argumentMessage(name, err as Error & { code?: string }, options));
   }
   if (parsed.values.help) {
     console.log(`flux ${name}: ${command.summary}\n\n${command.usage}`);
@@ -44,7 +45,7 @@ export async function main(argv: string[]): Promise<number> {
 
 main(process.argv.slice(2)).then((code) => { process.exitCode = code; }, (err: unknown) => {
   if (err instanceof FluxError) {
-    console.error(`flux: ${err.message}`);
+    console.error(errorLine(err.message));
     process.exitCode = 1;
   } else {
     console.error(err);

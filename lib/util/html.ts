@@ -21,7 +21,9 @@ const decimalsOf = (v: number): number =>
 function cell(v: unknown, decimals?: number): string {
   if (typeof v === 'number') {
     if (!Number.isFinite(v)) return String(v);
-    return decimals !== undefined ? v.toFixed(decimals) : Number.isInteger(v) ? String(v) : v.toFixed(3);
+    // a whole number reads as one (ISO 400, not 400.000), whatever the decimals of its column
+    if (Number.isInteger(v)) return String(v);
+    return v.toFixed(decimals ?? 3);
   }
   if (v instanceof Date) return v.toISOString().slice(0, 19).replace('T', ' ');
   return escapeHtml(v);
@@ -36,7 +38,8 @@ export function htmlTable(rows: ReadonlyArray<object>, caption?: string): string
   if (rows.length === 0) return `<table>${cap}<tr><td><i>(none)</i></td></tr></table>`;
   const cols = Object.keys(rows[0] as object);
   const all = rows as ReadonlyArray<Record<string, unknown>>;
-  // a column of numbers is right-aligned, header too, with one number of decimals for the whole column (at most 3)
+  // a column of numbers is right-aligned, header too, with one number of decimals for the whole column (at most 3);
+  // whole numbers print without decimals
   const numeric = cols.map(
     (c) =>
       all.every((r) => typeof r[c] === 'number' || r[c] === null || r[c] === undefined) &&
