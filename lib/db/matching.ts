@@ -1,6 +1,7 @@
 /**
  * The matching tables: the match columns of `keeper_files`, `match_candidates` (what the review sheet lists),
- * `match_sessions` (clock offsets per walk), `match_calibration` (the similarity thresholds learnt per vector
+ * `match_sessions` (clock offsets per walk), `match_verifications` (alignment, overlap and residuals per keeper and
+ * candidate), `match_calibration` (the similarity thresholds learnt per vector
  * source), `match_decisions` (the photographer's accept / reject / none, keyed by keeper path and content so they
  * survive re-ingest), and the keeper flags matching sets on `photos`. DDL, the typed writes, and the lookups the
  * matching stage needs.
@@ -50,6 +51,11 @@ export async function ensureMatchSchema(db: Db): Promise<void> {
   await db.run(`CREATE TABLE IF NOT EXISTS match_decisions (keeper_path VARCHAR, keeper_sha256 VARCHAR, photo_id BIGINT,
     decision VARCHAR, decided_at TIMESTAMP DEFAULT current_timestamp,
     PRIMARY KEY (keeper_path, keeper_sha256, photo_id))`);
+  // what verification by alignment measured per (keeper, candidate): the transform keeper -> candidate at the work
+  // size, the overlap, and the residuals after the tone fit
+  await db.run(`CREATE TABLE IF NOT EXISTS match_verifications (keeper_id BIGINT, photo_id BIGINT, scale DOUBLE,
+    angle_degrees DOUBLE, dx DOUBLE, dy DOUBLE, overlap DOUBLE, ncc DOUBLE, residual DOUBLE, worst_tile DOUBLE,
+    shift DOUBLE, verified BOOLEAN, PRIMARY KEY (keeper_id, photo_id))`);
   await db.run(`CREATE TABLE IF NOT EXISTS match_calibration (source VARCHAR PRIMARY KEY, link DOUBLE, review DOUBLE,
     margin DOUBLE, calibrated BOOLEAN, true_pairs DOUBLE[], siblings DOUBLE[],
     computed_at TIMESTAMP DEFAULT current_timestamp)`);
@@ -215,4 +221,27 @@ export async function storeDecision(db: Db, keeper: DecisionKeeper, photo: numbe
     await db.run(`DELETE FROM match_decisions WHERE keeper_path = ? AND keeper_sha256 = ?
       AND (decision = 'none' OR decision = 'accept' AND photo_id <> ?)`, [...who, photo]);
   }
+}
+
+/** One verification as stored. */
+export interface VerificationRow {
+  keeperId: number; photoId: number; scale: number; angleDegrees: number; dx: number; dy: number; overlap: number;
+  ncc: number; residual: number; worstTile: number; shift: number; verified: boolean;
+}
+
+const VERIFICATION_COLUMNS = ['keeper_id', 'photo_id', 'scale', 'angle_degrees', 'dx', 'dy', 'overlap', 'ncc',
+  'residual', 'worst_tile', 'shift', 'verified'];
+
+/** Stores verifications, replacing earlier ones of the same (keeper, candidate). */
+export async function writeVerifications(db: Db, rows: readonly VerificationRow[]): Promise<void> {
+  if (rows.length === 0) return;
+  await db.insert('match_verifications', VERIFICATION_COLUMNS, rows.map((r) => [r.keeperId, r.photoId, r.scale,
+    r.angleDegrees, r.dx, r.dy, r.overlap, r.ncc, r.residual, r.worstTile, r.shift, r.verified]), 'INSERT OR REPLACE');
+}
+
+/** The stored verifications of one keeper, best (smallest worst tile) first. */
+export function keeperVerifications(db: Db, keeperId: number): Promise<VerificationRow[]> {
+  return db.all<VerificationRow>(`SELECT keeper_id AS keeperId, photo_id AS photoId, scale,
+    angle_degrees AS angleDegrees, dx, dy, overlap, ncc, residual, worst_tile AS worstTile, shift, verified
+    FROM match_verifications WHERE keeper_id = ? ORDER BY worst_tile`, [keeperId]);
 }
