@@ -111,3 +111,54 @@ test('verifications are stored per keeper and candidate, replaced on a re-run', 
     db.close();
   }
 });
+
+test('the verification rule: links the verified candidate, reviews two alike, vetoes an unverified similarity link',
+  async () => {
+  const { applyVerdict, restoreVerifiedLink } = await import('../lib/3-match/verification.js');
+  const m = (worstTile: number): Verification => ({
+    transform: { scale: 1, angle: 0, dx: 0, dy: 0 }, overlap: 1, ncc: 0.99, residual: 1, worstTile, shift: 0,
+    tiles: { values: new Float32Array(0), tilesX: 0, tilesY: 0 },
+  });
+  const t = { worstTile: 0.5, ratio: 1.25, calibrated: true };
+  const top = [{ id: 1, s: 0.97 }, { id: 2, s: 0.96 }];
+  const fresh = (): import('../lib/3-match/types.js').Decision => ({
+    photo: null, method: null, status: 'review', similarity: null, reason: 'two photos are almost equally similar',
+    delta: null, pool: [], candidates: top.map((x) => ({ id: x.id, similarity: x.s, note: 'no contradiction' })),
+  });
+  const none = (): boolean => false;
+  // the second candidate verifies, the first does not: linked to the second, whatever the vectors said
+  const d1 = fresh();
+  applyVerdict(d1, top, new Map([[1, m(2.1)], [2, m(0.3)]]), t, none);
+  assert.deepEqual([d1.status, d1.photo, d1.method, d1.similarity, d1.reason],
+    ['matched', 2, 'similarity', 0.96, null]);
+  assert.match(d1.candidates[1]?.note ?? '', /alignment worst tile 0\.300, verified/);
+  // both verify alike: review, no photo
+  const d2 = fresh();
+  applyVerdict(d2, top, new Map([[1, m(0.3)], [2, m(0.33)]]), t, none);
+  assert.deepEqual([d2.status, d2.photo], ['review', null]);
+  assert.match(d2.reason ?? '', /two candidates verify alike by alignment \(worst tiles 0\.300 and 0\.330\)/);
+  // a candidate that contradicts the keeper is never linked, verified or not
+  const d3 = fresh();
+  applyVerdict(d3, top, new Map([[1, m(2.1)], [2, m(0.3)]]), t, (id) => id === 2);
+  assert.equal(d3.status, 'review');
+  // a similarity link no candidate verifies goes to review, keeping its proposed photo
+  const d4 = { ...fresh(), status: 'matched' as const, photo: 1, method: 'similarity' as const, reason: null };
+  applyVerdict(d4, top, new Map([[1, m(0.9)], [2, m(1.4)]]), t, none);
+  assert.deepEqual([d4.status, d4.photo], ['review', 1]);
+  // uncalibrated thresholds record and decide nothing
+  const d5 = fresh();
+  applyVerdict(d5, top, new Map([[1, m(2.1)], [2, m(0.3)]]), { ...t, calibrated: false }, none);
+  assert.deepEqual([d5.status, d5.photo], ['review', null]);
+  // a doubted exif link is made after all when its photo verifies and the rival does not
+  const vetoed = (): import('../lib/3-match/types.js').Decision => ({
+    ...fresh(),
+    candidates: [{ id: 1, similarity: 0.95, note: 'exif' },
+      { id: 2, similarity: 0.96, note: 'a frame shot seconds apart' }],
+  });
+  const d6 = vetoed();
+  restoreVerifiedLink(d6, new Map([[1, m(0.3)], [2, m(2)]]), t);
+  assert.deepEqual([d6.status, d6.photo, d6.method, d6.reason], ['matched', 1, 'exif', null]);
+  const d7 = vetoed();
+  restoreVerifiedLink(d7, new Map([[1, m(0.3)], [2, m(0.32)]]), t);
+  assert.deepEqual([d7.status, d7.photo], ['review', null]);
+});

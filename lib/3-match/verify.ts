@@ -533,11 +533,12 @@ export function verdict(vs: readonly Verification[], t: VerifyThresholds): { lin
 /** A verification as the matching tables store it (lib/db/matching.ts `writeVerifications`). */
 export function verificationRow(keeperId: number, photoId: number, v: Verification, t: VerifyThresholds): {
   keeperId: number; photoId: number; scale: number; angleDegrees: number; dx: number; dy: number; overlap: number;
-  ncc: number; residual: number; worstTile: number; shift: number; verified: boolean;
+  ncc: number; residual: number; worstTile: number; shift: number; verified: boolean; tilesX: number;
+  tileResiduals: number[];
 } {
   return {
     keeperId, photoId, scale: v.transform.scale, angleDegrees: (v.transform.angle * 180) / Math.PI, dx: v.transform.dx,
     dy: v.transform.dy, overlap: v.overlap, ncc: v.ncc, residual: v.residual, worstTile: v.worstTile, shift: v.shift,
-    verified: verified(v, t),
+    verified: verified(v, t), tilesX: v.tiles.tilesX, tileResiduals: [...v.tiles.values],
   };
 }
