@@ -27,7 +27,7 @@ import {
   burstNeighbours, decisionBook, indexCorpus, metadataSteps, offsetOf, similarityCandidates,
   type CorpusIndex, type DecisionBook, type Keeper, type Scored,
 } from './candidates.js';
-import { clockOffsets } from './offsets.js';
+import { clockOffsets, keeperOffset } from './offsets.js';
 import { calibrate, calibrationEvidence, thumbnailBar } from './calibration.js';
 import { applyAccepted, contradiction, decideBySimilarity, vetoMetadataLinks, type RuleContext } from './rules.js';
 import {
@@ -218,7 +218,7 @@ export async function match(db: Db, options: MatchOptions = {}): Promise<MatchRe
     outcomes: todo.map((k) => {
       const d = decided.get(k.id) as Decision;
       return { keeperId: k.id, photo: d.photo, method: d.method, similarity: d.similarity, status: d.status,
-        offset: offsetOf(offsets, k), reason: d.reason, candidates: d.candidates };
+        offset: keeperOffset(d, offsetOf(offsets, k)), reason: d.reason, candidates: d.candidates };
     }),
     sessions: [...offsets.entries()].map(([day, o]) => ({ day, ...o })),
     calibration: thresholds,
