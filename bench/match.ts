@@ -3,6 +3,9 @@
  *   - metadata steps (EXIF time, filename with clock offsets, SHA-256) on every keeper: target < 30 s;
  *   - the similarity step for 1,000 keepers whose names and EXIF were stripped, against synthetic 512-d corpus
  *     vectors in Parquet (each keeper's vector is its original's plus noise): time per keeper.
+ *   - verification by alignment, per verified candidate: planted keeper edits of the real photos in ../shared/photos
+ *     (re-encodes, crops, tone, rotation) against their frame and a sibling with a figure moved 1% of the width,
+ *     from previews as ingest makes them (384 px JPEG): decode of both previews, alignment and residuals.
  * Precision and recall against the generator's truth are printed too.
  *
  *   npm run build && node dist/bench/match.js [--photos 400000] [--keepers 15000] [--similarity 1000]
@@ -16,6 +19,11 @@ import { vectorDir } from '../lib/2-embed/store.js';
 import { runIngestMetadata } from '../lib/pipeline/stages.js';
 import { match } from '../lib/3-match/match.js';
 import { generateMetadata } from '../lib/0-sample/metadata.js';
+import { existsSync, readdirSync } from 'node:fs';
+import sharp from 'sharp';
+import { loadRgb, verifyImages } from '../lib/3-match/verify.js';
+import { movedFigure, plantEdits } from '../test/planted.js';
+import { SHARED_PHOTOS } from '../test/helpers.js';
 
 const { values } = parseArgs({ options: { photos: { type: 'string', default: '400000' }, keepers: { type: 'string', default: '15000' }, similarity: { type: 'string', default: '1000' }, dir: { type: 'string', default: join(tmpdir(), 'flux-bench-match') } } });
 const dir = values.dir as string;
@@ -68,3 +76,34 @@ const second = await withDb(dbFile, (d) => match(d, { model: 'synthetic-512' }),
 await score('similarity step', second);
 console.log(`  similarity: ${((1000 * second.timings.similarity) / Math.max(1, second.timings.keepersBySimilarity)).toFixed(1)} ms per keeper ` +
   `(${second.timings.keepersBySimilarity} keepers, thresholds link ${second.thresholds.link.toFixed(4)} sure ${second.thresholds.review.toFixed(4)})`);
+
+// verification by alignment on real photos: previews as ingest writes them (long side 384, JPEG q85)
+if (existsSync(SHARED_PHOTOS)) {
+  const preview = (jpeg: Buffer): Promise<Buffer> => sharp(jpeg).rotate().resize(384, 384, { fit: 'inside' })
+    .jpeg({ quality: 85 }).toBuffer();
+  const files = readdirSync(SHARED_PHOTOS).filter((f) => f.endsWith('.jpg') && !f.includes('exif-only')).slice(0, 6);
+  const jobs: Array<{ keeper: Buffer; frames: Buffer[] }> = [];
+  for (const f of files) {
+    const file = join(SHARED_PHOTOS, f);
+    const frames = [await preview(await movedFigure(file, 0)), await preview(await movedFigure(file, 0.01))];
+    for (const e of await plantEdits(file)) jobs.push({ keeper: await preview(e.jpeg), frames });
+  }
+  // one warm-up pair, then every keeper against both frames: decode both previews, align, measure
+  verifyImages(await loadRgb(jobs[0]?.keeper as Buffer), await loadRgb(jobs[0]?.frames[0] as Buffer));
+  let pairs = 0;
+  let computeMs = 0;
+  const tv = performance.now();
+  for (const j of jobs) {
+    for (const frame of j.frames) {
+      const [k, c] = await Promise.all([loadRgb(j.keeper), loadRgb(frame)]);
+      const t1 = performance.now();
+      verifyImages(k, c);
+      computeMs += performance.now() - t1;
+      pairs++;
+    }
+  }
+  const total = performance.now() - tv;
+  console.log(`\nverification by alignment: ${pairs} pairs (${jobs.length} planted keepers x frame and sibling, ` +
+    `${files.length} photos): ${(total / pairs).toFixed(1)} ms per verified candidate with both previews decoded, ` +
+    `${(computeMs / pairs).toFixed(1)} ms aligning and measuring (target 50 ms on 2 cores)`);
+}

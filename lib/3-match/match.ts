@@ -16,7 +16,7 @@ import type { Db } from '../db/duckdb.js';
 import { ensureSchema, workspaceOf } from '../db/schema.js';
 import {
   corpusDuplicates, ensureMatchSchema, keeperMatches, matchDecisions, matchKeepers, matchPhotos, unreadableKeepers,
-  writeMatchRun,
+  writeMatchRun, writeVerifications, writeVerifyCalibration,
 } from '../db/matching.js';
 import { defaultModel } from '../2-embed/models.js';
 import { vectorGlob } from '../2-embed/store.js';
@@ -25,11 +25,16 @@ import { throttle } from '../util/progress.js';
 import type { ClockOffset, Decision, MatchOptions, MatchReport, Thresholds } from './types.js';
 import {
   burstNeighbours, decisionBook, indexCorpus, metadataSteps, offsetOf, similarityCandidates,
-  type CorpusIndex, type DecisionBook, type Keeper,
+  type CorpusIndex, type DecisionBook, type Keeper, type Scored,
 } from './candidates.js';
-import { clockOffsets } from './offsets.js';
+import { clockOffsets, keeperOffset } from './offsets.js';
 import { calibrate, calibrationEvidence, thumbnailBar } from './calibration.js';
-import { applyAccepted, decideBySimilarity, vetoMetadataLinks, type RuleContext } from './rules.js';
+import { applyAccepted, contradiction, decideBySimilarity, vetoMetadataLinks, type RuleContext } from './rules.js';
+import {
+  applyVerdict, calibrateVerification, isVetoedLink, previewCache, restoreVerifiedLink, verificationRow, verifyAgainst,
+  verifyFloor, type PreviewCache,
+} from './verification.js';
+import { WORK_SIZE } from './verify.js';
 import { modelScorer, thumbnailScorer, type PairScorer } from './vectors.js';
 
 export * from './types.js';
@@ -64,22 +69,67 @@ function similarityModel(db: Db, workspace: string, model: string | undefined): 
 /** The vector scorers: the model's (else thumbnails), and thumbnails as the second look when a model leads. */
 interface Scorers { scorer: PairScorer; thumbs: PairScorer; modelId: string | null }
 
+/** Keepers linked by the metadata steps (this run's decisions, else the stored ones), and their photo. */
+function metadataLinked(ix: CorpusIndex, keepers: readonly Keeper[], decided: ReadonlyMap<number, Decision>):
+  { linked: Keeper[]; photoOf: (k: Keeper) => number } {
+  const linked = keepers.filter((k) => {
+    const d = decided.get(k.id);
+    return d ? d.photo !== null && d.method !== 'similarity'
+      : k.status === 'matched' && k.method !== 'similarity' && k.matched !== null && ix.photoById.has(k.matched);
+  });
+  // taken now: a later rule may doubt a link, the evidence stays what the metadata said
+  const photos = new Map(linked.map((k) => [k.id, (decided.get(k.id)?.photo ?? k.matched) as number]));
+  return { linked, photoOf: (k) => photos.get(k.id) as number };
+}
+
 /**
  * Thresholds from the metadata links (steps 1-3 only, so a re-run sees the same evidence as the first run), and
  * the second look's bar when the similarity step has work and a model leads.
  */
 async function learnThresholds(ix: CorpusIndex, keepers: readonly Keeper[], decided: ReadonlyMap<number, Decision>,
   sc: Scorers, needSimilarity: number): Promise<{ thresholds: Thresholds; thumbLink: number }> {
-  const linked = keepers.filter((k) => {
-    const d = decided.get(k.id);
-    return d ? d.photo !== null && d.method !== 'similarity'
-      : k.status === 'matched' && k.method !== 'similarity' && k.matched !== null && ix.photoById.has(k.matched);
-  });
-  const evidence = calibrationEvidence(ix, linked, (k) => (decided.get(k.id)?.photo ?? k.matched) as number);
+  const { linked, photoOf } = metadataLinked(ix, keepers, decided);
+  const evidence = calibrationEvidence(ix, linked, photoOf);
   const { truePairs, siblings } = await evidence.measure(sc.scorer);
   const thresholds = calibrate(sc.scorer.source, truePairs, siblings);
   const thumbLink = needSimilarity && sc.modelId ? thumbnailBar((await evidence.measure(sc.thumbs)).siblings) : 1.01;
   return { thresholds, thumbLink };
+}
+
+/**
+ * Verification by alignment of the similarity step's top candidates (up to three per keeper, from the similarity
+ * true pairs reach here, none that contradicts the keeper's name or time): stored per pair, and applied to the
+ * decisions when the archive's own links calibrate it.
+ */
+async function verifyStep(db: Db, cx: RuleContext, todo: readonly Keeper[], decided: ReadonlyMap<number, Decision>,
+  evidence: ReturnType<typeof metadataLinked>, need: readonly Keeper[], scored: ReadonlyMap<number, Scored[]>,
+  cache: PreviewCache, onProgress: (done: number, total: number) => void): Promise<{ pairs: number; seconds: number }> {
+  const t0 = performance.now();
+  const floor = verifyFloor(cx.thresholds.truePairs, cx.thresholds.link, cx.thresholds.margin);
+  const work = need.map((k) => ({ k, vetoed: false, top: (scored.get(k.id) ?? []).filter((x) => x.s >= floor)
+    .filter((x) => !contradiction(cx, k, x.id)).slice(0, 3) }));
+  // metadata links sent to review because a frame shot seconds apart looks more like the keeper: the pixels decide
+  for (const k of todo) {
+    const d = decided.get(k.id) as Decision;
+    if (d.status === 'review' && isVetoedLink(d)) {
+      work.push({ k, vetoed: true, top: d.candidates.map((c) => ({ id: c.id, s: c.similarity ?? -1 })) });
+    }
+  }
+  const jobs = work.filter((w) => w.top.length > 0);
+  if (jobs.length === 0) return { pairs: 0, seconds: 0 };
+  const vt = await calibrateVerification(cx.ix, cache, evidence.linked, evidence.photoOf);
+  await writeVerifyCalibration(db, WORK_SIZE, vt);
+  let pairs = 0;
+  for (const [i, { k, vetoed, top }] of jobs.entries()) {
+    const vs = await verifyAgainst(cache, k.id, top.map((x) => x.id));
+    pairs += vs.size;
+    await writeVerifications(db, [...vs.entries()].map(([id, v]) => verificationRow(k.id, id, v, vt)));
+    const d = decided.get(k.id) as Decision;
+    if (vetoed) restoreVerifiedLink(d, vs, vt);
+    else applyVerdict(d, top, vs, vt, (id) => contradiction(cx, k, id) !== null);
+    onProgress(i + 1, jobs.length);
+  }
+  return { pairs, seconds: (performance.now() - t0) / 1000 };
 }
 
 /** Metadata links get their similarity recorded and are looked at beside the frames shot seconds apart. */
@@ -147,6 +197,8 @@ export async function match(db: Db, options: MatchOptions = {}): Promise<MatchRe
     (decided.get(k.id) as Decision).status !== 'matched' && !book.noOriginal(k));
   const { thresholds, thumbLink } = await learnThresholds(ix, keepers, decided, { scorer, thumbs, modelId },
     needSimilarity.length);
+  // verification learns from the same metadata links, before any is doubted
+  const evidence = metadataLinked(ix, keepers, decided);
   const cx: RuleContext = { ix, book, offsets, thresholds, secondLook: modelId ? thumbs : null, thumbLink };
   await checkMetadataLinks(cx, todo, decided, scorer);
   const scored = await similarityCandidates(ix, book, offsets, needSimilarity, decided, scorer, thresholds.link);
@@ -155,21 +207,28 @@ export async function match(db: Db, options: MatchOptions = {}): Promise<MatchRe
     await decideBySimilarity(cx, k, decided.get(k.id) as Decision, scored.get(k.id) ?? []);
     onProgress({ stage: 'match', done: ++done, total: todo.length, detail: k.path });
   }
-  const tSim = (performance.now() - t0) / 1000 - tMeta;
+  const cache = previewCache(workspace, (id) => keeperById.get(id)?.preview ?? null,
+    (id) => ix.photoById.get(id)?.preview ?? null);
+  const verification = await verifyStep(db, cx, todo, decided, evidence, needSimilarity, scored, cache,
+    (n, total) => onProgress({ stage: 'verify', done: n, total }));
+  const tSim = (performance.now() - t0) / 1000 - tMeta - verification.seconds;
   await applyAccepted(cx, todo, decided, scorer);
   await writeMatchRun(db, {
     // a review row keeps its proposed photo, so the contact sheet can show it, but it is not a label
     outcomes: todo.map((k) => {
       const d = decided.get(k.id) as Decision;
       return { keeperId: k.id, photo: d.photo, method: d.method, similarity: d.similarity, status: d.status,
-        offset: offsetOf(offsets, k), reason: d.reason, candidates: d.candidates };
+        offset: keeperOffset(d, offsetOf(offsets, k)), reason: d.reason, candidates: d.candidates };
     }),
     sessions: [...offsets.entries()].map(([day, o]) => ({ day, ...o })),
     calibration: thresholds,
   });
   return report(db, {
     keepers: keepers.length, processed: todo.length, offsets, thresholds, seconds: (performance.now() - t0) / 1000,
-    timings: { metadata: tMeta, similarity: tSim, keepersBySimilarity: needSimilarity.length },
+    timings: {
+      metadata: tMeta, similarity: tSim, keepersBySimilarity: needSimilarity.length,
+      verification: verification.seconds, verifiedPairs: verification.pairs,
+    },
   });
 }
 

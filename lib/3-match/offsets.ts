@@ -35,3 +35,16 @@ export function clockOffsets(keepers: readonly Keeper[], votes: (k: Keeper) => D
   }
   return offsets;
 }
+
+/** The largest clock offset a keeper is taken to carry: time zones reach 14 hours. */
+const MAX_OFFSET = 14 * 3600;
+
+/**
+ * The clock offset recorded on a keeper: its own, when the metadata linked it across a whole number of minutes
+ * (a clock set to another time zone, a link by camera name across midnight), else its walk's.
+ */
+export function keeperOffset(d: Decision, walk: number): number {
+  if (d.status !== 'matched' || d.delta === null || (d.method !== 'exif' && d.method !== 'filename')) return walk;
+  const own = Math.abs(d.delta - Math.round(d.delta)) <= 0.02 ? Math.round(d.delta) : Math.ceil(d.delta);
+  return own !== 0 && own % 60 === 0 && Math.abs(own) <= MAX_OFFSET ? own : walk;
+}

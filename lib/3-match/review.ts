@@ -15,9 +15,33 @@ import { FluxError } from '../util/check.js';
 import { assertOutsideArchive, writeFileAtomic } from '../util/fsutil.js';
 import { csvCell, parseCsv } from '../util/csv.js';
 import { NO_ORIGINAL } from './types.js';
+import { DEFAULT_VERIFY } from './verify.js';
 
 const COLUMNS = ['keeper_id', 'keeper_path', 'candidate_rank', 'photo_id', 'photo_path', 'similarity', 'reason',
   'decision'];
+
+/**
+ * The residual map of a verified candidate: one square per tile, white where the keeper and the aligned, toned
+ * candidate agree, red where they differ (full red at twice the worst tile a verified candidate may leave).
+ */
+function residualMap(r: ReviewQueueRow): string {
+  if (r.tiles_x === null || !r.tile_residuals?.length) return '';
+  const cols = r.tiles_x;
+  const rows = Math.ceil(r.tile_residuals.length / cols);
+  const size = Math.floor(220 / cols);
+  const full = 2 * DEFAULT_VERIFY.worstTile;
+  const cells = r.tile_residuals.map((v, i) => {
+    const shade = v === null ? '#ccc' : `rgb(255,${Math.round(255 * (1 - Math.min(1, v / full)))},`
+      + `${Math.round(255 * (1 - Math.min(1, v / full)))})`;
+    return `<rect x="${(i % cols) * size}" y="${Math.floor(i / cols) * size}" width="${size}" height="${size}" ` +
+      `fill="${shade}"><title>${v === null ? 'outside' : v.toFixed(3)}</title></rect>`;
+  }).join('');
+  const numbers = `alignment: scale ${(r.scale ?? 0).toFixed(3)}, rotation ${(r.angle_degrees ?? 0).toFixed(2)} deg, ` +
+    `overlap ${(r.overlap ?? 0).toFixed(2)}, residual ${(r.residual ?? 0).toFixed(2)}, worst tile ` +
+    `${(r.worst_tile ?? 0).toFixed(3)}${r.verified ? ' (verified)' : ''}`;
+  return `<svg width="${cols * size}" height="${rows * size}" role="img" aria-label="residual map">${cells}</svg>` +
+    `<br>${escapeHtml(numbers)}`;
+}
 
 /** One keeper's card: its reason, the keeper and up to three candidates side by side. */
 function card(group: readonly ReviewQueueRow[], thumb: (preview: string | null) => string): string {
@@ -25,7 +49,9 @@ function card(group: readonly ReviewQueueRow[], thumb: (preview: string | null) 
   const img = (preview: string | null): string => `<img src="${escapeHtml(thumb(preview))}" width="220">`;
   const cands = group.filter((r) => r.photo_id !== null).slice(0, 3).map((r) => `<figure>${img(r.photo_preview)}
     <figcaption>#${r.rank} ${escapeHtml(r.photo_path)}<br>${escapeHtml(r.photo_time ?? 'no time')}<br>similarity ${
-  r.similarity === null ? '-' : r.similarity.toFixed(3)}<br>${escapeHtml(r.note)}</figcaption></figure>`).join('');
+  r.similarity === null ? '-' : r.similarity.toFixed(3)}<br>${escapeHtml(r.note)}<br>${residualMap(r)}
+    </figcaption></figure>`)
+    .join('');
   return `<section class="item"><h3>${escapeHtml(k.keeper_path)}</h3><p>${escapeHtml(k.reason ?? '')}</p>
     <div class="row"><figure class="keeper">${img(k.keeper_preview)}
     <figcaption>keeper<br>${escapeHtml(k.keeper_time ?? 'no time')}</figcaption></figure>${

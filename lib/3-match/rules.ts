@@ -13,6 +13,8 @@ import { pairKey, type PairScorer } from './vectors.js';
 /** Why a similarity link waits for the photographer on an archive too small to calibrate the thresholds on. */
 const UNCALIBRATED = 'similarity is not calibrated on this archive (too few keepers linked by metadata), ' +
   'so it links nothing by itself';
+/** The note a doubted metadata link's rival gets (verification looks for it). */
+export const RIVAL_NOTE = 'a frame shot seconds apart';
 const THUMBS_CANNOT = 'thumbnails cannot confirm a link on this archive (burst frames reach 1)';
 
 /** What the rules read besides one keeper's decision. */
@@ -73,7 +75,7 @@ export async function vetoMetadataLinks(cx: RuleContext, links: readonly Keeper[
           'looks more like the keeper ' +
           `(${rival.s.toFixed(3)} vs ${d.similarity.toFixed(3)})`,
         candidates: [{ id: d.photo as number, similarity: d.similarity, note: `${d.method}` },
-          { id: rival.id, similarity: rival.s, note: 'a frame shot seconds apart' }],
+          { id: rival.id, similarity: rival.s, note: RIVAL_NOTE }],
       });
       d.photo = null;
       d.method = null;

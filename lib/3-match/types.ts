@@ -43,8 +43,13 @@ export interface MatchReport {
   /** Keeper files ingest could not read as photos (not a JPEG, truncated, empty): never matched, with the reason. */
   unreadable: Array<{ path: string; reason: string }>;
   seconds: number;
-  /** Seconds spent in the metadata steps (loading, EXIF, filename, SHA-256, offsets) and in the similarity step. */
-  timings: { metadata: number; similarity: number; keepersBySimilarity: number };
+  /**
+   * Seconds spent in the metadata steps (loading, EXIF, filename, SHA-256, offsets), in the similarity step, and in
+   * verification by alignment (with the pairs it verified).
+   */
+  timings: {
+    metadata: number; similarity: number; keepersBySimilarity: number; verification?: number; verifiedPairs?: number;
+  };
 }
 
 /** What the cascade decided for one keeper so far. */

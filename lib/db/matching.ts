@@ -1,6 +1,7 @@
 /**
  * The matching tables: the match columns of `keeper_files`, `match_candidates` (what the review sheet lists),
- * `match_sessions` (clock offsets per walk), `match_calibration` (the similarity thresholds learnt per vector
+ * `match_sessions` (clock offsets per walk), `match_verifications` (alignment, overlap and residuals per keeper and
+ * candidate), `match_calibration` (the similarity thresholds learnt per vector
  * source), `match_decisions` (the photographer's accept / reject / none, keyed by keeper path and content so they
  * survive re-ingest), and the keeper flags matching sets on `photos`. DDL, the typed writes, and the lookups the
  * matching stage needs.
@@ -50,6 +51,16 @@ export async function ensureMatchSchema(db: Db): Promise<void> {
   await db.run(`CREATE TABLE IF NOT EXISTS match_decisions (keeper_path VARCHAR, keeper_sha256 VARCHAR, photo_id BIGINT,
     decision VARCHAR, decided_at TIMESTAMP DEFAULT current_timestamp,
     PRIMARY KEY (keeper_path, keeper_sha256, photo_id))`);
+  // what verification by alignment measured per (keeper, candidate): the transform keeper -> candidate at the work
+  // size, the overlap, and the residuals after the tone fit
+  await db.run(`CREATE TABLE IF NOT EXISTS match_verifications (keeper_id BIGINT, photo_id BIGINT, scale DOUBLE,
+    angle_degrees DOUBLE, dx DOUBLE, dy DOUBLE, overlap DOUBLE, ncc DOUBLE, residual DOUBLE, worst_tile DOUBLE,
+    shift DOUBLE, verified BOOLEAN, tiles_x INTEGER, tile_residuals DOUBLE[], PRIMARY KEY (keeper_id, photo_id))`);
+  // the worst-tile bar verification learnt from the archive, with the evidence (positives: metadata links against
+  // their photo; negatives: against the frame shot nearest to it in a burst)
+  await db.run(`CREATE TABLE IF NOT EXISTS match_verify_calibration (work_size INTEGER PRIMARY KEY, worst_tile DOUBLE,
+    ratio DOUBLE, calibrated BOOLEAN, positives DOUBLE[], negatives DOUBLE[],
+    computed_at TIMESTAMP DEFAULT current_timestamp)`);
   await db.run(`CREATE TABLE IF NOT EXISTS match_calibration (source VARCHAR PRIMARY KEY, link DOUBLE, review DOUBLE,
     margin DOUBLE, calibrated BOOLEAN, true_pairs DOUBLE[], siblings DOUBLE[],
     computed_at TIMESTAMP DEFAULT current_timestamp)`);
@@ -154,6 +165,10 @@ export interface ReviewQueueRow {
   keeper_id: number; keeper_path: string; keeper_preview: string | null; keeper_time: string | null;
   reason: string | null; rank: number | null; photo_id: number | null; photo_path: string | null;
   photo_preview: string | null; photo_time: string | null; similarity: number | null; note: string | null;
+  /** Verification by alignment of this candidate, when it was verified. */
+  scale: number | null; angle_degrees: number | null; overlap: number | null; residual: number | null;
+  worst_tile: number | null; verified: boolean | null; tiles_x: number | null;
+  tile_residuals: Array<number | null> | null;
 }
 
 /** Keepers in review or unmatched with their candidates, except those the photographer said have no original. */
@@ -162,8 +177,10 @@ export function reviewQueue(db: Db): Promise<ReviewQueueRow[]> {
     strftime(coalesce(k.captured_at, k.name_captured_at), '%Y-%m-%d %H:%M:%S') AS keeper_time,
     k.review_reason AS reason,
     c.rank, c.photo_id, p.path AS photo_path, p.preview AS photo_preview,
-    strftime(p.captured_at, ${TIME}) AS photo_time, c.similarity, c.note
+    strftime(p.captured_at, ${TIME}) AS photo_time, c.similarity, c.note, v.scale, v.angle_degrees, v.overlap,
+    v.residual, v.worst_tile, v.verified, v.tiles_x, v.tile_residuals
     FROM keeper_files k LEFT JOIN match_candidates c USING (keeper_id) LEFT JOIN photos p ON p.photo_id = c.photo_id
+    LEFT JOIN match_verifications v ON v.keeper_id = k.keeper_id AND v.photo_id = c.photo_id
     WHERE k.match_status IN ('review', 'unmatched') AND NOT EXISTS (SELECT 1 FROM match_decisions d
       WHERE d.keeper_path = k.path AND d.keeper_sha256 = k.sha256 AND d.decision = 'none')
     ORDER BY k.match_status, k.path, c.rank`);
@@ -215,4 +232,44 @@ export async function storeDecision(db: Db, keeper: DecisionKeeper, photo: numbe
     await db.run(`DELETE FROM match_decisions WHERE keeper_path = ? AND keeper_sha256 = ?
       AND (decision = 'none' OR decision = 'accept' AND photo_id <> ?)`, [...who, photo]);
   }
+}
+
+/** One verification as stored. */
+export interface VerificationRow {
+  keeperId: number; photoId: number; scale: number; angleDegrees: number; dx: number; dy: number; overlap: number;
+  ncc: number; residual: number; worstTile: number; shift: number; verified: boolean;
+  /** The residual map: tiles across, and the per-tile residuals row by row. */
+  tilesX: number; tileResiduals: number[];
+}
+
+const VERIFICATION_COLUMNS = ['keeper_id', 'photo_id', 'scale', 'angle_degrees', 'dx', 'dy', 'overlap', 'ncc',
+  'residual', 'worst_tile', 'shift', 'verified', 'tiles_x', 'tile_residuals'];
+
+/** Stores verifications, replacing earlier ones of the same (keeper, candidate). */
+export async function writeVerifications(db: Db, rows: readonly VerificationRow[]): Promise<void> {
+  if (rows.length === 0) return;
+  // the map goes in as a JSON list cast by DuckDB (a NaN tile, outside the overlap, as null)
+  const tuple = `(${VERIFICATION_COLUMNS.map((c) => (c === 'tile_residuals' ? '?::DOUBLE[]' : '?')).join(', ')})`;
+  for (const r of rows) {
+    await db.run(`INSERT OR REPLACE INTO match_verifications (${VERIFICATION_COLUMNS.join(', ')}) VALUES ${tuple}`,
+      [r.keeperId, r.photoId, r.scale, r.angleDegrees, r.dx, r.dy, r.overlap, r.ncc, r.residual, r.worstTile, r.shift,
+        r.verified, r.tilesX, JSON.stringify(r.tileResiduals.map((x) => (Number.isFinite(x) ? x : null)))]);
+  }
+}
+
+/** The stored verifications of one keeper, best (smallest worst tile) first. */
+export function keeperVerifications(db: Db, keeperId: number): Promise<VerificationRow[]> {
+  return db.all<VerificationRow>(`SELECT keeper_id AS keeperId, photo_id AS photoId, scale,
+    angle_degrees AS angleDegrees, dx, dy, overlap, ncc, residual, worst_tile AS worstTile, shift, verified,
+    tiles_x AS tilesX, tile_residuals AS tileResiduals FROM match_verifications WHERE keeper_id = ?
+    ORDER BY worst_tile`, [keeperId]);
+}
+
+/** Stores the verification thresholds of a run. */
+export async function writeVerifyCalibration(db: Db, workSize: number, c: {
+  worstTile: number; ratio: number; calibrated: boolean; positives: number[]; negatives: number[];
+}): Promise<void> {
+  await db.run(`INSERT OR REPLACE INTO match_verify_calibration (work_size, worst_tile, ratio, calibrated, positives,
+    negatives) VALUES (?, ?, ?, ?, ?::DOUBLE[], ?::DOUBLE[])`, [workSize, c.worstTile, c.ratio, c.calibrated,
+    JSON.stringify(c.positives), JSON.stringify(c.negatives)]);
 }

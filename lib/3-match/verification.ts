@@ -1,0 +1,152 @@
+/**
+ * Verification inside the matching run: previews decoded once, thresholds learnt from the archive (metadata-linked
+ * keepers against their own photo are positives, against the frame shot nearest to it within a burst negatives),
+ * and the rule that links, sends to review or vetoes a similarity decision on verified evidence.
+ */
+import { join } from 'node:path';
+import type { Decision } from './types.js';
+import { BURST_SECONDS } from './time.js';
+import { RIVAL_NOTE } from './rules.js';
+import type { CorpusIndex, Keeper, Photo, Scored } from './candidates.js';
+import { quantile } from './calibration.js';
+import {
+  DEFAULT_VERIFY, loadRgb, verdict, verificationRow, verified, verifyImages, type Planar, type Verification,
+  type VerifyThresholds,
+} from './verify.js';
+
+/** Decoded previews, kept for the run. */
+export interface PreviewCache { keeper(id: number): Promise<Planar | null>; photo(id: number): Promise<Planar | null> }
+
+export function previewCache(workspace: string, keeperPreview: (id: number) => string | null,
+  photoPreview: (id: number) => string | null): PreviewCache {
+  const load = (cache: Map<number, Promise<Planar | null>>, preview: (id: number) => string | null) => (id: number) => {
+    let p = cache.get(id);
+    if (!p) {
+      const file = preview(id);
+      // a preview that does not decode leaves the pair unverified (the keeper is reported as such elsewhere)
+      p = file ? loadRgb(join(workspace, file)).catch(() => null) : Promise.resolve(null);
+      cache.set(id, p);
+    }
+    return p;
+  };
+  return { keeper: load(new Map(), keeperPreview), photo: load(new Map(), photoPreview) };
+}
+
+/** Verifies a keeper against photos; pairs without two previews are left out. */
+export async function verifyAgainst(cache: PreviewCache, keeper: number, photos: readonly number[]):
+  Promise<Map<number, Verification>> {
+  const out = new Map<number, Verification>();
+  const k = await cache.keeper(keeper);
+  if (!k) return out;
+  for (const id of photos) {
+    const c = await cache.photo(id);
+    if (c) out.set(id, verifyImages(k, c));
+  }
+  return out;
+}
+
+/** The learnt thresholds with the evidence they came from. */
+export interface VerifyCalibration extends VerifyThresholds { positives: number[]; negatives: number[] }
+
+/**
+ * Thresholds from the archive: up to 40 metadata-linked keepers (edited ones first), each verified against its
+ * photo (a positive) and against the frame shot nearest to that photo, when one lies within a burst's seconds (a
+ * negative). The bar sits 5% below the smallest negative; it is calibrated when at least five of each are found
+ * and half the positives pass it. Otherwise verification records, and decides nothing by itself.
+ */
+export async function calibrateVerification(ix: CorpusIndex, cache: PreviewCache, linked: readonly Keeper[],
+  photoOf: (k: Keeper) => number): Promise<VerifyCalibration> {
+  const nearest = (p: Photo): number | null => {
+    const t = ix.timeOf(p.id);
+    if (t === null || !p.day) return null;
+    let best: { id: number; d: number } | null = null;
+    for (const id of ix.byDay.get(p.day) ?? []) {
+      const e = ix.timeOf(id);
+      if (id === p.id || e === null) continue;
+      const d = Math.abs(e - t);
+      if (d <= BURST_SECONDS && (!best || d < best.d)) best = { id, d };
+    }
+    return best?.id ?? null;
+  };
+  const withBurst = linked.map((k) => ({ k, p: ix.photoById.get(photoOf(k)) as Photo }))
+    .map((x) => ({ ...x, near: nearest(x.p) })).filter((x) => x.near !== null);
+  // edited keepers say the most about what an edit leaves; exact copies fill up
+  const chosen = [...withBurst.filter((x) => x.p.sha !== x.k.sha), ...withBurst.filter((x) => x.p.sha === x.k.sha)]
+    .slice(0, 40);
+  const positives: number[] = [];
+  const negatives: number[] = [];
+  for (const { k, p, near } of chosen) {
+    const v = await verifyAgainst(cache, k.id, [p.id, near as number]);
+    const pos = v.get(p.id);
+    const neg = v.get(near as number);
+    if (pos) positives.push(pos.worstTile);
+    if (neg) negatives.push(neg.worstTile);
+  }
+  // a verified candidate must leave a smaller worst tile than every burst neighbour seen here, with a gap; the bar
+  // is useful when it passes at least half of the archive's own edits
+  const bar = 0.95 * Math.min(...negatives);
+  const passed = positives.filter((x) => x < bar).length;
+  const calibrated = positives.length >= 5 && negatives.length >= 5 && passed >= positives.length / 2;
+  return calibrated ? { ...DEFAULT_VERIFY, worstTile: bar, calibrated, positives, negatives }
+    : { ...DEFAULT_VERIFY, calibrated: false, positives, negatives };
+}
+
+/** The similarity at which a candidate is worth verifying: the low end of true pairs here, else near the link. */
+export function verifyFloor(truePairs: number[], link: number, margin: number): number {
+  return truePairs.length >= 3 ? Math.min(link, quantile(truePairs, 0.02) - margin) : link - 4 * margin;
+}
+
+/**
+ * Applies verified evidence to one keeper's similarity decision (only when the thresholds were learnt here): a
+ * verdict's link is made, two candidates that verify alike go to review, and a similarity link that no candidate
+ * verifies goes to review. Returns the rows to store.
+ */
+export function applyVerdict(d: Decision, top: readonly Scored[], vs: ReadonlyMap<number, Verification>,
+  vt: VerifyThresholds, contradicts: (id: number) => boolean): void {
+  const ids = top.map((x) => x.id).filter((id) => vs.has(id) && !contradicts(id));
+  if (!vt.calibrated || ids.length === 0) return;
+  const list = ids.map((id) => vs.get(id) as Verification);
+  const v = verdict(list, vt);
+  const fmt = (id: number): string => (vs.get(id) as Verification).worstTile.toFixed(3);
+  for (const c of d.candidates) {
+    const m = vs.get(c.id);
+    if (m) c.note = `${c.note}; alignment worst tile ${m.worstTile.toFixed(3)}${verified(m, vt) ? ', verified' : ''}`;
+  }
+  if (v.link !== null) {
+    const id = ids[v.link] as number;
+    Object.assign(d, { photo: id, method: 'similarity', similarity: top.find((x) => x.id === id)?.s ?? null,
+      status: 'matched', reason: null });
+  } else if (v.review) {
+    const [a, b] = ids.filter((id) => verified(vs.get(id) as Verification, vt)) as [number, number];
+    Object.assign(d, { photo: null, method: null, status: 'review',
+      reason: `two candidates verify alike by alignment (worst tiles ${fmt(a)} and ${fmt(b)})` });
+  } else if (d.status === 'matched') {
+    const best = ids[0] as number;
+    Object.assign(d, { status: 'review',
+      reason: `linked by similarity, but alignment does not verify it (worst tile ${fmt(best)}, ` +
+        `verified up to ${vt.worstTile.toFixed(3)})` });
+  }
+}
+
+
+/** Whether a decision is a metadata link sent to review because a frame shot seconds apart looked more alike. */
+export const isVetoedLink = (d: Decision): boolean => d.candidates.length === 2 && d.candidates[1]?.note === RIVAL_NOTE;
+
+/**
+ * A doubted metadata link is made after all when alignment verifies its photo and not the rival (calibrated
+ * thresholds only); otherwise it stays in review, with the measurements in its candidates' notes.
+ */
+export function restoreVerifiedLink(d: Decision, vs: ReadonlyMap<number, Verification>, vt: VerifyThresholds): void {
+  const [named, rival] = d.candidates as [Decision['candidates'][number], Decision['candidates'][number]];
+  const a = vs.get(named.id);
+  const b = vs.get(rival.id);
+  if (!vt.calibrated || !a || !b) return;
+  for (const [c, m] of [[named, a], [rival, b]] as const) {
+    c.note = `${c.note}; alignment worst tile ${m.worstTile.toFixed(3)}${verified(m, vt) ? ', verified' : ''}`;
+  }
+  if (verdict([a, b], vt).link !== 0) return;
+  Object.assign(d, { photo: named.id, method: named.note.split(';')[0], similarity: named.similarity, status: 'matched',
+    reason: null });
+}
+
+export { verificationRow };
