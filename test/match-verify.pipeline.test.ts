@@ -4,9 +4,8 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import sharp from 'sharp';
 import { Db } from '../lib/db/duckdb.js';
-import { embed } from '../lib/2-embed/embed.js';
 import { findModel } from '../lib/2-embed/models.js';
-import { ingest } from '../lib/1-ingest/ingest.js';
+import { runEmbed, runIngest } from '../lib/pipeline/stages.js';
 import type { MatchReport } from '../lib/3-match/match.js';
 import type { SampleResult, TruthPhoto } from '../lib/0-sample/generate.js';
 import { matchAt, smallSample, tempDir } from './helpers.js';
@@ -56,8 +55,8 @@ before(async () => {
     }
   }
   dbFile = join(work.dir, 'flux.duckdb');
-  await ingest({ originals: sample.originals, keepers, db: dbFile });
-  await embed({ db: dbFile, model: hasModel ? 'mobilenetv2-int8' : 'none' });
+  await runIngest({ originals: sample.originals, keepers, db: dbFile });
+  await runEmbed({ db: dbFile, model: hasModel ? 'mobilenetv2-int8' : 'none' });
   report = await matchAt(dbFile);
 });
 

@@ -8,7 +8,7 @@ import { Db } from '../lib/db/duckdb.js';
 import { ensureSchema } from '../lib/db/schema.js';
 import { ensureMatchSchema, keeperVerifications, writeVerifications } from '../lib/db/matching.js';
 import { movedFigure, plantEdits } from './planted.js';
-import { noSharedPhotos, SHARED_PHOTOS } from './helpers.js';
+import { envSkip, noSharedPhotos, SHARED_PHOTOS } from './helpers.js';
 
 /** Real photos of several cameras; the Ricoh is the photographer's kind of camera. */
 const PHOTOS = ['cambridge_ricoh-g900se-ii_R0010167.jpg', 'exifr_google-pixel_gps.jpg', 'mei_apple-iphone-5.jpg',
@@ -35,7 +35,7 @@ async function allCases(): Promise<Case[]> {
   return out;
 }
 
-test('alignment recovers the planted crop, scale and rotation', { skip: noSharedPhotos }, async () => {
+test('alignment recovers the planted crop, scale and rotation', { skip: envSkip(noSharedPhotos) }, async () => {
   for (const c of await allCases()) {
     const t = c.same.transform;
     const what = `${c.photo} ${c.label}: ${JSON.stringify(t)}`;
@@ -55,7 +55,7 @@ test('alignment recovers the planted crop, scale and rotation', { skip: noShared
 });
 
 test('the same frame always leaves a smaller worst tile than the sibling with a figure moved 1% of the width',
-  { skip: noSharedPhotos }, async () => {
+  { skip: envSkip(noSharedPhotos) }, async () => {
   for (const c of await allCases()) {
     assert.ok(c.same.worstTile < c.sibling.worstTile,
       `${c.photo} ${c.label}: same frame ${c.same.worstTile.toFixed(3)}, sibling ${c.sibling.worstTile.toFixed(3)}`);
@@ -68,7 +68,7 @@ test('the same frame always leaves a smaller worst tile than the sibling with a 
 });
 
 test('on the Ricoh frame every edit verifies and links its own frame; the sibling alone does not verify',
-  { skip: noSharedPhotos }, async () => {
+  { skip: envSkip(noSharedPhotos) }, async () => {
   const ricoh = (await allCases()).filter((c) => c.photo.startsWith('cambridge_ricoh'));
   assert.equal(ricoh.length, 10);
   for (const c of ricoh) {
@@ -93,7 +93,7 @@ test('verdict: a unique verified candidate links, two close ones go to review, n
   assert.deepEqual(verdict([v(0.1, 0.99, 0.3), v(0.1, 0.5)], t), { link: null, review: false });
 });
 
-test('verifications are stored per keeper and candidate, replaced on a re-run', { skip: noSharedPhotos }, async () => {
+test('verifications are stored per keeper and candidate, replaced on a re-run', { skip: envSkip(noSharedPhotos) }, async () => {
   const ricoh = (await allCases()).filter((c) => c.photo.startsWith('cambridge_ricoh'));
   const db = await Db.open(':memory:');
   try {
