@@ -5,6 +5,7 @@
 import type { TradeoffPoint } from './calibrate.js';
 import type { AllWalks } from './compare.js';
 import type { CandidateResult } from './fit.js';
+import type { RuleEvidence } from './decide.js';
 import type { Metrics, ReliabilityBin } from './metrics.js';
 
 /** What surfacing every photo scoring at least the threshold does on held-out rows. */
@@ -38,6 +39,8 @@ export interface TrainReport {
   results: CandidateResult[];
   /** How the winner was chosen. */
   selection: string;
+  /** The decision rule's evidence and decision (compare), or null (one architecture, or no keeper scored). */
+  rule: RuleEvidence | null;
   /**
    * The chosen architecture, logistic regression (same features) and the metadata-only model scored out of fold over
    * every walk, with session-bootstrap intervals, and the chosen one's AP minus each baseline's (paired bootstrap).
