@@ -32,7 +32,9 @@ import {
   runExperiments,
   type Experiment,
 } from './compare.js';
-import { decide, DEFAULT_RULE, type RuleEvidence } from './decide.js';
+import { decide, DEFAULT_RULE, type Contender, type RuleEvidence } from './decide.js';
+import { calibrationMetrics } from './calibration-metrics.js';
+import { timeForward, type TimeForward } from './time-forward.js';
 import { assess, fit, rowsOf, selectColumns, type CandidateResult, type Fitted } from './fit.js';
 import { reliability, type MetricName, type Metrics } from './metrics.js';
 import { saveModel, type KeeperModel } from './model-file.js';
@@ -175,7 +177,7 @@ function surfacing(
   winner: CandidateResult,
   wf: Fitted,
   rule: { targetPrecision: number } | { budget: number },
-): Pick<TrainReport, 'threshold' | 'reliability' | 'tradeoff'> {
+): Pick<TrainReport, 'threshold' | 'reliability' | 'tradeoff' | 'calibrationTest'> {
   const ds = selectColumns(full, winner.featureSet);
   const val = rowsOf(ds, 'val');
   const test = rowsOf(ds, 'test');
@@ -195,6 +197,7 @@ function surfacing(
     threshold: { rule: ruleText, point, test: point ? atThreshold(tprob, ty, point.threshold) : null },
     reliability: reliability(tprob, ty),
     tradeoff: thin,
+    calibrationTest: calibrationMetrics(tprob, ty, point?.threshold ?? null),
   };
 }
 
@@ -309,6 +312,20 @@ async function compareAndChoose(
   return { results, fitted, winner: chosen.winner, selection, rule: null };
 }
 
+/** Time-forward figures of the chosen model against the baseline (logistic regression when it is the baseline). */
+async function laterYear(
+  full: Dataset,
+  winner: CandidateResult,
+  hasVector: boolean,
+  fullSet: FeatureSet,
+  common: { seed: number; resamples: number; hyper?: Partial<Hyper>; onProgress?: OnProgress },
+): Promise<TimeForward | null> {
+  const { baseline, contenders } = ruleContenders(hasVector, fullSet);
+  const other = winner.name === baseline.name ? (contenders.find((c) => c.arch === 'logistic') as Contender) : baseline;
+  common.onProgress?.({ stage: 'time-forward', done: 0, total: 1 });
+  return timeForward(full, [{ name: winner.name, arch: winner.arch, featureSet: winner.featureSet }, other], common);
+}
+
 /** Runs the comparison (or one architecture), saves the chosen model and records it in the database. */
 export async function train(db: Db, options: TrainOptions): Promise<TrainReport> {
   const t0 = performance.now();
@@ -344,6 +361,8 @@ export async function train(db: Db, options: TrainOptions): Promise<TrainReport>
       ? await compareOverAllWalks(full, results, winner, common)
       : null;
   const surfaced = surfacing(full, winner, wf, rule);
+  // preference drifts: the chosen model and the baseline trained on the earlier years, tested on the latest
+  const later = arch === 'compare' ? await laterYear(full, winner, hasVector, fullSet, common) : null;
   const counts = countData(full);
   const hyper = options.hyper ?? {};
   const key = {
@@ -387,6 +406,7 @@ export async function train(db: Db, options: TrainOptions): Promise<TrainReport>
     results,
     selection,
     rule: evidence,
+    timeForward: later,
     allWalks,
     photoSplit,
     ...surfaced,

@@ -8,6 +8,7 @@ import type { Estimate } from './metrics.js';
 import { CANDIDATES, type Arch } from './scorers.js';
 import type { TrainReport } from './train-report.js';
 import { ruleText } from './decide.js';
+import { calibrationText } from './calibration-metrics.js';
 
 /** A number as text with 3 decimals, or n/a (NaN is stored as null in metrics.json). */
 export const n3 = (v: number | null | undefined): string =>
@@ -100,6 +101,16 @@ export function verdict(r: TrainReport): string {
         : 'no';
   lines.push(`Beats logistic regression on test AP: ${beats(lr)}; beats the metadata-only model: ${beats(meta)}.`);
   lines.push(...allWalksLines(r));
+  const tf = r.timeForward;
+  if (tf) {
+    lines.push(
+      `Time-forward: trained on ${tf.trainYears.join(', ')}, tested on ${tf.testYear} ` +
+        `(${plural(tf.testKeepers, 'keeper')} in ${tf.testPhotos} photos): ` +
+        tf.models.map((m) => `${m.name} AP ${est(m.ap)}`).join(', ') +
+        (tf.difference ? `; the first minus the second ${apWord(tf.difference)}` : '') +
+        '.',
+    );
+  }
   const pairAcc = w.test.session_pair_acc.value;
   const share =
     pairAcc !== null && Number.isFinite(pairAcc)
@@ -177,6 +188,7 @@ export function formatTrain(r: TrainReport): string {
   lines.push('', `${chosen}. Intervals: session bootstrap, 95%.`);
   lines.push(verdict(r));
   lines.push(thresholdLine(r));
+  if (r.calibrationTest) lines.push(calibrationText(r.calibrationTest, 'the test walks'));
   lines.push(`model written to ${r.dir}`);
   if (r.scored)
     lines.push(
