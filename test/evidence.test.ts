@@ -9,6 +9,8 @@ import { foldSplits } from '../lib/5-rank/folds.js';
 import { fitLogisticL2, fitPcaLogistic } from '../lib/5-rank/baseline.js';
 import { applyRule, outcomeOf, pairedDifferences, type Contender } from '../lib/5-rank/decide.js';
 import { averagePrecision } from '../lib/5-rank/metrics.js';
+import { calibrationMetrics } from '../lib/5-rank/calibration-metrics.js';
+import { timeForwardSplit } from '../lib/5-rank/time-forward.js';
 import { Rng } from '../lib/util/rng.js';
 
 /** Walk w holds `keepers(w)` keepers among 30 frames. */
@@ -129,4 +131,40 @@ test('the decision rule: superiority, equivalence within delta, otherwise undeci
   assert.ok(better && better.lo > 0 && better.value > 0, JSON.stringify(better));
   assert.ok(worse && worse.hi < 0, JSON.stringify(worse));
   assert.deepEqual(identical, { value: 0, lo: 0, hi: 0 }, 'a model against itself differs by exactly nothing');
+});
+
+test('calibration at a low base rate: a calibrated model has slope 1 and intercept 0, a flattened one a slope above 1', () => {
+  const rng = new Rng(11);
+  const p: number[] = [], y: number[] = [];
+  for (let i = 0; i < 20_000; i++) {
+    const z = rng.normal() * 1.5 - 4;
+    const q = 1 / (1 + Math.exp(-z));
+    p.push(q);
+    y.push(rng.next() < q ? 1 : 0);
+  }
+  const c = calibrationMetrics(p, y, 0.5);
+  assert.ok(Math.abs(c.slope - 1) < 0.1 && Math.abs(c.intercept) < 0.4, `slope ${c.slope}, intercept ${c.intercept}`);
+  assert.ok(c.logLoss < c.logLossConstant && c.brier < c.brierConstant);
+  assert.equal(c.reliability.length, 10);
+  assert.ok(c.reliability.every((b) => b.count === 2000), 'equal-mass bins');
+  for (const b of c.reliability) assert.ok(Math.abs(b.meanScore - b.keeperRate) < 0.03, JSON.stringify(b));
+  const surfaced = p.filter((q) => q >= 0.5).length;
+  assert.equal(c.threshold?.perThousand, (1000 * surfaced) / p.length);
+  assert.equal(c.bands.reduce((s, b) => s + b.photos, 0), p.length);
+  // probabilities pulled towards the base rate: under-confident, slope above 1
+  const flat = calibrationMetrics(p.map((q) => 0.5 * q + 0.5 * c.baseRate), y, null);
+  assert.ok(flat.slope > 1.5 && flat.threshold === null, `slope ${flat.slope}`);
+});
+
+test('time-forward: the latest year tests, the latest tenth of the earlier walks validates, the rest trains', () => {
+  const sessions = ['2022-03-01', '2022-05-01', '2023-01-02', '2023-06-01', '2024-02-01', '2024-07-01', '2025-01-01',
+    '2025-03-01', '2025-05-01', '2025-09-09', '2026-01-01', '2026-02-01'];
+  const session = Int32Array.from(sessions.flatMap((_, w) => [w, w, w]));
+  const plan = timeForwardSplit({ session, sessions });
+  assert.ok(plan);
+  assert.equal(plan.testYear, '2026');
+  assert.deepEqual(plan.trainYears, ['2022', '2023', '2024', '2025']);
+  const walkSplit = sessions.map((_, w) => plan.split[3 * w]);
+  assert.deepEqual(walkSplit, ['train', 'train', 'train', 'train', 'train', 'train', 'train', 'train', 'train', 'val', 'test', 'test']);
+  assert.equal(timeForwardSplit({ session, sessions: sessions.map(() => '2024-01-01') }), null, 'one year: nothing to go forward to');
 });
