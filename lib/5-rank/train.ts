@@ -86,7 +86,6 @@ export interface TrainOptions {
   onProgress?: OnProgress;
 }
 
-export { CandidateResult };
 
 /** The options checked before any work: the settings, the threshold rule, the folds. */
 export function checkTrainOptions(options: TrainOptions): {
