@@ -628,9 +628,13 @@ test('flux train compares every ranker with intervals and a verdict; flux export
   const models = join(work.dir, 'models-cli');
   const r = spawnSync(process.execPath, [flux, 'train', '--db', dbFile, '--models-dir', models, '--epochs', '3', '--resamples', '20'], { encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
-  for (const name of ['pairwise · ', 'contrastive · ', 'contrastive-multi · ', 'logistic · ', 'metadata · context', 'chance · ']) assert.ok(r.stdout.includes(name), name);
+  for (const name of ['pairwise · ', 'contrastive · ', 'contrastive-multi · ', 'logistic · ', 'pca-logistic · ', 'metadata · context', 'chance · ']) assert.ok(r.stdout.includes(name), name);
   assert.match(r.stdout, /test AP \[95% CI\]/);
-  assert.match(r.stdout, /Chosen: (pairwise|contrastive|contrastive-multi) · /);
+  assert.match(r.stdout, /Chosen: (pairwise|contrastive|contrastive-multi|logistic|pca-logistic) · \S+, by the decision rule \((superior|equivalent|undecided)\)/);
+  // the rule is stated before its evidence, and its decision printed
+  assert.match(r.stdout, /Decision rule \(fixed before the run\): .* equivalent if inside \+-0\.01 AP/);
+  assert.match(r.stdout, /baseline pca-logistic · \S+: AP 0\.\d{3}/);
+  assert.match(r.stdout, /Rule decision: /);
   assert.match(r.stdout, /Beats logistic regression on test AP: (yes|no)/);
   // the chosen model is held against logistic regression on its own features, on the test walks too
   const chosenSet = /Chosen: [\w-]+ · ([\w+]+),/.exec(r.stdout)?.[1];
@@ -643,7 +647,7 @@ test('flux train compares every ranker with intervals and a verdict; flux export
   const recorded = await db.value<string>(`SELECT value FROM meta WHERE key = 'keeper_model'`);
   db.close();
   // with an embedding model: three feature sets for each candidate; without one, descriptor and context only
-  assert.equal(models2.length, hasModel ? 12 : 6);
+  assert.equal(models2.length, hasModel ? 13 : 7);
   assert.ok(models2.every((m) => m.metrics === 8), JSON.stringify(models2));
   assert.equal(models2.filter((m) => m.winners > 0).length, 1);
   // every walk held out once: the chosen model, logistic regression on its features and the metadata-only model

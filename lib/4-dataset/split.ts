@@ -47,10 +47,67 @@ const splitPhotos = (db: Db): Promise<SplitPhoto[]> =>
     coalesce(keeper, false) AS keeper FROM photos WHERE session_date IS NOT NULL ORDER BY photo_id`);
 
 /**
- * The split a seed gives these photos: every one with a capture day, dealt by session (or by photo). Sessions are
- * dealt in a seeded order within strata of similar keeper counts, so that each split gets its share of sessions,
- * frames and keepers. A function of the photos, their labels, the seed and the shares alone; groups in `keep` (by
- * session, or by photo_id for the photo-level scheme) stay in the split given there, and the rest are dealt by need.
+ * How many of `n` groups each split gets: the largest remainders of n x share; with `atLeastOne` and three groups
+ * or more, every split gets at least one (taken from the largest).
+ */
+export function splitQuotas(n: number, share: readonly number[], atLeastOne: boolean): number[] {
+  const raw = share.map((s) => s * n);
+  const q = raw.map(Math.floor);
+  const order = raw.map((v, i) => [v - Math.floor(v), i] as const).sort((a, b) => b[0] - a[0] || a[1] - b[1]);
+  for (let k = 0; q.reduce((a, b) => a + b, 0) < n; k++) q[(order[k % order.length] as readonly [number, number])[1]]++;
+  if (atLeastOne && n >= q.length) {
+    for (let i = 0; i < q.length; i++) {
+      if ((q[i] as number) > 0) continue;
+      const big = q.indexOf(Math.max(...q));
+      q[big] = (q[big] as number) - 1;
+      q[i] = 1;
+    }
+  }
+  return q;
+}
+
+/**
+ * Deals groups to the splits stratified by a size (keepers, or frames): the groups, in seeded order, are sorted by
+ * size (largest first; ties stay in the seeded order) and cut into strata of `1 / smallest share` consecutive
+ * groups (10 for 80/10/10). A full stratum gets its splits' quota (8, 1, 1) in a seeded random order; the last,
+ * partial stratum what is left of the overall quotas. Returns each group's split, in the order given.
+ */
+export function stratifiedDeal<G>(
+  groups: readonly G[],
+  size: (g: G) => number,
+  share: readonly number[],
+  rng: Rng,
+  atLeastOne: boolean,
+): SplitName[] {
+  const names: SplitName[] = ['train', 'val', 'test'];
+  const n = groups.length;
+  const order = rng.shuffle(groups.map((_, i) => i)).sort((a, b) => size(groups[b] as G) - size(groups[a] as G));
+  const block = Math.max(1, Math.round(1 / Math.min(...share)));
+  const full = Math.floor(n / block);
+  const perBlock = splitQuotas(block, share, false);
+  const total = splitQuotas(n, share, atLeastOne);
+  const last = total.map((t, i) => Math.max(0, t - full * (perBlock[i] as number)));
+  last[0] = (last[0] as number) + (n - full * block - last.reduce((a, b) => a + b, 0));
+  const out = new Array<SplitName>(n);
+  for (let b = 0; b * block < n; b++) {
+    const quota = b < full ? perBlock : last;
+    const labels = rng
+      .fork(`stratum:${b}`)
+      .shuffle(quota.flatMap((q, i) => new Array<SplitName>(Math.max(0, q)).fill(names[i] as SplitName)));
+    order.slice(b * block, (b + 1) * block).forEach((g, j) => {
+      out[g] = labels[j] ?? 'train';
+    });
+  }
+  return out;
+}
+
+/**
+ * The split a seed gives these photos: every one with a capture day, dealt by session (or by photo). A fresh split
+ * is stratified (see {@link stratifiedDeal}): walks with keepers by their keeper count, walks without by their
+ * frames, each stratum dealt to the splits in a seeded random order, so every split gets its share of walks, frames
+ * and keepers, and which walks validate and test changes with the seed. A function of the photos, their labels, the
+ * seed and the shares alone; groups in `keep` (by session, or by photo_id for the photo-level scheme) stay in the
+ * split given there, and the rest are dealt by need.
  */
 export function planSplit(
   photos: readonly SplitPhoto[],
@@ -88,6 +145,21 @@ export function planSplit(
     (got[i] as { photos: number }).photos += g.length;
     (got[i] as { keepers: number }).keepers += g.filter((x) => x.keeper).length;
     for (const p of g) assign.set(p.photo_id, was);
+  }
+  if (keep.size === 0) {
+    const withKeepers = fresh.filter((g) => g.some((x) => x.keeper));
+    const without = fresh.filter((g) => !g.some((x) => x.keeper));
+    const keepersOf = (g: readonly { keeper: boolean }[]): number => g.filter((x) => x.keeper).length;
+    const dealt = [
+      ...stratifiedDeal(withKeepers, keepersOf, share, rng.fork('keepers'), true).map(
+        (s, i) => [withKeepers[i], s] as const,
+      ),
+      ...stratifiedDeal(without, (g) => g.length, share, rng.fork('frames'), false).map(
+        (s, i) => [without[i], s] as const,
+      ),
+    ];
+    for (const [g, split] of dealt) for (const p of g ?? []) assign.set(p.photo_id, split);
+    return assign;
   }
   const ordered = rng
     .shuffle(fresh)

@@ -9,6 +9,7 @@ import { assess, fit, rowsOf, selectColumns, type CandidateResult, type Fitted }
 import { alignedOutOfFold, crossValidate } from './folds.js';
 import { evaluate, pairedApDifference, type Estimate } from './metrics.js';
 import { CANDIDATES, type Arch, type Hyper } from './scorers.js';
+import type { Contender } from './decide.js';
 
 export interface AllWalks {
   /** Folds trained (the fewest of the three models; fewer than asked when walks or keepers are few). */
@@ -31,6 +32,7 @@ export function plan(hasVector: boolean): Experiment[] {
     return [
       ...CANDIDATES.map((arch) => ({ arch, featureSet: 'descriptor+context' as FeatureSet })),
       { arch: 'logistic', featureSet: 'descriptor+context' },
+      { arch: 'pca-logistic', featureSet: 'descriptor+context' },
       { arch: 'metadata', featureSet: 'context' },
       { arch: 'chance', featureSet: 'context' },
     ];
@@ -42,9 +44,30 @@ export function plan(hasVector: boolean): Experiment[] {
     { arch: 'contrastive-multi', featureSet: 'vector+descriptor+context' },
     // logistic regression on every feature set a candidate uses: the winner is compared on its own features
     ...sets.map((featureSet) => ({ arch: 'logistic' as Arch, featureSet })),
+    // the plain strong baseline of the decision rule: the vector alone, PCA to 32 dimensions, L2 logistic regression
+    { arch: 'pca-logistic', featureSet: 'vector' },
     { arch: 'metadata', featureSet: 'context' },
     { arch: 'chance', featureSet: 'vector+descriptor+context' },
   ];
+}
+
+/**
+ * Who the decision rule compares: the plain baseline (PCA logistic regression on the vector, or on the descriptor
+ * and context without one) against every candidate and logistic regression on the fullest feature set.
+ */
+export function ruleContenders(
+  hasVector: boolean,
+  fullSet: FeatureSet,
+): { baseline: Contender; contenders: Contender[] } {
+  const named = (arch: Arch, featureSet: FeatureSet): Contender => ({
+    name: `${arch} · ${featureSet}`,
+    arch,
+    featureSet,
+  });
+  return {
+    baseline: named('pca-logistic', hasVector ? 'vector' : 'descriptor+context'),
+    contenders: [...CANDIDATES, 'logistic' as Arch].map((a) => named(a, fullSet)),
+  };
 }
 
 /** What the experiments gave: each one's figures, its fitted model, and how the winner is to be chosen. */

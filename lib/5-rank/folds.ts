@@ -21,22 +21,35 @@ export interface OutOfFold {
 /**
  * The splits of session-fold cross-validation: the walks in scope (`trainval`: those of the training and validation
  * splits, the test walks untouched; `all`: every walk) are dealt to `folds` folds (at least 2, at most one per walk)
- * by a seeded shuffle. In round k fold k is held out (`test`), the next fold validates (early stopping; with two
- * folds there is none) and the rest trains; rows out of scope are `none`. Every row of a walk, augmented views
- * included, follows its walk, so a held-out photo's views never train.
+ * stratified by keeper count: the walks, in a seeded order, sorted by their keepers (largest first), every `folds`
+ * consecutive walks spread over the folds in a seeded random order, so each fold gets its share of keepers.
+ * `repeat` draws another dealing (repeated cross-validation). In round k fold k is held out (`test`), the next fold
+ * validates (early stopping; with two folds there is none) and the rest trains; rows out of scope are `none`. Every
+ * row of a walk, augmented views included, follows its walk, so a held-out photo's views never train.
  */
 export function foldSplits(
-  ds: Pick<Dataset, 'split' | 'session'>,
+  ds: Pick<Dataset, 'split' | 'session'> & { y?: ArrayLike<number> },
   seed: number,
   folds: number,
   scope: 'trainval' | 'all',
+  repeat = 0,
 ): SplitName[][] {
   const inScope = (i: number): boolean => scope === 'all' || ds.split[i] !== 'test';
   const rows = ds.split.map((_, i) => i).filter(inScope);
-  const walks = [...new Set(rows.map((i) => ds.session[i] as number))].sort((a, b) => a - b);
-  const order = new Rng(seed).fork(scope === 'all' ? 'oof-folds' : 'cv-folds').shuffle(walks);
+  const keepers = new Map<number, number>();
+  for (const i of rows) {
+    const w = ds.session[i] as number;
+    keepers.set(w, (keepers.get(w) ?? 0) + (ds.y?.[i] ? 1 : 0));
+  }
+  const walks = [...keepers.keys()].sort((a, b) => a - b);
+  const rng = new Rng(seed).fork(`${scope === 'all' ? 'oof-folds' : 'cv-folds'}${repeat ? `:${repeat}` : ''}`);
+  const order = rng.shuffle(walks).sort((a, b) => (keepers.get(b) as number) - (keepers.get(a) as number));
   const n = Math.max(2, Math.min(folds, walks.length));
-  const foldOf = new Map(order.map((w, i) => [w, i % n]));
+  const foldOf = new Map<number, number>();
+  for (let b = 0; b * n < order.length; b++) {
+    const ids = rng.fork(`stratum:${b}`).shuffle(Array.from({ length: n }, (_, f) => f));
+    order.slice(b * n, (b + 1) * n).forEach((w, j) => foldOf.set(w, ids[j] as number));
+  }
   return Array.from({ length: n }, (_, k) =>
     ds.split.map((_, i) => {
       if (!inScope(i)) return 'none' as SplitName;
@@ -57,9 +70,10 @@ export async function outOfFold(
   folds: number,
   hyper: Partial<Hyper> = {},
   scope: 'trainval' | 'all' = 'trainval',
+  repeat = 0,
 ): Promise<OutOfFold> {
   const out: OutOfFold = { rows: [], scores: [], folds: 0 };
-  const rounds = foldSplits(ds, seed, folds, scope);
+  const rounds = foldSplits(ds, seed, folds, scope, repeat);
   for (const [k, split] of rounds.entries()) {
     const fds: Dataset = { ...ds, split };
     const rows = rowsOf(fds, 'test');
@@ -68,7 +82,7 @@ export async function outOfFold(
     const trainRows = rowsOf(fds, 'train');
     if (!rows.length || !trainRows.some((r) => ds.y[r]) || trainRows.every((r) => ds.y[r])) continue;
     // a fold's own seed; wraps at 2^32, so the largest --seed works too
-    const f = await fit(fds, arch, (seed + k) >>> 0, hyper);
+    const f = await fit(fds, arch, (seed + 1009 * repeat + k) >>> 0, hyper);
     // the reference is every photo the fold model did not hold out (training and validation walks): most of the
     // collection, so the offset is stable (a small validation fold alone carries its walks' luck into the pooled
     // ranking); overfitting lifts mainly the training keepers, a few percent of these rows
@@ -109,12 +123,13 @@ export async function alignedOutOfFold(
   hyper: Partial<Hyper> = {},
   scope: 'trainval' | 'all' = 'all',
   onModel?: (index: number) => void,
+  repeat = 0,
 ): Promise<AlignedOutOfFold> {
   const by: Array<Map<number, number>> = [];
   let trained = Infinity;
   for (const [i, m] of models.entries()) {
     onModel?.(i);
-    const o = await outOfFold(m.ds, m.arch, seed, folds, hyper, scope);
+    const o = await outOfFold(m.ds, m.arch, seed, folds, hyper, scope, repeat);
     by.push(new Map(o.rows.map((r, j) => [r, o.scores[j] as number])));
     trained = Math.min(trained, o.folds);
   }

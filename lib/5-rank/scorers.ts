@@ -7,17 +7,27 @@
  *   non-keepers below a margin; the score is the cosine to the nearest keeper centroid (one, or one per motif,
  *   recomputed from the projected training keepers by k-means).
  * - logistic: logistic regression (class-balanced) on the same rows; `metadata` is the same on context alone.
+ * - pca-logistic: the plain baseline, PCA to 32 dimensions and L2 logistic regression with C = 0.01 (baseline.ts).
  * - chance: a seeded random score.
  *
  * Initialisation and sampling use the workbench's seeded generator, so a retrain with the same seed is identical.
  */
 import { kmeans } from 'ml-kmeans';
+import { fitPcaLogistic } from './baseline.js';
 import { tf } from './backend.js';
 import { averagePrecision, rocAuc } from './metrics.js';
 import { Rng } from '../util/rng.js';
 import { checkInt, checkNumber } from '../util/check.js';
 
-export const ARCHS = ['pairwise', 'contrastive', 'contrastive-multi', 'logistic', 'metadata', 'chance'] as const;
+export const ARCHS = [
+  'pairwise',
+  'contrastive',
+  'contrastive-multi',
+  'logistic',
+  'pca-logistic',
+  'metadata',
+  'chance',
+] as const;
 export type Arch = (typeof ARCHS)[number];
 export const CANDIDATES: readonly Arch[] = ['pairwise', 'contrastive', 'contrastive-multi'];
 
@@ -370,6 +380,14 @@ export async function trainScorer(
   const kind = kindOf(arch);
   const params = initParams(kind, data.dim, h, rng.fork('init'));
   if (kind === 'random') return { params: { ...params, seed }, log: [] };
+  if (arch === 'pca-logistic') {
+    // the plain baseline: nothing tuned, no epochs (see baseline.ts)
+    const { W, b } = await fitPcaLogistic(data.x, data.dim, data.y, data.train, seed);
+    return {
+      params: { kind, weights: { W: { shape: [data.dim, 1], values: W }, b: { shape: [1], values: [b] } } },
+      log: [],
+    };
+  }
   const pos = data.train.filter((r) => data.y[r]);
   const neg = data.train.filter((r) => !data.y[r]);
   if (!pos.length || !neg.length) {

@@ -5,6 +5,9 @@
 import type { TradeoffPoint } from './calibrate.js';
 import type { AllWalks } from './compare.js';
 import type { CandidateResult } from './fit.js';
+import type { RuleEvidence } from './decide.js';
+import type { CalibrationMetrics } from './calibration-metrics.js';
+import type { TimeForward } from './time-forward.js';
 import type { Metrics, ReliabilityBin } from './metrics.js';
 
 /** What surfacing every photo scoring at least the threshold does on held-out rows. */
@@ -38,6 +41,12 @@ export interface TrainReport {
   results: CandidateResult[];
   /** How the winner was chosen. */
   selection: string;
+  /** The decision rule's evidence and decision (compare), or null (one architecture, or no keeper scored). */
+  rule: RuleEvidence | null;
+  /** The chosen model and the baseline trained on the earlier years, tested on the latest (null with one year). */
+  timeForward: TimeForward | null;
+  /** The chosen model's calibration on the test walks (log-loss, Brier, slope, equal-mass reliability, bands). */
+  calibrationTest: CalibrationMetrics;
   /**
    * The chosen architecture, logistic regression (same features) and the metadata-only model scored out of fold over
    * every walk, with session-bootstrap intervals, and the chosen one's AP minus each baseline's (paired bootstrap).

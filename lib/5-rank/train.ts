@@ -23,7 +23,18 @@ import type { OnProgress } from '../util/progress.js';
 import { plural } from '../util/text.js';
 import { initBackend, type BackendName } from './backend.js';
 import { atThreshold, calibrateAll, chooseThreshold, tradeoff, type CalibrationChoice } from './calibrate.js';
-import { chooseWinner, compareOverAllWalks, keepersIn, plan, runExperiments, type Experiment } from './compare.js';
+import {
+  chooseWinner,
+  compareOverAllWalks,
+  keepersIn,
+  plan,
+  ruleContenders,
+  runExperiments,
+  type Experiment,
+} from './compare.js';
+import { decide, DEFAULT_RULE, type Contender, type RuleEvidence } from './decide.js';
+import { calibrationMetrics } from './calibration-metrics.js';
+import { timeForward, type TimeForward } from './time-forward.js';
 import { assess, fit, rowsOf, selectColumns, type CandidateResult, type Fitted } from './fit.js';
 import { reliability, type MetricName, type Metrics } from './metrics.js';
 import { saveModel, type KeeperModel } from './model-file.js';
@@ -56,7 +67,13 @@ export interface TrainOptions {
    * validation walks; the test walks stay untouched). Default `auto`: cv when validation holds fewer than 30 keepers.
    */
   selection?: 'validation' | 'cv' | 'auto';
-  /** Folds for cv and the all-walks comparison (default 5, at least 3). */
+  /**
+   * With `compare`, the decision rule chooses (default; see decide.ts); `false` falls back to `selection`.
+   */
+  rule?: boolean;
+  /** Repeats of the rule's cross-validation (default 1; the controls bench uses 3). */
+  repeats?: number;
+  /** Folds for cv, the rule and the all-walks comparison (default 5, at least 3). */
   folds?: number;
   /** Skip the photo-level split comparison. */
   skipPhotoSplit?: boolean;
@@ -69,7 +86,6 @@ export interface TrainOptions {
   onProgress?: OnProgress;
 }
 
-export { CandidateResult };
 
 /** The options checked before any work: the settings, the threshold rule, the folds. */
 export function checkTrainOptions(options: TrainOptions): {
@@ -96,6 +112,7 @@ export function checkTrainOptions(options: TrainOptions): {
   if (options.targetPrecision !== undefined) checkNumber('--target-precision', options.targetPrecision, 0.01, 1);
   if (options.budget !== undefined) checkNumber('--budget', options.budget, 0.0001, 1);
   const folds = checkInt('--folds', options.folds ?? 5, 3, 50);
+  if (options.repeats !== undefined) checkInt('--repeats', options.repeats, 1, 20);
   const rule =
     options.budget !== undefined ? { budget: options.budget } : { targetPrecision: options.targetPrecision ?? 0.8 };
   return { seed, arch, resamples, folds, rule };
@@ -159,7 +176,7 @@ function surfacing(
   winner: CandidateResult,
   wf: Fitted,
   rule: { targetPrecision: number } | { budget: number },
-): Pick<TrainReport, 'threshold' | 'reliability' | 'tradeoff'> {
+): Pick<TrainReport, 'threshold' | 'reliability' | 'tradeoff' | 'calibrationTest'> {
   const ds = selectColumns(full, winner.featureSet);
   const val = rowsOf(ds, 'val');
   const test = rowsOf(ds, 'test');
@@ -179,6 +196,7 @@ function surfacing(
     threshold: { rule: ruleText, point, test: point ? atThreshold(tprob, ty, point.threshold) : null },
     reliability: reliability(tprob, ty),
     tradeoff: thin,
+    calibrationTest: calibrationMetrics(tprob, ty, point?.threshold ?? null),
   };
 }
 
@@ -240,25 +258,87 @@ function comparisonRows(r: TrainReport): ComparisonRow[] {
   return rows;
 }
 
-/** Runs the comparison (or one architecture), saves the chosen model and records it in the database. */
-export async function train(db: Db, options: TrainOptions): Promise<TrainReport> {
-  const t0 = performance.now();
-  const { seed, arch, resamples, folds, rule } = checkTrainOptions(options);
-  const backend = await initBackend(options.backend);
-  const { full, modelId, hasVector, fullSet } = await trainingData(db, options, seed);
+/** The experiments, then the winner: by the decision rule (compare), else by validation or out-of-fold AP. */
+async function compareAndChoose(
+  full: Dataset,
+  arch: Arch | 'compare',
+  hasVector: boolean,
+  fullSet: FeatureSet,
+  options: TrainOptions,
+  common: { seed: number; resamples: number; folds: number; hyper?: Partial<Hyper>; onProgress?: OnProgress },
+): Promise<{
+  results: CandidateResult[];
+  fitted: Map<string, Fitted>;
+  winner: CandidateResult;
+  selection: string;
+  rule: RuleEvidence | null;
+}> {
   const experiments: Experiment[] =
     arch === 'compare'
       ? plan(hasVector)
       : [{ arch, featureSet: arch === 'metadata' ? 'context' : (options.featureSet ?? fullSet) }];
+  const useRule = arch === 'compare' && options.rule !== false;
   const auto = options.selection === undefined || options.selection === 'auto';
   const asked = auto
     ? keepersIn(full, 'val') < 30 && arch === 'compare'
       ? 'cv'
       : 'validation'
     : (options.selection as 'cv' | 'validation');
+  const { results, fitted } = await runExperiments(full, experiments, { ...common, cv: !useRule && asked === 'cv' });
+  if (useRule) {
+    const { baseline, contenders } = ruleContenders(hasVector, fullSet);
+    const settings = {
+      ...DEFAULT_RULE,
+      folds: common.folds,
+      resamples: common.resamples,
+      repeats: options.repeats ?? DEFAULT_RULE.repeats,
+    };
+    const rule = await decide(full, baseline, contenders, {
+      seed: common.seed,
+      settings,
+      hyper: common.hyper,
+      onProgress: common.onProgress,
+    });
+    const winner = rule && results.find((r) => r.name === rule.chosen.name);
+    if (rule && winner) return { results, fitted, winner, selection: `the decision rule (${rule.decision})`, rule };
+  }
+  // a rule that could score no keeper (a handful of walks) leaves the choice among the candidates to the old way
+  const chosen = chooseWinner(results, arch === 'compare', useRule ? 'validation' : asked);
+  const selection =
+    chosen.selection === 'cv'
+      ? `out-of-fold AP over ${common.folds} session folds of the training and validation walks`
+      : 'validation AP';
+  return { results, fitted, winner: chosen.winner, selection, rule: null };
+}
+
+/** Time-forward figures of the chosen model against the baseline (logistic regression when it is the baseline). */
+async function laterYear(
+  full: Dataset,
+  winner: CandidateResult,
+  hasVector: boolean,
+  fullSet: FeatureSet,
+  common: { seed: number; resamples: number; hyper?: Partial<Hyper>; onProgress?: OnProgress },
+): Promise<TimeForward | null> {
+  const { baseline, contenders } = ruleContenders(hasVector, fullSet);
+  const other = winner.name === baseline.name ? (contenders.find((c) => c.arch === 'logistic') as Contender) : baseline;
+  common.onProgress?.({ stage: 'time-forward', done: 0, total: 1 });
+  return timeForward(full, [{ name: winner.name, arch: winner.arch, featureSet: winner.featureSet }, other], common);
+}
+
+/** Runs the comparison (or one architecture), saves the chosen model and records it in the database. */
+export async function train(db: Db, options: TrainOptions): Promise<TrainReport> {
+  const t0 = performance.now();
+  const { seed, arch, resamples, folds, rule } = checkTrainOptions(options);
+  const backend = await initBackend(options.backend);
+  const { full, modelId, hasVector, fullSet } = await trainingData(db, options, seed);
   const common = { seed, resamples, folds, hyper: options.hyper, onProgress: options.onProgress };
-  const { results, fitted } = await runExperiments(full, experiments, { ...common, cv: asked === 'cv' });
-  const { winner, selection } = chooseWinner(results, arch === 'compare', asked);
+  const {
+    results,
+    fitted,
+    winner,
+    selection,
+    rule: evidence,
+  } = await compareAndChoose(full, arch, hasVector, fullSet, options, common);
   const wf = fitted.get(winner.name) as Fitted;
   // the photo-level split: the same model on frames dealt independently (burst siblings straddle splits)
   let photoSplit: TrainReport['photoSplit'] = null;
@@ -280,6 +360,8 @@ export async function train(db: Db, options: TrainOptions): Promise<TrainReport>
       ? await compareOverAllWalks(full, results, winner, common)
       : null;
   const surfaced = surfacing(full, winner, wf, rule);
+  // preference drifts: the chosen model and the baseline trained on the earlier years, tested on the latest
+  const later = arch === 'compare' ? await laterYear(full, winner, hasVector, fullSet, common) : null;
   const counts = countData(full);
   const hyper = options.hyper ?? {};
   const key = {
@@ -313,10 +395,6 @@ export async function train(db: Db, options: TrainOptions): Promise<TrainReport>
     threshold: { rule: surfaced.threshold.rule, value: surfaced.threshold.point?.threshold ?? null },
     createdAt: new Date().toISOString(),
   };
-  const selectionText =
-    selection === 'cv'
-      ? `out-of-fold AP over ${folds} session folds of the training and validation walks`
-      : 'validation AP';
   const report: TrainReport = {
     id,
     dir,
@@ -325,7 +403,9 @@ export async function train(db: Db, options: TrainOptions): Promise<TrainReport>
     embeddingModel: modelId,
     winner,
     results,
-    selection: selectionText,
+    selection,
+    rule: evidence,
+    timeForward: later,
     allWalks,
     photoSplit,
     ...surfaced,

@@ -7,6 +7,8 @@ import type { CandidateResult } from './fit.js';
 import type { Estimate } from './metrics.js';
 import { CANDIDATES, type Arch } from './scorers.js';
 import type { TrainReport } from './train-report.js';
+import { ruleText } from './decide.js';
+import { calibrationText } from './calibration-metrics.js';
 
 /** A number as text with 3 decimals, or n/a (NaN is stored as null in metrics.json). */
 export const n3 = (v: number | null | undefined): string =>
@@ -47,8 +49,10 @@ function allWalksLines(r: TrainReport): string[] {
     'Difference in AP over all walks (paired session bootstrap): ' +
       `against logistic regression ${apWord(a.vsLogistic)}; ` +
       `against the metadata-only model ${apWord(a.vsMetadata)}. ` +
-      'The architecture was chosen on the training and validation walks, which make up most of these folds, ' +
-      'so this comparison leans its way a little.',
+      (r.rule
+        ? 'The decision rule saw these walks too (other folds), so this is no independent check of its choice.'
+        : 'The architecture was chosen on the training and validation walks, which make up most of these folds, ' +
+          'so this comparison leans its way a little.'),
   ];
 }
 
@@ -67,13 +71,12 @@ export function verdict(r: TrainReport): string {
   const chance = by('chance');
   const byVal = r.selection === 'validation AP';
   const byCv = !byVal && w.cv;
-  const lines = [
-    `Chosen: ${w.name}, by ${r.selection}` +
-      `${byCv ? ` (${n3(w.cv?.ap)}, ROC AUC ${n3(w.cv?.auc)})` : ` (${n3(w.valAp)})`}.`,
-  ];
+  const figure = r.rule ? '' : byCv ? ` (${n3(w.cv?.ap)}, ROC AUC ${n3(w.cv?.auc)})` : ` (${n3(w.valAp)})`;
+  const lines = [`Chosen: ${w.name}, by ${r.selection}${figure}.`];
   // by name: a report read back from metrics.json holds copies, not the winner itself
   const others = r.results.filter((c) => CANDIDATES.includes(c.arch) && c.name !== w.name);
-  if (others.length) {
+  if (r.rule) lines.push(ruleText(r.rule));
+  else if (others.length) {
     const runner = others.sort((a, b) =>
       byVal ? b.valAp - a.valAp : (b.cv?.ap ?? 0) - (a.cv?.ap ?? 0),
     )[0] as CandidateResult;
@@ -98,6 +101,16 @@ export function verdict(r: TrainReport): string {
         : 'no';
   lines.push(`Beats logistic regression on test AP: ${beats(lr)}; beats the metadata-only model: ${beats(meta)}.`);
   lines.push(...allWalksLines(r));
+  const tf = r.timeForward;
+  if (tf) {
+    lines.push(
+      `Time-forward: trained on ${tf.trainYears.join(', ')}, tested on ${tf.testYear} ` +
+        `(${plural(tf.testKeepers, 'keeper')} in ${tf.testPhotos} photos): ` +
+        tf.models.map((m) => `${m.name} AP ${est(m.ap)}`).join(', ') +
+        (tf.difference ? `; the first minus the second ${apWord(tf.difference)}` : '') +
+        '.',
+    );
+  }
   const pairAcc = w.test.session_pair_acc.value;
   const share =
     pairAcc !== null && Number.isFinite(pairAcc)
@@ -167,13 +180,15 @@ export function formatTrain(r: TrainReport): string {
         `${n3(t.session_ndcg.value).padStart(9)} ${n3(t.ece.value)}`,
     );
   }
-  const chosen =
-    r.results.length > 1
+  const chosen = r.rule
+    ? `* chosen by ${r.selection}: the baseline unless a contender is superior to it`
+    : r.results.length > 1
       ? `* chosen among the candidates (pairwise, contrastive) by ${r.selection}`
       : '* the one model asked for (--arch)';
   lines.push('', `${chosen}. Intervals: session bootstrap, 95%.`);
   lines.push(verdict(r));
   lines.push(thresholdLine(r));
+  if (r.calibrationTest) lines.push(calibrationText(r.calibrationTest, 'the test walks'));
   lines.push(`model written to ${r.dir}`);
   if (r.scored)
     lines.push(

@@ -311,30 +311,25 @@ export const COMMANDS: Record<string, Command> = {
       'best',
     usage: [
       'flux train --db FILE [--arch compare|pairwise|contrastive|contrastive-multi|logistic|metadata] [--features SET]',
-      '           [--model EMBEDDING_ID] [--models-dir DIR] [--seed 7] [--epochs N] [--near-rate 0.5] [--near-weight ' +
-        '2]',
-      '           [--target-precision 0.8 | --budget 0.05] [--backend tensorflow-gpu|tensorflow|wasm|cpu] ' +
-        '[--resamples 200]',
-      '           [--selection auto|validation|cv] [--folds 5] [--all-walks auto|yes|no]',
+      '           [--model EMBEDDING_ID] [--models-dir DIR] [--seed 7] [--epochs N] [--near-rate 0.5] [--near-weight 2]',
+      '           [--target-precision 0.8 | --budget 0.05] [--backend tensorflow-gpu|tensorflow|wasm|cpu] [--resamples 200]',
+      '           [--selection auto|validation|cv] [--folds 5] [--repeats 1] [--all-walks auto|yes|no]',
       '',
-      `--arch compare (default) trains every candidate and baseline and keeps the candidate with the best validation ` +
-        `AP`,
-      `(--selection auto: out-of-fold AP over --folds session folds of the training and validation walks when ` +
-        `validation`,
-      `holds fewer than 30 keepers), then prints the test comparison with bootstrap 95% intervals; with fewer than 100`,
-      `test keepers (--all-walks auto) it also holds every walk out once for the chosen model and the baselines.`,
+      `--arch compare (default) trains every candidate and baseline, prints the test comparison with bootstrap 95%`,
+      `intervals, and keeps the model the decision rule chooses: each contender's out-of-fold AP minus the plain`,
+      `baseline's (PCA 32 + L2 logistic regression) over --folds stratified session folds x --repeats, paired walk`,
+      `bootstrap; superior wins, else the baseline (equivalent within 0.01 AP, or undecided). --selection applies when`,
+      `the rule cannot score a keeper. With fewer than 100 test keepers (--all-walks auto) every walk is also held out`,
+      `once for the chosen model and the baselines.`,
       `Feature sets: ${FEATURE_SETS.join(', ')}.`,
       'Writes DIR/keeper-<id>/ (config, weights, calibration, metrics, model.onnx); DIR defaults to FLUX_MODELS or ' +
         'models/.',
     ].join('\n'),
     options: {
-      db: { type: 'string' }, arch: { type: 'string' }, features: { type: 'string' }, model: { type: 'string' },
-        'models-dir': { type: 'string' },
-      seed: { type: 'string' }, epochs: { type: 'string' }, 'near-rate': { type: 'string' },
-        'near-weight': { type: 'string' },
-      'target-precision': { type: 'string' }, budget: { type: 'string' }, backend: { type: 'string' },
-        resamples: { type: 'string' },
-      selection: { type: 'string' }, folds: { type: 'string' }, 'all-walks': { type: 'string' },
+      db: { type: 'string' }, arch: { type: 'string' }, features: { type: 'string' }, model: { type: 'string' }, 'models-dir': { type: 'string' },
+      seed: { type: 'string' }, epochs: { type: 'string' }, 'near-rate': { type: 'string' }, 'near-weight': { type: 'string' },
+      'target-precision': { type: 'string' }, budget: { type: 'string' }, backend: { type: 'string' }, resamples: { type: 'string' },
+      selection: { type: 'string' }, folds: { type: 'string' }, 'all-walks': { type: 'string' }, repeats: { type: 'string' },
     },
     async run(v, _p, onProgress) {
       const hyper: Partial<Hyper> = {};
@@ -349,7 +344,7 @@ export const COMMANDS: Record<string, Command> = {
         featureSet: features === undefined ? undefined : checkChoice('--features', features, FEATURE_SETS) as FeatureSet,
         model: str(v, 'model'), modelsDir: str(v, 'models-dir'), seed: num(v, 'seed'), hyper, backend: str(v, 'backend') as BackendName | undefined,
         resamples: num(v, 'resamples'), targetPrecision: num(v, 'target-precision'), budget: num(v, 'budget'), onProgress,
-        selection: checkChoice('--selection', str(v, 'selection') ?? 'auto', ['auto', 'validation', 'cv'] as const), folds: num(v, 'folds'),
+        selection: checkChoice('--selection', str(v, 'selection') ?? 'auto', ['auto', 'validation', 'cv'] as const), folds: num(v, 'folds'), repeats: num(v, 'repeats'),
         allWalks: allWalks === 'auto' ? undefined : allWalks === 'yes',
       });
       console.log(formatTrain(r));

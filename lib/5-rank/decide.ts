@@ -1,0 +1,211 @@
+/**
+ * The decision rule, fixed before the run: every contender is scored out of fold over all walks (stratified session
+ * folds, repeated), on the same folds as the plain baseline (PCA to 32 dimensions, L2 logistic regression, C 0.01),
+ * and its AP minus the baseline's gets a paired walk-bootstrap interval (walks drawn with replacement, the same
+ * draws for every model; the AP averaged over the repeats). The interval level is Bonferroni-corrected for the number
+ * of contenders. Then:
+ *
+ * - superiority: a contender whose interval lies above 0 beats the baseline; of several, the largest difference;
+ * - equivalence: no contender is superior and every interval lies inside +-delta (or below 0): the simpler model,
+ *   the baseline, is chosen;
+ * - otherwise undecided: the baseline is kept, and the evidence says so.
+ *
+ * Logistic regression can win like any other contender.
+ */
+import type { Dataset, FeatureSet } from '../4-dataset/rows.js';
+import type { OnProgress } from '../util/progress.js';
+import { Rng } from '../util/rng.js';
+import { selectColumns } from './fit.js';
+import { alignedOutOfFold } from './folds.js';
+import { averagePrecision } from './metrics.js';
+import type { Arch, Hyper } from './scorers.js';
+
+/** The rule's settings, stated with its outcome. */
+export interface RuleSettings {
+  /** The equivalence margin in AP. */
+  delta: number;
+  /** The family-wise confidence level (Bonferroni over the contenders). */
+  level: number;
+  folds: number;
+  repeats: number;
+  resamples: number;
+}
+
+export const DEFAULT_RULE: RuleSettings = { delta: 0.01, level: 0.95, folds: 5, repeats: 1, resamples: 200 };
+
+export interface Contender {
+  name: string;
+  arch: Arch;
+  featureSet: FeatureSet;
+}
+
+export type Outcome = 'superior' | 'equivalent' | 'inferior' | 'undecided';
+
+export interface RuleEvidence {
+  settings: RuleSettings;
+  baseline: Contender & { ap: number };
+  /** Each contender's mean out-of-fold AP and its paired difference from the baseline. */
+  contenders: Array<Contender & { ap: number; diff: { value: number; lo: number; hi: number }; outcome: Outcome }>;
+  /** What the rule decided, and the model it chose. */
+  decision: 'superior' | 'equivalent' | 'undecided';
+  chosen: Contender;
+  /** Photos and keepers scored by every model in every repeat; walks; the folds trained. */
+  photos: number;
+  keepers: number;
+  walks: number;
+}
+
+/** A contender's outcome against the baseline from its interval. */
+export function outcomeOf(d: { lo: number; hi: number }, delta: number): Outcome {
+  if (d.lo > 0) return 'superior';
+  if (d.hi < 0) return 'inferior';
+  if (d.lo >= -delta && d.hi <= delta) return 'equivalent';
+  return 'undecided';
+}
+
+/** The decision from the contenders' outcomes (the baseline first in `models` is not among them). */
+export function applyRule(
+  baseline: Contender,
+  contenders: RuleEvidence['contenders'],
+): Pick<RuleEvidence, 'decision' | 'chosen'> {
+  const superior = contenders.filter((c) => c.outcome === 'superior').sort((a, b) => b.diff.value - a.diff.value);
+  if (superior.length) {
+    const c = superior[0] as Contender;
+    return { decision: 'superior', chosen: { name: c.name, arch: c.arch, featureSet: c.featureSet } };
+  }
+  const settled = contenders.every((c) => c.outcome === 'equivalent' || c.outcome === 'inferior');
+  return { decision: settled ? 'equivalent' : 'undecided', chosen: baseline };
+}
+
+/**
+ * Paired walk bootstrap of AP differences: `scores[m][r]` are model m's scores of the rows in repeat r; the value is
+ * the mean over repeats of AP(m) - AP(0); the interval the percentiles of the same over walk resamples.
+ */
+export function pairedDifferences(
+  scores: number[][][],
+  y: readonly number[],
+  walk: readonly number[],
+  resamples: number,
+  level: number,
+  seed: number,
+): Array<{ value: number; lo: number; hi: number }> {
+  const meanAp = (m: number, rows: readonly number[], yy: readonly number[]): number => {
+    const per = (scores[m] as number[][]).map((s) =>
+      averagePrecision(
+        rows.map((i) => s[i] as number),
+        yy,
+      ),
+    );
+    return per.reduce((a, b) => a + b, 0) / per.length;
+  };
+  const all = y.map((_, i) => i);
+  const base = meanAp(0, all, y);
+  const values = scores.slice(1).map((_, j) => meanAp(j + 1, all, y) - base);
+  const groups = new Map<number, number[]>();
+  walk.forEach((w, i) => {
+    const g = groups.get(w);
+    if (g) g.push(i);
+    else groups.set(w, [i]);
+  });
+  const list = [...groups.values()];
+  const rng = new Rng(seed).fork('rule-bootstrap');
+  const draws: number[][] = values.map(() => []);
+  for (let b = 0; b < resamples; b++) {
+    const rows: number[] = [];
+    for (let g = 0; g < list.length; g++) rows.push(...(list[rng.int(0, list.length - 1)] as number[]));
+    const yy = rows.map((i) => y[i] as number);
+    if (!yy.some(Boolean)) continue;
+    const b0 = meanAp(0, rows, yy);
+    values.forEach((_, j) => (draws[j] as number[]).push(meanAp(j + 1, rows, yy) - b0));
+  }
+  const tail = (1 - level) / 2;
+  return values.map((value, j) => {
+    const d = [...(draws[j] as number[])].sort((a, b) => a - b);
+    const q = (p: number): number => (d.length ? (d[Math.min(d.length - 1, Math.floor(p * d.length))] as number) : NaN);
+    return { value, lo: q(tail), hi: q(1 - tail) };
+  });
+}
+
+/** Runs the rule: the baseline and the contenders out of fold on the same repeated folds, then the decision. */
+export async function decide(
+  full: Dataset,
+  baseline: Contender,
+  contenders: readonly Contender[],
+  o: { seed: number; settings: RuleSettings; hyper?: Partial<Hyper>; onProgress?: OnProgress },
+): Promise<RuleEvidence | null> {
+  const { settings, seed } = o;
+  const models = [baseline, ...contenders];
+  const byRepeat: Array<Map<number, number[]>> = [];
+  const total = models.length * settings.repeats;
+  for (let r = 0; r < settings.repeats; r++) {
+    const oof = await alignedOutOfFold(
+      models.map((c) => ({ ds: selectColumns(full, c.featureSet), arch: c.arch })),
+      seed,
+      settings.folds,
+      o.hyper,
+      'all',
+      (i) => o.onProgress?.({ stage: `rule: ${models[i]?.name}`, done: r * models.length + i, total }),
+      r,
+    );
+    byRepeat.push(
+      new Map(oof.rows.map((row, j) => [row, models.map((_, m) => (oof.scores[m] as number[])[j] as number)])),
+    );
+  }
+  o.onProgress?.({ stage: 'rule', done: total, total });
+  const rows = [...(byRepeat[0]?.keys() ?? [])]
+    .filter((row) => byRepeat.every((m) => m.has(row)))
+    .sort((a, b) => a - b);
+  const y = rows.map((r) => full.y[r] as number);
+  if (!y.some(Boolean)) return null;
+  const walk = rows.map((r) => full.session[r] as number);
+  const scores = models.map((_, m) =>
+    byRepeat.map((rep) => rows.map((row) => (rep.get(row) as number[])[m] as number)),
+  );
+  const level = 1 - (1 - settings.level) / Math.max(1, contenders.length);
+  const diffs = pairedDifferences(scores, y, walk, settings.resamples, level, seed);
+  const apOf = (m: number): number =>
+    (scores[m] as number[][]).reduce((a, s) => a + averagePrecision(s, y), 0) / settings.repeats;
+  const judged = contenders.map((c, j) => {
+    const diff = diffs[j] as { value: number; lo: number; hi: number };
+    return { ...c, ap: apOf(j + 1), diff, outcome: outcomeOf(diff, settings.delta) };
+  });
+  return {
+    settings,
+    baseline: { ...baseline, ap: apOf(0) },
+    contenders: judged,
+    ...applyRule(baseline, judged),
+    photos: rows.length,
+    keepers: y.filter(Boolean).length,
+    walks: new Set(walk).size,
+  };
+}
+
+/** The rule and its evidence in words. */
+export function ruleText(e: RuleEvidence): string {
+  const s = e.settings;
+  const n3 = (v: number): string => (Number.isFinite(v) ? v.toFixed(3) : 'n/a');
+  const sign = (v: number): string => `${v >= 0 ? '+' : ''}${n3(v)}`;
+  const lines = [
+    "Decision rule (fixed before the run): each contender's out-of-fold AP minus the baseline's " +
+      `(${e.baseline.name}), ` +
+      `${s.folds} stratified session folds x ${s.repeats} repeat${s.repeats === 1 ? '' : 's'} over all walks ` +
+      `(${e.keepers} keepers in ${e.photos} photos, ${e.walks} walks), paired walk bootstrap, ` +
+      `${(100 * (1 - (1 - s.level) / Math.max(1, e.contenders.length))).toFixed(1)}% intervals ` +
+      `(${(100 * s.level).toFixed(0)}% Bonferroni over ${e.contenders.length}); superior if above 0, ` +
+      `equivalent if inside +-${s.delta} AP (then the simpler baseline), else undecided (the baseline is kept).`,
+    `  baseline ${e.baseline.name}: AP ${n3(e.baseline.ap)}`,
+    ...e.contenders.map(
+      (c) =>
+        `  ${c.name}: AP ${n3(c.ap)}, difference ${sign(c.diff.value)} ` +
+        `[${sign(c.diff.lo)}, ${sign(c.diff.hi)}]: ${c.outcome}`,
+    ),
+  ];
+  const what =
+    e.decision === 'superior'
+      ? `${e.chosen.name} is superior to the baseline; it is chosen`
+      : e.decision === 'equivalent'
+        ? `no contender is better than the baseline by more than ${s.delta} AP; the baseline is chosen`
+        : 'undecided: the evidence cannot separate the contenders from the baseline; the baseline is kept';
+  lines.push(`Rule decision: ${what}.`);
+  return lines.join('\n');
+}

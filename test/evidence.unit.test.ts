@@ -1,0 +1,170 @@
+/**
+ * Ranker evidence: splits and folds stratified by keeper count that change with the seed, the plain baseline, and
+ * the decision rule's arithmetic. Fast unit tests on synthetic rows.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { planSplit, splitQuotas } from '../lib/4-dataset/split.js';
+import { foldSplits } from '../lib/5-rank/folds.js';
+import { fitLogisticL2, fitPcaLogistic } from '../lib/5-rank/baseline.js';
+import { applyRule, outcomeOf, pairedDifferences, type Contender } from '../lib/5-rank/decide.js';
+import { averagePrecision } from '../lib/5-rank/metrics.js';
+import { calibrationMetrics } from '../lib/5-rank/calibration-metrics.js';
+import { timeForwardSplit } from '../lib/5-rank/time-forward.js';
+import { Rng } from '../lib/util/rng.js';
+
+/** Walk w holds `keepers(w)` keepers among 30 frames. */
+function walks(n: number, keepers: (w: number) => number): Array<{ photo_id: number; session: string; keeper: boolean }> {
+  const out: Array<{ photo_id: number; session: string; keeper: boolean }> = [];
+  for (let w = 0; w < n; w++) {
+    for (let i = 0; i < 30; i++) out.push({ photo_id: w * 100 + i, session: `2024-01-${String(w + 1).padStart(2, '0')}`, keeper: i < keepers(w) });
+  }
+  return out;
+}
+
+const walksIn = (plan: Map<number, string>, split: string): string =>
+  [...new Set([...plan].filter(([, s]) => s === split).map(([id]) => Math.floor(id / 100)))].sort((a, b) => a - b).join(',');
+
+test('the split by walk is stratified by keeper count and its validation and test walks change with the seed', () => {
+  const photos = walks(40, (w) => w % 10);
+  const tests = new Set<string>();
+  for (let seed = 1; seed <= 6; seed++) {
+    const plan = planSplit(photos, seed, 'session');
+    tests.add(walksIn(plan, 'test'));
+    const keep = (s: string): number => photos.filter((p) => p.keeper && plan.get(p.photo_id) === s).length;
+    const total = photos.filter((p) => p.keeper).length;
+    // 36 walks with keepers, strata of ten by keeper count: validation and test get one walk of each full stratum
+    const keeperWalks = (s: string): number => walksIn(plan, s).split(',').filter((w) => Number(w) % 10 !== 0).length;
+    assert.ok(keeperWalks('val') >= 3 && keeperWalks('test') >= 3, `${keeperWalks('val')}, ${keeperWalks('test')}`);
+    for (const s of ['val', 'test']) assert.ok(keep(s) / total > 0.04 && keep(s) / total < 0.2, `${s}: ${keep(s)} of ${total}`);
+  }
+  assert.ok(tests.size >= 5, `test walks over six seeds: ${[...tests].join(' | ')}`);
+  // three walks with keepers: validation and test get one each, whichever the seed
+  const few = walks(8, (w) => (w < 3 ? 2 : 0));
+  const fewTests = new Set<string>();
+  for (let seed = 1; seed <= 8; seed++) {
+    const plan = planSplit(few, seed, 'session');
+    for (const s of ['train', 'val', 'test']) assert.ok(few.some((p) => p.keeper && plan.get(p.photo_id) === s), `seed ${seed}: ${s}`);
+    fewTests.add(walksIn(plan, 'test'));
+  }
+  assert.ok(fewTests.size >= 2, 'which walk tests changes with the seed');
+  assert.deepEqual(splitQuotas(10, [0.8, 0.1, 0.1], false), [8, 1, 1]);
+  assert.deepEqual(splitQuotas(6, [0.8, 0.1, 0.1], true), [4, 1, 1]);
+  assert.deepEqual(splitQuotas(2, [0.8, 0.1, 0.1], true), [2, 0, 0]);
+});
+
+test('out-of-fold folds are stratified by keeper count; another repeat deals them again', () => {
+  // 20 walks, the first 10 with 3 keepers each: five folds get two keeper walks each
+  const session: number[] = [], y: number[] = [], split: Array<'train' | 'val' | 'test'> = [];
+  for (let w = 0; w < 20; w++) for (let i = 0; i < 10; i++) { session.push(w); y.push(w < 10 && i < 3 ? 1 : 0); split.push('train'); }
+  const ds = { split, session: Int32Array.from(session), y: Uint8Array.from(y) };
+  const held = (rounds: string[][]): string[] => rounds.map((sp) => [...new Set(session.filter((_, i) => sp[i] === 'test'))].join(','));
+  const a = foldSplits(ds, 7, 5, 'all');
+  for (const sp of a) assert.equal(y.filter((v, i) => v && sp[i] === 'test').length, 6, 'two keeper walks per fold');
+  const b = foldSplits(ds, 7, 5, 'all', 1);
+  for (const sp of b) assert.equal(y.filter((v, i) => v && sp[i] === 'test').length, 6);
+  assert.notDeepEqual(held(a), held(b), 'a repeat deals the walks again');
+  assert.deepEqual(held(foldSplits(ds, 7, 5, 'all')), held(a), 'the same seed and repeat, the same folds');
+});
+
+test('the plain baseline: PCA logistic regression finds a signal in the leading components and folds into one linear scorer', async () => {
+  const rng = new Rng(5);
+  const n = 1200, dim = 60;
+  const x = new Float32Array(n * dim);
+  const y = new Uint8Array(n);
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < dim; j++) x[i * dim + j] = rng.normal() * (j < 8 ? 3 : 1);
+    // the taste lies along the first, high-variance axes
+    const s = (x[i * dim] as number) - (x[i * dim + 1] as number);
+    y[i] = rng.next() < 1 / (1 + Math.exp(-(s - 5))) ? 1 : 0;
+  }
+  const train = Array.from({ length: 900 }, (_, i) => i);
+  const test = Array.from({ length: 300 }, (_, i) => 900 + i);
+  const { W, b } = await fitPcaLogistic(x, dim, y, train, 3);
+  assert.equal(W.length, dim);
+  const score = (r: number): number => W.reduce((s, w, j) => s + w * (x[r * dim + j] as number), b);
+  const ap = averagePrecision(test.map(score), test.map((r) => y[r] as number));
+  const rate = test.filter((r) => y[r]).length / test.length;
+  assert.ok(ap > rate + 0.3, `AP ${ap} against chance ${rate}`);
+  // the same seed, the same model
+  assert.deepEqual(await fitPcaLogistic(x, dim, y, train, 3), { W, b });
+  // Newton's solution sets the penalised gradient to zero: sum (p - y) z + w / C = 0
+  const z = Float64Array.from([1, 0, 0, 1, 1, 1, -1, 0, 0, -1, 0.5, 0.5]);
+  const yy = [1, 1, 1, 0, 0, 1];
+  const f = fitLogisticL2(z, 2, yy, 0.5);
+  const grad = [0, 0, 0];
+  yy.forEach((t, i) => {
+    const p = 1 / (1 + Math.exp(-((f.w[0] as number) * (z[2 * i] as number) + (f.w[1] as number) * (z[2 * i + 1] as number) + f.b)));
+    grad[0] = (grad[0] as number) + (p - t) * (z[2 * i] as number);
+    grad[1] = (grad[1] as number) + (p - t) * (z[2 * i + 1] as number);
+    grad[2] = (grad[2] as number) + (p - t);
+  });
+  assert.ok(Math.abs((grad[0] as number) + (f.w[0] as number) / 0.5) < 1e-9 && Math.abs((grad[1] as number) + (f.w[1] as number) / 0.5) < 1e-9);
+  assert.ok(Math.abs(grad[2] as number) < 1e-9, 'the intercept is not penalised');
+});
+
+test('the decision rule: superiority, equivalence within delta, otherwise undecided; paired intervals on the same walks', () => {
+  assert.equal(outcomeOf({ lo: 0.01, hi: 0.05 }, 0.01), 'superior');
+  assert.equal(outcomeOf({ lo: -0.05, hi: -0.01 }, 0.01), 'inferior');
+  assert.equal(outcomeOf({ lo: -0.008, hi: 0.009 }, 0.01), 'equivalent');
+  assert.equal(outcomeOf({ lo: -0.03, hi: 0.02 }, 0.01), 'undecided');
+  const base: Contender = { name: 'pca-logistic · vector', arch: 'pca-logistic', featureSet: 'vector' };
+  const c = (name: string, value: number, outcome: 'superior' | 'equivalent' | 'inferior' | 'undecided') =>
+    ({ name, arch: 'pairwise' as const, featureSet: 'vector' as const, ap: 0, diff: { value, lo: 0, hi: 0 }, outcome });
+  assert.deepEqual(applyRule(base, [c('a', 0.02, 'superior'), c('b', 0.05, 'superior'), c('l', 0, 'undecided')]).chosen.name, 'b');
+  assert.deepEqual(applyRule(base, [c('a', 0.001, 'equivalent'), c('b', -0.05, 'inferior')]), { decision: 'equivalent', chosen: base });
+  assert.deepEqual(applyRule(base, [c('a', 0.001, 'equivalent'), c('b', 0.01, 'undecided')]), { decision: 'undecided', chosen: base });
+  // a model that ranks every keeper of every walk first against one that does not: superior, paired by walk
+  const rng = new Rng(9);
+  const y: number[] = [], walk: number[] = [], good: number[] = [], noisy: number[] = [], same: number[] = [];
+  for (let w = 0; w < 40; w++) {
+    for (let i = 0; i < 25; i++) {
+      const k = i < 2 ? 1 : 0;
+      y.push(k); walk.push(w);
+      const s = rng.normal();
+      same.push(s + 2 * k);
+      good.push(s + 4 * k);
+      noisy.push(rng.normal() + 0.5 * k);
+    }
+  }
+  const [better, worse, identical] = pairedDifferences([[same], [good], [noisy], [same]], y, walk, 200, 0.95, 7);
+  assert.ok(better && better.lo > 0 && better.value > 0, JSON.stringify(better));
+  assert.ok(worse && worse.hi < 0, JSON.stringify(worse));
+  assert.deepEqual(identical, { value: 0, lo: 0, hi: 0 }, 'a model against itself differs by exactly nothing');
+});
+
+test('calibration at a low base rate: a calibrated model has slope 1 and intercept 0, a flattened one a slope above 1', () => {
+  const rng = new Rng(11);
+  const p: number[] = [], y: number[] = [];
+  for (let i = 0; i < 20_000; i++) {
+    const z = rng.normal() * 1.5 - 4;
+    const q = 1 / (1 + Math.exp(-z));
+    p.push(q);
+    y.push(rng.next() < q ? 1 : 0);
+  }
+  const c = calibrationMetrics(p, y, 0.5);
+  assert.ok(Math.abs(c.slope - 1) < 0.1 && Math.abs(c.intercept) < 0.4, `slope ${c.slope}, intercept ${c.intercept}`);
+  assert.ok(c.logLoss < c.logLossConstant && c.brier < c.brierConstant);
+  assert.equal(c.reliability.length, 10);
+  assert.ok(c.reliability.every((b) => b.count === 2000), 'equal-mass bins');
+  for (const b of c.reliability) assert.ok(Math.abs(b.meanScore - b.keeperRate) < 0.03, JSON.stringify(b));
+  const surfaced = p.filter((q) => q >= 0.5).length;
+  assert.equal(c.threshold?.perThousand, (1000 * surfaced) / p.length);
+  assert.equal(c.bands.reduce((s, b) => s + b.photos, 0), p.length);
+  // probabilities pulled towards the base rate: under-confident, slope above 1
+  const flat = calibrationMetrics(p.map((q) => 0.5 * q + 0.5 * c.baseRate), y, null);
+  assert.ok(flat.slope > 1.5 && flat.threshold === null, `slope ${flat.slope}`);
+});
+
+test('time-forward: the latest year tests, the latest tenth of the earlier walks validates, the rest trains', () => {
+  const sessions = ['2022-03-01', '2022-05-01', '2023-01-02', '2023-06-01', '2024-02-01', '2024-07-01', '2025-01-01',
+    '2025-03-01', '2025-05-01', '2025-09-09', '2026-01-01', '2026-02-01'];
+  const session = Int32Array.from(sessions.flatMap((_, w) => [w, w, w]));
+  const plan = timeForwardSplit({ session, sessions });
+  assert.ok(plan);
+  assert.equal(plan.testYear, '2026');
+  assert.deepEqual(plan.trainYears, ['2022', '2023', '2024', '2025']);
+  const walkSplit = sessions.map((_, w) => plan.split[3 * w]);
+  assert.deepEqual(walkSplit, ['train', 'train', 'train', 'train', 'train', 'train', 'train', 'train', 'train', 'val', 'test', 'test']);
+  assert.equal(timeForwardSplit({ session, sessions: sessions.map(() => '2024-01-01') }), null, 'one year: nothing to go forward to');
+});
