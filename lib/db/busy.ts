@@ -1,8 +1,8 @@
 /**
- * DuckDB lets one process at a time open a database file for writing. The review portal (`flux serve`) opens the
- * file only while it answers a request and leaves a note beside it (`<db>.portal.json`: its pid and URL), so a flux
- * command or a notebook that meets the portal mid-request waits a moment and goes on, and one that meets another
- * process stops at once with a message naming it instead of DuckDB's raw lock error.
+ * DuckDB lets one process at a time open a database file for writing. The review portal (`flux serve`) keeps the
+ * file open only during a review session and leaves a note beside it (`<db>.portal.json`: its pid and URL), so a
+ * flux command or a notebook that meets the portal asks it to let go, waits a moment and goes on; one that meets
+ * another process stops at once with a message naming it instead of DuckDB's raw lock error.
  */
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { FluxError } from '../util/check.js';
@@ -76,17 +76,38 @@ export function busyMessage(path: string, err: unknown): DbBusyError {
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /**
- * Opens a database with `open`, turning DuckDB's lock error into a DbBusyError. While a portal serves this file
- * (it holds it only for each request, a few milliseconds), a lock is retried for up to `waitMs` (default 5 s).
+ * Asks the portal that holds a database to close it now (it keeps it open between the requests of a review
+ * session): only when DuckDB names the portal's own process as the holder, so no other process is ever signalled.
+ */
+function askPortal(path: string, err: unknown): void {
+  const holder = Number(/\(PID (\d+)\)/.exec(String((err as Error)?.message ?? err))?.[1] ?? NaN);
+  const portal = runningPortal(path);
+  if (!portal || portal.pid !== holder || portal.pid === process.pid) return;
+  try {
+    process.kill(portal.pid, 'SIGUSR2');
+  } catch {
+    // gone meanwhile: the next try opens the file
+  }
+}
+
+/**
+ * Opens a database with `open`, turning DuckDB's lock error into a DbBusyError. While a portal serves this file,
+ * it is asked to let go and the open is retried for up to `waitMs` (default 5 s); another holder fails at once.
  */
 export async function openWhenFree<T>(path: string, open: () => Promise<T>, waitMs?: number): Promise<T> {
-  const deadline = Date.now() + (waitMs ?? (runningPortal(path) && runningPortal(path)?.pid !== process.pid ? 5000 : 0));
+  const portal = runningPortal(path);
+  const deadline = Date.now() + (waitMs ?? (portal && portal.pid !== process.pid ? 5000 : 0));
+  let asked = 0;
   for (;;) {
     try {
       return await open();
     } catch (err) {
       if (!isLockError(err)) throw err;
       if (Date.now() >= deadline) throw busyMessage(path, err);
+      if (Date.now() - asked > 500) {
+        askPortal(path, err);
+        asked = Date.now();
+      }
       await sleep(20);
     }
   }

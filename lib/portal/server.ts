@@ -25,6 +25,8 @@ export interface PortalOptions {
   host?: string;
   /** How long a request waits for a database another process holds before answering 503 (default 1.5 s). */
   busyWaitMs?: number;
+  /** How long the database stays open after the last request (default 10 s; another process can ask for it sooner). */
+  idleMs?: number;
 }
 
 export interface Portal {
@@ -78,21 +80,44 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
   }
 }
 
-/** Runs database work one request at a time, opening the file for just that work. */
-function serialDb(file: string, waitMs: number): <T>(work: (db: Db) => Promise<T>) => Promise<T> {
+/** Database work, one request at a time, on a file the portal keeps open only while requests keep coming. */
+export interface SerialDb {
+  <T>(work: (db: Db) => Promise<T>): Promise<T>;
+  /** Closes the file after the work under way (another process asked for it, or the portal stops). */
+  release(): Promise<void>;
+}
+
+/**
+ * Opens the database for the first request and keeps it open while requests follow each other (a review session),
+ * closing it `idleMs` after the last one, or at once when a flux command or a notebook asks for it (`SIGUSR2`, sent
+ * by `openWhenFree` when it meets the portal's lock).
+ */
+function serialDb(file: string, waitMs: number, idleMs: number): SerialDb {
   let tail: Promise<unknown> = Promise.resolve();
-  return <T>(work: (db: Db) => Promise<T>): Promise<T> => {
-    const run = tail.then(async () => {
-      const db = await Db.open(file, { waitMs });
-      try {
-        return await work(db);
-      } finally {
-        db.close();
-      }
-    });
+  let open: Db | null = null;
+  let timer: NodeJS.Timeout | undefined;
+  const enqueue = <T>(step: () => Promise<T>): Promise<T> => {
+    const run = tail.then(step);
     tail = run.catch(() => undefined);
     return run;
   };
+  const release = (): Promise<void> => enqueue(async () => {
+    clearTimeout(timer);
+    open?.close();
+    open = null;
+  });
+  const serial = (<T>(work: (db: Db) => Promise<T>): Promise<T> => enqueue(async () => {
+    clearTimeout(timer);
+    open ??= await Db.open(file, { waitMs });
+    try {
+      return await work(open);
+    } finally {
+      timer = setTimeout(() => void release(), idleMs);
+      timer.unref();
+    }
+  })) as SerialDb;
+  serial.release = release;
+  return serial;
 }
 
 const photoIdOf = (text: string | undefined): number => {
@@ -101,7 +126,7 @@ const photoIdOf = (text: string | undefined): number => {
 };
 
 interface Context {
-  db: <T>(work: (db: Db) => Promise<T>) => Promise<T>;
+  db: SerialDb;
   workspace: string;
   file: string;
   /** Host headers the portal answers to (`host:port`); null when it listens on every address. */
@@ -197,7 +222,7 @@ export async function startPortal(options: PortalOptions): Promise<Portal> {
   const warnings = LOOPBACK.has(host) ? [] : [`--host ${host}: the portal is reachable from other machines on this network and has no login; ` +
     'anyone who can reach it can see the inbox and record decisions'];
   const wildcard = host === '0.0.0.0' || host === '::';
-  const ctx: Context = { db: serialDb(file, options.busyWaitMs ?? 1500), workspace: resolve(workspace), file, hosts: wildcard ? null : new Set() };
+  const ctx: Context = { db: serialDb(file, options.busyWaitMs ?? 1500, options.idleMs ?? 10_000), workspace: resolve(workspace), file, hosts: wildcard ? null : new Set() };
   const server: Server = createServer((req, res) => void handle(req, res, ctx));
   await new Promise<void>((ok, fail) => {
     server.once('error', (err: NodeJS.ErrnoException) => fail(new FluxError(err.code === 'EADDRINUSE'
@@ -208,12 +233,16 @@ export async function startPortal(options: PortalOptions): Promise<Portal> {
   for (const h of [host, '127.0.0.1', 'localhost']) ctx.hosts?.add(hostPort(h, port).toLowerCase());
   const url = `http://${hostPort(wildcard ? '127.0.0.1' : host, port)}/`;
   writePortalNote(file, url);
+  const handOver = (): void => void ctx.db.release();
+  process.on('SIGUSR2', handOver);
   return {
     url, port, host, db: file, warnings,
-    close: () => new Promise<void>((ok) => {
+    close: async () => {
+      process.off('SIGUSR2', handOver);
       removePortalNote(file);
       server.closeAllConnections();
-      server.close(() => ok());
-    }),
+      await new Promise<void>((ok) => server.close(() => ok()));
+      await ctx.db.release();
+    },
   };
 }
