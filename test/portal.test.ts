@@ -3,11 +3,11 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { request } from 'node:http';
+import { createServer, request } from 'node:http';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { Db } from '../lib/db/duckdb.js';
-import { decisionLabels, DECISION_WEIGHTS, recordDecision } from '../lib/db/decisions.js';
+import { decisionLabels, DECISION_WEIGHTS, ensureDecisionSchema, recordDecision } from '../lib/db/decisions.js';
 import { portalNoteFile } from '../lib/db/busy.js';
 import { score } from '../lib/6-score/score.js';
 import { train } from '../lib/5-rank/train.js';
@@ -41,7 +41,7 @@ before(async () => {
 });
 
 /** Reads the database in this process (the portal holds it only per request). */
-async function query<T extends object>(sql: string, params: Array<string | number> = []): Promise<T[]> {
+async function queryDb<T extends object>(sql: string, params: Array<string | number> = []): Promise<T[]> {
   const db = await Db.open(dbFile, { waitMs: 3000 });
   try {
     return await db.all<T>(sql, params);
@@ -74,6 +74,11 @@ type Item = { photo_id: number; path: string; keeper_score: number | null; band:
 
 test('API: the inbox by score with bands, decisions validated, committed and one per photo, previews by id only', async () => {
   const portal = await startPortal({ db: dbFile, port: 0 });
+  // this process reads the file between requests: the portal lets go first (DuckDB does not lock within a process)
+  const query = async <T extends object>(sql: string, params: Array<string | number> = []): Promise<T[]> => {
+    await portal.release();
+    return queryDb<T>(sql, params);
+  };
   try {
     assert.match(portal.url, /^http:\/\/127\.0\.0\.1:\d+\/$/);
     assert.equal(portal.warnings.length, 0);
@@ -126,11 +131,8 @@ test('API: the inbox by score with bands, decisions validated, committed and one
     assert.equal(rebinding.status, 403);
     // double clicks and concurrent posts: one row per photo, the last one answered
     const other = inbox.items[1] as Item;
-    let t0 = performance.now();
     const replies = await Promise.all(Array.from({ length: 12 }, (_, i) => post(portal.url, { photo_id: other.photo_id, decision: i % 2 ? 'keep' : 'reject' })));
     assert.ok(replies.every((r) => r.status === 200));
-    console.log(`12 posts ${(performance.now() - t0).toFixed(0)} ms`);
-    t0 = performance.now();
     const rows = await query<{ n: number }>('SELECT count(*) AS n FROM review_decisions WHERE photo_id = ?', [other.photo_id]);
     assert.equal(rows[0]?.n, 1);
     const listed = (await http(portal.url, { path: '/api/decisions' })).json() as { items: Array<{ photo_id: number; decision: string; decided_at: string }> };
@@ -151,4 +153,207 @@ test('API: the inbox by score with bands, decisions validated, committed and one
     await portal.close();
   }
   assert.ok(!existsSync(portalNoteFile(dbFile)), 'the note is gone when the portal stops');
+});
+
+/** Starts `flux serve` in a child process and resolves with its printed URL. */
+async function serve(args: string[] = []): Promise<{ child: ChildProcess; url: string; out: () => string }> {
+  const child = spawn(process.execPath, [FLUX, 'serve', '--db', dbFile, '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  let out = '';
+  child.stdout?.on('data', (c: Buffer) => { out += c.toString(); });
+  child.stderr?.on('data', (c: Buffer) => { out += c.toString(); });
+  const url = await new Promise<string>((ok, fail) => {
+    const timer = setInterval(() => {
+      const m = /FLUX review portal: (http:\/\/\S+\/) /.exec(out);
+      if (m) { clearInterval(timer); ok(m[1] as string); }
+      if (child.exitCode !== null) { clearInterval(timer); fail(new Error(`flux serve exited: ${out}`)); }
+    }, 20);
+  });
+  return { child, url, out: () => out };
+}
+
+const query = queryDb;
+const stop = (child: ChildProcess, signal: NodeJS.Signals): Promise<void> => new Promise((ok) => {
+  if (child.exitCode !== null || child.signalCode !== null) return ok();
+  child.once('exit', () => ok());
+  child.kill(signal);
+});
+
+test('flux serve beside flux score: the command waits for the portal to let go; a foreign holder gets a clear message', async () => {
+  const portal = await serve();
+  try {
+    // the portal holds the file through a session: a request opens it
+    assert.equal((await http(portal.url, { path: '/api/inbox?limit=1' })).status, 200);
+    const t0 = performance.now();
+    const r = spawnSync(process.execPath, [FLUX, 'score', '--db', dbFile], { encoding: 'utf8', timeout: 60_000 });
+    assert.equal(r.status, 0, r.stderr);
+    assert.ok(performance.now() - t0 < 30_000);
+    // and the portal goes on answering afterwards
+    const after = await post(portal.url, { photo_id: (await query<{ id: number }>('SELECT min(inbox_id) AS id FROM inbox_photos'))[0]?.id, decision: 'keep' });
+    assert.equal(after.status, 200, after.body);
+    // another process holding the file: the portal answers 503 with a message, and flux score stops at once
+    const holder = spawn(process.execPath, ['--input-type=module', '-e',
+      `import { Db } from ${JSON.stringify(join(PROJECT, 'dist', 'lib', 'db', 'duckdb.js'))};
+       const db = await Db.open(${JSON.stringify(dbFile)}, { waitMs: 5000 }); console.log('open'); process.stdin.resume(); process.stdin.on('end', () => { db.close(); process.exit(0); });`],
+    { stdio: ['pipe', 'pipe', 'inherit'] });
+    children.push(holder);
+    await new Promise<void>((ok) => holder.stdout?.once('data', () => ok()));
+    const busy = await post(portal.url, { photo_id: 1, decision: 'keep' });
+    assert.equal(busy.status, 503);
+    assert.match(String((busy.json() as { error: string }).error), new RegExp(`is open in another process \\(pid ${holder.pid}\\).*nothing was saved`));
+    const t1 = performance.now();
+    const blocked = spawnSync(process.execPath, [FLUX, 'score', '--db', dbFile], { encoding: 'utf8', timeout: 60_000 });
+    assert.equal(blocked.status, 1);
+    assert.match(blocked.stderr, new RegExp(`^flux: --db: .*flux\\.duckdb is open in another process \\(pid ${holder.pid}\\): another flux command or a notebook`));
+    assert.ok(!/IO Error|Could not set lock/.test(blocked.stderr), 'no raw lock error');
+    assert.ok(performance.now() - t1 < 10_000, 'stops at once');
+    await new Promise<void>((ok) => {
+      holder.once('exit', () => ok());
+      holder.stdin?.end();
+    });
+    // a second portal on the same database is refused, naming the first
+    const second = spawnSync(process.execPath, [FLUX, 'serve', '--db', dbFile, '--port', '0'], { encoding: 'utf8', timeout: 30_000 });
+    assert.equal(second.status, 1);
+    assert.ok(second.stderr.includes(`a review portal already serves ${dbFile} at ${portal.url}`), second.stderr);
+  } finally {
+    for (const c of children) if (c !== portal.child) await stop(c, 'SIGKILL');
+    await stop(portal.child, 'SIGTERM');
+  }
+  assert.ok(!existsSync(portalNoteFile(dbFile)));
+  // another host is warned about
+  const open = await serve(['--host', '0.0.0.0']);
+  try {
+    assert.match(open.out(), /flux: warning: --host 0\.0\.0\.0: the portal is reachable from other machines/);
+    assert.match(open.url, /^http:\/\/127\.0\.0\.1:\d+\/$/);
+  } finally {
+    await stop(open.child, 'SIGTERM');
+  }
+});
+
+const CHROMIUM = '/usr/bin/chromium';
+const noBrowser: string | false = existsSync(CHROMIUM) ? false : `needs Debian's chromium at ${CHROMIUM} (CI installs it)`;
+
+test('inbox page in Chromium: keys decide, undo, bursts open, filters; kill -9 loses nothing; other sites refused', { skip: noBrowser }, async () => {
+  const db0 = await Db.open(dbFile);
+  await ensureDecisionSchema(db0);
+  await db0.run('DELETE FROM review_decisions');
+  db0.close();
+  let portal = await serve();
+  const { chromium } = await import('playwright-core');
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+  try {
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(String(e)));
+    const ready = async (): Promise<void> => {
+      await page.waitForFunction(() => document.body.dataset.ready === '1' && document.body.dataset.pending === '0');
+    };
+    const idle = (): Promise<unknown> => page.waitForFunction(() => document.body.dataset.pending === '0');
+    await page.goto(portal.url);
+    await ready();
+    const cards = (): Promise<Array<{ id: number; decision: string; current: boolean; frame: boolean }>> => page.$$eval('.card', (els) => els.map((e) => ({
+      id: Number((e as HTMLElement).dataset.photoId), decision: (e as HTMLElement).dataset.decision ?? '', current: e.classList.contains('current'), frame: e.classList.contains('frame'),
+    })));
+    const decisions = async (): Promise<Record<number, string>> => Object.fromEntries((await query<{ id: number; d: string }>('SELECT photo_id AS id, decision AS d FROM review_decisions')).map((r) => [r.id, r.d]));
+    const shown = await cards();
+    const stacked = (await http(portal.url, { path: '/api/inbox?limit=1000&stacks=1' })).json() as { total: number; items: Item[] };
+    assert.deepEqual(shown.map((c) => c.id), stacked.items.map((i) => i.photo_id), 'cards in score order, one per burst');
+    assert.ok(shown[0]?.current);
+    const images = await page.$$eval('.card img', (els) => els.filter((i) => (i as HTMLImageElement).complete && (i as HTMLImageElement).naturalWidth > 0).length);
+    assert.ok(images >= 1, 'thumbnails decode');
+    const [a, b, c] = shown as [typeof shown[0], typeof shown[0], typeof shown[0]];
+    await page.keyboard.press('p');
+    await page.keyboard.press('x');
+    await page.keyboard.press('x');
+    await idle();
+    assert.deepEqual(await decisions(), { [a.id]: 'keep', [b.id]: 'reject', [c.id]: 'reject' });
+    await page.keyboard.press('u');
+    await idle();
+    assert.deepEqual(await decisions(), { [a.id]: 'keep', [b.id]: 'reject' }, 'undo withdraws the last decision');
+    assert.ok((await cards()).find((x) => x.id === c.id)?.current, 'undo returns to the photo');
+    // a decision changed: keep over reject, then undo restores the reject
+    await page.keyboard.press('ArrowLeft');
+    await page.keyboard.press('p');
+    await idle();
+    assert.equal((await decisions())[b.id], 'keep');
+    await page.keyboard.press('u');
+    await idle();
+    assert.equal((await decisions())[b.id], 'reject');
+    const left = stacked.items.reduce((s, i) => s + 1 + (i.stack?.length ?? 0), 0) - 2;
+    assert.equal(await page.textContent('#counter'), `2 decided · ${left} left · ${left + 2} photos`);
+    // the burst opens under its best frame
+    const burstTop = stacked.items.findIndex((i) => i.burst_size === 3);
+    const pos = (await cards()).findIndex((x) => x.current);
+    for (let i = pos; i < burstTop; i++) await page.keyboard.press('ArrowRight');
+    for (let i = pos; i > burstTop; i--) await page.keyboard.press('ArrowLeft');
+    await page.keyboard.press('e');
+    const opened = await cards();
+    assert.equal(opened.length, shown.length + 2);
+    assert.deepEqual(opened.slice(burstTop + 1, burstTop + 3).map((x) => x.frame), [true, true]);
+    await page.keyboard.press('ArrowRight');
+    await page.keyboard.press('x');
+    await idle();
+    const frameId = opened[burstTop + 1]?.id as number;
+    assert.equal((await decisions())[frameId], 'reject', 'a frame of a burst is decided on its own');
+    // kill -9 right after the answer, restart: every decision is there, and the page shows them
+    await stop(portal.child, 'SIGKILL');
+    const before = await decisions();
+    assert.equal(Object.keys(before).length, 3);
+    portal = await serve();
+    await page.goto(portal.url);
+    await ready();
+    const again = await cards();
+    for (const x of again) assert.equal(x.decision, before[x.id] ?? '', `photo ${x.id} after the restart`);
+    assert.equal(await page.textContent('#counter'), `3 decided · ${left - 1} left · ${left + 2} photos`);
+    // filter by band: only that band's photos
+    const band = (stacked.items.at(-1) as Item).band;
+    await page.selectOption('#band', band);
+    await ready();
+    const bands = await page.$$eval('.card figcaption b', (els) => els.map((e) => e.className));
+    assert.ok(bands.length >= 1 && bands.every((cl) => cl === `band-${band}`), `${band}: ${bands.join(' ')}`);
+    // another site cannot decide: a page elsewhere on this machine posting to the portal changes nothing
+    const undecided = stacked.items.find((i) => !before[i.photo_id]) as Item;
+    const site = createServer((_req, res) => { res.writeHead(200, { 'content-type': 'text/html' }); res.end('<p>elsewhere</p>'); });
+    await new Promise<void>((ok) => site.listen(0, '127.0.0.1', () => ok()));
+    try {
+      const other = await browser.newPage();
+      await other.goto(`http://127.0.0.1:${(site.address() as { port: number }).port}/`);
+      const kinds = await other.evaluate(async ({ u, id }) => {
+        const body = JSON.stringify({ photo_id: id, decision: 'keep' });
+        const simple = await fetch(`${u}api/decisions`, { method: 'POST', mode: 'no-cors', headers: { 'content-type': 'text/plain' }, body });
+        const json = await fetch(`${u}api/decisions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body }).then((r) => r.type, (e) => String(e));
+        return [simple.type, json];
+      }, { u: portal.url, id: undecided.photo_id });
+      assert.deepEqual(kinds, ['opaque', 'TypeError: Failed to fetch'], 'sent, and refused');
+    } finally {
+      site.close();
+    }
+    assert.deepEqual(await decisions(), before, 'nothing changed');
+    const traversal = await page.goto(`${portal.url}api/photos/..%2F..%2Fflux.duckdb/preview`);
+    assert.equal(traversal?.status(), 400);
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+    await stop(portal.child, 'SIGTERM');
+  }
+});
+
+test('decisions are labels: kept is a keeper of its day (weight 1), rejected a near-miss weighted highest', async () => {
+  const db = await Db.open(dbFile, { waitMs: 3000 });
+  try {
+    await ensureDecisionSchema(db);
+    await db.run('DELETE FROM review_decisions');
+    const [p, q] = await db.all<{ id: number; day: string }>('SELECT inbox_id AS id, CAST(CAST(captured_at AS DATE) AS VARCHAR) AS day FROM inbox_photos ORDER BY inbox_id LIMIT 2');
+    await recordDecision(db, (p as { id: number }).id, 'keep');
+    await recordDecision(db, (q as { id: number }).id, 'reject');
+    const labels = await decisionLabels(db);
+    assert.deepEqual([...labels.entries()].sort((x, y) => x[0] - y[0]), [
+      [p?.id, { label: 1, weight: 1, decision: 'keep', day: p?.day }],
+      [q?.id, { label: 0, weight: DECISION_WEIGHTS.reject, decision: 'reject', day: q?.day }],
+    ]);
+    assert.ok(DECISION_WEIGHTS.reject > DECISION_WEIGHTS.keep);
+    await assert.rejects(recordDecision(db, 42, 'keep'), /photo_id: no inbox photo 42 in this database/);
+  } finally {
+    db.close();
+  }
 });

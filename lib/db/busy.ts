@@ -60,9 +60,12 @@ export function removePortalNote(dbFile: string): void {
 /** Whether an error is DuckDB's "another process holds this file" error. */
 export const isLockError = (err: unknown): boolean => /Could not set lock on file/i.test(String((err as Error)?.message ?? err));
 
+/** The process DuckDB names as the holder of the lock, or NaN. */
+const holderPid = (err: unknown): number => Number(/\(PID (\d+)\)/.exec(String((err as Error)?.message ?? err))?.[1] ?? NaN);
+
 /** The one-line message for a database another process holds. */
 export function busyMessage(path: string, err: unknown): DbBusyError {
-  const pid = Number(/\(PID (\d+)\)/.exec(String((err as Error)?.message ?? err))?.[1] ?? NaN);
+  const pid = holderPid(err);
   const portal = runningPortal(path);
   if (portal && (portal.pid === pid || Number.isNaN(pid))) {
     return new DbBusyError(`--db: ${path} is in use by the review portal (flux serve, pid ${portal.pid}, ${portal.url}) and stayed busy; ` +
@@ -80,7 +83,7 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
  * session): only when DuckDB names the portal's own process as the holder, so no other process is ever signalled.
  */
 function askPortal(path: string, err: unknown): void {
-  const holder = Number(/\(PID (\d+)\)/.exec(String((err as Error)?.message ?? err))?.[1] ?? NaN);
+  const holder = holderPid(err);
   const portal = runningPortal(path);
   if (!portal || portal.pid !== holder || portal.pid === process.pid) return;
   try {
@@ -95,16 +98,18 @@ function askPortal(path: string, err: unknown): void {
  * it is asked to let go and the open is retried for up to `waitMs` (default 5 s); another holder fails at once.
  */
 export async function openWhenFree<T>(path: string, open: () => Promise<T>, waitMs?: number): Promise<T> {
-  const portal = runningPortal(path);
-  const deadline = Date.now() + (waitMs ?? (portal && portal.pid !== process.pid ? 5000 : 0));
+  const started = Date.now();
   let asked = 0;
   for (;;) {
     try {
       return await open();
     } catch (err) {
       if (!isLockError(err)) throw err;
-      if (Date.now() >= deadline) throw busyMessage(path, err);
-      if (Date.now() - asked > 500) {
+      // only the portal lets go on request: any other holder is said at once
+      const portal = runningPortal(path);
+      const byPortal = portal !== null && portal.pid !== process.pid && portal.pid === holderPid(err);
+      if (Date.now() - started >= (waitMs ?? (byPortal ? 5000 : 0))) throw busyMessage(path, err);
+      if (byPortal && Date.now() - asked > 500) {
         askPortal(path, err);
         asked = Date.now();
       }

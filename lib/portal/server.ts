@@ -36,6 +36,8 @@ export interface Portal {
   db: string;
   /** Warnings to show (a host other than loopback). */
   warnings: string[];
+  /** Closes the database until the next request (for work on the same file in this process). */
+  release(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -237,6 +239,7 @@ export async function startPortal(options: PortalOptions): Promise<Portal> {
   process.on('SIGUSR2', handOver);
   return {
     url, port, host, db: file, warnings,
+    release: () => ctx.db.release(),
     close: async () => {
       process.off('SIGUSR2', handOver);
       removePortalNote(file);
