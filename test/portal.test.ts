@@ -2,7 +2,7 @@
 /// <reference lib="dom.iterable" />
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createServer, request } from 'node:http';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -11,7 +11,9 @@ import { decisionLabels, DECISION_WEIGHTS, ensureDecisionSchema, recordDecision 
 import { portalNoteFile } from '../lib/db/busy.js';
 import { score } from '../lib/6-score/score.js';
 import { train } from '../lib/5-rank/train.js';
-import { startPortal, type Portal } from '../lib/portal/server.js';
+import { startPortal } from '../lib/portal/server.js';
+import { fitSurfaceThreshold, readSurfaceCalibration, writeSurfaceCalibration } from '../lib/portal/threshold.js';
+import { ensureSchema } from '../lib/db/schema.js';
 import type { SampleResult } from '../lib/0-sample/generate.js';
 import { matchedSmallSample, PROJECT, tempDir } from './helpers.js';
 
@@ -355,5 +357,58 @@ test('decisions are labels: kept is a keeper of its day (weight 1), rejected a n
     await assert.rejects(recordDecision(db, 42, 'keep'), /photo_id: no inbox photo 42 in this database/);
   } finally {
     db.close();
+  }
+});
+
+test('threshold: fitted on the decisions, the review load per 1,000, written for flux score', async () => {
+  const db = await Db.open(':memory:');
+  try {
+    await ensureSchema(db);
+    await ensureDecisionSchema(db);
+    // 400 scored inbox photos, scores i/400; the photographer reviewed 100 of them (every fourth) and kept the
+    // ones above 0.7, but not all, and a few below
+    await db.run(`INSERT INTO inbox_photos (inbox_id, path, sha256, bytes) SELECT i, 'p' || i, '', 1 FROM range(400) t(i)`);
+    await db.run(`CREATE TABLE inbox_scores (path VARCHAR PRIMARY KEY, keeper_score DOUBLE, band VARCHAR, surfaced BOOLEAN, reason VARCHAR,
+      raw_score DOUBLE, keeper_model VARCHAR, scored_at TIMESTAMP)`);
+    await db.run(`INSERT INTO inbox_scores SELECT 'p' || i, i / 400, 'unlikely', false, NULL, i / 400, 'keeper-x', NULL FROM range(400) t(i)`);
+    const kept = (i: number): boolean => (i >= 280 && i % 40 !== 0) || i === 100 || i === 200;
+    for (let i = 0; i < 400; i += 4) await recordDecision(db, i, kept(i) ? 'keep' : 'reject');
+    const fit = await fitSurfaceThreshold(db);
+    // by hand: the lowest decided score whose decided photos at or above it are kept at least 80% of the time
+    const decided = Array.from({ length: 100 }, (_, k) => 4 * k);
+    const keeps = decided.filter(kept).length;
+    let best: number | null = null;
+    for (const t of decided) {
+      const above = decided.filter((i) => i >= t);
+      if (above.filter(kept).length / above.length >= 0.8) { best = t; break; }
+    }
+    if (best === null) throw new Error('the planted decisions reach precision 0.8 somewhere');
+    const t = best;
+    const c = fit.calibration;
+    assert.equal(c.threshold, best / 400);
+    assert.equal(c.decisions, 100);
+    assert.equal(c.keeps, keeps);
+    const above = decided.filter((i) => i >= t);
+    assert.equal(c.precision, above.filter(kept).length / above.length);
+    assert.equal(c.recall, above.filter(kept).length / keeps);
+    assert.equal(c.reviewPer1000, (1000 * (400 - best)) / 400);
+    await writeSurfaceCalibration(db, work.dir, c);
+    assert.deepEqual(await readSurfaceCalibration(db), c);
+    assert.deepEqual(JSON.parse(readFileSync(join(work.dir, 'calibration', 'surface-threshold.json'), 'utf8')), c);
+    // too few decisions: no threshold, and the page says why
+    await db.run('DELETE FROM review_decisions WHERE photo_id >= 40');
+    const few = await fitSurfaceThreshold(db);
+    assert.equal(few.calibration.threshold, null);
+    assert.match(few.calibration.note ?? '', /^10 decisions on scored photos \(0 kept\) so far/);
+  } finally {
+    db.close();
+  }
+  const portal = await startPortal({ db: dbFile, port: 0 });
+  try {
+    const page = await http(portal.url, { path: '/threshold' });
+    assert.equal(page.status, 200);
+    assert.match(page.body, /No auto-surface threshold yet\.<\/b> 2 decisions on scored photos \(1 kept\)/);
+  } finally {
+    await portal.close();
   }
 });

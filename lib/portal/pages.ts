@@ -4,9 +4,10 @@
  * `textContent` in the script.
  */
 import { basename } from 'node:path';
-import { escapeHtml, pageHtml } from '../util/html.js';
+import { escapeHtml, htmlTable, pageHtml } from '../util/html.js';
+import type { ThresholdFit } from './threshold.js';
 
-const NAV = `<nav class="portal-nav"><a href="/">Inbox</a></nav>`;
+const NAV = `<nav class="portal-nav"><a href="/">Inbox</a><a href="/threshold">Threshold</a></nav>`;
 
 /** The inbox page: filters, the counter, the photo grid, the keys. */
 export function inboxPageHtml(dbFile: string): string {
@@ -27,4 +28,30 @@ export function inboxPageHtml(dbFile: string): string {
     head: '<link rel="stylesheet" href="/static/portal.css"><script type="module" src="/static/inbox.js"></script>',
     body,
   });
+}
+
+const pct = (v: number | null): string => (v === null ? '–' : `${(100 * v).toFixed(0)}%`);
+
+/** The threshold page: the fitted auto-surface threshold and the precision/recall trade-off behind it. */
+export function thresholdPageHtml(dbFile: string, fit: ThresholdFit, file: string): string {
+  const c = fit.calibration;
+  const summary = c.threshold === null
+    ? `<p><b>No auto-surface threshold yet.</b> ${escapeHtml(c.note ?? '')}</p>`
+    : `<p><b>Auto-surface threshold ${c.threshold.toFixed(3)}</b> (${escapeHtml(c.rule)}): precision ${pct(c.precision)}, recall ${pct(c.recall)}
+on ${c.decisions} decisions (${c.keeps} kept, ${c.rejects} rejected). Expected review load: <b>${(c.reviewPer1000 ?? 0).toFixed(0)} photos
+per 1,000 new photos</b> (measured on the ${c.inboxPhotos} scored inbox photos).</p>`;
+  // at most 40 rows of the curve, evenly spread, the chosen threshold always among them
+  const step = Math.max(1, Math.ceil(fit.curve.length / 40));
+  const rows = fit.curve.filter((p, i) => i % step === 0 || p.threshold === c.threshold).map((p) => ({
+    'score at least': p.threshold, decided: p.surfaced, precision: p.precision, recall: p.recall,
+    chosen: p.threshold === c.threshold ? 'chosen' : '',
+  }));
+  const body = `${NAV}
+<h1>Auto-surface threshold <small class="db">${escapeHtml(basename(dbFile))}</small></h1>
+${summary}
+<p><small>Precision: of the decided photos scoring at least the threshold, the share he kept. Recall: of the photos he
+kept, the share scoring at least the threshold. Refitted after every decision (model ${escapeHtml(c.model ?? 'none')}) and written
+to ${escapeHtml(file)} and the database, for flux score.</small></p>
+${htmlTable(rows, 'Precision and recall of the keeper score against the decisions')}`;
+  return pageHtml({ title: 'FLUX auto-surface threshold', head: '<link rel="stylesheet" href="/static/portal.css">', body });
 }

@@ -14,7 +14,8 @@ import { workspaceOf } from '../db/schema.js';
 import { FluxError } from '../util/check.js';
 import { projectRoot } from '../util/project.js';
 import { inboxFilters, inboxPage, parseInboxQuery, previewOf } from './inbox.js';
-import { inboxPageHtml } from './pages.js';
+import { inboxPageHtml, thresholdPageHtml } from './pages.js';
+import { refitSurfaceThreshold } from './threshold.js';
 
 export const DEFAULT_PORT = 8737;
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
@@ -160,6 +161,11 @@ async function preview(ctx: Context, res: ServerResponse, id: number): Promise<v
   send(res, 200, 'image/jpeg', bytes, { 'cache-control': 'private, max-age=3600' });
 }
 
+/** Refits the auto-surface threshold after a decision, once the answer is out (queued behind other requests). */
+function refitLater(ctx: Context): void {
+  void ctx.db((db) => refitSurfaceThreshold(db, ctx.workspace)).catch(() => undefined);
+}
+
 async function route(req: IncomingMessage, res: ServerResponse, ctx: Context): Promise<void> {
   checkRequest(req, ctx);
   const url = new URL(req.url ?? '/', 'http://portal');
@@ -175,18 +181,25 @@ async function route(req: IncomingMessage, res: ServerResponse, ctx: Context): P
     const q = parseInboxQuery(url.searchParams);
     return json(res, 200, await ctx.db((db) => inboxPage(db, q)));
   }
+  if (get && (path === '/threshold' || path === '/api/threshold')) {
+    const fit = await ctx.db((db) => refitSurfaceThreshold(db, ctx.workspace));
+    if (path === '/api/threshold') return json(res, 200, fit);
+    return send(res, 200, 'text/html; charset=utf-8', thresholdPageHtml(ctx.file, fit, join(ctx.workspace, 'calibration', 'surface-threshold.json')));
+  }
   if (get && path === '/api/inbox/filters') return json(res, 200, await ctx.db(inboxFilters));
   if (get && path === '/api/decisions') return json(res, 200, { items: await ctx.db(listDecisions) });
   if (method === 'POST' && path === '/api/decisions') {
     const body = (await readJson(req)) as { photo_id?: unknown; decision?: unknown } | null;
     const id = typeof body?.photo_id === 'number' ? body.photo_id : typeof body?.photo_id === 'string' ? photoIdOf(body.photo_id) : NaN;
     if (!Number.isSafeInteger(id)) throw new HttpError(400, `photo_id: expected an inbox photo id, received ${JSON.stringify(body?.photo_id ?? null)}`);
-    return json(res, 200, await ctx.db((db) => recordDecision(db, id, String(body?.decision ?? ''))));
+    json(res, 200, await ctx.db((db) => recordDecision(db, id, String(body?.decision ?? ''))));
+    return refitLater(ctx);
   }
   const undo = /^\/api\/decisions\/([^/]+)$/.exec(path);
   if (method === 'DELETE' && undo) {
     const id = photoIdOf(undo[1]);
-    return json(res, 200, { photo_id: id, removed: await ctx.db((db) => removeDecision(db, id)) });
+    json(res, 200, { photo_id: id, removed: await ctx.db((db) => removeDecision(db, id)) });
+    return refitLater(ctx);
   }
   const pv = /^\/api\/photos\/([^/]+)\/preview$/.exec(path);
   if (get && pv) return preview(ctx, res, photoIdOf(pv[1]));
