@@ -403,6 +403,17 @@ test('threshold: fitted on the decisions, the review load per 1,000, written for
   } finally {
     db.close();
   }
+  const sample = await Db.open(dbFile);
+  try {
+    await ensureDecisionSchema(sample);
+    await sample.run('DELETE FROM review_decisions');
+    const two = await sample.all<{ id: number }>(`SELECT p.inbox_id AS id FROM inbox_photos p JOIN inbox_scores s USING (path)
+      WHERE s.keeper_score IS NOT NULL AND s.band <> 'failure' ORDER BY s.keeper_score DESC LIMIT 2`);
+    await recordDecision(sample, (two[0] as { id: number }).id, 'keep');
+    await recordDecision(sample, (two[1] as { id: number }).id, 'reject');
+  } finally {
+    sample.close();
+  }
   const portal = await startPortal({ db: dbFile, port: 0 });
   try {
     const page = await http(portal.url, { path: '/threshold' });
