@@ -34,7 +34,7 @@ await db.run(`CREATE OR REPLACE TABLE inbox_scores (path VARCHAR PRIMARY KEY, ke
   reason VARCHAR, raw_score DOUBLE, keeper_model VARCHAR, scored_at TIMESTAMP)`);
 await db.run(`INSERT INTO inbox_scores SELECT path, s, CASE WHEN s >= 0.8 THEN 'review' WHEN s >= 0.5 THEN 'uncertain' ELSE 'unlikely' END,
   s >= 0.9, NULL, s, 'bench', now() FROM (SELECT path, (hash(inbox_id) % 100000) / 100000.0 AS s FROM inbox_photos)`);
-const ids = (await db.all<{ id: number }>(`SELECT inbox_id AS id FROM inbox_photos ORDER BY inbox_id LIMIT ${runs}`)).map((r) => r.id);
+const ids = (await db.all<{ id: number }>(`SELECT inbox_id AS id FROM inbox_photos ORDER BY inbox_id LIMIT ${Math.max(1, runs)}`)).map((r) => r.id);
 db.close();
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
@@ -60,11 +60,16 @@ try {
       body: JSON.stringify({ photo_id: id, decision: id % 2 ? 'keep' : 'reject' }) })));
   }
   const html = await timed(() => fetch(portal.url));
+  // a decision after a pause: the portal has let go of the database and opens it again
+  await portal.release();
+  const cold = await timed(() => fetch(`${portal.url}api/decisions`, { method: 'POST', headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ photo_id: ids[0], decision: 'reject' }) }));
   console.log(`portal benchmark: ${meta.photos} photos in the database, an inbox of ${inboxSize}, ${runs} runs each`);
   console.log(`  first inbox page (60 bursts, stacked): ${first.toFixed(0)} ms (target < 1000)`);
   console.log(`  inbox page, stacked, median ${median(pages).toFixed(0)} ms, max ${Math.max(...pages).toFixed(0)} ms`);
   console.log(`  inbox page, flat (100 photos), median ${median(flat).toFixed(0)} ms, max ${Math.max(...flat).toFixed(0)} ms`);
   console.log(`  decision (POST, committed): median ${median(decisions).toFixed(0)} ms, max ${Math.max(...decisions).toFixed(0)} ms (target < 200)`);
+  console.log(`  decision after a pause (database opened again): ${cold.toFixed(0)} ms`);
   console.log(`  page HTML ${html.toFixed(0)} ms`);
 } finally {
   await portal.close();

@@ -18,6 +18,8 @@ import { inboxPageHtml, thresholdPageHtml } from './pages.js';
 import { refitSurfaceThreshold } from './threshold.js';
 
 export const DEFAULT_PORT = 8737;
+/** The threshold is refitted this long after the last decision. */
+export const REFIT_AFTER_MS = 2000;
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
 
 export interface PortalOptions {
@@ -26,7 +28,7 @@ export interface PortalOptions {
   host?: string;
   /** How long a request waits for a database another process holds before answering 503 (default 1.5 s). */
   busyWaitMs?: number;
-  /** How long the database stays open after the last request (default 10 s; another process can ask for it sooner). */
+  /** How long the database stays open after the last request (default 60 s; another flux process asks for it sooner). */
   idleMs?: number;
 }
 
@@ -134,6 +136,8 @@ interface Context {
   file: string;
   /** Host headers the portal answers to (`host:port`); null when it listens on every address. */
   hosts: Set<string> | null;
+  /** A refit of the threshold waiting for the decisions to pause. */
+  refit?: NodeJS.Timeout;
 }
 
 /** Refuses requests from other sites: a Host the portal does not answer to (DNS rebinding), a foreign Origin. */
@@ -161,9 +165,20 @@ async function preview(ctx: Context, res: ServerResponse, id: number): Promise<v
   send(res, 200, 'image/jpeg', bytes, { 'cache-control': 'private, max-age=3600' });
 }
 
-/** Refits the auto-surface threshold after a decision, once the answer is out (queued behind other requests). */
+/**
+ * Refits the auto-surface threshold once the decisions pause (`REFIT_AFTER_MS` after the last one, and when the
+ * portal stops), so a review session's decisions never wait behind it.
+ */
 function refitLater(ctx: Context): void {
-  void ctx.db((db) => refitSurfaceThreshold(db, ctx.workspace)).catch(() => undefined);
+  clearTimeout(ctx.refit);
+  ctx.refit = setTimeout(() => void refitNow(ctx), REFIT_AFTER_MS);
+  ctx.refit.unref();
+}
+
+async function refitNow(ctx: Context): Promise<void> {
+  clearTimeout(ctx.refit);
+  ctx.refit = undefined;
+  await ctx.db((db) => refitSurfaceThreshold(db, ctx.workspace)).catch(() => undefined);
 }
 
 async function route(req: IncomingMessage, res: ServerResponse, ctx: Context): Promise<void> {
@@ -182,6 +197,7 @@ async function route(req: IncomingMessage, res: ServerResponse, ctx: Context): P
     return json(res, 200, await ctx.db((db) => inboxPage(db, q)));
   }
   if (get && (path === '/threshold' || path === '/api/threshold')) {
+    clearTimeout(ctx.refit);
     const fit = await ctx.db((db) => refitSurfaceThreshold(db, ctx.workspace));
     if (path === '/api/threshold') return json(res, 200, fit);
     return send(res, 200, 'text/html; charset=utf-8', thresholdPageHtml(ctx.file, fit, join(ctx.workspace, 'calibration', 'surface-threshold.json')));
@@ -237,7 +253,7 @@ export async function startPortal(options: PortalOptions): Promise<Portal> {
   const warnings = LOOPBACK.has(host) ? [] : [`--host ${host}: the portal is reachable from other machines on this network and has no login; ` +
     'anyone who can reach it can see the inbox and record decisions'];
   const wildcard = host === '0.0.0.0' || host === '::';
-  const ctx: Context = { db: serialDb(file, options.busyWaitMs ?? 1500, options.idleMs ?? 10_000), workspace: resolve(workspace), file, hosts: wildcard ? null : new Set() };
+  const ctx: Context = { db: serialDb(file, options.busyWaitMs ?? 1500, options.idleMs ?? 60_000), workspace: resolve(workspace), file, hosts: wildcard ? null : new Set() };
   const server: Server = createServer((req, res) => void handle(req, res, ctx));
   await new Promise<void>((ok, fail) => {
     server.once('error', (err: NodeJS.ErrnoException) => fail(new FluxError(err.code === 'EADDRINUSE'
@@ -258,6 +274,7 @@ export async function startPortal(options: PortalOptions): Promise<Portal> {
       removePortalNote(file);
       server.closeAllConnections();
       await new Promise<void>((ok) => server.close(() => ok()));
+      if (ctx.refit) await refitNow(ctx);
       await ctx.db.release();
     },
   };

@@ -60,6 +60,7 @@ function counter() {
 function card(item) {
   const fig = document.createElement('figure');
   fig.className = `card${item.burst_rank > 1 ? ' frame' : ''}${item.decision ? ` ${item.decision}` : ''}`;
+  if (item.surfaced) fig.classList.add('surfaced');
   if (item.photo_id === state.current) fig.classList.add('current');
   fig.dataset.photoId = String(item.photo_id);
   fig.dataset.decision = item.decision || '';
@@ -73,6 +74,12 @@ function card(item) {
     box.append(img);
   } else box.textContent = 'no preview';
   fig.append(box);
+  if (item.decision) {
+    const verdict = document.createElement('span');
+    verdict.className = 'verdict';
+    verdict.textContent = item.decision === 'keep' ? 'kept' : 'rejected';
+    fig.append(verdict);
+  }
   if (item.burst_rank === 1 && item.burst_size > 1) {
     const badge = document.createElement('span');
     badge.className = 'stackbadge';
@@ -83,10 +90,14 @@ function card(item) {
   const score = document.createElement('b');
   score.className = `band-${item.band}`;
   score.textContent = item.keeper_score === null ? '–' : item.keeper_score.toFixed(2);
-  const verdict = document.createElement('span');
-  verdict.className = 'verdict';
-  verdict.textContent = item.decision ? ` ${item.decision === 'keep' ? 'kept' : 'rejected'}` : '';
-  cap.append(score, ` ${BAND_NAMES[item.band] || item.band}`, verdict, document.createElement('br'), item.path);
+  cap.append(score, ` ${BAND_NAMES[item.band] || item.band}`);
+  if (item.surfaced) {
+    const surf = document.createElement('b');
+    surf.className = 'surf';
+    surf.textContent = ' · surfaced';
+    cap.append(surf);
+  }
+  cap.append(document.createElement('br'), item.path);
   if (item.captured_at) {
     const small = document.createElement('small');
     small.textContent = item.captured_at;
