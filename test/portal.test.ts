@@ -2,7 +2,7 @@
 /// <reference lib="dom.iterable" />
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, request } from 'node:http';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -419,6 +419,60 @@ test('threshold: fitted on the decisions, the review load per 1,000, written for
     const page = await http(portal.url, { path: '/threshold' });
     assert.equal(page.status, 200);
     assert.match(page.body, /No auto-surface threshold yet\.<\/b> 2 decisions on scored photos \(1 kept\)/);
+  } finally {
+    await portal.close();
+  }
+});
+
+test('matching review: accept, reject and none store what flux match apply stores', async () => {
+  // two keepers put in review with candidates: one answered in the portal, the other through a review CSV
+  const db = await Db.open(dbFile, { waitMs: 3000 });
+  let keepers: Array<{ id: number; path: string; sha: string; photo: number; other: number }>;
+  try {
+    keepers = await db.all(`SELECT k.keeper_id AS id, k.path, k.sha256 AS sha, k.matched_photo_id AS photo,
+      (SELECT min(photo_id) FROM photos WHERE photo_id <> k.matched_photo_id) AS other
+      FROM keeper_files k WHERE k.matched_photo_id IS NOT NULL ORDER BY k.keeper_id LIMIT 3`);
+    assert.equal(keepers.length, 3);
+    await db.run('DELETE FROM match_decisions');
+    for (const k of keepers) {
+      await db.run(`UPDATE keeper_files SET match_status = 'review', review_reason = 'two frames <b>alike</b>' WHERE keeper_id = ?`, [k.id]);
+      await db.run('DELETE FROM match_candidates WHERE keeper_id = ?', [k.id]);
+      await db.run(`INSERT INTO match_candidates VALUES (?, 1, ?, 0.97, 'same second'), (?, 2, ?, 0.95, NULL)`, [k.id, k.photo, k.id, k.other]);
+    }
+  } finally {
+    db.close();
+  }
+  const [a, b, c] = keepers as [typeof keepers[0], typeof keepers[0], typeof keepers[0]];
+  const portal = await startPortal({ db: dbFile, port: 0 });
+  try {
+    const page = await http(portal.url, { path: '/match' });
+    assert.equal(page.status, 200);
+    for (const k of keepers) assert.ok(page.body.includes(`data-keeper-id="${k.id}"`), k.path);
+    assert.ok(page.body.includes('two frames &lt;b&gt;alike&lt;/b&gt;') && !page.body.includes('<b>alike'), 'evidence escaped');
+    const send = (body: unknown): Promise<Reply> => http(portal.url, { method: 'POST', path: '/api/match-decisions', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    assert.equal((await send({ keeper_id: a.id, photo_id: a.photo, decision: 'accept' })).status, 200);
+    assert.equal((await send({ keeper_id: a.id, photo_id: a.other, decision: 'reject' })).status, 200);
+    assert.equal((await send({ keeper_id: b.id, decision: 'none' })).status, 200);
+    const bad = await send({ keeper_id: a.id, photo_id: 7, decision: 'accept' });
+    assert.equal(bad.status, 400);
+    assert.match(String((bad.json() as { error: string }).error), /photo_id: no original 7/);
+    assert.equal((await send({ keeper_id: a.id, photo_id: a.photo, decision: 'maybe' })).status, 400);
+    const keeperPreview = await http(portal.url, { path: `/api/keepers/${a.id}/preview` });
+    assert.equal(keeperPreview.type, 'image/jpeg');
+    await portal.release();
+    // the same answers for keeper c through the CSV route: the stored rows have the same shape
+    const { applyDecisions } = await import('../lib/3-match/review.js');
+    const csv = join(work.dir, 'review.csv');
+    writeFileSync(csv, `keeper_id,keeper_path,photo_id,photo_path,decision\n${c.id},${c.path},${c.photo},,accept\n${c.id},${c.path},${c.other},,reject\n`);
+    await applyDecisions(dbFile, csv);
+    const rows = await query<{ keeper_path: string; keeper_sha256: string; photo_id: number; decision: string }>(
+      'SELECT keeper_path, keeper_sha256, photo_id, decision FROM match_decisions ORDER BY keeper_path, decision');
+    const shape = (k: typeof a): unknown => rows.filter((r) => r.keeper_path === k.path).map((r) => [r.keeper_sha256 === k.sha, r.photo_id === k.photo ? 'match' : r.photo_id === k.other ? 'other' : r.photo_id, r.decision]);
+    assert.deepEqual(shape(a), [[true, 'match', 'accept'], [true, 'other', 'reject']]);
+    assert.deepEqual(shape(a), shape(c), 'the portal stores what flux match apply stores');
+    assert.deepEqual(rows.filter((r) => r.keeper_path === b.path).map((r) => r.decision), ['none']);
+    const after = await http(portal.url, { path: '/match' });
+    assert.ok(!after.body.includes(`data-keeper-id="${b.id}"`), 'a keeper with no original leaves the queue');
   } finally {
     await portal.close();
   }

@@ -145,8 +145,3 @@ export async function inboxFilters(db: Db): Promise<{ bands: Array<{ band: strin
   const rank = (b: string): number => (BANDS as readonly string[]).indexOf(b);
   return { bands: bands.sort((a, b) => rank(a.band) - rank(b.band)), days };
 }
-
-/** The preview file of an inbox photo, relative to the workspace, looked up by id; null when none. */
-export async function previewOf(db: Db, photoId: number): Promise<string | null> {
-  return db.value<string>('SELECT preview FROM inbox_photos WHERE inbox_id = ?', [photoId]);
-}

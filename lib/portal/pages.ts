@@ -7,7 +7,8 @@ import { basename } from 'node:path';
 import { escapeHtml, htmlTable, pageHtml } from '../util/html.js';
 import type { ThresholdFit } from './threshold.js';
 
-const NAV = `<nav class="portal-nav"><a href="/">Inbox</a><a href="/threshold">Threshold</a></nav>`;
+/** The links between the portal's pages. */
+export const NAV = `<nav class="portal-nav"><a href="/">Inbox</a><a href="/match">Matching review</a><a href="/threshold">Threshold</a></nav>`;
 
 /** The inbox page: filters, the counter, the photo grid, the keys. */
 export function inboxPageHtml(dbFile: string): string {

@@ -13,8 +13,9 @@ import { ensureDecisionSchema, listDecisions, recordDecision, removeDecision } f
 import { workspaceOf } from '../db/schema.js';
 import { FluxError } from '../util/check.js';
 import { projectRoot } from '../util/project.js';
-import { inboxFilters, inboxPage, parseInboxQuery, previewOf } from './inbox.js';
-import { inboxPageHtml, thresholdPageHtml } from './pages.js';
+import { inboxFilters, inboxPage, parseInboxQuery } from './inbox.js';
+import { applyMatchDecision, checkMatchRequest, matchPageHtml, matchQueue } from './matching.js';
+import { inboxPageHtml, NAV, thresholdPageHtml } from './pages.js';
 import { refitSurfaceThreshold } from './threshold.js';
 
 export const DEFAULT_PORT = 8737;
@@ -51,7 +52,16 @@ class HttpError extends Error {
   }
 }
 
-const STATIC: Record<string, string> = { 'inbox.js': 'text/javascript; charset=utf-8', 'portal.css': 'text/css; charset=utf-8' };
+const STATIC: Record<string, string> = {
+  'inbox.js': 'text/javascript; charset=utf-8', 'match.js': 'text/javascript; charset=utf-8', 'portal.css': 'text/css; charset=utf-8',
+};
+
+/** Where each kind of preview is looked up by id. */
+const PREVIEWS: Record<string, { sql: string; what: string }> = {
+  photos: { sql: 'SELECT preview FROM inbox_photos WHERE inbox_id = ?', what: 'inbox photo' },
+  originals: { sql: 'SELECT preview FROM photos WHERE photo_id = ?', what: 'original' },
+  keepers: { sql: 'SELECT preview FROM keeper_files WHERE keeper_id = ?', what: 'keeper' },
+};
 
 const SECURITY_HEADERS: Record<string, string> = {
   'x-content-type-options': 'nosniff',
@@ -90,6 +100,8 @@ export interface SerialDb {
   <T>(work: (db: Db) => Promise<T>): Promise<T>;
   /** Closes the file after the work under way (another process asked for it, or the portal stops). */
   release(): Promise<void>;
+  /** Runs work that opens the database itself, after closing the portal's own handle. */
+  exclusive<T>(work: () => Promise<T>): Promise<T>;
 }
 
 /**
@@ -122,6 +134,12 @@ function serialDb(file: string, waitMs: number, idleMs: number): SerialDb {
     }
   })) as SerialDb;
   serial.release = release;
+  serial.exclusive = <T>(work: () => Promise<T>): Promise<T> => enqueue(async () => {
+    clearTimeout(timer);
+    open?.close();
+    open = null;
+    return work();
+  });
   return serial;
 }
 
@@ -151,16 +169,17 @@ function checkRequest(req: IncomingMessage, ctx: Context): void {
   if (origin === undefined && site !== undefined && site !== 'same-origin' && site !== 'none') throw new HttpError(403, `a ${site} request is refused`);
 }
 
-async function preview(ctx: Context, res: ServerResponse, id: number): Promise<void> {
-  const rel = await ctx.db((db) => previewOf(db, id));
-  if (!rel) throw new HttpError(404, `no preview for inbox photo ${id}`);
+async function preview(ctx: Context, res: ServerResponse, kind: string, id: number): Promise<void> {
+  const { sql, what } = PREVIEWS[kind] as { sql: string; what: string };
+  const rel = await ctx.db((db) => db.value<string>(sql, [id]));
+  if (!rel) throw new HttpError(404, `no preview for ${what} ${id}`);
   const file = resolve(ctx.workspace, rel);
-  if (!file.startsWith(ctx.workspace + sep)) throw new HttpError(404, `no preview for inbox photo ${id}`);
+  if (!file.startsWith(ctx.workspace + sep)) throw new HttpError(404, `no preview for ${what} ${id}`);
   let bytes: Buffer;
   try {
     bytes = readFileSync(file);
   } catch {
-    throw new HttpError(404, `the preview of inbox photo ${id} is missing; run flux score --inbox again to rebuild it`);
+    throw new HttpError(404, `the preview of ${what} ${id} is missing; run flux ingest (or flux score --inbox) again to rebuild it`);
   }
   send(res, 200, 'image/jpeg', bytes, { 'cache-control': 'private, max-age=3600' });
 }
@@ -217,8 +236,16 @@ async function route(req: IncomingMessage, res: ServerResponse, ctx: Context): P
     json(res, 200, { photo_id: id, removed: await ctx.db((db) => removeDecision(db, id)) });
     return refitLater(ctx);
   }
-  const pv = /^\/api\/photos\/([^/]+)\/preview$/.exec(path);
-  if (get && pv) return preview(ctx, res, photoIdOf(pv[1]));
+  const pv = /^\/api\/(photos|originals|keepers)\/([^/]+)\/preview$/.exec(path);
+  if (get && pv) return preview(ctx, res, pv[1] as string, photoIdOf(pv[2]));
+  if (get && path === '/match') return send(res, 200, 'text/html; charset=utf-8', matchPageHtml(ctx.file, await ctx.db(matchQueue), NAV));
+  if (method === 'POST' && path === '/api/match-decisions') {
+    const body = (await readJson(req)) as Parameters<typeof checkMatchRequest>[1];
+    const ask = await ctx.db((db) => checkMatchRequest(db, body));
+    // applyDecisions opens the database itself: the portal lets go of it for that step
+    const stored = await ctx.db.exclusive(() => applyMatchDecision(ctx.file, ask.keeper, ask.photo, ask.decision));
+    return json(res, 200, { ...stored, keeper_id: ask.keeper.keeper_id, photo_id: ask.photo?.photo_id ?? null, decision: ask.decision });
+  }
   throw new HttpError(404, `no such page: ${method} ${path}`);
 }
 
