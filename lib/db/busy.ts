@@ -9,7 +9,10 @@ import { FluxError } from '../util/check.js';
 
 /** A database another process holds. */
 export class DbBusyError extends FluxError {
-  constructor(message: string, readonly pid: number | null) {
+  constructor(
+    message: string,
+    readonly pid: number | null,
+  ) {
     super(message);
     this.name = 'DbBusyError';
   }
@@ -58,22 +61,30 @@ export function removePortalNote(dbFile: string): void {
 }
 
 /** Whether an error is DuckDB's "another process holds this file" error. */
-export const isLockError = (err: unknown): boolean => /Could not set lock on file/i.test(String((err as Error)?.message ?? err));
+export const isLockError = (err: unknown): boolean =>
+  /Could not set lock on file/i.test(String((err as Error)?.message ?? err));
 
 /** The process DuckDB names as the holder of the lock, or NaN. */
-const holderPid = (err: unknown): number => Number(/\(PID (\d+)\)/.exec(String((err as Error)?.message ?? err))?.[1] ?? NaN);
+const holderPid = (err: unknown): number =>
+  Number(/\(PID (\d+)\)/.exec(String((err as Error)?.message ?? err))?.[1] ?? NaN);
 
 /** The one-line message for a database another process holds. */
 export function busyMessage(path: string, err: unknown): DbBusyError {
   const pid = holderPid(err);
   const portal = runningPortal(path);
   if (portal && (portal.pid === pid || Number.isNaN(pid))) {
-    return new DbBusyError(`--db: ${path} is in use by the review portal (flux serve, pid ${portal.pid}, ${portal.url}) and stayed busy; ` +
-      'try again in a moment, or stop the portal (Ctrl-C in its terminal) while this command runs', portal.pid);
+    return new DbBusyError(
+      `--db: ${path} is in use by the review portal (flux serve, pid ${portal.pid}, ${portal.url}) and stayed busy; ` +
+        'try again in a moment, or stop the portal (Ctrl-C in its terminal) while this command runs',
+      portal.pid,
+    );
   }
   const who = Number.isNaN(pid) ? 'another process' : `another process (pid ${pid})`;
-  return new DbBusyError(`--db: ${path} is open in ${who}: another flux command or a notebook is writing it; ` +
-    'wait for it to finish (or close the notebook) and run this again', Number.isNaN(pid) ? null : pid);
+  return new DbBusyError(
+    `--db: ${path} is open in ${who}: another flux command or a notebook is writing it; ` +
+      'wait for it to finish (or close the notebook) and run this again',
+    Number.isNaN(pid) ? null : pid,
+  );
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

@@ -56,15 +56,30 @@ const SELECT_ROW = `SELECT photo_id, path, decision, keeper_score,
  * requests arrive. Throws a FluxError naming the photo or the decision when either is unknown.
  */
 export async function recordDecision(db: Db, photoId: number, decision: string, at = new Date()): Promise<DecisionRow> {
-  if (!isDecision(decision)) throw new FluxError(`decision: expected one of ${DECISIONS.join(', ')}, received ${JSON.stringify(decision)}`);
-  if (!Number.isSafeInteger(photoId) || photoId < 0) throw new FluxError(`photo_id: expected an inbox photo id, received ${JSON.stringify(photoId)}`);
-  const photo = (await db.all<{ path: string; keeper_score: number | null }>(`SELECT p.path, ${await tableExists(db, 'inbox_scores')
-    ? '(SELECT s.keeper_score FROM inbox_scores s WHERE s.path = p.path)' : 'NULL'} AS keeper_score
-    FROM inbox_photos p WHERE p.inbox_id = ?`, [photoId]))[0];
+  if (!isDecision(decision))
+    throw new FluxError(`decision: expected one of ${DECISIONS.join(', ')}, received ${JSON.stringify(decision)}`);
+  if (!Number.isSafeInteger(photoId) || photoId < 0)
+    throw new FluxError(`photo_id: expected an inbox photo id, received ${JSON.stringify(photoId)}`);
+  const photo = (
+    await db.all<{ path: string; keeper_score: number | null }>(
+      `SELECT p.path, ${
+        (await tableExists(db, 'inbox_scores'))
+          ? '(SELECT s.keeper_score FROM inbox_scores s WHERE s.path = p.path)'
+          : 'NULL'
+      } AS keeper_score
+    FROM inbox_photos p WHERE p.inbox_id = ?`,
+      [photoId],
+    )
+  )[0];
   if (!photo) throw new FluxError(`photo_id: no inbox photo ${photoId} in this database`);
   await ensureDecisionSchema(db);
-  await db.run(`INSERT OR REPLACE INTO review_decisions VALUES (?, ?, ?, ?, CAST(? AS TIMESTAMP))`,
-    [photoId, photo.path, decision, photo.keeper_score, at.toISOString().replace('T', ' ').replace('Z', '')]);
+  await db.run(`INSERT OR REPLACE INTO review_decisions VALUES (?, ?, ?, ?, CAST(? AS TIMESTAMP))`, [
+    photoId,
+    photo.path,
+    decision,
+    photo.keeper_score,
+    at.toISOString().replace('T', ' ').replace('Z', ''),
+  ]);
   return (await db.all<DecisionRow>(`${SELECT_ROW} WHERE photo_id = ?`, [photoId]))[0] as DecisionRow;
 }
 
@@ -99,8 +114,18 @@ export interface DecisionLabel {
  */
 export async function decisionLabels(db: Db): Promise<Map<number, DecisionLabel>> {
   if (!(await tableExists(db, 'review_decisions'))) return new Map();
-  const rows = await db.all<{ id: number; decision: Decision; day: string | null }>(`SELECT d.photo_id AS id, d.decision,
-    CAST(CAST(p.captured_at AS DATE) AS VARCHAR) AS day FROM review_decisions d JOIN inbox_photos p ON p.inbox_id = d.photo_id
+  const rows = await db.all<{
+    id: number;
+    decision: Decision;
+    day: string | null;
+  }>(`SELECT d.photo_id AS id, d.decision,
+    CAST(CAST(p.captured_at AS DATE) AS VARCHAR) AS day
+    FROM review_decisions d JOIN inbox_photos p ON p.inbox_id = d.photo_id
     ORDER BY d.photo_id`);
-  return new Map(rows.map((r) => [r.id, { label: r.decision === 'keep' ? 1 : 0, weight: DECISION_WEIGHTS[r.decision], decision: r.decision, day: r.day }]));
+  return new Map(
+    rows.map((r) => [
+      r.id,
+      { label: r.decision === 'keep' ? 1 : 0, weight: DECISION_WEIGHTS[r.decision], decision: r.decision, day: r.day },
+    ]),
+  );
 }

@@ -57,7 +57,8 @@ export function parseInboxQuery(params: URLSearchParams): InboxQuery {
   const int = (name: string, fallback: number, max: number): number => {
     const raw = params.get(name);
     if (raw === null || raw === '') return fallback;
-    if (!/^\d+$/.test(raw) || Number(raw) > max) throw new FluxError(`${name}: expected an integer 0..${max}, received ${JSON.stringify(raw)}`);
+    if (!/^\d+$/.test(raw) || Number(raw) > max)
+      throw new FluxError(`${name}: expected an integer 0..${max}, received ${JSON.stringify(raw)}`);
     return Number(raw);
   };
   const band = params.get('band') || undefined;
@@ -65,9 +66,16 @@ export function parseInboxQuery(params: URLSearchParams): InboxQuery {
     throw new FluxError(`band: expected one of ${BANDS.join(', ')}, received ${JSON.stringify(band)}`);
   }
   const day = params.get('day') || undefined;
-  if (day !== undefined && !/^\d{4}-\d{2}-\d{2}$/.test(day)) throw new FluxError(`day: expected YYYY-MM-DD, received ${JSON.stringify(day)}`);
+  if (day !== undefined && !/^\d{4}-\d{2}-\d{2}$/.test(day))
+    throw new FluxError(`day: expected YYYY-MM-DD, received ${JSON.stringify(day)}`);
   const stacks = params.get('stacks');
-  return { limit: int('limit', 100, MAX_LIMIT), offset: int('offset', 0, Number.MAX_SAFE_INTEGER), band, day, stacks: stacks === '1' || stacks === 'true' };
+  return {
+    limit: int('limit', 100, MAX_LIMIT),
+    offset: int('offset', 0, Number.MAX_SAFE_INTEGER),
+    band,
+    day,
+    stacks: stacks === '1' || stacks === 'true',
+  };
 }
 
 const hasTable = async (db: Db, name: string): Promise<boolean> =>
@@ -77,10 +85,12 @@ const hasTable = async (db: Db, name: string): Promise<boolean> =>
 function rankedCte(decisions: boolean): string {
   const order = 'b.keeper_score DESC NULLS LAST, b.raw_score DESC NULLS LAST, b.photo_id';
   return `WITH s AS (
-  SELECT p.inbox_id AS photo_id, p.path, sc.keeper_score, coalesce(sc.band, 'unscored') AS band, sc.surfaced, sc.reason, sc.raw_score,
+  SELECT p.inbox_id AS photo_id, p.path, sc.keeper_score, coalesce(sc.band, 'unscored') AS band, sc.surfaced, sc.reason,
+    sc.raw_score,
     p.captured_at, CAST(CAST(p.captured_at AS DATE) AS VARCHAR) AS day, p.preview IS NOT NULL AS has_preview
   FROM inbox_scores sc JOIN inbox_photos p ON p.path = sc.path
-  WHERE (CAST(? AS VARCHAR) IS NULL OR coalesce(sc.band, 'unscored') = ?) AND (CAST(? AS DATE) IS NULL OR CAST(p.captured_at AS DATE) = CAST(? AS DATE))
+  WHERE (CAST(? AS VARCHAR) IS NULL OR coalesce(sc.band, 'unscored') = ?)
+    AND (CAST(? AS DATE) IS NULL OR CAST(p.captured_at AS DATE) = CAST(? AS DATE))
 ), t AS (
   SELECT *, CASE WHEN captured_at IS NOT NULL AND CAST(captured_at AS DATE) = CAST(lag(captured_at) OVER w AS DATE)
     AND date_diff('millisecond', lag(captured_at) OVER w, captured_at) <= ${BURST_GAP_MS} THEN 0 ELSE 1 END AS starts
@@ -110,37 +120,75 @@ const toItem = (r: Raw): InboxItem => {
 /** One page of the inbox, by keeper score (highest first; unscored photos last). */
 export async function inboxPage(db: Db, q: InboxQuery): Promise<InboxPage> {
   if (!(await hasTable(db, 'inbox_scores'))) {
-    return { total: 0, photos: 0, decided: 0, items: [], note: `no scored inbox in ${db.file} yet; run flux score --db ${db.file} --inbox DIR` };
+    return {
+      total: 0,
+      photos: 0,
+      decided: 0,
+      items: [],
+      note: `no scored inbox in ${db.file} yet; run flux score --db ${db.file} --inbox DIR`,
+    };
   }
   const decisions = await hasTable(db, 'review_decisions');
   const params: SqlValue[] = [q.band ?? null, q.band ?? null, q.day ?? null, q.day ?? null];
   const order = 'keeper_score DESC NULLS LAST, raw_score DESC NULLS LAST, captured_at NULLS LAST, photo_id';
-  const pageSql = `${rankedCte(decisions)}, page AS (SELECT * FROM r ${q.stacks ? 'WHERE burst_rank = 1' : ''} ORDER BY ${order} LIMIT ? OFFSET ?)
+  const tops = q.stacks ? 'WHERE burst_rank = 1' : '';
+  const pageSql = `${rankedCte(decisions)}, page AS (SELECT * FROM r ${tops} ORDER BY ${order} LIMIT ? OFFSET ?)
     SELECT ${COLUMNS}, (SELECT count(*) FROM r ${q.stacks ? 'WHERE burst_rank = 1' : ''}) AS total,
       (SELECT count(*) FROM r) AS photos, (SELECT count(decision) FROM r) AS decided
     FROM ${q.stacks ? 'r WHERE burst IN (SELECT photo_id FROM page)' : 'page'}`;
-  const rows = await db.all<Raw & { total: number; photos: number; decided: number }>(pageSql, [...params, q.limit, q.offset]);
-  const counts = rows[0] ?? (await db.all<{ total: number; photos: number; decided: number }>(`${rankedCte(decisions)}
-    SELECT ${q.stacks ? 'count(*) FILTER (WHERE burst_rank = 1)' : 'count(*)'} AS total, count(*) AS photos, count(decision) AS decided FROM r`, params))[0];
-  const byScore = (a: Raw, b: Raw): number => (b.keeper_score ?? -1) - (a.keeper_score ?? -1) || (b.raw_score ?? -Infinity) - (a.raw_score ?? -Infinity)
-    || String(a.captured_at ?? '\uffff').localeCompare(String(b.captured_at ?? '\uffff')) || a.photo_id - b.photo_id;
+  const rows = await db.all<Raw & { total: number; photos: number; decided: number }>(pageSql, [
+    ...params,
+    q.limit,
+    q.offset,
+  ]);
+  const counts =
+    rows[0] ??
+    (
+      await db.all<{ total: number; photos: number; decided: number }>(
+        `${rankedCte(decisions)}
+    SELECT ${q.stacks ? 'count(*) FILTER (WHERE burst_rank = 1)' : 'count(*)'} AS total, count(*) AS photos,
+      count(decision) AS decided FROM r`,
+        params,
+      )
+    )[0];
+  const byScore = (a: Raw, b: Raw): number =>
+    (b.keeper_score ?? -1) - (a.keeper_score ?? -1) ||
+    (b.raw_score ?? -Infinity) - (a.raw_score ?? -Infinity) ||
+    String(a.captured_at ?? '\uffff').localeCompare(String(b.captured_at ?? '\uffff')) ||
+    a.photo_id - b.photo_id;
   const sorted = [...rows].sort(byScore);
   let items: InboxItem[];
   if (q.stacks) {
     const tops = sorted.filter((r) => r.burst_rank === 1);
-    items = tops.map((t) => ({ ...toItem(t), stack: sorted.filter((r) => r.burst === t.photo_id && r.burst_rank > 1).map(toItem) }));
+    items = tops.map((t) => ({
+      ...toItem(t),
+      stack: sorted.filter((r) => r.burst === t.photo_id && r.burst_rank > 1).map(toItem),
+    }));
   } else {
     items = sorted.map(toItem);
   }
-  return { total: Number(counts?.total ?? 0), photos: Number(counts?.photos ?? 0), decided: Number(counts?.decided ?? 0), items };
+  return {
+    total: Number(counts?.total ?? 0),
+    photos: Number(counts?.photos ?? 0),
+    decided: Number(counts?.decided ?? 0),
+    items,
+  };
 }
 
 /** The values the inbox filters offer: bands and capture days with their photo counts. */
-export async function inboxFilters(db: Db): Promise<{ bands: Array<{ band: string; photos: number }>; days: Array<{ day: string | null; photos: number }> }> {
+export async function inboxFilters(
+  db: Db,
+): Promise<{ bands: Array<{ band: string; photos: number }>; days: Array<{ day: string | null; photos: number }> }> {
   if (!(await hasTable(db, 'inbox_scores'))) return { bands: [], days: [] };
-  const bands = await db.all<{ band: string; photos: number }>(`SELECT coalesce(sc.band, 'unscored') AS band, count(*) AS photos
+  const bands = await db.all<{
+    band: string;
+    photos: number;
+  }>(`SELECT coalesce(sc.band, 'unscored') AS band, count(*) AS photos
     FROM inbox_scores sc JOIN inbox_photos p ON p.path = sc.path GROUP BY 1 ORDER BY 1`);
-  const days = await db.all<{ day: string | null; photos: number }>(`SELECT CAST(CAST(p.captured_at AS DATE) AS VARCHAR) AS day, count(*) AS photos
+  const days = await db.all<{
+    day: string | null;
+    photos: number;
+  }>(`SELECT CAST(CAST(p.captured_at AS DATE) AS VARCHAR) AS day, count(*) AS photos
     FROM inbox_scores sc JOIN inbox_photos p ON p.path = sc.path GROUP BY 1 ORDER BY 1 NULLS LAST`);
   const rank = (b: string): number => (BANDS as readonly string[]).indexOf(b);
   return { bands: bands.sort((a, b) => rank(a.band) - rank(b.band)), days };

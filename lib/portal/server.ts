@@ -29,7 +29,7 @@ export interface PortalOptions {
   host?: string;
   /** How long a request waits for a database another process holds before answering 503 (default 1.5 s). */
   busyWaitMs?: number;
-  /** How long the database stays open after the last request (default 60 s; another flux process asks for it sooner). */
+  /** How long the database stays open after the last request (default 60 s; a flux process asks for it sooner). */
   idleMs?: number;
 }
 
@@ -47,13 +47,18 @@ export interface Portal {
 
 /** A reply with its status. */
 class HttpError extends Error {
-  constructor(readonly status: number, message: string) {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
     super(message);
   }
 }
 
 const STATIC: Record<string, string> = {
-  'inbox.js': 'text/javascript; charset=utf-8', 'match.js': 'text/javascript; charset=utf-8', 'portal.css': 'text/css; charset=utf-8',
+  'inbox.js': 'text/javascript; charset=utf-8',
+  'match.js': 'text/javascript; charset=utf-8',
+  'portal.css': 'text/css; charset=utf-8',
 };
 
 /** Where each kind of preview is looked up by id. */
@@ -67,20 +72,34 @@ const SECURITY_HEADERS: Record<string, string> = {
   'x-content-type-options': 'nosniff',
   'referrer-policy': 'no-referrer',
   'x-frame-options': 'DENY',
-  'content-security-policy': "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self'; " +
+  'content-security-policy':
+    "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self'; " +
     "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
   'cache-control': 'no-store',
 };
 
-function send(res: ServerResponse, status: number, type: string, body: string | Buffer, extra: Record<string, string> = {}): void {
-  res.writeHead(status, { ...SECURITY_HEADERS, 'content-type': type, 'content-length': String(Buffer.byteLength(body)), ...extra });
+function send(
+  res: ServerResponse,
+  status: number,
+  type: string,
+  body: string | Buffer,
+  extra: Record<string, string> = {},
+): void {
+  res.writeHead(status, {
+    ...SECURITY_HEADERS,
+    'content-type': type,
+    'content-length': String(Buffer.byteLength(body)),
+    ...extra,
+  });
   res.end(body);
 }
-const json = (res: ServerResponse, status: number, value: unknown): void => send(res, status, 'application/json; charset=utf-8', JSON.stringify(value));
+const json = (res: ServerResponse, status: number, value: unknown): void =>
+  send(res, status, 'application/json; charset=utf-8', JSON.stringify(value));
 
 async function readJson(req: IncomingMessage): Promise<unknown> {
   const type = String(req.headers['content-type'] ?? '');
-  if (!/^application\/json\b/i.test(type)) throw new HttpError(415, `expected a JSON body (content-type application/json), received ${JSON.stringify(type)}`);
+  if (!/^application\/json\b/i.test(type))
+    throw new HttpError(415, `expected a JSON body (content-type application/json), received ${JSON.stringify(type)}`);
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
@@ -118,33 +137,37 @@ function serialDb(file: string, waitMs: number, idleMs: number): SerialDb {
     tail = run.catch(() => undefined);
     return run;
   };
-  const release = (): Promise<void> => enqueue(async () => {
-    clearTimeout(timer);
-    open?.close();
-    open = null;
-  });
-  const serial = (<T>(work: (db: Db) => Promise<T>): Promise<T> => enqueue(async () => {
-    clearTimeout(timer);
-    open ??= await Db.open(file, { waitMs });
-    try {
-      return await work(open);
-    } finally {
-      timer = setTimeout(() => void release(), idleMs);
-      timer.unref();
-    }
-  })) as SerialDb;
+  const release = (): Promise<void> =>
+    enqueue(async () => {
+      clearTimeout(timer);
+      open?.close();
+      open = null;
+    });
+  const serial = (<T>(work: (db: Db) => Promise<T>): Promise<T> =>
+    enqueue(async () => {
+      clearTimeout(timer);
+      open ??= await Db.open(file, { waitMs });
+      try {
+        return await work(open);
+      } finally {
+        timer = setTimeout(() => void release(), idleMs);
+        timer.unref();
+      }
+    })) as SerialDb;
   serial.release = release;
-  serial.exclusive = <T>(work: () => Promise<T>): Promise<T> => enqueue(async () => {
-    clearTimeout(timer);
-    open?.close();
-    open = null;
-    return work();
-  });
+  serial.exclusive = <T>(work: () => Promise<T>): Promise<T> =>
+    enqueue(async () => {
+      clearTimeout(timer);
+      open?.close();
+      open = null;
+      return work();
+    });
   return serial;
 }
 
 const photoIdOf = (text: string | undefined): number => {
-  if (!text || !/^\d{1,16}$/.test(text) || !Number.isSafeInteger(Number(text))) throw new HttpError(400, `photo_id: expected a number, received ${JSON.stringify(text)}`);
+  if (!text || !/^\d{1,16}$/.test(text) || !Number.isSafeInteger(Number(text)))
+    throw new HttpError(400, `photo_id: expected a number, received ${JSON.stringify(text)}`);
   return Number(text);
 };
 
@@ -164,9 +187,11 @@ function checkRequest(req: IncomingMessage, ctx: Context): void {
   if (ctx.hosts && !ctx.hosts.has(host)) throw new HttpError(403, `host ${JSON.stringify(host)} is not this portal's`);
   if (req.method === 'GET' || req.method === 'HEAD') return;
   const origin = req.headers.origin;
-  if (origin !== undefined && origin.toLowerCase() !== `http://${host}`) throw new HttpError(403, `origin ${JSON.stringify(origin)} is not this portal's`);
+  if (origin !== undefined && origin.toLowerCase() !== `http://${host}`)
+    throw new HttpError(403, `origin ${JSON.stringify(origin)} is not this portal's`);
   const site = req.headers['sec-fetch-site'];
-  if (origin === undefined && site !== undefined && site !== 'same-origin' && site !== 'none') throw new HttpError(403, `a ${site} request is refused`);
+  if (origin === undefined && site !== undefined && site !== 'same-origin' && site !== 'none')
+    throw new HttpError(403, `a ${site} request is refused`);
 }
 
 async function preview(ctx: Context, res: ServerResponse, kind: string, id: number): Promise<void> {
@@ -179,7 +204,10 @@ async function preview(ctx: Context, res: ServerResponse, kind: string, id: numb
   try {
     bytes = readFileSync(file);
   } catch {
-    throw new HttpError(404, `the preview of ${what} ${id} is missing; run flux ingest (or flux score --inbox) again to rebuild it`);
+    throw new HttpError(
+      404,
+      `the preview of ${what} ${id} is missing; run flux ingest (or flux score --inbox) again to rebuild it`,
+    );
   }
   send(res, 200, 'image/jpeg', bytes, { 'cache-control': 'private, max-age=3600' });
 }
@@ -206,10 +234,16 @@ async function route(req: IncomingMessage, res: ServerResponse, ctx: Context): P
   const path = url.pathname;
   const method = req.method ?? 'GET';
   const get = method === 'GET' || method === 'HEAD';
-  if (get && (path === '/' || path === '/inbox')) return send(res, 200, 'text/html; charset=utf-8', inboxPageHtml(ctx.file));
+  if (get && (path === '/' || path === '/inbox'))
+    return send(res, 200, 'text/html; charset=utf-8', inboxPageHtml(ctx.file));
   const stat = /^\/static\/([a-z]+\.(?:js|css))$/.exec(path);
   if (get && stat && STATIC[stat[1] as string]) {
-    return send(res, 200, STATIC[stat[1] as string] as string, readFileSync(join(projectRoot(), 'lib', 'portal', 'static', stat[1] as string)));
+    return send(
+      res,
+      200,
+      STATIC[stat[1] as string] as string,
+      readFileSync(join(projectRoot(), 'lib', 'portal', 'static', stat[1] as string)),
+    );
   }
   if (get && path === '/api/inbox') {
     const q = parseInboxQuery(url.searchParams);
@@ -219,14 +253,28 @@ async function route(req: IncomingMessage, res: ServerResponse, ctx: Context): P
     clearTimeout(ctx.refit);
     const fit = await ctx.db((db) => refitSurfaceThreshold(db, ctx.workspace));
     if (path === '/api/threshold') return json(res, 200, fit);
-    return send(res, 200, 'text/html; charset=utf-8', thresholdPageHtml(ctx.file, fit, join(ctx.workspace, 'calibration', 'surface-threshold.json')));
+    return send(
+      res,
+      200,
+      'text/html; charset=utf-8',
+      thresholdPageHtml(ctx.file, fit, join(ctx.workspace, 'calibration', 'surface-threshold.json')),
+    );
   }
   if (get && path === '/api/inbox/filters') return json(res, 200, await ctx.db(inboxFilters));
   if (get && path === '/api/decisions') return json(res, 200, { items: await ctx.db(listDecisions) });
   if (method === 'POST' && path === '/api/decisions') {
     const body = (await readJson(req)) as { photo_id?: unknown; decision?: unknown } | null;
-    const id = typeof body?.photo_id === 'number' ? body.photo_id : typeof body?.photo_id === 'string' ? photoIdOf(body.photo_id) : NaN;
-    if (!Number.isSafeInteger(id)) throw new HttpError(400, `photo_id: expected an inbox photo id, received ${JSON.stringify(body?.photo_id ?? null)}`);
+    const id =
+      typeof body?.photo_id === 'number'
+        ? body.photo_id
+        : typeof body?.photo_id === 'string'
+          ? photoIdOf(body.photo_id)
+          : NaN;
+    if (!Number.isSafeInteger(id))
+      throw new HttpError(
+        400,
+        `photo_id: expected an inbox photo id, received ${JSON.stringify(body?.photo_id ?? null)}`,
+      );
     json(res, 200, await ctx.db((db) => recordDecision(db, id, String(body?.decision ?? ''))));
     return refitLater(ctx);
   }
@@ -238,13 +286,19 @@ async function route(req: IncomingMessage, res: ServerResponse, ctx: Context): P
   }
   const pv = /^\/api\/(photos|originals|keepers)\/([^/]+)\/preview$/.exec(path);
   if (get && pv) return preview(ctx, res, pv[1] as string, photoIdOf(pv[2]));
-  if (get && path === '/match') return send(res, 200, 'text/html; charset=utf-8', matchPageHtml(ctx.file, await ctx.db(matchQueue), NAV));
+  if (get && path === '/match')
+    return send(res, 200, 'text/html; charset=utf-8', matchPageHtml(ctx.file, await ctx.db(matchQueue), NAV));
   if (method === 'POST' && path === '/api/match-decisions') {
     const body = (await readJson(req)) as Parameters<typeof checkMatchRequest>[1];
     const ask = await ctx.db((db) => checkMatchRequest(db, body));
     // applyDecisions opens the database itself: the portal lets go of it for that step
     const stored = await ctx.db.exclusive(() => applyMatchDecision(ctx.file, ask.keeper, ask.photo, ask.decision));
-    return json(res, 200, { ...stored, keeper_id: ask.keeper.keeper_id, photo_id: ask.photo?.photo_id ?? null, decision: ask.decision });
+    return json(res, 200, {
+      ...stored,
+      keeper_id: ask.keeper.keeper_id,
+      photo_id: ask.photo?.photo_id ?? null,
+      decision: ask.decision,
+    });
   }
   throw new HttpError(404, `no such page: ${method} ${path}`);
 }
@@ -255,7 +309,8 @@ async function handle(req: IncomingMessage, res: ServerResponse, ctx: Context): 
   } catch (err) {
     if (res.headersSent) return void res.destroy();
     if (err instanceof HttpError) return json(res, err.status, { error: err.message });
-    if (err instanceof DbBusyError) return json(res, 503, { error: `${err.message}; nothing was saved by this request` });
+    if (err instanceof DbBusyError)
+      return json(res, 503, { error: `${err.message}; nothing was saved by this request` });
     if (err instanceof FluxError) return json(res, 400, { error: err.message });
     json(res, 500, { error: `internal error: ${(err as Error).message}` });
   }
@@ -268,7 +323,10 @@ export async function startPortal(options: PortalOptions): Promise<Portal> {
   const file = resolve(options.db);
   const host = options.host ?? '127.0.0.1';
   const other = runningPortal(file);
-  if (other) throw new FluxError(`--db: a review portal already serves ${file} at ${other.url} (pid ${other.pid}); open that one or stop it first`);
+  if (other)
+    throw new FluxError(
+      `--db: a review portal already serves ${file} at ${other.url} (pid ${other.pid}); open that one or stop it first`,
+    );
   const db0 = await Db.openIndex(file);
   let workspace: string;
   try {
@@ -277,14 +335,30 @@ export async function startPortal(options: PortalOptions): Promise<Portal> {
   } finally {
     db0.close();
   }
-  const warnings = LOOPBACK.has(host) ? [] : [`--host ${host}: the portal is reachable from other machines on this network and has no login; ` +
-    'anyone who can reach it can see the inbox and record decisions'];
+  const warnings = LOOPBACK.has(host)
+    ? []
+    : [
+        `--host ${host}: the portal is reachable from other machines on this network and has no login; ` +
+          'anyone who can reach it can see the inbox and record decisions',
+      ];
   const wildcard = host === '0.0.0.0' || host === '::';
-  const ctx: Context = { db: serialDb(file, options.busyWaitMs ?? 1500, options.idleMs ?? 60_000), workspace: resolve(workspace), file, hosts: wildcard ? null : new Set() };
+  const ctx: Context = {
+    db: serialDb(file, options.busyWaitMs ?? 1500, options.idleMs ?? 60_000),
+    workspace: resolve(workspace),
+    file,
+    hosts: wildcard ? null : new Set(),
+  };
   const server: Server = createServer((req, res) => void handle(req, res, ctx));
   await new Promise<void>((ok, fail) => {
-    server.once('error', (err: NodeJS.ErrnoException) => fail(new FluxError(err.code === 'EADDRINUSE'
-      ? `--port ${options.port ?? DEFAULT_PORT}: the port is in use; choose another with --port N` : `--host ${host}: ${err.message}`)));
+    server.once('error', (err: NodeJS.ErrnoException) =>
+      fail(
+        new FluxError(
+          err.code === 'EADDRINUSE'
+            ? `--port ${options.port ?? DEFAULT_PORT}: the port is in use; choose another with --port N`
+            : `--host ${host}: ${err.message}`,
+        ),
+      ),
+    );
     server.listen(options.port ?? DEFAULT_PORT, host, () => ok());
   });
   const port = (server.address() as { port: number }).port;
@@ -294,7 +368,11 @@ export async function startPortal(options: PortalOptions): Promise<Portal> {
   const handOver = (): void => void ctx.db.release();
   process.on('SIGUSR2', handOver);
   return {
-    url, port, host, db: file, warnings,
+    url,
+    port,
+    host,
+    db: file,
+    warnings,
     release: () => ctx.db.release(),
     close: async () => {
       process.off('SIGUSR2', handOver);

@@ -43,36 +43,75 @@ export interface ThresholdFit {
 
 /** Fits the threshold on the decisions so far (scored photos only; failures and unscored ones are left out). */
 export async function fitSurfaceThreshold(db: Db, targetPrecision = TARGET_PRECISION): Promise<ThresholdFit> {
-  const hasDecisions = Number(await db.value(`SELECT count(*) FROM information_schema.tables WHERE table_name = 'review_decisions'`)) > 0;
-  const hasScores = Number(await db.value(`SELECT count(*) FROM information_schema.tables WHERE table_name = 'inbox_scores'`)) > 0;
-  const rows = hasDecisions && hasScores ? await db.all<{ s: number; kept: boolean }>(`SELECT s.keeper_score AS s, d.decision = 'keep' AS kept
+  const hasDecisions =
+    Number(await db.value(`SELECT count(*) FROM information_schema.tables WHERE table_name = 'review_decisions'`)) > 0;
+  const hasScores =
+    Number(await db.value(`SELECT count(*) FROM information_schema.tables WHERE table_name = 'inbox_scores'`)) > 0;
+  const rows =
+    hasDecisions && hasScores
+      ? await db.all<{ s: number; kept: boolean }>(`SELECT s.keeper_score AS s, d.decision = 'keep' AS kept
     FROM review_decisions d JOIN inbox_photos p ON p.inbox_id = d.photo_id JOIN inbox_scores s ON s.path = p.path
-    WHERE s.keeper_score IS NOT NULL AND s.band NOT IN ('failure', 'keeper')`) : [];
-  const scores = hasScores ? (await db.all<{ s: number }>(`SELECT keeper_score AS s FROM inbox_scores
-    WHERE keeper_score IS NOT NULL AND band NOT IN ('failure', 'keeper')`)).map((r) => r.s) : [];
+    WHERE s.keeper_score IS NOT NULL AND s.band NOT IN ('failure', 'keeper')`)
+      : [];
+  const scores = hasScores
+    ? (
+        await db.all<{ s: number }>(`SELECT keeper_score AS s FROM inbox_scores
+    WHERE keeper_score IS NOT NULL AND band NOT IN ('failure', 'keeper')`)
+      ).map((r) => r.s)
+    : [];
   const model = hasScores ? await db.value<string>('SELECT max(keeper_model) FROM inbox_scores') : null;
   const prob = rows.map((r) => r.s);
   const y = rows.map((r) => (r.kept ? 1 : 0));
   const keeps = y.reduce((a: number, b) => a + b, 0);
   const rule = `lowest threshold with precision >= ${targetPrecision} against the photographer's decisions`;
-  const base = { rule, decisions: rows.length, keeps, rejects: rows.length - keeps, inboxPhotos: scores.length, model, fittedAt: new Date().toISOString() };
+  const base = {
+    rule,
+    decisions: rows.length,
+    keeps,
+    rejects: rows.length - keeps,
+    inboxPhotos: scores.length,
+    model,
+    fittedAt: new Date().toISOString(),
+  };
   const curve = tradeoff(prob, y);
   if (rows.length < MIN_DECISIONS || keeps < MIN_KEEPS) {
-    const note = `${rows.length} decisions on scored photos (${keeps} kept) so far; the threshold is fitted from ${MIN_DECISIONS} decisions with at least ${MIN_KEEPS} kept`;
-    return { calibration: { ...base, threshold: null, precision: null, recall: null, reviewPer1000: null, note }, curve };
+    const note =
+      `${rows.length} decisions on scored photos (${keeps} kept) so far; ` +
+      `the threshold is fitted from ${MIN_DECISIONS} decisions with at least ${MIN_KEEPS} kept`;
+    return {
+      calibration: { ...base, threshold: null, precision: null, recall: null, reviewPer1000: null, note },
+      curve,
+    };
   }
   const point = chooseThreshold(prob, y, { targetPrecision });
   if (!point) {
-    const note = `no threshold reaches precision ${targetPrecision} on these decisions; nothing would be surfaced without asking`;
-    return { calibration: { ...base, threshold: null, precision: null, recall: null, reviewPer1000: null, note }, curve };
+    const note = `no threshold reaches precision ${targetPrecision} on these decisions; nothing would be surfaced`;
+    return {
+      calibration: { ...base, threshold: null, precision: null, recall: null, reviewPer1000: null, note },
+      curve,
+    };
   }
   const surfaced = scores.filter((s) => s >= point.threshold).length;
   const reviewPer1000 = scores.length ? (1000 * surfaced) / scores.length : null;
-  return { calibration: { ...base, threshold: point.threshold, precision: point.precision, recall: point.recall, reviewPer1000, note: null }, curve };
+  return {
+    calibration: {
+      ...base,
+      threshold: point.threshold,
+      precision: point.precision,
+      recall: point.recall,
+      reviewPer1000,
+      note: null,
+    },
+    curve,
+  };
 }
 
 /** Writes the calibration to the database and beside the workspace's other outputs; returns the file. */
-export async function writeSurfaceCalibration(db: Db, workspace: string, calibration: SurfaceCalibration): Promise<string> {
+export async function writeSurfaceCalibration(
+  db: Db,
+  workspace: string,
+  calibration: SurfaceCalibration,
+): Promise<string> {
   const text = JSON.stringify(calibration, null, 2);
   await db.run('INSERT OR REPLACE INTO meta VALUES (?, ?)', [META_KEY, text]);
   const file = join(workspace, 'calibration', 'surface-threshold.json');

@@ -2,7 +2,10 @@
 // portal's API; archive text is only ever set as textContent.
 const PAGE = 60;
 const BAND_NAMES = {
-  review: 'review recommended', uncertain: 'uncertain', unlikely: 'probable non-keeper', failure: 'technical failure',
+  review: 'review recommended',
+  uncertain: 'uncertain',
+  unlikely: 'probable non-keeper',
+  failure: 'technical failure',
   unscored: 'not scored',
 };
 const state = { items: [], total: 0, photos: 0, decided: 0, expanded: new Set(), current: null, undo: [] };
@@ -157,7 +160,13 @@ function move(step) {
 /** Runs API work in order, one request after another, so undo always meets the state it expects. */
 function run(work) {
   setPending(1);
-  queue = queue.then(work).then(() => status(''), (err) => status(err.message)).finally(() => setPending(-1));
+  queue = queue
+    .then(work)
+    .then(
+      () => status(''),
+      (err) => status(err.message),
+    )
+    .finally(() => setPending(-1));
   return queue;
 }
 
@@ -204,8 +213,14 @@ function toggleBurst() {
 }
 
 const KEYS = {
-  p: () => decide('keep'), x: () => decide('reject'), u: undo, e: toggleBurst,
-  ArrowRight: () => move(1), ArrowDown: () => move(1), ArrowLeft: () => move(-1), ArrowUp: () => move(-1),
+  p: () => decide('keep'),
+  x: () => decide('reject'),
+  u: undo,
+  e: toggleBurst,
+  ArrowRight: () => move(1),
+  ArrowDown: () => move(1),
+  ArrowLeft: () => move(-1),
+  ArrowUp: () => move(-1),
 };
 
 document.addEventListener('keydown', (ev) => {

@@ -7,7 +7,11 @@ async function decide(button) {
   const decision = button.dataset.decision;
   const body = { keeper_id: Number(section.dataset.keeperId), decision };
   if (card) body.photo_id = Number(card.dataset.photoId);
-  const res = await fetch('/api/match-decisions', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const res = await fetch('/api/match-decisions', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
   const data = await res.json().catch(() => ({ error: `${res.status} ${res.statusText}` }));
   if (!res.ok) {
     status.textContent = data.error || `${res.status} ${res.statusText}`;
@@ -37,6 +41,12 @@ document.addEventListener('click', (ev) => {
   const button = ev.target instanceof HTMLElement ? ev.target.closest('button[data-decision]') : null;
   if (!button) return;
   document.body.dataset.pending = '1';
-  decide(button).catch((err) => { status.textContent = err.message; }).finally(() => { document.body.dataset.pending = '0'; });
+  decide(button)
+    .catch((err) => {
+      status.textContent = err.message;
+    })
+    .finally(() => {
+      document.body.dataset.pending = '0';
+    });
 });
 document.body.dataset.pending = '0';
