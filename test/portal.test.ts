@@ -15,7 +15,7 @@ import { startPortal, type Portal } from '../lib/portal/server.js';
 import { fitSurfaceThreshold, readSurfaceCalibration, writeSurfaceCalibration } from '../lib/portal/threshold.js';
 import { ensureSchema } from '../lib/db/schema.js';
 import type { SampleResult } from '../lib/0-sample/generate.js';
-import { matchedSmallSample, PROJECT, tempDir } from './helpers.js';
+import { matchedSmallSample, PROJECT, snapshot, tempDir } from './helpers.js';
 
 const work = tempDir('portal');
 const FLUX = join(PROJECT, 'dist', 'lib', 'cli', 'flux.js');
@@ -733,3 +733,54 @@ test('matching review: accept, reject and none store what flux match apply store
     await portal.close();
   }
 });
+
+test('motifs and curator: the keeper map, exclusions, a run saved as flux curate saves it, an export', () =>
+  inProcess(async (portal, query) => {
+    const call = (path: string, body: unknown): Promise<Reply> =>
+      http(portal.url, {
+        method: 'POST',
+        path,
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    assert.equal((await call('/api/curator/export', {})).status, 409, 'no run to export yet');
+    const map = await http(portal.url, { path: '/api/motifs' });
+    assert.equal(map.status, 200, map.body);
+    const m = map.json() as { k: number; points: Array<{ photo_id: number; cluster: number; excluded: boolean }> };
+    const keepers = await query<{ id: number }>('SELECT photo_id AS id FROM photos WHERE keeper ORDER BY photo_id');
+    assert.deepEqual(
+      m.points.map((p) => p.photo_id).sort((a, b) => a - b),
+      keepers.map((k) => k.id),
+    );
+    assert.ok(m.points.every((p) => p.cluster >= 0 && p.cluster < m.k));
+    const out = (m.points[0] as { photo_id: number }).photo_id;
+    assert.equal((await call('/api/curator/exclusions', { photo_id: out, on: true })).status, 200);
+    assert.equal((await call('/api/curator/favourites', { photo_id: out, on: true })).status, 200);
+    assert.deepEqual(await query('SELECT photo_id FROM curator_exclusions'), [{ photo_id: out }]);
+    assert.deepEqual(await query('SELECT photo_id FROM favourites'), [{ photo_id: out }]);
+    assert.equal((await call('/api/curator/exclusions', { photo_id: 99, on: true })).status, 400);
+    assert.equal((await call('/api/curator/run', { method: 'best' })).status, 400);
+    const run = await call('/api/curator/run', { method: 'fps', target: 5, iterations: 4 });
+    assert.equal(run.status, 200, run.body);
+    const sel = (run.json() as { selection: Array<{ photoId: number; band: string }> }).selection;
+    assert.equal(new Set(sel.map((s) => s.photoId)).size, 5);
+    assert.ok(!sel.some((s) => s.photoId === out), 'the excluded keeper is left out');
+    assert.ok(sel.every((s) => keepers.some((k) => k.id === s.photoId)));
+    const saved = await query<{ id: number }>(
+      'SELECT photo_id AS id FROM curator_selection WHERE selected ORDER BY photo_id',
+    );
+    assert.deepEqual(
+      saved.map((s) => s.id),
+      sel.map((s) => s.photoId).sort((a, b) => a - b),
+    );
+    const before = snapshot(sample.originals);
+    const exp = await call('/api/curator/export', { dir: '/tmp/not-used' });
+    assert.equal(exp.status, 200, exp.body);
+    const e = exp.json() as { dir: string; copied: unknown[]; csv: string };
+    assert.ok(e.dir.startsWith(join(work.dir, 'exports', 'curator-')), e.dir);
+    assert.equal(e.copied.length, 5);
+    assert.ok(existsSync(e.csv));
+    assert.deepEqual(snapshot(sample.originals), before, 'the archive is untouched');
+    assert.equal((await call('/api/curator/exclusions', { photo_id: out, on: false })).status, 200);
+    assert.deepEqual(await query('SELECT photo_id FROM curator_exclusions'), []);
+  }));

@@ -371,8 +371,8 @@ export const COMMANDS: Record<string, Command> = {
       `flux serve --db FILE [--port ${DEFAULT_PORT}] [--host 127.0.0.1]`,
       '',
       'Prints its URL and serves until Ctrl-C. Listens on 127.0.0.1 only unless --host says otherwise (then warns:',
-      'the portal has no login). It opens the database only while answering a request, so flux train and flux score',
-      'can run beside it. --port 0 picks a free port.',
+      'the portal has no login). It holds the database only during a review session and lets go when a flux command',
+      'or a notebook asks, so flux train and flux score can run beside it. --port 0 picks a free port.',
     ].join('\n'),
     options: { db: { type: 'string' }, port: { type: 'string' }, host: { type: 'string' } },
     async run(v) {

@@ -9,7 +9,7 @@ import type { ThresholdFit } from './threshold.js';
 
 /** The links between the portal's pages. */
 export const NAV = `<nav class="portal-nav"><a href="/">Inbox</a><a href="/match">Matching review</a>
-<a href="/threshold">Threshold</a></nav>`;
+<a href="/threshold">Threshold</a><a href="/motifs">Motifs and curator</a></nav>`;
 
 /** The inbox page: filters, the counter, the photo grid, the keys. */
 export function inboxPageHtml(dbFile: string): string {

@@ -15,6 +15,16 @@ import { FluxError } from '../util/check.js';
 import { projectRoot } from '../util/project.js';
 import { inboxFilters, inboxPage, parseInboxQuery } from './inbox.js';
 import { applyMatchDecision, checkMatchRequest, matchPageHtml, matchQueue } from './matching.js';
+import {
+  exportRun,
+  markPhoto,
+  motifCache,
+  motifPoints,
+  motifsPageHtml,
+  runCurator,
+  type RunRequest,
+} from './curator.js';
+import type { CurateResult } from '../7-curate/curate.js';
 import { inboxPageHtml, NAV, thresholdPageHtml } from './pages.js';
 import { refitSurfaceThreshold } from './threshold.js';
 
@@ -58,6 +68,7 @@ class HttpError extends Error {
 const STATIC: Record<string, string> = {
   'inbox.js': 'text/javascript; charset=utf-8',
   'match.js': 'text/javascript; charset=utf-8',
+  'motifs.js': 'text/javascript; charset=utf-8',
   'portal.css': 'text/css; charset=utf-8',
 };
 
@@ -179,6 +190,50 @@ interface Context {
   hosts: Set<string> | null;
   /** A refit of the threshold waiting for the decisions to pause. */
   refit?: NodeJS.Timeout;
+  motifs: ReturnType<typeof motifCache>;
+  /** The last curator run, for its export. */
+  lastRun?: CurateResult;
+}
+
+/** The motif map and curator requests; false when the path is none of theirs. */
+async function curatorRoute(
+  req: IncomingMessage,
+  res: ServerResponse,
+  ctx: Context,
+  method: string,
+  path: string,
+): Promise<boolean> {
+  if (method === 'GET' && path === '/motifs') {
+    send(res, 200, 'text/html; charset=utf-8', motifsPageHtml(ctx.file, NAV));
+  } else if (method === 'GET' && path === '/api/motifs') {
+    json(res, 200, await ctx.db(async (db) => motifPoints(db, await ctx.motifs(db))));
+  } else if (method === 'POST' && (path === '/api/curator/exclusions' || path === '/api/curator/favourites')) {
+    const body = (await readJson(req)) as { photo_id?: unknown; on?: unknown } | null;
+    const id = photoIdOf(String(body?.photo_id ?? ''));
+    const mark = path.endsWith('exclusions') ? 'excluded' : 'favourite';
+    await ctx.db((db) => markPhoto(db, id, mark, body?.on !== false));
+    json(res, 200, { photo_id: id, [mark]: body?.on !== false });
+  } else if (method === 'POST' && path === '/api/curator/run') {
+    const body = ((await readJson(req)) ?? {}) as RunRequest;
+    const r = await ctx.db((db) => runCurator(db, body));
+    ctx.lastRun = r;
+    json(res, 200, {
+      method: r.method,
+      target: r.target,
+      iterations: r.iterations,
+      seed: r.seed,
+      model: r.model,
+      selection: r.selection,
+    });
+  } else if (method === 'POST' && path === '/api/curator/export') {
+    const run = ctx.lastRun;
+    if (!run) throw new HttpError(409, 'no curator run in this session yet: run one first, then export it');
+    const e = await ctx.db((db) => exportRun(db, ctx.workspace, run));
+    json(res, 200, { dir: e.dir, csv: e.csv, copied: e.copied, already: e.already, skipped: e.skipped });
+  } else {
+    return false;
+  }
+  return true;
 }
 
 /** Refuses requests from other sites: a Host the portal does not answer to (DNS rebinding), a foreign Origin. */
@@ -286,6 +341,7 @@ async function route(req: IncomingMessage, res: ServerResponse, ctx: Context): P
   }
   const pv = /^\/api\/(photos|originals|keepers)\/([^/]+)\/preview$/.exec(path);
   if (get && pv) return preview(ctx, res, pv[1] as string, photoIdOf(pv[2]));
+  if (await curatorRoute(req, res, ctx, method, path)) return;
   if (get && path === '/match')
     return send(res, 200, 'text/html; charset=utf-8', matchPageHtml(ctx.file, await ctx.db(matchQueue), NAV));
   if (method === 'POST' && path === '/api/match-decisions') {
@@ -347,6 +403,7 @@ export async function startPortal(options: PortalOptions): Promise<Portal> {
     workspace: resolve(workspace),
     file,
     hosts: wildcard ? null : new Set(),
+    motifs: motifCache(),
   };
   const server: Server = createServer((req, res) => void handle(req, res, ctx));
   await new Promise<void>((ok, fail) => {
