@@ -118,7 +118,8 @@ favourite. A run colours its picks by how often the Monte Carlo iterations chose
 <label>Iterations <input id="iterations" type="number" min="1" max="200" value="20" size="4"></label>
 <button id="run">run</button> <button id="export" disabled>export the selection</button></div>
 <p id="status" role="alert"></p>
-<div class="row"><div id="map"></div><figure id="hover" class="card"><div class="img"></div><figcaption></figcaption></figure></div>`;
+<div class="row"><div id="map"></div>
+<figure id="hover" class="card"><div class="img"></div><figcaption></figcaption></figure></div>`;
   return pageHtml({
     title: 'FLUX motifs and curator',
     head: '<link rel="stylesheet" href="/static/portal.css"><script type="module" src="/static/motifs.js"></script>',

@@ -52,7 +52,8 @@ function hover(p) {
   img.src = `/api/originals/${p.photo_id}/preview`;
   img.alt = p.path;
   box.querySelector('.img').replaceChildren(img);
-  box.querySelector('figcaption').textContent = `${p.path} · motif ${p.cluster + 1}${p.excluded ? ' · excluded' : ''}`;
+  const mark = p.excluded ? ' · excluded' : '';
+  box.querySelector('figcaption').textContent = `${p.path} · motif ${p.cluster + 1}${mark}`;
 }
 
 async function toggle(p, favourite) {
