@@ -18,6 +18,7 @@ import type { SampleResult } from '../lib/0-sample/generate.js';
 import { matchedSmallSample, PROJECT, snapshot, tempDir } from './helpers.js';
 
 const work = tempDir('portal');
+const EVIL = `new/<img id="evil" src=x onerror="document.title='owned'"> & 'q'.JPG`;
 const FLUX = join(PROJECT, 'dist', 'lib', 'cli', 'flux.js');
 let sample: SampleResult;
 let dbFile: string;
@@ -45,6 +46,9 @@ before(async () => {
     await db.run(`UPDATE inbox_photos SET captured_at = (SELECT min(captured_at) FROM inbox_photos) + to_seconds(n - 1)
       FROM (SELECT inbox_id AS id, row_number() OVER (ORDER BY captured_at, inbox_id) AS n FROM inbox_photos) o
       WHERE o.id = inbox_photos.inbox_id AND o.n <= 3`);
+    // a hostile file name in the inbox (the last frame): shown as text, never markup
+    const last = await db.value<string>('SELECT max(path) FROM inbox_photos');
+    for (const table of ['inbox_photos', 'inbox_scores']) await db.run(`UPDATE ${table} SET path = ? WHERE path = ?`, [EVIL, last]);
   } finally {
     db.close();
   }
@@ -490,6 +494,9 @@ test(
       await page.goto(portal.url);
       await ready();
       const again = await cards();
+      assert.equal(await page.locator('#evil').count(), 0, 'the hostile name is no markup');
+      assert.ok((await page.textContent('#grid'))?.includes(EVIL), 'the hostile name is shown as text');
+      assert.notEqual(await page.title(), 'owned');
       for (const x of again) assert.equal(x.decision, before[x.id] ?? '', `photo ${x.id} after the restart`);
       assert.equal(await page.textContent('#counter'), `3 decided · ${left - 1} left · ${left + 2} photos`);
       // filter by band: only that band's photos
