@@ -48,7 +48,9 @@ before(async () => {
       WHERE o.id = inbox_photos.inbox_id AND o.n <= 3`);
     // a hostile file name in the inbox (the last frame): shown as text, never markup
     const last = await db.value<string>('SELECT max(path) FROM inbox_photos');
-    for (const table of ['inbox_photos', 'inbox_scores']) await db.run(`UPDATE ${table} SET path = ? WHERE path = ?`, [EVIL, last]);
+    for (const table of ['inbox_photos', 'inbox_scores']) {
+      await db.run(`UPDATE ${table} SET path = ? WHERE path = ?`, [EVIL, last]);
+    }
   } finally {
     db.close();
   }
