@@ -7,12 +7,18 @@ import { createServer, request } from 'node:http';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { Db } from '../lib/db/duckdb.js';
-import { decisionLabels, DECISION_WEIGHTS, ensureDecisionSchema, recordDecision } from '../lib/db/decisions.js';
+import {
+  decisionLabels,
+  DECISION_WEIGHTS,
+  ensureDecisionSchema,
+  readSurfaceCalibration,
+  recordDecision,
+} from '../lib/db/decisions.js';
 import { portalNoteFile } from '../lib/db/busy.js';
 import { score } from '../lib/6-score/score.js';
 import { train } from '../lib/5-rank/train.js';
 import { startPortal, type Portal } from '../lib/portal/server.js';
-import { fitSurfaceThreshold, readSurfaceCalibration, writeSurfaceCalibration } from '../lib/portal/threshold.js';
+import { fitSurfaceThreshold, writeSurfaceCalibration } from '../lib/portal/threshold.js';
 import { ensureSchema } from '../lib/db/schema.js';
 import type { SampleResult } from '../lib/0-sample/generate.js';
 import { matchedSmallSample, PROJECT, snapshot, tempDir } from './helpers.js';

@@ -129,3 +129,34 @@ export async function decisionLabels(db: Db): Promise<Map<number, DecisionLabel>
     ]),
   );
 }
+
+/** The `meta` key holding the auto-surface threshold fitted on the decisions (written by the portal). */
+export const SURFACE_THRESHOLD_KEY = 'surface_threshold';
+
+/** The auto-surface threshold fitted on the photographer's decisions. */
+export interface SurfaceCalibration {
+  /** Surface every new photo scoring at least this; null when the decisions do not support one yet. */
+  threshold: number | null;
+  rule: string;
+  precision: number | null;
+  recall: number | null;
+  /** Photos scoring at least the threshold per 1,000 scored inbox photos. */
+  reviewPer1000: number | null;
+  decisions: number;
+  keeps: number;
+  rejects: number;
+  /** Scored inbox photos the review load is measured on. */
+  inboxPhotos: number;
+  /** The keeper model whose scores were judged. */
+  model: string | null;
+  fittedAt: string;
+  note: string | null;
+}
+
+/** The calibration the portal wrote last, or null: what `flux score` surfaces by when it holds a threshold. */
+export async function readSurfaceCalibration(db: Db): Promise<SurfaceCalibration | null> {
+  const text = await db
+    .value<string>('SELECT value FROM meta WHERE key = ?', [SURFACE_THRESHOLD_KEY])
+    .catch(() => null);
+  return text ? (JSON.parse(text) as SurfaceCalibration) : null;
+}

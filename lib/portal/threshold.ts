@@ -3,37 +3,18 @@
  * his keep/reject decisions on the inbox, the lowest threshold whose precision reaches the target, and what it
  * would ask of him: photos surfaced per 1,000 new ones. Refitted after every decision and written to the database
  * (`meta` key `surface_threshold`) and to `<workspace>/calibration/surface-threshold.json`, where `flux score` can
- * read it (`readSurfaceCalibration`).
+ * read it (`readSurfaceCalibration` in lib/db/decisions.ts).
  */
 import { join } from 'node:path';
 import type { Db } from '../db/duckdb.js';
 import { chooseThreshold, tradeoff, type TradeoffPoint } from '../5-rank/calibrate.js';
 import { writeFileAtomic } from '../util/fsutil.js';
+import { SURFACE_THRESHOLD_KEY, type SurfaceCalibration } from '../db/decisions.js';
 
 /** Fewer decisions than this (or kept photos) give no threshold: too few to say anything. */
 export const MIN_DECISIONS = 20;
 export const MIN_KEEPS = 3;
 export const TARGET_PRECISION = 0.8;
-export const META_KEY = 'surface_threshold';
-
-export interface SurfaceCalibration {
-  /** Surface every new photo scoring at least this; null when the decisions do not support one yet. */
-  threshold: number | null;
-  rule: string;
-  precision: number | null;
-  recall: number | null;
-  /** Photos scoring at least the threshold per 1,000 scored inbox photos. */
-  reviewPer1000: number | null;
-  decisions: number;
-  keeps: number;
-  rejects: number;
-  /** Scored inbox photos the review load is measured on. */
-  inboxPhotos: number;
-  /** The keeper model whose scores were judged. */
-  model: string | null;
-  fittedAt: string;
-  note: string | null;
-}
 
 export interface ThresholdFit {
   calibration: SurfaceCalibration;
@@ -113,16 +94,10 @@ export async function writeSurfaceCalibration(
   calibration: SurfaceCalibration,
 ): Promise<string> {
   const text = JSON.stringify(calibration, null, 2);
-  await db.run('INSERT OR REPLACE INTO meta VALUES (?, ?)', [META_KEY, text]);
+  await db.run('INSERT OR REPLACE INTO meta VALUES (?, ?)', [SURFACE_THRESHOLD_KEY, text]);
   const file = join(workspace, 'calibration', 'surface-threshold.json');
   writeFileAtomic(file, `${text}\n`);
   return file;
-}
-
-/** The calibration the portal wrote last, or null: what `flux score` surfaces by when it holds a threshold. */
-export async function readSurfaceCalibration(db: Db): Promise<SurfaceCalibration | null> {
-  const text = await db.value<string>('SELECT value FROM meta WHERE key = ?', [META_KEY]).catch(() => null);
-  return text ? (JSON.parse(text) as SurfaceCalibration) : null;
 }
 
 /** Refits and writes the calibration; returns the fit. */
