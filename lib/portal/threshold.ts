@@ -1,7 +1,7 @@
 /**
  * The auto-surface threshold from the photographer's own review: precision and recall of the keeper score against
  * his keep/reject decisions on the inbox, the lowest threshold whose precision reaches the target, and what it
- * would ask of him: photos surfaced per 1,000 new ones. Refitted after every decision and written to the database
+ * would ask of him: photos surfaced per 1,000 new ones. Refitted when the decisions pause and written to the database
  * (`meta` key `surface_threshold`) and to `<workspace>/calibration/surface-threshold.json`, where `flux score` can
  * read it (`readSurfaceCalibration` in lib/db/decisions.ts).
  */
