@@ -27,9 +27,10 @@ import { FEATURE_SETS, type FeatureSet } from '../4-dataset/rows.js';
 import { ARCHS, type Arch, type Hyper } from '../5-rank/scorers.js';
 import type { BackendName } from '../5-rank/backend.js';
 import { assertOutsideArchive, checkOutFile, writeFileAtomic } from '../util/fsutil.js';
-import { checkChoice } from '../util/check.js';
+import { checkChoice, checkInt, checkNumber } from '../util/check.js';
 import { plural } from '../util/text.js';
 import { writeReport } from '../9-report/report.js';
+import { DEFAULT_PORT, startPortal } from '../portal/server.js';
 
 type Values = Record<string, string | boolean | undefined>;
 
@@ -398,6 +399,29 @@ export const COMMANDS: Record<string, Command> = {
       console.log(`wrote ${out} (${(bytes.length / 1024).toFixed(0)} KiB): input "features" [n, ${model.dim}] ` +
         `(${model.featureSet}${model.embeddingModel ? `, ${model.embeddingModel}`
         : ''}), outputs "keeper_score" and "raw_score"`);
+    },
+  },
+  serve: {
+    summary: 'the review portal: a local web app to review the scored inbox with the keyboard (decisions teach flux train)',
+    usage: [
+      `flux serve --db FILE [--port ${DEFAULT_PORT}] [--host 127.0.0.1]`,
+      '',
+      'Prints its URL and serves until Ctrl-C. Listens on 127.0.0.1 only unless --host says otherwise (then warns:',
+      'the portal has no login). It holds the database only during a review session and lets go when a flux command',
+      'or a notebook asks, so flux train and flux score can run beside it. --port 0 picks a free port.',
+    ].join('\n'),
+    options: { db: { type: 'string' }, port: { type: 'string' }, host: { type: 'string' } },
+    async run(v) {
+      const port = num(v, 'port');
+      if (port !== undefined) checkInt('--port', port, 0, 65535);
+      const portal = await startPortal({ db: need(v, 'db', 'serve'), port, host: str(v, 'host') });
+      for (const w of portal.warnings) console.error(`flux: warning: ${w}`);
+      console.log(`FLUX review portal: ${portal.url} (database ${portal.db}); Ctrl-C to stop`);
+      await new Promise<void>((done) => {
+        const stop = (): void => void portal.close().then(done);
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+      });
     },
   },
   report: {

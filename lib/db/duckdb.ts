@@ -6,6 +6,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { ARRAY, DuckDBInstance, FLOAT, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
 import { FluxError } from '../util/check.js';
+import { DbBusyError, openWhenFree } from './busy.js';
 
 /** A value bound to a `?` placeholder. */
 export type SqlValue = string | number | bigint | boolean | null;
@@ -32,7 +33,7 @@ export class Db {
    * Opens a workbench database that `flux ingest` has built: a wrong path or a file that is not one gets a clear
    * message instead of a new empty database.
    */
-  static async openIndex(file: string, options: { readOnly?: boolean } = {}): Promise<Db> {
+  static async openIndex(file: string, options: { readOnly?: boolean; waitMs?: number } = {}): Promise<Db> {
     const path = resolve(file);
     if (!existsSync(path)) {
       throw new FluxError(`--db: no database at ${path}; build it first with ` +
@@ -50,14 +51,16 @@ export class Db {
   }
 
   /** Opens (creating when needed) a database file. */
-  static async open(file: string, options: { readOnly?: boolean } = {}): Promise<Db> {
+  static async open(file: string, options: { readOnly?: boolean; waitMs?: number } = {}): Promise<Db> {
     const path = file === ':memory:' ? file : resolve(file);
     if (path !== ':memory:' && !options.readOnly) mkdirSync(dirname(path), { recursive: true });
     try {
-      const instance = await DuckDBInstance.create(path, options.readOnly ? { access_mode: 'READ_ONLY' } : {});
+      // another process holding the file (the review portal, mid-request) gets a wait or a message naming it
+      const instance = await openWhenFree(path, () => DuckDBInstance.create(path, options.readOnly ? { access_mode: 'READ_ONLY' } : {}), options.waitMs);
       const connection = await instance.connect();
       return new Db(instance, connection, path);
     } catch (err) {
+      if (err instanceof DbBusyError) throw err;
       throw new FluxError(`--db: cannot open database ${path}: ${(err as Error).message}`);
     }
   }

@@ -1,0 +1,253 @@
+// The inbox review page of the FLUX portal: plain JavaScript, no build step. It reads and writes through the
+// portal's API; archive text is only ever set as textContent.
+const PAGE = 60;
+const BAND_NAMES = {
+  review: 'review recommended',
+  uncertain: 'uncertain',
+  unlikely: 'probable non-keeper',
+  failure: 'technical failure',
+  unscored: 'not scored',
+};
+const state = { items: [], total: 0, photos: 0, decided: 0, expanded: new Set(), current: null, undo: [] };
+const $ = (id) => document.getElementById(id);
+let queue = Promise.resolve();
+let pending = 0;
+
+function setPending(delta) {
+  pending += delta;
+  document.body.dataset.pending = String(pending);
+}
+
+function status(text) {
+  $('status').textContent = text || '';
+}
+
+async function api(method, url, body) {
+  const init = { method, headers: {} };
+  if (body !== undefined) {
+    init.headers['content-type'] = 'application/json';
+    init.body = JSON.stringify(body);
+  }
+  const res = await fetch(url, init);
+  const data = await res.json().catch(() => ({ error: `${res.status} ${res.statusText}` }));
+  if (!res.ok) throw new Error(data.error || `${res.status} ${res.statusText}`);
+  return data;
+}
+
+function filters() {
+  const p = new URLSearchParams();
+  if ($('band').value) p.set('band', $('band').value);
+  if ($('day').value) p.set('day', $('day').value);
+  return p;
+}
+
+/** The cards in screen order: each burst's best frame, then its other frames when opened. */
+function visible() {
+  const out = [];
+  for (const item of state.items) {
+    out.push(item);
+    if (state.expanded.has(item.photo_id)) out.push(...item.stack);
+  }
+  return out;
+}
+
+function find(id) {
+  return visible().find((x) => x.photo_id === id) || null;
+}
+
+function counter() {
+  const left = state.photos - state.decided;
+  $('counter').textContent = `${state.decided} decided · ${left} left · ${state.photos} photos`;
+}
+
+function card(item) {
+  const fig = document.createElement('figure');
+  fig.className = `card${item.burst_rank > 1 ? ' frame' : ''}${item.decision ? ` ${item.decision}` : ''}`;
+  if (item.surfaced) fig.classList.add('surfaced');
+  if (item.photo_id === state.current) fig.classList.add('current');
+  fig.dataset.photoId = String(item.photo_id);
+  fig.dataset.decision = item.decision || '';
+  const box = document.createElement('div');
+  box.className = 'img';
+  if (item.preview) {
+    const img = document.createElement('img');
+    img.src = item.preview;
+    img.alt = item.path;
+    img.loading = 'lazy';
+    box.append(img);
+  } else box.textContent = 'no preview';
+  fig.append(box);
+  if (item.decision) {
+    const verdict = document.createElement('span');
+    verdict.className = 'verdict';
+    verdict.textContent = item.decision === 'keep' ? 'kept' : 'rejected';
+    fig.append(verdict);
+  }
+  if (item.burst_rank === 1 && item.burst_size > 1) {
+    const badge = document.createElement('span');
+    badge.className = 'stackbadge';
+    badge.textContent = `burst of ${item.burst_size}${state.expanded.has(item.photo_id) ? ' (open)' : ''}`;
+    fig.append(badge);
+  }
+  const cap = document.createElement('figcaption');
+  const score = document.createElement('b');
+  score.className = `band-${item.band}`;
+  score.textContent = item.keeper_score === null ? '–' : item.keeper_score.toFixed(2);
+  cap.append(score, ` ${BAND_NAMES[item.band] || item.band}`);
+  if (item.surfaced) {
+    const surf = document.createElement('b');
+    surf.className = 'surf';
+    surf.textContent = ' · surfaced';
+    cap.append(surf);
+  }
+  cap.append(document.createElement('br'), item.path);
+  if (item.captured_at) {
+    const small = document.createElement('small');
+    small.textContent = item.captured_at;
+    cap.append(document.createElement('br'), small);
+  }
+  fig.append(cap);
+  fig.addEventListener('click', () => select(item.photo_id));
+  return fig;
+}
+
+function render() {
+  const grid = $('grid');
+  grid.replaceChildren(...visible().map(card));
+  $('more').hidden = state.items.length >= state.total;
+  counter();
+  const el = grid.querySelector('.current');
+  if (el) el.scrollIntoView({ block: 'nearest' });
+}
+
+function select(id) {
+  state.current = id;
+  render();
+}
+
+async function refreshCounts() {
+  const page = await api('GET', `/api/inbox?limit=0&${filters()}`);
+  state.photos = page.photos;
+  state.decided = page.decided;
+  counter();
+}
+
+async function load(reset) {
+  if (reset) {
+    state.items = [];
+    state.expanded.clear();
+  }
+  const p = filters();
+  p.set('stacks', '1');
+  p.set('limit', String(PAGE));
+  p.set('offset', String(state.items.length));
+  const page = await api('GET', `/api/inbox?${p}`);
+  state.items.push(...page.items);
+  Object.assign(state, { total: page.total, photos: page.photos, decided: page.decided });
+  if (page.note) status(page.note);
+  if (state.current === null || !find(state.current)) state.current = state.items[0] ? state.items[0].photo_id : null;
+  render();
+}
+
+function move(step) {
+  const list = visible();
+  const i = list.findIndex((x) => x.photo_id === state.current);
+  const next = Math.max(0, Math.min(list.length - 1, i + step));
+  if (list[next]) select(list[next].photo_id);
+  if (step > 0 && next >= list.length - 1 && state.items.length < state.total) run(() => load(false));
+}
+
+/** Runs API work in order, one request after another, so undo always meets the state it expects. */
+function run(work) {
+  setPending(1);
+  queue = queue
+    .then(work)
+    .then(
+      () => status(''),
+      (err) => status(err.message),
+    )
+    .finally(() => setPending(-1));
+  return queue;
+}
+
+function apply(id, decision) {
+  for (const x of visible()) if (x.photo_id === id) x.decision = decision;
+}
+
+function decide(decision) {
+  const item = find(state.current);
+  if (!item) return;
+  const previous = item.decision;
+  run(async () => {
+    const row = await api('POST', '/api/decisions', { photo_id: item.photo_id, decision });
+    apply(item.photo_id, row.decision);
+    state.undo.push({ photo_id: item.photo_id, previous });
+    await refreshCounts();
+    render();
+  });
+  move(1);
+}
+
+function undo() {
+  run(async () => {
+    const last = state.undo.pop();
+    if (!last) return status('nothing to undo');
+    if (last.previous) await api('POST', '/api/decisions', { photo_id: last.photo_id, decision: last.previous });
+    else await api('DELETE', `/api/decisions/${last.photo_id}`);
+    apply(last.photo_id, last.previous);
+    state.current = last.photo_id;
+    await refreshCounts();
+    render();
+  });
+}
+
+function toggleBurst() {
+  const item = find(state.current);
+  if (!item) return;
+  const top = item.burst;
+  if (state.expanded.has(top)) {
+    state.expanded.delete(top);
+    state.current = top;
+  } else if (state.items.some((x) => x.photo_id === top && x.stack.length)) state.expanded.add(top);
+  render();
+}
+
+const KEYS = {
+  p: () => decide('keep'),
+  x: () => decide('reject'),
+  u: undo,
+  e: toggleBurst,
+  ArrowRight: () => move(1),
+  ArrowDown: () => move(1),
+  ArrowLeft: () => move(-1),
+  ArrowUp: () => move(-1),
+};
+
+document.addEventListener('keydown', (ev) => {
+  if (ev.ctrlKey || ev.metaKey || ev.altKey || ev.target instanceof HTMLSelectElement) return;
+  const action = KEYS[ev.key] || KEYS[ev.key.toLowerCase()];
+  if (!action) return;
+  ev.preventDefault();
+  action();
+});
+
+async function loadFilters() {
+  const f = await api('GET', '/api/inbox/filters');
+  for (const b of f.bands) $('band').append(new Option(`${BAND_NAMES[b.band] || b.band} (${b.photos})`, b.band));
+  for (const d of f.days) if (d.day) $('day').append(new Option(`${d.day} (${d.photos})`, d.day));
+}
+
+for (const id of ['band', 'day']) {
+  $(id).addEventListener('change', () => {
+    $(id).blur();
+    state.current = null;
+    run(() => load(true));
+  });
+}
+$('more').addEventListener('click', () => run(() => load(false)));
+setPending(0);
+run(async () => {
+  await loadFilters();
+  await load(true);
+  document.body.dataset.ready = '1';
+});

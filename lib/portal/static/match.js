@@ -1,0 +1,52 @@
+// The matching review page of the FLUX portal: each button stores one decision through the portal's API.
+const status = document.getElementById('status');
+
+async function decide(button) {
+  const section = button.closest('section[data-keeper-id]');
+  const card = button.closest('figure[data-photo-id]');
+  const decision = button.dataset.decision;
+  const body = { keeper_id: Number(section.dataset.keeperId), decision };
+  if (card) body.photo_id = Number(card.dataset.photoId);
+  const res = await fetch('/api/match-decisions', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  const data = await res.json().catch(() => ({ error: `${res.status} ${res.statusText}` }));
+  if (!res.ok) {
+    status.textContent = data.error || `${res.status} ${res.statusText}`;
+    return;
+  }
+  status.textContent = '';
+  if (decision === 'none') {
+    section.dataset.decision = 'none';
+    section.querySelector('h3').append(' — no original in the archive');
+    for (const b of section.querySelectorAll('button')) b.disabled = true;
+    return;
+  }
+  // accepting one candidate withdraws an earlier accept of another (one answer per keeper)
+  if (decision === 'accept') {
+    for (const other of section.querySelectorAll('figure[data-photo-id]')) {
+      if (other !== card && other.dataset.decision === 'accept') {
+        other.dataset.decision = '';
+        other.querySelector('.state').textContent = '';
+      }
+    }
+  }
+  card.dataset.decision = decision;
+  card.querySelector('.state').textContent = decision === 'accept' ? 'accepted' : 'rejected';
+}
+
+document.addEventListener('click', (ev) => {
+  const button = ev.target instanceof HTMLElement ? ev.target.closest('button[data-decision]') : null;
+  if (!button) return;
+  document.body.dataset.pending = '1';
+  decide(button)
+    .catch((err) => {
+      status.textContent = err.message;
+    })
+    .finally(() => {
+      document.body.dataset.pending = '0';
+    });
+});
+document.body.dataset.pending = '0';
