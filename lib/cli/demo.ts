@@ -8,6 +8,8 @@ import { ingest } from '../1-ingest/ingest.js';
 import { dataDir, sampleSettings } from '../pipeline/workspace.js';
 import { Db, withDb } from '../db/duckdb.js';
 import { embed } from '../2-embed/embed.js';
+import { DEFAULT_DETECTORS, detect, formatDetect } from '../2-detect/detect.js';
+import { presentDetectors } from '../2-detect/models.js';
 import { formatMatch, match } from '../3-match/match.js';
 import { FluxError } from '../util/check.js';
 import { formatIngest } from './commands.js';
@@ -53,6 +55,12 @@ async function demo(): Promise<void> {
     for (const s of emb.sets) console.log(`    ${s.set.padEnd(8)} ${s.images} images: ${s.alreadyDone} already done, ${s.embedded} embedded, ${s.failed} failed`);
     console.log(`    model: ${emb.model ?? 'none (pixel descriptor only)'}${emb.modelPath ? ` (${emb.modelPath})` : ''}`);
     if (emb.note) console.log(`    ${emb.note}`);
+    console.log('3b/7 detect people and faces (preview cache -> detections)');
+    if (presentDetectors().length) {
+      const det = await detect({ db: dbFile, models: DEFAULT_DETECTORS.filter((m) => presentDetectors().includes(m)), onProgress: bar });
+      bar.stop();
+      console.log(formatDetect(det).replace(/^/gm, '    '));
+    } else console.log('    skipped: no detector files in models/detect/ (install them with: flux detect --install)');
     console.log('4/7 match keepers to originals');
     const m = await match({ db: dbFile, onProgress: bar });
     bar.stop();
