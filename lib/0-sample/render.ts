@@ -68,9 +68,33 @@ export function sampleSessionStyle(rng: Rng): SessionStyle {
 function sampleFigures(rng: Rng, light: number): Figure[] {
   const u = rng.next();
   const n = u < 0.25 ? 0 : u < 0.55 ? 1 : u < 0.75 ? 2 : u < 0.85 ? 3 : rng.int(4, 8);
-  return Array.from({ length: n }, () => ({
+  return separate(Array.from({ length: n }, () => ({
     x: rng.uniform(0.06, 0.94), scale: 0.08 + 0.5 * rng.next() ** 2, lit: light > 0.4 && rng.chance(0.5), pose: rng.next(),
-  }));
+  })));
+}
+
+/**
+ * The moment a street photographer releases: people are seldom hidden behind one another. Nearer figures stay where
+ * they were drawn; a farther one mostly behind a nearer one steps to the nearer side where it is clear of it (when
+ * there is room, else it stays). Draws nothing, so every other value of the scene is unchanged.
+ */
+function separate(figures: Figure[]): Figure[] {
+  if (figures.length < 2) return figures;
+  // half the width of a figure's box in frame widths (a 3:2 frame; arms and stride included)
+  const half = (f: Figure): number => 0.13 * f.scale;
+  const placed: Figure[] = [];
+  for (const f of [...figures].sort((a, b) => b.scale - a.scale)) {
+    const blocking = (x: number): Figure | undefined => placed.find((o) => Math.abs(o.x - x) < 0.6 * (half(o) + half(f)) + half(f) * 0.4);
+    const near = blocking(f.x);
+    if (near) {
+      const gap = half(near) + half(f) + 0.01;
+      const options = [near.x - gap, near.x + gap].filter((x) => x >= 0.04 && x <= 0.96 && !blocking(x));
+      const best = options.sort((a, b) => Math.abs(a - f.x) - Math.abs(b - f.x))[0];
+      if (best !== undefined) f.x = best;
+    }
+    placed.push(f);
+  }
+  return figures;
 }
 
 /** A frame taken `minutes` after the start of a walk. */
@@ -336,8 +360,8 @@ interface Look {
   longCoat: boolean;
 }
 
-const COATS: Rgb[] = [[34, 36, 44], [64, 54, 48], [128, 32, 38], [38, 58, 112], [156, 134, 102], [206, 200, 190],
-  [58, 82, 60], [186, 96, 42], [24, 24, 27], [112, 112, 118], [150, 60, 110], [210, 170, 60]];
+const COATS: Rgb[] = [[34, 36, 44], [64, 54, 48], [128, 32, 38], [38, 58, 112], [156, 134, 102], [24, 24, 27],
+  [58, 82, 60], [186, 96, 42], [24, 24, 27], [40, 40, 46], [150, 60, 110], [210, 170, 60], [206, 200, 190]];
 const TROUSERS: Rgb[] = [[30, 32, 42], [46, 62, 104], [84, 72, 60], [20, 20, 23], [142, 126, 100], [92, 92, 98]];
 const SKIN: Rgb[] = [[226, 190, 162], [200, 152, 122], [162, 112, 82], [112, 76, 56], [238, 204, 178]];
 const HAIR: Rgb[] = [[32, 24, 20], [72, 52, 32], [152, 112, 62], [22, 22, 22], [182, 180, 176]];
@@ -398,7 +422,7 @@ function bodyParts(f: Figure, look: Look): Part[] {
     parts.push(...head, ...arm(0, stride * 0.9));
   } else {
     parts.push(...leg(-0.055 * b, -stride, 0.02), ...leg(0.055 * b, stride, 0.02), ...torso);
-    parts.push(...arm(-sw + 0.01, -0.15 - stride * 0.3), ...arm(sw - 0.01, 0.15 + stride * 0.3), ...head);
+    parts.push(...arm(-sw + 0.01, -0.22 - stride * 0.3), ...arm(sw - 0.01, 0.22 + stride * 0.3), ...head);
   }
   // the lowest sole stands on the ground (y = 1)
   const bottom = Math.max(...parts.map((q) => Math.max(q.ay + q.ra, q.by + q.rb)));
@@ -438,9 +462,11 @@ function paintFigure(buf: Float32Array, w: number, h: number, p: SceneParams, li
   if (fh < 2) return;
   const parts = bodyParts(f, look);
   const [l, r, t] = partBounds(parts);
-  const fogAmount = p.fog * 0.55 * (1 - clamp(f.scale * 2.5, 0, 1));
+  const fogAmount = p.fog * 0.35 * (1 - clamp(f.scale * 3, 0, 1));
   const side = light.ca * Math.sign(light.sa || 1) >= 0 ? 1 : -1; // the lit side of every body
-  const tint = light.night ? [0.3, 0.3, 0.36] : f.lit ? light.sunTint.map((v) => v * (1 + 0.35 * p.light)) : [0.92, 0.92, 0.98];
+  // in the sun: the sun's colour; in shadow: darker the harder the light around (the street beside is in the sun)
+  const shadow = 0.92 * (1 - 0.35 * p.light);
+  const tint = light.night ? [0.3, 0.3, 0.36] : f.lit ? light.sunTint.map((v) => v * (1 + 0.2 * p.light)) : [shadow, shadow, shadow * 1.06];
   const contrast = f.lit ? 0.55 : 0.2;
   const unit = 1 / fh;
   const x0 = Math.max(0, Math.floor(cx + l * fh));
