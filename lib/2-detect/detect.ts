@@ -16,8 +16,12 @@ import { decodeRgb } from './image.js';
 import { DETECTOR_SPECS, DETECTORS, type DetectorName, detectorDir, loadGraph, modelId, presentDetectors } from './models.js';
 import { detectIn, type Found, type Rgb } from './run.js';
 
-/** The detectors `flux detect` runs when none are named: person boxes with poses, and faces. */
-export const DEFAULT_DETECTORS: readonly DetectorName[] = ['movenet-multipose', 'blazeface'];
+/**
+ * The detectors `flux detect` runs when none are named: person boxes from centernet (the one that finds the most
+ * people, on real photos and on the sample's figures; bench/people-sample.ts) and faces. Poses
+ * (movenet-multipose) are asked for with --models.
+ */
+export const DEFAULT_DETECTORS: readonly DetectorName[] = ['centernet', 'blazeface'];
 
 export interface DetectOptions {
   db: string;

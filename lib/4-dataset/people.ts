@@ -21,7 +21,7 @@ export const PEOPLE_NAMES = [
   'people_area', // the persons' boxes' area, summed (overlaps counted twice)
   'people_light', // luminance on the largest person less the frame's (0 for none): lit figures are positive
   'people_light_max', // the highest such difference over all persons
-  'people_stride', // the widest ankle spread over leg length among posed persons (0 without a pose)
+  'people_stride', // the widest ankle spread over leg length among posed persons (0 without a pose model)
   'face_count', // faces found at the face score or above
   'face_max_height', // the largest face's height
 ] as const;
@@ -37,7 +37,7 @@ export interface PeopleOptions {
 }
 
 /** Person models by preference when none is named (the detection stage's default first). */
-export const PERSON_MODEL_ORDER = ['movenet-multipose', 'centernet', 'nanodet'];
+export const PERSON_MODEL_ORDER = ['centernet', 'movenet-multipose', 'nanodet'];
 
 const DEFAULT_SCORE = 0.3;
 const DEFAULT_FACE_SCORE = 0.5;
@@ -109,15 +109,18 @@ export async function peopleFeatures(db: Db, set: DetectSet, options: PeopleOpti
   const faceModel = examinedBy('blazeface')[0]?.model_id ?? null;
   const seen = new Map(ledger.filter((l) => l.model_id === personModel).map((l) => [l.photo_id, l.frame_luma]));
   const faceSeen = new Set(ledger.filter((l) => l.model_id === faceModel).map((l) => l.photo_id));
-  const rows = await readDetections(db, set, [personModel, faceModel].filter((m): m is string => m !== null));
+  // poses come from the pose model when it ran, whichever model gives the boxes
+  const poseModel = examinedBy('movenet-multipose')[0]?.model_id ?? null;
+  const rows = await readDetections(db, set, [personModel, faceModel, poseModel].filter((m): m is string => m !== null));
   const minScore = options.minScore ?? DEFAULT_SCORE;
   const minFace = options.minFaceScore ?? DEFAULT_FACE_SCORE;
-  const byPhoto = new Map<number, { persons: Det[]; faces: Det[] }>();
+  const byPhoto = new Map<number, { persons: Det[]; faces: Det[]; poses: Det[] }>();
   for (const r of rows) {
-    const entry = byPhoto.get(r.photo_id) ?? { persons: [], faces: [] };
+    const entry = byPhoto.get(r.photo_id) ?? { persons: [], faces: [], poses: [] };
     byPhoto.set(r.photo_id, entry);
     if (r.model_id === personModel && r.kind === 'person' && r.score >= minScore) entry.persons.push(r);
     if (r.model_id === faceModel && r.kind === 'face' && r.score >= minFace) entry.faces.push(r);
+    if (r.model_id === poseModel && r.model_id !== personModel && r.keypoints && r.score >= minScore) entry.poses.push(r);
   }
   const dim = PEOPLE_NAMES.length;
   const x = new Float32Array(ids.length * dim).fill(NaN);
@@ -127,8 +130,9 @@ export async function peopleFeatures(db: Db, set: DetectSet, options: PeopleOpti
       notExamined++;
       return;
     }
-    const found = byPhoto.get(pid) ?? { persons: [], faces: [] };
+    const found = byPhoto.get(pid) ?? { persons: [], faces: [], poses: [] };
     const row = peopleRow(found.persons, found.faces, seen.get(pid) ?? null);
+    if (found.poses.length) row[PEOPLE_NAMES.indexOf('people_stride')] = stride(found.poses);
     // faces from a photo the face model has not examined are unknown, not zero
     if (!faceSeen.has(pid)) row.splice(dim - 2, 2, NaN, NaN);
     x.set(row, i * dim);

