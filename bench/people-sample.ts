@@ -16,11 +16,18 @@ import { type DetectorName, loadGraph } from '../lib/2-detect/models.js';
 import { initBackend } from '../lib/5-rank/backend.js';
 import { Rng } from '../lib/util/rng.js';
 
-const { values } = parseArgs({ options: {
-  frames: { type: 'string', default: '150' }, empty: { type: 'string', default: '100' }, seed: { type: 'string', default: '3' },
-  score: { type: 'string', default: '0.4' }, models: { type: 'string', default: 'centernet,nanodet,movenet-multipose' },
-  previews: { type: 'string', default: '384' }, width: { type: 'string', default: '768' }, height: { type: 'string', default: '512' },
-} });
+const { values } = parseArgs({
+  options: {
+    frames: { type: 'string', default: '150' },
+    empty: { type: 'string', default: '100' },
+    seed: { type: 'string', default: '3' },
+    score: { type: 'string', default: '0.4' },
+    models: { type: 'string', default: 'centernet,nanodet,movenet-multipose' },
+    previews: { type: 'string', default: '384' },
+    width: { type: 'string', default: '768' },
+    height: { type: 'string', default: '512' },
+  },
+});
 const [W, H] = [Number(values.width), Number(values.height)];
 const minScore = Number(values.score);
 
@@ -42,16 +49,33 @@ const seed = Number(values.seed);
 const peopled = scenes(seed, Number(values.frames), true);
 const empty = scenes(seed + 1, Number(values.empty), false);
 const figures = peopled.reduce((s, x) => s + x.p.figures.length, 0);
-console.log(`people on the sample: ${peopled.length} frames with ${figures} figures, ${empty.length} empty frames, ` +
-  `${W}x${H}, seed ${seed}, score >= ${minScore}, backend ${backend.name}`);
+console.log(
+  `people on the sample: ${peopled.length} frames with ${figures} figures, ${empty.length} empty frames, ` +
+    `${W}x${H}, seed ${seed}, score >= ${minScore}, backend ${backend.name}`,
+);
 console.log('figures more than 40% behind a nearer figure are counted in "all" and left out of "visible"');
-console.log('detector            preview  tall: all  visible (lit, shadow)   all: all  visible   empty frames with a find  extra/frame  ms/frame');
+console.log(
+  'detector            preview  tall: all  visible (lit, shadow)   all: all  visible   ' +
+    'empty frames with a find  extra/frame  ms/frame',
+);
 for (const name of String(values.models).split(',') as DetectorName[]) {
   const graph = await loadGraph(name);
   for (const size of String(values.previews).split(',').map(Number)) {
     const t0 = performance.now();
-    const tally = { tall: 0, tallFound: 0, tallVis: 0, tallVisFound: 0, lit: 0, litFound: 0, all: 0, allFound: 0, vis: 0, visFound: 0,
-      extra: 0, emptyHit: 0 };
+    const tally = {
+      tall: 0,
+      tallFound: 0,
+      tallVis: 0,
+      tallVisFound: 0,
+      lit: 0,
+      litFound: 0,
+      all: 0,
+      allFound: 0,
+      vis: 0,
+      visFound: 0,
+      extra: 0,
+      emptyHit: 0,
+    };
     let shown = size;
     for (const s of peopled) {
       const r = await findInScene(name, graph, s.p, s.w, s.h, size, minScore);
@@ -76,15 +100,23 @@ for (const name of String(values.models).split(',') as DetectorName[]) {
       });
       tally.extra += r.found.length - r.match.filter((m) => m !== -1).length;
     }
-    for (const s of empty) tally.emptyHit += Number((await findInScene(name, graph, s.p, s.w, s.h, size, minScore)).found.length > 0);
+    for (const s of empty)
+      tally.emptyHit += Number((await findInScene(name, graph, s.p, s.w, s.h, size, minScore)).found.length > 0);
     const ms = (performance.now() - t0) / (peopled.length + empty.length);
-    const pct = (a: number, b: number): string => `${(100 * a / Math.max(1, b)).toFixed(1)}%`;
-    console.log(`${name.padEnd(19)} ${String(size || `full ${shown}`).padStart(7)}  ${pct(tally.tallFound, tally.tall).padStart(9)}  ` +
-      `${pct(tally.tallVisFound, tally.tallVis).padStart(7)} ` +
-      `(${pct(tally.litFound, tally.lit)}, ${pct(tally.tallVisFound - tally.litFound, tally.tallVis - tally.lit)})`.padEnd(16) +
-      `${pct(tally.allFound, tally.all).padStart(9)}  ${pct(tally.visFound, tally.vis).padStart(7)}   ` +
-      `${pct(tally.emptyHit, empty.length).padStart(24)}  ${(tally.extra / peopled.length).toFixed(2).padStart(11)}  ${ms.toFixed(0).padStart(8)}`);
-    console.log(`${''.padEnd(28)}(${tally.tall} tall, ${tally.tallVis} visible; ${tally.all} in all, ${tally.vis} visible)`);
+    const pct = (a: number, b: number): string => `${((100 * a) / Math.max(1, b)).toFixed(1)}%`;
+    const litShadow = `(${pct(tally.litFound, tally.lit)}, ` +
+      `${pct(tally.tallVisFound - tally.litFound, tally.tallVis - tally.lit)})`;
+    console.log(
+      `${name.padEnd(19)} ${String(size || `full ${shown}`).padStart(7)}  ` +
+        `${pct(tally.tallFound, tally.tall).padStart(9)}  ${pct(tally.tallVisFound, tally.tallVis).padStart(7)} ` +
+        litShadow.padEnd(16) +
+        `${pct(tally.allFound, tally.all).padStart(9)}  ${pct(tally.visFound, tally.vis).padStart(7)}   ` +
+        `${pct(tally.emptyHit, empty.length).padStart(24)}  ` +
+        `${(tally.extra / peopled.length).toFixed(2).padStart(11)}  ${ms.toFixed(0).padStart(8)}`,
+    );
+    console.log(
+      `${''.padEnd(28)}(${tally.tall} tall, ${tally.tallVis} visible; ${tally.all} in all, ${tally.vis} visible)`,
+    );
   }
   graph.dispose();
 }

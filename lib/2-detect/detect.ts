@@ -7,13 +7,28 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Db } from '../db/duckdb.js';
-import { DETECT_SETS, type DetectSet, ensureDetectionSchema, examinedIds, type Examined, writeExamined } from '../db/detections.js';
+import {
+  DETECT_SETS,
+  type DetectSet,
+  ensureDetectionSchema,
+  examinedIds,
+  type Examined,
+  writeExamined,
+} from '../db/detections.js';
 import { workspaceOf } from '../db/schema.js';
 import { initBackend, type BackendName, tf } from '../5-rank/backend.js';
 import { checkInt, FluxError } from '../util/check.js';
 import { throttle, type OnProgress } from '../util/progress.js';
 import { decodeRgb } from './image.js';
-import { DETECTOR_SPECS, DETECTORS, type DetectorName, detectorDir, loadGraph, modelId, presentDetectors } from './models.js';
+import {
+  DETECTOR_SPECS,
+  DETECTORS,
+  type DetectorName,
+  detectorDir,
+  loadGraph,
+  modelId,
+  presentDetectors,
+} from './models.js';
 import { detectIn, type Found, type Rgb } from './run.js';
 
 /**
@@ -69,46 +84,95 @@ export function meanLuma(img: Rgb, box?: { x: number; y: number; w: number; h: n
   for (let y = y0; y < y1; y++) {
     for (let x = x0; x < x1; x++) {
       const i = (y * img.width + x) * 3;
-      sum += 0.299 * (img.data[i] as number) + 0.587 * (img.data[i + 1] as number) + 0.114 * (img.data[i + 2] as number);
+      sum +=
+        0.299 * (img.data[i] as number) + 0.587 * (img.data[i + 1] as number) + 0.114 * (img.data[i + 2] as number);
     }
   }
   return sum / Math.max(1, (x1 - x0) * (y1 - y0)) / 255;
 }
 
 function checkModels(models: readonly DetectorName[], dir: string): void {
-  for (const m of models) if (!DETECTORS.includes(m)) throw new FluxError(`--models: expected some of ${DETECTORS.join(', ')}, received "${m}"`);
+  for (const m of models)
+    if (!DETECTORS.includes(m))
+      throw new FluxError(`--models: expected some of ${DETECTORS.join(', ')}, received "${m}"`);
   const present = presentDetectors(dir);
   const missing = models.filter((m) => !present.includes(m));
   if (missing.length) {
-    throw new FluxError(`detector files missing in ${dir} (${missing.join(', ')}); install them from the npm registry with: flux detect --install`);
+    throw new FluxError(
+      `detector files missing in ${dir} (${missing.join(', ')}); ` +
+        'install them from the npm registry with: flux detect --install',
+    );
   }
 }
 
-interface SetWork { set: DetectSet; model: DetectorName; todo: Array<{ id: number; preview: string }>; report: DetectModelReport }
+interface SetWork {
+  set: DetectSet;
+  model: DetectorName;
+  todo: Array<{ id: number; preview: string }>;
+  report: DetectModelReport;
+}
 
-async function plan(db: Db, sets: readonly DetectSet[], models: readonly DetectorName[], limit: number): Promise<SetWork[]> {
+async function plan(
+  db: Db,
+  sets: readonly DetectSet[],
+  models: readonly DetectorName[],
+  limit: number,
+): Promise<SetWork[]> {
   const work: SetWork[] = [];
   for (const set of sets) {
     const { table, id } = DETECT_SETS[set];
-    const items = await db.all<{ id: number; preview: string }>(`SELECT ${id} AS id, preview FROM ${table} WHERE preview IS NOT NULL ORDER BY 1`);
+    const items = await db.all<{ id: number; preview: string }>(
+      `SELECT ${id} AS id, preview FROM ${table} WHERE preview IS NOT NULL ORDER BY 1`,
+    );
     for (const model of models) {
       const done = await examinedIds(db, set, modelId(model));
-      const todo = items.filter((it) => !done.has(Number(it.id))).slice(0, limit).map((it) => ({ id: Number(it.id), preview: it.preview }));
-      work.push({ set, model, todo, report: { set, model, modelId: modelId(model), images: items.length,
-        alreadyDone: items.length - items.filter((it) => !done.has(Number(it.id))).length, examined: 0, withFinds: 0, failed: 0 } });
+      const todo = items
+        .filter((it) => !done.has(Number(it.id)))
+        .slice(0, limit)
+        .map((it) => ({ id: Number(it.id), preview: it.preview }));
+      work.push({
+        set,
+        model,
+        todo,
+        report: {
+          set,
+          model,
+          modelId: modelId(model),
+          images: items.length,
+          alreadyDone: items.length - items.filter((it) => !done.has(Number(it.id))).length,
+          examined: 0,
+          withFinds: 0,
+          failed: 0,
+        },
+      });
     }
   }
   return work;
 }
 
 /** Runs one model over the photos of one set that it has not examined yet. */
-async function runSet(db: Db, workspace: string, w: SetWork, graph: tf.GraphModel, batchSize: number,
-  onProgress: OnProgress, time: { ms: number; n: number }): Promise<void> {
+async function runSet(
+  db: Db,
+  workspace: string,
+  w: SetWork,
+  graph: tf.GraphModel,
+  batchSize: number,
+  onProgress: OnProgress,
+  time: { ms: number; n: number },
+): Promise<void> {
   let batch: Examined[] = [];
   const stage = `detect ${w.set} (${w.model})`;
   onProgress({ stage, done: 0, total: w.todo.length });
   for (const [i, item] of w.todo.entries()) {
-    const base: Examined = { set: w.set, photoId: item.id, modelId: w.report.modelId, previewSize: null, frameLuma: null, error: null, found: [] };
+    const base: Examined = {
+      set: w.set,
+      photoId: item.id,
+      modelId: w.report.modelId,
+      previewSize: null,
+      frameLuma: null,
+      error: null,
+      found: [],
+    };
     const file = join(workspace, item.preview);
     try {
       if (!existsSync(file)) throw new Error(`preview ${item.preview} is not in the workspace (run flux ingest again)`);
@@ -117,8 +181,12 @@ async function runSet(db: Db, workspace: string, w: SetWork, graph: tf.GraphMode
       const found: Found[] = await detectIn(w.model, graph, img);
       time.ms += performance.now() - t0;
       time.n += 1;
-      batch.push({ ...base, previewSize: Math.max(img.width, img.height), frameLuma: meanLuma(img),
-        found: found.map((f) => ({ ...f, luma: meanLuma(img, f) })) });
+      batch.push({
+        ...base,
+        previewSize: Math.max(img.width, img.height),
+        frameLuma: meanLuma(img),
+        found: found.map((f) => ({ ...f, luma: meanLuma(img, f) })),
+      });
       w.report.examined += 1;
       if (found.some((f) => f.score >= 0.5)) w.report.withFinds += 1;
     } catch (err) {
@@ -145,7 +213,14 @@ export async function detect(options: DetectOptions): Promise<DetectReport> {
   const onProgress = throttle(options.onProgress);
   const backend = await initBackend(options.backend);
   const db = await Db.openIndex(options.db);
-  const report: DetectReport = { db: db.file, backend: backend.name, modelDir: dir, runs: [], msPerPhoto: {}, seconds: 0 };
+  const report: DetectReport = {
+    db: db.file,
+    backend: backend.name,
+    modelDir: dir,
+    runs: [],
+    msPerPhoto: {},
+    seconds: 0,
+  };
   try {
     await ensureDetectionSchema(db);
     const workspace = await workspaceOf(db);
@@ -173,11 +248,19 @@ export async function detect(options: DetectOptions): Promise<DetectReport> {
 
 /** The report as lines for the terminal. */
 export function formatDetect(r: DetectReport): string {
-  const lines = r.runs.map((x) => `${x.set.padEnd(8)} ${x.model.padEnd(18)} ${x.images} images: ${x.alreadyDone} already examined, ` +
-    `${x.examined} examined (${x.withFinds} with a find at score >= 0.5), ${x.failed} failed`);
-  const ms = Object.entries(r.msPerPhoto).map(([m, v]) => `${m} ${(v as number).toFixed(0)} ms`).join(', ');
-  return [...lines, `backend ${r.backend}; per photo: ${ms || 'nothing run'}; detector files ${r.modelDir}`,
-    `${r.seconds.toFixed(1)} s`].join('\n');
+  const lines = r.runs.map(
+    (x) =>
+      `${x.set.padEnd(8)} ${x.model.padEnd(18)} ${x.images} images: ${x.alreadyDone} already examined, ` +
+      `${x.examined} examined (${x.withFinds} with a find at score >= 0.5), ${x.failed} failed`,
+  );
+  const ms = Object.entries(r.msPerPhoto)
+    .map(([m, v]) => `${m} ${(v as number).toFixed(0)} ms`)
+    .join(', ');
+  return [
+    ...lines,
+    `backend ${r.backend}; per photo: ${ms || 'nothing run'}; detector files ${r.modelDir}`,
+    `${r.seconds.toFixed(1)} s`,
+  ].join('\n');
 }
 
 export { DETECTOR_SPECS };

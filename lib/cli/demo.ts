@@ -57,7 +57,8 @@ async function demo(): Promise<void> {
     if (emb.note) console.log(`    ${emb.note}`);
     console.log('3b/7 detect people and faces (preview cache -> detections)');
     if (presentDetectors().length) {
-      const det = await detect({ db: dbFile, models: DEFAULT_DETECTORS.filter((m) => presentDetectors().includes(m)), onProgress: bar });
+      const models = DEFAULT_DETECTORS.filter((m) => presentDetectors().includes(m));
+      const det = await detect({ db: dbFile, models, onProgress: bar });
       bar.stop();
       console.log(formatDetect(det).replace(/^/gm, '    '));
     } else console.log('    skipped: no detector files in models/detect/ (install them with: flux detect --install)');

@@ -72,7 +72,20 @@ export interface Examined {
   found: Array<Omit<DetectionRow, 'set' | 'photo_id' | 'model_id' | 'preview_size'>>;
 }
 
-const COLS = ['"set"', 'photo_id', 'model_id', 'kind', 'score', 'x', 'y', 'w', 'h', 'luma', 'keypoints', 'preview_size'];
+const COLS = [
+  '"set"',
+  'photo_id',
+  'model_id',
+  'kind',
+  'score',
+  'x',
+  'y',
+  'w',
+  'h',
+  'luma',
+  'keypoints',
+  'preview_size',
+];
 const round = (v: number): number => Math.round(v * 1e5) / 1e5;
 
 /**
@@ -87,38 +100,90 @@ export async function writeExamined(db: Db, batch: readonly Examined[]): Promise
       await db.run('DELETE FROM detections WHERE "set" = ? AND photo_id = ? AND model_id = ?', key);
       await db.run('DELETE FROM detections_examined WHERE "set" = ? AND photo_id = ? AND model_id = ?', key);
     }
-    const rows = batch.flatMap((e) => e.found.map((f) => [e.set, e.photoId, e.modelId, f.kind, round(f.score), round(f.x), round(f.y),
-      round(f.w), round(f.h), f.luma === null ? null : round(f.luma), f.keypoints ? JSON.stringify(f.keypoints.map(round)) : null,
-      e.previewSize] as SqlValue[]));
+    const rows = batch.flatMap((e) =>
+      e.found.map(
+        (f) =>
+          [
+            e.set,
+            e.photoId,
+            e.modelId,
+            f.kind,
+            round(f.score),
+            round(f.x),
+            round(f.y),
+            round(f.w),
+            round(f.h),
+            f.luma === null ? null : round(f.luma),
+            f.keypoints ? JSON.stringify(f.keypoints.map(round)) : null,
+            e.previewSize,
+          ] as SqlValue[],
+      ),
+    );
     const tuple = `(${COLS.map((c) => (c === 'keypoints' ? 'CAST(? AS DOUBLE[])' : '?')).join(', ')})`;
     for (let i = 0; i < rows.length; i += 150) {
       const part = rows.slice(i, i + 150);
-      await db.run(`INSERT INTO detections (${COLS.join(', ')}) VALUES ${part.map(() => tuple).join(', ')}`, part.flat());
+      await db.run(
+        `INSERT INTO detections (${COLS.join(', ')}) VALUES ${part.map(() => tuple).join(', ')}`,
+        part.flat(),
+      );
     }
-    await db.insert('detections_examined', ['"set"', 'photo_id', 'model_id', 'preview_size', 'found', 'frame_luma', 'error'],
-      batch.map((e) => [e.set, e.photoId, e.modelId, e.previewSize, e.found.length, e.frameLuma === null ? null : round(e.frameLuma), e.error]));
+    await db.insert(
+      'detections_examined',
+      ['"set"', 'photo_id', 'model_id', 'preview_size', 'found', 'frame_luma', 'error'],
+      batch.map((e) => [
+        e.set,
+        e.photoId,
+        e.modelId,
+        e.previewSize,
+        e.found.length,
+        e.frameLuma === null ? null : round(e.frameLuma),
+        e.error,
+      ]),
+    );
   });
 }
 
 /** The ids of a set that a model has examined without error (the ones a resumed run skips). */
 export async function examinedIds(db: Db, set: DetectSet, modelId: string): Promise<Set<number>> {
-  const rows = await db.all<{ id: number }>(`SELECT photo_id AS id FROM detections_examined WHERE "set" = ? AND model_id = ? AND error IS NULL`,
-    [set, modelId]);
+  const rows = await db.all<{ id: number }>(
+    `SELECT photo_id AS id FROM detections_examined WHERE "set" = ? AND model_id = ? AND error IS NULL`,
+    [set, modelId],
+  );
   return new Set(rows.map((r) => Number(r.id)));
 }
 
 /** The stored detections of a set (all models unless one is named), in photo order. */
 export async function readDetections(db: Db, set: DetectSet, modelIds?: readonly string[]): Promise<DetectionRow[]> {
   const filter = modelIds?.length ? ` AND model_id IN (${modelIds.map(() => '?').join(', ')})` : '';
-  const rows = await db.all<DetectionRow & { keypoints: unknown }>(`SELECT "set", photo_id, model_id, kind, score, x, y, w, h, luma,
-    keypoints, preview_size FROM detections WHERE "set" = ?${filter} ORDER BY photo_id, model_id, score DESC`, [set, ...(modelIds ?? [])]);
-  return rows.map((r) => ({ ...r, photo_id: Number(r.photo_id), keypoints: Array.isArray(r.keypoints) ? (r.keypoints as number[]).map(Number) : null }));
+  const rows = await db.all<DetectionRow & { keypoints: unknown }>(
+    `SELECT "set", photo_id, model_id, kind, score, x, y, w, h, luma,
+    keypoints, preview_size FROM detections WHERE "set" = ?${filter} ORDER BY photo_id, model_id, score DESC`,
+    [set, ...(modelIds ?? [])],
+  );
+  return rows.map((r) => ({
+    ...r,
+    photo_id: Number(r.photo_id),
+    keypoints: Array.isArray(r.keypoints) ? (r.keypoints as number[]).map(Number) : null,
+  }));
 }
 
 /** The examined ledger of a set: photo id to frame luminance, per model. */
-export async function readExamined(db: Db, set: DetectSet): Promise<Array<{ photo_id: number; model_id: string; found: number;
-  frame_luma: number | null; preview_size: number | null }>> {
-  const rows = await db.all<{ photo_id: number; model_id: string; found: number; frame_luma: number | null; preview_size: number | null }>(
-    `SELECT photo_id, model_id, found, frame_luma, preview_size FROM detections_examined WHERE "set" = ? AND error IS NULL ORDER BY photo_id`, [set]);
+export async function readExamined(
+  db: Db,
+  set: DetectSet,
+): Promise<
+  Array<{ photo_id: number; model_id: string; found: number; frame_luma: number | null; preview_size: number | null }>
+> {
+  const rows = await db.all<{
+    photo_id: number;
+    model_id: string;
+    found: number;
+    frame_luma: number | null;
+    preview_size: number | null;
+  }>(
+    `SELECT photo_id, model_id, found, frame_luma, preview_size FROM detections_examined
+      WHERE "set" = ? AND error IS NULL ORDER BY photo_id`,
+    [set],
+  );
   return rows.map((r) => ({ ...r, photo_id: Number(r.photo_id), found: Number(r.found) }));
 }
