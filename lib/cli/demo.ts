@@ -7,6 +7,8 @@ import { generateSample } from '../0-sample/generate.js';
 import { dataDir, sampleSettings } from '../pipeline/workspace.js';
 import { Db, withDb } from '../db/duckdb.js';
 import { runEmbed, runIngest } from '../pipeline/stages.js';
+import { DEFAULT_DETECTORS, detect, formatDetect } from '../2-detect/detect.js';
+import { presentDetectors } from '../2-detect/models.js';
 import { formatMatch, match } from '../3-match/match.js';
 import { FluxError } from '../util/check.js';
 import { formatIngest } from './commands.js';
@@ -52,6 +54,13 @@ async function demo(): Promise<void> {
     for (const s of emb.sets) console.log(`    ${s.set.padEnd(8)} ${s.images} images: ${s.alreadyDone} already done, ${s.embedded} embedded, ${s.failed} failed`);
     console.log(`    model: ${emb.model ?? 'none (pixel descriptor only)'}${emb.modelPath ? ` (${emb.modelPath})` : ''}`);
     if (emb.note) console.log(`    ${emb.note}`);
+    console.log('3b/7 detect people and faces (preview cache -> detections)');
+    if (presentDetectors().length) {
+      const models = DEFAULT_DETECTORS.filter((m) => presentDetectors().includes(m));
+      const det = await detect({ db: dbFile, models, onProgress: bar });
+      bar.stop();
+      console.log(formatDetect(det).replace(/^/gm, '    '));
+    } else console.log('    skipped: no detector files in models/detect/ (install them with: flux detect --install)');
     console.log('4/7 match keepers to originals');
     const m = await withDb(dbFile, (d) => match(d, { onProgress: bar }), { index: true });
     bar.stop();

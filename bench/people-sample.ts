@@ -1,0 +1,122 @@
+/**
+ * Do real detectors see the sample's people? Scenes drawn as the sample draws them (its walk styles, its figures)
+ * are rendered at the sample's frame size, stored as JPEG, shrunk to the preview as ingest does, and run through
+ * each person detector. Prints, per detector and preview size, the share of figures found (a person box at the
+ * score or above overlapping the figure's known box at IoU >= 0.3, one to one) among figures taller than 0.1 of
+ * the frame (target >= 80%) and among all (target >= 50%), and the share of empty frames with a person found
+ * (target <= 2%).
+ *
+ *   npm run build && node dist/bench/people-sample.js [--frames 150] [--empty 100] [--seed 3] [--score 0.4]
+ *     [--models centernet,nanodet,movenet-multipose] [--previews 384] [--width 768 --height 512]
+ */
+import { parseArgs } from 'node:util';
+import { sampleSceneParams, sampleSessionStyle, type SceneParams } from '../lib/0-sample/render.js';
+import { findInScene } from '../lib/2-detect/figures.js';
+import { type DetectorName, loadGraph } from '../lib/2-detect/models.js';
+import { initBackend } from '../lib/5-rank/backend.js';
+import { Rng } from '../lib/util/rng.js';
+
+const { values } = parseArgs({
+  options: {
+    frames: { type: 'string', default: '150' },
+    empty: { type: 'string', default: '100' },
+    seed: { type: 'string', default: '3' },
+    score: { type: 'string', default: '0.4' },
+    models: { type: 'string', default: 'centernet,nanodet,movenet-multipose' },
+    previews: { type: 'string', default: '384' },
+    width: { type: 'string', default: '768' },
+    height: { type: 'string', default: '512' },
+  },
+});
+const [W, H] = [Number(values.width), Number(values.height)];
+const minScore = Number(values.score);
+
+/** Scenes with people (as the sample draws them, a sixth in portrait) and scenes emptied of them. */
+function scenes(seed: number, n: number, withPeople: boolean): Array<{ p: SceneParams; w: number; h: number }> {
+  const rng = new Rng(seed);
+  const out: Array<{ p: SceneParams; w: number; h: number }> = [];
+  while (out.length < n) {
+    const p = sampleSceneParams(rng, sampleSessionStyle(rng), rng.uniform(0, 120));
+    if (withPeople && !p.figures.length) continue;
+    const portrait = rng.chance(1 / 6);
+    out.push({ p: withPeople ? p : { ...p, figures: [] }, w: portrait ? H : W, h: portrait ? W : H });
+  }
+  return out;
+}
+
+const backend = await initBackend();
+const seed = Number(values.seed);
+const peopled = scenes(seed, Number(values.frames), true);
+const empty = scenes(seed + 1, Number(values.empty), false);
+const figures = peopled.reduce((s, x) => s + x.p.figures.length, 0);
+console.log(
+  `people on the sample: ${peopled.length} frames with ${figures} figures, ${empty.length} empty frames, ` +
+    `${W}x${H}, seed ${seed}, score >= ${minScore}, backend ${backend.name}`,
+);
+console.log('figures more than 40% behind a nearer figure are counted in "all" and left out of "visible"');
+console.log(
+  'detector            preview  tall: all  visible (lit, shadow)   all: all  visible   ' +
+    'empty frames with a find  extra/frame  ms/frame',
+);
+for (const name of String(values.models).split(',') as DetectorName[]) {
+  const graph = await loadGraph(name);
+  for (const size of String(values.previews).split(',').map(Number)) {
+    const t0 = performance.now();
+    const tally = {
+      tall: 0,
+      tallFound: 0,
+      tallVis: 0,
+      tallVisFound: 0,
+      lit: 0,
+      litFound: 0,
+      all: 0,
+      allFound: 0,
+      vis: 0,
+      visFound: 0,
+      extra: 0,
+      emptyHit: 0,
+    };
+    let shown = size;
+    for (const s of peopled) {
+      const r = await findInScene(name, graph, s.p, s.w, s.h, size, minScore);
+      shown = r.previewSize;
+      r.known.forEach((k, i) => {
+        const hit = r.match[i] !== -1;
+        const visible = (r.hidden[i] as number) <= 0.4;
+        tally.all++;
+        tally.allFound += Number(hit);
+        tally.vis += Number(visible);
+        tally.visFound += Number(visible && hit);
+        if (k.h > 0.1) {
+          tally.tall++;
+          tally.tallFound += Number(hit);
+          tally.tallVis += Number(visible);
+          tally.tallVisFound += Number(visible && hit);
+          if (visible && s.p.figures[i]?.lit) {
+            tally.lit++;
+            tally.litFound += Number(hit);
+          }
+        }
+      });
+      tally.extra += r.found.length - r.match.filter((m) => m !== -1).length;
+    }
+    for (const s of empty)
+      tally.emptyHit += Number((await findInScene(name, graph, s.p, s.w, s.h, size, minScore)).found.length > 0);
+    const ms = (performance.now() - t0) / (peopled.length + empty.length);
+    const pct = (a: number, b: number): string => `${((100 * a) / Math.max(1, b)).toFixed(1)}%`;
+    const litShadow = `(${pct(tally.litFound, tally.lit)}, ` +
+      `${pct(tally.tallVisFound - tally.litFound, tally.tallVis - tally.lit)})`;
+    console.log(
+      `${name.padEnd(19)} ${String(size || `full ${shown}`).padStart(7)}  ` +
+        `${pct(tally.tallFound, tally.tall).padStart(9)}  ${pct(tally.tallVisFound, tally.tallVis).padStart(7)} ` +
+        litShadow.padEnd(16) +
+        `${pct(tally.allFound, tally.all).padStart(9)}  ${pct(tally.visFound, tally.vis).padStart(7)}   ` +
+        `${pct(tally.emptyHit, empty.length).padStart(24)}  ` +
+        `${(tally.extra / peopled.length).toFixed(2).padStart(11)}  ${ms.toFixed(0).padStart(8)}`,
+    );
+    console.log(
+      `${''.padEnd(28)}(${tally.tall} tall, ${tally.tallVis} visible; ${tally.all} in all, ${tally.vis} visible)`,
+    );
+  }
+  graph.dispose();
+}

@@ -1,0 +1,266 @@
+/**
+ * `flux detect`: every photo, keeper file and inbox photo that a detector has not examined yet is read from the
+ * preview cache (384 px on the long side; see README "People" for why that size) and run through the detectors;
+ * what they find goes to `detections`, and every photo looked at, found or not, to `detections_examined`. Batches
+ * land in one transaction each, so a killed run resumes where it stopped.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { Db } from '../db/duckdb.js';
+import {
+  DETECT_SETS,
+  type DetectSet,
+  ensureDetectionSchema,
+  examinedIds,
+  type Examined,
+  writeExamined,
+} from '../db/detections.js';
+import { workspaceOf } from '../db/schema.js';
+import { initBackend, type BackendName, tf } from '../5-rank/backend.js';
+import { checkInt, FluxError } from '../util/check.js';
+import { throttle, type OnProgress } from '../util/progress.js';
+import { decodeRgb } from './image.js';
+import {
+  DETECTOR_SPECS,
+  DETECTORS,
+  type DetectorName,
+  detectorDir,
+  loadGraph,
+  modelId,
+  presentDetectors,
+} from './models.js';
+import { detectIn, type Found, type Rgb } from './run.js';
+
+/**
+ * The detectors `flux detect` runs when none are named: person boxes from centernet (the one that finds the most
+ * people, on real photos and on the sample's figures; bench/people-sample.ts) and faces. Poses
+ * (movenet-multipose) are asked for with --models.
+ */
+export const DEFAULT_DETECTORS: readonly DetectorName[] = ['centernet', 'blazeface'];
+
+export interface DetectOptions {
+  db: string;
+  /** Detectors to run; default DEFAULT_DETECTORS. */
+  models?: readonly DetectorName[];
+  sets?: readonly DetectSet[];
+  /** At most this many photos a set and model this run. */
+  limit?: number;
+  /** Folder of the detector files; default `<project>/models/detect/human-models-<version>`. */
+  modelDir?: string;
+  backend?: BackendName;
+  /** Photos written per transaction. */
+  batchSize?: number;
+  onProgress?: OnProgress;
+}
+
+export interface DetectModelReport {
+  set: DetectSet;
+  model: DetectorName;
+  modelId: string;
+  images: number;
+  alreadyDone: number;
+  examined: number;
+  /** Photos in which the model found something at a score of 0.5 or more. */
+  withFinds: number;
+  failed: number;
+}
+
+export interface DetectReport {
+  db: string;
+  backend: BackendName;
+  modelDir: string;
+  runs: DetectModelReport[];
+  msPerPhoto: Partial<Record<DetectorName, number>>;
+  seconds: number;
+}
+
+/** Mean luminance (Rec. 601, 0..1) of the frame, or of a box given in fractions of it. */
+export function meanLuma(img: Rgb, box?: { x: number; y: number; w: number; h: number }): number {
+  const x0 = box ? Math.max(0, Math.floor(box.x * img.width)) : 0;
+  const y0 = box ? Math.max(0, Math.floor(box.y * img.height)) : 0;
+  const x1 = box ? Math.min(img.width, Math.max(x0 + 1, Math.ceil((box.x + box.w) * img.width))) : img.width;
+  const y1 = box ? Math.min(img.height, Math.max(y0 + 1, Math.ceil((box.y + box.h) * img.height))) : img.height;
+  let sum = 0;
+  for (let y = y0; y < y1; y++) {
+    for (let x = x0; x < x1; x++) {
+      const i = (y * img.width + x) * 3;
+      sum +=
+        0.299 * (img.data[i] as number) + 0.587 * (img.data[i + 1] as number) + 0.114 * (img.data[i + 2] as number);
+    }
+  }
+  return sum / Math.max(1, (x1 - x0) * (y1 - y0)) / 255;
+}
+
+function checkModels(models: readonly DetectorName[], dir: string): void {
+  for (const m of models)
+    if (!DETECTORS.includes(m))
+      throw new FluxError(`--models: expected some of ${DETECTORS.join(', ')}, received "${m}"`);
+  const present = presentDetectors(dir);
+  const missing = models.filter((m) => !present.includes(m));
+  if (missing.length) {
+    throw new FluxError(
+      `detector files missing in ${dir} (${missing.join(', ')}); ` +
+        'install them from the npm registry with: flux detect --install',
+    );
+  }
+}
+
+interface SetWork {
+  set: DetectSet;
+  model: DetectorName;
+  todo: Array<{ id: number; preview: string }>;
+  report: DetectModelReport;
+}
+
+async function plan(
+  db: Db,
+  sets: readonly DetectSet[],
+  models: readonly DetectorName[],
+  limit: number,
+): Promise<SetWork[]> {
+  const work: SetWork[] = [];
+  for (const set of sets) {
+    const { table, id } = DETECT_SETS[set];
+    const items = await db.all<{ id: number; preview: string }>(
+      `SELECT ${id} AS id, preview FROM ${table} WHERE preview IS NOT NULL ORDER BY 1`,
+    );
+    for (const model of models) {
+      const done = await examinedIds(db, set, modelId(model));
+      const todo = items
+        .filter((it) => !done.has(Number(it.id)))
+        .slice(0, limit)
+        .map((it) => ({ id: Number(it.id), preview: it.preview }));
+      work.push({
+        set,
+        model,
+        todo,
+        report: {
+          set,
+          model,
+          modelId: modelId(model),
+          images: items.length,
+          alreadyDone: items.length - items.filter((it) => !done.has(Number(it.id))).length,
+          examined: 0,
+          withFinds: 0,
+          failed: 0,
+        },
+      });
+    }
+  }
+  return work;
+}
+
+/** Runs one model over the photos of one set that it has not examined yet. */
+async function runSet(
+  db: Db,
+  workspace: string,
+  w: SetWork,
+  graph: tf.GraphModel,
+  batchSize: number,
+  onProgress: OnProgress,
+  time: { ms: number; n: number },
+): Promise<void> {
+  let batch: Examined[] = [];
+  const stage = `detect ${w.set} (${w.model})`;
+  onProgress({ stage, done: 0, total: w.todo.length });
+  for (const [i, item] of w.todo.entries()) {
+    const base: Examined = {
+      set: w.set,
+      photoId: item.id,
+      modelId: w.report.modelId,
+      previewSize: null,
+      frameLuma: null,
+      error: null,
+      found: [],
+    };
+    const file = join(workspace, item.preview);
+    try {
+      if (!existsSync(file)) throw new Error(`preview ${item.preview} is not in the workspace (run flux ingest again)`);
+      const img = await decodeRgb(file);
+      const t0 = performance.now();
+      const found: Found[] = await detectIn(w.model, graph, img);
+      time.ms += performance.now() - t0;
+      time.n += 1;
+      batch.push({
+        ...base,
+        previewSize: Math.max(img.width, img.height),
+        frameLuma: meanLuma(img),
+        found: found.map((f) => ({ ...f, luma: meanLuma(img, f) })),
+      });
+      w.report.examined += 1;
+      if (found.some((f) => f.score >= 0.5)) w.report.withFinds += 1;
+    } catch (err) {
+      batch.push({ ...base, error: (err as Error).message.split('\n')[0] ?? 'unreadable' });
+      w.report.failed += 1;
+    }
+    if (batch.length >= batchSize) {
+      await writeExamined(db, batch);
+      batch = [];
+    }
+    onProgress({ stage, done: i + 1, total: w.todo.length });
+  }
+  await writeExamined(db, batch);
+}
+
+/** Runs the detectors over what they have not examined yet. */
+export async function detect(options: DetectOptions): Promise<DetectReport> {
+  const t0 = performance.now();
+  const models = options.models ?? DEFAULT_DETECTORS;
+  const dir = options.modelDir ?? detectorDir();
+  checkModels(models, dir);
+  const limit = options.limit === undefined ? Infinity : checkInt('--limit', options.limit, 1, Number.MAX_SAFE_INTEGER);
+  const batchSize = checkInt('--batch-size', options.batchSize ?? 64, 1, 100_000);
+  const onProgress = throttle(options.onProgress);
+  const backend = await initBackend(options.backend);
+  const db = await Db.openIndex(options.db);
+  const report: DetectReport = {
+    db: db.file,
+    backend: backend.name,
+    modelDir: dir,
+    runs: [],
+    msPerPhoto: {},
+    seconds: 0,
+  };
+  try {
+    await ensureDetectionSchema(db);
+    const workspace = await workspaceOf(db);
+    const work = await plan(db, options.sets ?? (Object.keys(DETECT_SETS) as DetectSet[]), models, limit);
+    for (const model of models) {
+      const mine = work.filter((w) => w.model === model);
+      const time = { ms: 0, n: 0 };
+      if (mine.some((w) => w.todo.length)) {
+        const graph = await loadGraph(model, dir);
+        try {
+          for (const w of mine) await runSet(db, workspace, w, graph, batchSize, onProgress, time);
+        } finally {
+          graph.dispose();
+        }
+      }
+      if (time.n) report.msPerPhoto[model] = time.ms / time.n;
+      report.runs.push(...mine.map((w) => w.report));
+    }
+  } finally {
+    db.close();
+  }
+  report.seconds = (performance.now() - t0) / 1000;
+  return report;
+}
+
+/** The report as lines for the terminal. */
+export function formatDetect(r: DetectReport): string {
+  const lines = r.runs.map(
+    (x) =>
+      `${x.set.padEnd(8)} ${x.model.padEnd(18)} ${x.images} images: ${x.alreadyDone} already examined, ` +
+      `${x.examined} examined (${x.withFinds} with a find at score >= 0.5), ${x.failed} failed`,
+  );
+  const ms = Object.entries(r.msPerPhoto)
+    .map(([m, v]) => `${m} ${(v as number).toFixed(0)} ms`)
+    .join(', ');
+  return [
+    ...lines,
+    `backend ${r.backend}; per photo: ${ms || 'nothing run'}; detector files ${r.modelDir}`,
+    `${r.seconds.toFixed(1)} s`,
+  ].join('\n');
+}
+
+export { DETECTOR_SPECS };

@@ -1,0 +1,155 @@
+/**
+ * The `people` feature set: what the detectors found in a photo, as numbers a ranker can weigh. Built from the
+ * tables `detections` and `detections_examined` only; a photo the person model has not examined gets NaN in every
+ * column (imputed at standardisation like any missing value), a photo examined with nobody in it gets the values
+ * of an empty frame.
+ */
+import type { Db } from '../db/duckdb.js';
+import { DETECT_SETS, type DetectionRow, type DetectSet, readDetections, readExamined } from '../db/detections.js';
+
+/** The columns, in order. Heights, widths and distances are fractions of the frame. */
+export const PEOPLE_NAMES = [
+  'people_count', // persons found at the score or above
+  'people_small', // of them, shorter than 0.15 of the frame (far)
+  'people_medium', // 0.15 to 0.4
+  'people_large', // 0.4 and taller (near)
+  'people_max_height', // the largest person's height (0 for none)
+  'people_thirds_x', // the largest person's centre to the nearer vertical thirds line (1/3 for none)
+  'people_thirds_y', // the largest person's head (top tenth of the box) to the nearer horizontal thirds line
+  'people_layers', // size classes present (0..3): people at several depths
+  'people_depth_ratio', // log2 of the largest over the smallest person's height (0 for fewer than two)
+  'people_area', // the persons' boxes' area, summed (overlaps counted twice)
+  'people_light', // luminance on the largest person less the frame's (0 for none): lit figures are positive
+  'people_light_max', // the highest such difference over all persons
+  'people_stride', // the widest ankle spread over leg length among posed persons (0 without a pose model)
+  'face_count', // faces found at the face score or above
+  'face_max_height', // the largest face's height
+] as const;
+export type PeopleName = (typeof PEOPLE_NAMES)[number];
+
+export interface PeopleOptions {
+  /** The model whose person boxes count; default the first of `PERSON_MODEL_ORDER` that examined any photo. */
+  personModel?: string;
+  /** Persons below this score are ignored (0.3 is where the sample's figures are found and empty frames are not). */
+  minScore?: number;
+  /** Faces below this score are ignored. */
+  minFaceScore?: number;
+}
+
+/** Person models by preference when none is named (the detection stage's default first). */
+export const PERSON_MODEL_ORDER = ['centernet', 'movenet-multipose', 'nanodet'];
+
+const DEFAULT_SCORE = 0.3;
+const DEFAULT_FACE_SCORE = 0.5;
+
+type Det = Pick<DetectionRow, 'score' | 'x' | 'y' | 'w' | 'h' | 'luma' | 'keypoints'>;
+
+const thirds = (v: number): number => Math.min(Math.abs(v - 1 / 3), Math.abs(v - 2 / 3));
+
+/** Widest ankle spread over hip-to-ankle length among persons whose hips and ankles the pose model is sure of. */
+function stride(persons: readonly Det[]): number {
+  let best = 0;
+  for (const p of persons) {
+    const k = p.keypoints;
+    if (!k || k.length < 51) continue;
+    const at = (i: number): [number, number, number] => [
+      k[3 * i] as number,
+      k[3 * i + 1] as number,
+      k[3 * i + 2] as number,
+    ];
+    const [lh, rh, la, ra] = [at(11), at(12), at(15), at(16)];
+    if (Math.min(lh[2], rh[2], la[2], ra[2]) < 0.3) continue;
+    const leg = (la[1] + ra[1] - (lh[1] + rh[1])) / 2;
+    if (leg > 0) best = Math.max(best, Math.abs(la[0] - ra[0]) / leg);
+  }
+  return best;
+}
+
+/** One photo's row (see PEOPLE_NAMES) from its persons and faces above the scores, and its frame's luminance. */
+export function peopleRow(persons: readonly Det[], faces: readonly Det[], frameLuma: number | null): number[] {
+  const heights = persons.map((p) => p.h);
+  const largest = persons.reduce<Det | null>((a, p) => (a === null || p.h > a.h ? p : a), null);
+  const small = heights.filter((h) => h < 0.15).length;
+  const large = heights.filter((h) => h >= 0.4).length;
+  const medium = heights.length - small - large;
+  const lightOf = (p: Det): number => (p.luma !== null && frameLuma !== null ? p.luma - frameLuma : 0);
+  return [
+    persons.length,
+    small,
+    medium,
+    large,
+    largest?.h ?? 0,
+    largest ? thirds(largest.x + largest.w / 2) : 1 / 3,
+    largest ? thirds(largest.y + largest.h * 0.05) : 1 / 3,
+    [small, medium, large].filter((n) => n > 0).length,
+    persons.length >= 2 ? Math.log2(Math.max(...heights) / Math.max(1e-3, Math.min(...heights))) : 0,
+    persons.reduce((s, p) => s + p.w * p.h, 0),
+    largest ? lightOf(largest) : 0,
+    persons.length ? Math.max(...persons.map(lightOf)) : 0,
+    stride(persons),
+    faces.length,
+    faces.reduce((m, f) => Math.max(m, f.h), 0),
+  ];
+}
+
+/** The people rows of a set. */
+export interface PeopleRows {
+  ids: number[];
+  names: string[];
+  /** Row-major, `names.length` wide. */
+  x: Float32Array;
+  /** The models the rows come from (recorded with a ranker trained on them). */
+  personModel: string | null;
+  faceModel: string | null;
+  /** Rows of photos the person model has not examined (all NaN). */
+  notExamined: number;
+}
+
+/** The `people` feature set of every photo of a set, in id order. */
+export async function peopleFeatures(db: Db, set: DetectSet, options: PeopleOptions = {}): Promise<PeopleRows> {
+  const { table, id } = DETECT_SETS[set];
+  const ids = (await db.all<{ id: number }>(`SELECT ${id} AS id FROM ${table} ORDER BY 1`)).map((r) => Number(r.id));
+  const ledger = await readExamined(db, set);
+  const examinedBy = (prefix: string): typeof ledger => ledger.filter((l) => l.model_id.startsWith(`${prefix}@`));
+  const personModel =
+    options.personModel ??
+    PERSON_MODEL_ORDER.map((m) => examinedBy(m)[0]?.model_id).find((m) => m !== undefined) ??
+    null;
+  const faceModel = examinedBy('blazeface')[0]?.model_id ?? null;
+  const seen = new Map(ledger.filter((l) => l.model_id === personModel).map((l) => [l.photo_id, l.frame_luma]));
+  const faceSeen = new Set(ledger.filter((l) => l.model_id === faceModel).map((l) => l.photo_id));
+  // poses come from the pose model when it ran, whichever model gives the boxes
+  const poseModel = examinedBy('movenet-multipose')[0]?.model_id ?? null;
+  const rows = await readDetections(
+    db,
+    set,
+    [personModel, faceModel, poseModel].filter((m): m is string => m !== null),
+  );
+  const minScore = options.minScore ?? DEFAULT_SCORE;
+  const minFace = options.minFaceScore ?? DEFAULT_FACE_SCORE;
+  const byPhoto = new Map<number, { persons: Det[]; faces: Det[]; poses: Det[] }>();
+  for (const r of rows) {
+    const entry = byPhoto.get(r.photo_id) ?? { persons: [], faces: [], poses: [] };
+    byPhoto.set(r.photo_id, entry);
+    if (r.model_id === personModel && r.kind === 'person' && r.score >= minScore) entry.persons.push(r);
+    if (r.model_id === faceModel && r.kind === 'face' && r.score >= minFace) entry.faces.push(r);
+    if (r.model_id === poseModel && r.model_id !== personModel && r.keypoints && r.score >= minScore)
+      entry.poses.push(r);
+  }
+  const dim = PEOPLE_NAMES.length;
+  const x = new Float32Array(ids.length * dim).fill(NaN);
+  let notExamined = 0;
+  ids.forEach((pid, i) => {
+    if (!seen.has(pid)) {
+      notExamined++;
+      return;
+    }
+    const found = byPhoto.get(pid) ?? { persons: [], faces: [], poses: [] };
+    const row = peopleRow(found.persons, found.faces, seen.get(pid) ?? null);
+    if (found.poses.length) row[PEOPLE_NAMES.indexOf('people_stride')] = stride(found.poses);
+    // faces from a photo the face model has not examined are unknown, not zero
+    if (!faceSeen.has(pid)) row.splice(dim - 2, 2, NaN, NaN);
+    x.set(row, i * dim);
+  });
+  return { ids, names: [...PEOPLE_NAMES], x, personModel, faceModel, notExamined };
+}
