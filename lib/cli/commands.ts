@@ -342,7 +342,8 @@ export const COMMANDS: Record<string, Command> = {
     summary: 'train and compare the keeper rankers (pairwise, contrastive, baselines); keep, calibrate and save the ' +
       'best',
     usage: [
-      'flux train --db FILE [--arch compare|pairwise|contrastive|contrastive-multi|logistic|metadata] [--features SET]',
+      'flux train --db FILE [--arch compare|pairwise|contrastive|contrastive-multi|logistic|pca-logistic|metadata]',
+      '           [--features SET]',
       '           [--model EMBEDDING_ID] [--models-dir DIR] [--seed 7] [--epochs N] [--near-rate 0.5] [--near-weight 2]',
       '           [--target-precision 0.8 | --budget 0.05] [--backend tensorflow-gpu|tensorflow|wasm|cpu] [--resamples 200]',
       '           [--selection auto|validation|cv] [--folds 5] [--repeats 1] [--all-walks auto|yes|no]',
