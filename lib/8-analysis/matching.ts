@@ -2,8 +2,6 @@
  * What matching found, for the matching notebook and the report: counts per method and status, clock offsets,
  * the review queue with thumbnails, and the two similarity distributions the thresholds came from.
  */
-import { readFileSync, existsSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Db } from '../db/duckdb.js';
 import { workspaceOf } from '../2-embed/embed.js';
 import { escapeHtml, previewDataUri, svgBars } from '../util/html.js';
