@@ -125,3 +125,14 @@ export async function votedAtLeast(db: Db, frequency: number): Promise<number[] 
   ]);
   return rows.map((r) => Number(r.photo_id));
 }
+
+/** Brings one excluded photo back into the curator's runs. */
+export async function removeExclusion(db: Db, photoId: number): Promise<void> {
+  await db.run('DELETE FROM curator_exclusions WHERE photo_id = ?', [photoId]);
+}
+
+/** Marks or unmarks one photo as a favourite. */
+export async function setFavourite(db: Db, photoId: number, on: boolean): Promise<void> {
+  if (on) await db.run('INSERT OR IGNORE INTO favourites (photo_id) VALUES (?)', [photoId]);
+  else await db.run('DELETE FROM favourites WHERE photo_id = ?', [photoId]);
+}

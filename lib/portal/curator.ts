@@ -4,6 +4,7 @@
  * Monte Carlo stability (`curateVectors`, saved as `flux curate` saves it), and an export as `flux curate --export`
  * makes, into a folder of the workspace (a request never names a path).
  */
+import { removeExclusion, setFavourite } from '../db/curator.js';
 import { join } from 'node:path';
 import type { Db } from '../db/duckdb.js';
 import { keeperMotifs, type MotifMap } from '../8-analysis/motifs.js';
@@ -74,9 +75,8 @@ export async function markPhoto(db: Db, photoId: number, mark: 'excluded' | 'fav
   const known = await db.value('SELECT photo_id FROM photos WHERE photo_id = ?', [photoId]);
   if (known === null) throw new FluxError(`photo_id: no photo ${photoId} in this database`);
   if (mark === 'excluded' && on) await exclude(db, [photoId], 'portal');
-  else if (mark === 'excluded') await db.run('DELETE FROM curator_exclusions WHERE photo_id = ?', [photoId]);
-  else if (on) await db.run('INSERT OR IGNORE INTO favourites (photo_id) VALUES (?)', [photoId]);
-  else await db.run('DELETE FROM favourites WHERE photo_id = ?', [photoId]);
+  else if (mark === 'excluded') await removeExclusion(db, photoId);
+  else await setFavourite(db, photoId, on);
 }
 
 export interface RunRequest {

@@ -5,6 +5,7 @@
  * (`meta` key `surface_threshold`) and to `<workspace>/calibration/surface-threshold.json`, where `flux score` can
  * read it (`readSurfaceCalibration` in lib/db/decisions.ts).
  */
+import { setMeta } from '../db/corpus.js';
 import { join } from 'node:path';
 import type { Db } from '../db/duckdb.js';
 import { chooseThreshold, tradeoff, type TradeoffPoint } from '../5-rank/calibrate.js';
@@ -94,7 +95,7 @@ export async function writeSurfaceCalibration(
   calibration: SurfaceCalibration,
 ): Promise<string> {
   const text = JSON.stringify(calibration, null, 2);
-  await db.run('INSERT OR REPLACE INTO meta VALUES (?, ?)', [SURFACE_THRESHOLD_KEY, text]);
+  await setMeta(db, SURFACE_THRESHOLD_KEY, text);
   const file = join(workspace, 'calibration', 'surface-threshold.json');
   writeFileAtomic(file, `${text}\n`);
   return file;
