@@ -5,6 +5,15 @@
  */
 import { Db } from './duckdb.js';
 import { ensureSchema } from './schema.js';
+import { ensureMatchSchema } from './matching.js';
+import { ensureDatasetSchema } from './dataset.js';
+import { ensureCuratorSchema } from './curator.js';
+import { ensureDecisionSchema } from './decisions.js';
+import { ensureDetectionSchema } from './detections.js';
+
+/** The groups whose tables their stage makes on first use, after the ones every database has from ingest. */
+const STAGE_GROUPS = [ensureMatchSchema, ensureDatasetSchema, ensureCuratorSchema, ensureDecisionSchema,
+  ensureDetectionSchema];
 
 interface CatalogColumn {
   table_name: string;
@@ -36,6 +45,7 @@ export async function schemaMarkdown(): Promise<string> {
   const db = await Db.open(':memory:');
   try {
     await ensureSchema(db);
+    for (const ensure of STAGE_GROUPS) await ensure(db);
     const tables = await db.all<{ name: string; comment: string | null }>(`SELECT table_name AS name, comment
       FROM duckdb_tables() WHERE schema_name = 'main' AND NOT temporary ORDER BY table_name`);
     const views = await db.all<{ name: string; comment: string | null }>(`SELECT view_name AS name, comment
@@ -50,8 +60,10 @@ export async function schemaMarkdown(): Promise<string> {
       '# The workbench database',
       '',
       'Generated from the code by `npm run schema-doc` (lib/db/doc.ts): the tables and views `ensureSchema` makes in a',
-      'fresh database, with the notes each table group in lib/db/ writes as comments. Later stages add columns to',
-      'some tables (matching, scores); the test `schema.test` fails when this file is out of date.',
+      'fresh database and those the matching, dataset, curator, review-decision and detection groups make on first',
+      'use, with the notes each table group in lib/db/ writes as comments. `ranker_comparison` and `inbox_scores`',
+      '(lib/db/models.ts) are written whole by flux train and flux score, and scoring adds its columns to `photos`;',
+      'the test `schema.unit.test` fails when this file is out of date.',
       '',
       `## Tables (${tables.length})`,
       '',
