@@ -175,16 +175,25 @@ function noteOf(resolved: unknown, model: string | undefined): string | null {
       'Fetch a model with: flux models fetch clip-vit-b32 (needs internet), then run flux embed again.';
 }
 
+/** The embed options checked (each bad one named), before any work. */
+export function embedSettings(options: EmbedOptions): {
+  batchSize: number; partSize: number; viewCount: number; workers: number;
+} {
+  return {
+    batchSize: checkInt('--batch-size', options.batchSize ?? 16, 1, 1024),
+    partSize: checkInt('--part-size', options.partSize ?? 1024, 1, 1_000_000),
+    viewCount: checkInt('--views', options.views ?? 0, 0, 32),
+    workers: checkInt('decodeWorkers', options.decodeWorkers ?? availableParallelism(), 1, 64),
+  };
+}
+
 /**
  * Embeds what has no vector yet, in an open database (which stays open: the caller closes it). Stages below the
  * pipeline take their settings as options: the number of decoding workers comes from the caller.
  */
 export async function embed(db: Db, options: EmbedOptions = {}): Promise<EmbedReport> {
   const t0 = performance.now();
-  const batchSize = checkInt('--batch-size', options.batchSize ?? 16, 1, 1024);
-  const partSize = checkInt('--part-size', options.partSize ?? 1024, 1, 1_000_000);
-  const viewCount = checkInt('--views', options.views ?? 0, 0, 32);
-  const workers = checkInt('decodeWorkers', options.decodeWorkers ?? availableParallelism(), 1, 64);
+  const { batchSize, partSize, viewCount, workers } = embedSettings(options);
   const resolved = resolveModel(options.model);
   const onProgress = throttle(options.onProgress);
   let model: InferenceWorker | null = null;

@@ -9,7 +9,7 @@ import {
   ingest, ingestMetadata, ingestRoots, type IngestOptions, type IngestReport, type MetadataIngestOptions,
   type MetadataIngestReport,
 } from '../1-ingest/ingest.js';
-import { embed, type EmbedOptions, type EmbedReport } from '../2-embed/embed.js';
+import { embed, embedSettings, type EmbedOptions, type EmbedReport } from '../2-embed/embed.js';
 import { match } from '../3-match/match.js';
 import type { MatchOptions, MatchReport } from '../3-match/types.js';
 import { checkProvider, type ProviderChoice } from '../onnx/runtime.js';
@@ -57,6 +57,7 @@ export async function runEmbed(options: EmbedOptions & { db: string }): Promise<
   const settings = {
     decodeWorkers: options.decodeWorkers ?? decodeWorkers(), provider: options.provider ?? onnxProvider(),
   };
+  embedSettings({ ...options, ...settings }); // bad options are named before the database is opened
   return withDb(options.db, (db) => embed(db, { ...options, ...settings }), { index: true });
 }
 
