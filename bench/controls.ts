@@ -59,8 +59,10 @@ function archive(taste: Taste, keepers: number, seed: number): { ds: Dataset; or
   const n = Math.round(keepers / RATE);
   const walks = Math.ceil(n / FRAMES);
   const dim = VEC + DESCRIPTOR_NAMES.length + CONTEXT_NAMES.length;
-  const loading = Float64Array.from({ length: VEC * FACTORS }, () => rng.normal() / Math.sqrt(FACTORS) * 3);
-  const centres = Array.from({ length: 4 }, () => Array.from({ length: FACTORS }, (_, j) => (j < 4 ? 1.6 * rng.normal() : 0)));
+  const loading = Float64Array.from({ length: VEC * FACTORS }, () => (rng.normal() / Math.sqrt(FACTORS)) * 3);
+  const centres = Array.from({ length: 4 }, () =>
+    Array.from({ length: FACTORS }, (_, j) => (j < 4 ? 1.6 * rng.normal() : 0)),
+  );
   const x = new Float32Array(n * dim);
   const t = new Float64Array(n);
   const session = new Int32Array(n);
@@ -84,9 +86,21 @@ function archive(taste: Taste, keepers: number, seed: number): { ds: Dataset; or
   const y = Uint8Array.from(noisy, (v) => (v >= cut ? 1 : 0));
   const names = [...Array.from({ length: VEC }, (_, j) => `v${j}`), ...DESCRIPTOR_NAMES, ...CONTEXT_NAMES];
   const ds: Dataset = {
-    featureSet: 'vector+descriptor+context', modelId: 'synthetic', ids: Array.from({ length: n }, (_, i) => i),
-    views: new Array<number>(n).fill(0), dim, names, x, scheme: 'session', y, split: new Array(n).fill('train'),
-    session, sessions: Array.from({ length: walks }, (_, w) => `w${w}`), missingVector: 0, splitSeed: seed, splitNote: null,
+    featureSet: 'vector+descriptor+context',
+    modelId: 'synthetic',
+    ids: Array.from({ length: n }, (_, i) => i),
+    views: new Array<number>(n).fill(0),
+    dim,
+    names,
+    x,
+    scheme: 'session',
+    y,
+    split: new Array(n).fill('train'),
+    session,
+    sessions: Array.from({ length: walks }, (_, w) => `w${w}`),
+    missingVector: 0,
+    splitSeed: seed,
+    splitNote: null,
   };
   return { ds, oracle: averagePrecision(t, y) };
 }
@@ -104,16 +118,28 @@ for (const keepers of values.keepers.split(',').map(Number)) {
     const seconds = (performance.now() - t0) / 1000;
     if (!e) continue;
     const family = e.chosen.arch;
-    const verdict = e.decision === 'superior' ? (RIGHT[taste].includes(family) ? 'right' : 'WRONG')
-      : RIGHT[taste].some((a) => a === 'pca-logistic') ? 'right (baseline)' : 'undecided, not wrong';
-    console.log(`\n## ${taste}, ${keepers} keepers (${ds.ids.length} rows, ${ds.sessions.length} walks; ` +
-      `the planted taste itself ranks at AP ${oracle.toFixed(3)}), ${seconds.toFixed(0)} s\n${ruleText(e)}`);
+    const verdict =
+      e.decision === 'superior'
+        ? RIGHT[taste].includes(family)
+          ? 'right'
+          : 'WRONG'
+        : RIGHT[taste].some((a) => a === 'pca-logistic')
+          ? 'right (baseline)'
+          : 'undecided, not wrong';
+    console.log(
+      `\n## ${taste}, ${keepers} keepers (${ds.ids.length} rows, ${ds.sessions.length} walks; ` +
+        `the planted taste itself ranks at AP ${oracle.toFixed(3)}), ${seconds.toFixed(0)} s\n${ruleText(e)}`,
+    );
     const best = [...e.contenders].sort((a, b) => b.diff.value - a.diff.value)[0];
-    rows.push(`| ${taste} | ${keepers} | ${oracle.toFixed(3)} | ${e.baseline.ap.toFixed(3)} | ` +
-      `${best ? `${best.arch} ${best.diff.value >= 0 ? '+' : ''}${best.diff.value.toFixed(3)} [${best.diff.lo.toFixed(3)}, ${best.diff.hi.toFixed(3)}]` : ''} | ` +
-      `${e.decision}: ${e.chosen.arch} | ${verdict} | ${seconds.toFixed(0)} |`);
+    rows.push(
+      `| ${taste} | ${keepers} | ${oracle.toFixed(3)} | ${e.baseline.ap.toFixed(3)} | ` +
+        `${best ? `${best.arch} ${best.diff.value >= 0 ? '+' : ''}${best.diff.value.toFixed(3)} [${best.diff.lo.toFixed(3)}, ${best.diff.hi.toFixed(3)}]` : ''} | ` +
+        `${e.decision}: ${e.chosen.arch} | ${verdict} | ${seconds.toFixed(0)} |`,
+    );
   }
 }
-console.log('\n| planted taste | keepers | oracle AP | baseline AP | best contender - baseline [interval] | decision | right family? | seconds |');
+console.log(
+  '\n| planted taste | keepers | oracle AP | baseline AP | best contender - baseline [interval] | decision | right family? | seconds |',
+);
 console.log('|---|---|---|---|---|---|---|---|');
 for (const r of rows) console.log(r);

@@ -14,7 +14,8 @@
  * Rows are the photos' original views (no augmented views), so every variant sees the same rows.
  *
  *   npm run demo   # makes data/flux.duckdb from data/sample
- *   npm run build && node dist/bench/feature-headroom.js [DB] [--sample data/sample] [--folds 10] [--features vector+descriptor+context]
+ *   npm run build && node dist/bench/feature-headroom.js [DB] [--sample data/sample] [--folds 10] \
+ *     [--features vector+descriptor+context]
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -23,7 +24,14 @@ import { Matrix, solve } from 'ml-matrix';
 import { Db } from '../lib/db/duckdb.js';
 import { workspaceOf } from '../lib/2-embed/embed.js';
 import { initBackend } from '../lib/5-rank/backend.js';
-import { FEATURE_SETS, fitStandardizer, loadDataset, standardize, subsetRows, type Dataset } from '../lib/4-dataset/rows.js';
+import {
+  FEATURE_SETS,
+  fitStandardizer,
+  loadDataset,
+  standardize,
+  subsetRows,
+  type Dataset,
+} from '../lib/4-dataset/rows.js';
 import { averagePrecision, pairedApDifference, rocAuc } from '../lib/5-rank/metrics.js';
 import type { Arch } from '../lib/5-rank/scorers.js';
 import { alignedOutOfFold } from '../lib/5-rank/folds.js';
@@ -35,7 +43,12 @@ import { checkDir } from '../lib/util/fsutil.js';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
-  options: { sample: { type: 'string', default: 'data/sample' }, folds: { type: 'string', default: '10' }, features: { type: 'string', default: 'vector+descriptor+context' }, model: { type: 'string', default: 'mobilenetv2-int8' } },
+  options: {
+    sample: { type: 'string', default: 'data/sample' },
+    folds: { type: 'string', default: '10' },
+    features: { type: 'string', default: 'vector+descriptor+context' },
+    model: { type: 'string', default: 'mobilenetv2-int8' },
+  },
 });
 const dbFile = positionals[0] ?? 'data/flux.duckdb';
 const SEED = 7;
@@ -47,7 +60,10 @@ const featureSet = await orExit('feature-headroom', () => checkChoice('--feature
 // ---- the scenes behind the archive
 const truth = await orExit('feature-headroom', () => {
   const file = join(checkDir('--sample', values.sample), 'truth.json');
-  if (!existsSync(file)) throw new FluxError(`--sample: no truth.json in ${resolve(values.sample as string)}; point it at a folder written by flux sample`);
+  if (!existsSync(file))
+    throw new FluxError(
+      `--sample: no truth.json in ${resolve(values.sample as string)}; point it at a folder written by flux sample`,
+    );
   return JSON.parse(readFileSync(file, 'utf8')) as SampleTruth;
 });
 const plan = planSample(truth.config);
@@ -60,18 +76,34 @@ await initBackend();
 const { ds, frames } = await orExit('feature-headroom', async () => {
   const db = await Db.openIndex(dbFile);
   try {
-    const paths = new Map((await db.all<{ id: number; path: string }>('SELECT photo_id AS id, path FROM photos')).map((r) => [r.id, r.path]));
-    const all = await loadDataset(db, await workspaceOf(db), { featureSet, modelId: values.model as string, scheme: 'session', seed: SEED });
+    const paths = new Map(
+      (await db.all<{ id: number; path: string }>('SELECT photo_id AS id, path FROM photos')).map((r) => [
+        r.id,
+        r.path,
+      ]),
+    );
+    const all = await loadDataset(db, await workspaceOf(db), {
+      featureSet,
+      modelId: values.model as string,
+      scheme: 'session',
+      seed: SEED,
+    });
     const keep = all.views.flatMap((v, i) => (v === 0 ? [i] : []));
     const originals: Dataset = {
-      ...all, ...subsetRows(all, keep), y: Uint8Array.from(keep, (i) => all.y[i] as number), split: keep.map((i) => all.split[i]) as Dataset['split'],
+      ...all,
+      ...subsetRows(all, keep),
+      y: Uint8Array.from(keep, (i) => all.y[i] as number),
+      split: keep.map((i) => all.split[i]) as Dataset['split'],
       session: Int32Array.from(keep, (i) => all.session[i] as number),
     };
     return {
       ds: originals,
       frames: originals.ids.map((id) => {
         const f = byPath.get(paths.get(id) as string);
-        if (!f) throw new FluxError(`photo ${paths.get(id)} is not in the sample planned from ${resolve(values.sample as string, 'truth.json')}: was ${dbFile} made from that sample?`);
+        if (!f)
+          throw new FluxError(
+            `photo ${paths.get(id)} is not in the sample planned from ${resolve(values.sample as string, 'truth.json')}: was ${dbFile} made from that sample?`,
+          );
         return f;
       }),
     };
@@ -81,17 +113,24 @@ const { ds, frames } = await orExit('feature-headroom', async () => {
 });
 const y = Array.from(ds.y);
 const keepers = y.filter(Boolean).length;
-console.log(`feature headroom on ${dbFile}: ${ds.ids.length} photos, ${keepers} keepers, ${ds.sessions.length} walks; features ${ds.featureSet} (${ds.dim} columns), ${values.model}\n`);
+console.log(
+  `feature headroom on ${dbFile}: ${ds.ids.length} photos, ${keepers} keepers, ${ds.sessions.length} walks; features ${ds.featureSet} (${ds.dim} columns), ${values.model}\n`,
+);
 
 // ---- 1. labels
 const taste = frames.map((f) => f.taste);
 const withLuck = frames.map((f, i) => (taste[i] as number) + 0.5 * (richness.get(f.session) ?? 0));
 console.log('1. what the labels allow (AP over all photos)');
-console.log(`   chance ${(keepers / y.length).toFixed(3)}; the hidden taste ${averagePrecision(taste, y).toFixed(3)}; the hidden taste plus each walk's luck ${averagePrecision(withLuck, y).toFixed(3)} (the rest is per-frame noise)\n`);
+console.log(
+  `   chance ${(keepers / y.length).toFixed(3)}; the hidden taste ${averagePrecision(taste, y).toFixed(3)}; the hidden taste plus each walk's luck ${averagePrecision(withLuck, y).toFixed(3)} (the rest is per-frame noise)\n`,
+);
 
 // ---- 2. how much of each taste term the features carry (ridge, 5 session folds, one solve per fold for all terms)
 const terms = frames.map((f) => tasteTerms(f.params));
-const targets: Array<[string, number[]]> = [...TASTE_TERMS.map((t): [string, number[]] => [t, terms.map((v) => v[t])]), ['taste (sum)', taste]];
+const targets: Array<[string, number[]]> = [
+  ...TASTE_TERMS.map((t): [string, number[]] => [t, terms.map((v) => v[t])]),
+  ['taste (sum)', taste],
+];
 const n = ds.ids.length;
 const d = ds.dim;
 const preds = targets.map(() => new Float64Array(n));
@@ -100,7 +139,10 @@ for (let k = 0; k < 5; k++) {
   const tr = foldOf.flatMap((f, i) => (f !== k ? [i] : []));
   const xs = standardize(ds.x, d, fitStandardizer(ds.x, d, tr));
   const X = new Matrix(tr.length, d + 1);
-  tr.forEach((r, i) => { for (let j = 0; j < d; j++) X.set(i, j, xs[r * d + j] as number); X.set(i, d, 1); });
+  tr.forEach((r, i) => {
+    for (let j = 0; j < d; j++) X.set(i, j, xs[r * d + j] as number);
+    X.set(i, d, 1);
+  });
   const Xt = X.transpose();
   const A = Xt.mmul(X);
   for (let j = 0; j < d; j++) A.set(j, j, A.get(j, j) + RIDGE);
@@ -117,19 +159,42 @@ for (let k = 0; k < 5; k++) {
   }
 }
 const corr = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
-  let ma = 0, mb = 0;
-  for (let i = 0; i < a.length; i++) { ma += a[i] as number; mb += b[i] as number; }
-  ma /= a.length; mb /= b.length;
-  let ab = 0, aa = 0, bb = 0;
-  for (let i = 0; i < a.length; i++) { const u = (a[i] as number) - ma, v = (b[i] as number) - mb; ab += u * v; aa += u * u; bb += v * v; }
+  let ma = 0,
+    mb = 0;
+  for (let i = 0; i < a.length; i++) {
+    ma += a[i] as number;
+    mb += b[i] as number;
+  }
+  ma /= a.length;
+  mb /= b.length;
+  let ab = 0,
+    aa = 0,
+    bb = 0;
+  for (let i = 0; i < a.length; i++) {
+    const u = (a[i] as number) - ma,
+      v = (b[i] as number) - mb;
+    ab += u * v;
+    aa += u * u;
+    bb += v * v;
+  }
   return aa > 0 && bb > 0 ? ab / Math.sqrt(aa * bb) : NaN;
 };
-console.log(`2. how much of each taste term the features carry (ridge L2 ${RIDGE}, 5 session folds, held-out correlation)`);
+console.log(
+  `2. how much of each taste term the features carry (ridge L2 ${RIDGE}, 5 session folds, held-out correlation)`,
+);
 console.log('   term            spread (sd)  held-out r');
 targets.forEach(([name, t], c) => {
   const m = t.reduce((a, b) => a + b, 0) / n;
   const sd = Math.sqrt(t.reduce((a, b) => a + (b - m) ** 2, 0) / n);
-  console.log(`   ${name.padEnd(16)} ${sd.toFixed(3).padStart(10)}  ${sd > 0 ? corr(t, preds[c] as Float64Array).toFixed(2).padStart(10) : '         -'}`);
+  console.log(
+    `   ${name.padEnd(16)} ${sd.toFixed(3).padStart(10)}  ${
+      sd > 0
+        ? corr(t, preds[c] as Float64Array)
+            .toFixed(2)
+            .padStart(10)
+        : '         -'
+    }`,
+  );
 });
 
 // ---- 3. rankers with the features as they are, and with true taste terms added as columns
@@ -140,7 +205,9 @@ function withColumns(cols: readonly TasteTerm[], features = true): Dataset {
   const x = new Float32Array(n * dim);
   for (let r = 0; r < n; r++) {
     if (features) x.set(ds.x.subarray(r * d, (r + 1) * d), r * dim);
-    cols.forEach((c, j) => { x[r * dim + base + j] = (terms[r] as Record<TasteTerm, number>)[c]; });
+    cols.forEach((c, j) => {
+      x[r * dim + base + j] = (terms[r] as Record<TasteTerm, number>)[c];
+    });
   }
   return { ...ds, dim, x, names: [...(features ? ds.names : []), ...cols.map((c) => `true_${c}`)] };
 }
@@ -151,14 +218,24 @@ const variants: Array<[string, TasteTerm[], boolean]> = [
   ['the true taste terms alone (12 columns, no image features)', [...TASTE_TERMS], false],
 ];
 const archs: Arch[] = ['logistic', 'pairwise', 'contrastive'];
-console.log(`\n3. out-of-fold AP over every walk (${folds} session folds, seed ${SEED}); candidate minus logistic regression with a paired session-bootstrap interval`);
+console.log(
+  `\n3. out-of-fold AP over every walk (${folds} session folds, seed ${SEED}); candidate minus logistic regression with a paired session-bootstrap interval`,
+);
 for (const [label, cols, features] of variants) {
   const v = withColumns(cols, features);
-  const o = await alignedOutOfFold(archs.map((arch) => ({ ds: v, arch })), SEED, folds);
+  const o = await alignedOutOfFold(
+    archs.map((arch) => ({ ds: v, arch })),
+    SEED,
+    folds,
+  );
   const yy = o.rows.map((r) => y[r] as number);
   const ss = o.rows.map((r) => ds.session[r] as number);
   const pick = (a: Arch): number[] => o.scores[archs.indexOf(a)] as number[];
-  const line = archs.map((a) => `${a} ${averagePrecision(pick(a), yy).toFixed(3)} (AUC ${rocAuc(pick(a), yy).toFixed(3)})`).join(', ');
-  const diffs = (['pairwise', 'contrastive'] as Arch[]).map((a) => `${a} ${apWord(pairedApDifference(pick(a), pick('logistic'), yy, ss, { seed: SEED }))}`).join(', ');
+  const line = archs
+    .map((a) => `${a} ${averagePrecision(pick(a), yy).toFixed(3)} (AUC ${rocAuc(pick(a), yy).toFixed(3)})`)
+    .join(', ');
+  const diffs = (['pairwise', 'contrastive'] as Arch[])
+    .map((a) => `${a} ${apWord(pairedApDifference(pick(a), pick('logistic'), yy, ss, { seed: SEED }))}`)
+    .join(', ');
   console.log(`   ${label}:\n     ${line}\n     vs logistic: ${diffs}`);
 }

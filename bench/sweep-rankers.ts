@@ -17,11 +17,19 @@ import { scoreRows, type Arch, type Hyper } from '../lib/5-rank/scorers.js';
 import { fit, selectColumns } from '../lib/5-rank/fit.js';
 import { outOfFold } from '../lib/5-rank/folds.js';
 
-const { values, positionals } = parseArgs({ allowPositionals: true, options: { folds: { type: 'string', default: '0' }, model: { type: 'string', default: 'mobilenetv2-int8' } } });
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: { folds: { type: 'string', default: '0' }, model: { type: 'string', default: 'mobilenetv2-int8' } },
+});
 const [file, ...specs] = positionals;
 await initBackend();
 const db = await orExit('sweep-rankers', () => Db.openIndex(checkString('DB', file)));
-const full = await loadDataset(db, await workspaceOf(db), { featureSet: 'vector+descriptor+context', modelId: values.model as string, scheme: 'session', seed: 7 });
+const full = await loadDataset(db, await workspaceOf(db), {
+  featureSet: 'vector+descriptor+context',
+  modelId: values.model as string,
+  scheme: 'session',
+  seed: 7,
+});
 db.close();
 const folds = Number(values.folds);
 for (const spec of specs) {
@@ -32,15 +40,22 @@ for (const spec of specs) {
     // the same procedure as flux train's all-walks comparison: every walk held out once, scores standardised per fold
     const o = await outOfFold(base, arch, 7, folds, hyper, 'all');
     const y = o.rows.map((r) => base.y[r] as number);
-    console.log(`${spec.padEnd(70)} ${o.folds}-fold out-of-fold AP ${averagePrecision(o.scores, y).toFixed(3)} AUC ${rocAuc(o.scores, y).toFixed(3)} (${y.filter(Boolean).length} keepers)`);
+    console.log(
+      `${spec.padEnd(70)} ${o.folds}-fold out-of-fold AP ${averagePrecision(o.scores, y).toFixed(3)} AUC ${rocAuc(o.scores, y).toFixed(3)} (${y.filter(Boolean).length} keepers)`,
+    );
     continue;
   }
   for (const seed of [7, 8]) {
     const f = await fit(base, arch, seed, hyper);
     const ap = (split: string): number => {
       const rows = base.split.flatMap((s, i) => (s === split && base.views[i] === 0 ? [i] : []));
-      return averagePrecision(scoreRows(f.params, f.xs, base.dim, rows, base.ids), rows.map((r) => base.y[r] as number));
+      return averagePrecision(
+        scoreRows(f.params, f.xs, base.dim, rows, base.ids),
+        rows.map((r) => base.y[r] as number),
+      );
     };
-    console.log(`${spec.padEnd(70)} seed ${seed} epochs ${f.log.length} train ${ap('train').toFixed(3)} val ${ap('val').toFixed(3)} test ${ap('test').toFixed(3)} ${f.seconds.toFixed(1)}s`);
+    console.log(
+      `${spec.padEnd(70)} seed ${seed} epochs ${f.log.length} train ${ap('train').toFixed(3)} val ${ap('val').toFixed(3)} test ${ap('test').toFixed(3)} ${f.seconds.toFixed(1)}s`,
+    );
   }
 }

@@ -43,12 +43,15 @@ test('k-means representatives are members of their cluster, nearest its centre',
     assert.ok(r.representatives.length <= 12 && r.representatives.length >= 10);
     const dist = (row: number, c: number): number => {
       let s = 0;
-      for (let k = 0; k < m.dim; k++) s += ((m.data[row * m.dim + k] as number) - (r.centres[c * m.dim + k] as number)) ** 2;
+      for (let k = 0; k < m.dim; k++)
+        s += ((m.data[row * m.dim + k] as number) - (r.centres[c * m.dim + k] as number)) ** 2;
       return s;
     };
     for (const rep of r.representatives) {
       const c = r.assignment[rep] as number;
-      for (let i = 0; i < m.rows; i++) if (r.assignment[i] === c) assert.ok(dist(rep, c) <= dist(i, c) + 1e-5, `row ${i} is nearer centre ${c} than ${rep}`);
+      for (let i = 0; i < m.rows; i++)
+        if (r.assignment[i] === c)
+          assert.ok(dist(rep, c) <= dist(i, c) + 1e-5, `row ${i} is nearer centre ${c} than ${rep}`);
     }
   } finally {
     await mm.close();
@@ -57,11 +60,14 @@ test('k-means representatives are members of their cluster, nearest its centre',
 
 test('k-means finds planted clusters: one representative in almost every one, no cluster left empty', async () => {
   // 60 planted clusters of 100 rows in 32 dimensions (the helper-free check of k-means++ and reassignment)
-  const k = 60, dim = 32, rows = 6000;
+  const k = 60,
+    dim = 32,
+    rows = 6000;
   const rng = new Rng(5);
   const centres = Array.from({ length: k }, () => Array.from({ length: dim }, () => rng.normal()));
   const data = new Float32Array(rows * dim);
-  for (let i = 0; i < rows; i++) for (let j = 0; j < dim; j++) data[i * dim + j] = (centres[i % k]?.[j] as number) + 0.35 * rng.normal();
+  for (let i = 0; i < rows; i++)
+    for (let j = 0; j < dim; j++) data[i * dim + j] = (centres[i % k]?.[j] as number) + 0.35 * rng.normal();
   const m = unitRows({ data, rows, dim });
   const mm = await MatMul.create();
   try {
@@ -78,7 +84,8 @@ test('k-means finds planted clusters: one representative in almost every one, no
 
 test('k-means Monte Carlo in one thread per core picks what one thread picks, run by run', async () => {
   // wide enough for the threads (1,000,000 values): 2,100 rows of 512
-  const rows = 2100, dim = 512;
+  const rows = 2100,
+    dim = 512;
   const rng = new Rng(12);
   const m = unitRows({ data: Float32Array.from({ length: rows * dim }, () => rng.normal()), rows, dim });
   assert.equal(kmeansThreads(m, 3), Math.min(3, availableParallelism() >= 2 ? availableParallelism() : 0));
@@ -96,7 +103,10 @@ test('k-means Monte Carlo in one thread per core picks what one thread picks, ru
   }
   const ids = Array.from({ length: rows }, (_, i) => 1000 + i);
   const r = await curateVectors({ ids, matrix: m }, { method: 'kmeans', target: 20, iterations: 3, seed: 4 });
-  assert.deepEqual(r.runs, threaded.map((run) => run.map((row) => 1000 + row)));
+  assert.deepEqual(
+    r.runs,
+    threaded.map((run) => run.map((row) => 1000 + row)),
+  );
 });
 
 test('Monte Carlo: same seed same result; exclusions never picked; frequencies and bands; all at 100% when target covers everything', async () => {
@@ -107,24 +117,42 @@ test('Monte Carlo: same seed same result; exclusions never picked; frequencies a
     const b = await curateVectors({ ids, matrix: m }, { method, target: 20, iterations: 5, seed: 9 });
     assert.deepEqual(a.runs, b.runs, `${method}: reproducible`);
     assert.equal(a.selection.length, 20);
-    assert.ok(a.selection.every((s, i) => i === 0 || s.votes <= (a.selection[i - 1] as { votes: number }).votes), 'sorted by votes');
-    for (const s of a.selection) assert.equal(s.band, s.frequency >= 90 ? 'stable' : s.frequency >= 70 ? 'frequent' : 'occasional');
+    assert.ok(
+      a.selection.every((s, i) => i === 0 || s.votes <= (a.selection[i - 1] as { votes: number }).votes),
+      'sorted by votes',
+    );
+    for (const s of a.selection)
+      assert.equal(s.band, s.frequency >= 90 ? 'stable' : s.frequency >= 70 ? 'frequent' : 'occasional');
     const excluded = new Set(a.selection.slice(0, 5).map((s) => s.photoId));
     const c = await curateVectors({ ids, matrix: m }, { method, target: 20, iterations: 5, seed: 9, excluded });
     for (const run of c.runs) for (const id of run) assert.ok(!excluded.has(id), `${method}: excluded ${id} picked`);
   }
   const other = await curateVectors({ ids, matrix: m }, { method: 'fps', target: 20, iterations: 5, seed: 10 });
-  assert.notDeepEqual(other.runs, (await curateVectors({ ids, matrix: m }, { method: 'fps', target: 20, iterations: 5, seed: 9 })).runs);
-  const all = await curateVectors({ ids: ids.slice(0, 10), matrix: { ...m, rows: 10, data: m.data.slice(0, 120) } }, { method: 'fps', target: 50, iterations: 3, seed: 1 });
-  assert.deepEqual(all.selection.map((s) => s.frequency), Array(10).fill(100));
-  await assert.rejects(curateVectors({ ids, matrix: m }, { method: 'fps', target: 0, iterations: 3, seed: 1 }), /--target: expected an integer from 1 to 100000/);
+  assert.notDeepEqual(
+    other.runs,
+    (await curateVectors({ ids, matrix: m }, { method: 'fps', target: 20, iterations: 5, seed: 9 })).runs,
+  );
+  const all = await curateVectors(
+    { ids: ids.slice(0, 10), matrix: { ...m, rows: 10, data: m.data.slice(0, 120) } },
+    { method: 'fps', target: 50, iterations: 3, seed: 1 },
+  );
+  assert.deepEqual(
+    all.selection.map((s) => s.frequency),
+    Array(10).fill(100),
+  );
+  await assert.rejects(
+    curateVectors({ ids, matrix: m }, { method: 'fps', target: 0, iterations: 3, seed: 1 }),
+    /--target: expected an integer from 1 to 100000/,
+  );
 });
 
 test('export copies picks with their sidecars, never overwrites, refuses the archive, and writes a safe CSV', async () => {
   const originals = join(work.dir, 'ORIGINALS', '2024', '2024-05', '2024-05-17');
   mkdirSync(originals, { recursive: true });
   for (let i = 1; i <= 3; i++) {
-    await sharp({ create: { width: 32, height: 24, channels: 3, background: { r: 40 * i, g: 20, b: 90 } } }).jpeg().toFile(join(originals, `R000000${i}.JPG`));
+    await sharp({ create: { width: 32, height: 24, channels: 3, background: { r: 40 * i, g: 20, b: 90 } } })
+      .jpeg()
+      .toFile(join(originals, `R000000${i}.JPG`));
   }
   writeFileSync(join(originals, 'R0000001.txt'), 'a caption');
   writeFileSync(join(originals, '=cmd.json'), '{}');
@@ -134,7 +162,12 @@ test('export copies picks with their sidecars, never overwrites, refuses the arc
   try {
     const photos = await db.all<{ photo_id: number; path: string }>('SELECT photo_id, path FROM photos ORDER BY path');
     const r: CurateResult = {
-      method: 'fps', target: 3, iterations: 2, seed: 1, runs: [], votes: new Map(photos.map((p) => [p.photo_id, 2])),
+      method: 'fps',
+      target: 3,
+      iterations: 2,
+      seed: 1,
+      runs: [],
+      votes: new Map(photos.map((p) => [p.photo_id, 2])),
       selection: photos.map((p) => ({ photoId: p.photo_id, votes: 2, frequency: 100, band: 'stable' as const })),
     };
     const out = join(work.dir, 'export');
@@ -142,34 +175,68 @@ test('export copies picks with their sidecars, never overwrites, refuses the arc
     // an earlier export left R0000001.JPG and a sidecar named like the second choice
     writeFileSync(join(out, 'R0000001.JPG'), 'old');
     writeFileSync(join(out, '2024-05-17_R0000001.txt'), 'old caption');
-    await assert.rejects(exclude(db, [photos[2]?.photo_id as number, 424242], 'typo'), /no photo has the photo_id 424242; .*nothing was excluded/);
+    await assert.rejects(
+      exclude(db, [photos[2]?.photo_id as number, 424242], 'typo'),
+      /no photo has the photo_id 424242; .*nothing was excluded/,
+    );
     assert.equal((await exclusions(db)).size, 0, 'a typo excludes nothing');
     await exclude(db, [photos[2]?.photo_id as number], 'junk');
     const rep = await exportSelection(db, r, out);
     assert.equal(readFileSync(join(out, 'R0000001.JPG'), 'utf8'), 'old', 'never overwritten');
-    assert.equal(readFileSync(join(out, '2024-05-17_R0000001.txt'), 'utf8'), 'old caption', 'sidecar never overwritten');
+    assert.equal(
+      readFileSync(join(out, '2024-05-17_R0000001.txt'), 'utf8'),
+      'old caption',
+      'sidecar never overwritten',
+    );
     const first = rep.copied.find((c) => c.from.endsWith('R0000001.JPG'));
     assert.ok(first?.to.endsWith('2024-05-17_R0000001_1.JPG'), `image renamed past both collisions: ${first?.to}`);
-    assert.equal(readFileSync(join(out, '2024-05-17_R0000001_1.txt'), 'utf8'), 'a caption', 'the sidecar follows its image');
+    assert.equal(
+      readFileSync(join(out, '2024-05-17_R0000001_1.txt'), 'utf8'),
+      'a caption',
+      'the sidecar follows its image',
+    );
     assert.ok(existsSync(join(out, 'R0000002.JPG')));
-    assert.deepEqual(rep.skipped.map((s) => s.reason), ['excluded']);
+    assert.deepEqual(
+      rep.skipped.map((s) => s.reason),
+      ['excluded'],
+    );
     const csv = readFileSync(rep.csv, 'utf8').trim().split('\n');
     assert.equal(csv[0], 'Filename,Subfolder,Count,Frequency(%),Index,Status,photo_id,exported_as');
     assert.equal(csv.length, 4);
     assert.match(csv[3] as string, /,excluded,\d+,$/, 'an excluded photo is not exported');
     // the CSV names the file each photo was copied to, the renamed one included
-    assert.ok(csv.slice(1).some((l) => l.startsWith('R0000001.JPG,') && l.endsWith(',2024-05-17_R0000001_1.JPG')), csv.join('\n'));
+    assert.ok(
+      csv.slice(1).some((l) => l.startsWith('R0000001.JPG,') && l.endsWith(',2024-05-17_R0000001_1.JPG')),
+      csv.join('\n'),
+    );
     // the modification times of the photo and its sidecar are kept
     const { statSync, symlinkSync, utimesSync } = await import('node:fs');
-    assert.ok(Math.abs(statSync(first?.to as string).mtimeMs - statSync(join(originals, 'R0000001.JPG')).mtimeMs) < 0.01);
-    assert.ok(Math.abs(statSync(join(out, '2024-05-17_R0000001_1.txt')).mtimeMs - statSync(join(originals, 'R0000001.txt')).mtimeMs) < 0.01);
-    // a second export beside the first: the photos it already holds byte for byte are not copied again, the first CSV is kept
+    assert.ok(
+      Math.abs(statSync(first?.to as string).mtimeMs - statSync(join(originals, 'R0000001.JPG')).mtimeMs) < 0.01,
+    );
+    assert.ok(
+      Math.abs(
+        statSync(join(out, '2024-05-17_R0000001_1.txt')).mtimeMs - statSync(join(originals, 'R0000001.txt')).mtimeMs,
+      ) < 0.01,
+    );
+    // a second export beside the first: the photos it already holds byte for byte are not copied again, the first
+    // CSV is kept
     const firstCsv = readFileSync(rep.csv, 'utf8');
     const again = await exportSelection(db, r, out);
     assert.equal(basename(again.csv), 'selection_2.csv');
     assert.equal(readFileSync(rep.csv, 'utf8'), firstCsv, 'the first CSV is not overwritten');
-    assert.deepEqual([again.copied.length, again.already.map((c) => basename(c.to)).sort()], [0, rep.copied.map((c) => basename(c.to)).sort()]);
-    const names = new Set(readFileSync(again.csv, 'utf8').trim().split('\n').slice(1).map((l) => l.split(',').at(-1)).filter(Boolean));
+    assert.deepEqual(
+      [again.copied.length, again.already.map((c) => basename(c.to)).sort()],
+      [0, rep.copied.map((c) => basename(c.to)).sort()],
+    );
+    const names = new Set(
+      readFileSync(again.csv, 'utf8')
+        .trim()
+        .split('\n')
+        .slice(1)
+        .map((l) => l.split(',').at(-1))
+        .filter(Boolean),
+    );
     assert.deepEqual(names, new Set(rep.copied.map((c) => basename(c.to))));
     for (const n of names) assert.ok(existsSync(join(out, n as string)), `${n} exists`);
     // a photo replaced by a link to a file outside the archive, and a sidecar that is a link: neither is followed
@@ -183,10 +250,16 @@ test('export copies picks with their sidecars, never overwrites, refuses the arc
     writeFileSync(join(work.dir, 'outside.jpg'), 'not from the archive');
     const out3 = join(work.dir, 'export-links');
     const third = await exportSelection(db, r, out3);
-    assert.deepEqual(third.copied.map((c) => basename(c.to)), ['R0000002.JPG'], 'the linked photo is not copied');
+    assert.deepEqual(
+      third.copied.map((c) => basename(c.to)),
+      ['R0000002.JPG'],
+      'the linked photo is not copied',
+    );
     assert.deepEqual(third.copied[0]?.sidecars, [], 'the linked sidecar is not copied');
     assert.ok(third.skipped.some((x) => x.path.endsWith('R0000001.JPG') && /symbolic link/.test(x.reason)));
-    assert.ok(third.skipped.some((x) => x.path.endsWith('R0000002.txt') && /sidecar that is a symbolic link/.test(x.reason)));
+    assert.ok(
+      third.skipped.some((x) => x.path.endsWith('R0000002.txt') && /sidecar that is a symbolic link/.test(x.reason)),
+    );
     assert.ok(!existsSync(join(out3, 'R0000002.txt')) && !existsSync(join(out3, 'R0000001.JPG')));
     const { rmSync } = await import('node:fs');
     rmSync(join(originals, 'R0000001.JPG'));
@@ -195,9 +268,15 @@ test('export copies picks with their sidecars, never overwrites, refuses the arc
     utimesSync(join(originals, 'R0000001.JPG'), new Date(), statSync(join(originals, 'R0000001.JPG')).mtime);
     // an export folder that is a file, or lies under one: refused with the option's name
     await assert.rejects(exportSelection(db, r, secret), /--export: .*secret\.txt is a file; name a folder/);
-    await assert.rejects(exportSelection(db, r, join(secret, 'sub')), /--export: .*secret\.txt is a file \(on the way to .*sub\)/);
-    assert.deepEqual([...await exclusions(db)], [photos[2]?.photo_id]);
-    await assert.rejects(exportSelection(db, r, join(work.dir, 'ORIGINALS', 'picks')), /--export: .* is inside the archive folder originals/);
+    await assert.rejects(
+      exportSelection(db, r, join(secret, 'sub')),
+      /--export: .*secret\.txt is a file \(on the way to .*sub\)/,
+    );
+    assert.deepEqual([...(await exclusions(db))], [photos[2]?.photo_id]);
+    await assert.rejects(
+      exportSelection(db, r, join(work.dir, 'ORIGINALS', 'picks')),
+      /--export: .* is inside the archive folder originals/,
+    );
   } finally {
     db.close();
   }
@@ -211,18 +290,31 @@ test('flux curate: run, exclude the stable picks, run again without them, clear'
   await runIngest({ originals: sample.originals, db: dbFile });
   await runEmbed({ db: dbFile, sets: ['photos'] });
   const flux = (...args: string[]): string => {
-    const r = spawnSync(process.execPath, [join(PROJECT, 'dist', 'lib', 'cli', 'flux.js'), 'curate', '--db', dbFile, ...args], { encoding: 'utf8' });
+    const r = spawnSync(
+      process.execPath,
+      [join(PROJECT, 'dist', 'lib', 'cli', 'flux.js'), 'curate', '--db', dbFile, ...args],
+      { encoding: 'utf8' },
+    );
     assert.equal(r.status, 0, r.stderr);
     return r.stdout;
   };
-  assert.match(flux('--target', '6', '--iterations', '4', '--seed', '3', '--favourites'), /fps: 6 of \d+ photos .* 4 iterations, seed 3: .*favourites replaced/);
+  assert.match(
+    flux('--target', '6', '--iterations', '4', '--seed', '3', '--favourites'),
+    /fps: 6 of \d+ photos .* 4 iterations, seed 3: .*favourites replaced/,
+  );
   const db1 = await Db.open(dbFile, { readOnly: true });
-  const stable = (await db1.all<{ photo_id: number }>('SELECT photo_id FROM curator_selection WHERE frequency >= 90')).map((r) => r.photo_id);
+  const stable = (
+    await db1.all<{ photo_id: number }>('SELECT photo_id FROM curator_selection WHERE frequency >= 90')
+  ).map((r) => r.photo_id);
   const fav = Number(await db1.value('SELECT count(*) FROM favourites'));
   db1.close();
   assert.equal(fav, 6);
   const fails = (...args: string[]): string => {
-    const r = spawnSync(process.execPath, [join(PROJECT, 'dist', 'lib', 'cli', 'flux.js'), 'curate', '--db', dbFile, ...args], { encoding: 'utf8' });
+    const r = spawnSync(
+      process.execPath,
+      [join(PROJECT, 'dist', 'lib', 'cli', 'flux.js'), 'curate', '--db', dbFile, ...args],
+      { encoding: 'utf8' },
+    );
     assert.equal(r.status, 1, `${args.join(' ')}: ${r.stdout}`);
     return r.stderr;
   };
@@ -234,31 +326,56 @@ test('flux curate: run, exclude the stable picks, run again without them, clear'
   db0.close();
   assert.ok(selected === 6 && voted > 6, `${voted} photos voted for, ${selected} selected`);
   // bad exclusions are refused with the reason, and exclude nothing
-  assert.match(fails('exclude'), /name the photos to exclude \(photo_ids or paths under the originals\), or --above PERCENT/);
+  assert.match(
+    fails('exclude'),
+    /name the photos to exclude \(photo_ids or paths under the originals\), or --above PERCENT/,
+  );
   assert.match(fails('exclude', '--above', '150'), /--above: expected a number from 0 to 100, received "150"/);
   assert.match(fails('exclude', '--above', ''), /--above: expected a number from 0 to 100, received ""/);
   assert.match(fails('exclude', '--above', '90', '123'), /give photos or --above, not both/);
-  assert.match(fails('exclude', 'no/such/photo.JPG'), /"no\/such\/photo\.JPG" is neither a photo_id nor a path under the originals/);
+  assert.match(
+    fails('exclude', 'no/such/photo.JPG'),
+    /"no\/such\/photo\.JPG" is neither a photo_id nor a path under the originals/,
+  );
   // a path (what survives a spreadsheet) excludes its photo
   assert.match(flux('exclude', path0 as string), /^1 photo excluded/);
   assert.match(flux('clear'), /all exclusions removed/);
   // an export folder the run cannot use is refused before anything is saved: the favourites stay
-  assert.match(fails('--target', '3', '--favourites', '--export', join(sample.originals, 'picks')), /--export: .* is inside the archive folder originals/);
+  assert.match(
+    fails('--target', '3', '--favourites', '--export', join(sample.originals, 'picks')),
+    /--export: .* is inside the archive folder originals/,
+  );
   const dbf = await Db.open(dbFile, { readOnly: true });
   assert.equal(Number(await dbf.value('SELECT count(*) FROM favourites')), 6, 'favourites untouched');
-  assert.equal(Number(await dbf.value('SELECT count(*) FROM curator_selection WHERE selected')), 6, 'selection untouched');
+  assert.equal(
+    Number(await dbf.value('SELECT count(*) FROM curator_selection WHERE selected')),
+    6,
+    'selection untouched',
+  );
   dbf.close();
   // the selection as a CSV, without copying anything; never into the archive
   const selCsv = join(work.dir, 'cli', 'sel.csv');
-  assert.match(flux('--target', '6', '--iterations', '4', '--seed', '3', '--csv', selCsv), /selection written to .*sel\.csv/);
+  assert.match(
+    flux('--target', '6', '--iterations', '4', '--seed', '3', '--csv', selCsv),
+    /selection written to .*sel\.csv/,
+  );
   const selRows = readFileSync(selCsv, 'utf8').trim().split('\n');
   assert.equal(selRows[0], 'Filename,Subfolder,Count,Frequency(%),Index,Status,photo_id,exported_as');
   assert.equal(selRows.filter((l) => l.includes(',included,')).length, 6);
-  assert.match(fails('--target', '6', '--csv', join(sample.originals, 'sel.csv')), /--csv: .* is inside the archive folder originals/);
+  assert.match(
+    fails('--target', '6', '--csv', join(sample.originals, 'sel.csv')),
+    /--csv: .* is inside the archive folder originals/,
+  );
   // a path below a file: refused before anything is computed or saved
-  assert.match(fails('--target', '6', '--csv', join(selCsv, 'under.csv')), /--csv: .*sel\.csv is a file, so .*under\.csv cannot be written/);
+  assert.match(
+    fails('--target', '6', '--csv', join(selCsv, 'under.csv')),
+    /--csv: .*sel\.csv is a file, so .*under\.csv cannot be written/,
+  );
   assert.match(flux('exclude', '--above', '90'), new RegExp(`^${stable.length} photos? excluded`));
-  assert.match(flux('--target', '6', '--iterations', '4', '--seed', '3'), new RegExp(`^${stable.length} excluded photos? left out \\(flux curate clear to bring them back\\)`));
+  assert.match(
+    flux('--target', '6', '--iterations', '4', '--seed', '3'),
+    new RegExp(`^${stable.length} excluded photos? left out \\(flux curate clear to bring them back\\)`),
+  );
   const db2 = await Db.open(dbFile, { readOnly: true });
   const again = (await db2.all<{ photo_id: number }>('SELECT photo_id FROM curator_selection')).map((r) => r.photo_id);
   db2.close();
@@ -268,7 +385,9 @@ test('flux curate: run, exclude the stable picks, run again without them, clear'
   const picks = async (): Promise<number[]> => {
     const d = await Db.open(dbFile, { readOnly: true });
     try {
-      return (await d.all<{ photo_id: number }>('SELECT photo_id FROM curator_selection WHERE selected ORDER BY photo_id')).map((r) => Number(r.photo_id));
+      return (
+        await d.all<{ photo_id: number }>('SELECT photo_id FROM curator_selection WHERE selected ORDER BY photo_id')
+      ).map((r) => Number(r.photo_id));
     } finally {
       d.close();
     }
@@ -277,9 +396,15 @@ test('flux curate: run, exclude the stable picks, run again without them, clear'
   const plain = await picks();
   const d3 = await Db.open(dbFile);
   await d3.run('ALTER TABLE photos ADD COLUMN IF NOT EXISTS keeper_band VARCHAR');
-  await d3.run(`UPDATE photos SET keeper_band = 'failure' WHERE photo_id IN (?, ?)`, [plain[0] as number, plain[1] as number]);
+  await d3.run(`UPDATE photos SET keeper_band = 'failure' WHERE photo_id IN (?, ?)`, [
+    plain[0] as number,
+    plain[1] as number,
+  ]);
   d3.close();
-  assert.match(flux('--target', '6', '--iterations', '4', '--seed', '3'), /^2 technical failures left out \(--keep-failures to include them\)/);
+  assert.match(
+    flux('--target', '6', '--iterations', '4', '--seed', '3'),
+    /^2 technical failures left out \(--keep-failures to include them\)/,
+  );
   const without = await picks();
   assert.ok(!without.includes(plain[0] as number) && !without.includes(plain[1] as number), 'failures not picked');
   assert.equal(without.length, 6);
@@ -290,10 +415,18 @@ test('flux curate: run, exclude the stable picks, run again without them, clear'
   await d4.run('UPDATE photos SET keeper = true WHERE photo_id = ?', [plain[0] as number]);
   d4.close();
   assert.match(flux('--target', '6', '--iterations', '4', '--seed', '3'), /^1 technical failure left out/);
-  const bad = spawnSync(process.execPath, [join(PROJECT, 'dist', 'lib', 'cli', 'flux.js'), 'curate', '--db', dbFile, '--where', 'nonsense ==='], { encoding: 'utf8' });
+  const bad = spawnSync(
+    process.execPath,
+    [join(PROJECT, 'dist', 'lib', 'cli', 'flux.js'), 'curate', '--db', dbFile, '--where', 'nonsense ==='],
+    { encoding: 'utf8' },
+  );
   assert.equal(bad.status, 1);
   assert.match(bad.stderr, /--where: the condition "nonsense ===" is not valid SQL/);
-  const none = spawnSync(process.execPath, [join(PROJECT, 'dist', 'lib', 'cli', 'flux.js'), 'curate', '--db', dbFile, '--where', 'year(captured_at) = 1999'], { encoding: 'utf8' });
+  const none = spawnSync(
+    process.execPath,
+    [join(PROJECT, 'dist', 'lib', 'cli', 'flux.js'), 'curate', '--db', dbFile, '--where', 'year(captured_at) = 1999'],
+    { encoding: 'utf8' },
+  );
   assert.equal(none.status, 1);
   assert.match(none.stderr, /--where: no photo meets "year\(captured_at\) = 1999"; nothing to curate/);
 });

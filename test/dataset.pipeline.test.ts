@@ -20,7 +20,9 @@ before(async () => {
   dbFile = join(work.dir, 'meta.duckdb');
   await runIngestMetadata({ dir: work.dir, db: dbFile });
   const db = await Db.open(dbFile);
-  await db.run(`UPDATE photos SET keeper = true WHERE photo_id IN (SELECT true_photo_id FROM read_parquet(${lit(join(work.dir, 'metadata', 'keeper_truth.parquet'))}))`);
+  await db.run(
+    `UPDATE photos SET keeper = true WHERE photo_id IN (SELECT true_photo_id FROM read_parquet(${lit(join(work.dir, 'metadata', 'keeper_truth.parquet'))}))`,
+  );
   db.close();
 });
 
@@ -28,8 +30,10 @@ test('session split: no walk straddles two splits, shares and keeper rates are k
   const db = await Db.open(dbFile);
   try {
     const a = await buildSplit(db, { seed: 3 });
-    const straddle = Number(await db.value(`SELECT count(*) FROM (SELECT session_date FROM dataset_split JOIN photos USING (photo_id)
-      WHERE scheme = 'session' GROUP BY session_date HAVING count(DISTINCT split) > 1)`));
+    const straddle = Number(
+      await db.value(`SELECT count(*) FROM (SELECT session_date FROM dataset_split JOIN photos USING (photo_id)
+      WHERE scheme = 'session' GROUP BY session_date HAVING count(DISTINCT split) > 1)`),
+    );
     assert.equal(straddle, 0);
     const total = a.rows.reduce((s, r) => s + r.photos, 0);
     const rate = a.rows.reduce((s, r) => s + r.keepers, 0) / total;
@@ -37,14 +41,24 @@ test('session split: no walk straddles two splits, shares and keeper rates are k
       assert.ok(Math.abs(r.photos / total - share) < 0.03, `${r.split}: ${r.photos}/${total}`);
       assert.ok(Math.abs(r.keeperRate - rate) < rate * 0.35, `${r.split}: keeper rate ${r.keeperRate} vs ${rate}`);
     }
-    const before1 = await db.all('SELECT photo_id, split FROM dataset_split WHERE scheme = \'session\' ORDER BY photo_id');
+    const before1 = await db.all(
+      "SELECT photo_id, split FROM dataset_split WHERE scheme = 'session' ORDER BY photo_id",
+    );
     await buildSplit(db, { seed: 3 });
-    assert.deepEqual(await db.all('SELECT photo_id, split FROM dataset_split WHERE scheme = \'session\' ORDER BY photo_id'), before1);
+    assert.deepEqual(
+      await db.all("SELECT photo_id, split FROM dataset_split WHERE scheme = 'session' ORDER BY photo_id"),
+      before1,
+    );
     await buildSplit(db, { seed: 4 });
-    assert.notDeepEqual(await db.all('SELECT photo_id, split FROM dataset_split WHERE scheme = \'session\' ORDER BY photo_id'), before1);
+    assert.notDeepEqual(
+      await db.all("SELECT photo_id, split FROM dataset_split WHERE scheme = 'session' ORDER BY photo_id"),
+      before1,
+    );
     const p = await buildSplit(db, { seed: 3, scheme: 'photo' });
-    const straddlePhoto = Number(await db.value(`SELECT count(*) FROM (SELECT session_date FROM dataset_split JOIN photos USING (photo_id)
-      WHERE scheme = 'photo' GROUP BY session_date HAVING count(DISTINCT split) > 1)`));
+    const straddlePhoto = Number(
+      await db.value(`SELECT count(*) FROM (SELECT session_date FROM dataset_split JOIN photos USING (photo_id)
+      WHERE scheme = 'photo' GROUP BY session_date HAVING count(DISTINCT split) > 1)`),
+    );
     assert.ok(straddlePhoto > 100, 'the photo-level split mixes walks across splits (the leak it exists to show)');
     assert.equal(p.rows.length, 3);
   } finally {
@@ -54,7 +68,8 @@ test('session split: no walk straddles two splits, shares and keeper rates are k
 
 test('the stored split keeps its seed when training asks for another; as the corpus changes its walks keep their split and new walks are dealt', async () => {
   const db = await Db.open(dbFile);
-  const rows = (): Promise<unknown[]> => db.all(`SELECT photo_id, split, seed FROM dataset_split WHERE scheme = 'session' ORDER BY photo_id`);
+  const rows = (): Promise<unknown[]> =>
+    db.all(`SELECT photo_id, split, seed FROM dataset_split WHERE scheme = 'session' ORDER BY photo_id`);
   let unlinked: number | null = null;
   try {
     await buildSplit(db, { seed: 3 });
@@ -62,24 +77,54 @@ test('the stored split keeps its seed when training asks for another; as the cor
     assert.deepEqual(await ensureSplit(db, { scheme: 'session', seed: 9 }), { seed: 3, note: null });
     assert.deepEqual(await rows(), made, 'untouched');
     // 20 photos the split has not seen (ingested after it was made, into walks it placed) and one keeper unlinked
-    await db.run(`DELETE FROM dataset_split WHERE scheme = 'session' AND photo_id IN (SELECT photo_id FROM photos WHERE NOT keeper ORDER BY photo_id LIMIT 20)`);
+    await db.run(
+      `DELETE FROM dataset_split WHERE scheme = 'session' AND photo_id IN (SELECT photo_id FROM photos WHERE NOT keeper ORDER BY photo_id LIMIT 20)`,
+    );
     unlinked = Number(await db.value('SELECT min(photo_id) FROM photos WHERE keeper'));
     await db.run('UPDATE photos SET keeper = false WHERE photo_id = ?', [unlinked]);
     const again = await ensureSplit(db, { scheme: 'session', seed: 9 });
-    assert.deepEqual(again, { seed: 3, note: 'the corpus changed since the session-level split was made (20 photos added); walks it had placed keep their split (seed 3)' });
-    assert.deepEqual(await rows(), made, 'the new photos joined their walks\' splits; the unlinked keeper moved nothing');
+    assert.deepEqual(again, {
+      seed: 3,
+      note: 'the corpus changed since the session-level split was made (20 photos added); walks it had placed keep their split (seed 3)',
+    });
+    assert.deepEqual(
+      await rows(),
+      made,
+      "the new photos joined their walks' splits; the unlinked keeper moved nothing",
+    );
     // a walk it has never seen: dealt by need, every other photo where it was
     const walk = await db.value<string>(`SELECT CAST(min(session_date) AS VARCHAR) FROM photos`);
     const inWalk = Number(await db.value('SELECT count(*) FROM photos WHERE session_date = CAST(? AS DATE)', [walk]));
-    await db.run(`DELETE FROM dataset_split WHERE scheme = 'session' AND photo_id IN (SELECT photo_id FROM photos WHERE session_date = CAST(? AS DATE))`, [walk]);
+    await db.run(
+      `DELETE FROM dataset_split WHERE scheme = 'session' AND photo_id IN (SELECT photo_id FROM photos WHERE session_date = CAST(? AS DATE))`,
+      [walk],
+    );
     const third = await ensureSplit(db, { scheme: 'session', seed: 9 });
-    assert.equal(third.note, `the corpus changed since the session-level split was made (${inWalk} photos added, 1 new walk dealt by need); walks it had placed keep their split (seed 3)`);
-    const after = await db.all<{ photo_id: number; split: string; seed: number }>(`SELECT photo_id, split, seed FROM dataset_split WHERE scheme = 'session' ORDER BY photo_id`);
+    assert.equal(
+      third.note,
+      `the corpus changed since the session-level split was made (${inWalk} photos added, 1 new walk dealt by need); walks it had placed keep their split (seed 3)`,
+    );
+    const after = await db.all<{ photo_id: number; split: string; seed: number }>(
+      `SELECT photo_id, split, seed FROM dataset_split WHERE scheme = 'session' ORDER BY photo_id`,
+    );
     assert.equal(after.length, made.length);
-    const walkIds = new Set((await db.all<{ id: number }>('SELECT photo_id AS id FROM photos WHERE session_date = CAST(? AS DATE)', [walk])).map((x) => Number(x.id)));
-    const madeById = new Map((made as Array<{ photo_id: number; split: string }>).map((x) => [Number(x.photo_id), x.split]));
-    assert.ok(after.every((x) => walkIds.has(Number(x.photo_id)) || madeById.get(Number(x.photo_id)) === x.split), 'every other walk kept its split');
-    assert.equal(new Set(after.filter((x) => walkIds.has(Number(x.photo_id))).map((x) => x.split)).size, 1, 'the new walk lies in one split');
+    const walkIds = new Set(
+      (
+        await db.all<{ id: number }>('SELECT photo_id AS id FROM photos WHERE session_date = CAST(? AS DATE)', [walk])
+      ).map((x) => Number(x.id)),
+    );
+    const madeById = new Map(
+      (made as Array<{ photo_id: number; split: string }>).map((x) => [Number(x.photo_id), x.split]),
+    );
+    assert.ok(
+      after.every((x) => walkIds.has(Number(x.photo_id)) || madeById.get(Number(x.photo_id)) === x.split),
+      'every other walk kept its split',
+    );
+    assert.equal(
+      new Set(after.filter((x) => walkIds.has(Number(x.photo_id))).map((x) => x.split)).size,
+      1,
+      'the new walk lies in one split',
+    );
     // the largest seed is stored whole
     await buildSplit(db, { seed: 0xffffffff });
     assert.equal(Number(await db.value(`SELECT max(seed) FROM dataset_split WHERE scheme = 'session'`)), 0xffffffff);
@@ -88,14 +133,23 @@ test('the stored split keeps its seed when training asks for another; as the cor
     if (unlinked !== null) await db.run('UPDATE photos SET keeper = true WHERE photo_id = ?', [unlinked]);
     db.close();
   }
-  assert.throws(() => planSplit([], 1, 'session', [0.5, 0.5, 0]), /three positive shares .* received \[0\.5, 0\.5, 0\]/);
+  assert.throws(
+    () => planSplit([], 1, 'session', [0.5, 0.5, 0]),
+    /three positive shares .* received \[0\.5, 0\.5, 0\]/,
+  );
   assert.throws(() => planSplit([], 1, 'session', [0.8, 0.1, 0.2]), /adding up to 1/);
 });
 
 test('context features: hour, season, session size and position from EXIF and the walk', async () => {
   const db = await Db.open(dbFile, { readOnly: true });
   try {
-    const [r] = await db.all<{ n: number; maxpos: number; minpos: number; frames: number; bad: number }>(`SELECT count(*) AS n, max(session_position) AS maxpos,
+    const [r] = await db.all<{
+      n: number;
+      maxpos: number;
+      minpos: number;
+      frames: number;
+      bad: number;
+    }>(`SELECT count(*) AS n, max(session_position) AS maxpos,
       min(session_position) AS minpos, max(session_frames) AS frames, count(*) FILTER (WHERE abs(hour_sin * hour_sin + hour_cos * hour_cos - 1) > 1e-9) AS bad FROM photo_context`);
     assert.deepEqual([r?.maxpos, r?.minpos, r?.frames, r?.bad], [1, 0, 150, 0]);
   } finally {
@@ -104,43 +158,79 @@ test('context features: hour, season, session size and position from EXIF and th
   // photos without a day are no walk: their walk features are missing, not those of one walk of all such photos
   const rw = await Db.open(dbFile);
   try {
-    const ids = (await rw.all<{ id: number }>('SELECT photo_id AS id FROM photos ORDER BY photo_id LIMIT 3')).map((x) => Number(x.id));
-    const saved = await rw.all<{ photo_id: number; session_date: string }>('SELECT photo_id, CAST(session_date AS VARCHAR) AS session_date FROM photos WHERE photo_id IN (SELECT unnest(?::BIGINT[]))', [JSON.stringify(ids)]);
+    const ids = (await rw.all<{ id: number }>('SELECT photo_id AS id FROM photos ORDER BY photo_id LIMIT 3')).map((x) =>
+      Number(x.id),
+    );
+    const saved = await rw.all<{ photo_id: number; session_date: string }>(
+      'SELECT photo_id, CAST(session_date AS VARCHAR) AS session_date FROM photos WHERE photo_id IN (SELECT unnest(?::BIGINT[]))',
+      [JSON.stringify(ids)],
+    );
     try {
-      await rw.run('UPDATE photos SET session_date = NULL WHERE photo_id IN (SELECT unnest(?::BIGINT[]))', [JSON.stringify(ids)]);
-      const rows = await rw.all<{ f: number | null; p: number | null; h: number | null }>(`SELECT session_frames AS f, session_position AS p, hour_sin AS h FROM photo_context WHERE photo_id IN (SELECT unnest(?::BIGINT[]))`, [JSON.stringify(ids)]);
-      assert.deepEqual(rows.map((x) => [x.f, x.p]), [[null, null], [null, null], [null, null]]);
-      assert.ok(rows.every((x) => x.h !== null), 'their hour is still known');
+      await rw.run('UPDATE photos SET session_date = NULL WHERE photo_id IN (SELECT unnest(?::BIGINT[]))', [
+        JSON.stringify(ids),
+      ]);
+      const rows = await rw.all<{ f: number | null; p: number | null; h: number | null }>(
+        `SELECT session_frames AS f, session_position AS p, hour_sin AS h FROM photo_context WHERE photo_id IN (SELECT unnest(?::BIGINT[]))`,
+        [JSON.stringify(ids)],
+      );
+      assert.deepEqual(
+        rows.map((x) => [x.f, x.p]),
+        [
+          [null, null],
+          [null, null],
+          [null, null],
+        ],
+      );
+      assert.ok(
+        rows.every((x) => x.h !== null),
+        'their hour is still known',
+      );
     } finally {
-      for (const row of saved) await rw.run('UPDATE photos SET session_date = ? WHERE photo_id = ?', [row.session_date, Number(row.photo_id)]);
+      for (const row of saved)
+        await rw.run('UPDATE photos SET session_date = ? WHERE photo_id = ?', [row.session_date, Number(row.photo_id)]);
     }
   } finally {
     rw.close();
   }
 });
 
-test('augmented views are made for training photos only, reproducibly', { skip: envSkip(findModel('mobilenetv2-int8').path ? false : 'needs the MobileNetV2 model') }, async () => {
-  const sample = await smallSample();
-  const db2 = join(work.dir, 'views.duckdb');
-  await runIngest({ originals: sample.originals, keepers: sample.keepers, db: db2, workspace: join(work.dir, 'ws') });
-  await runEmbed({ db: db2, model: 'mobilenetv2-int8', views: 2 }).then(() => assert.fail('views need a split first'), (e: Error) => assert.match(e.message, /run flux dataset/));
-  await matchAt(db2);
-  const db = await Db.open(db2);
-  await buildSplit(db, { seed: 1 });
-  db.close();
-  const r = await runEmbed({ db: db2, model: 'mobilenetv2-int8', views: 2, seed: 5 });
-  const d = await Db.open(db2, { readOnly: true });
-  try {
-    const glob = vectorGlob(join(work.dir, 'ws'), 'mobilenetv2-int8', 'photos') as string;
-    const [c] = await d.all<{ bad: number; train: number; views: number }>(`SELECT count(*) FILTER (WHERE s.split <> 'train') AS bad,
+test(
+  'augmented views are made for training photos only, reproducibly',
+  { skip: envSkip(findModel('mobilenetv2-int8').path ? false : 'needs the MobileNetV2 model') },
+  async () => {
+    const sample = await smallSample();
+    const db2 = join(work.dir, 'views.duckdb');
+    await runIngest({ originals: sample.originals, keepers: sample.keepers, db: db2, workspace: join(work.dir, 'ws') });
+    await runEmbed({ db: db2, model: 'mobilenetv2-int8', views: 2 }).then(
+      () => assert.fail('views need a split first'),
+      (e: Error) => assert.match(e.message, /run flux dataset/),
+    );
+    await matchAt(db2);
+    const db = await Db.open(db2);
+    await buildSplit(db, { seed: 1 });
+    db.close();
+    const r = await runEmbed({ db: db2, model: 'mobilenetv2-int8', views: 2, seed: 5 });
+    const d = await Db.open(db2, { readOnly: true });
+    try {
+      const glob = vectorGlob(join(work.dir, 'ws'), 'mobilenetv2-int8', 'photos') as string;
+      const [c] = await d.all<{
+        bad: number;
+        train: number;
+        views: number;
+      }>(`SELECT count(*) FILTER (WHERE s.split <> 'train') AS bad,
       count(DISTINCT v.photo_id) AS train, count(*) AS views FROM read_parquet(${lit(glob)}) v JOIN dataset_split s ON s.photo_id = v.photo_id AND s.scheme = 'session' WHERE v.view > 0`);
-    const trainPhotos = Number(await d.value(`SELECT count(*) FROM dataset_split WHERE scheme = 'session' AND split = 'train'`));
-    assert.deepEqual([c?.bad, c?.train, c?.views, r.views], [0, trainPhotos, 2 * trainPhotos, 2 * trainPhotos]);
-    const [diff] = await d.all<{ same: number }>(`SELECT count(*) FILTER (WHERE a.vector = b.vector) AS same FROM read_parquet(${lit(glob)}) a
+      const trainPhotos = Number(
+        await d.value(`SELECT count(*) FROM dataset_split WHERE scheme = 'session' AND split = 'train'`),
+      );
+      assert.deepEqual([c?.bad, c?.train, c?.views, r.views], [0, trainPhotos, 2 * trainPhotos, 2 * trainPhotos]);
+      const [diff] = await d.all<{
+        same: number;
+      }>(`SELECT count(*) FILTER (WHERE a.vector = b.vector) AS same FROM read_parquet(${lit(glob)}) a
       JOIN read_parquet(${lit(glob)}) b ON a.photo_id = b.photo_id AND a.view = 0 AND b.view = 1
       JOIN descriptors x ON x."set" = 'photos' AND x.id = a.photo_id WHERE x.contrast > 0.02`);
-    assert.equal(diff?.same, 0, 'a view differs from the original (flat misfires aside, where nothing can change)');
-  } finally {
-    d.close();
-  }
-});
+      assert.equal(diff?.same, 0, 'a view differs from the original (flat misfires aside, where nothing can change)');
+    } finally {
+      d.close();
+    }
+  },
+);

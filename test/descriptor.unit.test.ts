@@ -19,7 +19,8 @@ const fill = (f: (x: number, y: number) => Rgb, w = W, h = H): Uint8Array => {
 };
 const clamp = (v: number): number => Math.min(255, Math.max(0, Math.round(v)));
 const raw = async (s: Sharp): Promise<Uint8Array> => new Uint8Array(await s.raw().toBuffer());
-const fromRgb = (rgb: Uint8Array, w = W, h = H): Sharp => sharp(Buffer.from(rgb), { raw: { width: w, height: h, channels: 3 } });
+const fromRgb = (rgb: Uint8Array, w = W, h = H): Sharp =>
+  sharp(Buffer.from(rgb), { raw: { width: w, height: h, channels: 3 } });
 const allFinite = (v: Float32Array): boolean => Array.from(v).every(Number.isFinite);
 /** A street-like scene: sky, a building block with windows, a dark street with random clutter. */
 const scene = (seed: number): Uint8Array => {
@@ -36,9 +37,32 @@ const scene = (seed: number): Uint8Array => {
 test('names match the output; every measure is finite for degenerate images', () => {
   assert.equal(DESCRIPTOR_NAMES.length, 12);
   assert.equal(pixelDescriptor(new Uint8Array(W * H * 3), W, H).length, DESCRIPTOR_NAMES.length);
-  assert.deepEqual([...DESCRIPTOR_NAMES], ['brightness', 'contrast', 'dynamic_range', 'clip_black', 'clip_white', 'haze',
-    'sharpness', 'noise', 'saturation', 'tilt_deg', 'tilt_strength', 'colourfulness']);
-  for (const [w, h] of [[1, 1], [2, 1], [1, 5], [3, 3], [2, 2], [0, 0], [0, 7]] as const) {
+  assert.deepEqual(
+    [...DESCRIPTOR_NAMES],
+    [
+      'brightness',
+      'contrast',
+      'dynamic_range',
+      'clip_black',
+      'clip_white',
+      'haze',
+      'sharpness',
+      'noise',
+      'saturation',
+      'tilt_deg',
+      'tilt_strength',
+      'colourfulness',
+    ],
+  );
+  for (const [w, h] of [
+    [1, 1],
+    [2, 1],
+    [1, 5],
+    [3, 3],
+    [2, 2],
+    [0, 0],
+    [0, 7],
+  ] as const) {
     for (const v of [0, 128, 255]) {
       const out = pixelDescriptor(new Uint8Array(w * h * 3).fill(v), w, h);
       assert.equal(out.length, DESCRIPTOR_NAMES.length);
@@ -46,8 +70,17 @@ test('names match the output; every measure is finite for degenerate images', ()
     }
   }
   const rng = new Rng(1);
-  for (const [w, h] of [[1, 1], [3, 3], [7, 2], [50, 40]] as const) {
-    const out = pixelDescriptor(Uint8Array.from({ length: w * h * 3 }, () => rng.int(0, 255)), w, h);
+  for (const [w, h] of [
+    [1, 1],
+    [3, 3],
+    [7, 2],
+    [50, 40],
+  ] as const) {
+    const out = pixelDescriptor(
+      Uint8Array.from({ length: w * h * 3 }, () => rng.int(0, 255)),
+      w,
+      h,
+    );
     assert.ok(allFinite(out), `random ${w}x${h}: ${out}`);
   }
   assert.throws(() => pixelDescriptor(new Uint8Array(10), 2, 2), RangeError);
@@ -118,10 +151,14 @@ test('noise of sigma 10 is estimated within 30%, on a flat image and on a scene 
   const flatNoise = d(addNoise(flat, 10)).noise!;
   assert.ok(Math.abs(flatNoise - 10) < 3, `flat: noise estimate ${flatNoise}`);
   // a smooth scene with strong edges (a blurred checkerboard on a ramp): the edges must not read as noise
-  const edges = await raw(fromRgb(fill((x, y) => {
-    const v = 60 + x * 0.3 + ((Math.floor(x / 32) + Math.floor(y / 32)) % 2 ? 60 : 0);
-    return [v, v, v];
-  })).blur(1.5));
+  const edges = await raw(
+    fromRgb(
+      fill((x, y) => {
+        const v = 60 + x * 0.3 + ((Math.floor(x / 32) + Math.floor(y / 32)) % 2 ? 60 : 0);
+        return [v, v, v];
+      }),
+    ).blur(1.5),
+  );
   const clean = d(edges).noise!;
   assert.ok(clean < 1.5, `clean scene: noise estimate ${clean}`);
   const noisy = d(addNoise(edges, 10)).noise!;
@@ -144,15 +181,28 @@ test('haze (a 60% blend towards light grey) raises the dark channel and lowers c
 test('tilt: counter-clockwise rotation is positive, clockwise negative, level is 0', async () => {
   // a horizon (light sky over dark ground) with a few horizontal stripes in the ground
   const size = 640;
-  const big = fill((_x, y) => {
-    if (y < size / 2) return [200, 200, 200];
-    return Math.floor((y - size / 2) / 24) % 2 ? [70, 70, 70] : [40, 40, 40];
-  }, size, size);
+  const big = fill(
+    (_x, y) => {
+      if (y < size / 2) return [200, 200, 200];
+      return Math.floor((y - size / 2) / 24) % 2 ? [70, 70, 70] : [40, 40, 40];
+    },
+    size,
+    size,
+  );
   /** Rotates counter-clockwise by `ccw` degrees (sharp rotates clockwise for a positive angle) and crops the centre. */
   const rotated = async (ccw: number): Promise<Uint8Array> => {
-    const { data, info } = await fromRgb(big, size, size).rotate(-ccw, { background: { r: 128, g: 128, b: 128 } }).raw().toBuffer({ resolveWithObject: true });
-    return raw(sharp(data, { raw: { width: info.width, height: info.height, channels: 3 } })
-      .extract({ left: Math.round(info.width / 2 - W / 2), top: Math.round(info.height / 2 - H / 2), width: W, height: H }));
+    const { data, info } = await fromRgb(big, size, size)
+      .rotate(-ccw, { background: { r: 128, g: 128, b: 128 } })
+      .raw()
+      .toBuffer({ resolveWithObject: true });
+    return raw(
+      sharp(data, { raw: { width: info.width, height: info.height, channels: 3 } }).extract({
+        left: Math.round(info.width / 2 - W / 2),
+        top: Math.round(info.height / 2 - H / 2),
+        width: W,
+        height: H,
+      }),
+    );
   };
   /** The row where the sky ends in column x, to check the direction of the rotation independently of the descriptor. */
   const horizonRow = (img: Uint8Array, x: number): number => {
@@ -184,10 +234,12 @@ test('tilt: counter-clockwise rotation is positive, clockwise negative, level is
 });
 
 test('saturated colour has saturation and colourfulness; grey has neither', () => {
-  const grey = d(fill((x, y) => {
-    const v = (x * 3 + y) % 256;
-    return [v, v, v];
-  }));
+  const grey = d(
+    fill((x, y) => {
+      const v = (x * 3 + y) % 256;
+      return [v, v, v];
+    }),
+  );
   assert.equal(grey.saturation, 0);
   assert.equal(grey.colourfulness, 0);
   const colour = d(fill((x, y) => ((Math.floor(x / 4) + Math.floor(y / 4)) % 2 ? [220, 30, 30] : [30, 200, 40])));
@@ -205,14 +257,20 @@ test('deterministic', () => {
 test('augmentation keeps hue and chroma, never flips vertically, and is reproducible for a seed', () => {
   const size = 224;
   // constant chroma (r - g = 40, g - b = 20) on a luminance ramp that darkens towards the top
-  const img = fill((_x, y) => {
-    const g = 60 + Math.round(y * 0.6);
-    return [g + 40, g, g - 20];
-  }, size, size);
+  const img = fill(
+    (_x, y) => {
+      const g = 60 + Math.round(y * 0.6);
+      return [g + 40, g, g - 20];
+    },
+    size,
+    size,
+  );
   const p = sampleAugment(new Rng(3), size);
   const a = augment(img, size, p);
   assert.deepEqual(augment(img, size, sampleAugment(new Rng(3), size)), a, 'same seed, same view');
-  assert.ok(Math.abs(p.rotationDeg) <= 5 && Math.abs(p.brightness) <= 0.1 && Math.abs(p.contrast) <= 0.1 && p.crop.size === 200);
+  assert.ok(
+    Math.abs(p.rotationDeg) <= 5 && Math.abs(p.brightness) <= 0.1 && Math.abs(p.contrast) <= 0.1 && p.crop.size === 200,
+  );
   let worst = 0;
   for (let i = 0; i < size * size; i++) {
     const [r, g, b] = [a[i * 3] as number, a[i * 3 + 1] as number, a[i * 3 + 2] as number];

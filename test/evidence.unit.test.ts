@@ -14,16 +14,22 @@ import { timeForwardSplit } from '../lib/5-rank/time-forward.js';
 import { Rng } from '../lib/util/rng.js';
 
 /** Walk w holds `keepers(w)` keepers among 30 frames. */
-function walks(n: number, keepers: (w: number) => number): Array<{ photo_id: number; session: string; keeper: boolean }> {
+function walks(
+  n: number,
+  keepers: (w: number) => number,
+): Array<{ photo_id: number; session: string; keeper: boolean }> {
   const out: Array<{ photo_id: number; session: string; keeper: boolean }> = [];
   for (let w = 0; w < n; w++) {
-    for (let i = 0; i < 30; i++) out.push({ photo_id: w * 100 + i, session: `2024-01-${String(w + 1).padStart(2, '0')}`, keeper: i < keepers(w) });
+    for (let i = 0; i < 30; i++)
+      out.push({ photo_id: w * 100 + i, session: `2024-01-${String(w + 1).padStart(2, '0')}`, keeper: i < keepers(w) });
   }
   return out;
 }
 
 const walksIn = (plan: Map<number, string>, split: string): string =>
-  [...new Set([...plan].filter(([, s]) => s === split).map(([id]) => Math.floor(id / 100)))].sort((a, b) => a - b).join(',');
+  [...new Set([...plan].filter(([, s]) => s === split).map(([id]) => Math.floor(id / 100)))]
+    .sort((a, b) => a - b)
+    .join(',');
 
 test('the split by walk is stratified by keeper count and its validation and test walks change with the seed', () => {
   const photos = walks(40, (w) => w % 10);
@@ -34,9 +40,13 @@ test('the split by walk is stratified by keeper count and its validation and tes
     const keep = (s: string): number => photos.filter((p) => p.keeper && plan.get(p.photo_id) === s).length;
     const total = photos.filter((p) => p.keeper).length;
     // 36 walks with keepers, strata of ten by keeper count: validation and test get one walk of each full stratum
-    const keeperWalks = (s: string): number => walksIn(plan, s).split(',').filter((w) => Number(w) % 10 !== 0).length;
+    const keeperWalks = (s: string): number =>
+      walksIn(plan, s)
+        .split(',')
+        .filter((w) => Number(w) % 10 !== 0).length;
     assert.ok(keeperWalks('val') >= 3 && keeperWalks('test') >= 3, `${keeperWalks('val')}, ${keeperWalks('test')}`);
-    for (const s of ['val', 'test']) assert.ok(keep(s) / total > 0.04 && keep(s) / total < 0.2, `${s}: ${keep(s)} of ${total}`);
+    for (const s of ['val', 'test'])
+      assert.ok(keep(s) / total > 0.04 && keep(s) / total < 0.2, `${s}: ${keep(s)} of ${total}`);
   }
   assert.ok(tests.size >= 5, `test walks over six seeds: ${[...tests].join(' | ')}`);
   // three walks with keepers: validation and test get one each, whichever the seed
@@ -44,7 +54,11 @@ test('the split by walk is stratified by keeper count and its validation and tes
   const fewTests = new Set<string>();
   for (let seed = 1; seed <= 8; seed++) {
     const plan = planSplit(few, seed, 'session');
-    for (const s of ['train', 'val', 'test']) assert.ok(few.some((p) => p.keeper && plan.get(p.photo_id) === s), `seed ${seed}: ${s}`);
+    for (const s of ['train', 'val', 'test'])
+      assert.ok(
+        few.some((p) => p.keeper && plan.get(p.photo_id) === s),
+        `seed ${seed}: ${s}`,
+      );
     fewTests.add(walksIn(plan, 'test'));
   }
   assert.ok(fewTests.size >= 2, 'which walk tests changes with the seed');
@@ -55,10 +69,18 @@ test('the split by walk is stratified by keeper count and its validation and tes
 
 test('out-of-fold folds are stratified by keeper count; another repeat deals them again', () => {
   // 20 walks, the first 10 with 3 keepers each: five folds get two keeper walks each
-  const session: number[] = [], y: number[] = [], split: Array<'train' | 'val' | 'test'> = [];
-  for (let w = 0; w < 20; w++) for (let i = 0; i < 10; i++) { session.push(w); y.push(w < 10 && i < 3 ? 1 : 0); split.push('train'); }
+  const session: number[] = [],
+    y: number[] = [],
+    split: Array<'train' | 'val' | 'test'> = [];
+  for (let w = 0; w < 20; w++)
+    for (let i = 0; i < 10; i++) {
+      session.push(w);
+      y.push(w < 10 && i < 3 ? 1 : 0);
+      split.push('train');
+    }
   const ds = { split, session: Int32Array.from(session), y: Uint8Array.from(y) };
-  const held = (rounds: string[][]): string[] => rounds.map((sp) => [...new Set(session.filter((_, i) => sp[i] === 'test'))].join(','));
+  const held = (rounds: string[][]): string[] =>
+    rounds.map((sp) => [...new Set(session.filter((_, i) => sp[i] === 'test'))].join(','));
   const a = foldSplits(ds, 7, 5, 'all');
   for (const sp of a) assert.equal(y.filter((v, i) => v && sp[i] === 'test').length, 6, 'two keeper walks per fold');
   const b = foldSplits(ds, 7, 5, 'all', 1);
@@ -69,7 +91,8 @@ test('out-of-fold folds are stratified by keeper count; another repeat deals the
 
 test('the plain baseline: PCA logistic regression finds a signal in the leading components and folds into one linear scorer', async () => {
   const rng = new Rng(5);
-  const n = 1200, dim = 60;
+  const n = 1200,
+    dim = 60;
   const x = new Float32Array(n * dim);
   const y = new Uint8Array(n);
   for (let i = 0; i < n; i++) {
@@ -83,7 +106,10 @@ test('the plain baseline: PCA logistic regression finds a signal in the leading 
   const { W, b } = await fitPcaLogistic(x, dim, y, train, 3);
   assert.equal(W.length, dim);
   const score = (r: number): number => W.reduce((s, w, j) => s + w * (x[r * dim + j] as number), b);
-  const ap = averagePrecision(test.map(score), test.map((r) => y[r] as number));
+  const ap = averagePrecision(
+    test.map(score),
+    test.map((r) => y[r] as number),
+  );
   const rate = test.filter((r) => y[r]).length / test.length;
   assert.ok(ap > rate + 0.3, `AP ${ap} against chance ${rate}`);
   // the same seed, the same model
@@ -94,12 +120,18 @@ test('the plain baseline: PCA logistic regression finds a signal in the leading 
   const f = fitLogisticL2(z, 2, yy, 0.5);
   const grad = [0, 0, 0];
   yy.forEach((t, i) => {
-    const p = 1 / (1 + Math.exp(-((f.w[0] as number) * (z[2 * i] as number) + (f.w[1] as number) * (z[2 * i + 1] as number) + f.b)));
+    const p =
+      1 /
+      (1 +
+        Math.exp(-((f.w[0] as number) * (z[2 * i] as number) + (f.w[1] as number) * (z[2 * i + 1] as number) + f.b)));
     grad[0] = (grad[0] as number) + (p - t) * (z[2 * i] as number);
     grad[1] = (grad[1] as number) + (p - t) * (z[2 * i + 1] as number);
     grad[2] = (grad[2] as number) + (p - t);
   });
-  assert.ok(Math.abs((grad[0] as number) + (f.w[0] as number) / 0.5) < 1e-9 && Math.abs((grad[1] as number) + (f.w[1] as number) / 0.5) < 1e-9);
+  assert.ok(
+    Math.abs((grad[0] as number) + (f.w[0] as number) / 0.5) < 1e-9 &&
+      Math.abs((grad[1] as number) + (f.w[1] as number) / 0.5) < 1e-9,
+  );
   assert.ok(Math.abs(grad[2] as number) < 1e-9, 'the intercept is not penalised');
 });
 
@@ -109,18 +141,38 @@ test('the decision rule: superiority, equivalence within delta, otherwise undeci
   assert.equal(outcomeOf({ lo: -0.008, hi: 0.009 }, 0.01), 'equivalent');
   assert.equal(outcomeOf({ lo: -0.03, hi: 0.02 }, 0.01), 'undecided');
   const base: Contender = { name: 'pca-logistic · vector', arch: 'pca-logistic', featureSet: 'vector' };
-  const c = (name: string, value: number, outcome: 'superior' | 'equivalent' | 'inferior' | 'undecided') =>
-    ({ name, arch: 'pairwise' as const, featureSet: 'vector' as const, ap: 0, diff: { value, lo: 0, hi: 0 }, outcome });
-  assert.deepEqual(applyRule(base, [c('a', 0.02, 'superior'), c('b', 0.05, 'superior'), c('l', 0, 'undecided')]).chosen.name, 'b');
-  assert.deepEqual(applyRule(base, [c('a', 0.001, 'equivalent'), c('b', -0.05, 'inferior')]), { decision: 'equivalent', chosen: base });
-  assert.deepEqual(applyRule(base, [c('a', 0.001, 'equivalent'), c('b', 0.01, 'undecided')]), { decision: 'undecided', chosen: base });
+  const c = (name: string, value: number, outcome: 'superior' | 'equivalent' | 'inferior' | 'undecided') => ({
+    name,
+    arch: 'pairwise' as const,
+    featureSet: 'vector' as const,
+    ap: 0,
+    diff: { value, lo: 0, hi: 0 },
+    outcome,
+  });
+  assert.deepEqual(
+    applyRule(base, [c('a', 0.02, 'superior'), c('b', 0.05, 'superior'), c('l', 0, 'undecided')]).chosen.name,
+    'b',
+  );
+  assert.deepEqual(applyRule(base, [c('a', 0.001, 'equivalent'), c('b', -0.05, 'inferior')]), {
+    decision: 'equivalent',
+    chosen: base,
+  });
+  assert.deepEqual(applyRule(base, [c('a', 0.001, 'equivalent'), c('b', 0.01, 'undecided')]), {
+    decision: 'undecided',
+    chosen: base,
+  });
   // a model that ranks every keeper of every walk first against one that does not: superior, paired by walk
   const rng = new Rng(9);
-  const y: number[] = [], walk: number[] = [], good: number[] = [], noisy: number[] = [], same: number[] = [];
+  const y: number[] = [],
+    walk: number[] = [],
+    good: number[] = [],
+    noisy: number[] = [],
+    same: number[] = [];
   for (let w = 0; w < 40; w++) {
     for (let i = 0; i < 25; i++) {
       const k = i < 2 ? 1 : 0;
-      y.push(k); walk.push(w);
+      y.push(k);
+      walk.push(w);
       const s = rng.normal();
       same.push(s + 2 * k);
       good.push(s + 4 * k);
@@ -135,7 +187,8 @@ test('the decision rule: superiority, equivalence within delta, otherwise undeci
 
 test('calibration at a low base rate: a calibrated model has slope 1 and intercept 0, a flattened one a slope above 1', () => {
   const rng = new Rng(11);
-  const p: number[] = [], y: number[] = [];
+  const p: number[] = [],
+    y: number[] = [];
   for (let i = 0; i < 20_000; i++) {
     const z = rng.normal() * 1.5 - 4;
     const q = 1 / (1 + Math.exp(-z));
@@ -146,25 +199,64 @@ test('calibration at a low base rate: a calibrated model has slope 1 and interce
   assert.ok(Math.abs(c.slope - 1) < 0.1 && Math.abs(c.intercept) < 0.4, `slope ${c.slope}, intercept ${c.intercept}`);
   assert.ok(c.logLoss < c.logLossConstant && c.brier < c.brierConstant);
   assert.equal(c.reliability.length, 10);
-  assert.ok(c.reliability.every((b) => b.count === 2000), 'equal-mass bins');
+  assert.ok(
+    c.reliability.every((b) => b.count === 2000),
+    'equal-mass bins',
+  );
   for (const b of c.reliability) assert.ok(Math.abs(b.meanScore - b.keeperRate) < 0.03, JSON.stringify(b));
   const surfaced = p.filter((q) => q >= 0.5).length;
   assert.equal(c.threshold?.perThousand, (1000 * surfaced) / p.length);
-  assert.equal(c.bands.reduce((s, b) => s + b.photos, 0), p.length);
+  assert.equal(
+    c.bands.reduce((s, b) => s + b.photos, 0),
+    p.length,
+  );
   // probabilities pulled towards the base rate: under-confident, slope above 1
-  const flat = calibrationMetrics(p.map((q) => 0.5 * q + 0.5 * c.baseRate), y, null);
+  const flat = calibrationMetrics(
+    p.map((q) => 0.5 * q + 0.5 * c.baseRate),
+    y,
+    null,
+  );
   assert.ok(flat.slope > 1.5 && flat.threshold === null, `slope ${flat.slope}`);
 });
 
 test('time-forward: the latest year tests, the latest tenth of the earlier walks validates, the rest trains', () => {
-  const sessions = ['2022-03-01', '2022-05-01', '2023-01-02', '2023-06-01', '2024-02-01', '2024-07-01', '2025-01-01',
-    '2025-03-01', '2025-05-01', '2025-09-09', '2026-01-01', '2026-02-01'];
+  const sessions = [
+    '2022-03-01',
+    '2022-05-01',
+    '2023-01-02',
+    '2023-06-01',
+    '2024-02-01',
+    '2024-07-01',
+    '2025-01-01',
+    '2025-03-01',
+    '2025-05-01',
+    '2025-09-09',
+    '2026-01-01',
+    '2026-02-01',
+  ];
   const session = Int32Array.from(sessions.flatMap((_, w) => [w, w, w]));
   const plan = timeForwardSplit({ session, sessions });
   assert.ok(plan);
   assert.equal(plan.testYear, '2026');
   assert.deepEqual(plan.trainYears, ['2022', '2023', '2024', '2025']);
   const walkSplit = sessions.map((_, w) => plan.split[3 * w]);
-  assert.deepEqual(walkSplit, ['train', 'train', 'train', 'train', 'train', 'train', 'train', 'train', 'train', 'val', 'test', 'test']);
-  assert.equal(timeForwardSplit({ session, sessions: sessions.map(() => '2024-01-01') }), null, 'one year: nothing to go forward to');
+  assert.deepEqual(walkSplit, [
+    'train',
+    'train',
+    'train',
+    'train',
+    'train',
+    'train',
+    'train',
+    'train',
+    'train',
+    'val',
+    'test',
+    'test',
+  ]);
+  assert.equal(
+    timeForwardSplit({ session, sessions: sessions.map(() => '2024-01-01') }),
+    null,
+    'one year: nothing to go forward to',
+  );
 });

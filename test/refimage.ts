@@ -24,7 +24,8 @@ function resampleAxis(src: Float32Array, w: number, h: number, out: number, hori
     for (let q = 0; q < other; q++) {
       for (let c = 0; c < 3; c++) {
         let acc = 0;
-        for (let i = lo; i < hi; i++) acc += (src[(horizontal ? q * w + i : i * w + q) * 3 + c] as number) * (weights[i - lo] as number);
+        for (let i = lo; i < hi; i++)
+          acc += (src[(horizontal ? q * w + i : i * w + q) * 3 + c] as number) * (weights[i - lo] as number);
         dst[(horizontal ? q * out + o : o * w + q) * 3 + c] = acc / sum;
       }
     }
@@ -33,7 +34,15 @@ function resampleAxis(src: Float32Array, w: number, h: number, out: number, hori
 }
 
 /** Shorter side to `resize`, centre crop `size`, to [0,1], minus mean, over std, NCHW. */
-export function referenceTensor(rgb: Uint8Array, w: number, h: number, resize: number, size: number, mean: number[], std: number[]): Float32Array {
+export function referenceTensor(
+  rgb: Uint8Array,
+  w: number,
+  h: number,
+  resize: number,
+  size: number,
+  mean: number[],
+  std: number[],
+): Float32Array {
   const scale = resize / Math.min(w, h);
   const rw = Math.round(w * scale);
   const rh = Math.round(h * scale);

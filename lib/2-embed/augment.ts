@@ -41,7 +41,8 @@ export function augment(rgb: Uint8Array, size: number, p: AugmentParams): Uint8A
   const cx = p.crop.left + p.crop.size / 2;
   const cy = p.crop.top + p.crop.size / 2;
   let lumSum = 0;
-  for (let i = 0; i < size * size; i++) lumSum += 0.299 * (rgb[i * 3] as number) + 0.587 * (rgb[i * 3 + 1] as number) + 0.114 * (rgb[i * 3 + 2] as number);
+  for (let i = 0; i < size * size; i++)
+    lumSum += 0.299 * (rgb[i * 3] as number) + 0.587 * (rgb[i * 3 + 1] as number) + 0.114 * (rgb[i * 3 + 2] as number);
   const mean = lumSum / (size * size);
   for (let y = 0; y < size; y++) {
     for (let x = 0; x < size; x++) {

@@ -43,7 +43,8 @@ export async function fetchFile(o: FetchOptions): Promise<FetchResult> {
   if (existsSync(o.dest)) {
     const { hash, bytes } = await hashFile(o.dest);
     const digest = hash.digest('hex');
-    if (!o.sha256 || digest === o.sha256) return { file: o.dest, sha256: digest, bytes, resumed: false, alreadyPresent: true };
+    if (!o.sha256 || digest === o.sha256)
+      return { file: o.dest, sha256: digest, bytes, resumed: false, alreadyPresent: true };
   }
   mkdirSync(dirname(o.dest), { recursive: true });
   const part = `${o.dest}.part`;
@@ -52,8 +53,10 @@ export async function fetchFile(o: FetchOptions): Promise<FetchResult> {
   try {
     response = await doFetch(o.url, { headers: offset > 0 ? { Range: `bytes=${offset}-` } : {}, redirect: 'follow' });
   } catch (err) {
-    throw new FluxError(`download of ${o.url} failed (${(err as Error).cause ? String((err as { cause: unknown }).cause) : (err as Error).message}); ` +
-      `the machine may be offline. ${offset > 0 ? `The partial file ${part} is kept; run again to resume.` : 'Run again when online.'}`);
+    throw new FluxError(
+      `download of ${o.url} failed (${(err as Error).cause ? String((err as { cause: unknown }).cause) : (err as Error).message}); ` +
+        `the machine may be offline. ${offset > 0 ? `The partial file ${part} is kept; run again to resume.` : 'Run again when online.'}`,
+    );
   }
   if (response.status === 416 && offset > 0) {
     // the part is already complete (or bigger than the file): start over
@@ -66,7 +69,7 @@ export async function fetchFile(o: FetchOptions): Promise<FetchResult> {
   if (offset > 0 && !resumed) offset = 0; // the server ignored the range: the body is the whole file
   const { hash } = resumed ? await hashFile(part) : { hash: createHash('sha256') };
   const length = Number(response.headers.get('content-length') ?? NaN);
-  const total = Number.isFinite(length) ? offset + length : o.bytes ?? 0;
+  const total = Number.isFinite(length) ? offset + length : (o.bytes ?? 0);
   let done = offset;
   o.onProgress?.({ stage: 'download', done, total });
   if (!response.body) throw new FluxError(`download of ${o.url} failed: empty response`);
@@ -79,12 +82,16 @@ export async function fetchFile(o: FetchOptions): Promise<FetchResult> {
   try {
     await pipeline(body, createWriteStream(part, { flags: resumed ? 'a' : 'w' }));
   } catch (err) {
-    throw new FluxError(`download of ${o.url} was interrupted (${(err as Error).message}); the partial file ${part} is kept: run again to resume`);
+    throw new FluxError(
+      `download of ${o.url} was interrupted (${(err as Error).message}); the partial file ${part} is kept: run again to resume`,
+    );
   }
   const digest = hash.digest('hex');
   if (o.sha256 && digest !== o.sha256) {
     rmSync(part, { force: true });
-    throw new FluxError(`download of ${o.url} to ${o.dest}: SHA-256 mismatch: expected ${o.sha256}, received ${digest}; the file was deleted`);
+    throw new FluxError(
+      `download of ${o.url} to ${o.dest}: SHA-256 mismatch: expected ${o.sha256}, received ${digest}; the file was deleted`,
+    );
   }
   renameSync(part, o.dest);
   o.onProgress?.({ stage: 'download', done, total: done });

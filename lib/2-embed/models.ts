@@ -42,8 +42,14 @@ export interface ModelSpec {
   logits?: string;
 }
 
-const IMAGENET = { mean: [0.485, 0.456, 0.406] as [number, number, number], std: [0.229, 0.224, 0.225] as [number, number, number] };
-const CLIP = { mean: [0.48145466, 0.4578275, 0.40821073] as [number, number, number], std: [0.26862954, 0.26130258, 0.27577711] as [number, number, number] };
+const IMAGENET = {
+  mean: [0.485, 0.456, 0.406] as [number, number, number],
+  std: [0.229, 0.224, 0.225] as [number, number, number],
+};
+const CLIP = {
+  mean: [0.48145466, 0.4578275, 0.40821073] as [number, number, number],
+  std: [0.26862954, 0.26130258, 0.27577711] as [number, number, number],
+};
 
 /** The supported models. The first is the offline default. */
 export const MODELS: readonly ModelSpec[] = [
@@ -83,9 +89,18 @@ export const MODELS: readonly ModelSpec[] = [
     input: 'pixel_values',
     output: 'pooler_output',
     dim: 768,
-    preprocessing: { resizeMode: 'squash', resize: 512, size: 512, kernel: 'cubic', mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5], layout: 'NCHW' },
+    preprocessing: {
+      resizeMode: 'squash',
+      resize: 512,
+      size: 512,
+      kernel: 'cubic',
+      mean: [0.5, 0.5, 0.5],
+      std: [0.5, 0.5, 0.5],
+      layout: 'NCHW',
+    },
     licence: 'Apache-2.0 (Google SigLIP)',
-    source: 'Google SigLIP base patch16 512 image encoder, ONNX export by Xenova (transformers.js); stronger than CLIP B/32',
+    source:
+      'Google SigLIP base patch16 512 image encoder, ONNX export by Xenova (transformers.js); stronger than CLIP B/32',
   },
 ];
 
@@ -109,7 +124,8 @@ function fromJson(file: string): ModelSpec {
     throw new FluxError(`--model: cannot read model description ${file}: ${(err as Error).message}`);
   }
   for (const key of ['id', 'file', 'input', 'output', 'dim', 'preprocessing'] as const) {
-    if (raw[key] === undefined) throw new FluxError(`--model: ${file} lacks "${key}" (see README "Embeddings" for the format)`);
+    if (raw[key] === undefined)
+      throw new FluxError(`--model: ${file} lacks "${key}" (see README "Embeddings" for the format)`);
   }
   const spec = { sha256: null, bytes: null, url: null, licence: 'unknown', source: file, ...raw } as ModelSpec;
   if (!isAbsolute(spec.file)) spec.file = join(dirname(resolve(file)), spec.file);
@@ -119,9 +135,15 @@ function fromJson(file: string): ModelSpec {
 /** Finds a model by id, or by a `.json` description; null path when the file is not on this machine. */
 export function findModel(idOrPath: string): { spec: ModelSpec; path: string | null } {
   const spec = idOrPath.endsWith('.json') ? fromJson(idOrPath) : MODELS.find((m) => m.id === idOrPath);
-  if (!spec) throw new FluxError(`--model: expected one of ${MODELS.map((m) => m.id).join(', ')} or a model .json file, received "${idOrPath}"`);
+  if (!spec)
+    throw new FluxError(
+      `--model: expected one of ${MODELS.map((m) => m.id).join(', ')} or a model .json file, received "${idOrPath}"`,
+    );
   if (isAbsolute(spec.file)) return { spec, path: existsSync(spec.file) ? spec.file : null };
-  const path = modelDirs().map((d) => join(d, spec.file)).find((p) => existsSync(p)) ?? null;
+  const path =
+    modelDirs()
+      .map((d) => join(d, spec.file))
+      .find((p) => existsSync(p)) ?? null;
   return { spec, path };
 }
 

@@ -26,14 +26,22 @@ export type PrepareResponse =
 async function handle(req: PrepareRequest): Promise<void> {
   let res: PrepareResponse;
   try {
-    const out = req.target && req.preprocessing
-      ? new Float32Array(req.target.buffer, req.target.offset * 4, 3 * req.preprocessing.size * req.preprocessing.size) : undefined;
+    const out =
+      req.target && req.preprocessing
+        ? new Float32Array(
+            req.target.buffer,
+            req.target.offset * 4,
+            3 * req.preprocessing.size * req.preprocessing.size,
+          )
+        : undefined;
     const { descriptor, tensor } = await prepareImage(await readFile(req.file), req.preprocessing, req.view, out);
     res = { id: req.id, ok: true, descriptor, tensor };
   } catch (err) {
     res = { id: req.id, ok: false, message: (err as Error).message.split('\n')[0] ?? 'failed' };
   }
-  const transfer = res.ok ? [...(res.descriptor ? [res.descriptor.buffer] : []), ...(res.tensor ? [res.tensor.buffer] : [])] : [];
+  const transfer = res.ok
+    ? [...(res.descriptor ? [res.descriptor.buffer] : []), ...(res.tensor ? [res.tensor.buffer] : [])]
+    : [];
   parentPort?.postMessage(res, transfer as ArrayBuffer[]);
 }
 

@@ -9,7 +9,11 @@ import { pixelDescriptor } from './descriptor.js';
 import { Rng } from '../util/rng.js';
 
 /** The resize target and crop box a model card prescribes for an image of this size. */
-export function cropBox(width: number, height: number, p: Preprocessing): { rw: number; rh: number; left: number; top: number } {
+export function cropBox(
+  width: number,
+  height: number,
+  p: Preprocessing,
+): { rw: number; rh: number; left: number; top: number } {
   if (p.resizeMode === 'squash') return { rw: p.size, rh: p.size, left: 0, top: 0 };
   const scale = p.resize / Math.min(width, height);
   const rw = Math.max(p.size, Math.round(width * scale));
@@ -18,7 +22,12 @@ export function cropBox(width: number, height: number, p: Preprocessing): { rw: 
 }
 
 /** Resizes and crops RGB pixels to the model's input size; returns RGB bytes of size x size. */
-export async function modelPixels(rgb: Uint8Array, width: number, height: number, p: Preprocessing): Promise<Uint8Array> {
+export async function modelPixels(
+  rgb: Uint8Array,
+  width: number,
+  height: number,
+  p: Preprocessing,
+): Promise<Uint8Array> {
   const box = cropBox(width, height, p);
   const out = await sharp(rgb, { raw: { width, height, channels: 3 } })
     .resize(box.rw, box.rh, { fit: 'fill', kernel: p.kernel })
@@ -43,12 +52,20 @@ export function toTensor(rgb: Uint8Array, p: Preprocessing, out: Float32Array, i
 
 /** Decodes an image file's bytes, applying EXIF orientation, to RGB. */
 export async function decodeRgb(jpeg: Uint8Array): Promise<{ rgb: Uint8Array; width: number; height: number }> {
-  const { data, info } = await sharp(jpeg, { failOn: 'truncated' }).rotate().removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
+  const { data, info } = await sharp(jpeg, { failOn: 'truncated' })
+    .rotate()
+    .removeAlpha()
+    .toColourspace('srgb')
+    .raw()
+    .toBuffer({ resolveWithObject: true });
   return { rgb: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width: info.width, height: info.height };
 }
 
 /** What one preview becomes for the embedder: its pixel descriptor and (with preprocessing) the model tensor. */
-export interface PreparedImage { descriptor: Float32Array | null; tensor: Float32Array | null }
+export interface PreparedImage {
+  descriptor: Float32Array | null;
+  tensor: Float32Array | null;
+}
 
 /**
  * The one decode path of the embedder (the worker threads and the benchmark call it): JPEG -> RGB -> pixel
@@ -56,14 +73,23 @@ export interface PreparedImage { descriptor: Float32Array | null; tensor: Float3
  * view number) and the descriptor is skipped (it belongs to the original). With `out`, the tensor is written there
  * (a slot of a shared batch buffer) and `tensor` comes back null.
  */
-export async function prepareImage(jpeg: Uint8Array, preprocessing: Preprocessing | null, view?: { seed: number; id: number; view: number },
-  out?: Float32Array): Promise<PreparedImage> {
+export async function prepareImage(
+  jpeg: Uint8Array,
+  preprocessing: Preprocessing | null,
+  view?: { seed: number; id: number; view: number },
+  out?: Float32Array,
+): Promise<PreparedImage> {
   const { rgb, width, height } = await decodeRgb(jpeg);
   const descriptor = view ? null : pixelDescriptor(rgb, width, height);
   let tensor: Float32Array | null = null;
   if (preprocessing) {
     let px = await modelPixels(rgb, width, height, preprocessing);
-    if (view) px = augment(px, preprocessing.size, sampleAugment(new Rng(view.seed).fork(`view:${view.id}:${view.view}`), preprocessing.size));
+    if (view)
+      px = augment(
+        px,
+        preprocessing.size,
+        sampleAugment(new Rng(view.seed).fork(`view:${view.id}:${view.view}`), preprocessing.size),
+      );
     // straight into the caller's (shared) batch buffer when given one
     if (out) toTensor(px, preprocessing, out);
     else {

@@ -46,8 +46,14 @@ export async function storedKeys(db: Db, workspace: string, modelId: string, set
  * Float32Array (a fixed-size list column, no per-number conversion) and written by parquet-wasm (arrow-rs);
  * DuckDB reads it back with its own Parquet reader.
  */
-export async function writePart(_db: Db, workspace: string, spec: ModelSpec, set: VectorSet,
-  rows: ReadonlyArray<{ id: number; view: number; vector: Float32Array }>, extra: Record<string, string> = {}): Promise<string> {
+export async function writePart(
+  _db: Db,
+  workspace: string,
+  spec: ModelSpec,
+  set: VectorSet,
+  rows: ReadonlyArray<{ id: number; view: number; vector: Float32Array }>,
+  extra: Record<string, string> = {},
+): Promise<string> {
   const dir = vectorDir(workspace, spec.id, set);
   mkdirSync(dir, { recursive: true });
   // stray temporary files are from a run that was killed while writing: never valid, always safe to drop
@@ -62,14 +68,23 @@ export async function writePart(_db: Db, workspace: string, spec: ModelSpec, set
   const listType = new arrow.FixedSizeList(spec.dim, new arrow.Field('item', new arrow.Float32(), false));
   const table = new arrow.Table({
     [VECTOR_SETS[set]]: arrow.makeVector(BigInt64Array.from(sorted, (r) => BigInt(r.id))),
-    model_id: arrow.vectorFromArray(sorted.map(() => spec.id), new arrow.Utf8()),
+    model_id: arrow.vectorFromArray(
+      sorted.map(() => spec.id),
+      new arrow.Utf8(),
+    ),
     view: arrow.makeVector(Int32Array.from(sorted, (r) => r.view)),
     vector: arrow.makeVector(arrow.makeData({ type: listType, length: n, nullCount: 0, child: item })),
   });
-  const meta = new Map(Object.entries({
-    model_id: spec.id, dim: String(spec.dim), preprocessing: JSON.stringify(spec.preprocessing), output: spec.output,
-    model_sha256: spec.sha256 ?? '', ...extra,
-  }));
+  const meta = new Map(
+    Object.entries({
+      model_id: spec.id,
+      dim: String(spec.dim),
+      preprocessing: JSON.stringify(spec.preprocessing),
+      output: spec.output,
+      model_sha256: spec.sha256 ?? '',
+      ...extra,
+    }),
+  );
   const props = new pq.WriterPropertiesBuilder().setCompression(pq.Compression.ZSTD).setKeyValueMetadata(meta).build();
   const bytes = pq.writeParquet(pq.Table.fromIPCStream(arrow.tableToIPC(table, 'stream')), props);
   writeFileAtomic(file, bytes);
@@ -77,11 +92,20 @@ export async function writePart(_db: Db, workspace: string, spec: ModelSpec, set
 }
 
 /** Reads vectors of a set back (optionally one view) as id -> Float32Array. */
-export async function readVectors(db: Db, workspace: string, modelId: string, set: VectorSet, view = 0): Promise<Map<number, Float32Array>> {
+export async function readVectors(
+  db: Db,
+  workspace: string,
+  modelId: string,
+  set: VectorSet,
+  view = 0,
+): Promise<Map<number, Float32Array>> {
   const glob = vectorGlob(workspace, modelId, set);
   const out = new Map<number, Float32Array>();
   if (!glob) return out;
-  const rows = await db.all<{ id: number; vector: number[] }>(`SELECT ${VECTOR_SETS[set]} AS id, vector FROM read_parquet(${lit(glob)}) WHERE view = ?`, [view]);
+  const rows = await db.all<{ id: number; vector: number[] }>(
+    `SELECT ${VECTOR_SETS[set]} AS id, vector FROM read_parquet(${lit(glob)}) WHERE view = ?`,
+    [view],
+  );
   for (const r of rows) out.set(r.id, Float32Array.from(r.vector));
   return out;
 }
@@ -98,9 +122,18 @@ export interface StoredVectors {
  * Reads every vector of a set (all views, or the views `keep` accepts) into one Float32Array, part by part through
  * parquet-wasm and Arrow. Rows are ordered by id, then view.
  */
-export async function readStoredVectors(workspace: string, modelId: string, set: VectorSet, keep: (view: number) => boolean = () => true): Promise<StoredVectors> {
+export async function readStoredVectors(
+  workspace: string,
+  modelId: string,
+  set: VectorSet,
+  keep: (view: number) => boolean = () => true,
+): Promise<StoredVectors> {
   const dir = vectorDir(workspace, modelId, set);
-  const files = existsSync(dir) ? readdirSync(dir).filter((f) => /^part-\d+\.parquet$/.test(f)).sort() : [];
+  const files = existsSync(dir)
+    ? readdirSync(dir)
+        .filter((f) => /^part-\d+\.parquet$/.test(f))
+        .sort()
+    : [];
   const chunks: Array<{ id: number; view: number; vec: Float32Array }> = [];
   let dim = 0;
   for (const f of files) {
@@ -108,7 +141,8 @@ export async function readStoredVectors(workspace: string, modelId: string, set:
     const idCol = table.getChild(VECTOR_SETS[set]);
     const viewCol = table.getChild('view');
     const vecCol = table.getChild('vector');
-    if (!idCol || !viewCol || !vecCol) throw new FluxError(`${join(dir, f)}: not a vector part (expected columns ${VECTOR_SETS[set]}, view, vector)`);
+    if (!idCol || !viewCol || !vecCol)
+      throw new FluxError(`${join(dir, f)}: not a vector part (expected columns ${VECTOR_SETS[set]}, view, vector)`);
     const listType = vecCol.type as arrow.FixedSizeList;
     dim = listType.listSize;
     let row = 0;
@@ -118,13 +152,19 @@ export async function readStoredVectors(workspace: string, modelId: string, set:
       for (let i = 0; i < data.length; i++, row++) {
         const view = Number(viewCol.get(row));
         if (!keep(view)) continue;
-        chunks.push({ id: Number(idCol.get(row)), view, vec: values.subarray(offset + i * dim, offset + (i + 1) * dim) });
+        chunks.push({
+          id: Number(idCol.get(row)),
+          view,
+          vec: values.subarray(offset + i * dim, offset + (i + 1) * dim),
+        });
       }
     }
   }
   chunks.sort((a, b) => a.id - b.id || a.view - b.view);
   // a resumed run may have written a row twice (a part landed, the process died before it was recorded): keep one
-  const unique = chunks.filter((c, i) => i === 0 || c.id !== (chunks[i - 1] as typeof c).id || c.view !== (chunks[i - 1] as typeof c).view);
+  const unique = chunks.filter(
+    (c, i) => i === 0 || c.id !== (chunks[i - 1] as typeof c).id || c.view !== (chunks[i - 1] as typeof c).view,
+  );
   const data = new Float32Array(unique.length * dim);
   unique.forEach((c, i) => data.set(c.vec, i * dim));
   return { ids: unique.map((c) => c.id), views: unique.map((c) => c.view), dim, data };

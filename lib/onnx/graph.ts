@@ -82,12 +82,20 @@ export class GraphBuilder {
   private readonly outputs: object[] = [];
   private counter = 0;
 
-  constructor(readonly name: string, readonly opset = 13) {}
+  constructor(
+    readonly name: string,
+    readonly opset = 13,
+  ) {}
 
   private static valueInfo(name: string, dims: Dim[], elemType = FLOAT): object {
     return {
       name,
-      type: { tensor_type: { elem_type: elemType, shape: { dim: dims.map((d) => (typeof d === 'number' ? { dim_value: d } : { dim_param: d })) } } },
+      type: {
+        tensor_type: {
+          elem_type: elemType,
+          shape: { dim: dims.map((d) => (typeof d === 'number' ? { dim_value: d } : { dim_param: d })) },
+        },
+      },
     };
   }
 
@@ -106,7 +114,8 @@ export class GraphBuilder {
   /** A float32 constant (stored as raw little-endian bytes). */
   constant(values: ArrayLike<number>, dims: number[], name = this.fresh('c')): string {
     const f = Float32Array.from(values as ArrayLike<number>);
-    if (f.length !== dims.reduce((a, b) => a * b, 1)) throw new RangeError(`constant ${name}: ${f.length} values for dims [${dims.join(', ')}]`);
+    if (f.length !== dims.reduce((a, b) => a * b, 1))
+      throw new RangeError(`constant ${name}: ${f.length} values for dims [${dims.join(', ')}]`);
     this.inits.push({ name, dims, data_type: FLOAT, raw_data: new Uint8Array(f.buffer, f.byteOffset, f.byteLength) });
     return name;
   }
@@ -120,8 +129,15 @@ export class GraphBuilder {
 
   /** A node; returns its (first) output name. */
   node(op: string, inputs: string[], attrs: Record<string, Attr> = {}, output = this.fresh(op.toLowerCase())): string {
-    const attribute = Object.entries(attrs).map(([name, a]) => 'i' in a ? { name, type: 2, i: a.i }
-      : 'f' in a ? { name, type: 1, f: a.f } : 'ints' in a ? { name, type: 7, ints: a.ints } : { name, type: 3, s: new TextEncoder().encode(a.s) });
+    const attribute = Object.entries(attrs).map(([name, a]) =>
+      'i' in a
+        ? { name, type: 2, i: a.i }
+        : 'f' in a
+          ? { name, type: 1, f: a.f }
+          : 'ints' in a
+            ? { name, type: 7, ints: a.ints }
+            : { name, type: 3, s: new TextEncoder().encode(a.s) },
+    );
     this.nodes.push({ input: inputs, output: [output], op_type: op, name: output, attribute });
     return output;
   }
@@ -135,7 +151,14 @@ export class GraphBuilder {
     const message = ModelProto.fromObject({
       ir_version: 8,
       producer_name: 'flux-keeper-workbench',
-      graph: { node: this.nodes, name: this.name, initializer: this.inits, input: this.inputs, output: this.outputs, doc_string: doc },
+      graph: {
+        node: this.nodes,
+        name: this.name,
+        initializer: this.inits,
+        input: this.inputs,
+        output: this.outputs,
+        doc_string: doc,
+      },
       opset_import: [{ domain: '', version: this.opset }],
       metadata_props: Object.entries(metadata).map(([key, value]) => ({ key, value })),
     });

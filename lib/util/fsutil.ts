@@ -3,7 +3,18 @@
  * archive folders, and writes that never leave a half-written file behind.
  */
 import { createHash } from 'node:crypto';
-import { accessSync, constants, existsSync, mkdirSync, readdirSync, realpathSync, renameSync, statSync, writeFileSync, type Stats } from 'node:fs';
+import {
+  accessSync,
+  constants,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  realpathSync,
+  renameSync,
+  statSync,
+  writeFileSync,
+  type Stats,
+} from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { FluxError } from './check.js';
 
@@ -19,7 +30,8 @@ export interface FileEntry {
 
 /** Checks that a folder option names an existing folder; the message names the option. */
 export function checkDir(option: string, dir: unknown): string {
-  if (typeof dir !== 'string' || dir.length === 0) throw new FluxError(`${option}: expected a folder path, received nothing`);
+  if (typeof dir !== 'string' || dir.length === 0)
+    throw new FluxError(`${option}: expected a folder path, received nothing`);
   let st: Stats;
   try {
     st = statSync(dir);
@@ -57,17 +69,20 @@ export function nearestExisting(path: string): string | null {
 export function checkOutFile(option: string, file: string, example: string): string {
   const abs = resolve(file);
   // a trailing separator names a folder, even one not there yet
-  if (/[\\/]$/.test(file)) throw new FluxError(`${option}: ${file} names a folder; name the file to write, e.g. ${join(abs, example)}`);
+  if (/[\\/]$/.test(file))
+    throw new FluxError(`${option}: ${file} names a folder; name the file to write, e.g. ${join(abs, example)}`);
   let st: Stats | null = null;
   try {
     st = statSync(abs);
   } catch {
     // not there yet: it will be written
   }
-  if (st?.isDirectory()) throw new FluxError(`${option}: ${abs} is a folder; name the file to write, e.g. ${join(abs, example)}`);
+  if (st?.isDirectory())
+    throw new FluxError(`${option}: ${abs} is a folder; name the file to write, e.g. ${join(abs, example)}`);
   // the nearest part of the path above it that exists must be a folder
   const above = nearestExisting(dirname(abs));
-  if (above && !statSync(above).isDirectory()) throw new FluxError(`${option}: ${above} is a file, so ${abs} cannot be written; name a file in a folder`);
+  if (above && !statSync(above).isDirectory())
+    throw new FluxError(`${option}: ${above} is a file, so ${abs} cannot be written; name a file in a folder`);
   return abs;
 }
 
@@ -114,9 +129,17 @@ export function walk(root: string, problems?: WalkProblem[]): FileEntry[] {
         }
         out.push({ path: rel(abs), bytes: st.size, mtimeMs: st.mtimeMs });
       } else if (entry.isSymbolicLink()) {
-        problems?.push({ path: rel(abs), kind: 'link', reason: 'symbolic link, not followed: index the real file or folder where it lies' });
+        problems?.push({
+          path: rel(abs),
+          kind: 'link',
+          reason: 'symbolic link, not followed: index the real file or folder where it lies',
+        });
       } else {
-        problems?.push({ path: rel(abs), kind: 'special file', reason: 'not a regular file (a pipe, socket or device)' });
+        problems?.push({
+          path: rel(abs),
+          kind: 'special file',
+          reason: 'not a regular file (a pipe, socket or device)',
+        });
       }
     }
   };
@@ -154,11 +177,17 @@ export function realPath(path: string): string {
  * Refuses a write target inside any archive folder: the archive is read-only to the workbench. Compared as written
  * and with symbolic links resolved, so a link into the archive (or an archive reached through one) is refused too.
  */
-export function assertOutsideArchive(option: string, target: string, archives: Record<string, string | undefined>): void {
+export function assertOutsideArchive(
+  option: string,
+  target: string,
+  archives: Record<string, string | undefined>,
+): void {
   for (const [name, dir] of Object.entries(archives)) {
     if (dir && (isInside(target, dir) || isInside(realPath(target), realPath(dir)))) {
-      throw new FluxError(`${option}: ${resolve(target)} is inside the archive folder ${name} (${resolve(dir)}); ` +
-        'the workbench never writes into the archive, choose a folder outside it');
+      throw new FluxError(
+        `${option}: ${resolve(target)} is inside the archive folder ${name} (${resolve(dir)}); ` +
+          'the workbench never writes into the archive, choose a folder outside it',
+      );
     }
   }
 }
