@@ -5,6 +5,7 @@
 import { join } from 'node:path';
 import type { Db } from '../db/duckdb.js';
 import { workspaceOf } from '../2-embed/embed.js';
+import { archiveRoots } from '../db/schema.js';
 import { defaultModel } from '../2-embed/models.js';
 import { readStoredVectors, vectorGlob } from '../2-embed/store.js';
 import { DESCRIPTOR_NAMES } from '../2-embed/descriptor.js';
@@ -100,6 +101,29 @@ function nothingToCurate(where: string | undefined, keepersOnly: boolean | undef
   );
 }
 
+/** What is missing when no photo has a vector or a descriptor: photos, their embedding, or a run of flux embed. */
+async function missingVectors(db: Db): Promise<FluxError> {
+  const photos = Number(await db.value('SELECT count(*) FROM photos'));
+  if (photos === 0) {
+    const originals = (await archiveRoots(db)).originals;
+    return new FluxError(
+      `curate: the index holds no photos: flux ingest found no JPEG${originals ? ` under ${originals}` : ''}; ` +
+        'ingest a folder of photos with flux ingest --originals DIR first',
+    );
+  }
+  const failed = Number(await db.value(`SELECT count(*) FROM embed_errors WHERE "set" = 'photos'`));
+  if (failed > 0) {
+    return new FluxError(
+      `curate: none of the ${photos} photos could be embedded (${failed} failed); ` +
+        `flux errors --db ${db.file} lists them with the reason`,
+    );
+  }
+  return new FluxError(
+    `curate: none of the ${photos} photos has a vector or a pixel descriptor yet: run flux embed --db ${db.file} ` +
+      '(it computes at least the pixel descriptor)',
+  );
+}
+
 /**
  * With no model vectors on this machine, the pixel descriptor stands in: each measure standardised over the
  * photos, so the curator still spreads its picks over tone and technique.
@@ -128,8 +152,7 @@ async function descriptorVectors(
   ) {
     throw nothingToCurate(where, false);
   }
-  if (rows.length === 0)
-    throw new FluxError('curate: no vectors: run flux embed first (it computes at least the pixel descriptor)');
+  if (rows.length === 0) throw await missingVectors(db);
   const dim = names.length;
   const data = new Float32Array(rows.length * dim);
   rows.forEach((r, i) =>
