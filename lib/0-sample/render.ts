@@ -630,7 +630,7 @@ function paintFigure(
   if (fh < 2) return;
   const parts = bodyParts(f, look);
   const [l, r, t] = partBounds(parts);
-  const fogAmount = p.fog * 0.35 * (1 - clamp(f.scale * 3, 0, 1));
+  const fogAmount = p.fog * 0.2 * (1 - clamp(f.scale * 3, 0, 1));
   const side = light.ca * Math.sign(light.sa || 1) >= 0 ? 1 : -1; // the lit side of every body
   // in the sun: the sun's colour; in shadow: darker the harder the light around (the street beside is in the sun)
   const shadow = 0.92 * (1 - 0.35 * p.light);
@@ -639,7 +639,7 @@ function paintFigure(
     : f.lit
       ? light.sunTint.map((v) => v * (1 + 0.2 * p.light))
       : [shadow, shadow, shadow * 1.06];
-  const contrast = f.lit ? 0.55 : 0.2;
+  const contrast = f.lit ? 0.55 : 0.35;
   const unit = 1 / fh;
   const x0 = Math.max(0, Math.floor(cx + l * fh));
   const x1 = Math.min(w, Math.ceil(cx + r * fh));
