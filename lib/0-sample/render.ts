@@ -85,12 +85,13 @@ function sampleFigures(rng: Rng, light: number): Figure[] {
  */
 function separate(figures: Figure[]): Figure[] {
   if (figures.length < 2) return figures;
-  // half the width of a figure's box in frame widths (a 3:2 frame; arms and stride included)
-  const half = (f: Figure): number => 0.13 * f.scale;
+  // about half the width of a figure's box in frame widths (arms and stride included)
+  const half = (f: Figure): number => 0.18 * f.scale;
   const placed: Figure[] = [];
   for (const f of [...figures].sort((a, b) => b.scale - a.scale)) {
+    // blocked: more than 30% of the figure's width behind a nearer one
     const blocking = (x: number): Figure | undefined =>
-      placed.find((o) => Math.abs(o.x - x) < 0.6 * (half(o) + half(f)) + half(f) * 0.4);
+      placed.find((o) => Math.abs(o.x - x) < half(o) + 0.4 * half(f));
     const near = blocking(f.x);
     if (near) {
       const gap = half(near) + half(f) + 0.01;
