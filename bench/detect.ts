@@ -8,7 +8,8 @@
  *
  *   npm run build && node dist/bench/detect.js [--photos ../shared/photos] [--sizes 384,768] [--rounds 2] [--install]
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { makePreview } from '../lib/1-ingest/image.js';
@@ -29,12 +30,14 @@ const { values } = parseArgs({
 });
 
 if (values.install) {
-  const r = await installDetectors({ dir: join(projectRoot(), 'models', 'detect', 'bench-install') });
+  // a fresh folder, so the install is timed whole (and removed after)
+  const r = await installDetectors({ dir: mkdtempSync(join(tmpdir(), 'flux-detect-install-')) });
   const bytes = readdirSync(r.dir).reduce((s, f) => s + statSync(join(r.dir, f)).size, 0);
   console.log(
     `install: ${r.installed.length} detectors in ${r.seconds.toFixed(1)} s, ` +
       `${(bytes / 1e6).toFixed(1)} MB kept in ${r.dir}`,
   );
+  rmSync(r.dir, { recursive: true, force: true });
 }
 const backend = await initBackend();
 const wasm = backend.name === 'wasm' ? await import('@tensorflow/tfjs-backend-wasm') : null;

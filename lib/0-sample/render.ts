@@ -85,12 +85,13 @@ function sampleFigures(rng: Rng, light: number): Figure[] {
  */
 function separate(figures: Figure[]): Figure[] {
   if (figures.length < 2) return figures;
-  // half the width of a figure's box in frame widths (a 3:2 frame; arms and stride included)
-  const half = (f: Figure): number => 0.13 * f.scale;
+  // about half the width of a figure's box in frame widths (arms and stride included)
+  const half = (f: Figure): number => 0.18 * f.scale;
   const placed: Figure[] = [];
   for (const f of [...figures].sort((a, b) => b.scale - a.scale)) {
+    // blocked: more than 30% of the figure's width behind a nearer one
     const blocking = (x: number): Figure | undefined =>
-      placed.find((o) => Math.abs(o.x - x) < 0.6 * (half(o) + half(f)) + half(f) * 0.4);
+      placed.find((o) => Math.abs(o.x - x) < half(o) + 0.4 * half(f));
     const near = blocking(f.x);
     if (near) {
       const gap = half(near) + half(f) + 0.01;
@@ -630,7 +631,7 @@ function paintFigure(
   if (fh < 2) return;
   const parts = bodyParts(f, look);
   const [l, r, t] = partBounds(parts);
-  const fogAmount = p.fog * 0.35 * (1 - clamp(f.scale * 3, 0, 1));
+  const fogAmount = p.fog * 0.2 * (1 - clamp(f.scale * 3, 0, 1));
   const side = light.ca * Math.sign(light.sa || 1) >= 0 ? 1 : -1; // the lit side of every body
   // in the sun: the sun's colour; in shadow: darker the harder the light around (the street beside is in the sun)
   const shadow = 0.92 * (1 - 0.35 * p.light);
@@ -639,7 +640,7 @@ function paintFigure(
     : f.lit
       ? light.sunTint.map((v) => v * (1 + 0.2 * p.light))
       : [shadow, shadow, shadow * 1.06];
-  const contrast = f.lit ? 0.55 : 0.2;
+  const contrast = f.lit ? 0.55 : 0.35;
   const unit = 1 / fh;
   const x0 = Math.max(0, Math.floor(cx + l * fh));
   const x1 = Math.min(w, Math.ceil(cx + r * fh));
