@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { copyFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { runIngest } from '../lib/pipeline/stages.js';
-import { detect, meanLuma } from '../lib/2-detect/detect.js';
+import { runDetect, runIngest } from '../lib/pipeline/stages.js';
+import { meanLuma } from '../lib/2-detect/detect.js';
 import { presentDetectors } from '../lib/2-detect/models.js';
 import { suppress, type Found } from '../lib/2-detect/run.js';
 import { Db } from '../lib/db/duckdb.js';
@@ -47,7 +47,7 @@ test(
   { skip },
   async () => {
     const events: string[] = [];
-    const r = await detect({
+    const r = await runDetect({
       db: dbFile,
       models: MODELS,
       onProgress: (e) => events.push(`${e.stage} ${e.done}/${e.total}`),
@@ -98,7 +98,7 @@ test(
 );
 
 test('a second run resumes: what was examined is skipped, a forgotten photo is examined again', { skip }, async () => {
-  const again = await detect({ db: dbFile, models: ['centernet'] });
+  const again = await runDetect({ db: dbFile, models: ['centernet'] });
   assert.deepEqual(
     again.runs.filter((x) => x.set === 'photos').map((x) => [x.alreadyDone, x.examined]),
     [[2, 0]],
@@ -108,7 +108,7 @@ test('a second run resumes: what was examined is skipped, a forgotten photo is e
     ids.get(EMPTY) as number,
   ]);
   db.close();
-  const resumed = await detect({ db: dbFile, models: ['centernet'] });
+  const resumed = await runDetect({ db: dbFile, models: ['centernet'] });
   assert.deepEqual(
     resumed.runs.filter((x) => x.set === 'photos').map((x) => [x.alreadyDone, x.examined]),
     [[1, 1]],
@@ -117,11 +117,11 @@ test('a second run resumes: what was examined is skipped, a forgotten photo is e
 
 test('bad options get one clear line', { skip }, async () => {
   await assert.rejects(
-    detect({ db: dbFile, models: ['yolo' as 'centernet'] }),
+    runDetect({ db: dbFile, models: ['yolo' as 'centernet'] }),
     (e: Error) => e instanceof FluxError && /--models: expected some of/.test(e.message),
   );
-  await assert.rejects(detect({ db: dbFile, modelDir: join(work.dir, 'nowhere') }), /flux detect --install/);
-  await assert.rejects(detect({ db: join(work.dir, 'none.duckdb') }), /no database at/);
+  await assert.rejects(runDetect({ db: dbFile, modelDir: join(work.dir, 'nowhere') }), /flux detect --install/);
+  await assert.rejects(runDetect({ db: join(work.dir, 'none.duckdb') }), /no database at/);
 });
 
 test('suppression keeps the best of overlapping boxes; luminance of a box', () => {

@@ -10,8 +10,7 @@ import {
   sampleSessionStyle,
   type SceneParams,
 } from '../lib/0-sample/render.js';
-import { runIngest } from '../lib/pipeline/stages.js';
-import { detect } from '../lib/2-detect/detect.js';
+import { runDetect, runIngest } from '../lib/pipeline/stages.js';
 import { matchBoxes } from '../lib/2-detect/figures.js';
 import { presentDetectors } from '../lib/2-detect/models.js';
 import { PEOPLE_NAMES, peopleFeatures, peopleRow } from '../lib/4-dataset/people.js';
@@ -98,7 +97,7 @@ before(async () => {
   }
   dbFile = join(work.dir, 'flux.duckdb');
   await runIngest({ originals, db: dbFile });
-  await detect({ db: dbFile, models: MODELS });
+  await runDetect({ db: dbFile, models: MODELS });
 });
 
 after(() => work?.cleanup());

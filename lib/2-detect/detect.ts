@@ -39,7 +39,6 @@ import { detectIn, type Found, type Rgb } from './run.js';
 export const DEFAULT_DETECTORS: readonly DetectorName[] = ['centernet', 'blazeface'];
 
 export interface DetectOptions {
-  db: string;
   /** Detectors to run; default DEFAULT_DETECTORS. */
   models?: readonly DetectorName[];
   sets?: readonly DetectSet[];
@@ -202,8 +201,8 @@ async function runSet(
   await writeExamined(db, batch);
 }
 
-/** Runs the detectors over what they have not examined yet. */
-export async function detect(options: DetectOptions): Promise<DetectReport> {
+/** Runs the detectors over what they have not examined yet, on an open database. */
+export async function detect(db: Db, options: DetectOptions = {}): Promise<DetectReport> {
   const t0 = performance.now();
   const models = options.models ?? DEFAULT_DETECTORS;
   const dir = options.modelDir ?? detectorDir();
@@ -212,7 +211,6 @@ export async function detect(options: DetectOptions): Promise<DetectReport> {
   const batchSize = checkInt('--batch-size', options.batchSize ?? 64, 1, 100_000);
   const onProgress = throttle(options.onProgress);
   const backend = await initBackend(options.backend);
-  const db = await Db.openIndex(options.db);
   const report: DetectReport = {
     db: db.file,
     backend: backend.name,
@@ -221,7 +219,7 @@ export async function detect(options: DetectOptions): Promise<DetectReport> {
     msPerPhoto: {},
     seconds: 0,
   };
-  try {
+  {
     await ensureDetectionSchema(db);
     const workspace = await workspaceOf(db);
     const work = await plan(db, options.sets ?? (Object.keys(DETECT_SETS) as DetectSet[]), models, limit);
@@ -239,8 +237,6 @@ export async function detect(options: DetectOptions): Promise<DetectReport> {
       if (time.n) report.msPerPhoto[model] = time.ms / time.n;
       report.runs.push(...mine.map((w) => w.report));
     }
-  } finally {
-    db.close();
   }
   report.seconds = (performance.now() - t0) / 1000;
   return report;

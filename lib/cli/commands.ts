@@ -26,7 +26,8 @@ import { scoreInbox } from '../pipeline/inbox.js';
 import { FEATURE_SETS, type FeatureSet } from '../4-dataset/rows.js';
 import { ARCHS, type Arch, type Hyper } from '../5-rank/scorers.js';
 import { BACKENDS, type BackendName } from '../5-rank/backend.js';
-import { DEFAULT_DETECTORS, detect, formatDetect } from '../2-detect/detect.js';
+import { DEFAULT_DETECTORS, formatDetect } from '../2-detect/detect.js';
+import { runDetect } from '../pipeline/stages.js';
 import { DETECTORS, type DetectorName, installDetectors } from '../2-detect/models.js';
 import { assertOutsideArchive, checkOutFile, writeFileAtomic } from '../util/fsutil.js';
 import { checkChoice, checkInt, checkNumber } from '../util/check.js';
@@ -211,7 +212,7 @@ export const COMMANDS: Record<string, Command> = {
       const models = str(v, 'models')?.split(',').map((m) => m.trim()) as DetectorName[] | undefined;
       const b = str(v, 'backend');
       const backend = b === undefined ? undefined : checkChoice('--backend', b, BACKENDS);
-      const r = await detect({ db: need(v, 'db', 'detect'), models, limit: num(v, 'limit'), backend, onProgress });
+      const r = await runDetect({ db: need(v, 'db', 'detect'), models, limit: num(v, 'limit'), backend, onProgress });
       console.log(formatDetect(r));
     },
   },

@@ -10,6 +10,7 @@ import {
   type MetadataIngestReport,
 } from '../1-ingest/ingest.js';
 import { embed, embedSettings, type EmbedOptions, type EmbedReport } from '../2-embed/embed.js';
+import { detect, type DetectOptions, type DetectReport } from '../2-detect/detect.js';
 import { match } from '../3-match/match.js';
 import type { MatchOptions, MatchReport } from '../3-match/types.js';
 import { checkProvider, type ProviderChoice } from '../onnx/runtime.js';
@@ -64,4 +65,9 @@ export async function runEmbed(options: EmbedOptions & { db: string }): Promise<
 /** Links the keepers of a database that `flux ingest` built to their originals. */
 export async function runMatch(options: MatchOptions & { db: string }): Promise<MatchReport> {
   return withDb(options.db, (db) => match(db, options), { index: true });
+}
+
+/** Detects people and faces in the previews of a database that `flux ingest` built. */
+export async function runDetect(options: DetectOptions & { db: string }): Promise<DetectReport> {
+  return withDb(options.db, (db) => detect(db, options), { index: true });
 }
