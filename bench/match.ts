@@ -25,7 +25,14 @@ import { loadRgb, verifyImages } from '../lib/3-match/verify.js';
 import { movedFigure, plantEdits } from '../test/planted.js';
 import { SHARED_PHOTOS } from '../test/helpers.js';
 
-const { values } = parseArgs({ options: { photos: { type: 'string', default: '400000' }, keepers: { type: 'string', default: '15000' }, similarity: { type: 'string', default: '1000' }, dir: { type: 'string', default: join(tmpdir(), 'flux-bench-match') } } });
+const { values } = parseArgs({
+  options: {
+    photos: { type: 'string', default: '400000' },
+    keepers: { type: 'string', default: '15000' },
+    similarity: { type: 'string', default: '1000' },
+    dir: { type: 'string', default: join(tmpdir(), 'flux-bench-match') },
+  },
+});
 const dir = values.dir as string;
 rmSync(dir, { recursive: true, force: true });
 const meta = await generateMetadata({ out: dir, photos: Number(values.photos), keepers: Number(values.keepers) });
@@ -35,14 +42,24 @@ const truthFile = join(dir, 'metadata', 'keeper_truth.parquet');
 
 async function score(label: string, r: Awaited<ReturnType<typeof match>>): Promise<void> {
   const db = await Db.open(dbFile, { readOnly: true });
-  const [q] = await db.all<{ withOriginal: number; right: number; wrong: number }>(`SELECT count(*) FILTER (WHERE t.true_photo_id IS NOT NULL) AS withOriginal,
+  const [q] = await db.all<{
+    withOriginal: number;
+    right: number;
+    wrong: number;
+  }>(`SELECT count(*) FILTER (WHERE t.true_photo_id IS NOT NULL) AS withOriginal,
     count(*) FILTER (WHERE k.match_status = 'matched' AND k.matched_photo_id = t.true_photo_id) AS right,
     count(*) FILTER (WHERE k.match_status = 'matched' AND k.matched_photo_id IS DISTINCT FROM t.true_photo_id) AS wrong
     FROM keeper_files k JOIN read_parquet(${lit(truthFile)}) t USING (path)`);
   db.close();
-  console.log(`${label}: ${r.keepers} keepers in ${r.seconds.toFixed(1)} s (metadata steps ${r.timings.metadata.toFixed(1)} s, similarity ${r.timings.similarity.toFixed(1)} s for ${r.timings.keepersBySimilarity} keepers)`);
-  console.log(`  status ${JSON.stringify(r.byStatus)}, methods ${JSON.stringify(r.byMethod)}, offsets found ${r.offsets.length}`);
-  console.log(`  against the truth: ${q?.right}/${q?.withOriginal} keepers with an original linked right (recall ${((100 * (q?.right ?? 0)) / (q?.withOriginal ?? 1)).toFixed(2)}%), ${q?.wrong} wrong links`);
+  console.log(
+    `${label}: ${r.keepers} keepers in ${r.seconds.toFixed(1)} s (metadata steps ${r.timings.metadata.toFixed(1)} s, similarity ${r.timings.similarity.toFixed(1)} s for ${r.timings.keepersBySimilarity} keepers)`,
+  );
+  console.log(
+    `  status ${JSON.stringify(r.byStatus)}, methods ${JSON.stringify(r.byMethod)}, offsets found ${r.offsets.length}`,
+  );
+  console.log(
+    `  against the truth: ${q?.right}/${q?.withOriginal} keepers with an original linked right (recall ${((100 * (q?.right ?? 0)) / (q?.withOriginal ?? 1)).toFixed(2)}%), ${q?.wrong} wrong links`,
+  );
 }
 
 console.log(`matching benchmark: ${meta.photos} photos, ${meta.keeperFiles} keeper files (metadata-only, no pixels)`);
@@ -74,14 +91,18 @@ db.close();
 t = performance.now();
 const second = await withDb(dbFile, (d) => match(d, { model: 'synthetic-512' }), { index: true });
 await score('similarity step', second);
-console.log(`  similarity: ${((1000 * second.timings.similarity) / Math.max(1, second.timings.keepersBySimilarity)).toFixed(1)} ms per keeper ` +
-  `(${second.timings.keepersBySimilarity} keepers, thresholds link ${second.thresholds.link.toFixed(4)} sure ${second.thresholds.review.toFixed(4)})`);
+console.log(
+  `  similarity: ${((1000 * second.timings.similarity) / Math.max(1, second.timings.keepersBySimilarity)).toFixed(1)} ms per keeper ` +
+    `(${second.timings.keepersBySimilarity} keepers, thresholds link ${second.thresholds.link.toFixed(4)} sure ${second.thresholds.review.toFixed(4)})`,
+);
 
 // verification by alignment on real photos: previews as ingest writes them (long side 384, JPEG q85)
 if (existsSync(SHARED_PHOTOS)) {
-  const preview = (jpeg: Buffer): Promise<Buffer> => sharp(jpeg).rotate().resize(384, 384, { fit: 'inside' })
-    .jpeg({ quality: 85 }).toBuffer();
-  const files = readdirSync(SHARED_PHOTOS).filter((f) => f.endsWith('.jpg') && !f.includes('exif-only')).slice(0, 6);
+  const preview = (jpeg: Buffer): Promise<Buffer> =>
+    sharp(jpeg).rotate().resize(384, 384, { fit: 'inside' }).jpeg({ quality: 85 }).toBuffer();
+  const files = readdirSync(SHARED_PHOTOS)
+    .filter((f) => f.endsWith('.jpg') && !f.includes('exif-only'))
+    .slice(0, 6);
   const jobs: Array<{ keeper: Buffer; frames: Buffer[] }> = [];
   for (const f of files) {
     const file = join(SHARED_PHOTOS, f);
@@ -103,7 +124,9 @@ if (existsSync(SHARED_PHOTOS)) {
     }
   }
   const total = performance.now() - tv;
-  console.log(`\nverification by alignment: ${pairs} pairs (${jobs.length} planted keepers x frame and sibling, ` +
-    `${files.length} photos): ${(total / pairs).toFixed(1)} ms per verified candidate with both previews decoded, ` +
-    `${(computeMs / pairs).toFixed(1)} ms aligning and measuring (target 50 ms on 2 cores)`);
+  console.log(
+    `\nverification by alignment: ${pairs} pairs (${jobs.length} planted keepers x frame and sibling, ` +
+      `${files.length} photos): ${(total / pairs).toFixed(1)} ms per verified candidate with both previews decoded, ` +
+      `${(computeMs / pairs).toFixed(1)} ms aligning and measuring (target 50 ms on 2 cores)`,
+  );
 }

@@ -10,7 +10,9 @@ import { clusterAndMap } from '../lib/8-analysis/motifs.js';
 import { unitRows } from '../lib/util/vectors.js';
 import { Rng } from '../lib/util/rng.js';
 
-const { values } = parseArgs({ options: { rows: { type: 'string', default: '15000' }, dim: { type: 'string', default: '1280' } } });
+const { values } = parseArgs({
+  options: { rows: { type: 'string', default: '15000' }, dim: { type: 'string', default: '1280' } },
+});
 const N = Number(values.rows);
 const D = Number(values.dim);
 const rng = new Rng(11);
@@ -44,5 +46,7 @@ console.log(`| k-means: k by silhouette over 2..8 on 1,500, then all rows | ${r.
 console.log(`| UMAP (umap-js, seeded) | ${r.seconds.umap.toFixed(1)} |`);
 console.log(`| **k-means + UMAP** | **${(r.seconds.kmeans + r.seconds.umap).toFixed(1)}** (target < 120) |`);
 console.log(`| all, PCA included | ${total.toFixed(1)} |`);
-console.log(`\nk chosen: ${r.k} (${r.kChoice.scores.map((s) => `${s.k}: ${s.silhouette.toFixed(3)}`).join(', ')}); purity against the planted motifs ${(agree / N).toFixed(3)}`);
+console.log(
+  `\nk chosen: ${r.k} (${r.kChoice.scores.map((s) => `${s.k}: ${s.silhouette.toFixed(3)}`).join(', ')}); purity against the planted motifs ${(agree / N).toFixed(3)}`,
+);
 console.log(`peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB`);

@@ -104,7 +104,8 @@ for (const name of String(values.models).split(',') as DetectorName[]) {
       tally.emptyHit += Number((await findInScene(name, graph, s.p, s.w, s.h, size, minScore)).found.length > 0);
     const ms = (performance.now() - t0) / (peopled.length + empty.length);
     const pct = (a: number, b: number): string => `${((100 * a) / Math.max(1, b)).toFixed(1)}%`;
-    const litShadow = `(${pct(tally.litFound, tally.lit)}, ` +
+    const litShadow =
+      `(${pct(tally.litFound, tally.lit)}, ` +
       `${pct(tally.tallVisFound - tally.litFound, tally.tallVis - tally.lit)})`;
     console.log(
       `${name.padEnd(19)} ${String(size || `full ${shown}`).padStart(7)}  ` +

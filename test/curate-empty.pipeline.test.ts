@@ -21,7 +21,10 @@ test('an archive without a JPEG: ingest, embed, then curate names the empty orig
   const db = join(work.dir, 'flux.duckdb');
   await runIngest({ originals, db });
   const embedded = await runEmbed({ db, model: 'none' });
-  assert.equal(embedded.sets.reduce((n, s) => n + s.images, 0), 0);
+  assert.equal(
+    embedded.sets.reduce((n, s) => n + s.images, 0),
+    0,
+  );
   await assert.rejects(
     withDb(db, (d) => curate(d, { target: 5 }), { index: true }),
     (e: Error) => {

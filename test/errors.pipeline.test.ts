@@ -48,7 +48,9 @@ test('flux ingest names the first 20 files it could not index, with their reason
 test('flux errors lists every file not indexed and every image not embedded, and writes them as CSV', () => {
   // a preview that went missing: flux embed records the photo it could not embed
   const previews = join(work.dir, 'previews');
-  const victim = readdirSync(previews, { recursive: true }).map(String).find((f) => f.endsWith('.jpg')) as string;
+  const victim = readdirSync(previews, { recursive: true })
+    .map(String)
+    .find((f) => f.endsWith('.jpg')) as string;
   rmSync(join(previews, victim));
   const e = flux('embed', '--db', db, '--model', 'none');
   assert.equal(e.status, 0, e.stderr);
@@ -82,8 +84,13 @@ test('a folder without any JPEG says so and where it looked, and names no previe
   const r = flux('ingest', '--originals', empty, '--db', file);
   assert.equal(r.status, 0, r.stderr);
   const lines = r.stdout.split('\n');
-  assert.ok(lines.includes(`no JPEG found in --originals ${empty} (looked in it and every folder below it); ` +
-    '1 other file there, none of them a photo'), r.stdout);
+  assert.ok(
+    lines.includes(
+      `no JPEG found in --originals ${empty} (looked in it and every folder below it); ` +
+        '1 other file there, none of them a photo',
+    ),
+    r.stdout,
+  );
   assert.ok(lines.includes(`database ${file}`));
   assert.equal(lines.filter((l) => l.startsWith('previews ')).length, 0, 'no previews folder was made');
   const none = flux('ingest', '--originals', join(work.dir, 'EMPTY', '2024', 'walk', 'x'), '--db', file);
@@ -91,15 +98,24 @@ test('a folder without any JPEG says so and where it looked, and names no previe
   assert.match(none.stderr, /^flux: --originals: folder not found/);
 });
 
-test('flux embed says which execution provider ran the model, and a missing one says how to install it', {
-  skip: autoProviders().some((p) => p !== 'cpu') ? 'a GPU provider is set up here'
-    : !findModel('mobilenetv2-int8').path ? 'needs the MobileNetV2 model in models/ or ../shared/models/' : false,
-}, () => {
-  const cuda = flux('embed', '--db', db, '--provider', 'cuda');
-  assert.equal(cuda.status, 1);
-  assert.match(cuda.stderr,
-    /^flux: --provider cuda: not available in this installation of onnxruntime-node .*ONNXRUNTIME_NODE_INSTALL=cuda12/);
-  const r = flux('embed', '--db', db);
-  assert.equal(r.status, 0, r.stderr);
-  assert.match(r.stdout, /^model mobilenetv2-int8 from .* on cpu \(ONNX Runtime execution provider\); vectors in /m);
-});
+test(
+  'flux embed says which execution provider ran the model, and a missing one says how to install it',
+  {
+    skip: autoProviders().some((p) => p !== 'cpu')
+      ? 'a GPU provider is set up here'
+      : !findModel('mobilenetv2-int8').path
+        ? 'needs the MobileNetV2 model in models/ or ../shared/models/'
+        : false,
+  },
+  () => {
+    const cuda = flux('embed', '--db', db, '--provider', 'cuda');
+    assert.equal(cuda.status, 1);
+    assert.match(
+      cuda.stderr,
+      /^flux: --provider cuda: not available in this installation of onnxruntime-node .*ONNXRUNTIME_NODE_INSTALL=cuda12/,
+    );
+    const r = flux('embed', '--db', db);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /^model mobilenetv2-int8 from .* on cpu \(ONNX Runtime execution provider\); vectors in /m);
+  },
+);

@@ -21,11 +21,18 @@ const requests: Array<{ url: string; range: string | undefined }> = [];
 before(async () => {
   server = createServer((req, res) => {
     requests.push({ url: req.url ?? '', range: req.headers.range });
-    if (req.url === '/missing') { res.writeHead(404); res.end(); return; }
+    if (req.url === '/missing') {
+      res.writeHead(404);
+      res.end();
+      return;
+    }
     const m = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
     if (m && req.url === '/model.onnx') {
       const start = Number(m[1]);
-      res.writeHead(206, { 'Content-Length': BODY.length - start, 'Content-Range': `bytes ${start}-${BODY.length - 1}/${BODY.length}` });
+      res.writeHead(206, {
+        'Content-Length': BODY.length - start,
+        'Content-Range': `bytes ${start}-${BODY.length - 1}/${BODY.length}`,
+      });
       res.end(BODY.subarray(start));
       return;
     }
@@ -47,7 +54,10 @@ test('downloads, verifies the sha256 and reports rising progress', async () => {
   assert.deepEqual([r.sha256, r.bytes, r.resumed, r.alreadyPresent], [SHA, BODY.length, false, false]);
   assert.ok(readFileSync(dest).equals(BODY));
   assert.equal(existsSync(`${dest}.part`), false);
-  assert.ok(events.every((v, i) => i === 0 || v >= (events[i - 1] as number)), 'monotonic');
+  assert.ok(
+    events.every((v, i) => i === 0 || v >= (events[i - 1] as number)),
+    'monotonic',
+  );
   assert.equal(events.at(-1), BODY.length);
 });
 
@@ -81,8 +91,10 @@ test('a server that ignores ranges still yields the right file', async () => {
 test('a hash mismatch deletes the download and names both hashes', async () => {
   const dest = join(work.dir, 'd', 'model.onnx');
   const wrong = '0'.repeat(64);
-  await assert.rejects(fetchFile({ url: `${base}/model.onnx`, dest, sha256: wrong }),
-    (e: Error) => e instanceof FluxError && e.message.includes(wrong) && e.message.includes(SHA));
+  await assert.rejects(
+    fetchFile({ url: `${base}/model.onnx`, dest, sha256: wrong }),
+    (e: Error) => e instanceof FluxError && e.message.includes(wrong) && e.message.includes(SHA),
+  );
   assert.equal(existsSync(dest), false);
   assert.equal(existsSync(`${dest}.part`), false);
 });
@@ -92,7 +104,12 @@ test('offline and HTTP errors say what failed', async () => {
   await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
   const port = (closed.address() as AddressInfo).port;
   closed.close();
-  await assert.rejects(fetchFile({ url: `http://127.0.0.1:${port}/m.onnx`, dest: join(work.dir, 'e', 'm.onnx'), sha256: SHA }),
-    (e: Error) => e instanceof FluxError && /offline/.test(e.message) && e.message.includes(`127.0.0.1:${port}/m.onnx`));
-  await assert.rejects(fetchFile({ url: `${base}/missing`, dest: join(work.dir, 'f', 'm.onnx'), sha256: SHA }), /HTTP 404/);
+  await assert.rejects(
+    fetchFile({ url: `http://127.0.0.1:${port}/m.onnx`, dest: join(work.dir, 'e', 'm.onnx'), sha256: SHA }),
+    (e: Error) => e instanceof FluxError && /offline/.test(e.message) && e.message.includes(`127.0.0.1:${port}/m.onnx`),
+  );
+  await assert.rejects(
+    fetchFile({ url: `${base}/missing`, dest: join(work.dir, 'f', 'm.onnx'), sha256: SHA }),
+    /HTTP 404/,
+  );
 });

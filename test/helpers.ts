@@ -105,8 +105,10 @@ export function snapshot(dir: string): Map<string, string> {
 }
 
 /** `flux match` on a database file: opens the index, runs the stage, closes it. */
-export async function matchAt(file: string, options: import('../lib/3-match/types.js').MatchOptions = {}):
-  Promise<import('../lib/3-match/types.js').MatchReport> {
+export async function matchAt(
+  file: string,
+  options: import('../lib/3-match/types.js').MatchOptions = {},
+): Promise<import('../lib/3-match/types.js').MatchReport> {
   const { match } = await import('../lib/3-match/match.js');
   const { withDb } = await import('../lib/db/duckdb.js');
   return withDb(file, (db) => match(db, options), { index: true });

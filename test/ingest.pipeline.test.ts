@@ -16,11 +16,16 @@ let dbFile: string;
 let first: IngestReport;
 let archiveBefore: Map<string, string>;
 
-const roots = (): { originals: string; keepers: string; inbox: string } => ({ originals: sample.originals,
-  keepers: sample.keepers, inbox: sample.inbox });
+const roots = (): { originals: string; keepers: string; inbox: string } => ({
+  originals: sample.originals,
+  keepers: sample.keepers,
+  inbox: sample.inbox,
+});
 
-async function query<T extends Record<string, unknown> = Record<string, unknown>>(file: string,
-  sql: string): Promise<T[]> {
+async function query<T extends Record<string, unknown> = Record<string, unknown>>(
+  file: string,
+  sql: string,
+): Promise<T[]> {
   const db = await Db.open(file, { readOnly: true });
   try {
     return await db.all<T>(sql);
@@ -32,11 +37,17 @@ async function query<T extends Record<string, unknown> = Record<string, unknown>
 /** Every table of the data contract as sorted JSON, for comparing two databases. */
 async function dumpTables(file: string): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
-  for (const [table, key] of [['photos', 'photo_id'], ['corpus_duplicates', 'path'], ['keeper_files', 'path'],
+  for (const [table, key] of [
+    ['photos', 'photo_id'],
+    ['corpus_duplicates', 'path'],
+    ['keeper_files', 'path'],
     ['inbox_photos', 'path'],
-    ['ingest_errors', 'root, path'], ['files', 'root, path']] as const) {
-    out[table] = JSON.stringify(await query(file, `SELECT * FROM ${table} ORDER BY ${key}`),
-      (_k, v) => (typeof v === 'bigint' ? String(v) : v));
+    ['ingest_errors', 'root, path'],
+    ['files', 'root, path'],
+  ] as const) {
+    out[table] = JSON.stringify(await query(file, `SELECT * FROM ${table} ORDER BY ${key}`), (_k, v) =>
+      typeof v === 'bigint' ? String(v) : v,
+    );
   }
   return out;
 }
@@ -61,10 +72,13 @@ test('ingest counts equal the ground truth of the sample', async () => {
   assert.equal(byRoot.keepers?.failed, t.bad.filter((b) => b.root === 'KEEPERS').length);
   assert.equal(byRoot.inbox?.ok, t.inbox.length);
 
-  const [counts] = await query<Record<string, number>>(dbFile, `SELECT
+  const [counts] = await query<Record<string, number>>(
+    dbFile,
+    `SELECT
     (SELECT count(*) FROM photos) AS photos, (SELECT count(*) FROM corpus_duplicates) AS dups,
     (SELECT count(*) FROM keeper_files) AS keepers, (SELECT count(*) FROM inbox_photos) AS inbox,
-    (SELECT count(*) FROM photos WHERE orientation = 6) AS portrait`);
+    (SELECT count(*) FROM photos WHERE orientation = 6) AS portrait`,
+  );
   assert.equal(counts?.photos, t.photos.length);
   assert.equal(counts?.dups, t.duplicates.length);
   assert.equal(counts?.keepers, t.keepers.filter((k) => k.kind !== 'bad').length);
@@ -74,12 +88,21 @@ test('ingest counts equal the ground truth of the sample', async () => {
 
 test('photo rows carry the EXIF, hash and path of the truth', async () => {
   type Row = {
-    path: string; sha256: string; captured_at: string; model: string; original_filename: string; session_date: string;
-    photo_id: number; width: number; height: number;
+    path: string;
+    sha256: string;
+    captured_at: string;
+    model: string;
+    original_filename: string;
+    session_date: string;
+    photo_id: number;
+    width: number;
+    height: number;
   };
-  const rows = await query<Row>(dbFile,
+  const rows = await query<Row>(
+    dbFile,
     `SELECT path, sha256, strftime(captured_at, '%Y-%m-%d %H:%M:%S.%f') AS captured_at, model, original_filename,
-     CAST(session_date AS VARCHAR) AS session_date, photo_id, width, height FROM photos`);
+     CAST(session_date AS VARCHAR) AS session_date, photo_id, width, height FROM photos`,
+  );
   const byPath = new Map(rows.map((r) => [r.path, r]));
   for (const p of sample.truth.photos) {
     const row = byPath.get(p.path);
@@ -93,20 +116,29 @@ test('photo rows carry the EXIF, hash and path of the truth', async () => {
     // stored size: portrait frames are stored sideways with orientation 6
     assert.deepEqual([row.width, row.height], [sample.truth.config.width, sample.truth.config.height]);
   }
-  const dups = await query<{ path: string; kept: string }>(dbFile,
-    'SELECT d.path, p.path AS kept FROM corpus_duplicates d JOIN photos p USING (photo_id)');
-  assert.deepEqual(new Map(dups.map((d) => [d.path, d.kept])),
-    new Map(sample.truth.duplicates.map((d) => [d.path, d.of])));
+  const dups = await query<{ path: string; kept: string }>(
+    dbFile,
+    'SELECT d.path, p.path AS kept FROM corpus_duplicates d JOIN photos p USING (photo_id)',
+  );
+  assert.deepEqual(
+    new Map(dups.map((d) => [d.path, d.kept])),
+    new Map(sample.truth.duplicates.map((d) => [d.path, d.of])),
+  );
   assert.ok(sample.truth.recurringNames > 0, 'the sample has camera names that recur in other folders');
 });
 
 test('keeper rows parse canonical names and keep EXIF only where the file has it', async () => {
   type Row = {
-    path: string; has_exif: boolean; name_canonical: boolean; original_filename: string | null;
+    path: string;
+    has_exif: boolean;
+    name_canonical: boolean;
+    original_filename: string | null;
     name_author: string | null;
   };
-  const rows = await query<Row>(dbFile,
-    'SELECT path, has_exif, name_canonical, original_filename, name_author FROM keeper_files');
+  const rows = await query<Row>(
+    dbFile,
+    'SELECT path, has_exif, name_canonical, original_filename, name_author FROM keeper_files',
+  );
   const byPath = new Map(rows.map((r) => [r.path, r]));
   for (const k of sample.truth.keepers.filter((x) => x.kind !== 'bad')) {
     const row = byPath.get(k.path);
@@ -120,20 +152,25 @@ test('keeper rows parse canonical names and keep EXIF only where the file has it
 });
 
 test('every bad file lands in ingest_errors with a reason while the run completes', async () => {
-  const errors = await query<{ root: string; path: string; stage: string; message: string }>(dbFile,
-    'SELECT * FROM ingest_errors ORDER BY root, path');
+  const errors = await query<{ root: string; path: string; stage: string; message: string }>(
+    dbFile,
+    'SELECT * FROM ingest_errors ORDER BY root, path',
+  );
   assert.equal(errors.length, sample.truth.bad.length);
   for (const bad of sample.truth.bad) {
     const e = errors.find((x) => x.path === bad.path && x.root === bad.root.toLowerCase());
     assert.ok(e, `${bad.root}/${bad.path} (${bad.kind}) recorded`);
     const expected = {
-      'zero-byte': /empty file \(0 bytes\)/, truncated: /cannot decode JPEG: truncated \(no end-of-image marker/,
+      'zero-byte': /empty file \(0 bytes\)/,
+      truncated: /cannot decode JPEG: truncated \(no end-of-image marker/,
       'not-jpeg': /not a JPEG: PNG content/,
     }[bad.kind];
     assert.match(e.message, expected, `${bad.kind}: ${e.message}`);
   }
-  const skipped = await query<{ path: string; reason: string }>(dbFile,
-    `SELECT path, reason FROM files WHERE status = 'skipped'`);
+  const skipped = await query<{ path: string; reason: string }>(
+    dbFile,
+    `SELECT path, reason FROM files WHERE status = 'skipped'`,
+  );
   assert.equal(skipped.length, sample.truth.sidecars.length);
   for (const s of skipped) assert.match(s.reason, /^not a photo: /);
 });
@@ -166,10 +203,27 @@ test('a run killed half way and re-run ends with exactly the tables of an uninte
   const killedDb = join(work.dir, 'killed', 'flux.duckdb');
   const total = sample.truth.photos.length;
   const previews = join(work.dir, 'killed', 'previews');
-  await runCliAndKill(['ingest', '--originals', sample.originals, '--keepers', sample.keepers, '--inbox', sample.inbox,
-    '--db', killedDb, '--concurrency', '1'],
-    () => (existsSync(previews) ? readdirSync(previews).reduce((n, d) => n + readdirSync(join(previews, d)).length,
-      0) : 0) >= total / 3, 'flux ingest');
+  await runCliAndKill(
+    [
+      'ingest',
+      '--originals',
+      sample.originals,
+      '--keepers',
+      sample.keepers,
+      '--inbox',
+      sample.inbox,
+      '--db',
+      killedDb,
+      '--concurrency',
+      '1',
+    ],
+    () =>
+      (existsSync(previews)
+        ? readdirSync(previews).reduce((n, d) => n + readdirSync(join(previews, d)).length, 0)
+        : 0) >=
+      total / 3,
+    'flux ingest',
+  );
   const resumed = await runIngest({ ...roots(), db: killedDb });
   const originals = resumed.roots.find((r) => r.root === 'originals');
   assert.ok(originals && originals.unchanged > 0, 'the resumed run skipped what the killed run had committed');
@@ -184,29 +238,43 @@ test('the archive is untouched: same files, bytes and mtimes', () => {
 });
 
 test('bad arguments name the option and never write into the archive', async () => {
-  await assert.rejects(runIngest({ originals: join(work.dir, 'nope'), db: dbFile }),
-    (e: Error) => e instanceof FluxError && /--originals: folder not found/.test(e.message));
-  await assert.rejects(runIngest({ originals: sample.originals, db: join(sample.originals, 'x.duckdb') }),
-    /--db: .* is inside the archive folder --originals/);
-  await assert.rejects(runIngest({ originals: sample.originals, db: dbFile, workspace: join(sample.keepers, 'cache'),
-    keepers: sample.keepers }), /--workspace: .*inside the archive/);
+  await assert.rejects(
+    runIngest({ originals: join(work.dir, 'nope'), db: dbFile }),
+    (e: Error) => e instanceof FluxError && /--originals: folder not found/.test(e.message),
+  );
+  await assert.rejects(
+    runIngest({ originals: sample.originals, db: join(sample.originals, 'x.duckdb') }),
+    /--db: .* is inside the archive folder --originals/,
+  );
+  await assert.rejects(
+    runIngest({
+      originals: sample.originals,
+      db: dbFile,
+      workspace: join(sample.keepers, 'cache'),
+      keepers: sample.keepers,
+    }),
+    /--workspace: .*inside the archive/,
+  );
   await assert.rejects(runIngest({ db: dbFile }), /at least one of --originals/);
   assert.equal(existsSync(join(sample.originals, 'x.duckdb')), false);
 });
 
-test('scripts end on a bad input with its message and exit code 1, not a stack trace; other errors still propagate',
-  async () => {
+test('scripts end on a bad input with its message and exit code 1, not a stack trace; other errors still propagate', async () => {
   const { spawnSync } = await import('node:child_process');
   const { pathToFileURL } = await import('node:url');
   const check = pathToFileURL(join(PROJECT, 'dist', 'lib', 'util', 'check.js')).href;
   const run = (body: string): { status: number | null; stdout: string; stderr: string } =>
-    spawnSync(process.execPath,
-      ['--input-type=module', '-e', `import { orExit, FluxError } from '${check}';\n${body}`], { encoding: 'utf8' });
+    spawnSync(
+      process.execPath,
+      ['--input-type=module', '-e', `import { orExit, FluxError } from '${check}';\n${body}`],
+      { encoding: 'utf8' },
+    );
   const ok = run(`console.log(await orExit('tool', async () => 41 + 1));`);
   assert.equal(ok.status, 0, ok.stderr);
   assert.equal(ok.stdout.trim(), '42');
-  const bad = run(`await orExit('tool', () => { throw new FluxError('--db: no database at /x'); }); ` +
-    `console.log('went on');`);
+  const bad = run(
+    `await orExit('tool', () => { throw new FluxError('--db: no database at /x'); }); ` + `console.log('went on');`,
+  );
   assert.equal(bad.status, 1);
   assert.equal(bad.stderr.trim(), 'tool: --db: no database at /x');
   assert.equal(bad.stdout, '', 'nothing after the bad input runs');
@@ -215,8 +283,7 @@ test('scripts end on a bad input with its message and exit code 1, not a stack t
   assert.match(bug.stderr, /TypeError: a bug\n\s+at /, 'a bug keeps its stack trace');
 });
 
-test('links into the archive and overlapping trees are refused; links inside a tree are listed, not followed',
-  async () => {
+test('links into the archive and overlapping trees are refused; links inside a tree are listed, not followed', async () => {
   const { cpSync, mkdirSync, symlinkSync, readdirSync: ls } = await import('node:fs');
   const root = join(work.dir, 'links');
   const originals = join(root, 'ORIGINALS');
@@ -224,23 +291,33 @@ test('links into the archive and overlapping trees are refused; links inside a t
   const lnk = join(root, 'lnk');
   symlinkSync(originals, lnk);
   // the database and workspace through a link into the archive, and the archive through a link
-  await assert.rejects(runIngest({ originals, db: join(lnk, 'x.duckdb') }),
-    /--db: .*lnk\/x\.duckdb is inside the archive folder --originals/);
-  await assert.rejects(runIngest({ originals: lnk, db: join(originals, 'y.duckdb') }),
-    /--db: .* is inside the archive folder --originals/);
+  await assert.rejects(
+    runIngest({ originals, db: join(lnk, 'x.duckdb') }),
+    /--db: .*lnk\/x\.duckdb is inside the archive folder --originals/,
+  );
+  await assert.rejects(
+    runIngest({ originals: lnk, db: join(originals, 'y.duckdb') }),
+    /--db: .* is inside the archive folder --originals/,
+  );
   for (const f of ['x.duckdb', 'y.duckdb', 'previews']) assert.ok(!existsSync(join(originals, f)), f);
   // one tree inside another, or the same tree twice
-  await assert.rejects(runIngest({ originals: root, keepers: originals, db: join(work.dir, 'o.duckdb') }),
-    /--keepers: .* lies inside --originals .*must be separate folders/);
-  await assert.rejects(runIngest({ originals, keepers: lnk, db: join(work.dir, 'o.duckdb') }),
-    /--originals: .* is the same folder as --keepers/);
+  await assert.rejects(
+    runIngest({ originals: root, keepers: originals, db: join(work.dir, 'o.duckdb') }),
+    /--keepers: .* lies inside --originals .*must be separate folders/,
+  );
+  await assert.rejects(
+    runIngest({ originals, keepers: lnk, db: join(work.dir, 'o.duckdb') }),
+    /--originals: .* is the same folder as --keepers/,
+  );
   // an inbox inside the workspace (here the previews beside the database) would take in the workbench's own files
   const wsDb = join(root, 'ws', 'flux.duckdb');
   await runIngest({ originals, db: wsDb });
   const previews = join(root, 'ws', 'previews');
   const before = ls(previews, { recursive: true }).length;
-  await assert.rejects(runIngest({ inbox: previews, db: wsDb }),
-    /--inbox: .*ws\/previews is the workspace folder .*ws\/previews, where the workbench writes its previews/);
+  await assert.rejects(
+    runIngest({ inbox: previews, db: wsDb }),
+    /--inbox: .*ws\/previews is the workspace folder .*ws\/previews, where the workbench writes its previews/,
+  );
   assert.equal(ls(previews, { recursive: true }).length, before, 'nothing written there');
   // a linked photo and a linked day folder inside the tree: listed with the reason, the rest indexed
   const year = ls(originals)[0] as string;
@@ -253,87 +330,134 @@ test('links into the archive and overlapping trees are refused; links inside a t
   symlinkSync(join(originals, year, month, dayName), join(day, 'linked', 'a-day'));
   const db = join(work.dir, 'links.duckdb');
   const r = await runIngest({ originals, db });
-  const errors = await query<{ path: string; stage: string; message: string }>(db,
-    `SELECT path, stage, message FROM ingest_errors WHERE stage = 'walk' ORDER BY path`);
-  assert.deepEqual(errors.map((e) => e.path), [`${year}/linked/R9999999.JPG`, `${year}/linked/a-day`]);
+  const errors = await query<{ path: string; stage: string; message: string }>(
+    db,
+    `SELECT path, stage, message FROM ingest_errors WHERE stage = 'walk' ORDER BY path`,
+  );
+  assert.deepEqual(
+    errors.map((e) => e.path),
+    [`${year}/linked/R9999999.JPG`, `${year}/linked/a-day`],
+  );
   for (const e of errors) assert.match(e.message, /symbolic link, not followed/);
   assert.equal(r.roots[0]?.passedOver, 2);
   const photos = Number((await query<{ n: bigint }>(db, 'SELECT count(*) AS n FROM photos'))[0]?.n);
-  assert.equal(photos, Number((await query<{ n: bigint }>(dbFile, 'SELECT count(*) AS n FROM photos'))[0]?.n),
-    'the same photos as the plain archive');
+  assert.equal(
+    photos,
+    Number((await query<{ n: bigint }>(dbFile, 'SELECT count(*) AS n FROM photos'))[0]?.n),
+    'the same photos as the plain archive',
+  );
   // a file that failed before becomes a link: listed as passed over, no clash with its old error
   const { rmSync } = await import('node:fs');
-  const bad = (await query<{ path: string }>(db,
-    `SELECT min(path) AS path FROM ingest_errors WHERE stage <> 'walk'`))[0]?.path as string;
+  const bad = (
+    await query<{ path: string }>(db, `SELECT min(path) AS path FROM ingest_errors WHERE stage <> 'walk'`)
+  )[0]?.path as string;
   rmSync(join(originals, bad));
   symlinkSync(join(originals, year, month, dayName, photo), join(originals, bad));
   const r2 = await runIngest({ originals, db });
   assert.equal(r2.roots[0]?.passedOver, 3);
-  assert.deepEqual((await query<{ stage: string }>(db,
-    `SELECT stage FROM ingest_errors WHERE path = '${bad}'`)).map((e) => e.stage), ['walk']);
+  assert.deepEqual(
+    (await query<{ stage: string }>(db, `SELECT stage FROM ingest_errors WHERE path = '${bad}'`)).map((e) => e.stage),
+    ['walk'],
+  );
   // a keepers folder inside the originals this database indexed before is refused, given alone too
-  await assert.rejects(runIngest({ keepers: join(originals, year), db }),
-    /--keepers: .* overlaps the originals folder .* this database indexed before/);
+  await assert.rejects(
+    runIngest({ keepers: join(originals, year), db }),
+    /--keepers: .* overlaps the originals folder .* this database indexed before/,
+  );
 });
 
 // the archive as another user sees it: a folder it cannot list, a file it cannot read (root reads everything)
 const NOBODY = 65534;
 const asNobody = (args: string[]): { status: number | null; stderr: string } =>
-  spawnSync(process.execPath, [join(PROJECT, 'dist', 'lib', 'cli', 'flux.js'), ...args], { uid: NOBODY, gid: NOBODY, encoding: 'utf8' });
-const noOtherUser = envSkip(process.getuid?.() !== 0 ? 'needs root, to run ingest as another user (CI runs as root)'
-  : asNobody(['--help']).status !== 0 ? `the clone at ${PROJECT} is not readable by uid ${NOBODY}` : false);
+  spawnSync(process.execPath, [join(PROJECT, 'dist', 'lib', 'cli', 'flux.js'), ...args], {
+    uid: NOBODY,
+    gid: NOBODY,
+    encoding: 'utf8',
+  });
+const noOtherUser = envSkip(
+  process.getuid?.() !== 0
+    ? 'needs root, to run ingest as another user (CI runs as root)'
+    : asNobody(['--help']).status !== 0
+      ? `the clone at ${PROJECT} is not readable by uid ${NOBODY}`
+      : false,
+);
 
-test('a folder that cannot be listed and a file that cannot be read are reported, the run completes, and both are ' +
-  'picked up once readable', { skip: noOtherUser }, async () => {
-  const { chmodSync, chownSync, cpSync, mkdirSync, readdirSync: ls } = await import('node:fs');
-  const root = join(work.dir, 'perm');
-  const originals = join(root, 'ORIGINALS');
-  chmodSync(work.dir, 0o755); // a fresh temporary folder is private to its owner
-  cpSync(sample.originals, originals, { recursive: true });
-  const out = join(root, 'out');
-  mkdirSync(out);
-  chownSync(out, NOBODY, NOBODY);
-  const days = ls(originals).flatMap((y) => ls(join(originals, y))
-    .flatMap((m) => ls(join(originals, y, m)).map((d) => join(originals, y, m, d))));
-  const [hidden, other] = days as [string, string];
-  const locked = ls(other).find((f) => f.endsWith('.JPG')) as string;
-  chmodSync(hidden, 0o000);
-  chmodSync(join(other, locked), 0o000);
-  const db = join(out, 'flux.duckdb');
-  const baseline = (await query<{ path: string; stage: string }>(dbFile,
-    `SELECT path, stage FROM ingest_errors WHERE root = 'originals'`))
-    .filter((e) => !e.path.startsWith(`${hidden.slice(originals.length + 1)}/`)).map((e) => `${e.path}|${e.stage}`);
-  try {
-    const r1 = asNobody(['ingest', '--originals', originals, '--db', db]);
-    assert.equal(r1.status, 0, r1.stderr);
-    // beyond the sample's own bad files (outside the two folders), exactly the folder and the file
-    const errors = (await query<{ path: string; stage: string; message: string }>(db,
-      'SELECT path, stage, message FROM ingest_errors ORDER BY path'))
-      .filter((e) => !baseline.includes(`${e.path}|${e.stage}`));
-    const rel = (p: string): string => p.slice(originals.length + 1);
-    assert.deepEqual(errors.map((e) => [e.path, e.stage]),
-      [[`${rel(hidden)}/`, 'walk'], [`${rel(other)}/${locked}`, 'read']].sort());
-    assert.match(errors.find((e) => e.stage === 'walk')?.message ?? '', /cannot list the folder: EACCES/);
-    assert.match(errors.find((e) => e.stage === 'read')?.message ?? '', /cannot read: .*EACCES/);
-  } finally {
-    chmodSync(hidden, 0o755);
-    chmodSync(join(other, locked), 0o644);
-  }
-  const r2 = asNobody(['ingest', '--originals', originals, '--db', db]);
-  assert.equal(r2.status, 0, r2.stderr);
-  assert.deepEqual((await query<{ path: string; stage: string }>(db,
-    'SELECT path, stage FROM ingest_errors ORDER BY path')).map((e) => `${e.path}|${e.stage}`),
-    (await query<{ path: string; stage: string }>(dbFile,
-      `SELECT path, stage FROM ingest_errors WHERE root = 'originals' ORDER BY path`))
-      .map((e) => `${e.path}|${e.stage}`),
-    'both picked up once readable');
-  const photos = (await query<{ path: string }>(db, 'SELECT path FROM photos')).map((p) => p.path);
-  assert.deepEqual(new Set(photos),
-    new Set((await query<{ path: string }>(dbFile, 'SELECT path FROM photos')).map((p) => p.path)));
-});
-
-test('a database moved with its workspace finds its previews; a missing workspace is named, not read as empty',
+test(
+  'a folder that cannot be listed and a file that cannot be read are reported, the run completes, and both are ' +
+    'picked up once readable',
+  { skip: noOtherUser },
   async () => {
+    const { chmodSync, chownSync, cpSync, mkdirSync, readdirSync: ls } = await import('node:fs');
+    const root = join(work.dir, 'perm');
+    const originals = join(root, 'ORIGINALS');
+    chmodSync(work.dir, 0o755); // a fresh temporary folder is private to its owner
+    cpSync(sample.originals, originals, { recursive: true });
+    const out = join(root, 'out');
+    mkdirSync(out);
+    chownSync(out, NOBODY, NOBODY);
+    const days = ls(originals).flatMap((y) =>
+      ls(join(originals, y)).flatMap((m) => ls(join(originals, y, m)).map((d) => join(originals, y, m, d))),
+    );
+    const [hidden, other] = days as [string, string];
+    const locked = ls(other).find((f) => f.endsWith('.JPG')) as string;
+    chmodSync(hidden, 0o000);
+    chmodSync(join(other, locked), 0o000);
+    const db = join(out, 'flux.duckdb');
+    const baseline = (
+      await query<{ path: string; stage: string }>(
+        dbFile,
+        `SELECT path, stage FROM ingest_errors WHERE root = 'originals'`,
+      )
+    )
+      .filter((e) => !e.path.startsWith(`${hidden.slice(originals.length + 1)}/`))
+      .map((e) => `${e.path}|${e.stage}`);
+    try {
+      const r1 = asNobody(['ingest', '--originals', originals, '--db', db]);
+      assert.equal(r1.status, 0, r1.stderr);
+      // beyond the sample's own bad files (outside the two folders), exactly the folder and the file
+      const errors = (
+        await query<{ path: string; stage: string; message: string }>(
+          db,
+          'SELECT path, stage, message FROM ingest_errors ORDER BY path',
+        )
+      ).filter((e) => !baseline.includes(`${e.path}|${e.stage}`));
+      const rel = (p: string): string => p.slice(originals.length + 1);
+      assert.deepEqual(
+        errors.map((e) => [e.path, e.stage]),
+        [
+          [`${rel(hidden)}/`, 'walk'],
+          [`${rel(other)}/${locked}`, 'read'],
+        ].sort(),
+      );
+      assert.match(errors.find((e) => e.stage === 'walk')?.message ?? '', /cannot list the folder: EACCES/);
+      assert.match(errors.find((e) => e.stage === 'read')?.message ?? '', /cannot read: .*EACCES/);
+    } finally {
+      chmodSync(hidden, 0o755);
+      chmodSync(join(other, locked), 0o644);
+    }
+    const r2 = asNobody(['ingest', '--originals', originals, '--db', db]);
+    assert.equal(r2.status, 0, r2.stderr);
+    assert.deepEqual(
+      (await query<{ path: string; stage: string }>(db, 'SELECT path, stage FROM ingest_errors ORDER BY path')).map(
+        (e) => `${e.path}|${e.stage}`,
+      ),
+      (
+        await query<{ path: string; stage: string }>(
+          dbFile,
+          `SELECT path, stage FROM ingest_errors WHERE root = 'originals' ORDER BY path`,
+        )
+      ).map((e) => `${e.path}|${e.stage}`),
+      'both picked up once readable',
+    );
+    const photos = (await query<{ path: string }>(db, 'SELECT path FROM photos')).map((p) => p.path);
+    assert.deepEqual(
+      new Set(photos),
+      new Set((await query<{ path: string }>(dbFile, 'SELECT path FROM photos')).map((p) => p.path)),
+    );
+  },
+);
+
+test('a database moved with its workspace finds its previews; a missing workspace is named, not read as empty', async () => {
   const { cpSync, rmSync } = await import('node:fs');
   const { workspaceOf } = await import('../lib/2-embed/embed.js');
   const a = join(work.dir, 'move-a');
@@ -360,77 +484,104 @@ test('a database moved with its workspace finds its previews; a missing workspac
   rmSync(ws, { recursive: true });
   const c = await Db.open(cDb, { readOnly: true });
   try {
-    await assert.rejects(workspaceOf(c),
-      /its workspace \(previews, embeddings\) .*elsewhere is not there; was it moved\? .*--workspace NEW_FOLDER/);
+    await assert.rejects(
+      workspaceOf(c),
+      /its workspace \(previews, embeddings\) .*elsewhere is not there; was it moved\? .*--workspace NEW_FOLDER/,
+    );
   } finally {
     c.close();
   }
   const ws2 = join(work.dir, 'elsewhere-2');
   await runIngest({ originals: sample.originals, keepers: sample.keepers, db: cDb, workspace: ws2 });
-  const rows = await query<{ preview: string }>(cDb,
-    'SELECT preview FROM photos UNION ALL SELECT preview FROM keeper_files');
-  assert.ok(rows.length > 0 && rows.every((p) => existsSync(join(ws2, p.preview))),
-    'every preview rebuilt in the new workspace');
+  const rows = await query<{ preview: string }>(
+    cDb,
+    'SELECT preview FROM photos UNION ALL SELECT preview FROM keeper_files',
+  );
+  assert.ok(
+    rows.length > 0 && rows.every((p) => existsSync(join(ws2, p.preview))),
+    'every preview rebuilt in the new workspace',
+  );
 });
 
-test('a photo that decodes only past damaged data is indexed with a warning; copies and re-reads keep it; a ' +
-  'repaired file clears it', async () => {
-  const { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } = await import('node:fs');
-  const [good] = await query<{ path: string }>(dbFile, `SELECT path FROM photos ORDER BY bytes DESC LIMIT 1`);
-  const originals = join(work.dir, 'damaged', 'ORIGINALS');
-  const day = join(originals, '2024', '2024-05', '2024-05-17');
-  mkdirSync(day, { recursive: true });
-  const bytes = readFileSync(join(sample.originals, good?.path as string));
-  copyFileSync(join(sample.originals, good?.path as string), join(day, 'R0000001.JPG'));
-  // 400 bytes of the entropy-coded data overwritten: it still decodes, with libjpeg's warning
-  const damaged = Buffer.from(bytes);
-  for (let i = 0; i < 400; i++) damaged[Math.floor(damaged.length * 0.6) + i] = (i * 37) & 0xff;
-  writeFileSync(join(day, 'R0000002.JPG'), damaged);
-  const db = join(work.dir, 'damaged', 'flux.duckdb');
-  const r = await runIngest({ originals, db });
-  assert.deepEqual([r.roots[0]?.ok, r.roots[0]?.warned, r.roots[0]?.failed], [2, 1, 0]);
-  const warnings = await query<{ path: string; message: string }>(db, 'SELECT path, message FROM ingest_warnings');
-  assert.deepEqual(warnings.map((w) => w.path), ['2024/2024-05/2024-05-17/R0000002.JPG']);
-  assert.match(warnings[0]?.message ?? '',
-    new RegExp('^decoded past damaged image data, the picture may be partly grey or garbled: ' +
-      '(Corrupt JPEG data|libjpeg reported damaged data)'));
-  // the same file read again (touched), and a copy of its bytes under another name, from the preview cache
-  const { utimesSync } = await import('node:fs');
-  utimesSync(join(day, 'R0000002.JPG'), new Date(), new Date(Date.now() + 5000));
-  writeFileSync(join(day, 'R0000003.JPG'), damaged);
-  const again = await runIngest({ originals, db });
-  assert.equal(again.roots[0]?.warned, 2);
-  assert.deepEqual((await query<{ path: string; message: string }>(db,
-    'SELECT path, message FROM ingest_warnings ORDER BY path')),
-    ['R0000002.JPG', 'R0000003.JPG'].map((n) => ({ path: `2024/2024-05/2024-05-17/${n}`,
-      message: warnings[0]?.message })));
-  rmSync(join(day, 'R0000003.JPG'));
-  writeFileSync(join(day, 'R0000002.JPG'), bytes);
-  await runIngest({ originals, db });
-  assert.deepEqual(await query(db, 'SELECT * FROM ingest_warnings'), []);
-  // a damaged EXIF block: indexed as without EXIF, and said to be damaged rather than stripped
-  const badExif = Buffer.from(bytes);
-  const tiff = badExif.indexOf(Buffer.from('Exif\0\0')) + 6;
-  badExif.fill(0, tiff, tiff + 64);
-  writeFileSync(join(day, 'R0000004.JPG'), badExif);
-  const withBadExif = await runIngest({ originals, db });
-  assert.deepEqual([withBadExif.roots[0]?.ok, withBadExif.roots[0]?.warned], [1, 1]);
-  assert.deepEqual(await query(db, `SELECT captured_at, make FROM photos WHERE path LIKE '%R0000004.JPG'`),
-    [{ captured_at: null, make: null }]);
-  assert.deepEqual(await query(db, 'SELECT path, message FROM ingest_warnings'), [{
-    path: '2024/2024-05/2024-05-17/R0000004.JPG',
-    message: 'damaged EXIF block (Malformed EXIF data): indexed as without EXIF (no capture time, camera or ' +
-      'orientation)',
-  }]);
-});
+test(
+  'a photo that decodes only past damaged data is indexed with a warning; copies and re-reads keep it; a ' +
+    'repaired file clears it',
+  async () => {
+    const { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } = await import('node:fs');
+    const [good] = await query<{ path: string }>(dbFile, `SELECT path FROM photos ORDER BY bytes DESC LIMIT 1`);
+    const originals = join(work.dir, 'damaged', 'ORIGINALS');
+    const day = join(originals, '2024', '2024-05', '2024-05-17');
+    mkdirSync(day, { recursive: true });
+    const bytes = readFileSync(join(sample.originals, good?.path as string));
+    copyFileSync(join(sample.originals, good?.path as string), join(day, 'R0000001.JPG'));
+    // 400 bytes of the entropy-coded data overwritten: it still decodes, with libjpeg's warning
+    const damaged = Buffer.from(bytes);
+    for (let i = 0; i < 400; i++) damaged[Math.floor(damaged.length * 0.6) + i] = (i * 37) & 0xff;
+    writeFileSync(join(day, 'R0000002.JPG'), damaged);
+    const db = join(work.dir, 'damaged', 'flux.duckdb');
+    const r = await runIngest({ originals, db });
+    assert.deepEqual([r.roots[0]?.ok, r.roots[0]?.warned, r.roots[0]?.failed], [2, 1, 0]);
+    const warnings = await query<{ path: string; message: string }>(db, 'SELECT path, message FROM ingest_warnings');
+    assert.deepEqual(
+      warnings.map((w) => w.path),
+      ['2024/2024-05/2024-05-17/R0000002.JPG'],
+    );
+    assert.match(
+      warnings[0]?.message ?? '',
+      new RegExp(
+        '^decoded past damaged image data, the picture may be partly grey or garbled: ' +
+          '(Corrupt JPEG data|libjpeg reported damaged data)',
+      ),
+    );
+    // the same file read again (touched), and a copy of its bytes under another name, from the preview cache
+    const { utimesSync } = await import('node:fs');
+    utimesSync(join(day, 'R0000002.JPG'), new Date(), new Date(Date.now() + 5000));
+    writeFileSync(join(day, 'R0000003.JPG'), damaged);
+    const again = await runIngest({ originals, db });
+    assert.equal(again.roots[0]?.warned, 2);
+    assert.deepEqual(
+      await query<{ path: string; message: string }>(db, 'SELECT path, message FROM ingest_warnings ORDER BY path'),
+      ['R0000002.JPG', 'R0000003.JPG'].map((n) => ({
+        path: `2024/2024-05/2024-05-17/${n}`,
+        message: warnings[0]?.message,
+      })),
+    );
+    rmSync(join(day, 'R0000003.JPG'));
+    writeFileSync(join(day, 'R0000002.JPG'), bytes);
+    await runIngest({ originals, db });
+    assert.deepEqual(await query(db, 'SELECT * FROM ingest_warnings'), []);
+    // a damaged EXIF block: indexed as without EXIF, and said to be damaged rather than stripped
+    const badExif = Buffer.from(bytes);
+    const tiff = badExif.indexOf(Buffer.from('Exif\0\0')) + 6;
+    badExif.fill(0, tiff, tiff + 64);
+    writeFileSync(join(day, 'R0000004.JPG'), badExif);
+    const withBadExif = await runIngest({ originals, db });
+    assert.deepEqual([withBadExif.roots[0]?.ok, withBadExif.roots[0]?.warned], [1, 1]);
+    assert.deepEqual(await query(db, `SELECT captured_at, make FROM photos WHERE path LIKE '%R0000004.JPG'`), [
+      { captured_at: null, make: null },
+    ]);
+    assert.deepEqual(await query(db, 'SELECT path, message FROM ingest_warnings'), [
+      {
+        path: '2024/2024-05/2024-05-17/R0000004.JPG',
+        message:
+          'damaged EXIF block (Malformed EXIF data): indexed as without EXIF (no capture time, camera or ' +
+          'orientation)',
+      },
+    ]);
+  },
+);
 
 test('stage contract: ingest runs on an open database, reports progress and leaves the database open', async () => {
   const db = await Db.open(':memory:');
   try {
     const events: Array<{ stage: string; done: number; total: number }> = [];
-    const r = await ingest(db, { keepers: sample.keepers, workspace: join(work.dir, 'ws-contract'), onProgress: (e) => {
-      events.push(e);
-    } });
+    const r = await ingest(db, {
+      keepers: sample.keepers,
+      workspace: join(work.dir, 'ws-contract'),
+      onProgress: (e) => {
+        events.push(e);
+      },
+    });
     assert.equal(r.db, ':memory:');
     const keepers = r.roots[0] as IngestReport['roots'][number];
     assert.equal(keepers.root, 'keepers');

@@ -15,7 +15,12 @@ const work = tempDir('match-verify');
 after(() => work.cleanup());
 
 /** Keepers planted beside the sample's bursts: how each was made, the frame it shows, and that frame's neighbour. */
-interface Plant { path: string; kind: 'exif-edit' | 'stripped'; original: string; sibling: string }
+interface Plant {
+  path: string;
+  kind: 'exif-edit' | 'stripped';
+  original: string;
+  sibling: string;
+}
 let sample: SampleResult;
 let dbFile: string;
 let report: MatchReport;
@@ -25,7 +30,8 @@ const plants: Plant[] = [];
 function bursts(s: SampleResult): TruthPhoto[][] {
   const by = new Map<number, TruthPhoto[]>();
   for (const p of s.truth.photos) if (p.burst !== null) by.set(p.burst, [...(by.get(p.burst) ?? []), p]);
-  return [...by.values()].filter((b) => b.length >= 2)
+  return [...by.values()]
+    .filter((b) => b.length >= 2)
     .map((b) => b.sort((x, y) => x.capturedAt.localeCompare(y.capturedAt)));
 }
 
@@ -40,7 +46,10 @@ before(async () => {
     const meta = await src.metadata();
     const [w, h] = [meta.width as number, meta.height as number];
     const crop = {
-      left: Math.round(w * 0.03), top: Math.round(h * 0.02), width: Math.round(w * 0.92), height: Math.round(h * 0.95),
+      left: Math.round(w * 0.03),
+      top: Math.round(h * 0.02),
+      width: Math.round(w * 0.92),
+      height: Math.round(h * 0.95),
     };
     if (i % 2 === 0) {
       // an edit that kept the camera's EXIF: linked by its time, it teaches verification what an edit leaves
@@ -69,15 +78,22 @@ async function query<T extends object>(sql: string): Promise<T[]> {
   }
 }
 
-test('a re-export or edit of a burst frame is never linked to its sibling; verified, it links to its own frame',
-  async () => {
-  const rows = new Map((await query<{ path: string; status: string; photo: string | null; reason: string | null }>(
-    `SELECT k.path, k.match_status AS status, p.path AS photo, k.review_reason AS reason
-     FROM keeper_files k LEFT JOIN photos p ON p.photo_id = k.matched_photo_id`)).map((r) => [r.path, r]));
+test('a re-export or edit of a burst frame is never linked to its sibling; verified, it links to its own frame', async () => {
+  const rows = new Map(
+    (
+      await query<{ path: string; status: string; photo: string | null; reason: string | null }>(
+        `SELECT k.path, k.match_status AS status, p.path AS photo, k.review_reason AS reason
+     FROM keeper_files k LEFT JOIN photos p ON p.photo_id = k.matched_photo_id`,
+      )
+    ).map((r) => [r.path, r]),
+  );
   const [cal] = await query<{ calibrated: boolean; worst_tile: number; positives: number[]; negatives: number[] }>(
-    'SELECT calibrated, worst_tile, positives, negatives FROM match_verify_calibration');
-  assert.ok(plants.some((p) => p.kind === 'stripped') && plants.some((p) => p.kind === 'exif-edit'),
-    'both kinds planted');
+    'SELECT calibrated, worst_tile, positives, negatives FROM match_verify_calibration',
+  );
+  assert.ok(
+    plants.some((p) => p.kind === 'stripped') && plants.some((p) => p.kind === 'exif-edit'),
+    'both kinds planted',
+  );
   for (const p of plants) {
     const r = rows.get(p.path);
     assert.ok(r, `${p.path} indexed`);
@@ -100,10 +116,17 @@ test('a re-export or edit of a burst frame is never linked to its sibling; verif
 
 test('every verified pair is recorded with its transform, overlap and residuals', async () => {
   const v = await query<{
-    path: string; photo: string; scale: number; overlap: number; residual: number; worst: number; verified: boolean;
+    path: string;
+    photo: string;
+    scale: number;
+    overlap: number;
+    residual: number;
+    worst: number;
+    verified: boolean;
   }>(
     `SELECT k.path, p.path AS photo, v.scale, v.overlap, v.residual, v.worst_tile AS worst, v.verified
-     FROM match_verifications v JOIN keeper_files k USING (keeper_id) JOIN photos p ON p.photo_id = v.photo_id`);
+     FROM match_verifications v JOIN keeper_files k USING (keeper_id) JOIN photos p ON p.photo_id = v.photo_id`,
+  );
   for (const p of plants.filter((x) => x.kind === 'stripped')) {
     const own = v.find((x) => x.path === p.path && x.photo === p.original);
     assert.ok(own, `${p.path} verified against its own frame`);
@@ -128,7 +151,9 @@ test('the review sheet shows each verified candidate with its residual map and a
   const start = html.indexOf(`<h3>${one.path}</h3>`);
   const card = html.slice(start, html.indexOf('</section>', start));
   assert.equal((card.match(/aria-label="residual map"/g) ?? []).length, Number(one.n));
-  assert.match(card,
-    /alignment: scale 0\.92\d, rotation -?0\.\d\d deg, overlap \d\.\d\d, residual \d+\.\d\d, worst tile \d\.\d{3}/);
+  assert.match(
+    card,
+    /alignment: scale 0\.92\d, rotation -?0\.\d\d deg, overlap \d\.\d\d, residual \d+\.\d\d, worst tile \d\.\d{3}/,
+  );
   assert.match(html, /<html lang="en">/);
 });

@@ -1,6 +1,14 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { canonicalName, dayFolder, folderDate, isPlainRicohName, isValidDateTime, parseCanonicalName, ricohName } from '../lib/1-ingest/names.js';
+import {
+  canonicalName,
+  dayFolder,
+  folderDate,
+  isPlainRicohName,
+  isValidDateTime,
+  parseCanonicalName,
+  ricohName,
+} from '../lib/1-ingest/names.js';
 
 test('ricohName finds the camera name in plain, copied and canonical names', () => {
   assert.equal(ricohName('R0001234.JPG'), 'R0001234.JPG');
@@ -19,15 +27,28 @@ test('isPlainRicohName accepts only the camera name itself', () => {
 });
 
 test('parseCanonicalName reads time, author and camera name, and rejects impossible dates', () => {
-  assert.deepEqual(parseCanonicalName('2022-01-15_13-22-44_DanteSisofo_R0001234.JPG'),
-    { capturedAt: '2022-01-15 13:22:44', author: 'DanteSisofo', originalFilename: 'R0001234.JPG' });
-  assert.deepEqual(parseCanonicalName('2024-02-29_00-00-00_A_B_r0000001.jpg'),
-    { capturedAt: '2024-02-29 00:00:00', author: 'A_B', originalFilename: 'R0000001.JPG' });
+  assert.deepEqual(parseCanonicalName('2022-01-15_13-22-44_DanteSisofo_R0001234.JPG'), {
+    capturedAt: '2022-01-15 13:22:44',
+    author: 'DanteSisofo',
+    originalFilename: 'R0001234.JPG',
+  });
+  assert.deepEqual(parseCanonicalName('2024-02-29_00-00-00_A_B_r0000001.jpg'), {
+    capturedAt: '2024-02-29 00:00:00',
+    author: 'A_B',
+    originalFilename: 'R0000001.JPG',
+  });
   assert.equal(parseCanonicalName('2023-02-29_10-00-00_X_R0000001.JPG'), null, '2023 is not a leap year');
   assert.equal(parseCanonicalName('2022-01-15_25-00-00_X_R0000001.JPG'), null);
   assert.equal(parseCanonicalName('2022-01-15_DanteSisofo_print-01.jpg'), null);
-  assert.equal(parseCanonicalName('2022-01-15_13-22-44_DanteSisofo_R0001234-2.JPG')?.originalFilename, 'R0001234.JPG', 'a copy suffix');
-  assert.equal(parseCanonicalName('2022-01-15_13-22-44_DanteSisofo_R0001234 (3).jpg')?.originalFilename, 'R0001234.JPG');
+  assert.equal(
+    parseCanonicalName('2022-01-15_13-22-44_DanteSisofo_R0001234-2.JPG')?.originalFilename,
+    'R0001234.JPG',
+    'a copy suffix',
+  );
+  assert.equal(
+    parseCanonicalName('2022-01-15_13-22-44_DanteSisofo_R0001234 (3).jpg')?.originalFilename,
+    'R0001234.JPG',
+  );
 });
 
 test('canonicalName round-trips through parseCanonicalName', () => {

@@ -5,7 +5,14 @@ import type { Decision } from '../lib/3-match/types.js';
 import type { Keeper } from '../lib/3-match/candidates.js';
 
 const linked = (method: Decision['method'], delta: number | null): Decision => ({
-  photo: 1, method, status: 'matched', similarity: null, reason: null, delta, pool: [], candidates: [],
+  photo: 1,
+  method,
+  status: 'matched',
+  similarity: null,
+  reason: null,
+  delta,
+  pool: [],
+  candidates: [],
 });
 
 test('a keeper linked across midnight records its own offset: +9 h, -11 h, hours and minutes', () => {
@@ -25,12 +32,30 @@ test('a keeper linked across midnight records its own offset: +9 h, -11 h, hours
 
 test('walk offsets: two agreeing links of 60% make an offset, a lone or split vote none', () => {
   const k = (id: number, t: string): Keeper => ({
-    id, path: `k${id}.jpg`, sha: `s${id}`, t, nameT: null, name: null, folderDay: null, preview: null, status: null,
-    matched: null, method: null,
+    id,
+    path: `k${id}.jpg`,
+    sha: `s${id}`,
+    t,
+    nameT: null,
+    name: null,
+    folderDay: null,
+    preview: null,
+    status: null,
+    matched: null,
+    method: null,
   });
-  const keepers = [k(1, '2024-05-17 23:10:00.000000'), k(2, '2024-05-17 23:40:00.000000'),
-    k(3, '2024-05-17 23:55:00.000000'), k(4, '2024-05-18 08:00:00.000000')];
-  const deltas = new Map([[1, 32400], [2, 32400], [3, 0], [4, 32400]]);
+  const keepers = [
+    k(1, '2024-05-17 23:10:00.000000'),
+    k(2, '2024-05-17 23:40:00.000000'),
+    k(3, '2024-05-17 23:55:00.000000'),
+    k(4, '2024-05-18 08:00:00.000000'),
+  ];
+  const deltas = new Map([
+    [1, 32400],
+    [2, 32400],
+    [3, 0],
+    [4, 32400],
+  ]);
   const offsets = clockOffsets(keepers, (x) => linked('filename', deltas.get(x.id) ?? null));
   assert.deepEqual([...offsets.entries()], [['2024-05-17', { seconds: 32400, links: 3, agreeing: 2 }]]);
 });

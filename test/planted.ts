@@ -6,13 +6,22 @@
 import sharp, { type Sharp } from 'sharp';
 
 /** One planted keeper: how it was made, and its JPEG bytes (no metadata). */
-export interface Planted { label: string; jpeg: Buffer }
+export interface Planted {
+  label: string;
+  jpeg: Buffer;
+}
 
 /** The photo decoded upright at a working long side (planting on 24 MP originals would be slow for nothing). */
-export async function uprightRaw(file: string | Buffer,
-  longSide = 1024): Promise<{ data: Buffer; width: number; height: number }> {
-  const { data, info } = await sharp(file).rotate().resize(longSide, longSide, { fit: 'inside' }).removeAlpha()
-    .raw().toBuffer({ resolveWithObject: true });
+export async function uprightRaw(
+  file: string | Buffer,
+  longSide = 1024,
+): Promise<{ data: Buffer; width: number; height: number }> {
+  const { data, info } = await sharp(file)
+    .rotate()
+    .resize(longSide, longSide, { fit: 'inside' })
+    .removeAlpha()
+    .raw()
+    .toBuffer({ resolveWithObject: true });
   return { data, width: info.width, height: info.height };
 }
 
@@ -24,7 +33,7 @@ function sCurve(data: Buffer, strength: number): Buffer {
   const lut = new Uint8Array(256);
   for (let v = 0; v < 256; v++) {
     const x = v / 255;
-    const y = x + strength * Math.sin(2 * Math.PI * x) / (2 * Math.PI) * -1;
+    const y = x + ((strength * Math.sin(2 * Math.PI * x)) / (2 * Math.PI)) * -1;
     lut[v] = Math.max(0, Math.min(255, Math.round(y * 255)));
   }
   return Buffer.from(data.map((v) => lut[v] as number));
@@ -46,20 +55,27 @@ async function crop(r: { data: Buffer; width: number; height: number }, share: n
   const h = Math.round(r.height * (1 - share * 0.7));
   const left = Math.round(((r.width - w) / 2) * (1 + bias));
   const top = Math.round(((r.height - h) / 2) * (1 - bias * 0.5));
-  return sharp(await fromRaw(r).extract({ left, top, width: w, height: h }).raw().toBuffer(),
-    { raw: { width: w, height: h, channels: 3 } });
+  return sharp(await fromRaw(r).extract({ left, top, width: w, height: h }).raw().toBuffer(), {
+    raw: { width: w, height: h, channels: 3 },
+  });
 }
 
 /** A rotation by `degrees`, cropped to the largest upright rectangle inside (no border). */
 async function rotated(r: { data: Buffer; width: number; height: number }, degrees: number): Promise<Sharp> {
-  const { data, info } = await fromRaw(r).rotate(degrees, { background: '#808080' }).raw()
+  const { data, info } = await fromRaw(r)
+    .rotate(degrees, { background: '#808080' })
+    .raw()
     .toBuffer({ resolveWithObject: true });
   const a = Math.abs((degrees * Math.PI) / 180);
   const inset = Math.ceil(Math.max(r.width, r.height) * Math.sin(a)) + 2;
   const w = info.width - 2 * inset;
   const h = info.height - 2 * inset;
-  return sharp(data, { raw: { width: info.width, height: info.height, channels: 3 } })
-    .extract({ left: inset, top: inset, width: w, height: h });
+  return sharp(data, { raw: { width: info.width, height: info.height, channels: 3 } }).extract({
+    left: inset,
+    top: inset,
+    width: w,
+    height: h,
+  });
 }
 
 /** The keeper edits of one photo: every kind the matching must recognise as the same frame. */
@@ -114,5 +130,7 @@ export async function movedFigure(file: string | Buffer, share = 0.01): Promise<
       for (let c = 0; c < 3; c++) out[(y * r.width + x) * 3 + c] = r.data[(y * r.width + x - shift) * 3 + c] as number;
     }
   }
-  return fromRaw({ ...r, data: out }).jpeg({ quality: 92 }).toBuffer();
+  return fromRaw({ ...r, data: out })
+    .jpeg({ quality: 92 })
+    .toBuffer();
 }

@@ -12,7 +12,8 @@ import { unitRows } from '../lib/util/vectors.js';
 // Vulkan loader, so `auto` must come down to the CPU; a machine with a GPU set up answers differently
 const gpuHere = autoProviders().some((p) => p !== 'cpu');
 const noGpu = gpuHere
-  ? `a GPU provider is set up here (${autoProviders().join(', ')}): the CPU fallback is not taken` : false;
+  ? `a GPU provider is set up here (${autoProviders().join(', ')}): the CPU fallback is not taken`
+  : false;
 
 test('the providers this installation holds: cpu always, cuda and tensorrt only with their libraries', () => {
   const installed = installedProviders();
@@ -36,18 +37,26 @@ test('auto falls back to the CPU here and says so; the kernels still compute', {
 });
 
 test('asking for cuda where it is not installed fails with how to install it', { skip: noGpu }, async () => {
-  await assert.rejects(openSession(matmulModel(), { provider: 'cuda' }), (e: Error) => e instanceof FluxError
-    && /^--provider cuda: not available in this installation of onnxruntime-node \(available: [a-z, ]*cpu\); /
-      .test(e.message)
-    && /ONNXRUNTIME_NODE_INSTALL=cuda12 node script\/install\.js/.test(e.message) && /CUDA 12/.test(e.message));
+  await assert.rejects(
+    openSession(matmulModel(), { provider: 'cuda' }),
+    (e: Error) =>
+      e instanceof FluxError &&
+      /^--provider cuda: not available in this installation of onnxruntime-node \(available: [a-z, ]*cpu\); /.test(
+        e.message,
+      ) &&
+      /ONNXRUNTIME_NODE_INSTALL=cuda12 node script\/install\.js/.test(e.message) &&
+      /CUDA 12/.test(e.message),
+  );
   await assert.rejects(openSession(matmulModel(), { provider: 'tensorrt' }), /--provider tensorrt: .*TensorRT.*cuda12/);
   // the curator's kernels take the same option
   const rng = new Rng(4);
   const matrix = unitRows({ data: Float32Array.from({ length: 60 * 4 }, () => rng.normal()), rows: 60, dim: 4 });
   const ids = Array.from({ length: 60 }, (_, i) => i + 1);
   const options = { method: 'fps' as const, target: 5, iterations: 2, seed: 1 };
-  await assert.rejects(curateVectors({ ids, matrix }, { ...options, provider: 'cuda' }),
-    /--provider cuda: not available/);
+  await assert.rejects(
+    curateVectors({ ids, matrix }, { ...options, provider: 'cuda' }),
+    /--provider cuda: not available/,
+  );
   const r = await curateVectors({ ids, matrix }, options);
   assert.equal(r.provider, 'cpu');
   assert.equal(r.selection.length, 5);
@@ -62,8 +71,10 @@ test('the provider comes from --provider, else FLUX_ONNX_PROVIDER, else auto; a 
     assert.equal(onnxProvider(), 'cuda');
     assert.equal(onnxProvider('cpu'), 'cpu', 'the option wins');
     process.env.FLUX_ONNX_PROVIDER = 'gpu';
-    assert.throws(() => onnxProvider(),
-      /^FluxError: FLUX_ONNX_PROVIDER: expected one of auto, cpu, cuda, tensorrt, webgpu, received "gpu"$/);
+    assert.throws(
+      () => onnxProvider(),
+      /^FluxError: FLUX_ONNX_PROVIDER: expected one of auto, cpu, cuda, tensorrt, webgpu, received "gpu"$/,
+    );
     assert.throws(() => checkProvider('--provider', 'CUDA'), /--provider: expected one of .*received "CUDA"/);
   } finally {
     if (saved === undefined) delete process.env.FLUX_ONNX_PROVIDER;

@@ -27,8 +27,12 @@ test('the photo columns are declared once: the table, the metadata sample and th
     await ensureSchema(db);
     await ensureSchema(db); // a second call changes nothing
     const cols = await db.all<{ name: string }>(
-      `SELECT column_name AS name FROM duckdb_columns() WHERE table_name = 'photos' ORDER BY column_index`);
-    assert.deepEqual(cols.map((c) => c.name), [...PHOTO_COLUMNS]);
+      `SELECT column_name AS name FROM duckdb_columns() WHERE table_name = 'photos' ORDER BY column_index`,
+    );
+    assert.deepEqual(
+      cols.map((c) => c.name),
+      [...PHOTO_COLUMNS],
+    );
     assert.equal(PHOTO_COLUMNS.length, 24);
     assert.equal(await db.value(`SELECT value FROM meta WHERE key = 'schema_version'`), '1');
   } finally {

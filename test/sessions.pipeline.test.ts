@@ -27,10 +27,19 @@ test('keeper density per walk adds up and agrees with the ground truth', async (
     assert.equal(photos, truth.photos.length);
     assert.equal(keepers, Number(await db.value('SELECT count(*) FROM photos WHERE keeper')));
     for (const group of [s.byHour, s.byWeekday, s.bySeason] as Array<Array<{ photos: number; keepers: number }>>) {
-      assert.equal(group.reduce((n, r) => n + r.photos, 0), photos);
-      assert.equal(group.reduce((n, r) => n + r.keepers, 0), keepers);
+      assert.equal(
+        group.reduce((n, r) => n + r.photos, 0),
+        photos,
+      );
+      assert.equal(
+        group.reduce((n, r) => n + r.keepers, 0),
+        keepers,
+      );
     }
-    assert.equal(s.byLength.reduce((n, r) => n + r.sessions, 0), s.sessions.length);
+    assert.equal(
+      s.byLength.reduce((n, r) => n + r.sessions, 0),
+      s.sessions.length,
+    );
     for (const r of s.sessions) assert.ok(Math.abs(r.density - r.keepers / r.photos) < 1e-12);
     // the walk with the most keepers in the index is the one the truth says
     const perWalk = new Map<string, number>();

@@ -2,7 +2,14 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import {
-  DEFAULT_VERIFY, loadRgb, verdict, verificationRow, verified, verifyImages, type Planar, type Verification,
+  DEFAULT_VERIFY,
+  loadRgb,
+  verdict,
+  verificationRow,
+  verified,
+  verifyImages,
+  type Planar,
+  type Verification,
 } from '../lib/3-match/verify.js';
 import { Db } from '../lib/db/duckdb.js';
 import { ensureSchema } from '../lib/db/schema.js';
@@ -11,10 +18,21 @@ import { movedFigure, plantEdits } from './planted.js';
 import { envSkip, noSharedPhotos, SHARED_PHOTOS } from './helpers.js';
 
 /** Real photos of several cameras; the Ricoh is the photographer's kind of camera. */
-const PHOTOS = ['cambridge_ricoh-g900se-ii_R0010167.jpg', 'exifr_google-pixel_gps.jpg', 'mei_apple-iphone-5.jpg',
-  'mei_canon-eos-450d.jpg', 'mei_nikon-d40.jpg', 'mei_sony-dsc-h9.jpg'];
+const PHOTOS = [
+  'cambridge_ricoh-g900se-ii_R0010167.jpg',
+  'exifr_google-pixel_gps.jpg',
+  'mei_apple-iphone-5.jpg',
+  'mei_canon-eos-450d.jpg',
+  'mei_nikon-d40.jpg',
+  'mei_sony-dsc-h9.jpg',
+];
 
-interface Case { photo: string; label: string; same: Verification; sibling: Verification }
+interface Case {
+  photo: string;
+  label: string;
+  same: Verification;
+  sibling: Verification;
+}
 let cases: Case[] | null = null;
 /** Every planted edit of every photo, verified against its own frame and against the sibling (once per file). */
 async function allCases(): Promise<Case[]> {
@@ -22,12 +40,17 @@ async function allCases(): Promise<Case[]> {
   const out: Case[] = [];
   for (const photo of PHOTOS) {
     const file = join(SHARED_PHOTOS, photo);
-    const [same, sibling]: Planar[] = await Promise.all([loadRgb(await movedFigure(file, 0)),
-      loadRgb(await movedFigure(file, 0.01))]);
+    const [same, sibling]: Planar[] = await Promise.all([
+      loadRgb(await movedFigure(file, 0)),
+      loadRgb(await movedFigure(file, 0.01)),
+    ]);
     for (const e of await plantEdits(file)) {
       const k = await loadRgb(e.jpeg);
       out.push({
-        photo, label: e.label, same: verifyImages(k, same as Planar), sibling: verifyImages(k, sibling as Planar),
+        photo,
+        label: e.label,
+        same: verifyImages(k, same as Planar),
+        sibling: verifyImages(k, sibling as Planar),
       });
     }
   }
@@ -54,34 +77,50 @@ test('alignment recovers the planted crop, scale and rotation', { skip: envSkip(
   }
 });
 
-test('the same frame always leaves a smaller worst tile than the sibling with a figure moved 1% of the width',
-  { skip: envSkip(noSharedPhotos) }, async () => {
-  for (const c of await allCases()) {
-    assert.ok(c.same.worstTile < c.sibling.worstTile,
-      `${c.photo} ${c.label}: same frame ${c.same.worstTile.toFixed(3)}, sibling ${c.sibling.worstTile.toFixed(3)}`);
-    // whatever the order of the candidates, the verdict never links the sibling
-    for (const order of [[c.sibling, c.same], [c.same, c.sibling]]) {
-      const v = verdict(order, DEFAULT_VERIFY);
-      if (v.link !== null) assert.equal(order[v.link], c.same, `${c.photo} ${c.label}: linked the sibling`);
+test(
+  'the same frame always leaves a smaller worst tile than the sibling with a figure moved 1% of the width',
+  { skip: envSkip(noSharedPhotos) },
+  async () => {
+    for (const c of await allCases()) {
+      assert.ok(
+        c.same.worstTile < c.sibling.worstTile,
+        `${c.photo} ${c.label}: same frame ${c.same.worstTile.toFixed(3)}, sibling ${c.sibling.worstTile.toFixed(3)}`,
+      );
+      // whatever the order of the candidates, the verdict never links the sibling
+      for (const order of [
+        [c.sibling, c.same],
+        [c.same, c.sibling],
+      ]) {
+        const v = verdict(order, DEFAULT_VERIFY);
+        if (v.link !== null) assert.equal(order[v.link], c.same, `${c.photo} ${c.label}: linked the sibling`);
+      }
     }
-  }
-});
+  },
+);
 
-test('on the Ricoh frame every edit verifies and links its own frame; the sibling alone does not verify',
-  { skip: envSkip(noSharedPhotos) }, async () => {
-  const ricoh = (await allCases()).filter((c) => c.photo.startsWith('cambridge_ricoh'));
-  assert.equal(ricoh.length, 10);
-  for (const c of ricoh) {
-    assert.ok(verified(c.same, DEFAULT_VERIFY), `${c.label}: ${c.same.worstTile}`);
-    assert.deepEqual(verdict([c.sibling, c.same], DEFAULT_VERIFY), { link: 1, review: false }, c.label);
-    // the keeper whose original is missing: only the sibling is there, and it is not linked
-    assert.deepEqual(verdict([c.sibling], DEFAULT_VERIFY), { link: null, review: false }, c.label);
-  }
-});
+test(
+  'on the Ricoh frame every edit verifies and links its own frame; the sibling alone does not verify',
+  { skip: envSkip(noSharedPhotos) },
+  async () => {
+    const ricoh = (await allCases()).filter((c) => c.photo.startsWith('cambridge_ricoh'));
+    assert.equal(ricoh.length, 10);
+    for (const c of ricoh) {
+      assert.ok(verified(c.same, DEFAULT_VERIFY), `${c.label}: ${c.same.worstTile}`);
+      assert.deepEqual(verdict([c.sibling, c.same], DEFAULT_VERIFY), { link: 1, review: false }, c.label);
+      // the keeper whose original is missing: only the sibling is there, and it is not linked
+      assert.deepEqual(verdict([c.sibling], DEFAULT_VERIFY), { link: null, review: false }, c.label);
+    }
+  },
+);
 
 test('verdict: a unique verified candidate links, two close ones go to review, none verified links nothing', () => {
   const v = (worstTile: number, ncc = 0.99, overlap = 1): Verification => ({
-    transform: { scale: 1, angle: 0, dx: 0, dy: 0 }, overlap, ncc, residual: 1, worstTile, shift: 0,
+    transform: { scale: 1, angle: 0, dx: 0, dy: 0 },
+    overlap,
+    ncc,
+    residual: 1,
+    worstTile,
+    shift: 0,
     tiles: { values: new Float32Array(0), tilesX: 0, tilesY: 0 },
   });
   const t = { worstTile: 0.5, ratio: 1.25, calibrated: true };
@@ -93,72 +132,160 @@ test('verdict: a unique verified candidate links, two close ones go to review, n
   assert.deepEqual(verdict([v(0.1, 0.99, 0.3), v(0.1, 0.5)], t), { link: null, review: false });
 });
 
-test('verifications are stored per keeper and candidate, replaced on a re-run', { skip: envSkip(noSharedPhotos) }, async () => {
-  const ricoh = (await allCases()).filter((c) => c.photo.startsWith('cambridge_ricoh'));
-  const db = await Db.open(':memory:');
-  try {
-    await ensureSchema(db);
-    await ensureMatchSchema(db);
-    const c = ricoh.find((x) => x.label === 'crop 15%') as Case;
-    await writeVerifications(db,
-      [verificationRow(7, 1, c.same, DEFAULT_VERIFY), verificationRow(7, 2, c.sibling, DEFAULT_VERIFY)]);
-    await writeVerifications(db, [verificationRow(7, 1, c.same, DEFAULT_VERIFY)]);
-    const rows = await keeperVerifications(db, 7);
-    assert.deepEqual(rows.map((r) => [Number(r.photoId), r.verified]), [[1, true], [2, false]]);
-    assert.ok(Math.abs((rows[0]?.scale ?? 0) - c.same.transform.scale) < 1e-9);
-    assert.ok(Math.abs((rows[0]?.worstTile ?? 0) - c.same.worstTile) < 1e-6);
-  } finally {
-    db.close();
-  }
-});
-
-test('the verification rule: links the verified candidate, reviews two alike, vetoes an unverified similarity link',
+test(
+  'verifications are stored per keeper and candidate, replaced on a re-run',
+  { skip: envSkip(noSharedPhotos) },
   async () => {
+    const ricoh = (await allCases()).filter((c) => c.photo.startsWith('cambridge_ricoh'));
+    const db = await Db.open(':memory:');
+    try {
+      await ensureSchema(db);
+      await ensureMatchSchema(db);
+      const c = ricoh.find((x) => x.label === 'crop 15%') as Case;
+      await writeVerifications(db, [
+        verificationRow(7, 1, c.same, DEFAULT_VERIFY),
+        verificationRow(7, 2, c.sibling, DEFAULT_VERIFY),
+      ]);
+      await writeVerifications(db, [verificationRow(7, 1, c.same, DEFAULT_VERIFY)]);
+      const rows = await keeperVerifications(db, 7);
+      assert.deepEqual(
+        rows.map((r) => [Number(r.photoId), r.verified]),
+        [
+          [1, true],
+          [2, false],
+        ],
+      );
+      assert.ok(Math.abs((rows[0]?.scale ?? 0) - c.same.transform.scale) < 1e-9);
+      assert.ok(Math.abs((rows[0]?.worstTile ?? 0) - c.same.worstTile) < 1e-6);
+    } finally {
+      db.close();
+    }
+  },
+);
+
+test('the verification rule: links the verified candidate, reviews two alike, vetoes an unverified similarity link', async () => {
   const { applyVerdict, restoreVerifiedLink } = await import('../lib/3-match/verification.js');
   const m = (worstTile: number): Verification => ({
-    transform: { scale: 1, angle: 0, dx: 0, dy: 0 }, overlap: 1, ncc: 0.99, residual: 1, worstTile, shift: 0,
+    transform: { scale: 1, angle: 0, dx: 0, dy: 0 },
+    overlap: 1,
+    ncc: 0.99,
+    residual: 1,
+    worstTile,
+    shift: 0,
     tiles: { values: new Float32Array(0), tilesX: 0, tilesY: 0 },
   });
   const t = { worstTile: 0.5, ratio: 1.25, calibrated: true };
-  const top = [{ id: 1, s: 0.97 }, { id: 2, s: 0.96 }];
+  const top = [
+    { id: 1, s: 0.97 },
+    { id: 2, s: 0.96 },
+  ];
   const fresh = (): import('../lib/3-match/types.js').Decision => ({
-    photo: null, method: null, status: 'review', similarity: null, reason: 'two photos are almost equally similar',
-    delta: null, pool: [], candidates: top.map((x) => ({ id: x.id, similarity: x.s, note: 'no contradiction' })),
+    photo: null,
+    method: null,
+    status: 'review',
+    similarity: null,
+    reason: 'two photos are almost equally similar',
+    delta: null,
+    pool: [],
+    candidates: top.map((x) => ({ id: x.id, similarity: x.s, note: 'no contradiction' })),
   });
   const none = (): boolean => false;
   // the second candidate verifies, the first does not: linked to the second, whatever the vectors said
   const d1 = fresh();
-  applyVerdict(d1, top, new Map([[1, m(2.1)], [2, m(0.3)]]), t, none);
-  assert.deepEqual([d1.status, d1.photo, d1.method, d1.similarity, d1.reason],
-    ['matched', 2, 'similarity', 0.96, null]);
+  applyVerdict(
+    d1,
+    top,
+    new Map([
+      [1, m(2.1)],
+      [2, m(0.3)],
+    ]),
+    t,
+    none,
+  );
+  assert.deepEqual(
+    [d1.status, d1.photo, d1.method, d1.similarity, d1.reason],
+    ['matched', 2, 'similarity', 0.96, null],
+  );
   assert.match(d1.candidates[1]?.note ?? '', /alignment worst tile 0\.300, verified/);
   // both verify alike: review, no photo
   const d2 = fresh();
-  applyVerdict(d2, top, new Map([[1, m(0.3)], [2, m(0.33)]]), t, none);
+  applyVerdict(
+    d2,
+    top,
+    new Map([
+      [1, m(0.3)],
+      [2, m(0.33)],
+    ]),
+    t,
+    none,
+  );
   assert.deepEqual([d2.status, d2.photo], ['review', null]);
   assert.match(d2.reason ?? '', /two candidates verify alike by alignment \(worst tiles 0\.300 and 0\.330\)/);
   // a candidate that contradicts the keeper is never linked, verified or not
   const d3 = fresh();
-  applyVerdict(d3, top, new Map([[1, m(2.1)], [2, m(0.3)]]), t, (id) => id === 2);
+  applyVerdict(
+    d3,
+    top,
+    new Map([
+      [1, m(2.1)],
+      [2, m(0.3)],
+    ]),
+    t,
+    (id) => id === 2,
+  );
   assert.equal(d3.status, 'review');
   // a similarity link no candidate verifies goes to review, keeping its proposed photo
   const d4 = { ...fresh(), status: 'matched' as const, photo: 1, method: 'similarity' as const, reason: null };
-  applyVerdict(d4, top, new Map([[1, m(0.9)], [2, m(1.4)]]), t, none);
+  applyVerdict(
+    d4,
+    top,
+    new Map([
+      [1, m(0.9)],
+      [2, m(1.4)],
+    ]),
+    t,
+    none,
+  );
   assert.deepEqual([d4.status, d4.photo], ['review', 1]);
   // uncalibrated thresholds record and decide nothing
   const d5 = fresh();
-  applyVerdict(d5, top, new Map([[1, m(2.1)], [2, m(0.3)]]), { ...t, calibrated: false }, none);
+  applyVerdict(
+    d5,
+    top,
+    new Map([
+      [1, m(2.1)],
+      [2, m(0.3)],
+    ]),
+    { ...t, calibrated: false },
+    none,
+  );
   assert.deepEqual([d5.status, d5.photo], ['review', null]);
   // a doubted exif link is made after all when its photo verifies and the rival does not
   const vetoed = (): import('../lib/3-match/types.js').Decision => ({
     ...fresh(),
-    candidates: [{ id: 1, similarity: 0.95, note: 'exif' },
-      { id: 2, similarity: 0.96, note: 'a frame shot seconds apart' }],
+    candidates: [
+      { id: 1, similarity: 0.95, note: 'exif' },
+      { id: 2, similarity: 0.96, note: 'a frame shot seconds apart' },
+    ],
   });
   const d6 = vetoed();
-  restoreVerifiedLink(d6, new Map([[1, m(0.3)], [2, m(2)]]), t);
+  restoreVerifiedLink(
+    d6,
+    new Map([
+      [1, m(0.3)],
+      [2, m(2)],
+    ]),
+    t,
+  );
   assert.deepEqual([d6.status, d6.photo, d6.method, d6.reason], ['matched', 1, 'exif', null]);
   const d7 = vetoed();
-  restoreVerifiedLink(d7, new Map([[1, m(0.3)], [2, m(0.32)]]), t);
+  restoreVerifiedLink(
+    d7,
+    new Map([
+      [1, m(0.3)],
+      [2, m(0.32)],
+    ]),
+    t,
+  );
   assert.deepEqual([d7.status, d7.photo], ['review', null]);
 });

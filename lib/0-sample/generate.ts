@@ -14,8 +14,16 @@ import { throttle, type OnProgress } from '../util/progress.js';
 import { Rng } from '../util/rng.js';
 import { canonicalName, dayFolder } from '../1-ingest/names.js';
 import {
-  blurSigma, burstSibling, misfireParams, renderScene, sampleSceneParams, sampleSessionStyle, tasteScore,
-  type Misfire, type SceneParams, type SessionStyle,
+  blurSigma,
+  burstSibling,
+  misfireParams,
+  renderScene,
+  sampleSceneParams,
+  sampleSessionStyle,
+  tasteScore,
+  type Misfire,
+  type SceneParams,
+  type SessionStyle,
 } from './render.js';
 
 export const GENERATOR_VERSION = 2;
@@ -39,16 +47,16 @@ export interface SampleOptions {
 
 /** How a keeper file came from its original. */
 export type KeeperKind =
-  | 'copy'              // identical bytes
-  | 'reencode'          // EXIF kept, bytes differ
-  | 'edit'              // crop <= 10% and/or exposure +-0.3 EV, EXIF kept
-  | 'edit-stripped'     // the same edit, EXIF stripped
-  | 'stripped-renamed'  // EXIF stripped, renamed without the camera name
-  | 'shifted'           // in the session whose keeper clock is off by whole hours (EXIF and name)
-  | 'missing-original'  // the original is not in the corpus; a burst sibling is
-  | 'orphan'            // no original at all
-  | 'keeper-copy'       // a second identical copy of another keeper file
-  | 'bad';              // a damaged keeper file that cannot be read
+  | 'copy' // identical bytes
+  | 'reencode' // EXIF kept, bytes differ
+  | 'edit' // crop <= 10% and/or exposure +-0.3 EV, EXIF kept
+  | 'edit-stripped' // the same edit, EXIF stripped
+  | 'stripped-renamed' // EXIF stripped, renamed without the camera name
+  | 'shifted' // in the session whose keeper clock is off by whole hours (EXIF and name)
+  | 'missing-original' // the original is not in the corpus; a burst sibling is
+  | 'orphan' // no original at all
+  | 'keeper-copy' // a second identical copy of another keeper file
+  | 'bad'; // a damaged keeper file that cannot be read
 
 export interface TruthKeeper {
   path: string;
@@ -77,7 +85,13 @@ export interface SampleTruth {
   config: Required<Omit<SampleOptions, 'out' | 'onProgress'>>;
   counts: Record<string, number>;
   sessions: Array<{
-    id: number; date: string; model: string; start: string; frames: number; richness: number; clockShiftHours: number;
+    id: number;
+    date: string;
+    model: string;
+    start: string;
+    frames: number;
+    richness: number;
+    clockShiftHours: number;
   }>;
   photos: TruthPhoto[];
   /** Double-imported corpus copies and the path they duplicate. */
@@ -150,7 +164,7 @@ function withCameraExif(img: Sharp, f: Frame, time = f.time): Sharp {
 
 /** Europe-like daylight saving: +02:00 from April to October. */
 const offsetFor = (date: string): string =>
-  (Number(date.slice(5, 7)) >= 4 && Number(date.slice(5, 7)) <= 10 ? '+02:00' : '+01:00');
+  Number(date.slice(5, 7)) >= 4 && Number(date.slice(5, 7)) <= 10 ? '+02:00' : '+01:00';
 
 function cameraSettings(rng: Rng, p: SceneParams): { exposure: string; fNumber: number; iso: number } {
   const night = p.timeOfDay < 6.5 || p.timeOfDay > 20.5;
@@ -165,6 +179,55 @@ export interface Plan {
   sessions: Array<{ id: number; date: string; body: 0 | 1; style: SessionStyle; frames: Frame[]; shiftHours: number }>;
   frames: Frame[];
   inbox: Frame[];
+}
+
+/** Keepers: the best frames by the latent taste, at most one per burst. */
+function markKeepers(frames: Frame[], keeperRate: number): void {
+  const target = Math.max(8, Math.round(frames.length * keeperRate));
+  const ranked = frames.filter((f) => f.misfire === null).sort((a, b) => b.latent - a.latent);
+  const usedBursts = new Set<number>();
+  let kept = 0;
+  for (const f of ranked) {
+    if (kept >= target) break;
+    if (f.burst !== null && usedBursts.has(f.burst)) continue;
+    if (f.burst !== null) usedBursts.add(f.burst);
+    f.keeper = true;
+    kept++;
+  }
+}
+
+/** The inbox: a new walk nine days after the last one, its counter following the GR III's. */
+function planInbox(irng: Rng, cfg: SampleTruth['config'], lastDate: string, counters: number[]): Frame[] {
+  const style = sampleSessionStyle(irng);
+  const idate = fmt(parseLocal(`${lastDate} 00:00:00`) + 9 * 86_400_000).slice(0, 10);
+  let clock = parseLocal(`${idate} ${pad(Math.floor(style.hour))}:10:00`);
+  const inbox: Frame[] = [];
+  const ni = Math.max(6, Math.round(cfg.frames / 2));
+  for (let i = 0; i < ni; i++) {
+    clock += irng.int(10, 120) * 1000;
+    const params = sampleSceneParams(irng, style, i);
+    const counter = counters[0] as number;
+    counters[0] = counter >= 9999 ? 1 : counter + 1;
+    inbox.push({
+      session: -1,
+      body: 0,
+      name: ricoh(counter),
+      folder: '',
+      time: fmt(clock),
+      subSec: pad(irng.int(0, 99)),
+      offset: offsetFor(idate),
+      params,
+      taste: tasteScore(params),
+      latent: 0,
+      misfire: null,
+      portrait: false,
+      burst: null,
+      ...cameraSettings(irng, params),
+      inCorpus: false,
+      keeper: false,
+    });
+  }
+  return inbox;
 }
 
 /**
@@ -216,10 +279,22 @@ export function planSample(cfg: SampleTruth['config']): Plan {
         counters[body] = counter >= 9999 ? 1 : counter + 1;
         const taste = tasteScore(params);
         const frame: Frame = {
-          session: s, body, name: ricoh(counter), folder: dayFolder(date), time: fmt(clock),
-          subSec: pad(burstLen > 1 ? b * 25 : srng.int(0, 99)), offset: offsetFor(date), params, taste,
+          session: s,
+          body,
+          name: ricoh(counter),
+          folder: dayFolder(date),
+          time: fmt(clock),
+          subSec: pad(burstLen > 1 ? b * 25 : srng.int(0, 99)),
+          offset: offsetFor(date),
+          params,
+          taste,
           latent: misfire ? -Infinity : taste + 0.5 * style.richness + srng.normal(0, 0.35),
-          misfire, portrait, burst, ...settings, inCorpus: true, keeper: false,
+          misfire,
+          portrait,
+          burst,
+          ...settings,
+          inCorpus: true,
+          keeper: false,
         };
         session.frames.push(frame);
       }
@@ -227,40 +302,11 @@ export function planSample(cfg: SampleTruth['config']): Plan {
     frames.push(...session.frames);
     sessions.push(session);
     // frames shot but never imported advance the counter between walks
-    counters[0] = ((counters[0] as number) + rng.int(0, 400) - 1) % 9999 + 1;
-    counters[1] = ((counters[1] as number) + rng.int(0, 400) - 1) % 9999 + 1;
+    counters[0] = (((counters[0] as number) + rng.int(0, 400) - 1) % 9999) + 1;
+    counters[1] = (((counters[1] as number) + rng.int(0, 400) - 1) % 9999) + 1;
   }
-  // keepers: the best frames by the latent taste, at most one per burst
-  const target = Math.max(8, Math.round(frames.length * cfg.keeperRate));
-  const ranked = frames.filter((f) => f.misfire === null).sort((a, b) => b.latent - a.latent);
-  const usedBursts = new Set<number>();
-  let kept = 0;
-  for (const f of ranked) {
-    if (kept >= target) break;
-    if (f.burst !== null && usedBursts.has(f.burst)) continue;
-    if (f.burst !== null) usedBursts.add(f.burst);
-    f.keeper = true;
-    kept++;
-  }
-  // an inbox: a new walk after the last one
-  const irng = root.fork('inbox');
-  const style = sampleSessionStyle(irng);
-  const idate = fmt(parseLocal(`${dates[dates.length - 1]} 00:00:00`) + 9 * 86_400_000).slice(0, 10);
-  let clock = parseLocal(`${idate} ${pad(Math.floor(style.hour))}:10:00`);
-  const inbox: Frame[] = [];
-  const ni = Math.max(6, Math.round(cfg.frames / 2));
-  for (let i = 0; i < ni; i++) {
-    clock += irng.int(10, 120) * 1000;
-    const params = sampleSceneParams(irng, style, i);
-    const counter = counters[0] as number;
-    counters[0] = counter >= 9999 ? 1 : counter + 1;
-    inbox.push({
-      session: -1, body: 0, name: ricoh(counter), folder: '', time: fmt(clock), subSec: pad(irng.int(0, 99)),
-      offset: offsetFor(idate), params, taste: tasteScore(params), latent: 0, misfire: null, portrait: false,
-      burst: null,
-      ...cameraSettings(irng, params), inCorpus: false, keeper: false,
-    });
-  }
+  markKeepers(frames, cfg.keeperRate);
+  const inbox = planInbox(root.fork('inbox'), cfg, dates[dates.length - 1] as string, counters);
   return { sessions, frames, inbox };
 }
 
@@ -300,8 +346,10 @@ function prepareOut(out: string, config: SampleTruth['config']): 'fresh' | 'done
     if (existsSync(marker)) {
       const prev = JSON.parse(readFileSync(marker, 'utf8')) as { config: unknown };
       if (JSON.stringify(prev.config) !== JSON.stringify(config)) {
-        throw new FluxError(`--out: ${dir} holds a sample made with other settings (${JSON.stringify(prev.config)}); ` +
-          'choose another folder or remove that one');
+        throw new FluxError(
+          `--out: ${dir} holds a sample made with other settings (${JSON.stringify(prev.config)}); ` +
+            'choose another folder or remove that one',
+        );
       }
       return existsSync(join(dir, 'truth.json')) ? 'done' : 'fresh';
     }
@@ -363,8 +411,10 @@ function planKeepers(rng: Rng, frames: Frame[], sessions: Plan['sessions']): Kee
   const bySession = new Map<number, Frame[]>();
   for (const k of keepers) bySession.set(k.session, [...(bySession.get(k.session) ?? []), k]);
   // the clock-shifted session: the one with the most keepers among the middle sessions
-  const shifted = [...bySession.entries()].filter(([, ks]) => ks.length >= 2)
-    .sort((a, b) => b[1].length - a[1].length || a[0] - b[0])[1]?.[0] ?? [...bySession.keys()][0] as number;
+  const shifted =
+    [...bySession.entries()]
+      .filter(([, ks]) => ks.length >= 2)
+      .sort((a, b) => b[1].length - a[1].length || a[0] - b[0])[1]?.[0] ?? ([...bySession.keys()][0] as number);
   const shiftHours = 1;
   (sessions[shifted] as Plan['sessions'][number]).shiftHours = shiftHours;
   const kindOf = new Map<Frame, KeeperKind>();
@@ -373,11 +423,21 @@ function planKeepers(rng: Rng, frames: Frame[], sessions: Plan['sessions']): Kee
     kindOf.set(k, 'missing-original');
     k.inCorpus = false;
   }
-  const quota: KeeperKind[] = ['copy', 'edit', 'edit-stripped', 'stripped-renamed', 'reencode', 'copy', 'edit',
-    'edit-stripped', 'stripped-renamed', 'reencode'];
+  const quota: KeeperKind[] = [
+    'copy',
+    'edit',
+    'edit-stripped',
+    'stripped-renamed',
+    'reencode',
+    'copy',
+    'edit',
+    'edit-stripped',
+    'stripped-renamed',
+    'reencode',
+  ];
   const mix = ['copy', 'copy', 'copy', 'copy', 'reencode', 'edit', 'edit-stripped', 'stripped-renamed'] as const;
   const rest = rng.shuffle(keepers.filter((k) => !kindOf.has(k) && k.session !== shifted));
-  rest.forEach((k, i) => kindOf.set(k, i < quota.length ? quota[i] as KeeperKind : rng.pick(mix)));
+  rest.forEach((k, i) => kindOf.set(k, i < quota.length ? (quota[i] as KeeperKind) : rng.pick(mix)));
   for (const k of keepers) if (k.session === shifted) kindOf.set(k, 'shifted');
   return { keepers, kindOf, shiftHours };
 }
@@ -389,8 +449,10 @@ const keeperDir = (time: string): string => dayFolder(time.slice(0, 10));
  * Renders and writes the corpus, two encodes in flight while the next frame renders; returns each frame's SHA-256
  * and the bytes of the kept frames (their keeper files are made from them).
  */
-async function writeCorpus(w: Writer,
-  frames: Frame[]): Promise<{ shaOf: Map<Frame, string>; bytesOf: Map<Frame, Buffer> }> {
+async function writeCorpus(
+  w: Writer,
+  frames: Frame[],
+): Promise<{ shaOf: Map<Frame, string>; bytesOf: Map<Frame, Buffer> }> {
   const shaOf = new Map<Frame, string>();
   const bytesOf = new Map<Frame, Buffer>();
   const inflight = new Set<Promise<void>>();
@@ -410,8 +472,14 @@ async function writeCorpus(w: Writer,
   for (const f of frames) {
     if (!f.inCorpus) continue;
     w.truth.photos.push({
-      path: corpusPath(f), sha256: shaOf.get(f) as string, session: f.session, burst: f.burst,
-      capturedAt: `${f.time}.${f.subSec}`, taste: Math.round(f.taste * 1e4) / 1e4, keeper: f.keeper, misfire: f.misfire,
+      path: corpusPath(f),
+      sha256: shaOf.get(f) as string,
+      session: f.session,
+      burst: f.burst,
+      capturedAt: `${f.time}.${f.subSec}`,
+      taste: Math.round(f.taste * 1e4) / 1e4,
+      keeper: f.keeper,
+      misfire: f.misfire,
       orientation: f.portrait ? 6 : 1,
     });
   }
@@ -428,16 +496,24 @@ async function editedCopy(w: Writer, f: Frame, orig: Buffer, stripped: boolean):
   let img = sharp(orig);
   const upright = stripped && f.portrait;
   if (upright) img = img.rotate();
-  const w0 = upright ? meta.height as number : meta.width as number;
-  const h0 = upright ? meta.width as number : meta.height as number;
-  img = sharp(await img.toBuffer()).extract({ left: cropX, top: cropY, width: w0 - 2 * cropX, height: h0 - 2 * cropY })
-    .linear(gain, 0).jpeg({ quality: w.cfg.quality });
+  const w0 = upright ? (meta.height as number) : (meta.width as number);
+  const h0 = upright ? (meta.width as number) : (meta.height as number);
+  img = sharp(await img.toBuffer())
+    .extract({ left: cropX, top: cropY, width: w0 - 2 * cropX, height: h0 - 2 * cropY })
+    .linear(gain, 0)
+    .jpeg({ quality: w.cfg.quality });
   return stripped ? img.toBuffer() : withCameraExif(img, f).toBuffer();
 }
 
 /** The bytes, name and (camera-clock) time of one keeper file, made from its original the way `kind` says. */
-async function keeperFile(w: Writer, f: Frame, kind: KeeperKind, orig: Buffer, plan: KeeperPlan,
-  renamed: { n: number }): Promise<{ data: Buffer; name: string; time: string }> {
+async function keeperFile(
+  w: Writer,
+  f: Frame,
+  kind: KeeperKind,
+  orig: Buffer,
+  plan: KeeperPlan,
+  renamed: { n: number },
+): Promise<{ data: Buffer; name: string; time: string }> {
   const { cfg, rng } = w;
   const name = canonicalName(f.time, cfg.author, f.name);
   if (kind === 'copy' || kind === 'missing-original') return { data: orig, name, time: f.time };
@@ -459,8 +535,12 @@ async function keeperFile(w: Writer, f: Frame, kind: KeeperKind, orig: Buffer, p
 }
 
 /** Writes the keeper files, a few of them twice, and two orphans with no original anywhere. */
-async function writeKeepers(w: Writer, plan: KeeperPlan, corpus: Awaited<ReturnType<typeof writeCorpus>>,
-  frames: Frame[]): Promise<void> {
+async function writeKeepers(
+  w: Writer,
+  plan: KeeperPlan,
+  corpus: Awaited<ReturnType<typeof writeCorpus>>,
+  frames: Frame[],
+): Promise<void> {
   const { truth, rng, paths } = w;
   const renamed = { n: 0 };
   for (const f of plan.keepers) {
@@ -483,8 +563,14 @@ async function writeKeepers(w: Writer, plan: KeeperPlan, corpus: Awaited<ReturnT
   for (let i = 0; i < 2; i++) {
     const style = sampleSessionStyle(orng);
     const f: Frame = {
-      ...(frames[0] as Frame), session: -1, params: sampleSceneParams(orng, style, 5), portrait: false, burst: null,
-      time: `2021-${pad(6 + i)}-1${i} 1${i}:2${i}:0${i}`, name: ricoh(5000 + i * 77), subSec: '00',
+      ...(frames[0] as Frame),
+      session: -1,
+      params: sampleSceneParams(orng, style, 5),
+      portrait: false,
+      burst: null,
+      time: `2021-${pad(6 + i)}-1${i} 1${i}:2${i}:0${i}`,
+      name: ricoh(5000 + i * 77),
+      subSec: '00',
     };
     const data = await encodeFrame(f, w.cfg);
     const path = `${keeperDir(f.time)}/${canonicalName(f.time, w.cfg.author, f.name)}`;
@@ -506,16 +592,26 @@ async function writeOddFiles(w: Writer, frames: Frame[], keepers: Frame[]): Prom
   const badFolder = (inCorpus[Math.floor(inCorpus.length / 3)] as Frame).folder;
   const sample = readFileSync(join(paths.originals, corpusPath(inCorpus[0] as Frame)));
   const grey = { r: 90, g: 90, b: 90 };
-  const png = await sharp({ create: { width: 64, height: 48, channels: 3, background: grey } }).png().toBuffer();
+  const png = await sharp({ create: { width: 64, height: 48, channels: 3, background: grey } })
+    .png()
+    .toBuffer();
   const day = badFolder.slice(-10);
   const bads: Array<[SampleTruth['bad'][number]['root'], string, SampleTruth['bad'][number]['kind'], Buffer]> = [
     ['ORIGINALS', `${badFolder}/R0000000.JPG`, 'zero-byte', Buffer.alloc(0)],
     ['ORIGINALS', `${badFolder}/R0000001.JPG`, 'truncated', sample.subarray(0, Math.floor(sample.length * 0.4))],
     ['ORIGINALS', `${badFolder}/R0000002.JPG`, 'not-jpeg', png],
-    ['KEEPERS', `${badFolder}/${canonicalName(`${day} 12:00:00`, w.cfg.author, 'R0000003.JPG')}`, 'zero-byte',
-      Buffer.alloc(0)],
-    ['KEEPERS', `${badFolder}/${canonicalName(`${day} 12:00:01`, w.cfg.author, 'R0000004.JPG')}`, 'truncated',
-      sample.subarray(0, Math.floor(sample.length * 0.3))],
+    [
+      'KEEPERS',
+      `${badFolder}/${canonicalName(`${day} 12:00:00`, w.cfg.author, 'R0000003.JPG')}`,
+      'zero-byte',
+      Buffer.alloc(0),
+    ],
+    [
+      'KEEPERS',
+      `${badFolder}/${canonicalName(`${day} 12:00:01`, w.cfg.author, 'R0000004.JPG')}`,
+      'truncated',
+      sample.subarray(0, Math.floor(sample.length * 0.3)),
+    ],
   ];
   for (const [root, path, kind, data] of bads) {
     writeFile(root === 'ORIGINALS' ? paths.originals : paths.keepers, path, data, `${day} 12:00:00`, '+01:00');
@@ -529,7 +625,10 @@ async function writeOddFiles(w: Writer, frames: Frame[], keepers: Frame[]): Prom
     writeFile(paths.originals, path, `<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF/></x:xmpmeta>\n`, f.time, f.offset);
     truth.sidecars.push(`ORIGINALS/${path}`);
   }
-  for (const [root, dir] of [['ORIGINALS', paths.originals], ['KEEPERS', paths.keepers]] as const) {
+  for (const [root, dir] of [
+    ['ORIGINALS', paths.originals],
+    ['KEEPERS', paths.keepers],
+  ] as const) {
     const folder = (inCorpus[0] as Frame).folder;
     const path = root === 'KEEPERS' ? `${keeperDir((keepers[0] as Frame).time)}/.DS_Store` : `${folder}/.DS_Store`;
     writeFile(dir, path, Buffer.from('Bud1\0\0\0\x01'), (inCorpus[0] as Frame).time, '+01:00');
@@ -559,8 +658,13 @@ function summarise(truth: SampleTruth, frames: Frame[], sessions: Plan['sessions
   }
   truth.recurringNames = [...names.values()].filter((s) => s.size > 1).length;
   truth.sessions = sessions.map((s) => ({
-    id: s.id, date: s.date, model: BODIES[s.body].model, start: (s.frames[0] as Frame).time, frames: s.frames.length,
-    richness: Math.round(s.style.richness * 1e3) / 1e3, clockShiftHours: s.shiftHours,
+    id: s.id,
+    date: s.date,
+    model: BODIES[s.body].model,
+    start: (s.frames[0] as Frame).time,
+    frames: s.frames.length,
+    richness: Math.round(s.style.richness * 1e3) / 1e3,
+    clockShiftHours: s.shiftHours,
   }));
   const kinds: Record<string, number> = {};
   for (const k of truth.keepers) kinds[`keepers.${k.kind}`] = (kinds[`keepers.${k.kind}`] ?? 0) + 1;
@@ -593,7 +697,9 @@ export async function generateSample(options: SampleOptions): Promise<SampleResu
   }
   const out = resolve(checkString('--out', options.out));
   const paths = {
-    originals: join(out, 'ORIGINALS'), keepers: join(out, 'KEEPERS'), inbox: join(out, 'INBOX'),
+    originals: join(out, 'ORIGINALS'),
+    keepers: join(out, 'KEEPERS'),
+    inbox: join(out, 'INBOX'),
     truthFile: join(out, 'truth.json'),
   };
   if (prepareOut(out, cfg) === 'done') {
@@ -604,11 +710,24 @@ export async function generateSample(options: SampleOptions): Promise<SampleResu
   const rng = new Rng(cfg.seed).fork('files');
   const plan = planKeepers(rng, frames, sessions);
   const truth: SampleTruth = {
-    generator: GENERATOR_VERSION, config: cfg, counts: {}, sessions: [], photos: [], duplicates: [], keepers: [],
-    bad: [], sidecars: [], inbox: [], recurringNames: 0,
+    generator: GENERATOR_VERSION,
+    config: cfg,
+    counts: {},
+    sessions: [],
+    photos: [],
+    duplicates: [],
+    keepers: [],
+    bad: [],
+    sidecars: [],
+    inbox: [],
+    recurringNames: 0,
   };
   const w: Writer = {
-    cfg, paths, rng, truth, onProgress: throttle(options.onProgress),
+    cfg,
+    paths,
+    rng,
+    truth,
+    onProgress: throttle(options.onProgress),
     rendered: { done: 0, total: frames.length + inbox.length },
   };
   const corpus = await writeCorpus(w, frames);

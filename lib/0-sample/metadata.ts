@@ -28,24 +28,12 @@ export interface MetadataResult {
 /** Frames per walk on average; the session of a row is its index divided by this. */
 const FRAMES_PER_SESSION = 150;
 
-/**
- * Writes `photos.parquet`, `keeper_files.parquet` (both in the data-contract columns) and `keeper_truth.parquet`
- * (keeper path, true photo_id or null, kind) to `<out>/metadata/`.
- */
-export async function generateMetadata(options: MetadataOptions): Promise<MetadataResult> {
-  const t0 = performance.now();
-  const seed = checkInt('--seed', options.seed ?? 7, 0, 0xffffffff);
-  const n = checkInt('--photos', options.photos ?? 400_000, 100, 50_000_000);
-  const k = checkInt('--keepers', options.keepers ?? 15_000, 1, Math.floor(n / 2));
-  const dir = join(resolve(options.out), 'metadata');
-  mkdirSync(dir, { recursive: true });
-  const sessions = Math.ceil(n / FRAMES_PER_SESSION);
-  const u = (expr: string, label: string): string => `(hash(${seed}, ${expr}, '${label}') % 1000000) / 1000000.0`;
-  const progress = (done: number): void => options.onProgress?.({ stage: 'metadata', done, total: 4 });
-  const db = await Db.open(':memory:');
-  try {
-    progress(0);
-    await db.tempTable('p', `
+/** A uniform value in [0, 1) from the seed, a SQL expression and a label: the same on every run. */
+type Uniform = (expr: string, label: string) => string;
+
+/** The SQL of the photos: walks of FRAMES_PER_SESSION frames over 2011-2026, two bodies, camera settings. */
+function photoRowsSql(seed: number, n: number, sessions: number, u: Uniform): string {
+  return `
       WITH base AS (
         SELECT i, i // ${FRAMES_PER_SESSION} AS s FROM range(${n}) t(i)
       ), t AS (
@@ -78,9 +66,12 @@ export async function generateMetadata(options: MetadataOptions): Promise<Metada
         false AS keeper, CAST(NULL AS DOUBLE) AS keeper_score, false AS keeper_edited, CAST(NULL AS VARCHAR) AS preview,
         i, s,
         ${u('i', 'keep')} * 0.6 + ${u('s', 'rich')} * 0.4 AS latent
-      FROM t`);
-    progress(1);
-    await db.tempTable('k', `
+      FROM t`;
+}
+
+/** The SQL of the keeper files: the best photos by a latent taste, each of one kind (EXIF, copy, stripped, ...). */
+function keeperRowsSql(seed: number, k: number, u: Uniform): string {
+  return `
       WITH chosen AS (
         SELECT *, ${u('i', 'kind')} AS r FROM p ORDER BY latent DESC LIMIT ${k}
       ), kinds AS (
@@ -110,13 +101,41 @@ export async function generateMetadata(options: MetadataOptions): Promise<Metada
         CASE WHEN kind = 'stripped-renamed' THEN NULL ELSE 'DanteSisofo' END AS name_author,
         CAST(t AS DATE) AS folder_date, CAST(NULL AS VARCHAR) AS preview,
         CASE WHEN kind = 'orphan' THEN NULL ELSE photo_id END AS true_photo_id, kind, photo_id AS source_photo_id
-      FROM timed`);
+      FROM timed`;
+}
+
+/**
+ * Writes `photos.parquet`, `keeper_files.parquet` (both in the data-contract columns) and `keeper_truth.parquet`
+ * (keeper path, true photo_id or null, kind) to `<out>/metadata/`.
+ */
+export async function generateMetadata(options: MetadataOptions): Promise<MetadataResult> {
+  const t0 = performance.now();
+  const seed = checkInt('--seed', options.seed ?? 7, 0, 0xffffffff);
+  const n = checkInt('--photos', options.photos ?? 400_000, 100, 50_000_000);
+  const k = checkInt('--keepers', options.keepers ?? 15_000, 1, Math.floor(n / 2));
+  const dir = join(resolve(options.out), 'metadata');
+  mkdirSync(dir, { recursive: true });
+  const sessions = Math.ceil(n / FRAMES_PER_SESSION);
+  const u = (expr: string, label: string): string => `(hash(${seed}, ${expr}, '${label}') % 1000000) / 1000000.0`;
+  const progress = (done: number): void => options.onProgress?.({ stage: 'metadata', done, total: 4 });
+  const db = await Db.open(':memory:');
+  try {
+    progress(0);
+    await db.tempTable('p', photoRowsSql(seed, n, sessions, u));
+    progress(1);
+    await db.tempTable('k', keeperRowsSql(seed, k, u));
     progress(2);
     await writeParquet(db, dir, () => progress(3));
     const photos = Number(await db.value(`SELECT count(*) FROM read_parquet(${lit(join(dir, 'photos.parquet'))})`));
     const keeperFiles = Number(await db.value('SELECT count(*) FROM k'));
-    writeFileSync(join(dir, 'metadata.json'), JSON.stringify(
-      { kind: 'flux-metadata-sample', seed, photos: n, keepers: k, framesPerSession: FRAMES_PER_SESSION }, null, 1));
+    writeFileSync(
+      join(dir, 'metadata.json'),
+      JSON.stringify(
+        { kind: 'flux-metadata-sample', seed, photos: n, keepers: k, framesPerSession: FRAMES_PER_SESSION },
+        null,
+        1,
+      ),
+    );
     progress(4);
     return { dir, photos, keeperFiles, seconds: (performance.now() - t0) / 1000 };
   } finally {

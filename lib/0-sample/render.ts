@@ -90,8 +90,7 @@ function separate(figures: Figure[]): Figure[] {
   const placed: Figure[] = [];
   for (const f of [...figures].sort((a, b) => b.scale - a.scale)) {
     // blocked: more than 30% of the figure's width behind a nearer one
-    const blocking = (x: number): Figure | undefined =>
-      placed.find((o) => Math.abs(o.x - x) < half(o) + 0.4 * half(f));
+    const blocking = (x: number): Figure | undefined => placed.find((o) => Math.abs(o.x - x) < half(o) + 0.4 * half(f));
     const near = blocking(f.x);
     if (near) {
       const gap = half(near) + half(f) + 0.01;

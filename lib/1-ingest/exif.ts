@@ -27,14 +27,38 @@ export interface ExifFields {
 }
 
 const EMPTY: ExifFields = {
-  capturedAt: null, utcOffset: null, make: null, model: null, focalLength: null, exposureTime: null,
-  fNumber: null, iso: null, orientation: null, gpsLat: null, gpsLon: null, hasExif: false, exifDamage: null,
+  capturedAt: null,
+  utcOffset: null,
+  make: null,
+  model: null,
+  focalLength: null,
+  exposureTime: null,
+  fNumber: null,
+  iso: null,
+  orientation: null,
+  gpsLat: null,
+  gpsLon: null,
+  hasExif: false,
+  exifDamage: null,
 };
 
 const OPTIONS = {
-  tiff: true, exif: true, gps: true, ifd1: false, xmp: false, icc: false, iptc: false, jfif: false, ihdr: false,
-  interop: false, makerNote: false, userComment: false,
-  reviveValues: false, translateValues: false, translateKeys: true, mergeOutput: true,
+  tiff: true,
+  exif: true,
+  gps: true,
+  ifd1: false,
+  xmp: false,
+  icc: false,
+  iptc: false,
+  jfif: false,
+  ihdr: false,
+  interop: false,
+  makerNote: false,
+  userComment: false,
+  reviveValues: false,
+  translateValues: false,
+  translateKeys: true,
+  mergeOutput: true,
 } as const;
 
 /** A camera date string (`YYYY:MM:DD HH:MM:SS`) plus optional sub-seconds, or null when invalid. */
@@ -60,12 +84,16 @@ function text(v: unknown): string | null {
 function num(v: unknown, min: number, max: number): number | null {
   const n = Array.isArray(v) ? Number(v[0]) : Number(v);
   return typeof v !== 'boolean' && v !== null && v !== undefined && Number.isFinite(n) && n >= min && n <= max
-    ? n : null;
+    ? n
+    : null;
 }
 
 /** The first line of an error's message, at most 160 characters. */
 function firstLine(err: unknown): string {
-  const m = String((err as Error)?.message ?? err).split('\n')[0]?.trim() ?? '';
+  const m =
+    String((err as Error)?.message ?? err)
+      .split('\n')[0]
+      ?.trim() ?? '';
   return m.length > 160 ? `${m.slice(0, 157)}...` : m || 'unknown error';
 }
 
@@ -85,12 +113,13 @@ export async function readExif(buffer: Uint8Array): Promise<ExifFields> {
     damage = firstLine(err);
   }
   // exifr reports a block it could not walk in `errors` rather than throwing
-  const errors = raw && Array.isArray(raw.errors) ? raw.errors as unknown[] : [];
+  const errors = raw && Array.isArray(raw.errors) ? (raw.errors as unknown[]) : [];
   if (errors.length) damage = errors.map(firstLine).join('; ');
   // an EXIF block that holds no tags (or none at all) is not damage: exifr says so when it cannot walk one
   if (!raw || Object.keys(raw).every((k) => k === 'errors')) return { ...EMPTY, exifDamage: damage };
-  const capturedAt = parseExifDate(raw.DateTimeOriginal, raw.SubSecTimeOriginal)
-    ?? parseExifDate(raw.CreateDate, raw.SubSecTimeDigitized);
+  const capturedAt =
+    parseExifDate(raw.DateTimeOriginal, raw.SubSecTimeOriginal) ??
+    parseExifDate(raw.CreateDate, raw.SubSecTimeDigitized);
   const offset = text(raw.OffsetTimeOriginal);
   const out: ExifFields = {
     capturedAt,

@@ -48,11 +48,12 @@ export function notJpegReason(buf: Uint8Array): string | null {
 export async function makePreview(buf: Buffer, size = PREVIEW_SIZE): Promise<Preview> {
   const meta = await sharp(buf).metadata();
   if (!meta.width || !meta.height) throw new Error('no image size in the JPEG header');
-  const decode = (failOn: 'warning' | 'truncated'): Promise<Buffer> => sharp(buf, { failOn })
-    .rotate()
-    .resize({ width: size, height: size, fit: 'inside', withoutEnlargement: true })
-    .jpeg({ quality: 85 })
-    .toBuffer();
+  const decode = (failOn: 'warning' | 'truncated'): Promise<Buffer> =>
+    sharp(buf, { failOn })
+      .rotate()
+      .resize({ width: size, height: size, fit: 'inside', withoutEnlargement: true })
+      .jpeg({ quality: 85 })
+      .toBuffer();
   try {
     return { jpeg: await decode('warning'), width: meta.width, height: meta.height, warning: null };
   } catch (strict) {
@@ -60,9 +61,20 @@ export async function makePreview(buf: Buffer, size = PREVIEW_SIZE): Promise<Pre
     const jpeg = await decode('truncated');
     // libvips' message names the damage ("Corrupt JPEG data: ...") when its error buffer holds libjpeg's text
     // (the buffer is shared between threads: the same line may come more than once)
-    const detail = [...new Set((strict as Error).message.split('\n').map((l) => l.replace(/^VipsJpeg: /, '').trim())
-      .filter((l) => l && !/treated as error due to failOn/i.test(l)))];
-    return { jpeg, width: meta.width, height: meta.height, warning: detail.join('; ') || 'libjpeg reported damaged data' };
+    const detail = [
+      ...new Set(
+        (strict as Error).message
+          .split('\n')
+          .map((l) => l.replace(/^VipsJpeg: /, '').trim())
+          .filter((l) => l && !/treated as error due to failOn/i.test(l)),
+      ),
+    ];
+    return {
+      jpeg,
+      width: meta.width,
+      height: meta.height,
+      warning: detail.join('; ') || 'libjpeg reported damaged data',
+    };
   }
 }
 

@@ -9,16 +9,41 @@ import { availableParallelism } from 'node:os';
 import { dirname, extname, join, basename, relative, resolve } from 'node:path';
 import type { Db, SqlValue } from '../db/duckdb.js';
 import {
-  clearFileProblems, corpusCounts, dropDuplicates, EXIF_COLUMNS, forgetFiles, ingestProblems, insertPhotos, ledger,
+  clearFileProblems,
+  corpusCounts,
+  dropDuplicates,
+  EXIF_COLUMNS,
+  forgetFiles,
+  ingestProblems,
+  insertPhotos,
+  ledger,
   loadMetadataRows,
-  markDuplicates, movePhoto, photosById, replaceFileRows, replaceWalkErrors, setMeta, writeDuplicates,
-  writeIngestErrors, writeIngestWarnings, writeLedger, type FileProblem, type Root,
+  markDuplicates,
+  movePhoto,
+  photosById,
+  replaceFileRows,
+  replaceWalkErrors,
+  setMeta,
+  writeDuplicates,
+  writeIngestErrors,
+  writeIngestWarnings,
+  writeLedger,
+  type FileProblem,
+  type Root,
 } from '../db/corpus.js';
 import { archiveRoots, ensureSchema, workspaceOf } from '../db/schema.js';
 import type { Values } from '../db/table.js';
 import { checkInt, FluxError } from '../util/check.js';
 import {
-  assertOutsideArchive, checkDir, idFromSha, isInside, realPath, sha256, walk, writeFileAtomic, type FileEntry,
+  assertOutsideArchive,
+  checkDir,
+  idFromSha,
+  isInside,
+  realPath,
+  sha256,
+  walk,
+  writeFileAtomic,
+  type FileEntry,
   type WalkProblem,
 } from '../util/fsutil.js';
 import { throttle, type OnProgress } from '../util/progress.js';
@@ -80,9 +105,15 @@ export interface IngestReport {
 
 type Outcome =
   | {
-    kind: 'photo'; entry: FileEntry; sha: string; exif: ExifFields; width: number; height: number; preview: string;
-    warning?: string | null;
-  }
+      kind: 'photo';
+      entry: FileEntry;
+      sha: string;
+      exif: ExifFields;
+      width: number;
+      height: number;
+      preview: string;
+      warning?: string | null;
+    }
   | { kind: 'skipped'; entry: FileEntry; reason: string }
   | { kind: 'failed'; entry: FileEntry; stage: string; message: string; sha: string | null };
 
@@ -180,8 +211,15 @@ function commonValues(o: Photo): Values {
   const fields = o.exif as unknown as Record<string, SqlValue>;
   const exif = Object.fromEntries(EXIF_COLUMNS.map(([column, field]) => [column, fields[field] ?? null]));
   return {
-    ...exif, iso: round(o.exif.iso), path: o.entry.path, sha256: o.sha, bytes: o.entry.bytes,
-    mtime: ts(o.entry.mtimeMs), width: o.width, height: o.height, preview: o.preview,
+    ...exif,
+    iso: round(o.exif.iso),
+    path: o.entry.path,
+    sha256: o.sha,
+    bytes: o.entry.bytes,
+    mtime: ts(o.entry.mtimeMs),
+    width: o.width,
+    height: o.height,
+    preview: o.preview,
   };
 }
 
@@ -190,7 +228,9 @@ const cameraName = (path: string): string => ricohName(basename(path)) ?? basena
 
 function photoValues(o: Photo): Values {
   return {
-    ...commonValues(o), photo_id: idFromSha(o.sha), original_filename: cameraName(o.entry.path),
+    ...commonValues(o),
+    photo_id: idFromSha(o.sha),
+    original_filename: cameraName(o.entry.path),
     session_date: o.exif.capturedAt ? o.exif.capturedAt.slice(0, 10) : folderDate(o.entry.path),
   };
 }
@@ -199,9 +239,13 @@ function keeperValues(o: Photo): Values {
   const name = basename(o.entry.path);
   const canon = parseCanonicalName(name);
   return {
-    ...commonValues(o), keeper_id: idFromSha(sha256(`keepers:${o.entry.path}`)),
-    original_filename: canon?.originalFilename ?? ricohName(name), has_exif: o.exif.hasExif,
-    name_canonical: canon !== null, name_captured_at: canon?.capturedAt ?? null, name_author: canon?.author ?? null,
+    ...commonValues(o),
+    keeper_id: idFromSha(sha256(`keepers:${o.entry.path}`)),
+    original_filename: canon?.originalFilename ?? ricohName(name),
+    has_exif: o.exif.hasExif,
+    name_canonical: canon !== null,
+    name_captured_at: canon?.capturedAt ?? null,
+    name_author: canon?.author ?? null,
     folder_date: folderDate(o.entry.path),
   };
 }
@@ -209,7 +253,8 @@ function keeperValues(o: Photo): Values {
 function inboxValues(o: Photo): Values {
   // the id follows the content: a new photo under a reused name (the next card) is a new photo, with its own vector
   return {
-    ...commonValues(o), inbox_id: idFromSha(sha256(`inbox:${o.entry.path}:${o.sha}`)),
+    ...commonValues(o),
+    inbox_id: idFromSha(sha256(`inbox:${o.entry.path}:${o.sha}`)),
     original_filename: cameraName(o.entry.path),
   };
 }
@@ -220,7 +265,10 @@ function inboxValues(o: Photo): Values {
 async function writePhotos(db: Db, photos: Photo[]): Promise<void> {
   if (photos.length === 0) return;
   // a re-read path may have changed content: drop what it said before
-  await dropDuplicates(db, photos.map((p) => p.entry.path));
+  await dropDuplicates(
+    db,
+    photos.map((p) => p.entry.path),
+  );
   const existing = await photosById(db, [...new Set(photos.map((p) => idFromSha(p.sha)))]);
   const groups = new Map<number, Photo[]>();
   for (const p of photos) {
@@ -237,7 +285,9 @@ async function writePhotos(db: Db, photos: Photo[]): Promise<void> {
       throw new FluxError(`photo_id collision between ${old.path} and ${best.entry.path}`);
     }
     const copy = (p: Photo): { path: string; sha256: string; photo_id: number } => ({
-      path: p.entry.path, sha256: p.sha, photo_id: id,
+      path: p.entry.path,
+      sha256: p.sha,
+      photo_id: id,
     });
     if (old && preferredCopy(old.path, best.entry.path) === old.path) {
       for (const p of group) if (p.entry.path !== old.path) dups.push(copy(p));
@@ -261,7 +311,8 @@ function warningOf(p: Photo): string | null {
   const parts: string[] = [];
   if (p.warning) parts.push(`decoded past damaged image data, the picture may be partly grey or garbled: ${p.warning}`);
   if (p.exif.exifDamage) {
-    const how = p.exif.hasExif ? 'indexed with the fields that could be read'
+    const how = p.exif.hasExif
+      ? 'indexed with the fields that could be read'
       : 'indexed as without EXIF (no capture time, camera or orientation)';
     parts.push(`damaged EXIF block (${p.exif.exifDamage}): ${how}`);
   }
@@ -275,24 +326,43 @@ async function writeBatch(db: Db, root: Root, batch: Outcome[]): Promise<void> {
     const photos = batch.filter((o): o is Photo => o.kind === 'photo');
     if (root === 'originals') await writePhotos(db, photos);
     else await replaceFileRows(db, root, paths, photos.map(root === 'keepers' ? keeperValues : inboxValues));
-    await writeIngestWarnings(db, root, photos.flatMap((p) => {
-      const message = warningOf(p);
-      return message ? [{ path: p.entry.path, message }] : [];
-    }));
+    await writeIngestWarnings(
+      db,
+      root,
+      photos.flatMap((p) => {
+        const message = warningOf(p);
+        return message ? [{ path: p.entry.path, message }] : [];
+      }),
+    );
     const failed = batch.filter((o): o is Extract<Outcome, { kind: 'failed' }> => o.kind === 'failed');
-    await writeIngestErrors(db, root, failed.map((f) => ({ path: f.entry.path, stage: f.stage, message: f.message })));
+    await writeIngestErrors(
+      db,
+      root,
+      failed.map((f) => ({ path: f.entry.path, stage: f.stage, message: f.message })),
+    );
     // the ledger row is written last, in the same transaction: it is what makes a file count as done
-    await writeLedger(db, root, batch.map((o) => ({
-      path: o.entry.path, bytes: o.entry.bytes, mtime_ms: o.entry.mtimeMs, sha256: o.kind === 'skipped' ? null : o.sha,
-      status: o.kind === 'photo' ? 'ok' : o.kind,
-      reason: o.kind === 'skipped' ? o.reason : o.kind === 'failed' ? o.message : null,
-    })));
+    await writeLedger(
+      db,
+      root,
+      batch.map((o) => ({
+        path: o.entry.path,
+        bytes: o.entry.bytes,
+        mtime_ms: o.entry.mtimeMs,
+        sha256: o.kind === 'skipped' ? null : o.sha,
+        status: o.kind === 'photo' ? 'ok' : o.kind,
+        reason: o.kind === 'skipped' ? o.reason : o.kind === 'failed' ? o.message : null,
+      })),
+    );
   });
 }
 
 /** Runs `fn` over `items` with at most `limit` in flight, calling `sink` with each result as it completes. */
-async function pool<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>,
-  sink: (r: R) => Promise<void>): Promise<void> {
+async function pool<T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<R>,
+  sink: (r: R) => Promise<void>,
+): Promise<void> {
   let next = 0;
   const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
     while (next < items.length) {
@@ -320,31 +390,54 @@ async function scanRoot(db: Db, root: Root, dir: string, workspace: string): Pro
   const known = await ledger(db, root);
   const onDisk = new Set(entries.map((e) => e.path));
   // a file that could not be looked at this time, or is in a folder that could not be listed, is not gone
-  const vanished = [...known.keys()]
-    .filter((p) => !onDisk.has(p) && !unstatted.has(p) && !unlisted.some((f) => p.startsWith(f)));
+  const vanished = [...known.keys()].filter(
+    (p) => !onDisk.has(p) && !unstatted.has(p) && !unlisted.some((f) => p.startsWith(f)),
+  );
   const todo = entries.filter((e) => {
     const k = known.get(e.path);
     if (!k || k.bytes !== e.bytes || k.mtime_ms !== e.mtimeMs) return true;
     // a file that could not be read (permissions, a drive that went away) is tried again; a bad file is not
     if (k.status === 'failed') return (k.reason ?? '').startsWith(CANNOT_READ);
     // an indexed photo whose preview is not in the workspace (a new or emptied workspace) is read again to make it
-    return (k.status === 'ok' || k.status === 'duplicate') && k.sha256 !== null
-      && !existsSync(join(workspace, previewPath(k.sha256)));
+    return (
+      (k.status === 'ok' || k.status === 'duplicate') &&
+      k.sha256 !== null &&
+      !existsSync(join(workspace, previewPath(k.sha256)))
+    );
   });
   return { entries, problems, vanished, todo };
 }
 
 type Limits = Required<Pick<IngestOptions, 'concurrency' | 'batchSize'>>;
 
-async function ingestRoot(db: Db, root: Root, dir: string, workspace: string, opts: Limits,
-  onProgress: OnProgress): Promise<RootReport> {
+async function ingestRoot(
+  db: Db,
+  root: Root,
+  dir: string,
+  workspace: string,
+  opts: Limits,
+  onProgress: OnProgress,
+): Promise<RootReport> {
   const { entries, problems, vanished, todo } = await scanRoot(db, root, dir, workspace);
   await forgetFiles(db, root, vanished);
   // what the walk passed over is listed afresh on every run (after forgetting: a file may have become a link)
-  await replaceWalkErrors(db, root, problems.map((p) => ({ path: p.path, message: p.reason })));
+  await replaceWalkErrors(
+    db,
+    root,
+    problems.map((p) => ({ path: p.path, message: p.reason })),
+  );
   const report: RootReport = {
-    root, dir, files: entries.length, unchanged: entries.length - todo.length, ok: 0, duplicate: 0, skipped: 0,
-    failed: 0, vanished: vanished.length, passedOver: problems.length, warned: 0,
+    root,
+    dir,
+    files: entries.length,
+    unchanged: entries.length - todo.length,
+    ok: 0,
+    duplicate: 0,
+    skipped: 0,
+    failed: 0,
+    vanished: vanished.length,
+    passedOver: problems.length,
+    warned: 0,
     jpegs: entries.filter((e) => JPEG_EXT.has(extname(e.path).toLowerCase())).length,
   };
   let pending: Outcome[] = [];
@@ -357,17 +450,22 @@ async function ingestRoot(db: Db, root: Root, dir: string, workspace: string, op
     return writing;
   };
   onProgress({ stage: root, done: 0, total: todo.length });
-  await pool(todo, opts.concurrency, (e) => processFile(dir, e, workspace), async (o) => {
-    pending.push(o);
-    if (o.kind === 'photo') {
-      report.ok++;
-      if (warningOf(o)) report.warned++;
-    } else if (o.kind === 'skipped') report.skipped++;
-    else report.failed++;
-    onProgress({ stage: root, done: ++done, total: todo.length, detail: o.entry.path });
-    // the writer runs behind the decoders; waiting on it here keeps memory bounded
-    if (pending.length >= opts.batchSize) await flush();
-  });
+  await pool(
+    todo,
+    opts.concurrency,
+    (e) => processFile(dir, e, workspace),
+    async (o) => {
+      pending.push(o);
+      if (o.kind === 'photo') {
+        report.ok++;
+        if (warningOf(o)) report.warned++;
+      } else if (o.kind === 'skipped') report.skipped++;
+      else report.failed++;
+      onProgress({ stage: root, done: ++done, total: todo.length, detail: o.entry.path });
+      // the writer runs behind the decoders; waiting on it here keeps memory bounded
+      if (pending.length >= opts.batchSize) await flush();
+    },
+  );
   await flush();
   if (root === 'originals') report.duplicate = await markDuplicates(db);
   return report;
@@ -391,8 +489,9 @@ export function ingestRoots(options: IngestOptions, dbFile: string): Array<[Root
     for (const [b, db] of roots) {
       if (a !== b && isInside(realPath(da), realPath(db))) {
         const how = realPath(da) === realPath(db) ? 'is the same folder as' : 'lies inside';
-        throw new FluxError(`--${a}: ${da} ${how} --${b} ${db}; ` +
-          'the originals, keepers and inbox must be separate folders');
+        throw new FluxError(
+          `--${a}: ${da} ${how} --${b} ${db}; ` + 'the originals, keepers and inbox must be separate folders',
+        );
       }
     }
   }
@@ -413,8 +512,10 @@ async function checkedWorkspace(db: Db, roots: Array<[Root, string]>, options: I
   for (const [a, da] of roots) {
     for (const [b, dbDir] of Object.entries(before)) {
       if (a !== b && (isInside(realPath(da), realPath(dbDir)) || isInside(realPath(dbDir), realPath(da)))) {
-        throw new FluxError(`--${a}: ${da} overlaps the ${b} folder ${dbDir} this database indexed before; ` +
-          'the originals, keepers and inbox must be separate folders');
+        throw new FluxError(
+          `--${a}: ${da} overlaps the ${b} folder ${dbDir} this database indexed before; ` +
+            'the originals, keepers and inbox must be separate folders',
+        );
       }
     }
   }
@@ -423,10 +524,12 @@ async function checkedWorkspace(db: Db, roots: Array<[Root, string]>, options: I
   for (const [a, da] of roots) {
     for (const own of WORKSPACE_FOLDERS.map((f) => join(workspace, f))) {
       if (isInside(realPath(da), realPath(own)) || isInside(realPath(own), realPath(da))) {
-        const how = realPath(da) === realPath(own) ? 'is'
-          : isInside(realPath(da), realPath(own)) ? 'lies inside' : 'holds';
-        throw new FluxError(`--${a}: ${da} ${how} the workspace folder ${own}, where the workbench writes its ` +
-          `${basename(own)}; choose a folder outside the workspace's own folders`);
+        const how =
+          realPath(da) === realPath(own) ? 'is' : isInside(realPath(da), realPath(own)) ? 'lies inside' : 'holds';
+        throw new FluxError(
+          `--${a}: ${da} ${how} the workspace folder ${own}, where the workbench writes its ` +
+            `${basename(own)}; choose a folder outside the workspace's own folders`,
+        );
       }
     }
   }
@@ -454,7 +557,10 @@ export async function ingest(db: Db, options: IngestOptions): Promise<IngestRepo
   mkdirSync(workspace, { recursive: true });
   await setMeta(db, 'workspace', isInside(workspace, dbDir) ? relative(dbDir, workspace) || '.' : workspace);
   for (const [root, dir] of roots) await setMeta(db, `root.${root}`, dir);
-  const problems = await ingestProblems(db, roots.map(([root]) => root));
+  const problems = await ingestProblems(
+    db,
+    roots.map(([root]) => root),
+  );
   return { db: db.file, workspace, roots: reports, problems, seconds: (performance.now() - t0) / 1000 };
 }
 
@@ -485,8 +591,9 @@ export async function ingestMetadata(db: Db, options: MetadataIngestOptions): Pr
   }
   for (const f of ['photos.parquet', 'keeper_files.parquet']) {
     if (!existsSync(join(dir, f))) {
-      throw new FluxError(`--from-metadata: ${join(dir, f)} not found; ` +
-        'write it with flux sample --metadata-only --out DIR');
+      throw new FluxError(
+        `--from-metadata: ${join(dir, f)} not found; ` + 'write it with flux sample --metadata-only --out DIR',
+      );
     }
   }
   await ensureSchema(db);

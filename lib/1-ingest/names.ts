@@ -7,7 +7,8 @@
 const RICOH = /(?:^|[_\s-])(R\d{7})(?=[._\s(-])/i;
 const RICOH_EXACT = /^R\d{7}\.jpe?g$/i;
 // a copy suffix (`-2`, ` (2)`) after the camera name is allowed: file managers add it to duplicates
-const CANONICAL = /^(\d{4})-(\d{2})-(\d{2})_(\d{2})-(\d{2})-(\d{2})_(.+)_(R\d{7})(?:-\d{1,3}| ?\(\d{1,3}\))?\.(jpe?g)$/i;
+const CANONICAL =
+  /^(\d{4})-(\d{2})-(\d{2})_(\d{2})-(\d{2})-(\d{2})_(.+)_(R\d{7})(?:-\d{1,3}| ?\(\d{1,3}\))?\.(jpe?g)$/i;
 const DAY = /(?:^|\/)(\d{4})-(\d{2})-(\d{2})(?:\/|$)/;
 
 /** The fields of a canonical keeper name. */

@@ -52,7 +52,8 @@ export function pixelDescriptor(rgb: Uint8Array, width: number, height: number):
   }
   if (rgb.length !== width * height * 3) {
     throw new RangeError(
-      `pixelDescriptor: expected ${width * height * 3} bytes of RGB for ${width}x${height}, got ${rgb.length}`);
+      `pixelDescriptor: expected ${width * height * 3} bytes of RGB for ${width}x${height}, got ${rgb.length}`,
+    );
   }
   const out = new Float32Array(DESCRIPTOR_NAMES.length);
   const n = width * height;
@@ -219,8 +220,10 @@ function darkChannel7Mean(dark: Uint8Array, w: number, h: number): number {
   // vertical, the same on whole rows: v4[r] = min of padded rows r..r+3; output row yy = min(v4[yy], v4[yy + 3])
   const v4 = new Uint8Array(w * (h + 3));
   for (let k = 0, end = w * (h + 3); k < end; k++) {
-    v4[k] = min2(min2(rows[k] as number, rows[k + w] as number),
-      min2(rows[k + 2 * w] as number, rows[k + 3 * w] as number));
+    v4[k] = min2(
+      min2(rows[k] as number, rows[k + w] as number),
+      min2(rows[k + 2 * w] as number, rows[k + 3 * w] as number),
+    );
   }
   let total = 0;
   for (let k = 0, end = w * h, s = 3 * w; k < end; k++) total += min2(v4[k] as number, v4[k + s] as number);
@@ -229,8 +232,10 @@ function darkChannel7Mean(dark: Uint8Array, w: number, h: number): number {
 
 /** atan in degrees on a table with linear interpolation, for ratios in [-1, 1]: error below 1e-5 degree. */
 const ATAN_STEPS = 2048;
-const ATAN_TABLE = Float64Array.from({ length: ATAN_STEPS + 2 },
-  (_, k) => Math.atan((2 * k) / ATAN_STEPS - 1) * (180 / Math.PI));
+const ATAN_TABLE = Float64Array.from(
+  { length: ATAN_STEPS + 2 },
+  (_, k) => Math.atan((2 * k) / ATAN_STEPS - 1) * (180 / Math.PI),
+);
 function atanDeg(ratio: number): number {
   const p = (ratio + 1) * (ATAN_STEPS / 2);
   const k = p | 0;
@@ -258,9 +263,12 @@ function sharpnessNoise(y: Float32Array, w: number, h: number): SharpnessNoise {
   for (let yy = 1; yy < h - 1; yy++) {
     let i = yy * w + 1;
     // the 3x3 neighbourhood, shifted along the row
-    let a0 = y[i - w - 1] as number, a1 = y[i - w] as number;
-    let b0 = y[i - 1] as number, b1 = y[i] as number;
-    let c0 = y[i + w - 1] as number, c1 = y[i + w] as number;
+    let a0 = y[i - w - 1] as number,
+      a1 = y[i - w] as number;
+    let b0 = y[i - 1] as number,
+      b1 = y[i] as number;
+    let c0 = y[i + w - 1] as number,
+      c1 = y[i + w] as number;
     for (let x = 1; x < w - 1; x++, i++) {
       const a2 = y[i - w + 1] as number;
       const b2 = y[i + 1] as number;
@@ -279,9 +287,12 @@ function sharpnessNoise(y: Float32Array, w: number, h: number): SharpnessNoise {
       const fb = f < FLAT_BINS ? f : FLAT_BINS - 1;
       flatHist[fb]++;
       flatMask[fb] = (flatMask[fb] as number) + (nm < 0 ? -nm : nm);
-      a0 = a1; a1 = a2;
-      b0 = b1; b1 = b2;
-      c0 = c1; c1 = c2;
+      a0 = a1;
+      a1 = a2;
+      b0 = b1;
+      b1 = b2;
+      c0 = c1;
+      c1 = c2;
     }
   }
   const lapMean = lapS / m;
@@ -316,8 +327,8 @@ function tiltLuma(y: Float32Array, w: number, h: number): { y: Float32Array; w: 
       const i0 = 2 * r * w;
       for (let c = 0; c < hw; c++) {
         const i = i0 + 2 * c;
-        src[r * hw + c] = 0.25 * ((y[i] as number) + (y[i + 1] as number) + (y[i + w] as number)
-          + (y[i + w + 1] as number));
+        src[r * hw + c] =
+          0.25 * ((y[i] as number) + (y[i + 1] as number) + (y[i + w] as number) + (y[i + w + 1] as number));
       }
     }
     w = hw;
@@ -333,8 +344,10 @@ function tiltLuma(y: Float32Array, w: number, h: number): { y: Float32Array; w: 
       const l1 = c - 1 < 0 ? 0 : c - 1;
       const r1 = c + 1 > xm ? xm : c + 1;
       const r2 = c + 2 > xm ? xm : c + 2;
-      tmp[o + c] = 0.0625 * ((src[o + l2] as number) + (src[o + r2] as number))
-        + 0.25 * ((src[o + l1] as number) + (src[o + r1] as number)) + 0.375 * (src[o + c] as number);
+      tmp[o + c] =
+        0.0625 * ((src[o + l2] as number) + (src[o + r2] as number)) +
+        0.25 * ((src[o + l1] as number) + (src[o + r1] as number)) +
+        0.375 * (src[o + c] as number);
     }
   }
   const ym = h - 1;
@@ -345,8 +358,10 @@ function tiltLuma(y: Float32Array, w: number, h: number): { y: Float32Array; w: 
     const d2 = (r + 2 > ym ? ym : r + 2) * w;
     const o = r * w;
     for (let c = 0; c < w; c++) {
-      out[o + c] = 0.0625 * ((tmp[u2 + c] as number) + (tmp[d2 + c] as number))
-        + 0.25 * ((tmp[u1 + c] as number) + (tmp[d1 + c] as number)) + 0.375 * (tmp[o + c] as number);
+      out[o + c] =
+        0.0625 * ((tmp[u2 + c] as number) + (tmp[d2 + c] as number)) +
+        0.25 * ((tmp[u1 + c] as number) + (tmp[d1 + c] as number)) +
+        0.375 * (tmp[o + c] as number);
     }
   }
   return { y: out, w, h };
@@ -370,9 +385,12 @@ function horizonTilt(luma: Float32Array, width: number, height: number): { deg: 
   const minMag2 = TILT_MIN_MAG * TILT_MIN_MAG;
   for (let yy = 1; yy < h - 1; yy++) {
     let i = yy * w + 1;
-    let a0 = y[i - w - 1] as number, a1 = y[i - w] as number;
-    let b0 = y[i - 1] as number, b1 = y[i] as number;
-    let c0 = y[i + w - 1] as number, c1 = y[i + w] as number;
+    let a0 = y[i - w - 1] as number,
+      a1 = y[i - w] as number;
+    let b0 = y[i - 1] as number,
+      b1 = y[i] as number;
+    let c0 = y[i + w - 1] as number,
+      c1 = y[i + w] as number;
     for (let x = 1; x < w - 1; x++, i++) {
       const a2 = y[i - w + 1] as number;
       const b2 = y[i + 1] as number;
@@ -380,9 +398,12 @@ function horizonTilt(luma: Float32Array, width: number, height: number): { deg: 
       // Sobel, y pointing down
       let gx = a2 + 2 * b2 + c2 - a0 - 2 * b0 - c0;
       let gy = c0 + 2 * c1 + c2 - a0 - 2 * a1 - a2;
-      a0 = a1; a1 = a2;
-      b0 = b1; b1 = b2;
-      c0 = c1; c1 = c2;
+      a0 = a1;
+      a1 = a2;
+      b0 = b1;
+      b1 = b2;
+      c0 = c1;
+      c1 = c2;
       // an edge within 45 degrees of horizontal has a gradient within 45 degrees of vertical. A line rotated
       // counter-clockwise by t has the normal (sin t, cos t) in image coordinates (y down): t = atan(gx / gy),
       // whichever way the gradient points.
@@ -405,8 +426,11 @@ function horizonTilt(luma: Float32Array, width: number, height: number): { deg: 
   let best = -1;
   let bestV = -1;
   for (let b = 0; b < TILT_BINS; b++) {
-    const v = 6 * (energy[b] as number) + 4 * ((energy[b - 1] ?? 0) + (energy[b + 1] ?? 0)) + (energy[b - 2] ?? 0)
-      + (energy[b + 2] ?? 0);
+    const v =
+      6 * (energy[b] as number) +
+      4 * ((energy[b - 1] ?? 0) + (energy[b + 1] ?? 0)) +
+      (energy[b - 2] ?? 0) +
+      (energy[b + 2] ?? 0);
     // ties go to the bin nearest to level, so that a symmetric histogram reads 0
     if (v > bestV || (v === bestV && Math.abs(b - 90) < Math.abs(best - 90))) {
       bestV = v;

@@ -68,8 +68,17 @@ export interface EmbedReport {
 /** Where the previews and embeddings are (defined with the schema, which ingest reads it from too). */
 export { workspaceOf } from '../db/schema.js';
 
-interface Item { id: number; preview: string }
-interface Prepared { item: Item; view: number; ok: boolean; message?: string; descriptor?: Float32Array | null }
+interface Item {
+  id: number;
+  preview: string;
+}
+interface Prepared {
+  item: Item;
+  view: number;
+  ok: boolean;
+  message?: string;
+  descriptor?: Float32Array | null;
+}
 
 const TABLE: Record<VectorSet, string> = { photos: 'photos', keepers: 'keeper_files', inbox: 'inbox_photos' };
 
@@ -78,9 +87,12 @@ function resolveModel(option: string | undefined): { spec: ModelSpec; path: stri
   if (option === undefined) return defaultModel();
   const { spec, path } = findModel(option);
   if (!path) {
-    throw new FluxError(`--model: the file of ${spec.id} (${spec.file}) is not in models/ or ../shared/models/; ` +
-      (spec.url ? `fetch it with: flux models fetch ${spec.id}`
-        : 'put it there or describe another model in a .json file'));
+    throw new FluxError(
+      `--model: the file of ${spec.id} (${spec.file}) is not in models/ or ../shared/models/; ` +
+        (spec.url
+          ? `fetch it with: flux models fetch ${spec.id}`
+          : 'put it there or describe another model in a .json file'),
+    );
   }
   return { spec, path };
 }
@@ -103,13 +115,15 @@ interface EmbedRun {
 async function todoOf(run: EmbedRun, set: VectorSet): Promise<{ items: Item[]; todo: Item[] }> {
   const { db, spec } = run;
   const items = await db.all<Item>(
-    `SELECT ${VECTOR_SETS[set]} AS id, preview FROM ${TABLE[set]} WHERE preview IS NOT NULL ORDER BY 1`);
+    `SELECT ${VECTOR_SETS[set]} AS id, preview FROM ${TABLE[set]} WHERE preview IS NOT NULL ORDER BY 1`,
+  );
   const haveVector = spec ? await storedKeys(db, run.workspace, spec.id, set) : new Set<string>();
   const haveDescriptor = await descriptorIds(db, set);
   // photos that failed before are tried again (a preview may have been restored or its folder remounted), after
   // the others, so a --limit window is not filled by the same failures on every run
   const failedBefore = await failedIds(db, set, spec?.id ?? 'descriptor');
-  const todo = items.filter((it) => (spec && !haveVector.has(`${it.id}:0`)) || !haveDescriptor.has(it.id))
+  const todo = items
+    .filter((it) => (spec && !haveVector.has(`${it.id}:0`)) || !haveDescriptor.has(it.id))
     .sort((a, b) => Number(failedBefore.has(a.id)) - Number(failedBefore.has(b.id)))
     .slice(0, run.limit);
   return { items, todo };
@@ -120,17 +134,27 @@ async function embedSet(run: EmbedRun, set: VectorSet): Promise<{ report: EmbedS
   const { db, workspace, spec, onProgress } = run;
   const { items, todo } = await todoOf(run, set);
   const report: EmbedSetReport = {
-    set, images: items.length, alreadyDone: items.length - todo.length, embedded: 0, failed: 0, inferenceErrors: [],
+    set,
+    images: items.length,
+    alreadyDone: items.length - todo.length,
+    embedded: 0,
+    failed: 0,
+    inferenceErrors: [],
   };
   let vectors: Array<{ id: number; view: number; vector: Float32Array }> = [];
   let prepared: Prepared[] = [];
   const flush = async (): Promise<void> => {
     // the part lands first; descriptors and errors after it (re-computing them on a resumed run is harmless)
     if (spec && vectors.length) await writePart(db, workspace, spec, set, vectors);
-    await writeDescriptors(db, set, spec?.id ?? 'descriptor',
+    await writeDescriptors(
+      db,
+      set,
+      spec?.id ?? 'descriptor',
       prepared.flatMap((d) => (d.ok && d.descriptor ? [{ id: d.item.id, descriptor: d.descriptor }] : [])),
-      prepared.flatMap((d) => (d.ok ? []
-        : [{ id: d.item.id, preview: d.item.preview, message: d.message ?? 'failed' }])));
+      prepared.flatMap((d) =>
+        d.ok ? [] : [{ id: d.item.id, preview: d.item.preview, message: d.message ?? 'failed' }],
+      ),
+    );
     vectors = [];
     prepared = [];
   };
@@ -145,9 +169,13 @@ async function embedSet(run: EmbedRun, set: VectorSet): Promise<{ report: EmbedS
     if (spec && good.length) {
       try {
         const out = await run.inference().run(tensor, good.length);
-        good.forEach((p, i) => vectors.push({
-          id: p.item.id, view: 0, vector: out.embedding.slice(i * spec.dim, (i + 1) * spec.dim),
-        }));
+        good.forEach((p, i) =>
+          vectors.push({
+            id: p.item.id,
+            view: 0,
+            vector: out.embedding.slice(i * spec.dim, (i + 1) * spec.dim),
+          }),
+        );
       } catch (err) {
         // the model failed, not the photos: their descriptors are kept and the next run tries the vectors again
         inferenceFailed = true;
@@ -170,14 +198,18 @@ async function embedSet(run: EmbedRun, set: VectorSet): Promise<{ report: EmbedS
 /** The note for the user when no model runs. */
 function noteOf(resolved: unknown, model: string | undefined): string | null {
   if (resolved) return null;
-  return model === 'none' ? 'descriptor only (--model none)'
+  return model === 'none'
+    ? 'descriptor only (--model none)'
     : 'no ONNX image model found in models/ or ../shared/models/: only the pixel descriptor was computed. ' +
-      'Fetch a model with: flux models fetch clip-vit-b32 (needs internet), then run flux embed again.';
+        'Fetch a model with: flux models fetch clip-vit-b32 (needs internet), then run flux embed again.';
 }
 
 /** The embed options checked (each bad one named), before any work. */
 export function embedSettings(options: EmbedOptions): {
-  batchSize: number; partSize: number; viewCount: number; workers: number;
+  batchSize: number;
+  partSize: number;
+  viewCount: number;
+  workers: number;
 } {
   return {
     batchSize: checkInt('--batch-size', options.batchSize ?? 16, 1, 1024),
@@ -226,8 +258,15 @@ export async function embed(db: Db, options: EmbedOptions = {}): Promise<EmbedRe
     }
     const views = spec && viewCount > 0 ? await embedViews(run, spec, viewCount, options.seed ?? 7) : 0;
     return {
-      model: spec?.id ?? null, modelPath: resolved?.path ?? null, provider, workspace, sets, views,
-      seconds: (performance.now() - t0) / 1000, embedSeconds: steady, note: noteOf(resolved, options.model),
+      model: spec?.id ?? null,
+      modelPath: resolved?.path ?? null,
+      provider,
+      workspace,
+      sets,
+      views,
+      seconds: (performance.now() - t0) / 1000,
+      embedSeconds: steady,
+      note: noteOf(resolved, options.model),
     };
   } finally {
     await pool?.close();
@@ -239,9 +278,15 @@ export async function embed(db: Db, options: EmbedOptions = {}): Promise<EmbedRe
  * Runs jobs through the decoding pool up to PREFETCH batches ahead, handing each prepared batch, in order, to
  * `consume` (which runs the model and writes): the workers keep decoding while the model runs.
  */
-async function pipelined(pool: PreparePool, workspace: string, jobs: ReadonlyArray<{ item: Item; view: number }>,
-  batchSize: number, preprocessing: Preprocessing | null, augmentSeed: number | null,
-  consume: (batch: Prepared[], tensors: Float32Array) => Promise<void>): Promise<void> {
+async function pipelined(
+  pool: PreparePool,
+  workspace: string,
+  jobs: ReadonlyArray<{ item: Item; view: number }>,
+  batchSize: number,
+  preprocessing: Preprocessing | null,
+  augmentSeed: number | null,
+  consume: (batch: Prepared[], tensors: Float32Array) => Promise<void>,
+): Promise<void> {
   const PREFETCH = 4;
   const slot = preprocessing ? 3 * preprocessing.size * preprocessing.size : 0;
   // batch buffers shared with the workers, who write each tensor into its slot: no copies, nothing for the GC
@@ -250,13 +295,20 @@ async function pipelined(pool: PreparePool, workspace: string, jobs: ReadonlyArr
   type Pending = { buffer: SharedArrayBuffer; ready: Promise<Prepared[]> };
   const prepare = (batch: ReadonlyArray<{ item: Item; view: number }>): Pending => {
     const buffer = take();
-    const ready = Promise.all(batch.map(async ({ item, view }, i): Promise<Prepared> => {
-      const augment = augmentSeed === null ? undefined : { seed: augmentSeed, id: item.id, view };
-      const r = await pool.prepare(join(workspace, item.preview), preprocessing, augment,
-        slot ? { buffer, offset: i * slot } : undefined);
-      return r.ok ? { item, view, ok: true, descriptor: r.descriptor }
-        : { item, view, ok: false, message: `preview ${item.preview}: ${r.message}` };
-    }));
+    const ready = Promise.all(
+      batch.map(async ({ item, view }, i): Promise<Prepared> => {
+        const augment = augmentSeed === null ? undefined : { seed: augmentSeed, id: item.id, view };
+        const r = await pool.prepare(
+          join(workspace, item.preview),
+          preprocessing,
+          augment,
+          slot ? { buffer, offset: i * slot } : undefined,
+        );
+        return r.ok
+          ? { item, view, ok: true, descriptor: r.descriptor }
+          : { item, view, ok: false, message: `preview ${item.preview}: ${r.message}` };
+      }),
+    );
     return { buffer, ready };
   };
   const queue: Array<{ buffer: SharedArrayBuffer; ready: Promise<Prepared[]> }> = [];
@@ -291,17 +343,20 @@ async function pipelined(pool: PreparePool, workspace: string, jobs: ReadonlyArr
  */
 async function embedViews(run: EmbedRun, spec: ModelSpec, n: number, seed: number): Promise<number> {
   const { db, workspace, onProgress } = run;
-  const hasSplit = Number(await db.value(
-    `SELECT count(*) FROM information_schema.tables WHERE table_name = 'dataset_split'`)) > 0;
+  const hasSplit =
+    Number(await db.value(`SELECT count(*) FROM information_schema.tables WHERE table_name = 'dataset_split'`)) > 0;
   if (!hasSplit || Number(await db.value(`SELECT count(*) FROM dataset_split WHERE scheme = 'session'`)) === 0) {
-    throw new FluxError('--views: augmented views are for the training split only, and there is no split yet: ' +
-      'run flux dataset --db FILE first');
+    throw new FluxError(
+      '--views: augmented views are for the training split only, and there is no split yet: ' +
+        'run flux dataset --db FILE first',
+    );
   }
   const items = await db.all<Item>(`SELECT p.photo_id AS id, p.preview
     FROM photos p JOIN dataset_split s USING (photo_id)
     WHERE s.scheme = 'session' AND s.split = 'train' AND p.preview IS NOT NULL ORDER BY 1`);
   const have = await storedKeys(db, workspace, spec.id, 'photos');
-  const todo = items.flatMap((item) => Array.from({ length: n }, (_, v) => ({ item, view: v + 1 })))
+  const todo = items
+    .flatMap((item) => Array.from({ length: n }, (_, v) => ({ item, view: v + 1 })))
     .filter((x) => !have.has(`${x.item.id}:${x.view}`));
   let rows: Array<{ id: number; view: number; vector: Float32Array }> = [];
   let written = 0;
@@ -317,9 +372,13 @@ async function embedViews(run: EmbedRun, spec: ModelSpec, n: number, seed: numbe
     const ready = prepared.filter((p) => p.ok);
     if (ready.length) {
       const out = await run.inference().run(tensor, ready.length);
-      ready.forEach((p, i) => rows.push({
-        id: p.item.id, view: p.view, vector: out.embedding.slice(i * spec.dim, (i + 1) * spec.dim),
-      }));
+      ready.forEach((p, i) =>
+        rows.push({
+          id: p.item.id,
+          view: p.view,
+          vector: out.embedding.slice(i * spec.dim, (i + 1) * spec.dim),
+        }),
+      );
     }
     done += prepared.length;
     onProgress({ stage: 'embed views', done, total: todo.length });

@@ -8,13 +8,21 @@ import { OnnxImageModel } from '../onnx/image-model.js';
 import type { Provider } from '../onnx/runtime.js';
 
 /** `tensor` may live in a SharedArrayBuffer (the decoding workers write into it). */
-export interface InferenceRequest { id: number; tensor: Float32Array; n: number }
+export interface InferenceRequest {
+  id: number;
+  tensor: Float32Array;
+  n: number;
+}
 export type InferenceResponse =
   | { id: number; ok: true; embedding: Float32Array; logits: Float32Array | null }
   | { id: number; ok: false; message: string };
 
 /** What the worker is started with: the model and the execution provider to run it on. */
-export interface InferenceSetup { spec: ModelSpec; path: string; provider: Provider }
+export interface InferenceSetup {
+  spec: ModelSpec;
+  path: string;
+  provider: Provider;
+}
 
 const { spec, path, provider } = workerData as InferenceSetup;
 const loading = OnnxImageModel.load(spec, path, 1, provider);
@@ -42,7 +50,7 @@ parentPort?.on('message', (req: InferenceRequest | { close: true }) => {
     } catch (err) {
       res = { id: req.id, ok: false, message: (err as Error).message.split('\n')[0] ?? 'inference failed' };
     }
-    const moved = res.ok ? [res.embedding.buffer, ...(res.logits ? [res.logits.buffer] : [])] as ArrayBuffer[] : [];
+    const moved = res.ok ? ([res.embedding.buffer, ...(res.logits ? [res.logits.buffer] : [])] as ArrayBuffer[]) : [];
     parentPort?.postMessage(res, moved);
   });
 });

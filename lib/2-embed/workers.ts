@@ -76,8 +76,12 @@ export class PreparePool {
    * Decodes a preview file into its descriptor and (with preprocessing) the model tensor, or an augmented view's
    * tensor.
    */
-  prepare(file: string, preprocessing: Preprocessing | null, view?: PrepareRequest['view'],
-    target?: PrepareRequest['target']): Promise<PrepareResponse> {
+  prepare(
+    file: string,
+    preprocessing: Preprocessing | null,
+    view?: PrepareRequest['view'],
+    target?: PrepareRequest['target'],
+  ): Promise<PrepareResponse> {
     const id = this.next++;
     return new Promise((resolve) => {
       this.waiting.set(id, { resolve, worker: -1 });
@@ -94,9 +98,13 @@ export class PreparePool {
 /** The image model in a worker thread (see inference-worker.ts). */
 export class InferenceWorker {
   private readonly worker: Worker;
-  private readonly waiting = new Map<number, {
-    resolve: (r: { embedding: Float32Array; logits: Float32Array | null }) => void; reject: (e: Error) => void;
-  }>();
+  private readonly waiting = new Map<
+    number,
+    {
+      resolve: (r: { embedding: Float32Array; logits: Float32Array | null }) => void;
+      reject: (e: Error) => void;
+    }
+  >();
   private next = 0;
 
   /** `provider` is the one the main thread's check chose: the worker loads the model on it, without choosing again. */

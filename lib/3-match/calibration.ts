@@ -36,14 +36,21 @@ export function calibrate(source: string, truePairs: number[], siblings: number[
 }
 
 /** The similarities calibration learns from. */
-export interface Distributions { truePairs: number[]; siblings: number[] }
+export interface Distributions {
+  truePairs: number[];
+  siblings: number[];
+}
 
 /**
  * The evidence of at most 300 metadata-linked keepers spread over the archive: `photoOf` gives a keeper's linked
  * photo. `measure` scores the pairs with a scorer: true pairs whose bytes differ, and per keeper the most similar
  * other frame of its photo's walk.
  */
-export function calibrationEvidence(ix: CorpusIndex, linked: readonly Keeper[], photoOf: (k: Keeper) => number): {
+export function calibrationEvidence(
+  ix: CorpusIndex,
+  linked: readonly Keeper[],
+  photoOf: (k: Keeper) => number,
+): {
   measure(sc: PairScorer): Promise<Distributions>;
 } {
   const step = Math.max(1, Math.floor(linked.length / 300));

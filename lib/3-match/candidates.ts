@@ -31,8 +31,10 @@ export interface CorpusIndex {
 }
 
 /** Indexes the corpus; byte-identical copies ingest folded away find their kept photo by hash too. */
-export function indexCorpus(photos: Photo[],
-  duplicates: ReadonlyArray<{ sha256: string; photo_id: number }>): CorpusIndex {
+export function indexCorpus(
+  photos: Photo[],
+  duplicates: ReadonlyArray<{ sha256: string; photo_id: number }>,
+): CorpusIndex {
   const byExact = new Map<string, number[]>();
   const bySecond = new Map<string, number[]>();
   const byNameDay = new Map<string, number[]>();
@@ -97,12 +99,15 @@ export const sessionKey = (k: Keeper): string | null => {
 /** The clock offset of the keeper's walk in seconds (0 when none was found). */
 export const offsetOf = (offsets: ReadonlyMap<string, ClockOffset>, k: Keeper): number => {
   const key = sessionKey(k);
-  return key ? offsets.get(key)?.seconds ?? 0 : 0;
+  return key ? (offsets.get(key)?.seconds ?? 0) : 0;
 };
 
 /** The frames whose time is the keeper's (after the offset): one exact frame, or a pool of the same time or second. */
-function timeCandidates(ix: CorpusIndex, k: Keeper, offset: number):
-  { exifUnique: number | null; pool: number[] | null } {
+function timeCandidates(
+  ix: CorpusIndex,
+  k: Keeper,
+  offset: number,
+): { exifUnique: number | null; pool: number[] | null } {
   if (!k.t) return { exifUnique: null, pool: null };
   const t = fromEpoch(epoch(k.t) - offset);
   const exact = ix.byExact.get(t) ?? [];
@@ -119,7 +124,7 @@ function timeCandidates(ix: CorpusIndex, k: Keeper, offset: number):
 function nameCandidates(ix: CorpusIndex, k: Keeper, offset: number, pool: number[] | null): number[] {
   const kt = keeperTime(k);
   if (!k.name || !(kt || k.folderDay)) return [];
-  const base = kt ? dayOf(fromEpoch(epoch(kt) - offset)) : k.folderDay as string;
+  const base = kt ? dayOf(fromEpoch(epoch(kt) - offset)) : (k.folderDay as string);
   const days = [base, addDays(base, -1), addDays(base, 1)];
   const all = days.flatMap((d) => ix.byNameDay.get(`${k.name}|${d}`) ?? []);
   let hits = all.filter((id) => {
@@ -136,9 +141,16 @@ function nameCandidates(ix: CorpusIndex, k: Keeper, offset: number, pool: number
   return hits;
 }
 
-const undecided = (): Decision =>
-  ({ photo: null, method: null, status: 'unmatched', similarity: null, reason: null, delta: null, pool: [],
-    candidates: [] });
+const undecided = (): Decision => ({
+  photo: null,
+  method: null,
+  status: 'unmatched',
+  similarity: null,
+  reason: null,
+  delta: null,
+  pool: [],
+  candidates: [],
+});
 
 /** Steps 1-3 for one keeper under a clock offset (seconds the keeper's clock runs ahead). */
 export function metadataSteps(ix: CorpusIndex, book: DecisionBook, k: Keeper, offset: number): Decision {
@@ -154,8 +166,8 @@ export function metadataSteps(ix: CorpusIndex, book: DecisionBook, k: Keeper, of
     return kt && p.t ? Math.round((epoch(kt) - epoch(p.t)) * 100) / 100 : null;
   };
   if (shaHit !== undefined && !book.rejected(k, shaHit)) {
-    const method: MatchMethod = exifUnique === shaHit ? 'exif'
-      : fileHits.length === 1 && fileHits[0] === shaHit ? 'filename' : 'sha256';
+    const method: MatchMethod =
+      exifUnique === shaHit ? 'exif' : fileHits.length === 1 && fileHits[0] === shaHit ? 'filename' : 'sha256';
     return { ...none, photo: shaHit, method, status: 'matched', similarity: 1, delta: deltaTo(shaHit) };
   }
   if (exifUnique !== null && !book.rejected(k, exifUnique)) {
@@ -164,11 +176,14 @@ export function metadataSteps(ix: CorpusIndex, book: DecisionBook, k: Keeper, of
       // the frame the name points at (within the keeper's second or an hour-shifted clock) is a candidate too
       const named = fileHits.filter((id) => id !== exifUnique && !book.rejected(k, id));
       return {
-        ...none, status: 'review',
+        ...none,
+        status: 'review',
         reason: `EXIF time matches ${p.path}, but its camera name ${p.name} differs from ${k.name}`,
         pool: [exifUnique, ...named],
-        candidates: [{ id: exifUnique, similarity: null, note: 'exif time' },
-          ...named.map((id) => ({ id, similarity: null, note: `camera name ${k.name}` }))],
+        candidates: [
+          { id: exifUnique, similarity: null, note: 'exif time' },
+          ...named.map((id) => ({ id, similarity: null, note: `camera name ${k.name}` })),
+        ],
       };
     }
     return { ...none, photo: exifUnique, method: 'exif', status: 'matched', delta: deltaTo(exifUnique) };
@@ -184,8 +199,12 @@ export function metadataSteps(ix: CorpusIndex, book: DecisionBook, k: Keeper, of
 }
 
 /** Candidate photos: the keeper's walk and `days` neighbouring days (3650 and more: the whole corpus). */
-export function dayWindow(ix: CorpusIndex, offsets: ReadonlyMap<string, ClockOffset>, k: Keeper,
-  days: number): number[] {
+export function dayWindow(
+  ix: CorpusIndex,
+  offsets: ReadonlyMap<string, ClockOffset>,
+  k: Keeper,
+  days: number,
+): number[] {
   const off = offsetOf(offsets, k);
   const t = keeperTime(k);
   const base = t ? dayOf(fromEpoch(epoch(t) - off)) : k.folderDay;
@@ -196,16 +215,25 @@ export function dayWindow(ix: CorpusIndex, offsets: ReadonlyMap<string, ClockOff
 }
 
 /** A scored candidate. */
-export interface Scored { id: number; s: number }
+export interface Scored {
+  id: number;
+  s: number;
+}
 
 /**
  * The similarity step's candidates: each keeper's pool when the metadata gave one, else its walk's days, widening
  * (1, 7, 60 days, then the whole corpus for archives small enough) only while nothing reaches the link threshold.
  * Returns the top five per keeper, best first.
  */
-export async function similarityCandidates(ix: CorpusIndex, book: DecisionBook,
-  offsets: ReadonlyMap<string, ClockOffset>, keepers: readonly Keeper[], decided: ReadonlyMap<number, Decision>,
-  scorer: PairScorer, link: number): Promise<Map<number, Scored[]>> {
+export async function similarityCandidates(
+  ix: CorpusIndex,
+  book: DecisionBook,
+  offsets: ReadonlyMap<string, ClockOffset>,
+  keepers: readonly Keeper[],
+  decided: ReadonlyMap<number, Decision>,
+  scorer: PairScorer,
+  link: number,
+): Promise<Map<number, Scored[]>> {
   const scored = new Map<number, Scored[]>();
   let pending = keepers;
   // the whole corpus is the last resort only for archives small enough to compare against in full
@@ -240,19 +268,28 @@ export async function similarityCandidates(ix: CorpusIndex, book: DecisionBook,
 }
 
 /** Per keeper linked by time or name, the other frames of its photo's day shot within seconds of it. */
-export function burstNeighbours(ix: CorpusIndex, book: DecisionBook, links: readonly Keeper[],
-  decided: ReadonlyMap<number, Decision>): Map<number, number[]> {
+export function burstNeighbours(
+  ix: CorpusIndex,
+  book: DecisionBook,
+  links: readonly Keeper[],
+  decided: ReadonlyMap<number, Decision>,
+): Map<number, number[]> {
   const nearOf = new Map<number, number[]>();
   for (const k of links) {
     const d = decided.get(k.id) as Decision;
     if (d.method === 'sha256') continue;
     const p = ix.photoById.get(d.photo as number) as Photo;
     const t = ix.timeOf(p.id);
-    nearOf.set(k.id, t === null || !p.day ? [] : (ix.byDay.get(p.day) ?? []).filter((id) => {
-      if (id === p.id || book.rejected(k, id)) return false;
-      const e = ix.timeOf(id);
-      return e !== null && Math.abs(e - t) <= BURST_SECONDS;
-    }));
+    nearOf.set(
+      k.id,
+      t === null || !p.day
+        ? []
+        : (ix.byDay.get(p.day) ?? []).filter((id) => {
+            if (id === p.id || book.rejected(k, id)) return false;
+            const e = ix.timeOf(id);
+            return e !== null && Math.abs(e - t) <= BURST_SECONDS;
+          }),
+    );
   }
   return nearOf;
 }

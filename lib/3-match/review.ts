@@ -7,8 +7,16 @@ import { join, resolve } from 'node:path';
 import type { Db } from '../db/duckdb.js';
 import { archiveRoots, workspaceOf } from '../db/schema.js';
 import {
-  ensureMatchSchema, keeperById, keeperByPath, photoIdAtPath, photoIdExists, reviewQueue, storeDecision,
-  unreadableKeepers, type DecisionKeeper, type ReviewQueueRow,
+  ensureMatchSchema,
+  keeperById,
+  keeperByPath,
+  photoIdAtPath,
+  photoIdExists,
+  reviewQueue,
+  storeDecision,
+  unreadableKeepers,
+  type DecisionKeeper,
+  type ReviewQueueRow,
 } from '../db/matching.js';
 import { escapeHtml, pageHtml } from '../util/html.js';
 import { FluxError } from '../util/check.js';
@@ -17,8 +25,16 @@ import { csvCell, parseCsv } from '../util/csv.js';
 import { NO_ORIGINAL } from './types.js';
 import { DEFAULT_VERIFY } from './verify.js';
 
-const COLUMNS = ['keeper_id', 'keeper_path', 'candidate_rank', 'photo_id', 'photo_path', 'similarity', 'reason',
-  'decision'];
+const COLUMNS = [
+  'keeper_id',
+  'keeper_path',
+  'candidate_rank',
+  'photo_id',
+  'photo_path',
+  'similarity',
+  'reason',
+  'decision',
+];
 
 /**
  * The residual map of a verified candidate: one square per tile, white where the keeper and the aligned, toned
@@ -30,40 +46,59 @@ function residualMap(r: ReviewQueueRow): string {
   const rows = Math.ceil(r.tile_residuals.length / cols);
   const size = Math.floor(220 / cols);
   const full = 2 * DEFAULT_VERIFY.worstTile;
-  const cells = r.tile_residuals.map((v, i) => {
-    const shade = v === null ? '#ccc' : `rgb(255,${Math.round(255 * (1 - Math.min(1, v / full)))},`
-      + `${Math.round(255 * (1 - Math.min(1, v / full)))})`;
-    return `<rect x="${(i % cols) * size}" y="${Math.floor(i / cols) * size}" width="${size}" height="${size}" ` +
-      `fill="${shade}"><title>${v === null ? 'outside' : v.toFixed(3)}</title></rect>`;
-  }).join('');
-  const numbers = `alignment: scale ${(r.scale ?? 0).toFixed(3)}, rotation ${(r.angle_degrees ?? 0).toFixed(2)} deg, ` +
+  const cells = r.tile_residuals
+    .map((v, i) => {
+      const shade =
+        v === null
+          ? '#ccc'
+          : `rgb(255,${Math.round(255 * (1 - Math.min(1, v / full)))},` +
+            `${Math.round(255 * (1 - Math.min(1, v / full)))})`;
+      return (
+        `<rect x="${(i % cols) * size}" y="${Math.floor(i / cols) * size}" width="${size}" height="${size}" ` +
+        `fill="${shade}"><title>${v === null ? 'outside' : v.toFixed(3)}</title></rect>`
+      );
+    })
+    .join('');
+  const numbers =
+    `alignment: scale ${(r.scale ?? 0).toFixed(3)}, rotation ${(r.angle_degrees ?? 0).toFixed(2)} deg, ` +
     `overlap ${(r.overlap ?? 0).toFixed(2)}, residual ${(r.residual ?? 0).toFixed(2)}, worst tile ` +
     `${(r.worst_tile ?? 0).toFixed(3)}${r.verified ? ' (verified)' : ''}`;
-  return `<svg width="${cols * size}" height="${rows * size}" role="img" aria-label="residual map">${cells}</svg>` +
-    `<br>${escapeHtml(numbers)}`;
+  return (
+    `<svg width="${cols * size}" height="${rows * size}" role="img" aria-label="residual map">${cells}</svg>` +
+    `<br>${escapeHtml(numbers)}`
+  );
 }
 
 /** One keeper's card: its reason, the keeper and up to three candidates side by side. */
 function card(group: readonly ReviewQueueRow[], thumb: (preview: string | null) => string): string {
   const k = group[0] as ReviewQueueRow;
   const img = (preview: string | null): string => `<img src="${escapeHtml(thumb(preview))}" width="220">`;
-  const cands = group.filter((r) => r.photo_id !== null).slice(0, 3).map((r) => `<figure>${img(r.photo_preview)}
+  const cands = group
+    .filter((r) => r.photo_id !== null)
+    .slice(0, 3)
+    .map(
+      (r) => `<figure>${img(r.photo_preview)}
     <figcaption>#${r.rank} ${escapeHtml(r.photo_path)}<br>${escapeHtml(r.photo_time ?? 'no time')}<br>similarity ${
-  r.similarity === null ? '-' : r.similarity.toFixed(3)}<br>${escapeHtml(r.note)}<br>${residualMap(r)}
-    </figcaption></figure>`)
+      r.similarity === null ? '-' : r.similarity.toFixed(3)
+    }<br>${escapeHtml(r.note)}<br>${residualMap(r)}
+    </figcaption></figure>`,
+    )
     .join('');
   return `<section class="item"><h3>${escapeHtml(k.keeper_path)}</h3><p>${escapeHtml(k.reason ?? '')}</p>
     <div class="row"><figure class="keeper">${img(k.keeper_preview)}
     <figcaption>keeper<br>${escapeHtml(k.keeper_time ?? 'no time')}</figcaption></figure>${
-  cands || '<p><i>no candidate</i></p>'}</div></section>`;
+      cands || '<p><i>no candidate</i></p>'
+    }</div></section>`;
 }
 
 /** The sheet's page: how to decide, the cards, and the keeper files that could not be read. */
 function sheetHtml(cards: string[], unreadable: ReadonlyArray<{ path: string; reason: string }>): string {
-  const unread = unreadable.length ? `<h2>Keeper files that could not be read as photos (${unreadable.length})</h2>
+  const unread = unreadable.length
+    ? `<h2>Keeper files that could not be read as photos (${unreadable.length})</h2>
     <p>Not matched: a file that is not a JPEG or is damaged needs exporting again as JPEG; one that could not be read
     (permissions, a drive gone) is tried again by the next flux ingest.</p>
-    <ul>${unreadable.map((u) => `<li>${escapeHtml(u.path)}: ${escapeHtml(u.reason)}</li>`).join('')}</ul>` : '';
+    <ul>${unreadable.map((u) => `<li>${escapeHtml(u.path)}: ${escapeHtml(u.reason)}</li>`).join('')}</ul>`
+    : '';
   return pageHtml({
     title: 'Keeper review',
     head: '<style>.row figure{width:220px}</style>',
@@ -78,8 +113,10 @@ function sheetHtml(cards: string[], unreadable: ReadonlyArray<{ path: string; re
  * Writes `review.html` (thumbnails copied beside it) and `review.csv` for every keeper in review or unmatched, except
  * those the photographer said have no original.
  */
-export async function writeReview(db: Db, outDir: string):
-  Promise<{ html: string; csv: string; keepers: number; unreadable: number }> {
+export async function writeReview(
+  db: Db,
+  outDir: string,
+): Promise<{ html: string; csv: string; keepers: number; unreadable: number }> {
   assertOutsideArchive('--out', outDir, await archiveRoots(db));
   const workspace = await workspaceOf(db);
   const rows = await reviewQueue(db);
@@ -95,21 +132,47 @@ export async function writeReview(db: Db, outDir: string):
   };
   const byKeeper = new Map<number, ReviewQueueRow[]>();
   for (const r of rows) byKeeper.set(r.keeper_id, [...(byKeeper.get(r.keeper_id) ?? []), r]);
-  const html = sheetHtml([...byKeeper.values()].map((group) => card(group, thumb)), unreadable);
-  const csvRows = [COLUMNS.join(','), ...rows.map((r) => [r.keeper_id, r.keeper_path, r.rank ?? '', r.photo_id ?? '',
-    r.photo_path ?? '', r.similarity === null ? '' : r.similarity.toFixed(4), r.reason ?? '', '']
-    .map(csvCell).join(','))];
+  const html = sheetHtml(
+    [...byKeeper.values()].map((group) => card(group, thumb)),
+    unreadable,
+  );
+  const csvRows = [
+    COLUMNS.join(','),
+    ...rows.map((r) =>
+      [
+        r.keeper_id,
+        r.keeper_path,
+        r.rank ?? '',
+        r.photo_id ?? '',
+        r.photo_path ?? '',
+        r.similarity === null ? '' : r.similarity.toFixed(4),
+        r.reason ?? '',
+        '',
+      ]
+        .map(csvCell)
+        .join(','),
+    ),
+  ];
   writeFileAtomic(join(out, 'review.html'), html);
   writeFileAtomic(join(out, 'review.csv'), `${csvRows.join('\n')}\n`);
   return {
-    html: join(out, 'review.html'), csv: join(out, 'review.csv'), keepers: byKeeper.size, unreadable: unreadable.length,
+    html: join(out, 'review.html'),
+    csv: join(out, 'review.csv'),
+    keepers: byKeeper.size,
+    unreadable: unreadable.length,
   };
 }
 
 type Verdict = 'accept' | 'reject' | 'none';
 
 /** The columns of a decisions CSV: keeper_id, photo_id and decision are required, the paths optional. */
-interface Columns { ki: number; pi: number; di: number; kpi: number; ppi: number }
+interface Columns {
+  ki: number;
+  pi: number;
+  di: number;
+  kpi: number;
+  ppi: number;
+}
 
 function decisionColumns(csvFile: string, head0: string[] | undefined): Columns {
   // a spreadsheet's "CSV UTF-8" starts with a byte-order mark; column names are compared without it and trimmed
@@ -144,16 +207,17 @@ async function rowKeeper(db: Db, r: readonly string[], c: Columns, where: string
 }
 
 /** The candidate a row names, a photo of the index: an exact photo_id wins, the path stands in for a rounded id. */
-async function rowPhoto(db: Db, r: readonly string[], c: Columns, where: string,
-  decision: Verdict): Promise<number> {
+async function rowPhoto(db: Db, r: readonly string[], c: Columns, where: string, decision: Verdict): Promise<number> {
   const photoPath = cellPath(r, c.ppi);
   const byId = (r[c.pi] ?? '').trim() !== '' ? await photoIdExists(db, Number(r[c.pi])) : null;
   const byPath = byId === null && photoPath ? await photoIdAtPath(db, photoPath) : null;
   const found = byId ?? byPath;
   if (found === null || found === undefined) {
-    throw new FluxError(`${where}: ${decision} names no photo of the index (photo_id "${r[c.pi] ?? ''}"` +
-      `${photoPath ? `, photo_path "${photoPath}"` : ''}); ` +
-      'decide on a candidate row, or mark none for a keeper whose original is not in the archive');
+    throw new FluxError(
+      `${where}: ${decision} names no photo of the index (photo_id "${r[c.pi] ?? ''}"` +
+        `${photoPath ? `, photo_path "${photoPath}"` : ''}); ` +
+        'decide on a candidate row, or mark none for a keeper whose original is not in the archive',
+    );
   }
   return Number(found);
 }
@@ -162,16 +226,25 @@ async function rowPhoto(db: Db, r: readonly string[], c: Columns, where: string,
 type Answers = Map<number, { decision: string; line: number; photo: number | null }>;
 
 /** Refuses a second, different answer for a keeper in one sheet, else records this one. */
-function oneAnswer(answers: Answers, csvFile: string, keeper: DecisionKeeper, decision: Verdict, line: number,
-  photo: number | null): void {
+function oneAnswer(
+  answers: Answers,
+  csvFile: string,
+  keeper: DecisionKeeper,
+  decision: Verdict,
+  line: number,
+  photo: number | null,
+): void {
   const earlier = answers.get(keeper.id);
   // none on several rows of one keeper is one answer; beside an accept it is two; two accepts of one photo are one
-  const clash = earlier && (decision === 'none' ? earlier.decision !== 'none'
-    : earlier.decision !== 'accept' || earlier.photo !== photo);
+  const clash =
+    earlier &&
+    (decision === 'none' ? earlier.decision !== 'none' : earlier.decision !== 'accept' || earlier.photo !== photo);
   if (earlier && clash) {
     const another = decision === 'accept' && earlier.decision === 'accept' ? ' for another photo' : '';
-    throw new FluxError(`${csvFile} line ${line}: keeper ${keeper.path} is marked ${decision} here and ` +
-      `${earlier.decision} on line ${earlier.line}${another}; give it one answer`);
+    throw new FluxError(
+      `${csvFile} line ${line}: keeper ${keeper.path} is marked ${decision} here and ` +
+        `${earlier.decision} on line ${earlier.line}${another}; give it one answer`,
+    );
   }
   answers.set(keeper.id, earlier ?? { decision, line, photo });
 }
@@ -182,8 +255,10 @@ function oneAnswer(answers: Answers, csvFile: string, keeper: DecisionKeeper, de
  * unlinked and leaves the review queue. A keeper has one answer: accepting a candidate withdraws an earlier `none`,
  * and `none` withdraws earlier accepts.
  */
-export async function applyDecisions(db: Db, csvFile: string):
-  Promise<{ accepted: number; rejected: number; none: number; ignored: number }> {
+export async function applyDecisions(
+  db: Db,
+  csvFile: string,
+): Promise<{ accepted: number; rejected: number; none: number; ignored: number }> {
   if (!existsSync(csvFile)) throw new FluxError(`flux match apply: file not found: ${resolve(csvFile)}`);
   const [head0, ...rows] = parseCsv(readFileSync(csvFile, 'utf8').replace(/^\uFEFF/, ''));
   const c = decisionColumns(csvFile, head0);
@@ -194,10 +269,15 @@ export async function applyDecisions(db: Db, csvFile: string):
   await db.transaction(async () => {
     for (const [n, r] of rows.entries()) {
       const decision = (r[c.di] ?? '').trim().toLowerCase();
-      if (decision === '') { counts.ignored++; continue; }
+      if (decision === '') {
+        counts.ignored++;
+        continue;
+      }
       if (decision !== 'accept' && decision !== 'reject' && decision !== 'none') {
-        throw new FluxError(`${csvFile} line ${n + 2}: decision: expected accept, reject, ` +
-          `none (no original in the archive) or empty, received "${r[c.di]}"`);
+        throw new FluxError(
+          `${csvFile} line ${n + 2}: decision: expected accept, reject, ` +
+            `none (no original in the archive) or empty, received "${r[c.di]}"`,
+        );
       }
       const line = n + 2;
       const keeper = await rowKeeper(db, r, c, `${csvFile} line ${line}`);

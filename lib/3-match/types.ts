@@ -29,7 +29,11 @@ export interface Thresholds {
 }
 
 /** A walk's clock offset: seconds the keeper's clock ran ahead, from how many links, how many agreeing. */
-export interface ClockOffset { seconds: number; links: number; agreeing: number }
+export interface ClockOffset {
+  seconds: number;
+  links: number;
+  agreeing: number;
+}
 
 export interface MatchReport {
   keepers: number;
@@ -48,13 +52,20 @@ export interface MatchReport {
    * verification by alignment (with the pairs it verified).
    */
   timings: {
-    metadata: number; similarity: number; keepersBySimilarity: number; verification?: number; verifiedPairs?: number;
+    metadata: number;
+    similarity: number;
+    keepersBySimilarity: number;
+    verification?: number;
+    verifiedPairs?: number;
   };
 }
 
 /** What the cascade decided for one keeper so far. */
 export interface Decision {
-  photo: number | null; method: MatchMethod | null; status: MatchStatus; similarity: number | null;
+  photo: number | null;
+  method: MatchMethod | null;
+  status: MatchStatus;
+  similarity: number | null;
   reason: string | null;
   /** Seconds between the keeper's time and the photo's (keeper minus photo), for offset detection. */
   delta: number | null;

@@ -27,24 +27,31 @@ export function cosine(a: Float32Array, b: Float32Array): number {
 }
 
 /** 32x32 grey thumbnails of previews as unit vectors with the mean removed. */
-export async function thumbnailVectors(workspace: string,
-  items: ReadonlyArray<{ id: number; preview: string | null }>): Promise<Map<number, Float32Array>> {
+export async function thumbnailVectors(
+  workspace: string,
+  items: ReadonlyArray<{ id: number; preview: string | null }>,
+): Promise<Map<number, Float32Array>> {
   const out = new Map<number, Float32Array>();
-  await Promise.all(items.map(async (it) => {
-    if (!it.preview) return;
-    try {
-      const px = await sharp(await readFile(join(workspace, it.preview)))
-        .resize(32, 32, { fit: 'fill' }).greyscale().raw().toBuffer();
-      const v = Float32Array.from(px);
-      let mean = 0;
-      for (const x of v) mean += x;
-      mean /= v.length;
-      for (let i = 0; i < v.length; i++) v[i] = (v[i] as number) - mean;
-      out.set(it.id, normalise(v));
-    } catch {
-      // a preview that does not decode has no vector; the keeper is reported as such
-    }
-  }));
+  await Promise.all(
+    items.map(async (it) => {
+      if (!it.preview) return;
+      try {
+        const px = await sharp(await readFile(join(workspace, it.preview)))
+          .resize(32, 32, { fit: 'fill' })
+          .greyscale()
+          .raw()
+          .toBuffer();
+        const v = Float32Array.from(px);
+        let mean = 0;
+        for (const x of v) mean += x;
+        mean /= v.length;
+        for (let i = 0; i < v.length; i++) v[i] = (v[i] as number) - mean;
+        out.set(it.id, normalise(v));
+      } catch {
+        // a preview that does not decode has no vector; the keeper is reported as such
+      }
+    }),
+  );
   return out;
 }
 
@@ -76,24 +83,41 @@ export function modelScorer(db: Db, workspace: string, modelId: string): PairSco
 }
 
 /** Scores with preview thumbnails, computed on first use and kept. */
-export function thumbnailScorer(workspace: string, keeperPreview: (id: number) => string | null,
-  photoPreview: (id: number) => string | null): PairScorer {
+export function thumbnailScorer(
+  workspace: string,
+  keeperPreview: (id: number) => string | null,
+  photoPreview: (id: number) => string | null,
+): PairScorer {
   const keepers = new Map<number, Float32Array | null>();
   const photos = new Map<number, Float32Array | null>();
-  const fill = async (cache: Map<number, Float32Array | null>, ids: number[],
-    preview: (id: number) => string | null): Promise<void> => {
+  const fill = async (
+    cache: Map<number, Float32Array | null>,
+    ids: number[],
+    preview: (id: number) => string | null,
+  ): Promise<void> => {
     const need = [...new Set(ids)].filter((id) => !cache.has(id));
     for (let i = 0; i < need.length; i += 256) {
       const part = need.slice(i, i + 256);
-      const got = await thumbnailVectors(workspace, part.map((id) => ({ id, preview: preview(id) })));
+      const got = await thumbnailVectors(
+        workspace,
+        part.map((id) => ({ id, preview: preview(id) })),
+      );
       for (const id of part) cache.set(id, got.get(id) ?? null);
     }
   };
   return {
     source: 'thumbnail',
     async score(pairs) {
-      await fill(keepers, pairs.map((p) => p[0]), keeperPreview);
-      await fill(photos, pairs.map((p) => p[1]), photoPreview);
+      await fill(
+        keepers,
+        pairs.map((p) => p[0]),
+        keeperPreview,
+      );
+      await fill(
+        photos,
+        pairs.map((p) => p[1]),
+        photoPreview,
+      );
       const out = new Map<string, number>();
       for (const [k, p] of pairs) {
         const a = keepers.get(k);

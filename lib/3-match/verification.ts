@@ -10,15 +10,28 @@ import { RIVAL_NOTE } from './rules.js';
 import type { CorpusIndex, Keeper, Photo, Scored } from './candidates.js';
 import { quantile } from './calibration.js';
 import {
-  DEFAULT_VERIFY, loadRgb, verdict, verificationRow, verified, verifyImages, type Planar, type Verification,
+  DEFAULT_VERIFY,
+  loadRgb,
+  verdict,
+  verificationRow,
+  verified,
+  verifyImages,
+  type Planar,
+  type Verification,
   type VerifyThresholds,
 } from './verify.js';
 
 /** Decoded previews, kept for the run. */
-export interface PreviewCache { keeper(id: number): Promise<Planar | null>; photo(id: number): Promise<Planar | null> }
+export interface PreviewCache {
+  keeper(id: number): Promise<Planar | null>;
+  photo(id: number): Promise<Planar | null>;
+}
 
-export function previewCache(workspace: string, keeperPreview: (id: number) => string | null,
-  photoPreview: (id: number) => string | null): PreviewCache {
+export function previewCache(
+  workspace: string,
+  keeperPreview: (id: number) => string | null,
+  photoPreview: (id: number) => string | null,
+): PreviewCache {
   const load = (cache: Map<number, Promise<Planar | null>>, preview: (id: number) => string | null) => (id: number) => {
     let p = cache.get(id);
     if (!p) {
@@ -33,8 +46,11 @@ export function previewCache(workspace: string, keeperPreview: (id: number) => s
 }
 
 /** Verifies a keeper against photos; pairs without two previews are left out. */
-export async function verifyAgainst(cache: PreviewCache, keeper: number, photos: readonly number[]):
-  Promise<Map<number, Verification>> {
+export async function verifyAgainst(
+  cache: PreviewCache,
+  keeper: number,
+  photos: readonly number[],
+): Promise<Map<number, Verification>> {
   const out = new Map<number, Verification>();
   const k = await cache.keeper(keeper);
   if (!k) return out;
@@ -46,7 +62,10 @@ export async function verifyAgainst(cache: PreviewCache, keeper: number, photos:
 }
 
 /** The learnt thresholds with the evidence they came from. */
-export interface VerifyCalibration extends VerifyThresholds { positives: number[]; negatives: number[] }
+export interface VerifyCalibration extends VerifyThresholds {
+  positives: number[];
+  negatives: number[];
+}
 
 /**
  * Thresholds from the archive: up to 40 metadata-linked keepers (edited ones first), each verified against its
@@ -54,8 +73,12 @@ export interface VerifyCalibration extends VerifyThresholds { positives: number[
  * negative). The bar sits 5% below the smallest negative; it is calibrated when at least five of each are found
  * and half the positives pass it. Otherwise verification records, and decides nothing by itself.
  */
-export async function calibrateVerification(ix: CorpusIndex, cache: PreviewCache, linked: readonly Keeper[],
-  photoOf: (k: Keeper) => number): Promise<VerifyCalibration> {
+export async function calibrateVerification(
+  ix: CorpusIndex,
+  cache: PreviewCache,
+  linked: readonly Keeper[],
+  photoOf: (k: Keeper) => number,
+): Promise<VerifyCalibration> {
   const nearest = (p: Photo): number | null => {
     const t = ix.timeOf(p.id);
     if (t === null || !p.day) return null;
@@ -68,11 +91,15 @@ export async function calibrateVerification(ix: CorpusIndex, cache: PreviewCache
     }
     return best?.id ?? null;
   };
-  const withBurst = linked.map((k) => ({ k, p: ix.photoById.get(photoOf(k)) as Photo }))
-    .map((x) => ({ ...x, near: nearest(x.p) })).filter((x) => x.near !== null);
+  const withBurst = linked
+    .map((k) => ({ k, p: ix.photoById.get(photoOf(k)) as Photo }))
+    .map((x) => ({ ...x, near: nearest(x.p) }))
+    .filter((x) => x.near !== null);
   // edited keepers say the most about what an edit leaves; exact copies fill up
-  const chosen = [...withBurst.filter((x) => x.p.sha !== x.k.sha), ...withBurst.filter((x) => x.p.sha === x.k.sha)]
-    .slice(0, 40);
+  const chosen = [
+    ...withBurst.filter((x) => x.p.sha !== x.k.sha),
+    ...withBurst.filter((x) => x.p.sha === x.k.sha),
+  ].slice(0, 40);
   const positives: number[] = [];
   const negatives: number[] = [];
   for (const { k, p, near } of chosen) {
@@ -87,7 +114,8 @@ export async function calibrateVerification(ix: CorpusIndex, cache: PreviewCache
   const bar = 0.95 * Math.min(...negatives);
   const passed = positives.filter((x) => x < bar).length;
   const calibrated = positives.length >= 5 && negatives.length >= 5 && passed >= positives.length / 2;
-  return calibrated ? { ...DEFAULT_VERIFY, worstTile: bar, calibrated, positives, negatives }
+  return calibrated
+    ? { ...DEFAULT_VERIFY, worstTile: bar, calibrated, positives, negatives }
     : { ...DEFAULT_VERIFY, calibrated: false, positives, negatives };
 }
 
@@ -101,8 +129,13 @@ export function verifyFloor(truePairs: number[], link: number, margin: number): 
  * verdict's link is made, two candidates that verify alike go to review, and a similarity link that no candidate
  * verifies goes to review. Returns the rows to store.
  */
-export function applyVerdict(d: Decision, top: readonly Scored[], vs: ReadonlyMap<number, Verification>,
-  vt: VerifyThresholds, contradicts: (id: number) => boolean): void {
+export function applyVerdict(
+  d: Decision,
+  top: readonly Scored[],
+  vs: ReadonlyMap<number, Verification>,
+  vt: VerifyThresholds,
+  contradicts: (id: number) => boolean,
+): void {
   const ids = top.map((x) => x.id).filter((id) => vs.has(id) && !contradicts(id));
   if (!vt.calibrated || ids.length === 0) return;
   const list = ids.map((id) => vs.get(id) as Verification);
@@ -114,20 +147,31 @@ export function applyVerdict(d: Decision, top: readonly Scored[], vs: ReadonlyMa
   }
   if (v.link !== null) {
     const id = ids[v.link] as number;
-    Object.assign(d, { photo: id, method: 'similarity', similarity: top.find((x) => x.id === id)?.s ?? null,
-      status: 'matched', reason: null });
+    Object.assign(d, {
+      photo: id,
+      method: 'similarity',
+      similarity: top.find((x) => x.id === id)?.s ?? null,
+      status: 'matched',
+      reason: null,
+    });
   } else if (v.review) {
     const [a, b] = ids.filter((id) => verified(vs.get(id) as Verification, vt)) as [number, number];
-    Object.assign(d, { photo: null, method: null, status: 'review',
-      reason: `two candidates verify alike by alignment (worst tiles ${fmt(a)} and ${fmt(b)})` });
+    Object.assign(d, {
+      photo: null,
+      method: null,
+      status: 'review',
+      reason: `two candidates verify alike by alignment (worst tiles ${fmt(a)} and ${fmt(b)})`,
+    });
   } else if (d.status === 'matched') {
     const best = ids[0] as number;
-    Object.assign(d, { status: 'review',
-      reason: `linked by similarity, but alignment does not verify it (worst tile ${fmt(best)}, ` +
-        `verified up to ${vt.worstTile.toFixed(3)})` });
+    Object.assign(d, {
+      status: 'review',
+      reason:
+        `linked by similarity, but alignment does not verify it (worst tile ${fmt(best)}, ` +
+        `verified up to ${vt.worstTile.toFixed(3)})`,
+    });
   }
 }
-
 
 /** Whether a decision is a metadata link sent to review because a frame shot seconds apart looked more alike. */
 export const isVetoedLink = (d: Decision): boolean => d.candidates.length === 2 && d.candidates[1]?.note === RIVAL_NOTE;
@@ -141,12 +185,20 @@ export function restoreVerifiedLink(d: Decision, vs: ReadonlyMap<number, Verific
   const a = vs.get(named.id);
   const b = vs.get(rival.id);
   if (!vt.calibrated || !a || !b) return;
-  for (const [c, m] of [[named, a], [rival, b]] as const) {
+  for (const [c, m] of [
+    [named, a],
+    [rival, b],
+  ] as const) {
     c.note = `${c.note}; alignment worst tile ${m.worstTile.toFixed(3)}${verified(m, vt) ? ', verified' : ''}`;
   }
   if (verdict([a, b], vt).link !== 0) return;
-  Object.assign(d, { photo: named.id, method: named.note.split(';')[0], similarity: named.similarity, status: 'matched',
-    reason: null });
+  Object.assign(d, {
+    photo: named.id,
+    method: named.note.split(';')[0],
+    similarity: named.similarity,
+    status: 'matched',
+    reason: null,
+  });
 }
 
 export { verificationRow };

@@ -9,10 +9,20 @@
 import sharp from 'sharp';
 
 /** An image as floats, `channels` values per pixel, row by row. */
-export interface Planar { data: Float32Array; width: number; height: number; channels: number }
+export interface Planar {
+  data: Float32Array;
+  width: number;
+  height: number;
+  channels: number;
+}
 
 /** Maps a keeper pixel (x, y) to the candidate: scale * rotate(angle) * (x, y) + (dx, dy), both at the work size. */
-export interface Transform { scale: number; angle: number; dx: number; dy: number }
+export interface Transform {
+  scale: number;
+  angle: number;
+  dx: number;
+  dy: number;
+}
 
 /** What verification measured for one (keeper, candidate) pair. */
 export interface Verification {
@@ -42,8 +52,13 @@ export const WORK_SIZE = 256;
 
 /** Decodes an image (a path or JPEG bytes) to RGB floats with its long side `size`. */
 export async function loadRgb(input: string | Buffer, size = WORK_SIZE): Promise<Planar> {
-  const { data, info } = await sharp(input).rotate().resize(size, size, { fit: 'inside' }).removeAlpha()
-    .toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
+  const { data, info } = await sharp(input)
+    .rotate()
+    .resize(size, size, { fit: 'inside' })
+    .removeAlpha()
+    .toColourspace('srgb')
+    .raw()
+    .toBuffer({ resolveWithObject: true });
   return { data: Float32Array.from(data), width: info.width, height: info.height, channels: info.channels };
 }
 
@@ -53,8 +68,12 @@ export function grey(rgb: Planar): Planar {
   const out = new Float32Array(n);
   const c = rgb.channels;
   for (let i = 0; i < n; i++) {
-    out[i] = c >= 3 ? 0.299 * (rgb.data[i * c] as number) + 0.587 * (rgb.data[i * c + 1] as number)
-      + 0.114 * (rgb.data[i * c + 2] as number) : rgb.data[i * c] as number;
+    out[i] =
+      c >= 3
+        ? 0.299 * (rgb.data[i * c] as number) +
+          0.587 * (rgb.data[i * c + 1] as number) +
+          0.114 * (rgb.data[i * c + 2] as number)
+        : (rgb.data[i * c] as number);
   }
   return { data: out, width: rgb.width, height: rgb.height, channels: 1 };
 }
@@ -69,8 +88,8 @@ function halve(img: Planar): Planar {
   for (let y = 0; y < h; y++) {
     for (let x = 0; x < w; x++) {
       const i = 2 * y * W + 2 * x;
-      out[y * w + x] = ((src[i] as number) + (src[i + 1] as number) + (src[i + W] as number)
-        + (src[i + W + 1] as number)) / 4;
+      out[y * w + x] =
+        ((src[i] as number) + (src[i + 1] as number) + (src[i + W] as number) + (src[i + W + 1] as number)) / 4;
     }
   }
   return { data: out, width: w, height: h, channels: 1 };
@@ -136,7 +155,11 @@ export function correlation(keeper: Planar, cand: Planar, t: Transform, stride =
 }
 
 /** How far the search looks: the keeper shows between `minScale` and `maxScale` of the candidate's long side. */
-export interface SearchRange { minScale: number; maxScale: number; maxAngle: number }
+export interface SearchRange {
+  minScale: number;
+  maxScale: number;
+  maxAngle: number;
+}
 export const DEFAULT_RANGE: SearchRange = { minScale: 0.7, maxScale: 1.04, maxAngle: (4 * Math.PI) / 180 };
 
 /** A transform's score: correlation, with crops that leave the candidate (borders) penalised. */
@@ -355,8 +378,14 @@ function soften(img: Planar): Planar {
  * Lucas-Kanade step on softened grey images, damped where the tile is flat): near 0 for the same frame, the move of
  * the figure (2.5 px for 1% of the width) where a burst sibling differs. Returns the largest, in pixels.
  */
-function worstShift(keeperGrey: Planar, toned: Planar, valid: Uint8Array, cell: number, cx: number,
-  cy: number): number {
+function worstShift(
+  keeperGrey: Planar,
+  toned: Planar,
+  valid: Uint8Array,
+  cell: number,
+  cx: number,
+  cy: number,
+): number {
   const K = soften(keeperGrey).data;
   const T = soften(toned).data;
   const W = keeperGrey.width;
@@ -382,7 +411,12 @@ function worstShift(keeperGrey: Planar, toned: Planar, valid: Uint8Array, cell: 
   for (let ty = 0; ty + 1 < Math.max(2, cy); ty++) {
     for (let tx = 0; tx + 1 < Math.max(2, cx); tx++) {
       const m = [0, 0, 0, 0, 0, 0];
-      for (const [ox, oy] of [[0, 0], [1, 0], [0, 1], [1, 1]] as const) {
+      for (const [ox, oy] of [
+        [0, 0],
+        [1, 0],
+        [0, 1],
+        [1, 1],
+      ] as const) {
         if (tx + ox >= cx || ty + oy >= cy) continue;
         const o = ((ty + oy) * cx + tx + ox) * 6;
         for (let j = 0; j < 6; j++) m[j] = (m[j] as number) + (acc[o + j] as number);
@@ -441,8 +475,10 @@ export function residuals(keeper: Planar, cand: Planar, t: Transform): Omit<Veri
         d += Math.abs(kv - (tone[c] as number));
         if (kv >= 252) clipped = true;
       }
-      toned[i] = ch >= 3
-        ? 0.299 * (tone[0] as number) + 0.587 * (tone[1] as number) + 0.114 * (tone[2] as number) : tone[0] as number;
+      toned[i] =
+        ch >= 3
+          ? 0.299 * (tone[0] as number) + 0.587 * (tone[1] as number) + 0.114 * (tone[2] as number)
+          : (tone[0] as number);
       // a keeper pixel clipped white carries no evidence of what lay under it
       if (clipped) continue;
       d /= ch;
@@ -465,7 +501,12 @@ export function residuals(keeper: Planar, cand: Planar, t: Transform): Omit<Veri
       let d = 0;
       let gr = 0;
       let m = 0;
-      for (const [ox, oy] of [[0, 0], [1, 0], [0, 1], [1, 1]] as const) {
+      for (const [ox, oy] of [
+        [0, 0],
+        [1, 0],
+        [0, 1],
+        [1, 1],
+      ] as const) {
         if (tx + ox >= cx || ty + oy >= cy) continue;
         const ci = (ty + oy) * cx + tx + ox;
         d += sumD[ci] as number;
@@ -482,7 +523,10 @@ export function residuals(keeper: Planar, cand: Planar, t: Transform): Omit<Veri
   let inside = 0;
   for (const x of valid) inside += x;
   return {
-    overlap: inside / valid.length, residual: n ? total / n : NaN, worstTile: worst, shift,
+    overlap: inside / valid.length,
+    residual: n ? total / n : NaN,
+    worstTile: worst,
+    shift,
     tiles: { values, tilesX, tilesY },
   };
 }
@@ -495,8 +539,11 @@ export function verifyImages(keeper: Planar, cand: Planar, range: SearchRange = 
 }
 
 /** Aligns and measures a keeper against a candidate (paths or JPEG bytes). */
-export async function verifyPair(keeper: string | Buffer, cand: string | Buffer,
-  range?: SearchRange): Promise<Verification> {
+export async function verifyPair(
+  keeper: string | Buffer,
+  cand: string | Buffer,
+  range?: SearchRange,
+): Promise<Verification> {
   const [k, c] = await Promise.all([loadRgb(keeper), loadRgb(cand)]);
   return verifyImages(k, c, range);
 }
@@ -523,7 +570,10 @@ export const verified = (v: Verification, t: VerifyThresholds): boolean =>
  * verified one clearly ahead of every other verified one), `review` when two verified ones are close, else none.
  */
 export function verdict(vs: readonly Verification[], t: VerifyThresholds): { link: number | null; review: boolean } {
-  const ok = vs.map((v, i) => ({ v, i })).filter((x) => verified(x.v, t)).sort((a, b) => a.v.worstTile - b.v.worstTile);
+  const ok = vs
+    .map((v, i) => ({ v, i }))
+    .filter((x) => verified(x.v, t))
+    .sort((a, b) => a.v.worstTile - b.v.worstTile);
   const [best, second] = ok;
   if (!best) return { link: null, review: false };
   if (second && second.v.worstTile < t.ratio * Math.max(best.v.worstTile, 0.05)) return { link: null, review: true };
@@ -531,14 +581,41 @@ export function verdict(vs: readonly Verification[], t: VerifyThresholds): { lin
 }
 
 /** A verification as the matching tables store it (lib/db/matching.ts `writeVerifications`). */
-export function verificationRow(keeperId: number, photoId: number, v: Verification, t: VerifyThresholds): {
-  keeperId: number; photoId: number; scale: number; angleDegrees: number; dx: number; dy: number; overlap: number;
-  ncc: number; residual: number; worstTile: number; shift: number; verified: boolean; tilesX: number;
+export function verificationRow(
+  keeperId: number,
+  photoId: number,
+  v: Verification,
+  t: VerifyThresholds,
+): {
+  keeperId: number;
+  photoId: number;
+  scale: number;
+  angleDegrees: number;
+  dx: number;
+  dy: number;
+  overlap: number;
+  ncc: number;
+  residual: number;
+  worstTile: number;
+  shift: number;
+  verified: boolean;
+  tilesX: number;
   tileResiduals: number[];
 } {
   return {
-    keeperId, photoId, scale: v.transform.scale, angleDegrees: (v.transform.angle * 180) / Math.PI, dx: v.transform.dx,
-    dy: v.transform.dy, overlap: v.overlap, ncc: v.ncc, residual: v.residual, worstTile: v.worstTile, shift: v.shift,
-    verified: verified(v, t), tilesX: v.tiles.tilesX, tileResiduals: [...v.tiles.values],
+    keeperId,
+    photoId,
+    scale: v.transform.scale,
+    angleDegrees: (v.transform.angle * 180) / Math.PI,
+    dx: v.transform.dx,
+    dy: v.transform.dy,
+    overlap: v.overlap,
+    ncc: v.ncc,
+    residual: v.residual,
+    worstTile: v.worstTile,
+    shift: v.shift,
+    verified: verified(v, t),
+    tilesX: v.tiles.tilesX,
+    tileResiduals: [...v.tiles.values],
   };
 }

@@ -104,7 +104,9 @@ export async function curateVectors(input: CurateInput, options: CurateOptions):
   const { ids, matrix: m } = withoutExcluded(input, options.excluded ?? new Set<number>());
   const rng = new Rng(seed);
   const picked =
-    target >= m.rows ? null : await pickRuns(m, method, target, iterations, rng, options.onProgress, options.provider ?? 'auto');
+    target >= m.rows
+      ? null
+      : await pickRuns(m, method, target, iterations, rng, options.onProgress, options.provider ?? 'auto');
   const runs = picked
     ? picked.runs.map((r) => r.map((row) => ids[row] as number))
     : Array.from({ length: iterations }, () => [...ids]);

@@ -44,7 +44,8 @@ export interface Command {
   run: (values: Values, positionals: string[], onProgress: OnProgress) => Promise<void>;
 }
 
-const str = (v: Values, key: string): string | undefined => (typeof v[key] === 'string' ? v[key] as string : undefined);
+const str = (v: Values, key: string): string | undefined =>
+  typeof v[key] === 'string' ? (v[key] as string) : undefined;
 const num = (v: Values, key: string): number | undefined => {
   const s = str(v, key);
   if (s === undefined) return undefined;
@@ -60,21 +61,39 @@ const need = (v: Values, key: string, cmd: string): string => {
 
 /** Prints an ingest report as a small table. */
 export function formatIngest(report: IngestReport): string {
-  const head = ['root', 'files', 'unchanged', 'indexed', 'duplicate', 'damaged', 'skipped', 'failed', 'vanished',
-    'passed over'];
-  const rows = report.roots.map((r) => [r.root, r.files, r.unchanged, r.ok, r.duplicate, r.warned, r.skipped,
-    r.failed, r.vanished, r.passedOver].map(String));
+  const head = [
+    'root',
+    'files',
+    'unchanged',
+    'indexed',
+    'duplicate',
+    'damaged',
+    'skipped',
+    'failed',
+    'vanished',
+    'passed over',
+  ];
+  const rows = report.roots.map((r) =>
+    [r.root, r.files, r.unchanged, r.ok, r.duplicate, r.warned, r.skipped, r.failed, r.vanished, r.passedOver].map(
+      String,
+    ),
+  );
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)));
-  const line = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] as number)
-    : c.padStart(widths[i] as number))).join('  ');
+  const line = (cells: string[]): string =>
+    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] as number) : c.padStart(widths[i] as number))).join('  ');
   const legend = [
     'indexed: read as photos this run (copies included); duplicate: originals that copy another original, all runs ' +
       '(corpus_duplicates)',
     'damaged: indexed past damaged image data or EXIF (ingest_warnings); ' +
       'failed, passed over: not indexed (ingest_errors)',
   ];
-  return [line(head), ...rows.map(line), ...legend, ...ingestNotes(report, report.db), `${report.seconds.toFixed(1)} s`]
-    .join('\n');
+  return [
+    line(head),
+    ...rows.map(line),
+    ...legend,
+    ...ingestNotes(report, report.db),
+    `${report.seconds.toFixed(1)} s`,
+  ].join('\n');
 }
 
 export const COMMANDS: Record<string, Command> = {
@@ -88,30 +107,52 @@ export const COMMANDS: Record<string, Command> = {
       'load them with flux ingest --from-metadata DIR --db FILE.',
     ].join('\n'),
     options: {
-      out: { type: 'string' }, seed: { type: 'string' }, sessions: { type: 'string' }, frames: { type: 'string' },
-      width: { type: 'string' }, height: { type: 'string' }, quality: { type: 'string' },
-        'keeper-rate': { type: 'string' },
-      author: { type: 'string' }, 'metadata-only': { type: 'boolean' }, photos: { type: 'string' },
-        keepers: { type: 'string' },
+      out: { type: 'string' },
+      seed: { type: 'string' },
+      sessions: { type: 'string' },
+      frames: { type: 'string' },
+      width: { type: 'string' },
+      height: { type: 'string' },
+      quality: { type: 'string' },
+      'keeper-rate': { type: 'string' },
+      author: { type: 'string' },
+      'metadata-only': { type: 'boolean' },
+      photos: { type: 'string' },
+      keepers: { type: 'string' },
     },
     async run(v, _p, onProgress) {
       const out = need(v, 'out', 'sample');
       if (v['metadata-only']) {
-        const r = await generateMetadata({ out, seed: num(v, 'seed'), photos: num(v, 'photos'),
-          keepers: num(v, 'keepers'), onProgress });
-        console.log(`wrote ${r.photos} photo rows and ${r.keeperFiles} keeper rows to ${r.dir} in ` +
-          `${r.seconds.toFixed(1)} s`);
+        const r = await generateMetadata({
+          out,
+          seed: num(v, 'seed'),
+          photos: num(v, 'photos'),
+          keepers: num(v, 'keepers'),
+          onProgress,
+        });
+        console.log(
+          `wrote ${r.photos} photo rows and ${r.keeperFiles} keeper rows to ${r.dir} in ` + `${r.seconds.toFixed(1)} s`,
+        );
         return;
       }
       const r = await generateSample({
-        out, seed: num(v, 'seed'), sessions: num(v, 'sessions'), frames: num(v, 'frames'), width: num(v, 'width'),
-        height: num(v, 'height'), quality: num(v, 'quality'), keeperRate: num(v, 'keeper-rate'),
-          author: str(v, 'author'), onProgress,
+        out,
+        seed: num(v, 'seed'),
+        sessions: num(v, 'sessions'),
+        frames: num(v, 'frames'),
+        width: num(v, 'width'),
+        height: num(v, 'height'),
+        quality: num(v, 'quality'),
+        keeperRate: num(v, 'keeper-rate'),
+        author: str(v, 'author'),
+        onProgress,
       });
       const c = r.truth.counts;
-      console.log(`${r.reused ? 'already there' : 'wrote'}: ${c.corpusPhotos} originals (+${c.corpusDuplicates} ` +
-        `duplicates), ` +
-        `${c.keeperFiles} keeper files, ${c.inbox} inbox photos, ${c.bad} bad files, in ${r.seconds.toFixed(1)} s`);
+      console.log(
+        `${r.reused ? 'already there' : 'wrote'}: ${c.corpusPhotos} originals (+${c.corpusDuplicates} ` +
+          `duplicates), ` +
+          `${c.keeperFiles} keeper files, ${c.inbox} inbox photos, ${c.bad} bad files, in ${r.seconds.toFixed(1)} s`,
+      );
       console.log(`originals ${r.originals}\nkeepers   ${r.keepers}\ninbox     ${r.inbox}\ntruth     ${r.truthFile}`);
     },
   },
@@ -126,20 +167,32 @@ export const COMMANDS: Record<string, Command> = {
       'Any of the three trees may be given alone (the keepers later, or a new inbox); they must be separate folders.',
     ].join('\n'),
     options: {
-      originals: { type: 'string' }, keepers: { type: 'string' }, inbox: { type: 'string' }, db: { type: 'string' },
-      workspace: { type: 'string' }, concurrency: { type: 'string' }, 'from-metadata': { type: 'string' },
+      originals: { type: 'string' },
+      keepers: { type: 'string' },
+      inbox: { type: 'string' },
+      db: { type: 'string' },
+      workspace: { type: 'string' },
+      concurrency: { type: 'string' },
+      'from-metadata': { type: 'string' },
     },
     async run(v, _p, onProgress) {
       const db = resolve(need(v, 'db', 'ingest'));
       const meta = str(v, 'from-metadata');
       if (meta) {
         const r = await runIngestMetadata({ dir: meta, db, onProgress });
-        console.log(`loaded ${r.photos} photos and ${r.keeperFiles} keeper files into ${r.db} in ${r.seconds.toFixed(1)} s`);
+        console.log(
+          `loaded ${r.photos} photos and ${r.keeperFiles} keeper files into ${r.db} in ${r.seconds.toFixed(1)} s`,
+        );
         return;
       }
       const report = await runIngest({
-        originals: str(v, 'originals'), keepers: str(v, 'keepers'), inbox: str(v, 'inbox'), db, workspace: str(v, 'workspace'),
-        concurrency: num(v, 'concurrency'), onProgress,
+        originals: str(v, 'originals'),
+        keepers: str(v, 'keepers'),
+        inbox: str(v, 'inbox'),
+        db,
+        workspace: str(v, 'workspace'),
+        concurrency: num(v, 'concurrency'),
+        onProgress,
       });
       console.log(formatIngest(report));
     },
@@ -171,19 +224,37 @@ export const COMMANDS: Record<string, Command> = {
       '--views N adds N augmented views of each training photo (after flux dataset); validation and test are never ' +
         'augmented.',
     ].join('\n'),
-    options: { db: { type: 'string' }, model: { type: 'string' }, 'batch-size': { type: 'string' },
-      'part-size': { type: 'string' }, views: { type: 'string' }, seed: { type: 'string' }, provider: { type: 'string' } },
+    options: {
+      db: { type: 'string' },
+      model: { type: 'string' },
+      'batch-size': { type: 'string' },
+      'part-size': { type: 'string' },
+      views: { type: 'string' },
+      seed: { type: 'string' },
+      provider: { type: 'string' },
+    },
     async run(v, _p, onProgress) {
       const r = await runEmbed({
-        db: need(v, 'db', 'embed'), model: str(v, 'model'), batchSize: num(v, 'batch-size'), partSize: num(v, 'part-size'),
-        views: num(v, 'views'), seed: num(v, 'seed'), provider: onnxProvider(str(v, 'provider')), onProgress,
+        db: need(v, 'db', 'embed'),
+        model: str(v, 'model'),
+        batchSize: num(v, 'batch-size'),
+        partSize: num(v, 'part-size'),
+        views: num(v, 'views'),
+        seed: num(v, 'seed'),
+        provider: onnxProvider(str(v, 'provider')),
+        onProgress,
       });
       if (r.views) console.log(`${r.views} augmented training views embedded`);
-      for (const s of r.sets) console.log(`${s.set.padEnd(8)} ${s.images} images: ${s.alreadyDone} already done, ` +
-        `${s.embedded} embedded, ${s.failed} failed`);
+      for (const s of r.sets)
+        console.log(
+          `${s.set.padEnd(8)} ${s.images} images: ${s.alreadyDone} already done, ` +
+            `${s.embedded} embedded, ${s.failed} failed`,
+        );
       const on = r.provider ? ` on ${r.provider} (ONNX Runtime execution provider)` : '';
-      console.log(`model ${r.model ?? '(none)'}${r.modelPath ? ` from ${r.modelPath}` : ''}${on}; ` +
-        `vectors in ${join(r.workspace, 'embeddings')}; ${r.seconds.toFixed(1)} s`);
+      console.log(
+        `model ${r.model ?? '(none)'}${r.modelPath ? ` from ${r.modelPath}` : ''}${on}; ` +
+          `vectors in ${join(r.workspace, 'embeddings')}; ${r.seconds.toFixed(1)} s`,
+      );
       if (r.note) console.log(r.note);
     },
   },
@@ -199,17 +270,24 @@ export const COMMANDS: Record<string, Command> = {
       'movenet-multipose adds poses (17 keypoints a person). Runs on the preview cache (384 px long side).',
     ].join('\n'),
     options: {
-      db: { type: 'string' }, models: { type: 'string' }, limit: { type: 'string' }, backend: { type: 'string' },
+      db: { type: 'string' },
+      models: { type: 'string' },
+      limit: { type: 'string' },
+      backend: { type: 'string' },
       install: { type: 'boolean' },
     },
     async run(v, _p, onProgress) {
       if (v.install) {
         const r = await installDetectors();
-        console.log(`detector files in ${r.dir}: installed ${r.installed.join(', ') || 'none'}, ` +
-          `already present ${r.alreadyPresent.join(', ') || 'none'}; ${r.seconds.toFixed(1)} s`);
+        console.log(
+          `detector files in ${r.dir}: installed ${r.installed.join(', ') || 'none'}, ` +
+            `already present ${r.alreadyPresent.join(', ') || 'none'}; ${r.seconds.toFixed(1)} s`,
+        );
         if (!str(v, 'db')) return;
       }
-      const models = str(v, 'models')?.split(',').map((m) => m.trim()) as DetectorName[] | undefined;
+      const models = str(v, 'models')
+        ?.split(',')
+        .map((m) => m.trim()) as DetectorName[] | undefined;
       const b = str(v, 'backend');
       const backend = b === undefined ? undefined : checkChoice('--backend', b, BACKENDS);
       const r = await runDetect({ db: need(v, 'db', 'detect'), models, limit: num(v, 'limit'), backend, onProgress });
@@ -225,19 +303,28 @@ export const COMMANDS: Record<string, Command> = {
       if (action === 'list') {
         for (const m of MODELS) {
           const { path } = findModel(m.id);
-          console.log(`${m.id.padEnd(18)} ${String(m.dim).padStart(5)}-d  ${path ? `present: ${path}` : m.url
-            ? 'not present (flux models fetch ' + m.id + ')' : 'not present'}  ${m.licence}`);
+          console.log(
+            `${m.id.padEnd(18)} ${String(m.dim).padStart(5)}-d  ${
+              path ? `present: ${path}` : m.url ? 'not present (flux models fetch ' + m.id + ')' : 'not present'
+            }  ${m.licence}`,
+          );
         }
         return;
       }
       if (action !== 'fetch' || !id) throw new FluxError('flux models: expected "list" or "fetch ID"');
       const { spec } = findModel(id);
-      if (!spec.url) throw new FluxError(`flux models fetch: ${spec.id} has no download URL; it ships with the ` +
-        `project's shared models (${modelDirs().join(', ')})`);
+      if (!spec.url)
+        throw new FluxError(
+          `flux models fetch: ${spec.id} has no download URL; it ships with the ` +
+            `project's shared models (${modelDirs().join(', ')})`,
+        );
       const dest = join(modelDirs()[0] as string, spec.file);
       const r = await fetchFile({ url: spec.url, dest, sha256: spec.sha256, bytes: spec.bytes, onProgress });
-      console.log(`${r.alreadyPresent ? 'already present' : r.resumed ? 'resumed and verified'
-        : 'downloaded and verified'}: ${r.file} (${(r.bytes / 1e6).toFixed(1)} MB, sha256 ${r.sha256})`);
+      console.log(
+        `${
+          r.alreadyPresent ? 'already present' : r.resumed ? 'resumed and verified' : 'downloaded and verified'
+        }: ${r.file} (${(r.bytes / 1e6).toFixed(1)} MB, sha256 ${r.sha256})`,
+      );
     },
   },
   match: {
@@ -255,37 +342,52 @@ export const COMMANDS: Record<string, Command> = {
       if (action === 'review') {
         const out = need(v, 'out', 'match review');
         const r = await withDb(db, (d) => writeReview(d, out), { readOnly: true, index: true });
-        console.log(`${plural(r.keepers, 'keeper')} to review: ${r.html}\nedit the decision column of ${r.csv}, then: flux match apply --db ${db} ${r.csv}` +
-          (r.unreadable ? `\n${plural(r.unreadable, 'keeper file')} that could not be read as a photo, listed on the sheet (not matched)` : ''));
+        console.log(
+          `${plural(r.keepers, 'keeper')} to review: ${r.html}\nedit the decision column of ${r.csv}, then: flux match apply --db ${db} ${r.csv}` +
+            (r.unreadable
+              ? `\n${plural(r.unreadable, 'keeper file')} that could not be read as a photo, listed on the sheet (not matched)`
+              : ''),
+        );
         return;
       }
       if (action === 'apply') {
         if (!file) throw new FluxError('flux match apply: expected the decisions CSV file after the options');
         const r = await withDb(db, (d) => applyDecisions(d, file), { index: true });
-        console.log(`stored ${r.accepted} accepted and ${r.rejected} rejected links and ${plural(r.none, 'keeper')} without an original (${r.ignored} rows without a decision); run flux match --db ${db} to apply them`);
+        console.log(
+          `stored ${r.accepted} accepted and ${r.rejected} rejected links and ${plural(r.none, 'keeper')} without an original (${r.ignored} rows without a decision); run flux match --db ${db} to apply them`,
+        );
         return;
       }
-      if (action !== undefined) throw new FluxError(`flux match: expected review, apply or no action, received "${action}"`);
+      if (action !== undefined)
+        throw new FluxError(`flux match: expected review, apply or no action, received "${action}"`);
       const options = { model: str(v, 'model'), all: Boolean(v.all), onProgress };
       console.log(formatMatch(await withDb(db, (d) => match(d, options), { index: true })));
     },
   },
   dataset: {
-    summary: 'split the corpus into train/val/test (grouped by session, stratified by keeper rate; also the ' +
+    summary:
+      'split the corpus into train/val/test (grouped by session, stratified by keeper rate; also the ' +
       'photo-level split)',
     usage: 'flux dataset --db FILE [--seed 7]',
     options: { db: { type: 'string' }, seed: { type: 'string' } },
     async run(v) {
       const file = need(v, 'db', 'dataset');
-      await withDb(file, async (db) => {
-        for (const scheme of ['session', 'photo'] as const) {
-          const r = await buildSplit(db, { seed: num(v, 'seed'), scheme });
-          console.log(`${scheme}-level split (seed ${r.seed}):`);
-          for (const row of r.rows) console.log(`  ${row.split.padEnd(5)} ${String(row.photos).padStart(7)} photos ` +
-            `${String(row.keepers).padStart(6)} keepers (${(100 * row.keeperRate).toFixed(2)}%) in ${row.sessions} ` +
-            `sessions`);
-        }
-      }, { index: true });
+      await withDb(
+        file,
+        async (db) => {
+          for (const scheme of ['session', 'photo'] as const) {
+            const r = await buildSplit(db, { seed: num(v, 'seed'), scheme });
+            console.log(`${scheme}-level split (seed ${r.seed}):`);
+            for (const row of r.rows)
+              console.log(
+                `  ${row.split.padEnd(5)} ${String(row.photos).padStart(7)} photos ` +
+                  `${String(row.keepers).padStart(6)} keepers (${(100 * row.keeperRate).toFixed(2)}%) in ${row.sessions} ` +
+                  `sessions`,
+              );
+          }
+        },
+        { index: true },
+      );
     },
   },
   curate: {
@@ -307,41 +409,65 @@ export const COMMANDS: Record<string, Command> = {
       '--keep-failures is given: farthest-point sampling would otherwise pick them first.',
     ].join('\n'),
     options: {
-      db: { type: 'string' }, method: { type: 'string' }, target: { type: 'string' }, iterations: { type: 'string' },
-        seed: { type: 'string' },
-      keepers: { type: 'boolean' }, where: { type: 'string' }, model: { type: 'string' }, export: { type: 'string' },
-        favourites: { type: 'boolean' },
-      above: { type: 'string' }, 'keep-failures': { type: 'boolean' }, csv: { type: 'string' },
+      db: { type: 'string' },
+      method: { type: 'string' },
+      target: { type: 'string' },
+      iterations: { type: 'string' },
+      seed: { type: 'string' },
+      keepers: { type: 'boolean' },
+      where: { type: 'string' },
+      model: { type: 'string' },
+      export: { type: 'string' },
+      favourites: { type: 'boolean' },
+      above: { type: 'string' },
+      'keep-failures': { type: 'boolean' },
+      csv: { type: 'string' },
       provider: { type: 'string' },
     },
     async run(v, positionals, onProgress) {
       const file = need(v, 'db', 'curate');
       const [action, ...rest] = positionals;
-      await withDb(file, async (db) => {
-        if (action === 'clear') {
-          await clearExclusions(db);
-          console.log('all exclusions removed');
-          return;
-        }
-        if (action === 'exclude') {
-          console.log(`${plural(await excludePhotos(db, { refs: rest, above: str(v, 'above') }), 'photo')} excluded`);
-          return;
-        }
-        if (action !== undefined) throw new FluxError(`flux curate: expected exclude, clear or no action, received ` +
-          `"${action}"`);
-        console.log(formatCurate(await curate(db, {
-          method: str(v, 'method'), target: num(v, 'target'), iterations: num(v, 'iterations'), seed: num(v, 'seed'),
-          model: str(v, 'model'), keepersOnly: Boolean(v.keepers), where: str(v, 'where'),
-            favourites: Boolean(v.favourites),
-          keepFailures: Boolean(v['keep-failures']), exportDir: str(v, 'export'), csv: str(v, 'csv'), onProgress,
-          provider: onnxProvider(str(v, 'provider')),
-        })));
-      }, { index: true });
+      await withDb(
+        file,
+        async (db) => {
+          if (action === 'clear') {
+            await clearExclusions(db);
+            console.log('all exclusions removed');
+            return;
+          }
+          if (action === 'exclude') {
+            console.log(`${plural(await excludePhotos(db, { refs: rest, above: str(v, 'above') }), 'photo')} excluded`);
+            return;
+          }
+          if (action !== undefined)
+            throw new FluxError(`flux curate: expected exclude, clear or no action, received ` + `"${action}"`);
+          console.log(
+            formatCurate(
+              await curate(db, {
+                method: str(v, 'method'),
+                target: num(v, 'target'),
+                iterations: num(v, 'iterations'),
+                seed: num(v, 'seed'),
+                model: str(v, 'model'),
+                keepersOnly: Boolean(v.keepers),
+                where: str(v, 'where'),
+                favourites: Boolean(v.favourites),
+                keepFailures: Boolean(v['keep-failures']),
+                exportDir: str(v, 'export'),
+                csv: str(v, 'csv'),
+                onProgress,
+                provider: onnxProvider(str(v, 'provider')),
+              }),
+            ),
+          );
+        },
+        { index: true },
+      );
     },
   },
   train: {
-    summary: 'train and compare the keeper rankers (pairwise, contrastive, baselines); keep, calibrate and save the ' +
-      'best',
+    summary:
+      'train and compare the keeper rankers (pairwise, contrastive, baselines); keep, calibrate and save the ' + 'best',
     usage: [
       'flux train --db FILE [--arch compare|pairwise|contrastive|contrastive-multi|logistic|pca-logistic|metadata]',
       '           [--features SET]',
@@ -360,10 +486,23 @@ export const COMMANDS: Record<string, Command> = {
         'models/.',
     ].join('\n'),
     options: {
-      db: { type: 'string' }, arch: { type: 'string' }, features: { type: 'string' }, model: { type: 'string' }, 'models-dir': { type: 'string' },
-      seed: { type: 'string' }, epochs: { type: 'string' }, 'near-rate': { type: 'string' }, 'near-weight': { type: 'string' },
-      'target-precision': { type: 'string' }, budget: { type: 'string' }, backend: { type: 'string' }, resamples: { type: 'string' },
-      selection: { type: 'string' }, folds: { type: 'string' }, 'all-walks': { type: 'string' }, repeats: { type: 'string' },
+      db: { type: 'string' },
+      arch: { type: 'string' },
+      features: { type: 'string' },
+      model: { type: 'string' },
+      'models-dir': { type: 'string' },
+      seed: { type: 'string' },
+      epochs: { type: 'string' },
+      'near-rate': { type: 'string' },
+      'near-weight': { type: 'string' },
+      'target-precision': { type: 'string' },
+      budget: { type: 'string' },
+      backend: { type: 'string' },
+      resamples: { type: 'string' },
+      selection: { type: 'string' },
+      folds: { type: 'string' },
+      'all-walks': { type: 'string' },
+      repeats: { type: 'string' },
     },
     async run(v, _p, onProgress) {
       const hyper: Partial<Hyper> = {};
@@ -374,11 +513,25 @@ export const COMMANDS: Record<string, Command> = {
       const arch = str(v, 'arch');
       const features = str(v, 'features');
       const r = await trainAndScore({
-        db: need(v, 'db', 'train'), arch: arch === undefined ? undefined : checkChoice('--arch', arch, [...ARCHS, 'compare'] as const) as Arch | 'compare',
-        featureSet: features === undefined ? undefined : checkChoice('--features', features, FEATURE_SETS) as FeatureSet,
-        model: str(v, 'model'), modelsDir: str(v, 'models-dir'), seed: num(v, 'seed'), hyper, backend: str(v, 'backend') as BackendName | undefined,
-        resamples: num(v, 'resamples'), targetPrecision: num(v, 'target-precision'), budget: num(v, 'budget'), onProgress,
-        selection: checkChoice('--selection', str(v, 'selection') ?? 'auto', ['auto', 'validation', 'cv'] as const), folds: num(v, 'folds'), repeats: num(v, 'repeats'),
+        db: need(v, 'db', 'train'),
+        arch:
+          arch === undefined
+            ? undefined
+            : (checkChoice('--arch', arch, [...ARCHS, 'compare'] as const) as Arch | 'compare'),
+        featureSet:
+          features === undefined ? undefined : (checkChoice('--features', features, FEATURE_SETS) as FeatureSet),
+        model: str(v, 'model'),
+        modelsDir: str(v, 'models-dir'),
+        seed: num(v, 'seed'),
+        hyper,
+        backend: str(v, 'backend') as BackendName | undefined,
+        resamples: num(v, 'resamples'),
+        targetPrecision: num(v, 'target-precision'),
+        budget: num(v, 'budget'),
+        onProgress,
+        selection: checkChoice('--selection', str(v, 'selection') ?? 'auto', ['auto', 'validation', 'cv'] as const),
+        folds: num(v, 'folds'),
+        repeats: num(v, 'repeats'),
         allWalks: allWalks === 'auto' ? undefined : allWalks === 'yes',
       });
       console.log(formatTrain(r));
@@ -395,22 +548,31 @@ export const COMMANDS: Record<string, Command> = {
         'with the reason.',
       'The inbox is only read.',
     ].join('\n'),
-    options: { db: { type: 'string' }, 'model-dir': { type: 'string' }, inbox: { type: 'string' },
-      out: { type: 'string' }, provider: { type: 'string' } },
+    options: {
+      db: { type: 'string' },
+      'model-dir': { type: 'string' },
+      inbox: { type: 'string' },
+      out: { type: 'string' },
+      provider: { type: 'string' },
+    },
     async run(v, _p, onProgress) {
       const db = need(v, 'db', 'score');
       const inbox = str(v, 'inbox');
       const provider = onnxProvider(str(v, 'provider'));
-      const r = inbox !== undefined
-        ? await scoreInbox({ db, modelDir: str(v, 'model-dir'), inbox, out: str(v, 'out'), provider, onProgress })
-        : await scorePhotos({ db, modelDir: str(v, 'model-dir'), provider, onProgress });
+      const r =
+        inbox !== undefined
+          ? await scoreInbox({ db, modelDir: str(v, 'model-dir'), inbox, out: str(v, 'out'), provider, onProgress })
+          : await scorePhotos({ db, modelDir: str(v, 'model-dir'), provider, onProgress });
       const c = r.counts;
-      console.log(`${r.set === 'inbox' ? 'inbox' : 'corpus'}: ${c.total} photos scored by ${r.model} on ${r.provider}: ` +
-        `${c.keeper ?? 0} confirmed keepers, ${c.review ?? 0} review recommended, ` +
-        `${c.uncertain ?? 0} uncertain, ${c.unlikely ?? 0} probable non-keepers, ${c.failure ?? 0} technical ` +
+      console.log(
+        `${r.set === 'inbox' ? 'inbox' : 'corpus'}: ${c.total} photos scored by ${r.model} on ${r.provider}: ` +
+          `${c.keeper ?? 0} confirmed keepers, ${c.review ?? 0} review recommended, ` +
+          `${c.uncertain ?? 0} uncertain, ${c.unlikely ?? 0} probable non-keepers, ${c.failure ?? 0} technical ` +
           `failures, ${c.unscored ?? 0} not scored; ` +
-        `${c.surfaced ?? 0} surfaced at the model's auto-surface threshold (${r.threshold === null
-          ? 'none: no threshold reached its rule' : r.threshold.toFixed(3)}) (${r.seconds.toFixed(1)} s)`);
+          `${c.surfaced ?? 0} surfaced at the model's auto-surface threshold (${
+            r.threshold === null ? 'none: no threshold reached its rule' : r.threshold.toFixed(3)
+          }) (${r.seconds.toFixed(1)} s)`,
+      );
       for (const s of r.skipped) console.log(`skipped ${s.path}: ${s.reason}`);
       if (r.html) console.log(`report ${r.html}`);
     },
@@ -421,21 +583,29 @@ export const COMMANDS: Record<string, Command> = {
     options: { db: { type: 'string' }, out: { type: 'string' }, 'model-dir': { type: 'string' } },
     async run(v) {
       const out = checkOutFile('--out', need(v, 'out', 'export-onnx'), 'keeper.onnx');
-      const { dir, roots } = await withDb(need(v, 'db', 'export-onnx'), async (db) => ({
-        dir: await currentModelDir(db, str(v, 'model-dir')),
-        roots: await archiveRoots(db),
-      }), { readOnly: true, index: true });
+      const { dir, roots } = await withDb(
+        need(v, 'db', 'export-onnx'),
+        async (db) => ({
+          dir: await currentModelDir(db, str(v, 'model-dir')),
+          roots: await archiveRoots(db),
+        }),
+        { readOnly: true, index: true },
+      );
       assertOutsideArchive('--out', out, roots);
       const model = loadKeeperModel(dir);
       const bytes = modelGraph(model);
       writeFileAtomic(out, bytes);
-      console.log(`wrote ${out} (${(bytes.length / 1024).toFixed(0)} KiB): input "features" [n, ${model.dim}] ` +
-        `(${model.featureSet}${model.embeddingModel ? `, ${model.embeddingModel}`
-        : ''}), outputs "keeper_score" and "raw_score"`);
+      console.log(
+        `wrote ${out} (${(bytes.length / 1024).toFixed(0)} KiB): input "features" [n, ${model.dim}] ` +
+          `(${model.featureSet}${
+            model.embeddingModel ? `, ${model.embeddingModel}` : ''
+          }), outputs "keeper_score" and "raw_score"`,
+      );
     },
   },
   serve: {
-    summary: 'the review portal: a local web app to review the scored inbox with the keyboard (decisions teach flux train)',
+    summary:
+      'the review portal: a local web app to review the scored inbox with the keyboard (decisions teach flux train)',
     usage: [
       `flux serve --db FILE [--port ${DEFAULT_PORT}] [--host 127.0.0.1]`,
       '',
@@ -458,14 +628,21 @@ export const COMMANDS: Record<string, Command> = {
     },
   },
   report: {
-    summary: 'one standalone HTML page (plotly inlined, thumbnails embedded) with the notebooks\' figures and tables',
+    summary: "one standalone HTML page (plotly inlined, thumbnails embedded) with the notebooks' figures and tables",
     usage: 'flux report --db FILE --out FILE.html [--seed 7] [--model EMBEDDING_ID]',
     options: { db: { type: 'string' }, out: { type: 'string' }, seed: { type: 'string' }, model: { type: 'string' } },
     async run(v, _p, onProgress) {
-      const r = await writeReport({ db: need(v, 'db', 'report'), out: need(v, 'out', 'report'), seed: num(v, 'seed'),
-        model: str(v, 'model'), onProgress });
-      console.log(`wrote ${r.out} (${(r.bytes / 1e6).toFixed(1)} MB): ${r.figures} figures in sections ` +
-        `${r.sections.join(', ')} (${r.seconds.toFixed(1)} s)`);
+      const r = await writeReport({
+        db: need(v, 'db', 'report'),
+        out: need(v, 'out', 'report'),
+        seed: num(v, 'seed'),
+        model: str(v, 'model'),
+        onProgress,
+      });
+      console.log(
+        `wrote ${r.out} (${(r.bytes / 1e6).toFixed(1)} MB): ${r.figures} figures in sections ` +
+          `${r.sections.join(', ')} (${r.seconds.toFixed(1)} s)`,
+      );
     },
   },
 };

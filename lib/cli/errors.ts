@@ -38,8 +38,12 @@ export function ingestNotes(report: IngestReport, dbFile: string): string[] {
   const warned = report.problems.length - failed.length;
   const rest = failed.length - LISTED_FAILURES;
   if (rest > 0 || (failed.length > 0 && warned > 0)) {
-    const more = [rest > 0 ? `${plural(rest, 'more file')} not indexed` : '',
-      warned > 0 ? `${plural(warned, 'photo')} indexed with a warning` : ''].filter(Boolean).join(' and ');
+    const more = [
+      rest > 0 ? `${plural(rest, 'more file')} not indexed` : '',
+      warned > 0 ? `${plural(warned, 'photo')} indexed with a warning` : '',
+    ]
+      .filter(Boolean)
+      .join(' and ');
     lines.push(`... ${more}: flux errors --db ${dbFile} lists them all`);
   } else if (warned > 0) {
     lines.push(`${plural(warned, 'photo')} indexed with a warning: flux errors --db ${dbFile} lists them`);
@@ -55,9 +59,15 @@ const CSV_HEAD = ['kind', 'root', 'path', 'stage', 'message'] as const;
 /** Every problem the index holds: files not indexed, photos indexed with a warning, images not embedded. */
 export async function allProblems(db: Db): Promise<FileProblem[]> {
   const embedded = Number(await db.value(`SELECT count(*) FROM duckdb_tables() WHERE table_name = 'embed_errors'`));
-  const embed = embedded ? (await embedFailures(db)).map((f): FileProblem => ({
-    kind: 'embed', root: f.set, path: f.preview ?? '', stage: f.model_id, message: f.message,
-  })) : [];
+  const embed = embedded
+    ? (await embedFailures(db)).map((f): FileProblem => ({
+        kind: 'embed',
+        root: f.set,
+        path: f.preview ?? '',
+        stage: f.model_id,
+        message: f.message,
+      }))
+    : [];
   return [...(await ingestProblems(db)), ...embed];
 }
 
@@ -70,14 +80,20 @@ export function problemsCsv(problems: readonly FileProblem[]): string {
 /** `flux errors`: prints every problem and, with a CSV file, writes them there; returns the lines printed. */
 export async function listErrors(dbFile: string, csv: string | undefined): Promise<string[]> {
   const csvFile = csv === undefined ? null : checkOutFile('--csv', csv, 'errors.csv');
-  const problems = await withDb(dbFile, async (db) => {
-    if (csvFile) assertOutsideArchive('--csv', csvFile, await archiveRoots(db));
-    return allProblems(db);
-  }, { index: true, readOnly: true });
+  const problems = await withDb(
+    dbFile,
+    async (db) => {
+      if (csvFile) assertOutsideArchive('--csv', csvFile, await archiveRoots(db));
+      return allProblems(db);
+    },
+    { index: true, readOnly: true },
+  );
   const count = (kind: FileProblem['kind']): number => problems.filter((p) => p.kind === kind).length;
   const lines = problems.map(problemLine);
-  lines.push(`${plural(count('error'), 'file')} not indexed, ${plural(count('warning'), 'photo')} indexed with a ` +
-    `warning, ${plural(count('embed'), 'image')} not embedded`);
+  lines.push(
+    `${plural(count('error'), 'file')} not indexed, ${plural(count('warning'), 'photo')} indexed with a ` +
+      `warning, ${plural(count('embed'), 'image')} not embedded`,
+  );
   if (csvFile) {
     writeFileAtomic(csvFile, problemsCsv(problems));
     lines.push(`written to ${csvFile}`);

@@ -43,12 +43,17 @@ export async function main(argv: string[]): Promise<number> {
   return 0;
 }
 
-main(process.argv.slice(2)).then((code) => { process.exitCode = code; }, (err: unknown) => {
-  if (err instanceof FluxError) {
-    console.error(errorLine(err.message));
-    process.exitCode = 1;
-  } else {
-    console.error(err);
-    process.exitCode = 70;
-  }
-});
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    if (err instanceof FluxError) {
+      console.error(errorLine(err.message));
+      process.exitCode = 1;
+    } else {
+      console.error(err);
+      process.exitCode = 70;
+    }
+  },
+);

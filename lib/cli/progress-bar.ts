@@ -17,7 +17,8 @@ export function progressBar(): OnProgress & { stop: () => void } {
     if (quiet) {
       // no terminal: one line per stage start and end
       if (event.stage !== stage || event.done >= event.total) {
-        if (event.stage !== stage || event.done === event.total) process.stderr.write(`${event.stage}: ${event.done}/${event.total}\n`);
+        if (event.stage !== stage || event.done === event.total)
+          process.stderr.write(`${event.stage}: ${event.done}/${event.total}\n`);
         stage = event.stage;
       }
       return;
@@ -25,10 +26,16 @@ export function progressBar(): OnProgress & { stop: () => void } {
     if (event.stage !== stage) {
       stop();
       stage = event.stage;
-      bar = new cliProgress.SingleBar({
-        format: `${event.stage.padEnd(10)} [{bar}] {percentage}% {value}/{total} eta {eta_formatted} {detail}`,
-        stream: process.stderr, hideCursor: true, clearOnComplete: false, etaBuffer: 50,
-      }, cliProgress.Presets.shades_classic);
+      bar = new cliProgress.SingleBar(
+        {
+          format: `${event.stage.padEnd(10)} [{bar}] {percentage}% {value}/{total} eta {eta_formatted} {detail}`,
+          stream: process.stderr,
+          hideCursor: true,
+          clearOnComplete: false,
+          etaBuffer: 50,
+        },
+        cliProgress.Presets.shades_classic,
+      );
       bar.start(event.total, event.done, { detail: '' });
     }
     bar?.setTotal(event.total);

@@ -6,7 +6,14 @@
 import { join } from 'node:path';
 import { lit, type Db } from './duckdb.js';
 import {
-  col, columnNames, createTables, inList, valuesOf, type ColumnSpec, type TableSpec, type Values,
+  col,
+  columnNames,
+  createTables,
+  inList,
+  valuesOf,
+  type ColumnSpec,
+  type TableSpec,
+  type Values,
 } from './table.js';
 
 /** The three folder trees the workbench reads. */
@@ -28,12 +35,15 @@ const ORIGINAL_FILENAME = col('original_filename', 'VARCHAR', 'the camera file n
 const CAMERA = [col('make', 'VARCHAR'), col('model', 'VARCHAR')];
 /** The exposure settings, from EXIF. */
 const SETTINGS = [
-  col('focal_length', 'DOUBLE', 'millimetres'), col('exposure_time', 'DOUBLE', 'seconds'), col('f_number', 'DOUBLE'),
+  col('focal_length', 'DOUBLE', 'millimetres'),
+  col('exposure_time', 'DOUBLE', 'seconds'),
+  col('f_number', 'DOUBLE'),
   col('iso', 'INTEGER'),
 ];
 /** The stored picture's size and EXIF orientation. */
 const PIXELS = [
-  col('width', 'INTEGER', 'stored pixel size, before EXIF orientation'), col('height', 'INTEGER'),
+  col('width', 'INTEGER', 'stored pixel size, before EXIF orientation'),
+  col('height', 'INTEGER'),
   col('orientation', 'SMALLINT', 'EXIF orientation (1 upright, 6 and 8 turned)'),
 ];
 const GPS = [col('gps_lat', 'DOUBLE'), col('gps_lon', 'DOUBLE')];
@@ -44,76 +54,119 @@ const PREVIEW = col('preview', 'VARCHAR', 'preview cache file, relative to the w
  * builds one set of values per photo from this list.
  */
 export const EXIF_COLUMNS: ReadonlyArray<readonly [column: string, field: string]> = [
-  ['captured_at', 'capturedAt'], ['utc_offset', 'utcOffset'], ['make', 'make'], ['model', 'model'],
-  ['focal_length', 'focalLength'], ['exposure_time', 'exposureTime'], ['f_number', 'fNumber'], ['iso', 'iso'],
-  ['orientation', 'orientation'], ['gps_lat', 'gpsLat'], ['gps_lon', 'gpsLon'],
+  ['captured_at', 'capturedAt'],
+  ['utc_offset', 'utcOffset'],
+  ['make', 'make'],
+  ['model', 'model'],
+  ['focal_length', 'focalLength'],
+  ['exposure_time', 'exposureTime'],
+  ['f_number', 'fNumber'],
+  ['iso', 'iso'],
+  ['orientation', 'orientation'],
+  ['gps_lat', 'gpsLat'],
+  ['gps_lon', 'gpsLon'],
 ];
 
 // ---- the tables
 
 const META: TableSpec = {
-  name: 'meta', note: 'settings of the database: schema version, workspace, archive roots, models used',
+  name: 'meta',
+  note: 'settings of the database: schema version, workspace, archive roots, models used',
   columns: [col('key', 'VARCHAR PRIMARY KEY'), col('value', 'VARCHAR')],
 };
 
 const FILES: TableSpec = {
-  name: 'files', note: 'every file seen under a root, with what became of it: the resume and skip ledger',
+  name: 'files',
+  note: 'every file seen under a root, with what became of it: the resume and skip ledger',
   columns: [
     col('root', 'VARCHAR NOT NULL', 'originals | keepers | inbox'),
-    col('path', 'VARCHAR NOT NULL', 'relative to the root, \'/\' separated'),
-    col('bytes', 'BIGINT NOT NULL'), col('mtime_ms', 'DOUBLE NOT NULL'), col('sha256', 'VARCHAR'),
-    col('status', 'VARCHAR NOT NULL', 'ok | duplicate | skipped | failed'), col('reason', 'VARCHAR'),
+    col('path', 'VARCHAR NOT NULL', "relative to the root, '/' separated"),
+    col('bytes', 'BIGINT NOT NULL'),
+    col('mtime_ms', 'DOUBLE NOT NULL'),
+    col('sha256', 'VARCHAR'),
+    col('status', 'VARCHAR NOT NULL', 'ok | duplicate | skipped | failed'),
+    col('reason', 'VARCHAR'),
   ],
   key: ['root', 'path'],
 };
 
 /** The photos of the originals archive, one row per distinct content. */
 export const PHOTOS: TableSpec = {
-  name: 'photos', note: 'the originals: one row per distinct photo (identical copies are in corpus_duplicates)',
+  name: 'photos',
+  note: 'the originals: one row per distinct photo (identical copies are in corpus_duplicates)',
   columns: [
     col('photo_id', 'BIGINT PRIMARY KEY', 'from the SHA-256 of the bytes: stable across runs and machines'),
-    ...FILE_COLUMNS('originals'), CAPTURED_AT, UTC_OFFSET, ORIGINAL_FILENAME,
-    col('session_date', 'DATE', 'the walk: the capture day, else the day folder'), ...CAMERA, ...SETTINGS, ...PIXELS,
+    ...FILE_COLUMNS('originals'),
+    CAPTURED_AT,
+    UTC_OFFSET,
+    ORIGINAL_FILENAME,
+    col('session_date', 'DATE', 'the walk: the capture day, else the day folder'),
+    ...CAMERA,
+    ...SETTINGS,
+    ...PIXELS,
     ...GPS,
     col('keeper', 'BOOLEAN DEFAULT false', 'a keeper file was matched to this photo'),
-    col('keeper_score', 'DOUBLE'), col('keeper_edited', 'BOOLEAN DEFAULT false'), PREVIEW,
+    col('keeper_score', 'DOUBLE'),
+    col('keeper_edited', 'BOOLEAN DEFAULT false'),
+    PREVIEW,
   ],
 };
 
 const CORPUS_DUPLICATES: TableSpec = {
-  name: 'corpus_duplicates', note: 'other copies of identical bytes in the originals',
+  name: 'corpus_duplicates',
+  note: 'other copies of identical bytes in the originals',
   columns: [
-    col('path', 'VARCHAR PRIMARY KEY'), col('sha256', 'VARCHAR NOT NULL'),
+    col('path', 'VARCHAR PRIMARY KEY'),
+    col('sha256', 'VARCHAR NOT NULL'),
     col('photo_id', 'BIGINT NOT NULL', 'the copy that was kept'),
   ],
 };
 
 /** The photographer's keeper files (exported edits, copies), one row per file. */
 export const KEEPER_FILES: TableSpec = {
-  name: 'keeper_files', note: 'the keepers: one row per file in the keepers tree',
+  name: 'keeper_files',
+  note: 'the keepers: one row per file in the keepers tree',
   columns: [
-    col('keeper_id', 'BIGINT PRIMARY KEY', 'from the relative path: stable across runs'), ...FILE_COLUMNS('keepers'),
-    CAPTURED_AT, UTC_OFFSET, col('original_filename', 'VARCHAR', 'from the canonical name, else from the base name'),
-    ...CAMERA, ...PIXELS, col('has_exif', 'BOOLEAN'),
+    col('keeper_id', 'BIGINT PRIMARY KEY', 'from the relative path: stable across runs'),
+    ...FILE_COLUMNS('keepers'),
+    CAPTURED_AT,
+    UTC_OFFSET,
+    col('original_filename', 'VARCHAR', 'from the canonical name, else from the base name'),
+    ...CAMERA,
+    ...PIXELS,
+    col('has_exif', 'BOOLEAN'),
     col('name_canonical', 'BOOLEAN', 'the name parsed as YYYY-MM-DD_HH-MM-SS_Name_R0001234.JPG'),
-    col('name_captured_at', 'TIMESTAMP'), col('name_author', 'VARCHAR'), col('folder_date', 'DATE'), PREVIEW,
+    col('name_captured_at', 'TIMESTAMP'),
+    col('name_author', 'VARCHAR'),
+    col('folder_date', 'DATE'),
+    PREVIEW,
   ],
 };
 
 /** New photos not in the archive yet. */
 export const INBOX_PHOTOS: TableSpec = {
-  name: 'inbox_photos', note: 'the inbox: new photos to score, one row per file and content',
+  name: 'inbox_photos',
+  note: 'the inbox: new photos to score, one row per file and content',
   columns: [
     col('inbox_id', 'BIGINT PRIMARY KEY', 'from the path and the content: a reused name is a new photo'),
-    ...FILE_COLUMNS('inbox'), CAPTURED_AT, ORIGINAL_FILENAME, ...CAMERA, ...SETTINGS, ...PIXELS, PREVIEW,
+    ...FILE_COLUMNS('inbox'),
+    CAPTURED_AT,
+    ORIGINAL_FILENAME,
+    ...CAMERA,
+    ...SETTINGS,
+    ...PIXELS,
+    PREVIEW,
   ],
 };
 
 const INGEST_ERRORS: TableSpec = {
-  name: 'ingest_errors', note: 'files that could not be indexed, and why',
+  name: 'ingest_errors',
+  note: 'files that could not be indexed, and why',
   columns: [
-    col('root', 'VARCHAR NOT NULL'), col('path', 'VARCHAR NOT NULL'),
-    col('stage', 'VARCHAR NOT NULL', 'walk | scan | read | decode'), col('message', 'VARCHAR NOT NULL'),
+    col('root', 'VARCHAR NOT NULL'),
+    col('path', 'VARCHAR NOT NULL'),
+    col('stage', 'VARCHAR NOT NULL', 'walk | scan | read | decode'),
+    col('message', 'VARCHAR NOT NULL'),
   ],
   key: ['root', 'path'],
 };
@@ -127,7 +180,14 @@ const INGEST_WARNINGS: TableSpec = {
 
 /** The corpus tables, in the order they are made. */
 export const CORPUS_TABLES: readonly TableSpec[] = [
-  META, FILES, PHOTOS, CORPUS_DUPLICATES, KEEPER_FILES, INBOX_PHOTOS, INGEST_ERRORS, INGEST_WARNINGS,
+  META,
+  FILES,
+  PHOTOS,
+  CORPUS_DUPLICATES,
+  KEEPER_FILES,
+  INBOX_PHOTOS,
+  INGEST_ERRORS,
+  INGEST_WARNINGS,
 ];
 
 /** Creates the corpus tables that do not exist yet. */
@@ -164,14 +224,20 @@ export interface LedgerEntry {
 /** What the ledger says of a root's files. */
 export async function ledger(db: Db, root: Root): Promise<Map<string, LedgerEntry>> {
   const rows = await db.all<LedgerEntry>(
-    'SELECT path, bytes, mtime_ms, sha256, status, reason FROM files WHERE root = ?', [root]);
+    'SELECT path, bytes, mtime_ms, sha256, status, reason FROM files WHERE root = ?',
+    [root],
+  );
   return new Map(rows.map((r) => [r.path, r]));
 }
 
 /** Records what became of files (the ledger row is what makes a file count as done). */
 export async function writeLedger(db: Db, root: Root, entries: readonly LedgerEntry[]): Promise<void> {
-  await db.insert('files', ['root', 'path', 'bytes', 'mtime_ms', 'sha256', 'status', 'reason'],
-    entries.map((e) => [root, e.path, e.bytes, e.mtime_ms, e.sha256, e.status, e.reason]), 'INSERT OR REPLACE');
+  await db.insert(
+    'files',
+    ['root', 'path', 'bytes', 'mtime_ms', 'sha256', 'status', 'reason'],
+    entries.map((e) => [root, e.path, e.bytes, e.mtime_ms, e.sha256, e.status, e.reason]),
+    'INSERT OR REPLACE',
+  );
 }
 
 /** A file that could not be indexed. */
@@ -183,23 +249,41 @@ export interface IngestError {
 
 /** Records files that could not be indexed. */
 export async function writeIngestErrors(db: Db, root: Root, errors: readonly IngestError[]): Promise<void> {
-  await db.insert('ingest_errors', ['root', 'path', 'stage', 'message'],
-    errors.map((e) => [root, e.path, e.stage, e.message]), 'INSERT OR REPLACE');
+  await db.insert(
+    'ingest_errors',
+    ['root', 'path', 'stage', 'message'],
+    errors.map((e) => [root, e.path, e.stage, e.message]),
+    'INSERT OR REPLACE',
+  );
 }
 
 /** Replaces what the folder walk of a root passed over (listed afresh on every run). */
-export async function replaceWalkErrors(db: Db, root: Root,
-  errors: ReadonlyArray<Omit<IngestError, 'stage'>>): Promise<void> {
+export async function replaceWalkErrors(
+  db: Db,
+  root: Root,
+  errors: ReadonlyArray<Omit<IngestError, 'stage'>>,
+): Promise<void> {
   await db.transaction(async () => {
     await db.run(`DELETE FROM ingest_errors WHERE root = ? AND stage = 'walk'`, [root]);
-    await writeIngestErrors(db, root, errors.map((e) => ({ ...e, stage: 'walk' })));
+    await writeIngestErrors(
+      db,
+      root,
+      errors.map((e) => ({ ...e, stage: 'walk' })),
+    );
   });
 }
 
 /** Records photos indexed with a warning. */
-export async function writeIngestWarnings(db: Db, root: Root,
-  warnings: ReadonlyArray<{ path: string; message: string }>): Promise<void> {
-  await db.insert('ingest_warnings', ['root', 'path', 'message'], warnings.map((w) => [root, w.path, w.message]));
+export async function writeIngestWarnings(
+  db: Db,
+  root: Root,
+  warnings: ReadonlyArray<{ path: string; message: string }>,
+): Promise<void> {
+  await db.insert(
+    'ingest_warnings',
+    ['root', 'path', 'message'],
+    warnings.map((w) => [root, w.path, w.message]),
+  );
 }
 
 /** Drops the errors and warnings of files about to be read again. */
@@ -240,10 +324,13 @@ export interface FileProblem {
 /** The files ingest could not index (errors) and the photos indexed with a warning, by root and path. */
 export async function ingestProblems(db: Db, roots?: readonly Root[]): Promise<FileProblem[]> {
   const where = roots ? `WHERE root IN (${inList(roots.length)})` : '';
-  return db.all<FileProblem>(`SELECT * FROM (
+  return db.all<FileProblem>(
+    `SELECT * FROM (
       SELECT 'error' AS kind, root, path, stage, message FROM ingest_errors
       UNION ALL SELECT 'warning', root, path, 'damaged', message FROM ingest_warnings) ${where}
-    ORDER BY kind, CASE root WHEN 'originals' THEN 0 WHEN 'keepers' THEN 1 ELSE 2 END, path`, roots ? [...roots] : []);
+    ORDER BY kind, CASE root WHEN 'originals' THEN 0 WHEN 'keepers' THEN 1 ELSE 2 END, path`,
+    roots ? [...roots] : [],
+  );
 }
 
 // ---- photo rows
@@ -252,11 +339,15 @@ export async function ingestProblems(db: Db, roots?: readonly Root[]): Promise<F
 export type PhotoValues = Values;
 
 /** The stored copy of some photos, by id. */
-export async function photosById(db: Db,
-  ids: readonly number[]): Promise<Map<number, { path: string; sha256: string }>> {
+export async function photosById(
+  db: Db,
+  ids: readonly number[],
+): Promise<Map<number, { path: string; sha256: string }>> {
   if (ids.length === 0) return new Map();
   const rows = await db.all<{ photo_id: number; path: string; sha256: string }>(
-    `SELECT photo_id, path, sha256 FROM photos WHERE photo_id IN (${inList(ids.length)})`, [...ids]);
+    `SELECT photo_id, path, sha256 FROM photos WHERE photo_id IN (${inList(ids.length)})`,
+    [...ids],
+  );
   return new Map(rows.map((r) => [r.photo_id, r]));
 }
 
@@ -267,8 +358,13 @@ export async function insertPhotos(db: Db, rows: readonly PhotoValues[]): Promis
 
 /** Moves a photo row to another copy of the same bytes (its file columns follow; its labels stay). */
 export async function movePhoto(db: Db, id: number, to: PhotoValues): Promise<void> {
-  await db.run('UPDATE photos SET path = ?, mtime = ?, original_filename = ?, session_date = ? WHERE photo_id = ?',
-    [to.path ?? null, to.mtime ?? null, to.original_filename ?? null, to.session_date ?? null, id]);
+  await db.run('UPDATE photos SET path = ?, mtime = ?, original_filename = ?, session_date = ? WHERE photo_id = ?', [
+    to.path ?? null,
+    to.mtime ?? null,
+    to.original_filename ?? null,
+    to.session_date ?? null,
+    id,
+  ]);
 }
 
 /** Drops what re-read paths of the originals said about duplicates. */
@@ -277,10 +373,16 @@ export async function dropDuplicates(db: Db, paths: readonly string[]): Promise<
 }
 
 /** Records other copies of stored photos. */
-export async function writeDuplicates(db: Db,
-  rows: ReadonlyArray<{ path: string; sha256: string; photo_id: number }>): Promise<void> {
-  await db.insert('corpus_duplicates', ['path', 'sha256', 'photo_id'],
-    rows.map((r) => [r.path, r.sha256, r.photo_id]), 'INSERT OR REPLACE');
+export async function writeDuplicates(
+  db: Db,
+  rows: ReadonlyArray<{ path: string; sha256: string; photo_id: number }>,
+): Promise<void> {
+  await db.insert(
+    'corpus_duplicates',
+    ['path', 'sha256', 'photo_id'],
+    rows.map((r) => [r.path, r.sha256, r.photo_id]),
+    'INSERT OR REPLACE',
+  );
 }
 
 /** Marks the ledger rows of the originals that are duplicates (and only those); returns how many there are. */
@@ -294,8 +396,12 @@ export async function markDuplicates(db: Db): Promise<number> {
 }
 
 /** Replaces the rows of the keeper or inbox files read again. */
-export async function replaceFileRows(db: Db, root: 'keepers' | 'inbox', paths: readonly string[],
-  rows: readonly Values[]): Promise<void> {
+export async function replaceFileRows(
+  db: Db,
+  root: 'keepers' | 'inbox',
+  paths: readonly string[],
+  rows: readonly Values[],
+): Promise<void> {
   const table = PHOTO_TABLE[root];
   if (paths.length) await db.run(`DELETE FROM ${table} WHERE path IN (${inList(paths.length)})`, [...paths]);
   const columns = columnNames(root === 'keepers' ? KEEPER_FILES : INBOX_PHOTOS);

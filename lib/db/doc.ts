@@ -12,8 +12,13 @@ import { ensureDecisionSchema } from './decisions.js';
 import { ensureDetectionSchema } from './detections.js';
 
 /** The groups whose tables their stage makes on first use, after the ones every database has from ingest. */
-const STAGE_GROUPS = [ensureMatchSchema, ensureDatasetSchema, ensureCuratorSchema, ensureDecisionSchema,
-  ensureDetectionSchema];
+const STAGE_GROUPS = [
+  ensureMatchSchema,
+  ensureDatasetSchema,
+  ensureCuratorSchema,
+  ensureDecisionSchema,
+  ensureDetectionSchema,
+];
 
 interface CatalogColumn {
   table_name: string;
@@ -27,14 +32,24 @@ interface CatalogColumn {
 const cell = (text: string): string => text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 
 /** The Markdown of one table or view: its note and a row per column. */
-function relationText(kind: 'table' | 'view', name: string, note: string | null, columns: CatalogColumn[],
-  key: ReadonlySet<string>): string {
+function relationText(
+  kind: 'table' | 'view',
+  name: string,
+  note: string | null,
+  columns: CatalogColumn[],
+  key: ReadonlySet<string>,
+): string {
   const lines = [`### ${name} (${kind})`, ''];
   if (note) lines.push(note, '');
   lines.push('| column | type | | note |', '|---|---|---|---|');
   for (const c of columns) {
-    const flags = [key.has(c.column_name) ? 'key' : '', !c.is_nullable && !key.has(c.column_name) ? 'not null' : '',
-      c.column_default !== null ? `default ${c.column_default}` : ''].filter(Boolean).join(', ');
+    const flags = [
+      key.has(c.column_name) ? 'key' : '',
+      !c.is_nullable && !key.has(c.column_name) ? 'not null' : '',
+      c.column_default !== null ? `default ${c.column_default}` : '',
+    ]
+      .filter(Boolean)
+      .join(', ');
     lines.push(`| ${c.column_name} | ${c.data_type} | ${cell(flags)} | ${cell(c.comment ?? '')} |`);
   }
   return lines.join('\n');

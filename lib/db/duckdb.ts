@@ -36,11 +36,13 @@ export class Db {
   static async openIndex(file: string, options: { readOnly?: boolean; waitMs?: number } = {}): Promise<Db> {
     const path = resolve(file);
     if (!existsSync(path)) {
-      throw new FluxError(`--db: no database at ${path}; build it first with ` +
-        `flux ingest --originals DIR --keepers DIR --db ${file}`);
+      throw new FluxError(
+        `--db: no database at ${path}; build it first with ` + `flux ingest --originals DIR --keepers DIR --db ${file}`,
+      );
     }
     const db = await Db.open(path, options);
-    const tables = await db.value(`SELECT count(*) FROM information_schema.tables WHERE table_name = 'photos'`)
+    const tables = await db
+      .value(`SELECT count(*) FROM information_schema.tables WHERE table_name = 'photos'`)
       .catch(() => 0);
     const ok = Number(tables) > 0;
     if (!ok) {
@@ -56,7 +58,11 @@ export class Db {
     if (path !== ':memory:' && !options.readOnly) mkdirSync(dirname(path), { recursive: true });
     try {
       // another process holding the file (the review portal, mid-request) gets a wait or a message naming it
-      const instance = await openWhenFree(path, () => DuckDBInstance.create(path, options.readOnly ? { access_mode: 'READ_ONLY' } : {}), options.waitMs);
+      const instance = await openWhenFree(
+        path,
+        () => DuckDBInstance.create(path, options.readOnly ? { access_mode: 'READ_ONLY' } : {}),
+        options.waitMs,
+      );
       const connection = await instance.connect();
       return new Db(instance, connection, path);
     } catch (err) {
@@ -120,8 +126,11 @@ export class Db {
    * Appends rows of (BIGINT id, INTEGER view, FLOAT[dim] vector, ...VARCHAR extras) to a table, quickly
    * (the appender skips SQL parsing).
    */
-  async appendVectors(table: string, dim: number,
-    rows: ReadonlyArray<{ id: number; view: number; vector: Float32Array }>): Promise<void> {
+  async appendVectors(
+    table: string,
+    dim: number,
+    rows: ReadonlyArray<{ id: number; view: number; vector: Float32Array }>,
+  ): Promise<void> {
     const appender = await this.connection.createAppender(table);
     const type = ARRAY(FLOAT, dim);
     try {
@@ -156,8 +165,11 @@ export class Db {
    * Appends plain rows through the appender (no SQL parsing: fast for hundreds of thousands of rows). `kinds`
    * gives each column's type; null appends NULL.
    */
-  async append(table: string, kinds: ReadonlyArray<'bigint' | 'integer' | 'double' | 'varchar' | 'boolean'>,
-    rows: ReadonlyArray<readonly SqlValue[]>): Promise<void> {
+  async append(
+    table: string,
+    kinds: ReadonlyArray<'bigint' | 'integer' | 'double' | 'varchar' | 'boolean'>,
+    rows: ReadonlyArray<readonly SqlValue[]>,
+  ): Promise<void> {
     const appender = await this.connection.createAppender(table);
     try {
       for (const row of rows) {
@@ -186,8 +198,11 @@ export class Db {
 }
 
 /** Opens a database, runs `work`, and closes it whatever happens. */
-export async function withDb<T>(file: string, work: (db: Db) => Promise<T>,
-  options: { readOnly?: boolean; index?: boolean } = {}): Promise<T> {
+export async function withDb<T>(
+  file: string,
+  work: (db: Db) => Promise<T>,
+  options: { readOnly?: boolean; index?: boolean } = {},
+): Promise<T> {
   const db = options.index ? await Db.openIndex(file, options) : await Db.open(file, options);
   try {
     return await work(db);

@@ -10,35 +10,69 @@ import { lit, type Db } from './duckdb.js';
 
 /** A corpus photo as matching sees it (time as `YYYY-MM-DD HH:MM:SS.ffffff`). */
 export interface MatchPhoto {
-  id: number; t: string | null; name: string | null; day: string | null; sha: string; path: string;
+  id: number;
+  t: string | null;
+  name: string | null;
+  day: string | null;
+  sha: string;
+  path: string;
   preview: string | null;
 }
 
 /** A keeper file as matching sees it, with its current match. */
 export interface MatchKeeper {
-  id: number; path: string; sha: string; t: string | null; nameT: string | null; name: string | null;
-  folderDay: string | null; preview: string | null; status: string | null; matched: number | null;
+  id: number;
+  path: string;
+  sha: string;
+  t: string | null;
+  nameT: string | null;
+  name: string | null;
+  folderDay: string | null;
+  preview: string | null;
+  status: string | null;
+  matched: number | null;
   method: string | null;
 }
 
 /** One stored decision of the photographer. */
-export interface MatchDecisionRow { keeper_path: string; keeper_sha256: string; photo_id: number; decision: string }
+export interface MatchDecisionRow {
+  keeper_path: string;
+  keeper_sha256: string;
+  photo_id: number;
+  decision: string;
+}
 
 /** What one run decided for one keeper. */
 export interface KeeperOutcome {
-  keeperId: number; photo: number | null; method: string | null; similarity: number | null; status: string;
-  offset: number; reason: string | null;
+  keeperId: number;
+  photo: number | null;
+  method: string | null;
+  similarity: number | null;
+  status: string;
+  offset: number;
+  reason: string | null;
   candidates: ReadonlyArray<{ id: number; similarity: number | null; note: string }>;
 }
 
 /** The thresholds one run learnt (or fell back to) for a vector source. */
 export interface CalibrationRow {
-  source: string; link: number; review: number; margin: number; calibrated: boolean; truePairs: number[];
+  source: string;
+  link: number;
+  review: number;
+  margin: number;
+  calibrated: boolean;
+  truePairs: number[];
   siblings: number[];
 }
 
-const MATCH_COLUMNS = ['matched_photo_id BIGINT', 'match_method VARCHAR', 'match_similarity DOUBLE',
-  'match_status VARCHAR', 'clock_offset_seconds DOUBLE', 'review_reason VARCHAR'];
+const MATCH_COLUMNS = [
+  'matched_photo_id BIGINT',
+  'match_method VARCHAR',
+  'match_similarity DOUBLE',
+  'match_status VARCHAR',
+  'clock_offset_seconds DOUBLE',
+  'review_reason VARCHAR',
+];
 
 /** Adds the columns and tables matching writes (keeper_files itself is created with the corpus tables). */
 export async function ensureMatchSchema(db: Db): Promise<void> {
@@ -96,8 +130,12 @@ export function corpusDuplicates(db: Db): Promise<Array<{ sha256: string; photo_
  * Cosine similarities of (keeper, photo) pairs from the view-0 vectors in two Parquet globs, computed inside DuckDB
  * so 400,000 photo vectors cost a join, not a transfer.
  */
-export async function vectorSimilarities(db: Db, keepersGlob: string, photosGlob: string,
-  pairs: ReadonlyArray<readonly [number, number]>): Promise<Array<{ k: number; p: number; s: number }>> {
+export async function vectorSimilarities(
+  db: Db,
+  keepersGlob: string,
+  photosGlob: string,
+  pairs: ReadonlyArray<readonly [number, number]>,
+): Promise<Array<{ k: number; p: number; s: number }>> {
   await db.run('CREATE OR REPLACE TEMP TABLE sim_pairs (keeper_id BIGINT, photo_id BIGINT)');
   await db.appendPairs('sim_pairs', pairs);
   const rows = await db.all<{ k: number; p: number; s: number }>(`SELECT sp.keeper_id AS k, sp.photo_id AS p,
@@ -112,32 +150,46 @@ export async function vectorSimilarities(db: Db, keepersGlob: string, photosGlob
  * Writes one run in one transaction: the keepers' rows, their candidates, the walks' clock offsets, the calibration,
  * and the keeper flags on photos (a linked photo is a keeper; edited when no linked keeper file has its bytes).
  */
-export async function writeMatchRun(db: Db, run: {
-  outcomes: readonly KeeperOutcome[];
-  sessions: ReadonlyArray<{ day: string; seconds: number; links: number; agreeing: number }>;
-  calibration: CalibrationRow;
-}): Promise<void> {
+export async function writeMatchRun(
+  db: Db,
+  run: {
+    outcomes: readonly KeeperOutcome[];
+    sessions: ReadonlyArray<{ day: string; seconds: number; links: number; agreeing: number }>;
+    calibration: CalibrationRow;
+  },
+): Promise<void> {
   await db.transaction(async () => {
     // one bulk update through a temporary table: 15,000 single-row updates would take most of a minute
     await db.run(`CREATE OR REPLACE TEMP TABLE match_out (keeper_id BIGINT, photo BIGINT, method VARCHAR,
       similarity DOUBLE, status VARCHAR, off DOUBLE, reason VARCHAR)`);
-    await db.insert('match_out', ['keeper_id', 'photo', 'method', 'similarity', 'status', 'off', 'reason'],
-      run.outcomes.map((o) => [o.keeperId, o.photo, o.method, o.similarity, o.status, o.offset, o.reason]));
+    await db.insert(
+      'match_out',
+      ['keeper_id', 'photo', 'method', 'similarity', 'status', 'off', 'reason'],
+      run.outcomes.map((o) => [o.keeperId, o.photo, o.method, o.similarity, o.status, o.offset, o.reason]),
+    );
     await db.run(`UPDATE keeper_files SET matched_photo_id = o.photo, match_method = o.method,
       match_similarity = o.similarity, match_status = o.status, clock_offset_seconds = o.off, review_reason = o.reason
       FROM match_out o WHERE keeper_files.keeper_id = o.keeper_id`);
     await db.run('DELETE FROM match_candidates WHERE keeper_id IN (SELECT keeper_id FROM match_out)');
     await db.run('DROP TABLE match_out');
-    await db.insert('match_candidates', ['keeper_id', 'rank', 'photo_id', 'similarity', 'note'],
-      run.outcomes.flatMap((o) => o.candidates.map((c, i) => [o.keeperId, i + 1, c.id, c.similarity, c.note])));
+    await db.insert(
+      'match_candidates',
+      ['keeper_id', 'rank', 'photo_id', 'similarity', 'note'],
+      run.outcomes.flatMap((o) => o.candidates.map((c, i) => [o.keeperId, i + 1, c.id, c.similarity, c.note])),
+    );
     await db.run('DELETE FROM match_sessions');
-    await db.insert('match_sessions', ['day', 'clock_offset_seconds', 'links', 'agreeing'],
-      run.sessions.map((o) => [o.day, o.seconds, o.links, o.agreeing]));
+    await db.insert(
+      'match_sessions',
+      ['day', 'clock_offset_seconds', 'links', 'agreeing'],
+      run.sessions.map((o) => [o.day, o.seconds, o.links, o.agreeing]),
+    );
     const c = run.calibration;
-    await db.run(`INSERT OR REPLACE INTO match_calibration
+    await db.run(
+      `INSERT OR REPLACE INTO match_calibration
       (source, link, review, margin, calibrated, true_pairs, siblings)
-      VALUES (?, ?, ?, ?, ?, ?::DOUBLE[], ?::DOUBLE[])`, [c.source, c.link, c.review, c.margin, c.calibrated,
-      JSON.stringify(c.truePairs), JSON.stringify(c.siblings)]);
+      VALUES (?, ?, ?, ?, ?, ?::DOUBLE[], ?::DOUBLE[])`,
+      [c.source, c.link, c.review, c.margin, c.calibrated, JSON.stringify(c.truePairs), JSON.stringify(c.siblings)],
+    );
     await db.run(`UPDATE photos SET keeper = false, keeper_edited = false,
       keeper_score = CASE WHEN keeper_score = 1.0 THEN NULL ELSE keeper_score END WHERE keeper`);
     await db.run(`UPDATE photos SET keeper = true, keeper_score = 1.0,
@@ -148,9 +200,14 @@ export async function writeMatchRun(db: Db, run: {
 }
 
 /** Every keeper file's match, by path. */
-export function keeperMatches(db: Db): Promise<Array<{
-  path: string; match_method: string | null; match_status: string; review_reason: string | null;
-}>> {
+export function keeperMatches(db: Db): Promise<
+  Array<{
+    path: string;
+    match_method: string | null;
+    match_status: string;
+    review_reason: string | null;
+  }>
+> {
   return db.all('SELECT path, match_method, match_status, review_reason FROM keeper_files ORDER BY path');
 }
 
@@ -162,12 +219,26 @@ export async function unreadableKeepers(db: Db): Promise<Array<{ path: string; r
 
 /** One row of the review queue: a keeper in review or unmatched, and one of its candidates (or none). */
 export interface ReviewQueueRow {
-  keeper_id: number; keeper_path: string; keeper_preview: string | null; keeper_time: string | null;
-  reason: string | null; rank: number | null; photo_id: number | null; photo_path: string | null;
-  photo_preview: string | null; photo_time: string | null; similarity: number | null; note: string | null;
+  keeper_id: number;
+  keeper_path: string;
+  keeper_preview: string | null;
+  keeper_time: string | null;
+  reason: string | null;
+  rank: number | null;
+  photo_id: number | null;
+  photo_path: string | null;
+  photo_preview: string | null;
+  photo_time: string | null;
+  similarity: number | null;
+  note: string | null;
   /** Verification by alignment of this candidate, when it was verified. */
-  scale: number | null; angle_degrees: number | null; overlap: number | null; residual: number | null;
-  worst_tile: number | null; verified: boolean | null; tiles_x: number | null;
+  scale: number | null;
+  angle_degrees: number | null;
+  overlap: number | null;
+  residual: number | null;
+  worst_tile: number | null;
+  verified: boolean | null;
+  tiles_x: number | null;
   tile_residuals: Array<number | null> | null;
 }
 
@@ -187,19 +258,27 @@ export function reviewQueue(db: Db): Promise<ReviewQueueRow[]> {
 }
 
 /** A keeper file as a decision names it. */
-export interface DecisionKeeper { id: number; path: string; sha256: string }
+export interface DecisionKeeper {
+  id: number;
+  path: string;
+  sha256: string;
+}
 
 /** The keeper file at a path (relative to the keepers root), or null. */
 export async function keeperByPath(db: Db, path: string): Promise<DecisionKeeper | null> {
-  const rows = await db.all<DecisionKeeper>('SELECT keeper_id AS id, path, sha256 FROM keeper_files WHERE path = ?',
-    [path]);
+  const rows = await db.all<DecisionKeeper>('SELECT keeper_id AS id, path, sha256 FROM keeper_files WHERE path = ?', [
+    path,
+  ]);
   return rows[0] ?? null;
 }
 
 /** The keeper file with an id, or null. */
 export async function keeperById(db: Db, id: number): Promise<DecisionKeeper | null> {
-  return (await db.all<DecisionKeeper>('SELECT keeper_id AS id, path, sha256 FROM keeper_files WHERE keeper_id = ?',
-    [id]))[0] ?? null;
+  return (
+    (
+      await db.all<DecisionKeeper>('SELECT keeper_id AS id, path, sha256 FROM keeper_files WHERE keeper_id = ?', [id])
+    )[0] ?? null
+  );
 }
 
 /** The photo_id when a photo has this id, else null. */
@@ -216,34 +295,75 @@ export function photoIdAtPath(db: Db, path: string): Promise<number | null> {
  * Stores one decision. A keeper has one answer: `none` (stored with `noOriginal` as the photo) withdraws earlier
  * accepts; an accept withdraws an earlier `none` and accepts of other photos; a reject stands beside either.
  */
-export async function storeDecision(db: Db, keeper: DecisionKeeper, photo: number,
-  decision: 'accept' | 'reject' | 'none'): Promise<void> {
+export async function storeDecision(
+  db: Db,
+  keeper: DecisionKeeper,
+  photo: number,
+  decision: 'accept' | 'reject' | 'none',
+): Promise<void> {
   const who = [keeper.path, keeper.sha256];
   if (decision === 'none') {
-    await db.run(`DELETE FROM match_decisions WHERE keeper_path = ? AND keeper_sha256 = ?
-      AND decision IN ('accept', 'none')`, who);
-    await db.run('INSERT INTO match_decisions (keeper_path, keeper_sha256, photo_id, decision) VALUES (?, ?, ?, ?)',
-      [...who, photo, 'none']);
+    await db.run(
+      `DELETE FROM match_decisions WHERE keeper_path = ? AND keeper_sha256 = ?
+      AND decision IN ('accept', 'none')`,
+      who,
+    );
+    await db.run('INSERT INTO match_decisions (keeper_path, keeper_sha256, photo_id, decision) VALUES (?, ?, ?, ?)', [
+      ...who,
+      photo,
+      'none',
+    ]);
     return;
   }
-  await db.run(`INSERT OR REPLACE INTO match_decisions (keeper_path, keeper_sha256, photo_id, decision)
-    VALUES (?, ?, ?, ?)`, [...who, photo, decision]);
+  await db.run(
+    `INSERT OR REPLACE INTO match_decisions (keeper_path, keeper_sha256, photo_id, decision)
+    VALUES (?, ?, ?, ?)`,
+    [...who, photo, decision],
+  );
   if (decision === 'accept') {
-    await db.run(`DELETE FROM match_decisions WHERE keeper_path = ? AND keeper_sha256 = ?
-      AND (decision = 'none' OR decision = 'accept' AND photo_id <> ?)`, [...who, photo]);
+    await db.run(
+      `DELETE FROM match_decisions WHERE keeper_path = ? AND keeper_sha256 = ?
+      AND (decision = 'none' OR decision = 'accept' AND photo_id <> ?)`,
+      [...who, photo],
+    );
   }
 }
 
 /** One verification as stored. */
 export interface VerificationRow {
-  keeperId: number; photoId: number; scale: number; angleDegrees: number; dx: number; dy: number; overlap: number;
-  ncc: number; residual: number; worstTile: number; shift: number; verified: boolean;
+  keeperId: number;
+  photoId: number;
+  scale: number;
+  angleDegrees: number;
+  dx: number;
+  dy: number;
+  overlap: number;
+  ncc: number;
+  residual: number;
+  worstTile: number;
+  shift: number;
+  verified: boolean;
   /** The residual map: tiles across, and the per-tile residuals row by row. */
-  tilesX: number; tileResiduals: number[];
+  tilesX: number;
+  tileResiduals: number[];
 }
 
-const VERIFICATION_COLUMNS = ['keeper_id', 'photo_id', 'scale', 'angle_degrees', 'dx', 'dy', 'overlap', 'ncc',
-  'residual', 'worst_tile', 'shift', 'verified', 'tiles_x', 'tile_residuals'];
+const VERIFICATION_COLUMNS = [
+  'keeper_id',
+  'photo_id',
+  'scale',
+  'angle_degrees',
+  'dx',
+  'dy',
+  'overlap',
+  'ncc',
+  'residual',
+  'worst_tile',
+  'shift',
+  'verified',
+  'tiles_x',
+  'tile_residuals',
+];
 
 /** Stores verifications, replacing earlier ones of the same (keeper, candidate). */
 export async function writeVerifications(db: Db, rows: readonly VerificationRow[]): Promise<void> {
@@ -251,25 +371,51 @@ export async function writeVerifications(db: Db, rows: readonly VerificationRow[
   // the map goes in as a JSON list cast by DuckDB (a NaN tile, outside the overlap, as null)
   const tuple = `(${VERIFICATION_COLUMNS.map((c) => (c === 'tile_residuals' ? '?::DOUBLE[]' : '?')).join(', ')})`;
   for (const r of rows) {
-    await db.run(`INSERT OR REPLACE INTO match_verifications (${VERIFICATION_COLUMNS.join(', ')}) VALUES ${tuple}`,
-      [r.keeperId, r.photoId, r.scale, r.angleDegrees, r.dx, r.dy, r.overlap, r.ncc, r.residual, r.worstTile, r.shift,
-        r.verified, r.tilesX, JSON.stringify(r.tileResiduals.map((x) => (Number.isFinite(x) ? x : null)))]);
+    await db.run(`INSERT OR REPLACE INTO match_verifications (${VERIFICATION_COLUMNS.join(', ')}) VALUES ${tuple}`, [
+      r.keeperId,
+      r.photoId,
+      r.scale,
+      r.angleDegrees,
+      r.dx,
+      r.dy,
+      r.overlap,
+      r.ncc,
+      r.residual,
+      r.worstTile,
+      r.shift,
+      r.verified,
+      r.tilesX,
+      JSON.stringify(r.tileResiduals.map((x) => (Number.isFinite(x) ? x : null))),
+    ]);
   }
 }
 
 /** The stored verifications of one keeper, best (smallest worst tile) first. */
 export function keeperVerifications(db: Db, keeperId: number): Promise<VerificationRow[]> {
-  return db.all<VerificationRow>(`SELECT keeper_id AS keeperId, photo_id AS photoId, scale,
+  return db.all<VerificationRow>(
+    `SELECT keeper_id AS keeperId, photo_id AS photoId, scale,
     angle_degrees AS angleDegrees, dx, dy, overlap, ncc, residual, worst_tile AS worstTile, shift, verified,
     tiles_x AS tilesX, tile_residuals AS tileResiduals FROM match_verifications WHERE keeper_id = ?
-    ORDER BY worst_tile`, [keeperId]);
+    ORDER BY worst_tile`,
+    [keeperId],
+  );
 }
 
 /** Stores the verification thresholds of a run. */
-export async function writeVerifyCalibration(db: Db, workSize: number, c: {
-  worstTile: number; ratio: number; calibrated: boolean; positives: number[]; negatives: number[];
-}): Promise<void> {
-  await db.run(`INSERT OR REPLACE INTO match_verify_calibration (work_size, worst_tile, ratio, calibrated, positives,
-    negatives) VALUES (?, ?, ?, ?, ?::DOUBLE[], ?::DOUBLE[])`, [workSize, c.worstTile, c.ratio, c.calibrated,
-    JSON.stringify(c.positives), JSON.stringify(c.negatives)]);
+export async function writeVerifyCalibration(
+  db: Db,
+  workSize: number,
+  c: {
+    worstTile: number;
+    ratio: number;
+    calibrated: boolean;
+    positives: number[];
+    negatives: number[];
+  },
+): Promise<void> {
+  await db.run(
+    `INSERT OR REPLACE INTO match_verify_calibration (work_size, worst_tile, ratio, calibrated, positives,
+    negatives) VALUES (?, ?, ?, ?, ?::DOUBLE[], ?::DOUBLE[])`,
+    [workSize, c.worstTile, c.ratio, c.calibrated, JSON.stringify(c.positives), JSON.stringify(c.negatives)],
+  );
 }

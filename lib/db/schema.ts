@@ -38,9 +38,11 @@ export async function workspaceOf(db: Db): Promise<string> {
   // recorded relative to the database's folder when it lies there (the default), so the two can move together
   const abs = resolve(dirname(db.file), ws);
   if (!existsSync(abs)) {
-    throw new FluxError(`${db.file}: its workspace (previews, embeddings) ${abs} is not there; was it moved? ` +
-      `Move it back, or run flux ingest --db ${db.file} --workspace NEW_FOLDER with the same archive folders ` +
-      'to rebuild the previews there');
+    throw new FluxError(
+      `${db.file}: its workspace (previews, embeddings) ${abs} is not there; was it moved? ` +
+        `Move it back, or run flux ingest --db ${db.file} --workspace NEW_FOLDER with the same archive folders ` +
+        'to rebuild the previews there',
+    );
   }
   return abs;
 }

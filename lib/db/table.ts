@@ -36,14 +36,22 @@ export function tableDdl(spec: TableSpec): string {
  * left as they are (their columns and rows stay; comments are written only when a table is made).
  */
 export async function createTables(db: Db, specs: readonly TableSpec[]): Promise<void> {
-  const existing = new Set((await db.all<{ name: string }>(
-    `SELECT table_name AS name FROM duckdb_tables()
-    WHERE database_name = current_database() AND schema_name = 'main' AND NOT temporary`)).map((r) => r.name));
+  const existing = new Set(
+    (
+      await db.all<{ name: string }>(
+        `SELECT table_name AS name FROM duckdb_tables()
+    WHERE database_name = current_database() AND schema_name = 'main' AND NOT temporary`,
+      )
+    ).map((r) => r.name),
+  );
   for (const spec of specs) {
     if (existing.has(spec.name)) continue;
-    const comments = [`COMMENT ON TABLE ${spec.name} IS ${lit(spec.note)}`,
-      ...spec.columns.filter((c) => c.note)
-        .map((c) => `COMMENT ON COLUMN ${spec.name}.${c.name} IS ${lit(c.note as string)}`)];
+    const comments = [
+      `COMMENT ON TABLE ${spec.name} IS ${lit(spec.note)}`,
+      ...spec.columns
+        .filter((c) => c.note)
+        .map((c) => `COMMENT ON COLUMN ${spec.name}.${c.name} IS ${lit(c.note as string)}`),
+    ];
     await db.run([tableDdl(spec), ...comments].join(';\n'));
   }
 }

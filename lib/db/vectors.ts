@@ -8,15 +8,26 @@ import { col, createTables, type TableSpec } from './table.js';
 
 /** The pixel descriptor's measures, in order: the columns of `descriptors` after ("set", id). */
 export const DESCRIPTOR_NAMES: readonly string[] = Object.freeze([
-  'brightness', 'contrast', 'dynamic_range', 'clip_black', 'clip_white', 'haze', 'sharpness', 'noise',
-  'saturation', 'tilt_deg', 'tilt_strength', 'colourfulness',
+  'brightness',
+  'contrast',
+  'dynamic_range',
+  'clip_black',
+  'clip_white',
+  'haze',
+  'sharpness',
+  'noise',
+  'saturation',
+  'tilt_deg',
+  'tilt_strength',
+  'colourfulness',
 ]);
 
 /** The image sets that get vectors. */
 export type ImageSet = 'photos' | 'keepers' | 'inbox';
 
 const DESCRIPTORS: TableSpec = {
-  name: 'descriptors', note: 'the pixel descriptor of every image (lib/2-embed/descriptor.ts), from its preview',
+  name: 'descriptors',
+  note: 'the pixel descriptor of every image (lib/2-embed/descriptor.ts), from its preview',
   columns: [
     col('"set"', 'VARCHAR NOT NULL', 'photos | keepers | inbox'),
     col('id', 'BIGINT NOT NULL', 'photo_id, keeper_id or inbox_id'),
@@ -26,11 +37,14 @@ const DESCRIPTORS: TableSpec = {
 };
 
 const EMBED_ERRORS: TableSpec = {
-  name: 'embed_errors', note: 'images flux embed could not embed (tried again on the next run)',
+  name: 'embed_errors',
+  note: 'images flux embed could not embed (tried again on the next run)',
   columns: [
-    col('"set"', 'VARCHAR NOT NULL'), col('id', 'BIGINT NOT NULL'),
+    col('"set"', 'VARCHAR NOT NULL'),
+    col('id', 'BIGINT NOT NULL'),
     col('model_id', 'VARCHAR NOT NULL', 'the image model, or "descriptor" when only the descriptor was computed'),
-    col('preview', 'VARCHAR'), col('message', 'VARCHAR NOT NULL'),
+    col('preview', 'VARCHAR'),
+    col('message', 'VARCHAR NOT NULL'),
   ],
   key: ['"set"', 'id', 'model_id'],
 };
@@ -40,8 +54,18 @@ export const VECTOR_TABLES: readonly TableSpec[] = [DESCRIPTORS, EMBED_ERRORS];
 
 /** The context features the rankers use, in order (columns of the views `photo_context` and `inbox_context`). */
 export const CONTEXT_NAMES: readonly string[] = Object.freeze([
-  'hour_sin', 'hour_cos', 'weekend', 'season_sin', 'season_cos', 'focal_length', 'log_exposure', 'log_iso', 'f_number',
-  'log_session_frames', 'session_minutes', 'session_position',
+  'hour_sin',
+  'hour_cos',
+  'weekend',
+  'season_sin',
+  'season_cos',
+  'focal_length',
+  'log_exposure',
+  'log_iso',
+  'f_number',
+  'log_session_frames',
+  'session_minutes',
+  'session_position',
 ]);
 
 /**
@@ -91,8 +115,10 @@ export async function descriptorIds(db: Db, set: ImageSet): Promise<Set<number>>
 
 /** The ids of a set that failed for a model (or for `descriptor`) on an earlier run. */
 export async function failedIds(db: Db, set: ImageSet, modelId: string): Promise<Set<number>> {
-  const rows = await db.all<{ id: number }>(
-    `SELECT id FROM embed_errors WHERE "set" = ? AND model_id = ?`, [set, modelId]);
+  const rows = await db.all<{ id: number }>(`SELECT id FROM embed_errors WHERE "set" = ? AND model_id = ?`, [
+    set,
+    modelId,
+  ]);
   return new Set(rows.map((r) => Number(r.id)));
 }
 
@@ -107,25 +133,41 @@ export interface EmbedFailure {
  * Writes the descriptors of a flushed batch (through the appender: INSERT OR REPLACE from a staging table) and its
  * failures; an image that failed before and worked now is no longer an error.
  */
-export async function writeDescriptors(db: Db, set: ImageSet, modelId: string,
-  ok: ReadonlyArray<{ id: number; descriptor: Float32Array }>, failed: readonly EmbedFailure[]): Promise<void> {
+export async function writeDescriptors(
+  db: Db,
+  set: ImageSet,
+  modelId: string,
+  ok: ReadonlyArray<{ id: number; descriptor: Float32Array }>,
+  failed: readonly EmbedFailure[],
+): Promise<void> {
   await db.transaction(async () => {
     if (ok.length) {
       await db.run(`CREATE TEMP TABLE IF NOT EXISTS descriptor_stage AS SELECT * FROM descriptors LIMIT 0`);
-      await db.append('descriptor_stage', ['varchar', 'bigint', ...DESCRIPTOR_NAMES.map(() => 'double' as const)],
-        ok.map((d) => [set, d.id, ...Array.from(d.descriptor, Number)]));
+      await db.append(
+        'descriptor_stage',
+        ['varchar', 'bigint', ...DESCRIPTOR_NAMES.map(() => 'double' as const)],
+        ok.map((d) => [set, d.id, ...Array.from(d.descriptor, Number)]),
+      );
       await db.run('INSERT OR REPLACE INTO descriptors SELECT * FROM descriptor_stage');
       await db.run('DELETE FROM descriptor_stage');
-      await db.run(`DELETE FROM embed_errors WHERE "set" = ? AND model_id = ? AND id IN (SELECT unnest(?::BIGINT[]))`,
-        [set, modelId, JSON.stringify(ok.map((d) => d.id))]);
+      await db.run(`DELETE FROM embed_errors WHERE "set" = ? AND model_id = ? AND id IN (SELECT unnest(?::BIGINT[]))`, [
+        set,
+        modelId,
+        JSON.stringify(ok.map((d) => d.id)),
+      ]);
     }
-    await db.insert('embed_errors', ['"set"', 'id', 'model_id', 'preview', 'message'],
-      failed.map((d) => [set, d.id, modelId, d.preview, d.message]), 'INSERT OR REPLACE');
+    await db.insert(
+      'embed_errors',
+      ['"set"', 'id', 'model_id', 'preview', 'message'],
+      failed.map((d) => [set, d.id, modelId, d.preview, d.message]),
+      'INSERT OR REPLACE',
+    );
   });
 }
 
 /** Every image `flux embed` could not embed, by set and id. */
-export async function embedFailures(db: Db): Promise<Array<{ set: string; model_id: string; preview: string | null;
-  message: string }>> {
+export async function embedFailures(
+  db: Db,
+): Promise<Array<{ set: string; model_id: string; preview: string | null; message: string }>> {
   return db.all(`SELECT "set", model_id, preview, message FROM embed_errors ORDER BY "set", preview, model_id`);
 }

@@ -7,16 +7,24 @@ import { openSession, ort, type Provider, type ProviderChoice } from './runtime.
 
 /** An image model ready to run on batches of preprocessed images. */
 export class OnnxImageModel {
-  private constructor(private readonly session: ort.InferenceSession, readonly spec: ModelSpec, readonly path: string,
+  private constructor(
+    private readonly session: ort.InferenceSession,
+    readonly spec: ModelSpec,
+    readonly path: string,
     /** The execution provider the model runs on. */
-    readonly provider: Provider) {}
+    readonly provider: Provider,
+  ) {}
 
   /**
    * Loads a model file on an execution provider (default: the best that loads); the message names the file when it
    * is not a usable ONNX model, and says how to install a provider that is not here.
    */
-  static async load(spec: ModelSpec, path: string, threads = 1,
-    provider: ProviderChoice = 'auto'): Promise<OnnxImageModel> {
+  static async load(
+    spec: ModelSpec,
+    path: string,
+    threads = 1,
+    provider: ProviderChoice = 'auto',
+  ): Promise<OnnxImageModel> {
     let session: ort.InferenceSession;
     let chosen: Provider;
     try {
@@ -47,10 +55,12 @@ export class OnnxImageModel {
     const emb = out[this.spec.output] as ort.Tensor;
     const dim = emb.dims[emb.dims.length - 1] as number;
     if (dim !== this.spec.dim) {
-      throw new FluxError(`model ${this.spec.id}: output "${this.spec.output}" has ${dim} values per image, ` +
-        `the registry says ${this.spec.dim}`);
+      throw new FluxError(
+        `model ${this.spec.id}: output "${this.spec.output}" has ${dim} values per image, ` +
+          `the registry says ${this.spec.dim}`,
+      );
     }
-    const logits = this.spec.logits ? (out[this.spec.logits] as ort.Tensor).data as Float32Array : null;
+    const logits = this.spec.logits ? ((out[this.spec.logits] as ort.Tensor).data as Float32Array) : null;
     return { embedding: new Float32Array(emb.data as Float32Array), logits: logits ? new Float32Array(logits) : null };
   }
 

@@ -15,9 +15,11 @@ export function matmulModel(): Uint8Array {
 
 /** A reusable matrix multiplier. */
 export class MatMul {
-  private constructor(private readonly session: ort.InferenceSession,
+  private constructor(
+    private readonly session: ort.InferenceSession,
     /** The execution provider the products run on. */
-    readonly provider: Provider) {}
+    readonly provider: Provider,
+  ) {}
 
   /** A multiplier on `threads` threads (0: one per core) and an execution provider (default: the best that loads). */
   static async create(threads = 0, provider: ProviderChoice = 'auto'): Promise<MatMul> {
@@ -28,7 +30,8 @@ export class MatMul {
   /** A [m, k] times B [k, n], row-major; returns [m, n]. */
   async run(a: Float32Array, m: number, k: number, b: Float32Array, n: number): Promise<Float32Array> {
     const out = await this.session.run({
-      A: new ort.Tensor('float32', a, [m, k]), B: new ort.Tensor('float32', b, [k, n]),
+      A: new ort.Tensor('float32', a, [m, k]),
+      B: new ort.Tensor('float32', b, [k, n]),
     });
     return (out.Y as ort.Tensor).data as Float32Array;
   }

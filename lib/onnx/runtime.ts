@@ -33,14 +33,20 @@ export interface SessionOptions {
 /** How to get a provider that is not here. */
 export function installHint(provider: Provider): string {
   if (provider === 'cuda' || provider === 'tensorrt') {
-    return `${provider} needs the CUDA 12 libraries of onnxruntime-node, which a plain install skips: on Linux x64 ` +
-      'with an NVIDIA driver and CUDA 12' + (provider === 'tensorrt' ? ' and TensorRT' : '') + ', and with internet, ' +
+    return (
+      `${provider} needs the CUDA 12 libraries of onnxruntime-node, which a plain install skips: on Linux x64 ` +
+      'with an NVIDIA driver and CUDA 12' +
+      (provider === 'tensorrt' ? ' and TensorRT' : '') +
+      ', and with internet, ' +
       'run its install script, which the .npmrc of the project leaves off: ' +
-      '(cd node_modules/onnxruntime-node && ONNXRUNTIME_NODE_INSTALL=cuda12 node script/install.js)';
+      '(cd node_modules/onnxruntime-node && ONNXRUNTIME_NODE_INSTALL=cuda12 node script/install.js)'
+    );
   }
   if (provider === 'webgpu') {
-    return 'webgpu is bundled with onnxruntime-node on Linux and Windows, and needs a GPU with a Vulkan (Linux) or ' +
-      'Direct3D 12 (Windows) driver';
+    return (
+      'webgpu is bundled with onnxruntime-node on Linux and Windows, and needs a GPU with a Vulkan (Linux) or ' +
+      'Direct3D 12 (Windows) driver'
+    );
   }
   return 'cpu is always bundled with onnxruntime-node; reinstall it with npm install';
 }
@@ -58,8 +64,9 @@ const LINUX_LIBRARIES: Partial<Record<Provider, string[]>> = {
 };
 
 /** Where a Vulkan loader is usually found on Linux (WebGPU runs on it). */
-const VULKAN = ['/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/usr/lib64', '/usr/lib', '/lib64']
-  .map((d) => join(d, 'libvulkan.so.1'));
+const VULKAN = ['/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/usr/lib64', '/usr/lib', '/lib64'].map(
+  (d) => join(d, 'libvulkan.so.1'),
+);
 
 /**
  * The providers this installation of onnxruntime-node holds, best first: compiled into its binding and, on Linux,
@@ -67,8 +74,11 @@ const VULKAN = ['/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/usr
  */
 export function installedProviders(): Provider[] {
   const compiled = new Set(ort.listSupportedBackends().map((b) => b.name));
-  return PROVIDERS.filter((p) => compiled.has(p)
-    && (process.platform !== 'linux' || (LINUX_LIBRARIES[p] ?? []).every((f) => existsSync(join(binFolder(), f)))));
+  return PROVIDERS.filter(
+    (p) =>
+      compiled.has(p) &&
+      (process.platform !== 'linux' || (LINUX_LIBRARIES[p] ?? []).every((f) => existsSync(join(binFolder(), f)))),
+  );
 }
 
 /**
@@ -76,8 +86,9 @@ export function installedProviders(): Provider[] {
  * (it could find no GPU there, and its driver probe would print warnings on every run).
  */
 export function autoProviders(): Provider[] {
-  return installedProviders()
-    .filter((p) => p !== 'webgpu' || process.platform !== 'linux' || VULKAN.some((f) => existsSync(f)));
+  return installedProviders().filter(
+    (p) => p !== 'webgpu' || process.platform !== 'linux' || VULKAN.some((f) => existsSync(f)),
+  );
 }
 
 /** Checks a provider name (from --provider or FLUX_ONNX_PROVIDER). */
@@ -102,9 +113,12 @@ function settingsFor(options: SessionOptions, provider: Provider): ort.Inference
   };
 }
 
-async function create(model: string | Uint8Array,
-  settings: ort.InferenceSession.SessionOptions): Promise<ort.InferenceSession> {
-  return typeof model === 'string' ? ort.InferenceSession.create(model, settings)
+async function create(
+  model: string | Uint8Array,
+  settings: ort.InferenceSession.SessionOptions,
+): Promise<ort.InferenceSession> {
+  return typeof model === 'string'
+    ? ort.InferenceSession.create(model, settings)
     : ort.InferenceSession.create(model, settings);
 }
 
@@ -118,8 +132,10 @@ export async function openSession(model: string | Uint8Array, options: SessionOp
   if (choice !== 'auto') {
     const installed = installedProviders();
     if (!installed.includes(choice)) {
-      throw new FluxError(`--provider ${choice}: not available in this installation of onnxruntime-node ` +
-        `(available: ${installed.join(', ')}); ${installHint(choice)}`);
+      throw new FluxError(
+        `--provider ${choice}: not available in this installation of onnxruntime-node ` +
+          `(available: ${installed.join(', ')}); ${installHint(choice)}`,
+      );
     }
     try {
       return { session: await create(model, settingsFor(options, choice)), provider: choice };
@@ -127,8 +143,9 @@ export async function openSession(model: string | Uint8Array, options: SessionOp
       if (choice === 'cpu') throw err;
       // ONNX Runtime's messages start with a source location and an assertion; the reason comes after them
       const first = ((err as Error).message.split('\n')[0] ?? '').replace(/^.* was false\. /, '');
-      throw new FluxError(`--provider ${choice}: installed but does not load here (${first.slice(0, 200)}); ` +
-        installHint(choice));
+      throw new FluxError(
+        `--provider ${choice}: installed but does not load here (${first.slice(0, 200)}); ` + installHint(choice),
+      );
     }
   }
   for (const provider of autoProviders().filter((p) => p !== 'cpu')) {
@@ -142,7 +159,9 @@ export async function openSession(model: string | Uint8Array, options: SessionOp
 }
 
 /** Opens an inference session (see `openSession`) when the caller does not need to know the provider. */
-export async function createSession(model: string | Uint8Array,
-  options: SessionOptions = {}): Promise<ort.InferenceSession> {
+export async function createSession(
+  model: string | Uint8Array,
+  options: SessionOptions = {},
+): Promise<ort.InferenceSession> {
   return (await openSession(model, options)).session;
 }

@@ -5,10 +5,13 @@ import { openSession, ort, type Provider, type ProviderChoice } from './runtime.
 
 /** A loaded scorer graph. */
 export class OnnxScorer {
-  private constructor(private readonly session: ort.InferenceSession, readonly dim: number,
+  private constructor(
+    private readonly session: ort.InferenceSession,
+    readonly dim: number,
     readonly metadata: Record<string, string>,
     /** The execution provider the graph runs on. */
-    readonly provider: Provider) {}
+    readonly provider: Provider,
+  ) {}
 
   /** Loads a scorer graph on an execution provider (default: the best that loads). */
   static async load(model: string | Uint8Array, threads = 0, provider: ProviderChoice = 'auto'): Promise<OnnxScorer> {
