@@ -15,6 +15,11 @@ import { trainScorer, type TrainData } from '../lib/5-rank/scorers.js';
 import { initBackend } from '../lib/5-rank/backend.js';
 import { rowsOf } from '../lib/5-rank/fit.js';
 import { runEmbed, runIngest } from '../lib/pipeline/stages.js';
+import { trainAndScore } from '../lib/pipeline/train-and-score.js';
+import { score, scoreInboxSet } from '../lib/6-score/score.js';
+import { SCORE_TOLERANCE } from '../lib/6-score/scoring.js';
+import { loadKeeperModel } from '../lib/5-rank/model-file.js';
+import { SURFACE_THRESHOLD_KEY } from '../lib/db/decisions.js';
 import { matchAt, smallSample, tempDir } from './helpers.js';
 
 const work = tempDir('decisions');
@@ -47,7 +52,8 @@ before(async () => {
   }
 });
 
-test('decided inbox photos become weighted training rows of their own walk; the corpus rows stay as they were', async () => {
+test('decided inbox photos become weighted training rows of their own walk; corpus rows stay as they were',
+  async () => {
   assert.equal(plain.weight, undefined);
   assert.equal(plain.decisions, undefined);
   const n = plain.ids.length;
@@ -129,5 +135,50 @@ test('learners: weights of 1 train exactly as no weights; the decisions\' weight
     } else assert.deepEqual(fb, fa, arch);
     const moved = Math.max(...fa.map((v, i) => Math.abs(v - (fc[i] as number))));
     assert.ok(moved > 1e-4, `${arch}: the decisions' weights moved the weights by ${moved}`);
+  }
+});
+
+test('flux train reports the decisions it learned from; flux score surfaces by the portal\'s refitted threshold',
+  async () => {
+  const r = await trainAndScore({ db: dbFile, arch: 'logistic', modelsDir: join(work.dir, 'models'), seed: 3,
+    resamples: 20, hyper: { epochs: 3 }, skipPhotoSplit: true, allWalks: false });
+  assert.deepEqual(r.data.decisions, { keep: 3, reject: 4, inArchive: 1, noFeatures: 0 });
+  assert.equal(r.data.train, rowsOf(decided, 'train').length);
+  const db = await Db.open(dbFile);
+  try {
+    const own = await score(db, { modelDir: r.dir });
+    assert.equal(own.thresholdSource.source, 'model');
+    assert.equal(own.threshold, r.threshold.point?.threshold ?? null);
+    const scores = await db.all<{ s: number }>(`SELECT keeper_score AS s FROM photos
+      WHERE keeper_score IS NOT NULL AND keeper_band NOT IN ('keeper', 'failure') ORDER BY keeper_score DESC`);
+    const cut = (scores[9] as { s: number }).s;
+    const write = (model: string | null, threshold: number | null): Promise<void> =>
+      db.run('INSERT OR REPLACE INTO meta VALUES (?, ?)', [SURFACE_THRESHOLD_KEY, JSON.stringify({
+        threshold, rule: 'lowest threshold with precision >= 0.8 against the photographer\'s decisions',
+        precision: 0.8, recall: 0.5, reviewPer1000: 40, decisions: 212, keeps: 30, rejects: 182, inboxPhotos: 500,
+        model, fittedAt: '2026-12-06T00:00:00.000Z', note: null })]);
+    await write(r.id, cut);
+    const refit = await score(db, { modelDir: r.dir });
+    assert.equal(refit.threshold, cut);
+    assert.equal(refit.thresholdSource.source, 'decisions');
+    assert.match(refit.thresholdSource.text, /refitted on 212 review decisions \(30 kept\)/);
+    assert.equal(refit.counts.surfaced, scores.filter((x) => x.s >= cut - SCORE_TOLERANCE).length);
+    assert.ok((refit.counts.surfaced as number) >= 10);
+    const inbox = await scoreInboxSet(db, loadKeeperModel(r.dir), r.dir);
+    assert.equal(inbox.threshold.value, cut);
+    assert.equal(inbox.scored.filter((x) => x.surfaced).length,
+      inbox.scored.filter((x) => x.band !== 'failure' && x.score !== null && x.score >= cut - SCORE_TOLERANCE).length);
+    // another model's threshold, or none yet: the model's own
+    await write('keeper-other', cut);
+    const other = await score(db, { modelDir: r.dir });
+    assert.equal(other.thresholdSource.source, 'model');
+    assert.equal(other.threshold, own.threshold);
+    assert.match(other.thresholdSource.text, /is for keeper-other, not this one/);
+    await write(r.id, null);
+    const none = await score(db, { modelDir: r.dir });
+    assert.equal(none.threshold, own.threshold);
+    assert.equal(none.counts.surfaced, own.counts.surfaced);
+  } finally {
+    db.close();
   }
 });

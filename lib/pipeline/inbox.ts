@@ -54,10 +54,11 @@ export async function scoreInbox(options: InboxOptions): Promise<ScoreReport> {
       provider, onProgress: options.onProgress,
     });
     const r = await scoreInboxSet(db, model, dir, provider);
-    writeFileAtomic(out, inboxHtml(r.items, r.skipped, model, workspace, inbox));
+    writeFileAtomic(out, inboxHtml(r.items, r.skipped, model, workspace, inbox, r.threshold));
     return {
       model: model.id,
-      threshold: model.threshold.value,
+      threshold: r.threshold.value,
+      thresholdSource: r.threshold,
       modelDir: dir,
       provider: r.provider,
       set: 'inbox',
