@@ -26,7 +26,9 @@ export interface InboxOptions {
   out?: string;
   /** Image decoding workers of the inbox's embedding; default FLUX_DECODE_WORKERS, else one per core. */
   decodeWorkers?: number;
-  /** The ONNX Runtime execution provider of the inbox's embedding and scoring; default FLUX_ONNX_PROVIDER, else auto. */
+  /**
+   * The ONNX Runtime execution provider of the inbox's embedding and scoring; default FLUX_ONNX_PROVIDER, else auto.
+   */
   provider?: ProviderChoice;
   onProgress?: OnProgress;
 }
