@@ -20,6 +20,7 @@ import { score, scoreInboxSet } from '../lib/6-score/score.js';
 import { SCORE_TOLERANCE } from '../lib/6-score/scoring.js';
 import { loadKeeperModel } from '../lib/5-rank/model-file.js';
 import { SURFACE_THRESHOLD_KEY } from '../lib/db/decisions.js';
+import { formatTrain } from '../lib/5-rank/verdict.js';
 import { matchAt, smallSample, tempDir } from './helpers.js';
 
 const work = tempDir('decisions');
@@ -143,6 +144,8 @@ test('flux train reports the decisions it learned from; flux score surfaces by t
   const r = await trainAndScore({ db: dbFile, arch: 'logistic', modelsDir: join(work.dir, 'models'), seed: 3,
     resamples: 20, hyper: { epochs: 3 }, skipPhotoSplit: true, allWalks: false });
   assert.deepEqual(r.data.decisions, { keep: 3, reject: 4, inArchive: 1, noFeatures: 0 });
+  assert.ok(formatTrain(r).includes('review decisions: 3 kept (label 1, weight 1) and 4 rejected (label 0, ' +
+    'weight 3) inbox photos added to the training rows; left out: 1 already in the archive'), formatTrain(r));
   assert.equal(r.data.train, rowsOf(decided, 'train').length);
   const db = await Db.open(dbFile);
   try {
