@@ -8,6 +8,7 @@ import { CONTEXT_NAMES } from '../db/schema.js';
 import { DESCRIPTOR_NAMES } from '../2-embed/descriptor.js';
 import { readStoredVectors, type VectorSet } from '../2-embed/store.js';
 import { ensureSplit, type SplitName, type SplitScheme } from './split.js';
+import { decisionLabels } from '../db/decisions.js';
 import { FluxError } from '../util/check.js';
 
 /** What goes into a row. `context` alone is the metadata-only baseline. */
@@ -49,7 +50,20 @@ export interface Dataset extends FeatureRows {
   /** The seed the split was made with (the stored split keeps its own), and what was done to keep it current. */
   splitSeed: number;
   splitNote: string | null;
+  /**
+   * Training weight per row: 1 for corpus rows, `DECISION_WEIGHTS` for the photographer's review decisions.
+   * Absent when every row weighs 1 (no decisions), so training is exactly what it was without them.
+   */
+  weight?: Float32Array;
+  /** 1 for a row from a review decision (an inbox photo; always in `train`), 0 for a corpus row. */
+  decided?: Uint8Array;
+  /** The review decisions learned from, and those left out because the archive already holds the photo. */
+  decisions?: { keep: number; reject: number; inArchive: number; noFeatures: number };
 }
+
+/** The session name of a decided inbox photo of capture day `day`: its own walk, never one of the corpus. */
+export const decisionSession = (day: string | null): string => `inbox:${day ?? 'undated'}`;
+export const isDecisionSession = (session: string): boolean => session.startsWith('inbox:');
 
 const DESC_TABLE_SET: Record<'photos' | 'inbox', VectorSet> = { photos: 'photos', inbox: 'inbox' };
 
@@ -172,7 +186,75 @@ export async function loadDataset(
     splitSeed: current.seed,
     splitNote: current.note,
   };
-  return out;
+  return withDecisions(db, workspace, out, options);
+}
+
+/**
+ * The photographer's review decisions appended as training rows (lib/db/decisions.ts): each decided inbox photo
+ * with its features (view 0), label 1 for keep, 0 for reject, in `train` only (validation and test stay the
+ * corpus walks, comparable from one training to the next), in a walk of its own (`inbox:<day>`, so a rejected frame
+ * is a near miss of the frames kept that day), weighted `DECISION_WEIGHTS`. A photo whose bytes the archive already
+ * holds (same sha256 as a corpus photo) is left out: the corpus labels it. No decisions: the dataset unchanged.
+ */
+async function withDecisions(
+  db: Db,
+  workspace: string,
+  ds: Dataset,
+  options: { featureSet: FeatureSet; modelId: string | null },
+): Promise<Dataset> {
+  const labels = await decisionLabels(db);
+  if (labels.size === 0) return ds;
+  const inArchive = new Set(
+    (
+      await db.all<{ id: number }>(`SELECT i.inbox_id AS id FROM inbox_photos i
+        WHERE i.sha256 IN (SELECT sha256 FROM photos)`)
+    ).map((r) => r.id),
+  );
+  const feats = await loadFeatures(db, workspace, { set: 'inbox', featureSet: options.featureSet,
+    modelId: options.modelId }).catch((err: unknown) => {
+    if (err instanceof FluxError && /no .* vectors for inbox/.test(err.message)) return null;
+    throw err;
+  });
+  const pick: number[] = [];
+  feats?.ids.forEach((id, i) => {
+    if (labels.has(id) && !inArchive.has(id) && feats.views[i] === 0) pick.push(i);
+  });
+  const counted = [...labels.keys()].filter((id) => !inArchive.has(id)).length;
+  const decisions = { keep: 0, reject: 0, inArchive: [...labels.keys()].filter((id) => inArchive.has(id)).length,
+    noFeatures: counted - pick.length };
+  if (!feats || pick.length === 0) return { ...ds, decisions };
+  if (feats.dim !== ds.dim) {
+    throw new FluxError(`the decided inbox photos have ${feats.dim} features, the corpus ${ds.dim}: ` +
+      'run flux embed on the inbox with the model of the corpus');
+  }
+  const extra = subsetRows(feats, pick);
+  const lab = pick.map((i) => labels.get(feats.ids[i] as number) as NonNullable<ReturnType<typeof labels.get>>);
+  for (const l of lab) decisions[l.decision] += 1;
+  const sessions = [...new Set([...ds.sessions, ...lab.map((l) => decisionSession(l.day))])].sort();
+  const index = new Map(sessions.map((s, i) => [s, i]));
+  const n = ds.ids.length;
+  const x = new Float32Array((n + pick.length) * ds.dim);
+  x.set(ds.x);
+  x.set(extra.x, n * ds.dim);
+  const session = new Int32Array(n + pick.length);
+  ds.session.forEach((s, i) => (session[i] = index.get(ds.sessions[s] as string) as number));
+  lab.forEach((l, j) => (session[n + j] = index.get(decisionSession(l.day)) as number));
+  const weight = new Float32Array(n + pick.length).fill(1);
+  lab.forEach((l, j) => (weight[n + j] = l.weight));
+  const decided = new Uint8Array(n + pick.length).fill(1, n);
+  return {
+    ...ds,
+    ids: [...ds.ids, ...extra.ids],
+    views: [...ds.views, ...extra.views],
+    x,
+    y: Uint8Array.from([...ds.y, ...lab.map((l) => l.label)]),
+    split: [...ds.split, ...lab.map((): SplitName => 'train')],
+    session,
+    sessions,
+    weight,
+    decided,
+    decisions,
+  };
 }
 
 /** The rows at the given indices. */

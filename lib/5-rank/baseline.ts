@@ -114,13 +114,17 @@ export async function pcaAxes(
   }
 }
 
-/** L2 logistic regression by Newton's method: minimises the summed log-loss plus |w|^2 / 2C (intercept free). */
+/**
+ * L2 logistic regression by Newton's method: minimises the summed log-loss (each row's times its `weight`, when
+ * given) plus |w|^2 / 2C (intercept free).
+ */
 export function fitLogisticL2(
   z: Float64Array,
   k: number,
   y: ArrayLike<number>,
   c: number,
   iterations = 50,
+  weight?: ArrayLike<number>,
 ): { w: number[]; b: number } {
   const n = y.length;
   const w = new Array<number>(k + 1).fill(0); // the last entry is the intercept
@@ -131,8 +135,9 @@ export function fitLogisticL2(
       let s = w[k] as number;
       for (let j = 0; j < k; j++) s += (w[j] as number) * (z[i * k + j] as number);
       const p = 1 / (1 + Math.exp(-s));
-      const e = p - (y[i] as number);
-      const q = p * (1 - p);
+      const wi = weight ? (weight[i] as number) : 1;
+      const e = weight ? wi * (p - (y[i] as number)) : p - (y[i] as number);
+      const q = weight ? wi * p * (1 - p) : p * (1 - p);
       for (let a = 0; a <= k; a++) {
         const za = a < k ? (z[i * k + a] as number) : 1;
         g[a] = (g[a] as number) + e * za;
@@ -167,6 +172,7 @@ export async function fitPcaLogistic(
   train: readonly number[],
   seed: number,
   settings: { components: number; c: number } = BASELINE,
+  weight?: ArrayLike<number>,
 ): Promise<{ W: number[]; b: number }> {
   const { k, components: p, mean, projected } = await pcaAxes(x, dim, train, settings.components, seed);
   const fit = fitLogisticL2(
@@ -174,6 +180,8 @@ export async function fitPcaLogistic(
     k,
     train.map((r) => y[r] as number),
     settings.c,
+    50,
+    weight ? train.map((r) => weight[r] as number) : undefined,
   );
   const W = new Array<number>(dim).fill(0);
   let b = fit.b;

@@ -61,7 +61,10 @@ export async function fit(
   const train = rowsOf(ds, 'train', false);
   const standardizer = fitStandardizer(ds.x, ds.dim, train);
   const xs = standardize(ds.x, ds.dim, standardizer);
-  const data = { x: xs, dim: ds.dim, y: ds.y, session: ds.session, ids: ds.ids, train, val: rowsOf(ds, 'val') };
+  const data = {
+    ...{ x: xs, dim: ds.dim, y: ds.y, session: ds.session, ids: ds.ids, train, val: rowsOf(ds, 'val') },
+    ...(ds.weight ? { weight: ds.weight } : {}),
+  };
   const { params, log } = await trainScorer(arch, data, hyper, seed, onEpoch);
   checkFiniteWeights(params, `${arch} · ${ds.featureSet}`, hyper);
   const seconds = (performance.now() - t0) / 1000;

@@ -25,16 +25,18 @@ export interface OutOfFold {
  * consecutive walks spread over the folds in a seeded random order, so each fold gets its share of keepers.
  * `repeat` draws another dealing (repeated cross-validation). In round k fold k is held out (`test`), the next fold
  * validates (early stopping; with two folds there is none) and the rest trains; rows out of scope are `none`. Every
- * row of a walk, augmented views included, follows its walk, so a held-out photo's views never train.
+ * row of a walk, augmented views included, follows its walk, so a held-out photo's views never train. Rows from
+ * the photographer's review decisions (`decided`) are never dealt: they train in every round.
  */
 export function foldSplits(
-  ds: Pick<Dataset, 'split' | 'session'> & { y?: ArrayLike<number> },
+  ds: Pick<Dataset, 'split' | 'session' | 'decided'> & { y?: ArrayLike<number> },
   seed: number,
   folds: number,
   scope: 'trainval' | 'all',
   repeat = 0,
 ): SplitName[][] {
-  const inScope = (i: number): boolean => scope === 'all' || ds.split[i] !== 'test';
+  // rows from review decisions are never held out: they train in every round
+  const inScope = (i: number): boolean => !ds.decided?.[i] && (scope === 'all' || ds.split[i] !== 'test');
   const rows = ds.split.map((_, i) => i).filter(inScope);
   const keepers = new Map<number, number>();
   for (const i of rows) {
@@ -52,6 +54,7 @@ export function foldSplits(
   }
   return Array.from({ length: n }, (_, k) =>
     ds.split.map((_, i) => {
+      if (ds.decided?.[i]) return 'train' as SplitName;
       if (!inScope(i)) return 'none' as SplitName;
       const f = foldOf.get(ds.session[i] as number) as number;
       return (f === k ? 'test' : n > 2 && f === (k + 1) % n ? 'val' : 'train') as SplitName;

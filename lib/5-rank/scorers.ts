@@ -115,6 +115,11 @@ export interface TrainData {
   train: number[];
   /** Validation rows (original views) for early stopping. */
   val: number[];
+  /**
+   * Loss weight per row (the photographer's review decisions weigh more); absent: every row weighs 1. A pair's
+   * weight is multiplied by both rows' weights, a row's logistic or contrastive loss by its own.
+   */
+  weight?: Float32Array;
 }
 
 export interface TrainLog {
@@ -281,7 +286,7 @@ function pairwiseStep(c: StepContext, er: Rng): tf.Scalar | null {
     const [n, w] = c.sampleNeg(er, k);
     ks.push(k);
     ns.push(n);
-    ws.push(w);
+    ws.push(c.data.weight ? w * (c.data.weight[k] as number) * (c.data.weight[n] as number) : w);
   }
   const xk = gather(c.data.x, c.data.dim, ks),
     xn = gather(c.data.x, c.data.dim, ns),
@@ -306,12 +311,18 @@ function protoStep(c: StepContext, er: Rng): tf.Scalar | null {
   }
   const xk = gather(c.data.x, c.data.dim, ks),
     xn = gather(c.data.x, c.data.dim, ns);
+  const rw = c.data.weight;
+  // weighted means when rows carry weights; the plain mean otherwise (the same numbers as before weights existed)
+  const wk = rw ? tf.tensor1d(ks.map((r) => rw[r] as number)) : null;
+  const wn = rw ? tf.tensor1d(ns.map((r) => rw[r] as number)) : null;
+  const mean = (t: tf.Tensor, w: tf.Tensor1D | null): tf.Tensor =>
+    w ? tf.div(tf.sum(tf.mul(w, t)), tf.sum(w)) : tf.mean(t);
   const lossT = c.optimizer.minimize(() => {
-    const pull = tf.mean(tf.sub(1, forward(c.kind, c.vars, xk, true)));
-    const push = tf.mean(tf.relu(tf.sub(forward(c.kind, c.vars, xn, true), c.h.margin)));
+    const pull = mean(tf.sub(1, forward(c.kind, c.vars, xk, true)), wk);
+    const push = mean(tf.relu(tf.sub(forward(c.kind, c.vars, xn, true), c.h.margin)), wn);
     return tf.add(tf.add(pull, push), c.l2()) as tf.Scalar;
   }, true);
-  tf.dispose([xk, xn]);
+  tf.dispose([xk, xn, ...(wk && wn ? [wk, wn] : [])]);
   return lossT;
 }
 
@@ -320,7 +331,8 @@ function logisticStep(c: StepContext, er: Rng): tf.Scalar | null {
   const rows = Array.from({ length: c.h.batch }, () => er.pick(c.data.train));
   const xb = gather(c.data.x, c.data.dim, rows);
   const yb = tf.tensor1d(rows.map((r) => c.data.y[r] as number));
-  const wb = tf.tensor1d(rows.map((r) => (c.data.y[r] ? c.posWeight : 1)));
+  const rw = c.data.weight;
+  const wb = tf.tensor1d(rows.map((r) => (c.data.y[r] ? c.posWeight : 1) * (rw ? (rw[r] as number) : 1)));
   const lossT = c.optimizer.minimize(() => {
     const logits = forward(c.kind, c.vars, xb);
     const bce = tf.add(tf.relu(logits), tf.sub(tf.softplus(tf.neg(tf.abs(logits))), tf.mul(logits, yb)));
@@ -382,7 +394,7 @@ export async function trainScorer(
   if (kind === 'random') return { params: { ...params, seed }, log: [] };
   if (arch === 'pca-logistic') {
     // the plain baseline: nothing tuned, no epochs (see baseline.ts)
-    const { W, b } = await fitPcaLogistic(data.x, data.dim, data.y, data.train, seed);
+    const { W, b } = await fitPcaLogistic(data.x, data.dim, data.y, data.train, seed, undefined, data.weight);
     return {
       params: { kind, weights: { W: { shape: [data.dim, 1], values: W }, b: { shape: [1], values: [b] } } },
       log: [],

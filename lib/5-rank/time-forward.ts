@@ -3,7 +3,7 @@
  * earlier years (the latest tenth of them by date validates, for early stopping) and tested on the walks of the
  * latest year, which had no say in anything. Reported beside the comparison; it chooses nothing.
  */
-import type { Dataset } from '../4-dataset/rows.js';
+import { isDecisionSession, type Dataset } from '../4-dataset/rows.js';
 import type { SplitName } from '../4-dataset/split.js';
 import { fit, rowsOf, selectColumns } from './fit.js';
 import { evaluate, pairedApDifference, type Estimate } from './metrics.js';
@@ -25,17 +25,20 @@ export interface TimeForward {
 export function timeForwardSplit(
   ds: Pick<Dataset, 'session' | 'sessions'>,
 ): { split: SplitName[]; testYear: string; trainYears: string[] } | null {
-  const years = [...new Set(ds.sessions.map((s) => s.slice(0, 4)))].sort();
+  // the walks of review decisions (inbox:<day>) are newer than any corpus year: left out, they would leak the future
+  const corpus = ds.sessions.filter((s) => !isDecisionSession(s));
+  const years = [...new Set(corpus.map((s) => s.slice(0, 4)))].sort();
   if (years.length < 2) return null;
   const testYear = years[years.length - 1] as string;
   const earlier = ds.sessions
     .map((s, i) => [s, i] as const)
-    .filter(([s]) => s.slice(0, 4) < testYear)
+    .filter(([s]) => !isDecisionSession(s) && s.slice(0, 4) < testYear)
     .sort();
   const nVal = Math.max(1, Math.round(earlier.length / 10));
   const val = new Set(earlier.slice(earlier.length - nVal).map(([, i]) => i));
   const split = Array.from(ds.session, (w): SplitName => {
     const date = ds.sessions[w] as string;
+    if (isDecisionSession(date)) return 'none' as SplitName;
     return date.slice(0, 4) === testYear ? 'test' : val.has(w) ? 'val' : 'train';
   });
   return { split, testYear, trainYears: years.slice(0, -1) };

@@ -29,6 +29,11 @@ export interface TrainCounts {
   testKeepers: number;
   keeperRate: number;
   missingVector: number;
+  /**
+   * The photographer's review decisions learned from (training rows of their own, weighted), and those left out
+   * (the archive holds the photo; no features). Absent when there are none.
+   */
+  decisions?: { keep: number; reject: number; inArchive: number; noFeatures: number };
 }
 
 export interface TrainReport {

@@ -215,6 +215,7 @@ function countData(full: Dataset): TrainCounts {
     testKeepers: keepersIn(full, 'test'),
     keeperRate: keepers / Math.max(1, photos),
     missingVector: full.missingVector,
+    ...(full.decisions ? { decisions: full.decisions } : {}),
   };
 }
 

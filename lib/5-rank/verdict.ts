@@ -2,6 +2,7 @@
  * The comparison in words and as a table: which ranker was chosen and why, how it stands against the baselines on
  * the test walks and over all walks, and the threshold (what `flux train` prints and the notebook shows).
  */
+import { DECISION_WEIGHTS } from '../db/decisions.js';
 import { plural } from '../util/text.js';
 import type { CandidateResult } from './fit.js';
 import type { Estimate } from './metrics.js';
@@ -154,6 +155,19 @@ function thresholdLine(r: TrainReport): string {
   );
 }
 
+/** What the review decisions added to the training rows. */
+export function decisionsLine(d: NonNullable<TrainReport['data']['decisions']>): string {
+  const left = [
+    ...(d.inArchive ? [`${d.inArchive} already in the archive`] : []),
+    ...(d.noFeatures ? [`${d.noFeatures} without features`] : []),
+  ];
+  return (
+    `review decisions: ${d.keep} kept (label 1, weight ${DECISION_WEIGHTS.keep}) and ${d.reject} rejected ` +
+    `(label 0, weight ${DECISION_WEIGHTS.reject}) inbox photos added to the training rows` +
+    (left.length ? `; left out: ${left.join(', ')}` : '')
+  );
+}
+
 /** The comparison as a text table (what the CLI prints). */
 export function formatTrain(r: TrainReport): string {
   const cvCol = r.results.some((c) => c.cv);
@@ -164,6 +178,7 @@ export function formatTrain(r: TrainReport): string {
       `train ${d.train}, val ${d.val}, ` +
       `test ${d.test} (split by walk, seed ${r.split.seed})`,
     ...(r.split.note ? [`note: ${r.split.note}`] : []),
+    ...(d.decisions ? [decisionsLine(d.decisions)] : []),
     '',
     `${'model'.padEnd(46)} ${'val AP'.padStart(6)} ${cvCol ? `${'cv AP'.padStart(6)} ` : ''} ` +
       `${'test AP [95% CI]'.padEnd(22)} ${'ROC AUC'.padEnd(22)} ${'P@36'.padStart(5)} ${'P@5%'.padStart(5)} ` +

@@ -48,6 +48,7 @@ export function inboxHtml(
   model: KeeperModel,
   workspace: string,
   inbox: string,
+  surface?: { value: number | null; source: 'decisions' | 'model'; text: string },
 ): string {
   // by score; photos a calibration ties keep the model's own order (its raw score), then time
   const sorted = [...items].sort(
@@ -56,7 +57,7 @@ export function inboxHtml(
       (b.raw ?? -Infinity) - (a.raw ?? -Infinity) ||
       String(a.captured_at).localeCompare(String(b.captured_at)),
   );
-  const threshold = model.threshold.value;
+  const threshold = surface ? surface.value : model.threshold.value;
   const cards = sorted.map((r) => card(r, workspace)).join('\n');
   const counts = countBands(items);
   const bands = (['review', 'uncertain', 'unlikely', 'failure', 'unscored'] as const).map(
@@ -64,7 +65,7 @@ export function inboxHtml(
   );
   const summary = [`surfaced automatically: ${counts.surfaced ?? 0}`, ...bands].join(' · ');
   const emb = model.embeddingModel ? `, ${escapeHtml(model.embeddingModel)}` : '';
-  const rule = escapeHtml(model.threshold.rule);
+  const rule = escapeHtml(surface?.source === 'decisions' ? surface.text : model.threshold.rule);
   const surfacing =
     threshold !== null
       ? `Photos scoring at least the auto-surface threshold, ${threshold.toFixed(3)} (${rule}), ` +

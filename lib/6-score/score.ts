@@ -14,12 +14,19 @@ import { currentModelDir, loadKeeperModel, type KeeperModel } from '../5-rank/mo
 import type { OnProgress } from '../util/progress.js';
 import type { Provider, ProviderChoice } from '../onnx/runtime.js';
 import type { InboxItem } from './inbox-page.js';
-import { countBands, descriptorMap, modelFeatures, scoreRowsOnnx, type ScoredRow } from './scoring.js';
+import {
+  countBands, descriptorMap, modelFeatures, scoreRowsOnnx, surfaceThreshold, type ScoredRow, type SurfaceThreshold,
+} from './scoring.js';
 
 export interface ScoreReport {
   model: string;
-  /** The model's auto-surface threshold (null when none reached its rule). */
+  /**
+   * The auto-surface threshold the photos were surfaced by (null: none): the portal's, refitted on the review
+   * decisions for this model, else the model's own.
+   */
   threshold: number | null;
+  /** Where the threshold comes from, and in words. */
+  thresholdSource: SurfaceThreshold;
   modelDir: string;
   /** The ONNX Runtime execution provider the scorer graph ran on. */
   provider: Provider;
@@ -51,12 +58,15 @@ export async function score(db: Db, options: ScoreOptions = {}): Promise<ScoreRe
   );
   const all = (await db.all<{ id: number }>('SELECT photo_id AS id FROM photos ORDER BY photo_id')).map((r) => r.id);
   const desc = await descriptorMap(db, 'photos');
-  const { scored, provider } = await scoreRowsOnnx(dir, model, rows, desc, keepers, all, options.provider);
+  const surface = await surfaceThreshold(db, model);
+  const { scored, provider } = await scoreRowsOnnx(dir, model, rows, desc, keepers, all, options.provider,
+    surface.value);
   await writePhotoScores(db, scored, model.id, dir);
   options.onProgress?.({ stage: 'score', done: 1, total: 1 });
   return {
     model: model.id,
-    threshold: model.threshold.value,
+    threshold: surface.value,
+    thresholdSource: surface,
     modelDir: dir,
     provider,
     set: 'photos',
@@ -76,6 +86,8 @@ export interface InboxScored {
   modelDir: string;
   /** The ONNX Runtime execution provider the scorer graph ran on. */
   provider: Provider;
+  /** The auto-surface threshold the photos were surfaced by. */
+  threshold: SurfaceThreshold;
 }
 
 /**
@@ -94,7 +106,8 @@ export async function scoreInboxSet(
     path, preview, CAST(captured_at AS VARCHAR) AS captured_at FROM inbox_photos ORDER BY path`);
   const desc = await descriptorMap(db, 'inbox');
   const ids = photos.map((p) => p.id);
-  const { scored, provider } = await scoreRowsOnnx(dir, model, rows, desc, new Set(), ids, onnx);
+  const threshold = await surfaceThreshold(db, model);
+  const { scored, provider } = await scoreRowsOnnx(dir, model, rows, desc, new Set(), ids, onnx, threshold.value);
   const known = new Map<number, string>();
   for (const k of await knownInboxCopies(db)) {
     known.set(
@@ -124,7 +137,7 @@ export async function scoreInboxSet(
     ...scored.filter((r) => r.band === 'unscored').map((r) => ({ path: pathOf(r), reason: r.reason ?? 'not scored' })),
   ];
   const items = scored.map((r): InboxItem => ({ ...r, ...(byId.get(r.id) as Omit<InboxItem, keyof ScoredRow>) }));
-  return { items, scored, skipped, model, modelDir: dir, provider };
+  return { items, scored, skipped, model, modelDir: dir, provider, threshold };
 }
 
 export { countBands };

@@ -4,6 +4,7 @@
  */
 import { join } from 'node:path';
 import type { Db } from '../db/duckdb.js';
+import { readSurfaceCalibration } from '../db/decisions.js';
 import { workspaceOf } from '../db/schema.js';
 import { DESCRIPTOR_NAMES } from '../2-embed/descriptor.js';
 import { loadFeatures, type FeatureRows } from '../4-dataset/rows.js';
@@ -50,7 +51,10 @@ export interface ScoredRow {
   raw: number | null;
   band: Band | 'unscored';
   reason: string | null;
-  /** At or above the model's auto-surface threshold (never a confirmed keeper, a failure or an unscored photo). */
+  /**
+   * At or above the auto-surface threshold (the portal's refitted one, else the model's); never a confirmed keeper,
+   * a failure or an unscored photo.
+   */
   surfaced: boolean;
 }
 
@@ -66,7 +70,41 @@ export function surfacedAt(score: number, threshold: number | null): boolean {
   return threshold !== null && score >= threshold - SCORE_TOLERANCE;
 }
 
-/** One photo's row from its probability, raw score, the keeper and failure rules. */
+/** The auto-surface threshold a scoring run surfaces by, and where it comes from. */
+export interface SurfaceThreshold {
+  value: number | null;
+  /** `decisions`: refitted by the portal on the photographer's decisions; `model`: chosen when the model trained. */
+  source: 'decisions' | 'model';
+  /** In words, for the command's output. */
+  text: string;
+}
+
+/**
+ * The threshold `flux score` surfaces by: the one the portal refitted on the photographer's review decisions
+ * (`readSurfaceCalibration`) when it was fitted on this model's scores and holds a threshold, else the model's own
+ * (chosen on the validation walks when it trained).
+ */
+export async function surfaceThreshold(db: Db, model: KeeperModel): Promise<SurfaceThreshold> {
+  const cal = await readSurfaceCalibration(db);
+  const own = model.threshold.value;
+  const ownText = own === null ? 'none: no threshold reached its rule' : `${own.toFixed(3)}, ${model.threshold.rule}`;
+  if (cal && cal.model === model.id && cal.threshold !== null && Number.isFinite(cal.threshold)) {
+    return {
+      value: cal.threshold,
+      source: 'decisions',
+      text: `${cal.threshold.toFixed(3)}, refitted on ${cal.decisions} review decisions (${cal.keeps} kept): ` +
+        `${cal.rule}; the model's own: ${own === null ? 'none' : own.toFixed(3)}`,
+    };
+  }
+  const why = !cal
+    ? ''
+    : cal.model !== model.id
+      ? `; the portal's refitted threshold is for ${cal.model ?? 'no model'}, not this one`
+      : '; the review decisions do not support a threshold yet';
+  return { value: own, source: 'model', text: `the model's own: ${ownText}${why}` };
+}
+
+/** One photo's row from its probability, raw score, the keeper and failure rules, surfaced at `threshold`. */
 function scoredRow(
   id: number,
   p: number | null,
@@ -74,6 +112,7 @@ function scoredRow(
   keeper: boolean,
   d: Record<string, number> | undefined,
   model: KeeperModel,
+  threshold: number | null,
 ): ScoredRow {
   if (keeper) return { id, score: 1, model: p, raw: r, band: 'keeper', reason: 'confirmed keeper', surfaced: false };
   const failure = d ? failureReason(d) : null;
@@ -89,11 +128,14 @@ function scoredRow(
     raw: r,
     band: bandOf(p),
     reason: null,
-    surfaced: surfacedAt(p, model.threshold.value),
+    surfaced: surfacedAt(p, threshold),
   };
 }
 
-/** Scores feature rows through the model's ONNX graph, then applies the keeper and failure rules to the ids `all`. */
+/**
+ * Scores feature rows through the model's ONNX graph, then applies the keeper and failure rules to the ids `all`;
+ * photos scoring at least `threshold` (default: the model's own) are surfaced.
+ */
 export async function scoreRowsOnnx(
   dir: string,
   model: KeeperModel,
@@ -102,6 +144,7 @@ export async function scoreRowsOnnx(
   keepers: Set<number>,
   all: number[],
   provider: ProviderChoice = 'auto',
+  threshold: number | null = model.threshold.value,
 ): Promise<{ scored: ScoredRow[]; provider: Provider }> {
   const scorer = await OnnxScorer.load(join(dir, 'model.onnx'), 0, provider);
   try {
@@ -112,7 +155,7 @@ export async function scoreRowsOnnx(
       const i = byId.get(id);
       const p = i === undefined ? null : (prob[i] as number);
       const r = i === undefined ? null : (raw[i] as number);
-      return scoredRow(id, p, r, keepers.has(id), desc.get(id), model);
+      return scoredRow(id, p, r, keepers.has(id), desc.get(id), model, threshold);
     });
     return { scored, provider: scorer.provider };
   } finally {

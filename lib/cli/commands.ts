@@ -569,10 +569,8 @@ export const COMMANDS: Record<string, Command> = {
           `${c.keeper ?? 0} confirmed keepers, ${c.review ?? 0} review recommended, ` +
           `${c.uncertain ?? 0} uncertain, ${c.unlikely ?? 0} probable non-keepers, ${c.failure ?? 0} technical ` +
           `failures, ${c.unscored ?? 0} not scored; ` +
-          `${c.surfaced ?? 0} surfaced at the model's auto-surface threshold (${
-            r.threshold === null ? 'none: no threshold reached its rule' : r.threshold.toFixed(3)
-          }) (${r.seconds.toFixed(1)} s)`,
-      );
+        `${c.surfaced ?? 0} surfaced at the auto-surface threshold (${r.thresholdSource.text}) ` +
+        `(${r.seconds.toFixed(1)} s)`);
       for (const s of r.skipped) console.log(`skipped ${s.path}: ${s.reason}`);
       if (r.html) console.log(`report ${r.html}`);
     },

@@ -26,7 +26,9 @@ export interface InboxOptions {
   out?: string;
   /** Image decoding workers of the inbox's embedding; default FLUX_DECODE_WORKERS, else one per core. */
   decodeWorkers?: number;
-  /** The ONNX Runtime execution provider of the inbox's embedding and scoring; default FLUX_ONNX_PROVIDER, else auto. */
+  /**
+   * The ONNX Runtime execution provider of the inbox's embedding and scoring; default FLUX_ONNX_PROVIDER, else auto.
+   */
   provider?: ProviderChoice;
   onProgress?: OnProgress;
 }
@@ -54,10 +56,11 @@ export async function scoreInbox(options: InboxOptions): Promise<ScoreReport> {
       provider, onProgress: options.onProgress,
     });
     const r = await scoreInboxSet(db, model, dir, provider);
-    writeFileAtomic(out, inboxHtml(r.items, r.skipped, model, workspace, inbox));
+    writeFileAtomic(out, inboxHtml(r.items, r.skipped, model, workspace, inbox, r.threshold));
     return {
       model: model.id,
-      threshold: model.threshold.value,
+      threshold: r.threshold.value,
+      thresholdSource: r.threshold,
       modelDir: dir,
       provider: r.provider,
       set: 'inbox',
