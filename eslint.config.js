@@ -1,17 +1,18 @@
 // Lint rules that keep the house in shape (see ARCHITECTURE.md): short functions, short lines, no import cycle,
-// DuckDB only in lib/db/, ONNX Runtime only in lib/onnx/, and the layers above the stages never imported from below.
+// DuckDB only in lib/db/, ONNX Runtime only in lib/onnx/, TensorFlow.js only in lib/tfjs/, and the layers above the stages never imported from below.
 // Formatting itself is prettier's (.prettierrc.json); `npm run lint` runs both.
 import tseslint from 'typescript-eslint';
 import importX, { createNodeResolver } from 'eslint-plugin-import-x';
 
 // Every folder under lib/ is a stage or a leaf (so a new stage such as 2-detect is covered as it lands) except the
-// two leaves that own a native library and the layers above the stages.
+// three leaves that own a native library and the layers above the stages.
 const LAYERS = ['pipeline', 'cli', 'portal'];
 
 /** Import specifiers a folder may not use, each with the reason the lint message gives. */
 const FORBIDDEN = {
   duckdb: { regex: '^@duckdb/node-api(/|$)', message: 'DuckDB is imported only under lib/db/.' },
   onnx: { regex: '^onnxruntime-node(/|$)', message: 'onnxruntime-node is imported only under lib/onnx/.' },
+  tfjs: { regex: '^@tensorflow/', message: 'TensorFlow.js is imported only under lib/tfjs/.' },
   pipeline: { regex: '(^|/)pipeline/', message: 'Stages and leaves never import lib/pipeline/ (it sits above them).' },
   cli: { regex: '(^|/)cli/', message: 'Only lib/cli/ imports lib/cli/.' },
   portal: { regex: '(^|/)portal/', message: 'Only lib/portal/ and lib/cli/ import lib/portal/.' },
@@ -69,13 +70,14 @@ export default [
   // cycles are a matter of lib/ (test and bench files are leaves that nothing imports back)
   { files: ['lib/**/*.ts'], rules: { 'import-x/no-cycle': ['error', { ignoreExternal: true }] } },
   // stages and leaves; the entries after it loosen the rule for the folders allowed more
-  restrict(['*'], 'duckdb', 'onnx', ...LAYERS),
-  restrict(['db'], 'onnx', ...LAYERS),
-  restrict(['onnx'], 'duckdb', ...LAYERS),
-  restrict(['pipeline'], 'duckdb', 'onnx', 'cli', 'portal'),
-  restrict(['portal'], 'duckdb', 'onnx', 'cli'),
-  restrict(['cli'], 'duckdb', 'onnx'),
-  { files: ['lib/*.ts'], ...restrictRules('duckdb', 'onnx') },
+  restrict(['*'], 'duckdb', 'onnx', 'tfjs', ...LAYERS),
+  restrict(['db'], 'onnx', 'tfjs', ...LAYERS),
+  restrict(['onnx'], 'duckdb', 'tfjs', ...LAYERS),
+  restrict(['tfjs'], 'duckdb', 'onnx', ...LAYERS),
+  restrict(['pipeline'], 'duckdb', 'onnx', 'tfjs', 'cli', 'portal'),
+  restrict(['portal'], 'duckdb', 'onnx', 'tfjs', 'cli'),
+  restrict(['cli'], 'duckdb', 'onnx', 'tfjs'),
+  { files: ['lib/*.ts'], ...restrictRules('duckdb', 'onnx', 'tfjs') },
 ];
 
 /** The rules part of `restrict`, for files matched otherwise. */

@@ -18,7 +18,7 @@ import { parseArgs } from 'node:util';
 import { CONTEXT_NAMES } from '../lib/db/schema.js';
 import { DESCRIPTOR_NAMES } from '../lib/2-embed/descriptor.js';
 import type { Dataset } from '../lib/4-dataset/rows.js';
-import { initBackend } from '../lib/5-rank/backend.js';
+import { initBackend } from '../lib/tfjs/backend.js';
 import { ruleContenders } from '../lib/5-rank/compare.js';
 import { decide, DEFAULT_RULE, ruleText } from '../lib/5-rank/decide.js';
 import { averagePrecision } from '../lib/5-rank/metrics.js';

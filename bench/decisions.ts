@@ -111,7 +111,13 @@ interface Figures {
 function figures(scores: Map<string, number>, paths: string[], taste: Map<string, number>, bar: number): Figures {
   const s = paths.map((p) => scores.get(p) as number);
   const t = paths.map((p) => taste.get(p) as number);
-  return { ap: averagePrecision(s, t.map((v) => (v >= bar ? 1 : 0))), soft: softAuc(s, t) };
+  return {
+    ap: averagePrecision(
+      s,
+      t.map((v) => (v >= bar ? 1 : 0)),
+    ),
+    soft: softAuc(s, t),
+  };
 }
 
 /** A paired bootstrap 95% interval over B's frames of the difference with minus without decisions. */
@@ -142,8 +148,12 @@ function pairedBootstrap(
 }
 
 async function sample(seed: number, label: string, sessions: number): Promise<SampleResult> {
-  return generateSample({ out: join(String(values.dir), `${label}-${seed}-${sessions}-${size.frames}-${size.width}`),
-    seed, sessions, ...size });
+  return generateSample({
+    out: join(String(values.dir), `${label}-${seed}-${sessions}-${size.frames}-${size.width}`),
+    seed,
+    sessions,
+    ...size,
+  });
 }
 
 /** One seed: the corpus, inbox A decided, inbox B ranked with and without the decisions. */
@@ -160,9 +170,17 @@ async function runSeed(
   await runEmbed({ db: dbFile });
   await runMatch({ db: dbFile });
   // the photographer's bar: the weakest frame he kept in the corpus
-  const bar = Math.min(...truthOf(corpus).photos.filter((p) => p.keeper).map((p) => p.taste));
+  const bar = Math.min(
+    ...truthOf(corpus)
+      .photos.filter((p) => p.keeper)
+      .map((p) => p.taste),
+  );
   const tasteOf = (s: SampleResult): Map<string, number> =>
-    new Map(truthOf(s).photos.filter((p) => p.misfire === null).map((p) => [p.path, p.taste]));
+    new Map(
+      truthOf(s)
+        .photos.filter((p) => p.misfire === null)
+        .map((p) => [p.path, p.taste]),
+    );
   const common = { db: dbFile, arch, seed, resamples: 20, skipPhotoSplit: true, allWalks: false, score: false };
   const m0 = await trainAndScore({ ...common, modelsDir: join(work, 'models-0') });
   await scoreInbox({ db: dbFile, inbox: inboxA.originals, modelDir: m0.dir, out: join(work, 'inbox-a.html') });

@@ -17,7 +17,7 @@ import { DEFAULT_DETECTORS } from '../lib/2-detect/detect.js';
 import { decodeRgb } from '../lib/2-detect/image.js';
 import { DETECTORS, detectorDir, installDetectors, loadGraph } from '../lib/2-detect/models.js';
 import { detectIn, type Rgb } from '../lib/2-detect/run.js';
-import { initBackend, tf } from '../lib/5-rank/backend.js';
+import { initBackend, tf } from '../lib/tfjs/backend.js';
 import { projectRoot } from '../lib/util/project.js';
 
 const { values } = parseArgs({

@@ -23,7 +23,7 @@ import { parseArgs } from 'node:util';
 import { Matrix, solve } from 'ml-matrix';
 import { Db } from '../lib/db/duckdb.js';
 import { workspaceOf } from '../lib/2-embed/embed.js';
-import { initBackend } from '../lib/5-rank/backend.js';
+import { initBackend } from '../lib/tfjs/backend.js';
 import {
   FEATURE_SETS,
   fitStandardizer,

@@ -13,7 +13,7 @@ import { parseArgs } from 'node:util';
 import { sampleSceneParams, sampleSessionStyle, type SceneParams } from '../lib/0-sample/render.js';
 import { findInScene } from '../lib/2-detect/figures.js';
 import { type DetectorName, loadGraph } from '../lib/2-detect/models.js';
-import { initBackend } from '../lib/5-rank/backend.js';
+import { initBackend } from '../lib/tfjs/backend.js';
 import { Rng } from '../lib/util/rng.js';
 
 const { values } = parseArgs({

@@ -10,7 +10,7 @@ import { parseArgs } from 'node:util';
 import { Db } from '../lib/db/duckdb.js';
 import { checkString, orExit } from '../lib/util/check.js';
 import { workspaceOf } from '../lib/2-embed/embed.js';
-import { initBackend } from '../lib/5-rank/backend.js';
+import { initBackend } from '../lib/tfjs/backend.js';
 import { loadDataset, type FeatureSet } from '../lib/4-dataset/rows.js';
 import { averagePrecision, rocAuc } from '../lib/5-rank/metrics.js';
 import { scoreRows, type Arch, type Hyper } from '../lib/5-rank/scorers.js';

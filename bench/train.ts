@@ -8,7 +8,7 @@
  *   npm run build && node dist/bench/train.js [--rows 20000] [--arch pairwise] [--epochs 2]
  */
 import { parseArgs } from 'node:util';
-import { BACKENDS, initBackend } from '../lib/5-rank/backend.js';
+import { BACKENDS, initBackend } from '../lib/tfjs/backend.js';
 import { scorerGraph } from '../lib/5-rank/graph.js';
 import { OnnxScorer } from '../lib/onnx/scorer.js';
 import { DEFAULT_HYPER, trainingEpochs, trainScorer, type Arch, type ScorerParams } from '../lib/5-rank/scorers.js';

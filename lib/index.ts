@@ -44,7 +44,7 @@ export * from './8-analysis/umap.js';
 export * from './8-analysis/sessions.js';
 export * from './plot/plotly.js';
 export * from './onnx/graph.js';
-export * from './5-rank/backend.js';
+export * from './tfjs/backend.js';
 export * from './4-dataset/rows.js';
 export * from './5-rank/metrics.js';
 export * from './5-rank/calibrate.js';

@@ -12,7 +12,7 @@ import { fitLogisticL2 } from '../lib/5-rank/baseline.js';
 import { foldSplits } from '../lib/5-rank/folds.js';
 import { timeForwardSplit } from '../lib/5-rank/time-forward.js';
 import { trainScorer, type TrainData } from '../lib/5-rank/scorers.js';
-import { initBackend } from '../lib/5-rank/backend.js';
+import { initBackend } from '../lib/tfjs/backend.js';
 import { rowsOf } from '../lib/5-rank/fit.js';
 import { runEmbed, runIngest } from '../lib/pipeline/stages.js';
 import { trainAndScore } from '../lib/pipeline/train-and-score.js';
@@ -53,8 +53,7 @@ before(async () => {
   }
 });
 
-test('decided inbox photos become weighted training rows of their own walk; corpus rows stay as they were',
-  async () => {
+test('decided inbox photos become weighted training rows of their own walk; corpus rows stay as they were', async () => {
   assert.equal(plain.weight, undefined);
   assert.equal(plain.decisions, undefined);
   const n = plain.ids.length;
@@ -75,12 +74,16 @@ test('decided inbox photos become weighted training rows of their own walk; corp
     const walks = [...decided.session.subarray(n)].map((s) => decided.sessions[s]);
     assert.deepEqual(walks, Array(7).fill(`inbox:${day}`));
     // a corpus row keeps its walk's name although the session indices were renumbered
-    assert.deepEqual([...decided.session.subarray(0, n)].map((s) => decided.sessions[s]),
-      [...plain.session].map((s) => plain.sessions[s]));
+    assert.deepEqual(
+      [...decided.session.subarray(0, n)].map((s) => decided.sessions[s]),
+      [...plain.session].map((s) => plain.sessions[s]),
+    );
     const feats = await loadFeatures(db, work.dir, { set: 'inbox', featureSet: FS, modelId: null });
     const first = feats.ids.indexOf(decided.ids[n] as number);
-    assert.deepEqual([...decided.x.subarray(n * decided.dim, (n + 1) * decided.dim)],
-      [...feats.x.subarray(first * feats.dim, (first + 1) * feats.dim)]);
+    assert.deepEqual(
+      [...decided.x.subarray(n * decided.dim, (n + 1) * decided.dim)],
+      [...feats.x.subarray(first * feats.dim, (first + 1) * feats.dim)],
+    );
   } finally {
     db.close();
   }
@@ -93,7 +96,10 @@ test('decision rows train in every cross-validation round and stay out of the ti
     assert.ok(split.slice(0, n).includes('test'));
   }
   const plainFolds = foldSplits(plain, 3, 4, 'trainval');
-  assert.deepEqual(foldSplits(decided, 3, 4, 'trainval').map((s) => s.slice(0, n)), plainFolds);
+  assert.deepEqual(
+    foldSplits(decided, 3, 4, 'trainval').map((s) => s.slice(0, n)),
+    plainFolds,
+  );
   const tf = timeForwardSplit(decided);
   const tp = timeForwardSplit(plain);
   assert.ok(tf && tp);
@@ -114,7 +120,7 @@ test('a row of weight 2 in the L2 logistic regression is the row counted twice',
   assert.ok(Math.abs((unweighted.w[0] as number) - (weighted.w[0] as number)) > 1e-3);
 });
 
-test('learners: weights of 1 train exactly as no weights; the decisions\' weights change the model', async () => {
+test("learners: weights of 1 train exactly as no weights; the decisions' weights change the model", async () => {
   await initBackend('cpu');
   const ds = decided;
   const train = rowsOf(ds, 'train', false);
@@ -139,13 +145,25 @@ test('learners: weights of 1 train exactly as no weights; the decisions\' weight
   }
 });
 
-test('flux train reports the decisions it learned from; flux score surfaces by the portal\'s refitted threshold',
-  async () => {
-  const r = await trainAndScore({ db: dbFile, arch: 'logistic', modelsDir: join(work.dir, 'models'), seed: 3,
-    resamples: 20, hyper: { epochs: 3 }, skipPhotoSplit: true, allWalks: false });
+test("flux train reports the decisions it learned from; flux score surfaces by the portal's refitted threshold", async () => {
+  const r = await trainAndScore({
+    db: dbFile,
+    arch: 'logistic',
+    modelsDir: join(work.dir, 'models'),
+    seed: 3,
+    resamples: 20,
+    hyper: { epochs: 3 },
+    skipPhotoSplit: true,
+    allWalks: false,
+  });
   assert.deepEqual(r.data.decisions, { keep: 3, reject: 4, inArchive: 1, noFeatures: 0 });
-  assert.ok(formatTrain(r).includes('review decisions: 3 kept (label 1, weight 1) and 4 rejected (label 0, ' +
-    'weight 3) inbox photos added to the training rows; left out: 1 already in the archive'), formatTrain(r));
+  assert.ok(
+    formatTrain(r).includes(
+      'review decisions: 3 kept (label 1, weight 1) and 4 rejected (label 0, ' +
+        'weight 3) inbox photos added to the training rows; left out: 1 already in the archive',
+    ),
+    formatTrain(r),
+  );
   assert.equal(r.data.train, rowsOf(decided, 'train').length);
   const db = await Db.open(dbFile);
   try {
@@ -156,10 +174,23 @@ test('flux train reports the decisions it learned from; flux score surfaces by t
       WHERE keeper_score IS NOT NULL AND keeper_band NOT IN ('keeper', 'failure') ORDER BY keeper_score DESC`);
     const cut = (scores[9] as { s: number }).s;
     const write = (model: string | null, threshold: number | null): Promise<void> =>
-      db.run('INSERT OR REPLACE INTO meta VALUES (?, ?)', [SURFACE_THRESHOLD_KEY, JSON.stringify({
-        threshold, rule: 'lowest threshold with precision >= 0.8 against the photographer\'s decisions',
-        precision: 0.8, recall: 0.5, reviewPer1000: 40, decisions: 212, keeps: 30, rejects: 182, inboxPhotos: 500,
-        model, fittedAt: '2026-12-06T00:00:00.000Z', note: null })]);
+      db.run('INSERT OR REPLACE INTO meta VALUES (?, ?)', [
+        SURFACE_THRESHOLD_KEY,
+        JSON.stringify({
+          threshold,
+          rule: "lowest threshold with precision >= 0.8 against the photographer's decisions",
+          precision: 0.8,
+          recall: 0.5,
+          reviewPer1000: 40,
+          decisions: 212,
+          keeps: 30,
+          rejects: 182,
+          inboxPhotos: 500,
+          model,
+          fittedAt: '2026-12-06T00:00:00.000Z',
+          note: null,
+        }),
+      ]);
     await write(r.id, cut);
     const refit = await score(db, { modelDir: r.dir });
     assert.equal(refit.threshold, cut);
@@ -169,8 +200,10 @@ test('flux train reports the decisions it learned from; flux score surfaces by t
     assert.ok((refit.counts.surfaced as number) >= 10);
     const inbox = await scoreInboxSet(db, loadKeeperModel(r.dir), r.dir);
     assert.equal(inbox.threshold.value, cut);
-    assert.equal(inbox.scored.filter((x) => x.surfaced).length,
-      inbox.scored.filter((x) => x.band !== 'failure' && x.score !== null && x.score >= cut - SCORE_TOLERANCE).length);
+    assert.equal(
+      inbox.scored.filter((x) => x.surfaced).length,
+      inbox.scored.filter((x) => x.band !== 'failure' && x.score !== null && x.score >= cut - SCORE_TOLERANCE).length,
+    );
     // another model's threshold, or none yet: the model's own
     await write('keeper-other', cut);
     const other = await score(db, { modelDir: r.dir });

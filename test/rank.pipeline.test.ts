@@ -3,9 +3,26 @@ import { copyFileSync, cpSync, existsSync, readdirSync, readFileSync, writeFileS
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { after, before, test } from 'node:test';
 import { Db } from '../lib/db/duckdb.js';
-import { initBackend } from '../lib/5-rank/backend.js';
-import { applyCalibration, chooseCalibration, chooseThreshold, fitIsotonic, fitPlatt, tradeoff, type Calibration } from '../lib/5-rank/calibrate.js';
-import { averagePrecision, ece, evaluate, ndcgPerSession, pairedApDifference, precisionAt, rocAuc, withinSessionPairAccuracy } from '../lib/5-rank/metrics.js';
+import { initBackend } from '../lib/tfjs/backend.js';
+import {
+  applyCalibration,
+  chooseCalibration,
+  chooseThreshold,
+  fitIsotonic,
+  fitPlatt,
+  tradeoff,
+  type Calibration,
+} from '../lib/5-rank/calibrate.js';
+import {
+  averagePrecision,
+  ece,
+  evaluate,
+  ndcgPerSession,
+  pairedApDifference,
+  precisionAt,
+  rocAuc,
+  withinSessionPairAccuracy,
+} from '../lib/5-rank/metrics.js';
 import { scorerGraph } from '../lib/5-rank/graph.js';
 import { OnnxScorer } from '../lib/onnx/scorer.js';
 import { DESCRIPTOR_NAMES, pixelDescriptor } from '../lib/2-embed/descriptor.js';
@@ -39,7 +56,7 @@ test('ranking metrics on a hand-checked example', () => {
   assert.equal(precisionAt(s, y, 2), 0.5);
   // sessions: A = rows 0,1,2 (k n k), B = rows 3,4 (n n, no keeper)
   const sess = [0, 0, 0, 1, 1];
-  assert.equal(withinSessionPairAccuracy(s, y, sess), 1 / 2 * 2 / 2);
+  assert.equal(withinSessionPairAccuracy(s, y, sess), ((1 / 2) * 2) / 2);
   assert.ok(Math.abs(ndcgPerSession(s, y, sess) - (1 + 1 / Math.log2(4)) / (1 + 1 / Math.log2(3))) < 1e-12);
   // ties get no credit for AP, half credit for AUC
   assert.equal(averagePrecision([1, 1], [1, 0]), 0.5);
@@ -58,7 +75,11 @@ test('bootstrap intervals resample sessions and bracket the estimate', () => {
   const m = evaluate(s, y, sess, { resamples: 200, seed: 1 });
   assert.ok(m.ap.lo < m.ap.value && m.ap.value < m.ap.hi, `AP ${m.ap.value} in [${m.ap.lo}, ${m.ap.hi}]`);
   assert.ok(m.auc.value > 0.7 && m.auc.hi - m.auc.lo < 0.1);
-  assert.deepEqual(evaluate(s, y, sess, { resamples: 50, seed: 1 }).ap, evaluate(s, y, sess, { resamples: 50, seed: 1 }).ap, 'seeded');
+  assert.deepEqual(
+    evaluate(s, y, sess, { resamples: 50, seed: 1 }).ap,
+    evaluate(s, y, sess, { resamples: 50, seed: 1 }).ap,
+    'seeded',
+  );
 });
 
 test('paired AP difference: zero for the same scores, positive with an interval above zero for a clearly better model', () => {
@@ -78,7 +99,7 @@ test('paired AP difference: zero for the same scores, positive with an interval 
   // the paired interval is narrower than the two separate intervals side by side
   const a = evaluate(good, y, sess, { resamples: 200, seed: 2 }).ap;
   const b = evaluate(weak, y, sess, { resamples: 200, seed: 2 }).ap;
-  assert.ok(d.hi - d.lo < (a.hi - a.lo) + (b.hi - b.lo));
+  assert.ok(d.hi - d.lo < a.hi - a.lo + (b.hi - b.lo));
   assert.throws(() => pairedApDifference([1], [1, 2], [1], [0]), /same length/);
 });
 
@@ -87,30 +108,65 @@ test('out-of-fold scores: every photo of the walks in scope held out exactly onc
   const rng = new Rng(31);
   const walks = 20;
   const dim = 6;
-  const ids: number[] = [], views: number[] = [], session: number[] = [], y: number[] = [], split: Array<'train' | 'val' | 'test'> = [], x: number[] = [];
+  const ids: number[] = [],
+    views: number[] = [],
+    session: number[] = [],
+    y: number[] = [],
+    split: Array<'train' | 'val' | 'test'> = [],
+    x: number[] = [];
   for (let w = 0; w < walks; w++) {
     const part = w < 14 ? 'train' : w < 17 ? 'val' : 'test';
     for (let i = 0; i < 30; i++) {
       const keeper = i < 2 ? 1 : 0;
       for (let v = 0; v < (part === 'train' ? 2 : 1); v++) {
-        ids.push(w * 100 + i); views.push(v); session.push(w); y.push(keeper); split.push(part);
+        ids.push(w * 100 + i);
+        views.push(v);
+        session.push(w);
+        y.push(keeper);
+        split.push(part);
         for (let j = 0; j < dim; j++) x.push((j === 0 ? 3 * keeper : 0) + rng.normal(0, 1));
       }
     }
   }
   const ds: Dataset = {
-    featureSet: 'descriptor+context', modelId: null, ids, views, dim, names: Array.from({ length: dim }, (_, j) => `f${j}`), x: Float32Array.from(x),
-    scheme: 'session', y: Uint8Array.from(y), split, session: Int32Array.from(session), sessions: Array.from({ length: walks }, (_, w) => `w${w}`), missingVector: 0, splitSeed: 7, splitNote: null,
+    featureSet: 'descriptor+context',
+    modelId: null,
+    ids,
+    views,
+    dim,
+    names: Array.from({ length: dim }, (_, j) => `f${j}`),
+    x: Float32Array.from(x),
+    scheme: 'session',
+    y: Uint8Array.from(y),
+    split,
+    session: Int32Array.from(session),
+    sessions: Array.from({ length: walks }, (_, w) => `w${w}`),
+    missingVector: 0,
+    splitSeed: 7,
+    splitNote: null,
   };
   const all = await outOfFold(ds, 'logistic', 7, 5, { epochs: 20, learningRate: 0.05 }, 'all');
   const originals = ids.flatMap((_, i) => (views[i] === 0 ? [i] : []));
   assert.equal(all.folds, 5);
-  assert.deepEqual([...all.rows].sort((a, b) => a - b), originals, 'each original once, no augmented view');
+  assert.deepEqual(
+    [...all.rows].sort((a, b) => a - b),
+    originals,
+    'each original once, no augmented view',
+  );
   assert.ok(all.scores.every(Number.isFinite));
   // the largest seed --seed accepts: each fold's own seed wraps rather than overflowing
   const top = await outOfFold(ds, 'logistic', 0xffffffff, 3, { epochs: 2 }, 'all');
   assert.ok(top.folds === 3 && top.scores.every(Number.isFinite));
-  assert.ok(averagePrecision(all.scores, all.rows.map((r) => y[r] as number)) > 0.5, `the planted signal is found out of fold (AP ${averagePrecision(all.scores, all.rows.map((r) => y[r] as number))})`);
+  assert.ok(
+    averagePrecision(
+      all.scores,
+      all.rows.map((r) => y[r] as number),
+    ) > 0.5,
+    `the planted signal is found out of fold (AP ${averagePrecision(
+      all.scores,
+      all.rows.map((r) => y[r] as number),
+    )})`,
+  );
   // every walk is held out in exactly one round, with all its rows (views too), and never trains or validates then
   const rounds = foldSplits(ds, 7, 5, 'all');
   assert.equal(rounds.length, 5);
@@ -118,7 +174,8 @@ test('out-of-fold scores: every photo of the walks in scope held out exactly onc
     const rowsOfWalk = session.flatMap((s2, i) => (s2 === w ? [i] : []));
     const heldIn = rounds.filter((sp) => rowsOfWalk.every((i) => sp[i] === 'test'));
     assert.equal(heldIn.length, 1, `walk ${w} held out once`);
-    for (const sp of rounds) assert.ok(new Set(rowsOfWalk.map((i) => sp[i])).size === 1, `walk ${w}: all its rows follow it`);
+    for (const sp of rounds)
+      assert.ok(new Set(rowsOfWalk.map((i) => sp[i])).size === 1, `walk ${w}: all its rows follow it`);
   }
   for (const sp of rounds) assert.ok(sp.includes('val') && sp.includes('train'));
   // two folds: one trains, one is held out, nothing validates (and out-of-fold scoring still works)
@@ -126,7 +183,10 @@ test('out-of-fold scores: every photo of the walks in scope held out exactly onc
   assert.ok(two.every((sp) => !sp.includes('val') && sp.includes('train') && sp.includes('test')));
   assert.equal((await outOfFold(ds, 'logistic', 7, 2, { epochs: 5, learningRate: 0.05 }, 'all')).folds, 2);
   const tv = await outOfFold(ds, 'logistic', 7, 5, { epochs: 20, learningRate: 0.05 }, 'trainval');
-  assert.ok(tv.rows.every((r) => split[r] !== 'test'), 'the test walks stay untouched');
+  assert.ok(
+    tv.rows.every((r) => split[r] !== 'test'),
+    'the test walks stay untouched',
+  );
   assert.equal(tv.rows.length, originals.filter((r) => split[r] !== 'test').length);
 });
 
@@ -137,23 +197,80 @@ test('verdict wording: the paired difference in words, and the figure behind the
   assert.equal(apWord({ value: -0.05, lo: -0.09, hi: -0.01 }), 'behind (-0.050 [-0.090, -0.010])');
   assert.equal(apWord({ value: 0, lo: -0.02, hi: 0.02 }), 'level (+0.000 [-0.020, 0.020])');
   assert.equal(apWord(null), 'n/a');
-  const e = (value: number): { value: number; lo: number; hi: number } => ({ value, lo: value / 2, hi: Math.min(1, value * 2) });
-  const metrics = (ap: number): TrainReport['winner']['test'] => ({ ap: e(ap), auc: e(0.7), p_at_36: e(0.1), p_at_1pct: e(0.1), p_at_5pct: e(0.1), session_pair_acc: e(0.6), session_ndcg: e(0.4), ece: e(0.02) }) as TrainReport['winner']['test'];
-  const cand = (name: string, arch: 'pairwise' | 'logistic' | 'metadata', ap: number): TrainReport['winner'] =>
-    ({ name, arch, featureSet: 'descriptor+context', valAp: 0.3, cv: { ap: NaN, auc: NaN, folds: 0 }, test: metrics(ap), calibration: null, epochs: 1, seconds: 0 });
+  const e = (value: number): { value: number; lo: number; hi: number } => ({
+    value,
+    lo: value / 2,
+    hi: Math.min(1, value * 2),
+  });
+  const metrics = (ap: number): TrainReport['winner']['test'] =>
+    ({
+      ap: e(ap),
+      auc: e(0.7),
+      p_at_36: e(0.1),
+      p_at_1pct: e(0.1),
+      p_at_5pct: e(0.1),
+      session_pair_acc: e(0.6),
+      session_ndcg: e(0.4),
+      ece: e(0.02),
+    }) as TrainReport['winner']['test'];
+  const cand = (name: string, arch: 'pairwise' | 'logistic' | 'metadata', ap: number): TrainReport['winner'] => ({
+    name,
+    arch,
+    featureSet: 'descriptor+context',
+    valAp: 0.3,
+    cv: { ap: NaN, auc: NaN, folds: 0 },
+    test: metrics(ap),
+    calibration: null,
+    epochs: 1,
+    seconds: 0,
+  });
   const w = cand('pairwise · descriptor+context', 'pairwise', 0.2);
-  const base = { winner: w, results: [w, cand('logistic · descriptor+context', 'logistic', 0.1), cand('metadata · context', 'metadata', 0.05)], photoSplit: null,
-    data: { rows: 100, photos: 100, keepers: 10, train: 80, val: 10, test: 10, testKeepers: 1, keeperRate: 0.1, missingVector: 0 } };
+  const base = {
+    winner: w,
+    results: [w, cand('logistic · descriptor+context', 'logistic', 0.1), cand('metadata · context', 'metadata', 0.05)],
+    photoSplit: null,
+    data: {
+      rows: 100,
+      photos: 100,
+      keepers: 10,
+      train: 80,
+      val: 10,
+      test: 10,
+      testKeepers: 1,
+      keeperRate: 0.1,
+      missingVector: 0,
+    },
+  };
   // cross-validation scored nothing, so validation AP chose: the verdict shows the validation figure, not n/a
   const byVal = verdict({ ...base, selection: 'validation AP', allWalks: null } as unknown as TrainReport);
   assert.match(byVal, /^Chosen: pairwise · descriptor\+context, by validation AP \(0\.300\)\./);
-  assert.match(byVal, /Beats logistic regression on test AP: (yes, with intervals apart|higher, but the intervals overlap); beats the metadata-only model: (yes|higher)/);
-  const withAll = verdict({ ...base, selection: 'validation AP', allWalks: {
-    folds: 4, photos: 90, unscored: 10, keepers: 9, vsLogistic: { value: 0.02, lo: -0.01, hi: 0.05 }, vsMetadata: { value: 0.1, lo: 0.03, hi: 0.2 },
-    models: [{ name: w.name, arch: 'pairwise', featureSet: 'descriptor+context', ap: e(0.3), auc: e(0.7), pairAcc: e(0.6) }],
-  } } as unknown as TrainReport);
-  assert.match(withAll, /each held out once in 4 session folds \(9 keepers in 90 photos; 10 photos in walks no fold could train on left out\)/);
-  assert.match(withAll, /against logistic regression ahead within the noise \(\+0\.020 \[-0\.010, 0\.050\]\); against the metadata-only model ahead \(\+0\.100/);
+  assert.match(
+    byVal,
+    /Beats logistic regression on test AP: (yes, with intervals apart|higher, but the intervals overlap); beats the metadata-only model: (yes|higher)/,
+  );
+  const withAll = verdict({
+    ...base,
+    selection: 'validation AP',
+    allWalks: {
+      folds: 4,
+      photos: 90,
+      unscored: 10,
+      keepers: 9,
+      vsLogistic: { value: 0.02, lo: -0.01, hi: 0.05 },
+      vsMetadata: { value: 0.1, lo: 0.03, hi: 0.2 },
+      models: [
+        { name: w.name, arch: 'pairwise', featureSet: 'descriptor+context', ap: e(0.3), auc: e(0.7), pairAcc: e(0.6) },
+      ],
+    },
+  } as unknown as TrainReport);
+  assert.match(
+    withAll,
+    /each held out once in 4 session folds \(9 keepers in 90 photos; 10 photos in walks no fold could train on left out\)/,
+  );
+  assert.match(
+    withAll,
+    /against logistic regression ahead within the noise \(\+0\.020 \[-0\.010, 0\.050\]\); against the metadata-only model ahead \(\+0\.100/,
+  );
 });
 
 test('Platt recovers a logistic curve; isotonic is monotone; the choice is by cross-validated log-loss', () => {
@@ -163,12 +280,24 @@ test('Platt recovers a logistic curve; isotonic is monotone; the choice is by cr
   const platt = fitPlatt(s, y) as Extract<Calibration, { method: 'platt' }>;
   assert.ok(Math.abs(platt.a - 1.5) < 0.2 && Math.abs(platt.b + 3) < 0.3, `a ${platt.a} b ${platt.b}`);
   const iso = fitIsotonic(s, y) as Extract<Calibration, { method: 'isotonic' }>;
-  for (let i = 1; i < iso.y.length; i++) assert.ok((iso.y[i] as number) >= (iso.y[i - 1] as number) && (iso.x[i] as number) > (iso.x[i - 1] as number));
-  const choice = chooseCalibration(s, y, s.map((_, i) => i % 10));
+  for (let i = 1; i < iso.y.length; i++)
+    assert.ok((iso.y[i] as number) >= (iso.y[i - 1] as number) && (iso.x[i] as number) > (iso.x[i - 1] as number));
+  const choice = chooseCalibration(
+    s,
+    y,
+    s.map((_, i) => i % 10),
+  );
   assert.equal(choice.calibration.method, 'platt', 'the true curve is logistic');
   // a step to a plateau at 0.3: isotonic follows it, a logistic curve must climb towards 1
   const y2 = s.map((v) => (v > 0 ? (rng.chance(0.3) ? 1 : 0) : rng.chance(0.01) ? 1 : 0));
-  assert.equal(chooseCalibration(s, y2, s.map((_, i) => i % 10)).calibration.method, 'isotonic');
+  assert.equal(
+    chooseCalibration(
+      s,
+      y2,
+      s.map((_, i) => i % 10),
+    ).calibration.method,
+    'isotonic',
+  );
   const prob = s.map((v) => applyCalibration(platt, v));
   const curve = tradeoff(prob, y);
   assert.ok(curve.every((p, i) => i === 0 || p.surfaced > (curve[i - 1] as { surfaced: number }).surfaced));
@@ -196,30 +325,52 @@ test('isotonic calibration depends on the (score, label) pairs, not on the order
   const rev = (a: number[]): number[] => [...a].reverse();
   assert.deepEqual(curve(s, y), curve(rev(s), rev(y)));
   const [kx] = curve(s, y);
-  assert.ok(kx.every((v, i) => i === 0 || v > (kx[i - 1] as number)), 'knots strictly increase');
+  assert.ok(
+    kx.every((v, i) => i === 0 || v > (kx[i - 1] as number)),
+    'knots strictly increase',
+  );
 });
 
 test('the chance baseline draws from its seed: the same seed the same scores in any row order, another seed others', async () => {
   const x = new Float32Array(500 * 2);
   const ids = Array.from({ length: 500 }, (_, i) => 1000 + 7 * i);
   const y = Uint8Array.from(ids, (_, i) => (i % 25 === 0 ? 1 : 0));
-  const data = { x, dim: 2, y, session: Int32Array.from(ids, (_, i) => i % 5), ids, train: ids.map((_, i) => i), val: [] };
+  const data = {
+    x,
+    dim: 2,
+    y,
+    session: Int32Array.from(ids, (_, i) => i % 5),
+    ids,
+    train: ids.map((_, i) => i),
+    val: [],
+  };
   const { trainScorer } = await import('../lib/5-rank/scorers.js');
   const a = (await trainScorer('chance', data, {}, 1)).params;
   const b = (await trainScorer('chance', data, {}, 2)).params;
   const sa = scoreRows(a, x, 2, undefined, ids);
   assert.deepEqual(scoreRows((await trainScorer('chance', data, {}, 1)).params, x, 2, undefined, ids), sa);
   const back = ids.map((_, i) => 499 - i);
-  assert.deepEqual([...scoreRows(a, x, 2, back, ids)].reverse(), [...sa], 'a photo keeps its score wherever its row is');
+  assert.deepEqual(
+    [...scoreRows(a, x, 2, back, ids)].reverse(),
+    [...sa],
+    'a photo keeps its score wherever its row is',
+  );
   const sb = scoreRows(b, x, 2, undefined, ids);
-  assert.ok(sb.some((v, i) => v !== sa[i]), 'another seed, another draw');
+  assert.ok(
+    sb.some((v, i) => v !== sa[i]),
+    'another seed, another draw',
+  );
   assert.ok(sa.every((v) => v >= 0 && v < 1));
 });
 
 function randomParams(kind: ScorerParams['kind'], dim: number, rng: Rng): ScorerParams {
-  const w = (shape: number[]): { shape: number[]; values: number[] } => ({ shape, values: Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rng.normal(0, 0.3)) });
+  const w = (shape: number[]): { shape: number[]; values: number[] } => ({
+    shape,
+    values: Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rng.normal(0, 0.3)),
+  });
   if (kind === 'linear') return { kind, weights: { W: w([dim, 1]), b: w([1]) } };
-  if (kind === 'mlp') return { kind, weights: { W0: w([dim, 1]), W1: w([dim, 16]), b1: w([16]), W2: w([16, 1]), b2: w([1]) } };
+  if (kind === 'mlp')
+    return { kind, weights: { W0: w([dim, 1]), W1: w([dim, 16]), b1: w([16]), W2: w([16, 1]), b2: w([1]) } };
   const C = w([4, 8]);
   for (let i = 0; i < 4; i++) {
     const row = C.values.slice(i * 8, i * 8 + 8);
@@ -238,14 +389,20 @@ test('the ONNX graph gives the TensorFlow.js scores on 1,000 rows within 1e-5, f
   raw[5] = NaN; // a missing context value
   const mean = Float32Array.from({ length: dim }, () => rng.normal(3, 0.5));
   const std = Float32Array.from({ length: dim }, () => rng.uniform(1, 3));
-  const xs = Float32Array.from(raw, (v, i) => (Number.isNaN(v) ? 0 : (v - (mean[i % dim] as number)) / (std[i % dim] as number)));
+  const xs = Float32Array.from(raw, (v, i) =>
+    Number.isNaN(v) ? 0 : (v - (mean[i % dim] as number)) / (std[i % dim] as number),
+  );
   for (const kind of ['linear', 'mlp', 'proto'] as const) {
     const params = randomParams(kind, dim, rng);
     const tfScores = scoreRows(params, xs, dim);
     const sorted = [...tfScores].sort((a, b) => a - b);
     const cals: Calibration[] = [
       { method: 'platt', a: 1.7, b: -0.4 },
-      { method: 'isotonic', x: [sorted[100] as number, sorted[500] as number, sorted[900] as number], y: [0.05, 0.3, 0.9] },
+      {
+        method: 'isotonic',
+        x: [sorted[100] as number, sorted[500] as number, sorted[900] as number],
+        y: [0.05, 0.3, 0.9],
+      },
     ];
     for (const cal of cals) {
       const scorer = await OnnxScorer.load(scorerGraph(dim, { mean, std }, params, cal));
@@ -253,7 +410,11 @@ test('the ONNX graph gives the TensorFlow.js scores on 1,000 rows within 1e-5, f
       await scorer.close();
       let worst = 0;
       for (let i = 0; i < n; i++) {
-        worst = Math.max(worst, Math.abs((onnxRaw[i] as number) - (tfScores[i] as number)), Math.abs((prob[i] as number) - applyCalibration(cal, tfScores[i] as number)));
+        worst = Math.max(
+          worst,
+          Math.abs((onnxRaw[i] as number) - (tfScores[i] as number)),
+          Math.abs((prob[i] as number) - applyCalibration(cal, tfScores[i] as number)),
+        );
       }
       assert.ok(worst < 1e-5, `${kind}/${cal.method}: largest difference ${worst}`);
       // a threshold chosen on the double-precision scores surfaces the same photos through the single-precision graph;
@@ -269,24 +430,41 @@ test('the ONNX graph gives the TensorFlow.js scores on 1,000 rows within 1e-5, f
       assert.ok(exact.filter((e) => e >= t).length >= 50, 'the top group is at or above the threshold');
     }
   }
-  assert.deepEqual([surfacedAt(Math.fround(0.7), 0.7), surfacedAt(0.69, 0.7), surfacedAt(0.99, null)], [true, false, false]);
+  assert.deepEqual(
+    [surfacedAt(Math.fround(0.7), 0.7), surfacedAt(0.69, 0.7), surfacedAt(0.99, null)],
+    [true, false, false],
+  );
 });
 
 test('a diverged model is said to be one; isotonic calibration passes over scores that are not numbers', async () => {
-  const iso = fitIsotonic([NaN, 0.5, 0.7, Infinity, 0.2], [0, 1, 0, 1, 0]) as Extract<Calibration, { method: 'isotonic' }>;
+  const iso = fitIsotonic([NaN, 0.5, 0.7, Infinity, 0.2], [0, 1, 0, 1, 0]) as Extract<
+    Calibration,
+    { method: 'isotonic' }
+  >;
   assert.ok(iso.x.every(Number.isFinite) && iso.x.length >= 1, JSON.stringify(iso));
   const w = (values: number[]): { shape: number[]; values: number[] } => ({ shape: [values.length], values });
   checkFiniteWeights({ kind: 'linear', weights: { W: w([0.1, -2]), b: w([0]) } }, 'logistic · vector');
-  assert.throws(() => checkFiniteWeights({ kind: 'linear', weights: { W: w([0.1, NaN]), b: w([0]) } }, 'logistic · vector', { learningRate: 5 }),
-    /train logistic · vector: training diverged \(weight W is not finite\); lower --learning-rate \(it is 5\) or --epochs/);
+  assert.throws(
+    () =>
+      checkFiniteWeights({ kind: 'linear', weights: { W: w([0.1, NaN]), b: w([0]) } }, 'logistic · vector', {
+        learningRate: 5,
+      }),
+    /train logistic · vector: training diverged \(weight W is not finite\); lower --learning-rate \(it is 5\) or --epochs/,
+  );
 });
 
 test('failure rules: black and blown-out featureless frames, not dark or foggy photographs', () => {
   const base = { brightness: 0.4, contrast: 0.2, dynamic_range: 0.6, clip_black: 0, clip_white: 0, sharpness: 3 };
   assert.equal(failureReason(base), null);
-  assert.match(failureReason({ ...base, brightness: 0.1, contrast: 0.025, dynamic_range: 0.1 }) ?? '', /^black or badly underexposed frame/);
+  assert.match(
+    failureReason({ ...base, brightness: 0.1, contrast: 0.025, dynamic_range: 0.1 }) ?? '',
+    /^black or badly underexposed frame/,
+  );
   assert.match(failureReason({ ...base, brightness: 0.99, contrast: 0.02, dynamic_range: 0.1 }) ?? '', /^blown-out/);
-  assert.match(failureReason({ ...base, brightness: 0.24, contrast: 0.024, dynamic_range: 0.098 }) ?? '', /^black or badly underexposed frame/);
+  assert.match(
+    failureReason({ ...base, brightness: 0.24, contrast: 0.024, dynamic_range: 0.098 }) ?? '',
+    /^black or badly underexposed frame/,
+  );
   assert.match(failureReason({ ...base, brightness: 0.92, clip_white: 0.75 }) ?? '', /^blown-out/);
   // bright but not blown out: a high-key photograph
   assert.equal(failureReason({ ...base, brightness: 0.85, contrast: 0.15, dynamic_range: 0.5, clip_white: 0.3 }), null);
@@ -298,35 +476,48 @@ test('failure rules: black and blown-out featureless frames, not dark or foggy p
 });
 
 test('failure rules on real pixels: a black frame is named black, a dark frame of one colour is not, a night street with lit windows is no failure', () => {
-  const w = 96, h = 64;
+  const w = 96,
+    h = 64;
   const frame = (r: number, g: number, b: number, seed: number): Record<string, number> => {
     const rng = new Rng(seed);
     const px = new Uint8Array(w * h * 3);
     // a little sensor noise, as in a real capped-lens or pocket frame
     for (let i = 0; i < w * h; i++) {
       const n = rng.int(-2, 2);
-      px.set([r + n, g + n, b + n].map((v) => Math.max(0, Math.min(255, v))), i * 3);
+      px.set(
+        [r + n, g + n, b + n].map((v) => Math.max(0, Math.min(255, v))),
+        i * 3,
+      );
     }
     const d = pixelDescriptor(px, w, h);
     return Object.fromEntries(DESCRIPTOR_NAMES.map((name, i) => [name, d[i] as number]));
   };
   assert.match(failureReason(frame(6, 6, 7, 1)) ?? '', /^black or badly underexposed frame \(brightness 0\.0/);
   // a capped lens: each channel's own noise near zero is "saturated" in HSV terms, yet still black
-  const capped = new Uint8Array(w * h * 3).map((_, i) => (i * 2654435761 >>> 29));
+  const capped = new Uint8Array(w * h * 3).map((_, i) => (i * 2654435761) >>> 29);
   const cappedD = pixelDescriptor(capped, w, h);
   assert.ok((cappedD[DESCRIPTOR_NAMES.indexOf('saturation')] as number) > 0.5, 'near-black noise reads as saturated');
-  assert.match(failureReason(Object.fromEntries(DESCRIPTOR_NAMES.map((name, i) => [name, cappedD[i] as number]))) ?? '', /^black or badly underexposed frame/);
+  assert.match(
+    failureReason(Object.fromEntries(DESCRIPTOR_NAMES.map((name, i) => [name, cappedD[i] as number]))) ?? '',
+    /^black or badly underexposed frame/,
+  );
   // a night street: dark, flat, but with lit windows (2% of the frame) it is a photograph
   const night = new Uint8Array(w * h * 3);
-  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
-    // 5% of the frame: dim lit windows in a row of buildings
-    const window = y >= 16 && y < 48 && x % 8 < 3 && (y - 16) % 8 < 3 && x < 80;
-    night.fill(window ? 40 : 2, (y * w + x) * 3, (y * w + x) * 3 + 3);
-  }
+  for (let y = 0; y < h; y++)
+    for (let x = 0; x < w; x++) {
+      // 5% of the frame: dim lit windows in a row of buildings
+      const window = y >= 16 && y < 48 && x % 8 < 3 && (y - 16) % 8 < 3 && x < 80;
+      night.fill(window ? 40 : 2, (y * w + x) * 3, (y * w + x) * 3 + 3);
+    }
   const nightD = pixelDescriptor(night, w, h);
   const nightM = Object.fromEntries(DESCRIPTOR_NAMES.map((name, i) => [name, nightD[i] as number]));
   // as flat and dark as a black frame by the featureless limits; its lights are what set it apart
-  assert.ok((nightM.brightness as number) < 0.05 && (nightM.contrast as number) < 0.04 && (nightM.dynamic_range as number) < 0.16, `a dark flat frame: ${JSON.stringify(nightM)}`);
+  assert.ok(
+    (nightM.brightness as number) < 0.05 &&
+      (nightM.contrast as number) < 0.04 &&
+      (nightM.dynamic_range as number) < 0.16,
+    `a dark flat frame: ${JSON.stringify(nightM)}`,
+  );
   assert.equal(failureReason(nightM), null, 'lights in the dark: not a failure');
   const blue = failureReason(frame(20, 45, 150, 2)) ?? '';
   assert.match(blue, /^dark featureless frame of one colour \(saturation 0\.8\d/);
@@ -343,11 +534,20 @@ let hasModel = false;
 
 before(async () => {
   ({ sample, dbFile, hasModel } = await matchedSmallSample(work.dir));
-  first = await trainAndScore({ db: dbFile, arch: 'pairwise', modelsDir: join(work.dir, 'models-a'), seed: 3, resamples: 20, hyper: { epochs: 4 }, skipPhotoSplit: true });
+  first = await trainAndScore({
+    db: dbFile,
+    arch: 'pairwise',
+    modelsDir: join(work.dir, 'models-a'),
+    seed: 3,
+    resamples: 20,
+    hyper: { epochs: 4 },
+    skipPhotoSplit: true,
+  });
 });
 
 test('flux train writes the keeper model folder with config, seed, features, embedding model, metrics and calibration', () => {
-  for (const f of ['config.json', 'weights.json', 'calibration.json', 'metrics.json', 'model.onnx']) assert.ok(existsSync(join(first.dir, f)), f);
+  for (const f of ['config.json', 'weights.json', 'calibration.json', 'metrics.json', 'model.onnx'])
+    assert.ok(existsSync(join(first.dir, f)), f);
   const config = JSON.parse(readFileSync(join(first.dir, 'config.json'), 'utf8')) as Record<string, unknown>;
   assert.equal(config.seed, 3);
   assert.equal(config.arch, 'pairwise');
@@ -364,31 +564,59 @@ test('flux train refuses, before training, keepers that do not reach the trainin
   copyFileSync(dbFile, few);
   const db = await Db.open(few);
   try {
-    await db.run(`UPDATE photos SET keeper = false WHERE keeper AND session_date <> (SELECT min(session_date) FROM photos WHERE keeper)`);
+    await db.run(
+      `UPDATE photos SET keeper = false WHERE keeper AND session_date <> (SELECT min(session_date) FROM photos WHERE keeper)`,
+    );
     assert.ok(Number(await db.value('SELECT count(*) FROM photos WHERE keeper')) >= 1);
   } finally {
     db.close();
   }
   const modelsDir = join(work.dir, 'models-few');
-  await assert.rejects(trainAndScore({ db: few, arch: 'pairwise', modelsDir, resamples: 20, hyper: { epochs: 1 }, skipPhotoSplit: true }),
-    /one-walk\.duckdb: \d+ keepers? in 1 walk; .* training needs keepers in all three/);
+  await assert.rejects(
+    trainAndScore({ db: few, arch: 'pairwise', modelsDir, resamples: 20, hyper: { epochs: 1 }, skipPhotoSplit: true }),
+    /one-walk\.duckdb: \d+ keepers? in 1 walk; .* training needs keepers in all three/,
+  );
   assert.ok(!existsSync(modelsDir) || readdirSync(modelsDir).length === 0, 'no model written');
   // a models folder that cannot be made is refused before training too
   const blocked = join(work.dir, 'a-file');
   writeFileSync(blocked, 'not a folder');
-  await assert.rejects(trainAndScore({ db: dbFile, arch: 'pairwise', modelsDir: join(blocked, 'models'), resamples: 20, hyper: { epochs: 1 }, skipPhotoSplit: true }),
-    /--models-dir: cannot write to .*a-file\/models \(ENOTDIR\); choose another/);
+  await assert.rejects(
+    trainAndScore({
+      db: dbFile,
+      arch: 'pairwise',
+      modelsDir: join(blocked, 'models'),
+      resamples: 20,
+      hyper: { epochs: 1 },
+      skipPhotoSplit: true,
+    }),
+    /--models-dir: cannot write to .*a-file\/models \(ENOTDIR\); choose another/,
+  );
   // settings out of range, named as the options
   const base = { db: dbFile, arch: 'pairwise' as const, modelsDir, resamples: 20, skipPhotoSplit: true };
-  await assert.rejects(trainAndScore({ ...base, hyper: { epochs: 0 } }), /--epochs: expected an integer from 1 to 10000, received 0/);
-  await assert.rejects(trainAndScore({ ...base, hyper: { nearRate: -3 } }), /--near-rate: expected a number from 0 to 1, received -3/);
-  await assert.rejects(trainAndScore({ ...base, targetPrecision: 2 }), /--target-precision: expected a number from 0.01 to 1, received 2/);
-  await assert.rejects(trainAndScore({ ...base, budget: -1 }), /--budget: expected a number from 0.0001 to 1, received -1/);
-  await assert.rejects(trainAndScore({ ...base, budget: 0.05, targetPrecision: 0.9 }), /--target-precision and --budget: give one rule/);
+  await assert.rejects(
+    trainAndScore({ ...base, hyper: { epochs: 0 } }),
+    /--epochs: expected an integer from 1 to 10000, received 0/,
+  );
+  await assert.rejects(
+    trainAndScore({ ...base, hyper: { nearRate: -3 } }),
+    /--near-rate: expected a number from 0 to 1, received -3/,
+  );
+  await assert.rejects(
+    trainAndScore({ ...base, targetPrecision: 2 }),
+    /--target-precision: expected a number from 0.01 to 1, received 2/,
+  );
+  await assert.rejects(
+    trainAndScore({ ...base, budget: -1 }),
+    /--budget: expected a number from 0.0001 to 1, received -1/,
+  );
+  await assert.rejects(
+    trainAndScore({ ...base, budget: 0.05, targetPrecision: 0.9 }),
+    /--target-precision and --budget: give one rule/,
+  );
   assert.ok(!existsSync(modelsDir) || readdirSync(modelsDir).length === 0, 'no model written');
 });
 
-test('a model folder is recorded relative to the database: a project copied whole uses its own model, not the old place\'s', async () => {
+test("a model folder is recorded relative to the database: a project copied whole uses its own model, not the old place's", async () => {
   const a = join(work.dir, 'moved-a');
   mkdirSync(join(a, 'data'), { recursive: true });
   mkdirSync(join(a, 'models', 'keeper-x'), { recursive: true });
@@ -398,7 +626,10 @@ test('a model folder is recorded relative to the database: a project copied whol
   try {
     await db.run('CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)');
     await recordModelDir(db, 'keeper_model', join(a, 'models', 'keeper-x'));
-    assert.deepEqual(JSON.parse(await db.value<string>('SELECT value FROM meta WHERE key = \'keeper_model\'') as string), { rel: join('..', 'models', 'keeper-x'), abs: join(a, 'models', 'keeper-x') });
+    assert.deepEqual(
+      JSON.parse((await db.value<string>("SELECT value FROM meta WHERE key = 'keeper_model'")) as string),
+      { rel: join('..', 'models', 'keeper-x'), abs: join(a, 'models', 'keeper-x') },
+    );
   } finally {
     db.close();
   }
@@ -435,7 +666,12 @@ test('flux score names the recorded model folder when it has gone, not an option
   } finally {
     db.close();
   }
-  await assert.rejects(scorePhotos({ db: moved }), (e: Error) => /model-gone\.duckdb: the keeper model .*deleted-model, is gone; run flux train/.test(e.message) && !e.message.includes('--model-dir:'));
+  await assert.rejects(
+    scorePhotos({ db: moved }),
+    (e: Error) =>
+      /model-gone\.duckdb: the keeper model .*deleted-model, is gone; run flux train/.test(e.message) &&
+      !e.message.includes('--model-dir:'),
+  );
 });
 
 test('a retrain with the same seed gives the same model and scores; another seed does not', async () => {
@@ -448,19 +684,54 @@ test('a retrain with the same seed gives the same model and scores; another seed
     }
   };
   const before = await scores();
-  assert.ok(before.every((r) => r.keeper_score !== null), 'training rescored every photo');
-  const again = await trainAndScore({ db: dbFile, arch: 'pairwise', modelsDir: join(work.dir, 'models-b'), seed: 3, resamples: 20, hyper: { epochs: 4 }, skipPhotoSplit: true });
+  assert.ok(
+    before.every((r) => r.keeper_score !== null),
+    'training rescored every photo',
+  );
+  const again = await trainAndScore({
+    db: dbFile,
+    arch: 'pairwise',
+    modelsDir: join(work.dir, 'models-b'),
+    seed: 3,
+    resamples: 20,
+    hyper: { epochs: 4 },
+    skipPhotoSplit: true,
+  });
   assert.equal(again.id, first.id);
-  assert.equal(readFileSync(join(again.dir, 'weights.json'), 'utf8'), readFileSync(join(first.dir, 'weights.json'), 'utf8'));
+  assert.equal(
+    readFileSync(join(again.dir, 'weights.json'), 'utf8'),
+    readFileSync(join(first.dir, 'weights.json'), 'utf8'),
+  );
   assert.deepEqual(await scores(), before, 'the same keeper scores');
   // the same weights under another surfacing rule are another model, in a folder of its own
-  const budget = await trainAndScore({ db: dbFile, arch: 'pairwise', modelsDir: join(work.dir, 'models-b'), seed: 3, resamples: 20, hyper: { epochs: 4 }, skipPhotoSplit: true, budget: 0.05, score: false });
+  const budget = await trainAndScore({
+    db: dbFile,
+    arch: 'pairwise',
+    modelsDir: join(work.dir, 'models-b'),
+    seed: 3,
+    resamples: 20,
+    hyper: { epochs: 4 },
+    skipPhotoSplit: true,
+    budget: 0.05,
+    score: false,
+  });
   budgetModel = budget;
   assert.notEqual(budget.id, first.id);
   assert.match(readFileSync(join(budget.dir, 'config.json'), 'utf8'), /"rule": "review budget 0.05"/);
   assert.match(readFileSync(join(again.dir, 'config.json'), 'utf8'), /"rule": "precision >= 0.8 on validation"/);
-  const other = await trainAndScore({ db: dbFile, arch: 'pairwise', modelsDir: join(work.dir, 'models-c'), seed: 4, resamples: 20, hyper: { epochs: 4 }, skipPhotoSplit: true });
-  assert.notEqual(readFileSync(join(other.dir, 'weights.json'), 'utf8'), readFileSync(join(first.dir, 'weights.json'), 'utf8'));
+  const other = await trainAndScore({
+    db: dbFile,
+    arch: 'pairwise',
+    modelsDir: join(work.dir, 'models-c'),
+    seed: 4,
+    resamples: 20,
+    hyper: { epochs: 4 },
+    skipPhotoSplit: true,
+  });
+  assert.notEqual(
+    readFileSync(join(other.dir, 'weights.json'), 'utf8'),
+    readFileSync(join(first.dir, 'weights.json'), 'utf8'),
+  );
   assert.notDeepEqual(await scores(), before, 'a retrain rescored the photos');
 });
 
@@ -468,14 +739,29 @@ test('flux score: every photo scored in [0, 1], confirmed keepers 1.0, black and
   const r = await scorePhotos({ db: dbFile, modelDir: first.dir });
   const db = await Db.open(dbFile, { readOnly: true });
   try {
-    const rows = await db.all<{ path: string; keeper: boolean; keeper_score: number | null; keeper_band: string; score_reason: string | null }>(
-      'SELECT path, keeper, keeper_score, keeper_band, score_reason FROM photos');
+    const rows = await db.all<{
+      path: string;
+      keeper: boolean;
+      keeper_score: number | null;
+      keeper_band: string;
+      score_reason: string | null;
+    }>('SELECT path, keeper, keeper_score, keeper_band, score_reason FROM photos');
     assert.equal(r.counts.total, rows.length);
     for (const row of rows) {
-      assert.ok(row.keeper_score !== null && row.keeper_score >= 0 && row.keeper_score <= 1, `${row.path}: ${row.keeper_score}`);
+      assert.ok(
+        row.keeper_score !== null && row.keeper_score >= 0 && row.keeper_score <= 1,
+        `${row.path}: ${row.keeper_score}`,
+      );
       if (row.keeper) assert.equal(row.keeper_score, 1);
-      const expected = row.keeper ? 'keeper' : row.score_reason && row.keeper_band === 'failure' ? 'failure'
-        : row.keeper_score >= 0.8 ? 'review' : row.keeper_score >= 0.5 ? 'uncertain' : 'unlikely';
+      const expected = row.keeper
+        ? 'keeper'
+        : row.score_reason && row.keeper_band === 'failure'
+          ? 'failure'
+          : row.keeper_score >= 0.8
+            ? 'review'
+            : row.keeper_score >= 0.5
+              ? 'uncertain'
+              : 'unlikely';
       assert.equal(row.keeper_band, expected, row.path);
     }
     const byPath = new Map(rows.map((x) => [x.path, x]));
@@ -486,11 +772,19 @@ test('flux score: every photo scored in [0, 1], confirmed keepers 1.0, black and
       assert.equal(row?.keeper_score, 0, m.path);
       assert.match(row?.score_reason ?? '', m.misfire === 'black' ? /black or badly underexposed frame/ : /blown-out/);
     }
-    // a failure is a misfire of the sample, or a frame that is black or white to the eye (mean luma within 2% of 0 or 1)
+    // a failure is a misfire of the sample, or a frame that is black or white to the eye (mean luma within 2% of 0
+    // or 1)
     const misfire = new Set(sample.truth.photos.filter((p) => p.misfire !== null).map((p) => p.path));
-    const extreme = new Set((await db.all<{ path: string }>(`SELECT p.path FROM photos p JOIN descriptors d ON d."set" = 'photos' AND d.id = p.photo_id
-      WHERE d.brightness < 0.02 OR d.brightness > 0.98`)).map((x) => x.path));
-    for (const x of rows.filter((r) => r.keeper_band === 'failure')) assert.ok(misfire.has(x.path) || extreme.has(x.path), `${x.path}: ${x.score_reason}`);
+    const extreme = new Set(
+      (
+        await db.all<{
+          path: string;
+        }>(`SELECT p.path FROM photos p JOIN descriptors d ON d."set" = 'photos' AND d.id = p.photo_id
+      WHERE d.brightness < 0.02 OR d.brightness > 0.98`)
+      ).map((x) => x.path),
+    );
+    for (const x of rows.filter((r) => r.keeper_band === 'failure'))
+      assert.ok(misfire.has(x.path) || extreme.has(x.path), `${x.path}: ${x.score_reason}`);
   } finally {
     db.close();
   }
@@ -501,9 +795,16 @@ test('the exported graph equals the TensorFlow.js model with its calibration on 
   const { loadFeatures, standardize } = await import('../lib/4-dataset/rows.js');
   const { workspaceOf } = await import('../lib/2-embed/embed.js');
   const db = await Db.open(dbFile, { readOnly: true });
-  const rows = await loadFeatures(db, await workspaceOf(db), { set: 'photos', featureSet: model.featureSet, modelId: model.embeddingModel });
+  const rows = await loadFeatures(db, await workspaceOf(db), {
+    set: 'photos',
+    featureSet: model.featureSet,
+    modelId: model.embeddingModel,
+  });
   db.close();
-  const xs = standardize(rows.x, rows.dim, { mean: Float32Array.from(model.standardizer.mean), std: Float32Array.from(model.standardizer.std) });
+  const xs = standardize(rows.x, rows.dim, {
+    mean: Float32Array.from(model.standardizer.mean),
+    std: Float32Array.from(model.standardizer.std),
+  });
   const tfProb = scoreRows(model.params, xs, rows.dim).map((v) => applyCalibration(model.calibration.calibration, v));
   const scorer = await OnnxScorer.load(modelGraph(model));
   const { prob } = await scorer.score(rows.x, rows.dim);
@@ -528,20 +829,37 @@ test('inbox scoring: scores and a report outside the inbox; bad files reported a
   assert.deepEqual(snapshot(sample.keepers), before.keepers);
   assert.deepEqual(r.skipped.map((s) => s.path).sort(), ['R0099998.JPG', 'R0099999.JPG']);
   const db = await Db.open(dbFile, { readOnly: true });
-  const rows = await db.all<{ path: string; keeper_score: number; band: string }>('SELECT path, keeper_score, band FROM inbox_scores ORDER BY path');
+  const rows = await db.all<{ path: string; keeper_score: number; band: string }>(
+    'SELECT path, keeper_score, band FROM inbox_scores ORDER BY path',
+  );
   db.close();
   assert.deepEqual(rows.map((x) => x.path).sort(), good.sort());
-  for (const x of rows) assert.ok(x.keeper_score >= 0 && x.keeper_score <= 1 && ['review', 'uncertain', 'unlikely', 'failure'].includes(x.band));
+  for (const x of rows)
+    assert.ok(
+      x.keeper_score >= 0 && x.keeper_score <= 1 && ['review', 'uncertain', 'unlikely', 'failure'].includes(x.band),
+    );
   const html = readFileSync(out, 'utf8');
   assert.equal((html.match(/<figure/g) ?? []).length, good.length);
   assert.ok(html.includes('R0099998.JPG') && html.includes('data:image/jpeg;base64,'));
   // sorted by score: the first card is the best photo
   const best = rows.reduce((a, b) => (b.keeper_score > a.keeper_score ? b : a));
-  assert.ok(html.indexOf(best.path) < html.indexOf((rows.find((x) => x !== best) as { path: string }).path) || rows.length === 1);
-  await assert.rejects(scoreInbox({ db: dbFile, modelDir: first.dir, inbox, out: join(inbox, 'report.html') }), /--out: .* inside the archive folder inbox/);
-  await assert.rejects(scoreInbox({ db: dbFile, modelDir: first.dir, inbox, out: work.dir }), /--out: .* is a folder; name the file to write, e.g. .*inbox\.html/);
+  assert.ok(
+    html.indexOf(best.path) < html.indexOf((rows.find((x) => x !== best) as { path: string }).path) ||
+      rows.length === 1,
+  );
+  await assert.rejects(
+    scoreInbox({ db: dbFile, modelDir: first.dir, inbox, out: join(inbox, 'report.html') }),
+    /--out: .* inside the archive folder inbox/,
+  );
+  await assert.rejects(
+    scoreInbox({ db: dbFile, modelDir: first.dir, inbox, out: work.dir }),
+    /--out: .* is a folder; name the file to write, e.g. .*inbox\.html/,
+  );
   // a folder not there yet, named with a trailing slash: refused, not written as a file of that name
-  await assert.rejects(scoreInbox({ db: dbFile, modelDir: first.dir, inbox, out: join(work.dir, 'not-yet') + '/' }), /--out: .*not-yet\/ names a folder; name the file to write, e.g. .*not-yet\/inbox\.html/);
+  await assert.rejects(
+    scoreInbox({ db: dbFile, modelDir: first.dir, inbox, out: join(work.dir, 'not-yet') + '/' }),
+    /--out: .*not-yet\/ names a folder; name the file to write, e.g. .*not-yet\/inbox\.html/,
+  );
   assert.ok(!existsSync(join(work.dir, 'not-yet')));
   // the next inbox replaces the last: its scores list only its own photos
   const inbox2 = join(work.dir, 'inbox2');
@@ -554,11 +872,24 @@ test('inbox scoring: scores and a report outside the inbox; bad files reported a
   copyFileSync(join(sample.originals, kept as string), join(inbox2, 'zz-copy.JPG'));
   await scoreInbox({ db: dbFile, modelDir: first.dir, inbox: inbox2, out: join(work.dir, 'reports', 'inbox2.html') });
   const db2 = await Db.open(dbFile, { readOnly: true });
-  const rows2 = await db2.all<{ path: string; reason: string | null }>('SELECT path, reason FROM inbox_scores ORDER BY path');
+  const rows2 = await db2.all<{ path: string; reason: string | null }>(
+    'SELECT path, reason FROM inbox_scores ORDER BY path',
+  );
   db2.close();
-  assert.deepEqual(rows2.map((x) => x.path), [...good.slice(0, 2).sort(), 'zz-copy.JPG']);
-  assert.match(rows2.at(-1)?.reason ?? '', new RegExp(`already in the originals as ${(kept as string).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}, a confirmed keeper`));
-  assert.ok(rows2.slice(0, 2).every((x) => !/already/.test(x.reason ?? '')), 'new photos are not said to be known');
+  assert.deepEqual(
+    rows2.map((x) => x.path),
+    [...good.slice(0, 2).sort(), 'zz-copy.JPG'],
+  );
+  assert.match(
+    rows2.at(-1)?.reason ?? '',
+    new RegExp(
+      `already in the originals as ${(kept as string).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}, a confirmed keeper`,
+    ),
+  );
+  assert.ok(
+    rows2.slice(0, 2).every((x) => !/already/.test(x.reason ?? '')),
+    'new photos are not said to be known',
+  );
   // a new card reuses a file name for another photo: it is a new photo, embedded afresh, not the old one's vector
   const inbox3 = join(work.dir, 'inbox3');
   mkdirSync(inbox3, { recursive: true });
@@ -567,23 +898,37 @@ test('inbox scoring: scores and a report outside the inbox; bad files reported a
   const { idFromSha, sha256 } = await import('../lib/util/fsutil.js');
   const sha2 = sha256(readFileSync(join(inbox, good[2] as string)));
   const db3 = await Db.open(dbFile, { readOnly: true });
-  const desc = async (sql: string, arg: string | number): Promise<Array<Record<string, number>>> => db3.all(`SELECT d.* EXCLUDE ("set", id) FROM descriptors d WHERE d."set" = 'inbox' AND d.id = (${sql})`, [arg]);
+  const desc = async (sql: string, arg: string | number): Promise<Array<Record<string, number>>> =>
+    db3.all(`SELECT d.* EXCLUDE ("set", id) FROM descriptors d WHERE d."set" = 'inbox' AND d.id = (${sql})`, [arg]);
   const now = await desc('SELECT inbox_id FROM inbox_photos WHERE path = ?', good[0] as string);
   const before2 = await desc('SELECT ?', idFromSha(sha256(`inbox:${good[2]}:${sha2}`)));
   db3.close();
   assert.equal(now.length, 1);
-  assert.deepEqual(now, before2, 'the descriptor of the photo now under that name, as computed when it had its own name');
-  await assert.rejects(scoreInbox({ db: dbFile, modelDir: first.dir, inbox: join(work.dir, 'no-such-inbox') }), /--inbox/);
+  assert.deepEqual(
+    now,
+    before2,
+    'the descriptor of the photo now under that name, as computed when it had its own name',
+  );
+  await assert.rejects(
+    scoreInbox({ db: dbFile, modelDir: first.dir, inbox: join(work.dir, 'no-such-inbox') }),
+    /--inbox/,
+  );
 });
 
-test('the auto-surface threshold surfaces photos whatever their band; ties of the calibration keep the model\'s order', async () => {
+test("the auto-surface threshold surfaces photos whatever their band; ties of the calibration keep the model's order", async () => {
   assert.ok(budgetModel, 'the budget model was trained');
   const m = budgetModel as TrainReport;
   const t = m.threshold.point?.threshold;
   assert.ok(typeof t === 'number', 'a 5% review budget always gives a threshold');
   // what the threshold does on the test walks, which had no say in it
   const tt = m.threshold.test;
-  assert.ok(tt && tt.surfaced >= 0 && Math.abs(tt.budget - tt.surfaced / m.data.test) < 1e-12 && (tt.precision === null || (tt.precision >= 0 && tt.precision <= 1)), JSON.stringify(tt));
+  assert.ok(
+    tt &&
+      tt.surfaced >= 0 &&
+      Math.abs(tt.budget - tt.surfaced / m.data.test) < 1e-12 &&
+      (tt.precision === null || (tt.precision >= 0 && tt.precision <= 1)),
+    JSON.stringify(tt),
+  );
   assert.match(formatTrain(m), new RegExp(`on the test walks it surfaces ${tt?.surfaced} photos`));
   const inbox = join(work.dir, 'inbox-surface');
   mkdirSync(inbox, { recursive: true });
@@ -592,10 +937,17 @@ test('the auto-surface threshold surfaces photos whatever their band; ties of th
   const r = await scoreInbox({ db: dbFile, modelDir: m.dir, inbox, out });
   assert.equal(r.threshold, t);
   const db = await Db.open(dbFile, { readOnly: true });
-  const rows = await db.all<{ path: string; keeper_score: number | null; raw_score: number | null; band: string; surfaced: boolean }>('SELECT path, keeper_score, raw_score, band, surfaced FROM inbox_scores');
+  const rows = await db.all<{
+    path: string;
+    keeper_score: number | null;
+    raw_score: number | null;
+    band: string;
+    surfaced: boolean;
+  }>('SELECT path, keeper_score, raw_score, band, surfaced FROM inbox_scores');
   db.close();
   for (const x of rows) {
-    const should: boolean = x.keeper_score !== null && !['failure', 'keeper'].includes(x.band) && x.keeper_score >= (t as number);
+    const should: boolean =
+      x.keeper_score !== null && !['failure', 'keeper'].includes(x.band) && x.keeper_score >= (t as number);
     assert.equal(x.surfaced, should, `${x.path}: ${x.keeper_score} against ${t}`);
   }
   assert.equal(r.counts.surfaced, rows.filter((x) => x.surfaced).length);
@@ -607,14 +959,22 @@ test('the auto-surface threshold surfaces photos whatever their band; ties of th
   const byPath = new Map(rows.map((x) => [x.path, x]));
   const listed = order.map((p) => byPath.get(p as string)).filter((x) => x && x.keeper_score !== null) as typeof rows;
   for (let i = 1; i < listed.length; i++) {
-    const a = listed[i - 1] as (typeof rows)[number], b = listed[i] as (typeof rows)[number];
-    assert.ok((a.keeper_score as number) > (b.keeper_score as number) || (a.keeper_score === b.keeper_score && (a.raw_score as number) >= (b.raw_score as number)), `${a.path} before ${b.path}`);
+    const a = listed[i - 1] as (typeof rows)[number],
+      b = listed[i] as (typeof rows)[number];
+    assert.ok(
+      (a.keeper_score as number) > (b.keeper_score as number) ||
+        (a.keeper_score === b.keeper_score && (a.raw_score as number) >= (b.raw_score as number)),
+      `${a.path} before ${b.path}`,
+    );
   }
   // the corpus too: scored with this model, the photos at or above the threshold are marked
   await scorePhotos({ db: dbFile, modelDir: m.dir });
   const d2 = await Db.open(dbFile, { readOnly: true });
-  const [c] = await d2.all<{ wrong: number; surfaced: number }>(`SELECT count(*) FILTER (WHERE surfaced <> (keeper_band NOT IN ('keeper', 'failure', 'unscored') AND keeper_score >= ?)) AS wrong,
-    count(*) FILTER (WHERE surfaced) AS surfaced FROM photos`, [t]);
+  const [c] = await d2.all<{ wrong: number; surfaced: number }>(
+    `SELECT count(*) FILTER (WHERE surfaced <> (keeper_band NOT IN ('keeper', 'failure', 'unscored') AND keeper_score >= ?)) AS wrong,
+    count(*) FILTER (WHERE surfaced) AS surfaced FROM photos`,
+    [t],
+  );
   d2.close();
   assert.equal(c?.wrong, 0);
   assert.ok((c?.surfaced ?? 0) > 0, 'a 5% budget surfaces some photos');
@@ -626,11 +986,27 @@ test('flux train compares every ranker with intervals and a verdict; flux export
   const { PROJECT } = await import('./helpers.js');
   const flux = join(PROJECT, 'dist', 'lib', 'cli', 'flux.js');
   const models = join(work.dir, 'models-cli');
-  const r = spawnSync(process.execPath, [flux, 'train', '--db', dbFile, '--models-dir', models, '--epochs', '3', '--resamples', '20'], { encoding: 'utf8' });
+  const r = spawnSync(
+    process.execPath,
+    [flux, 'train', '--db', dbFile, '--models-dir', models, '--epochs', '3', '--resamples', '20'],
+    { encoding: 'utf8' },
+  );
   assert.equal(r.status, 0, r.stderr);
-  for (const name of ['pairwise · ', 'contrastive · ', 'contrastive-multi · ', 'logistic · ', 'pca-logistic · ', 'metadata · context', 'chance · ']) assert.ok(r.stdout.includes(name), name);
+  for (const name of [
+    'pairwise · ',
+    'contrastive · ',
+    'contrastive-multi · ',
+    'logistic · ',
+    'pca-logistic · ',
+    'metadata · context',
+    'chance · ',
+  ])
+    assert.ok(r.stdout.includes(name), name);
   assert.match(r.stdout, /test AP \[95% CI\]/);
-  assert.match(r.stdout, /Chosen: (pairwise|contrastive|contrastive-multi|logistic|pca-logistic) · \S+, by the decision rule \((superior|equivalent|undecided)\)/);
+  assert.match(
+    r.stdout,
+    /Chosen: (pairwise|contrastive|contrastive-multi|logistic|pca-logistic) · \S+, by the decision rule \((superior|equivalent|undecided)\)/,
+  );
   // the rule is stated before its evidence, and its decision printed
   assert.match(r.stdout, /Decision rule \(fixed before the run\): .* equivalent if inside \+-0\.01 AP/);
   assert.match(r.stdout, /baseline pca-logistic · \S+: AP 0\.\d{3}/);
@@ -638,27 +1014,48 @@ test('flux train compares every ranker with intervals and a verdict; flux export
   assert.match(r.stdout, /Beats logistic regression on test AP: (yes|no)/);
   // the chosen model is held against logistic regression on its own features, on the test walks too
   const chosenSet = /Chosen: [\w-]+ · ([\w+]+),/.exec(r.stdout)?.[1];
-  assert.ok(chosenSet && r.stdout.includes(`for logistic · ${chosenSet},`), `the verdict compares with logistic · ${chosenSet}`);
+  assert.ok(
+    chosenSet && r.stdout.includes(`for logistic · ${chosenSet},`),
+    `the verdict compares with logistic · ${chosenSet}`,
+  );
   const db = await Db.open(dbFile, { readOnly: true });
   // test metrics per model (the all-walks rows aside) and which model won
-  const models2 = await db.all<{ model: string; metrics: number; winners: number }>(`SELECT model, count(*) FILTER (WHERE metric NOT LIKE 'all_walks_%') AS metrics,
+  const models2 = await db.all<{
+    model: string;
+    metrics: number;
+    winners: number;
+  }>(`SELECT model, count(*) FILTER (WHERE metric NOT LIKE 'all_walks_%') AS metrics,
     count(*) FILTER (WHERE winner) AS winners FROM ranker_comparison GROUP BY model`);
-  const all = await db.all<{ model: string; winner: boolean; metric: string; value: number; lo: number; hi: number }>(`SELECT model, winner, metric, value, lo, hi FROM ranker_comparison WHERE metric LIKE 'all_walks_%' ORDER BY model, metric`);
+  const all = await db.all<{ model: string; winner: boolean; metric: string; value: number; lo: number; hi: number }>(
+    `SELECT model, winner, metric, value, lo, hi FROM ranker_comparison WHERE metric LIKE 'all_walks_%' ORDER BY model, metric`,
+  );
   const recorded = await db.value<string>(`SELECT value FROM meta WHERE key = 'keeper_model'`);
   db.close();
   // with an embedding model: three feature sets for each candidate; without one, descriptor and context only
   assert.equal(models2.length, hasModel ? 13 : 7);
-  assert.ok(models2.every((m) => m.metrics === 8), JSON.stringify(models2));
+  assert.ok(
+    models2.every((m) => m.metrics === 8),
+    JSON.stringify(models2),
+  );
   assert.equal(models2.filter((m) => m.winners > 0).length, 1);
   // every walk held out once: the chosen model, logistic regression on its features and the metadata-only model
   assert.match(r.stdout, /Over all walks, each held out once in [3-5] session folds \(\d+ keepers in \d+ photos/);
-  assert.match(r.stdout, /Difference in AP over all walks \(paired session bootstrap\): against logistic regression (ahead|behind)/);
+  assert.match(
+    r.stdout,
+    /Difference in AP over all walks \(paired session bootstrap\): against logistic regression (ahead|behind)/,
+  );
   assert.equal(all.length, 6);
   assert.equal(new Set(all.filter((a) => a.winner).map((a) => a.model)).size, 1);
   assert.ok(all.some((a) => a.model.startsWith('logistic · ')) && all.some((a) => a.model === 'metadata · context'));
-  assert.ok(all.every((a) => a.value > 0 && a.value <= 1 && a.lo <= a.hi && a.lo >= 0 && a.hi <= 1), JSON.stringify(all));
+  assert.ok(
+    all.every((a) => a.value > 0 && a.value <= 1 && a.lo <= a.hi && a.lo >= 0 && a.hi <= 1),
+    JSON.stringify(all),
+  );
   const rec = JSON.parse(recorded as string) as { rel: string; abs: string };
-  assert.ok(!isAbsolute(rec.rel) && resolve(dirname(dbFile), rec.rel).startsWith(models) && rec.abs.startsWith(models), `recorded relative to the database and absolute: ${recorded}`);
+  assert.ok(
+    !isAbsolute(rec.rel) && resolve(dirname(dbFile), rec.rel).startsWith(models) && rec.abs.startsWith(models),
+    `recorded relative to the database and absolute: ${recorded}`,
+  );
   const out = join(work.dir, 'export', 'keeper.onnx');
   const e = spawnSync(process.execPath, [flux, 'export-onnx', '--db', dbFile, '--out', out], { encoding: 'utf8' });
   assert.equal(e.status, 0, e.stderr);
@@ -666,20 +1063,34 @@ test('flux train compares every ranker with intervals and a verdict; flux export
   const model = loadKeeperModel(rec.abs);
   const { prob } = await scorer.score(new Float32Array(model.dim * 2).fill(NaN), model.dim);
   await scorer.close();
-  assert.ok(prob.every((p) => p >= 0 && p <= 1), 'an all-missing row still scores (imputed to the training mean)');
+  assert.ok(
+    prob.every((p) => p >= 0 && p <= 1),
+    'an all-missing row still scores (imputed to the training mean)',
+  );
   const bad = spawnSync(process.execPath, [flux, 'train', '--db', dbFile, '--arch', 'forest'], { encoding: 'utf8' });
   assert.equal(bad.status, 1);
   assert.match(bad.stderr, /--arch: expected one of/);
   const badFolds = spawnSync(process.execPath, [flux, 'train', '--db', dbFile, '--folds', '2'], { encoding: 'utf8' });
   assert.equal(badFolds.status, 1);
   assert.match(badFolds.stderr, /--folds/);
-  const badAll = spawnSync(process.execPath, [flux, 'train', '--db', dbFile, '--all-walks', 'maybe'], { encoding: 'utf8' });
+  const badAll = spawnSync(process.execPath, [flux, 'train', '--db', dbFile, '--all-walks', 'maybe'], {
+    encoding: 'utf8',
+  });
   assert.equal(badAll.status, 1);
   assert.match(badAll.stderr, /--all-walks: expected one of/);
   // a wrong --db path is named and nothing is created there
   const missing = join(work.dir, 'no-such', 'flux.duckdb');
-  for (const cmd of [['train'], ['score'], ['embed'], ['match'], ['report', '--out', join(work.dir, 'r.html')], ['export-onnx', '--out', join(work.dir, 'x.onnx')]]) {
-    const r2 = spawnSync(process.execPath, [flux, cmd[0] as string, '--db', missing, ...cmd.slice(1)], { encoding: 'utf8' });
+  for (const cmd of [
+    ['train'],
+    ['score'],
+    ['embed'],
+    ['match'],
+    ['report', '--out', join(work.dir, 'r.html')],
+    ['export-onnx', '--out', join(work.dir, 'x.onnx')],
+  ]) {
+    const r2 = spawnSync(process.execPath, [flux, cmd[0] as string, '--db', missing, ...cmd.slice(1)], {
+      encoding: 'utf8',
+    });
     assert.equal(r2.status, 1, cmd.join(' '));
     assert.match(r2.stderr, /--db: no database at .*no-such.*flux ingest/, cmd.join(' '));
   }
@@ -693,5 +1104,8 @@ test('the archive guard: a folder inside the archive whose name starts with two 
   assert.equal(isInside('/a/archive/..thumbs/r.html', '/a/archive'), true);
   assert.equal(isInside('/a/archive2/r.html', '/a/archive'), false);
   assert.equal(isInside('/a/r.html', '/a/archive'), false);
-  assert.throws(() => assertOutsideArchive('--models-dir', '/a/archive/models', { originals: '/a/archive' }), /--models-dir: .* inside the archive folder originals/);
+  assert.throws(
+    () => assertOutsideArchive('--models-dir', '/a/archive/models', { originals: '/a/archive' }),
+    /--models-dir: .* inside the archive folder originals/,
+  );
 });

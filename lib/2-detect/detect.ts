@@ -16,7 +16,7 @@ import {
   writeExamined,
 } from '../db/detections.js';
 import { workspaceOf } from '../db/schema.js';
-import { initBackend, type BackendName, tf } from '../5-rank/backend.js';
+import { initBackend, type BackendName, tf } from '../tfjs/backend.js';
 import { checkInt, FluxError } from '../util/check.js';
 import { throttle, type OnProgress } from '../util/progress.js';
 import { decodeRgb } from './image.js';

@@ -6,7 +6,7 @@
 import sharp from 'sharp';
 import { makePreview } from '../1-ingest/image.js';
 import { blurSigma, figureBoxes, renderScene, type SceneParams } from '../0-sample/render.js';
-import { tf } from '../5-rank/backend.js';
+import { tf } from '../tfjs/backend.js';
 import { decodeRgb } from './image.js';
 import type { DetectorName } from './models.js';
 import { detectIn, type Found } from './run.js';

@@ -13,7 +13,7 @@ import { promisify } from 'node:util';
 import { FluxError } from '../util/check.js';
 import { sha256 } from '../util/fsutil.js';
 import { projectRoot } from '../util/project.js';
-import { tf } from '../5-rank/backend.js';
+import { tf } from '../tfjs/backend.js';
 
 const run = promisify(execFile);
 

@@ -3,7 +3,7 @@
  * model sees the image letterboxed into its square input (the frame at the top left, the rest black), so its
  * proportions are kept; boxes are mapped back and clipped to the frame.
  */
-import { tf } from '../5-rank/backend.js';
+import { tf } from '../tfjs/backend.js';
 import { DETECTOR_SPECS, type DetectorName } from './models.js';
 
 /** Raw RGB pixels, 3 bytes a pixel, rows top to bottom. */

@@ -210,8 +210,11 @@ async function withDecisions(
         WHERE i.sha256 IN (SELECT sha256 FROM photos)`)
     ).map((r) => r.id),
   );
-  const feats = await loadFeatures(db, workspace, { set: 'inbox', featureSet: options.featureSet,
-    modelId: options.modelId }).catch((err: unknown) => {
+  const feats = await loadFeatures(db, workspace, {
+    set: 'inbox',
+    featureSet: options.featureSet,
+    modelId: options.modelId,
+  }).catch((err: unknown) => {
     if (err instanceof FluxError && /no .* vectors for inbox/.test(err.message)) return null;
     throw err;
   });
@@ -220,12 +223,18 @@ async function withDecisions(
     if (labels.has(id) && !inArchive.has(id) && feats.views[i] === 0) pick.push(i);
   });
   const counted = [...labels.keys()].filter((id) => !inArchive.has(id)).length;
-  const decisions = { keep: 0, reject: 0, inArchive: [...labels.keys()].filter((id) => inArchive.has(id)).length,
-    noFeatures: counted - pick.length };
+  const decisions = {
+    keep: 0,
+    reject: 0,
+    inArchive: [...labels.keys()].filter((id) => inArchive.has(id)).length,
+    noFeatures: counted - pick.length,
+  };
   if (!feats || pick.length === 0) return { ...ds, decisions };
   if (feats.dim !== ds.dim) {
-    throw new FluxError(`the decided inbox photos have ${feats.dim} features, the corpus ${ds.dim}: ` +
-      'run flux embed on the inbox with the model of the corpus');
+    throw new FluxError(
+      `the decided inbox photos have ${feats.dim} features, the corpus ${ds.dim}: ` +
+        'run flux embed on the inbox with the model of the corpus',
+    );
   }
   const extra = subsetRows(feats, pick);
   const lab = pick.map((i) => labels.get(feats.ids[i] as number) as NonNullable<ReturnType<typeof labels.get>>);

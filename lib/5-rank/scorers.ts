@@ -14,7 +14,7 @@
  */
 import { kmeans } from 'ml-kmeans';
 import { fitPcaLogistic } from './baseline.js';
-import { tf } from './backend.js';
+import { tf } from '../tfjs/backend.js';
 import { averagePrecision, rocAuc } from './metrics.js';
 import { Rng } from '../util/rng.js';
 import { checkInt, checkNumber } from '../util/check.js';

@@ -21,7 +21,7 @@ import { checkChoice, checkInt, checkNumber, FluxError } from '../util/check.js'
 import { assertOutsideArchive, checkWritableDir, sha256 } from '../util/fsutil.js';
 import type { OnProgress } from '../util/progress.js';
 import { plural } from '../util/text.js';
-import { initBackend, type BackendName } from './backend.js';
+import { initBackend, type BackendName } from '../tfjs/backend.js';
 import { atThreshold, calibrateAll, chooseThreshold, tradeoff, type CalibrationChoice } from './calibrate.js';
 import {
   chooseWinner,
@@ -85,7 +85,6 @@ export interface TrainOptions {
   allWalks?: boolean;
   onProgress?: OnProgress;
 }
-
 
 /** The options checked before any work: the settings, the threshold rule, the folds. */
 export function checkTrainOptions(options: TrainOptions): {

@@ -15,7 +15,13 @@ import type { OnProgress } from '../util/progress.js';
 import type { Provider, ProviderChoice } from '../onnx/runtime.js';
 import type { InboxItem } from './inbox-page.js';
 import {
-  countBands, descriptorMap, modelFeatures, scoreRowsOnnx, surfaceThreshold, type ScoredRow, type SurfaceThreshold,
+  countBands,
+  descriptorMap,
+  modelFeatures,
+  scoreRowsOnnx,
+  surfaceThreshold,
+  type ScoredRow,
+  type SurfaceThreshold,
 } from './scoring.js';
 
 export interface ScoreReport {
@@ -59,8 +65,16 @@ export async function score(db: Db, options: ScoreOptions = {}): Promise<ScoreRe
   const all = (await db.all<{ id: number }>('SELECT photo_id AS id FROM photos ORDER BY photo_id')).map((r) => r.id);
   const desc = await descriptorMap(db, 'photos');
   const surface = await surfaceThreshold(db, model);
-  const { scored, provider } = await scoreRowsOnnx(dir, model, rows, desc, keepers, all, options.provider,
-    surface.value);
+  const { scored, provider } = await scoreRowsOnnx(
+    dir,
+    model,
+    rows,
+    desc,
+    keepers,
+    all,
+    options.provider,
+    surface.value,
+  );
   await writePhotoScores(db, scored, model.id, dir);
   options.onProgress?.({ stage: 'score', done: 1, total: 1 });
   return {
@@ -95,7 +109,11 @@ export interface InboxScored {
  * photo that is byte for byte one the archive already holds is said to be so (the score stays the model's).
  */
 export async function scoreInboxSet(
-  db: Db, model: KeeperModel, dir: string, onnx: ProviderChoice = 'auto'): Promise<InboxScored> {
+  db: Db,
+  model: KeeperModel,
+  dir: string,
+  onnx: ProviderChoice = 'auto',
+): Promise<InboxScored> {
   const rows = await modelFeatures(db, model, 'inbox');
   const photos = await db.all<{
     id: number;

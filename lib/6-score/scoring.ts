@@ -92,7 +92,8 @@ export async function surfaceThreshold(db: Db, model: KeeperModel): Promise<Surf
     return {
       value: cal.threshold,
       source: 'decisions',
-      text: `${cal.threshold.toFixed(3)}, refitted on ${cal.decisions} review decisions (${cal.keeps} kept): ` +
+      text:
+        `${cal.threshold.toFixed(3)}, refitted on ${cal.decisions} review decisions (${cal.keeps} kept): ` +
         `${cal.rule}; the model's own: ${own === null ? 'none' : own.toFixed(3)}`,
     };
   }

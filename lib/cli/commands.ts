@@ -25,7 +25,7 @@ import { scorePhotos, trainAndScore } from '../pipeline/train-and-score.js';
 import { scoreInbox } from '../pipeline/inbox.js';
 import { FEATURE_SETS, type FeatureSet } from '../4-dataset/rows.js';
 import { ARCHS, type Arch, type Hyper } from '../5-rank/scorers.js';
-import { BACKENDS, type BackendName } from '../5-rank/backend.js';
+import { BACKENDS, type BackendName } from '../tfjs/backend.js';
 import { DEFAULT_DETECTORS, formatDetect } from '../2-detect/detect.js';
 import { runDetect } from '../pipeline/stages.js';
 import { DETECTORS, type DetectorName, installDetectors } from '../2-detect/models.js';
@@ -569,8 +569,9 @@ export const COMMANDS: Record<string, Command> = {
           `${c.keeper ?? 0} confirmed keepers, ${c.review ?? 0} review recommended, ` +
           `${c.uncertain ?? 0} uncertain, ${c.unlikely ?? 0} probable non-keepers, ${c.failure ?? 0} technical ` +
           `failures, ${c.unscored ?? 0} not scored; ` +
-        `${c.surfaced ?? 0} surfaced at the auto-surface threshold (${r.thresholdSource.text}) ` +
-        `(${r.seconds.toFixed(1)} s)`);
+          `${c.surfaced ?? 0} surfaced at the auto-surface threshold (${r.thresholdSource.text}) ` +
+          `(${r.seconds.toFixed(1)} s)`,
+      );
       for (const s of r.skipped) console.log(`skipped ${s.path}: ${s.reason}`);
       if (r.html) console.log(`report ${r.html}`);
     },

@@ -52,8 +52,11 @@ export async function scoreInbox(options: InboxOptions): Promise<ScoreReport> {
     assertOutsideArchive('workspace', workspace, roots);
     await ingest(db, { inbox, workspace, onProgress: options.onProgress });
     await embed(db, {
-      sets: ['inbox'], model: model.embeddingModel ?? 'none', decodeWorkers: options.decodeWorkers ?? decodeWorkers(),
-      provider, onProgress: options.onProgress,
+      sets: ['inbox'],
+      model: model.embeddingModel ?? 'none',
+      decodeWorkers: options.decodeWorkers ?? decodeWorkers(),
+      provider,
+      onProgress: options.onProgress,
     });
     const r = await scoreInboxSet(db, model, dir, provider);
     writeFileAtomic(out, inboxHtml(r.items, r.skipped, model, workspace, inbox, r.threshold));

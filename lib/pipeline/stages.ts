@@ -6,7 +6,12 @@
 import { resolve } from 'node:path';
 import { Db, withDb } from '../db/duckdb.js';
 import {
-  ingest, ingestMetadata, ingestRoots, type IngestOptions, type IngestReport, type MetadataIngestOptions,
+  ingest,
+  ingestMetadata,
+  ingestRoots,
+  type IngestOptions,
+  type IngestReport,
+  type MetadataIngestOptions,
   type MetadataIngestReport,
 } from '../1-ingest/ingest.js';
 import { embed, embedSettings, type EmbedOptions, type EmbedReport } from '../2-embed/embed.js';
@@ -49,14 +54,16 @@ export async function runIngest(options: IngestOptions & { db: string }): Promis
 
 /** Loads a metadata-only sample into a database file (created when missing). */
 export async function runIngestMetadata(
-  options: MetadataIngestOptions & { db: string }): Promise<MetadataIngestReport> {
+  options: MetadataIngestOptions & { db: string },
+): Promise<MetadataIngestReport> {
   return withDb(options.db, (db) => ingestMetadata(db, options));
 }
 
 /** Embeds into a database that `flux ingest` built (a wrong path gets a clear message, not a new database). */
 export async function runEmbed(options: EmbedOptions & { db: string }): Promise<EmbedReport> {
   const settings = {
-    decodeWorkers: options.decodeWorkers ?? decodeWorkers(), provider: options.provider ?? onnxProvider(),
+    decodeWorkers: options.decodeWorkers ?? decodeWorkers(),
+    provider: options.provider ?? onnxProvider(),
   };
   embedSettings({ ...options, ...settings }); // bad options are named before the database is opened
   return withDb(options.db, (db) => embed(db, { ...options, ...settings }), { index: true });

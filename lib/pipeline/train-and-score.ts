@@ -6,7 +6,7 @@
 import { join, resolve } from 'node:path';
 import { Db } from '../db/duckdb.js';
 import { checkTrainOptions, train, type TrainOptions, type TrainReport } from '../5-rank/train.js';
-import type { BackendName } from '../5-rank/backend.js';
+import type { BackendName } from '../tfjs/backend.js';
 import { score, type ScoreOptions, type ScoreReport } from '../6-score/score.js';
 import { projectRoot } from '../util/project.js';
 import { env } from './env.js';

@@ -23,8 +23,9 @@ export function sampleSettings(): Omit<SampleOptions, 'out' | 'onProgress'> {
   try {
     return { seed: 7, ...(JSON.parse(text) as Omit<SampleOptions, 'out' | 'onProgress'>) };
   } catch {
-    throw new FluxError('FLUX_SAMPLE: expected JSON sample options such as {"sessions":8}, ' +
-      `received ${JSON.stringify(text)}`);
+    throw new FluxError(
+      'FLUX_SAMPLE: expected JSON sample options such as {"sessions":8}, ' + `received ${JSON.stringify(text)}`,
+    );
   }
 }
 
@@ -50,7 +51,9 @@ export async function sampleWorkspace(onProgress?: OnProgress): Promise<SampleWo
 export function progressHtml(event: ProgressEvent): string {
   const pct = event.total > 0 ? Math.round((100 * event.done) / event.total) : 100;
   const esc = (s: string): string => s.replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`);
-  return `<div style="font:12px monospace">${esc(event.stage)} ${event.done}/${event.total} ` +
+  return (
+    `<div style="font:12px monospace">${esc(event.stage)} ${event.done}/${event.total} ` +
     '<span style="display:inline-block;width:200px;height:8px;background:#ddd">' +
-    `<span style="display:inline-block;width:${pct * 2}px;height:8px;background:#4a7"></span></span> ${pct}%</div>`;
+    `<span style="display:inline-block;width:${pct * 2}px;height:8px;background:#4a7"></span></span> ${pct}%</div>`
+  );
 }
