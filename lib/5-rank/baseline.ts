@@ -5,27 +5,13 @@
  * so the model folds into one linear scorer over the standardised row (the same graph and file as logistic
  * regression).
  */
+import { orthonormalise } from '../util/vectors.js';
 import { EigenvalueDecomposition, Matrix, solve } from 'ml-matrix';
 import { MatMul } from '../onnx/matmul.js';
 import { Rng } from '../util/rng.js';
 
 /** The baseline's settings. */
 export const BASELINE = { components: 32, c: 0.01 };
-
-/** Orthonormalises the columns of a d x l matrix (row-major) in place, by modified Gram-Schmidt. */
-function orthonormalise(m: Float64Array, d: number, l: number): void {
-  for (let j = 0; j < l; j++) {
-    for (let i = 0; i < j; i++) {
-      let dot = 0;
-      for (let r = 0; r < d; r++) dot += (m[r * l + i] as number) * (m[r * l + j] as number);
-      for (let r = 0; r < d; r++) m[r * l + j] = (m[r * l + j] as number) - dot * (m[r * l + i] as number);
-    }
-    let norm = 0;
-    for (let r = 0; r < d; r++) norm += (m[r * l + j] as number) ** 2;
-    norm = Math.sqrt(norm) || 1;
-    for (let r = 0; r < d; r++) m[r * l + j] = (m[r * l + j] as number) / norm;
-  }
-}
 
 /** Principal axes: the training mean and `k` unit components (k x d, by decreasing variance). */
 export interface PcaAxes {

@@ -4,7 +4,7 @@
  */
 import { EigenvalueDecomposition, Matrix } from 'ml-matrix';
 import { MatMul } from '../onnx/matmul.js';
-import type { VectorMatrix } from '../util/vectors.js';
+import { orthonormalise, type VectorMatrix } from '../util/vectors.js';
 import { Rng } from '../util/rng.js';
 
 export interface Pca {
@@ -16,21 +16,6 @@ export interface Pca {
   explained: number[];
   /** rows x k coordinates. */
   projected: VectorMatrix;
-}
-
-/** Orthonormalises the columns of a d x l matrix (row-major) in place, by modified Gram-Schmidt. */
-function orthonormalise(m: Float64Array, d: number, l: number): void {
-  for (let j = 0; j < l; j++) {
-    for (let i = 0; i < j; i++) {
-      let dot = 0;
-      for (let r = 0; r < d; r++) dot += (m[r * l + i] as number) * (m[r * l + j] as number);
-      for (let r = 0; r < d; r++) m[r * l + j] = (m[r * l + j] as number) - dot * (m[r * l + i] as number);
-    }
-    let norm = 0;
-    for (let r = 0; r < d; r++) norm += (m[r * l + j] as number) ** 2;
-    norm = Math.sqrt(norm) || 1;
-    for (let r = 0; r < d; r++) m[r * l + j] = (m[r * l + j] as number) / norm;
-  }
 }
 
 /** The first `k` principal components (seeded; deterministic for a seed). */

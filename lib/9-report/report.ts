@@ -4,9 +4,9 @@
  * archive text goes through the escaping helpers.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import sharp from 'sharp';
-import { Db } from '../db/duckdb.js';
+import type { Db } from '../db/duckdb.js';
 import { archiveRoots, workspaceOf } from '../db/schema.js';
 import { corpusOverview } from '../8-analysis/corpus.js';
 import { matchOverview } from '../8-analysis/matching.js';
@@ -39,7 +39,6 @@ import { FluxError } from '../util/check.js';
 import { plural } from '../util/text.js';
 
 export interface ReportOptions {
-  db: string;
   out: string;
   seed?: number;
   /** Embedding model for the motif map (default: the best with vectors). */
@@ -511,13 +510,14 @@ const REPORT_STYLE = '<style>figcaption{font-size:11px;line-height:normal}.row{g
 
 /** The page: the shared shell with plotly inlined, a line of provenance, a table of contents and the sections. */
 function reportPage(
+  dbFile: string,
   sections: readonly Section[],
   options: ReportOptions,
   provenance: ReportContext['provenance'],
 ): string {
   const nav = sections.map((s) => `<a href="#${s.id}">${escapeHtml(s.title)}</a>`).join(' · ');
   const generated = escapeHtml(new Date().toISOString().slice(0, 19).replace('T', ' '));
-  const db = escapeHtml(resolve(options.db));
+  const db = escapeHtml(dbFile);
   const keeperModel = escapeHtml(provenance.keeperModel ?? 'none');
   const vectors = escapeHtml(provenance.vectors ?? 'none');
   const body = `<h1>FLUX keeper workbench report</h1>
@@ -528,15 +528,14 @@ ${sections.map((s) => `<section id="${s.id}"><h2>${escapeHtml(s.title)}</h2>${s.
   return pageHtml({ title: 'FLUX keeper workbench report', head: `${REPORT_STYLE}\n${plotlyScript()}`, body });
 }
 
-/** Builds the page. */
-export async function writeReport(options: ReportOptions): Promise<ReportResult> {
+/** Builds the page from an open database. */
+export async function writeReport(db: Db, options: ReportOptions): Promise<ReportResult> {
   const t0 = performance.now();
   const out = checkOutFile('--out', options.out, 'report.html');
-  const db = await Db.openIndex(options.db, { readOnly: true });
   const provenance: ReportContext['provenance'] = { keeperModel: null, vectors: null };
   const figures: string[] = [];
   let sections: Section[];
-  try {
+  {
     assertOutsideArchive('--out', out, await archiveRoots(db));
     const tableRows = await db.all<{ name: string }>(`SELECT table_name AS name FROM information_schema.tables`);
     const columnRows = await db.all<{ name: string }>(
@@ -544,7 +543,7 @@ export async function writeReport(options: ReportOptions): Promise<ReportResult>
     );
     const tables = new Set(tableRows.map((r) => r.name));
     if (!tables.has('photos'))
-      throw new FluxError(`${options.db}: not a workbench database (no photos table); run flux ingest first`);
+      throw new FluxError(`${db.file}: not a workbench database (no photos table); run flux ingest first`);
     const ctx: ReportContext = {
       db,
       workspace: await workspaceOf(db),
@@ -555,10 +554,8 @@ export async function writeReport(options: ReportOptions): Promise<ReportResult>
       provenance,
     };
     sections = await buildSections(ctx);
-  } finally {
-    db.close();
   }
-  const page = reportPage(sections, options, provenance);
+  const page = reportPage(db.file, sections, options, provenance);
   writeFileAtomic(out, page);
   return {
     out,

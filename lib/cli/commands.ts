@@ -32,7 +32,7 @@ import { DETECTORS, type DetectorName, installDetectors } from '../2-detect/mode
 import { assertOutsideArchive, checkOutFile, writeFileAtomic } from '../util/fsutil.js';
 import { checkChoice, checkInt, checkNumber } from '../util/check.js';
 import { plural } from '../util/text.js';
-import { writeReport } from '../9-report/report.js';
+import { runReport } from '../pipeline/stages.js';
 import { DEFAULT_PORT, startPortal } from '../portal/server.js';
 
 type Values = Record<string, string | boolean | undefined>;
@@ -631,7 +631,7 @@ export const COMMANDS: Record<string, Command> = {
     usage: 'flux report --db FILE --out FILE.html [--seed 7] [--model EMBEDDING_ID]',
     options: { db: { type: 'string' }, out: { type: 'string' }, seed: { type: 'string' }, model: { type: 'string' } },
     async run(v, _p, onProgress) {
-      const r = await writeReport({
+      const r = await runReport({
         db: need(v, 'db', 'report'),
         out: need(v, 'out', 'report'),
         seed: num(v, 'seed'),

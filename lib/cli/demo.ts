@@ -20,7 +20,7 @@ import { formatTrain } from '../5-rank/verdict.js';
 import { trainAndScore } from '../pipeline/train-and-score.js';
 import { scoreInbox } from '../pipeline/inbox.js';
 import { averagePrecision } from '../5-rank/metrics.js';
-import { writeReport } from '../9-report/report.js';
+import { runReport } from '../pipeline/stages.js';
 import { progressBar } from './progress-bar.js';
 import type { OnProgress } from '../util/progress.js';
 
@@ -226,7 +226,7 @@ async function demo(): Promise<void> {
     const t = await demoTrain(sample, dbFile, bar);
     const inbox = await demoInbox(sample, dbFile, data, t, bar);
     console.log('7/7 report');
-    const rep = await writeReport({ db: dbFile, out: join(data, 'reports', 'report.html'), onProgress: bar });
+    const rep = await runReport({ db: dbFile, out: join(data, 'reports', 'report.html'), onProgress: bar });
     bar.stop();
     console.log(`    ${rep.figures} figures, sections ${rep.sections.join(', ')}`);
     console.log(`\ndone in ${((performance.now() - t0) / 1000).toFixed(1)} s. Outputs:`);

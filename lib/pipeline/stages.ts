@@ -17,6 +17,7 @@ import {
 import { embed, embedSettings, type EmbedOptions, type EmbedReport } from '../2-embed/embed.js';
 import { detect, type DetectOptions, type DetectReport } from '../2-detect/detect.js';
 import { match } from '../3-match/match.js';
+import { writeReport, type ReportOptions, type ReportResult } from '../9-report/report.js';
 import type { MatchOptions, MatchReport } from '../3-match/types.js';
 import { checkProvider, type ProviderChoice } from '../onnx/runtime.js';
 import { checkInt } from '../util/check.js';
@@ -77,4 +78,9 @@ export async function runMatch(options: MatchOptions & { db: string }): Promise<
 /** Detects people and faces in the previews of a database that `flux ingest` built. */
 export async function runDetect(options: DetectOptions & { db: string }): Promise<DetectReport> {
   return withDb(options.db, (db) => detect(db, options), { index: true });
+}
+
+/** Writes the HTML report of a database that `flux ingest` built (opened read-only). */
+export async function runReport(options: ReportOptions & { db: string }): Promise<ReportResult> {
+  return withDb(options.db, (db) => writeReport(db, options), { readOnly: true, index: true });
 }
