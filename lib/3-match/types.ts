@@ -1,5 +1,6 @@
 /** The shapes the matching parts share: options, report, thresholds, and one keeper's decision. */
 import type { OnProgress } from '../util/progress.js';
+import type { CalibrationRow } from '../db/matching.js';
 
 export type MatchMethod = 'exif' | 'filename' | 'sha256' | 'similarity';
 export type MatchStatus = 'matched' | 'review' | 'unmatched';
@@ -15,18 +16,8 @@ export interface MatchOptions {
   onProgress?: OnProgress;
 }
 
-export interface Thresholds {
-  /** Where the vectors came from: `model:<id>` or `thumbnail`. */
-  source: string;
-  link: number;
-  review: number;
-  margin: number;
-  calibrated: boolean;
-  /** Similarities of true pairs whose bytes differ (re-encodes, edits), linked by steps 1-3. */
-  truePairs: number[];
-  /** Per linked keeper, the highest similarity to another frame of the same session. */
-  siblings: number[];
-}
+/** The similarity thresholds one run learnt (or fell back to) for a vector source, as stored in match_calibration. */
+export type Thresholds = CalibrationRow;
 
 /** A walk's clock offset: seconds the keeper's clock ran ahead, from how many links, how many agreeing. */
 export interface ClockOffset {

@@ -3,21 +3,14 @@
  * the review queue with thumbnails, and the two similarity distributions the thresholds came from.
  */
 import type { Db } from '../db/duckdb.js';
+import type { CalibrationRow } from '../db/matching.js';
 import { workspaceOf } from '../2-embed/embed.js';
 import { escapeHtml, previewDataUri, svgBars } from '../util/html.js';
 
 export interface MatchOverview {
   byStatusMethod: Array<{ match_status: string; match_method: string | null; keepers: number }>;
   offsets: Array<{ day: string; clock_offset_seconds: number; links: number; agreeing: number }>;
-  calibration: {
-    source: string;
-    link: number;
-    review: number;
-    margin: number;
-    calibrated: boolean;
-    truePairs: number[];
-    siblings: number[];
-  } | null;
+  calibration: CalibrationRow | null;
   queue: Array<{
     path: string;
     status: string;

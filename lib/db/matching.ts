@@ -56,12 +56,15 @@ export interface KeeperOutcome {
 
 /** The thresholds one run learnt (or fell back to) for a vector source. */
 export interface CalibrationRow {
+  /** Where the vectors came from: `model:<id>` or `thumbnail`. */
   source: string;
   link: number;
   review: number;
   margin: number;
   calibrated: boolean;
+  /** Similarities of true pairs whose bytes differ (re-encodes, edits), linked by steps 1-3. */
   truePairs: number[];
+  /** Per linked keeper, the highest similarity to another frame of the same session. */
   siblings: number[];
 }
 
