@@ -238,6 +238,7 @@ async function demo(): Promise<void> {
     console.log(`  report          ${rep.out}`);
     console.log(`  inbox scores    ${inbox.html}`);
     console.log(`  review queue    flux match review --db ${dbFile} --out ${join(data, 'review')}`);
+    console.log(`  review portal   flux serve --db ${dbFile}   (the inbox by keeper score; P keep, X reject)`);
     console.log('  notebooks       notebooks/*.ipynb (open with Jupyter and the tslab kernel)');
   } finally {
     bar.stop();
