@@ -6,6 +6,7 @@
  * residual is measured over the whole overlap and in its worst tile. The same frame leaves a small residual
  * everywhere; a sibling with a figure moved leaves a large one where the figure was and is.
  */
+import type { VerificationRow } from '../db/matching.js';
 import sharp from 'sharp';
 
 /** An image as floats, `channels` values per pixel, row by row. */
@@ -586,22 +587,7 @@ export function verificationRow(
   photoId: number,
   v: Verification,
   t: VerifyThresholds,
-): {
-  keeperId: number;
-  photoId: number;
-  scale: number;
-  angleDegrees: number;
-  dx: number;
-  dy: number;
-  overlap: number;
-  ncc: number;
-  residual: number;
-  worstTile: number;
-  shift: number;
-  verified: boolean;
-  tilesX: number;
-  tileResiduals: number[];
-} {
+): VerificationRow {
   return {
     keeperId,
     photoId,
