@@ -124,6 +124,8 @@ test('a formula-like name: selection.csv names the copy as written; exclude and 
   await jpeg(join(originals, '-walk', odd), 200);
   await jpeg(join(originals, '-walk', 'R0000002.JPG'), 20);
   await jpeg(join(keepers, '+kept.JPG'), 120);
+  // a name that itself starts with an apostrophe before a formula character: read back once, not stripped twice
+  await jpeg(join(keepers, "'-quoted.JPG"), 60);
   const dbFile = join(work.dir, 'odd', 'flux.duckdb');
   await runIngest({ originals, keepers, db: dbFile });
   const db = await Db.open(dbFile);
@@ -182,5 +184,24 @@ test('a formula-like name: selection.csv names the copy as written; exclude and 
     ]);
   } finally {
     check.close();
+  }
+  const quoted = join(work.dir, 'quoted.csv');
+  writeFileSync(
+    quoted,
+    [
+      'keeper_id,photo_id,decision,keeper_path,photo_path',
+      ['', '', 'none', "'-quoted.JPG", ''].map(csvCell).join(','),
+    ].join('\n'),
+  );
+  assert.ok(readFileSync(quoted, 'utf8').includes("''-quoted.JPG"));
+  assert.equal((await withDb(dbFile, (d) => applyDecisions(d, quoted), { index: true })).none, 1);
+  const after = await Db.open(dbFile, { readOnly: true });
+  try {
+    assert.deepEqual(
+      await after.all(`SELECT keeper_path, decision FROM match_decisions WHERE keeper_path LIKE '''%' ORDER BY 1`),
+      [{ keeper_path: "'-quoted.JPG", decision: 'none' }],
+    );
+  } finally {
+    after.close();
   }
 });

@@ -189,11 +189,8 @@ function decisionColumns(csvFile: string, head0: string[] | undefined): Columns 
   return { ki, pi, di, kpi: col('keeper_path', true), ppi: col('photo_path', true) };
 }
 
-/** A path cell as written: the sheet writes a path that starts like a formula behind an apostrophe (csvCell). */
-const cellPath = (r: readonly string[], i: number): string => {
-  const v = i >= 0 ? (r[i] ?? '').trim() : '';
-  return /^'[=+\-@\t\r]/.test(v) ? v.slice(1) : v;
-};
+/** A path cell (parseCsv has already taken off the apostrophe that csvCell puts before a formula-like path). */
+const cellPath = (r: readonly string[], i: number): string => (i >= 0 ? (r[i] ?? '').trim() : '');
 
 /** The keeper a row names: by keeper_path when the file has one (what a spreadsheet cannot round), else by id. */
 async function rowKeeper(db: Db, r: readonly string[], c: Columns, where: string): Promise<DecisionKeeper> {
