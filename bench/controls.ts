@@ -6,7 +6,9 @@
  *
  * - additive: a linear taste; logistic regression (or the PCA baseline) should tie or win;
  * - interaction: the product of two factors; the pairwise scorer (its hidden layer) should win;
- * - motifs: closeness to the nearest of four centres; the multi-centroid contrastive scorer should win.
+ * - motifs: closeness to the nearest of four centres; the multi-centroid contrastive scorer should win;
+ * - burst: a within-burst preference (bench/burst-control.ts); near misses should help, pairwise without them is the
+ *   baseline there.
  *
  * Each control runs the decision rule of `flux train` (lib/5-rank/decide.ts) and prints which family it picks; the
  * rule must pick the planted family or stay undecided, never the wrong one.
@@ -23,6 +25,7 @@ import { ruleContenders } from '../lib/5-rank/compare.js';
 import { decide, DEFAULT_RULE, ruleText } from '../lib/5-rank/decide.js';
 import { averagePrecision } from '../lib/5-rank/metrics.js';
 import { Rng } from '../lib/util/rng.js';
+import { burstControl } from './burst-control.js';
 
 const { values } = parseArgs({
   options: {
@@ -34,8 +37,9 @@ const { values } = parseArgs({
   },
 });
 
-type Taste = 'additive' | 'interaction' | 'motifs';
+type Taste = 'additive' | 'interaction' | 'motifs' | 'burst';
 const RIGHT: Record<Taste, string[]> = {
+  burst: ['pairwise'],
   additive: ['logistic', 'pca-logistic'],
   interaction: ['pairwise'],
   motifs: ['contrastive-multi'],
@@ -112,8 +116,10 @@ const rows: string[] = [];
 for (const keepers of values.keepers.split(',').map(Number)) {
   for (const taste of values.tastes.split(',') as Taste[]) {
     const t0 = performance.now();
-    const { ds, oracle } = archive(taste, keepers, seed);
-    const { baseline, contenders } = ruleContenders(true, 'vector+descriptor+context');
+    const { ds, oracle, baseline, contenders } =
+      taste === 'burst'
+        ? burstControl(keepers, seed)
+        : { ...archive(taste, keepers, seed), ...ruleContenders(true, 'vector+descriptor+context') };
     const e = await decide(ds, baseline, contenders, { seed, settings });
     const seconds = (performance.now() - t0) / 1000;
     if (!e) continue;

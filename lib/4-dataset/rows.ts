@@ -45,6 +45,8 @@ export interface Dataset extends FeatureRows {
   /** Session index per row (into `sessions`). */
   session: Int32Array;
   sessions: string[];
+  /** Capture time per row in seconds (camera clock), NaN when unknown; near misses of a burst or an hour use it. */
+  time?: Float64Array;
   /** Corpus photos left out because they have no vector (failed previews). */
   missingVector: number;
   /** The seed the split was made with (the stored split keeps its own), and what was done to keep it current. */
@@ -149,9 +151,9 @@ export async function loadDataset(
 ): Promise<Dataset> {
   const scheme = options.scheme ?? 'session';
   const current = await ensureSplit(db, { scheme, seed: options.seed ?? 7 });
-  const labels = await db.all<{ id: number; keeper: boolean; split: SplitName; session: string }>(
+  const labels = await db.all<{ id: number; keeper: boolean; split: SplitName; session: string; t: number | null }>(
     `SELECT p.photo_id AS id, coalesce(p.keeper, false) AS keeper,
-    s.split, CAST(p.session_date AS VARCHAR) AS session
+    s.split, CAST(p.session_date AS VARCHAR) AS session, epoch(p.captured_at) AS t
     FROM photos p JOIN dataset_split s ON s.photo_id = p.photo_id AND s.scheme = ?`,
     [scheme],
   );
@@ -182,6 +184,7 @@ export async function loadDataset(
       (i) => sessionIndex.get((info.get(rows.ids[i] as number) as { session: string }).session) as number,
     ),
     sessions,
+    time: Float64Array.from(keep, (i) => Number(info.get(rows.ids[i] as number)?.t ?? NaN)),
     missingVector: labels.filter((l) => !withVector.has(l.id)).length,
     splitSeed: current.seed,
     splitNote: current.note,
@@ -251,8 +254,11 @@ async function withDecisions(
   const weight = new Float32Array(n + pick.length).fill(1);
   lab.forEach((l, j) => (weight[n + j] = l.weight));
   const decided = new Uint8Array(n + pick.length).fill(1, n);
+  const time = new Float64Array(n + pick.length).fill(NaN);
+  if (ds.time) time.set(ds.time);
   return {
     ...ds,
+    time,
     ids: [...ds.ids, ...extra.ids],
     views: [...ds.views, ...extra.views],
     x,

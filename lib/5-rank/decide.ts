@@ -17,7 +17,7 @@ import type { OnProgress } from '../util/progress.js';
 import { Rng } from '../util/rng.js';
 import { selectColumns } from './fit.js';
 import { alignedOutOfFold } from './folds.js';
-import { averagePrecision } from './metrics.js';
+import { averagePrecision, ndcgPerSession } from './metrics.js';
 import type { Arch, Hyper } from './scorers.js';
 
 /** The rule's settings, stated with its outcome. */
@@ -37,15 +37,23 @@ export interface Contender {
   name: string;
   arch: Arch;
   featureSet: FeatureSet;
+  /** Settings of this contender over the run's (a candidate setting such as near misses of a burst). */
+  hyper?: Partial<Hyper>;
+}
+
+/** A contender's pooled out-of-fold AP and its mean per-walk NDCG (each walk's frames ranked alone). */
+export interface Quality {
+  ap: number;
+  walkNdcg: number;
 }
 
 export type Outcome = 'superior' | 'equivalent' | 'inferior' | 'undecided';
 
 export interface RuleEvidence {
   settings: RuleSettings;
-  baseline: Contender & { ap: number };
+  baseline: Contender & Quality;
   /** Each contender's mean out-of-fold AP and its paired difference from the baseline. */
-  contenders: Array<Contender & { ap: number; diff: { value: number; lo: number; hi: number }; outcome: Outcome }>;
+  contenders: Array<Contender & Quality & { diff: { value: number; lo: number; hi: number }; outcome: Outcome }>;
   /** What the rule decided, and the model it chose. */
   decision: 'superior' | 'equivalent' | 'undecided';
   chosen: Contender;
@@ -66,7 +74,7 @@ export function outcomeOf(d: { lo: number; hi: number }, delta: number): Outcome
 /** The decision from the contenders' outcomes (the baseline first in `models` is not among them). */
 export function applyRule(
   baseline: Contender,
-  contenders: RuleEvidence['contenders'],
+  contenders: ReadonlyArray<Contender & { diff: { value: number }; outcome: Outcome }>,
 ): Pick<RuleEvidence, 'decision' | 'chosen'> {
   const superior = contenders.filter((c) => c.outcome === 'superior').sort((a, b) => b.diff.value - a.diff.value);
   if (superior.length) {
@@ -139,7 +147,7 @@ export async function decide(
   const total = models.length * settings.repeats;
   for (let r = 0; r < settings.repeats; r++) {
     const oof = await alignedOutOfFold(
-      models.map((c) => ({ ds: selectColumns(full, c.featureSet), arch: c.arch })),
+      models.map((c) => ({ ds: selectColumns(full, c.featureSet), arch: c.arch, hyper: c.hyper })),
       seed,
       settings.folds,
       o.hyper,
@@ -163,15 +171,19 @@ export async function decide(
   );
   const level = 1 - (1 - settings.level) / Math.max(1, contenders.length);
   const diffs = pairedDifferences(scores, y, walk, settings.resamples, level, seed);
-  const apOf = (m: number): number =>
-    (scores[m] as number[][]).reduce((a, s) => a + averagePrecision(s, y), 0) / settings.repeats;
+  const mean = (m: number, f: (s: number[]) => number): number =>
+    (scores[m] as number[][]).reduce((a, s) => a + f(s), 0) / settings.repeats;
+  const quality = (m: number): Quality => ({
+    ap: mean(m, (s) => averagePrecision(s, y)),
+    walkNdcg: mean(m, (s) => ndcgPerSession(s, y, walk)),
+  });
   const judged = contenders.map((c, j) => {
     const diff = diffs[j] as { value: number; lo: number; hi: number };
-    return { ...c, ap: apOf(j + 1), diff, outcome: outcomeOf(diff, settings.delta) };
+    return { ...c, ...quality(j + 1), diff, outcome: outcomeOf(diff, settings.delta) };
   });
   return {
     settings,
-    baseline: { ...baseline, ap: apOf(0) },
+    baseline: { ...baseline, ...quality(0) },
     contenders: judged,
     ...applyRule(baseline, judged),
     photos: rows.length,
@@ -193,10 +205,10 @@ export function ruleText(e: RuleEvidence): string {
       `${(100 * (1 - (1 - s.level) / Math.max(1, e.contenders.length))).toFixed(1)}% intervals ` +
       `(${(100 * s.level).toFixed(0)}% Bonferroni over ${e.contenders.length}); superior if above 0, ` +
       `equivalent if inside +-${s.delta} AP (then the simpler baseline), else undecided (the baseline is kept).`,
-    `  baseline ${e.baseline.name}: AP ${n3(e.baseline.ap)}`,
+    `  baseline ${e.baseline.name}: AP ${n3(e.baseline.ap)}, per-walk NDCG ${n3(e.baseline.walkNdcg)}`,
     ...e.contenders.map(
       (c) =>
-        `  ${c.name}: AP ${n3(c.ap)}, difference ${sign(c.diff.value)} ` +
+        `  ${c.name}: AP ${n3(c.ap)}, per-walk NDCG ${n3(c.walkNdcg)}, difference ${sign(c.diff.value)} ` +
         `[${sign(c.diff.lo)}, ${sign(c.diff.hi)}]: ${c.outcome}`,
     ),
   ];

@@ -8,7 +8,17 @@ import type { SplitName } from '../4-dataset/split.js';
 import { FluxError } from '../util/check.js';
 import { calibrateAll, chooseCalibration, type CalibrationChoice } from './calibrate.js';
 import { evaluate, pointMetrics, type Metrics } from './metrics.js';
-import { scoreRows, trainScorer, type Arch, type Hyper, type ScorerParams, type TrainLog } from './scorers.js';
+import {
+  checkHyper,
+  scoreRows,
+  trainScorer,
+  type Arch,
+  type Hyper,
+  type ScorerParams,
+  type TrainLog,
+} from './scorers.js';
+import { foldAxes, project, trainingAxes } from './reduce.js';
+import { recencyWeights } from './weighting.js';
 
 /** Columns of the full feature rows that make up a smaller feature set. */
 function columnsFor(ds: Dataset, fs: FeatureSet): number[] {
@@ -58,14 +68,32 @@ export async function fit(
   onEpoch?: (l: TrainLog) => void,
 ): Promise<Fitted & { xs: Float32Array }> {
   const t0 = performance.now();
-  const train = rowsOf(ds, 'train', false);
+  const h = checkHyper(hyper);
+  // augmented views train unless the setting leaves them out
+  const train = rowsOf(ds, 'train', !h.views);
   const standardizer = fitStandardizer(ds.x, ds.dim, train);
   const xs = standardize(ds.x, ds.dim, standardizer);
+  const weight = recencyWeights(ds, train, h.halfLife);
+  const vectorDim = ds.names.filter((n) => /^v\d+$/.test(n)).length;
   const data = {
     ...{ x: xs, dim: ds.dim, y: ds.y, session: ds.session, ids: ds.ids, train, val: rowsOf(ds, 'val') },
-    ...(ds.weight ? { weight: ds.weight } : {}),
+    ...(weight ? { weight } : {}),
+    ...(ds.time ? { time: ds.time } : {}),
+    ...(vectorDim > 0 ? { vectorDim } : {}),
   };
-  const { params, log } = await trainScorer(arch, data, hyper, seed, onEpoch);
+  const reduce = h.pca > 0 && h.pca < ds.dim && arch !== 'pca-logistic' && arch !== 'chance';
+  const axes = reduce ? await trainingAxes(xs, ds.dim, train, h.pca, seed) : null;
+  const trained = axes
+    ? await trainScorer(
+        arch,
+        { ...data, x: project(xs, ds.dim, axes), dim: axes.k, vectorDim: axes.k },
+        hyper,
+        seed,
+        onEpoch,
+      )
+    : await trainScorer(arch, data, hyper, seed, onEpoch);
+  const params = axes ? foldAxes(trained.params, axes, ds.dim) : trained.params;
+  const log = trained.log;
   checkFiniteWeights(params, `${arch} · ${ds.featureSet}`, hyper);
   const seconds = (performance.now() - t0) / 1000;
   return { arch, featureSet: ds.featureSet, names: ds.names, standardizer, params, log, seconds, xs };

@@ -120,7 +120,7 @@ export interface AlignedOutOfFold {
  * out), so their scores can be compared photo by photo.
  */
 export async function alignedOutOfFold(
-  models: ReadonlyArray<{ ds: Dataset; arch: Arch }>,
+  models: ReadonlyArray<{ ds: Dataset; arch: Arch; hyper?: Partial<Hyper> }>,
   seed: number,
   folds: number,
   hyper: Partial<Hyper> = {},
@@ -132,7 +132,7 @@ export async function alignedOutOfFold(
   let trained = Infinity;
   for (const [i, m] of models.entries()) {
     onModel?.(i);
-    const o = await outOfFold(m.ds, m.arch, seed, folds, hyper, scope, repeat);
+    const o = await outOfFold(m.ds, m.arch, seed, folds, { ...hyper, ...m.hyper }, scope, repeat);
     by.push(new Map(o.rows.map((r, j) => [r, o.scores[j] as number])));
     trained = Math.min(trained, o.folds);
   }

@@ -1,8 +1,11 @@
 /**
  * The candidate rankers and the baselines, trained with TensorFlow.js on standardised feature rows.
  *
- * - pairwise: a small MLP scorer trained RankNet-style on (keeper, non-keeper) pairs; pairs with a non-keeper from
- *   the keeper's own walk (a near miss) are drawn at `nearRate` and weighted `nearWeight`.
+ * - pairwise: a small MLP scorer trained RankNet-style on (keeper, non-keeper) pairs; pairs with a near miss of the
+ *   keeper (its walk, burst, hour or visual neighbours, `near`; weighting.ts) are drawn at `nearRate` and weighted
+ *   `nearWeight`.
+ * - listwise: the same scorer trained with a softmax over lists of a keeper and 15 non-keepers of its walk (near
+ *   misses of the kind at `nearRate`, the rest of the walk otherwise): a per-walk ranking objective.
  * - contrastive: a learned projection onto the unit sphere that pulls keepers towards learned prototypes and pushes
  *   non-keepers below a margin; the score is the cosine to the nearest keeper centroid (one, or one per motif,
  *   recomputed from the projected training keepers by k-means).
@@ -17,10 +20,12 @@ import { fitPcaLogistic } from './baseline.js';
 import { tf } from '../tfjs/backend.js';
 import { averagePrecision, rocAuc } from './metrics.js';
 import { Rng } from '../util/rng.js';
-import { checkInt, checkNumber } from '../util/check.js';
+import { checkChoice, checkInt, checkNumber } from '../util/check.js';
+import { nearMisses, NEAR_KINDS, type NearKind } from './weighting.js';
 
 export const ARCHS = [
   'pairwise',
+  'listwise',
   'contrastive',
   'contrastive-multi',
   'logistic',
@@ -46,6 +51,14 @@ export interface Hyper {
   nearRate: number;
   /** Loss weight of a same-session pair. */
   nearWeight: number;
+  /** Where near misses are found: the keeper's walk, burst (30 s), hour, or its visually nearest frames. */
+  near: NearKind;
+  /** Recency half-life in years of a training row's weight (0: no recency weight). */
+  halfLife: number;
+  /** Principal components of the standardised row the tfjs scorers train on (0: the full row). */
+  pca: number;
+  /** Train on the augmented views of training photos when there are any (false: original views only). */
+  views: boolean;
   /** Cosine below which non-keepers stop being pushed. */
   margin: number;
   /** Epochs without a better validation AP before stopping. */
@@ -64,6 +77,9 @@ export function checkHyper(over: Partial<Hyper> = {}): Hyper {
   checkInt('centroids', h.centroids, 1, 64);
   checkNumber('--near-rate', h.nearRate, 0, 1);
   checkNumber('--near-weight', h.nearWeight, 0, 1000);
+  checkChoice('--near', h.near, NEAR_KINDS);
+  checkNumber('--half-life', h.halfLife, 0, 1000);
+  checkInt('--pca', h.pca, 0, 4096);
   checkNumber('margin', h.margin, -1, 1);
   checkInt('patience', h.patience, 1, 10_000);
   return h;
@@ -79,6 +95,10 @@ export const DEFAULT_HYPER: Hyper = {
   centroids: 1,
   nearRate: 0.5,
   nearWeight: 2,
+  near: 'walk',
+  halfLife: 0,
+  pca: 0,
+  views: true,
   margin: 0.2,
   patience: 6,
 };
@@ -120,6 +140,10 @@ export interface TrainData {
    * weight is multiplied by both rows' weights, a row's logistic or contrastive loss by its own.
    */
   weight?: Float32Array;
+  /** Capture time in seconds per row (NaN unknown), for near misses of a burst or an hour. */
+  time?: ArrayLike<number>;
+  /** Leading columns holding the image vector (visual near misses); default every column. */
+  vectorDim?: number;
 }
 
 export interface TrainLog {
@@ -131,7 +155,13 @@ export interface TrainLog {
 }
 
 export const kindOf = (arch: Arch): ScorerKind =>
-  arch === 'pairwise' ? 'mlp' : arch.startsWith('contrastive') ? 'proto' : arch === 'chance' ? 'random' : 'linear';
+  arch === 'pairwise' || arch === 'listwise'
+    ? 'mlp'
+    : arch.startsWith('contrastive')
+      ? 'proto'
+      : arch === 'chance'
+        ? 'random'
+        : 'linear';
 
 function glorot(rng: Rng, fanIn: number, fanOut: number): number[] {
   const limit = Math.sqrt(6 / (fanIn + fanOut));
@@ -342,23 +372,63 @@ function logisticStep(c: StepContext, er: Rng): tf.Scalar | null {
   return lossT;
 }
 
+/** Non-keepers in each list of the listwise objective, beside its keeper. */
+export const LIST_NEGATIVES = 15;
+
+/**
+ * One batch of lists, each a keeper and {@link LIST_NEGATIVES} non-keepers of its walk: the softmax cross-entropy of
+ * the keeper among them (weighted by the keeper's row weight), a per-walk ranking loss.
+ */
+function listwiseStep(c: StepContext, er: Rng): tf.Scalar | null {
+  const size = LIST_NEGATIVES + 1;
+  const lists = Math.max(1, Math.floor(c.h.batch / size));
+  const rows: number[] = [];
+  const ws: number[] = [];
+  for (let l = 0; l < lists; l++) {
+    const k = er.pick(c.pos);
+    rows.push(k);
+    for (let j = 0; j < LIST_NEGATIVES; j++) rows.push(c.sampleNeg(er, k)[0]);
+    ws.push(c.data.weight ? (c.data.weight[k] as number) : 1);
+  }
+  const xb = gather(c.data.x, c.data.dim, rows);
+  const w = tf.tensor1d(ws);
+  const lossT = c.optimizer.minimize(() => {
+    const s = tf.reshape(forward(c.kind, c.vars, xb), [lists, size]);
+    const first = tf.reshape(tf.slice(s, [0, 0], [lists, 1]), [lists]);
+    const nll = tf.sub(tf.logSumExp(s, 1), first);
+    return tf.add(tf.div(tf.sum(tf.mul(w, nll)), tf.sum(w)), c.l2()) as tf.Scalar;
+  }, true);
+  tf.dispose([xb, w]);
+  return lossT;
+}
+
 /** The step of an architecture. */
 const stepOf = (c: StepContext): ((c: StepContext, er: Rng) => tf.Scalar | null) =>
-  c.arch === 'pairwise' ? pairwiseStep : c.kind === 'proto' ? protoStep : logisticStep;
+  c.arch === 'pairwise'
+    ? pairwiseStep
+    : c.arch === 'listwise'
+      ? listwiseStep
+      : c.kind === 'proto'
+        ? protoStep
+        : logisticStep;
 
-/** A negative sampler: a near miss from the keeper's own walk at `nearRate` (weighted `nearWeight`), else any. */
-function negativeSampler(data: TrainData, neg: number[], h: Hyper): (r: Rng, keeper: number) => [number, number] {
-  const negBySession = new Map<number, number[]>();
-  for (const r of neg) {
-    const s = data.session[r] as number;
-    const g = negBySession.get(s);
-    if (g) g.push(r);
-    else negBySession.set(s, [r]);
-  }
+/**
+ * A negative sampler: a near miss of the keeper (of the kind `h.near`, weighting.ts) at `nearRate`, weighted
+ * `nearWeight`; otherwise any non-keeper, or with `rest` = 'walk' any non-keeper of the keeper's walk (any at all
+ * when the walk has none).
+ */
+function negativeSampler(
+  data: TrainData,
+  neg: number[],
+  h: Hyper,
+  rest: 'any' | 'walk' = 'any',
+): (r: Rng, keeper: number) => [number, number] {
+  const near = nearMisses(data, h.near);
+  const walk = rest === 'any' ? null : h.near === 'walk' ? near : nearMisses(data, 'walk');
   return (r: Rng, keeper: number): [number, number] => {
-    const near = negBySession.get(data.session[keeper] as number);
-    if (near && r.chance(h.nearRate)) return [r.pick(near), h.nearWeight];
-    return [r.pick(neg), 1];
+    const pool = near.get(keeper);
+    if (pool && r.chance(h.nearRate)) return [r.pick(pool), h.nearWeight];
+    return [r.pick(walk?.get(keeper) ?? neg), 1];
   };
 }
 
@@ -432,7 +502,7 @@ export async function trainScorer(
     optimizer,
     pos,
     posWeight: neg.length / pos.length,
-    sampleNeg: negativeSampler(data, neg, h),
+    sampleNeg: negativeSampler(data, neg, h, arch === 'listwise' ? 'walk' : 'any'),
     l2,
   };
   try {

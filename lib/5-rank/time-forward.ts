@@ -62,7 +62,7 @@ export async function timeForward(
   const out: TimeForward['models'] = [];
   for (const m of models) {
     const mds = selectColumns(ds, m.featureSet);
-    const f = await fit(mds, m.arch, o.seed, o.hyper);
+    const f = await fit(mds, m.arch, o.seed, { ...o.hyper, ...m.hyper });
     const s = Array.from(scoreRows(f.params, f.xs, mds.dim, test, mds.ids));
     scores.push(s);
     const e = evaluate(s, y, session, { resamples: o.resamples, seed: o.seed });

@@ -25,6 +25,7 @@ import { scorePhotos, trainAndScore } from '../pipeline/train-and-score.js';
 import { scoreInbox } from '../pipeline/inbox.js';
 import { FEATURE_SETS, type FeatureSet } from '../4-dataset/rows.js';
 import { ARCHS, type Arch, type Hyper } from '../5-rank/scorers.js';
+import { NEAR_KINDS } from '../5-rank/weighting.js';
 import { BACKENDS, type BackendName } from '../tfjs/backend.js';
 import { DEFAULT_DETECTORS, formatDetect } from '../2-detect/detect.js';
 import { runDetect } from '../pipeline/stages.js';
@@ -469,9 +470,10 @@ export const COMMANDS: Record<string, Command> = {
     summary:
       'train and compare the keeper rankers (pairwise, contrastive, baselines); keep, calibrate and save the ' + 'best',
     usage: [
-      'flux train --db FILE [--arch compare|pairwise|contrastive|contrastive-multi|logistic|pca-logistic|metadata]',
+      'flux train --db FILE [--arch compare|pairwise|listwise|contrastive|contrastive-multi|logistic|pca-logistic|metadata]',
       '           [--features SET]',
       '           [--model EMBEDDING_ID] [--models-dir DIR] [--seed 7] [--epochs N] [--near-rate 0.5] [--near-weight 2]',
+      '           [--near walk|burst|hour|visual] [--half-life YEARS] [--pca K] [--views yes|no]',
       '           [--target-precision 0.8 | --budget 0.05] [--backend tensorflow-gpu|tensorflow|wasm|cpu] [--resamples 200]',
       '           [--selection auto|validation|cv] [--folds 5] [--repeats 1] [--all-walks auto|yes|no]',
       '',
@@ -481,6 +483,9 @@ export const COMMANDS: Record<string, Command> = {
       `bootstrap; superior wins, else the baseline (equivalent within 0.01 AP, or undecided). --selection applies when`,
       `the rule cannot score a keeper. With fewer than 100 test keepers (--all-walks auto) every walk is also held out`,
       `once for the chosen model and the baselines.`,
+      `--near: where near misses are found (the walk, a 30 s burst, the hour, the 5 visually nearest frames);`,
+      `--half-life: rows weigh 0.5^(age in years / YEARS); --pca K: the tfjs scorers train on K principal components;`,
+      `--views no: augmented views (flux embed --views) are not trained on.`,
       `Feature sets: ${FEATURE_SETS.join(', ')}.`,
       'Writes DIR/keeper-<id>/ (config, weights, calibration, metrics, model.onnx); DIR defaults to FLUX_MODELS or ' +
         'models/.',
@@ -495,6 +500,10 @@ export const COMMANDS: Record<string, Command> = {
       epochs: { type: 'string' },
       'near-rate': { type: 'string' },
       'near-weight': { type: 'string' },
+      near: { type: 'string' },
+      'half-life': { type: 'string' },
+      pca: { type: 'string' },
+      views: { type: 'string' },
       'target-precision': { type: 'string' },
       budget: { type: 'string' },
       backend: { type: 'string' },
@@ -510,6 +519,12 @@ export const COMMANDS: Record<string, Command> = {
       if (num(v, 'epochs') !== undefined) hyper.epochs = num(v, 'epochs') as number;
       if (num(v, 'near-rate') !== undefined) hyper.nearRate = num(v, 'near-rate') as number;
       if (num(v, 'near-weight') !== undefined) hyper.nearWeight = num(v, 'near-weight') as number;
+      const near = str(v, 'near');
+      if (near !== undefined) hyper.near = checkChoice('--near', near, NEAR_KINDS);
+      if (num(v, 'half-life') !== undefined) hyper.halfLife = num(v, 'half-life') as number;
+      if (num(v, 'pca') !== undefined) hyper.pca = num(v, 'pca') as number;
+      const views = str(v, 'views');
+      if (views !== undefined) hyper.views = checkChoice('--views', views, ['yes', 'no'] as const) === 'yes';
       const arch = str(v, 'arch');
       const features = str(v, 'features');
       const r = await trainAndScore({
