@@ -1,8 +1,11 @@
 /**
- * Training-only augmentation of model-size images. Allowed: horizontal flip, a random 200-of-224 crop resized back,
- * brightness and contrast within +-0.1, rotation within +-5 degrees. Never a vertical flip, never a hue or
- * saturation change: colour rendering and the horizon are part of the photographer's taste. Brightness and contrast
- * act on luminance only (the same offset is added to R, G and B), so every pixel keeps its hue and chroma.
+ * Training-only augmentation of model-size images that keeps what the photographer judges: the horizon, the
+ * composition and the colour. Allowed: horizontal flip (a level horizon stays level, a figure on a thirds line moves
+ * to the other one), a 200-of-224 crop resized back whose centre lies within 2% of the frame's side from the frame's
+ * centre (a figure on a thirds line stays within 0.05 of the frame width of it), brightness and contrast within
+ * +-0.1, rotation within +-1 degree (a tilted horizon is a reason not to keep a frame: a wider rotation would tilt
+ * a keeper's horizon). Never a vertical flip, never a hue or saturation change. Brightness and contrast act on
+ * luminance only (the same offset is added to R, G and B), so every pixel keeps its hue and chroma.
  */
 import { Rng } from '../util/rng.js';
 
@@ -15,15 +18,21 @@ export interface AugmentParams {
   rotationDeg: number;
 }
 
+/** The widest rotation, and the crop centre's largest offset from the frame's centre as a share of the side. */
+export const AUGMENT_LIMITS = { rotationDeg: 1, cropShift: 0.02 } as const;
+
 /** Draws the parameters of one view for an image of `size` pixels. */
 export function sampleAugment(rng: Rng, size: number): AugmentParams {
   const crop = Math.round((size * 200) / 224);
+  const centred = Math.floor((size - crop) / 2);
+  const shift = Math.floor(size * AUGMENT_LIMITS.cropShift);
+  const at = (): number => Math.max(0, Math.min(size - crop, centred + rng.int(-shift, shift)));
   return {
     flip: rng.chance(0.5),
-    crop: { left: rng.int(0, size - crop), top: rng.int(0, size - crop), size: crop },
+    crop: { left: at(), top: at(), size: crop },
     brightness: rng.uniform(-0.1, 0.1),
     contrast: rng.uniform(-0.1, 0.1),
-    rotationDeg: rng.uniform(-5, 5),
+    rotationDeg: rng.uniform(-AUGMENT_LIMITS.rotationDeg, AUGMENT_LIMITS.rotationDeg),
   };
 }
 

@@ -362,7 +362,7 @@ async function embedViews(run: EmbedRun, spec: ModelSpec, n: number, seed: numbe
   let written = 0;
   let done = 0;
   const flush = async (): Promise<void> => {
-    const augment = 'hflip, crop 200/224, brightness/contrast +-0.1 (luminance), rotation +-5 deg';
+    const augment = 'hflip, crop 200/224 centred within 2%, brightness/contrast +-0.1 (luminance), rotation +-1 deg';
     if (rows.length) await writePart(db, workspace, spec, 'photos', rows, { augment_seed: String(seed), augment });
     written += rows.length;
     rows = [];
