@@ -10,6 +10,7 @@ import { foldAxes, project, trainingAxes } from '../lib/5-rank/reduce.js';
 import { scoreRows, type ScorerParams } from '../lib/5-rank/scorers.js';
 import { fit } from '../lib/5-rank/fit.js';
 import { ndcgPerSession } from '../lib/5-rank/metrics.js';
+import { decide, DEFAULT_RULE, ruleText } from '../lib/5-rank/decide.js';
 import type { Dataset } from '../lib/4-dataset/rows.js';
 import type { SplitName } from '../lib/4-dataset/split.js';
 import { initBackend } from '../lib/tfjs/backend.js';
@@ -152,4 +153,44 @@ test('the listwise objective ranks within walks', async () => {
   );
   console.log({ ndcg });
   assert.ok(ndcg > 0.4, `per-walk NDCG ${ndcg}`);
+});
+
+test("the rule's evidence gives each model's per-walk NDCG beside its pooled AP", async () => {
+  await initBackend('cpu');
+  // 30 walks of 20 frames, 2 keepers each, a taste plain in the first column
+  const rng = new Rng(5);
+  const n = 600;
+  const dim = 6;
+  const y = Uint8Array.from({ length: n }, (_, i) => (i % 20 < 2 ? 1 : 0));
+  const x = Float32Array.from(
+    { length: n * dim },
+    (_, k) => rng.normal() + (k % dim === 0 ? 3 * (y[Math.floor(k / dim)] as number) : 0),
+  );
+  const ds: Dataset = {
+    featureSet: 'vector',
+    modelId: 'synthetic',
+    ids: Array.from({ length: n }, (_, i) => i),
+    views: new Array<number>(n).fill(0),
+    dim,
+    names: Array.from({ length: dim }, (_, j) => `v${j}`),
+    x,
+    scheme: 'session',
+    y,
+    split: new Array<SplitName>(n).fill('train'),
+    session: Int32Array.from({ length: n }, (_, i) => Math.floor(i / 20)),
+    sessions: Array.from({ length: 30 }, (_, w) => `2024-01-${String(w + 1).padStart(2, '0')}`),
+    missingVector: 0,
+    splitSeed: 1,
+    splitNote: null,
+  };
+  const chance = { name: 'chance · vector', arch: 'chance' as const, featureSet: 'vector' as const };
+  const lr = { name: 'pca-logistic · vector', arch: 'pca-logistic' as const, featureSet: 'vector' as const };
+  const e = await decide(ds, chance, [lr], { seed: 3, settings: { ...DEFAULT_RULE, resamples: 50 } });
+  assert.ok(e);
+  assert.ok(e.contenders[0]!.walkNdcg > 0.9, `pca-logistic per-walk NDCG ${e.contenders[0]!.walkNdcg}`);
+  assert.ok(e.baseline.walkNdcg < 0.6, `chance per-walk NDCG ${e.baseline.walkNdcg}`);
+  assert.match(
+    ruleText(e),
+    new RegExp(`pca-logistic · vector: AP [0-9.]+, per-walk NDCG ${e.contenders[0]!.walkNdcg.toFixed(3)}`),
+  );
 });
