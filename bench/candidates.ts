@@ -8,6 +8,7 @@
  *   the visually nearest frames (also on the planted burst control: --control burst);
  * - objective: pairwise against the listwise objective (a softmax over a keeper and non-keepers of its walk), and
  *   against pairwise and contrastive trained on 32 principal components (--pca);
+ * - pca: pairwise against pairwise, contrastive and logistic regression on 32 or 128 whitened principal components;
  * - views: each learner trained with the augmented views (flux embed --views) against the same without them;
  * - recency: time-forward, each learner with a recency half-life of 1 and 2 years against none.
  *
@@ -57,6 +58,19 @@ function comparisons(set: string): Array<{ baseline: Contender; contenders: Cont
           named('listwise', 'near=burst', { near: 'burst' }),
           named('pairwise', 'pca=32', { pca: 32 }),
           named('contrastive', 'pca=32', { pca: 32 }),
+        ],
+      },
+    ];
+  }
+  if (set === 'pca') {
+    return [
+      {
+        baseline: named('pairwise', ''),
+        contenders: [
+          named('pairwise', 'pca=32', { pca: 32 }),
+          named('pairwise', 'pca=128', { pca: 128 }),
+          named('contrastive', 'pca=32', { pca: 32 }),
+          named('logistic', 'pca=32', { pca: 32 }),
         ],
       },
     ];

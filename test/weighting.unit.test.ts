@@ -78,7 +78,7 @@ test('recency weights halve every half-life before the latest training walk, tim
   assert.equal(recencyWeights({ session, sessions }, [0, 1], 0), undefined);
 });
 
-test('a scorer trained on principal components folds back onto the full row with the same scores', async () => {
+test('a scorer trained on whitened principal components folds back onto the full row with the same scores', async () => {
   await initBackend('cpu');
   const rng = new Rng(3);
   const dim = 12;
@@ -86,6 +86,13 @@ test('a scorer trained on principal components folds back onto the full row with
   const x = Float32Array.from({ length: n * dim }, () => rng.normal());
   const rows = Array.from({ length: n }, (_, i) => i);
   const axes = await trainingAxes(x, dim, rows.slice(0, 30), 4, 5);
+  // whitened: every projection has unit variance over the training rows
+  const z = project(x, dim, axes);
+  for (let c = 0; c < 4; c++) {
+    let sq = 0;
+    for (let i = 0; i < 30; i++) sq += (z[i * 4 + c] as number) ** 2;
+    assert.ok(Math.abs(sq / 30 - 1) < 1e-3, `component ${c} variance ${sq / 30}`);
+  }
   const w = (r: number, c: number): { shape: number[]; values: number[] } => ({
     shape: c === 0 ? [r] : [r, c],
     values: Array.from({ length: r * Math.max(1, c) }, () => rng.normal()),

@@ -1,6 +1,7 @@
 /**
  * Dimension reduction for the tfjs scorers (the setting `pca`): the standardised rows are projected onto the leading
- * principal axes of the training rows (PCA fitted on the training rows only, as the plain baseline does), the scorer
+ * principal axes of the training rows, whitened (PCA fitted on the training rows only, as the plain baseline does;
+ * each projection scaled to unit variance there), the scorer
  * trains on the projections, and its first layer is folded back onto the full row, so the model file, its ONNX graph
  * and scoring stay as they are: a first layer W (k x m) with bias b over z = P (x - mean) is the layer P'W over x
  * with bias b - mean . P'W.
@@ -63,7 +64,11 @@ export function foldAxes(params: ScorerParams, axes: PcaAxes, dim: number): Scor
   return { ...params, weights };
 }
 
-/** The axes of the training rows (seeded), for `pca` components. */
+/**
+ * The whitened axes of the training rows (seeded), for `pca` components: each axis divided by the spread of the
+ * training rows along it, so every projection has unit variance on the training rows (the scorers' learning rate
+ * and L2 mean what they mean on standardised columns).
+ */
 export async function trainingAxes(
   x: Float32Array,
   dim: number,
@@ -71,6 +76,14 @@ export async function trainingAxes(
   components: number,
   seed: number,
 ): Promise<PcaAxes> {
-  const { mean, components: p, k } = await pcaAxes(x, dim, train, components, seed);
+  const { mean, components: p, k, projected } = await pcaAxes(x, dim, train, components, seed);
+  const n = train.length;
+  for (let c = 0; c < k; c++) {
+    let sq = 0;
+    for (let i = 0; i < n; i++) sq += (projected[i * k + c] as number) ** 2;
+    const sd = Math.sqrt(sq / Math.max(1, n));
+    const scale = sd > 1e-9 ? 1 / sd : 1;
+    for (let j = 0; j < dim; j++) p[c * dim + j] = (p[c * dim + j] as number) * scale;
+  }
   return { mean, components: p, k };
 }
