@@ -13,7 +13,7 @@
  * - recency: time-forward, each learner with a recency half-life of 1 and 2 years against none.
  *
  *   npm run build && nice -n 10 node dist/bench/candidates.js --db data/flux.duckdb --sets near,objective,views,recency
- *   nice -n 10 node dist/bench/candidates.js --control burst --keepers 100 --sets near
+ *   nice -n 10 node dist/bench/candidates.js --control burst --keepers 100 --sets near [--width 1280]
  */
 import { parseArgs } from 'node:util';
 import { Db } from '../lib/db/duckdb.js';
@@ -30,6 +30,7 @@ const { values } = parseArgs({
     db: { type: 'string' },
     control: { type: 'string' },
     keepers: { type: 'string', default: '100' },
+    width: { type: 'string', default: '1280' },
     sets: { type: 'string', default: 'near,objective,views,recency' },
     model: { type: 'string', default: 'mobilenetv2-int8' },
     folds: { type: 'string', default: '5' },
@@ -112,7 +113,7 @@ async function recency(full: Dataset, seed: number): Promise<void> {
 
 async function dataset(): Promise<Dataset> {
   if (values.control === 'burst') {
-    const { ds, oracle } = burstArchive(Number(values.keepers), Number(values.seed));
+    const { ds, oracle } = burstArchive(Number(values.keepers), Number(values.seed), Number(values.width));
     console.log(
       `planted burst control: ${ds.ids.length} rows, ${ds.sessions.length} walks, oracle AP ${oracle.toFixed(3)}`,
     );
