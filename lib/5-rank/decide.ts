@@ -18,6 +18,7 @@ import { Rng } from '../util/rng.js';
 import { selectColumns } from './fit.js';
 import { alignedOutOfFold } from './folds.js';
 import { averagePrecision, ndcgPerSession } from './metrics.js';
+import { DEFAULT_TUNE, mostChosen, settingText, tuningGrid, type TuneSettings } from './nested.js';
 import type { Arch, Hyper } from './scorers.js';
 
 /** The rule's settings, stated with its outcome. */
@@ -29,9 +30,21 @@ export interface RuleSettings {
   folds: number;
   repeats: number;
   resamples: number;
+  /**
+   * Nested tuning: settings every learner tries inside each outer fold (the same budget for all; 1: none, each
+   * learner at its defaults) and the inner session folds that judge them (see nested.ts).
+   */
+  tune: TuneSettings;
 }
 
-export const DEFAULT_RULE: RuleSettings = { delta: 0.01, level: 0.95, folds: 5, repeats: 1, resamples: 200 };
+export const DEFAULT_RULE: RuleSettings = {
+  delta: 0.01,
+  level: 0.95,
+  folds: 5,
+  repeats: 1,
+  resamples: 200,
+  tune: { budget: 1, innerFolds: DEFAULT_TUNE.innerFolds },
+};
 
 export interface Contender {
   name: string;
@@ -39,6 +52,8 @@ export interface Contender {
   featureSet: FeatureSet;
   /** Settings of this contender over the run's (a candidate setting such as near misses of a burst). */
   hyper?: Partial<Hyper>;
+  /** With nested tuning, the setting chosen in most outer folds (the final model's). */
+  setting?: Partial<Hyper>;
 }
 
 /** A contender's pooled out-of-fold AP and its mean per-walk NDCG (each walk's frames ranked alone). */
@@ -79,7 +94,8 @@ export function applyRule(
   const superior = contenders.filter((c) => c.outcome === 'superior').sort((a, b) => b.diff.value - a.diff.value);
   if (superior.length) {
     const c = superior[0] as Contender;
-    return { decision: 'superior', chosen: { name: c.name, arch: c.arch, featureSet: c.featureSet } };
+    const chosen: Contender = { name: c.name, arch: c.arch, featureSet: c.featureSet };
+    return { decision: 'superior', chosen: c.setting ? { ...chosen, setting: c.setting } : chosen };
   }
   const settled = contenders.every((c) => c.outcome === 'equivalent' || c.outcome === 'inferior');
   return { decision: settled ? 'equivalent' : 'undecided', chosen: baseline };
@@ -145,9 +161,18 @@ export async function decide(
   const models = [baseline, ...contenders];
   const byRepeat: Array<Map<number, number[]>> = [];
   const total = models.length * settings.repeats;
+  const grids = models.map((c) => tuningGrid(c.arch, settings.tune.budget));
+  const chosen: number[][] = models.map(() => []);
   for (let r = 0; r < settings.repeats; r++) {
     const oof = await alignedOutOfFold(
-      models.map((c) => ({ ds: selectColumns(full, c.featureSet), arch: c.arch, hyper: c.hyper })),
+      models.map((c, m) => ({
+        ds: selectColumns(full, c.featureSet),
+        arch: c.arch,
+        hyper: c.hyper,
+        ...(settings.tune.budget > 1
+          ? { tune: { grid: grids[m] as Array<Partial<Hyper>>, innerFolds: settings.tune.innerFolds } }
+          : {}),
+      })),
       seed,
       settings.folds,
       o.hyper,
@@ -158,7 +183,10 @@ export async function decide(
     byRepeat.push(
       new Map(oof.rows.map((row, j) => [row, models.map((_, m) => (oof.scores[m] as number[])[j] as number)])),
     );
+    oof.chosen.forEach((c, m) => (chosen[m] as number[]).push(...c));
   }
+  const tuned = (m: number): { setting?: Partial<Hyper> } =>
+    settings.tune.budget > 1 ? { setting: mostChosen(grids[m] as Array<Partial<Hyper>>, chosen[m] as number[]) } : {};
   o.onProgress?.({ stage: 'rule', done: total, total });
   const rows = [...(byRepeat[0]?.keys() ?? [])]
     .filter((row) => byRepeat.every((m) => m.has(row)))
@@ -179,18 +207,21 @@ export async function decide(
   });
   const judged = contenders.map((c, j) => {
     const diff = diffs[j] as { value: number; lo: number; hi: number };
-    return { ...c, ...quality(j + 1), diff, outcome: outcomeOf(diff, settings.delta) };
+    return { ...c, ...tuned(j + 1), ...quality(j + 1), diff, outcome: outcomeOf(diff, settings.delta) };
   });
+  const base: Contender = { ...baseline, ...tuned(0) };
   return {
     settings,
-    baseline: { ...baseline, ...quality(0) },
+    baseline: { ...base, ...quality(0) },
     contenders: judged,
-    ...applyRule(baseline, judged),
+    ...applyRule(base, judged),
     photos: rows.length,
     keepers: y.filter(Boolean).length,
     walks: new Set(walk).size,
   };
 }
+
+const tunedText = (c: Contender): string => (c.setting ? ` (tuned: ${settingText(c.setting)})` : '');
 
 /** The rule and its evidence in words. */
 export function ruleText(e: RuleEvidence): string {
@@ -205,11 +236,18 @@ export function ruleText(e: RuleEvidence): string {
       `${(100 * (1 - (1 - s.level) / Math.max(1, e.contenders.length))).toFixed(1)}% intervals ` +
       `(${(100 * s.level).toFixed(0)}% Bonferroni over ${e.contenders.length}); superior if above 0, ` +
       `equivalent if inside +-${s.delta} AP (then the simpler baseline), else undecided (the baseline is kept).`,
-    `  baseline ${e.baseline.name}: AP ${n3(e.baseline.ap)}, per-walk NDCG ${n3(e.baseline.walkNdcg)}`,
+    ...(s.tune.budget > 1
+      ? [
+          `  Nested tuning: every learner tries ${s.tune.budget} settings inside each outer fold, judged over ` +
+            `${s.tune.innerFolds} inner session folds of its training walks; "tuned" is the setting chosen most.`,
+        ]
+      : []),
+    `  baseline ${e.baseline.name}: AP ${n3(e.baseline.ap)}, per-walk NDCG ${n3(e.baseline.walkNdcg)}` +
+      tunedText(e.baseline),
     ...e.contenders.map(
       (c) =>
         `  ${c.name}: AP ${n3(c.ap)}, per-walk NDCG ${n3(c.walkNdcg)}, difference ${sign(c.diff.value)} ` +
-        `[${sign(c.diff.lo)}, ${sign(c.diff.hi)}]: ${c.outcome}`,
+        `[${sign(c.diff.lo)}, ${sign(c.diff.hi)}]: ${c.outcome}${tunedText(c)}`,
     ),
   ];
   const what =

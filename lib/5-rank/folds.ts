@@ -7,6 +7,7 @@ import type { SplitName } from '../4-dataset/split.js';
 import { Rng } from '../util/rng.js';
 import { fit, rowsOf } from './fit.js';
 import { averagePrecision, rocAuc } from './metrics.js';
+import { bestSetting, innerView, pooledAp } from './nested.js';
 import { scoreRows, type Arch, type Hyper } from './scorers.js';
 
 /** Held-out scores of every photo in some walks, each walk held out once (see {@link outOfFold}). */
@@ -16,6 +17,14 @@ export interface OutOfFold {
   scores: number[];
   /** Folds that could be trained (a fold needs keepers and non-keepers in its training walks). */
   folds: number;
+  /** With nested tuning, the grid index chosen in each trained fold. */
+  chosen?: number[];
+}
+
+/** Nested tuning inside each fold: the settings to try (see nested.ts) and the inner session folds. */
+export interface FoldTuning {
+  grid: ReadonlyArray<Partial<Hyper>>;
+  innerFolds: number;
 }
 
 /**
@@ -74,8 +83,9 @@ export async function outOfFold(
   hyper: Partial<Hyper> = {},
   scope: 'trainval' | 'all' = 'trainval',
   repeat = 0,
+  tune?: FoldTuning,
 ): Promise<OutOfFold> {
-  const out: OutOfFold = { rows: [], scores: [], folds: 0 };
+  const out: OutOfFold = { rows: [], scores: [], folds: 0, ...(tune ? { chosen: [] } : {}) };
   const rounds = foldSplits(ds, seed, folds, scope, repeat);
   for (const [k, split] of rounds.entries()) {
     const fds: Dataset = { ...ds, split };
@@ -85,7 +95,10 @@ export async function outOfFold(
     const trainRows = rowsOf(fds, 'train');
     if (!rows.length || !trainRows.some((r) => ds.y[r]) || trainRows.every((r) => ds.y[r])) continue;
     // a fold's own seed; wraps at 2^32, so the largest --seed works too
-    const f = await fit(fds, arch, (seed + 1009 * repeat + k) >>> 0, hyper);
+    const foldSeed = (seed + 1009 * repeat + k) >>> 0;
+    const setting = tune ? await tuneFold(fds, arch, foldSeed, hyper, tune) : 0;
+    out.chosen?.push(setting);
+    const f = await fit(fds, arch, foldSeed, { ...hyper, ...tune?.grid[setting] });
     // the reference is every photo the fold model did not hold out (training and validation walks): most of the
     // collection, so the offset is stable (a small validation fold alone carries its walks' luck into the pooled
     // ranking); overfitting lifts mainly the training keepers, a few percent of these rows
@@ -104,6 +117,32 @@ export async function outOfFold(
   return out;
 }
 
+/**
+ * The setting of `tune.grid` with the best pooled out-of-fold AP over inner session folds of the outer fold's
+ * training and validation walks (its held-out walks never enter). One setting is not tuned.
+ */
+async function tuneFold(
+  fds: Dataset,
+  arch: Arch,
+  seed: number,
+  hyper: Partial<Hyper>,
+  tune: FoldTuning,
+): Promise<number> {
+  if (tune.grid.length <= 1) return 0;
+  const inner = innerView(fds, fds.split);
+  const aps: number[] = [];
+  for (const g of tune.grid) {
+    const o = await outOfFold(inner, arch, (seed ^ 0x5bd1e995) >>> 0, tune.innerFolds, { ...hyper, ...g });
+    aps.push(
+      pooledAp(
+        o.scores,
+        o.rows.map((r) => inner.y[r] as number),
+      ),
+    );
+  }
+  return bestSetting(aps);
+}
+
 /** Out-of-fold scores of several models, aligned on the photos every one of them scored. */
 export interface AlignedOutOfFold {
   /** Dataset rows (original views) scored by every model, ascending. */
@@ -112,6 +151,8 @@ export interface AlignedOutOfFold {
   scores: number[][];
   /** Folds trained by the model that trained fewest. */
   folds: number;
+  /** With nested tuning, per model the grid index chosen in each of its trained folds. */
+  chosen: number[][];
 }
 
 /**
@@ -120,7 +161,7 @@ export interface AlignedOutOfFold {
  * out), so their scores can be compared photo by photo.
  */
 export async function alignedOutOfFold(
-  models: ReadonlyArray<{ ds: Dataset; arch: Arch; hyper?: Partial<Hyper> }>,
+  models: ReadonlyArray<{ ds: Dataset; arch: Arch; hyper?: Partial<Hyper>; tune?: FoldTuning }>,
   seed: number,
   folds: number,
   hyper: Partial<Hyper> = {},
@@ -129,15 +170,18 @@ export async function alignedOutOfFold(
   repeat = 0,
 ): Promise<AlignedOutOfFold> {
   const by: Array<Map<number, number>> = [];
+  const chosen: number[][] = [];
   let trained = Infinity;
   for (const [i, m] of models.entries()) {
     onModel?.(i);
-    const o = await outOfFold(m.ds, m.arch, seed, folds, { ...hyper, ...m.hyper }, scope, repeat);
+    const o = await outOfFold(m.ds, m.arch, seed, folds, { ...hyper, ...m.hyper }, scope, repeat, m.tune);
     by.push(new Map(o.rows.map((r, j) => [r, o.scores[j] as number])));
+    chosen.push(o.chosen ?? []);
     trained = Math.min(trained, o.folds);
   }
   const rows = [...(by[0]?.keys() ?? [])].filter((r) => by.every((b) => b.has(r))).sort((a, b) => a - b);
-  return { rows, scores: by.map((b) => rows.map((r) => b.get(r) as number)), folds: models.length ? trained : 0 };
+  const scores = by.map((b) => rows.map((r) => b.get(r) as number));
+  return { rows, scores, folds: models.length ? trained : 0, chosen };
 }
 
 /**

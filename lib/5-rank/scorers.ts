@@ -16,7 +16,7 @@
  * Initialisation and sampling use the workbench's seeded generator, so a retrain with the same seed is identical.
  */
 import { kmeans } from 'ml-kmeans';
-import { fitPcaLogistic } from './baseline.js';
+import { BASELINE, fitPcaLogistic } from './baseline.js';
 import { tf } from '../tfjs/backend.js';
 import { averagePrecision, rocAuc } from './metrics.js';
 import { Rng } from '../util/rng.js';
@@ -63,6 +63,10 @@ export interface Hyper {
   margin: number;
   /** Epochs without a better validation AP before stopping. */
   patience: number;
+  /** The plain baseline's principal components (pca-logistic). */
+  pcaComponents: number;
+  /** The plain baseline's inverse L2 strength C (pca-logistic, as scikit-learn's C). */
+  baselineC: number;
 }
 
 /** The settings with the caller's overrides, each checked (names as the command-line options where there is one). */
@@ -82,6 +86,8 @@ export function checkHyper(over: Partial<Hyper> = {}): Hyper {
   checkInt('--pca', h.pca, 0, 4096);
   checkNumber('margin', h.margin, -1, 1);
   checkInt('patience', h.patience, 1, 10_000);
+  checkInt('pcaComponents', h.pcaComponents, 1, 4096);
+  checkNumber('baselineC', h.baselineC, 1e-9, 1e9);
   return h;
 }
 
@@ -101,6 +107,8 @@ export const DEFAULT_HYPER: Hyper = {
   views: true,
   margin: 0.2,
   patience: 6,
+  pcaComponents: BASELINE.components,
+  baselineC: BASELINE.c,
 };
 
 /**
@@ -463,8 +471,9 @@ export async function trainScorer(
   const params = initParams(kind, data.dim, h, rng.fork('init'));
   if (kind === 'random') return { params: { ...params, seed }, log: [] };
   if (arch === 'pca-logistic') {
-    // the plain baseline: nothing tuned, no epochs (see baseline.ts)
-    const { W, b } = await fitPcaLogistic(data.x, data.dim, data.y, data.train, seed, undefined, data.weight);
+    // the plain baseline: no epochs; PCA 32 and C 0.01 unless nested tuning tries another (see baseline.ts)
+    const settings = { components: h.pcaComponents, c: h.baselineC };
+    const { W, b } = await fitPcaLogistic(data.x, data.dim, data.y, data.train, seed, settings, data.weight);
     return {
       params: { kind, weights: { W: { shape: [data.dim, 1], values: W }, b: { shape: [1], values: [b] } } },
       log: [],

@@ -35,6 +35,7 @@ import {
 import { decide, DEFAULT_RULE, type Contender, type RuleEvidence } from './decide.js';
 import { calibrationMetrics } from './calibration-metrics.js';
 import { timeForward, type TimeForward } from './time-forward.js';
+import { tuningGrid } from './nested.js';
 import { assess, fit, rowsOf, selectColumns, type CandidateResult, type Fitted } from './fit.js';
 import { reliability, type MetricName, type Metrics } from './metrics.js';
 import { saveModel, type KeeperModel } from './model-file.js';
@@ -73,6 +74,8 @@ export interface TrainOptions {
   rule?: boolean;
   /** Repeats of the rule's cross-validation (default 1; the controls bench uses 3). */
   repeats?: number;
+  /** Nested tuning budget: settings each learner tries inside each of the rule's folds (default 1: none). */
+  tune?: number;
   /** Folds for cv, the rule and the all-walks comparison (default 5, at least 3). */
   folds?: number;
   /** Skip the photo-level split comparison. */
@@ -112,6 +115,7 @@ export function checkTrainOptions(options: TrainOptions): {
   if (options.budget !== undefined) checkNumber('--budget', options.budget, 0.0001, 1);
   const folds = checkInt('--folds', options.folds ?? 5, 3, 50);
   if (options.repeats !== undefined) checkInt('--repeats', options.repeats, 1, 20);
+  if (options.tune !== undefined) tuningGrid('pairwise', options.tune);
   const rule =
     options.budget !== undefined ? { budget: options.budget } : { targetPrecision: options.targetPrecision ?? 0.8 };
   return { seed, arch, resamples, folds, rule };
@@ -292,6 +296,7 @@ async function compareAndChoose(
       folds: common.folds,
       resamples: common.resamples,
       repeats: options.repeats ?? DEFAULT_RULE.repeats,
+      tune: { ...DEFAULT_RULE.tune, budget: options.tune ?? DEFAULT_RULE.tune.budget },
     };
     const rule = await decide(full, baseline, contenders, {
       seed: common.seed,
@@ -299,7 +304,7 @@ async function compareAndChoose(
       hyper: common.hyper,
       onProgress: common.onProgress,
     });
-    const winner = rule && results.find((r) => r.name === rule.chosen.name);
+    const winner = rule && (await tunedWinner(full, results, fitted, rule.chosen, common));
     if (rule && winner) return { results, fitted, winner, selection: `the decision rule (${rule.decision})`, rule };
   }
   // a rule that could score no keeper (a handful of walks) leaves the choice among the candidates to the old way
@@ -309,6 +314,27 @@ async function compareAndChoose(
       ? `out-of-fold AP over ${common.folds} session folds of the training and validation walks`
       : 'validation AP';
   return { results, fitted, winner: chosen.winner, selection, rule: null };
+}
+
+/**
+ * The rule's choice as a trained result. Tuned to another setting than the defaults the comparison trained with, it
+ * is trained again with that setting (the one its nested tuning chose most), and replaces its untuned entry.
+ */
+async function tunedWinner(
+  full: Dataset,
+  results: CandidateResult[],
+  fitted: Map<string, Fitted>,
+  chosen: Contender,
+  common: { seed: number; resamples: number; hyper?: Partial<Hyper> },
+): Promise<CandidateResult | undefined> {
+  const at = results.findIndex((r) => r.name === chosen.name);
+  if (at < 0 || !chosen.setting || !Object.keys(chosen.setting).length) return results[at];
+  const ds = selectColumns(full, chosen.featureSet);
+  const f = await fit(ds, chosen.arch, common.seed, { ...common.hyper, ...chosen.setting });
+  const r = assess(ds, f, common.seed, common.resamples);
+  results[at] = r;
+  fitted.set(r.name, f);
+  return r;
 }
 
 /** Time-forward figures of the chosen model against the baseline (logistic regression when it is the baseline). */
@@ -340,6 +366,8 @@ export async function train(db: Db, options: TrainOptions): Promise<TrainReport>
     rule: evidence,
   } = await compareAndChoose(full, arch, hasVector, fullSet, options, common);
   const wf = fitted.get(winner.name) as Fitted;
+  // the winner's settings: the caller's, with what nested tuning chose for it
+  const hyper: Partial<Hyper> = { ...options.hyper, ...evidence?.chosen.setting };
   // the photo-level split: the same model on frames dealt independently (burst siblings straddle splits)
   let photoSplit: TrainReport['photoSplit'] = null;
   if (!options.skipPhotoSplit) {
@@ -350,7 +378,7 @@ export async function train(db: Db, options: TrainOptions): Promise<TrainReport>
       seed,
     });
     const pds = selectColumns(loaded, winner.featureSet);
-    const pr = assess(pds, await fit(pds, winner.arch, seed, options.hyper), seed, resamples);
+    const pr = assess(pds, await fit(pds, winner.arch, seed, hyper), seed, resamples);
     photoSplit = { ap: pr.test.ap, sessionAp: winner.test.ap };
   }
   // by default only when the test walks hold fewer than 100 keepers: beyond that the test split decides alone
@@ -363,7 +391,6 @@ export async function train(db: Db, options: TrainOptions): Promise<TrainReport>
   // preference drifts: the chosen model and the baseline trained on the earlier years, tested on the latest
   const later = arch === 'compare' ? await laterYear(full, winner, hasVector, fullSet, common) : null;
   const counts = countData(full);
-  const hyper = options.hyper ?? {};
   const key = {
     a: winner.arch,
     f: winner.featureSet,

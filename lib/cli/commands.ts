@@ -26,6 +26,7 @@ import { scoreInbox } from '../pipeline/inbox.js';
 import { FEATURE_SETS, type FeatureSet } from '../4-dataset/rows.js';
 import { ARCHS, type Arch, type Hyper } from '../5-rank/scorers.js';
 import { NEAR_KINDS } from '../5-rank/weighting.js';
+import { MAX_BUDGET } from '../5-rank/nested.js';
 import { BACKENDS, type BackendName } from '../tfjs/backend.js';
 import { DEFAULT_DETECTORS, formatDetect } from '../2-detect/detect.js';
 import { runDetect } from '../pipeline/stages.js';
@@ -475,12 +476,15 @@ export const COMMANDS: Record<string, Command> = {
       '           [--model EMBEDDING_ID] [--models-dir DIR] [--seed 7] [--epochs N] [--near-rate 0.5] [--near-weight 2]',
       '           [--near walk|burst|hour|visual] [--half-life YEARS] [--pca K] [--views yes|no]',
       '           [--target-precision 0.8 | --budget 0.05] [--backend tensorflow-gpu|tensorflow|wasm|cpu] [--resamples 200]',
-      '           [--selection auto|validation|cv] [--folds 5] [--repeats 1] [--all-walks auto|yes|no]',
+      '           [--selection auto|validation|cv] [--folds 5] [--repeats 1] [--tune 1] [--all-walks auto|yes|no]',
       '',
       `--arch compare (default) trains every candidate and baseline, prints the test comparison with bootstrap 95%`,
       `intervals, and keeps the model the decision rule chooses: each contender's out-of-fold AP minus the plain`,
       `baseline's (PCA 32 + L2 logistic regression) over --folds stratified session folds x --repeats, paired walk`,
-      `bootstrap; superior wins, else the baseline (equivalent within 0.01 AP, or undecided). --selection applies when`,
+      `bootstrap; superior wins, else the baseline (equivalent within 0.01 AP, or undecided). --tune B (1-${MAX_BUDGET}) nests`,
+      `tuning inside each fold: every learner, the baseline included, tries B settings judged over 3 inner session`,
+      `folds of that fold's training walks (B times the training; 1, the default, trains each at its defaults).`,
+      `--selection applies when`,
       `the rule cannot score a keeper. With fewer than 100 test keepers (--all-walks auto) every walk is also held out`,
       `once for the chosen model and the baselines.`,
       `--near: where near misses are found (the walk, a 30 s burst, the hour, the 5 visually nearest frames);`,
@@ -512,6 +516,7 @@ export const COMMANDS: Record<string, Command> = {
       folds: { type: 'string' },
       'all-walks': { type: 'string' },
       repeats: { type: 'string' },
+      tune: { type: 'string' },
     },
     async run(v, _p, onProgress) {
       const hyper: Partial<Hyper> = {};
@@ -547,6 +552,7 @@ export const COMMANDS: Record<string, Command> = {
         selection: checkChoice('--selection', str(v, 'selection') ?? 'auto', ['auto', 'validation', 'cv'] as const),
         folds: num(v, 'folds'),
         repeats: num(v, 'repeats'),
+        tune: num(v, 'tune'),
         allWalks: allWalks === 'auto' ? undefined : allWalks === 'yes',
       });
       console.log(formatTrain(r));
