@@ -108,5 +108,8 @@ test('nested tuning finds the planted setting inside every fold, and its held-ou
   assert.deepEqual(rule.chosen.setting, { pcaComponents: 64 });
   assert.ok(rule.baseline.ap > 0.3);
   assert.match(ruleText(rule), /tries 4 settings inside each outer fold/);
-  assert.match(ruleText(rule), /baseline pca-logistic · base: AP [0-9.]+, per-walk NDCG [0-9.]+ \(tuned: pcaComponents 64\)/);
+  assert.match(
+    ruleText(rule),
+    /baseline pca-logistic · base: AP [0-9.]+, per-walk NDCG [0-9.]+ \(tuned: pcaComponents 64\)/,
+  );
 });
