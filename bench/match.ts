@@ -22,7 +22,7 @@ import { generateMetadata } from '../lib/0-sample/metadata.js';
 import { existsSync, readdirSync } from 'node:fs';
 import sharp from 'sharp';
 import { loadRgb, verifyImages } from '../lib/3-match/verify.js';
-import { movedFigure, plantEdits } from '../test/planted.js';
+import { movedFigure, plantEdits } from '../lib/0-sample/edits.js';
 import { SHARED_PHOTOS } from '../test/helpers.js';
 
 const { values } = parseArgs({

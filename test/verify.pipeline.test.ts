@@ -14,7 +14,7 @@ import {
 import { Db } from '../lib/db/duckdb.js';
 import { ensureSchema } from '../lib/db/schema.js';
 import { ensureMatchSchema, keeperVerifications, writeVerifications } from '../lib/db/matching.js';
-import { movedFigure, plantEdits } from './planted.js';
+import { movedFigure, plantEdits } from '../lib/0-sample/edits.js';
 import { envSkip, noSharedPhotos, SHARED_PHOTOS } from './helpers.js';
 
 /** Real photos of several cameras; the Ricoh is the photographer's kind of camera. */

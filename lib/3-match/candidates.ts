@@ -90,11 +90,21 @@ export function decisionBook(decisions: readonly MatchDecisionRow[]): DecisionBo
 /** The keeper's capture time: EXIF, else the time in its canonical name. */
 export const keeperTime = (k: Keeper): string | null => k.t ?? k.nameT;
 
-/** The keeper's walk: the day of its own (possibly wrong) clock, else its folder. */
+/**
+ * The keeper's walk: the day of its own (possibly wrong) clock, else its folder, and its camera (`day|camera`); a
+ * clock offset is found per camera and period (offsets.ts) and applies to each walk of that period.
+ */
 export const sessionKey = (k: Keeper): string | null => {
   const t = keeperTime(k);
-  return t ? dayOf(t) : k.folderDay;
+  const day = t ? dayOf(t) : k.folderDay;
+  return day ? `${day}|${k.model ?? ''}` : null;
 };
+
+/** The day and camera of a walk's key. */
+export const walkOf = (key: string): { day: string; camera: string } => ({
+  day: key.slice(0, 10),
+  camera: key.slice(11),
+});
 
 /** The clock offset of the keeper's walk in seconds (0 when none was found). */
 export const offsetOf = (offsets: ReadonlyMap<string, ClockOffset>, k: Keeper): number => {

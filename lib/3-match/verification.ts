@@ -70,8 +70,11 @@ export interface VerifyCalibration extends VerifyThresholds {
 /**
  * Thresholds from the archive: up to 40 metadata-linked keepers (edited ones first), each verified against its
  * photo (a positive) and against the frame shot nearest to that photo, when one lies within a burst's seconds (a
- * negative). The bar sits 5% below the smallest negative; it is calibrated when at least five of each are found
- * and half the positives pass it. Otherwise verification records, and decides nothing by itself.
+ * negative). The bar sits halfway (geometrically) between the high end of the positives (their 95th percentile:
+ * what an edit leaves) and the low end of the negatives (their 10th percentile: what a moved figure leaves). A few
+ * negatives below the positives are frames the pixels cannot tell apart (a still scene shot twice): they do not set
+ * the bar, and two candidates that verify alike go to review by the verdict's ratio. Calibrated when at least five
+ * of each are found and the two ends do not cross; otherwise verification records, and decides nothing by itself.
  */
 export async function calibrateVerification(
   ix: CorpusIndex,
@@ -109,14 +112,17 @@ export async function calibrateVerification(
     if (pos) positives.push(pos.worstTile);
     if (neg) negatives.push(neg.worstTile);
   }
-  // a verified candidate must leave a smaller worst tile than every burst neighbour seen here, with a gap; the bar
-  // is useful when it passes at least half of the archive's own edits
-  const bar = 0.95 * Math.min(...negatives);
-  const passed = positives.filter((x) => x < bar).length;
-  const calibrated = positives.length >= 5 && negatives.length >= 5 && passed >= positives.length / 2;
+  const calibrated = positives.length >= 5 && negatives.length >= 5 && verifyBar(positives, negatives) !== null;
   return calibrated
-    ? { ...DEFAULT_VERIFY, worstTile: bar, calibrated, positives, negatives }
+    ? { ...DEFAULT_VERIFY, worstTile: verifyBar(positives, negatives) as number, calibrated, positives, negatives }
     : { ...DEFAULT_VERIFY, calibrated: false, positives, negatives };
+}
+
+/** The worst-tile bar between what edits leave and what burst neighbours leave, or null when they cross. */
+export function verifyBar(positives: number[], negatives: number[]): number | null {
+  const high = quantile(positives, 0.95);
+  const low = quantile(negatives, 0.1);
+  return high < low ? Math.sqrt(high * low) : null;
 }
 
 /** The similarity at which a candidate is worth verifying: the low end of true pairs here, else near the link. */
