@@ -113,8 +113,14 @@ console.log(
     `${sum((c) => c.review)} |`,
 );
 console.log(
-  `recall ${pct(sum((c) => c.right), sum((c) => c.withOriginal))} (target 99.5%), review ` +
-    `${pct(sum((c) => c.review), n)} (target at most 2%), wrong links ${sum((c) => c.wrong)} (target 0), ` +
+  `recall ${pct(
+    sum((c) => c.right),
+    sum((c) => c.withOriginal),
+  )} (target 99.5%), review ` +
+    `${pct(
+      sum((c) => c.review),
+      n,
+    )} (target at most 2%), wrong links ${sum((c) => c.wrong)} (target 0), ` +
     `clock offsets recorded exactly ${offsetsRight}/${offsetsPlanted}`,
 );
 const v = report.timings;

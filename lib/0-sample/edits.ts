@@ -51,7 +51,11 @@ export function exposure(data: Buffer, ev: number): Buffer {
 }
 
 /** A crop of `share` (0.02-0.15) of each side's length, placed off-centre by `bias` (-1..1). */
-export async function crop(r: { data: Buffer; width: number; height: number }, share: number, bias: number): Promise<Sharp> {
+export async function crop(
+  r: { data: Buffer; width: number; height: number },
+  share: number,
+  bias: number,
+): Promise<Sharp> {
   const w = Math.round(r.width * (1 - share));
   const h = Math.round(r.height * (1 - share * 0.7));
   const left = Math.round(((r.width - w) / 2) * (1 + bias));

@@ -210,15 +210,13 @@ async function plantOffsetWalk(w: Planter, hours: number, n: number, pool: Truth
   const bySession = new Map<number, TruthPhoto[]>();
   for (const p of pool) bySession.set(p.session, [...(bySession.get(p.session) ?? []), p]);
   const used = new Set(w.out.map((k) => k.original));
-  const crossing = (p: TruthPhoto): boolean => moved(p.capturedAt, hours * 3_600_000).slice(0, 10) !== p.capturedAt.slice(0, 10);
+  const crossing = (p: TruthPhoto): boolean =>
+    moved(p.capturedAt, hours * 3_600_000).slice(0, 10) !== p.capturedAt.slice(0, 10);
   const [, frames] = [...bySession.entries()]
     .filter(([, ps]) => ps.length >= n && !ps.some((p) => used.has(p.path)))
     .map(([s, ps]) => [s, ps, ps.filter(crossing).length] as const)
     .filter(([, ps, c]) => c > 0 && c < ps.length)
-    .sort((a, b) => Math.abs(a[1].length / 2 - a[2]) - Math.abs(b[1].length / 2 - b[2]) || a[0] - b[0])[0] ?? [
-    -1,
-    [],
-  ];
+    .sort((a, b) => Math.abs(a[1].length / 2 - a[2]) - Math.abs(b[1].length / 2 - b[2]) || a[0] - b[0])[0] ?? [-1, []];
   const sorted = [...frames].sort((a, b) => a.capturedAt.localeCompare(b.capturedAt));
   const step = sorted.length / n;
   for (let i = 0; i < n && sorted.length >= n; i++) {

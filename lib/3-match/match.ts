@@ -53,6 +53,7 @@ import {
   isVetoedLink,
   previewCache,
   restoreVerifiedLink,
+  settleTie,
   verificationRow,
   verifyAgainst,
   verifyFloor,
@@ -195,7 +196,16 @@ async function verifyStep(
     );
     const d = decided.get(k.id) as Decision;
     if (vetoed) restoreVerifiedLink(d, vs, vt);
-    else applyVerdict(d, top, vs, vt, (id) => contradiction(cx, k, id) !== null);
+    else {
+      await applyVerdict(
+        d,
+        top,
+        vs,
+        vt,
+        (id) => contradiction(cx, k, id) !== null,
+        (pair) => settleTie(cache, k.id, pair, vs),
+      );
+    }
     onProgress(i + 1, jobs.length);
   }
   return { pairs, seconds: (performance.now() - t0) / 1000 };

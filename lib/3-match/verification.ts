@@ -12,6 +12,7 @@ import { quantile } from './calibration.js';
 import {
   DEFAULT_VERIFY,
   loadRgb,
+  tieBreak,
   verdict,
   verificationRow,
   verified,
@@ -125,23 +126,43 @@ export function verifyBar(positives: number[], negatives: number[]): number | nu
   return high < low ? Math.sqrt(high * low) : null;
 }
 
-/** The similarity at which a candidate is worth verifying: the low end of true pairs here, else near the link. */
+/** The similarity at which a candidate is worth verifying: below the low end of true pairs here, else the link. */
 export function verifyFloor(truePairs: number[], link: number, margin: number): number {
-  return truePairs.length >= 3 ? Math.min(link, quantile(truePairs, 0.02) - margin) : link - 4 * margin;
+  return truePairs.length >= 3 ? Math.min(link, quantile(truePairs, 0.02) - 3 * margin) : link - 4 * margin;
+}
+
+/**
+ * Between two candidates that verify alike, the one the pixels where the two differ choose: the keeper's residual
+ * there against it at most half that against the other (tieBreak in verify.ts); null when neither is that clear.
+ */
+export async function settleTie(
+  cache: PreviewCache,
+  keeper: number,
+  [a, b]: readonly [number, number],
+  vs: ReadonlyMap<number, Verification>,
+): Promise<number | null> {
+  const [k, pa, pb] = await Promise.all([cache.keeper(keeper), cache.photo(a), cache.photo(b)]);
+  const va = vs.get(a);
+  const vb = vs.get(b);
+  if (!k || !pa || !pb || !va || !vb) return null;
+  const t = tieBreak(k, { image: pa, transform: va.transform }, { image: pb, transform: vb.transform });
+  if (!t) return null;
+  return t.a <= t.b / 2 ? a : t.b <= t.a / 2 ? b : null;
 }
 
 /**
  * Applies verified evidence to one keeper's similarity decision (only when the thresholds were learnt here): a
- * verdict's link is made, two candidates that verify alike go to review, and a similarity link that no candidate
- * verifies goes to review. Returns the rows to store.
+ * verdict's link is made; of two candidates that verify alike, the one the pixels where they differ choose, else
+ * both go to review; a keeper whose candidates do not verify is left unmatched (its original may be missing).
  */
-export function applyVerdict(
+export async function applyVerdict(
   d: Decision,
   top: readonly Scored[],
   vs: ReadonlyMap<number, Verification>,
   vt: VerifyThresholds,
   contradicts: (id: number) => boolean,
-): void {
+  settle: (pair: readonly [number, number]) => Promise<number | null>,
+): Promise<void> {
   const ids = top.map((x) => x.id).filter((id) => vs.has(id) && !contradicts(id));
   if (!vt.calibrated || ids.length === 0) return;
   const list = ids.map((id) => vs.get(id) as Verification);
@@ -151,8 +172,13 @@ export function applyVerdict(
     const m = vs.get(c.id);
     if (m) c.note = `${c.note}; alignment worst tile ${m.worstTile.toFixed(3)}${verified(m, vt) ? ', verified' : ''}`;
   }
-  if (v.link !== null) {
-    const id = ids[v.link] as number;
+  const pair = ids
+    .filter((id) => verified(vs.get(id) as Verification, vt))
+    .sort((a, b) => (vs.get(a) as Verification).worstTile - (vs.get(b) as Verification).worstTile)
+    .slice(0, 2) as [number, number];
+  const chosen = v.link !== null ? (ids[v.link] as number) : v.review ? await settle(pair) : null;
+  if (chosen !== null) {
+    const id = chosen;
     Object.assign(d, {
       photo: id,
       method: 'similarity',
@@ -161,14 +187,25 @@ export function applyVerdict(
       reason: null,
     });
   } else if (v.review) {
-    const [a, b] = ids.filter((id) => verified(vs.get(id) as Verification, vt)) as [number, number];
+    const [a, b] = pair;
     Object.assign(d, {
       photo: null,
       method: null,
       status: 'review',
       reason: `two candidates verify alike by alignment (worst tiles ${fmt(a)} and ${fmt(b)})`,
     });
+  } else if (!top.some((x) => vs.has(x.id) && verified(vs.get(x.id) as Verification, vt))) {
+    const best = ids[0] as number;
+    Object.assign(d, {
+      photo: null,
+      method: null,
+      status: 'unmatched',
+      reason:
+        `alignment verifies none of the ${ids.length} most similar photos (best worst tile ${fmt(best)}, ` +
+        `verified up to ${vt.worstTile.toFixed(3)}): its original may be missing`,
+    });
   } else if (d.status === 'matched') {
+    // the photo that verifies contradicts the keeper's name or time: not linked, and not settled either
     const best = ids[0] as number;
     Object.assign(d, {
       status: 'review',
