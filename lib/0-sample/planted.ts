@@ -215,7 +215,7 @@ async function plantOffsetWalk(w: Planter, hours: number, n: number, pool: Truth
   const [, frames] = [...bySession.entries()]
     .filter(([, ps]) => ps.length >= n && !ps.some((p) => used.has(p.path)))
     .map(([s, ps]) => [s, ps, ps.filter(crossing).length] as const)
-    .filter(([, ps, c]) => c > 0 && c < ps.length)
+    .filter(([, , c]) => c > 0)
     .sort((a, b) => Math.abs(a[1].length / 2 - a[2]) - Math.abs(b[1].length / 2 - b[2]) || a[0] - b[0])[0] ?? [-1, []];
   const sorted = [...frames].sort((a, b) => a.capturedAt.localeCompare(b.capturedAt));
   const step = sorted.length / n;
