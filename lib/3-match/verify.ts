@@ -359,40 +359,63 @@ function warp(keeper: Planar, cand: Planar, t: Transform): { warped: Float32Arra
   const valid = new Uint8Array(keeper.width * keeper.height);
   const cos = t.scale * Math.cos(t.angle);
   const sin = t.scale * Math.sin(t.angle);
+  const { width: W, height: H, data: d, channels: cc } = cand;
+  const x1 = W > 1 ? cc : 0;
+  const y1 = H > 1 ? W * cc : 0;
   for (let y = 0; y < keeper.height; y++) {
     for (let x = 0; x < keeper.width; x++) {
       const u = cos * x - sin * y + t.dx;
       const v = sin * x + cos * y + t.dy;
       const i = y * keeper.width + x;
-      if (u < 0 || v < 0 || u > cand.width - 1 || v > cand.height - 1) continue;
+      if (u < 0 || v < 0 || u > W - 1 || v > H - 1) continue;
       valid[i] = 1;
-      for (let c = 0; c < ch; c++) warped[i * ch + c] = sample(cand, u, v, c);
+      // one set of bilinear weights for every channel (sample() would find them once per channel)
+      const x0 = Math.min(Math.floor(u), W - 2 < 0 ? 0 : W - 2);
+      const y0 = Math.min(Math.floor(v), H - 2 < 0 ? 0 : H - 2);
+      const fx = u - x0;
+      const fy = v - y0;
+      const j = (y0 * W + x0) * cc;
+      const [w00, w01, w10, w11] = [(1 - fx) * (1 - fy), fx * (1 - fy), (1 - fx) * fy, fx * fy];
+      for (let c = 0; c < ch; c++) {
+        const a = j + c;
+        warped[i * ch + c] =
+          (d[a] as number) * w00 +
+          (d[a + x1] as number) * w01 +
+          (d[a + y1] as number) * w10 +
+          (d[a + y1 + x1] as number) * w11;
+      }
     }
   }
   return { warped, valid };
 }
 
-/** A 3x3 box blur, twice (close to a Gaussian of 1 px), on a grey image. */
+/** The mean of each pixel's 3-neighbourhood along one axis (`step` 1: rows, `W`: columns), clipped at the edges. */
+function boxPass(src: Float32Array, W: number, H: number, along: 'x' | 'y'): Float32Array {
+  const out = new Float32Array(W * H);
+  const step = along === 'x' ? 1 : W;
+  const len = along === 'x' ? W : H;
+  for (let i = 0; i < W * H; i++) {
+    const p = along === 'x' ? i % W : Math.floor(i / W);
+    let s = src[i] as number;
+    let n = 1;
+    if (p > 0) {
+      s += src[i - step] as number;
+      n++;
+    }
+    if (p < len - 1) {
+      s += src[i + step] as number;
+      n++;
+    }
+    out[i] = s / n;
+  }
+  return out;
+}
+
+/** A 3x3 box blur (clipped at the edges, done as two 3-tap passes), twice: close to a Gaussian of 1 px. */
 function soften(img: Planar): Planar {
   let cur = img.data;
   const { width: W, height: H } = img;
-  for (let pass = 0; pass < 2; pass++) {
-    const out = new Float32Array(W * H);
-    for (let y = 0; y < H; y++) {
-      for (let x = 0; x < W; x++) {
-        let s = 0;
-        let n = 0;
-        for (let yy = Math.max(0, y - 1); yy <= Math.min(H - 1, y + 1); yy++) {
-          for (let xx = Math.max(0, x - 1); xx <= Math.min(W - 1, x + 1); xx++) {
-            s += cur[yy * W + xx] as number;
-            n++;
-          }
-        }
-        out[y * W + x] = s / n;
-      }
-    }
-    cur = out;
-  }
+  for (let pass = 0; pass < 2; pass++) cur = boxPass(boxPass(cur, W, H, 'x'), W, H, 'y');
   return { data: cur, width: W, height: H, channels: 1 };
 }
 
