@@ -7,6 +7,7 @@
  * frame), recorded clock offsets, and the verification time per candidate.
  *
  *   npm run build && node dist/bench/match-planted.js [--sessions 30] [--frames 40] [--per-kind 20] [--seed 7]
+ *   (--plain: the generated sample alone; --sessions 60 --plain is the demo's sample)
  */
 import { readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -26,6 +27,8 @@ const { values } = parseArgs({
     seed: { type: 'string', default: '7' },
     dir: { type: 'string', default: join(tmpdir(), 'flux-bench-match-planted') },
     keep: { type: 'boolean', default: false },
+    // the sample as it is (the demo's with the defaults), nothing planted
+    plain: { type: 'boolean', default: false },
   },
 });
 const dir = values.dir as string;
@@ -37,9 +40,11 @@ const sample = await generateSample({
   sessions: Number(values.sessions),
   frames: Number(values.frames),
 });
-const planted = sample.reused
-  ? null
-  : await plantMatchingArchive(sample, { seed: Number(values.seed), perKind: Number(values['per-kind']) });
+const planted = values.plain
+  ? { keepers: [], file: '' }
+  : sample.reused
+    ? null
+    : await plantMatchingArchive(sample, { seed: Number(values.seed), perKind: Number(values['per-kind']) });
 const truthOf = new Map<string, { kind: string; original: string | null; offset: number | null }>();
 for (const k of sample.truth.keepers) {
   if (k.kind !== 'bad') truthOf.set(k.path, { kind: k.kind, original: k.original, offset: null });
