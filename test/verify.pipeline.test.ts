@@ -129,17 +129,21 @@ test(
 );
 
 test('verdict: a unique verified candidate links, two close ones go to review, none verified links nothing', () => {
-  const v = (worstTile: number, ncc = 0.99, overlap = 1): Verification => ({
+  const v = (worstTile: number, ncc = 0.99, overlap = 1, shift = 0): Verification => ({
     transform: { scale: 1, angle: 0, dx: 0, dy: 0 },
     overlap,
     ncc,
     residual: 1,
     worstTile,
-    shift: 0,
+    shift,
     tiles: { values: new Float32Array(0), tilesX: 0, tilesY: 0 },
   });
-  const t = { worstTile: 0.5, ratio: 1.25, calibrated: true };
+  const t = { worstTile: 0.5, shift: 0.8, ratio: 1.25, calibrated: true };
   assert.deepEqual(verdict([v(0.9), v(0.2)], t), { link: 1, review: false });
+  // a lone verified candidate whose worst tile asks for a shift beyond the bar is doubtful, not linked
+  assert.deepEqual(verdict([v(0.9), v(0.2, 0.99, 1, 1.1)], t), { link: null, review: false, doubt: true });
+  // beside a second verified one, the shift does not matter: the two are compared (review, or the tie-break)
+  assert.deepEqual(verdict([v(0.2, 0.99, 1, 1.1), v(0.22)], t), { link: null, review: true });
   assert.deepEqual(verdict([v(0.2), v(0.24)], t), { link: null, review: true });
   assert.deepEqual(verdict([v(0.2), v(0.3)], t), { link: 0, review: false });
   assert.deepEqual(verdict([v(0.6), v(0.7)], t), { link: null, review: false });
@@ -189,7 +193,7 @@ test('the verification rule: links the verified candidate, reviews two alike, ve
     shift: 0,
     tiles: { values: new Float32Array(0), tilesX: 0, tilesY: 0 },
   });
-  const t = { worstTile: 0.5, ratio: 1.25, calibrated: true };
+  const t = { worstTile: 0.5, shift: Infinity, ratio: 1.25, calibrated: true };
   const top = [
     { id: 1, s: 0.97 },
     { id: 2, s: 0.96 },

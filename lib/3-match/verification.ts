@@ -106,17 +106,39 @@ export async function calibrateVerification(
   ].slice(0, 40);
   const positives: number[] = [];
   const negatives: number[] = [];
+  const shifts = { positives: [] as number[], negatives: [] as number[] };
   for (const { k, p, near } of chosen) {
     const v = await verifyAgainst(cache, k.id, [p.id, near as number]);
     const pos = v.get(p.id);
     const neg = v.get(near as number);
     if (pos) positives.push(pos.worstTile);
     if (neg) negatives.push(neg.worstTile);
+    if (pos) shifts.positives.push(pos.shift);
+    if (neg) shifts.negatives.push(neg.shift);
   }
   const calibrated = positives.length >= 5 && negatives.length >= 5 && verifyBar(positives, negatives) !== null;
+  const shift = calibrated ? shiftBar(shifts.positives, shifts.negatives) : Infinity;
   return calibrated
-    ? { ...DEFAULT_VERIFY, worstTile: verifyBar(positives, negatives) as number, calibrated, positives, negatives }
+    ? {
+        ...DEFAULT_VERIFY,
+        worstTile: verifyBar(positives, negatives) as number,
+        shift,
+        calibrated,
+        positives,
+        negatives,
+      }
     : { ...DEFAULT_VERIFY, calibrated: false, positives, negatives };
+}
+
+/**
+ * The shift bar of a lone verified candidate: between what the archive's edits ask for (95th percentile) and what
+ * its burst neighbours ask for (10th), and at least twice the edits' (a heavier edit than the archive's own, an
+ * exposure of a whole stop, asks for more), never beyond the neighbours'; Infinity when the two ends cross.
+ */
+export function shiftBar(positives: number[], negatives: number[]): number {
+  const between = verifyBar(positives, negatives);
+  if (between === null) return Infinity;
+  return Math.max(between, Math.min(2 * quantile(positives, 0.95), quantile(negatives, 0.1)));
 }
 
 /** The worst-tile bar between what edits leave and what burst neighbours leave, or null when they cross. */
@@ -185,6 +207,18 @@ export async function applyVerdict(
       similarity: top.find((x) => x.id === id)?.s ?? null,
       status: 'matched',
       reason: null,
+    });
+  } else if (v.doubt) {
+    const best = pair[0];
+    const m = vs.get(best) as Verification;
+    Object.assign(d, {
+      photo: null,
+      method: null,
+      status: 'review',
+      reason:
+        `only one photo verifies by alignment (worst tile ${fmt(best)}), but one tile asks for a shift of ` +
+        `${m.shift.toFixed(2)} px (edits here ask for up to ${vt.shift.toFixed(2)}): a burst sibling of a missing ` +
+        'original looks like this',
     });
   } else if (v.review) {
     const [a, b] = pair;

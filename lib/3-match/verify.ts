@@ -651,6 +651,11 @@ export async function verifyPair(
 export interface VerifyThresholds {
   /** Largest worst-tile residual (apparent displacement, px) of a verified candidate. */
   worstTile: number;
+  /**
+   * Largest per-tile shift (px) a verified candidate may ask for when it is the only one: a lone candidate beyond it
+   * (a burst sibling of a missing original can look that close) goes to review. Infinity: no such bar.
+   */
+  shift: number;
   /** A second verified candidate within this factor of the best one's worst tile sends the keeper to review. */
   ratio: number;
   /** Whether the thresholds were learnt from the archive (false: the defaults). */
@@ -658,7 +663,7 @@ export interface VerifyThresholds {
 }
 
 /** Defaults from the planted cases on real photos (re-encodes, crops, tone, rotation against a moved figure). */
-export const DEFAULT_VERIFY: VerifyThresholds = { worstTile: 0.7, ratio: 1.25, calibrated: false };
+export const DEFAULT_VERIFY: VerifyThresholds = { worstTile: 0.7, shift: Infinity, ratio: 1.25, calibrated: false };
 
 /** Whether one measurement verifies: aligned over most of the keeper, correlated, no tile left unexplained. */
 export const verified = (v: Verification, t: VerifyThresholds): boolean =>
@@ -668,7 +673,10 @@ export const verified = (v: Verification, t: VerifyThresholds): boolean =>
  * The verdict over a keeper's candidates: the index of the one to link (a unique verified candidate, or the best
  * verified one clearly ahead of every other verified one), `review` when two verified ones are close, else none.
  */
-export function verdict(vs: readonly Verification[], t: VerifyThresholds): { link: number | null; review: boolean } {
+export function verdict(
+  vs: readonly Verification[],
+  t: VerifyThresholds,
+): { link: number | null; review: boolean; doubt?: boolean } {
   const ok = vs
     .map((v, i) => ({ v, i }))
     .filter((x) => verified(x.v, t))
@@ -676,6 +684,8 @@ export function verdict(vs: readonly Verification[], t: VerifyThresholds): { lin
   const [best, second] = ok;
   if (!best) return { link: null, review: false };
   if (second && second.v.worstTile < t.ratio * Math.max(best.v.worstTile, 0.05)) return { link: null, review: true };
+  // a lone verified candidate whose worst tile asks for a shift beyond what edits leave here: doubtful
+  if (!second && best.v.shift > t.shift) return { link: null, review: false, doubt: true };
   return { link: best.i, review: false };
 }
 

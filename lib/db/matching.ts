@@ -105,6 +105,8 @@ export async function ensureMatchSchema(db: Db): Promise<void> {
   await db.run(`CREATE TABLE IF NOT EXISTS match_verify_calibration (work_size INTEGER PRIMARY KEY, worst_tile DOUBLE,
     ratio DOUBLE, calibrated BOOLEAN, positives DOUBLE[], negatives DOUBLE[],
     computed_at TIMESTAMP DEFAULT current_timestamp)`);
+  // the largest per-tile shift (px) a lone verified candidate may ask for
+  await db.run('ALTER TABLE match_verify_calibration ADD COLUMN IF NOT EXISTS shift DOUBLE');
   await db.run(`CREATE TABLE IF NOT EXISTS match_calibration (source VARCHAR PRIMARY KEY, link DOUBLE, review DOUBLE,
     margin DOUBLE, calibrated BOOLEAN, true_pairs DOUBLE[], siblings DOUBLE[],
     computed_at TIMESTAMP DEFAULT current_timestamp)`);
@@ -417,6 +419,7 @@ export async function writeVerifyCalibration(
   workSize: number,
   c: {
     worstTile: number;
+    shift: number;
     ratio: number;
     calibrated: boolean;
     positives: number[];
@@ -424,8 +427,16 @@ export async function writeVerifyCalibration(
   },
 ): Promise<void> {
   await db.run(
-    `INSERT OR REPLACE INTO match_verify_calibration (work_size, worst_tile, ratio, calibrated, positives,
-    negatives) VALUES (?, ?, ?, ?, ?::DOUBLE[], ?::DOUBLE[])`,
-    [workSize, c.worstTile, c.ratio, c.calibrated, JSON.stringify(c.positives), JSON.stringify(c.negatives)],
+    `INSERT OR REPLACE INTO match_verify_calibration (work_size, worst_tile, shift, ratio, calibrated, positives,
+    negatives) VALUES (?, ?, ?, ?, ?, ?::DOUBLE[], ?::DOUBLE[])`,
+    [
+      workSize,
+      c.worstTile,
+      Number.isFinite(c.shift) ? c.shift : null,
+      c.ratio,
+      c.calibrated,
+      JSON.stringify(c.positives),
+      JSON.stringify(c.negatives),
+    ],
   );
 }
