@@ -2,7 +2,8 @@
  * Matching at the photographer's scale: the 400,000-row metadata-only set with 15,000 keepers.
  *   - metadata steps (EXIF time, filename with clock offsets, SHA-256) on every keeper: target < 30 s;
  *   - the similarity step for 1,000 keepers whose names and EXIF were stripped, against synthetic 512-d corpus
- *     vectors in Parquet (each keeper's vector is its original's plus noise): time per keeper.
+ *     vectors in Parquet (each keeper's vector is its original's plus noise): time per keeper. A tenth of them have
+ *     no day folder either and a tenth sit 400 days off: the whole-corpus search finds those.
  *   - verification by alignment, per verified candidate: planted keeper edits of the real photos in ../shared/photos
  *     (re-encodes, crops, tone, rotation) against their frame and a sibling with a figure moved 1% of the width,
  *     from previews as ingest makes them (384 px JPEG): decode of both previews, alignment and residuals.
@@ -22,7 +23,7 @@ import { generateMetadata } from '../lib/0-sample/metadata.js';
 import { existsSync, readdirSync } from 'node:fs';
 import sharp from 'sharp';
 import { loadRgb, verifyImages } from '../lib/3-match/verify.js';
-import { movedFigure, plantEdits } from '../test/planted.js';
+import { movedFigure, plantEdits } from '../lib/0-sample/edits.js';
 import { SHARED_PHOTOS } from '../test/helpers.js';
 
 const { values } = parseArgs({
@@ -87,6 +88,10 @@ await db.run(`COPY (SELECT k.keeper_id, 'synthetic-512' AS model_id, 0 AS view,
 // strip them: no EXIF, no camera name, a new hash; only the day folder is left
 await db.run(`UPDATE keeper_files SET captured_at = NULL, original_filename = NULL, name_canonical = false, name_captured_at = NULL,
   sha256 = sha256('stripped' || keeper_id), match_status = NULL WHERE keeper_id IN (SELECT keeper_id FROM chosen)`);
+// a tenth lose their day folder too (a flat export folder) and a tenth sit in a folder 400 days off: above 50,000
+// photos both are found by the whole-corpus search on the vectors (brute force on the matrix kernels)
+await db.run(`UPDATE keeper_files SET folder_date = CASE WHEN hash(keeper_id) % 10 = 0 THEN NULL
+  ELSE folder_date + INTERVAL 400 DAY END WHERE keeper_id IN (SELECT keeper_id FROM chosen) AND hash(keeper_id) % 10 < 2`);
 db.close();
 t = performance.now();
 const second = await withDb(dbFile, (d) => match(d, { model: 'synthetic-512' }), { index: true });

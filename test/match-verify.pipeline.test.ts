@@ -8,6 +8,7 @@ import { findModel } from '../lib/2-embed/models.js';
 import { runEmbed, runIngest } from '../lib/pipeline/stages.js';
 import type { MatchReport } from '../lib/3-match/match.js';
 import type { SampleResult, TruthPhoto } from '../lib/0-sample/generate.js';
+import { verifyBar } from '../lib/3-match/verification.js';
 import { matchAt, smallSample, tempDir } from './helpers.js';
 
 const hasModel = findModel('mobilenetv2-int8').path !== null;
@@ -109,9 +110,10 @@ test('a re-export or edit of a burst frame is never linked to its sibling; verif
   const edits = plants.filter((p) => p.kind === 'exif-edit').length;
   assert.equal(cal.positives.length, edits);
   assert.equal(cal.negatives.length, edits);
-  // calibrated only when the bar (5% under every neighbour seen) passes half the archive's own edits
-  const bar = 0.95 * Math.min(...cal.negatives);
-  assert.equal(cal.calibrated, cal.positives.filter((x) => x < bar).length >= edits / 2);
+  // calibrated when the edits' high end stays below the neighbours' low end; the bar lies between the two
+  const bar = verifyBar(cal.positives, cal.negatives);
+  assert.equal(cal.calibrated, edits >= 5 && bar !== null);
+  if (cal.calibrated) assert.ok(Math.abs(cal.worst_tile - (bar as number)) < 1e-9);
 });
 
 test('every verified pair is recorded with its transform, overlap and residuals', async () => {

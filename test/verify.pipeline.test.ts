@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import {
   DEFAULT_VERIFY,
   loadRgb,
+  tieBreak,
   verdict,
   verificationRow,
   verified,
@@ -14,7 +15,7 @@ import {
 import { Db } from '../lib/db/duckdb.js';
 import { ensureSchema } from '../lib/db/schema.js';
 import { ensureMatchSchema, keeperVerifications, writeVerifications } from '../lib/db/matching.js';
-import { movedFigure, plantEdits } from './planted.js';
+import { movedFigure, plantEdits } from '../lib/0-sample/edits.js';
 import { envSkip, noSharedPhotos, SHARED_PHOTOS } from './helpers.js';
 
 /** Real photos of several cameras; the Ricoh is the photographer's kind of camera. */
@@ -32,6 +33,8 @@ interface Case {
   label: string;
   same: Verification;
   sibling: Verification;
+  /** The keeper's residual where the frame and the sibling differ, against each (tieBreak). */
+  tie: { a: number; b: number } | null;
 }
 let cases: Case[] | null = null;
 /** Every planted edit of every photo, verified against its own frame and against the sibling (once per file). */
@@ -46,12 +49,13 @@ async function allCases(): Promise<Case[]> {
     ]);
     for (const e of await plantEdits(file)) {
       const k = await loadRgb(e.jpeg);
-      out.push({
-        photo,
-        label: e.label,
-        same: verifyImages(k, same as Planar),
-        sibling: verifyImages(k, sibling as Planar),
-      });
+      const v = { same: verifyImages(k, same as Planar), sibling: verifyImages(k, sibling as Planar) };
+      const tie = tieBreak(
+        k,
+        { image: same as Planar, transform: v.same.transform },
+        { image: sibling as Planar, transform: v.sibling.transform },
+      );
+      out.push({ photo, label: e.label, ...v, tie });
     }
   }
   cases = out;
@@ -99,6 +103,17 @@ test(
 );
 
 test(
+  'where the frame and its sibling differ, every edit is at most half as far from its own frame as from the sibling',
+  { skip: envSkip(noSharedPhotos) },
+  async () => {
+    for (const c of await allCases()) {
+      assert.ok(c.tie, `${c.photo} ${c.label}: the two candidates differ somewhere`);
+      assert.ok(c.tie.a <= c.tie.b / 2, `${c.photo} ${c.label}: ${c.tie.a.toFixed(2)} vs ${c.tie.b.toFixed(2)}`);
+    }
+  },
+);
+
+test(
   'on the Ricoh frame every edit verifies and links its own frame; the sibling alone does not verify',
   { skip: envSkip(noSharedPhotos) },
   async () => {
@@ -114,17 +129,21 @@ test(
 );
 
 test('verdict: a unique verified candidate links, two close ones go to review, none verified links nothing', () => {
-  const v = (worstTile: number, ncc = 0.99, overlap = 1): Verification => ({
+  const v = (worstTile: number, ncc = 0.99, overlap = 1, shift = 0): Verification => ({
     transform: { scale: 1, angle: 0, dx: 0, dy: 0 },
     overlap,
     ncc,
     residual: 1,
     worstTile,
-    shift: 0,
+    shift,
     tiles: { values: new Float32Array(0), tilesX: 0, tilesY: 0 },
   });
-  const t = { worstTile: 0.5, ratio: 1.25, calibrated: true };
+  const t = { worstTile: 0.5, shift: 0.8, ratio: 1.25, calibrated: true };
   assert.deepEqual(verdict([v(0.9), v(0.2)], t), { link: 1, review: false });
+  // a lone verified candidate whose worst tile asks for a shift beyond the bar is doubtful, not linked
+  assert.deepEqual(verdict([v(0.9), v(0.2, 0.99, 1, 1.1)], t), { link: null, review: false, doubt: true });
+  // beside a second verified one, the shift does not matter: the two are compared (review, or the tie-break)
+  assert.deepEqual(verdict([v(0.2, 0.99, 1, 1.1), v(0.22)], t), { link: null, review: true });
   assert.deepEqual(verdict([v(0.2), v(0.24)], t), { link: null, review: true });
   assert.deepEqual(verdict([v(0.2), v(0.3)], t), { link: 0, review: false });
   assert.deepEqual(verdict([v(0.6), v(0.7)], t), { link: null, review: false });
@@ -174,7 +193,7 @@ test('the verification rule: links the verified candidate, reviews two alike, ve
     shift: 0,
     tiles: { values: new Float32Array(0), tilesX: 0, tilesY: 0 },
   });
-  const t = { worstTile: 0.5, ratio: 1.25, calibrated: true };
+  const t = { worstTile: 0.5, shift: Infinity, ratio: 1.25, calibrated: true };
   const top = [
     { id: 1, s: 0.97 },
     { id: 2, s: 0.96 },
@@ -190,9 +209,10 @@ test('the verification rule: links the verified candidate, reviews two alike, ve
     candidates: top.map((x) => ({ id: x.id, similarity: x.s, note: 'no contradiction' })),
   });
   const none = (): boolean => false;
+  const noTie = async (): Promise<number | null> => null;
   // the second candidate verifies, the first does not: linked to the second, whatever the vectors said
   const d1 = fresh();
-  applyVerdict(
+  await applyVerdict(
     d1,
     top,
     new Map([
@@ -201,6 +221,7 @@ test('the verification rule: links the verified candidate, reviews two alike, ve
     ]),
     t,
     none,
+    noTie,
   );
   assert.deepEqual(
     [d1.status, d1.photo, d1.method, d1.similarity, d1.reason],
@@ -209,7 +230,7 @@ test('the verification rule: links the verified candidate, reviews two alike, ve
   assert.match(d1.candidates[1]?.note ?? '', /alignment worst tile 0\.300, verified/);
   // both verify alike: review, no photo
   const d2 = fresh();
-  applyVerdict(
+  await applyVerdict(
     d2,
     top,
     new Map([
@@ -218,12 +239,31 @@ test('the verification rule: links the verified candidate, reviews two alike, ve
     ]),
     t,
     none,
+    noTie,
   );
   assert.deepEqual([d2.status, d2.photo], ['review', null]);
   assert.match(d2.reason ?? '', /two candidates verify alike by alignment \(worst tiles 0\.300 and 0\.330\)/);
-  // a candidate that contradicts the keeper is never linked, verified or not
+  // ... unless the pixels where the two differ choose one: linked to it (the pair comes best first)
+  const d2b = fresh();
+  let asked: readonly number[] = [];
+  await applyVerdict(
+    d2b,
+    top,
+    new Map([
+      [1, m(0.3)],
+      [2, m(0.33)],
+    ]),
+    t,
+    none,
+    async (pair) => {
+      asked = pair;
+      return 2;
+    },
+  );
+  assert.deepEqual([d2b.status, d2b.photo, asked], ['matched', 2, [1, 2]]);
+  // a candidate that contradicts the keeper is never linked, verified or not; it keeps the keeper in review
   const d3 = fresh();
-  applyVerdict(
+  await applyVerdict(
     d3,
     top,
     new Map([
@@ -232,11 +272,12 @@ test('the verification rule: links the verified candidate, reviews two alike, ve
     ]),
     t,
     (id) => id === 2,
+    noTie,
   );
   assert.equal(d3.status, 'review');
-  // a similarity link no candidate verifies goes to review, keeping its proposed photo
+  // a similarity link no candidate verifies is undone: unmatched, its original may be missing
   const d4 = { ...fresh(), status: 'matched' as const, photo: 1, method: 'similarity' as const, reason: null };
-  applyVerdict(
+  await applyVerdict(
     d4,
     top,
     new Map([
@@ -245,11 +286,13 @@ test('the verification rule: links the verified candidate, reviews two alike, ve
     ]),
     t,
     none,
+    noTie,
   );
-  assert.deepEqual([d4.status, d4.photo], ['review', 1]);
+  assert.deepEqual([d4.status, d4.photo], ['unmatched', null]);
+  assert.match(d4.reason ?? '', /alignment verifies none of the 2 most similar photos .*original may be missing/);
   // uncalibrated thresholds record and decide nothing
   const d5 = fresh();
-  applyVerdict(
+  await applyVerdict(
     d5,
     top,
     new Map([
@@ -258,6 +301,7 @@ test('the verification rule: links the verified candidate, reviews two alike, ve
     ]),
     { ...t, calibrated: false },
     none,
+    noTie,
   );
   assert.deepEqual([d5.status, d5.photo], ['review', null]);
   // a doubted exif link is made after all when its photo verifies and the rival does not

@@ -143,20 +143,19 @@ export async function readStoredVectors(
     const vecCol = table.getChild('vector');
     if (!idCol || !viewCol || !vecCol)
       throw new FluxError(`${join(dir, f)}: not a vector part (expected columns ${VECTOR_SETS[set]}, view, vector)`);
-    const listType = vecCol.type as arrow.FixedSizeList;
-    dim = listType.listSize;
+    // FLOAT[dim] as written here, or a plain list of floats (a part another tool wrote)
+    const fixed = arrow.DataType.isFixedSizeList(vecCol.type);
+    if (fixed) dim = (vecCol.type as arrow.FixedSizeList).listSize;
     let row = 0;
     for (const data of vecCol.data) {
       const values = data.children[0]?.values as Float32Array;
-      const offset = data.offset * dim + (data.children[0]?.offset ?? 0);
+      const offset = fixed ? data.offset * dim + (data.children[0]?.offset ?? 0) : (data.children[0]?.offset ?? 0);
       for (let i = 0; i < data.length; i++, row++) {
         const view = Number(viewCol.get(row));
+        const start = fixed ? offset + i * dim : offset + (data.valueOffsets[i] as number);
+        if (!fixed) dim = (data.valueOffsets[i + 1] as number) - (data.valueOffsets[i] as number);
         if (!keep(view)) continue;
-        chunks.push({
-          id: Number(idCol.get(row)),
-          view,
-          vec: values.subarray(offset + i * dim, offset + (i + 1) * dim),
-        });
+        chunks.push({ id: Number(idCol.get(row)), view, vec: values.subarray(start, start + dim) });
       }
     }
   }

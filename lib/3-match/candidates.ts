@@ -90,11 +90,21 @@ export function decisionBook(decisions: readonly MatchDecisionRow[]): DecisionBo
 /** The keeper's capture time: EXIF, else the time in its canonical name. */
 export const keeperTime = (k: Keeper): string | null => k.t ?? k.nameT;
 
-/** The keeper's walk: the day of its own (possibly wrong) clock, else its folder. */
+/**
+ * The keeper's walk: the day of its own (possibly wrong) clock, else its folder, and its camera (`day|camera`); a
+ * clock offset is found per camera and period (offsets.ts) and applies to each walk of that period.
+ */
 export const sessionKey = (k: Keeper): string | null => {
   const t = keeperTime(k);
-  return t ? dayOf(t) : k.folderDay;
+  const day = t ? dayOf(t) : k.folderDay;
+  return day ? `${day}|${k.model ?? ''}` : null;
 };
+
+/** The day and camera of a walk's key. */
+export const walkOf = (key: string): { day: string; camera: string } => ({
+  day: key.slice(0, 10),
+  camera: key.slice(11),
+});
 
 /** The clock offset of the keeper's walk in seconds (0 when none was found). */
 export const offsetOf = (offsets: ReadonlyMap<string, ClockOffset>, k: Keeper): number => {
@@ -220,10 +230,33 @@ export interface Scored {
   s: number;
 }
 
+/** Above this many photos the whole corpus is searched by brute force on the vectors, not pair by pair. */
+export const WHOLE_CORPUS_PAIRS = 50_000;
+
+/** Scores the keepers' candidate pairs; returns the top five per keeper, best first. */
+async function topByPairs(
+  keepers: readonly Keeper[],
+  candidates: (k: Keeper) => number[],
+  book: DecisionBook,
+  scorer: PairScorer,
+): Promise<Map<number, Scored[]>> {
+  const pairs: Array<readonly [number, number]> = [];
+  for (const k of keepers) for (const id of candidates(k)) if (!book.rejected(k, id)) pairs.push([k.id, id]);
+  const scores = await scorer.score(pairs);
+  const byKeeper = new Map<number, Scored[]>(keepers.map((k) => [k.id, []]));
+  for (const [k, id] of pairs) {
+    const s = scores.get(pairKey(k, id));
+    if (s !== undefined) byKeeper.get(k)?.push({ id, s });
+  }
+  for (const [k, list] of byKeeper) byKeeper.set(k, list.sort((a, b) => b.s - a.s).slice(0, 5));
+  return byKeeper;
+}
+
 /**
  * The similarity step's candidates: each keeper's pool when the metadata gave one, else its walk's days, widening
- * (1, 7, 60 days, then the whole corpus for archives small enough) only while nothing reaches the link threshold.
- * Returns the top five per keeper, best first.
+ * (1, 7, 60 days, then the whole corpus) only while nothing reaches the link threshold. The whole corpus is scored
+ * pair by pair up to 50,000 photos; above, by brute force on the vectors (the scorer's `nearest`), and a keeper
+ * without a date (no time, no day folder) goes there at once. Returns the top five per keeper, best first.
  */
 export async function similarityCandidates(
   ix: CorpusIndex,
@@ -235,34 +268,34 @@ export async function similarityCandidates(
   link: number,
 ): Promise<Map<number, Scored[]>> {
   const scored = new Map<number, Scored[]>();
-  let pending = keepers;
-  // the whole corpus is the last resort only for archives small enough to compare against in full
-  for (const days of ix.photos.length <= 50_000 ? [1, 7, 60, 3650] : [1, 7, 60]) {
+  const small = ix.photos.length <= WHOLE_CORPUS_PAIRS;
+  const poolOf = (k: Keeper): number[] => (decided.get(k.id) as Decision).pool;
+  const undated = (k: Keeper): boolean =>
+    !small && scorer.nearest !== undefined && !poolOf(k).length && !keeperTime(k) && !k.folderDay;
+  let pending = keepers.filter((k) => !undated(k));
+  let whole = keepers.filter(undated);
+  for (const days of small ? [1, 7, 60, 3650] : [1, 7, 60]) {
     if (pending.length === 0) break;
-    const pairs: Array<readonly [number, number]> = [];
-    for (const k of pending) {
-      const restricted = (decided.get(k.id) as Decision).pool;
-      for (const id of restricted.length ? restricted : dayWindow(ix, offsets, k, days)) {
-        if (!book.rejected(k, id)) pairs.push([k.id, id]);
-      }
+    const top = await topByPairs(
+      pending,
+      (k) => (poolOf(k).length ? poolOf(k) : dayWindow(ix, offsets, k, days)),
+      book,
+      scorer,
+    );
+    for (const [id, list] of top) scored.set(id, list);
+    pending = pending.filter((k) => !poolOf(k).length && (scored.get(k.id)?.[0]?.s ?? -1) < link);
+  }
+  if (!small) whole = [...whole, ...pending];
+  if (whole.length && scorer.nearest) {
+    const near = await scorer.nearest(
+      whole.map((k) => k.id),
+      10,
+    );
+    for (const k of whole) {
+      const list = (near.get(k.id) ?? []).filter((x) => !book.rejected(k, x.id)).slice(0, 5);
+      // the whole corpus's best, unless a window found better (it cannot, but a rejected photo may be missing)
+      if ((list[0]?.s ?? -1) > (scored.get(k.id)?.[0]?.s ?? -1)) scored.set(k.id, list);
     }
-    const scores = await scorer.score(pairs);
-    const byKeeper = new Map<number, Scored[]>();
-    for (const [k, id] of pairs) {
-      const s = scores.get(pairKey(k, id));
-      if (s === undefined) continue;
-      const list = byKeeper.get(k) ?? [];
-      list.push({ id, s });
-      byKeeper.set(k, list);
-    }
-    const next: Keeper[] = [];
-    for (const k of pending) {
-      const list = (byKeeper.get(k.id) ?? []).sort((a, b) => b.s - a.s).slice(0, 5);
-      scored.set(k.id, list);
-      const restricted = (decided.get(k.id) as Decision).pool.length > 0;
-      if (!restricted && (list[0]?.s ?? -1) < link) next.push(k);
-    }
-    pending = next;
   }
   return scored;
 }

@@ -41,6 +41,7 @@ import {
   type CorpusIndex,
   type DecisionBook,
   type Keeper,
+  walkOf,
   type Scored,
 } from './candidates.js';
 import { clockOffsets, keeperOffset } from './offsets.js';
@@ -52,6 +53,7 @@ import {
   isVetoedLink,
   previewCache,
   restoreVerifiedLink,
+  settleTie,
   verificationRow,
   verifyAgainst,
   verifyFloor,
@@ -194,7 +196,16 @@ async function verifyStep(
     );
     const d = decided.get(k.id) as Decision;
     if (vetoed) restoreVerifiedLink(d, vs, vt);
-    else applyVerdict(d, top, vs, vt, (id) => contradiction(cx, k, id) !== null);
+    else {
+      await applyVerdict(
+        d,
+        top,
+        vs,
+        vt,
+        (id) => contradiction(cx, k, id) !== null,
+        (pair) => settleTie(cache, k.id, pair, vs),
+      );
+    }
     onProgress(i + 1, jobs.length);
   }
   return { pairs, seconds: (performance.now() - t0) / 1000 };
@@ -234,7 +245,7 @@ async function report(
     processed: parts.processed,
     byMethod: count(rows.filter((r) => r.match_status === 'matched').map((r) => r.match_method)),
     byStatus: count(rows.map((r) => r.match_status)),
-    offsets: [...parts.offsets.entries()].map(([day, o]) => ({ day, ...o })),
+    offsets: [...parts.offsets.entries()].map(([key, o]) => ({ ...walkOf(key), ...o })),
     thresholds: parts.thresholds,
     unmatched: rows.filter((r) => r.match_status === 'unmatched').map((r) => r.path),
     review: rows
@@ -322,7 +333,7 @@ export async function match(db: Db, options: MatchOptions = {}): Promise<MatchRe
         candidates: d.candidates,
       };
     }),
-    sessions: [...offsets.entries()].map(([day, o]) => ({ day, ...o })),
+    sessions: [...offsets.entries()].map(([key, o]) => ({ ...walkOf(key), ...o })),
     calibration: thresholds,
   });
   return report(db, {
@@ -362,7 +373,9 @@ export function formatMatch(r: MatchReport): string {
       .map(([k, v]) => `${k} ${v}`)
       .join(', ');
   const offsets = r.offsets.map(
-    (o) => `${o.day} ${o.seconds >= 0 ? '+' : ''}${o.seconds} s (${o.agreeing}/${o.links} links)`,
+    (o) =>
+      `${o.day}${o.camera ? ` ${o.camera}` : ''} ${o.seconds >= 0 ? '+' : ''}${o.seconds} s ` +
+      `(${o.agreeing}/${o.links} links)`,
   );
   const lines = [
     `${r.keepers} keeper files, ${r.processed} decided in this run`,

@@ -31,7 +31,8 @@ export interface MatchReport {
   processed: number;
   byMethod: Record<string, number>;
   byStatus: Record<string, number>;
-  offsets: Array<{ day: string } & ClockOffset>;
+  /** Per walk (keeper day and camera, `camera` empty when unknown) with an offset. */
+  offsets: Array<{ day: string; camera: string } & ClockOffset>;
   thresholds: Thresholds;
   unmatched: string[];
   review: Array<{ path: string; reason: string }>;

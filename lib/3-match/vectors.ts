@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import type { Db } from '../db/duckdb.js';
 import { vectorSimilarities } from '../db/matching.js';
-import { vectorGlob } from '../2-embed/store.js';
+import { readStoredVectors, vectorGlob, type StoredVectors } from '../2-embed/store.js';
+import { MatMul } from '../onnx/matmul.js';
 
 /** Scales a vector to unit length in place; returns it. */
 export function normalise(v: Float32Array): Float32Array {
@@ -59,6 +60,58 @@ export async function thumbnailVectors(
 export interface PairScorer {
   readonly source: string;
   score(pairs: ReadonlyArray<readonly [number, number]>): Promise<Map<string, number>>;
+  /** The `top` most similar photos of the whole corpus per keeper, best first (brute force), when the scorer can. */
+  nearest?(keepers: readonly number[], top: number): Promise<Map<number, Array<{ id: number; s: number }>>>;
+}
+
+/** Rows of photo vectors multiplied at once: 16,384 x 512 floats is 32 MB. */
+const BLOCK = 16_384;
+
+/**
+ * The `top` nearest photos by cosine similarity for each keeper vector, by brute force over every photo vector
+ * (view 0): blocks of photo rows times the keepers' matrix on the ONNX matrix kernels, a running top list per keeper.
+ */
+export async function corpusNearest(
+  keepers: ReadonlyMap<number, Float32Array>,
+  photos: StoredVectors,
+  top: number,
+): Promise<Map<number, Array<{ id: number; s: number }>>> {
+  const ids = [...keepers.keys()];
+  const m = ids.length;
+  const dim = photos.dim;
+  const out = new Map<number, Array<{ id: number; s: number }>>(ids.map((id) => [id, []]));
+  if (m === 0 || photos.ids.length === 0) return out;
+  // the keepers' unit vectors as columns: [dim, m]
+  const kt = new Float32Array(dim * m);
+  ids.forEach((id, j) => {
+    const v = normalise(Float32Array.from(keepers.get(id) as Float32Array));
+    for (let d = 0; d < dim; d++) kt[d * m + j] = v[d] as number;
+  });
+  const mm = await MatMul.create();
+  try {
+    const lists = ids.map((id) => out.get(id) as Array<{ id: number; s: number }>);
+    for (let r0 = 0; r0 < photos.ids.length; r0 += BLOCK) {
+      const rows = Math.min(BLOCK, photos.ids.length - r0);
+      const block = photos.data.subarray(r0 * dim, (r0 + rows) * dim);
+      const y = await mm.run(block, rows, dim, kt, m);
+      for (let r = 0; r < rows; r++) {
+        let n = 0;
+        for (let d = 0; d < dim; d++) n += (block[r * dim + d] as number) ** 2;
+        const inv = n > 0 ? 1 / Math.sqrt(n) : 0;
+        for (let j = 0; j < m; j++) {
+          const s = (y[r * m + j] as number) * inv;
+          const list = lists[j] as Array<{ id: number; s: number }>;
+          if (list.length === top && s <= (list[top - 1] as { s: number }).s) continue;
+          list.push({ id: photos.ids[r0 + r] as number, s });
+          list.sort((a, b) => b.s - a.s);
+          if (list.length > top) list.pop();
+        }
+      }
+    }
+  } finally {
+    await mm.close();
+  }
+  return out;
 }
 
 /** The key of a scored pair. */
@@ -78,6 +131,15 @@ export function modelScorer(db: Db, workspace: string, modelId: string): PairSco
       if (!photos || !keepers || pairs.length === 0) return out;
       for (const r of await vectorSimilarities(db, keepers, photos, pairs)) out.set(pairKey(r.k, r.p), r.s);
       return out;
+    },
+    async nearest(ids, top) {
+      const want = new Set(ids);
+      const ks = await readStoredVectors(workspace, modelId, 'keepers', (v) => v === 0);
+      const mine = new Map<number, Float32Array>();
+      ks.ids.forEach((id, i) => {
+        if (want.has(id)) mine.set(id, ks.data.subarray(i * ks.dim, (i + 1) * ks.dim));
+      });
+      return corpusNearest(mine, await readStoredVectors(workspace, modelId, 'photos', (v) => v === 0), top);
     },
   };
 }

@@ -12,6 +12,7 @@ import { quantile } from './calibration.js';
 import {
   DEFAULT_VERIFY,
   loadRgb,
+  tieBreak,
   verdict,
   verificationRow,
   verified,
@@ -70,8 +71,11 @@ export interface VerifyCalibration extends VerifyThresholds {
 /**
  * Thresholds from the archive: up to 40 metadata-linked keepers (edited ones first), each verified against its
  * photo (a positive) and against the frame shot nearest to that photo, when one lies within a burst's seconds (a
- * negative). The bar sits 5% below the smallest negative; it is calibrated when at least five of each are found
- * and half the positives pass it. Otherwise verification records, and decides nothing by itself.
+ * negative). The bar sits halfway (geometrically) between the high end of the positives (their 95th percentile:
+ * what an edit leaves) and the low end of the negatives (their 10th percentile: what a moved figure leaves). A few
+ * negatives below the positives are frames the pixels cannot tell apart (a still scene shot twice): they do not set
+ * the bar, and two candidates that verify alike go to review by the verdict's ratio. Calibrated when at least five
+ * of each are found and the two ends do not cross; otherwise verification records, and decides nothing by itself.
  */
 export async function calibrateVerification(
   ix: CorpusIndex,
@@ -102,40 +106,85 @@ export async function calibrateVerification(
   ].slice(0, 40);
   const positives: number[] = [];
   const negatives: number[] = [];
+  const shifts = { positives: [] as number[], negatives: [] as number[] };
   for (const { k, p, near } of chosen) {
     const v = await verifyAgainst(cache, k.id, [p.id, near as number]);
     const pos = v.get(p.id);
     const neg = v.get(near as number);
     if (pos) positives.push(pos.worstTile);
     if (neg) negatives.push(neg.worstTile);
+    if (pos) shifts.positives.push(pos.shift);
+    if (neg) shifts.negatives.push(neg.shift);
   }
-  // a verified candidate must leave a smaller worst tile than every burst neighbour seen here, with a gap; the bar
-  // is useful when it passes at least half of the archive's own edits
-  const bar = 0.95 * Math.min(...negatives);
-  const passed = positives.filter((x) => x < bar).length;
-  const calibrated = positives.length >= 5 && negatives.length >= 5 && passed >= positives.length / 2;
+  const calibrated = positives.length >= 5 && negatives.length >= 5 && verifyBar(positives, negatives) !== null;
+  const shift = calibrated ? shiftBar(shifts.positives, shifts.negatives) : Infinity;
   return calibrated
-    ? { ...DEFAULT_VERIFY, worstTile: bar, calibrated, positives, negatives }
+    ? {
+        ...DEFAULT_VERIFY,
+        worstTile: verifyBar(positives, negatives) as number,
+        shift,
+        calibrated,
+        positives,
+        negatives,
+      }
     : { ...DEFAULT_VERIFY, calibrated: false, positives, negatives };
 }
 
-/** The similarity at which a candidate is worth verifying: the low end of true pairs here, else near the link. */
+/**
+ * The shift bar of a lone verified candidate: between what the archive's edits ask for (95th percentile) and what
+ * its burst neighbours ask for (10th), and at least twice the edits' (a heavier edit than the archive's own, an
+ * exposure of a whole stop, asks for more), never beyond the neighbours'; Infinity when the two ends cross.
+ */
+export function shiftBar(positives: number[], negatives: number[]): number {
+  const between = verifyBar(positives, negatives);
+  if (between === null) return Infinity;
+  return Math.max(between, Math.min(2 * quantile(positives, 0.95), quantile(negatives, 0.1)));
+}
+
+/** The worst-tile bar between what edits leave and what burst neighbours leave, or null when they cross. */
+export function verifyBar(positives: number[], negatives: number[]): number | null {
+  const high = quantile(positives, 0.95);
+  const low = quantile(negatives, 0.1);
+  return high < low ? Math.sqrt(high * low) : null;
+}
+
+/** The similarity at which a candidate is worth verifying: below the low end of true pairs here, else the link. */
 export function verifyFloor(truePairs: number[], link: number, margin: number): number {
-  return truePairs.length >= 3 ? Math.min(link, quantile(truePairs, 0.02) - margin) : link - 4 * margin;
+  return truePairs.length >= 3 ? Math.min(link, quantile(truePairs, 0.02) - 3 * margin) : link - 4 * margin;
+}
+
+/**
+ * Between two candidates that verify alike, the one the pixels where the two differ choose: the keeper's residual
+ * there against it at most half that against the other (tieBreak in verify.ts); null when neither is that clear.
+ */
+export async function settleTie(
+  cache: PreviewCache,
+  keeper: number,
+  [a, b]: readonly [number, number],
+  vs: ReadonlyMap<number, Verification>,
+): Promise<number | null> {
+  const [k, pa, pb] = await Promise.all([cache.keeper(keeper), cache.photo(a), cache.photo(b)]);
+  const va = vs.get(a);
+  const vb = vs.get(b);
+  if (!k || !pa || !pb || !va || !vb) return null;
+  const t = tieBreak(k, { image: pa, transform: va.transform }, { image: pb, transform: vb.transform });
+  if (!t) return null;
+  return t.a <= t.b / 2 ? a : t.b <= t.a / 2 ? b : null;
 }
 
 /**
  * Applies verified evidence to one keeper's similarity decision (only when the thresholds were learnt here): a
- * verdict's link is made, two candidates that verify alike go to review, and a similarity link that no candidate
- * verifies goes to review. Returns the rows to store.
+ * verdict's link is made; of two candidates that verify alike, the one the pixels where they differ choose, else
+ * both go to review; a keeper whose candidates do not verify is left unmatched (its original may be missing).
  */
-export function applyVerdict(
+export async function applyVerdict(
   d: Decision,
   top: readonly Scored[],
   vs: ReadonlyMap<number, Verification>,
   vt: VerifyThresholds,
   contradicts: (id: number) => boolean,
-): void {
+  settle: (pair: readonly [number, number]) => Promise<number | null>,
+): Promise<void> {
   const ids = top.map((x) => x.id).filter((id) => vs.has(id) && !contradicts(id));
   if (!vt.calibrated || ids.length === 0) return;
   const list = ids.map((id) => vs.get(id) as Verification);
@@ -145,8 +194,13 @@ export function applyVerdict(
     const m = vs.get(c.id);
     if (m) c.note = `${c.note}; alignment worst tile ${m.worstTile.toFixed(3)}${verified(m, vt) ? ', verified' : ''}`;
   }
-  if (v.link !== null) {
-    const id = ids[v.link] as number;
+  const pair = ids
+    .filter((id) => verified(vs.get(id) as Verification, vt))
+    .sort((a, b) => (vs.get(a) as Verification).worstTile - (vs.get(b) as Verification).worstTile)
+    .slice(0, 2) as [number, number];
+  const chosen = v.link !== null ? (ids[v.link] as number) : v.review ? await settle(pair) : null;
+  if (chosen !== null) {
+    const id = chosen;
     Object.assign(d, {
       photo: id,
       method: 'similarity',
@@ -154,15 +208,38 @@ export function applyVerdict(
       status: 'matched',
       reason: null,
     });
+  } else if (v.doubt) {
+    const best = pair[0];
+    const m = vs.get(best) as Verification;
+    Object.assign(d, {
+      photo: null,
+      method: null,
+      status: 'review',
+      reason:
+        `only one photo verifies by alignment (worst tile ${fmt(best)}), but one tile asks for a shift of ` +
+        `${m.shift.toFixed(2)} px (edits here ask for up to ${vt.shift.toFixed(2)}): a burst sibling of a missing ` +
+        'original looks like this',
+    });
   } else if (v.review) {
-    const [a, b] = ids.filter((id) => verified(vs.get(id) as Verification, vt)) as [number, number];
+    const [a, b] = pair;
     Object.assign(d, {
       photo: null,
       method: null,
       status: 'review',
       reason: `two candidates verify alike by alignment (worst tiles ${fmt(a)} and ${fmt(b)})`,
     });
+  } else if (!top.some((x) => vs.has(x.id) && verified(vs.get(x.id) as Verification, vt))) {
+    const best = ids[0] as number;
+    Object.assign(d, {
+      photo: null,
+      method: null,
+      status: 'unmatched',
+      reason:
+        `alignment verifies none of the ${ids.length} most similar photos (best worst tile ${fmt(best)}, ` +
+        `verified up to ${vt.worstTile.toFixed(3)}): its original may be missing`,
+    });
   } else if (d.status === 'matched') {
+    // the photo that verifies contradicts the keeper's name or time: not linked, and not settled either
     const best = ids[0] as number;
     Object.assign(d, {
       status: 'review',

@@ -240,18 +240,39 @@ function lucasKanade(k: Planar, c: Planar, start: Transform, iterations: number,
   let { dx, dy } = start;
   let gain = 1;
   let offset = 0;
+  const W = c.width;
+  const Hc = c.height;
+  const [C, GX, GY] = [c.data, gx.data, gy.data];
+  const J = new Float64Array(6);
   for (let it = 0; it < iterations; it++) {
-    const H = Array.from({ length: 6 }, () => new Array<number>(6).fill(0));
-    const g = new Array<number>(6).fill(0);
-    const J = new Array<number>(6);
+    // the upper triangle of J'J row by row, and J'r: typed arrays, one bilinear weight set for three samples
+    const acc = new Float64Array(36);
+    const g = new Float64Array(6);
     for (let y = 0; y < k.height; y += stride) {
       for (let x = 0; x < k.width; x += stride) {
         const u = a * x - b * y + dx;
         const v = b * x + a * y + dy;
-        const cv = sample(c, u, v);
-        if (Number.isNaN(cv)) continue;
-        const ix = gain * sample(gx, u, v);
-        const iy = gain * sample(gy, u, v);
+        if (u < 0 || v < 0 || u > W - 1 || v > Hc - 1) continue;
+        const x0 = Math.min(Math.floor(u), W - 2 < 0 ? 0 : W - 2);
+        const y0 = Math.min(Math.floor(v), Hc - 2 < 0 ? 0 : Hc - 2);
+        const fx = u - x0;
+        const fy = v - y0;
+        const i = y0 * W + x0;
+        const x1 = W > 1 ? 1 : 0;
+        const y1 = Hc > 1 ? W : 0;
+        const w00 = (1 - fx) * (1 - fy);
+        const w01 = fx * (1 - fy);
+        const w10 = (1 - fx) * fy;
+        const w11 = fx * fy;
+        const [i01, i10, i11] = [i + x1, i + y1, i + y1 + x1];
+        const cv =
+          (C[i] as number) * w00 + (C[i01] as number) * w01 + (C[i10] as number) * w10 + (C[i11] as number) * w11;
+        const ix =
+          gain *
+          ((GX[i] as number) * w00 + (GX[i01] as number) * w01 + (GX[i10] as number) * w10 + (GX[i11] as number) * w11);
+        const iy =
+          gain *
+          ((GY[i] as number) * w00 + (GY[i01] as number) * w01 + (GY[i10] as number) * w10 + (GY[i11] as number) * w11);
         const r = (k.data[y * k.width + x] as number) - (gain * cv + offset);
         J[0] = ix * x + iy * y;
         J[1] = -ix * y + iy * x;
@@ -260,14 +281,15 @@ function lucasKanade(k: Planar, c: Planar, start: Transform, iterations: number,
         J[4] = cv;
         J[5] = 1;
         for (let p = 0; p < 6; p++) {
-          g[p] = (g[p] as number) + (J[p] as number) * r;
-          const row = H[p] as number[];
-          for (let q = p; q < 6; q++) row[q] = (row[q] as number) + (J[p] as number) * (J[q] as number);
+          const jp = J[p] as number;
+          g[p] = (g[p] as number) + jp * r;
+          for (let q = p; q < 6; q++) acc[p * 6 + q] = (acc[p * 6 + q] as number) + jp * (J[q] as number);
         }
       }
     }
+    const H = Array.from({ length: 6 }, (_, p) => Array.from({ length: 6 }, (_, q) => acc[p * 6 + q] as number));
     for (let p = 0; p < 6; p++) for (let q = 0; q < p; q++) (H[p] as number[])[q] = (H[q] as number[])[p] as number;
-    const step = solve(H, g);
+    const step = solve(H, [...g]);
     if (!step) break;
     a += step[0] as number;
     b += step[1] as number;
@@ -337,40 +359,63 @@ function warp(keeper: Planar, cand: Planar, t: Transform): { warped: Float32Arra
   const valid = new Uint8Array(keeper.width * keeper.height);
   const cos = t.scale * Math.cos(t.angle);
   const sin = t.scale * Math.sin(t.angle);
+  const { width: W, height: H, data: d, channels: cc } = cand;
+  const x1 = W > 1 ? cc : 0;
+  const y1 = H > 1 ? W * cc : 0;
   for (let y = 0; y < keeper.height; y++) {
     for (let x = 0; x < keeper.width; x++) {
       const u = cos * x - sin * y + t.dx;
       const v = sin * x + cos * y + t.dy;
       const i = y * keeper.width + x;
-      if (u < 0 || v < 0 || u > cand.width - 1 || v > cand.height - 1) continue;
+      if (u < 0 || v < 0 || u > W - 1 || v > H - 1) continue;
       valid[i] = 1;
-      for (let c = 0; c < ch; c++) warped[i * ch + c] = sample(cand, u, v, c);
+      // one set of bilinear weights for every channel (sample() would find them once per channel)
+      const x0 = Math.min(Math.floor(u), W - 2 < 0 ? 0 : W - 2);
+      const y0 = Math.min(Math.floor(v), H - 2 < 0 ? 0 : H - 2);
+      const fx = u - x0;
+      const fy = v - y0;
+      const j = (y0 * W + x0) * cc;
+      const [w00, w01, w10, w11] = [(1 - fx) * (1 - fy), fx * (1 - fy), (1 - fx) * fy, fx * fy];
+      for (let c = 0; c < ch; c++) {
+        const a = j + c;
+        warped[i * ch + c] =
+          (d[a] as number) * w00 +
+          (d[a + x1] as number) * w01 +
+          (d[a + y1] as number) * w10 +
+          (d[a + y1 + x1] as number) * w11;
+      }
     }
   }
   return { warped, valid };
 }
 
-/** A 3x3 box blur, twice (close to a Gaussian of 1 px), on a grey image. */
+/** The mean of each pixel's 3-neighbourhood along one axis (`step` 1: rows, `W`: columns), clipped at the edges. */
+function boxPass(src: Float32Array, W: number, H: number, along: 'x' | 'y'): Float32Array {
+  const out = new Float32Array(W * H);
+  const step = along === 'x' ? 1 : W;
+  const len = along === 'x' ? W : H;
+  for (let i = 0; i < W * H; i++) {
+    const p = along === 'x' ? i % W : Math.floor(i / W);
+    let s = src[i] as number;
+    let n = 1;
+    if (p > 0) {
+      s += src[i - step] as number;
+      n++;
+    }
+    if (p < len - 1) {
+      s += src[i + step] as number;
+      n++;
+    }
+    out[i] = s / n;
+  }
+  return out;
+}
+
+/** A 3x3 box blur (clipped at the edges, done as two 3-tap passes), twice: close to a Gaussian of 1 px. */
 function soften(img: Planar): Planar {
   let cur = img.data;
   const { width: W, height: H } = img;
-  for (let pass = 0; pass < 2; pass++) {
-    const out = new Float32Array(W * H);
-    for (let y = 0; y < H; y++) {
-      for (let x = 0; x < W; x++) {
-        let s = 0;
-        let n = 0;
-        for (let yy = Math.max(0, y - 1); yy <= Math.min(H - 1, y + 1); yy++) {
-          for (let xx = Math.max(0, x - 1); xx <= Math.min(W - 1, x + 1); xx++) {
-            s += cur[yy * W + xx] as number;
-            n++;
-          }
-        }
-        out[y * W + x] = s / n;
-      }
-    }
-    cur = out;
-  }
+  for (let pass = 0; pass < 2; pass++) cur = boxPass(boxPass(cur, W, H, 'x'), W, H, 'y');
   return { data: cur, width: W, height: H, channels: 1 };
 }
 
@@ -532,6 +577,59 @@ export function residuals(keeper: Planar, cand: Planar, t: Transform): Omit<Veri
   };
 }
 
+/** The candidate's grey image under the transform, toned to the keeper, in the keeper's frame; NaN outside. */
+function tonedGrey(keeper: Planar, cand: Planar, t: Transform): Float32Array {
+  const { warped, valid } = warp(keeper, cand, t);
+  const curves = toneCurves(keeper, warped, valid);
+  const ch = keeper.channels;
+  const out = new Float32Array(valid.length).fill(NaN);
+  const w = ch >= 3 ? [0.299, 0.587, 0.114] : [1];
+  for (let i = 0; i < valid.length; i++) {
+    if (!valid[i]) continue;
+    let g = 0;
+    for (let c = 0; c < w.length; c++) {
+      g += (w[c] as number) * readCurve(curves[c] as Float32Array, warped[i * ch + c] as number);
+    }
+    out[i] = g;
+  }
+  return out;
+}
+
+/**
+ * Two candidates that verify alike (a frame and its burst sibling, the keeper toned and cropped) are told apart
+ * where they differ from each other: the 2% of pixels where the two, aligned and toned to the keeper, differ most
+ * (by at least 8 grey levels). There the keeper's own frame matches it and the other does not. Returns the keeper's
+ * mean residual against each over those pixels, or null when the candidates do not differ anywhere.
+ */
+export function tieBreak(
+  keeper: Planar,
+  a: { image: Planar; transform: Transform },
+  b: { image: Planar; transform: Transform },
+): { a: number; b: number; pixels: number } | null {
+  const A = tonedGrey(keeper, a.image, a.transform);
+  const B = tonedGrey(keeper, b.image, b.transform);
+  const K = grey(keeper).data;
+  const diffs: number[] = [];
+  for (let i = 0; i < K.length; i++) {
+    const d = Math.abs((A[i] as number) - (B[i] as number));
+    if (!Number.isNaN(d)) diffs.push(d);
+  }
+  if (diffs.length === 0) return null;
+  diffs.sort((x, y) => x - y);
+  const bar = Math.max(8, diffs[Math.floor(0.98 * (diffs.length - 1))] as number);
+  let ea = 0;
+  let eb = 0;
+  let n = 0;
+  for (let i = 0; i < K.length; i++) {
+    const d = Math.abs((A[i] as number) - (B[i] as number));
+    if (!(d >= bar)) continue;
+    ea += Math.abs((K[i] as number) - (A[i] as number));
+    eb += Math.abs((K[i] as number) - (B[i] as number));
+    n++;
+  }
+  return n >= 20 ? { a: ea / n, b: eb / n, pixels: n } : null;
+}
+
 /** Aligns and measures one pair of decoded images (RGB at the work size). */
 export function verifyImages(keeper: Planar, cand: Planar, range: SearchRange = DEFAULT_RANGE): Verification {
   const transform = align(pyramid(grey(keeper)), pyramid(grey(cand)), range);
@@ -553,6 +651,11 @@ export async function verifyPair(
 export interface VerifyThresholds {
   /** Largest worst-tile residual (apparent displacement, px) of a verified candidate. */
   worstTile: number;
+  /**
+   * Largest per-tile shift (px) a verified candidate may ask for when it is the only one: a lone candidate beyond it
+   * (a burst sibling of a missing original can look that close) goes to review. Infinity: no such bar.
+   */
+  shift: number;
   /** A second verified candidate within this factor of the best one's worst tile sends the keeper to review. */
   ratio: number;
   /** Whether the thresholds were learnt from the archive (false: the defaults). */
@@ -560,7 +663,7 @@ export interface VerifyThresholds {
 }
 
 /** Defaults from the planted cases on real photos (re-encodes, crops, tone, rotation against a moved figure). */
-export const DEFAULT_VERIFY: VerifyThresholds = { worstTile: 0.7, ratio: 1.25, calibrated: false };
+export const DEFAULT_VERIFY: VerifyThresholds = { worstTile: 0.7, shift: Infinity, ratio: 1.25, calibrated: false };
 
 /** Whether one measurement verifies: aligned over most of the keeper, correlated, no tile left unexplained. */
 export const verified = (v: Verification, t: VerifyThresholds): boolean =>
@@ -570,7 +673,10 @@ export const verified = (v: Verification, t: VerifyThresholds): boolean =>
  * The verdict over a keeper's candidates: the index of the one to link (a unique verified candidate, or the best
  * verified one clearly ahead of every other verified one), `review` when two verified ones are close, else none.
  */
-export function verdict(vs: readonly Verification[], t: VerifyThresholds): { link: number | null; review: boolean } {
+export function verdict(
+  vs: readonly Verification[],
+  t: VerifyThresholds,
+): { link: number | null; review: boolean; doubt?: boolean } {
   const ok = vs
     .map((v, i) => ({ v, i }))
     .filter((x) => verified(x.v, t))
@@ -578,6 +684,8 @@ export function verdict(vs: readonly Verification[], t: VerifyThresholds): { lin
   const [best, second] = ok;
   if (!best) return { link: null, review: false };
   if (second && second.v.worstTile < t.ratio * Math.max(best.v.worstTile, 0.05)) return { link: null, review: true };
+  // a lone verified candidate whose worst tile asks for a shift beyond what edits leave here: doubtful
+  if (!second && best.v.shift > t.shift) return { link: null, review: false, doubt: true };
   return { link: best.i, review: false };
 }
 

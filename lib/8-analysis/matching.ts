@@ -9,7 +9,7 @@ import { escapeHtml, previewDataUri, svgBars } from '../util/html.js';
 
 export interface MatchOverview {
   byStatusMethod: Array<{ match_status: string; match_method: string | null; keepers: number }>;
-  offsets: Array<{ day: string; clock_offset_seconds: number; links: number; agreeing: number }>;
+  offsets: Array<{ day: string; camera: string; clock_offset_seconds: number; links: number; agreeing: number }>;
   calibration: CalibrationRow | null;
   queue: Array<{
     path: string;
@@ -29,7 +29,8 @@ export async function matchOverview(db: Db): Promise<MatchOverview> {
   >(`SELECT match_status, match_method, count(*) AS keepers
     FROM keeper_files GROUP BY ALL ORDER BY match_status, match_method`);
   const offsets = await db.all<MatchOverview['offsets'][number]>(
-    `SELECT CAST(day AS VARCHAR) AS day, clock_offset_seconds, links, agreeing FROM match_sessions ORDER BY day`,
+    `SELECT CAST(day AS VARCHAR) AS day, camera, clock_offset_seconds, links, agreeing FROM match_sessions
+    ORDER BY day, camera`,
   );
   const [cal] = await db.all<{
     source: string;

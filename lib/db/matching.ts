@@ -28,6 +28,8 @@ export interface MatchKeeper {
   nameT: string | null;
   name: string | null;
   folderDay: string | null;
+  /** The camera model in its EXIF, or null. */
+  model: string | null;
   preview: string | null;
   status: string | null;
   matched: number | null;
@@ -80,8 +82,13 @@ const MATCH_COLUMNS = [
 /** Adds the columns and tables matching writes (keeper_files itself is created with the corpus tables). */
 export async function ensureMatchSchema(db: Db): Promise<void> {
   for (const col of MATCH_COLUMNS) await db.run(`ALTER TABLE keeper_files ADD COLUMN IF NOT EXISTS ${col}`);
-  await db.run(`CREATE TABLE IF NOT EXISTS match_sessions (day DATE PRIMARY KEY, clock_offset_seconds DOUBLE,
-    links INTEGER, agreeing INTEGER)`);
+  // rewritten by every run: a table from before offsets were per camera is made again with the camera column
+  const cols = await db.all<{ name: string }>(
+    `SELECT column_name AS name FROM duckdb_columns() WHERE table_name = 'match_sessions'`,
+  );
+  if (cols.length > 0 && !cols.some((c) => c.name === 'camera')) await db.run('DROP TABLE match_sessions');
+  await db.run(`CREATE TABLE IF NOT EXISTS match_sessions (day DATE, camera VARCHAR, clock_offset_seconds DOUBLE,
+    links INTEGER, agreeing INTEGER, PRIMARY KEY (day, camera))`);
   await db.run(`CREATE TABLE IF NOT EXISTS match_candidates (keeper_id BIGINT, rank INTEGER, photo_id BIGINT,
     similarity DOUBLE, note VARCHAR, PRIMARY KEY (keeper_id, rank))`);
   // the photographer's decisions, keyed by the keeper file's path and content so they survive re-ingest and re-runs
@@ -98,6 +105,8 @@ export async function ensureMatchSchema(db: Db): Promise<void> {
   await db.run(`CREATE TABLE IF NOT EXISTS match_verify_calibration (work_size INTEGER PRIMARY KEY, worst_tile DOUBLE,
     ratio DOUBLE, calibrated BOOLEAN, positives DOUBLE[], negatives DOUBLE[],
     computed_at TIMESTAMP DEFAULT current_timestamp)`);
+  // the largest per-tile shift (px) a lone verified candidate may ask for
+  await db.run('ALTER TABLE match_verify_calibration ADD COLUMN IF NOT EXISTS shift DOUBLE');
   await db.run(`CREATE TABLE IF NOT EXISTS match_calibration (source VARCHAR PRIMARY KEY, link DOUBLE, review DOUBLE,
     margin DOUBLE, calibrated BOOLEAN, true_pairs DOUBLE[], siblings DOUBLE[],
     computed_at TIMESTAMP DEFAULT current_timestamp)`);
@@ -115,7 +124,7 @@ export function matchPhotos(db: Db): Promise<MatchPhoto[]> {
 export function matchKeepers(db: Db): Promise<MatchKeeper[]> {
   return db.all<MatchKeeper>(`SELECT keeper_id AS id, path, sha256 AS sha, strftime(captured_at, ${TIME}) AS t,
     strftime(name_captured_at, ${TIME}) AS nameT, original_filename AS name, CAST(folder_date AS VARCHAR) AS folderDay,
-    preview, match_status AS status, matched_photo_id AS matched, match_method AS method
+    model, preview, match_status AS status, matched_photo_id AS matched, match_method AS method
     FROM keeper_files ORDER BY path`);
 }
 
@@ -157,7 +166,7 @@ export async function writeMatchRun(
   db: Db,
   run: {
     outcomes: readonly KeeperOutcome[];
-    sessions: ReadonlyArray<{ day: string; seconds: number; links: number; agreeing: number }>;
+    sessions: ReadonlyArray<{ day: string; camera: string; seconds: number; links: number; agreeing: number }>;
     calibration: CalibrationRow;
   },
 ): Promise<void> {
@@ -183,8 +192,8 @@ export async function writeMatchRun(
     await db.run('DELETE FROM match_sessions');
     await db.insert(
       'match_sessions',
-      ['day', 'clock_offset_seconds', 'links', 'agreeing'],
-      run.sessions.map((o) => [o.day, o.seconds, o.links, o.agreeing]),
+      ['day', 'camera', 'clock_offset_seconds', 'links', 'agreeing'],
+      run.sessions.map((o) => [o.day, o.camera, o.seconds, o.links, o.agreeing]),
     );
     const c = run.calibration;
     await db.run(
@@ -410,6 +419,7 @@ export async function writeVerifyCalibration(
   workSize: number,
   c: {
     worstTile: number;
+    shift: number;
     ratio: number;
     calibrated: boolean;
     positives: number[];
@@ -417,8 +427,16 @@ export async function writeVerifyCalibration(
   },
 ): Promise<void> {
   await db.run(
-    `INSERT OR REPLACE INTO match_verify_calibration (work_size, worst_tile, ratio, calibrated, positives,
-    negatives) VALUES (?, ?, ?, ?, ?::DOUBLE[], ?::DOUBLE[])`,
-    [workSize, c.worstTile, c.ratio, c.calibrated, JSON.stringify(c.positives), JSON.stringify(c.negatives)],
+    `INSERT OR REPLACE INTO match_verify_calibration (work_size, worst_tile, shift, ratio, calibrated, positives,
+    negatives) VALUES (?, ?, ?, ?, ?, ?::DOUBLE[], ?::DOUBLE[])`,
+    [
+      workSize,
+      c.worstTile,
+      Number.isFinite(c.shift) ? c.shift : null,
+      c.ratio,
+      c.calibrated,
+      JSON.stringify(c.positives),
+      JSON.stringify(c.negatives),
+    ],
   );
 }

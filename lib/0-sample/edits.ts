@@ -1,7 +1,8 @@
 /**
  * Planted matching cases from a real photo: the edits a photographer makes to a keeper (re-encodes, crops, exposure,
  * a contrast curve, a small rotation, all stripped of metadata) and a burst sibling that differs from the photo
- * only by a figure moved 1% of the width. Used by the verification tests and the matching benchmark.
+ * only by a figure moved 1% of the width. Used by the planted matching archive (planted.ts), the verification tests
+ * and the matching benchmark.
  */
 import sharp, { type Sharp } from 'sharp';
 
@@ -25,11 +26,11 @@ export async function uprightRaw(
   return { data, width: info.width, height: info.height };
 }
 
-const fromRaw = (r: { data: Buffer; width: number; height: number }): Sharp =>
+export const fromRaw = (r: { data: Buffer; width: number; height: number }): Sharp =>
   sharp(r.data, { raw: { width: r.width, height: r.height, channels: 3 } });
 
 /** An S-shaped contrast curve on 0-255 (strength 0: none). */
-function sCurve(data: Buffer, strength: number): Buffer {
+export function sCurve(data: Buffer, strength: number): Buffer {
   const lut = new Uint8Array(256);
   for (let v = 0; v < 256; v++) {
     const x = v / 255;
@@ -40,7 +41,7 @@ function sCurve(data: Buffer, strength: number): Buffer {
 }
 
 /** Exposure by `ev` stops in linear light, clipped. */
-function exposure(data: Buffer, ev: number): Buffer {
+export function exposure(data: Buffer, ev: number): Buffer {
   const lut = new Uint8Array(256);
   for (let v = 0; v < 256; v++) {
     const lin = Math.pow(v / 255, 2.2) * Math.pow(2, ev);
@@ -50,7 +51,11 @@ function exposure(data: Buffer, ev: number): Buffer {
 }
 
 /** A crop of `share` (0.02-0.15) of each side's length, placed off-centre by `bias` (-1..1). */
-async function crop(r: { data: Buffer; width: number; height: number }, share: number, bias: number): Promise<Sharp> {
+export async function crop(
+  r: { data: Buffer; width: number; height: number },
+  share: number,
+  bias: number,
+): Promise<Sharp> {
   const w = Math.round(r.width * (1 - share));
   const h = Math.round(r.height * (1 - share * 0.7));
   const left = Math.round(((r.width - w) / 2) * (1 + bias));
@@ -61,7 +66,7 @@ async function crop(r: { data: Buffer; width: number; height: number }, share: n
 }
 
 /** A rotation by `degrees`, cropped to the largest upright rectangle inside (no border). */
-async function rotated(r: { data: Buffer; width: number; height: number }, degrees: number): Promise<Sharp> {
+export async function rotated(r: { data: Buffer; width: number; height: number }, degrees: number): Promise<Sharp> {
   const { data, info } = await fromRaw(r)
     .rotate(degrees, { background: '#808080' })
     .raw()
@@ -103,10 +108,10 @@ export async function plantEdits(file: string | Buffer): Promise<Planted[]> {
 /**
  * A burst sibling: the photo with its most contrasted figure-sized block (8% of the width, 30% of the height) moved
  * by `share` of the width, as a walker moves between two frames; everything else the same pixels (share 0: the
- * photo itself, through the same decode and encode).
+ * photo itself, through the same decode and encode), at `longSide` pixels.
  */
-export async function movedFigure(file: string | Buffer, share = 0.01): Promise<Buffer> {
-  const r = await uprightRaw(file);
+export async function movedFigure(file: string | Buffer, share = 0.01, longSide = 1024): Promise<Buffer> {
+  const r = await uprightRaw(file, longSide);
   const bw = Math.round(r.width * 0.08);
   const bh = Math.round(r.height * 0.3);
   const shift = Math.round(r.width * share);
