@@ -811,6 +811,12 @@ export async function generateSample(options: SampleOptions): Promise<SampleResu
     return { out, ...paths, truth, reused: true, seconds: (performance.now() - t0) / 1000 };
   }
   const { sessions, frames, inbox, planted } = planSample(cfg);
+  if (planted && !frames.some((f) => f.keeper)) {
+    throw new FluxError(
+      `planted: the draw kept no frame of ${frames.length} (${planted.expectedKeepers.toFixed(1)} expected); ` +
+        'ask for more walks or a higher rate',
+    );
+  }
   const rng = new Rng(cfg.seed).fork('files');
   const plan = planKeepers(rng, frames, sessions);
   const truth: SampleTruth = {

@@ -19,7 +19,7 @@ export function softAuc(s: ArrayLike<number>, p: ArrayLike<number>): number {
   let sumP = 0;
   let sumQ = 0;
   let self = 0; // sum of p_i (1 - p_i): the i = j terms left out
-  for (let k = 0; k < n; ) {
+  for (let k = 0; k < n;) {
     const v = s[order[k] as number] as number;
     let gp = 0;
     let gq = 0;
