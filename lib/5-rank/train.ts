@@ -34,6 +34,7 @@ import {
 } from './compare.js';
 import { decide, DEFAULT_RULE, type Contender, type RuleEvidence } from './decide.js';
 import { calibrationMetrics } from './calibration-metrics.js';
+import { calibrateOutOfFold } from './oof-calibration.js';
 import { timeForward, type TimeForward } from './time-forward.js';
 import { assess, fit, rowsOf, selectColumns, type CandidateResult, type Fitted } from './fit.js';
 import { reliability, type MetricName, type Metrics } from './metrics.js';
@@ -335,11 +336,15 @@ export async function train(db: Db, options: TrainOptions): Promise<TrainReport>
   const {
     results,
     fitted,
-    winner,
+    winner: chosen,
     selection,
     rule: evidence,
   } = await compareAndChoose(full, arch, hasVector, fullSet, options, common);
-  const wf = fitted.get(winner.name) as Fitted;
+  const wf = fitted.get(chosen.name) as Fitted;
+  // the chosen model's calibration from out-of-fold scores of every training and validation walk (more keepers than
+  // the validation walks hold); the validation calibration stays when the folds hold too few
+  const oofCalibration = await calibrateOutOfFold(full, chosen, wf, common);
+  const winner: CandidateResult = oofCalibration ? { ...chosen, calibration: oofCalibration } : chosen;
   // the photo-level split: the same model on frames dealt independently (burst siblings straddle splits)
   let photoSplit: TrainReport['photoSplit'] = null;
   if (!options.skipPhotoSplit) {
