@@ -80,23 +80,30 @@ function plantedDataset(): { ds: Dataset; p: Float64Array } {
   return { ds, p };
 }
 
-test('out-of-fold calibration of the plain baseline: on its raw scale, better than a constant on held-out walks', async () => {
+test('out-of-fold calibration of the plain baseline: refitted, on its raw scale, better than a constant on held-out walks', async () => {
   const { ds, p } = plantedDataset();
   const wf = await fit(ds, 'pca-logistic', 3);
-  const choice = await calibrateOutOfFold(ds, { arch: 'pca-logistic', featureSet: 'vector' }, wf, {
-    seed: 3,
-    folds: 5,
-  });
-  assert.ok(choice, 'enough keepers');
+  const chosen = { arch: 'pca-logistic' as const, featureSet: 'vector' as const };
+  const oof = await calibrateOutOfFold(ds, chosen, wf, { seed: 3, folds: 5 });
+  assert.ok(oof, 'enough keepers');
   assert.match(
-    choice.source ?? '',
-    /out-of-fold scores of the training and validation walks \(\d+ keepers in 36 walks\)/,
+    oof.choice.source ?? '',
+    /out-of-fold scores of the training and validation walks \(\d+ keepers in 36 walks\); the model refitted/,
   );
+  // the held-out probabilities: one per training and validation photo, with its label
+  const trainval = [...rowsOf(ds, 'train'), ...rowsOf(ds, 'val')];
+  assert.equal(oof.heldOut.prob.length, trainval.length);
+  assert.equal(
+    oof.heldOut.y.reduce((a, b) => a + b, 0),
+    trainval.filter((r) => ds.y[r]).length,
+  );
+  // the final model learnt from the validation walks too: other weights than the model fitted on training alone
+  assert.notDeepEqual(oof.fitted.params.weights, wf.params.weights);
   // the raw scores of the test walks (never in a fold) through the curve
   const test = rowsOf(ds, 'test');
-  const xs = standardize(ds.x, ds.dim, wf.standardizer);
-  const raw = scoreRows(wf.params, xs, ds.dim, test, ds.ids);
-  const q = calibrateAll(choice.calibration, raw);
+  const xs = standardize(ds.x, ds.dim, oof.fitted.standardizer);
+  const raw = scoreRows(oof.fitted.params, xs, ds.dim, test, ds.ids);
+  const q = calibrateAll(oof.choice.calibration, raw);
   const pt = test.map((r) => p[r] as number);
   const trainRate = rowsOf(ds, 'train').filter((r) => ds.y[r]).length / rowsOf(ds, 'train').length;
   const constant = expectedLogLoss(new Array<number>(pt.length).fill(trainRate), pt);
@@ -104,14 +111,11 @@ test('out-of-fold calibration of the plain baseline: on its raw scale, better th
   const share = (constant - expectedLogLoss(q, pt)) / (constant - truth);
   assert.ok(share > 0.5, `gain share ${share.toFixed(3)} (constant ${constant.toFixed(4)}, truth ${truth.toFixed(4)})`);
   // the scale is the model's own scores on the training and validation walks
-  const { mean, sd } = scoreScale(ds, wf);
-  const ref = scoreRows(wf.params, xs, ds.dim, [...rowsOf(ds, 'train'), ...rowsOf(ds, 'val')], ds.ids);
+  const { mean, sd } = scoreScale(ds, oof.fitted);
+  const ref = scoreRows(oof.fitted.params, xs, ds.dim, trainval, ds.ids);
   const m = ref.reduce((a, v) => a + v, 0) / ref.length;
   assert.ok(Math.abs(mean - m) < 1e-4 && sd > 0);
   // too few keepers in the folds: the validation calibration stays (null)
   const few: Dataset = { ...ds, y: ds.y.map((v, i) => (v && i % 20 === 0 ? 1 : 0)) };
-  assert.equal(
-    await calibrateOutOfFold(few, { arch: 'pca-logistic', featureSet: 'vector' }, wf, { seed: 3, folds: 5 }),
-    null,
-  );
+  assert.equal(await calibrateOutOfFold(few, chosen, wf, { seed: 3, folds: 5 }), null);
 });
