@@ -6,7 +6,9 @@
  *
  * - soft AUC ratio: the soft AUC of the ranking (raw score) over that of the true probabilities (target >= 0.9);
  * - gain share: the part of the log-loss gain the true probabilities have over a constant at the training keeper
- *   rate that the calibrated scores recover (target >= 0.5); also against a constant at the mean of p.
+ *   rate that the calibrated scores recover (target >= 0.5); also against a constant at the mean of p, and for the
+ *   best logistic curve over the ranking fitted to p itself (the most a Platt calibration of that ranking could
+ *   recover: what lies beyond it is the ranking's part).
  *
  * Both on the inbox (walks that are not in the archive) and on the held-out test walks, for the chosen model and for
  * the plain baseline (pca-logistic on the vector, trained with `--arch pca-logistic` on the same database). Nothing
@@ -84,7 +86,8 @@ function line(what: string, f: TruthFigures): string {
     `    ${what.padEnd(26)} ${String(f.frames).padStart(5)} frames (${f.expectedKeepers.toFixed(1)} expected keepers): ` +
     `soft AUC ${f3(f.softAuc)} / truth ${f3(f.softAucTruth)} = ratio ${f3(f.softAucRatio)}; ` +
     `log-loss ${f3(f.logLoss)} (constant ${f3(f.logLossConstant)}, truth ${f3(f.logLossTruth)}): ` +
-    `gain share ${f3(f.gainShare)} (vs mean p: ${f3(f.gainShareMeanP)})`
+    `gain share ${f3(f.gainShare)} (vs mean p: ${f3(f.gainShareMeanP)}; the best Platt curve of this ranking: ` +
+    `${f3(f.gainShareBestPlatt)})`
   );
 }
 
@@ -185,7 +188,8 @@ for (const { seed, models } of all) {
   for (const [i, m] of models.entries()) {
     console.log(
       `  seed ${seed} ${i === 0 ? 'chosen  ' : 'baseline'} ${m.name.padEnd(36)} inbox ratio ${f3(m.inbox.softAucRatio)} ` +
-        `gain ${f3(m.inbox.gainShare)} | test walks ratio ${f3(m.test.softAucRatio)} gain ${f3(m.test.gainShare)}`,
+        `gain ${f3(m.inbox.gainShare)} (best Platt ${f3(m.inbox.gainShareBestPlatt)}) | test walks ratio ` +
+        `${f3(m.test.softAucRatio)} gain ${f3(m.test.gainShare)} (best Platt ${f3(m.test.gainShareBestPlatt)})`,
     );
   }
 }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { expectedLogLoss, gainShare, softAuc, truthFigures } from '../lib/5-rank/truth-metrics.js';
+import { bestPlatt, expectedLogLoss, gainShare, softAuc, truthFigures } from '../lib/5-rank/truth-metrics.js';
 import { rocAuc } from '../lib/5-rank/metrics.js';
 import { Rng } from '../lib/util/rng.js';
 
@@ -81,4 +81,26 @@ test('gain share: 1 for the truth, 0 for the constant, a hand-computed value bet
   close(f.expectedKeepers, 0.6);
   close(f.softAucRatio, f.softAuc / f.softAucTruth);
   close(f.softAucRatio, 1); // the scores order the frames as p does
+});
+
+test('the best logistic curve against p recovers p when p is logistic in the score, and bounds any Platt curve', () => {
+  const s = [-3, -2, -1, 0, 1, 2, 3, 4];
+  const p = s.map((v) => 1 / (1 + Math.exp(-(0.8 * v - 2))));
+  const best = bestPlatt(s, p);
+  close(best.a, 0.8, 1e-6);
+  close(best.b, -2, 1e-6);
+  const f = truthFigures(s, p, p, 0.2);
+  close(f.gainShareBestPlatt, 1, 1e-9);
+  // a ranking that is off: the best curve over it recovers less, and no other curve more
+  const off = [-3, 1, -1, 0, -2, 2, 4, 3];
+  const g = truthFigures(off, p, p, 0.2);
+  assert.ok(g.gainShareBestPlatt < 1);
+  for (const [a, b] of [
+    [0.5, -2],
+    [1, -2.5],
+    [0.8, -2],
+  ] as const) {
+    const q = off.map((v) => 1 / (1 + Math.exp(-(a * v + b))));
+    assert.ok(gainShare(q, p, 0.2) <= g.gainShareBestPlatt + 1e-12, `curve ${a}, ${b}`);
+  }
 });

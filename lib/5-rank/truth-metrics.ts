@@ -1,3 +1,5 @@
+import { fitLogisticL2 } from './baseline.js';
+
 /**
  * Scores judged against true keep probabilities (a planted archive knows them): the soft AUC of a ranking, the
  * expected log-loss of calibrated probabilities, and the share of the attainable log-loss gain over a constant that
@@ -82,6 +84,17 @@ export interface TruthFigures {
   gainShare: number;
   /** Gain share against a constant at the mean of p. */
   gainShareMeanP: number;
+  /**
+   * Gain share of the best logistic curve over the ranking scores, fitted to p itself on these frames: what a Platt
+   * calibration of this ranking could recover at most, so the rest of the gap lies in the ranking.
+   */
+  gainShareBestPlatt: number;
+}
+
+/** The logistic curve sigmoid(a s + b) of the lowest expected log-loss against `p` (soft targets, Newton). */
+export function bestPlatt(s: ArrayLike<number>, p: ArrayLike<number>): { a: number; b: number } {
+  const fit = fitLogisticL2(Float64Array.from(s as ArrayLike<number>), 1, p, 1e9, 100);
+  return { a: fit.w[0] as number, b: fit.b };
 }
 
 /**
@@ -99,6 +112,8 @@ export function truthFigures(
   for (let i = 0; i < n; i++) mean += (p[i] as number) / n;
   const soft = softAuc(s, p);
   const truth = softAuc(p, p);
+  const best = bestPlatt(s, p);
+  const bestQ = Array.from(s as ArrayLike<number>, (v) => 1 / (1 + Math.exp(-(best.a * v + best.b))));
   return {
     frames: n,
     expectedKeepers: mean * n,
@@ -110,5 +125,6 @@ export function truthFigures(
     logLossConstant: expectedLogLoss(new Array<number>(n).fill(constant), p),
     gainShare: gainShare(q, p, constant),
     gainShareMeanP: gainShare(q, p, mean),
+    gainShareBestPlatt: gainShare(bestQ, p, constant),
   };
 }
