@@ -81,8 +81,11 @@ export async function calibrateOutOfFold(
   wf: Fitted,
   o: { seed: number; folds: number; hyper?: Partial<Hyper>; onProgress?: OnProgress },
 ): Promise<OutOfFoldCalibration | null> {
-  o.onProgress?.({ stage: 'calibration out of fold', done: 0, total: 1 });
   const ds = selectColumns(full, chosen.featureSet);
+  // decided before any fold trains: too few keepers leave the validation calibration in place
+  const trainval = [...rowsOf(ds, 'train'), ...rowsOf(ds, 'val')];
+  if (trainval.filter((r) => ds.y[r] && !ds.decided?.[r]).length < MIN_OOF_KEEPERS) return null;
+  o.onProgress?.({ stage: 'calibration out of fold', done: 0, total: 1 });
   const oof = await heldOutScores(ds, chosen.arch, o);
   const y = oof.rows.map((r) => ds.y[r] as number);
   const keepers = y.reduce((a, b) => a + b, 0);
