@@ -8,7 +8,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import sharp, { type Sharp } from 'sharp';
-import { checkInt, checkString, FluxError } from '../util/check.js';
+import { checkInt, checkNumber, checkString, FluxError } from '../util/check.js';
 import { sha256 } from '../util/fsutil.js';
 import { throttle, type OnProgress } from '../util/progress.js';
 import { Rng } from '../util/rng.js';
@@ -42,8 +42,30 @@ export interface SampleOptions {
   /** Share of corpus frames the photographer kept; default 0.04. */
   keeperRate?: number;
   author?: string;
+  /**
+   * True keep probabilities instead of the deterministic choice (off by default; the default sample never has it).
+   */
+  planted?: PlantedOptions;
   onProgress?: OnProgress;
 }
+
+/**
+ * A planted archive: every frame gets a true keep probability p = sigmoid(scale * taste + bias), the bias solved so
+ * the expected share of kept corpus frames is `rate`; keepers are drawn Bernoulli(p) from a seeded stream, so a
+ * model's scores can be judged against the probabilities themselves (truth.json records p for every original and
+ * every inbox frame).
+ */
+export interface PlantedOptions {
+  /** Slope of the log-odds on the hidden taste (about N(0, 1) over frames). */
+  scale: number;
+  /** Expected keeper share of the corpus frames; default 0.0375. */
+  rate?: number;
+  /** Walks in the inbox (each about half a corpus walk); default 1. */
+  inboxWalks?: number;
+}
+
+/** The planted setting as recorded: every field filled. */
+export type PlantedConfig = Required<PlantedOptions>;
 
 /** How a keeper file came from its original. */
 export type KeeperKind =
@@ -70,6 +92,8 @@ export interface TruthKeeper {
 
 export interface TruthPhoto {
   path: string;
+  /** The true keep probability (planted archives only). */
+  p?: number;
   sha256: string;
   session: number;
   burst: number | null;
@@ -80,9 +104,16 @@ export interface TruthPhoto {
   orientation: number;
 }
 
+/** The resolved configuration: every setting filled, `planted` only when asked for. */
+export type SampleConfig = Required<Omit<SampleOptions, 'out' | 'onProgress' | 'planted'>> & {
+  planted?: PlantedConfig;
+};
+
 export interface SampleTruth {
   generator: number;
-  config: Required<Omit<SampleOptions, 'out' | 'onProgress'>>;
+  config: SampleConfig;
+  /** The solved bias of a planted archive and the expected keepers it gives (planted archives only). */
+  planted?: PlantedConfig & { bias: number; expectedKeepers: number };
   counts: Record<string, number>;
   sessions: Array<{
     id: number;
@@ -100,7 +131,8 @@ export interface SampleTruth {
   /** Files that cannot be read as photos, by root. */
   bad: Array<{ root: 'ORIGINALS' | 'KEEPERS'; path: string; kind: 'zero-byte' | 'truncated' | 'not-jpeg' }>;
   sidecars: string[];
-  inbox: Array<{ path: string; taste: number; keeperLike: boolean }>;
+  /** Inbox frames; `p` is the true keep probability (planted archives only). */
+  inbox: Array<{ path: string; taste: number; keeperLike: boolean; p?: number }>;
   /** Ricoh names that occur in more than one corpus folder. */
   recurringNames: number;
 }
@@ -133,6 +165,8 @@ export interface Frame {
   /** Written to the corpus (false for a keeper whose original is missing). */
   inCorpus: boolean;
   keeper: boolean;
+  /** The true keep probability (planted archives only). */
+  p?: number;
 }
 
 const pad = (n: number, w = 2): string => String(n).padStart(w, '0');
@@ -179,6 +213,8 @@ export interface Plan {
   sessions: Array<{ id: number; date: string; body: 0 | 1; style: SessionStyle; frames: Frame[]; shiftHours: number }>;
   frames: Frame[];
   inbox: Frame[];
+  /** A planted archive's solved bias and expected keepers. */
+  planted?: { bias: number; expectedKeepers: number };
 }
 
 /** Keepers: the best frames by the latent taste, at most one per burst. */
@@ -196,36 +232,85 @@ function markKeepers(frames: Frame[], keeperRate: number): void {
   }
 }
 
-/** The inbox: a new walk nine days after the last one, its counter following the GR III's. */
-function planInbox(irng: Rng, cfg: SampleTruth['config'], lastDate: string, counters: number[]): Frame[] {
-  const style = sampleSessionStyle(irng);
-  const idate = fmt(parseLocal(`${lastDate} 00:00:00`) + 9 * 86_400_000).slice(0, 10);
-  let clock = parseLocal(`${idate} ${pad(Math.floor(style.hour))}:10:00`);
+const sigmoid = (z: number): number => (z >= 0 ? 1 / (1 + Math.exp(-z)) : Math.exp(z) / (1 + Math.exp(z)));
+
+/**
+ * The bias that makes the mean of sigmoid(scale * taste + bias) over `tastes` equal `rate` (bisection: the mean
+ * rises with the bias).
+ */
+export function plantedBias(tastes: readonly number[], scale: number, rate: number): number {
+  const mean = (b: number): number => tastes.reduce((a, t) => a + sigmoid(scale * t + b), 0) / tastes.length;
+  let lo = -60;
+  let hi = 60;
+  for (let it = 0; it < 200 && hi - lo > 1e-12; it++) {
+    const mid = (lo + hi) / 2;
+    if (mean(mid) < rate) lo = mid;
+    else hi = mid;
+  }
+  return (lo + hi) / 2;
+}
+
+/**
+ * Keepers of a planted archive: every frame's true keep probability from its hidden taste, the bias solved over the
+ * corpus frames for the expected rate, then one seeded Bernoulli draw per frame (bursts and misfires included: the
+ * probability alone decides). The inbox frames get their probability from the same curve.
+ */
+function drawPlantedKeepers(
+  rng: Rng,
+  frames: Frame[],
+  inbox: Frame[],
+  planted: PlantedConfig,
+): { bias: number; expectedKeepers: number } {
+  const bias = plantedBias(
+    frames.map((f) => f.taste),
+    planted.scale,
+    planted.rate,
+  );
+  let expectedKeepers = 0;
+  for (const f of frames) {
+    f.p = sigmoid(planted.scale * f.taste + bias);
+    expectedKeepers += f.p;
+    f.keeper = rng.next() < f.p;
+  }
+  for (const f of inbox) f.p = sigmoid(planted.scale * f.taste + bias);
+  return { bias, expectedKeepers };
+}
+
+/**
+ * The inbox: a new walk nine days after the last one, its counter following the GR III's; a planted archive may ask
+ * for more walks, a day apart, each in its own style.
+ */
+function planInbox(irng: Rng, cfg: SampleConfig, lastDate: string, counters: number[]): Frame[] {
   const inbox: Frame[] = [];
-  const ni = Math.max(6, Math.round(cfg.frames / 2));
-  for (let i = 0; i < ni; i++) {
-    clock += irng.int(10, 120) * 1000;
-    const params = sampleSceneParams(irng, style, i);
-    const counter = counters[0] as number;
-    counters[0] = counter >= 9999 ? 1 : counter + 1;
-    inbox.push({
-      session: -1,
-      body: 0,
-      name: ricoh(counter),
-      folder: '',
-      time: fmt(clock),
-      subSec: pad(irng.int(0, 99)),
-      offset: offsetFor(idate),
-      params,
-      taste: tasteScore(params),
-      latent: 0,
-      misfire: null,
-      portrait: false,
-      burst: null,
-      ...cameraSettings(irng, params),
-      inCorpus: false,
-      keeper: false,
-    });
+  for (let w = 0; w < (cfg.planted?.inboxWalks ?? 1); w++) {
+    const style = sampleSessionStyle(irng);
+    const idate = fmt(parseLocal(`${lastDate} 00:00:00`) + (9 + w) * 86_400_000).slice(0, 10);
+    let clock = parseLocal(`${idate} ${pad(Math.floor(style.hour))}:10:00`);
+    const ni = Math.max(6, Math.round(cfg.frames / 2));
+    for (let i = 0; i < ni; i++) {
+      clock += irng.int(10, 120) * 1000;
+      const params = sampleSceneParams(irng, style, i);
+      const counter = counters[0] as number;
+      counters[0] = counter >= 9999 ? 1 : counter + 1;
+      inbox.push({
+        session: -1,
+        body: 0,
+        name: ricoh(counter),
+        folder: '',
+        time: fmt(clock),
+        subSec: pad(irng.int(0, 99)),
+        offset: offsetFor(idate),
+        params,
+        taste: tasteScore(params),
+        latent: 0,
+        misfire: null,
+        portrait: false,
+        burst: null,
+        ...cameraSettings(irng, params),
+        inCorpus: false,
+        keeper: false,
+      });
+    }
   }
   return inbox;
 }
@@ -235,7 +320,7 @@ function planInbox(irng: Rng, cfg: SampleTruth['config'], lastDate: string, coun
  * and the inbox. Deterministic; `generateSample` renders exactly this, so analyses can read the scenes behind a
  * generated archive (its `truth.json` config) without rendering anything.
  */
-export function planSample(cfg: SampleTruth['config']): Plan {
+export function planSample(cfg: SampleConfig): Plan {
   const root = new Rng(cfg.seed);
   const rng = root.fork('plan');
   // shooting days spread over 2022-01 .. 2026-09, sorted; distinct
@@ -305,13 +390,17 @@ export function planSample(cfg: SampleTruth['config']): Plan {
     counters[0] = (((counters[0] as number) + rng.int(0, 400) - 1) % 9999) + 1;
     counters[1] = (((counters[1] as number) + rng.int(0, 400) - 1) % 9999) + 1;
   }
-  markKeepers(frames, cfg.keeperRate);
   const inbox = planInbox(root.fork('inbox'), cfg, dates[dates.length - 1] as string, counters);
-  return { sessions, frames, inbox };
+  if (!cfg.planted) {
+    markKeepers(frames, cfg.keeperRate);
+    return { sessions, frames, inbox };
+  }
+  const planted = drawPlantedKeepers(root.fork('planted-keepers'), frames, inbox, cfg.planted);
+  return { sessions, frames, inbox, planted };
 }
 
 /** Renders a frame to a JPEG with its camera EXIF (or none). */
-async function encodeFrame(f: Frame, cfg: SampleTruth['config'], withExif = true): Promise<Buffer> {
+async function encodeFrame(f: Frame, cfg: SampleConfig, withExif = true): Promise<Buffer> {
   const [w, h] = f.portrait ? [cfg.height, cfg.width] : [cfg.width, cfg.height];
   const rgb = renderScene(f.params, w, h);
   const raw = { width: w, height: h, channels: 3 } as const;
@@ -337,7 +426,7 @@ function writeFile(root: string, rel: string, data: Uint8Array | string, time: s
 
 const MARKER = '.flux-sample.json';
 
-function prepareOut(out: string, config: SampleTruth['config']): 'fresh' | 'done' {
+function prepareOut(out: string, config: SampleConfig): 'fresh' | 'done' {
   const dir = resolve(out);
   if (!existsSync(dir)) {
     mkdirSync(dir, { recursive: true });
@@ -362,7 +451,7 @@ function prepareOut(out: string, config: SampleTruth['config']): 'fresh' | 'done
 }
 
 /** Resolves the options to the full configuration recorded in the truth file. */
-export function sampleConfig(options: Omit<SampleOptions, 'out' | 'onProgress'>): SampleTruth['config'] {
+export function sampleConfig(options: Omit<SampleOptions, 'out' | 'onProgress'>): SampleConfig {
   return {
     seed: checkInt('--seed', options.seed ?? 7, 0, 0xffffffff),
     sessions: checkInt('--sessions', options.sessions ?? 60, 4, 5000),
@@ -372,6 +461,19 @@ export function sampleConfig(options: Omit<SampleOptions, 'out' | 'onProgress'>)
     quality: checkInt('--quality', options.quality ?? 88, 40, 100),
     keeperRate: Number(options.keeperRate ?? 0.04),
     author: checkString('--author', options.author ?? 'DanteSisofo'),
+    ...(options.planted !== undefined ? { planted: plantedConfig(options.planted) } : {}),
+  };
+}
+
+/** The planted setting checked, its defaults filled. */
+function plantedConfig(o: PlantedOptions): PlantedConfig {
+  if (typeof o !== 'object' || o === null) {
+    throw new FluxError(`planted: expected settings such as {"scale":2}, received ${JSON.stringify(o)}`);
+  }
+  return {
+    scale: checkNumber('planted.scale', o.scale, 0.01, 50),
+    rate: checkNumber('planted.rate', o.rate ?? 0.0375, 0.001, 0.5),
+    inboxWalks: checkInt('planted.inboxWalks', o.inboxWalks ?? 1, 1, 1000),
   };
 }
 
@@ -389,7 +491,7 @@ export interface SampleResult {
 
 /** What the writing steps share: the settings, the folders, the random stream, the truth so far and the progress. */
 interface Writer {
-  cfg: SampleTruth['config'];
+  cfg: SampleConfig;
   paths: { originals: string; keepers: string; inbox: string; truthFile: string };
   rng: Rng;
   truth: SampleTruth;
@@ -478,6 +580,7 @@ async function writeCorpus(
       burst: f.burst,
       capturedAt: `${f.time}.${f.subSec}`,
       taste: Math.round(f.taste * 1e4) / 1e4,
+      ...(f.p !== undefined ? { p: f.p } : {}),
       keeper: f.keeper,
       misfire: f.misfire,
       orientation: f.portrait ? 6 : 1,
@@ -642,7 +745,8 @@ async function writeInbox(w: Writer, inbox: Frame[], keepers: Frame[]): Promise<
     const jpeg = await encodeFrame(f, w.cfg);
     writeFile(w.paths.inbox, f.name, jpeg, f.time, f.offset);
     w.onProgress({ stage: 'render', done: ++w.rendered.done, total: w.rendered.total });
-    w.truth.inbox.push({ path: f.name, taste: Math.round(f.taste * 1e4) / 1e4, keeperLike: false });
+    const p = f.p !== undefined ? { p: f.p } : {};
+    w.truth.inbox.push({ path: f.name, taste: Math.round(f.taste * 1e4) / 1e4, keeperLike: false, ...p });
   }
   // an inbox frame counts as keeper-like when its taste reaches the weakest kept frame's taste
   const bar = Math.min(...keepers.map((k) => k.taste));
@@ -706,12 +810,19 @@ export async function generateSample(options: SampleOptions): Promise<SampleResu
     const truth = JSON.parse(readFileSync(paths.truthFile, 'utf8')) as SampleTruth;
     return { out, ...paths, truth, reused: true, seconds: (performance.now() - t0) / 1000 };
   }
-  const { sessions, frames, inbox } = planSample(cfg);
+  const { sessions, frames, inbox, planted } = planSample(cfg);
+  if (planted && !frames.some((f) => f.keeper)) {
+    throw new FluxError(
+      `planted: the draw kept no frame of ${frames.length} (${planted.expectedKeepers.toFixed(1)} expected); ` +
+        'ask for more walks or a higher rate',
+    );
+  }
   const rng = new Rng(cfg.seed).fork('files');
   const plan = planKeepers(rng, frames, sessions);
   const truth: SampleTruth = {
     generator: GENERATOR_VERSION,
     config: cfg,
+    ...(cfg.planted && planted ? { planted: { ...cfg.planted, ...planted } } : {}),
     counts: {},
     sessions: [],
     photos: [],

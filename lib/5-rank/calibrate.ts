@@ -136,20 +136,32 @@ export const calibrateAll = (c: Calibration, s: ArrayLike<number>): Float64Array
 
 export interface CalibrationChoice {
   calibration: Calibration;
-  /** Cross-validated log-loss of each method on the validation split. */
+  /** Cross-validated log-loss of each method on the scores it was fitted on. */
   cvLogLoss: { platt: number; isotonic: number };
   folds: number;
+  /** What it was fitted on, in words (absent: the validation walks' scores). */
+  source?: string;
 }
 
 /**
- * Fits both methods; keeps the one with the lower log-loss over `folds` session folds of the validation rows
- * (fit on the other folds, score the held-out one), then refits it on all validation rows.
+ * A calibration fitted on standardised scores z = (raw - mean) / sd, moved onto the raw scale: the same
+ * probability for every raw score.
+ */
+export function onRawScale(c: Calibration, mean: number, sd: number): Calibration {
+  if (c.method === 'platt') return { method: 'platt', a: c.a / sd, b: c.b - (c.a * mean) / sd };
+  return { method: 'isotonic', x: c.x.map((v) => v * sd + mean), y: [...c.y] };
+}
+
+/**
+ * Fits both methods; keeps the one with the lower log-loss over `folds` session folds of the rows (fit on the other
+ * folds, score the held-out one), then refits it on all rows. With `isotonicMargin` isotonic must win clearly: its
+ * log-loss must lie below Platt's by that share (0.02: 2%), else the two-parameter curve is kept.
  */
 export function chooseCalibration(
   s: ArrayLike<number>,
   y: ArrayLike<number>,
   session: ArrayLike<number>,
-  options: { folds?: number; seed?: number } = {},
+  options: { folds?: number; seed?: number; isotonicMargin?: number } = {},
 ): CalibrationChoice {
   const sessions = [...new Set(Array.from(session as ArrayLike<number>))];
   const folds = Math.max(2, Math.min(options.folds ?? 5, sessions.length));
@@ -173,7 +185,8 @@ export function chooseCalibration(
     }
   }
   const cvLogLoss = { platt: logLoss(held.platt, heldY), isotonic: logLoss(held.isotonic, heldY) };
-  const calibration = cvLogLoss.isotonic < cvLogLoss.platt ? fitIsotonic(s, y) : fitPlatt(s, y);
+  const margin = options.isotonicMargin ?? 0;
+  const calibration = cvLogLoss.isotonic < cvLogLoss.platt * (1 - margin) ? fitIsotonic(s, y) : fitPlatt(s, y);
   return { calibration, cvLogLoss, folds };
 }
 

@@ -34,6 +34,7 @@ import {
 } from './compare.js';
 import { decide, DEFAULT_RULE, type Contender, type RuleEvidence } from './decide.js';
 import { calibrationMetrics } from './calibration-metrics.js';
+import { calibrateOutOfFold } from './oof-calibration.js';
 import { timeForward, type TimeForward } from './time-forward.js';
 import { tuningGrid } from './nested.js';
 import { assess, fit, rowsOf, selectColumns, type CandidateResult, type Fitted } from './fit.js';
@@ -173,20 +174,25 @@ async function trainingData(
   return { full, modelId, hasVector, fullSet };
 }
 
-/** The threshold on validation probabilities, what it does on the test walks, the reliability and trade-off there. */
+/**
+ * The threshold on held-out probabilities (the out-of-fold ones of the training and validation walks when the
+ * calibration was fitted on them, else the validation walks'), what it does on the test walks, the reliability and
+ * trade-off there.
+ */
 function surfacing(
   full: Dataset,
   winner: CandidateResult,
   wf: Fitted,
   rule: { targetPrecision: number } | { budget: number },
+  heldOut?: { prob: number[]; y: number[] },
 ): Pick<TrainReport, 'threshold' | 'reliability' | 'tradeoff' | 'calibrationTest'> {
   const ds = selectColumns(full, winner.featureSet);
   const val = rowsOf(ds, 'val');
   const test = rowsOf(ds, 'test');
   const xs = standardize(ds.x, ds.dim, wf.standardizer);
   const calibration = winner.calibration as CalibrationChoice;
-  const vprob = calibrateAll(calibration.calibration, scoreRows(wf.params, xs, ds.dim, val, ds.ids));
-  const vy = val.map((r) => ds.y[r] as number);
+  const vprob = heldOut?.prob ?? calibrateAll(calibration.calibration, scoreRows(wf.params, xs, ds.dim, val, ds.ids));
+  const vy = heldOut?.y ?? val.map((r) => ds.y[r] as number);
   const ty = test.map((r) => ds.y[r] as number);
   const point = chooseThreshold(vprob, vy, rule);
   const tprob = calibrateAll(calibration.calibration, scoreRows(wf.params, xs, ds.dim, test, ds.ids));
@@ -194,7 +200,9 @@ function surfacing(
   const step = Math.ceil(curve.length / 200);
   const thin = curve.filter((_, i) => curve.length <= 200 || i % step === 0 || i === curve.length - 1);
   const ruleText =
-    'budget' in rule ? `review budget ${rule.budget}` : `precision >= ${rule.targetPrecision} on validation`;
+    'budget' in rule
+      ? `review budget ${rule.budget}`
+      : `precision >= ${rule.targetPrecision} on ${heldOut ? 'the out-of-fold scores' : 'validation'}`;
   return {
     threshold: { rule: ruleText, point, test: point ? atThreshold(tprob, ty, point.threshold) : null },
     reliability: reliability(tprob, ty),
@@ -361,13 +369,17 @@ export async function train(db: Db, options: TrainOptions): Promise<TrainReport>
   const {
     results,
     fitted,
-    winner,
+    winner: chosen,
     selection,
     rule: evidence,
   } = await compareAndChoose(full, arch, hasVector, fullSet, options, common);
-  const wf = fitted.get(winner.name) as Fitted;
   // the winner's settings: the caller's, with what nested tuning chose for it
   const hyper: Partial<Hyper> = { ...options.hyper, ...evidence?.chosen.setting };
+  // the chosen model's calibration from out-of-fold scores of every training and validation walk (more keepers than
+  // the validation walks hold), and its threshold from them; the validation calibration stays when they hold too few
+  const oof = await calibrateOutOfFold(full, chosen, fitted.get(chosen.name) as Fitted, { ...common, hyper });
+  const wf = oof?.fitted ?? (fitted.get(chosen.name) as Fitted);
+  const winner: CandidateResult = oof ? { ...chosen, calibration: oof.choice } : chosen;
   // the photo-level split: the same model on frames dealt independently (burst siblings straddle splits)
   let photoSplit: TrainReport['photoSplit'] = null;
   if (!options.skipPhotoSplit) {
@@ -387,7 +399,7 @@ export async function train(db: Db, options: TrainOptions): Promise<TrainReport>
     arch === 'compare' && (options.allWalks ?? testKeepers < 100)
       ? await compareOverAllWalks(full, results, winner, common)
       : null;
-  const surfaced = surfacing(full, winner, wf, rule);
+  const surfaced = surfacing(full, winner, wf, rule, oof?.heldOut);
   // preference drifts: the chosen model and the baseline trained on the earlier years, tested on the latest
   const later = arch === 'compare' ? await laterYear(full, winner, hasVector, fullSet, common) : null;
   const counts = countData(full);

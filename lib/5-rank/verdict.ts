@@ -119,7 +119,9 @@ export function verdict(r: TrainReport): string {
       : 'an unknown share of the time (no test walk has both)';
   lines.push(
     `Within a walk it orders a keeper above a non-keeper ${share}; ` +
-      `calibrated by ${w.calibration?.calibration.method}, its test ECE is ${est(w.test.ece)}.`,
+      (w.calibration?.source
+        ? `calibrated by ${w.calibration.calibration.method} on ${w.calibration.source} (its test calibration below).`
+        : `calibrated by ${w.calibration?.calibration.method}, its test ECE is ${est(w.test.ece)}.`),
   );
   if (r.photoSplit) {
     const gain = r.photoSplit.ap.value - r.photoSplit.sessionAp.value;

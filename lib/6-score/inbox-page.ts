@@ -70,8 +70,7 @@ export function inboxHtml(
     threshold !== null
       ? `Photos scoring at least the auto-surface threshold, ${threshold.toFixed(3)} (${rule}), ` +
         'are surfaced without asking, whatever their band.'
-      : `No auto-surface threshold: none reached its rule (${rule}) on validation, ` +
-        'so nothing is surfaced without asking.';
+      : `No auto-surface threshold: none reached its rule (${rule}), so nothing is surfaced without asking.`;
   const skippedTable = skipped.length
     ? `<h2>Skipped</h2><table>${skipped
         .map((s) => `<tr><td>${escapeHtml(s.path)}</td><td>${escapeHtml(s.reason)}</td></tr>`)

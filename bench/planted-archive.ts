@@ -1,0 +1,196 @@
+/**
+ * How close does the pipeline come to the true keep probabilities? On a planted archive (lib/0-sample/generate.ts,
+ * `planted`: every frame kept with probability sigmoid(scale * taste + bias), 3.75% expected), per seed, the
+ * pipeline runs as the demo runs it (ingest with the inbox, embed, match, `flux train` with the decision rule, which
+ * rescores the corpus, then `flux score --inbox`), and the scores are judged against the probabilities:
+ *
+ * - soft AUC ratio: the soft AUC of the ranking (raw score) over that of the true probabilities (target >= 0.9);
+ * - gain share: the part of the log-loss gain the true probabilities have over a constant at the training keeper
+ *   rate that the calibrated scores recover (target >= 0.5); also against a constant at the mean of p, and for the
+ *   best logistic curve over the ranking fitted to p itself (the most a Platt calibration of that ranking could
+ *   recover: what lies beyond it is the ranking's part).
+ *
+ * Both on the inbox (walks that are not in the archive) and on the held-out test walks, for the chosen model and for
+ * the plain baseline (pca-logistic on the vector, trained with `--arch pca-logistic` on the same database). Nothing
+ * is tuned on the inbox. The detection step of the demo is left out (no feature set reads it yet).
+ *
+ *   npm run build && nice -n 10 node dist/bench/planted-archive.js [--walks 150] [--seeds 1,2] [--scale 2]
+ *     [--inbox-walks 20] [--frames 40] [--width 384] [--height 256] [--dir DIR] [--keep]
+ */
+import { mkdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { generateSample, type SampleResult } from '../lib/0-sample/generate.js';
+import { withDb } from '../lib/db/duckdb.js';
+import { calibrationText } from '../lib/5-rank/calibration-metrics.js';
+import { truthFigures, type TruthFigures } from '../lib/5-rank/truth-metrics.js';
+import type { TrainReport } from '../lib/5-rank/train.js';
+import { scoreInbox } from '../lib/pipeline/inbox.js';
+import { runEmbed, runIngest, runMatch } from '../lib/pipeline/stages.js';
+import { trainAndScore } from '../lib/pipeline/train-and-score.js';
+
+const { values } = parseArgs({
+  options: {
+    walks: { type: 'string', default: '150' },
+    seeds: { type: 'string', default: '1,2' },
+    scale: { type: 'string', default: '2' },
+    'inbox-walks': { type: 'string', default: '20' },
+    frames: { type: 'string', default: '40' },
+    width: { type: 'string', default: '384' },
+    height: { type: 'string', default: '256' },
+    dir: { type: 'string', default: join(tmpdir(), 'flux-bench-planted') },
+    keep: { type: 'boolean', default: false },
+  },
+});
+const seeds = String(values.seeds).split(',').map(Number);
+const walks = Number(values.walks);
+
+/** Seconds since `t0`, one decimal. */
+const since = (t0: number): string => `${((performance.now() - t0) / 1000).toFixed(0)} s`;
+
+interface Scored {
+  path: string;
+  raw: number;
+  q: number;
+}
+
+/**
+ * The raw score and calibrated probability of every scored inbox photo (frames the failure rule set to 0 left out:
+ * the inbox table keeps no model probability for them), or of every test-walk photo (the model's own probability).
+ */
+async function readScores(db: string, set: 'inbox' | 'test'): Promise<Scored[]> {
+  const sql =
+    set === 'inbox'
+      ? `SELECT path, raw_score AS raw, keeper_score AS q FROM inbox_scores
+           WHERE raw_score IS NOT NULL AND band <> 'failure'`
+      : `SELECT p.path, p.raw_score AS raw, p.model_score AS q FROM photos p JOIN dataset_split s
+           ON s.photo_id = p.photo_id AND s.scheme = 'session' WHERE s.split = 'test' AND p.raw_score IS NOT NULL`;
+  return withDb(db, (d) => d.all<Scored>(sql), { readOnly: true });
+}
+
+/** The figures of the scored photos that the truth gives a probability. */
+function judge(rows: Scored[], p: Map<string, number>, constant: number): TruthFigures {
+  const known = rows.filter((r) => p.has(r.path));
+  return truthFigures(
+    known.map((r) => r.raw),
+    known.map((r) => r.q),
+    known.map((r) => p.get(r.path) as number),
+    constant,
+  );
+}
+
+const f3 = (v: number): string => v.toFixed(3);
+function line(what: string, f: TruthFigures): string {
+  return (
+    `    ${what.padEnd(26)} ${String(f.frames).padStart(5)} frames (${f.expectedKeepers.toFixed(1)} expected keepers): ` +
+    `soft AUC ${f3(f.softAuc)} / truth ${f3(f.softAucTruth)} = ratio ${f3(f.softAucRatio)}; ` +
+    `log-loss ${f3(f.logLoss)} (constant ${f3(f.logLossConstant)}, truth ${f3(f.logLossTruth)}): ` +
+    `gain share ${f3(f.gainShare)} (vs mean p: ${f3(f.gainShareMeanP)}; the best Platt curve of this ranking: ` +
+    `${f3(f.gainShareBestPlatt)})`
+  );
+}
+
+interface ModelFigures {
+  name: string;
+  inbox: TruthFigures;
+  test: TruthFigures;
+}
+
+/** Trains one way (the comparison with the rule, or one architecture), scores the inbox, judges both sets. */
+async function trainAndJudge(
+  sample: SampleResult,
+  db: string,
+  work: string,
+  label: string,
+  seed: number,
+  extra: { arch?: 'pca-logistic'; featureSet?: 'vector' },
+): Promise<ModelFigures & { report: TrainReport }> {
+  const t0 = performance.now();
+  const report = await trainAndScore({
+    db,
+    seed,
+    modelsDir: join(work, `models-${label}`),
+    skipPhotoSplit: true,
+    allWalks: false,
+    ...extra,
+  });
+  const trained = since(t0);
+  await scoreInbox({ db, inbox: sample.inbox, modelDir: report.dir, out: join(work, `inbox-${label}.html`) });
+  const pOf = (list: Array<{ path: string; p?: number }>): Map<string, number> =>
+    new Map(list.filter((x) => x.p !== undefined).map((x) => [x.path, x.p as number]));
+  const constant = report.data.keeperRate;
+  const inbox = judge(await readScores(db, 'inbox'), pOf(sample.truth.inbox), constant);
+  const test = judge(await readScores(db, 'test'), pOf(sample.truth.photos), constant);
+  const cal = report.winner.calibration?.calibration.method ?? 'none';
+  console.log(
+    `  ${label}: ${report.winner.name} (${report.selection}; calibration ${cal}); trained in ${trained}, ` +
+      `inbox scored, ${since(t0)} in all`,
+  );
+  console.log(line('inbox', inbox));
+  console.log(line('test walks', test));
+  if (report.calibrationTest)
+    console.log(calibrationText(report.calibrationTest, 'the test walks').replace(/^/gm, '    '));
+  return { name: report.winner.name, inbox, test, report };
+}
+
+/** One seed: the planted archive, the pipeline, both models judged. */
+async function runSeed(seed: number): Promise<ModelFigures[]> {
+  const t0 = performance.now();
+  const size = { frames: Number(values.frames), width: Number(values.width), height: Number(values.height) };
+  const planted = { scale: Number(values.scale), inboxWalks: Number(values['inbox-walks']) };
+  const sample = await generateSample({
+    out: join(String(values.dir), `sample-${seed}-${walks}-${planted.scale}-${planted.inboxWalks}-${size.width}`),
+    seed,
+    sessions: walks,
+    ...size,
+    planted,
+  });
+  const c = sample.truth.counts;
+  const pl = sample.truth.planted;
+  console.log(
+    `seed ${seed}: ${walks} walks, ${c.corpusPhotos} originals, ${c.corpusKeepers} keepers drawn ` +
+      `(${pl?.expectedKeepers.toFixed(1)} expected, bias ${pl?.bias.toFixed(3)}), ${c.keeperFiles} keeper files, ` +
+      `${c.inbox} inbox frames; sample ${sample.reused ? 'reused' : 'written'} in ${sample.seconds.toFixed(0)} s`,
+  );
+  // with --keep the workspace stays, and a second run reuses its previews and vectors (ingest and embed are
+  // incremental)
+  const work = join(String(values.dir), `work-${seed}-${walks}-${planted.scale}-${planted.inboxWalks}-${size.width}`);
+  mkdirSync(work, { recursive: true });
+  const db = join(work, 'flux.duckdb');
+  try {
+    let t = performance.now();
+    await runIngest({ originals: sample.originals, keepers: sample.keepers, inbox: sample.inbox, db });
+    const ingested = since(t);
+    t = performance.now();
+    await runEmbed({ db });
+    const embedded = since(t);
+    t = performance.now();
+    const m = await runMatch({ db });
+    console.log(`  ingest ${ingested}, embed ${embedded}, match ${since(t)} (${JSON.stringify(m.byStatus)})`);
+    const chosen = await trainAndJudge(sample, db, work, 'chosen', seed, {});
+    const baseline = await trainAndJudge(sample, db, work, 'baseline', seed, {
+      arch: 'pca-logistic',
+      featureSet: 'vector',
+    });
+    console.log(`  seed ${seed} done in ${since(t0)}`);
+    return [chosen, baseline];
+  } finally {
+    if (!values.keep) rmSync(work, { recursive: true, force: true });
+  }
+}
+
+const t0 = performance.now();
+const all: Array<{ seed: number; models: ModelFigures[] }> = [];
+for (const seed of seeds) all.push({ seed, models: await runSeed(seed) });
+console.log(`\nsummary (${walks} walks, scale ${values.scale}; targets: soft AUC ratio >= 0.9, gain share >= 0.5):`);
+for (const { seed, models } of all) {
+  for (const [i, m] of models.entries()) {
+    console.log(
+      `  seed ${seed} ${i === 0 ? 'chosen  ' : 'baseline'} ${m.name.padEnd(36)} inbox ratio ${f3(m.inbox.softAucRatio)} ` +
+        `gain ${f3(m.inbox.gainShare)} (best Platt ${f3(m.inbox.gainShareBestPlatt)}) | test walks ratio ` +
+        `${f3(m.test.softAucRatio)} gain ${f3(m.test.gainShare)} (best Platt ${f3(m.test.gainShareBestPlatt)})`,
+    );
+  }
+}
+console.log(`total ${since(t0)}`);

@@ -1,0 +1,121 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { Dataset } from '../lib/4-dataset/rows.js';
+import type { SplitName } from '../lib/4-dataset/split.js';
+import { applyCalibration, calibrateAll, chooseCalibration, onRawScale } from '../lib/5-rank/calibrate.js';
+import { fit, rowsOf } from '../lib/5-rank/fit.js';
+import { calibrateOutOfFold, scoreScale } from '../lib/5-rank/oof-calibration.js';
+import { scoreRows } from '../lib/5-rank/scorers.js';
+import { standardize } from '../lib/4-dataset/rows.js';
+import { expectedLogLoss } from '../lib/5-rank/truth-metrics.js';
+import { Rng } from '../lib/util/rng.js';
+
+test('a calibration moved onto the raw scale gives the same probability for every raw score', () => {
+  const mean = 1.7;
+  const sd = 0.4;
+  const platt = { method: 'platt' as const, a: 1.3, b: -3.1 };
+  const iso = { method: 'isotonic' as const, x: [-1, 0, 2], y: [0.01, 0.05, 0.4] };
+  for (const c of [platt, iso]) {
+    const moved = onRawScale(c, mean, sd);
+    for (const raw of [-1, 0.3, 1.7, 2.05, 2.5, 4]) {
+      const z = (raw - mean) / sd;
+      assert.ok(Math.abs(applyCalibration(moved, raw) - applyCalibration(c, z)) < 1e-12, `${c.method} at ${raw}`);
+    }
+  }
+});
+
+test('isotonic calibration must win clearly when a margin is asked for', () => {
+  // a logistic truth: Platt's curve is right, and isotonic's small edge (if any) is not clear
+  const rng = new Rng(4);
+  const n = 4000;
+  const s = Array.from({ length: n }, () => rng.normal());
+  const y = s.map((v) => (rng.next() < 1 / (1 + Math.exp(-(2 * v - 4))) ? 1 : 0));
+  const session = s.map((_, i) => i % 40);
+  const free = chooseCalibration(s, y, session, { seed: 1 });
+  const strict = chooseCalibration(s, y, session, { seed: 1, isotonicMargin: 0.02 });
+  assert.equal(strict.calibration.method, 'platt');
+  assert.deepEqual(strict.cvLogLoss, free.cvLogLoss);
+  // two plateaus (0.02 below 0, 0.25 above) that no logistic curve follows: isotonic wins by more than 2%
+  const ys = s.map((v) => (rng.next() < (v > 0 ? 0.25 : 0.02) ? 1 : 0));
+  assert.equal(chooseCalibration(s, ys, session, { seed: 1, isotonicMargin: 0.02 }).calibration.method, 'isotonic');
+});
+
+/** Rows of 40 walks with a keep probability along the first axis; walks 0-31 train, 32-35 validate, 36-39 test. */
+function plantedDataset(): { ds: Dataset; p: Float64Array } {
+  const rng = new Rng(9);
+  const walks = 40;
+  const per = 80;
+  const dim = 12;
+  const n = walks * per;
+  const x = new Float32Array(n * dim);
+  const y = new Uint8Array(n);
+  const p = new Float64Array(n);
+  const session = new Int32Array(n);
+  const split: SplitName[] = [];
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < dim; j++) x[i * dim + j] = rng.normal() * (j === 0 ? 2 : 1);
+    p[i] = 1 / (1 + Math.exp(-(1.5 * (x[i * dim] as number) - 5)));
+    y[i] = rng.next() < (p[i] as number) ? 1 : 0;
+    const w = Math.floor(i / per);
+    session[i] = w;
+    split.push(w < 32 ? 'train' : w < 36 ? 'val' : 'test');
+  }
+  const ds: Dataset = {
+    featureSet: 'vector',
+    modelId: 'test',
+    ids: Array.from({ length: n }, (_, i) => i + 1),
+    views: new Array<number>(n).fill(0),
+    dim,
+    names: Array.from({ length: dim }, (_, j) => `v${j}`),
+    x,
+    scheme: 'session',
+    y,
+    split,
+    session,
+    sessions: Array.from({ length: walks }, (_, w) => `walk ${w}`),
+    missingVector: 0,
+    splitSeed: 1,
+    splitNote: null,
+  };
+  return { ds, p };
+}
+
+test('out-of-fold calibration of the plain baseline: refitted, on its raw scale, better than a constant on held-out walks', async () => {
+  const { ds, p } = plantedDataset();
+  const wf = await fit(ds, 'pca-logistic', 3);
+  const chosen = { arch: 'pca-logistic' as const, featureSet: 'vector' as const };
+  const oof = await calibrateOutOfFold(ds, chosen, wf, { seed: 3, folds: 5 });
+  assert.ok(oof, 'enough keepers');
+  assert.match(
+    oof.choice.source ?? '',
+    /out-of-fold scores of the training and validation walks \(\d+ keepers in 36 walks\); the model refitted/,
+  );
+  // the held-out probabilities: one per training and validation photo, with its label
+  const trainval = [...rowsOf(ds, 'train'), ...rowsOf(ds, 'val')];
+  assert.equal(oof.heldOut.prob.length, trainval.length);
+  assert.equal(
+    oof.heldOut.y.reduce((a, b) => a + b, 0),
+    trainval.filter((r) => ds.y[r]).length,
+  );
+  // the final model learnt from the validation walks too: other weights than the model fitted on training alone
+  assert.notDeepEqual(oof.fitted.params.weights, wf.params.weights);
+  // the raw scores of the test walks (never in a fold) through the curve
+  const test = rowsOf(ds, 'test');
+  const xs = standardize(ds.x, ds.dim, oof.fitted.standardizer);
+  const raw = scoreRows(oof.fitted.params, xs, ds.dim, test, ds.ids);
+  const q = calibrateAll(oof.choice.calibration, raw);
+  const pt = test.map((r) => p[r] as number);
+  const trainRate = rowsOf(ds, 'train').filter((r) => ds.y[r]).length / rowsOf(ds, 'train').length;
+  const constant = expectedLogLoss(new Array<number>(pt.length).fill(trainRate), pt);
+  const truth = expectedLogLoss(pt, pt);
+  const share = (constant - expectedLogLoss(q, pt)) / (constant - truth);
+  assert.ok(share > 0.5, `gain share ${share.toFixed(3)} (constant ${constant.toFixed(4)}, truth ${truth.toFixed(4)})`);
+  // the scale is the model's own scores on the training and validation walks
+  const { mean, sd } = scoreScale(ds, oof.fitted);
+  const ref = scoreRows(oof.fitted.params, xs, ds.dim, trainval, ds.ids);
+  const m = ref.reduce((a, v) => a + v, 0) / ref.length;
+  assert.ok(Math.abs(mean - m) < 1e-4 && sd > 0);
+  // too few keepers in the folds: the validation calibration stays (null)
+  const few: Dataset = { ...ds, y: ds.y.map((v, i) => (v && i % 20 === 0 ? 1 : 0)) };
+  assert.equal(await calibrateOutOfFold(few, chosen, wf, { seed: 3, folds: 5 }), null);
+});
