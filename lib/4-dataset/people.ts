@@ -5,7 +5,14 @@
  * of an empty frame.
  */
 import type { Db } from '../db/duckdb.js';
-import { DETECT_SETS, type DetectionRow, type DetectSet, readDetections, readExamined } from '../db/detections.js';
+import {
+  DETECT_SETS,
+  type DetectionRow,
+  type DetectSet,
+  examinedCount,
+  readDetections,
+  readExamined,
+} from '../db/detections.js';
 
 /** The columns, in order. Heights, widths and distances are fractions of the frame. */
 export const PEOPLE_NAMES = [
@@ -109,7 +116,8 @@ export interface PeopleRows {
 export async function peopleFeatures(db: Db, set: DetectSet, options: PeopleOptions = {}): Promise<PeopleRows> {
   const { table, id } = DETECT_SETS[set];
   const ids = (await db.all<{ id: number }>(`SELECT ${id} AS id FROM ${table} ORDER BY 1`)).map((r) => Number(r.id));
-  const ledger = await readExamined(db, set);
+  // no detection run yet (the tables may not exist): every row unknown
+  const ledger = (await examinedCount(db, set)) > 0 ? await readExamined(db, set) : [];
   const examinedBy = (prefix: string): typeof ledger => ledger.filter((l) => l.model_id.startsWith(`${prefix}@`));
   const personModel =
     options.personModel ??
@@ -120,11 +128,8 @@ export async function peopleFeatures(db: Db, set: DetectSet, options: PeopleOpti
   const faceSeen = new Set(ledger.filter((l) => l.model_id === faceModel).map((l) => l.photo_id));
   // poses come from the pose model when it ran, whichever model gives the boxes
   const poseModel = examinedBy('movenet-multipose')[0]?.model_id ?? null;
-  const rows = await readDetections(
-    db,
-    set,
-    [personModel, faceModel, poseModel].filter((m): m is string => m !== null),
-  );
+  const models = [personModel, faceModel, poseModel].filter((m): m is string => m !== null);
+  const rows = models.length ? await readDetections(db, set, models) : [];
   const minScore = options.minScore ?? DEFAULT_SCORE;
   const minFace = options.minFaceScore ?? DEFAULT_FACE_SCORE;
   const byPhoto = new Map<number, { persons: Det[]; faces: Det[]; poses: Det[] }>();

@@ -16,7 +16,9 @@ import { recordModelDir, writeRankerComparison, type ComparisonRow } from '../db
 import { archiveRoots, workspaceOf } from '../db/schema.js';
 import { defaultModel } from '../2-embed/models.js';
 import { vectorGlob } from '../2-embed/store.js';
-import { loadDataset, standardize, type Dataset, type FeatureSet } from '../4-dataset/rows.js';
+import { loadDataset, standardize, usesPeople, withPeople, type Dataset, type FeatureSet } from '../4-dataset/rows.js';
+import { PERSON_MODEL_ORDER } from '../4-dataset/people.js';
+import { examinedCount } from '../db/detections.js';
 import { checkChoice, checkInt, checkNumber, FluxError } from '../util/check.js';
 import { assertOutsideArchive, checkWritableDir, sha256 } from '../util/fsutil.js';
 import type { OnProgress } from '../util/progress.js';
@@ -122,7 +124,14 @@ async function trainingData(
   db: Db,
   options: TrainOptions,
   seed: number,
-): Promise<{ full: Dataset; modelId: string | null; hasVector: boolean; fullSet: FeatureSet }> {
+): Promise<{
+  full: Dataset;
+  modelId: string | null;
+  hasVector: boolean;
+  fullSet: FeatureSet;
+  loadedSet: FeatureSet;
+  people: boolean;
+}> {
   const workspace = await workspaceOf(db);
   // refused before any training, not after it
   const modelsDir = resolve(options.modelsDir);
@@ -145,8 +154,16 @@ async function trainingData(
       `--features ${options.featureSet}: no embedding vectors; run flux embed with a model, or use descriptor+context`,
     );
   }
+  // the people columns join when a person detector has examined corpus photos (flux detect)
+  const people = (await examinedCount(db, 'photos', PERSON_MODEL_ORDER)) > 0;
+  if (options.featureSet && usesPeople(options.featureSet) && !people) {
+    throw new FluxError(
+      `--features ${options.featureSet}: no corpus photo has been through a person detector; run flux detect first`,
+    );
+  }
+  const loadedSet = (people && withPeople(fullSet)) || fullSet;
   const full = await loadDataset(db, workspace, {
-    featureSet: fullSet,
+    featureSet: loadedSet,
     modelId: hasVector ? modelId : null,
     scheme: 'session',
     seed,
@@ -166,7 +183,7 @@ async function trainingData(
         'keepers in all three: link more keepers (flux match), from at least three walks, before training',
     );
   }
-  return { full, modelId, hasVector, fullSet };
+  return { full, modelId, hasVector, fullSet, loadedSet, people };
 }
 
 /** The threshold on validation probabilities, what it does on the test walks, the reliability and trade-off there. */
@@ -264,6 +281,7 @@ async function compareAndChoose(
   arch: Arch | 'compare',
   hasVector: boolean,
   fullSet: FeatureSet,
+  people: boolean,
   options: TrainOptions,
   common: { seed: number; resamples: number; folds: number; hyper?: Partial<Hyper>; onProgress?: OnProgress },
 ): Promise<{
@@ -275,7 +293,7 @@ async function compareAndChoose(
 }> {
   const experiments: Experiment[] =
     arch === 'compare'
-      ? plan(hasVector)
+      ? plan(hasVector, people)
       : [{ arch, featureSet: arch === 'metadata' ? 'context' : (options.featureSet ?? fullSet) }];
   const useRule = arch === 'compare' && options.rule !== false;
   const auto = options.selection === undefined || options.selection === 'auto';
@@ -286,7 +304,7 @@ async function compareAndChoose(
     : (options.selection as 'cv' | 'validation');
   const { results, fitted } = await runExperiments(full, experiments, { ...common, cv: !useRule && asked === 'cv' });
   if (useRule) {
-    const { baseline, contenders } = ruleContenders(hasVector, fullSet);
+    const { baseline, contenders } = ruleContenders(hasVector, fullSet, people);
     const settings = {
       ...DEFAULT_RULE,
       folds: common.folds,
@@ -330,7 +348,7 @@ export async function train(db: Db, options: TrainOptions): Promise<TrainReport>
   const t0 = performance.now();
   const { seed, arch, resamples, folds, rule } = checkTrainOptions(options);
   const backend = await initBackend(options.backend);
-  const { full, modelId, hasVector, fullSet } = await trainingData(db, options, seed);
+  const { full, modelId, hasVector, fullSet, loadedSet, people } = await trainingData(db, options, seed);
   const common = { seed, resamples, folds, hyper: options.hyper, onProgress: options.onProgress };
   const {
     results,
@@ -338,13 +356,13 @@ export async function train(db: Db, options: TrainOptions): Promise<TrainReport>
     winner,
     selection,
     rule: evidence,
-  } = await compareAndChoose(full, arch, hasVector, fullSet, options, common);
+  } = await compareAndChoose(full, arch, hasVector, fullSet, people, options, common);
   const wf = fitted.get(winner.name) as Fitted;
   // the photo-level split: the same model on frames dealt independently (burst siblings straddle splits)
   let photoSplit: TrainReport['photoSplit'] = null;
   if (!options.skipPhotoSplit) {
     const loaded = await loadDataset(db, await workspaceOf(db), {
-      featureSet: fullSet,
+      featureSet: loadedSet,
       modelId: hasVector ? modelId : null,
       scheme: 'photo',
       seed,
