@@ -158,3 +158,48 @@ export async function peopleFeatures(db: Db, set: DetectSet, options: PeopleOpti
   });
   return { ids, names: [...PEOPLE_NAMES], x, personModel, faceModel, notExamined };
 }
+
+/** A box to draw over a preview: fractions of the frame. */
+export interface PeopleBox {
+  kind: 'person' | 'face';
+  score: number;
+  x: number;
+  y: number;
+  w: number;
+  h: number;
+}
+
+/**
+ * The boxes the people columns count, by photo id: the persons of the person model and the faces of the face model
+ * at the same scores as `peopleFeatures` (only for `ids` when given). Empty when nothing has been detected.
+ */
+export async function peopleBoxes(
+  db: Db,
+  set: DetectSet,
+  options: PeopleOptions & { ids?: readonly number[] } = {},
+): Promise<Map<number, PeopleBox[]>> {
+  const out = new Map<number, PeopleBox[]>();
+  if (!(await examinedCount(db, set))) return out;
+  const ledger = await readExamined(db, set);
+  const first = (prefix: string): string | undefined =>
+    ledger.find((l) => l.model_id.startsWith(`${prefix}@`))?.model_id;
+  const personModel = options.personModel ?? PERSON_MODEL_ORDER.map(first).find((m) => m !== undefined);
+  const faceModel = first('blazeface');
+  const models = [personModel, faceModel].filter((m): m is string => m !== undefined);
+  if (!models.length) return out;
+  const wanted = options.ids ? new Set(options.ids) : null;
+  const minScore = options.minScore ?? DEFAULT_SCORE;
+  const minFace = options.minFaceScore ?? DEFAULT_FACE_SCORE;
+  for (const r of await readDetections(db, set, models)) {
+    if (wanted && !wanted.has(r.photo_id)) continue;
+    const person = r.model_id === personModel && r.kind === 'person' && r.score >= minScore;
+    const face = r.model_id === faceModel && r.kind === 'face' && r.score >= minFace;
+    if (!person && !face) continue;
+    const list = out.get(r.photo_id) ?? [];
+    list.push({ kind: r.kind, score: r.score, x: r.x, y: r.y, w: r.w, h: r.h });
+    out.set(r.photo_id, list);
+  }
+  // persons first, then faces, each by score
+  for (const list of out.values()) list.sort((a, b) => a.kind.localeCompare(b.kind) * -1 || b.score - a.score);
+  return out;
+}

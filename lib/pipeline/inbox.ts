@@ -12,6 +12,7 @@ import { detect } from '../2-detect/detect.js';
 import { DETECTORS, type DetectorName } from '../2-detect/models.js';
 import { examinedModels } from '../db/detections.js';
 import { usesPeople } from '../4-dataset/rows.js';
+import { peopleBoxes } from '../4-dataset/people.js';
 import { FluxError } from '../util/check.js';
 import { decodeWorkers, onnxProvider } from './stages.js';
 import type { ProviderChoice } from '../onnx/runtime.js';
@@ -94,7 +95,10 @@ export async function scoreInbox(options: InboxOptions): Promise<ScoreReport> {
     });
     await detectInbox(db, model, options.onProgress);
     const r = await scoreInboxSet(db, model, dir, provider);
-    writeFileAtomic(out, inboxHtml(r.items, r.skipped, model, workspace, inbox, r.threshold));
+    // the detected people and faces, for the page's overlay (photos no detector examined have none)
+    const boxes = await peopleBoxes(db, 'inbox');
+    const items = r.items.map((i) => (boxes.has(i.id) ? { ...i, people: boxes.get(i.id) } : i));
+    writeFileAtomic(out, inboxHtml(items, r.skipped, model, workspace, inbox, r.threshold));
     return {
       model: model.id,
       threshold: r.threshold.value,
