@@ -8,6 +8,9 @@
  *
  *   npm run build && node dist/bench/people-sample.js [--frames 150] [--empty 100] [--seed 3] [--score 0.4]
  *     [--models centernet,nanodet,movenet-multipose] [--previews 384] [--width 768 --height 512]
+ *     [--centernet-inputs 512,384] [--misses]
+ * With --misses, the tall figures are also broken down by the conditions of their scene (found / all in each), to see
+ * what the ones a detector misses look like.
  */
 import { parseArgs } from 'node:util';
 import { sampleSceneParams, sampleSessionStyle, type SceneParams } from '../lib/0-sample/render.js';
@@ -24,6 +27,9 @@ const { values } = parseArgs({
     score: { type: 'string', default: '0.4' },
     models: { type: 'string', default: 'centernet,nanodet,movenet-multipose' },
     previews: { type: 'string', default: '384' },
+    // centernet's square input sides to try (its own is 512)
+    'centernet-inputs': { type: 'string', default: '512' },
+    misses: { type: 'boolean', default: false },
     width: { type: 'string', default: '768' },
     height: { type: 'string', default: '512' },
   },
@@ -44,6 +50,35 @@ function scenes(seed: number, n: number, withPeople: boolean): Array<{ p: SceneP
   return out;
 }
 
+/** Conditions a tall figure can be seen in: a name and a test on the figure, its box and its scene. */
+type Cond = [
+  string,
+  (
+    f: SceneParams['figures'][number],
+    k: { x: number; h: number; w: number },
+    p: SceneParams,
+    hidden: number,
+    portrait: boolean,
+  ) => boolean,
+];
+const CONDITIONS: Cond[] = [
+  ['more than 40% hidden', (_f, _k, _p, hidden) => hidden > 0.4],
+  ['0.1 to 0.2 of the frame tall', (_f, k) => k.h <= 0.2],
+  ['0.2 to 0.4 tall', (_f, k) => k.h > 0.2 && k.h <= 0.4],
+  ['taller than 0.4', (_f, k) => k.h > 0.4],
+  ['cut by the frame edge', (_f, k) => k.x <= 0.005 || k.x + k.w >= 0.995],
+  ['lit', (f) => f.lit],
+  ['in shadow', (f) => !f.lit],
+  ['fog > 0.4', (_f, _k, p) => p.fog > 0.4],
+  ['blur > 0.3', (_f, _k, p) => p.blur > 0.3],
+  ['exposure error > 1 EV', (_f, _k, p) => Math.abs(p.exposure) > 1],
+  ['dusk or night (before 7, after 19 h)', (_f, _k, p) => p.timeOfDay < 7 || p.timeOfDay > 19],
+  ['contrast < 0.8', (_f, _k, p) => p.contrast < 0.8],
+  ['stride < 0.3 (legs together, side view)', (f) => f.pose < 0.3],
+  ['portrait frame', (_f, _k, _p, _h, portrait) => portrait],
+  ['4 or more figures in the frame', (_f, _k, p) => p.figures.length >= 4],
+];
+
 const backend = await initBackend();
 const seed = Number(values.seed);
 const peopled = scenes(seed, Number(values.frames), true);
@@ -58,7 +93,15 @@ console.log(
   'detector            preview  tall: all  visible (lit, shadow)   all: all  visible   ' +
     'empty frames with a find  extra/frame  ms/frame',
 );
-for (const name of String(values.models).split(',') as DetectorName[]) {
+const runs = (String(values.models).split(',') as DetectorName[]).flatMap(
+  (name): Array<{ name: DetectorName; input: number | undefined }> =>
+    name === 'centernet'
+      ? String(values['centernet-inputs'])
+          .split(',')
+          .map((v) => ({ name, input: Number(v) }))
+      : [{ name, input: undefined }],
+);
+for (const { name, input } of runs) {
   const graph = await loadGraph(name);
   for (const size of String(values.previews).split(',').map(Number)) {
     const t0 = performance.now();
@@ -77,12 +120,22 @@ for (const name of String(values.models).split(',') as DetectorName[]) {
       emptyHit: 0,
     };
     let shown = size;
+    const byCond = CONDITIONS.map(() => ({ n: 0, found: 0 }));
     for (const s of peopled) {
-      const r = await findInScene(name, graph, s.p, s.w, s.h, size, minScore);
+      const r = await findInScene(name, graph, s.p, s.w, s.h, size, minScore, input);
       shown = r.previewSize;
       r.known.forEach((k, i) => {
         const hit = r.match[i] !== -1;
         const visible = (r.hidden[i] as number) <= 0.4;
+        const fig = s.p.figures[i];
+        if (k.h > 0.1 && fig) {
+          CONDITIONS.forEach(([, test], c) => {
+            if (!test(fig, k, s.p, r.hidden[i] as number, s.h > s.w)) return;
+            const t = byCond[c] as { n: number; found: number };
+            t.n++;
+            t.found += Number(hit);
+          });
+        }
         tally.all++;
         tally.allFound += Number(hit);
         tally.vis += Number(visible);
@@ -101,14 +154,14 @@ for (const name of String(values.models).split(',') as DetectorName[]) {
       tally.extra += r.found.length - r.match.filter((m) => m !== -1).length;
     }
     for (const s of empty)
-      tally.emptyHit += Number((await findInScene(name, graph, s.p, s.w, s.h, size, minScore)).found.length > 0);
+      tally.emptyHit += Number((await findInScene(name, graph, s.p, s.w, s.h, size, minScore, input)).found.length > 0);
     const ms = (performance.now() - t0) / (peopled.length + empty.length);
     const pct = (a: number, b: number): string => `${((100 * a) / Math.max(1, b)).toFixed(1)}%`;
     const litShadow =
       `(${pct(tally.litFound, tally.lit)}, ` +
       `${pct(tally.tallVisFound - tally.litFound, tally.tallVis - tally.lit)})`;
     console.log(
-      `${name.padEnd(19)} ${String(size || `full ${shown}`).padStart(7)}  ` +
+      `${(input && input !== 512 ? `${name}@${input}` : name).padEnd(19)} ${String(size || `full ${shown}`).padStart(7)}  ` +
         `${pct(tally.tallFound, tally.tall).padStart(9)}  ${pct(tally.tallVisFound, tally.tallVis).padStart(7)} ` +
         litShadow.padEnd(16) +
         `${pct(tally.allFound, tally.all).padStart(9)}  ${pct(tally.visFound, tally.vis).padStart(7)}   ` +
@@ -118,6 +171,13 @@ for (const name of String(values.models).split(',') as DetectorName[]) {
     console.log(
       `${''.padEnd(28)}(${tally.tall} tall, ${tally.tallVis} visible; ${tally.all} in all, ${tally.vis} visible)`,
     );
+    if (values.misses) {
+      console.log(`${''.padEnd(28)}tall figures found, by condition (found / all):`);
+      CONDITIONS.forEach(([label], c) => {
+        const t = byCond[c] as { n: number; found: number };
+        console.log(`${''.padEnd(30)}${label.padEnd(42)} ${pct(t.found, t.n).padStart(6)}  (${t.found} / ${t.n})`);
+      });
+    }
   }
   graph.dispose();
 }
