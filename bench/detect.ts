@@ -26,8 +26,6 @@ const { values } = parseArgs({
     sizes: { type: 'string', default: '384,768' },
     rounds: { type: 'string', default: '2' },
     install: { type: 'boolean', default: false },
-    // centernet's square input sides to time besides its own 512 (it is fully convolutional)
-    'centernet-inputs': { type: 'string', default: '384,320' },
   },
 });
 
@@ -94,18 +92,6 @@ for (const size of String(values.sizes).split(',').map(Number)) {
       `  ${name.padEnd(18)} ${wall.toFixed(0).padStart(5)} ms wall, ${ms.toFixed(0).padStart(4)} ms CPU per photo; ` +
         `400,000 photos on 2 cores: ${((400_000 * ms) / 2 / 3.6e6).toFixed(1)} h`,
     );
-    if (name === 'centernet') {
-      for (const input of String(values['centernet-inputs']).split(',').filter(Boolean).map(Number)) {
-        c0 = process.cpuUsage();
-        for (let r = 0; r < rounds; r++) for (const img of images) await detectIn(name, graph, img, input);
-        const cms = cpuMs(c0) / (rounds * images.length);
-        if (size === 384) msPer[`centernet@${input}`] = cms + decodeMs / DEFAULT_DETECTORS.length;
-        console.log(
-          `  ${`centernet@${input}`.padEnd(18)} ${cms.toFixed(0).padStart(4)} ms CPU per photo (input ${input} px); ` +
-            `400,000 photos on 2 cores: ${((400_000 * cms) / 2 / 3.6e6).toFixed(1)} h`,
-        );
-      }
-    }
     graph.dispose();
   }
 }
@@ -119,9 +105,4 @@ console.log(
   `with centernet and movenet-multipose and blazeface: ` +
     `${hours(['centernet', 'movenet-multipose', 'blazeface']).toFixed(1)} h`,
 );
-for (const input of String(values['centernet-inputs']).split(',').filter(Boolean)) {
-  console.log(
-    `centernet@${input} + blazeface: ${hours([`centernet@${input}`, 'blazeface']).toFixed(1)} h for 400,000 photos`,
-  );
-}
 console.log(`tensors still held: ${tf.memory().numTensors}`);

@@ -7,12 +7,15 @@
  *
  *   npm run demo && node dist/lib/cli/flux.js detect --db data/flux.duckdb
  *   node dist/bench/people-gain.js [DB] [--archs logistic,pairwise] [--repeats 3] [--folds 5] [--resamples 500]
+ *     [--examined-walks]
+ * With --examined-walks only the walks whose every photo has been examined take part (a detection run still under
+ * way, or stopped, then measures on whole walks without imputed rows).
  */
 import { parseArgs } from 'node:util';
 import { Db } from '../lib/db/duckdb.js';
 import { workspaceOf } from '../lib/db/schema.js';
-import { loadDataset, withPeople, type FeatureSet } from '../lib/4-dataset/rows.js';
-import { peopleFeatures } from '../lib/4-dataset/people.js';
+import { loadDataset, subsetRows, withPeople, type Dataset, type FeatureSet } from '../lib/4-dataset/rows.js';
+import { PEOPLE_NAMES, peopleFeatures } from '../lib/4-dataset/people.js';
 import { decide, DEFAULT_RULE, type Contender } from '../lib/5-rank/decide.js';
 import { ARCHS, type Arch } from '../lib/5-rank/scorers.js';
 import { initBackend } from '../lib/tfjs/backend.js';
@@ -27,6 +30,7 @@ const { values, positionals } = parseArgs({
     resamples: { type: 'string', default: '500' },
     model: { type: 'string', default: 'mobilenetv2-int8' },
     seed: { type: 'string', default: '7' },
+    'examined-walks': { type: 'boolean', default: false },
   },
 });
 const dbFile = positionals[0] ?? 'data/flux.duckdb';
@@ -38,18 +42,36 @@ const opts = await orExit('people-gain', () => ({
   seed: checkInt('--seed', values.seed, 0, 0xffffffff),
 }));
 
+/** The rows of the walks whose every photo has people columns (was examined by the person model). */
+function examinedWalks(ds: Dataset): Dataset {
+  const col = ds.names.indexOf(PEOPLE_NAMES[0]);
+  const open = new Set<number>();
+  ds.ids.forEach((_, r) => {
+    if (Number.isNaN(ds.x[r * ds.dim + col] as number)) open.add(ds.session[r] as number);
+  });
+  const keep = ds.ids.flatMap((_, r) => (open.has(ds.session[r] as number) ? [] : [r]));
+  return {
+    ...ds,
+    ...subsetRows(ds, keep),
+    y: Uint8Array.from(keep, (r) => ds.y[r] as number),
+    split: keep.map((r) => ds.split[r]) as Dataset['split'],
+    session: Int32Array.from(keep, (r) => ds.session[r] as number),
+  };
+}
+
 await initBackend();
 const db = await Db.open(dbFile, { readOnly: true });
 try {
   const people = await peopleFeatures(db, 'photos');
   const fullSet: FeatureSet = 'vector+descriptor+context';
   const peopleSet = withPeople(fullSet) as FeatureSet;
-  const ds = await loadDataset(db, await workspaceOf(db), {
+  const loaded = await loadDataset(db, await workspaceOf(db), {
     featureSet: peopleSet,
     modelId: values.model as string,
     scheme: 'session',
     seed: opts.seed,
   });
+  const ds = values['examined-walks'] ? examinedWalks(loaded) : loaded;
   console.log(
     `people gain on ${dbFile}: ${people.ids.length - people.notExamined} of ${people.ids.length} corpus photos ` +
       `examined by ${people.personModel ?? 'no person model'} (faces: ${people.faceModel ?? 'none'}); ` +

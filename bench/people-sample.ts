@@ -8,7 +8,7 @@
  *
  *   npm run build && node dist/bench/people-sample.js [--frames 150] [--empty 100] [--seed 3] [--score 0.4]
  *     [--models centernet,nanodet,movenet-multipose] [--previews 384] [--width 768 --height 512]
- *     [--centernet-inputs 512,384] [--misses]
+ *     [--misses]
  * With --misses, the tall figures are also broken down by the conditions of their scene (found / all in each), to see
  * what the ones a detector misses look like.
  */
@@ -27,8 +27,6 @@ const { values } = parseArgs({
     score: { type: 'string', default: '0.4' },
     models: { type: 'string', default: 'centernet,nanodet,movenet-multipose' },
     previews: { type: 'string', default: '384' },
-    // centernet's square input sides to try (its own is 512)
-    'centernet-inputs': { type: 'string', default: '512' },
     misses: { type: 'boolean', default: false },
     width: { type: 'string', default: '768' },
     height: { type: 'string', default: '512' },
@@ -93,15 +91,7 @@ console.log(
   'detector            preview  tall: all  visible (lit, shadow)   all: all  visible   ' +
     'empty frames with a find  extra/frame  ms/frame',
 );
-const runs = (String(values.models).split(',') as DetectorName[]).flatMap(
-  (name): Array<{ name: DetectorName; input: number | undefined }> =>
-    name === 'centernet'
-      ? String(values['centernet-inputs'])
-          .split(',')
-          .map((v) => ({ name, input: Number(v) }))
-      : [{ name, input: undefined }],
-);
-for (const { name, input } of runs) {
+for (const name of String(values.models).split(',') as DetectorName[]) {
   const graph = await loadGraph(name);
   for (const size of String(values.previews).split(',').map(Number)) {
     const t0 = performance.now();
@@ -122,7 +112,7 @@ for (const { name, input } of runs) {
     let shown = size;
     const byCond = CONDITIONS.map(() => ({ n: 0, found: 0 }));
     for (const s of peopled) {
-      const r = await findInScene(name, graph, s.p, s.w, s.h, size, minScore, input);
+      const r = await findInScene(name, graph, s.p, s.w, s.h, size, minScore);
       shown = r.previewSize;
       r.known.forEach((k, i) => {
         const hit = r.match[i] !== -1;
@@ -154,14 +144,14 @@ for (const { name, input } of runs) {
       tally.extra += r.found.length - r.match.filter((m) => m !== -1).length;
     }
     for (const s of empty)
-      tally.emptyHit += Number((await findInScene(name, graph, s.p, s.w, s.h, size, minScore, input)).found.length > 0);
+      tally.emptyHit += Number((await findInScene(name, graph, s.p, s.w, s.h, size, minScore)).found.length > 0);
     const ms = (performance.now() - t0) / (peopled.length + empty.length);
     const pct = (a: number, b: number): string => `${((100 * a) / Math.max(1, b)).toFixed(1)}%`;
     const litShadow =
       `(${pct(tally.litFound, tally.lit)}, ` +
       `${pct(tally.tallVisFound - tally.litFound, tally.tallVis - tally.lit)})`;
     console.log(
-      `${(input && input !== 512 ? `${name}@${input}` : name).padEnd(19)} ${String(size || `full ${shown}`).padStart(7)}  ` +
+      `${name.padEnd(19)} ${String(size || `full ${shown}`).padStart(7)}  ` +
         `${pct(tally.tallFound, tally.tall).padStart(9)}  ${pct(tally.tallVisFound, tally.tallVis).padStart(7)} ` +
         litShadow.padEnd(16) +
         `${pct(tally.allFound, tally.all).padStart(9)}  ${pct(tally.visFound, tally.vis).padStart(7)}   ` +

@@ -85,7 +85,6 @@ export async function findInScene(
   height: number,
   previewSize: number,
   minScore: number,
-  input?: number,
 ): Promise<SceneFinds> {
   const rgb = renderScene(p, width, height);
   let frame = sharp(Buffer.from(rgb.buffer, rgb.byteOffset, rgb.byteLength), { raw: { width, height, channels: 3 } });
@@ -94,7 +93,7 @@ export async function findInScene(
   const jpeg = await frame.jpeg({ quality: 88 }).toBuffer();
   const small = previewSize > 0 ? (await makePreview(jpeg, previewSize)).jpeg : jpeg;
   const img = await decodeRgb(small);
-  const found = (await detectIn(name, graph, img, input)).filter((f) => f.kind === 'person' && f.score >= minScore);
+  const found = (await detectIn(name, graph, img)).filter((f) => f.kind === 'person' && f.score >= minScore);
   const known = figureBoxes(p, width, height);
   return {
     known,

@@ -102,9 +102,8 @@ function toFrame(
   return { kind, score, x: fx1, y: fy1, w: fx2 - fx1, h: fy2 - fy1, keypoints: kp };
 }
 
-async function centernet(model: tf.GraphModel, img: Rgb, input0?: number): Promise<Found[]> {
-  // the graph is fully convolutional: a smaller square (a multiple of 32) costs less, for small figures lost
-  const size = input0 ?? DETECTOR_SPECS.centernet.input;
+async function centernet(model: tf.GraphModel, img: Rgb): Promise<Found[]> {
+  const size = DETECTOR_SPECS.centernet.input;
   const input = letterbox(img, size);
   const out = model.execute(input, 'tower_0/detections') as tf.Tensor;
   const rows = ((await out.array()) as number[][][])[0] ?? [];
@@ -236,14 +235,14 @@ async function blazeface(model: tf.GraphModel, img: Rgb): Promise<Found[]> {
   return suppress(found, 0.3);
 }
 
-const RUNNERS: Record<DetectorName, (model: tf.GraphModel, img: Rgb, input?: number) => Promise<Found[]>> = {
+const RUNNERS: Record<DetectorName, (model: tf.GraphModel, img: Rgb) => Promise<Found[]>> = {
   centernet,
   nanodet,
   'movenet-multipose': movenet,
   blazeface,
 };
 
-/** Runs one detector on one image; `input` another square side than the model's own (centernet only). */
-export function detectIn(name: DetectorName, model: tf.GraphModel, img: Rgb, input?: number): Promise<Found[]> {
-  return RUNNERS[name](model, img, input);
+/** Runs one detector on one image. */
+export function detectIn(name: DetectorName, model: tf.GraphModel, img: Rgb): Promise<Found[]> {
+  return RUNNERS[name](model, img);
 }
