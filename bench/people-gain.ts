@@ -14,8 +14,9 @@
 import { parseArgs } from 'node:util';
 import { Db } from '../lib/db/duckdb.js';
 import { workspaceOf } from '../lib/db/schema.js';
-import { loadDataset, subsetRows, withPeople, type Dataset, type FeatureSet } from '../lib/4-dataset/rows.js';
-import { PEOPLE_NAMES, peopleFeatures } from '../lib/4-dataset/people.js';
+import { loadDataset, withPeople, type FeatureSet } from '../lib/4-dataset/rows.js';
+import { peopleFeatures } from '../lib/4-dataset/people.js';
+import { examinedWalks } from './examined.js';
 import { decide, DEFAULT_RULE, type Contender } from '../lib/5-rank/decide.js';
 import { ARCHS, type Arch } from '../lib/5-rank/scorers.js';
 import { initBackend } from '../lib/tfjs/backend.js';
@@ -41,23 +42,6 @@ const opts = await orExit('people-gain', () => ({
   resamples: checkInt('--resamples', values.resamples, 50, 100000),
   seed: checkInt('--seed', values.seed, 0, 0xffffffff),
 }));
-
-/** The rows of the walks whose every photo has people columns (was examined by the person model). */
-function examinedWalks(ds: Dataset): Dataset {
-  const col = ds.names.indexOf(PEOPLE_NAMES[0]);
-  const open = new Set<number>();
-  ds.ids.forEach((_, r) => {
-    if (Number.isNaN(ds.x[r * ds.dim + col] as number)) open.add(ds.session[r] as number);
-  });
-  const keep = ds.ids.flatMap((_, r) => (open.has(ds.session[r] as number) ? [] : [r]));
-  return {
-    ...ds,
-    ...subsetRows(ds, keep),
-    y: Uint8Array.from(keep, (r) => ds.y[r] as number),
-    split: keep.map((r) => ds.split[r]) as Dataset['split'],
-    session: Int32Array.from(keep, (r) => ds.session[r] as number),
-  };
-}
 
 await initBackend();
 const db = await Db.open(dbFile, { readOnly: true });
