@@ -9,7 +9,10 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { Db } from '../lib/db/duckdb.js';
 import { ensureDetectionSchema, writeExamined, type Examined } from '../lib/db/detections.js';
-import { modelId } from '../lib/2-detect/models.js';
+import { modelId, presentDetectors, type DetectorName } from '../lib/2-detect/models.js';
+import { PEOPLE_NAMES } from '../lib/4-dataset/people.js';
+import { loadKeeperModel } from '../lib/5-rank/model-file.js';
+import { modelFeatures } from '../lib/6-score/scoring.js';
 import { peopleDensity } from '../lib/8-analysis/people.js';
 import { trainAndScore } from '../lib/pipeline/train-and-score.js';
 import { scoreInbox } from '../lib/pipeline/inbox.js';
@@ -173,4 +176,54 @@ test('the report breaks keeper density down by people count and the largest pers
   const section = html.slice(html.indexOf('<section id="people">'));
   assert.ok(section.includes(`${d.examined} photos examined by ${PERSON}`));
   assert.ok(section.includes('Keeper density by people in the frame'));
+});
+
+test('a model trained with the people columns: the inbox is examined before scoring, or refused in one line', async () => {
+  const report = await trainAndScore({
+    db: dbFile,
+    arch: 'logistic',
+    featureSet: 'descriptor+context+people',
+    modelsDir: join(work.dir, 'models-people'),
+    resamples: 10,
+    hyper: { epochs: 2 },
+    skipPhotoSplit: true,
+    score: false,
+  });
+  assert.equal(report.winner.featureSet, 'descriptor+context+people');
+  const dir = report.dir;
+  const model = loadKeeperModel(dir);
+  assert.deepEqual(model.names.slice(-PEOPLE_NAMES.length), [...PEOPLE_NAMES]);
+  // the planted corpus: a near person is 0.55 of the frame tall, far ones 0.1 and 0.12; the training mean of the
+  // people_count column lies between the groups' 0, 1 and 2
+  const mean = model.standardizer.mean[model.names.indexOf('people_count')] as number;
+  assert.ok(mean > 0.8 && mean < 1.2, `people_count mean ${mean}`);
+  const filesPresent = ['centernet', 'blazeface'].every((m) => presentDetectors().includes(m as DetectorName));
+  if (filesPresent) {
+    // every inbox photo is already examined: nothing to run, and every photo is scored
+    const r = await scoreInbox({ db: dbFile, inbox: sample.inbox, modelDir: dir });
+    assert.equal(r.model, model.id);
+    const db = await Db.open(dbFile, { readOnly: true });
+    try {
+      const n = await db.value('SELECT count(*) FROM inbox_scores WHERE raw_score IS NOT NULL');
+      assert.equal(Number(n), inboxIds.length, 'every inbox photo scored with its people columns');
+    } finally {
+      db.close();
+    }
+  } else {
+    await assert.rejects(
+      scoreInbox({ db: dbFile, inbox: sample.inbox, modelDir: dir }),
+      /uses the people columns \(descriptor\+context\+people\), so the inbox needs centernet and blazeface/,
+    );
+  }
+  // an inbox no person detector has examined is refused, not scored with every people column unknown
+  const db = await Db.open(dbFile);
+  try {
+    await db.run(`DELETE FROM detections_examined WHERE "set" = 'inbox'`);
+    await assert.rejects(
+      modelFeatures(db, model, 'inbox'),
+      /uses the people columns \(descriptor\+context\+people\); no inbox photo has been through a person detector: run flux detect/,
+    );
+  } finally {
+    db.close();
+  }
 });
