@@ -119,6 +119,9 @@ export function checkTrainOptions(options: TrainOptions): {
   return { seed, arch, resamples, folds, rule };
 }
 
+/** The share of corpus photos a person detector must have examined for the people columns to join the comparison. */
+export const PEOPLE_COVERAGE = 0.5;
+
 /** The labelled dataset, refused before training when it cannot give a model, a calibration and a test. */
 async function trainingData(
   db: Db,
@@ -154,8 +157,11 @@ async function trainingData(
       `--features ${options.featureSet}: no embedding vectors; run flux embed with a model, or use descriptor+context`,
     );
   }
-  // the people columns join when a person detector has examined corpus photos (flux detect)
-  const people = (await examinedCount(db, 'photos', PERSON_MODEL_ORDER)) > 0;
+  // the people columns join the comparison once a person detector has examined at least half of the corpus photos
+  // (flux detect): below that they are mostly imputed, and would only cost time and widen the rule's intervals
+  const examined = await examinedCount(db, 'photos', PERSON_MODEL_ORDER);
+  const corpus = Number(await db.value<number>('SELECT count(*) FROM photos'));
+  const people = examined > 0 && (examined >= PEOPLE_COVERAGE * corpus || usesPeople(options.featureSet ?? 'context'));
   if (options.featureSet && usesPeople(options.featureSet) && !people) {
     throw new FluxError(
       `--features ${options.featureSet}: no corpus photo has been through a person detector; run flux detect first`,
