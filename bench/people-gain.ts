@@ -44,7 +44,8 @@ const opts = await orExit('people-gain', () => ({
 }));
 
 await initBackend();
-const db = await Db.open(dbFile, { readOnly: true });
+// writable: the dataset makes its walk split when the database has none yet
+const db = await Db.openIndex(dbFile, { waitMs: 120_000 });
 try {
   const people = await peopleFeatures(db, 'photos');
   const fullSet: FeatureSet = 'vector+descriptor+context';
