@@ -7,7 +7,7 @@
  *
  *   npm run demo && node dist/lib/cli/flux.js detect --db data/flux.duckdb
  *   node dist/bench/people-gain.js [DB] [--archs logistic,pairwise] [--repeats 3] [--folds 5] [--resamples 500]
- *     [--examined-walks]
+ *     [--examined-walks] [--base vector+descriptor+context|descriptor+context]
  * With --examined-walks only the walks whose every photo has been examined take part (a detection run still under
  * way, or stopped, then measures on whole walks without imputed rows).
  */
@@ -32,6 +32,8 @@ const { values, positionals } = parseArgs({
     model: { type: 'string', default: 'mobilenetv2-int8' },
     seed: { type: 'string', default: '7' },
     'examined-walks': { type: 'boolean', default: false },
+    // the feature set the people columns are added to: vector+descriptor+context or descriptor+context
+    base: { type: 'string', default: 'vector+descriptor+context' },
   },
 });
 const dbFile = positionals[0] ?? 'data/flux.duckdb';
@@ -48,7 +50,7 @@ await initBackend();
 const db = await Db.openIndex(dbFile, { waitMs: 120_000 });
 try {
   const people = await peopleFeatures(db, 'photos');
-  const fullSet: FeatureSet = 'vector+descriptor+context';
+  const fullSet = checkChoice('--base', values.base, ['vector+descriptor+context', 'descriptor+context'] as const);
   const peopleSet = withPeople(fullSet) as FeatureSet;
   const loaded = await loadDataset(db, await workspaceOf(db), {
     featureSet: peopleSet,
@@ -69,7 +71,8 @@ try {
   });
   const contenders = [fullSet, peopleSet].flatMap((fs) => opts.archs.map((a) => named(a, fs)));
   const t0 = performance.now();
-  const e = await decide(ds, named('pca-logistic', 'vector'), contenders, {
+  const baseline = named('pca-logistic', fullSet === 'descriptor+context' ? fullSet : 'vector');
+  const e = await decide(ds, baseline, contenders, {
     seed: opts.seed,
     settings: { ...DEFAULT_RULE, folds: opts.folds, repeats: opts.repeats, resamples: opts.resamples },
   });
