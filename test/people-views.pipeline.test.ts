@@ -212,7 +212,7 @@ test('a model trained with the people columns: the inbox is examined before scor
   } else {
     await assert.rejects(
       scoreInbox({ db: dbFile, inbox: sample.inbox, modelDir: dir }),
-      /uses the people columns \(descriptor\+context\+people\), so the inbox needs centernet and blazeface/,
+      /uses the people columns \(descriptor\+context\+people\), so the inbox needs centernet and blazeface before scoring: detector files missing .*flux detect --install/,
     );
   }
   // an inbox no person detector has examined is refused, not scored with every people column unknown

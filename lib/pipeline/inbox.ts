@@ -30,9 +30,8 @@ import type { KeeperModel } from '../5-rank/model-file.js';
  */
 export async function detectInbox(db: Db, model: KeeperModel, onProgress?: OnProgress): Promise<DetectorName[]> {
   if (!usesPeople(model.featureSet)) return [];
-  const names = (await examinedModels(db, 'photos'))
-    .map((id) => id.split('@')[0] as DetectorName)
-    .filter((n) => DETECTORS.includes(n));
+  const used = new Set((await examinedModels(db, 'photos')).map((id) => id.split('@')[0]));
+  const names = DETECTORS.filter((n) => used.has(n));
   if (!names.length) {
     throw new FluxError(
       `keeper model ${model.id} uses the people columns (${model.featureSet}) but no detector has examined the ` +
