@@ -15,7 +15,7 @@
  *
  *   npm run demo   # makes data/flux.duckdb from data/sample
  *   npm run build && node dist/bench/feature-headroom.js [DB] [--sample data/sample] [--folds 10] \
- *     [--features vector+descriptor+context]
+ *     [--features vector+descriptor+context] [--examined-walks] [--skip-rankers]
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -40,6 +40,7 @@ import { planSample, type Frame, type SampleTruth } from '../lib/0-sample/genera
 import { TASTE_TERMS, tasteTerms, type TasteTerm } from '../lib/0-sample/render.js';
 import { checkChoice, checkInt, FluxError, orExit } from '../lib/util/check.js';
 import { checkDir } from '../lib/util/fsutil.js';
+import { examinedWalks } from './examined.js';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -48,6 +49,10 @@ const { values, positionals } = parseArgs({
     folds: { type: 'string', default: '10' },
     features: { type: 'string', default: 'vector+descriptor+context' },
     model: { type: 'string', default: 'mobilenetv2-int8' },
+    // only the walks a person detector has examined whole (with a +people feature set)
+    'examined-walks': { type: 'boolean', default: false },
+    // parts 1 and 2 only
+    'skip-rankers': { type: 'boolean', default: false },
   },
 });
 const dbFile = positionals[0] ?? 'data/flux.duckdb';
@@ -89,13 +94,14 @@ const { ds, frames } = await orExit('feature-headroom', async () => {
       seed: SEED,
     });
     const keep = all.views.flatMap((v, i) => (v === 0 ? [i] : []));
-    const originals: Dataset = {
+    const views0: Dataset = {
       ...all,
       ...subsetRows(all, keep),
       y: Uint8Array.from(keep, (i) => all.y[i] as number),
       split: keep.map((i) => all.split[i]) as Dataset['split'],
       session: Int32Array.from(keep, (i) => all.session[i] as number),
     };
+    const originals = values['examined-walks'] ? examinedWalks(views0) : views0;
     return {
       ds: originals,
       frames: originals.ids.map((id) => {
@@ -221,7 +227,7 @@ const archs: Arch[] = ['logistic', 'pairwise', 'contrastive'];
 console.log(
   `\n3. out-of-fold AP over every walk (${folds} session folds, seed ${SEED}); candidate minus logistic regression with a paired session-bootstrap interval`,
 );
-for (const [label, cols, features] of variants) {
+for (const [label, cols, features] of values['skip-rankers'] ? [] : variants) {
   const v = withColumns(cols, features);
   const o = await alignedOutOfFold(
     archs.map((arch) => ({ ds: v, arch })),

@@ -10,18 +10,38 @@ import { readStoredVectors, type VectorSet } from '../2-embed/store.js';
 import { ensureSplit, type SplitName, type SplitScheme } from './split.js';
 import { decisionLabels } from '../db/decisions.js';
 import { FluxError } from '../util/check.js';
+import { PEOPLE_NAMES, peopleFeatures } from './people.js';
 
-/** What goes into a row. `context` alone is the metadata-only baseline. */
+/**
+ * What goes into a row. `context` alone is the metadata-only baseline; `+people` appends the detectors' people
+ * columns (people.ts; NaN for a photo not yet examined).
+ */
 export const FEATURE_SETS = [
   'vector',
   'vector+descriptor',
   'vector+descriptor+context',
   'descriptor+context',
   'context',
+  'vector+descriptor+context+people',
+  'descriptor+context+people',
 ] as const;
 export type FeatureSet = (typeof FEATURE_SETS)[number];
 
 export const usesVector = (fs: FeatureSet): boolean => fs.startsWith('vector');
+export const usesPeople = (fs: FeatureSet): boolean => fs.endsWith('+people');
+
+/** The same feature set with the people columns appended, where there is one. */
+export function withPeople(fs: FeatureSet): FeatureSet | null {
+  const p = `${fs}+people`;
+  return (FEATURE_SETS as readonly string[]).includes(p) ? (p as FeatureSet) : null;
+}
+
+/** The people columns of a set by photo id (people.ts), each row `PEOPLE_NAMES.length` wide. */
+async function peopleById(db: Db, set: 'photos' | 'inbox'): Promise<Map<number, Float32Array>> {
+  const p = await peopleFeatures(db, set);
+  const w = PEOPLE_NAMES.length;
+  return new Map(p.ids.map((id, i) => [id, p.x.subarray(i * w, (i + 1) * w)]));
+}
 
 /** Rows of features. */
 export interface FeatureRows {
@@ -71,8 +91,8 @@ const DESC_TABLE_SET: Record<'photos' | 'inbox', VectorSet> = { photos: 'photos'
 
 /**
  * Feature rows for a set of images (`photos` or `inbox`): view 0 only, or every view. Images without a vector are
- * left out when the feature set needs one; missing descriptor or context values are NaN (imputed at
- * standardisation).
+ * left out when the feature set needs one; missing descriptor, context or people values (a photo no detector has
+ * examined) are NaN, imputed at standardisation.
  */
 export async function loadFeatures(
   db: Db,
@@ -85,7 +105,13 @@ export async function loadFeatures(
   const ctxView = set === 'photos' ? 'photo_context' : 'inbox_context';
   const withDesc = featureSet.includes('descriptor');
   const withCtx = featureSet.includes('context');
-  const extra = [...(withDesc ? DESCRIPTOR_NAMES : []), ...(withCtx ? CONTEXT_NAMES : [])];
+  const people = usesPeople(featureSet) ? await peopleById(db, set) : null;
+  const extra = [
+    ...(withDesc ? DESCRIPTOR_NAMES : []),
+    ...(withCtx ? CONTEXT_NAMES : []),
+    ...(people ? PEOPLE_NAMES : []),
+  ];
+  const tableCols = extra.length - (people ? PEOPLE_NAMES.length : 0);
   const meta = await db.all<Record<string, number | null> & { id: number }>(`SELECT t.${idCol} AS id
     ${withDesc ? DESCRIPTOR_NAMES.map((n) => `, d."${n}"`).join('') : ''}
     ${withCtx ? CONTEXT_NAMES.map((n) => `, c."${n}"`).join('') : ''}
@@ -123,10 +149,14 @@ export async function loadFeatures(
   keep.forEach((src, r) => {
     if (vectors) x.set(vectors.subarray(src * vdim, (src + 1) * vdim), r * dim);
     const m = byId.get(ids[src] as number) as Record<string, number | null>;
-    extra.forEach((n, j) => {
+    extra.slice(0, tableCols).forEach((n, j) => {
       const v = m[n];
       x[r * dim + vdim + j] = v === null || v === undefined || !Number.isFinite(Number(v)) ? NaN : Number(v);
     });
+    // people columns last: NaN where the photo has not been examined
+    if (people) x.fill(NaN, r * dim + vdim + tableCols, (r + 1) * dim);
+    const p = people?.get(ids[src] as number);
+    if (p) x.set(p, r * dim + vdim + tableCols);
   });
   return {
     featureSet,

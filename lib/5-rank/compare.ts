@@ -3,7 +3,7 @@
  * validation AP or out-of-fold AP, and holding the choice against logistic regression and the metadata-only model
  * out of fold over every walk, with paired differences.
  */
-import type { Dataset, FeatureSet } from '../4-dataset/rows.js';
+import { withPeople, type Dataset, type FeatureSet } from '../4-dataset/rows.js';
 import type { OnProgress } from '../util/progress.js';
 import { assess, fit, rowsOf, selectColumns, type CandidateResult, type Fitted } from './fit.js';
 import { alignedOutOfFold, crossValidate } from './folds.js';
@@ -26,8 +26,21 @@ export interface AllWalks {
 
 export type Experiment = { arch: Arch; featureSet: FeatureSet };
 
-/** The experiments of a comparison: every candidate on each feature set, the baselines on theirs. */
-export function plan(hasVector: boolean): Experiment[] {
+/**
+ * The experiments of a comparison: every candidate on each feature set, the baselines on theirs; with `people`
+ * (the corpus has been through flux detect), the candidates and logistic regression on the fullest set once more
+ * with the people columns.
+ */
+export function plan(hasVector: boolean, people = false): Experiment[] {
+  const fullSet: FeatureSet = hasVector ? 'vector+descriptor+context' : 'descriptor+context';
+  const peopleSet = people ? withPeople(fullSet) : null;
+  const withPeopleRuns: Experiment[] = peopleSet
+    ? [...CANDIDATES, 'logistic' as Arch].map((arch) => ({ arch, featureSet: peopleSet }))
+    : [];
+  return [...basePlan(hasVector), ...withPeopleRuns];
+}
+
+function basePlan(hasVector: boolean): Experiment[] {
   if (!hasVector) {
     return [
       ...CANDIDATES.map((arch) => ({ arch, featureSet: 'descriptor+context' as FeatureSet })),
@@ -53,11 +66,13 @@ export function plan(hasVector: boolean): Experiment[] {
 
 /**
  * Who the decision rule compares: the plain baseline (PCA logistic regression on the vector, or on the descriptor
- * and context without one) against every candidate and logistic regression on the fullest feature set.
+ * and context without one) against every candidate and logistic regression on the fullest feature set, and with
+ * `people` each of them again with the people columns (on the same folds, so each pair is compared directly).
  */
 export function ruleContenders(
   hasVector: boolean,
   fullSet: FeatureSet,
+  people = false,
 ): { baseline: Contender; contenders: Contender[] } {
   const named = (arch: Arch, featureSet: FeatureSet): Contender => ({
     name: `${arch} · ${featureSet}`,
@@ -66,7 +81,9 @@ export function ruleContenders(
   });
   return {
     baseline: named('pca-logistic', hasVector ? 'vector' : 'descriptor+context'),
-    contenders: [...CANDIDATES, 'logistic' as Arch].map((a) => named(a, fullSet)),
+    contenders: [fullSet, people ? withPeople(fullSet) : null]
+      .filter((fs): fs is FeatureSet => fs !== null)
+      .flatMap((fs) => [...CANDIDATES, 'logistic' as Arch].map((a) => named(a, fs))),
   };
 }
 

@@ -76,6 +76,17 @@ export interface RuleEvidence {
   photos: number;
   keepers: number;
   walks: number;
+  /**
+   * The gain of the people columns: for each contender with them, its AP minus the same learner's without them
+   * (paired on the same folds and walk draws), at the unadjusted level. Absent without people contenders.
+   */
+  people?: PeopleGain[];
+}
+
+export interface PeopleGain {
+  name: string;
+  without: string;
+  diff: { value: number; lo: number; hi: number };
 }
 
 /** A contender's outcome against the baseline from its interval. */
@@ -205,6 +216,7 @@ export async function decide(
     ap: mean(m, (s) => averagePrecision(s, y)),
     walkNdcg: mean(m, (s) => ndcgPerSession(s, y, walk)),
   });
+  const people = peopleGains(contenders, scores, y, walk, settings, seed);
   const judged = contenders.map((c, j) => {
     const diff = diffs[j] as { value: number; lo: number; hi: number };
     return { ...c, ...tuned(j + 1), ...quality(j + 1), diff, outcome: outcomeOf(diff, settings.delta) };
@@ -218,10 +230,31 @@ export async function decide(
     photos: rows.length,
     keepers: y.filter(Boolean).length,
     walks: new Set(walk).size,
+    ...(people.length ? { people } : {}),
   };
 }
 
 const tunedText = (c: Contender): string => (c.setting ? ` (tuned: ${settingText(c.setting)})` : '');
+
+/** Each people contender against its twin without the people columns (scores[0] is the baseline's). */
+function peopleGains(
+  contenders: readonly Contender[],
+  scores: number[][][],
+  y: readonly number[],
+  walk: readonly number[],
+  settings: RuleSettings,
+  seed: number,
+): PeopleGain[] {
+  return contenders.flatMap((c, j) => {
+    if (!c.featureSet.endsWith('+people')) return [];
+    const bare = c.featureSet.slice(0, -'+people'.length);
+    const k = contenders.findIndex((t) => t.arch === c.arch && t.featureSet === bare);
+    if (k < 0) return [];
+    const pair = [scores[k + 1] as number[][], scores[j + 1] as number[][]];
+    const diff = pairedDifferences(pair, y, walk, settings.resamples, settings.level, seed)[0] as PeopleGain['diff'];
+    return [{ name: c.name, without: (contenders[k] as Contender).name, diff }];
+  });
+}
 
 /** The rule and its evidence in words. */
 export function ruleText(e: RuleEvidence): string {
@@ -257,5 +290,11 @@ export function ruleText(e: RuleEvidence): string {
         ? `no contender is better than the baseline by more than ${s.delta} AP; the baseline is chosen`
         : 'undecided: the evidence cannot separate the contenders from the baseline; the baseline is kept';
   lines.push(`Rule decision: ${what}.`);
+  for (const p of e.people ?? []) {
+    lines.push(
+      `  people columns: ${p.name} minus ${p.without}: AP ${sign(p.diff.value)} ` +
+        `[${sign(p.diff.lo)}, ${sign(p.diff.hi)}] (${(100 * s.level).toFixed(0)}%, paired on the same folds)`,
+    );
+  }
   return lines.join('\n');
 }

@@ -5,6 +5,7 @@
 import { CONTEXT_NAMES } from '../db/schema.js';
 import { fitStandardizer, standardize, type Dataset, type FeatureSet, type Standardizer } from '../4-dataset/rows.js';
 import type { SplitName } from '../4-dataset/split.js';
+import { PEOPLE_NAMES } from '../4-dataset/people.js';
 import { FluxError } from '../util/check.js';
 import { calibrateAll, chooseCalibration, type CalibrationChoice } from './calibrate.js';
 import { evaluate, pointMetrics, type Metrics } from './metrics.js';
@@ -24,8 +25,15 @@ import { recencyWeights } from './weighting.js';
 function columnsFor(ds: Dataset, fs: FeatureSet): number[] {
   const isVec = (n: string): boolean => /^v\d+$/.test(n);
   const ctx = new Set(CONTEXT_NAMES);
+  const people = new Set<string>(PEOPLE_NAMES);
   const want = (n: string): boolean =>
-    isVec(n) ? fs.includes('vector') : ctx.has(n) ? fs.includes('context') : fs.includes('descriptor');
+    isVec(n)
+      ? fs.includes('vector')
+      : ctx.has(n)
+        ? fs.includes('context')
+        : people.has(n)
+          ? fs.includes('people')
+          : fs.includes('descriptor');
   return ds.names.flatMap((n, i) => (want(n) ? [i] : []));
 }
 

@@ -16,7 +16,9 @@ import { recordModelDir, writeRankerComparison, type ComparisonRow } from '../db
 import { archiveRoots, workspaceOf } from '../db/schema.js';
 import { defaultModel } from '../2-embed/models.js';
 import { vectorGlob } from '../2-embed/store.js';
-import { loadDataset, standardize, type Dataset, type FeatureSet } from '../4-dataset/rows.js';
+import { loadDataset, standardize, usesPeople, withPeople, type Dataset, type FeatureSet } from '../4-dataset/rows.js';
+import { PERSON_MODEL_ORDER } from '../4-dataset/people.js';
+import { examinedCount } from '../db/detections.js';
 import { checkChoice, checkInt, checkNumber, FluxError } from '../util/check.js';
 import { assertOutsideArchive, checkWritableDir, sha256 } from '../util/fsutil.js';
 import type { OnProgress } from '../util/progress.js';
@@ -122,12 +124,22 @@ export function checkTrainOptions(options: TrainOptions): {
   return { seed, arch, resamples, folds, rule };
 }
 
+/** The share of corpus photos a person detector must have examined for the people columns to join the comparison. */
+export const PEOPLE_COVERAGE = 0.5;
+
 /** The labelled dataset, refused before training when it cannot give a model, a calibration and a test. */
 async function trainingData(
   db: Db,
   options: TrainOptions,
   seed: number,
-): Promise<{ full: Dataset; modelId: string | null; hasVector: boolean; fullSet: FeatureSet }> {
+): Promise<{
+  full: Dataset;
+  modelId: string | null;
+  hasVector: boolean;
+  fullSet: FeatureSet;
+  loadedSet: FeatureSet;
+  people: boolean;
+}> {
   const workspace = await workspaceOf(db);
   // refused before any training, not after it
   const modelsDir = resolve(options.modelsDir);
@@ -150,8 +162,19 @@ async function trainingData(
       `--features ${options.featureSet}: no embedding vectors; run flux embed with a model, or use descriptor+context`,
     );
   }
+  // the people columns join the comparison once a person detector has examined at least half of the corpus photos
+  // (flux detect): below that they are mostly imputed, and would only cost time and widen the rule's intervals
+  const examined = await examinedCount(db, 'photos', PERSON_MODEL_ORDER);
+  const corpus = Number(await db.value<number>('SELECT count(*) FROM photos'));
+  const people = examined > 0 && (examined >= PEOPLE_COVERAGE * corpus || usesPeople(options.featureSet ?? 'context'));
+  if (options.featureSet && usesPeople(options.featureSet) && !people) {
+    throw new FluxError(
+      `--features ${options.featureSet}: no corpus photo has been through a person detector; run flux detect first`,
+    );
+  }
+  const loadedSet = (people && withPeople(fullSet)) || fullSet;
   const full = await loadDataset(db, workspace, {
-    featureSet: fullSet,
+    featureSet: loadedSet,
     modelId: hasVector ? modelId : null,
     scheme: 'session',
     seed,
@@ -171,7 +194,7 @@ async function trainingData(
         'keepers in all three: link more keepers (flux match), from at least three walks, before training',
     );
   }
-  return { full, modelId, hasVector, fullSet };
+  return { full, modelId, hasVector, fullSet, loadedSet, people };
 }
 
 /**
@@ -276,6 +299,7 @@ async function compareAndChoose(
   arch: Arch | 'compare',
   hasVector: boolean,
   fullSet: FeatureSet,
+  people: boolean,
   options: TrainOptions,
   common: { seed: number; resamples: number; folds: number; hyper?: Partial<Hyper>; onProgress?: OnProgress },
 ): Promise<{
@@ -287,7 +311,7 @@ async function compareAndChoose(
 }> {
   const experiments: Experiment[] =
     arch === 'compare'
-      ? plan(hasVector)
+      ? plan(hasVector, people)
       : [{ arch, featureSet: arch === 'metadata' ? 'context' : (options.featureSet ?? fullSet) }];
   const useRule = arch === 'compare' && options.rule !== false;
   const auto = options.selection === undefined || options.selection === 'auto';
@@ -298,7 +322,7 @@ async function compareAndChoose(
     : (options.selection as 'cv' | 'validation');
   const { results, fitted } = await runExperiments(full, experiments, { ...common, cv: !useRule && asked === 'cv' });
   if (useRule) {
-    const { baseline, contenders } = ruleContenders(hasVector, fullSet);
+    const { baseline, contenders } = ruleContenders(hasVector, fullSet, people);
     const settings = {
       ...DEFAULT_RULE,
       folds: common.folds,
@@ -364,7 +388,7 @@ export async function train(db: Db, options: TrainOptions): Promise<TrainReport>
   const t0 = performance.now();
   const { seed, arch, resamples, folds, rule } = checkTrainOptions(options);
   const backend = await initBackend(options.backend);
-  const { full, modelId, hasVector, fullSet } = await trainingData(db, options, seed);
+  const { full, modelId, hasVector, fullSet, loadedSet, people } = await trainingData(db, options, seed);
   const common = { seed, resamples, folds, hyper: options.hyper, onProgress: options.onProgress };
   const {
     results,
@@ -372,7 +396,7 @@ export async function train(db: Db, options: TrainOptions): Promise<TrainReport>
     winner: chosen,
     selection,
     rule: evidence,
-  } = await compareAndChoose(full, arch, hasVector, fullSet, options, common);
+  } = await compareAndChoose(full, arch, hasVector, fullSet, people, options, common);
   // the winner's settings: the caller's, with what nested tuning chose for it
   const hyper: Partial<Hyper> = { ...options.hyper, ...evidence?.chosen.setting };
   // the chosen model's calibration from out-of-fold scores of every training and validation walk (more keepers than
@@ -384,7 +408,7 @@ export async function train(db: Db, options: TrainOptions): Promise<TrainReport>
   let photoSplit: TrainReport['photoSplit'] = null;
   if (!options.skipPhotoSplit) {
     const loaded = await loadDataset(db, await workspaceOf(db), {
-      featureSet: fullSet,
+      featureSet: loadedSet,
       modelId: hasVector ? modelId : null,
       scheme: 'photo',
       seed,

@@ -4,7 +4,7 @@
  */
 import { BAND_LABELS, type Band } from '../5-rank/calibrate.js';
 import type { KeeperModel } from '../5-rank/model-file.js';
-import { escapeHtml, pageHtml, previewDataUri } from '../util/html.js';
+import { boxedImage, escapeHtml, pageHtml, PEOPLE_TOGGLE, previewDataUri, type OverlayBox } from '../util/html.js';
 import { countBands, type ScoredRow } from './scoring.js';
 
 /** A score as shown: two decimals, but a small non-zero one is not shown as the 0.00 of a failure. */
@@ -21,14 +21,20 @@ const BAND_COLOURS: Record<string, string> = {
   unscored: '#777',
 };
 
-/** One inbox photo with its score. */
-export type InboxItem = ScoredRow & { path: string; preview: string | null; captured_at: string | null };
+/** One inbox photo with its score, and the people and faces detected in it (absent: not examined). */
+export type InboxItem = ScoredRow & {
+  path: string;
+  preview: string | null;
+  captured_at: string | null;
+  people?: OverlayBox[];
+};
 
 /** One card: the thumbnail, the score and band, the path, the time and the reason. */
 function card(r: InboxItem, workspace: string): string {
   const src = previewDataUri(workspace, r.preview);
   const label = r.band === 'unscored' ? 'not scored' : BAND_LABELS[r.band as Band];
-  const img = src ? `<img src="${src}" alt="${escapeHtml(r.path)}">` : 'no preview';
+  const tag = `<img src="${src}" alt="${escapeHtml(r.path)}">`;
+  const img = src ? (r.people?.length ? boxedImage(tag, r.people) : tag) : 'no preview';
   const score = r.score === null ? '–' : escapeHtml(scoreText(r.score));
   const surf = r.surfaced ? ` · <b class="surf">surfaced</b>` : '';
   const time = r.captured_at ? `<br><small>${escapeHtml(r.captured_at)}</small>` : '';
@@ -83,7 +89,7 @@ export function inboxHtml(
 <p><small>The score estimates how likely this photographer would keep the photo, learned from his own keepers; \
 it ranks, he selects.
 ${surfacing}</small></p>
-<div class="grid">${cards}</div>
+${items.some((r) => r.people?.length) ? `${PEOPLE_TOGGLE}\n` : ''}<div class="grid">${cards}</div>
 ${skippedTable}`;
   return pageHtml({ title: 'Inbox keeper scores', body });
 }

@@ -7,7 +7,9 @@ import type { Db } from '../db/duckdb.js';
 import { readSurfaceCalibration } from '../db/decisions.js';
 import { workspaceOf } from '../db/schema.js';
 import { DESCRIPTOR_NAMES } from '../2-embed/descriptor.js';
-import { loadFeatures, type FeatureRows } from '../4-dataset/rows.js';
+import { loadFeatures, usesPeople, type FeatureRows } from '../4-dataset/rows.js';
+import { PERSON_MODEL_ORDER } from '../4-dataset/people.js';
+import { examinedCount } from '../db/detections.js';
 import { bandOf, type Band } from '../5-rank/calibrate.js';
 import type { KeeperModel } from '../5-rank/model-file.js';
 import { OnnxScorer } from '../onnx/scorer.js';
@@ -32,6 +34,15 @@ export async function modelFeatures(db: Db, model: KeeperModel, set: 'photos' | 
     featureSet: model.featureSet,
     modelId: model.embeddingModel,
   });
+  // inbox photos no person detector has examined would all score with the people columns unknown
+  if (set === 'inbox' && rows.ids.length && usesPeople(model.featureSet)) {
+    if (!(await examinedCount(db, 'inbox', PERSON_MODEL_ORDER))) {
+      throw new FluxError(
+        `keeper model ${model.id} uses the people columns (${model.featureSet}); no inbox photo has been ` +
+          `through a person detector: run flux detect --db ${db.file} first (flux score --inbox runs it)`,
+      );
+    }
+  }
   if (rows.ids.length && (rows.dim !== model.dim || rows.names.some((n, i) => n !== model.names[i]))) {
     throw new FluxError(
       `keeper model ${model.id} expects ${model.dim} features (${model.featureSet}); the ${set} rows have ` +

@@ -13,6 +13,7 @@ import { matchOverview } from '../8-analysis/matching.js';
 import { keeperMotifs, type MotifMap } from '../8-analysis/motifs.js';
 import { issueDrafts, type Drafts } from '../8-analysis/drafts.js';
 import { placeStats, sessionStats, weekdayHourDensity } from '../8-analysis/sessions.js';
+import { peopleDensity } from '../8-analysis/people.js';
 import { escapeHtml, htmlTable, pageHtml } from '../util/html.js';
 import {
   barFigure,
@@ -413,6 +414,38 @@ async function sessionsSection(ctx: ReportContext): Promise<Section> {
   };
 }
 
+/** Keeper density by the number of people in the frame and the largest one's size (after flux detect). */
+async function peopleSection(ctx: ReportContext): Promise<Section | null> {
+  const p = await peopleDensity(ctx.db);
+  if (!p) return null;
+  const table = (rows: typeof p.byCount, caption: string): string =>
+    htmlTable(
+      rows.map((r) => ({ [caption]: r.group, photos: r.photos, keepers: r.keepers, density: r.density ?? '–' })),
+    );
+  const bars = (rows: typeof p.byCount, title: string, x: string): string =>
+    fig(
+      ctx,
+      barFigure(
+        rows.map((r) => r.group),
+        rows.map((r) => r.density ?? 0),
+        { title, x, y: 'keepers / frames' },
+      ),
+    );
+  const note = p.notExamined
+    ? ` ${plural(p.notExamined, 'photo')} not yet examined are left out (flux detect resumes).`
+    : '';
+  return {
+    id: 'people',
+    title: 'People: keeper density by who is in the frame',
+    html: [
+      `<p>${plural(p.examined, 'photo')} examined by ${escapeHtml(p.personModel ?? '')}.${escapeHtml(note)}</p>`,
+      `<div class="row">${bars(p.byCount, 'Keeper density by people in the frame', 'people found')}`,
+      `${bars(p.bySize, "Keeper density by the largest person's size", 'largest person')}</div>`,
+      `<div class="row">${table(p.byCount, 'people found')}${table(p.bySize, 'largest person')}</div>`,
+    ].join('\n'),
+  };
+}
+
 async function draftsSection(ctx: ReportContext): Promise<Section | null> {
   if (!ctx.columns.has('keeper_band')) return null;
   let d: Drafts;
@@ -496,7 +529,7 @@ async function buildSections(ctx: ReportContext): Promise<Section[]> {
   const { section: motifSection, motifs } = await motifsSection(ctx);
   sections.push(motifSection);
   step('sessions', 4);
-  sections.push(await sessionsSection(ctx));
+  sections.push(await sessionsSection(ctx), await peopleSection(ctx));
   step('drafts', 5);
   sections.push(await draftsSection(ctx));
   step('corpus map', 6);

@@ -24,7 +24,12 @@ import { runReport } from '../pipeline/stages.js';
 import { progressBar } from './progress-bar.js';
 import type { OnProgress } from '../util/progress.js';
 
-/** Detection is the slowest stage (about 230 ms a photo on 2 cores), so the demo runs it on a subset. */
+/**
+ * Detection is the slowest stage, so the demo runs it on a subset: centernet and blazeface take 228 ms of CPU a photo
+ * (bench/detect.ts), so the demo's 2,580 images would take 588 s in one process, 294 s on both cores, more than the
+ * demo's whole five-minute budget beside its other 220 s. bench/people-gain.ts measures the people columns on
+ * every photo.
+ */
 const DEMO_DETECT_LIMIT = 40;
 
 /**

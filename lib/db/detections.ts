@@ -187,3 +187,28 @@ export async function readExamined(
   );
   return rows.map((r) => ({ ...r, photo_id: Number(r.photo_id), found: Number(r.found) }));
 }
+
+/** Photos of a set that some model has examined without error (0 when the detection tables do not exist yet). */
+export async function examinedCount(db: Db, set: DetectSet, modelPrefixes?: readonly string[]): Promise<number> {
+  const exists = Number(
+    await db.value(`SELECT count(*) FROM information_schema.tables WHERE table_name = 'detections_examined'`),
+  );
+  if (!exists) return 0;
+  const like = modelPrefixes?.length ? ` AND (${modelPrefixes.map(() => 'model_id LIKE ?').join(' OR ')})` : '';
+  return Number(
+    await db.value(
+      `SELECT count(DISTINCT photo_id) FROM detections_examined WHERE "set" = ? AND error IS NULL${like}`,
+      [set, ...(modelPrefixes ?? []).map((p) => `${p}@%`)],
+    ),
+  );
+}
+
+/** The model ids that have examined photos of a set (none when the detection tables do not exist yet). */
+export async function examinedModels(db: Db, set: DetectSet): Promise<string[]> {
+  if (!(await examinedCount(db, set))) return [];
+  const rows = await db.all<{ m: string }>(
+    `SELECT DISTINCT model_id AS m FROM detections_examined WHERE "set" = ? AND error IS NULL ORDER BY 1`,
+    [set],
+  );
+  return rows.map((r) => r.m);
+}

@@ -8,6 +8,12 @@ import { Db } from '../db/duckdb.js';
 import { archiveRoots, workspaceOf } from '../db/schema.js';
 import { ingest } from '../1-ingest/ingest.js';
 import { embed } from '../2-embed/embed.js';
+import { detect } from '../2-detect/detect.js';
+import { DETECTORS, type DetectorName } from '../2-detect/models.js';
+import { examinedModels } from '../db/detections.js';
+import { usesPeople } from '../4-dataset/rows.js';
+import { peopleBoxes } from '../4-dataset/people.js';
+import { FluxError } from '../util/check.js';
 import { decodeWorkers, onnxProvider } from './stages.js';
 import type { ProviderChoice } from '../onnx/runtime.js';
 import { currentModelDir, loadKeeperModel } from '../5-rank/model-file.js';
@@ -15,6 +21,34 @@ import { inboxHtml } from '../6-score/inbox-page.js';
 import { countBands, scoreInboxSet, type ScoreReport } from '../6-score/score.js';
 import { assertOutsideArchive, checkDir, checkOutFile, writeFileAtomic } from '../util/fsutil.js';
 import type { OnProgress } from '../util/progress.js';
+import type { KeeperModel } from '../5-rank/model-file.js';
+
+/**
+ * A keeper model trained with the people columns needs them for the inbox too: the detectors that examined the
+ * corpus run on the inbox photos they have not seen (resumable, like flux detect). Without the detector files the
+ * inbox is refused in one line, not scored with every people column unknown.
+ */
+export async function detectInbox(db: Db, model: KeeperModel, onProgress?: OnProgress): Promise<DetectorName[]> {
+  if (!usesPeople(model.featureSet)) return [];
+  const used = new Set((await examinedModels(db, 'photos')).map((id) => id.split('@')[0]));
+  const names = DETECTORS.filter((n) => used.has(n));
+  if (!names.length) {
+    throw new FluxError(
+      `keeper model ${model.id} uses the people columns (${model.featureSet}) but no detector has examined the ` +
+        'corpus: run flux detect, then flux train again',
+    );
+  }
+  try {
+    await detect(db, { sets: ['inbox'], models: names, onProgress });
+  } catch (err) {
+    if (!(err instanceof FluxError)) throw err;
+    throw new FluxError(
+      `keeper model ${model.id} uses the people columns (${model.featureSet}), so the inbox needs ` +
+        `${names.join(' and ')} before scoring: ${err.message}`,
+    );
+  }
+  return names;
+}
 
 export interface InboxOptions {
   db: string;
@@ -58,8 +92,12 @@ export async function scoreInbox(options: InboxOptions): Promise<ScoreReport> {
       provider,
       onProgress: options.onProgress,
     });
+    await detectInbox(db, model, options.onProgress);
     const r = await scoreInboxSet(db, model, dir, provider);
-    writeFileAtomic(out, inboxHtml(r.items, r.skipped, model, workspace, inbox, r.threshold));
+    // the detected people and faces, for the page's overlay (photos no detector examined have none)
+    const boxes = await peopleBoxes(db, 'inbox');
+    const items = r.items.map((i) => (boxes.has(i.id) ? { ...i, people: boxes.get(i.id) } : i));
+    writeFileAtomic(out, inboxHtml(items, r.skipped, model, workspace, inbox, r.threshold));
     return {
       model: model.id,
       threshold: r.threshold.value,

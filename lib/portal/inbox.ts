@@ -5,6 +5,8 @@
  */
 import type { Db, SqlValue } from '../db/duckdb.js';
 import { FluxError } from '../util/check.js';
+import type { OverlayBox } from '../util/html.js';
+import { peopleBoxes } from '../4-dataset/people.js';
 
 /** Frames at most this far apart (chained) are one burst. */
 export const BURST_GAP_MS = 3000;
@@ -39,6 +41,8 @@ export interface InboxItem {
   decision: 'keep' | 'reject' | null;
   decided_at: string | null;
   preview: string | null;
+  /** People and faces detected in the photo (flux detect), for the overlay; absent when none were. */
+  people?: OverlayBox[];
   stack?: InboxItem[];
 }
 
@@ -167,6 +171,12 @@ export async function inboxPage(db: Db, q: InboxQuery): Promise<InboxPage> {
   } else {
     items = sorted.map(toItem);
   }
+  const boxes = await peopleBoxes(db, 'inbox', { ids: rows.map((r) => Number(r.photo_id)) });
+  const withBoxes = (i: InboxItem): InboxItem => {
+    const b = boxes.get(Number(i.photo_id));
+    return { ...i, ...(b ? { people: b } : {}), ...(i.stack ? { stack: i.stack.map(withBoxes) } : {}) };
+  };
+  items = items.map(withBoxes);
   return {
     total: Number(counts?.total ?? 0),
     photos: Number(counts?.photos ?? 0),

@@ -18,6 +18,7 @@ export function inboxPageHtml(dbFile: string): string {
 <div class="bar">
   <label>Band <select id="band"><option value="">all</option></select></label>
   <label>Day <select id="day"><option value="">all</option></select></label>
+  <label><input type="checkbox" id="show-people"> show detected people and faces</label>
   <span id="counter" aria-live="polite">loading…</span>
 </div>
 <p class="keys"><kbd>P</kbd> keep · <kbd>X</kbd> reject · <kbd>←</kbd> <kbd>→</kbd> move ·

@@ -119,6 +119,35 @@ export function previewDataUri(workspace: string, preview: string | null): strin
   return `data:image/jpeg;base64,${readFileSync(join(workspace, preview)).toString('base64')}`;
 }
 
+/** A detected box: person or face, fractions of the frame. */
+export interface OverlayBox {
+  kind: 'person' | 'face';
+  score: number;
+  x: number;
+  y: number;
+  w: number;
+  h: number;
+}
+
+const pct = (v: number): string => `${(100 * Math.min(1, Math.max(0, v))).toFixed(2)}%`;
+
+/**
+ * An image with detected boxes over it: absolutely placed spans inside a wrapper of the image's own size, shown when
+ * the page's `#show-people` check box (a sibling before the `.grid`) is ticked or the grid has class `people`.
+ */
+export function boxedImage(img: string, boxes: readonly OverlayBox[]): string {
+  const spans = boxes.map(
+    (b) =>
+      `<span class="pbox ${b.kind === 'face' ? 'face' : 'person'}" title="${b.kind} ${b.score.toFixed(2)}" ` +
+      `style="left:${pct(b.x)};top:${pct(b.y)};width:${pct(b.w)};height:${pct(b.h)}"></span>`,
+  );
+  return `<span class="boxed">${img}${spans.join('')}</span>`;
+}
+
+/** The check box that shows the boxes of `boxedImage`; put it before the `.grid`, as its sibling. */
+export const PEOPLE_TOGGLE =
+  '<input type="checkbox" id="show-people"><label for="show-people"> show detected people and faces</label>';
+
 /** The one style sheet of the workbench's pages: text, tables, contact sheets, cards and the keeper outline. */
 export const PAGE_STYLE = `body{font:14px system-ui,sans-serif;margin:1.5em auto;max-width:1200px;color:#222;
 padding:0 1em}h2{border-bottom:1px solid #ccc;margin-top:2em}table{margin:8px 0;border-collapse:collapse}
@@ -129,7 +158,10 @@ align-items:flex-start}.sheet{display:flex;flex-wrap:wrap;gap:8px}.sheet figure{
 .grid{display:flex;flex-wrap:wrap;gap:12px}.card{width:220px;margin:0}.img{height:150px;display:flex;
 align-items:center;justify-content:center;background:#f3f3f3}.img img{max-width:220px;max-height:150px}
 .surfaced{outline:3px solid #1b7837;outline-offset:2px}.surf{color:#1b7837}.keeper{outline:3px solid #c33}
-section.item{border-bottom:1px solid #ccc;padding:8px 0}figure{margin:0}`;
+section.item{border-bottom:1px solid #ccc;padding:8px 0}figure{margin:0}
+.boxed{position:relative;display:inline-block;line-height:0}.boxed img{display:block}
+.pbox{position:absolute;display:none;box-sizing:border-box;border:2px solid #ffd400;pointer-events:none}
+.pbox.face{border-color:#00d4ff}#show-people:checked~.grid .pbox,.grid.people .pbox{display:block}`;
 
 /** A whole HTML page: the shared style sheet, an optional extra head (scripts, more style) and the body. */
 export function pageHtml(page: { title: string; body: string; head?: string }): string {

@@ -60,6 +60,22 @@ function counter() {
   $('counter').textContent = `${state.decided} decided · ${left} left · ${state.photos} photos`;
 }
 
+/** The preview with the detected people and faces over it (shown when the grid has class `people`). */
+function boxed(img, people) {
+  const wrap = document.createElement('span');
+  wrap.className = 'boxed';
+  wrap.append(img);
+  const pct = (v) => `${(100 * Math.min(1, Math.max(0, v))).toFixed(2)}%`;
+  for (const b of people) {
+    const s = document.createElement('span');
+    s.className = `pbox ${b.kind === 'face' ? 'face' : 'person'}`;
+    s.title = `${b.kind} ${b.score.toFixed(2)}`;
+    Object.assign(s.style, { left: pct(b.x), top: pct(b.y), width: pct(b.w), height: pct(b.h) });
+    wrap.append(s);
+  }
+  return wrap;
+}
+
 function card(item) {
   const fig = document.createElement('figure');
   fig.className = `card${item.burst_rank > 1 ? ' frame' : ''}${item.decision ? ` ${item.decision}` : ''}`;
@@ -74,7 +90,8 @@ function card(item) {
     img.src = item.preview;
     img.alt = item.path;
     img.loading = 'lazy';
-    box.append(img);
+    if (item.people && item.people.length) box.append(boxed(img, item.people));
+    else box.append(img);
   } else box.textContent = 'no preview';
   fig.append(box);
   if (item.decision) {
@@ -245,6 +262,7 @@ for (const id of ['band', 'day']) {
   });
 }
 $('more').addEventListener('click', () => run(() => load(false)));
+$('show-people').addEventListener('change', (ev) => $('grid').classList.toggle('people', ev.target.checked));
 setPending(0);
 run(async () => {
   await loadFilters();
