@@ -4,7 +4,11 @@
  * the rule's session folds and scored on its held-out walks (seconds and held-out AP, before and now, alternating), and
  * the rule's paired walk bootstrap over all rows (scores drawn at random; 200 resamples, five models).
  *
+ * `--epochs N` trains every model N epochs (without it, the epochs the rule trains: fewer as the rows grow, early
+ * stopping on validation), for a quick per-epoch comparison.
+ *
  *   npm run build && node dist/bench/rule-cost.js [--keepers 1000] [--taste interaction] [--before DIR] [--seed 7]
+ *     [--epochs N]
  */
 import { pathToFileURL } from 'node:url';
 import { join } from 'node:path';
@@ -26,6 +30,7 @@ const { values } = parseArgs({
     taste: { type: 'string', default: 'interaction' },
     before: { type: 'string' },
     seed: { type: 'string', default: '7' },
+    epochs: { type: 'string' },
   },
 });
 
@@ -71,7 +76,7 @@ for (const c of [baseline, ...contenders]) {
   for (const lib of libs) {
     const fds = lib.fit.selectColumns({ ...ds, split }, c.featureSet);
     t0 = performance.now();
-    const f = await lib.fit.fit(fds, c.arch, seed);
+    const f = await lib.fit.fit(fds, c.arch, seed, values.epochs ? { epochs: Number(values.epochs) } : {});
     const s = (performance.now() - t0) / 1000;
     const scores = lib.scorers.scoreRows(f.params, f.xs, fds.dim, held, fds.ids);
     const ap = averagePrecision(
