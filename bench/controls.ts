@@ -14,7 +14,7 @@
  * an outcome of the same taste and keeper count replaces the one recorded before.
  *
  *   npm run build && node dist/bench/controls.js [--keepers 100,1000] [--tastes additive,interaction,motifs]
- *     [--repeats 1] [--folds 5] [--seed 7] [--record bench/controls.json | --record none]
+ *     [--repeats 1] [--folds 5] [--seed 7] [--record bench/controls.json | --record none] [--versus A,B]
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -25,9 +25,10 @@ import type { Dataset } from '../lib/4-dataset/rows.js';
 import { initBackend } from '../lib/tfjs/backend.js';
 import { ruleContenders } from '../lib/5-rank/compare.js';
 import { CONTROLS_FILE, familyResult, type ControlOutcome, type ControlsRecord } from '../lib/5-rank/controls.js';
-import { decide, DEFAULT_RULE, ruleText, type RuleEvidence } from '../lib/5-rank/decide.js';
+import { decide, DEFAULT_RULE, ruleText, type Contender, type RuleEvidence } from '../lib/5-rank/decide.js';
 import { averagePrecision } from '../lib/5-rank/metrics.js';
 import type { Arch } from '../lib/5-rank/scorers.js';
+import type { OnProgress } from '../lib/util/progress.js';
 import { Rng } from '../lib/util/rng.js';
 
 /** A planted taste: its value for one frame's latent factors, and the families that are a right answer for it. */
@@ -128,6 +129,18 @@ function merged(file: string, outcomes: readonly ControlOutcome[]): ControlsReco
   return { about: 'positive controls of the decision rule (bench/controls.ts)', outcomes: all };
 }
 
+const FULL = 'vector+descriptor+context';
+
+/**
+ * `--versus A,B`: a diagnostic, not a control: B's AP minus A's on the rule's folds, with the rule's paired interval
+ * (one comparison, so 95%), for two contenders that both beat the baseline. Nothing is recorded.
+ */
+function versus(pair: string): { baseline: Contender; contenders: Contender[] } {
+  const [a, b] = pair.split(',') as [Arch, Arch];
+  const named = (arch: Arch): Contender => ({ name: `${arch} · ${FULL}`, arch, featureSet: FULL });
+  return { baseline: named(a), contenders: [named(b)] };
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -137,6 +150,7 @@ async function main(): Promise<void> {
       folds: { type: 'string', default: '5' },
       seed: { type: 'string', default: '7' },
       record: { type: 'string', default: fileURLToPath(new URL('../../bench/controls.json', import.meta.url)) },
+      versus: { type: 'string' },
     },
   });
   const command = `node dist/bench/controls.js ${process.argv.slice(2).join(' ')}`.trim();
@@ -149,10 +163,19 @@ async function main(): Promise<void> {
     for (const taste of values.tastes.split(',')) {
       const t0 = performance.now();
       const { ds, oracle } = archive(taste, keepers, seed);
-      const { baseline, contenders } = ruleContenders(true, 'vector+descriptor+context');
-      const e = await decide(ds, baseline, contenders, { seed, settings });
+      const { baseline, contenders } = values.versus ? versus(values.versus) : ruleContenders(true, FULL);
+      const onProgress: OnProgress = (p) =>
+        process.stderr.write(
+          `${taste}, ${keepers} keepers: ${p.stage} (${p.done}/${p.total}) ` +
+            `${((performance.now() - t0) / 1000).toFixed(0)} s\n`,
+        );
+      const e = await decide(ds, baseline, contenders, { seed, settings, onProgress });
       const seconds = (performance.now() - t0) / 1000;
       if (!e) continue;
+      if (values.versus) {
+        console.log(`\n## ${taste}, ${keepers} keepers, ${values.versus}\n${ruleText(e)}`);
+        continue;
+      }
       const result = familyResult(e.decision, e.chosen.arch, (TASTES[taste] as PlantedTaste).right);
       console.log(
         `\n## ${taste}, ${keepers} keepers (${ds.ids.length} rows, ${ds.sessions.length} walks; ` +
