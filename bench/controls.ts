@@ -19,6 +19,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { format, resolveConfig } from 'prettier';
 import { CONTEXT_NAMES } from '../lib/db/schema.js';
 import { DESCRIPTOR_NAMES } from '../lib/2-embed/descriptor.js';
 import type { Dataset } from '../lib/4-dataset/rows.js';
@@ -141,6 +142,12 @@ function versus(pair: string): { baseline: Contender; contenders: Contender[] } 
   return { baseline: named(a), contenders: [named(b)] };
 }
 
+/** Writes the record, formatted as the repository's formatter would (the file is committed and lint-checked). */
+async function record(file: string, outcomes: readonly ControlOutcome[]): Promise<void> {
+  const text = JSON.stringify(merged(file, outcomes), null, 2);
+  writeFileSync(file, await format(text, { ...(await resolveConfig(file)), parser: 'json' }));
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -192,8 +199,7 @@ async function main(): Promise<void> {
         repeats: settings.repeats,
       });
       // written after every control, so a long run that is stopped keeps what it measured
-      if (values.record !== 'none')
-        writeFileSync(values.record, `${JSON.stringify(merged(values.record, outcomes), null, 2)}\n`);
+      if (values.record !== 'none') await record(values.record, outcomes);
     }
   }
   console.log(
