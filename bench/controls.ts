@@ -7,58 +7,62 @@
  * - additive: a linear taste; logistic regression (or the PCA baseline) should tie or win;
  * - interaction: the product of two factors; the pairwise scorer (its hidden layer) should win;
  * - motifs: closeness to the nearest of four centres; the multi-centroid contrastive scorer should win;
- * - burst: a within-burst preference (bench/burst-control.ts); near misses should help, pairwise without them is the
- *   baseline there.
+ * - burst (`--tastes burst`, bench/burst-control.ts): a within-burst preference; pairwise trained with near misses
+ *   should beat pairwise without them (the baseline there); equivalence keeps the baseline, the wrong answer.
  *
  * Each control runs the decision rule of `flux train` (lib/5-rank/decide.ts) and prints which family it picks; the
- * rule must pick the planted family or stay undecided, never the wrong one.
+ * rule must pick the planted family or stay undecided, never the wrong one. Every outcome is also written to
+ * bench/controls.json (with the command, the date and the seed), which `flux train` prints beside its own decision;
+ * an outcome of the same taste and keeper count replaces the one recorded before.
  *
  *   npm run build && node dist/bench/controls.js [--keepers 100,1000] [--tastes additive,interaction,motifs]
- *     [--repeats 3] [--folds 5] [--seed 7]
+ *     [--repeats 1] [--folds 5] [--seed 7] [--record bench/controls.json | --record none] [--versus A,B]
  */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { format, resolveConfig } from 'prettier';
 import { CONTEXT_NAMES } from '../lib/db/schema.js';
 import { DESCRIPTOR_NAMES } from '../lib/2-embed/descriptor.js';
 import type { Dataset } from '../lib/4-dataset/rows.js';
 import { initBackend } from '../lib/tfjs/backend.js';
 import { ruleContenders } from '../lib/5-rank/compare.js';
-import { decide, DEFAULT_RULE, ruleText } from '../lib/5-rank/decide.js';
+import { CONTROLS_FILE, familyResult, type ControlOutcome, type ControlsRecord } from '../lib/5-rank/controls.js';
+import { decide, DEFAULT_RULE, ruleText, type Contender, type RuleEvidence } from '../lib/5-rank/decide.js';
 import { averagePrecision } from '../lib/5-rank/metrics.js';
+import type { Arch } from '../lib/5-rank/scorers.js';
+import type { OnProgress } from '../lib/util/progress.js';
 import { Rng } from '../lib/util/rng.js';
 import { burstControl } from './burst-control.js';
 
-const { values } = parseArgs({
-  options: {
-    keepers: { type: 'string', default: '100,1000' },
-    tastes: { type: 'string', default: 'additive,interaction,motifs' },
-    repeats: { type: 'string', default: '3' },
-    folds: { type: 'string', default: '5' },
-    seed: { type: 'string', default: '7' },
-  },
-});
+/** A planted taste: its value for one frame's latent factors, and the families that are a right answer for it. */
+export interface PlantedTaste {
+  value: (f: Float64Array, centres: number[][]) => number;
+  right: Arch[];
+}
 
-type Taste = 'additive' | 'interaction' | 'motifs' | 'burst';
-const RIGHT: Record<Taste, string[]> = {
-  burst: ['pairwise'],
-  additive: ['logistic', 'pca-logistic'],
-  interaction: ['pairwise'],
-  motifs: ['contrastive-multi'],
+/** The planted tastes by name (a new control is one more entry). */
+export const TASTES: Record<string, PlantedTaste> = {
+  additive: {
+    value: (f) => 1.2 * ((f[0] as number) + (f[1] as number) - (f[2] as number)),
+    right: ['logistic', 'pca-logistic'],
+  },
+  interaction: { value: (f) => 1.6 * (f[0] as number) * (f[1] as number), right: ['pairwise'] },
+  motifs: {
+    value: (f, centres) => -2 * Math.min(...centres.map((c) => Math.hypot(...c.map((v, j) => v - (f[j] as number))))),
+    right: ['contrastive-multi'],
+  },
 };
+
 const VEC = 1280;
 const FACTORS = 16;
 const FRAMES = 60;
 const RATE = 0.0375;
 
-/** The planted taste of one frame's factors (unit variance). */
-function tasteOf(taste: Taste, f: Float64Array, centres: number[][]): number {
-  if (taste === 'additive') return 1.2 * ((f[0] as number) + (f[1] as number) - (f[2] as number));
-  if (taste === 'interaction') return 1.6 * (f[0] as number) * (f[1] as number);
-  const d = centres.map((c) => Math.hypot(...c.map((v, j) => v - (f[j] as number))));
-  return -2 * Math.min(...d);
-}
-
 /** A synthetic archive with `keepers` keepers: walks of 60 frames, the top 3.75% by taste plus noise kept. */
-function archive(taste: Taste, keepers: number, seed: number): { ds: Dataset; oracle: number } {
+export function archive(taste: string, keepers: number, seed: number): { ds: Dataset; oracle: number } {
+  const planted = TASTES[taste];
+  if (!planted) throw new Error(`--tastes: unknown taste ${taste} (known: ${Object.keys(TASTES).join(', ')})`);
   const rng = new Rng(seed).fork(`controls:${taste}:${keepers}`);
   const n = Math.round(keepers / RATE);
   const walks = Math.ceil(n / FRAMES);
@@ -82,7 +86,7 @@ function archive(taste: Taste, keepers: number, seed: number): { ds: Dataset; or
         x[i * dim + v] = s;
       }
       for (let j = VEC; j < dim; j++) x[i * dim + j] = rng.normal();
-      t[i] = tasteOf(taste, f, centres);
+      t[i] = planted.value(f, centres);
     }
   }
   const noisy = Array.from(t, (v) => v + Math.log(1 / rng.uniform(1e-9, 1) - 1));
@@ -109,43 +113,113 @@ function archive(taste: Taste, keepers: number, seed: number): { ds: Dataset; or
   return { ds, oracle: averagePrecision(t, y) };
 }
 
-await initBackend('wasm').catch(() => initBackend());
-const seed = Number(values.seed);
-const settings = { ...DEFAULT_RULE, repeats: Number(values.repeats), folds: Number(values.folds) };
-const rows: string[] = [];
-for (const keepers of values.keepers.split(',').map(Number)) {
-  for (const taste of values.tastes.split(',') as Taste[]) {
-    const t0 = performance.now();
-    const { ds, oracle, baseline, contenders } =
-      taste === 'burst'
-        ? burstControl(keepers, seed)
-        : { ...archive(taste, keepers, seed), ...ruleContenders(true, 'vector+descriptor+context') };
-    const e = await decide(ds, baseline, contenders, { seed, settings });
-    const seconds = (performance.now() - t0) / 1000;
-    if (!e) continue;
-    const family = e.chosen.arch;
-    const verdict =
-      e.decision === 'superior'
-        ? RIGHT[taste].includes(family)
-          ? 'right'
-          : 'WRONG'
-        : RIGHT[taste].some((a) => a === 'pca-logistic')
-          ? 'right (baseline)'
-          : 'undecided, not wrong';
-    console.log(
-      `\n## ${taste}, ${keepers} keepers (${ds.ids.length} rows, ${ds.sessions.length} walks; ` +
-        `the planted taste itself ranks at AP ${oracle.toFixed(3)}), ${seconds.toFixed(0)} s\n${ruleText(e)}`,
-    );
-    const best = [...e.contenders].sort((a, b) => b.diff.value - a.diff.value)[0];
-    rows.push(
-      `| ${taste} | ${keepers} | ${oracle.toFixed(3)} | ${e.baseline.ap.toFixed(3)} | ` +
-        `${best ? `${best.arch} ${best.diff.value >= 0 ? '+' : ''}${best.diff.value.toFixed(3)} [${best.diff.lo.toFixed(3)}, ${best.diff.hi.toFixed(3)}]` : ''} | ` +
-        `${e.decision}: ${e.chosen.arch} | ${verdict} | ${seconds.toFixed(0)} |`,
-    );
-  }
+/** The best contender's difference from the baseline, as a table cell. */
+function bestCell(e: RuleEvidence): string {
+  const best = [...e.contenders].sort((a, b) => b.diff.value - a.diff.value)[0];
+  if (!best) return '';
+  const f = (v: number): string => v.toFixed(3);
+  return `${best.arch} ${best.diff.value >= 0 ? '+' : ''}${f(best.diff.value)} [${f(best.diff.lo)}, ${f(best.diff.hi)}]`;
 }
-console.log(
-  '\n| planted taste | keepers | oracle AP | baseline AP | best contender - baseline [interval] | decision | right family? | seconds |',
-);
-console.log('|---|---|---|---|---|---|---|---|');
-for (const r of rows) console.log(r);
+
+/** The outcomes recorded before, with the new ones in place of those of the same taste and keeper count. */
+function merged(file: string, outcomes: readonly ControlOutcome[]): ControlsRecord {
+  const before: ControlOutcome[] = existsSync(file)
+    ? (JSON.parse(readFileSync(file, 'utf8')) as ControlsRecord).outcomes
+    : [];
+  const key = (o: ControlOutcome): string => `${o.taste}:${o.keepers}`;
+  const fresh = new Set(outcomes.map(key));
+  const all = [...before.filter((o) => !fresh.has(key(o))), ...outcomes];
+  all.sort((a, b) => a.taste.localeCompare(b.taste) || a.keepers - b.keepers);
+  return { about: 'positive controls of the decision rule (bench/controls.ts)', outcomes: all };
+}
+
+const FULL = 'vector+descriptor+context';
+
+/**
+ * `--versus A,B`: a diagnostic, not a control: B's AP minus A's on the rule's folds, with the rule's paired interval
+ * (one comparison, so 95%), for two contenders that both beat the baseline. Nothing is recorded.
+ */
+function versus(pair: string): { baseline: Contender; contenders: Contender[] } {
+  const [a, b] = pair.split(',') as [Arch, Arch];
+  const named = (arch: Arch): Contender => ({ name: `${arch} · ${FULL}`, arch, featureSet: FULL });
+  return { baseline: named(a), contenders: [named(b)] };
+}
+
+/** Writes the record, formatted as the repository's formatter would (the file is committed and lint-checked). */
+async function record(file: string, outcomes: readonly ControlOutcome[]): Promise<void> {
+  const text = JSON.stringify(merged(file, outcomes), null, 2);
+  writeFileSync(file, await format(text, { ...(await resolveConfig(file)), parser: 'json' }));
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      keepers: { type: 'string', default: '100,1000' },
+      tastes: { type: 'string', default: Object.keys(TASTES).join(',') },
+      repeats: { type: 'string', default: '1' },
+      folds: { type: 'string', default: '5' },
+      seed: { type: 'string', default: '7' },
+      record: { type: 'string', default: fileURLToPath(new URL('../../bench/controls.json', import.meta.url)) },
+      versus: { type: 'string' },
+    },
+  });
+  const command = `node dist/bench/controls.js ${process.argv.slice(2).join(' ')}`.trim();
+  await initBackend('wasm').catch(() => initBackend());
+  const seed = Number(values.seed);
+  const settings = { ...DEFAULT_RULE, repeats: Number(values.repeats), folds: Number(values.folds) };
+  const rows: string[] = [];
+  const outcomes: ControlOutcome[] = [];
+  for (const keepers of values.keepers.split(',').map(Number)) {
+    for (const taste of values.tastes.split(',')) {
+      const t0 = performance.now();
+      const { ds, oracle, baseline, contenders } =
+        taste === 'burst'
+          ? burstControl(keepers, seed)
+          : {
+              ...archive(taste, keepers, seed),
+              ...(values.versus ? versus(values.versus) : ruleContenders(true, FULL)),
+            };
+      const onProgress: OnProgress = (p) =>
+        process.stderr.write(
+          `${taste}, ${keepers} keepers: ${p.stage} (${p.done}/${p.total}) ` +
+            `${((performance.now() - t0) / 1000).toFixed(0)} s\n`,
+        );
+      const e = await decide(ds, baseline, contenders, { seed, settings, onProgress });
+      const seconds = (performance.now() - t0) / 1000;
+      if (!e) continue;
+      if (values.versus) {
+        console.log(`\n## ${taste}, ${keepers} keepers, ${values.versus}\n${ruleText(e)}`);
+        continue;
+      }
+      // the burst control's contenders are all pairwise: the right answer is one trained with near misses
+      const result =
+        taste === 'burst'
+          ? familyResult(e.decision, e.chosen.name === e.baseline.name ? 'chance' : 'pairwise', ['pairwise'])
+          : familyResult(e.decision, e.chosen.arch, (TASTES[taste] as PlantedTaste).right);
+      console.log(
+        `\n## ${taste}, ${keepers} keepers (${ds.ids.length} rows, ${ds.sessions.length} walks; ` +
+          `the planted taste itself ranks at AP ${oracle.toFixed(3)}), ${seconds.toFixed(0)} s\n${ruleText(e)}`,
+      );
+      rows.push(
+        `| ${taste} | ${keepers} | ${oracle.toFixed(3)} | ${e.baseline.ap.toFixed(3)} | ${bestCell(e)} | ` +
+          `${e.decision}: ${e.chosen.arch} | ${result} | ${seconds.toFixed(0)} |`,
+      );
+      outcomes.push({
+        ...{ taste, keepers, rows: ds.ids.length, decision: e.decision, chosen: e.chosen.arch, result },
+        ...{ right: taste === 'burst' ? ['pairwise'] : (TASTES[taste]?.right ?? []), seconds: Math.round(seconds) },
+        ...{ command, date: new Date().toISOString().slice(0, 10), seed, folds: settings.folds },
+        repeats: settings.repeats,
+      });
+      // written after every control, so a long run that is stopped keeps what it measured
+      if (values.record !== 'none') await record(values.record, outcomes);
+    }
+  }
+  console.log(
+    '\n| planted taste | keepers | oracle AP | baseline AP | best contender - baseline [interval] | decision | ' +
+      'right family? | seconds |',
+  );
+  console.log('|---|---|---|---|---|---|---|---|');
+  for (const r of rows) console.log(r);
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) await main();

@@ -185,6 +185,50 @@ test('the decision rule: superiority, equivalence within delta, otherwise undeci
   assert.deepEqual(identical, { value: 0, lo: 0, hi: 0 }, 'a model against itself differs by exactly nothing');
 });
 
+test('the rule bootstrap counts rows as often as their walk is drawn: the same intervals as sorting each resample', () => {
+  const rng = new Rng(21);
+  const y: number[] = [],
+    walk: number[] = [];
+  // scores rounded to whole numbers, so keepers and non-keepers tie often (non-keepers rank first among ties)
+  const scores = [0, 1, 2].map(() => [[] as number[], [] as number[]]);
+  for (let w = 0; w < 30; w++) {
+    for (let i = 0; i < 20; i++) {
+      const k = rng.chance(0.06) ? 1 : 0;
+      y.push(k);
+      walk.push(w % 7 === 3 ? 100 + w : w);
+      for (const per of scores) for (const s of per) s.push(Math.round(rng.normal() * 2 + k * 1.5));
+    }
+  }
+  // the reference: every resample's rows written out and ranked again
+  const groups = new Map<number, number[]>();
+  walk.forEach((w, i) => groups.set(w, [...(groups.get(w) ?? []), i]));
+  const list = [...groups.values()];
+  const draw = new Rng(5).fork('rule-bootstrap');
+  const ap = (m: number, rows: number[]): number =>
+    (scores[m] as number[][]).reduce(
+      (a, s) =>
+        a +
+        averagePrecision(
+          rows.map((i) => s[i] as number),
+          rows.map((i) => y[i] as number),
+        ),
+      0,
+    ) / 2;
+  const diffs: number[][] = [[], []];
+  for (let b = 0; b < 100; b++) {
+    const rows = list.flatMap(() => list[draw.int(0, list.length - 1)] as number[]);
+    if (!rows.some((i) => y[i])) continue;
+    for (const m of [1, 2]) (diffs[m - 1] as number[]).push(ap(m, rows) - ap(0, rows));
+  }
+  const all = y.map((_, i) => i);
+  const expected = diffs.map((d, j) => {
+    const sorted = [...d].sort((a, b) => a - b);
+    const q = (p: number): number => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] as number;
+    return { value: ap(j + 1, all) - ap(0, all), lo: q(0.025), hi: q(0.975) };
+  });
+  assert.deepEqual(pairedDifferences(scores, y, walk, 100, 0.95, 5), expected);
+});
+
 test('calibration at a low base rate: a calibrated model has slope 1 and intercept 0, a flattened one a slope above 1', () => {
   const rng = new Rng(11);
   const p: number[] = [],

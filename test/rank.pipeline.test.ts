@@ -1011,6 +1011,11 @@ test('flux train compares every ranker with intervals and a verdict; flux export
   assert.match(r.stdout, /Decision rule \(fixed before the run\): .* equivalent if inside \+-0\.01 AP/);
   assert.match(r.stdout, /baseline pca-logistic · \S+: AP 0\.\d{3}/);
   assert.match(r.stdout, /Rule decision: /);
+  // beside its decision, the positive controls recorded by the controls bench (the repository's bench/controls.json)
+  assert.match(
+    r.stdout,
+    /Rule decision: [^\n]*\nPositive controls \(planted tastes at the real feature width, recorded by the controls bench, \S*bench\/controls\.json; \d+ outcomes, (none wrong|\d+ WRONG)\):\n  additive taste, \d+ keepers/,
+  );
   assert.match(r.stdout, /Beats logistic regression on test AP: (yes|no)/);
   // the chosen model is held against logistic regression on its own features, on the test walks too
   const chosenSet = /Chosen: [\w-]+ · ([\w+]+),/.exec(r.stdout)?.[1];

@@ -113,10 +113,13 @@ export function fitLogisticL2(
   weight?: ArrayLike<number>,
 ): { w: number[]; b: number } {
   const n = y.length;
-  const w = new Array<number>(k + 1).fill(0); // the last entry is the intercept
+  const K = k + 1;
+  const w = new Array<number>(K).fill(0); // the last entry is the intercept
+  const za = new Float64Array(K);
   for (let it = 0; it < iterations; it++) {
-    const g = new Array<number>(k + 1).fill(0);
-    const h = Matrix.zeros(k + 1, k + 1);
+    const g = new Array<number>(K).fill(0);
+    // the Hessian's upper triangle in a flat array (row a, column b at a * K + b)
+    const hf = new Float64Array(K * K);
     for (let i = 0; i < n; i++) {
       let s = w[k] as number;
       for (let j = 0; j < k; j++) s += (w[j] as number) * (z[i * k + j] as number);
@@ -124,12 +127,17 @@ export function fitLogisticL2(
       const wi = weight ? (weight[i] as number) : 1;
       const e = weight ? wi * (p - (y[i] as number)) : p - (y[i] as number);
       const q = weight ? wi * p * (1 - p) : p * (1 - p);
+      for (let a = 0; a < k; a++) za[a] = z[i * k + a] as number;
+      za[k] = 1;
       for (let a = 0; a <= k; a++) {
-        const za = a < k ? (z[i * k + a] as number) : 1;
-        g[a] = (g[a] as number) + e * za;
-        for (let b = a; b <= k; b++) h.set(a, b, h.get(a, b) + q * za * (b < k ? (z[i * k + b] as number) : 1));
+        const va = za[a] as number;
+        g[a] = (g[a] as number) + e * va;
+        const qa = q * va;
+        for (let b = a; b <= k; b++) hf[a * K + b] = (hf[a * K + b] as number) + qa * (za[b] as number);
       }
     }
+    const h = new Matrix(K, K);
+    for (let a = 0; a <= k; a++) for (let b = a; b <= k; b++) h.set(a, b, hf[a * K + b] as number);
     for (let a = 0; a < k; a++) {
       g[a] = (g[a] as number) + (w[a] as number) / c;
       h.set(a, a, h.get(a, a) + 1 / c);

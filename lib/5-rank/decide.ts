@@ -17,7 +17,7 @@ import type { OnProgress } from '../util/progress.js';
 import { Rng } from '../util/rng.js';
 import { selectColumns } from './fit.js';
 import { alignedOutOfFold } from './folds.js';
-import { averagePrecision, ndcgPerSession } from './metrics.js';
+import { averagePrecision, ndcgPerSession, rankOrder } from './metrics.js';
 import { DEFAULT_TUNE, mostChosen, settingText, tuningGrid, type TuneSettings } from './nested.js';
 import type { Arch, Hyper } from './scorers.js';
 
@@ -113,8 +113,33 @@ export function applyRule(
 }
 
 /**
+ * AP of rows in rank order (see `rankOrder`), each row counted `count(row)` times: the AP of a bootstrap resample
+ * without sorting it again (copies of a row sit together in its order, so the resample's ranking is this order).
+ */
+function countedAp(order: readonly number[], y: readonly number[], count: (row: number) => number): number {
+  let hits = 0;
+  let rank = 0;
+  let sum = 0;
+  for (const i of order) {
+    const c = count(i);
+    if (!c) continue;
+    if (!y[i]) {
+      rank += c;
+      continue;
+    }
+    for (let k = 0; k < c; k++) {
+      hits++;
+      rank++;
+      sum += hits / rank;
+    }
+  }
+  return hits ? sum / hits : NaN;
+}
+
+/**
  * Paired walk bootstrap of AP differences: `scores[m][r]` are model m's scores of the rows in repeat r; the value is
- * the mean over repeats of AP(m) - AP(0); the interval the percentiles of the same over walk resamples.
+ * the mean over repeats of AP(m) - AP(0); the interval the percentiles of the same over walk resamples. Each model's
+ * ranking is sorted once; a resample counts every row as often as its walk was drawn.
  */
 export function pairedDifferences(
   scores: number[][][],
@@ -124,34 +149,36 @@ export function pairedDifferences(
   level: number,
   seed: number,
 ): Array<{ value: number; lo: number; hi: number }> {
-  const meanAp = (m: number, rows: readonly number[], yy: readonly number[]): number => {
-    const per = (scores[m] as number[][]).map((s) =>
-      averagePrecision(
-        rows.map((i) => s[i] as number),
-        yy,
-      ),
-    );
+  const orders = scores.map((per) => per.map((s) => rankOrder(s, y)));
+  const meanAp = (m: number, count: (row: number) => number): number => {
+    const per = (orders[m] as number[][]).map((order) => countedAp(order, y, count));
     return per.reduce((a, b) => a + b, 0) / per.length;
   };
-  const all = y.map((_, i) => i);
-  const base = meanAp(0, all, y);
-  const values = scores.slice(1).map((_, j) => meanAp(j + 1, all, y) - base);
-  const groups = new Map<number, number[]>();
-  walk.forEach((w, i) => {
-    const g = groups.get(w);
-    if (g) g.push(i);
-    else groups.set(w, [i]);
+  const once = (): number => 1;
+  const base = meanAp(0, once);
+  const values = scores.slice(1).map((_, j) => meanAp(j + 1, once) - base);
+  const groups = new Map<number, number>();
+  const groupOf = walk.map((w) => {
+    if (!groups.has(w)) groups.set(w, groups.size);
+    return groups.get(w) as number;
   });
-  const list = [...groups.values()];
+  const keepersOf = new Int32Array(groups.size);
+  y.forEach((v, i) => (keepersOf[groupOf[i] as number] += v ? 1 : 0));
   const rng = new Rng(seed).fork('rule-bootstrap');
   const draws: number[][] = values.map(() => []);
+  const drawn = new Int32Array(groups.size);
+  const count = (row: number): number => drawn[groupOf[row] as number] as number;
   for (let b = 0; b < resamples; b++) {
-    const rows: number[] = [];
-    for (let g = 0; g < list.length; g++) rows.push(...(list[rng.int(0, list.length - 1)] as number[]));
-    const yy = rows.map((i) => y[i] as number);
-    if (!yy.some(Boolean)) continue;
-    const b0 = meanAp(0, rows, yy);
-    values.forEach((_, j) => (draws[j] as number[]).push(meanAp(j + 1, rows, yy) - b0));
+    drawn.fill(0);
+    let keepers = 0;
+    for (let g = 0; g < groups.size; g++) {
+      const pick = rng.int(0, groups.size - 1);
+      drawn[pick] = (drawn[pick] as number) + 1;
+      keepers += keepersOf[pick] as number;
+    }
+    if (!keepers) continue;
+    const b0 = meanAp(0, count);
+    values.forEach((_, j) => (draws[j] as number[]).push(meanAp(j + 1, count) - b0));
   }
   const tail = (1 - level) / 2;
   return values.map((value, j) => {

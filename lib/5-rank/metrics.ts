@@ -22,7 +22,7 @@ export function averagePrecision(scores: ArrayLike<number>, y: ArrayLike<number>
 }
 
 /** Indices by score, highest first; among equal scores non-keepers first (no credit for ties). */
-function rankOrder(scores: ArrayLike<number>, y: ArrayLike<number>): number[] {
+export function rankOrder(scores: ArrayLike<number>, y: ArrayLike<number>): number[] {
   return Array.from({ length: scores.length }, (_, i) => i).sort(
     (a, b) => (scores[b] as number) - (scores[a] as number) || (y[a] as number) - (y[b] as number),
   );

@@ -209,22 +209,43 @@ type Vars = Record<string, tf.Variable>;
 
 const l2norm = (t: tf.Tensor): tf.Tensor => tf.div(t, tf.add(tf.norm(t, 'euclidean', -1, true), 1e-12));
 
+/**
+ * A batch of rows, with its transpose when it is trained on: the gradient of a weight that multiplies the rows is
+ * then the plain product `xt dy` (the WebAssembly backend has a fast kernel for that, but none for a transposed left
+ * operand, which took most of a training step at the real feature width).
+ */
+interface Batch {
+  x: tf.Tensor2D;
+  xt?: tf.Tensor2D;
+}
+
+/** The rows times a weight matrix (the one product with the wide input). */
+function inputProduct(b: Batch, w: tf.Tensor2D): tf.Tensor2D {
+  const { x, xt } = b;
+  if (!xt) return tf.matMul(x, w);
+  const product = tf.customGrad((wi) => ({
+    value: tf.matMul(x, wi as tf.Tensor2D),
+    gradFunc: (dy: tf.Tensor) => tf.matMul(xt, dy as tf.Tensor2D),
+  }));
+  return product(w as tf.Tensor) as tf.Tensor2D;
+}
+
 /** Scores of a batch. For `proto`, `soft` replaces the max over centroids by a smooth maximum (training). */
-function forward(kind: ScorerKind, v: Record<string, tf.Tensor>, x: tf.Tensor2D, soft = false): tf.Tensor1D {
-  if (kind === 'linear') return tf.reshape(tf.add(tf.matMul(x, v.W as tf.Tensor2D), v.b as tf.Tensor), [-1]);
+function forward(kind: ScorerKind, v: Record<string, tf.Tensor>, b: Batch, soft = false): tf.Tensor1D {
+  if (kind === 'linear') return tf.reshape(tf.add(inputProduct(b, v.W as tf.Tensor2D), v.b as tf.Tensor), [-1]);
   if (kind === 'mlp') {
-    let s = tf.add(tf.matMul(x, v.W0 as tf.Tensor2D), v.b2 as tf.Tensor);
-    if (v.W1)
-      s = tf.add(
-        s,
-        tf.matMul(
-          tf.relu(tf.add(tf.matMul(x, v.W1 as tf.Tensor2D), v.b1 as tf.Tensor)) as tf.Tensor2D,
-          v.W2 as tf.Tensor2D,
-        ),
-      );
+    // the linear part and the hidden layer in one product with the input, [W0 | W1]
+    const hidden = v.W1 ? (v.W1.shape[1] as number) : 0;
+    const w = hidden ? tf.concat([v.W0 as tf.Tensor2D, v.W1 as tf.Tensor2D], 1) : (v.W0 as tf.Tensor2D);
+    const both = inputProduct(b, w);
+    let s = tf.add(hidden ? tf.slice(both, [0, 0], [-1, 1]) : both, v.b2 as tf.Tensor);
+    if (hidden) {
+      const h = tf.relu(tf.add(tf.slice(both, [0, 1], [-1, hidden]), v.b1 as tf.Tensor)) as tf.Tensor2D;
+      s = tf.add(s, tf.matMul(h, v.W2 as tf.Tensor2D));
+    }
     return tf.reshape(s, [-1]);
   }
-  const z = l2norm(tf.add(tf.matMul(x, v.W as tf.Tensor2D), v.b as tf.Tensor));
+  const z = l2norm(tf.add(inputProduct(b, v.W as tf.Tensor2D), v.b as tf.Tensor));
   const cos = tf.matMul(z as tf.Tensor2D, l2norm(v.C as tf.Tensor) as tf.Tensor2D, false, true);
   if (!soft) return tf.max(cos, -1) as tf.Tensor1D;
   const tau = 0.1;
@@ -236,6 +257,12 @@ function gather(x: Float32Array, dim: number, idx: readonly number[]): tf.Tensor
   const out = new Float32Array(idx.length * dim);
   idx.forEach((r, i) => out.set(x.subarray(r * dim, (r + 1) * dim), i * dim));
   return tf.tensor2d(out, [idx.length, dim]);
+}
+
+/** Rows `idx` of `x` as a training batch: the rows and their transpose. */
+function trainingBatch(x: Float32Array, dim: number, idx: readonly number[]): Batch & { xt: tf.Tensor2D } {
+  const rows = gather(x, dim, idx);
+  return { x: rows, xt: tf.transpose(rows) };
 }
 
 /** Scores of rows of `x` (all rows when `rows` is omitted), in batches. */
@@ -259,7 +286,7 @@ export function scoreRows(
     const step = 4096;
     for (let s = 0; s < n; s += step) {
       const idx = Array.from({ length: Math.min(step, n - s) }, (_, i) => (rows ? (rows[s + i] as number) : s + i));
-      const scores = tf.tidy(() => forward(params.kind, v, gather(x, dim, idx)));
+      const scores = tf.tidy(() => forward(params.kind, v, { x: gather(x, dim, idx) }));
       out.set(scores.dataSync(), s);
       scores.dispose();
     }
@@ -326,14 +353,16 @@ function pairwiseStep(c: StepContext, er: Rng): tf.Scalar | null {
     ns.push(n);
     ws.push(c.data.weight ? w * (c.data.weight[k] as number) * (c.data.weight[n] as number) : w);
   }
-  const xk = gather(c.data.x, c.data.dim, ks),
-    xn = gather(c.data.x, c.data.dim, ns),
+  // keepers and non-keepers scored in one batch: the first half are the keepers
+  const xb = trainingBatch(c.data.x, c.data.dim, [...ks, ...ns]),
     w = tf.tensor1d(ws);
+  const m = ks.length;
   const lossT = c.optimizer.minimize(() => {
-    const diff = tf.sub(forward(c.kind, c.vars, xk), forward(c.kind, c.vars, xn));
+    const s = forward(c.kind, c.vars, xb);
+    const diff = tf.sub(tf.slice(s, 0, m), tf.slice(s, m, m));
     return tf.add(tf.div(tf.sum(tf.mul(w, tf.softplus(tf.neg(diff)))), tf.sum(w)), c.l2()) as tf.Scalar;
   }, true);
-  tf.dispose([xk, xn, w]);
+  tf.dispose([xb.x, xb.xt, w]);
   return lossT;
 }
 
@@ -347,8 +376,8 @@ function protoStep(c: StepContext, er: Rng): tf.Scalar | null {
     ks.push(k);
     ns.push(c.sampleNeg(er, k)[0]);
   }
-  const xk = gather(c.data.x, c.data.dim, ks),
-    xn = gather(c.data.x, c.data.dim, ns);
+  const xb = trainingBatch(c.data.x, c.data.dim, [...ks, ...ns]);
+  const m = ks.length;
   const rw = c.data.weight;
   // weighted means when rows carry weights; the plain mean otherwise (the same numbers as before weights existed)
   const wk = rw ? tf.tensor1d(ks.map((r) => rw[r] as number)) : null;
@@ -356,18 +385,19 @@ function protoStep(c: StepContext, er: Rng): tf.Scalar | null {
   const mean = (t: tf.Tensor, w: tf.Tensor1D | null): tf.Tensor =>
     w ? tf.div(tf.sum(tf.mul(w, t)), tf.sum(w)) : tf.mean(t);
   const lossT = c.optimizer.minimize(() => {
-    const pull = mean(tf.sub(1, forward(c.kind, c.vars, xk, true)), wk);
-    const push = mean(tf.relu(tf.sub(forward(c.kind, c.vars, xn, true), c.h.margin)), wn);
+    const s = forward(c.kind, c.vars, xb, true);
+    const pull = mean(tf.sub(1, tf.slice(s, 0, m)), wk);
+    const push = mean(tf.relu(tf.sub(tf.slice(s, m, m), c.h.margin)), wn);
     return tf.add(tf.add(pull, push), c.l2()) as tf.Scalar;
   }, true);
-  tf.dispose([xk, xn, ...(wk && wn ? [wk, wn] : [])]);
+  tf.dispose([xb.x, xb.xt, ...(wk && wn ? [wk, wn] : [])]);
   return lossT;
 }
 
 /** One batch of rows, class-balanced logistic loss. */
 function logisticStep(c: StepContext, er: Rng): tf.Scalar | null {
   const rows = Array.from({ length: c.h.batch }, () => er.pick(c.data.train));
-  const xb = gather(c.data.x, c.data.dim, rows);
+  const xb = trainingBatch(c.data.x, c.data.dim, rows);
   const yb = tf.tensor1d(rows.map((r) => c.data.y[r] as number));
   const rw = c.data.weight;
   const wb = tf.tensor1d(rows.map((r) => (c.data.y[r] ? c.posWeight : 1) * (rw ? (rw[r] as number) : 1)));
@@ -376,7 +406,7 @@ function logisticStep(c: StepContext, er: Rng): tf.Scalar | null {
     const bce = tf.add(tf.relu(logits), tf.sub(tf.softplus(tf.neg(tf.abs(logits))), tf.mul(logits, yb)));
     return tf.add(tf.div(tf.sum(tf.mul(wb, bce)), tf.sum(wb)), c.l2()) as tf.Scalar;
   }, true);
-  tf.dispose([xb, yb, wb]);
+  tf.dispose([xb.x, xb.xt, yb, wb]);
   return lossT;
 }
 
@@ -398,7 +428,7 @@ function listwiseStep(c: StepContext, er: Rng): tf.Scalar | null {
     for (let j = 0; j < LIST_NEGATIVES; j++) rows.push(c.sampleNeg(er, k)[0]);
     ws.push(c.data.weight ? (c.data.weight[k] as number) : 1);
   }
-  const xb = gather(c.data.x, c.data.dim, rows);
+  const xb = trainingBatch(c.data.x, c.data.dim, rows);
   const w = tf.tensor1d(ws);
   const lossT = c.optimizer.minimize(() => {
     const s = tf.reshape(forward(c.kind, c.vars, xb), [lists, size]);
@@ -406,7 +436,7 @@ function listwiseStep(c: StepContext, er: Rng): tf.Scalar | null {
     const nll = tf.sub(tf.logSumExp(s, 1), first);
     return tf.add(tf.div(tf.sum(tf.mul(w, nll)), tf.sum(w)), c.l2()) as tf.Scalar;
   }, true);
-  tf.dispose([xb, w]);
+  tf.dispose([xb.x, xb.xt, w]);
   return lossT;
 }
 

@@ -6,6 +6,7 @@ import type { TradeoffPoint } from './calibrate.js';
 import type { AllWalks } from './compare.js';
 import type { CandidateResult } from './fit.js';
 import type { RuleEvidence } from './decide.js';
+import type { ControlsReading } from './controls.js';
 import type { CalibrationMetrics } from './calibration-metrics.js';
 import type { TimeForward } from './time-forward.js';
 import type { Metrics, ReliabilityBin } from './metrics.js';
@@ -48,6 +49,11 @@ export interface TrainReport {
   selection: string;
   /** The decision rule's evidence and decision (compare), or null (one architecture, or no keeper scored). */
   rule: RuleEvidence | null;
+  /**
+   * The positive controls' outcomes recorded by the controls bench (bench/controls.json), printed beside the rule's
+   * decision; null without a rule, absent in reports saved before they were kept.
+   */
+  controls?: ControlsReading | null;
   /** The chosen model and the baseline trained on the earlier years, tested on the latest (null with one year). */
   timeForward: TimeForward | null;
   /** The chosen model's calibration on the test walks (log-loss, Brier, slope, equal-mass reliability, bands). */

@@ -35,6 +35,7 @@ import {
   type Experiment,
 } from './compare.js';
 import { decide, DEFAULT_RULE, type Contender, type RuleEvidence } from './decide.js';
+import { readControls } from './controls.js';
 import { calibrationMetrics } from './calibration-metrics.js';
 import { calibrateOutOfFold } from './oof-calibration.js';
 import { timeForward, type TimeForward } from './time-forward.js';
@@ -75,7 +76,9 @@ export interface TrainOptions {
    * With `compare`, the decision rule chooses (default; see decide.ts); `false` falls back to `selection`.
    */
   rule?: boolean;
-  /** Repeats of the rule's cross-validation (default 1; the controls bench uses 3). */
+  /** The positive controls' record printed beside the rule's decision (default: the repo's bench/controls.json). */
+  controlsFile?: string;
+  /** Repeats of the rule's cross-validation (default 1). */
   repeats?: number;
   /** Nested tuning budget: settings each learner tries inside each of the rule's folds (default 1: none). */
   tune?: number;
@@ -468,6 +471,7 @@ export async function train(db: Db, options: TrainOptions): Promise<TrainReport>
     results,
     selection,
     rule: evidence,
+    controls: evidence ? readControls(options.controlsFile) : null,
     timeForward: later,
     allWalks,
     photoSplit,

@@ -9,6 +9,7 @@ import type { Estimate } from './metrics.js';
 import { CANDIDATES, type Arch } from './scorers.js';
 import type { TrainReport } from './train-report.js';
 import { ruleText } from './decide.js';
+import { controlsText } from './controls.js';
 import { calibrationText } from './calibration-metrics.js';
 
 /** A number as text with 3 decimals, or n/a (NaN is stored as null in metrics.json). */
@@ -76,7 +77,7 @@ export function verdict(r: TrainReport): string {
   const lines = [`Chosen: ${w.name}, by ${r.selection}${figure}.`];
   // by name: a report read back from metrics.json holds copies, not the winner itself
   const others = r.results.filter((c) => CANDIDATES.includes(c.arch) && c.name !== w.name);
-  if (r.rule) lines.push(ruleText(r.rule));
+  if (r.rule) lines.push(ruleText(r.rule), controlsText(r.controls));
   else if (others.length) {
     const runner = others.sort((a, b) =>
       byVal ? b.valAp - a.valAp : (b.cv?.ap ?? 0) - (a.cv?.ap ?? 0),
