@@ -5,6 +5,7 @@
  * of an empty frame.
  */
 import type { Db } from '../db/duckdb.js';
+import type { OverlayBox } from '../util/html.js';
 import {
   DETECT_SETS,
   type DetectionRow,
@@ -162,15 +163,8 @@ export async function peopleFeatures(db: Db, set: DetectSet, options: PeopleOpti
   return { ids, names: [...PEOPLE_NAMES], x, personModel, faceModel, notExamined };
 }
 
-/** A box to draw over a preview: fractions of the frame. */
-export interface PeopleBox {
-  kind: 'person' | 'face';
-  score: number;
-  x: number;
-  y: number;
-  w: number;
-  h: number;
-}
+/** A box to draw over a preview: fractions of the frame (the overlay's own shape). */
+export type PeopleBox = OverlayBox;
 
 /**
  * The boxes the people columns count, by photo id: the persons of the person model and the faces of the face model
