@@ -133,6 +133,27 @@ export async function matchedSmallSample(
 }
 
 /**
+ * {@link matchedSmallSample} with a quick logistic keeper model trained on it (2 epochs, the corpus not rescored)
+ * and the sample's inbox scored: the state the inbox page and the portal read.
+ */
+export async function scoredSmallSample(dir: string): Promise<{ sample: SampleResult; dbFile: string }> {
+  const { trainAndScore } = await import('../lib/pipeline/train-and-score.js');
+  const { scoreInbox } = await import('../lib/pipeline/inbox.js');
+  const { sample, dbFile } = await matchedSmallSample(dir);
+  await trainAndScore({
+    db: dbFile,
+    arch: 'logistic',
+    modelsDir: join(dir, 'models'),
+    resamples: 10,
+    hyper: { epochs: 2 },
+    skipPhotoSplit: true,
+    score: false,
+  });
+  await scoreInbox({ db: dbFile, inbox: sample.inbox });
+  return { sample, dbFile };
+}
+
+/**
  * Runs `flux ARGS` in a child process and kills it (SIGKILL) as soon as `ready()` turns true (polled every 5 ms);
  * rejects when the command finishes first, naming `what`.
  */

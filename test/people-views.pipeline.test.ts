@@ -19,7 +19,7 @@ import { scoreInbox } from '../lib/pipeline/inbox.js';
 import { runReport } from '../lib/pipeline/stages.js';
 import { startPortal } from '../lib/portal/server.js';
 import type { SampleResult } from '../lib/0-sample/generate.js';
-import { matchedSmallSample, tempDir } from './helpers.js';
+import { scoredSmallSample, tempDir } from './helpers.js';
 
 const work = tempDir('people-views');
 let sample: SampleResult;
@@ -53,17 +53,7 @@ function examined(set: 'photos' | 'inbox', id: number, persons: Found[], faces: 
 }
 
 before(async () => {
-  ({ sample, dbFile } = await matchedSmallSample(work.dir));
-  await trainAndScore({
-    db: dbFile,
-    arch: 'logistic',
-    modelsDir: join(work.dir, 'models'),
-    resamples: 10,
-    hyper: { epochs: 2 },
-    skipPhotoSplit: true,
-    score: false,
-  });
-  await scoreInbox({ db: dbFile, inbox: sample.inbox });
+  ({ sample, dbFile } = await scoredSmallSample(work.dir));
   const db = await Db.open(dbFile);
   try {
     await ensureDetectionSchema(db);

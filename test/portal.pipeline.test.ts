@@ -15,13 +15,11 @@ import {
   recordDecision,
 } from '../lib/db/decisions.js';
 import { portalNoteFile } from '../lib/db/busy.js';
-import { trainAndScore } from '../lib/pipeline/train-and-score.js';
-import { scoreInbox } from '../lib/pipeline/inbox.js';
 import { startPortal, type Portal } from '../lib/portal/server.js';
 import { fitSurfaceThreshold, writeSurfaceCalibration } from '../lib/portal/threshold.js';
 import { ensureSchema } from '../lib/db/schema.js';
 import type { SampleResult } from '../lib/0-sample/generate.js';
-import { matchedSmallSample, PROJECT, snapshot, tempDir } from './helpers.js';
+import { PROJECT, scoredSmallSample, snapshot, tempDir } from './helpers.js';
 
 const work = tempDir('portal');
 const EVIL = `new/<img id="evil" src=x onerror="document.title='owned'"> & 'q'.JPG`;
@@ -35,17 +33,7 @@ after(() => {
 });
 
 before(async () => {
-  ({ sample, dbFile } = await matchedSmallSample(work.dir));
-  await trainAndScore({
-    db: dbFile,
-    arch: 'logistic',
-    modelsDir: join(work.dir, 'models'),
-    resamples: 10,
-    hyper: { epochs: 2 },
-    skipPhotoSplit: true,
-    score: false,
-  });
-  await scoreInbox({ db: dbFile, inbox: sample.inbox });
+  ({ sample, dbFile } = await scoredSmallSample(work.dir));
   // a burst: the first three inbox frames one second apart
   const db = await Db.open(dbFile);
   try {
