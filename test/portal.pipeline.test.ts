@@ -390,6 +390,30 @@ const noBrowser: string | false = existsSync(CHROMIUM)
   ? false
   : `needs Debian's chromium at ${CHROMIUM} (CI installs it)`;
 
+/** Headless Debian Chromium, as root and without a GPU. */
+async function launchChromium(): Promise<import('playwright-core').Browser> {
+  const { chromium } = await import('playwright-core');
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+  });
+}
+
+/** Opens `url` in Chromium and runs `work` on the page; any script error on the page fails the test. */
+async function inChromium(url: string, work: (page: import('playwright-core').Page) => Promise<void>): Promise<void> {
+  const browser = await launchChromium();
+  try {
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(String(e)));
+    await page.goto(url);
+    await work(page);
+    assert.deepEqual(errors, [], 'no script error on the page');
+  } finally {
+    await browser.close();
+  }
+}
+
 test(
   'inbox page in Chromium: keys decide, undo, bursts open, filters; kill -9 loses nothing; other sites refused',
   { skip: noBrowser },
@@ -399,11 +423,7 @@ test(
     await db0.run('DELETE FROM review_decisions');
     db0.close();
     let portal = await serve();
-    const { chromium } = await import('playwright-core');
-    const browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-    });
+    const browser = await launchChromium();
     try {
       const page = await browser.newPage();
       const errors: string[] = [];
@@ -693,7 +713,15 @@ test('matching review: accept, reject and none store what flux match apply store
       });
     assert.equal((await send({ keeper_id: a.id, photo_id: a.photo, decision: 'accept' })).status, 200);
     assert.equal((await send({ keeper_id: a.id, photo_id: a.other, decision: 'reject' })).status, 200);
-    assert.equal((await send({ keeper_id: b.id, decision: 'none' })).status, 200);
+    if (noBrowser) assert.equal((await send({ keeper_id: b.id, decision: 'none' })).status, 200);
+    else {
+      // the page's own button stores the answer (static/match.js)
+      await inChromium(new URL('match', portal.url).href, async (p) => {
+        await p.click(`section[data-keeper-id="${b.id}"] button[data-decision="none"]`);
+        await p.waitForSelector(`section[data-keeper-id="${b.id}"][data-decision="none"]`);
+        assert.ok(await p.isDisabled(`section[data-keeper-id="${b.id}"] button[data-decision="accept"]`));
+      });
+    }
     const bad = await send({ keeper_id: a.id, photo_id: 7, decision: 'accept' });
     assert.equal(bad.status, 400);
     assert.match(String((bad.json() as { error: string }).error), /photo_id: no original 7/);
@@ -737,7 +765,7 @@ test('matching review: accept, reject and none store what flux match apply store
   }
 });
 
-test('motifs and curator: the keeper map, exclusions, a run saved as flux curate saves it, an export', () =>
+test('motifs and curator: the keeper map (also drawn in Chromium), exclusions, a run saved as flux curate saves it, an export', () =>
   inProcess(async (portal, query) => {
     const call = (path: string, body: unknown): Promise<Reply> =>
       http(portal.url, {
@@ -786,4 +814,19 @@ test('motifs and curator: the keeper map, exclusions, a run saved as flux curate
     assert.deepEqual(snapshot(sample.originals), before, 'the archive is untouched');
     assert.equal((await call('/api/curator/exclusions', { photo_id: out, on: false })).status, 200);
     assert.deepEqual(await query('SELECT photo_id FROM curator_exclusions'), []);
+    if (noBrowser) return;
+    // the motif page in Chromium draws every keeper; a click excludes one, a second click brings it back
+    await inChromium(new URL('motifs', portal.url).href, async (p) => {
+      const idle = (): Promise<unknown> =>
+        p.waitForFunction(() => document.body.dataset.ready === '1' && document.body.dataset.pending === '0');
+      await idle();
+      assert.equal(await p.locator('#map svg circle').count(), keepers.length);
+      const dot = p.locator('#map svg circle').first();
+      await dot.click();
+      await idle();
+      assert.equal((await query<{ n: number }>('SELECT count(*)::INT AS n FROM curator_exclusions'))[0]?.n, 1);
+      await dot.click();
+      await idle();
+      assert.deepEqual(await query('SELECT photo_id FROM curator_exclusions'), []);
+    });
   }));

@@ -129,15 +129,20 @@ async function thumbLook(cx: RuleContext, k: Keeper, id: number): Promise<number
 const thumbNote = (cx: RuleContext, thumb: number | null, below: (t: number) => string): string =>
   thumb === null ? '' : cx.thumbLink > 1 ? `; ${THUMBS_CANNOT}` : below(thumb);
 
+/** One keeper's decision in the making and its most similar candidate. */
+interface TopCandidate {
+  k: Keeper;
+  d: Decision;
+  best: Scored;
+  /** The runner-up's similarity (-1 for none). */
+  second: number;
+  /** The candidates are frames of one second of a burst. */
+  burstPool: boolean;
+}
+
 /** A best candidate at or above the link threshold: linked when clear and sure, else to review with why. */
-async function aboveLink(
-  cx: RuleContext,
-  k: Keeper,
-  d: Decision,
-  best: Scored,
-  second: number,
-  burstPool: boolean,
-): Promise<void> {
+async function aboveLink(cx: RuleContext, top: TopCandidate): Promise<void> {
+  const { k, d, best, second, burstPool } = top;
   const t = cx.thresholds;
   const why = contradiction(cx, k, best.id);
   if (why) {
@@ -172,14 +177,8 @@ async function aboveLink(
  * Just below the model's threshold: linked only when the independent thumbnail look is sure as well and no other
  * photo comes close; otherwise it waits for the photographer.
  */
-async function justBelowLink(
-  cx: RuleContext,
-  k: Keeper,
-  d: Decision,
-  best: Scored,
-  second: number,
-  burstPool: boolean,
-): Promise<void> {
+async function justBelowLink(cx: RuleContext, top: TopCandidate): Promise<void> {
+  const { k, d, best, second, burstPool } = top;
   const t = cx.thresholds;
   const thumb = await thumbLook(cx, k, best.id);
   if (!burstPool && t.calibrated && thumb !== null && thumb >= cx.thumbLink && best.s - second >= t.margin) {
@@ -216,9 +215,9 @@ export async function decideBySimilarity(
     d.status = 'unmatched';
     d.reason = 'nothing to compare: the keeper has no vector (its preview failed) or no corpus photo has one';
   } else if (best.s >= t.link) {
-    await aboveLink(cx, k, d, best, second, burstPool);
+    await aboveLink(cx, { k, d, best, second, burstPool });
   } else if (best.s >= t.link - 2 * t.margin && !contradiction(cx, k, best.id)) {
-    await justBelowLink(cx, k, d, best, second, burstPool);
+    await justBelowLink(cx, { k, d, best, second, burstPool });
   } else {
     d.status = 'unmatched';
     d.reason = `no corpus photo is similar enough (best ${best.s.toFixed(3)}, threshold ${t.link.toFixed(3)})`;

@@ -420,6 +420,22 @@ function soften(img: Planar): Planar {
 }
 
 /**
+ * The sums of a per-cell accumulator (`stride` values a cell, `cx` x `cy` cells) over the tile of 2 x 2 cells whose
+ * top-left cell is (tx, ty); cells outside the grid add nothing.
+ */
+function tileSums(acc: Float64Array, stride: number, cx: number, cy: number, tx: number, ty: number): number[] {
+  const m = new Array<number>(stride).fill(0);
+  for (let oy = 0; oy < 2; oy++) {
+    for (let ox = 0; ox < 2; ox++) {
+      if (tx + ox >= cx || ty + oy >= cy) continue;
+      const o = ((ty + oy) * cx + tx + ox) * stride;
+      for (let j = 0; j < stride; j++) m[j] = (m[j] as number) + (acc[o + j] as number);
+    }
+  }
+  return m;
+}
+
+/**
  * Per tile, the displacement that would explain what is left between the keeper and the toned candidate (one
  * Lucas-Kanade step on softened grey images, damped where the tile is flat): near 0 for the same frame, the move of
  * the figure (2.5 px for 1% of the width) where a burst sibling differs. Returns the largest, in pixels.
@@ -456,17 +472,7 @@ function worstShift(
   let worst = 0;
   for (let ty = 0; ty + 1 < Math.max(2, cy); ty++) {
     for (let tx = 0; tx + 1 < Math.max(2, cx); tx++) {
-      const m = [0, 0, 0, 0, 0, 0];
-      for (const [ox, oy] of [
-        [0, 0],
-        [1, 0],
-        [0, 1],
-        [1, 1],
-      ] as const) {
-        if (tx + ox >= cx || ty + oy >= cy) continue;
-        const o = ((ty + oy) * cx + tx + ox) * 6;
-        for (let j = 0; j < 6; j++) m[j] = (m[j] as number) + (acc[o + j] as number);
-      }
+      const m = tileSums(acc, 6, cx, cy, tx, ty);
       const n = m[5] as number;
       if (n < 2 * cell * cell) continue;
       const damp = FLAT * FLAT * n;
@@ -502,9 +508,8 @@ export function residuals(keeper: Planar, cand: Planar, t: Transform): Omit<Veri
   const cell = Math.ceil(Math.max(W, keeper.height) / CELLS);
   const cx = Math.ceil(W / cell);
   const cy = Math.ceil(keeper.height / cell);
-  const sumD = new Float64Array(cx * cy);
-  const sumG = new Float64Array(cx * cy);
-  const count = new Float64Array(cx * cy);
+  // per cell: the summed difference, the summed gradient and the pixel count
+  const cells = new Float64Array(cx * cy * 3);
   let total = 0;
   let n = 0;
   const toned = new Float32Array(W * keeper.height);
@@ -531,9 +536,9 @@ export function residuals(keeper: Planar, cand: Planar, t: Transform): Omit<Veri
       const gx = x + 1 < W ? Math.abs((g.data[i + 1] as number) - (g.data[i] as number)) : 0;
       const gy = y + 1 < keeper.height ? Math.abs((g.data[i + W] as number) - (g.data[i] as number)) : 0;
       const ci = Math.floor(y / cell) * cx + Math.floor(x / cell);
-      sumD[ci] = (sumD[ci] as number) + d;
-      sumG[ci] = (sumG[ci] as number) + gx + gy;
-      count[ci] = (count[ci] as number) + 1;
+      cells[ci * 3] = (cells[ci * 3] as number) + d;
+      cells[ci * 3 + 1] = (cells[ci * 3 + 1] as number) + gx + gy;
+      cells[ci * 3 + 2] = (cells[ci * 3 + 2] as number) + 1;
       total += d;
       n++;
     }
@@ -544,21 +549,7 @@ export function residuals(keeper: Planar, cand: Planar, t: Transform): Omit<Veri
   let worst = 0;
   for (let ty = 0; ty < tilesY; ty++) {
     for (let tx = 0; tx < tilesX; tx++) {
-      let d = 0;
-      let gr = 0;
-      let m = 0;
-      for (const [ox, oy] of [
-        [0, 0],
-        [1, 0],
-        [0, 1],
-        [1, 1],
-      ] as const) {
-        if (tx + ox >= cx || ty + oy >= cy) continue;
-        const ci = (ty + oy) * cx + tx + ox;
-        d += sumD[ci] as number;
-        gr += sumG[ci] as number;
-        m += count[ci] as number;
-      }
+      const [d, gr, m] = tileSums(cells, 3, cx, cy, tx, ty) as [number, number, number];
       // a tile barely inside the overlap says little: it counts when at least half of it is
       const v = m > 0 ? d / Math.max(gr, FLAT * m) : NaN;
       values[ty * tilesX + tx] = v;

@@ -66,6 +66,7 @@ class HttpError extends Error {
 }
 
 const STATIC: Record<string, string> = {
+  'api.js': 'text/javascript; charset=utf-8',
   'inbox.js': 'text/javascript; charset=utf-8',
   'match.js': 'text/javascript; charset=utf-8',
   'motifs.js': 'text/javascript; charset=utf-8',

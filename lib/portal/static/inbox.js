@@ -1,5 +1,6 @@
 // The inbox review page of the FLUX portal: plain JavaScript, no build step. It reads and writes through the
 // portal's API; archive text is only ever set as textContent.
+import { api, busy } from './api.js';
 const PAGE = 60;
 const BAND_NAMES = {
   review: 'review recommended',
@@ -11,27 +12,9 @@ const BAND_NAMES = {
 const state = { items: [], total: 0, photos: 0, decided: 0, expanded: new Set(), current: null, undo: [] };
 const $ = (id) => document.getElementById(id);
 let queue = Promise.resolve();
-let pending = 0;
-
-function setPending(delta) {
-  pending += delta;
-  document.body.dataset.pending = String(pending);
-}
 
 function status(text) {
   $('status').textContent = text || '';
-}
-
-async function api(method, url, body) {
-  const init = { method, headers: {} };
-  if (body !== undefined) {
-    init.headers['content-type'] = 'application/json';
-    init.body = JSON.stringify(body);
-  }
-  const res = await fetch(url, init);
-  const data = await res.json().catch(() => ({ error: `${res.status} ${res.statusText}` }));
-  if (!res.ok) throw new Error(data.error || `${res.status} ${res.statusText}`);
-  return data;
 }
 
 function filters() {
@@ -176,14 +159,14 @@ function move(step) {
 
 /** Runs API work in order, one request after another, so undo always meets the state it expects. */
 function run(work) {
-  setPending(1);
+  busy(1);
   queue = queue
     .then(work)
     .then(
       () => status(''),
       (err) => status(err.message),
     )
-    .finally(() => setPending(-1));
+    .finally(() => busy(-1));
   return queue;
 }
 
@@ -263,7 +246,7 @@ for (const id of ['band', 'day']) {
 }
 $('more').addEventListener('click', () => run(() => load(false)));
 $('show-people').addEventListener('change', (ev) => $('grid').classList.toggle('people', ev.target.checked));
-setPending(0);
+busy(0);
 run(async () => {
   await loadFilters();
   await load(true);

@@ -1,4 +1,5 @@
 // The matching review page of the FLUX portal: each button stores one decision through the portal's API.
+import { api } from './api.js';
 const status = document.getElementById('status');
 
 async function decide(button) {
@@ -7,14 +8,10 @@ async function decide(button) {
   const decision = button.dataset.decision;
   const body = { keeper_id: Number(section.dataset.keeperId), decision };
   if (card) body.photo_id = Number(card.dataset.photoId);
-  const res = await fetch('/api/match-decisions', {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  const data = await res.json().catch(() => ({ error: `${res.status} ${res.statusText}` }));
-  if (!res.ok) {
-    status.textContent = data.error || `${res.status} ${res.statusText}`;
+  try {
+    await api('POST', '/api/match-decisions', body);
+  } catch (e) {
+    status.textContent = e.message;
     return;
   }
   status.textContent = '';

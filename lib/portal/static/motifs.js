@@ -1,4 +1,5 @@
 // The motif map and curator of the FLUX portal: an SVG scatter of the keepers drawn from /api/motifs.
+import { api, busy } from './api.js';
 const SVG = 'http://www.w3.org/2000/svg';
 const PALETTE = [
   '#1f77b4',
@@ -17,24 +18,6 @@ const W = 720;
 const H = 540;
 const $ = (id) => document.getElementById(id);
 const byId = new Map();
-let pending = 0;
-
-function busy(delta) {
-  pending += delta;
-  document.body.dataset.pending = String(pending);
-}
-
-async function api(method, url, body) {
-  const init = { method, headers: {} };
-  if (body !== undefined) {
-    init.headers['content-type'] = 'application/json';
-    init.body = JSON.stringify(body);
-  }
-  const res = await fetch(url, init);
-  const data = await res.json().catch(() => ({ error: `${res.status} ${res.statusText}` }));
-  if (!res.ok) throw new Error(data.error || `${res.status} ${res.statusText}`);
-  return data;
-}
 
 function style(dot, p) {
   const colour = p.band ? BANDS[p.band] : p.picked === false ? '#ccc' : PALETTE[p.cluster % PALETTE.length];
@@ -85,6 +68,8 @@ function draw(points) {
   svg.style.background = '#fafafa';
   for (const p of points) {
     const dot = document.createElementNS(SVG, 'circle');
+    // an excluded keeper is drawn hollow: its whole disc still takes the click that brings it back
+    dot.setAttribute('pointer-events', 'all');
     dot.setAttribute('cx', (20 + ((p.x - x0) / (x1 - x0 || 1)) * (W - 40)).toFixed(1));
     dot.setAttribute('cy', (H - 20 - ((p.y - y0) / (y1 - y0 || 1)) * (H - 40)).toFixed(1));
     dot.setAttribute('r', '5');
