@@ -81,6 +81,12 @@ test('the recorded controls are read back and said with their command, date and 
       JSON.stringify({ about: 'test', outcomes: [outcome({ chosen: 'logistic', result: 'wrong' })] }),
     );
     assert.match(controlsText(readControls(file)), /1 outcome, 1 WRONG\):\n.*a WRONG family/);
+    // a note (such as an earlier form of the rule) is said after the command
+    writeFileSync(file, JSON.stringify({ about: 'test', outcomes: [outcome({ note: 'by the earlier rule' })] }));
+    assert.match(
+      controlsText(readControls(file)),
+      /`node dist\/bench\/controls\.js --keepers 1000`; by the earlier rule$/,
+    );
     const missing = join(t.dir, 'none.json');
     assert.equal(
       controlsText(readControls(missing)),

@@ -36,6 +36,8 @@ export interface ControlOutcome {
   chosen: string;
   /** Undecided between two contenders superior to the baseline: their architectures, the better first. */
   between?: string[];
+  /** How this outcome differs from the others (for example, decided by an earlier form of the rule). */
+  note?: string;
   result: FamilyResult;
   /** The families that are a right answer for the taste. */
   right: string[];
@@ -89,7 +91,8 @@ export function controlsText(c: ControlsReading | null | undefined): string {
           ? `undecided between ${x.between.join(' and ')}, ${x.chosen} deployed: `
           : `${x.decision}, ${x.chosen} chosen: `) +
         `${x.result === 'right' ? 'the right family' : x.result === 'wrong' ? 'a WRONG family' : 'undecided'} ` +
-        `(right: ${x.right.join(' or ')}); ${x.date}, seed ${x.seed}, \`${x.command}\``,
+        `(right: ${x.right.join(' or ')}); ${x.date}, seed ${x.seed}, \`${x.command}\`` +
+        (x.note ? `; ${x.note}` : ''),
     ),
   ];
   return lines.join('\n');
