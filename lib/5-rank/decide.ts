@@ -406,23 +406,17 @@ export function ruleText(e: RuleEvidence): string {
   const s = e.settings;
   const n3 = (v: number): string => (Number.isFinite(v) ? v.toFixed(3) : 'n/a');
   const sign = (v: number): string => `${v >= 0 ? '+' : ''}${n3(v)}`;
+  const level = `${(100 * (1 - (1 - s.level) / Math.max(1, e.contenders.length))).toFixed(1)}%`;
   const lines = [
     "Decision rule (fixed before the run): each contender's out-of-fold AP minus the baseline's " +
       `(${e.baseline.name}), ` +
       `${s.folds} stratified session folds x ${s.repeats} repeat${s.repeats === 1 ? '' : 's'} over all walks ` +
       `(${e.keepers} keepers in ${e.photos} photos, ${e.walks} walks), paired walk bootstrap, ` +
-      `${(100 * (1 - (1 - s.level) / Math.max(1, e.contenders.length))).toFixed(1)}% intervals ` +
+      `${level} intervals ` +
       `(${(100 * s.level).toFixed(0)}% Bonferroni over ${e.contenders.length}); superior if above 0, ` +
       `equivalent if inside +-${s.delta} AP (then the simpler baseline), else undecided (the baseline is kept); ` +
       'of several superior, the best is paired with the runner-up: chosen if superior to it, the simpler of the ' +
       'two (fewer trained parameters) if equivalent, else undecided between them (the simpler deployed).',
-    ...(e.pairing
-      ? [
-          `  best minus runner-up: ${e.pairing.best} minus ${e.pairing.runnerUp}: ` +
-            `${sign(e.pairing.diff.value)} [${sign(e.pairing.diff.lo)}, ${sign(e.pairing.diff.hi)}] ` +
-            `(the same intervals, paired on the same folds and walk draws): ${e.pairing.outcome}`,
-        ]
-      : []),
     ...(s.tune.budget > 1
       ? [
           `  Nested tuning: every learner tries ${s.tune.budget} settings inside each outer fold, judged over ` +
@@ -436,6 +430,13 @@ export function ruleText(e: RuleEvidence): string {
         `  ${c.name}: AP ${n3(c.ap)}, per-walk NDCG ${n3(c.walkNdcg)}, difference ${sign(c.diff.value)} ` +
         `[${sign(c.diff.lo)}, ${sign(c.diff.hi)}]: ${c.outcome}${tunedText(c)}`,
     ),
+    ...(e.pairing
+      ? [
+          `  best minus runner-up: ${e.pairing.best} minus ${e.pairing.runnerUp}: ` +
+            `${sign(e.pairing.diff.value)} [${sign(e.pairing.diff.lo)}, ${sign(e.pairing.diff.hi)}] ` +
+            `(${level}, paired on the same folds and walk draws): ${e.pairing.outcome}`,
+        ]
+      : []),
   ];
   lines.push(`Rule decision: ${decisionText(e)}.`);
   for (const p of e.people ?? []) {
