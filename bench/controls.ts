@@ -6,7 +6,12 @@
  *
  * - additive: a linear taste; logistic regression (or the PCA baseline) should tie or win;
  * - interaction: the product of two factors; the pairwise scorer (its hidden layer) should win;
- * - motifs: closeness to the nearest of four centres; the multi-centroid contrastive scorer should win;
+ * - motifs: the direction of the image vector: the cosine of a photo's factors to the nearest of four motif
+ *   directions (a regular simplex, so they sum to zero, in a random 3-d subspace of the 16 factors), with the length
+ *   of every photo's vector scaled by a random factor that carries no taste (an image model's vector lengths vary
+ *   with contrast and content); the multi-centroid contrastive scorer, which scores the cosine to the nearest of its
+ *   centroids, should win. (Until 2026-12-06 the motif taste was closeness, Euclidean, to the nearest of four
+ *   centres in 4 factors: a smooth bump that pairwise fitted better than contrastive-multi, see bench/RESULTS.md.)
  * - burst (`--tastes burst`, bench/burst-control.ts): a within-burst preference; pairwise trained with near misses
  *   should beat pairwise without them (the baseline there); equivalence keeps the baseline, the wrong answer.
  *
@@ -35,10 +40,62 @@ import type { OnProgress } from '../lib/util/progress.js';
 import { Rng } from '../lib/util/rng.js';
 import { burstControl } from './burst-control.js';
 
+const VEC = 1280;
+const FACTORS = 16;
+const FRAMES = 60;
+const RATE = 0.0375;
+
 /** A planted taste: its value for one frame's latent factors, and the families that are a right answer for it. */
 export interface PlantedTaste {
-  value: (f: Float64Array, centres: number[][]) => number;
+  /** A frame's taste from its latent factors `f`; `shape`: the archive's draw of the taste's centres or directions. */
+  value: (f: Float64Array, shape: number[][]) => number;
   right: Arch[];
+  /** The taste's own shape, drawn once per archive after the common draws (absent: the four centres). */
+  shape?: (rng: Rng) => number[][];
+  /**
+   * The standard deviation of the log of a per-photo factor that scales the photo's whole image vector, drawn
+   * apart from its factors and its taste (absent or 0: every vector at its natural length).
+   */
+  normSpread?: number;
+}
+
+/** A unit vector. */
+const unit = (v: number[]): number[] => {
+  const l = Math.hypot(...v) || 1;
+  return v.map((x) => x / l);
+};
+
+/**
+ * Four motif directions in the 16 factors: the vertices of a regular simplex (pairwise cosine -1/3, summing to zero,
+ * so no single linear direction points at them all) in a random 3-d subspace (Gram-Schmidt of three normal draws).
+ */
+export function motifDirections(rng: Rng): number[][] {
+  const basis: number[][] = [];
+  for (let b = 0; b < 3; b++) {
+    let v = Array.from({ length: FACTORS }, () => rng.normal());
+    for (const u of basis) {
+      const d = v.reduce((a, x, j) => a + x * (u[j] as number), 0);
+      v = v.map((x, j) => x - d * (u[j] as number));
+    }
+    basis.push(unit(v));
+  }
+  const simplex = [
+    [1, 1, 1],
+    [1, -1, -1],
+    [-1, 1, -1],
+    [-1, -1, 1],
+  ];
+  return simplex.map((s) =>
+    unit(Array.from({ length: FACTORS }, (_, j) => s.reduce((a, c, b) => a + c * (basis[b] as number[])[j]!, 0))),
+  );
+}
+
+/** The cosine of `f` to the nearest of the directions. */
+export function nearestCosine(f: ArrayLike<number>, directions: readonly number[][]): number {
+  let norm = 0;
+  for (let j = 0; j < f.length; j++) norm += (f[j] as number) ** 2;
+  norm = Math.sqrt(norm) || 1;
+  return Math.max(...directions.map((d) => d.reduce((a, v, j) => a + v * (f[j] as number), 0) / norm));
 }
 
 /** The planted tastes by name (a new control is one more entry). */
@@ -48,19 +105,21 @@ export const TASTES: Record<string, PlantedTaste> = {
     right: ['logistic', 'pca-logistic'],
   },
   interaction: { value: (f) => 1.6 * (f[0] as number) * (f[1] as number), right: ['pairwise'] },
+  // 12 x the cosine: a spread (sd 1.6) like the interaction taste's; lengths spread 5-fold (5th to 95th percentile)
   motifs: {
-    value: (f, centres) => -2 * Math.min(...centres.map((c) => Math.hypot(...c.map((v, j) => v - (f[j] as number))))),
+    value: (f, directions) => 12 * nearestCosine(f, directions),
     right: ['contrastive-multi'],
+    shape: motifDirections,
+    normSpread: 0.5,
   },
 };
 
-const VEC = 1280;
-const FACTORS = 16;
-const FRAMES = 60;
-const RATE = 0.0375;
-
 /** A synthetic archive with `keepers` keepers: walks of 60 frames, the top 3.75% by taste plus noise kept. */
-export function archive(taste: string, keepers: number, seed: number): { ds: Dataset; oracle: number } {
+export function archive(
+  taste: string,
+  keepers: number,
+  seed: number,
+): { ds: Dataset; oracle: number; planted: { loading: Float64Array; shape: number[][]; scale: Float64Array } } {
   const planted = TASTES[taste];
   if (!planted) throw new Error(`--tastes: unknown taste ${taste} (known: ${Object.keys(TASTES).join(', ')})`);
   const rng = new Rng(seed).fork(`controls:${taste}:${keepers}`);
@@ -71,6 +130,9 @@ export function archive(taste: string, keepers: number, seed: number): { ds: Dat
   const centres = Array.from({ length: 4 }, () =>
     Array.from({ length: FACTORS }, (_, j) => (j < 4 ? 1.6 * rng.normal() : 0)),
   );
+  // drawn after the common draws, so the archives of the other tastes stay as they were
+  const shape = planted.shape ? planted.shape(rng) : centres;
+  const scale = new Float64Array(n).fill(1);
   const x = new Float32Array(n * dim);
   const t = new Float64Array(n);
   const session = new Int32Array(n);
@@ -80,13 +142,14 @@ export function archive(taste: string, keepers: number, seed: number): { ds: Dat
     for (let k = 0; k < FRAMES && i < n; k++, i++) {
       const f = Float64Array.from(walkMean, (m) => m + Math.sqrt(0.75) * rng.normal());
       session[i] = w;
+      if (planted.normSpread) scale[i] = Math.exp(planted.normSpread * rng.normal());
       for (let v = 0; v < VEC; v++) {
         let s = rng.normal();
         for (let j = 0; j < FACTORS; j++) s += (loading[v * FACTORS + j] as number) * (f[j] as number);
-        x[i * dim + v] = s;
+        x[i * dim + v] = (scale[i] as number) * s;
       }
       for (let j = VEC; j < dim; j++) x[i * dim + j] = rng.normal();
-      t[i] = planted.value(f, centres);
+      t[i] = planted.value(f, shape);
     }
   }
   const noisy = Array.from(t, (v) => v + Math.log(1 / rng.uniform(1e-9, 1) - 1));
@@ -110,15 +173,33 @@ export function archive(taste: string, keepers: number, seed: number): { ds: Dat
     splitSeed: seed,
     splitNote: null,
   };
-  return { ds, oracle: averagePrecision(t, y) };
+  return { ds, oracle: averagePrecision(t, y), planted: { loading, shape, scale } };
 }
+
+const cell = (d: { value: number; lo: number; hi: number }): string =>
+  `${d.value >= 0 ? '+' : ''}${d.value.toFixed(3)} [${d.lo.toFixed(3)}, ${d.hi.toFixed(3)}]`;
 
 /** The best contender's difference from the baseline, as a table cell. */
 function bestCell(e: RuleEvidence): string {
   const best = [...e.contenders].sort((a, b) => b.diff.value - a.diff.value)[0];
-  if (!best) return '';
-  const f = (v: number): string => v.toFixed(3);
-  return `${best.arch} ${best.diff.value >= 0 ? '+' : ''}${f(best.diff.value)} [${f(best.diff.lo)}, ${f(best.diff.hi)}]`;
+  return best ? `${best.arch} ${cell(best.diff)}` : '';
+}
+
+/** The architecture of a contender named in the evidence. */
+const archOf = (e: RuleEvidence, name: string): string => e.contenders.find((c) => c.name === name)?.arch ?? name;
+
+/** The best superior contender minus the runner-up, as a table cell ('' when fewer than two were superior). */
+function pairingCell(e: RuleEvidence): string {
+  const p = e.pairing;
+  return p ? `${archOf(e, p.best)} - ${archOf(e, p.runnerUp)} ${cell(p.diff)}: ${p.outcome}` : '';
+}
+
+/** The decision as a table cell. */
+function decisionCell(e: RuleEvidence): string {
+  const p = e.pairing;
+  if (p?.outcome === 'undecided')
+    return `undecided between ${archOf(e, p.best)} and ${archOf(e, p.runnerUp)} (${e.chosen.arch} deployed)`;
+  return `${e.decision}: ${e.chosen.arch}`;
 }
 
 /** The outcomes recorded before, with the new ones in place of those of the same taste and keeper count. */
@@ -202,10 +283,14 @@ async function main(): Promise<void> {
       );
       rows.push(
         `| ${taste} | ${keepers} | ${oracle.toFixed(3)} | ${e.baseline.ap.toFixed(3)} | ${bestCell(e)} | ` +
-          `${e.decision}: ${e.chosen.arch} | ${result} | ${seconds.toFixed(0)} |`,
+          `${pairingCell(e)} | ${decisionCell(e)} | ${result} | ${seconds.toFixed(0)} |`,
       );
+      const between =
+        e.pairing?.outcome === 'undecided'
+          ? { between: [archOf(e, e.pairing.best), archOf(e, e.pairing.runnerUp)] }
+          : {};
       outcomes.push({
-        ...{ taste, keepers, rows: ds.ids.length, decision: e.decision, chosen: e.chosen.arch, result },
+        ...{ taste, keepers, rows: ds.ids.length, decision: e.decision, chosen: e.chosen.arch, ...between, result },
         ...{ right: taste === 'burst' ? ['pairwise'] : (TASTES[taste]?.right ?? []), seconds: Math.round(seconds) },
         ...{ command, date: new Date().toISOString().slice(0, 10), seed, folds: settings.folds },
         repeats: settings.repeats,
@@ -215,10 +300,10 @@ async function main(): Promise<void> {
     }
   }
   console.log(
-    '\n| planted taste | keepers | oracle AP | baseline AP | best contender - baseline [interval] | decision | ' +
-      'right family? | seconds |',
+    '\n| planted taste | keepers | oracle AP | baseline AP | best contender - baseline [interval] | ' +
+      'best - runner-up [interval] | decision | right family? | seconds |',
   );
-  console.log('|---|---|---|---|---|---|---|---|');
+  console.log('|---|---|---|---|---|---|---|---|---|');
   for (const r of rows) console.log(r);
 }
 

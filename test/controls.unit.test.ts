@@ -40,6 +40,9 @@ test('a decision is right for the planted family, wrong for another decided fami
   // undecided keeps the baseline without a decision, even where the baseline is a right family
   assert.equal(familyResult('undecided', 'pca-logistic', ['logistic', 'pca-logistic']), 'undecided');
   assert.equal(familyResult('undecided', 'pca-logistic', ['pairwise']), 'undecided');
+  // undecided between two superior contenders, one of them deployed: undecided whichever is deployed
+  assert.equal(familyResult('undecided', 'pairwise', ['contrastive-multi']), 'undecided');
+  assert.equal(familyResult('undecided', 'contrastive-multi', ['contrastive-multi']), 'undecided');
 });
 
 test('the recorded controls are read back and said with their command, date and seed; a missing file is said', () => {
@@ -62,12 +65,28 @@ test('the recorded controls are read back and said with their command, date and 
       /interaction taste, 1000 keepers \(26667 rows\): superior, pairwise chosen: the right family \(right: pairwise\); 2026-12-06, seed 7, `node dist\/bench\/controls\.js --keepers 1000`/,
     );
     assert.match(text, /motifs taste, 100 keepers \(2667 rows\): undecided, pca-logistic chosen: undecided/);
+    // undecided between two contenders superior to the baseline: named, the one deployed said, counted undecided
+    const between = outcome({ taste: 'motifs', decision: 'undecided', chosen: 'pairwise', result: 'undecided' });
+    writeFileSync(
+      file,
+      JSON.stringify({ about: 'test', outcomes: [{ ...between, between: ['contrastive-multi', 'pairwise'] }] }),
+    );
+    assert.match(
+      controlsText(readControls(file)),
+      /1 outcome, none wrong\):\n {2}motifs taste, 1000 keepers \(26667 rows\): undecided between contrastive-multi and pairwise, pairwise deployed: undecided \(right: pairwise\)/,
+    );
     // a wrong outcome is counted in the heading
     writeFileSync(
       file,
       JSON.stringify({ about: 'test', outcomes: [outcome({ chosen: 'logistic', result: 'wrong' })] }),
     );
     assert.match(controlsText(readControls(file)), /1 outcome, 1 WRONG\):\n.*a WRONG family/);
+    // a note (such as an earlier form of the rule) is said after the command
+    writeFileSync(file, JSON.stringify({ about: 'test', outcomes: [outcome({ note: 'by the earlier rule' })] }));
+    assert.match(
+      controlsText(readControls(file)),
+      /`node dist\/bench\/controls\.js --keepers 1000`; by the earlier rule$/,
+    );
     const missing = join(t.dir, 'none.json');
     assert.equal(
       controlsText(readControls(missing)),

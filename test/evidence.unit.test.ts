@@ -7,7 +7,17 @@ import { test } from 'node:test';
 import { planSplit, splitQuotas } from '../lib/4-dataset/split.js';
 import { foldSplits } from '../lib/5-rank/folds.js';
 import { fitLogisticL2, fitPcaLogistic } from '../lib/5-rank/baseline.js';
-import { applyRule, outcomeOf, pairedDifferences, type Contender } from '../lib/5-rank/decide.js';
+import {
+  applyRule,
+  DEFAULT_RULE,
+  judgeScores,
+  outcomeOf,
+  pairedDifferences,
+  ruleText,
+  trainedParameters,
+  type Contender,
+  type RuleEvidence,
+} from '../lib/5-rank/decide.js';
 import { averagePrecision } from '../lib/5-rank/metrics.js';
 import { calibrationMetrics } from '../lib/5-rank/calibration-metrics.js';
 import { timeForwardSplit } from '../lib/5-rank/time-forward.js';
@@ -149,15 +159,40 @@ test('the decision rule: superiority, equivalence within delta, otherwise undeci
     diff: { value, lo: 0, hi: 0 },
     outcome,
   });
-  assert.deepEqual(
-    applyRule(base, [c('a', 0.02, 'superior'), c('b', 0.05, 'superior'), c('l', 0, 'undecided')]).chosen.name,
-    'b',
-  );
-  assert.deepEqual(applyRule(base, [c('a', 0.001, 'equivalent'), c('b', -0.05, 'inferior')]), {
+  // two superior: the best is paired with the runner-up (indices into the contenders; best minus runner-up)
+  const asked: number[][] = [];
+  const judge = (d: { lo: number; hi: number }) => ({
+    delta: 0.01,
+    pair: (a: number, b: number) => (asked.push([a, b]), { value: 0.01, ...d }),
+    size: (x: Contender) => (x.name === 'a' ? 10 : 100),
+  });
+  const three = [c('a', 0.02, 'superior'), c('b', 0.05, 'superior'), c('l', 0, 'undecided')];
+  const clear = applyRule(base, three, judge({ lo: 0.01, hi: 0.05 }));
+  assert.deepEqual(asked, [[1, 0]], 'b (the larger difference) minus a');
+  assert.equal(clear.decision, 'superior');
+  assert.equal(clear.chosen.name, 'b');
+  assert.equal(clear.pairing?.outcome, 'superior');
+  // equivalent to each other: the simpler (a, fewer parameters), though b's difference is larger
+  const tie = applyRule(base, three, judge({ lo: -0.005, hi: 0.008 }));
+  assert.deepEqual([tie.decision, tie.chosen.name, tie.pairing?.outcome], ['superior', 'a', 'equivalent']);
+  // neither ordered nor equivalent: undecided between b and a, the simpler deployed
+  const open = applyRule(base, three, judge({ lo: -0.005, hi: 0.03 }));
+  assert.deepEqual([open.decision, open.chosen.name], ['undecided', 'a']);
+  assert.deepEqual(open.pairing, {
+    best: 'b',
+    runnerUp: 'a',
+    diff: { value: 0.01, lo: -0.005, hi: 0.03 },
+    outcome: 'undecided',
+  });
+  // one superior: no pairing asked
+  asked.length = 0;
+  const one = applyRule(base, [c('a', 0.02, 'superior'), c('b', 0.05, 'undecided')], judge({ lo: 0, hi: 0 }));
+  assert.deepEqual([one.decision, one.chosen.name, one.pairing, asked.length], ['superior', 'a', undefined, 0]);
+  assert.deepEqual(applyRule(base, [c('a', 0.001, 'equivalent'), c('b', -0.05, 'inferior')], judge({ lo: 0, hi: 0 })), {
     decision: 'equivalent',
     chosen: base,
   });
-  assert.deepEqual(applyRule(base, [c('a', 0.001, 'equivalent'), c('b', 0.01, 'undecided')]), {
+  assert.deepEqual(applyRule(base, [c('a', 0.001, 'equivalent'), c('b', 0.01, 'undecided')], judge({ lo: 0, hi: 0 })), {
     decision: 'undecided',
     chosen: base,
   });
@@ -183,6 +218,90 @@ test('the decision rule: superiority, equivalence within delta, otherwise undeci
   assert.ok(better && better.lo > 0 && better.value > 0, JSON.stringify(better));
   assert.ok(worse && worse.hi < 0, JSON.stringify(worse));
   assert.deepEqual(identical, { value: 0, lo: 0, hi: 0 }, 'a model against itself differs by exactly nothing');
+});
+
+test('the rule on planted scores: the best of two superior contenders is chosen, the simpler when equivalent, else undecided between them', () => {
+  const rng = new Rng(11);
+  const y: number[] = [],
+    walk: number[] = [];
+  const noise = (): number => rng.normal();
+  // the baseline barely ranks; "strong" ranks the keepers far better than "medium"; "twin" is "strong" again;
+  // "rival" is as good as "strong" in expectation but with noise of its own
+  const s = { base: [] as number[], strong: [] as number[], medium: [] as number[], rival: [] as number[] };
+  for (let w = 0; w < 40; w++) {
+    for (let i = 0; i < 25; i++) {
+      const k = i < 2 ? 1 : 0;
+      y.push(k);
+      walk.push(w);
+      s.base.push(noise());
+      s.strong.push(noise() + 3 * k);
+      s.medium.push(noise() + 1.6 * k);
+      s.rival.push(noise() + 3 * k);
+    }
+  }
+  const named = (name: string, arch: Contender['arch']): Contender => ({ name, arch, featureSet: 'vector' });
+  const base = named('base', 'pca-logistic');
+  const settings = { ...DEFAULT_RULE, resamples: 300 };
+  const run = (cs: Array<[Contender, number[]]>) => {
+    const scores = [[s.base], ...cs.map(([, v]) => [v])];
+    return judgeScores(
+      base,
+      cs.map(([c]) => c),
+      scores,
+      y,
+      walk,
+      { settings, seed: 3, dims: scores.map(() => 100) },
+    );
+  };
+  const ordered = run([
+    [named('medium', 'logistic'), s.medium],
+    [named('strong', 'contrastive-multi'), s.strong],
+  ]);
+  assert.deepEqual(
+    ordered.contenders.map((c) => c.outcome),
+    ['superior', 'superior'],
+  );
+  assert.equal(ordered.pairing?.best, 'strong');
+  assert.equal(ordered.pairing?.runnerUp, 'medium');
+  assert.ok((ordered.pairing?.diff.lo as number) > 0, JSON.stringify(ordered.pairing));
+  assert.deepEqual([ordered.decision, ordered.chosen.name], ['superior', 'strong']);
+  // the same scores under two models: equivalent (a difference of exactly 0), the one with fewer parameters chosen
+  const twins = run([
+    [named('strong pairwise', 'pairwise'), s.strong],
+    [named('strong logistic', 'logistic'), s.strong],
+  ]);
+  assert.deepEqual(twins.pairing?.diff, { value: 0, lo: 0, hi: 0 });
+  assert.deepEqual(
+    [twins.decision, twins.chosen.name, twins.pairing?.outcome],
+    ['superior', 'strong logistic', 'equivalent'],
+  );
+  // two as good as each other in expectation, each with its own noise: neither ordered nor inside +-0.01
+  const open = run([
+    [named('rival', 'contrastive-multi'), s.rival],
+    [named('strong', 'pairwise'), s.strong],
+  ]);
+  const d = open.pairing?.diff as { lo: number; hi: number };
+  assert.ok(d.lo < 0 && d.hi > 0 && d.hi - d.lo > 0.02, JSON.stringify(d));
+  assert.deepEqual([open.decision, open.pairing?.outcome], ['undecided', 'undecided']);
+  assert.equal(open.chosen.name, 'strong', 'pairwise has fewer parameters than contrastive-multi on the same columns');
+  const text = ruleText({ ...open, photos: y.length, keepers: 80, walks: 40 } as RuleEvidence);
+  assert.match(
+    text,
+    /\n {2}best minus runner-up: (rival minus strong|strong minus rival): [+-]0\.\d{3} \[-0\.\d{3}, \+0\.\d{3}\] .*: undecided\n/,
+  );
+  assert.match(
+    text,
+    /Rule decision: undecided between \S+ and \S+: both are superior to the baseline.* the simpler, strong, is deployed\.$/,
+  );
+});
+
+test('simpler means fewer trained parameters: logistic < pairwise < contrastive < contrastive-multi on the same columns', () => {
+  const p = (arch: Contender['arch']): number => trainedParameters({ name: arch, arch, featureSet: 'vector' }, 1304);
+  assert.equal(p('logistic'), 1305);
+  assert.equal(p('pairwise'), 1304 * 17 + 33);
+  assert.equal(p('contrastive'), 1305 * 32 + 32);
+  assert.equal(p('contrastive-multi'), 1305 * 32 + 4 * 32);
+  assert.ok(p('pca-logistic') < p('logistic'));
 });
 
 test('the rule bootstrap counts rows as often as their walk is drawn: the same intervals as sorting each resample', () => {

@@ -16,7 +16,8 @@ export const CONTROLS_FILE = fileURLToPath(new URL('../../../bench/controls.json
 /**
  * How a decision stands against the planted taste: `right` (the chosen model is of a right family: superior, or the
  * baseline found equivalent when the baseline is right), `wrong` (decided, for a family that is not right), or
- * `undecided` (the baseline kept without a decision).
+ * `undecided` (the baseline kept without a decision, or undecided between two contenders superior to it: neither
+ * right nor wrong, whichever of the two is deployed).
  */
 export type FamilyResult = 'right' | 'wrong' | 'undecided';
 
@@ -33,6 +34,10 @@ export interface ControlOutcome {
   decision: RuleEvidence['decision'];
   /** The architecture the rule chose (the baseline, pca-logistic, unless a contender was superior). */
   chosen: string;
+  /** Undecided between two contenders superior to the baseline: their architectures, the better first. */
+  between?: string[];
+  /** How this outcome differs from the others (for example, decided by an earlier form of the rule). */
+  note?: string;
   result: FamilyResult;
   /** The families that are a right answer for the taste. */
   right: string[];
@@ -81,9 +86,13 @@ export function controlsText(c: ControlsReading | null | undefined): string {
       `${plural(o.length, 'outcome')}, ${wrong ? `${wrong} WRONG` : 'none wrong'}):`,
     ...o.map(
       (x) =>
-        `  ${x.taste} taste, ${x.keepers} keepers (${x.rows} rows): ${x.decision}, ${x.chosen} chosen: ` +
+        `  ${x.taste} taste, ${x.keepers} keepers (${x.rows} rows): ` +
+        (x.between
+          ? `undecided between ${x.between.join(' and ')}, ${x.chosen} deployed: `
+          : `${x.decision}, ${x.chosen} chosen: `) +
         `${x.result === 'right' ? 'the right family' : x.result === 'wrong' ? 'a WRONG family' : 'undecided'} ` +
-        `(right: ${x.right.join(' or ')}); ${x.date}, seed ${x.seed}, \`${x.command}\``,
+        `(right: ${x.right.join(' or ')}); ${x.date}, seed ${x.seed}, \`${x.command}\`` +
+        (x.note ? `; ${x.note}` : ''),
     ),
   ];
   return lines.join('\n');

@@ -5,7 +5,11 @@
  * draws for every model; the AP averaged over the repeats). The interval level is Bonferroni-corrected for the number
  * of contenders. Then:
  *
- * - superiority: a contender whose interval lies above 0 beats the baseline; of several, the largest difference;
+ * - superiority: a contender whose interval lies above 0 beats the baseline. When several do, the best (the largest
+ *   difference) is paired with the runner-up (the second largest) on the same folds and the same walk draws, at the
+ *   same interval level: the best is chosen if superior to the runner-up; if the two are equivalent (the interval
+ *   inside +-delta) the simpler of them (fewer trained parameters) is chosen; otherwise the rule is undecided
+ *   between the two, and the simpler of them is deployed (both beat the baseline, neither is shown the better);
  * - equivalence: no contender is superior and every interval lies inside +-delta (or below 0): the simpler model,
  *   the baseline, is chosen;
  * - otherwise undecided: the baseline is kept, and the evidence says so.
@@ -19,7 +23,7 @@ import { selectColumns } from './fit.js';
 import { alignedOutOfFold } from './folds.js';
 import { averagePrecision, ndcgPerSession, rankOrder } from './metrics.js';
 import { DEFAULT_TUNE, mostChosen, settingText, tuningGrid, type TuneSettings } from './nested.js';
-import type { Arch, Hyper } from './scorers.js';
+import { checkHyper, type Arch, type Hyper } from './scorers.js';
 
 /** The rule's settings, stated with its outcome. */
 export interface RuleSettings {
@@ -64,14 +68,36 @@ export interface Quality {
 
 export type Outcome = 'superior' | 'equivalent' | 'inferior' | 'undecided';
 
+/** A paired difference in AP and its interval. */
+export interface Diff {
+  value: number;
+  lo: number;
+  hi: number;
+}
+
+/** When several contenders are superior to the baseline: the best minus the runner-up, and what that says. */
+export interface Pairing {
+  best: string;
+  runnerUp: string;
+  diff: Diff;
+  /** superior: the best is chosen; equivalent: the simpler of the two; undecided: between the two. */
+  outcome: 'superior' | 'equivalent' | 'undecided';
+}
+
 export interface RuleEvidence {
   settings: RuleSettings;
   baseline: Contender & Quality;
   /** Each contender's mean out-of-fold AP and its paired difference from the baseline. */
-  contenders: Array<Contender & Quality & { diff: { value: number; lo: number; hi: number }; outcome: Outcome }>;
-  /** What the rule decided, and the model it chose. */
+  contenders: Array<Contender & Quality & { diff: Diff; outcome: Outcome }>;
+  /**
+   * What the rule decided, and the model it chose: `superior` (a contender beats the baseline, and the runner-up
+   * when there is one, or is the simpler of two equivalent ones), `equivalent` (the baseline), `undecided` (the
+   * baseline kept; or, with `pairing`, undecided between two superior contenders, the simpler deployed).
+   */
   decision: 'superior' | 'equivalent' | 'undecided';
   chosen: Contender;
+  /** The best superior contender against the runner-up, when more than one is superior. */
+  pairing?: Pairing;
   /** Photos and keepers scored by every model in every repeat; walks; the folds trained. */
   photos: number;
   keepers: number;
@@ -86,7 +112,7 @@ export interface RuleEvidence {
 export interface PeopleGain {
   name: string;
   without: string;
-  diff: { value: number; lo: number; hi: number };
+  diff: Diff;
 }
 
 /** A contender's outcome against the baseline from its interval. */
@@ -97,16 +123,55 @@ export function outcomeOf(d: { lo: number; hi: number }, delta: number): Outcome
   return 'undecided';
 }
 
+/**
+ * Trained parameters of a contender's model on `dim` columns at its settings, the measure of "simpler" between two
+ * contenders (the baseline's PCA, fitted without labels, is not counted; it is the simplest model by rule).
+ */
+export function trainedParameters(c: Contender, dim: number): number {
+  const h = checkHyper({ ...(c.arch === 'contrastive-multi' ? { centroids: 4 } : {}), ...c.hyper, ...c.setting });
+  const d = h.pca > 0 && c.arch !== 'logistic' && c.arch !== 'pca-logistic' ? Math.min(h.pca, dim) : dim;
+  if (c.arch === 'chance') return 0;
+  if (c.arch === 'pca-logistic') return h.pcaComponents + 1;
+  if (c.arch === 'logistic' || c.arch === 'metadata') return dim + 1;
+  if (c.arch === 'pairwise' || c.arch === 'listwise') return d * (1 + h.hidden) + 2 * h.hidden + 1;
+  return (d + 1) * h.projection + h.centroids * h.projection;
+}
+
+/** How to judge two superior contenders: their paired difference (a minus b, by index) and each one's size. */
+export interface PairJudge {
+  delta: number;
+  /** The paired difference of contender `a` minus contender `b` (indices into the contenders). */
+  pair: (a: number, b: number) => Diff;
+  /** A contender's trained parameters (the simpler has fewer). */
+  size: (c: Contender) => number;
+}
+
+const bare = (c: Contender): Contender => {
+  const chosen: Contender = { name: c.name, arch: c.arch, featureSet: c.featureSet };
+  return c.setting ? { ...chosen, setting: c.setting } : chosen;
+};
+
 /** The decision from the contenders' outcomes (the baseline first in `models` is not among them). */
 export function applyRule(
   baseline: Contender,
   contenders: ReadonlyArray<Contender & { diff: { value: number }; outcome: Outcome }>,
-): Pick<RuleEvidence, 'decision' | 'chosen'> {
-  const superior = contenders.filter((c) => c.outcome === 'superior').sort((a, b) => b.diff.value - a.diff.value);
-  if (superior.length) {
-    const c = superior[0] as Contender;
-    const chosen: Contender = { name: c.name, arch: c.arch, featureSet: c.featureSet };
-    return { decision: 'superior', chosen: c.setting ? { ...chosen, setting: c.setting } : chosen };
+  judge: PairJudge,
+): Pick<RuleEvidence, 'decision' | 'chosen' | 'pairing'> {
+  const superior = contenders
+    .map((c, i) => ({ c, i }))
+    .filter(({ c }) => c.outcome === 'superior')
+    .sort((a, b) => b.c.diff.value - a.c.diff.value);
+  const [best, runnerUp] = superior;
+  if (best && !runnerUp) return { decision: 'superior', chosen: bare(best.c) };
+  if (best && runnerUp) {
+    const diff = judge.pair(best.i, runnerUp.i);
+    const o = outcomeOf(diff, judge.delta);
+    const outcome = o === 'superior' || o === 'equivalent' ? o : 'undecided';
+    const pairing: Pairing = { best: best.c.name, runnerUp: runnerUp.c.name, diff, outcome };
+    // on a tie in size the better of the two
+    const simpler = judge.size(runnerUp.c) < judge.size(best.c) ? runnerUp.c : best.c;
+    if (outcome === 'superior') return { decision: 'superior', chosen: bare(best.c), pairing };
+    return { decision: outcome === 'equivalent' ? 'superior' : 'undecided', chosen: bare(simpler), pairing };
   }
   const settled = contenders.every((c) => c.outcome === 'equivalent' || c.outcome === 'inferior');
   return { decision: settled ? 'equivalent' : 'undecided', chosen: baseline };
@@ -148,7 +213,7 @@ export function pairedDifferences(
   resamples: number,
   level: number,
   seed: number,
-): Array<{ value: number; lo: number; hi: number }> {
+): Diff[] {
   const orders = scores.map((per) => per.map((s) => rankOrder(s, y)));
   const meanAp = (m: number, count: (row: number) => number): number => {
     const per = (orders[m] as number[][]).map((order) => countedAp(order, y, count));
@@ -235,29 +300,61 @@ export async function decide(
   const scores = models.map((_, m) =>
     byRepeat.map((rep) => rows.map((row) => (rep.get(row) as number[])[m] as number)),
   );
-  const level = 1 - (1 - settings.level) / Math.max(1, contenders.length);
-  const diffs = pairedDifferences(scores, y, walk, settings.resamples, level, seed);
-  const mean = (m: number, f: (s: number[]) => number): number =>
-    (scores[m] as number[][]).reduce((a, s) => a + f(s), 0) / settings.repeats;
-  const quality = (m: number): Quality => ({
-    ap: mean(m, (s) => averagePrecision(s, y)),
-    walkNdcg: mean(m, (s) => ndcgPerSession(s, y, walk)),
-  });
-  const people = peopleGains(contenders, scores, y, walk, settings, seed);
-  const judged = contenders.map((c, j) => {
-    const diff = diffs[j] as { value: number; lo: number; hi: number };
-    return { ...c, ...tuned(j + 1), ...quality(j + 1), diff, outcome: outcomeOf(diff, settings.delta) };
-  });
   const base: Contender = { ...baseline, ...tuned(0) };
+  const dims = models.map((c) => selectColumns(full, c.featureSet).dim);
+  const tunedContenders = contenders.map((c, j) => ({ ...c, ...tuned(j + 1) }));
+  const people = peopleGains(contenders, scores, y, walk, settings, seed);
   return {
-    settings,
-    baseline: { ...base, ...quality(0) },
-    contenders: judged,
-    ...applyRule(base, judged),
+    ...judgeScores(base, tunedContenders, scores, y, walk, { settings, seed, dims }),
     photos: rows.length,
     keepers: y.filter(Boolean).length,
     walks: new Set(walk).size,
     ...(people.length ? { people } : {}),
+  };
+}
+
+/**
+ * The rule on out-of-fold scores: `scores[m][r]` are model m's scores of the rows in repeat r (the baseline first,
+ * then the contenders), `y` the rows' labels, `walk` their walks, `dims` each model's columns (for its size).
+ */
+export function judgeScores(
+  baseline: Contender,
+  contenders: readonly Contender[],
+  scores: number[][][],
+  y: readonly number[],
+  walk: readonly number[],
+  o: { settings: RuleSettings; seed: number; dims: readonly number[] },
+): Pick<RuleEvidence, 'settings' | 'baseline' | 'contenders' | 'decision' | 'chosen' | 'pairing'> {
+  const { settings, seed } = o;
+  const level = 1 - (1 - settings.level) / Math.max(1, contenders.length);
+  const diffs = pairedDifferences(scores, y, walk, settings.resamples, level, seed);
+  const mean = (m: number, f: (s: number[]) => number): number =>
+    (scores[m] as number[][]).reduce((a, s) => a + f(s), 0) / (scores[m] as number[][]).length;
+  const quality = (m: number): Quality => ({
+    ap: mean(m, (s) => averagePrecision(s, y)),
+    walkNdcg: mean(m, (s) => ndcgPerSession(s, y, walk)),
+  });
+  const judged = contenders.map((c, j) => {
+    const diff = diffs[j] as Diff;
+    return { ...c, ...quality(j + 1), diff, outcome: outcomeOf(diff, settings.delta) };
+  });
+  // the best minus the runner-up: the same rows, walk draws (the same seed) and interval level as against the baseline
+  const pair = (a: number, b: number): Diff =>
+    pairedDifferences(
+      [scores[b + 1] as number[][], scores[a + 1] as number[][]],
+      y,
+      walk,
+      settings.resamples,
+      level,
+      seed,
+    )[0] as Diff;
+  const size = (c: Contender): number =>
+    trainedParameters(c, o.dims[contenders.findIndex((x) => x.name === c.name) + 1] ?? 0);
+  return {
+    settings,
+    baseline: { ...baseline, ...quality(0) },
+    contenders: judged,
+    ...applyRule(baseline, judged, { delta: settings.delta, pair, size }),
   };
 }
 
@@ -283,19 +380,43 @@ function peopleGains(
   });
 }
 
+/** What the rule decided, in words. */
+function decisionText(e: RuleEvidence): string {
+  const p = e.pairing;
+  if (p?.outcome === 'superior')
+    return `${p.best} is superior to the baseline and to the runner-up, ${p.runnerUp}; it is chosen`;
+  if (p?.outcome === 'equivalent')
+    return (
+      `${p.best} and ${p.runnerUp} are superior to the baseline and equivalent to each other ` +
+      `(inside +-${e.settings.delta} AP); the simpler, ${e.chosen.name}, is chosen`
+    );
+  if (p)
+    return (
+      `undecided between ${p.best} and ${p.runnerUp}: both are superior to the baseline, and the evidence can ` +
+      `neither order them nor call them equivalent; the simpler, ${e.chosen.name}, is deployed`
+    );
+  if (e.decision === 'superior') return `${e.chosen.name} is superior to the baseline; it is chosen`;
+  if (e.decision === 'equivalent')
+    return `no contender is better than the baseline by more than ${e.settings.delta} AP; the baseline is chosen`;
+  return 'undecided: the evidence cannot separate the contenders from the baseline; the baseline is kept';
+}
+
 /** The rule and its evidence in words. */
 export function ruleText(e: RuleEvidence): string {
   const s = e.settings;
   const n3 = (v: number): string => (Number.isFinite(v) ? v.toFixed(3) : 'n/a');
   const sign = (v: number): string => `${v >= 0 ? '+' : ''}${n3(v)}`;
+  const level = `${(100 * (1 - (1 - s.level) / Math.max(1, e.contenders.length))).toFixed(1)}%`;
   const lines = [
     "Decision rule (fixed before the run): each contender's out-of-fold AP minus the baseline's " +
       `(${e.baseline.name}), ` +
       `${s.folds} stratified session folds x ${s.repeats} repeat${s.repeats === 1 ? '' : 's'} over all walks ` +
       `(${e.keepers} keepers in ${e.photos} photos, ${e.walks} walks), paired walk bootstrap, ` +
-      `${(100 * (1 - (1 - s.level) / Math.max(1, e.contenders.length))).toFixed(1)}% intervals ` +
+      `${level} intervals ` +
       `(${(100 * s.level).toFixed(0)}% Bonferroni over ${e.contenders.length}); superior if above 0, ` +
-      `equivalent if inside +-${s.delta} AP (then the simpler baseline), else undecided (the baseline is kept).`,
+      `equivalent if inside +-${s.delta} AP (then the simpler baseline), else undecided (the baseline is kept); ` +
+      'of several superior, the best is paired with the runner-up: chosen if superior to it, the simpler of the ' +
+      'two (fewer trained parameters) if equivalent, else undecided between them (the simpler deployed).',
     ...(s.tune.budget > 1
       ? [
           `  Nested tuning: every learner tries ${s.tune.budget} settings inside each outer fold, judged over ` +
@@ -309,14 +430,15 @@ export function ruleText(e: RuleEvidence): string {
         `  ${c.name}: AP ${n3(c.ap)}, per-walk NDCG ${n3(c.walkNdcg)}, difference ${sign(c.diff.value)} ` +
         `[${sign(c.diff.lo)}, ${sign(c.diff.hi)}]: ${c.outcome}${tunedText(c)}`,
     ),
+    ...(e.pairing
+      ? [
+          `  best minus runner-up: ${e.pairing.best} minus ${e.pairing.runnerUp}: ` +
+            `${sign(e.pairing.diff.value)} [${sign(e.pairing.diff.lo)}, ${sign(e.pairing.diff.hi)}] ` +
+            `(${level}, paired on the same folds and walk draws): ${e.pairing.outcome}`,
+        ]
+      : []),
   ];
-  const what =
-    e.decision === 'superior'
-      ? `${e.chosen.name} is superior to the baseline; it is chosen`
-      : e.decision === 'equivalent'
-        ? `no contender is better than the baseline by more than ${s.delta} AP; the baseline is chosen`
-        : 'undecided: the evidence cannot separate the contenders from the baseline; the baseline is kept';
-  lines.push(`Rule decision: ${what}.`);
+  lines.push(`Rule decision: ${decisionText(e)}.`);
   for (const p of e.people ?? []) {
     lines.push(
       `  people columns: ${p.name} minus ${p.without}: AP ${sign(p.diff.value)} ` +

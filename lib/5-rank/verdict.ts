@@ -199,7 +199,7 @@ export function formatTrain(r: TrainReport): string {
     );
   }
   const chosen = r.rule
-    ? `* chosen by ${r.selection}: the baseline unless a contender is superior to it`
+    ? `* chosen by ${r.selection}: the baseline unless a contender is superior to it (of several, see the rule)`
     : r.results.length > 1
       ? `* chosen among the candidates (pairwise, contrastive) by ${r.selection}`
       : '* the one model asked for (--arch)';
