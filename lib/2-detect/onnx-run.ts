@@ -1,0 +1,181 @@
+/**
+ * The detectors on ONNX Runtime: the TF.js graph models converted to ONNX (lib/onnx/tfjs-graph.ts) once and kept
+ * beside their files, run on ONNX Runtime's native CPU kernels. The input is letterboxed here as the TF.js path does
+ * it (the frame at the top left of a black square, resized bilinearly without half-pixel centres), and what the
+ * models output is decoded by the same code as on TF.js; centernet's post-processing (peaks of the class heat map,
+ * the 100 best, their boxes) is cut from the graph and done here.
+ */
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { openSession, ort } from '../onnx/runtime.js';
+import { tfjsToOnnx, type TfGraphJson } from '../onnx/tfjs-graph.js';
+import { FluxError } from '../util/check.js';
+import { DETECTOR_SPECS, type DetectorName } from './models.js';
+import { blazefaceFound, centernetFound, type Found, KEEP_SCORE, type Rgb } from './run.js';
+
+/** Bumped when the conversion changes, so a kept ONNX file from an older conversion is made again. */
+export const CONVERSION_VERSION = 1;
+
+/** The detectors that have an ONNX conversion, and the TF tensors taken as the ONNX model's outputs. */
+export const ONNX_OUTPUTS: Partial<Record<DetectorName, readonly string[]>> = {
+  centernet: ['tower_0/keypoints', 'tower_0/wh'],
+  blazeface: ['Identity', 'Identity_1', 'Identity_2', 'Identity_3'],
+};
+
+/** Where a detector's ONNX conversion is kept. */
+export function onnxFile(name: DetectorName, dir: string): string {
+  return join(dir, `${name}.onnx-v${CONVERSION_VERSION}.onnx`);
+}
+
+/** The ONNX conversion of a detector: read when kept, else converted from its TF.js files and kept. */
+export function onnxBytes(name: DetectorName, dir: string): Uint8Array {
+  const outputs = ONNX_OUTPUTS[name];
+  if (!outputs) throw new FluxError(`detector ${name}: no ONNX conversion (use --runtime tfjs)`);
+  const file = onnxFile(name, dir);
+  if (existsSync(file)) return readFileSync(file);
+  const jsonFile = join(dir, `${name}.json`);
+  if (!existsSync(jsonFile))
+    throw new FluxError(
+      `detector ${name}: ${jsonFile} is missing; install the detector files with: flux detect --install`,
+    );
+  const json = JSON.parse(readFileSync(jsonFile, 'utf8')) as TfGraphJson;
+  const weights = Buffer.concat(json.weightsManifest.flatMap((g) => g.paths).map((p) => readFileSync(join(dir, p))));
+  const side = DETECTOR_SPECS[name].input;
+  const { bytes } = tfjsToOnnx(json, weights, { name, inputShape: [1, side, side, 3], outputs });
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(`${file}.part`, bytes);
+  renameSync(`${file}.part`, file);
+  return bytes;
+}
+
+/**
+ * The image letterboxed into a `size` square as float pixels 0..255, NHWC: the same arithmetic as TF.js's
+ * resizeBilinear without align-corners or half-pixel centres (source = target x input / output).
+ */
+export function letterboxPixels(img: Rgb, size: number): Float32Array {
+  const side = Math.max(img.width, img.height);
+  const scale = side / size;
+  const out = new Float32Array(size * size * 3);
+  const xs = Array.from({ length: size }, (_, x) => {
+    const s = x * scale;
+    const x0 = Math.floor(s);
+    return [x0, Math.min(side - 1, Math.ceil(s)), s - x0] as const;
+  });
+  const px = (x: number, y: number, c: number): number =>
+    x < img.width && y < img.height ? (img.data[(y * img.width + x) * 3 + c] as number) : 0;
+  for (let y = 0; y < size; y++) {
+    const s = y * scale;
+    const y0 = Math.floor(s);
+    const y1 = Math.min(side - 1, Math.ceil(s));
+    const fy = s - y0;
+    for (let x = 0; x < size; x++) {
+      const [x0, x1, fx] = xs[x] as readonly [number, number, number];
+      for (let c = 0; c < 3; c++) {
+        const top = px(x0, y0, c) + (px(x1, y0, c) - px(x0, y0, c)) * fx;
+        const bottom = px(x0, y1, c) + (px(x1, y1, c) - px(x0, y1, c)) * fx;
+        out[(y * size + x) * 3 + c] = top + (bottom - top) * fy;
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * Centernet's post-processing on its two heads (NHWC): the class heat map's local maxima (3 x 3), the 100 best over
+ * all classes, each as [x1, y1, x2, y2, score, class] in input pixels (the cell times the stride of 4, less and
+ * plus the four distances of the size head). Maxima below `floor` are dropped before ranking (they could only fill
+ * the tail of the 100, and the decoder keeps none of them).
+ */
+export function centernetRows(
+  heat: Float32Array,
+  wh: Float32Array,
+  grid: number,
+  classes: number,
+  floor: number,
+): number[][] {
+  const peaks: Array<[number, number]> = [];
+  for (let i = 0; i < heat.length; i++) {
+    const v = heat[i] as number;
+    if (!(v >= floor)) continue;
+    const c = i % classes;
+    const cell = (i - c) / classes;
+    const x = cell % grid;
+    const y = (cell - x) / grid;
+    let peak = true;
+    for (let dy = -1; dy <= 1 && peak; dy++) {
+      for (let dx = -1; dx <= 1; dx++) {
+        const nx = x + dx;
+        const ny = y + dy;
+        if (nx < 0 || ny < 0 || nx >= grid || ny >= grid) continue;
+        if ((heat[(ny * grid + nx) * classes + c] as number) > v) {
+          peak = false;
+          break;
+        }
+      }
+    }
+    if (peak) peaks.push([v, i]);
+  }
+  peaks.sort((a, b) => b[0] - a[0] || a[1] - b[1]);
+  return peaks.slice(0, 100).map(([score, i]) => {
+    const c = i % classes;
+    const cell = (i - c) / classes;
+    const x = cell % grid;
+    const y = (cell - x) / grid;
+    const d = [0, 1, 2, 3].map((k) => wh[cell * 4 + k] as number);
+    return [
+      x * 4 - (d[0] as number),
+      y * 4 - (d[1] as number),
+      x * 4 + (d[2] as number),
+      y * 4 + (d[3] as number),
+      score,
+      c,
+    ];
+  });
+}
+
+/** A detector converted to ONNX, open on ONNX Runtime's CPU provider. */
+export class OnnxDetector {
+  private constructor(
+    readonly name: DetectorName,
+    private readonly session: ort.InferenceSession,
+  ) {}
+
+  /** Opens a detector (converting it first if its ONNX file is not kept yet); `threads` intra-op threads. */
+  static async load(name: DetectorName, dir: string, threads = 1): Promise<OnnxDetector> {
+    const bytes = onnxBytes(name, dir);
+    const { session } = await openSession(bytes, { threads, interOpThreads: 1, provider: 'cpu' });
+    return new OnnxDetector(name, session);
+  }
+
+  /** Runs the model on one NHWC input; the outputs by TF name. */
+  async run(pixels: Float32Array): Promise<Record<string, Float32Array>> {
+    const side = DETECTOR_SPECS[this.name].input;
+    const input = new ort.Tensor('float32', pixels, [1, side, side, 3]);
+    const out = await this.session.run({ input });
+    return Object.fromEntries(Object.entries(out).map(([k, t]) => [k, t.data as Float32Array]));
+  }
+
+  async detect(img: Rgb): Promise<Found[]> {
+    const side = DETECTOR_SPECS[this.name].input;
+    const pixels = letterboxPixels(img, side);
+    if (this.name === 'centernet') {
+      const out = await this.run(pixels);
+      const heat = out['tower_0/keypoints'] as Float32Array;
+      const rows = centernetRows(
+        heat,
+        out['tower_0/wh'] as Float32Array,
+        side / 4,
+        heat.length / (side / 4) ** 2,
+        KEEP_SCORE,
+      );
+      return centernetFound(img, rows);
+    }
+    for (let i = 0; i < pixels.length; i++) pixels[i] = (pixels[i] as number) / 127.5 - 0.5;
+    const out = await this.run(pixels);
+    return blazefaceFound(img, Object.values(out));
+  }
+
+  async dispose(): Promise<void> {
+    await this.session.release();
+  }
+}
