@@ -55,26 +55,47 @@ export function onnxBytes(name: DetectorName, dir: string): Uint8Array {
 export function letterboxPixels(img: Rgb, size: number): Float32Array {
   const side = Math.max(img.width, img.height);
   const scale = side / size;
-  const out = new Float32Array(size * size * 3);
-  const xs = Array.from({ length: size }, (_, x) => {
+  const { width, height, data } = img;
+  // horizontal pass over the frame's rows (the padding to the right is black), then the vertical pass
+  const x0 = new Int32Array(size);
+  const x1 = new Int32Array(size);
+  const fx = new Float64Array(size);
+  for (let x = 0; x < size; x++) {
     const s = x * scale;
-    const x0 = Math.floor(s);
-    return [x0, Math.min(side - 1, Math.ceil(s)), s - x0] as const;
-  });
-  const px = (x: number, y: number, c: number): number =>
-    x < img.width && y < img.height ? (img.data[(y * img.width + x) * 3 + c] as number) : 0;
+    x0[x] = Math.floor(s);
+    x1[x] = Math.min(side - 1, Math.ceil(s));
+    fx[x] = s - (x0[x] as number);
+  }
+  const rows = new Float64Array(height * size * 3);
+  for (let y = 0; y < height; y++) {
+    const src = y * width * 3;
+    const dst = y * size * 3;
+    for (let x = 0; x < size; x++) {
+      const a = x0[x] as number;
+      const b = x1[x] as number;
+      const f = fx[x] as number;
+      for (let c = 0; c < 3; c++) {
+        const l = a < width ? (data[src + a * 3 + c] as number) : 0;
+        const r = b < width ? (data[src + b * 3 + c] as number) : 0;
+        rows[dst + x * 3 + c] = l + (r - l) * f;
+      }
+    }
+  }
+  const out = new Float32Array(size * size * 3);
+  const line = size * 3;
   for (let y = 0; y < size; y++) {
     const s = y * scale;
     const y0 = Math.floor(s);
     const y1 = Math.min(side - 1, Math.ceil(s));
-    const fy = s - y0;
-    for (let x = 0; x < size; x++) {
-      const [x0, x1, fx] = xs[x] as readonly [number, number, number];
-      for (let c = 0; c < 3; c++) {
-        const top = px(x0, y0, c) + (px(x1, y0, c) - px(x0, y0, c)) * fx;
-        const bottom = px(x0, y1, c) + (px(x1, y1, c) - px(x0, y1, c)) * fx;
-        out[(y * size + x) * 3 + c] = top + (bottom - top) * fy;
-      }
+    const f = s - y0;
+    if (y0 >= height) break; // below the frame: black
+    const top = y0 * line;
+    const bottom = y1 * line;
+    const dst = y * line;
+    for (let i = 0; i < line; i++) {
+      const t = rows[top + i] as number;
+      const b = y1 < height ? (rows[bottom + i] as number) : 0;
+      out[dst + i] = t + (b - t) * f;
     }
   }
   return out;
