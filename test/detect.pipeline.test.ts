@@ -143,6 +143,7 @@ test('bad options get one clear line', { skip }, async () => {
     (e: Error) => e instanceof FluxError && /--models: expected some of/.test(e.message),
   );
   await assert.rejects(runDetect({ db: dbFile, modelDir: join(work.dir, 'nowhere') }), /flux detect --install/);
+  await assert.rejects(runDetect({ db: dbFile, workers: 0 }), /--workers: expected/);
   await assert.rejects(
     runDetect({ db: dbFile, models: ['nanodet'], runtime: 'onnx' }),
     (e: Error) => e instanceof FluxError && /--runtime onnx: nanodet has no ONNX conversion/.test(e.message),

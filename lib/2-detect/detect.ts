@@ -5,6 +5,7 @@
  * land in one transaction each, so a killed run resumes where it stopped.
  */
 import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { Db } from '../db/duckdb.js';
 import {
@@ -53,6 +54,11 @@ export interface DetectOptions {
    * the same boxes, faster: bench/detect.ts), TF.js for the others; or all on `tfjs`, or all on `onnx`.
    */
   runtime?: RuntimeChoice;
+  /**
+   * Worker threads for a detector on ONNX Runtime, one photo and one core each; default one per core (at most 8).
+   * 1 runs it in this thread. TF.js detectors run in this thread.
+   */
+  workers?: number;
   /** Photos written per transaction. */
   batchSize?: number;
   onProgress?: OnProgress;
@@ -160,7 +166,46 @@ async function plan(
   return work;
 }
 
-/** Runs one model over the photos of one set that it has not examined yet. */
+/** One photo through one detector: what it found, or why it could not be read. */
+async function examine(
+  workspace: string,
+  w: SetWork,
+  item: { id: number; preview: string },
+  detector: Detector,
+  time: { ms: number; n: number },
+): Promise<Examined> {
+  const base: Examined = {
+    set: w.set,
+    photoId: item.id,
+    modelId: w.report.modelId,
+    previewSize: null,
+    frameLuma: null,
+    error: null,
+    found: [],
+  };
+  const file = join(workspace, item.preview);
+  try {
+    if (!existsSync(file)) throw new Error(`preview ${item.preview} is not in the workspace (run flux ingest again)`);
+    const img = await decodeRgb(file);
+    const t0 = performance.now();
+    const found: Found[] = await detector.detect(img);
+    time.ms += performance.now() - t0;
+    time.n += 1;
+    w.report.examined += 1;
+    if (found.some((f) => f.score >= 0.5)) w.report.withFinds += 1;
+    return {
+      ...base,
+      previewSize: Math.max(img.width, img.height),
+      frameLuma: meanLuma(img),
+      found: found.map((f) => ({ ...f, luma: meanLuma(img, f) })),
+    };
+  } catch (err) {
+    w.report.failed += 1;
+    return { ...base, error: (err as Error).message.split('\n')[0] ?? 'unreadable' };
+  }
+}
+
+/** Runs one model over the photos of one set that it has not examined yet, as many at once as it has workers. */
 async function runSet(
   db: Db,
   workspace: string,
@@ -173,41 +218,14 @@ async function runSet(
   let batch: Examined[] = [];
   const stage = `detect ${w.set} (${w.model})`;
   onProgress({ stage, done: 0, total: w.todo.length });
-  for (const [i, item] of w.todo.entries()) {
-    const base: Examined = {
-      set: w.set,
-      photoId: item.id,
-      modelId: w.report.modelId,
-      previewSize: null,
-      frameLuma: null,
-      error: null,
-      found: [],
-    };
-    const file = join(workspace, item.preview);
-    try {
-      if (!existsSync(file)) throw new Error(`preview ${item.preview} is not in the workspace (run flux ingest again)`);
-      const img = await decodeRgb(file);
-      const t0 = performance.now();
-      const found: Found[] = await detector.detect(img);
-      time.ms += performance.now() - t0;
-      time.n += 1;
-      batch.push({
-        ...base,
-        previewSize: Math.max(img.width, img.height),
-        frameLuma: meanLuma(img),
-        found: found.map((f) => ({ ...f, luma: meanLuma(img, f) })),
-      });
-      w.report.examined += 1;
-      if (found.some((f) => f.score >= 0.5)) w.report.withFinds += 1;
-    } catch (err) {
-      batch.push({ ...base, error: (err as Error).message.split('\n')[0] ?? 'unreadable' });
-      w.report.failed += 1;
-    }
+  for (let start = 0; start < w.todo.length; start += detector.concurrency) {
+    const chunk = w.todo.slice(start, start + detector.concurrency);
+    batch.push(...(await Promise.all(chunk.map((item) => examine(workspace, w, item, detector, time)))));
     if (batch.length >= batchSize) {
       await writeExamined(db, batch);
       batch = [];
     }
-    onProgress({ stage, done: i + 1, total: w.todo.length });
+    onProgress({ stage, done: start + chunk.length, total: w.todo.length });
   }
   await writeExamined(db, batch);
 }
@@ -220,6 +238,7 @@ export async function detect(db: Db, options: DetectOptions = {}): Promise<Detec
   checkModels(models, dir);
   const limit = options.limit === undefined ? Infinity : checkInt('--limit', options.limit, 1, Number.MAX_SAFE_INTEGER);
   const batchSize = checkInt('--batch-size', options.batchSize ?? 64, 1, 100_000);
+  const workers = checkInt('--workers', options.workers ?? Math.min(8, availableParallelism()), 1, 64);
   const onProgress = throttle(options.onProgress);
   const runtimes = Object.fromEntries(models.map((m) => [m, runtimeFor(m, options.runtime)]));
   const backend = models.some((m) => runtimes[m] === 'tfjs') ? await initBackend(options.backend) : null;
@@ -241,7 +260,7 @@ export async function detect(db: Db, options: DetectOptions = {}): Promise<Detec
       const mine = work.filter((w) => w.model === model);
       const time = { ms: 0, n: 0 };
       if (mine.some((w) => w.todo.length)) {
-        const detector = await loadDetector(model, runtimes[model] ?? 'tfjs', dir);
+        const detector = await loadDetector(model, runtimes[model] ?? 'tfjs', dir, { workers });
         try {
           for (const w of mine) await runSet(db, workspace, w, detector, batchSize, onProgress, time);
         } finally {

@@ -6,6 +6,7 @@
 import { tf } from '../tfjs/backend.js';
 import { FluxError } from '../util/check.js';
 import { type DetectorName, loadGraph, modelId, type Runtime, RUNTIMES } from './models.js';
+import { OnnxPool } from './onnx-pool.js';
 import { ONNX_OUTPUTS, OnnxDetector } from './onnx-run.js';
 import { detectIn, type Found, type Rgb } from './run.js';
 
@@ -19,6 +20,8 @@ export interface Detector {
   runtime: Runtime;
   /** The id its detections are recorded under. */
   modelId: string;
+  /** How many photos it takes at once (its worker threads; 1 in this thread). */
+  concurrency: number;
   detect(img: Rgb): Promise<Found[]>;
   dispose(): Promise<void>;
 }
@@ -34,20 +37,34 @@ export function runtimeFor(name: DetectorName, choice: RuntimeChoice = 'auto'): 
 }
 
 /**
- * Loads a detector from its files in `dir` on a runtime (TF.js needs its backend initialised first). `threads`: the
- * intra-op threads of an ONNX Runtime session (1: one photo a core, as the stage runs; TF.js's wasm backend runs one).
+ * Loads a detector from its files in `dir` on a runtime (TF.js needs its backend initialised first). On ONNX
+ * Runtime, `workers` > 1 starts that many worker threads with a one-thread session each (one photo a core, as the
+ * stage runs); else one session in this thread with `threads` intra-op threads (default 1). TF.js runs here.
  */
-export async function loadDetector(name: DetectorName, runtime: Runtime, dir: string, threads = 1): Promise<Detector> {
+export async function loadDetector(
+  name: DetectorName,
+  runtime: Runtime,
+  dir: string,
+  options: { threads?: number; workers?: number } = {},
+): Promise<Detector> {
   const id = modelId(name, runtime);
+  const workers = options.workers ?? 1;
+  if (runtime === 'onnx' && workers > 1) {
+    const pool = new OnnxPool(name, dir, workers);
+    const detect = (img: Rgb): Promise<Found[]> => pool.detect(img);
+    return { name, runtime, modelId: id, concurrency: workers, detect, dispose: () => pool.close() };
+  }
   if (runtime === 'onnx') {
-    const onnx = await OnnxDetector.load(name, dir, threads);
-    return { name, runtime, modelId: id, detect: (img) => onnx.detect(img), dispose: () => onnx.dispose() };
+    const onnx = await OnnxDetector.load(name, dir, options.threads ?? 1);
+    const detect = (img: Rgb): Promise<Found[]> => onnx.detect(img);
+    return { name, runtime, modelId: id, concurrency: 1, detect, dispose: () => onnx.dispose() };
   }
   const graph: tf.GraphModel = await loadGraph(name, dir);
   return {
     name,
     runtime,
     modelId: id,
+    concurrency: 1,
     detect: (img) => detectIn(name, graph, img),
     dispose: async () => graph.dispose(),
   };

