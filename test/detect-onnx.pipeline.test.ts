@@ -15,7 +15,7 @@ import { envSkip, noSharedPhotos, SHARED_PHOTOS } from './helpers.js';
 
 /** A man walking past a lit wall, seen whole (portrait frame). */
 const PERSON = 'mei_canon-eos-1000d.jpg';
-const MODELS = ['centernet', 'blazeface'] as const;
+const MODELS = ['centernet', 'nanodet', 'blazeface'] as const;
 const skip = envSkip(
   MODELS.every((m) => presentDetectors().includes(m))
     ? false
@@ -136,7 +136,7 @@ test(
     assert.equal(pool.concurrency, 2);
     const pooled = await Promise.all(images.map(([, img]) => pool.detect(img)));
     await pool.dispose();
-    const total = { centernet: 0, blazeface: 0, score: 0, box: 0 };
+    const total = { centernet: 0, nanodet: 0, blazeface: 0, score: 0, box: 0 };
     for (const [label, img] of images) {
       for (const m of MODELS) {
         const a = await (loaded.get(`${m} tfjs`) as Detector).detect(img);
@@ -155,7 +155,7 @@ test(
     }
     // scores within a thousandth, boxes within a thousandth of the frame, over every find of both models
     assert.ok(total.score < 1e-3 && total.box < 1e-3, JSON.stringify(total));
-    assert.ok(total.centernet >= 10, `people compared: ${total.centernet}`);
+    assert.ok(total.centernet >= 10 && total.nanodet >= 8, `people compared: ${total.centernet}, ${total.nanodet}`);
     if (!noSharedPhotos) assert.ok(total.blazeface >= 1, `faces compared: ${total.blazeface}`);
   },
 );

@@ -52,11 +52,11 @@ test(
       models: MODELS,
       onProgress: (e) => events.push(`${e.stage} ${e.done}/${e.total}`),
     });
-    // centernet and blazeface on ONNX Runtime by default, the two others on TF.js (wasm here)
+    // centernet, nanodet and blazeface on ONNX Runtime by default, movenet-multipose on TF.js (wasm here)
     assert.deepEqual(r.runtimes, {
       centernet: 'onnx',
       'movenet-multipose': 'tfjs',
-      nanodet: 'tfjs',
+      nanodet: 'onnx',
       blazeface: 'onnx',
     });
     assert.equal(r.backend === 'wasm' || r.backend?.startsWith('tensorflow'), true);
@@ -65,7 +65,7 @@ test(
       [
         'centernet@human-models-3.0.4+onnx',
         'movenet-multipose@human-models-3.0.4',
-        'nanodet@human-models-3.0.4',
+        'nanodet@human-models-3.0.4+onnx',
         'blazeface@human-models-3.0.4+onnx',
       ],
     );
@@ -145,8 +145,8 @@ test('bad options get one clear line', { skip }, async () => {
   await assert.rejects(runDetect({ db: dbFile, modelDir: join(work.dir, 'nowhere') }), /flux detect --install/);
   await assert.rejects(runDetect({ db: dbFile, workers: 0 }), /--workers: expected/);
   await assert.rejects(
-    runDetect({ db: dbFile, models: ['nanodet'], runtime: 'onnx' }),
-    (e: Error) => e instanceof FluxError && /--runtime onnx: nanodet has no ONNX conversion/.test(e.message),
+    runDetect({ db: dbFile, models: ['movenet-multipose'], runtime: 'onnx' }),
+    (e: Error) => e instanceof FluxError && /--runtime onnx: movenet-multipose has no ONNX conversion/.test(e.message),
   );
   await assert.rejects(runDetect({ db: join(work.dir, 'none.duckdb') }), /no database at/);
 });

@@ -139,3 +139,93 @@ test('a TF.js graph converted to ONNX computes what TF.js computes, op by op', a
     /op Erf \(node e\) has no ONNX conversion here/,
   );
 });
+
+/**
+ * A graph as ONNX-to-TF converters write them: an NCHW input, a transpose around every convolution, a pad with
+ * minus infinity before a pool, a split, and a reshape whose shape is computed from constants.
+ */
+function transposingGraph(): { json: TfGraphJson; bytes: Uint8Array; outputs: string[] } {
+  const rng = new Rng(11);
+  const specs: Array<{ name: string; shape: number[]; dtype: string }> = [];
+  const chunks: Uint8Array[] = [];
+  const nodes: TfNode[] = [{ name: 'x', op: 'Placeholder', attr: { dtype: { type: 'DT_FLOAT' } } } as TfNode];
+  const w = (name: string, shape: number[], values?: number[], dtype = 'float32'): string => {
+    const n = shape.reduce((a, b) => a * b, 1);
+    const v = values ?? Array.from({ length: n }, () => rng.normal() * 0.5);
+    specs.push({ name, shape, dtype });
+    chunks.push(new Uint8Array((dtype === 'int32' ? Int32Array.from(v) : Float32Array.from(v)).buffer));
+    nodes.push({ name, op: 'Const', attr: { dtype: { type: dtype === 'int32' ? 'DT_INT32' : 'DT_FLOAT' } } } as TfNode);
+    return name;
+  };
+  const node = (name: string, op: string, input: string[], attr: object = {}): string => {
+    nodes.push({ name, op, input, attr: { T: { type: 'DT_FLOAT' }, ...attr } } as TfNode);
+    return name;
+  };
+  const toNhwc = w('p1', [4], [0, 2, 3, 1], 'int32');
+  const toNchw = w('p2', [4], [0, 3, 1, 2], 'int32');
+  const t1 = node('t1', 'Transpose', ['x', toNhwc]);
+  node('conv', 'Conv2D', [t1, w('k', [3, 3, 3, 4])], conv('Conv2D', [], 1, 'VALID'));
+  const bias = node('bias', 'Add', ['conv', w('b', [4])]);
+  const lk = node('lk', 'LeakyRelu', [node('t2', 'Transpose', [bias, toNchw])], { alpha: { f: 0.1 } });
+  const pads = w('pads', [4, 2], [0, 0, 0, 0, 1, 1, 1, 1], 'int32');
+  const padded = node('padded', 'PadV2', [lk, pads, w('minus', [], [-Infinity])]);
+  const t3 = node('t3', 'Transpose', [padded, toNhwc]);
+  const pool = node('pool', 'MaxPool', [t3], {
+    ksize: list(1, 3, 3, 1),
+    strides: list(1, 2, 2, 1),
+    padding: { s: b64('VALID') },
+  });
+  const t4 = node('t4', 'Transpose', [pool, toNchw]);
+  node('split', 'SplitV', [t4, w('sizes', [2], [1, -1], 'int32'), w('dim', [], [1], 'int32')], {
+    num_split: { i: '2' },
+  });
+  // [1, -1] plus a sparse-to-dense of nothing (zeros): the shape of the reshape
+  const none = node('none', 'SparseToDense', [
+    w('where', [0, 1], [], 'int32'),
+    w('dense', [1], [2], 'int32'),
+    w('vals', [0], [], 'int32'),
+    w('zero', [], [0], 'int32'),
+  ]);
+  const shape = node('shape', 'AddV2', [w('base', [2], [1, -1], 'int32'), none]);
+  node('flat', 'Reshape', ['split:1', shape]);
+  const json = { modelTopology: { node: nodes }, weightsManifest: [{ paths: ['w.bin'], weights: specs }] };
+  return { json, bytes: new Uint8Array(Buffer.concat(chunks)), outputs: ['split', 'flat', 'lk'] };
+}
+
+test('a graph that transposes its own NCHW tensors (as ONNX-to-TF converters write them) converts too', async () => {
+  await initBackend();
+  const { json, bytes, outputs } = transposingGraph();
+  const model = await tf.loadGraphModel({
+    load: async () => ({
+      modelTopology: { ...json.modelTopology, versions: { producer: 1 } } as never,
+      weightSpecs: json.weightsManifest[0]?.weights as never,
+      weightData: bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer,
+    }),
+  });
+  const rng = new Rng(5);
+  const input = Float32Array.from({ length: 3 * 8 * 8 }, () => rng.normal());
+  const want = model.execute(tf.tensor4d(input, [1, 3, 8, 8]), outputs) as tf.Tensor[];
+  const { bytes: onnx } = tfjsToOnnx(json, bytes, {
+    name: 't',
+    inputShape: [1, 3, 8, 8],
+    outputs,
+    inputLayout: 'plain',
+  });
+  const { session } = await openSession(onnx, { threads: 1, provider: 'cpu' });
+  const got = await session.run({ input: new ort.Tensor('float32', input, [1, 3, 8, 8]) });
+  for (const [i, name] of outputs.entries()) {
+    const t = want[i] as tf.Tensor;
+    assert.deepEqual(got[name]?.dims, t.shape, name);
+    const a = (await t.data()) as Float32Array;
+    const b = got[name]?.data as Float32Array;
+    assert.ok(
+      a.every((v, k) => Math.abs(v - (b[k] as number)) < 1e-4),
+      name,
+    );
+  }
+  // the pooled map is [1, 4, 3, 3] (6 + 2 padded, 3 x 3 windows, stride 2); its last 3 channels, flattened
+  assert.deepEqual(got.flat?.dims, [1, 27]);
+  await session.release();
+  model.dispose();
+  tf.dispose(want);
+});

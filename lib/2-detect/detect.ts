@@ -50,8 +50,9 @@ export interface DetectOptions {
   modelDir?: string;
   backend?: BackendName;
   /**
-   * Where the detectors run: `auto` (default) ONNX Runtime for those with an ONNX conversion (centernet, blazeface;
-   * the same boxes, faster: bench/detect.ts), TF.js for the others; or all on `tfjs`, or all on `onnx`.
+   * Where the detectors run: `auto` (default) ONNX Runtime for those with an ONNX conversion (centernet, nanodet,
+   * blazeface; the same boxes, faster: bench/detect.ts), TF.js for movenet-multipose; or all on `tfjs`, or all on
+   * `onnx`.
    */
   runtime?: RuntimeChoice;
   /**

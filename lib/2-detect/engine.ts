@@ -1,7 +1,8 @@
 /**
  * A detector ready to run, on either runtime: TF.js (the graph model as published, on the best TF.js backend here)
  * or ONNX Runtime (the graph converted to ONNX, on its native CPU kernels; bench/detect.ts measures both). `auto`
- * picks ONNX Runtime for the detectors that have a conversion (centernet, blazeface) and TF.js for the others.
+ * picks ONNX Runtime for the detectors that have a conversion (centernet, nanodet, blazeface) and TF.js for
+ * movenet-multipose (its graph is full of dynamic shape ops the converter does not handle).
  */
 import { tf } from '../tfjs/backend.js';
 import { FluxError } from '../util/check.js';

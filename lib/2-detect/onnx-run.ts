@@ -11,7 +11,7 @@ import { openSession, ort } from '../onnx/runtime.js';
 import { tfjsToOnnx, type TfGraphJson } from '../onnx/tfjs-graph.js';
 import { FluxError } from '../util/check.js';
 import { DETECTOR_SPECS, type DetectorName } from './models.js';
-import { blazefaceFound, centernetFound, type Found, KEEP_SCORE, type Rgb } from './run.js';
+import { blazefaceFound, centernetFound, type Found, KEEP_SCORE, nanodetFound, type Rgb } from './run.js';
 
 /** Bumped when the conversion changes, so a kept ONNX file from an older conversion is made again. */
 export const CONVERSION_VERSION = 1;
@@ -20,7 +20,14 @@ export const CONVERSION_VERSION = 1;
 export const ONNX_OUTPUTS: Partial<Record<DetectorName, readonly string[]>> = {
   centernet: ['tower_0/keypoints', 'tower_0/wh'],
   blazeface: ['Identity', 'Identity_1', 'Identity_2', 'Identity_3'],
+  nanodet: ['Identity', 'Identity_1', 'Identity_2', 'Identity_3', 'Identity_4', 'Identity_5'],
 };
+
+/** The input shape of a converted detector: NHWC, but nanodet (converted to TF from ONNX) takes NCHW. */
+export function onnxInputShape(name: DetectorName): number[] {
+  const side = DETECTOR_SPECS[name].input;
+  return name === 'nanodet' ? [1, 3, side, side] : [1, side, side, 3];
+}
 
 /** Where a detector's ONNX conversion is kept. */
 export function onnxFile(name: DetectorName, dir: string): string {
@@ -40,8 +47,8 @@ export function onnxBytes(name: DetectorName, dir: string): Uint8Array {
     );
   const json = JSON.parse(readFileSync(jsonFile, 'utf8')) as TfGraphJson;
   const weights = Buffer.concat(json.weightsManifest.flatMap((g) => g.paths).map((p) => readFileSync(join(dir, p))));
-  const side = DETECTOR_SPECS[name].input;
-  const { bytes } = tfjsToOnnx(json, weights, { name, inputShape: [1, side, side, 3], outputs });
+  const inputLayout = name === 'nanodet' ? 'plain' : 'nhwc';
+  const { bytes } = tfjsToOnnx(json, weights, { name, inputShape: onnxInputShape(name), outputs, inputLayout });
   mkdirSync(dir, { recursive: true });
   writeFileSync(`${file}.part`, bytes);
   renameSync(`${file}.part`, file);
@@ -168,12 +175,17 @@ export class OnnxDetector {
     return new OnnxDetector(name, session);
   }
 
-  /** Runs the model on one NHWC input; the outputs by TF name. */
+  /** Runs the model on one input (see onnxInputShape); the outputs by TF name. */
   async run(pixels: Float32Array): Promise<Record<string, Float32Array>> {
-    const side = DETECTOR_SPECS[this.name].input;
-    const input = new ort.Tensor('float32', pixels, [1, side, side, 3]);
+    return Object.fromEntries(Object.entries(await this.runShaped(pixels)).map(([k, t]) => [k, t.data]));
+  }
+
+  private async runShaped(pixels: Float32Array): Promise<Record<string, { shape: number[]; data: Float32Array }>> {
+    const input = new ort.Tensor('float32', pixels, onnxInputShape(this.name));
     const out = await this.session.run({ input });
-    return Object.fromEntries(Object.entries(out).map(([k, t]) => [k, t.data as Float32Array]));
+    return Object.fromEntries(
+      Object.entries(out).map(([k, t]) => [k, { shape: t.dims as number[], data: t.data as Float32Array }]),
+    );
   }
 
   async detect(img: Rgb): Promise<Found[]> {
@@ -190,6 +202,13 @@ export class OnnxDetector {
         KEEP_SCORE,
       );
       return centernetFound(img, rows);
+    }
+    if (this.name === 'nanodet') {
+      // 0..1, channels first
+      const chw = new Float32Array(pixels.length);
+      const n = side * side;
+      for (let i = 0; i < n; i++) for (let c = 0; c < 3; c++) chw[c * n + i] = (pixels[i * 3 + c] as number) / 255;
+      return nanodetFound(img, Object.values(await this.runShaped(chw)));
     }
     for (let i = 0; i < pixels.length; i++) pixels[i] = (pixels[i] as number) / 127.5 - 0.5;
     const out = await this.run(pixels);

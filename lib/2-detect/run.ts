@@ -124,12 +124,12 @@ async function centernet(model: tf.GraphModel, img: Rgb): Promise<Found[]> {
 
 const NANODET_STRIDES = [8, 16, 32];
 
-async function nanodet(model: tf.GraphModel, img: Rgb): Promise<Found[]> {
+/** Nanodet's six outputs (scores of 80 classes and 4 x 11 distance bins, at strides 8, 16, 32) as people. */
+export function nanodetFound(
+  img: Rgb,
+  arrays: ReadonlyArray<{ shape: readonly number[]; data: Float32Array }>,
+): Found[] {
   const size = DETECTOR_SPECS.nanodet.input;
-  const input = tf.tidy(() => letterbox(img, size).div(255).transpose([0, 3, 1, 2]));
-  const outs = model.execute(input) as tf.Tensor[];
-  const arrays = await Promise.all(outs.map(async (t) => ({ shape: t.shape, data: (await t.data()) as Float32Array })));
-  tf.dispose([input, ...outs]);
   const found: Found[] = [];
   for (const stride of NANODET_STRIDES) {
     const grid = Math.ceil(size / stride);
@@ -163,6 +163,14 @@ async function nanodet(model: tf.GraphModel, img: Rgb): Promise<Found[]> {
     }
   }
   return suppress(found);
+}
+
+async function nanodet(model: tf.GraphModel, img: Rgb): Promise<Found[]> {
+  const input = tf.tidy(() => letterbox(img, DETECTOR_SPECS.nanodet.input).div(255).transpose([0, 3, 1, 2]));
+  const outs = model.execute(input) as tf.Tensor[];
+  const arrays = await Promise.all(outs.map(async (t) => ({ shape: t.shape, data: (await t.data()) as Float32Array })));
+  tf.dispose([input, ...outs]);
+  return nanodetFound(img, arrays);
 }
 
 async function movenet(model: tf.GraphModel, img: Rgb): Promise<Found[]> {

@@ -272,9 +272,10 @@ export const COMMANDS: Record<string, Command> = {
       'Resumable: a photo a detector has examined, found or not, is skipped (table detections_examined); what is',
       'found goes to table detections.',
       'movenet-multipose adds poses (17 keypoints a person). Runs on the preview cache (384 px long side).',
-      'Runtime: auto (default) runs centernet and blazeface on ONNX Runtime (converted from their TF.js graphs, the',
-      'same boxes, faster) and the others on TF.js (--backend); onnx or tfjs runs all on one. Detections record it',
-      'in their model id (+onnx). On ONNX Runtime, --workers threads (default one per core) take a photo each.',
+      'Runtime: auto (default) runs centernet, nanodet and blazeface on ONNX Runtime (converted from their TF.js',
+      'graphs: the same boxes, faster) and movenet-multipose on TF.js (--backend); tfjs runs all there. Detections',
+      'record it in their model id (+onnx). On ONNX Runtime, --workers threads (default one per core) take a photo',
+      'each.',
     ].join('\n'),
     options: {
       db: { type: 'string' },

@@ -1,11 +1,13 @@
 /**
  * A TF.js graph model (model.json and its weight bytes) converted to an ONNX graph, for the convolutional networks
  * the detectors are: convolutions (plain, depthwise, fused with a bias and an activation), element-wise arithmetic,
- * pooling, means, bilinear resizes, concatenations, pads and reshapes. TF.js lays images out NHWC, ONNX's Conv wants
- * NCHW: the input is transposed once, every 4-D tensor is kept NCHW inside the graph (constants broadcast over
- * channels reshaped to [C, 1, 1], axes of means, concatenations and pads remapped), and a tensor is transposed back
- * to NHWC only where a reshape or an output needs TF's order. TF's SAME padding (the odd pixel at the end) becomes
- * explicit pads. An op outside this set stops the conversion with a message naming it.
+ * pooling, means, bilinear resizes, concatenations, pads, splits, transposes and reshapes. TF.js lays images out
+ * NHWC, ONNX's Conv wants NCHW: an NHWC input is transposed once, every 4-D tensor a convolution makes is kept NCHW
+ * (constants broadcast over channels reshaped to [C, 1, 1], axes of means, concatenations, splits and pads
+ * remapped), and a tensor is transposed back to NHWC only where a reshape or an output needs TF's order. A graph
+ * that transposes its own tensors (one converted from ONNX, NCHW input) keeps TF's order between the transposes,
+ * which then mostly cancel. TF's SAME padding (the odd pixel at the end) becomes explicit pads; shape arithmetic on
+ * constants is done here. An op outside this set stops the conversion with a message naming it.
  */
 import { FluxError } from '../util/check.js';
 import { GraphBuilder } from './graph.js';
@@ -121,7 +123,8 @@ function broadcast(a: number[], b: number[]): number[] {
 
 class Converter {
   readonly g: GraphBuilder;
-  private readonly values = new Map<string, Value>();
+  private readonly values = new Map<string, Value[]>();
+  private readonly folded = new Map<string, Weight | null>();
   private readonly nodes: Map<string, TfNode>;
 
   constructor(
@@ -129,27 +132,70 @@ class Converter {
     json: TfGraphJson,
     private readonly weights: Map<string, Weight>,
     private readonly inputShape: number[],
+    private readonly inputLayout: 'nhwc' | 'plain',
   ) {
     this.g = new GraphBuilder(name, 13);
     this.nodes = new Map(json.modelTopology.node.map((n) => [n.name, n]));
   }
 
-  /** The converted value of a TF tensor reference (`node` or `node:0`), converting its node on first use. */
+  /** The converted value of a TF tensor reference (`node` or `node:k`), converting its node on first use. */
   value(ref: string): Value {
-    const name = ref.replace(/:0$/, '');
-    const known = this.values.get(name);
-    if (known) return known;
-    const node = this.nodes.get(name);
-    if (!node) throw new FluxError(`tensor ${ref}: no such node in the graph`);
-    const v = this.convert(node);
-    this.values.set(name, v);
+    const [name, k] = ref.includes(':') ? [ref.slice(0, ref.lastIndexOf(':')), Number(ref.split(':').pop())] : [ref, 0];
+    let known = this.values.get(name);
+    if (!known) {
+      const node = this.nodes.get(name);
+      if (!node) throw new FluxError(`tensor ${ref}: no such node in the graph`);
+      const v = this.convert(node);
+      known = Array.isArray(v) ? v : [v];
+      this.values.set(name, known);
+    }
+    const v = known[k];
+    if (!v) throw new FluxError(`tensor ${ref}: the node has no output ${k}`);
     return v;
   }
 
-  /** A constant's weight, or null when the reference is not a constant. */
+  /** A constant's weight (a Const, or a node computed from constants only), or null. */
   weight(ref: string): Weight | null {
     const name = ref.replace(/:0$/, '');
-    return this.nodes.get(name)?.op === 'Const' ? (this.weights.get(name) ?? null) : null;
+    const node = this.nodes.get(name);
+    if (!node) return null;
+    if (node.op === 'Const') return this.weights.get(name) ?? null;
+    if (!this.folded.has(name)) this.folded.set(name, this.fold(node));
+    return this.folded.get(name) ?? null;
+  }
+
+  /** Shape arithmetic on constants done here: sparse-to-dense, element-wise sums and products, identities. */
+  private fold(node: TfNode): Weight | null {
+    if (!['SparseToDense', 'Add', 'AddV2', 'Sub', 'Mul', 'Identity'].includes(node.op)) return null;
+    const ins = (node.input ?? []).map((r) => this.weight(r));
+    if (!ins.length || ins.some((w) => !w)) return null;
+    const [a, b, c, d] = ins as [Weight, Weight, Weight, Weight];
+    if (node.op === 'Identity') return a;
+    if (node.op === 'SparseToDense') {
+      // indices [n, rank] or [n], the dense shape, values [n] or one, the default
+      const shape = Array.from(b.data);
+      const data =
+        c.data instanceof Float32Array
+          ? new Float32Array(shape.reduce((x, y) => x * y, 1))
+          : new Int32Array(shape.reduce((x, y) => x * y, 1));
+      data.fill(d.data[0] as number);
+      const n = a.shape[0] ?? 0;
+      const rank = a.shape[1] ?? 1;
+      for (let i = 0; i < n; i++) {
+        let at = 0;
+        for (let r = 0; r < rank; r++) at = at * (shape[r] as number) + (a.data[i * rank + r] as number);
+        data[at] = (c.data.length === 1 ? c.data[0] : c.data[i]) as number;
+      }
+      return { shape, data };
+    }
+    if (b.data.length !== 1 && b.data.length !== a.data.length) return null;
+    const f =
+      { Add: (x: number, y: number) => x + y, AddV2: (x: number, y: number) => x + y }[node.op as 'Add'] ??
+      (node.op === 'Sub' ? (x: number, y: number) => x - y : (x: number, y: number) => x * y);
+    const float = a.data instanceof Float32Array || b.data instanceof Float32Array;
+    const out = float ? new Float32Array(a.data.length) : new Int32Array(a.data.length);
+    for (let i = 0; i < out.length; i++) out[i] = f(a.data[i] as number, b.data[b.data.length === 1 ? 0 : i] as number);
+    return { shape: a.shape, data: out };
   }
 
   private need(node: TfNode, i: number): Weight {
@@ -164,11 +210,15 @@ class Converter {
     return this.operand(ref);
   }
 
-  /** A value or a constant as an operand of an element-wise op (1-D constants broadcast over NCHW channels). */
+  /**
+   * A value or a constant as an operand of an element-wise op: beside an NCHW tensor, a 1-D constant broadcast over
+   * channels becomes [C, 1, 1]; beside a tensor in TF's own order, constants are kept as they are.
+   */
   private operand(ref: string, nchw = true): Value {
     const w = this.weight(ref);
     if (!w) return this.value(ref);
     if (w.data instanceof Int32Array) return { name: this.g.int64(Array.from(w.data), w.shape), shape: w.shape, nchw };
+    if (!nchw) return { name: this.g.constant(w.data, w.shape), shape: w.shape, nchw: false };
     if (w.shape.length === 1 && nchw) {
       const dims = [w.shape[0] as number, 1, 1];
       return { name: this.g.constant(w.data, dims), shape: dims, nchw: false };
@@ -188,13 +238,54 @@ class Converter {
     };
   }
 
-  private convert(node: TfNode): Value {
+  /** A rank-4 tensor in TF's NHWC order as NCHW, for the convolutions, pools and resizes. */
+  private toNchw(v: Value, node: TfNode): Value {
+    if (v.nchw) return v;
+    if (v.shape.length !== 4) throw new FluxError(`${node.op} ${node.name}: input is not an image tensor`);
+    const [n, h, w, c] = v.shape as [number, number, number, number];
+    return {
+      name: this.g.node('Transpose', [v.name], { perm: { ints: [0, 3, 1, 2] } }),
+      shape: [n, c, h, w],
+      nchw: true,
+    };
+  }
+
+  private transpose(node: TfNode): Value {
+    const x = this.input(node, 0);
+    const perm = Array.from(this.need(node, 1).data);
+    // output axis j is TF's input axis perm[j], which an NCHW tensor keeps at TO_NCHW[perm[j]]
+    const stored = x.nchw ? perm.map((a) => TO_NCHW[a] as number) : perm;
+    const shape = stored.map((a) => x.shape[a] as number);
+    if (stored.every((a, i) => a === i)) return { name: x.name, shape, nchw: false };
+    return { name: this.g.node('Transpose', [x.name], { perm: { ints: stored } }), shape, nchw: false };
+  }
+
+  private split(node: TfNode): Value[] {
+    const x = this.input(node, 0);
+    const sizes = Array.from(this.need(node, 1).data);
+    const [dim] = this.axes(node, x, 2) as [number];
+    const total = x.shape[dim] as number;
+    const known = sizes.filter((d) => d !== -1).reduce((a, b) => a + b, 0);
+    let at = 0;
+    return sizes.map((d) => {
+      const size = d === -1 ? total - known : d;
+      const ends = [at + size];
+      const name = this.g.node('Slice', [x.name, this.g.int64([at]), this.g.int64(ends), this.g.int64([dim])]);
+      at += size;
+      return { name, shape: x.shape.map((s, i) => (i === dim ? size : s)), nchw: x.nchw };
+    });
+  }
+
+  private convert(node: TfNode): Value | Value[] {
     const op = node.op;
     if (op === 'Placeholder') {
-      const [n, h, w, c] = this.inputShape as [number, number, number, number];
       const x = this.g.input('input', this.inputShape);
+      if (this.inputLayout === 'plain') return { name: x, shape: this.inputShape, nchw: false };
+      const [n, h, w, c] = this.inputShape as [number, number, number, number];
       return { name: this.g.node('Transpose', [x], { perm: { ints: [0, 3, 1, 2] } }), shape: [n, c, h, w], nchw: true };
     }
+    if (op === 'Transpose') return this.transpose(node);
+    if (op === 'SplitV') return this.split(node);
     if (op === 'Identity') return this.input(node, 0);
     if (op === '_FusedConv2D' || op === 'Conv2D') return this.conv(node, false);
     if (op === 'FusedDepthwiseConv2dNative' || op === 'DepthwiseConv2dNative') return this.conv(node, true);
@@ -204,7 +295,7 @@ class Converter {
     if (op === 'ConcatV2') return this.concat(node);
     if (op === 'ResizeBilinear') return this.resize(node);
     if (op === 'MaxPool') return this.maxPool(node);
-    if (op === 'Pad') return this.pad(node);
+    if (op === 'Pad' || op === 'PadV2') return this.pad(node);
     if (op === 'Reshape') {
       const x = this.nhwc(this.input(node, 0));
       const want = Array.from(this.need(node, 1).data);
@@ -229,8 +320,7 @@ class Converter {
   }
 
   private conv(node: TfNode, depthwise: boolean): Value {
-    const x = this.input(node, 0);
-    if (!x.nchw) throw new FluxError(`${node.op} ${node.name}: input is not an image tensor`);
+    const x = this.toNchw(this.input(node, 0), node);
     const w = this.need(node, 1);
     const [kh, kw, ci, co] = w.shape as [number, number, number, number];
     const outC = depthwise ? ci * co : co;
@@ -270,8 +360,14 @@ class Converter {
   }
 
   private binary(node: TfNode): Value {
-    const a = this.input(node, 0);
-    const b = this.input(node, 1);
+    const [ra, rb] = node.input as [string, string];
+    const va = this.weight(ra) ? null : this.value(ra);
+    const vb = this.weight(rb) ? null : this.value(rb);
+    // two tensors in different layouts meet in TF's order; a constant takes the layout of the tensor beside it
+    const mixed = va && vb && va.nchw !== vb.nchw;
+    const nchw = !mixed && Boolean(va?.nchw || vb?.nchw);
+    const a = va ? (mixed ? this.nhwc(va) : va) : this.operand(ra, nchw);
+    const b = vb ? (mixed ? this.nhwc(vb) : vb) : this.operand(rb, nchw);
     const op = { Add: 'Add', AddV2: 'Add', Mul: 'Mul', Sub: 'Sub' }[node.op] as string;
     return { name: this.g.node(op, [a.name, b.name]), shape: broadcast(a.shape, b.shape), nchw: a.nchw || b.nchw };
   }
@@ -295,10 +391,10 @@ class Converter {
 
   private concat(node: TfNode): Value {
     const refs = (node.input ?? []).slice(0, -1);
-    const parts = refs.map((r) => this.operand(r));
+    let parts = refs.map((r) => this.operand(r));
+    if (parts.some((p) => p.nchw !== parts[0]?.nchw)) parts = parts.map((p) => this.nhwc(p));
     const first = parts[0] as Value;
     const [axis] = this.axes(node, first, (node.input?.length ?? 1) - 1) as [number];
-    if (parts.some((p) => p.nchw !== first.nchw)) throw new FluxError(`ConcatV2 ${node.name}: mixed layouts`);
     const shape = first.shape.map((d, i) => (i === axis ? parts.reduce((s, p) => s + (p.shape[i] as number), 0) : d));
     const name = this.g.node(
       'Concat',
@@ -309,7 +405,7 @@ class Converter {
   }
 
   private resize(node: TfNode): Value {
-    const x = this.input(node, 0);
+    const x = this.toNchw(this.input(node, 0), node);
     const [h, w] = Array.from(this.need(node, 1).data) as [number, number];
     const mode = node.attr?.align_corners?.b
       ? 'align_corners'
@@ -325,7 +421,7 @@ class Converter {
   }
 
   private maxPool(node: TfNode): Value {
-    const x = this.input(node, 0);
+    const x = this.toNchw(this.input(node, 0), node);
     const [, kh, kw] = ints(node.attr?.ksize) as [number, number, number];
     const [, sh, sw] = ints(node.attr?.strides) as [number, number, number];
     const padding = text(node.attr?.padding);
@@ -351,7 +447,8 @@ class Converter {
       ends[to] = p[2 * a + 1] as number;
     }
     const shape = x.shape.map((d, i) => d + (begins[i] as number) + (ends[i] as number));
-    return { name: this.g.node('Pad', [x.name, this.g.int64([...begins, ...ends])]), shape, nchw: x.nchw };
+    const value = node.op === 'PadV2' ? [this.g.constant(this.need(node, 2).data, [])] : [];
+    return { name: this.g.node('Pad', [x.name, this.g.int64([...begins, ...ends]), ...value]), shape, nchw: x.nchw };
   }
 }
 
@@ -362,13 +459,13 @@ class Converter {
 export function tfjsToOnnx(
   json: TfGraphJson,
   weightData: Uint8Array,
-  options: { name: string; inputShape: number[]; outputs: readonly string[] },
+  options: { name: string; inputShape: number[]; outputs: readonly string[]; inputLayout?: 'nhwc' | 'plain' },
 ): { bytes: Uint8Array; outputShapes: Record<string, number[]> } {
   const weights = decodeWeights(
     json.weightsManifest.flatMap((g) => g.weights),
     weightData,
   );
-  const c = new Converter(options.name, json, weights, options.inputShape);
+  const c = new Converter(options.name, json, weights, options.inputShape, options.inputLayout ?? 'nhwc');
   const outputShapes: Record<string, number[]> = {};
   for (const out of options.outputs) {
     const v = c.nhwc(c.value(out));
