@@ -50,8 +50,10 @@ export function onnxBytes(name: DetectorName, dir: string): Uint8Array {
   const inputLayout = name === 'nanodet' ? 'plain' : 'nhwc';
   const { bytes } = tfjsToOnnx(json, weights, { name, inputShape: onnxInputShape(name), outputs, inputLayout });
   mkdirSync(dir, { recursive: true });
-  writeFileSync(`${file}.part`, bytes);
-  renameSync(`${file}.part`, file);
+  // a part file of this process's own, renamed into place whole: two processes converting at once both finish
+  const part = `${file}.${process.pid}.part`;
+  writeFileSync(part, bytes);
+  renameSync(part, file);
   return bytes;
 }
 
