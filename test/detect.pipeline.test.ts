@@ -52,7 +52,23 @@ test(
       models: MODELS,
       onProgress: (e) => events.push(`${e.stage} ${e.done}/${e.total}`),
     });
-    assert.equal(r.backend === 'wasm' || r.backend.startsWith('tensorflow'), true);
+    // centernet, nanodet and blazeface on ONNX Runtime by default, movenet-multipose on TF.js (wasm here)
+    assert.deepEqual(r.runtimes, {
+      centernet: 'onnx',
+      'movenet-multipose': 'tfjs',
+      nanodet: 'onnx',
+      blazeface: 'onnx',
+    });
+    assert.equal(r.backend === 'wasm' || r.backend?.startsWith('tensorflow'), true);
+    assert.deepEqual(
+      [...new Set(r.runs.map((x) => x.modelId))],
+      [
+        'centernet@human-models-3.0.4+onnx',
+        'movenet-multipose@human-models-3.0.4',
+        'nanodet@human-models-3.0.4+onnx',
+        'blazeface@human-models-3.0.4+onnx',
+      ],
+    );
     for (const run of r.runs.filter((x) => x.set === 'photos')) {
       assert.equal(run.examined, 2, run.model);
       assert.equal(run.failed, 0);
@@ -113,6 +129,12 @@ test('a second run resumes: what was examined is skipped, a forgotten photo is e
     resumed.runs.filter((x) => x.set === 'photos').map((x) => [x.alreadyDone, x.examined]),
     [[1, 1]],
   );
+  // the other runtime records under its own model id, so it examines both photos again
+  const tfjs = await runDetect({ db: dbFile, models: ['centernet'], runtime: 'tfjs' });
+  assert.deepEqual(
+    tfjs.runs.filter((x) => x.set === 'photos').map((x) => [x.modelId, x.alreadyDone, x.examined, x.withFinds]),
+    [['centernet@human-models-3.0.4', 0, 2, 1]],
+  );
 });
 
 test('bad options get one clear line', { skip }, async () => {
@@ -121,6 +143,11 @@ test('bad options get one clear line', { skip }, async () => {
     (e: Error) => e instanceof FluxError && /--models: expected some of/.test(e.message),
   );
   await assert.rejects(runDetect({ db: dbFile, modelDir: join(work.dir, 'nowhere') }), /flux detect --install/);
+  await assert.rejects(runDetect({ db: dbFile, workers: 0 }), /--workers: expected/);
+  await assert.rejects(
+    runDetect({ db: dbFile, models: ['movenet-multipose'], runtime: 'onnx' }),
+    (e: Error) => e instanceof FluxError && /--runtime onnx: movenet-multipose has no ONNX conversion/.test(e.message),
+  );
   await assert.rejects(runDetect({ db: join(work.dir, 'none.duckdb') }), /no database at/);
 });
 

