@@ -16,6 +16,9 @@
  *
  *   npm run build && nice -n 10 node dist/bench/planted-archive.js [--walks 150] [--seeds 1,2] [--scale 2]
  *     [--inbox-walks 20] [--frames 40] [--width 384] [--height 256] [--dir DIR] [--keep]
+ *     [--also logistic:descriptor+context+people,...] [--skip-rule]
+ * --also judges more fixed models (one architecture on one feature set, chosen on validation) beside the rule's
+ * choice and the baseline; --skip-rule leaves the rule's comparison out.
  */
 import { mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -29,6 +32,9 @@ import type { TrainReport } from '../lib/5-rank/train.js';
 import { scoreInbox } from '../lib/pipeline/inbox.js';
 import { runEmbed, runIngest, runMatch } from '../lib/pipeline/stages.js';
 import { trainAndScore } from '../lib/pipeline/train-and-score.js';
+import { FEATURE_SETS, type FeatureSet } from '../lib/4-dataset/rows.js';
+import { ARCHS, type Arch } from '../lib/5-rank/scorers.js';
+import { checkChoice } from '../lib/util/check.js';
 
 const { values } = parseArgs({
   options: {
@@ -41,8 +47,22 @@ const { values } = parseArgs({
     height: { type: 'string', default: '256' },
     dir: { type: 'string', default: join(tmpdir(), 'flux-bench-planted') },
     keep: { type: 'boolean', default: false },
+    // more fixed models judged beside the rule's choice and the baseline: arch:featureSet,... (no rule, validation)
+    also: { type: 'string', default: '' },
+    // leave the rule's comparison out (a re-run that only judges --also and the baseline)
+    'skip-rule': { type: 'boolean', default: false },
   },
 });
+const also = String(values.also)
+  .split(',')
+  .filter(Boolean)
+  .map((spec) => {
+    const [arch, featureSet] = spec.split(':');
+    return {
+      arch: checkChoice('--also', arch ?? '', ARCHS),
+      featureSet: checkChoice('--also', featureSet ?? '', FEATURE_SETS),
+    };
+  });
 const seeds = String(values.seeds).split(',').map(Number);
 const walks = Number(values.walks);
 
@@ -104,7 +124,7 @@ async function trainAndJudge(
   work: string,
   label: string,
   seed: number,
-  extra: { arch?: 'pca-logistic'; featureSet?: 'vector' },
+  extra: { arch?: Arch; featureSet?: FeatureSet },
 ): Promise<ModelFigures & { report: TrainReport }> {
   const t0 = performance.now();
   const report = await trainAndScore({
@@ -168,13 +188,15 @@ async function runSeed(seed: number): Promise<ModelFigures[]> {
     t = performance.now();
     const m = await runMatch({ db });
     console.log(`  ingest ${ingested}, embed ${embedded}, match ${since(t)} (${JSON.stringify(m.byStatus)})`);
-    const chosen = await trainAndJudge(sample, db, work, 'chosen', seed, {});
+    const chosen = values['skip-rule'] ? [] : [await trainAndJudge(sample, db, work, 'chosen', seed, {})];
     const baseline = await trainAndJudge(sample, db, work, 'baseline', seed, {
       arch: 'pca-logistic',
       featureSet: 'vector',
     });
+    const more: ModelFigures[] = [];
+    for (const [i, a] of also.entries()) more.push(await trainAndJudge(sample, db, work, `also-${i}`, seed, a));
     console.log(`  seed ${seed} done in ${since(t0)}`);
-    return [chosen, baseline];
+    return [...chosen, baseline, ...more];
   } finally {
     if (!values.keep) rmSync(work, { recursive: true, force: true });
   }
@@ -185,9 +207,10 @@ const all: Array<{ seed: number; models: ModelFigures[] }> = [];
 for (const seed of seeds) all.push({ seed, models: await runSeed(seed) });
 console.log(`\nsummary (${walks} walks, scale ${values.scale}; targets: soft AUC ratio >= 0.9, gain share >= 0.5):`);
 for (const { seed, models } of all) {
+  const roles = [...(values['skip-rule'] ? [] : ['chosen  ']), 'baseline', ...also.map(() => 'also    ')];
   for (const [i, m] of models.entries()) {
     console.log(
-      `  seed ${seed} ${i === 0 ? 'chosen  ' : 'baseline'} ${m.name.padEnd(36)} inbox ratio ${f3(m.inbox.softAucRatio)} ` +
+      `  seed ${seed} ${roles[i]} ${m.name.padEnd(36)} inbox ratio ${f3(m.inbox.softAucRatio)} ` +
         `gain ${f3(m.inbox.gainShare)} (best Platt ${f3(m.inbox.gainShareBestPlatt)}) | test walks ratio ` +
         `${f3(m.test.softAucRatio)} gain ${f3(m.test.gainShare)} (best Platt ${f3(m.test.gainShareBestPlatt)})`,
     );
