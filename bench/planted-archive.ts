@@ -18,10 +18,11 @@
  *
  *   npm run build && nice -n 10 node dist/bench/planted-archive.js [--walks 150] [--seeds 1,2] [--scale 2]
  *     [--inbox-walks 20] [--frames 40] [--width 384] [--height 256] [--dir DIR] [--keep]
- *     [--also logistic:descriptor+context+people,...] [--skip-rule] [--db FILE]
+ *     [--also logistic:descriptor+context+people,...] [--skip-rule] [--db FILE] [--detect centernet]
  * --also judges more fixed models (one architecture on one feature set, chosen on validation) beside the rule's
  * choice and the baseline; --skip-rule leaves the rule's comparison out; --db trains on a database of that seed's
- * archive as it is (no ingest, embed or match: e.g. a copy cut to the walks a person detector has examined).
+ * archive as it is (no ingest, embed or match: e.g. a copy cut to the walks a person detector has examined);
+ * --detect runs those detectors over the corpus and the inbox after matching, as the demo does.
  */
 import { mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -33,7 +34,8 @@ import { calibrationText } from '../lib/5-rank/calibration-metrics.js';
 import { truthFigures, type TruthFigures } from '../lib/5-rank/truth-metrics.js';
 import type { TrainReport } from '../lib/5-rank/train.js';
 import { scoreInbox } from '../lib/pipeline/inbox.js';
-import { runEmbed, runIngest, runMatch } from '../lib/pipeline/stages.js';
+import { runDetect, runEmbed, runIngest, runMatch } from '../lib/pipeline/stages.js';
+import { DETECTORS, type DetectorName } from '../lib/2-detect/models.js';
 import { trainAndScore } from '../lib/pipeline/train-and-score.js';
 import { FEATURE_SETS, type FeatureSet } from '../lib/4-dataset/rows.js';
 import { ARCHS, type Arch } from '../lib/5-rank/scorers.js';
@@ -56,6 +58,8 @@ const { values } = parseArgs({
     'skip-rule': { type: 'boolean', default: false },
     // train on this database as it is (one seed; e.g. a copy cut to the walks a person detector has examined)
     db: { type: 'string' },
+    // run these detectors over the corpus and the inbox after matching (e.g. centernet): the people columns join
+    detect: { type: 'string', default: '' },
   },
 });
 const also = String(values.also)
@@ -69,6 +73,10 @@ const also = String(values.also)
     };
   });
 const seeds = String(values.seeds).split(',').map(Number);
+const detectors = String(values.detect)
+  .split(',')
+  .filter(Boolean)
+  .map((m) => checkChoice('--detect', m, DETECTORS) as DetectorName);
 const walks = Number(values.walks);
 
 /** Seconds since `t0`, one decimal. */
@@ -170,6 +178,10 @@ async function prepare(sample: SampleResult, db: string): Promise<void> {
   t = performance.now();
   const m = await runMatch({ db });
   console.log(`  ingest ${ingested}, embed ${embedded}, match ${since(t)} (${JSON.stringify(m.byStatus)})`);
+  if (!detectors.length) return;
+  t = performance.now();
+  const d = await runDetect({ db, models: detectors });
+  console.log(`  detect (${detectors.join(', ')}) ${since(t)}: ${JSON.stringify(d.msPerPhoto)} ms a photo`);
 }
 
 /** One seed: the planted archive, the pipeline, both models judged. */
