@@ -188,18 +188,23 @@ const corr = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
 console.log(
   `2. how much of each taste term the features carry (ridge L2 ${RIDGE}, 5 session folds, held-out correlation)`,
 );
-console.log('   term            spread (sd)  held-out r');
+// the misfires (black, blown, blurred frames) dominate the spread of the exposure, tilt and blur terms, and the
+// failure rule sets them apart at scoring: the second figure leaves them out
+const normal = frames.flatMap((f, i) => (f.misfire === null ? [i] : []));
+const sdOf = (t: readonly number[]): number => {
+  const m = t.reduce((a, b) => a + b, 0) / t.length;
+  return Math.sqrt(t.reduce((a, b) => a + (b - m) ** 2, 0) / t.length);
+};
+const rText = (t: readonly number[], p: ArrayLike<number>): string =>
+  (sdOf(t) > 0 ? corr(t, p).toFixed(2) : '-').padStart(10);
+console.log(`   term            spread (sd)  held-out r  | without the ${n - normal.length} misfires: sd, r`);
 targets.forEach(([name, t], c) => {
-  const m = t.reduce((a, b) => a + b, 0) / n;
-  const sd = Math.sqrt(t.reduce((a, b) => a + (b - m) ** 2, 0) / n);
+  const p = preds[c] as Float64Array;
+  const tn = normal.map((i) => t[i] as number);
+  const pn = normal.map((i) => p[i] as number);
   console.log(
-    `   ${name.padEnd(16)} ${sd.toFixed(3).padStart(10)}  ${
-      sd > 0
-        ? corr(t, preds[c] as Float64Array)
-            .toFixed(2)
-            .padStart(10)
-        : '         -'
-    }`,
+    `   ${name.padEnd(16)} ${sdOf(t).toFixed(3).padStart(10)}  ${rText(t, p)}  | ` +
+      `${sdOf(tn).toFixed(3).padStart(10)} ${rText(tn, pn)}`,
   );
 });
 

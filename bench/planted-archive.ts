@@ -12,10 +12,17 @@
  *
  * Both on the inbox (walks that are not in the archive) and on the held-out test walks, for the chosen model and for
  * the plain baseline (pca-logistic on the vector, trained with `--arch pca-logistic` on the same database). Nothing
- * is tuned on the inbox. The detection step of the demo is left out (no feature set reads it yet).
+ * is tuned on the inbox. The demo's detection step is left out: with a person detector's tables in the database
+ * (`flux detect`, or --db), the rule's comparison takes the people columns in as `flux train` does, and the inbox
+ * is examined before it is scored.
  *
  *   npm run build && nice -n 10 node dist/bench/planted-archive.js [--walks 150] [--seeds 1,2] [--scale 2]
  *     [--inbox-walks 20] [--frames 40] [--width 384] [--height 256] [--dir DIR] [--keep]
+ *     [--also logistic:descriptor+context+people,...] [--skip-rule] [--db FILE] [--detect centernet]
+ * --also judges more fixed models (one architecture on one feature set, chosen on validation) beside the rule's
+ * choice and the baseline; --skip-rule leaves the rule's comparison out; --db trains on a database of that seed's
+ * archive as it is (no ingest, embed or match: e.g. a copy cut to the walks a person detector has examined);
+ * --detect runs those detectors over the corpus and the inbox after matching, as the demo does.
  */
 import { mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -27,8 +34,12 @@ import { calibrationText } from '../lib/5-rank/calibration-metrics.js';
 import { truthFigures, type TruthFigures } from '../lib/5-rank/truth-metrics.js';
 import type { TrainReport } from '../lib/5-rank/train.js';
 import { scoreInbox } from '../lib/pipeline/inbox.js';
-import { runEmbed, runIngest, runMatch } from '../lib/pipeline/stages.js';
+import { runDetect, runEmbed, runIngest, runMatch } from '../lib/pipeline/stages.js';
+import { DETECTORS, type DetectorName } from '../lib/2-detect/models.js';
 import { trainAndScore } from '../lib/pipeline/train-and-score.js';
+import { FEATURE_SETS, type FeatureSet } from '../lib/4-dataset/rows.js';
+import { ARCHS, type Arch } from '../lib/5-rank/scorers.js';
+import { checkChoice } from '../lib/util/check.js';
 
 const { values } = parseArgs({
   options: {
@@ -41,9 +52,31 @@ const { values } = parseArgs({
     height: { type: 'string', default: '256' },
     dir: { type: 'string', default: join(tmpdir(), 'flux-bench-planted') },
     keep: { type: 'boolean', default: false },
+    // more fixed models judged beside the rule's choice and the baseline: arch:featureSet,... (no rule, validation)
+    also: { type: 'string', default: '' },
+    // leave the rule's comparison out (a re-run that only judges --also and the baseline)
+    'skip-rule': { type: 'boolean', default: false },
+    // train on this database as it is (one seed; e.g. a copy cut to the walks a person detector has examined)
+    db: { type: 'string' },
+    // run these detectors over the corpus and the inbox after matching (e.g. centernet): the people columns join
+    detect: { type: 'string', default: '' },
   },
 });
+const also = String(values.also)
+  .split(',')
+  .filter(Boolean)
+  .map((spec) => {
+    const [arch, featureSet] = spec.split(':');
+    return {
+      arch: checkChoice('--also', arch ?? '', ARCHS),
+      featureSet: checkChoice('--also', featureSet ?? '', FEATURE_SETS),
+    };
+  });
 const seeds = String(values.seeds).split(',').map(Number);
+const detectors = String(values.detect)
+  .split(',')
+  .filter(Boolean)
+  .map((m) => checkChoice('--detect', m, DETECTORS) as DetectorName);
 const walks = Number(values.walks);
 
 /** Seconds since `t0`, one decimal. */
@@ -104,7 +137,7 @@ async function trainAndJudge(
   work: string,
   label: string,
   seed: number,
-  extra: { arch?: 'pca-logistic'; featureSet?: 'vector' },
+  extra: { arch?: Arch; featureSet?: FeatureSet },
 ): Promise<ModelFigures & { report: TrainReport }> {
   const t0 = performance.now();
   const report = await trainAndScore({
@@ -134,6 +167,23 @@ async function trainAndJudge(
   return { name: report.winner.name, inbox, test, report };
 }
 
+/** Ingest with the inbox, embed and match: the demo's steps before training. */
+async function prepare(sample: SampleResult, db: string): Promise<void> {
+  let t = performance.now();
+  await runIngest({ originals: sample.originals, keepers: sample.keepers, inbox: sample.inbox, db });
+  const ingested = since(t);
+  t = performance.now();
+  await runEmbed({ db });
+  const embedded = since(t);
+  t = performance.now();
+  const m = await runMatch({ db });
+  console.log(`  ingest ${ingested}, embed ${embedded}, match ${since(t)} (${JSON.stringify(m.byStatus)})`);
+  if (!detectors.length) return;
+  t = performance.now();
+  const d = await runDetect({ db, models: detectors });
+  console.log(`  detect (${detectors.join(', ')}) ${since(t)}: ${JSON.stringify(d.msPerPhoto)} ms a photo`);
+}
+
 /** One seed: the planted archive, the pipeline, both models judged. */
 async function runSeed(seed: number): Promise<ModelFigures[]> {
   const t0 = performance.now();
@@ -157,24 +207,19 @@ async function runSeed(seed: number): Promise<ModelFigures[]> {
   // incremental)
   const work = join(String(values.dir), `work-${seed}-${walks}-${planted.scale}-${planted.inboxWalks}-${size.width}`);
   mkdirSync(work, { recursive: true });
-  const db = join(work, 'flux.duckdb');
+  const db = values.db ? String(values.db) : join(work, 'flux.duckdb');
   try {
-    let t = performance.now();
-    await runIngest({ originals: sample.originals, keepers: sample.keepers, inbox: sample.inbox, db });
-    const ingested = since(t);
-    t = performance.now();
-    await runEmbed({ db });
-    const embedded = since(t);
-    t = performance.now();
-    const m = await runMatch({ db });
-    console.log(`  ingest ${ingested}, embed ${embedded}, match ${since(t)} (${JSON.stringify(m.byStatus)})`);
-    const chosen = await trainAndJudge(sample, db, work, 'chosen', seed, {});
+    if (values.db) console.log(`  the database ${db} as it is (no ingest, embed or match)`);
+    else await prepare(sample, db);
+    const chosen = values['skip-rule'] ? [] : [await trainAndJudge(sample, db, work, 'chosen', seed, {})];
     const baseline = await trainAndJudge(sample, db, work, 'baseline', seed, {
       arch: 'pca-logistic',
       featureSet: 'vector',
     });
+    const more: ModelFigures[] = [];
+    for (const [i, a] of also.entries()) more.push(await trainAndJudge(sample, db, work, `also-${i}`, seed, a));
     console.log(`  seed ${seed} done in ${since(t0)}`);
-    return [chosen, baseline];
+    return [...chosen, baseline, ...more];
   } finally {
     if (!values.keep) rmSync(work, { recursive: true, force: true });
   }
@@ -185,9 +230,10 @@ const all: Array<{ seed: number; models: ModelFigures[] }> = [];
 for (const seed of seeds) all.push({ seed, models: await runSeed(seed) });
 console.log(`\nsummary (${walks} walks, scale ${values.scale}; targets: soft AUC ratio >= 0.9, gain share >= 0.5):`);
 for (const { seed, models } of all) {
+  const roles = [...(values['skip-rule'] ? [] : ['chosen  ']), 'baseline', ...also.map(() => 'also    ')];
   for (const [i, m] of models.entries()) {
     console.log(
-      `  seed ${seed} ${i === 0 ? 'chosen  ' : 'baseline'} ${m.name.padEnd(36)} inbox ratio ${f3(m.inbox.softAucRatio)} ` +
+      `  seed ${seed} ${roles[i]} ${m.name.padEnd(36)} inbox ratio ${f3(m.inbox.softAucRatio)} ` +
         `gain ${f3(m.inbox.gainShare)} (best Platt ${f3(m.inbox.gainShareBestPlatt)}) | test walks ratio ` +
         `${f3(m.test.softAucRatio)} gain ${f3(m.test.gainShare)} (best Platt ${f3(m.test.gainShareBestPlatt)})`,
     );

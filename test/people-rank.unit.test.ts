@@ -50,14 +50,15 @@ test('the comparison runs each learner with and without the people columns when 
         ['pairwise', 'contrastive', 'contrastive-multi', 'logistic'].map(
           (a) => `${a} · vector+descriptor+context+people`,
         ),
+        ['logistic · descriptor+context', 'logistic · descriptor+context+people'],
       ),
   );
   assert.equal(ruleContenders(true, 'vector+descriptor+context').contenders.length, 4);
   const withP = plan(true, true);
-  assert.equal(withP.length, plan(true).length + 4);
+  assert.equal(withP.length, plan(true).length + 6);
   assert.deepEqual(
     withP.filter((e) => usesPeople(e.featureSet)).map((e) => e.arch),
-    ['pairwise', 'contrastive', 'contrastive-multi', 'logistic'],
+    ['pairwise', 'contrastive', 'contrastive-multi', 'logistic', 'logistic'],
   );
   assert.deepEqual(
     plan(false, true)

@@ -27,7 +27,7 @@ import { scorerGraph } from '../lib/5-rank/graph.js';
 import { OnnxScorer } from '../lib/onnx/scorer.js';
 import { DESCRIPTOR_NAMES, pixelDescriptor } from '../lib/2-embed/descriptor.js';
 import { failureReason } from '../lib/6-score/failures.js';
-import { surfacedAt } from '../lib/6-score/scoring.js';
+import { SCORE_TOLERANCE, surfacedAt } from '../lib/6-score/scoring.js';
 import { scoreText } from '../lib/6-score/inbox-page.js';
 import { recordedModelDir, recordModelDir } from '../lib/db/models.js';
 import { currentModelDir, loadKeeperModel, modelGraph } from '../lib/5-rank/model-file.js';
@@ -971,7 +971,9 @@ test("the auto-surface threshold surfaces photos whatever their band; ties of th
   await scorePhotos({ db: dbFile, modelDir: m.dir });
   const d2 = await Db.open(dbFile, { readOnly: true });
   const [c] = await d2.all<{ wrong: number; surfaced: number }>(
-    `SELECT count(*) FILTER (WHERE surfaced <> (keeper_band NOT IN ('keeper', 'failure', 'unscored') AND keeper_score >= ?)) AS wrong,
+    // the same tolerance as surfacedAt: a photo a rounding below the threshold is surfaced
+    `SELECT count(*) FILTER (WHERE surfaced <> (keeper_band NOT IN ('keeper', 'failure', 'unscored')
+      AND keeper_score >= ? - ${SCORE_TOLERANCE})) AS wrong,
     count(*) FILTER (WHERE surfaced) AS surfaced FROM photos`,
     [t],
   );

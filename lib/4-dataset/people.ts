@@ -32,6 +32,14 @@ export const PEOPLE_NAMES = [
   'people_stride', // the widest ankle spread over leg length among posed persons (0 without a pose model)
   'face_count', // faces found at the face score or above
   'face_max_height', // the largest face's height
+  // composition as a street photographer reads it: a subject or a pair, placed, at a size one can read
+  'people_none', // 1 for a frame without anybody in it
+  'people_few', // 1 for one or two persons: a subject, or a pair
+  'people_thirds_near', // persons near a vertical thirds line, each counted by nearness (1 on the line, 0 a tenth off)
+  'people_readable', // persons at a readable size (a fifth to half of the frame tall, soft edges)
+  'people_few_thirds', // people_thirds_near in a frame of one or two persons (0 otherwise)
+  'people_few_readable', // people_readable in a frame of one or two persons (0 otherwise)
+  'people_crowd', // a crowd: 0 up to three persons, rising to 1 at six and more
 ] as const;
 export type PeopleName = (typeof PEOPLE_NAMES)[number];
 
@@ -51,11 +59,35 @@ export interface PeopleOptions {
 export const PERSON_MODEL_ORDER = ['centernet', 'movenet-multipose', 'nanodet'];
 
 const DEFAULT_SCORE = 0.25;
+const FACE_COLUMNS = [PEOPLE_NAMES.indexOf('face_count'), PEOPLE_NAMES.indexOf('face_max_height')];
 const DEFAULT_FACE_SCORE = 0.5;
 
 type Det = Pick<DetectionRow, 'score' | 'x' | 'y' | 'w' | 'h' | 'luma' | 'keypoints'>;
 
 const thirds = (v: number): number => Math.min(Math.abs(v - 1 / 3), Math.abs(v - 2 / 3));
+
+/** Nearness of a centre to the nearer vertical thirds line: 1 on it, falling linearly to 0 a tenth of the frame off. */
+export const thirdsNearness = (centreX: number): number => Math.max(0, 1 - thirds(centreX) / 0.1);
+
+/**
+ * How readable a person of this height (fraction of the frame) is as a subject: 0 for a speck under a tenth of the
+ * frame, 1 from a fifth to half of it, falling to 0 again at two thirds, where the frame crops the body.
+ */
+export function readableSize(h: number): number {
+  if (h <= 0.1 || h >= 2 / 3) return 0;
+  if (h < 0.2) return (h - 0.1) / 0.1;
+  if (h <= 0.5) return 1;
+  return (2 / 3 - h) / (2 / 3 - 0.5);
+}
+
+/** The composition columns (people_none .. people_crowd) of a frame's persons. */
+function composition(persons: readonly Det[]): number[] {
+  const n = persons.length;
+  const few = n >= 1 && n <= 2 ? 1 : 0;
+  const near = persons.reduce((s, p) => s + thirdsNearness(p.x + p.w / 2), 0);
+  const readable = persons.reduce((s, p) => s + readableSize(p.h), 0);
+  return [n === 0 ? 1 : 0, few, near, readable, few * near, few * readable, Math.min(1, Math.max(0, (n - 3) / 3))];
+}
 
 /** Widest ankle spread over hip-to-ankle length among persons whose hips and ankles the pose model is sure of. */
 function stride(persons: readonly Det[]): number {
@@ -100,6 +132,7 @@ export function peopleRow(persons: readonly Det[], faces: readonly Det[], frameL
     stride(persons),
     faces.length,
     faces.reduce((m, f) => Math.max(m, f.h), 0),
+    ...composition(persons),
   ];
 }
 
@@ -157,7 +190,7 @@ export async function peopleFeatures(db: Db, set: DetectSet, options: PeopleOpti
     const row = peopleRow(found.persons, found.faces, seen.get(pid) ?? null);
     if (found.poses.length) row[PEOPLE_NAMES.indexOf('people_stride')] = stride(found.poses);
     // faces from a photo the face model has not examined are unknown, not zero
-    if (!faceSeen.has(pid)) row.splice(dim - 2, 2, NaN, NaN);
+    if (!faceSeen.has(pid)) for (const c of FACE_COLUMNS) row[c] = NaN;
     x.set(row, i * dim);
   });
   return { ids, names: [...PEOPLE_NAMES], x, personModel, faceModel, notExamined };

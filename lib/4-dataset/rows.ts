@@ -11,6 +11,7 @@ import { ensureSplit, type SplitName, type SplitScheme } from './split.js';
 import { decisionLabels } from '../db/decisions.js';
 import { FluxError } from '../util/check.js';
 import { PEOPLE_NAMES, peopleFeatures } from './people.js';
+import { withDerived } from './derived.js';
 
 /**
  * What goes into a row. `context` alone is the metadata-only baseline; `+people` appends the detectors' people
@@ -52,7 +53,7 @@ export interface FeatureRows {
   views: number[];
   /** Row width. */
   dim: number;
-  /** Column names: `v0..v{n-1}`, then descriptor and context names. */
+  /** Column names: `v0..v{n-1}`, then descriptor, context and people names, then the derived ones (derived.ts). */
   names: string[];
   x: Float32Array;
 }
@@ -158,14 +159,16 @@ export async function loadFeatures(
     const p = people?.get(ids[src] as number);
     if (p) x.set(p, r * dim + vdim + tableCols);
   });
+  // the derived columns (derived.ts) last
+  const d = withDerived([...Array.from({ length: vdim }, (_, i) => `v${i}`), ...extra], x, dim);
   return {
     featureSet,
     modelId: usesVector(featureSet) ? options.modelId : null,
     ids: keep.map((i) => ids[i] as number),
     views: keep.map((i) => views[i] as number),
-    dim,
-    names: [...Array.from({ length: vdim }, (_, i) => `v${i}`), ...extra],
-    x,
+    dim: d.dim,
+    names: d.names,
+    x: d.x,
   };
 }
 

@@ -37,7 +37,7 @@ export function plan(hasVector: boolean, people = false): Experiment[] {
   const withPeopleRuns: Experiment[] = peopleSet
     ? [...CANDIDATES, 'logistic' as Arch].map((arch) => ({ arch, featureSet: peopleSet }))
     : [];
-  return [...basePlan(hasVector), ...withPeopleRuns];
+  return [...basePlan(hasVector), ...withPeopleRuns, ...withoutVector(hasVector && people)];
 }
 
 function basePlan(hasVector: boolean): Experiment[] {
@@ -67,7 +67,8 @@ function basePlan(hasVector: boolean): Experiment[] {
 /**
  * Who the decision rule compares: the plain baseline (PCA logistic regression on the vector, or on the descriptor
  * and context without one) against every candidate and logistic regression on the fullest feature set, and with
- * `people` each of them again with the people columns (on the same folds, so each pair is compared directly).
+ * `people` each of them again with the people columns (on the same folds, so each pair is compared directly), and
+ * logistic regression on the descriptor and context without and with them.
  */
 export function ruleContenders(
   hasVector: boolean,
@@ -83,8 +84,18 @@ export function ruleContenders(
     baseline: named('pca-logistic', hasVector ? 'vector' : 'descriptor+context'),
     contenders: [fullSet, people ? withPeople(fullSet) : null]
       .filter((fs): fs is FeatureSet => fs !== null)
-      .flatMap((fs) => [...CANDIDATES, 'logistic' as Arch].map((a) => named(a, fs))),
+      .flatMap((fs) => [...CANDIDATES, 'logistic' as Arch].map((a) => named(a, fs)))
+      .concat(withoutVector(hasVector && people).map((e) => named(e.arch, e.featureSet))),
   };
+}
+
+/**
+ * With the people columns beside a vector: logistic regression on the descriptor and context alone, without and
+ * with them (a few dozen columns that carry the taste's composition terms, against 1,300 that bury them).
+ */
+function withoutVector(on: boolean): Experiment[] {
+  const sets: FeatureSet[] = ['descriptor+context', 'descriptor+context+people'];
+  return on ? sets.map((featureSet) => ({ arch: 'logistic' as Arch, featureSet })) : [];
 }
 
 /** What the experiments gave: each one's figures, its fitted model, and how the winner is to be chosen. */

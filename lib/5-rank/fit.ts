@@ -2,10 +2,9 @@
  * One ranker trained and judged: the columns of a feature set, standardisation on the training rows, the learner,
  * and its validation and test figures with a calibration chosen on validation.
  */
-import { CONTEXT_NAMES } from '../db/schema.js';
 import { fitStandardizer, standardize, type Dataset, type FeatureSet, type Standardizer } from '../4-dataset/rows.js';
 import type { SplitName } from '../4-dataset/split.js';
-import { PEOPLE_NAMES } from '../4-dataset/people.js';
+import { columnGroup } from '../4-dataset/derived.js';
 import { FluxError } from '../util/check.js';
 import { calibrateAll, chooseCalibration, type CalibrationChoice } from './calibrate.js';
 import { evaluate, pointMetrics, type Metrics } from './metrics.js';
@@ -23,17 +22,7 @@ import { recencyWeights } from './weighting.js';
 
 /** Columns of the full feature rows that make up a smaller feature set. */
 function columnsFor(ds: Dataset, fs: FeatureSet): number[] {
-  const isVec = (n: string): boolean => /^v\d+$/.test(n);
-  const ctx = new Set(CONTEXT_NAMES);
-  const people = new Set<string>(PEOPLE_NAMES);
-  const want = (n: string): boolean =>
-    isVec(n)
-      ? fs.includes('vector')
-      : ctx.has(n)
-        ? fs.includes('context')
-        : people.has(n)
-          ? fs.includes('people')
-          : fs.includes('descriptor');
+  const want = (n: string): boolean => fs.includes(columnGroup(n));
   return ds.names.flatMap((n, i) => (want(n) ? [i] : []));
 }
 
