@@ -124,3 +124,14 @@ test('each derived column goes with the feature sets of its group', () => {
   assert.deepEqual(selectColumns(ds, 'context').names, ['hour_sin', 'hour_sin2']);
   assert.deepEqual(selectColumns(ds, 'descriptor+context+people').names, names.slice(1));
 });
+
+test('of two runs of a detector, the people columns read the one that examined more photos', async () => {
+  const { fullestRun } = await import('../lib/4-dataset/people.js');
+  const run = (id: string, n: number): Array<{ model_id: string }> =>
+    Array.from({ length: n }, () => ({ model_id: id }));
+  const ledger = [...run('centernet@v1', 3), ...run('centernet@v1+onnx', 5), ...run('blazeface@v1', 2)];
+  assert.equal(fullestRun(ledger, 'centernet'), 'centernet@v1+onnx');
+  assert.equal(fullestRun([...ledger, ...run('centernet@v1', 4)], 'centernet'), 'centernet@v1', 'now the fuller');
+  assert.equal(fullestRun(run('centernet@a', 2).concat(run('centernet@b', 2)), 'centernet'), 'centernet@b', 'tie');
+  assert.equal(fullestRun(ledger, 'nanodet'), undefined);
+});

@@ -149,22 +149,35 @@ export interface PeopleRows {
   notExamined: number;
 }
 
+/**
+ * Of the runs of a detector (`prefix@…` ids: package version, runtime), the one that examined the most photos, ties
+ * to the later id; so a corpus examined on one runtime and partly again on another reads one run, the fuller one.
+ */
+export function fullestRun(ledger: ReadonlyArray<{ model_id: string }>, prefix: string): string | undefined {
+  const counts = new Map<string, number>();
+  for (const l of ledger)
+    if (l.model_id.startsWith(`${prefix}@`)) counts.set(l.model_id, (counts.get(l.model_id) ?? 0) + 1);
+  let best: string | undefined;
+  for (const [id, n] of counts) {
+    const b = best === undefined ? -1 : (counts.get(best) as number);
+    if (n > b || (n === b && id > (best as string))) best = id;
+  }
+  return best;
+}
+
 /** The `people` feature set of every photo of a set, in id order. */
 export async function peopleFeatures(db: Db, set: DetectSet, options: PeopleOptions = {}): Promise<PeopleRows> {
   const { table, id } = DETECT_SETS[set];
   const ids = (await db.all<{ id: number }>(`SELECT ${id} AS id FROM ${table} ORDER BY 1`)).map((r) => Number(r.id));
   // no detection run yet (the tables may not exist): every row unknown
   const ledger = (await examinedCount(db, set)) > 0 ? await readExamined(db, set) : [];
-  const examinedBy = (prefix: string): typeof ledger => ledger.filter((l) => l.model_id.startsWith(`${prefix}@`));
   const personModel =
-    options.personModel ??
-    PERSON_MODEL_ORDER.map((m) => examinedBy(m)[0]?.model_id).find((m) => m !== undefined) ??
-    null;
-  const faceModel = examinedBy('blazeface')[0]?.model_id ?? null;
+    options.personModel ?? PERSON_MODEL_ORDER.map((m) => fullestRun(ledger, m)).find((m) => m !== undefined) ?? null;
+  const faceModel = fullestRun(ledger, 'blazeface') ?? null;
   const seen = new Map(ledger.filter((l) => l.model_id === personModel).map((l) => [l.photo_id, l.frame_luma]));
   const faceSeen = new Set(ledger.filter((l) => l.model_id === faceModel).map((l) => l.photo_id));
   // poses come from the pose model when it ran, whichever model gives the boxes
-  const poseModel = examinedBy('movenet-multipose')[0]?.model_id ?? null;
+  const poseModel = fullestRun(ledger, 'movenet-multipose') ?? null;
   const models = [personModel, faceModel, poseModel].filter((m): m is string => m !== null);
   const rows = models.length ? await readDetections(db, set, models) : [];
   const minScore = options.minScore ?? DEFAULT_SCORE;
@@ -211,10 +224,9 @@ export async function peopleBoxes(
   const out = new Map<number, PeopleBox[]>();
   if (!(await examinedCount(db, set))) return out;
   const ledger = await readExamined(db, set);
-  const first = (prefix: string): string | undefined =>
-    ledger.find((l) => l.model_id.startsWith(`${prefix}@`))?.model_id;
-  const personModel = options.personModel ?? PERSON_MODEL_ORDER.map(first).find((m) => m !== undefined);
-  const faceModel = first('blazeface');
+  const personModel =
+    options.personModel ?? PERSON_MODEL_ORDER.map((m) => fullestRun(ledger, m)).find((m) => m !== undefined);
+  const faceModel = fullestRun(ledger, 'blazeface');
   const models = [personModel, faceModel].filter((m): m is string => m !== undefined);
   if (!models.length) return out;
   const wanted = options.ids ? new Set(options.ids) : null;
