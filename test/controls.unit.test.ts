@@ -131,6 +131,13 @@ test('the train verdict prints the controls beside the rule decision; the reposi
   assert.match(text, /Rule decision: undecided[^\n]*\nPositive controls \(planted tastes at the real feature width/);
   for (const taste of ['additive', 'interaction', 'motifs'])
     assert.match(text, new RegExp(`  ${taste} taste, \\d+ keepers`));
+  // undecided between two superior contenders: the chosen line says the simpler was deployed
+  const pairing = { best: 'b', runnerUp: 'a', diff: e, outcome: 'undecided' as const };
+  const split = verdict({ ...report, rule: { ...rule, pairing }, controls: recorded } as unknown as TrainReport);
+  assert.match(
+    split,
+    /^Chosen: pca-logistic · vector, by the decision rule \(undecided\) between two contenders superior to the baseline, the simpler deployed\./,
+  );
   // a report saved before the controls were kept says so
   assert.match(verdict(report as unknown as TrainReport), /\nPositive controls: not recorded in this report\./);
 });

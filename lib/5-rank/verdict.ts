@@ -73,7 +73,14 @@ export function verdict(r: TrainReport): string {
   const chance = by('chance');
   const byVal = r.selection === 'validation AP';
   const byCv = !byVal && w.cv;
-  const figure = r.rule ? '' : byCv ? ` (${n3(w.cv?.ap)}, ROC AUC ${n3(w.cv?.auc)})` : ` (${n3(w.valAp)})`;
+  const between = r.rule?.pairing?.outcome === 'undecided';
+  const figure = r.rule
+    ? between
+      ? ' between two contenders superior to the baseline, the simpler deployed'
+      : ''
+    : byCv
+      ? ` (${n3(w.cv?.ap)}, ROC AUC ${n3(w.cv?.auc)})`
+      : ` (${n3(w.valAp)})`;
   const lines = [`Chosen: ${w.name}, by ${r.selection}${figure}.`];
   // by name: a report read back from metrics.json holds copies, not the winner itself
   const others = r.results.filter((c) => CANDIDATES.includes(c.arch) && c.name !== w.name);
