@@ -119,12 +119,14 @@ test(
   async () => {
     const images: Array<[string, Rgb]> = [];
     if (!noSharedPhotos) {
-      for (const f of readdirSync(SHARED_PHOTOS)
-        .filter((x) => /\.jpe?g$/i.test(x))
-        .sort())
-        images.push([f, await preview(f)]);
+      // the photo with a person and every third of the others (the runtimes' agreement, not the photos, is tested)
+      const photos = readdirSync(SHARED_PHOTOS)
+        .filter((x) => /\.jpe?g$/i.test(x) && x !== PERSON)
+        .sort()
+        .filter((_, i) => i % 3 === 0);
+      for (const f of [PERSON, ...photos]) images.push([f, await preview(f)]);
     }
-    for (let s = 0; s < 6; s++) {
+    for (let s = 0; s < 5; s++) {
       const figures = [
         { x: 0.2 + 0.1 * s, scale: 0.3 + 0.05 * s, lit: s % 2 === 0, pose: 0.5 },
         { x: 0.75, scale: 0.55, lit: s % 2 === 1, pose: 0.8 },
