@@ -93,6 +93,20 @@ function smallGraph(): { json: TfGraphJson; bytes: Uint8Array; outputs: string[]
   return { json, bytes, outputs: ['out', 'c2', 'rl', 'm2'] };
 }
 
+/** A TF.js graph model from its JSON and weight bytes, loaded in memory as TF.js would load it from files. */
+function loadInMemory(
+  json: { modelTopology: object; weightsManifest: Array<{ weights: unknown }> },
+  bytes: Uint8Array,
+): Promise<tf.GraphModel> {
+  return tf.loadGraphModel({
+    load: async () => ({
+      modelTopology: { ...json.modelTopology, versions: { producer: 1 } } as never,
+      weightSpecs: json.weightsManifest[0]?.weights as never,
+      weightData: bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer,
+    }),
+  });
+}
+
 test('a TF.js graph converted to ONNX computes what TF.js computes, op by op', async () => {
   await initBackend();
   const { json, bytes, outputs } = smallGraph();
@@ -100,13 +114,7 @@ test('a TF.js graph converted to ONNX computes what TF.js computes, op by op', a
     Array.from(decodeWeights(json.weightsManifest[0]?.weights ?? [], bytes).get('three')?.data ?? []),
     [3],
   );
-  const model = await tf.loadGraphModel({
-    load: async () => ({
-      modelTopology: { ...json.modelTopology, versions: { producer: 1 } } as never,
-      weightSpecs: json.weightsManifest[0]?.weights as never,
-      weightData: bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer,
-    }),
-  });
+  const model = await loadInMemory(json, bytes);
   const rng = new Rng(3);
   const input = Float32Array.from({ length: 9 * 9 * 3 }, () => rng.normal());
   const want = model.execute(tf.tensor4d(input, [1, 9, 9, 3]), outputs) as tf.Tensor[];
@@ -195,13 +203,7 @@ function transposingGraph(): { json: TfGraphJson; bytes: Uint8Array; outputs: st
 test('a graph that transposes its own NCHW tensors (as ONNX-to-TF converters write them) converts too', async () => {
   await initBackend();
   const { json, bytes, outputs } = transposingGraph();
-  const model = await tf.loadGraphModel({
-    load: async () => ({
-      modelTopology: { ...json.modelTopology, versions: { producer: 1 } } as never,
-      weightSpecs: json.weightsManifest[0]?.weights as never,
-      weightData: bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer,
-    }),
-  });
+  const model = await loadInMemory(json, bytes);
   const rng = new Rng(5);
   const input = Float32Array.from({ length: 3 * 8 * 8 }, () => rng.normal());
   const want = model.execute(tf.tensor4d(input, [1, 3, 8, 8]), outputs) as tf.Tensor[];
