@@ -79,7 +79,7 @@ test('recency weights halve every half-life before the latest training walk, tim
 });
 
 test('a scorer trained on whitened principal components folds back onto the full row with the same scores', async () => {
-  await initBackend('cpu');
+  await initBackend();
   const rng = new Rng(3);
   const dim = 12;
   const n = 40;
@@ -137,7 +137,7 @@ async function burstFirst(ds: Dataset, arch: 'pairwise' | 'listwise', hyper: obj
 }
 
 test('on planted bursts, near misses of the burst teach the within-burst preference that random pairs miss', async () => {
-  await initBackend('cpu');
+  await initBackend();
   const ds = smallBurst();
   const none = await burstFirst(ds, 'pairwise', { nearRate: 0 });
   const burst = await burstFirst(ds, 'pairwise', { near: 'burst', nearRate: 0.5 });
@@ -147,7 +147,7 @@ test('on planted bursts, near misses of the burst teach the within-burst prefere
 });
 
 test('the listwise objective ranks within walks better than chance', async () => {
-  await initBackend('cpu');
+  await initBackend();
   const ds = smallBurst();
   const f = await fit(ds, 'listwise', 7, { epochs: 15 });
   const test = ds.split.flatMap((s, i) => (s === 'test' ? [i] : []));
@@ -165,7 +165,7 @@ test('the listwise objective ranks within walks better than chance', async () =>
 });
 
 test("the rule's evidence gives each model's per-walk NDCG beside its pooled AP", async () => {
-  await initBackend('cpu');
+  await initBackend();
   // 30 walks of 20 frames, 2 keepers each, a taste plain in the first column
   const rng = new Rng(5);
   const n = 600;
