@@ -2,7 +2,8 @@
  * The image model in its own thread: the main thread stays free to hand images to the decoding workers while a
  * batch runs, so decoding and inference overlap on both cores.
  */
-import { parentPort, workerData } from 'node:worker_threads';
+import { workerData } from 'node:worker_threads';
+import { serveInOrder, type WorkerAnswer } from '../util/serve-worker.js';
 import type { ModelSpec } from './models.js';
 import { OnnxImageModel } from '../onnx/image-model.js';
 import type { Provider } from '../onnx/runtime.js';
@@ -13,9 +14,7 @@ export interface InferenceRequest {
   tensor: Float32Array;
   n: number;
 }
-export type InferenceResponse =
-  | { id: number; ok: true; embedding: Float32Array; logits: Float32Array | null }
-  | { id: number; ok: false; message: string };
+export type InferenceResponse = WorkerAnswer<{ embedding: Float32Array; logits: Float32Array | null }>;
 
 /** What the worker is started with: the model and the execution provider to run it on. */
 export interface InferenceSetup {
@@ -29,28 +28,17 @@ const loading = OnnxImageModel.load(spec, path, 1, provider);
 
 // onnxruntime reads only unshared memory: each batch is copied out of the shared buffer into this one
 let local = new Float32Array(0);
-let chain: Promise<void> = Promise.resolve();
-parentPort?.on('message', (req: InferenceRequest | { close: true }) => {
-  if ('close' in req) {
-    // a clean exit: the model is released after any load or batch in progress, never torn down in the middle of one
-    chain = chain.then(async () => {
-      await (await loading.catch(() => null))?.close();
-      parentPort?.close();
-    });
-    return;
-  }
-  chain = chain.then(async () => {
-    let res: InferenceResponse;
-    try {
-      const size = req.n * 3 * spec.preprocessing.size * spec.preprocessing.size;
-      if (local.length < size) local = new Float32Array(size);
-      local.set(req.tensor.subarray(0, size));
-      const out = await (await loading).run(local, req.n);
-      res = { id: req.id, ok: true, embedding: out.embedding, logits: out.logits };
-    } catch (err) {
-      res = { id: req.id, ok: false, message: (err as Error).message.split('\n')[0] ?? 'inference failed' };
-    }
-    const moved = res.ok ? ([res.embedding.buffer, ...(res.logits ? [res.logits.buffer] : [])] as ArrayBuffer[]) : [];
-    parentPort?.postMessage(res, moved);
-  });
-});
+serveInOrder<InferenceRequest, { embedding: Float32Array; logits: Float32Array | null }>(
+  async (req) => {
+    const size = req.n * 3 * spec.preprocessing.size * spec.preprocessing.size;
+    if (local.length < size) local = new Float32Array(size);
+    local.set(req.tensor.subarray(0, size));
+    const out = await (await loading).run(local, req.n);
+    return { embedding: out.embedding, logits: out.logits };
+  },
+  // a clean exit: the model is released after any load or batch in progress, never torn down in the middle of one
+  async () => {
+    await (await loading.catch(() => null))?.close();
+  },
+  (r) => [r.embedding.buffer, ...(r.logits ? [r.logits.buffer] : [])] as ArrayBuffer[],
+);
