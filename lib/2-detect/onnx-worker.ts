@@ -3,7 +3,7 @@
  * `flux detect` keep more than one core busy): photos come in, what the detector found goes back.
  */
 import { workerData } from 'node:worker_threads';
-import { serveInOrder, type WorkerAnswer } from '../util/serve-worker.js';
+import { serveInOrder } from '../util/model-worker.js';
 import type { DetectorName } from './models.js';
 import { OnnxDetector } from './onnx-run.js';
 import type { Found, Rgb } from './run.js';
@@ -16,7 +16,6 @@ export interface DetectRequest {
   id: number;
   img: Rgb;
 }
-export type DetectResponse = WorkerAnswer<{ found: Found[] }>;
 
 const { name, dir } = workerData as DetectSetup;
 const loading = OnnxDetector.load(name, dir, 1);

@@ -3,7 +3,7 @@
  * batch runs, so decoding and inference overlap on both cores.
  */
 import { workerData } from 'node:worker_threads';
-import { serveInOrder, type WorkerAnswer } from '../util/serve-worker.js';
+import { serveInOrder } from '../util/model-worker.js';
 import type { ModelSpec } from './models.js';
 import { OnnxImageModel } from '../onnx/image-model.js';
 import type { Provider } from '../onnx/runtime.js';
@@ -14,7 +14,11 @@ export interface InferenceRequest {
   tensor: Float32Array;
   n: number;
 }
-export type InferenceResponse = WorkerAnswer<{ embedding: Float32Array; logits: Float32Array | null }>;
+/** What a batch gives back. */
+export interface InferenceResult {
+  embedding: Float32Array;
+  logits: Float32Array | null;
+}
 
 /** What the worker is started with: the model and the execution provider to run it on. */
 export interface InferenceSetup {
@@ -28,7 +32,7 @@ const loading = OnnxImageModel.load(spec, path, 1, provider);
 
 // onnxruntime reads only unshared memory: each batch is copied out of the shared buffer into this one
 let local = new Float32Array(0);
-serveInOrder<InferenceRequest, { embedding: Float32Array; logits: Float32Array | null }>(
+serveInOrder<InferenceRequest, InferenceResult>(
   async (req) => {
     const size = req.n * 3 * spec.preprocessing.size * spec.preprocessing.size;
     if (local.length < size) local = new Float32Array(size);

@@ -5,7 +5,8 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { ModelSpec, Preprocessing } from './models.js';
-import type { InferenceRequest, InferenceResponse, InferenceSetup } from './inference-worker.js';
+import type { InferenceRequest, InferenceResult, InferenceSetup } from './inference-worker.js';
+import { ModelWorker } from '../util/model-worker.js';
 import type { Provider } from '../onnx/runtime.js';
 import type { PrepareRequest, PrepareResponse } from './prepare-worker.js';
 
@@ -97,61 +98,22 @@ export class PreparePool {
 
 /** The image model in a worker thread (see inference-worker.ts). */
 export class InferenceWorker {
-  private readonly worker: Worker;
-  private readonly waiting = new Map<
-    number,
-    {
-      resolve: (r: { embedding: Float32Array; logits: Float32Array | null }) => void;
-      reject: (e: Error) => void;
-    }
-  >();
-  private next = 0;
+  private readonly worker: ModelWorker<InferenceRequest, InferenceResult>;
 
   /** `provider` is the one the main thread's check chose: the worker loads the model on it, without choosing again. */
   constructor(spec: ModelSpec, path: string, provider: Provider) {
     const workerData: InferenceSetup = { spec, path, provider };
-    this.worker = new Worker(new URL('./inference-worker.js', import.meta.url), { workerData });
-    this.worker.on('message', (res: InferenceResponse) => {
-      const entry = this.waiting.get(res.id);
-      if (!entry) return;
-      this.waiting.delete(res.id);
-      if (res.ok) entry.resolve({ embedding: res.embedding, logits: res.logits });
-      else entry.reject(new Error(res.message));
-    });
-    const fail = (message: string): void => {
-      this.failed ??= message;
-      for (const [id, entry] of this.waiting) {
-        this.waiting.delete(id);
-        entry.reject(new Error(message));
-      }
-    };
-    this.worker.on('error', (err) => fail(`inference worker failed: ${err.message}`));
-    this.worker.on('exit', (code) => {
-      this.exited = true;
-      fail(`inference worker exited (code ${code})`);
-    });
+    this.worker = new ModelWorker(new URL('./inference-worker.js', import.meta.url), workerData, 'inference worker');
   }
 
-  /** Why the worker cannot run batches any more, or null. */
-  private failed: string | null = null;
-  private exited = false;
-
   /** Runs `n` images (NCHW floats) from a shared batch buffer, which the worker copies before it resolves. */
-  run(tensor: Float32Array, n: number): Promise<{ embedding: Float32Array; logits: Float32Array | null }> {
-    const id = this.next++;
-    return new Promise((resolve, reject) => {
-      if (this.failed) return reject(new Error(this.failed));
-      this.waiting.set(id, { resolve, reject });
-      this.worker.postMessage({ id, tensor, n } satisfies InferenceRequest);
-    });
+  async run(tensor: Float32Array, n: number): Promise<InferenceResult> {
+    const { embedding, logits } = await this.worker.request({ tensor, n });
+    return { embedding, logits };
   }
 
   /** Lets the worker finish what it is doing and release the model, then waits for it to exit. */
-  async close(): Promise<void> {
-    if (this.exited) return;
-    await new Promise<void>((resolve) => {
-      this.worker.once('exit', () => resolve());
-      this.worker.postMessage({ close: true });
-    });
+  close(): Promise<void> {
+    return this.worker.close();
   }
 }
