@@ -4,6 +4,7 @@
  * proportions are kept; boxes are mapped back and clipped to the frame.
  */
 import { tf } from '../tfjs/backend.js';
+import type { OverlayBox } from '../util/html.js';
 import { DETECTOR_SPECS, type DetectorName } from './models.js';
 
 /** Raw RGB pixels, 3 bytes a pixel, rows top to bottom. */
@@ -14,13 +15,7 @@ export interface Rgb {
 }
 
 /** One thing found: a person or a face, its box as fractions of the frame (x, y the top left). */
-export interface Found {
-  kind: 'person' | 'face';
-  score: number;
-  x: number;
-  y: number;
-  w: number;
-  h: number;
+export interface Found extends OverlayBox {
   /** For a pose: 17 COCO keypoints as (x, y, score) triples, x and y fractions of the frame; else null. */
   keypoints: number[] | null;
 }

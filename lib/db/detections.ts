@@ -4,6 +4,7 @@
  * without people is told from one not yet examined.
  */
 import type { Db, SqlValue } from './duckdb.js';
+import type { OverlayBox } from '../util/html.js';
 
 /** The image sets the stage runs over, and the table and id column of each. */
 export const DETECT_SETS = {
@@ -46,16 +47,10 @@ export async function ensureDetectionSchema(db: Db): Promise<void> {
 }
 
 /** One stored detection. */
-export interface DetectionRow {
+export interface DetectionRow extends OverlayBox {
   set: DetectSet;
   photo_id: number;
   model_id: string;
-  kind: 'person' | 'face';
-  score: number;
-  x: number;
-  y: number;
-  w: number;
-  h: number;
   luma: number | null;
   keypoints: number[] | null;
   preview_size: number;

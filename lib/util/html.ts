@@ -119,7 +119,10 @@ export function previewDataUri(workspace: string, preview: string | null): strin
   return `data:image/jpeg;base64,${readFileSync(join(workspace, preview)).toString('base64')}`;
 }
 
-/** A detected box: person or face, fractions of the frame. */
+/**
+ * A detected box: person or face, its score, its top left and size as fractions of the frame. What a detector finds
+ * (`Found`) and what is stored (`DetectionRow`) extend it; the pages overlay it.
+ */
 export interface OverlayBox {
   kind: 'person' | 'face';
   score: number;
