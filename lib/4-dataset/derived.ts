@@ -90,28 +90,38 @@ export function columnGroup(name: string): ColumnGroup {
 }
 
 /**
- * Rows with the derived columns whose inputs are all present appended (in `DERIVED` order); a missing input value
- * (NaN) gives NaN.
+ * The derived columns that rows of these columns get (those whose inputs are all present, in `DERIVED` order): their
+ * names, and `fill`, which writes them into a row from position `at` on; a missing input value (NaN) gives NaN.
  */
+export function derivedColumns(names: readonly string[]): {
+  names: string[];
+  fill: (row: Float32Array, at: number) => void;
+} {
+  const index = new Map(names.map((n, i) => [n, i]));
+  const add = DERIVED.filter((d) => d.inputs.every((i) => index.has(i)));
+  const cols = add.map((d) => d.inputs.map((i) => index.get(i) as number));
+  const fill = (row: Float32Array, at: number): void =>
+    add.forEach((d, j) => {
+      const v = (cols[j] as number[]).map((c) => row[c] as number);
+      row[at + j] = v.some(Number.isNaN) ? NaN : d.f(v);
+    });
+  return { names: add.map((d) => d.name), fill };
+}
+
+/** Rows with their derived columns appended (a copy; the dataset builder fills them in place instead). */
 export function withDerived(
   names: readonly string[],
   x: Float32Array,
   dim: number,
 ): { names: string[]; x: Float32Array; dim: number } {
-  const at = new Map(names.map((n, i) => [n, i]));
-  const add = DERIVED.filter((d) => d.inputs.every((i) => at.has(i)));
-  if (!add.length) return { names: [...names], x, dim };
-  const cols = add.map((d) => d.inputs.map((i) => at.get(i) as number));
+  const plan = derivedColumns(names);
+  if (!plan.names.length) return { names: [...names], x, dim };
   const n = dim ? x.length / dim : 0;
-  const w = dim + add.length;
+  const w = dim + plan.names.length;
   const out = new Float32Array(n * w);
   for (let r = 0; r < n; r++) {
-    const row = x.subarray(r * dim, (r + 1) * dim);
-    out.set(row, r * w);
-    add.forEach((d, j) => {
-      const v = (cols[j] as number[]).map((c) => row[c] as number);
-      out[r * w + dim + j] = v.some(Number.isNaN) ? NaN : d.f(v);
-    });
+    out.set(x.subarray(r * dim, (r + 1) * dim), r * w);
+    plan.fill(out.subarray(r * w, (r + 1) * w), dim);
   }
-  return { names: [...names, ...add.map((d) => d.name)], x: out, dim: w };
+  return { names: [...names, ...plan.names], x: out, dim: w };
 }

@@ -11,7 +11,7 @@ import { ensureSplit, type SplitName, type SplitScheme } from './split.js';
 import { decisionLabels } from '../db/decisions.js';
 import { FluxError } from '../util/check.js';
 import { PEOPLE_NAMES, peopleFeatures } from './people.js';
-import { withDerived } from './derived.js';
+import { derivedColumns } from './derived.js';
 
 /**
  * What goes into a row. `context` alone is the metadata-only baseline; `+people` appends the detectors' people
@@ -145,30 +145,34 @@ export async function loadFeatures(
   ids.forEach((id, i) => {
     if (byId.has(id)) keep.push(i);
   });
-  const dim = vdim + extra.length;
+  const names = [...Array.from({ length: vdim }, (_, i) => `v${i}`), ...extra];
+  // the derived columns (derived.ts) last, filled in place from each row's own values
+  const derived = derivedColumns(names);
+  const base = names.length;
+  const dim = base + derived.names.length;
   const x = new Float32Array(keep.length * dim);
   keep.forEach((src, r) => {
-    if (vectors) x.set(vectors.subarray(src * vdim, (src + 1) * vdim), r * dim);
+    const o = r * dim;
+    if (vectors) x.set(vectors.subarray(src * vdim, (src + 1) * vdim), o);
     const m = byId.get(ids[src] as number) as Record<string, number | null>;
     extra.slice(0, tableCols).forEach((n, j) => {
       const v = m[n];
-      x[r * dim + vdim + j] = v === null || v === undefined || !Number.isFinite(Number(v)) ? NaN : Number(v);
+      x[o + vdim + j] = v === null || v === undefined || !Number.isFinite(Number(v)) ? NaN : Number(v);
     });
-    // people columns last: NaN where the photo has not been examined
-    if (people) x.fill(NaN, r * dim + vdim + tableCols, (r + 1) * dim);
+    // people columns after them: NaN where the photo has not been examined
+    if (people) x.fill(NaN, o + vdim + tableCols, o + base);
     const p = people?.get(ids[src] as number);
-    if (p) x.set(p, r * dim + vdim + tableCols);
+    if (p) x.set(p, o + vdim + tableCols);
+    derived.fill(x.subarray(o, o + dim), base);
   });
-  // the derived columns (derived.ts) last
-  const d = withDerived([...Array.from({ length: vdim }, (_, i) => `v${i}`), ...extra], x, dim);
   return {
     featureSet,
     modelId: usesVector(featureSet) ? options.modelId : null,
     ids: keep.map((i) => ids[i] as number),
     views: keep.map((i) => views[i] as number),
-    dim: d.dim,
-    names: d.names,
-    x: d.x,
+    dim,
+    names: [...names, ...derived.names],
+    x,
   };
 }
 
