@@ -165,19 +165,28 @@ export function fullestRun(ledger: ReadonlyArray<{ model_id: string }>, prefix: 
   return best;
 }
 
+/** The runs the people columns and boxes read: persons (named, or by `PERSON_MODEL_ORDER`), faces and poses. */
+function chosenRuns(
+  ledger: ReadonlyArray<{ model_id: string }>,
+  options: PeopleOptions,
+): { personModel: string | null; faceModel: string | null; poseModel: string | null } {
+  const personModel =
+    options.personModel ?? PERSON_MODEL_ORDER.map((m) => fullestRun(ledger, m)).find((m) => m !== undefined) ?? null;
+  const faceModel = fullestRun(ledger, 'blazeface') ?? null;
+  const poseModel = fullestRun(ledger, 'movenet-multipose') ?? null;
+  return { personModel, faceModel, poseModel };
+}
+
 /** The `people` feature set of every photo of a set, in id order. */
 export async function peopleFeatures(db: Db, set: DetectSet, options: PeopleOptions = {}): Promise<PeopleRows> {
   const { table, id } = DETECT_SETS[set];
   const ids = (await db.all<{ id: number }>(`SELECT ${id} AS id FROM ${table} ORDER BY 1`)).map((r) => Number(r.id));
   // no detection run yet (the tables may not exist): every row unknown
   const ledger = (await examinedCount(db, set)) > 0 ? await readExamined(db, set) : [];
-  const personModel =
-    options.personModel ?? PERSON_MODEL_ORDER.map((m) => fullestRun(ledger, m)).find((m) => m !== undefined) ?? null;
-  const faceModel = fullestRun(ledger, 'blazeface') ?? null;
+  const { personModel, faceModel, poseModel } = chosenRuns(ledger, options);
   const seen = new Map(ledger.filter((l) => l.model_id === personModel).map((l) => [l.photo_id, l.frame_luma]));
   const faceSeen = new Set(ledger.filter((l) => l.model_id === faceModel).map((l) => l.photo_id));
   // poses come from the pose model when it ran, whichever model gives the boxes
-  const poseModel = fullestRun(ledger, 'movenet-multipose') ?? null;
   const models = [personModel, faceModel, poseModel].filter((m): m is string => m !== null);
   const rows = models.length ? await readDetections(db, set, models) : [];
   const minScore = options.minScore ?? DEFAULT_SCORE;
@@ -224,10 +233,8 @@ export async function peopleBoxes(
   const out = new Map<number, PeopleBox[]>();
   if (!(await examinedCount(db, set))) return out;
   const ledger = await readExamined(db, set);
-  const personModel =
-    options.personModel ?? PERSON_MODEL_ORDER.map((m) => fullestRun(ledger, m)).find((m) => m !== undefined);
-  const faceModel = fullestRun(ledger, 'blazeface');
-  const models = [personModel, faceModel].filter((m): m is string => m !== undefined);
+  const { personModel, faceModel } = chosenRuns(ledger, options);
+  const models = [personModel, faceModel].filter((m): m is string => m !== null);
   if (!models.length) return out;
   const wanted = options.ids ? new Set(options.ids) : null;
   const minScore = options.minScore ?? DEFAULT_SCORE;
