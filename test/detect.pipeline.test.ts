@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { runDetect, runIngest } from '../lib/pipeline/stages.js';
-import { meanLuma } from '../lib/2-detect/detect.js';
+import { formatDetect, meanLuma } from '../lib/2-detect/detect.js';
 import { presentDetectors } from '../lib/2-detect/models.js';
 import { suppress, type Found } from '../lib/2-detect/run.js';
 import { Db } from '../lib/db/duckdb.js';
@@ -136,6 +136,43 @@ test('a second run resumes: what was examined is skipped, a forgotten photo is e
     [['centernet@human-models-3.0.4', 0, 2, 1]],
   );
 });
+
+test(
+  'a preview that no longer decodes: recorded with why, named in the report, tried again by the next run',
+  { skip },
+  async () => {
+    const dir = join(work.dir, 'broken');
+    const originals = join(dir, 'originals');
+    mkdirSync(originals, { recursive: true });
+    for (const f of [PERSON, EMPTY]) copyFileSync(join(SHARED_PHOTOS, f), join(originals, f));
+    const file = join(dir, 'flux.duckdb');
+    await runIngest({ originals, db: file });
+    const db = await Db.open(file, { readOnly: true });
+    const preview = (await db.value<string>('SELECT preview FROM photos WHERE path = ?', [EMPTY])) as string;
+    db.close();
+    // the preview cache cut short (the workspace is the database's folder)
+    const jpeg = join(dir, preview);
+    writeFileSync(jpeg, readFileSync(jpeg).subarray(0, 300));
+    const r = await runDetect({ db: file, models: ['centernet'], sets: ['photos'] });
+    const run = r.runs[0];
+    assert.deepEqual([run?.examined, run?.failed, run?.failures.map((f) => f.path)], [1, 1, [EMPTY]]);
+    const text = formatDetect(r);
+    assert.match(text, new RegExp(`not examined: photos ${EMPTY.replace('.', '\\.')}: \\S`), text);
+    const after = await Db.open(file, { readOnly: true });
+    const errors = await after.all<{ path: string; error: string }>(
+      `SELECT p.path, e.error FROM detections_examined e JOIN photos p ON p.photo_id = e.photo_id
+        WHERE e.error IS NOT NULL`,
+    );
+    after.close();
+    assert.deepEqual(
+      errors.map((e) => [e.path, e.error]),
+      [[EMPTY, run?.failures[0]?.reason]],
+    );
+    // the next run tries the broken photo again, not the examined one
+    const again = (await runDetect({ db: file, models: ['centernet'], sets: ['photos'] })).runs[0];
+    assert.deepEqual([again?.alreadyDone, again?.examined, again?.failed], [1, 0, 1]);
+  },
+);
 
 test('bad options get one clear line', { skip }, async () => {
   await assert.rejects(

@@ -75,6 +75,8 @@ export interface DetectModelReport {
   /** Photos in which the model found something at a score of 0.5 or more. */
   withFinds: number;
   failed: number;
+  /** The first photos that could not be examined (path under their root) and why; all are in detections_examined. */
+  failures: Array<{ path: string; reason: string }>;
 }
 
 export interface DetectReport {
@@ -123,7 +125,7 @@ function checkModels(models: readonly DetectorName[], dir: string): void {
 interface SetWork {
   set: DetectSet;
   model: DetectorName;
-  todo: Array<{ id: number; preview: string }>;
+  todo: Array<{ id: number; path: string; preview: string }>;
   report: DetectModelReport;
 }
 
@@ -137,8 +139,8 @@ async function plan(
   const work: SetWork[] = [];
   for (const set of sets) {
     const { table, id } = DETECT_SETS[set];
-    const items = await db.all<{ id: number; preview: string }>(
-      `SELECT ${id} AS id, preview FROM ${table} WHERE preview IS NOT NULL ORDER BY 1`,
+    const items = await db.all<{ id: number; path: string; preview: string }>(
+      `SELECT ${id} AS id, path, preview FROM ${table} WHERE preview IS NOT NULL ORDER BY 1`,
     );
     for (const model of models) {
       const id = modelId(model, runtimes[model]);
@@ -146,7 +148,7 @@ async function plan(
       const todo = items
         .filter((it) => !done.has(Number(it.id)))
         .slice(0, limit)
-        .map((it) => ({ id: Number(it.id), preview: it.preview }));
+        .map((it) => ({ id: Number(it.id), path: it.path, preview: it.preview }));
       work.push({
         set,
         model,
@@ -160,6 +162,7 @@ async function plan(
           examined: 0,
           withFinds: 0,
           failed: 0,
+          failures: [],
         },
       });
     }
@@ -167,11 +170,14 @@ async function plan(
   return work;
 }
 
+/** How many failures a run names in its report. */
+const SHOWN_FAILURES = 5;
+
 /** One photo through one detector: what it found, or why it could not be read. */
 async function examine(
   workspace: string,
   w: SetWork,
-  item: { id: number; preview: string },
+  item: SetWork['todo'][number],
   detector: Detector,
   time: { ms: number; n: number },
 ): Promise<Examined> {
@@ -187,7 +193,9 @@ async function examine(
   const file = join(workspace, item.preview);
   try {
     if (!existsSync(file)) throw new Error(`preview ${item.preview} is not in the workspace (run flux ingest again)`);
-    const img = await decodeRgb(file);
+    const img = await decodeRgb(file).catch((err: Error) => {
+      throw new Error(`its preview ${item.preview} does not decode: ${err.message}`);
+    });
     const t0 = performance.now();
     const found: Found[] = await detector.detect(img);
     time.ms += performance.now() - t0;
@@ -201,8 +209,10 @@ async function examine(
       found: found.map((f) => ({ ...f, luma: meanLuma(img, f) })),
     };
   } catch (err) {
+    const reason = (err as Error).message.split('\n')[0] || 'unreadable';
     w.report.failed += 1;
-    return { ...base, error: (err as Error).message.split('\n')[0] ?? 'unreadable' };
+    if (w.report.failures.length < SHOWN_FAILURES) w.report.failures.push({ path: item.path, reason });
+    return { ...base, error: reason };
   }
 }
 
@@ -278,11 +288,12 @@ export async function detect(db: Db, options: DetectOptions = {}): Promise<Detec
 
 /** The report as lines for the terminal. */
 export function formatDetect(r: DetectReport): string {
-  const lines = r.runs.map(
-    (x) =>
-      `${x.set.padEnd(8)} ${x.model.padEnd(18)} ${x.images} images: ${x.alreadyDone} already examined, ` +
+  const lines = r.runs.flatMap((x) => [
+    `${x.set.padEnd(8)} ${x.model.padEnd(18)} ${x.images} images: ${x.alreadyDone} already examined, ` +
       `${x.examined} examined (${x.withFinds} with a find at score >= 0.5), ${x.failed} failed`,
-  );
+    ...x.failures.map((f) => `  not examined: ${x.set} ${f.path}: ${f.reason}`),
+    ...(x.failed > x.failures.length ? [`  and ${x.failed - x.failures.length} more (detections_examined.error)`] : []),
+  ]);
   const ms = Object.entries(r.msPerPhoto)
     .map(([m, v]) => `${m} ${(v as number).toFixed(0)} ms`)
     .join(', ');
