@@ -35,7 +35,7 @@ const scene = (seed: number): Uint8Array => {
 };
 
 test('names match the output; every measure is finite for degenerate images', () => {
-  assert.equal(DESCRIPTOR_NAMES.length, 12);
+  assert.equal(DESCRIPTOR_NAMES.length, 22);
   assert.equal(pixelDescriptor(new Uint8Array(W * H * 3), W, H).length, DESCRIPTOR_NAMES.length);
   assert.deepEqual(
     [...DESCRIPTOR_NAMES],
@@ -52,6 +52,16 @@ test('names match the output; every measure is finite for degenerate images', ()
       'tilt_deg',
       'tilt_strength',
       'colourfulness',
+      'light_rows',
+      'light_rows_low',
+      'haze_top',
+      'haze_middle',
+      'haze_bottom',
+      'local_contrast_top',
+      'local_contrast_middle',
+      'local_contrast_bottom',
+      'haze_spread',
+      'veil_spread',
     ],
   );
   for (const [w, h] of [
@@ -281,4 +291,64 @@ test('augmentation keeps hue and chroma, never flips vertically, and is reproduc
   const top = a[(10 * size + size / 2) * 3 + 1] as number;
   const bottom = a[((size - 10) * size + size / 2) * 3 + 1] as number;
   assert.ok(top < bottom, 'the dark top stays on top: no vertical flip');
+});
+
+/** A ground (the lower half) that falls off from 120 near the horizon to 60 at the bottom, as a street does. */
+const ground = (y: number): number => 120 - (60 * (y - H / 2)) / (H / 2);
+const grey = (v: number): Rgb => [clamp(v), clamp(v), clamp(v)];
+
+test('light_rows reads hard light as the bright-to-dark ratio along the ground, not its fall-off with distance', () => {
+  const sky = (y: number): Rgb => grey(150 + y / 4);
+  const flat = d(fill((x, y) => (y < H / 2 ? sky(y) : grey(ground(y)))));
+  // diagonal bands of sun (x 1.6) and shadow (x 0.6) across the ground: log2(1.6 / 0.6) = 1.415
+  const banded = d(fill((x, y) => (y < H / 2 ? sky(y) : grey(ground(y) * ((x + 0.6 * y) % 90 < 36 ? 1.6 : 0.6)))));
+  assert.ok(flat.light_rows < 0.05, `a flat ground in soft light: ${flat.light_rows}`);
+  assert.ok(Math.abs((banded.light_rows as number) - 1.415) < 0.1, `sun and shadow bands: ${banded.light_rows}`);
+  assert.ok((banded.light_rows_low as number) > 1.2, `on every row: ${banded.light_rows_low}`);
+  // softer light, the same pattern: a smaller ratio
+  const soft = d(fill((x, y) => (y < H / 2 ? sky(y) : grey(ground(y) * ((x + 0.6 * y) % 90 < 36 ? 1.2 : 0.85)))));
+  assert.ok((soft.light_rows as number) < (banded.light_rows as number) - 0.6, `softer: ${soft.light_rows}`);
+  // bands only in the sky and on walls above the lower third do not count as light on the ground
+  const high = d(fill((x, y) => (y < H / 2 ? grey(((x + 0.6 * y) % 90 < 36 ? 1.6 : 0.6) * 120) : grey(ground(y)))));
+  assert.ok((high.light_rows as number) < 0.05, `bands above the ground: ${high.light_rows}`);
+});
+
+/** Windows on a wall (texture), veiled toward a fog colour by `fog(y)` (0 clear, 1 all fog). */
+const veiled = (fog: (x: number, y: number) => number): Uint8Array =>
+  fill((x, y) => {
+    const wall: Rgb = x % 8 < 4 && y % 8 < 4 ? [40, 35, 30] : [150, 120, 100];
+    const f = fog(x, y);
+    return wall.map((c) => clamp(c + (205 - c) * f)) as Rgb;
+  });
+
+test('haze by height: fog that thickens up the frame lifts the top dark channel and takes its local contrast', () => {
+  const clear = d(veiled(() => 0));
+  const deep = d(veiled((_, y) => 0.8 * (1 - y / H)));
+  for (const b of ['top', 'middle', 'bottom']) {
+    assert.ok(Math.abs((clear[`haze_${b}`] as number) - 30 / 255) < 0.01, `clear ${b}: ${clear[`haze_${b}`]}`);
+  }
+  assert.ok(
+    (deep.haze_top as number) > (deep.haze_middle as number) + 0.1 &&
+      (deep.haze_middle as number) > (deep.haze_bottom as number) + 0.1,
+    `haze falls toward the bottom: ${deep.haze_top} ${deep.haze_middle} ${deep.haze_bottom}`,
+  );
+  assert.ok(
+    (deep.local_contrast_top as number) < 0.5 * (deep.local_contrast_bottom as number),
+    `contrast rises toward the bottom: ${deep.local_contrast_top} ${deep.local_contrast_bottom}`,
+  );
+  assert.ok(Math.abs((deep.local_contrast_bottom as number) - (clear.local_contrast_bottom as number)) < 0.15);
+});
+
+test('haze_spread and veil_spread: walls at several depths in fog differ in veil; one depth, or clear air, does not', () => {
+  // four walls side by side, each a different distance into the fog
+  const layered = d(veiled((x) => [0.1, 0.3, 0.5, 0.7][Math.floor((4 * x) / W)] as number));
+  const one = d(veiled(() => 0.4));
+  const clear = d(veiled(() => 0));
+  assert.ok(
+    (layered.haze_spread as number) > 0.4,
+    `four depths: dark channel from ${30 + 0.1 * 175} to ${30 + 0.7 * 175}: ${layered.haze_spread}`,
+  );
+  assert.ok((one.haze_spread as number) < 0.02 && (clear.haze_spread as number) < 0.02, `${one.haze_spread}`);
+  assert.ok((layered.veil_spread as number) > 0.3, `${layered.veil_spread}`);
+  assert.ok((one.veil_spread as number) < 0.05 && (clear.veil_spread as number) < 0.05, `${one.veil_spread}`);
 });

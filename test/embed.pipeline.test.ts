@@ -11,6 +11,9 @@ import { OnnxImageModel } from '../lib/onnx/image-model.js';
 import { decodeRgb, modelPixels, toTensor } from '../lib/2-embed/preprocess.js';
 import { readVectors, vectorDir, vectorGlob } from '../lib/2-embed/store.js';
 import { makePreview } from '../lib/1-ingest/image.js';
+import { LATER_DESCRIPTOR_NAMES } from '../lib/db/vectors.js';
+import { ensureSchema } from '../lib/db/schema.js';
+import { loadFeatures } from '../lib/4-dataset/rows.js';
 import { argmax, referenceTensor } from './refimage.js';
 import { envSkip, runCliAndKill, SHARED, SHARED_PHOTOS, smallSample, tempDir } from './helpers.js';
 
@@ -312,3 +315,59 @@ test('stage contract: embed runs on an open database with the decoding workers i
     delete process.env.FLUX_DECODE_WORKERS;
   }
 });
+
+test(
+  'a database made before the later descriptor columns: training asks for flux embed, which fills them from the ' +
+    'previews without running the model or writing vectors again',
+  { skip: noModel },
+  async () => {
+    // a copy beside the original (the same workspace: its previews and vectors), cut back to the first twelve columns
+    const old = join(work.dir, 'before-later-columns.duckdb');
+    copyFileSync(dbFile, old);
+    const d = await Db.open(old);
+    try {
+      for (const n of LATER_DESCRIPTOR_NAMES) await d.run(`ALTER TABLE descriptors DROP COLUMN ${n}`);
+      await assert.rejects(
+        loadFeatures(d, work.dir, { set: 'photos', featureSet: 'descriptor+context', modelId: null }),
+        new RegExp(`its pixel descriptors were computed before the columns light_rows, .*veil_spread; run flux embed`),
+      );
+      // a command that writes adds the columns (NULL): the rows are still stale, and counted
+      await ensureSchema(d);
+      const n = Number(await d.value(`SELECT count(*) FROM photos`));
+      await assert.rejects(
+        loadFeatures(d, work.dir, { set: 'photos', featureSet: 'descriptor+context', modelId: null }),
+        new RegExp(`: ${n} pixel descriptors of photos were computed before the columns light_rows`),
+      );
+    } finally {
+      d.close();
+    }
+    const parts = (): string[] =>
+      (['photos', 'keepers', 'inbox'] as const).flatMap((s) => readdirSync(vectorDir(work.dir, 'mobilenetv2-int8', s)));
+    const before = parts();
+    const r = await runEmbed({ db: old, model: 'mobilenetv2-int8' });
+    for (const s of r.sets) {
+      assert.ok(s.images > 0, `${s.set} has images`);
+      assert.deepEqual([s.embedded, s.descriptorOnly, s.failed], [s.images, s.images, 0], `${s.set}: descriptor only`);
+    }
+    assert.deepEqual(parts(), before, 'no vector part written');
+    // every descriptor now as a fresh database has it, the first twelve columns untouched
+    const a = await Db.open(old, { readOnly: true });
+    const b = await Db.open(dbFile, { readOnly: true });
+    try {
+      const q = `SELECT * FROM descriptors ORDER BY "set", id`;
+      const [ra, rb] = [await a.all(q), await b.all(q)];
+      assert.equal(ra.length, rb.length);
+      assert.deepEqual(ra, rb);
+      const x = await loadFeatures(a, work.dir, { set: 'photos', featureSet: 'descriptor+context', modelId: null });
+      const cols = LATER_DESCRIPTOR_NAMES.map((n) => x.names.indexOf(n));
+      assert.ok(cols.every((c) => c >= 0));
+      for (let r = 0; r < x.ids.length; r++)
+        for (const c of cols) assert.ok(Number.isFinite(x.x[r * x.dim + c]), `photo ${x.ids[r]}: column ${c} read`);
+    } finally {
+      a.close();
+      b.close();
+    }
+    const again = await runEmbed({ db: old, model: 'mobilenetv2-int8' });
+    for (const s of again.sets) assert.equal(s.embedded + s.failed, 0, `${s.set}: nothing left`);
+  },
+);

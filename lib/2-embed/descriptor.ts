@@ -24,6 +24,12 @@ const SATURATION = 8;
 const TILT_DEG = 9;
 const TILT_STRENGTH = 10;
 const COLOURFULNESS = 11;
+const LIGHT_ROWS = 12;
+const LIGHT_ROWS_LOW = 13;
+const HAZE_TOP = 14;
+const LOCAL_CONTRAST_TOP = 17;
+const HAZE_SPREAD = 20;
+const VEIL_SPREAD = 21;
 
 /** Luma histogram resolution: 4 bins per 8-bit level. */
 const Y_BINS = 1024;
@@ -87,6 +93,25 @@ export function pixelDescriptor(rgb: Uint8Array, width: number, height: number):
   // colourfulness (Hasler and Suesstrunk 2003): perceived colourfulness from the opponent channels, which separates
   // a single saturated tint from a varied palette better than mean saturation
   out[COLOURFULNESS] = t.colourfulness / 100;
+
+  // where light and haze fall in the frame
+  const rows = groundLight(t.y, width, height);
+  // hard light: sunlit and shadowed stretches side by side along the ground (the lower third), as the log2 ratio of
+  // bright to dark along a row, which the ground's own fall-off from near to far does not touch; the median row and
+  // a low quartile (a shadow band across only part of the ground)
+  out[LIGHT_ROWS] = rows.median;
+  out[LIGHT_ROWS_LOW] = rows.low;
+  const p = patchStats(t.y, t.dark, width, height);
+  // haze by height: the dark channel in the top, middle and bottom thirds (distance rises up a street scene, and
+  // haze with it) and the local contrast there (sd over mean luma in 8x8 patches), which haze takes away
+  for (let b = 0; b < 3; b++) {
+    out[HAZE_TOP + b] = p.haze[b] as number;
+    out[LOCAL_CONTRAST_TOP + b] = p.localContrast[b] as number;
+  }
+  // fog with depth: how far the haze on textured surfaces differs between near and far things, as the spread of the
+  // dark channel over textured patches, absolute and as a share of each patch's luma (the veil)
+  out[HAZE_SPREAD] = p.hazeSpread;
+  out[VEIL_SPREAD] = p.veilSpread;
 
   // never NaN or infinite, and no negative zero
   for (let i = 0; i < out.length; i++) {
@@ -190,6 +215,103 @@ function tonalStats(rgb: Uint8Array, n: number): TonalStats {
   // Hasler and Suesstrunk: sigma_rgyb + 0.3 * mu_rgyb
   const colourfulness = Math.sqrt(sdRg + sdYb) + 0.3 * Math.sqrt(meanRg * meanRg + meanYb * meanYb);
   return { y, dark, hist, meanY, sdY, black, white, saturation: lit > 0 ? sat / lit : 0, colourfulness };
+}
+
+/** Rows of the lower third from which the ground light is read (every second row). */
+const GROUND_FROM = 0.65;
+/** Luma below which ratios are floored (deep shadow and black are one level for the ratio). */
+const RATIO_FLOOR = 4;
+
+/**
+ * Hard light on the ground: for every second row of the lower third, log2 of the 85th over the 15th percentile of
+ * its luma (a 256-bin histogram per row); the median and the 25th percentile over those rows. 0 for images too
+ * small to have such rows.
+ */
+function groundLight(y: Float32Array, w: number, h: number): { median: number; low: number } {
+  const ratios: number[] = [];
+  const hist = new Uint32Array(256);
+  const at = (q: number): number => {
+    const target = q * w;
+    let acc = 0;
+    for (let b = 0; b < 256; b++) {
+      acc += hist[b] as number;
+      if (acc >= target) return Math.max(RATIO_FLOOR, b + 0.5);
+    }
+    return 255.5;
+  };
+  for (let r = Math.floor(h * GROUND_FROM); r < h; r += 2) {
+    hist.fill(0);
+    for (let x = 0, i = r * w; x < w; x++, i++) hist[Math.min(255, (y[i] as number) | 0)]++;
+    ratios.push(Math.log2(at(0.85) / at(0.15)));
+  }
+  if (!ratios.length) return { median: 0, low: 0 };
+  ratios.sort((a, b) => a - b);
+  const q = (f: number): number => ratios[Math.min(ratios.length - 1, Math.floor(f * ratios.length))] as number;
+  return { median: q(0.5), low: q(0.25) };
+}
+
+/** Side of the patches of {@link patchStats}, in pixels. */
+const PATCH = 8;
+/** A patch whose luma sd is above this (0..255) is textured: an edge, a window, a figure, not sky or a flat wall. */
+const TEXTURED_SD = 6;
+
+/**
+ * Per 8x8 patch: mean and sd of luma and the darkest channel value (the dark channel). Returned: the mean dark
+ * channel (0..1) and the mean local contrast (sd over mean luma, the mean floored at 8) in the top, middle and bottom
+ * thirds of the patch rows; over textured patches, the 90th less the 10th percentile of the dark channel (0..1) and
+ * of the dark channel over the patch's mean luma. Zeros for an image smaller than one patch.
+ */
+function patchStats(
+  y: Float32Array,
+  dark: Uint8Array,
+  w: number,
+  h: number,
+): { haze: number[]; localContrast: number[]; hazeSpread: number; veilSpread: number } {
+  const pw = Math.floor(w / PATCH);
+  const ph = Math.floor(h / PATCH);
+  const haze = [0, 0, 0];
+  const localContrast = [0, 0, 0];
+  const count = [0, 0, 0];
+  const texDark: number[] = [];
+  const texVeil: number[] = [];
+  const nPx = PATCH * PATCH;
+  for (let by = 0; by < ph; by++) {
+    const band = Math.min(2, Math.floor((3 * (by + 0.5)) / ph));
+    for (let bx = 0; bx < pw; bx++) {
+      let sum = 0;
+      let sum2 = 0;
+      let dmin = 255;
+      for (let yy = by * PATCH; yy < (by + 1) * PATCH; yy++) {
+        for (let i = yy * w + bx * PATCH, e = i + PATCH; i < e; i++) {
+          const v = y[i] as number;
+          sum += v;
+          sum2 += v * v;
+          dmin = min2(dmin, dark[i] as number);
+        }
+      }
+      const mean = sum / nPx;
+      const sd = Math.sqrt(Math.max(0, sum2 / nPx - mean * mean));
+      haze[band] = (haze[band] as number) + dmin;
+      localContrast[band] = (localContrast[band] as number) + sd / Math.max(8, mean);
+      count[band] = (count[band] as number) + 1;
+      if (sd > TEXTURED_SD) {
+        texDark.push(dmin);
+        texVeil.push(dmin / Math.max(8, mean));
+      }
+    }
+  }
+  const spread = (a: number[]): number => {
+    if (!a.length) return 0;
+    a.sort((u, v) => u - v);
+    const q = (f: number): number => a[Math.min(a.length - 1, Math.floor(f * a.length))] as number;
+    return q(0.9) - q(0.1);
+  };
+  for (let b = 0; b < 3; b++) {
+    const c = count[b] as number;
+    haze[b] = c ? (haze[b] as number) / c / 255 : 0;
+    localContrast[b] = c ? (localContrast[b] as number) / c : 0;
+  }
+  return { haze, localContrast, hazeSpread: spread(texDark) / 255, veilSpread: spread(texVeil) };
 }
 
 /** Branchless minimum of two small integers. */

@@ -43,6 +43,8 @@ export interface EmbedSetReport {
   images: number;
   alreadyDone: number;
   embedded: number;
+  /** Of `embedded`, images that had their vector and got only their descriptor (written before its later columns). */
+  descriptorOnly: number;
   failed: number;
   /** Batches the model failed on (their photos are tried again on the next run). */
   inferenceErrors: string[];
@@ -111,8 +113,15 @@ interface EmbedRun {
   onProgress: OnProgress;
 }
 
-/** The images of a set that lack a vector (for the model) or a descriptor, earlier failures last. */
-async function todoOf(run: EmbedRun, set: VectorSet): Promise<{ items: Item[]; todo: Item[] }> {
+/**
+ * The images of a set that lack a vector (for the model) or a descriptor, earlier failures last; `vectorless` holds
+ * the ids of those that lack the vector (the others need only their descriptor: a database made before the later
+ * descriptor columns).
+ */
+async function todoOf(
+  run: EmbedRun,
+  set: VectorSet,
+): Promise<{ items: Item[]; todo: Item[]; vectorless: Set<number> }> {
   const { db, spec } = run;
   const items = await db.all<Item>(
     `SELECT ${VECTOR_SETS[set]} AS id, preview FROM ${TABLE[set]} WHERE preview IS NOT NULL ORDER BY 1`,
@@ -126,18 +135,20 @@ async function todoOf(run: EmbedRun, set: VectorSet): Promise<{ items: Item[]; t
     .filter((it) => (spec && !haveVector.has(`${it.id}:0`)) || !haveDescriptor.has(it.id))
     .sort((a, b) => Number(failedBefore.has(a.id)) - Number(failedBefore.has(b.id)))
     .slice(0, run.limit);
-  return { items, todo };
+  const vectorless = new Set(spec ? todo.filter((it) => !haveVector.has(`${it.id}:0`)).map((it) => it.id) : []);
+  return { items, todo, vectorless };
 }
 
 /** Embeds what one set lacks; returns its report and the seconds spent decoding, embedding and writing. */
 async function embedSet(run: EmbedRun, set: VectorSet): Promise<{ report: EmbedSetReport; seconds: number }> {
   const { db, workspace, spec, onProgress } = run;
-  const { items, todo } = await todoOf(run, set);
+  const { items, todo, vectorless } = await todoOf(run, set);
   const report: EmbedSetReport = {
     set,
     images: items.length,
     alreadyDone: items.length - todo.length,
     embedded: 0,
+    descriptorOnly: 0,
     failed: 0,
     inferenceErrors: [],
   };
@@ -161,36 +172,43 @@ async function embedSet(run: EmbedRun, set: VectorSet): Promise<{ report: EmbedS
   onProgress({ stage: `embed ${set}`, done: 0, total: todo.length });
   const t1 = performance.now();
   let done = 0;
-  const jobs = todo.map((item) => ({ item, view: 0 }));
-  const preprocessing = spec?.preprocessing ?? null;
-  await pipelined(run.pool, workspace, jobs, run.batchSize, preprocessing, null, async (batch, tensor) => {
-    const good = batch.filter((p) => p.ok);
-    let inferenceFailed = false;
-    if (spec && good.length) {
-      try {
-        const out = await run.inference().run(tensor, good.length);
-        good.forEach((p, i) =>
-          vectors.push({
-            id: p.item.id,
-            view: 0,
-            vector: out.embedding.slice(i * spec.dim, (i + 1) * spec.dim),
-          }),
-        );
-      } catch (err) {
-        // the model failed, not the photos: their descriptors are kept and the next run tries the vectors again
-        inferenceFailed = true;
-        report.inferenceErrors.push((err as Error).message.split('\n')[0] ?? 'inference failed');
+  // the model runs on the images without a vector; the others (a descriptor to fill in) are only decoded
+  const withModel = todo.filter((it) => vectorless.has(it.id)).map((item) => ({ item, view: 0 }));
+  const descriptorOnly = todo.filter((it) => !vectorless.has(it.id)).map((item) => ({ item, view: 0 }));
+  const pass = (jobs: typeof withModel, model: ModelSpec | null): Promise<void> =>
+    pipelined(run.pool, workspace, jobs, run.batchSize, model?.preprocessing ?? null, null, async (batch, tensor) => {
+      const good = batch.filter((p) => p.ok);
+      let inferenceFailed = false;
+      if (model && good.length) {
+        try {
+          const out = await run.inference().run(tensor, good.length);
+          good.forEach((p, i) =>
+            vectors.push({
+              id: p.item.id,
+              view: 0,
+              vector: out.embedding.slice(i * model.dim, (i + 1) * model.dim),
+            }),
+          );
+        } catch (err) {
+          // the model failed, not the photos: their descriptors are kept and the next run tries the vectors again
+          inferenceFailed = true;
+          report.inferenceErrors.push((err as Error).message.split('\n')[0] ?? 'inference failed');
+        }
       }
-    }
-    for (const p of batch) {
-      prepared.push(p);
-      if (!p.ok || (inferenceFailed && spec)) report.failed++;
-      else report.embedded++;
-    }
-    done += batch.length;
-    onProgress({ stage: `embed ${set}`, done, total: todo.length });
-    if (vectors.length >= run.partSize || prepared.length >= run.partSize) await flush();
-  });
+      for (const p of batch) {
+        prepared.push(p);
+        if (!p.ok || (inferenceFailed && model)) report.failed++;
+        else {
+          report.embedded++;
+          if (!model && spec) report.descriptorOnly++;
+        }
+      }
+      done += batch.length;
+      onProgress({ stage: `embed ${set}`, done, total: todo.length });
+      if (vectors.length >= run.partSize || prepared.length >= run.partSize) await flush();
+    });
+  if (spec) await pass(withModel, spec);
+  await pass(descriptorOnly, null);
   await flush();
   return { report, seconds: (performance.now() - t1) / 1000 };
 }

@@ -5,6 +5,7 @@
  */
 import type { Db } from '../db/duckdb.js';
 import { CONTEXT_NAMES } from '../db/schema.js';
+import { descriptorColumnsMissing, isStaleDescriptor, LATER_DESCRIPTOR_NAMES } from '../db/vectors.js';
 import { DESCRIPTOR_NAMES } from '../2-embed/descriptor.js';
 import { readStoredVectors, type VectorSet } from '../2-embed/store.js';
 import { ensureSplit, type SplitName, type SplitScheme } from './split.js';
@@ -113,6 +114,10 @@ export async function loadFeatures(
     ...(people ? PEOPLE_NAMES : []),
   ];
   const tableCols = extra.length - (people ? PEOPLE_NAMES.length : 0);
+  const staleMessage = (what: string): string =>
+    `${db.file}: ${what} computed before the columns ${LATER_DESCRIPTOR_NAMES.join(', ')}; run flux embed --db ` +
+    `${db.file} to fill them in from the previews (the image model does not run again)`;
+  if (withDesc && (await descriptorColumnsMissing(db))) throw new FluxError(staleMessage('its pixel descriptors were'));
   const meta = await db.all<Record<string, number | null> & { id: number }>(`SELECT t.${idCol} AS id
     ${withDesc ? DESCRIPTOR_NAMES.map((n) => `, d."${n}"`).join('') : ''}
     ${withCtx ? CONTEXT_NAMES.map((n) => `, c."${n}"`).join('') : ''}
@@ -140,6 +145,8 @@ export async function loadFeatures(
     views = ids.map(() => 0);
   }
   const byId = new Map(meta.map((r) => [r.id, r]));
+  const stale = withDesc ? meta.filter(isStaleDescriptor).length : 0;
+  if (stale) throw new FluxError(staleMessage(`${stale} pixel descriptors of ${set} were`));
   // keep rows whose image is still in the table (a vector of a photo since removed is ignored)
   const keep: number[] = [];
   ids.forEach((id, i) => {

@@ -50,7 +50,7 @@ export async function loadPhotoVectors(db: Db, options: VectorScope = {}): Promi
       ...d,
       fallback:
         `no ${modelId ?? 'model'} vectors under ${join(workspace, 'embeddings')}: the curator spreads its picks ` +
-        'over the 12-value pixel descriptor (tone and technique, not what is in the picture); ' +
+        `over the ${DESCRIPTOR_NAMES.length}-value pixel descriptor (tone and technique, not what is in the picture); ` +
         "run flux embed for a model's vectors",
     };
   }

@@ -251,7 +251,8 @@ export const COMMANDS: Record<string, Command> = {
       for (const s of r.sets)
         console.log(
           `${s.set.padEnd(8)} ${s.images} images: ${s.alreadyDone} already done, ` +
-            `${s.embedded} embedded, ${s.failed} failed`,
+            `${s.embedded} embedded${s.descriptorOnly ? ` (${s.descriptorOnly} had their vector: descriptor only)` : ''}, ` +
+            `${s.failed} failed`,
         );
       const on = r.provider ? ` on ${r.provider} (ONNX Runtime execution provider)` : '';
       console.log(

@@ -6,6 +6,24 @@
 import { type Db } from './duckdb.js';
 import { col, createTables, type TableSpec } from './table.js';
 
+/**
+ * Light and haze by where they fall in the frame: descriptor columns added after the first twelve. A database made
+ * before them gets the columns (NULL), and `flux embed` fills them from the previews without running the image model
+ * again.
+ */
+export const LATER_DESCRIPTOR_NAMES: readonly string[] = Object.freeze([
+  'light_rows',
+  'light_rows_low',
+  'haze_top',
+  'haze_middle',
+  'haze_bottom',
+  'local_contrast_top',
+  'local_contrast_middle',
+  'local_contrast_bottom',
+  'haze_spread',
+  'veil_spread',
+]);
+
 /** The pixel descriptor's measures, in order: the columns of `descriptors` after ("set", id). */
 export const DESCRIPTOR_NAMES: readonly string[] = Object.freeze([
   'brightness',
@@ -20,7 +38,11 @@ export const DESCRIPTOR_NAMES: readonly string[] = Object.freeze([
   'tilt_deg',
   'tilt_strength',
   'colourfulness',
+  ...LATER_DESCRIPTOR_NAMES,
 ]);
+
+/** The last descriptor column: a row where it is NULL was written before the later columns and is computed again. */
+const LAST_DESCRIPTOR = DESCRIPTOR_NAMES[DESCRIPTOR_NAMES.length - 1] as string;
 
 /** The image sets that get vectors. */
 export type ImageSet = 'photos' | 'keepers' | 'inbox';
@@ -103,13 +125,31 @@ FROM ${table}`;
 /** Creates the vector tables that do not exist yet and (re)defines the context views over the corpus tables. */
 export async function ensureVectorSchema(db: Db): Promise<void> {
   await createTables(db, VECTOR_TABLES);
+  // a database made before the later descriptor columns: add them (NULL until flux embed fills them)
+  for (const n of LATER_DESCRIPTOR_NAMES) await db.run(`ALTER TABLE descriptors ADD COLUMN IF NOT EXISTS ${n} DOUBLE`);
   await db.run(contextView('photo_context', 'photos', 'photo_id', 'session_date'));
   await db.run(contextView('inbox_context', 'inbox_photos', 'inbox_id', 'CAST(captured_at AS DATE)'));
 }
 
-/** The ids of a set that have a descriptor. */
+/** Whether the descriptors table predates the later descriptor columns (no command has added them yet). */
+export async function descriptorColumnsMissing(db: Db): Promise<boolean> {
+  const cols = await db.all<{ name: string }>(
+    `SELECT column_name AS name FROM duckdb_columns() WHERE table_name = 'descriptors' AND schema_name = 'main'`,
+  );
+  return cols.length > 0 && !cols.some((c) => c.name === LAST_DESCRIPTOR);
+}
+
+/** Whether a descriptor row (by column name) was written before the later columns: the first set, the last NULL. */
+export function isStaleDescriptor(row: Readonly<Record<string, unknown>>): boolean {
+  return row[DESCRIPTOR_NAMES[0] as string] != null && row[LAST_DESCRIPTOR] == null;
+}
+
+/** The ids of a set that have a whole descriptor (rows written before the later columns do not count). */
 export async function descriptorIds(db: Db, set: ImageSet): Promise<Set<number>> {
-  const rows = await db.all<{ id: number }>(`SELECT id FROM descriptors WHERE "set" = ?`, [set]);
+  const rows = await db.all<{ id: number }>(
+    `SELECT id FROM descriptors WHERE "set" = ? AND ${LAST_DESCRIPTOR} IS NOT NULL`,
+    [set],
+  );
   return new Set(rows.map((r) => Number(r.id)));
 }
 
