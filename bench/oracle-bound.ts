@@ -12,7 +12,9 @@
  * which a bound may. Last, the taste terms (lib/0-sample/render.ts) the best ridge fit misses most on the inbox.
  *
  *   npm run build && nice -n 10 node dist/bench/oracle-bound.js DB --sample SAMPLE [--pca 32,64]
- *     [--ridge 1,10,100,1000] [--c 0.01,0.1,1] [--features descriptor+context+people]
+ *     [--ridge 1,10,100,1000] [--c 0.01,0.1,1] [--features descriptor+context+people] [--known fog_depth,...]
+ * --known appends taste terms themselves (render.ts TASTE_TERMS, exact, from the plan) as columns: how far a perfect
+ * measure of those terms would carry the same learners.
  * DB is a planted archive's database with its inbox scored (ingested, embedded) and, for the people columns, detected;
  * loading its dataset may write its split, so point it at a copy.
  */
@@ -48,6 +50,7 @@ const { values, positionals } = parseArgs({
     pca: { type: 'string', default: '32,64' },
     ridge: { type: 'string', default: '1,10,100,1000' },
     c: { type: 'string', default: '0.01,0.1,1' },
+    known: { type: 'string', default: '' },
   },
 });
 const dbFile = positionals[0] ?? 'data/flux.duckdb';
@@ -57,6 +60,25 @@ const pcaSizes = [0, ...nums(values.pca)];
 const ridges = nums(values.ridge);
 const cs = nums(values.c);
 const featureSet = await orExit('oracle-bound', () => checkChoice('--features', values.features, FEATURE_SETS));
+const known = await orExit('oracle-bound', () =>
+  String(values.known)
+    .split(',')
+    .filter(Boolean)
+    .map((t) => checkChoice('--known', t, TASTE_TERMS)),
+);
+
+/** Rows `x` (width `dim`) with the known taste terms of their frames appended. */
+function withKnown(x: Float32Array, dim: number, frames: readonly Frame[]): Float32Array {
+  if (!known.length) return x;
+  const wide = dim + known.length;
+  const out = new Float32Array(frames.length * wide);
+  frames.forEach((f, r) => {
+    out.set(x.subarray(r * dim, (r + 1) * dim), r * wide);
+    const terms = tasteTerms(f.params);
+    known.forEach((t, j) => (out[r * wide + dim + j] = terms[t]));
+  });
+  return out;
+}
 
 // ---- the truth: each planned frame (taste, terms) and its keep probability, by path
 const truth = await orExit('oracle-bound', () => {
@@ -126,18 +148,20 @@ async function load(): Promise<{
     const inbox = await loadFeatures(db, ws, { set: 'inbox', featureSet: featureSet as FeatureSet, modelId });
     const ivec = await loadFeatures(db, ws, { set: 'inbox', featureSet: 'vector', modelId });
     const iids = inbox.ids.filter((id) => frameInbox.has(ipaths.get(id) ?? '') && pInbox.has(ipaths.get(id) ?? ''));
+    const frames = ids.map((id) => framePath.get(paths.get(id) as string) as Frame);
+    const iframes = iids.map((id) => frameInbox.get(ipaths.get(id) as string) as Frame);
     return {
       corpus: {
-        x: own.x,
-        dim: ds.dim,
-        frames: ids.map((id) => framePath.get(paths.get(id) as string) as Frame),
+        x: withKnown(own.x, ds.dim, frames),
+        dim: ds.dim + known.length,
+        frames,
         vec: align(vds, ids),
         y: keep.map((i) => ds.y[i] as number),
       },
       inbox: {
-        x: align(inbox, iids),
-        dim: inbox.dim,
-        frames: iids.map((id) => frameInbox.get(ipaths.get(id) as string) as Frame),
+        x: withKnown(align(inbox, iids), inbox.dim, iframes),
+        dim: inbox.dim + known.length,
+        frames: iframes,
         vec: align(ivec, iids),
       },
       vdim: vds.dim,
@@ -270,7 +294,8 @@ const misfire = data.corpus.frames.map((f) => f.misfire !== null);
 console.log(
   `oracle bound on ${dbFile}: ${data.corpus.frames.length} corpus photos (${data.corpus.y.filter(Boolean).length} ` +
     `keepers, ${misfire.filter(Boolean).length} misfires), ${p.length} inbox frames ` +
-    `(${p.reduce((a, b) => a + b, 0).toFixed(1)} expected keepers); ${featureSet} (${data.corpus.dim} columns)`,
+    `(${p.reduce((a, b) => a + b, 0).toFixed(1)} expected keepers); ${featureSet} (${data.corpus.dim} columns` +
+    `${known.length ? `, the last ${known.length} the known terms ${known.join(', ')}` : ''})`,
 );
 const row = (what: string, f: TruthFigures, g?: number): string =>
   `  ${what.padEnd(44)} ratio ${f3(f.softAucRatio)}  best-Platt gain ${f3(f.gainShareBestPlatt)}` +
