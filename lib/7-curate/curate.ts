@@ -5,6 +5,7 @@
  */
 import type { Db } from '../db/duckdb.js';
 import { archiveRoots } from '../db/schema.js';
+import { tableColumns } from '../db/table.js';
 import {
   addExclusions,
   clearExclusions,
@@ -112,11 +113,7 @@ export async function exclude(db: Db, ids: number[], reason: string): Promise<nu
  * curator leaves them out unless asked to keep them. Empty before the corpus is scored.
  */
 export async function technicalFailures(db: Db): Promise<Set<number>> {
-  const scored = Number(
-    await db.value(`SELECT count(*) FROM information_schema.columns
-    WHERE table_name = 'photos' AND column_name = 'keeper_band'`),
-  );
-  if (!scored) return new Set();
+  if (!(await tableColumns(db, 'photos')).includes('keeper_band')) return new Set();
   // a photo he kept is never a failure, whatever an earlier score said
   const rows = await db.all<{ photo_id: number }>(
     `SELECT photo_id FROM photos WHERE keeper_band = 'failure' AND NOT coalesce(keeper, false)`,

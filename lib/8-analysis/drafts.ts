@@ -5,6 +5,7 @@
  * what earlier drafts left. The photographer edits; the drafts only propose.
  */
 import type { Db } from '../db/duckdb.js';
+import { tableColumns } from '../db/table.js';
 import { checkInt, FluxError } from '../util/check.js';
 
 export interface DraftOptions {
@@ -50,16 +51,10 @@ export async function issueDrafts(db: Db, options: DraftOptions = {}): Promise<D
     maxPerWalk: checkInt('--max-per-walk', options.maxPerWalk ?? 4, 1, 1000),
     excludeKeepers: options.excludeKeepers ?? false,
   };
-  const has = async (col: string): Promise<boolean> =>
-    Number(
-      await db.value(
-        `SELECT count(*) FROM information_schema.columns WHERE table_name = 'photos' AND column_name = ?`,
-        [col],
-      ),
-    ) > 0;
-  const hasModelScore = await has('model_score');
+  const photoColumns = await tableColumns(db, 'photos');
+  const hasModelScore = photoColumns.includes('model_score');
   // a calibration can tie many photos; the model's raw score keeps its order among them
-  const rawOrder = (await has('raw_score')) ? 'raw_score DESC NULLS LAST, ' : '';
+  const rawOrder = photoColumns.includes('raw_score') ? 'raw_score DESC NULLS LAST, ' : '';
   const scored = Number(await db.value('SELECT count(*) FROM photos WHERE keeper_score IS NOT NULL'));
   if (!scored) throw new FluxError('drafts: no photo has a keeper score yet; run flux train and flux score first');
   const rows = await db.all<{

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import type { Db } from '../db/duckdb.js';
 import { archiveRoots, workspaceOf } from '../db/schema.js';
+import { tableColumns } from '../db/table.js';
 import { corpusOverview } from '../8-analysis/corpus.js';
 import { matchOverview } from '../8-analysis/matching.js';
 import { keeperMotifs, type MotifMap } from '../8-analysis/motifs.js';
@@ -571,9 +572,6 @@ export async function writeReport(db: Db, options: ReportOptions): Promise<Repor
   {
     assertOutsideArchive('--out', out, await archiveRoots(db));
     const tableRows = await db.all<{ name: string }>(`SELECT table_name AS name FROM information_schema.tables`);
-    const columnRows = await db.all<{ name: string }>(
-      `SELECT column_name AS name FROM information_schema.columns WHERE table_name = 'photos'`,
-    );
     const tables = new Set(tableRows.map((r) => r.name));
     if (!tables.has('photos'))
       throw new FluxError(`${db.file}: not a workbench database (no photos table); run flux ingest first`);
@@ -581,7 +579,7 @@ export async function writeReport(db: Db, options: ReportOptions): Promise<Repor
       db,
       workspace: await workspaceOf(db),
       tables,
-      columns: new Set(columnRows.map((r) => r.name)),
+      columns: new Set(await tableColumns(db, 'photos')),
       options,
       figures,
       provenance,

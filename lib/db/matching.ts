@@ -7,6 +7,7 @@
  * matching stage needs.
  */
 import { lit, type Db } from './duckdb.js';
+import { tableColumns } from './table.js';
 
 /** A corpus photo as matching sees it (time as `YYYY-MM-DD HH:MM:SS.ffffff`). */
 export interface MatchPhoto {
@@ -83,10 +84,8 @@ const MATCH_COLUMNS = [
 export async function ensureMatchSchema(db: Db): Promise<void> {
   for (const col of MATCH_COLUMNS) await db.run(`ALTER TABLE keeper_files ADD COLUMN IF NOT EXISTS ${col}`);
   // rewritten by every run: a table from before offsets were per camera is made again with the camera column
-  const cols = await db.all<{ name: string }>(
-    `SELECT column_name AS name FROM duckdb_columns() WHERE table_name = 'match_sessions'`,
-  );
-  if (cols.length > 0 && !cols.some((c) => c.name === 'camera')) await db.run('DROP TABLE match_sessions');
+  const cols = await tableColumns(db, 'match_sessions');
+  if (cols.length > 0 && !cols.includes('camera')) await db.run('DROP TABLE match_sessions');
   await db.run(`CREATE TABLE IF NOT EXISTS match_sessions (day DATE, camera VARCHAR, clock_offset_seconds DOUBLE,
     links INTEGER, agreeing INTEGER, PRIMARY KEY (day, camera))`);
   await db.run(`CREATE TABLE IF NOT EXISTS match_candidates (keeper_id BIGINT, rank INTEGER, photo_id BIGINT,

@@ -61,6 +61,16 @@ export function columnNames(spec: TableSpec): string[] {
   return spec.columns.map((c) => c.name);
 }
 
+/** The column names of a table of the database's main schema, in order; empty when there is no such table. */
+export async function tableColumns(db: Db, table: string): Promise<string[]> {
+  const rows = await db.all<{ name: string }>(
+    `SELECT column_name AS name FROM duckdb_columns() WHERE schema_name = 'main' AND table_name = ?
+    ORDER BY column_index`,
+    [table],
+  );
+  return rows.map((r) => r.name);
+}
+
 /** A row to write, by column name; columns it does not name are written as NULL. */
 export type Values = Readonly<Record<string, SqlValue>>;
 

@@ -4,7 +4,7 @@
  * Parquet parts in the workspace (lib/2-embed/store.ts), not in DuckDB.
  */
 import { type Db } from './duckdb.js';
-import { col, createTables, type TableSpec } from './table.js';
+import { col, createTables, tableColumns, type TableSpec } from './table.js';
 
 /**
  * Light and haze by where they fall in the frame: descriptor columns added after the first twelve. A database made
@@ -133,10 +133,8 @@ export async function ensureVectorSchema(db: Db): Promise<void> {
 
 /** Whether the descriptors table predates the later descriptor columns (no command has added them yet). */
 export async function descriptorColumnsMissing(db: Db): Promise<boolean> {
-  const cols = await db.all<{ name: string }>(
-    `SELECT column_name AS name FROM duckdb_columns() WHERE table_name = 'descriptors' AND schema_name = 'main'`,
-  );
-  return cols.length > 0 && !cols.some((c) => c.name === LAST_DESCRIPTOR);
+  const cols = await tableColumns(db, 'descriptors');
+  return cols.length > 0 && !cols.includes(LAST_DESCRIPTOR);
 }
 
 /** Whether a descriptor row (by column name) was written before the later columns: the first set, the last NULL. */
