@@ -217,6 +217,11 @@ function tonalStats(rgb: Uint8Array, n: number): TonalStats {
   return { y, dark, hist, meanY, sdY, black, white, saturation: lit > 0 ? sat / lit : 0, colourfulness };
 }
 
+/** The f-quantile of values sorted ascending (non-empty): the value at rank floor(f * n). */
+function sortedQuantile(sorted: readonly number[], f: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(f * sorted.length))] as number;
+}
+
 /** Rows of the lower third from which the ground light is read (every second row). */
 const GROUND_FROM = 0.65;
 /** Luma below which ratios are floored (deep shadow and black are one level for the ratio). */
@@ -230,15 +235,7 @@ const RATIO_FLOOR = 4;
 function groundLight(y: Float32Array, w: number, h: number): { median: number; low: number } {
   const ratios: number[] = [];
   const hist = new Uint32Array(256);
-  const at = (q: number): number => {
-    const target = q * w;
-    let acc = 0;
-    for (let b = 0; b < 256; b++) {
-      acc += hist[b] as number;
-      if (acc >= target) return Math.max(RATIO_FLOOR, b + 0.5);
-    }
-    return 255.5;
-  };
+  const at = (q: number): number => Math.max(RATIO_FLOOR, percentile(hist, w, q));
   for (let r = Math.floor(h * GROUND_FROM); r < h; r += 2) {
     hist.fill(0);
     for (let x = 0, i = r * w; x < w; x++, i++) hist[Math.min(255, (y[i] as number) | 0)]++;
@@ -246,8 +243,7 @@ function groundLight(y: Float32Array, w: number, h: number): { median: number; l
   }
   if (!ratios.length) return { median: 0, low: 0 };
   ratios.sort((a, b) => a - b);
-  const q = (f: number): number => ratios[Math.min(ratios.length - 1, Math.floor(f * ratios.length))] as number;
-  return { median: q(0.5), low: q(0.25) };
+  return { median: sortedQuantile(ratios, 0.5), low: sortedQuantile(ratios, 0.25) };
 }
 
 /** Side of the patches of {@link patchStats}, in pixels. */
@@ -303,8 +299,7 @@ function patchStats(
   const spread = (a: number[]): number => {
     if (!a.length) return 0;
     a.sort((u, v) => u - v);
-    const q = (f: number): number => a[Math.min(a.length - 1, Math.floor(f * a.length))] as number;
-    return q(0.9) - q(0.1);
+    return sortedQuantile(a, 0.9) - sortedQuantile(a, 0.1);
   };
   for (let b = 0; b < 3; b++) {
     const c = count[b] as number;
