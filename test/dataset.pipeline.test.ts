@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { Db } from '../lib/db/duckdb.js';
@@ -191,6 +192,85 @@ test('context features: hour, season, session size and position from EXIF and th
     }
   } finally {
     rw.close();
+  }
+});
+
+test("walk columns: each photo carries its walk's mean of the weather measures; a photo without a day its own", async () => {
+  const { loadFeatures } = await import('../lib/4-dataset/rows.js');
+  const { DESCRIPTOR_NAMES } = await import('../lib/2-embed/descriptor.js');
+  const { WALK_MEASURES } = await import('../lib/db/vectors.js');
+  const copy = join(work.dir, 'walk.duckdb');
+  copyFileSync(dbFile, copy);
+  const db = await Db.open(copy);
+  try {
+    // two walks of three photos and one photo whose day is unknown, each with a descriptor of its own values
+    const days = await db.all<{ d: string }>(
+      'SELECT DISTINCT CAST(session_date AS VARCHAR) AS d FROM photos ORDER BY d LIMIT 2',
+    );
+    const pick = async (day: string): Promise<number[]> =>
+      (
+        await db.all<{ id: number }>(
+          'SELECT photo_id AS id FROM photos WHERE CAST(session_date AS VARCHAR) = ? ORDER BY photo_id LIMIT 3',
+          [day],
+        )
+      ).map((r) => Number(r.id));
+    const walkA = await pick(days[0]?.d as string);
+    const walkB = await pick(days[1]?.d as string);
+    const alone = Number(await db.value('SELECT max(photo_id) FROM photos'));
+    await db.run('UPDATE photos SET session_date = NULL WHERE photo_id = ?', [alone]);
+    // every photo of the two walks has a descriptor: the three picked with known haze, the rest with haze 0.5
+    const rest = await db.all<{ id: number }>(
+      `SELECT photo_id AS id FROM photos WHERE CAST(session_date AS VARCHAR) IN (?, ?)
+       AND photo_id NOT IN (SELECT unnest(?::BIGINT[]))`,
+      [days[0]?.d as string, days[1]?.d as string, JSON.stringify([...walkA, ...walkB])],
+    );
+    const haze = new Map<number, number>([
+      ...walkA.map((id, i): [number, number] => [id, 0.1 * (i + 1)]),
+      ...walkB.map((id, i): [number, number] => [id, 0.7 + 0.05 * i]),
+      [alone, 0.9],
+      ...rest.map((r): [number, number] => [Number(r.id), 0.5]),
+    ]);
+    for (const [id, h] of haze) {
+      const values = DESCRIPTOR_NAMES.map((n) => (n === 'haze' ? h : 0.25));
+      await db.run(`INSERT INTO descriptors VALUES ('photos', ?, ${DESCRIPTOR_NAMES.map(() => '?').join(', ')})`, [
+        id,
+        ...values,
+      ]);
+    }
+    const rows = await loadFeatures(db, work.dir, { set: 'photos', featureSet: 'descriptor+context', modelId: null });
+    const col = (name: string): number => rows.names.indexOf(name);
+    assert.deepEqual(
+      rows.names.filter((n) => n.startsWith('walk_')),
+      WALK_MEASURES.map((n) => `walk_${n}`),
+    );
+
+    const at = new Map(rows.ids.map((id, i) => [id, i]));
+    const value = (id: number, name: string): number => rows.x[(at.get(id) as number) * rows.dim + col(name)] as number;
+    for (const [walk, day] of [
+      [walkA, days[0]?.d],
+      [walkB, days[1]?.d],
+    ] as const) {
+      const members = Number(
+        await db.value('SELECT count(*) FROM photos WHERE CAST(session_date AS VARCHAR) = ?', [day as string]),
+      );
+      const sum = walk.reduce((s, id) => s + (haze.get(id) as number), 0) + 0.5 * (members - walk.length);
+      for (const id of walk) {
+        assert.ok(Math.abs(value(id, 'walk_haze') - sum / members) < 1e-6, `photo ${id}: ${value(id, 'walk_haze')}`);
+        assert.ok(Math.abs(value(id, 'haze') - (haze.get(id) as number)) < 1e-6, 'its own haze is unchanged');
+        assert.ok(Math.abs(value(id, 'walk_contrast') - 0.25) < 1e-6);
+      }
+    }
+    assert.notEqual(value(walkA[0] as number, 'walk_haze'), value(walkB[0] as number, 'walk_haze'));
+    assert.ok(Math.abs(value(alone, 'walk_haze') - 0.9) < 1e-6, 'a photo without a day is a walk of its own');
+    // a photo without a descriptor has no walk measure of its own; the context alone has no walk columns
+    const other = Number(
+      await db.value('SELECT min(photo_id) FROM photos WHERE photo_id NOT IN (SELECT id FROM descriptors)'),
+    );
+    assert.ok(Number.isNaN(value(other, 'haze')));
+    const ctx = await loadFeatures(db, work.dir, { set: 'photos', featureSet: 'context', modelId: null });
+    assert.equal(ctx.names.filter((n) => n.startsWith('walk_')).length, 0);
+  } finally {
+    db.close();
   }
 });
 

@@ -5,7 +5,7 @@
  * light. Fixed functions of one photo's own values (nothing fitted on other photos), so training and scoring
  * compute them alike; a derived column is present when every column it reads is.
  */
-import { CONTEXT_NAMES } from '../db/vectors.js';
+import { CONTEXT_NAMES, WALK_NAMES } from '../db/vectors.js';
 import { PEOPLE_NAMES } from './people.js';
 
 /** The group a column belongs to, which decides the feature sets that select it. */
@@ -75,7 +75,7 @@ export const DERIVED: readonly Derived[] = [
   },
 ];
 
-const CONTEXT = new Set(CONTEXT_NAMES);
+const CONTEXT = new Set([...CONTEXT_NAMES, ...WALK_NAMES]);
 const PEOPLE = new Set<string>(PEOPLE_NAMES);
 const GROUP_OF = new Map(DERIVED.map((d) => [d.name, d.group]));
 

@@ -5,7 +5,13 @@
  */
 import type { Db } from '../db/duckdb.js';
 import { CONTEXT_NAMES } from '../db/schema.js';
-import { descriptorColumnsMissing, isStaleDescriptor, LATER_DESCRIPTOR_NAMES } from '../db/vectors.js';
+import {
+  descriptorColumnsMissing,
+  isStaleDescriptor,
+  LATER_DESCRIPTOR_NAMES,
+  WALK_MEASURES,
+  WALK_NAMES,
+} from '../db/vectors.js';
 import { DESCRIPTOR_NAMES } from '../2-embed/descriptor.js';
 import { readStoredVectors, type VectorSet } from '../2-embed/store.js';
 import { ensureSplit, type SplitName, type SplitScheme } from './split.js';
@@ -54,7 +60,7 @@ export interface FeatureRows {
   views: number[];
   /** Row width. */
   dim: number;
-  /** Column names: `v0..v{n-1}`, then descriptor, context and people names, then the derived ones (derived.ts). */
+  /** Column names: `v0..v{n-1}`, then descriptor, context, walk and people names, then the derived (derived.ts). */
   names: string[];
   x: Float32Array;
 }
@@ -107,10 +113,14 @@ export async function loadFeatures(
   const ctxView = set === 'photos' ? 'photo_context' : 'inbox_context';
   const withDesc = featureSet.includes('descriptor');
   const withCtx = featureSet.includes('context');
+  // the walk's weather and light (vectors.ts): the walk is the photo's session day, an inbox photo's capture day
+  const withWalk = withDesc && withCtx;
+  const walkKey = set === 'photos' ? 't.session_date' : 'CAST(t.captured_at AS DATE)';
   const people = usesPeople(featureSet) ? await peopleById(db, set) : null;
   const extra = [
     ...(withDesc ? DESCRIPTOR_NAMES : []),
     ...(withCtx ? CONTEXT_NAMES : []),
+    ...(withWalk ? WALK_NAMES : []),
     ...(people ? PEOPLE_NAMES : []),
   ];
   const tableCols = extra.length - (people ? PEOPLE_NAMES.length : 0);
@@ -121,9 +131,12 @@ export async function loadFeatures(
   const meta = await db.all<Record<string, number | null> & { id: number }>(`SELECT t.${idCol} AS id
     ${withDesc ? DESCRIPTOR_NAMES.map((n) => `, d."${n}"`).join('') : ''}
     ${withCtx ? CONTEXT_NAMES.map((n) => `, c."${n}"`).join('') : ''}
+    ${withWalk ? WALK_MEASURES.map((n, i) => `, avg(d."${n}") OVER walk AS "${WALK_NAMES[i]}"`).join('') : ''}
     FROM ${table} t
     ${withDesc ? `LEFT JOIN descriptors d ON d."set" = '${DESC_TABLE_SET[set]}' AND d.id = t.${idCol}` : ''}
-    ${withCtx ? `LEFT JOIN ${ctxView} c ON c.${idCol} = t.${idCol}` : ''} ORDER BY t.${idCol}`);
+    ${withCtx ? `LEFT JOIN ${ctxView} c ON c.${idCol} = t.${idCol}` : ''}
+    ${withWalk ? `WINDOW walk AS (PARTITION BY coalesce(CAST(${walkKey} AS VARCHAR), 'photo ' || t.${idCol}))` : ''}
+    ORDER BY t.${idCol}`);
   let ids: number[];
   let views: number[];
   let vdim = 0;

@@ -10,7 +10,7 @@ import type { Db } from './duckdb.js';
 import { ensureCorpusSchema, setMeta } from './corpus.js';
 import { ensureVectorSchema } from './vectors.js';
 
-export { CONTEXT_NAMES } from './vectors.js';
+export { CONTEXT_NAMES, WALK_NAMES } from './vectors.js';
 
 /** Bumped when a table changes shape; recorded in `meta`. */
 export const SCHEMA_VERSION = 1;

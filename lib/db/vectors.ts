@@ -91,6 +91,24 @@ export const CONTEXT_NAMES: readonly string[] = Object.freeze([
 ]);
 
 /**
+ * The descriptor measures of a walk's weather and light, averaged over the walk (every photo of its day that has a
+ * descriptor): fog, haze and hard sun belong to the day, while one frame's measure of them is swayed by that frame's
+ * exposure and contrast. Rows with both the descriptor and the context carry them as `walk_<measure>` (rows.ts).
+ */
+export const WALK_MEASURES: readonly string[] = Object.freeze([
+  'brightness',
+  'contrast',
+  'dynamic_range',
+  'haze',
+  'saturation',
+  // where light and haze fall: every later column
+  ...LATER_DESCRIPTOR_NAMES,
+]);
+
+/** The walk columns' names, in order. */
+export const WALK_NAMES: readonly string[] = Object.freeze(WALK_MEASURES.map((n) => `walk_${n}`));
+
+/**
  * Context features of each photo from EXIF and its session, for the rankers: time of day and season as angles,
  * weekday, camera settings on log scales, and where in its walk the frame was taken. Inbox photos have no session
  * date of their own: their walk is their capture day.
