@@ -35,7 +35,7 @@ const scene = (seed: number): Uint8Array => {
 };
 
 test('names match the output; every measure is finite for degenerate images', () => {
-  assert.equal(DESCRIPTOR_NAMES.length, 22);
+  assert.equal(DESCRIPTOR_NAMES.length, 23);
   assert.equal(pixelDescriptor(new Uint8Array(W * H * 3), W, H).length, DESCRIPTOR_NAMES.length);
   assert.deepEqual(
     [...DESCRIPTOR_NAMES],
@@ -62,6 +62,7 @@ test('names match the output; every measure is finite for degenerate images', ()
       'local_contrast_bottom',
       'haze_spread',
       'veil_spread',
+      'cast_shadow',
     ],
   );
   for (const [w, h] of [
@@ -351,4 +352,28 @@ test('haze_spread and veil_spread: walls at several depths in fog differ in veil
   assert.ok((one.haze_spread as number) < 0.02 && (clear.haze_spread as number) < 0.02, `${one.haze_spread}`);
   assert.ok((layered.veil_spread as number) > 0.3, `${layered.veil_spread}`);
   assert.ok((one.veil_spread as number) < 0.05 && (clear.veil_spread as number) < 0.05, `${one.veil_spread}`);
+});
+
+test('cast_shadow: a thin dark strip along lit ground reads as its length; broad shadow, uprights and dark ground do not', () => {
+  const sky = (y: number): Rgb => grey(150 + y / 4);
+  // a figure's shadow: 3 rows at 0.35 of the ground from x 100 to 196 (a quarter of the width), low in the frame
+  const strip = (x: number, y: number): boolean => y >= 200 && y < 203 && x >= 100 && x < 196;
+  const cast = d(fill((x, y) => (y < H / 2 ? sky(y) : grey(ground(y) * (strip(x, y) ? 0.35 : 1)))));
+  assert.ok(Math.abs((cast.cast_shadow as number) - 96 / W) < 2 / W, `a 96 px shadow: ${cast.cast_shadow * W} px`);
+  const short = d(fill((x, y) => (y < H / 2 ? sky(y) : grey(ground(y) * (strip(x, y) && x < 140 ? 0.35 : 1)))));
+  assert.ok(Math.abs((short.cast_shadow as number) - 40 / W) < 2 / W, `a 40 px shadow: ${short.cast_shadow * W} px`);
+  // none on a flat ground
+  assert.equal(d(fill((x, y) => (y < H / 2 ? sky(y) : grey(ground(y))))).cast_shadow, 0);
+  // a broad band of shade across the ground (40 rows), dark uprights (poles 4 px wide) and a strip on a dark ground
+  const band = d(fill((x, y) => (y < H / 2 ? sky(y) : grey(ground(y) * (y >= 180 && y < 220 ? 0.35 : 1)))));
+  assert.equal(band.cast_shadow, 0, `broad shade: ${band.cast_shadow * W} px`);
+  const poles = d(fill((x, y) => (y < H / 2 ? sky(y) : grey(x % 40 < 4 ? 20 : ground(y)))));
+  assert.equal(poles.cast_shadow, 0, `poles: ${poles.cast_shadow * W} px`);
+  const night = d(fill((x, y) => (y < H / 2 ? grey(10) : grey(25 * (strip(x, y) ? 0.35 : 1)))));
+  assert.equal(night.cast_shadow, 0, `a dark street: ${night.cast_shadow * W} px`);
+  // in the sky or on a wall above the lower half, a dark strip is no shadow on the ground
+  const high = d(
+    fill((x, y) => (y < H / 2 ? grey(150 * (y >= 60 && y < 63 && x >= 100 && x < 196 ? 0.35 : 1)) : grey(ground(y)))),
+  );
+  assert.equal(high.cast_shadow, 0, `above the ground: ${high.cast_shadow * W} px`);
 });

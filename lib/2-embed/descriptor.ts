@@ -30,6 +30,7 @@ const HAZE_TOP = 14;
 const LOCAL_CONTRAST_TOP = 17;
 const HAZE_SPREAD = 20;
 const VEIL_SPREAD = 21;
+const CAST_SHADOW = 22;
 
 /** Luma histogram resolution: 4 bins per 8-bit level. */
 const Y_BINS = 1024;
@@ -112,6 +113,8 @@ export function pixelDescriptor(rgb: Uint8Array, width: number, height: number):
   // dark channel over textured patches, absolute and as a share of each patch's luma (the veil)
   out[HAZE_SPREAD] = p.hazeSpread;
   out[VEIL_SPREAD] = p.veilSpread;
+  // a shadow cast along the ground: someone or something standing in hard sun (as a share of the frame's width)
+  out[CAST_SHADOW] = castShadow(t.y, width, height);
 
   // never NaN or infinite, and no negative zero
   for (let i = 0; i < out.length; i++) {
@@ -244,6 +247,44 @@ function groundLight(y: Float32Array, w: number, h: number): { median: number; l
   if (!ratios.length) return { median: 0, low: 0 };
   ratios.sort((a, b) => a - b);
   return { median: sortedQuantile(ratios, 0.5), low: sortedQuantile(ratios, 0.25) };
+}
+
+/** Rows above and below a pixel that a cast shadow must be darker than (a shadow on the ground is a thin strip). */
+const CAST_REACH = 5;
+/** A cast-shadow pixel is darker than this share of the darker of those two rows... */
+const CAST_RATIO = 0.7;
+/** ...which must be lit (0..255 luma): a dark street is no ground for a shadow. */
+const CAST_LIT = 30;
+/** Runs shorter than this (pixels) are texture, not a shadow. */
+const CAST_MIN_RUN = 6;
+
+/**
+ * A shadow cast along the ground: in the lower half, pixels darker than {@link CAST_RATIO} of the darker of the
+ * pixels {@link CAST_REACH} rows above and below them (a thin dark strip on lit ground), in horizontal runs; the
+ * longest run as a share of the width, 0 when none reaches {@link CAST_MIN_RUN} pixels. A broad band of shadow does
+ * not count (its inside has shadow above and below), nor does a dark upright (its runs are short).
+ */
+function castShadow(y: Float32Array, w: number, h: number): number {
+  let longest = 0;
+  for (let r = Math.max(CAST_REACH, Math.floor(h / 2)); r < h - CAST_REACH; r++) {
+    let run = 0;
+    const i0 = r * w;
+    const up = i0 - CAST_REACH * w;
+    const down = i0 + CAST_REACH * w;
+    for (let x = 0; x <= w; x++) {
+      let dark = false;
+      if (x < w) {
+        const ref = Math.min(y[up + x] as number, y[down + x] as number);
+        dark = ref > CAST_LIT && (y[i0 + x] as number) < CAST_RATIO * ref;
+      }
+      if (dark) run++;
+      else {
+        if (run > longest) longest = run;
+        run = 0;
+      }
+    }
+  }
+  return longest >= CAST_MIN_RUN ? longest / w : 0;
 }
 
 /** Side of the patches of {@link patchStats}, in pixels. */

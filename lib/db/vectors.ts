@@ -22,6 +22,7 @@ export const LATER_DESCRIPTOR_NAMES: readonly string[] = Object.freeze([
   'local_contrast_bottom',
   'haze_spread',
   'veil_spread',
+  'cast_shadow',
 ]);
 
 /** The pixel descriptor's measures, in order: the columns of `descriptors` after ("set", id). */
