@@ -329,7 +329,9 @@ test(
       for (const n of LATER_DESCRIPTOR_NAMES) await d.run(`ALTER TABLE descriptors DROP COLUMN ${n}`);
       await assert.rejects(
         loadFeatures(d, work.dir, { set: 'photos', featureSet: 'descriptor+context', modelId: null }),
-        new RegExp(`its pixel descriptors were computed before the columns light_rows, .*veil_spread, cast_shadow; run flux embed`),
+        new RegExp(
+          `its pixel descriptors were computed before the columns light_rows, .*veil_spread, cast_shadow; run flux embed`,
+        ),
       );
       // a command that writes adds the columns (NULL): the rows are still stale, and counted
       await ensureSchema(d);
