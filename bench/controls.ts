@@ -1,7 +1,7 @@
 /**
- * Positive controls for the decision rule: synthetic rows at the real feature width (a 1,280-d vector, the 12-value
- * pixel descriptor, 12 context values) with a planted taste whose right answer is known, 3.75% keepers in walks of 60
- * frames. The vector is low-rank plus noise (16 latent factors with most of the variance, as an image model's
+ * Positive controls for the decision rule: synthetic rows at the real feature width (a 1,280-d vector, the pixel
+ * descriptor, the context and walk values) with a planted taste whose right answer is known, 3.75% keepers in walks
+ * of 60 frames. The vector is low-rank plus noise (16 latent factors with most of the variance, as an image model's
  * vectors), and the taste is a function of the factors:
  *
  * - additive: a linear taste; logistic regression (or the PCA baseline) should tie or win;
@@ -27,7 +27,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { format, resolveConfig } from 'prettier';
-import { CONTEXT_NAMES } from '../lib/db/schema.js';
+import { CONTEXT_NAMES, WALK_NAMES } from '../lib/db/schema.js';
 import { DESCRIPTOR_NAMES } from '../lib/2-embed/descriptor.js';
 import type { Dataset } from '../lib/4-dataset/rows.js';
 import { initBackend } from '../lib/tfjs/backend.js';
@@ -125,7 +125,7 @@ export function archive(
   const rng = new Rng(seed).fork(`controls:${taste}:${keepers}`);
   const n = Math.round(keepers / RATE);
   const walks = Math.ceil(n / FRAMES);
-  const dim = VEC + DESCRIPTOR_NAMES.length + CONTEXT_NAMES.length;
+  const dim = VEC + DESCRIPTOR_NAMES.length + CONTEXT_NAMES.length + WALK_NAMES.length;
   const loading = Float64Array.from({ length: VEC * FACTORS }, () => (rng.normal() / Math.sqrt(FACTORS)) * 3);
   const centres = Array.from({ length: 4 }, () =>
     Array.from({ length: FACTORS }, (_, j) => (j < 4 ? 1.6 * rng.normal() : 0)),
@@ -155,7 +155,12 @@ export function archive(
   const noisy = Array.from(t, (v) => v + Math.log(1 / rng.uniform(1e-9, 1) - 1));
   const cut = [...noisy].sort((a, b) => b - a)[keepers - 1] as number;
   const y = Uint8Array.from(noisy, (v) => (v >= cut ? 1 : 0));
-  const names = [...Array.from({ length: VEC }, (_, j) => `v${j}`), ...DESCRIPTOR_NAMES, ...CONTEXT_NAMES];
+  const names = [
+    ...Array.from({ length: VEC }, (_, j) => `v${j}`),
+    ...DESCRIPTOR_NAMES,
+    ...CONTEXT_NAMES,
+    ...WALK_NAMES,
+  ];
   const ds: Dataset = {
     featureSet: 'vector+descriptor+context',
     modelId: 'synthetic',
