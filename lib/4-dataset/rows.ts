@@ -9,6 +9,7 @@ import {
   descriptorColumnsMissing,
   isStaleDescriptor,
   LATER_DESCRIPTOR_NAMES,
+  WALK_DAY,
   WALK_MEASURES,
   WALK_NAMES,
 } from '../db/vectors.js';
@@ -113,9 +114,9 @@ export async function loadFeatures(
   const ctxView = set === 'photos' ? 'photo_context' : 'inbox_context';
   const withDesc = featureSet.includes('descriptor');
   const withCtx = featureSet.includes('context');
-  // the walk's weather and light (vectors.ts): the walk is the photo's session day, an inbox photo's capture day
+  // the walk's weather and light (vectors.ts), over the walk the context view uses (WALK_DAY: only the photo's own
+  // table has the columns it reads)
   const withWalk = withDesc && withCtx;
-  const walkKey = set === 'photos' ? 't.session_date' : 'CAST(t.captured_at AS DATE)';
   const people = usesPeople(featureSet) ? await peopleById(db, set) : null;
   const extra = [
     ...(withDesc ? DESCRIPTOR_NAMES : []),
@@ -135,7 +136,7 @@ export async function loadFeatures(
     FROM ${table} t
     ${withDesc ? `LEFT JOIN descriptors d ON d."set" = '${DESC_TABLE_SET[set]}' AND d.id = t.${idCol}` : ''}
     ${withCtx ? `LEFT JOIN ${ctxView} c ON c.${idCol} = t.${idCol}` : ''}
-    ${withWalk ? `WINDOW walk AS (PARTITION BY coalesce(CAST(${walkKey} AS VARCHAR), 'photo ' || t.${idCol}))` : ''}
+    ${withWalk ? `WINDOW walk AS (PARTITION BY coalesce(CAST(${WALK_DAY[set]} AS VARCHAR), 'photo ' || t.${idCol}))` : ''}
     ORDER BY t.${idCol}`);
   let ids: number[];
   let views: number[];

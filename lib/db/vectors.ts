@@ -110,6 +110,16 @@ export const WALK_MEASURES: readonly string[] = Object.freeze([
 export const WALK_NAMES: readonly string[] = Object.freeze(WALK_MEASURES.map((n) => `walk_${n}`));
 
 /**
+ * A photo's walk, as an expression over its own table's columns: a corpus photo's session day, an inbox photo's
+ * capture day (it has no session of its own). The context views' walk features and the walk columns (rows.ts) both
+ * partition by it, so they agree on what one walk is.
+ */
+export const WALK_DAY: Readonly<Record<'photos' | 'inbox', string>> = Object.freeze({
+  photos: 'session_date',
+  inbox: 'CAST(captured_at AS DATE)',
+});
+
+/**
  * Context features of each photo from EXIF and its session, for the rankers: time of day and season as angles,
  * weekday, camera settings on log scales, and where in its walk the frame was taken. Inbox photos have no session
  * date of their own: their walk is their capture day.
@@ -146,8 +156,8 @@ export async function ensureVectorSchema(db: Db): Promise<void> {
   await createTables(db, VECTOR_TABLES);
   // a database made before the later descriptor columns: add them (NULL until flux embed fills them)
   for (const n of LATER_DESCRIPTOR_NAMES) await db.run(`ALTER TABLE descriptors ADD COLUMN IF NOT EXISTS ${n} DOUBLE`);
-  await db.run(contextView('photo_context', 'photos', 'photo_id', 'session_date'));
-  await db.run(contextView('inbox_context', 'inbox_photos', 'inbox_id', 'CAST(captured_at AS DATE)'));
+  await db.run(contextView('photo_context', 'photos', 'photo_id', WALK_DAY.photos));
+  await db.run(contextView('inbox_context', 'inbox_photos', 'inbox_id', WALK_DAY.inbox));
 }
 
 /** Whether the descriptors table predates the later descriptor columns (no command has added them yet). */
