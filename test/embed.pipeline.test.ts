@@ -340,6 +340,14 @@ test(
         loadFeatures(d, work.dir, { set: 'photos', featureSet: 'descriptor+context', modelId: null }),
         new RegExp(`: ${n} pixel descriptors of photos were computed before the columns light_rows`),
       );
+      // a database that predates only the last column is told of that one
+      const last = LATER_DESCRIPTOR_NAMES[LATER_DESCRIPTOR_NAMES.length - 1] as string;
+      await d.run(`ALTER TABLE descriptors DROP COLUMN ${last}`);
+      await assert.rejects(
+        loadFeatures(d, work.dir, { set: 'photos', featureSet: 'descriptor+context', modelId: null }),
+        new RegExp(`its pixel descriptors were computed before the columns ${last}; run flux embed`),
+      );
+      await ensureSchema(d);
     } finally {
       d.close();
     }

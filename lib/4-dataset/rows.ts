@@ -6,9 +6,9 @@
 import type { Db } from '../db/duckdb.js';
 import { CONTEXT_NAMES } from '../db/schema.js';
 import {
-  descriptorColumnsMissing,
   isStaleDescriptor,
   LATER_DESCRIPTOR_NAMES,
+  missingDescriptorColumns,
   WALK_DAY,
   WALK_MEASURES,
   WALK_NAMES,
@@ -125,10 +125,11 @@ export async function loadFeatures(
     ...(people ? PEOPLE_NAMES : []),
   ];
   const tableCols = extra.length - (people ? PEOPLE_NAMES.length : 0);
-  const staleMessage = (what: string): string =>
-    `${db.file}: ${what} computed before the columns ${LATER_DESCRIPTOR_NAMES.join(', ')}; run flux embed --db ` +
+  const staleMessage = (what: string, columns: readonly string[]): string =>
+    `${db.file}: ${what} computed before the columns ${columns.join(', ')}; run flux embed --db ` +
     `${db.file} to fill them in from the previews (the image model does not run again)`;
-  if (withDesc && (await descriptorColumnsMissing(db))) throw new FluxError(staleMessage('its pixel descriptors were'));
+  const missing = withDesc ? await missingDescriptorColumns(db) : [];
+  if (missing.length) throw new FluxError(staleMessage('its pixel descriptors were', missing));
   const meta = await db.all<Record<string, number | null> & { id: number }>(`SELECT t.${idCol} AS id
     ${withDesc ? DESCRIPTOR_NAMES.map((n) => `, d."${n}"`).join('') : ''}
     ${withCtx ? CONTEXT_NAMES.map((n) => `, c."${n}"`).join('') : ''}
@@ -159,8 +160,12 @@ export async function loadFeatures(
     views = ids.map(() => 0);
   }
   const byId = new Map(meta.map((r) => [r.id, r]));
-  const stale = withDesc ? meta.filter(isStaleDescriptor).length : 0;
-  if (stale) throw new FluxError(staleMessage(`${stale} pixel descriptors of ${set} were`));
+  const stale = withDesc ? meta.filter(isStaleDescriptor) : [];
+  if (stale.length) {
+    // the later columns those rows lack (a database can predate some of them and not others)
+    const empty = LATER_DESCRIPTOR_NAMES.filter((n) => stale.some((r) => r[n] == null));
+    throw new FluxError(staleMessage(`${stale.length} pixel descriptors of ${set} were`, empty));
+  }
   // keep rows whose image is still in the table (a vector of a photo since removed is ignored)
   const keep: number[] = [];
   ids.forEach((id, i) => {

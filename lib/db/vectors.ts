@@ -160,10 +160,10 @@ export async function ensureVectorSchema(db: Db): Promise<void> {
   await db.run(contextView('inbox_context', 'inbox_photos', 'inbox_id', WALK_DAY.inbox));
 }
 
-/** Whether the descriptors table predates the later descriptor columns (no command has added them yet). */
-export async function descriptorColumnsMissing(db: Db): Promise<boolean> {
+/** The later descriptor columns the descriptors table predates (no command has added them yet); none without one. */
+export async function missingDescriptorColumns(db: Db): Promise<string[]> {
   const cols = await tableColumns(db, 'descriptors');
-  return cols.length > 0 && !cols.includes(LAST_DESCRIPTOR);
+  return cols.length > 0 ? LATER_DESCRIPTOR_NAMES.filter((n) => !cols.includes(n)) : [];
 }
 
 /** Whether a descriptor row (by column name) was written before the later columns: the first set, the last NULL. */
