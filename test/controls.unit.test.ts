@@ -138,6 +138,13 @@ test('the train verdict prints the controls beside the rule decision; the reposi
     split,
     /^Chosen: pca-logistic · vector, by the decision rule \(undecided\) between two contenders superior to the baseline, the simpler deployed\./,
   );
+  // the best deployed by the one-standard-error rule: the chosen line says so
+  const ahead = { ...pairing, deployed: 'best' as const };
+  const led = verdict({ ...report, rule: { ...rule, pairing: ahead }, controls: recorded } as unknown as TrainReport);
+  assert.match(
+    led,
+    /^Chosen: pca-logistic · vector, by the decision rule \(undecided\) between two contenders superior to the baseline, the one ahead by more than one standard error deployed\./,
+  );
   // a report saved before the controls were kept says so
   assert.match(verdict(report as unknown as TrainReport), /\nPositive controls: not recorded in this report\./);
 });

@@ -161,7 +161,7 @@ test('the decision rule: superiority, equivalence within delta, otherwise undeci
   });
   // two superior: the best is paired with the runner-up (indices into the contenders; best minus runner-up)
   const asked: number[][] = [];
-  const judge = (d: { lo: number; hi: number }) => ({
+  const judge = (d: { lo: number; hi: number; se?: number }) => ({
     delta: 0.01,
     pair: (a: number, b: number) => (asked.push([a, b]), { value: 0.01, ...d }),
     size: (x: Contender) => (x.name === 'a' ? 10 : 100),
@@ -183,7 +183,13 @@ test('the decision rule: superiority, equivalence within delta, otherwise undeci
     runnerUp: 'a',
     diff: { value: 0.01, lo: -0.005, hi: 0.03 },
     outcome: 'undecided',
+    deployed: 'simpler',
   });
+  // the one-standard-error rule: the best is deployed when it leads by more than one standard error, else the simpler
+  const ahead = applyRule(base, three, judge({ lo: -0.005, hi: 0.03, se: 0.008 }));
+  assert.deepEqual([ahead.decision, ahead.chosen.name, ahead.pairing?.deployed], ['undecided', 'b', 'best']);
+  const within = applyRule(base, three, judge({ lo: -0.005, hi: 0.03, se: 0.012 }));
+  assert.deepEqual([within.decision, within.chosen.name, within.pairing?.deployed], ['undecided', 'a', 'simpler']);
   // one superior: no pairing asked
   asked.length = 0;
   const one = applyRule(base, [c('a', 0.02, 'superior'), c('b', 0.05, 'undecided')], judge({ lo: 0, hi: 0 }));
@@ -217,7 +223,12 @@ test('the decision rule: superiority, equivalence within delta, otherwise undeci
   const [better, worse, identical] = pairedDifferences([[same], [good], [noisy], [same]], y, walk, 200, 0.95, 7);
   assert.ok(better && better.lo > 0 && better.value > 0, JSON.stringify(better));
   assert.ok(worse && worse.hi < 0, JSON.stringify(worse));
-  assert.deepEqual(identical, { value: 0, lo: 0, hi: 0 }, 'a model against itself differs by exactly nothing');
+  assert.deepEqual(identical, { value: 0, lo: 0, hi: 0, se: 0 }, 'a model against itself differs by exactly nothing');
+  // the standard error is the spread of the resampled differences: a 95% interval spans about four of them
+  for (const d of [better, worse]) {
+    const span = (d.hi - d.lo) / (d.se as number);
+    assert.ok(span > 3 && span < 5, JSON.stringify(d));
+  }
 });
 
 test('the rule on planted scores: the best of two superior contenders is chosen, the simpler when equivalent, else undecided between them', () => {
@@ -270,7 +281,7 @@ test('the rule on planted scores: the best of two superior contenders is chosen,
     [named('strong pairwise', 'pairwise'), s.strong],
     [named('strong logistic', 'logistic'), s.strong],
   ]);
-  assert.deepEqual(twins.pairing?.diff, { value: 0, lo: 0, hi: 0 });
+  assert.deepEqual(twins.pairing?.diff, { value: 0, lo: 0, hi: 0, se: 0 });
   assert.deepEqual(
     [twins.decision, twins.chosen.name, twins.pairing?.outcome],
     ['superior', 'strong logistic', 'equivalent'],
@@ -280,10 +291,12 @@ test('the rule on planted scores: the best of two superior contenders is chosen,
     [named('rival', 'contrastive-multi'), s.rival],
     [named('strong', 'pairwise'), s.strong],
   ]);
-  const d = open.pairing?.diff as { lo: number; hi: number };
+  const d = open.pairing?.diff as { value: number; lo: number; hi: number; se: number };
   assert.ok(d.lo < 0 && d.hi > 0 && d.hi - d.lo > 0.02, JSON.stringify(d));
   assert.deepEqual([open.decision, open.pairing?.outcome], ['undecided', 'undecided']);
-  assert.equal(open.chosen.name, 'strong', 'pairwise has fewer parameters than contrastive-multi on the same columns');
+  // the one-standard-error rule: the best (here rival, by chance) leads by more than one standard error
+  assert.ok(d.se > 0.005 && d.value > d.se, JSON.stringify(d));
+  assert.deepEqual([open.pairing?.best, open.chosen.name, open.pairing?.deployed], ['rival', 'rival', 'best']);
   const text = ruleText({ ...open, photos: y.length, keepers: 80, walks: 40 } as RuleEvidence);
   assert.match(
     text,
@@ -291,7 +304,7 @@ test('the rule on planted scores: the best of two superior contenders is chosen,
   );
   assert.match(
     text,
-    /Rule decision: undecided between \S+ and \S+: both are superior to the baseline.* the simpler, strong, is deployed\.$/,
+    /Rule decision: undecided between rival and strong: both are superior to the baseline.*; rival leads by \+0\.\d{3} AP, more than one standard error of the difference \(0\.\d{3}\), so it is deployed\.$/,
   );
 });
 
@@ -343,7 +356,9 @@ test('the rule bootstrap counts rows as often as their walk is drawn: the same i
   const expected = diffs.map((d, j) => {
     const sorted = [...d].sort((a, b) => a - b);
     const q = (p: number): number => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] as number;
-    return { value: ap(j + 1, all) - ap(0, all), lo: q(0.025), hi: q(0.975) };
+    const mean = sorted.reduce((a, b) => a + b, 0) / sorted.length;
+    const se = Math.sqrt(sorted.reduce((a, b) => a + (b - mean) ** 2, 0) / (sorted.length - 1));
+    return { value: ap(j + 1, all) - ap(0, all), lo: q(0.025), hi: q(0.975), se };
   });
   assert.deepEqual(pairedDifferences(scores, y, walk, 100, 0.95, 5), expected);
 });

@@ -9,7 +9,9 @@
  *   difference) is paired with the runner-up (the second largest) on the same folds and the same walk draws, at the
  *   same interval level: the best is chosen if superior to the runner-up; if the two are equivalent (the interval
  *   inside +-delta) the simpler of them (fewer trained parameters) is chosen; otherwise the rule is undecided
- *   between the two, and the simpler of them is deployed (both beat the baseline, neither is shown the better);
+ *   between the two, and one of them is deployed by the one-standard-error rule: the best if it leads by more than
+ *   one standard error of the paired difference (the bootstrap's spread), else the simpler (both beat the baseline,
+ *   neither is shown the better);
  * - equivalence: no contender is superior and every interval lies inside +-delta (or below 0): the simpler model,
  *   the baseline, is chosen;
  * - otherwise undecided: the baseline is kept, and the evidence says so.
@@ -73,6 +75,8 @@ export interface Diff {
   value: number;
   lo: number;
   hi: number;
+  /** Its standard error: the standard deviation of the resampled differences (absent in older reports). */
+  se?: number;
 }
 
 /** When several contenders are superior to the baseline: the best minus the runner-up, and what that says. */
@@ -82,6 +86,11 @@ export interface Pairing {
   diff: Diff;
   /** superior: the best is chosen; equivalent: the simpler of the two; undecided: between the two. */
   outcome: 'superior' | 'equivalent' | 'undecided';
+  /**
+   * When undecided: which of the two is deployed, by the one-standard-error rule: the best when it leads by more
+   * than one standard error of the paired difference, else the simpler.
+   */
+  deployed?: 'best' | 'simpler';
 }
 
 export interface RuleEvidence {
@@ -92,7 +101,8 @@ export interface RuleEvidence {
   /**
    * What the rule decided, and the model it chose: `superior` (a contender beats the baseline, and the runner-up
    * when there is one, or is the simpler of two equivalent ones), `equivalent` (the baseline), `undecided` (the
-   * baseline kept; or, with `pairing`, undecided between two superior contenders, the simpler deployed).
+   * baseline kept; or, with `pairing`, undecided between two superior contenders, one of them deployed by the
+   * one-standard-error rule).
    */
   decision: 'superior' | 'equivalent' | 'undecided';
   chosen: Contender;
@@ -171,7 +181,16 @@ export function applyRule(
     // on a tie in size the better of the two
     const simpler = judge.size(runnerUp.c) < judge.size(best.c) ? runnerUp.c : best.c;
     if (outcome === 'superior') return { decision: 'superior', chosen: bare(best.c), pairing };
-    return { decision: outcome === 'equivalent' ? 'superior' : 'undecided', chosen: bare(simpler), pairing };
+    if (outcome === 'equivalent') return { decision: 'superior', chosen: bare(simpler), pairing };
+    // undecided: both beat the baseline; the simpler unless the best leads by more than one standard error (a
+    // lead that is no evidence of equivalence: the simpler would give up what the evidence leans to)
+    const lead = diff.se !== undefined && diff.value > diff.se;
+    const deployed = lead ? best.c : simpler;
+    return {
+      decision: 'undecided',
+      chosen: bare(deployed),
+      pairing: { ...pairing, deployed: lead ? 'best' : 'simpler' },
+    };
   }
   const settled = contenders.every((c) => c.outcome === 'equivalent' || c.outcome === 'inferior');
   return { decision: settled ? 'equivalent' : 'undecided', chosen: baseline };
@@ -249,7 +268,9 @@ export function pairedDifferences(
   return values.map((value, j) => {
     const d = [...(draws[j] as number[])].sort((a, b) => a - b);
     const q = (p: number): number => (d.length ? (d[Math.min(d.length - 1, Math.floor(p * d.length))] as number) : NaN);
-    return { value, lo: q(tail), hi: q(1 - tail) };
+    const mean = d.reduce((a, b) => a + b, 0) / Math.max(1, d.length);
+    const se = d.length > 1 ? Math.sqrt(d.reduce((a, b) => a + (b - mean) ** 2, 0) / (d.length - 1)) : NaN;
+    return { value, lo: q(tail), hi: q(1 - tail), se };
   });
 }
 
@@ -390,11 +411,19 @@ function decisionText(e: RuleEvidence): string {
       `${p.best} and ${p.runnerUp} are superior to the baseline and equivalent to each other ` +
       `(inside +-${e.settings.delta} AP); the simpler, ${e.chosen.name}, is chosen`
     );
-  if (p)
+  if (p) {
+    const se = p.diff.se !== undefined && Number.isFinite(p.diff.se) ? p.diff.se.toFixed(3) : 'n/a';
+    const lead = `${p.diff.value >= 0 ? '+' : ''}${p.diff.value.toFixed(3)} AP`;
+    const why =
+      p.deployed === 'best'
+        ? `${p.best} leads by ${lead}, more than one standard error of the difference (${se}), so it is deployed`
+        : `the lead of ${lead} is within one standard error of the difference (${se}), so the simpler, ` +
+          `${e.chosen.name}, is deployed`;
     return (
       `undecided between ${p.best} and ${p.runnerUp}: both are superior to the baseline, and the evidence can ` +
-      `neither order them nor call them equivalent; the simpler, ${e.chosen.name}, is deployed`
+      `neither order them nor call them equivalent; ${why}`
     );
+  }
   if (e.decision === 'superior') return `${e.chosen.name} is superior to the baseline; it is chosen`;
   if (e.decision === 'equivalent')
     return `no contender is better than the baseline by more than ${e.settings.delta} AP; the baseline is chosen`;
@@ -416,7 +445,8 @@ export function ruleText(e: RuleEvidence): string {
       `(${(100 * s.level).toFixed(0)}% Bonferroni over ${e.contenders.length}); superior if above 0, ` +
       `equivalent if inside +-${s.delta} AP (then the simpler baseline), else undecided (the baseline is kept); ` +
       'of several superior, the best is paired with the runner-up: chosen if superior to it, the simpler of the ' +
-      'two (fewer trained parameters) if equivalent, else undecided between them (the simpler deployed).',
+      'two (fewer trained parameters) if equivalent, else undecided between them (deployed: the best if it leads ' +
+      'by more than one standard error of the paired difference, else the simpler).',
     ...(s.tune.budget > 1
       ? [
           `  Nested tuning: every learner tries ${s.tune.budget} settings inside each outer fold, judged over ` +

@@ -76,7 +76,9 @@ export function verdict(r: TrainReport): string {
   const between = r.rule?.pairing?.outcome === 'undecided';
   const figure = r.rule
     ? between
-      ? ' between two contenders superior to the baseline, the simpler deployed'
+      ? ` between two contenders superior to the baseline, ${
+          r.rule.pairing?.deployed === 'best' ? 'the one ahead by more than one standard error' : 'the simpler'
+        } deployed`
       : ''
     : byCv
       ? ` (${n3(w.cv?.ap)}, ROC AUC ${n3(w.cv?.auc)})`
