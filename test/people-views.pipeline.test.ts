@@ -37,6 +37,7 @@ const box = (kind: 'person' | 'face', score: number, x: number, y: number, w: nu
   w,
   h,
   luma: 0.5,
+  shadow: kind === 'person' ? 0 : null,
   keypoints: null,
 });
 /** Inbox ids: the first with a person and a face, the second with a person below the feature score only. */

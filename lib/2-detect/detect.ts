@@ -7,7 +7,7 @@
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { Db } from '../db/duckdb.js';
+import { Db, type SqlValue } from '../db/duckdb.js';
 import {
   DETECT_SETS,
   type DetectSet,
@@ -22,6 +22,7 @@ import { checkInt, FluxError } from '../util/check.js';
 import { throttle, type OnProgress } from '../util/progress.js';
 import { type Detector, loadDetector, type RuntimeChoice, runtimeFor } from './engine.js';
 import { decodeRgb } from './image.js';
+import { feetShadow } from './shadow.js';
 import {
   DETECTOR_SPECS,
   DETECTORS,
@@ -88,6 +89,8 @@ export interface DetectReport {
   modelDir: string;
   runs: DetectModelReport[];
   msPerPhoto: Partial<Record<DetectorName, number>>;
+  /** Person boxes found before the cast shadow was measured that got it now (see `fillShadows`). */
+  shadowsFilled: number;
   seconds: number;
 }
 
@@ -206,7 +209,11 @@ async function examine(
       ...base,
       previewSize: Math.max(img.width, img.height),
       frameLuma: meanLuma(img),
-      found: found.map((f) => ({ ...f, luma: meanLuma(img, f) })),
+      found: found.map((f) => ({
+        ...f,
+        luma: meanLuma(img, f),
+        shadow: f.kind === 'person' ? feetShadow(img, f) : null,
+      })),
     };
   } catch (err) {
     const reason = (err as Error).message.split('\n')[0] || 'unreadable';
@@ -260,6 +267,7 @@ export async function detect(db: Db, options: DetectOptions = {}): Promise<Detec
     modelDir: dir,
     runs: [],
     msPerPhoto: {},
+    shadowsFilled: 0,
     seconds: 0,
   };
   {
@@ -281,9 +289,66 @@ export async function detect(db: Db, options: DetectOptions = {}): Promise<Detec
       if (time.n) report.msPerPhoto[model] = time.ms / time.n;
       report.runs.push(...mine.map((w) => w.report));
     }
+    report.shadowsFilled = await fillShadows(db, workspace, sets, onProgress);
   }
   report.seconds = (performance.now() - t0) / 1000;
   return report;
+}
+
+/**
+ * Person boxes found before the cast shadow was measured (`shadow` NULL, from a database older than the column) get
+ * it from their photo's preview, each preview read once; a preview that is gone or does not decode leaves its boxes
+ * unmeasured (their people column stays unknown). Batches land in one transaction each. Returns the boxes measured.
+ */
+export async function fillShadows(
+  db: Db,
+  workspace: string,
+  sets: readonly DetectSet[],
+  onProgress?: OnProgress,
+): Promise<number> {
+  let filled = 0;
+  for (const set of sets) {
+    const { table, id } = DETECT_SETS[set];
+    const rows = await db.all<{
+      id: number;
+      preview: string;
+      model_id: string;
+      x: number;
+      y: number;
+      w: number;
+      h: number;
+    }>(
+      `SELECT d.photo_id AS id, t.preview, d.model_id, d.x, d.y, d.w, d.h FROM detections d
+        JOIN ${table} t ON t.${id} = d.photo_id
+        WHERE d."set" = ? AND d.kind = 'person' AND d.shadow IS NULL AND t.preview IS NOT NULL ORDER BY 1`,
+      [set],
+    );
+    const byPhoto = new Map<number, typeof rows>();
+    for (const r of rows) byPhoto.set(Number(r.id), [...(byPhoto.get(Number(r.id)) ?? []), r]);
+    const photos = [...byPhoto.values()];
+    const stage = `detect ${set}: cast shadows of earlier boxes`;
+    for (let i = 0; i < photos.length; i += 200) {
+      const updates: SqlValue[][] = [];
+      for (const boxes of photos.slice(i, i + 200)) {
+        const first = boxes[0] as (typeof rows)[number];
+        const file = join(workspace, first.preview);
+        const img = existsSync(file) ? await decodeRgb(file).catch(() => null) : null;
+        if (!img) continue;
+        for (const b of boxes) updates.push([feetShadow(img, b), set, first.id, b.model_id, b.x, b.y, b.w, b.h]);
+      }
+      await db.transaction(async () => {
+        for (const u of updates)
+          await db.run(
+            `UPDATE detections SET shadow = round(?, 5) WHERE "set" = ? AND photo_id = ? AND model_id = ?
+              AND kind = 'person' AND x = ? AND y = ? AND w = ? AND h = ?`,
+            u,
+          );
+      });
+      filled += updates.length;
+      onProgress?.({ stage, done: Math.min(photos.length, i + 200), total: photos.length });
+    }
+  }
+  return filled;
 }
 
 /** The report as lines for the terminal. */
@@ -302,6 +367,9 @@ export function formatDetect(r: DetectReport): string {
     .join(', ');
   return [
     ...lines,
+    ...(r.shadowsFilled
+      ? [`cast shadows measured for ${r.shadowsFilled} person boxes found before the column existed`]
+      : []),
     `${on}; per photo: ${ms || 'nothing run'}; detector files ${r.modelDir}`,
     `${r.seconds.toFixed(1)} s`,
   ].join('\n');

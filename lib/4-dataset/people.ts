@@ -40,6 +40,7 @@ export const PEOPLE_NAMES = [
   'people_few_thirds', // people_thirds_near in a frame of one or two persons (0 otherwise)
   'people_few_readable', // people_readable in a frame of one or two persons (0 otherwise)
   'people_crowd', // a crowd: 0 up to three persons, rising to 1 at six and more
+  'people_shadow', // the longest cast shadow at a person's feet over his height (0: everyone in shade; see feetShadow)
 ] as const;
 export type PeopleName = (typeof PEOPLE_NAMES)[number];
 
@@ -62,7 +63,7 @@ const DEFAULT_SCORE = 0.25;
 const FACE_COLUMNS = [PEOPLE_NAMES.indexOf('face_count'), PEOPLE_NAMES.indexOf('face_max_height')];
 const DEFAULT_FACE_SCORE = 0.5;
 
-type Det = Pick<DetectionRow, 'score' | 'x' | 'y' | 'w' | 'h' | 'luma' | 'keypoints'>;
+type Det = Pick<DetectionRow, 'score' | 'x' | 'y' | 'w' | 'h' | 'luma' | 'keypoints'> & { shadow?: number | null };
 
 const thirds = (v: number): number => Math.min(Math.abs(v - 1 / 3), Math.abs(v - 2 / 3));
 
@@ -133,6 +134,10 @@ export function peopleRow(persons: readonly Det[], faces: readonly Det[], frameL
     faces.length,
     faces.reduce((m, f) => Math.max(m, f.h), 0),
     ...composition(persons),
+    // unknown when a person's box was found before the shadow was measured (`flux detect` measures it)
+    persons.some((p) => p.shadow === null || p.shadow === undefined)
+      ? NaN
+      : persons.reduce((m, p) => Math.max(m, p.shadow as number), 0),
   ];
 }
 

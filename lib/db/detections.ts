@@ -26,6 +26,7 @@ CREATE TABLE IF NOT EXISTS detections (
   w DOUBLE NOT NULL,
   h DOUBLE NOT NULL,
   luma DOUBLE,                      -- mean luminance (0..1) inside the box
+  shadow DOUBLE,                    -- a person's cast shadow at the feet, over the box height (0 none; NULL unmeasured)
   keypoints DOUBLE[],               -- a pose: 17 COCO keypoints as (x, y, score), fractions of the frame
   preview_size INTEGER NOT NULL     -- long side in pixels of the image the model saw
 );
@@ -41,9 +42,10 @@ CREATE TABLE IF NOT EXISTS detections_examined (
 );
 `;
 
-/** Creates the two tables when missing. */
+/** Creates the two tables when missing; a table from before the cast shadow gets its column (NULL: unmeasured). */
 export async function ensureDetectionSchema(db: Db): Promise<void> {
   await db.run(DDL);
+  await db.run('ALTER TABLE detections ADD COLUMN IF NOT EXISTS shadow DOUBLE');
 }
 
 /** One stored detection. */
@@ -52,6 +54,8 @@ export interface DetectionRow extends OverlayBox {
   photo_id: number;
   model_id: string;
   luma: number | null;
+  /** A person's cast shadow at the feet over the box height (see `feetShadow`); null for a face or unmeasured. */
+  shadow: number | null;
   keypoints: number[] | null;
   preview_size: number;
 }
@@ -78,6 +82,7 @@ const COLS = [
   'w',
   'h',
   'luma',
+  'shadow',
   'keypoints',
   'preview_size',
 ];
@@ -109,6 +114,7 @@ export async function writeExamined(db: Db, batch: readonly Examined[]): Promise
             round(f.w),
             round(f.h),
             f.luma === null ? null : round(f.luma),
+            f.shadow === null ? null : round(f.shadow),
             f.keypoints ? JSON.stringify(f.keypoints.map(round)) : null,
             e.previewSize,
           ] as SqlValue[],
@@ -151,7 +157,7 @@ export async function examinedIds(db: Db, set: DetectSet, modelId: string): Prom
 export async function readDetections(db: Db, set: DetectSet, modelIds?: readonly string[]): Promise<DetectionRow[]> {
   const filter = modelIds?.length ? ` AND model_id IN (${modelIds.map(() => '?').join(', ')})` : '';
   const rows = await db.all<DetectionRow & { keypoints: unknown }>(
-    `SELECT "set", photo_id, model_id, kind, score, x, y, w, h, luma,
+    `SELECT "set", photo_id, model_id, kind, score, x, y, w, h, luma, shadow,
     keypoints, preview_size FROM detections WHERE "set" = ?${filter} ORDER BY photo_id, model_id, score DESC`,
     [set, ...(modelIds ?? [])],
   );
