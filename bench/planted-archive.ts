@@ -12,17 +12,19 @@
  *
  * Both on the inbox (walks that are not in the archive) and on the held-out test walks, for the chosen model and for
  * the plain baseline (pca-logistic on the vector, trained with `--arch pca-logistic` on the same database). Nothing
- * is tuned on the inbox. The demo's detection step is left out: with a person detector's tables in the database
- * (`flux detect`, or --db), the rule's comparison takes the people columns in as `flux train` does, and the inbox
- * is examined before it is scored.
+ * is tuned on the inbox. The person detector (centernet, the detection stage's default) runs over the whole corpus
+ * and the inbox after matching, so the rule's comparison takes the people columns in as `flux train` does on an
+ * archive `flux detect` has examined (install its files once with `flux detect --install`; `--detect none` leaves
+ * it out, and then the people columns too).
  *
  *   npm run build && nice -n 10 node dist/bench/planted-archive.js [--walks 150] [--seeds 1,2] [--scale 2]
  *     [--inbox-walks 20] [--frames 40] [--width 384] [--height 256] [--dir DIR] [--keep]
- *     [--also logistic:descriptor+context+people,...] [--skip-rule] [--db FILE] [--detect centernet]
+ *     [--also logistic:descriptor+context+people,...] [--skip-rule] [--db FILE] [--detect centernet|none]
  * --also judges more fixed models (one architecture on one feature set, chosen on validation) beside the rule's
  * choice and the baseline; --skip-rule leaves the rule's comparison out; --db trains on a database of that seed's
  * archive as it is (no ingest, embed or match: e.g. a copy cut to the walks a person detector has examined);
- * --detect runs those detectors over the corpus and the inbox after matching, as the demo does.
+ * --detect names the detectors run over the corpus and the inbox after matching (default centernet; with --db the
+ * database is taken as it is, its detections included).
  */
 import { mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -58,8 +60,8 @@ const { values } = parseArgs({
     'skip-rule': { type: 'boolean', default: false },
     // train on this database as it is (one seed; e.g. a copy cut to the walks a person detector has examined)
     db: { type: 'string' },
-    // run these detectors over the corpus and the inbox after matching (e.g. centernet): the people columns join
-    detect: { type: 'string', default: '' },
+    // run these detectors over the corpus and the inbox after matching (none: no detector, no people columns)
+    detect: { type: 'string', default: 'centernet' },
   },
 });
 const also = String(values.also)
@@ -75,7 +77,7 @@ const also = String(values.also)
 const seeds = String(values.seeds).split(',').map(Number);
 const detectors = String(values.detect)
   .split(',')
-  .filter(Boolean)
+  .filter((m) => m && m !== 'none')
   .map((m) => checkChoice('--detect', m, DETECTORS) as DetectorName);
 const walks = Number(values.walks);
 
