@@ -37,11 +37,11 @@ import { truthFigures, type TruthFigures } from '../lib/5-rank/truth-metrics.js'
 import type { TrainReport } from '../lib/5-rank/train.js';
 import { scoreInbox } from '../lib/pipeline/inbox.js';
 import { runDetect, runEmbed, runIngest, runMatch } from '../lib/pipeline/stages.js';
-import { DETECTORS, type DetectorName } from '../lib/2-detect/models.js';
+import { DETECTORS, type DetectorName, detectorDir, presentDetectors } from '../lib/2-detect/models.js';
 import { trainAndScore } from '../lib/pipeline/train-and-score.js';
 import { FEATURE_SETS, type FeatureSet } from '../lib/4-dataset/rows.js';
 import { ARCHS, type Arch } from '../lib/5-rank/scorers.js';
-import { checkChoice } from '../lib/util/check.js';
+import { checkChoice, FluxError, orExit } from '../lib/util/check.js';
 
 const { values } = parseArgs({
   options: {
@@ -75,10 +75,20 @@ const also = String(values.also)
     };
   });
 const seeds = String(values.seeds).split(',').map(Number);
-const detectors = String(values.detect)
-  .split(',')
-  .filter((m) => m && m !== 'none')
-  .map((m) => checkChoice('--detect', m, DETECTORS) as DetectorName);
+const detectors = await orExit('planted-archive', () => {
+  const named = String(values.detect)
+    .split(',')
+    .filter((m) => m && m !== 'none')
+    .map((m) => checkChoice('--detect', m, DETECTORS) as DetectorName);
+  // before any sample is made: the detector files must be there (with --db nothing is detected)
+  const missing = values.db ? [] : named.filter((m) => !presentDetectors().includes(m));
+  if (missing.length)
+    throw new FluxError(
+      `--detect: detector files missing in ${detectorDir()} (${missing.join(', ')}); install them with ` +
+        '`flux detect --install`, or run without people columns with --detect none',
+    );
+  return named;
+});
 const walks = Number(values.walks);
 
 /** Seconds since `t0`, one decimal. */
