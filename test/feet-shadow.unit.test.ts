@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import sharp from 'sharp';
 import { feetShadow } from '../lib/2-detect/shadow.js';
-import { fillShadows } from '../lib/2-detect/detect.js';
+import { fillShadows, formatDetect, type DetectReport } from '../lib/2-detect/detect.js';
 import type { Rgb } from '../lib/2-detect/run.js';
 import { Db } from '../lib/db/duckdb.js';
 import { ensureDetectionSchema } from '../lib/db/detections.js';
@@ -89,7 +89,11 @@ test('a detections table from before the cast shadow gets the column, filled fro
           [id, kind],
         );
       await ensureDetectionSchema(db);
-      assert.equal(await fillShadows(db, t.dir, ['photos']), 1, 'the box whose preview is there');
+      assert.deepEqual(
+        await fillShadows(db, t.dir, ['photos']),
+        { filled: 1, unmeasured: 1 },
+        'the box whose preview is there is measured, the one whose preview is gone is counted',
+      );
       const rows = await db.all<{ id: number; kind: string; shadow: number | null }>(
         `SELECT photo_id AS id, kind, shadow FROM detections ORDER BY 1, 2 DESC`,
       );
@@ -97,11 +101,33 @@ test('a detections table from before the cast shadow gets the column, filled fro
       assert.ok(Math.abs((rows[0]?.shadow as number) * FH - 40) <= 1, JSON.stringify(rows[0]));
       assert.equal(rows[1]?.shadow, null, 'a face has no shadow');
       assert.equal(rows[2]?.shadow, null, 'a preview that is gone leaves the box unmeasured');
-      assert.equal(await fillShadows(db, t.dir, ['photos']), 0, 'a second run finds nothing new to read');
+      assert.deepEqual(
+        await fillShadows(db, t.dir, ['photos']),
+        { filled: 0, unmeasured: 1 },
+        'a second run finds nothing new to read',
+      );
     } finally {
       db.close();
     }
   } finally {
     t.cleanup();
   }
+});
+
+test('the detect report says how many earlier boxes got a shadow and how many could not, and why', () => {
+  const report: DetectReport = {
+    db: 'flux.duckdb',
+    backend: null,
+    runtimes: {},
+    modelDir: 'models/detect',
+    runs: [],
+    msPerPhoto: {},
+    shadowsFilled: 7,
+    shadowsUnmeasured: 2,
+    seconds: 1,
+  };
+  const text = formatDetect(report);
+  assert.match(text, /cast shadows measured for 7 person boxes found before the column existed/);
+  assert.match(text, /2 person boxes left without a cast shadow: their previews are gone or do not decode \(run flux/);
+  assert.doesNotMatch(formatDetect({ ...report, shadowsFilled: 0, shadowsUnmeasured: 0 }), /shadow/);
 });

@@ -91,6 +91,8 @@ export interface DetectReport {
   msPerPhoto: Partial<Record<DetectorName, number>>;
   /** Person boxes found before the cast shadow was measured that got it now (see `fillShadows`). */
   shadowsFilled: number;
+  /** Of those boxes, the ones left unmeasured: their previews are gone or do not decode. */
+  shadowsUnmeasured: number;
   seconds: number;
 }
 
@@ -268,6 +270,7 @@ export async function detect(db: Db, options: DetectOptions = {}): Promise<Detec
     runs: [],
     msPerPhoto: {},
     shadowsFilled: 0,
+    shadowsUnmeasured: 0,
     seconds: 0,
   };
   {
@@ -289,7 +292,9 @@ export async function detect(db: Db, options: DetectOptions = {}): Promise<Detec
       if (time.n) report.msPerPhoto[model] = time.ms / time.n;
       report.runs.push(...mine.map((w) => w.report));
     }
-    report.shadowsFilled = await fillShadows(db, workspace, sets, onProgress);
+    const shadows = await fillShadows(db, workspace, sets, onProgress);
+    report.shadowsFilled = shadows.filled;
+    report.shadowsUnmeasured = shadows.unmeasured;
   }
   report.seconds = (performance.now() - t0) / 1000;
   return report;
@@ -298,15 +303,17 @@ export async function detect(db: Db, options: DetectOptions = {}): Promise<Detec
 /**
  * Person boxes found before the cast shadow was measured (`shadow` NULL, from a database older than the column) get
  * it from their photo's preview, each preview read once; a preview that is gone or does not decode leaves its boxes
- * unmeasured (their people column stays unknown). Batches land in one transaction each. Returns the boxes measured.
+ * unmeasured (their people column stays unknown), counted so the report says so. Batches land in one transaction
+ * each. Returns the boxes measured and the boxes left unmeasured.
  */
 export async function fillShadows(
   db: Db,
   workspace: string,
   sets: readonly DetectSet[],
   onProgress?: OnProgress,
-): Promise<number> {
+): Promise<{ filled: number; unmeasured: number }> {
   let filled = 0;
+  let unmeasured = 0;
   for (const set of sets) {
     const { table, id } = DETECT_SETS[set];
     const rows = await db.all<{
@@ -324,7 +331,11 @@ export async function fillShadows(
       [set],
     );
     const byPhoto = new Map<number, typeof rows>();
-    for (const r of rows) byPhoto.set(Number(r.id), [...(byPhoto.get(Number(r.id)) ?? []), r]);
+    for (const r of rows) {
+      const boxes = byPhoto.get(Number(r.id));
+      if (boxes) boxes.push(r);
+      else byPhoto.set(Number(r.id), [r]);
+    }
     const photos = [...byPhoto.values()];
     const stage = `detect ${set}: cast shadows of earlier boxes`;
     for (let i = 0; i < photos.length; i += 200) {
@@ -333,7 +344,10 @@ export async function fillShadows(
         const first = boxes[0] as (typeof rows)[number];
         const file = join(workspace, first.preview);
         const img = existsSync(file) ? await decodeRgb(file).catch(() => null) : null;
-        if (!img) continue;
+        if (!img) {
+          unmeasured += boxes.length;
+          continue;
+        }
         for (const b of boxes) updates.push([feetShadow(img, b), set, first.id, b.model_id, b.x, b.y, b.w, b.h]);
       }
       await db.transaction(async () => {
@@ -348,7 +362,7 @@ export async function fillShadows(
       onProgress?.({ stage, done: Math.min(photos.length, i + 200), total: photos.length });
     }
   }
-  return filled;
+  return { filled, unmeasured };
 }
 
 /** The report as lines for the terminal. */
@@ -369,6 +383,12 @@ export function formatDetect(r: DetectReport): string {
     ...lines,
     ...(r.shadowsFilled
       ? [`cast shadows measured for ${r.shadowsFilled} person boxes found before the column existed`]
+      : []),
+    ...(r.shadowsUnmeasured
+      ? [
+          `${r.shadowsUnmeasured} person boxes left without a cast shadow: their previews are gone or do not ` +
+            'decode (run flux ingest again to remake them, then flux detect)',
+        ]
       : []),
     `${on}; per photo: ${ms || 'nothing run'}; detector files ${r.modelDir}`,
     `${r.seconds.toFixed(1)} s`,

@@ -135,9 +135,7 @@ export function peopleRow(persons: readonly Det[], faces: readonly Det[], frameL
     faces.reduce((m, f) => Math.max(m, f.h), 0),
     ...composition(persons),
     // unknown when a person's box was found before the shadow was measured (`flux detect` measures it)
-    persons.some((p) => p.shadow === null || p.shadow === undefined)
-      ? NaN
-      : persons.reduce((m, p) => Math.max(m, p.shadow as number), 0),
+    persons.some((p) => p.shadow == null) ? NaN : persons.reduce((m, p) => Math.max(m, p.shadow as number), 0),
   ];
 }
 
