@@ -5,7 +5,7 @@
  * it, filled from the previews.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import sharp from 'sharp';
@@ -70,10 +70,16 @@ test('a detections table from before the cast shadow gets the column, filled fro
     await sharp(img.data, { raw: { width: W, height: H, channels: 3 } })
       .png()
       .toFile(join(t.dir, 'previews', '1.png'));
+    // a preview cut short: its first bytes only
+    const whole = await sharp(img.data, { raw: { width: W, height: H, channels: 3 } })
+      .jpeg()
+      .toBuffer();
+    writeFileSync(join(t.dir, 'previews', 'cut.jpg'), whole.subarray(0, 200));
     const db = await Db.open(join(t.dir, 'flux.duckdb'));
     try {
       await db.run('CREATE TABLE photos (photo_id BIGINT, path VARCHAR, preview VARCHAR)');
-      await db.run(`INSERT INTO photos VALUES (1, 'a.jpg', 'previews/1.png'), (2, 'b.jpg', 'previews/gone.png')`);
+      await db.run(`INSERT INTO photos VALUES (1, 'a.jpg', 'previews/1.png'), (2, 'b.jpg', 'previews/gone.png'),
+        (3, 'c.jpg', 'previews/cut.jpg')`);
       // the table as it was before the column
       await db.run(`CREATE TABLE detections ("set" VARCHAR NOT NULL, photo_id BIGINT NOT NULL,
         model_id VARCHAR NOT NULL, kind VARCHAR NOT NULL, score DOUBLE NOT NULL, x DOUBLE NOT NULL,
@@ -83,6 +89,7 @@ test('a detections table from before the cast shadow gets the column, filled fro
         [1, 'person'],
         [1, 'face'],
         [2, 'person'],
+        [3, 'person'],
       ] as const)
         await db.run(
           `INSERT INTO detections VALUES ('photos', ?, 'm@1', ?, 0.9, 0.45, 0.3, 0.1, 0.5, 0.5, NULL, 200)`,
@@ -91,19 +98,20 @@ test('a detections table from before the cast shadow gets the column, filled fro
       await ensureDetectionSchema(db);
       assert.deepEqual(
         await fillShadows(db, t.dir, ['photos']),
-        { filled: 1, unmeasured: 1 },
-        'the box whose preview is there is measured, the one whose preview is gone is counted',
+        { filled: 1, unmeasured: 2 },
+        'the box whose preview is there is measured, those whose preview is gone or cut short are counted',
       );
       const rows = await db.all<{ id: number; kind: string; shadow: number | null }>(
         `SELECT photo_id AS id, kind, shadow FROM detections ORDER BY 1, 2 DESC`,
       );
-      assert.equal(rows.length, 3);
+      assert.equal(rows.length, 4);
       assert.ok(Math.abs((rows[0]?.shadow as number) * FH - 40) <= 1, JSON.stringify(rows[0]));
       assert.equal(rows[1]?.shadow, null, 'a face has no shadow');
       assert.equal(rows[2]?.shadow, null, 'a preview that is gone leaves the box unmeasured');
+      assert.equal(rows[3]?.shadow, null, 'a preview cut short leaves the box unmeasured');
       assert.deepEqual(
         await fillShadows(db, t.dir, ['photos']),
-        { filled: 0, unmeasured: 1 },
+        { filled: 0, unmeasured: 2 },
         'a second run finds nothing new to read',
       );
     } finally {
