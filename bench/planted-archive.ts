@@ -26,7 +26,7 @@
  * --detect names the detectors run over the corpus and the inbox after matching (default centernet; with --db the
  * database is taken as it is, its detections included).
  */
-import { mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -80,7 +80,8 @@ const detectors = await orExit('planted-archive', () => {
     .split(',')
     .filter((m) => m && m !== 'none')
     .map((m) => checkChoice('--detect', m, DETECTORS) as DetectorName);
-  // before any sample is made: the detector files must be there (with --db nothing is detected)
+  // before any sample is made: the database given must be there, and the detector files (with --db nothing is detected)
+  if (values.db && !existsSync(String(values.db))) throw new FluxError(`--db: no database at ${String(values.db)}`);
   const missing = values.db ? [] : named.filter((m) => !presentDetectors().includes(m));
   if (missing.length)
     throw new FluxError(
