@@ -285,7 +285,7 @@ export async function decide(
   const models = [baseline, ...contenders];
   const byRepeat: Array<Map<number, number[]>> = [];
   const total = models.length * settings.repeats;
-  const grids = models.map((c) => tuningGrid(c.arch, settings.tune.budget));
+  const grids = models.map((c) => tuningGrid(c.arch, settings.tune.budget, selectColumns(full, c.featureSet).dim));
   const chosen: number[][] = models.map(() => []);
   for (let r = 0; r < settings.repeats; r++) {
     const oof = await alignedOutOfFold(

@@ -10,7 +10,7 @@ import type { Dataset } from '../4-dataset/rows.js';
 import type { SplitName } from '../4-dataset/split.js';
 import { checkInt } from '../util/check.js';
 import { averagePrecision } from './metrics.js';
-import type { Arch, Hyper } from './scorers.js';
+import { solvedExactly, type Arch, type Hyper } from './scorers.js';
 
 /** Nested tuning: settings tried per learner and inner session folds. */
 export interface TuneSettings {
@@ -42,12 +42,25 @@ const GRIDS: Record<Arch, Array<Partial<Hyper>>> = {
   chance: [{}, {}, {}, {}, {}, {}],
 };
 
-export const MAX_BUDGET = Math.min(...Object.values(GRIDS).map((g) => g.length));
+/** Logistic regression solved exactly (a narrow row): its C, the default (0.03) first, then outward. */
+const EXACT_GRID: Array<Partial<Hyper>> = [
+  {},
+  { logisticC: 0.01 },
+  { logisticC: 0.1 },
+  { logisticC: 0.003 },
+  { logisticC: 0.3 },
+  { logisticC: 0.001 },
+];
 
-/** The settings a learner tries under a budget (checked: at least 1, at most {@link MAX_BUDGET}). */
-export function tuningGrid(arch: Arch, budget: number): Array<Partial<Hyper>> {
+export const MAX_BUDGET = Math.min(...[...Object.values(GRIDS), EXACT_GRID].map((g) => g.length));
+
+/**
+ * The settings a learner tries under a budget (checked: at least 1, at most {@link MAX_BUDGET}); logistic regression
+ * on a row of `dim` columns that it solves exactly tries its C.
+ */
+export function tuningGrid(arch: Arch, budget: number, dim = Infinity): Array<Partial<Hyper>> {
   checkInt('--tune', budget, 1, MAX_BUDGET);
-  return GRIDS[arch].slice(0, budget);
+  return (solvedExactly(arch, dim) ? EXACT_GRID : GRIDS[arch]).slice(0, budget);
 }
 
 /** A setting in words, as the rule's evidence prints it. */

@@ -6,9 +6,9 @@
  * own scores on the photos it trained and validated on, and the curve is moved onto its raw scale, so the saved
  * model (and its ONNX graph) applies it to raw scores as before.
  *
- * A learner without early stopping (the plain baseline) has no use for a validation fold: its fold models train on
- * it, and the final model is refitted on the training and validation walks together, so the fold models and the
- * final model learn from nearly as many walks and their scores spread alike.
+ * A learner without early stopping (the plain baseline, logistic regression solved exactly) has no use for a
+ * validation fold: its fold models train on it, and the final model is refitted on the training and validation walks
+ * together, so the fold models and the final model learn from nearly as many walks and their scores spread alike.
  */
 import { fitStandardizer, standardize, type Dataset, type FeatureSet } from '../4-dataset/rows.js';
 import type { SplitName } from '../4-dataset/split.js';
@@ -16,7 +16,7 @@ import type { OnProgress } from '../util/progress.js';
 import { applyCalibration, chooseCalibration, onRawScale, type CalibrationChoice } from './calibrate.js';
 import { fit, rowsOf, selectColumns, type Fitted } from './fit.js';
 import { foldSplits } from './folds.js';
-import { scoreRows, type Arch, type Hyper } from './scorers.js';
+import { checkHyper, scoreRows, stopsEarly, type Arch, type Hyper } from './scorers.js';
 
 /** Isotonic regression must beat Platt scaling's cross-validated log-loss by this share to be chosen. */
 export const ISOTONIC_MARGIN = 0.02;
@@ -24,12 +24,15 @@ export const ISOTONIC_MARGIN = 0.02;
 /** Fewer out-of-fold keepers than this: the validation calibration stays. */
 export const MIN_OOF_KEEPERS = 20;
 
-/** Learners that do not stop early on the validation walks: they may train on them. */
-export const NO_EARLY_STOPPING: readonly Arch[] = ['pca-logistic'];
+/** The width of the row a learner trains on: the PCA size when the setting reduces the row to it (fit.ts). */
+const learnerWidth = (dim: number, arch: Arch, hyper: Partial<Hyper> = {}): number => {
+  const pca = checkHyper(hyper).pca;
+  return pca > 0 && pca < dim && arch !== 'pca-logistic' ? pca : dim;
+};
 
 /** The split with the validation walks training, for a learner that does not stop early. */
-const valTrains = (split: readonly SplitName[] | readonly (SplitName | 'none')[], arch: Arch): SplitName[] =>
-  split.map((s) => (NO_EARLY_STOPPING.includes(arch) && s === 'val' ? 'train' : s)) as SplitName[];
+const valTrains = (split: readonly SplitName[] | readonly (SplitName | 'none')[], early: boolean): SplitName[] =>
+  split.map((s) => (!early && s === 'val' ? 'train' : s)) as SplitName[];
 
 /** The mean and spread of a model's scores on the photos it trained and validated on: the scale of its scores. */
 export function scoreScale(ds: Dataset, f: Pick<Fitted, 'params' | 'standardizer'>): { mean: number; sd: number } {
@@ -47,8 +50,9 @@ async function heldOutScores(
 ): Promise<{ rows: number[]; scores: number[] }> {
   const rows: number[] = [];
   const scores: number[] = [];
+  const early = stopsEarly(arch, learnerWidth(ds.dim, arch, o.hyper));
   for (const [k, dealt] of foldSplits(ds, o.seed, o.folds, 'trainval').entries()) {
-    const fds: Dataset = { ...ds, split: valTrains(dealt, arch) };
+    const fds: Dataset = { ...ds, split: valTrains(dealt, early) };
     const held = rowsOf(fds, 'test');
     const trainRows = rowsOf(fds, 'train');
     if (!held.length || !trainRows.some((r) => ds.y[r]) || trainRows.every((r) => ds.y[r])) continue;
@@ -92,10 +96,8 @@ export async function calibrateOutOfFold(
   if (keepers < MIN_OOF_KEEPERS) return null;
   const session = oof.rows.map((r) => ds.session[r] as number);
   const choice = chooseCalibration(oof.scores, y, session, { seed: o.seed, isotonicMargin: ISOTONIC_MARGIN });
-  const refit = NO_EARLY_STOPPING.includes(chosen.arch);
-  const fitted = refit
-    ? await fit({ ...ds, split: valTrains(ds.split, chosen.arch) }, chosen.arch, o.seed, o.hyper)
-    : wf;
+  const refit = !stopsEarly(chosen.arch, learnerWidth(ds.dim, chosen.arch, o.hyper));
+  const fitted = refit ? await fit({ ...ds, split: valTrains(ds.split, false) }, chosen.arch, o.seed, o.hyper) : wf;
   o.onProgress?.({ stage: 'calibration out of fold', done: 1, total: 1 });
   const { mean, sd } = scoreScale(ds, fitted);
   const walks = new Set(session).size;

@@ -1,0 +1,130 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { Dataset } from '../lib/4-dataset/rows.js';
+import type { SplitName } from '../lib/4-dataset/split.js';
+import { fitLogisticL2 } from '../lib/5-rank/baseline.js';
+import { fit, rowsOf } from '../lib/5-rank/fit.js';
+import { tuningGrid } from '../lib/5-rank/nested.js';
+import { calibrateOutOfFold } from '../lib/5-rank/oof-calibration.js';
+import { EXACT_MAX_COLUMNS, scoreRows, solvedExactly, stopsEarly } from '../lib/5-rank/scorers.js';
+import { initBackend } from '../lib/tfjs/backend.js';
+import { Rng } from '../lib/util/rng.js';
+
+/**
+ * Walks of 60 photos over `dim` columns; the true log-odds 1.2 x0 - 0.8 x1 - 4.5 (about 3% kept); walks 0-29 train,
+ * 30-33 validate, 34-39 test.
+ */
+function planted(dim: number, seed = 5): { ds: Dataset; logit: Float64Array } {
+  const rng = new Rng(seed);
+  const walks = 40;
+  const per = 60;
+  const n = walks * per;
+  const x = new Float32Array(n * dim);
+  const y = new Uint8Array(n);
+  const logit = new Float64Array(n);
+  const session = new Int32Array(n);
+  const split: SplitName[] = [];
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < dim; j++) x[i * dim + j] = rng.normal();
+    logit[i] = 1.2 * (x[i * dim] as number) - 0.8 * (x[i * dim + 1] as number) - 4.5;
+    y[i] = rng.next() < 1 / (1 + Math.exp(-(logit[i] as number))) ? 1 : 0;
+    const w = Math.floor(i / per);
+    session[i] = w;
+    split.push(w < 30 ? 'train' : w < 34 ? 'val' : 'test');
+  }
+  const ds: Dataset = {
+    featureSet: 'descriptor+context',
+    modelId: null,
+    ids: Array.from({ length: n }, (_, i) => i + 1),
+    views: new Array<number>(n).fill(0),
+    dim,
+    names: Array.from({ length: dim }, (_, j) => `f${j}`),
+    x,
+    scheme: 'session',
+    y,
+    split,
+    session,
+    sessions: Array.from({ length: walks }, (_, w) => `walk ${w}`),
+    missingVector: 0,
+    splitSeed: 1,
+    splitNote: null,
+  };
+  return { ds, logit };
+}
+
+test('logistic regression on a narrow row is solved exactly: Newton on the standardised training rows, any seed', async () => {
+  const { ds, logit } = planted(12);
+  assert.ok(solvedExactly('logistic', ds.dim) && solvedExactly('metadata', ds.dim));
+  const a = await fit(ds, 'logistic', 1);
+  const b = await fit(ds, 'logistic', 99);
+  assert.deepEqual(a.params.weights, b.params.weights, 'the solution does not depend on the seed');
+  assert.equal(a.log.length, 1, 'no epochs: one entry with the validation figures');
+  assert.ok(Number.isFinite(a.log[0]?.valAuc) && (a.log[0]?.valAuc as number) > 0.7, `val AUC ${a.log[0]?.valAuc}`);
+  // the same solution as the solver called directly on the standardised training rows, C 0.03
+  const train = rowsOf(ds, 'train');
+  const z = new Float64Array(train.length * ds.dim);
+  train.forEach((r, i) => {
+    for (let j = 0; j < ds.dim; j++) z[i * ds.dim + j] = a.xs[r * ds.dim + j] as number;
+  });
+  const direct = fitLogisticL2(
+    z,
+    ds.dim,
+    train.map((r) => ds.y[r] as number),
+    0.03,
+  );
+  const w = a.params.weights.W?.values as number[];
+  direct.w.forEach((v, j) => assert.ok(Math.abs(v - (w[j] as number)) < 1e-9, `w${j} ${w[j]} vs ${v}`));
+  assert.ok(Math.abs(direct.b - (a.params.weights.b?.values[0] as number)) < 1e-9);
+  // the planted directions, and no class weights: the scores are log-odds at the training rate
+  const rest = Math.max(...w.slice(2).map(Math.abs));
+  assert.ok((w[0] as number) > 2 * rest && (w[1] as number) < -2 * rest, `w0 ${w[0]}, w1 ${w[1]}, others ${rest}`);
+  const test = rowsOf(ds, 'test');
+  const raw = scoreRows(a.params, a.xs, ds.dim, test);
+  const mean = (v: ArrayLike<number>): number => Array.from(v).reduce((s, u) => s + u, 0) / v.length;
+  const predicted = mean(Array.from(raw, (s) => 1 / (1 + Math.exp(-s))));
+  const truth = mean(test.map((r) => 1 / (1 + Math.exp(-(logit[r] as number)))));
+  assert.ok(Math.abs(predicted - truth) < 0.015, `mean predicted ${predicted.toFixed(4)}, true ${truth.toFixed(4)}`);
+  // a smaller C pulls the weights in
+  const tight = await fit(ds, 'logistic', 1, { logisticC: 0.001 });
+  const norm = (p: typeof a.params): number => Math.hypot(...(p.weights.W?.values as number[]));
+  assert.ok(norm(tight.params) < 0.6 * norm(a.params), `|w| ${norm(tight.params)} vs ${norm(a.params)}`);
+});
+
+test('a row wider than the exact limit trains by epochs with early stopping, as before', async () => {
+  await initBackend();
+  const { ds } = planted(EXACT_MAX_COLUMNS + 1);
+  assert.ok(!solvedExactly('logistic', ds.dim));
+  const f = await fit(ds, 'logistic', 1, { epochs: 3 });
+  assert.ok(f.log.length >= 2, `${f.log.length} epochs`);
+  const other = await fit(ds, 'logistic', 2, { epochs: 3 });
+  assert.notDeepEqual(f.params.weights, other.params.weights, 'a seeded start: another seed, other weights');
+});
+
+test('which learners stop early, and the tuning grid of the exact solver', () => {
+  assert.equal(stopsEarly('pca-logistic', 2000), false);
+  assert.equal(stopsEarly('logistic', 84), false);
+  assert.equal(stopsEarly('logistic', EXACT_MAX_COLUMNS + 1), true);
+  assert.equal(stopsEarly('pairwise', 84), true);
+  assert.equal(stopsEarly('contrastive-multi', 84), true);
+  assert.deepEqual(tuningGrid('logistic', 3, 84), [{}, { logisticC: 0.01 }, { logisticC: 0.1 }]);
+  assert.deepEqual(tuningGrid('metadata', 2, 20), [{}, { logisticC: 0.01 }]);
+  assert.deepEqual(tuningGrid('logistic', 3, 1304), [{}, { l2: 0.1 }, { l2: 0.01 }]);
+  assert.deepEqual(tuningGrid('logistic', 3), [{}, { l2: 0.1 }, { l2: 0.01 }], 'no width: the epochs grid');
+  assert.deepEqual(tuningGrid('pairwise', 2, 84), [{}, { l2: 0.1 }]);
+});
+
+test('out-of-fold calibration of exact logistic regression: its folds and its final model train on validation too', async () => {
+  const { ds } = planted(12);
+  const wf = await fit(ds, 'logistic', 3);
+  const oof = await calibrateOutOfFold(ds, { arch: 'logistic', featureSet: 'descriptor+context' }, wf, {
+    seed: 3,
+    folds: 5,
+  });
+  assert.ok(oof, 'enough keepers');
+  assert.match(oof.choice.source ?? '', /the model refitted on those walks together/);
+  assert.notDeepEqual(oof.fitted.params.weights, wf.params.weights, 'the validation walks changed the solution');
+  // the held-out probabilities keep the keep rate of the walks they come from
+  const kept = oof.heldOut.y.reduce((a, b) => a + b, 0) / oof.heldOut.y.length;
+  const mean = oof.heldOut.prob.reduce((a, b) => a + b, 0) / oof.heldOut.prob.length;
+  assert.ok(Math.abs(mean - kept) < 0.2 * kept, `mean probability ${mean.toFixed(4)}, keep rate ${kept.toFixed(4)}`);
+});
