@@ -1,56 +1,31 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Dataset } from '../lib/4-dataset/rows.js';
-import type { SplitName } from '../lib/4-dataset/split.js';
 import { fitLogisticL2 } from '../lib/5-rank/baseline.js';
 import { fit, rowsOf } from '../lib/5-rank/fit.js';
 import { tuningGrid } from '../lib/5-rank/nested.js';
 import { calibrateOutOfFold } from '../lib/5-rank/oof-calibration.js';
 import { EXACT_MAX_COLUMNS, scoreRows, solvedExactly, stopsEarly } from '../lib/5-rank/scorers.js';
 import { initBackend } from '../lib/tfjs/backend.js';
-import { Rng } from '../lib/util/rng.js';
+import { plantedWalkRows } from './walk-rows.js';
 
 /**
  * Walks of 60 photos over `dim` columns; the true log-odds 1.2 x0 - 0.8 x1 - 4.5 (about 3% kept); walks 0-29 train,
  * 30-33 validate, 34-39 test.
  */
-function planted(dim: number, seed = 5): { ds: Dataset; logit: Float64Array } {
-  const rng = new Rng(seed);
-  const walks = 40;
-  const per = 60;
-  const n = walks * per;
-  const x = new Float32Array(n * dim);
-  const y = new Uint8Array(n);
-  const logit = new Float64Array(n);
-  const session = new Int32Array(n);
-  const split: SplitName[] = [];
-  for (let i = 0; i < n; i++) {
-    for (let j = 0; j < dim; j++) x[i * dim + j] = rng.normal();
-    logit[i] = 1.2 * (x[i * dim] as number) - 0.8 * (x[i * dim + 1] as number) - 4.5;
-    y[i] = rng.next() < 1 / (1 + Math.exp(-(logit[i] as number))) ? 1 : 0;
-    const w = Math.floor(i / per);
-    session[i] = w;
-    split.push(w < 30 ? 'train' : w < 34 ? 'val' : 'test');
-  }
-  const ds: Dataset = {
+const planted = (dim: number): { ds: Dataset; logit: Float64Array } =>
+  plantedWalkRows({
+    seed: 5,
+    walks: 40,
+    per: 60,
+    dim,
+    logit: (row) => 1.2 * (row[0] as number) - 0.8 * (row[1] as number) - 4.5,
+    trainEnd: 30,
+    valEnd: 34,
     featureSet: 'descriptor+context',
     modelId: null,
-    ids: Array.from({ length: n }, (_, i) => i + 1),
-    views: new Array<number>(n).fill(0),
-    dim,
-    names: Array.from({ length: dim }, (_, j) => `f${j}`),
-    x,
-    scheme: 'session',
-    y,
-    split,
-    session,
-    sessions: Array.from({ length: walks }, (_, w) => `walk ${w}`),
-    missingVector: 0,
-    splitSeed: 1,
-    splitNote: null,
-  };
-  return { ds, logit };
-}
+    prefix: 'f',
+  });
 
 test('logistic regression on a narrow row is solved exactly: Newton on the standardised training rows, any seed', async () => {
   const { ds, logit } = planted(12);

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Dataset } from '../lib/4-dataset/rows.js';
-import type { SplitName } from '../lib/4-dataset/split.js';
 import { applyCalibration, calibrateAll, chooseCalibration, onRawScale } from '../lib/5-rank/calibrate.js';
 import { fit, rowsOf } from '../lib/5-rank/fit.js';
 import { calibrateOutOfFold, scoreScale } from '../lib/5-rank/oof-calibration.js';
@@ -9,6 +8,7 @@ import { scoreRows } from '../lib/5-rank/scorers.js';
 import { standardize } from '../lib/4-dataset/rows.js';
 import { expectedLogLoss } from '../lib/5-rank/truth-metrics.js';
 import { Rng } from '../lib/util/rng.js';
+import { plantedWalkRows } from './walk-rows.js';
 
 test('a calibration moved onto the raw scale gives the same probability for every raw score', () => {
   const mean = 1.7;
@@ -42,42 +42,20 @@ test('isotonic calibration must win clearly when a margin is asked for', () => {
 
 /** Rows of 40 walks with a keep probability along the first axis; walks 0-31 train, 32-35 validate, 36-39 test. */
 function plantedDataset(): { ds: Dataset; p: Float64Array } {
-  const rng = new Rng(9);
-  const walks = 40;
-  const per = 80;
-  const dim = 12;
-  const n = walks * per;
-  const x = new Float32Array(n * dim);
-  const y = new Uint8Array(n);
-  const p = new Float64Array(n);
-  const session = new Int32Array(n);
-  const split: SplitName[] = [];
-  for (let i = 0; i < n; i++) {
-    for (let j = 0; j < dim; j++) x[i * dim + j] = rng.normal() * (j === 0 ? 2 : 1);
-    p[i] = 1 / (1 + Math.exp(-(1.5 * (x[i * dim] as number) - 5)));
-    y[i] = rng.next() < (p[i] as number) ? 1 : 0;
-    const w = Math.floor(i / per);
-    session[i] = w;
-    split.push(w < 32 ? 'train' : w < 36 ? 'val' : 'test');
-  }
-  const ds: Dataset = {
+  const { ds, logit } = plantedWalkRows({
+    seed: 9,
+    walks: 40,
+    per: 80,
+    dim: 12,
+    draw: (j, rng) => rng.normal() * (j === 0 ? 2 : 1),
+    logit: (row) => 1.5 * (row[0] as number) - 5,
+    trainEnd: 32,
+    valEnd: 36,
     featureSet: 'vector',
     modelId: 'test',
-    ids: Array.from({ length: n }, (_, i) => i + 1),
-    views: new Array<number>(n).fill(0),
-    dim,
-    names: Array.from({ length: dim }, (_, j) => `v${j}`),
-    x,
-    scheme: 'session',
-    y,
-    split,
-    session,
-    sessions: Array.from({ length: walks }, (_, w) => `walk ${w}`),
-    missingVector: 0,
-    splitSeed: 1,
-    splitNote: null,
-  };
-  return { ds, p };
+    prefix: 'v',
+  });
+  return { ds, p: logit.map((v) => 1 / (1 + Math.exp(-v))) };
 }
 
 test('out-of-fold calibration of the plain baseline: refitted, on its raw scale, better than a constant on held-out walks', async () => {
