@@ -5,7 +5,7 @@ import { fitLogisticL2 } from '../lib/5-rank/baseline.js';
 import { fit, rowsOf } from '../lib/5-rank/fit.js';
 import { tuningGrid } from '../lib/5-rank/nested.js';
 import { calibrateOutOfFold } from '../lib/5-rank/oof-calibration.js';
-import { EXACT_MAX_COLUMNS, scoreRows, solvedExactly, stopsEarly } from '../lib/5-rank/scorers.js';
+import { checkHyper, EXACT_MAX_COLUMNS, scoreRows, solvedExactly, stopsEarly } from '../lib/5-rank/scorers.js';
 import { initBackend } from '../lib/tfjs/backend.js';
 import { plantedWalkRows } from './walk-rows.js';
 
@@ -86,6 +86,9 @@ test('which learners stop early, and the tuning grid of the exact solver', () =>
   assert.deepEqual(tuningGrid('logistic', 3, 1304), [{}, { l2: 0.1 }, { l2: 0.01 }]);
   assert.deepEqual(tuningGrid('logistic', 3), [{}, { l2: 0.1 }, { l2: 0.01 }], 'no width: the epochs grid');
   assert.deepEqual(tuningGrid('pairwise', 2, 84), [{}, { l2: 0.1 }]);
+  assert.equal(checkHyper().logisticC, 0.03);
+  assert.throws(() => checkHyper({ logisticC: 0 }), /logisticC/);
+  assert.throws(() => checkHyper({ logisticC: Number.NaN }), /logisticC/);
 });
 
 test('out-of-fold calibration of exact logistic regression: its folds and its final model train on validation too', async () => {
