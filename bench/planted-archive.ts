@@ -82,7 +82,8 @@ const detectors = await orExit('planted-archive', () => {
     .map((m) => checkChoice('--detect', m, DETECTORS) as DetectorName);
   // before any sample is made: the database given must be there, and the detector files (with --db nothing is detected)
   if (values.db && !existsSync(String(values.db))) throw new FluxError(`--db: no database at ${String(values.db)}`);
-  const missing = values.db ? [] : named.filter((m) => !presentDetectors().includes(m));
+  const present = values.db ? named : presentDetectors();
+  const missing = named.filter((m) => !present.includes(m));
   if (missing.length)
     throw new FluxError(
       `--detect: detector files missing in ${detectorDir()} (${missing.join(', ')}); install them with ` +

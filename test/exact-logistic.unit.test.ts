@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Dataset } from '../lib/4-dataset/rows.js';
 import { fitLogisticL2 } from '../lib/5-rank/baseline.js';
-import { fit, rowsOf } from '../lib/5-rank/fit.js';
+import { fit, learnerWidth, rowsOf } from '../lib/5-rank/fit.js';
 import { tuningGrid } from '../lib/5-rank/nested.js';
 import { calibrateOutOfFold } from '../lib/5-rank/oof-calibration.js';
 import { checkHyper, EXACT_MAX_COLUMNS, scoreRows, solvedExactly, stopsEarly } from '../lib/5-rank/scorers.js';
@@ -86,6 +86,11 @@ test('which learners stop early, and the tuning grid of the exact solver', () =>
   assert.deepEqual(tuningGrid('logistic', 3, 1304), [{}, { l2: 0.1 }, { l2: 0.01 }]);
   assert.deepEqual(tuningGrid('logistic', 3), [{}, { l2: 0.1 }, { l2: 0.01 }], 'no width: the epochs grid');
   assert.deepEqual(tuningGrid('pairwise', 2, 84), [{}, { l2: 0.1 }]);
+  // the width the learner trains on: a PCA setting narrows a wide row, so its C is what tuning tries
+  assert.equal(learnerWidth('logistic', 1304, { pca: 32 }), 32);
+  assert.equal(learnerWidth('pca-logistic', 1304, { pca: 32 }), 1304, 'the baseline reduces by its own setting');
+  assert.equal(learnerWidth('logistic', 84, { pca: 0 }), 84);
+  assert.deepEqual(tuningGrid('logistic', 2, learnerWidth('logistic', 1304, { pca: 32 })), [{}, { logisticC: 0.01 }]);
   assert.equal(checkHyper().logisticC, 0.03);
   assert.throws(() => checkHyper({ logisticC: 0 }), /logisticC/);
   assert.throws(() => checkHyper({ logisticC: Number.NaN }), /logisticC/);

@@ -21,7 +21,7 @@
 import type { Dataset, FeatureSet } from '../4-dataset/rows.js';
 import type { OnProgress } from '../util/progress.js';
 import { Rng } from '../util/rng.js';
-import { selectColumns } from './fit.js';
+import { columnsFor, learnerWidth, selectColumns } from './fit.js';
 import { alignedOutOfFold } from './folds.js';
 import { averagePrecision, ndcgPerSession, rankOrder } from './metrics.js';
 import { DEFAULT_TUNE, mostChosen, settingText, tuningGrid, type TuneSettings } from './nested.js';
@@ -285,7 +285,15 @@ export async function decide(
   const models = [baseline, ...contenders];
   const byRepeat: Array<Map<number, number[]>> = [];
   const total = models.length * settings.repeats;
-  const grids = models.map((c) => tuningGrid(c.arch, settings.tune.budget, selectColumns(full, c.featureSet).dim));
+  // each model's columns (for its grid and its size) and the width its learner trains on
+  const dims = models.map((c) => columnsFor(full, c.featureSet).length);
+  const grids = models.map((c, m) =>
+    tuningGrid(
+      c.arch,
+      settings.tune.budget,
+      learnerWidth(c.arch, dims[m] as number, checkHyper({ ...o.hyper, ...c.hyper })),
+    ),
+  );
   const chosen: number[][] = models.map(() => []);
   for (let r = 0; r < settings.repeats; r++) {
     const oof = await alignedOutOfFold(
@@ -322,7 +330,6 @@ export async function decide(
     byRepeat.map((rep) => rows.map((row) => (rep.get(row) as number[])[m] as number)),
   );
   const base: Contender = { ...baseline, ...tuned(0) };
-  const dims = models.map((c) => selectColumns(full, c.featureSet).dim);
   const tunedContenders = contenders.map((c, j) => ({ ...c, ...tuned(j + 1) }));
   const people = peopleGains(contenders, scores, y, walk, settings, seed);
   return {

@@ -21,7 +21,7 @@ import { foldAxes, project, trainingAxes } from './reduce.js';
 import { recencyWeights } from './weighting.js';
 
 /** Columns of the full feature rows that make up a smaller feature set. */
-function columnsFor(ds: Dataset, fs: FeatureSet): number[] {
+export function columnsFor(ds: Pick<Dataset, 'names'>, fs: FeatureSet): number[] {
   const want = (n: string): boolean => fs.includes(columnGroup(n));
   return ds.names.flatMap((n, i) => (want(n) ? [i] : []));
 }
@@ -56,6 +56,13 @@ export const rowsOf = (
   originalsOnly = true,
 ): number[] => ds.split.flatMap((s, i) => (s === split && (!originalsOnly || ds.views[i] === 0) ? [i] : []));
 
+/**
+ * The width of the row a learner trains on: `pca` principal components when the setting asks for fewer than the row
+ * has (the plain baseline reduces by its own setting, chance not at all), else the row's.
+ */
+export const learnerWidth = (arch: Arch, dim: number, h: Pick<Hyper, 'pca'>): number =>
+  h.pca > 0 && h.pca < dim && arch !== 'pca-logistic' && arch !== 'chance' ? h.pca : dim;
+
 /** Trains one architecture on one dataset. */
 export async function fit(
   ds: Dataset,
@@ -78,8 +85,7 @@ export async function fit(
     ...(ds.time ? { time: ds.time } : {}),
     ...(vectorDim > 0 ? { vectorDim } : {}),
   };
-  const reduce = h.pca > 0 && h.pca < ds.dim && arch !== 'pca-logistic' && arch !== 'chance';
-  const axes = reduce ? await trainingAxes(xs, ds.dim, train, h.pca, seed) : null;
+  const axes = learnerWidth(arch, ds.dim, h) < ds.dim ? await trainingAxes(xs, ds.dim, train, h.pca, seed) : null;
   const trained = axes
     ? await trainScorer(
         arch,

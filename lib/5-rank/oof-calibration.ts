@@ -14,7 +14,7 @@ import { fitStandardizer, standardize, type Dataset, type FeatureSet } from '../
 import type { SplitName } from '../4-dataset/split.js';
 import type { OnProgress } from '../util/progress.js';
 import { applyCalibration, chooseCalibration, onRawScale, type CalibrationChoice } from './calibrate.js';
-import { fit, rowsOf, selectColumns, type Fitted } from './fit.js';
+import { fit, learnerWidth, rowsOf, selectColumns, type Fitted } from './fit.js';
 import { foldSplits } from './folds.js';
 import { checkHyper, scoreRows, stopsEarly, type Arch, type Hyper } from './scorers.js';
 
@@ -23,12 +23,6 @@ export const ISOTONIC_MARGIN = 0.02;
 
 /** Fewer out-of-fold keepers than this: the validation calibration stays. */
 export const MIN_OOF_KEEPERS = 20;
-
-/** The width of the row a learner trains on: the PCA size when the setting reduces the row to it (fit.ts). */
-const learnerWidth = (dim: number, arch: Arch, hyper: Partial<Hyper> = {}): number => {
-  const pca = checkHyper(hyper).pca;
-  return pca > 0 && pca < dim && arch !== 'pca-logistic' ? pca : dim;
-};
 
 /** The split with the validation walks training, for a learner that does not stop early. */
 const valTrains = (split: readonly SplitName[] | readonly (SplitName | 'none')[], early: boolean): SplitName[] =>
@@ -50,7 +44,7 @@ async function heldOutScores(
 ): Promise<{ rows: number[]; scores: number[] }> {
   const rows: number[] = [];
   const scores: number[] = [];
-  const early = stopsEarly(arch, learnerWidth(ds.dim, arch, o.hyper));
+  const early = stopsEarly(arch, learnerWidth(arch, ds.dim, checkHyper(o.hyper)));
   for (const [k, dealt] of foldSplits(ds, o.seed, o.folds, 'trainval').entries()) {
     const fds: Dataset = { ...ds, split: valTrains(dealt, early) };
     const held = rowsOf(fds, 'test');
@@ -96,7 +90,7 @@ export async function calibrateOutOfFold(
   if (keepers < MIN_OOF_KEEPERS) return null;
   const session = oof.rows.map((r) => ds.session[r] as number);
   const choice = chooseCalibration(oof.scores, y, session, { seed: o.seed, isotonicMargin: ISOTONIC_MARGIN });
-  const refit = !stopsEarly(chosen.arch, learnerWidth(ds.dim, chosen.arch, o.hyper));
+  const refit = !stopsEarly(chosen.arch, learnerWidth(chosen.arch, ds.dim, checkHyper(o.hyper)));
   const fitted = refit ? await fit({ ...ds, split: valTrains(ds.split, false) }, chosen.arch, o.seed, o.hyper) : wf;
   o.onProgress?.({ stage: 'calibration out of fold', done: 1, total: 1 });
   const { mean, sd } = scoreScale(ds, fitted);

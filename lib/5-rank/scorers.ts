@@ -21,7 +21,7 @@
 import { kmeans } from 'ml-kmeans';
 import { BASELINE, fitLogisticL2, fitPcaLogistic } from './baseline.js';
 import { tf } from '../tfjs/backend.js';
-import { averagePrecision, rocAuc } from './metrics.js';
+import { averagePrecision, logLoss, rocAuc } from './metrics.js';
 import { Rng } from '../util/rng.js';
 import { checkChoice, checkInt, checkNumber } from '../util/check.js';
 import { nearMisses, NEAR_KINDS, type NearKind } from './weighting.js';
@@ -509,16 +509,15 @@ function exactLogistic(data: TrainData, h: Hyper): { params: ScorerParams; log: 
     kind: 'linear',
     weights: { W: { shape: [dim, 1], values: w }, b: { shape: [1], values: [b] } },
   };
-  const ts = scoreRows(params, data.x, dim, train);
-  let loss = 0;
-  ts.forEach((s, i) => {
-    loss += Math.max(s, 0) - s * (y[i] as number) + Math.log1p(Math.exp(-Math.abs(s)));
-  });
+  const loss = logLoss(
+    Array.from(scoreRows(params, data.x, dim, train), (s) => 1 / (1 + Math.exp(-s))),
+    y,
+  );
   const vs = data.val.length ? scoreRows(params, data.x, dim, data.val) : new Float32Array(0);
   const vy = data.val.map((r) => data.y[r] as number);
   const entry: TrainLog = {
     epoch: 1,
-    loss: loss / Math.max(1, train.length),
+    loss,
     valAp: data.val.length ? averagePrecision(vs, vy) : NaN,
     valAuc: data.val.length ? rocAuc(vs, vy) : NaN,
     seconds: (performance.now() - t0) / 1000,
