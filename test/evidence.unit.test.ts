@@ -317,7 +317,7 @@ test('simpler means fewer trained parameters: logistic < pairwise < contrastive 
   assert.ok(p('pca-logistic') < p('logistic'));
 });
 
-test('the rule bootstrap counts rows as often as their walk is drawn: the same intervals as sorting each resample', () => {
+test('the rule bootstrap counts rows as often as their walk is drawn: the same differences and standard errors as sorting each resample, and intervals of +- z of them', () => {
   const rng = new Rng(21);
   const y: number[] = [],
     walk: number[] = [];
@@ -353,14 +353,26 @@ test('the rule bootstrap counts rows as often as their walk is drawn: the same i
     for (const m of [1, 2]) (diffs[m - 1] as number[]).push(ap(m, rows) - ap(0, rows));
   }
   const all = y.map((_, i) => i);
+  // the interval: the difference +- 1.96 standard errors of the resampled differences (the 97.5% normal quantile)
   const expected = diffs.map((d, j) => {
-    const sorted = [...d].sort((a, b) => a - b);
-    const q = (p: number): number => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] as number;
-    const mean = sorted.reduce((a, b) => a + b, 0) / sorted.length;
-    const se = Math.sqrt(sorted.reduce((a, b) => a + (b - mean) ** 2, 0) / (sorted.length - 1));
-    return { value: ap(j + 1, all) - ap(0, all), lo: q(0.025), hi: q(0.975), se };
+    const mean = d.reduce((a, b) => a + b, 0) / d.length;
+    const se = Math.sqrt(d.reduce((a, b) => a + (b - mean) ** 2, 0) / (d.length - 1));
+    const value = ap(j + 1, all) - ap(0, all);
+    return { value, lo: value - 1.959963984540054 * se, hi: value + 1.959963984540054 * se, se };
   });
-  assert.deepEqual(pairedDifferences(scores, y, walk, 100, 0.95, 5), expected);
+  const got = pairedDifferences(scores, y, walk, 100, 0.95, 5);
+  got.forEach((g, j) => {
+    const e = expected[j] as (typeof expected)[number];
+    assert.equal(g.value, e.value);
+    assert.equal(g.se, e.se);
+    for (const k of ['lo', 'hi'] as const) assert.ok(Math.abs(g[k] - e[k]) < 1e-12, `${k} ${g[k]} against ${e[k]}`);
+  });
+  // at a Bonferroni level the interval widens by the normal quantile, not to the range of the draws
+  const wide = pairedDifferences(scores, y, walk, 100, 0.995, 5);
+  wide.forEach((w, j) => {
+    const e = expected[j] as (typeof expected)[number];
+    assert.ok(Math.abs((w.hi - w.lo) / (2 * (e.se as number)) - 2.807033768343811) < 1e-9, JSON.stringify(w));
+  });
 });
 
 test('calibration at a low base rate: a calibrated model has slope 1 and intercept 0, a flattened one a slope above 1', () => {

@@ -2,8 +2,8 @@
  * The decision rule, fixed before the run: every contender is scored out of fold over all walks (stratified session
  * folds, repeated), on the same folds as the plain baseline (PCA to 32 dimensions, L2 logistic regression, C 0.01),
  * and its AP minus the baseline's gets a paired walk-bootstrap interval (walks drawn with replacement, the same
- * draws for every model; the AP averaged over the repeats). The interval level is Bonferroni-corrected for the number
- * of contenders. Then:
+ * draws for every model; the AP averaged over the repeats): the difference +- z of its bootstrap standard errors.
+ * The interval level is Bonferroni-corrected for the number of contenders. Then:
  *
  * - superiority: a contender whose interval lies above 0 beats the baseline. When several do, the best (the largest
  *   difference) is paired with the runner-up (the second largest) on the same folds and the same walk draws, at the
@@ -18,6 +18,7 @@
  *
  * Logistic regression can win like any other contender.
  */
+import jstat from 'jstat';
 import type { Dataset, FeatureSet } from '../4-dataset/rows.js';
 import type { OnProgress } from '../util/progress.js';
 import { Rng } from '../util/rng.js';
@@ -220,10 +221,17 @@ function countedAp(order: readonly number[], y: readonly number[], count: (row: 
   return hits ? sum / hits : NaN;
 }
 
+/** The standard normal quantile at probability `p` (0 < p < 1). */
+export const normalQuantile = (p: number): number => jstat.jStat.normal.inv(p, 0, 1);
+
 /**
  * Paired walk bootstrap of AP differences: `scores[m][r]` are model m's scores of the rows in repeat r; the value is
- * the mean over repeats of AP(m) - AP(0); the interval the percentiles of the same over walk resamples. Each model's
- * ranking is sorted once; a resample counts every row as often as its walk was drawn.
+ * the mean over repeats of AP(m) - AP(0), its standard error the spread of the same over walk resamples, and the
+ * interval the value +- z standard errors, z the normal quantile of `level`. Not the resamples' percentiles: at a
+ * Bonferroni level such as 99.5% a tail holds 0.25% of the draws, which 200 resamples cannot resolve (the bound would
+ * be the lowest draw, and the interval the range of the draws, about a 99% interval); the standard error is
+ * resolved by a few hundred. Each model's ranking is sorted once; a resample counts every row as often as its walk
+ * was drawn.
  */
 export function pairedDifferences(
   scores: number[][][],
@@ -264,13 +272,12 @@ export function pairedDifferences(
     const b0 = meanAp(0, count);
     values.forEach((_, j) => (draws[j] as number[]).push(meanAp(j + 1, count) - b0));
   }
-  const tail = (1 - level) / 2;
+  const z = normalQuantile(1 - (1 - level) / 2);
   return values.map((value, j) => {
-    const d = [...(draws[j] as number[])].sort((a, b) => a - b);
-    const q = (p: number): number => (d.length ? (d[Math.min(d.length - 1, Math.floor(p * d.length))] as number) : NaN);
+    const d = draws[j] as number[];
     const mean = d.reduce((a, b) => a + b, 0) / Math.max(1, d.length);
     const se = d.length > 1 ? Math.sqrt(d.reduce((a, b) => a + (b - mean) ** 2, 0) / (d.length - 1)) : NaN;
-    return { value, lo: q(tail), hi: q(1 - tail), se };
+    return { value, lo: value - z * se, hi: value + z * se, se };
   });
 }
 
@@ -437,18 +444,22 @@ function decisionText(e: RuleEvidence): string {
   return 'undecided: the evidence cannot separate the contenders from the baseline; the baseline is kept';
 }
 
+/** The level of each interval of the rule: its family-wise level, Bonferroni-corrected over the contenders. */
+const levelOf = (e: RuleEvidence): number => 1 - (1 - e.settings.level) / Math.max(1, e.contenders.length);
+
 /** The rule and its evidence in words. */
 export function ruleText(e: RuleEvidence): string {
   const s = e.settings;
   const n3 = (v: number): string => (Number.isFinite(v) ? v.toFixed(3) : 'n/a');
   const sign = (v: number): string => `${v >= 0 ? '+' : ''}${n3(v)}`;
-  const level = `${(100 * (1 - (1 - s.level) / Math.max(1, e.contenders.length))).toFixed(1)}%`;
+  const level = `${(100 * levelOf(e)).toFixed(1)}%`;
   const lines = [
     "Decision rule (fixed before the run): each contender's out-of-fold AP minus the baseline's " +
       `(${e.baseline.name}), ` +
       `${s.folds} stratified session folds x ${s.repeats} repeat${s.repeats === 1 ? '' : 's'} over all walks ` +
       `(${e.keepers} keepers in ${e.photos} photos, ${e.walks} walks), paired walk bootstrap, ` +
-      `${level} intervals ` +
+      `${level} intervals (the difference +- ${normalQuantile(1 - (1 - levelOf(e)) / 2).toFixed(2)} of its ` +
+      'bootstrap standard errors) ' +
       `(${(100 * s.level).toFixed(0)}% Bonferroni over ${e.contenders.length}); superior if above 0, ` +
       `equivalent if inside +-${s.delta} AP (then the simpler baseline), else undecided (the baseline is kept); ` +
       'of several superior, the best is paired with the runner-up: chosen if superior to it, the simpler of the ' +

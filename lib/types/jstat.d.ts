@@ -1,0 +1,9 @@
+/** The part of jStat (npm `jstat`, MIT; it ships no types) that the project uses. */
+declare module 'jstat' {
+  export const jStat: {
+    normal: {
+      /** The quantile of the normal distribution with this mean and standard deviation at probability `p`. */
+      inv(p: number, mean: number, sd: number): number;
+    };
+  };
+}
