@@ -221,6 +221,9 @@ function countedAp(order: readonly number[], y: readonly number[], count: (row: 
   return hits ? sum / hits : NaN;
 }
 
+/** The level of each of the rule's intervals: the family-wise `level`, Bonferroni-corrected over `contenders`. */
+const eachLevel = (level: number, contenders: number): number => 1 - (1 - level) / Math.max(1, contenders);
+
 /** The standard normal quantile at probability `p` (0 < p < 1). */
 export const normalQuantile = (p: number): number => jstat.jStat.normal.inv(p, 0, 1);
 
@@ -361,7 +364,7 @@ export function judgeScores(
   o: { settings: RuleSettings; seed: number; dims: readonly number[] },
 ): Pick<RuleEvidence, 'settings' | 'baseline' | 'contenders' | 'decision' | 'chosen' | 'pairing'> {
   const { settings, seed } = o;
-  const level = 1 - (1 - settings.level) / Math.max(1, contenders.length);
+  const level = eachLevel(settings.level, contenders.length);
   const diffs = pairedDifferences(scores, y, walk, settings.resamples, level, seed);
   const mean = (m: number, f: (s: number[]) => number): number =>
     (scores[m] as number[][]).reduce((a, s) => a + f(s), 0) / (scores[m] as number[][]).length;
@@ -444,21 +447,19 @@ function decisionText(e: RuleEvidence): string {
   return 'undecided: the evidence cannot separate the contenders from the baseline; the baseline is kept';
 }
 
-/** The level of each interval of the rule: its family-wise level, Bonferroni-corrected over the contenders. */
-const levelOf = (e: RuleEvidence): number => 1 - (1 - e.settings.level) / Math.max(1, e.contenders.length);
-
 /** The rule and its evidence in words. */
 export function ruleText(e: RuleEvidence): string {
   const s = e.settings;
   const n3 = (v: number): string => (Number.isFinite(v) ? v.toFixed(3) : 'n/a');
   const sign = (v: number): string => `${v >= 0 ? '+' : ''}${n3(v)}`;
-  const level = `${(100 * levelOf(e)).toFixed(1)}%`;
+  const each = eachLevel(s.level, e.contenders.length);
+  const level = `${(100 * each).toFixed(1)}%`;
   const lines = [
     "Decision rule (fixed before the run): each contender's out-of-fold AP minus the baseline's " +
       `(${e.baseline.name}), ` +
       `${s.folds} stratified session folds x ${s.repeats} repeat${s.repeats === 1 ? '' : 's'} over all walks ` +
       `(${e.keepers} keepers in ${e.photos} photos, ${e.walks} walks), paired walk bootstrap, ` +
-      `${level} intervals (the difference +- ${normalQuantile(1 - (1 - levelOf(e)) / 2).toFixed(2)} of its ` +
+      `${level} intervals (the difference +- ${normalQuantile(1 - (1 - each) / 2).toFixed(2)} of its ` +
       'bootstrap standard errors) ' +
       `(${(100 * s.level).toFixed(0)}% Bonferroni over ${e.contenders.length}); superior if above 0, ` +
       `equivalent if inside +-${s.delta} AP (then the simpler baseline), else undecided (the baseline is kept); ` +
