@@ -224,8 +224,8 @@ function countedAp(order: readonly number[], y: readonly number[], count: (row: 
 /** The level of each of the rule's intervals: the family-wise `level`, Bonferroni-corrected over `contenders`. */
 const eachLevel = (level: number, contenders: number): number => 1 - (1 - level) / Math.max(1, contenders);
 
-/** The standard normal quantile at probability `p` (0 < p < 1). */
-export const normalQuantile = (p: number): number => jstat.jStat.normal.inv(p, 0, 1);
+/** The z of a two-sided interval at `level`: the standard normal quantile at 1 - (1 - level) / 2. */
+const intervalZ = (level: number): number => jstat.jStat.normal.inv(1 - (1 - level) / 2, 0, 1);
 
 /**
  * Paired walk bootstrap of AP differences: `scores[m][r]` are model m's scores of the rows in repeat r; the value is
@@ -275,7 +275,7 @@ export function pairedDifferences(
     const b0 = meanAp(0, count);
     values.forEach((_, j) => (draws[j] as number[]).push(meanAp(j + 1, count) - b0));
   }
-  const z = normalQuantile(1 - (1 - level) / 2);
+  const z = intervalZ(level);
   return values.map((value, j) => {
     const d = draws[j] as number[];
     const mean = d.reduce((a, b) => a + b, 0) / Math.max(1, d.length);
@@ -459,7 +459,7 @@ export function ruleText(e: RuleEvidence): string {
       `(${e.baseline.name}), ` +
       `${s.folds} stratified session folds x ${s.repeats} repeat${s.repeats === 1 ? '' : 's'} over all walks ` +
       `(${e.keepers} keepers in ${e.photos} photos, ${e.walks} walks), paired walk bootstrap, ` +
-      `${level} intervals (the difference +- ${normalQuantile(1 - (1 - each) / 2).toFixed(2)} of its ` +
+      `${level} intervals (the difference +- ${intervalZ(each).toFixed(2)} of its ` +
       'bootstrap standard errors) ' +
       `(${(100 * s.level).toFixed(0)}% Bonferroni over ${e.contenders.length}); superior if above 0, ` +
       `equivalent if inside +-${s.delta} AP (then the simpler baseline), else undecided (the baseline is kept); ` +
