@@ -283,25 +283,25 @@ test('export copies picks with their sidecars, never overwrites, refuses the arc
 });
 
 test('flux curate: run, exclude the stable picks, run again without them, clear', async () => {
-  const { smallSample, PROJECT } = await import('./helpers.js');
+  const { fluxHere, smallSample, PROJECT } = await import('./helpers.js');
   const { spawnSync } = await import('node:child_process');
   const sample = await smallSample();
   const dbFile = join(work.dir, 'cli', 'flux.duckdb');
   await runIngest({ originals: sample.originals, db: dbFile });
   await runEmbed({ db: dbFile, sets: ['photos'] });
-  const flux = (...args: string[]): string => {
-    const r = spawnSync(
-      process.execPath,
-      [join(PROJECT, 'dist', 'lib', 'cli', 'flux.js'), 'curate', '--db', dbFile, ...args],
-      { encoding: 'utf8' },
-    );
+  // the first run and the last two failures as the program itself; the rest in-process, through the same code
+  const program = (...args: string[]): { status: number | null; stdout: string; stderr: string } =>
+    spawnSync(process.execPath, [join(PROJECT, 'dist', 'lib', 'cli', 'flux.js'), 'curate', '--db', dbFile, ...args], {
+      encoding: 'utf8',
+    });
+  const flux = async (...args: string[]): Promise<string> => {
+    const r = await fluxHere(['curate', '--db', dbFile, ...args]);
     assert.equal(r.status, 0, r.stderr);
     return r.stdout;
   };
-  assert.match(
-    flux('--target', '6', '--iterations', '4', '--seed', '3', '--favourites'),
-    /fps: 6 of \d+ photos .* 4 iterations, seed 3: .*favourites replaced/,
-  );
+  const first = program('--target', '6', '--iterations', '4', '--seed', '3', '--favourites');
+  assert.equal(first.status, 0, first.stderr);
+  assert.match(first.stdout, /fps: 6 of \d+ photos .* 4 iterations, seed 3: .*favourites replaced/);
   const db1 = await Db.open(dbFile, { readOnly: true });
   const stable = (
     await db1.all<{ photo_id: number }>('SELECT photo_id FROM curator_selection WHERE frequency >= 90')
@@ -309,12 +309,8 @@ test('flux curate: run, exclude the stable picks, run again without them, clear'
   const fav = Number(await db1.value('SELECT count(*) FROM favourites'));
   db1.close();
   assert.equal(fav, 6);
-  const fails = (...args: string[]): string => {
-    const r = spawnSync(
-      process.execPath,
-      [join(PROJECT, 'dist', 'lib', 'cli', 'flux.js'), 'curate', '--db', dbFile, ...args],
-      { encoding: 'utf8' },
-    );
+  const fails = async (...args: string[]): Promise<string> => {
+    const r = await fluxHere(['curate', '--db', dbFile, ...args]);
     assert.equal(r.status, 1, `${args.join(' ')}: ${r.stdout}`);
     return r.stderr;
   };
@@ -327,22 +323,22 @@ test('flux curate: run, exclude the stable picks, run again without them, clear'
   assert.ok(selected === 6 && voted > 6, `${voted} photos voted for, ${selected} selected`);
   // bad exclusions are refused with the reason, and exclude nothing
   assert.match(
-    fails('exclude'),
+    await fails('exclude'),
     /name the photos to exclude \(photo_ids or paths under the originals\), or --above PERCENT/,
   );
-  assert.match(fails('exclude', '--above', '150'), /--above: expected a number from 0 to 100, received "150"/);
-  assert.match(fails('exclude', '--above', ''), /--above: expected a number from 0 to 100, received ""/);
-  assert.match(fails('exclude', '--above', '90', '123'), /give photos or --above, not both/);
+  assert.match(await fails('exclude', '--above', '150'), /--above: expected a number from 0 to 100, received "150"/);
+  assert.match(await fails('exclude', '--above', ''), /--above: expected a number from 0 to 100, received ""/);
+  assert.match(await fails('exclude', '--above', '90', '123'), /give photos or --above, not both/);
   assert.match(
-    fails('exclude', 'no/such/photo.JPG'),
+    await fails('exclude', 'no/such/photo.JPG'),
     /"no\/such\/photo\.JPG" is neither a photo_id nor a path under the originals/,
   );
   // a path (what survives a spreadsheet) excludes its photo
-  assert.match(flux('exclude', path0 as string), /^1 photo excluded/);
-  assert.match(flux('clear'), /all exclusions removed/);
+  assert.match(await flux('exclude', path0 as string), /^1 photo excluded/);
+  assert.match(await flux('clear'), /all exclusions removed/);
   // an export folder the run cannot use is refused before anything is saved: the favourites stay
   assert.match(
-    fails('--target', '3', '--favourites', '--export', join(sample.originals, 'picks')),
+    await fails('--target', '3', '--favourites', '--export', join(sample.originals, 'picks')),
     /--export: .* is inside the archive folder originals/,
   );
   const dbf = await Db.open(dbFile, { readOnly: true });
@@ -356,31 +352,31 @@ test('flux curate: run, exclude the stable picks, run again without them, clear'
   // the selection as a CSV, without copying anything; never into the archive
   const selCsv = join(work.dir, 'cli', 'sel.csv');
   assert.match(
-    flux('--target', '6', '--iterations', '4', '--seed', '3', '--csv', selCsv),
+    await flux('--target', '6', '--iterations', '4', '--seed', '3', '--csv', selCsv),
     /selection written to .*sel\.csv/,
   );
   const selRows = readFileSync(selCsv, 'utf8').trim().split('\n');
   assert.equal(selRows[0], 'Filename,Subfolder,Count,Frequency(%),Index,Status,photo_id,exported_as');
   assert.equal(selRows.filter((l) => l.includes(',included,')).length, 6);
   assert.match(
-    fails('--target', '6', '--csv', join(sample.originals, 'sel.csv')),
+    await fails('--target', '6', '--csv', join(sample.originals, 'sel.csv')),
     /--csv: .* is inside the archive folder originals/,
   );
   // a path below a file: refused before anything is computed or saved
   assert.match(
-    fails('--target', '6', '--csv', join(selCsv, 'under.csv')),
+    await fails('--target', '6', '--csv', join(selCsv, 'under.csv')),
     /--csv: .*sel\.csv is a file, so .*under\.csv cannot be written/,
   );
-  assert.match(flux('exclude', '--above', '90'), new RegExp(`^${stable.length} photos? excluded`));
+  assert.match(await flux('exclude', '--above', '90'), new RegExp(`^${stable.length} photos? excluded`));
   assert.match(
-    flux('--target', '6', '--iterations', '4', '--seed', '3'),
+    await flux('--target', '6', '--iterations', '4', '--seed', '3'),
     new RegExp(`^${stable.length} excluded photos? left out \\(flux curate clear to bring them back\\)`),
   );
   const db2 = await Db.open(dbFile, { readOnly: true });
   const again = (await db2.all<{ photo_id: number }>('SELECT photo_id FROM curator_selection')).map((r) => r.photo_id);
   db2.close();
   for (const id of stable) assert.ok(!again.includes(id), `excluded ${id} picked again`);
-  assert.match(flux('clear'), /all exclusions removed/);
+  assert.match(await flux('clear'), /all exclusions removed/);
   // photos scored as technical failures are left out unless asked for
   const picks = async (): Promise<number[]> => {
     const d = await Db.open(dbFile, { readOnly: true });
@@ -392,7 +388,7 @@ test('flux curate: run, exclude the stable picks, run again without them, clear'
       d.close();
     }
   };
-  assert.doesNotMatch(flux('--target', '6', '--iterations', '4', '--seed', '3'), /technical failure/);
+  assert.doesNotMatch(await flux('--target', '6', '--iterations', '4', '--seed', '3'), /technical failure/);
   const plain = await picks();
   const d3 = await Db.open(dbFile);
   await d3.run('ALTER TABLE photos ADD COLUMN IF NOT EXISTS keeper_band VARCHAR');
@@ -402,31 +398,23 @@ test('flux curate: run, exclude the stable picks, run again without them, clear'
   ]);
   d3.close();
   assert.match(
-    flux('--target', '6', '--iterations', '4', '--seed', '3'),
+    await flux('--target', '6', '--iterations', '4', '--seed', '3'),
     /^2 technical failures left out \(--keep-failures to include them\)/,
   );
   const without = await picks();
   assert.ok(!without.includes(plain[0] as number) && !without.includes(plain[1] as number), 'failures not picked');
   assert.equal(without.length, 6);
-  flux('--target', '6', '--iterations', '4', '--seed', '3', '--keep-failures');
+  await flux('--target', '6', '--iterations', '4', '--seed', '3', '--keep-failures');
   assert.deepEqual(await picks(), plain, 'kept when asked');
   // a photo he kept is never left out as a failure, whatever its band says
   const d4 = await Db.open(dbFile);
   await d4.run('UPDATE photos SET keeper = true WHERE photo_id = ?', [plain[0] as number]);
   d4.close();
-  assert.match(flux('--target', '6', '--iterations', '4', '--seed', '3'), /^1 technical failure left out/);
-  const bad = spawnSync(
-    process.execPath,
-    [join(PROJECT, 'dist', 'lib', 'cli', 'flux.js'), 'curate', '--db', dbFile, '--where', 'nonsense ==='],
-    { encoding: 'utf8' },
-  );
+  assert.match(await flux('--target', '6', '--iterations', '4', '--seed', '3'), /^1 technical failure left out/);
+  const bad = program('--where', 'nonsense ===');
   assert.equal(bad.status, 1);
   assert.match(bad.stderr, /--where: the condition "nonsense ===" is not valid SQL/);
-  const none = spawnSync(
-    process.execPath,
-    [join(PROJECT, 'dist', 'lib', 'cli', 'flux.js'), 'curate', '--db', dbFile, '--where', 'year(captured_at) = 1999'],
-    { encoding: 'utf8' },
-  );
+  const none = program('--where', 'year(captured_at) = 1999');
   assert.equal(none.status, 1);
   assert.match(none.stderr, /--where: no photo meets "year\(captured_at\) = 1999"; nothing to curate/);
 });

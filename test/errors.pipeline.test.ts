@@ -1,19 +1,17 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { parseCsv } from '../lib/util/csv.js';
 import { autoProviders } from '../lib/onnx/runtime.js';
 import { findModel } from '../lib/2-embed/models.js';
-import { PROJECT, smallSample, tempDir } from './helpers.js';
+import { fluxHere, type FluxRun, smallSample, tempDir } from './helpers.js';
 
 let work: ReturnType<typeof tempDir>;
 let originals: string;
 let db: string;
 
-const flux = (...args: string[]): { status: number | null; stdout: string; stderr: string } =>
-  spawnSync(process.execPath, [join(PROJECT, 'dist', 'lib', 'cli', 'flux.js'), ...args], { encoding: 'utf8' });
+const flux = (...args: string[]): Promise<FluxRun> => fluxHere(args);
 const notIndexed = (text: string): string[] => text.split('\n').filter((l) => l.startsWith('not indexed: '));
 const bad = (i: number): string => `walk/R${String(i).padStart(7, '0')}.JPG`;
 
@@ -30,8 +28,8 @@ before(async () => {
 });
 after(() => work.cleanup());
 
-test('flux ingest names the first 20 files it could not index, with their reasons, then counts the rest', () => {
-  const r = flux('ingest', '--originals', originals, '--db', db);
+test('flux ingest names the first 20 files it could not index, with their reasons, then counts the rest', async () => {
+  const r = await flux('ingest', '--originals', originals, '--db', db);
   assert.equal(r.status, 0, r.stderr);
   const lines = notIndexed(r.stdout);
   assert.equal(lines.length, 20);
@@ -45,18 +43,18 @@ test('flux ingest names the first 20 files it could not index, with their reason
   assert.match(r.stdout, /^originals +25 +0 +2 +0 +0 +0 +23 +0 +0$/m);
 });
 
-test('flux errors lists every file not indexed and every image not embedded, and writes them as CSV', () => {
+test('flux errors lists every file not indexed and every image not embedded, and writes them as CSV', async () => {
   // a preview that went missing: flux embed records the photo it could not embed
   const previews = join(work.dir, 'previews');
   const victim = readdirSync(previews, { recursive: true })
     .map(String)
     .find((f) => f.endsWith('.jpg')) as string;
   rmSync(join(previews, victim));
-  const e = flux('embed', '--db', db, '--model', 'none');
+  const e = await flux('embed', '--db', db, '--model', 'none');
   assert.equal(e.status, 0, e.stderr);
   assert.match(e.stdout, /^photos +2 images: 0 already done, 1 embedded, 1 failed$/m);
   const csv = join(work.dir, 'out', 'errors.csv');
-  const r = flux('errors', '--db', db, '--csv', csv);
+  const r = await flux('errors', '--db', db, '--csv', csv);
   assert.equal(r.status, 0, r.stderr);
   const lines = r.stdout.trim().split('\n');
   assert.equal(notIndexed(r.stdout).length, 23);
@@ -71,17 +69,17 @@ test('flux errors lists every file not indexed and every image not embedded, and
   assert.deepEqual(rows[1], ['error', 'originals', bad(0), 'read', 'empty file (0 bytes)']);
   assert.deepEqual(rows[24]?.slice(0, 4), ['embed', 'photos', `previews/${victim}`, 'descriptor']);
   // a wrong database is named
-  const missing = flux('errors', '--db', join(work.dir, 'nope.duckdb'));
+  const missing = await flux('errors', '--db', join(work.dir, 'nope.duckdb'));
   assert.equal(missing.status, 1);
   assert.match(missing.stderr, /^flux: --db: no database at .*nope\.duckdb; build it first with flux ingest/);
 });
 
-test('a folder without any JPEG says so and where it looked, and names no previews folder', () => {
+test('a folder without any JPEG says so and where it looked, and names no previews folder', async () => {
   const empty = join(work.dir, 'EMPTY');
   mkdirSync(join(empty, '2024', 'walk'), { recursive: true });
   writeFileSync(join(empty, '2024', 'walk', 'notes.txt'), 'no photos here\n');
   const file = join(work.dir, 'empty', 'flux.duckdb');
-  const r = flux('ingest', '--originals', empty, '--db', file);
+  const r = await flux('ingest', '--originals', empty, '--db', file);
   assert.equal(r.status, 0, r.stderr);
   const lines = r.stdout.split('\n');
   assert.ok(
@@ -93,7 +91,7 @@ test('a folder without any JPEG says so and where it looked, and names no previe
   );
   assert.ok(lines.includes(`database ${file}`));
   assert.equal(lines.filter((l) => l.startsWith('previews ')).length, 0, 'no previews folder was made');
-  const none = flux('ingest', '--originals', join(work.dir, 'EMPTY', '2024', 'walk', 'x'), '--db', file);
+  const none = await flux('ingest', '--originals', join(work.dir, 'EMPTY', '2024', 'walk', 'x'), '--db', file);
   assert.equal(none.status, 1);
   assert.match(none.stderr, /^flux: --originals: folder not found/);
 });
@@ -107,14 +105,14 @@ test(
         ? 'needs the MobileNetV2 model in models/ or ../shared/models/'
         : false,
   },
-  () => {
-    const cuda = flux('embed', '--db', db, '--provider', 'cuda');
+  async () => {
+    const cuda = await flux('embed', '--db', db, '--provider', 'cuda');
     assert.equal(cuda.status, 1);
     assert.match(
       cuda.stderr,
       /^flux: --provider cuda: not available in this installation of onnxruntime-node .*ONNXRUNTIME_NODE_INSTALL=cuda12/,
     );
-    const r = flux('embed', '--db', db);
+    const r = await flux('embed', '--db', db);
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /^model mobilenetv2-int8 from .* on cpu \(ONNX Runtime execution provider\); vectors in /m);
   },

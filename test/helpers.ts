@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { format } from 'node:util';
 import { generateSample, type SampleResult } from '../lib/0-sample/generate.js';
 import { sha256, walk } from '../lib/util/fsutil.js';
 
@@ -176,4 +177,44 @@ export async function runCliAndKill(args: string[], ready: () => boolean, what: 
         reject(new Error(`${what} finished (code ${code}) before it could be killed; the test needs a larger sample`));
     });
   });
+}
+
+/** What a finished `flux` run left: its exit code and what it printed. */
+export interface FluxRun {
+  status: number;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs `flux ARGS` in this process, through the same function as the `flux` program with the same exit codes, and
+ * returns what it printed (console.log as stdout; console.error and the progress lines as stderr). A test that
+ * checks a command's output or message saves a process start per call; `cwd` is the working folder for the call.
+ */
+export async function fluxHere(args: string[], options: { cwd?: string } = {}): Promise<FluxRun> {
+  const { runFlux } = await import('../lib/cli/main.js');
+  const out: string[] = [];
+  const err: string[] = [];
+  const saved = { log: console.log, error: console.error, write: process.stderr.write, cwd: process.cwd() };
+  const line =
+    (to: string[]) =>
+    (...values: unknown[]): void => {
+      to.push(`${format(...values)}\n`);
+    };
+  console.log = line(out);
+  console.error = line(err);
+  process.stderr.write = ((chunk: string | Uint8Array) => {
+    err.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
+    return true;
+  }) as typeof process.stderr.write;
+  if (options.cwd) process.chdir(options.cwd);
+  try {
+    const status = await runFlux(args);
+    return { status, stdout: out.join(''), stderr: err.join('') };
+  } finally {
+    console.log = saved.log;
+    console.error = saved.error;
+    process.stderr.write = saved.write;
+    process.chdir(saved.cwd);
+  }
 }

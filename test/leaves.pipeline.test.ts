@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -11,13 +10,11 @@ import { applyDecisions } from '../lib/3-match/review.js';
 import { exportSelection, photoRefs, type CurateResult } from '../lib/7-curate/curate.js';
 import { csvCell, parseCsv, plainCsvValue } from '../lib/util/csv.js';
 import { htmlTable } from '../lib/util/html.js';
-import { PROJECT, tempDir } from './helpers.js';
+import { fluxHere, type FluxRun, tempDir } from './helpers.js';
 
 const work = tempDir('leaves');
 after(() => work.cleanup());
-const FLUX = join(PROJECT, 'dist', 'lib', 'cli', 'flux.js');
-const flux = (...args: string[]): { status: number | null; stdout: string; stderr: string } =>
-  spawnSync(process.execPath, [FLUX, ...args], { encoding: 'utf8', cwd: work.dir });
+const flux = (...args: string[]): Promise<FluxRun> => fluxHere(args, { cwd: work.dir });
 
 test('tables print whole numbers as whole numbers, in a column whose other values need decimals', () => {
   const settings = [
@@ -65,7 +62,7 @@ test('CSV: every value reads back exactly, and no written cell starts like a for
   assert.equal(plainCsvValue("'plain"), "'plain", 'an apostrophe before anything else is the value');
 });
 
-test('command-line messages: one prefix, the option named with --, negative numbers as values', () => {
+test('command-line messages: one prefix, the option named with --, negative numbers as values', async () => {
   const options: ParseOptions = { db: { type: 'string' }, 'batch-size': { type: 'string' }, all: { type: 'boolean' } };
   assert.deepEqual(negativeValues(['--batch-size', '-3', '--db', 'x', '--all', '-1'], options), [
     '--batch-size=-3',
@@ -77,7 +74,7 @@ test('command-line messages: one prefix, the option named with --, negative numb
   assert.deepEqual(negativeValues(['--db', '--all'], options), ['--db', '--all'], 'an option is not a value');
   assert.equal(errorLine('flux ingest: unknown option'), 'flux ingest: unknown option');
   assert.equal(errorLine('--db: no database'), 'flux: --db: no database');
-  const unknown = flux('ingest', '--foo', '--db', 'x.duckdb');
+  const unknown = await flux('ingest', '--foo', '--db', 'x.duckdb');
   assert.equal(unknown.status, 1);
   assert.equal(
     unknown.stderr,
@@ -92,12 +89,12 @@ test('command-line messages: one prefix, the option named with --, negative numb
     ),
     "flux embed: unknown option '-x'; the options are --db, --batch-size, --all (flux embed --help)",
   );
-  const negative = flux('embed', '--db', join(work.dir, 'none.duckdb'), '--batch-size', '-3');
+  const negative = await flux('embed', '--db', join(work.dir, 'none.duckdb'), '--batch-size', '-3');
   assert.equal(negative.stderr, 'flux: --batch-size: expected an integer from 1 to 1024, received -3\n');
-  assert.equal(flux('embed', '--db').stderr, 'flux embed: --db needs a value (flux embed --help)\n');
-  assert.equal(flux('curate', '--keepers=yes', '--db', 'x').stderr, 'flux curate: --keepers takes no value\n');
+  assert.equal((await flux('embed', '--db')).stderr, 'flux embed: --db needs a value (flux embed --help)\n');
+  assert.equal((await flux('curate', '--keepers=yes', '--db', 'x')).stderr, 'flux curate: --keepers takes no value\n');
   mkdirSync(join(work.dir, 'EMPTY'), { recursive: true });
-  const concurrency = flux(
+  const concurrency = await flux(
     'ingest',
     '--originals',
     join(work.dir, 'EMPTY'),
@@ -107,7 +104,7 @@ test('command-line messages: one prefix, the option named with --, negative numb
     '0',
   );
   assert.equal(concurrency.stderr, 'flux: --concurrency: expected an integer from 1 to 64, received 0\n');
-  const seed = flux('dataset', '--db', join(work.dir, 'none.duckdb'), '--seed', '-1');
+  const seed = await flux('dataset', '--db', join(work.dir, 'none.duckdb'), '--seed', '-1');
   assert.doesNotMatch(seed.stderr, /ambiguous|flux: flux/);
 });
 
@@ -162,7 +159,7 @@ test('a formula-like name: selection.csv names the copy as written; exclude and 
   } finally {
     db.close();
   }
-  const excluded = flux('curate', 'exclude', '--db', dbFile, `'-walk/'${odd}`);
+  const excluded = await flux('curate', 'exclude', '--db', dbFile, `'-walk/'${odd}`);
   assert.equal(excluded.stderr, '');
   assert.match(excluded.stdout, /^1 photo excluded/);
   // match apply: keeper and photo named by the formula-safe cells of a review sheet
