@@ -138,10 +138,14 @@ test('verdict: a unique verified candidate links, two close ones go to review, n
     shift,
     tiles: { values: new Float32Array(0), tilesX: 0, tilesY: 0 },
   });
-  const t = { worstTile: 0.5, shift: 0.8, ratio: 1.25, calibrated: true };
+  const t = { worstTile: 0.5, shift: 0.8, edits: { worstTile: 0.4, ncc: 0.98 }, ratio: 1.25, calibrated: true };
   assert.deepEqual(verdict([v(0.9), v(0.2)], t), { link: 1, review: false });
   // a lone verified candidate whose worst tile asks for a shift beyond the bar is doubtful, not linked
-  assert.deepEqual(verdict([v(0.9), v(0.2, 0.99, 1, 1.1)], t), { link: null, review: false, doubt: true });
+  assert.deepEqual(verdict([v(0.9), v(0.2, 0.99, 1, 1.1)], t), { link: null, review: false, doubt: 'shift' });
+  // so is one beyond every edit measured in its worst tile and its correlation, though within the bar
+  assert.deepEqual(verdict([v(0.9), v(0.45, 0.97)], t), { link: null, review: false, doubt: 'tile' });
+  assert.deepEqual(verdict([v(0.9), v(0.4, 0.97)], t), { link: 1, review: false });
+  assert.deepEqual(verdict([v(0.9), v(0.45, 0.99)], t), { link: 1, review: false });
   // beside a second verified one, the shift does not matter: the two are compared (review, or the tie-break)
   assert.deepEqual(verdict([v(0.2, 0.99, 1, 1.1), v(0.22)], t), { link: null, review: true });
   assert.deepEqual(verdict([v(0.2), v(0.24)], t), { link: null, review: true });
@@ -193,7 +197,13 @@ test('the verification rule: links the verified candidate, reviews two alike, ve
     shift: 0,
     tiles: { values: new Float32Array(0), tilesX: 0, tilesY: 0 },
   });
-  const t = { worstTile: 0.5, shift: Infinity, ratio: 1.25, calibrated: true };
+  const t = {
+    worstTile: 0.5,
+    shift: Infinity,
+    edits: { worstTile: Infinity, ncc: -Infinity },
+    ratio: 1.25,
+    calibrated: true,
+  };
   const top = [
     { id: 1, s: 0.97 },
     { id: 2, s: 0.96 },
@@ -332,4 +342,57 @@ test('the verification rule: links the verified candidate, reviews two alike, ve
     t,
   );
   assert.deepEqual([d7.status, d7.photo], ['review', null]);
+});
+
+test('the verification rule: a lone candidate beyond every edit measured here waits for a person', async () => {
+  const { applyVerdict } = await import('../lib/3-match/verification.js');
+  const m = (worstTile: number, ncc: number): Verification => ({
+    transform: { scale: 1, angle: 0, dx: 0, dy: 0 },
+    overlap: 1,
+    ncc,
+    residual: 1,
+    worstTile,
+    shift: 0,
+    tiles: { values: new Float32Array(0), tilesX: 0, tilesY: 0 },
+  });
+  const t = { worstTile: 0.5, shift: Infinity, edits: { worstTile: 0.4, ncc: 0.99 }, ratio: 1.25, calibrated: true };
+  const top = [
+    { id: 1, s: 0.97 },
+    { id: 2, s: 0.96 },
+  ];
+  const decide = async (second: Verification): Promise<import('../lib/3-match/types.js').Decision> => {
+    const d: import('../lib/3-match/types.js').Decision = {
+      photo: 2,
+      method: 'similarity',
+      status: 'matched',
+      similarity: 0.96,
+      reason: null,
+      delta: null,
+      pool: [],
+      candidates: top.map((x) => ({ id: x.id, similarity: x.s, note: 'no contradiction' })),
+    };
+    const vs = new Map([
+      [1, m(0.9, 0.9)],
+      [2, second],
+    ]);
+    await applyVerdict(
+      d,
+      top,
+      vs,
+      t,
+      () => false,
+      async () => null,
+    );
+    return d;
+  };
+  // beyond the edits' largest worst tile and below their lowest correlation: review with the numbers, no photo
+  const lone = await decide(m(0.45, 0.97));
+  assert.deepEqual([lone.status, lone.photo], ['review', null]);
+  assert.match(
+    lone.reason ?? '',
+    /\(worst tile 0\.450\), but beyond every edit measured here \(worst tiles up to 0\.400, correlation 0\.9700 against at least 0\.9900\), though within the bar of 0\.500/,
+  );
+  // a correlation as high as the edits' keeps the link: a heavier edit of the keeper's own frame
+  const kept = await decide(m(0.45, 0.995));
+  assert.deepEqual([kept.status, kept.photo, kept.reason], ['matched', 2, null]);
 });

@@ -74,7 +74,9 @@ export interface VerifyCalibration extends VerifyThresholds {
  * negative). The bar sits halfway (geometrically) between the high end of the positives (their 95th percentile:
  * what an edit leaves) and the low end of the negatives (their 10th percentile: what a moved figure leaves). A few
  * negatives below the positives are frames the pixels cannot tell apart (a still scene shot twice): they do not set
- * the bar, and two candidates that verify alike go to review by the verdict's ratio. Calibrated when at least five
+ * the bar, and two candidates that verify alike go to review by the verdict's ratio. A lone candidate beyond the
+ * largest positive and below the lowest correlation of the positives, though within the bar, goes to review too
+ * (`edits`). Calibrated when at least five
  * of each are found and the two ends do not cross; otherwise verification records, and decides nothing by itself.
  */
 export async function calibrateVerification(
@@ -107,6 +109,7 @@ export async function calibrateVerification(
   const positives: number[] = [];
   const negatives: number[] = [];
   const shifts = { positives: [] as number[], negatives: [] as number[] };
+  const correlations: number[] = [];
   for (const { k, p, near } of chosen) {
     const v = await verifyAgainst(cache, k.id, [p.id, near as number]);
     const pos = v.get(p.id);
@@ -114,6 +117,7 @@ export async function calibrateVerification(
     if (pos) positives.push(pos.worstTile);
     if (neg) negatives.push(neg.worstTile);
     if (pos) shifts.positives.push(pos.shift);
+    if (pos) correlations.push(pos.ncc);
     if (neg) shifts.negatives.push(neg.shift);
   }
   const calibrated = positives.length >= 5 && negatives.length >= 5 && verifyBar(positives, negatives) !== null;
@@ -123,6 +127,7 @@ export async function calibrateVerification(
         ...DEFAULT_VERIFY,
         worstTile: verifyBar(positives, negatives) as number,
         shift,
+        edits: { worstTile: Math.max(...positives), ncc: Math.min(...correlations) },
         calibrated,
         positives,
         negatives,
@@ -211,13 +216,18 @@ export async function applyVerdict(
   } else if (v.doubt) {
     const best = pair[0];
     const m = vs.get(best) as Verification;
+    const why =
+      v.doubt === 'shift'
+        ? `but one tile asks for a shift of ${m.shift.toFixed(2)} px (edits here ask for up to ${vt.shift.toFixed(2)})`
+        : `but beyond every edit measured here (worst tiles up to ${vt.edits.worstTile.toFixed(3)}, correlation ` +
+          `${m.ncc.toFixed(4)} against at least ${vt.edits.ncc.toFixed(4)}), though within the bar of ` +
+          vt.worstTile.toFixed(3);
     Object.assign(d, {
       photo: null,
       method: null,
       status: 'review',
       reason:
-        `only one photo verifies by alignment (worst tile ${fmt(best)}), but one tile asks for a shift of ` +
-        `${m.shift.toFixed(2)} px (edits here ask for up to ${vt.shift.toFixed(2)}): a burst sibling of a missing ` +
+        `only one photo verifies by alignment (worst tile ${fmt(best)}), ${why}: a burst sibling of a missing ` +
         'original looks like this',
     });
   } else if (v.review) {

@@ -647,6 +647,13 @@ export interface VerifyThresholds {
    * (a burst sibling of a missing original can look that close) goes to review. Infinity: no such bar.
    */
   shift: number;
+  /**
+   * What the edits measured here leave at their worst: the largest worst tile and the lowest correlation. A lone
+   * verified candidate beyond both, though within the bar, goes to review (a burst sibling of a missing original
+   * whose moved figure is small and dim leaves that little, and its moved block lowers the correlation, where a
+   * heavier edit of the keeper's own frame keeps it). Infinity and -Infinity: no such bar.
+   */
+  edits: { worstTile: number; ncc: number };
   /** A second verified candidate within this factor of the best one's worst tile sends the keeper to review. */
   ratio: number;
   /** Whether the thresholds were learnt from the archive (false: the defaults). */
@@ -654,7 +661,13 @@ export interface VerifyThresholds {
 }
 
 /** Defaults from the planted cases on real photos (re-encodes, crops, tone, rotation against a moved figure). */
-export const DEFAULT_VERIFY: VerifyThresholds = { worstTile: 0.7, shift: Infinity, ratio: 1.25, calibrated: false };
+export const DEFAULT_VERIFY: VerifyThresholds = {
+  worstTile: 0.7,
+  shift: Infinity,
+  edits: { worstTile: Infinity, ncc: -Infinity },
+  ratio: 1.25,
+  calibrated: false,
+};
 
 /** Whether one measurement verifies: aligned over most of the keeper, correlated, no tile left unexplained. */
 export const verified = (v: Verification, t: VerifyThresholds): boolean =>
@@ -667,7 +680,7 @@ export const verified = (v: Verification, t: VerifyThresholds): boolean =>
 export function verdict(
   vs: readonly Verification[],
   t: VerifyThresholds,
-): { link: number | null; review: boolean; doubt?: boolean } {
+): { link: number | null; review: boolean; doubt?: 'shift' | 'tile' } {
   const ok = vs
     .map((v, i) => ({ v, i }))
     .filter((x) => verified(x.v, t))
@@ -675,8 +688,12 @@ export function verdict(
   const [best, second] = ok;
   if (!best) return { link: null, review: false };
   if (second && second.v.worstTile < t.ratio * Math.max(best.v.worstTile, 0.05)) return { link: null, review: true };
-  // a lone verified candidate whose worst tile asks for a shift beyond what edits leave here: doubtful
-  if (!second && best.v.shift > t.shift) return { link: null, review: false, doubt: true };
+  // a lone verified candidate whose worst tile asks for a shift beyond what edits leave here, or that is beyond
+  // every edit measured here in its worst tile and its correlation: doubtful
+  if (!second && best.v.shift > t.shift) return { link: null, review: false, doubt: 'shift' };
+  if (!second && best.v.worstTile > t.edits.worstTile && best.v.ncc < t.edits.ncc) {
+    return { link: null, review: false, doubt: 'tile' };
+  }
   return { link: best.i, review: false };
 }
 

@@ -106,6 +106,9 @@ export async function ensureMatchSchema(db: Db): Promise<void> {
     computed_at TIMESTAMP DEFAULT current_timestamp)`);
   // the largest per-tile shift (px) a lone verified candidate may ask for
   await db.run('ALTER TABLE match_verify_calibration ADD COLUMN IF NOT EXISTS shift DOUBLE');
+  // what the edits leave at their worst: a lone verified candidate beyond both goes to review
+  await db.run('ALTER TABLE match_verify_calibration ADD COLUMN IF NOT EXISTS edits_worst_tile DOUBLE');
+  await db.run('ALTER TABLE match_verify_calibration ADD COLUMN IF NOT EXISTS edits_ncc DOUBLE');
   await db.run(`CREATE TABLE IF NOT EXISTS match_calibration (source VARCHAR PRIMARY KEY, link DOUBLE, review DOUBLE,
     margin DOUBLE, calibrated BOOLEAN, true_pairs DOUBLE[], siblings DOUBLE[],
     computed_at TIMESTAMP DEFAULT current_timestamp)`);
@@ -419,19 +422,23 @@ export async function writeVerifyCalibration(
   c: {
     worstTile: number;
     shift: number;
+    edits: { worstTile: number; ncc: number };
     ratio: number;
     calibrated: boolean;
     positives: number[];
     negatives: number[];
   },
 ): Promise<void> {
+  const finite = (x: number): number | null => (Number.isFinite(x) ? x : null);
   await db.run(
-    `INSERT OR REPLACE INTO match_verify_calibration (work_size, worst_tile, shift, ratio, calibrated, positives,
-    negatives) VALUES (?, ?, ?, ?, ?, ?::DOUBLE[], ?::DOUBLE[])`,
+    `INSERT OR REPLACE INTO match_verify_calibration (work_size, worst_tile, shift, edits_worst_tile, edits_ncc, ratio,
+    calibrated, positives, negatives) VALUES (?, ?, ?, ?, ?, ?, ?, ?::DOUBLE[], ?::DOUBLE[])`,
     [
       workSize,
       c.worstTile,
-      Number.isFinite(c.shift) ? c.shift : null,
+      finite(c.shift),
+      finite(c.edits.worstTile),
+      finite(c.edits.ncc),
       c.ratio,
       c.calibrated,
       JSON.stringify(c.positives),
