@@ -18,6 +18,7 @@ import { plan, ruleContenders } from '../lib/5-rank/compare.js';
 import { decide, DEFAULT_RULE, ruleText } from '../lib/5-rank/decide.js';
 import { initBackend } from '../lib/tfjs/backend.js';
 import { Rng } from '../lib/util/rng.js';
+import { peopleLine } from '../lib/5-rank/verdict.js';
 
 test('the people feature sets: which sets have them, which columns each selects', () => {
   assert.deepEqual(
@@ -135,4 +136,21 @@ test('the decision rule reports the paired gain of the people columns over the s
   assert.ok(gain.diff.lo > 0.2, `interval ${JSON.stringify(gain.diff)}`);
   assert.equal(evidence.chosen.name, 'logistic · descriptor+context+people');
   assert.match(ruleText(evidence), /people columns: logistic · descriptor\+context\+people minus logistic/);
+});
+
+test('flux train says whether the people columns joined, and what brings them in', () => {
+  assert.equal(
+    peopleLine({ examined: 0, corpus: 2458, compared: false }),
+    'people columns: not compared, no corpus photo has been through a person detector; flux detect on this ' +
+      'database examines the rest, then flux train again',
+  );
+  assert.equal(
+    peopleLine({ examined: 80, corpus: 2458, compared: false }),
+    'people columns: not compared, a person detector has examined 80 of 2458 corpus photos, fewer than half; flux ' +
+      'detect on this database examines the rest, then flux train again',
+  );
+  assert.equal(
+    peopleLine({ examined: 2458, corpus: 2458, compared: true }),
+    'people columns: compared (a person detector has examined 2458 of 2458 corpus photos)',
+  );
 });

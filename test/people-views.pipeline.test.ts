@@ -15,6 +15,7 @@ import { loadKeeperModel } from '../lib/5-rank/model-file.js';
 import { modelFeatures } from '../lib/6-score/scoring.js';
 import { peopleDensity } from '../lib/8-analysis/people.js';
 import { trainAndScore } from '../lib/pipeline/train-and-score.js';
+import { formatTrain } from '../lib/5-rank/verdict.js';
 import { scoreInbox } from '../lib/pipeline/inbox.js';
 import { runReport } from '../lib/pipeline/stages.js';
 import { startPortal } from '../lib/portal/server.js';
@@ -181,6 +182,11 @@ test('a model trained with the people columns: the inbox is examined before scor
     score: false,
   });
   assert.equal(report.winner.featureSet, 'descriptor+context+people');
+  // the corpus examined but for the 5 photos left out above: the people columns joined, and the report says so
+  const cover = report.data.people;
+  assert.ok(cover, 'coverage in the report');
+  assert.deepEqual(cover, { examined: cover.corpus - planted.skipped, corpus: cover.corpus, compared: true });
+  assert.ok(formatTrain(report).includes(`people columns: compared (a person detector has examined ${cover.examined}`));
   const dir = report.dir;
   const model = loadKeeperModel(dir);
   // the people columns, then the derived ones (lib/4-dataset/derived.ts)

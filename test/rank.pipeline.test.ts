@@ -1005,6 +1005,11 @@ test('flux train compares every ranker with intervals and a verdict; flux export
   ])
     assert.ok(r.stdout.includes(name), name);
   assert.match(r.stdout, /test AP \[95% CI\]/);
+  // no person detector has been run on this database: said, with what brings the people columns in
+  assert.match(
+    r.stdout,
+    /\npeople columns: not compared, no corpus photo has been through a person detector; flux detect/,
+  );
   assert.match(
     r.stdout,
     /Chosen: (pairwise|contrastive|contrastive-multi|logistic|pca-logistic) · \S+, by the decision rule \((superior|equivalent|undecided)\)/,

@@ -20,6 +20,13 @@ export interface ThresholdOutcome {
 }
 
 /** Counts of the data the comparison rests on. */
+/** How much of the corpus a person detector has examined, and whether the people columns joined the comparison. */
+export interface PeopleCoverage {
+  examined: number;
+  corpus: number;
+  compared: boolean;
+}
+
 export interface TrainCounts {
   rows: number;
   photos: number;
@@ -30,6 +37,8 @@ export interface TrainCounts {
   testKeepers: number;
   keeperRate: number;
   missingVector: number;
+  /** The person detector's coverage of the corpus (absent in reports saved before it was kept). */
+  people?: PeopleCoverage;
   /**
    * The photographer's review decisions learned from (training rows of their own, weighted), and those left out
    * (the archive holds the photo; no features). Absent when there are none.

@@ -44,7 +44,7 @@ import { assess, fit, rowsOf, selectColumns, type CandidateResult, type Fitted }
 import { reliability, type MetricName, type Metrics } from './metrics.js';
 import { saveModel, type KeeperModel } from './model-file.js';
 import { ARCHS, checkHyper, scoreRows, type Arch, type Hyper } from './scorers.js';
-import type { TrainCounts, TrainReport } from './train-report.js';
+import type { PeopleCoverage, TrainCounts, TrainReport } from './train-report.js';
 
 export type { TrainReport } from './train-report.js';
 
@@ -142,6 +142,7 @@ async function trainingData(
   fullSet: FeatureSet;
   loadedSet: FeatureSet;
   people: boolean;
+  coverage: PeopleCoverage;
 }> {
   const workspace = await workspaceOf(db);
   // refused before any training, not after it
@@ -197,7 +198,7 @@ async function trainingData(
         'keepers in all three: link more keepers (flux match), from at least three walks, before training',
     );
   }
-  return { full, modelId, hasVector, fullSet, loadedSet, people };
+  return { full, modelId, hasVector, fullSet, loadedSet, people, coverage: { examined, corpus, compared: people } };
 }
 
 /**
@@ -238,7 +239,7 @@ function surfacing(
 }
 
 /** Counts of the data the comparison rests on. */
-function countData(full: Dataset): TrainCounts {
+function countData(full: Dataset, people: PeopleCoverage): TrainCounts {
   const n = (s: 'train' | 'val' | 'test'): number => rowsOf(full, s).length;
   const photos = n('train') + n('val') + n('test');
   const keepers = [...full.y].filter((v, i) => v && full.views[i] === 0).length;
@@ -252,6 +253,7 @@ function countData(full: Dataset): TrainCounts {
     testKeepers: keepersIn(full, 'test'),
     keeperRate: keepers / Math.max(1, photos),
     missingVector: full.missingVector,
+    people,
     ...(full.decisions ? { decisions: full.decisions } : {}),
   };
 }
@@ -391,7 +393,7 @@ export async function train(db: Db, options: TrainOptions): Promise<TrainReport>
   const t0 = performance.now();
   const { seed, arch, resamples, folds, rule } = checkTrainOptions(options);
   const backend = await initBackend(options.backend);
-  const { full, modelId, hasVector, fullSet, loadedSet, people } = await trainingData(db, options, seed);
+  const { full, modelId, hasVector, fullSet, loadedSet, people, coverage } = await trainingData(db, options, seed);
   const common = { seed, resamples, folds, hyper: options.hyper, onProgress: options.onProgress };
   const {
     results,
@@ -429,7 +431,7 @@ export async function train(db: Db, options: TrainOptions): Promise<TrainReport>
   const surfaced = surfacing(full, winner, wf, rule, oof?.heldOut);
   // preference drifts: the chosen model and the baseline trained on the earlier years, tested on the latest
   const later = arch === 'compare' ? await laterYear(full, winner, hasVector, fullSet, common) : null;
-  const counts = countData(full);
+  const counts = countData(full, coverage);
   const key = {
     a: winner.arch,
     f: winner.featureSet,

@@ -7,7 +7,7 @@ import { plural } from '../util/text.js';
 import type { CandidateResult } from './fit.js';
 import type { Estimate } from './metrics.js';
 import { CANDIDATES, type Arch } from './scorers.js';
-import type { TrainReport } from './train-report.js';
+import type { PeopleCoverage, TrainReport } from './train-report.js';
 import { ruleText } from './decide.js';
 import { controlsText } from './controls.js';
 import { calibrationText } from './calibration-metrics.js';
@@ -180,6 +180,14 @@ export function decisionsLine(d: NonNullable<TrainReport['data']['decisions']>):
   );
 }
 
+/** Whether the people columns joined the comparison, and what brings them in when they did not. */
+export function peopleLine(c: PeopleCoverage): string {
+  const seen = `a person detector has examined ${c.examined} of ${c.corpus} corpus photos`;
+  if (c.compared) return `people columns: compared (${seen})`;
+  const what = c.examined === 0 ? 'no corpus photo has been through a person detector' : `${seen}, fewer than half`;
+  return `people columns: not compared, ${what}; flux detect on this database examines the rest, then flux train again`;
+}
+
 /** The comparison as a text table (what the CLI prints). */
 export function formatTrain(r: TrainReport): string {
   const cvCol = r.results.some((c) => c.cv);
@@ -190,6 +198,7 @@ export function formatTrain(r: TrainReport): string {
       `train ${d.train}, val ${d.val}, ` +
       `test ${d.test} (split by walk, seed ${r.split.seed})`,
     ...(r.split.note ? [`note: ${r.split.note}`] : []),
+    ...(d.people ? [peopleLine(d.people)] : []),
     ...(d.decisions ? [decisionsLine(d.decisions)] : []),
     '',
     `${'model'.padEnd(46)} ${'val AP'.padStart(6)} ${cvCol ? `${'cv AP'.padStart(6)} ` : ''} ` +
