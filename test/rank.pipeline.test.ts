@@ -1079,17 +1079,27 @@ test('flux train compares every ranker with intervals and a verdict; flux export
     prob.every((p) => p >= 0 && p <= 1),
     'an all-missing row still scores (imputed to the training mean)',
   );
-  const bad = spawnSync(process.execPath, [flux, 'train', '--db', dbFile, '--arch', 'forest'], { encoding: 'utf8' });
+  // bad input, in-process through the command line's own function: refused by name, nothing written
+  const { fluxHere } = await import('./helpers.js');
+  const bad = await fluxHere(['train', '--db', dbFile, '--arch', 'forest']);
   assert.equal(bad.status, 1);
   assert.match(bad.stderr, /--arch: expected one of/);
-  const badFolds = spawnSync(process.execPath, [flux, 'train', '--db', dbFile, '--folds', '2'], { encoding: 'utf8' });
+  const badFolds = await fluxHere(['train', '--db', dbFile, '--folds', '2']);
   assert.equal(badFolds.status, 1);
   assert.match(badFolds.stderr, /--folds/);
-  const badAll = spawnSync(process.execPath, [flux, 'train', '--db', dbFile, '--all-walks', 'maybe'], {
-    encoding: 'utf8',
-  });
+  const badAll = await fluxHere(['train', '--db', dbFile, '--all-walks', 'maybe']);
   assert.equal(badAll.status, 1);
   assert.match(badAll.stderr, /--all-walks: expected one of/);
+  // the folder flux train writes into, given where one model's folder is wanted: the newest model there is named
+  const modelsRoot = await fluxHere(['score', '--db', dbFile, '--model-dir', models]);
+  assert.equal(modelsRoot.status, 1);
+  assert.ok(
+    modelsRoot.stderr.includes(
+      `--model-dir: ${models} is a folder flux train writes models into (1 model there); name one model's folder, ` +
+        `such as ${rec.abs} (the newest), or leave --model-dir out for the current model`,
+    ),
+    modelsRoot.stderr,
+  );
   // a wrong --db path is named and nothing is created there
   const missing = join(work.dir, 'no-such', 'flux.duckdb');
   for (const cmd of [
@@ -1100,9 +1110,7 @@ test('flux train compares every ranker with intervals and a verdict; flux export
     ['report', '--out', join(work.dir, 'r.html')],
     ['export-onnx', '--out', join(work.dir, 'x.onnx')],
   ]) {
-    const r2 = spawnSync(process.execPath, [flux, cmd[0] as string, '--db', missing, ...cmd.slice(1)], {
-      encoding: 'utf8',
-    });
+    const r2 = await fluxHere([cmd[0] as string, '--db', missing, ...cmd.slice(1)]);
     assert.equal(r2.status, 1, cmd.join(' '));
     assert.match(r2.stderr, /--db: no database at .*no-such.*flux ingest/, cmd.join(' '));
   }

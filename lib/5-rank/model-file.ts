@@ -3,13 +3,14 @@
  * model.onnx. Training writes it; scoring, the ONNX export and the report read it. The database records which
  * folder the last training wrote (see lib/db/models.ts).
  */
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Db } from '../db/duckdb.js';
 import { recordedModelDir } from '../db/models.js';
 import type { FeatureSet } from '../4-dataset/rows.js';
 import { FluxError } from '../util/check.js';
 import { writeFileAtomic } from '../util/fsutil.js';
+import { plural } from '../util/text.js';
 import type { CalibrationChoice } from './calibrate.js';
 import { scorerGraph } from './graph.js';
 import type { Arch, Hyper, ScorerParams } from './scorers.js';
@@ -53,12 +54,27 @@ export function saveModel(dir: string, model: KeeperModel, metrics: unknown): vo
   writeFileAtomic(join(dir, 'model.onnx'), modelGraph(model));
 }
 
+/** Whether a folder name is one flux train writes a model into (`keeper-<id>`). */
+const isModelFolder = (name: string): boolean => name.startsWith('keeper-');
+
 /** Loads a saved keeper model folder. */
 export function loadKeeperModel(dir: string): KeeperModel {
   const need = ['config.json', 'weights.json', 'calibration.json'];
   for (const f of need) {
-    if (!existsSync(join(dir, f)))
-      throw new FluxError(`--model-dir: ${join(dir, f)} not found; train a model with flux train first`);
+    if (existsSync(join(dir, f))) continue;
+    // the folder flux train writes into (--models-dir) holds one folder per model: name one of those
+    const models = existsSync(dir) && statSync(dir).isDirectory() ? readdirSync(dir).filter(isModelFolder) : [];
+    if (models.length > 0) {
+      const newest = models
+        .map((m) => ({ m, t: statSync(join(dir, m)).mtimeMs }))
+        .sort((a, b) => b.t - a.t || a.m.localeCompare(b.m))[0]?.m as string;
+      throw new FluxError(
+        `--model-dir: ${dir} is a folder flux train writes models into (${plural(models.length, 'model')} there); ` +
+          `name one model's folder, such as ${join(dir, newest)} (the newest), or leave --model-dir out for the ` +
+          'current model',
+      );
+    }
+    throw new FluxError(`--model-dir: ${join(dir, f)} not found; train a model with flux train first`);
   }
   const read = <T>(f: string): T => JSON.parse(readFileSync(join(dir, f), 'utf8')) as T;
   const config = read<KeeperModel>('config.json');
