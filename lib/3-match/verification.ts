@@ -76,8 +76,8 @@ export interface VerifyCalibration extends VerifyThresholds {
  * negatives below the positives are frames the pixels cannot tell apart (a still scene shot twice): they do not set
  * the bar, and two candidates that verify alike go to review by the verdict's ratio. A lone candidate beyond the
  * largest positive and below the lowest correlation of the positives, though within the bar, goes to review too
- * (`edits`). Calibrated when at least five
- * of each are found and the two ends do not cross; otherwise verification records, and decides nothing by itself.
+ * (`edits`). Calibrated when at least five of each are found and the two ends do not cross; otherwise verification
+ * records, and decides nothing by itself.
  */
 export async function calibrateVerification(
   ix: CorpusIndex,

@@ -19,7 +19,6 @@ export interface ThresholdOutcome {
   recall: number | null;
 }
 
-/** Counts of the data the comparison rests on. */
 /** How much of the corpus a person detector has examined, and whether the people columns joined the comparison. */
 export interface PeopleCoverage {
   examined: number;
@@ -27,6 +26,7 @@ export interface PeopleCoverage {
   compared: boolean;
 }
 
+/** Counts of the data the comparison rests on. */
 export interface TrainCounts {
   rows: number;
   photos: number;
