@@ -146,6 +146,11 @@ test('verdict: a unique verified candidate links, two close ones go to review, n
   assert.deepEqual(verdict([v(0.9), v(0.45, 0.97)], t), { link: null, review: false, doubt: 'tile' });
   assert.deepEqual(verdict([v(0.9), v(0.4, 0.97)], t), { link: 1, review: false });
   assert.deepEqual(verdict([v(0.9), v(0.45, 0.99)], t), { link: 1, review: false });
+  // and the best one clearly ahead of a second verified one, when it is beyond every edit: the frames beside a
+  // missing original can both verify
+  const wide = { ...t, worstTile: 0.7 };
+  assert.deepEqual(verdict([v(0.6), v(0.45, 0.97)], wide), { link: null, review: false, doubt: 'tile' });
+  assert.deepEqual(verdict([v(0.6), v(0.45, 0.99)], wide), { link: 1, review: false });
   // beside a second verified one, the shift does not matter: the two are compared (review, or the tie-break)
   assert.deepEqual(verdict([v(0.2, 0.99, 1, 1.1), v(0.22)], t), { link: null, review: true });
   assert.deepEqual(verdict([v(0.2), v(0.24)], t), { link: null, review: true });
@@ -395,4 +400,26 @@ test('the verification rule: a lone candidate beyond every edit measured here wa
   // a correlation as high as the edits' keeps the link: a heavier edit of the keeper's own frame
   const kept = await decide(m(0.45, 0.995));
   assert.deepEqual([kept.status, kept.photo, kept.reason], ['matched', 2, null]);
+  // two that verify alike, the tie-break choosing one beyond every edit: not linked, both to review
+  const alike: import('../lib/3-match/types.js').Decision = { ...(await decide(m(0.45, 0.995))), status: 'review' };
+  const vs = new Map([
+    [1, m(0.46, 0.97)],
+    [2, m(0.45, 0.97)],
+  ]);
+  const settleOnSecond = (): Promise<void> =>
+    applyVerdict(
+      alike,
+      top,
+      vs,
+      t,
+      () => false,
+      async () => 2,
+    );
+  await settleOnSecond();
+  assert.deepEqual([alike.status, alike.photo], ['review', null]);
+  assert.match(alike.reason ?? '', /^two candidates verify alike by alignment \(worst tiles 0\.450 and 0\.460\)/);
+  // the same tie settled on one within the edits: linked
+  vs.set(2, m(0.45, 0.995));
+  await settleOnSecond();
+  assert.deepEqual([alike.status, alike.photo], ['matched', 2]);
 });

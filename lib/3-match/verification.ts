@@ -10,6 +10,7 @@ import { RIVAL_NOTE } from './rules.js';
 import type { CorpusIndex, Keeper, Photo, Scored } from './candidates.js';
 import { quantile } from './calibration.js';
 import {
+  beyondEdits,
   DEFAULT_VERIFY,
   loadRgb,
   tieBreak,
@@ -74,10 +75,10 @@ export interface VerifyCalibration extends VerifyThresholds {
  * negative). The bar sits halfway (geometrically) between the high end of the positives (their 95th percentile:
  * what an edit leaves) and the low end of the negatives (their 10th percentile: what a moved figure leaves). A few
  * negatives below the positives are frames the pixels cannot tell apart (a still scene shot twice): they do not set
- * the bar, and two candidates that verify alike go to review by the verdict's ratio. A lone candidate beyond the
- * largest positive and below the lowest correlation of the positives, though within the bar, goes to review too
- * (`edits`). Calibrated when at least five of each are found and the two ends do not cross; otherwise verification
- * records, and decides nothing by itself.
+ * the bar, and two candidates that verify alike go to review by the verdict's ratio. A candidate beyond the
+ * largest positive and below the lowest correlation of the positives, though within the bar, is not linked but
+ * goes to review (`edits`). Calibrated when at least five of each are found and the two ends do not cross;
+ * otherwise verification records, and decides nothing by itself.
  */
 export async function calibrateVerification(
   ix: CorpusIndex,
@@ -203,7 +204,15 @@ export async function applyVerdict(
     .filter((id) => verified(vs.get(id) as Verification, vt))
     .sort((a, b) => (vs.get(a) as Verification).worstTile - (vs.get(b) as Verification).worstTile)
     .slice(0, 2) as [number, number];
-  const chosen = v.link !== null ? (ids[v.link] as number) : v.review ? await settle(pair) : null;
+  // of two that verify alike, the one the pixels where they differ choose: not linked either when it is beyond
+  // every edit measured here (both are then frames beside a missing original, as far as the pixels can tell)
+  const settled = v.review ? await settle(pair) : null;
+  const chosen =
+    v.link !== null
+      ? (ids[v.link] as number)
+      : settled !== null && !beyondEdits(vs.get(settled) as Verification, vt)
+        ? settled
+        : null;
   if (chosen !== null) {
     const id = chosen;
     Object.assign(d, {
@@ -216,6 +225,10 @@ export async function applyVerdict(
   } else if (v.doubt) {
     const best = pair[0];
     const m = vs.get(best) as Verification;
+    const next = pair[1] === undefined ? null : (vs.get(pair[1]) as Verification);
+    const which = next
+      ? `the photo that verifies best (worst tile ${fmt(best)}; the next ${next.worstTile.toFixed(3)}), `
+      : `only one photo verifies by alignment (worst tile ${fmt(best)}), `;
     const why =
       v.doubt === 'shift'
         ? `but one tile asks for a shift of ${m.shift.toFixed(2)} px (edits here ask for up to ${vt.shift.toFixed(2)})`
@@ -226,9 +239,7 @@ export async function applyVerdict(
       photo: null,
       method: null,
       status: 'review',
-      reason:
-        `only one photo verifies by alignment (worst tile ${fmt(best)}), ${why}: a burst sibling of a missing ` +
-        'original looks like this',
+      reason: `${which}${why}: a burst sibling of a missing original looks like this`,
     });
   } else if (v.review) {
     const [a, b] = pair;

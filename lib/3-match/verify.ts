@@ -648,10 +648,10 @@ export interface VerifyThresholds {
    */
   shift: number;
   /**
-   * What the edits measured here leave at their worst: the largest worst tile and the lowest correlation. A lone
-   * verified candidate beyond both, though within the bar, goes to review (a burst sibling of a missing original
-   * whose moved figure is small and dim leaves that little, and its moved block lowers the correlation, where a
-   * heavier edit of the keeper's own frame keeps it). Infinity and -Infinity: no such bar.
+   * What the edits measured here leave at their worst: the largest worst tile and the lowest correlation. A verified
+   * candidate beyond both, though within the bar, is not linked: it goes to review (a burst sibling of a missing
+   * original whose moved figure is small and dim leaves that little, and its moved block lowers the correlation,
+   * where a heavier edit of the keeper's own frame keeps it). Infinity and -Infinity: no such bar.
    */
   edits: { worstTile: number; ncc: number };
   /** A second verified candidate within this factor of the best one's worst tile sends the keeper to review. */
@@ -688,14 +688,17 @@ export function verdict(
   const [best, second] = ok;
   if (!best) return { link: null, review: false };
   if (second && second.v.worstTile < t.ratio * Math.max(best.v.worstTile, 0.05)) return { link: null, review: true };
-  // a lone verified candidate whose worst tile asks for a shift beyond what edits leave here, or that is beyond
-  // every edit measured here in its worst tile and its correlation: doubtful
+  // a lone verified candidate whose worst tile asks for a shift beyond what edits leave here: doubtful; so is the
+  // best one, alone or clearly ahead, when it is beyond every edit measured here (the original may be missing, and
+  // the frames beside it verify)
   if (!second && best.v.shift > t.shift) return { link: null, review: false, doubt: 'shift' };
-  if (!second && best.v.worstTile > t.edits.worstTile && best.v.ncc < t.edits.ncc) {
-    return { link: null, review: false, doubt: 'tile' };
-  }
+  if (beyondEdits(best.v, t)) return { link: null, review: false, doubt: 'tile' };
   return { link: best.i, review: false };
 }
+
+/** Whether a verified candidate is beyond every edit measured here: a larger worst tile and a lower correlation. */
+export const beyondEdits = (v: Verification, t: VerifyThresholds): boolean =>
+  v.worstTile > t.edits.worstTile && v.ncc < t.edits.ncc;
 
 /** A verification as the matching tables store it (lib/db/matching.ts `writeVerifications`). */
 export function verificationRow(
