@@ -141,7 +141,7 @@ async function trainingData(
   hasVector: boolean;
   fullSet: FeatureSet;
   loadedSet: FeatureSet;
-  people: boolean;
+  /** The detector's coverage of the corpus; `compared`: the people columns join the comparison. */
   coverage: PeopleCoverage;
 }> {
   const workspace = await workspaceOf(db);
@@ -198,7 +198,7 @@ async function trainingData(
         'keepers in all three: link more keepers (flux match), from at least three walks, before training',
     );
   }
-  return { full, modelId, hasVector, fullSet, loadedSet, people, coverage: { examined, corpus, compared: people } };
+  return { full, modelId, hasVector, fullSet, loadedSet, coverage: { examined, corpus, compared: people } };
 }
 
 /**
@@ -393,7 +393,7 @@ export async function train(db: Db, options: TrainOptions): Promise<TrainReport>
   const t0 = performance.now();
   const { seed, arch, resamples, folds, rule } = checkTrainOptions(options);
   const backend = await initBackend(options.backend);
-  const { full, modelId, hasVector, fullSet, loadedSet, people, coverage } = await trainingData(db, options, seed);
+  const { full, modelId, hasVector, fullSet, loadedSet, coverage } = await trainingData(db, options, seed);
   const common = { seed, resamples, folds, hyper: options.hyper, onProgress: options.onProgress };
   const {
     results,
@@ -401,7 +401,7 @@ export async function train(db: Db, options: TrainOptions): Promise<TrainReport>
     winner: chosen,
     selection,
     rule: evidence,
-  } = await compareAndChoose(full, arch, hasVector, fullSet, people, options, common);
+  } = await compareAndChoose(full, arch, hasVector, fullSet, coverage.compared, options, common);
   // the winner's settings: the caller's, with what nested tuning chose for it
   const hyper: Partial<Hyper> = { ...options.hyper, ...evidence?.chosen.setting };
   // the chosen model's calibration from out-of-fold scores of every training and validation walk (more keepers than

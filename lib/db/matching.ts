@@ -106,7 +106,7 @@ export async function ensureMatchSchema(db: Db): Promise<void> {
     computed_at TIMESTAMP DEFAULT current_timestamp)`);
   // the largest per-tile shift (px) a lone verified candidate may ask for
   await db.run('ALTER TABLE match_verify_calibration ADD COLUMN IF NOT EXISTS shift DOUBLE');
-  // what the edits leave at their worst: a lone verified candidate beyond both goes to review
+  // what the edits leave at their worst: a candidate about to be linked that is beyond both goes to review
   await db.run('ALTER TABLE match_verify_calibration ADD COLUMN IF NOT EXISTS edits_worst_tile DOUBLE');
   await db.run('ALTER TABLE match_verify_calibration ADD COLUMN IF NOT EXISTS edits_ncc DOUBLE');
   await db.run(`CREATE TABLE IF NOT EXISTS match_calibration (source VARCHAR PRIMARY KEY, link DOUBLE, review DOUBLE,
