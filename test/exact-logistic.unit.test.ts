@@ -2,10 +2,21 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Dataset } from '../lib/4-dataset/rows.js';
 import { fitLogisticL2 } from '../lib/5-rank/baseline.js';
-import { fit, learnerWidth, rowsOf } from '../lib/5-rank/fit.js';
+import jstat from 'jstat';
+import { fit, learnerWidth, rowsOf, vectorColumns } from '../lib/5-rank/fit.js';
+import { rocAuc } from '../lib/5-rank/metrics.js';
+import { project, vectorAxes } from '../lib/5-rank/reduce.js';
 import { tuningGrid } from '../lib/5-rank/nested.js';
 import { calibrateOutOfFold } from '../lib/5-rank/oof-calibration.js';
-import { checkHyper, EXACT_MAX_COLUMNS, scoreRows, solvedExactly, stopsEarly } from '../lib/5-rank/scorers.js';
+import {
+  checkHyper,
+  EXACT_MAX_COLUMNS,
+  hyperFor,
+  LOGISTIC_VECTOR_PCA,
+  scoreRows,
+  solvedExactly,
+  stopsEarly,
+} from '../lib/5-rank/scorers.js';
 import { initBackend } from '../lib/tfjs/backend.js';
 import { plantedWalkRows } from './walk-rows.js';
 
@@ -87,10 +98,17 @@ test('which learners stop early, and the tuning grid of the exact solver', () =>
   assert.deepEqual(tuningGrid('logistic', 3), [{}, { l2: 0.1 }, { l2: 0.01 }], 'no width: the epochs grid');
   assert.deepEqual(tuningGrid('pairwise', 2, 84), [{}, { l2: 0.1 }]);
   // the width the learner trains on: a PCA setting narrows a wide row, so its C is what tuning tries
-  assert.equal(learnerWidth('logistic', 1304, { pca: 32 }), 32);
-  assert.equal(learnerWidth('pca-logistic', 1304, { pca: 32 }), 1304, 'the baseline reduces by its own setting');
-  assert.equal(learnerWidth('logistic', 84, { pca: 0 }), 84);
-  assert.deepEqual(tuningGrid('logistic', 2, learnerWidth('logistic', 1304, { pca: 32 })), [{}, { logisticC: 0.01 }]);
+  assert.equal(learnerWidth('logistic', 1304, { pca: 32, vectorPca: 0 }), 32);
+  assert.equal(
+    learnerWidth('pca-logistic', 1304, { pca: 32, vectorPca: 0 }),
+    1304,
+    'the baseline reduces by its own setting',
+  );
+  assert.equal(learnerWidth('logistic', 84, { pca: 0, vectorPca: 0 }), 84);
+  assert.deepEqual(tuningGrid('logistic', 2, learnerWidth('logistic', 1304, { pca: 32, vectorPca: 0 })), [
+    {},
+    { logisticC: 0.01 },
+  ]);
   assert.equal(checkHyper().logisticC, 0.03);
   assert.throws(() => checkHyper({ logisticC: 0 }), /logisticC/);
   assert.throws(() => checkHyper({ logisticC: Number.NaN }), /logisticC/);
@@ -110,4 +128,75 @@ test('out-of-fold calibration of exact logistic regression: its folds and its fi
   const kept = oof.heldOut.y.reduce((a, b) => a + b, 0) / oof.heldOut.y.length;
   const mean = oof.heldOut.prob.reduce((a, b) => a + b, 0) / oof.heldOut.prob.length;
   assert.ok(Math.abs(mean - kept) < 0.2 * kept, `mean probability ${mean.toFixed(4)}, keep rate ${kept.toFixed(4)}`);
+});
+
+/**
+ * Walks of 60 photos: 300 vector columns that share one latent factor (as an image vector's leading direction does)
+ * beside 10 other columns; the true log-odds 1.2 x the vector's mean + 1.0 f0 - 4.5.
+ */
+function vectorRows(): { ds: Dataset; logit: Float64Array } {
+  let latent = 0;
+  const planted = plantedWalkRows({
+    seed: 11,
+    walks: 40,
+    per: 60,
+    dim: 310,
+    draw: (j, rng) => {
+      if (j === 0) latent = rng.normal();
+      return j < 300 ? latent * (0.5 + (j % 7) / 6) + rng.normal() : rng.normal();
+    },
+    logit: (row) => (1.2 * row.subarray(0, 300).reduce((a, b) => a + b, 0)) / 300 + (row[300] as number) - 4.5,
+    trainEnd: 30,
+    valEnd: 34,
+    featureSet: 'vector+descriptor',
+    modelId: 'm',
+    prefix: 'v',
+  });
+  const names = planted.ds.names.map((n, j) => (j < 300 ? n : `f${j - 300}`));
+  return { ds: { ...planted.ds, names }, logit: planted.logit };
+}
+
+test('logistic regression reduces the vector to 32 whitened components beside the other columns, and is solved exactly', async () => {
+  const { ds, logit } = vectorRows();
+  assert.deepEqual(vectorColumns(ds.names), [...Array(300).keys()]);
+  assert.equal(learnerWidth('logistic', 310, hyperFor('logistic'), 300), 10 + LOGISTIC_VECTOR_PCA);
+  assert.equal(learnerWidth('logistic', 310, hyperFor('logistic', { vectorPca: 0 }), 300), 310, 'the vector whole');
+  assert.equal(learnerWidth('logistic', 310, hyperFor('logistic', { pca: 8 }), 300), 8, 'a PCA of the row first');
+  assert.equal(learnerWidth('pairwise', 310, hyperFor('pairwise'), 300), 310, 'only logistic regression by default');
+  assert.equal(stopsEarly('logistic', learnerWidth('logistic', 310, hyperFor('logistic'), 300)), false);
+  const f = await fit(ds, 'logistic', 1);
+  assert.equal(f.log.length, 1, 'solved exactly: no epochs');
+  assert.deepEqual(f.params.weights.W?.shape, [310, 1], 'folded back onto the full row: the model file is unchanged');
+  const w = f.params.weights.W?.values as number[];
+  const others = Math.max(...w.slice(301).map(Math.abs));
+  assert.ok((w[300] as number) > 3 * others, `f0 ${w[300]} against the other columns' ${others}`);
+  const test = rowsOf(ds, 'test');
+  const y = test.map((r) => ds.y[r] as number);
+  const auc = rocAuc(scoreRows(f.params, f.xs, ds.dim, test), y);
+  const oracle = rocAuc(
+    test.map((r) => logit[r] as number),
+    y,
+  );
+  assert.ok(auc > 0.93 * oracle, `test AUC ${auc.toFixed(3)} against the true log-odds' ${oracle.toFixed(3)}`);
+});
+
+test('the vector axes: whitened leading components of the vector columns, every other column passed as it is', async () => {
+  const { ds } = vectorRows();
+  const train = rowsOf(ds, 'train');
+  const axes = await vectorAxes(ds.x, ds.dim, train, vectorColumns(ds.names), 4, 3);
+  assert.equal(axes.k, 4 + 10);
+  const z = project(ds.x, ds.dim, axes);
+  for (const r of [0, 7, 2399]) {
+    for (let j = 0; j < 10; j++) assert.equal(z[r * axes.k + 4 + j], ds.x[r * ds.dim + 300 + j], `row ${r}, f${j}`);
+  }
+  for (let c = 0; c < 4; c++) {
+    const v = train.map((r) => z[r * axes.k + c] as number);
+    const m = v.reduce((a, b) => a + b, 0) / v.length;
+    const sd = Math.sqrt(v.reduce((a, b) => a + (b - m) ** 2, 0) / v.length);
+    assert.ok(Math.abs(m) < 1e-4 && Math.abs(sd - 1) < 1e-3, `component ${c}: mean ${m}, spread ${sd}`);
+  }
+  // the first component is the shared factor: it follows the vector's mean
+  const mean = train.map((r) => ds.x.subarray(r * ds.dim, r * ds.dim + 300).reduce((a, b) => a + b, 0) / 300);
+  const first = train.map((r) => z[r * axes.k] as number);
+  assert.ok(Math.abs(jstat.jStat.corrcoeff(first, mean)) > 0.98, `correlation ${jstat.jStat.corrcoeff(first, mean)}`);
 });

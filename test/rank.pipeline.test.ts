@@ -1090,6 +1090,9 @@ test('flux train compares every ranker with intervals and a verdict; flux export
   const badAll = await fluxHere(['train', '--db', dbFile, '--all-walks', 'maybe']);
   assert.equal(badAll.status, 1);
   assert.match(badAll.stderr, /--all-walks: expected one of/);
+  const badReduce = await fluxHere(['train', '--db', dbFile, '--vector-pca', '-3']);
+  assert.equal(badReduce.status, 1);
+  assert.match(badReduce.stderr, /--vector-pca/);
   // the folder flux train writes into, given where one model's folder is wanted: the newest model there is named
   const modelsRoot = await fluxHere(['score', '--db', dbFile, '--model-dir', models]);
   assert.equal(modelsRoot.status, 1);

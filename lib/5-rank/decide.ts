@@ -22,11 +22,11 @@ import jstat from 'jstat';
 import type { Dataset, FeatureSet } from '../4-dataset/rows.js';
 import type { OnProgress } from '../util/progress.js';
 import { Rng } from '../util/rng.js';
-import { columnsFor, learnerWidth, selectColumns } from './fit.js';
+import { columnsFor, learnerWidth, selectColumns, vectorColumns } from './fit.js';
 import { alignedOutOfFold } from './folds.js';
 import { averagePrecision, ndcgPerSession, rankOrder } from './metrics.js';
 import { DEFAULT_TUNE, mostChosen, settingText, tuningGrid, type TuneSettings } from './nested.js';
-import { checkHyper, type Arch, type Hyper } from './scorers.js';
+import { checkHyper, hyperFor, type Arch, type Hyper } from './scorers.js';
 
 /** The rule's settings, stated with its outcome. */
 export interface RuleSettings {
@@ -139,7 +139,7 @@ export function outcomeOf(d: { lo: number; hi: number }, delta: number): Outcome
  * contenders (the baseline's PCA, fitted without labels, is not counted; it is the simplest model by rule).
  */
 export function trainedParameters(c: Contender, dim: number): number {
-  const h = checkHyper({ ...(c.arch === 'contrastive-multi' ? { centroids: 4 } : {}), ...c.hyper, ...c.setting });
+  const h = hyperFor(c.arch, { ...c.hyper, ...c.setting });
   const d = h.pca > 0 && c.arch !== 'logistic' && c.arch !== 'pca-logistic' ? Math.min(h.pca, dim) : dim;
   if (c.arch === 'chance') return 0;
   if (c.arch === 'pca-logistic') return h.pcaComponents + 1;
@@ -296,14 +296,13 @@ export async function decide(
   const byRepeat: Array<Map<number, number[]>> = [];
   const total = models.length * settings.repeats;
   // each model's columns (for its grid and its size) and the width its learner trains on
-  const dims = models.map((c) => columnsFor(full, c.featureSet).length);
-  const grids = models.map((c, m) =>
-    tuningGrid(
-      c.arch,
-      settings.tune.budget,
-      learnerWidth(c.arch, dims[m] as number, checkHyper({ ...o.hyper, ...c.hyper })),
-    ),
-  );
+  // each model's columns (a vector reduced by its setting) for its size, and the width its learner trains on
+  const cols = models.map((c) => columnsFor(full, c.featureSet).map((j) => full.names[j] as string));
+  const hs = models.map((c) => hyperFor(c.arch, { ...o.hyper, ...c.hyper }));
+  const width = (m: number, h: Hyper): number =>
+    learnerWidth(models[m]?.arch as Arch, (cols[m] as string[]).length, h, vectorColumns(cols[m] as string[]).length);
+  const dims = hs.map((h, m) => width(m, { ...h, pca: 0 }));
+  const grids = models.map((c, m) => tuningGrid(c.arch, settings.tune.budget, width(m, hs[m] as Hyper)));
   const chosen: number[][] = models.map(() => []);
   for (let r = 0; r < settings.repeats; r++) {
     const oof = await alignedOutOfFold(

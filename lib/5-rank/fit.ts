@@ -10,6 +10,7 @@ import { calibrateAll, chooseCalibration, type CalibrationChoice } from './calib
 import { evaluate, pointMetrics, type Metrics } from './metrics.js';
 import {
   checkHyper,
+  hyperFor,
   scoreRows,
   trainScorer,
   type Arch,
@@ -17,7 +18,8 @@ import {
   type ScorerParams,
   type TrainLog,
 } from './scorers.js';
-import { foldAxes, project, trainingAxes } from './reduce.js';
+import { foldAxes, project, trainingAxes, vectorAxes } from './reduce.js';
+import type { PcaAxes } from './baseline.js';
 import { recencyWeights } from './weighting.js';
 
 /** Columns of the full feature rows that make up a smaller feature set. */
@@ -56,12 +58,20 @@ export const rowsOf = (
   originalsOnly = true,
 ): number[] => ds.split.flatMap((s, i) => (s === split && (!originalsOnly || ds.views[i] === 0) ? [i] : []));
 
+/** The columns of the image vector among a row's names. */
+export const vectorColumns = (names: readonly string[]): number[] =>
+  names.flatMap((n, i) => (/^v\d+$/.test(n) ? [i] : []));
+
 /**
  * The width of the row a learner trains on: `pca` principal components when the setting asks for fewer than the row
- * has (the plain baseline reduces by its own setting, chance not at all), else the row's.
+ * has (the plain baseline reduces by its own setting, chance not at all); else with `vectorPca` fewer than the row's
+ * `vectorDim` vector columns, those components and the other columns; else the row's.
  */
-export const learnerWidth = (arch: Arch, dim: number, h: Pick<Hyper, 'pca'>): number =>
-  h.pca > 0 && h.pca < dim && arch !== 'pca-logistic' && arch !== 'chance' ? h.pca : dim;
+export function learnerWidth(arch: Arch, dim: number, h: Pick<Hyper, 'pca' | 'vectorPca'>, vectorDim = 0): number {
+  if (arch === 'pca-logistic' || arch === 'chance') return dim;
+  if (h.pca > 0 && h.pca < dim) return h.pca;
+  return h.vectorPca > 0 && h.vectorPca < vectorDim ? dim - vectorDim + h.vectorPca : dim;
+}
 
 /** Trains one architecture on one dataset. */
 export async function fit(
@@ -72,24 +82,25 @@ export async function fit(
   onEpoch?: (l: TrainLog) => void,
 ): Promise<Fitted & { xs: Float32Array }> {
   const t0 = performance.now();
-  const h = checkHyper(hyper);
+  const h = hyperFor(arch, hyper);
   // augmented views train unless the setting leaves them out
   const train = rowsOf(ds, 'train', !h.views);
   const standardizer = fitStandardizer(ds.x, ds.dim, train);
   const xs = standardize(ds.x, ds.dim, standardizer);
   const weight = recencyWeights(ds, train, h.halfLife);
-  const vectorDim = ds.names.filter((n) => /^v\d+$/.test(n)).length;
+  const vectorCols = vectorColumns(ds.names);
+  const vectorDim = vectorCols.length;
   const data = {
     ...{ x: xs, dim: ds.dim, y: ds.y, session: ds.session, ids: ds.ids, train, val: rowsOf(ds, 'val') },
     ...(weight ? { weight } : {}),
     ...(ds.time ? { time: ds.time } : {}),
     ...(vectorDim > 0 ? { vectorDim } : {}),
   };
-  const axes = learnerWidth(arch, ds.dim, h) < ds.dim ? await trainingAxes(xs, ds.dim, train, h.pca, seed) : null;
+  const axes = await reducingAxes(arch, ds.dim, h, { xs, train, vectorCols, seed });
   const trained = axes
     ? await trainScorer(
         arch,
-        { ...data, x: project(xs, ds.dim, axes), dim: axes.k, vectorDim: axes.k },
+        { ...data, x: project(xs, ds.dim, axes), dim: axes.k, vectorDim: h.pca > 0 ? axes.k : h.vectorPca },
         hyper,
         seed,
         onEpoch,
@@ -100,6 +111,18 @@ export async function fit(
   checkFiniteWeights(params, `${arch} · ${ds.featureSet}`, hyper);
   const seconds = (performance.now() - t0) / 1000;
   return { arch, featureSet: ds.featureSet, names: ds.names, standardizer, params, log, seconds, xs };
+}
+
+/** The axes a learner's row is reduced to (the whole row's with `pca`, the vector's with `vectorPca`), or none. */
+async function reducingAxes(
+  arch: Arch,
+  dim: number,
+  h: Hyper,
+  o: { xs: Float32Array; train: number[]; vectorCols: number[]; seed: number },
+): Promise<PcaAxes | null> {
+  if (learnerWidth(arch, dim, h, o.vectorCols.length) === dim) return null;
+  if (h.pca > 0 && h.pca < dim) return trainingAxes(o.xs, dim, o.train, h.pca, o.seed);
+  return vectorAxes(o.xs, dim, o.train, o.vectorCols, h.vectorPca, o.seed);
 }
 
 /** A model whose weights ran away scores NaN: said when it is trained, not found later in its scores. */

@@ -9,17 +9,24 @@
 import { pcaAxes, type PcaAxes } from './baseline.js';
 import type { ScorerParams, Weight } from './scorers.js';
 
-/** Every row of `x` (n x dim) projected onto the axes: n x k. */
+/** Every row of `x` (n x dim) projected onto the axes: n x k (each axis over its non-zero entries only). */
 export function project(x: Float32Array, dim: number, axes: PcaAxes): Float32Array {
   const n = x.length / dim;
   const { k, components: p, mean } = axes;
+  const support = Array.from({ length: k }, (_, c) => {
+    const js: number[] = [];
+    for (let j = 0; j < dim; j++) if (p[c * dim + j] !== 0) js.push(j);
+    return Int32Array.from(js);
+  });
   const out = new Float32Array(n * k);
   const centred = new Float64Array(dim);
   for (let r = 0; r < n; r++) {
     for (let j = 0; j < dim; j++) centred[j] = (x[r * dim + j] as number) - (mean[j] as number);
     for (let c = 0; c < k; c++) {
+      const js = support[c] as Int32Array;
       let s = 0;
-      for (let j = 0; j < dim; j++) s += (centred[j] as number) * (p[c * dim + j] as number);
+      for (let t = 0; t < js.length; t++)
+        s += (centred[js[t] as number] as number) * (p[c * dim + (js[t] as number)] as number);
       out[r * k + c] = s;
     }
   }
@@ -85,5 +92,39 @@ export async function trainingAxes(
     const scale = sd > 1e-9 ? 1 / sd : 1;
     for (let j = 0; j < dim; j++) p[c * dim + j] = (p[c * dim + j] as number) * scale;
   }
+  return { mean, components: p, k };
+}
+
+/**
+ * Axes that reduce only the image vector's columns (`vectorCols`) to `components` whitened principal axes of the
+ * training rows, and keep every other column as it is (an axis of its own, after them): a row of the vector's
+ * leading directions beside the descriptor, context and people columns, each of unit spread on the training rows.
+ */
+export async function vectorAxes(
+  x: Float32Array,
+  dim: number,
+  train: readonly number[],
+  vectorCols: readonly number[],
+  components: number,
+  seed: number,
+): Promise<PcaAxes> {
+  const vd = vectorCols.length;
+  const sub = new Float32Array(train.length * vd);
+  train.forEach((r, i) => vectorCols.forEach((j, c) => (sub[i * vd + c] = x[r * dim + j] as number)));
+  const v = await trainingAxes(
+    sub,
+    vd,
+    Array.from(train, (_, i) => i),
+    components,
+    seed,
+  );
+  const inVector = new Set(vectorCols);
+  const rest = Array.from({ length: dim }, (_, j) => j).filter((j) => !inVector.has(j));
+  const k = v.k + rest.length;
+  const p = new Float64Array(k * dim);
+  const mean = new Float64Array(dim);
+  vectorCols.forEach((j, c) => (mean[j] = v.mean[c] as number));
+  for (let a = 0; a < v.k; a++) vectorCols.forEach((j, c) => (p[a * dim + j] = v.components[a * vd + c] as number));
+  rest.forEach((j, i) => (p[(v.k + i) * dim + j] = 1));
   return { mean, components: p, k };
 }

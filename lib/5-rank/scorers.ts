@@ -60,6 +60,11 @@ export interface Hyper {
   halfLife: number;
   /** Principal components of the standardised row the tfjs scorers train on (0: the full row). */
   pca: number;
+  /**
+   * Whitened principal components the image vector's columns are reduced to, the other columns kept beside them
+   * (0: the vector as it is); logistic regression on the narrow row that leaves is solved exactly.
+   */
+  vectorPca: number;
   /** Train on the augmented views of training photos when there are any (false: original views only). */
   views: boolean;
   /** Cosine below which non-keepers stop being pushed. */
@@ -73,6 +78,22 @@ export interface Hyper {
   /** Inverse L2 strength C of logistic regression solved exactly (rows of at most EXACT_MAX_COLUMNS columns). */
   logisticC: number;
 }
+
+/**
+ * Logistic regression reduces the image vector to this many whitened principal components (the plain baseline's 32),
+ * the other columns beside them, unless told otherwise (`vectorPca` 0 keeps the vector whole).
+ */
+export const LOGISTIC_VECTOR_PCA = BASELINE.components;
+
+/** What a learner takes unless told otherwise: the multi-centroid scorer's 4 centroids, logistic's reduced vector. */
+export function learnerDefaults(arch: Arch): Partial<Hyper> {
+  if (arch === 'contrastive-multi') return { centroids: 4 };
+  return arch === 'logistic' ? { vectorPca: LOGISTIC_VECTOR_PCA } : {};
+}
+
+/** A learner's settings: its own defaults, then the caller's overrides, checked. */
+export const hyperFor = (arch: Arch, over: Partial<Hyper> = {}): Hyper =>
+  checkHyper({ ...learnerDefaults(arch), ...over });
 
 /** The settings with the caller's overrides, each checked (names as the command-line options where there is one). */
 export function checkHyper(over: Partial<Hyper> = {}): Hyper {
@@ -89,6 +110,7 @@ export function checkHyper(over: Partial<Hyper> = {}): Hyper {
   checkChoice('--near', h.near, NEAR_KINDS);
   checkNumber('--half-life', h.halfLife, 0, 1000);
   checkInt('--pca', h.pca, 0, 4096);
+  checkInt('--vector-pca', h.vectorPca, 0, 4096);
   checkNumber('margin', h.margin, -1, 1);
   checkInt('patience', h.patience, 1, 10_000);
   checkInt('pcaComponents', h.pcaComponents, 1, 4096);
@@ -110,6 +132,7 @@ export const DEFAULT_HYPER: Hyper = {
   near: 'walk',
   halfLife: 0,
   pca: 0,
+  vectorPca: 0,
   views: true,
   margin: 0.2,
   patience: 6,
@@ -549,7 +572,7 @@ export async function trainScorer(
   const h: Hyper = checkHyper({
     epochs: trainingEpochs(data.train.length),
     ...hyper,
-    ...(arch === 'contrastive-multi' && hyper.centroids === undefined ? { centroids: 4 } : {}),
+    ...learnerDefaults(arch),
   });
   const rng = new Rng(seed).fork(`train:${arch}`);
   const kind = kindOf(arch);

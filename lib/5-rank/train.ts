@@ -43,7 +43,7 @@ import { tuningGrid } from './nested.js';
 import { assess, fit, rowsOf, selectColumns, type CandidateResult, type Fitted } from './fit.js';
 import { reliability, type MetricName, type Metrics } from './metrics.js';
 import { saveModel, type KeeperModel } from './model-file.js';
-import { ARCHS, checkHyper, scoreRows, type Arch, type Hyper } from './scorers.js';
+import { ARCHS, checkHyper, learnerDefaults, scoreRows, type Arch, type Hyper } from './scorers.js';
 import type { PeopleCoverage, TrainCounts, TrainReport } from './train-report.js';
 
 export type { TrainReport } from './train-report.js';
@@ -402,8 +402,8 @@ export async function train(db: Db, options: TrainOptions): Promise<TrainReport>
     selection,
     rule: evidence,
   } = await compareAndChoose(full, arch, hasVector, fullSet, coverage.compared, options, common);
-  // the winner's settings: the caller's, with what nested tuning chose for it
-  const hyper: Partial<Hyper> = { ...options.hyper, ...evidence?.chosen.setting };
+  // the winner's settings: its learner's own, the caller's, with what nested tuning chose for it
+  const hyper: Partial<Hyper> = { ...learnerDefaults(chosen.arch), ...options.hyper, ...evidence?.chosen.setting };
   // the chosen model's calibration from out-of-fold scores of every training and validation walk (more keepers than
   // the validation walks hold), and its threshold from them; the validation calibration stays when they hold too few
   const oof = await calibrateOutOfFold(full, chosen, fitted.get(chosen.name) as Fitted, { ...common, hyper });

@@ -24,7 +24,7 @@ import { currentModelDir, loadKeeperModel, modelGraph } from '../5-rank/model-fi
 import { scorePhotos, trainAndScore } from '../pipeline/train-and-score.js';
 import { scoreInbox } from '../pipeline/inbox.js';
 import { FEATURE_SETS, type FeatureSet } from '../4-dataset/rows.js';
-import { ARCHS, type Arch, type Hyper } from '../5-rank/scorers.js';
+import { ARCHS, LOGISTIC_VECTOR_PCA, type Arch, type Hyper } from '../5-rank/scorers.js';
 import { NEAR_KINDS } from '../5-rank/weighting.js';
 import { MAX_BUDGET } from '../5-rank/nested.js';
 import { BACKENDS, type BackendName } from '../tfjs/backend.js';
@@ -487,7 +487,7 @@ export const COMMANDS: Record<string, Command> = {
       'flux train --db FILE [--arch compare|pairwise|listwise|contrastive|contrastive-multi|logistic|pca-logistic|metadata]',
       '           [--features SET]',
       '           [--model EMBEDDING_ID] [--models-dir DIR] [--seed 7] [--epochs N] [--near-rate 0.5] [--near-weight 2]',
-      '           [--near walk|burst|hour|visual] [--half-life YEARS] [--pca K] [--views yes|no]',
+      '           [--near walk|burst|hour|visual] [--half-life YEARS] [--pca K] [--vector-pca K] [--views yes|no]',
       '           [--target-precision 0.8 | --budget 0.05] [--backend tensorflow-gpu|tensorflow|wasm|cpu] [--resamples 200]',
       '           [--selection auto|validation|cv] [--folds 5] [--repeats 1] [--tune 1] [--all-walks auto|yes|no]',
       '',
@@ -502,6 +502,8 @@ export const COMMANDS: Record<string, Command> = {
       `once for the chosen model and the baselines.`,
       `--near: where near misses are found (the walk, a 30 s burst, the hour, the 5 visually nearest frames);`,
       `--half-life: rows weigh 0.5^(age in years / YEARS); --pca K: the tfjs scorers train on K principal components;`,
+      `--vector-pca K: every learner reduces the image vector to K whitened principal components beside the other`,
+      `columns (logistic regression does so with ${LOGISTIC_VECTOR_PCA} by default; 0 keeps the vector whole);`,
       `--views no: augmented views (flux embed --views) are not trained on.`,
       `Feature sets: ${FEATURE_SETS.join(', ')}.`,
       'Writes DIR/keeper-<id>/ (config, weights, calibration, metrics, model.onnx); DIR defaults to FLUX_MODELS or ' +
@@ -520,6 +522,7 @@ export const COMMANDS: Record<string, Command> = {
       near: { type: 'string' },
       'half-life': { type: 'string' },
       pca: { type: 'string' },
+      'vector-pca': { type: 'string' },
       views: { type: 'string' },
       'target-precision': { type: 'string' },
       budget: { type: 'string' },
@@ -541,6 +544,7 @@ export const COMMANDS: Record<string, Command> = {
       if (near !== undefined) hyper.near = checkChoice('--near', near, NEAR_KINDS);
       if (num(v, 'half-life') !== undefined) hyper.halfLife = num(v, 'half-life') as number;
       if (num(v, 'pca') !== undefined) hyper.pca = num(v, 'pca') as number;
+      if (num(v, 'vector-pca') !== undefined) hyper.vectorPca = num(v, 'vector-pca') as number;
       const views = str(v, 'views');
       if (views !== undefined) hyper.views = checkChoice('--views', views, ['yes', 'no'] as const) === 'yes';
       const arch = str(v, 'arch');

@@ -5,5 +5,7 @@ declare module 'jstat' {
       /** The quantile of the normal distribution with this mean and standard deviation at probability `p`. */
       inv(p: number, mean: number, sd: number): number;
     };
+    /** Pearson's correlation of two samples of equal length. */
+    corrcoeff(a: number[], b: number[]): number;
   };
 }
