@@ -5,7 +5,8 @@ import { fitLogisticL2 } from '../lib/5-rank/baseline.js';
 import jstat from 'jstat';
 import { fit, learnerWidth, rowsOf, vectorColumns } from '../lib/5-rank/fit.js';
 import { rocAuc } from '../lib/5-rank/metrics.js';
-import { project, vectorAxes } from '../lib/5-rank/reduce.js';
+import { foldAxes, project, vectorAxes } from '../lib/5-rank/reduce.js';
+import { Rng } from '../lib/util/rng.js';
 import { tuningGrid } from '../lib/5-rank/nested.js';
 import { calibrateOutOfFold } from '../lib/5-rank/oof-calibration.js';
 import {
@@ -16,6 +17,7 @@ import {
   scoreRows,
   solvedExactly,
   stopsEarly,
+  type ScorerParams,
 } from '../lib/5-rank/scorers.js';
 import { initBackend } from '../lib/tfjs/backend.js';
 import { plantedWalkRows } from './walk-rows.js';
@@ -195,6 +197,29 @@ test('the vector axes: whitened leading components of the vector columns, every 
     const sd = Math.sqrt(v.reduce((a, b) => a + (b - m) ** 2, 0) / v.length);
     assert.ok(Math.abs(m) < 1e-4 && Math.abs(sd - 1) < 1e-3, `component ${c}: mean ${m}, spread ${sd}`);
   }
+  // a scorer trained on the reduced row, folded back onto the full row, scores every row the same
+  const rng = new Rng(4);
+  const params: ScorerParams = {
+    kind: 'mlp',
+    weights: Object.fromEntries(
+      (
+        [
+          ['W0', [axes.k, 1]],
+          ['W1', [axes.k, 3]],
+          ['b1', [3]],
+          ['W2', [3, 1]],
+          ['b2', [1]],
+        ] as Array<[string, number[]]>
+      ).map(([k, shape]) => [
+        k,
+        { shape, values: Array.from({ length: shape[0]! * (shape[1] ?? 1) }, () => rng.normal()) },
+      ]),
+    ),
+  };
+  const reduced = scoreRows(params, z, axes.k);
+  const full = scoreRows(foldAxes(params, axes, ds.dim), ds.x, ds.dim);
+  const worst = Math.max(...Array.from(full, (v, i) => Math.abs(v - (reduced[i] as number))));
+  assert.ok(worst < 1e-3, `scores differ by ${worst}`);
   // the first component is the shared factor: it follows the vector's mean
   const mean = train.map((r) => ds.x.subarray(r * ds.dim, r * ds.dim + 300).reduce((a, b) => a + b, 0) / 300);
   const first = train.map((r) => z[r * axes.k] as number);
