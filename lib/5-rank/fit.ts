@@ -100,7 +100,12 @@ export async function fit(
   const trained = axes
     ? await trainScorer(
         arch,
-        { ...data, x: project(xs, ds.dim, axes), dim: axes.k, vectorDim: h.pca > 0 ? axes.k : h.vectorPca },
+        {
+          ...data,
+          x: project(xs, ds.dim, axes),
+          dim: axes.k,
+          vectorDim: reducedVectorDim(axes.k, ds.dim, vectorDim, h),
+        },
         hyper,
         seed,
         onEpoch,
@@ -112,6 +117,13 @@ export async function fit(
   const seconds = (performance.now() - t0) / 1000;
   return { arch, featureSet: ds.featureSet, names: ds.names, standardizer, params, log, seconds, xs };
 }
+
+/**
+ * The vector's part of a reduced row: all of it after a PCA of the whole row, else the components the vector kept
+ * (its axes come first, the other columns after them).
+ */
+const reducedVectorDim = (k: number, dim: number, vectorDim: number, h: Hyper): number =>
+  h.pca > 0 && h.pca < dim ? k : k - (dim - vectorDim);
 
 /** The axes a learner's row is reduced to (the whole row's with `pca`, the vector's with `vectorPca`), or none. */
 async function reducingAxes(

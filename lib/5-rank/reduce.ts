@@ -1,10 +1,11 @@
 /**
- * Dimension reduction for the tfjs scorers (the setting `pca`): the standardised rows are projected onto the leading
- * principal axes of the training rows, whitened (PCA fitted on the training rows only, as the plain baseline does;
- * each projection scaled to unit variance there), the scorer
- * trains on the projections, and its first layer is folded back onto the full row, so the model file, its ONNX graph
- * and scoring stay as they are: a first layer W (k x m) with bias b over z = P (x - mean) is the layer P'W over x
- * with bias b - mean . P'W.
+ * Dimension reduction for the learners (the settings `pca`, the whole row, and `vectorPca`, the image vector's
+ * columns only, the others kept beside them; logistic regression reduces the vector by default): the standardised
+ * rows are projected onto the leading principal axes of the training rows, whitened (PCA fitted on the training rows
+ * only, as the plain baseline does; each projection scaled to unit variance there), the scorer trains on the
+ * projections, and its first layer is folded back onto the full row, so the model file, its ONNX graph and scoring
+ * stay as they are: a first layer W (k x m) with bias b over z = P (x - mean) is the layer P'W over x with bias
+ * b - mean . P'W.
  */
 import { pcaAxes, type PcaAxes } from './baseline.js';
 import type { ScorerParams, Weight } from './scorers.js';
