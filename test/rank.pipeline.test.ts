@@ -1017,6 +1017,12 @@ test('flux train compares every ranker with intervals and a verdict; flux export
   // the rule is stated before its evidence, and its decision printed
   assert.match(r.stdout, /Decision rule \(fixed before the run\): .* equivalent if inside \+-0\.01 AP/);
   assert.match(r.stdout, /baseline pca-logistic · \S+: AP 0\.\d{3}/);
+  // logistic regression beside the vector trains on its 32 leading components, and says so; pairwise on it whole
+  assert.match(
+    r.stdout,
+    /\n {2}logistic · vector\+descriptor\+context \(the vector reduced to 32 components\): AP 0\.\d{3}/,
+  );
+  assert.match(r.stdout, /\n {2}pairwise · vector\+descriptor\+context: AP 0\.\d{3}/);
   assert.match(r.stdout, /Rule decision: /);
   // beside its decision, the positive controls recorded by the controls bench (the repository's bench/controls.json)
   assert.match(

@@ -61,6 +61,8 @@ export interface Contender {
   hyper?: Partial<Hyper>;
   /** With nested tuning, the setting chosen in most outer folds (the final model's). */
   setting?: Partial<Hyper>;
+  /** The image vector's whitened principal components its learner trains on, when it reduces the vector. */
+  vectorComponents?: number;
 }
 
 /** A contender's pooled out-of-fold AP and its mean per-walk NDCG (each walk's frames ranked alone). */
@@ -339,7 +341,13 @@ export async function decide(
     byRepeat.map((rep) => rows.map((row) => (rep.get(row) as number[])[m] as number)),
   );
   const base: Contender = { ...baseline, ...tuned(0) };
-  const tunedContenders = contenders.map((c, j) => ({ ...c, ...tuned(j + 1) }));
+  const reduced = (m: number): { vectorComponents?: number } => {
+    const h = hs[m] as Hyper;
+    return width(m, { ...h, pca: 0 }) < (cols[m] as string[]).length && !(h.pca > 0)
+      ? { vectorComponents: h.vectorPca }
+      : {};
+  };
+  const tunedContenders = contenders.map((c, j) => ({ ...c, ...tuned(j + 1), ...reduced(j + 1) }));
   const people = peopleGains(contenders, scores, y, walk, settings, seed);
   return {
     ...judgeScores(base, tunedContenders, scores, y, walk, { settings, seed, dims }),
@@ -396,6 +404,8 @@ export function judgeScores(
 }
 
 const tunedText = (c: Contender): string => (c.setting ? ` (tuned: ${settingText(c.setting)})` : '');
+const reducedText = (c: Contender): string =>
+  c.vectorComponents ? ` (the vector reduced to ${c.vectorComponents} components)` : '';
 
 /** Each people contender against its twin without the people columns (scores[0] is the baseline's). */
 function peopleGains(
@@ -475,7 +485,7 @@ export function ruleText(e: RuleEvidence): string {
       tunedText(e.baseline),
     ...e.contenders.map(
       (c) =>
-        `  ${c.name}: AP ${n3(c.ap)}, per-walk NDCG ${n3(c.walkNdcg)}, difference ${sign(c.diff.value)} ` +
+        `  ${c.name}${reducedText(c)}: AP ${n3(c.ap)}, per-walk NDCG ${n3(c.walkNdcg)}, difference ${sign(c.diff.value)} ` +
         `[${sign(c.diff.lo)}, ${sign(c.diff.hi)}]: ${c.outcome}${tunedText(c)}`,
     ),
     ...(e.pairing
