@@ -225,3 +225,16 @@ test('the vector axes: whitened leading components of the vector columns, every 
   const first = train.map((r) => z[r * axes.k] as number);
   assert.ok(Math.abs(jstat.jStat.corrcoeff(first, mean)) > 0.98, `correlation ${jstat.jStat.corrcoeff(first, mean)}`);
 });
+
+test("a learner's own defaults give way to the caller's settings: a tuned centroid count is the one trained", async () => {
+  await initBackend();
+  const { ds } = planted(12);
+  assert.equal(hyperFor('contrastive-multi').centroids, 4, 'four centroids unless told otherwise');
+  assert.equal(hyperFor('contrastive-multi', { centroids: 2 }).centroids, 2);
+  for (const centroids of [2, 8]) {
+    const f = await fit(ds, 'contrastive-multi', 1, { centroids, epochs: 1 });
+    assert.equal(f.params.weights.C?.shape[0], centroids, `centroids ${centroids}`);
+  }
+  const untold = await fit(ds, 'contrastive-multi', 1, { epochs: 1 });
+  assert.equal(untold.params.weights.C?.shape[0], 4);
+});

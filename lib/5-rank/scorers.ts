@@ -571,8 +571,8 @@ export async function trainScorer(
 ): Promise<{ params: ScorerParams; log: TrainLog[] }> {
   const h: Hyper = checkHyper({
     epochs: trainingEpochs(data.train.length),
-    ...hyper,
     ...learnerDefaults(arch),
+    ...hyper,
   });
   const rng = new Rng(seed).fork(`train:${arch}`);
   const kind = kindOf(arch);
