@@ -22,7 +22,7 @@ import jstat from 'jstat';
 import type { Dataset, FeatureSet } from '../4-dataset/rows.js';
 import type { OnProgress } from '../util/progress.js';
 import { Rng } from '../util/rng.js';
-import { columnsFor, learnerWidth, selectColumns, vectorColumns } from './fit.js';
+import { columnsFor, learnerWidth, reductionOf, selectColumns, vectorColumns } from './fit.js';
 import { alignedOutOfFold } from './folds.js';
 import { averagePrecision, ndcgPerSession, rankOrder } from './metrics.js';
 import { DEFAULT_TUNE, mostChosen, settingText, tuningGrid, type TuneSettings } from './nested.js';
@@ -342,10 +342,10 @@ export async function decide(
   );
   const base: Contender = { ...baseline, ...tuned(0) };
   const reduced = (m: number): { vectorComponents?: number } => {
+    const names = cols[m] as string[];
     const h = hs[m] as Hyper;
-    return width(m, { ...h, pca: 0 }) < (cols[m] as string[]).length && !(h.pca > 0)
-      ? { vectorComponents: h.vectorPca }
-      : {};
+    const r = reductionOf(models[m]?.arch as Arch, names.length, h, vectorColumns(names).length);
+    return r === 'vector' ? { vectorComponents: h.vectorPca } : {};
   };
   const tunedContenders = contenders.map((c, j) => ({ ...c, ...tuned(j + 1), ...reduced(j + 1) }));
   const people = peopleGains(contenders, scores, y, walk, settings, seed);

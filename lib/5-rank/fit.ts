@@ -19,7 +19,6 @@ import {
   type TrainLog,
 } from './scorers.js';
 import { foldAxes, project, trainingAxes, vectorAxes } from './reduce.js';
-import type { PcaAxes } from './baseline.js';
 import { recencyWeights } from './weighting.js';
 
 /** Columns of the full feature rows that make up a smaller feature set. */
@@ -63,14 +62,25 @@ export const vectorColumns = (names: readonly string[]): number[] =>
   names.flatMap((n, i) => (/^v\d+$/.test(n) ? [i] : []));
 
 /**
- * The width of the row a learner trains on: `pca` principal components when the setting asks for fewer than the row
- * has (the plain baseline reduces by its own setting, chance not at all); else with `vectorPca` fewer than the row's
- * `vectorDim` vector columns, those components and the other columns; else the row's.
+ * How a learner's row is reduced: `row`, to `pca` principal components of the whole row when the setting asks for
+ * fewer than the row has; else `vector`, the row's `vectorDim` vector columns to `vectorPca` components, the other
+ * columns beside them; else not at all (null). The plain baseline reduces by its own setting, chance not at all.
  */
+export function reductionOf(
+  arch: Arch,
+  dim: number,
+  h: Pick<Hyper, 'pca' | 'vectorPca'>,
+  vectorDim = 0,
+): 'row' | 'vector' | null {
+  if (arch === 'pca-logistic' || arch === 'chance') return null;
+  if (h.pca > 0 && h.pca < dim) return 'row';
+  return h.vectorPca > 0 && h.vectorPca < vectorDim ? 'vector' : null;
+}
+
+/** The width of the row a learner trains on, after its reduction ({@link reductionOf}). */
 export function learnerWidth(arch: Arch, dim: number, h: Pick<Hyper, 'pca' | 'vectorPca'>, vectorDim = 0): number {
-  if (arch === 'pca-logistic' || arch === 'chance') return dim;
-  if (h.pca > 0 && h.pca < dim) return h.pca;
-  return h.vectorPca > 0 && h.vectorPca < vectorDim ? dim - vectorDim + h.vectorPca : dim;
+  const r = reductionOf(arch, dim, h, vectorDim);
+  return r === 'row' ? h.pca : r === 'vector' ? dim - vectorDim + h.vectorPca : dim;
 }
 
 /** Trains one architecture on one dataset. */
@@ -96,7 +106,13 @@ export async function fit(
     ...(ds.time ? { time: ds.time } : {}),
     ...(vectorDim > 0 ? { vectorDim } : {}),
   };
-  const axes = await reducingAxes(arch, ds.dim, h, { xs, train, vectorCols, seed });
+  const reduction = reductionOf(arch, ds.dim, h, vectorDim);
+  const axes =
+    reduction === 'row'
+      ? await trainingAxes(xs, ds.dim, train, h.pca, seed)
+      : reduction === 'vector'
+        ? await vectorAxes(xs, ds.dim, train, vectorCols, h.vectorPca, seed)
+        : null;
   const trained = axes
     ? await trainScorer(
         arch,
@@ -104,7 +120,9 @@ export async function fit(
           ...data,
           x: project(xs, ds.dim, axes),
           dim: axes.k,
-          vectorDim: reducedVectorDim(axes.k, ds.dim, vectorDim, h),
+          // the vector's part of the reduced row: all of it after a PCA of the whole row, else its components,
+          // which come first, the other columns after them
+          vectorDim: reduction === 'row' ? axes.k : axes.k - (ds.dim - vectorDim),
         },
         hyper,
         seed,
@@ -116,25 +134,6 @@ export async function fit(
   checkFiniteWeights(params, `${arch} · ${ds.featureSet}`, hyper);
   const seconds = (performance.now() - t0) / 1000;
   return { arch, featureSet: ds.featureSet, names: ds.names, standardizer, params, log, seconds, xs };
-}
-
-/**
- * The vector's part of a reduced row: all of it after a PCA of the whole row, else the components the vector kept
- * (its axes come first, the other columns after them).
- */
-const reducedVectorDim = (k: number, dim: number, vectorDim: number, h: Hyper): number =>
-  h.pca > 0 && h.pca < dim ? k : k - (dim - vectorDim);
-
-/** The axes a learner's row is reduced to (the whole row's with `pca`, the vector's with `vectorPca`), or none. */
-async function reducingAxes(
-  arch: Arch,
-  dim: number,
-  h: Hyper,
-  o: { xs: Float32Array; train: number[]; vectorCols: number[]; seed: number },
-): Promise<PcaAxes | null> {
-  if (learnerWidth(arch, dim, h, o.vectorCols.length) === dim) return null;
-  if (h.pca > 0 && h.pca < dim) return trainingAxes(o.xs, dim, o.train, h.pca, o.seed);
-  return vectorAxes(o.xs, dim, o.train, o.vectorCols, h.vectorPca, o.seed);
 }
 
 /** A model whose weights ran away scores NaN: said when it is trained, not found later in its scores. */
