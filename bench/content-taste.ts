@@ -12,7 +12,7 @@
  *   cp -r DIR/work-18-150-2-20-384 COPY    # loading the rows may write the walk split into the database
  *   node dist/bench/content-taste.js COPY DIR/sample-18-150-2-20-384 [--beta 1.5] [--axes 10] [--seed 99]
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Db } from '../lib/db/duckdb.js';
@@ -20,10 +20,10 @@ import { workspaceOf } from '../lib/db/schema.js';
 import { loadDataset, type FeatureSet } from '../lib/4-dataset/rows.js';
 import { pcaAxes } from '../lib/5-rank/baseline.js';
 import { decide, DEFAULT_RULE, type Contender } from '../lib/5-rank/decide.js';
-import { vectorColumns } from '../lib/5-rank/fit.js';
+import { selectColumns } from '../lib/5-rank/fit.js';
 import type { Arch, Hyper } from '../lib/5-rank/scorers.js';
 import { initBackend } from '../lib/tfjs/backend.js';
-import { checkInt, checkNumber, orExit } from '../lib/util/check.js';
+import { checkInt, checkNumber, FluxError, orExit } from '../lib/util/check.js';
 import { Rng } from '../lib/util/rng.js';
 
 const { values, positionals } = parseArgs({
@@ -37,9 +37,11 @@ const { values, positionals } = parseArgs({
 });
 const [work, sample] = positionals;
 const opts = await orExit('content-taste', () => {
-  if (!work || !sample) throw new Error('usage: content-taste WORKDIR SAMPLEDIR (see the file comment)');
+  if (!work || !sample) throw new FluxError('usage: content-taste WORKDIR SAMPLEDIR (see the file comment)');
+  if (!existsSync(join(work, 'flux.duckdb'))) throw new FluxError(`WORKDIR: no flux.duckdb in ${work}`);
+  if (!existsSync(join(sample, 'truth.json'))) throw new FluxError(`SAMPLEDIR: no truth.json in ${sample}`);
   return {
-    beta: checkNumber('--beta', Number(values.beta), 0, 20),
+    beta: checkNumber('--beta', values.beta, 0, 20),
     axes: checkInt('--axes', values.axes, 1, 256),
     seed: checkInt('--seed', values.seed, 0, 0xffffffff),
   };
@@ -70,20 +72,15 @@ const truth = JSON.parse(readFileSync(join(sample as string, 'truth.json'), 'utf
   photos: Array<{ path: string; p?: number }>;
 };
 const pByPath = new Map(truth.photos.filter((t) => t.p !== undefined).map((t) => [t.path, t.p as number]));
-const own = ds.ids.map((id) => {
-  const path = pathOf.get(Number(id)) ?? '';
-  const hit = [...pByPath.keys()].find((k) => path.endsWith(k));
-  return hit === undefined ? NaN : (pByPath.get(hit) as number);
-});
+// the database keeps the path the truth names (relative to the archive), as bench/planted-archive.ts reads it
+const own = ds.ids.map((id) => pByPath.get(pathOf.get(Number(id)) ?? '') ?? NaN);
 const known = own.filter(Number.isFinite);
 const rate = known.reduce((a, b) => a + b, 0) / known.length;
 
 // the content term: a seeded mix of the vector's leading principal axes over every row, standardised
-const cols = vectorColumns(ds.names);
+const vector = selectColumns(ds, 'vector');
 const n = ds.ids.length;
-const sub = new Float32Array(n * cols.length);
-for (let i = 0; i < n; i++) cols.forEach((j, c) => (sub[i * cols.length + c] = ds.x[i * ds.dim + j] as number));
-const axes = await pcaAxes(sub, cols.length, [...Array(n).keys()], opts.axes, opts.seed);
+const axes = await pcaAxes(vector.x, vector.dim, [...Array(n).keys()], opts.axes, opts.seed);
 const rng = new Rng(opts.seed).fork('content-taste');
 const mix = Array.from({ length: axes.k }, () => rng.normal());
 const raw = Array.from({ length: n }, (_, i) =>
