@@ -56,6 +56,18 @@ function fillRow(
 }
 
 /**
+ * The context columns of the controls' synthetic rows: the rankers' (lib/db/vectors.ts) and the three of the walk's
+ * extent and place they have left out since the controls were recorded. Every one is pure noise here; the rows keep
+ * the width they were recorded at (1,331 columns in bench/controls.ts), so a run draws the rows that were recorded.
+ */
+export const CONTROL_CONTEXT_NAMES: readonly string[] = [
+  ...CONTEXT_NAMES,
+  'log_session_frames',
+  'session_minutes',
+  'session_position',
+];
+
+/**
  * A synthetic archive of bursts with about `keepers` keepers (vector width `vec`, 1,280 as MobileNetV2); `oracle` is
  * the AP of the planted taste itself (the kept bursts' scene taste plus the within-burst preference).
  */
@@ -64,7 +76,7 @@ export function burstArchive(keepers: number, seed: number, vec = 1280): { ds: D
   const frames = BURSTS * BURST_FRAMES;
   const walks = Math.ceil(keepers / RATE / frames);
   const n = walks * frames;
-  const dim = vec + DESCRIPTOR_NAMES.length + CONTEXT_NAMES.length;
+  const dim = vec + DESCRIPTOR_NAMES.length + CONTROL_CONTEXT_NAMES.length;
   const loading = Float64Array.from({ length: vec * FACTORS }, () => (rng.normal() / Math.sqrt(FACTORS)) * 3);
   const x = new Float32Array(n * dim);
   const session = new Int32Array(n);
@@ -114,7 +126,7 @@ export function burstArchive(keepers: number, seed: number, vec = 1280): { ds: D
     ids: Array.from({ length: n }, (_, i) => i),
     views: new Array<number>(n).fill(0),
     dim,
-    names: [...Array.from({ length: vec }, (_, j) => `v${j}`), ...DESCRIPTOR_NAMES, ...CONTEXT_NAMES],
+    names: [...Array.from({ length: vec }, (_, j) => `v${j}`), ...DESCRIPTOR_NAMES, ...CONTROL_CONTEXT_NAMES],
     x,
     scheme: 'session',
     y,

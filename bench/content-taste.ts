@@ -11,13 +11,22 @@
  *   node dist/bench/planted-archive.js --walks 150 --seeds 18 --dir DIR --keep
  *   cp -r DIR/work-18-150-2-20-384 COPY    # loading the rows may write the walk split into the database
  *   node dist/bench/content-taste.js COPY DIR/sample-18-150-2-20-384 [--beta 1.5] [--axes 10] [--seed 99]
+ *
+ * With `--relabel FILE` the rule does not run here: the new labels are written into COPY's database (its keepers
+ * replaced, its walk split dropped so training deals it again by the new keeper counts) and the new probabilities of
+ * every corpus and inbox photo into FILE (the inbox's from its own vectors on the same axes), so the whole pipeline
+ * can be judged on the content taste, inbox included:
+ *
+ *   node dist/bench/content-taste.js COPY DIR/sample-18-150-2-20-384 --relabel COPY/content-truth.json
+ *   node dist/bench/planted-archive.js --walks 150 --seeds 18 --dir DIR --db COPY/flux.duckdb \
+ *     --truth COPY/content-truth.json
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { Db } from '../lib/db/duckdb.js';
+import { Db, withDb } from '../lib/db/duckdb.js';
 import { workspaceOf } from '../lib/db/schema.js';
-import { loadDataset, type FeatureSet } from '../lib/4-dataset/rows.js';
+import { loadDataset, loadFeatures, type FeatureSet } from '../lib/4-dataset/rows.js';
 import { pcaAxes } from '../lib/5-rank/baseline.js';
 import { decide, DEFAULT_RULE, type Contender } from '../lib/5-rank/decide.js';
 import { selectColumns } from '../lib/5-rank/fit.js';
@@ -33,6 +42,8 @@ const { values, positionals } = parseArgs({
     axes: { type: 'string', default: '10' },
     seed: { type: 'string', default: '99' },
     model: { type: 'string', default: 'mobilenetv2-int8' },
+    // write the labels into WORKDIR's database and the probabilities into this file instead of running the rule
+    relabel: { type: 'string' },
   },
 });
 const [work, sample] = positionals;
@@ -44,6 +55,7 @@ const opts = await orExit('content-taste', () => {
     beta: checkNumber('--beta', values.beta, 0, 20),
     axes: checkInt('--axes', values.axes, 1, 256),
     seed: checkInt('--seed', values.seed, 0, 0xffffffff),
+    relabel: values.relabel,
   };
 });
 
@@ -53,7 +65,8 @@ const sigmoid = (t: number): number => 1 / (1 + Math.exp(-t));
 await initBackend();
 const db = await Db.openIndex(join(work as string, 'flux.duckdb'), { waitMs: 120_000 });
 const full: FeatureSet = 'vector+descriptor+context+people';
-const ds = await loadDataset(db, await workspaceOf(db), {
+const ws = await workspaceOf(db);
+const ds = await loadDataset(db, ws, {
   featureSet: full,
   modelId: values.model as string,
   scheme: 'session',
@@ -65,11 +78,24 @@ const pathOf = new Map(
     r.path,
   ]),
 );
+// with --relabel: the inbox's vectors and paths, for its probabilities on the same axes
+const inbox = opts.relabel
+  ? {
+      rows: await loadFeatures(db, ws, { set: 'inbox', featureSet: 'vector', modelId: values.model as string }),
+      pathOf: new Map(
+        (await db.all<{ id: number; path: string }>('SELECT inbox_id AS id, path FROM inbox_photos')).map((r) => [
+          Number(r.id),
+          r.path,
+        ]),
+      ),
+    }
+  : null;
 db.close();
 
 // the archive's own keep probability of every row (photos the truth does not know keep the mean rate)
 const truth = JSON.parse(readFileSync(join(sample as string, 'truth.json'), 'utf8')) as {
   photos: Array<{ path: string; p?: number }>;
+  inbox: Array<{ path: string; p?: number }>;
 };
 const pByPath = new Map(truth.photos.filter((t) => t.p !== undefined).map((t) => [t.path, t.p as number]));
 // the database keeps the path the truth names (relative to the archive), as bench/planted-archive.ts reads it
@@ -101,6 +127,56 @@ console.log(
     `${rate.toFixed(4)}; term ${opts.beta} x a mix of the vector's first ${axes.k} principal axes (seed ${opts.seed}); ` +
     `${y.reduce((a, b) => a + b, 0)} keepers drawn`,
 );
+
+/** The content term of a vector (`dim` values from `at` in `x`): its projection on the axes, mixed, standardised. */
+function termOf(x: Float32Array, at: number): number {
+  let v = 0;
+  for (let a = 0; a < axes.k; a++) {
+    let proj = 0;
+    for (let j = 0; j < vector.dim; j++)
+      proj += ((x[at + j] as number) - (axes.mean[j] as number)) * (axes.components[a * vector.dim + j] as number);
+    v += (mix[a] as number) * proj;
+  }
+  return (opts.beta * (v - mean)) / sd;
+}
+
+if (opts.relabel) {
+  // the same term for every inbox photo, from the corpus's axes and scale (checked on the corpus's first row)
+  const drift = Math.abs(termOf(vector.x, 0) - (term[0] as number));
+  if (drift > 1e-3) throw new Error(`the inbox's projection differs from the corpus's by ${drift}`);
+  const rows = (inbox as NonNullable<typeof inbox>).rows;
+  const inboxOwn = new Map(truth.inbox.filter((t) => t.p !== undefined).map((t) => [t.path, t.p as number]));
+  const inboxP = rows.ids.flatMap((id, r) => {
+    const path = (inbox as NonNullable<typeof inbox>).pathOf.get(Number(id)) ?? '';
+    const q = inboxOwn.get(path);
+    if (q === undefined) return [];
+    const b = logit(Math.min(0.999, Math.max(1e-4, q)));
+    return [{ path, p: sigmoid(b + termOf(rows.x, r * rows.dim) + shift) }];
+  });
+  const photos = ds.ids.flatMap((id, i) => {
+    const path = pathOf.get(Number(id));
+    return path && Number.isFinite(own[i])
+      ? [{ path, p: sigmoid((base[i] as number) + (term[i] as number) + shift) }]
+      : [];
+  });
+  writeFileSync(
+    opts.relabel,
+    JSON.stringify({ beta: opts.beta, axes: axes.k, seed: opts.seed, photos, inbox: inboxP }),
+  );
+  const keepers = ds.ids.filter((_, i) => y[i]).map(Number);
+  await withDb(join(work as string, 'flux.duckdb'), async (d) => {
+    await d.run('UPDATE photos SET keeper = false');
+    await d.run(`UPDATE photos SET keeper = true WHERE photo_id IN (${keepers.join(', ')})`);
+    await d.run('DELETE FROM dataset_split');
+  });
+  const expected = inboxP.reduce((a, b) => a + b.p, 0);
+  console.log(
+    `relabelled ${join(work as string, 'flux.duckdb')}: ${keepers.length} keepers, the walk split dropped; ` +
+      `probabilities of ${photos.length} corpus and ${inboxP.length} inbox photos (${expected.toFixed(1)} expected ` +
+      `inbox keepers) in ${opts.relabel}`,
+  );
+  process.exit(0);
+}
 
 const named = (arch: Arch, featureSet: FeatureSet, hyper?: Partial<Hyper>, tag = ''): Contender => ({
   name: `${arch} · ${featureSet}${tag}`,

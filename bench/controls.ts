@@ -27,7 +27,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { format, resolveConfig } from 'prettier';
-import { CONTEXT_NAMES, WALK_NAMES } from '../lib/db/schema.js';
+import { WALK_NAMES } from '../lib/db/schema.js';
 import { DESCRIPTOR_NAMES } from '../lib/2-embed/descriptor.js';
 import type { Dataset } from '../lib/4-dataset/rows.js';
 import { initBackend } from '../lib/tfjs/backend.js';
@@ -38,7 +38,7 @@ import { averagePrecision } from '../lib/5-rank/metrics.js';
 import type { Arch } from '../lib/5-rank/scorers.js';
 import type { OnProgress } from '../lib/util/progress.js';
 import { Rng } from '../lib/util/rng.js';
-import { burstControl } from './burst-control.js';
+import { burstControl, CONTROL_CONTEXT_NAMES } from './burst-control.js';
 
 const VEC = 1280;
 const FACTORS = 16;
@@ -125,7 +125,7 @@ export function archive(
   const rng = new Rng(seed).fork(`controls:${taste}:${keepers}`);
   const n = Math.round(keepers / RATE);
   const walks = Math.ceil(n / FRAMES);
-  const dim = VEC + DESCRIPTOR_NAMES.length + CONTEXT_NAMES.length + WALK_NAMES.length;
+  const dim = VEC + DESCRIPTOR_NAMES.length + CONTROL_CONTEXT_NAMES.length + WALK_NAMES.length;
   const loading = Float64Array.from({ length: VEC * FACTORS }, () => (rng.normal() / Math.sqrt(FACTORS)) * 3);
   const centres = Array.from({ length: 4 }, () =>
     Array.from({ length: FACTORS }, (_, j) => (j < 4 ? 1.6 * rng.normal() : 0)),
@@ -158,7 +158,7 @@ export function archive(
   const names = [
     ...Array.from({ length: VEC }, (_, j) => `v${j}`),
     ...DESCRIPTOR_NAMES,
-    ...CONTEXT_NAMES,
+    ...CONTROL_CONTEXT_NAMES,
     ...WALK_NAMES,
   ];
   const ds: Dataset = {

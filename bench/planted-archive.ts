@@ -20,13 +20,16 @@
  *   npm run build && nice -n 10 node dist/bench/planted-archive.js [--walks 150] [--seeds 1,2] [--scale 2]
  *     [--inbox-walks 20] [--frames 40] [--width 384] [--height 256] [--dir DIR] [--keep]
  *     [--also logistic:descriptor+context+people,...] [--skip-rule] [--db FILE] [--detect centernet|none]
+ *     [--truth FILE]
  * --also judges more fixed models (one architecture on one feature set, chosen on validation) beside the rule's
  * choice and the baseline; --skip-rule leaves the rule's comparison out; --db trains on a database of that seed's
  * archive as it is (no ingest, embed or match: e.g. a copy cut to the walks a person detector has examined);
  * --detect names the detectors run over the corpus and the inbox after matching (default centernet; with --db the
- * database is taken as it is, its detections included).
+ * database is taken as it is, its detections included); --truth judges against the probabilities in FILE instead of
+ * the archive's own (`{ photos, inbox }`, each `[{ path, p }]`, as bench/content-taste.ts --relabel writes them for
+ * the database it relabelled; photos the file does not name are not judged).
  */
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -62,6 +65,8 @@ const { values } = parseArgs({
     db: { type: 'string' },
     // run these detectors over the corpus and the inbox after matching (none: no detector, no people columns)
     detect: { type: 'string', default: 'centernet' },
+    // judge against these probabilities (bench/content-taste.ts --relabel) instead of the archive's own
+    truth: { type: 'string' },
   },
 });
 const also = String(values.also)
@@ -82,6 +87,7 @@ const detectors = await orExit('planted-archive', () => {
     .map((m) => checkChoice('--detect', m, DETECTORS) as DetectorName);
   // before any sample is made: the database given must be there, and the detector files (with --db nothing is detected)
   if (values.db && !existsSync(String(values.db))) throw new FluxError(`--db: no database at ${String(values.db)}`);
+  if (values.truth && !existsSync(String(values.truth))) throw new FluxError(`--truth: no file at ${values.truth}`);
   const present = values.db ? named : presentDetectors();
   const missing = named.filter((m) => !present.includes(m));
   if (missing.length)
@@ -198,6 +204,23 @@ async function prepare(sample: SampleResult, db: string): Promise<void> {
   console.log(`  detect (${detectors.join(', ')}) ${since(t)}: ${JSON.stringify(d.msPerPhoto)} ms a photo`);
 }
 
+/** Every photo's and inbox frame's probability from `file` (none for those it does not name). */
+function useTruth(sample: SampleResult, file: string): void {
+  const given = JSON.parse(readFileSync(file, 'utf8')) as Record<
+    'photos' | 'inbox',
+    Array<{ path: string; p: number }>
+  >;
+  for (const set of ['photos', 'inbox'] as const) {
+    if (!Array.isArray(given[set])) throw new FluxError(`--truth: ${file} has no ${set} list`);
+    const p = new Map(given[set].map((t) => [t.path, t.p]));
+    for (const t of sample.truth[set]) {
+      if (p.has(t.path)) t.p = p.get(t.path) as number;
+      else delete t.p;
+    }
+  }
+  console.log(`  judged against the probabilities in ${file}`);
+}
+
 /** One seed: the planted archive, the pipeline, both models judged. */
 async function runSeed(seed: number): Promise<ModelFigures[]> {
   const t0 = performance.now();
@@ -210,6 +233,7 @@ async function runSeed(seed: number): Promise<ModelFigures[]> {
     ...size,
     planted,
   });
+  if (values.truth) useTruth(sample, String(values.truth));
   const c = sample.truth.counts;
   const pl = sample.truth.planted;
   console.log(

@@ -1,6 +1,7 @@
 /**
  * The photographer's review decisions as training labels: appended to the training rows by loadDataset, weighted in
- * every learner, never dealt to validation, test or a cross-validation fold; without decisions nothing changes.
+ * every learner, never dealt to validation, test or a cross-validation fold; without decisions nothing changes. And
+ * the inbox's rows as its walk arrives: a photo's row does not change when more of its walk comes in.
  */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -84,6 +85,46 @@ test('decided inbox photos become weighted training rows of their own walk; corp
       [...decided.x.subarray(n * decided.dim, (n + 1) * decided.dim)],
       [...feats.x.subarray(first * feats.dim, (first + 1) * feats.dim)],
     );
+  } finally {
+    db.close();
+  }
+});
+
+test("an inbox photo's row is the same however much of its walk has arrived (the walk's means aside)", async () => {
+  const db = await Db.open(dbFile);
+  try {
+    const whole = await loadFeatures(db, work.dir, { set: 'inbox', featureSet: FS, modelId: null });
+    const ids = (
+      await db.all<{ id: number }>('SELECT inbox_id AS id FROM inbox_photos ORDER BY captured_at, inbox_id')
+    ).map((r) => Number(r.id));
+    const later = ids.slice(Math.ceil(ids.length / 2));
+    const frames = async (): Promise<number> =>
+      Number(await db.value('SELECT session_frames FROM inbox_context WHERE inbox_id = ?', [ids[0]]));
+    const all = await frames();
+    // the later half has not arrived yet: moved to a day of its own, the first half's walk is half as long
+    await db.run('BEGIN TRANSACTION');
+    let part: Awaited<ReturnType<typeof loadFeatures>>;
+    let arrived: number;
+    try {
+      await db.run(
+        'UPDATE inbox_photos SET captured_at = captured_at + INTERVAL 40 DAY WHERE inbox_id IN (SELECT unnest(?::BIGINT[]))',
+        [JSON.stringify(later)],
+      );
+      arrived = await frames();
+      part = await loadFeatures(db, work.dir, { set: 'inbox', featureSet: FS, modelId: null });
+    } finally {
+      await db.run('ROLLBACK');
+    }
+    assert.equal(all, ids.length);
+    assert.equal(arrived, ids.length - later.length, "the view's walk is the part that has arrived");
+    const own = whole.names.flatMap((n, j) => (n.startsWith('walk_') ? [] : [j]));
+    assert.ok(own.length >= 30 && own.length < whole.dim, `${own.length} of ${whole.dim} columns are the photo's own`);
+    for (const id of ids.slice(0, ids.length - later.length)) {
+      const a = whole.ids.indexOf(id);
+      const b = part.ids.indexOf(id);
+      const cols = (f: typeof whole, r: number): number[] => own.map((j) => f.x[r * f.dim + j] as number);
+      assert.deepEqual(cols(part, b), cols(whole, a), `inbox photo ${id}`);
+    }
   } finally {
     db.close();
   }

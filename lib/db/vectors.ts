@@ -75,7 +75,15 @@ const EMBED_ERRORS: TableSpec = {
 /** The vector tables, in the order they are made. */
 export const VECTOR_TABLES: readonly TableSpec[] = [DESCRIPTORS, EMBED_ERRORS];
 
-/** The context features the rankers use, in order (columns of the views `photo_context` and `inbox_context`). */
+/**
+ * The context features the rankers use, in order (columns of the views `photo_context` and `inbox_context`). The
+ * views' measures of the walk's extent (`session_frames`, `log_session_frames`, `session_minutes`) and of a frame's
+ * place in it (`session_position`) are left out: inbox photos are scored as they arrive, and those measures of a
+ * photo change as more of its walk arrives (its score must not), while a mean such as the walk's light only gets
+ * surer. On a planted archive whose inbox walks are shorter than any corpus walk, the walk's size alone took 0.07 of
+ * the log-loss gain share from the inbox's calibrated scores, and leaving the three out cost nothing on the corpus's
+ * folds (bench/RESULTS.md, "A photo's score does not depend on how much of its walk has arrived").
+ */
 export const CONTEXT_NAMES: readonly string[] = Object.freeze([
   'hour_sin',
   'hour_cos',
@@ -86,9 +94,6 @@ export const CONTEXT_NAMES: readonly string[] = Object.freeze([
   'log_exposure',
   'log_iso',
   'f_number',
-  'log_session_frames',
-  'session_minutes',
-  'session_position',
 ]);
 
 /**
@@ -120,9 +125,10 @@ export const WALK_DAY: Readonly<Record<'photos' | 'inbox', string>> = Object.fre
 });
 
 /**
- * Context features of each photo from EXIF and its session, for the rankers: time of day and season as angles,
- * weekday, camera settings on log scales, and where in its walk the frame was taken. Inbox photos have no session
- * date of their own: their walk is their capture day.
+ * Context features of each photo from EXIF and its session: time of day and season as angles, weekday, camera
+ * settings on log scales (the rankers' CONTEXT_NAMES), and the walk's extent and where in it the frame was taken (for
+ * analyses only: they change as a walk arrives). Inbox photos have no session date of their own: their walk is their
+ * capture day.
  */
 function contextView(view: string, table: string, id: string, session: string): string {
   const walk = `PARTITION BY ${session}`;
