@@ -60,9 +60,9 @@ function without(ds: Dataset, drop: readonly string[]): Dataset {
 }
 
 await initBackend();
-// writable: the dataset makes its walk split when the database has none yet
-const db = await Db.openIndex(dbFile, { waitMs: 120_000 });
 const full = await orExit('column-drop', async () => {
+  // writable: the dataset makes its walk split when the database has none yet
+  const db = await Db.openIndex(dbFile, { waitMs: 120_000 });
   try {
     return await loadDataset(db, await workspaceOf(db), {
       featureSet: usesPeople(opts.set) ? 'vector+descriptor+context+people' : 'vector+descriptor+context',
