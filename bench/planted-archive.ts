@@ -134,6 +134,8 @@ function judge(rows: Scored[], p: Map<string, number>, constant: number): TruthF
 }
 
 const f3 = (v: number): string => v.toFixed(3);
+// the summary's figures beside their targets: four places, so 0.8998 does not print as 0.900
+const f4 = (v: number): string => v.toFixed(4);
 function line(what: string, f: TruthFigures): string {
   return (
     `    ${what.padEnd(26)} ${String(f.frames).padStart(5)} frames (${f.expectedKeepers.toFixed(1)} expected keepers): ` +
@@ -271,9 +273,9 @@ for (const { seed, models } of all) {
   const roles = [...(values['skip-rule'] ? [] : ['chosen  ']), 'baseline', ...also.map(() => 'also    ')];
   for (const [i, m] of models.entries()) {
     console.log(
-      `  seed ${seed} ${roles[i]} ${m.name.padEnd(36)} inbox ratio ${f3(m.inbox.softAucRatio)} ` +
-        `gain ${f3(m.inbox.gainShare)} (best Platt ${f3(m.inbox.gainShareBestPlatt)}) | test walks ratio ` +
-        `${f3(m.test.softAucRatio)} gain ${f3(m.test.gainShare)} (best Platt ${f3(m.test.gainShareBestPlatt)})`,
+      `  seed ${seed} ${roles[i]} ${m.name.padEnd(36)} inbox ratio ${f4(m.inbox.softAucRatio)} ` +
+        `gain ${f4(m.inbox.gainShare)} (best Platt ${f3(m.inbox.gainShareBestPlatt)}) | test walks ratio ` +
+        `${f4(m.test.softAucRatio)} gain ${f4(m.test.gainShare)} (best Platt ${f3(m.test.gainShareBestPlatt)})`,
     );
   }
 }
