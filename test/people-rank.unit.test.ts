@@ -2,6 +2,7 @@
  * The people columns in the rankers: the feature sets that carry them, the columns a set selects, missing values
  * imputed, and the decision rule's paired gain of a learner with them over the same learner without.
  */
+import { columnMismatch } from '../lib/6-score/scoring.js';
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
@@ -153,4 +154,29 @@ test('flux train says whether the people columns joined, and what brings them in
     peopleLine({ examined: 2458, corpus: 2458, compared: true }),
     'people columns: compared (a person detector has examined 2458 of 2458 corpus photos)',
   );
+});
+
+test('a model whose columns are not the rows says which and what to do', () => {
+  const names = ['v0', 'v1', 'brightness', 'hour_sin', 'people_count'];
+  const model = {
+    id: 'logistic-1',
+    dim: 6,
+    featureSet: 'vector+descriptor+context+people' as const,
+    embeddingModel: 'm',
+  };
+  // trained on rows that still had a walk's length
+  const older = columnMismatch({ ...model, names: [...names, 'log_session_frames'] }, { dim: 5, names }, 'inbox');
+  assert.match(older, /expects 6 features .*the inbox rows have 5: .*with log_session_frames, which rows no longer/);
+  assert.match(older, /train again with flux train$/);
+  // trained before a column joined
+  const newer = columnMismatch({ ...model, dim: 4, names: names.slice(0, 4) }, { dim: 5, names }, 'photos');
+  assert.match(newer, /without people_count\); train again/);
+  // the same columns around a vector of another width: the embedding
+  const wide = columnMismatch(
+    { ...model, dim: 4, names: ['v0', 'brightness', 'hour_sin', 'people_count'] },
+    { dim: 5, names },
+    'inbox',
+  );
+  assert.match(wide, /re-embed with m \(flux embed\), or train again$/);
+  assert.doesNotMatch(wide, /another version/);
 });

@@ -44,12 +44,35 @@ export async function modelFeatures(db: Db, model: KeeperModel, set: 'photos' | 
     }
   }
   if (rows.ids.length && (rows.dim !== model.dim || rows.names.some((n, i) => n !== model.names[i]))) {
-    throw new FluxError(
-      `keeper model ${model.id} expects ${model.dim} features (${model.featureSet}); the ${set} rows have ` +
-        `${rows.dim}. Re-embed with ${model.embeddingModel} or retrain`,
-    );
+    throw new FluxError(columnMismatch(model, rows, set));
   }
   return rows;
+}
+
+/**
+ * Why a model's columns are not the rows': a vector of another width asks for the model's embedding; columns the
+ * rows no longer have (or did not have yet) ask for a model trained on today's rows.
+ */
+export function columnMismatch(
+  model: Pick<KeeperModel, 'id' | 'dim' | 'names' | 'featureSet' | 'embeddingModel'>,
+  rows: Pick<FeatureRows, 'dim' | 'names'>,
+  set: 'photos' | 'inbox',
+): string {
+  const head = `keeper model ${model.id} expects ${model.dim} features (${model.featureSet}); the ${set} rows have ${rows.dim}`;
+  const isVector = (n: string): boolean => /^v\d+$/.test(n);
+  const gone = model.names.filter((n) => !isVector(n) && !rows.names.includes(n));
+  const added = rows.names.filter((n) => !isVector(n) && !model.names.includes(n));
+  if (gone.length || added.length) {
+    const list = (ns: string[]): string =>
+      ns.slice(0, 6).join(', ') + (ns.length > 6 ? ` and ${ns.length - 6} more` : '');
+    return (
+      `${head}: it was trained on rows of another version` +
+      (gone.length ? ` (with ${list(gone)}, which rows no longer have)` : '') +
+      (added.length ? ` (without ${list(added)})` : '') +
+      '; train again with flux train'
+    );
+  }
+  return `${head}: re-embed with ${model.embeddingModel ?? 'the model it was trained with'} (flux embed), or train again`;
 }
 
 export interface ScoredRow {
