@@ -12,7 +12,7 @@ import { Db } from '../lib/db/duckdb.js';
 import { workspaceOf } from '../lib/db/schema.js';
 import { FEATURE_SETS, loadDataset, usesPeople, type Dataset, type FeatureSet } from '../lib/4-dataset/rows.js';
 import { pairedDifferences } from '../lib/5-rank/decide.js';
-import { selectColumns } from '../lib/5-rank/fit.js';
+import { selectColumns, takeColumns } from '../lib/5-rank/fit.js';
 import { alignedOutOfFold } from '../lib/5-rank/folds.js';
 import { averagePrecision } from '../lib/5-rank/metrics.js';
 import { ARCHS, type Arch } from '../lib/5-rank/scorers.js';
@@ -51,12 +51,10 @@ const opts = await orExit('column-drop', () => {
 function without(ds: Dataset, drop: readonly string[]): Dataset {
   const missing = drop.filter((n) => !ds.names.includes(n));
   if (missing.length) throw new FluxError(`--drop: ${missing.join(', ')} not among the ${ds.featureSet} columns`);
-  const keep = ds.names.flatMap((n, j) => (drop.includes(n) ? [] : [j]));
-  const n = ds.ids.length;
-  const x = new Float32Array(n * keep.length);
-  for (let r = 0; r < n; r++)
-    for (const [k, j] of keep.entries()) x[r * keep.length + k] = ds.x[r * ds.dim + j] as number;
-  return { ...ds, dim: keep.length, names: keep.map((j) => ds.names[j] as string), x };
+  return takeColumns(
+    ds,
+    ds.names.flatMap((n, j) => (drop.includes(n) ? [] : [j])),
+  );
 }
 
 await initBackend();

@@ -30,6 +30,7 @@ import { loadDataset, loadFeatures, type FeatureSet } from '../lib/4-dataset/row
 import { pcaAxes } from '../lib/5-rank/baseline.js';
 import { decide, DEFAULT_RULE, type Contender } from '../lib/5-rank/decide.js';
 import { selectColumns } from '../lib/5-rank/fit.js';
+import { project } from '../lib/5-rank/reduce.js';
 import type { Arch, Hyper } from '../lib/5-rank/scorers.js';
 import { initBackend } from '../lib/tfjs/backend.js';
 import { checkInt, checkNumber, FluxError, orExit } from '../lib/util/check.js';
@@ -109,9 +110,10 @@ const n = ds.ids.length;
 const axes = await pcaAxes(vector.x, vector.dim, [...Array(n).keys()], opts.axes, opts.seed);
 const rng = new Rng(opts.seed).fork('content-taste');
 const mix = Array.from({ length: axes.k }, () => rng.normal());
-const raw = Array.from({ length: n }, (_, i) =>
-  mix.reduce((s, w, a) => s + w * (axes.projected[i * axes.k + a] as number), 0),
-);
+/** Row `i`'s mix of its projections on the axes (`k` per row in `projected`). */
+const mixOf = (projected: Float32Array, i: number): number =>
+  mix.reduce((s, w, a) => s + w * (projected[i * axes.k + a] as number), 0);
+const raw = Array.from({ length: n }, (_, i) => mixOf(axes.projected, i));
 const mean = raw.reduce((a, b) => a + b, 0) / n;
 const sd = Math.sqrt(raw.reduce((a, b) => a + (b - mean) ** 2, 0) / n);
 const term = raw.map((v) => (opts.beta * (v - mean)) / sd);
@@ -128,30 +130,20 @@ console.log(
     `${y.reduce((a, b) => a + b, 0)} keepers drawn`,
 );
 
-/** The content term of a vector (`dim` values from `at` in `x`): its projection on the axes, mixed, standardised. */
-function termOf(x: Float32Array, at: number): number {
-  let v = 0;
-  for (let a = 0; a < axes.k; a++) {
-    let proj = 0;
-    for (let j = 0; j < vector.dim; j++)
-      proj += ((x[at + j] as number) - (axes.mean[j] as number)) * (axes.components[a * vector.dim + j] as number);
-    v += (mix[a] as number) * proj;
-  }
-  return (opts.beta * (v - mean)) / sd;
-}
-
 if (opts.relabel) {
   // the same term for every inbox photo, from the corpus's axes and scale (checked on the corpus's first row)
-  const drift = Math.abs(termOf(vector.x, 0) - (term[0] as number));
+  const termOf = (projected: Float32Array, i: number): number => (opts.beta * (mixOf(projected, i) - mean)) / sd;
+  const drift = Math.abs(termOf(project(vector.x.subarray(0, vector.dim), vector.dim, axes), 0) - (term[0] as number));
   if (drift > 1e-3) throw new Error(`the inbox's projection differs from the corpus's by ${drift}`);
   const rows = (inbox as NonNullable<typeof inbox>).rows;
+  const projected = project(rows.x, rows.dim, axes);
   const inboxOwn = new Map(truth.inbox.filter((t) => t.p !== undefined).map((t) => [t.path, t.p as number]));
   const inboxP = rows.ids.flatMap((id, r) => {
     const path = (inbox as NonNullable<typeof inbox>).pathOf.get(Number(id)) ?? '';
     const q = inboxOwn.get(path);
     if (q === undefined) return [];
     const b = logit(Math.min(0.999, Math.max(1e-4, q)));
-    return [{ path, p: sigmoid(b + termOf(rows.x, r * rows.dim) + shift) }];
+    return [{ path, p: sigmoid(b + termOf(projected, r) + shift) }];
   });
   const photos = ds.ids.flatMap((id, i) => {
     const path = pathOf.get(Number(id));

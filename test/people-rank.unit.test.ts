@@ -2,7 +2,6 @@
  * The people columns in the rankers: the feature sets that carry them, the columns a set selects, missing values
  * imputed, and the decision rule's paired gain of a learner with them over the same learner without.
  */
-import { columnMismatch } from '../lib/6-score/scoring.js';
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
@@ -20,6 +19,7 @@ import { decide, DEFAULT_RULE, ruleText } from '../lib/5-rank/decide.js';
 import { initBackend } from '../lib/tfjs/backend.js';
 import { Rng } from '../lib/util/rng.js';
 import { peopleLine } from '../lib/5-rank/verdict.js';
+import { columnMismatch } from '../lib/6-score/scoring.js';
 
 test('the people feature sets: which sets have them, which columns each selects', () => {
   assert.deepEqual(

@@ -31,12 +31,17 @@ export function columnsFor(ds: Pick<Dataset, 'names'>, fs: FeatureSet): number[]
 export function selectColumns(ds: Dataset, fs: FeatureSet): Dataset {
   const cols = columnsFor(ds, fs);
   if (cols.length === ds.dim) return { ...ds, featureSet: fs };
+  return { ...takeColumns(ds, cols), featureSet: fs };
+}
+
+/** The dataset with only the columns at `cols` (in that order). */
+export function takeColumns(ds: Dataset, cols: readonly number[]): Dataset {
   const n = ds.ids.length;
   const x = new Float32Array(n * cols.length);
   for (let r = 0; r < n; r++) {
     for (let j = 0; j < cols.length; j++) x[r * cols.length + j] = ds.x[r * ds.dim + (cols[j] as number)] as number;
   }
-  return { ...ds, featureSet: fs, dim: cols.length, names: cols.map((c) => ds.names[c] as string), x };
+  return { ...ds, dim: cols.length, names: cols.map((c) => ds.names[c] as string), x };
 }
 
 /** What one trained model needs to score and to be saved. */

@@ -9,6 +9,7 @@ import { workspaceOf } from '../db/schema.js';
 import { DESCRIPTOR_NAMES } from '../2-embed/descriptor.js';
 import { loadFeatures, usesPeople, type FeatureRows } from '../4-dataset/rows.js';
 import { PERSON_MODEL_ORDER } from '../4-dataset/people.js';
+import { columnGroup } from '../4-dataset/derived.js';
 import { examinedCount } from '../db/detections.js';
 import { bandOf, type Band } from '../5-rank/calibrate.js';
 import type { KeeperModel } from '../5-rank/model-file.js';
@@ -59,7 +60,7 @@ export function columnMismatch(
   set: 'photos' | 'inbox',
 ): string {
   const head = `keeper model ${model.id} expects ${model.dim} features (${model.featureSet}); the ${set} rows have ${rows.dim}`;
-  const isVector = (n: string): boolean => /^v\d+$/.test(n);
+  const isVector = (n: string): boolean => columnGroup(n) === 'vector';
   const gone = model.names.filter((n) => !isVector(n) && !rows.names.includes(n));
   const added = rows.names.filter((n) => !isVector(n) && !model.names.includes(n));
   if (gone.length || added.length) {
