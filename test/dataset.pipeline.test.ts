@@ -198,7 +198,7 @@ test('context features: hour, season, session size and position from EXIF and th
 test("walk columns: each photo carries its walk's mean of the weather measures; a photo without a day its own", async () => {
   const { loadFeatures } = await import('../lib/4-dataset/rows.js');
   const { DESCRIPTOR_NAMES } = await import('../lib/2-embed/descriptor.js');
-  const { WALK_MEASURES } = await import('../lib/db/vectors.js');
+  const { DESCRIPTOR_VERSION, WALK_MEASURES } = await import('../lib/db/vectors.js');
   const copy = join(work.dir, 'walk.duckdb');
   copyFileSync(dbFile, copy);
   const db = await Db.open(copy);
@@ -232,9 +232,10 @@ test("walk columns: each photo carries its walk's mean of the weather measures; 
     ]);
     for (const [id, h] of haze) {
       const values = DESCRIPTOR_NAMES.map((n) => (n === 'haze' ? h : 0.25));
-      await db.run(`INSERT INTO descriptors VALUES ('photos', ?, ${DESCRIPTOR_NAMES.map(() => '?').join(', ')})`, [
+      await db.run(`INSERT INTO descriptors VALUES ('photos', ?, ${DESCRIPTOR_NAMES.map(() => '?').join(', ')}, ?)`, [
         id,
         ...values,
+        DESCRIPTOR_VERSION,
       ]);
     }
     const rows = await loadFeatures(db, work.dir, { set: 'photos', featureSet: 'descriptor+context', modelId: null });

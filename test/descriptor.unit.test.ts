@@ -1,9 +1,14 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import sharp, { type Sharp } from 'sharp';
 import { DESCRIPTOR_NAMES, pixelDescriptor } from '../lib/2-embed/descriptor.js';
 import { augment, sampleAugment } from '../lib/2-embed/augment.js';
 import { Rng } from '../lib/util/rng.js';
+import { makePreview } from '../lib/1-ingest/image.js';
+import { decodeRgb } from '../lib/2-embed/preprocess.js';
+import { envSkip, noSharedPhotos, SHARED_PHOTOS } from './helpers.js';
 
 /** The size of the preview cache images the descriptor sees in production. */
 const W = 384;
@@ -243,6 +248,40 @@ test('tilt: counter-clockwise rotation is positive, clockwise negative, level is
   const texture = d(await raw(fromRgb(Uint8Array.from({ length: W * H * 3 }, () => rng.int(0, 255))).blur(1)));
   assert.ok(texture.tilt_strength! < 0.2, `texture strength ${texture.tilt_strength}`);
 });
+
+test('tilt: a horizon drawn as a staircase of level runs, and diagonal bands of hard light, read as the horizon', () => {
+  /** Sky over ground with the horizon rising `ccw` degrees to the right, in whole pixel rows (no anti-aliasing). */
+  const stair = (ccw: number, band?: (x: number, y: number) => boolean): Uint8Array => {
+    const t = Math.tan((ccw * Math.PI) / 180);
+    return fill((x, y) => {
+      if (y < Math.round((band ? 0.3 : 0.5) * H - (x - W / 2) * t)) return band ? [120, 120, 120] : [200, 200, 200];
+      if (!band) return [50, 50, 50];
+      return band(x, y) ? [230, 230, 230] : [30, 30, 30];
+    });
+  };
+  // at 4 degrees the runs are 14 pixels long: read at half size they pulled the angle to about 1.7 degrees
+  for (const ccw of [4, -4, 3, 7]) {
+    const m = d(stair(ccw)).tilt_deg!;
+    assert.ok(Math.abs(m - ccw) < 0.5, `a staircase horizon at ${ccw} degrees measured ${m.toFixed(2)}`);
+  }
+  // hard sun in bands 35 degrees off level over the ground below a level horizon: their edges outweigh the horizon's,
+  // and searched over +-45 degrees the peak was theirs (41.6 degrees)
+  const bands = (x: number, y: number): boolean => (x * Math.cos(0.61) + y * Math.sin(0.61)) % 24 < 10.8;
+  const lit = d(stair(0, bands));
+  assert.ok(Math.abs(lit.tilt_deg!) < 1, `a level horizon under bands of light measured ${lit.tilt_deg}`);
+});
+
+test(
+  'tilt: a real sea horizon, thin and soft, reads level (at a quarter of the preview alone it read -3.6 degrees)',
+  { skip: envSkip(noSharedPhotos) },
+  async () => {
+    // the sky meets the sea 2 rows lower on the right than on the left over 600 of 768 columns: about -0.2 degrees
+    const preview = await makePreview(readFileSync(join(SHARED_PHOTOS, 'mei_sony-dsc-h9.jpg')));
+    const { rgb, width, height } = await decodeRgb(preview.jpeg);
+    const m = d(rgb, width, height).tilt_deg!;
+    assert.ok(Math.abs(m) < 1.2, `the sea's horizon measured ${m.toFixed(2)} degrees`);
+  },
+);
 
 test('saturated colour has saturation and colourfulness; grey has neither', () => {
   const grey = d(

@@ -11,7 +11,7 @@ import { OnnxImageModel } from '../lib/onnx/image-model.js';
 import { decodeRgb, modelPixels, toTensor } from '../lib/2-embed/preprocess.js';
 import { readVectors, vectorDir, vectorGlob } from '../lib/2-embed/store.js';
 import { makePreview } from '../lib/1-ingest/image.js';
-import { LATER_DESCRIPTOR_NAMES } from '../lib/db/vectors.js';
+import { DESCRIPTOR_VERSION, LATER_DESCRIPTOR_NAMES } from '../lib/db/vectors.js';
 import { ensureSchema } from '../lib/db/schema.js';
 import { loadFeatures } from '../lib/4-dataset/rows.js';
 import { argmax, referenceTensor } from './refimage.js';
@@ -326,7 +326,7 @@ test(
     copyFileSync(dbFile, old);
     const d = await Db.open(old);
     try {
-      for (const n of LATER_DESCRIPTOR_NAMES) await d.run(`ALTER TABLE descriptors DROP COLUMN ${n}`);
+      for (const n of [...LATER_DESCRIPTOR_NAMES, 'version']) await d.run(`ALTER TABLE descriptors DROP COLUMN ${n}`);
       await assert.rejects(
         loadFeatures(d, work.dir, { set: 'photos', featureSet: 'descriptor+context', modelId: null }),
         new RegExp(
@@ -379,5 +379,47 @@ test(
     }
     const again = await runEmbed({ db: old, model: 'mobilenetv2-int8' });
     for (const s of again.sets) assert.equal(s.embedded + s.failed, 0, `${s.set}: nothing left`);
+  },
+);
+
+test(
+  'descriptors of an earlier version: training asks for flux embed, which computes them again from the previews ' +
+    'without running the model',
+  { skip: noModel },
+  async () => {
+    const old = join(work.dir, 'earlier-version.duckdb');
+    copyFileSync(dbFile, old);
+    const load = (d: Db): Promise<unknown> =>
+      loadFeatures(d, work.dir, { set: 'photos', featureSet: 'descriptor+context', modelId: null });
+    const d = await Db.open(old);
+    try {
+      // the photos' rows as an earlier version wrote them: no version, a tilt measured otherwise
+      await d.run(`UPDATE descriptors SET version = NULL, tilt_deg = tilt_deg + 3 WHERE "set" = 'photos'`);
+      const n = Number(await d.value(`SELECT count(*) FROM photos`));
+      await assert.rejects(
+        load(d),
+        new RegExp(
+          `: ${n} pixel descriptors of photos were computed by an earlier version of the pixel descriptor ` +
+            `\\(this is version ${DESCRIPTOR_VERSION}\\); run flux embed`,
+        ),
+      );
+      // a database from before the version was recorded is told the same
+      await d.run(`ALTER TABLE descriptors DROP COLUMN version`);
+      await assert.rejects(load(d), /its pixel descriptors were computed by an earlier version of the pixel/);
+    } finally {
+      d.close();
+    }
+    const r = await runEmbed({ db: old, model: 'mobilenetv2-int8' });
+    for (const s of r.sets)
+      assert.deepEqual([s.embedded, s.descriptorOnly, s.failed], [s.images, s.images, 0], `${s.set}: descriptor only`);
+    const a = await Db.open(old, { readOnly: true });
+    const b = await Db.open(dbFile, { readOnly: true });
+    try {
+      const q = `SELECT * FROM descriptors ORDER BY "set", id`;
+      assert.deepEqual(await a.all(q), await b.all(q), 'every row as a fresh database has it, the tilt restored');
+    } finally {
+      a.close();
+      b.close();
+    }
   },
 );

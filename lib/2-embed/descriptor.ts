@@ -41,8 +41,13 @@ const TILT_BINS = 181;
  * grain.
  */
 const TILT_MIN_MAG = 8;
-/** The tilt peak is refined over +-4 degrees (8 half-degree bins) around it. */
-const TILT_REFINE_BINS = 8;
+/** The tilt peak is refined over +-6 degrees (12 half-degree bins) around it. */
+const TILT_REFINE_BINS = 12;
+/**
+ * The tilt peak is sought within +-25 degrees of level (50 half-degree bins either side): a horizon further off is
+ * no slip of the hand, and the diagonal bands of hard light (often 30-45 degrees) would otherwise win the peak.
+ */
+const TILT_SEARCH_BINS = 50;
 /** Flatness histogram for the noise estimate: |gx| + |gy| of the Sobel (at most 2040) in unit bins. */
 const FLAT_BINS = 2048;
 
@@ -470,12 +475,12 @@ function sharpnessNoise(y: Float32Array, w: number, h: number): SharpnessNoise {
 }
 
 /**
- * Luma for the tilt: halved (2x2 mean) when the image is large enough, then smoothed with a 5-tap binomial
+ * Luma for the tilt: halved (2x2 mean) when 16 pixels or more each way, then smoothed with a 5-tap binomial
  * [1 4 6 4 1] / 16 in each direction (clamped borders). Gradient orientations on crisp, pixel-stepped edges are
  * biased towards the axes (a line at 4 degrees reads as about 3.8); a little smoothing removes most of that bias,
  * and the halving keeps it cheap.
  */
-function tiltLuma(y: Float32Array, w: number, h: number): { y: Float32Array; w: number; h: number } {
+function halveAndSmooth(y: Float32Array, w: number, h: number): { y: Float32Array; w: number; h: number } {
   let src = y;
   if (w >= 16 && h >= 16) {
     const hw = w >> 1;
@@ -527,14 +532,30 @@ function tiltLuma(y: Float32Array, w: number, h: number): { y: Float32Array; w: 
 
 /**
  * The dominant angle of near-horizontal edges, counter-clockwise positive, and the share of the near-horizontal
- * gradient energy within +-1 degree of it. Sobel gradients within 45 degrees of vertical vote with their magnitude
- * into 0.5 degree bins; the histogram is smoothed ([1 4 6 4 1]) and its peak refined by summing the (sign-aligned)
- * gradient vectors within +-4 degrees of it: a sum of gradient vectors along a stepped edge points along the true
- * normal, where an average of their angles is pulled towards the axes.
+ * gradient energy within +-1 degree of it, read at half and at a quarter of the preview's size, whichever scale
+ * concentrates more of the energy there. A slightly tilted edge drawn without anti-aliasing is a staircase of level
+ * runs (14 pixels long at 4 degrees): at half size their gradients point straight up and pull a 3-5 degree horizon
+ * to 1-2 degrees, where at a quarter the runs blur into the slope. A thin, soft horizon (a sea's) can fade at a
+ * quarter and lose to texture; at half it keeps. On the previews of two planted archives: horizons tilted 2.5-8
+ * degrees (338) read with a median error of 0.12-0.13 degrees, 1.26-1.35 at half alone; level ones (767) 0.19-0.21
+ * against 0.39-0.42; a real sea horizon level within 0.2 degrees reads -0.73 (-3.6 at a quarter alone).
+ *
+ * At each scale Sobel gradients within 45 degrees of vertical vote with their magnitude into 0.5 degree bins; the
+ * histogram is smoothed ([1 4 6 4 1]), its peak sought within +-25 degrees of level and refined by summing the
+ * (sign-aligned) gradient vectors within +-6 degrees of it: a sum of gradient vectors along a stepped edge points
+ * along the true normal, where an average of their angles is pulled towards the axes.
  */
 function horizonTilt(luma: Float32Array, width: number, height: number): { deg: number; strength: number } {
   if (width < 3 || height < 3) return { deg: 0, strength: 0 };
-  const { y, w, h } = tiltLuma(luma, width, height);
+  const half = halveAndSmooth(luma, width, height);
+  const quarter = halveAndSmooth(half.y, half.w, half.h);
+  const a = tiltAt(half.y, half.w, half.h);
+  const b = tiltAt(quarter.y, quarter.w, quarter.h);
+  return b.strength > a.strength ? b : a;
+}
+
+/** {@link horizonTilt} at one scale. */
+function tiltAt(y: Float32Array, w: number, h: number): { deg: number; strength: number } {
   if (w < 3 || h < 3) return { deg: 0, strength: 0 };
   const energy = new Float64Array(TILT_BINS); // gradient magnitude per orientation bin
   const sumX = new Float64Array(TILT_BINS); // sign-aligned gradient vector sums per bin
@@ -583,7 +604,7 @@ function horizonTilt(luma: Float32Array, width: number, height: number): { deg: 
   if (total === 0) return { deg: 0, strength: 0 };
   let best = -1;
   let bestV = -1;
-  for (let b = 0; b < TILT_BINS; b++) {
+  for (let b = 90 - TILT_SEARCH_BINS; b <= 90 + TILT_SEARCH_BINS; b++) {
     const v =
       6 * (energy[b] as number) +
       4 * ((energy[b - 1] ?? 0) + (energy[b + 1] ?? 0)) +

@@ -6,6 +6,7 @@
 import type { Db } from '../db/duckdb.js';
 import { CONTEXT_NAMES } from '../db/schema.js';
 import {
+  DESCRIPTOR_VERSION,
   isStaleDescriptor,
   LATER_DESCRIPTOR_NAMES,
   missingDescriptorColumns,
@@ -128,10 +129,16 @@ export async function loadFeatures(
   const staleMessage = (what: string, columns: readonly string[]): string =>
     `${db.file}: ${what} computed before the columns ${columns.join(', ')}; run flux embed --db ` +
     `${db.file} to fill them in from the previews (the image model does not run again)`;
+  const earlierMessage = (what: string): string =>
+    `${db.file}: ${what} computed by an earlier version of the pixel descriptor (this is version ` +
+    `${DESCRIPTOR_VERSION}); run flux embed --db ${db.file} to compute them again from the previews (the image ` +
+    'model does not run again)';
   const missing = withDesc ? await missingDescriptorColumns(db) : [];
-  if (missing.length) throw new FluxError(staleMessage('its pixel descriptors were', missing));
+  const later = missing.filter((n) => n !== 'version');
+  if (later.length) throw new FluxError(staleMessage('its pixel descriptors were', later));
+  if (missing.length) throw new FluxError(earlierMessage('its pixel descriptors were'));
   const meta = await db.all<Record<string, number | null> & { id: number }>(`SELECT t.${idCol} AS id
-    ${withDesc ? DESCRIPTOR_NAMES.map((n) => `, d."${n}"`).join('') : ''}
+    ${withDesc ? [...DESCRIPTOR_NAMES, 'version'].map((n) => `, d."${n}"`).join('') : ''}
     ${withCtx ? CONTEXT_NAMES.map((n) => `, c."${n}"`).join('') : ''}
     ${withWalk ? WALK_MEASURES.map((n, i) => `, avg(d."${n}") OVER walk AS "${WALK_NAMES[i]}"`).join('') : ''}
     FROM ${table} t
@@ -162,9 +169,10 @@ export async function loadFeatures(
   const byId = new Map(meta.map((r) => [r.id, r]));
   const stale = withDesc ? meta.filter(isStaleDescriptor) : [];
   if (stale.length) {
-    // the later columns those rows lack (a database can predate some of them and not others)
+    // the later columns those rows lack (a database can predate some of them and not others), else their version
     const empty = LATER_DESCRIPTOR_NAMES.filter((n) => stale.some((r) => r[n] == null));
-    throw new FluxError(staleMessage(`${stale.length} pixel descriptors of ${set} were`, empty));
+    const what = `${stale.length} pixel descriptors of ${set} were`;
+    throw new FluxError(empty.length ? staleMessage(what, empty) : earlierMessage(what));
   }
   // keep rows whose image is still in the table (a vector of a photo since removed is ignored)
   const keep: number[] = [];

@@ -42,8 +42,14 @@ export const DESCRIPTOR_NAMES: readonly string[] = Object.freeze([
   ...LATER_DESCRIPTOR_NAMES,
 ]);
 
-/** The last descriptor column: a row where it is NULL was written before the later columns and is computed again. */
-const LAST_DESCRIPTOR = DESCRIPTOR_NAMES[DESCRIPTOR_NAMES.length - 1] as string;
+/**
+ * The pixel descriptor's version, written with every row. Bumped when a column comes to measure differently, so that
+ * `flux embed` computes the rows of an earlier version again from the previews (the image model does not run) and
+ * no ranker mixes the two. 1: the rows written before the version was recorded (NULL); 2: the horizon's tilt read
+ * at half and at a quarter of the preview, whichever shows it more clearly, and sought within 25 degrees of level
+ * (lib/2-embed/descriptor.ts).
+ */
+export const DESCRIPTOR_VERSION = 2;
 
 /** The image sets that get vectors. */
 export type ImageSet = 'photos' | 'keepers' | 'inbox';
@@ -55,6 +61,7 @@ const DESCRIPTORS: TableSpec = {
     col('"set"', 'VARCHAR NOT NULL', 'photos | keepers | inbox'),
     col('id', 'BIGINT NOT NULL', 'photo_id, keeper_id or inbox_id'),
     ...DESCRIPTOR_NAMES.map((n) => col(n, 'DOUBLE')),
+    col('version', 'INTEGER', 'the pixel descriptor version that computed the row (NULL: before versions)'),
   ],
   key: ['"set"', 'id'],
 };
@@ -162,27 +169,32 @@ export async function ensureVectorSchema(db: Db): Promise<void> {
   await createTables(db, VECTOR_TABLES);
   // a database made before the later descriptor columns: add them (NULL until flux embed fills them)
   for (const n of LATER_DESCRIPTOR_NAMES) await db.run(`ALTER TABLE descriptors ADD COLUMN IF NOT EXISTS ${n} DOUBLE`);
+  // and before the version (NULL: rows of version 1, computed again by flux embed)
+  await db.run(`ALTER TABLE descriptors ADD COLUMN IF NOT EXISTS version INTEGER`);
   await db.run(contextView('photo_context', 'photos', 'photo_id', WALK_DAY.photos));
   await db.run(contextView('inbox_context', 'inbox_photos', 'inbox_id', WALK_DAY.inbox));
 }
 
-/** The later descriptor columns the descriptors table predates (no command has added them yet); none without one. */
+/**
+ * The later descriptor columns (and the version) the descriptors table predates (no command has added them yet);
+ * none without one.
+ */
 export async function missingDescriptorColumns(db: Db): Promise<string[]> {
   const cols = await tableColumns(db, 'descriptors');
-  return cols.length > 0 ? LATER_DESCRIPTOR_NAMES.filter((n) => !cols.includes(n)) : [];
+  return cols.length > 0 ? [...LATER_DESCRIPTOR_NAMES, 'version'].filter((n) => !cols.includes(n)) : [];
 }
 
-/** Whether a descriptor row (by column name) was written before the later columns: the first set, the last NULL. */
+/** Whether a descriptor row (by column name, with its `version`) was written by an earlier descriptor version. */
 export function isStaleDescriptor(row: Readonly<Record<string, unknown>>): boolean {
-  return row[DESCRIPTOR_NAMES[0] as string] != null && row[LAST_DESCRIPTOR] == null;
+  return row[DESCRIPTOR_NAMES[0] as string] != null && Number(row.version ?? 1) !== DESCRIPTOR_VERSION;
 }
 
-/** The ids of a set that have a whole descriptor (rows written before the later columns do not count). */
+/** The ids of a set that have a descriptor of this version (rows of an earlier one do not count). */
 export async function descriptorIds(db: Db, set: ImageSet): Promise<Set<number>> {
-  const rows = await db.all<{ id: number }>(
-    `SELECT id FROM descriptors WHERE "set" = ? AND ${LAST_DESCRIPTOR} IS NOT NULL`,
-    [set],
-  );
+  const rows = await db.all<{ id: number }>(`SELECT id FROM descriptors WHERE "set" = ? AND version = ?`, [
+    set,
+    DESCRIPTOR_VERSION,
+  ]);
   return new Set(rows.map((r) => Number(r.id)));
 }
 
@@ -215,13 +227,15 @@ export async function writeDescriptors(
 ): Promise<void> {
   await db.transaction(async () => {
     if (ok.length) {
-      await db.run(`CREATE TEMP TABLE IF NOT EXISTS descriptor_stage AS SELECT * FROM descriptors LIMIT 0`);
+      // by name: a database given its later columns one by one may hold them in another order
+      const cols = ['"set"', 'id', ...DESCRIPTOR_NAMES, 'version'].join(', ');
+      await db.run(`CREATE TEMP TABLE IF NOT EXISTS descriptor_stage AS SELECT ${cols} FROM descriptors LIMIT 0`);
       await db.append(
         'descriptor_stage',
-        ['varchar', 'bigint', ...DESCRIPTOR_NAMES.map(() => 'double' as const)],
-        ok.map((d) => [set, d.id, ...Array.from(d.descriptor, Number)]),
+        ['varchar', 'bigint', ...DESCRIPTOR_NAMES.map(() => 'double' as const), 'integer'],
+        ok.map((d) => [set, d.id, ...Array.from(d.descriptor, Number), DESCRIPTOR_VERSION]),
       );
-      await db.run('INSERT OR REPLACE INTO descriptors SELECT * FROM descriptor_stage');
+      await db.run(`INSERT OR REPLACE INTO descriptors (${cols}) SELECT ${cols} FROM descriptor_stage`);
       await db.run('DELETE FROM descriptor_stage');
       await db.run(`DELETE FROM embed_errors WHERE "set" = ? AND model_id = ? AND id IN (SELECT unnest(?::BIGINT[]))`, [
         set,
