@@ -19,7 +19,8 @@ import { decide, DEFAULT_RULE, ruleText } from '../lib/5-rank/decide.js';
 import { initBackend } from '../lib/tfjs/backend.js';
 import { Rng } from '../lib/util/rng.js';
 import { peopleLine } from '../lib/5-rank/verdict.js';
-import { columnMismatch } from '../lib/6-score/scoring.js';
+import { columnMismatch, descriptorMismatch } from '../lib/6-score/scoring.js';
+import { DESCRIPTOR_VERSION } from '../lib/db/vectors.js';
 
 test('the people feature sets: which sets have them, which columns each selects', () => {
   assert.deepEqual(
@@ -179,4 +180,18 @@ test('a model whose columns are not the rows says which and what to do', () => {
   );
   assert.match(wide, /re-embed with m \(flux embed\), or train again$/);
   assert.doesNotMatch(wide, /another version/);
+});
+
+test('a model trained on pixel descriptors of another version is told to train again; one without them is not', () => {
+  const model = { id: 'logistic-2', featureSet: 'descriptor+context+people' as const };
+  assert.equal(descriptorMismatch({ ...model, descriptorVersion: DESCRIPTOR_VERSION }), null);
+  // trained before versions were recorded: version 1
+  assert.equal(
+    descriptorMismatch(model),
+    `keeper model logistic-2 was trained on pixel descriptors of version 1 (descriptor+context+people); the rows ` +
+      `are version ${DESCRIPTOR_VERSION}, whose columns measure differently: train again with flux train`,
+  );
+  assert.match(descriptorMismatch({ ...model, descriptorVersion: DESCRIPTOR_VERSION + 1 }) ?? '', /train again/);
+  // the vector alone reads no descriptor column
+  assert.equal(descriptorMismatch({ id: 'pca-logistic-1', featureSet: 'vector' }), null);
 });

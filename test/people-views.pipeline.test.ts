@@ -4,7 +4,7 @@
  * boxes, so the figures are known), on a matched small sample with a trained model and a scored inbox.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { Db } from '../lib/db/duckdb.js';
@@ -209,6 +209,16 @@ test('a model trained with the people columns: the inbox is examined before scor
     } finally {
       db.close();
     }
+    // the same model as one trained before descriptor versions were recorded: told to train again
+    const old = join(work.dir, 'before-versions', 'keeper-v1');
+    cpSync(dir, old, { recursive: true });
+    const config = JSON.parse(readFileSync(join(old, 'config.json'), 'utf8')) as Record<string, unknown>;
+    delete config.descriptorVersion;
+    writeFileSync(join(old, 'config.json'), JSON.stringify(config));
+    await assert.rejects(
+      scoreInbox({ db: dbFile, inbox: sample.inbox, modelDir: old }),
+      /was trained on pixel descriptors of version 1 \(descriptor\+context\+people\).*train again with flux train/,
+    );
   } else {
     await assert.rejects(
       scoreInbox({ db: dbFile, inbox: sample.inbox, modelDir: dir }),

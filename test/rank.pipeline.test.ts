@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { copyFileSync, cpSync, existsSync, readdirSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { after, before, test } from 'node:test';
+import { DESCRIPTOR_VERSION } from '../lib/db/vectors.js';
 import { Db } from '../lib/db/duckdb.js';
 import { initBackend } from '../lib/tfjs/backend.js';
 import {
@@ -553,6 +554,7 @@ test('flux train writes the keeper model folder with config, seed, features, emb
   assert.equal(config.arch, 'pairwise');
   assert.equal(config.featureSet, hasModel ? 'vector+descriptor+context' : 'descriptor+context');
   assert.equal(config.embeddingModel, hasModel ? 'mobilenetv2-int8' : null);
+  assert.equal(config.descriptorVersion, DESCRIPTOR_VERSION, 'the pixel descriptor version of its rows');
   assert.ok(['platt', 'isotonic'].includes(config.calibration as string));
   assert.ok(first.data.keepers > 5 && first.data.test > 0 && first.data.val > 0);
   assert.ok(first.winner.test.ap.value > 0 && first.winner.test.ap.value <= 1);

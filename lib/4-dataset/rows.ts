@@ -39,6 +39,9 @@ export type FeatureSet = (typeof FEATURE_SETS)[number];
 
 export const usesVector = (fs: FeatureSet): boolean => fs.startsWith('vector');
 export const usesPeople = (fs: FeatureSet): boolean => fs.endsWith('+people');
+/** The pixel descriptor version of a feature set's rows (this one's), or none when it reads no descriptor column. */
+export const descriptorVersionOf = (fs: FeatureSet): number | undefined =>
+  fs.includes('descriptor') ? DESCRIPTOR_VERSION : undefined;
 
 /** The same feature set with the people columns appended, where there is one. */
 export function withPeople(fs: FeatureSet): FeatureSet | null {

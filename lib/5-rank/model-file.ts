@@ -24,6 +24,11 @@ export interface KeeperModel {
   seed: number;
   /** The seed of the split by walk it was trained, calibrated and tested on (absent in older models). */
   splitSeed?: number;
+  /**
+   * The pixel descriptor version of the rows it was trained on (lib/db/vectors.ts), with descriptor columns; absent
+   * in models trained before versions were recorded (version 1) and in models without those columns.
+   */
+  descriptorVersion?: number;
   hyper: Partial<Hyper>;
   backend: string;
   scheme: string;
@@ -93,6 +98,7 @@ export function modelGraph(model: KeeperModel): Uint8Array {
     embedding_model: model.embeddingModel ?? '',
     seed: String(model.seed),
     ...(model.splitSeed !== undefined ? { split_seed: String(model.splitSeed) } : {}),
+    ...(model.descriptorVersion !== undefined ? { descriptor_version: String(model.descriptorVersion) } : {}),
     feature_names: model.names.filter((n) => !/^v\d+$/.test(n)).join(','),
   });
 }

@@ -16,7 +16,15 @@ import { recordModelDir, writeRankerComparison, type ComparisonRow } from '../db
 import { archiveRoots, workspaceOf } from '../db/schema.js';
 import { defaultModel } from '../2-embed/models.js';
 import { vectorGlob } from '../2-embed/store.js';
-import { loadDataset, standardize, usesPeople, withPeople, type Dataset, type FeatureSet } from '../4-dataset/rows.js';
+import {
+  descriptorVersionOf,
+  loadDataset,
+  standardize,
+  usesPeople,
+  withPeople,
+  type Dataset,
+  type FeatureSet,
+} from '../4-dataset/rows.js';
 import { PERSON_MODEL_ORDER } from '../4-dataset/people.js';
 import { examinedCount } from '../db/detections.js';
 import { checkChoice, checkInt, checkNumber, FluxError } from '../util/check.js';
@@ -438,6 +446,7 @@ export async function train(db: Db, options: TrainOptions): Promise<TrainReport>
     m: modelId,
     seed,
     splitSeed: full.splitSeed,
+    descriptorVersion: descriptorVersionOf(winner.featureSet),
     hyper,
     rule,
     n: counts,
@@ -452,6 +461,7 @@ export async function train(db: Db, options: TrainOptions): Promise<TrainReport>
     embeddingModel: winner.featureSet.includes('vector') ? modelId : null,
     seed,
     splitSeed: full.splitSeed,
+    descriptorVersion: descriptorVersionOf(winner.featureSet),
     hyper,
     backend: backend.name,
     scheme: 'session',

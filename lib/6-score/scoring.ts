@@ -7,7 +7,8 @@ import type { Db } from '../db/duckdb.js';
 import { readSurfaceCalibration } from '../db/decisions.js';
 import { workspaceOf } from '../db/schema.js';
 import { DESCRIPTOR_NAMES } from '../2-embed/descriptor.js';
-import { loadFeatures, usesPeople, type FeatureRows } from '../4-dataset/rows.js';
+import { descriptorVersionOf, loadFeatures, usesPeople, type FeatureRows } from '../4-dataset/rows.js';
+import { DESCRIPTOR_VERSION } from '../db/vectors.js';
 import { PERSON_MODEL_ORDER } from '../4-dataset/people.js';
 import { columnGroup } from '../4-dataset/derived.js';
 import { examinedCount } from '../db/detections.js';
@@ -30,6 +31,8 @@ export async function descriptorMap(db: Db, set: 'photos' | 'inbox'): Promise<Ma
 
 /** Features of a set in the model's column order (checked). */
 export async function modelFeatures(db: Db, model: KeeperModel, set: 'photos' | 'inbox'): Promise<FeatureRows> {
+  const older = descriptorMismatch(model);
+  if (older) throw new FluxError(older);
   const rows = await loadFeatures(db, await workspaceOf(db), {
     set,
     featureSet: model.featureSet,
@@ -74,6 +77,19 @@ export function columnMismatch(
     );
   }
   return `${head}: re-embed with ${model.embeddingModel ?? 'the model it was trained with'} (flux embed), or train again`;
+}
+
+/**
+ * Why a model cannot score today's descriptor columns: it was trained on rows of another pixel descriptor version,
+ * whose columns (the horizon's tilt, say) measured differently; null when it was not, or reads no descriptor.
+ */
+export function descriptorMismatch(model: Pick<KeeperModel, 'id' | 'featureSet' | 'descriptorVersion'>): string | null {
+  const trained = descriptorVersionOf(model.featureSet) === undefined ? undefined : (model.descriptorVersion ?? 1);
+  if (trained === undefined || trained === DESCRIPTOR_VERSION) return null;
+  return (
+    `keeper model ${model.id} was trained on pixel descriptors of version ${trained} (${model.featureSet}); the ` +
+    `rows are version ${DESCRIPTOR_VERSION}, whose columns measure differently: train again with flux train`
+  );
 }
 
 export interface ScoredRow {
