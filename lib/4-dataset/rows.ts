@@ -39,9 +39,10 @@ export type FeatureSet = (typeof FEATURE_SETS)[number];
 
 export const usesVector = (fs: FeatureSet): boolean => fs.startsWith('vector');
 export const usesPeople = (fs: FeatureSet): boolean => fs.endsWith('+people');
+export const usesDescriptor = (fs: FeatureSet): boolean => fs.includes('descriptor');
 /** The pixel descriptor version of a feature set's rows (this one's), or none when it reads no descriptor column. */
 export const descriptorVersionOf = (fs: FeatureSet): number | undefined =>
-  fs.includes('descriptor') ? DESCRIPTOR_VERSION : undefined;
+  usesDescriptor(fs) ? DESCRIPTOR_VERSION : undefined;
 
 /** The same feature set with the people columns appended, where there is one. */
 export function withPeople(fs: FeatureSet): FeatureSet | null {
@@ -116,7 +117,7 @@ export async function loadFeatures(
   const idCol = set === 'photos' ? 'photo_id' : 'inbox_id';
   const table = set === 'photos' ? 'photos' : 'inbox_photos';
   const ctxView = set === 'photos' ? 'photo_context' : 'inbox_context';
-  const withDesc = featureSet.includes('descriptor');
+  const withDesc = usesDescriptor(featureSet);
   const withCtx = featureSet.includes('context');
   // the walk's weather and light (vectors.ts), over the walk the context view uses (WALK_DAY: only the photo's own
   // table has the columns it reads)

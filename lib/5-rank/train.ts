@@ -440,13 +440,14 @@ export async function train(db: Db, options: TrainOptions): Promise<TrainReport>
   // preference drifts: the chosen model and the baseline trained on the earlier years, tested on the latest
   const later = arch === 'compare' ? await laterYear(full, winner, hasVector, fullSet, common) : null;
   const counts = countData(full, coverage);
+  const descriptorVersion = descriptorVersionOf(winner.featureSet);
   const key = {
     a: winner.arch,
     f: winner.featureSet,
     m: modelId,
     seed,
     splitSeed: full.splitSeed,
-    descriptorVersion: descriptorVersionOf(winner.featureSet),
+    descriptorVersion,
     hyper,
     rule,
     n: counts,
@@ -461,7 +462,7 @@ export async function train(db: Db, options: TrainOptions): Promise<TrainReport>
     embeddingModel: winner.featureSet.includes('vector') ? modelId : null,
     seed,
     splitSeed: full.splitSeed,
-    descriptorVersion: descriptorVersionOf(winner.featureSet),
+    descriptorVersion,
     hyper,
     backend: backend.name,
     scheme: 'session',

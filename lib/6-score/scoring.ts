@@ -7,7 +7,7 @@ import type { Db } from '../db/duckdb.js';
 import { readSurfaceCalibration } from '../db/decisions.js';
 import { workspaceOf } from '../db/schema.js';
 import { DESCRIPTOR_NAMES } from '../2-embed/descriptor.js';
-import { descriptorVersionOf, loadFeatures, usesPeople, type FeatureRows } from '../4-dataset/rows.js';
+import { loadFeatures, usesDescriptor, usesPeople, type FeatureRows } from '../4-dataset/rows.js';
 import { DESCRIPTOR_VERSION } from '../db/vectors.js';
 import { PERSON_MODEL_ORDER } from '../4-dataset/people.js';
 import { columnGroup } from '../4-dataset/derived.js';
@@ -84,8 +84,8 @@ export function columnMismatch(
  * whose columns (the horizon's tilt, say) measured differently; null when it was not, or reads no descriptor.
  */
 export function descriptorMismatch(model: Pick<KeeperModel, 'id' | 'featureSet' | 'descriptorVersion'>): string | null {
-  const trained = descriptorVersionOf(model.featureSet) === undefined ? undefined : (model.descriptorVersion ?? 1);
-  if (trained === undefined || trained === DESCRIPTOR_VERSION) return null;
+  const trained = model.descriptorVersion ?? 1;
+  if (!usesDescriptor(model.featureSet) || trained === DESCRIPTOR_VERSION) return null;
   return (
     `keeper model ${model.id} was trained on pixel descriptors of version ${trained} (${model.featureSet}); the ` +
     `rows are version ${DESCRIPTOR_VERSION}, whose columns measure differently: train again with flux train`
