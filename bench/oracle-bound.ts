@@ -13,8 +13,11 @@
  *
  *   npm run build && nice -n 10 node dist/bench/oracle-bound.js DB --sample SAMPLE [--pca 32,64]
  *     [--ridge 1,10,100,1000] [--c 0.01,0.1,1] [--features descriptor+context+people] [--known fog_depth,...]
+ *     [--soft] [--walk-share 0.25,0.5,0.75 [--repeats 5]]
  * --known appends taste terms themselves (render.ts TASTE_TERMS, exact, from the plan) as columns: how far a perfect
- * measure of those terms would carry the same learners.
+ * measure of those terms would carry the same learners. --soft fits the same logistic regression on the true keep
+ * probabilities instead of the 0/1 labels: what the labels' sampling noise costs at this keeper count. --walk-share
+ * fits it on the labels of a seeded share of the walks (`--repeats` draws): the learning curve up to the archive.
  * DB is a planted archive's database with its inbox scored (ingested, embedded) and, for the people columns, detected;
  * loading its dataset may write its split, so point it at a copy.
  */
@@ -40,6 +43,7 @@ import { planSample, type Frame, type SampleTruth } from '../lib/0-sample/genera
 import { TASTE_TERMS, tasteTerms } from '../lib/0-sample/render.js';
 import { checkChoice, FluxError, orExit } from '../lib/util/check.js';
 import { checkDir } from '../lib/util/fsutil.js';
+import { Rng } from '../lib/util/rng.js';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -51,6 +55,9 @@ const { values, positionals } = parseArgs({
     ridge: { type: 'string', default: '1,10,100,1000' },
     c: { type: 'string', default: '0.01,0.1,1' },
     known: { type: 'string', default: '' },
+    soft: { type: 'boolean', default: false },
+    'walk-share': { type: 'string', default: '' },
+    repeats: { type: 'string', default: '5' },
   },
 });
 const dbFile = positionals[0] ?? 'data/flux.duckdb';
@@ -59,6 +66,8 @@ const nums = (s: unknown): number[] => String(s).split(',').filter(Boolean).map(
 const pcaSizes = [0, ...nums(values.pca)];
 const ridges = nums(values.ridge);
 const cs = nums(values.c);
+const walkShares = nums(values['walk-share']);
+const repeats = Number(values.repeats);
 const featureSet = await orExit('oracle-bound', () => checkChoice('--features', values.features, FEATURE_SETS));
 const known = await orExit('oracle-bound', () =>
   String(values.known)
@@ -291,6 +300,7 @@ const p = data.inbox.frames.map((f) => pInbox.get(f.name) as number);
 const { scale, bias } = truth.planted;
 const keeperRate = data.corpus.y.reduce((a, b) => a + b, 0) / data.corpus.y.length;
 const misfire = data.corpus.frames.map((f) => f.misfire !== null);
+const trueP = data.corpus.frames.map((f) => f.p as number);
 console.log(
   `oracle bound on ${dbFile}: ${data.corpus.frames.length} corpus photos (${data.corpus.y.filter(Boolean).length} ` +
     `keepers, ${misfire.filter(Boolean).length} misfires), ${p.length} inbox frames ` +
@@ -323,17 +333,62 @@ for (const k of pcaSizes) {
       if (f.softAucRatio > best.ratio) best = { ratio: f.softAucRatio, k, lambda, normalOnly: label !== 'all' };
     }
   }
+  const all = data.corpus.y.map((_, i) => i);
   for (const c of cs) {
-    const fit = fitLogisticL2(cols.tr, cols.dim, data.corpus.y, c);
-    const s = Array.from({ length: p.length }, (_, i) => {
-      let v = fit.b;
-      for (let j = 0; j < cols.dim; j++) v += (fit.w[j] as number) * (cols.te[i * cols.dim + j] as number);
-      return v;
-    });
-    const f = truthFigures(s, s.map(sigmoid), p, keeperRate);
+    const f = logisticOn(cols, all, data.corpus.y, c);
     console.log(row(`logistic C ${c} on the keeper labels`, f, f.gainShare));
+    if (!values.soft) continue;
+    const g = logisticOn(cols, all, trueP, c);
+    console.log(row(`logistic C ${c} on the true keep probabilities`, g, g.gainShare));
   }
+  for (const share of walkShares) for (const c of cs) learningPoint(cols, share, c);
 }
+/**
+ * L2 logistic regression fitted on the corpus rows `rows` against `target` (0/1 keeper labels, or the true keep
+ * probabilities as soft labels: what the same learner would reach without the labels' sampling noise), judged on the
+ * inbox.
+ */
+function logisticOn(
+  cols: { tr: Float64Array; te: Float64Array; dim: number },
+  rows: readonly number[],
+  target: readonly number[],
+  c: number,
+): TruthFigures {
+  const fit = fitLogisticL2(
+    pickRows(cols.tr, cols.dim, rows),
+    cols.dim,
+    rows.map((i) => target[i] as number),
+    c,
+  );
+  const s = Array.from({ length: p.length }, (_, i) => {
+    let v = fit.b;
+    for (let j = 0; j < cols.dim; j++) v += (fit.w[j] as number) * (cols.te[i * cols.dim + j] as number);
+    return v;
+  });
+  return truthFigures(s, s.map(sigmoid), p, keeperRate);
+}
+
+/** The learning curve's point: logistic regression on the keeper labels of a seeded share of the walks, repeated. */
+function learningPoint(cols: { tr: Float64Array; te: Float64Array; dim: number }, share: number, c: number): void {
+  const walks = [...new Set(data.corpus.frames.map((f) => f.session))].sort((a, b) => a - b);
+  const figs: TruthFigures[] = [];
+  let keepers = 0;
+  for (let r = 0; r < repeats; r++) {
+    const drawn = new Set(new Rng(SEED + r).shuffle(walks).slice(0, Math.round(share * walks.length)));
+    const rows = data.corpus.frames.flatMap((f, i) => (drawn.has(f.session) ? [i] : []));
+    keepers += rows.reduce((a, i) => a + (data.corpus.y[i] as number), 0) / repeats;
+    figs.push(logisticOn(cols, rows, data.corpus.y, c));
+  }
+  const span = (k: 'softAucRatio' | 'gainShareBestPlatt'): string => {
+    const v = figs.map((f) => f[k]);
+    return `${f3(v.reduce((a, b) => a + b, 0) / v.length)} (${f3(Math.min(...v))}-${f3(Math.max(...v))})`;
+  };
+  console.log(
+    `  logistic C ${c} on the labels of ${share} of the walks (${keepers.toFixed(0)} keepers, ${repeats} draws): ` +
+      `ratio ${span('softAucRatio')}  best-Platt gain ${span('gainShareBestPlatt')}`,
+  );
+}
+
 const rowsOf = misfire.flatMap((m, i) => (m && best.normalOnly ? [] : [i]));
 console.log(
   `\nthe best oracle fit by inbox ratio: ${best.k} components, ridge ${best.lambda} ` +
