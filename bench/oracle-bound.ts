@@ -41,7 +41,7 @@ import { project } from '../lib/5-rank/reduce.js';
 import { truthFigures, type TruthFigures } from '../lib/5-rank/truth-metrics.js';
 import { planSample, type Frame, type SampleTruth } from '../lib/0-sample/generate.js';
 import { TASTE_TERMS, tasteTerms } from '../lib/0-sample/render.js';
-import { checkChoice, FluxError, orExit } from '../lib/util/check.js';
+import { checkChoice, checkInt, checkNumber, FluxError, orExit } from '../lib/util/check.js';
 import { checkDir } from '../lib/util/fsutil.js';
 import { Rng } from '../lib/util/rng.js';
 
@@ -66,8 +66,10 @@ const nums = (s: unknown): number[] => String(s).split(',').filter(Boolean).map(
 const pcaSizes = [0, ...nums(values.pca)];
 const ridges = nums(values.ridge);
 const cs = nums(values.c);
-const walkShares = nums(values['walk-share']);
-const repeats = Number(values.repeats);
+const walkShares = await orExit('oracle-bound', () =>
+  nums(values['walk-share']).map((v) => checkNumber('--walk-share', v, 0.01, 1)),
+);
+const repeats = await orExit('oracle-bound', () => checkInt('--repeats', Number(values.repeats), 1, 100));
 const featureSet = await orExit('oracle-bound', () => checkChoice('--features', values.features, FEATURE_SETS));
 const known = await orExit('oracle-bound', () =>
   String(values.known)
