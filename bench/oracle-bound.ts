@@ -345,6 +345,7 @@ for (const k of pcaSizes) {
   }
   for (const share of walkShares) for (const c of cs) learningPoint(cols, share, c);
 }
+
 /**
  * L2 logistic regression fitted on the corpus rows `rows` against `target` (0/1 keeper labels, or the true keep
  * probabilities as soft labels: what the same learner would reach without the labels' sampling noise), judged on the
