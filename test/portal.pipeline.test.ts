@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, request } from 'node:http';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { Db, withDb } from '../lib/db/duckdb.js';
@@ -19,6 +20,7 @@ import { startPortal, type Portal } from '../lib/portal/server.js';
 import { fitSurfaceThreshold, writeSurfaceCalibration } from '../lib/portal/threshold.js';
 import { ensureSchema } from '../lib/db/schema.js';
 import type { SampleResult } from '../lib/0-sample/generate.js';
+import { scoreText } from '../lib/6-score/inbox-page.js';
 import { PROJECT, scoredSmallSample, snapshot, tempDir } from './helpers.js';
 
 const work = tempDir('portal');
@@ -191,7 +193,21 @@ test('API: the inbox by keeper score with bands, paged, bursts stacked, filtered
       byBand.items.map((i) => i.photo_id),
       inbox.items.filter((i) => i.band === band).map((i) => i.photo_id),
     );
-    for (const junk of ['day=yesterday', 'band=%3Cb%3E', 'limit=-1', 'limit=100000']) {
+    // each score as the pages show it: a score just under 1 is not the 1.00 of a confirmed keeper
+    for (const item of inbox.items)
+      assert.equal(
+        (item as Item & { score_text: string }).score_text,
+        item.keeper_score === null ? '–' : scoreText(item.keeper_score),
+        item.path,
+      );
+    for (const junk of [
+      'day=yesterday',
+      'day=2024-13-45',
+      'day=2023-02-29',
+      'band=%3Cb%3E',
+      'limit=-1',
+      'limit=100000',
+    ]) {
       const r = await http(portal.url, { path: `/api/inbox?${junk}` });
       assert.equal(r.status, 400, junk);
     }
@@ -203,6 +219,7 @@ test('API: decisions checked, committed, one per photo; other sites refused; pre
     const target = inbox.items[0] as Item;
     const ok = await post(portal.url, { photo_id: target.photo_id, decision: 'keep' });
     assert.equal(ok.status, 200, ok.body);
+    assert.equal((ok.json() as { previous: string | null }).previous, null, 'nothing replaced');
     assert.deepEqual(
       await query('SELECT decision FROM review_decisions WHERE photo_id = ?', [target.photo_id]),
       [{ decision: 'keep' }],
@@ -230,6 +247,7 @@ test('API: decisions checked, committed, one per photo; other sites refused; pre
       { origin: `http://${own}`, host: own },
     );
     assert.equal(sameSite.status, 200, 'the portal under its other loopback name is itself');
+    assert.equal((sameSite.json() as { previous: string }).previous, 'keep', 'the decision replaced, for an undo');
     const crossName = await post(
       portal.url,
       { photo_id: target.photo_id, decision: 'keep' },
@@ -238,6 +256,15 @@ test('API: decisions checked, committed, one per photo; other sites refused; pre
     assert.equal(crossName.status, 403, 'another origin than the page asked is refused');
     const rebinding = await http(portal.url, { path: '/api/inbox', headers: { host: `evil.example:${portal.port}` } });
     assert.equal(rebinding.status, 403);
+    // a page of another site cannot make the portal refit or compute by an image or a link: only the portal can
+    const refit = (site?: string): Promise<Reply> =>
+      http(portal.url, { path: '/api/threshold', headers: site ? { 'sec-fetch-site': site } : {} });
+    assert.deepEqual(
+      [(await refit('cross-site')).status, (await refit('same-site')).status, (await refit('same-origin')).status],
+      [403, 403, 200],
+    );
+    const junkUrl = await http(portal.url, { path: '//[' });
+    assert.equal(junkUrl.status, 400, junkUrl.body);
     // double clicks and concurrent posts: one row per photo, the last one answered
     const other = inbox.items[1] as Item;
     const replies = await Promise.all(
@@ -274,6 +301,28 @@ test('API: decisions checked, committed, one per photo; other sites refused; pre
       assert.ok(!r.type.startsWith('image/') && !r.body.includes('DuckDB'), path);
     }
   }));
+
+test('on every address the portal answers to its own names only; an empty --host is refused', async () => {
+  await assert.rejects(startPortal({ db: dbFile, port: 0, host: ' ' }), /--host: empty/);
+  const portal = await startPortal({ db: dbFile, port: 0, host: '0.0.0.0' });
+  try {
+    assert.match(portal.warnings.join(' '), /reachable from other machines/);
+    const at = async (host: string): Promise<number> =>
+      (await http(portal.url, { path: '/api/inbox?limit=0', headers: { host } })).status;
+    // a name of another site pointed at this machine (DNS rebinding) is refused; this machine's own are answered
+    assert.deepEqual(
+      [
+        await at(`evil.example:${portal.port}`),
+        await at(`127.0.0.1:${portal.port}`),
+        await at(`localhost:${portal.port}`),
+      ],
+      [403, 200, 200],
+    );
+    assert.equal(await at(`${hostname()}:${portal.port}`.toLowerCase()), 200, 'the machine by its name');
+  } finally {
+    await portal.close();
+  }
+});
 
 /** Starts `flux serve` in a child process and resolves with its printed URL. */
 async function serve(args: string[] = []): Promise<{ child: ChildProcess; url: string; out: () => string }> {
@@ -502,6 +551,15 @@ test(
       await idle();
       const frameId = opened[burstTop + 1]?.id as number;
       assert.equal((await decisions())[frameId], 'reject', 'a frame of a burst is decided on its own');
+      // undone with its burst closed: the burst opens at the frame, whose card shows no decision any more
+      await page.keyboard.press('e');
+      await page.keyboard.press('u');
+      await idle();
+      assert.equal((await decisions())[frameId], undefined);
+      const undone = (await cards()).find((x) => x.id === frameId);
+      assert.deepEqual([undone?.decision, undone?.current], ['', true], 'the closed frame undone, and shown');
+      await page.keyboard.press('x');
+      await idle();
       // kill -9 right after the answer, restart: every decision is there, and the page shows them
       await stop(portal.child, 'SIGKILL');
       const before = await decisions();

@@ -982,7 +982,11 @@ test("the auto-surface threshold surfaces photos whatever their band; ties of th
   d2.close();
   assert.equal(c?.wrong, 0);
   assert.ok((c?.surfaced ?? 0) > 0, 'a 5% budget surfaces some photos');
-  assert.deepEqual([scoreText(0), scoreText(0.0004), scoreText(0.126)], ['0.00', '<0.01', '0.13']);
+  assert.deepEqual(
+    [0, 0.0004, 0.126, 0.994, 0.996, 1].map(scoreText),
+    ['0.00', '<0.01', '0.13', '0.99', '>0.99', '1.00'],
+    'a score just under 1 is not shown as the 1.00 of a confirmed keeper',
+  );
 });
 
 test('flux train compares every ranker with intervals and a verdict; flux export-onnx writes a graph that loads', async () => {

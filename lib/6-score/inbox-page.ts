@@ -7,9 +7,14 @@ import type { KeeperModel } from '../5-rank/model-file.js';
 import { boxedImage, escapeHtml, pageHtml, PEOPLE_TOGGLE, previewDataUri, type OverlayBox } from '../util/html.js';
 import { countBands, type ScoredRow } from './scoring.js';
 
-/** A score as shown: two decimals, but a small non-zero one is not shown as the 0.00 of a failure. */
+/**
+ * A score as shown: two decimals, but a small non-zero one is not shown as the 0.00 of a failure, nor a score just
+ * under 1 as the 1.00 of a confirmed keeper.
+ */
 export function scoreText(s: number): string {
-  return s > 0 && s < 0.005 ? '<0.01' : s.toFixed(2);
+  if (s > 0 && s < 0.005) return '<0.01';
+  if (s < 1 && s >= 0.995) return '>0.99';
+  return s.toFixed(2);
 }
 
 const BAND_COLOURS: Record<string, string> = {

@@ -53,9 +53,15 @@ const SELECT_ROW = `SELECT photo_id, path, decision, keeper_score,
 /**
  * Records a decision on an inbox photo and commits it (the single statement is its own transaction, written to the
  * WAL before this returns). A second decision on the same photo replaces the first: one row per photo however many
- * requests arrive. Throws a FluxError naming the photo or the decision when either is unknown.
+ * requests arrive. Returns the row with the decision it replaced (`previous`, null when there was none), read in
+ * the same call, which an undo restores. Throws a FluxError naming the photo or the decision when either is unknown.
  */
-export async function recordDecision(db: Db, photoId: number, decision: string, at = new Date()): Promise<DecisionRow> {
+export async function recordDecision(
+  db: Db,
+  photoId: number,
+  decision: string,
+  at = new Date(),
+): Promise<DecisionRow & { previous: Decision | null }> {
   if (!isDecision(decision))
     throw new FluxError(`decision: expected one of ${DECISIONS.join(', ')}, received ${JSON.stringify(decision)}`);
   if (!Number.isSafeInteger(photoId) || photoId < 0)
@@ -73,6 +79,8 @@ export async function recordDecision(db: Db, photoId: number, decision: string, 
   )[0];
   if (!photo) throw new FluxError(`photo_id: no inbox photo ${photoId} in this database`);
   await ensureDecisionSchema(db);
+  const previous =
+    (await db.value<Decision>('SELECT decision FROM review_decisions WHERE photo_id = ?', [photoId])) ?? null;
   await db.run(`INSERT OR REPLACE INTO review_decisions VALUES (?, ?, ?, ?, CAST(? AS TIMESTAMP))`, [
     photoId,
     photo.path,
@@ -80,7 +88,8 @@ export async function recordDecision(db: Db, photoId: number, decision: string, 
     photo.keeper_score,
     at.toISOString().replace('T', ' ').replace('Z', ''),
   ]);
-  return (await db.all<DecisionRow>(`${SELECT_ROW} WHERE photo_id = ?`, [photoId]))[0] as DecisionRow;
+  const row = (await db.all<DecisionRow>(`${SELECT_ROW} WHERE photo_id = ?`, [photoId]))[0] as DecisionRow;
+  return { ...row, previous };
 }
 
 /** Withdraws the decision on a photo (undo); true when there was one. */

@@ -141,13 +141,16 @@ export async function writeInboxScores(
   modelId: string,
   scoredAt: string,
 ): Promise<void> {
-  await db.run(`CREATE OR REPLACE TABLE inbox_scores (path VARCHAR PRIMARY KEY, keeper_score DOUBLE, band VARCHAR,
-    surfaced BOOLEAN, reason VARCHAR, raw_score DOUBLE, keeper_model VARCHAR, scored_at TIMESTAMP)`);
-  await db.append(
-    'inbox_scores',
-    ['varchar', 'double', 'varchar', 'boolean', 'varchar', 'double', 'varchar', 'varchar'],
-    rows.map((r) => [r.path, r.score, r.band, r.surfaced, r.reason, r.raw, modelId, scoredAt]),
-  );
+  // in one transaction: a run killed half way leaves the last scores, never an empty table
+  await db.transaction(async () => {
+    await db.run(`CREATE OR REPLACE TABLE inbox_scores (path VARCHAR PRIMARY KEY, keeper_score DOUBLE, band VARCHAR,
+      surfaced BOOLEAN, reason VARCHAR, raw_score DOUBLE, keeper_model VARCHAR, scored_at TIMESTAMP)`);
+    await db.append(
+      'inbox_scores',
+      ['varchar', 'double', 'varchar', 'boolean', 'varchar', 'double', 'varchar', 'varchar'],
+      rows.map((r) => [r.path, r.score, r.band, r.surfaced, r.reason, r.raw, modelId, scoredAt]),
+    );
+  });
 }
 
 /**

@@ -7,6 +7,7 @@ import type { Db, SqlValue } from '../db/duckdb.js';
 import { FluxError } from '../util/check.js';
 import type { OverlayBox } from '../util/html.js';
 import { peopleBoxes } from '../4-dataset/people.js';
+import { scoreText } from '../6-score/inbox-page.js';
 
 /** Frames at most this far apart (chained) are one burst. */
 export const BURST_GAP_MS = 3000;
@@ -28,6 +29,8 @@ export interface InboxItem {
   photo_id: number;
   path: string;
   keeper_score: number | null;
+  /** The score as the pages show it (two decimals; '<0.01' and '>0.99' at the ends), '–' when not scored. */
+  score_text: string;
   band: string;
   surfaced: boolean | null;
   reason: string | null;
@@ -56,6 +59,12 @@ export interface InboxPage {
   note?: string;
 }
 
+/** Whether YYYY-MM-DD names a day of the calendar. */
+const isoDay = (day: string): boolean => {
+  const t = Date.parse(`${day}T00:00:00Z`);
+  return Number.isFinite(t) && new Date(t).toISOString().slice(0, 10) === day;
+};
+
 /** Checks and reads the query string of `GET /api/inbox`. */
 export function parseInboxQuery(params: URLSearchParams): InboxQuery {
   const int = (name: string, fallback: number, max: number): number => {
@@ -70,8 +79,9 @@ export function parseInboxQuery(params: URLSearchParams): InboxQuery {
     throw new FluxError(`band: expected one of ${BANDS.join(', ')}, received ${JSON.stringify(band)}`);
   }
   const day = params.get('day') || undefined;
-  if (day !== undefined && !/^\d{4}-\d{2}-\d{2}$/.test(day))
-    throw new FluxError(`day: expected YYYY-MM-DD, received ${JSON.stringify(day)}`);
+  // a date of the calendar: 2024-13-45 has the form but is no day (it reads back as another, or not at all)
+  if (day !== undefined && !(/^\d{4}-\d{2}-\d{2}$/.test(day) && isoDay(day)))
+    throw new FluxError(`day: expected a date YYYY-MM-DD, received ${JSON.stringify(day)}`);
   const stacks = params.get('stacks');
   return {
     limit: int('limit', 100, MAX_LIMIT),
@@ -114,11 +124,15 @@ function rankedCte(decisions: boolean): string {
 const COLUMNS = `photo_id, path, keeper_score, band, surfaced, reason, CAST(captured_at AS VARCHAR) AS captured_at, day,
   burst, burst_size, burst_rank, decision, decided_at, has_preview, raw_score`;
 
-type Raw = Omit<InboxItem, 'preview'> & { has_preview: boolean; raw_score: number | null };
+type Raw = Omit<InboxItem, 'preview' | 'score_text'> & { has_preview: boolean; raw_score: number | null };
 
 const toItem = (r: Raw): InboxItem => {
   const { has_preview: hasPreview, raw_score: _raw, ...rest } = r;
-  return { ...rest, preview: hasPreview ? `/api/photos/${r.photo_id}/preview` : null };
+  return {
+    ...rest,
+    score_text: r.keeper_score === null ? '–' : scoreText(r.keeper_score),
+    preview: hasPreview ? `/api/photos/${r.photo_id}/preview` : null,
+  };
 };
 
 /** One page of the inbox, by keeper score (highest first; unscored photos last). */

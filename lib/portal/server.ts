@@ -6,6 +6,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { readFileSync } from 'node:fs';
+import { hostname, networkInterfaces } from 'node:os';
 import { join, resolve, sep } from 'node:path';
 import { Db } from '../db/duckdb.js';
 import { DbBusyError, removePortalNote, runningPortal, writePortalNote } from '../db/busy.js';
@@ -187,8 +188,8 @@ interface Context {
   db: SerialDb;
   workspace: string;
   file: string;
-  /** Host headers the portal answers to (`host:port`); null when it listens on every address. */
-  hosts: Set<string> | null;
+  /** Host headers the portal answers to (`host:port`): its own names and addresses, never another site's. */
+  hosts: Set<string>;
   /** A refit of the threshold waiting for the decisions to pause. */
   refit?: NodeJS.Timeout;
   motifs: ReturnType<typeof motifCache>;
@@ -237,15 +238,25 @@ async function curatorRoute(
   return true;
 }
 
-/** Refuses requests from other sites: a Host the portal does not answer to (DNS rebinding), a foreign Origin. */
-function checkRequest(req: IncomingMessage, ctx: Context): void {
+/** GET paths that do work beyond reading (a refit written to the database, a motif map computed). */
+const WORKING_GETS = new Set(['/threshold', '/api/threshold', '/api/motifs']);
+
+/**
+ * Refuses requests from other sites: a Host the portal does not answer to (DNS rebinding), a foreign Origin, and a
+ * page of another site making the browser write or work here (a POST, or one of the {@link WORKING_GETS}).
+ */
+function checkRequest(req: IncomingMessage, ctx: Context, path: string): void {
   const host = String(req.headers.host ?? '').toLowerCase();
-  if (ctx.hosts && !ctx.hosts.has(host)) throw new HttpError(403, `host ${JSON.stringify(host)} is not this portal's`);
-  if (req.method === 'GET' || req.method === 'HEAD') return;
+  if (!ctx.hosts.has(host)) throw new HttpError(403, `host ${JSON.stringify(host)} is not this portal's`);
+  const site = req.headers['sec-fetch-site'];
+  if (req.method === 'GET' || req.method === 'HEAD') {
+    if (WORKING_GETS.has(path) && (site === 'cross-site' || site === 'same-site'))
+      throw new HttpError(403, `a ${site} request for ${path} is refused; open it from the portal`);
+    return;
+  }
   const origin = req.headers.origin;
   if (origin !== undefined && origin.toLowerCase() !== `http://${host}`)
     throw new HttpError(403, `origin ${JSON.stringify(origin)} is not this portal's`);
-  const site = req.headers['sec-fetch-site'];
   if (origin === undefined && site !== undefined && site !== 'same-origin' && site !== 'none')
     throw new HttpError(403, `a ${site} request is refused`);
 }
@@ -284,10 +295,19 @@ async function refitNow(ctx: Context): Promise<void> {
   await ctx.db((db) => refitSurfaceThreshold(db, ctx.workspace)).catch(() => undefined);
 }
 
+/** The request's URL; a 400 when it does not parse. */
+function requestUrl(req: IncomingMessage): URL {
+  try {
+    return new URL(req.url ?? '/', 'http://portal');
+  } catch {
+    throw new HttpError(400, `the request URL ${JSON.stringify(String(req.url).slice(0, 200))} does not parse`);
+  }
+}
+
 async function route(req: IncomingMessage, res: ServerResponse, ctx: Context): Promise<void> {
-  checkRequest(req, ctx);
-  const url = new URL(req.url ?? '/', 'http://portal');
+  const url = requestUrl(req);
   const path = url.pathname;
+  checkRequest(req, ctx, path);
   const method = req.method ?? 'GET';
   const get = method === 'GET' || method === 'HEAD';
   if (get && (path === '/' || path === '/inbox'))
@@ -378,6 +398,7 @@ const hostPort = (host: string, port: number): string => `${host.includes(':') ?
 export async function startPortal(options: PortalOptions): Promise<Portal> {
   const file = resolve(options.db);
   const host = options.host ?? '127.0.0.1';
+  if (!host.trim()) throw new FluxError('--host: empty; give an address to listen on (the default is 127.0.0.1)');
   const other = runningPortal(file);
   if (other)
     throw new FluxError(
@@ -402,7 +423,7 @@ export async function startPortal(options: PortalOptions): Promise<Portal> {
     db: serialDb(file, options.busyWaitMs ?? 1500, options.idleMs ?? 60_000),
     workspace: resolve(workspace),
     file,
-    hosts: wildcard ? null : new Set(),
+    hosts: new Set(),
     motifs: motifCache(),
   };
   const server: Server = createServer((req, res) => void handle(req, res, ctx));
@@ -419,7 +440,17 @@ export async function startPortal(options: PortalOptions): Promise<Portal> {
     server.listen(options.port ?? DEFAULT_PORT, host, () => ok());
   });
   const port = (server.address() as { port: number }).port;
-  for (const h of [host, '127.0.0.1', 'localhost']) ctx.hosts?.add(hostPort(h, port).toLowerCase());
+  // on every address: this machine's own names and addresses, so a page of another site whose name was pointed here
+  // (DNS rebinding) is still refused
+  const names = wildcard
+    ? [
+        hostname(),
+        ...Object.values(networkInterfaces())
+          .flatMap((l) => l ?? [])
+          .map((i) => i.address),
+      ]
+    : [];
+  for (const h of [host, '127.0.0.1', 'localhost', ...names]) ctx.hosts.add(hostPort(h, port).toLowerCase());
   const url = `http://${hostPort(wildcard ? '127.0.0.1' : host, port)}/`;
   writePortalNote(file, url);
   const handOver = (): void => void ctx.db.release();

@@ -92,7 +92,7 @@ function card(item) {
   const cap = document.createElement('figcaption');
   const score = document.createElement('b');
   score.className = `band-${item.band}`;
-  score.textContent = item.keeper_score === null ? '–' : item.keeper_score.toFixed(2);
+  score.textContent = item.score_text;
   cap.append(score, ` ${BAND_NAMES[item.band] || item.band}`);
   if (item.surfaced) {
     const surf = document.createElement('b');
@@ -170,18 +170,19 @@ function run(work) {
   return queue;
 }
 
+/** Sets a photo's decision on its card, whether its burst is open or closed. */
 function apply(id, decision) {
-  for (const x of visible()) if (x.photo_id === id) x.decision = decision;
+  for (const item of state.items) for (const x of [item, ...item.stack]) if (x.photo_id === id) x.decision = decision;
 }
 
 function decide(decision) {
   const item = find(state.current);
   if (!item) return;
-  const previous = item.decision;
   run(async () => {
     const row = await api('POST', '/api/decisions', { photo_id: item.photo_id, decision });
     apply(item.photo_id, row.decision);
-    state.undo.push({ photo_id: item.photo_id, previous });
+    // the decision this one replaced, as the server read it: what an undo restores
+    state.undo.push({ photo_id: item.photo_id, previous: row.previous });
     await refreshCounts();
     render();
   });
@@ -190,11 +191,16 @@ function decide(decision) {
 
 function undo() {
   run(async () => {
-    const last = state.undo.pop();
+    const last = state.undo[state.undo.length - 1];
     if (!last) return status('nothing to undo');
     if (last.previous) await api('POST', '/api/decisions', { photo_id: last.photo_id, decision: last.previous });
     else await api('DELETE', `/api/decisions/${last.photo_id}`);
+    // taken off the list only once undone: a failed undo (the database busy) is tried again by the next U
+    state.undo.pop();
     apply(last.photo_id, last.previous);
+    // back to the photo, its burst opened when it lies in a closed one
+    const holder = state.items.find((x) => x.stack.some((f) => f.photo_id === last.photo_id));
+    if (holder) state.expanded.add(holder.photo_id);
     state.current = last.photo_id;
     await refreshCounts();
     render();
