@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { clockOffsets, keeperOffset } from '../lib/3-match/offsets.js';
 import type { Decision } from '../lib/3-match/types.js';
 import type { Keeper } from '../lib/3-match/candidates.js';
+import { keeper } from './match-fixtures.js';
 
 const linked = (method: Decision['method'], delta: number | null): Decision => ({
   photo: 1,
@@ -21,8 +22,11 @@ test('a keeper linked across midnight records its own offset: +9 h, -11 h, hours
   assert.equal(keeperOffset(linked('exif', 5 * 3600 + 45 * 60), 0), 20700);
   // one that lost its sub-second is behind its frame by a fraction: the whole second above
   assert.equal(keeperOffset(linked('filename', 9 * 3600 - 0.35), 0), 32400);
+  // linked as its clock reads in a walk whose clock was off elsewhere that day: its own clock was right
+  assert.equal(keeperOffset(linked('exif', 0), 3600), 0);
+  assert.equal(keeperOffset(linked('filename', -0.35), 3600), 0);
   // no offset of its own: the walk's (seconds that are no whole minute, beyond 14 h, no link, a link by bytes)
-  assert.equal(keeperOffset(linked('exif', 0), 3600), 3600);
+  assert.equal(keeperOffset(linked('exif', 37), 3600), 3600);
   assert.equal(keeperOffset(linked('exif', 37), 0), 0);
   assert.equal(keeperOffset(linked('filename', 15 * 3600), 0), 0);
   assert.equal(keeperOffset(linked('sha256', 7200), 0), 0);
@@ -30,20 +34,7 @@ test('a keeper linked across midnight records its own offset: +9 h, -11 h, hours
   assert.equal(keeperOffset({ ...linked('filename', 7200), status: 'review' }, 0), 0);
 });
 
-const k = (id: number, t: string, model: string | null = null): Keeper => ({
-  id,
-  path: `k${id}.jpg`,
-  sha: `s${id}`,
-  t,
-  nameT: null,
-  name: null,
-  folderDay: null,
-  model,
-  preview: null,
-  status: null,
-  matched: null,
-  method: null,
-});
+const k = (id: number, t: string, model: string | null = null): Keeper => keeper(id, t, null, model);
 
 test('walk offsets: two agreeing links of 60% make an offset, a lone or split vote none', () => {
   const keepers = [

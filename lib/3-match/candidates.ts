@@ -112,6 +112,13 @@ export const offsetOf = (offsets: ReadonlyMap<string, ClockOffset>, k: Keeper): 
   return key ? (offsets.get(key)?.seconds ?? 0) : 0;
 };
 
+/**
+ * Whether two camera models are one camera type (when both are known): a GR III frame is never a GR IIIx keeper's
+ * original, however its frame number and time agree.
+ */
+export const sameCamera = (a: string | null, b: string | null): boolean =>
+  !a || !b || a.trim().toLowerCase() === b.trim().toLowerCase();
+
 /** The frames whose time is the keeper's (after the offset): one exact frame, or a pool of the same time or second. */
 function timeCandidates(
   ix: CorpusIndex,
@@ -120,8 +127,10 @@ function timeCandidates(
 ): { exifUnique: number | null; pool: number[] | null } {
   if (!k.t) return { exifUnique: null, pool: null };
   const t = fromEpoch(epoch(k.t) - offset);
-  const exact = ix.byExact.get(t) ?? [];
-  const second = ix.bySecond.get(t.slice(0, 19)) ?? [];
+  const ofCamera = (ids: number[]): number[] =>
+    ids.filter((id) => sameCamera(k.model, ix.photoById.get(id)?.model ?? null));
+  const exact = ofCamera(ix.byExact.get(t) ?? []);
+  const second = ofCamera(ix.bySecond.get(t.slice(0, 19)) ?? []);
   // an exact time names its frame (a keeper that lost its sub-second lands on the second's .00 frame, and the
   // look at the frames shot seconds apart sends it to review when another one looks more like it);
   // without an exact frame, the frames of the second are the pool
@@ -139,6 +148,7 @@ function nameCandidates(ix: CorpusIndex, k: Keeper, offset: number, pool: number
   const all = days.flatMap((d) => ix.byNameDay.get(`${k.name}|${d}`) ?? []);
   let hits = all.filter((id) => {
     const p = ix.photoById.get(id) as Photo;
+    if (!sameCamera(k.model, p.model)) return false;
     if (!kt || !p.t) return p.day === base;
     const delta = epoch(kt) - offset - epoch(p.t);
     const hours = Math.round(delta / 3600);

@@ -257,6 +257,32 @@ async function report(
   };
 }
 
+/**
+ * A keeper of a walk whose clock was off, decided again at the walk's offset (`shifted`) beside its decision as its
+ * clock reads (`own`). Its own link stays when its camera name agrees too and the offset finds nothing (a keeper of
+ * another stretch of that day, or one whose clock was right); otherwise a link of its own that the offset does not
+ * confirm leaves the frames it names to the image evidence (a person when that cannot tell), never to the offset.
+ */
+export function atWalkOffset(ix: CorpusIndex, k: Keeper, own: Decision, shifted: Decision): Decision {
+  if (own.status !== 'matched' || own.photo === null || own.photo === shifted.photo) return shifted;
+  const p = ix.photoById.get(own.photo);
+  if (shifted.status !== 'matched' && k.name !== null && p?.name === k.name) return own;
+  const ids = [own.photo, ...(shifted.status === 'matched' ? [shifted.photo as number] : shifted.pool)];
+  const pool = [...new Set(ids)];
+  return {
+    ...shifted,
+    photo: null,
+    method: null,
+    status: 'unmatched',
+    pool,
+    candidates: pool.map((id) => ({
+      id,
+      similarity: null,
+      note: id === own.photo ? `${own.method} as the keeper's clock reads` : "at its walk's clock offset",
+    })),
+  };
+}
+
 /** Runs the cascade on an open index. */
 export async function match(db: Db, options: MatchOptions = {}): Promise<MatchReport> {
   const t0 = performance.now();
@@ -276,7 +302,8 @@ export async function match(db: Db, options: MatchOptions = {}): Promise<MatchRe
   const offsets = clockOffsets(keepers, (k) => decided.get(k.id) ?? metadataSteps(ix, book, k, 0));
   for (const k of todo) {
     const off = offsetOf(offsets, k);
-    if (off !== 0) decided.set(k.id, metadataSteps(ix, book, k, off));
+    if (off !== 0)
+      decided.set(k.id, atWalkOffset(ix, k, decided.get(k.id) as Decision, metadataSteps(ix, book, k, off)));
   }
   // similarity: vectors from the embedding model, else small thumbnails of the previews
   const modelId = similarityModel(db, workspace, options.model);

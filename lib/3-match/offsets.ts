@@ -81,10 +81,12 @@ const MAX_OFFSET = 14 * 3600;
 
 /**
  * The clock offset recorded on a keeper: its own, when the metadata linked it across a whole number of minutes
- * (a clock set to another time zone, a link by camera name across midnight), else its walk's.
+ * (a clock set to another time zone, a link by camera name across midnight) or at none (linked as its clock reads
+ * in a walk whose clock was off elsewhere), else its walk's.
  */
 export function keeperOffset(d: Decision, walk: number): number {
   if (d.status !== 'matched' || d.delta === null || (d.method !== 'exif' && d.method !== 'filename')) return walk;
   const own = Math.abs(d.delta - Math.round(d.delta)) <= 0.02 ? Math.round(d.delta) : Math.ceil(d.delta);
-  return own !== 0 && own % 60 === 0 && Math.abs(own) <= MAX_OFFSET ? own : walk;
+  // (-0, a lost sub-second's ceiling, is 0)
+  return own % 60 === 0 && Math.abs(own) <= MAX_OFFSET ? own || 0 : walk;
 }

@@ -5,7 +5,15 @@
  */
 import type { Decision, Thresholds } from './types.js';
 import { epoch, fromEpoch, hasFraction, timeContradicts } from './time.js';
-import { offsetOf, type CorpusIndex, type DecisionBook, type Keeper, type Photo, type Scored } from './candidates.js';
+import {
+  offsetOf,
+  sameCamera,
+  type CorpusIndex,
+  type DecisionBook,
+  type Keeper,
+  type Photo,
+  type Scored,
+} from './candidates.js';
 import type { ClockOffset } from './types.js';
 import { quantile } from './calibration.js';
 import { pairKey, type PairScorer } from './vectors.js';
@@ -100,21 +108,35 @@ export async function vetoMetadataLinks(
       d.photo = null;
       d.method = null;
     } else if (cx.thresholds.calibrated && d.similarity < unlike) {
-      d.status = 'review';
-      d.reason =
-        `linked by ${d.method}, but the images look unlike each other ` +
-        `(similarity ${d.similarity.toFixed(3)}; ` +
-        `true pairs here score from ${quantile(truePairs, 0.05).toFixed(3)})`;
+      // to a person, the frame the metadata named kept as the proposal and listed as the candidate an accept links
+      const p = cx.ix.photoById.get(d.photo as number) as Photo;
+      Object.assign(d, {
+        status: 'review',
+        reason:
+          `linked by ${d.method} to ${p.path}, but the images look unlike each other ` +
+          `(similarity ${d.similarity.toFixed(3)}; ` +
+          `true pairs here score from ${quantile(truePairs, 0.05).toFixed(3)})`,
+        pool: [p.id],
+        candidates: [{ id: p.id, similarity: d.similarity, note: `${d.method}` }],
+      });
     }
   }
 }
 
-/** Why a candidate's frame number or capture time contradicts the keeper's, or null. */
+/**
+ * Why a candidate's camera, frame number or capture time contradicts the keeper's, or null. In a walk whose clock
+ * was found off, a keeper's time may be read with that offset or as it is (a keeper of another stretch of the day,
+ * or one whose clock was right): only a time that agrees with neither contradicts.
+ */
 export function contradiction(cx: RuleContext, k: Keeper, id: number): string | null {
   const p = cx.ix.photoById.get(id) as Photo;
-  const kt = k.t ? epoch(k.t) - offsetOf(cx.offsets, k) : null;
+  if (!sameCamera(k.model, p.model)) return `shot with a ${p.model}, the keeper with a ${k.model}`;
   if (k.name && p.name && k.name !== p.name) return `camera name ${p.name} is not ${k.name}`;
-  if (kt !== null && k.t && p.t && timeContradicts(k.t, kt, epoch(p.t))) {
+  if (!k.t || !p.t) return null;
+  const off = offsetOf(cx.offsets, k);
+  const kt = epoch(k.t) - off;
+  const pt = epoch(p.t);
+  if (timeContradicts(k.t, kt, pt) && (off === 0 || timeContradicts(k.t, epoch(k.t), pt))) {
     return `taken at ${p.t.slice(0, 22)}, the keeper at ${fromEpoch(kt).slice(0, 22)}`;
   }
   return null;

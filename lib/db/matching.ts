@@ -18,6 +18,8 @@ export interface MatchPhoto {
   sha: string;
   path: string;
   preview: string | null;
+  /** The camera model in its EXIF, or null. */
+  model: string | null;
 }
 
 /** A keeper file as matching sees it, with its current match. */
@@ -119,7 +121,7 @@ const TIME = `'%Y-%m-%d %H:%M:%S.%f'`;
 /** Every corpus photo with what matching compares: time, camera name, day, content hash, preview. */
 export function matchPhotos(db: Db): Promise<MatchPhoto[]> {
   return db.all<MatchPhoto>(`SELECT photo_id AS id, strftime(captured_at, ${TIME}) AS t, original_filename AS name,
-    CAST(session_date AS VARCHAR) AS day, sha256 AS sha, path, preview FROM photos`);
+    CAST(session_date AS VARCHAR) AS day, sha256 AS sha, path, preview, model FROM photos`);
 }
 
 /** Every keeper file, by path, with its current match. */
