@@ -35,6 +35,14 @@ test('the people feature sets: which sets have them, which columns each selects'
   assert.deepEqual(selectColumns(ds, 'vector+descriptor+context').names, ['v0', 'v1', 'brightness', 'hour_sin']);
   assert.deepEqual(selectColumns(ds, 'descriptor+context+people').names, ['brightness', 'hour_sin', ...PEOPLE_NAMES]);
   assert.deepEqual(Array.from(selectColumns(ds, 'context').x), [3]);
+  // the walk's columns are means of the descriptor: a set without it (the metadata model) leaves them out
+  const walked = { ...ds, names: ['brightness', 'hour_sin', 'walk_haze'], dim: 3, x: Float32Array.from([0, 1, 2]) };
+  assert.deepEqual(selectColumns(walked as Dataset, 'context').names, ['hour_sin']);
+  assert.deepEqual(selectColumns(walked as Dataset, 'descriptor+context').names, [
+    'brightness',
+    'hour_sin',
+    'walk_haze',
+  ]);
   // a photo not yet examined: NaN people columns become the training mean (0 after standardising)
   const x = Float32Array.from([1, 0, 3, 2, NaN, NaN]);
   const s = fitStandardizer(x, 2, [0, 1, 2]);

@@ -618,6 +618,29 @@ test('flux train refuses, before training, keepers that do not reach the trainin
   assert.ok(!existsSync(modelsDir) || readdirSync(modelsDir).length === 0, 'no model written');
 });
 
+test('the metadata-only model reads the camera metadata alone, not the walk means of pixels, and scores', async () => {
+  // a copy beside the original (the same workspace and vectors), so the shared database keeps its recorded model
+  const meta = join(dirname(dbFile), 'metadata.duckdb');
+  copyFileSync(dbFile, meta);
+  const r = await trainAndScore({
+    db: meta,
+    arch: 'metadata',
+    modelsDir: join(work.dir, 'models-metadata'),
+    resamples: 20,
+    skipPhotoSplit: true,
+  });
+  const model = loadKeeperModel(r.dir);
+  assert.equal(model.featureSet, 'context');
+  assert.ok(model.names.includes('hour_sin'), model.names.join());
+  assert.deepEqual(
+    model.names.filter((n) => n.startsWith('walk_') || (DESCRIPTOR_NAMES as readonly string[]).includes(n)),
+    [],
+  );
+  // scored with the columns scoring loads: before, the training rows held 16 walk columns more than it loads
+  const total = r.scored?.total ?? 0;
+  assert.ok(total > 0 && (r.scored?.unscored ?? 0) < total, JSON.stringify(r.scored));
+});
+
 test("a model folder is recorded relative to the database: a project copied whole uses its own model, not the old place's", async () => {
   const a = join(work.dir, 'moved-a');
   mkdirSync(join(a, 'data'), { recursive: true });

@@ -2,7 +2,15 @@
  * One ranker trained and judged: the columns of a feature set, standardisation on the training rows, the learner,
  * and its validation and test figures with a calibration chosen on validation.
  */
-import { fitStandardizer, standardize, type Dataset, type FeatureSet, type Standardizer } from '../4-dataset/rows.js';
+import {
+  fitStandardizer,
+  standardize,
+  usesDescriptor,
+  type Dataset,
+  type FeatureSet,
+  type Standardizer,
+} from '../4-dataset/rows.js';
+import { WALK_NAMES } from '../db/vectors.js';
 import type { SplitName } from '../4-dataset/split.js';
 import { columnGroup } from '../4-dataset/derived.js';
 import { FluxError } from '../util/check.js';
@@ -21,9 +29,15 @@ import {
 import { foldAxes, project, trainingAxes, vectorAxes } from './reduce.js';
 import { recencyWeights } from './weighting.js';
 
-/** Columns of the full feature rows that make up a smaller feature set. */
+const WALK = new Set(WALK_NAMES);
+
+/**
+ * Columns of the full feature rows that make up a smaller feature set. The walk's columns are means of the pixel
+ * descriptor: only sets with the descriptor take them, as scoring loads them (rows.ts), so a context-only model
+ * (`metadata`) reads the camera's metadata alone.
+ */
 export function columnsFor(ds: Pick<Dataset, 'names'>, fs: FeatureSet): number[] {
-  const want = (n: string): boolean => fs.includes(columnGroup(n));
+  const want = (n: string): boolean => fs.includes(columnGroup(n)) && (!WALK.has(n) || usesDescriptor(fs));
   return ds.names.flatMap((n, i) => (want(n) ? [i] : []));
 }
 
