@@ -691,6 +691,16 @@ test('threshold: fitted on the decisions, the review load per 1,000, written for
     assert.equal(c.precision, above.filter(kept).length / above.length);
     assert.equal(c.recall, above.filter(kept).length / keeps);
     assert.equal(c.reviewPer1000, (1000 * (400 - best)) / 400);
+    // decisions made before the scoring model trained were its training rows: left out, the fit is held out
+    await db.run('ALTER TABLE inbox_scores ADD COLUMN model_trained_at TIMESTAMP');
+    // UTC, as decisions and models record their times
+    const hourFromNow = (h: number): string => new Date(Date.now() + h * 3_600_000).toISOString().replace('Z', '');
+    await db.run('UPDATE inbox_scores SET model_trained_at = CAST(? AS TIMESTAMP)', [hourFromNow(1)]);
+    const trainedOn = (await fitSurfaceThreshold(db)).calibration;
+    assert.deepEqual([trainedOn.decisions, trainedOn.trainedOn, trainedOn.threshold], [0, 100, null]);
+    assert.match(trainedOn.note ?? '', /^0 decisions .* since the model trained on 100 earlier ones/);
+    await db.run('UPDATE inbox_scores SET model_trained_at = CAST(? AS TIMESTAMP)', [hourFromNow(-1)]);
+    assert.equal((await fitSurfaceThreshold(db)).calibration.threshold, c.threshold, 'decided since: all count');
     await writeSurfaceCalibration(db, work.dir, c);
     assert.deepEqual(await readSurfaceCalibration(db), c);
     assert.deepEqual(JSON.parse(readFileSync(join(work.dir, 'calibration', 'surface-threshold.json'), 'utf8')), c);

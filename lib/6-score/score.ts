@@ -145,7 +145,7 @@ export async function scoreInboxSet(
   await writeInboxScores(
     db,
     scored.map((r) => ({ ...r, path: pathOf(r) })),
-    model.id,
+    { id: model.id, trainedAt: model.createdAt ?? null },
     now,
   );
   const errors = await db.all<{ path: string; reason: string }>(`SELECT path, stage || ': ' || message AS reason

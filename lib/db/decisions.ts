@@ -151,7 +151,10 @@ export interface SurfaceCalibration {
   recall: number | null;
   /** Photos scoring at least the threshold per 1,000 scored inbox photos. */
   reviewPer1000: number | null;
+  /** Decisions on scored photos made since the scoring model trained: the ones fitted on. */
   decisions: number;
+  /** Decisions left out: made before the scoring model trained, so among its training rows. */
+  trainedOn?: number;
   keeps: number;
   rejects: number;
   /** Scored inbox photos the review load is measured on. */

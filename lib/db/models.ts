@@ -134,21 +134,26 @@ export interface InboxScore {
   raw: number | null;
 }
 
-/** Replaces `inbox_scores` with the photos of the inbox scored now, by `modelId`, at `scoredAt` (UTC, seconds). */
+/**
+ * Replaces `inbox_scores` with the photos of the inbox scored now, by `modelId` (trained at `trainedAt`, UTC: the
+ * review decisions made before then were its training rows), at `scoredAt` (UTC, seconds).
+ */
 export async function writeInboxScores(
   db: Db,
   rows: readonly InboxScore[],
-  modelId: string,
+  model: { id: string; trainedAt: string | null },
   scoredAt: string,
 ): Promise<void> {
   // in one transaction: a run killed half way leaves the last scores, never an empty table
   await db.transaction(async () => {
     await db.run(`CREATE OR REPLACE TABLE inbox_scores (path VARCHAR PRIMARY KEY, keeper_score DOUBLE, band VARCHAR,
-      surfaced BOOLEAN, reason VARCHAR, raw_score DOUBLE, keeper_model VARCHAR, scored_at TIMESTAMP)`);
+      surfaced BOOLEAN, reason VARCHAR, raw_score DOUBLE, keeper_model VARCHAR, scored_at TIMESTAMP,
+      model_trained_at TIMESTAMP)`);
+    const trained = model.trainedAt ? model.trainedAt.replace('T', ' ').replace('Z', '') : null;
     await db.append(
       'inbox_scores',
-      ['varchar', 'double', 'varchar', 'boolean', 'varchar', 'double', 'varchar', 'varchar'],
-      rows.map((r) => [r.path, r.score, r.band, r.surfaced, r.reason, r.raw, modelId, scoredAt]),
+      ['varchar', 'double', 'varchar', 'boolean', 'varchar', 'double', 'varchar', 'varchar', 'varchar'],
+      rows.map((r) => [r.path, r.score, r.band, r.surfaced, r.reason, r.raw, model.id, scoredAt, trained]),
     );
   });
 }

@@ -23,18 +23,33 @@ export interface ThresholdFit {
   curve: TradeoffPoint[];
 }
 
-/** Fits the threshold on the decisions so far (scored photos only; failures and unscored ones are left out). */
+/**
+ * Fits the threshold on the decisions so far (scored photos only; failures and unscored ones are left out), held
+ * out: a decision made before the scoring model trained was one of its training rows, and its score would flatter
+ * the model, so only decisions made since count (all of them for scores of a model without a training time).
+ */
 export async function fitSurfaceThreshold(db: Db, targetPrecision = TARGET_PRECISION): Promise<ThresholdFit> {
   const hasDecisions =
     Number(await db.value(`SELECT count(*) FROM information_schema.tables WHERE table_name = 'review_decisions'`)) > 0;
   const hasScores =
     Number(await db.value(`SELECT count(*) FROM information_schema.tables WHERE table_name = 'inbox_scores'`)) > 0;
-  const rows =
+  // scores written before the scores recorded their model's training time: every decision counts
+  const trainedAt =
+    hasScores &&
+    Number(
+      await db.value(`SELECT count(*) FROM information_schema.columns
+        WHERE table_name = 'inbox_scores' AND column_name = 'model_trained_at'`),
+    ) > 0
+      ? 's.model_trained_at'
+      : 'NULL';
+  const all =
     hasDecisions && hasScores
-      ? await db.all<{ s: number; kept: boolean }>(`SELECT s.keeper_score AS s, d.decision = 'keep' AS kept
+      ? await db.all<{ s: number; kept: boolean; trained: boolean }>(`SELECT s.keeper_score AS s,
+      d.decision = 'keep' AS kept, coalesce(d.decided_at <= ${trainedAt}, false) AS trained
     FROM review_decisions d JOIN inbox_photos p ON p.inbox_id = d.photo_id JOIN inbox_scores s ON s.path = p.path
     WHERE s.keeper_score IS NOT NULL AND s.band NOT IN ('failure', 'keeper')`)
       : [];
+  const rows = all.filter((r) => !r.trained);
   const scores = hasScores
     ? (
         await db.all<{ s: number }>(`SELECT keeper_score AS s FROM inbox_scores
@@ -49,6 +64,7 @@ export async function fitSurfaceThreshold(db: Db, targetPrecision = TARGET_PRECI
   const base = {
     rule,
     decisions: rows.length,
+    trainedOn: all.length - rows.length,
     keeps,
     rejects: rows.length - keeps,
     inboxPhotos: scores.length,
@@ -58,8 +74,9 @@ export async function fitSurfaceThreshold(db: Db, targetPrecision = TARGET_PRECI
   const curve = tradeoff(prob, y);
   if (rows.length < MIN_DECISIONS || keeps < MIN_KEEPS) {
     const note =
-      `${rows.length} decisions on scored photos (${keeps} kept) so far; ` +
-      `the threshold is fitted from ${MIN_DECISIONS} decisions with at least ${MIN_KEEPS} kept`;
+      `${rows.length} decisions on scored photos (${keeps} kept) so far` +
+      (base.trainedOn ? ` since the model trained on ${base.trainedOn} earlier ones` : '') +
+      `; the threshold is fitted from ${MIN_DECISIONS} decisions with at least ${MIN_KEEPS} kept`;
     return {
       calibration: { ...base, threshold: null, precision: null, recall: null, reviewPer1000: null, note },
       curve,
