@@ -1,7 +1,8 @@
 /**
  * Time-forward evaluation: preference drifts, so the chosen model and the baseline are trained on the walks of the
  * earlier years (the latest tenth of them by date validates, for early stopping) and tested on the walks of the
- * latest year, which had no say in anything. Reported beside the comparison; it chooses nothing.
+ * latest year, on which neither trained. The decision rule's comparison over every walk saw them, so this describes
+ * the chosen model rather than checks the choice. Reported beside the comparison; it chooses nothing.
  */
 import { isDecisionSession, type Dataset } from '../4-dataset/rows.js';
 import type { SplitName } from '../4-dataset/split.js';

@@ -94,8 +94,13 @@ export function verdict(r: TrainReport): string {
     lines.push(`Runner-up: ${runner.name} (${n3(byVal ? runner.valAp : runner.cv?.ap)}).`);
   }
   const rate = ((r.data.testKeepers / Math.max(1, r.data.test)) * 100).toFixed(1);
+  // the rule's out-of-fold comparison covers every walk: the test walks' figures then describe the choice, not check it
+  const testWalks = r.rule
+    ? 'On the test walks (its model trained without them; the rule compared the contenders out of fold over every ' +
+      'walk, these too, so this describes the choice rather than checks it)'
+    : 'On the held-out test walks';
   lines.push(
-    `On the held-out test walks its AP is ${est(w.test.ap)}` +
+    `${testWalks} its AP is ${est(w.test.ap)}` +
       (lr ? `, against ${est(lr.test.ap)} for ${lr.name}` : '') +
       (meta ? `, ${est(meta.test.ap)} for the metadata-only model` : '') +
       (chance ? ` and ${est(chance.test.ap)} for chance` : '') +
