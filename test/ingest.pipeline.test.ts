@@ -457,6 +457,30 @@ test(
   },
 );
 
+test('a preview the workspace cannot take stops the run with what to do; the photo is not called damaged', async () => {
+  const { mkdirSync, rmSync, writeFileSync } = await import('node:fs');
+  const ws = join(work.dir, 'blocked-ws');
+  const db = join(work.dir, 'blocked', 'flux.duckdb');
+  // a file where the folder of one photo's preview goes: writing there fails as a full or read-only disk would
+  const { sha256: sha, path } = sample.truth.photos[0] as { sha256: string; path: string };
+  mkdirSync(join(ws, 'previews'), { recursive: true });
+  writeFileSync(join(ws, 'previews', sha.slice(0, 2)), 'in the way');
+  await assert.rejects(
+    runIngest({ originals: sample.originals, db, workspace: ws }),
+    (e: Error) =>
+      e instanceof FluxError &&
+      /^cannot write the preview of .*\.JPG to .*blocked-ws\/previews\/.* run flux ingest again: it resumes/.test(
+        e.message,
+      ),
+  );
+  rmSync(join(ws, 'previews', sha.slice(0, 2)));
+  await runIngest({ originals: sample.originals, db, workspace: ws });
+  const rows = await query<{ n: number }>(db, `SELECT count(*) AS n FROM photos WHERE sha256 = '${sha}'`);
+  assert.equal(Number(rows[0]?.n), 1, 'indexed once the workspace takes it');
+  const errors = await query(db, `SELECT * FROM ingest_errors WHERE path = '${path}' OR message LIKE '%ENOTDIR%'`);
+  assert.deepEqual(errors, [], 'no error of the workspace is recorded against a photo');
+});
+
 test('a database moved with its workspace finds its previews; a missing workspace is named, not read as empty', async () => {
   const { cpSync, rmSync } = await import('node:fs');
   const { workspaceOf } = await import('../lib/2-embed/embed.js');

@@ -168,23 +168,32 @@ async function processFile(dir: string, entry: FileEntry, workspace: string): Pr
   const exif = await readExif(buf);
   const preview = previewPath(sha);
   const previewFile = join(workspace, preview);
+  // a damage warning is kept beside the preview, so a later copy of the same bytes (or the same file touched)
+  // hears it too
+  const warningFile = previewFile.replace(/\.jpg$/, '.warning.txt');
+  let out: Awaited<ReturnType<typeof makePreview>>;
   try {
-    // a damage warning is kept beside the preview, so a later copy of the same bytes (or the same file touched)
-    // hears it too
-    const warningFile = previewFile.replace(/\.jpg$/, '.warning.txt');
     if (existsSync(previewFile)) {
       // identical bytes were decoded before: the preview is already in the cache
       const size = await readSize(buf);
       const warning = existsSync(warningFile) ? readFileSync(warningFile, 'utf8') : null;
       return { kind: 'photo', entry, sha, exif, preview, ...size, warning };
     }
-    const out = await makePreview(buf);
-    if (out.warning) writeFileAtomic(warningFile, out.warning);
-    writeFileAtomic(previewFile, out.jpeg);
-    return { kind: 'photo', entry, sha, exif, preview, width: out.width, height: out.height, warning: out.warning };
+    out = await makePreview(buf);
   } catch (err) {
     return { kind: 'failed', entry, stage: 'decode', message: decodeFailure(buf, err as Error), sha };
   }
+  try {
+    if (out.warning) writeFileAtomic(warningFile, out.warning);
+    writeFileAtomic(previewFile, out.jpeg);
+  } catch (err) {
+    // the workspace, not the photo: the run stops (its finished batches are kept) and the next run resumes here
+    throw new FluxError(
+      `cannot write the preview of ${join(dir, entry.path)} to ${previewFile} (${(err as Error).message}); ` +
+        'make room in the workspace or give another, then run flux ingest again: it resumes where this run stopped',
+    );
+  }
+  return { kind: 'photo', entry, sha, exif, preview, width: out.width, height: out.height, warning: out.warning };
 }
 
 /**
