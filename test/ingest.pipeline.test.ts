@@ -481,6 +481,28 @@ test('a preview the workspace cannot take stops the run with what to do; the pho
   assert.deepEqual(errors, [], 'no error of the workspace is recorded against a photo');
 });
 
+test('an original moved to another folder keeps its photo row, now at the new place, and is no duplicate', async () => {
+  const { cpSync, mkdirSync, renameSync } = await import('node:fs');
+  const { dirname } = await import('node:path');
+  // an archive of our own: one day of the sample's
+  const { path } = sample.truth.photos[0] as { path: string };
+  const day = dirname(path);
+  const archive = join(work.dir, 'moving-archive');
+  cpSync(join(sample.originals, day), join(archive, day), { recursive: true });
+  const db = join(work.dir, 'moving', 'flux.duckdb');
+  await runIngest({ originals: archive, db });
+  const before = await query<{ id: bigint }>(db, `SELECT photo_id AS id FROM photos WHERE path = '${path}'`);
+  assert.equal(before.length, 1);
+  // sorted into a subfolder: a longer path, which would lose to the old one were the old one still there
+  const moved = `${day}/sorted/${path.split('/').pop() as string}`;
+  mkdirSync(join(archive, day, 'sorted'));
+  renameSync(join(archive, path), join(archive, moved));
+  await runIngest({ originals: archive, db });
+  const after = await query<{ path: string }>(db, `SELECT path FROM photos WHERE photo_id = ${before[0]?.id}`);
+  assert.deepEqual(after, [{ path: moved }]);
+  assert.deepEqual(await query(db, `SELECT * FROM corpus_duplicates WHERE path IN ('${path}', '${moved}')`), []);
+});
+
 test('a database moved with its workspace finds its previews; a missing workspace is named, not read as empty', async () => {
   const { cpSync, rmSync } = await import('node:fs');
   const { workspaceOf } = await import('../lib/2-embed/embed.js');

@@ -270,8 +270,10 @@ function inboxValues(o: Photo): Values {
 
 /**
  * Upserts the originals of one batch; identical bytes share one photo row, the other copies go to corpus_duplicates.
+ * A row whose file is no longer under `dir` (the photographer moved it) moves to the copy found now, whatever
+ * copy would be preferred.
  */
-async function writePhotos(db: Db, photos: Photo[]): Promise<void> {
+async function writePhotos(db: Db, photos: Photo[], dir: string): Promise<void> {
   if (photos.length === 0) return;
   // a re-read path may have changed content: drop what it said before
   await dropDuplicates(
@@ -298,14 +300,16 @@ async function writePhotos(db: Db, photos: Photo[]): Promise<void> {
       sha256: p.sha,
       photo_id: id,
     });
-    if (old && preferredCopy(old.path, best.entry.path) === old.path) {
+    const oldThere = old !== undefined && existsSync(join(dir, old.path));
+    if (old && oldThere && preferredCopy(old.path, best.entry.path) === old.path) {
       for (const p of group) if (p.entry.path !== old.path) dups.push(copy(p));
       continue;
     }
     for (const p of group) if (p !== best) dups.push(copy(p));
     if (old) {
-      // the new copy is preferred: the row moves to it and the old copy becomes a duplicate
-      dups.push({ path: old.path, sha256: old.sha256, photo_id: id });
+      // the new copy is preferred, or the old one is gone: the row moves to it (an old copy still there becomes a
+      // duplicate)
+      if (oldThere) dups.push({ path: old.path, sha256: old.sha256, photo_id: id });
       await movePhoto(db, id, photoValues(best));
     } else {
       inserts.push(photoValues(best));
@@ -328,12 +332,12 @@ function warningOf(p: Photo): string | null {
   return parts.length ? parts.join('; ') : null;
 }
 
-async function writeBatch(db: Db, root: Root, batch: Outcome[]): Promise<void> {
+async function writeBatch(db: Db, root: Root, dir: string, batch: Outcome[]): Promise<void> {
   await db.transaction(async () => {
     const paths = batch.map((o) => o.entry.path);
     await clearFileProblems(db, root, paths);
     const photos = batch.filter((o): o is Photo => o.kind === 'photo');
-    if (root === 'originals') await writePhotos(db, photos);
+    if (root === 'originals') await writePhotos(db, photos, dir);
     else await replaceFileRows(db, root, paths, photos.map(root === 'keepers' ? keeperValues : inboxValues));
     await writeIngestWarnings(
       db,
@@ -455,7 +459,7 @@ async function ingestRoot(
   const flush = (): Promise<void> => {
     const batch = pending;
     pending = [];
-    writing = writing.then(() => (batch.length ? writeBatch(db, root, batch) : undefined));
+    writing = writing.then(() => (batch.length ? writeBatch(db, root, dir, batch) : undefined));
     return writing;
   };
   onProgress({ stage: root, done: 0, total: todo.length });
