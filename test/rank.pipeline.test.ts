@@ -20,6 +20,7 @@ import {
   evaluate,
   ndcgPerSession,
   pairedApDifference,
+  percentileInterval,
   precisionAt,
   rocAuc,
   withinSessionPairAccuracy,
@@ -68,6 +69,11 @@ test('ranking metrics on a hand-checked example', () => {
 });
 
 test('bootstrap intervals resample sessions and bracket the estimate', () => {
+  // the 2.5% and 97.5% points of 200 draws 1..200 lie alike inside each end: 5.975 and 195.025
+  const draws = Array.from({ length: 200 }, (_, i) => 200 - i);
+  const pi = percentileInterval(draws);
+  assert.ok(Math.abs(pi.lo - 5.975) < 1e-9 && Math.abs(pi.hi - 195.025) < 1e-9, JSON.stringify(pi));
+  assert.ok(Number.isNaN(percentileInterval([]).lo));
   const rng = new Rng(5);
   const n = 2000;
   const y = Array.from({ length: n }, () => (rng.chance(0.1) ? 1 : 0));

@@ -265,10 +265,19 @@ function* sessionResamples(
   }
 }
 
-/** The 2.5% and 97.5% points of bootstrap draws (NaN without draws). */
-function percentileInterval(draws: number[]): { lo: number; hi: number } {
+/**
+ * The 2.5% and 97.5% points of bootstrap draws (NaN without draws), interpolated between the sorted draws (the usual
+ * definition, as R's and numpy's defaults): the two tails are alike, 5 of 200 draws beyond each end.
+ */
+export function percentileInterval(draws: readonly number[]): { lo: number; hi: number } {
   const d = [...draws].sort((a, b) => a - b);
-  const q = (p: number): number => (d.length ? (d[Math.min(d.length - 1, Math.floor(p * d.length))] as number) : NaN);
+  const q = (p: number): number => {
+    if (!d.length) return NaN;
+    const h = (d.length - 1) * p;
+    const i = Math.floor(h);
+    const a = d[i] as number;
+    return i + 1 < d.length ? a + (h - i) * ((d[i + 1] as number) - a) : a;
+  };
   return { lo: q(0.025), hi: q(0.975) };
 }
 
