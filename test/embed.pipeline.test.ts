@@ -9,7 +9,7 @@ import { decodeWorkers, runEmbed, runIngest } from '../lib/pipeline/stages.js';
 import { findModel } from '../lib/2-embed/models.js';
 import { OnnxImageModel } from '../lib/onnx/image-model.js';
 import { decodeRgb, modelPixels, toTensor } from '../lib/2-embed/preprocess.js';
-import { readVectors, vectorDir, vectorGlob } from '../lib/2-embed/store.js';
+import { readVectors, storedKeys, vectorDir, vectorGlob, writePart } from '../lib/2-embed/store.js';
 import { makePreview } from '../lib/1-ingest/image.js';
 import { DESCRIPTOR_VERSION, LATER_DESCRIPTOR_NAMES } from '../lib/db/vectors.js';
 import { ensureSchema } from '../lib/db/schema.js';
@@ -271,6 +271,27 @@ test(
     }
   },
 );
+
+test('a workspace whose folder name holds [ ] * or ? reads its vectors back: the name is no pattern', async () => {
+  const { mkdirSync } = await import('node:fs');
+  const workspace = join(work.dir, 'Photos [2022] *best?');
+  mkdirSync(workspace, { recursive: true });
+  const spec = { ...mobilenet.spec, dim: 3 };
+  const db = await Db.open(':memory:');
+  try {
+    await writePart(db, workspace, spec, 'photos', [
+      { id: 7, view: 0, vector: Float32Array.from([1, 2, 3]) },
+      { id: 8, view: 0, vector: Float32Array.from([4, 5, 6]) },
+    ]);
+    await writePart(db, workspace, spec, 'photos', [{ id: 9, view: 1, vector: Float32Array.from([7, 8, 9]) }]);
+    assert.deepEqual([...(await storedKeys(db, workspace, spec.id, 'photos'))].sort(), ['7:0', '8:0', '9:1']);
+    const v = await readVectors(db, workspace, spec.id, 'photos');
+    assert.deepEqual([...v.keys()].sort(), [7, 8]);
+    assert.deepEqual(Array.from(v.get(8) as Float32Array), [4, 5, 6]);
+  } finally {
+    db.close();
+  }
+});
 
 test('with no model at all, the descriptor alone is computed and the report says how to fetch a model', async () => {
   const r = await runEmbed({ db: dbFile, model: 'none' });

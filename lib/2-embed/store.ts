@@ -25,11 +25,17 @@ export function vectorDir(workspace: string, modelId: string, set: VectorSet): s
   return join(workspace, 'embeddings', safeId(modelId), set);
 }
 
-/** The glob that reads every part of a set (for `read_parquet`), or null when there is none yet. */
+/** A path as a glob pattern that matches only itself: `[`, `*` and `?` in a folder name become classes. */
+export const globEscape = (path: string): string => path.replace(/[[*?]/g, (c) => `[${c}]`);
+
+/**
+ * The glob that reads every part of a set (for `read_parquet`), or null when there is none yet. The workspace's own
+ * path is escaped: a folder named `Photos [2022]` is a folder, not a pattern.
+ */
 export function vectorGlob(workspace: string, modelId: string, set: VectorSet): string | null {
   const dir = vectorDir(workspace, modelId, set);
   if (!existsSync(dir) || !readdirSync(dir).some((f) => /^part-\d+\.parquet$/.test(f))) return null;
-  return join(dir, 'part-*.parquet');
+  return join(globEscape(dir), 'part-*.parquet');
 }
 
 /** Which (id, view) pairs already have a vector. */
