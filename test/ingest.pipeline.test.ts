@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { Db } from '../lib/db/duckdb.js';
 import { ingest, type IngestReport } from '../lib/1-ingest/ingest.js';
-import { runIngest } from '../lib/pipeline/stages.js';
+import { runEmbed, runIngest } from '../lib/pipeline/stages.js';
 import type { SampleResult } from '../lib/0-sample/generate.js';
 import { FluxError } from '../lib/util/check.js';
 import { envSkip, PROJECT, runCliAndKill, smallSample, snapshot, tempDir } from './helpers.js';
@@ -501,6 +501,33 @@ test('an original moved to another folder keeps its photo row, now at the new pl
   const after = await query<{ path: string }>(db, `SELECT path FROM photos WHERE photo_id = ${before[0]?.id}`);
   assert.deepEqual(after, [{ path: moved }]);
   assert.deepEqual(await query(db, `SELECT * FROM corpus_duplicates WHERE path IN ('${path}', '${moved}')`), []);
+});
+
+test('a keeper exported again under its name is another picture: a new id, and its own descriptor', async () => {
+  const { copyFileSync, cpSync, utimesSync } = await import('node:fs');
+  const keepers = join(work.dir, 'reexport-keepers');
+  cpSync(sample.keepers, keepers, { recursive: true });
+  const db = join(work.dir, 'reexport', 'flux.duckdb');
+  await runIngest({ keepers, db });
+  await runEmbed({ db, model: 'none' });
+  type Row = { id: bigint; sha: string; b: number };
+  const sql = `SELECT k.keeper_id AS id, k.sha256 AS sha, d.brightness AS b FROM keeper_files k
+    LEFT JOIN descriptors d ON d."set" = 'keepers' AND d.id = k.keeper_id WHERE k.path = `;
+  const rows = await query<{ path: string }>(db, 'SELECT path FROM keeper_files ORDER BY path LIMIT 2');
+  const [a, b] = rows.map((r) => r.path) as [string, string];
+  const before = (await query<Row>(db, `${sql}'${a}'`))[0] as Row;
+  // the photographer edits it again and exports it over the old file: here, another keeper's picture
+  copyFileSync(join(keepers, b), join(keepers, a));
+  utimesSync(join(keepers, a), new Date(), new Date(Date.now() + 5000));
+  await runIngest({ keepers, db });
+  await runEmbed({ db, model: 'none' });
+  const after = await query<Row>(db, `${sql}'${a}'`);
+  const other = (await query<Row>(db, `${sql}'${b}'`))[0] as Row;
+  assert.equal(after.length, 1, 'one row for the path');
+  assert.notEqual(after[0]?.id, before.id, 'a new id');
+  assert.equal(after[0]?.sha, other.sha);
+  assert.equal(after[0]?.b, other.b, 'its descriptor is of the new picture');
+  assert.notEqual(before.b, other.b, 'the two pictures differ');
 });
 
 test('a database moved with its workspace finds its previews; a missing workspace is named, not read as empty', async () => {

@@ -249,7 +249,9 @@ function keeperValues(o: Photo): Values {
   const canon = parseCanonicalName(name);
   return {
     ...commonValues(o),
-    keeper_id: idFromSha(sha256(`keepers:${o.entry.path}`)),
+    // the id follows the content too: a keeper exported again under its name is another picture, embedded and
+    // matched again (the photographer's match decisions are kept by path and content)
+    keeper_id: idFromSha(sha256(`keepers:${o.entry.path}:${o.sha}`)),
     original_filename: canon?.originalFilename ?? ricohName(name),
     has_exif: o.exif.hasExif,
     name_canonical: canon !== null,

@@ -127,7 +127,7 @@ export const KEEPER_FILES: TableSpec = {
   name: 'keeper_files',
   note: 'the keepers: one row per file in the keepers tree',
   columns: [
-    col('keeper_id', 'BIGINT PRIMARY KEY', 'from the relative path: stable across runs'),
+    col('keeper_id', 'BIGINT PRIMARY KEY', 'from the relative path and the content: stable across runs'),
     ...FILE_COLUMNS('keepers'),
     CAPTURED_AT,
     UTC_OFFSET,
