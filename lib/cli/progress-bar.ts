@@ -4,23 +4,36 @@
 import cliProgress from 'cli-progress';
 import type { OnProgress } from '../util/progress.js';
 
-/** A progress callback that draws a bar per stage; call `stop()` when the job ends. */
-export function progressBar(): OnProgress & { stop: () => void } {
+/** Without a terminal, a line at least this often while a stage runs. */
+const QUIET_EVERY_MS = 60_000;
+
+/**
+ * A progress callback that draws a bar per stage; call `stop()` when the job ends. Without a terminal (or with
+ * `quiet`) it writes lines instead, one at least every `everyMs` while a stage runs.
+ */
+export function progressBar(options: { quiet?: boolean; everyMs?: number } = {}): OnProgress & { stop: () => void } {
   let bar: cliProgress.SingleBar | null = null;
   let stage = '';
-  const quiet = !process.stderr.isTTY && process.env.FLUX_PROGRESS !== '1';
+  const quiet = options.quiet ?? (!process.stderr.isTTY && process.env.FLUX_PROGRESS !== '1');
+  const every = options.everyMs ?? QUIET_EVERY_MS;
   const stop = (): void => {
     bar?.stop();
     bar = null;
   };
+  let said = 0;
   const fn = ((event) => {
     if (quiet) {
-      // no terminal: one line per stage start and end
-      if (event.stage !== stage || event.done >= event.total) {
-        if (event.stage !== stage || event.done === event.total)
-          process.stderr.write(`${event.stage}: ${event.done}/${event.total}\n`);
-        stage = event.stage;
+      // no terminal (a log file, nohup): one line per stage start and end, and one a minute in between, so a long
+      // stage shows it is moving
+      const now = performance.now();
+      const changed = event.stage !== stage;
+      const due = !changed && now - said >= every && event.done < event.total;
+      if (changed || event.done === event.total || due) {
+        const pct = due && event.total > 0 ? ` (${((100 * event.done) / event.total).toFixed(0)}%)` : '';
+        process.stderr.write(`${event.stage}: ${event.done}/${event.total}${pct}\n`);
+        said = now;
       }
+      stage = event.stage;
       return;
     }
     if (event.stage !== stage) {
