@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { printable, problemLine } from '../lib/cli/errors.js';
 import { progressBar } from '../lib/cli/progress-bar.js';
 
 test('without a terminal a long stage writes a line at least every interval, besides its start and end', async () => {
@@ -28,4 +29,16 @@ test('without a terminal a long stage writes a line at least every interval, bes
     'ingest originals: 400/400\n',
     'embed: 0/3\n',
   ]);
+});
+
+test('a file name with a newline or a terminal escape in it is listed on one line, the characters as escapes', () => {
+  const line = problemLine({
+    kind: 'error',
+    root: 'originals',
+    path: '2024/a\nb\u001b[2J.JPG',
+    stage: 'decode',
+    message: 'cannot decode JPEG: truncated',
+  });
+  assert.equal(line, 'not indexed: originals/2024/a\\u000ab\\u001b[2J.JPG: decode: cannot decode JPEG: truncated');
+  assert.equal(printable('Zoë – café'), 'Zoë – café', 'other text as it is');
 });

@@ -3,6 +3,7 @@
  */
 import cliProgress from 'cli-progress';
 import type { OnProgress } from '../util/progress.js';
+import { printable } from './errors.js';
 
 /** Without a terminal, a line at least this often while a stage runs. */
 const QUIET_EVERY_MS = 60_000;
@@ -52,7 +53,7 @@ export function progressBar(options: { quiet?: boolean; everyMs?: number } = {})
       bar.start(event.total, event.done, { detail: '' });
     }
     bar?.setTotal(event.total);
-    bar?.update(event.done, { detail: (event.detail ?? '').slice(-40) });
+    bar?.update(event.done, { detail: printable(event.detail ?? '').slice(-40) });
   }) as OnProgress & { stop: () => void };
   fn.stop = stop;
   return fn;
