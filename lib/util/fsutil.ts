@@ -90,7 +90,7 @@ export function checkOutFile(option: string, file: string, example: string): str
 export interface WalkProblem {
   /** Relative path ('/' separated); a folder's ends in '/'. */
   path: string;
-  kind: 'unreadable folder' | 'unreadable file' | 'link' | 'special file';
+  kind: 'unreadable folder' | 'unreadable file' | 'link' | 'special file' | 'bad name';
   reason: string;
 }
 
@@ -105,7 +105,8 @@ export function walk(root: string, problems?: WalkProblem[]): FileEntry[] {
   const visit = (dir: string): void => {
     let entries;
     try {
-      entries = readdirSync(dir, { withFileTypes: true });
+      // names as bytes: one that is not UTF-8 would read back as another (its bad bytes replaced) and not be found
+      entries = readdirSync(dir, { withFileTypes: true, encoding: 'buffer' });
     } catch (err) {
       const code = errorCode(err);
       if (dir === root) throw new FluxError(`cannot list the folder ${root} (${code})`);
@@ -113,9 +114,23 @@ export function walk(root: string, problems?: WalkProblem[]): FileEntry[] {
       problems.push({ path: `${rel(dir)}/`, kind: 'unreadable folder', reason: `cannot list the folder: ${code}` });
       return;
     }
-    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    for (const entry of entries) {
-      const abs = join(dir, entry.name);
+    const named = entries.map((e) => ({ e, name: e.name.toString('utf8') }));
+    named.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    for (const { e: entry, name } of named) {
+      if (!Buffer.from(name, 'utf8').equals(entry.name)) {
+        // its bytes escaped, so two such names stay two problems
+        const shown = Array.from(entry.name, (b) => (b < 0x80 ? String.fromCharCode(b) : `\\x${b.toString(16)}`)).join(
+          '',
+        );
+        const what = entry.isDirectory() ? 'folder' : 'file';
+        problems?.push({
+          path: `${dir === root ? '' : `${rel(dir)}/`}${shown}${entry.isDirectory() ? '/' : ''}`,
+          kind: 'bad name',
+          reason: `the ${what} name is not valid UTF-8, so it is not indexed${entry.isDirectory() ? ', nor anything in it' : ''}: rename it`,
+        });
+        continue;
+      }
+      const abs = join(dir, name);
       if (entry.isDirectory()) visit(abs);
       else if (entry.isFile()) {
         let st: Stats;

@@ -1,5 +1,9 @@
 import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
+import { walk, type WalkProblem } from '../lib/util/fsutil.js';
 import { printable, problemLine } from '../lib/cli/errors.js';
 import { progressBar } from '../lib/cli/progress-bar.js';
 
@@ -41,4 +45,32 @@ test('a file name with a newline or a terminal escape in it is listed on one lin
   });
   assert.equal(line, 'not indexed: originals/2024/a\\u000ab\\u001b[2J.JPG: decode: cannot decode JPEG: truncated');
   assert.equal(printable('Zoë – café'), 'Zoë – café', 'other text as it is');
+});
+
+test('file and folder names that are not UTF-8 are each named as a problem, not merged or lost as unreadable', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'flux-names-'));
+  try {
+    const bytes = (s: string, b: number): Buffer => Buffer.concat([Buffer.from(join(dir, s)), Buffer.from([b])]);
+    writeFileSync(Buffer.concat([bytes('bad', 0xff), Buffer.from('.JPG')]), 'x');
+    writeFileSync(Buffer.concat([bytes('bad', 0xfe), Buffer.from('.JPG')]), 'x');
+    mkdirSync(bytes('day', 0xe9));
+    writeFileSync(join(dir, 'café.JPG'), 'x');
+    const problems: WalkProblem[] = [];
+    const files = walk(dir, problems);
+    assert.deepEqual(
+      files.map((f) => f.path),
+      ['café.JPG'],
+    );
+    assert.deepEqual(
+      problems.map((p) => [p.path, p.kind]),
+      [
+        ['bad\\xfe.JPG', 'bad name'],
+        ['bad\\xff.JPG', 'bad name'],
+        ['day\\xe9/', 'bad name'],
+      ],
+    );
+    assert.match(problems[2]?.reason ?? '', /folder name is not valid UTF-8, so it is not indexed, nor anything in it/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
