@@ -93,7 +93,7 @@ export async function writePart(
   );
   const props = new pq.WriterPropertiesBuilder().setCompression(pq.Compression.ZSTD).setKeyValueMetadata(meta).build();
   const bytes = pq.writeParquet(pq.Table.fromIPCStream(arrow.tableToIPC(table, 'stream')), props);
-  writeFileAtomic(file, bytes);
+  writeFileAtomic(file, bytes, { durable: true });
   return file;
 }
 

@@ -5,8 +5,11 @@
 import { createHash } from 'node:crypto';
 import {
   accessSync,
+  closeSync,
   constants,
   existsSync,
+  fsyncSync,
+  openSync,
   mkdirSync,
   readdirSync,
   realpathSync,
@@ -207,12 +210,33 @@ export function assertOutsideArchive(
   }
 }
 
-/** Writes a file through a temporary name and a rename, so a crash never leaves a half-written file. */
-export function writeFileAtomic(file: string, data: Uint8Array | string): void {
+/**
+ * Writes a file through a temporary name and a rename, so a crash never leaves a half-written file. `durable` also
+ * flushes the file before the rename and the folder after it, so a power cut cannot leave the new name on an empty
+ * file either (for the few large files a run's later steps trust: the vector parts).
+ */
+export function writeFileAtomic(file: string, data: Uint8Array | string, options: { durable?: boolean } = {}): void {
   mkdirSync(dirname(file), { recursive: true });
   const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, data);
+  if (!options.durable) {
+    writeFileSync(tmp, data);
+    renameSync(tmp, file);
+    return;
+  }
+  const fd = openSync(tmp, 'w');
+  try {
+    writeFileSync(fd, data);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
   renameSync(tmp, file);
+  const dir = openSync(dirname(file), 'r');
+  try {
+    fsyncSync(dir);
+  } finally {
+    closeSync(dir);
+  }
 }
 
 /** A stable 52-bit integer id (a safe JavaScript number) from a SHA-256 hex digest. */
