@@ -6,9 +6,10 @@
  *   `nearWeight`.
  * - listwise: the same scorer trained with a softmax over lists of a keeper and 15 non-keepers of its walk (near
  *   misses of the kind at `nearRate`, the rest of the walk otherwise): a per-walk ranking objective.
- * - contrastive: a learned projection onto the unit sphere that pulls keepers towards learned prototypes and pushes
- *   non-keepers below a margin; the score is the cosine to the nearest keeper centroid (one, or one per motif,
- *   recomputed from the projected training keepers by k-means).
+ * - contrastive: a learned projection onto the unit sphere that pulls keepers towards the keeper centroids and pushes
+ *   non-keepers below a margin; the score is the cosine to the nearest keeper centroid (one, or one per motif, by
+ *   k-means over the projected training keepers). Training and scoring use that one function: the centroids are
+ *   recomputed after every epoch and the next epoch trains against them (they are not learned by gradient).
  * - logistic: L2 logistic regression on the same rows; `metadata` is the same on context alone. A row of at most
  *   {@link EXACT_MAX_COLUMNS} columns is solved exactly by Newton's method (no class weights, the penalty
  *   |w|^2 / 2C with C = `logisticC`; baseline.ts); a wider one by Adam on a class-balanced loss with early
@@ -273,8 +274,8 @@ function inputProduct(b: Batch, w: tf.Tensor2D): tf.Tensor2D {
   return product(w as tf.Tensor) as tf.Tensor2D;
 }
 
-/** Scores of a batch. For `proto`, `soft` replaces the max over centroids by a smooth maximum (training). */
-function forward(kind: ScorerKind, v: Record<string, tf.Tensor>, b: Batch, soft = false): tf.Tensor1D {
+/** Scores of a batch (for `proto`, the cosine to the nearest centroid `C`: the same at training and scoring). */
+function forward(kind: ScorerKind, v: Record<string, tf.Tensor>, b: Batch): tf.Tensor1D {
   if (kind === 'linear') return tf.reshape(tf.add(inputProduct(b, v.W as tf.Tensor2D), v.b as tf.Tensor), [-1]);
   if (kind === 'mlp') {
     // the linear part and the hidden layer in one product with the input, [W0 | W1]
@@ -290,9 +291,7 @@ function forward(kind: ScorerKind, v: Record<string, tf.Tensor>, b: Batch, soft 
   }
   const z = l2norm(tf.add(inputProduct(b, v.W as tf.Tensor2D), v.b as tf.Tensor));
   const cos = tf.matMul(z as tf.Tensor2D, l2norm(v.C as tf.Tensor) as tf.Tensor2D, false, true);
-  if (!soft) return tf.max(cos, -1) as tf.Tensor1D;
-  const tau = 0.1;
-  return tf.mul(tf.logSumExp(tf.div(cos, tau), -1), tau) as tf.Tensor1D;
+  return tf.max(cos, -1) as tf.Tensor1D;
 }
 
 /** Rows `idx` of `x` as a [n, dim] tensor. */
@@ -428,7 +427,7 @@ function protoStep(c: StepContext, er: Rng): tf.Scalar | null {
   const mean = (t: tf.Tensor, w: tf.Tensor1D | null): tf.Tensor =>
     w ? tf.div(tf.sum(tf.mul(w, t)), tf.sum(w)) : tf.mean(t);
   const lossT = c.optimizer.minimize(() => {
-    const s = forward(c.kind, c.vars, xb, true);
+    const s = forward(c.kind, c.vars, xb);
     const pull = mean(tf.sub(1, tf.slice(s, 0, m)), wk);
     const push = mean(tf.relu(tf.sub(tf.slice(s, m, m), c.h.margin)), wn);
     return tf.add(tf.add(pull, push), c.l2()) as tf.Scalar;
@@ -598,7 +597,8 @@ export async function trainScorer(
   const vars: Vars = Object.fromEntries(
     Object.entries(params.weights).map(([k, w]) => [
       k,
-      tf.variable(tf.tensor(w.values, w.shape), true, `${arch}_${k}_${seed}`),
+      // the centroids are set from the keepers, not learned
+      tf.variable(tf.tensor(w.values, w.shape), k !== 'C', `${arch}_${k}_${seed}`),
     ]),
   );
   const optimizer = tf.train.adam(h.learningRate);
@@ -631,6 +631,19 @@ export async function trainScorer(
   }
 }
 
+/** Sets the centroids variable `C` (its row count follows the centroids: one when the keepers are too few). */
+function setCentroids(vars: Vars, c: Weight): void {
+  const old = vars.C as tf.Variable;
+  const value = tf.tensor(c.values, c.shape);
+  if (old.shape.join() === c.shape.join()) {
+    old.assign(value);
+    value.dispose();
+    return;
+  }
+  vars.C = tf.variable(value, false, `${old.name}_${c.shape[0]}`);
+  old.dispose();
+}
+
 /** The epochs with early stopping on the validation ROC AUC; the best epoch's weights. */
 async function epochs(
   c: StepContext,
@@ -645,6 +658,9 @@ async function epochs(
   let since = 0;
   const snapshot = (): Record<string, Weight> =>
     Object.fromEntries(Object.entries(vars).map(([k, v]) => [k, { shape: v.shape, values: Array.from(v.dataSync()) }]));
+  // the centroids the first epoch trains against: those of the keepers under the initial projection
+  if (kind === 'proto')
+    setCentroids(vars, keeperCentroids({ kind, weights: snapshot() }, data, h.centroids, rng.fork('centroids:0')));
   for (let epoch = 1; epoch <= h.epochs; epoch++) {
     const t0 = performance.now();
     const er = rng.fork(`epoch:${epoch}`);
@@ -655,8 +671,11 @@ async function epochs(
       (lossT as tf.Scalar).dispose();
     }
     const current: ScorerParams = { kind, weights: snapshot() };
-    if (kind === 'proto')
+    if (kind === 'proto') {
+      // scored against the keepers' centroids under this epoch's projection, and the next epoch trains against them
       current.weights.C = keeperCentroids(current, data, h.centroids, rng.fork(`centroids:${epoch}`));
+      setCentroids(vars, current.weights.C);
+    }
     const entry = epochLog(c, current, epoch, lossSum / steps, t0);
     // early stopping follows the validation ROC AUC: with few validation keepers it is far steadier than AP
     const stopMetric = entry.valAuc;
