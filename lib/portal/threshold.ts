@@ -8,6 +8,7 @@
 import { setMeta } from '../db/corpus.js';
 import { join } from 'node:path';
 import type { Db } from '../db/duckdb.js';
+import { tableColumns } from '../db/table.js';
 import { chooseThreshold, tradeoff, type TradeoffPoint } from '../5-rank/calibrate.js';
 import { writeFileAtomic } from '../util/fsutil.js';
 import { SURFACE_THRESHOLD_KEY, type SurfaceCalibration } from '../db/decisions.js';
@@ -29,19 +30,11 @@ export interface ThresholdFit {
  * the model, so only decisions made since count (all of them for scores of a model without a training time).
  */
 export async function fitSurfaceThreshold(db: Db, targetPrecision = TARGET_PRECISION): Promise<ThresholdFit> {
-  const hasDecisions =
-    Number(await db.value(`SELECT count(*) FROM information_schema.tables WHERE table_name = 'review_decisions'`)) > 0;
-  const hasScores =
-    Number(await db.value(`SELECT count(*) FROM information_schema.tables WHERE table_name = 'inbox_scores'`)) > 0;
+  const hasDecisions = (await tableColumns(db, 'review_decisions')).length > 0;
+  const scoreColumns = await tableColumns(db, 'inbox_scores');
+  const hasScores = scoreColumns.length > 0;
   // scores written before the scores recorded their model's training time: every decision counts
-  const trainedAt =
-    hasScores &&
-    Number(
-      await db.value(`SELECT count(*) FROM information_schema.columns
-        WHERE table_name = 'inbox_scores' AND column_name = 'model_trained_at'`),
-    ) > 0
-      ? 's.model_trained_at'
-      : 'NULL';
+  const trainedAt = scoreColumns.includes('model_trained_at') ? 's.model_trained_at' : 'NULL';
   const all =
     hasDecisions && hasScores
       ? await db.all<{ s: number; kept: boolean; trained: boolean }>(`SELECT s.keeper_score AS s,
