@@ -40,6 +40,8 @@ export type FeatureSet = (typeof FEATURE_SETS)[number];
 export const usesVector = (fs: FeatureSet): boolean => fs.startsWith('vector');
 export const usesPeople = (fs: FeatureSet): boolean => fs.endsWith('+people');
 export const usesDescriptor = (fs: FeatureSet): boolean => fs.includes('descriptor');
+/** Whether a feature set's rows hold the walk's means of the descriptor (`walk_*`): with descriptor and context. */
+export const usesWalk = (fs: FeatureSet): boolean => usesDescriptor(fs) && fs.includes('context');
 /** The pixel descriptor version of a feature set's rows (this one's), or none when it reads no descriptor column. */
 export const descriptorVersionOf = (fs: FeatureSet): number | undefined =>
   usesDescriptor(fs) ? DESCRIPTOR_VERSION : undefined;
@@ -121,7 +123,7 @@ export async function loadFeatures(
   const withCtx = featureSet.includes('context');
   // the walk's weather and light (vectors.ts), over the walk the context view uses (WALK_DAY: only the photo's own
   // table has the columns it reads)
-  const withWalk = withDesc && withCtx;
+  const withWalk = usesWalk(featureSet);
   const people = usesPeople(featureSet) ? await peopleById(db, set) : null;
   const extra = [
     ...(withDesc ? DESCRIPTOR_NAMES : []),

@@ -5,7 +5,7 @@
 import {
   fitStandardizer,
   standardize,
-  usesDescriptor,
+  usesWalk,
   type Dataset,
   type FeatureSet,
   type Standardizer,
@@ -33,11 +33,11 @@ const WALK = new Set(WALK_NAMES);
 
 /**
  * Columns of the full feature rows that make up a smaller feature set. The walk's columns are means of the pixel
- * descriptor: only sets with the descriptor take them, as scoring loads them (rows.ts), so a context-only model
+ * descriptor: only the sets whose rows scoring loads them for take them (`usesWalk`), so a context-only model
  * (`metadata`) reads the camera's metadata alone.
  */
 export function columnsFor(ds: Pick<Dataset, 'names'>, fs: FeatureSet): number[] {
-  const want = (n: string): boolean => fs.includes(columnGroup(n)) && (!WALK.has(n) || usesDescriptor(fs));
+  const want = (n: string): boolean => fs.includes(columnGroup(n)) && (!WALK.has(n) || usesWalk(fs));
   return ds.names.flatMap((n, i) => (want(n) ? [i] : []));
 }
 
