@@ -122,14 +122,14 @@ export function walk(root: string, problems?: WalkProblem[]): FileEntry[] {
     for (const { e: entry, name } of named) {
       if (!Buffer.from(name, 'utf8').equals(entry.name)) {
         // its bytes escaped, so two such names stay two problems
-        const shown = Array.from(entry.name, (b) => (b < 0x80 ? String.fromCharCode(b) : `\\x${b.toString(16)}`)).join(
-          '',
-        );
-        const what = entry.isDirectory() ? 'folder' : 'file';
+        const shown = Array.from(entry.name, (c) => (c < 0x80 ? String.fromCharCode(c) : `\\x${c.toString(16)}`));
+        const folder = entry.isDirectory();
         problems?.push({
-          path: `${dir === root ? '' : `${rel(dir)}/`}${shown}${entry.isDirectory() ? '/' : ''}`,
+          path: `${rel(join(dir, shown.join('')))}${folder ? '/' : ''}`,
           kind: 'bad name',
-          reason: `the ${what} name is not valid UTF-8, so it is not indexed${entry.isDirectory() ? ', nor anything in it' : ''}: rename it`,
+          reason: `the ${folder ? 'folder' : 'file'} name is not valid UTF-8, so it is not indexed${
+            folder ? ', nor anything in it' : ''
+          }: rename it`,
         });
         continue;
       }
