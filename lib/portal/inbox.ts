@@ -8,6 +8,7 @@ import { FluxError } from '../util/check.js';
 import type { OverlayBox } from '../util/html.js';
 import { peopleBoxes } from '../4-dataset/people.js';
 import { scoreText } from '../6-score/inbox-page.js';
+import { isValidDateTime } from '../1-ingest/names.js';
 
 /** Frames at most this far apart (chained) are one burst. */
 export const BURST_GAP_MS = 3000;
@@ -59,12 +60,6 @@ export interface InboxPage {
   note?: string;
 }
 
-/** Whether YYYY-MM-DD names a day of the calendar. */
-const isoDay = (day: string): boolean => {
-  const t = Date.parse(`${day}T00:00:00Z`);
-  return Number.isFinite(t) && new Date(t).toISOString().slice(0, 10) === day;
-};
-
 /** Checks and reads the query string of `GET /api/inbox`. */
 export function parseInboxQuery(params: URLSearchParams): InboxQuery {
   const int = (name: string, fallback: number, max: number): number => {
@@ -79,8 +74,9 @@ export function parseInboxQuery(params: URLSearchParams): InboxQuery {
     throw new FluxError(`band: expected one of ${BANDS.join(', ')}, received ${JSON.stringify(band)}`);
   }
   const day = params.get('day') || undefined;
-  // a date of the calendar: 2024-13-45 has the form but is no day (it reads back as another, or not at all)
-  if (day !== undefined && !(/^\d{4}-\d{2}-\d{2}$/.test(day) && isoDay(day)))
+  // a date of the calendar, as ingest reads capture times: 2024-13-45 has the form but is no day
+  const ymd = day === undefined ? null : /^(\d{4})-(\d{2})-(\d{2})$/.exec(day);
+  if (day !== undefined && !(ymd && isValidDateTime(Number(ymd[1]), Number(ymd[2]), Number(ymd[3]))))
     throw new FluxError(`day: expected a date YYYY-MM-DD, received ${JSON.stringify(day)}`);
   const stacks = params.get('stacks');
   return {
