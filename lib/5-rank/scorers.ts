@@ -424,16 +424,53 @@ function protoStep(c: StepContext, er: Rng): tf.Scalar | null {
   // weighted means when rows carry weights; the plain mean otherwise (the same numbers as before weights existed)
   const wk = rw ? tf.tensor1d(ks.map((r) => rw[r] as number)) : null;
   const wn = rw ? tf.tensor1d(ns.map((r) => rw[r] as number)) : null;
-  const mean = (t: tf.Tensor, w: tf.Tensor1D | null): tf.Tensor =>
-    w ? tf.div(tf.sum(tf.mul(w, t)), tf.sum(w)) : tf.mean(t);
-  const lossT = c.optimizer.minimize(() => {
-    const s = forward(c.kind, c.vars, xb);
-    const pull = mean(tf.sub(1, tf.slice(s, 0, m)), wk);
-    const push = mean(tf.relu(tf.sub(tf.slice(s, m, m), c.h.margin)), wn);
-    return tf.add(tf.add(pull, push), c.l2()) as tf.Scalar;
-  }, true);
+  const lossT = c.optimizer.minimize(
+    () => tf.add(protoLoss(c.kind, c.vars, xb, m, c.h.margin, wk, wn), c.l2()) as tf.Scalar,
+    true,
+  );
   tf.dispose([xb.x, xb.xt, ...(wk && wn ? [wk, wn] : [])]);
   return lossT;
+}
+
+/**
+ * The contrastive loss of a batch whose first `m` rows are keepers and the rest non-keepers, L2 aside: keepers
+ * pulled towards a score of 1, non-keepers pushed below the margin, through the scores {@link forward} gives, which
+ * are the scores the model is scored by. Weighted means when rows carry weights, plain means otherwise.
+ */
+function protoLoss(
+  kind: ScorerKind,
+  v: Record<string, tf.Tensor>,
+  b: Batch,
+  m: number,
+  margin: number,
+  wk: tf.Tensor1D | null,
+  wn: tf.Tensor1D | null,
+): tf.Scalar {
+  const mean = (t: tf.Tensor, w: tf.Tensor1D | null): tf.Tensor =>
+    w ? tf.div(tf.sum(tf.mul(w, t)), tf.sum(w)) : tf.mean(t);
+  const s = forward(kind, v, b);
+  const pull = mean(tf.sub(1, tf.slice(s, 0, m)), wk);
+  const push = mean(tf.relu(tf.sub(tf.slice(s, m, s.shape[0] - m), margin)), wn);
+  return tf.add(pull, push) as tf.Scalar;
+}
+
+/**
+ * The loss the contrastive learner minimises (L2 aside), for trained parameters on keepers `keepers` and
+ * non-keepers `others` of `x`: what a training step computes, for tests that hold it to the scores.
+ */
+export function contrastiveLoss(
+  params: ScorerParams,
+  x: Float32Array,
+  dim: number,
+  keepers: readonly number[],
+  others: readonly number[],
+  margin: number,
+): number {
+  return tf.tidy(() => {
+    const v = Object.fromEntries(Object.entries(params.weights).map(([k, w]) => [k, tf.tensor(w.values, w.shape)]));
+    const b = trainingBatch(x, dim, [...keepers, ...others]);
+    return protoLoss(params.kind, v, b, keepers.length, margin, null, null).dataSync()[0] as number;
+  });
 }
 
 /** One batch of rows, class-balanced logistic loss. */
