@@ -74,3 +74,36 @@ test('file and folder names that are not UTF-8 are each named as a problem, not 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("a walk reports each folder it lists, and the root's folders walked of all of them", () => {
+  const dir = mkdtempSync(join(tmpdir(), 'flux-walk-'));
+  try {
+    for (const [day, n] of [
+      ['2022/2022-01/2022-01-15', 3],
+      ['2022/2022-02/2022-02-01', 2],
+      ['2023/2023-05/2023-05-09', 4],
+    ] as const) {
+      mkdirSync(join(dir, day), { recursive: true });
+      for (let i = 0; i < n; i++) writeFileSync(join(dir, day, `R000${i}.JPG`), 'x');
+    }
+    writeFileSync(join(dir, 'notes.txt'), 'x');
+    const seen: Array<[number, number, number, string]> = [];
+    const files = walk(dir, [], (p) => seen.push([p.done, p.total, p.files, p.folder]));
+    assert.equal(files.length, 10);
+    assert.deepEqual(seen, [
+      [0, 2, 0, ''],
+      [0, 2, 0, '2022'],
+      [0, 2, 0, '2022/2022-01'],
+      [0, 2, 0, '2022/2022-01/2022-01-15'],
+      [0, 2, 3, '2022/2022-02'],
+      [0, 2, 3, '2022/2022-02/2022-02-01'],
+      [1, 2, 5, '2022'],
+      [1, 2, 5, '2023'],
+      [1, 2, 5, '2023/2023-05'],
+      [1, 2, 5, '2023/2023-05/2023-05-09'],
+      [2, 2, 9, '2023'],
+    ]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

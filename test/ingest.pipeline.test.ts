@@ -662,6 +662,11 @@ test('stage contract: ingest runs on an open database, reports progress and leav
     // the last event says every file of the root is done
     const last = events.filter((e) => e.stage === 'keepers').at(-1);
     assert.deepEqual([last?.done, last?.total], [keepers.files - keepers.unchanged, keepers.files - keepers.unchanged]);
+    // before it, the walk of the root: its year folders, all of them walked at the end
+    const listing = events.filter((e) => e.stage === 'listing keepers');
+    assert.ok(listing.length >= 2 && events.indexOf(listing.at(-1) as (typeof events)[number]) < events.indexOf(last!));
+    assert.deepEqual([listing[0]?.done, listing.at(-1)?.done], [0, listing.at(-1)?.total]);
+    assert.ok((listing.at(-1)?.total as number) >= 1);
     // still open: the caller reads what the stage wrote, in the same connection
     assert.equal(Number(await db.value('SELECT count(*) FROM keeper_files')), keepers.ok);
   } finally {

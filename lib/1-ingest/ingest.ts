@@ -397,9 +397,13 @@ interface RootScan {
 }
 
 /** Walks a root and compares it with the ledger: what vanished, and what is new, changed or to be tried again. */
-async function scanRoot(db: Db, root: Root, dir: string, workspace: string): Promise<RootScan> {
+async function scanRoot(db: Db, root: Root, dir: string, workspace: string, onProgress: OnProgress): Promise<RootScan> {
   const problems: WalkProblem[] = [];
-  const entries = walk(dir, problems);
+  const stage = `listing ${root}`;
+  // a root without folders is listed at once
+  const entries = walk(dir, problems, (p) => {
+    if (p.total > 0) onProgress({ stage, done: p.done, total: p.total, detail: `${p.files} files ${p.folder}` });
+  });
   const unlisted = problems.filter((p) => p.kind === 'unreadable folder').map((p) => p.path);
   const unstatted = new Set(problems.filter((p) => p.kind === 'unreadable file').map((p) => p.path));
   const known = await ledger(db, root);
@@ -433,7 +437,7 @@ async function ingestRoot(
   opts: Limits,
   onProgress: OnProgress,
 ): Promise<RootReport> {
-  const { entries, problems, vanished, todo } = await scanRoot(db, root, dir, workspace);
+  const { entries, problems, vanished, todo } = await scanRoot(db, root, dir, workspace, onProgress);
   await forgetFiles(db, root, vanished);
   // what the walk passed over is listed afresh on every run (after forgetting: a file may have become a link)
   await replaceWalkErrors(

@@ -97,14 +97,25 @@ export interface WalkProblem {
   reason: string;
 }
 
+/** How far a walk has got: the root's own folders walked of all of them, the files found, the folder last listed. */
+export interface WalkProgress {
+  done: number;
+  total: number;
+  files: number;
+  folder: string;
+}
+
 /**
  * Every regular file below `root`, sorted by path. Symbolic links are not followed (an archive is indexed by its
  * own files, and a link may loop or lead outside it); they, special files and folders that cannot be listed go to
- * `problems` when given, and the walk goes on. A root that cannot be listed is a FluxError naming it.
+ * `problems` when given, and the walk goes on. A root that cannot be listed is a FluxError naming it. `onFolder`
+ * hears of every folder listed: an archive of years of folders takes minutes to walk on a slow drive.
  */
-export function walk(root: string, problems?: WalkProblem[]): FileEntry[] {
+export function walk(root: string, problems?: WalkProblem[], onFolder?: (progress: WalkProgress) => void): FileEntry[] {
   const out: FileEntry[] = [];
   const rel = (abs: string): string => relative(root, abs).split(sep).join('/');
+  // the root's own folders are the units of progress (years, in an archive laid out by date)
+  const progress: WalkProgress = { done: 0, total: 0, files: 0, folder: '' };
   const visit = (dir: string): void => {
     let entries;
     try {
@@ -119,6 +130,9 @@ export function walk(root: string, problems?: WalkProblem[]): FileEntry[] {
     }
     const named = entries.map((e) => ({ e, name: e.name.toString('utf8') }));
     named.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    if (dir === root) progress.total = entries.filter((e) => e.isDirectory()).length;
+    progress.folder = dir === root ? '' : rel(dir);
+    onFolder?.({ ...progress, files: out.length });
     for (const { e: entry, name } of named) {
       if (!Buffer.from(name, 'utf8').equals(entry.name)) {
         // its bytes escaped, so two such names stay two problems
@@ -134,8 +148,10 @@ export function walk(root: string, problems?: WalkProblem[]): FileEntry[] {
         continue;
       }
       const abs = join(dir, name);
-      if (entry.isDirectory()) visit(abs);
-      else if (entry.isFile()) {
+      if (entry.isDirectory()) {
+        visit(abs);
+        if (dir === root) onFolder?.({ ...progress, done: ++progress.done, files: out.length, folder: rel(abs) });
+      } else if (entry.isFile()) {
         let st: Stats;
         try {
           st = statSync(abs);
