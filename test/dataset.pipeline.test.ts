@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { copyFileSync } from 'node:fs';
+import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { Db } from '../lib/db/duckdb.js';
@@ -289,8 +289,24 @@ test(
     await matchAt(db2);
     const db = await Db.open(db2);
     await buildSplit(db, { seed: 1 });
+    const [broken] = await db.all<{ id: number; preview: string }>(`SELECT p.photo_id AS id, p.preview FROM photos p
+      JOIN dataset_split s USING (photo_id) WHERE s.scheme = 'session' AND s.split = 'train' ORDER BY 1 LIMIT 1`);
     db.close();
-    const r = await runEmbed({ db: db2, model: 'mobilenetv2-int8', views: 2, seed: 5 });
+    // a training photo's preview unreadable when its views are made: both views named, the others made
+    const previewFile = join(work.dir, 'ws', broken?.preview as string);
+    const bytes = readFileSync(previewFile);
+    writeFileSync(previewFile, 'not a JPEG');
+    const first = await runEmbed({ db: db2, model: 'mobilenetv2-int8', views: 2, seed: 5 });
+    writeFileSync(previewFile, bytes);
+    assert.deepEqual(
+      first.viewFailures.map((f) => [f.id, f.view, f.preview]),
+      [1, 2].map((v) => [broken?.id, v, broken?.preview]),
+    );
+    assert.match(first.viewFailures[0]?.message ?? '', new RegExp(`preview ${broken?.preview}: `));
+    // the next run makes the two it lacks
+    const again = await runEmbed({ db: db2, model: 'mobilenetv2-int8', views: 2, seed: 5 });
+    assert.deepEqual([again.views, again.viewFailures.length], [2, 0]);
+    const r = { views: first.views + again.views };
     const d = await Db.open(db2, { readOnly: true });
     try {
       const glob = vectorGlob(join(work.dir, 'ws'), 'mobilenetv2-int8', 'photos') as string;

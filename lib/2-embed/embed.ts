@@ -60,6 +60,8 @@ export interface EmbedReport {
   sets: EmbedSetReport[];
   /** Augmented training views written in this run. */
   views: number;
+  /** Augmented views whose preview could not be read: tried again on the next run. */
+  viewFailures: Array<{ id: number; view: number; preview: string; message: string }>;
   seconds: number;
   /** Seconds spent decoding, embedding and writing (the whole run less opening, model loading and bookkeeping). */
   embedSeconds: number;
@@ -274,7 +276,8 @@ export async function embed(db: Db, options: EmbedOptions = {}): Promise<EmbedRe
       sets.push(report);
       steady += seconds;
     }
-    const views = spec && viewCount > 0 ? await embedViews(run, spec, viewCount, options.seed ?? 7) : 0;
+    const { written: views, failures: viewFailures } =
+      spec && viewCount > 0 ? await embedViews(run, spec, viewCount, options.seed ?? 7) : { written: 0, failures: [] };
     return {
       model: spec?.id ?? null,
       modelPath: resolved?.path ?? null,
@@ -282,6 +285,7 @@ export async function embed(db: Db, options: EmbedOptions = {}): Promise<EmbedRe
       workspace,
       sets,
       views,
+      viewFailures,
       seconds: (performance.now() - t0) / 1000,
       embedSeconds: steady,
       note: noteOf(resolved, options.model),
@@ -359,7 +363,12 @@ async function pipelined(
  * Augmented views 1..n of the training photos (session split). Validation and test photos are never augmented.
  * Each view's random choices come from the seed, the photo and the view number, so a resumed run makes the same views.
  */
-async function embedViews(run: EmbedRun, spec: ModelSpec, n: number, seed: number): Promise<number> {
+async function embedViews(
+  run: EmbedRun,
+  spec: ModelSpec,
+  n: number,
+  seed: number,
+): Promise<{ written: number; failures: EmbedReport['viewFailures'] }> {
   const { db, workspace, onProgress } = run;
   const hasSplit =
     Number(await db.value(`SELECT count(*) FROM information_schema.tables WHERE table_name = 'dataset_split'`)) > 0;
@@ -379,6 +388,7 @@ async function embedViews(run: EmbedRun, spec: ModelSpec, n: number, seed: numbe
   let rows: Array<{ id: number; view: number; vector: Float32Array }> = [];
   let written = 0;
   let done = 0;
+  const failures: EmbedReport['viewFailures'] = [];
   const flush = async (): Promise<void> => {
     const augment = 'hflip, crop 200/224 centred within 2%, brightness/contrast +-0.1 (luminance), rotation +-1 deg';
     if (rows.length) await writePart(db, workspace, spec, 'photos', rows, { augment_seed: String(seed), augment });
@@ -388,6 +398,9 @@ async function embedViews(run: EmbedRun, spec: ModelSpec, n: number, seed: numbe
   onProgress({ stage: 'embed views', done: 0, total: todo.length });
   await pipelined(run.pool, workspace, todo, run.batchSize, spec.preprocessing, seed, async (prepared, tensor) => {
     const ready = prepared.filter((p) => p.ok);
+    for (const p of prepared)
+      if (!p.ok)
+        failures.push({ id: p.item.id, view: p.view, preview: p.item.preview, message: p.message ?? 'failed' });
     if (ready.length) {
       const out = await run.inference().run(tensor, ready.length);
       ready.forEach((p, i) =>
@@ -403,5 +416,5 @@ async function embedViews(run: EmbedRun, spec: ModelSpec, n: number, seed: numbe
     if (rows.length >= run.partSize) await flush();
   });
   await flush();
-  return written;
+  return { written, failures };
 }

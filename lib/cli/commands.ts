@@ -12,7 +12,7 @@ import { clearExclusions, curate, excludePhotos, formatCurate } from '../7-curat
 import { withDb } from '../db/duckdb.js';
 import { archiveRoots } from '../db/schema.js';
 import { decodeWorkers, onnxProvider, runEmbed, runIngest, runIngestMetadata } from '../pipeline/stages.js';
-import { ingestNotes, listErrors } from './errors.js';
+import { ingestNotes, listErrors, printable } from './errors.js';
 import { fetchFile } from '../2-embed/fetch.js';
 import { findModel, MODELS, modelDirs } from '../2-embed/models.js';
 import { join } from 'node:path';
@@ -248,6 +248,10 @@ export const COMMANDS: Record<string, Command> = {
         onProgress,
       });
       if (r.views) console.log(`${r.views} augmented training views embedded`);
+      if (r.viewFailures.length) {
+        console.log(`${r.viewFailures.length} augmented views failed (tried again on the next run):`);
+        for (const f of r.viewFailures) console.log(`  photo ${f.id} view ${f.view}: ${printable(f.message)}`);
+      }
       for (const s of r.sets)
         console.log(
           `${s.set.padEnd(8)} ${s.images} images: ${s.alreadyDone} already done, ` +
