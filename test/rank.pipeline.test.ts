@@ -846,6 +846,17 @@ test('the exported graph equals the TensorFlow.js model with its calibration on 
 });
 
 test('inbox scoring: scores and a report outside the inbox; bad files reported and skipped; nothing written in inbox or archive', async () => {
+  // a first inbox of nothing readable: its files named as skipped, no photo scored (not "run flux embed first")
+  const unreadable = join(work.dir, 'inbox-unreadable');
+  mkdirSync(unreadable, { recursive: true });
+  writeFileSync(join(unreadable, 'R0099997.JPG'), 'not a JPEG');
+  const none = await scoreInbox({
+    db: dbFile,
+    modelDir: first.dir,
+    inbox: unreadable,
+    out: join(work.dir, 'none.html'),
+  });
+  assert.deepEqual([none.skipped.map((s) => s.path), none.counts.total], [['R0099997.JPG'], 0]);
   const inbox = join(work.dir, 'inbox');
   mkdirSync(inbox, { recursive: true });
   for (const f of readdirSync(sample.inbox)) copyFileSync(join(sample.inbox, f), join(inbox, f));
