@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
-import type { Dataset } from '../lib/4-dataset/rows.js';
+import { fitStandardizer, standardize, type Dataset } from '../lib/4-dataset/rows.js';
+import type { SplitName } from '../lib/4-dataset/split.js';
 import { decide, DEFAULT_RULE, ruleText } from '../lib/5-rank/decide.js';
-import { foldSplits, outOfFold } from '../lib/5-rank/folds.js';
+import { foldSplits, outOfFold, valTrains } from '../lib/5-rank/folds.js';
+import { fit, rowsOf } from '../lib/5-rank/fit.js';
+import { scoreRows } from '../lib/5-rank/scorers.js';
 import { averagePrecision } from '../lib/5-rank/metrics.js';
 import { bestSetting, innerView, MAX_BUDGET, mostChosen, settingText, tuningGrid } from '../lib/5-rank/nested.js';
 import { initBackend } from '../lib/tfjs/backend.js';
@@ -112,4 +115,34 @@ test('nested tuning finds the planted setting inside every fold, and its held-ou
     ruleText(rule),
     /baseline pca-logistic · base: AP [0-9.]+, per-walk NDCG [0-9.]+ \(tuned: pcaComponents 64\)/,
   );
+});
+
+test('a learner without early stopping trains on the validation fold in the folds, as its final model does', async () => {
+  await initBackend();
+  const ds = plantedWidth(5);
+  const oof = await outOfFold(ds, 'pca-logistic', 7, 5, {}, 'all');
+  // round 0 by hand: fold 0 held out, the other four folds train (fold 1 validated before, and was unused)
+  const split = valTrains(foldSplits(ds, 7, 5, 'all')[0] as SplitName[], false);
+  assert.ok(!split.includes('val'));
+  const fds = { ...ds, split };
+  const f = await fit(fds, 'pca-logistic', 7);
+  const held = rowsOf(fds, 'test');
+  const ref = scoreRows(f.params, f.xs, ds.dim, rowsOf(fds, 'train'), ds.ids);
+  const st = fitStandardizer(ref, 1, [...ref.keys()]);
+  const mine = standardize(scoreRows(f.params, f.xs, ds.dim, held, ds.ids), 1, st);
+  const got = new Map(oof.rows.map((r, i) => [r, oof.scores[i] as number]));
+  held.forEach((r, j) => assert.ok(Math.abs((got.get(r) as number) - (mine[j] as number)) < 1e-5, `row ${r}`));
+  // a learner that stops early keeps its validation fold for stopping
+  assert.deepEqual(valTrains(['train', 'val', 'test'], true), ['train', 'val', 'test']);
+});
+
+test('walks an outer round left out (none) stay out of every inner fold', () => {
+  const ds = plantedWidth(2);
+  // the outer round of a train-and-validation scope: the test walks (here walks 0-5) are none
+  const outer = ds.split.map((_, i) => ((ds.session[i] as number) < 6 ? 'none' : 'train')) as SplitName[];
+  const inner = innerView(ds, outer);
+  for (const split of foldSplits(inner, 3, 4, 'trainval'))
+    split.forEach((s, i) => {
+      if ((ds.session[i] as number) < 6) assert.equal(s, 'none', `row ${i} of a left-out walk dealt as ${s}`);
+    });
 });

@@ -5,10 +5,10 @@
 import { fitStandardizer, standardize, type Dataset } from '../4-dataset/rows.js';
 import type { SplitName } from '../4-dataset/split.js';
 import { Rng } from '../util/rng.js';
-import { fit, rowsOf } from './fit.js';
+import { fit, learnerWidth, rowsOf, vectorColumns } from './fit.js';
 import { averagePrecision, rocAuc } from './metrics.js';
 import { bestSetting, innerView, pooledAp } from './nested.js';
-import { scoreRows, type Arch, type Hyper } from './scorers.js';
+import { hyperFor, scoreRows, stopsEarly, type Arch, type Hyper } from './scorers.js';
 
 /** Held-out scores of every photo in some walks, each walk held out once (see {@link outOfFold}). */
 export interface OutOfFold {
@@ -44,8 +44,10 @@ export function foldSplits(
   scope: 'trainval' | 'all',
   repeat = 0,
 ): SplitName[][] {
-  // rows from review decisions are never held out: they train in every round
-  const inScope = (i: number): boolean => !ds.decided?.[i] && (scope === 'all' || ds.split[i] !== 'test');
+  // rows from review decisions are never held out: they train in every round; rows an outer round left out
+  // (`none`: the test walks of a `trainval` round, seen by nested tuning) stay out of every inner fold
+  const inScope = (i: number): boolean =>
+    !ds.decided?.[i] && (ds.split[i] as string) !== 'none' && (scope === 'all' || ds.split[i] !== 'test');
   const rows = ds.split.map((_, i) => i).filter(inScope);
   const keepers = new Map<number, number>();
   for (const i of rows) {
@@ -71,9 +73,15 @@ export function foldSplits(
   );
 }
 
+/** The split with the validation walks training, for a learner that does not stop early. */
+export const valTrains = (split: readonly SplitName[], early: boolean): SplitName[] =>
+  split.map((s) => (!early && s === 'val' ? 'train' : s));
+
 /**
- * Out-of-fold scores over the session folds of {@link foldSplits}. Every held-out score is standardised by the fold
- * model's scores on the photos it did not hold out, so scores of different folds can be ranked together.
+ * Out-of-fold scores over the session folds of {@link foldSplits}. A learner without early stopping (the plain
+ * baseline, logistic regression solved exactly) has no use for the validation fold: it trains on it, as its final
+ * model does, so every learner learns from the walks a fold does not hold out. Every held-out score is standardised
+ * by the fold model's scores on the photos it did not hold out, so scores of different folds can be ranked together.
  */
 export async function outOfFold(
   ds: Dataset,
@@ -98,7 +106,9 @@ export async function outOfFold(
     const foldSeed = (seed + 1009 * repeat + k) >>> 0;
     const setting = tune ? await tuneFold(fds, arch, foldSeed, hyper, tune) : 0;
     out.chosen?.push(setting);
-    const f = await fit(fds, arch, foldSeed, { ...hyper, ...tune?.grid[setting] });
+    const h = { ...hyper, ...tune?.grid[setting] };
+    const early = stopsEarly(arch, learnerWidth(arch, ds.dim, hyperFor(arch, h), vectorColumns(ds.names).length));
+    const f = await fit(early ? fds : { ...fds, split: valTrains(split, false) }, arch, foldSeed, h);
     // the reference is every photo the fold model did not hold out (training and validation walks): most of the
     // collection, so the offset is stable (a small validation fold alone carries its walks' luck into the pooled
     // ranking); overfitting lifts mainly the training keepers, a few percent of these rows

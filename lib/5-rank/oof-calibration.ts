@@ -15,7 +15,7 @@ import type { SplitName } from '../4-dataset/split.js';
 import type { OnProgress } from '../util/progress.js';
 import { applyCalibration, chooseCalibration, onRawScale, type CalibrationChoice } from './calibrate.js';
 import { fit, learnerWidth, rowsOf, selectColumns, vectorColumns, type Fitted } from './fit.js';
-import { foldSplits } from './folds.js';
+import { foldSplits, valTrains } from './folds.js';
 import { checkHyper, hyperFor, scoreRows, stopsEarly, type Arch, type Hyper } from './scorers.js';
 
 /** Isotonic regression must beat Platt scaling's cross-validated log-loss by this share to be chosen. */
@@ -23,10 +23,6 @@ export const ISOTONIC_MARGIN = 0.02;
 
 /** Fewer out-of-fold keepers than this: the validation calibration stays. */
 export const MIN_OOF_KEEPERS = 20;
-
-/** The split with the validation walks training, for a learner that does not stop early. */
-const valTrains = (split: readonly SplitName[] | readonly (SplitName | 'none')[], early: boolean): SplitName[] =>
-  split.map((s) => (!early && s === 'val' ? 'train' : s)) as SplitName[];
 
 /** The mean and spread of a model's scores on the photos it trained and validated on: the scale of its scores. */
 export function scoreScale(ds: Dataset, f: Pick<Fitted, 'params' | 'standardizer'>): { mean: number; sd: number } {
