@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Dataset } from '../lib/4-dataset/rows.js';
 import { applyCalibration, calibrateAll, chooseCalibration, onRawScale } from '../lib/5-rank/calibrate.js';
-import { fit, rowsOf } from '../lib/5-rank/fit.js';
+import { assess, fit, rowsOf } from '../lib/5-rank/fit.js';
+import { averagePrecision } from '../lib/5-rank/metrics.js';
+import { refitTest } from '../lib/5-rank/train.js';
 import { calibrateOutOfFold, scoreScale } from '../lib/5-rank/oof-calibration.js';
 import { scoreRows } from '../lib/5-rank/scorers.js';
 import { standardize } from '../lib/4-dataset/rows.js';
@@ -93,6 +95,18 @@ test('out-of-fold calibration of the plain baseline: refitted, on its raw scale,
   const ref = scoreRows(oof.fitted.params, xs, ds.dim, trainval, ds.ids);
   const m = ref.reduce((a, v) => a + v, 0) / ref.length;
   assert.ok(Math.abs(mean - m) < 1e-4 && sd > 0);
+  // the saved model is the refit, not the fit the comparison assessed: its own test figures, from its own scores
+  const assessed = assess(ds, wf, 3, 20);
+  const saved = refitTest(ds, assessed, oof, wf, { seed: 3, resamples: 20 });
+  assert.ok(saved && oof.fitted !== wf);
+  const held = rowsOf(ds, 'test');
+  const own = scoreRows(oof.fitted.params, standardize(ds.x, ds.dim, oof.fitted.standardizer), ds.dim, held, ds.ids);
+  const ap = averagePrecision(
+    own,
+    held.map((r) => ds.y[r] as number),
+  );
+  assert.ok(Math.abs(saved.ap.value - ap) < 1e-9 && saved.ap.value !== assessed.test.ap.value, `${saved.ap.value}`);
+  assert.equal(refitTest(ds, assessed, { ...oof, fitted: wf }, wf, { seed: 3, resamples: 20 }), null);
   // too few keepers in the folds: the validation calibration stays (null)
   const few: Dataset = { ...ds, y: ds.y.map((v, i) => (v && i % 20 === 0 ? 1 : 0)) };
   assert.equal(await calibrateOutOfFold(few, chosen, wf, { seed: 3, folds: 5 }), null);

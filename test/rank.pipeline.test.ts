@@ -1077,6 +1077,14 @@ test('flux train compares every ranker with intervals and a verdict; flux export
   );
   assert.match(r.stdout, /Beats logistic regression on test AP: (yes|no)/);
   // the chosen model is held against logistic regression on its own features, on the test walks too
+  // a final model refitted on the training and validation walks (no early stopping) gets its own test figure, in
+  // metrics.json and in words (this sample's 15 keepers are too few for the out-of-fold calibration that refits)
+  const chosenArch = /Chosen: ([\w-]+) · /.exec(r.stdout)?.[1] as string;
+  const savedDir = /\nsaved: (\S+)/.exec(r.stdout)?.[1] ?? readdirSync(models).map((d) => join(models, d))[0];
+  const saved = (JSON.parse(readFileSync(join(savedDir as string, 'metrics.json'), 'utf8')) as TrainReport).savedTest;
+  assert.ok(saved === null, `no refit here: ${JSON.stringify(saved)?.slice(0, 80)}`);
+  assert.doesNotMatch(r.stdout, /The saved model is the same learner refitted/);
+  assert.ok(chosenArch);
   const chosenSet = /Chosen: [\w-]+ · ([\w+]+),/.exec(r.stdout)?.[1];
   assert.ok(
     chosenSet && r.stdout.includes(`for logistic · ${chosenSet},`),

@@ -181,6 +181,27 @@ export interface CandidateResult {
   seconds: number;
 }
 
+/**
+ * The test metrics of a fitted model (raw scores for the ranking, `calibration` for the probabilities): the
+ * figures of a model as saved, when it is not the fit the comparison assessed.
+ */
+export function testMetrics(
+  ds: Dataset,
+  f: Pick<Fitted, 'params' | 'standardizer'>,
+  calibration: CalibrationChoice,
+  seed: number,
+  resamples: number,
+): Metrics {
+  const test = rowsOf(ds, 'test');
+  const st = scoreRows(f.params, standardize(ds.x, ds.dim, f.standardizer), ds.dim, test, ds.ids);
+  return evaluate(
+    st,
+    test.map((r) => ds.y[r] as number),
+    test.map((r) => ds.session[r] as number),
+    { prob: calibrateAll(calibration.calibration, st), resamples, seed },
+  );
+}
+
 /** Validation and test evaluation of a fitted model, with its calibration chosen on validation. */
 export function assess(
   ds: Dataset,

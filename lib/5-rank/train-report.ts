@@ -72,6 +72,11 @@ export interface TrainReport {
    * every walk, with session-bootstrap intervals, and the chosen one's AP minus each baseline's (paired bootstrap).
    */
   allWalks: AllWalks | null;
+  /**
+   * The saved model's test metrics when it is not the fit the comparison assessed: a learner without early stopping
+   * is refitted on the training and validation walks (null otherwise; absent in reports saved before).
+   */
+  savedTest?: Metrics | null;
   /** The winner retrained on the photo-level split: its test AP there against the honest split's. */
   photoSplit: { ap: Metrics['ap']; sessionAp: Metrics['ap'] } | null;
   /**

@@ -48,7 +48,7 @@ import { calibrationMetrics } from './calibration-metrics.js';
 import { calibrateOutOfFold } from './oof-calibration.js';
 import { timeForward, type TimeForward } from './time-forward.js';
 import { tuningGrid } from './nested.js';
-import { assess, fit, rowsOf, selectColumns, type CandidateResult, type Fitted } from './fit.js';
+import { assess, fit, rowsOf, selectColumns, testMetrics, type CandidateResult, type Fitted } from './fit.js';
 import { reliability, type MetricName, type Metrics } from './metrics.js';
 import { saveModel, type KeeperModel } from './model-file.js';
 import { ARCHS, checkHyper, learnerDefaults, scoreRows, type Arch, type Hyper } from './scorers.js';
@@ -396,6 +396,21 @@ async function laterYear(
   return timeForward(full, [{ name: winner.name, arch: winner.arch, featureSet: winner.featureSet }, other], common);
 }
 
+/**
+ * The comparison's figures are of the fit on the training walks; a final model refitted on the training and
+ * validation walks gets its own test figures (null when the saved model is the fit assessed).
+ */
+export function refitTest(
+  full: Dataset,
+  winner: CandidateResult,
+  oof: { fitted: Fitted; choice: CalibrationChoice } | null,
+  assessed: Fitted | undefined,
+  common: { seed: number; resamples: number },
+): TrainReport['savedTest'] {
+  if (!oof || oof.fitted === assessed) return null;
+  return testMetrics(selectColumns(full, winner.featureSet), oof.fitted, oof.choice, common.seed, common.resamples);
+}
+
 /** Runs the comparison (or one architecture), saves the chosen model and records it in the database. */
 export async function train(db: Db, options: TrainOptions): Promise<TrainReport> {
   const t0 = performance.now();
@@ -417,6 +432,7 @@ export async function train(db: Db, options: TrainOptions): Promise<TrainReport>
   const oof = await calibrateOutOfFold(full, chosen, fitted.get(chosen.name) as Fitted, { ...common, hyper });
   const wf = oof?.fitted ?? (fitted.get(chosen.name) as Fitted);
   const winner: CandidateResult = oof ? { ...chosen, calibration: oof.choice } : chosen;
+  const savedTest = refitTest(full, winner, oof, fitted.get(chosen.name), common);
   // the photo-level split: the same model on frames dealt independently (burst siblings straddle splits)
   let photoSplit: TrainReport['photoSplit'] = null;
   if (!options.skipPhotoSplit) {
@@ -488,6 +504,7 @@ export async function train(db: Db, options: TrainOptions): Promise<TrainReport>
     timeForward: later,
     allWalks,
     photoSplit,
+    savedTest,
     ...surfaced,
     data: counts,
     split: { seed: full.splitSeed, note: full.splitNote },

@@ -116,6 +116,11 @@ export function verdict(r: TrainReport): string {
           : 'higher, but the intervals overlap'
         : 'no';
   lines.push(`Beats logistic regression on test AP: ${beats(lr)}; beats the metadata-only model: ${beats(meta)}.`);
+  if (r.savedTest)
+    lines.push(
+      `The saved model is the same learner refitted on the training and validation walks (it does not stop early, ` +
+        `so it has no use for validation): its test AP is ${est(r.savedTest.ap)}.`,
+    );
   lines.push(...allWalksLines(r));
   const tf = r.timeForward;
   if (tf) {
