@@ -4,7 +4,8 @@ import { fitStandardizer, standardize, type Dataset } from '../lib/4-dataset/row
 import type { SplitName } from '../lib/4-dataset/split.js';
 import { decide, DEFAULT_RULE, ruleText } from '../lib/5-rank/decide.js';
 import { foldSplits, outOfFold, valTrains } from '../lib/5-rank/folds.js';
-import { fit, rowsOf } from '../lib/5-rank/fit.js';
+import { fit, rowsOf, type CandidateResult } from '../lib/5-rank/fit.js';
+import { compareOverAllWalks } from '../lib/5-rank/compare.js';
 import { scoreRows } from '../lib/5-rank/scorers.js';
 import { averagePrecision } from '../lib/5-rank/metrics.js';
 import { bestSetting, innerView, MAX_BUDGET, mostChosen, settingText, tuningGrid } from '../lib/5-rank/nested.js';
@@ -145,4 +146,20 @@ test('walks an outer round left out (none) stay out of every inner fold', () => 
     split.forEach((s, i) => {
       if ((ds.session[i] as number) < 6) assert.equal(s, 'none', `row ${i} of a left-out walk dealt as ${s}`);
     });
+});
+
+test('the all-walks figures score the chosen model with the setting nested tuning chose for it', async () => {
+  await initBackend();
+  const ds = plantedWidth(3);
+  const winner = {
+    name: 'pca-logistic · descriptor+context',
+    arch: 'pca-logistic',
+    featureSet: 'descriptor+context',
+  } as CandidateResult;
+  const o = { seed: 7, folds: 5, resamples: 20 };
+  const plain = await compareOverAllWalks(ds, [winner], winner, o);
+  const tuned = await compareOverAllWalks(ds, [winner], winner, o, { pcaComponents: 64 });
+  const ap = (a: typeof plain): number => a?.models[0]?.ap.value ?? NaN;
+  // PCA 64 keeps the signal column, the default 32 misses it (the test above)
+  assert.ok(ap(tuned) > 0.3 && ap(plain) < 0.15, `tuned ${ap(tuned)}, default ${ap(plain)}`);
 });

@@ -382,18 +382,26 @@ async function tunedWinner(
   return r;
 }
 
-/** Time-forward figures of the chosen model against the baseline (logistic regression when it is the baseline). */
+/**
+ * Time-forward figures of the chosen model against the baseline (logistic regression when it is the baseline), each
+ * with the setting nested tuning chose for it (`rule`).
+ */
 async function laterYear(
   full: Dataset,
   winner: CandidateResult,
   hasVector: boolean,
   fullSet: FeatureSet,
   common: { seed: number; resamples: number; hyper?: Partial<Hyper>; onProgress?: OnProgress },
+  rule: RuleEvidence | null,
 ): Promise<TimeForward | null> {
   const { baseline, contenders } = ruleContenders(hasVector, fullSet);
-  const other = winner.name === baseline.name ? (contenders.find((c) => c.arch === 'logistic') as Contender) : baseline;
+  const isBaseline = winner.name === baseline.name;
+  const other: Contender = isBaseline
+    ? (contenders.find((c) => c.arch === 'logistic') as Contender)
+    : { ...baseline, hyper: { ...baseline.hyper, ...rule?.baseline.setting } };
+  const chosen = { name: winner.name, arch: winner.arch, featureSet: winner.featureSet, hyper: rule?.chosen.setting };
   common.onProgress?.({ stage: 'time-forward', done: 0, total: 1 });
-  return timeForward(full, [{ name: winner.name, arch: winner.arch, featureSet: winner.featureSet }, other], common);
+  return timeForward(full, [chosen, other], common);
 }
 
 /**
@@ -450,11 +458,11 @@ export async function train(db: Db, options: TrainOptions): Promise<TrainReport>
   const testKeepers = keepersIn(full, 'test');
   const allWalks =
     arch === 'compare' && (options.allWalks ?? testKeepers < 100)
-      ? await compareOverAllWalks(full, results, winner, common)
+      ? await compareOverAllWalks(full, results, winner, common, evidence?.chosen.setting)
       : null;
   const surfaced = surfacing(full, winner, wf, rule, oof?.heldOut);
   // preference drifts: the chosen model and the baseline trained on the earlier years, tested on the latest
-  const later = arch === 'compare' ? await laterYear(full, winner, hasVector, fullSet, common) : null;
+  const later = arch === 'compare' ? await laterYear(full, winner, hasVector, fullSet, common, evidence) : null;
   const counts = countData(full, coverage);
   const descriptorVersion = descriptorVersionOf(winner.featureSet);
   const key = {
