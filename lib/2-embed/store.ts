@@ -11,7 +11,7 @@ import * as pq from 'parquet-wasm';
 import { writeFileAtomic } from '../util/fsutil.js';
 import { join } from 'node:path';
 import { Db, lit } from '../db/duckdb.js';
-import type { ModelSpec } from './models.js';
+import { MODELS, type ModelSpec } from './models.js';
 
 /** The three sets of images that get vectors, and the id column of each. */
 export const VECTOR_SETS = { photos: 'photo_id', keepers: 'keeper_id', inbox: 'inbox_id' } as const;
@@ -36,6 +36,21 @@ export function vectorGlob(workspace: string, modelId: string, set: VectorSet): 
   const dir = vectorDir(workspace, modelId, set);
   if (!existsSync(dir) || !readdirSync(dir).some((f) => /^part-\d+\.parquet$/.test(f))) return null;
   return join(globEscape(dir), 'part-*.parquet');
+}
+
+/**
+ * The embedding model a stage reads the vectors of when none is named: `preferred` (the best model present on this
+ * machine) when it has vectors of every set in `sets`, else the first model of the registry that has; null when none
+ * has. A workspace embedded with another model than the one found here still finds its vectors.
+ */
+export function modelWithVectors(
+  workspace: string,
+  preferred: string | null,
+  sets: readonly VectorSet[] = ['photos'],
+): string | null {
+  const has = (id: string): boolean => sets.every((s) => vectorGlob(workspace, id, s) !== null);
+  if (preferred && has(preferred)) return preferred;
+  return MODELS.find((m) => has(m.id))?.id ?? null;
 }
 
 /** Which (id, view) pairs already have a vector. */

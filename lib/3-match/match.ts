@@ -27,7 +27,7 @@ import {
   writeVerifyCalibration,
 } from '../db/matching.js';
 import { defaultModel } from '../2-embed/models.js';
-import { vectorGlob } from '../2-embed/store.js';
+import { modelWithVectors, vectorGlob } from '../2-embed/store.js';
 import { FluxError } from '../util/check.js';
 import { throttle } from '../util/progress.js';
 import type { ClockOffset, Decision, MatchOptions, MatchReport, Thresholds } from './types.js';
@@ -88,12 +88,7 @@ function keepersToDecide(ix: CorpusIndex, book: DecisionBook, keepers: readonly 
 function similarityModel(db: Db, workspace: string, model: string | undefined): string | null {
   const has = (id: string): boolean =>
     Boolean(vectorGlob(workspace, id, 'photos') && vectorGlob(workspace, id, 'keepers'));
-  const modelId =
-    model ??
-    (() => {
-      const m = defaultModel();
-      return m && has(m.spec.id) ? m.spec.id : null;
-    })();
+  const modelId = model ?? modelWithVectors(workspace, defaultModel()?.spec.id ?? null, ['photos', 'keepers']);
   if (modelId && !has(modelId)) {
     throw new FluxError(
       `--model: no vectors of ${modelId} yet; ` + `run flux embed --db ${db.file} --model ${modelId} first`,

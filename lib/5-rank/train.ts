@@ -15,7 +15,7 @@ import type { Db } from '../db/duckdb.js';
 import { recordModelDir, writeRankerComparison, type ComparisonRow } from '../db/models.js';
 import { archiveRoots, workspaceOf } from '../db/schema.js';
 import { defaultModel } from '../2-embed/models.js';
-import { vectorGlob } from '../2-embed/store.js';
+import { modelWithVectors, vectorGlob } from '../2-embed/store.js';
 import {
   descriptorVersionOf,
   loadDataset,
@@ -160,7 +160,9 @@ async function trainingData(
   checkWritableDir(label, modelsDir, 'choose another with --models-dir (or FLUX_MODELS)');
   const keepers = Number(await db.value<number>('SELECT count(*) FROM photos WHERE keeper'));
   if (!keepers) throw new FluxError(`${db.file}: no photo is marked as a keeper; run flux match first`);
-  const modelId = options.model ?? defaultModel()?.spec.id ?? null;
+  // the model with vectors here (not only the best present on this machine); without any, the best present
+  const preferred = defaultModel()?.spec.id ?? null;
+  const modelId = options.model ?? modelWithVectors(workspace, preferred) ?? preferred;
   const hasVector = modelId !== null && vectorGlob(workspace, modelId, 'photos') !== null;
   if (options.model && !hasVector) {
     throw new FluxError(

@@ -7,7 +7,7 @@ import type { Db } from '../db/duckdb.js';
 import { workspaceOf } from '../2-embed/embed.js';
 import { archiveRoots } from '../db/schema.js';
 import { defaultModel } from '../2-embed/models.js';
-import { readStoredVectors, vectorGlob } from '../2-embed/store.js';
+import { modelWithVectors, readStoredVectors, vectorGlob } from '../2-embed/store.js';
 import { DESCRIPTOR_NAMES } from '../2-embed/descriptor.js';
 import { FluxError } from '../util/check.js';
 import { unitRows } from '../util/vectors.js';
@@ -39,7 +39,7 @@ function badWhere(where: string | undefined, err: unknown): FluxError {
 /** The photos' vectors (view 0) of a model, optionally only keepers or those a SQL condition on `photos` selects. */
 export async function loadPhotoVectors(db: Db, options: VectorScope = {}): Promise<CurateInput & VectorSource> {
   const workspace = await workspaceOf(db);
-  const modelId = options.model ?? defaultModel()?.spec.id;
+  const modelId = options.model ?? modelWithVectors(workspace, defaultModel()?.spec.id ?? null) ?? undefined;
   const glob = modelId ? vectorGlob(workspace, modelId, 'photos') : null;
   const filters = [options.keepersOnly ? 'p.keeper' : null, options.where ? `(${options.where})` : null]
     .filter(Boolean)
@@ -49,7 +49,7 @@ export async function loadPhotoVectors(db: Db, options: VectorScope = {}): Promi
     return {
       ...d,
       fallback:
-        `no ${modelId ?? 'model'} vectors under ${join(workspace, 'embeddings')}: the curator spreads its picks ` +
+        `no model vectors under ${join(workspace, 'embeddings')}: the curator spreads its picks ` +
         `over the ${DESCRIPTOR_NAMES.length}-value pixel descriptor (tone and technique, not what is in the picture); ` +
         "run flux embed for a model's vectors",
     };

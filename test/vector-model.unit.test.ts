@@ -1,0 +1,31 @@
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { modelWithVectors, vectorDir, type VectorSet } from '../lib/2-embed/store.js';
+
+test('a stage reads the vectors the workspace has: the model found here when it has them, else the one that has', () => {
+  const ws = mkdtempSync(join(tmpdir(), 'flux-vmodel-'));
+  const part = (model: string, set: VectorSet): void => {
+    mkdirSync(vectorDir(ws, model, set), { recursive: true });
+    writeFileSync(join(vectorDir(ws, model, set), 'part-00000.parquet'), '');
+  };
+  try {
+    assert.equal(modelWithVectors(ws, 'mobilenetv2-int8'), null, 'no vectors at all');
+    // embedded with CLIP while MobileNetV2 is the model present on this machine
+    part('clip-vit-b32', 'photos');
+    assert.equal(modelWithVectors(ws, 'mobilenetv2-int8'), 'clip-vit-b32');
+    assert.equal(modelWithVectors(ws, null), 'clip-vit-b32');
+    // matching needs the keepers' vectors too
+    assert.equal(modelWithVectors(ws, 'mobilenetv2-int8', ['photos', 'keepers']), null);
+    part('clip-vit-b32', 'keepers');
+    assert.equal(modelWithVectors(ws, 'mobilenetv2-int8', ['photos', 'keepers']), 'clip-vit-b32');
+    // the model present here wins when it has vectors too
+    part('mobilenetv2-int8', 'photos');
+    assert.equal(modelWithVectors(ws, 'mobilenetv2-int8'), 'mobilenetv2-int8');
+    assert.equal(modelWithVectors(ws, 'siglip-b16-512'), 'mobilenetv2-int8', 'else the registry order');
+  } finally {
+    rmSync(ws, { recursive: true, force: true });
+  }
+});
