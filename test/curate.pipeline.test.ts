@@ -418,3 +418,27 @@ test('flux curate: run, exclude the stable picks, run again without them, clear'
   assert.equal(none.status, 1);
   assert.match(none.stderr, /--where: no photo meets "year\(captured_at\) = 1999"; nothing to curate/);
 });
+
+test('FPS makes every pick asked for when rows repeat, and a vector that is not a number is never the farthest', async () => {
+  const base = randomUnit(200, 64, 4);
+  // 200 distinct rows, then one of them copied 50 times, then a row of NaN
+  const rows = 251;
+  const data = new Float32Array(rows * 64);
+  data.set(base.data);
+  for (let c = 0; c < 50; c++) data.set(base.data.subarray(7 * 64, 8 * 64), (200 + c) * 64);
+  data.fill(NaN, 250 * 64);
+  const m = { data, rows, dim: 64 };
+  const mm = await MatMul.create();
+  try {
+    for (const seed of [0, 1, 2, 3]) {
+      const runs = await farthestPointRuns(m, 220, [seed, 100 + seed], mm);
+      for (const r of runs) {
+        assert.equal(r.length, 220, `start ${r[0]}: ${r.length} picks`);
+        assert.equal(new Set(r).size, 220, 'no row picked twice');
+        assert.ok(!r.slice(0, 200).includes(250), 'the NaN row comes only after every distinct row');
+      }
+    }
+  } finally {
+    await mm.close();
+  }
+});

@@ -22,7 +22,8 @@ function gatherTransposed(m: VectorMatrix, rows: number[]): Float32Array {
 
 /**
  * Farthest-point sampling, one run per start row: picks `target` rows, each the one farthest (cosine distance) from
- * its nearest earlier pick; the first maximum wins ties; a row is never picked twice.
+ * its nearest earlier pick; the first maximum wins ties; a row is never picked twice, and copies of a pick are
+ * picked (at distance 0) once the distinct rows are used up, so a run always makes `target` picks.
  */
 export async function farthestPointRuns(
   m: VectorMatrix,
@@ -46,7 +47,10 @@ export async function farthestPointRuns(
       for (let i = 0; i < m.rows; i++) {
         const cur = md[i] as number;
         if (cur < 0) continue;
-        const d = 1 - (dots[i * runs + r] as number);
+        // never below 0: an exact copy of a pick may come out a rounding below it, and -1 marks the picked rows; a
+        // row that is not a number (a broken vector) is at distance 0 from everything, never the farthest
+        const d0 = 1 - (dots[i * runs + r] as number);
+        const d = d0 > 0 ? d0 : 0;
         const v = d < cur ? d : cur;
         md[i] = v;
         if (v > bestD) {
@@ -73,7 +77,7 @@ export function farthestPointReference(m: VectorMatrix, target: number, start: n
       if ((minDist[i] as number) < 0) continue;
       let dot = 0;
       for (let k = 0; k < m.dim; k++) dot += (m.data[i * m.dim + k] as number) * (m.data[p * m.dim + k] as number);
-      minDist[i] = Math.min(minDist[i] as number, 1 - dot);
+      minDist[i] = Math.min(minDist[i] as number, 1 - dot > 0 ? 1 - dot : 0);
       if ((minDist[i] as number) > bestD) {
         bestD = minDist[i] as number;
         best = i;
