@@ -377,3 +377,38 @@ test(
     assert.match(inside.stderr, /--out: .* inside the archive folder originals/);
   },
 );
+
+test('issue drafts: a burst is a chain of frames, however long it runs; undated high scores are counted, not lost', async () => {
+  const db = await Db.open(':memory:');
+  try {
+    await db.run(`CREATE TABLE photos (photo_id BIGINT, path VARCHAR, preview VARCHAR, captured_at TIMESTAMP,
+      session_date DATE, keeper_score DOUBLE, keeper BOOLEAN)`);
+    // walk 1: eight frames 0.4 s apart (one burst, 2.8 s end to end), the first and last the best; walk 2: two frames
+    // a minute apart; and a high score without a capture time
+    const rows: string[] = [];
+    for (let i = 0; i < 8; i++) {
+      const score = i === 0 ? 0.95 : i === 7 ? 0.94 : 0.85;
+      rows.push(`(${i + 1}, 'a${i}.JPG', NULL, TIMESTAMP '2024-05-01 10:00:00' + INTERVAL ${400 * i} MILLISECOND,
+        DATE '2024-05-01', ${score}, false)`);
+    }
+    rows.push(`(20, 'b0.JPG', NULL, TIMESTAMP '2024-06-01 09:00:00', DATE '2024-06-01', 0.9, false)`);
+    rows.push(`(21, 'b1.JPG', NULL, TIMESTAMP '2024-06-01 09:01:00', DATE '2024-06-01', 0.82, false)`);
+    rows.push(`(30, 'c.JPG', NULL, NULL, NULL, 0.99, false)`);
+    await db.run(`INSERT INTO photos VALUES ${rows.join(', ')}`);
+    const d = await issueDrafts(db, { size: 3, drafts: 1 });
+    assert.deepEqual(
+      d.drafts[0]?.photos.map((p) => p.photoId),
+      [1, 20, 21],
+      'the burst gives its best frame only; its last frame, 2.8 s after the first, is the same burst',
+    );
+    assert.match(
+      d.note ?? '',
+      /^1 photo scoring at least 0.8 has no capture time, left out: no walk or burst to place it by$/,
+    );
+    const more = await issueDrafts(db, { size: 4, drafts: 1 });
+    assert.equal(more.drafts.length, 0);
+    assert.match(more.note ?? '', /^10 photos score at least 0.8 \(and 1 more without a capture time, left out/);
+  } finally {
+    db.close();
+  }
+});

@@ -1,8 +1,10 @@
 /**
  * Issue drafts: sequences of 36 photos for a printed issue, proposed from the photos that score high. Each draft
  * takes the best-scoring photos (model score first, so confirmed keepers are ranked among themselves too) without
- * two frames of one burst and with at most a few frames per walk, then runs in chronological order. Later drafts use
- * what earlier drafts left. The photographer edits; the drafts only propose.
+ * two frames of one burst and with at most a few frames per walk, then runs in chronological order. A burst is a
+ * chain: frames of a walk each within `burstSeconds` of the one before, however long the chain runs (as the inbox
+ * groups them). Taking the best of each burst, walk by walk up to the limit, makes as many picks as any choice could.
+ * Later drafts use what earlier drafts left. The photographer edits; the drafts only propose.
  */
 import type { Db } from '../db/duckdb.js';
 import { tableColumns } from '../db/table.js';
@@ -64,32 +66,51 @@ export async function issueDrafts(db: Db, options: DraftOptions = {}): Promise<D
     t: string;
     epoch: number;
     session: string;
+    burst: number;
     score: number;
     model: number | null;
     keeper: boolean;
   }>(
     `
+    WITH gaps AS (
+      SELECT photo_id, session_date, captured_at,
+        CASE WHEN epoch(captured_at) - lag(epoch(captured_at)) OVER (PARTITION BY session_date
+          ORDER BY captured_at, photo_id) <= ? THEN 0 ELSE 1 END AS starts
+      FROM photos WHERE captured_at IS NOT NULL),
+    bursts AS (
+      SELECT photo_id, sum(starts) OVER (PARTITION BY session_date ORDER BY captured_at, photo_id
+        ROWS UNBOUNDED PRECEDING) AS burst FROM gaps)
     SELECT photo_id AS id, path, preview, CAST(captured_at AS VARCHAR) AS t, epoch(captured_at) AS epoch,
-    CAST(session_date AS VARCHAR) AS session,
+    CAST(session_date AS VARCHAR) AS session, CAST(b.burst AS INTEGER) AS burst,
       keeper_score AS score, ${hasModelScore ? 'model_score' : 'keeper_score'} AS model, coalesce(keeper, false) AS
       keeper
-    FROM photos WHERE keeper_score >= ? AND captured_at IS NOT NULL
+    FROM photos JOIN bursts b USING (photo_id) WHERE keeper_score >= ?
     ${o.excludeKeepers ? 'AND NOT coalesce(keeper, false)' : ''}
     ORDER BY coalesce(${hasModelScore ? 'model_score' : 'keeper_score'}, keeper_score) DESC,
     ${rawOrder}keeper_score DESC, captured_at, photo_id`,
-    [o.minScore],
+    [o.burstSeconds, o.minScore],
+  );
+  // photos that score high enough but have no capture time: no walk or burst to place them by, so left out (said)
+  const undated = Number(
+    await db.value(
+      `SELECT count(*) FROM photos WHERE keeper_score >= ? AND captured_at IS NULL
+      ${o.excludeKeepers ? 'AND NOT coalesce(keeper, false)' : ''}`,
+      [o.minScore],
+    ),
   );
   const used = new Set<number>();
   const drafts: Drafts['drafts'] = [];
   for (let d = 0; d < o.drafts; d++) {
     const picked: typeof rows = [];
     const perWalk = new Map<string, number>();
+    const bursts = new Set<string>();
     for (const r of rows) {
       if (picked.length >= o.size) break;
       if (used.has(r.id)) continue;
       if ((perWalk.get(r.session) ?? 0) >= o.maxPerWalk) continue;
-      if (picked.some((p) => p.session === r.session && Math.abs(p.epoch - r.epoch) <= o.burstSeconds)) continue;
+      if (bursts.has(`${r.session}:${r.burst}`)) continue;
       picked.push(r);
+      bursts.add(`${r.session}:${r.burst}`);
       perWalk.set(r.session, (perWalk.get(r.session) ?? 0) + 1);
     }
     if (picked.length < o.size) break;
@@ -109,10 +130,18 @@ export async function issueDrafts(db: Db, options: DraftOptions = {}): Promise<D
         })),
     });
   }
+  const undatedText = undated
+    ? ` (and ${undated} more without a capture time, left out: no walk or burst to place them by)`
+    : '';
   const note =
     drafts.length < o.drafts
-      ? `${rows.length} photos score at least ${o.minScore}; ${drafts.length} draft${drafts.length === 1 ? '' : 's'} ` +
-        `of ${o.size} could be made without repeating a burst or more than ${o.maxPerWalk} frames of one walk`
-      : null;
+      ? `${rows.length} photos score at least ${o.minScore}${undatedText}; ${drafts.length} ` +
+        `draft${drafts.length === 1 ? '' : 's'} of ${o.size} could be made without repeating a burst or more than ` +
+        `${o.maxPerWalk} frames of one walk`
+      : undated
+        ? `${undated} photo${undated === 1 ? '' : 's'} scoring at least ${o.minScore} ` +
+          `${undated === 1 ? 'has' : 'have'} no capture time, left out: no walk or burst to place ` +
+          `${undated === 1 ? 'it' : 'them'} by`
+        : null;
   return { candidates: rows.length, drafts, note, options: o };
 }
