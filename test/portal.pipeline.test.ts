@@ -859,6 +859,12 @@ test('motifs and curator: the keeper map (also drawn in Chromium), exclusions, a
     assert.deepEqual(await query('SELECT photo_id FROM favourites'), [{ photo_id: out }]);
     assert.equal((await call('/api/curator/exclusions', { photo_id: 99, on: true })).status, 400);
     assert.equal((await call('/api/curator/run', { method: 'best' })).status, 400);
+    // the page's own limit on iterations is the curator's: more is a 400 that names the field, not a command flag
+    const many = await call('/api/curator/run', { method: 'fps', target: 5, iterations: 50 });
+    assert.deepEqual(
+      [many.status, many.json()],
+      [400, { error: 'iterations: expected an integer from 1 to 30, received 50' }],
+    );
     const run = await call('/api/curator/run', { method: 'fps', target: 5, iterations: 4 });
     assert.equal(run.status, 200, run.body);
     const sel = (run.json() as { selection: Array<{ photoId: number; band: string }> }).selection;

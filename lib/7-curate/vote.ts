@@ -44,6 +44,9 @@ export interface CurateResult {
   selection: Array<{ photoId: number; votes: number; frequency: number; band: VoteBand }>;
 }
 
+/** The most Monte Carlo iterations a run makes (as the reference curator clamps them). */
+export const MAX_ITERATIONS = 30;
+
 /** How often a photo was picked: stable (at least 90% of the iterations), frequent (70%) or occasional. */
 export type VoteBand = 'stable' | 'frequent' | 'occasional';
 
@@ -99,7 +102,7 @@ async function pickRuns(
 export async function curateVectors(input: CurateInput, options: CurateOptions): Promise<CurateResult> {
   const method = checkChoice('--method', options.method, ['fps', 'kmeans'] as const);
   const target = checkInt('--target', options.target, 1, 100_000);
-  const iterations = checkInt('--iterations', options.iterations, 1, 30);
+  const iterations = checkInt('--iterations', options.iterations, 1, MAX_ITERATIONS);
   const seed = checkInt('--seed', options.seed, 0, 0xffffffff);
   const { ids, matrix: m } = withoutExcluded(input, options.excluded ?? new Set<number>());
   const rng = new Rng(seed);

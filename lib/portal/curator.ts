@@ -15,6 +15,7 @@ import {
   exclusions,
   exportSelection,
   loadPhotoVectors,
+  MAX_ITERATIONS,
   saveSelection,
   technicalFailures,
   type CurateMethod,
@@ -90,7 +91,7 @@ export interface RunRequest {
 export async function runCurator(db: Db, body: RunRequest): Promise<CurateResult & { model: string }> {
   const method = checkChoice('method', body.method ?? 'fps', ['fps', 'kmeans'] as const) as CurateMethod;
   const target = checkInt('target', body.target ?? 20, 1, 10_000);
-  const iterations = checkInt('iterations', body.iterations ?? 20, 1, 200);
+  const iterations = checkInt('iterations', body.iterations ?? 20, 1, MAX_ITERATIONS);
   const seed = checkInt('seed', body.seed ?? 7, 0, 0xffffffff);
   const input = await loadPhotoVectors(db, { keepersOnly: true });
   const excluded = new Set([...(await exclusions(db)), ...(await technicalFailures(db))]);
@@ -115,7 +116,7 @@ favourite. A run colours its picks by how often the Monte Carlo iterations chose
 <div class="bar"><label>Method <select id="method"><option value="fps">farthest-point (diverse)</option>
 <option value="kmeans">k-means (representative)</option></select></label>
 <label>Photos <input id="target" type="number" min="1" value="20" size="4"></label>
-<label>Iterations <input id="iterations" type="number" min="1" max="200" value="20" size="4"></label>
+<label>Iterations <input id="iterations" type="number" min="1" max="${MAX_ITERATIONS}" value="20" size="4"></label>
 <button id="run">run</button> <button id="export" disabled>export the selection</button></div>
 <p id="status" role="alert"></p>
 <div class="row"><div id="map"></div>
