@@ -4,6 +4,9 @@ import { matmulModel, MatMul } from '../lib/onnx/matmul.js';
 import { autoProviders, checkProvider, installedProviders, openSession } from '../lib/onnx/runtime.js';
 import { curateVectors } from '../lib/7-curate/curate.js';
 import { onnxProvider } from '../lib/pipeline/stages.js';
+import { scorePhotos, trainAndScore } from '../lib/pipeline/train-and-score.js';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { FluxError } from '../lib/util/check.js';
 import { Rng } from '../lib/util/rng.js';
 import { unitRows } from '../lib/util/vectors.js';
@@ -62,7 +65,7 @@ test('asking for cuda where it is not installed fails with how to install it', {
   assert.equal(r.selection.length, 5);
 });
 
-test('the provider comes from --provider, else FLUX_ONNX_PROVIDER, else auto; a wrong name is named', () => {
+test('the provider comes from --provider, else FLUX_ONNX_PROVIDER, else auto; a wrong name is named', async () => {
   const saved = process.env.FLUX_ONNX_PROVIDER;
   try {
     delete process.env.FLUX_ONNX_PROVIDER;
@@ -76,6 +79,10 @@ test('the provider comes from --provider, else FLUX_ONNX_PROVIDER, else auto; a 
       /^FluxError: FLUX_ONNX_PROVIDER: expected one of auto, cpu, cuda, tensorrt, webgpu, received "gpu"$/,
     );
     assert.throws(() => checkProvider('--provider', 'CUDA'), /--provider: expected one of .*received "CUDA"/);
+    // training's rescore and the corpus scorer read it too, and refuse a wrong name before opening anything
+    const nowhere = join(tmpdir(), 'flux-no-such-db', 'flux.duckdb');
+    await assert.rejects(trainAndScore({ db: nowhere }), /^FluxError: FLUX_ONNX_PROVIDER: expected one of/);
+    await assert.rejects(scorePhotos({ db: nowhere }), /^FluxError: FLUX_ONNX_PROVIDER: expected one of/);
   } finally {
     if (saved === undefined) delete process.env.FLUX_ONNX_PROVIDER;
     else process.env.FLUX_ONNX_PROVIDER = saved;

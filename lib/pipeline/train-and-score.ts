@@ -10,6 +10,7 @@ import type { BackendName } from '../tfjs/backend.js';
 import { score, type ScoreOptions, type ScoreReport } from '../6-score/score.js';
 import { projectRoot } from '../util/project.js';
 import { env } from './env.js';
+import { onnxProvider } from './stages.js';
 
 /** The folder for keeper models: the one given, else FLUX_MODELS, else `<project>/models`. */
 export function modelsRoot(dir?: string): string {
@@ -42,10 +43,12 @@ export async function trainAndScore(options: TrainAndScoreOptions): Promise<Trai
   const { db: file, score: rescore, ...rest } = options;
   const stage = trainOptions(rest);
   checkTrainOptions(stage);
+  // the scorer's execution provider (FLUX_ONNX_PROVIDER) checked before training, not after it
+  const provider = onnxProvider();
   const db = await Db.openIndex(file);
   try {
     const report = await train(db, stage);
-    if (rescore !== false) report.scored = (await score(db, { modelDir: report.dir })).counts;
+    if (rescore !== false) report.scored = (await score(db, { modelDir: report.dir, provider })).counts;
     return report;
   } finally {
     db.close();
@@ -55,9 +58,10 @@ export async function trainAndScore(options: TrainAndScoreOptions): Promise<Trai
 /** `flux score` on the corpus: every photo scored with the recorded (or given) keeper model. */
 export async function scorePhotos(options: ScoreOptions & { db: string }): Promise<ScoreReport> {
   const { db: file, ...rest } = options;
+  const provider = rest.provider ?? onnxProvider();
   const db = await Db.openIndex(file);
   try {
-    return await score(db, rest);
+    return await score(db, { ...rest, provider });
   } finally {
     db.close();
   }
