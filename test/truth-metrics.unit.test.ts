@@ -26,6 +26,8 @@ test('soft AUC with 0/1 probabilities is the ROC AUC: 3 of 4 keeper/non-keeper p
   const p = [0, 0, 1, 1];
   close(softAuc(s, p), 0.75);
   close(softAuc(s, p), rocAuc(s, p));
+  // a score that is not a number: undefined, at once (it had never left its tie group)
+  assert.ok(Number.isNaN(softAuc([NaN, 0.9, 0.5], [0.2, 0.8, 0.5])));
 });
 
 test('soft AUC by hand: three frames, pair weights p_i (1 - p_j)', () => {

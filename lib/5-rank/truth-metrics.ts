@@ -10,11 +10,13 @@ import { fitLogisticL2 } from './baseline.js';
  * The soft AUC of scores `s` against probabilities `p`: over ordered pairs i != j, the weight p_i (1 - p_j) of "i
  * kept, j not", summed where s_i > s_j (ties 1/2), divided by the sum of all the weights. With 0/1 probabilities it
  * is the ROC AUC. O(n log n): one sort by score, then a running sum of the (1 - p) below each tie group. NaN when
- * no pair has weight (every p 0, or every p 1).
+ * no pair has weight (every p 0, or every p 1), or when a score is NaN.
  */
 export function softAuc(s: ArrayLike<number>, p: ArrayLike<number>): number {
   const n = s.length;
   if (p.length !== n) throw new RangeError(`softAuc: ${n} scores but ${p.length} probabilities`);
+  // a score that is not a number ranks nowhere: the AUC is undefined (and NaN would never equal itself below)
+  for (let i = 0; i < n; i++) if (Number.isNaN(s[i] as number)) return NaN;
   const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => (s[a] as number) - (s[b] as number));
   let below = 0; // sum of (1 - p_j) over scores strictly below the current group
   let good = 0;
