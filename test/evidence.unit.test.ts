@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { planSplit, splitQuotas } from '../lib/4-dataset/split.js';
+import { planSplit, splitQuotas, stratifiedDeal, stratumSize } from '../lib/4-dataset/split.js';
 import { foldSplits } from '../lib/5-rank/folds.js';
 import { fitLogisticL2, fitPcaLogistic } from '../lib/5-rank/baseline.js';
 import {
@@ -449,4 +449,25 @@ test('time-forward: the latest year tests, the latest tenth of the earlier walks
     null,
     'one year: nothing to go forward to',
   );
+});
+
+test('a stratified deal gives every split its share, for shares other than 80/10/10 too', () => {
+  assert.deepEqual(
+    [stratumSize([0.8, 0.1, 0.1]), stratumSize([0.75, 0.15, 0.1]), stratumSize([0.5, 0.3, 0.2])],
+    [10, 20, 10],
+  );
+  const groups = Array.from({ length: 100 }, (_, i) => i % 7);
+  for (const share of [
+    [0.8, 0.1, 0.1],
+    [0.75, 0.15, 0.1],
+    [0.5, 0.3, 0.2],
+  ]) {
+    const dealt = stratifiedDeal(groups, (g) => g, share, new Rng(3), true);
+    const count = (s: string): number => dealt.filter((d) => d === s).length;
+    assert.deepEqual(
+      [count('train'), count('val'), count('test')],
+      share.map((x) => Math.round(100 * x)),
+      `shares ${share.join('/')}`,
+    );
+  }
 });

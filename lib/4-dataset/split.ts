@@ -67,8 +67,18 @@ export function splitQuotas(n: number, share: readonly number[], atLeastOne: boo
 }
 
 /**
+ * Groups per stratum: the fewest, from `1 / smallest share` up, whose quotas are whole numbers (10 for 80/10/10, 20
+ * for 75/15/10), so every full stratum deals the shares asked for; `1 / smallest share` when none up to 100 is.
+ */
+export function stratumSize(share: readonly number[]): number {
+  const least = Math.max(1, Math.round(1 / Math.min(...share)));
+  for (let b = least; b <= 100; b++) if (share.every((s) => Math.abs(b * s - Math.round(b * s)) < 1e-6)) return b;
+  return least;
+}
+
+/**
  * Deals groups to the splits stratified by a size (keepers, or frames): the groups, in seeded order, are sorted by
- * size (largest first; ties stay in the seeded order) and cut into strata of `1 / smallest share` consecutive
+ * size (largest first; ties stay in the seeded order) and cut into strata of {@link stratumSize} consecutive
  * groups (10 for 80/10/10). A full stratum gets its splits' quota (8, 1, 1) in a seeded random order; the last,
  * partial stratum what is left of the overall quotas. Returns each group's split, in the order given.
  */
@@ -82,7 +92,7 @@ export function stratifiedDeal<G>(
   const names: SplitName[] = ['train', 'val', 'test'];
   const n = groups.length;
   const order = rng.shuffle(groups.map((_, i) => i)).sort((a, b) => size(groups[b] as G) - size(groups[a] as G));
-  const block = Math.max(1, Math.round(1 / Math.min(...share)));
+  const block = stratumSize(share);
   const full = Math.floor(n / block);
   const perBlock = splitQuotas(block, share, false);
   const total = splitQuotas(n, share, atLeastOne);
