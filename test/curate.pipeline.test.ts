@@ -6,7 +6,14 @@ import sharp from 'sharp';
 import { Db } from '../lib/db/duckdb.js';
 import { farthestPointReference, farthestPointRuns, kmeansRun } from '../lib/7-curate/algorithms.js';
 import { unitRows, type VectorMatrix } from '../lib/util/vectors.js';
-import { curateVectors, exclude, exclusions, exportSelection, type CurateResult } from '../lib/7-curate/curate.js';
+import {
+  curateVectors,
+  exclude,
+  exclusions,
+  exportSelection,
+  formatCurate,
+  type CurateResult,
+} from '../lib/7-curate/curate.js';
 import { MatMul } from '../lib/onnx/matmul.js';
 import { runEmbed, runIngest } from '../lib/pipeline/stages.js';
 import { kmeansInThreads, kmeansThreads } from '../lib/7-curate/kmeans-threads.js';
@@ -441,4 +448,31 @@ test('FPS makes every pick asked for when rows repeat, and a vector that is not 
   } finally {
     await mm.close();
   }
+});
+
+test('k-means over photos that share five vectors picks fewer than asked, and the printed run says so', async () => {
+  const base = randomUnit(5, 16, 6);
+  const data = new Float32Array(100 * 16);
+  for (let i = 0; i < 100; i++) data.set(base.data.subarray((i % 5) * 16, ((i % 5) + 1) * 16), i * 16);
+  const ids = Array.from({ length: 100 }, (_, i) => 1000 + i);
+  const result = await curateVectors(
+    { ids, matrix: { data, rows: 100, dim: 16 } },
+    { method: 'kmeans', target: 30, iterations: 3, seed: 2 },
+  );
+  assert.ok(result.selection.length < 30, `${result.selection.length} picked`);
+  const text = formatCurate({
+    result,
+    source: { modelId: 'test', withoutVector: 0, fallback: null },
+    photos: 100,
+    excludedLeftOut: 0,
+    failuresLeftOut: 0,
+    bands: { stable: 0, frequent: 0, occasional: 0 },
+    favourites: false,
+    csv: null,
+    exported: null,
+  });
+  assert.match(
+    text,
+    new RegExp(`\\n${result.selection.length} picked of the 30 asked for: the runs found no more distinct`),
+  );
 });

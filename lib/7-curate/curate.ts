@@ -267,6 +267,13 @@ export function formatCurate(r: CurateReport): string {
       `${r.bands.stable} picked >= 90%, ${r.bands.frequent} >= 70%, ${r.bands.occasional} less often` +
       `${r.favourites ? '; favourites replaced' : ''}`,
   );
+  // k-means over photos that share few distinct vectors finds fewer representatives than asked for
+  const asked = Math.min(x.target, r.photos);
+  if (x.selection.length < asked)
+    lines.push(
+      `${x.selection.length} picked of the ${asked} asked for: the runs found no more distinct photos ` +
+        '(many share a vector); farthest-point (--method fps) picks copies once the distinct ones are used up',
+    );
   if (x.provider) lines.push(`matrix kernels on ${x.provider} (ONNX Runtime execution provider)`);
   if (r.csv) lines.push(`selection written to ${r.csv}`);
   const e = r.exported;
