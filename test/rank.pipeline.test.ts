@@ -29,10 +29,10 @@ import { scorerGraph } from '../lib/5-rank/graph.js';
 import { OnnxScorer } from '../lib/onnx/scorer.js';
 import { DESCRIPTOR_NAMES, pixelDescriptor } from '../lib/2-embed/descriptor.js';
 import { failureReason } from '../lib/6-score/failures.js';
-import { SCORE_TOLERANCE, surfacedAt } from '../lib/6-score/scoring.js';
+import { NOT_CONFIRMED_MAX, SCORE_TOLERANCE, scoredRow, surfacedAt } from '../lib/6-score/scoring.js';
 import { scoreText } from '../lib/6-score/inbox-page.js';
 import { recordedModelDir, recordModelDir } from '../lib/db/models.js';
-import { currentModelDir, loadKeeperModel, modelGraph } from '../lib/5-rank/model-file.js';
+import { currentModelDir, loadKeeperModel, modelGraph, type KeeperModel } from '../lib/5-rank/model-file.js';
 import { scoreRows, type ScorerParams } from '../lib/5-rank/scorers.js';
 import { checkFiniteWeights } from '../lib/5-rank/fit.js';
 import { foldSplits, outOfFold } from '../lib/5-rank/folds.js';
@@ -1026,6 +1026,15 @@ test("the auto-surface threshold surfaces photos whatever their band; ties of th
     [0, 0.0004, 0.126, 0.994, 0.996, 1].map(scoreText),
     ['0.00', '<0.01', '0.13', '0.99', '>0.99', '1.00'],
     'a score just under 1 is not shown as the 1.00 of a confirmed keeper',
+  );
+  // a model probability that rounds to 1 is no confirmed keeper: its score stays below 1.0, its model figure as it is
+  const model = { embeddingModel: 'm' } as KeeperModel;
+  const top = scoredRow(5, 1, 30, false, undefined, model, 0.9);
+  assert.deepEqual([top.score, top.model, top.band, top.surfaced], [NOT_CONFIRMED_MAX, 1, 'review', true]);
+  assert.equal(scoreText(top.score as number), '>0.99');
+  assert.deepEqual(
+    [scoredRow(6, 0.3, 0, true, undefined, model, 0.9)].map((r) => [r.score, r.band]),
+    [[1, 'keeper']],
   );
 });
 

@@ -157,7 +157,7 @@ export async function surfaceThreshold(db: Db, model: KeeperModel): Promise<Surf
 }
 
 /** One photo's row from its probability, raw score, the keeper and failure rules, surfaced at `threshold`. */
-function scoredRow(
+export function scoredRow(
   id: number,
   p: number | null,
   r: number | null,
@@ -173,16 +173,21 @@ function scoredRow(
     const reason = d ? `no ${model.embeddingModel} vector` : 'no descriptor (preview failed)';
     return { id, score: null, model: null, raw: null, band: 'unscored', reason, surfaced: false };
   }
+  // 1.0 is the confirmed keepers' score: a model probability that rounds to 1 in single precision stays below it
+  const score = Math.min(p, NOT_CONFIRMED_MAX);
   return {
     id,
-    score: p,
+    score,
     model: p,
     raw: r,
-    band: bandOf(p),
+    band: bandOf(score),
     reason: null,
     surfaced: surfacedAt(p, threshold),
   };
 }
+
+/** The highest keeper score of a photo that is not a confirmed keeper (1.0 says confirmed). */
+export const NOT_CONFIRMED_MAX = 0.9999;
 
 /**
  * Scores feature rows through the model's ONNX graph, then applies the keeper and failure rules to the ids `all`;
