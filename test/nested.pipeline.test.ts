@@ -6,6 +6,7 @@ import { decide, DEFAULT_RULE, ruleText } from '../lib/5-rank/decide.js';
 import { foldSplits, outOfFold, valTrains } from '../lib/5-rank/folds.js';
 import { fit, rowsOf, type CandidateResult } from '../lib/5-rank/fit.js';
 import { compareOverAllWalks } from '../lib/5-rank/compare.js';
+import { timeForward, timeForwardSplit } from '../lib/5-rank/time-forward.js';
 import { scoreRows } from '../lib/5-rank/scorers.js';
 import { averagePrecision } from '../lib/5-rank/metrics.js';
 import { bestSetting, innerView, MAX_BUDGET, mostChosen, settingText, tuningGrid } from '../lib/5-rank/nested.js';
@@ -148,7 +149,7 @@ test('walks an outer round left out (none) stay out of every inner fold', () => 
     });
 });
 
-test('the all-walks figures score the chosen model with the setting nested tuning chose for it', async () => {
+test('the all-walks figures score each model with the setting nested tuning chose for it', async () => {
   await initBackend();
   const ds = plantedWidth(3);
   const winner = {
@@ -158,8 +159,32 @@ test('the all-walks figures score the chosen model with the setting nested tunin
   } as CandidateResult;
   const o = { seed: 7, folds: 5, resamples: 20 };
   const plain = await compareOverAllWalks(ds, [winner], winner, o);
-  const tuned = await compareOverAllWalks(ds, [winner], winner, o, { pcaComponents: 64 });
+  const tuned = await compareOverAllWalks(ds, [winner], winner, o, new Map([[winner.name, { pcaComponents: 64 }]]));
   const ap = (a: typeof plain): number => a?.models[0]?.ap.value ?? NaN;
   // PCA 64 keeps the signal column, the default 32 misses it (the test above)
   assert.ok(ap(tuned) > 0.3 && ap(plain) < 0.15, `tuned ${ap(tuned)}, default ${ap(plain)}`);
+});
+
+test('time-forward trains a learner without early stopping on the validation walks of the earlier years too', async () => {
+  await initBackend();
+  const base = plantedWidth(4);
+  // walks 0-23 in 2024, 24-29 in 2025: 2025 is tested
+  const ds = {
+    ...base,
+    sessions: base.sessions.map((_, w) => (w < 24 ? `2024-05-${10 + (w % 18)}` : `2025-06-0${w - 23}`)),
+  };
+  const tf = await timeForward(ds, [{ name: 'b', arch: 'pca-logistic', featureSet: 'descriptor+context' }], {
+    seed: 7,
+    resamples: 20,
+  });
+  const plan = timeForwardSplit(ds);
+  assert.ok(tf && plan && plan.split.includes('val'));
+  const fds = { ...ds, split: valTrains(plan.split, false) };
+  const f = await fit(fds, 'pca-logistic', 7);
+  const held = rowsOf(fds, 'test');
+  const ap = averagePrecision(
+    scoreRows(f.params, f.xs, ds.dim, held, ds.ids),
+    held.map((r) => ds.y[r] as number),
+  );
+  assert.ok(Math.abs((tf.models[0]?.ap.value as number) - ap) < 1e-9, `${tf.models[0]?.ap.value} against ${ap}`);
 });

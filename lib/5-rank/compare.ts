@@ -151,16 +151,16 @@ export const keepersIn = (ds: Dataset, split: 'train' | 'val' | 'test'): number 
   rowsOf(ds, split).filter((r) => ds.y[r]).length;
 
 /**
- * The chosen architecture (with the setting nested tuning chose for it, `setting`) against logistic regression (its
- * feature set) and the metadata-only model, each scored out of fold over every walk (the same folds for all three),
- * so every keeper counts; with paired differences.
+ * The chosen architecture against logistic regression (its feature set) and the metadata-only model, each scored out
+ * of fold over every walk (the same folds for all three), so every keeper counts; with paired differences. Each
+ * model trains with the setting nested tuning chose for it, when the rule tuned one of that name (`settings`).
  */
 export async function compareOverAllWalks(
   full: Dataset,
   results: CandidateResult[],
   winner: CandidateResult,
   o: { seed: number; folds: number; resamples: number; hyper?: Partial<Hyper>; onProgress?: OnProgress },
-  setting: Partial<Hyper> = {},
+  settings: ReadonlyMap<string, Partial<Hyper>> = new Map(),
 ): Promise<AllWalks | null> {
   const { seed, resamples } = o;
   // logistic regression on the chosen model's own features, and the metadata-only model on context
@@ -171,10 +171,10 @@ export async function compareOverAllWalks(
     : undefined;
   type Entry = { arch: Arch; featureSet: FeatureSet; name: string };
   const entries: Entry[] = [winner, lr, ...(meta ? [meta] : [])];
-  const models = entries.map((c, i) => ({
+  const models = entries.map((c) => ({
     ds: selectColumns(full, c.featureSet),
     arch: c.arch,
-    ...(i === 0 ? { hyper: setting } : {}),
+    hyper: settings.get(c.name) ?? {},
   }));
   const oof = await alignedOutOfFold(models, seed, o.folds, o.hyper, 'all', (i) =>
     o.onProgress?.({ stage: `all walks ${entries[i]?.name}`, done: i, total: entries.length }),

@@ -6,9 +6,10 @@
  */
 import { isDecisionSession, type Dataset } from '../4-dataset/rows.js';
 import type { SplitName } from '../4-dataset/split.js';
-import { fit, rowsOf, selectColumns } from './fit.js';
+import { fit, learnerWidth, rowsOf, selectColumns, vectorColumns } from './fit.js';
+import { valTrains } from './folds.js';
 import { evaluate, pairedApDifference, type Estimate } from './metrics.js';
-import { scoreRows, type Hyper } from './scorers.js';
+import { hyperFor, scoreRows, stopsEarly, type Hyper } from './scorers.js';
 import type { Contender } from './decide.js';
 
 export interface TimeForward {
@@ -62,8 +63,15 @@ export async function timeForward(
   const scores: number[][] = [];
   const out: TimeForward['models'] = [];
   for (const m of models) {
-    const mds = selectColumns(ds, m.featureSet);
-    const f = await fit(mds, m.arch, o.seed, { ...o.hyper, ...m.hyper });
+    // a learner without early stopping trains on the validation walks too, as its final model does
+    const h = { ...o.hyper, ...m.hyper };
+    const cols = selectColumns(ds, m.featureSet);
+    const early = stopsEarly(
+      m.arch,
+      learnerWidth(m.arch, cols.dim, hyperFor(m.arch, h), vectorColumns(cols.names).length),
+    );
+    const mds = early ? cols : { ...cols, split: valTrains(cols.split, false) };
+    const f = await fit(mds, m.arch, o.seed, h);
     const s = Array.from(scoreRows(f.params, f.xs, mds.dim, test, mds.ids));
     scores.push(s);
     const e = evaluate(s, y, session, { resamples: o.resamples, seed: o.seed });

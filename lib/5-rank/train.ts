@@ -384,6 +384,12 @@ async function tunedWinner(
   return r;
 }
 
+/** The setting nested tuning chose for each model of the rule, by name (none without tuning). */
+function tunedSettings(rule: RuleEvidence | null): Map<string, Partial<Hyper>> {
+  const all = rule ? [rule.baseline, ...rule.contenders] : [];
+  return new Map(all.flatMap((c) => (c.setting ? [[c.name, c.setting] as [string, Partial<Hyper>]] : [])));
+}
+
 /**
  * Time-forward figures of the chosen model against the baseline (logistic regression when it is the baseline), each
  * with the setting nested tuning chose for it (`rule`).
@@ -397,11 +403,16 @@ async function laterYear(
   rule: RuleEvidence | null,
 ): Promise<TimeForward | null> {
   const { baseline, contenders } = ruleContenders(hasVector, fullSet);
-  const isBaseline = winner.name === baseline.name;
-  const other: Contender = isBaseline
-    ? (contenders.find((c) => c.arch === 'logistic') as Contender)
-    : { ...baseline, hyper: { ...baseline.hyper, ...rule?.baseline.setting } };
-  const chosen = { name: winner.name, arch: winner.arch, featureSet: winner.featureSet, hyper: rule?.chosen.setting };
+  const settings = tunedSettings(rule);
+  const against =
+    winner.name === baseline.name ? (contenders.find((c) => c.arch === 'logistic') as Contender) : baseline;
+  const other: Contender = { ...against, hyper: { ...against.hyper, ...settings.get(against.name) } };
+  const chosen = {
+    name: winner.name,
+    arch: winner.arch,
+    featureSet: winner.featureSet,
+    hyper: settings.get(winner.name),
+  };
   common.onProgress?.({ stage: 'time-forward', done: 0, total: 1 });
   return timeForward(full, [chosen, other], common);
 }
@@ -460,7 +471,7 @@ export async function train(db: Db, options: TrainOptions): Promise<TrainReport>
   const testKeepers = keepersIn(full, 'test');
   const allWalks =
     arch === 'compare' && (options.allWalks ?? testKeepers < 100)
-      ? await compareOverAllWalks(full, results, winner, common, evidence?.chosen.setting)
+      ? await compareOverAllWalks(full, results, winner, common, tunedSettings(evidence))
       : null;
   const surfaced = surfacing(full, winner, wf, rule, oof?.heldOut);
   // preference drifts: the chosen model and the baseline trained on the earlier years, tested on the latest
