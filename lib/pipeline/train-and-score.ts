@@ -44,7 +44,7 @@ export async function trainAndScore(options: TrainAndScoreOptions): Promise<Trai
   const stage = trainOptions(rest);
   checkTrainOptions(stage);
   // the scorer's execution provider (FLUX_ONNX_PROVIDER) checked before training, not after it
-  const provider = onnxProvider();
+  const provider = rescore !== false ? onnxProvider() : undefined;
   const db = await Db.openIndex(file);
   try {
     const report = await train(db, stage);

@@ -130,7 +130,11 @@ export function walk(root: string, problems?: WalkProblem[], onFolder?: (progres
     }
     const named = entries.map((e) => ({ e, name: e.name.toString('utf8') }));
     named.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    if (dir === root) progress.total = entries.filter((e) => e.isDirectory()).length;
+    // a folder whose name is not UTF-8 is passed over (below), so it is no unit of progress
+    if (dir === root)
+      progress.total = named.filter(
+        ({ e, name }) => e.isDirectory() && Buffer.from(name, 'utf8').equals(e.name),
+      ).length;
     progress.folder = dir === root ? '' : rel(dir);
     onFolder?.({ ...progress, files: out.length });
     for (const { e: entry, name } of named) {
