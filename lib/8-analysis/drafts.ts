@@ -37,6 +37,8 @@ export interface DraftPhoto {
 
 export interface Drafts {
   candidates: number;
+  /** Photos that score high enough but have no capture time: no walk or burst to place them by, left out. */
+  undated: number;
   drafts: Array<{ index: number; photos: DraftPhoto[] }>;
   /** Why fewer drafts than asked (too few high scores), or null. */
   note: string | null;
@@ -138,10 +140,6 @@ export async function issueDrafts(db: Db, options: DraftOptions = {}): Promise<D
       ? `${rows.length} photos score at least ${o.minScore}${undatedText}; ${drafts.length} ` +
         `draft${drafts.length === 1 ? '' : 's'} of ${o.size} could be made without repeating a burst or more than ` +
         `${o.maxPerWalk} frames of one walk`
-      : undated
-        ? `${undated} photo${undated === 1 ? '' : 's'} scoring at least ${o.minScore} ` +
-          `${undated === 1 ? 'has' : 'have'} no capture time, left out: no walk or burst to place ` +
-          `${undated === 1 ? 'it' : 'them'} by`
-        : null;
-  return { candidates: rows.length, drafts, note, options: o };
+      : null;
+  return { candidates: rows.length, undated, drafts, note, options: o };
 }

@@ -65,6 +65,10 @@ async function thumb(workspace: string, preview: string | null, px = 120): Promi
 }
 
 /** A grid of thumbnails with captions (escaped). */
+/** The drafts' undated high scores in words (empty without any). */
+const undatedText = (d: Drafts): string =>
+  d.undated ? ` (and ${d.undated} more without a capture time, left out: no walk or burst to place them by)` : '';
+
 function sheet(items: ReadonlyArray<{ src: string; caption: string }>, height = 110): string {
   const figure = (i: {
     src: string;
@@ -474,7 +478,7 @@ async function draftsSection(ctx: ReportContext): Promise<Section | null> {
     id: 'drafts',
     title: 'Issue drafts (36 photos, by score, in time order)',
     html:
-      `<p>${escapeHtml(d.note ?? `${plural(d.candidates, 'photo')} score at least ${d.options.minScore}.`)}</p>` +
+      `<p>${escapeHtml(d.note ?? `${plural(d.candidates, 'photo')} score at least ${d.options.minScore}${undatedText(d)}.`)}</p>` +
       sheets.join('\n'),
   };
 }
