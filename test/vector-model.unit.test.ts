@@ -3,7 +3,10 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { modelWithVectors, vectorDir, type VectorSet } from '../lib/2-embed/store.js';
+import { modelWithVectors, vectorDir, writePart, type VectorSet } from '../lib/2-embed/store.js';
+import { MODELS, type ModelSpec } from '../lib/2-embed/models.js';
+import { loadPhotoVectors } from '../lib/7-curate/source.js';
+import { Db } from '../lib/db/duckdb.js';
 
 test('a stage reads the vectors the workspace has: the model found here when it has them, else the one that has', () => {
   const ws = mkdtempSync(join(tmpdir(), 'flux-vmodel-'));
@@ -26,6 +29,27 @@ test('a stage reads the vectors the workspace has: the model found here when it 
     assert.equal(modelWithVectors(ws, 'mobilenetv2-int8'), 'mobilenetv2-int8');
     assert.equal(modelWithVectors(ws, 'siglip-b16-512'), 'mobilenetv2-int8', 'else the registry order');
   } finally {
+    rmSync(ws, { recursive: true, force: true });
+  }
+});
+
+test('the curator leaves out a stored vector that holds a value that is not a number, and counts it', async () => {
+  const ws = mkdtempSync(join(tmpdir(), 'flux-nanvec-'));
+  const db = await Db.open(join(ws, 'flux.duckdb'));
+  try {
+    await db.run('CREATE TABLE photos (photo_id BIGINT, keeper BOOLEAN)');
+    await db.run('INSERT INTO photos VALUES (1, true), (2, true), (3, true)');
+    const spec = { ...(MODELS[0] as ModelSpec), dim: 4 };
+    const v = (a: number[]): Float32Array => Float32Array.from(a);
+    await writePart(db, ws, spec, 'photos', [
+      { id: 1, view: 0, vector: v([1, 0, 0, 0]) },
+      { id: 2, view: 0, vector: v([0, NaN, 1, 0]) },
+      { id: 3, view: 0, vector: v([0, 0, 1, 0]) },
+    ]);
+    const input = await loadPhotoVectors(db, { model: spec.id });
+    assert.deepEqual([input.ids, input.withoutVector], [[1, 3], 1]);
+  } finally {
+    db.close();
     rmSync(ws, { recursive: true, force: true });
   }
 });

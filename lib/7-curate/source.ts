@@ -68,11 +68,13 @@ export async function loadPhotoVectors(db: Db, options: VectorScope = {}): Promi
   }
   if (wanted.size === 0 && filters) throw nothingToCurate(options.where, options.keepersOnly);
   const stored = await readStoredVectors(workspace, modelId, 'photos', (v) => v === 0);
+  const dim = stored.dim;
+  // a vector with a value that is not a number (a broken part) is no vector: left out, and counted
+  const finite = (i: number): boolean => stored.data.subarray(i * dim, (i + 1) * dim).every(Number.isFinite);
   const idx: number[] = [];
   stored.ids.forEach((id, i) => {
-    if (wanted.has(id)) idx.push(i);
+    if (wanted.has(id) && finite(i)) idx.push(i);
   });
-  const dim = stored.dim;
   const data = new Float32Array(idx.length * dim);
   idx.forEach((src, r) => data.set(stored.data.subarray(src * dim, (src + 1) * dim), r * dim));
   if (idx.length === 0) {
