@@ -4,7 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { modelWithVectors, vectorDir, writePart, type VectorSet } from '../lib/2-embed/store.js';
-import { MODELS, type ModelSpec } from '../lib/2-embed/models.js';
+import { findModel, MODELS, type ModelSpec } from '../lib/2-embed/models.js';
+import { embeddingNote } from '../lib/5-rank/train.js';
+import { envSkip } from './helpers.js';
 import { loadPhotoVectors } from '../lib/7-curate/source.js';
 import { Db } from '../lib/db/duckdb.js';
 
@@ -53,3 +55,16 @@ test('the curator leaves out a stored vector that holds a value that is not a nu
     rmSync(ws, { recursive: true, force: true });
   }
 });
+
+test(
+  'training on vectors of a model whose file is not here says that scoring an inbox will need it',
+  { skip: envSkip(findModel('siglip-b16-512').path ? 'the SigLIP model file is on this machine' : false) },
+  () => {
+    assert.equal(
+      embeddingNote('siglip-b16-512'),
+      'the vectors are of siglip-b16-512, whose model file is not on this machine: flux score --inbox embeds new ' +
+        'photos with it, so fetch it first (flux models fetch siglip-b16-512)',
+    );
+    assert.equal(embeddingNote(null), null);
+  },
+);

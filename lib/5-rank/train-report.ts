@@ -52,6 +52,11 @@ export interface TrainReport {
   backend: string;
   seed: number;
   embeddingModel: string | null;
+  /**
+   * Said when the vectors trained on are of a model whose file is not on this machine: scoring a new inbox embeds it
+   * with that model (absent in reports saved before).
+   */
+  embeddingNote?: string | null;
   winner: CandidateResult;
   results: CandidateResult[];
   /** How the winner was chosen. */

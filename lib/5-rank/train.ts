@@ -14,7 +14,7 @@ import { join, resolve } from 'node:path';
 import type { Db } from '../db/duckdb.js';
 import { recordModelDir, writeRankerComparison, type ComparisonRow } from '../db/models.js';
 import { archiveRoots, workspaceOf } from '../db/schema.js';
-import { defaultModel } from '../2-embed/models.js';
+import { defaultModel, findModel } from '../2-embed/models.js';
 import { modelWithVectors, vectorGlob } from '../2-embed/store.js';
 import {
   descriptorVersionOf,
@@ -384,6 +384,20 @@ async function tunedWinner(
   return r;
 }
 
+/** What to say when the vectors trained on are of a model whose file is not on this machine (null otherwise). */
+export function embeddingNote(modelId: string | null): string | null {
+  let here: string | null = null;
+  try {
+    here = modelId ? findModel(modelId).path : null;
+  } catch {
+    return null; // a model this build does not know by name: nothing to say about its file
+  }
+  return modelId && !here
+    ? `the vectors are of ${modelId}, whose model file is not on this machine: flux score --inbox embeds new photos ` +
+        `with it, so fetch it first (flux models fetch ${modelId})`
+    : null;
+}
+
 /** The setting nested tuning chose for each model of the rule, by name (none without tuning). */
 function tunedSettings(rule: RuleEvidence | null): Map<string, Partial<Hyper>> {
   const all = rule ? [rule.baseline, ...rule.contenders] : [];
@@ -529,6 +543,7 @@ export async function train(db: Db, options: TrainOptions): Promise<TrainReport>
     ...surfaced,
     data: counts,
     split: { seed: full.splitSeed, note: full.splitNote },
+    embeddingNote: hasVector ? embeddingNote(modelId) : null,
     scored: null,
     seconds: (performance.now() - t0) / 1000,
   };

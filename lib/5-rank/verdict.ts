@@ -208,6 +208,7 @@ export function formatTrain(r: TrainReport): string {
       `train ${d.train}, val ${d.val}, ` +
       `test ${d.test} (split by walk, seed ${r.split.seed})`,
     ...(r.split.note ? [`note: ${r.split.note}`] : []),
+    ...(r.embeddingNote ? [`note: ${r.embeddingNote}`] : []),
     ...(d.people ? [peopleLine(d.people)] : []),
     ...(d.decisions ? [decisionsLine(d.decisions)] : []),
     '',
