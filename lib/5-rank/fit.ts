@@ -20,6 +20,7 @@ import {
   checkHyper,
   hyperFor,
   scoreRows,
+  stopsEarly,
   trainScorer,
   type Arch,
   type Hyper,
@@ -101,6 +102,21 @@ export function learnerWidth(arch: Arch, dim: number, h: Pick<Hyper, 'pca' | 've
   const r = reductionOf(arch, dim, h, vectorDim);
   return r === 'row' ? h.pca : r === 'vector' ? dim - vectorDim + h.vectorPca : dim;
 }
+
+/** Whether a learner stops early on the validation walks at these settings, on these columns. */
+export const stopsEarlyOn = (ds: Pick<Dataset, 'dim' | 'names'>, arch: Arch, hyper: Partial<Hyper> = {}): boolean =>
+  stopsEarly(arch, learnerWidth(arch, ds.dim, hyperFor(arch, hyper), vectorColumns(ds.names).length));
+
+/** The split with the validation walks training, for a learner that does not stop early. */
+export const valTrains = (split: readonly SplitName[], early: boolean): SplitName[] =>
+  split.map((s) => (!early && s === 'val' ? 'train' : s));
+
+/**
+ * The rows as a learner fits them: one without early stopping (the plain baseline, logistic regression solved
+ * exactly) has no use for the validation walks, so it trains on them too, as its final model does.
+ */
+export const fittingRows = (ds: Dataset, arch: Arch, hyper: Partial<Hyper> = {}): Dataset =>
+  stopsEarlyOn(ds, arch, hyper) ? ds : { ...ds, split: valTrains(ds.split, false) };
 
 /** Trains one architecture on one dataset. */
 export async function fit(

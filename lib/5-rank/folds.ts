@@ -5,10 +5,10 @@
 import { fitStandardizer, standardize, type Dataset } from '../4-dataset/rows.js';
 import type { SplitName } from '../4-dataset/split.js';
 import { Rng } from '../util/rng.js';
-import { fit, learnerWidth, rowsOf, vectorColumns } from './fit.js';
+import { fit, fittingRows, rowsOf } from './fit.js';
 import { averagePrecision, rocAuc } from './metrics.js';
 import { bestSetting, innerView, pooledAp } from './nested.js';
-import { hyperFor, scoreRows, stopsEarly, type Arch, type Hyper } from './scorers.js';
+import { scoreRows, type Arch, type Hyper } from './scorers.js';
 
 /** Held-out scores of every photo in some walks, each walk held out once (see {@link outOfFold}). */
 export interface OutOfFold {
@@ -73,10 +73,6 @@ export function foldSplits(
   );
 }
 
-/** The split with the validation walks training, for a learner that does not stop early. */
-export const valTrains = (split: readonly SplitName[], early: boolean): SplitName[] =>
-  split.map((s) => (!early && s === 'val' ? 'train' : s));
-
 /**
  * Out-of-fold scores over the session folds of {@link foldSplits}. A learner without early stopping (the plain
  * baseline, logistic regression solved exactly) has no use for the validation fold: it trains on it, as its final
@@ -107,8 +103,7 @@ export async function outOfFold(
     const setting = tune ? await tuneFold(fds, arch, foldSeed, hyper, tune) : 0;
     out.chosen?.push(setting);
     const h = { ...hyper, ...tune?.grid[setting] };
-    const early = stopsEarly(arch, learnerWidth(arch, ds.dim, hyperFor(arch, h), vectorColumns(ds.names).length));
-    const f = await fit(early ? fds : { ...fds, split: valTrains(split, false) }, arch, foldSeed, h);
+    const f = await fit(fittingRows(fds, arch, h), arch, foldSeed, h);
     // the reference is every photo the fold model did not hold out (training and validation walks): most of the
     // collection, so the offset is stable (a small validation fold alone carries its walks' luck into the pooled
     // ranking); overfitting lifts mainly the training keepers, a few percent of these rows

@@ -11,12 +11,11 @@
  * together, so the fold models and the final model learn from nearly as many walks and their scores spread alike.
  */
 import { fitStandardizer, standardize, type Dataset, type FeatureSet } from '../4-dataset/rows.js';
-import type { SplitName } from '../4-dataset/split.js';
 import type { OnProgress } from '../util/progress.js';
 import { applyCalibration, chooseCalibration, onRawScale, type CalibrationChoice } from './calibrate.js';
-import { fit, learnerWidth, rowsOf, selectColumns, vectorColumns, type Fitted } from './fit.js';
-import { foldSplits, valTrains } from './folds.js';
-import { checkHyper, hyperFor, scoreRows, stopsEarly, type Arch, type Hyper } from './scorers.js';
+import { fit, fittingRows, rowsOf, selectColumns, stopsEarlyOn, type Fitted } from './fit.js';
+import { foldSplits } from './folds.js';
+import { checkHyper, scoreRows, type Arch, type Hyper } from './scorers.js';
 
 /** Isotonic regression must beat Platt scaling's cross-validated log-loss by this share to be chosen. */
 export const ISOTONIC_MARGIN = 0.02;
@@ -40,9 +39,8 @@ async function heldOutScores(
 ): Promise<{ rows: number[]; scores: number[] }> {
   const rows: number[] = [];
   const scores: number[] = [];
-  const early = stopsEarly(arch, learnerWidth(arch, ds.dim, hyperFor(arch, o.hyper), vectorColumns(ds.names).length));
   for (const [k, dealt] of foldSplits(ds, o.seed, o.folds, 'trainval').entries()) {
-    const fds: Dataset = { ...ds, split: valTrains(dealt, early) };
+    const fds = fittingRows({ ...ds, split: dealt }, arch, o.hyper);
     const held = rowsOf(fds, 'test');
     const trainRows = rowsOf(fds, 'train');
     if (!held.length || !trainRows.some((r) => ds.y[r]) || trainRows.every((r) => ds.y[r])) continue;
@@ -86,11 +84,8 @@ export async function calibrateOutOfFold(
   if (keepers < MIN_OOF_KEEPERS) return null;
   const session = oof.rows.map((r) => ds.session[r] as number);
   const choice = chooseCalibration(oof.scores, y, session, { seed: o.seed, isotonicMargin: ISOTONIC_MARGIN });
-  const refit = !stopsEarly(
-    chosen.arch,
-    learnerWidth(chosen.arch, ds.dim, hyperFor(chosen.arch, o.hyper), vectorColumns(ds.names).length),
-  );
-  const fitted = refit ? await fit({ ...ds, split: valTrains(ds.split, false) }, chosen.arch, o.seed, o.hyper) : wf;
+  const refit = !stopsEarlyOn(ds, chosen.arch, o.hyper);
+  const fitted = refit ? await fit(fittingRows(ds, chosen.arch, o.hyper), chosen.arch, o.seed, o.hyper) : wf;
   o.onProgress?.({ stage: 'calibration out of fold', done: 1, total: 1 });
   const { mean, sd } = scoreScale(ds, fitted);
   const walks = new Set(session).size;

@@ -6,10 +6,9 @@
  */
 import { isDecisionSession, type Dataset } from '../4-dataset/rows.js';
 import type { SplitName } from '../4-dataset/split.js';
-import { fit, learnerWidth, rowsOf, selectColumns, vectorColumns } from './fit.js';
-import { valTrains } from './folds.js';
+import { fit, fittingRows, rowsOf, selectColumns } from './fit.js';
 import { evaluate, pairedApDifference, type Estimate } from './metrics.js';
-import { hyperFor, scoreRows, stopsEarly, type Hyper } from './scorers.js';
+import { scoreRows, type Hyper } from './scorers.js';
 import type { Contender } from './decide.js';
 
 export interface TimeForward {
@@ -65,12 +64,7 @@ export async function timeForward(
   for (const m of models) {
     // a learner without early stopping trains on the validation walks too, as its final model does
     const h = { ...o.hyper, ...m.hyper };
-    const cols = selectColumns(ds, m.featureSet);
-    const early = stopsEarly(
-      m.arch,
-      learnerWidth(m.arch, cols.dim, hyperFor(m.arch, h), vectorColumns(cols.names).length),
-    );
-    const mds = early ? cols : { ...cols, split: valTrains(cols.split, false) };
+    const mds = fittingRows(selectColumns(ds, m.featureSet), m.arch, h);
     const f = await fit(mds, m.arch, o.seed, h);
     const s = Array.from(scoreRows(f.params, f.xs, mds.dim, test, mds.ids));
     scores.push(s);
