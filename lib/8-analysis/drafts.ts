@@ -45,6 +45,10 @@ export interface Drafts {
   options: Required<DraftOptions>;
 }
 
+/** The drafts' undated high scores in words, to follow the count of candidates (empty without any). */
+export const undatedText = (undated: number): string =>
+  undated ? ` (and ${undated} more without a capture time, left out: no walk or burst to place them by)` : '';
+
 /** Proposes drafts from `photos.keeper_score` (run flux score first). */
 export async function issueDrafts(db: Db, options: DraftOptions = {}): Promise<Drafts> {
   const o: Required<DraftOptions> = {
@@ -132,12 +136,9 @@ export async function issueDrafts(db: Db, options: DraftOptions = {}): Promise<D
         })),
     });
   }
-  const undatedText = undated
-    ? ` (and ${undated} more without a capture time, left out: no walk or burst to place them by)`
-    : '';
   const note =
     drafts.length < o.drafts
-      ? `${rows.length} photos score at least ${o.minScore}${undatedText}; ${drafts.length} ` +
+      ? `${rows.length} photos score at least ${o.minScore}${undatedText(undated)}; ${drafts.length} ` +
         `draft${drafts.length === 1 ? '' : 's'} of ${o.size} could be made without repeating a burst or more than ` +
         `${o.maxPerWalk} frames of one walk`
       : null;

@@ -12,7 +12,7 @@ import { tableColumns } from '../db/table.js';
 import { corpusOverview } from '../8-analysis/corpus.js';
 import { matchOverview } from '../8-analysis/matching.js';
 import { keeperMotifs, type MotifMap } from '../8-analysis/motifs.js';
-import { issueDrafts, type Drafts } from '../8-analysis/drafts.js';
+import { issueDrafts, undatedText, type Drafts } from '../8-analysis/drafts.js';
 import { placeStats, sessionStats, weekdayHourDensity } from '../8-analysis/sessions.js';
 import { peopleDensity } from '../8-analysis/people.js';
 import { escapeHtml, htmlTable, pageHtml } from '../util/html.js';
@@ -65,10 +65,6 @@ async function thumb(workspace: string, preview: string | null, px = 120): Promi
 }
 
 /** A grid of thumbnails with captions (escaped). */
-/** The drafts' undated high scores in words (empty without any). */
-const undatedText = (d: Drafts): string =>
-  d.undated ? ` (and ${d.undated} more without a capture time, left out: no walk or burst to place them by)` : '';
-
 function sheet(items: ReadonlyArray<{ src: string; caption: string }>, height = 110): string {
   const figure = (i: {
     src: string;
@@ -478,7 +474,7 @@ async function draftsSection(ctx: ReportContext): Promise<Section | null> {
     id: 'drafts',
     title: 'Issue drafts (36 photos, by score, in time order)',
     html:
-      `<p>${escapeHtml(d.note ?? `${plural(d.candidates, 'photo')} score at least ${d.options.minScore}${undatedText(d)}.`)}</p>` +
+      `<p>${escapeHtml(d.note ?? `${plural(d.candidates, 'photo')} score at least ${d.options.minScore}${undatedText(d.undated)}.`)}</p>` +
       sheets.join('\n'),
   };
 }
