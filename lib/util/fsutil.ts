@@ -115,7 +115,9 @@ export function walk(root: string, problems?: WalkProblem[], onFolder?: (progres
   const out: FileEntry[] = [];
   const rel = (abs: string): string => relative(root, abs).split(sep).join('/');
   // the root's own folders are the units of progress (years, in an archive laid out by date)
-  const progress: WalkProgress = { done: 0, total: 0, files: 0, folder: '' };
+  let done = 0;
+  let total = 0;
+  const tell = (folder: string): void => onFolder?.({ done, total, files: out.length, folder });
   const visit = (dir: string): void => {
     let entries;
     try {
@@ -128,17 +130,16 @@ export function walk(root: string, problems?: WalkProblem[], onFolder?: (progres
       problems.push({ path: `${rel(dir)}/`, kind: 'unreadable folder', reason: `cannot list the folder: ${code}` });
       return;
     }
-    const named = entries.map((e) => ({ e, name: e.name.toString('utf8') }));
+    const named = entries.map((e) => {
+      const name = e.name.toString('utf8');
+      return { e, name, utf8: Buffer.from(name, 'utf8').equals(e.name) };
+    });
     named.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     // a folder whose name is not UTF-8 is passed over (below), so it is no unit of progress
-    if (dir === root)
-      progress.total = named.filter(
-        ({ e, name }) => e.isDirectory() && Buffer.from(name, 'utf8').equals(e.name),
-      ).length;
-    progress.folder = dir === root ? '' : rel(dir);
-    onFolder?.({ ...progress, files: out.length });
-    for (const { e: entry, name } of named) {
-      if (!Buffer.from(name, 'utf8').equals(entry.name)) {
+    if (dir === root) total = named.filter(({ e, utf8 }) => e.isDirectory() && utf8).length;
+    tell(dir === root ? '' : rel(dir));
+    for (const { e: entry, name, utf8 } of named) {
+      if (!utf8) {
         // its bytes escaped, so two such names stay two problems
         const shown = Array.from(entry.name, (c) => (c < 0x80 ? String.fromCharCode(c) : `\\x${c.toString(16)}`));
         const folder = entry.isDirectory();
@@ -154,7 +155,10 @@ export function walk(root: string, problems?: WalkProblem[], onFolder?: (progres
       const abs = join(dir, name);
       if (entry.isDirectory()) {
         visit(abs);
-        if (dir === root) onFolder?.({ ...progress, done: ++progress.done, files: out.length, folder: rel(abs) });
+        if (dir === root) {
+          done++;
+          tell(rel(abs));
+        }
       } else if (entry.isFile()) {
         let st: Stats;
         try {
