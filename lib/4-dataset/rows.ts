@@ -161,8 +161,7 @@ export async function loadFeatures(
       throw new FluxError(`feature set ${featureSet} needs an embedding model (run flux embed with a model)`);
     const m = await readStoredVectors(workspace, options.modelId, set, options.allViews ? () => true : (v) => v === 0);
     // no vectors of a set that has nothing to embed (an inbox of unreadable files) is no rows, not a missing step
-    const embeddable = Number(await db.value(`SELECT count(*) FROM ${table} WHERE preview IS NOT NULL`));
-    if (m.ids.length === 0 && embeddable > 0)
+    if (m.ids.length === 0 && Number(await db.value(`SELECT count(*) FROM ${table} WHERE preview IS NOT NULL`)) > 0)
       throw new FluxError(
         `no ${options.modelId} vectors for ${set} under ${workspace}/embeddings: run flux embed first`,
       );

@@ -294,6 +294,10 @@ function forward(kind: ScorerKind, v: Record<string, tf.Tensor>, b: Batch): tf.T
   return tf.max(cos, -1) as tf.Tensor1D;
 }
 
+/** A model's weights as tensors, by name (the caller disposes of them, or runs inside `tf.tidy`). */
+const weightTensors = (params: ScorerParams): Record<string, tf.Tensor> =>
+  Object.fromEntries(Object.entries(params.weights).map(([k, w]) => [k, tf.tensor(w.values, w.shape)]));
+
 /** Rows `idx` of `x` as a [n, dim] tensor. */
 function gather(x: Float32Array, dim: number, idx: readonly number[]): tf.Tensor2D {
   const out = new Float32Array(idx.length * dim);
@@ -323,7 +327,7 @@ export function scoreRows(
     for (let i = 0; i < n; i++) out[i] = base.fork(`chance:${ids?.[rows ? (rows[i] as number) : i] ?? i}`).next();
     return out;
   }
-  const v = Object.fromEntries(Object.entries(params.weights).map(([k, w]) => [k, tf.tensor(w.values, w.shape)]));
+  const v = weightTensors(params);
   try {
     const step = 4096;
     for (let s = 0; s < n; s += step) {
@@ -467,7 +471,7 @@ export function contrastiveLoss(
   margin: number,
 ): number {
   return tf.tidy(() => {
-    const v = Object.fromEntries(Object.entries(params.weights).map(([k, w]) => [k, tf.tensor(w.values, w.shape)]));
+    const v = weightTensors(params);
     const b = trainingBatch(x, dim, [...keepers, ...others]);
     return protoLoss(params.kind, v, b, keepers.length, margin, null, null).dataSync()[0] as number;
   });
