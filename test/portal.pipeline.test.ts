@@ -509,11 +509,15 @@ test(
         'cards in score order, one per burst',
       );
       assert.ok(shown[0]?.current);
-      const images = await page.$$eval(
-        '.card img',
-        (els) => els.filter((i) => (i as HTMLImageElement).complete && (i as HTMLImageElement).naturalWidth > 0).length,
+      // Thumbnails arrive after the cards; wait for the first to decode rather than race it.
+      await page.waitForFunction(
+        () =>
+          [...document.querySelectorAll('.card img')].some(
+            (i) => (i as HTMLImageElement).complete && (i as HTMLImageElement).naturalWidth > 0,
+          ),
+        undefined,
+        { timeout: 15_000 },
       );
-      assert.ok(images >= 1, 'thumbnails decode');
       const [a, b, c] = shown as [(typeof shown)[0], (typeof shown)[0], (typeof shown)[0]];
       await page.keyboard.press('p');
       await page.keyboard.press('x');
