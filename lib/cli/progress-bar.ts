@@ -10,13 +10,16 @@ const QUIET_EVERY_MS = 60_000;
 
 /**
  * A progress callback that draws a bar per stage; call `stop()` when the job ends. Without a terminal (or with
- * `quiet`) it writes lines instead, one at least every `everyMs` while a stage runs.
+ * `quiet`) it writes lines instead, one at least every `everyMs` while a stage runs, timed by `now` (milliseconds).
  */
-export function progressBar(options: { quiet?: boolean; everyMs?: number } = {}): OnProgress & { stop: () => void } {
+export function progressBar(
+  options: { quiet?: boolean; everyMs?: number; now?: () => number } = {},
+): OnProgress & { stop: () => void } {
   let bar: cliProgress.SingleBar | null = null;
   let stage = '';
   const quiet = options.quiet ?? (!process.stderr.isTTY && process.env.FLUX_PROGRESS !== '1');
   const every = options.everyMs ?? QUIET_EVERY_MS;
+  const clock = options.now ?? ((): number => performance.now());
   const stop = (): void => {
     bar?.stop();
     bar = null;
@@ -26,7 +29,7 @@ export function progressBar(options: { quiet?: boolean; everyMs?: number } = {})
     if (quiet) {
       // no terminal (a log file, nohup): one line per stage start and end, and one a minute in between, so a long
       // stage shows it is moving
-      const now = performance.now();
+      const now = clock();
       const changed = event.stage !== stage;
       const due = !changed && now - said >= every && event.done < event.total;
       if (changed || event.done === event.total || due) {
