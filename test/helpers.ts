@@ -2,7 +2,7 @@
  * Shared test fixtures: where the shared data lives, temporary folders, and the small sample archive most
  * tests use (generated once per test process into a cache folder).
  */
-import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { test } from 'node:test';
@@ -71,32 +71,46 @@ async function sharedSample(): Promise<SampleResult> {
   const code = ['generate.js', 'render.js']
     .map((f) => readFileSync(join(PROJECT, 'dist', 'lib', '0-sample', f)))
     .join('');
-  const out = join(tmpdir(), `flux-test-sample-${sha256(code + JSON.stringify(SMALL_SAMPLE)).slice(0, 16)}`);
-  if (!existsSync(join(out, 'truth.json'))) {
+  const out = await sharedFolder(`sample-${sha256(code + JSON.stringify(SMALL_SAMPLE))}`, async (staging) => {
+    await generateSample({ out: staging, ...SMALL_SAMPLE });
+  });
+  return generateSample({ out, ...SMALL_SAMPLE }); // reuses the finished folder
+}
+
+/**
+ * A folder under the OS temp dir named by `key`, made by `build` when missing and then shared by every test process
+ * and run. `build` fills a folder of this process's own, which is renamed into place, so no process ever reads a
+ * half-built one; the first rename wins and the others drop theirs.
+ */
+async function sharedFolder(key: string, build: (staging: string) => Promise<void>): Promise<string> {
+  const out = join(tmpdir(), `flux-test-${key.slice(0, 24)}`);
+  const done = join(out, '.built');
+  if (!existsSync(done)) {
     const staging = mkdtempSync(`${out}.part-`);
     try {
-      await generateSample({ out: staging, ...SMALL_SAMPLE });
-      if (!moveIntoPlace(staging, out)) {
-        // a half-written folder, left by a run killed while generating in place: replaced
+      await build(staging);
+      writeFileSync(join(staging, '.built'), key);
+      if (!moveIntoPlace(staging, out, done)) {
+        // a half-built folder, left by a run killed while building in place: replaced
         rmSync(out, { recursive: true, force: true });
-        moveIntoPlace(staging, out);
+        moveIntoPlace(staging, out, done);
       }
     } finally {
       rmSync(staging, { recursive: true, force: true });
     }
   }
-  return generateSample({ out, ...SMALL_SAMPLE }); // reuses the finished folder
+  return out;
 }
 
-/** Renames `from` to `to`; true when it moved or `to` already holds a finished sample from another process. */
-function moveIntoPlace(from: string, to: string): boolean {
+/** Renames `from` to `to`; true when it moved or `to` already holds a finished folder (`done` exists). */
+function moveIntoPlace(from: string, to: string, done: string): boolean {
   try {
     renameSync(from, to);
     return true;
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw e;
-    return existsSync(join(to, 'truth.json'));
+    return existsSync(done);
   }
 }
 
@@ -117,20 +131,33 @@ export async function matchAt(
 
 /**
  * The small sample indexed, embedded (MobileNetV2 when present, else the pixel descriptor alone) and matched into
- * a fresh database under `dir`: what the ranker, report and notebook tests start from.
+ * a database under `dir`: what the ranker, report and notebook tests start from. It is built once per version of
+ * the compiled code (and of the model found) into a shared folder, and each caller gets a copy of its own.
  */
 export async function matchedSmallSample(
   dir: string,
 ): Promise<{ sample: SampleResult; dbFile: string; hasModel: boolean }> {
   const { runEmbed, runIngest } = await import('../lib/pipeline/stages.js');
   const { findModel } = await import('../lib/2-embed/models.js');
-  const hasModel = findModel('mobilenetv2-int8').path !== null;
+  const model = findModel('mobilenetv2-int8').path;
+  const hasModel = model !== null;
   const sample = await smallSample();
-  const dbFile = join(dir, 'flux.duckdb');
-  await runIngest({ originals: sample.originals, keepers: sample.keepers, db: dbFile });
-  await runEmbed({ db: dbFile, model: hasModel ? 'mobilenetv2-int8' : 'none' });
-  await matchAt(dbFile);
-  return { sample, dbFile, hasModel };
+  const lib = join(PROJECT, 'dist', 'lib');
+  const code = walk(lib)
+    .filter((f) => f.path.endsWith('.js'))
+    .sort((a, b) => (a.path < b.path ? -1 : 1))
+    .map((f) => `${f.path}\n${readFileSync(join(lib, f.path), 'utf8')}`)
+    .join('\n');
+  const modelKey = model === null ? 'none' : `${model}:${statSync(model).size}:${statSync(model).mtimeMs}`;
+  const key = `matched-${sha256(code + JSON.stringify(SMALL_SAMPLE) + modelKey + sample.originals)}`;
+  const built = await sharedFolder(key, async (staging) => {
+    const dbFile = join(staging, 'flux.duckdb');
+    await runIngest({ originals: sample.originals, keepers: sample.keepers, db: dbFile });
+    await runEmbed({ db: dbFile, model: hasModel ? 'mobilenetv2-int8' : 'none' });
+    await matchAt(dbFile);
+  });
+  cpSync(built, dir, { recursive: true, filter: (from) => !from.endsWith('.built') });
+  return { sample, dbFile: join(dir, 'flux.duckdb'), hasModel };
 }
 
 /**
