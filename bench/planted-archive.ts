@@ -20,14 +20,16 @@
  *   npm run build && nice -n 10 node dist/bench/planted-archive.js [--walks 150] [--seeds 1,2] [--scale 2]
  *     [--inbox-walks 20] [--frames 40] [--width 384] [--height 256] [--dir DIR] [--keep]
  *     [--also logistic:descriptor+context+people,...] [--skip-rule] [--db FILE] [--detect centernet|none]
- *     [--truth FILE]
+ *     [--truth FILE] [--refit all|trainval]
  * --also judges more fixed models (one architecture on one feature set, chosen on validation) beside the rule's
  * choice and the baseline; --skip-rule leaves the rule's comparison out; --db trains on a database of that seed's
  * archive as it is (no ingest, embed or match: e.g. a copy cut to the walks a person detector has examined);
  * --detect names the detectors run over the corpus and the inbox after matching (default centernet; with --db the
  * database is taken as it is, its detections included); --truth judges against the probabilities in FILE instead of
  * the archive's own (`{ photos, inbox }`, each `[{ path, p }]`, as bench/content-taste.ts --relabel writes them for
- * the database it relabelled; photos the file does not name are not judged).
+ * the database it relabelled; photos the file does not name are not judged); --refit is `flux train --refit` (default
+ * all: the saved models learn the test walks too, so the test walks are judged by the same learner without them,
+ * the model the training's test figures describe).
  */
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -67,6 +69,8 @@ const { values } = parseArgs({
     detect: { type: 'string', default: 'centernet' },
     // judge against these probabilities (bench/content-taste.ts --relabel) instead of the archive's own
     truth: { type: 'string' },
+    // what the saved models learn from once the test walks have judged them (flux train --refit)
+    refit: { type: 'string', default: 'all' },
   },
 });
 const also = String(values.also)
@@ -110,16 +114,27 @@ interface Scored {
 
 /**
  * The raw score and calibrated probability of every scored inbox photo (frames the failure rule set to 0 left out:
- * the inbox table keeps no model probability for them), or of every test-walk photo (the model's own probability).
+ * the inbox table keeps no model probability for them).
  */
-async function readScores(db: string, set: 'inbox' | 'test'): Promise<Scored[]> {
-  const sql =
-    set === 'inbox'
-      ? `SELECT path, raw_score AS raw, keeper_score AS q FROM inbox_scores
-           WHERE raw_score IS NOT NULL AND band <> 'failure'`
-      : `SELECT p.path, p.raw_score AS raw, p.model_score AS q FROM photos p JOIN dataset_split s
-           ON s.photo_id = p.photo_id AND s.scheme = 'session' WHERE s.split = 'test' AND p.raw_score IS NOT NULL`;
+async function readInboxScores(db: string): Promise<Scored[]> {
+  const sql = `SELECT path, raw_score AS raw, keeper_score AS q FROM inbox_scores
+    WHERE raw_score IS NOT NULL AND band <> 'failure'`;
   return withDb(db, (d) => d.all<Scored>(sql), { readOnly: true });
+}
+
+/**
+ * The test walks as the model the training's test figures describe scored them: the saved model, or, when that
+ * was refitted on every walk (test walks too), the same learner without them.
+ */
+async function testScores(db: string, report: TrainReport): Promise<Scored[]> {
+  const t = report.testScores;
+  if (!t) throw new Error('the training report holds no test-walk scores');
+  const paths = new Map(
+    await withDb(db, (d) => d.all<{ id: number; path: string }>('SELECT photo_id AS id, path FROM photos'), {
+      readOnly: true,
+    }).then((rows) => rows.map((r) => [r.id, r.path] as const)),
+  );
+  return t.ids.map((id, i) => ({ path: paths.get(id) as string, raw: t.raw[i] as number, q: t.prob[i] as number }));
 }
 
 /** The figures of the scored photos that the truth gives a probability. */
@@ -168,6 +183,7 @@ async function trainAndJudge(
     modelsDir: join(work, `models-${label}`),
     skipPhotoSplit: true,
     allWalks: false,
+    refit: values.refit as 'all' | 'trainval',
     ...extra,
   });
   const trained = since(t0);
@@ -175,8 +191,8 @@ async function trainAndJudge(
   const pOf = (list: Array<{ path: string; p?: number }>): Map<string, number> =>
     new Map(list.filter((x) => x.p !== undefined).map((x) => [x.path, x.p as number]));
   const constant = report.data.keeperRate;
-  const inbox = judge(await readScores(db, 'inbox'), pOf(sample.truth.inbox), constant);
-  const test = judge(await readScores(db, 'test'), pOf(sample.truth.photos), constant);
+  const inbox = judge(await readInboxScores(db), pOf(sample.truth.inbox), constant);
+  const test = judge(await testScores(db, report), pOf(sample.truth.photos), constant);
   const cal = report.winner.calibration?.calibration.method ?? 'none';
   console.log(
     `  ${label}: ${report.winner.name} (${report.selection}; calibration ${cal}); trained in ${trained}, ` +

@@ -4,7 +4,7 @@ import type { Dataset } from '../lib/4-dataset/rows.js';
 import { applyCalibration, calibrateAll, chooseCalibration, onRawScale } from '../lib/5-rank/calibrate.js';
 import { assess, fit, rowsOf } from '../lib/5-rank/fit.js';
 import { averagePrecision } from '../lib/5-rank/metrics.js';
-import { refitTest } from '../lib/5-rank/train.js';
+import { modelToSave, refitTest } from '../lib/5-rank/train.js';
 import { calibrateOutOfFold, scoreScale } from '../lib/5-rank/oof-calibration.js';
 import { scoreRows } from '../lib/5-rank/scorers.js';
 import { standardize } from '../lib/4-dataset/rows.js';
@@ -110,4 +110,32 @@ test('out-of-fold calibration of the plain baseline: refitted, on its raw scale,
   // too few keepers in the folds: the validation calibration stays (null)
   const few: Dataset = { ...ds, y: ds.y.map((v, i) => (v && i % 20 === 0 ? 1 : 0)) };
   assert.equal(await calibrateOutOfFold(few, chosen, wf, { seed: 3, folds: 5 }), null);
+});
+
+test('once the test walks have judged it, the saved model of a learner without early stopping learns every walk', async () => {
+  const { ds } = plantedDataset();
+  const chosen = { arch: 'pca-logistic' as const, featureSet: 'vector' as const };
+  const wf = await fit(ds, 'pca-logistic', 3);
+  const oof = await calibrateOutOfFold(ds, chosen, wf, { seed: 3, folds: 5 });
+  assert.ok(oof);
+  const judged = { fitted: oof.fitted, calibration: oof.choice, outOfFold: true };
+  const o = { seed: 3, folds: 5, hyper: {} };
+  const saved = await modelToSave(ds, chosen, judged, { ...o, refit: 'all' });
+  assert.ok(saved.everyWalk);
+  const keepers = ds.y.reduce((a, b) => a + b, 0);
+  assert.match(saved.calibration.source ?? '', new RegExp(`every walk \\(${keepers} keepers in 40 walks\\)`));
+  // the very fit of the rows with the test walks training: it learnt them
+  const every: Dataset = { ...ds, split: ds.split.map((s) => (s === 'val' || s === 'test' ? 'train' : s)) };
+  const direct = await fit(every, 'pca-logistic', 3);
+  assert.deepEqual(saved.fitted.params.weights, direct.params.weights);
+  assert.notDeepEqual(saved.fitted.params.weights, oof.fitted.params.weights);
+  // asked for the model the test figures describe, without out-of-fold calibration, or for a learner that stops
+  // early (it needs its validation walks): the judged model itself
+  assert.equal((await modelToSave(ds, chosen, judged, { ...o, refit: 'trainval' })).fitted, oof.fitted);
+  assert.equal(
+    (await modelToSave(ds, chosen, { ...judged, outOfFold: false }, { ...o, refit: 'all' })).fitted,
+    oof.fitted,
+  );
+  const early = { arch: 'pairwise' as const, featureSet: 'vector' as const };
+  assert.equal((await modelToSave(ds, early, judged, { ...o, refit: 'all' })).everyWalk, false);
 });

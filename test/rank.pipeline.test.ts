@@ -278,6 +278,25 @@ test('verdict wording: the paired difference in words, and the figure behind the
     withAll,
     /against logistic regression ahead within the noise \(\+0\.020 \[-0\.010, 0\.050\]\); against the metadata-only model ahead \(\+0\.100/,
   );
+  // a learner refitted on the training and validation walks: its test figure, and which model was saved
+  const refit = { ...base, selection: 'validation AP', allWalks: null, savedTest: metrics(0.25) };
+  const trainval = verdict({ ...refit, everyWalk: null } as unknown as TrainReport);
+  assert.match(
+    trainval,
+    /refitted on the training and validation walks [^.]*has test AP 0\.250 [^;]*; it is the saved model\./,
+  );
+  assert.doesNotMatch(trainval, /every walk/);
+  const source = 'out-of-fold scores of every walk (12 keepers in 9 walks); the model refitted on those walks together';
+  const every = verdict({
+    ...refit,
+    everyWalk: { calibration: { method: 'platt', a: 1, b: 0 }, source },
+  } as unknown as TrainReport);
+  assert.match(
+    every,
+    /has test AP 0\.250 \[0\.125, 0\.500\]\.\nThe saved model is that learner refitted on every walk, the test walks too/,
+  );
+  assert.match(every, /its calibration is fitted on out-of-fold scores of every walk \(12 keepers in 9 walks\)/);
+  assert.doesNotMatch(every, /it is the saved model/);
 });
 
 test('Platt recovers a logistic curve; isotonic is monotone; the choice is by cross-validated log-loss', () => {
@@ -1092,7 +1111,7 @@ test('flux train compares every ranker with intervals and a verdict; flux export
   const savedDir = /\nsaved: (\S+)/.exec(r.stdout)?.[1] ?? readdirSync(models).map((d) => join(models, d))[0];
   const saved = (JSON.parse(readFileSync(join(savedDir as string, 'metrics.json'), 'utf8')) as TrainReport).savedTest;
   assert.ok(saved === null, `no refit here: ${JSON.stringify(saved)?.slice(0, 80)}`);
-  assert.doesNotMatch(r.stdout, /The saved model is the same learner refitted/);
+  assert.doesNotMatch(r.stdout, /refitted on the training and validation walks|refitted on every walk/);
   assert.ok(chosenArch);
   const chosenSet = /Chosen: [\w-]+ · ([\w+]+),/.exec(r.stdout)?.[1];
   assert.ok(

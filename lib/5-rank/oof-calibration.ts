@@ -65,19 +65,24 @@ export interface OutOfFoldCalibration {
 
 /**
  * The calibration of the chosen model `wf` (arch and feature set as `chosen`) fitted on out-of-fold scores of the
- * training and validation walks, on the final model's raw scale; null when the folds hold too few keepers.
+ * training and validation walks, on the final model's raw scale; null when the folds hold too few keepers. With
+ * `scope` `all` the test walks join them: the folds deal every walk, and a learner without early stopping is
+ * refitted on every walk (the model to deploy once the test walks have judged the recipe).
  */
 export async function calibrateOutOfFold(
   full: Dataset,
   chosen: { arch: Arch; featureSet: FeatureSet },
   wf: Fitted,
-  o: { seed: number; folds: number; hyper?: Partial<Hyper>; onProgress?: OnProgress },
+  o: { seed: number; folds: number; hyper?: Partial<Hyper>; onProgress?: OnProgress; scope?: 'trainval' | 'all' },
 ): Promise<OutOfFoldCalibration | null> {
-  const ds = selectColumns(full, chosen.featureSet);
+  const picked = selectColumns(full, chosen.featureSet);
+  const every = o.scope === 'all';
+  const ds: Dataset = every ? { ...picked, split: picked.split.map((s) => (s === 'test' ? 'train' : s)) } : picked;
+  const stage = every ? 'calibration out of fold (every walk)' : 'calibration out of fold';
   // decided before any fold trains: too few keepers leave the validation calibration in place
   const trainval = [...rowsOf(ds, 'train'), ...rowsOf(ds, 'val')];
   if (trainval.filter((r) => ds.y[r] && !ds.decided?.[r]).length < MIN_OOF_KEEPERS) return null;
-  o.onProgress?.({ stage: 'calibration out of fold', done: 0, total: 1 });
+  o.onProgress?.({ stage, done: 0, total: 1 });
   const oof = await heldOutScores(ds, chosen.arch, o);
   const y = oof.rows.map((r) => ds.y[r] as number);
   const keepers = y.reduce((a, b) => a + b, 0);
@@ -86,7 +91,7 @@ export async function calibrateOutOfFold(
   const choice = chooseCalibration(oof.scores, y, session, { seed: o.seed, isotonicMargin: ISOTONIC_MARGIN });
   const refit = !stopsEarlyOn(ds, chosen.arch, o.hyper);
   const fitted = refit ? await fit(fittingRows(ds, chosen.arch, o.hyper), chosen.arch, o.seed, o.hyper) : wf;
-  o.onProgress?.({ stage: 'calibration out of fold', done: 1, total: 1 });
+  o.onProgress?.({ stage, done: 1, total: 1 });
   const { mean, sd } = scoreScale(ds, fitted);
   const walks = new Set(session).size;
   return {
@@ -94,7 +99,8 @@ export async function calibrateOutOfFold(
       ...choice,
       calibration: onRawScale(choice.calibration, mean, sd),
       source:
-        `out-of-fold scores of the training and validation walks (${keepers} keepers in ${walks} walks)` +
+        `out-of-fold scores of ${every ? 'every walk' : 'the training and validation walks'} ` +
+        `(${keepers} keepers in ${walks} walks)` +
         (refit ? '; the model refitted on those walks together' : ''),
     },
     fitted,

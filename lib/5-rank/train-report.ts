@@ -2,7 +2,7 @@
  * What `flux train` returns and saves in metrics.json: every ranker's figures, the winner and how it was chosen, the
  * all-walks comparison, the photo-level split check, the threshold and the data it all rests on.
  */
-import type { TradeoffPoint } from './calibrate.js';
+import type { CalibrationChoice, TradeoffPoint } from './calibrate.js';
 import type { AllWalks } from './compare.js';
 import type { CandidateResult } from './fit.js';
 import type { RuleEvidence } from './decide.js';
@@ -82,6 +82,17 @@ export interface TrainReport {
    * is refitted on the training and validation walks (null otherwise; absent in reports saved before).
    */
   savedTest?: Metrics | null;
+  /**
+   * The saved model's calibration when, once the test walks had judged the recipe, the learner was refitted on every
+   * walk (test walks too) and calibrated on out-of-fold scores of every walk; null when the saved model is the one
+   * the test figures describe (absent in reports saved before).
+   */
+  everyWalk?: CalibrationChoice | null;
+  /**
+   * The test walks' raw scores and calibrated probabilities by the model the test figures describe, by photo id (in
+   * memory only, not in metrics.json: what a benchmark judges the test walks by when the saved model learned them).
+   */
+  testScores?: { ids: number[]; raw: number[]; prob: number[] };
   /** The winner retrained on the photo-level split: its test AP there against the honest split's. */
   photoSplit: { ap: Metrics['ap']; sessionAp: Metrics['ap'] } | null;
   /**

@@ -48,7 +48,16 @@ import { calibrationMetrics } from './calibration-metrics.js';
 import { calibrateOutOfFold } from './oof-calibration.js';
 import { timeForward, type TimeForward } from './time-forward.js';
 import { tuningGrid } from './nested.js';
-import { assess, fit, rowsOf, selectColumns, testMetrics, type CandidateResult, type Fitted } from './fit.js';
+import {
+  assess,
+  fit,
+  rowsOf,
+  selectColumns,
+  stopsEarlyOn,
+  testMetrics,
+  type CandidateResult,
+  type Fitted,
+} from './fit.js';
 import { reliability, type MetricName, type Metrics } from './metrics.js';
 import { saveModel, type KeeperModel } from './model-file.js';
 import { ARCHS, checkHyper, learnerDefaults, scoreRows, type Arch, type Hyper } from './scorers.js';
@@ -100,6 +109,12 @@ export interface TrainOptions {
    * where one split cannot separate close models).
    */
   allWalks?: boolean;
+  /**
+   * What the saved model of a learner without early stopping learns from once the test walks have judged it: `all`
+   * (default) every walk, the test walks too, calibrated on out-of-fold scores of every walk; `trainval` the
+   * training and validation walks, so the saved model is the one the test figures describe.
+   */
+  refit?: 'all' | 'trainval';
   onProgress?: OnProgress;
 }
 
@@ -110,8 +125,10 @@ export function checkTrainOptions(options: TrainOptions): {
   resamples: number;
   folds: number;
   rule: { targetPrecision: number } | { budget: number };
+  refit: 'all' | 'trainval';
 } {
   const seed = checkInt('--seed', options.seed ?? 7, 0, 0xffffffff);
+  const refit = checkChoice('--refit', options.refit ?? 'all', ['all', 'trainval'] as const);
   const arch = checkChoice('--arch', options.arch ?? 'compare', [...ARCHS, 'compare'] as const);
   if (arch === 'chance') {
     throw new FluxError(
@@ -132,7 +149,7 @@ export function checkTrainOptions(options: TrainOptions): {
   if (options.tune !== undefined) tuningGrid('pairwise', options.tune);
   const rule =
     options.budget !== undefined ? { budget: options.budget } : { targetPrecision: options.targetPrecision ?? 0.8 };
-  return { seed, arch, resamples, folds, rule };
+  return { seed, arch, resamples, folds, rule, refit };
 }
 
 /** The share of corpus photos a person detector must have examined for the people columns to join the comparison. */
@@ -222,7 +239,7 @@ function surfacing(
   wf: Fitted,
   rule: { targetPrecision: number } | { budget: number },
   heldOut?: { prob: number[]; y: number[] },
-): Pick<TrainReport, 'threshold' | 'reliability' | 'tradeoff' | 'calibrationTest'> {
+): Pick<TrainReport, 'threshold' | 'reliability' | 'tradeoff' | 'calibrationTest' | 'testScores'> {
   const ds = selectColumns(full, winner.featureSet);
   const val = rowsOf(ds, 'val');
   const test = rowsOf(ds, 'test');
@@ -232,7 +249,8 @@ function surfacing(
   const vy = heldOut?.y ?? val.map((r) => ds.y[r] as number);
   const ty = test.map((r) => ds.y[r] as number);
   const point = chooseThreshold(vprob, vy, rule);
-  const tprob = calibrateAll(calibration.calibration, scoreRows(wf.params, xs, ds.dim, test, ds.ids));
+  const traw = scoreRows(wf.params, xs, ds.dim, test, ds.ids);
+  const tprob = calibrateAll(calibration.calibration, traw);
   const curve = tradeoff(vprob, vy);
   const step = Math.ceil(curve.length / 200);
   const thin = curve.filter((_, i) => curve.length <= 200 || i % step === 0 || i === curve.length - 1);
@@ -241,6 +259,7 @@ function surfacing(
       ? `review budget ${rule.budget}`
       : `precision >= ${rule.targetPrecision} on ${heldOut ? 'the out-of-fold scores' : 'validation'}`;
   return {
+    testScores: { ids: test.map((r) => ds.ids[r] as number), raw: Array.from(traw), prob: Array.from(tprob) },
     threshold: { rule: ruleText, point, test: point ? atThreshold(tprob, ty, point.threshold) : null },
     reliability: reliability(tprob, ty),
     tradeoff: thin,
@@ -446,10 +465,51 @@ export function refitTest(
   return testMetrics(selectColumns(full, winner.featureSet), oof.fitted, oof.choice, common.seed, common.resamples);
 }
 
+/**
+ * The model to save: once the test walks have judged the recipe, a learner without early stopping is refitted on
+ * every walk, the test walks too, and calibrated on out-of-fold scores of every walk (`refit` all); otherwise, or
+ * when the folds hold too few keepers, the model the test figures describe.
+ */
+export async function modelToSave(
+  full: Dataset,
+  chosen: { arch: Arch; featureSet: FeatureSet },
+  judged: { fitted: Fitted; calibration: CalibrationChoice; outOfFold: boolean },
+  o: { seed: number; folds: number; hyper: Partial<Hyper>; onProgress?: OnProgress; refit: 'all' | 'trainval' },
+): Promise<{ fitted: Fitted; calibration: CalibrationChoice; everyWalk: boolean }> {
+  const asJudged = { fitted: judged.fitted, calibration: judged.calibration, everyWalk: false };
+  if (
+    o.refit !== 'all' ||
+    !judged.outOfFold ||
+    stopsEarlyOn(selectColumns(full, chosen.featureSet), chosen.arch, o.hyper)
+  )
+    return asJudged;
+  const every = await calibrateOutOfFold(full, chosen, judged.fitted, { ...o, scope: 'all' });
+  return every ? { fitted: every.fitted, calibration: every.choice, everyWalk: true } : asJudged;
+}
+
+/** The photo-level split: the winner on frames dealt independently (burst siblings straddle splits). */
+async function photoSplitCheck(
+  db: Db,
+  data: { loadedSet: FeatureSet; modelId: string | null },
+  winner: CandidateResult,
+  hyper: Partial<Hyper>,
+  o: { seed: number; resamples: number },
+): Promise<TrainReport['photoSplit']> {
+  const loaded = await loadDataset(db, await workspaceOf(db), {
+    featureSet: data.loadedSet,
+    modelId: data.modelId,
+    scheme: 'photo',
+    seed: o.seed,
+  });
+  const pds = selectColumns(loaded, winner.featureSet);
+  const pr = assess(pds, await fit(pds, winner.arch, o.seed, hyper), o.seed, o.resamples);
+  return { ap: pr.test.ap, sessionAp: winner.test.ap };
+}
+
 /** Runs the comparison (or one architecture), saves the chosen model and records it in the database. */
 export async function train(db: Db, options: TrainOptions): Promise<TrainReport> {
   const t0 = performance.now();
-  const { seed, arch, resamples, folds, rule } = checkTrainOptions(options);
+  const { seed, arch, resamples, folds, rule, refit } = checkTrainOptions(options);
   const backend = await initBackend(options.backend);
   const { full, modelId, hasVector, fullSet, loadedSet, coverage } = await trainingData(db, options, seed);
   const common = { seed, resamples, folds, hyper: options.hyper, onProgress: options.onProgress };
@@ -468,19 +528,9 @@ export async function train(db: Db, options: TrainOptions): Promise<TrainReport>
   const wf = oof?.fitted ?? (fitted.get(chosen.name) as Fitted);
   const winner: CandidateResult = oof ? { ...chosen, calibration: oof.choice } : chosen;
   const savedTest = refitTest(full, winner, oof, fitted.get(chosen.name), common);
-  // the photo-level split: the same model on frames dealt independently (burst siblings straddle splits)
-  let photoSplit: TrainReport['photoSplit'] = null;
-  if (!options.skipPhotoSplit) {
-    const loaded = await loadDataset(db, await workspaceOf(db), {
-      featureSet: loadedSet,
-      modelId: hasVector ? modelId : null,
-      scheme: 'photo',
-      seed,
-    });
-    const pds = selectColumns(loaded, winner.featureSet);
-    const pr = assess(pds, await fit(pds, winner.arch, seed, hyper), seed, resamples);
-    photoSplit = { ap: pr.test.ap, sessionAp: winner.test.ap };
-  }
+  const photoSplit = options.skipPhotoSplit
+    ? null
+    : await photoSplitCheck(db, { loadedSet, modelId: hasVector ? modelId : null }, winner, hyper, common);
   // by default only when the test walks hold fewer than 100 keepers: beyond that the test split decides alone
   const testKeepers = keepersIn(full, 'test');
   const allWalks =
@@ -490,6 +540,8 @@ export async function train(db: Db, options: TrainOptions): Promise<TrainReport>
   const surfaced = surfacing(full, winner, wf, rule, oof?.heldOut);
   // preference drifts: the chosen model and the baseline trained on the earlier years, tested on the latest
   const later = arch === 'compare' ? await laterYear(full, winner, hasVector, fullSet, common, evidence) : null;
+  const judged = { fitted: wf, calibration: winner.calibration as CalibrationChoice, outOfFold: oof !== null };
+  const saved = await modelToSave(full, chosen, judged, { ...common, hyper, refit });
   const counts = countData(full, coverage);
   const descriptorVersion = descriptorVersionOf(winner.featureSet);
   const key = {
@@ -501,6 +553,7 @@ export async function train(db: Db, options: TrainOptions): Promise<TrainReport>
     descriptorVersion,
     hyper,
     rule,
+    everyWalk: saved.everyWalk,
     n: counts,
     ids: sha256(full.ids.join(',')),
   };
@@ -517,11 +570,11 @@ export async function train(db: Db, options: TrainOptions): Promise<TrainReport>
     hyper,
     backend: backend.name,
     scheme: 'session',
-    names: wf.names,
-    dim: wf.names.length,
-    standardizer: { mean: Array.from(wf.standardizer.mean), std: Array.from(wf.standardizer.std) },
-    params: wf.params,
-    calibration: winner.calibration as CalibrationChoice,
+    names: saved.fitted.names,
+    dim: saved.fitted.names.length,
+    standardizer: { mean: Array.from(saved.fitted.standardizer.mean), std: Array.from(saved.fitted.standardizer.std) },
+    params: saved.fitted.params,
+    calibration: saved.calibration,
     threshold: { rule: surfaced.threshold.rule, value: surfaced.threshold.point?.threshold ?? null },
     createdAt: new Date().toISOString(),
   };
@@ -540,6 +593,7 @@ export async function train(db: Db, options: TrainOptions): Promise<TrainReport>
     allWalks,
     photoSplit,
     savedTest,
+    everyWalk: saved.everyWalk ? saved.calibration : null,
     ...surfaced,
     data: counts,
     split: { seed: full.splitSeed, note: full.splitNote },
@@ -547,7 +601,8 @@ export async function train(db: Db, options: TrainOptions): Promise<TrainReport>
     scored: null,
     seconds: (performance.now() - t0) / 1000,
   };
-  saveModel(dir, model, { ...report, results: results.map((r) => ({ ...r })) });
+  // the test walks' scores stay in memory: metrics.json keeps the figures made of them
+  saveModel(dir, model, { ...report, testScores: undefined, results: results.map((r) => ({ ...r })) });
   await recordModelDir(db, 'keeper_model', dir);
   await writeRankerComparison(db, comparisonRows(report));
   return report;

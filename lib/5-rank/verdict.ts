@@ -118,8 +118,15 @@ export function verdict(r: TrainReport): string {
   lines.push(`Beats logistic regression on test AP: ${beats(lr)}; beats the metadata-only model: ${beats(meta)}.`);
   if (r.savedTest)
     lines.push(
-      `The saved model is the same learner refitted on the training and validation walks (it does not stop early, ` +
-        `so it has no use for validation): its test AP is ${est(r.savedTest.ap)}.`,
+      `The same learner refitted on the training and validation walks (it does not stop early, so it has no use ` +
+        `for validation) has test AP ${est(r.savedTest.ap)}` +
+        (r.everyWalk ? '.' : `; it is the saved model.`),
+    );
+  if (r.everyWalk)
+    lines.push(
+      `The saved model is that learner refitted on every walk, the test walks too, once they had judged it; its ` +
+        `calibration is fitted on ${r.everyWalk.source ?? 'out-of-fold scores of every walk'}. The test figures ` +
+        `describe the learner without the test walks.`,
     );
   lines.push(...allWalksLines(r));
   const tf = r.timeForward;

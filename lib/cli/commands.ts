@@ -494,6 +494,7 @@ export const COMMANDS: Record<string, Command> = {
       '           [--near walk|burst|hour|visual] [--half-life YEARS] [--pca K] [--vector-pca K] [--views yes|no]',
       '           [--target-precision 0.8 | --budget 0.05] [--backend tensorflow-gpu|tensorflow|wasm|cpu] [--resamples 200]',
       '           [--selection auto|validation|cv] [--folds 5] [--repeats 1] [--tune 1] [--all-walks auto|yes|no]',
+      '           [--refit all|trainval]',
       '',
       `--arch compare (default) trains every candidate and baseline, prints the test comparison with bootstrap 95%`,
       `intervals, and keeps the model the decision rule chooses: each contender's out-of-fold AP minus the plain`,
@@ -509,6 +510,9 @@ export const COMMANDS: Record<string, Command> = {
       `--vector-pca K: every learner reduces the image vector to K whitened principal components beside the other`,
       `columns (logistic regression does so with ${LOGISTIC_VECTOR_PCA} by default; 0 keeps the vector whole);`,
       `--views no: augmented views (flux embed --views) are not trained on.`,
+      `--refit all (default): once the test walks have judged it, a learner that does not stop early is saved refitted`,
+      `on every walk, the test walks too, and calibrated out of fold over every walk; trainval saves the model the test`,
+      `figures describe.`,
       `Feature sets: ${FEATURE_SETS.join(', ')}.`,
       'Writes DIR/keeper-<id>/ (config, weights, calibration, metrics, model.onnx); DIR defaults to FLUX_MODELS or ' +
         'models/.',
@@ -535,6 +539,7 @@ export const COMMANDS: Record<string, Command> = {
       selection: { type: 'string' },
       folds: { type: 'string' },
       'all-walks': { type: 'string' },
+      refit: { type: 'string' },
       repeats: { type: 'string' },
       tune: { type: 'string' },
     },
@@ -575,6 +580,7 @@ export const COMMANDS: Record<string, Command> = {
         repeats: num(v, 'repeats'),
         tune: num(v, 'tune'),
         allWalks: allWalks === 'auto' ? undefined : allWalks === 'yes',
+        refit: str(v, 'refit') as 'all' | 'trainval' | undefined,
       });
       console.log(formatTrain(r));
     },
