@@ -20,16 +20,16 @@
  *   npm run build && nice -n 10 node dist/bench/planted-archive.js [--walks 150] [--seeds 1,2] [--scale 2]
  *     [--inbox-walks 20] [--frames 40] [--width 384] [--height 256] [--dir DIR] [--keep]
  *     [--also logistic:descriptor+context+people,...] [--skip-rule] [--db FILE] [--detect centernet|none]
- *     [--truth FILE] [--refit all|trainval]
+ *     [--truth FILE] [--refit trainval|all]
  * --also judges more fixed models (one architecture on one feature set, chosen on validation) beside the rule's
  * choice and the baseline; --skip-rule leaves the rule's comparison out; --db trains on a database of that seed's
  * archive as it is (no ingest, embed or match: e.g. a copy cut to the walks a person detector has examined);
  * --detect names the detectors run over the corpus and the inbox after matching (default centernet; with --db the
  * database is taken as it is, its detections included); --truth judges against the probabilities in FILE instead of
  * the archive's own (`{ photos, inbox }`, each `[{ path, p }]`, as bench/content-taste.ts --relabel writes them for
- * the database it relabelled; photos the file does not name are not judged); --refit is `flux train --refit` (default
- * all: the saved models learn the test walks too, so the test walks are judged by the same learner without them,
- * the model the training's test figures describe).
+ * the database it relabelled; photos the file does not name are not judged); --refit is `flux train --refit` (with
+ * all the saved models learn the test walks too, so the test walks are judged by the model the training's test
+ * figures describe, the same learner without them).
  */
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -70,7 +70,7 @@ const { values } = parseArgs({
     // judge against these probabilities (bench/content-taste.ts --relabel) instead of the archive's own
     truth: { type: 'string' },
     // what the saved models learn from once the test walks have judged them (flux train --refit)
-    refit: { type: 'string', default: 'all' },
+    refit: { type: 'string', default: 'trainval' },
   },
 });
 const also = String(values.also)
