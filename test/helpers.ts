@@ -67,14 +67,29 @@ export function smallSample(): Promise<SampleResult> {
  * renamed into place, so no process ever reads a half-written one; the first rename wins and the others drop theirs.
  */
 async function sharedSample(): Promise<SampleResult> {
-  // keyed by the generator's code, so a changed generator never reuses an old sample
-  const code = ['generate.js', 'render.js']
-    .map((f) => readFileSync(join(PROJECT, 'dist', 'lib', '0-sample', f)))
-    .join('');
-  const out = await sharedFolder(`sample-${sha256(code + JSON.stringify(SMALL_SAMPLE))}`, async (staging) => {
+  // keyed by the code, so a changed generator never reuses an old sample
+  const out = await sharedFolder(`sample-${sha256(codeKey() + JSON.stringify(SMALL_SAMPLE))}`, async (staging) => {
     await generateSample({ out: staging, ...SMALL_SAMPLE });
   });
   return generateSample({ out, ...SMALL_SAMPLE }); // reuses the finished folder
+}
+
+let code: string | null = null;
+/**
+ * What a shared folder's content depends on besides its inputs: the compiled library, these helpers (the steps that
+ * build it) and the installed dependencies' versions (package-lock.json).
+ */
+function codeKey(): string {
+  if (code === null) {
+    const lib = join(PROJECT, 'dist', 'lib');
+    const files = walk(lib)
+      .filter((f) => f.path.endsWith('.js'))
+      .map((f) => join(lib, f.path))
+      .sort();
+    files.push(fileURLToPath(import.meta.url), join(PROJECT, 'package-lock.json'));
+    code = sha256(files.map((f) => `${f}\n${readFileSync(f, 'utf8')}`).join('\n'));
+  }
+  return code;
 }
 
 /**
@@ -91,9 +106,15 @@ async function sharedFolder(key: string, build: (staging: string) => Promise<voi
       await build(staging);
       writeFileSync(join(staging, '.built'), key);
       if (!moveIntoPlace(staging, out, done)) {
-        // a half-built folder, left by a run killed while building in place: replaced
-        rmSync(out, { recursive: true, force: true });
-        moveIntoPlace(staging, out, done);
+        // a half-built folder, left by a run killed while building in place: moved aside in one step, then replaced
+        const aside = `${out}.stale-${process.pid}`;
+        try {
+          renameSync(out, aside);
+        } catch {
+          // another process moved it first
+        }
+        rmSync(aside, { recursive: true, force: true });
+        if (!moveIntoPlace(staging, out, done)) throw new Error(`${out}: no finished folder could be put in place`);
       }
     } finally {
       rmSync(staging, { recursive: true, force: true });
@@ -142,14 +163,9 @@ export async function matchedSmallSample(
   const model = findModel('mobilenetv2-int8').path;
   const hasModel = model !== null;
   const sample = await smallSample();
-  const lib = join(PROJECT, 'dist', 'lib');
-  const code = walk(lib)
-    .filter((f) => f.path.endsWith('.js'))
-    .sort((a, b) => (a.path < b.path ? -1 : 1))
-    .map((f) => `${f.path}\n${readFileSync(join(lib, f.path), 'utf8')}`)
-    .join('\n');
   const modelKey = model === null ? 'none' : `${model}:${statSync(model).size}:${statSync(model).mtimeMs}`;
-  const key = `matched-${sha256(code + JSON.stringify(SMALL_SAMPLE) + modelKey + sample.originals)}`;
+  const provider = process.env.FLUX_ONNX_PROVIDER ?? '';
+  const key = `matched-${sha256(codeKey() + JSON.stringify(SMALL_SAMPLE) + modelKey + provider + sample.originals)}`;
   const built = await sharedFolder(key, async (staging) => {
     const dbFile = join(staging, 'flux.duckdb');
     await runIngest({ originals: sample.originals, keepers: sample.keepers, db: dbFile });

@@ -124,6 +124,12 @@ test('once the test walks have judged it, the saved model of a learner without e
   assert.ok(saved.everyWalk);
   const keepers = ds.y.reduce((a, b) => a + b, 0);
   assert.match(saved.calibration.source ?? '', new RegExp(`every walk \\(${keepers} keepers in 40 walks\\)`));
+  // its out-of-fold probabilities, which its threshold is chosen on, cover every photo of every walk
+  assert.equal(saved.heldOut?.prob.length, ds.y.length);
+  assert.equal(
+    saved.heldOut?.y.reduce((a, b) => a + b, 0),
+    keepers,
+  );
   // the very fit of the rows with the test walks training: it learnt them
   const every: Dataset = { ...ds, split: ds.split.map((s) => (s === 'val' || s === 'test' ? 'train' : s)) };
   const direct = await fit(every, 'pca-logistic', 3);

@@ -476,7 +476,12 @@ export async function modelToSave(
   chosen: { arch: Arch; featureSet: FeatureSet },
   judged: { fitted: Fitted; calibration: CalibrationChoice; outOfFold: boolean },
   o: { seed: number; folds: number; hyper: Partial<Hyper>; onProgress?: OnProgress; refit: 'all' | 'trainval' },
-): Promise<{ fitted: Fitted; calibration: CalibrationChoice; everyWalk: boolean }> {
+): Promise<{
+  fitted: Fitted;
+  calibration: CalibrationChoice;
+  everyWalk: boolean;
+  heldOut?: { prob: number[]; y: number[] };
+}> {
   const asJudged = { fitted: judged.fitted, calibration: judged.calibration, everyWalk: false };
   if (
     o.refit !== 'all' ||
@@ -485,7 +490,9 @@ export async function modelToSave(
   )
     return asJudged;
   const every = await calibrateOutOfFold(full, chosen, judged.fitted, { ...o, scope: 'all' });
-  return every ? { fitted: every.fitted, calibration: every.choice, everyWalk: true } : asJudged;
+  return every
+    ? { fitted: every.fitted, calibration: every.choice, everyWalk: true, heldOut: every.heldOut }
+    : asJudged;
 }
 
 /** The photo-level split: the winner on frames dealt independently (burst siblings straddle splits). */
@@ -554,7 +561,7 @@ export async function train(db: Db, options: TrainOptions): Promise<TrainReport>
     descriptorVersion,
     hyper,
     rule,
-    everyWalk: saved.everyWalk,
+    ...(saved.everyWalk ? { everyWalk: true } : {}),
     n: counts,
     ids: sha256(full.ids.join(',')),
   };
@@ -576,7 +583,13 @@ export async function train(db: Db, options: TrainOptions): Promise<TrainReport>
     standardizer: { mean: Array.from(saved.fitted.standardizer.mean), std: Array.from(saved.fitted.standardizer.std) },
     params: saved.fitted.params,
     calibration: saved.calibration,
-    threshold: { rule: surfaced.threshold.rule, value: surfaced.threshold.point?.threshold ?? null },
+    // refitted on every walk, the threshold follows its rule on that model's out-of-fold probabilities
+    threshold: {
+      rule: surfaced.threshold.rule,
+      value: saved.heldOut
+        ? (chooseThreshold(saved.heldOut.prob, saved.heldOut.y, rule)?.threshold ?? null)
+        : (surfaced.threshold.point?.threshold ?? null),
+    },
     createdAt: new Date().toISOString(),
   };
   const report: TrainReport = {
