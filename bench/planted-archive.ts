@@ -84,6 +84,8 @@ const also = String(values.also)
     };
   });
 const seeds = String(values.seeds).split(',').map(Number);
+// before any sample is made, as flux train would after it
+const refit = await orExit('planted-archive', () => checkChoice('--refit', values.refit, ['trainval', 'all'] as const));
 const detectors = await orExit('planted-archive', () => {
   const named = String(values.detect)
     .split(',')
@@ -183,7 +185,7 @@ async function trainAndJudge(
     modelsDir: join(work, `models-${label}`),
     skipPhotoSplit: true,
     allWalks: false,
-    refit: values.refit as 'all' | 'trainval',
+    refit,
     ...extra,
   });
   const trained = since(t0);

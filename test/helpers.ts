@@ -1,6 +1,6 @@
 /**
  * Shared test fixtures: where the shared data lives, temporary folders, and the small sample archive most
- * tests use (generated once per test process into a cache folder).
+ * tests use (generated once per version of the compiled code into a folder the test processes share).
  */
 import { cpSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -62,10 +62,7 @@ export function smallSample(): Promise<SampleResult> {
   return cached;
 }
 
-/**
- * Test files run in parallel processes: a missing sample is generated into a folder of this process's own and
- * renamed into place, so no process ever reads a half-written one; the first rename wins and the others drop theirs.
- */
+/** The small sample in its shared folder ({@link sharedFolder}), generated there when missing. */
 async function sharedSample(): Promise<SampleResult> {
   // keyed by the code, so a changed generator never reuses an old sample
   const out = await sharedFolder(`sample-${sha256(codeKey() + JSON.stringify(SMALL_SAMPLE))}`, async (staging) => {
