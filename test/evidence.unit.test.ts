@@ -99,6 +99,35 @@ test('out-of-fold folds are stratified by keeper count; another repeat deals the
   assert.deepEqual(held(foldSplits(ds, 7, 5, 'all')), held(a), 'the same seed and repeat, the same folds');
 });
 
+test('out-of-fold strata count a keeper once, not once per augmented view of it', () => {
+  // five walks of 5 keepers; three of 1 keeper with 9 augmented views of it; two of 1 keeper; ten of none. Counted
+  // once, each of five folds holds one walk of 5 and one walk of 1: 6 keepers. Counted per view, the three walks of
+  // views would share a stratum with two walks of 5, and the folds would hold 6, 10 or 11.
+  const session: number[] = [],
+    y: number[] = [],
+    views: number[] = [],
+    split: Array<'train' | 'val' | 'test'> = [];
+  const add = (w: number, keepers: number, viewsOfKeeper: number): void => {
+    for (let i = 0; i < 10; i++) {
+      session.push(w);
+      y.push(i < keepers ? 1 : 0);
+      views.push(0);
+      split.push('train');
+    }
+    for (let v = 1; v <= viewsOfKeeper; v++) {
+      session.push(w);
+      y.push(1);
+      views.push(v);
+      split.push('train');
+    }
+  };
+  for (let w = 0; w < 20; w++) add(w, w < 5 ? 5 : w < 10 ? 1 : 0, w >= 5 && w < 8 ? 9 : 0);
+  const ds = { split, session: Int32Array.from(session), y: Uint8Array.from(y), views };
+  for (const seed of [1, 2, 3])
+    for (const sp of foldSplits(ds, seed, 5, 'all'))
+      assert.equal(y.filter((v, i) => v && !views[i] && sp[i] === 'test').length, 6, `seed ${seed}`);
+});
+
 test('the plain baseline: PCA logistic regression finds a signal in the leading components and folds into one linear scorer', async () => {
   const rng = new Rng(5);
   const n = 1200,
@@ -175,6 +204,58 @@ test('the decision rule: superiority, equivalence within delta, otherwise undeci
   // equivalent to each other: the simpler (a, fewer parameters), though b's difference is larger
   const tie = applyRule(base, three, judge({ lo: -0.005, hi: 0.008 }));
   assert.deepEqual([tie.decision, tie.chosen.name, tie.pairing?.outcome], ['superior', 'a', 'equivalent']);
+  // equivalent to each other, and a third superior contender, simpler than both, equivalent to the best too: the
+  // third; one simpler still but not equivalent to the best is passed over, and none is tried on any other outcome
+  const sized = (sizes: Record<string, number>, diffs: Record<string, { lo: number; hi: number }>) => ({
+    delta: 0.01,
+    pair: (a: number, b: number) => (
+      asked.push([a, b]),
+      { value: 0.005, ...(diffs[`${a}-${b}`] ?? { lo: -1, hi: 1 }) }
+    ),
+    size: (x: Contender) => sizes[x.name] as number,
+  });
+  const four = [
+    c('p', 0.05, 'superior'),
+    c('q', 0.049, 'superior'),
+    c('l', 0.048, 'superior'),
+    c('s', 0.03, 'superior'),
+  ];
+  const eq = { lo: -0.008, hi: 0.009 };
+  asked.length = 0;
+  const third = applyRule(base, four, sized({ p: 100, q: 90, l: 20, s: 5 }, { '0-1': eq, '0-2': eq }));
+  assert.deepEqual(
+    asked,
+    [
+      [0, 1],
+      [0, 3],
+      [0, 2],
+    ],
+    'the best with the runner-up, then the smaller ones, smallest first',
+  );
+  assert.deepEqual([third.decision, third.chosen.name, third.pairing?.simplest?.name], ['superior', 'l', 'l']);
+  const thirdText = ruleText({
+    ...third,
+    settings: DEFAULT_RULE,
+    baseline: { ...base, ap: 0, walkNdcg: 0 },
+    contenders: four.map((x) => ({ ...x, walkNdcg: 0 })),
+    photos: 400,
+    keepers: 40,
+    walks: 20,
+  } as RuleEvidence);
+  assert.match(
+    thirdText,
+    /\n {2}best minus a simpler superior contender: p minus l: \+0\.005 \[-0\.008, \+0\.009\]: equiv/,
+  );
+  assert.match(
+    thirdText,
+    /Rule decision: p and q are .*; l, also superior to the baseline, simpler than both and equiv/,
+  );
+  const none = applyRule(base, four, sized({ p: 100, q: 90, l: 20, s: 5 }, { '0-1': eq }));
+  assert.deepEqual([none.chosen.name, none.pairing?.simplest], ['q', undefined]);
+  asked.length = 0;
+  applyRule(base, four, sized({ p: 100, q: 90, l: 20, s: 5 }, { '0-1': { lo: 0.001, hi: 0.02 } }));
+  assert.deepEqual(asked, [[0, 1]], 'the best superior to the runner-up: no other pairing');
+  asked.length = 0;
   // neither ordered nor equivalent: undecided between b and a, the simpler deployed
   const open = applyRule(base, three, judge({ lo: -0.005, hi: 0.03 }));
   assert.deepEqual([open.decision, open.chosen.name], ['undecided', 'a']);

@@ -783,6 +783,41 @@ test('a retrain with the same seed gives the same model and scores; another seed
     readFileSync(join(first.dir, 'weights.json'), 'utf8'),
   );
   assert.notDeepEqual(await scores(), before, 'a retrain rescored the photos');
+  // other labels (a keeper unlinked by review) or other out-of-fold folds are another model: the threshold the
+  // portal refits for a model never follows its id to one it was not fitted on
+  const relabelled = join(work.dir, 'relabelled.duckdb');
+  copyFileSync(dbFile, relabelled);
+  const db = await Db.open(relabelled);
+  try {
+    // one keeper's link moved to another photo of its walk: every count the same
+    const [k] = await db.all<{ id: number; day: string }>(
+      'SELECT photo_id AS id, CAST(session_date AS VARCHAR) AS day FROM photos WHERE keeper ORDER BY photo_id LIMIT 1',
+    );
+    await db.run(
+      `UPDATE photos SET keeper = true WHERE photo_id = (SELECT min(photo_id) FROM photos
+        WHERE NOT coalesce(keeper, false) AND CAST(session_date AS VARCHAR) = ?)`,
+      [k?.day],
+    );
+    await db.run('UPDATE photos SET keeper = false WHERE photo_id = ?', [k?.id]);
+  } finally {
+    db.close();
+  }
+  const same = { arch: 'pairwise' as const, seed: 3, resamples: 20, hyper: { epochs: 4 }, skipPhotoSplit: true };
+  const unlinked = await trainAndScore({
+    ...same,
+    db: relabelled,
+    modelsDir: join(work.dir, 'models-d'),
+    score: false,
+  });
+  assert.notEqual(unlinked.id, first.id, 'a keeper link moved within its walk');
+  const folds = await trainAndScore({
+    ...same,
+    db: dbFile,
+    modelsDir: join(work.dir, 'models-d'),
+    folds: 4,
+    score: false,
+  });
+  assert.notEqual(folds.id, first.id, 'four folds');
 });
 
 test('flux score: every photo scored in [0, 1], confirmed keepers 1.0, black and white misfires 0.0 with the reason', async () => {

@@ -87,13 +87,18 @@ export interface Pairing {
   best: string;
   runnerUp: string;
   diff: Diff;
-  /** superior: the best is chosen; equivalent: the simpler of the two; undecided: between the two. */
+  /** superior: the best is chosen; equivalent: the simpler of the two (or `simplest`); undecided: between the two. */
   outcome: 'superior' | 'equivalent' | 'undecided';
   /**
    * When undecided: which of the two is deployed, by the one-standard-error rule: the best when it leads by more
    * than one standard error of the paired difference, else the simpler.
    */
   deployed?: 'best' | 'simpler';
+  /**
+   * When equivalent: a superior contender below the runner-up that is simpler than both and equivalent to the best
+   * too (the best minus it), chosen in their place.
+   */
+  simplest?: { name: string; diff: Diff };
 }
 
 export interface RuleEvidence {
@@ -164,6 +169,26 @@ const bare = (c: Contender): Contender => {
   return c.setting ? { ...chosen, setting: c.setting } : chosen;
 };
 
+/**
+ * Of `others` (superior contenders below the runner-up), the simplest that has fewer trained parameters than `than`
+ * and is equivalent to the best (contender `best`), with the best minus it; tried from the simplest up.
+ */
+function simplerEquivalent(
+  best: number,
+  others: ReadonlyArray<{ c: Contender; i: number }>,
+  than: Contender,
+  judge: PairJudge,
+): { c: Contender; diff: Diff } | undefined {
+  const smaller = others
+    .filter((o) => judge.size(o.c) < judge.size(than))
+    .sort((a, b) => judge.size(a.c) - judge.size(b.c));
+  for (const o of smaller) {
+    const diff = judge.pair(best, o.i);
+    if (outcomeOf(diff, judge.delta) === 'equivalent') return { c: o.c, diff };
+  }
+  return undefined;
+}
+
 /** The decision from the contenders' outcomes (the baseline first in `models` is not among them). */
 export function applyRule(
   baseline: Contender,
@@ -184,7 +209,12 @@ export function applyRule(
     // on a tie in size the better of the two
     const simpler = judge.size(runnerUp.c) < judge.size(best.c) ? runnerUp.c : best.c;
     if (outcome === 'superior') return { decision: 'superior', chosen: bare(best.c), pairing };
-    if (outcome === 'equivalent') return { decision: 'superior', chosen: bare(simpler), pairing };
+    if (outcome === 'equivalent') {
+      const simplest = simplerEquivalent(best.i, superior.slice(2), simpler, judge);
+      if (!simplest) return { decision: 'superior', chosen: bare(simpler), pairing };
+      const named = { name: simplest.c.name, diff: simplest.diff };
+      return { decision: 'superior', chosen: bare(simplest.c), pairing: { ...pairing, simplest: named } };
+    }
     // undecided: both beat the baseline; the simpler unless the best leads by more than one standard error (a
     // lead that is no evidence of equivalence: the simpler would give up what the evidence leans to)
     const lead = diff.se !== undefined && diff.value > diff.se;
@@ -435,7 +465,10 @@ function decisionText(e: RuleEvidence): string {
   if (p?.outcome === 'equivalent')
     return (
       `${p.best} and ${p.runnerUp} are superior to the baseline and equivalent to each other ` +
-      `(inside +-${e.settings.delta} AP); the simpler, ${e.chosen.name}, is chosen`
+      `(inside +-${e.settings.delta} AP); ` +
+      (p.simplest
+        ? `${e.chosen.name}, also superior to the baseline, simpler than both and equivalent to ${p.best}, is chosen`
+        : `the simpler, ${e.chosen.name}, is chosen`)
     );
   if (p) {
     const se = p.diff.se !== undefined && Number.isFinite(p.diff.se) ? p.diff.se.toFixed(3) : 'n/a';
@@ -473,8 +506,9 @@ export function ruleText(e: RuleEvidence): string {
       `(${(100 * s.level).toFixed(0)}% Bonferroni over ${e.contenders.length}); superior if above 0, ` +
       `equivalent if inside +-${s.delta} AP (then the simpler baseline), else undecided (the baseline is kept); ` +
       'of several superior, the best is paired with the runner-up: chosen if superior to it, the simpler of the ' +
-      'two (fewer trained parameters) if equivalent, else undecided between them (deployed: the best if it leads ' +
-      'by more than one standard error of the paired difference, else the simpler).',
+      'two (fewer trained parameters) if equivalent (or a simpler superior contender still, if equivalent to the ' +
+      'best too), else undecided between them (deployed: the best if it leads by more than one standard error of ' +
+      'the paired difference, else the simpler).',
     ...(s.tune.budget > 1
       ? [
           `  Nested tuning: every learner tries ${s.tune.budget} settings inside each outer fold, judged over ` +
@@ -493,6 +527,13 @@ export function ruleText(e: RuleEvidence): string {
           `  best minus runner-up: ${e.pairing.best} minus ${e.pairing.runnerUp}: ` +
             `${sign(e.pairing.diff.value)} [${sign(e.pairing.diff.lo)}, ${sign(e.pairing.diff.hi)}] ` +
             `(${level}, paired on the same folds and walk draws): ${e.pairing.outcome}`,
+          ...(e.pairing.simplest
+            ? [
+                `  best minus a simpler superior contender: ${e.pairing.best} minus ${e.pairing.simplest.name}: ` +
+                  `${sign(e.pairing.simplest.diff.value)} [${sign(e.pairing.simplest.diff.lo)}, ` +
+                  `${sign(e.pairing.simplest.diff.hi)}]: equivalent`,
+              ]
+            : []),
         ]
       : []),
   ];

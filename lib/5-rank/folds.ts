@@ -38,7 +38,7 @@ export interface FoldTuning {
  * the photographer's review decisions (`decided`) are never dealt: they train in every round.
  */
 export function foldSplits(
-  ds: Pick<Dataset, 'split' | 'session' | 'decided'> & { y?: ArrayLike<number> },
+  ds: Pick<Dataset, 'split' | 'session' | 'decided'> & { y?: ArrayLike<number>; views?: ArrayLike<number> },
   seed: number,
   folds: number,
   scope: 'trainval' | 'all',
@@ -52,7 +52,8 @@ export function foldSplits(
   const keepers = new Map<number, number>();
   for (const i of rows) {
     const w = ds.session[i] as number;
-    keepers.set(w, (keepers.get(w) ?? 0) + (ds.y?.[i] ? 1 : 0));
+    // a walk's keepers, each counted once: an augmented view of a keeper is not another keeper
+    keepers.set(w, (keepers.get(w) ?? 0) + (ds.y?.[i] && !ds.views?.[i] ? 1 : 0));
   }
   const walks = [...keepers.keys()].sort((a, b) => a - b);
   const rng = new Rng(seed).fork(`${scope === 'all' ? 'oof-folds' : 'cv-folds'}${repeat ? `:${repeat}` : ''}`);

@@ -515,6 +515,23 @@ async function photoSplitCheck(
 }
 
 /** Runs the comparison (or one architecture), saves the chosen model and records it in the database. */
+/**
+ * A model's id: its learner and a hash of everything it was made from. The labels and the out-of-fold folds are in
+ * it (they make the calibration and threshold): a keeper link moved by review, or other folds, is another model, and
+ * nothing fitted on the old one (the portal's surface threshold) follows its id.
+ */
+function modelIdOf(winner: CandidateResult, full: Dataset, settings: Record<string, unknown>): string {
+  const key = {
+    a: winner.arch,
+    f: winner.featureSet,
+    ...settings,
+    splitSeed: full.splitSeed,
+    ids: sha256(full.ids.join(',')),
+    y: sha256(Array.from(full.y).join('')),
+  };
+  return `${winner.arch}-${sha256(JSON.stringify(key)).slice(0, 10)}`;
+}
+
 export async function train(db: Db, options: TrainOptions): Promise<TrainReport> {
   const t0 = performance.now();
   const { seed, arch, resamples, folds, rule, refit } = checkTrainOptions(options);
@@ -552,20 +569,16 @@ export async function train(db: Db, options: TrainOptions): Promise<TrainReport>
   const saved = await modelToSave(full, chosen, judged, { ...common, hyper, refit });
   const counts = countData(full, coverage);
   const descriptorVersion = descriptorVersionOf(winner.featureSet);
-  const key = {
-    a: winner.arch,
-    f: winner.featureSet,
+  const id = modelIdOf(winner, full, {
     m: modelId,
     seed,
-    splitSeed: full.splitSeed,
     descriptorVersion,
     hyper,
     rule,
     ...(saved.everyWalk ? { everyWalk: true } : {}),
     n: counts,
-    ids: sha256(full.ids.join(',')),
-  };
-  const id = `${winner.arch}-${sha256(JSON.stringify(key)).slice(0, 10)}`;
+    folds,
+  });
   const dir = join(resolve(options.modelsDir), `keeper-${id}`);
   const model: KeeperModel = {
     id,
