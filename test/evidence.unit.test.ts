@@ -18,7 +18,8 @@ import {
   type Contender,
   type RuleEvidence,
 } from '../lib/5-rank/decide.js';
-import { averagePrecision } from '../lib/5-rank/metrics.js';
+import { averagePrecision, evaluate } from '../lib/5-rank/metrics.js';
+import { apWord, est } from '../lib/5-rank/verdict.js';
 import { calibrationMetrics } from '../lib/5-rank/calibration-metrics.js';
 import { timeForwardSplit } from '../lib/5-rank/time-forward.js';
 import { Rng } from '../lib/util/rng.js';
@@ -551,4 +552,17 @@ test('a stratified deal gives every split its share, for shares other than 80/10
       `shares ${share.join('/')}`,
     );
   }
+});
+
+test('a session bootstrap over a single test walk gives no interval, and the words say so', () => {
+  const scores = [0.9, 0.1, 0.8, 0.3, 0.2, 0.7];
+  const y = [1, 0, 1, 0, 0, 0];
+  const one = evaluate(scores, y, [0, 0, 0, 0, 0, 0], { resamples: 50 });
+  assert.equal(one.ap.value, 1);
+  assert.ok(Number.isNaN(one.ap.lo) && Number.isNaN(one.ap.hi), JSON.stringify(one.ap));
+  assert.equal(est(one.ap), '1.000 (no interval)');
+  assert.equal(apWord({ value: 0.02, lo: NaN, hi: NaN }), 'ahead (+0.020 (no interval))');
+  const two = evaluate(scores, y, [0, 0, 0, 1, 1, 1], { resamples: 50 });
+  assert.ok(two.ap.lo <= two.ap.value && two.ap.value <= two.ap.hi, JSON.stringify(two.ap));
+  assert.match(est(two.ap), /^1\.000 \[\d\.\d{3}, 1\.000\]$/);
 });

@@ -300,6 +300,9 @@ test('API: decisions checked, committed, one per photo; other sites refused; pre
       assert.ok(r.status >= 400 && r.status < 500, `${path}: ${r.status}`);
       assert.ok(!r.type.startsWith('image/') && !r.body.includes('DuckDB'), path);
     }
+    // the icon every page is asked for: an empty answer, not an error in the browser's console
+    const icon = await http(portal.url, { path: '/favicon.ico' });
+    assert.deepEqual([icon.status, icon.body], [204, '']);
   }));
 
 test('on every address the portal answers to its own names only; an empty --host is refused', async () => {
@@ -470,7 +473,16 @@ test(
     const db0 = await Db.open(dbFile);
     await ensureDecisionSchema(db0);
     await db0.run('DELETE FROM review_decisions');
+    // a second band, so that a filter can hide a photo: the lowest-scored one in another band for this test
+    const [lowest] = await db0.all<{ path: string; band: string }>(
+      'SELECT path, band FROM inbox_scores ORDER BY keeper_score, path LIMIT 1',
+    );
+    const setBand = (band: string): Promise<unknown> =>
+      Db.open(dbFile).then((d) =>
+        d.run('UPDATE inbox_scores SET band = ? WHERE path = ?', [band, lowest?.path]).finally(() => d.close()),
+      );
     db0.close();
+    await setBand(lowest?.band === 'unlikely' ? 'uncertain' : 'unlikely');
     let portal = await serve();
     const browser = await launchChromium();
     try {
@@ -518,6 +530,9 @@ test(
         undefined,
         { timeout: 15_000 },
       );
+      await page.keyboard.press('u');
+      await idle();
+      assert.equal(await page.textContent('#status'), 'nothing to undo');
       const [a, b, c] = shown as [(typeof shown)[0], (typeof shown)[0], (typeof shown)[0]];
       await page.keyboard.press('p');
       await page.keyboard.press('x');
@@ -538,6 +553,22 @@ test(
       assert.equal((await decisions())[b.id], 'reject');
       const left = stacked.items.reduce((s, i) => s + 1 + (i.stack?.length ?? 0), 0) - 2;
       assert.equal(await page.textContent('#counter'), `2 decided · ${left} left · ${left + 2} photos`);
+      // a save that fails (the database busy) keeps the cursor on its photo and its message up, and the press
+      // queued behind it is dropped, not applied to that photo; the next press saves it and moves on
+      const busyReply = { status: 503, contentType: 'application/json', body: '{"error":"busy: nothing was saved"}' };
+      await page.route('**/api/decisions', (r) => r.fulfill(busyReply));
+      await page.keyboard.press('p');
+      await page.keyboard.press('x');
+      await idle();
+      await page.unroute('**/api/decisions');
+      assert.ok((await cards()).find((x) => x.id === b.id)?.current, 'the cursor stays on the photo not saved');
+      assert.equal(await page.textContent('#status'), 'busy: nothing was saved');
+      assert.equal((await decisions())[b.id], 'reject', 'nothing saved');
+      await page.keyboard.press('x');
+      await idle();
+      assert.equal(await page.textContent('#status'), '');
+      assert.ok((await cards()).find((x) => x.id === c.id)?.current, 'saved, and on to the next photo');
+      await page.keyboard.press('ArrowLeft');
       // the burst opens under its best frame
       const burstTop = stacked.items.findIndex((i) => i.burst_size === 3);
       const pos = (await cards()).findIndex((x) => x.current);
@@ -583,6 +614,19 @@ test(
       await ready();
       const bands = await page.$$eval('.card figcaption b', (els) => els.map((e) => e.className));
       assert.ok(bands.length >= 1 && bands.every((cl) => cl === `band-${band}`), `${band}: ${bands.join(' ')}`);
+      // a decision undone under other filters, which hide its photo: undone, named, and the cursor on a shown card
+      const otherBand = stacked.items.find((i) => i.band !== band)?.band as string;
+      assert.ok(otherBand, 'the inbox holds two bands');
+      const target = (await cards()).find((x) => x.current) as (typeof shown)[0];
+      await page.keyboard.press(before[target.id] === 'reject' ? 'p' : 'x');
+      await idle();
+      await page.selectOption('#band', otherBand);
+      await ready();
+      await page.keyboard.press('u');
+      await idle();
+      assert.equal((await decisions())[target.id], before[target.id], 'undone');
+      assert.match((await page.textContent('#status')) ?? '', /^undone: .* \(not shown under these filters\)$/);
+      assert.equal((await cards()).filter((x) => x.current).length, 1, 'a shown card under the cursor');
       // another site cannot decide: a page elsewhere on this machine posting to the portal changes nothing
       const undecided = stacked.items.find((i) => !before[i.photo_id]) as Item;
       const site = createServer((_req, res) => {
@@ -625,6 +669,7 @@ test(
     } finally {
       await browser.close();
       await stop(portal.child, 'SIGTERM');
+      await setBand(lowest?.band as string);
     }
   },
 );
@@ -785,6 +830,12 @@ test('matching review: accept, reject and none store what flux match apply store
       });
     assert.equal((await send({ keeper_id: a.id, photo_id: a.photo, decision: 'accept' })).status, 200);
     assert.equal((await send({ keeper_id: a.id, photo_id: a.other, decision: 'reject' })).status, 200);
+    // read again, the page words the answers as its buttons did
+    const again = (await http(portal.url, { path: '/match' })).body;
+    assert.match(
+      again.slice(again.indexOf(`data-keeper-id="${a.id}"`)),
+      /^[^]*?<span class="state">accepted<\/span>[^]*?<span class="state">rejected<\/span>/,
+    );
     if (noBrowser) assert.equal((await send({ keeper_id: b.id, decision: 'none' })).status, 200);
     else {
       // the page's own button stores the answer (static/match.js)

@@ -252,6 +252,8 @@ function* sessionResamples(
   rng: Rng,
 ): Generator<{ rows: number[]; walk: number[] }> {
   const groups = [...bySession(session).values()];
+  // one walk drawn again and again is that walk every time: no spread to read, so no draws and no interval
+  if (groups.length < 2) return;
   for (let b = 0; b < resamples; b++) {
     const rows: number[] = [];
     const walk: number[] = [];

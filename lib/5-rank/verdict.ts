@@ -16,15 +16,23 @@ import { calibrationText } from './calibration-metrics.js';
 export const n3 = (v: number | null | undefined): string =>
   typeof v === 'number' && Number.isFinite(v) ? v.toFixed(3) : 'n/a';
 /** A value with its interval, or n/a. */
-export const est = (e: { value: number; lo: number; hi: number }): string =>
-  Number.isFinite(e.value) ? `${n3(e.value)} [${n3(e.lo)}, ${n3(e.hi)}]` : 'n/a';
+/** An estimate's interval in words; none when its bootstrap had nothing to draw from (a single test walk). */
+const hasInterval = (e: Estimate): boolean => Number.isFinite(e.lo) && Number.isFinite(e.hi);
+const interval = (e: Estimate): string => (hasInterval(e) ? ` [${n3(e.lo)}, ${n3(e.hi)}]` : ' (no interval)');
+
+export const est = (e: Estimate): string => (Number.isFinite(e.value) ? `${n3(e.value)}${interval(e)}` : 'n/a');
 
 /** A paired AP difference in words: ahead or behind, and whether its interval leaves zero. */
 export function apWord(e: Estimate | null): string {
   if (!e || !Number.isFinite(e.value)) return 'n/a';
-  const sign = `${e.value >= 0 ? '+' : ''}${n3(e.value)} [${n3(e.lo)}, ${n3(e.hi)}]`;
-  const word =
-    e.value > 0
+  const sign = `${e.value >= 0 ? '+' : ''}${n3(e.value)}${interval(e)}`;
+  const word = !hasInterval(e)
+    ? e.value > 0
+      ? 'ahead'
+      : e.value < 0
+        ? 'behind'
+        : 'level'
+    : e.value > 0
       ? e.lo > 0
         ? 'ahead'
         : 'ahead within the noise'
@@ -68,7 +76,11 @@ export function verdict(r: TrainReport): string {
   const by = (arch: Arch): CandidateResult | undefined =>
     r.results.filter((c) => c.arch === arch).sort((a, b) => chosenBy(b) - chosenBy(a))[0];
   const w = r.winner;
-  const lr = r.results.find((c) => c.arch === 'logistic' && c.featureSet === w.featureSet) ?? by('logistic');
+  // logistic regression to compare with: none when the winner is itself the one on its columns
+  const lr =
+    w.arch === 'logistic'
+      ? undefined
+      : (r.results.find((c) => c.arch === 'logistic' && c.featureSet === w.featureSet) ?? by('logistic'));
   const meta = by('metadata');
   const chance = by('chance');
   const byVal = r.selection === 'validation AP';
@@ -111,11 +123,14 @@ export function verdict(r: TrainReport): string {
     !o
       ? 'n/a'
       : w.test.ap.value > o.test.ap.value
-        ? w.test.ap.lo > o.test.ap.hi
-          ? 'yes, with intervals apart'
-          : 'higher, but the intervals overlap'
+        ? !hasInterval(w.test.ap) || !hasInterval(o.test.ap)
+          ? 'higher (no intervals)'
+          : w.test.ap.lo > o.test.ap.hi
+            ? 'yes, with intervals apart'
+            : 'higher, but the intervals overlap'
         : 'no';
-  lines.push(`Beats logistic regression on test AP: ${beats(lr)}; beats the metadata-only model: ${beats(meta)}.`);
+  const versusLr = w.arch === 'logistic' ? 'it is logistic regression' : beats(lr);
+  lines.push(`Beats logistic regression on test AP: ${versusLr}; beats the metadata-only model: ${beats(meta)}.`);
   if (r.savedTest)
     lines.push(
       `The same learner refitted on the training and validation walks (it does not stop early, so it has no use ` +
@@ -158,7 +173,9 @@ export function verdict(r: TrainReport): string {
         `${gain >= 0 ? '+' : ''}${gain.toFixed(3)} (${est(r.photoSplit.ap)} against ${est(r.photoSplit.sessionAp)}).`,
     );
   }
-  if (r.data.keepers < 300)
+  if (!hasInterval(w.test.ap) && Number.isFinite(w.test.ap.value))
+    lines.push('One walk holds the test photos: its figures have no interval. Treat the order of models as unsettled.');
+  else if (r.data.keepers < 300)
     lines.push(`With ${r.data.keepers} keepers the intervals are wide: treat the order of close models as unsettled.`);
   return lines.join('\n');
 }

@@ -121,7 +121,7 @@ function candidateHtml(r: QueueRow): string {
 <figcaption>#${r.rank} ${escapeHtml(r.photo_path)}<br>${escapeHtml(r.photo_time ?? 'no time')}
 <br>similarity ${similarity}<br>${escapeHtml(r.note ?? '')}
 <br><button data-decision="accept">accept</button> <button data-decision="reject">reject</button>
-<span class="state">${escapeHtml(r.decision ?? '')}</span></figcaption></figure>`;
+<span class="state">${r.decision === 'accept' ? 'accepted' : r.decision === 'reject' ? 'rejected' : ''}</span></figcaption></figure>`;
 }
 
 /** A keeper in review beside its (at most three) candidates. */

@@ -376,6 +376,8 @@ async function route(req: IncomingMessage, res: ServerResponse, ctx: Context): P
       decision: ask.decision,
     });
   }
+  // the icon a browser asks every page for: none, and no error in its console
+  if (get && path === '/favicon.ico') return send(res, 204, 'image/x-icon', '');
   throw new HttpError(404, `no such page: ${method} ${path}`);
 }
 

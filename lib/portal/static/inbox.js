@@ -12,6 +12,9 @@ const BAND_NAMES = {
 const state = { items: [], total: 0, photos: 0, decided: 0, expanded: new Set(), current: null, undo: [] };
 const $ = (id) => document.getElementById(id);
 let queue = Promise.resolve();
+// bumped when a save fails: the decisions pressed before it was known are dropped, not applied to the photo the
+// cursor stayed on
+let epoch = 0;
 
 function status(text) {
   $('status').textContent = text || '';
@@ -157,13 +160,19 @@ function move(step) {
   if (step > 0 && next >= list.length - 1 && state.items.length < state.total) run(() => load(false));
 }
 
-/** Runs API work in order, one request after another, so undo always meets the state it expects. */
+/**
+ * Runs API work in order, one request after another, so undo always meets the state it expects. The work's answer,
+ * a string, becomes the status line (empty clears it); without one the line stays as it is, so a failed save's
+ * message is not wiped by the next unrelated success.
+ */
 function run(work) {
   busy(1);
   queue = queue
     .then(work)
     .then(
-      () => status(''),
+      (message) => {
+        if (typeof message === 'string') status(message);
+      },
       (err) => status(err.message),
     )
     .finally(() => busy(-1));
@@ -175,24 +184,37 @@ function apply(id, decision) {
   for (const item of state.items) for (const x of [item, ...item.stack]) if (x.photo_id === id) x.decision = decision;
 }
 
+/**
+ * Decides the photo under the cursor when the press's turn comes (presses queue one after another), and moves on
+ * once the decision is saved. A save that fails leaves the cursor on its photo with the message up.
+ */
 function decide(decision) {
-  const item = find(state.current);
-  if (!item) return;
+  const pressed = epoch;
   run(async () => {
-    const row = await api('POST', '/api/decisions', { photo_id: item.photo_id, decision });
+    const item = find(state.current);
+    if (!item || pressed !== epoch) return undefined;
+    let row;
+    try {
+      row = await api('POST', '/api/decisions', { photo_id: item.photo_id, decision });
+    } catch (err) {
+      epoch++;
+      throw err;
+    }
     apply(item.photo_id, row.decision);
     // the decision this one replaced, as the server read it: what an undo restores
-    state.undo.push({ photo_id: item.photo_id, previous: row.previous });
+    state.undo.push({ photo_id: item.photo_id, path: item.path, previous: row.previous });
+    // on, unless the cursor was moved by hand while the photo was being saved
+    if (state.current === item.photo_id) move(1);
     await refreshCounts();
     render();
+    return '';
   });
-  move(1);
 }
 
 function undo() {
   run(async () => {
     const last = state.undo[state.undo.length - 1];
-    if (!last) return status('nothing to undo');
+    if (!last) return 'nothing to undo';
     if (last.previous) await api('POST', '/api/decisions', { photo_id: last.photo_id, decision: last.previous });
     else await api('DELETE', `/api/decisions/${last.photo_id}`);
     // taken off the list only once undone: a failed undo (the database busy) is tried again by the next U
@@ -201,9 +223,12 @@ function undo() {
     // back to the photo, its burst opened when it lies in a closed one
     const holder = state.items.find((x) => x.stack.some((f) => f.photo_id === last.photo_id));
     if (holder) state.expanded.add(holder.photo_id);
-    state.current = last.photo_id;
     await refreshCounts();
+    // a photo the filters hide: the cursor stays where it is, and the line says which photo was undone
+    const shown = find(last.photo_id) !== null;
+    if (shown) state.current = last.photo_id;
     render();
+    return shown ? '' : `undone: ${last.path} (not shown under these filters)`;
   });
 }
 
