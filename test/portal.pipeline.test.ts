@@ -473,16 +473,7 @@ test(
     const db0 = await Db.open(dbFile);
     await ensureDecisionSchema(db0);
     await db0.run('DELETE FROM review_decisions');
-    // a second band, so that a filter can hide a photo: the lowest-scored one in another band for this test
-    const [lowest] = await db0.all<{ path: string; band: string }>(
-      'SELECT path, band FROM inbox_scores ORDER BY keeper_score, path LIMIT 1',
-    );
-    const setBand = (band: string): Promise<unknown> =>
-      Db.open(dbFile).then((d) =>
-        d.run('UPDATE inbox_scores SET band = ? WHERE path = ?', [band, lowest?.path]).finally(() => d.close()),
-      );
     db0.close();
-    await setBand(lowest?.band === 'unlikely' ? 'uncertain' : 'unlikely');
     let portal = await serve();
     const browser = await launchChromium();
     try {
@@ -530,9 +521,6 @@ test(
         undefined,
         { timeout: 15_000 },
       );
-      await page.keyboard.press('u');
-      await idle();
-      assert.equal(await page.textContent('#status'), 'nothing to undo');
       const [a, b, c] = shown as [(typeof shown)[0], (typeof shown)[0], (typeof shown)[0]];
       await page.keyboard.press('p');
       await page.keyboard.press('x');
@@ -553,22 +541,6 @@ test(
       assert.equal((await decisions())[b.id], 'reject');
       const left = stacked.items.reduce((s, i) => s + 1 + (i.stack?.length ?? 0), 0) - 2;
       assert.equal(await page.textContent('#counter'), `2 decided · ${left} left · ${left + 2} photos`);
-      // a save that fails (the database busy) keeps the cursor on its photo and its message up, and the press
-      // queued behind it is dropped, not applied to that photo; the next press saves it and moves on
-      const busyReply = { status: 503, contentType: 'application/json', body: '{"error":"busy: nothing was saved"}' };
-      await page.route('**/api/decisions', (r) => r.fulfill(busyReply));
-      await page.keyboard.press('p');
-      await page.keyboard.press('x');
-      await idle();
-      await page.unroute('**/api/decisions');
-      assert.ok((await cards()).find((x) => x.id === b.id)?.current, 'the cursor stays on the photo not saved');
-      assert.equal(await page.textContent('#status'), 'busy: nothing was saved');
-      assert.equal((await decisions())[b.id], 'reject', 'nothing saved');
-      await page.keyboard.press('x');
-      await idle();
-      assert.equal(await page.textContent('#status'), '');
-      assert.ok((await cards()).find((x) => x.id === c.id)?.current, 'saved, and on to the next photo');
-      await page.keyboard.press('ArrowLeft');
       // the burst opens under its best frame
       const burstTop = stacked.items.findIndex((i) => i.burst_size === 3);
       const pos = (await cards()).findIndex((x) => x.current);
@@ -614,19 +586,6 @@ test(
       await ready();
       const bands = await page.$$eval('.card figcaption b', (els) => els.map((e) => e.className));
       assert.ok(bands.length >= 1 && bands.every((cl) => cl === `band-${band}`), `${band}: ${bands.join(' ')}`);
-      // a decision undone under other filters, which hide its photo: undone, named, and the cursor on a shown card
-      const otherBand = stacked.items.find((i) => i.band !== band)?.band as string;
-      assert.ok(otherBand, 'the inbox holds two bands');
-      const target = (await cards()).find((x) => x.current) as (typeof shown)[0];
-      await page.keyboard.press(before[target.id] === 'reject' ? 'p' : 'x');
-      await idle();
-      await page.selectOption('#band', otherBand);
-      await ready();
-      await page.keyboard.press('u');
-      await idle();
-      assert.equal((await decisions())[target.id], before[target.id], 'undone');
-      assert.match((await page.textContent('#status')) ?? '', /^undone: .* \(not shown under these filters\)$/);
-      assert.equal((await cards()).filter((x) => x.current).length, 1, 'a shown card under the cursor');
       // another site cannot decide: a page elsewhere on this machine posting to the portal changes nothing
       const undecided = stacked.items.find((i) => !before[i.photo_id]) as Item;
       const site = createServer((_req, res) => {
@@ -669,7 +628,80 @@ test(
     } finally {
       await browser.close();
       await stop(portal.child, 'SIGTERM');
-      await setBand(lowest?.band as string);
+    }
+  },
+);
+
+test(
+  'inbox page in Chromium: a save that fails keeps its photo and message; nothing to undo; an undo the filters hide',
+  { skip: noBrowser },
+  async () => {
+    const db0 = await Db.open(dbFile);
+    await ensureDecisionSchema(db0);
+    await db0.run('DELETE FROM review_decisions');
+    // a second band, so that a filter can hide a photo: the lowest-scored one in another band for this test
+    const [lowest] = await db0.all<{ path: string; band: string }>(
+      'SELECT path, band FROM inbox_scores ORDER BY keeper_score, path LIMIT 1',
+    );
+    db0.close();
+    const band = lowest?.band as string;
+    const alone = band === 'unlikely' ? 'uncertain' : 'unlikely';
+    const setBand = (to: string): Promise<unknown> =>
+      withDb(dbFile, (d) => d.run('UPDATE inbox_scores SET band = ? WHERE path = ?', [to, lowest?.path]));
+    await setBand(alone);
+    const portal = await serve();
+    const browser = await launchChromium();
+    try {
+      const page = await browser.newPage();
+      const idle = (): Promise<unknown> => page.waitForFunction(() => document.body.dataset.pending === '0');
+      const ready = (): Promise<unknown> =>
+        page.waitForFunction(() => document.body.dataset.ready === '1' && document.body.dataset.pending === '0');
+      const current = (): Promise<number[]> =>
+        page.$$eval('.card.current', (els) => els.map((e) => Number((e as HTMLElement).dataset.photoId)));
+      const saved = async (): Promise<Record<number, string>> =>
+        Object.fromEntries(
+          (await query<{ id: number; d: string }>('SELECT photo_id AS id, decision AS d FROM review_decisions')).map(
+            (r) => [r.id, r.d],
+          ),
+        );
+      await page.goto(portal.url);
+      await ready();
+      await page.keyboard.press('u');
+      await idle();
+      assert.equal(await page.textContent('#status'), 'nothing to undo');
+      // a save that fails (the database busy) keeps the cursor on its photo and its message up, and the press
+      // queued behind it is dropped, not applied to that photo; the next press saves it and moves on
+      const [first] = await current();
+      const busyReply = { status: 503, contentType: 'application/json', body: '{"error":"busy: nothing was saved"}' };
+      await page.route('**/api/decisions', (r) => r.fulfill(busyReply));
+      await page.keyboard.press('p');
+      await page.keyboard.press('x');
+      await idle();
+      await page.unroute('**/api/decisions');
+      assert.deepEqual(await current(), [first], 'the cursor stays on the photo not saved');
+      assert.equal(await page.textContent('#status'), 'busy: nothing was saved');
+      assert.deepEqual(await saved(), {}, 'nothing saved');
+      await page.keyboard.press('x');
+      await idle();
+      assert.equal(await page.textContent('#status'), '');
+      assert.deepEqual(await saved(), { [first as number]: 'reject' });
+      assert.notDeepEqual(await current(), [first], 'saved, and on to the next photo');
+      // a decision undone under filters that hide its photo: undone, named, and the cursor on a shown card
+      await page.selectOption('#band', alone);
+      await ready();
+      await page.keyboard.press('x');
+      await idle();
+      await page.selectOption('#band', band);
+      await ready();
+      await page.keyboard.press('u');
+      await idle();
+      assert.deepEqual(await saved(), { [first as number]: 'reject' }, 'undone');
+      assert.match((await page.textContent('#status')) ?? '', /^undone: .* \(not shown under these filters\)$/);
+      assert.equal((await current()).length, 1, 'a shown card under the cursor');
+    } finally {
+      await browser.close();
+      await stop(portal.child, 'SIGTERM');
+      await setBand(band);
     }
   },
 );

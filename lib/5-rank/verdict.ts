@@ -66,6 +66,37 @@ function allWalksLines(r: TrainReport): string[] {
   ];
 }
 
+/** Which model was saved, when it is not the one the test figures describe, in words. */
+function savedModelLines(r: TrainReport): string[] {
+  const lines: string[] = [];
+  if (r.savedTest)
+    lines.push(
+      `The same learner refitted on the training and validation walks (it does not stop early, so it has no use ` +
+        `for validation) has test AP ${est(r.savedTest.ap)}` +
+        (r.everyWalk ? '.' : `; it is the saved model.`),
+    );
+  if (r.everyWalk)
+    lines.push(
+      `The saved model is that learner refitted on every walk, the test walks too, once they had judged it; its ` +
+        `calibration is fitted on ${r.everyWalk.source ?? 'out-of-fold scores of every walk'}. The test figures ` +
+        `describe the learner without the test walks.`,
+    );
+  return lines;
+}
+
+/** The time-forward figures in words. */
+function timeForwardLines(r: TrainReport): string[] {
+  const tf = r.timeForward;
+  if (!tf) return [];
+  return [
+    `Time-forward: trained on ${tf.trainYears.join(', ')}, tested on ${tf.testYear} ` +
+      `(${plural(tf.testKeepers, 'keeper')} in ${tf.testPhotos} photos): ` +
+      tf.models.map((m) => `${m.name} AP ${est(m.ap)}`).join(', ') +
+      (tf.difference ? `; the first minus the second ${apWord(tf.difference)}` : '') +
+      '.',
+  ];
+}
+
 /** Which ranker won and why, in words (the CLI and the comparison notebook print it). */
 export function verdict(r: TrainReport): string {
   // a baseline of several variants is named by the figure the winner was chosen by, never by its test AP
@@ -131,29 +162,7 @@ export function verdict(r: TrainReport): string {
         : 'no';
   const versusLr = w.arch === 'logistic' ? 'it is logistic regression' : beats(lr);
   lines.push(`Beats logistic regression on test AP: ${versusLr}; beats the metadata-only model: ${beats(meta)}.`);
-  if (r.savedTest)
-    lines.push(
-      `The same learner refitted on the training and validation walks (it does not stop early, so it has no use ` +
-        `for validation) has test AP ${est(r.savedTest.ap)}` +
-        (r.everyWalk ? '.' : `; it is the saved model.`),
-    );
-  if (r.everyWalk)
-    lines.push(
-      `The saved model is that learner refitted on every walk, the test walks too, once they had judged it; its ` +
-        `calibration is fitted on ${r.everyWalk.source ?? 'out-of-fold scores of every walk'}. The test figures ` +
-        `describe the learner without the test walks.`,
-    );
-  lines.push(...allWalksLines(r));
-  const tf = r.timeForward;
-  if (tf) {
-    lines.push(
-      `Time-forward: trained on ${tf.trainYears.join(', ')}, tested on ${tf.testYear} ` +
-        `(${plural(tf.testKeepers, 'keeper')} in ${tf.testPhotos} photos): ` +
-        tf.models.map((m) => `${m.name} AP ${est(m.ap)}`).join(', ') +
-        (tf.difference ? `; the first minus the second ${apWord(tf.difference)}` : '') +
-        '.',
-    );
-  }
+  lines.push(...savedModelLines(r), ...allWalksLines(r), ...timeForwardLines(r));
   const pairAcc = w.test.session_pair_acc.value;
   const share =
     pairAcc !== null && Number.isFinite(pairAcc)
