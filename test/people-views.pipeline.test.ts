@@ -197,6 +197,7 @@ test('a model trained with the people columns: the inbox is examined before scor
   // people_count column lies between the groups' 0, 1 and 2
   const mean = model.standardizer.mean[model.names.indexOf('people_count')] as number;
   assert.ok(mean > 0.8 && mean < 1.2, `people_count mean ${mean}`);
+  assert.deepEqual(model.people, { personModel: PERSON, faceModel: FACE }, 'the detector runs it was trained on');
   const filesPresent = ['centernet', 'blazeface'].every((m) => presentDetectors().includes(m as DetectorName));
   if (filesPresent) {
     // every inbox photo is already examined: nothing to run, and every photo is scored
@@ -232,6 +233,32 @@ test('a model trained with the people columns: the inbox is examined before scor
     await assert.rejects(
       modelFeatures(db, model, 'inbox'),
       /uses the people columns \(descriptor\+context\+people\); no inbox photo has been through a person detector: run flux detect/,
+    );
+    // another person model ran since, over every photo: the model still reads the one it was trained on, and an
+    // inbox only that other model examined is refused, naming the one to run
+    const other = modelId('nanodet');
+    const nobody = (set: 'photos' | 'inbox', ids: number[]): Examined[] =>
+      ids.map((photoId) => ({
+        set,
+        photoId,
+        previewSize: 384,
+        frameLuma: 0.4,
+        error: null,
+        modelId: other,
+        found: [],
+      }));
+    const corpus = (await db.all<{ id: number }>('SELECT photo_id AS id FROM photos')).map((r) => Number(r.id));
+    await writeExamined(db, [...nobody('photos', corpus), ...nobody('inbox', inboxIds)]);
+    const count = async (m: typeof model): Promise<number> => {
+      const rows = await modelFeatures(db, m, 'photos');
+      const j = rows.names.indexOf('people_count');
+      return rows.ids.reduce((sum, _, i) => sum + (Number(rows.x[i * rows.dim + j]) || 0), 0);
+    };
+    assert.ok((await count(model)) > planted.near1.length, 'the persons centernet found');
+    assert.equal(await count({ ...model, people: { personModel: other, faceModel: FACE } }), 0, 'nanodet found none');
+    await assert.rejects(
+      modelFeatures(db, model, 'inbox'),
+      /reads the people columns of centernet \(centernet@[^)]+\); no inbox photo has been through centernet: run flux detect --db \S+ --models centernet$/,
     );
   } finally {
     db.close();

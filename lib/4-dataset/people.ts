@@ -48,6 +48,11 @@ export interface PeopleOptions {
   /** The model whose person boxes count; default the first of `PERSON_MODEL_ORDER` that examined any photo. */
   personModel?: string;
   /**
+   * The person model (`centernet`, `nanodet`, ...) whose fullest run counts, whichever others examined more: the one
+   * a saved ranker's people columns came from. No run of it: every person column unknown.
+   */
+  personFamily?: string;
+  /**
    * Persons below this score are ignored. 0.25: of the sample's figures taller than 0.1 of the frame centernet finds
    * 81.3% at 0.25 against 77.3% at 0.3, with nothing found on the empty frames at either (bench/people-sample.ts).
    */
@@ -152,6 +157,9 @@ export interface PeopleRows {
   notExamined: number;
 }
 
+/** The detector a run id names (`centernet@…` -> `centernet`). */
+export const runFamily = (run: string): string => run.split('@')[0] as string;
+
 /**
  * Of the runs of a detector (`prefix@…` ids: package version, runtime), the one that examined the most photos, ties
  * to the later id; so a corpus examined on one runtime and partly again on another reads one run, the fuller one.
@@ -174,7 +182,11 @@ function chosenRuns(
   options: PeopleOptions,
 ): { personModel: string | null; faceModel: string | null; poseModel: string | null } {
   const personModel =
-    options.personModel ?? PERSON_MODEL_ORDER.map((m) => fullestRun(ledger, m)).find((m) => m !== undefined) ?? null;
+    options.personModel ??
+    (options.personFamily !== undefined
+      ? fullestRun(ledger, options.personFamily)
+      : PERSON_MODEL_ORDER.map((m) => fullestRun(ledger, m)).find((m) => m !== undefined)) ??
+    null;
   const faceModel = fullestRun(ledger, 'blazeface') ?? null;
   const poseModel = fullestRun(ledger, 'movenet-multipose') ?? null;
   return { personModel, faceModel, poseModel };

@@ -19,7 +19,7 @@ import { readStoredVectors, type VectorSet } from '../2-embed/store.js';
 import { ensureSplit, type SplitName, type SplitScheme } from './split.js';
 import { decisionLabels } from '../db/decisions.js';
 import { FluxError } from '../util/check.js';
-import { PEOPLE_NAMES, peopleFeatures } from './people.js';
+import { PEOPLE_NAMES, peopleFeatures, runFamily } from './people.js';
 import { derivedColumns } from './derived.js';
 
 /**
@@ -52,11 +52,25 @@ export function withPeople(fs: FeatureSet): FeatureSet | null {
   return (FEATURE_SETS as readonly string[]).includes(p) ? (p as FeatureSet) : null;
 }
 
-/** The people columns of a set by photo id (people.ts), each row `PEOPLE_NAMES.length` wide. */
-async function peopleById(db: Db, set: 'photos' | 'inbox'): Promise<Map<number, Float32Array>> {
-  const p = await peopleFeatures(db, set);
+/**
+ * The people columns of a set by photo id (people.ts), each row `PEOPLE_NAMES.length` wide, and the detector runs
+ * they come from; `personFamily` names the person model to read (a saved ranker's).
+ */
+async function peopleById(
+  db: Db,
+  set: 'photos' | 'inbox',
+  personFamily?: string,
+): Promise<{ byId: Map<number, Float32Array>; runs: PeopleRuns }> {
+  const p = await peopleFeatures(db, set, personFamily === undefined ? {} : { personFamily });
   const w = PEOPLE_NAMES.length;
-  return new Map(p.ids.map((id, i) => [id, p.x.subarray(i * w, (i + 1) * w)]));
+  const byId = new Map(p.ids.map((id, i) => [id, p.x.subarray(i * w, (i + 1) * w)]));
+  return { byId, runs: { personModel: p.personModel, faceModel: p.faceModel } };
+}
+
+/** The detector runs people columns come from (`centernet@…`); null where none examined the photos. */
+export interface PeopleRuns {
+  personModel: string | null;
+  faceModel: string | null;
 }
 
 /** Rows of features. */
@@ -71,6 +85,8 @@ export interface FeatureRows {
   /** Column names: `v0..v{n-1}`, then descriptor, context, walk and people names, then the derived (derived.ts). */
   names: string[];
   x: Float32Array;
+  /** With the people columns: the detector runs they come from. */
+  people?: PeopleRuns;
 }
 
 /** Rows with labels, split and session: what training and evaluation need. */
@@ -113,7 +129,14 @@ const DESC_TABLE_SET: Record<'photos' | 'inbox', VectorSet> = { photos: 'photos'
 export async function loadFeatures(
   db: Db,
   workspace: string,
-  options: { set: 'photos' | 'inbox'; featureSet: FeatureSet; modelId: string | null; allViews?: boolean },
+  options: {
+    set: 'photos' | 'inbox';
+    featureSet: FeatureSet;
+    modelId: string | null;
+    allViews?: boolean;
+    /** The person model the people columns are read from (a saved ranker's); default the preferred one run. */
+    personFamily?: string;
+  },
 ): Promise<FeatureRows> {
   const { set, featureSet } = options;
   const idCol = set === 'photos' ? 'photo_id' : 'inbox_id';
@@ -124,7 +147,8 @@ export async function loadFeatures(
   // the walk's weather and light (vectors.ts), over the walk the context view uses (WALK_DAY: only the photo's own
   // table has the columns it reads)
   const withWalk = usesWalk(featureSet);
-  const people = usesPeople(featureSet) ? await peopleById(db, set) : null;
+  const withPeople = usesPeople(featureSet) ? await peopleById(db, set, options.personFamily) : null;
+  const people = withPeople?.byId ?? null;
   const extra = [
     ...(withDesc ? DESCRIPTOR_NAMES : []),
     ...(withCtx ? CONTEXT_NAMES : []),
@@ -214,6 +238,7 @@ export async function loadFeatures(
     dim,
     names: [...names, ...derived.names],
     x,
+    ...(withPeople ? { people: withPeople.runs } : {}),
   };
 }
 
@@ -291,10 +316,13 @@ async function withDecisions(
         WHERE i.sha256 IN (SELECT sha256 FROM photos)`)
     ).map((r) => r.id),
   );
+  // the decided photos' people columns from the person model the corpus rows read
+  const family = ds.people?.personModel ? runFamily(ds.people.personModel) : undefined;
   const feats = await loadFeatures(db, workspace, {
     set: 'inbox',
     featureSet: options.featureSet,
     modelId: options.modelId,
+    ...(family ? { personFamily: family } : {}),
   }).catch((err: unknown) => {
     if (err instanceof FluxError && /no .* vectors for inbox/.test(err.message)) return null;
     throw err;

@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node
 import { join, resolve } from 'node:path';
 import type { Db } from '../db/duckdb.js';
 import { recordedModelDir } from '../db/models.js';
-import type { FeatureSet } from '../4-dataset/rows.js';
+import type { FeatureSet, PeopleRuns } from '../4-dataset/rows.js';
 import { FluxError } from '../util/check.js';
 import { writeFileAtomic } from '../util/fsutil.js';
 import { plural } from '../util/text.js';
@@ -39,6 +39,11 @@ export interface KeeperModel {
   calibration: CalibrationChoice;
   threshold: { rule: string; value: number | null };
   createdAt: string;
+  /**
+   * With the people columns: the detector runs they were read from. Scoring reads the same person model's columns
+   * (absent in models saved before it was kept: the preferred model that ran).
+   */
+  people?: PeopleRuns;
 }
 
 /** Writes `keeper-<id>/`: config.json, weights.json, calibration.json, metrics.json, model.onnx. */

@@ -604,6 +604,7 @@ export async function train(db: Db, options: TrainOptions): Promise<TrainReport>
         : (surfaced.threshold.point?.threshold ?? null),
     },
     createdAt: new Date().toISOString(),
+    ...(usesPeople(winner.featureSet) && full.people ? { people: full.people } : {}),
   };
   const report: TrainReport = {
     id,

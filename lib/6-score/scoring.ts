@@ -9,7 +9,7 @@ import { workspaceOf } from '../db/schema.js';
 import { DESCRIPTOR_NAMES } from '../2-embed/descriptor.js';
 import { loadFeatures, usesDescriptor, usesPeople, type FeatureRows } from '../4-dataset/rows.js';
 import { DESCRIPTOR_VERSION } from '../db/vectors.js';
-import { PERSON_MODEL_ORDER } from '../4-dataset/people.js';
+import { PERSON_MODEL_ORDER, runFamily } from '../4-dataset/people.js';
 import { columnGroup } from '../4-dataset/derived.js';
 import { examinedCount } from '../db/detections.js';
 import { bandOf, type Band } from '../5-rank/calibrate.js';
@@ -33,10 +33,13 @@ export async function descriptorMap(db: Db, set: 'photos' | 'inbox'): Promise<Ma
 export async function modelFeatures(db: Db, model: KeeperModel, set: 'photos' | 'inbox'): Promise<FeatureRows> {
   const older = descriptorMismatch(model);
   if (older) throw new FluxError(older);
+  // the people columns from the person model the ranker was trained on, whichever others ran since
+  const family = model.people?.personModel ? runFamily(model.people.personModel) : undefined;
   const rows = await loadFeatures(db, await workspaceOf(db), {
     set,
     featureSet: model.featureSet,
     modelId: model.embeddingModel,
+    ...(family ? { personFamily: family } : {}),
   });
   // inbox photos no person detector has examined would all score with the people columns unknown
   if (set === 'inbox' && rows.ids.length && usesPeople(model.featureSet)) {
@@ -46,6 +49,13 @@ export async function modelFeatures(db: Db, model: KeeperModel, set: 'photos' | 
           `through a person detector: run flux detect --db ${db.file} first (flux score --inbox runs it)`,
       );
     }
+  }
+  if (family && rows.ids.length && !rows.people?.personModel) {
+    throw new FluxError(
+      `keeper model ${model.id} reads the people columns of ${family} (${model.people?.personModel}); no ` +
+        `${set === 'inbox' ? 'inbox ' : ''}photo has been through ${family}: run flux detect --db ${db.file} ` +
+        `--models ${family}`,
+    );
   }
   if (rows.ids.length && (rows.dim !== model.dim || rows.names.some((n, i) => n !== model.names[i]))) {
     throw new FluxError(columnMismatch(model, rows, set));

@@ -12,7 +12,7 @@ import { detect } from '../2-detect/detect.js';
 import { DETECTORS, type DetectorName, runtimeOf } from '../2-detect/models.js';
 import { examinedModels } from '../db/detections.js';
 import { usesPeople } from '../4-dataset/rows.js';
-import { peopleBoxes } from '../4-dataset/people.js';
+import { peopleBoxes, runFamily } from '../4-dataset/people.js';
 import { FluxError } from '../util/check.js';
 import { decodeWorkers, onnxProvider } from './stages.js';
 import type { ProviderChoice } from '../onnx/runtime.js';
@@ -31,7 +31,7 @@ import type { KeeperModel } from '../5-rank/model-file.js';
 export async function detectInbox(db: Db, model: KeeperModel, onProgress?: OnProgress): Promise<DetectorName[]> {
   if (!usesPeople(model.featureSet)) return [];
   const ids = await examinedModels(db, 'photos');
-  const used = new Set(ids.map((id) => id.split('@')[0]));
+  const used = new Set(ids.map(runFamily));
   const names = DETECTORS.filter((n) => used.has(n));
   // the runtime the corpus was examined on, so the inbox's detections carry the same model ids
   const runtime = ids.some((id) => runtimeOf(id) === 'onnx') ? 'auto' : 'tfjs';
