@@ -121,23 +121,22 @@ export const isDecisionSession = (session: string): boolean => session.startsWit
 
 const DESC_TABLE_SET: Record<'photos' | 'inbox', VectorSet> = { photos: 'photos', inbox: 'inbox' };
 
+/** Which rows {@link loadFeatures} reads. */
+export interface LoadOptions {
+  set: 'photos' | 'inbox';
+  featureSet: FeatureSet;
+  modelId: string | null;
+  allViews?: boolean;
+  /** The person model the people columns are read from (a saved ranker's); default the preferred one that ran. */
+  personFamily?: string;
+}
+
 /**
  * Feature rows for a set of images (`photos` or `inbox`): view 0 only, or every view. Images without a vector are
  * left out when the feature set needs one; missing descriptor, context or people values (a photo no detector has
  * examined) are NaN, imputed at standardisation.
  */
-export async function loadFeatures(
-  db: Db,
-  workspace: string,
-  options: {
-    set: 'photos' | 'inbox';
-    featureSet: FeatureSet;
-    modelId: string | null;
-    allViews?: boolean;
-    /** The person model the people columns are read from (a saved ranker's); default the preferred one run. */
-    personFamily?: string;
-  },
-): Promise<FeatureRows> {
+export async function loadFeatures(db: Db, workspace: string, options: LoadOptions): Promise<FeatureRows> {
   const { set, featureSet } = options;
   const idCol = set === 'photos' ? 'photo_id' : 'inbox_id';
   const table = set === 'photos' ? 'photos' : 'inbox_photos';
