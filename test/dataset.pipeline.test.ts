@@ -1,14 +1,15 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { Db } from '../lib/db/duckdb.js';
+import { Db, withDb } from '../lib/db/duckdb.js';
 import { buildSplit, ensureSplit, planSplit } from '../lib/4-dataset/split.js';
 import { findModel } from '../lib/2-embed/models.js';
 import { vectorGlob } from '../lib/2-embed/store.js';
 import { runEmbed, runIngest, runIngestMetadata } from '../lib/pipeline/stages.js';
 import { generateMetadata } from '../lib/0-sample/metadata.js';
-import { envSkip, matchAt, smallSample, tempDir } from './helpers.js';
+import { envSkip, matchAt, PROJECT, smallSample, tempDir } from './helpers.js';
 import { lit } from '../lib/db/duckdb.js';
 
 const work = tempDir('dataset');
@@ -331,3 +332,22 @@ test(
     }
   },
 );
+
+test('flux dataset names the photos without a capture day it leaves out, and a corpus without keepers', async () => {
+  const copy = join(work.dir, 'undated.duckdb');
+  copyFileSync(dbFile, copy);
+  await withDb(copy, async (d) => {
+    await d.run(
+      'UPDATE photos SET session_date = NULL WHERE photo_id IN (SELECT photo_id FROM photos ORDER BY photo_id LIMIT 3)',
+    );
+    await d.run('UPDATE photos SET keeper = false');
+  });
+  const r = spawnSync(process.execPath, [join(PROJECT, 'dist', 'lib', 'cli', 'flux.js'), 'dataset', '--db', copy], {
+    encoding: 'utf8',
+  });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(
+    r.stdout,
+    /\n {2}left out: 3 photos without a capture day \(no EXIF time, not in a YYYY-MM-DD folder\): no walk to go with\n {2}no keepers yet: run flux match first\n/,
+  );
+});

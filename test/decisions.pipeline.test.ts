@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { Db } from '../lib/db/duckdb.js';
+import { Db, withDb } from '../lib/db/duckdb.js';
 import { DECISION_WEIGHTS, recordDecision } from '../lib/db/decisions.js';
 import { loadDataset, loadFeatures, standardize, fitStandardizer, type Dataset } from '../lib/4-dataset/rows.js';
 import { fitLogisticL2 } from '../lib/5-rank/baseline.js';
@@ -187,6 +187,12 @@ test("learners: weights of 1 train exactly as no weights; the decisions' weights
 });
 
 test("flux train reports the decisions it learned from; flux score surfaces by the portal's refitted threshold", async () => {
+  // a decision on a photo of an inbox scored before this one: it does not train, and the report says so
+  await withDb(dbFile, (d) =>
+    d.run(
+      `INSERT INTO review_decisions VALUES (987654321, 'R0000001.JPG', 'keep', 0.5, TIMESTAMP '2026-01-02 10:00:00')`,
+    ),
+  );
   const r = await trainAndScore({
     db: dbFile,
     arch: 'logistic',
@@ -197,11 +203,12 @@ test("flux train reports the decisions it learned from; flux score surfaces by t
     skipPhotoSplit: true,
     allWalks: false,
   });
-  assert.deepEqual(r.data.decisions, { keep: 3, reject: 4, inArchive: 1, noFeatures: 0 });
+  assert.deepEqual(r.data.decisions, { keep: 3, reject: 4, inArchive: 1, noFeatures: 0, notInInbox: 1 });
   assert.ok(
     formatTrain(r).includes(
       'review decisions: 3 kept (label 1, weight 1) and 4 rejected (label 0, ' +
-        'weight 3) inbox photos added to the training rows; left out: 1 already in the archive',
+        'weight 3) inbox photos added to the training rows; left out: 1 already in the archive, 1 of photos no ' +
+        'longer in the inbox (filed in the archive, they are labelled there)',
     ),
     formatTrain(r),
   );

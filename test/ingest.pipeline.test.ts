@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { Db } from '../lib/db/duckdb.js';
+import { Db, withDb } from '../lib/db/duckdb.js';
 import { ingest, type IngestReport } from '../lib/1-ingest/ingest.js';
 import { runEmbed, runIngest } from '../lib/pipeline/stages.js';
 import type { SampleResult } from '../lib/0-sample/generate.js';
@@ -257,6 +257,21 @@ test('bad arguments name the option and never write into the archive', async () 
   );
   await assert.rejects(runIngest({ db: dbFile }), /at least one of --originals/);
   assert.equal(existsSync(join(sample.originals, 'x.duckdb')), false);
+  // a database holds one archive: another originals folder is refused (its photos' paths would be read against
+  // it, and the folder indexed before would lose its protection); the recorded folder stays
+  const other = join(work.dir, 'other-originals');
+  mkdirSync(other, { recursive: true });
+  await assert.rejects(
+    runIngest({ originals: other, db: dbFile }),
+    (e: Error) =>
+      e instanceof FluxError &&
+      /^--originals: this database indexed the originals at .*, not .*other-originals; a database holds one archive: give another --db/.test(
+        e.message,
+      ),
+  );
+  await withDb(dbFile, async (d) =>
+    assert.equal(await d.value(`SELECT value FROM meta WHERE key = 'root.originals'`), sample.originals),
+  );
 });
 
 test('scripts end on a bad input with its message and exit code 1, not a stack trace; other errors still propagate', async () => {

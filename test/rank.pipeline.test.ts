@@ -3,7 +3,7 @@ import { copyFileSync, cpSync, existsSync, readdirSync, readFileSync, writeFileS
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { after, before, test } from 'node:test';
 import { DESCRIPTOR_VERSION } from '../lib/db/vectors.js';
-import { Db } from '../lib/db/duckdb.js';
+import { Db, withDb } from '../lib/db/duckdb.js';
 import { initBackend } from '../lib/tfjs/backend.js';
 import {
   applyCalibration,
@@ -604,6 +604,15 @@ test('flux train refuses, before training, keepers that do not reach the trainin
     /one-walk\.duckdb: \d+ keepers? in 1 walk; .* training needs keepers in all three/,
   );
   assert.ok(!existsSync(modelsDir) || readdirSync(modelsDir).length === 0, 'no model written');
+  // matched but never embedded (a workspace of its own, without vectors; no pixel descriptors): run flux embed
+  const bare = join(work.dir, 'not-embedded', 'flux.duckdb');
+  mkdirSync(dirname(bare), { recursive: true });
+  copyFileSync(dbFile, bare);
+  await withDb(bare, (d) => d.run('DELETE FROM descriptors'));
+  await assert.rejects(
+    trainAndScore({ db: bare, arch: 'logistic', modelsDir, resamples: 20, skipPhotoSplit: true }),
+    /not-embedded\/flux\.duckdb: no photo has been embedded yet \(no vectors, no pixel descriptors\); run flux embed first/,
+  );
   // a models folder that cannot be made is refused before training too
   const blocked = join(work.dir, 'a-file');
   writeFileSync(blocked, 'not a folder');
@@ -722,6 +731,34 @@ test('flux score names the recorded model folder when it has gone, not an option
       /model-gone\.duckdb: the keeper model .*deleted-model, is gone; run flux train/.test(e.message) &&
       !e.message.includes('--model-dir:'),
   );
+});
+
+test('a damaged model folder is named with what is wrong in it, not a parse error', async () => {
+  const broken = (file: string, text: string): string => {
+    const dir = join(work.dir, 'damaged', file.replace('.json', ''));
+    cpSync(first.dir, dir, { recursive: true });
+    writeFileSync(join(dir, file), text);
+    return dir;
+  };
+  const cases: Array<[string, string, RegExp]> = [
+    ['config.json', '{ not json', /config\.json: not a keeper model file \(.*JSON.*\); train again with flux train/],
+    ['weights.json', '{}', /weights\.json: no list of column names; train again with flux train/],
+    ['calibration.json', '{"calibration":{"method":"magic"}}', /calibration\.json: no calibration curve; train again/],
+  ];
+  for (const [file, text, message] of cases) {
+    const dir = broken(file, text);
+    assert.throws(() => loadKeeperModel(dir), message, file);
+    await assert.rejects(scorePhotos({ db: dbFile, modelDir: dir }), message, file);
+  }
+  const weights = JSON.parse(readFileSync(join(first.dir, 'weights.json'), 'utf8')) as {
+    standardizer: { mean: number[] };
+  };
+  weights.standardizer.mean.pop();
+  assert.throws(
+    () => loadKeeperModel(broken('weights.json', JSON.stringify(weights))),
+    /weights\.json: no standardisation of its \d+ columns/,
+  );
+  assert.equal(loadKeeperModel(first.dir).id, first.id, 'the model as saved loads');
 });
 
 test('a retrain with the same seed gives the same model and scores; another seed does not', async () => {
@@ -1008,6 +1045,21 @@ test('inbox scoring: scores and a report outside the inbox; bad files reported a
   await assert.rejects(
     scoreInbox({ db: dbFile, modelDir: first.dir, inbox: join(work.dir, 'no-such-inbox') }),
     /--inbox/,
+  );
+  // a folder without photos (a wrong path, an empty card) is refused: the inbox scored before stays
+  const empty = join(work.dir, 'inbox-empty');
+  mkdirSync(join(empty, 'sub'), { recursive: true });
+  writeFileSync(join(empty, 'sub', 'notes.txt'), 'no photos here');
+  await assert.rejects(
+    scoreInbox({ db: dbFile, modelDir: first.dir, inbox: empty }),
+    /--inbox: no JPEG found in .*inbox-empty \(looked in it and every folder below it\); the inbox scored before is kept$/,
+  );
+  const db4 = await Db.open(dbFile, { readOnly: true });
+  const kept3 = await db4.all<{ path: string }>('SELECT path FROM inbox_photos ORDER BY path');
+  db4.close();
+  assert.deepEqual(
+    kept3.map((x) => x.path),
+    [good[0]],
   );
 });
 

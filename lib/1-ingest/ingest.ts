@@ -118,6 +118,10 @@ type Outcome =
   | { kind: 'failed'; entry: FileEntry; stage: string; message: string; sha: string | null };
 
 const JPEG_EXT = new Set(['.jpg', '.jpeg']);
+
+/** The JPEG files in a folder and every folder below it (what an ingest of it would read). */
+export const jpegCount = (dir: string): number =>
+  walk(dir).filter((e) => JPEG_EXT.has(extname(e.path).toLowerCase())).length;
 // files that live beside photos and are not photos: recorded as skipped, not as errors
 const SIDECAR_EXT = new Set(['.xmp', '.aae', '.thm', '.txt', '.json', '.caption', '.dng', '.raw', '.ini', '.db']);
 const SIDECAR_NAMES = new Set(['.ds_store', 'thumbs.db', 'desktop.ini']);
@@ -528,6 +532,16 @@ export function ingestRoots(options: IngestOptions, dbFile: string): Array<[Root
 async function checkedWorkspace(db: Db, roots: Array<[Root, string]>, options: IngestOptions): Promise<string> {
   const workspace = options.workspace !== undefined ? resolve(options.workspace) : await workspaceOf(db);
   const before = await archiveRoots(db);
+  // one archive per database: its photos' paths are read against the folder it indexed (the inbox may change)
+  for (const [root, dir] of roots) {
+    const was = before[root];
+    if (root !== 'inbox' && was !== undefined && realPath(was) !== realPath(dir)) {
+      throw new FluxError(
+        `--${root}: this database indexed the ${root} at ${was}, not ${dir}; a database holds one archive: ` +
+          `give another --db for another archive`,
+      );
+    }
+  }
   for (const [a, da] of roots) {
     for (const [b, dbDir] of Object.entries(before)) {
       if (a !== b && (isInside(realPath(da), realPath(dbDir)) || isInside(realPath(dbDir), realPath(da)))) {

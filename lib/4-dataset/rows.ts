@@ -17,7 +17,7 @@ import {
 import { DESCRIPTOR_NAMES } from '../2-embed/descriptor.js';
 import { readStoredVectors, type VectorSet } from '../2-embed/store.js';
 import { ensureSplit, type SplitName, type SplitScheme } from './split.js';
-import { decisionLabels } from '../db/decisions.js';
+import { decisionLabels, decisionsOutsideInbox } from '../db/decisions.js';
 import { FluxError } from '../util/check.js';
 import { PEOPLE_NAMES, peopleFeatures, runFamily } from './people.js';
 import { derivedColumns } from './derived.js';
@@ -112,7 +112,19 @@ export interface Dataset extends FeatureRows {
   /** 1 for a row from a review decision (an inbox photo; always in `train`), 0 for a corpus row. */
   decided?: Uint8Array;
   /** The review decisions learned from, and those left out because the archive already holds the photo. */
-  decisions?: { keep: number; reject: number; inArchive: number; noFeatures: number };
+  decisions?: DecisionCounts;
+}
+
+/**
+ * The review decisions learned from, and those left out: the archive already holds the photo, it has no features,
+ * or it is no longer in the inbox (absent when none is).
+ */
+export interface DecisionCounts {
+  keep: number;
+  reject: number;
+  inArchive: number;
+  noFeatures: number;
+  notInInbox?: number;
 }
 
 /** The session name of a decided inbox photo of capture day `day`: its own walk, never one of the corpus. */
@@ -308,7 +320,10 @@ async function withDecisions(
   options: { featureSet: FeatureSet; modelId: string | null },
 ): Promise<Dataset> {
   const labels = await decisionLabels(db);
-  if (labels.size === 0) return ds;
+  const outside = await decisionsOutsideInbox(db);
+  const notInInbox = outside ? { notInInbox: outside } : {};
+  if (labels.size === 0)
+    return outside ? { ...ds, decisions: { keep: 0, reject: 0, inArchive: 0, noFeatures: 0, ...notInInbox } } : ds;
   const inArchive = new Set(
     (
       await db.all<{ id: number }>(`SELECT i.inbox_id AS id FROM inbox_photos i
@@ -336,6 +351,7 @@ async function withDecisions(
     reject: 0,
     inArchive: [...labels.keys()].filter((id) => inArchive.has(id)).length,
     noFeatures: counted - pick.length,
+    ...notInInbox,
   };
   if (!feats || pick.length === 0) return { ...ds, decisions };
   if (feats.dim !== ds.dim) {

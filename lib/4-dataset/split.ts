@@ -23,6 +23,8 @@ export interface SplitSummary {
   scheme: SplitScheme;
   seed: number;
   rows: Array<{ split: SplitName; photos: number; keepers: number; sessions: number; keeperRate: number }>;
+  /** Corpus photos left out: no capture day (no EXIF time, and not in a day folder), so no walk to go with. */
+  undated: number;
 }
 
 const DEFAULT_SHARES: [number, number, number] = [0.8, 0.1, 0.1];
@@ -274,5 +276,6 @@ async function splitSummary(db: Db, scheme: SplitScheme, seed: number): Promise<
     GROUP BY split ORDER BY array_position(['train', 'val', 'test'], split)`,
     [scheme],
   );
-  return { scheme, seed, rows };
+  const undated = Number(await db.value('SELECT count(*) FROM photos WHERE session_date IS NULL'));
+  return { scheme, seed, rows, undated };
 }

@@ -86,11 +86,45 @@ export function loadKeeperModel(dir: string): KeeperModel {
     }
     throw new FluxError(`--model-dir: ${join(dir, f)} not found; train a model with flux train first`);
   }
-  const read = <T>(f: string): T => JSON.parse(readFileSync(join(dir, f), 'utf8')) as T;
+  const read = <T>(f: string): T => {
+    try {
+      return JSON.parse(readFileSync(join(dir, f), 'utf8')) as T;
+    } catch (err) {
+      throw new FluxError(
+        `${join(dir, f)}: not a keeper model file (${(err as Error).message}); train again with flux train`,
+      );
+    }
+  };
   const config = read<KeeperModel>('config.json');
   const weights = read<Pick<KeeperModel, 'names' | 'standardizer' | 'params'>>('weights.json');
   const calibration = read<KeeperModel['calibration']>('calibration.json');
+  const broken = damaged(config, weights, calibration);
+  if (broken) throw new FluxError(`${join(dir, broken.file)}: ${broken.what}; train again with flux train`);
   return { ...config, ...weights, calibration };
+}
+
+/** The first part of a model's files that is not what flux train writes, with the file it is in. */
+function damaged(
+  config: Partial<KeeperModel>,
+  weights: Partial<Pick<KeeperModel, 'names' | 'standardizer' | 'params'>>,
+  calibration: Partial<KeeperModel['calibration']>,
+): { file: string; what: string } | null {
+  const numbers = (a: unknown, n: number): boolean =>
+    Array.isArray(a) && a.length === n && a.every((v) => typeof v === 'number' || v === null);
+  const names = weights?.names;
+  if (typeof config?.id !== 'string' || typeof config.arch !== 'string' || typeof config.featureSet !== 'string')
+    return { file: 'config.json', what: 'no model id, learner or feature set' };
+  if (!Array.isArray(names) || !names.every((n) => typeof n === 'string'))
+    return { file: 'weights.json', what: 'no list of column names' };
+  if (config.dim !== names.length)
+    return { file: 'config.json', what: `${config.dim} columns, but weights.json names ${names.length}` };
+  const std = weights.standardizer;
+  if (!std || !numbers(std.mean, names.length) || !numbers(std.std, names.length))
+    return { file: 'weights.json', what: `no standardisation of its ${names.length} columns` };
+  if (!weights.params || typeof weights.params !== 'object') return { file: 'weights.json', what: 'no weights' };
+  const method = calibration?.calibration?.method;
+  if (method !== 'platt' && method !== 'isotonic') return { file: 'calibration.json', what: 'no calibration curve' };
+  return null;
 }
 
 /** The model's ONNX graph (features in, keeper score out). */

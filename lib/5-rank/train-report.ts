@@ -10,6 +10,7 @@ import type { ControlsReading } from './controls.js';
 import type { CalibrationMetrics } from './calibration-metrics.js';
 import type { TimeForward } from './time-forward.js';
 import type { Metrics, ReliabilityBin } from './metrics.js';
+import type { DecisionCounts } from '../4-dataset/rows.js';
 
 /** What surfacing every photo scoring at least the threshold does on held-out rows. */
 export interface ThresholdOutcome {
@@ -43,7 +44,7 @@ export interface TrainCounts {
    * The photographer's review decisions learned from (training rows of their own, weighted), and those left out
    * (the archive holds the photo; no features). Absent when there are none.
    */
-  decisions?: { keep: number; reject: number; inArchive: number; noFeatures: number };
+  decisions?: DecisionCounts;
 }
 
 export interface TrainReport {

@@ -14,6 +14,7 @@ import { join, resolve } from 'node:path';
 import type { Db } from '../db/duckdb.js';
 import { recordModelDir, writeRankerComparison, type ComparisonRow } from '../db/models.js';
 import { archiveRoots, workspaceOf } from '../db/schema.js';
+import { tableExists } from '../db/table.js';
 import { defaultModel, findModel } from '../2-embed/models.js';
 import { modelWithVectors, vectorGlob } from '../2-embed/store.js';
 import {
@@ -186,6 +187,16 @@ async function trainingData(
     throw new FluxError(
       `--model: no vectors of ${options.model} under ${workspace}/embeddings; ` +
         `run flux embed --model ${options.model} first`,
+    );
+  }
+  // without vectors the rows are the pixel descriptors and context: a corpus not embedded at all has no descriptors
+  // either, and a model of the camera settings alone would be trained and saved without a word
+  const described = async (): Promise<boolean> =>
+    (await tableExists(db, 'descriptors')) &&
+    Number(await db.value(`SELECT count(*) FROM descriptors WHERE "set" = 'photos'`)) > 0;
+  if (!hasVector && !(await described())) {
+    throw new FluxError(
+      `${db.file}: no photo has been embedded yet (no vectors, no pixel descriptors); run flux embed first`,
     );
   }
   const fullSet: FeatureSet = hasVector ? 'vector+descriptor+context' : 'descriptor+context';

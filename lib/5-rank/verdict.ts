@@ -215,6 +215,9 @@ export function decisionsLine(d: NonNullable<TrainReport['data']['decisions']>):
   const left = [
     ...(d.inArchive ? [`${d.inArchive} already in the archive`] : []),
     ...(d.noFeatures ? [`${d.noFeatures} without features`] : []),
+    ...(d.notInInbox
+      ? [`${d.notInInbox} of photos no longer in the inbox (filed in the archive, they are labelled there)`]
+      : []),
   ];
   return (
     `review decisions: ${d.keep} kept (label 1, weight ${DECISION_WEIGHTS.keep}) and ${d.reject} rejected ` +

@@ -403,6 +403,13 @@ export const COMMANDS: Record<string, Command> = {
                   `${String(row.keepers).padStart(6)} keepers (${(100 * row.keeperRate).toFixed(2)}%) in ${row.sessions} ` +
                   `sessions`,
               );
+            if (scheme === 'photo') continue;
+            if (r.undated)
+              console.log(
+                `  left out: ${plural(r.undated, 'photo')} without a capture day (no EXIF time, not in a ` +
+                  'YYYY-MM-DD folder): no walk to go with',
+              );
+            if (!r.rows.some((x) => x.keepers > 0)) console.log('  no keepers yet: run flux match first');
           }
         },
         { index: true },

@@ -5,6 +5,7 @@
  */
 import { FluxError } from '../util/check.js';
 import type { Db } from './duckdb.js';
+import { tableExists } from './table.js';
 
 export const DECISIONS = ['keep', 'reject'] as const;
 export type Decision = (typeof DECISIONS)[number];
@@ -43,9 +44,6 @@ export interface DecisionRow {
   /** ISO 8601, UTC. */
   decided_at: string;
 }
-
-const tableExists = async (db: Db, table: string): Promise<boolean> =>
-  Number(await db.value('SELECT count(*) FROM information_schema.tables WHERE table_name = ?', [table])) > 0;
 
 const SELECT_ROW = `SELECT photo_id, path, decision, keeper_score,
   strftime(decided_at, '%Y-%m-%dT%H:%M:%S.%g') || 'Z' AS decided_at FROM review_decisions`;
@@ -136,6 +134,17 @@ export async function decisionLabels(db: Db): Promise<Map<number, DecisionLabel>
       r.id,
       { label: r.decision === 'keep' ? 1 : 0, weight: DECISION_WEIGHTS[r.decision], decision: r.decision, day: r.day },
     ]),
+  );
+}
+
+/**
+ * Decisions on photos no longer in the inbox (another inbox was scored since): they do not train; filed in the
+ * archive, the photos are labelled there.
+ */
+export async function decisionsOutsideInbox(db: Db): Promise<number> {
+  if (!(await tableExists(db, 'review_decisions'))) return 0;
+  return Number(
+    await db.value(`SELECT count(*) FROM review_decisions WHERE photo_id NOT IN (SELECT inbox_id FROM inbox_photos)`),
   );
 }
 

@@ -4,6 +4,11 @@
  */
 import { lit, type Db, type SqlValue } from './duckdb.js';
 
+/** Whether the database has a table of this name (a stage not run yet has not made its tables). */
+export async function tableExists(db: Db, name: string): Promise<boolean> {
+  return Number(await db.value('SELECT count(*) FROM information_schema.tables WHERE table_name = ?', [name])) > 0;
+}
+
 /** One column: its name, its DuckDB type (with NOT NULL, DEFAULT ... when it has them) and what it holds. */
 export interface ColumnSpec {
   readonly name: string;

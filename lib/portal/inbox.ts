@@ -4,6 +4,7 @@
  * best-scored frame on top) and the photographer's decisions.
  */
 import type { Db, SqlValue } from '../db/duckdb.js';
+import { tableExists } from '../db/table.js';
 import { FluxError } from '../util/check.js';
 import type { OverlayBox } from '../util/html.js';
 import { peopleBoxes } from '../4-dataset/people.js';
@@ -88,9 +89,6 @@ export function parseInboxQuery(params: URLSearchParams): InboxQuery {
   };
 }
 
-const hasTable = async (db: Db, name: string): Promise<boolean> =>
-  Number(await db.value('SELECT count(*) FROM information_schema.tables WHERE table_name = ?', [name])) > 0;
-
 /** The scored inbox with bursts and decisions, filtered: a SQL prefix defining `r`. */
 function rankedCte(decisions: boolean): string {
   const order = 'b.keeper_score DESC NULLS LAST, b.raw_score DESC NULLS LAST, b.photo_id';
@@ -133,7 +131,7 @@ const toItem = (r: Raw): InboxItem => {
 
 /** One page of the inbox, by keeper score (highest first; unscored photos last). */
 export async function inboxPage(db: Db, q: InboxQuery): Promise<InboxPage> {
-  if (!(await hasTable(db, 'inbox_scores'))) {
+  if (!(await tableExists(db, 'inbox_scores'))) {
     return {
       total: 0,
       photos: 0,
@@ -142,7 +140,7 @@ export async function inboxPage(db: Db, q: InboxQuery): Promise<InboxPage> {
       note: `no scored inbox in ${db.file} yet; run flux score --db ${db.file} --inbox DIR`,
     };
   }
-  const decisions = await hasTable(db, 'review_decisions');
+  const decisions = await tableExists(db, 'review_decisions');
   const params: SqlValue[] = [q.band ?? null, q.band ?? null, q.day ?? null, q.day ?? null];
   const order = 'keeper_score DESC NULLS LAST, raw_score DESC NULLS LAST, captured_at NULLS LAST, photo_id';
   const tops = q.stacks ? 'WHERE burst_rank = 1' : '';
@@ -199,7 +197,7 @@ export async function inboxPage(db: Db, q: InboxQuery): Promise<InboxPage> {
 export async function inboxFilters(
   db: Db,
 ): Promise<{ bands: Array<{ band: string; photos: number }>; days: Array<{ day: string | null; photos: number }> }> {
-  if (!(await hasTable(db, 'inbox_scores'))) return { bands: [], days: [] };
+  if (!(await tableExists(db, 'inbox_scores'))) return { bands: [], days: [] };
   const bands = await db.all<{
     band: string;
     photos: number;

@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import type { Db } from '../db/duckdb.js';
+import { tableExists } from '../db/table.js';
 import { applyDecisions } from '../3-match/review.js';
 import { csvCell } from '../util/csv.js';
 import { FluxError } from '../util/check.js';
@@ -33,12 +34,9 @@ interface QueueRow {
   decision: string | null;
 }
 
-const hasTable = async (db: Db, name: string): Promise<boolean> =>
-  Number(await db.value('SELECT count(*) FROM information_schema.tables WHERE table_name = ?', [name])) > 0;
-
 /** The keepers in review (or unmatched) with their candidates and any decision taken on them. */
 export async function matchQueue(db: Db): Promise<QueueRow[]> {
-  if (!(await hasTable(db, 'match_candidates')) || !(await hasTable(db, 'match_decisions'))) return [];
+  if (!(await tableExists(db, 'match_candidates')) || !(await tableExists(db, 'match_decisions'))) return [];
   return db.all<QueueRow>(`SELECT k.keeper_id, k.path AS keeper_path, k.sha256 AS keeper_sha256,
       k.preview IS NOT NULL AS has_keeper_preview, k.review_reason AS reason,
       strftime(coalesce(k.captured_at, k.name_captured_at), '%Y-%m-%d %H:%M:%S') AS keeper_time,
