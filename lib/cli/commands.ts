@@ -33,7 +33,7 @@ import { runDetect } from '../pipeline/stages.js';
 import { RUNTIME_CHOICES } from '../2-detect/engine.js';
 import { DETECTORS, type DetectorName, installDetectors } from '../2-detect/models.js';
 import { assertOutsideArchive, checkOutFile, writeFileAtomic } from '../util/fsutil.js';
-import { checkChoice, checkInt, checkNumber } from '../util/check.js';
+import { checkChoice, checkInt, checkNumber, parseDecimal } from '../util/check.js';
 import { plural } from '../util/text.js';
 import { runReport } from '../pipeline/stages.js';
 import { DEFAULT_PORT, startPortal } from '../portal/server.js';
@@ -49,12 +49,10 @@ export interface Command {
 
 const str = (v: Values, key: string): string | undefined =>
   typeof v[key] === 'string' ? (v[key] as string) : undefined;
-const num = (v: Values, key: string): number | undefined => {
+/** A number option as written: an integer unless `real` (plain decimal digits either way; see parseDecimal). */
+const num = (v: Values, key: string, kind: 'integer' | 'real' = 'integer'): number | undefined => {
   const s = str(v, key);
-  if (s === undefined) return undefined;
-  const n = Number(s);
-  if (!Number.isFinite(n)) throw new FluxError(`--${key}: expected a number, received "${s}"`);
-  return n;
+  return s === undefined ? undefined : parseDecimal(`--${key}`, s, kind);
 };
 const need = (v: Values, key: string, cmd: string): string => {
   const s = str(v, key);
@@ -146,7 +144,7 @@ export const COMMANDS: Record<string, Command> = {
         width: num(v, 'width'),
         height: num(v, 'height'),
         quality: num(v, 'quality'),
-        keeperRate: num(v, 'keeper-rate'),
+        keeperRate: num(v, 'keeper-rate', 'real'),
         author: str(v, 'author'),
         onProgress,
       });
@@ -391,11 +389,12 @@ export const COMMANDS: Record<string, Command> = {
     options: { db: { type: 'string' }, seed: { type: 'string' } },
     async run(v) {
       const file = need(v, 'db', 'dataset');
+      const seed = num(v, 'seed');
       await withDb(
         file,
         async (db) => {
           for (const scheme of ['session', 'photo'] as const) {
-            const r = await buildSplit(db, { seed: num(v, 'seed'), scheme });
+            const r = await buildSplit(db, { seed, scheme });
             console.log(`${scheme}-level split (seed ${r.seed}):`);
             for (const row of r.rows)
               console.log(
@@ -453,6 +452,7 @@ export const COMMANDS: Record<string, Command> = {
     async run(v, positionals, onProgress) {
       const file = need(v, 'db', 'curate');
       const [action, ...rest] = positionals;
+      const numbers = { target: num(v, 'target'), iterations: num(v, 'iterations'), seed: num(v, 'seed') };
       await withDb(
         file,
         async (db) => {
@@ -471,9 +471,7 @@ export const COMMANDS: Record<string, Command> = {
             formatCurate(
               await curate(db, {
                 method: str(v, 'method'),
-                target: num(v, 'target'),
-                iterations: num(v, 'iterations'),
-                seed: num(v, 'seed'),
+                ...numbers,
                 model: str(v, 'model'),
                 keepersOnly: Boolean(v.keepers),
                 where: str(v, 'where'),
@@ -553,14 +551,17 @@ export const COMMANDS: Record<string, Command> = {
     async run(v, _p, onProgress) {
       const hyper: Partial<Hyper> = {};
       const allWalks = checkChoice('--all-walks', str(v, 'all-walks') ?? 'auto', ['auto', 'yes', 'no'] as const);
-      if (num(v, 'epochs') !== undefined) hyper.epochs = num(v, 'epochs') as number;
-      if (num(v, 'near-rate') !== undefined) hyper.nearRate = num(v, 'near-rate') as number;
-      if (num(v, 'near-weight') !== undefined) hyper.nearWeight = num(v, 'near-weight') as number;
+      const given = <K extends keyof Hyper>(key: K, value: Hyper[K] | undefined): void => {
+        if (value !== undefined) hyper[key] = value;
+      };
+      given('epochs', num(v, 'epochs'));
+      given('nearRate', num(v, 'near-rate', 'real'));
+      given('nearWeight', num(v, 'near-weight', 'real'));
       const near = str(v, 'near');
       if (near !== undefined) hyper.near = checkChoice('--near', near, NEAR_KINDS);
-      if (num(v, 'half-life') !== undefined) hyper.halfLife = num(v, 'half-life') as number;
-      if (num(v, 'pca') !== undefined) hyper.pca = num(v, 'pca') as number;
-      if (num(v, 'vector-pca') !== undefined) hyper.vectorPca = num(v, 'vector-pca') as number;
+      given('halfLife', num(v, 'half-life', 'real'));
+      given('pca', num(v, 'pca'));
+      given('vectorPca', num(v, 'vector-pca'));
       const views = str(v, 'views');
       if (views !== undefined) hyper.views = checkChoice('--views', views, ['yes', 'no'] as const) === 'yes';
       const arch = str(v, 'arch');
@@ -579,8 +580,8 @@ export const COMMANDS: Record<string, Command> = {
         hyper,
         backend: str(v, 'backend') as BackendName | undefined,
         resamples: num(v, 'resamples'),
-        targetPrecision: num(v, 'target-precision'),
-        budget: num(v, 'budget'),
+        targetPrecision: num(v, 'target-precision', 'real'),
+        budget: num(v, 'budget', 'real'),
         onProgress,
         selection: checkChoice('--selection', str(v, 'selection') ?? 'auto', ['auto', 'validation', 'cv'] as const),
         folds: num(v, 'folds'),

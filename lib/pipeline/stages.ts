@@ -26,7 +26,7 @@ import { env } from './env.js';
 /** The number of image decoding workers from FLUX_DECODE_WORKERS, or undefined (one per core) when unset. */
 export function decodeWorkers(): number | undefined {
   const text = env('decodeWorkers');
-  return text === undefined ? undefined : checkInt('FLUX_DECODE_WORKERS', Number(text), 1, 64);
+  return text === undefined ? undefined : checkInt('FLUX_DECODE_WORKERS', text, 1, 64);
 }
 
 /**

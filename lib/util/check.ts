@@ -26,18 +26,35 @@ export function invalid(name: string, expected: string, received: unknown): neve
   throw new FluxError(`${name}: expected ${expected}, received ${show(received)}`);
 }
 
-/** An integer within [min, max]. */
+/** How a whole number is written on a command line: digits, with an optional sign. */
+const INTEGER = /^[+-]?\d+$/;
+/** How any number is written on a command line: digits with an optional sign, fraction and exponent. */
+const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;
+
+/**
+ * A number as a command line writes it: plain decimal digits, with an optional sign (the range check that follows
+ * refuses a negative where none is allowed), and a fraction or exponent only for a `real` number. Anything else
+ * (empty, blank, `0x10`, `1_000`, `Infinity`) is refused, naming the option.
+ */
+export function parseDecimal(name: string, text: string, kind: 'integer' | 'real'): number {
+  if (!(kind === 'integer' ? INTEGER : DECIMAL).test(text)) {
+    invalid(name, kind === 'integer' ? 'an integer (decimal digits)' : 'a decimal number', text);
+  }
+  return Number(text);
+}
+
+/** An integer within [min, max]; a string must be written as {@link parseDecimal} reads an integer. */
 export function checkInt(name: string, value: unknown, min: number, max: number): number {
-  const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
+  const n = typeof value === 'string' && INTEGER.test(value) ? Number(value) : value;
   if (typeof n !== 'number' || !Number.isInteger(n) || n < min || n > max) {
     invalid(name, `an integer from ${min} to ${max}`, value);
   }
   return n;
 }
 
-/** A finite number within [min, max]. */
+/** A finite number within [min, max]; a string must be written as {@link parseDecimal} reads a real number. */
 export function checkNumber(name: string, value: unknown, min: number, max: number): number {
-  const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
+  const n = typeof value === 'string' && DECIMAL.test(value) ? Number(value) : value;
   if (typeof n !== 'number' || !Number.isFinite(n) || n < min || n > max) {
     invalid(name, `a number from ${min} to ${max}`, value);
   }
