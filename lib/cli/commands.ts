@@ -7,6 +7,7 @@ import { generateSample } from '../0-sample/generate.js';
 import { generateMetadata } from '../0-sample/metadata.js';
 import type { IngestReport } from '../1-ingest/ingest.js';
 import { FluxError } from '../util/check.js';
+import { refuseForeignOptions, refuseWords } from './args.js';
 import { buildSplit } from '../4-dataset/split.js';
 import { clearExclusions, curate, excludePhotos, formatCurate } from '../7-curate/curate.js';
 import { withDb } from '../db/duckdb.js';
@@ -44,6 +45,8 @@ export interface Command {
   summary: string;
   usage: string;
   options: NonNullable<ParseArgsConfig['options']>;
+  /** Whether `run` reads arguments besides the options (and refuses those it does not take); else flux does. */
+  takesArguments?: boolean;
   run: (values: Values, positionals: string[], onProgress: OnProgress) => Promise<void>;
 }
 
@@ -97,6 +100,13 @@ export function formatIngest(report: IngestReport): string {
   ].join('\n');
 }
 
+/** The options each form of flux curate reads: the run (''), exclude and clear. */
+const CURATE_FORMS = {
+  '': 'db method target iterations seed keepers where model export favourites csv keep-failures provider'.split(' '),
+  exclude: ['db', 'above'],
+  clear: ['db'],
+};
+
 export const COMMANDS: Record<string, Command> = {
   sample: {
     summary: 'write the built-in sample archive (ORIGINALS, KEEPERS, INBOX, truth.json)',
@@ -122,6 +132,10 @@ export const COMMANDS: Record<string, Command> = {
       keepers: { type: 'string' },
     },
     async run(v, _p, onProgress) {
+      refuseForeignOptions('sample', v['metadata-only'] ? '--metadata-only' : undefined, v, {
+        '': ['out', 'seed', 'sessions', 'frames', 'width', 'height', 'quality', 'keeper-rate', 'author'],
+        '--metadata-only': ['out', 'seed', 'photos', 'keepers', 'metadata-only'],
+      });
       const out = need(v, 'out', 'sample');
       if (v['metadata-only']) {
         const r = await generateMetadata({
@@ -177,6 +191,10 @@ export const COMMANDS: Record<string, Command> = {
       'from-metadata': { type: 'string' },
     },
     async run(v, _p, onProgress) {
+      refuseForeignOptions('ingest', v['from-metadata'] === undefined ? undefined : '--from-metadata', v, {
+        '': ['originals', 'keepers', 'inbox', 'db', 'workspace', 'concurrency'],
+        '--from-metadata': ['from-metadata', 'db'],
+      });
       const db = resolve(need(v, 'db', 'ingest'));
       const meta = str(v, 'from-metadata');
       if (meta) {
@@ -315,9 +333,11 @@ export const COMMANDS: Record<string, Command> = {
     summary: 'list the registered image models, or fetch one: flux models fetch ID',
     usage: 'flux models [list]\nflux models fetch ID   (downloads to models/, resumable, verifies the sha256)',
     options: {},
+    takesArguments: true,
     async run(_v, positionals, onProgress) {
-      const [action = 'list', id] = positionals;
+      const [action = 'list', id, ...more] = positionals;
       if (action === 'list') {
+        refuseWords('models list', positionals.slice(1), 'no arguments');
         for (const m of MODELS) {
           const { path } = findModel(m.id);
           console.log(
@@ -328,7 +348,9 @@ export const COMMANDS: Record<string, Command> = {
         }
         return;
       }
-      if (action !== 'fetch' || !id) throw new FluxError('flux models: expected "list" or "fetch ID"');
+      if (action !== 'fetch' || !id)
+        throw new FluxError(`flux models: expected "list" or "fetch ID", received "${positionals.join(' ')}"`);
+      refuseWords('models fetch', more, 'one model ID');
       const { spec } = findModel(id);
       if (!spec.url)
         throw new FluxError(
@@ -353,9 +375,15 @@ export const COMMANDS: Record<string, Command> = {
         'archive); they survive later runs',
     ].join('\n'),
     options: { db: { type: 'string' }, model: { type: 'string' }, out: { type: 'string' }, all: { type: 'boolean' } },
+    takesArguments: true,
     async run(v, positionals, onProgress) {
+      const [action, file, ...more] = positionals;
+      if (action !== undefined && action !== 'review' && action !== 'apply')
+        throw new FluxError(`flux match: expected review, apply or no action, received "${action}"`);
+      refuseForeignOptions('match', action, v, { '': ['db', 'model', 'all'], review: ['db', 'out'], apply: ['db'] });
+      if (action === 'apply') refuseWords('match apply', more, 'one decisions CSV file');
+      else refuseWords(`match ${action}`, positionals.slice(1));
       const db = need(v, 'db', 'match');
-      const [action, file] = positionals;
       if (action === 'review') {
         const out = need(v, 'out', 'match review');
         const r = await withDb(db, (d) => writeReview(d, out), { readOnly: true, index: true });
@@ -375,8 +403,6 @@ export const COMMANDS: Record<string, Command> = {
         );
         return;
       }
-      if (action !== undefined)
-        throw new FluxError(`flux match: expected review, apply or no action, received "${action}"`);
       const options = { model: str(v, 'model'), all: Boolean(v.all), onProgress };
       console.log(formatMatch(await withDb(db, (d) => match(d, options), { index: true })));
     },
@@ -449,9 +475,14 @@ export const COMMANDS: Record<string, Command> = {
       csv: { type: 'string' },
       provider: { type: 'string' },
     },
+    takesArguments: true,
     async run(v, positionals, onProgress) {
-      const file = need(v, 'db', 'curate');
       const [action, ...rest] = positionals;
+      if (action !== undefined && action !== 'exclude' && action !== 'clear')
+        throw new FluxError(`flux curate: expected exclude, clear or no action, received "${action}"`);
+      refuseForeignOptions('curate', action, v, CURATE_FORMS);
+      if (action === 'clear') refuseWords('curate clear', rest);
+      const file = need(v, 'db', 'curate');
       const numbers = { target: num(v, 'target'), iterations: num(v, 'iterations'), seed: num(v, 'seed') };
       await withDb(
         file,
@@ -465,8 +496,6 @@ export const COMMANDS: Record<string, Command> = {
             console.log(`${plural(await excludePhotos(db, { refs: rest, above: str(v, 'above') }), 'photo')} excluded`);
             return;
           }
-          if (action !== undefined)
-            throw new FluxError(`flux curate: expected exclude, clear or no action, received ` + `"${action}"`);
           console.log(
             formatCurate(
               await curate(db, {

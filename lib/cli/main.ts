@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import { FluxError } from '../util/check.js';
 import { progressBar } from './progress-bar.js';
 import { COMMANDS } from './commands.js';
-import { argumentMessage, errorLine, negativeValues, type ParseOptions } from './args.js';
+import { argumentMessage, errorLine, negativeValues, refuseRepeated, refuseWords, type ParseOptions } from './args.js';
 
 function usage(): string {
   const lines = ['flux: the FLUX keeper workbench', '', 'usage: flux <command> [options]', ''];
@@ -26,7 +26,8 @@ export async function main(argv: string[]): Promise<number> {
   const options = { ...command.options, help: { type: 'boolean', short: 'h' } } as ParseOptions;
   let parsed;
   try {
-    parsed = parseArgs({ args: negativeValues(rest, options), options, allowPositionals: true, strict: true });
+    const args = negativeValues(rest, options);
+    parsed = parseArgs({ args, options, allowPositionals: true, strict: true, tokens: true });
   } catch (err) {
     throw new FluxError(argumentMessage(name, err as Error & { code?: string }, options));
   }
@@ -34,6 +35,8 @@ export async function main(argv: string[]): Promise<number> {
     console.log(`flux ${name}: ${command.summary}\n\n${command.usage}`);
     return 0;
   }
+  refuseRepeated(name, parsed.tokens, options);
+  if (!command.takesArguments) refuseWords(name, parsed.positionals);
   const bar = progressBar();
   try {
     await command.run(parsed.values as Record<string, string | boolean | undefined>, parsed.positionals, bar);
