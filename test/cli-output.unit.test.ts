@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { walk, type WalkProblem } from '../lib/util/fsutil.js';
+import { makeDir, walk, writeFileAtomic, type WalkProblem } from '../lib/util/fsutil.js';
+import { FluxError } from '../lib/util/check.js';
 import { printable, problemLine } from '../lib/cli/errors.js';
 import { progressBar } from '../lib/cli/progress-bar.js';
 
@@ -108,6 +109,45 @@ test("a walk reports each folder it lists, and the root's folders walked of all 
       [1, 2, 5, '2023/2023-05/2023-05-09'],
       [2, 2, 9, '2023'],
     ]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a write the system refuses is a FluxError naming the path and why in words, and leaves no file behind', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'flux-write-'));
+  try {
+    const file = join(dir, 'a-file');
+    writeFileSync(file, 'in the way');
+    const refused = (work: () => void, message: string): void =>
+      assert.throws(work, (e: Error) => e instanceof FluxError && e.message === message);
+    refused(
+      () => writeFileAtomic(join(file, 'sub', 'x.csv'), 'a'),
+      `cannot write ${file}/sub/x.csv: ${file} is a file, not a folder`,
+    );
+    refused(
+      () => writeFileAtomic(join(file, 'x.csv'), 'a'),
+      `cannot write ${file}/x.csv: ${file} is a file, not a folder`,
+    );
+    // a folder where the file goes: the rename fails after the temporary file was written, and that is removed
+    mkdirSync(join(dir, 'folder', 'inside'), { recursive: true });
+    refused(
+      () => writeFileAtomic(join(dir, 'folder'), 'a', { durable: true }),
+      `cannot write ${dir}/folder: it is a folder`,
+    );
+    assert.deepEqual(readdirSync(dir).sort(), ['a-file', 'folder']);
+    assert.equal(readFileSync(file, 'utf8'), 'in the way');
+    refused(() => writeFileAtomic('/sys/flux-x.csv', 'a'), 'cannot write /sys/flux-x.csv: permission denied');
+    refused(
+      () => makeDir('--out', join(file, 'sub')),
+      `--out: cannot make the folder ${file}/sub: ${file} is a file, not a folder`,
+    );
+    refused(() => makeDir('--out', file), `--out: cannot make the folder ${file}: it is a file, not a folder`);
+    refused(() => makeDir('--db', '/sys/flux-x'), '--db: cannot make the folder /sys/flux-x: operation not permitted');
+    // a write that works still works, through a folder it makes
+    writeFileAtomic(join(dir, 'new', 'ok.txt'), 'fine');
+    assert.equal(readFileSync(join(dir, 'new', 'ok.txt'), 'utf8'), 'fine');
+    assert.deepEqual(readdirSync(join(dir, 'new')), ['ok.txt']);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -96,6 +96,49 @@ test('a folder without any JPEG says so and where it looked, and names no previe
   assert.match(none.stderr, /^flux: --originals: folder not found/);
 });
 
+test('an output that cannot be written is named with why on one line, where a stack trace was; nothing is made', async () => {
+  const file = join(work.dir, 'a-file');
+  writeFileSync(file, 'in the way');
+  const refused = async (args: string[], message: string): Promise<void> => {
+    const r = await flux(...args);
+    assert.equal(r.status, 1, r.stderr);
+    assert.equal(
+      r.stderr
+        .split('\n')
+        .filter((l) => l.startsWith('flux: '))
+        .join('\n'),
+      `flux: ${message}`,
+      r.stderr,
+    );
+    assert.doesNotMatch(r.stderr, /\n +at /, 'no stack trace');
+  };
+  const notFolder = `${file} is a file, not a folder`;
+  await refused(
+    ['errors', '--db', db, '--csv', '/sys/flux-errors.csv'],
+    'cannot write /sys/flux-errors.csv: permission denied',
+  );
+  await refused(['sample', '--out', join(file, 'sub')], `--out: cannot make the folder ${file}/sub: ${notFolder}`);
+  await refused(['sample', '--out', file], `--out: ${file} is a file; name a new or empty folder for the sample`);
+  await refused(
+    ['sample', '--metadata-only', '--out', join(file, 'sub')],
+    `--out: cannot make the folder ${file}/sub/metadata: ${notFolder}`,
+  );
+  await refused(
+    ['ingest', '--originals', originals, '--db', '/sys/flux-x/f.duckdb'],
+    '--db: cannot make the folder /sys/flux-x: operation not permitted',
+  );
+  await refused(
+    ['ingest', '--originals', originals, '--db', join(file, 'f.duckdb')],
+    `--db: cannot make the folder ${file}: it is a file, not a folder`,
+  );
+  // before flux match there is nothing to review (it was a Catalog Error); then the folder is named
+  const review = ['match', 'review', '--db', db, '--out', join(file, 'sub')];
+  await refused(review, `${db}: no keeper is matched yet; run flux match --db ${db} first`);
+  assert.equal((await flux('match', '--db', db)).status, 0);
+  await refused(review, `--out: cannot make the folder ${file}/sub/thumbs: ${notFolder}`);
+  assert.equal(readFileSync(file, 'utf8'), 'in the way');
+});
+
 test(
   'flux embed says which execution provider ran the model, and a missing one says how to install it',
   {

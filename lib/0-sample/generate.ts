@@ -5,11 +5,11 @@
  * Planning (names, times, scenes, which frames are keepers and how each keeper file was made) happens first, from
  * the seed alone; rendering and writing follow, so the output is identical for a seed whatever the timing.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import sharp, { type Sharp } from 'sharp';
 import { checkInt, checkNumber, checkString, FluxError } from '../util/check.js';
-import { sha256 } from '../util/fsutil.js';
+import { makeDir, sha256, writeFileAtomic } from '../util/fsutil.js';
 import { throttle, type OnProgress } from '../util/progress.js';
 import { Rng } from '../util/rng.js';
 import { canonicalName, dayFolder } from '../1-ingest/names.js';
@@ -429,7 +429,9 @@ const MARKER = '.flux-sample.json';
 function prepareOut(out: string, config: SampleConfig): 'fresh' | 'done' {
   const dir = resolve(out);
   if (!existsSync(dir)) {
-    mkdirSync(dir, { recursive: true });
+    makeDir('--out', dir);
+  } else if (!statSync(dir).isDirectory()) {
+    throw new FluxError(`--out: ${dir} is a file; name a new or empty folder for the sample`);
   } else {
     const marker = join(dir, MARKER);
     if (existsSync(marker)) {
@@ -446,7 +448,7 @@ function prepareOut(out: string, config: SampleConfig): 'fresh' | 'done' {
       throw new FluxError(`--out: ${dir} is not empty and is not a sample archive; choose an empty or new folder`);
     }
   }
-  writeFileSync(join(dir, MARKER), JSON.stringify({ generator: GENERATOR_VERSION, config }, null, 1));
+  writeFileAtomic(join(dir, MARKER), JSON.stringify({ generator: GENERATOR_VERSION, config }, null, 1));
   return 'fresh';
 }
 

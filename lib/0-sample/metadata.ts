@@ -3,11 +3,12 @@
  * pixels, for scale tests of the database and the keeper matching. Written by DuckDB itself with hash-based
  * randomness, so it takes seconds and is the same for a seed.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Db, lit } from '../db/duckdb.js';
 import { KEEPER_COLUMNS, PHOTO_COLUMNS } from '../db/corpus.js';
 import { checkInt } from '../util/check.js';
+import { makeDir } from '../util/fsutil.js';
 import type { OnProgress } from '../util/progress.js';
 
 export interface MetadataOptions {
@@ -114,7 +115,7 @@ export async function generateMetadata(options: MetadataOptions): Promise<Metada
   const n = checkInt('--photos', options.photos ?? 400_000, 100, 50_000_000);
   const k = checkInt('--keepers', options.keepers ?? 15_000, 1, Math.floor(n / 2));
   const dir = join(resolve(options.out), 'metadata');
-  mkdirSync(dir, { recursive: true });
+  makeDir('--out', dir);
   const sessions = Math.ceil(n / FRAMES_PER_SESSION);
   const u = (expr: string, label: string): string => `(hash(${seed}, ${expr}, '${label}') % 1000000) / 1000000.0`;
   const progress = (done: number): void => options.onProgress?.({ stage: 'metadata', done, total: 4 });

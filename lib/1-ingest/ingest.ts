@@ -43,6 +43,7 @@ import {
   sha256,
   walk,
   writeFileAtomic,
+  WriteError,
   type FileEntry,
   type WalkProblem,
 } from '../util/fsutil.js';
@@ -193,7 +194,7 @@ async function processFile(dir: string, entry: FileEntry, workspace: string): Pr
   } catch (err) {
     // the workspace, not the photo: the run stops (its finished batches are kept) and the next run resumes here
     throw new FluxError(
-      `cannot write the preview of ${join(dir, entry.path)} to ${previewFile} (${(err as Error).message}); ` +
+      `cannot write the preview of ${join(dir, entry.path)} to ${previewFile} (${err instanceof WriteError ? err.reason : (err as Error).message}); ` +
         'make room in the workspace or give another, then run flux ingest again: it resumes where this run stopped',
     );
   }

@@ -2,7 +2,7 @@
  * The review queue as a contact sheet and a CSV the photographer edits, and applying his decisions. Decisions are
  * stored by keeper path and content, so they survive later runs of `flux match`.
  */
-import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Db } from '../db/duckdb.js';
 import { archiveRoots, workspaceOf } from '../db/schema.js';
@@ -20,7 +20,7 @@ import {
 } from '../db/matching.js';
 import { escapeHtml, pageHtml } from '../util/html.js';
 import { FluxError } from '../util/check.js';
-import { assertOutsideArchive, writeFileAtomic } from '../util/fsutil.js';
+import { assertOutsideArchive, makeDir, writeFileAtomic } from '../util/fsutil.js';
 import { csvCell, parseCsv } from '../util/csv.js';
 import { NO_ORIGINAL } from './types.js';
 import { DEFAULT_VERIFY } from './verify.js';
@@ -119,10 +119,15 @@ export async function writeReview(
 ): Promise<{ html: string; csv: string; keepers: number; unreadable: number }> {
   assertOutsideArchive('--out', outDir, await archiveRoots(db));
   const workspace = await workspaceOf(db);
+  const matched = await db.value(
+    `SELECT count(*) FROM information_schema.tables WHERE table_name = 'match_candidates'`,
+  );
+  if (Number(matched) === 0)
+    throw new FluxError(`${db.file}: no keeper is matched yet; run flux match --db ${db.file} first`);
+  const out = resolve(outDir);
+  makeDir('--out', join(out, 'thumbs'));
   const rows = await reviewQueue(db);
   const unreadable = await unreadableKeepers(db);
-  const out = resolve(outDir);
-  mkdirSync(join(out, 'thumbs'), { recursive: true });
   const thumb = (preview: string | null): string => {
     if (!preview) return '';
     const name = preview.split('/').pop() as string;

@@ -2,10 +2,11 @@
  * The one module that touches DuckDB. The rest of the workbench calls `run`, `all` and `transaction` with SQL
  * and plain values; BIGINTs come back as numbers when they are safe integers.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { ARRAY, DuckDBInstance, FLOAT, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
 import { FluxError } from '../util/check.js';
+import { makeDir } from '../util/fsutil.js';
 import { DbBusyError, openWhenFree } from './busy.js';
 
 /** A value bound to a `?` placeholder. */
@@ -55,7 +56,8 @@ export class Db {
   /** Opens (creating when needed) a database file. */
   static async open(file: string, options: { readOnly?: boolean; waitMs?: number } = {}): Promise<Db> {
     const path = file === ':memory:' ? file : resolve(file);
-    if (path !== ':memory:' && !options.readOnly) mkdirSync(dirname(path), { recursive: true });
+    // a folder that cannot be made (a file in the way, no permission) is named, with why
+    if (path !== ':memory:' && !options.readOnly) makeDir('--db', dirname(path));
     try {
       // another process holding the file (the review portal, mid-request) gets a wait or a message naming it
       const instance = await openWhenFree(

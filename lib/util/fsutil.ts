@@ -14,6 +14,7 @@ import {
   readdirSync,
   realpathSync,
   renameSync,
+  rmSync,
   statSync,
   writeFileSync,
   type Stats,
@@ -23,6 +24,63 @@ import { FluxError } from './check.js';
 
 /** The system's code of a failed file operation (ENOENT, EACCES, ...), else its message. */
 export const errorCode = (err: unknown): string => (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+
+/** True for an error of the system (a failed open, write, mkdir: it has a code such as EACCES), not of the program. */
+const isSystemError = (err: unknown): err is NodeJS.ErrnoException =>
+  err instanceof Error && typeof (err as NodeJS.ErrnoException).code === 'string' && 'syscall' in err;
+
+/** The system's codes of a failed write, in words. */
+const WRITE_REASONS: Record<string, string> = {
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  EROFS: 'the file system is read-only',
+  ENOSPC: 'no space left on the device',
+  EDQUOT: 'the disk quota is used up',
+  EISDIR: 'it is a folder',
+  ENOTEMPTY: 'it is a folder',
+  ENAMETOOLONG: 'the name is too long',
+  ENOENT: 'the folder it goes into is gone',
+};
+
+/**
+ * Why a file or folder could not be written at `path`, in words: a part of the path that is a file (ENOTDIR, or
+ * EEXIST from making a folder) is named; other codes are said in words, and an unknown one as the system says it.
+ */
+export function writeReason(path: string, err: unknown): string {
+  const code = errorCode(err);
+  if (code === 'ENOTDIR' || code === 'EEXIST') {
+    const above = nearestExisting(path);
+    if (above && !statSync(above).isDirectory())
+      return `${above === resolve(path) ? 'it' : above} is a file, not a folder`;
+  }
+  return WRITE_REASONS[code] ?? (err as Error).message;
+}
+
+/** A write the system refused (permission, a file in the way, a full disk): a FluxError naming the path and why. */
+export class WriteError extends FluxError {
+  constructor(
+    readonly path: string,
+    /** Why, in words (see {@link writeReason}). */
+    readonly reason: string,
+  ) {
+    super(`cannot write ${path}: ${reason}`);
+  }
+}
+
+/**
+ * Makes a folder and those above it; one that cannot be made is a FluxError naming the option, the folder and why
+ * (a file in the way, no permission), where the system's error would be a stack trace.
+ */
+export function makeDir(option: string, dir: string): string {
+  const abs = resolve(dir);
+  try {
+    mkdirSync(abs, { recursive: true });
+  } catch (err) {
+    if (!isSystemError(err)) throw err;
+    throw new FluxError(`${option}: cannot make the folder ${abs}: ${writeReason(abs, err)}`);
+  }
+  return abs;
+}
 
 /** A file under a root: its relative path ('/' separated), size and modification time. */
 export interface FileEntry {
@@ -237,12 +295,28 @@ export function assertOutsideArchive(
 /**
  * Writes a file through a temporary name and a rename, so a crash never leaves a half-written file. `durable` also
  * flushes the file before the rename and the folder after it, so a power cut cannot leave the new name on an empty
- * file either (for the few large files a run's later steps trust: the vector parts).
+ * file either (for the few large files a run's later steps trust: the vector parts). A write the system refuses (no
+ * permission, a file where a folder should be, a full disk) is a {@link WriteError} naming the file and why, and
+ * leaves no temporary file behind.
  */
 export function writeFileAtomic(file: string, data: Uint8Array | string, options: { durable?: boolean } = {}): void {
-  mkdirSync(dirname(file), { recursive: true });
   const tmp = `${file}.${process.pid}.tmp`;
-  if (!options.durable) {
+  try {
+    mkdirSync(dirname(file), { recursive: true });
+    writeAndRename(file, tmp, data, options.durable === true);
+  } catch (err) {
+    if (!isSystemError(err)) throw err;
+    try {
+      rmSync(tmp, { force: true });
+    } catch {
+      // the folder could not be made or entered: there is no temporary file
+    }
+    throw new WriteError(resolve(file), writeReason(resolve(file), err));
+  }
+}
+
+function writeAndRename(file: string, tmp: string, data: Uint8Array | string, durable: boolean): void {
+  if (!durable) {
     writeFileSync(tmp, data);
     renameSync(tmp, file);
     return;
