@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { schemaMarkdown } from '../lib/db/doc.js';
 import { Db } from '../lib/db/duckdb.js';
 import { ensureSchema } from '../lib/db/schema.js';
 import { PHOTO_COLUMNS } from '../lib/db/corpus.js';
-import { PROJECT } from './helpers.js';
+import { runIngest } from '../lib/pipeline/stages.js';
+import { PROJECT, tempDir } from './helpers.js';
 
 test('docs/SCHEMA.md is the schema the code makes (regenerate it with npm run schema-doc)', async () => {
   const written = readFileSync(join(PROJECT, 'docs', 'SCHEMA.md'), 'utf8');
@@ -37,5 +38,75 @@ test('the photo columns are declared once: the table, the metadata sample and th
     assert.equal(await db.value(`SELECT value FROM meta WHERE key = 'schema_version'`), '1');
   } finally {
     db.close();
+  }
+});
+
+test("another program's DuckDB file is refused by name, by ingest and the commands alike, and nothing is added", async () => {
+  const t = tempDir('foreign-db');
+  const make = async (name: string, sql: string): Promise<string> => {
+    const file = join(t.dir, name);
+    const db = await Db.open(file);
+    await db.run(sql);
+    db.close();
+    return file;
+  };
+  const tablesOf = async (file: string): Promise<unknown[]> => {
+    const db = await Db.open(file, { readOnly: true });
+    try {
+      return (await db.all<{ n: string }>(`SELECT table_name AS n FROM information_schema.tables ORDER BY n`)).map(
+        (r) => r.n,
+      );
+    } finally {
+      db.close();
+    }
+  };
+  try {
+    const originals = join(t.dir, 'ORIGINALS');
+    mkdirSync(originals);
+    // it has a photos table, which was all the check looked for
+    const photos = await make(
+      'photos.duckdb',
+      `CREATE TABLE photos (id INT, name VARCHAR); INSERT INTO photos VALUES (1, 'a')`,
+    );
+    const shop = await make('shop.duckdb', 'CREATE TABLE customers (id INT); CREATE TABLE orders (id INT)');
+    // a meta table of its own, without the workbench's schema version
+    const meta = await make(
+      'meta.duckdb',
+      `CREATE TABLE meta (key VARCHAR, value VARCHAR); CREATE TABLE photos (id INT)`,
+    );
+    for (const [file, tables] of [
+      [photos, 'photos'],
+      [shop, 'customers, orders'],
+      [meta, 'meta, photos'],
+    ] as const) {
+      await assert.rejects(Db.openIndex(file), {
+        message:
+          `--db: ${file} is not a workbench database (it has no workbench meta table; its tables: ${tables}); ` +
+          'give the database flux ingest built',
+      });
+      await assert.rejects(runIngest({ originals, db: file }), {
+        message:
+          `--db: ${file} is not a workbench database (it has no workbench meta table; its tables: ${tables}); ` +
+          'flux ingest adds its tables only to a new file or a database it built: give another --db',
+      });
+      assert.deepEqual(await tablesOf(file), tables.split(', '), 'no table added');
+    }
+    const empty = await make('empty.duckdb', 'SELECT 1');
+    await assert.rejects(Db.openIndex(empty), {
+      message:
+        `--db: ${empty} is an empty database, not a workbench index yet; ` +
+        `build it with flux ingest --originals DIR --keepers DIR --db ${empty}`,
+    });
+    // an empty file is ingested into; the index is then known by its meta table
+    await runIngest({ originals, db: empty });
+    const db = await Db.openIndex(empty);
+    try {
+      assert.equal((await db.contents()).kind, 'workbench');
+      assert.equal(await db.value(`SELECT value FROM meta WHERE key = 'schema_version'`), '1');
+    } finally {
+      db.close();
+    }
+  } finally {
+    t.cleanup();
   }
 });

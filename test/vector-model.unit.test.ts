@@ -9,6 +9,7 @@ import { embeddingNote } from '../lib/5-rank/train.js';
 import { envSkip } from './helpers.js';
 import { loadPhotoVectors } from '../lib/7-curate/source.js';
 import { Db } from '../lib/db/duckdb.js';
+import { FluxError } from '../lib/util/check.js';
 
 test('a stage reads the vectors the workspace has: the model found here when it has them, else the one that has', () => {
   const ws = mkdtempSync(join(tmpdir(), 'flux-vmodel-'));
@@ -50,6 +51,39 @@ test('the curator leaves out a stored vector that holds a value that is not a nu
     ]);
     const input = await loadPhotoVectors(db, { model: spec.id });
     assert.deepEqual([input.ids, input.withoutVector], [[1, 3], 1]);
+  } finally {
+    db.close();
+    rmSync(ws, { recursive: true, force: true });
+  }
+});
+
+test('a photos table the curator cannot read blames the database, not a --where that was not given', async () => {
+  const ws = mkdtempSync(join(tmpdir(), 'flux-badphotos-'));
+  const file = join(ws, 'flux.duckdb');
+  const db = await Db.open(file);
+  try {
+    // another program's photos table: no photo_id column
+    await db.run('CREATE TABLE photos (id BIGINT, keeper BOOLEAN)');
+    const spec = { ...(MODELS[0] as ModelSpec), dim: 4 };
+    await writePart(db, ws, spec, 'photos', [{ id: 1, view: 0, vector: Float32Array.from([1, 0, 0, 0]) }]);
+    const unreadable = new RegExp(
+      `^${file}: the photos cannot be read \\(Binder Error: .*\\); is it a database flux ingest built\\?$`,
+    );
+    for (const scope of [{ model: spec.id }, { model: spec.id, keepersOnly: true }]) {
+      await assert.rejects(
+        loadPhotoVectors(db, scope),
+        (e: Error) => e instanceof FluxError && unreadable.test(e.message),
+      );
+    }
+    // a condition that was given is still the one named
+    await assert.rejects(loadPhotoVectors(db, { model: spec.id, where: 'keeper' }), (e: Error) =>
+      /^--where: the condition "keeper" is not valid SQL on photos: Binder Error: /.test(e.message),
+    );
+    // with no model vectors the pixel descriptors are read: no such table either
+    rmSync(join(ws, 'embeddings'), { recursive: true, force: true });
+    await assert.rejects(loadPhotoVectors(db), (e: Error) =>
+      new RegExp(`^${file}: the photos cannot be read \\(Catalog Error: .*descriptors`).test(e.message),
+    );
   } finally {
     db.close();
     rmSync(ws, { recursive: true, force: true });

@@ -29,11 +29,16 @@ export interface VectorScope {
   where?: string;
 }
 
-/** The message of a --where condition DuckDB refused. */
-function badWhere(where: string | undefined, err: unknown): FluxError {
-  return new FluxError(
-    `--where: the condition "${where}" is not valid SQL on photos: ${(err as Error).message.split('\n')[0]}`,
-  );
+/**
+ * The message of a query on `photos` DuckDB refused: the --where condition's fault when one was given, else the
+ * database's (a photos table without the workbench's columns), which blames no option.
+ */
+function badWhere(db: Db, where: string | undefined, err: unknown): FluxError {
+  const why = (err as Error).message.split('\n')[0];
+  if (where === undefined) {
+    return new FluxError(`${db.file}: the photos cannot be read (${why}); is it a database flux ingest built?`);
+  }
+  return new FluxError(`--where: the condition "${where}" is not valid SQL on photos: ${why}`);
 }
 
 /** The photos' vectors (view 0) of a model, optionally only keepers or those a SQL condition on `photos` selects. */
@@ -64,7 +69,7 @@ export async function loadPhotoVectors(db: Db, options: VectorScope = {}): Promi
     );
     wanted = new Set(rows.map((r) => r.id));
   } catch (err) {
-    throw badWhere(options.where, err);
+    throw badWhere(db, options.where, err);
   }
   if (wanted.size === 0 && filters) throw nothingToCurate(options.where, options.keepersOnly);
   const stored = await readStoredVectors(workspace, modelId, 'photos', (v) => v === 0);
@@ -145,7 +150,7 @@ async function descriptorVectors(
       FROM descriptors d JOIN photos p ON d."set" = 'photos' AND p.photo_id = d.id
       ${filters ? `WHERE ${filters}` : ''} ORDER BY d.id`);
   } catch (err) {
-    throw badWhere(where, err);
+    throw badWhere(db, where, err);
   }
   if (
     rows.length === 0 &&

@@ -204,6 +204,11 @@ const PHOTO_INGEST_COLUMNS = PHOTO_COLUMNS.filter((c) => !['keeper', 'keeper_sco
 
 // ---- meta
 
+/** Creates the `meta` table when it is not there (ensureSchema makes it first, to record the schema version). */
+export async function ensureMetaTable(db: Db): Promise<void> {
+  await createTables(db, [META]);
+}
+
 /** Sets one `meta` entry. */
 export async function setMeta(db: Db, key: string, value: string): Promise<void> {
   await db.run('INSERT OR REPLACE INTO meta VALUES (?, ?)', [key, value]);

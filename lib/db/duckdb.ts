@@ -7,6 +7,7 @@ import { dirname, resolve } from 'node:path';
 import { ARRAY, DuckDBInstance, FLOAT, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
 import { FluxError } from '../util/check.js';
 import { makeDir } from '../util/fsutil.js';
+import { someOf } from '../util/text.js';
 import { DbBusyError, openWhenFree } from './busy.js';
 
 /** A value bound to a `?` placeholder. */
@@ -42,15 +43,36 @@ export class Db {
       );
     }
     const db = await Db.open(path, options);
-    const tables = await db
-      .value(`SELECT count(*) FROM information_schema.tables WHERE table_name = 'photos'`)
-      .catch(() => 0);
-    const ok = Number(tables) > 0;
-    if (!ok) {
+    let problem: string | null;
+    try {
+      problem = await notAnIndex(db, file);
+    } catch (err) {
       db.close();
-      throw new FluxError(`--db: ${path} is not a workbench database (no photos table); build it with flux ingest`);
+      throw err;
+    }
+    if (problem) {
+      db.close();
+      throw new FluxError(`--db: ${path} ${problem}`);
     }
     return db;
+  }
+
+  /**
+   * What the file holds: `workbench` when its `meta` table has the schema version (ingest writes it before its other
+   * tables), `empty` when it has no table or view at all, else `other` (another program's database); with the names
+   * of its tables and views, `schema.name` outside the main schema.
+   */
+  async contents(): Promise<{ kind: 'workbench' | 'empty' | 'other'; tables: string[] }> {
+    const tables = (
+      await this.all<{ name: string }>(
+        `SELECT CASE WHEN table_schema = 'main' THEN table_name ELSE table_schema || '.' || table_name END AS name
+        FROM information_schema.tables WHERE table_catalog = current_database() ORDER BY name`,
+      )
+    ).map((r) => r.name);
+    if (tables.length === 0) return { kind: 'empty', tables };
+    if (!tables.includes('meta')) return { kind: 'other', tables };
+    const version = await this.value(`SELECT value FROM meta WHERE key = 'schema_version'`).catch(() => null);
+    return { kind: version === null ? 'other' : 'workbench', tables };
   }
 
   /** Opens (creating when needed) a database file. */
@@ -197,6 +219,24 @@ export class Db {
     this.connection.closeSync();
     this.instance.closeSync();
   }
+}
+
+/**
+ * Why an open database is no index `flux ingest` built (with what to do, naming `file` as the user gave it), or
+ * null when it is one.
+ */
+async function notAnIndex(db: Db, file: string): Promise<string | null> {
+  const { kind, tables } = await db.contents();
+  const build = `build it with flux ingest --originals DIR --keepers DIR --db ${file}`;
+  if (kind === 'empty') return `is an empty database, not a workbench index yet; ${build}`;
+  if (kind === 'other') {
+    return (
+      `is not a workbench database (it has no workbench meta table; its tables: ${someOf(tables)}); ` +
+      'give the database flux ingest built'
+    );
+  }
+  if (!tables.includes('photos')) return `holds no index yet (flux ingest stopped before it made it); ${build}`;
+  return null;
 }
 
 /** Opens a database, runs `work`, and closes it whatever happens. */

@@ -6,8 +6,9 @@
 import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { FluxError } from '../util/check.js';
+import { someOf } from '../util/text.js';
 import type { Db } from './duckdb.js';
-import { ensureCorpusSchema, setMeta } from './corpus.js';
+import { ensureCorpusSchema, ensureMetaTable, setMeta } from './corpus.js';
 import { ensureVectorSchema } from './vectors.js';
 
 export { CONTEXT_NAMES, WALK_NAMES } from './vectors.js';
@@ -15,12 +16,24 @@ export { CONTEXT_NAMES, WALK_NAMES } from './vectors.js';
 /** Bumped when a table changes shape; recorded in `meta`. */
 export const SCHEMA_VERSION = 1;
 
-/** Creates the tables of every group that do not exist yet and records the schema version. */
+/**
+ * Creates the tables of every group that do not exist yet and records the schema version, first: a run stopped
+ * before the other tables leaves a database still known as the workbench's. Another program's database (tables,
+ * but no workbench meta) is refused, naming the file, before anything is added to it.
+ */
 export async function ensureSchema(db: Db): Promise<void> {
+  const { kind, tables } = await db.contents();
+  if (kind === 'other') {
+    throw new FluxError(
+      `--db: ${db.file} is not a workbench database (it has no workbench meta table; its tables: ` +
+        `${someOf(tables)}); flux ingest adds its tables only to a new file or a database it built: give another --db`,
+    );
+  }
+  await ensureMetaTable(db);
+  await setMeta(db, 'schema_version', String(SCHEMA_VERSION));
   // one line per table group, corpus first (the others refer to its tables)
   await ensureCorpusSchema(db);
   await ensureVectorSchema(db);
-  await setMeta(db, 'schema_version', String(SCHEMA_VERSION));
 }
 
 /**
