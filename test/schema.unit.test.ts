@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { schemaMarkdown } from '../lib/db/doc.js';
@@ -103,6 +103,41 @@ test("another program's DuckDB file is refused by name, by ingest and the comman
     try {
       assert.equal((await db.contents()).kind, 'workbench');
       assert.equal(await db.value(`SELECT value FROM meta WHERE key = 'schema_version'`), '1');
+    } finally {
+      db.close();
+    }
+  } finally {
+    t.cleanup();
+  }
+});
+
+test('a SQLite file as the database is named as one; DuckDB never fetches or loads an extension by itself', async () => {
+  const t = tempDir('sqlite-db');
+  try {
+    // the header every SQLite database starts with, then a page of nothing
+    const file = join(t.dir, 'photos.sqlite');
+    writeFileSync(file, Buffer.concat([Buffer.from('SQLite format 3\0', 'latin1'), Buffer.alloc(4080)]));
+    const message = `--db: ${file} is a SQLite database, not a workbench (DuckDB) database; give the file flux ingest built`;
+    await assert.rejects(Db.open(file), { message });
+    await assert.rejects(Db.openIndex(file), { message });
+    mkdirSync(join(t.dir, 'ORIGINALS'));
+    await assert.rejects(runIngest({ originals: join(t.dir, 'ORIGINALS'), db: file }), { message });
+    // a file that is no database at all: DuckDB's first line only
+    const text = join(t.dir, 'notes.txt');
+    writeFileSync(text, 'not a database\n');
+    await assert.rejects(Db.open(text), {
+      message: `--db: cannot open database ${text}: IO Error: The file "${text}" exists, but it is not a valid DuckDB database file!`,
+    });
+    const db = await Db.open(join(t.dir, 'flux.duckdb'));
+    try {
+      const settings = await db.all(
+        `SELECT current_setting('autoinstall_known_extensions') AS install, current_setting('autoload_known_extensions') AS load`,
+      );
+      assert.deepEqual(settings, [{ install: false, load: false }]);
+      // what the workbench uses is built in: Parquet written and read back
+      const parquet = join(t.dir, 'x.parquet');
+      await db.run(`COPY (SELECT 42 AS a) TO '${parquet}' (FORMAT parquet)`);
+      assert.equal(await db.value(`SELECT a FROM read_parquet('${parquet}')`), 42);
     } finally {
       db.close();
     }

@@ -2,7 +2,7 @@
  * The one module that touches DuckDB. The rest of the workbench calls `run`, `all` and `transaction` with SQL
  * and plain values; BIGINTs come back as numbers when they are safe integers.
  */
-import { existsSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { ARRAY, DuckDBInstance, FLOAT, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
 import { FluxError } from '../util/check.js';
@@ -20,6 +20,23 @@ function plain(value: unknown): unknown {
     return value >= BigInt(Number.MIN_SAFE_INTEGER) && value <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(value) : value;
   }
   return value;
+}
+
+/** The first bytes of every SQLite database file. */
+const SQLITE_HEADER = Buffer.from('SQLite format 3\0', 'latin1');
+
+/** True when `path` is a file that starts as a SQLite database does (a missing or unreadable one is not). */
+function isSqlite(path: string): boolean {
+  let fd: number | null = null;
+  try {
+    fd = openSync(path, 'r');
+    const head = Buffer.alloc(SQLITE_HEADER.length);
+    return readSync(fd, head, 0, head.length, 0) === head.length && head.equals(SQLITE_HEADER);
+  } catch {
+    return false;
+  } finally {
+    if (fd !== null) closeSync(fd);
+  }
 }
 
 /** An open workbench database. */
@@ -75,23 +92,38 @@ export class Db {
     return { kind: version === null ? 'other' : 'workbench', tables };
   }
 
-  /** Opens (creating when needed) a database file. */
+  /**
+   * Opens (creating when needed) a database file. DuckDB is kept from fetching or loading extensions on its own (the
+   * workbench needs only those built in): a SQLite file, which DuckDB would try to open by downloading its sqlite
+   * extension, is named as one instead.
+   */
   static async open(file: string, options: { readOnly?: boolean; waitMs?: number } = {}): Promise<Db> {
     const path = file === ':memory:' ? file : resolve(file);
+    if (path !== ':memory:' && isSqlite(path)) {
+      throw new FluxError(
+        `--db: ${path} is a SQLite database, not a workbench (DuckDB) database; give the file flux ingest built`,
+      );
+    }
     // a folder that cannot be made (a file in the way, no permission) is named, with why
     if (path !== ':memory:' && !options.readOnly) makeDir('--db', dirname(path));
     try {
       // another process holding the file (the review portal, mid-request) gets a wait or a message naming it
       const instance = await openWhenFree(
         path,
-        () => DuckDBInstance.create(path, options.readOnly ? { access_mode: 'READ_ONLY' } : {}),
+        () =>
+          DuckDBInstance.create(path, {
+            autoinstall_known_extensions: 'false',
+            autoload_known_extensions: 'false',
+            ...(options.readOnly ? { access_mode: 'READ_ONLY' } : {}),
+          }),
         options.waitMs,
       );
       const connection = await instance.connect();
       return new Db(instance, connection, path);
     } catch (err) {
       if (err instanceof DbBusyError) throw err;
-      throw new FluxError(`--db: cannot open database ${path}: ${(err as Error).message}`);
+      // DuckDB's first line says what is wrong; the lines after it are hints for DuckDB's own users
+      throw new FluxError(`--db: cannot open database ${path}: ${(err as Error).message.split('\n')[0]}`);
     }
   }
 
