@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { Db, withDb } from '../lib/db/duckdb.js';
 import { ingest, type IngestReport } from '../lib/1-ingest/ingest.js';
-import { runEmbed, runIngest } from '../lib/pipeline/stages.js';
+import { runEmbed, runIngest, runIngestMetadata } from '../lib/pipeline/stages.js';
 import type { SampleResult } from '../lib/0-sample/generate.js';
 import { FluxError } from '../lib/util/check.js';
 import { envSkip, PROJECT, runCliAndKill, smallSample, snapshot, tempDir } from './helpers.js';
@@ -272,6 +272,20 @@ test('bad arguments name the option and never write into the archive', async () 
   await withDb(dbFile, async (d) =>
     assert.equal(await d.value(`SELECT value FROM meta WHERE key = 'root.originals'`), sample.originals),
   );
+  // a wrong option is named before the database is opened: no new database file (nor its folder) is left behind
+  const fresh = join(work.dir, 'never', 'flux.duckdb');
+  await assert.rejects(runIngest({ originals: sample.originals, db: fresh, concurrency: 0 }), {
+    message: '--concurrency: expected an integer from 1 to 64, received 0',
+  });
+  const blocker = join(work.dir, 'a-file');
+  writeFileSync(blocker, 'in the way');
+  await assert.rejects(runIngest({ originals: sample.originals, db: fresh, workspace: join(blocker, 'ws') }), {
+    message: `--workspace: ${blocker}, on the way to ${blocker}/ws, is a file, not a folder`,
+  });
+  await assert.rejects(runIngestMetadata({ dir: join(work.dir, 'nope'), db: fresh }), {
+    message: `--from-metadata: folder not found: ${join(work.dir, 'nope')}`,
+  });
+  assert.equal(existsSync(join(work.dir, 'never')), false);
 });
 
 test('scripts end on a bad input with its message and exit code 1, not a stack trace; other errors still propagate', async () => {

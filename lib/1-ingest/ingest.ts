@@ -3,7 +3,7 @@
  * buffer feeds SHA-256, EXIF and a shrink-on-load decode into the preview cache. Rows land in transactions of a
  * batch, after their previews, so a killed run resumes with no half-written and no lost rows.
  */
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { dirname, extname, join, basename, relative, resolve } from 'node:path';
@@ -39,6 +39,8 @@ import {
   checkDir,
   idFromSha,
   isInside,
+  makeDir,
+  nearestExisting,
   realPath,
   sha256,
   walk,
@@ -526,6 +528,27 @@ export function ingestRoots(options: IngestOptions, dbFile: string): Array<[Root
 }
 
 /**
+ * The options of a run, checked before the database is opened (a wrong one leaves no new database file behind): the
+ * archive folders (see {@link ingestRoots}), the files in flight and the files per transaction.
+ */
+export function ingestSettings(
+  options: IngestOptions,
+  dbFile: string,
+): { roots: Array<[Root, string]>; concurrency: number; batchSize: number } {
+  // a workspace under a file could never be made
+  const above = options.workspace === undefined ? null : nearestExisting(options.workspace);
+  if (above && !statSync(above).isDirectory()) {
+    const ws = resolve(options.workspace as string);
+    throw new FluxError(`--workspace: ${above === ws ? ws : `${above}, on the way to ${ws},`} is a file, not a folder`);
+  }
+  return {
+    roots: ingestRoots(options, dbFile),
+    concurrency: checkInt('--concurrency', options.concurrency ?? availableParallelism() + 1, 1, 64),
+    batchSize: checkInt('batchSize', options.batchSize ?? 64, 1, 100_000),
+  };
+}
+
+/**
  * The workspace, checked against the folders: a database indexed before keeps its workspace unless another is asked
  * for, and its trees stay apart from the ones given now (a keepers folder inside the originals given on an earlier
  * run is refused too); no tree lies inside (or around) the folders the workbench writes in its workspace.
@@ -576,11 +599,7 @@ async function checkedWorkspace(db: Db, roots: Array<[Root, string]>, options: I
  */
 export async function ingest(db: Db, options: IngestOptions): Promise<IngestReport> {
   const t0 = performance.now();
-  const roots = ingestRoots(options, db.file);
-  const opts = {
-    concurrency: checkInt('--concurrency', options.concurrency ?? availableParallelism() + 1, 1, 64),
-    batchSize: checkInt('batchSize', options.batchSize ?? 64, 1, 100_000),
-  };
+  const { roots, ...opts } = ingestSettings(options, db.file);
   const onProgress = throttle(options.onProgress);
   await ensureSchema(db);
   const workspace = await checkedWorkspace(db, roots, options);
@@ -588,7 +607,7 @@ export async function ingest(db: Db, options: IngestOptions): Promise<IngestRepo
   for (const [root, dir] of roots) reports.push(await ingestRoot(db, root, dir, workspace, opts, onProgress));
   // relative to the database's folder when inside it, so the database and its workspace can be moved together
   const dbDir = dirname(db.file);
-  mkdirSync(workspace, { recursive: true });
+  makeDir('--workspace', workspace);
   await setMeta(db, 'workspace', isInside(workspace, dbDir) ? relative(dbDir, workspace) || '.' : workspace);
   for (const [root, dir] of roots) await setMeta(db, `root.${root}`, dir);
   const problems = await ingestProblems(
@@ -614,12 +633,11 @@ export interface MetadataIngestReport {
 }
 
 /**
- * Builds the index from a metadata-only sample: the same tables as a real ingest, with no files behind them
- * (there are no previews). Existing photo and keeper rows are replaced.
+ * The folder of a metadata-only sample's Parquet files (the folder given or its `metadata/` subfolder), checked
+ * before the database is opened.
  */
-export async function ingestMetadata(db: Db, options: MetadataIngestOptions): Promise<MetadataIngestReport> {
-  const t0 = performance.now();
-  let dir = checkDir('--from-metadata', options.dir);
+export function metadataDir(given: string): string {
+  let dir = checkDir('--from-metadata', given);
   if (!existsSync(join(dir, 'photos.parquet')) && existsSync(join(dir, 'metadata', 'photos.parquet'))) {
     dir = join(dir, 'metadata');
   }
@@ -630,6 +648,16 @@ export async function ingestMetadata(db: Db, options: MetadataIngestOptions): Pr
       );
     }
   }
+  return dir;
+}
+
+/**
+ * Builds the index from a metadata-only sample: the same tables as a real ingest, with no files behind them
+ * (there are no previews). Existing photo and keeper rows are replaced.
+ */
+export async function ingestMetadata(db: Db, options: MetadataIngestOptions): Promise<MetadataIngestReport> {
+  const t0 = performance.now();
+  const dir = metadataDir(options.dir);
   await ensureSchema(db);
   options.onProgress?.({ stage: 'metadata', done: 0, total: 2 });
   await loadMetadataRows(db, dir, (done) => options.onProgress?.({ stage: 'metadata', done, total: 2 }));

@@ -8,7 +8,8 @@ import { Db, withDb } from '../db/duckdb.js';
 import {
   ingest,
   ingestMetadata,
-  ingestRoots,
+  metadataDir,
+  ingestSettings,
   type IngestOptions,
   type IngestReport,
   type MetadataIngestOptions,
@@ -39,12 +40,13 @@ export function onnxProvider(option?: string): ProviderChoice {
 }
 
 /**
- * Ingests into a database file (created when missing). The archive folders are checked before the file is opened,
- * so a database asked for inside the archive is refused before anything is written there.
+ * Ingests into a database file (created when missing). The archive folders and the other options are checked before
+ * the file is opened, so a database asked for inside the archive is refused before anything is written there, and a
+ * wrong option leaves no new empty database behind.
  */
 export async function runIngest(options: IngestOptions & { db: string }): Promise<IngestReport> {
   const file = resolve(options.db);
-  ingestRoots(options, file);
+  ingestSettings(options, file);
   const db = await Db.open(file);
   try {
     return await ingest(db, options);
@@ -57,6 +59,7 @@ export async function runIngest(options: IngestOptions & { db: string }): Promis
 export async function runIngestMetadata(
   options: MetadataIngestOptions & { db: string },
 ): Promise<MetadataIngestReport> {
+  metadataDir(options.dir); // a wrong folder is named before the database is opened (and made)
   return withDb(options.db, (db) => ingestMetadata(db, options));
 }
 
