@@ -139,6 +139,34 @@ test('an output that cannot be written is named with why on one line, where a st
   assert.equal(readFileSync(file, 'utf8'), 'in the way');
 });
 
+test('flux match apply on a photo or another file that is no decisions CSV says so, without its raw bytes', async () => {
+  const apply = async (file: string): Promise<string> => {
+    const r = await flux('match', '--db', db, 'apply', file);
+    assert.equal(r.status, 1, r.stderr);
+    return r.stderr;
+  };
+  const photo = join(originals, 'walk', 'good-0.JPG');
+  assert.equal(
+    await apply(photo),
+    `flux: ${photo}: not a CSV file (it holds binary data: a JPEG image); ` +
+      'give the review.csv flux match review wrote, with its decision column filled\n',
+  );
+  // a text file with a terminal escape in its first line: the escape is shown, not sent to the terminal
+  const other = join(work.dir, 'other.csv');
+  writeFileSync(other, 'name,\u001b[2Jnote\nx,y\n');
+  assert.equal(
+    await apply(other),
+    `flux: ${other}: not a decisions CSV file: expected a "keeper_id" column (columns: name, \\u001b[2Jnote); ` +
+      'give the review.csv flux match review wrote\n',
+  );
+  const utf16 = join(work.dir, 'unicode.csv');
+  writeFileSync(utf16, Buffer.from('\ufeffkeeper_id\tdecision\n', 'utf16le'));
+  assert.equal(
+    await apply(utf16),
+    `flux: ${utf16}: not a CSV file (it is UTF-16 text); save it as CSV UTF-8 and apply that\n`,
+  );
+});
+
 test(
   'flux embed says which execution provider ran the model, and a missing one says how to install it',
   {

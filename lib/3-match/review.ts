@@ -22,6 +22,7 @@ import { escapeHtml, pageHtml } from '../util/html.js';
 import { FluxError } from '../util/check.js';
 import { assertOutsideArchive, makeDir, writeFileAtomic } from '../util/fsutil.js';
 import { csvCell, parseCsv } from '../util/csv.js';
+import { printable } from '../util/text.js';
 import { NO_ORIGINAL } from './types.js';
 import { DEFAULT_VERIFY } from './verify.js';
 
@@ -179,13 +180,38 @@ interface Columns {
   ppi: number;
 }
 
+/**
+ * The text of the decisions file; a file that is no text (a photo given by mistake: NUL bytes near its start) or
+ * is UTF-16 is refused, naming it, before its bytes could reach a message.
+ */
+function csvText(csvFile: string): string {
+  const bytes = readFileSync(csvFile);
+  if ((bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff)) {
+    throw new FluxError(`${csvFile}: not a CSV file (it is UTF-16 text); save it as CSV UTF-8 and apply that`);
+  }
+  if (bytes.subarray(0, 8000).includes(0)) {
+    const jpeg = bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff;
+    throw new FluxError(
+      `${csvFile}: not a CSV file (it holds binary data${jpeg ? ': a JPEG image' : ''}); ` +
+        'give the review.csv flux match review wrote, with its decision column filled',
+    );
+  }
+  return bytes.toString('utf8');
+}
+
 function decisionColumns(csvFile: string, head0: string[] | undefined): Columns {
   // a spreadsheet's "CSV UTF-8" starts with a byte-order mark; column names are compared without it and trimmed
   const head = (head0 ?? []).map((h) => h.trim());
   const col = (name: string, optional = false): number => {
     const i = head.indexOf(name);
     if (i < 0 && !optional) {
-      throw new FluxError(`${csvFile}: expected a "${name}" column (columns: ${head.join(', ')})`);
+      // the first line as it is, on one line and cut short: a file that is no CSV can start with anything
+      const found = head.join(', ');
+      const shown = printable(found.length > 100 ? `${found.slice(0, 100)}...` : found);
+      throw new FluxError(
+        `${csvFile}: not a decisions CSV file: expected a "${name}" column (columns: ${shown || 'none'}); ` +
+          'give the review.csv flux match review wrote',
+      );
     }
     return i;
   };
@@ -262,7 +288,7 @@ export async function applyDecisions(
   csvFile: string,
 ): Promise<{ accepted: number; rejected: number; none: number; ignored: number }> {
   if (!existsSync(csvFile)) throw new FluxError(`flux match apply: file not found: ${resolve(csvFile)}`);
-  const [head0, ...rows] = parseCsv(readFileSync(csvFile, 'utf8').replace(/^\uFEFF/, ''));
+  const [head0, ...rows] = parseCsv(csvText(csvFile).replace(/^\uFEFF/, ''));
   const c = decisionColumns(csvFile, head0);
   const counts = { accepted: 0, rejected: 0, none: 0, ignored: 0 };
   const noneKeepers = new Set<number>();

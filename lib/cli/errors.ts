@@ -11,7 +11,9 @@ import { archiveRoots } from '../db/schema.js';
 import { embedFailures } from '../db/vectors.js';
 import { csvCell } from '../util/csv.js';
 import { assertOutsideArchive, checkOutFile, writeFileAtomic } from '../util/fsutil.js';
-import { plural } from '../util/text.js';
+import { plural, printable } from '../util/text.js';
+
+export { printable };
 
 /** How many failed files `flux ingest` names before it counts the rest. */
 export const LISTED_FAILURES = 20;
@@ -21,14 +23,6 @@ export function problemLine(p: FileProblem): string {
   const what = p.kind === 'error' ? 'not indexed' : p.kind === 'warning' ? 'indexed with a warning' : 'not embedded';
   return `${what}: ${p.root}/${printable(p.path)}: ${p.stage}: ${printable(p.message)}`;
 }
-
-/**
- * Text from the archive as one line of a terminal: control characters (a newline or an escape sequence in a file
- * name) are written as escapes, so a name cannot break the listing or drive the terminal.
- */
-export const printable = (text: string): string =>
-  // eslint-disable-next-line no-control-regex
-  text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 
 /**
  * The lines `flux ingest` prints after its table: each root without any JPEG (and where it looked), the files not

@@ -9,3 +9,11 @@ export function plural(n: number, noun: string, pluralNoun = `${noun}s`): string
 export function someOf(names: readonly string[], n = 5): string {
   return names.length > n ? `${names.slice(0, n).join(', ')} and ${names.length - n} more` : names.join(', ');
 }
+
+/**
+ * Text from the archive as one line of a terminal: control characters (a newline or an escape sequence in a file
+ * name) are written as escapes, so a name cannot break the listing or drive the terminal.
+ */
+export const printable = (text: string): string =>
+  // eslint-disable-next-line no-control-regex
+  text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
