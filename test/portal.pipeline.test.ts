@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, request } from 'node:http';
+import sharp from 'sharp';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -65,6 +66,8 @@ async function queryDb<T extends object>(sql: string, params: Array<string | num
 interface Reply {
   status: number;
   body: string;
+  /** The body's bytes (an image's). */
+  raw: Buffer;
   json: () => unknown;
   type: string;
 }
@@ -81,10 +84,12 @@ function http(
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => {
-          const body = Buffer.concat(chunks).toString('utf8');
+          const raw = Buffer.concat(chunks);
+          const body = raw.toString('utf8');
           ok({
             status: res.statusCode ?? 0,
             body,
+            raw,
             json: () => JSON.parse(body),
             type: String(res.headers['content-type']),
           });
@@ -300,6 +305,13 @@ test('API: decisions checked, committed, one per photo; other sites refused; pre
       assert.ok(r.status >= 400 && r.status < 500, `${path}: ${r.status}`);
       assert.ok(!r.type.startsWith('image/') && !r.body.includes('DuckDB'), path);
     }
+    // the larger view: the photo's own file, read by id, upright, no larger than it is (the sample's are small)
+    const large = await http(portal.url, { path: `/api/photos/${target.photo_id}/large` });
+    assert.equal(large.type, 'image/jpeg');
+    const file = join(sample.inbox, target.path);
+    const [original, shown] = await Promise.all([sharp(file).metadata(), sharp(large.raw).metadata()]);
+    assert.deepEqual([shown.width, shown.height], [original.width, original.height]);
+    assert.equal((await http(portal.url, { path: '/api/photos/987654321/large' })).status, 404);
     // the icon every page is asked for: an empty answer, not an error in the browser's console
     const icon = await http(portal.url, { path: '/favicon.ico' });
     assert.deepEqual([icon.status, icon.body], [204, '']);
@@ -686,6 +698,22 @@ test(
       assert.equal(await page.textContent('#status'), '');
       assert.deepEqual(await saved(), { [first as number]: 'reject' });
       assert.notDeepEqual(await current(), [first], 'saved, and on to the next photo');
+      // Z: the photo under the cursor larger; the keys still move, and the view follows; Esc closes it
+      const [second] = await current();
+      await page.keyboard.press('z');
+      await page.waitForFunction(() => {
+        const img = document.getElementById('loupe-img') as HTMLImageElement;
+        return !document.getElementById('loupe')?.hidden && img.complete && img.naturalWidth > 0;
+      });
+      assert.equal(await page.getAttribute('#loupe-img', 'src'), `/api/photos/${second}/large`);
+      await page.keyboard.press('ArrowRight');
+      const [third] = await current();
+      assert.equal(await page.getAttribute('#loupe-img', 'src'), `/api/photos/${third}/large`);
+      await page.keyboard.press('Escape');
+      assert.equal(await page.isHidden('#loupe'), true);
+      assert.equal(await page.getAttribute('.card.current', 'aria-selected'), 'true');
+      assert.equal(await page.evaluate(() => document.activeElement?.classList.contains('current')), true);
+      await page.keyboard.press('ArrowLeft');
       // a decision undone under filters that hide its photo: undone, named, and the cursor on a shown card
       await page.selectOption('#band', alone);
       await ready();

@@ -3,8 +3,10 @@
  * `inbox_photos` by path), by keeper score, with their bursts (frames of one walk a few seconds apart, the
  * best-scored frame on top) and the photographer's decisions.
  */
+import { resolve, sep } from 'node:path';
 import type { Db, SqlValue } from '../db/duckdb.js';
 import { tableExists } from '../db/table.js';
+import { archiveRoots } from '../db/schema.js';
 import { FluxError } from '../util/check.js';
 import type { OverlayBox } from '../util/html.js';
 import { peopleBoxes } from '../4-dataset/people.js';
@@ -210,4 +212,16 @@ export async function inboxFilters(
     FROM inbox_scores sc JOIN inbox_photos p ON p.path = sc.path GROUP BY 1 ORDER BY 1 NULLS LAST`);
   const rank = (b: string): number => (BANDS as readonly string[]).indexOf(b);
   return { bands: bands.sort((a, b) => rank(a.band) - rank(b.band)), days };
+}
+
+/**
+ * The file of an inbox photo: its path under the inbox folder the database recorded, by id (never from request
+ * text); null for an id the inbox does not hold, or a path that would leave the folder.
+ */
+export async function inboxPhotoFile(db: Db, id: number): Promise<string | null> {
+  const root = (await archiveRoots(db)).inbox;
+  const rel = await db.value<string>('SELECT path FROM inbox_photos WHERE inbox_id = ?', [id]);
+  if (!root || !rel) return null;
+  const file = resolve(root, rel);
+  return file.startsWith(resolve(root) + sep) ? file : null;
 }

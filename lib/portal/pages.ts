@@ -22,10 +22,12 @@ export function inboxPageHtml(dbFile: string): string {
   <span id="counter" aria-live="polite">loading…</span>
 </div>
 <p class="keys"><kbd>P</kbd> keep · <kbd>X</kbd> reject · <kbd>←</kbd> <kbd>→</kbd> move ·
-<kbd>E</kbd> open or close a burst ·
-<kbd>U</kbd> undo. Each decision is saved at once.</p>
+<kbd>E</kbd> open or close a burst · <kbd>Z</kbd> larger view (<kbd>Esc</kbd> closes) ·
+<kbd>U</kbd> undo. Each decision is saved before the cursor moves on.</p>
 <p id="status" role="alert"></p>
-<div id="grid" class="grid portal-grid"></div>
+<div id="grid" class="grid portal-grid" role="listbox" aria-label="inbox photos, best score first"></div>
+<div id="loupe" class="loupe" role="dialog" aria-label="larger view" hidden><img id="loupe-img" alt="">
+<p id="loupe-cap"></p></div>
 <p><button id="more" hidden>more photos</button></p>`;
   return pageHtml({
     title: 'FLUX inbox review',

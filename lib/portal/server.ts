@@ -6,6 +6,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { readFileSync } from 'node:fs';
+import sharp from 'sharp';
 import { hostname, networkInterfaces } from 'node:os';
 import { join, resolve, sep } from 'node:path';
 import { Db } from '../db/duckdb.js';
@@ -14,7 +15,7 @@ import { ensureDecisionSchema, listDecisions, recordDecision, removeDecision } f
 import { workspaceOf } from '../db/schema.js';
 import { FluxError } from '../util/check.js';
 import { projectRoot } from '../util/project.js';
-import { inboxFilters, inboxPage, parseInboxQuery } from './inbox.js';
+import { inboxFilters, inboxPage, inboxPhotoFile, parseInboxQuery } from './inbox.js';
 import { applyMatchDecision, checkMatchRequest, matchPageHtml, matchQueue } from './matching.js';
 import {
   exportRun,
@@ -279,6 +280,29 @@ async function preview(ctx: Context, res: ServerResponse, kind: string, id: numb
   send(res, 200, 'image/jpeg', bytes, { 'cache-control': 'private, max-age=3600' });
 }
 
+/** The long side of the larger view of an inbox photo: enough to judge focus, a fraction of a 24 MP file. */
+export const LOUPE_PX = 2048;
+
+/**
+ * An inbox photo larger than its preview, to judge focus and detail: the file under the inbox folder the database
+ * recorded (looked up by id, never by request text), upright, at most `LOUPE_PX` on its long side. Only read.
+ */
+async function loupe(ctx: Context, res: ServerResponse, id: number): Promise<void> {
+  const file = await ctx.db((db) => inboxPhotoFile(db, id));
+  if (!file) throw new HttpError(404, `no inbox photo ${id}`);
+  let bytes: Buffer;
+  try {
+    bytes = await sharp(file, { failOn: 'none' })
+      .rotate()
+      .resize({ width: LOUPE_PX, height: LOUPE_PX, fit: 'inside', withoutEnlargement: true })
+      .jpeg({ quality: 90 })
+      .toBuffer();
+  } catch (err) {
+    throw new HttpError(404, `inbox photo ${id} cannot be read: ${(err as Error).message}`);
+  }
+  send(res, 200, 'image/jpeg', bytes, { 'cache-control': 'private, max-age=3600' });
+}
+
 /**
  * Refits the auto-surface threshold once the decisions pause (`REFIT_AFTER_MS` after the last one, and when the
  * portal stops), so a review session's decisions never wait behind it.
@@ -362,6 +386,8 @@ async function route(req: IncomingMessage, res: ServerResponse, ctx: Context): P
   }
   const pv = /^\/api\/(photos|originals|keepers)\/([^/]+)\/preview$/.exec(path);
   if (get && pv) return preview(ctx, res, pv[1] as string, photoIdOf(pv[2]));
+  const large = /^\/api\/photos\/([^/]+)\/large$/.exec(path);
+  if (get && large) return loupe(ctx, res, photoIdOf(large[1]));
   if (await curatorRoute(req, res, ctx, method, path)) return;
   if (get && path === '/match')
     return send(res, 200, 'text/html; charset=utf-8', matchPageHtml(ctx.file, await ctx.db(matchQueue), NAV));

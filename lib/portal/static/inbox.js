@@ -67,6 +67,12 @@ function card(item) {
   fig.className = `card${item.burst_rank > 1 ? ' frame' : ''}${item.decision ? ` ${item.decision}` : ''}`;
   if (item.surfaced) fig.classList.add('surfaced');
   if (item.photo_id === state.current) fig.classList.add('current');
+  // one option of the grid's list: what a screen reader says of it, and which one the keys act on
+  fig.setAttribute('role', 'option');
+  fig.setAttribute('aria-selected', String(item.photo_id === state.current));
+  fig.tabIndex = -1;
+  const said = item.decision ? `, ${item.decision === 'keep' ? 'kept' : 'rejected'}` : '';
+  fig.setAttribute('aria-label', `${item.path}, ${item.score_text} ${BAND_NAMES[item.band] || item.band}${said}`);
   fig.dataset.photoId = String(item.photo_id);
   fig.dataset.decision = item.decision || '';
   const box = document.createElement('div');
@@ -120,7 +126,29 @@ function render() {
   $('more').hidden = state.items.length >= state.total;
   counter();
   const el = grid.querySelector('.current');
-  if (el) el.scrollIntoView({ block: 'nearest' });
+  if (el) {
+    el.scrollIntoView({ block: 'nearest' });
+    // the keys act on the current card: it holds the focus, unless a filter is being chosen
+    if (!(document.activeElement instanceof HTMLSelectElement)) el.focus({ preventScroll: true });
+  }
+  showLoupe();
+}
+
+/** The larger view follows the cursor while it is open. */
+function showLoupe() {
+  if ($('loupe').hidden) return;
+  const item = find(state.current);
+  if (!item) return toggleLoupe(false);
+  const src = `/api/photos/${item.photo_id}/large`;
+  if ($('loupe-img').getAttribute('src') !== src) $('loupe-img').src = src;
+  $('loupe-img').alt = item.path;
+  $('loupe-cap').textContent =
+    `${item.path} · ${item.score_text}${item.decision ? ` · ${item.decision === 'keep' ? 'kept' : 'rejected'}` : ''}`;
+}
+
+function toggleLoupe(open = $('loupe').hidden) {
+  $('loupe').hidden = !open;
+  showLoupe();
 }
 
 function select(id) {
@@ -248,6 +276,8 @@ const KEYS = {
   x: () => decide('reject'),
   u: undo,
   e: toggleBurst,
+  z: () => toggleLoupe(),
+  Escape: () => toggleLoupe(false),
   ArrowRight: () => move(1),
   ArrowDown: () => move(1),
   ArrowLeft: () => move(-1),
@@ -276,6 +306,7 @@ for (const id of ['band', 'day']) {
   });
 }
 $('more').addEventListener('click', () => run(() => load(false)));
+$('loupe').addEventListener('click', () => toggleLoupe(false));
 $('show-people').addEventListener('change', (ev) => $('grid').classList.toggle('people', ev.target.checked));
 busy(0);
 run(async () => {
