@@ -11,6 +11,7 @@ import { issueDrafts } from '../lib/8-analysis/drafts.js';
 import { placeStats, weekdayHourDensity } from '../lib/8-analysis/sessions.js';
 import { Db } from '../lib/db/duckdb.js';
 import { htmlTable } from '../lib/util/html.js';
+import { settingsText } from '../lib/8-analysis/corpus.js';
 import {
   figureHtml,
   histogramFigure,
@@ -408,4 +409,22 @@ test('issue drafts: a burst is a chain of frames, however long it runs; undated 
   } finally {
     db.close();
   }
+});
+
+test('camera settings read as a photographer reads them: each row to its own precision, a shutter speed as 1/N', () => {
+  const rows = settingsText([
+    { setting: 'ISO', median: 400, p10: 200, p90: 3200 },
+    { setting: 'f-number', median: 5.6, p10: 2.8, p90: 11 },
+    { setting: 'exposure (s)', median: 1 / 2000, p10: 1 / 4000, p90: 1.5 },
+    { setting: 'focal length (mm)', median: 18.3, p10: 18.3, p90: 26.1 },
+  ]);
+  assert.deepEqual(
+    rows.map((r) => [r.setting, r.median, r.p10, r.p90]),
+    [
+      ['ISO', '400', '200', '3200'],
+      ['f-number', '5.6', '2.8', '11.0'],
+      ['exposure (s)', '1/2000', '1/4000', '1.5'],
+      ['focal length (mm)', '18', '18', '26'],
+    ],
+  );
 });

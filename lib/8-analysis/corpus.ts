@@ -92,3 +92,27 @@ export async function corpusOverview(db: Db): Promise<CorpusOverview> {
     duplicateList,
   };
 }
+
+/**
+ * The camera settings as a photographer reads them, each row to its own precision (one number of decimals for a
+ * whole column would print an ISO as 400.000): ISO and focal length whole, the f-number to a tenth, a shutter speed
+ * under a second as 1/N.
+ */
+export function settingsText(
+  rows: CorpusOverview['settings'],
+): Array<Record<'setting' | 'median' | 'p10' | 'p90', string>> {
+  const text = (setting: string, v: number): string =>
+    setting.startsWith('exposure')
+      ? v < 1
+        ? `1/${Math.round(1 / v)}`
+        : v.toFixed(1)
+      : setting === 'f-number'
+        ? v.toFixed(1)
+        : String(Math.round(v));
+  return rows.map((r) => ({
+    setting: r.setting,
+    median: text(r.setting, r.median),
+    p10: text(r.setting, r.p10),
+    p90: text(r.setting, r.p90),
+  }));
+}

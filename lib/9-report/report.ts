@@ -9,7 +9,7 @@ import sharp from 'sharp';
 import type { Db } from '../db/duckdb.js';
 import { archiveRoots, workspaceOf } from '../db/schema.js';
 import { tableColumns } from '../db/table.js';
-import { corpusOverview } from '../8-analysis/corpus.js';
+import { corpusOverview, settingsText } from '../8-analysis/corpus.js';
 import { matchOverview } from '../8-analysis/matching.js';
 import { keeperMotifs, type MotifMap } from '../8-analysis/motifs.js';
 import { issueDrafts, undatedText, type Drafts } from '../8-analysis/drafts.js';
@@ -132,7 +132,7 @@ async function corpusSection(ctx: ReportContext): Promise<Section> {
       fig(ctx, perYear),
       fig(ctx, perMonth),
       fig(ctx, perWalk),
-      `<div class="row">${htmlTable(c.cameras, 'Cameras')}${htmlTable(c.settings, 'Camera settings')}</div>`,
+      `<div class="row">${htmlTable(c.cameras, 'Cameras')}${htmlTable(settingsText(c.settings), 'Camera settings')}</div>`,
       htmlTable(c.errors.slice(0, 50), `Files not indexed (${c.errors.length})`),
       htmlTable(c.duplicateList.slice(0, 50), `Duplicates (${c.duplicateList.length}; the copy kept is named)`),
     ].join('\n'),
