@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { makeDir, walk, writeFileAtomic, type WalkProblem } from '../lib/util/fsutil.js';
 import { FluxError } from '../lib/util/check.js';
-import { printable, problemLine } from '../lib/cli/errors.js';
+import { problemLine } from '../lib/cli/errors.js';
+import { printable } from '../lib/util/text.js';
 import { progressBar } from '../lib/cli/progress-bar.js';
 
 test('without a terminal a long stage writes a line at least every interval, besides its start and end', () => {

@@ -232,7 +232,7 @@ test('a model trained with the people columns: the inbox is examined before scor
     await db.run(`DELETE FROM detections_examined WHERE "set" = 'inbox'`);
     await assert.rejects(
       modelFeatures(db, model, 'inbox'),
-      /uses the people columns \(descriptor\+context\+people\); no inbox photo has been through a person detector: run flux detect/,
+      /uses the people columns \(descriptor\+context\+people\) of centernet \(centernet@[^)]+\); no inbox photo has been through centernet: run flux detect --db \S+ --models centernet first/,
     );
     // another person model ran since, over every photo: the model still reads the one it was trained on, and an
     // inbox only that other model examined is refused, naming the one to run
@@ -258,7 +258,7 @@ test('a model trained with the people columns: the inbox is examined before scor
     assert.equal(await count({ ...model, people: { personModel: other, faceModel: FACE } }), 0, 'nanodet found none');
     await assert.rejects(
       modelFeatures(db, model, 'inbox'),
-      /reads the people columns of centernet \(centernet@[^)]+\); no inbox photo has been through centernet: run flux detect --db \S+ --models centernet$/,
+      /uses the people columns \(descriptor\+context\+people\) of centernet \(centernet@[^)]+\); no inbox photo has been through centernet: run flux detect --db \S+ --models centernet first \(flux score --inbox runs it\)$/,
     );
   } finally {
     db.close();

@@ -681,13 +681,21 @@ test(
       await page.keyboard.press('u');
       await idle();
       assert.equal(await page.textContent('#status'), 'nothing to undo');
-      // a save that fails (the database busy) keeps the cursor on its photo and its message up, and the press
-      // queued behind it is dropped, not applied to that photo; the next press saves it and moves on
+      // a save that fails (the database busy) keeps the cursor on its photo and its message up, and the presses
+      // queued behind it (a decision, an undo) are dropped, not applied to that photo; the next press saves it
       const [first] = await current();
       const busyReply = { status: 503, contentType: 'application/json', body: '{"error":"busy: nothing was saved"}' };
-      await page.route('**/api/decisions', (r) => r.fulfill(busyReply));
+      // the answer is held until the three keys are in, so all three were pressed before the failure was known
+      let answer = (): void => undefined;
+      const held = new Promise<void>((ok) => (answer = ok));
+      await page.route('**/api/decisions', async (r) => {
+        await held;
+        await r.fulfill(busyReply);
+      });
       await page.keyboard.press('p');
       await page.keyboard.press('x');
+      await page.keyboard.press('u');
+      answer();
       await idle();
       await page.unroute('**/api/decisions');
       assert.deepEqual(await current(), [first], 'the cursor stays on the photo not saved');

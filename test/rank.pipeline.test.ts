@@ -1052,7 +1052,7 @@ test('inbox scoring: scores and a report outside the inbox; bad files reported a
   writeFileSync(join(empty, 'sub', 'notes.txt'), 'no photos here');
   await assert.rejects(
     scoreInbox({ db: dbFile, modelDir: first.dir, inbox: empty }),
-    /--inbox: no JPEG found in .*inbox-empty \(looked in it and every folder below it\); the inbox scored before is kept$/,
+    /--inbox: no JPEG found in .*inbox-empty \(looked in it and every folder below it\); the 1 file indexed as the inbox before is kept$/,
   );
   const db4 = await Db.open(dbFile, { readOnly: true });
   const kept3 = await db4.all<{ path: string }>('SELECT path FROM inbox_photos ORDER BY path');

@@ -415,7 +415,7 @@ test('camera settings read as a photographer reads them: each row to its own pre
   const rows = settingsText([
     { setting: 'ISO', median: 400, p10: 200, p90: 3200 },
     { setting: 'f-number', median: 5.6, p10: 2.8, p90: 11 },
-    { setting: 'exposure (s)', median: 1 / 2000, p10: 1 / 4000, p90: 1.5 },
+    { setting: 'exposure (s)', median: 1 / 2000, p10: 1 / 4000, p90: 0.7 },
     { setting: 'focal length (mm)', median: 18.3, p10: 18.3, p90: 26.1 },
   ]);
   assert.deepEqual(
@@ -423,7 +423,7 @@ test('camera settings read as a photographer reads them: each row to its own pre
     [
       ['ISO', '400', '200', '3200'],
       ['f-number', '5.6', '2.8', '11.0'],
-      ['exposure (s)', '1/2000', '1/4000', '1.5'],
+      ['exposure (s)', '1/2000', '1/4000', '0.7'],
       ['focal length (mm)', '18', '18', '26'],
     ],
   );

@@ -34,6 +34,7 @@ import {
 import { archiveRoots, ensureSchema, workspaceOf } from '../db/schema.js';
 import type { Values } from '../db/table.js';
 import { checkInt, FluxError } from '../util/check.js';
+import { plural } from '../util/text.js';
 import {
   assertOutsideArchive,
   checkDir,
@@ -122,9 +123,6 @@ type Outcome =
 
 const JPEG_EXT = new Set(['.jpg', '.jpeg']);
 
-/** The JPEG files in a folder and every folder below it (what an ingest of it would read). */
-export const jpegCount = (dir: string): number =>
-  walk(dir).filter((e) => JPEG_EXT.has(extname(e.path).toLowerCase())).length;
 // files that live beside photos and are not photos: recorded as skipped, not as errors
 const SIDECAR_EXT = new Set(['.xmp', '.aae', '.thm', '.txt', '.json', '.caption', '.dng', '.raw', '.ini', '.db']);
 const SIDECAR_NAMES = new Set(['.ds_store', 'thumbs.db', 'desktop.ini']);
@@ -445,6 +443,15 @@ async function ingestRoot(
   onProgress: OnProgress,
 ): Promise<RootReport> {
   const { entries, problems, vanished, todo } = await scanRoot(db, root, dir, workspace, onProgress);
+  const jpegs = entries.filter((e) => JPEG_EXT.has(extname(e.path).toLowerCase())).length;
+  // a folder without any photo where photos were indexed (a drive not mounted, a wrong path, an empty card) would
+  // forget every one of them: refused, and nothing is forgotten
+  if (jpegs === 0 && vanished.length > 0) {
+    throw new FluxError(
+      `--${root}: no JPEG found in ${dir} (looked in it and every folder below it); the ` +
+        `${plural(vanished.length, 'file')} indexed as the ${root} before ${vanished.length === 1 ? 'is' : 'are'} kept`,
+    );
+  }
   await forgetFiles(db, root, vanished);
   // what the walk passed over is listed afresh on every run (after forgetting: a file may have become a link)
   await replaceWalkErrors(
@@ -464,7 +471,7 @@ async function ingestRoot(
     vanished: vanished.length,
     passedOver: problems.length,
     warned: 0,
-    jpegs: entries.filter((e) => JPEG_EXT.has(extname(e.path).toLowerCase())).length,
+    jpegs,
   };
   let pending: Outcome[] = [];
   let writing = Promise.resolve();

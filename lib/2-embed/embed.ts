@@ -16,6 +16,7 @@ import { defaultModel, findModel, type ModelSpec, type Preprocessing } from './m
 import { OnnxImageModel } from '../onnx/image-model.js';
 import type { Provider, ProviderChoice } from '../onnx/runtime.js';
 import { storedKeys, VECTOR_SETS, writePart, type VectorSet } from './store.js';
+import { tableExists } from '../db/table.js';
 
 export interface EmbedOptions {
   /** A registry id or a model .json; default: the best model present; `none`: the pixel descriptor only. */
@@ -370,8 +371,7 @@ async function embedViews(
   seed: number,
 ): Promise<{ written: number; failures: EmbedReport['viewFailures'] }> {
   const { db, workspace, onProgress } = run;
-  const hasSplit =
-    Number(await db.value(`SELECT count(*) FROM information_schema.tables WHERE table_name = 'dataset_split'`)) > 0;
+  const hasSplit = await tableExists(db, 'dataset_split');
   if (!hasSplit || Number(await db.value(`SELECT count(*) FROM dataset_split WHERE scheme = 'session'`)) === 0) {
     throw new FluxError(
       '--views: augmented views are for the training split only, and there is no split yet: ' +

@@ -25,6 +25,8 @@ import { csvCell, parseCsv } from '../util/csv.js';
 import { printable } from '../util/text.js';
 import { NO_ORIGINAL } from './types.js';
 import { DEFAULT_VERIFY } from './verify.js';
+import { tableExists } from '../db/table.js';
+import { notJpegReason } from '../1-ingest/image.js';
 
 const COLUMNS = [
   'keeper_id',
@@ -120,10 +122,7 @@ export async function writeReview(
 ): Promise<{ html: string; csv: string; keepers: number; unreadable: number }> {
   assertOutsideArchive('--out', outDir, await archiveRoots(db));
   const workspace = await workspaceOf(db);
-  const matched = await db.value(
-    `SELECT count(*) FROM information_schema.tables WHERE table_name = 'match_candidates'`,
-  );
-  if (Number(matched) === 0)
+  if (!(await tableExists(db, 'match_candidates')))
     throw new FluxError(`${db.file}: no keeper is matched yet; run flux match --db ${db.file} first`);
   const out = resolve(outDir);
   makeDir('--out', join(out, 'thumbs'));
@@ -190,9 +189,12 @@ function csvText(csvFile: string): string {
     throw new FluxError(`${csvFile}: not a CSV file (it is UTF-16 text); save it as CSV UTF-8 and apply that`);
   }
   if (bytes.subarray(0, 8000).includes(0)) {
-    const jpeg = bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff;
+    // an image named for what it is (notJpegReason names other kinds: PNG, HEIF...)
+    const reason = notJpegReason(bytes);
+    const kind =
+      reason === null ? ': a JPEG image' : / content$/.test(reason) ? `: ${reason.replace('not a JPEG: ', '')}` : '';
     throw new FluxError(
-      `${csvFile}: not a CSV file (it holds binary data${jpeg ? ': a JPEG image' : ''}); ` +
+      `${csvFile}: not a CSV file (it holds binary data${kind}); ` +
         'give the review.csv flux match review wrote, with its decision column filled',
     );
   }

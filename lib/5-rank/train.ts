@@ -525,7 +525,6 @@ async function photoSplitCheck(
   return { ap: pr.test.ap, sessionAp: winner.test.ap };
 }
 
-/** Runs the comparison (or one architecture), saves the chosen model and records it in the database. */
 /**
  * A model's id: its learner and a hash of everything it was made from. The labels and the out-of-fold folds are in
  * it (they make the calibration and threshold): a keeper link moved by review, or other folds, is another model, and
@@ -543,6 +542,7 @@ function modelIdOf(winner: CandidateResult, full: Dataset, settings: Record<stri
   return `${winner.arch}-${sha256(JSON.stringify(key)).slice(0, 10)}`;
 }
 
+/** Runs the comparison (or one architecture), saves the chosen model and records it in the database. */
 export async function train(db: Db, options: TrainOptions): Promise<TrainReport> {
   const t0 = performance.now();
   const { seed, arch, resamples, folds, rule, refit } = checkTrainOptions(options);

@@ -15,33 +15,21 @@ import { calibrationText } from './calibration-metrics.js';
 /** A number as text with 3 decimals, or n/a (NaN is stored as null in metrics.json). */
 export const n3 = (v: number | null | undefined): string =>
   typeof v === 'number' && Number.isFinite(v) ? v.toFixed(3) : 'n/a';
-/** A value with its interval, or n/a. */
 /** An estimate's interval in words; none when its bootstrap had nothing to draw from (a single test walk). */
 const hasInterval = (e: Estimate): boolean => Number.isFinite(e.lo) && Number.isFinite(e.hi);
 const interval = (e: Estimate): string => (hasInterval(e) ? ` [${n3(e.lo)}, ${n3(e.hi)}]` : ' (no interval)');
 
+/** A value with its interval, or n/a. */
 export const est = (e: Estimate): string => (Number.isFinite(e.value) ? `${n3(e.value)}${interval(e)}` : 'n/a');
 
 /** A paired AP difference in words: ahead or behind, and whether its interval leaves zero. */
 export function apWord(e: Estimate | null): string {
   if (!e || !Number.isFinite(e.value)) return 'n/a';
   const sign = `${e.value >= 0 ? '+' : ''}${n3(e.value)}${interval(e)}`;
-  const word = !hasInterval(e)
-    ? e.value > 0
-      ? 'ahead'
-      : e.value < 0
-        ? 'behind'
-        : 'level'
-    : e.value > 0
-      ? e.lo > 0
-        ? 'ahead'
-        : 'ahead within the noise'
-      : e.value < 0
-        ? e.hi < 0
-          ? 'behind'
-          : 'behind within the noise'
-        : 'level';
-  return `${word} (${sign})`;
+  const way = e.value > 0 ? 'ahead' : e.value < 0 ? 'behind' : 'level';
+  // an interval across 0 leaves the direction to the noise
+  const noise = way !== 'level' && hasInterval(e) && e.lo <= 0 && e.hi >= 0 ? ' within the noise' : '';
+  return `${way}${noise} (${sign})`;
 }
 
 /** The all-walks comparison in two sentences. */

@@ -9,9 +9,8 @@ import { workspaceOf } from '../db/schema.js';
 import { DESCRIPTOR_NAMES } from '../2-embed/descriptor.js';
 import { loadFeatures, usesDescriptor, usesPeople, type FeatureRows } from '../4-dataset/rows.js';
 import { DESCRIPTOR_VERSION } from '../db/vectors.js';
-import { PERSON_MODEL_ORDER, runFamily } from '../4-dataset/people.js';
+import { runFamily } from '../4-dataset/people.js';
 import { columnGroup } from '../4-dataset/derived.js';
-import { examinedCount } from '../db/detections.js';
 import { bandOf, type Band } from '../5-rank/calibrate.js';
 import type { KeeperModel } from '../5-rank/model-file.js';
 import { OnnxScorer } from '../onnx/scorer.js';
@@ -41,20 +40,13 @@ export async function modelFeatures(db: Db, model: KeeperModel, set: 'photos' | 
     modelId: model.embeddingModel,
     ...(family ? { personFamily: family } : {}),
   });
-  // inbox photos no person detector has examined would all score with the people columns unknown
-  if (set === 'inbox' && rows.ids.length && usesPeople(model.featureSet)) {
-    if (!(await examinedCount(db, 'inbox', PERSON_MODEL_ORDER))) {
-      throw new FluxError(
-        `keeper model ${model.id} uses the people columns (${model.featureSet}); no inbox photo has been ` +
-          `through a person detector: run flux detect --db ${db.file} first (flux score --inbox runs it)`,
-      );
-    }
-  }
-  if (family && rows.ids.length && !rows.people?.personModel) {
+  // photos the person model has not examined would all score with the people columns unknown
+  if (rows.ids.length && usesPeople(model.featureSet) && !rows.people?.personModel) {
+    const of = family ? ` of ${family} (${model.people?.personModel})` : '';
     throw new FluxError(
-      `keeper model ${model.id} reads the people columns of ${family} (${model.people?.personModel}); no ` +
-        `${set === 'inbox' ? 'inbox ' : ''}photo has been through ${family}: run flux detect --db ${db.file} ` +
-        `--models ${family}`,
+      `keeper model ${model.id} uses the people columns (${model.featureSet})${of}; no ` +
+        `${set === 'inbox' ? 'inbox ' : ''}photo has been through ${family ?? 'a person detector'}: run flux detect ` +
+        `--db ${db.file}${family ? ` --models ${family}` : ''} first (flux score --inbox runs it)`,
     );
   }
   if (rows.ids.length && (rows.dim !== model.dim || rows.names.some((n, i) => n !== model.names[i]))) {

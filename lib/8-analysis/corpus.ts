@@ -96,14 +96,14 @@ export async function corpusOverview(db: Db): Promise<CorpusOverview> {
 /**
  * The camera settings as a photographer reads them, each row to its own precision (one number of decimals for a
  * whole column would print an ISO as 400.000): ISO and focal length whole, the f-number to a tenth, a shutter speed
- * under a second as 1/N.
+ * of 1/3 s or shorter as 1/N, a longer one in seconds.
  */
 export function settingsText(
   rows: CorpusOverview['settings'],
 ): Array<Record<'setting' | 'median' | 'p10' | 'p90', string>> {
   const text = (setting: string, v: number): string =>
     setting.startsWith('exposure')
-      ? v < 1
+      ? 1 / v >= 3
         ? `1/${Math.round(1 / v)}`
         : v.toFixed(1)
       : setting === 'f-number'

@@ -13,7 +13,7 @@ import { clearExclusions, curate, excludePhotos, formatCurate } from '../7-curat
 import { withDb } from '../db/duckdb.js';
 import { archiveRoots } from '../db/schema.js';
 import { decodeWorkers, onnxProvider, runEmbed, runIngest, runIngestMetadata } from '../pipeline/stages.js';
-import { ingestNotes, listErrors, printable } from './errors.js';
+import { ingestNotes, listErrors } from './errors.js';
 import { fetchFile } from '../2-embed/fetch.js';
 import { findModel, MODELS, modelDirs } from '../2-embed/models.js';
 import { join } from 'node:path';
@@ -35,7 +35,7 @@ import { RUNTIME_CHOICES } from '../2-detect/engine.js';
 import { DETECTORS, type DetectorName, installDetectors } from '../2-detect/models.js';
 import { assertOutsideArchive, checkOutFile, writeFileAtomic } from '../util/fsutil.js';
 import { checkChoice, checkInt, checkNumber, parseDecimal } from '../util/check.js';
-import { plural } from '../util/text.js';
+import { plural, printable } from '../util/text.js';
 import { runReport } from '../pipeline/stages.js';
 import { DEFAULT_PORT, startPortal } from '../portal/server.js';
 

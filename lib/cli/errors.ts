@@ -12,8 +12,7 @@ import { embedFailures } from '../db/vectors.js';
 import { csvCell } from '../util/csv.js';
 import { assertOutsideArchive, checkOutFile, writeFileAtomic } from '../util/fsutil.js';
 import { plural, printable } from '../util/text.js';
-
-export { printable };
+import { tableExists } from '../db/table.js';
 
 /** How many failed files `flux ingest` names before it counts the rest. */
 export const LISTED_FAILURES = 20;
@@ -60,8 +59,7 @@ const CSV_HEAD = ['kind', 'root', 'path', 'stage', 'message'] as const;
 
 /** Every problem the index holds: files not indexed, photos indexed with a warning, images not embedded. */
 export async function allProblems(db: Db): Promise<FileProblem[]> {
-  const embedded = Number(await db.value(`SELECT count(*) FROM duckdb_tables() WHERE table_name = 'embed_errors'`));
-  const embed = embedded
+  const embed = (await tableExists(db, 'embed_errors'))
     ? (await embedFailures(db)).map((f): FileProblem => ({
         kind: 'embed',
         root: f.set,

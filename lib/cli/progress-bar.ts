@@ -3,7 +3,7 @@
  */
 import cliProgress from 'cli-progress';
 import type { OnProgress } from '../util/progress.js';
-import { printable } from './errors.js';
+import { printable } from '../util/text.js';
 
 /** Without a terminal, a line at least this often while a stage runs. */
 const QUIET_EVERY_MS = 60_000;

@@ -5,6 +5,7 @@
  */
 import type { Db, SqlValue } from './duckdb.js';
 import type { OverlayBox } from '../util/html.js';
+import { tableExists } from './table.js';
 
 /** The image sets the stage runs over, and the table and id column of each. */
 export const DETECT_SETS = {
@@ -191,10 +192,7 @@ export async function readExamined(
 
 /** Photos of a set that some model has examined without error (0 when the detection tables do not exist yet). */
 export async function examinedCount(db: Db, set: DetectSet, modelPrefixes?: readonly string[]): Promise<number> {
-  const exists = Number(
-    await db.value(`SELECT count(*) FROM information_schema.tables WHERE table_name = 'detections_examined'`),
-  );
-  if (!exists) return 0;
+  if (!(await tableExists(db, 'detections_examined'))) return 0;
   const like = modelPrefixes?.length ? ` AND (${modelPrefixes.map(() => 'model_id LIKE ?').join(' OR ')})` : '';
   return Number(
     await db.value(

@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import { Db } from '../db/duckdb.js';
 import { archiveRoots, workspaceOf } from '../db/schema.js';
-import { ingest, jpegCount } from '../1-ingest/ingest.js';
+import { ingest } from '../1-ingest/ingest.js';
 import { embed } from '../2-embed/embed.js';
 import { detect } from '../2-detect/detect.js';
 import { DETECTORS, type DetectorName, runtimeOf } from '../2-detect/models.js';
@@ -87,12 +87,6 @@ export async function scoreInbox(options: InboxOptions): Promise<ScoreReport> {
     assertOutsideArchive('--out', out, roots);
     assertOutsideArchive('--db', db.file, roots);
     assertOutsideArchive('workspace', workspace, roots);
-    // a folder without photos (a wrong path, an empty card) would replace the inbox scored before with nothing
-    if (jpegCount(inbox) === 0) {
-      throw new FluxError(
-        `--inbox: no JPEG found in ${inbox} (looked in it and every folder below it); the inbox scored before is kept`,
-      );
-    }
     await ingest(db, { inbox, workspace, onProgress: options.onProgress });
     await embed(db, {
       sets: ['inbox'],

@@ -3,7 +3,8 @@
  * `inbox_photos` by path), by keeper score, with their bursts (frames of one walk a few seconds apart, the
  * best-scored frame on top) and the photographer's decisions.
  */
-import { resolve, sep } from 'node:path';
+import { resolve } from 'node:path';
+import { isInside } from '../util/fsutil.js';
 import type { Db, SqlValue } from '../db/duckdb.js';
 import { tableExists } from '../db/table.js';
 import { archiveRoots } from '../db/schema.js';
@@ -223,5 +224,5 @@ export async function inboxPhotoFile(db: Db, id: number): Promise<string | null>
   const rel = await db.value<string>('SELECT path FROM inbox_photos WHERE inbox_id = ?', [id]);
   if (!root || !rel) return null;
   const file = resolve(root, rel);
-  return file.startsWith(resolve(root) + sep) ? file : null;
+  return isInside(file, root) && file !== resolve(root) ? file : null;
 }

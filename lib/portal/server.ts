@@ -6,7 +6,8 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { readFileSync } from 'node:fs';
-import sharp from 'sharp';
+import { readFile } from 'node:fs/promises';
+import { makePreview } from '../1-ingest/image.js';
 import { hostname, networkInterfaces } from 'node:os';
 import { join, resolve, sep } from 'node:path';
 import { Db } from '../db/duckdb.js';
@@ -292,11 +293,7 @@ async function loupe(ctx: Context, res: ServerResponse, id: number): Promise<voi
   if (!file) throw new HttpError(404, `no inbox photo ${id}`);
   let bytes: Buffer;
   try {
-    bytes = await sharp(file, { failOn: 'none' })
-      .rotate()
-      .resize({ width: LOUPE_PX, height: LOUPE_PX, fit: 'inside', withoutEnlargement: true })
-      .jpeg({ quality: 90 })
-      .toBuffer();
+    bytes = (await makePreview(await readFile(file), LOUPE_PX)).jpeg;
   } catch (err) {
     throw new HttpError(404, `inbox photo ${id} cannot be read: ${(err as Error).message}`);
   }

@@ -240,7 +240,10 @@ function decide(decision) {
 }
 
 function undo() {
+  const pressed = epoch;
   run(async () => {
+    // pressed behind a save that failed: it would undo an earlier decision, not the one that failed
+    if (pressed !== epoch) return undefined;
     const last = state.undo[state.undo.length - 1];
     if (!last) return 'nothing to undo';
     if (last.previous) await api('POST', '/api/decisions', { photo_id: last.photo_id, decision: last.previous });
