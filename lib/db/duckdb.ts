@@ -253,6 +253,10 @@ export class Db {
   }
 }
 
+/** Another program's database in words, with what it holds. */
+export const notWorkbench = (tables: readonly string[]): string =>
+  `is not a workbench database (it has no workbench meta table; its tables: ${someOf(tables)})`;
+
 /**
  * Why an open database is no index `flux ingest` built (with what to do, naming `file` as the user gave it), or
  * null when it is one.
@@ -262,10 +266,7 @@ async function notAnIndex(db: Db, file: string): Promise<string | null> {
   const build = `build it with flux ingest --originals DIR --keepers DIR --db ${file}`;
   if (kind === 'empty') return `is an empty database, not a workbench index yet; ${build}`;
   if (kind === 'other') {
-    return (
-      `is not a workbench database (it has no workbench meta table; its tables: ${someOf(tables)}); ` +
-      'give the database flux ingest built'
-    );
+    return `${notWorkbench(tables)}; give the database flux ingest built`;
   }
   if (!tables.includes('photos')) return `holds no index yet (flux ingest stopped before it made it); ${build}`;
   return null;

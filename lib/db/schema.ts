@@ -6,8 +6,7 @@
 import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { FluxError } from '../util/check.js';
-import { someOf } from '../util/text.js';
-import type { Db } from './duckdb.js';
+import { notWorkbench, type Db } from './duckdb.js';
 import { ensureCorpusSchema, ensureMetaTable, setMeta } from './corpus.js';
 import { ensureVectorSchema } from './vectors.js';
 
@@ -25,8 +24,8 @@ export async function ensureSchema(db: Db): Promise<void> {
   const { kind, tables } = await db.contents();
   if (kind === 'other') {
     throw new FluxError(
-      `--db: ${db.file} is not a workbench database (it has no workbench meta table; its tables: ` +
-        `${someOf(tables)}); flux ingest adds its tables only to a new file or a database it built: give another --db`,
+      `--db: ${db.file} ${notWorkbench(tables)}; flux ingest adds its tables only to a new file or a database it ` +
+        'built: give another --db',
     );
   }
   await ensureMetaTable(db);
