@@ -1025,5 +1025,15 @@ test('motifs and curator: the keeper map (also drawn in Chromium), exclusions, a
       await dot.click();
       await idle();
       assert.deepEqual(await query('SELECT photo_id FROM curator_exclusions'), []);
+      // from the keyboard: focus shows the keeper's preview, Enter excludes it, and its name says so
+      await dot.focus();
+      assert.match((await p.textContent('#hover figcaption')) ?? '', / · motif \d+$/);
+      await p.keyboard.press('Enter');
+      await idle();
+      assert.equal((await query<{ n: number }>('SELECT count(*)::INT AS n FROM curator_exclusions'))[0]?.n, 1);
+      assert.match((await dot.getAttribute('aria-label')) ?? '', /, motif \d+, excluded/);
+      await p.keyboard.press('Enter');
+      await idle();
+      assert.deepEqual(await query('SELECT photo_id FROM curator_exclusions'), []);
     });
   }));

@@ -27,6 +27,8 @@ function style(dot, p) {
   dot.dataset.excluded = p.excluded ? '1' : '';
   dot.dataset.favourite = p.favourite ? '1' : '';
   dot.dataset.band = p.band || '';
+  const marks = [p.excluded ? 'excluded' : '', p.favourite ? 'favourite' : '', p.band || ''].filter(Boolean);
+  dot.setAttribute('aria-label', `${p.path}, motif ${p.cluster + 1}${marks.length ? `, ${marks.join(', ')}` : ''}`);
 }
 
 function hover(p) {
@@ -80,6 +82,15 @@ function draw(points) {
     style(dot, p);
     dot.addEventListener('mouseenter', () => hover(p));
     dot.addEventListener('click', (ev) => toggle(p, ev.shiftKey));
+    // the keyboard reaches every keeper too: Tab to it (its preview shows), Enter excludes, Shift+Enter favours
+    dot.setAttribute('tabindex', '0');
+    dot.setAttribute('role', 'button');
+    dot.addEventListener('focus', () => hover(p));
+    dot.addEventListener('keydown', (ev) => {
+      if (ev.key !== 'Enter' && ev.key !== ' ') return;
+      ev.preventDefault();
+      toggle(p, ev.shiftKey);
+    });
     svg.append(dot);
     byId.set(p.photo_id, { p, dot });
   }
