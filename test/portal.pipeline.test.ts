@@ -910,7 +910,9 @@ test('matching review: accept, reject and none store what flux match apply store
       await inChromium(new URL('match', portal.url).href, async (p) => {
         await p.click(`section[data-keeper-id="${b.id}"] button[data-decision="none"]`);
         await p.waitForSelector(`section[data-keeper-id="${b.id}"][data-decision="none"]`);
-        assert.ok(await p.isDisabled(`section[data-keeper-id="${b.id}"] button[data-decision="accept"]`));
+        // the answer can be taken back: a candidate can still be accepted
+        assert.ok(await p.isDisabled(`section[data-keeper-id="${b.id}"] button[data-decision="none"]`));
+        assert.ok(!(await p.isDisabled(`section[data-keeper-id="${b.id}"] button[data-decision="accept"]`)));
       });
     }
     const bad = await send({ keeper_id: a.id, photo_id: 7, decision: 'accept' });
@@ -949,8 +951,24 @@ test('matching review: accept, reject and none store what flux match apply store
       rows.filter((r) => r.keeper_path === b.path).map((r) => r.decision),
       ['none'],
     );
-    const after = await http(portal.url, { path: '/match' });
-    assert.ok(!after.body.includes(`data-keeper-id="${b.id}"`), 'a keeper with no original leaves the queue');
+    // answered "no original", the keeper moves to the end of the page, marked, and an accept takes the answer back
+    const after = (await http(portal.url, { path: '/match' })).body;
+    assert.match(after, /<h1>Keepers to review \(\d+, and 1 answered "no original" at the end\)/);
+    assert.match(
+      after,
+      new RegExp(`data-keeper-id="${b.id}" data-decision="none">\\s*<h3>[^<]*<span class="nonemark"> — no original`),
+    );
+    assert.ok(
+      after.lastIndexOf('<section') === after.indexOf(`<section class="item" data-keeper-id="${b.id}"`),
+      'last',
+    );
+    assert.equal((await send({ keeper_id: b.id, photo_id: b.photo, decision: 'accept' })).status, 200);
+    assert.deepEqual(
+      (await query<{ d: string }>(`SELECT decision AS d FROM match_decisions WHERE keeper_path = ?`, [b.path])).map(
+        (r) => r.d,
+      ),
+      ['accept'],
+    );
   } finally {
     await portal.close();
   }

@@ -32,21 +32,30 @@ interface QueueRow {
   similarity: number | null;
   note: string | null;
   decision: string | null;
+  /** The photographer said this keeper has no original in the archive (accepting a candidate withdraws it). */
+  no_original: boolean;
 }
 
-/** The keepers in review (or unmatched) with their candidates and any decision taken on them. */
+/** What a keeper answered "no original" shows: the answer, and how to take it back. */
+const NONE_MARK = ' — no original in the archive (accepting a candidate withdraws this)';
+
+/**
+ * The keepers in review (or unmatched) with their candidates and any decision taken on them; those answered "no
+ * original" last, still there to take the answer back.
+ */
 export async function matchQueue(db: Db): Promise<QueueRow[]> {
   if (!(await tableExists(db, 'match_candidates')) || !(await tableExists(db, 'match_decisions'))) return [];
   return db.all<QueueRow>(`SELECT k.keeper_id, k.path AS keeper_path, k.sha256 AS keeper_sha256,
       k.preview IS NOT NULL AS has_keeper_preview, k.review_reason AS reason,
       strftime(coalesce(k.captured_at, k.name_captured_at), '%Y-%m-%d %H:%M:%S') AS keeper_time,
       c.rank, c.photo_id, p.path AS photo_path, p.preview IS NOT NULL AS has_photo_preview,
-      strftime(p.captured_at, '%Y-%m-%d %H:%M:%S.%f') AS photo_time, c.similarity, c.note, d.decision
+      strftime(p.captured_at, '%Y-%m-%d %H:%M:%S.%f') AS photo_time, c.similarity, c.note, d.decision,
+      EXISTS (SELECT 1 FROM match_decisions n WHERE n.keeper_path = k.path AND n.keeper_sha256 = k.sha256
+        AND n.decision = 'none') AS no_original
     FROM keeper_files k LEFT JOIN match_candidates c USING (keeper_id) LEFT JOIN photos p ON p.photo_id = c.photo_id
     LEFT JOIN match_decisions d ON d.keeper_path = k.path AND d.keeper_sha256 = k.sha256 AND d.photo_id = c.photo_id
-    WHERE k.match_status IN ('review', 'unmatched') AND NOT EXISTS (SELECT 1 FROM match_decisions n
-      WHERE n.keeper_path = k.path AND n.keeper_sha256 = k.sha256 AND n.decision = 'none')
-    ORDER BY k.match_status, k.path, c.rank`);
+    WHERE k.match_status IN ('review', 'unmatched')
+    ORDER BY no_original, k.match_status, k.path, c.rank`);
 }
 
 /**
@@ -131,11 +140,12 @@ function keeperHtml(group: QueueRow[]): string {
     .map(candidateHtml)
     .join('');
   const src = k.has_keeper_preview ? `/api/keepers/${k.keeper_id}/preview` : null;
-  return `<section class="item" data-keeper-id="${k.keeper_id}"><h3>${escapeHtml(k.keeper_path)}</h3>
+  return `<section class="item" data-keeper-id="${k.keeper_id}" data-decision="${k.no_original ? 'none' : ''}">
+<h3>${escapeHtml(k.keeper_path)}<span class="nonemark">${k.no_original ? NONE_MARK : ''}</span></h3>
 <p>${escapeHtml(k.reason ?? '')}</p>
 <div class="row"><figure class="card keeper"><div class="img">${img(src, k.keeper_path)}</div>
 <figcaption>keeper<br>${escapeHtml(k.keeper_time ?? 'no time')}<br>
-<button data-decision="none">no original in the archive</button></figcaption></figure>
+<button data-decision="none"${k.no_original ? ' disabled' : ''}>no original in the archive</button></figcaption></figure>
 ${cands || '<p><i>no candidate</i></p>'}</div></section>`;
 }
 
@@ -144,8 +154,10 @@ export function matchPageHtml(dbFile: string, rows: QueueRow[], nav: string): st
   const byKeeper = new Map<number, QueueRow[]>();
   for (const r of rows) byKeeper.set(r.keeper_id, [...(byKeeper.get(r.keeper_id) ?? []), r]);
   const sections = [...byKeeper.values()].map(keeperHtml).join('\n');
+  const answered = [...byKeeper.values()].filter((g) => g[0]?.no_original).length;
+  const last = answered ? `, and ${answered} answered "no original" at the end` : '';
   const body = `${nav}
-<h1>Keepers to review (${byKeeper.size}) <small class="db">${escapeHtml(basename(dbFile))}</small></h1>
+<h1>Keepers to review (${byKeeper.size - answered}${last}) <small class="db">${escapeHtml(basename(dbFile))}</small></h1>
 <p>Accept the original a keeper was made from, reject a wrong candidate, or say it has no original here.
 Decisions are stored as <code>flux match apply</code> stores them and take effect on the next
 <code>flux match</code>.</p>

@@ -1,6 +1,7 @@
 // The matching review page of the FLUX portal: each button stores one decision through the portal's API.
 import { api } from './api.js';
 const status = document.getElementById('status');
+const NONE_MARK = ' — no original in the archive (accepting a candidate withdraws this)';
 
 async function decide(button) {
   const section = button.closest('section[data-keeper-id]');
@@ -15,11 +16,18 @@ async function decide(button) {
     return;
   }
   status.textContent = '';
+  const none = section.querySelector('button[data-decision="none"]');
   if (decision === 'none') {
     section.dataset.decision = 'none';
-    section.querySelector('h3').append(' — no original in the archive');
-    for (const b of section.querySelectorAll('button')) b.disabled = true;
+    section.querySelector('.nonemark').textContent = NONE_MARK;
+    none.disabled = true;
     return;
+  }
+  // accepting a candidate withdraws "no original" (the server's rule: a keeper has one answer)
+  if (decision === 'accept' && section.dataset.decision === 'none') {
+    section.dataset.decision = '';
+    section.querySelector('.nonemark').textContent = '';
+    none.disabled = false;
   }
   // accepting one candidate withdraws an earlier accept of another (one answer per keeper)
   if (decision === 'accept') {
