@@ -18,6 +18,9 @@ import {
   type Contender,
   type RuleEvidence,
 } from '../lib/5-rank/decide.js';
+import { chooseWinner } from '../lib/5-rank/compare.js';
+import type { CandidateResult } from '../lib/5-rank/fit.js';
+import type { Arch } from '../lib/5-rank/scorers.js';
 import { averagePrecision, evaluate } from '../lib/5-rank/metrics.js';
 import { apWord, est } from '../lib/5-rank/verdict.js';
 import { calibrationMetrics } from '../lib/5-rank/calibration-metrics.js';
@@ -565,4 +568,20 @@ test('a session bootstrap over a single test walk gives no interval, and the wor
   const two = evaluate(scores, y, [0, 0, 0, 1, 1, 1], { resamples: 50 });
   assert.ok(two.ap.lo <= two.ap.value && two.ap.value <= two.ap.hi, JSON.stringify(two.ap));
   assert.match(est(two.ap), /^1\.000 \[\d\.\d{3}, 1\.000\]$/);
+});
+
+test('without the rule, logistic regression and the plain baseline can be chosen like the candidates; metadata and chance cannot', () => {
+  const r = (arch: Arch, valAp: number): CandidateResult =>
+    ({ name: `${arch} · descriptor+context`, arch, featureSet: 'descriptor+context', valAp }) as CandidateResult;
+  const results = [
+    r('pairwise', 0.2),
+    r('logistic', 0.3),
+    r('pca-logistic', 0.25),
+    r('metadata', 0.4),
+    r('chance', 0.5),
+  ];
+  assert.equal(chooseWinner(results, true, 'validation').winner.arch, 'logistic');
+  assert.equal(chooseWinner(results.slice(2), true, 'validation').winner.arch, 'pca-logistic');
+  // a single architecture asked for: its own results, whatever they are
+  assert.equal(chooseWinner([r('metadata', 0.4)], false, 'validation').winner.arch, 'metadata');
 });

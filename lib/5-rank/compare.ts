@@ -128,7 +128,14 @@ export async function runExperiments(
 }
 
 /**
- * The winner: among the candidates (every result for a single architecture) the best by out-of-fold AP (`cv`) or
+ * The learners a comparison can deploy without the rule (it is off, or could score no keeper): the candidates,
+ * logistic regression and the plain baseline, as under the rule; the metadata-only model and chance only measure.
+ */
+export const CHOOSABLE: readonly Arch[] = [...CANDIDATES, 'logistic', 'pca-logistic'];
+
+/**
+ * The winner: among the learners a comparison can deploy (`CHOOSABLE`; every result for a single architecture) the
+ * best by out-of-fold AP (`cv`) or
  * validation AP. Cross-validation that could not score any keeper (a handful of walks) leaves validation AP to
  * decide; the selection actually used is returned.
  */
@@ -137,7 +144,7 @@ export function chooseWinner(
   compare: boolean,
   selection: 'cv' | 'validation',
 ): { winner: CandidateResult; selection: 'cv' | 'validation' } {
-  const pool = results.filter((r) => !compare || CANDIDATES.includes(r.arch));
+  const pool = results.filter((r) => !compare || CHOOSABLE.includes(r.arch));
   const used = selection === 'cv' && !pool.some((r) => Number.isFinite(r.cv?.ap)) ? 'validation' : selection;
   const key = (r: CandidateResult): number => {
     const v = used === 'cv' ? r.cv?.ap : r.valAp;

@@ -385,7 +385,8 @@ async function compareAndChoose(
     const winner = rule && (await tunedWinner(full, results, fitted, rule.chosen, common));
     if (rule && winner) return { results, fitted, winner, selection: `the decision rule (${rule.decision})`, rule };
   }
-  // a rule that could score no keeper (a handful of walks) leaves the choice among the candidates to the old way
+  // a rule that could score no keeper (a handful of walks) leaves the choice to validation or out-of-fold AP, over
+  // the same learners (logistic regression and the baseline among them)
   const chosen = chooseWinner(results, arch === 'compare', useRule ? 'validation' : asked);
   const selection =
     chosen.selection === 'cv'

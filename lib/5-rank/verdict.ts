@@ -6,7 +6,8 @@ import { DECISION_WEIGHTS } from '../db/decisions.js';
 import { plural } from '../util/text.js';
 import type { CandidateResult } from './fit.js';
 import type { Estimate } from './metrics.js';
-import { CANDIDATES, type Arch } from './scorers.js';
+import type { Arch } from './scorers.js';
+import { CHOOSABLE } from './compare.js';
 import type { PeopleCoverage, TrainReport } from './train-report.js';
 import { ruleText } from './decide.js';
 import { controlsText } from './controls.js';
@@ -116,7 +117,7 @@ export function verdict(r: TrainReport): string {
       : ` (${n3(w.valAp)})`;
   const lines = [`Chosen: ${w.name}, by ${r.selection}${figure}.`];
   // by name: a report read back from metrics.json holds copies, not the winner itself
-  const others = r.results.filter((c) => CANDIDATES.includes(c.arch) && c.name !== w.name);
+  const others = r.results.filter((c) => CHOOSABLE.includes(c.arch) && c.name !== w.name);
   if (r.rule) lines.push(ruleText(r.rule), controlsText(r.controls));
   else if (others.length) {
     const runner = others.sort((a, b) =>
