@@ -327,8 +327,8 @@ export async function decide(
   const models = [baseline, ...contenders];
   const byRepeat: Array<Map<number, number[]>> = [];
   const total = models.length * settings.repeats;
-  // each model's columns (for its grid and its size) and the width its learner trains on
-  // each model's columns (a vector reduced by its setting) for its size, and the width its learner trains on
+  // each model's columns (a vector reduced by its setting) for its grid and its size, and the width its learner
+  // trains on
   const cols = models.map((c) => columnsFor(full, c.featureSet).map((j) => full.names[j] as string));
   const hs = models.map((c) => hyperFor(c.arch, { ...o.hyper, ...c.hyper }));
   const width = (m: number, h: Hyper): number =>
