@@ -20,7 +20,7 @@ import {
 } from '../lib/5-rank/decide.js';
 import { chooseWinner } from '../lib/5-rank/compare.js';
 import type { CandidateResult } from '../lib/5-rank/fit.js';
-import type { Arch } from '../lib/5-rank/scorers.js';
+import type { Arch, Hyper } from '../lib/5-rank/scorers.js';
 import { averagePrecision, evaluate } from '../lib/5-rank/metrics.js';
 import { apWord, est } from '../lib/5-rank/verdict.js';
 import { calibrationMetrics } from '../lib/5-rank/calibration-metrics.js';
@@ -338,7 +338,7 @@ test('the rule on planted scores: the best of two superior contenders is chosen,
   const named = (name: string, arch: Contender['arch']): Contender => ({ name, arch, featureSet: 'vector' });
   const base = named('base', 'pca-logistic');
   const settings = { ...DEFAULT_RULE, resamples: 300 };
-  const run = (cs: Array<[Contender, number[]]>) => {
+  const run = (cs: Array<[Contender, number[]]>, hyper?: Partial<Hyper>) => {
     const scores = [[s.base], ...cs.map(([, v]) => [v])];
     return judgeScores(
       base,
@@ -346,7 +346,7 @@ test('the rule on planted scores: the best of two superior contenders is chosen,
       scores,
       y,
       walk,
-      { settings, seed: 3, dims: scores.map(() => 100) },
+      { settings, seed: 3, dims: scores.map(() => 100), ...(hyper ? { hyper } : {}) },
     );
   };
   const ordered = run([
@@ -371,6 +371,16 @@ test('the rule on planted scores: the best of two superior contenders is chosen,
     [twins.decision, twins.chosen.name, twins.pairing?.outcome],
     ['superior', 'strong logistic', 'equivalent'],
   );
+  // sizes at the run's settings: pairwise on 2 principal components (2 x 17 + 33 = 67) is smaller than logistic
+  // regression on the 100 columns (101)
+  const reduced = run(
+    [
+      [named('strong pairwise', 'pairwise'), s.strong],
+      [named('strong logistic', 'logistic'), s.strong],
+    ],
+    { pca: 2 },
+  );
+  assert.equal(reduced.chosen.name, 'strong pairwise');
   // two as good as each other in expectation, each with its own noise: neither ordered nor inside +-0.01
   const open = run([
     [named('rival', 'contrastive-multi'), s.rival],

@@ -380,7 +380,12 @@ export async function decide(
   const tunedContenders = contenders.map((c, j) => ({ ...c, ...tuned(j + 1), ...reduced(j + 1) }));
   const people = peopleGains(contenders, scores, y, walk, settings, seed);
   return {
-    ...judgeScores(base, tunedContenders, scores, y, walk, { settings, seed, dims }),
+    ...judgeScores(base, tunedContenders, scores, y, walk, {
+      settings,
+      seed,
+      dims,
+      ...(o.hyper ? { hyper: o.hyper } : {}),
+    }),
     photos: rows.length,
     keepers: y.filter(Boolean).length,
     walks: new Set(walk).size,
@@ -390,7 +395,8 @@ export async function decide(
 
 /**
  * The rule on out-of-fold scores: `scores[m][r]` are model m's scores of the rows in repeat r (the baseline first,
- * then the contenders), `y` the rows' labels, `walk` their walks, `dims` each model's columns (for its size).
+ * then the contenders), `y` the rows' labels, `walk` their walks, `dims` each model's columns and `hyper` the run's
+ * settings under each contender's own (for its size).
  */
 export function judgeScores(
   baseline: Contender,
@@ -398,7 +404,7 @@ export function judgeScores(
   scores: number[][][],
   y: readonly number[],
   walk: readonly number[],
-  o: { settings: RuleSettings; seed: number; dims: readonly number[] },
+  o: { settings: RuleSettings; seed: number; dims: readonly number[]; hyper?: Partial<Hyper> },
 ): Pick<RuleEvidence, 'settings' | 'baseline' | 'contenders' | 'decision' | 'chosen' | 'pairing'> {
   const { settings, seed } = o;
   const level = eachLevel(settings.level, contenders.length);
@@ -423,8 +429,12 @@ export function judgeScores(
       level,
       seed,
     )[0] as Diff;
+  // a contender's size at the settings it trained with: the run's (--pca, --hidden ...) under its own
   const size = (c: Contender): number =>
-    trainedParameters(c, o.dims[contenders.findIndex((x) => x.name === c.name) + 1] ?? 0);
+    trainedParameters(
+      { ...c, hyper: { ...o.hyper, ...c.hyper } },
+      o.dims[contenders.findIndex((x) => x.name === c.name) + 1] ?? 0,
+    );
   return {
     settings,
     baseline: { ...baseline, ...quality(0) },
