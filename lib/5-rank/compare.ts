@@ -135,9 +135,8 @@ export const CHOOSABLE: readonly Arch[] = [...CANDIDATES, 'logistic', 'pca-logis
 
 /**
  * The winner: among the learners a comparison can deploy (`CHOOSABLE`; every result for a single architecture) the
- * best by out-of-fold AP (`cv`) or
- * validation AP. Cross-validation that could not score any keeper (a handful of walks) leaves validation AP to
- * decide; the selection actually used is returned.
+ * best by out-of-fold AP (`cv`) or validation AP. Cross-validation that could not score any keeper (a handful of
+ * walks) leaves validation AP to decide; the selection actually used is returned.
  */
 export function chooseWinner(
   results: readonly CandidateResult[],
