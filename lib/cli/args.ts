@@ -107,3 +107,10 @@ export function refuseForeignOptions(
     throw new FluxError(`flux ${action ? `${name} ${action}` : name}: --${key} does not apply here${where}`);
   }
 }
+
+/**
+ * The options of a command but `others`: the plain form of a command whose other forms read options of their own,
+ * so an option added to the command later is read by the plain form without being listed twice.
+ */
+export const optionsBut = (options: ParseOptions, ...others: string[]): string[] =>
+  Object.keys(options).filter((k) => !others.includes(k));

@@ -7,7 +7,7 @@ import { generateSample } from '../0-sample/generate.js';
 import { generateMetadata } from '../0-sample/metadata.js';
 import type { IngestReport } from '../1-ingest/ingest.js';
 import { FluxError } from '../util/check.js';
-import { refuseForeignOptions, refuseWords } from './args.js';
+import { optionsBut, refuseForeignOptions, refuseWords } from './args.js';
 import { buildSplit } from '../4-dataset/split.js';
 import { clearExclusions, curate, excludePhotos, formatCurate } from '../7-curate/curate.js';
 import { withDb } from '../db/duckdb.js';
@@ -100,13 +100,6 @@ export function formatIngest(report: IngestReport): string {
   ].join('\n');
 }
 
-/** The options each form of flux curate reads: the run (''), exclude and clear. */
-const CURATE_FORMS = {
-  '': 'db method target iterations seed keepers where model export favourites csv keep-failures provider'.split(' '),
-  exclude: ['db', 'above'],
-  clear: ['db'],
-};
-
 export const COMMANDS: Record<string, Command> = {
   sample: {
     summary: 'write the built-in sample archive (ORIGINALS, KEEPERS, INBOX, truth.json)',
@@ -133,7 +126,7 @@ export const COMMANDS: Record<string, Command> = {
     },
     async run(v, _p, onProgress) {
       refuseForeignOptions('sample', v['metadata-only'] ? '--metadata-only' : undefined, v, {
-        '': ['out', 'seed', 'sessions', 'frames', 'width', 'height', 'quality', 'keeper-rate', 'author'],
+        '': optionsBut(COMMANDS.sample?.options ?? {}, 'photos', 'keepers', 'metadata-only'),
         '--metadata-only': ['out', 'seed', 'photos', 'keepers', 'metadata-only'],
       });
       const out = need(v, 'out', 'sample');
@@ -192,7 +185,7 @@ export const COMMANDS: Record<string, Command> = {
     },
     async run(v, _p, onProgress) {
       refuseForeignOptions('ingest', v['from-metadata'] === undefined ? undefined : '--from-metadata', v, {
-        '': ['originals', 'keepers', 'inbox', 'db', 'workspace', 'concurrency'],
+        '': optionsBut(COMMANDS.ingest?.options ?? {}, 'from-metadata'),
         '--from-metadata': ['from-metadata', 'db'],
       });
       const db = resolve(need(v, 'db', 'ingest'));
@@ -380,7 +373,11 @@ export const COMMANDS: Record<string, Command> = {
       const [action, file, ...more] = positionals;
       if (action !== undefined && action !== 'review' && action !== 'apply')
         throw new FluxError(`flux match: expected review, apply or no action, received "${action}"`);
-      refuseForeignOptions('match', action, v, { '': ['db', 'model', 'all'], review: ['db', 'out'], apply: ['db'] });
+      refuseForeignOptions('match', action, v, {
+        '': optionsBut(COMMANDS.match?.options ?? {}, 'out'),
+        review: ['db', 'out'],
+        apply: ['db'],
+      });
       if (action === 'apply') refuseWords('match apply', more, 'one decisions CSV file');
       else refuseWords(`match ${action}`, positionals.slice(1));
       const db = need(v, 'db', 'match');
@@ -480,7 +477,12 @@ export const COMMANDS: Record<string, Command> = {
       const [action, ...rest] = positionals;
       if (action !== undefined && action !== 'exclude' && action !== 'clear')
         throw new FluxError(`flux curate: expected exclude, clear or no action, received "${action}"`);
-      refuseForeignOptions('curate', action, v, CURATE_FORMS);
+      // the run reads every option but exclude's --above; exclude and clear read only theirs
+      refuseForeignOptions('curate', action, v, {
+        '': optionsBut(COMMANDS.curate?.options ?? {}, 'above'),
+        exclude: ['db', 'above'],
+        clear: ['db'],
+      });
       if (action === 'clear') refuseWords('curate clear', rest);
       const file = need(v, 'db', 'curate');
       const numbers = { target: num(v, 'target'), iterations: num(v, 'iterations'), seed: num(v, 'seed') };
