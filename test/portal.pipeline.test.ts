@@ -369,6 +369,29 @@ async function serve(args: string[] = []): Promise<{ child: ChildProcess; url: s
 }
 
 const query = queryDb;
+
+/** The photographer's decisions as stored: photo id -> keep | reject. */
+const storedDecisions = async (): Promise<Record<number, string>> =>
+  Object.fromEntries(
+    (await query<{ id: number; d: string }>('SELECT photo_id AS id, decision AS d FROM review_decisions')).map((r) => [
+      r.id,
+      r.d,
+    ]),
+  );
+
+/** No decision yet: the state each inbox page test in Chromium starts from. */
+const clearDecisions = (): Promise<unknown> =>
+  withDb(dbFile, async (d) => {
+    await ensureDecisionSchema(d);
+    await d.run('DELETE FROM review_decisions');
+  });
+
+/** The inbox page when no request is in flight (`ready`: and its first page is drawn). */
+const inboxIdle = (page: import('playwright-core').Page, ready = false): Promise<unknown> =>
+  page.waitForFunction(
+    (r) => (!r || document.body.dataset.ready === '1') && document.body.dataset.pending === '0',
+    ready,
+  );
 const stop = (child: ChildProcess, signal: NodeJS.Signals): Promise<void> =>
   new Promise((ok) => {
     if (child.exitCode !== null || child.signalCode !== null) return ok();
@@ -482,20 +505,15 @@ test(
   'inbox page in Chromium: keys decide, undo, bursts open, filters; kill -9 loses nothing; other sites refused',
   { skip: noBrowser },
   async () => {
-    const db0 = await Db.open(dbFile);
-    await ensureDecisionSchema(db0);
-    await db0.run('DELETE FROM review_decisions');
-    db0.close();
+    await clearDecisions();
     let portal = await serve();
     const browser = await launchChromium();
     try {
       const page = await browser.newPage();
       const errors: string[] = [];
       page.on('pageerror', (e) => errors.push(String(e)));
-      const ready = async (): Promise<void> => {
-        await page.waitForFunction(() => document.body.dataset.ready === '1' && document.body.dataset.pending === '0');
-      };
-      const idle = (): Promise<unknown> => page.waitForFunction(() => document.body.dataset.pending === '0');
+      const ready = (): Promise<unknown> => inboxIdle(page, true);
+      const idle = (): Promise<unknown> => inboxIdle(page);
       await page.goto(portal.url);
       await ready();
       const cards = (): Promise<Array<{ id: number; decision: string; current: boolean; frame: boolean }>> =>
@@ -507,12 +525,7 @@ test(
             frame: e.classList.contains('frame'),
           })),
         );
-      const decisions = async (): Promise<Record<number, string>> =>
-        Object.fromEntries(
-          (await query<{ id: number; d: string }>('SELECT photo_id AS id, decision AS d FROM review_decisions')).map(
-            (r) => [r.id, r.d],
-          ),
-        );
+      const decisions = storedDecisions;
       const shown = await cards();
       const stacked = (await http(portal.url, { path: '/api/inbox?limit=1000&stacks=1' })).json() as {
         total: number;
@@ -648,14 +661,11 @@ test(
   'inbox page in Chromium: a save that fails keeps its photo and message; nothing to undo; an undo the filters hide',
   { skip: noBrowser },
   async () => {
-    const db0 = await Db.open(dbFile);
-    await ensureDecisionSchema(db0);
-    await db0.run('DELETE FROM review_decisions');
+    await clearDecisions();
     // a second band, so that a filter can hide a photo: the lowest-scored one in another band for this test
-    const [lowest] = await db0.all<{ path: string; band: string }>(
+    const [lowest] = await query<{ path: string; band: string }>(
       'SELECT path, band FROM inbox_scores ORDER BY keeper_score, path LIMIT 1',
     );
-    db0.close();
     const band = lowest?.band as string;
     const alone = band === 'unlikely' ? 'uncertain' : 'unlikely';
     const setBand = (to: string): Promise<unknown> =>
@@ -665,17 +675,11 @@ test(
     const browser = await launchChromium();
     try {
       const page = await browser.newPage();
-      const idle = (): Promise<unknown> => page.waitForFunction(() => document.body.dataset.pending === '0');
-      const ready = (): Promise<unknown> =>
-        page.waitForFunction(() => document.body.dataset.ready === '1' && document.body.dataset.pending === '0');
+      const idle = (): Promise<unknown> => inboxIdle(page);
+      const ready = (): Promise<unknown> => inboxIdle(page, true);
       const current = (): Promise<number[]> =>
         page.$$eval('.card.current', (els) => els.map((e) => Number((e as HTMLElement).dataset.photoId)));
-      const saved = async (): Promise<Record<number, string>> =>
-        Object.fromEntries(
-          (await query<{ id: number; d: string }>('SELECT photo_id AS id, decision AS d FROM review_decisions')).map(
-            (r) => [r.id, r.d],
-          ),
-        );
+      const saved = storedDecisions;
       await page.goto(portal.url);
       await ready();
       await page.keyboard.press('u');
