@@ -99,11 +99,6 @@ export class Db {
    */
   static async open(file: string, options: { readOnly?: boolean; waitMs?: number } = {}): Promise<Db> {
     const path = file === ':memory:' ? file : resolve(file);
-    if (path !== ':memory:' && isSqlite(path)) {
-      throw new FluxError(
-        `--db: ${path} is a SQLite database, not a workbench (DuckDB) database; give the file flux ingest built`,
-      );
-    }
     // a folder that cannot be made (a file in the way, no permission) is named, with why
     if (path !== ':memory:' && !options.readOnly) makeDir('--db', dirname(path));
     try {
@@ -122,6 +117,13 @@ export class Db {
       return new Db(instance, connection, path);
     } catch (err) {
       if (err instanceof DbBusyError) throw err;
+      // a SQLite file, which DuckDB cannot open without the extension it is kept from fetching: named as one (read
+      // only when the open failed, not on every open)
+      if (path !== ':memory:' && isSqlite(path)) {
+        throw new FluxError(
+          `--db: ${path} is a SQLite database, not a workbench (DuckDB) database; give the file flux ingest built`,
+        );
+      }
       // DuckDB's first line says what is wrong; the lines after it are hints for DuckDB's own users
       throw new FluxError(`--db: cannot open database ${path}: ${(err as Error).message.split('\n')[0]}`);
     }
