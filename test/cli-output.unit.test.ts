@@ -3,7 +3,14 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { makeDir, walk, writeFileAtomic, type WalkProblem } from '../lib/util/fsutil.js';
+import {
+  checkWritableDir,
+  fileInTheWay,
+  makeDir,
+  walk,
+  writeFileAtomic,
+  type WalkProblem,
+} from '../lib/util/fsutil.js';
 import { FluxError } from '../lib/util/check.js';
 import { problemLine } from '../lib/cli/errors.js';
 import { printable } from '../lib/util/text.js';
@@ -145,6 +152,20 @@ test('a write the system refuses is a FluxError naming the path and why in words
     );
     refused(() => makeDir('--out', file), `--out: cannot make the folder ${file}: it is a file, not a folder`);
     refused(() => makeDir('--db', '/sys/flux-x'), '--db: cannot make the folder /sys/flux-x: operation not permitted');
+    // an output folder checked before a long job says why in the same words, then what to do
+    refused(
+      () => checkWritableDir('--models-dir', join(file, 'models'), 'choose another'),
+      `--models-dir: cannot make the folder ${file}/models: ${file} is a file, not a folder; choose another`,
+    );
+    refused(
+      () => checkWritableDir('--models-dir', '/sys/flux-x', 'choose another'),
+      '--models-dir: cannot make the folder /sys/flux-x: operation not permitted; choose another',
+    );
+    assert.equal(checkWritableDir('--models-dir', join(dir, 'models')), join(dir, 'models'));
+    // the file in the way of a path, wherever on the way it stands, and none where a folder or nothing stands
+    assert.equal(fileInTheWay(join(file, 'a', 'b')), file);
+    assert.equal(fileInTheWay(file), file);
+    assert.equal(fileInTheWay(join(dir, 'not-yet', 'b')), null);
     // a write that works still works, through a folder it makes
     writeFileAtomic(join(dir, 'new', 'ok.txt'), 'fine');
     assert.equal(readFileSync(join(dir, 'new', 'ok.txt'), 'utf8'), 'fine');

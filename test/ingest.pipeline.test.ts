@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { after, before, test } from 'node:test';
 import { Db, withDb } from '../lib/db/duckdb.js';
 import { ingest, type IngestReport } from '../lib/1-ingest/ingest.js';
@@ -286,11 +287,19 @@ test('bad arguments name the option and never write into the archive', async () 
     message: `--from-metadata: folder not found: ${join(work.dir, 'nope')}`,
   });
   assert.equal(existsSync(join(work.dir, 'never')), false);
+  // one refused once the new database is open (the archive is the new workspace's previews folder) leaves none either
+  const ownPreviews = join(work.dir, 'later', 'previews');
+  mkdirSync(ownPreviews, { recursive: true });
+  const later = join(work.dir, 'later', 'flux.duckdb');
+  await assert.rejects(runIngest({ originals: ownPreviews, db: later }), {
+    message:
+      `--originals: ${ownPreviews} is the workspace folder ${ownPreviews}, where the workbench writes its previews; ` +
+      "choose a folder outside the workspace's own folders",
+  });
+  assert.deepEqual(readdirSync(join(work.dir, 'later')), ['previews']);
 });
 
 test('scripts end on a bad input with its message and exit code 1, not a stack trace; other errors still propagate', async () => {
-  const { spawnSync } = await import('node:child_process');
-  const { pathToFileURL } = await import('node:url');
   const check = pathToFileURL(join(PROJECT, 'dist', 'lib', 'util', 'check.js')).href;
   const run = (body: string): { status: number | null; stdout: string; stderr: string } =>
     spawnSync(
@@ -416,7 +425,7 @@ test(
     'picked up once readable',
   { skip: noOtherUser },
   async () => {
-    const { chmodSync, chownSync, cpSync, mkdirSync, readdirSync: ls } = await import('node:fs');
+    const { chownSync, cpSync, readdirSync: ls } = await import('node:fs');
     const root = join(work.dir, 'perm');
     const originals = join(root, 'ORIGINALS');
     chmodSync(work.dir, 0o755); // a fresh temporary folder is private to its owner
@@ -485,6 +494,24 @@ test(
     );
   },
 );
+
+test('an output file in a folder the user cannot write is named before any work', { skip: noOtherUser }, () => {
+  const fsutil = pathToFileURL(join(PROJECT, 'dist', 'lib', 'util', 'fsutil.js')).href;
+  const shut = join(work.dir, 'shut');
+  chmodSync(work.dir, 0o755); // a fresh temporary folder is private to its owner
+  mkdirSync(shut, { recursive: true, mode: 0o755 }); // root's: another user may enter it, not write in it
+  const r = spawnSync(
+    process.execPath,
+    [
+      '--input-type=module',
+      '-e',
+      `import { checkOutFile } from '${fsutil}';\n` +
+        `try { checkOutFile('--out', '${shut}/new/report.html', 'report.html'); } catch (e) { console.log(e.message); }`,
+    ],
+    { uid: NOBODY, gid: NOBODY, encoding: 'utf8' },
+  );
+  assert.equal(r.stdout.trim(), `--out: cannot write ${shut}/new/report.html: ${shut}: permission denied`);
+});
 
 test('a preview the workspace cannot take stops the run with what to do; the photo is not called damaged', async () => {
   const { mkdirSync, rmSync, writeFileSync } = await import('node:fs');

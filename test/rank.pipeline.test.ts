@@ -625,7 +625,10 @@ test('flux train refuses, before training, keepers that do not reach the trainin
       hyper: { epochs: 1 },
       skipPhotoSplit: true,
     }),
-    /--models-dir: cannot write to .*a-file\/models \(ENOTDIR\); choose another/,
+    (err: Error) =>
+      err.message ===
+      `--models-dir: cannot make the folder ${join(blocked, 'models')}: ${blocked} is a file, not a folder; ` +
+        'choose another with --models-dir (or FLUX_MODELS)',
   );
   // settings out of range, named as the options
   const base = { db: dbFile, arch: 'pairwise' as const, modelsDir, resamples: 20, skipPhotoSplit: true };

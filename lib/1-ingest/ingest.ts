@@ -3,7 +3,7 @@
  * buffer feeds SHA-256, EXIF and a shrink-on-load decode into the preview cache. Rows land in transactions of a
  * batch, after their previews, so a killed run resumes with no half-written and no lost rows.
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { dirname, extname, join, basename, relative, resolve } from 'node:path';
@@ -41,7 +41,7 @@ import {
   idFromSha,
   isInside,
   makeDir,
-  nearestExisting,
+  fileInTheWay,
   realPath,
   sha256,
   walk,
@@ -543,8 +543,8 @@ export function ingestSettings(
   dbFile: string,
 ): { roots: Array<[Root, string]>; concurrency: number; batchSize: number } {
   // a workspace under a file could never be made
-  const above = options.workspace === undefined ? null : nearestExisting(options.workspace);
-  if (above && !statSync(above).isDirectory()) {
+  const above = options.workspace === undefined ? null : fileInTheWay(options.workspace);
+  if (above) {
     const ws = resolve(options.workspace as string);
     throw new FluxError(`--workspace: ${above === ws ? ws : `${above}, on the way to ${ws},`} is a file, not a folder`);
   }

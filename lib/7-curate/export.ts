@@ -9,7 +9,7 @@ import { archiveRoots } from '../db/schema.js';
 import { excludedIds } from '../db/curator.js';
 import { csvCell } from '../util/csv.js';
 import { FluxError } from '../util/check.js';
-import { assertOutsideArchive, isInside, nearestExisting, realPath, writeFileAtomic } from '../util/fsutil.js';
+import { assertOutsideArchive, fileInTheWay, isInside, makeDir, realPath, writeFileAtomic } from '../util/fsutil.js';
 import type { CurateResult } from './vote.js';
 
 const SIDECARS = ['.txt', '.caption', '.json'];
@@ -34,20 +34,15 @@ export async function checkExportDir(db: Db, dir: string): Promise<string> {
   const target = resolve(dir);
   assertOutsideArchive('--export', target, roots);
   // the nearest part of the path that exists must be a folder
-  const p = nearestExisting(target);
-  if (p && !statSync(p).isDirectory()) {
+  const p = fileInTheWay(target);
+  if (p) {
     throw new FluxError(
       `--export: ${p} is a file${p === target ? '' : ` (on the way to ${target})`}; ` +
         'name a folder to copy the selection into',
     );
   }
   // made now, so a folder that cannot be made stops the run before anything is saved
-  try {
-    mkdirSync(target, { recursive: true });
-  } catch (err) {
-    throw new FluxError(`--export: cannot make the folder ${target}: ${(err as Error).message.split('\n')[0]}`);
-  }
-  return target;
+  return makeDir('--export', target);
 }
 
 /** Same size and bytes. */

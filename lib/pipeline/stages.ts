@@ -3,6 +3,7 @@
  * file once, runs the stage on the open database, and closes it. Settings that come from the environment
  * (FLUX_DECODE_WORKERS, FLUX_ONNX_PROVIDER) are filled in here, never in the stages.
  */
+import { existsSync, rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Db, withDb } from '../db/duckdb.js';
 import {
@@ -21,7 +22,8 @@ import { match } from '../3-match/match.js';
 import { writeReport, type ReportOptions, type ReportResult } from '../9-report/report.js';
 import type { MatchOptions, MatchReport } from '../3-match/types.js';
 import { checkProvider, type ProviderChoice } from '../onnx/runtime.js';
-import { checkInt } from '../util/check.js';
+import { checkInt, FluxError } from '../util/check.js';
+import { tableExists } from '../db/table.js';
 import { env } from './env.js';
 
 /** The number of image decoding workers from FLUX_DECODE_WORKERS, or undefined (one per core) when unset. */
@@ -47,12 +49,31 @@ export function onnxProvider(option?: string): ProviderChoice {
 export async function runIngest(options: IngestOptions & { db: string }): Promise<IngestReport> {
   const file = resolve(options.db);
   ingestSettings(options, file);
+  const fresh = !existsSync(file);
   const db = await Db.open(file);
+  let open = true;
   try {
     return await ingest(db, options);
+  } catch (err) {
+    // a run refused before it indexed anything (a folder that overlaps the new workspace's own) leaves no new,
+    // empty database behind
+    if (fresh && err instanceof FluxError && !(await indexedAny(db))) {
+      db.close();
+      open = false;
+      for (const f of [file, `${file}.wal`]) rmSync(f, { force: true });
+    }
+    throw err;
   } finally {
-    db.close();
+    if (open) db.close();
   }
+}
+
+/** Whether a database holds any indexed file (of any root), or an error of one. */
+async function indexedAny(db: Db): Promise<boolean> {
+  for (const table of ['files', 'ingest_errors'])
+    if ((await tableExists(db, table)) && Number(await db.value<number>(`SELECT count(*) FROM ${table}`)) > 0)
+      return true;
+  return false;
 }
 
 /** Loads a metadata-only sample into a database file (created when missing). */

@@ -49,11 +49,19 @@ const WRITE_REASONS: Record<string, string> = {
 export function writeReason(path: string, err: unknown): string {
   const code = errorCode(err);
   if (code === 'ENOTDIR' || code === 'EEXIST') {
-    const above = nearestExisting(path);
-    if (above && !statSync(above).isDirectory())
-      return `${above === resolve(path) ? 'it' : above} is a file, not a folder`;
+    const file = fileInTheWay(path);
+    if (file) return `${file === resolve(path) ? 'it' : file} is a file, not a folder`;
   }
   return WRITE_REASONS[code] ?? (err as Error).message;
+}
+
+/**
+ * The file that stands where `path` or a folder on the way to it would have to be (the nearest part of the path that
+ * exists, when that is no folder), or null: nothing under `path` can be written then.
+ */
+export function fileInTheWay(path: string): string | null {
+  const above = nearestExisting(path);
+  return above && !statSync(above).isDirectory() ? above : null;
 }
 
 /** A write the system refused (permission, a file in the way, a full disk): a FluxError naming the path and why. */
@@ -104,16 +112,23 @@ export function checkDir(option: string, dir: unknown): string {
 }
 
 /**
- * Makes sure an output folder exists and can be written, before a long job rather than after it; the message names
- * the option and what to do.
+ * Makes sure an output folder exists ({@link makeDir}) and can be written, before a long job rather than after it;
+ * the message names the option, the folder, why, and `hint`: what to do.
  */
 export function checkWritableDir(option: string, dir: string, hint = ''): string {
-  const abs = resolve(dir);
+  const then = hint ? `; ${hint}` : '';
+  let abs: string;
   try {
-    mkdirSync(abs, { recursive: true });
+    abs = makeDir(option, dir);
+  } catch (err) {
+    if (err instanceof FluxError) err.message += then;
+    throw err;
+  }
+  try {
     accessSync(abs, constants.W_OK);
   } catch (err) {
-    throw new FluxError(`${option}: cannot write to ${abs} (${errorCode(err)})${hint ? `; ${hint}` : ''}`);
+    if (!isSystemError(err)) throw err;
+    throw new FluxError(`${option}: cannot write to ${abs}: ${writeReason(abs, err)}${then}`);
   }
   return abs;
 }
@@ -126,7 +141,10 @@ export function nearestExisting(path: string): string | null {
   }
 }
 
-/** Checks that an output file option names a file to write, not an existing folder; returns its absolute path. */
+/**
+ * Checks that an output file option names a file to write, not an existing folder, in a folder that can be written
+ * (or can be made); returns its absolute path.
+ */
 export function checkOutFile(option: string, file: string, example: string): string {
   const abs = resolve(file);
   // a trailing separator names a folder, even one not there yet
@@ -141,9 +159,18 @@ export function checkOutFile(option: string, file: string, example: string): str
   if (st?.isDirectory())
     throw new FluxError(`${option}: ${abs} is a folder; name the file to write, e.g. ${join(abs, example)}`);
   // the nearest part of the path above it that exists must be a folder
-  const above = nearestExisting(dirname(abs));
-  if (above && !statSync(above).isDirectory())
-    throw new FluxError(`${option}: ${above} is a file, so ${abs} cannot be written; name a file in a folder`);
+  const above = fileInTheWay(dirname(abs));
+  if (above) throw new FluxError(`${option}: ${above} is a file, so ${abs} cannot be written; name a file in a folder`);
+  // and one the file (and any folder on the way) can be written into, said now rather than after the work
+  const folder = nearestExisting(dirname(abs));
+  if (folder) {
+    try {
+      accessSync(folder, constants.W_OK);
+    } catch (err) {
+      if (!isSystemError(err)) throw err;
+      throw new FluxError(`${option}: cannot write ${abs}: ${folder}: ${writeReason(folder, err)}`);
+    }
+  }
   return abs;
 }
 
