@@ -87,8 +87,9 @@ export function refuseWords(form: string, words: readonly string[], takes = 'no 
 }
 
 /**
- * Refuses an option the chosen form of a command does not read (`flux curate clear --method kmeans`), naming it and
- * the form it goes with. `forms` maps each action of the command ('' for none) to the options that form reads.
+ * Refuses an action the command does not have (`flux curate bogus`), then an option the chosen form does not read
+ * (`flux curate clear --method kmeans`), naming it and the form it goes with. `forms` maps each action of the command
+ * ('' for none) to the options that form reads.
  */
 export function refuseForeignOptions(
   name: string,
@@ -96,7 +97,11 @@ export function refuseForeignOptions(
   values: Record<string, unknown>,
   forms: Readonly<Record<string, readonly string[]>>,
 ): void {
-  const allowed = forms[action ?? ''] ?? [];
+  const allowed = forms[action ?? ''];
+  if (allowed === undefined) {
+    const actions = Object.keys(forms).filter(Boolean).join(', ');
+    throw new FluxError(`flux ${name}: expected ${actions} or no action, received "${action}"`);
+  }
   // a form named by a flag (--metadata-only) leaves a plain form that is the command without it
   const form = (a: string): string =>
     `flux ${a ? `${name} ${a}` : action?.startsWith('--') ? `${name} without ${action}` : name}`;

@@ -371,8 +371,6 @@ export const COMMANDS: Record<string, Command> = {
     takesArguments: true,
     async run(v, positionals, onProgress) {
       const [action, file, ...more] = positionals;
-      if (action !== undefined && action !== 'review' && action !== 'apply')
-        throw new FluxError(`flux match: expected review, apply or no action, received "${action}"`);
       refuseForeignOptions('match', action, v, {
         '': optionsBut(COMMANDS.match?.options ?? {}, 'out'),
         review: ['db', 'out'],
@@ -475,8 +473,6 @@ export const COMMANDS: Record<string, Command> = {
     takesArguments: true,
     async run(v, positionals, onProgress) {
       const [action, ...rest] = positionals;
-      if (action !== undefined && action !== 'exclude' && action !== 'clear')
-        throw new FluxError(`flux curate: expected exclude, clear or no action, received "${action}"`);
       // the run reads every option but exclude's --above; exclude and clear read only theirs
       refuseForeignOptions('curate', action, v, {
         '': optionsBut(COMMANDS.curate?.options ?? {}, 'above'),

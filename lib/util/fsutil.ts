@@ -121,8 +121,7 @@ export function checkWritableDir(option: string, dir: string, hint = ''): string
   try {
     abs = makeDir(option, dir);
   } catch (err) {
-    if (err instanceof FluxError) err.message += then;
-    throw err;
+    throw err instanceof FluxError ? new FluxError(`${err.message}${then}`) : err;
   }
   try {
     accessSync(abs, constants.W_OK);
